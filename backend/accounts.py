@@ -1,0 +1,128 @@
+"""Back-office operations that create members and products (used by demo data, tests and tellers).
+
+Each function runs inside the caller's Database.write() so a product and its opening entry commit together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from .identity import account_number, normalize_id, validate_mobile
+from .ledger import Leg, post
+
+PREFIX = {"ahorros": "41", "plazo_fijo": "42", "prestamo": "43", "tarjeta": "44", "interna": "99"}
+
+# The co-op's own side of every entry.
+INTERNAL = {
+    "caja": "Caja y bancos",
+    "compensacion": "Cámara de compensación",
+    "cartera": "Cartera de créditos",
+    "intereses": "Ingresos por intereses",
+    "comercios": "Liquidación de comercios (tarjetas)",
+    "intereses_pagados": "Intereses pagados a socios",
+}
+
+
+def internal_account(conn: sqlite3.Connection, key: str) -> int:
+    """The id of an internal account, created on first use."""
+    name = INTERNAL[key]
+    row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?", (name,)).fetchone()
+    if row:
+        return row[0]
+    return _insert_account(conn, None, "interna", name, "2000-01-01")
+
+
+def create_member(conn, *, id_type: str, id_number: str, first_names: str, last_names: str,
+                  mobile: str | None, email: str | None, created_at: str, status: str = "activo") -> int:
+    number = normalize_id(id_type, id_number)
+    phone = validate_mobile(mobile) if mobile else None
+    return conn.execute(
+        "INSERT INTO members (id_type, id_number, first_names, last_names, mobile, email, status, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (id_type, number, first_names.strip(), last_names.strip(), phone, email, status, created_at)).lastrowid
+
+
+def _insert_account(conn, member_id: int | None, kind: str, name: str, opened_on: str) -> int:
+    serial = conn.execute("SELECT COUNT(*) FROM accounts WHERE kind = ?", (kind,)).fetchone()[0] + 1
+    return conn.execute(
+        "INSERT INTO accounts (number, member_id, kind, name, opened_on) VALUES (?, ?, ?, ?, ?)",
+        (account_number(PREFIX[kind], serial), member_id, kind, name, opened_on)).lastrowid
+
+
+def open_savings(conn, member_id: int, opened_on: str) -> int:
+    return _insert_account(conn, member_id, "ahorros", "Cuenta de Ahorros", opened_on)
+
+
+def open_term_deposit(conn, member_id: int, *, from_account: int, principal: int, rate_bp: int,
+                      start: date, months: int, actor: str) -> int:
+    acc = _insert_account(conn, member_id, "plazo_fijo", "Depósito a Plazo Fijo", start.isoformat())
+    conn.execute("INSERT INTO term_deposits VALUES (?, ?, ?, ?, ?)",
+                 (acc, principal, rate_bp, start.isoformat(), add_months(start, months).isoformat()))
+    post(conn, kind="plazo_fijo", description="Apertura de depósito a plazo fijo",
+         legs=[Leg(from_account, -principal, "Apertura depósito a plazo fijo"),
+               Leg(acc, principal, "Apertura depósito a plazo fijo")],
+         posted_at=f"{start.isoformat()} 09:00:00", actor=actor)
+    return acc
+
+
+def open_loan(conn, member_id: int, *, to_account: int, principal: int, rate_bp: int, months: int,
+              start: date, actor: str) -> int:
+    """Disburse a French-amortisation consumer loan into a savings account and store its schedule."""
+    acc = _insert_account(conn, member_id, "prestamo", "Crédito de Consumo", start.isoformat())
+    conn.execute("INSERT INTO loans VALUES (?, ?, ?, ?, ?)", (acc, principal, rate_bp, months, start.isoformat()))
+    for n, (due, cap, interest) in enumerate(amortization(principal, rate_bp, months, start), start=1):
+        conn.execute("INSERT INTO loan_installments (loan_id, number, due_date, principal, interest)"
+                     " VALUES (?, ?, ?, ?, ?)", (acc, n, due.isoformat(), cap, interest))
+    post(conn, kind="desembolso", description="Desembolso de crédito de consumo",
+         legs=[Leg(acc, -principal, "Desembolso del crédito"), Leg(to_account, principal, "Desembolso de crédito")],
+         posted_at=f"{start.isoformat()} 09:30:00", actor=actor)
+    return acc
+
+
+def pay_installment(conn, loan_id: int, from_account: int, posted_at: str, actor: str) -> int | None:
+    """Pay the oldest unpaid installment from a savings account; None if none is due."""
+    inst = conn.execute("SELECT * FROM loan_installments WHERE loan_id = ? AND paid_entry_id IS NULL"
+                        " ORDER BY number LIMIT 1", (loan_id,)).fetchone()
+    if inst is None:
+        return None
+    total = inst["principal"] + inst["interest"]
+    legs = [Leg(from_account, -total, f"Pago cuota {inst['number']} crédito"),
+            Leg(loan_id, inst["principal"], f"Pago cuota {inst['number']} (capital)")]
+    if inst["interest"]:
+        legs.append(Leg(internal_account(conn, "intereses"), inst["interest"], f"Interés cuota {inst['number']}"))
+    entry = post(conn, kind="cuota", description=f"Pago de cuota {inst['number']}", legs=legs,
+                 posted_at=posted_at, actor=actor)
+    conn.execute("UPDATE loan_installments SET paid_entry_id = ? WHERE loan_id = ? AND number = ?",
+                 (entry, loan_id, inst["number"]))
+    return entry
+
+
+def open_card(conn, member_id: int, *, credit_limit: int, masked_pan: str, cutoff_day: int, due_day: int,
+              opened_on: str) -> int:
+    acc = _insert_account(conn, member_id, "tarjeta", "Tarjeta de Crédito Cooprogreso", opened_on)
+    conn.execute("INSERT INTO cards (account_id, masked_pan, credit_limit, cutoff_day, due_day)"
+                 " VALUES (?, ?, ?, ?, ?)", (acc, masked_pan, credit_limit, cutoff_day, due_day))
+    return acc
+
+
+def amortization(principal: int, rate_bp: int, months: int, start: date) -> list[tuple[date, int, int]]:
+    """(due date, principal, interest) per month, in cents; the last installment takes the rounding."""
+    r = Decimal(rate_bp) / Decimal(10000) / Decimal(12)
+    p = Decimal(principal)
+    payment = (p * r / (1 - (1 + r) ** -months)) if r else p / months
+    payment = int(payment.quantize(Decimal(1), ROUND_HALF_UP))
+    remaining, rows = principal, []
+    for n in range(1, months + 1):
+        interest = int((Decimal(remaining) * r).quantize(Decimal(1), ROUND_HALF_UP))
+        capital = remaining if n == months else min(remaining, payment - interest)
+        remaining -= capital
+        rows.append((add_months(start, n), capital, interest))
+    return rows
+
+
+def add_months(d: date, months: int) -> date:
+    month = d.month - 1 + months
+    year, month = d.year + month // 12, month % 12 + 1
+    return date(year, month, min(d.day, 28))

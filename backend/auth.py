@@ -1,0 +1,196 @@
+"""Affiliation (sign-up), sign-in, sessions and the principal every service call acts for."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .clock import iso, parse_iso
+from .context import Context, Principal
+from .errors import AccountLocked, AuthError, OtpError, SessionExpired, ValidationError
+from .identity import ID_TYPES, normalize_id
+from .otp import Challenge, OtpService
+from .passwords import check_policy, check_username, hash_password, verify_password
+
+BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    username: str
+    member_name: str
+    previous_login: datetime | None
+
+
+@dataclass(frozen=True)
+class AffiliationStart:
+    challenge: Challenge
+    member_name: str
+
+
+class AuthService:
+    def __init__(self, ctx: Context, otp: OtpService):
+        self.ctx = ctx
+        self.otp = otp
+        # Verifying against this keeps a wrong username as slow as a wrong password.
+        s = ctx.settings
+        self._decoy = hash_password(secrets.token_hex(8), log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
+
+    # -- affiliation (manual: "Como afiliarte", pasos 3 a 5) ------------------------------------
+    def start_affiliation(self, id_type: str, id_number: str) -> AffiliationStart:
+        number = normalize_id(id_type, id_number)
+        actor = f"{id_type}:{number[-4:]}"
+        member = self.ctx.db.conn.execute(
+            "SELECT m.*, u.id AS user_id FROM members m LEFT JOIN users u ON u.member_id = m.id"
+            " WHERE m.id_type = ? AND m.id_number = ?", (id_type, number)).fetchone()
+        refusal = None
+        if member is None:
+            refusal = ("no_socio", f"No encontramos un socio de Cooprogreso con esa {ID_TYPES[id_type].lower()}. "
+                       "Acércate a una agencia para abrir tu cuenta.")
+        elif member["status"] != "activo":
+            refusal = ("inactivo", "Tu registro de socio no está activo. Acércate a una agencia.")
+        elif member["user_id"] is not None:
+            refusal = ("ya_afiliado", "Ya estás afiliado a Cooprogreso en Línea. Ingresa con tu usuario "
+                       "o acércate a una agencia si lo olvidaste.")
+        elif not member["mobile"]:
+            refusal = ("sin_celular", "No tienes un celular registrado. Acércate a una agencia para "
+                       "registrarlo.")
+        if refusal:
+            self.ctx.audit_now(actor, "afiliacion.iniciar", refusal[0])
+            raise ValidationError(refusal[1], code=refusal[0], field="id_number")
+        challenge = self.otp.issue(member["id"], "afiliacion", {"member_id": member["id"]}, actor)
+        return AffiliationStart(challenge, f"{member['first_names']} {member['last_names']}")
+
+    def verify_affiliation_code(self, challenge_id: str, code: str) -> None:
+        member_id = self._challenge_member(challenge_id)
+        self.otp.verify_then(challenge_id, code, member_id=member_id, purpose="afiliacion",
+                             details={"member_id": member_id}, actor=f"socio:{member_id}",
+                             then=lambda conn: None)
+
+    def resend_affiliation_code(self, challenge_id: str) -> Challenge:
+        member_id = self._challenge_member(challenge_id)
+        return self.otp.resend(challenge_id, member_id, f"socio:{member_id}")
+
+    def complete_affiliation(self, challenge_id: str, username: str, password: str) -> str:
+        """Create the online user; only after the code for this member was verified, once."""
+        username = check_username(username)
+        member_id = self._challenge_member(challenge_id)
+        conn = self.ctx.db.conn
+        member = conn.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
+        check_policy(password, username=username, id_number=member["id_number"])
+        s = self.ctx.settings
+        stored = hash_password(password, log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
+        now = self.ctx.now()
+        with self.ctx.db.write() as conn:
+            row = conn.execute("SELECT * FROM otp_challenges WHERE id = ?", (challenge_id,)).fetchone()
+            window = timedelta(seconds=s.affiliation_window_seconds)
+            if not row["verified_at"] or row["consumed_at"] or now > parse_iso(row["verified_at"]) + window:
+                raise OtpError("Tu validación de identidad ya no es válida. Empieza la afiliación de nuevo.",
+                               code="otp_void")
+            if conn.execute("SELECT 1 FROM users WHERE member_id = ?", (member_id,)).fetchone():
+                raise ValidationError("Ya estás afiliado a Cooprogreso en Línea.", code="ya_afiliado")
+            if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+                raise ValidationError("Ese usuario ya está en uso; elige otro.", field="username")
+            conn.execute("UPDATE otp_challenges SET consumed_at = ? WHERE id = ?", (iso(now), challenge_id))
+            conn.execute("INSERT INTO users (member_id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                         (member_id, username, stored, iso(now)))
+            self.ctx.audit(conn, username, "afiliacion.completar", "ok", member_id=member_id)
+        return username
+
+    def _challenge_member(self, challenge_id: str) -> int:
+        row = self.ctx.db.conn.execute(
+            "SELECT member_id FROM otp_challenges WHERE id = ? AND purpose = 'afiliacion'", (challenge_id,)
+        ).fetchone()
+        if row is None:
+            raise OtpError("La validación no existe. Empieza la afiliación de nuevo.", code="otp_unknown")
+        return row[0]
+
+    # -- sign-in -----------------------------------------------------------------------------------
+    def login(self, username: str, password: str) -> SignedIn:
+        username = (username or "").strip()
+        s = self.ctx.settings
+        user = self.ctx.db.conn.execute(
+            "SELECT u.*, m.first_names, m.last_names, m.status AS member_status FROM users u"
+            " JOIN members m ON m.id = u.member_id WHERE u.username = ?", (username,)).fetchone()
+        now = self.ctx.now()
+        if user is None:
+            verify_password(password or "", self._decoy)
+            self.ctx.audit_now(username[:40] or "-", "login", "usuario_desconocido")
+            raise AuthError(BAD_CREDENTIALS, code="bad_credentials")
+        if user["locked_until"] and now < parse_iso(user["locked_until"]):
+            self.ctx.audit_now(user["username"], "login", "bloqueado")
+            raise AccountLocked(_locked_message(parse_iso(user["locked_until"]) - now))
+        ok = verify_password(password or "", user["password_hash"])
+        with self.ctx.db.write() as conn:
+            if not ok:
+                failures = conn.execute(
+                    "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
+                    (user["id"],)).fetchone()[0]
+                if failures >= s.max_failed_logins:
+                    until = now + timedelta(minutes=s.lockout_minutes)
+                    conn.execute("UPDATE users SET locked_until = ?, failed_logins = 0 WHERE id = ?",
+                                 (iso(until), user["id"]))
+                    self.ctx.audit(conn, user["username"], "login", "bloqueo", minutos=s.lockout_minutes)
+                    failure: AuthError = AccountLocked(_locked_message(until - now))
+                else:
+                    self.ctx.audit(conn, user["username"], "login", "contrasena_incorrecta", intentos=failures)
+                    failure = AuthError(BAD_CREDENTIALS, code="bad_credentials")
+            elif user["member_status"] != "activo":
+                self.ctx.audit(conn, user["username"], "login", "socio_inactivo")
+                failure = AuthError("Tu registro de socio no está activo. Acércate a una agencia.",
+                                    code="inactive")
+            else:
+                failure = None
+                token = secrets.token_urlsafe(32)
+                conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?"
+                             " WHERE id = ?", (iso(now), user["id"]))
+                conn.execute(
+                    "INSERT INTO sessions (token_hash, user_id, started_at, last_seen_at, previous_login_at)"
+                    " VALUES (?, ?, ?, ?, ?)", (_token_hash(token), user["id"], iso(now), iso(now),
+                                                user["last_login_at"]))
+                self.ctx.audit(conn, user["username"], "login", "ok")
+        if failure:
+            raise failure
+        previous = parse_iso(user["last_login_at"]) if user["last_login_at"] else None
+        return SignedIn(token, user["username"], f"{user['first_names']} {user['last_names']}", previous)
+
+    def logout(self, token: str, reason: str = "salir") -> None:
+        with self.ctx.db.write() as conn:
+            row = conn.execute(
+                "SELECT s.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id"
+                " WHERE s.token_hash = ? AND s.ended_at IS NULL", (_token_hash(token),)).fetchone()
+            if row is None:
+                return
+            conn.execute("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ?",
+                         (self.ctx.now_iso(), reason, row["id"]))
+            self.ctx.audit(conn, row["username"], "logout", reason)
+
+    def principal(self, token: str) -> Principal:
+        """The member a token stands for; ends the session if it sat idle past the limit."""
+        row = self.ctx.db.conn.execute(
+            "SELECT s.id, s.user_id, s.last_seen_at, s.ended_at, u.member_id, u.username FROM sessions s"
+            " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?", (_token_hash(token or ""),)).fetchone()
+        if row is None or row["ended_at"]:
+            raise SessionExpired("Tu sesión terminó. Ingresa nuevamente.")
+        now = self.ctx.now()
+        idle = now - parse_iso(row["last_seen_at"])
+        if idle > timedelta(seconds=self.ctx.settings.session_idle_seconds):
+            self.logout(token, "inactividad")
+            raise SessionExpired("Tu sesión terminó por inactividad. Ingresa nuevamente.")
+        if idle >= timedelta(seconds=15):
+            with self.ctx.db.write() as conn:
+                conn.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (iso(now), row["id"]))
+        return Principal(row["user_id"], row["member_id"], row["username"], row["id"])
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _locked_message(remaining: timedelta) -> str:
+    minutes = max(1, int(-(-remaining.total_seconds() // 60)))
+    return (f"Tu usuario está bloqueado por intentos fallidos. Intenta de nuevo en {minutes} "
+            f"{'minuto' if minutes == 1 else 'minutos'}.")

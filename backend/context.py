@@ -1,0 +1,65 @@
+"""What every service shares: the database, policy, the clock, the message channel, the principal."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import audit
+from .clock import Clock, iso
+from .db import Database
+from .delivery import channel_for
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated member behind a service call."""
+
+    user_id: int
+    member_id: int
+    username: str
+    session_id: int
+
+
+@dataclass
+class Context:
+    db: Database
+    settings: Settings = field(default_factory=Settings)
+    clock: Clock = field(default_factory=Clock)
+
+    def __post_init__(self) -> None:
+        self.channel = channel_for(self.settings)
+        self._ensure_secrets()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def now_iso(self) -> str:
+        return iso(self.clock.now())
+
+    def audit(self, conn: sqlite3.Connection, actor: str, action: str, outcome: str, **details) -> None:
+        audit.record(conn, at=self.now_iso(), actor=actor, action=action, outcome=outcome, **details)
+
+    def audit_now(self, actor: str, action: str, outcome: str, **details) -> None:
+        """Audit in a transaction of its own: for refusals, whose other work is rolled back."""
+        with self.db.write() as conn:
+            self.audit(conn, actor, action, outcome, **details)
+
+    def secret(self, name: str) -> bytes:
+        return bytes.fromhex(self.db.get_meta(name))
+
+    @property
+    def is_demo(self) -> bool:
+        return self.db.get_meta("demo") == "1"
+
+    def _ensure_secrets(self) -> None:
+        if self.db.get_meta("otp_pepper") and self.db.get_meta("receipt_secret"):
+            return
+        with self.db.write() as conn:
+            for name in ("otp_pepper", "receipt_secret"):
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (name, secrets.token_hex(32))
+                )

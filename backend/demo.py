@@ -1,0 +1,242 @@
+"""A fictional co-op for demos, trainings and benchmarks: generated people with valid cédulas.
+
+Everything is derived from the seed, so the same seed gives the same co-op.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from stdnum.ec import ci
+
+from . import accounts as acc
+from .clock import iso
+from .errors import ValidationError
+from .ledger import Leg, post
+from .passwords import hash_password
+from .settings import Settings
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "Demo-2026!"
+# The member who has products but no online user yet, so the sign-up can be tried.
+UNAFFILIATED_CEDULA_BODY = "171003406"
+
+FIRST_F = ["María", "Lucía", "Gabriela", "Daniela", "Verónica", "Paola", "Andrea", "Carmen", "Rosa", "Diana",
+           "Fernanda", "Estefanía", "Karina", "Jessica", "Mónica", "Silvia", "Patricia", "Sofía", "Valeria", "Elena"]
+FIRST_M = ["José", "Luis", "Carlos", "Jorge", "Juan", "Diego", "Santiago", "Marco", "Fabián", "Edison",
+           "Wilson", "Segundo", "Patricio", "Mauricio", "Ramiro", "Iván", "Byron", "Galo", "Hernán", "Rubén"]
+LAST = ["Guamán", "Chicaiza", "Quishpe", "Toapanta", "Pilataxi", "Tipán", "Morocho", "Cando", "Simbaña",
+        "Farinango", "Ruales", "Andrade", "Vega", "Torres", "Salazar", "Villacís", "Cevallos", "Espinosa",
+        "Jácome", "Benalcázar", "Ortega", "Proaño", "Maldonado", "Paredes", "Naranjo", "Yánez", "Tapia",
+        "Granda", "Almeida", "Zambrano"]
+SHOPS = ["Supermaxi", "Tía", "Farmacias Cruz Azul", "Fybeca", "Gasolinera Primax", "Kywi", "De Prati",
+         "Akí", "Sana Sana", "Almacenes Juan Eljuri", "Restaurante El Chacarero", "Librería Española"]
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    members: int
+    entries: int
+    demo_username: str
+    unaffiliated_cedula: str
+
+
+def cedula(body9: str) -> str:
+    """Complete a 9-digit body with its check digit (the library validates; we search the digit)."""
+    for digit in "0123456789":
+        if ci.is_valid(body9 + digit):
+            return body9 + digit
+    raise ValueError(body9)
+
+
+def random_cedula(rng: random.Random) -> str:
+    province = rng.randint(1, 24)
+    return cedula(f"{province:02d}{rng.randint(0, 5)}{rng.randint(0, 999999):06d}")
+
+
+def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today: date | None = None,
+                settings: Settings | None = None, progress: Callable[[int, int], None] | None = None) -> DemoSummary:
+    """Create a new demo database at `path`; refuses to touch an existing file."""
+    from .service import Backend  # deferred to keep import order one-way
+
+    path = Path(path)
+    if path.exists():
+        raise ValidationError(f"Ya existe {path}; no se sobrescribe. Elige otra ruta o bórrala.")
+    if members < 2:
+        raise ValidationError("Se necesitan al menos 2 socios.")
+    settings = settings or Settings()
+    rng = random.Random(seed)
+    today = today or date.today()
+    start = today - timedelta(days=365)
+    backend = Backend(path, settings)
+    db = backend.db
+    events: list[tuple[datetime, int, Callable]] = []
+    with db.write() as conn:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('demo', '1')")
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('demo_seed', ?)", (str(seed),))
+        caja = acc.internal_account(conn, "caja")
+        comp = acc.internal_account(conn, "compensacion")
+        comercios = acc.internal_account(conn, "comercios")
+        acc.internal_account(conn, "intereses")
+        people = [("Lucía Estefanía", "Guamán Torres", cedula("170954321")),
+                  ("Jorge Luis", "Chicaiza Vega", cedula(UNAFFILIATED_CEDULA_BODY))]
+        seen = {p[2] for p in people}
+        while len(people) < members:
+            number = random_cedula(rng)
+            if number in seen:
+                continue
+            seen.add(number)
+            first = rng.sample(rng.choice([FIRST_F, FIRST_M]), 2)
+            people.append((" ".join(first), " ".join(rng.sample(LAST, 2)), number))
+        for index, (first, last, number) in enumerate(people):
+            opened = start - timedelta(days=rng.randint(30, 2000))
+            mid = acc.create_member(
+                conn, id_type="cedula", id_number=number, first_names=first, last_names=last,
+                mobile=f"09{rng.randint(0, 99999999):08d}",
+                email=f"{first.split()[0].lower()}.{last.split()[0].lower()}{index}@correo.ec".translate(_ASCII),
+                created_at=f"{opened.isoformat()} 09:00:00")
+            savings = acc.open_savings(conn, mid, opened.isoformat())
+            opening = rng.randint(50, 3000) * 100
+            post(conn, kind="deposito", description="Saldo inicial", posted_at=f"{start.isoformat()} 08:00:00",
+                 actor="demo", legs=[Leg(savings, opening, "Saldo inicial"), Leg(caja, -opening, "Saldo inicial")])
+            second = acc.open_savings(conn, mid, opened.isoformat()) if index == 0 or rng.random() < 0.3 else None
+            if second:
+                amount = rng.randint(20, 800) * 100
+                post(conn, kind="deposito", description="Depósito en ventanilla", actor="demo",
+                     posted_at=f"{start.isoformat()} 08:30:00",
+                     legs=[Leg(second, amount, "Depósito en ventanilla"), Leg(caja, -amount, "Depósito en ventanilla")])
+            salary = rng.randint(460, 2400) * 100
+            employer = rng.choice(["Municipio de Quito", "Comercial Andina S.A.", "Hospital Metropolitano",
+                                   "Unidad Educativa Santa Clara", "Agroexport Cía. Ltda.", "Constructora Pichincha"])
+            _plan_salary(events, rng, start, today, savings, comp, salary, employer)
+            _plan_withdrawals(events, rng, start, today, savings, caja)
+            if index == 0 or rng.random() < 0.35:
+                acc.open_term_deposit(conn, mid, from_account=savings, principal=min(opening // 2, 200000) or 10000,
+                                      rate_bp=rng.choice([550, 625, 700, 775]), start=start,
+                                      months=rng.choice([6, 12, 18]), actor="demo")
+            if index == 0 or rng.random() < 0.4:
+                months = rng.choice([12, 18, 24, 36])
+                loan = acc.open_loan(conn, mid, to_account=savings, principal=rng.randint(10, 80) * 10000,
+                                     rate_bp=rng.choice([1150, 1325, 1550]), months=months,
+                                     start=start, actor="demo")
+                for n, row in enumerate(conn.execute(
+                        "SELECT due_date FROM loan_installments WHERE loan_id = ?", (loan,)).fetchall()):
+                    due = date.fromisoformat(row[0])
+                    if due < today:
+                        events.append((datetime.combine(due, datetime.min.time()) + timedelta(hours=7), 2,
+                                       _installment(loan, savings)))
+            if index == 0 or rng.random() < 0.5:
+                pan = f"3261 XXXX XXXX {rng.randint(0, 9999):04d}"
+                card = acc.open_card(conn, mid, credit_limit=rng.choice([500, 1000, 1500, 3000]) * 100,
+                                     masked_pan=pan, cutoff_day=rng.choice([5, 15, 25]), due_day=rng.choice([1, 10, 20]),
+                                     opened_on=opened.isoformat())
+                _plan_card(events, rng, start, today, card, savings, comercios)
+        if progress:
+            progress(0, len(events))
+    events.sort(key=lambda e: (e[0], e[1]))
+    done = 0
+    for chunk_start in range(0, len(events), 500):
+        with db.write() as conn:
+            for at, _, action in events[chunk_start:chunk_start + 500]:
+                action(conn, iso(at))
+        done = min(len(events), chunk_start + 500)
+        if progress:
+            progress(done, len(events))
+    with db.write() as conn:
+        member_id = conn.execute("SELECT id FROM members ORDER BY id LIMIT 1").fetchone()[0]
+        last_login = datetime.combine(today - timedelta(days=2), datetime.min.time()) + timedelta(hours=20, minutes=25)
+        conn.execute("INSERT INTO users (member_id, username, password_hash, created_at, last_login_at)"
+                     " VALUES (?, ?, ?, ?, ?)",
+                     (member_id, DEMO_USERNAME, hash_password(DEMO_PASSWORD, log_n=settings.scrypt_log_n,
+                                                              r=settings.scrypt_r, p=settings.scrypt_p),
+                      f"{start.isoformat()} 12:00:00", iso(last_login)))
+        entries = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+    backend.close()
+    return DemoSummary(members, entries, DEMO_USERNAME, cedula(UNAFFILIATED_CEDULA_BODY))
+
+
+_ASCII = str.maketrans("áéíóúñÁÉÍÓÚÑ", "aeiounAEIOUN")
+
+
+def _balance(conn, account: int) -> int:
+    row = conn.execute("SELECT balance - held FROM accounts WHERE id = ?", (account,)).fetchone()
+    return row[0]
+
+
+def _days(start: date, today: date):
+    d = start + timedelta(days=1)
+    while d < today:
+        yield d
+        d += timedelta(days=1)
+
+
+def _plan_salary(events, rng, start, today, savings, comp, salary, employer):
+    for d in _days(start, today):
+        if d.day in (15, 28) and d > start:
+            half = salary // 2
+            events.append((datetime(d.year, d.month, d.day, 6, rng.randint(0, 59)), 0,
+                           _simple(savings, comp, half, f"Acreditación de sueldo {employer}", "sueldo")))
+
+
+def _plan_withdrawals(events, rng, start, today, savings, caja):
+    for d in _days(start, today):
+        if rng.random() < 0.12:
+            amount = rng.choice([20, 40, 60, 80, 100, 150, 200]) * 100
+            where = rng.choice(["Retiro cajero automático", "Retiro en ventanilla", "Débito servicio básico EEQ",
+                                "Débito CNT telefonía", "Pago agua EPMAPS"])
+            events.append((datetime(d.year, d.month, d.day, rng.randint(8, 20), rng.randint(0, 59)), 3,
+                           _simple(savings, caja, -amount, where, "retiro", skip_if_short=True)))
+
+
+def _plan_card(events, rng, start, today, card, savings, comercios):
+    for d in _days(start, today):
+        if rng.random() < 0.18:
+            amount = rng.randint(3, 120) * 100 + rng.choice([0, 25, 50, 75, 99])
+            shop = rng.choice(SHOPS)
+            events.append((datetime(d.year, d.month, d.day, rng.randint(9, 21), rng.randint(0, 59)), 4,
+                           _purchase(card, comercios, amount, f"Consumo {shop}")))
+        if d.day == 10:
+            events.append((datetime(d.year, d.month, d.day, 9, 0), 5, _card_payment(card, savings)))
+
+
+def _simple(account, counter, amount, memo, kind, skip_if_short=False):
+    def run(conn, at):
+        if skip_if_short and _balance(conn, account) + amount < 0:
+            return
+        post(conn, kind=kind, description=memo, posted_at=at, actor="demo",
+             legs=[Leg(account, amount, memo), Leg(counter, -amount, memo)])
+    return run
+
+
+def _purchase(card, comercios, amount, memo):
+    def run(conn, at):
+        available = conn.execute("SELECT c.credit_limit + a.balance FROM accounts a JOIN cards c"
+                                 " ON c.account_id = a.id WHERE a.id = ?", (card,)).fetchone()[0]
+        if available >= amount:
+            post(conn, kind="consumo_tarjeta", description=memo, posted_at=at, actor="demo",
+                 legs=[Leg(card, -amount, memo), Leg(comercios, amount, memo)])
+    return run
+
+
+def _card_payment(card, savings):
+    def run(conn, at):
+        owed = -conn.execute("SELECT balance FROM accounts WHERE id = ?", (card,)).fetchone()[0]
+        amount = min(owed, max(0, _balance(conn, savings)))
+        if amount > 0:
+            post(conn, kind="pago_tarjeta", description="Pago tarjeta de crédito", posted_at=at, actor="demo",
+                 legs=[Leg(savings, -amount, "Pago tarjeta de crédito Cooprogreso"),
+                       Leg(card, amount, "Pago recibido, gracias")])
+    return run
+
+
+def _installment(loan, savings):
+    def run(conn, at):
+        inst = conn.execute("SELECT principal + interest FROM loan_installments WHERE loan_id = ?"
+                            " AND paid_entry_id IS NULL ORDER BY number LIMIT 1", (loan,)).fetchone()
+        if inst and _balance(conn, savings) >= inst[0]:
+            acc.pay_installment(conn, loan, savings, at, "demo")
+    return run

@@ -1,0 +1,108 @@
+"""Double-entry ledger: every movement of money is one entry whose postings sum to zero.
+
+Stored balances are a cache of the postings; `check` re-derives them and lists every disagreement.
+Callers open the write transaction (Database.write) so an entry and whatever caused it commit together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from .errors import InsufficientFunds, ServiceError
+from .money import format_money
+
+
+@dataclass(frozen=True)
+class Leg:
+    account_id: int
+    amount: int  # cents; positive raises the account's balance, negative lowers it
+    memo: str
+
+
+class LedgerError(ServiceError):
+    code = "ledger"
+
+
+def post(
+    conn: sqlite3.Connection,
+    *,
+    kind: str,
+    description: str,
+    legs: list[Leg],
+    posted_at: str,
+    actor: str,
+    idempotency_key: str | None = None,
+) -> int:
+    """Write one balanced entry; must run inside Database.write(). Returns the entry id."""
+    if not conn.in_transaction:
+        raise LedgerError("Las partidas contables deben escribirse dentro de una transacción.")
+    if len(legs) < 2:
+        raise LedgerError("Un asiento necesita al menos dos partidas.")
+    for leg in legs:
+        if isinstance(leg.amount, bool) or not isinstance(leg.amount, int) or leg.amount == 0:
+            raise LedgerError("Cada partida debe ser un número entero de centavos distinto de cero.")
+    if sum(leg.amount for leg in legs) != 0:
+        raise LedgerError("El asiento no cuadra: la suma de sus partidas no es cero.")
+    entry_id = conn.execute(
+        "INSERT INTO entries (kind, description, posted_at, actor, idempotency_key) VALUES (?, ?, ?, ?, ?)",
+        (kind, description, posted_at, actor, idempotency_key),
+    ).lastrowid
+    for leg in legs:
+        row = conn.execute(
+            "UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance, held, kind, status",
+            (leg.amount, leg.account_id),
+        ).fetchone()
+        if row is None:
+            raise LedgerError(f"La cuenta {leg.account_id} no existe.")
+        balance, held, kind_, status = row
+        if leg.amount < 0 and kind_ in ("ahorros", "plazo_fijo") and balance - held < 0:
+            raise InsufficientFunds(
+                f"Saldo insuficiente: el disponible es {format_money(balance - held - leg.amount)}."
+            )
+        if kind_ != "interna" and status != "activa":
+            raise LedgerError("La cuenta no está activa.")
+        conn.execute(
+            "INSERT INTO postings (entry_id, account_id, amount, balance_after, posted_at, memo)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (entry_id, leg.account_id, leg.amount, balance, posted_at, leg.memo),
+        )
+    return entry_id
+
+
+def check(conn: sqlite3.Connection) -> list[str]:
+    """Every way the books can disagree with themselves, in Spanish; empty when sound."""
+    problems: list[str] = []
+    for entry_id, total, count in conn.execute(
+        "SELECT e.id, COALESCE(SUM(p.amount), 0), COUNT(p.id) FROM entries e"
+        " LEFT JOIN postings p ON p.entry_id = e.id GROUP BY e.id"
+        " HAVING COALESCE(SUM(p.amount), 0) != 0 OR COUNT(p.id) < 2"
+    ):
+        problems.append(
+            f"asiento {entry_id}: {count} partidas que suman {format_money(total)} (debe ser $0.00)"
+        )
+    for number, stored, derived in conn.execute(
+        "SELECT a.number, a.balance, COALESCE(SUM(p.amount), 0) FROM accounts a"
+        " LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id"
+        " HAVING a.balance != COALESCE(SUM(p.amount), 0)"
+    ):
+        problems.append(
+            f"cuenta {number}: saldo guardado {format_money(stored)} ≠ suma de partidas {format_money(derived)}"
+        )
+    for posting_id, number, after, running in conn.execute(
+        "SELECT id, number, balance_after, running FROM ("
+        "  SELECT p.id, a.number, p.balance_after,"
+        "         SUM(p.amount) OVER (PARTITION BY p.account_id ORDER BY p.id) AS running"
+        "  FROM postings p JOIN accounts a ON a.id = p.account_id"
+        ") WHERE balance_after != running"
+    ):
+        problems.append(
+            f"partida {posting_id} (cuenta {number}): saldo tras la partida {format_money(after)}"
+            f" ≠ acumulado {format_money(running)}"
+        )
+    orphan = conn.execute(
+        "SELECT COUNT(*) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE e.id IS NULL"
+    ).fetchone()[0]
+    if orphan:
+        problems.append(f"{orphan} partidas sin asiento")
+    return problems

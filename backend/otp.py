@@ -1,0 +1,213 @@
+"""One-time codes bound to an operation (dynamic linking), reused by every money operation.
+
+A challenge stores only an HMAC of its code and a digest of the operation's purpose and details, so
+a code for $10 to account A is worthless for $11 or for account B. Codes expire, are single use and
+allow `otp_max_tries` wrong tries before the challenge is void.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import pyotp
+
+from .clock import iso, parse_iso
+from .context import Context
+from .errors import OtpError
+from .identity import mask_phone
+
+T = TypeVar("T")
+
+PURPOSE_LABELS = {
+    "afiliacion": "tu afiliación a Cooprogreso en Línea",
+    "transferencia": "tu transferencia",
+    "beneficiario": "registrar tu beneficiario",
+}
+
+
+@dataclass(frozen=True)
+class Challenge:
+    id: str
+    purpose: str
+    masked_phone: str
+    expires_at: datetime
+    tries_left: int
+    resend_at: datetime  # when "Reenviar código" becomes available again
+
+
+def details_digest(purpose: str, details: dict[str, Any]) -> str:
+    canonical = json.dumps({"purpose": purpose, "details": details}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class OtpService:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    # -- issuing -------------------------------------------------------------------------------
+    def issue(self, member_id: int, purpose: str, details: dict[str, Any], actor: str) -> Challenge:
+        """Create a challenge and deliver its code; if delivery fails nothing is stored."""
+        phone = self._phone(member_id)
+        code = _new_code()
+        challenge_id = secrets.token_urlsafe(16)
+        now = self.ctx.now()
+        self._deliver(phone, purpose, code, actor, challenge_id)
+        s = self.ctx.settings
+        with self.ctx.db.write() as conn:
+            conn.execute(
+                "INSERT INTO otp_challenges (id, member_id, purpose, details_digest, code_hash, phone,"
+                " created_at, expires_at, tries_left, last_sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    challenge_id, member_id, purpose, details_digest(purpose, details),
+                    self._hash(challenge_id, code), phone, iso(now),
+                    iso(now + timedelta(seconds=s.otp_ttl_seconds)), s.otp_max_tries, iso(now),
+                ),
+            )
+            self.ctx.audit(conn, actor, "otp.emitir", "ok", challenge=challenge_id, purpose=purpose,
+                           canal=self.ctx.channel.name)
+        return self.get(challenge_id)
+
+    def resend(self, challenge_id: str, member_id: int, actor: str) -> Challenge:
+        """A fresh code for the same operation; rate limited, and it does not restore tries."""
+        s = self.ctx.settings
+        row = self._row(challenge_id, member_id)
+        now = self.ctx.now()
+        self._ensure_open(row, now)
+        if row["resends"] >= s.otp_max_resends:
+            raise OtpError("Ya no se puede reenviar este código. Inicia la operación de nuevo.",
+                           code="otp_resend_limit", tries_left=row["tries_left"])
+        wait_until = parse_iso(row["last_sent_at"]) + timedelta(seconds=s.otp_resend_interval_seconds)
+        if now < wait_until:
+            seconds = int((wait_until - now).total_seconds())
+            raise OtpError(f"Espera {seconds} s antes de pedir otro código.", code="otp_resend_wait",
+                           tries_left=row["tries_left"])
+        code = _new_code()
+        self._deliver(row["phone"], row["purpose"], code, actor, challenge_id)
+        with self.ctx.db.write() as conn:
+            conn.execute(
+                "UPDATE otp_challenges SET code_hash = ?, resends = resends + 1, last_sent_at = ?,"
+                " expires_at = ? WHERE id = ?",
+                (self._hash(challenge_id, code), iso(now),
+                 iso(now + timedelta(seconds=s.otp_ttl_seconds)), challenge_id),
+            )
+            self.ctx.audit(conn, actor, "otp.reenviar", "ok", challenge=challenge_id)
+        return self.get(challenge_id)
+
+    def get(self, challenge_id: str) -> Challenge:
+        row = self.ctx.db.conn.execute("SELECT * FROM otp_challenges WHERE id = ?", (challenge_id,)).fetchone()
+        if row is None:
+            raise OtpError("El código no existe. Solicita uno nuevo.", code="otp_unknown")
+        return Challenge(
+            id=row["id"], purpose=row["purpose"], masked_phone=mask_phone(row["phone"]),
+            expires_at=parse_iso(row["expires_at"]), tries_left=row["tries_left"],
+            resend_at=parse_iso(row["last_sent_at"])
+            + timedelta(seconds=self.ctx.settings.otp_resend_interval_seconds),
+        )
+
+    # -- verifying -------------------------------------------------------------------------------
+    def verify_then(
+        self,
+        challenge_id: str,
+        code: str,
+        *,
+        member_id: int,
+        purpose: str,
+        details: dict[str, Any],
+        actor: str,
+        then: Callable[[sqlite3.Connection], T],
+    ) -> T:
+        """Check the code and, in the same transaction, run `then` (the operation it authorises).
+
+        A wrong code is committed as a spent try before the error is raised; a failing `then` rolls
+        back everything, the code included, so the member can fix the cause and try again.
+        """
+        failure: OtpError | None = None
+        with self.ctx.db.write() as conn:
+            row = conn.execute(
+                "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ?", (challenge_id, member_id)
+            ).fetchone()
+            failure = self._refusal(conn, row, code, purpose, details)
+            if failure is None:
+                conn.execute("UPDATE otp_challenges SET verified_at = ? WHERE id = ?",
+                             (self.ctx.now_iso(), challenge_id))
+                self.ctx.audit(conn, actor, "otp.verificar", "ok", challenge=challenge_id, purpose=purpose)
+                return then(conn)
+            self.ctx.audit(conn, actor, "otp.verificar", failure.code, challenge=challenge_id, purpose=purpose)
+        raise failure
+
+    def _refusal(self, conn, row, code: str, purpose: str, details: dict[str, Any]) -> OtpError | None:
+        now = self.ctx.now()
+        if row is None or row["purpose"] != purpose:
+            return OtpError("El código no corresponde a esta operación. Solicita uno nuevo.", code="otp_unknown")
+        try:
+            self._ensure_open(row, now)
+        except OtpError as exc:
+            return exc
+        if not hmac.compare_digest(row["details_digest"], details_digest(purpose, details)):
+            conn.execute("UPDATE otp_challenges SET voided_at = ?, tries_left = 0 WHERE id = ?",
+                         (iso(now), row["id"]))
+            return OtpError(
+                "Los datos de la operación cambiaron después de pedir el código; el código quedó anulado. "
+                "Confirma de nuevo para recibir otro.", code="otp_details_changed")
+        if hmac.compare_digest(row["code_hash"], self._hash(row["id"], (code or "").strip())):
+            return None
+        tries = row["tries_left"] - 1
+        if tries <= 0:
+            conn.execute("UPDATE otp_challenges SET tries_left = 0, voided_at = ? WHERE id = ?",
+                         (iso(now), row["id"]))
+            return OtpError("Código incorrecto. Agotaste los intentos; el código quedó anulado. "
+                            "Solicita uno nuevo.", code="otp_exhausted")
+        conn.execute("UPDATE otp_challenges SET tries_left = ? WHERE id = ?", (tries, row["id"]))
+        word = "intento" if tries == 1 else "intentos"
+        return OtpError(f"Código incorrecto. Te quedan {tries} {word}.", code="otp_wrong", tries_left=tries)
+
+    def _ensure_open(self, row, now: datetime) -> None:
+        if row["verified_at"] or row["consumed_at"]:
+            raise OtpError("Este código ya fue utilizado. Solicita uno nuevo.", code="otp_used")
+        if row["voided_at"] or row["tries_left"] <= 0:
+            raise OtpError("Este código fue anulado. Solicita uno nuevo.", code="otp_void")
+        if now >= parse_iso(row["expires_at"]):
+            raise OtpError("El código expiró. Solicita uno nuevo.", code="otp_expired")
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _row(self, challenge_id: str, member_id: int):
+        row = self.ctx.db.conn.execute(
+            "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ?", (challenge_id, member_id)
+        ).fetchone()
+        if row is None:
+            raise OtpError("El código no existe. Solicita uno nuevo.", code="otp_unknown")
+        return row
+
+    def _phone(self, member_id: int) -> str:
+        row = self.ctx.db.conn.execute("SELECT mobile FROM members WHERE id = ?", (member_id,)).fetchone()
+        if row is None or not row[0]:
+            raise OtpError("No tienes un celular registrado en Cooprogreso. Acércate a una agencia.",
+                           code="otp_no_phone")
+        return row[0]
+
+    def _deliver(self, phone: str, purpose: str, code: str, actor: str, challenge_id: str) -> None:
+        minutes = max(1, self.ctx.settings.otp_ttl_seconds // 60)
+        body = (f"Cooprogreso: tu código de seguridad para {PURPOSE_LABELS.get(purpose, purpose)} "
+                f"es {code}. Vence en {minutes} min. No lo compartas con nadie.")
+        try:
+            self.ctx.channel.send(self.ctx.db, phone, body, self.ctx.now_iso())
+        except Exception as exc:
+            self.ctx.audit_now(actor, "otp.enviar", "error_envio", challenge=challenge_id,
+                               canal=self.ctx.channel.name, motivo=str(exc))
+            raise
+
+    def _hash(self, challenge_id: str, code: str) -> str:
+        return hmac.new(self.ctx.secret("otp_pepper"), f"{challenge_id}:{code}".encode(), "sha256").hexdigest()
+
+
+def _new_code() -> str:
+    # A TOTP over a fresh random secret is a uniformly random 6-digit code that is never stored.
+    return pyotp.TOTP(pyotp.random_base32(), digits=6).now()

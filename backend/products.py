@@ -1,0 +1,224 @@
+"""Section 1, Productos: the consolidated position and each product's movements."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from .auth import AuthService
+from .clock import parse_iso
+from .context import Context, Principal
+from .errors import NotFound, ValidationError
+from .money import format_plain
+
+KIND_LABELS = {
+    "ahorros": "Cuenta de Ahorros",
+    "plazo_fijo": "Depósito a Plazo Fijo",
+    "prestamo": "Crédito de Consumo",
+    "tarjeta": "Tarjeta de Crédito Cooprogreso",
+}
+PAGE_SIZE = 50
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Product:
+    account_id: int
+    kind: str
+    label: str
+    number: str
+    status: str
+    balance: int  # accounting balance; loans and cards show what is owed as a positive amount
+    available: int
+    rate_bp: int | None = None
+    maturity: date | None = None
+    next_installment: int | None = None
+    next_installment_date: date | None = None
+    installments_left: int | None = None
+    credit_limit: int | None = None
+    due_date: date | None = None
+    cutoff_date: date | None = None
+    masked_pan: str | None = None
+
+
+@dataclass(frozen=True)
+class Movement:
+    posting_id: int
+    posted_at: datetime
+    description: str
+    amount: int  # positive: crédito; negative: débito
+    balance_after: int
+
+
+@dataclass(frozen=True)
+class MovementFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class MovementPage:
+    movements: tuple[Movement, ...]
+    next_cursor: str | None  # pass back as `after` for the following (older) page
+
+
+class ProductsService:
+    def __init__(self, ctx: Context, auth: AuthService):
+        self.ctx = ctx
+        self.auth = auth
+
+    def position(self, token: str) -> list[Product]:
+        who = self.auth.principal(token)
+        conn = self.ctx.db.conn
+        rows = conn.execute(
+            "SELECT a.*, d.rate_bp AS d_rate, d.maturity_date, l.rate_bp AS l_rate,"
+            " c.credit_limit, c.cutoff_day, c.due_day, c.masked_pan"
+            " FROM accounts a LEFT JOIN term_deposits d ON d.account_id = a.id"
+            " LEFT JOIN loans l ON l.account_id = a.id LEFT JOIN cards c ON c.account_id = a.id"
+            " WHERE a.member_id = ? AND a.status != 'cerrada'"
+            " ORDER BY CASE a.kind WHEN 'ahorros' THEN 0 WHEN 'plazo_fijo' THEN 1 WHEN 'prestamo' THEN 2"
+            " ELSE 3 END, a.number", (who.member_id,)).fetchall()
+        today = self.ctx.now().date()
+        products = []
+        for r in rows:
+            kind = r["kind"]
+            common = dict(account_id=r["id"], kind=kind, label=KIND_LABELS[kind], number=r["number"],
+                          status=r["status"])
+            if kind == "ahorros":
+                products.append(Product(**common, balance=r["balance"], available=r["balance"] - r["held"]))
+            elif kind == "plazo_fijo":
+                products.append(Product(**common, balance=r["balance"], available=0, rate_bp=r["d_rate"],
+                                        maturity=date.fromisoformat(r["maturity_date"])))
+            elif kind == "prestamo":
+                nxt = conn.execute(
+                    "SELECT due_date, principal + interest AS total, (SELECT COUNT(*) FROM loan_installments"
+                    " WHERE loan_id = ? AND paid_entry_id IS NULL) AS left_count FROM loan_installments"
+                    " WHERE loan_id = ? AND paid_entry_id IS NULL ORDER BY number LIMIT 1",
+                    (r["id"], r["id"])).fetchone()
+                products.append(Product(
+                    **common, balance=-r["balance"], available=0, rate_bp=r["l_rate"],
+                    next_installment=nxt["total"] if nxt else None,
+                    next_installment_date=date.fromisoformat(nxt["due_date"]) if nxt else None,
+                    installments_left=nxt["left_count"] if nxt else 0))
+            else:
+                products.append(Product(
+                    **common, balance=-r["balance"], available=r["credit_limit"] + r["balance"],
+                    credit_limit=r["credit_limit"], masked_pan=r["masked_pan"],
+                    cutoff_date=_next_day_of_month(today, r["cutoff_day"]),
+                    due_date=_next_day_of_month(today, r["due_day"])))
+        return products
+
+    def movements(self, token: str, account_id: int, flt: MovementFilter = MovementFilter(),
+                  after: str | None = None, limit: int = PAGE_SIZE) -> MovementPage:
+        """Newest first, keyset-paginated on (posted_at, id): page 1,000 costs what page 1 costs."""
+        who = self.auth.principal(token)
+        self._own(who, account_id)
+        limit = max(1, min(limit, MAX_PAGE))
+        sql, params = _movement_query(account_id, flt, after)
+        rows = self.ctx.db.conn.execute(sql + " LIMIT ?", (*params, limit + 1)).fetchall()
+        items = tuple(_movement(r) for r in rows[:limit])
+        cursor = None
+        if len(rows) > limit:
+            last = items[-1]
+            cursor = f"{last.posted_at:%Y-%m-%d %H:%M:%S}|{last.posting_id}"
+        return MovementPage(items, cursor)
+
+    def export_csv(self, token: str, account_id: int, flt: MovementFilter, directory: Path) -> tuple[Path, int]:
+        """Write every movement that matches the filter (not just one page) to a new CSV file."""
+        who = self.auth.principal(token)
+        account = self._own(who, account_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = self.ctx.now().strftime("%Y%m%d-%H%M%S")
+        path = directory / f"movimientos-{account['number']}-{stamp}.csv"
+        sql, params = _movement_query(account_id, flt, None)
+        count = 0
+        with open(path, "x", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["Fecha", "Hora", "Descripción", "Débito", "Crédito", "Saldo"])
+            for r in self.ctx.db.conn.execute(sql, params):
+                m = _movement(r)
+                writer.writerow([
+                    m.posted_at.strftime("%d/%m/%Y"), m.posted_at.strftime("%H:%M"), _csv_safe(m.description),
+                    format_plain(-m.amount) if m.amount < 0 else "",
+                    format_plain(m.amount) if m.amount > 0 else "", format_plain(m.balance_after)])
+                count += 1
+        path.chmod(0o600)
+        self.ctx.audit_now(who.username, "movimientos.exportar", "ok", cuenta=account["number"], filas=count)
+        return path, count
+
+    def _own(self, who: Principal, account_id: int):
+        account = self.ctx.db.conn.execute(
+            "SELECT * FROM accounts WHERE id = ? AND member_id = ?", (account_id, who.member_id)).fetchone()
+        if account is None:
+            raise NotFound("La cuenta no existe o no te pertenece.")
+        return account
+
+
+def parse_filter(date_from: str, date_to: str, text: str) -> MovementFilter:
+    """Build a filter from what the member typed (dd/mm/aaaa), with Spanish errors per field."""
+    start = _parse_date(date_from, "desde")
+    end = _parse_date(date_to, "hasta")
+    if start and end and start > end:
+        raise ValidationError("La fecha «Desde» no puede ser posterior a «Hasta».", field="desde")
+    return MovementFilter(start, end, (text or "").strip()[:60])
+
+
+def _parse_date(text: str, field: str) -> date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    try:
+        if not match:
+            raise ValueError
+        day, month, year = map(int, match.groups())
+        return date(year, month, day)
+    except ValueError:
+        raise ValidationError(f"Fecha no válida en «{field.capitalize()}»: usa dd/mm/aaaa.", field=field) from None
+
+
+def _movement_query(account_id: int, flt: MovementFilter, after: str | None) -> tuple[str, list]:
+    sql = "SELECT id, posted_at, memo, amount, balance_after FROM postings WHERE account_id = ?"
+    params: list = [account_id]
+    if flt.date_from:
+        sql += " AND posted_at >= ?"
+        params.append(flt.date_from.isoformat())
+    if flt.date_to:
+        sql += " AND posted_at < date(?, '+1 day')"
+        params.append(flt.date_to.isoformat())
+    if flt.text:
+        sql += " AND memo LIKE ? ESCAPE '\\'"
+        escaped = flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{escaped}%")
+    if after:
+        try:
+            at, pid = after.rsplit("|", 1)
+            parse_iso(at)
+            params.extend([at, int(pid)])
+        except ValueError:
+            raise ValidationError("Página no válida.") from None
+        sql += " AND (posted_at, id) < (?, ?)"
+    sql += " ORDER BY posted_at DESC, id DESC"
+    return sql, params
+
+
+def _movement(r) -> Movement:
+    return Movement(r["id"], parse_iso(r["posted_at"]), r["memo"], r["amount"], r["balance_after"])
+
+
+def _csv_safe(text: str) -> str:
+    """Stop a spreadsheet from running a description as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _next_day_of_month(today: date, day: int) -> date:
+    year, month = today.year, today.month
+    if today.day > day:
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
+    return date(year, month, min(day, 28))

@@ -1,0 +1,148 @@
+"""Schema migrations, applied in order on open; PRAGMA user_version records how far a file has got."""
+
+MIGRATIONS: list[str] = [
+    # 1: the co-op's core
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    CREATE TABLE members (
+        id INTEGER PRIMARY KEY,
+        id_type TEXT NOT NULL CHECK (id_type IN ('cedula', 'ruc', 'pasaporte')),
+        id_number TEXT NOT NULL,
+        first_names TEXT NOT NULL,
+        last_names TEXT NOT NULL,
+        mobile TEXT,
+        email TEXT,
+        status TEXT NOT NULL DEFAULT 'activo' CHECK (status IN ('activo', 'inactivo')),
+        created_at TEXT NOT NULL,
+        UNIQUE (id_type, id_number)
+    );
+
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        number TEXT NOT NULL UNIQUE,
+        member_id INTEGER REFERENCES members(id),
+        kind TEXT NOT NULL CHECK (kind IN ('ahorros', 'plazo_fijo', 'prestamo', 'tarjeta', 'interna')),
+        name TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'activa' CHECK (status IN ('activa', 'bloqueada', 'cerrada')),
+        balance INTEGER NOT NULL DEFAULT 0,
+        held INTEGER NOT NULL DEFAULT 0 CHECK (held >= 0),
+        opened_on TEXT NOT NULL,
+        CHECK ((kind = 'interna') = (member_id IS NULL))
+    );
+    CREATE INDEX accounts_member ON accounts(member_id);
+
+    CREATE TABLE term_deposits (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+        principal INTEGER NOT NULL,
+        rate_bp INTEGER NOT NULL,
+        start_date TEXT NOT NULL,
+        maturity_date TEXT NOT NULL
+    );
+
+    CREATE TABLE loans (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+        principal INTEGER NOT NULL,
+        rate_bp INTEGER NOT NULL,
+        term_months INTEGER NOT NULL,
+        start_date TEXT NOT NULL
+    );
+    CREATE TABLE loan_installments (
+        loan_id INTEGER NOT NULL REFERENCES loans(account_id),
+        number INTEGER NOT NULL,
+        due_date TEXT NOT NULL,
+        principal INTEGER NOT NULL,
+        interest INTEGER NOT NULL,
+        paid_entry_id INTEGER REFERENCES entries(id),
+        PRIMARY KEY (loan_id, number)
+    );
+
+    CREATE TABLE cards (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+        masked_pan TEXT NOT NULL,
+        credit_limit INTEGER NOT NULL CHECK (credit_limit >= 0),
+        cutoff_day INTEGER NOT NULL,
+        due_day INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'Activo'
+    );
+
+    CREATE TABLE entries (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        description TEXT NOT NULL,
+        posted_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        idempotency_key TEXT UNIQUE
+    );
+    CREATE TABLE postings (
+        id INTEGER PRIMARY KEY,
+        entry_id INTEGER NOT NULL REFERENCES entries(id),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        amount INTEGER NOT NULL CHECK (amount != 0),
+        balance_after INTEGER NOT NULL,
+        posted_at TEXT NOT NULL,
+        memo TEXT NOT NULL
+    );
+    CREATE INDEX postings_entry ON postings(entry_id);
+    CREATE INDEX postings_account_time ON postings(account_id, posted_at, id);
+
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        member_id INTEGER NOT NULL UNIQUE REFERENCES members(id),
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT,
+        last_login_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        started_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        previous_login_at TEXT,
+        ended_at TEXT,
+        end_reason TEXT
+    );
+
+    CREATE TABLE otp_challenges (
+        id TEXT PRIMARY KEY,
+        member_id INTEGER NOT NULL REFERENCES members(id),
+        purpose TEXT NOT NULL,
+        details_digest TEXT NOT NULL,
+        code_hash TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        tries_left INTEGER NOT NULL,
+        resends INTEGER NOT NULL DEFAULT 0,
+        last_sent_at TEXT NOT NULL,
+        verified_at TEXT,
+        consumed_at TEXT,
+        voided_at TEXT
+    );
+    CREATE INDEX otp_member ON otp_challenges(member_id, created_at);
+
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX audit_at ON audit_log(at);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

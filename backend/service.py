@@ -1,0 +1,65 @@
+"""The one object a front end holds: every section's service over one database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import ledger
+from .auth import AuthService
+from .clock import Clock
+from .context import Context
+from .db import Database
+from .otp import OtpService
+from .products import ProductsService
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class PhoneMessage:
+    id: int
+    created_at: str
+    recipient: str
+    body: str
+
+
+class Backend:
+    def __init__(self, db_path: str | Path, settings: Settings | None = None, clock: Clock | None = None,
+                 *, create: bool = True):
+        self.db = Database(db_path, create=create)
+        self.ctx = Context(self.db, settings or Settings(), clock or Clock())
+        self.otp = OtpService(self.ctx)
+        self.auth = AuthService(self.ctx, self.otp)
+        self.products = ProductsService(self.ctx, self.auth)
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def is_demo(self) -> bool:
+        return self.ctx.is_demo
+
+    def now(self) -> datetime:
+        return self.ctx.now()
+
+    def check(self) -> list[str]:
+        with self.db.read() as conn:
+            return ledger.check(conn)
+
+    def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
+        rows = self.db.conn.execute(
+            "SELECT * FROM (SELECT * FROM outbox WHERE id > ? ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (after_id, last)).fetchall()
+        return [PhoneMessage(r["id"], r["created_at"], r["recipient"], r["body"]) for r in rows]
+
+    def demo_phone(self, after_id: int) -> list[PhoneMessage]:
+        """Messages sent since `after_id`, so one person can play member and phone. Demo databases only."""
+        return self.outbox(last=20, after_id=after_id) if self.is_demo else []
+
+    def last_outbox_id(self) -> int:
+        return self.db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,50 @@
+"""Tunable policy of one deployment. Defaults are production values; tests lower costs explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Password KDF (scrypt). N = 2**scrypt_log_n.
+    scrypt_log_n: int = 17
+    scrypt_r: int = 8
+    scrypt_p: int = 1
+    # Sign-in
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+    session_idle_seconds: int = 300
+    idle_warning_seconds: int = 60
+    # OTP
+    otp_ttl_seconds: int = 300
+    otp_max_tries: int = 3
+    otp_resend_interval_seconds: int = 30
+    otp_max_resends: int = 3
+    affiliation_window_seconds: int = 600
+    # Delivery: "outbox" (embedded) or "http" (SMS gateway)
+    otp_channel: str = "outbox"
+    sms_gateway_url: str = ""
+    sms_gateway_token: str = ""
+    sms_timeout_seconds: float = 5.0
+    # Files
+    export_dir: str = ""
+
+    def with_overrides(self, values: dict[str, Any]) -> "Settings":
+        """Apply a dict of overrides (from TOML, env or flags), coercing to each field's type."""
+        known = {f.name: f for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in known:
+                raise ValueError(f"opción de configuración desconocida: {key}")
+            current = getattr(self, key)
+            if isinstance(current, bool):
+                changes[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "sí", "si", "yes")
+            elif isinstance(current, int):
+                changes[key] = int(value)
+            elif isinstance(current, float):
+                changes[key] = float(value)
+            else:
+                changes[key] = str(value)
+        return replace(self, **changes)

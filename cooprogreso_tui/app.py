@@ -1,0 +1,122 @@
+"""The App: who is signed in, the idle timer, and moving between the login and member screens."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from backend.auth import SignedIn
+from backend.identity import mask_phone
+from backend.service import Backend
+from screens.login import LoginScreen
+
+
+class CooprogresoApp(App):
+    CSS_PATH = "theme.tcss"
+    TITLE = "Cooprogreso en Línea"
+    BINDINGS = [Binding("ctrl+q", "quit", "Salir", id="app.quit", tooltip="Cerrar la aplicación", show=False)]
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, backend: Backend, *, export_dir: str | Path = ".") -> None:
+        super().__init__()
+        self.backend = backend
+        self.export_dir = str(export_dir)
+        self.signed_in: SignedIn | None = None
+        self._last_input = time.monotonic()
+        self._last_keepalive = time.monotonic()
+        self._phone_seen = backend.last_outbox_id()
+
+    @property
+    def token(self) -> str:
+        return self.signed_in.token if self.signed_in else ""
+
+    def get_default_screen(self) -> Screen:
+        return LoginScreen()
+
+    def on_mount(self) -> None:
+        self.set_interval(1, self._tick)
+
+    # -- session -------------------------------------------------------------------------------
+    def start_session(self, signed: SignedIn) -> None:
+        from screens.menu import MenuScreen
+
+        self.signed_in = signed
+        self._last_input = time.monotonic()
+        self.push_screen(MenuScreen())
+
+    def action_sign_out(self) -> None:
+        self.sign_out()
+
+    def sign_out(self) -> None:
+        self._end("salir", "Cerraste tu sesión. ¡Hasta pronto!")
+
+    def end_session(self, message: str) -> None:
+        """The backend says the session is over (expired elsewhere): back to the login screen."""
+        self._end(None, message)
+
+    def _end(self, reason: str | None, message: str) -> None:
+        token = self.token
+        self.signed_in = None
+        if token and reason:
+            self._logout(token, reason)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        login = self.screen_stack[0]
+        if isinstance(login, LoginScreen):
+            login.show_notice(message)
+
+    @work(thread=True, exit_on_error=False, group="logout")
+    def _logout(self, token: str, reason: str) -> None:
+        self.backend.auth.logout(token, reason)
+
+    @work(thread=True, exit_on_error=False, group="keepalive", exclusive=True)
+    def _keepalive(self, token: str) -> None:
+        self.backend.auth.principal(token)
+
+    # -- idle ----------------------------------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _tick(self) -> None:
+        if self.signed_in is None:
+            return
+        settings = self.backend.settings
+        now = time.monotonic()
+        idle = now - self._last_input
+        remaining = settings.session_idle_seconds - idle
+        if remaining <= 0:
+            self._end("inactividad", "Tu sesión terminó por inactividad. Ingresa nuevamente.")
+            return
+        warn = int(remaining) + 1 if remaining <= settings.idle_warning_seconds else None
+        self._show_idle(warn)
+        # Tell the backend the member is still here, so its own idle limit agrees with ours.
+        if idle < 60 and now - self._last_keepalive >= 60:
+            self._last_keepalive = now
+            self._keepalive(self.token)
+
+    def _show_idle(self, seconds: int | None) -> None:
+        from screens.widgets import IdleBanner
+
+        for screen in self.screen_stack:
+            for banner in screen.query(IdleBanner):
+                banner.show_remaining(seconds)
+
+    # -- demo phone ----------------------------------------------------------------------------
+    def show_demo_phone(self) -> None:
+        """In a demo database, show each outgoing SMS as a phone notification."""
+        if self.backend.is_demo:
+            self._read_phone()
+
+    @work(thread=True, exit_on_error=False, group="phone")
+    def _read_phone(self) -> None:
+        for message in self.backend.demo_phone(self._phone_seen):
+            self._phone_seen = max(self._phone_seen, message.id)
+            self.notify(message.body, title=f"📱 SMS a {mask_phone(message.recipient)}",
+                        timeout=60, markup=False)

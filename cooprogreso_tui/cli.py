@@ -1,0 +1,146 @@
+"""`cooprogreso`: run the app, create demo data, check the books, read the outbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__, config
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set espera clave=valor, no «{item}»")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cooprogreso", description="Cooprogreso en Línea — edición terminal")
+    parser.add_argument("--version", action="version", version=f"cooprogreso {__version__}")
+    parser.add_argument("--db", help="ruta de la base de datos")
+    parser.add_argument("--demo", action="store_true", help="usar la cooperativa de demostración (se crea si falta)")
+    parser.add_argument("--set", action="append", default=[], metavar="CLAVE=VALOR",
+                        help="ajuste de configuración, p. ej. --set session_idle_seconds=120")
+    sub = parser.add_subparsers(dest="command")
+    demo = sub.add_parser("demo-data", help="crear una cooperativa de demostración")
+    demo.add_argument("--db", required=True, dest="target")
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--members", type=int, default=50)
+    check = sub.add_parser("check", help="verificar que los saldos cuadran con las partidas")
+    check.add_argument("--db", dest="target")
+    outbox = sub.add_parser("outbox", help="mostrar los mensajes enviados (canal outbox)")
+    outbox.add_argument("--db", dest="target")
+    outbox.add_argument("--last", type=int, default=10)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    target = getattr(args, "target", None) or args.db
+    try:
+        cfg = config.load(db=target, overrides=_pairs(args.set), demo=args.demo and not target)
+    except (ValueError, OSError) as exc:
+        print(f"Error de configuración: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "demo-data":
+        return _demo_data(cfg, Path(args.target), args.seed, args.members)
+    if args.command == "check":
+        return _check(cfg.db_path)
+    if args.command == "outbox":
+        return _outbox(cfg.db_path, args.last)
+    return _run(cfg, args.demo)
+
+
+def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
+    from rich.progress import Progress
+
+    from backend.demo import create_demo
+    from backend.errors import ServiceError
+
+    try:
+        with Progress(transient=False) as progress:
+            task = progress.add_task("Creando cooperativa de demostración", total=None)
+            summary = create_demo(path, seed=seed, members=members, settings=cfg.settings,
+                                  progress=lambda done, total: progress.update(task, completed=done, total=total))
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print(f"Listo: {path} · {summary.members} socios · {summary.entries} asientos")
+    print(f"Usuario de demostración: {summary.demo_username} / Demo-2026!")
+    print(f"Socio sin afiliar (para probar «Regístrate aquí»): cédula {summary.unaffiliated_cedula}")
+    return 0
+
+
+def _open(path: Path):
+    from backend.errors import ServiceError
+    from backend.service import Backend
+
+    if not path.exists():
+        print(f"No existe la base de datos {path}.", file=sys.stderr)
+        return None
+    try:
+        return Backend(path, create=False)
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return None
+
+
+def _check(path: Path) -> int:
+    backend = _open(path)
+    if backend is None:
+        return 2
+    problems = backend.check()
+    if not problems:
+        print(f"Contabilidad cuadrada: cada asiento suma cero y cada saldo es la suma de sus partidas ({path}).")
+        return 0
+    print(f"Se encontraron {len(problems)} problemas en {path}:")
+    for problem in problems:
+        print(f"- {problem}")
+    return 1
+
+
+def _outbox(path: Path, last: int) -> int:
+    backend = _open(path)
+    if backend is None:
+        return 2
+    messages = backend.outbox(last=max(1, last))
+    if not messages:
+        print("No hay mensajes.")
+    for m in messages:
+        print(f"{m.created_at}  {m.recipient}  {m.body}")
+    return 0
+
+
+def _run(cfg, demo: bool) -> int:
+    from backend.errors import ServiceError
+    from backend.service import Backend
+
+    if demo and not cfg.db_path.exists():
+        code = _demo_data(cfg, cfg.db_path, 2026, 50)
+        if code:
+            return code
+    if not cfg.db_path.exists():
+        print(f"No existe la base de datos {cfg.db_path}. Crea una con: cooprogreso demo-data --db "
+              f"{cfg.db_path}  (o usa cooprogreso --demo)", file=sys.stderr)
+        return 2
+    try:
+        backend = Backend(cfg.db_path, cfg.settings, create=False)
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    from .app import CooprogresoApp
+
+    try:
+        CooprogresoApp(backend, export_dir=cfg.export_dir).run()
+    finally:
+        backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Where things live and how a deployment is tuned: TOML file < COOPROGRESO_* environment < CLI flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import platformdirs
+
+from backend.settings import Settings
+
+APP_NAME = "cooprogreso"
+ENV_PREFIX = "COOPROGRESO_"
+
+
+def config_file() -> Path:
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def data_dir() -> Path:
+    return platformdirs.user_data_path(APP_NAME)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    settings: Settings
+    db_path: Path
+    export_dir: Path
+
+
+def load(*, db: str | None = None, overrides: dict[str, str] | None = None, demo: bool = False,
+         environ: dict[str, str] | None = None, path: Path | None = None) -> AppConfig:
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    path = path or Path(environ.get(ENV_PREFIX + "CONFIG", "") or config_file())
+    if path.exists():
+        with open(path, "rb") as fh:
+            values.update(tomllib.load(fh))
+    names = {f.name for f in fields(Settings)} | {"db"}
+    for name in names:
+        key = ENV_PREFIX + name.upper()
+        if key in environ:
+            values[name] = environ[key]
+    values.update(overrides or {})
+    db_value = db or values.pop("db", None)
+    settings = Settings().with_overrides(values)
+    if demo:
+        db_path = data_dir() / "demo.sqlite3"
+    else:
+        db_path = Path(str(db_value)) if db_value else data_dir() / "cooprogreso.sqlite3"
+    export_dir = Path(settings.export_dir) if settings.export_dir else data_dir() / "exportaciones"
+    return AppConfig(settings, db_path.expanduser(), export_dir.expanduser())

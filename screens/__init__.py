@@ -1,0 +1,1 @@
+"""Textual screens: one module per menu section, plus the shared modals (OTP, confirm)."""

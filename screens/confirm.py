@@ -1,0 +1,38 @@
+"""The one confirmation dialog (Cancelar / Aceptar), reused wherever a step needs a yes."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+
+class ConfirmModal(ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "answer(False)", "Cancelar", id="confirm.cancel", tooltip="No continuar")]
+
+    def __init__(self, question: str, details: str = "", *, accept: str = "Aceptar", cancel: str = "Cancelar"):
+        super().__init__()
+        self.question, self.details, self.accept, self.cancel = question, details, accept, cancel
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.question), classes="dialog-title")
+            if self.details:
+                yield Static(Text(self.details))
+            with Horizontal(classes="buttons"):
+                yield Button(self.cancel, id="cancel", compact=True)
+                yield Button(self.accept, id="accept", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#accept", Button).focus()
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.action_answer(event.button.id == "accept")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)

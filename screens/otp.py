@@ -1,0 +1,140 @@
+"""The one OTP modal: every operation that needs a code goes through it.
+
+It is given the challenge and two callables — `submit(code)` runs the operation the code authorises
+(it verifies and acts in one backend transaction) and `resend()` asks for a fresh code. It dismisses
+with submit's result, or None when the member cancels or the code can no longer be used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from backend.errors import OtpError
+from backend.otp import Challenge
+
+from .calls import ServiceCalls
+
+FINAL = {"otp_exhausted", "otp_expired", "otp_void", "otp_used", "otp_details_changed", "otp_unknown"}
+
+
+class OtpModal(ServiceCalls, ModalScreen[Any]):
+    BINDINGS = [Binding("escape", "cancel", "Cancelar", id="otp.cancel", tooltip="Cancelar la operación")]
+
+    def __init__(self, challenge: Challenge, submit: Callable[[str], Any], resend: Callable[[], Challenge],
+                 title: str = "Código de seguridad") -> None:
+        super().__init__()
+        self.challenge = challenge
+        self.submit = submit
+        self.resend = resend
+        self.title_text = title
+        self.closed = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="otp-box", classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Static(f"Ingresa el código de 6 dígitos que enviamos a tu celular {self.challenge.masked_phone}.",
+                         id="otp-sent")
+            yield Input(placeholder="000000", max_length=6, restrict=r"\d*", id="otp-code", compact=True)
+            yield Static("", id="otp-status")
+            yield Static("", id="otp-error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Confirmar", id="otp-confirm", variant="primary", compact=True)
+                yield Button("Reenviar código", id="otp-resend", compact=True)
+                yield Button("Cancelar", id="otp-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self._refresh_status()
+        self.set_interval(1, self._refresh_status)
+        self.app.show_demo_phone()
+
+    def _refresh_status(self) -> None:
+        now = self.app.backend.now()
+        left = int((self.challenge.expires_at - now).total_seconds())
+        if left <= 0 and not self.closed:
+            self._final("El código expiró. Solicita uno nuevo.")
+        expiry = f"Vence en {left // 60}:{left % 60:02d}" if left > 0 else "Código vencido"
+        tries = self.challenge.tries_left
+        self.query_one("#otp-status", Static).update(
+            f"{expiry} · Intentos restantes: {tries}")
+        wait = int((self.challenge.resend_at - now).total_seconds())
+        resend = self.query_one("#otp-resend", Button)
+        resend.disabled = self.closed or wait > 0
+        resend.label = f"Reenviar ({wait} s)" if wait > 0 else "Reenviar código"
+
+    @on(Input.Submitted, "#otp-code")
+    @on(Button.Pressed, "#otp-confirm")
+    def confirm(self) -> None:
+        code = self.query_one("#otp-code", Input).value.strip()
+        if len(code) != 6:
+            self._error("El código tiene 6 dígitos.")
+            return
+        self.query_one("#otp-confirm", Button).disabled = True
+        self.call("submit", self.submit, code)
+
+    def done_submit(self, result: Any) -> None:
+        self.closed = True
+        self.dismiss(result)
+
+    def failed_submit(self, error) -> None:
+        if isinstance(error, OtpError):
+            self.challenge = _with_tries(self.challenge, error.tries_left)
+            if error.code in FINAL:
+                self._final(error.message)
+                return
+            self.query_one("#otp-confirm", Button).disabled = False
+            code = self.query_one("#otp-code", Input)
+            code.value = ""
+            code.focus()
+            self._error(error.message)
+            self._refresh_status()
+        else:
+            # The code was right but the operation was refused (e.g. funds): nothing happened.
+            self.closed = True
+            self.notify(error.message, severity="error", markup=False)
+            self.dismiss(None)
+
+    @on(Button.Pressed, "#otp-resend")
+    def ask_resend(self) -> None:
+        self.query_one("#otp-resend", Button).disabled = True
+        self.call("resend", self.resend)
+
+    def done_resend(self, challenge: Challenge) -> None:
+        self.challenge = challenge
+        self.closed = False
+        self.query_one("#otp-confirm", Button).disabled = False
+        self._error("Te enviamos un nuevo código.")
+        self._refresh_status()
+        self.app.show_demo_phone()
+
+    def failed_resend(self, error) -> None:
+        self._error(error.message)
+        self._refresh_status()
+
+    @on(Button.Pressed, "#otp-cancel")
+    def action_cancel(self) -> None:
+        self.closed = True
+        self.dismiss(None)
+
+    def _final(self, message: str) -> None:
+        self.closed = True
+        self.query_one("#otp-confirm", Button).disabled = True
+        self.query_one("#otp-code", Input).disabled = True
+        self._error(message)
+        self.query_one("#otp-cancel", Button).focus()
+
+    def _error(self, message: str) -> None:
+        self.query_one("#otp-error", Static).update(message)
+
+
+def _with_tries(challenge: Challenge, tries: int) -> Challenge:
+    from dataclasses import replace
+
+    return replace(challenge, tries_left=tries)

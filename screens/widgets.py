@@ -1,0 +1,46 @@
+"""Widgets every member screen shares: the co-op header and the idle countdown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+
+def last_login_text(previous: datetime | None) -> str:
+    """As the manual shows it: `Última conexión: 20H25 / 14.12.2023`."""
+    if previous is None:
+        return "Primera conexión"
+    return f"Última conexión: {previous:%H}H{previous:%M} / {previous:%d.%m.%Y}"
+
+
+class CoopHeader(Vertical):
+    """COOPROGRESO · Cooperativa de Ahorro y Crédito, the member, the last sign-in and SALIR."""
+
+    def compose(self) -> ComposeResult:
+        signed = self.app.signed_in
+        with Horizontal():
+            yield Static(Text.assemble(("COOPROGRESO", "bold"), " · Cooperativa de Ahorro y Crédito"), id="brand")
+            yield Button("SALIR", id="salir", variant="error", compact=True)
+        with Horizontal():
+            yield Static(Text(signed.member_name if signed else ""), id="member-name")
+            yield Static(last_login_text(signed.previous_login) if signed else "", id="last-login")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "salir":
+            event.stop()
+            self.app.sign_out()
+
+
+class IdleBanner(Static):
+    """Shown when the session is about to end for inactivity."""
+
+    def show_remaining(self, seconds: int | None) -> None:
+        if seconds is None:
+            self.display = False
+            return
+        self.display = True
+        self.update(f"Tu sesión se cerrará por inactividad en {seconds} s. Presiona cualquier tecla para continuar.")
