@@ -24,6 +24,7 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "Demo-2026!"
 # The member who has products but no online user yet, so the sign-up can be tried.
 UNAFFILIATED_CEDULA_BODY = "171003406"
+DEMO_CEDULA_BODY = "170954321"
 
 FIRST_F = ["María", "Lucía", "Gabriela", "Daniela", "Verónica", "Paola", "Andrea", "Carmen", "Rosa", "Diana",
            "Fernanda", "Estefanía", "Karina", "Jessica", "Mónica", "Silvia", "Patricia", "Sofía", "Valeria", "Elena"]
@@ -82,7 +83,7 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
         comp = acc.internal_account(conn, "compensacion")
         comercios = acc.internal_account(conn, "comercios")
         acc.internal_account(conn, "intereses")
-        people = [("Lucía Estefanía", "Guamán Torres", cedula("170954321")),
+        people = [("Lucía Estefanía", "Guamán Torres", cedula(DEMO_CEDULA_BODY)),
                   ("Jorge Luis", "Chicaiza Vega", cedula(UNAFFILIATED_CEDULA_BODY))]
         seen = {p[2] for p in people}
         while len(people) < members:

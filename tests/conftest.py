@@ -1,0 +1,104 @@
+"""Shared fixtures: a small demo co-op built once, copied fresh for every test, on a fixed clock."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from backend import accounts
+from backend.clock import FixedClock
+from backend.demo import create_demo
+from backend.service import Backend
+from backend.settings import Settings
+
+TODAY = date(2026, 11, 25)
+NOW = datetime(2026, 11, 25, 10, 0, 0)
+# Cheap KDF for tests only; the production default stays N = 2**17.
+FAST = dict(scrypt_log_n=8, otp_resend_interval_seconds=30)
+
+
+def fast_settings(**overrides) -> Settings:
+    return Settings(**{**FAST, **overrides})
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "demo.sqlite3"
+    create_demo(path, seed=7, members=12, today=TODAY, settings=fast_settings())
+    return path
+
+
+@pytest.fixture
+def db_path(demo_template, tmp_path) -> Path:
+    path = tmp_path / "coop.sqlite3"
+    shutil.copy(demo_template, path)
+    return path
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def make_backend(db_path, clock):
+    made = []
+
+    def make(**overrides) -> Backend:
+        backend = Backend(db_path, fast_settings(**overrides), clock)
+        made.append(backend)
+        return backend
+
+    yield make
+    for backend in made:
+        backend.close()
+
+
+@pytest.fixture
+def backend(make_backend) -> Backend:
+    return make_backend()
+
+
+def last_code(backend: Backend) -> str:
+    """The code in the newest message of the outbox, as the member would read it on the phone."""
+    body = backend.outbox(last=1)[-1].body
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def unaffiliated_cedula() -> str:
+    from backend.demo import UNAFFILIATED_CEDULA_BODY, cedula
+
+    return cedula(UNAFFILIATED_CEDULA_BODY)
+
+
+def demo_cedula() -> str:
+    from backend.demo import DEMO_CEDULA_BODY, cedula
+
+    return cedula(DEMO_CEDULA_BODY)
+
+
+def add_member(backend: Backend, *, cedula: str, first: str = "Ana", last: str = "Prueba Uno",
+               mobile: str | None = "0991234678", status: str = "activo", balance: int = 0) -> tuple[int, int]:
+    """A member with one savings account holding `balance` cents: (member_id, account_id)."""
+    with backend.db.write() as conn:
+        member = accounts.create_member(conn, id_type="cedula", id_number=cedula, first_names=first,
+                                        last_names=last, mobile=mobile, email=None, created_at="2026-01-01 09:00:00",
+                                        status=status)
+        account = accounts.open_savings(conn, member, "2026-01-01")
+        if balance:
+            from backend.ledger import Leg, post
+
+            caja = accounts.internal_account(conn, "caja")
+            post(conn, kind="deposito", description="Depósito", posted_at="2026-01-02 09:00:00", actor="test",
+                 legs=[Leg(account, balance, "Depósito inicial"), Leg(caja, -balance, "Depósito inicial")])
+    return member, account
+
+
+def affiliate(backend: Backend, cedula: str, username: str, password: str = "Clave2026x") -> None:
+    start = backend.auth.start_affiliation("cedula", cedula)
+    backend.auth.verify_affiliation_code(start.challenge.id, last_code(backend))
+    backend.auth.complete_affiliation(start.challenge.id, username, password)

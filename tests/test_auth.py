@@ -1,0 +1,143 @@
+import json
+
+import pytest
+
+from backend.errors import AccountLocked, AuthError, OtpError, SessionExpired, ValidationError
+from backend.passwords import check_policy, hash_password, verify_password
+
+from .conftest import add_member, affiliate, demo_cedula, last_code, unaffiliated_cedula
+
+
+def test_affiliation_happy_path(backend):
+    start = backend.auth.start_affiliation("cedula", unaffiliated_cedula())
+    assert start.challenge.masked_phone.startswith("09*****")
+    backend.auth.verify_affiliation_code(start.challenge.id, last_code(backend))
+    assert backend.auth.complete_affiliation(start.challenge.id, "jorge.luis", "Montaña2026") == "jorge.luis"
+    signed = backend.auth.login("jorge.luis", "Montaña2026")
+    assert signed.member_name == "Jorge Luis Chicaiza Vega" and signed.previous_login is None
+
+
+@pytest.mark.parametrize("number,code", [("1710034066", "invalid"), ("1104680135", "no_socio"),
+                                         (demo_cedula(), "ya_afiliado")])
+def test_affiliation_refusals(backend, number, code):
+    with pytest.raises(ValidationError) as err:
+        backend.auth.start_affiliation("cedula", number)
+    assert err.value.code == code
+
+
+def test_affiliation_refuses_inactive_or_phoneless_members(backend):
+    add_member(backend, cedula="1104680135", status="inactivo")
+    add_member(backend, cedula="0926687856", mobile=None)
+    for number, code in (("1104680135", "inactivo"), ("0926687856", "sin_celular")):
+        with pytest.raises(ValidationError) as err:
+            backend.auth.start_affiliation("cedula", number)
+        assert err.value.code == code
+
+
+def test_user_cannot_be_created_without_a_verified_code(backend):
+    start = backend.auth.start_affiliation("cedula", unaffiliated_cedula())
+    with pytest.raises(OtpError):
+        backend.auth.complete_affiliation(start.challenge.id, "jorge.luis", "Montaña2026")
+
+
+def test_verified_code_creates_only_one_user(backend):
+    start = backend.auth.start_affiliation("cedula", unaffiliated_cedula())
+    backend.auth.verify_affiliation_code(start.challenge.id, last_code(backend))
+    backend.auth.complete_affiliation(start.challenge.id, "jorge.luis", "Montaña2026")
+    with pytest.raises(OtpError):
+        backend.auth.complete_affiliation(start.challenge.id, "otro.user", "Montaña2026")
+
+
+@pytest.mark.parametrize("password,fragment", [("corta1", "8 caracteres"), ("soloLetras", "letras y números"),
+                                               ("1234567890", "letras y números"),
+                                               ("x1710034065", "identificación"), ("jorge.luis99", "usuario")])
+def test_weak_passwords(password, fragment):
+    with pytest.raises(ValidationError) as err:
+        check_policy(password, username="jorge.luis", id_number="1710034065")
+    assert fragment in err.value.message
+
+
+def test_username_already_taken(backend):
+    start = backend.auth.start_affiliation("cedula", unaffiliated_cedula())
+    backend.auth.verify_affiliation_code(start.challenge.id, last_code(backend))
+    with pytest.raises(ValidationError) as err:
+        backend.auth.complete_affiliation(start.challenge.id, "DEMO", "Montaña2026")
+    assert "en uso" in err.value.message
+
+
+def test_password_hash_is_scrypt_and_salted():
+    a, b = hash_password("Clave2026x", log_n=8, r=8, p=1), hash_password("Clave2026x", log_n=8, r=8, p=1)
+    assert a != b and a.startswith("scrypt$8$8$1$")
+    assert verify_password("Clave2026x", a) and not verify_password("Clave2026y", a)
+
+
+def test_production_default_is_strong():
+    from backend.settings import Settings
+
+    s = Settings()
+    assert (s.scrypt_log_n, s.scrypt_r, s.scrypt_p) == (17, 8, 1)
+
+
+def test_wrong_user_and_wrong_password_get_the_same_message(backend):
+    with pytest.raises(AuthError) as unknown:
+        backend.auth.login("nadie", "Demo-2026!")
+    with pytest.raises(AuthError) as wrong:
+        backend.auth.login("demo", "otra-clave1")
+    assert unknown.value.message == wrong.value.message == "Usuario o contraseña incorrectos."
+
+
+def test_lockout_after_five_failures_and_release(backend, clock):
+    for _ in range(4):
+        with pytest.raises(AuthError) as err:
+            backend.auth.login("demo", "mala-clave1")
+        assert not isinstance(err.value, AccountLocked)
+    with pytest.raises(AccountLocked) as err:
+        backend.auth.login("demo", "mala-clave1")
+    assert "15 minutos" in err.value.message
+    with pytest.raises(AccountLocked):  # even the right password is refused while locked
+        backend.auth.login("demo", "Demo-2026!")
+    clock.advance(minutes=15)
+    assert backend.auth.login("demo", "Demo-2026!").username == "demo"
+
+
+def test_lockout_is_configurable(make_backend):
+    backend = make_backend(max_failed_logins=2, lockout_minutes=3)
+    with pytest.raises(AuthError):
+        backend.auth.login("demo", "mala-clave1")
+    with pytest.raises(AccountLocked) as err:
+        backend.auth.login("demo", "mala-clave1")
+    assert "3 minutos" in err.value.message
+
+
+def test_session_records_previous_login_and_logout(backend, clock):
+    first = backend.auth.login("demo", "Demo-2026!")
+    clock.advance(hours=2)
+    second = backend.auth.login("demo", "Demo-2026!")
+    assert second.previous_login == clock.now().replace(hour=10)
+    assert first.previous_login is not None and first.previous_login != second.previous_login
+    backend.auth.logout(second.token)
+    with pytest.raises(SessionExpired):
+        backend.products.position(second.token)
+
+
+def test_idle_session_expires_in_the_backend(backend, clock):
+    signed = backend.auth.login("demo", "Demo-2026!")
+    clock.advance(seconds=backend.settings.session_idle_seconds - 1)
+    backend.products.position(signed.token)
+    clock.advance(seconds=backend.settings.session_idle_seconds + 1)
+    with pytest.raises(SessionExpired) as err:
+        backend.products.position(signed.token)
+    assert "inactividad" in err.value.message
+
+
+def test_audit_log_records_security_events_without_secrets(backend):
+    affiliate(backend, unaffiliated_cedula(), "jorge.luis", "Montaña2026")
+    with pytest.raises(AuthError):
+        backend.auth.login("jorge.luis", "Equivocada1")
+    backend.auth.login("jorge.luis", "Montaña2026")
+    rows = backend.db.conn.execute("SELECT actor, action, outcome, details FROM audit_log").fetchall()
+    events = {(r["action"], r["outcome"]) for r in rows}
+    assert {("afiliacion.completar", "ok"), ("otp.emitir", "ok"), ("otp.verificar", "ok"),
+            ("login", "contrasena_incorrecta"), ("login", "ok")} <= events
+    text = json.dumps([dict(r) for r in rows])
+    assert "Montaña2026" not in text and "Equivocada1" not in text
