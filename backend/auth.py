@@ -64,11 +64,12 @@ class AuthService:
         challenge = self.otp.issue(member["id"], "afiliacion", {"member_id": member["id"]}, actor)
         return AffiliationStart(challenge, f"{member['first_names']} {member['last_names']}")
 
-    def verify_affiliation_code(self, challenge_id: str, code: str) -> None:
+    def verify_affiliation_code(self, challenge_id: str, code: str) -> bool:
+        """True once the member proved they hold the registered phone."""
         member_id = self._challenge_member(challenge_id)
-        self.otp.verify_then(challenge_id, code, member_id=member_id, purpose="afiliacion",
-                             details={"member_id": member_id}, actor=f"socio:{member_id}",
-                             then=lambda conn: None)
+        return self.otp.verify_then(challenge_id, code, member_id=member_id, purpose="afiliacion",
+                                    details={"member_id": member_id}, actor=f"socio:{member_id}",
+                                    then=lambda conn: True)
 
     def resend_affiliation_code(self, challenge_id: str) -> Challenge:
         member_id = self._challenge_member(challenge_id)

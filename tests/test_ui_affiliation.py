@@ -1,0 +1,118 @@
+"""«Regístrate aquí» through the wizard and the shared OTP modal, and each way it refuses."""
+
+from textual.widgets import ContentSwitcher
+
+from screens.affiliation import AffiliationScreen
+from screens.login import LoginScreen
+from screens.otp import OtpModal
+
+from .conftest import demo_cedula, last_code, unaffiliated_cedula
+from .ui import SIZE, login, make_app, screen_text, settle, type_into
+
+
+async def open_wizard(pilot, number: str):
+    await pilot.press("ctrl+r")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, AffiliationScreen)
+    await type_into(pilot, "#id-number", number)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def enter_code(pilot, code: str):
+    await type_into(pilot, "#otp-code", code)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_affiliation_happy_path_then_sign_in(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wizard(pilot, unaffiliated_cedula())
+        assert isinstance(app.screen, OtpModal)
+        text = screen_text(app)
+        assert "09*****" in text and "Intentos restantes: 3" in text and "Vence en 5:00" in text
+        await enter_code(pilot, last_code(backend))
+        wizard = app.screen
+        assert isinstance(wizard, AffiliationScreen)
+        assert wizard.query_one(ContentSwitcher).current == "step-user"
+        assert "Hola, Jorge" in screen_text(app)
+        await type_into(pilot, "#new-username", "jorge.luis")
+        await type_into(pilot, "#new-password", "Montaña2026")
+        await type_into(pilot, "#new-password2", "Montaña2026")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert wizard.query_one(ContentSwitcher).current == "step-done"
+        assert "afiliación a Cooprogreso en Línea fue exitosa" in screen_text(app)
+        await pilot.click("#finish")
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        await login(pilot, "jorge.luis", "Montaña2026")
+        assert "Jorge Luis Chicaiza Vega" in screen_text(app)
+
+
+async def test_bad_check_digit_unknown_and_already_affiliated(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wizard(pilot, "1710034066")
+        assert "dígito verificador" in screen_text(app)
+        await type_into(pilot, "#id-number", "1104680135")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "No encontramos un socio" in screen_text(app)
+        await type_into(pilot, "#id-number", demo_cedula())
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Ya estás afiliado" in screen_text(app)
+        assert isinstance(app.screen, AffiliationScreen)
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM otp_challenges").fetchone()[0] == 0
+
+
+async def test_three_wrong_codes_void_it(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wizard(pilot, unaffiliated_cedula())
+        wrong = "000000" if last_code(backend) != "000000" else "111111"
+        await enter_code(pilot, wrong)
+        assert "Te quedan 2 intentos" in screen_text(app)
+        await enter_code(pilot, wrong)
+        assert "Te quedan 1 intento" in screen_text(app)
+        await enter_code(pilot, wrong)
+        assert "Agotaste los intentos" in screen_text(app)
+        assert app.screen.query_one("#otp-code").disabled
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, AffiliationScreen)
+        assert "No se completó la verificación" in screen_text(app)
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1  # only demo
+
+
+async def test_expired_code_is_refused(backend, clock):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wizard(pilot, unaffiliated_cedula())
+        code = last_code(backend)
+        clock.advance(minutes=5, seconds=1)
+        await pilot.pause(1.2)
+        assert "El código expiró" in screen_text(app)
+        assert app.screen.query_one("#otp-confirm").disabled
+        # Even if submitted anyway, the backend refuses it.
+        await enter_code(pilot, code)
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1
+
+
+async def test_weak_password_and_mismatch_are_explained(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wizard(pilot, unaffiliated_cedula())
+        await enter_code(pilot, last_code(backend))
+        await type_into(pilot, "#new-username", "jorge.luis")
+        for first, second, message in (("solamenteletras", "solamenteletras", "letras y números"),
+                                       ("corta1", "corta1", "al menos 8"),
+                                       ("Montaña2026", "Montaña2027", "no coinciden")):
+            await type_into(pilot, "#new-password", first)
+            await type_into(pilot, "#new-password2", second)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert message in screen_text(app)
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1

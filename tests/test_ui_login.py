@@ -1,0 +1,91 @@
+"""Sign-in, lockout, SALIR and idle sign-out, driven through the real screens."""
+
+import asyncio
+
+from screens.login import LoginScreen
+from screens.menu import MenuScreen
+
+from .ui import SIZE, login, make_app, screen_text, settle
+
+
+async def test_sign_in_shows_the_member_header_and_menu(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        assert isinstance(app.screen, MenuScreen)
+        text = screen_text(app)
+        assert "Lucía Estefanía Guamán Torres" in text
+        assert "Última conexión: 20H25 / 23.11.2026" in text
+        for entry in ("1. Productos", "Transferencias Interbancarias", "Administración de Beneficiarios",
+                      "5. Diferido Tarjetas Cooprogreso", "8. Ayuda", "SALIR"):
+            assert entry in text
+
+
+async def test_wrong_password_is_generic_and_lockout_is_said(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "nadie", "Clave2026x")
+        assert "Usuario o contraseña incorrectos." in screen_text(app)
+        for _ in range(4):
+            await login(pilot, "demo", "Mala-clave1")
+            assert isinstance(app.screen, LoginScreen)
+        await login(pilot, "demo", "Mala-clave1")
+        assert "bloqueado" in screen_text(app) and "15 minutos" in screen_text(app)
+        await login(pilot, "demo", "Demo-2026!")
+        assert isinstance(app.screen, LoginScreen)
+
+
+async def test_salir_ends_the_session(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        token = app.token
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.click("#salir")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and len(app.screen_stack) == 1
+        assert "Cerraste tu sesión" in screen_text(app)
+        ended = backend.db.conn.execute("SELECT end_reason FROM sessions ORDER BY id DESC LIMIT 1").fetchone()[0]
+        assert ended == "salir" and app.signed_in is None and token
+
+
+async def test_idle_session_warns_then_signs_out(make_backend):
+    backend = make_backend(session_idle_seconds=3, idle_warning_seconds=2)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        await asyncio.sleep(1.6)
+        await pilot.pause()
+        assert "se cerrará por inactividad" in screen_text(app)
+        await asyncio.sleep(2.0)
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert "inactividad" in screen_text(app)
+        reason = backend.db.conn.execute("SELECT end_reason FROM sessions ORDER BY id DESC LIMIT 1").fetchone()[0]
+        assert reason == "inactividad"
+
+
+async def test_activity_keeps_the_session(make_backend):
+    backend = make_backend(session_idle_seconds=3, idle_warning_seconds=2)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        for _ in range(4):
+            await asyncio.sleep(1.0)
+            await pilot.press("down")
+        assert isinstance(app.screen, MenuScreen)
+
+
+async def test_sections_not_built_say_so(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        assert "«Pago de Servicios» todavía no está disponible" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MenuScreen)

@@ -1,0 +1,46 @@
+"""Helpers for Pilot-driven tests at 80×24."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from textual.widgets import Input
+
+from cooprogreso_tui.app import CooprogresoApp
+
+SIZE = (80, 24)
+
+
+def make_app(backend, tmp_path=None) -> CooprogresoApp:
+    return CooprogresoApp(backend, export_dir=str(tmp_path or "."))
+
+
+async def settle(pilot) -> None:
+    """Let workers finish and the messages they post land."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    widget.value = ""
+    await pilot.pause()
+    if text:
+        await pilot.press(*text)
+
+
+def screen_text(app) -> str:
+    """What the member sees, as plain text (from the rendered screenshot)."""
+    svg = app.export_screenshot()
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+
+
+async def login(pilot, username: str = "demo", password: str = "Demo-2026!") -> None:
+    await pilot.pause()
+    await type_into(pilot, "#username", username)
+    await type_into(pilot, "#password", password)
+    await pilot.press("enter")
+    await settle(pilot)
