@@ -35,9 +35,15 @@ class AuthService:
     def __init__(self, ctx: Context, otp: OtpService):
         self.ctx = ctx
         self.otp = otp
-        # Verifying against this keeps a wrong username as slow as a wrong password.
-        s = ctx.settings
-        self._decoy = hash_password(secrets.token_hex(8), log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
+        self._decoy_hash: str | None = None
+
+    @property
+    def _decoy(self) -> str:
+        """Verifying against this keeps a wrong username as slow as a wrong password (made on first use)."""
+        if self._decoy_hash is None:
+            s = self.ctx.settings
+            self._decoy_hash = hash_password(secrets.token_hex(8), log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
+        return self._decoy_hash
 
     # -- affiliation (manual: "Como afiliarte", pasos 3 a 5) ------------------------------------
     def start_affiliation(self, id_type: str, id_number: str) -> AffiliationStart:

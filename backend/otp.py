@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import pyotp
-
 from .clock import iso, parse_iso
 from .context import Context
 from .errors import OtpError
@@ -210,4 +208,6 @@ class OtpService:
 
 def _new_code() -> str:
     # A TOTP over a fresh random secret is a uniformly random 6-digit code that is never stored.
+    import pyotp  # deferred: only needed when a code is sent
+
     return pyotp.TOTP(pyotp.random_base32(), digits=6).now()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -129,6 +128,7 @@ class ProductsService:
 
     def export_csv(self, token: str, account_id: int, flt: MovementFilter, directory: Path) -> tuple[Path, int]:
         """Write every movement that matches the filter (not just one page) to a new CSV file."""
+        import csv
         who = self.auth.principal(token)
         account = self._own(who, account_id)
         directory.mkdir(parents=True, exist_ok=True)

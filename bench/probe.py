@@ -1,0 +1,58 @@
+"""Child process for bench/run.py: start one app headless, report what the parent measures.
+
+usage: probe.py bare|app  startup|rss  [DB]
+Prints `rss_kb` (peak RSS) when asked; start-up is timed by the parent around the whole process.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+
+
+def main() -> None:
+    kind, measure = sys.argv[1], sys.argv[2]
+    if kind == "bare":
+        from textual.app import App
+        from textual.widgets import Footer, Label
+
+        class Bare(App):
+            def compose(self):
+                yield Label("hola")
+                yield Footer()
+
+        async def pilot_bare(pilot):
+            await pilot.pause()
+            pilot.app.exit()
+
+        Bare().run(headless=True, size=(80, 24), auto_pilot=pilot_bare)
+    else:
+        from backend.service import Backend
+        from backend.settings import Settings
+        from cooprogreso_tui.app import CooprogresoApp
+
+        backend = Backend(sys.argv[3], Settings(scrypt_log_n=8), create=False)
+        app = CooprogresoApp(backend)
+
+        async def pilot_app(pilot):
+            await pilot.pause()
+            if measure == "rss":
+                from screens.products import ProductsScreen
+
+                signed = backend.auth.login("demo", "Demo-2026!")
+                pilot.app.start_session(signed)
+                await pilot.pause()
+                pilot.app.push_screen(ProductsScreen())
+                for _ in range(3):
+                    await pilot.app.workers.wait_for_complete()
+                    await pilot.pause()
+                assert isinstance(pilot.app.screen, ProductsScreen)
+            pilot.app.exit()
+
+        app.run(headless=True, size=(80, 24), auto_pilot=pilot_app)
+    if measure == "rss":
+        print(f"rss_kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Speed and memory as ratios against a baseline measured in the same run (machines here are noisy).
+
+    python bench/run.py            prints `name: value` lines
+Targets: startup_ratio ≤ 1.3, movements_page_ratio ≤ 1.5, rss_ratio ≤ 1.5.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PROBE = [sys.executable, str(ROOT / "bench" / "probe.py")]
+
+
+def run_probe(*args: str) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = subprocess.run([*PROBE, *args], capture_output=True, text=True, check=True, cwd=ROOT)
+    return time.perf_counter() - start, out.stdout
+
+
+def startup_ratio(db: Path, rounds: int = 7) -> float:
+    bare, app = [], []
+    for _ in range(rounds):  # interleaved, so drift hits both alike
+        bare.append(run_probe("bare", "startup")[0])
+        app.append(run_probe("app", "startup", str(db))[0])
+    return statistics.median(app) / statistics.median(bare)
+
+
+def rss_ratio(db: Path) -> float:
+    def rss(*args):
+        return int(run_probe(*args)[1].split("rss_kb ")[1])
+
+    bare = statistics.median(rss("bare", "rss") for _ in range(3))
+    app = statistics.median(rss("app", "rss", str(db)) for _ in range(3))
+    return app / bare
+
+
+def movements_page_ratio(workdir: Path) -> float:
+    from backend import accounts
+    from backend.demo import cedula
+    from backend.passwords import hash_password
+    from backend.service import Backend
+    from backend.settings import Settings
+
+    backend = Backend(workdir / "movs.sqlite3", Settings(scrypt_log_n=8))
+    with backend.db.write() as conn:
+        caja = accounts.internal_account(conn, "caja")
+        member = accounts.create_member(conn, id_type="cedula", id_number=cedula("170000001"), first_names="Banco",
+                                        last_names="Prueba", mobile="0990000000", email=None,
+                                        created_at="2020-01-01 00:00:00")
+        big = accounts.open_savings(conn, member, "2020-01-01")
+        small = accounts.open_savings(conn, member, "2020-01-01")
+        conn.execute("INSERT INTO users (member_id, username, password_hash, created_at) VALUES (?, 'bench', ?, ?)",
+                     (member, hash_password("Bench-2026", log_n=8, r=8, p=1), "2020-01-01 00:00:00"))
+    _fill(backend, caja, big, 1_000_000)
+    _fill(backend, caja, small, 100)
+    token = backend.auth.login("bench", "Bench-2026").token
+
+    def page_time(account: int) -> float:
+        times = []
+        for _ in range(200):
+            start = time.perf_counter()
+            backend.products.movements(token, account, limit=50)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    page_time(big), page_time(small)  # warm the cache for both
+    ratio = statistics.median(page_time(big) / page_time(small) for _ in range(3))
+    backend.close()
+    return ratio
+
+
+def _fill(backend, counter: int, account: int, count: int) -> None:
+    """Bulk history with the same shape the ledger writes: one entry of two postings per movement."""
+    conn = backend.db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    first_entry = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()[0]) + 1
+    balance, counter_balance = (conn.execute("SELECT balance FROM accounts WHERE id = ?", (a,)).fetchone()[0]
+                                for a in (account, counter))
+    start_balance, start_counter = balance, counter_balance
+    entries, postings = [], []
+    for i in range(count):
+        amount = 1000 + (i % 37) * 10
+        balance += amount
+        counter_balance -= amount
+        at = f"{2020 + i // 400_000}-{1 + (i // 33_334) % 12:02d}-{1 + (i // 1_200) % 28:02d} 10:{i % 60:02d}:00"
+        entry = first_entry + i
+        entries.append((entry, "deposito", "Depósito", at, "bench"))
+        postings.append((entry, account, amount, balance, at, f"Depósito {i}"))
+        postings.append((entry, counter, -amount, counter_balance, at, f"Depósito {i}"))
+    conn.executemany("INSERT INTO entries (id, kind, description, posted_at, actor) VALUES (?, ?, ?, ?, ?)", entries)
+    conn.executemany("INSERT INTO postings (entry_id, account_id, amount, balance_after, posted_at, memo)"
+                     " VALUES (?, ?, ?, ?, ?, ?)", postings)
+    conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (balance - start_balance, account))
+    conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (counter_balance - start_counter, counter))
+    conn.execute("COMMIT")
+
+
+def main() -> None:
+    from backend.demo import create_demo
+    from backend.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        demo = work / "demo.sqlite3"
+        create_demo(demo, settings=Settings(scrypt_log_n=8))
+        print(f"startup_ratio: {startup_ratio(demo):.2f}", flush=True)
+        print(f"rss_ratio: {rss_ratio(demo):.2f}", flush=True)
+        print(f"movements_page_ratio: {movements_page_ratio(work):.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
