@@ -22,6 +22,9 @@ INTERNAL = {
     "intereses": "Ingresos por intereses",
     "comercios": "Liquidación de comercios (tarjetas)",
     "intereses_pagados": "Intereses pagados a socios",
+    "compensacion_interbancaria": "Transferencias interbancarias por liquidar",
+    "comisiones": "Ingresos por comisiones",
+    "bce": "Cuenta en el Banco Central del Ecuador",
 }
 
 

@@ -143,6 +143,61 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_at ON audit_log(at);
     """,
+    # 2: transfers, beneficiaries, the institutions of the interbank network
+    """
+    CREATE TABLE institutions (
+        code TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        account_digits INTEGER
+    );
+
+    CREATE TABLE beneficiaries (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        service TEXT NOT NULL CHECK (service IN ('terceros', 'interbancaria')),
+        name TEXT NOT NULL,
+        id_type TEXT NOT NULL CHECK (id_type IN ('cedula', 'ruc', 'pasaporte')),
+        id_number TEXT NOT NULL,
+        institution_code TEXT NOT NULL,
+        account_type TEXT NOT NULL CHECK (account_type IN ('ahorros', 'corriente')),
+        account_number TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (user_id, service, institution_code, account_number)
+    );
+
+    CREATE TABLE transfers (
+        id INTEGER PRIMARY KEY,
+        reference TEXT NOT NULL UNIQUE,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        kind TEXT NOT NULL CHECK (kind IN ('propia', 'terceros', 'interbancaria')),
+        origin_account_id INTEGER NOT NULL REFERENCES accounts(id),
+        dest_account_id INTEGER REFERENCES accounts(id),
+        dest_institution TEXT NOT NULL,
+        dest_account_type TEXT NOT NULL,
+        dest_account_number TEXT NOT NULL,
+        dest_name TEXT NOT NULL,
+        dest_id_type TEXT NOT NULL,
+        dest_id_number TEXT NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        fee INTEGER NOT NULL DEFAULT 0 CHECK (fee >= 0),
+        motive TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('Enviada', 'Acreditada', 'Devuelta')),
+        return_reason TEXT,
+        entry_id INTEGER NOT NULL REFERENCES entries(id),
+        settle_entry_id INTEGER REFERENCES entries(id),
+        created_at TEXT NOT NULL,
+        settled_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX transfers_user ON transfers(user_id, created_at);
+    CREATE INDEX transfers_pending ON transfers(state, next_attempt_at);
+    CREATE INDEX transfers_origin_day ON transfers(origin_account_id, created_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -7,12 +7,16 @@ from datetime import datetime
 from pathlib import Path
 
 from . import ledger
+from . import institutions
 from .auth import AuthService
+from .beneficiaries import BeneficiariesService
+from .clearing import ClearingService
 from .clock import Clock
 from .context import Context
 from .db import Database
 from .otp import OtpService
 from .products import ProductsService
+from .transfers import TransfersService
 from .settings import Settings
 
 
@@ -32,6 +36,10 @@ class Backend:
         self.otp = OtpService(self.ctx)
         self.auth = AuthService(self.ctx, self.otp)
         self.products = ProductsService(self.ctx, self.auth)
+        self.beneficiaries = BeneficiariesService(self.ctx, self.auth, self.otp)
+        self.transfers = TransfersService(self.ctx, self.auth, self.otp)
+        self.clearing = ClearingService(self.ctx)
+        institutions.ensure_loaded(self.db)
 
     @property
     def settings(self) -> Settings:

@@ -28,6 +28,22 @@ class Settings:
     sms_gateway_url: str = ""
     sms_gateway_token: str = ""
     sms_timeout_seconds: float = 5.0
+    # Transfers: limits in cents, per transaction and per day, by kind
+    limit_propia_tx: int = 10_000_00
+    limit_propia_daily: int = 20_000_00
+    limit_terceros_tx: int = 2_000_00
+    limit_terceros_daily: int = 5_000_00
+    limit_interbancaria_tx: int = 1_500_00
+    limit_interbancaria_daily: int = 3_000_00
+    interbank_fee: int = 30  # cents, charged per interbank transfer
+    refund_fee_on_return: bool = True
+    # Clearing gateway: "simulated" (embedded) or "http"
+    clearing_gateway: str = "simulated"
+    clearing_url: str = ""
+    clearing_token: str = ""
+    clearing_timeout_seconds: float = 10.0
+    clearing_settle_seconds: int = 30  # the simulated network settles this long after sending
+    clearing_retry_seconds: int = 60
     # Files
     export_dir: str = ""
 

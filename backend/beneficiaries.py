@@ -1,0 +1,200 @@
+"""Administración de Beneficiarios: saved payees of one user, never visible to another."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from . import institutions
+from .auth import AuthService
+from .context import Context, Principal
+from .errors import NotFound, ValidationError
+from .identity import ID_TYPES, mask_account, normalize_id
+from .otp import Challenge, OtpService
+from .payees import coop_account
+
+SERVICES = {"terceros": "Transferencia Terceros", "interbancaria": "Transferencias Interbancarias"}
+ACCOUNT_TYPES = {"ahorros": "Ahorros", "corriente": "Corriente"}
+
+
+@dataclass(frozen=True)
+class BeneficiaryForm:
+    """What the member typed in the add/edit modal."""
+
+    service: str
+    name: str
+    id_type: str
+    id_number: str
+    account_number: str
+    institution_code: str = institutions.COOPROGRESO
+    account_type: str = "ahorros"
+
+
+@dataclass(frozen=True)
+class Beneficiary:
+    id: int
+    service: str
+    name: str
+    id_type: str
+    id_number: str
+    institution_code: str
+    institution_name: str
+    account_type: str
+    account_number: str
+
+    @property
+    def service_label(self) -> str:
+        return SERVICES[self.service]
+
+    @property
+    def id_type_label(self) -> str:
+        return ID_TYPES[self.id_type]
+
+    @property
+    def account_masked(self) -> str:
+        return mask_account(self.account_number)
+
+
+class BeneficiariesService:
+    def __init__(self, ctx: Context, auth: AuthService, otp: OtpService):
+        self.ctx = ctx
+        self.auth = auth
+        self.otp = otp
+
+    def list(self, token: str) -> list[Beneficiary]:
+        who = self.auth.principal(token)
+        return [_row(r) for r in self.ctx.db.conn.execute(
+            _SELECT + " WHERE b.user_id = ? ORDER BY b.name COLLATE NOCASE, b.id", (who.user_id,))]
+
+    def get(self, token: str, beneficiary_id: int) -> Beneficiary:
+        return self._own(self.auth.principal(token), beneficiary_id)
+
+    def validate(self, token: str, form: BeneficiaryForm, editing_id: int | None = None) -> BeneficiaryForm:
+        """Normalise and check a form; raises ValidationError naming the field at fault."""
+        who = self.auth.principal(token)
+        return self._validate(self.ctx.db.conn, who, form, editing_id)
+
+    def needs_code(self, token: str, form: BeneficiaryForm, editing_id: int | None = None) -> bool:
+        """Adding, or changing anything but the name, must be confirmed with a code."""
+        if editing_id is None:
+            return True
+        who = self.auth.principal(token)
+        form = self._validate(self.ctx.db.conn, who, form, editing_id)
+        return _key_fields(self._own(who, editing_id)) != _key_fields(form)
+
+    def request_code(self, token: str, form: BeneficiaryForm, editing_id: int | None = None) -> Challenge:
+        who = self.auth.principal(token)
+        form = self._validate(self.ctx.db.conn, who, form, editing_id)
+        return self.otp.issue(who.member_id, "beneficiario", _details(form, editing_id), who.username)
+
+    def resend_code(self, token: str, challenge_id: str) -> Challenge:
+        who = self.auth.principal(token)
+        return self.otp.resend(challenge_id, who.member_id, who.username)
+
+    def save(self, token: str, form: BeneficiaryForm, editing_id: int | None = None,
+             challenge_id: str | None = None, code: str | None = None) -> Beneficiary:
+        who = self.auth.principal(token)
+        form = self._validate(self.ctx.db.conn, who, form, editing_id)
+
+        def write(conn) -> int:
+            self._validate(conn, who, form, editing_id)  # again, inside the transaction
+            now = self.ctx.now_iso()
+            fields = asdict(form)
+            if editing_id is None:
+                new_id = conn.execute(
+                    "INSERT INTO beneficiaries (user_id, service, name, id_type, id_number, institution_code,"
+                    " account_type, account_number, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (who.user_id, form.service, form.name, form.id_type, form.id_number, form.institution_code,
+                     form.account_type, form.account_number, now, now)).lastrowid
+                self.ctx.audit(conn, who.username, "beneficiario.agregar", "ok", beneficiario=new_id,
+                               cuenta=mask_account(form.account_number), servicio=form.service)
+                return new_id
+            conn.execute(
+                "UPDATE beneficiaries SET service = ?, name = ?, id_type = ?, id_number = ?, institution_code = ?,"
+                " account_type = ?, account_number = ?, updated_at = ? WHERE id = ? AND user_id = ?",
+                (*[fields[k] for k in ("service", "name", "id_type", "id_number", "institution_code",
+                                        "account_type", "account_number")], now, editing_id, who.user_id))
+            self.ctx.audit(conn, who.username, "beneficiario.editar", "ok", beneficiario=editing_id,
+                           cuenta=mask_account(form.account_number))
+            return editing_id
+
+        if editing_id is not None and _key_fields(self._own(who, editing_id)) == _key_fields(form):
+            with self.ctx.db.write() as conn:
+                saved = write(conn)
+        else:
+            if not challenge_id:
+                raise ValidationError("Este cambio se confirma con el código de seguridad.", code="otp_required")
+            saved = self.otp.verify_then(challenge_id, code or "", member_id=who.member_id, purpose="beneficiario",
+                                         details=_details(form, editing_id), actor=who.username, then=write)
+        return self._own(who, saved)
+
+    def delete(self, token: str, ids: list[int]) -> int:
+        """Delete several at once: all of them, or none if any is not the member's."""
+        who = self.auth.principal(token)
+        ids = sorted(set(ids))
+        if not ids:
+            raise ValidationError("Selecciona al menos un beneficiario.")
+        with self.ctx.db.write() as conn:
+            marks = ",".join("?" * len(ids))
+            owned = conn.execute(f"SELECT COUNT(*) FROM beneficiaries WHERE user_id = ? AND id IN ({marks})",
+                                 (who.user_id, *ids)).fetchone()[0]
+            if owned != len(ids):
+                raise NotFound("El beneficiario no existe o no te pertenece.")
+            conn.execute(f"DELETE FROM beneficiaries WHERE user_id = ? AND id IN ({marks})", (who.user_id, *ids))
+            self.ctx.audit(conn, who.username, "beneficiario.eliminar", "ok", beneficiarios=ids)
+        return len(ids)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _own(self, who: Principal, beneficiary_id: int) -> Beneficiary:
+        row = self.ctx.db.conn.execute(_SELECT + " WHERE b.id = ? AND b.user_id = ?",
+                                       (beneficiary_id, who.user_id)).fetchone()
+        if row is None:
+            raise NotFound("El beneficiario no existe o no te pertenece.")
+        return _row(row)
+
+    def _validate(self, conn, who: Principal, form: BeneficiaryForm, editing_id: int | None) -> BeneficiaryForm:
+        if form.service not in SERVICES:
+            raise ValidationError("Selecciona el servicio.", field="service")
+        name = " ".join((form.name or "").split())
+        if not 3 <= len(name) <= 80:
+            raise ValidationError("Escribe el nombre del beneficiario (3 a 80 caracteres).", field="name")
+        id_number = normalize_id(form.id_type, form.id_number)
+        if form.account_type not in ACCOUNT_TYPES:
+            raise ValidationError("Selecciona el tipo de cuenta.", field="account_type")
+        if form.service == "terceros":
+            payee = coop_account(conn, form.account_number)
+            if payee.member_id == who.member_id:
+                raise ValidationError("Esa cuenta es tuya: usa Transferencias a mis Cuentas.", field="account")
+            if (payee.id_type, payee.id_number) != (form.id_type, id_number):
+                raise ValidationError("La identificación no corresponde al titular de esa cuenta.", field="id_number")
+            clean = replace(form, name=name, id_number=id_number, account_number=payee.number,
+                            institution_code=institutions.COOPROGRESO, account_type="ahorros")
+        else:
+            institutions.get(conn, form.institution_code)
+            number = institutions.validate_account(conn, form.institution_code, form.account_number)
+            clean = replace(form, name=name, id_number=id_number, account_number=number)
+        duplicate = conn.execute(
+            "SELECT name FROM beneficiaries WHERE user_id = ? AND service = ? AND institution_code = ?"
+            " AND account_number = ? AND id IS NOT ?",
+            (who.user_id, clean.service, clean.institution_code, clean.account_number, editing_id)).fetchone()
+        if duplicate:
+            raise ValidationError(
+                f"Ya tienes registrada esa cuenta como «{duplicate[0]}» ({SERVICES[clean.service]}, cuenta "
+                f"{mask_account(clean.account_number)}).", field="account", code="duplicate")
+        return clean
+
+
+_SELECT = ("SELECT b.*, COALESCE(i.name, 'Cooprogreso') AS institution_name FROM beneficiaries b"
+           " LEFT JOIN institutions i ON i.code = b.institution_code")
+
+
+def _row(r) -> Beneficiary:
+    return Beneficiary(r["id"], r["service"], r["name"], r["id_type"], r["id_number"], r["institution_code"],
+                       r["institution_name"], r["account_type"], r["account_number"])
+
+
+def _key_fields(b) -> tuple:
+    return (b.service, b.id_type, b.id_number, b.institution_code, b.account_type, b.account_number)
+
+
+def _details(form: BeneficiaryForm, editing_id: int | None) -> dict:
+    return {"op": "editar" if editing_id else "agregar", "beneficiario": editing_id, **asdict(form)}

@@ -1,0 +1,189 @@
+"""Interbank clearing: transfers leave as «Enviada» and end «Acreditada» or «Devuelta».
+
+Gateways:
+- `SimulatedNetwork` (default, embedded): settles `clearing_settle_seconds` after sending. Its return
+  rule is deterministic so returns can be demonstrated: a destination account number ending in 99 is
+  returned as «Cuenta inexistente», one ending in 98 as «Cuenta cerrada»; every other one is credited.
+- `HttpGateway`: POSTs each transfer as JSON with an `Idempotency-Key` header (the transfer's key) to
+  `clearing_url`. The gateway answers `{"status": "Enviada" | "Acreditada" | "Devuelta", "reason": …}`.
+  A 4xx answer is a rejection (returned); a timeout, a connection error or a 5xx leaves the transfer
+  pending to be sent again later with the same key, so it is never executed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .accounts import internal_account
+from .clock import iso, parse_iso
+from .context import Context
+from .identity import mask_account
+from .ledger import Leg, post
+from .money import format_money
+
+SYSTEM = "sistema:compensacion"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # Enviada (still pending), Acreditada, Devuelta
+    reason: str | None = None
+
+
+class GatewayUnavailable(Exception):
+    """The network could not be reached or did not answer; try again later with the same key."""
+
+
+@dataclass(frozen=True)
+class SettleReport:
+    checked: int = 0
+    credited: int = 0
+    returned: int = 0
+    pending: int = 0
+    failed: int = 0
+
+
+class SimulatedNetwork:
+    RETURNS = {"99": "Cuenta inexistente en la institución destino", "98": "Cuenta cerrada en la institución destino"}
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def submit(self, transfer) -> Outcome:
+        age = self.ctx.now() - parse_iso(transfer["created_at"])
+        if age < timedelta(seconds=self.ctx.settings.clearing_settle_seconds):
+            return Outcome("Enviada")
+        reason = self.RETURNS.get(transfer["dest_account_number"][-2:])
+        return Outcome("Devuelta", reason) if reason else Outcome("Acreditada")
+
+
+class HttpGateway:
+    def __init__(self, url: str, token: str, timeout: float):
+        self.url, self.token, self.timeout = url, token, timeout
+
+    def submit(self, transfer) -> Outcome:
+        import httpx  # deferred: only deployments with a real gateway pay for it
+
+        payload = {k: transfer[k] for k in ("reference", "amount", "dest_institution", "dest_account_type",
+                                            "dest_account_number", "dest_name", "dest_id_type", "dest_id_number",
+                                            "motive", "created_at")}
+        headers = {"Idempotency-Key": transfer["idempotency_key"]}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            response = httpx.post(self.url, json=payload, headers=headers, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise GatewayUnavailable(f"sin respuesta de la red: {type(exc).__name__}") from exc
+        if response.status_code >= 500 or response.status_code in (408, 429):
+            raise GatewayUnavailable(f"la red respondió {response.status_code}")
+        if response.status_code >= 400:
+            return Outcome("Devuelta", f"Rechazada por la red interbancaria (código {response.status_code})")
+        try:
+            data = response.json()
+            state = data["status"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise GatewayUnavailable("respuesta ilegible de la red") from exc
+        if state not in ("Enviada", "Acreditada", "Devuelta"):
+            raise GatewayUnavailable(f"estado desconocido: {state!r}")
+        return Outcome(state, data.get("reason") or ("Devuelta por la institución destino" if state == "Devuelta" else None))
+
+
+def gateway_for(ctx: Context):
+    s = ctx.settings
+    if s.clearing_gateway == "http":
+        if not s.clearing_url:
+            raise ValueError("Falta configurar clearing_url para la pasarela http.")
+        return HttpGateway(s.clearing_url, s.clearing_token, s.clearing_timeout_seconds)
+    return SimulatedNetwork(ctx)
+
+
+class ClearingService:
+    def __init__(self, ctx: Context, gateway=None):
+        self.ctx = ctx
+        self.gateway = gateway or gateway_for(ctx)
+
+    def settle(self, limit: int = 500) -> SettleReport:
+        """One settlement pass over pending interbank transfers whose next attempt is due."""
+        now = self.ctx.now_iso()
+        pending = self.ctx.db.conn.execute(
+            "SELECT * FROM transfers WHERE state = 'Enviada' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            " ORDER BY id LIMIT ?", (now, limit)).fetchall()
+        counts = dict(checked=len(pending), credited=0, returned=0, pending=0, failed=0)
+        for transfer in pending:
+            try:
+                outcome = self.gateway.submit(transfer)
+            except GatewayUnavailable as exc:
+                self._retry_later(transfer, str(exc))
+                counts["failed"] += 1
+                continue
+            if outcome.state == "Acreditada":
+                counts["credited"] += self._credit(transfer)
+            elif outcome.state == "Devuelta":
+                counts["returned"] += self._return(transfer, outcome.reason or "Devuelta por la institución destino")
+            else:
+                self._retry_later(transfer, None)
+                counts["pending"] += 1
+        return SettleReport(**counts)
+
+    def _retry_later(self, transfer, error: str | None) -> None:
+        later = iso(self.ctx.now() + timedelta(seconds=self.ctx.settings.clearing_retry_seconds))
+        with self.ctx.db.write() as conn:
+            conn.execute("UPDATE transfers SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+                         " WHERE id = ? AND state = 'Enviada'", (later, error, transfer["id"]))
+            if error:
+                self.ctx.audit(conn, SYSTEM, "transferencia.envio", "reintento", referencia=transfer["reference"],
+                               motivo=error)
+
+    def _credit(self, transfer) -> int:
+        with self.ctx.db.write() as conn:
+            if not _still_pending(conn, transfer["id"]):
+                return 0
+            entry = post(conn, kind="liquidacion_interbancaria", description="Liquidación interbancaria",
+                         posted_at=self.ctx.now_iso(), actor=SYSTEM,
+                         legs=[Leg(internal_account(conn, "compensacion_interbancaria"), -transfer["amount"],
+                                   f"Liquidación {transfer['reference']}"),
+                               Leg(internal_account(conn, "bce"), transfer["amount"],
+                                   f"Liquidación {transfer['reference']}")])
+            conn.execute("UPDATE transfers SET state = 'Acreditada', settled_at = ?, settle_entry_id = ?,"
+                         " attempts = attempts + 1 WHERE id = ?", (self.ctx.now_iso(), entry, transfer["id"]))
+            self.ctx.audit(conn, SYSTEM, "transferencia.acreditada", "ok", referencia=transfer["reference"])
+        return 1
+
+    def _return(self, transfer, reason: str) -> int:
+        refund_fee = self.ctx.settings.refund_fee_on_return and transfer["fee"] > 0
+        with self.ctx.db.write() as conn:
+            if not _still_pending(conn, transfer["id"]):
+                return 0
+            origin, ref = transfer["origin_account_id"], transfer["reference"]
+            legs = [Leg(internal_account(conn, "compensacion_interbancaria"), -transfer["amount"], f"Devolución {ref}"),
+                    Leg(origin, transfer["amount"], f"Devolución transferencia {ref}: {reason}")]
+            if refund_fee:
+                legs += [Leg(internal_account(conn, "comisiones"), -transfer["fee"], f"Devolución comisión {ref}"),
+                         Leg(origin, transfer["fee"], f"Devolución comisión transferencia {ref}")]
+            entry = post(conn, kind="devolucion_interbancaria", description="Devolución de transferencia interbancaria",
+                         posted_at=self.ctx.now_iso(), actor=SYSTEM, legs=legs)
+            conn.execute("UPDATE transfers SET state = 'Devuelta', return_reason = ?, settled_at = ?,"
+                         " settle_entry_id = ?, attempts = attempts + 1 WHERE id = ?",
+                         (reason, self.ctx.now_iso(), entry, transfer["id"]))
+            self.ctx.audit(conn, SYSTEM, "transferencia.devuelta", "ok", referencia=ref, motivo=reason,
+                           comision_devuelta=refund_fee)
+            phone = conn.execute("SELECT m.mobile FROM users u JOIN members m ON m.id = u.member_id WHERE u.id = ?",
+                                 (transfer["user_id"],)).fetchone()[0]
+        refunded = transfer["amount"] + (transfer["fee"] if refund_fee else 0)
+        self._tell(phone, f"Cooprogreso: tu transferencia {ref} a la cuenta {mask_account(transfer['dest_account_number'])} "
+                          f"fue devuelta: {reason}. Acreditamos {format_money(refunded)} en tu cuenta.")
+        return 1
+
+    def _tell(self, phone: str | None, body: str) -> None:
+        if not phone:
+            return
+        try:
+            self.ctx.channel.send(self.ctx.db, phone, body, self.ctx.now_iso())
+        except Exception as exc:  # the return is booked either way; the history shows it
+            self.ctx.audit_now(SYSTEM, "aviso.devolucion", "error_envio", motivo=str(exc))
+
+
+def _still_pending(conn, transfer_id: int) -> bool:
+    """Under the write lock: a concurrent pass may have settled it already."""
+    return conn.execute("SELECT state FROM transfers WHERE id = ?", (transfer_id,)).fetchone()[0] == "Enviada"

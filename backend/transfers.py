@@ -1,0 +1,370 @@
+"""Section 2, Transferencias: to own accounts, to other Cooprogreso members, and to other institutions.
+
+A transfer is prepared (validated, fee and payee shown), confirmed with a code bound to its origin,
+destination, amount, fee and idempotency key, and executed as one journal entry in the same
+transaction that spends the code. Executing the same confirmation twice returns the first transfer.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from . import institutions
+from .accounts import internal_account
+from .auth import AuthService
+from .clock import parse_iso
+from .context import Context, Principal
+from .errors import InsufficientFunds, NotFound, ValidationError
+from .identity import ID_TYPES, mask_account, normalize_id
+from .ledger import Leg, post
+from .money import format_money
+from .otp import Challenge, OtpService
+from .payees import coop_account
+from .receipts import Receipt, body_lines, render
+
+KINDS = {"propia": "A mis Cuentas", "terceros": "Cooprogreso", "interbancaria": "Interbancaria"}
+MAX_MOTIVE = 60
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    """What the member chose and typed; everything else is derived by the backend."""
+
+    kind: str
+    origin_id: int
+    amount: int
+    motive: str
+    dest_account_id: int | None = None  # propia
+    beneficiary_id: int | None = None  # terceros / interbancaria, from the saved list
+    account_number: str = ""  # terceros / interbancaria, typed
+    institution_code: str = ""
+    account_type: str = "ahorros"
+    holder_name: str = ""
+    holder_id_type: str = "cedula"
+    holder_id_number: str = ""
+
+
+@dataclass(frozen=True)
+class TransferDraft:
+    """A validated transfer waiting for the member's confirmation and code."""
+
+    request: TransferRequest
+    key: str  # idempotency key of this confirmation
+    origin_number: str
+    origin_available: int
+    dest_name: str  # as the receipt shows it: masked for a typed Cooprogreso account
+    dest_payee_check: str  # «Andrés L**** · C.I. ******3057», or the holder typed for interbank
+    dest_institution_code: str
+    dest_institution: str
+    dest_account_type: str
+    dest_account_number: str
+    dest_id_type: str
+    dest_id_number: str
+    amount: int
+    fee: int
+    motive: str
+    quota_left: int
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.fee
+
+    @property
+    def origin_masked(self) -> str:
+        return mask_account(self.origin_number)
+
+    @property
+    def dest_account_masked(self) -> str:
+        return mask_account(self.dest_account_number)
+
+
+@dataclass(frozen=True)
+class Origin:
+    account_id: int
+    number: str
+    available: int
+
+
+@dataclass(frozen=True)
+class Quota:
+    per_transaction: int
+    daily: int
+    used_today: int
+
+    @property
+    def left_today(self) -> int:
+        return max(0, self.daily - self.used_today)
+
+
+@dataclass(frozen=True)
+class TransferSummary:
+    id: int
+    reference: str
+    created_at: datetime
+    kind: str
+    dest_name: str
+    dest_institution: str
+    amount: int
+    fee: int
+    state: str
+    return_reason: str | None
+
+
+class TransfersService:
+    def __init__(self, ctx: Context, auth: AuthService, otp: OtpService):
+        self.ctx = ctx
+        self.auth = auth
+        self.otp = otp
+
+    # -- what the forms offer --------------------------------------------------------------------
+    def origins(self, token: str) -> list[Origin]:
+        who = self.auth.principal(token)
+        return [Origin(r[0], r[1], r[2]) for r in self.ctx.db.conn.execute(
+            "SELECT id, number, balance - held FROM accounts WHERE member_id = ? AND kind = 'ahorros'"
+            " AND status = 'activa' ORDER BY number", (who.member_id,))]
+
+    def institutions(self, token: str) -> list[institutions.Institution]:
+        self.auth.principal(token)
+        return institutions.payable(self.ctx.db.conn)
+
+    def quota(self, token: str, kind: str) -> Quota:
+        who = self.auth.principal(token)
+        return self._quota(self.ctx.db.conn, who, kind)
+
+    # -- prepare, confirm, execute ---------------------------------------------------------------
+    def prepare(self, token: str, request: TransferRequest) -> TransferDraft:
+        who = self.auth.principal(token)
+        return self._draft(self.ctx.db.conn, who, request, secrets.token_urlsafe(16))
+
+    def request_code(self, token: str, draft: TransferDraft) -> Challenge:
+        who = self.auth.principal(token)
+        fresh = self._draft(self.ctx.db.conn, who, draft.request, draft.key)
+        return self.otp.issue(who.member_id, "transferencia", _details(fresh), who.username)
+
+    def resend_code(self, token: str, challenge_id: str) -> Challenge:
+        who = self.auth.principal(token)
+        return self.otp.resend(challenge_id, who.member_id, who.username)
+
+    def execute(self, token: str, draft: TransferDraft, challenge_id: str, code: str) -> Receipt:
+        """Move the money once. A repeated call for the same confirmation returns the same transfer."""
+        who = self.auth.principal(token)
+        done = self._by_key(who, draft.key)
+        if done is not None:
+            return self.receipt(token, done)
+        # The backend re-derives every figure: a draft changed by the caller no longer matches the code.
+        fresh = self._draft(self.ctx.db.conn, who, draft.request, draft.key)
+
+        def move(conn) -> int:
+            again = conn.execute("SELECT id FROM transfers WHERE idempotency_key = ?", (draft.key,)).fetchone()
+            if again:
+                return again[0]
+            final = self._draft(conn, who, draft.request, draft.key)  # limits and funds, under the write lock
+            return self._post(conn, who, final)
+
+        transfer_id = self.otp.verify_then(challenge_id, code, member_id=who.member_id, purpose="transferencia",
+                                           details=_details(fresh), actor=who.username, then=move)
+        return self.receipt(token, transfer_id)
+
+    # -- history and receipts --------------------------------------------------------------------
+    def history(self, token: str, date_from: date | None = None, date_to: date | None = None,
+                kind: str | None = None, limit: int = 200) -> list[TransferSummary]:
+        who = self.auth.principal(token)
+        sql = ("SELECT t.*, COALESCE(i.name, 'Cooprogreso') AS institution FROM transfers t"
+               " LEFT JOIN institutions i ON i.code = t.dest_institution WHERE t.user_id = ?")
+        params: list = [who.user_id]
+        if date_from:
+            sql += " AND t.created_at >= ?"
+            params.append(date_from.isoformat())
+        if date_to:
+            sql += " AND t.created_at < date(?, '+1 day')"
+            params.append(date_to.isoformat())
+        if kind:
+            if kind not in KINDS:
+                raise ValidationError("Tipo de transferencia no válido.", field="kind")
+            sql += " AND t.kind = ?"
+            params.append(kind)
+        sql += " ORDER BY t.created_at DESC, t.id DESC LIMIT ?"
+        params.append(max(1, min(limit, 1000)))
+        return [TransferSummary(r["id"], r["reference"], parse_iso(r["created_at"]), r["kind"], r["dest_name"],
+                                r["institution"], r["amount"], r["fee"], r["state"], r["return_reason"])
+                for r in self.ctx.db.conn.execute(sql, params)]
+
+    def receipt(self, token: str, transfer_id: int) -> Receipt:
+        who = self.auth.principal(token)
+        row = self.ctx.db.conn.execute(
+            "SELECT t.*, a.number AS origin_number, COALESCE(i.name, 'Cooprogreso') AS institution"
+            " FROM transfers t JOIN accounts a ON a.id = t.origin_account_id"
+            " LEFT JOIN institutions i ON i.code = t.dest_institution WHERE t.id = ? AND t.user_id = ?",
+            (transfer_id, who.user_id)).fetchone()
+        if row is None:
+            raise NotFound("La transferencia no existe o no te pertenece.")
+        fields = dict(reference=row["reference"], created_at=parse_iso(row["created_at"]), kind=row["kind"],
+                      origin_masked=mask_account(row["origin_number"]), dest_name=row["dest_name"],
+                      dest_institution=row["institution"], dest_account_masked=mask_account(row["dest_account_number"]),
+                      amount=row["amount"], fee=row["fee"], motive=row["motive"], state=row["state"],
+                      return_reason=row["return_reason"])
+        text = render(self.ctx.secret("receipt_secret"), body_lines(**fields))
+        return Receipt(transfer_id=row["id"], text=text, **fields)
+
+    def save_receipt(self, token: str, transfer_id: int, directory: Path) -> Path:
+        receipt = self.receipt(token, transfer_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"comprobante-{receipt.reference}-{receipt.state.lower()}.txt"
+        path.write_text(receipt.text, encoding="utf-8")
+        path.chmod(0o600)
+        return path
+
+    # -- internals -------------------------------------------------------------------------------
+    def _by_key(self, who: Principal, key: str) -> int | None:
+        row = self.ctx.db.conn.execute("SELECT id, user_id FROM transfers WHERE idempotency_key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        if row["user_id"] != who.user_id:
+            raise NotFound("La transferencia no existe o no te pertenece.")
+        return row["id"]
+
+    def _limits(self, kind: str) -> tuple[int, int]:
+        s = self.ctx.settings
+        return getattr(s, f"limit_{kind}_tx"), getattr(s, f"limit_{kind}_daily")
+
+    def _quota(self, conn, who: Principal, kind: str) -> Quota:
+        if kind not in KINDS:
+            raise ValidationError("Tipo de transferencia no válido.", field="kind")
+        per_tx, daily = self._limits(kind)
+        today = self.ctx.now().date().isoformat()
+        used = conn.execute(
+            "SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE user_id = ? AND kind = ? AND created_at >= ?"
+            " AND state != 'Devuelta'", (who.user_id, kind, today)).fetchone()[0]
+        return Quota(per_tx, daily, used)
+
+    def _draft(self, conn, who: Principal, req: TransferRequest, key: str) -> TransferDraft:
+        quota = self._quota(conn, who, req.kind)
+        origin = conn.execute("SELECT * FROM accounts WHERE id = ? AND member_id = ?",
+                              (req.origin_id, who.member_id)).fetchone()
+        if origin is None:
+            raise NotFound("La cuenta de origen no existe o no te pertenece.")
+        if origin["kind"] != "ahorros" or origin["status"] != "activa":
+            raise ValidationError("La cuenta de origen debe ser una cuenta de ahorros activa.", field="origin")
+        motive = " ".join((req.motive or "").split())
+        if not motive:
+            raise ValidationError("Escribe el motivo o la referencia de la transferencia.", field="motive")
+        if len(motive) > MAX_MOTIVE:
+            raise ValidationError(f"El motivo admite hasta {MAX_MOTIVE} caracteres.", field="motive")
+        dest = self._destination(conn, who, req)
+        if dest["dest_account_number"] == origin["number"]:
+            raise ValidationError("La cuenta de destino no puede ser la misma de origen.", field="destination")
+        amount = req.amount
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise ValidationError("El monto debe ser mayor que cero.", field="amount")
+        if amount > quota.per_transaction:
+            raise ValidationError(f"El monto supera el máximo por transacción ({format_money(quota.per_transaction)}).",
+                                  field="amount", code="limit_tx")
+        if amount > quota.left_today:
+            raise ValidationError(f"El monto supera tu cupo disponible hoy ({format_money(quota.left_today)}).",
+                                  field="amount", code="limit_daily")
+        fee = self.ctx.settings.interbank_fee if req.kind == "interbancaria" else 0
+        available = origin["balance"] - origin["held"]
+        if amount + fee > available:
+            with_fee = f" (incluye la comisión de {format_money(fee)})" if fee else ""
+            raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(available)} y la "
+                                    f"transferencia necesita {format_money(amount + fee)}{with_fee}.", field="amount")
+        return TransferDraft(request=req, key=key, origin_number=origin["number"], origin_available=available,
+                             amount=amount, fee=fee, motive=motive, quota_left=quota.left_today, **dest)
+
+    def _destination(self, conn, who: Principal, req: TransferRequest) -> dict:
+        if req.kind == "propia":
+            row = conn.execute("SELECT * FROM accounts WHERE id = ? AND member_id = ?",
+                               (req.dest_account_id, who.member_id)).fetchone()
+            if row is None or row["kind"] != "ahorros" or row["status"] != "activa":
+                raise ValidationError("Selecciona una de tus cuentas de ahorros como destino.", field="destination")
+            me = conn.execute("SELECT first_names, last_names, id_type, id_number FROM members WHERE id = ?",
+                              (who.member_id,)).fetchone()
+            return dict(dest_name="Cuenta propia", dest_payee_check="Cuenta propia",
+                        dest_institution_code=institutions.COOPROGRESO, dest_institution="Cooprogreso",
+                        dest_account_type="ahorros", dest_account_number=row["number"],
+                        dest_id_type=me["id_type"], dest_id_number=me["id_number"])
+        saved = None
+        if req.beneficiary_id is not None:
+            saved = conn.execute("SELECT * FROM beneficiaries WHERE id = ? AND user_id = ?",
+                                 (req.beneficiary_id, who.user_id)).fetchone()
+            if saved is None:
+                raise NotFound("El beneficiario no existe o no te pertenece.")
+            expected = "terceros" if req.kind == "terceros" else "interbancaria"
+            if saved["service"] != expected:
+                raise ValidationError("Ese beneficiario es de otro tipo de transferencia.", field="destination")
+        if req.kind == "terceros":
+            payee = coop_account(conn, saved["account_number"] if saved else req.account_number)
+            if payee.member_id == who.member_id:
+                raise ValidationError("Esa cuenta es tuya: usa Transferencias a mis Cuentas.", field="destination")
+            return dict(dest_name=saved["name"] if saved else payee.masked_name, dest_payee_check=payee.masked,
+                        dest_institution_code=institutions.COOPROGRESO, dest_institution="Cooprogreso",
+                        dest_account_type="ahorros", dest_account_number=payee.number,
+                        dest_id_type=payee.id_type, dest_id_number=payee.id_number)
+        if req.kind != "interbancaria":
+            raise ValidationError("Tipo de transferencia no válido.", field="kind")
+        if saved:
+            code, acc_type, number = saved["institution_code"], saved["account_type"], saved["account_number"]
+            name, id_type, id_number = saved["name"], saved["id_type"], saved["id_number"]
+        else:
+            code, acc_type, number = req.institution_code, req.account_type, req.account_number
+            name, id_type, id_number = req.holder_name, req.holder_id_type, req.holder_id_number
+        institution = institutions.get(conn, code)
+        number = institutions.validate_account(conn, code, number)
+        if acc_type not in ("ahorros", "corriente"):
+            raise ValidationError("Selecciona el tipo de cuenta.", field="account_type")
+        name = " ".join((name or "").split())
+        if not 3 <= len(name) <= 80:
+            raise ValidationError("Escribe el nombre del titular de la cuenta.", field="holder_name")
+        id_number = normalize_id(id_type, id_number)
+        return dict(dest_name=name, dest_payee_check=f"{name} · {ID_TYPES[id_type]} {id_number}",
+                    dest_institution_code=institution.code, dest_institution=institution.name,
+                    dest_account_type=acc_type, dest_account_number=number, dest_id_type=id_type,
+                    dest_id_number=id_number)
+
+    def _post(self, conn, who: Principal, d: TransferDraft) -> int:
+        now = self.ctx.now_iso()
+        payer = conn.execute("SELECT first_names, last_names FROM members WHERE id = ?", (who.member_id,)).fetchone()
+        payer_name = f"{payer['first_names']} {payer['last_names']}"
+        origin, kind = d.request.origin_id, d.request.kind
+        if kind == "interbancaria":
+            legs = [Leg(origin, -d.amount, f"Transferencia a {d.dest_name} ({d.dest_institution}) · {d.motive}"),
+                    Leg(internal_account(conn, "compensacion_interbancaria"), d.amount,
+                        f"Transferencia interbancaria {d.dest_institution}")]
+            if d.fee:
+                legs += [Leg(origin, -d.fee, "Comisión transferencia interbancaria"),
+                         Leg(internal_account(conn, "comisiones"), d.fee, "Comisión transferencia interbancaria")]
+            dest_id = None
+        else:
+            dest_id = conn.execute("SELECT id FROM accounts WHERE number = ?", (d.dest_account_number,)).fetchone()[0]
+            if kind == "propia":
+                out_memo = f"Transferencia a mi cuenta {d.dest_account_masked} · {d.motive}"
+                in_memo = f"Transferencia desde mi cuenta {d.origin_masked} · {d.motive}"
+            else:
+                out_memo = f"Transferencia a {d.dest_name} · {d.motive}"
+                in_memo = f"Transferencia de {payer_name} · {d.motive}"
+            legs = [Leg(origin, -d.amount, out_memo), Leg(dest_id, d.amount, in_memo)]
+        entry = post(conn, kind=f"transferencia_{kind}", description=f"Transferencia {KINDS[kind]}", legs=legs,
+                     posted_at=now, actor=who.username, idempotency_key=d.key)
+        reference = f"{self.ctx.now():%y%m%d}{entry:08d}"
+        state = "Enviada" if kind == "interbancaria" else "Acreditada"
+        transfer_id = conn.execute(
+            "INSERT INTO transfers (reference, idempotency_key, user_id, kind, origin_account_id, dest_account_id,"
+            " dest_institution, dest_account_type, dest_account_number, dest_name, dest_id_type, dest_id_number,"
+            " amount, fee, motive, state, entry_id, created_at, settled_at, next_attempt_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (reference, d.key, who.user_id, kind, origin, dest_id, d.dest_institution_code, d.dest_account_type,
+             d.dest_account_number, d.dest_name, d.dest_id_type, d.dest_id_number, d.amount, d.fee, d.motive, state,
+             entry, now, None if kind == "interbancaria" else now, now if kind == "interbancaria" else None)).lastrowid
+        self.ctx.audit(conn, who.username, f"transferencia.{kind}", "ok", referencia=reference, monto=d.amount,
+                       comision=d.fee, origen=d.origin_masked, destino=d.dest_account_masked,
+                       institucion=d.dest_institution_code)
+        return transfer_id
+
+
+def _details(d: TransferDraft) -> dict:
+    """What the code is bound to: change any of it and the code is void."""
+    return {"kind": d.request.kind, "origin": d.origin_number, "institution": d.dest_institution_code,
+            "destination": d.dest_account_number, "amount": d.amount, "fee": d.fee, "key": d.key}

@@ -1,0 +1,43 @@
+"""Shared steps for transfer tests: two signed-in members and a way to confirm with the sent code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.transfers import TransferRequest
+
+from .conftest import add_member, affiliate, last_code
+
+
+@dataclass
+class Member:
+    token: str
+    member_id: int
+    accounts: list[int]
+
+
+def demo_member(backend) -> Member:
+    token = backend.auth.login("demo", "Demo-2026!").token
+    member_id = backend.auth.principal(token).member_id
+    return Member(token, member_id, [o.account_id for o in backend.transfers.origins(token)])
+
+
+def other_member(backend, cedula="1104680135", username="ana.prueba", balance=300_00) -> Member:
+    member_id, account = add_member(backend, cedula=cedula, first="Ana María", last="Prueba Uno", balance=balance)
+    affiliate(backend, cedula, username)
+    token = backend.auth.login(username, "Clave2026x").token
+    return Member(token, member_id, [account])
+
+
+def number_of(backend, account_id: int) -> str:
+    return backend.db.conn.execute("SELECT number FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
+
+
+def balance_of(backend, account_id: int) -> int:
+    return backend.db.conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
+
+
+def transfer(backend, who: Member, request: TransferRequest, code: str | None = None):
+    draft = backend.transfers.prepare(who.token, request)
+    challenge = backend.transfers.request_code(who.token, draft)
+    return backend.transfers.execute(who.token, draft, challenge.id, code or last_code(backend))
