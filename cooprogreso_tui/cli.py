@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser("outbox", help="mostrar los mensajes enviados (canal outbox)")
     outbox.add_argument("--db", dest="target")
     outbox.add_argument("--last", type=int, default=10)
+    settle = sub.add_parser("settle", help="una pasada de liquidación de transferencias interbancarias")
+    settle.add_argument("--db", dest="target")
+    verify = sub.add_parser("verify-receipt", help="verificar si un comprobante guardado es auténtico")
+    verify.add_argument("file")
+    verify.add_argument("--db", dest="target")
+    institutions = sub.add_parser("institutions", help="cargar instituciones (p. ej. cooperativas) desde un CSV")
+    institutions.add_argument("--db", dest="target")
+    institutions.add_argument("--load", required=True, metavar="CSV", help="columnas: code,name,kind")
     return parser
 
 
@@ -53,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         return _check(cfg.db_path)
     if args.command == "outbox":
         return _outbox(cfg.db_path, args.last)
+    if args.command == "settle":
+        return _settle(cfg)
+    if args.command == "verify-receipt":
+        return _verify_receipt(cfg.db_path, Path(args.file))
+    if args.command == "institutions":
+        return _institutions(cfg.db_path, Path(args.load))
     return _run(cfg, args.demo)
 
 
@@ -76,7 +90,7 @@ def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
     return 0
 
 
-def _open(path: Path):
+def _open(path: Path, settings=None):
     from backend.errors import ServiceError
     from backend.service import Backend
 
@@ -84,7 +98,7 @@ def _open(path: Path):
         print(f"No existe la base de datos {path}.", file=sys.stderr)
         return None
     try:
-        return Backend(path, create=False)
+        return Backend(path, settings, create=False)
     except ServiceError as exc:
         print(exc.message, file=sys.stderr)
         return None
@@ -113,6 +127,50 @@ def _outbox(path: Path, last: int) -> int:
         print("No hay mensajes.")
     for m in messages:
         print(f"{m.created_at}  {m.recipient}  {m.body}")
+    return 0
+
+
+def _settle(cfg) -> int:
+    backend = _open(cfg.db_path, cfg.settings)
+    if backend is None:
+        return 2
+    r = backend.clearing.settle()
+    print(f"Revisadas {r.checked} · acreditadas {r.credited} · devueltas {r.returned} · "
+          f"en proceso {r.pending} · sin respuesta de la red {r.failed}")
+    return 0
+
+
+def _verify_receipt(path: Path, receipt: Path) -> int:
+    from backend.receipts import verify
+
+    backend = _open(path)
+    if backend is None:
+        return 2
+    try:
+        text = receipt.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"No se pudo leer el comprobante: {exc}", file=sys.stderr)
+        return 2
+    if verify(backend.ctx.secret("receipt_secret"), text):
+        print("Comprobante auténtico: su contenido coincide con el código de verificación.")
+        return 0
+    print("Comprobante ALTERADO o de otra cooperativa: el contenido no coincide con el código de verificación.")
+    return 1
+
+
+def _institutions(path: Path, csv_path: Path) -> int:
+    from backend import institutions
+    from backend.errors import ServiceError
+
+    backend = _open(path)
+    if backend is None:
+        return 2
+    try:
+        count = institutions.load_csv(backend.db, csv_path)
+    except (ServiceError, OSError, KeyError) as exc:
+        print(f"No se cargaron instituciones: {exc}", file=sys.stderr)
+        return 1
+    print(f"Instituciones cargadas o actualizadas: {count}")
     return 0
 
 

@@ -1,0 +1,138 @@
+import pytest
+
+from backend.beneficiaries import BeneficiaryForm
+from backend.errors import NotFound, OtpError, ValidationError
+from backend.transfers import TransferRequest
+
+from .conftest import demo_cedula, last_code
+from .transfer_helpers import demo_member, number_of, other_member
+
+
+@pytest.fixture
+def lucia(backend):
+    return demo_member(backend)
+
+
+@pytest.fixture
+def ana(backend):
+    return other_member(backend)
+
+
+def terceros_form(backend, ana, **changes):
+    fields = dict(service="terceros", name="Ana Prueba", id_type="cedula", id_number="1104680135",
+                  account_number=number_of(backend, ana.accounts[0]))
+    return BeneficiaryForm(**{**fields, **changes})
+
+
+def interbank_form(**changes):
+    fields = dict(service="interbancaria", name="Pedro Andrade", id_type="cedula", id_number="0926687856",
+                  account_number="2200123456", institution_code="0010", account_type="corriente")
+    return BeneficiaryForm(**{**fields, **changes})
+
+
+def add(backend, who, form):
+    ch = backend.beneficiaries.request_code(who.token, form)
+    return backend.beneficiaries.save(who.token, form, challenge_id=ch.id, code=last_code(backend))
+
+
+def test_add_requires_a_code(backend, lucia, ana):
+    form = terceros_form(backend, ana)
+    with pytest.raises(ValidationError) as err:
+        backend.beneficiaries.save(lucia.token, form)
+    assert err.value.code == "otp_required"
+    saved = add(backend, lucia, form)
+    assert (saved.service_label, saved.name, saved.institution_name) == ("Transferencia Terceros", "Ana Prueba", "Cooprogreso")
+    assert saved.account_masked.startswith("******")
+    assert [b.id for b in backend.beneficiaries.list(lucia.token)] == [saved.id]
+
+
+def test_interbank_beneficiary_and_transfer_to_it(backend, lucia):
+    saved = add(backend, lucia, interbank_form())
+    assert saved.institution_name == "Banco Pichincha C.A." and saved.account_type == "corriente"
+    draft = backend.transfers.prepare(lucia.token, TransferRequest("interbancaria", lucia.accounts[0], 5_00, "x",
+                                                                   beneficiary_id=saved.id))
+    assert draft.dest_name == "Pedro Andrade" and draft.dest_account_number == "2200123456"
+
+
+@pytest.mark.parametrize("changes,field", [
+    (dict(id_number="1104680136"), "id_number"),  # bad check digit
+    (dict(id_number="0926687856"), "id_number"),  # valid, but not the holder's
+    (dict(account_number="4100000099"), "account"),  # no such account
+    (dict(name="A"), "name"),
+    (dict(id_type="pasaporte", id_number="AB#1"), "id_number"),
+])
+def test_terceros_validation(backend, lucia, ana, changes, field):
+    with pytest.raises(ValidationError) as err:
+        backend.beneficiaries.validate(lucia.token, terceros_form(backend, ana, **changes))
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize("changes,field", [(dict(account_number="22001234"), "account"),  # Pichincha: 10 digits
+                                           (dict(institution_code="9999"), "institution"),
+                                           (dict(institution_code="0001"), "institution")])  # not the central bank
+def test_interbank_validation(backend, lucia, changes, field):
+    with pytest.raises(ValidationError) as err:
+        backend.beneficiaries.validate(lucia.token, interbank_form(**changes))
+    assert err.value.field == field
+
+
+def test_duplicate_is_refused_naming_the_existing_entry(backend, lucia, ana):
+    add(backend, lucia, terceros_form(backend, ana))
+    with pytest.raises(ValidationError) as err:
+        backend.beneficiaries.validate(lucia.token, terceros_form(backend, ana, name="Otra persona"))
+    assert err.value.code == "duplicate" and "«Ana Prueba»" in err.value.message
+
+
+def test_rename_needs_no_code_but_changing_the_account_does(backend, lucia):
+    saved = add(backend, lucia, interbank_form())
+    renamed = interbank_form(name="Pedro Andrade (proveedor)")
+    assert not backend.beneficiaries.needs_code(lucia.token, renamed, saved.id)
+    assert backend.beneficiaries.save(lucia.token, renamed, saved.id).name == "Pedro Andrade (proveedor)"
+    moved = interbank_form(name="Pedro Andrade (proveedor)", account_number="2200999999")
+    assert backend.beneficiaries.needs_code(lucia.token, moved, saved.id)
+    with pytest.raises(ValidationError):
+        backend.beneficiaries.save(lucia.token, moved, saved.id)
+    ch = backend.beneficiaries.request_code(lucia.token, moved, saved.id)
+    code = last_code(backend)
+    with pytest.raises(OtpError):  # a code for one account does not change it to another
+        backend.beneficiaries.save(lucia.token, interbank_form(account_number="2200888888"), saved.id, ch.id, code)
+    ch = backend.beneficiaries.request_code(lucia.token, moved, saved.id)
+    assert backend.beneficiaries.save(lucia.token, moved, saved.id, ch.id, last_code(backend)).account_number == "2200999999"
+
+
+def test_delete_several_at_once(backend, lucia, ana):
+    one = add(backend, lucia, terceros_form(backend, ana))
+    two = add(backend, lucia, interbank_form())
+    three = add(backend, lucia, interbank_form(account_number="2200555555", name="Rosa Vega"))
+    assert backend.beneficiaries.delete(lucia.token, [one.id, three.id]) == 2
+    assert [b.id for b in backend.beneficiaries.list(lucia.token)] == [two.id]
+
+
+class TestBeneficiaryAccess:
+    def test_other_user_cannot_read_use_change_or_delete(self, backend, lucia, ana):
+        mine = add(backend, lucia, interbank_form())
+        assert backend.beneficiaries.list(ana.token) == []
+        with pytest.raises(NotFound):
+            backend.beneficiaries.get(ana.token, mine.id)
+        with pytest.raises(NotFound):
+            backend.transfers.prepare(ana.token, TransferRequest("interbancaria", ana.accounts[0], 1_00, "x",
+                                                                 beneficiary_id=mine.id))
+        with pytest.raises(NotFound):
+            backend.beneficiaries.save(ana.token, interbank_form(name="Robado"), mine.id)
+        with pytest.raises(NotFound):
+            backend.beneficiaries.delete(ana.token, [mine.id])
+        assert backend.beneficiaries.get(lucia.token, mine.id).name == "Pedro Andrade"
+
+    def test_mixed_delete_deletes_nothing(self, backend, lucia, ana):
+        mine = add(backend, lucia, interbank_form())
+        theirs = add(backend, ana, interbank_form(id_number="1710034065"))
+        with pytest.raises(NotFound):
+            backend.beneficiaries.delete(lucia.token, [mine.id, theirs.id])
+        assert len(backend.beneficiaries.list(lucia.token)) == 1 and len(backend.beneficiaries.list(ana.token)) == 1
+
+
+def test_cannot_add_own_account_as_third_party(backend, lucia):
+    own = number_of(backend, lucia.accounts[0])
+    with pytest.raises(ValidationError) as err:
+        backend.beneficiaries.validate(lucia.token, BeneficiaryForm("terceros", "Yo misma", "cedula", demo_cedula(), own))
+    assert "tuya" in err.value.message
