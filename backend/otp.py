@@ -164,8 +164,8 @@ class OtpService:
             return OtpError("Código incorrecto. Agotaste los intentos; el código quedó anulado. "
                             "Solicita uno nuevo.", code="otp_exhausted")
         conn.execute("UPDATE otp_challenges SET tries_left = ? WHERE id = ?", (tries, row["id"]))
-        word = "intento" if tries == 1 else "intentos"
-        return OtpError(f"Código incorrecto. Te quedan {tries} {word}.", code="otp_wrong", tries_left=tries)
+        left = "Te queda 1 intento" if tries == 1 else f"Te quedan {tries} intentos"
+        return OtpError(f"Código incorrecto. {left}.", code="otp_wrong", tries_left=tries)
 
     def _ensure_open(self, row, now: datetime) -> None:
         if row["verified_at"] or row["consumed_at"]:

@@ -28,6 +28,7 @@ SECTIONS = [
     Section("transferencias_cooprogreso", "Transferencias Cooprogreso", indent=True),
     Section("transferencias_interbancarias", "Transferencias Interbancarias", indent=True),
     Section("beneficiarios", "Administración de Beneficiarios", indent=True),
+    Section("historial", "Historial de Transferencias", indent=True),
     Section("servicios", "3. Pago de Servicios"),
     Section("tarjetas", "4. Pago de Tarjetas"),
     Section("diferido", "5. Diferido Tarjetas Cooprogreso"),

@@ -81,6 +81,7 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
 
     def done_submit(self, result: Any) -> None:
         self.closed = True
+        self.app.clear_notifications()  # the simulated phone's code is spent
         self.dismiss(result)
 
     def failed_submit(self, error) -> None:

@@ -26,9 +26,25 @@ class NotAvailableScreen(MemberScreen):
             "Cooprogreso.\n\nPresiona Esc para volver al menú."), id="not-available")
 
 
+TRANSFER_KINDS = {"transferencias_propias": "propia", "transferencias_cooprogreso": "terceros",
+                  "transferencias_interbancarias": "interbancaria"}
+
+
 def screen_for(key: str) -> Screen:
     if key == "productos":
         from .products import ProductsScreen
 
         return ProductsScreen()
+    if key in TRANSFER_KINDS:
+        from .transfers import TransferScreen
+
+        return TransferScreen(TRANSFER_KINDS[key])
+    if key == "historial":
+        from .transfer_history import TransferHistoryScreen
+
+        return TransferHistoryScreen()
+    if key == "beneficiarios":
+        from .beneficiaries import BeneficiariesScreen
+
+        return BeneficiariesScreen()
     return NotAvailableScreen(key)

@@ -76,7 +76,7 @@ async def test_three_wrong_codes_void_it(backend):
         await enter_code(pilot, wrong)
         assert "Te quedan 2 intentos" in screen_text(app)
         await enter_code(pilot, wrong)
-        assert "Te quedan 1 intento" in screen_text(app)
+        assert "Te queda 1 intento" in screen_text(app)
         await enter_code(pilot, wrong)
         assert "Agotaste los intentos" in screen_text(app)
         assert app.screen.query_one("#otp-code").disabled

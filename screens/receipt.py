@@ -1,0 +1,55 @@
+"""The one receipt view: a comprobante as it will be printed or saved, with «Guardar»."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from backend.receipts import Receipt
+
+from .calls import ServiceCalls
+
+
+class ReceiptModal(ServiceCalls, ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "close", "Cerrar", id="receipt.close", tooltip="Cerrar el comprobante"),
+        Binding("g", "save", "Guardar", id="receipt.save", tooltip="Guardar el comprobante como archivo de texto"),
+    ]
+
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__()
+        self.receipt = receipt
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="receipt-box"):
+            with VerticalScroll(id="receipt-scroll"):
+                yield Static(Text(self.receipt.text), id="receipt-text")
+            yield Static("", id="receipt-saved")  # shown once saved
+            with Horizontal(classes="buttons"):
+                yield Button("Guardar comprobante", id="save", variant="primary", compact=True)
+                yield Button("Cerrar", id="close", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#receipt-saved").display = False
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        self.call("save", self.app.backend.transfers.save_receipt, self.app.token, self.receipt.transfer_id,
+                  Path(self.app.export_dir))
+
+    def done_save(self, path: Path) -> None:
+        saved = self.query_one("#receipt-saved", Static)
+        saved.update(Text(f"Guardado en {path}"))
+        saved.display = True
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,72 @@
+"""The member's transfers, with their state, filtered by date and kind; each opens its receipt."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
+
+from backend.errors import ValidationError
+from backend.money import format_money
+from backend.products import parse_filter
+from backend.transfers import KINDS
+
+from .base import MemberScreen
+from .receipt import ReceiptModal
+
+
+class TransferHistoryScreen(MemberScreen):
+    def compose_body(self) -> ComposeResult:
+        yield Label("Historial de Transferencias", classes="section-title")
+        with Horizontal(id="filters"):
+            yield Input(placeholder="Desde dd/mm/aaaa", id="desde", max_length=10, compact=True)
+            yield Input(placeholder="Hasta dd/mm/aaaa", id="hasta", max_length=10, compact=True)
+            yield Select([(label, key) for key, label in KINDS.items()], prompt="Todas", id="kind", compact=True)
+            yield Button("Filtrar", id="apply", compact=True)
+        yield Static("", id="filter-error", classes="error")
+        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield Static("Enter: ver comprobante", id="page-status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#history", DataTable)
+        table.add_column("Fecha", width=10)
+        table.add_column("Tipo", width=13)
+        table.add_column("Beneficiario", width=20)
+        table.add_column(Text("Monto", justify="right"), width=11)
+        table.add_column("Estado", width=10)
+        table.focus()
+        self._load(None, None, None)
+
+    def _load(self, date_from, date_to, kind) -> None:
+        self.call("history", self.app.backend.transfers.history, self.app.token, date_from, date_to, kind)
+
+    def done_history(self, items) -> None:
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        for t in items:
+            table.add_row(f"{t.created_at:%d/%m/%Y}", KINDS[t.kind], Text(t.dest_name),
+                          Text(format_money(t.amount), justify="right"), t.state, key=str(t.id))
+        self.query_one("#page-status", Static).update(
+            f"{len(items)} transferencias · Enter: ver comprobante" if items else "No hay transferencias para este filtro.")
+
+    @on(Input.Submitted, "#filters Input")
+    @on(Button.Pressed, "#apply")
+    def apply_filter(self) -> None:
+        try:
+            flt = parse_filter(self.query_one("#desde", Input).value, self.query_one("#hasta", Input).value, "")
+        except ValidationError as exc:
+            self.query_one("#filter-error", Static).update(Text(exc.message))
+            return
+        self.query_one("#filter-error", Static).update("")
+        kind = self.query_one("#kind", Select).value
+        self._load(flt.date_from, flt.date_to, None if kind == Select.NULL else kind)
+
+    @on(DataTable.RowSelected, "#history")
+    def open_receipt(self, event: DataTable.RowSelected) -> None:
+        self.call("receipt", self.app.backend.transfers.receipt, self.app.token, int(event.row_key.value))
+
+    def done_receipt(self, receipt) -> None:
+        self.app.push_screen(ReceiptModal(receipt))

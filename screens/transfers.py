@@ -1,0 +1,217 @@
+"""Section 2, Transferencias: the three kinds share one form, one confirmation, one OTP and one receipt."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Button, Input, Label, Select, Static
+
+from backend.beneficiaries import ACCOUNT_TYPES
+from backend.errors import ServiceError
+from backend.identity import ID_TYPES
+from backend.money import format_money, parse_money
+from backend.transfers import TransferDraft, TransferRequest
+
+from .base import MemberScreen
+from .confirm import ConfirmModal
+from .otp import OtpModal
+from .receipt import ReceiptModal
+
+TITLES = {"propia": "Transferencias a mis Cuentas", "terceros": "Transferencias Cooprogreso",
+          "interbancaria": "Transferencias Interbancarias"}
+NEW = -1  # «Otra cuenta»: the member types the destination
+OTHER_ACCOUNT = "Otra cuenta (escribir los datos)"
+# Backend field → the error line under it
+ERROR_LINE = {"amount": "#amount-error", "motive": "#motive-error"}
+
+
+class TransferScreen(MemberScreen):
+    BINDINGS = [Binding("f3", "history", "Historial", id="transfer.history", tooltip="Ver tus transferencias")]
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.draft: TransferDraft | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Label(TITLES[self.kind], classes="section-title")
+        with VerticalScroll(classes="form", id="transfer-form"):
+            yield Label("Cuenta de origen")
+            yield Select([], id="origin", prompt="Selecciona la cuenta de origen", compact=True)
+            if self.kind == "propia":
+                yield Label("Cuenta de destino")
+                yield Select([], id="dest-own", prompt="Selecciona la cuenta de destino", compact=True)
+            else:
+                yield Label("Beneficiario")
+                yield Select([(OTHER_ACCOUNT, NEW)], id="beneficiary", allow_blank=False, value=NEW, compact=True)
+                if self.kind == "interbancaria":
+                    yield Label("Institución financiera", classes="new-dest")
+                    yield Select([], id="institution", prompt="Selecciona la institución", compact=True,
+                                 classes="new-dest")
+                    yield Label("Tipo de cuenta", classes="new-dest")
+                    yield Select([(label, key) for key, label in ACCOUNT_TYPES.items()], id="account-type",
+                                 value="ahorros", allow_blank=False, compact=True, classes="new-dest")
+                label = "Número de cuenta Cooprogreso" if self.kind == "terceros" else "Número de cuenta"
+                yield Label(label, classes="new-dest")
+                yield Input(id="account", max_length=20, restrict=r"[\d -]*", compact=True, classes="new-dest")
+                if self.kind == "interbancaria":
+                    yield Label("Nombre del titular", classes="new-dest")
+                    yield Input(id="holder-name", max_length=80, compact=True, classes="new-dest")
+                    yield Label("Tipo de identificación del titular", classes="new-dest")
+                    yield Select([(label, key) for key, label in ID_TYPES.items()], id="holder-id-type",
+                                 value="cedula", allow_blank=False, compact=True, classes="new-dest")
+                    yield Label("Identificación del titular", classes="new-dest")
+                    yield Input(id="holder-id", max_length=13, compact=True, classes="new-dest")
+            yield Static("", id="dest-error", classes="field-error")
+            yield Static("", id="quota")
+            yield Label("Monto (USD)")
+            yield Input(id="amount", placeholder="0.00", max_length=16, restrict=r"[\d.,$ ]*", compact=True)
+            yield Static("", id="amount-error", classes="field-error")
+            yield Label("Motivo / referencia")
+            yield Input(id="motive", max_length=60, compact=True)
+            yield Static("", id="motive-error", classes="field-error")
+            yield Button("Continuar", id="continue", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        backend, token = self.app.backend, self.app.token
+        self.call("origins", backend.transfers.origins, token)
+        self.call("quota", backend.transfers.quota, token, self.kind)
+        if self.kind != "propia":
+            self.call("beneficiaries", backend.beneficiaries.list, token)
+        if self.kind == "interbancaria":
+            self.call("institutions", backend.transfers.institutions, token)
+
+    # -- filling the form ------------------------------------------------------------------------
+    def done_origins(self, origins) -> None:
+        options = [(f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id) for o in origins]
+        origin = self.query_one("#origin", Select)
+        origin.set_options(options)
+        if options:
+            origin.value = options[0][1]
+        if self.kind == "propia":
+            dest = self.query_one("#dest-own", Select)
+            dest.set_options([(f"Ahorros {o.number}", o.account_id) for o in origins])
+            if len(options) > 1:
+                dest.value = options[1][1]
+            else:
+                self._error("#dest-error", "Necesitas al menos dos cuentas de ahorros para transferir entre ellas.")
+        origin.focus()
+
+    def done_quota(self, quota) -> None:
+        text = (f"Cupo disponible hoy: {format_money(quota.left_today)} · "
+                f"Máximo por transacción: {format_money(quota.per_transaction)}")
+        if self.kind == "interbancaria":
+            text += f"\nComisión por transferencia: {format_money(self.app.backend.settings.interbank_fee)}"
+        self.query_one("#quota", Static).update(text)
+
+    def done_beneficiaries(self, items) -> None:
+        service = "terceros" if self.kind == "terceros" else "interbancaria"
+        options = [(OTHER_ACCOUNT, NEW)]
+        options += [(Text(f"{b.name} · {b.institution_name} {b.account_masked}"), b.id)
+                    for b in items if b.service == service]
+        select = self.query_one("#beneficiary", Select)
+        select.set_options(options)
+        select.value = NEW
+
+    def done_institutions(self, items) -> None:
+        self.query_one("#institution", Select).set_options([(Text(i.name), i.code) for i in items])
+
+    @on(Select.Changed, "#beneficiary")
+    def beneficiary_changed(self, event: Select.Changed) -> None:
+        for widget in self.query(".new-dest"):
+            widget.display = event.value == NEW
+
+    # -- continuing ------------------------------------------------------------------------------
+    @on(Button.Pressed, "#continue")
+    @on(Input.Submitted, "#motive")
+    def continue_(self) -> None:
+        for line in ("#dest-error", "#amount-error", "#motive-error"):
+            self._error(line, "")
+        try:
+            amount = parse_money(self.query_one("#amount", Input).value)
+        except ServiceError as exc:
+            self._field_error("amount", exc.message)
+            return
+        origin = self.query_one("#origin", Select).value
+        if origin == Select.NULL:
+            self._error("#dest-error", "Selecciona la cuenta de origen.")
+            return
+        self.call("prepare", self.app.backend.transfers.prepare, self.app.token, self._request(origin, amount))
+
+    def _request(self, origin: int, amount: int) -> TransferRequest:
+        motive = self.query_one("#motive", Input).value
+        if self.kind == "propia":
+            dest = self.query_one("#dest-own", Select).value
+            return TransferRequest("propia", origin, amount, motive, dest_account_id=None if dest == Select.NULL else dest)
+        chosen = self.query_one("#beneficiary", Select).value
+        if chosen not in (NEW, Select.NULL):
+            return TransferRequest(self.kind, origin, amount, motive, beneficiary_id=chosen)
+        account = self.query_one("#account", Input).value
+        if self.kind == "terceros":
+            return TransferRequest("terceros", origin, amount, motive, account_number=account)
+        institution = self.query_one("#institution", Select).value
+        return TransferRequest(
+            "interbancaria", origin, amount, motive, account_number=account,
+            institution_code="" if institution == Select.NULL else institution,
+            account_type=self.query_one("#account-type", Select).value,
+            holder_name=self.query_one("#holder-name", Input).value,
+            holder_id_type=self.query_one("#holder-id-type", Select).value,
+            holder_id_number=self.query_one("#holder-id", Input).value)
+
+    def failed_prepare(self, error: ServiceError) -> None:
+        self._field_error(error.field, error.message)
+
+    def done_prepare(self, draft: TransferDraft) -> None:
+        self.draft = draft
+        lines = [f"Desde:        Ahorros {draft.origin_masked}",
+                 f"Para:         {draft.dest_payee_check}",
+                 f"Institución:  {draft.dest_institution}",
+                 f"Cuenta:       {ACCOUNT_TYPES[draft.dest_account_type]} {draft.dest_account_masked}",
+                 f"Monto:        {format_money(draft.amount)}"]
+        if draft.fee:
+            lines.append(f"Comisión:     {format_money(draft.fee)}")
+            lines.append(f"Total:        {format_money(draft.total)}")
+        lines.append(f"Motivo:       {draft.motive}")
+        self.app.push_screen(ConfirmModal("Confirma la transferencia", "\n".join(lines), accept="Confirmar"),
+                             self._confirmed)
+
+    def _confirmed(self, yes: bool | None) -> None:
+        if yes and self.draft:
+            self.call("code", self.app.backend.transfers.request_code, self.app.token, self.draft)
+
+    def done_code(self, challenge) -> None:
+        transfers, token, draft = self.app.backend.transfers, self.app.token, self.draft
+        self.app.push_screen(OtpModal(challenge, submit=lambda code: transfers.execute(token, draft, challenge.id, code),
+                                      resend=lambda: transfers.resend_code(token, challenge.id),
+                                      title="Código de seguridad · Autoriza la transferencia"),
+                             self._executed)
+
+    def _executed(self, receipt) -> None:
+        if receipt is None:
+            return
+        self.query_one("#amount", Input).value = ""
+        self.query_one("#motive", Input).value = ""
+        self.draft = None
+        self.call("origins", self.app.backend.transfers.origins, self.app.token)
+        self.call("quota", self.app.backend.transfers.quota, self.app.token, self.kind)
+        self.app.push_screen(ReceiptModal(receipt))
+
+    def action_history(self) -> None:
+        from .transfer_history import TransferHistoryScreen
+
+        self.app.push_screen(TransferHistoryScreen())
+
+    # -- errors at their field -------------------------------------------------------------------
+    def _field_error(self, field: str | None, message: str) -> None:
+        self._error(ERROR_LINE.get(field or "", "#dest-error"), message)
+        target = {"amount": "#amount", "motive": "#motive", "account": "#account", "holder_name": "#holder-name",
+                  "id_number": "#holder-id", "institution": "#institution"}.get(field or "")
+        if target and self.query(target):
+            self.query_one(target).focus()
+
+    def _error(self, selector: str, message: str) -> None:
+        self.query_one(selector, Static).update(Text(message))
