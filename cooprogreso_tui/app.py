@@ -16,6 +16,9 @@ from backend.service import Backend
 from screens.login import LoginScreen
 
 
+SETTLE_EVERY_SECONDS = 15
+
+
 class CooprogresoApp(App):
     CSS_PATH = "theme.tcss"
     TITLE = "Cooprogreso en Línea"
@@ -40,6 +43,12 @@ class CooprogresoApp(App):
 
     def on_mount(self) -> None:
         self.set_interval(1, self._tick)
+        self.set_interval(SETTLE_EVERY_SECONDS, self._settle)
+
+    @work(thread=True, exit_on_error=False, group="settle", exclusive=True)
+    def _settle(self) -> None:
+        """Move pending interbank transfers along (a branch server may also run `cooprogreso settle`)."""
+        self.backend.clearing.settle()
 
     # -- session -------------------------------------------------------------------------------
     def start_session(self, signed: SignedIn) -> None:
