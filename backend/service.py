@@ -7,16 +7,13 @@ from datetime import datetime
 from pathlib import Path
 
 from . import ledger
-from . import institutions
+from functools import cached_property
+
 from .auth import AuthService
-from .beneficiaries import BeneficiariesService
-from .clearing import ClearingService
 from .clock import Clock
 from .context import Context
 from .db import Database
 from .otp import OtpService
-from .products import ProductsService
-from .transfers import TransfersService
 from .settings import Settings
 
 
@@ -35,11 +32,35 @@ class Backend:
         self.ctx = Context(self.db, settings or Settings(), clock or Clock())
         self.otp = OtpService(self.ctx)
         self.auth = AuthService(self.ctx, self.otp)
-        self.products = ProductsService(self.ctx, self.auth)
-        self.beneficiaries = BeneficiariesService(self.ctx, self.auth, self.otp)
-        self.transfers = TransfersService(self.ctx, self.auth, self.otp)
-        self.clearing = ClearingService(self.ctx)
+
+    # Sections are built on first use: the login screen needs none of them (start-up time).
+    @cached_property
+    def products(self):
+        from .products import ProductsService
+
+        return ProductsService(self.ctx, self.auth)
+
+    @cached_property
+    def beneficiaries(self):
+        from . import institutions
+        from .beneficiaries import BeneficiariesService
+
         institutions.ensure_loaded(self.db)
+        return BeneficiariesService(self.ctx, self.auth, self.otp)
+
+    @cached_property
+    def transfers(self):
+        from . import institutions
+        from .transfers import TransfersService
+
+        institutions.ensure_loaded(self.db)
+        return TransfersService(self.ctx, self.auth, self.otp)
+
+    @cached_property
+    def clearing(self):
+        from .clearing import ClearingService
+
+        return ClearingService(self.ctx)
 
     @property
     def settings(self) -> Settings:

@@ -157,15 +157,9 @@ class TransfersService:
         # The backend re-derives every figure: a draft changed by the caller no longer matches the code.
         fresh = self._draft(self.ctx.db.conn, who, draft.request, draft.key)
 
-        def move(conn) -> int:
-            again = conn.execute("SELECT id FROM transfers WHERE idempotency_key = ?", (draft.key,)).fetchone()
-            if again:
-                return again[0]
-            final = self._draft(conn, who, draft.request, draft.key)  # limits and funds, under the write lock
-            return self._post(conn, who, final)
-
-        transfer_id = self.otp.verify_then(challenge_id, code, member_id=who.member_id, purpose="transferencia",
-                                           details=_details(fresh), actor=who.username, then=move)
+        transfer_id = self.otp.verify_then(
+            challenge_id, code, member_id=who.member_id, purpose="transferencia", details=_details(fresh),
+            actor=who.username, then=lambda conn: self._book(conn, who, draft.request, draft.key))
         return self.receipt(token, transfer_id)
 
     # -- history and receipts --------------------------------------------------------------------
@@ -218,6 +212,14 @@ class TransfersService:
         return path
 
     # -- internals -------------------------------------------------------------------------------
+    def _book(self, conn, who: Principal, request: TransferRequest, key: str) -> int:
+        """The commit path, inside the write transaction that spent the code."""
+        again = conn.execute("SELECT id FROM transfers WHERE idempotency_key = ?", (key,)).fetchone()
+        if again:
+            return again[0]
+        final = self._draft(conn, who, request, key)  # limits and funds, under the write lock
+        return self._post(conn, who, final)
+
     def _by_key(self, who: Principal, key: str) -> int | None:
         row = self.ctx.db.conn.execute("SELECT id, user_id FROM transfers WHERE idempotency_key = ?", (key,)).fetchone()
         if row is None:

@@ -1,7 +1,8 @@
 """Speed and memory as ratios against a baseline measured in the same run (machines here are noisy).
 
     python bench/run.py            prints `name: value` lines
-Targets: startup_ratio ≤ 1.3, movements_page_ratio ≤ 1.5, rss_ratio ≤ 1.5.
+Targets: startup_ratio ≤ 1.3, movements_page_ratio ≤ 1.5, rss_ratio ≤ 1.5,
+transfer_throughput_ratio ≥ 0.5, concurrent_scaling_ratio ≥ 0.8, concurrent_errors = 0.
 """
 
 from __future__ import annotations
@@ -102,6 +103,101 @@ def _fill(backend, counter: int, account: int, count: int) -> None:
     conn.execute("COMMIT")
 
 
+def _bench_coop(path: Path, members: int) -> None:
+    """Members `bench0..N` with a well-funded account each, and one destination account."""
+    from backend import accounts
+    from backend.demo import cedula
+    from backend.ledger import Leg, post
+    from backend.passwords import hash_password
+    from backend.service import Backend
+    from backend.settings import Settings
+
+    backend = Backend(path, Settings(scrypt_log_n=8))
+    password = hash_password("Bench-2026", log_n=8, r=8, p=1)
+    with backend.db.write() as conn:
+        caja = accounts.internal_account(conn, "caja")
+        for n in range(members + 1):
+            member = accounts.create_member(conn, id_type="cedula", id_number=cedula(f"1700{n:05d}"),
+                                            first_names="Socio", last_names=f"Prueba {n}", mobile="0990000000",
+                                            email=None, created_at="2026-01-01 00:00:00")
+            account = accounts.open_savings(conn, member, "2026-01-01")
+            post(conn, kind="deposito", description="Depósito", posted_at="2026-01-01 00:00:00", actor="bench",
+                 legs=[Leg(account, 10**9, "Depósito"), Leg(caja, -10**9, "Depósito")])
+            if n == members:
+                number = conn.execute("SELECT number FROM accounts WHERE id = ?", (account,)).fetchone()[0]
+                conn.execute("INSERT INTO meta (key, value) VALUES ('bench_dest', ?)", (number,))
+            else:
+                conn.execute("INSERT INTO users (member_id, username, password_hash, created_at)"
+                             " VALUES (?, ?, ?, '2026-01-01 00:00:00')", (member, f"bench{n}", password))
+    backend.close()
+
+
+def _raw_transfers(path: Path, count: int) -> float:
+    """The same rows of writes per transaction, by hand, with the same pragmas: transfers per second."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("busy_timeout = 10000", "journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    a, b = conn.execute("SELECT id FROM accounts WHERE kind = 'ahorros' ORDER BY id LIMIT 2").fetchall()
+    start = time.perf_counter()
+    for i in range(count):
+        conn.execute("BEGIN IMMEDIATE")
+        entry = conn.execute("INSERT INTO entries (kind, description, posted_at, actor, idempotency_key)"
+                             " VALUES ('t', 't', '2026-01-02 00:00:00', 'raw', ?)", (f"raw{i}",)).lastrowid
+        for account, amount in ((a[0], -100), (b[0], 100)):
+            after = conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance",
+                                 (amount, account)).fetchone()[0]
+            conn.execute("INSERT INTO postings (entry_id, account_id, amount, balance_after, posted_at, memo)"
+                         " VALUES (?, ?, ?, ?, '2026-01-02 00:00:00', 'raw')", (entry, account, amount, after))
+        conn.execute("INSERT INTO transfers (reference, idempotency_key, user_id, kind, origin_account_id,"
+                     " dest_account_id, dest_institution, dest_account_type, dest_account_number, dest_name,"
+                     " dest_id_type, dest_id_number, amount, fee, motive, state, entry_id, created_at)"
+                     " VALUES (?, ?, 1, 'terceros', ?, ?, 'COOP', 'ahorros', 'x', 'x', 'cedula', 'x', 100, 0, 'raw',"
+                     " 'Acreditada', ?, '2026-01-02 00:00:00')", (f"raw{i}", f"raw{i}", a[0], b[0], entry))
+        conn.execute("INSERT INTO audit_log (at, actor, action, outcome, details)"
+                     " VALUES ('2026-01-02 00:00:00', 'raw', 'transferencia.terceros', 'ok', '{}')")
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return count / elapsed
+
+
+def _workers(path: Path, processes: int, count: int) -> tuple[float, int, int]:
+    """Run `processes` booking processes at once; (transfers per second, done, errors)."""
+    worker = [sys.executable, str(ROOT / "bench" / "transfer_worker.py"), str(path)]
+    procs = [subprocess.Popen([*worker, f"bench{n}", str(count)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, cwd=ROOT) for n in range(processes)]
+    time.sleep(1.5)  # let every process open the database and sign in
+    start = time.perf_counter()
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    outs = [p.communicate(timeout=600)[0].split() for p in procs]
+    elapsed = time.perf_counter() - start
+    done = sum(int(o[1]) for o in outs)
+    errors = sum(int(o[3]) for o in outs)
+    return done / elapsed, done, errors
+
+
+def transfer_figures(workdir: Path) -> dict[str, float]:
+    from backend.service import Backend
+
+    path = workdir / "transfers.sqlite3"
+    _bench_coop(path, members=4)
+    count = 400
+    single, _, _ = _workers(path, 1, count)
+    raw = _raw_transfers(workdir / "transfers.sqlite3", count)
+    quad, done, errors = _workers(path, 4, count)
+    backend = Backend(path, create=False)
+    booked = backend.db.conn.execute("SELECT COUNT(*) FROM transfers WHERE motive = 'bench'").fetchone()[0]
+    sound = backend.check() == []
+    backend.close()
+    lost = (count + 4 * count) - booked - errors  # every attempt is either booked or reported
+    return {"transfer_throughput_ratio": single / raw, "concurrent_scaling_ratio": quad / single,
+            "concurrent_errors": errors + abs(lost) + (0 if sound else 1)}
+
+
 def main() -> None:
     from backend.demo import create_demo
     from backend.settings import Settings
@@ -113,6 +209,10 @@ def main() -> None:
         print(f"startup_ratio: {startup_ratio(demo):.2f}", flush=True)
         print(f"rss_ratio: {rss_ratio(demo):.2f}", flush=True)
         print(f"movements_page_ratio: {movements_page_ratio(work):.2f}", flush=True)
+        figures = transfer_figures(work)
+        print(f"transfer_throughput_ratio: {figures['transfer_throughput_ratio']:.2f}", flush=True)
+        print(f"concurrent_scaling_ratio: {figures['concurrent_scaling_ratio']:.2f}", flush=True)
+        print(f"concurrent_errors: {figures['concurrent_errors']}", flush=True)
 
 
 if __name__ == "__main__":
