@@ -60,6 +60,12 @@ class MovementFilter:
 
 
 @dataclass(frozen=True)
+class Export:
+    path: str
+    rows: int
+
+
+@dataclass(frozen=True)
 class MovementPage:
     movements: tuple[Movement, ...]
     next_cursor: str | None  # pass back as `after` for the following (older) page
@@ -126,11 +132,12 @@ class ProductsService:
             cursor = f"{last.posted_at:%Y-%m-%d %H:%M:%S}|{last.posting_id}"
         return MovementPage(items, cursor)
 
-    def export_csv(self, token: str, account_id: int, flt: MovementFilter, directory: Path) -> tuple[Path, int]:
+    def export_csv(self, token: str, account_id: int, flt: MovementFilter, directory: str) -> Export:
         """Write every movement that matches the filter (not just one page) to a new CSV file."""
         import csv
         who = self.auth.principal(token)
         account = self._own(who, account_id)
+        directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         stamp = self.ctx.now().strftime("%Y%m%d-%H%M%S")
         path = directory / f"movimientos-{account['number']}-{stamp}.csv"
@@ -148,7 +155,7 @@ class ProductsService:
                 count += 1
         path.chmod(0o600)
         self.ctx.audit_now(who.username, "movimientos.exportar", "ok", cuenta=account["number"], filas=count)
-        return path, count
+        return Export(str(path), count)
 
     def _own(self, who: Principal, account_id: int):
         account = self.ctx.db.conn.execute(

@@ -203,13 +203,15 @@ class TransfersService:
         text = render(self.ctx.secret("receipt_secret"), body_lines(**fields))
         return Receipt(transfer_id=row["id"], text=text, **fields)
 
-    def save_receipt(self, token: str, transfer_id: int, directory: Path) -> Path:
+    def save_receipt(self, token: str, transfer_id: int, directory: str) -> str:
+        """Write the receipt as a text file; returns its path."""
         receipt = self.receipt(token, transfer_id)
+        directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"comprobante-{receipt.reference}-{receipt.state.lower()}.txt"
         path.write_text(receipt.text, encoding="utf-8")
         path.chmod(0o600)
-        return path
+        return str(path)
 
     # -- internals -------------------------------------------------------------------------------
     def _book(self, conn, who: Principal, request: TransferRequest, key: str) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -13,7 +11,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from backend.errors import ValidationError
 from backend.money import format_money
-from backend.products import MovementFilter, MovementPage, Product, parse_filter
+from backend.products import Export, MovementFilter, MovementPage, Product, parse_filter
 
 from .base import MemberScreen
 
@@ -204,12 +202,10 @@ class MovementsScreen(MemberScreen):
         self.query_one("#movements", DataTable).focus()
 
     def action_export(self) -> None:
-        directory = Path(self.app.export_dir)
         self.call("export", self.app.backend.products.export_csv, self.app.token, self.product.account_id,
-                  self.filter, directory)
+                  self.filter, self.app.export_dir)
 
-    def done_export(self, result: tuple[Path, int]) -> None:
-        path, count = result
-        self.notify(f"Se exportaron {count} movimientos a {path}", title="Exportación lista", markup=False,
-                    timeout=15)
-        self.query_one("#page-status", Static).update(Text(f"CSV guardado en {path}"))
+    def done_export(self, export: Export) -> None:
+        self.notify(f"Se exportaron {export.rows} movimientos a {export.path}", title="Exportación lista",
+                    markup=False, timeout=15)
+        self.query_one("#page-status", Static).update(Text(f"CSV guardado en {export.path}"))

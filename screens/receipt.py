@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -43,9 +41,9 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
         self.call("save", self.app.backend.transfers.save_receipt, self.app.token, self.receipt.transfer_id,
-                  Path(self.app.export_dir))
+                  self.app.export_dir)
 
-    def done_save(self, path: Path) -> None:
+    def done_save(self, path: str) -> None:
         saved = self.query_one("#receipt-saved", Static)
         saved.update(Text(f"Guardado en {path}"))
         saved.display = True

@@ -1,5 +1,6 @@
 import csv
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -77,7 +78,8 @@ def test_bad_filters_are_explained(args, field):
 def test_csv_export_holds_every_filtered_movement(backend, signed, tmp_path):
     account = savings(backend, signed.token)
     flt = parse_filter("", "", "Retiro")
-    path, count = backend.products.export_csv(signed.token, account.account_id, flt, tmp_path)
+    export = backend.products.export_csv(signed.token, account.account_id, flt, str(tmp_path))
+    path, count = Path(export.path), export.rows
     with open(path, encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["Fecha", "Hora", "Descripción", "Débito", "Crédito", "Saldo"]
@@ -98,8 +100,8 @@ def test_csv_cannot_smuggle_a_formula(backend, tmp_path):
         post(conn, kind="x", description="x", posted_at="2026-01-05 10:00:00", actor="t",
              legs=[Leg(acc, 1_00, "=HYPERLINK(\"http://x\")"), Leg(caja, -1_00, "x")])
     token = backend.auth.login("ana.prueba", "Clave2026x").token
-    path, _ = backend.products.export_csv(token, acc, MovementFilter(), tmp_path)
-    assert "'=HYPERLINK" in path.read_text(encoding="utf-8")
+    export = backend.products.export_csv(token, acc, MovementFilter(), str(tmp_path))
+    assert "'=HYPERLINK" in Path(export.path).read_text(encoding="utf-8")
 
 
 def test_another_members_account_is_invisible(backend, signed, tmp_path):

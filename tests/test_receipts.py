@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +15,8 @@ def saved(backend, tmp_path):
     who = demo_member(backend)
     a, b = who.accounts[:2]
     receipt = transfer(backend, who, TransferRequest("propia", a, 12_34, "Útiles escolares", dest_account_id=b))
-    path = backend.transfers.save_receipt(who.token, receipt.transfer_id, tmp_path)
-    return backend, receipt, path
+    path = backend.transfers.save_receipt(who.token, receipt.transfer_id, str(tmp_path))
+    return backend, receipt, Path(path)
 
 
 def test_receipt_holds_what_a_member_needs(saved):
