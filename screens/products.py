@@ -67,6 +67,11 @@ class ProductsScreen(MemberScreen):
     def action_reload(self) -> None:
         self.call("position", self.app.backend.products.position, self.app.token)
 
+    def on_screen_resume(self) -> None:
+        """Balances may have moved while another screen was on top (a transfer, say)."""
+        if self.products:
+            self.action_reload()
+
     def done_position(self, products: list[Product]) -> None:
         self.products = products
         table = self.query_one("#position", DataTable)
