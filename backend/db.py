@@ -73,7 +73,7 @@ class Database:
                 raise SchemaError(f"No existe la base de datos {self.path}.")
             _create_private(self.path)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._open: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         migrate(self.conn)
 
@@ -85,7 +85,12 @@ class Database:
             _configure(conn)
             self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                # Worker threads come and go: close what the finished ones left open.
+                for thread, old in [pair for pair in self._open if not pair[0].is_alive()]:
+                    with contextlib.suppress(sqlite3.Error):
+                        old.close()
+                self._open = [pair for pair in self._open if pair[0].is_alive()]
+                self._open.append((threading.current_thread(), conn))
         return conn
 
     @contextlib.contextmanager
@@ -112,10 +117,10 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._all:
+            for _, conn in self._open:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
-            self._all.clear()
+            self._open.clear()
         self._local = threading.local()
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:

@@ -71,3 +71,19 @@ def test_config_layers(tmp_path):
     assert str(cfg.db_path) == "/tmp/x.sqlite3"
     with pytest.raises(ValueError):
         config.load(path=toml, environ={}, overrides={"no_existe": "1"})
+
+
+def test_connections_of_finished_threads_are_closed(tmp_path):
+    import threading
+
+    db = Database(tmp_path / "t.sqlite3")
+    for _ in range(20):
+        t = threading.Thread(target=lambda: db.conn.execute("SELECT 1").fetchone())
+        t.start()
+        t.join()
+    # Each worker thread opened its own connection; the next one to open closes those of the dead.
+    t = threading.Thread(target=lambda: db.conn.execute("SELECT 1").fetchone())
+    t.start()
+    t.join()
+    assert len(db._open) == 2  # the main thread's and the last worker's
+    db.close()
