@@ -47,10 +47,10 @@ class BeneficiariesScreen(MemberScreen):
         table = self.query_one("#beneficiaries", DataTable)
         table.add_column("", width=3, key="check")
         table.add_column("Servicio", width=13, key="service")
-        table.add_column("Beneficiario", width=22, key="name")
-        table.add_column("Tipo de id.", width=9, key="id_type")
-        table.add_column("Identificación", width=13, key="id_number")
-        table.add_column("Institución", width=22, key="institution")
+        table.add_column("Beneficiario", width=20, key="name")
+        table.add_column("Tipo de id.", width=11, key="id_type")
+        table.add_column("Identificación", width=14, key="id_number")
+        table.add_column("Institución", width=20, key="institution")
         table.add_column("Cuenta", width=10, key="account")
         table.focus()
         self.reload()
@@ -73,8 +73,8 @@ class BeneficiariesScreen(MemberScreen):
             self.query_one("#beneficiary-detail", Static).update(
                 "No tienes beneficiarios registrados. Presiona «a» para agregar uno.")
 
-    def _mark(self, beneficiary_id: int) -> str:
-        return "[x]" if beneficiary_id in self.checked else "[ ]"
+    def _mark(self, beneficiary_id: int) -> Text:
+        return Text("[x]" if beneficiary_id in self.checked else "[ ]")  # Text: "[x]" would be read as markup
 
     def _current(self) -> Beneficiary | None:
         table = self.query_one("#beneficiaries", DataTable)

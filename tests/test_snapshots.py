@@ -39,3 +39,35 @@ def test_otp_modal(snap_compare, backend):
         await settle(pilot)
 
     assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+def test_transfer_form(snap_compare, backend):
+    async def run_before(pilot):
+        await login(pilot)
+        pilot.app.screen.query_one("#menu").highlighted = 3  # Transferencias Cooprogreso
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+def test_beneficiaries_table(snap_compare, backend):
+    from backend.beneficiaries import BeneficiaryForm
+
+    from .conftest import last_code
+
+    token = backend.auth.login("demo", "Demo-2026!").token
+    for name, account in (("Pedro Andrade", "2200123456"), ("[bold]Rosa[/] Vega", "2200555555")):
+        form = BeneficiaryForm("interbancaria", name, "cedula", "0926687856", account, "0010", "ahorros")
+        challenge = backend.beneficiaries.request_code(token, form)
+        backend.beneficiaries.save(token, form, challenge_id=challenge.id, code=last_code(backend))
+
+    async def run_before(pilot):
+        await login(pilot)
+        pilot.app.screen.query_one("#menu").highlighted = 5  # Administración de Beneficiarios
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("space")
+        await pilot.pause()
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
