@@ -1,15 +1,14 @@
 """Interbank transfers after they leave: settlement, returns with refund, the http gateway, the CLI."""
 
-import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
 
 import pytest
 
 from backend.transfers import TransferRequest
 
+from .local_http import LocalServer
 from .transfer_helpers import balance_of, demo_member, transfer
 
 
@@ -70,52 +69,32 @@ def test_returned_transfers_give_the_daily_quota_back(backend, clock):
 
 
 class Network:
-    """A real HTTP clearing gateway on 127.0.0.1 that de-duplicates by Idempotency-Key."""
+    """A clearing network that executes each Idempotency-Key once, whatever the client hears."""
 
     def __init__(self):
-        self.calls, self.executed = [], {}
+        self.executed: dict[str, dict] = {}
         self.mode = "accept"
-        network = self
+        self.server = LocalServer(self._respond, "/transferencias")
+        self.url = self.server.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                key = self.headers["Idempotency-Key"]
-                network.calls.append((key, body))
-                if network.mode == "timeout":
-                    import time
+    def _respond(self, headers, body):
+        if self.mode == "reject":
+            return 422, None
+        self.executed.setdefault(headers["Idempotency-Key"], body)
+        if self.mode == "timeout":
+            time.sleep(1.0)  # executed, but the answer arrives after the client gave up
+        return 200, {"status": "Acreditada"}
 
-                    time.sleep(1.0)
-                if network.mode == "reject":
-                    self.send_response(422)
-                    self.end_headers()
-                    return
-                network.executed.setdefault(key, body)
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.end_headers()
-                    self.wfile.write(json.dumps({"status": "Acreditada"}).encode())
-                except BrokenPipeError:  # the client gave up waiting: that is the point of the test
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/transferencias"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def calls(self):
+        return [(headers["Idempotency-Key"], body) for headers, body in self.server.requests]
 
 
 @pytest.fixture
 def network():
     n = Network()
     yield n
-    n.close()
+    n.server.close()
 
 
 @pytest.fixture

@@ -1,50 +1,37 @@
 """The http channel against a real HTTP server on 127.0.0.1: success, error status, timeout."""
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from backend.errors import DeliveryError
 
 from .conftest import add_member
+from .local_http import LocalServer
 
 
 class Gateway:
+    """An SMS gateway whose status and delay the test sets."""
+
     def __init__(self):
-        self.received = []
-        self.status = 200
-        self.delay = 0.0
-        gateway = self
+        self.status, self.delay = 200, 0.0
+        self.server = LocalServer(self._respond, "/sms")
+        self.url = self.server.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                time.sleep(gateway.delay)
-                gateway.received.append((self.headers.get("Authorization"), json.loads(body)))
-                self.send_response(gateway.status)
-                self.end_headers()
-                self.wfile.write(b"{}")
+    def _respond(self, headers, body):
+        time.sleep(self.delay)
+        return self.status, None
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/sms"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def received(self):
+        return [(headers.get("Authorization"), body) for headers, body in self.server.requests]
 
 
 @pytest.fixture
 def gateway():
     g = Gateway()
     yield g
-    g.close()
+    g.server.close()
 
 
 @pytest.fixture
