@@ -60,6 +60,19 @@ class MovementFilter:
 
 
 @dataclass(frozen=True)
+class Installment:
+    number: int
+    due_date: date
+    principal: int
+    interest: int
+    paid: bool
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.interest
+
+
+@dataclass(frozen=True)
 class Export:
     path: str
     rows: int
@@ -131,6 +144,16 @@ class ProductsService:
             last = items[-1]
             cursor = f"{last.posted_at:%Y-%m-%d %H:%M:%S}|{last.posting_id}"
         return MovementPage(items, cursor)
+
+    def loan_schedule(self, token: str, account_id: int) -> list[Installment]:
+        """The loan's installment schedule (tabla de amortización), paid ones marked."""
+        who = self.auth.principal(token)
+        account = self._own(who, account_id)
+        if account["kind"] != "prestamo":
+            raise ValidationError("La tabla de amortización es solo para créditos.")
+        return [Installment(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4] is not None) for r in self.ctx.db.conn.execute(
+            "SELECT number, due_date, principal, interest, paid_entry_id FROM loan_installments"
+            " WHERE loan_id = ? ORDER BY number", (account_id,))]
 
     def export_csv(self, token: str, account_id: int, flt: MovementFilter, directory: str) -> Export:
         """Write every movement that matches the filter (not just one page) to a new CSV file."""

@@ -19,7 +19,8 @@ UNEXPECTED = "Ocurrió un error inesperado. Intenta de nuevo; si continúa, comu
 class ServiceCalls:
     """Mixin for screens: `self.call("tag", fn, ...)` runs fn in a thread, then `done_tag(result)`.
 
-    Failures arrive in `failed_<tag>(error)` when the screen defines it, else as a notification.
+    Failures arrive in `failed_<tag>(error)` when the screen defines it, else as a notification; an
+    unexpected exception is logged and handed on as a ServiceError with a generic Spanish message.
     """
 
     def call(self, tag: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Worker:
@@ -42,11 +43,11 @@ class ServiceCalls:
         if isinstance(error, SessionExpired):
             self.app.end_session(error.message)
             return
-        handler = getattr(self, f"failed_{event.worker.name}", None)
-        if handler is not None and isinstance(error, ServiceError):
-            handler(error)
-        elif isinstance(error, ServiceError):
-            self.notify(error.message, severity="error", markup=False)
-        else:
+        if not isinstance(error, ServiceError):
             log.error("unexpected failure in %s", event.worker.name, exc_info=error)
-            self.notify(UNEXPECTED, severity="error")
+            error = ServiceError(UNEXPECTED, code="unexpected")
+        handler = getattr(self, f"failed_{event.worker.name}", None)
+        if handler is not None:
+            handler(error)  # the screen puts the message where it belongs and re-enables its buttons
+        else:
+            self.notify(error.message, severity="error", markup=False)

@@ -36,6 +36,7 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
         self.resend = resend
         self.title_text = title
         self.closed = False
+        self.busy = False  # a code is being checked: a second Enter must not submit it again
 
     def compose(self) -> ComposeResult:
         with Vertical(id="otp-box", classes="dialog"):
@@ -72,19 +73,24 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
     @on(Input.Submitted, "#otp-code")
     @on(Button.Pressed, "#otp-confirm")
     def confirm(self) -> None:
+        if self.busy or self.closed:
+            return
         code = self.query_one("#otp-code", Input).value.strip()
         if len(code) != 6:
             self._error("El código tiene 6 dígitos.")
             return
+        self.busy = True
         self.query_one("#otp-confirm", Button).disabled = True
         self.call("submit", self.submit, code)
 
     def done_submit(self, result: Any) -> None:
+        self.busy = False
         self.closed = True
         self.app.clear_notifications()  # the simulated phone's code is spent
         self.dismiss(result)
 
     def failed_submit(self, error) -> None:
+        self.busy = False
         if isinstance(error, OtpError):
             self.challenge = _with_tries(self.challenge, error.tries_left)
             if error.code in FINAL:

@@ -42,6 +42,8 @@ def product_details(p: Product) -> str:
 class ProductsScreen(MemberScreen):
     BINDINGS = [Binding("m", "movements", "Detalle de Movimientos", id="products.movements",
                         tooltip="Ver los movimientos del producto seleccionado"),
+                Binding("t", "schedule", "Tabla de amortización", id="products.schedule",
+                        tooltip="Cuotas del crédito seleccionado"),
                 Binding("r", "reload", "Actualizar", id="products.reload", tooltip="Volver a consultar saldos")]
 
     def __init__(self) -> None:
@@ -100,6 +102,16 @@ class ProductsScreen(MemberScreen):
         table = self.query_one("#position", DataTable)
         if self.products and table.cursor_row is not None:
             self.app.push_screen(MovementsScreen(self.products[table.cursor_row]))
+
+    def action_schedule(self) -> None:
+        table = self.query_one("#position", DataTable)
+        if not self.products or table.cursor_row is None:
+            return
+        product = self.products[table.cursor_row]
+        if product.kind != "prestamo":
+            self.notify("Selecciona tu crédito para ver su tabla de amortización.")
+            return
+        self.app.push_screen(LoanScheduleScreen(product))
 
     def _product(self, key: str | None) -> Product | None:
         return next((p for p in self.products if str(p.account_id) == key), None)
@@ -214,3 +226,34 @@ class MovementsScreen(MemberScreen):
         self.notify(f"Se exportaron {export.rows} movimientos a {export.path}", title="Exportación lista",
                     markup=False, timeout=15)
         self.query_one("#page-status", Static).update(Text(f"CSV guardado en {export.path}"))
+
+
+class LoanScheduleScreen(MemberScreen):
+    """Tabla de amortización: every installment of a loan, with what is already paid."""
+
+    def __init__(self, product: Product) -> None:
+        super().__init__()
+        self.product = product
+
+    def compose_body(self) -> ComposeResult:
+        yield Label(f"Tabla de amortización · Crédito {self.product.number}", classes="section-title")
+        yield DataTable(id="schedule", cursor_type="row", zebra_stripes=True)
+        yield Static(product_details(self.product), id="page-status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#schedule", DataTable)
+        table.add_column("Cuota", width=5)
+        table.add_column("Vence", width=10)
+        table.add_column(Text("Capital", justify="right"), width=11)
+        table.add_column(Text("Interés", justify="right"), width=10)
+        table.add_column(Text("Total", justify="right"), width=11)
+        table.add_column("Estado", width=9)
+        table.focus()
+        self.call("schedule", self.app.backend.products.loan_schedule, self.app.token, self.product.account_id)
+
+    def done_schedule(self, installments) -> None:
+        table = self.query_one("#schedule", DataTable)
+        for i in installments:
+            table.add_row(str(i.number), f"{i.due_date:%d/%m/%Y}", money_cell(i.principal), money_cell(i.interest),
+                          money_cell(i.total), "Pagada" if i.paid else "Pendiente")

@@ -117,3 +117,15 @@ def test_bad_cursor_is_refused(backend, signed):
     account = savings(backend, signed.token)
     with pytest.raises(ValidationError):
         backend.products.movements(signed.token, account.account_id, after="no-es-un-cursor")
+
+
+def test_loan_schedule_adds_up_to_the_principal(backend, signed):
+    loan = next(p for p in backend.products.position(signed.token) if p.kind == "prestamo")
+    schedule = backend.products.loan_schedule(signed.token, loan.account_id)
+    principal = backend.db.conn.execute("SELECT principal FROM loans WHERE account_id = ?", (loan.account_id,)).fetchone()[0]
+    assert sum(i.principal for i in schedule) == principal
+    unpaid = [i for i in schedule if not i.paid]
+    assert sum(i.principal for i in unpaid) == loan.balance  # what is owed is what is not yet paid
+    assert unpaid[0].total == loan.next_installment and len(unpaid) == loan.installments_left
+    with pytest.raises(ValidationError):
+        backend.products.loan_schedule(signed.token, savings(backend, signed.token).account_id)

@@ -102,3 +102,19 @@ async def test_user_data_is_shown_literally(backend):
         await pilot.press("enter")
         await settle(pilot)
         assert "Pago [bold]falso[/bold]" in screen_text(app)
+
+
+async def test_loan_schedule_from_products(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_products(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, ProductsScreen)  # a savings account is highlighted
+        table = app.screen.query_one("#position", DataTable)
+        loan_row = next(i for i, p in enumerate(app.screen.products) if p.kind == "prestamo")
+        table.move_cursor(row=loan_row)
+        await pilot.press("t")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Tabla de amortización" in text and "Pagada" in text and "Pendiente" in text
