@@ -17,7 +17,7 @@ from .accounts import internal_account
 from .auth import AuthService
 from .clock import parse_iso
 from .context import Context, Principal
-from .errors import InsufficientFunds, NotFound, ValidationError
+from .errors import InsufficientFunds, NotFound, OtpError, ValidationError
 from .identity import ID_TYPES, mask_account, normalize_id
 from .ledger import Leg, post
 from .money import format_money
@@ -159,7 +159,7 @@ class TransfersService:
 
         transfer_id = self.otp.verify_then(
             challenge_id, code, member_id=who.member_id, purpose="transferencia", details=_details(fresh),
-            actor=who.username, then=lambda conn: self._book(conn, who, draft.request, draft.key))
+            actor=who.username, then=lambda conn: self._book(conn, who, draft.request, draft.key, _details(fresh)))
         return self.receipt(token, transfer_id)
 
     # -- history and receipts --------------------------------------------------------------------
@@ -214,12 +214,16 @@ class TransfersService:
         return str(path)
 
     # -- internals -------------------------------------------------------------------------------
-    def _book(self, conn, who: Principal, request: TransferRequest, key: str) -> int:
+    def _book(self, conn, who: Principal, request: TransferRequest, key: str, authorised: dict | None = None) -> int:
         """The commit path, inside the write transaction that spent the code."""
         again = conn.execute("SELECT id FROM transfers WHERE idempotency_key = ?", (key,)).fetchone()
         if again:
             return again[0]
         final = self._draft(conn, who, request, key)  # limits and funds, under the write lock
+        if authorised is not None and _details(final) != authorised:
+            # e.g. the beneficiary's account was edited after the code was checked: move nothing
+            raise OtpError("Los datos de la transferencia cambiaron; confirma de nuevo para recibir otro código.",
+                           code="otp_details_changed")
         return self._post(conn, who, final)
 
     def _by_key(self, who: Principal, key: str) -> int | None:

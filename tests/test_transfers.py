@@ -214,3 +214,23 @@ class TestAccessMatrix:
         backend.transfers.execute(lucia.token, draft, ch.id, code)
         with pytest.raises(NotFound):
             backend.transfers.execute(ana.token, draft, ch.id, code)
+
+
+def test_destination_changed_while_confirming_moves_nothing(backend, lucia):
+    from backend.beneficiaries import BeneficiaryForm
+
+    form = BeneficiaryForm("interbancaria", "Pedro Andrade", "cedula", "0926687856", "2200123456", "0010", "ahorros")
+    ch = backend.beneficiaries.request_code(lucia.token, form)
+    saved = backend.beneficiaries.save(lucia.token, form, challenge_id=ch.id, code=last_code(backend))
+    draft = backend.transfers.prepare(lucia.token, TransferRequest("interbancaria", lucia.accounts[0], 5_00, "x",
+                                                                   beneficiary_id=saved.id))
+    ch = backend.transfers.request_code(lucia.token, draft)
+    code = last_code(backend)
+    moved = BeneficiaryForm("interbancaria", "Pedro Andrade", "cedula", "0926687856", "2200999999", "0010", "ahorros")
+    bch = backend.beneficiaries.request_code(lucia.token, moved, saved.id)
+    backend.beneficiaries.save(lucia.token, moved, saved.id, bch.id, last_code(backend))
+    before = balance_of(backend, lucia.accounts[0])
+    with pytest.raises(OtpError) as err:
+        backend.transfers.execute(lucia.token, draft, ch.id, code)
+    assert err.value.code == "otp_details_changed"
+    assert balance_of(backend, lucia.accounts[0]) == before and backend.transfers.history(lucia.token) == []
