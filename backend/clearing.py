@@ -163,6 +163,9 @@ class ClearingService:
                          Leg(origin, transfer["fee"], f"Devolución comisión transferencia {ref}")]
             entry = post(conn, kind="devolucion_interbancaria", description="Devolución de transferencia interbancaria",
                          posted_at=self.ctx.now_iso(), actor=SYSTEM, legs=legs)
+            # A returned transfer gives its amount back to the day's limit.
+            conn.execute("UPDATE transfer_usage SET amount = amount - ? WHERE user_id = ? AND kind = ? AND day = ?",
+                         (transfer["amount"], transfer["user_id"], transfer["kind"], transfer["created_at"][:10]))
             conn.execute("UPDATE transfers SET state = 'Devuelta', return_reason = ?, settled_at = ?,"
                          " settle_entry_id = ?, attempts = attempts + 1 WHERE id = ?",
                          (reason, self.ctx.now_iso(), entry, transfer["id"]))

@@ -100,6 +100,14 @@ def check(conn: sqlite3.Connection) -> list[str]:
             f"partida {posting_id} (cuenta {number}): saldo tras la partida {format_money(after)}"
             f" ≠ acumulado {format_money(running)}"
         )
+    for user_id, kind, day, kept, derived in conn.execute(
+        "SELECT u.user_id, u.kind, u.day, u.amount, COALESCE(SUM(t.amount), 0) FROM transfer_usage u"
+        " LEFT JOIN transfers t ON t.user_id = u.user_id AND t.kind = u.kind"
+        " AND substr(t.created_at, 1, 10) = u.day AND t.state != 'Devuelta'"
+        " GROUP BY u.user_id, u.kind, u.day HAVING u.amount != COALESCE(SUM(t.amount), 0)"
+    ):
+        problems.append(f"cupo diario del usuario {user_id} ({kind}, {day}): {format_money(kept)} usado"
+                        f" ≠ {format_money(derived)} transferido")
     orphan = conn.execute(
         "SELECT COUNT(*) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE e.id IS NULL"
     ).fetchone()[0]

@@ -198,6 +198,19 @@ MIGRATIONS: list[str] = [
     CREATE INDEX transfers_pending ON transfers(state, next_attempt_at);
     CREATE INDEX transfers_origin_day ON transfers(origin_account_id, created_at);
     """,
+    # 3: what each user has sent per kind and day, kept with every transfer (daily limits in O(1))
+    """
+    CREATE TABLE transfer_usage (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        kind TEXT NOT NULL,
+        day TEXT NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount >= 0),
+        PRIMARY KEY (user_id, kind, day)
+    ) WITHOUT ROWID;
+    INSERT INTO transfer_usage (user_id, kind, day, amount)
+        SELECT user_id, kind, substr(created_at, 1, 10), SUM(amount) FROM transfers
+        WHERE state != 'Devuelta' GROUP BY user_id, kind, substr(created_at, 1, 10);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

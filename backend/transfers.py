@@ -55,12 +55,14 @@ class TransferDraft:
     key: str  # idempotency key of this confirmation
     origin_number: str
     origin_available: int
+    payer_name: str
     dest_name: str  # as the receipt shows it: masked for a typed Cooprogreso account
     dest_payee_check: str  # «Andrés L**** · C.I. ******3057», or the holder typed for interbank
     dest_institution_code: str
     dest_institution: str
     dest_account_type: str
     dest_account_number: str
+    dest_account_id: int | None  # a Cooprogreso account; None when it leaves for another institution
     dest_id_type: str
     dest_id_number: str
     amount: int
@@ -242,16 +244,15 @@ class TransfersService:
         if kind not in KINDS:
             raise ValidationError("Tipo de transferencia no válido.", field="kind")
         per_tx, daily = self._limits(kind)
-        today = self.ctx.now().date().isoformat()
-        used = conn.execute(
-            "SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE user_id = ? AND kind = ? AND created_at >= ?"
-            " AND state != 'Devuelta'", (who.user_id, kind, today)).fetchone()[0]
-        return Quota(per_tx, daily, used)
+        row = conn.execute("SELECT amount FROM transfer_usage WHERE user_id = ? AND kind = ? AND day = ?",
+                           (who.user_id, kind, self.ctx.now().date().isoformat())).fetchone()
+        return Quota(per_tx, daily, row[0] if row else 0)
 
     def _draft(self, conn, who: Principal, req: TransferRequest, key: str) -> TransferDraft:
         quota = self._quota(conn, who, req.kind)
-        origin = conn.execute("SELECT * FROM accounts WHERE id = ? AND member_id = ?",
-                              (req.origin_id, who.member_id)).fetchone()
+        origin = conn.execute(
+            "SELECT a.*, m.first_names || ' ' || m.last_names AS payer FROM accounts a JOIN members m"
+            " ON m.id = a.member_id WHERE a.id = ? AND a.member_id = ?", (req.origin_id, who.member_id)).fetchone()
         if origin is None:
             raise NotFound("La cuenta de origen no existe o no te pertenece.")
         if origin["kind"] != "ahorros" or origin["status"] != "activa":
@@ -280,6 +281,7 @@ class TransfersService:
             raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(available)} y la "
                                     f"transferencia necesita {format_money(amount + fee)}{with_fee}.", field="amount")
         return TransferDraft(request=req, key=key, origin_number=origin["number"], origin_available=available,
+                             payer_name=origin["payer"],
                              amount=amount, fee=fee, motive=motive, quota_left=quota.left_today, **dest)
 
     def _destination(self, conn, who: Principal, req: TransferRequest) -> dict:
@@ -292,7 +294,7 @@ class TransfersService:
                               (who.member_id,)).fetchone()
             return dict(dest_name="Cuenta propia", dest_payee_check="Cuenta propia",
                         dest_institution_code=institutions.COOPROGRESO, dest_institution="Cooprogreso",
-                        dest_account_type="ahorros", dest_account_number=row["number"],
+                        dest_account_type="ahorros", dest_account_number=row["number"], dest_account_id=row["id"],
                         dest_id_type=me["id_type"], dest_id_number=me["id_number"])
         saved = None
         if req.beneficiary_id is not None:
@@ -310,7 +312,7 @@ class TransfersService:
             return dict(dest_name=saved["name"] if saved else payee.masked_name, dest_payee_check=payee.masked,
                         dest_institution_code=institutions.COOPROGRESO, dest_institution="Cooprogreso",
                         dest_account_type="ahorros", dest_account_number=payee.number,
-                        dest_id_type=payee.id_type, dest_id_number=payee.id_number)
+                        dest_account_id=payee.account_id, dest_id_type=payee.id_type, dest_id_number=payee.id_number)
         if req.kind != "interbancaria":
             raise ValidationError("Tipo de transferencia no válido.", field="kind")
         if saved:
@@ -329,13 +331,11 @@ class TransfersService:
         id_number = normalize_id(id_type, id_number)
         return dict(dest_name=name, dest_payee_check=f"{name} · {ID_TYPES[id_type]} {id_number}",
                     dest_institution_code=institution.code, dest_institution=institution.name,
-                    dest_account_type=acc_type, dest_account_number=number, dest_id_type=id_type,
-                    dest_id_number=id_number)
+                    dest_account_type=acc_type, dest_account_number=number, dest_account_id=None,
+                    dest_id_type=id_type, dest_id_number=id_number)
 
     def _post(self, conn, who: Principal, d: TransferDraft) -> int:
         now = self.ctx.now_iso()
-        payer = conn.execute("SELECT first_names, last_names FROM members WHERE id = ?", (who.member_id,)).fetchone()
-        payer_name = f"{payer['first_names']} {payer['last_names']}"
         origin, kind = d.request.origin_id, d.request.kind
         if kind == "interbancaria":
             legs = [Leg(origin, -d.amount, f"Transferencia a {d.dest_name} ({d.dest_institution}) · {d.motive}"),
@@ -344,16 +344,14 @@ class TransfersService:
             if d.fee:
                 legs += [Leg(origin, -d.fee, "Comisión transferencia interbancaria"),
                          Leg(internal_account(conn, "comisiones"), d.fee, "Comisión transferencia interbancaria")]
-            dest_id = None
         else:
-            dest_id = conn.execute("SELECT id FROM accounts WHERE number = ?", (d.dest_account_number,)).fetchone()[0]
             if kind == "propia":
                 out_memo = f"Transferencia a mi cuenta {d.dest_account_masked} · {d.motive}"
                 in_memo = f"Transferencia desde mi cuenta {d.origin_masked} · {d.motive}"
             else:
                 out_memo = f"Transferencia a {d.dest_name} · {d.motive}"
-                in_memo = f"Transferencia de {payer_name} · {d.motive}"
-            legs = [Leg(origin, -d.amount, out_memo), Leg(dest_id, d.amount, in_memo)]
+                in_memo = f"Transferencia de {d.payer_name} · {d.motive}"
+            legs = [Leg(origin, -d.amount, out_memo), Leg(d.dest_account_id, d.amount, in_memo)]
         entry = post(conn, kind=f"transferencia_{kind}", description=f"Transferencia {KINDS[kind]}", legs=legs,
                      posted_at=now, actor=who.username, idempotency_key=d.key)
         reference = f"{self.ctx.now():%y%m%d}{entry:08d}"
@@ -363,9 +361,12 @@ class TransfersService:
             " dest_institution, dest_account_type, dest_account_number, dest_name, dest_id_type, dest_id_number,"
             " amount, fee, motive, state, entry_id, created_at, settled_at, next_attempt_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (reference, d.key, who.user_id, kind, origin, dest_id, d.dest_institution_code, d.dest_account_type,
+            (reference, d.key, who.user_id, kind, origin, d.dest_account_id, d.dest_institution_code, d.dest_account_type,
              d.dest_account_number, d.dest_name, d.dest_id_type, d.dest_id_number, d.amount, d.fee, d.motive, state,
              entry, now, None if kind == "interbancaria" else now, now if kind == "interbancaria" else None)).lastrowid
+        conn.execute("INSERT INTO transfer_usage (user_id, kind, day, amount) VALUES (?, ?, ?, ?)"
+                     " ON CONFLICT (user_id, kind, day) DO UPDATE SET amount = amount + excluded.amount",
+                     (who.user_id, kind, now[:10], d.amount))
         self.ctx.audit(conn, who.username, f"transferencia.{kind}", "ok", referencia=reference, monto=d.amount,
                        comision=d.fee, origen=d.origin_masked, destino=d.dest_account_masked,
                        institucion=d.dest_institution_code)

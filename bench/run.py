@@ -133,30 +133,45 @@ def _bench_coop(path: Path, members: int) -> None:
 
 
 def _raw_transfers(path: Path, count: int) -> float:
-    """The same rows of writes per transaction, by hand, with the same pragmas: transfers per second."""
+    """The same rows of writes per transaction, by hand, with the same pragmas: transfers per second.
+
+    It replays copies of a transfer the service booked (entry, postings, transfer, daily usage, audit), so both
+    sides write rows of the same size into the same tables and indexes.
+    """
+    import secrets
     import sqlite3
 
     conn = sqlite3.connect(path, isolation_level=None)
     for pragma in ("busy_timeout = 10000", "journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON"):
         conn.execute(f"PRAGMA {pragma}")
-    a, b = conn.execute("SELECT id FROM accounts WHERE kind = 'ahorros' ORDER BY id LIMIT 2").fetchall()
+    conn.row_factory = sqlite3.Row
+    t = dict(conn.execute("SELECT * FROM transfers ORDER BY id DESC LIMIT 1").fetchone())
+    e = dict(conn.execute("SELECT * FROM entries WHERE id = ?", (t["entry_id"],)).fetchone())
+    legs = [dict(r) for r in conn.execute("SELECT * FROM postings WHERE entry_id = ? ORDER BY id", (e["id"],))]
+    a = dict(conn.execute("SELECT * FROM audit_log WHERE action = 'transferencia.terceros' ORDER BY id DESC LIMIT 1").fetchone())
+    t_cols = [c for c in t if c != "id"]
     start = time.perf_counter()
     for i in range(count):
+        key = secrets.token_urlsafe(16)  # random, like the service's idempotency keys (index page spread)
         conn.execute("BEGIN IMMEDIATE")
         entry = conn.execute("INSERT INTO entries (kind, description, posted_at, actor, idempotency_key)"
-                             " VALUES ('t', 't', '2026-01-02 00:00:00', 'raw', ?)", (f"raw{i}",)).lastrowid
-        for account, amount in ((a[0], -100), (b[0], 100)):
+                             " VALUES (?, ?, ?, ?, ?)",
+                             (e["kind"], e["description"], e["posted_at"], e["actor"], key)).lastrowid
+        for leg in legs:
             after = conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance",
-                                 (amount, account)).fetchone()[0]
+                                 (leg["amount"], leg["account_id"])).fetchone()[0]
             conn.execute("INSERT INTO postings (entry_id, account_id, amount, balance_after, posted_at, memo)"
-                         " VALUES (?, ?, ?, ?, '2026-01-02 00:00:00', 'raw')", (entry, account, amount, after))
-        conn.execute("INSERT INTO transfers (reference, idempotency_key, user_id, kind, origin_account_id,"
-                     " dest_account_id, dest_institution, dest_account_type, dest_account_number, dest_name,"
-                     " dest_id_type, dest_id_number, amount, fee, motive, state, entry_id, created_at)"
-                     " VALUES (?, ?, 1, 'terceros', ?, ?, 'COOP', 'ahorros', 'x', 'x', 'cedula', 'x', 100, 0, 'raw',"
-                     " 'Acreditada', ?, '2026-01-02 00:00:00')", (f"raw{i}", f"raw{i}", a[0], b[0], entry))
-        conn.execute("INSERT INTO audit_log (at, actor, action, outcome, details)"
-                     " VALUES ('2026-01-02 00:00:00', 'raw', 'transferencia.terceros', 'ok', '{}')")
+                         " VALUES (?, ?, ?, ?, ?, ?)",
+                         (entry, leg["account_id"], leg["amount"], after, leg["posted_at"], leg["memo"]))
+        row = {**t, "reference": f"{t['reference'][:6]}{entry:08d}", "idempotency_key": key, "entry_id": entry,
+               "motive": "raw"}
+        conn.execute(f"INSERT INTO transfers ({', '.join(t_cols)}) VALUES ({', '.join('?' * len(t_cols))})",
+                     [row[c] for c in t_cols])
+        conn.execute("INSERT INTO transfer_usage (user_id, kind, day, amount) VALUES (?, ?, ?, ?)"
+                     " ON CONFLICT (user_id, kind, day) DO UPDATE SET amount = amount + excluded.amount",
+                     (t["user_id"], t["kind"], t["created_at"][:10], t["amount"]))
+        conn.execute("INSERT INTO audit_log (at, actor, action, outcome, details) VALUES (?, ?, ?, ?, ?)",
+                     (a["at"], a["actor"], a["action"], a["outcome"], a["details"]))
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
     conn.close()

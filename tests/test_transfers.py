@@ -234,3 +234,11 @@ def test_destination_changed_while_confirming_moves_nothing(backend, lucia):
         backend.transfers.execute(lucia.token, draft, ch.id, code)
     assert err.value.code == "otp_details_changed"
     assert balance_of(backend, lucia.accounts[0]) == before and backend.transfers.history(lucia.token) == []
+
+
+def test_check_catches_a_tampered_daily_usage(backend, lucia):
+    a, b = lucia.accounts[:2]
+    transfer(backend, lucia, TransferRequest("propia", a, 1_00, "uno", dest_account_id=b))
+    assert backend.check() == []
+    backend.db.conn.execute("UPDATE transfer_usage SET amount = 0")
+    assert any("cupo diario" in p for p in backend.check())
