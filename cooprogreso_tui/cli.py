@@ -70,9 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     return _run(cfg, args.demo)
 
 
+MIN_DEMO_MEMBERS = 50
+
+
 def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
     from rich.progress import Progress
 
+    if members < MIN_DEMO_MEMBERS:
+        print(f"Una cooperativa de demostración tiene al menos {MIN_DEMO_MEMBERS} socios.", file=sys.stderr)
+        return 2
     from backend.demo import create_demo
     from backend.errors import ServiceError
 

@@ -45,8 +45,10 @@ def test_demo_data_refuses_to_overwrite(db_path):
 
 def test_demo_data_outbox_and_version(tmp_path):
     path = tmp_path / "nuevo.sqlite3"
-    out = cli("--set", "scrypt_log_n=8", "demo-data", "--db", str(path), "--members", "5", "--seed", "3")
+    assert cli("demo-data", "--db", str(path), "--members", "5").returncode == 2 and not path.exists()
+    out = cli("--set", "scrypt_log_n=8", "demo-data", "--db", str(path), "--members", "50", "--seed", "3")
     assert out.returncode == 0, out.stderr
+    assert "50 socios" in out.stdout
     assert "1710034065" in out.stdout and "demo" in out.stdout
     assert cli("check", "--db", str(path)).returncode == 0
     assert "No hay mensajes" in cli("outbox", "--db", str(path)).stdout
