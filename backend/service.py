@@ -25,6 +25,15 @@ class PhoneMessage:
     body: str
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    at: str
+    actor: str
+    action: str
+    outcome: str
+    details: str
+
+
 class Backend:
     def __init__(self, db_path: str | Path, settings: Settings | None = None, clock: Clock | None = None,
                  *, create: bool = True):
@@ -82,6 +91,17 @@ class Backend:
             "SELECT * FROM (SELECT * FROM outbox WHERE id > ? ORDER BY id DESC LIMIT ?) ORDER BY id",
             (after_id, last)).fetchall()
         return [PhoneMessage(r["id"], r["created_at"], r["recipient"], r["body"]) for r in rows]
+
+    def audit_log(self, last: int = 50, actor: str | None = None) -> list[AuditEntry]:
+        """For the co-op's auditors (CLI), oldest first among the last `last` entries."""
+        sql = "SELECT id, at, actor, action, outcome, details FROM audit_log"
+        params: list = []
+        if actor:
+            sql += " WHERE actor = ?"
+            params.append(actor)
+        rows = self.db.conn.execute(f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id",
+                                    (*params, last)).fetchall()
+        return [AuditEntry(*r[1:]) for r in rows]
 
     def demo_phone(self, after_id: int) -> list[PhoneMessage]:
         """Messages sent since `after_id`, so one person can play member and phone. Demo databases only."""

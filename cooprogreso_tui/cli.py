@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser("outbox", help="mostrar los mensajes enviados (canal outbox)")
     outbox.add_argument("--db", dest="target")
     outbox.add_argument("--last", type=int, default=10)
+    audit = sub.add_parser("audit", help="mostrar la bitácora de auditoría")
+    audit.add_argument("--db", dest="target")
+    audit.add_argument("--last", type=int, default=50)
+    audit.add_argument("--actor", help="solo las entradas de este usuario o actor")
     settle = sub.add_parser("settle", help="una pasada de liquidación de transferencias interbancarias")
     settle.add_argument("--db", dest="target")
     verify = sub.add_parser("verify-receipt", help="verificar si un comprobante guardado es auténtico")
@@ -61,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check(cfg.db_path)
     if args.command == "outbox":
         return _outbox(cfg.db_path, args.last)
+    if args.command == "audit":
+        return _audit(cfg.db_path, args.last, args.actor)
     if args.command == "settle":
         return _settle(cfg)
     if args.command == "verify-receipt":
@@ -133,6 +139,15 @@ def _outbox(path: Path, last: int) -> int:
         print("No hay mensajes.")
     for m in messages:
         print(f"{m.created_at}  {m.recipient}  {m.body}")
+    return 0
+
+
+def _audit(path: Path, last: int, actor: str | None) -> int:
+    backend = _open(path)
+    if backend is None:
+        return 2
+    for entry in backend.audit_log(last=max(1, last), actor=actor):
+        print(f"{entry.at}  {entry.actor:<24} {entry.action:<28} {entry.outcome:<22} {entry.details}")
     return 0
 
 

@@ -89,3 +89,17 @@ def test_connections_of_finished_threads_are_closed(tmp_path):
     t.join()
     assert len(db._open) == 2  # the main thread's and the last worker's
     db.close()
+
+
+def test_audit_command_lists_security_events(backend, db_path):
+    from backend.errors import AuthError
+
+    with pytest.raises(AuthError):
+        backend.auth.login("demo", "Equivocada1")
+    backend.auth.login("demo", "Demo-2026!")
+    out = cli("audit", "--db", str(db_path), "--actor", "demo", "--last", "2")
+    lines = out.stdout.strip().splitlines()
+    assert out.returncode == 0 and len(lines) == 2
+    assert lines[0].split()[3:5] == ["login", "contrasena_incorrecta"]
+    assert lines[1].split()[3:5] == ["login", "ok"]
+    assert "Equivocada1" not in out.stdout
