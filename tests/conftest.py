@@ -102,3 +102,19 @@ def affiliate(backend: Backend, cedula: str, username: str, password: str = "Cla
     start = backend.auth.start_affiliation("cedula", cedula)
     backend.auth.verify_affiliation_code(start.challenge.id, last_code(backend))
     backend.auth.complete_affiliation(start.challenge.id, username, password)
+
+
+@pytest.fixture
+def lucia(backend):
+    """The demo user, signed in."""
+    from .transfer_helpers import demo_member
+
+    return demo_member(backend)
+
+
+@pytest.fixture
+def ana(backend):
+    """A second affiliated member with $300.00, signed in."""
+    from .transfer_helpers import other_member
+
+    return other_member(backend)

@@ -5,17 +5,7 @@ from backend.errors import NotFound, OtpError, ValidationError
 from backend.transfers import TransferRequest
 
 from .conftest import demo_cedula, last_code
-from .transfer_helpers import demo_member, number_of, other_member
-
-
-@pytest.fixture
-def lucia(backend):
-    return demo_member(backend)
-
-
-@pytest.fixture
-def ana(backend):
-    return other_member(backend)
+from .transfer_helpers import number_of
 
 
 def terceros_form(backend, ana, **changes):

@@ -4,23 +4,13 @@ from backend.errors import InsufficientFunds, NotFound, OtpError, ValidationErro
 from backend.transfers import TransferRequest
 
 from .conftest import last_code
-from .transfer_helpers import balance_of, demo_member, number_of, other_member, transfer
+from .transfer_helpers import balance_of, number_of, transfer
 
 
 @pytest.fixture
 def backend(make_backend):
     # Sessions here outlive the clock jumps some tests make across days.
     return make_backend(session_idle_seconds=10**7)
-
-
-@pytest.fixture
-def lucia(backend):
-    return demo_member(backend)
-
-
-@pytest.fixture
-def ana(backend):
-    return other_member(backend)
 
 
 def test_between_own_accounts(backend, lucia):

@@ -1,6 +1,5 @@
 """Administración de Beneficiarios through the screens: add, edit, delete (one and several)."""
 
-import pytest
 from textual.widgets import DataTable, Select
 
 from backend.beneficiaries import BeneficiaryForm
@@ -9,13 +8,8 @@ from screens.confirm import ConfirmModal
 from screens.otp import OtpModal
 
 from .conftest import last_code
-from .transfer_helpers import number_of, other_member
+from .transfer_helpers import number_of
 from .ui import SIZE, login, make_app, screen_text, settle, type_into
-
-
-@pytest.fixture
-def ana(backend):
-    return other_member(backend)
 
 
 def seed(backend, *forms):

@@ -1,6 +1,5 @@
 """Transferencias through the screens: form → confirmation → OTP → receipt, and each refusal."""
 
-import pytest
 from textual.widgets import Select
 
 from screens.confirm import ConfirmModal
@@ -10,15 +9,10 @@ from screens.transfer_history import TransferHistoryScreen
 from screens.transfers import TransferScreen
 
 from .conftest import last_code
-from .transfer_helpers import balance_of, number_of, other_member
+from .transfer_helpers import balance_of, number_of
 from .ui import SIZE, login, make_app, screen_text, settle, type_into
 
 MENU_ROWS = {"propia": 2, "terceros": 3, "interbancaria": 4}
-
-
-@pytest.fixture
-def ana(backend):
-    return other_member(backend)
 
 
 async def open_transfer(pilot, kind):
