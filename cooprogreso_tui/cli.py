@@ -214,9 +214,12 @@ def _run(cfg, demo: bool) -> int:
         return 2
     from .app import CooprogresoApp
 
+    app = CooprogresoApp(backend, export_dir=cfg.export_dir)
     try:
-        CooprogresoApp(backend, export_dir=cfg.export_dir).run()
+        app.run()
     finally:
+        if app.signed_in:  # closed without SALIR: the session must not outlive the terminal
+            backend.auth.logout(app.token, "cerrar_aplicacion")
         backend.close()
     return 0
 
