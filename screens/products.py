@@ -9,11 +9,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from backend.errors import ValidationError
 from backend.money import format_money
-from backend.products import Export, MovementFilter, MovementPage, Product, parse_filter
+from backend.products import Export, MovementFilter, MovementPage, Product
 
 from .base import MemberScreen
+from .widgets import date_range_inputs, read_date_filter
 
 SHORT = {"ahorros": "Ahorros", "plazo_fijo": "Plazo Fijo", "prestamo": "Crédito Consumo", "tarjeta": "Tarjeta Crédito"}
 
@@ -137,8 +137,7 @@ class MovementsScreen(MemberScreen):
         yield Label(Text(f"Detalle de Movimientos · {SHORT[self.product.kind]} {self.product.masked_pan or self.product.number}"),
                     classes="section-title")
         with Horizontal(id="filters"):
-            yield Input(placeholder="Desde dd/mm/aaaa", id="desde", max_length=10, compact=True)
-            yield Input(placeholder="Hasta dd/mm/aaaa", id="hasta", max_length=10, compact=True)
+            yield from date_range_inputs()
             yield Input(placeholder="Buscar texto", id="texto", max_length=60, compact=True)
             yield Button("Filtrar", id="apply", compact=True)
         yield Static("", id="filter-error", classes="error")
@@ -207,13 +206,10 @@ class MovementsScreen(MemberScreen):
     @on(Input.Submitted, "#filters Input")
     @on(Button.Pressed, "#apply")
     def apply_filter(self) -> None:
-        try:
-            self.filter = parse_filter(self.query_one("#desde", Input).value, self.query_one("#hasta", Input).value,
-                                       self.query_one("#texto", Input).value)
-        except ValidationError as exc:  # said at the filters; the page shown stays as it was
-            self.query_one("#filter-error", Static).update(Text(exc.message, style="bold red"))
+        flt = read_date_filter(self, self.query_one("#texto", Input).value)
+        if flt is None:  # said at the filters; the page shown stays as it was
             return
-        self.query_one("#filter-error", Static).update("")
+        self.filter = flt
         self.cursors = [None]
         self._load()
         self.query_one("#movements", DataTable).focus()

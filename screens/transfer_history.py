@@ -8,21 +8,19 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
-from backend.errors import ValidationError
 from backend.money import format_money
-from backend.products import parse_filter
 from backend.transfers import KINDS
 
 from .base import MemberScreen
 from .receipt import ReceiptModal
+from .widgets import date_range_inputs, read_date_filter
 
 
 class TransferHistoryScreen(MemberScreen):
     def compose_body(self) -> ComposeResult:
         yield Label("Historial de Transferencias", classes="section-title")
         with Horizontal(id="filters"):
-            yield Input(placeholder="Desde dd/mm/aaaa", id="desde", max_length=10, compact=True)
-            yield Input(placeholder="Hasta dd/mm/aaaa", id="hasta", max_length=10, compact=True)
+            yield from date_range_inputs()
             yield Select([(label, key) for key, label in KINDS.items()], prompt="Todas", id="kind", compact=True)
             yield Button("Filtrar", id="apply", compact=True)
         yield Static("", id="filter-error", classes="error")
@@ -55,12 +53,9 @@ class TransferHistoryScreen(MemberScreen):
     @on(Input.Submitted, "#filters Input")
     @on(Button.Pressed, "#apply")
     def apply_filter(self) -> None:
-        try:
-            flt = parse_filter(self.query_one("#desde", Input).value, self.query_one("#hasta", Input).value, "")
-        except ValidationError as exc:
-            self.query_one("#filter-error", Static).update(Text(exc.message))
+        flt = read_date_filter(self)
+        if flt is None:
             return
-        self.query_one("#filter-error", Static).update("")
         kind = self.query_one("#kind", Select).value
         self._load(flt.date_from, flt.date_to, None if kind == Select.NULL else kind)
 

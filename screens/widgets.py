@@ -7,7 +7,10 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
+
+from backend.errors import ValidationError
+from backend.products import MovementFilter, parse_filter
 
 
 def last_login_text(previous: datetime | None) -> str:
@@ -44,3 +47,21 @@ class IdleBanner(Static):
             return
         self.display = True
         self.update(f"Tu sesión se cerrará por inactividad en {seconds} s. Presiona cualquier tecla para continuar.")
+
+
+def date_range_inputs() -> tuple[Input, Input]:
+    """«Desde» and «Hasta» (dd/mm/aaaa) for a filter row; read them back with `read_date_filter`."""
+    return (Input(placeholder="Desde dd/mm/aaaa", id="desde", max_length=10, compact=True),
+            Input(placeholder="Hasta dd/mm/aaaa", id="hasta", max_length=10, compact=True))
+
+
+def read_date_filter(screen, text: str = "") -> MovementFilter | None:
+    """The typed filter, or None after saying what is wrong in the screen's `#filter-error` line."""
+    error = screen.query_one("#filter-error", Static)
+    try:
+        flt = parse_filter(screen.query_one("#desde", Input).value, screen.query_one("#hasta", Input).value, text)
+    except ValidationError as exc:
+        error.update(Text(exc.message, style="bold red"))
+        return None
+    error.update("")
+    return flt
