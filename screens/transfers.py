@@ -125,6 +125,10 @@ class TransferScreen(MemberScreen):
         for widget in self.query(".new-dest"):
             widget.display = event.value == NEW
 
+    @on(Input.Submitted, "#account, #holder-name, #holder-id, #amount")
+    def next_field(self) -> None:
+        self.focus_next()
+
     # -- continuing ------------------------------------------------------------------------------
     @on(Button.Pressed, "#continue")
     @on(Input.Submitted, "#motive")
