@@ -54,9 +54,15 @@ class OtpService:
     def issue(self, member_id: int, purpose: str, details: dict[str, Any], actor: str) -> Challenge:
         """Create a challenge and deliver its code; if delivery fails nothing is stored."""
         phone = self._phone(member_id)
+        now = self.ctx.now()
+        recent = self.ctx.db.conn.execute(
+            "SELECT COUNT(*) FROM otp_challenges WHERE member_id = ? AND created_at > ?",
+            (member_id, iso(now - timedelta(hours=1)))).fetchone()[0]
+        if recent >= self.ctx.settings.otp_max_per_hour:
+            self.ctx.audit_now(actor, "otp.emitir", "limite_por_hora", purpose=purpose)
+            raise OtpError("Pediste demasiados códigos en la última hora. Intenta más tarde.", code="otp_rate")
         code = _new_code()
         challenge_id = secrets.token_urlsafe(16)
-        now = self.ctx.now()
         self._deliver(phone, purpose, code, actor, challenge_id)
         s = self.ctx.settings
         with self.ctx.db.write() as conn:

@@ -22,6 +22,7 @@ class Settings:
     otp_max_tries: int = 3
     otp_resend_interval_seconds: int = 30
     otp_max_resends: int = 3
+    otp_max_per_hour: int = 10  # codes issued to one member per hour, against guessing by re-requesting
     affiliation_window_seconds: int = 600
     # Delivery: "outbox" (embedded) or "http" (SMS gateway)
     otp_channel: str = "outbox"
