@@ -74,12 +74,11 @@ class BeneficiariesService:
         return self._validate(self.ctx.db.conn, who, form, editing_id)
 
     def needs_code(self, token: str, form: BeneficiaryForm, editing_id: int | None = None) -> bool:
-        """Adding, or changing anything but the name, must be confirmed with a code."""
-        if editing_id is None:
-            return True
+        """Validate the form, then say whether it must be confirmed with a code: adding, or changing
+        anything but the name."""
         who = self.auth.principal(token)
         form = self._validate(self.ctx.db.conn, who, form, editing_id)
-        return _key_fields(self._own(who, editing_id)) != _key_fields(form)
+        return editing_id is None or _key_fields(self._own(who, editing_id)) != _key_fields(form)
 
     def request_code(self, token: str, form: BeneficiaryForm, editing_id: int | None = None) -> Challenge:
         who = self.auth.principal(token)

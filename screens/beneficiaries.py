@@ -196,14 +196,8 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | None]):
             institution_code=COOPROGRESO if service == "terceros" or institution == Select.NULL else institution,
             account_type=self.query_one("#account-type", Select).value)
         self._say("Validando…")
-        self.call("check", self._check, self.form)
-
-    def _check(self, form: BeneficiaryForm) -> bool:
-        """Runs in the worker: validate, then say whether a code is needed."""
-        service = self.app.backend.beneficiaries
-        token, editing = self.app.token, self.current.id if self.current else None
-        service.validate(token, form, editing)
-        return service.needs_code(token, form, editing)
+        self.call("check", self.app.backend.beneficiaries.needs_code, self.app.token, self.form,
+                  self.current.id if self.current else None)
 
     def done_check(self, needs_code: bool) -> None:
         service, token = self.app.backend.beneficiaries, self.app.token

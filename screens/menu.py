@@ -42,7 +42,7 @@ TITLES = {s.key: s.title.split(". ", 1)[-1] for s in SECTIONS}
 class MenuScreen(MemberScreen):
     BINDINGS = [
         Binding(str(n), f"open_number({n})", show=False, id=f"menu.{n}") for n in range(1, 9)
-    ]
+    ] + [Binding("escape", "back", show=False, id="menu.back")]  # nothing to go back to: SALIR signs out
 
     def compose_body(self) -> ComposeResult:
         yield Label("Cooprogreso en Línea · Menú de opciones", classes="section-title")

@@ -8,6 +8,7 @@ with submit's result, or None when the member cancels or the code can no longer 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from textual import on
@@ -92,7 +93,7 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
     def failed_submit(self, error) -> None:
         self.busy = False
         if isinstance(error, OtpError):
-            self.challenge = _with_tries(self.challenge, error.tries_left)
+            self.challenge = replace(self.challenge, tries_left=error.tries_left)
             if error.code in FINAL:
                 self._final(error.message)
                 return
@@ -139,9 +140,3 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
 
     def _error(self, message: str) -> None:
         self.query_one("#otp-error", Static).update(message)
-
-
-def _with_tries(challenge: Challenge, tries: int) -> Challenge:
-    from dataclasses import replace
-
-    return replace(challenge, tries_left=tries)
