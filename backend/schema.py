@@ -211,6 +211,18 @@ MIGRATIONS: list[str] = [
         SELECT user_id, kind, substr(created_at, 1, 10), SUM(amount) FROM transfers
         WHERE state != 'Devuelta' GROUP BY user_id, kind, substr(created_at, 1, 10);
     """,
+    # 4: foundation — pending authorised operations (one flow for every section)
+    "",
+    # 5: foundation hardening — transactional outbox, gateway attempts, indexes
+    "",
+    # 6: 3. Pago de Servicios
+    "",
+    # 7: 4./5. Tarjetas y Diferido
+    "",
+    # 8: 6. Contacto, 7. Solicita tus Productos, 8. Ayuda
+    "",
+    # 9: tellers and back office
+    "",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

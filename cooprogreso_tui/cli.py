@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -48,7 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     institutions = sub.add_parser("institutions", help="cargar instituciones (p. ej. cooperativas) desde un CSV")
     institutions.add_argument("--db", dest="target")
     institutions.add_argument("--load", required=True, metavar="CSV", help="columnas: code,name,kind")
+    for area in AREAS:
+        importlib.import_module(area).register(sub)
     return parser
+
+
+# Each area adds its own subcommands: a module with `register(sub)` whose parsers
+# `set_defaults(handler=fn)`; `fn(cfg, args) -> int` runs with the loaded configuration.
+AREAS: tuple[str, ...] = ()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"Error de configuración: {exc}", file=sys.stderr)
         return 2
+    handler = getattr(args, "handler", None)
+    if handler is not None:
+        return handler(cfg, args)
     if args.command == "demo-data":
         return _demo_data(cfg, Path(args.target), args.seed, args.members)
     if args.command == "check":

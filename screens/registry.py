@@ -1,0 +1,83 @@
+"""The one registry of menu sections: title, number, screen and help. Adding a section is one row.
+
+Screens are named as "module:Class" and imported only when opened, so the menu costs nothing at
+start-up. A row whose screen is None is a heading (its entries sit beneath it); a row whose
+screen is not built yet opens an honest notice.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from textual.screen import Screen
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str  # as the menu shows it
+    number: int | None = None  # 1–8: the manual's sections, also their menu key
+    parent: str | None = None  # the heading this entry sits under
+    screen: str | None = None  # "screens.module:Class"; None for a heading
+    args: tuple = ()  # passed to the screen's constructor
+    help: str = ""  # what it is for, in one or two sentences (F1 and «8. Ayuda» show it)
+    audience: str = "socio"  # who sees it in their menu: "socio" or a staff role
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def heading(self) -> bool:
+        return self.screen is None and any(s.parent == self.key for s in SECTIONS)
+
+    @property
+    def plain_title(self) -> str:
+        return self.title.split(". ", 1)[-1]
+
+
+SECTIONS: list[Section] = [
+    Section("productos", "1. Productos", 1, screen="screens.products:ProductsScreen",
+            help="Tus cuentas, inversiones, créditos y tarjetas con su saldo; Enter abre el detalle de movimientos."),
+    Section("transferencias", "2. Transferencias", 2),
+    Section("transferencias_propias", "Transferencias a mis Cuentas", parent="transferencias",
+            screen="screens.transfers:TransferScreen", args=("propia",),
+            help="Mueve dinero entre tus propias cuentas de ahorros."),
+    Section("transferencias_cooprogreso", "Transferencias Cooprogreso", parent="transferencias",
+            screen="screens.transfers:TransferScreen", args=("terceros",),
+            help="Envía dinero a la cuenta de otro socio de Cooprogreso."),
+    Section("transferencias_interbancarias", "Transferencias Interbancarias", parent="transferencias",
+            screen="screens.transfers:TransferScreen", args=("interbancaria",),
+            help="Envía dinero a una cuenta de otro banco o cooperativa del país."),
+    Section("beneficiarios", "Administración de Beneficiarios", parent="transferencias",
+            screen="screens.beneficiaries:BeneficiariesScreen",
+            help="Registra, edita o elimina las cuentas a las que transfieres con frecuencia."),
+    Section("historial", "Historial de Transferencias", parent="transferencias",
+            screen="screens.transfer_history:TransferHistoryScreen",
+            help="Tus transferencias con su estado; Enter abre el comprobante."),
+    Section("servicios", "3. Pago de Servicios", 3),
+    Section("tarjetas", "4. Pago de Tarjetas", 4),
+    Section("diferido", "5. Diferido Tarjetas Cooprogreso", 5),
+    Section("contacto", "6. Contacto", 6),
+    Section("solicitudes", "7. Solicita tus Productos", 7),
+    Section("ayuda", "8. Ayuda", 8),
+]
+
+
+def by_key(key: str) -> Section:
+    for section in SECTIONS:
+        if section.key == key:
+            return section
+    raise KeyError(key)
+
+
+def menu_for(audience: str) -> list[Section]:
+    return [s for s in SECTIONS if s.audience == audience]
+
+
+def screen_for(key: str) -> Screen:
+    section = by_key(key)
+    if section.screen is None:
+        from .sections import NotAvailableScreen
+
+        return NotAvailableScreen(section)
+    module, _, name = section.screen.partition(":")
+    return getattr(importlib.import_module(module), name)(*section.args)
