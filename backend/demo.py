@@ -14,7 +14,7 @@ from pathlib import Path
 from stdnum.ec import ci
 
 from . import accounts as acc
-from .clock import iso
+from .clock import Clock, iso
 from .errors import ValidationError
 from .ledger import Leg, post
 from .passwords import hash_password
@@ -71,7 +71,7 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
         raise ValidationError("Se necesitan al menos 2 socios.")
     settings = settings or Settings()
     rng = random.Random(seed)
-    today = today or date.today()
+    today = today or Clock(settings.timezone).today()
     start = today - timedelta(days=365)
     backend = Backend(path, settings)
     db = backend.db

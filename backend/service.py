@@ -38,7 +38,8 @@ class Backend:
     def __init__(self, db_path: str | Path, settings: Settings | None = None, clock: Clock | None = None,
                  *, create: bool = True):
         self.db = Database(db_path, create=create)
-        self.ctx = Context(self.db, settings or Settings(), clock or Clock())
+        settings = settings or Settings()
+        self.ctx = Context(self.db, settings, clock or Clock(settings.timezone))
         self.otp = OtpService(self.ctx)
         self.auth = AuthService(self.ctx, self.otp)
 

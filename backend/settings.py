@@ -1,9 +1,20 @@
-"""Tunable policy of one deployment. Defaults are production values; tests lower costs explicitly."""
+"""Tunable policy of one deployment. Defaults are production values; tests lower costs explicitly.
+
+Settings check themselves when built (`__post_init__`): a wrong type, an unknown choice or a value out
+of range is a `SettingsError` naming the key, at start-up rather than at the first SMS or settlement.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from typing import Any
+
+TRUE_WORDS = ("1", "true", "sí", "si", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot work; the message names the key (Spanish, for the operator)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,15 @@ class Settings:
     clearing_retry_seconds: int = 60
     # Files
     export_dir: str = ""
+    # -- hardening: the co-op's time zone, outside systems, log file
+    timezone: str = "America/Guayaquil"  # every time shown, printed or exported is in this zone
+    clearing_max_attempts: int = 20  # unanswered this often, a transfer is flagged for staff
+    delivery_max_attempts: int = 10  # same for a queued SMS to a member
+    delivery_retry_seconds: int = 30  # first retry of a failed SMS; doubles each time (up to an hour)
+    log_dir: str = ""  # default: the user log directory (platformdirs)
+
+    def __post_init__(self) -> None:
+        validate(self)
 
     def with_overrides(self, values: dict[str, Any]) -> "Settings":
         """Apply a dict of overrides (from TOML, env or flags), coercing to each field's type."""
@@ -55,13 +75,91 @@ class Settings:
         for key, value in values.items():
             if key not in known:
                 raise ValueError(f"opción de configuración desconocida: {key}")
-            current = getattr(self, key)
-            if isinstance(current, bool):
-                changes[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "sí", "si", "yes")
-            elif isinstance(current, int):
-                changes[key] = int(value)
-            elif isinstance(current, float):
-                changes[key] = float(value)
-            else:
-                changes[key] = str(value)
+            changes[key] = _coerce(key, getattr(self, key), value)
         return replace(self, **changes)
+
+
+def _coerce(key: str, current: Any, value: Any) -> Any:
+    """A TOML value, environment string or flag as the field's type; anything else names the key."""
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise SettingsError(f"{key}: «{value}» no es un valor sí/no (usa true o false)")
+    if isinstance(current, (int, float)):
+        kind = int if isinstance(current, int) else float
+        if isinstance(value, bool) or (isinstance(value, float) and kind is int and not value.is_integer()):
+            raise SettingsError(f"{key}: «{value}» no es un número {'entero' if kind is int else ''}".rstrip())
+        try:
+            return kind(str(value).strip()) if isinstance(value, str) else kind(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{key}: «{value}» no es un número{' entero' if kind is int else ''}") from None
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise SettingsError(f"{key}: se esperaba un texto, no «{value}»")
+    return str(value)
+
+
+# Enumerated values; sections add their own entries next to their settings.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "otp_channel": ("outbox", "http"),
+    "clearing_gateway": ("simulated", "http"),
+}
+# Inclusive (low, high); None is unbounded.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "scrypt_log_n": (1, 24), "scrypt_r": (1, 64), "scrypt_p": (1, 16),
+    "max_failed_logins": (1, 100), "lockout_minutes": (0, None),
+    "session_idle_seconds": (1, None), "idle_warning_seconds": (0, None),
+    "otp_ttl_seconds": (1, None), "otp_max_tries": (1, 10), "otp_resend_interval_seconds": (0, None),
+    "otp_max_resends": (0, 100), "otp_max_per_hour": (1, None), "affiliation_window_seconds": (1, None),
+    "sms_timeout_seconds": (0.01, 300), "clearing_timeout_seconds": (0.01, 300),
+    "limit_propia_tx": (1, None), "limit_propia_daily": (1, None),
+    "limit_terceros_tx": (1, None), "limit_terceros_daily": (1, None),
+    "limit_interbancaria_tx": (1, None), "limit_interbancaria_daily": (1, None),
+    "interbank_fee": (0, None), "clearing_settle_seconds": (0, None), "clearing_retry_seconds": (0, None),
+    "clearing_max_attempts": (1, 10_000), "delivery_max_attempts": (1, 10_000),
+    "delivery_retry_seconds": (0, None),
+}
+# A gateway chosen without its address cannot work.
+REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url"}
+
+
+def validate(s: Settings) -> None:
+    for f in fields(s):
+        value, default = getattr(s, f.name), f.default
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif isinstance(default, str):
+            ok = isinstance(value, str)
+        else:
+            ok = True
+        if not ok:
+            raise SettingsError(f"{f.name}: «{value}» no es del tipo esperado ({type(default).__name__})")
+        if f.name in CHOICES and value not in CHOICES[f.name]:
+            raise SettingsError(f"{f.name}: «{value}» no es válido; usa uno de: {', '.join(CHOICES[f.name])}")
+        low, high = RANGES.get(f.name, (None, None))
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"entre {low} y {high}" if high is not None else f"al menos {low}"
+            raise SettingsError(f"{f.name}: {value} está fuera de rango (debe ser {bounds})")
+    for (key, choice), needed in REQUIRES.items():
+        if getattr(s, key) == choice and not getattr(s, needed):
+            raise SettingsError(f"{key} = {choice} necesita también {needed}")
+    if s.idle_warning_seconds >= s.session_idle_seconds and s.idle_warning_seconds:
+        raise SettingsError("idle_warning_seconds debe ser menor que session_idle_seconds")
+    _check_timezone(s.timezone)
+
+
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"timezone: «{name}» no es una zona horaria conocida (p. ej. America/Guayaquil)") from None
