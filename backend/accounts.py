@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from .identity import account_number, normalize_id, validate_mobile
 from .ledger import Leg, post
@@ -111,18 +111,12 @@ def open_card(conn, member_id: int, *, credit_limit: int, masked_pan: str, cutof
 
 
 def amortization(principal: int, rate_bp: int, months: int, start: date) -> list[tuple[date, int, int]]:
-    """(due date, principal, interest) per month, in cents; the last installment takes the rounding."""
-    r = Decimal(rate_bp) / Decimal(10000) / Decimal(12)
-    p = Decimal(principal)
-    payment = (p * r / (1 - (1 + r) ** -months)) if r else p / months
-    payment = int(payment.quantize(Decimal(1), ROUND_HALF_UP))
-    remaining, rows = principal, []
-    for n in range(1, months + 1):
-        interest = int((Decimal(remaining) * r).quantize(Decimal(1), ROUND_HALF_UP))
-        capital = remaining if n == months else min(remaining, payment - interest)
-        remaining -= capital
-        rows.append((add_months(start, n), capital, interest))
-    return rows
+    """(due date, principal, interest) per month, in cents: the French schedule of backend.amortization
+    at the loan's nominal annual rate (basis points) over twelve."""
+    from .amortization import french
+
+    monthly = Decimal(rate_bp) / Decimal(120000)
+    return [(add_months(start, r.number), r.capital, r.interest) for r in french(principal, monthly, months).rows]
 
 
 def add_months(d: date, months: int) -> date:
