@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 
 from .clock import iso, parse_iso
 from .context import Context, Principal
-from .errors import AccountLocked, AuthError, OtpError, SessionExpired, ValidationError
+from .errors import AccountLocked, AuthError, Forbidden, OtpError, SessionExpired, ValidationError
 from .identity import ID_TYPES, normalize_id
 from .otp import Challenge, OtpService
 from .passwords import check_policy, check_username, hash_password, verify_password
+from .roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES
+from .staff import StaffChallenge, StaffDirectory
 
 BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
 
@@ -21,8 +23,9 @@ BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
 class SignedIn:
     token: str
     username: str
-    member_name: str
+    member_name: str  # for staff: their name and role
     previous_login: datetime | None
+    role: str = "socio"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class AuthService:
         self.ctx = ctx
         self.otp = otp
         self._decoy_hash: str | None = None
+        self.staff_directory = StaffDirectory(ctx)
 
     @property
     def _decoy(self) -> str:
@@ -99,7 +103,8 @@ class AuthService:
                                code="otp_void")
             if conn.execute("SELECT 1 FROM users WHERE member_id = ?", (member_id,)).fetchone():
                 raise ValidationError("Ya estás afiliado a Cooprogreso en Línea.", code="ya_afiliado")
-            if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+            if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone() or \
+                    conn.execute("SELECT 1 FROM staff_users WHERE username = ?", (username.lower(),)).fetchone():
                 raise ValidationError("Ese usuario ya está en uso; elige otro.", field="username")
             conn.execute("UPDATE otp_challenges SET consumed_at = ? WHERE id = ?", (iso(now), challenge_id))
             conn.execute("INSERT INTO users (member_id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
@@ -116,13 +121,16 @@ class AuthService:
         return row[0]
 
     # -- sign-in -----------------------------------------------------------------------------------
-    def login(self, username: str, password: str) -> SignedIn:
+    def login(self, username: str, password: str) -> SignedIn | StaffChallenge:
+        """A member signs in here; a staff user gets a StaffChallenge to finish with `staff_code`."""
         username = (username or "").strip()
         s = self.ctx.settings
         user = self.ctx.db.conn.execute(
             "SELECT u.*, m.first_names, m.last_names, m.status AS member_status FROM users u"
             " JOIN members m ON m.id = u.member_id WHERE u.username = ?", (username,)).fetchone()
         now = self.ctx.now()
+        if user is None and (staff := self.staff_directory.find(username)) is not None:
+            return self.staff_directory.password_step(staff, password)
         if user is None:
             verify_password(password or "", self._decoy)
             self.ctx.audit_now(username[:40] or "-", "login", "usuario_desconocido")
@@ -164,7 +172,18 @@ class AuthService:
         previous = parse_iso(user["last_login_at"]) if user["last_login_at"] else None
         return SignedIn(token, user["username"], f"{user['first_names']} {user['last_names']}", previous)
 
+    def staff_code(self, ticket: str, code: str) -> SignedIn:
+        """Second step of a staff sign-in: the code of the authenticator app."""
+        token, username, name, role, previous = self.staff_directory.code_step(ticket, code)
+        return SignedIn(token, username, f"{name} · {ROLE_LABELS[role]}", previous, role)
+
+    def staff(self, token: str, roles: tuple[str, ...] = STAFF_ROLES) -> Principal:
+        """The staff user a token stands for, if their role is one of `roles`; members are refused."""
+        return self.staff_directory.principal(token, tuple(roles))
+
     def logout(self, token: str, reason: str = "salir") -> None:
+        if self.staff_directory.logout(token, reason):
+            return
         with self.ctx.db.write() as conn:
             row = conn.execute(
                 "SELECT s.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id"
@@ -176,10 +195,12 @@ class AuthService:
             self.ctx.audit(conn, row["username"], "logout", reason)
 
     def principal(self, token: str) -> Principal:
-        """The member a token stands for; ends the session if it sat idle past the limit."""
+        """The member a token stands for (never a staff user); ends the session if it sat idle too long."""
         row = self.ctx.db.conn.execute(
             "SELECT s.id, s.user_id, s.last_seen_at, s.ended_at, u.member_id, u.username FROM sessions s"
             " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?", (_token_hash(token or ""),)).fetchone()
+        if row is None and self.staff_directory.is_staff_token(token):
+            raise Forbidden("El personal de la cooperativa no puede operar como socio.", code=ROLE_REFUSED)
         if row is None or row["ended_at"]:
             raise SessionExpired("Tu sesión terminó. Ingresa nuevamente.")
         now = self.ctx.now()

@@ -16,12 +16,20 @@ from .settings import Settings
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated member behind a service call."""
+    """The authenticated person behind a service call: a member (role "socio") or a staff user.
+
+    For staff, `user_id` is the staff user's id and `member_id` is 0 (no member has it).
+    """
 
     user_id: int
     member_id: int
     username: str
     session_id: int
+    role: str = "socio"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != "socio"
 
 
 @dataclass

@@ -44,6 +44,7 @@ class DemoSummary:
     entries: int
     demo_username: str
     unaffiliated_cedula: str
+    staff: tuple = ()  # (username, role, authenticator secret) of the demo staff
 
 
 def cedula(body9: str) -> str:
@@ -156,8 +157,11 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
                                                               r=settings.scrypt_r, p=settings.scrypt_p),
                       f"{start.isoformat()} 12:00:00", iso(last_login)))
         entries = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+    from .staff_demo import add_demo_staff
+
+    staff = add_demo_staff(backend, rng)
     backend.close()
-    return DemoSummary(members, entries, DEMO_USERNAME, cedula(UNAFFILIATED_CEDULA_BODY))
+    return DemoSummary(members, entries, DEMO_USERNAME, cedula(UNAFFILIATED_CEDULA_BODY), staff)
 
 
 _ASCII = str.maketrans("áéíóúñÁÉÍÓÚÑ", "aeiounAEIOUN")

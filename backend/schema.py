@@ -221,8 +221,99 @@ MIGRATIONS: list[str] = [
     "",
     # 8: 6. Contacto, 7. Solicita tus Productos, 8. Ayuda
     "",
-    # 9: tellers and back office
-    "",
+    # 9: tellers and back office — staff users with TOTP, their sessions, tills, counter operations
+    # awaiting a checker, the member's KYC fields, the business day, and audit lookups by member
+    """
+    ALTER TABLE audit_log ADD COLUMN member_id INTEGER;
+    CREATE INDEX audit_member ON audit_log(member_id, id);
+    CREATE INDEX audit_actor ON audit_log(actor, id);
+    CREATE INDEX audit_action ON audit_log(action, id);
+
+    ALTER TABLE members ADD COLUMN birth_date TEXT;
+    ALTER TABLE members ADD COLUMN address TEXT;
+    CREATE INDEX members_last_names ON members(last_names);
+
+    CREATE TABLE staff_users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        full_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('cajero', 'atencion', 'supervisor', 'auditor')),
+        password_hash TEXT NOT NULL,
+        totp_secret TEXT NOT NULL,
+        totp_last_step INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'activo' CHECK (status IN ('activo', 'inactivo')),
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT,
+        last_login_at TEXT,
+        ticket_hash TEXT,
+        ticket_expires_at TEXT,
+        till_account_id INTEGER REFERENCES accounts(id),
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+    );
+    CREATE TABLE staff_sessions (
+        id INTEGER PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        staff_id INTEGER NOT NULL REFERENCES staff_users(id),
+        started_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        previous_login_at TEXT,
+        ended_at TEXT,
+        end_reason TEXT
+    );
+    CREATE INDEX staff_sessions_staff ON staff_sessions(staff_id);
+
+    CREATE TABLE tills (
+        id INTEGER PRIMARY KEY,
+        staff_id INTEGER NOT NULL REFERENCES staff_users(id),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        business_date TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('abierta', 'cerrada')),
+        opening_amount INTEGER NOT NULL CHECK (opening_amount >= 0),
+        open_entry_id INTEGER REFERENCES entries(id),
+        opened_at TEXT NOT NULL,
+        expected_amount INTEGER,
+        counted_amount INTEGER,
+        denominations TEXT,
+        difference INTEGER,
+        note TEXT,
+        noted_by INTEGER REFERENCES staff_users(id),
+        close_entry_id INTEGER REFERENCES entries(id),
+        closed_at TEXT
+    );
+    CREATE UNIQUE INDEX tills_one_open ON tills(staff_id) WHERE status = 'abierta';
+    CREATE INDEX tills_status ON tills(status, business_date);
+
+    CREATE TABLE counter_ops (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('por_aprobar', 'ejecutada', 'rechazada')),
+        maker_id INTEGER NOT NULL REFERENCES staff_users(id),
+        member_id INTEGER NOT NULL REFERENCES members(id),
+        account_id INTEGER REFERENCES accounts(id),
+        till_id INTEGER REFERENCES tills(id),
+        amount INTEGER NOT NULL DEFAULT 0 CHECK (amount >= 0),
+        request TEXT NOT NULL DEFAULT '{}',
+        reference TEXT NOT NULL UNIQUE,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        checker_id INTEGER REFERENCES staff_users(id),
+        decided_at TEXT,
+        decision_note TEXT,
+        entry_id INTEGER REFERENCES entries(id),
+        executed_at TEXT
+    );
+    CREATE INDEX counter_ops_state ON counter_ops(state, id);
+    CREATE INDEX counter_ops_till ON counter_ops(till_id, id);
+    CREATE INDEX counter_ops_member ON counter_ops(member_id, id);
+
+    CREATE TABLE business_days (
+        day TEXT PRIMARY KEY,
+        closed_at TEXT NOT NULL,
+        closed_by TEXT NOT NULL,
+        report TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -64,6 +64,12 @@ class Settings:
     delivery_max_attempts: int = 10  # same for a queued SMS to a member
     delivery_retry_seconds: int = 30  # first retry of a failed SMS; doubles each time (up to an hour)
     log_dir: str = ""  # default: the user log directory (platformdirs)
+    # -- cajeros
+    staff_idle_seconds: int = 180  # staff sessions end sooner than members' when left alone
+    teller_approval_threshold: int = 2_000_00  # cash withdrawals above this wait for a supervisor
+    till_max_opening: int = 50_000_00
+    teller_max_operation: int = 100_000_00
+    backoffice_approval_threshold: int = 10_000_00  # product requests above this need a second person
 
     def __post_init__(self) -> None:
         validate(self)
@@ -122,6 +128,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "interbank_fee": (0, None), "clearing_settle_seconds": (0, None), "clearing_retry_seconds": (0, None),
     "clearing_max_attempts": (1, 10_000), "delivery_max_attempts": (1, 10_000),
     "delivery_retry_seconds": (0, None),
+    "staff_idle_seconds": (1, None), "teller_approval_threshold": (1, None), "till_max_opening": (0, None),
+    "teller_max_operation": (1, None), "backoffice_approval_threshold": (1, None),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url"}

@@ -56,7 +56,7 @@ class CooprogresoApp(App):
 
         self.signed_in = signed
         self._last_input = time.monotonic()
-        self.push_screen(MenuScreen())
+        self.push_screen(MenuScreen(signed.role))
 
     def action_sign_out(self) -> None:
         self.sign_out()
@@ -85,7 +85,10 @@ class CooprogresoApp(App):
 
     @work(thread=True, exit_on_error=False, group="keepalive", exclusive=True)
     def _keepalive(self, token: str) -> None:
-        self.backend.auth.principal(token)
+        if self.signed_in and self.signed_in.role != "socio":
+            self.backend.auth.staff(token)
+        else:
+            self.backend.auth.principal(token)
 
     # -- idle ----------------------------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
@@ -99,7 +102,8 @@ class CooprogresoApp(App):
         settings = self.backend.settings
         now = time.monotonic()
         idle = now - self._last_input
-        remaining = settings.session_idle_seconds - idle
+        limit = settings.session_idle_seconds if self.signed_in.role == "socio" else settings.staff_idle_seconds
+        remaining = limit - idle
         if remaining <= 0:
             self._end("inactividad", "Tu sesión terminó por inactividad. Ingresa nuevamente.")
             return

@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Each area adds its own subcommands: a module with `register(sub)` whose parsers
 # `set_defaults(handler=fn)`; `fn(cfg, args) -> int` runs with the loaded configuration.
-AREAS: tuple[str, ...] = ()
+AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff",)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,6 +110,13 @@ def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
     print(f"Listo: {path} · {summary.members} socios · {summary.entries} asientos")
     print(f"Usuario de demostración: {summary.demo_username} / Demo-2026!")
     print(f"Socio sin afiliar (para probar «Regístrate aquí»): cédula {summary.unaffiliated_cedula}")
+    if summary.staff:
+        from backend.staff_demo import DEMO_STAFF_PASSWORD
+
+        print(f"Personal de demostración (contraseña {DEMO_STAFF_PASSWORD}; código: cooprogreso staff code "
+              f"--db {path} --user USUARIO):")
+        for username, role, secret in summary.staff:
+            print(f"  {username:<12} {role:<11} secreto TOTP {secret}")
     return 0
 
 

@@ -58,12 +58,23 @@ class LoginScreen(ServiceCalls, Screen):
         self.query_one("#login", Button).disabled = True
         self.call("login", self.app.backend.auth.login, username, password)
 
-    def done_login(self, signed: SignedIn) -> None:
+    def done_login(self, signed) -> None:
         self.query_one("#password", Input).value = ""
         self.query_one("#login", Button).disabled = False
         self._error("")
         self.show_notice("")
-        self.app.start_session(signed)
+        if isinstance(signed, SignedIn):
+            self.app.start_session(signed)
+            return
+        from .staff_code import StaffCodeModal  # staff: the authenticator code comes next
+
+        self.app.push_screen(StaffCodeModal(signed.ticket), self._staff_signed)
+
+    def _staff_signed(self, signed: SignedIn | None) -> None:
+        if signed is not None:
+            self.app.start_session(signed)
+        else:
+            self.query_one("#password", Input).focus()
 
     def failed_login(self, error) -> None:
         self.query_one("#login", Button).disabled = False

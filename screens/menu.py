@@ -18,8 +18,14 @@ class MenuScreen(MemberScreen):
         Binding(str(n), f"open_number({n})", show=False, id=f"menu.{n}") for n in range(1, 9)
     ] + [Binding("escape", "back", show=False, id="menu.back")]  # nothing to go back to: SALIR signs out
 
+    def __init__(self, audience: str | None = None) -> None:
+        super().__init__()
+        if audience is not None:
+            self.audience = audience
+
     def compose_body(self) -> ComposeResult:
-        yield Label("Cooprogreso en Línea · Menú de opciones", classes="section-title")
+        title = "Menú de opciones" if self.audience == "socio" else "Menú del personal"
+        yield Label(f"Cooprogreso en Línea · {title}", classes="section-title")
         yield OptionList(
             *[Option(("    " if s.parent else "") + s.title, id=s.key, disabled=s.heading) for s in self.sections],
             id="menu",

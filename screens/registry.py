@@ -59,6 +59,32 @@ SECTIONS: list[Section] = [
     Section("contacto", "6. Contacto", 6),
     Section("solicitudes", "7. Solicita tus Productos", 7),
     Section("ayuda", "8. Ayuda", 8),
+    # -- cajeros: each staff role's own menu (audience = the role)
+    Section("caja", "1. Mi caja", 1, screen="screens.staff_till:TillScreen", audience="cajero",
+            help="Abre tu caja con el efectivo contado y mira su saldo y las operaciones del día."),
+    Section("deposito", "2. Depósito en efectivo", 2, screen="screens.staff_cash:CashScreen",
+            args=("deposito",), audience="cajero",
+            help="Busca al socio por cédula, nombre o número de cuenta y acredita el efectivo recibido."),
+    Section("retiro", "3. Retiro en efectivo", 3, screen="screens.staff_cash:CashScreen",
+            args=("retiro",), audience="cajero",
+            help="Entrega efectivo de la cuenta de un socio; los montos altos esperan la aprobación del supervisor."),
+    Section("cierre_caja", "4. Cierre de caja", 4, screen="screens.staff_till:TillCloseScreen",
+            audience="cajero", help="Cuenta el efectivo por denominación y cierra tu caja."),
+    Section("registro_socio", "1. Registrar socio", 1, screen="screens.staff_members:EnrolScreen",
+            audience="atencion", help="Registra a una persona como socia (datos KYC) y abre su cuenta de ahorros."),
+    Section("atencion_socio", "2. Atención al socio", 2, screen="screens.staff_members:MemberCareScreen",
+            audience="atencion",
+            help="Desbloquea el usuario en línea, restablece el acceso o cambia el celular registrado."),
+    Section("aprobaciones", "1. Aprobaciones", 1, screen="screens.staff_approvals:ApprovalsScreen",
+            audience="supervisor", help="Operaciones que esperan tu aprobación: retiros altos, cambios de celular."),
+    Section("cajas", "2. Cajas del día", 2, screen="screens.staff_approvals:TillsScreen",
+            audience="supervisor", help="Las cajas abiertas y cerradas del día de negocio."),
+    Section("cierre_dia", "3. Cierre del día", 3, screen="screens.staff_eod:EndOfDayScreen",
+            audience="supervisor", help="Cierra el día de negocio: cajas cerradas, liquidación, verificación, informe."),
+    Section("bitacora", "1. Bitácora de auditoría", 1, screen="screens.staff_audit:AuditLogScreen",
+            audience="auditor", help="La bitácora con filtros por usuario, socio, acción y fecha; exporta a CSV."),
+    Section("movimientos_socio", "2. Movimientos de un socio", 2, screen="screens.staff_audit:MemberMovementsScreen",
+            audience="auditor", help="Los movimientos de cualquier cuenta de un socio, de solo lectura."),
 ]
 
 
@@ -80,4 +106,12 @@ def screen_for(key: str) -> Screen:
 
         return NotAvailableScreen(section)
     module, _, name = section.screen.partition(":")
-    return getattr(importlib.import_module(module), name)(*section.args)
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        from .sections import NotAvailableScreen  # a screen still being built
+
+        return NotAvailableScreen(section)
+    return cls(*section.args)

@@ -1,0 +1,240 @@
+"""Staff users of the co-op: enrolment (password + authenticator secret), sign-in in two steps
+(password, then a TOTP code), their sessions and the principal every staff service call acts for.
+
+Staff and members live in separate tables with separate sessions, so a member's token never
+resolves to a staff principal and a staff token never resolves to a member (`auth.principal`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from . import totp
+from .clock import iso, parse_iso
+from .context import Context, Principal
+from .errors import AccountLocked, AuthError, Forbidden, NotFound, SessionExpired, ValidationError
+from .passwords import check_policy, check_username, hash_password, verify_password
+from .roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES
+from .text import clean_text
+
+BAD_CODE = "Código incorrecto o ya utilizado. Espera el siguiente código de tu aplicación."
+TICKET_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    id: int
+    username: str
+    full_name: str
+    role: str
+    status: str
+    created_at: str
+    last_login_at: str | None
+    locked: bool
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """Shown once, at `staff add`: the secret never leaves the database again."""
+
+    username: str
+    role: str
+    secret: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class StaffChallenge:
+    """The password was right; the sign-in completes with a code from the authenticator app."""
+
+    ticket: str
+    username: str
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def locked_message(remaining: timedelta) -> str:
+    minutes = max(1, int(-(-remaining.total_seconds() // 60)))
+    return (f"Tu usuario está bloqueado por intentos fallidos. Intenta de nuevo en {minutes} "
+            f"{'minuto' if minutes == 1 else 'minutos'}.")
+
+
+class StaffDirectory:
+    """Enrolment and administration (the `cooprogreso staff` command), sign-in and sessions."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    # -- administration (command line, run by whoever holds the database) ------------------------
+    def add(self, username: str, role: str, password: str, full_name: str, *, by: str = "cli") -> Enrolment:
+        username = check_username(username).lower()
+        if role not in STAFF_ROLES:
+            raise ValidationError(f"Rol desconocido: {role}. Roles: {', '.join(STAFF_ROLES)}.", field="role")
+        full_name = clean_text(full_name or username, field="full_name", label="El nombre", max_len=80, min_len=2)
+        check_policy(password, username=username, id_number="")
+        if len(password) < 10:
+            raise ValidationError("La contraseña del personal debe tener al menos 10 caracteres.", field="password")
+        s = self.ctx.settings
+        stored = hash_password(password, log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
+        secret = totp.new_secret()
+        with self.ctx.db.write() as conn:
+            taken = conn.execute("SELECT 1 FROM staff_users WHERE username = ?", (username,)).fetchone() or \
+                conn.execute("SELECT 1 FROM users WHERE lower(username) = ?", (username,)).fetchone()
+            if taken:
+                raise ValidationError("Ese usuario ya existe.", field="username")
+            conn.execute(
+                "INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret, created_at,"
+                " created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (username, full_name, role, stored, secret, self.ctx.now_iso(), by))
+            self.ctx.audit(conn, by, "personal.crear", "ok", usuario=username, rol=role)
+        return Enrolment(username, role, secret, totp.provisioning_uri(secret, username))
+
+    def list(self) -> list[StaffUser]:
+        now = self.ctx.now_iso()
+        rows = self.ctx.db.conn.execute("SELECT * FROM staff_users ORDER BY username").fetchall()
+        return [StaffUser(r["id"], r["username"], r["full_name"], r["role"], r["status"], r["created_at"],
+                          r["last_login_at"], bool(r["locked_until"] and r["locked_until"] > now)) for r in rows]
+
+    def disable(self, username: str, *, by: str = "cli") -> None:
+        username = (username or "").strip().lower()
+        with self.ctx.db.write() as conn:
+            row = conn.execute("SELECT id FROM staff_users WHERE username = ?", (username,)).fetchone()
+            if row is None:
+                raise NotFound(f"No existe el usuario de personal «{username}».", field="username")
+            conn.execute("UPDATE staff_users SET status = 'inactivo', ticket_hash = NULL WHERE id = ?", (row[0],))
+            conn.execute("UPDATE staff_sessions SET ended_at = ?, end_reason = 'deshabilitado'"
+                         " WHERE staff_id = ? AND ended_at IS NULL", (self.ctx.now_iso(), row[0]))
+            self.ctx.audit(conn, by, "personal.deshabilitar", "ok", usuario=username)
+
+    def current_code(self, username: str, at: datetime | None = None) -> str:
+        """The authenticator's code right now. Demo databases only (for trainings)."""
+        if not self.ctx.is_demo:
+            raise Forbidden("Solo en bases de demostración.", code="solo_demo")
+        row = self.ctx.db.conn.execute("SELECT totp_secret FROM staff_users WHERE username = ?",
+                                       ((username or "").strip().lower(),)).fetchone()
+        if row is None:
+            raise NotFound(f"No existe el usuario de personal «{username}».", field="username")
+        return totp.code_at(row[0], totp.step_at(at or datetime.now(timezone.utc), self.ctx.clock.zone))
+
+    # -- sign-in -----------------------------------------------------------------------------------
+    def find(self, username: str):
+        return self.ctx.db.conn.execute("SELECT * FROM staff_users WHERE username = ?",
+                                        ((username or "").strip().lower(),)).fetchone()
+
+    def password_step(self, user, password: str) -> StaffChallenge:
+        """Step 1 (the caller already found `user`): the password, counted towards the lockout."""
+        now = self.ctx.now()
+        if user["locked_until"] and now < parse_iso(user["locked_until"]):
+            self.ctx.audit_now(user["username"], "login.personal", "bloqueado")
+            raise AccountLocked(locked_message(parse_iso(user["locked_until"]) - now))
+        ok = verify_password(password or "", user["password_hash"])
+        if not ok:
+            self._fail(user["id"], user["username"], "contrasena_incorrecta")
+        if user["status"] != "activo":
+            self.ctx.audit_now(user["username"], "login.personal", "deshabilitado")
+            raise AuthError("Tu usuario de personal está deshabilitado.", code="inactive")
+        ticket = secrets.token_urlsafe(24)
+        with self.ctx.db.write() as conn:
+            conn.execute("UPDATE staff_users SET ticket_hash = ?, ticket_expires_at = ? WHERE id = ?",
+                         (token_hash(ticket), iso(now + timedelta(seconds=TICKET_SECONDS)), user["id"]))
+            self.ctx.audit(conn, user["username"], "login.personal", "contrasena_ok")
+        return StaffChallenge(ticket, user["username"])
+
+    def code_step(self, ticket: str, code: str) -> tuple[str, str, str, str, datetime | None]:
+        """Step 2: the authenticator code. Returns (token, username, full name, role, previous login)."""
+        now = self.ctx.now()
+        user = self.ctx.db.conn.execute("SELECT * FROM staff_users WHERE ticket_hash = ?",
+                                        (token_hash(ticket or ""),)).fetchone()
+        if user is None or not user["ticket_expires_at"] or now > parse_iso(user["ticket_expires_at"]):
+            raise SessionExpired("La verificación expiró. Ingresa tu usuario y contraseña de nuevo.")
+        if user["locked_until"] and now < parse_iso(user["locked_until"]):
+            raise AccountLocked(locked_message(parse_iso(user["locked_until"]) - now))
+        with self.ctx.db.write() as conn:
+            # Re-read under the write lock: two tries with the same code must not both pass.
+            last = conn.execute("SELECT totp_last_step, status FROM staff_users WHERE id = ?",
+                                (user["id"],)).fetchone()
+            step = totp.matching_step(user["totp_secret"], code, totp.step_at(now, self.ctx.clock.zone), last[0])
+            if step is not None and last[1] == "activo":
+                token = secrets.token_urlsafe(32)
+                conn.execute("UPDATE staff_users SET totp_last_step = ?, failed_logins = 0, locked_until = NULL,"
+                             " ticket_hash = NULL, ticket_expires_at = NULL, last_login_at = ? WHERE id = ?",
+                             (step, iso(now), user["id"]))
+                conn.execute("INSERT INTO staff_sessions (token_hash, staff_id, started_at, last_seen_at,"
+                             " previous_login_at) VALUES (?, ?, ?, ?, ?)",
+                             (token_hash(token), user["id"], iso(now), iso(now), user["last_login_at"]))
+                self.ctx.audit(conn, user["username"], "login.personal", "ok", rol=user["role"])
+        if step is None or last[1] != "activo":
+            self._fail(user["id"], user["username"], "codigo_incorrecto", message=BAD_CODE)
+        previous = parse_iso(user["last_login_at"]) if user["last_login_at"] else None
+        return token, user["username"], user["full_name"], user["role"], previous
+
+    def _fail(self, staff_id: int, username: str, outcome: str, *, message: str = "") -> None:
+        s = self.ctx.settings
+        now = self.ctx.now()
+        with self.ctx.db.write() as conn:
+            failures = conn.execute(
+                "UPDATE staff_users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
+                (staff_id,)).fetchone()[0]
+            if failures >= s.max_failed_logins:
+                until = now + timedelta(minutes=s.lockout_minutes)
+                conn.execute("UPDATE staff_users SET locked_until = ?, failed_logins = 0, ticket_hash = NULL"
+                             " WHERE id = ?", (iso(until), staff_id))
+                self.ctx.audit(conn, username, "login.personal", "bloqueo", minutos=s.lockout_minutes)
+                error: AuthError = AccountLocked(locked_message(until - now))
+            else:
+                self.ctx.audit(conn, username, "login.personal", outcome, intentos=failures)
+                error = AuthError(message or "Usuario o contraseña incorrectos.", code="bad_credentials")
+        raise error
+
+    # -- sessions ----------------------------------------------------------------------------------
+    def principal(self, token: str, roles: tuple[str, ...]) -> Principal:
+        row = self.ctx.db.conn.execute(
+            "SELECT s.id, s.staff_id, s.last_seen_at, s.ended_at, u.username, u.role, u.status FROM staff_sessions s"
+            " JOIN staff_users u ON u.id = s.staff_id WHERE s.token_hash = ?", (token_hash(token or ""),)).fetchone()
+        if row is None:
+            if self._is_member_token(token):
+                raise Forbidden("Esta función es solo para el personal de la cooperativa.", code=ROLE_REFUSED)
+            raise SessionExpired("Tu sesión terminó. Ingresa nuevamente.")
+        if row["ended_at"] or row["status"] != "activo":
+            raise SessionExpired("Tu sesión terminó. Ingresa nuevamente.")
+        now = self.ctx.now()
+        idle = now - parse_iso(row["last_seen_at"])
+        if idle > timedelta(seconds=self.ctx.settings.staff_idle_seconds):
+            self.logout(token, "inactividad")
+            raise SessionExpired("Tu sesión terminó por inactividad. Ingresa nuevamente.")
+        if row["role"] not in roles:
+            self.ctx.audit_now(row["username"], "personal.acceso", "rol_no_autorizado", rol=row["role"])
+            raise Forbidden("Tu rol no permite esta operación.", code=ROLE_REFUSED)
+        if idle >= timedelta(seconds=15):
+            with self.ctx.db.write() as conn:
+                conn.execute("UPDATE staff_sessions SET last_seen_at = ? WHERE id = ?", (iso(now), row["id"]))
+        return Principal(row["staff_id"], 0, row["username"], row["id"], role=row["role"])
+
+    def is_staff_token(self, token: str) -> bool:
+        return self.ctx.db.conn.execute("SELECT 1 FROM staff_sessions WHERE token_hash = ?",
+                                        (token_hash(token or ""),)).fetchone() is not None
+
+    def _is_member_token(self, token: str) -> bool:
+        return self.ctx.db.conn.execute("SELECT 1 FROM sessions WHERE token_hash = ? AND ended_at IS NULL",
+                                        (token_hash(token or ""),)).fetchone() is not None
+
+    def logout(self, token: str, reason: str) -> bool:
+        with self.ctx.db.write() as conn:
+            row = conn.execute(
+                "SELECT s.id, u.username FROM staff_sessions s JOIN staff_users u ON u.id = s.staff_id"
+                " WHERE s.token_hash = ? AND s.ended_at IS NULL", (token_hash(token or ""),)).fetchone()
+            if row is None:
+                return False
+            conn.execute("UPDATE staff_sessions SET ended_at = ?, end_reason = ? WHERE id = ?",
+                         (self.ctx.now_iso(), reason, row["id"]))
+            self.ctx.audit(conn, row["username"], "logout.personal", reason)
+        return True

@@ -1,0 +1,33 @@
+"""The demo co-op's staff: one user per role, with authenticator secrets derived from the seed so a
+newcomer can add them to an app (or use `cooprogreso staff code`)."""
+
+from __future__ import annotations
+
+import base64
+import random
+
+from .clock import iso
+from .passwords import hash_password
+
+DEMO_STAFF_PASSWORD = "Ventanilla-2026"
+DEMO_STAFF = [
+    ("cajero", "cajero", "Rosa Elena Quispe Mora"),
+    ("cajero2", "cajero", "Pablo Andrés Andrade Ruiz"),
+    ("atencion", "atencion", "Marta Lucía Vélez Paz"),
+    ("supervisor", "supervisor", "Hugo Fernando Torres Vaca"),
+    ("auditor", "auditor", "Ana Cristina Ruiz Lara"),
+]
+
+
+def add_demo_staff(backend, rng: random.Random) -> tuple[tuple[str, str, str], ...]:
+    s = backend.ctx.settings
+    stored = hash_password(DEMO_STAFF_PASSWORD, log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
+    out = []
+    with backend.db.write() as conn:
+        for username, role, name in DEMO_STAFF:
+            secret = base64.b32encode(rng.randbytes(20)).decode()
+            conn.execute("INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret,"
+                         " created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, 'demo')",
+                         (username, name, role, stored, secret, iso(backend.ctx.now())))
+            out.append((username, role, secret))
+    return tuple(out)

@@ -1,0 +1,126 @@
+"""`cooprogreso staff add|list|disable|code`: the co-op's staff users, from the command line.
+
+`add` shows the authenticator secret once (otpauth:// URI and a QR code for the phone); nothing
+shows it again. `code` prints a user's current code, in demo databases only (trainings).
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+from backend.text import visible
+
+
+def register(sub) -> None:
+    staff = sub.add_parser("staff", help="personal de la cooperativa: cajeros, atención al socio, supervisores, auditores")
+    verbs = staff.add_subparsers(dest="staff_command", required=True)
+    add = verbs.add_parser("add", help="crear un usuario de personal (muestra su secreto de autenticador una vez)")
+    add.add_argument("--db", dest="target")
+    add.add_argument("--user", required=True)
+    add.add_argument("--role", required=True, choices=["cajero", "atencion", "supervisor", "auditor"])
+    add.add_argument("--name", default="", help="nombre completo")
+    add.add_argument("--password-stdin", action="store_true", help="leer la contraseña de la entrada estándar")
+    add.add_argument("--no-qr", action="store_true", help="no dibujar el código QR")
+    add.set_defaults(handler=_add)
+    lst = verbs.add_parser("list", help="listar el personal")
+    lst.add_argument("--db", dest="target")
+    lst.set_defaults(handler=_list)
+    disable = verbs.add_parser("disable", help="deshabilitar un usuario de personal (cierra sus sesiones)")
+    disable.add_argument("--db", dest="target")
+    disable.add_argument("--user", required=True)
+    disable.set_defaults(handler=_disable)
+    code = verbs.add_parser("code", help="código actual del autenticador de un usuario (solo demostración)")
+    code.add_argument("--db", dest="target")
+    code.add_argument("--user", required=True)
+    code.set_defaults(handler=_code)
+
+
+def _backend(cfg):
+    from .cli import _open
+
+    return _open(cfg.db_path, cfg.settings)
+
+
+def _password(from_stdin: bool) -> str | None:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Contraseña: ")
+    if getpass.getpass("Repite la contraseña: ") != first:
+        print("Las contraseñas no coinciden.", file=sys.stderr)
+        return None
+    return first
+
+
+def _add(cfg, args) -> int:
+    from backend import totp
+    from backend.errors import ServiceError
+
+    backend = _backend(cfg)
+    if backend is None:
+        return 2
+    password = _password(args.password_stdin)
+    if password is None:
+        return 1
+    try:
+        enrolment = backend.auth.staff_directory.add(args.user, args.role, password, args.name)
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        backend.close()
+    print(f"Usuario de personal creado: {enrolment.username} ({args.role})")
+    print("Registra este secreto en la aplicación autenticadora AHORA: no se volverá a mostrar.")
+    print(f"Secreto: {enrolment.secret}")
+    print(f"URI: {enrolment.uri}")
+    if not args.no_qr:
+        print(totp.qr_text(enrolment.uri))
+    return 0
+
+
+def _list(cfg, args) -> int:
+    backend = _backend(cfg)
+    if backend is None:
+        return 2
+    people = backend.auth.staff_directory.list()
+    backend.close()
+    if not people:
+        print("No hay personal registrado.")
+    for p in people:
+        state = "bloqueado" if p.locked else p.status
+        print(f"{visible(p.username):<20} {p.role_label:<30} {state:<10} {visible(p.full_name)}"
+              f"  último ingreso: {p.last_login_at or '-'}")
+    return 0
+
+
+def _disable(cfg, args) -> int:
+    from backend.errors import ServiceError
+
+    backend = _backend(cfg)
+    if backend is None:
+        return 2
+    try:
+        backend.auth.staff_directory.disable(args.user)
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        backend.close()
+    print(f"Usuario {visible(args.user)} deshabilitado; sus sesiones se cerraron.")
+    return 0
+
+
+def _code(cfg, args) -> int:
+    from backend.errors import ServiceError
+
+    backend = _backend(cfg)
+    if backend is None:
+        return 2
+    try:
+        print(backend.auth.staff_directory.current_code(args.user))
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        backend.close()
+    return 0

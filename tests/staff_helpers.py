@@ -1,0 +1,50 @@
+"""Staff users for tests: enrolled, and signed in with a code from their authenticator secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend import totp
+
+PASSWORD = "Ventanilla-2026"
+
+
+@dataclass
+class Staff:
+    username: str
+    role: str
+    secret: str
+    token: str = ""
+
+
+def enrol(backend, username: str, role: str, name: str = "") -> Staff:
+    enrolment = backend.auth.staff_directory.add(username, role, PASSWORD, name or username.title())
+    return Staff(enrolment.username, role, enrolment.secret)
+
+
+def code_now(backend, staff: Staff, steps: int = 0) -> str:
+    return totp.code_at(staff.secret, totp.step_at(backend.now(), backend.ctx.clock.zone) + steps)
+
+
+def sign_in(backend, staff: Staff, clock=None) -> Staff:
+    """Password then code; advances the fixed clock a step first so a code is never reused."""
+    if clock is not None:
+        clock.advance(seconds=totp.STEP_SECONDS)
+    challenge = backend.auth.login(staff.username, PASSWORD)
+    staff.token = backend.auth.staff_code(challenge.ticket, code_now(backend, staff)).token
+    return staff
+
+
+def team(backend, clock) -> dict[str, Staff]:
+    """One signed-in user per staff role, plus a second cajero and supervisor (maker-checker)."""
+    people = {
+        "cajero": enrol(backend, "cajero1", "cajero", "Rosa Quispe"),
+        "cajero2": enrol(backend, "cajero2", "cajero", "Pablo Andrade"),
+        "atencion": enrol(backend, "atencion1", "atencion", "Marta Vélez"),
+        "supervisor": enrol(backend, "supervisor1", "supervisor", "Hugo Torres"),
+        "supervisor2": enrol(backend, "supervisor2", "supervisor", "Inés Mora"),
+        "auditor": enrol(backend, "auditor1", "auditor", "Ana Ruiz"),
+    }
+    for staff in people.values():
+        sign_in(backend, staff, clock)
+    return people

@@ -1,0 +1,65 @@
+import io
+import re
+
+from backend import totp
+from backend.clock import Clock
+from backend.service import Backend
+from cooprogreso_tui import cli
+
+from .conftest import fast_settings
+from .staff_helpers import PASSWORD
+
+FAST = ["--set", "scrypt_log_n=8"]
+
+
+def run(monkeypatch, capsys, *argv, stdin=""):
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = cli.main([*FAST, *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_add_shows_the_secret_once_then_list_code_and_disable(db_path, monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero9",
+                       "--role", "cajero", "--name", "Rosa Quispe", stdin=PASSWORD + "\n")
+    assert code == 0
+    secret = re.search(r"Secreto: ([A-Z2-7]+)", out).group(1)
+    assert "otpauth://totp/Cooprogreso:cajero9?" in out and "▀" in out
+    code, out, _ = run(monkeypatch, capsys, "staff", "list", "--db", str(db_path))
+    assert code == 0 and "cajero9" in out and "Cajero" in out and secret not in out
+    code, out, _ = run(monkeypatch, capsys, "staff", "code", "--db", str(db_path), "--user", "cajero9")
+    now = Clock().now()
+    step = totp.step_at(now, Clock().zone)
+    assert code == 0 and out.strip() in {totp.code_at(secret, step + d) for d in (-1, 0, 1)}
+    # the printed code signs in
+    backend = Backend(db_path, fast_settings())
+    challenge = backend.auth.login("cajero9", PASSWORD)
+    assert backend.auth.staff_code(challenge.ticket, out.strip()).role == "cajero"
+    backend.close()
+    code, out, _ = run(monkeypatch, capsys, "staff", "disable", "--db", str(db_path), "--user", "cajero9")
+    assert code == 0
+    code, out, _ = run(monkeypatch, capsys, "staff", "list", "--db", str(db_path))
+    assert "inactivo" in out
+
+
+def test_add_refuses_weak_password_and_bad_role(db_path, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero9",
+                       "--role", "cajero", stdin="corta1\n")
+    assert code == 1 and "contraseña" in err
+    code, out, err = run(monkeypatch, capsys, "staff", "list", "--db", str(db_path))
+    assert "cajero9" not in out
+
+
+def test_code_only_in_demo_databases(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "real.sqlite3"
+    Backend(path, fast_settings()).close()
+    run(monkeypatch, capsys, "staff", "add", "--db", str(path), "--user", "cajero9", "--role", "cajero",
+        "--no-qr", stdin=PASSWORD + "\n")
+    code, out, err = run(monkeypatch, capsys, "staff", "code", "--db", str(path), "--user", "cajero9")
+    assert code == 1 and not re.search(r"\d{6}", out) and "demostración" in err
+
+
+def test_hostile_names_are_refused_or_printed_visibly(db_path, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero9",
+                       "--role", "cajero", "--name", "Rosa\x1b[2J", stdin=PASSWORD + "\n")
+    assert code == 1 and "\x1b" not in err

@@ -1,0 +1,161 @@
+import pytest
+
+from backend import totp
+from backend.errors import AccountLocked, AuthError, Forbidden, SessionExpired, ValidationError
+from backend.roles import ROLE_REFUSED
+from backend.staff import StaffChallenge
+
+from .conftest import affiliate, unaffiliated_cedula
+from .staff_helpers import PASSWORD, code_now, enrol, sign_in
+
+
+def test_staff_sign_in_needs_password_then_code(backend, clock):
+    cajero = enrol(backend, "cajero1", "cajero", "Rosa Quispe")
+    challenge = backend.auth.login("CAJERO1", PASSWORD)
+    assert isinstance(challenge, StaffChallenge)
+    signed = backend.auth.staff_code(challenge.ticket, code_now(backend, cajero))
+    assert signed.role == "cajero" and "Rosa Quispe" in signed.member_name
+    who = backend.auth.staff(signed.token, roles=("cajero",))
+    assert who.role == "cajero" and who.is_staff and who.member_id == 0
+
+
+def test_code_reused_is_refused_even_in_a_new_sign_in(backend, clock):
+    cajero = enrol(backend, "cajero1", "cajero")
+    code = code_now(backend, cajero)
+    backend.auth.staff_code(backend.auth.login("cajero1", PASSWORD).ticket, code)
+    again = backend.auth.login("cajero1", PASSWORD)
+    with pytest.raises(AuthError) as err:
+        backend.auth.staff_code(again.ticket, code)
+    assert err.value.code == "bad_credentials"
+
+
+@pytest.mark.parametrize("steps,accepted", [(-2, False), (-1, True), (0, True), (1, True), (2, False)])
+def test_at_most_one_step_of_drift(backend, clock, steps, accepted):
+    cajero = enrol(backend, "cajero1", "cajero")
+    challenge = backend.auth.login("cajero1", PASSWORD)
+    code = code_now(backend, cajero, steps)
+    if accepted:
+        assert backend.auth.staff_code(challenge.ticket, code).role == "cajero"
+    else:
+        with pytest.raises(AuthError):
+            backend.auth.staff_code(challenge.ticket, code)
+
+
+def test_an_older_code_after_a_newer_one_is_refused(backend, clock):
+    cajero = enrol(backend, "cajero1", "cajero")
+    backend.auth.staff_code(backend.auth.login("cajero1", PASSWORD).ticket, code_now(backend, cajero, 1))
+    with pytest.raises(AuthError):
+        backend.auth.staff_code(backend.auth.login("cajero1", PASSWORD).ticket, code_now(backend, cajero, 0))
+
+
+def test_five_wrong_codes_lock_the_user(backend, clock):
+    cajero = enrol(backend, "cajero1", "cajero")
+    challenge = backend.auth.login("cajero1", PASSWORD)
+    good = code_now(backend, cajero)
+    wrong = f"{(int(good) + 1) % 1_000_000:06d}"
+    for _ in range(4):
+        with pytest.raises(AuthError) as err:
+            backend.auth.staff_code(challenge.ticket, wrong)
+        assert not isinstance(err.value, AccountLocked)
+    with pytest.raises(AccountLocked):
+        backend.auth.staff_code(challenge.ticket, wrong)
+    with pytest.raises((AccountLocked, SessionExpired)):
+        backend.auth.staff_code(challenge.ticket, good)  # the right code no longer helps
+    with pytest.raises(AccountLocked):
+        backend.auth.login("cajero1", PASSWORD)
+    clock.advance(minutes=16)
+    assert isinstance(backend.auth.login("cajero1", PASSWORD), StaffChallenge)
+
+
+def test_wrong_password_counts_and_reveals_nothing(backend, clock):
+    enrol(backend, "cajero1", "cajero")
+    with pytest.raises(AuthError) as err:
+        backend.auth.login("cajero1", "Otra-clave-99")
+    assert err.value.message == "Usuario o contraseña incorrectos."
+
+
+def test_ticket_expires(backend, clock):
+    cajero = enrol(backend, "cajero1", "cajero")
+    challenge = backend.auth.login("cajero1", PASSWORD)
+    clock.advance(minutes=3)
+    with pytest.raises(SessionExpired):
+        backend.auth.staff_code(challenge.ticket, code_now(backend, cajero))
+
+
+def test_staff_idle_is_shorter_than_members(backend, clock):
+    cajero = sign_in(backend, enrol(backend, "cajero1", "cajero"))
+    clock.advance(seconds=backend.settings.staff_idle_seconds + 1)
+    assert backend.settings.staff_idle_seconds < backend.settings.session_idle_seconds
+    with pytest.raises(SessionExpired):
+        backend.auth.staff(cajero.token)
+
+
+def test_staff_never_act_as_members_and_members_never_as_staff(backend, clock, lucia):
+    cajero = sign_in(backend, enrol(backend, "cajero1", "cajero"))
+    with pytest.raises(Forbidden) as err:
+        backend.auth.principal(cajero.token)
+    assert err.value.code == ROLE_REFUSED
+    with pytest.raises(Forbidden) as err:
+        backend.auth.staff(lucia.token)
+    assert err.value.code == ROLE_REFUSED
+    with pytest.raises(Forbidden):
+        backend.products.position(cajero.token)
+
+
+def test_role_outside_the_list_is_refused_and_audited(backend, clock):
+    auditor = sign_in(backend, enrol(backend, "auditor1", "auditor"))
+    with pytest.raises(Forbidden):
+        backend.auth.staff(auditor.token, roles=("cajero",))
+    assert backend.audit_log(last=1)[0].outcome == "rol_no_autorizado"
+
+
+def test_disabled_staff_lose_their_session_and_cannot_sign_in(backend, clock):
+    cajero = sign_in(backend, enrol(backend, "cajero1", "cajero"))
+    backend.auth.staff_directory.disable("cajero1")
+    with pytest.raises(SessionExpired):
+        backend.auth.staff(cajero.token)
+    with pytest.raises(AuthError):
+        backend.auth.login("cajero1", PASSWORD)
+
+
+def test_usernames_are_one_namespace(backend, clock):
+    enrol(backend, "cajero1", "cajero")
+    with pytest.raises(ValidationError):
+        enrol(backend, "Cajero1", "supervisor")
+    with pytest.raises(ValidationError):
+        enrol(backend, "demo", "cajero")  # the demo member's username
+    with pytest.raises(ValidationError):
+        affiliate(backend, unaffiliated_cedula(), "Cajero1")
+
+
+def test_secrets_never_reach_the_audit_log(backend, clock):
+    cajero = sign_in(backend, enrol(backend, "cajero1", "cajero"))
+    text = " ".join(f"{e.actor} {e.action} {e.details}" for e in backend.audit_log(last=100))
+    assert cajero.secret not in text and PASSWORD not in text
+
+
+def test_provisioning_uri_and_qr():
+    uri = totp.provisioning_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "cajero1")
+    assert uri.startswith("otpauth://totp/Cooprogreso:cajero1?") and "issuer=Cooprogreso" in uri
+    assert "▀" in totp.qr_text(uri) or "▄" in totp.qr_text(uri)
+
+
+def test_demo_staff_sign_in_with_the_printed_secret(backend, clock):
+    from backend.staff_demo import DEMO_STAFF_PASSWORD
+
+    challenge = backend.auth.login("cajero", DEMO_STAFF_PASSWORD)
+    code = backend.auth.staff_directory.current_code("cajero", at=backend.now())
+    assert backend.auth.staff_code(challenge.ticket, code).role == "cajero"
+
+
+def test_codes_follow_unix_time_not_the_wall_clock_of_the_coop():
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    quito = datetime(2026, 11, 25, 10, 0, 0)  # 15:00 UTC
+    utc = datetime(2026, 11, 25, 15, 0, 0, tzinfo=timezone.utc)
+    assert totp.step_at(quito, ZoneInfo("America/Guayaquil")) == int(utc.timestamp()) // 30
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    import pyotp
+
+    assert totp.code_at(secret, totp.step_at(utc)) == pyotp.TOTP(secret).at(utc)
