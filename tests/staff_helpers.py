@@ -39,7 +39,7 @@ def team(backend, clock) -> dict[str, Staff]:
     """One signed-in user per staff role, plus a second cajero and supervisor (maker-checker)."""
     people = {
         "cajero": enrol(backend, "cajero1", "cajero", "Rosa Quispe"),
-        "cajero2": enrol(backend, "cajero2", "cajero", "Pablo Andrade"),
+        "cajero2": enrol(backend, "ventanilla2", "cajero", "Pablo Andrade"),
         "atencion": enrol(backend, "atencion1", "atencion", "Marta Vélez"),
         "supervisor": enrol(backend, "supervisor1", "supervisor", "Hugo Torres"),
         "supervisor2": enrol(backend, "supervisor2", "supervisor", "Inés Mora"),
