@@ -34,7 +34,9 @@ def internal_account(conn: sqlite3.Connection, key: str) -> int:
     row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?", (name,)).fetchone()
     if row:
         return row[0]
-    return _insert_account(conn, None, "interna", name, "2000-01-01")
+    conn.lock("internal_account")  # two first uses at once on PostgreSQL: one creates, the other finds it
+    row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?", (name,)).fetchone()
+    return row[0] if row else _insert_account(conn, None, "interna", name, "2000-01-01")
 
 
 def create_member(conn, *, id_type: str, id_number: str, first_names: str, last_names: str,
@@ -43,15 +45,15 @@ def create_member(conn, *, id_type: str, id_number: str, first_names: str, last_
     phone = validate_mobile(mobile) if mobile else None
     return conn.execute(
         "INSERT INTO members (id_type, id_number, first_names, last_names, mobile, email, status, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (id_type, number, first_names.strip(), last_names.strip(), phone, email, status, created_at)).lastrowid
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (id_type, number, first_names.strip(), last_names.strip(), phone, email, status, created_at)).fetchone()[0]
 
 
 def _insert_account(conn, member_id: int | None, kind: str, name: str, opened_on: str) -> int:
     serial = conn.execute("SELECT COUNT(*) FROM accounts WHERE kind = ?", (kind,)).fetchone()[0] + 1
     return conn.execute(
-        "INSERT INTO accounts (number, member_id, kind, name, opened_on) VALUES (?, ?, ?, ?, ?)",
-        (account_number(PREFIX[kind], serial), member_id, kind, name, opened_on)).lastrowid
+        "INSERT INTO accounts (number, member_id, kind, name, opened_on) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        (account_number(PREFIX[kind], serial), member_id, kind, name, opened_on)).fetchone()[0]
 
 
 def open_savings(conn, member_id: int, opened_on: str) -> int:

@@ -87,7 +87,7 @@ class AuthService:
 
     def complete_affiliation(self, challenge_id: str, username: str, password: str) -> str:
         """Create the online user; only after the code for this member was verified, once."""
-        username = check_username(username)
+        username = check_username(username).lower()  # stored and compared in lower case
         member_id = self._challenge_member(challenge_id)
         conn = self.ctx.db.conn
         member = conn.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
@@ -96,7 +96,7 @@ class AuthService:
         stored = hash_password(password, log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
         now = self.ctx.now()
         with self.ctx.db.write() as conn:
-            row = conn.execute("SELECT * FROM otp_challenges WHERE id = ?", (challenge_id,)).fetchone()
+            row = conn.execute("SELECT * FROM otp_challenges WHERE id = ? FOR UPDATE", (challenge_id,)).fetchone()
             window = timedelta(seconds=s.affiliation_window_seconds)
             if not row["verified_at"] or row["consumed_at"] or now > parse_iso(row["verified_at"]) + window:
                 raise OtpError("Tu validación de identidad ya no es válida. Empieza la afiliación de nuevo.",
@@ -123,7 +123,7 @@ class AuthService:
     # -- sign-in -----------------------------------------------------------------------------------
     def login(self, username: str, password: str) -> SignedIn | StaffChallenge:
         """A member signs in here; a staff user gets a StaffChallenge to finish with `staff_code`."""
-        username = (username or "").strip()
+        username = (username or "").strip().lower()
         s = self.ctx.settings
         user = self.ctx.db.conn.execute(
             "SELECT u.*, m.first_names, m.last_names, m.status AS member_status FROM users u"
@@ -211,6 +211,7 @@ class AuthService:
         if idle >= timedelta(seconds=15):
             with self.ctx.db.write() as conn:
                 conn.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (iso(now), row["id"]))
+        self.ctx.db.act_for(row["member_id"])  # PostgreSQL: this thread's writes queue per member
         return Principal(row["user_id"], row["member_id"], row["username"], row["id"])
 
 

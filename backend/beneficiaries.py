@@ -63,7 +63,7 @@ class BeneficiariesService:
     def list(self, token: str) -> list[Beneficiary]:
         who = self.auth.principal(token)
         return [_row(r) for r in self.ctx.db.conn.execute(
-            _SELECT + " WHERE b.user_id = ? ORDER BY b.name COLLATE NOCASE, b.id", (who.user_id,))]
+            _SELECT + " WHERE b.user_id = ? ORDER BY lower(b.name), b.id", (who.user_id,))]
 
     def get(self, token: str, beneficiary_id: int) -> Beneficiary:
         return self._own(self.auth.principal(token), beneficiary_id)
@@ -101,9 +101,10 @@ class BeneficiariesService:
             if editing_id is None:
                 new_id = conn.execute(
                     "INSERT INTO beneficiaries (user_id, service, name, id_type, id_number, institution_code,"
-                    " account_type, account_number, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " account_type, account_number, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " RETURNING id",
                     (who.user_id, form.service, form.name, form.id_type, form.id_number, form.institution_code,
-                     form.account_type, form.account_number, now, now)).lastrowid
+                     form.account_type, form.account_number, now, now)).fetchone()[0]
                 self.ctx.audit(conn, who.username, "beneficiario.agregar", "ok", beneficiario=new_id,
                                cuenta=mask_account(form.account_number), servicio=form.service)
                 return new_id
@@ -173,8 +174,8 @@ class BeneficiariesService:
             clean = replace(form, name=name, id_number=id_number, account_number=number)
         duplicate = conn.execute(
             "SELECT name FROM beneficiaries WHERE user_id = ? AND service = ? AND institution_code = ?"
-            " AND account_number = ? AND id IS NOT ?",
-            (who.user_id, clean.service, clean.institution_code, clean.account_number, editing_id)).fetchone()
+            " AND account_number = ? AND id != ?",
+            (who.user_id, clean.service, clean.institution_code, clean.account_number, editing_id or 0)).fetchone()
         if duplicate:
             raise ValidationError(
                 f"Ya tienes registrada esa cuenta como «{duplicate[0]}» ({SERVICES[clean.service]}, cuenta "

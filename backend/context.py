@@ -68,6 +68,5 @@ class Context:
             return
         with self.db.write() as conn:
             for name in ("otp_pepper", "receipt_secret"):
-                conn.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (name, secrets.token_hex(32))
-                )
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                             (name, secrets.token_hex(32)))

@@ -1,24 +1,195 @@
-"""SQLite access: one connection per thread, durable pragmas, every write in BEGIN IMMEDIATE."""
+"""Where the co-op's data lives: an embedded SQLite file (default) or PostgreSQL (many branch servers).
+
+Services write one portable SQL (CONVENTIONS.md, `?` placeholders) against the connection a Database hands
+each thread: `execute`, `executemany`, `in_transaction`, rows by index and by name, `lock(name)`.
+SQLite keeps raw sqlite3 connections (a thin subclass) so the single-machine app stays as fast as before;
+`Database(url)` with a `postgresql://` URL gives the PostgreSQL engine (backend/db_pg.py, psycopg imported
+only then). Every write is one `with db.write() as conn:` transaction: all of it commits or none of it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import SchemaError
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 10_000
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+class IntegrityError(sqlite3.IntegrityError):
+    """A constraint refused a row (duplicate key, failed CHECK), whichever engine said so."""
+
+
+def is_url(target: object) -> bool:
+    return isinstance(target, DatabaseUrl) or str(target).startswith(URL_SCHEMES)
+
+
+class DatabaseUrl:
+    """A PostgreSQL URL given where a file path usually goes (settings, --db); printed without its password."""
+
+    def __init__(self, url: str):
+        self.url = str(url)
+
+    def exists(self) -> bool:  # a server, not a file: connecting says whether it is there
+        return True
+
+    def expanduser(self) -> DatabaseUrl:
+        return self
+
+    def __str__(self) -> str:
+        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", self.url)
+
+    def __repr__(self) -> str:
+        return f"DatabaseUrl({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DatabaseUrl) and other.url == self.url
+
+    def __hash__(self) -> int:
+        return hash(self.url)
+
+
+def target_of(value: str | Path | DatabaseUrl) -> Path | DatabaseUrl:
+    """A setting or --db value as a file path or a URL."""
+    if isinstance(value, (Path, DatabaseUrl)):
+        return value
+    return DatabaseUrl(value) if is_url(value) else Path(value)
+
+
+def _outdated(version: int, where: str) -> SchemaError:
+    if version > SCHEMA_VERSION:
+        return SchemaError(
+            f"La base de datos es de una versión más nueva (esquema {version}) que este programa "
+            f"(esquema {SCHEMA_VERSION}). Actualiza Cooprogreso antes de abrirla.")
+    if version == 0:
+        return SchemaError(f"{where} no es una base de datos de Cooprogreso (está vacía o es de otro programa).")
+    return SchemaError(f"{where} está en el esquema {version} y este programa usa el {SCHEMA_VERSION}: "
+                       f"actualízala con «cooprogreso migrate --db …».")
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration into statements so it runs inside our own transaction (on either engine)."""
+    parts, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                parts.append(buf.strip().rstrip(";"))
+            buf = ""
+    if buf.strip():
+        parts.append(buf.strip().rstrip(";"))
+    return parts
+
+
+class Database:
+    """One co-op's database; `Database(target)` picks the engine from the target (file path or URL).
+
+    `create`: make a missing SQLite file. `migrate`: bring an older schema up to date on open; the default
+    (None) does so for the embedded file and never for PostgreSQL, where `cooprogreso migrate` does it.
+    `check=False` skips the schema check (for `migrate` itself).
+    """
+
+    engine = "?"
+
+    def __new__(cls, target=None, *args, **kwargs):
+        if cls is Database:
+            if is_url(target):
+                from .db_pg import PgDatabase
+
+                cls = PgDatabase
+            else:
+                cls = SqliteDatabase
+        return super().__new__(cls)
+
+    # -- what every engine provides ------------------------------------------------------------
+    @property
+    def conn(self):
+        raise NotImplementedError
+
+    def write(self):
+        raise NotImplementedError
+
+    def read(self):
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def schema_version(self) -> int:
+        raise NotImplementedError
+
+    def migrate(self) -> int:
+        """Apply every pending migration, each in its own transaction; returns how many ran."""
+        raise NotImplementedError
+
+    def act_for(self, member_id: int | None) -> None:
+        """The member this thread's service calls act for (PostgreSQL serialises their writes)."""
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def _opened(self, migrate: bool) -> None:
+        version = self.schema_version()
+        if version == SCHEMA_VERSION:
+            return
+        if migrate and version < SCHEMA_VERSION:
+            self.migrate()
+            return
+        raise _outdated(version, str(self.target))
+
+
+# -- SQLite ---------------------------------------------------------------------------------------
+_LOCKING = re.compile(r"\s+FOR\s+(?:NO\s+KEY\s+)?UPDATE(?:\s+OF\s+\w+(?:\s*,\s*\w+)*)?(?:\s+SKIP\s+LOCKED|\s+NOWAIT)?",
+                      re.IGNORECASE)
+
+
+@lru_cache(maxsize=512)
+def _strip_locking(sql: str) -> str:
+    return _LOCKING.sub("", sql)
+
+
+class SqliteConnection(sqlite3.Connection):
+    """sqlite3 as is, plus the little the portable SQL needs: row locks are no-ops (writers are serial)."""
+
+    engine = "sqlite"
+
+    def execute(self, sql: str, params=()):  # type: ignore[override]
+        if "FOR " in sql:
+            sql = _strip_locking(sql)
+        try:
+            return super().execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(*exc.args) from exc
+
+    def executemany(self, sql: str, seq):  # type: ignore[override]
+        if "FOR " in sql:
+            sql = _strip_locking(sql)
+        try:
+            return super().executemany(sql, seq)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(*exc.args) from exc
+
+    def lock(self, name: str) -> None:
+        """Serialise with other writers taking the same named lock: BEGIN IMMEDIATE already does."""
 
 
 def _create_private(path: Path) -> None:
     """Create the file with mode 0600 before SQLite opens it, so member data is never world-readable."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return  # another process created it a moment ago: that is what we wanted
     os.close(fd)
 
 
@@ -30,58 +201,43 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise SchemaError(
-            f"La base de datos es de una versión más nueva (esquema {version}) que este programa "
-            f"(esquema {SCHEMA_VERSION}). Actualiza Cooprogreso antes de abrirla."
-        )
-    for number in range(version, SCHEMA_VERSION):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(MIGRATIONS[number]):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements so it runs inside our own transaction."""
-    parts, buf = [], ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            if buf.strip():
-                parts.append(buf.strip())
-            buf = ""
-    if buf.strip():
-        parts.append(buf.strip())
-    return parts
-
-
-class Database:
+class SqliteDatabase(Database):
     """A database file; hands each thread its own connection (sqlite3 objects are not thread-safe)."""
 
-    def __init__(self, path: str | Path, *, create: bool = True):
+    engine = "sqlite"
+
+    def __init__(self, path: str | Path, *, create: bool = True, migrate: bool | None = None, check: bool = True):
         self.path = Path(path)
+        self.target = self.path
         if not self.path.exists():
             if not create:
                 raise SchemaError(f"No existe la base de datos {self.path}.")
             _create_private(self.path)
+        elif self.path.is_dir():
+            raise SchemaError(f"{self.path} es una carpeta, no una base de datos.")
+        elif not create and self.path.stat().st_size == 0:
+            raise _outdated(0, str(self.path))  # before SQLite writes a header into it
         self._local = threading.local()
         self._open: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
-        migrate(self.conn)
+        try:
+            if check:
+                self._opened(migrate is not False)
+            else:
+                self.schema_version()  # still refuse what is not a database at all
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise SchemaError(f"No se pudo abrir {self.path} como base de datos de Cooprogreso: {exc}.") from exc
+        except BaseException:
+            self.close()
+            raise
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> SqliteConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   factory=SqliteConnection)
             _configure(conn)
             self._local.conn = conn
             with self._lock:
@@ -94,7 +250,7 @@ class Database:
         return conn
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[SqliteConnection]:
         """One atomic unit of work: all of it commits or none of it does."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
@@ -106,7 +262,7 @@ class Database:
         conn.execute("COMMIT")
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[SqliteConnection]:
         """A consistent snapshot for multi-query reads."""
         conn = self.conn
         conn.execute("BEGIN")
@@ -123,6 +279,28 @@ class Database:
             self._open.clear()
         self._local = threading.local()
 
-    def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> int:
+        # The version is read again inside the write lock: several processes opening a new file at
+        # once each wait their turn, and whoever comes second finds the work done.
+        conn, ran = self.conn, 0
+        while True:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version >= SCHEMA_VERSION:
+                    conn.execute("COMMIT")
+                    if version > SCHEMA_VERSION:
+                        raise _outdated(version, str(self.path))
+                    return ran
+                for statement in statements(MIGRATIONS[version]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+                conn.execute("COMMIT")
+                ran += 1
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise

@@ -15,6 +15,7 @@ from stdnum.ec import ci
 
 from . import accounts as acc
 from .clock import Clock, iso
+from .db import is_url, target_of
 from .errors import ValidationError
 from .ledger import Leg, post
 from .passwords import hash_password
@@ -65,8 +66,8 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
     """Create a new demo database at `path`; refuses to touch an existing file."""
     from .service import Backend  # deferred to keep import order one-way
 
-    path = Path(path)
-    if path.exists():
+    path = target_of(path)  # a file, or an empty PostgreSQL database
+    if not is_url(path) and path.exists():
         raise ValidationError(f"Ya existe {path}; no se sobrescribe. Elige otra ruta o bórrala.")
     if members < 2:
         raise ValidationError("Se necesitan al menos 2 socios.")
@@ -74,12 +75,17 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
     rng = random.Random(seed)
     today = today or Clock(settings.timezone).today()
     start = today - timedelta(days=365)
-    backend = Backend(path, settings)
+    backend = Backend(path, settings, migrate=True)
     db = backend.db
+    if is_url(path) and db.conn.execute("SELECT 1 FROM members LIMIT 1").fetchone():
+        backend.close()
+        raise ValidationError(f"La base de datos {path} ya tiene socios; no se sobrescribe.")
     events: list[tuple[datetime, int, Callable]] = []
     with db.write() as conn:
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('demo', '1')")
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('demo_seed', ?)", (str(seed),))
+        conn.execute("INSERT INTO meta (key, value) VALUES ('demo', '1')"
+                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        conn.execute("INSERT INTO meta (key, value) VALUES ('demo_seed', ?)"
+                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(seed),))
         caja = acc.internal_account(conn, "caja")
         comp = acc.internal_account(conn, "compensacion")
         comercios = acc.internal_account(conn, "comercios")

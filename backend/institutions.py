@@ -27,7 +27,8 @@ def ensure_loaded(db) -> None:
     text = resources.files("backend").joinpath("data/ecuador-institutions.csv").read_text(encoding="utf-8")
     rows = [(r["code"], r["name"], r["kind"], ACCOUNT_DIGITS.get(r["code"])) for r in csv.DictReader(text.splitlines())]
     with db.write() as conn:
-        conn.executemany("INSERT OR IGNORE INTO institutions (code, name, kind, account_digits) VALUES (?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO institutions (code, name, kind, account_digits) VALUES (?, ?, ?, ?)"
+                         " ON CONFLICT (code) DO NOTHING", rows)
 
 
 def load_csv(db, path) -> int:

@@ -45,10 +45,14 @@ def post(
     if sum(leg.amount for leg in legs) != 0:
         raise LedgerError("El asiento no cuadra: la suma de sus partidas no es cero.")
     entry_id = conn.execute(
-        "INSERT INTO entries (kind, description, posted_at, actor, idempotency_key) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO entries (kind, description, posted_at, actor, idempotency_key) VALUES (?, ?, ?, ?, ?)"
+        " RETURNING id",
         (kind, description, posted_at, actor, idempotency_key),
-    ).lastrowid
-    for leg in legs:
+    ).fetchone()[0]
+    # Accounts in ascending id order: on PostgreSQL two entries touching the same accounts lock their rows
+    # in the same order, so they wait for each other instead of deadlocking (stable: an account's legs keep
+    # their order).
+    for leg in sorted(legs, key=lambda leg: leg.account_id):
         row = conn.execute(
             "UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance, held, kind, status",
             (leg.amount, leg.account_id),
@@ -94,7 +98,7 @@ def check(conn: sqlite3.Connection) -> list[str]:
         "  SELECT p.id, a.number, p.balance_after,"
         "         SUM(p.amount) OVER (PARTITION BY p.account_id ORDER BY p.id) AS running"
         "  FROM postings p JOIN accounts a ON a.id = p.account_id"
-        ") WHERE balance_after != running"
+        ") AS r WHERE balance_after != running"
     ):
         problems.append(
             f"partida {posting_id} (cuenta {number}): saldo tras la partida {format_money(after)}"

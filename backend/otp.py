@@ -136,7 +136,7 @@ class OtpService:
         failure: OtpError | None = None
         with self.ctx.db.write() as conn:
             row = conn.execute(
-                "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ?", (challenge_id, member_id)
+                "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ? FOR UPDATE", (challenge_id, member_id)
             ).fetchone()
             failure = self._refusal(conn, row, code, purpose, details)
             if failure is None:

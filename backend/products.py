@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from .auth import AuthService
@@ -218,8 +218,8 @@ def _movement_query(account_id: int, flt: MovementFilter, after: str | None) -> 
         sql += " AND posted_at >= ?"
         params.append(flt.date_from.isoformat())
     if flt.date_to:
-        sql += " AND posted_at < date(?, '+1 day')"
-        params.append(flt.date_to.isoformat())
+        sql += " AND posted_at < ?"
+        params.append((flt.date_to + timedelta(days=1)).isoformat())
     if flt.text:
         sql += " AND memo LIKE ? ESCAPE '\\'"
         escaped = flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,4 +1,8 @@
-"""Schema migrations, applied in order on open; PRAGMA user_version records how far a file has got."""
+"""Schema migrations, one history for both engines (backend/db.py applies them, db_pg.py translates the DDL).
+
+PRAGMA user_version records how far a SQLite file has got; the table cooprogreso_schema, a PostgreSQL database.
+Tables are created before the tables that reference them (PostgreSQL checks references at once).
+"""
 
 MIGRATIONS: list[str] = [
     # 1: the co-op's core
@@ -31,6 +35,26 @@ MIGRATIONS: list[str] = [
         CHECK ((kind = 'interna') = (member_id IS NULL))
     );
     CREATE INDEX accounts_member ON accounts(member_id);
+
+    CREATE TABLE entries (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        description TEXT NOT NULL,
+        posted_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        idempotency_key TEXT UNIQUE
+    );
+    CREATE TABLE postings (
+        id INTEGER PRIMARY KEY,
+        entry_id INTEGER NOT NULL REFERENCES entries(id),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        amount INTEGER NOT NULL CHECK (amount != 0),
+        balance_after INTEGER NOT NULL,
+        posted_at TEXT NOT NULL,
+        memo TEXT NOT NULL
+    );
+    CREATE INDEX postings_entry ON postings(entry_id);
+    CREATE INDEX postings_account_time ON postings(account_id, posted_at, id);
 
     CREATE TABLE term_deposits (
         account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
@@ -65,26 +89,6 @@ MIGRATIONS: list[str] = [
         due_day INTEGER NOT NULL,
         status TEXT NOT NULL DEFAULT 'Activo'
     );
-
-    CREATE TABLE entries (
-        id INTEGER PRIMARY KEY,
-        kind TEXT NOT NULL,
-        description TEXT NOT NULL,
-        posted_at TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        idempotency_key TEXT UNIQUE
-    );
-    CREATE TABLE postings (
-        id INTEGER PRIMARY KEY,
-        entry_id INTEGER NOT NULL REFERENCES entries(id),
-        account_id INTEGER NOT NULL REFERENCES accounts(id),
-        amount INTEGER NOT NULL CHECK (amount != 0),
-        balance_after INTEGER NOT NULL,
-        posted_at TEXT NOT NULL,
-        memo TEXT NOT NULL
-    );
-    CREATE INDEX postings_entry ON postings(entry_id);
-    CREATE INDEX postings_account_time ON postings(account_id, posted_at, id);
 
     CREATE TABLE users (
         id INTEGER PRIMARY KEY,
@@ -313,6 +317,10 @@ MIGRATIONS: list[str] = [
         closed_by TEXT NOT NULL,
         report TEXT NOT NULL
     );
+    """,
+    # 10: engines — usernames stored in their canonical lower-case form (compared as is on both engines)
+    """
+    UPDATE users SET username = lower(username);
     """,
 ]
 

@@ -36,8 +36,8 @@ class AuditEntry:
 
 class Backend:
     def __init__(self, db_path: str | Path, settings: Settings | None = None, clock: Clock | None = None,
-                 *, create: bool = True):
-        self.db = Database(db_path, create=create)
+                 *, create: bool = True, migrate: bool | None = None):
+        self.db = Database(db_path, create=create, migrate=migrate)
         settings = settings or Settings()
         self.ctx = Context(self.db, settings, clock or Clock(settings.timezone))
         self.otp = OtpService(self.ctx)
@@ -89,7 +89,7 @@ class Backend:
 
     def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
         rows = self.db.conn.execute(
-            "SELECT * FROM (SELECT * FROM outbox WHERE id > ? ORDER BY id DESC LIMIT ?) ORDER BY id",
+            "SELECT * FROM (SELECT * FROM outbox WHERE id > ? ORDER BY id DESC LIMIT ?) AS o ORDER BY id",
             (after_id, last)).fetchall()
         return [PhoneMessage(r["id"], r["created_at"], r["recipient"], r["body"]) for r in rows]
 
@@ -100,7 +100,7 @@ class Backend:
         if actor:
             sql += " WHERE actor = ?"
             params.append(actor)
-        rows = self.db.conn.execute(f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id",
+        rows = self.db.conn.execute(f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) AS a ORDER BY id",
                                     (*params, last)).fetchall()
         return [AuditEntry(*r[1:]) for r in rows]
 

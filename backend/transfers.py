@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from . import institutions
@@ -175,8 +175,8 @@ class TransfersService:
             sql += " AND t.created_at >= ?"
             params.append(date_from.isoformat())
         if date_to:
-            sql += " AND t.created_at < date(?, '+1 day')"
-            params.append(date_to.isoformat())
+            sql += " AND t.created_at < ?"
+            params.append((date_to + timedelta(days=1)).isoformat())
         if kind:
             if kind not in KINDS:
                 raise ValidationError("Tipo de transferencia no válido.", field="kind")
@@ -360,12 +360,12 @@ class TransfersService:
             "INSERT INTO transfers (reference, idempotency_key, user_id, kind, origin_account_id, dest_account_id,"
             " dest_institution, dest_account_type, dest_account_number, dest_name, dest_id_type, dest_id_number,"
             " amount, fee, motive, state, entry_id, created_at, settled_at, next_attempt_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (reference, d.key, who.user_id, kind, origin, d.dest_account_id, d.dest_institution_code, d.dest_account_type,
              d.dest_account_number, d.dest_name, d.dest_id_type, d.dest_id_number, d.amount, d.fee, d.motive, state,
-             entry, now, None if kind == "interbancaria" else now, now if kind == "interbancaria" else None)).lastrowid
+             entry, now, None if kind == "interbancaria" else now, now if kind == "interbancaria" else None)).fetchone()[0]
         conn.execute("INSERT INTO transfer_usage (user_id, kind, day, amount) VALUES (?, ?, ?, ?)"
-                     " ON CONFLICT (user_id, kind, day) DO UPDATE SET amount = amount + excluded.amount",
+                     " ON CONFLICT (user_id, kind, day) DO UPDATE SET amount = transfer_usage.amount + excluded.amount",
                      (who.user_id, kind, now[:10], d.amount))
         self.ctx.audit(conn, who.username, f"transferencia.{kind}", "ok", referencia=reference, monto=d.amount,
                        comision=d.fee, origen=d.origin_masked, destino=d.dest_account_masked,

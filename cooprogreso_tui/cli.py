@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Each area adds its own subcommands: a module with `register(sub)` whose parsers
 # `set_defaults(handler=fn)`; `fn(cfg, args) -> int` runs with the loaded configuration.
-AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff",)
+AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     if handler is not None:
         return handler(cfg, args)
     if args.command == "demo-data":
-        return _demo_data(cfg, Path(args.target), args.seed, args.members)
+        return _demo_data(cfg, cfg.db_path, args.seed, args.members)
     if args.command == "check":
-        return _check(cfg.db_path)
+        return _check(cfg.db_path)  # read-only commands never create or migrate a database
     if args.command == "outbox":
         return _outbox(cfg.db_path, args.last)
     if args.command == "audit":
@@ -120,7 +120,7 @@ def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
     return 0
 
 
-def _open(path: Path, settings=None):
+def _open(path: Path, settings=None, readonly: bool = False):
     from backend.errors import ServiceError
     from backend.service import Backend
 
@@ -128,14 +128,14 @@ def _open(path: Path, settings=None):
         print(f"No existe la base de datos {path}.", file=sys.stderr)
         return None
     try:
-        return Backend(path, settings, create=False)
+        return Backend(path, settings, create=False, migrate=False if readonly else None)
     except ServiceError as exc:
         print(exc.message, file=sys.stderr)
         return None
 
 
 def _check(path: Path) -> int:
-    backend = _open(path)
+    backend = _open(path, readonly=True)
     if backend is None:
         return 2
     problems = backend.check()
@@ -149,7 +149,7 @@ def _check(path: Path) -> int:
 
 
 def _outbox(path: Path, last: int) -> int:
-    backend = _open(path)
+    backend = _open(path, readonly=True)
     if backend is None:
         return 2
     messages = backend.outbox(last=max(1, last))
@@ -161,7 +161,7 @@ def _outbox(path: Path, last: int) -> int:
 
 
 def _audit(path: Path, last: int, actor: str | None) -> int:
-    backend = _open(path)
+    backend = _open(path, readonly=True)
     if backend is None:
         return 2
     for entry in backend.audit_log(last=max(1, last), actor=actor):
@@ -182,7 +182,7 @@ def _settle(cfg) -> int:
 def _verify_receipt(path: Path, receipt: Path) -> int:
     from backend.receipts import verify
 
-    backend = _open(path)
+    backend = _open(path, readonly=True)
     if backend is None:
         return 2
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import platformdirs
 
+from backend.db import DatabaseUrl, target_of
 from backend.settings import Settings
 
 APP_NAME = "cooprogreso"
@@ -26,7 +27,7 @@ def data_dir() -> Path:
 @dataclass(frozen=True)
 class AppConfig:
     settings: Settings
-    db_path: Path
+    db_path: Path | DatabaseUrl  # a file, or a postgresql:// URL
     export_dir: Path
 
 
@@ -49,6 +50,6 @@ def load(*, db: str | None = None, overrides: dict[str, str] | None = None, demo
     if demo:
         db_path = data_dir() / "demo.sqlite3"
     else:
-        db_path = Path(str(db_value)) if db_value else data_dir() / "cooprogreso.sqlite3"
+        db_path = target_of(str(db_value)) if db_value else data_dir() / "cooprogreso.sqlite3"
     export_dir = Path(settings.export_dir) if settings.export_dir else data_dir() / "exportaciones"
     return AppConfig(settings, db_path.expanduser(), export_dir.expanduser())

@@ -1,0 +1,51 @@
+"""CLI for the database engines: `migrate` (explicit on PostgreSQL) and `copy-db` (SQLite file → PostgreSQL)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    migrate = sub.add_parser("migrate", help="actualizar el esquema de la base de datos (PostgreSQL o archivo)")
+    migrate.add_argument("--db", dest="target")
+    migrate.set_defaults(handler=_migrate)
+    copy = sub.add_parser("copy-db", help="copiar la cooperativa de un archivo SQLite a PostgreSQL")
+    copy.add_argument("--from", dest="source", required=True, metavar="ARCHIVO.sqlite3")
+    copy.add_argument("--to", dest="dest", required=True, metavar="postgresql://…")
+    copy.set_defaults(handler=_copy_db)
+
+
+def _say(message: str, *, error: bool = False) -> None:
+    from backend.text import visible
+
+    print(visible(message), file=sys.stderr if error else sys.stdout)
+
+
+def _migrate(cfg, args) -> int:
+    from backend.db import Database
+    from backend.errors import ServiceError
+    from backend.schema import SCHEMA_VERSION
+
+    if not cfg.db_path.exists():
+        _say(f"No existe la base de datos {cfg.db_path}.", error=True)
+        return 2
+    try:
+        db = Database(cfg.db_path, create=False, migrate=False, check=False)
+        try:
+            ran = db.migrate()
+        finally:
+            db.close()
+    except ServiceError as exc:
+        _say(exc.message, error=True)
+        return 2
+    if ran:
+        _say(f"Esquema actualizado: {ran} migraciones aplicadas; {cfg.db_path} está en el esquema {SCHEMA_VERSION}.")
+    else:
+        _say(f"{cfg.db_path} ya está en el esquema {SCHEMA_VERSION}; no había nada que aplicar.")
+    return 0
+
+
+def _copy_db(cfg, args) -> int:
+    from backend.copy_db import copy_database
+
+    return copy_database(args.source, args.dest, settings=cfg.settings)

@@ -1,0 +1,114 @@
+"""The database layer itself: opening and migrating from many processes, read-only commands, portable SQL."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from backend.db import Database, IntegrityError
+from backend.schema import SCHEMA_VERSION
+
+from .test_database import cli
+
+OPENER = """
+import sys
+from backend.db import Database
+sys.stdin.readline()
+db = Database(sys.argv[1])
+print(db.schema_version())
+"""
+
+
+def _open_at_once(path, processes: int = 8) -> list[subprocess.CompletedProcess]:
+    procs = [subprocess.Popen([sys.executable, "-c", OPENER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(processes)]
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    return [subprocess.CompletedProcess(p.args, p.wait(60), *p.communicate()) for p in procs]
+
+
+def test_many_processes_open_a_new_database_at_once(tmp_path):
+    path = tmp_path / "nueva.sqlite3"
+    results = _open_at_once(path)
+    assert [r.returncode for r in results] == [0] * len(results), [r.stderr[-400:] for r in results]
+    assert {r.stdout.strip() for r in results} == {str(SCHEMA_VERSION)}
+    db = Database(path)
+    assert db.conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'transfers'").fetchone()[0] == 1
+    db.close()
+
+
+def test_many_processes_migrate_an_old_database_at_once(tmp_path):
+    path = tmp_path / "vieja.sqlite3"
+    conn = sqlite3.connect(path)
+    from backend.db import statements
+    from backend.schema import MIGRATIONS
+
+    for statement in statements(MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    results = _open_at_once(path)
+    assert [r.returncode for r in results] == [0] * len(results), [r.stderr[-400:] for r in results]
+    assert Database(path, migrate=False).schema_version() == SCHEMA_VERSION
+
+
+def _old_file(tmp_path):
+    path = tmp_path / "antigua.sqlite3"
+    Database(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    conn.close()
+    return path
+
+
+def test_read_only_commands_never_create_or_migrate(tmp_path):
+    missing = tmp_path / "no-existe.sqlite3"
+    for command in ("check", "outbox", "audit"):
+        out = cli(command, "--db", str(missing))
+        assert out.returncode == 2 and "No existe" in out.stderr and not missing.exists()
+    old = _old_file(tmp_path)
+    before = old.read_bytes()
+    for command in ("check", "outbox", "audit"):
+        out = cli(command, "--db", str(old))
+        assert out.returncode == 2 and "cooprogreso migrate" in out.stderr and "Traceback" not in out.stderr
+    assert old.read_bytes() == before
+    empty = tmp_path / "vacia.sqlite3"
+    empty.write_bytes(b"")
+    out = cli("check", "--db", str(empty))
+    assert out.returncode == 2 and "no es una base de datos de Cooprogreso" in out.stderr
+    assert empty.read_bytes() == b""
+
+
+def test_migrate_command_brings_an_old_file_up_to_date(tmp_path):
+    old = _old_file(tmp_path)
+    out = cli("migrate", "--db", str(old))
+    assert out.returncode == 0 and "1 migraciones" in out.stdout
+    assert cli("check", "--db", str(old)).returncode == 0
+    assert "nada que aplicar" in cli("migrate", "--db", str(old)).stdout
+
+
+def test_sqlite_strips_row_locks_and_reports_integrity_errors_neutrally(tmp_path):
+    db = Database(tmp_path / "x.sqlite3")
+    with db.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
+        assert conn.execute("SELECT value FROM meta WHERE key = ? FOR UPDATE SKIP LOCKED", ("a",)).fetchone()[0] == "1"
+        assert conn.execute("SELECT value FROM meta ORDER BY key LIMIT 1 FOR UPDATE").fetchone()["value"] == "1"
+        conn.lock("anything")
+    with pytest.raises(IntegrityError), db.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('a', '2')")
+    assert db.get_meta("a") == "1"
+    db.close()
+
+
+def test_usernames_are_canonical_lower_case(backend):
+    from backend.errors import AuthError
+
+    signed = backend.auth.login("  DeMo ", "Demo-2026!")
+    assert signed.username == "demo"
+    with pytest.raises(AuthError):
+        backend.auth.login("DEMO", "demo-2026!")
