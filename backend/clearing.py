@@ -1,5 +1,10 @@
 """Interbank clearing: transfers leave as «Enviada» and end «Acreditada» or «Devuelta».
 
+What leaves through the clearing is any row of a clearing queue (`QUEUES`): interbank transfers and
+payments of other institutions' cards. Each queue's table has the same clearing columns (reference,
+idempotency_key, user_id, origin_account_id, amount, fee, dest_*, motive, state, attempts, …); a
+queue only says its table, its words and what else a return gives back.
+
 Gateways:
 - `SimulatedNetwork` (default, embedded): settles `clearing_settle_seconds` after sending. Its return
   rule is deterministic so returns can be demonstrated: a destination account number ending in 99 is
@@ -12,6 +17,7 @@ Gateways:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -98,46 +104,77 @@ def gateway_for(ctx: Context):
     return SimulatedNetwork(ctx)
 
 
+@dataclass(frozen=True)
+class Queue:
+    table: str  # a table with the clearing columns
+    audit: str  # audit action prefix: «transferencia.acreditada», «pago_tarjeta.devuelta»
+    label: str  # for the member's SMS: «tu transferencia», «tu pago de tarjeta»
+    memo: str  # ledger memo of the refund: «Devolución transferencia», «Devolución pago de tarjeta»
+    on_return: Callable | None = None  # (conn, row): what else a return gives back
+    mask: Callable[[str], str] = lambda number: f"la cuenta {mask_account(number)}"  # the destination, to the member
+
+
+def _transfer_returned(conn, transfer) -> None:
+    # A returned transfer gives its amount back to the day's limit.
+    conn.execute("UPDATE transfer_usage SET amount = amount - ? WHERE user_id = ? AND kind = ? AND day = ?",
+                 (transfer["amount"], transfer["user_id"], transfer["kind"], transfer["created_at"][:10]))
+
+
+def _mask_card(number: str) -> str:
+    return f"la tarjeta {number[:4]} XXXX XXXX {number[-4:]}"
+
+
+QUEUES: tuple[Queue, ...] = (
+    Queue("transfers", "transferencia", "tu transferencia", "Devolución transferencia", _transfer_returned),
+    Queue("card_payments", "pago_tarjeta", "tu pago de tarjeta", "Devolución pago de tarjeta", None, _mask_card),
+)
+
+
 class ClearingService:
     def __init__(self, ctx: Context, gateway=None):
         self.ctx = ctx
         self.gateway = gateway or gateway_for(ctx)
 
     def settle(self, limit: int = 500) -> SettleReport:
-        """One settlement pass over pending interbank transfers whose next attempt is due."""
+        """One settlement pass over every queue's pending items whose next attempt is due."""
+        counts = dict(checked=0, credited=0, returned=0, pending=0, failed=0)
+        for queue in QUEUES:
+            self._settle_queue(queue, limit, counts)
+        return SettleReport(**counts)
+
+    def _settle_queue(self, queue: Queue, limit: int, counts: dict) -> None:
         now = self.ctx.now_iso()
         pending = self.ctx.db.conn.execute(
-            "SELECT * FROM transfers WHERE state = 'Enviada' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            f"SELECT * FROM {queue.table} WHERE state = 'Enviada' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
             " ORDER BY id LIMIT ?", (now, limit)).fetchall()
-        counts = dict(checked=len(pending), credited=0, returned=0, pending=0, failed=0)
+        counts["checked"] += len(pending)
         for transfer in pending:
             try:
                 outcome = self.gateway.submit(transfer)
             except GatewayUnavailable as exc:
-                self._retry_later(transfer, str(exc))
+                self._retry_later(queue, transfer, str(exc))
                 counts["failed"] += 1
                 continue
             if outcome.state == "Acreditada":
-                counts["credited"] += self._credit(transfer)
+                counts["credited"] += self._credit(queue, transfer)
             elif outcome.state == "Devuelta":
-                counts["returned"] += self._return(transfer, outcome.reason or "Devuelta por la institución destino")
+                counts["returned"] += self._return(queue, transfer, outcome.reason or "Devuelta por la institución destino")
             else:
-                self._retry_later(transfer, None)
+                self._retry_later(queue, transfer, None)
                 counts["pending"] += 1
-        return SettleReport(**counts)
 
-    def _retry_later(self, transfer, error: str | None) -> None:
+    def _retry_later(self, queue: Queue, transfer, error: str | None) -> None:
         later = iso(self.ctx.now() + timedelta(seconds=self.ctx.settings.clearing_retry_seconds))
         with self.ctx.db.write() as conn:
-            conn.execute("UPDATE transfers SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+            conn.execute(f"UPDATE {queue.table} SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
                          " WHERE id = ? AND state = 'Enviada'", (later, error, transfer["id"]))
             if error:
-                self.ctx.audit(conn, SYSTEM, "transferencia.envio", "reintento", referencia=transfer["reference"],
+                self.ctx.audit(conn, SYSTEM, f"{queue.audit}.envio", "reintento", referencia=transfer["reference"],
                                motivo=error)
 
-    def _credit(self, transfer) -> int:
+    def _credit(self, queue: Queue, transfer) -> int:
         with self.ctx.db.write() as conn:
-            if not _still_pending(conn, transfer["id"]):
+            if not _still_pending(conn, queue, transfer["id"]):
                 return 0
             entry = post(conn, kind="liquidacion_interbancaria", description="Liquidación interbancaria",
                          posted_at=self.ctx.now_iso(), actor=SYSTEM,
@@ -145,36 +182,35 @@ class ClearingService:
                                    f"Liquidación {transfer['reference']}"),
                                Leg(internal_account(conn, "bce"), transfer["amount"],
                                    f"Liquidación {transfer['reference']}")])
-            conn.execute("UPDATE transfers SET state = 'Acreditada', settled_at = ?, settle_entry_id = ?,"
+            conn.execute(f"UPDATE {queue.table} SET state = 'Acreditada', settled_at = ?, settle_entry_id = ?,"
                          " attempts = attempts + 1 WHERE id = ?", (self.ctx.now_iso(), entry, transfer["id"]))
-            self.ctx.audit(conn, SYSTEM, "transferencia.acreditada", "ok", referencia=transfer["reference"])
+            self.ctx.audit(conn, SYSTEM, f"{queue.audit}.acreditada", "ok", referencia=transfer["reference"])
         return 1
 
-    def _return(self, transfer, reason: str) -> int:
+    def _return(self, queue: Queue, transfer, reason: str) -> int:
         refund_fee = self.ctx.settings.refund_fee_on_return and transfer["fee"] > 0
         with self.ctx.db.write() as conn:
-            if not _still_pending(conn, transfer["id"]):
+            if not _still_pending(conn, queue, transfer["id"]):
                 return 0
             origin, ref = transfer["origin_account_id"], transfer["reference"]
             legs = [Leg(internal_account(conn, "compensacion_interbancaria"), -transfer["amount"], f"Devolución {ref}"),
-                    Leg(origin, transfer["amount"], f"Devolución transferencia {ref}: {reason}")]
+                    Leg(origin, transfer["amount"], f"{queue.memo} {ref}: {reason}")]
             if refund_fee:
                 legs += [Leg(internal_account(conn, "comisiones"), -transfer["fee"], f"Devolución comisión {ref}"),
-                         Leg(origin, transfer["fee"], f"Devolución comisión transferencia {ref}")]
-            entry = post(conn, kind="devolucion_interbancaria", description="Devolución de transferencia interbancaria",
+                         Leg(origin, transfer["fee"], f"Devolución comisión {queue.memo.removeprefix('Devolución ')} {ref}")]
+            entry = post(conn, kind="devolucion_interbancaria", description=f"{queue.memo} interbancaria",
                          posted_at=self.ctx.now_iso(), actor=SYSTEM, legs=legs)
-            # A returned transfer gives its amount back to the day's limit.
-            conn.execute("UPDATE transfer_usage SET amount = amount - ? WHERE user_id = ? AND kind = ? AND day = ?",
-                         (transfer["amount"], transfer["user_id"], transfer["kind"], transfer["created_at"][:10]))
-            conn.execute("UPDATE transfers SET state = 'Devuelta', return_reason = ?, settled_at = ?,"
+            if queue.on_return is not None:
+                queue.on_return(conn, transfer)
+            conn.execute(f"UPDATE {queue.table} SET state = 'Devuelta', return_reason = ?, settled_at = ?,"
                          " settle_entry_id = ?, attempts = attempts + 1 WHERE id = ?",
                          (reason, self.ctx.now_iso(), entry, transfer["id"]))
-            self.ctx.audit(conn, SYSTEM, "transferencia.devuelta", "ok", referencia=ref, motivo=reason,
+            self.ctx.audit(conn, SYSTEM, f"{queue.audit}.devuelta", "ok", referencia=ref, motivo=reason,
                            comision_devuelta=refund_fee)
             phone = conn.execute("SELECT m.mobile FROM users u JOIN members m ON m.id = u.member_id WHERE u.id = ?",
                                  (transfer["user_id"],)).fetchone()[0]
         refunded = transfer["amount"] + (transfer["fee"] if refund_fee else 0)
-        self._tell(phone, f"Cooprogreso: tu transferencia {ref} a la cuenta {mask_account(transfer['dest_account_number'])} "
+        self._tell(phone, f"Cooprogreso: {queue.label} {ref} a {queue.mask(transfer['dest_account_number'])} "
                           f"fue devuelta: {reason}. Acreditamos {format_money(refunded)} en tu cuenta.")
         return 1
 
@@ -187,6 +223,6 @@ class ClearingService:
             self.ctx.audit_now(SYSTEM, "aviso.devolucion", "error_envio", motivo=str(exc))
 
 
-def _still_pending(conn, transfer_id: int) -> bool:
+def _still_pending(conn, queue: Queue, item_id: int) -> bool:
     """Under the write lock: a concurrent pass may have settled it already."""
-    return conn.execute("SELECT state FROM transfers WHERE id = ?", (transfer_id,)).fetchone()[0] == "Enviada"
+    return conn.execute(f"SELECT state FROM {queue.table} WHERE id = ?", (item_id,)).fetchone()[0] == "Enviada"

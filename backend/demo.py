@@ -14,6 +14,7 @@ from pathlib import Path
 from stdnum.ec import ci
 
 from . import accounts as acc
+from . import card_ledger, demo_cards
 from .clock import Clock, iso
 from .db import is_url, target_of
 from .errors import ValidationError
@@ -56,6 +57,17 @@ def cedula(body9: str) -> str:
     raise ValueError(body9)
 
 
+def demo_pan(rng: random.Random, last4: str | None = None) -> str:
+    """A 16-digit Cooprogreso card number (prefix 3261) with a valid Luhn digit; `last4` fixes its end."""
+    while True:
+        body = "3261" + "".join(str(rng.randint(0, 9)) for _ in range(8))
+        tail = last4 or f"{rng.randint(0, 9999):04d}"
+        if card_ledger.luhn_ok(body + tail):
+            return body + tail
+        if last4 is None:
+            continue
+
+
 def random_cedula(rng: random.Random) -> str:
     province = rng.randint(1, 24)
     return cedula(f"{province:02d}{rng.randint(0, 5)}{rng.randint(0, 999999):06d}")
@@ -88,8 +100,9 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
                      " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(seed),))
         caja = acc.internal_account(conn, "caja")
         comp = acc.internal_account(conn, "compensacion")
-        comercios = acc.internal_account(conn, "comercios")
+        acc.internal_account(conn, "comercios")
         acc.internal_account(conn, "intereses")
+        pan_key = card_ledger.pan_secret(backend.ctx.secret("otp_pepper"))
         people = [("Lucía Estefanía", "Guamán Torres", cedula(DEMO_CEDULA_BODY)),
                   ("Jorge Luis", "Chicaiza Vega", cedula(UNAFFILIATED_CEDULA_BODY))]
         seen = {p[2] for p in people}
@@ -138,11 +151,12 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
                         events.append((datetime.combine(due, datetime.min.time()) + timedelta(hours=7), 2,
                                        _installment(loan, savings)))
             if index == 0 or rng.random() < 0.5:
-                pan = f"3261 XXXX XXXX {rng.randint(0, 9999):04d}"
-                card = acc.open_card(conn, mid, credit_limit=rng.choice([500, 1000, 1500, 3000]) * 100,
-                                     masked_pan=pan, cutoff_day=rng.choice([5, 15, 25]), due_day=rng.choice([1, 10, 20]),
-                                     opened_on=opened.isoformat())
-                _plan_card(events, rng, start, today, card, savings, comercios)
+                card = card_ledger.open_card(
+                    conn, mid, pan=demo_pan(rng, "6989" if index == 0 else None),
+                    credit_limit=(3000 if index == 0 else rng.choice([500, 1000, 1500, 3000])) * 100,
+                    cutoff_day=rng.choice([5, 15, 25]), due_day=rng.choice([1, 10, 20]),
+                    opened_on=opened.isoformat(), secret=pan_key)
+                demo_cards.plan(events, rng, backend.ctx, start, today, card, savings, demo_member=index == 0)
         if progress:
             progress(0, len(events))
     events.sort(key=lambda e: (e[0], e[1]))
@@ -203,44 +217,12 @@ def _plan_withdrawals(events, rng, start, today, savings, caja):
                            _simple(savings, caja, -amount, where, "retiro", skip_if_short=True)))
 
 
-def _plan_card(events, rng, start, today, card, savings, comercios):
-    for d in _days(start, today):
-        if rng.random() < 0.18:
-            amount = rng.randint(3, 120) * 100 + rng.choice([0, 25, 50, 75, 99])
-            shop = rng.choice(SHOPS)
-            events.append((datetime(d.year, d.month, d.day, rng.randint(9, 21), rng.randint(0, 59)), 4,
-                           _purchase(card, comercios, amount, f"Consumo {shop}")))
-        if d.day == 10:
-            events.append((datetime(d.year, d.month, d.day, 9, 0), 5, _card_payment(card, savings)))
-
-
 def _simple(account, counter, amount, memo, kind, skip_if_short=False):
     def run(conn, at):
         if skip_if_short and _balance(conn, account) + amount < 0:
             return
         post(conn, kind=kind, description=memo, posted_at=at, actor="demo",
              legs=[Leg(account, amount, memo), Leg(counter, -amount, memo)])
-    return run
-
-
-def _purchase(card, comercios, amount, memo):
-    def run(conn, at):
-        available = conn.execute("SELECT c.credit_limit + a.balance FROM accounts a JOIN cards c"
-                                 " ON c.account_id = a.id WHERE a.id = ?", (card,)).fetchone()[0]
-        if available >= amount:
-            post(conn, kind="consumo_tarjeta", description=memo, posted_at=at, actor="demo",
-                 legs=[Leg(card, -amount, memo), Leg(comercios, amount, memo)])
-    return run
-
-
-def _card_payment(card, savings):
-    def run(conn, at):
-        owed = -conn.execute("SELECT balance FROM accounts WHERE id = ?", (card,)).fetchone()[0]
-        amount = min(owed, max(0, _balance(conn, savings)))
-        if amount > 0:
-            post(conn, kind="pago_tarjeta", description="Pago tarjeta de crédito", posted_at=at, actor="demo",
-                 legs=[Leg(savings, -amount, "Pago tarjeta de crédito Cooprogreso"),
-                       Leg(card, amount, "Pago recibido, gracias")])
     return run
 
 

@@ -112,6 +112,9 @@ def check(conn: sqlite3.Connection) -> list[str]:
     ):
         problems.append(f"cupo diario del usuario {user_id} ({kind}, {day}): {format_money(kept)} usado"
                         f" ≠ {format_money(derived)} transferido")
+    from .card_ledger import check as check_cards  # deferred: ledger is imported by the card books
+
+    problems += check_cards(conn)
     orphan = conn.execute(
         "SELECT COUNT(*) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE e.id IS NULL"
     ).fetchone()[0]

@@ -94,10 +94,12 @@ class ProductsService:
         conn = self.ctx.db.conn
         rows = conn.execute(
             "SELECT a.*, d.rate_bp AS d_rate, d.maturity_date, l.rate_bp AS l_rate,"
-            " c.credit_limit, c.cutoff_day, c.due_day, c.masked_pan"
+            " c.credit_limit, c.cutoff_day, c.due_day, c.masked_pan, COALESCE(ci.balance, 0) AS deferred"
             " FROM accounts a LEFT JOIN term_deposits d ON d.account_id = a.id"
             " LEFT JOIN loans l ON l.account_id = a.id LEFT JOIN cards c ON c.account_id = a.id"
+            " LEFT JOIN accounts ci ON ci.id = c.installment_account_id"
             " WHERE a.member_id = ? AND a.status != 'cerrada'"
+            " AND (a.kind != 'tarjeta' OR c.account_id IS NOT NULL)"  # a card's diferidos show within the card
             " ORDER BY CASE a.kind WHEN 'ahorros' THEN 0 WHEN 'plazo_fijo' THEN 1 WHEN 'prestamo' THEN 2"
             " ELSE 3 END, a.number", (who.member_id,)).fetchall()
         today = self.ctx.now().date()
@@ -124,7 +126,8 @@ class ProductsService:
                     installments_left=nxt["left_count"] if nxt else 0))
             else:
                 products.append(Product(
-                    **common, balance=-r["balance"], available=r["credit_limit"] + r["balance"],
+                    **common, balance=-r["balance"] - r["deferred"],
+                    available=max(0, r["credit_limit"] + r["balance"] + r["deferred"]),
                     credit_limit=r["credit_limit"], masked_pan=r["masked_pan"],
                     cutoff_date=_next_day_of_month(today, r["cutoff_day"]),
                     due_date=_next_day_of_month(today, r["due_day"])))

@@ -3,7 +3,9 @@
 The Banco Central del Ecuador publishes a maximum *effective* annual rate per credit segment; a new
 cap is a new row with its `valid_from` (backend/data/tasas_maximas.csv), so the cap in force on a
 day is the latest row on or before it. Only the consumo figure (16.77% from January 2026) comes from
-the issue; the other segments hold reference values a deployment confirms against the BCE table.
+the issue; the other segments hold reference values a deployment confirms against the BCE table, and
+the rows from 2020 repeat the 2026 figures so older data (the demo's year of history) can be priced
+until a deployment loads the BCE's own history.
 
 The co-op's offer per product and term (backend/data/tasas_cooprogreso.csv) may never exceed the cap
 of its segment on the day it is quoted: a quote above the cap is refused with a Spanish error.

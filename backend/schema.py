@@ -221,8 +221,122 @@ MIGRATIONS: list[str] = [
     "",
     # 6: 3. Pago de Servicios
     "",
-    # 7: 4./5. Tarjetas y Diferido
-    "",
+    # 7: 4./5. Tarjetas y Diferido: the card's second balance (diferidos), consumos, statements,
+    # deferrals with their cuotas, cards registered for payment and card payments
+    """
+    ALTER TABLE cards ADD COLUMN installment_account_id INTEGER REFERENCES accounts(id);
+    ALTER TABLE cards ADD COLUMN pan_digest TEXT;
+    CREATE UNIQUE INDEX cards_pan_digest ON cards(pan_digest);
+
+    CREATE TABLE card_purchases (
+        id INTEGER PRIMARY KEY,
+        card_id INTEGER NOT NULL REFERENCES accounts(id),
+        posted_at TEXT NOT NULL,
+        description TEXT NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        interest_free_months INTEGER NOT NULL DEFAULT 0 CHECK (interest_free_months >= 0),
+        entry_id INTEGER NOT NULL REFERENCES entries(id),
+        deferral_id INTEGER
+    );
+    CREATE INDEX card_purchases_card ON card_purchases(card_id, posted_at);
+
+    CREATE TABLE card_statements (
+        id INTEGER PRIMARY KEY,
+        card_id INTEGER NOT NULL REFERENCES accounts(id),
+        cycle_from TEXT NOT NULL,
+        cut_date TEXT NOT NULL,
+        due_date TEXT NOT NULL,
+        previous_balance INTEGER NOT NULL,
+        purchases INTEGER NOT NULL,
+        payments INTEGER NOT NULL,
+        deferred INTEGER NOT NULL,
+        installments INTEGER NOT NULL,
+        interest INTEGER NOT NULL,
+        other INTEGER NOT NULL,
+        total_due INTEGER NOT NULL,
+        minimum_due INTEGER NOT NULL CHECK (minimum_due >= 0),
+        installment_balance INTEGER NOT NULL,
+        entry_id INTEGER REFERENCES entries(id),
+        closed_at TEXT NOT NULL,
+        UNIQUE (card_id, cut_date)
+    );
+
+    CREATE TABLE card_deferrals (
+        id INTEGER PRIMARY KEY,
+        reference TEXT NOT NULL UNIQUE,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        card_id INTEGER NOT NULL REFERENCES accounts(id),
+        user_id INTEGER REFERENCES users(id),
+        kind TEXT NOT NULL CHECK (kind IN ('consumos', 'rotativo')),
+        principal INTEGER NOT NULL CHECK (principal > 0),
+        months INTEGER NOT NULL CHECK (months > 0),
+        effective_rate TEXT NOT NULL,
+        cap_rate TEXT NOT NULL,
+        total_interest INTEGER NOT NULL CHECK (total_interest >= 0),
+        entry_id INTEGER NOT NULL REFERENCES entries(id),
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX card_deferrals_card ON card_deferrals(card_id, created_at);
+    CREATE TABLE card_deferral_cuotas (
+        deferral_id INTEGER NOT NULL REFERENCES card_deferrals(id),
+        number INTEGER NOT NULL,
+        capital INTEGER NOT NULL CHECK (capital >= 0),
+        interest INTEGER NOT NULL CHECK (interest >= 0),
+        statement_id INTEGER REFERENCES card_statements(id),
+        PRIMARY KEY (deferral_id, number)
+    );
+    CREATE INDEX card_deferral_cuotas_open ON card_deferral_cuotas(statement_id, deferral_id);
+
+    CREATE TABLE registered_cards (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        kind TEXT NOT NULL CHECK (kind IN ('cooprogreso', 'otro_banco')),
+        card_account_id INTEGER REFERENCES accounts(id),
+        institution_code TEXT NOT NULL,
+        card_key TEXT NOT NULL,
+        number TEXT,
+        first4 TEXT NOT NULL,
+        last4 TEXT NOT NULL,
+        holder_name TEXT NOT NULL,
+        id_type TEXT NOT NULL,
+        id_number TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (user_id, card_key)
+    );
+
+    CREATE TABLE card_payments (
+        id INTEGER PRIMARY KEY,
+        reference TEXT NOT NULL UNIQUE,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        origin_account_id INTEGER NOT NULL REFERENCES accounts(id),
+        card_account_id INTEGER REFERENCES accounts(id),
+        registered_card_id INTEGER REFERENCES registered_cards(id),
+        option TEXT NOT NULL CHECK (option IN ('minimo', 'total', 'otro')),
+        masked TEXT NOT NULL,
+        dest_institution TEXT NOT NULL,
+        dest_account_type TEXT NOT NULL,
+        dest_account_number TEXT NOT NULL,
+        dest_name TEXT NOT NULL,
+        dest_id_type TEXT NOT NULL,
+        dest_id_number TEXT NOT NULL,
+        motive TEXT NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        fee INTEGER NOT NULL DEFAULT 0 CHECK (fee >= 0),
+        state TEXT NOT NULL CHECK (state IN ('Enviada', 'Acreditada', 'Devuelta')),
+        return_reason TEXT,
+        entry_id INTEGER NOT NULL REFERENCES entries(id),
+        settle_entry_id INTEGER REFERENCES entries(id),
+        created_at TEXT NOT NULL,
+        settled_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX card_payments_user ON card_payments(user_id, created_at);
+    CREATE INDEX card_payments_pending ON card_payments(state, next_attempt_at);
+    CREATE INDEX card_payments_card ON card_payments(card_account_id, created_at);
+    """,
     # 8: 6. Contacto, 7. Solicita tus Productos, 8. Ayuda
     "",
     # 9: tellers and back office — staff users with TOTP, their sessions, tills, counter operations

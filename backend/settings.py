@@ -70,6 +70,14 @@ class Settings:
     till_max_opening: int = 50_000_00
     teller_max_operation: int = 100_000_00
     backoffice_approval_threshold: int = 10_000_00  # product requests above this need a second person
+    # -- tarjetas: the card cycle, payments and deferrals
+    card_due_days: int = 15  # fecha máxima de pago = fecha de corte + this many days
+    card_minimum_share_bp: int = 1000  # pago mínimo: this share of the revolving capital (basis points) + cuotas + interest
+    card_deferral_terms: str = "3,6,9,12,18,24,36"  # plazos offered for a diferido, in months
+    card_deferral_min: int = 10_00  # cents: the smallest amount that can be deferred
+    card_payment_tx: int = 5_000_00  # cents: the most one card payment can be
+    card_other_bank_fee: int = 30  # cents, per payment of another institution's card (interbank clearing)
+    card_cycle_seconds: int = 300  # the app's background pass closes due card cycles this often
 
     def __post_init__(self) -> None:
         validate(self)
@@ -130,6 +138,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "delivery_retry_seconds": (0, None),
     "staff_idle_seconds": (1, None), "teller_approval_threshold": (1, None), "till_max_opening": (0, None),
     "teller_max_operation": (1, None), "backoffice_approval_threshold": (1, None),
+    "card_due_days": (1, 45), "card_minimum_share_bp": (1, 10000), "card_deferral_min": (1, None),
+    "card_payment_tx": (1, None), "card_other_bank_fee": (0, None), "card_cycle_seconds": (1, None),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url"}
@@ -162,6 +172,22 @@ def validate(s: Settings) -> None:
     if s.idle_warning_seconds >= s.session_idle_seconds and s.idle_warning_seconds:
         raise SettingsError("idle_warning_seconds debe ser menor que session_idle_seconds")
     _check_timezone(s.timezone)
+    _check_terms(s.card_deferral_terms)
+
+
+def deferral_terms(text: str) -> tuple[int, ...]:
+    """«3,6,9,12» → (3, 6, 9, 12): the plazos a diferido offers, in order, each 1–60 months."""
+    try:
+        terms = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise SettingsError(f"card_deferral_terms: «{text}» debe ser una lista de meses, p. ej. 3,6,12") from None
+    if not terms or terms[0] < 1 or terms[-1] > 60:
+        raise SettingsError(f"card_deferral_terms: «{text}» debe tener plazos entre 1 y 60 meses")
+    return terms
+
+
+def _check_terms(text: str) -> None:
+    deferral_terms(text)
 
 
 def _check_timezone(name: str) -> None:

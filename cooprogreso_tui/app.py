@@ -44,11 +44,17 @@ class CooprogresoApp(App):
     def on_mount(self) -> None:
         self.set_interval(1, self._tick)
         self.set_interval(SETTLE_EVERY_SECONDS, self._settle)
+        self.set_interval(self.backend.settings.card_cycle_seconds, self._close_card_cycles)
 
     @work(thread=True, exit_on_error=False, group="settle", exclusive=True)
     def _settle(self) -> None:
         """Move pending interbank transfers along (a branch server may also run `cooprogreso settle`)."""
         self.backend.clearing.settle()
+
+    @work(thread=True, exit_on_error=False, group="card_cycle", exclusive=True)
+    def _close_card_cycles(self) -> None:
+        """Close card statements whose cut date has passed (a server may also run `cooprogreso close-cycle`)."""
+        self.backend.card_cycle.close_due()
 
     # -- session -------------------------------------------------------------------------------
     def start_session(self, signed: SignedIn) -> None:

@@ -1,0 +1,44 @@
+"""`cooprogreso close-cycle`: close every card statement whose fecha de corte has passed."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+
+def register(sub) -> None:
+    close = sub.add_parser("close-cycle", help="cerrar los estados de cuenta de tarjetas cuya fecha de corte pasó")
+    close.add_argument("--db", dest="target", help="ruta de la base de datos")
+    close.add_argument("--date", help="cerrar como si hoy fuera esta fecha (AAAA-MM-DD); por defecto, hoy")
+    close.set_defaults(handler=_close_cycle)
+
+
+def _close_cycle(cfg, args) -> int:
+    from backend.errors import ServiceError
+    from backend.service import Backend
+
+    today = None
+    if args.date:
+        try:
+            today = date.fromisoformat(args.date)
+        except ValueError:
+            print(f"Fecha no válida: «{args.date}» (usa AAAA-MM-DD).", file=sys.stderr)
+            return 2
+    if not cfg.db_path.exists():
+        print(f"No existe la base de datos {cfg.db_path}.", file=sys.stderr)
+        return 2
+    try:
+        backend = Backend(cfg.db_path, cfg.settings, create=False)
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    try:
+        report = backend.card_cycle.close_due(today)
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        backend.close()
+    print(f"Tarjetas revisadas {report.cards} · estados de cuenta cerrados {report.statements} · "
+          f"en cierre por otro servidor {report.busy}")
+    return 0
