@@ -32,7 +32,10 @@ def test_position_has_every_kind_of_product(backend, signed):
         if p.kind == "ahorros":
             assert (p.balance, p.available) == (raw["balance"], raw["balance"] - raw["held"])
         elif p.kind == "tarjeta":
-            assert p.balance == -raw["balance"] and p.available == p.credit_limit - p.balance
+            deferred = conn.execute("SELECT i.balance FROM cards c JOIN accounts i ON i.id = c.installment_account_id"
+                                    " WHERE c.account_id = ?", (p.account_id,)).fetchone()[0]
+            # what is owed: the revolving balance and the diferidos not billed yet
+            assert p.balance == -raw["balance"] - deferred and p.available == p.credit_limit - p.balance
             assert p.masked_pan.startswith("3261 XXXX XXXX ")
         elif p.kind == "prestamo":
             assert p.next_installment > 0 and p.next_installment_date >= date(2026, 11, 25)
