@@ -73,18 +73,6 @@ class Backend:
         return ClearingService(self.ctx)
 
     @cached_property
-    def cards(self):
-        from .cards import CardsService
-
-        return CardsService(self.ctx, self.auth, self.ops)
-
-    @cached_property
-    def deferrals(self):
-        from .deferrals import DeferralsService
-
-        return DeferralsService(self.ctx, self.auth, self.ops)
-
-    @cached_property
     def card_cycle(self):
         from .card_cycle import CycleService
 
