@@ -12,7 +12,6 @@ pass at once: each claims a card with `FOR UPDATE SKIP LOCKED` and closes one cu
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
@@ -53,11 +52,6 @@ def cuts_between(cutoff_day: int, after: date, before: date) -> list[date]:
         if c > after:
             out.append(c)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-
-
-def lock_clause(conn) -> str:
-    """Row locks where the engine has them (PostgreSQL); SQLite serialises writers anyway."""
-    return "" if isinstance(conn, sqlite3.Connection) else " FOR UPDATE SKIP LOCKED"
 
 
 def pending_cuts(conn, card_id: int, today: date) -> list[date]:
@@ -178,7 +172,7 @@ class CycleService:
                 try:
                     with self.ctx.db.write() as conn:
                         claimed = conn.execute("SELECT account_id FROM cards WHERE account_id = ?"
-                                               + lock_clause(conn), (card_id,)).fetchone()
+                                               " FOR UPDATE SKIP LOCKED", (card_id,)).fetchone()
                         if claimed is None:
                             busy += 1
                             break

@@ -128,7 +128,7 @@ class DeferralsService:
             " SUM(CASE WHEN q.statement_id IS NULL THEN q.capital ELSE 0 END) AS left_capital"
             " FROM card_deferrals d JOIN cards c ON c.account_id = d.card_id JOIN accounts a ON a.id = d.card_id"
             " JOIN card_deferral_cuotas q ON q.deferral_id = d.id WHERE a.member_id = ?"
-            " GROUP BY d.id ORDER BY d.created_at DESC, d.id DESC", (who.member_id,)).fetchall()
+            " GROUP BY d.id, c.masked_pan ORDER BY d.created_at DESC, d.id DESC", (who.member_id,)).fetchall()
         return [DeferralSummary(r["id"], r["reference"], parse_iso(r["created_at"]), r["kind"], r["masked_pan"],
                                 r["principal"], r["months"], Decimal(r["effective_rate"]), r["cuota"], r["billed"],
                                 r["left_capital"], r["months"] - r["billed"]) for r in rows]
