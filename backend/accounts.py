@@ -25,6 +25,7 @@ INTERNAL = {
     "compensacion_interbancaria": "Transferencias interbancarias por liquidar",
     "comisiones": "Ingresos por comisiones",
     "bce": "Cuenta en el Banco Central del Ecuador",
+    "faltantes_sobrantes": "Faltantes y sobrantes de caja",
 }
 
 
@@ -54,6 +55,11 @@ def _insert_account(conn, member_id: int | None, kind: str, name: str, opened_on
     return conn.execute(
         "INSERT INTO accounts (number, member_id, kind, name, opened_on) VALUES (?, ?, ?, ?, ?) RETURNING id",
         (account_number(PREFIX[kind], serial), member_id, kind, name, opened_on)).fetchone()[0]
+
+
+def open_till_account(conn, username: str, opened_on: str) -> int:
+    """A teller's till (caja de ventanilla): an internal account, so `ledger.check` covers it."""
+    return _insert_account(conn, None, "interna", f"Caja de ventanilla {username}", opened_on)
 
 
 def open_savings(conn, member_id: int, opened_on: str) -> int:

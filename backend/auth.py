@@ -54,7 +54,7 @@ class AuthService:
         number = normalize_id(id_type, id_number)
         actor = f"{id_type}:{number[-4:]}"
         member = self.ctx.db.conn.execute(
-            "SELECT m.*, u.id AS user_id FROM members m LEFT JOIN users u ON u.member_id = m.id"
+            "SELECT m.*, u.id AS user_id, u.access_reset_at FROM members m LEFT JOIN users u ON u.member_id = m.id"
             " WHERE m.id_type = ? AND m.id_number = ?", (id_type, number)).fetchone()
         refusal = None
         if member is None:
@@ -62,7 +62,7 @@ class AuthService:
                        "Acércate a una agencia para abrir tu cuenta.")
         elif member["status"] != "activo":
             refusal = ("inactivo", "Tu registro de socio no está activo. Acércate a una agencia.")
-        elif member["user_id"] is not None:
+        elif member["user_id"] is not None and not member["access_reset_at"]:  # reset at the counter: again
             refusal = ("ya_afiliado", "Ya estás afiliado a Cooprogreso en Línea. Ingresa con tu usuario "
                        "o acércate a una agencia si lo olvidaste.")
         elif not member["mobile"]:
@@ -101,14 +101,19 @@ class AuthService:
             if not row["verified_at"] or row["consumed_at"] or now > parse_iso(row["verified_at"]) + window:
                 raise OtpError("Tu validación de identidad ya no es válida. Empieza la afiliación de nuevo.",
                                code="otp_void")
-            if conn.execute("SELECT 1 FROM users WHERE member_id = ?", (member_id,)).fetchone():
+            existing = conn.execute("SELECT id, access_reset_at FROM users WHERE member_id = ?", (member_id,)).fetchone()
+            if existing and not existing["access_reset_at"]:
                 raise ValidationError("Ya estás afiliado a Cooprogreso en Línea.", code="ya_afiliado")
-            if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone() or \
+            if conn.execute("SELECT 1 FROM users WHERE username = ? AND member_id != ?", (username, member_id)).fetchone() or \
                     conn.execute("SELECT 1 FROM staff_users WHERE username = ?", (username.lower(),)).fetchone():
                 raise ValidationError("Ese usuario ya está en uso; elige otro.", field="username")
             conn.execute("UPDATE otp_challenges SET consumed_at = ? WHERE id = ?", (iso(now), challenge_id))
-            conn.execute("INSERT INTO users (member_id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                         (member_id, username, stored, iso(now)))
+            if existing:  # access reset by the co-op: the same user row, new credentials
+                conn.execute("UPDATE users SET username = ?, password_hash = ?, access_reset_at = NULL,"
+                             " failed_logins = 0, locked_until = NULL WHERE id = ?", (username, stored, existing["id"]))
+            else:
+                conn.execute("INSERT INTO users (member_id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                             (member_id, username, stored, iso(now)))
             self.ctx.audit(conn, username, "afiliacion.completar", "ok", member_id=member_id)
         return username
 

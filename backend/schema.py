@@ -347,6 +347,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX audit_actor ON audit_log(actor, id);
     CREATE INDEX audit_action ON audit_log(action, id);
 
+    ALTER TABLE users ADD COLUMN access_reset_at TEXT;
     ALTER TABLE members ADD COLUMN birth_date TEXT;
     ALTER TABLE members ADD COLUMN address TEXT;
     CREATE INDEX members_last_names ON members(last_names);
@@ -407,7 +408,7 @@ MIGRATIONS: list[str] = [
         kind TEXT NOT NULL,
         state TEXT NOT NULL CHECK (state IN ('por_aprobar', 'ejecutada', 'rechazada')),
         maker_id INTEGER NOT NULL REFERENCES staff_users(id),
-        member_id INTEGER NOT NULL REFERENCES members(id),
+        member_id INTEGER REFERENCES members(id),
         account_id INTEGER REFERENCES accounts(id),
         till_id INTEGER REFERENCES tills(id),
         amount INTEGER NOT NULL DEFAULT 0 CHECK (amount >= 0),

@@ -78,6 +78,31 @@ class Backend:
 
         return CycleService(self.ctx)
 
+    # -- cajeros: staff services (each method declares its roles with @staff_only)
+    @cached_property
+    def tills(self):
+        from .tills import TillsService
+
+        return TillsService(self.ctx, self.auth)
+
+    @cached_property
+    def counter(self):
+        from .counter import CounterService
+
+        return CounterService(self.ctx, self.auth)
+
+    @cached_property
+    def approvals(self):
+        from .approvals import ApprovalsService
+
+        return ApprovalsService(self.ctx, self.auth)
+
+    @cached_property
+    def backoffice(self):
+        from .backoffice import BackofficeService
+
+        return BackofficeService(self.ctx, self.auth)
+
     @property
     def settings(self) -> Settings:
         return self.ctx.settings

@@ -49,7 +49,7 @@ def dummy(param: inspect.Parameter, tmp_path):
     if "dir" in name or "path" in name:
         return str(tmp_path)
     if "int" in ann or name.endswith("_id") or name in {"amount", "id"}:
-        return 1
+        return 10**6  # no such row: an allowed call fails after the auth check, harming no one
     if "dict" in ann or name == "request":
         return {}
     if "list" in ann:

@@ -1,0 +1,111 @@
+"""The supervisor's approvals queue (maker-checker): large withdrawals, till closes with a difference,
+changes of a member's registered mobile. Nobody approves their own operation; approving runs the
+booking in the same transaction as the decision, rejecting leaves nothing but the decision.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import counter_ops
+from .context import Context, Principal
+from .errors import Forbidden, ValidationError
+from .identity import mask_id
+from .money import format_money
+from .roles import SUPERVISOR, staff_only
+from .text import clean_text
+
+
+@dataclass(frozen=True)
+class Approval:
+    id: int
+    kind: str
+    label: str
+    maker: str
+    member: str
+    amount: int
+    created_at: str
+    lines: tuple[tuple[str, str], ...]
+
+
+Executor = Callable[[sqlite3.Connection, Context, counter_ops.CounterOp, Principal, str], "int | None"]
+
+
+def executors() -> dict[str, Executor]:
+    """kind → the booking an approval runs, inside the approval's transaction."""
+    from . import backoffice, counter, tills
+
+    return {"retiro": counter.approve_withdrawal, "cierre_caja": tills.approve_close,
+            "cambio_celular": backoffice.approve_mobile_change}
+
+
+def _lines(conn: sqlite3.Connection, op: counter_ops.CounterOp) -> tuple[tuple[str, str], ...]:
+    lines = [("Operación", op.label), ("Solicitado por", op.maker), ("Referencia", op.reference)]
+    if op.member_id:
+        m = conn.execute("SELECT first_names, last_names, id_number FROM members WHERE id = ?", (op.member_id,)).fetchone()
+        lines.append(("Socio", f"{m[0]} {m[1]} ({mask_id(m[2])})"))
+    if op.kind in ("deposito", "retiro"):
+        number = conn.execute("SELECT number FROM accounts WHERE id = ?", (op.account_id,)).fetchone()[0]
+        lines += [("Cuenta", number), ("Monto", format_money(op.amount))]
+    elif op.kind == "cierre_caja":
+        r = op.request
+        diff = r["counted"] - r["expected"]
+        lines += [("Según el sistema", format_money(r["expected"])), ("Contado", format_money(r["counted"])),
+                  ("Faltante" if diff < 0 else "Sobrante", format_money(abs(diff)))]
+        if r.get("note"):
+            lines.append(("Observación del cajero", r["note"]))
+    elif op.kind == "cambio_celular":
+        lines += [("Celular actual", op.request.get("old_masked", "-")), ("Celular nuevo", op.request["new_mobile"]),
+                  ("Motivo", op.request.get("reason", ""))]
+    return tuple(lines)
+
+
+class ApprovalsService:
+    def __init__(self, ctx: Context, auth):
+        self.ctx = ctx
+        self.auth = auth
+        self.executors = executors()
+
+    @staff_only(SUPERVISOR)
+    def pending(self, who: Principal) -> list[Approval]:
+        with self.ctx.db.read() as conn:
+            return [Approval(op.id, op.kind, op.label, op.maker, op.member_name or "-", op.amount, op.created_at,
+                             _lines(conn, op)) for op in counter_ops.pending(conn)]
+
+    @staff_only(SUPERVISOR)
+    def approve(self, who: Principal, op_id: int, note: str = "") -> str:
+        return self._decide(who, op_id, note, approve=True)
+
+    @staff_only(SUPERVISOR)
+    def reject(self, who: Principal, op_id: int, note: str) -> str:
+        return self._decide(who, op_id, note, approve=False)
+
+    def _decide(self, who: Principal, op_id: int, note: str, *, approve: bool) -> str:
+        with self.ctx.db.read() as conn:
+            kind = counter_ops.get(conn, op_id).kind
+        needs_note = not approve or kind == "cierre_caja"
+        note = clean_text(note or "", field="nota", label="La nota", max_len=200, min_len=3 if needs_note else 0)
+        with self.ctx.db.write() as conn:
+            op = counter_ops.get(conn, op_id)
+            if op.state != "por_aprobar":
+                raise ValidationError("Esa operación ya fue decidida.", code="decidida")
+            if op.maker_id == who.user_id:
+                self.ctx.audit(conn, who.username, "aprobacion.decidir", "propia_rechazada", rol=who.role,
+                               operacion=op_id, member_id=op.member_id)
+                refused = True
+            else:
+                refused = False
+                conn.execute("UPDATE counter_ops SET checker_id = ?, decided_at = ?, decision_note = ? WHERE id = ?",
+                             (who.user_id, self.ctx.now_iso(), note, op_id))
+                if approve:  # books and marks it executed; any refusal rolls the decision back too
+                    self.executors[op.kind](conn, self.ctx, counter_ops.get(conn, op_id), who, note)
+                else:
+                    conn.execute("UPDATE counter_ops SET state = 'rechazada' WHERE id = ?", (op_id,))
+                self.ctx.audit(conn, who.username, f"aprobacion.{op.kind}", "aprobada" if approve else "rechazada",
+                               rol=who.role, operacion=op_id, member_id=op.member_id, solicitante=op.maker,
+                               monto=op.amount)
+        if refused:  # the audit entry above is committed; the refusal changes nothing else
+            raise Forbidden("No puedes aprobar ni rechazar una operación que tú solicitaste.", code="propia")
+        return "aprobada" if approve else "rechazada"

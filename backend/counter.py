@@ -1,0 +1,229 @@
+"""Cash at the counter: find the member, show who they are, deposit or withdraw against the teller's till.
+
+Each movement is one entry between the member's savings account and the teller's till. A withdrawal
+above `teller_approval_threshold` is left for a supervisor (maker-checker) and moves nothing until
+approved. The teller's sign-in (password + authenticator code) plus the confirmation dialog authorise
+the rest; the form's idempotency key makes a double submit book once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+
+from . import counter_ops, notices, receipts
+from .context import Context, Principal
+from .errors import Forbidden, NotFound, ValidationError
+from .files import write_private
+from .identity import mask_account, mask_id, mask_phone
+from .ledger import Leg, post
+from .money import format_money
+from .roles import ATENCION, AUDITOR, CAJERO, SUPERVISOR, staff_only
+from .text import ascii_digits, clean_text
+from .tills import amount_cents, open_till_row, till_cash
+
+CASH_KINDS = {"deposito": "Depósito en efectivo", "retiro": "Retiro en efectivo"}
+
+
+@dataclass(frozen=True)
+class MemberAccount:
+    id: int
+    number: str
+    name: str
+    available: int
+
+
+@dataclass(frozen=True)
+class MemberCard:
+    """Who is at the counter: enough to recognise them, and questions only they can answer."""
+
+    member_id: int
+    name: str
+    id_masked: str
+    status: str
+    accounts: tuple[MemberAccount, ...]
+    check_questions: tuple[tuple[str, str], ...]  # (question to ask, the answer on file)
+
+
+@dataclass(frozen=True)
+class CashQuote:
+    kind: str
+    title: str
+    lines: tuple[tuple[str, str], ...]
+    amount: int
+    needs_approval: bool
+
+
+@dataclass(frozen=True)
+class CashResult:
+    op_id: int
+    state: str  # ejecutada / por_aprobar
+    reference: str
+    receipt: str | None  # the comprobante's text, once executed
+
+
+def search_members(conn: sqlite3.Connection, query: str) -> list[int]:
+    text = clean_text(query, field="buscar", label="La búsqueda", max_len=80, min_len=3)
+    digits = text.replace(" ", "").replace("-", "")
+    if digits.isdecimal():
+        number = ascii_digits(digits, field="buscar", label="La búsqueda")
+        rows = conn.execute("SELECT id FROM members WHERE id_number = ? UNION SELECT member_id FROM accounts"
+                            " WHERE number = ? AND member_id IS NOT NULL", (number, number)).fetchall()
+        return sorted(r[0] for r in rows)
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = conn.execute("SELECT id FROM members WHERE lower(first_names || ' ' || last_names) LIKE lower(?)"
+                        " ESCAPE '\\' ORDER BY last_names, first_names LIMIT 10", (like,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def member_card(conn: sqlite3.Connection, member_id: int) -> MemberCard:
+    m = conn.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
+    if m is None:
+        raise NotFound("El socio no existe.", field="socio")
+    accs = conn.execute("SELECT id, number, name, balance - held FROM accounts WHERE member_id = ? AND kind = 'ahorros'"
+                        " AND status = 'activa' ORDER BY id", (member_id,)).fetchall()
+    questions = []
+    if m["birth_date"]:
+        questions.append(("¿Cuál es su fecha de nacimiento?", date.fromisoformat(m["birth_date"]).strftime("%d/%m/%Y")))
+    if m["mobile"]:
+        questions.append(("¿Cuáles son los 3 últimos dígitos de su celular?", m["mobile"][-3:]))
+    questions.append(("¿En qué año se hizo socio?", m["created_at"][:4]))
+    return MemberCard(m["id"], f"{m['first_names']} {m['last_names']}", mask_id(m["id_number"]), m["status"],
+                      tuple(MemberAccount(a[0], a[1], a[2], a[3]) for a in accs), tuple(questions))
+
+
+def book_cash(conn: sqlite3.Connection, ctx: Context, op: counter_ops.CounterOp, actor: str) -> int:
+    """Move the cash of a counter operation; inside the caller's write transaction."""
+    till = conn.execute("SELECT * FROM tills WHERE id = ?", (op.till_id,)).fetchone()
+    if till is None or till["status"] != "abierta":
+        raise ValidationError("La caja del cajero ya no está abierta.", code="sin_caja")
+    sign = 1 if op.kind == "deposito" else -1
+    if sign < 0 and till_cash(conn, till["account_id"]) < op.amount:
+        raise ValidationError("No hay suficiente efectivo en la caja para este retiro.", field="monto")
+    memo = f"{CASH_KINDS[op.kind]} en ventanilla"
+    entry = post(conn, kind=f"{op.kind}_ventanilla", description=f"{memo} ref. {op.reference}",
+                 legs=[Leg(op.account_id, sign * op.amount, memo), Leg(till["account_id"], -sign * op.amount, memo)],
+                 posted_at=ctx.now_iso(), actor=actor, idempotency_key=f"counter:{op.id}")
+    counter_ops.mark_executed(conn, ctx, op.id, entry)
+    number = conn.execute("SELECT number FROM accounts WHERE id = ?", (op.account_id,)).fetchone()[0]
+    notices.queue(conn, op.member_id, f"Cooprogreso: {CASH_KINDS[op.kind].lower()} de {format_money(op.amount)} en "
+                  f"tu cuenta {mask_account(number)}. Ref. {op.reference}. Si no la reconoces, llama a la "
+                  "cooperativa.", ctx.now_iso())
+    return entry
+
+
+def approve_withdrawal(conn, ctx, op, checker, note) -> int:
+    return book_cash(conn, ctx, op, checker.username)
+
+
+class CounterService:
+    def __init__(self, ctx: Context, auth):
+        self.ctx = ctx
+        self.auth = auth
+
+    @staff_only(CAJERO, ATENCION, SUPERVISOR)
+    def find_member(self, who: Principal, query: str) -> list[MemberCard]:
+        with self.ctx.db.read() as conn:
+            ids = search_members(conn, query)
+            cards = [member_card(conn, i) for i in ids]
+        self.ctx.audit_now(who.username, "socio.buscar", "ok", rol=who.role, resultados=len(cards))
+        return cards
+
+    @staff_only(CAJERO)
+    def quote(self, who: Principal, kind: str, account_id: int, amount: str) -> CashQuote:
+        with self.ctx.db.read() as conn:
+            return self._quote(conn, who, kind, account_id, amount)
+
+    @staff_only(CAJERO)
+    def cash(self, who: Principal, kind: str, account_id: int, amount: str, key: str) -> CashResult:
+        """Book the deposit or withdrawal now, or leave a large withdrawal for a supervisor."""
+        key = clean_text(key, field="key", label="La clave de la operación", max_len=64, min_len=8)
+        with self.ctx.db.write() as conn:
+            done = counter_ops.by_key(conn, f"{who.user_id}:{key}")
+            if done is not None:  # the same form sent twice: the first result stands
+                return self._result(conn, done)
+            quote = self._quote(conn, who, kind, account_id, amount)
+            till = open_till_row(conn, who.user_id)
+            member = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
+            state = "por_aprobar" if quote.needs_approval else "ejecutada"
+            op_id = counter_ops.insert(conn, self.ctx, kind=kind, state=state, maker_id=who.user_id, member_id=member,
+                                       key=f"{who.user_id}:{key}", account_id=account_id, till_id=till["id"],
+                                       amount=quote.amount)
+            op = counter_ops.get(conn, op_id)
+            if state == "ejecutada":
+                book_cash(conn, self.ctx, op, who.username)
+            self.ctx.audit(conn, who.username, f"ventanilla.{kind}", state, rol=who.role, member_id=member,
+                           cuenta=account_id, monto=quote.amount, operacion=op_id)
+            return self._result(conn, counter_ops.get(conn, op_id))
+
+    @staff_only(CAJERO)
+    def my_operations(self, who: Principal) -> list[counter_ops.CounterOp]:
+        with self.ctx.db.read() as conn:
+            till = open_till_row(conn, who.user_id) or conn.execute(
+                "SELECT * FROM tills WHERE staff_id = ? ORDER BY id DESC LIMIT 1", (who.user_id,)).fetchone()
+            return list(reversed(counter_ops.of_till(conn, till["id"]))) if till else []
+
+    @staff_only(CAJERO, SUPERVISOR, AUDITOR)
+    def receipt(self, who: Principal, op_id: int) -> str:
+        with self.ctx.db.read() as conn:
+            op = counter_ops.get(conn, op_id)
+            if who.role == CAJERO and op.maker_id != who.user_id:
+                raise Forbidden("Esa operación no es de tu caja.")
+            if op.kind not in CASH_KINDS or op.state != "ejecutada":
+                raise ValidationError("La operación no tiene comprobante.", code="sin_comprobante")
+            return self._receipt(conn, op)
+
+    @staff_only(CAJERO)
+    def save_receipt(self, who: Principal, op_id: int, directory: str) -> str:
+        text = self.receipt.__wrapped__(self, who, op_id)
+        return str(write_private(directory, f"comprobante-ventanilla-{op_id}", ".txt", text.encode("utf-8")))
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _quote(self, conn: sqlite3.Connection, who: Principal, kind: str, account_id: int, amount: str) -> CashQuote:
+        if kind not in CASH_KINDS:
+            raise ValidationError("Operación desconocida.", field="kind")
+        till = open_till_row(conn, who.user_id)
+        if till is None:
+            raise ValidationError("Abre tu caja antes de operar.", code="sin_caja")
+        if conn.execute("SELECT 1 FROM counter_ops WHERE till_id = ? AND kind = 'cierre_caja' AND state = 'por_aprobar'",
+                        (till["id"],)).fetchone():
+            raise ValidationError("Tu caja está en cierre; espera al supervisor.", code="en_cierre")
+        cents = amount_cents(amount, max_cents=self.ctx.settings.teller_max_operation)
+        acc = conn.execute("SELECT a.*, m.first_names, m.last_names, m.id_number, m.status AS member_status"
+                           " FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.id = ?",
+                           (account_id,)).fetchone()
+        if acc is None or acc["kind"] != "ahorros":
+            raise NotFound("La cuenta de ahorros no existe.", field="cuenta")
+        if acc["status"] != "activa" or acc["member_status"] != "activo":
+            raise ValidationError("La cuenta o el socio no están activos.", field="cuenta")
+        if kind == "retiro":
+            if acc["balance"] - acc["held"] < cents:
+                raise ValidationError(f"Saldo insuficiente: el disponible es "
+                                      f"{format_money(acc['balance'] - acc['held'])}.", field="monto")
+            if till_cash(conn, till["account_id"]) < cents:
+                raise ValidationError("No hay suficiente efectivo en tu caja para este retiro.", field="monto")
+        needs = kind == "retiro" and cents > self.ctx.settings.teller_approval_threshold
+        lines = (("Socio", f"{acc['first_names']} {acc['last_names']}"), ("Identificación", mask_id(acc["id_number"])),
+                 ("Cuenta", acc["number"]), ("Monto", format_money(cents)))
+        if needs:
+            lines += (("Aprobación", "Requiere aprobación del supervisor"),)
+        return CashQuote(kind, f"Confirma el {CASH_KINDS[kind].lower()}", lines, cents, needs)
+
+    def _result(self, conn: sqlite3.Connection, op: counter_ops.CounterOp) -> CashResult:
+        text = self._receipt(conn, op) if op.state == "ejecutada" else None
+        return CashResult(op.id, op.state, op.reference, text)
+
+    def _receipt(self, conn: sqlite3.Connection, op: counter_ops.CounterOp) -> str:
+        acc = conn.execute("SELECT number FROM accounts WHERE id = ?", (op.account_id,)).fetchone()
+        mobile = conn.execute("SELECT mobile FROM members WHERE id = ?", (op.member_id,)).fetchone()[0]
+        posted = conn.execute("SELECT posted_at FROM entries WHERE id = ?", (op.entry_id,)).fetchone()[0]
+        lines = ["COOPROGRESO · Cooperativa de Ahorro y Crédito", f"Comprobante de {CASH_KINDS[op.kind]}", "",
+                 f"Referencia:     {op.reference}", f"Fecha y hora:   {posted[8:10]}/{posted[5:7]}/{posted[:4]} {posted[11:]}",
+                 f"Socio:          {op.member_name}", f"Cuenta:         {mask_account(acc[0])}",
+                 f"Monto:          {format_money(op.amount)}", f"Cajero:         {op.maker}"]
+        if op.checker:
+            lines.append(f"Aprobado por:   {op.checker}")
+        if mobile:
+            lines.append(f"Aviso SMS a:    {mask_phone(mobile)}")
+        return receipts.render(self.ctx.secret("receipt_secret"), lines)
