@@ -115,6 +115,11 @@ def check(conn: sqlite3.Connection) -> list[str]:
     from .card_ledger import check as check_cards  # deferred: ledger is imported by the card books
 
     problems += check_cards(conn)
+    for kind, count, last in conn.execute(
+        "SELECT a.kind, COUNT(*), s.last FROM accounts a LEFT JOIN account_serials s ON s.kind = a.kind"
+        " GROUP BY a.kind, s.last HAVING s.last IS NULL OR s.last < COUNT(*)"
+    ):
+        problems.append(f"numeración de cuentas {kind}: contador {last} < {count} cuentas abiertas")
     orphan = conn.execute(
         "SELECT COUNT(*) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE e.id IS NULL"
     ).fetchone()[0]

@@ -218,7 +218,22 @@ MIGRATIONS: list[str] = [
     # 4: foundation — pending authorised operations (one flow for every section)
     "",
     # 5: foundation hardening — transactional outbox, gateway attempts, indexes
-    "",
+    """
+    CREATE INDEX accounts_kind_name ON accounts(kind, name);
+    CREATE TABLE account_serials (
+        kind TEXT PRIMARY KEY,
+        last INTEGER NOT NULL CHECK (last >= 0)
+    );
+    INSERT INTO account_serials (kind, last) SELECT kind, COUNT(*) FROM accounts GROUP BY kind;
+    ALTER TABLE transfers ADD COLUMN flagged_at TEXT;
+    ALTER TABLE outbox ADD COLUMN status TEXT NOT NULL DEFAULT 'enviado'
+        CHECK (status IN ('pendiente', 'enviado', 'fallido'));
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;
+    ALTER TABLE outbox ADD COLUMN last_error TEXT;
+    ALTER TABLE outbox ADD COLUMN sent_at TEXT;
+    CREATE INDEX outbox_pending ON outbox(status, next_attempt_at);
+    """,
     # 6: 3. Pago de Servicios
     "",
     # 7: 4./5. Tarjetas y Diferido: the card's second balance (diferidos), consumos, statements,

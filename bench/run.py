@@ -2,7 +2,8 @@
 
     python bench/run.py            prints `name: value` lines
 Targets: startup_ratio ≤ 1.3, movements_page_ratio ≤ 1.5, rss_ratio ≤ 1.5,
-transfer_throughput_ratio ≥ 0.5, concurrent_scaling_ratio ≥ 0.8, concurrent_errors = 0.
+transfer_throughput_ratio ≥ 0.5, concurrent_scaling_ratio ≥ 0.8, concurrent_errors = 0,
+booking_scale_ratio ≤ 1.3, demo_data_scale_ratio ≤ 1.2 (bench/scale.py).
 """
 
 from __future__ import annotations
@@ -228,6 +229,10 @@ def main() -> None:
         print(f"transfer_throughput_ratio: {figures['transfer_throughput_ratio']:.2f}", flush=True)
         print(f"concurrent_scaling_ratio: {figures['concurrent_scaling_ratio']:.2f}", flush=True)
         print(f"concurrent_errors: {figures['concurrent_errors']}", flush=True)
+        from bench.scale import booking_scale_ratio, demo_data_scale_ratio
+
+        print(f"booking_scale_ratio: {booking_scale_ratio(work):.2f}", flush=True)
+        print(f"demo_data_scale_ratio: {demo_data_scale_ratio(work):.2f}", flush=True)
 
 
 if __name__ == "__main__":
