@@ -82,12 +82,14 @@ def of_till(conn: sqlite3.Connection, till_id: int) -> list[CounterOp]:
 def insert(conn: sqlite3.Connection, ctx: Context, *, kind: str, state: str, maker_id: int, member_id: int | None,
            key: str, account_id: int | None = None, till_id: int | None = None, amount: int = 0,
            request: dict | None = None) -> int:
-    reference = "V" + secrets.token_hex(5).upper()
-    return conn.execute(
+    op_id = conn.execute(
         "INSERT INTO counter_ops (kind, state, maker_id, member_id, account_id, till_id, amount, request, reference,"
         " idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (kind, state, maker_id, member_id, account_id, till_id, amount,
-         json.dumps(request or {}, ensure_ascii=False, sort_keys=True), reference, key, ctx.now_iso())).fetchone()[0]
+         json.dumps(request or {}, ensure_ascii=False, sort_keys=True), "tmp:" + secrets.token_hex(8), key,
+         ctx.now_iso())).fetchone()[0]
+    conn.execute("UPDATE counter_ops SET reference = ? WHERE id = ?", (f"VEN-{op_id:07d}", op_id))
+    return op_id
 
 
 def mark_executed(conn: sqlite3.Connection, ctx: Context, op_id: int, entry_id: int | None) -> None:

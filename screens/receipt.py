@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -21,9 +23,11 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
         Binding("g", "save", "Guardar", id="receipt.save", tooltip="Guardar el comprobante como archivo de texto"),
     ]
 
-    def __init__(self, receipt: Receipt) -> None:
+    def __init__(self, receipt: Receipt, save: Callable[[str], str] | None = None) -> None:
+        """`save(directory) -> path` stores the comprobante (default: a member's transfer receipt)."""
         super().__init__()
         self.receipt = receipt
+        self.save = save
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="receipt-box"):
@@ -40,6 +44,9 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
+        if self.save is not None:
+            self.call("save", self.save, self.app.export_dir)
+            return
         self.call("save", self.app.backend.transfers.save_receipt, self.app.token, self.receipt.transfer_id,
                   self.app.export_dir)
 

@@ -1,0 +1,133 @@
+"""The supervisor's «Aprobaciones» (maker-checker queue) and «Cajas del día»."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, Static
+
+from backend.approvals import Approval
+from backend.money import format_money
+
+from .base import MemberScreen
+from .calls import ServiceCalls
+
+
+class DecisionModal(ServiceCalls, ModalScreen[str | None]):
+    """One pending operation: its details, a note, Aprobar or Rechazar (with the supervisor's session)."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "Cancelar", id="decision.cancel", tooltip="Volver a la lista")]
+    DEFAULT_CSS = """
+    DecisionModal #decision-note { width: 60; margin-top: 1; }
+    DecisionModal #decision-error { height: auto; }
+    """
+
+    def __init__(self, approval: Approval) -> None:
+        super().__init__()
+        self.approval = approval
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.approval.label), classes="dialog-title")
+            yield Static(Text("\n".join(f"{k}: {v}" for k, v in self.approval.lines)))
+            yield Input(id="decision-note", placeholder="Nota (obligatoria para rechazar o cerrar con diferencia)",
+                        max_length=200, compact=True)
+            yield Static("", id="decision-error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Aprobar", id="approve", variant="success", compact=True)
+                yield Button("Rechazar", id="reject", variant="error", compact=True)
+                yield Button("Cancelar", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#decision-note", Input).focus()
+
+    @on(Button.Pressed, "#approve")
+    def approve(self) -> None:
+        self.call("decide", self.app.backend.approvals.approve, self.app.token, self.approval.id,
+                  self.query_one("#decision-note", Input).value)
+
+    @on(Button.Pressed, "#reject")
+    def reject(self) -> None:
+        self.call("decide", self.app.backend.approvals.reject, self.app.token, self.approval.id,
+                  self.query_one("#decision-note", Input).value)
+
+    def done_decide(self, outcome: str) -> None:
+        self.dismiss(outcome)
+
+    def failed_decide(self, error) -> None:
+        self.query_one("#decision-error", Static).update(Text(error.message))
+
+    @on(Button.Pressed, "#cancel")
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class ApprovalsScreen(MemberScreen):
+    BINDINGS = [Binding("f5", "reload", "Actualizar", id="approvals.reload", tooltip="Volver a leer la cola")]
+    DEFAULT_CSS = """
+    ApprovalsScreen #approvals { height: 1fr; margin: 1 1 0 1; }
+    ApprovalsScreen #approvals-status { margin: 0 1; height: auto; color: $text-muted; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[int, Approval] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Aprobaciones pendientes", classes="section-title")
+        yield DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="approvals-status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#approvals", DataTable).add_columns("Ref.", "Operación", "Socio", "Monto", "Solicitó")
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.call("pending", self.app.backend.approvals.pending, self.app.token)
+
+    def done_pending(self, items: list[Approval]) -> None:
+        self.items = {a.id: a for a in items}
+        table = self.query_one("#approvals", DataTable)
+        table.clear()
+        for a in items:
+            ref = dict(a.lines).get("Referencia", "")
+            table.add_row(ref, a.label, Text(a.member), format_money(a.amount), a.maker, key=str(a.id))
+        self.query_one("#approvals-status", Static).update(
+            f"Pendientes: {len(items)} · Enter abre la operación · nadie aprueba lo que solicitó"
+            if items else "No hay operaciones esperando aprobación.")
+        table.focus()
+
+    @on(DataTable.RowSelected, "#approvals")
+    def open_item(self, event: DataTable.RowSelected) -> None:
+        self.app.push_screen(DecisionModal(self.items[int(event.row_key.value)]), self._decided)
+
+    def _decided(self, outcome: str | None) -> None:
+        if outcome:
+            self.notify(f"Operación {outcome}.")
+        self.action_reload()
+
+
+class TillsScreen(MemberScreen):
+    DEFAULT_CSS = "TillsScreen #tills { height: 1fr; margin: 1 1 0 1; }"
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Cajas del día", classes="section-title")
+        yield DataTable(id="tills", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#tills", DataTable).add_columns("Cajero", "Día", "Estado", "Apertura", "Efectivo",
+                                                        "Diferencia", "Pendientes")
+        self.call("tills", self.app.backend.tills.tills_of_day, self.app.token)
+
+    def done_tills(self, tills) -> None:
+        table = self.query_one("#tills", DataTable)
+        for t in tills:
+            table.add_row(t.teller, t.business_date, t.status, format_money(t.opening), format_money(t.cash),
+                          format_money(t.difference or 0), str(t.pending))
+        table.focus()

@@ -1,0 +1,151 @@
+"""«Depósito / Retiro en efectivo»: find the member (cédula, name or account), check who they are,
+then one confirmation and the printed-style receipt — or, for a large withdrawal, the supervisor."""
+
+from __future__ import annotations
+
+import uuid
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from backend.counter import CashQuote, CashResult, MemberCard
+from backend.money import format_money
+
+from .base import MemberScreen
+from .confirm import ConfirmModal
+from .staff_till import show_counter_receipt
+
+TITLES = {"deposito": "Depósito en efectivo", "retiro": "Retiro en efectivo"}
+
+
+class CashScreen(MemberScreen):
+    DEFAULT_CSS = """
+    CashScreen #search-row, CashScreen #amount-row { height: 1; margin: 1 1 0 1; }
+    CashScreen #search { width: 40; margin-right: 1; }
+    CashScreen #found { height: 4; margin: 0 1; }
+    CashScreen #identity { height: auto; margin: 0 1; padding: 0 1; border: round $success; }
+    CashScreen #account { width: 60; margin: 1 1 0 1; }
+    CashScreen #amount { width: 16; margin-right: 1; }
+    CashScreen #cash-error { margin: 0 1; height: auto; }
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.cards: list[MemberCard] = []
+        self.card: MemberCard | None = None
+        self.key = uuid.uuid4().hex  # one key per operation: a second submit books nothing more
+
+    def compose_body(self) -> ComposeResult:
+        yield Label(TITLES[self.kind], classes="section-title")
+        with Horizontal(id="search-row"):
+            yield Input(id="search", placeholder="Cédula, nombres o número de cuenta", max_length=80, compact=True)
+            yield Button("Buscar", id="find", compact=True)
+        yield OptionList(id="found")
+        yield Static("", id="identity")
+        yield Select([], id="account", prompt="Cuenta de ahorros", compact=True)
+        with Horizontal(id="amount-row"):
+            yield Label("Monto (USD): ")
+            yield Input(id="amount", placeholder="0.00", max_length=14, restrict=r"[\d.,$ ]*", compact=True)
+            yield Button("Depositar" if self.kind == "deposito" else "Retirar", id="go", variant="primary",
+                         compact=True)
+        yield Static("", id="cash-error", classes="error")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        for selector in ("#identity", "#account", "#amount-row"):
+            self.query_one(selector).display = False
+        self.query_one("#search", Input).focus()
+
+    def _error(self, text: str) -> None:
+        self.query_one("#cash-error", Static).update(Text(text))
+
+    @on(Input.Submitted, "#search")
+    @on(Button.Pressed, "#find")
+    def find(self) -> None:
+        self._error("")
+        self.call("find", self.app.backend.counter.find_member, self.app.token, self.query_one("#search", Input).value)
+
+    def done_find(self, cards: list[MemberCard]) -> None:
+        self.cards = cards
+        found = self.query_one("#found", OptionList)
+        found.clear_options()
+        for card in cards:
+            found.add_option(Option(Text(f"{card.name} · {card.id_masked}"), id=str(card.member_id)))
+        if not cards:
+            self._error("No se encontró ningún socio.")
+        elif len(cards) == 1:
+            self.choose(cards[0])
+        else:
+            found.focus()
+
+    def failed_find(self, error) -> None:
+        self._error(error.message)
+
+    @on(OptionList.OptionSelected, "#found")
+    def picked(self, event: OptionList.OptionSelected) -> None:
+        self.choose(next(c for c in self.cards if str(c.member_id) == event.option.id))
+
+    def choose(self, card: MemberCard) -> None:
+        self.card = card
+        lines = [f"{card.name} · {card.id_masked}" + ("" if card.status == "activo" else " · INACTIVO"),
+                 "Verifica su identidad preguntando:"]
+        lines += [f"  {q} → {a}" for q, a in card.check_questions]
+        identity = self.query_one("#identity", Static)
+        identity.update(Text("\n".join(lines)))
+        identity.display = True
+        account = self.query_one("#account", Select)
+        account.set_options([(f"Ahorros {a.number} · Disponible {format_money(a.available)}", a.id)
+                             for a in card.accounts])
+        if card.accounts:
+            account.value = card.accounts[0].id
+        account.display = True
+        self.query_one("#amount-row").display = True
+        self.query_one("#amount", Input).focus()
+        if not card.accounts:
+            self._error("El socio no tiene una cuenta de ahorros activa.")
+
+    @on(Input.Submitted, "#amount")
+    @on(Button.Pressed, "#go")
+    def go(self) -> None:
+        account = self.query_one("#account", Select).value
+        if self.card is None or not isinstance(account, int):
+            self._error("Busca al socio y elige su cuenta.")
+            return
+        self._error("")
+        self.call("quote", self.app.backend.counter.quote, self.app.token, self.kind, account,
+                  self.query_one("#amount", Input).value)
+
+    def failed_quote(self, error) -> None:
+        self._error(error.message)
+
+    def done_quote(self, quote: CashQuote) -> None:
+        self.quoted = quote
+        details = "\n".join(f"{label}: {value}" for label, value in quote.lines)
+        accept = "Enviar a aprobación" if quote.needs_approval else "Confirmar"
+        self.app.push_screen(ConfirmModal(quote.title, details, accept=accept), self._confirmed)
+
+    def _confirmed(self, yes: bool | None) -> None:
+        if not yes:
+            return
+        account = self.query_one("#account", Select).value
+        self.call("cash", self.app.backend.counter.cash, self.app.token, self.kind, account,
+                  self.query_one("#amount", Input).value, self.key)
+
+    def done_cash(self, result: CashResult) -> None:
+        self.key = uuid.uuid4().hex
+        self.query_one("#amount", Input).value = ""
+        if result.state == "por_aprobar":
+            self._error("")
+            self.query_one("#cash-error", Static).update(Text(
+                f"Retiro {result.reference} enviado al supervisor. No entregues el efectivo hasta que lo apruebe; "
+                "lo verás en «Mi caja».", style="bold"))
+            return
+        show_counter_receipt(self, result.receipt or "", result.op_id)
+
+    def failed_cash(self, error) -> None:
+        self._error(error.message)
