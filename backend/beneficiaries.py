@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from . import institutions
 from .auth import AuthService
 from .context import Context, Principal
+from .clock import parse_iso
 from .errors import NotFound, ValidationError
 from .identity import ID_TYPES, mask_account, normalize_id
-from .otp import Challenge, OtpService
+from .operations import OperationsService, Pending, Prepared
 from .payees import coop_account
+from .receipts import Receipt, make
+from .text import clean_text
 
 SERVICES = {"terceros": "Transferencia Terceros", "interbancaria": "Transferencias Interbancarias"}
+OPERATION = "beneficiario"
 ACCOUNT_TYPES = {"ahorros": "Ahorros", "corriente": "Corriente"}
 
 
@@ -55,10 +60,11 @@ class Beneficiary:
 
 
 class BeneficiariesService:
-    def __init__(self, ctx: Context, auth: AuthService, otp: OtpService):
+    def __init__(self, ctx: Context, auth: AuthService, ops: OperationsService):
         self.ctx = ctx
         self.auth = auth
-        self.otp = otp
+        self.ops = ops
+        ops.register(_BeneficiaryHandler(self))
 
     def list(self, token: str) -> list[Beneficiary]:
         who = self.auth.principal(token)
@@ -80,52 +86,45 @@ class BeneficiariesService:
         form = self._validate(self.ctx.db.conn, who, form, editing_id)
         return editing_id is None or _key_fields(self._own(who, editing_id)) != _key_fields(form)
 
-    def request_code(self, token: str, form: BeneficiaryForm, editing_id: int | None = None) -> Challenge:
+    def prepare_save(self, token: str, form: BeneficiaryForm, editing_id: int | None = None) -> Pending:
+        """Adding a beneficiary, or changing where the money goes, is an authorised operation."""
+        if not isinstance(form, BeneficiaryForm):
+            raise ValidationError("El formulario no es válido.")
+        return self.ops.prepare(token, OPERATION, {"form": asdict(form), "editing_id": editing_id})
+
+    def save(self, token: str, form: BeneficiaryForm, editing_id: int) -> Beneficiary:
+        """Rename a beneficiary: the only change that needs no code."""
         who = self.auth.principal(token)
         form = self._validate(self.ctx.db.conn, who, form, editing_id)
-        return self.otp.issue(who.member_id, "beneficiario", _details(form, editing_id), who.username)
-
-    def resend_code(self, token: str, challenge_id: str) -> Challenge:
-        who = self.auth.principal(token)
-        return self.otp.resend(challenge_id, who.member_id, who.username)
-
-    def save(self, token: str, form: BeneficiaryForm, editing_id: int | None = None,
-             challenge_id: str | None = None, code: str | None = None) -> Beneficiary:
-        who = self.auth.principal(token)
-        form = self._validate(self.ctx.db.conn, who, form, editing_id)
-
-        def write(conn) -> int:
-            self._validate(conn, who, form, editing_id)  # again, inside the transaction
-            now = self.ctx.now_iso()
-            fields = asdict(form)
-            if editing_id is None:
-                new_id = conn.execute(
-                    "INSERT INTO beneficiaries (user_id, service, name, id_type, id_number, institution_code,"
-                    " account_type, account_number, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " RETURNING id",
-                    (who.user_id, form.service, form.name, form.id_type, form.id_number, form.institution_code,
-                     form.account_type, form.account_number, now, now)).fetchone()[0]
-                self.ctx.audit(conn, who.username, "beneficiario.agregar", "ok", beneficiario=new_id,
-                               cuenta=mask_account(form.account_number), servicio=form.service)
-                return new_id
-            conn.execute(
-                "UPDATE beneficiaries SET service = ?, name = ?, id_type = ?, id_number = ?, institution_code = ?,"
-                " account_type = ?, account_number = ?, updated_at = ? WHERE id = ? AND user_id = ?",
-                (*[fields[k] for k in ("service", "name", "id_type", "id_number", "institution_code",
-                                        "account_type", "account_number")], now, editing_id, who.user_id))
-            self.ctx.audit(conn, who.username, "beneficiario.editar", "ok", beneficiario=editing_id,
-                           cuenta=mask_account(form.account_number))
-            return editing_id
-
-        if editing_id is not None and _key_fields(self._own(who, editing_id)) == _key_fields(form):
-            with self.ctx.db.write() as conn:
-                saved = write(conn)
-        else:
-            if not challenge_id:
+        if _key_fields(self._own(who, editing_id)) != _key_fields(form):
+            raise ValidationError("Este cambio se confirma con el código de seguridad.", code="otp_required")
+        with self.ctx.db.write() as conn:
+            if _key_fields(self._own(who, editing_id, conn)) != _key_fields(self._validate(conn, who, form, editing_id)):
                 raise ValidationError("Este cambio se confirma con el código de seguridad.", code="otp_required")
-            saved = self.otp.verify_then(challenge_id, code or "", member_id=who.member_id, purpose="beneficiario",
-                                         details=_details(form, editing_id), actor=who.username, then=write)
+            saved = self._write(conn, who, form, editing_id)
         return self._own(who, saved)
+
+    def _write(self, conn: Any, who: Principal, form: BeneficiaryForm, editing_id: int | None) -> int:
+        now = self.ctx.now_iso()
+        fields = asdict(form)
+        if editing_id is None:
+            new_id = conn.execute(
+                "INSERT INTO beneficiaries (user_id, service, name, id_type, id_number, institution_code,"
+                " account_type, account_number, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
+                (who.user_id, form.service, form.name, form.id_type, form.id_number, form.institution_code,
+                 form.account_type, form.account_number, now, now)).fetchone()[0]
+            self.ctx.audit(conn, who.username, "beneficiario.agregar", "ok", beneficiario=new_id,
+                           cuenta=mask_account(form.account_number), servicio=form.service)
+            return new_id
+        conn.execute(
+            "UPDATE beneficiaries SET service = ?, name = ?, id_type = ?, id_number = ?, institution_code = ?,"
+            " account_type = ?, account_number = ?, updated_at = ? WHERE id = ? AND user_id = ?",
+            (*[fields[k] for k in ("service", "name", "id_type", "id_number", "institution_code",
+                                    "account_type", "account_number")], now, editing_id, who.user_id))
+        self.ctx.audit(conn, who.username, "beneficiario.editar", "ok", beneficiario=editing_id,
+                       cuenta=mask_account(form.account_number))
+        return editing_id
 
     def delete(self, token: str, ids: list[int]) -> int:
         """Delete several at once: all of them, or none if any is not the member's."""
@@ -144,9 +143,11 @@ class BeneficiariesService:
         return len(ids)
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _own(self, who: Principal, beneficiary_id: int) -> Beneficiary:
-        row = self.ctx.db.conn.execute(_SELECT + " WHERE b.id = ? AND b.user_id = ?",
-                                       (beneficiary_id, who.user_id)).fetchone()
+    def _own(self, who: Principal, beneficiary_id: int, conn: Any = None) -> Beneficiary:
+        if isinstance(beneficiary_id, bool) or not isinstance(beneficiary_id, int) or not 0 < beneficiary_id < 2**63:
+            raise NotFound("El beneficiario no existe o no te pertenece.")
+        row = (conn or self.ctx.db.conn).execute(_SELECT + " WHERE b.id = ? AND b.user_id = ?",
+                                                 (beneficiary_id, who.user_id)).fetchone()
         if row is None:
             raise NotFound("El beneficiario no existe o no te pertenece.")
         return _row(row)
@@ -154,9 +155,7 @@ class BeneficiariesService:
     def _validate(self, conn, who: Principal, form: BeneficiaryForm, editing_id: int | None) -> BeneficiaryForm:
         if form.service not in SERVICES:
             raise ValidationError("Selecciona el servicio.", field="service")
-        name = " ".join((form.name or "").split())
-        if not 3 <= len(name) <= 80:
-            raise ValidationError("Escribe el nombre del beneficiario (3 a 80 caracteres).", field="name")
+        name = clean_text(form.name, field="name", label="El nombre del beneficiario", min_len=3, max_len=80)
         id_number = normalize_id(form.id_type, form.id_number)
         if form.account_type not in ACCOUNT_TYPES:
             raise ValidationError("Selecciona el tipo de cuenta.", field="account_type")
@@ -198,3 +197,40 @@ def _key_fields(b) -> tuple:
 
 def _details(form: BeneficiaryForm, editing_id: int | None) -> dict:
     return {"op": "editar" if editing_id else "agregar", "beneficiario": editing_id, **asdict(form)}
+
+
+class _BeneficiaryHandler:
+    """Adding a beneficiary, or changing its account, as an authorised operation."""
+
+    kind = OPERATION
+    otp_label = "registrar tu beneficiario"
+
+    def __init__(self, service: BeneficiariesService):
+        self.service = service
+
+    def prepare(self, conn: Any, who: Principal, request: dict[str, Any]) -> Prepared:
+        try:
+            form = BeneficiaryForm(**request["form"])
+            editing_id = request.get("editing_id")
+        except (TypeError, KeyError) as exc:
+            raise ValidationError("El formulario no es válido.") from exc
+        if editing_id is not None:
+            self.service._own(who, editing_id, conn)
+        clean = self.service._validate(conn, who, form, editing_id)
+        lines = [("Servicio", SERVICES[clean.service]), ("Nombre", clean.name),
+                 ("Identificación", f"{ID_TYPES[clean.id_type]} {clean.id_number}"),
+                 ("Cuenta", f"{ACCOUNT_TYPES[clean.account_type]} {mask_account(clean.account_number)}")]
+        title = "Confirma el nuevo beneficiario" if editing_id is None else "Confirma los cambios del beneficiario"
+        return Prepared(details=_details(clean, editing_id), title=title, lines=lines, view=clean)
+
+    def execute(self, conn: Any, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int:
+        return self.service._write(conn, who, prepared.view, request.get("editing_id"))
+
+    def receipt(self, conn: Any, who: Principal, result_id: int) -> Receipt:
+        b = self.service._own(who, result_id, conn)
+        row = conn.execute("SELECT updated_at FROM beneficiaries WHERE id = ?", (result_id,)).fetchone()
+        lines = [("Servicio", b.service_label), ("Beneficiario", b.name),
+                 ("Identificación", f"{b.id_type_label} {b.id_number}"), ("Institución", b.institution_name),
+                 ("Cuenta", f"{ACCOUNT_TYPES[b.account_type]} {b.account_masked}")]
+        return make(self.service.ctx.secret("receipt_secret"), kind=OPERATION, title="Registro de Beneficiario",
+                    lines=lines, reference=f"B{b.id:08d}", created_at=parse_iso(row[0]), result_id=b.id)

@@ -1,5 +1,9 @@
-"""Comprobantes: a receipt's text carries a code computed over every character of it with the co-op's
-secret, so a printed or saved receipt can be checked (`cooprogreso verify-receipt FILE`)."""
+"""Comprobantes: one generic receipt for every kind of operation.
+
+A receipt is a title, ordered label/value lines, a reference and a timestamp. Its text carries a code
+computed over every character of it with the co-op's secret, so a printed or saved receipt of any
+kind can be checked with the same `verify` (`cooprogreso verify-receipt FILE`).
+"""
 
 from __future__ import annotations
 
@@ -8,57 +12,51 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from .money import format_money
-
 CODE_LABEL = "Código de verificación: "
-KIND_LABELS = {"propia": "Transferencia a mis Cuentas", "terceros": "Transferencia Cooprogreso",
-               "interbancaria": "Transferencia Interbancaria"}
+HEADER = "COOPROGRESO · Cooperativa de Ahorro y Crédito"
+LABEL_WIDTH = 18
 
 
 @dataclass(frozen=True)
 class Receipt:
-    transfer_id: int
+    kind: str  # the operation kind that produced it, e.g. "transferencia"
+    title: str  # «Transferencia Cooprogreso», «Pago de Servicios»
+    lines: tuple[tuple[str, str], ...]  # (label, value), in the order printed
     reference: str
     created_at: datetime
-    kind: str
-    origin_masked: str
-    dest_name: str
-    dest_institution: str
-    dest_account_masked: str
-    amount: int
-    fee: int
-    motive: str
-    state: str
-    return_reason: str | None
+    result_id: int  # the id of what the operation created (transfer, payment…), for re-reading
     text: str  # the whole comprobante, verification code included
 
     @property
     def verification(self) -> str:
         return self.text.rsplit(CODE_LABEL, 1)[1].strip()
 
+    def get(self, label: str, default: str | None = None) -> str | None:
+        """The value printed beside `label`."""
+        return next((value for key, value in self.lines if key == label), default)
 
-def body_lines(*, reference: str, created_at: datetime, kind: str, origin_masked: str, dest_name: str,
-               dest_institution: str, dest_account_masked: str, amount: int, fee: int, motive: str, state: str,
-               return_reason: str | None) -> list[str]:
-    lines = [
-        "COOPROGRESO · Cooperativa de Ahorro y Crédito",
-        f"Comprobante de {KIND_LABELS[kind]}",
-        "",
-        f"Referencia:        {reference}",
-        f"Fecha y hora:      {created_at:%d/%m/%Y %H:%M:%S}",
-        f"Cuenta de origen:  {origin_masked}",
-        f"Beneficiario:      {dest_name}",
-        f"Institución:       {dest_institution}",
-        f"Cuenta de destino: {dest_account_masked}",
-        f"Monto:             {format_money(amount)}",
-        f"Comisión:          {format_money(fee)}",
-        f"Total debitado:    {format_money(amount + fee)}",
-        f"Motivo:            {motive}",
-        f"Estado:            {state}",
-    ]
-    if return_reason:
-        lines.append(f"Motivo devolución: {return_reason}")
-    return lines
+    @property
+    def file_stem(self) -> str:
+        return f"comprobante-{self.kind}-{self.reference}"
+
+
+def make(secret: bytes, *, kind: str, title: str, lines: list[tuple[str, str]] | tuple[tuple[str, str], ...],
+         reference: str, created_at: datetime, result_id: int) -> Receipt:
+    """Build and sign a receipt. Values are printed as given: callers mask what must be masked."""
+    lines = tuple((str(label), _one_line(value)) for label, value in lines)
+    body = [HEADER, f"Comprobante de {title}", "", _row("Referencia", reference),
+            _row("Fecha y hora", f"{created_at:%d/%m/%Y %H:%M:%S}")]
+    body += [_row(label, value) for label, value in lines]
+    return Receipt(kind=kind, title=title, lines=lines, reference=reference, created_at=created_at,
+                   result_id=result_id, text=render(secret, body))
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())
+
+
+def _row(label: str, value: str) -> str:
+    return f"{(label + ':').ljust(LABEL_WIDTH)} {value}"
 
 
 def sign(secret: bytes, body: str) -> str:

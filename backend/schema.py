@@ -216,7 +216,24 @@ MIGRATIONS: list[str] = [
         WHERE state != 'Devuelta' GROUP BY user_id, kind, substr(created_at, 1, 10);
     """,
     # 4: foundation — pending authorised operations (one flow for every section)
-    "",
+    """
+    CREATE TABLE operations (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        request TEXT NOT NULL,
+        details_digest TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        challenge_id TEXT,
+        state TEXT NOT NULL DEFAULT 'pendiente' CHECK (state IN ('pendiente', 'ejecutada', 'anulada')),
+        result_id INTEGER,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        executed_at TEXT
+    );
+    CREATE INDEX operations_user ON operations(user_id, created_at);
+    """,
     # 5: foundation hardening — transactional outbox, gateway attempts, indexes
     """
     CREATE INDEX accounts_kind_name ON accounts(kind, name);

@@ -13,6 +13,7 @@ from .auth import AuthService
 from .clock import Clock
 from .context import Context
 from .db import Database
+from .operations import OperationsService
 from .otp import OtpService
 from .settings import Settings
 
@@ -42,6 +43,15 @@ class Backend:
         self.ctx = Context(self.db, settings, clock or Clock(settings.timezone))
         self.otp = OtpService(self.ctx)
         self.auth = AuthService(self.ctx, self.otp)
+        self.ops = OperationsService(self.ctx, self.auth, self.otp, loader=self._load_operation)
+
+    # Which section books each kind of authorised operation (built on demand, e.g. for a replay).
+    OPERATION_OWNERS = {"transferencia": "transfers", "beneficiario": "beneficiaries"}
+
+    def _load_operation(self, kind: str) -> None:
+        owner = self.OPERATION_OWNERS.get(kind)
+        if owner:
+            getattr(self, owner)
 
     # Sections are built on first use: the login screen needs none of them (start-up time).
     @cached_property
@@ -56,7 +66,7 @@ class Backend:
         from .beneficiaries import BeneficiariesService
 
         institutions.ensure_loaded(self.db)
-        return BeneficiariesService(self.ctx, self.auth, self.otp)
+        return BeneficiariesService(self.ctx, self.auth, self.ops)
 
     @cached_property
     def transfers(self):
@@ -64,7 +74,7 @@ class Backend:
         from .transfers import TransfersService
 
         institutions.ensure_loaded(self.db)
-        return TransfersService(self.ctx, self.auth, self.otp)
+        return TransfersService(self.ctx, self.auth, self.ops)
 
     @cached_property
     def clearing(self):

@@ -78,6 +78,8 @@ class Settings:
     card_payment_tx: int = 5_000_00  # cents: the most one card payment can be
     card_other_bank_fee: int = 30  # cents, per payment of another institution's card (interbank clearing)
     card_cycle_seconds: int = 300  # the app's background pass closes due card cycles this often
+    # -- operations: how long a prepared operation waits for its code
+    operation_ttl_seconds: int = 900
 
     def __post_init__(self) -> None:
         validate(self)
@@ -140,6 +142,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "teller_max_operation": (1, None), "backoffice_approval_threshold": (1, None),
     "card_due_days": (1, 45), "card_minimum_share_bp": (1, 10000), "card_deferral_min": (1, None),
     "card_payment_tx": (1, None), "card_other_bank_fee": (0, None), "card_cycle_seconds": (1, None),
+    "operation_ttl_seconds": (60, 86_400),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url"}

@@ -1,32 +1,35 @@
 """Section 2, Transferencias: to own accounts, to other Cooprogreso members, and to other institutions.
 
-A transfer is prepared (validated, fee and payee shown), confirmed with a code bound to its origin,
-destination, amount, fee and idempotency key, and executed as one journal entry in the same
-transaction that spends the code. Executing the same confirmation twice returns the first transfer.
+A transfer is one kind of authorised operation (backend/operations.py): prepared (validated, fee and
+payee shown), confirmed with a code bound to its origin, destination, amount and fee, and booked as one
+journal entry in the same transaction that spends the code, once.
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 from . import institutions
 from .accounts import internal_account
 from .auth import AuthService
 from .clock import parse_iso
 from .context import Context, Principal
-from .errors import InsufficientFunds, NotFound, OtpError, ValidationError
+from .errors import InsufficientFunds, NotFound, ValidationError
 from .identity import ID_TYPES, mask_account, normalize_id
 from .ledger import Leg, post
 from .money import format_money
-from .otp import Challenge, OtpService
+from .operations import OperationsService, Pending, Prepared
 from .payees import coop_account
-from .receipts import Receipt, body_lines, render
+from .receipts import Receipt, make
+from .text import clean_text
 
 KINDS = {"propia": "A mis Cuentas", "terceros": "Cooprogreso", "interbancaria": "Interbancaria"}
+RECEIPT_TITLES = {"propia": "Transferencia a mis Cuentas", "terceros": "Transferencia Cooprogreso",
+                  "interbancaria": "Transferencia Interbancaria"}
 MAX_MOTIVE = 60
+OPERATION = "transferencia"
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,6 @@ class TransferDraft:
     """A validated transfer waiting for the member's confirmation and code."""
 
     request: TransferRequest
-    key: str  # idempotency key of this confirmation
     origin_number: str
     origin_available: int
     payer_name: str
@@ -116,10 +118,11 @@ class TransferSummary:
 
 
 class TransfersService:
-    def __init__(self, ctx: Context, auth: AuthService, otp: OtpService):
+    def __init__(self, ctx: Context, auth: AuthService, ops: OperationsService):
         self.ctx = ctx
         self.auth = auth
-        self.otp = otp
+        self.ops = ops
+        ops.register(_TransferHandler(self))
 
     # -- what the forms offer --------------------------------------------------------------------
     def origins(self, token: str) -> list[Origin]:
@@ -136,33 +139,12 @@ class TransfersService:
         who = self.auth.principal(token)
         return self._quota(self.ctx.db.conn, who, kind)
 
-    # -- prepare, confirm, execute ---------------------------------------------------------------
-    def prepare(self, token: str, request: TransferRequest) -> TransferDraft:
-        who = self.auth.principal(token)
-        return self._draft(self.ctx.db.conn, who, request, secrets.token_urlsafe(16))
-
-    def request_code(self, token: str, draft: TransferDraft) -> Challenge:
-        who = self.auth.principal(token)
-        fresh = self._draft(self.ctx.db.conn, who, draft.request, draft.key)
-        return self.otp.issue(who.member_id, "transferencia", _details(fresh), who.username)
-
-    def resend_code(self, token: str, challenge_id: str) -> Challenge:
-        who = self.auth.principal(token)
-        return self.otp.resend(challenge_id, who.member_id, who.username)
-
-    def execute(self, token: str, draft: TransferDraft, challenge_id: str, code: str) -> Receipt:
-        """Move the money once. A repeated call for the same confirmation returns the same transfer."""
-        who = self.auth.principal(token)
-        done = self._by_key(who, draft.key)
-        if done is not None:
-            return self.receipt(token, done)
-        # The backend re-derives every figure: a draft changed by the caller no longer matches the code.
-        fresh = self._draft(self.ctx.db.conn, who, draft.request, draft.key)
-
-        transfer_id = self.otp.verify_then(
-            challenge_id, code, member_id=who.member_id, purpose="transferencia", details=_details(fresh),
-            actor=who.username, then=lambda conn: self._book(conn, who, draft.request, draft.key, _details(fresh)))
-        return self.receipt(token, transfer_id)
+    # -- prepare; the operations service confirms and books --------------------------------------
+    def prepare(self, token: str, request: TransferRequest) -> Pending:
+        """A transfer waiting for its code; `pending.view` is the TransferDraft the member confirms."""
+        if not isinstance(request, TransferRequest):
+            raise ValidationError("La solicitud de transferencia no es válida.")
+        return self.ops.prepare(token, OPERATION, asdict(request))
 
     # -- history and receipts --------------------------------------------------------------------
     def history(self, token: str, date_from: date | None = None, date_to: date | None = None,
@@ -189,53 +171,28 @@ class TransfersService:
                 for r in self.ctx.db.conn.execute(sql, params)]
 
     def receipt(self, token: str, transfer_id: int) -> Receipt:
-        who = self.auth.principal(token)
-        row = self.ctx.db.conn.execute(
+        return self.ops.receipt(token, OPERATION, transfer_id)
+
+    def _receipt(self, conn: Any, who: Principal, transfer_id: int) -> Receipt:
+        row = conn.execute(
             "SELECT t.*, a.number AS origin_number, COALESCE(i.name, 'Cooprogreso') AS institution"
             " FROM transfers t JOIN accounts a ON a.id = t.origin_account_id"
             " LEFT JOIN institutions i ON i.code = t.dest_institution WHERE t.id = ? AND t.user_id = ?",
             (transfer_id, who.user_id)).fetchone()
         if row is None:
             raise NotFound("La transferencia no existe o no te pertenece.")
-        fields = dict(reference=row["reference"], created_at=parse_iso(row["created_at"]), kind=row["kind"],
-                      origin_masked=mask_account(row["origin_number"]), dest_name=row["dest_name"],
-                      dest_institution=row["institution"], dest_account_masked=mask_account(row["dest_account_number"]),
-                      amount=row["amount"], fee=row["fee"], motive=row["motive"], state=row["state"],
-                      return_reason=row["return_reason"])
-        text = render(self.ctx.secret("receipt_secret"), body_lines(**fields))
-        return Receipt(transfer_id=row["id"], text=text, **fields)
-
-    def save_receipt(self, token: str, transfer_id: int, directory: str) -> str:
-        """Write the receipt as a text file; returns its path."""
-        receipt = self.receipt(token, transfer_id)
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"comprobante-{receipt.reference}-{receipt.state.lower()}.txt"
-        path.write_text(receipt.text, encoding="utf-8")
-        path.chmod(0o600)
-        return str(path)
+        lines = [("Cuenta de origen", mask_account(row["origin_number"])), ("Beneficiario", row["dest_name"]),
+                 ("Institución", row["institution"]), ("Cuenta de destino", mask_account(row["dest_account_number"])),
+                 ("Monto", format_money(row["amount"])), ("Comisión", format_money(row["fee"])),
+                 ("Total debitado", format_money(row["amount"] + row["fee"])), ("Motivo", row["motive"]),
+                 ("Estado", row["state"])]
+        if row["return_reason"]:
+            lines.append(("Motivo devolución", row["return_reason"]))
+        return make(self.ctx.secret("receipt_secret"), kind=OPERATION, title=RECEIPT_TITLES[row["kind"]],
+                    lines=lines, reference=row["reference"], created_at=parse_iso(row["created_at"]),
+                    result_id=row["id"])
 
     # -- internals -------------------------------------------------------------------------------
-    def _book(self, conn, who: Principal, request: TransferRequest, key: str, authorised: dict | None = None) -> int:
-        """The commit path, inside the write transaction that spent the code."""
-        again = conn.execute("SELECT id FROM transfers WHERE idempotency_key = ?", (key,)).fetchone()
-        if again:
-            return again[0]
-        final = self._draft(conn, who, request, key)  # limits and funds, under the write lock
-        if authorised is not None and _details(final) != authorised:
-            # e.g. the beneficiary's account was edited after the code was checked: move nothing
-            raise OtpError("Los datos de la transferencia cambiaron; confirma de nuevo para recibir otro código.",
-                           code="otp_details_changed")
-        return self._post(conn, who, final)
-
-    def _by_key(self, who: Principal, key: str) -> int | None:
-        row = self.ctx.db.conn.execute("SELECT id, user_id FROM transfers WHERE idempotency_key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        if row["user_id"] != who.user_id:
-            raise NotFound("La transferencia no existe o no te pertenece.")
-        return row["id"]
-
     def _limits(self, kind: str) -> tuple[int, int]:
         s = self.ctx.settings
         return getattr(s, f"limit_{kind}_tx"), getattr(s, f"limit_{kind}_daily")
@@ -248,7 +205,7 @@ class TransfersService:
                            (who.user_id, kind, self.ctx.now().date().isoformat())).fetchone()
         return Quota(per_tx, daily, row[0] if row else 0)
 
-    def _draft(self, conn, who: Principal, req: TransferRequest, key: str) -> TransferDraft:
+    def _draft(self, conn, who: Principal, req: TransferRequest) -> TransferDraft:
         quota = self._quota(conn, who, req.kind)
         origin = conn.execute(
             "SELECT a.*, m.first_names || ' ' || m.last_names AS payer FROM accounts a JOIN members m"
@@ -257,11 +214,7 @@ class TransfersService:
             raise NotFound("La cuenta de origen no existe o no te pertenece.")
         if origin["kind"] != "ahorros" or origin["status"] != "activa":
             raise ValidationError("La cuenta de origen debe ser una cuenta de ahorros activa.", field="origin")
-        motive = " ".join((req.motive or "").split())
-        if not motive:
-            raise ValidationError("Escribe el motivo o la referencia de la transferencia.", field="motive")
-        if len(motive) > MAX_MOTIVE:
-            raise ValidationError(f"El motivo admite hasta {MAX_MOTIVE} caracteres.", field="motive")
+        motive = clean_text(req.motive, field="motive", label="El motivo", min_len=1, max_len=MAX_MOTIVE)
         dest = self._destination(conn, who, req)
         if dest["dest_account_number"] == origin["number"]:
             raise ValidationError("La cuenta de destino no puede ser la misma de origen.", field="destination")
@@ -280,7 +233,7 @@ class TransfersService:
             with_fee = f" (incluye la comisión de {format_money(fee)})" if fee else ""
             raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(available)} y la "
                                     f"transferencia necesita {format_money(amount + fee)}{with_fee}.", field="amount")
-        return TransferDraft(request=req, key=key, origin_number=origin["number"], origin_available=available,
+        return TransferDraft(request=req, origin_number=origin["number"], origin_available=available,
                              payer_name=origin["payer"],
                              amount=amount, fee=fee, motive=motive, quota_left=quota.left_today, **dest)
 
@@ -325,16 +278,14 @@ class TransfersService:
         number = institutions.validate_account(conn, code, number)
         if acc_type not in ("ahorros", "corriente"):
             raise ValidationError("Selecciona el tipo de cuenta.", field="account_type")
-        name = " ".join((name or "").split())
-        if not 3 <= len(name) <= 80:
-            raise ValidationError("Escribe el nombre del titular de la cuenta.", field="holder_name")
+        name = clean_text(name, field="holder_name", label="El nombre del titular", min_len=3, max_len=80)
         id_number = normalize_id(id_type, id_number)
         return dict(dest_name=name, dest_payee_check=f"{name} · {ID_TYPES[id_type]} {id_number}",
                     dest_institution_code=institution.code, dest_institution=institution.name,
                     dest_account_type=acc_type, dest_account_number=number, dest_account_id=None,
                     dest_id_type=id_type, dest_id_number=id_number)
 
-    def _post(self, conn, who: Principal, d: TransferDraft) -> int:
+    def _post(self, conn, who: Principal, d: TransferDraft, key: str) -> int:
         now = self.ctx.now_iso()
         origin, kind = d.request.origin_id, d.request.kind
         if kind == "interbancaria":
@@ -353,7 +304,7 @@ class TransfersService:
                 in_memo = f"Transferencia de {d.payer_name} · {d.motive}"
             legs = [Leg(origin, -d.amount, out_memo), Leg(d.dest_account_id, d.amount, in_memo)]
         entry = post(conn, kind=f"transferencia_{kind}", description=f"Transferencia {KINDS[kind]}", legs=legs,
-                     posted_at=now, actor=who.username, idempotency_key=d.key)
+                     posted_at=now, actor=who.username, idempotency_key=key)
         reference = f"{self.ctx.now():%y%m%d}{entry:08d}"
         state = "Enviada" if kind == "interbancaria" else "Acreditada"
         transfer_id = conn.execute(
@@ -361,9 +312,10 @@ class TransfersService:
             " dest_institution, dest_account_type, dest_account_number, dest_name, dest_id_type, dest_id_number,"
             " amount, fee, motive, state, entry_id, created_at, settled_at, next_attempt_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (reference, d.key, who.user_id, kind, origin, d.dest_account_id, d.dest_institution_code, d.dest_account_type,
+            (reference, key, who.user_id, kind, origin, d.dest_account_id, d.dest_institution_code, d.dest_account_type,
              d.dest_account_number, d.dest_name, d.dest_id_type, d.dest_id_number, d.amount, d.fee, d.motive, state,
-             entry, now, None if kind == "interbancaria" else now, now if kind == "interbancaria" else None)).fetchone()[0]
+             entry, now, None if kind == "interbancaria" else now, now if kind == "interbancaria" else None)
+        ).fetchone()[0]
         conn.execute("INSERT INTO transfer_usage (user_id, kind, day, amount) VALUES (?, ?, ?, ?)"
                      " ON CONFLICT (user_id, kind, day) DO UPDATE SET amount = transfer_usage.amount + excluded.amount",
                      (who.user_id, kind, now[:10], d.amount))
@@ -376,4 +328,45 @@ class TransfersService:
 def _details(d: TransferDraft) -> dict:
     """What the code is bound to: change any of it and the code is void."""
     return {"kind": d.request.kind, "origin": d.origin_number, "institution": d.dest_institution_code,
-            "destination": d.dest_account_number, "amount": d.amount, "fee": d.fee, "key": d.key}
+            "destination": d.dest_account_number, "amount": d.amount, "fee": d.fee}
+
+
+def _confirm_lines(d: TransferDraft) -> list[tuple[str, str]]:
+    from .beneficiaries import ACCOUNT_TYPES
+
+    lines = [("Desde", f"Ahorros {d.origin_masked}"), ("Para", d.dest_payee_check),
+             ("Institución", d.dest_institution),
+             ("Cuenta", f"{ACCOUNT_TYPES[d.dest_account_type]} {d.dest_account_masked}"),
+             ("Monto", format_money(d.amount))]
+    if d.fee:
+        lines += [("Comisión", format_money(d.fee)), ("Total", format_money(d.total))]
+    lines.append(("Motivo", d.motive))
+    return lines
+
+
+class _TransferHandler:
+    """Transfers as an authorised operation."""
+
+    kind = OPERATION
+    otp_label = "tu transferencia"
+
+    def __init__(self, service: TransfersService):
+        self.service = service
+
+    def prepare(self, conn: Any, who: Principal, request: dict[str, Any]) -> Prepared:
+        try:
+            req = TransferRequest(**request)
+        except TypeError as exc:
+            raise ValidationError("La solicitud de transferencia no es válida.") from exc
+        draft = self.service._draft(conn, who, req)
+        return Prepared(details=_details(draft), title="Confirma la transferencia", lines=_confirm_lines(draft),
+                        view=draft)
+
+    def execute(self, conn: Any, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int:
+        again = conn.execute("SELECT id FROM transfers WHERE idempotency_key = ?", (key,)).fetchone()
+        if again:
+            return again[0]
+        return self.service._post(conn, who, prepared.view, key)
+
+    def receipt(self, conn: Any, who: Principal, result_id: int) -> Receipt:
+        return self.service._receipt(conn, who, result_id)

@@ -14,11 +14,12 @@ from backend.beneficiaries import ACCOUNT_TYPES, SERVICES, Beneficiary, Benefici
 from backend.errors import ServiceError
 from backend.identity import ID_TYPES
 from backend.institutions import COOPROGRESO
+from backend.receipts import Receipt
 
 from .base import MemberScreen
 from .calls import ServiceCalls
 from .confirm import ConfirmModal
-from .otp import OtpModal
+from .flow import start_authorised
 
 SHORT_SERVICE = {"terceros": "Terceros", "interbancaria": "Interbancaria"}
 
@@ -105,9 +106,10 @@ class BeneficiariesScreen(MemberScreen):
         if b:
             self.app.push_screen(BeneficiaryModal(b), self._saved)
 
-    def _saved(self, result: Beneficiary | None) -> None:
+    def _saved(self, result: Beneficiary | Receipt | None) -> None:
         if result is not None:
-            self.notify(f"Beneficiario «{result.name}» guardado.", markup=False)
+            name = result.get("Beneficiario") if isinstance(result, Receipt) else result.name
+            self.notify(f"Beneficiario «{name}» guardado.", markup=False)
             self.reload()
 
     def action_delete(self) -> None:
@@ -128,7 +130,7 @@ class BeneficiariesScreen(MemberScreen):
         self.reload()
 
 
-class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | None]):
+class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
     """Add or edit one beneficiary; a change other than the name is confirmed with a code."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="beneficiary.cancel", tooltip="Cerrar sin guardar")]
@@ -203,28 +205,21 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | None]):
         service, token = self.app.backend.beneficiaries, self.app.token
         editing = self.current.id if self.current else None
         if needs_code:
-            self.call("code", service.request_code, token, self.form, editing)
+            form = self.form
+            self._say("")
+            start_authorised(self, lambda: service.prepare_save(token, form, editing), on_done=self._after_code,
+                             on_error=self.failed_check, otp_title="Código de seguridad · Beneficiario",
+                             on_cancel=lambda: self._say("No se guardó: falta confirmar con el código de seguridad."))
         else:
             self.call("saved", service.save, token, self.form, editing)
 
     def failed_check(self, error: ServiceError) -> None:
         self._say(error.message)
 
-    failed_code = failed_saved = failed_check
+    failed_saved = failed_check
 
-    def done_code(self, challenge) -> None:
-        service, token, form = self.app.backend.beneficiaries, self.app.token, self.form
-        editing = self.current.id if self.current else None
-        self._say("")
-        self.app.push_screen(OtpModal(challenge, submit=lambda code: service.save(token, form, editing, challenge.id, code),
-                                      resend=lambda: service.resend_code(token, challenge.id),
-                                      title="Código de seguridad · Beneficiario"), self._after_code)
-
-    def _after_code(self, saved: Beneficiary | None) -> None:
-        if saved is not None:
-            self.dismiss(saved)
-        else:
-            self._say("No se guardó: falta confirmar con el código de seguridad.")
+    def _after_code(self, receipt: Receipt) -> None:
+        self.dismiss(receipt)
 
     def done_saved(self, saved: Beneficiary) -> None:
         self.dismiss(saved)

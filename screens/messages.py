@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from textual.message import Message
+from textual.worker import Worker
 
 
 class ServiceDone(Message):
-    """A backend call finished; `tag` names the handler `done_<tag>` that receives `result`."""
+    """A backend call finished in `worker`; `tag` names the call, `result` is what it returned."""
 
-    def __init__(self, tag: str, result: Any) -> None:
+    def __init__(self, tag: str, result: Any, worker: Worker | None = None) -> None:
         super().__init__()
         self.tag = tag
         self.result = result
+        self.worker = worker

@@ -18,10 +18,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from backend.errors import OtpError
+from backend.errors import OtpError, SessionExpired
 from backend.otp import Challenge
 
-from .calls import ServiceCalls
+from .calls import ServiceCalls, as_service_error
 
 FINAL = {"otp_exhausted", "otp_expired", "otp_void", "otp_used", "otp_details_changed", "otp_unknown"}
 
@@ -82,12 +82,41 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
             return
         self.busy = True
         self.query_one("#otp-confirm", Button).disabled = True
-        self.call("submit", self.submit, code)
+        self._submit_outliving_the_modal(code)
 
-    def done_submit(self, result: Any) -> None:
+    def _submit_outliving_the_modal(self, code: str) -> None:
+        """Run submit in an app-owned worker: if this modal is taken away while the operation books
+        (the session ends, say), the outcome still reaches the member on whatever screen comes next."""
+
+        app = self.app  # this modal may be detached by the time the thread finishes
+
+        def work() -> None:
+            try:
+                result = self.submit(code)
+            except Exception as exc:  # every failure is shown; unexpected ones are logged
+                app.call_from_thread(self._submitted, app, None, exc)
+                return
+            app.call_from_thread(self._submitted, app, result, None)
+
+        app.run_worker(work, name="otp-submit", thread=True, exit_on_error=False)
+
+    def _submitted(self, app: Any, result: Any, error: BaseException | None) -> None:
+        if error is None:
+            self.done_submit(result, app)
+        elif isinstance(error, SessionExpired):
+            app.end_session(error.message)
+        elif self in app.screen_stack:
+            self.failed_submit(as_service_error(error, "otp-submit"))
+
+    def done_submit(self, result: Any, app: Any) -> None:
         self.busy = False
         self.closed = True
-        self.app.clear_notifications()  # the simulated phone's code is spent
+        app.clear_notifications()  # the simulated phone's code is spent
+        if self not in app.screen_stack:
+            # The member's screen went away while the code was checked (e.g. the session ended):
+            # the operation was booked all the same, so whatever screen comes next says so.
+            app.notify(_executed_notice(result), title="Operación realizada", timeout=60, markup=False)
+            return
         self.dismiss(result)
 
     def failed_submit(self, error) -> None:
@@ -128,6 +157,10 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
 
     @on(Button.Pressed, "#otp-cancel")
     def action_cancel(self) -> None:
+        if self.busy:
+            # The code is being checked and the operation may be booking: wait for the outcome.
+            self._error("Estamos verificando tu código; espera el resultado.")
+            return
         self.closed = True
         self.dismiss(None)
 
@@ -140,3 +173,12 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
 
     def _error(self, message: str) -> None:
         self.query_one("#otp-error", Static).update(message)
+
+
+def _executed_notice(result: Any) -> str:
+    reference = getattr(result, "reference", None)
+    title = getattr(result, "title", "Tu operación")
+    if reference:
+        return (f"{title}: la operación se realizó (referencia {reference}). "
+                "Encuentra su comprobante en el historial de la sección.")
+    return "Tu operación se realizó. Encuentra su comprobante en el historial de la sección."

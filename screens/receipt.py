@@ -1,4 +1,4 @@
-"""The one receipt view: a comprobante as it will be printed or saved, with «Guardar»."""
+"""The one receipt view: a comprobante of any kind as it will be printed or saved, with «Guardar»."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
     ]
 
     def __init__(self, receipt: Receipt, save: Callable[[str], str] | None = None) -> None:
-        """`save(directory) -> path` stores the comprobante (default: a member's transfer receipt)."""
+        """`save(directory) -> path` stores the comprobante (default: the signed-in person's receipt)."""
         super().__init__()
         self.receipt = receipt
         self.save = save
@@ -47,8 +47,8 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
         if self.save is not None:
             self.call("save", self.save, self.app.export_dir)
             return
-        self.call("save", self.app.backend.transfers.save_receipt, self.app.token, self.receipt.transfer_id,
-                  self.app.export_dir)
+        self.call("save", self.app.backend.ops.save_receipt, self.app.token, self.receipt.kind,
+                  self.receipt.result_id, self.app.export_dir)
 
     def done_save(self, path: str) -> None:
         saved = self.query_one("#receipt-saved", Static)

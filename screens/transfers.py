@@ -13,12 +13,11 @@ from backend.beneficiaries import ACCOUNT_TYPES
 from backend.errors import ServiceError
 from backend.identity import ID_TYPES
 from backend.money import format_money, parse_money
-from backend.transfers import TransferDraft, TransferRequest
+from backend.receipts import Receipt
+from backend.transfers import TransferRequest
 
 from .base import MemberScreen
-from .confirm import ConfirmModal
-from .otp import OtpModal
-from .receipt import ReceiptModal
+from .flow import start_authorised
 
 TITLES = {"propia": "Transferencias a mis Cuentas", "terceros": "Transferencias Cooprogreso",
           "interbancaria": "Transferencias Interbancarias"}
@@ -34,7 +33,6 @@ class TransferScreen(MemberScreen):
     def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
-        self.draft: TransferDraft | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Label(TITLES[self.kind], classes="section-title")
@@ -144,7 +142,9 @@ class TransferScreen(MemberScreen):
         if origin == Select.NULL:
             self._error("#dest-error", "Selecciona la cuenta de origen.")
             return
-        self.call("prepare", self.app.backend.transfers.prepare, self.app.token, self._request(origin, amount))
+        transfers, token, request = self.app.backend.transfers, self.app.token, self._request(origin, amount)
+        start_authorised(self, lambda: transfers.prepare(token, request), on_done=self._executed,
+                         on_error=self.failed_prepare, otp_title="Código de seguridad · Autoriza la transferencia")
 
     def _request(self, origin: int, amount: int) -> TransferRequest:
         motive = self.query_one("#motive", Input).value
@@ -169,40 +169,11 @@ class TransferScreen(MemberScreen):
     def failed_prepare(self, error: ServiceError) -> None:
         self._field_error(error.field, error.message)
 
-    def done_prepare(self, draft: TransferDraft) -> None:
-        self.draft = draft
-        lines = [f"Desde:        Ahorros {draft.origin_masked}",
-                 f"Para:         {draft.dest_payee_check}",
-                 f"Institución:  {draft.dest_institution}",
-                 f"Cuenta:       {ACCOUNT_TYPES[draft.dest_account_type]} {draft.dest_account_masked}",
-                 f"Monto:        {format_money(draft.amount)}"]
-        if draft.fee:
-            lines.append(f"Comisión:     {format_money(draft.fee)}")
-            lines.append(f"Total:        {format_money(draft.total)}")
-        lines.append(f"Motivo:       {draft.motive}")
-        self.app.push_screen(ConfirmModal("Confirma la transferencia", "\n".join(lines), accept="Confirmar"),
-                             self._confirmed)
-
-    def _confirmed(self, yes: bool | None) -> None:
-        if yes and self.draft:
-            self.call("code", self.app.backend.transfers.request_code, self.app.token, self.draft)
-
-    def done_code(self, challenge) -> None:
-        transfers, token, draft = self.app.backend.transfers, self.app.token, self.draft
-        self.app.push_screen(OtpModal(challenge, submit=lambda code: transfers.execute(token, draft, challenge.id, code),
-                                      resend=lambda: transfers.resend_code(token, challenge.id),
-                                      title="Código de seguridad · Autoriza la transferencia"),
-                             self._executed)
-
-    def _executed(self, receipt) -> None:
-        if receipt is None:
-            return
+    def _executed(self, receipt: Receipt) -> None:
         self.query_one("#amount", Input).value = ""
         self.query_one("#motive", Input).value = ""
-        self.draft = None
         self.call("origins", self.app.backend.transfers.origins, self.app.token)
         self.call("quota", self.app.backend.transfers.quota, self.app.token, self.kind)
-        self.app.push_screen(ReceiptModal(receipt))
 
     def action_history(self) -> None:
         from .transfer_history import TransferHistoryScreen

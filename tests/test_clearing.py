@@ -34,7 +34,7 @@ def test_simulated_network_credits_within_the_minute(backend, clock):
     clock.advance(seconds=backend.settings.clearing_retry_seconds)
     report = backend.clearing.settle()
     assert report.credited == 1
-    assert backend.transfers.receipt(who.token, receipt.transfer_id).state == "Acreditada"
+    assert backend.transfers.receipt(who.token, receipt.result_id).get("Estado") == "Acreditada"
     assert backend.check() == []
     assert backend.clearing.settle().checked == 0  # nothing left to do
 
@@ -49,8 +49,8 @@ def test_return_refunds_amount_and_fee_by_policy(make_backend, clock, refund_fee
     assert backend.clearing.settle().returned == 1
     fee = backend.settings.interbank_fee
     assert balance_of(backend, who.accounts[0]) == before - (0 if refund_fee else fee)
-    again = backend.transfers.receipt(who.token, receipt.transfer_id)
-    assert again.state == "Devuelta" and again.return_reason == "Cuenta inexistente en la institución destino"
+    again = backend.transfers.receipt(who.token, receipt.result_id)
+    assert again.get("Estado") == "Devuelta" and again.get("Motivo devolución") == "Cuenta inexistente en la institución destino"
     assert "Motivo devolución: Cuenta inexistente" in again.text
     movements = backend.products.movements(who.token, who.accounts[0]).movements
     assert any("Devolución transferencia" in m.description and "Cuenta inexistente" in m.description for m in movements)
@@ -109,7 +109,7 @@ def test_http_gateway_accepts(http_backend, network):
     assert http_backend.clearing.settle().credited == 1
     key, body = network.calls[0]
     assert body["reference"] == receipt.reference and body["amount"] == 100_00 and key
-    assert http_backend.transfers.receipt(who.token, receipt.transfer_id).state == "Acreditada"
+    assert http_backend.transfers.receipt(who.token, receipt.result_id).get("Estado") == "Acreditada"
 
 
 def test_http_gateway_rejects(http_backend, network):
@@ -127,7 +127,7 @@ def test_http_timeout_then_retry_without_duplicate(http_backend, network, clock)
     receipt = send(http_backend, who, "22001234")
     network.mode = "timeout"
     assert http_backend.clearing.settle().failed == 1
-    assert http_backend.transfers.receipt(who.token, receipt.transfer_id).state == "Enviada"
+    assert http_backend.transfers.receipt(who.token, receipt.result_id).get("Estado") == "Enviada"
     assert http_backend.clearing.settle().checked == 0  # not due again yet
     network.mode = "accept"
     clock.advance(seconds=http_backend.settings.clearing_retry_seconds)

@@ -15,7 +15,7 @@ def saved(backend, tmp_path):
     who = demo_member(backend)
     a, b = who.accounts[:2]
     receipt = transfer(backend, who, TransferRequest("propia", a, 12_34, "Útiles escolares", dest_account_id=b))
-    path = backend.transfers.save_receipt(who.token, receipt.transfer_id, str(tmp_path))
+    path = backend.ops.save_receipt(who.token, "transferencia", receipt.result_id, str(tmp_path))
     return backend, receipt, Path(path)
 
 

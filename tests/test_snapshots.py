@@ -1,5 +1,6 @@
 """Snapshot tests of the main screens at 80×24 (refresh with --snapshot-update after a deliberate change)."""
 
+from .transfer_helpers import save_beneficiary
 from .ui import SIZE, login, make_app, settle
 
 
@@ -59,8 +60,7 @@ def test_beneficiaries_table(snap_compare, backend):
     token = backend.auth.login("demo", "Demo-2026!").token
     for name, account in (("Pedro Andrade", "2200123456"), ("[bold]Rosa[/] Vega", "2200555555")):
         form = BeneficiaryForm("interbancaria", name, "cedula", "0926687856", account, "0010", "ahorros")
-        challenge = backend.beneficiaries.request_code(token, form)
-        backend.beneficiaries.save(token, form, challenge_id=challenge.id, code=last_code(backend))
+        save_beneficiary(backend, token, form)
 
     async def run_before(pilot):
         await login(pilot)

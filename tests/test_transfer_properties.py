@@ -41,8 +41,8 @@ def test_stateful_random_transfers(demo_template, tmp_path_factory):
                                       account_number=number_of(self.backend, b) if kind == "terceros" else "")
             try:
                 draft = self.backend.transfers.prepare(who.token, request)
-                ch = self.backend.transfers.request_code(who.token, draft)
-                self.backend.transfers.execute(who.token, draft, ch.id, last_code(self.backend))
+                ch = self.backend.ops.request_code(who.token, draft.id)
+                self.backend.ops.authorise(who.token, draft.id, last_code(self.backend))
             except InsufficientFunds:
                 assert self.model[a] < amount
                 return
@@ -91,8 +91,8 @@ WORKER = textwrap.dedent("""
     for _ in range(int(sys.argv[5])):
         try:
             draft = backend.transfers.prepare(token, TransferRequest("terceros", origin, 7_00, "carrera", account_number=dest))
-            ch = backend.transfers.request_code(token, draft)
-            backend.transfers.execute(token, draft, ch.id, phone.last)
+            ch = backend.ops.request_code(token, draft.id)
+            backend.ops.authorise(token, draft.id, phone.last)
             done += 1
         except InsufficientFunds:
             refused += 1

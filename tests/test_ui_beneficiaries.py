@@ -6,17 +6,17 @@ from backend.beneficiaries import BeneficiaryForm
 from screens.beneficiaries import BeneficiariesScreen, BeneficiaryModal
 from screens.confirm import ConfirmModal
 from screens.otp import OtpModal
+from screens.receipt import ReceiptModal
 
 from .conftest import last_code
-from .transfer_helpers import number_of
+from .transfer_helpers import number_of, save_beneficiary
 from .ui import SIZE, login, make_app, screen_text, settle, type_into
 
 
 def seed(backend, *forms):
     token = backend.auth.login("demo", "Demo-2026!").token
     for form in forms:
-        ch = backend.beneficiaries.request_code(token, form)
-        backend.beneficiaries.save(token, form, challenge_id=ch.id, code=last_code(backend))
+        save_beneficiary(backend, token, form)
 
 
 def pichincha(name, account):
@@ -52,9 +52,15 @@ async def test_add_with_code(backend, ana):
         await type_into(pilot, "#id-number", "1104680135")
         await type_into(pilot, "#account", number_of(backend, ana.accounts[0]))
         await save_form(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "Confirma el nuevo beneficiario" in screen_text(app)
+        await pilot.click("#accept")
+        await settle(pilot)
         assert isinstance(app.screen, OtpModal)
         await type_into(pilot, "#otp-code", last_code(backend))
         await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal) and "Registro de Beneficiario" in screen_text(app)
+        await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, BeneficiariesScreen)
         assert "Ana Prueba" in screen_text(app) and "Terceros" in screen_text(app)
@@ -103,6 +109,9 @@ async def test_rename_needs_no_code_and_account_change_does(backend):
         await settle(pilot)
         await type_into(pilot, "#account", "2200999999")
         await save_form(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "******9999" in screen_text(app)
+        await pilot.click("#accept")
+        await settle(pilot)
         assert isinstance(app.screen, OtpModal)
         await pilot.press("escape")
         await settle(pilot)

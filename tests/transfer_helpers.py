@@ -39,5 +39,13 @@ def balance_of(backend, account_id: int) -> int:
 
 def transfer(backend, who: Member, request: TransferRequest, code: str | None = None):
     draft = backend.transfers.prepare(who.token, request)
-    challenge = backend.transfers.request_code(who.token, draft)
-    return backend.transfers.execute(who.token, draft, challenge.id, code or last_code(backend))
+    challenge = backend.ops.request_code(who.token, draft.id)
+    return backend.ops.authorise(who.token, draft.id, code or last_code(backend))
+
+
+def save_beneficiary(backend, token: str, form, editing_id: int | None = None, code: str | None = None):
+    """Add a beneficiary, or change its account, through the authorised-operation flow."""
+    pending = backend.beneficiaries.prepare_save(token, form, editing_id)
+    backend.ops.request_code(token, pending.id)
+    receipt = backend.ops.authorise(token, pending.id, code or last_code(backend))
+    return backend.beneficiaries.get(token, receipt.result_id)
