@@ -88,6 +88,7 @@ class BeneficiariesService:
 
     def prepare_save(self, token: str, form: BeneficiaryForm, editing_id: int | None = None) -> Pending:
         """Adding a beneficiary, or changing where the money goes, is an authorised operation."""
+        self.auth.principal(token)
         if not isinstance(form, BeneficiaryForm):
             raise ValidationError("El formulario no es válido.")
         return self.ops.prepare(token, OPERATION, {"form": asdict(form), "editing_id": editing_id})

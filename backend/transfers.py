@@ -142,6 +142,7 @@ class TransfersService:
     # -- prepare; the operations service confirms and books --------------------------------------
     def prepare(self, token: str, request: TransferRequest) -> Pending:
         """A transfer waiting for its code; `pending.view` is the TransferDraft the member confirms."""
+        self.auth.principal(token)
         if not isinstance(request, TransferRequest):
             raise ValidationError("La solicitud de transferencia no es válida.")
         return self.ops.prepare(token, OPERATION, asdict(request))
