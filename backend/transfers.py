@@ -194,6 +194,14 @@ class TransfersService:
                     result_id=row["id"])
 
     # -- internals -------------------------------------------------------------------------------
+    def _book(self, conn: Any, who: Principal, request: TransferRequest, key: str,
+              draft: TransferDraft | None = None) -> int:
+        """The commit path, inside the write transaction: limits and funds under the lock, booked once."""
+        again = conn.execute("SELECT id FROM transfers WHERE idempotency_key = ?", (key,)).fetchone()
+        if again:
+            return again[0]
+        return self._post(conn, who, draft or self._draft(conn, who, request), key)
+
     def _limits(self, kind: str) -> tuple[int, int]:
         s = self.ctx.settings
         return getattr(s, f"limit_{kind}_tx"), getattr(s, f"limit_{kind}_daily")
@@ -364,10 +372,7 @@ class _TransferHandler:
                         view=draft)
 
     def execute(self, conn: Any, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int:
-        again = conn.execute("SELECT id FROM transfers WHERE idempotency_key = ?", (key,)).fetchone()
-        if again:
-            return again[0]
-        return self.service._post(conn, who, prepared.view, key)
+        return self.service._book(conn, who, prepared.view.request, key, prepared.view)
 
     def receipt(self, conn: Any, who: Principal, result_id: int) -> Receipt:
         return self.service._receipt(conn, who, result_id)
