@@ -122,7 +122,7 @@ class CounterService:
         self.ctx = ctx
         self.auth = auth
 
-    @staff_only(CAJERO, ATENCION, SUPERVISOR)
+    @staff_only(CAJERO, ATENCION, SUPERVISOR, AUDITOR)
     def find_member(self, who: Principal, query: str) -> list[MemberCard]:
         with self.ctx.db.read() as conn:
             ids = search_members(conn, query)

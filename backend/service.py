@@ -113,6 +113,18 @@ class Backend:
 
         return BackofficeService(self.ctx, self.auth)
 
+    @cached_property
+    def end_of_day(self):
+        from .end_of_day import EndOfDayService
+
+        return EndOfDayService(self.ctx, self.auth, self)
+
+    @cached_property
+    def audit_views(self):
+        from .audit_views import AuditViewsService
+
+        return AuditViewsService(self.ctx, self.auth)
+
     @property
     def settings(self) -> Settings:
         return self.ctx.settings

@@ -1,4 +1,4 @@
-"""`cooprogreso staff add|list|disable|code`: the co-op's staff users, from the command line.
+"""`cooprogreso staff add|list|disable|code` (the co-op's staff users) and `cooprogreso end-of-day`.
 
 `add` shows the authenticator secret once (otpauth:// URI and a QR code for the phone); nothing
 shows it again. `code` prints a user's current code, in demo databases only (trainings).
@@ -34,6 +34,9 @@ def register(sub) -> None:
     code.add_argument("--db", dest="target")
     code.add_argument("--user", required=True)
     code.set_defaults(handler=_code)
+    eod = sub.add_parser("end-of-day", help="cierre del día: cajas cerradas, liquidación, verificación, informe")
+    eod.add_argument("--db", dest="target")
+    eod.set_defaults(handler=_end_of_day)
 
 
 def _backend(cfg):
@@ -123,4 +126,38 @@ def _code(cfg, args) -> int:
         return 1
     finally:
         backend.close()
+    return 0
+
+
+def _end_of_day(cfg, args) -> int:
+    from rich.progress import Progress
+
+    from backend import end_of_day
+    from backend.errors import ServiceError
+    from backend.money import format_money
+
+    backend = _backend(cfg)
+    if backend is None:
+        return 2
+    try:
+        with Progress(transient=False) as progress:
+            task = progress.add_task("Cierre del día", total=None)
+
+            def step(done: int, total: int, label: str) -> None:
+                progress.update(task, completed=done, total=total, description=label)
+
+            report = end_of_day.run(backend.ctx, backend, "cli", step)
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        backend.close()
+    print(f"Día {report.day} cerrado; nuevo día de negocio: {report.next_day}")
+    for label, summary in report.passes:
+        print(f"  {label}: {visible(summary) or 'hecho'}")
+    print("Totales del día por tipo de operación:")
+    for t in report.totals:
+        print(f"  {t.kind:<28} {t.entries:>6} asientos  {format_money(t.amount):>16}")
+    if not report.totals:
+        print("  (sin operaciones)")
     return 0

@@ -106,12 +106,4 @@ def screen_for(key: str) -> Screen:
 
         return NotAvailableScreen(section)
     module, _, name = section.screen.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        from .sections import NotAvailableScreen  # a screen still being built
-
-        return NotAvailableScreen(section)
-    return cls(*section.args)
+    return getattr(importlib.import_module(module), name)(*section.args)

@@ -217,3 +217,55 @@ def test_snapshot_deposit_form_with_identity_checks(snap_compare, backend, clock
         await pilot.pause()
 
     assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_every_staff_menu_entry_opens_a_built_screen(backend, clock):
+    """No staff entry falls back to the «not available» notice; each opens and shows its title."""
+    from screens.registry import SECTIONS
+    from screens.sections import NotAvailableScreen
+
+    people = {role: enrol(backend, f"{role}9", role) for role in ("cajero", "atencion", "supervisor", "auditor")}
+    for role, staff in people.items():
+        app = make_app(backend)
+        async with app.run_test(size=SIZE) as pilot:
+            clock.advance(seconds=30)
+            await staff_login(pilot, backend, staff)
+            for section in [s for s in SECTIONS if s.audience == role]:
+                await pilot.press(str(section.number))
+                await settle(pilot)
+                assert not isinstance(app.screen, NotAvailableScreen), section.key
+                assert section.plain_title in screen_text(app), section.key
+                await pilot.press("escape")
+                await settle(pilot)
+                assert isinstance(app.screen, MenuScreen)
+
+
+async def test_member_care_unlocks_and_asks_for_a_mobile_change(backend, clock):
+    from backend.errors import AuthError
+
+    from .conftest import demo_cedula
+
+    for _ in range(5):
+        try:
+            backend.auth.login("demo", "Mala-clave1")
+        except AuthError:
+            pass
+    aten = enrol(backend, "atencion9", "atencion")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, aten)
+        await pilot.press("2")
+        await settle(pilot)
+        app.screen.query_one("#care-query").value = demo_cedula()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "BLOQUEADO" in screen_text(app) and "Usuario en línea: demo" in screen_text(app)
+        await pilot.click("#unlock")
+        await settle(pilot)
+        assert "Usuario desbloqueado." in screen_text(app) and "BLOQUEADO" not in screen_text(app)
+        app.screen.query_one("#new-mobile").value = "0991112233"
+        app.screen.query_one("#mobile-reason").value = "Cambió de operadora"
+        await pilot.click("#change-mobile")
+        await settle(pilot)
+        assert "enviado al supervisor" in screen_text(app)
+    assert backend.auth.login("demo", "Demo-2026!").username == "demo"

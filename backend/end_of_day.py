@@ -1,0 +1,135 @@
+"""Cierre del día: refuse while a till is open, run the day's passes (interbank settlement, card
+cycle close, scheduled payments where that section exists), require a clean `check`, report the
+day's totals by operation kind, and move the business date on — once per day.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import date, timedelta
+
+from . import counter_ops, ledger
+from .context import Context, Principal
+from .errors import ValidationError
+from .roles import SUPERVISOR, staff_only
+
+Progress = Callable[[int, int, str], None]  # (step done, steps, label)
+
+
+@dataclass(frozen=True)
+class KindTotal:
+    kind: str
+    entries: int
+    amount: int  # the sum of each entry's credits, in cents
+
+
+@dataclass(frozen=True)
+class DayReport:
+    day: str
+    next_day: str
+    totals: tuple[KindTotal, ...]
+    passes: tuple[tuple[str, str], ...]  # (pass, what it did)
+
+
+def day_passes(backend) -> list[tuple[str, Callable[[date], object]]]:
+    """The passes that exist in this build, in order; each takes the business date."""
+    passes: list[tuple[str, Callable[[date], object]]] = [
+        ("Liquidación interbancaria", lambda day: backend.clearing.settle())]
+    for name, label in (("scheduled_payments", "Pagos programados"), ("scheduled", "Pagos programados")):
+        service = getattr(type(backend), name, None) and getattr(backend, name)
+        if service is not None and hasattr(service, "run_due"):
+            passes.append((label, lambda day, s=service: s.run_due(day)))
+            break
+    if hasattr(type(backend), "card_cycle"):
+        passes.append(("Cierre de ciclo de tarjetas", lambda day: backend.card_cycle.close_due(day)))
+    return passes
+
+
+def _summary(result: object) -> str:
+    if is_dataclass(result) and not isinstance(result, type):
+        return ", ".join(f"{k} {v}" for k, v in asdict(result).items())
+    return "" if result is None else str(result)
+
+
+def open_tills_reason(conn) -> str | None:
+    rows = conn.execute("SELECT s.username FROM tills t JOIN staff_users s ON s.id = t.staff_id"
+                        " WHERE t.status = 'abierta' ORDER BY s.username").fetchall()
+    if rows:
+        names = ", ".join(r[0] for r in rows)
+        return f"No se puede cerrar el día: hay cajas abiertas ({names}). Cada cajero debe cerrar su caja."
+    pending = conn.execute("SELECT COUNT(*) FROM counter_ops WHERE state = 'por_aprobar'").fetchone()[0]
+    if pending:
+        return f"No se puede cerrar el día: hay {pending} operaciones esperando aprobación."
+    return None
+
+
+def day_totals(conn, day: str) -> tuple[KindTotal, ...]:
+    start, end = f"{day} 00:00:00", f"{(date.fromisoformat(day) + timedelta(days=1)).isoformat()} 00:00:00"
+    rows = conn.execute(
+        "SELECT e.kind, COUNT(DISTINCT e.id), COALESCE(SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END), 0)"
+        " FROM entries e JOIN postings p ON p.entry_id = e.id WHERE e.posted_at >= ? AND e.posted_at < ?"
+        " GROUP BY e.kind ORDER BY e.kind", (start, end)).fetchall()
+    return tuple(KindTotal(r[0], r[1], r[2]) for r in rows)
+
+
+def run(ctx: Context, backend, actor: str, progress: Progress | None = None) -> DayReport:
+    """The whole close; the CLI calls it directly, the supervisor's screen through the service."""
+    with ctx.db.read() as conn:
+        day = counter_ops.business_date(conn, ctx)
+        reason = open_tills_reason(conn)
+        done = conn.execute("SELECT 1 FROM business_days WHERE day = ?", (day,)).fetchone()
+    if done:
+        reason = f"El día {day} ya está cerrado."
+    if reason:
+        ctx.audit_now(actor, "cierre_dia", "rechazado", dia=day, motivo=reason)
+        raise ValidationError(reason, code="cierre_rechazado")
+    passes = day_passes(backend)
+    steps = len(passes) + 2
+    results = []
+    for n, (label, fn) in enumerate(passes):
+        if progress:
+            progress(n, steps, label)
+        results.append((label, _summary(fn(date.fromisoformat(day)))))
+    if progress:
+        progress(len(passes), steps, "Verificación de la contabilidad")
+    with ctx.db.read() as conn:
+        problems = ledger.check(conn)
+    if problems:
+        ctx.audit_now(actor, "cierre_dia", "contabilidad_descuadrada", dia=day, problemas=len(problems))
+        raise ValidationError("No se puede cerrar el día: la contabilidad no cuadra. " + "; ".join(problems[:3]),
+                              code="descuadre")
+    if progress:
+        progress(len(passes) + 1, steps, "Informe y nuevo día de negocio")
+    next_day = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    with ctx.db.write() as conn:
+        if open_tills_reason(conn) or conn.execute("SELECT 1 FROM business_days WHERE day = ?", (day,)).fetchone():
+            raise ValidationError("El día cambió mientras se cerraba (otra caja se abrió o ya se cerró); "
+                                  "intenta de nuevo.", code="cierre_rechazado")
+        totals = day_totals(conn, day)
+        report = DayReport(day, next_day, totals, tuple(results))
+        conn.execute("INSERT INTO business_days (day, closed_at, closed_by, report) VALUES (?, ?, ?, ?)",
+                     (day, ctx.now_iso(), actor, json.dumps(asdict(report), ensure_ascii=False)))
+        counter_ops.set_business_date(conn, next_day)
+        ctx.audit(conn, actor, "cierre_dia", "ok", dia=day, siguiente=next_day, asientos=sum(t.entries for t in totals))
+    if progress:
+        progress(steps, steps, "Listo")
+    return report
+
+
+class EndOfDayService:
+    def __init__(self, ctx: Context, auth, backend):
+        self.ctx = ctx
+        self.auth = auth
+        self.backend = backend
+
+    @staff_only(SUPERVISOR)
+    def business_day(self, who: Principal) -> tuple[str, str | None]:
+        """(business date, why it cannot be closed yet or None)."""
+        with self.ctx.db.read() as conn:
+            return counter_ops.business_date(conn, self.ctx), open_tills_reason(conn)
+
+    @staff_only(SUPERVISOR)
+    def close_day(self, who: Principal) -> DayReport:
+        return run(self.ctx, self.backend, who.username)

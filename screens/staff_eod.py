@@ -1,0 +1,66 @@
+"""«Cierre del día» for the supervisor: why it cannot run yet, or run it and show the day's totals."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Button, DataTable, Label, Static
+
+from backend.end_of_day import DayReport
+from backend.money import format_money
+
+from .base import MemberScreen
+from .confirm import ConfirmModal
+
+
+class EndOfDayScreen(MemberScreen):
+    DEFAULT_CSS = """
+    EndOfDayScreen #eod-status { margin: 1 1 0 1; height: auto; }
+    EndOfDayScreen #run-eod { margin: 1 1 0 1; }
+    EndOfDayScreen #eod-totals { height: 1fr; margin: 1 1 0 1; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Cierre del día", classes="section-title")
+        yield Static("", id="eod-status")
+        yield Button("Cerrar el día", id="run-eod", variant="primary", compact=True)
+        yield DataTable(id="eod-totals", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#eod-totals", DataTable).add_columns("Operación", "Asientos", "Monto")
+        self.query_one("#eod-totals").display = False
+        self.call("day", self.app.backend.end_of_day.business_day, self.app.token)
+
+    def done_day(self, result: tuple[str, str | None]) -> None:
+        self.day, reason = result
+        text = f"Día de negocio: {self.day}\n" + (reason or "Todas las cajas están cerradas; puedes cerrar el día.")
+        self.query_one("#eod-status", Static).update(Text(text))
+        self.query_one("#run-eod", Button).disabled = bool(reason)
+
+    @on(Button.Pressed, "#run-eod")
+    def ask(self) -> None:
+        self.app.push_screen(ConfirmModal(f"¿Cerrar el día {self.day}?",
+                                          "Se liquidan las transferencias, se cierran los ciclos de tarjetas, se "
+                                          "verifica la contabilidad y el día de negocio avanza.",
+                                          accept="Cerrar el día"), self._confirmed)
+
+    def _confirmed(self, yes: bool | None) -> None:
+        if yes:
+            self.query_one("#run-eod", Button).disabled = True
+            self.query_one("#eod-status", Static).update("Cerrando el día…")
+            self.call("close", self.app.backend.end_of_day.close_day, self.app.token)
+
+    def done_close(self, report: DayReport) -> None:
+        lines = [f"Día {report.day} cerrado. Nuevo día de negocio: {report.next_day}."]
+        lines += [f"{label}: {summary or 'hecho'}" for label, summary in report.passes]
+        self.query_one("#eod-status", Static).update(Text("\n".join(lines)))
+        table = self.query_one("#eod-totals", DataTable)
+        for t in report.totals:
+            table.add_row(t.kind, str(t.entries), format_money(t.amount))
+        table.display = True
+
+    def failed_close(self, error) -> None:
+        self.query_one("#eod-status", Static).update(Text(error.message))
+        self.query_one("#run-eod", Button).disabled = False

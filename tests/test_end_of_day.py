@@ -1,0 +1,84 @@
+"""Cierre del día: refused while a till is open, passes run, books clean, date moves on once."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+
+from backend.errors import Forbidden, ValidationError
+from cooprogreso_tui import cli
+
+from .conftest import add_member
+from .staff_helpers import team
+
+
+@pytest.fixture
+def staff(backend, clock):
+    return team(backend, clock)
+
+
+def mixed_day(backend, staff, clock):
+    """A day of mixed operations by two tellers, one approval, one close with a difference."""
+    _, a = add_member(backend, cedula="1104680135", balance=5000_00)
+    _, b = add_member(backend, cedula="0926687856", balance=100_00)
+    t1, t2, sup = staff["cajero"], staff["cajero2"], staff["supervisor"]
+    backend.tills.open_till(t1.token, "3000")
+    backend.tills.open_till(t2.token, "200")
+    for who, kind, acc, amount in ((t1, "deposito", a, "120.35"), (t2, "deposito", b, "80"),
+                                   (t1, "retiro", b, "50"), (t2, "retiro", a, "10.10")):
+        backend.counter.cash(who.token, kind, acc, amount, uuid.uuid4().hex)
+    big = backend.counter.cash(t1.token, "retiro", a, "2500", uuid.uuid4().hex)
+    backend.approvals.approve(sup.token, big.op_id, "")
+    cash1 = backend.tills.my_till(t1.token).cash
+    backend.tills.close_till(t1.token, {1: cash1})
+    short = backend.tills.close_till(t2.token, {100: (backend.tills.my_till(t2.token).cash // 100) - 1})
+    backend.approvals.approve(sup.token, short.op_id, "Faltante reconocido por el cajero")
+
+
+def test_refused_while_a_till_is_open_then_closes_and_moves_on(backend, staff, clock):
+    sup = staff["supervisor"]
+    backend.tills.open_till(staff["cajero"].token, "100")
+    day, reason = backend.end_of_day.business_day(sup.token)
+    assert day == "2026-11-25" and "cajero1" in reason
+    with pytest.raises(ValidationError, match="cajas abiertas"):
+        backend.end_of_day.close_day(sup.token)
+    backend.tills.close_till(staff["cajero"].token, {10000: 1})
+    report = backend.end_of_day.close_day(sup.token)
+    assert report.day == "2026-11-25" and report.next_day == "2026-11-26"
+    assert any(t.kind == "cierre_caja" for t in report.totals)
+    assert [label for label, _ in report.passes][0] == "Liquidación interbancaria"
+    assert backend.end_of_day.business_day(sup.token)[0] == "2026-11-26"
+    with pytest.raises(ValidationError, match="ya está cerrado"):
+        from backend import end_of_day
+
+        with backend.db.write() as conn:
+            conn.execute("UPDATE meta SET value = '2026-11-25' WHERE key = 'business_date'")
+        end_of_day.run(backend.ctx, backend, "test")
+
+
+def test_check_is_clean_after_a_day_of_mixed_operations(backend, staff, clock):
+    mixed_day(backend, staff, clock)
+    assert backend.check() == []
+    report = backend.end_of_day.close_day(staff["supervisor"].token)
+    kinds = {t.kind: t for t in report.totals}
+    assert kinds["deposito_ventanilla"].entries == 2 and kinds["deposito_ventanilla"].amount == 200_35
+    assert kinds["retiro_ventanilla"].entries == 3 and kinds["retiro_ventanilla"].amount == 2560_10
+
+
+def test_only_supervisors_close_the_day(backend, staff):
+    for role in ("cajero", "atencion", "auditor"):
+        with pytest.raises(Forbidden):
+            backend.end_of_day.close_day(staff[role].token)
+
+
+def test_cli_refuses_with_the_reason_then_closes(db_path, backend, staff, monkeypatch, capsys):
+    backend.tills.open_till(staff["cajero"].token, "100")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert cli.main(["--set", "scrypt_log_n=8", "end-of-day", "--db", str(db_path)]) == 1
+    assert "cajas abiertas (cajero1)" in capsys.readouterr().err
+    backend.tills.close_till(staff["cajero"].token, {10000: 1})
+    assert cli.main(["--set", "scrypt_log_n=8", "end-of-day", "--db", str(db_path)]) == 0
+    out = capsys.readouterr().out
+    assert "cerrado; nuevo día de negocio" in out and "cierre_caja" in out
