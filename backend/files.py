@@ -3,6 +3,7 @@
 Each file is created with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600, so it never follows a symlink
 planted in the export folder, never overwrites anything, and is never readable by others, not even
 for an instant. Names are unique: two exports in the same second both succeed.
+Files the co-op reads from a person (CSV imports, receipts to verify) go through `read_limited`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import stat
 from pathlib import Path
 
 from .errors import ServiceError
@@ -42,3 +44,42 @@ def write_private(directory: str | Path, stem: str, suffix: str, data: bytes) ->
             raise ServiceError(f"No se pudo guardar el archivo en {folder}: {exc.strerror}.", code="file") from exc
         return path
     raise ServiceError(f"No se pudo crear un nombre de archivo único en {folder}.", code="file")
+
+
+def read_limited(path: str | Path, *, max_bytes: int, what: str) -> bytes:
+    """The bytes of a regular file no larger than `max_bytes`, or a one-line Spanish ServiceError.
+
+    Devices (/dev/zero), FIFOs and directories are refused before anything is read, so a wrong path
+    can neither hang nor exhaust memory. `what` names the file for the person («El comprobante»).
+    """
+    target = Path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(target, flags)
+    except FileNotFoundError:
+        raise ServiceError(f"{what} no existe: {target}.", code="file") from None
+    except IsADirectoryError:
+        raise ServiceError(f"{what} es una carpeta, no un archivo: {target}.", code="file") from None
+    except OSError as exc:
+        raise ServiceError(f"No se pudo abrir {what[0].lower()}{what[1:]} {target}: {exc.strerror}.",
+                           code="file") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise ServiceError(f"{what} es una carpeta, no un archivo: {target}.", code="file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ServiceError(f"{what} no es un archivo normal: {target}.", code="file")
+        if info.st_size > max_bytes:
+            raise ServiceError(f"{what} es demasiado grande (más de {_size(max_bytes)}): {target}.", code="file")
+        try:
+            data = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise ServiceError(f"No se pudo leer {what[0].lower()}{what[1:]} {target}: {exc.strerror}.",
+                               code="file") from None
+    if len(data) > max_bytes:
+        raise ServiceError(f"{what} es demasiado grande (más de {_size(max_bytes)}): {target}.", code="file")
+    return data
+
+
+def _size(n: int) -> str:
+    return f"{n // 2**20} MB" if n >= 2**20 else f"{n // 2**10} KB"

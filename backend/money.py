@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .errors import ValidationError
 
 MAX_CENTS = 100_000_000_00  # $100,000,000.00: anything larger is a typo, not a payment
 
-_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
-_PLAIN = re.compile(r"^\d+(\.\d+)?$")
+_GROUPED = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
+_PLAIN = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 def parse_money(text: str, *, allow_zero: bool = False, max_cents: int = MAX_CENTS) -> int:
     """Parse what a member typed (`15`, `15.5`, `1,234.56`, `$20`) into cents."""
     if not isinstance(text, str):
         raise ValidationError("El monto debe escribirse como texto, por ejemplo 15.50.", field="monto")
-    raw = text.strip().replace(" ", "")
+    # Look-alike digits (fullwidth, Arabic-Indic, …) are folded to ASCII; every other non-ASCII
+    # character, control or invisible one is refused by the patterns below.
+    raw = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text.strip().replace(" ", ""))
     if raw.startswith("$"):
         raw = raw[1:]
     if not raw:
         raise ValidationError("Ingresa un monto.", field="monto")
     if raw.startswith("-"):
         raise ValidationError("El monto no puede ser negativo.", field="monto")
-    if not (_PLAIN.match(raw) or _GROUPED.match(raw)):
+    if not (_PLAIN.fullmatch(raw) or _GROUPED.fullmatch(raw)):
         raise ValidationError(
             "Monto no válido: usa solo números y punto decimal, por ejemplo 1,234.56.", field="monto"
         )

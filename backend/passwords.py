@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 
 from .errors import ValidationError
 
@@ -29,6 +30,13 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def check_policy(password: str, *, username: str, id_number: str) -> None:
+    if not isinstance(password, str):
+        raise ValidationError("Escribe tu contraseña.", field="password")
+    if any(unicodedata.category(ch) in _INVISIBLE for ch in password):
+        raise ValidationError("La contraseña contiene caracteres no permitidos (de control o invisibles).",
+                              field="password")
+    if len(password) > 128:
+        raise ValidationError("La contraseña admite hasta 128 caracteres.", field="password")
     if len(password) < 8:
         raise ValidationError("La contraseña debe tener al menos 8 caracteres.", field="password")
     if not re.search(r"[A-Za-zÁÉÍÓÚÑáéíóúñ]", password) or not re.search(r"\d", password):
@@ -40,12 +48,22 @@ def check_policy(password: str, *, username: str, id_number: str) -> None:
         raise ValidationError("La contraseña no puede contener tu usuario.", field="password")
 
 
-USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{3,19}$")
+USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]{3,19}")
+# Never accepted in a password: controls, format (bidi, zero-width), surrogates, private use, unassigned.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def canonical_username(username: object) -> str | None:
+    """The form a username is stored and looked up in, or None if it cannot be anyone's username."""
+    if not isinstance(username, str):
+        return None
+    username = username.strip()
+    return username if USERNAME.fullmatch(username) else None
 
 
 def check_username(username: str) -> str:
-    username = (username or "").strip()
-    if not USERNAME.match(username):
+    username = canonical_username(username) or ""
+    if not username:
         raise ValidationError(
             "El usuario debe tener de 4 a 20 caracteres, empezar con una letra y usar solo letras, "
             "números, punto, guion o guion bajo.", field="username")
@@ -54,7 +72,8 @@ def check_username(username: str) -> str:
 
 def _scrypt(password: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
     n = 2**log_n
-    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r + 2**20, dklen=32)
+    # "surrogatepass": any str hashes (a lone surrogate is just a wrong password, never a crash).
+    return hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r + 2**20, dklen=32)
 
 
 def _b64(raw: bytes) -> str:

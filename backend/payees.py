@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .errors import ValidationError
 from .identity import ID_TYPES, is_valid_account_number, mask_id, mask_name
+from .text import ascii_digits
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,10 @@ class CoopPayee:
 
 def coop_account(conn, number: str) -> CoopPayee:
     """An active Cooprogreso savings account by its number, or a Spanish error at the account field."""
-    number = (number or "").strip().replace(" ", "").replace("-", "")
+    try:
+        number = ascii_digits("" if number is None else number, field="account", label="El número de cuenta")
+    except ValidationError:
+        number = ""
     if not is_valid_account_number(number):
         raise ValidationError("El número de cuenta Cooprogreso tiene 10 dígitos y uno de ellos es verificador; "
                               "revísalo.", field="account")

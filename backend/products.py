@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from .auth import AuthService
-from .clock import parse_iso
+from .clock import iso, parse_iso
 from .context import Context, Principal
 from .errors import NotFound, ValidationError
+from .files import write_private
+from .ids import row_id
 from .money import format_plain
+from .text import clean_text
 
 KIND_LABELS = {
     "ahorros": "Cuenta de Ahorros",
@@ -161,29 +164,31 @@ class ProductsService:
     def export_csv(self, token: str, account_id: int, flt: MovementFilter, directory: str) -> Export:
         """Write every movement that matches the filter (not just one page) to a new CSV file."""
         import csv
+        import io
+
         who = self.auth.principal(token)
         account = self._own(who, account_id)
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         stamp = self.ctx.now().strftime("%Y%m%d-%H%M%S")
-        path = directory / f"movimientos-{account['number']}-{stamp}.csv"
         sql, params = _movement_query(account_id, flt, None)
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer)
+        writer.writerow(["Fecha", "Hora", "Descripción", "Débito", "Crédito", "Saldo"])
         count = 0
-        with open(path, "x", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["Fecha", "Hora", "Descripción", "Débito", "Crédito", "Saldo"])
-            for r in self.ctx.db.conn.execute(sql, params):
-                m = _movement(r)
-                writer.writerow([
-                    m.posted_at.strftime("%d/%m/%Y"), m.posted_at.strftime("%H:%M"), _csv_safe(m.description),
-                    format_plain(-m.amount) if m.amount < 0 else "",
-                    format_plain(m.amount) if m.amount > 0 else "", format_plain(m.balance_after)])
-                count += 1
-        path.chmod(0o600)
+        for r in self.ctx.db.conn.execute(sql, params):
+            m = _movement(r)
+            writer.writerow([
+                m.posted_at.strftime("%d/%m/%Y"), m.posted_at.strftime("%H:%M"), _csv_safe(m.description),
+                format_plain(-m.amount) if m.amount < 0 else "",
+                format_plain(m.amount) if m.amount > 0 else "", format_plain(m.balance_after)])
+            count += 1
+        # 0600 from the first byte, O_EXCL, no symlink followed, a unique name (backend/files.py).
+        path = write_private(directory, f"movimientos-{account['number']}-{stamp}", ".csv",
+                             buffer.getvalue().encode("utf-8"))
         self.ctx.audit_now(who.username, "movimientos.exportar", "ok", cuenta=account["number"], filas=count)
         return Export(str(path), count)
 
     def _own(self, who: Principal, account_id: int):
+        account_id = row_id(account_id, "La cuenta no existe o no te pertenece.")
         account = self.ctx.db.conn.execute(
             "SELECT * FROM accounts WHERE id = ? AND member_id = ?", (account_id, who.member_id)).fetchone()
         if account is None:
@@ -197,14 +202,18 @@ def parse_filter(date_from: str, date_to: str, text: str) -> MovementFilter:
     end = _parse_date(date_to, "hasta")
     if start and end and start > end:
         raise ValidationError("La fecha «Desde» no puede ser posterior a «Hasta».", field="desde")
-    return MovementFilter(start, end, (text or "").strip()[:60])
+    words = clean_text("" if text is None else text, field="texto", label="El texto a buscar", max_len=60)
+    return MovementFilter(start, end, words)
 
 
 def _parse_date(text: str, field: str) -> date | None:
-    text = (text or "").strip()
+    if not isinstance(text, str):
+        text = ""
+    # Look-alike digits are folded to ASCII; anything else but ASCII digits and «/» fails the pattern.
+    text = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text.strip())
     if not text:
         return None
-    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    match = re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", text)
     try:
         if not match:
             raise ValueError
@@ -224,15 +233,15 @@ def _movement_query(account_id: int, flt: MovementFilter, after: str | None) -> 
         sql += " AND posted_at < ?"
         params.append((flt.date_to + timedelta(days=1)).isoformat())
     if flt.text:
+        text = clean_text(flt.text, field="texto", label="El texto a buscar", max_len=60)
         sql += " AND memo LIKE ? ESCAPE '\\'"
-        escaped = flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params.append(f"%{escaped}%")
     if after:
         try:
             at, pid = after.rsplit("|", 1)
-            parse_iso(at)
-            params.extend([at, int(pid)])
-        except ValueError:
+            params.extend([iso(parse_iso(at)), row_id(int(pid))])
+        except (ValueError, TypeError, AttributeError, NotFound):
             raise ValidationError("Página no válida.") from None
         sql += " AND (posted_at, id) < (?, ?)"
     sql += " ORDER BY posted_at DESC, id DESC"
