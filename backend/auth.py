@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,12 +12,14 @@ from .clock import iso, parse_iso
 from .context import Context, Principal
 from .errors import AccountLocked, AuthError, Forbidden, OtpError, SessionExpired, ValidationError
 from .identity import ID_TYPES, normalize_id
-from .otp import Challenge, OtpService
-from .passwords import check_policy, check_username, hash_password, verify_password
+from .otp import CHALLENGE_ID, Challenge, OtpService
+from .passwords import canonical_username, check_policy, check_username, hash_password, verify_password
 from .roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES
 from .staff import StaffChallenge, StaffDirectory
 
 BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
+NOT_AFFILIABLE = ("No podemos afiliarte en línea con esa identificación. Si eres socio de Cooprogreso, acércate "
+                  "a una agencia.")
 
 
 @dataclass(frozen=True)
@@ -51,28 +54,42 @@ class AuthService:
 
     # -- affiliation (manual: "Como afiliarte", pasos 3 a 5) ------------------------------------
     def start_affiliation(self, id_type: str, id_number: str) -> AffiliationStart:
+        """Send the affiliation code to the member's registered phone.
+
+        Whoever asks learns nothing about a cédula that cannot be affiliated: unknown, inactive,
+        already affiliated and without a phone all get the same answer; the audit keeps the reason.
+        """
         number = normalize_id(id_type, id_number)
         actor = f"{id_type}:{number[-4:]}"
         member = self.ctx.db.conn.execute(
             "SELECT m.*, u.id AS user_id, u.access_reset_at FROM members m LEFT JOIN users u ON u.member_id = m.id"
             " WHERE m.id_type = ? AND m.id_number = ?", (id_type, number)).fetchone()
-        refusal = None
+        reason = None
         if member is None:
-            refusal = ("no_socio", f"No encontramos un socio de Cooprogreso con esa {ID_TYPES[id_type].lower()}. "
-                       "Acércate a una agencia para abrir tu cuenta.")
+            reason = "no_socio"
         elif member["status"] != "activo":
-            refusal = ("inactivo", "Tu registro de socio no está activo. Acércate a una agencia.")
+            reason = "inactivo"
         elif member["user_id"] is not None and not member["access_reset_at"]:  # reset at the counter: again
-            refusal = ("ya_afiliado", "Ya estás afiliado a Cooprogreso en Línea. Ingresa con tu usuario "
-                       "o acércate a una agencia si lo olvidaste.")
+            reason = "ya_afiliado"
         elif not member["mobile"]:
-            refusal = ("sin_celular", "No tienes un celular registrado. Acércate a una agencia para "
-                       "registrarlo.")
-        if refusal:
-            self.ctx.audit_now(actor, "afiliacion.iniciar", refusal[0])
-            raise ValidationError(refusal[1], code=refusal[0], field="id_number")
+            reason = "sin_celular"
+        if reason:
+            self.ctx.audit_now(actor, "afiliacion.iniciar", reason)
+            raise ValidationError(NOT_AFFILIABLE, code="no_afiliable", field="id_number")
+        self._check_affiliation_budget(member["id"], actor)
         challenge = self.otp.issue(member["id"], "afiliacion", {"member_id": member["id"]}, actor)
         return AffiliationStart(challenge, f"{member['first_names']} {member['last_names']}")
+
+    def _check_affiliation_budget(self, member_id: int, actor: str) -> None:
+        """At most `affiliation_max_per_day` affiliation codes per cédula in 24 hours (guessing budget)."""
+        since = iso(self.ctx.now() - timedelta(days=1))
+        issued = self.ctx.db.conn.execute(
+            "SELECT COUNT(*) FROM otp_challenges WHERE member_id = ? AND created_at > ? AND purpose = 'afiliacion'",
+            (member_id, since)).fetchone()[0]
+        if issued >= self.ctx.settings.affiliation_max_per_day:
+            self.ctx.audit_now(actor, "afiliacion.iniciar", "limite_diario")
+            raise OtpError("Hiciste demasiados intentos de afiliación hoy. Intenta mañana o acércate a una "
+                           "agencia.", code="otp_rate")
 
     def verify_affiliation_code(self, challenge_id: str, code: str) -> bool:
         """True once the member proved they hold the registered phone."""
@@ -118,6 +135,8 @@ class AuthService:
         return username
 
     def _challenge_member(self, challenge_id: str) -> int:
+        if not isinstance(challenge_id, str) or not CHALLENGE_ID.fullmatch(challenge_id):
+            raise OtpError("La validación no existe. Empieza la afiliación de nuevo.", code="otp_unknown")
         row = self.ctx.db.conn.execute(
             "SELECT member_id FROM otp_challenges WHERE id = ? AND purpose = 'afiliacion'", (challenge_id,)
         ).fetchone()
@@ -127,23 +146,33 @@ class AuthService:
 
     # -- sign-in -----------------------------------------------------------------------------------
     def login(self, username: str, password: str) -> SignedIn | StaffChallenge:
-        """A member signs in here; a staff user gets a StaffChallenge to finish with `staff_code`."""
-        username = (username or "").strip().lower()
+        """A member signs in here; a staff user gets a StaffChallenge to finish with `staff_code`.
+
+        Unknown, known and locked members get the same answer after the same work (one password hash
+        at the stored cost); the audit keeps the real reason, never a raw unknown name."""
         s = self.ctx.settings
-        user = self.ctx.db.conn.execute(
-            "SELECT u.*, m.first_names, m.last_names, m.status AS member_status FROM users u"
-            " JOIN members m ON m.id = u.member_id WHERE u.username = ?", (username,)).fetchone()
+        password = password if isinstance(password, str) else ""
+        decoy = self._decoy  # made before any lookup, so the first attempt costs the same for everyone
+        name = canonical_username(username)
+        user = None
+        if name is not None:
+            user = self.ctx.db.conn.execute(
+                "SELECT u.*, m.first_names, m.last_names, m.status AS member_status FROM users u"
+                " JOIN members m ON m.id = u.member_id WHERE u.username = ?", (name,)).fetchone()
         now = self.ctx.now()
-        if user is None and (staff := self.staff_directory.find(username)) is not None:
+        if user is None and name is not None and (staff := self.staff_directory.find(name)) is not None:
             return self.staff_directory.password_step(staff, password)
         if user is None:
-            verify_password(password or "", self._decoy)
-            self.ctx.audit_now(username[:40] or "-", "login", "usuario_desconocido")
-            raise AuthError(BAD_CREDENTIALS, code="bad_credentials")
+            verify_password(password, decoy)
+            self.ctx.audit_now(self._unknown_actor(username), "login", "usuario_desconocido")
+            raise self._bad_credentials()
         if user["locked_until"] and now < parse_iso(user["locked_until"]):
+            ok = verify_password(password, user["password_hash"])
             self.ctx.audit_now(user["username"], "login", "bloqueado")
+            if not ok:  # only someone who knows the password learns that the user is locked
+                raise self._bad_credentials()
             raise AccountLocked(_locked_message(parse_iso(user["locked_until"]) - now))
-        ok = verify_password(password or "", user["password_hash"])
+        ok = verify_password(password, user["password_hash"])
         with self.ctx.db.write() as conn:
             if not ok:
                 failures = conn.execute(
@@ -154,10 +183,10 @@ class AuthService:
                     conn.execute("UPDATE users SET locked_until = ?, failed_logins = 0 WHERE id = ?",
                                  (iso(until), user["id"]))
                     self.ctx.audit(conn, user["username"], "login", "bloqueo", minutos=s.lockout_minutes)
-                    failure: AuthError = AccountLocked(_locked_message(until - now))
+                    failure: AuthError = self._bad_credentials()
                 else:
                     self.ctx.audit(conn, user["username"], "login", "contrasena_incorrecta", intentos=failures)
-                    failure = AuthError(BAD_CREDENTIALS, code="bad_credentials")
+                    failure = self._bad_credentials()
             elif user["member_status"] != "activo":
                 self.ctx.audit(conn, user["username"], "login", "socio_inactivo")
                 failure = AuthError("Tu registro de socio no está activo. Acércate a una agencia.",
@@ -185,6 +214,19 @@ class AuthService:
     def staff(self, token: str, roles: tuple[str, ...] = STAFF_ROLES) -> Principal:
         """The staff user a token stands for, if their role is one of `roles`; members are refused."""
         return self.staff_directory.principal(token, tuple(roles))
+
+    def _bad_credentials(self) -> AuthError:
+        s = self.ctx.settings
+        return AuthError(f"{BAD_CREDENTIALS} Tras {s.max_failed_logins} intentos fallidos seguidos el usuario se "
+                         f"bloquea {s.lockout_minutes} minutos.", code="bad_credentials")
+
+    def _unknown_actor(self, username: object) -> str:
+        """How the audit names a sign-in as nobody: a keyed digest, so a password typed in the user
+        field is never written down, yet repeated tries of one name can be correlated."""
+        raw = username if isinstance(username, str) else repr(username)
+        digest = hmac.new(self.ctx.secret("otp_pepper"), b"usuario:" + raw.strip().encode("utf-8", "surrogatepass"),
+                          "sha256").hexdigest()[:12]
+        return f"desconocido:{digest}"
 
     def logout(self, token: str, reason: str = "salir") -> None:
         if self.staff_directory.logout(token, reason):

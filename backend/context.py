@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,16 +56,14 @@ class Context:
             self.audit(conn, actor, action, outcome, **details)
 
     def secret(self, name: str) -> bytes:
-        return bytes.fromhex(self.db.get_meta(name))
+        """A key of this database (`otp_pepper`, `receipt_secret`), from the key file (backend/keys.py)."""
+        return self._keys[name]
 
     @property
     def is_demo(self) -> bool:
         return self.db.get_meta("demo") == "1"
 
     def _ensure_secrets(self) -> None:
-        if self.db.get_meta("otp_pepper") and self.db.get_meta("receipt_secret"):
-            return
-        with self.db.write() as conn:
-            for name in ("otp_pepper", "receipt_secret"):
-                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-                             (name, secrets.token_hex(32)))
+        from . import keys
+
+        self._keys = keys.load(self.db, keys.key_file_path(self.settings.secret_key_file))

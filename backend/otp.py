@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import sqlite3
 from collections.abc import Callable
@@ -18,11 +19,13 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from .clock import iso, parse_iso
+from . import redaction
 from .context import Context
 from .errors import OtpError
 from .identity import mask_phone
 
 T = TypeVar("T")
+CHALLENGE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what secrets.token_urlsafe makes
 
 PURPOSE_LABELS = {
     "afiliacion": "tu afiliación a Cooprogreso en Línea",
@@ -55,17 +58,13 @@ class OtpService:
         """Create a challenge and deliver its code; if delivery fails nothing is stored."""
         phone = self._phone(member_id)
         now = self.ctx.now()
-        recent = self.ctx.db.conn.execute(
-            "SELECT COUNT(*) FROM otp_challenges WHERE member_id = ? AND created_at > ?",
-            (member_id, iso(now - timedelta(hours=1)))).fetchone()[0]
-        if recent >= self.ctx.settings.otp_max_per_hour:
-            self.ctx.audit_now(actor, "otp.emitir", "limite_por_hora", purpose=purpose)
-            raise OtpError("Pediste demasiados códigos en la última hora. Intenta más tarde.", code="otp_rate")
+        self._check_budget(member_id, purpose, actor, now)
         code = _new_code()
         challenge_id = secrets.token_urlsafe(16)
         self._deliver(phone, purpose, code, actor, challenge_id)
         s = self.ctx.settings
         with self.ctx.db.write() as conn:
+            redaction.sweep(conn, iso(now - timedelta(seconds=s.otp_ttl_seconds)))
             conn.execute(
                 "INSERT INTO otp_challenges (id, member_id, purpose, details_digest, code_hash, phone,"
                 " created_at, expires_at, tries_left, last_sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -106,7 +105,7 @@ class OtpService:
         return self.get(challenge_id)
 
     def get(self, challenge_id: str) -> Challenge:
-        row = self.ctx.db.conn.execute("SELECT * FROM otp_challenges WHERE id = ?", (challenge_id,)).fetchone()
+        row = self.ctx.db.conn.execute("SELECT * FROM otp_challenges WHERE id = ?", (_cid(challenge_id),)).fetchone()
         if row is None:
             raise OtpError("El código no existe. Solicita uno nuevo.", code="otp_unknown")
         return Challenge(
@@ -136,12 +135,13 @@ class OtpService:
         failure: OtpError | None = None
         with self.ctx.db.write() as conn:
             row = conn.execute(
-                "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ? FOR UPDATE", (challenge_id, member_id)
+                "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ? FOR UPDATE", (_cid(challenge_id), member_id)
             ).fetchone()
             failure = self._refusal(conn, row, code, purpose, details)
             if failure is None:
                 conn.execute("UPDATE otp_challenges SET verified_at = ? WHERE id = ?",
                              (self.ctx.now_iso(), challenge_id))
+                redaction.forget_code(conn, row["phone"], (code or "").strip())
                 self.ctx.audit(conn, actor, "otp.verificar", "ok", challenge=challenge_id, purpose=purpose)
                 return then(conn)
             self.ctx.audit(conn, actor, "otp.verificar", failure.code, challenge=challenge_id, purpose=purpose)
@@ -161,7 +161,7 @@ class OtpService:
             return OtpError(
                 "Los datos de la operación cambiaron después de pedir el código; el código quedó anulado. "
                 "Confirma de nuevo para recibir otro.", code="otp_details_changed")
-        if hmac.compare_digest(row["code_hash"], self._hash(row["id"], (code or "").strip())):
+        if hmac.compare_digest(row["code_hash"], self._hash(row["id"], code.strip() if isinstance(code, str) else "")):
             return None
         tries = row["tries_left"] - 1
         if tries <= 0:
@@ -182,9 +182,24 @@ class OtpService:
             raise OtpError("El código expiró. Solicita uno nuevo.", code="otp_expired")
 
     # -- helpers ---------------------------------------------------------------------------------
+    def _check_budget(self, member_id: int, purpose: str, actor: str, now: datetime) -> None:
+        """The guessing budget: codes per member per hour and per day (each allows `otp_max_tries`)."""
+        s = self.ctx.settings
+        hour, day = self.ctx.db.conn.execute(
+            "SELECT COUNT(CASE WHEN created_at > ? THEN 1 END), COUNT(*) FROM otp_challenges"
+            " WHERE member_id = ? AND created_at > ?",
+            (iso(now - timedelta(hours=1)), member_id, iso(now - timedelta(days=1)))).fetchone()
+        if hour >= s.otp_max_per_hour:
+            self.ctx.audit_now(actor, "otp.emitir", "limite_por_hora", purpose=purpose)
+            raise OtpError("Pediste demasiados códigos en la última hora. Intenta más tarde.", code="otp_rate")
+        if day >= s.otp_max_per_day:
+            self.ctx.audit_now(actor, "otp.emitir", "limite_diario", purpose=purpose)
+            raise OtpError("Pediste demasiados códigos hoy. Intenta mañana o acércate a una agencia.",
+                           code="otp_rate")
+
     def _row(self, challenge_id: str, member_id: int):
         row = self.ctx.db.conn.execute(
-            "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ?", (challenge_id, member_id)
+            "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ?", (_cid(challenge_id), member_id)
         ).fetchone()
         if row is None:
             raise OtpError("El código no existe. Solicita uno nuevo.", code="otp_unknown")
@@ -209,7 +224,14 @@ class OtpService:
             raise
 
     def _hash(self, challenge_id: str, code: str) -> str:
-        return hmac.new(self.ctx.secret("otp_pepper"), f"{challenge_id}:{code}".encode(), "sha256").hexdigest()
+        # "surrogatepass": whatever was typed is hashed (and is a wrong code), never a crash.
+        return hmac.new(self.ctx.secret("otp_pepper"), f"{challenge_id}:{code}".encode("utf-8", "surrogatepass"),
+                        "sha256").hexdigest()
+
+
+def _cid(challenge_id: object) -> str:
+    """A challenge id as typed or sent back by a screen; anything malformed names no challenge."""
+    return challenge_id if isinstance(challenge_id, str) and CHALLENGE_ID.fullmatch(challenge_id) else ""
 
 
 def _new_code() -> str:

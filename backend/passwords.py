@@ -58,7 +58,7 @@ def canonical_username(username: object) -> str | None:
     if not isinstance(username, str):
         return None
     username = username.strip()
-    return username if USERNAME.fullmatch(username) else None
+    return username.lower() if USERNAME.fullmatch(username) else None  # stored and compared in lower case
 
 
 def check_username(username: str) -> str:

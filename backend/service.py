@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import ledger
@@ -141,6 +141,14 @@ class Backend:
             return ledger.check(conn)
 
     def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
+        """The newest messages of the embedded channel; codes that expired are masked first."""
+        from . import redaction
+        from .clock import iso
+
+        expired_before = iso(self.ctx.now() - timedelta(seconds=self.ctx.settings.otp_ttl_seconds))
+        if redaction.pending(self.db.conn, expired_before):
+            with self.db.write() as conn:
+                redaction.sweep(conn, expired_before)
         rows = self.db.conn.execute(
             "SELECT * FROM (SELECT * FROM outbox WHERE id > ? ORDER BY id DESC LIMIT ?) AS o ORDER BY id",
             (after_id, last)).fetchall()

@@ -80,6 +80,10 @@ class Settings:
     card_cycle_seconds: int = 300  # the app's background pass closes due card cycles this often
     # -- operations: how long a prepared operation waits for its code
     operation_ttl_seconds: int = 900
+    # -- hardening: secrets, guessing budget
+    secret_key_file: str = ""  # "" = COOPROGRESO_SECRET_KEY_FILE, else keys.json in the config directory
+    otp_max_per_day: int = 20  # codes issued to one member per 24 hours, whatever they are for
+    affiliation_max_per_day: int = 3  # affiliation codes per cédula per 24 hours
 
     def __post_init__(self) -> None:
         validate(self)
@@ -143,6 +147,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "card_due_days": (1, 45), "card_minimum_share_bp": (1, 10000), "card_deferral_min": (1, None),
     "card_payment_tx": (1, None), "card_other_bank_fee": (0, None), "card_cycle_seconds": (1, None),
     "operation_ttl_seconds": (60, 86_400),
+    "otp_max_per_day": (1, None), "affiliation_max_per_day": (1, None),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url"}

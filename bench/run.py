@@ -8,6 +8,7 @@ booking_scale_ratio ≤ 1.3, demo_data_scale_ratio ≤ 1.2 (bench/scale.py).
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -220,6 +221,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        os.environ.setdefault("COOPROGRESO_SECRET_KEY_FILE", str(work / "keys.json"))  # not the user's own
         demo = work / "demo.sqlite3"
         create_demo(demo, settings=Settings(scrypt_log_n=8))
         print(f"startup_ratio: {startup_ratio(demo):.2f}", flush=True)

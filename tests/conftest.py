@@ -118,3 +118,19 @@ def ana(backend):
     from .transfer_helpers import other_member
 
     return other_member(backend)
+
+
+def pytest_configure(config):
+    """Every test (and every CLI it starts) keeps the co-op's keys in a private key file of its own run."""
+    import os
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="cooprogreso-keys-")
+    os.environ["COOPROGRESO_SECRET_KEY_FILE"] = os.path.join(folder, "keys.json")
+    config._cooprogreso_keys = folder
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_cooprogreso_keys", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)

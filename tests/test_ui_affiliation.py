@@ -59,11 +59,11 @@ async def test_bad_check_digit_unknown_and_already_affiliated(backend):
         await type_into(pilot, "#id-number", "1104680135")
         await pilot.press("enter")
         await settle(pilot)
-        assert "No encontramos un socio" in screen_text(app)
+        assert "No podemos afiliarte en línea" in screen_text(app)
         await type_into(pilot, "#id-number", demo_cedula())
         await pilot.press("enter")
         await settle(pilot)
-        assert "Ya estás afiliado" in screen_text(app)
+        assert "No podemos afiliarte en línea" in screen_text(app)
         assert isinstance(app.screen, AffiliationScreen)
     assert backend.db.conn.execute("SELECT COUNT(*) FROM otp_challenges").fetchone()[0] == 0
 
