@@ -10,6 +10,27 @@ from pathlib import Path
 from . import __version__, config
 
 
+def _say(text: object = "", *, err: bool = False) -> None:
+    """Print for a terminal: stored or typed text never steers it (controls shown as \\u…)."""
+    from backend.text import visible
+
+    print("\n".join(visible(line) for line in str(text).split("\n")), file=sys.stderr if err else sys.stdout)
+
+
+def _count(value: str) -> int:
+    """A --last N: a whole number, kept within what a listing can hold."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"se esperaba un número entero, no «{value}»") from None
+    return max(1, min(number, MAX_LISTING))
+
+
+MAX_LISTING = 100_000
+MAX_DEMO_MEMBERS = 100_000
+MAX_RECEIPT_BYTES = 2 * 2**20
+
+
 def _pairs(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
@@ -36,10 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--db", dest="target")
     outbox = sub.add_parser("outbox", help="mostrar los mensajes enviados (canal outbox)")
     outbox.add_argument("--db", dest="target")
-    outbox.add_argument("--last", type=int, default=10)
+    outbox.add_argument("--last", type=_count, default=10)
     audit = sub.add_parser("audit", help="mostrar la bitácora de auditoría")
     audit.add_argument("--db", dest="target")
-    audit.add_argument("--last", type=int, default=50)
+    audit.add_argument("--last", type=_count, default=50)
     audit.add_argument("--actor", help="solo las entradas de este usuario o actor")
     settle = sub.add_parser("settle", help="una pasada de liquidación de transferencias interbancarias")
     settle.add_argument("--db", dest="target")
@@ -65,25 +86,46 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config.load(db=target, overrides=_pairs(args.set), demo=args.demo and not target)
     except (ValueError, OSError) as exc:
-        print(f"Error de configuración: {exc}", file=sys.stderr)
+        _say(f"Error de configuración: {exc}", err=True)
         return 2
+    try:
+        return _dispatch(cfg, args)
+    except KeyboardInterrupt:
+        _say("Interrumpido.", err=True)
+        return 130
+    except Exception as exc:  # one line for the operator, never a traceback
+        from backend.errors import ServiceError
+
+        if isinstance(exc, ServiceError):
+            _say(exc.message, err=True)
+            return 1
+        import sqlite3
+
+        if isinstance(exc, sqlite3.Error):
+            _say(f"No se pudo usar la base de datos: {exc}.", err=True)
+            return 2
+        _say(f"Error inesperado ({type(exc).__name__}): {exc}", err=True)
+        return 1
+
+
+def _dispatch(cfg, args) -> int:
     handler = getattr(args, "handler", None)
     if handler is not None:
         return handler(cfg, args)
     if args.command == "demo-data":
         return _demo_data(cfg, cfg.db_path, args.seed, args.members)
     if args.command == "check":
-        return _check(cfg.db_path)  # read-only commands never create or migrate a database
+        return _check(cfg.db_path, cfg.settings)  # read-only commands never create or migrate a database
     if args.command == "outbox":
-        return _outbox(cfg.db_path, args.last)
+        return _outbox(cfg.db_path, args.last, cfg.settings)
     if args.command == "audit":
-        return _audit(cfg.db_path, args.last, args.actor)
+        return _audit(cfg.db_path, args.last, args.actor, cfg.settings)
     if args.command == "settle":
         return _settle(cfg)
     if args.command == "verify-receipt":
-        return _verify_receipt(cfg.db_path, Path(args.file))
+        return _verify_receipt(cfg.db_path, Path(args.file), cfg.settings)
     if args.command == "institutions":
-        return _institutions(cfg.db_path, Path(args.load))
+        return _institutions(cfg.db_path, Path(args.load), cfg.settings)
     return _run(cfg, args.demo)
 
 
@@ -93,8 +135,8 @@ MIN_DEMO_MEMBERS = 50
 def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
     from rich.progress import Progress
 
-    if members < MIN_DEMO_MEMBERS:
-        print(f"Una cooperativa de demostración tiene al menos {MIN_DEMO_MEMBERS} socios.", file=sys.stderr)
+    if not MIN_DEMO_MEMBERS <= members <= MAX_DEMO_MEMBERS:
+        _say(f"Una cooperativa de demostración tiene de {MIN_DEMO_MEMBERS} a {MAX_DEMO_MEMBERS:,} socios.", err=True)
         return 2
     from backend.demo import create_demo
     from backend.errors import ServiceError
@@ -105,67 +147,71 @@ def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
             summary = create_demo(path, seed=seed, members=members, settings=cfg.settings,
                                   progress=lambda done, total: progress.update(task, completed=done, total=total))
     except ServiceError as exc:
-        print(exc.message, file=sys.stderr)
+        _say(exc.message, err=True)
         return 1
-    print(f"Listo: {path} · {summary.members} socios · {summary.entries} asientos")
-    print(f"Usuario de demostración: {summary.demo_username} / Demo-2026!")
-    print(f"Socio sin afiliar (para probar «Regístrate aquí»): cédula {summary.unaffiliated_cedula}")
+    _say(f"Listo: {path} · {summary.members} socios · {summary.entries} asientos")
+    _say(f"Usuario de demostración: {summary.demo_username} / Demo-2026!")
+    _say(f"Socio sin afiliar (para probar «Regístrate aquí»): cédula {summary.unaffiliated_cedula}")
     if summary.staff:
         from backend.staff_demo import DEMO_STAFF_PASSWORD
 
-        print(f"Personal de demostración (contraseña {DEMO_STAFF_PASSWORD}; código: cooprogreso staff code "
+        _say(f"Personal de demostración (contraseña {DEMO_STAFF_PASSWORD}; código: cooprogreso staff code "
               f"--db {path} --user USUARIO):")
         for username, role, secret in summary.staff:
-            print(f"  {username:<12} {role:<11} secreto TOTP {secret}")
+            _say(f"  {username:<12} {role:<11} secreto TOTP {secret}")
     return 0
 
 
 def _open(path: Path, settings=None, readonly: bool = False):
+    """The Backend over an existing database, or None after one Spanish line saying why not."""
     from backend.errors import ServiceError
     from backend.service import Backend
 
-    if not path.exists():
-        print(f"No existe la base de datos {path}.", file=sys.stderr)
+    from .dbcheck import problem
+
+    refusal = problem(path)
+    if refusal:
+        _say(refusal, err=True)
         return None
     try:
         return Backend(path, settings, create=False, migrate=False if readonly else None)
     except ServiceError as exc:
-        print(exc.message, file=sys.stderr)
+        _say(exc.message, err=True)
         return None
 
 
-def _check(path: Path) -> int:
-    backend = _open(path, readonly=True)
+def _check(path: Path, settings=None) -> int:
+    backend = _open(path, settings, readonly=True)
     if backend is None:
         return 2
     problems = backend.check()
     if not problems:
-        print(f"Contabilidad cuadrada: cada asiento suma cero y cada saldo es la suma de sus partidas ({path}).")
+        _say(f"Contabilidad cuadrada: cada asiento suma cero y cada saldo es la suma de sus partidas ({path}).")
         return 0
-    print(f"Se encontraron {len(problems)} problemas en {path}:")
+    _say(f"Se encontraron {len(problems)} problemas en {path}:")
     for problem in problems:
-        print(f"- {problem}")
+        _say(f"- {problem}")
     return 1
 
 
-def _outbox(path: Path, last: int) -> int:
-    backend = _open(path, readonly=True)
+def _outbox(path: Path, last: int, settings=None) -> int:
+    backend = _open(path, settings, readonly=True)
     if backend is None:
         return 2
-    messages = backend.outbox(last=max(1, last))
+    messages = backend.outbox(last=last)
     if not messages:
-        print("No hay mensajes.")
+        _say("No hay mensajes.")
     for m in messages:
-        print(f"{m.created_at}  {m.recipient}  {m.body}")
+        _say(f"{m.created_at}  {m.recipient}  {m.body}")
     return 0
 
 
-def _audit(path: Path, last: int, actor: str | None) -> int:
-    backend = _open(path, readonly=True)
+def _audit(path: Path, last: int, actor: str | None, settings=None) -> int:
+    backend = _open(path, settings, readonly=True)
     if backend is None:
         return 2
-    for entry in backend.audit_log(last=max(1, last), actor=actor):
-        print(f"{entry.at}  {entry.actor:<24} {entry.action:<28} {entry.outcome:<22} {entry.details}")
+    for entry in backend.audit_log(last=last, actor=actor):
+        _say(f"{entry.at}  {entry.actor:<24} {entry.action:<28} {entry.outcome:<22} {entry.details}")
     return 0
 
 
@@ -174,61 +220,65 @@ def _settle(cfg) -> int:
     if backend is None:
         return 2
     r = backend.clearing.settle()
-    print(f"Revisadas {r.checked} · acreditadas {r.credited} · devueltas {r.returned} · "
+    _say(f"Revisadas {r.checked} · acreditadas {r.credited} · devueltas {r.returned} · "
           f"en proceso {r.pending} · sin respuesta de la red {r.failed}")
     return 0
 
 
-def _verify_receipt(path: Path, receipt: Path) -> int:
+def _verify_receipt(path: Path, receipt: Path, settings=None) -> int:
+    from backend.errors import ServiceError
+    from backend.files import read_limited
     from backend.receipts import verify
 
-    backend = _open(path, readonly=True)
+    try:  # the file first: a wrong path is said before the database is even opened
+        data = read_limited(receipt, max_bytes=MAX_RECEIPT_BYTES, what="El comprobante")
+        text = data.decode("utf-8")
+    except ServiceError as exc:
+        _say(exc.message, err=True)
+        return 2
+    except UnicodeDecodeError:
+        _say(f"El comprobante {receipt} no es un texto UTF-8: no es un comprobante de Cooprogreso.", err=True)
+        return 2
+    if not text.strip():
+        _say(f"El comprobante {receipt} está vacío.", err=True)
+        return 2
+    backend = _open(path, settings, readonly=True)
     if backend is None:
         return 2
-    try:
-        text = receipt.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"No se pudo leer el comprobante: {exc}", file=sys.stderr)
-        return 2
     if verify(backend.ctx.secret("receipt_secret"), text):
-        print("Comprobante auténtico: su contenido coincide con el código de verificación.")
+        _say("Comprobante auténtico: su contenido coincide con el código de verificación.")
         return 0
-    print("Comprobante ALTERADO o de otra cooperativa: el contenido no coincide con el código de verificación.")
+    _say("Comprobante ALTERADO o de otra cooperativa: el contenido no coincide con el código de verificación.")
     return 1
 
 
-def _institutions(path: Path, csv_path: Path) -> int:
+def _institutions(path: Path, csv_path: Path, settings=None) -> int:
     from backend import institutions
     from backend.errors import ServiceError
 
-    backend = _open(path)
+    backend = _open(path, settings)
     if backend is None:
         return 2
     try:
         count = institutions.load_csv(backend.db, csv_path)
-    except (ServiceError, OSError, KeyError) as exc:
-        print(f"No se cargaron instituciones: {exc}", file=sys.stderr)
+    except ServiceError as exc:
+        _say(f"No se cargaron instituciones: {exc.message}", err=True)
         return 1
-    print(f"Instituciones cargadas o actualizadas: {count}")
+    _say(f"Instituciones cargadas o actualizadas: {count}")
     return 0
 
 
 def _run(cfg, demo: bool) -> int:
-    from backend.errors import ServiceError
-    from backend.service import Backend
-
     if demo and not cfg.db_path.exists():
         code = _demo_data(cfg, cfg.db_path, 2026, 50)
         if code:
             return code
     if not cfg.db_path.exists():
-        print(f"No existe la base de datos {cfg.db_path}. Crea una con: cooprogreso demo-data --db "
-              f"{cfg.db_path}  (o usa cooprogreso --demo)", file=sys.stderr)
+        _say(f"No existe la base de datos {cfg.db_path}. Crea una con: cooprogreso demo-data --db "
+             f"{cfg.db_path}  (o usa cooprogreso --demo)", err=True)
         return 2
-    try:
-        backend = Backend(cfg.db_path, cfg.settings, create=False)
-    except ServiceError as exc:
-        print(exc.message, file=sys.stderr)
+    backend = _open(cfg.db_path, cfg.settings)
+    if backend is None:
         return 2
     from .app import CooprogresoApp
 

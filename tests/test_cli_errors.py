@@ -1,0 +1,110 @@
+"""Every CLI command, given a file it cannot use, says so in one Spanish line, exits non-zero, shows
+no traceback and leaves the file exactly as it was."""
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend.schema import SCHEMA_VERSION
+from cooprogreso_tui.cli import main
+
+
+def bad_databases(tmp_path: Path, db_path: Path) -> dict[str, Path]:
+    folder = tmp_path / "carpeta.sqlite3"
+    folder.mkdir()
+    empty = tmp_path / "vacia.sqlite3"
+    empty.write_bytes(b"")
+    text = tmp_path / "notas.sqlite3"
+    text.write_text("esto no es una base de datos\n" * 20)
+    foreign = tmp_path / "ajena.sqlite3"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    newer = tmp_path / "futura.sqlite3"
+    newer.write_bytes(db_path.read_bytes())
+    conn = sqlite3.connect(newer)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.close()
+    readonly = tmp_path / "solo-lectura.sqlite3"
+    readonly.write_bytes(db_path.read_bytes())
+    readonly.chmod(0o444)
+    return {"missing": tmp_path / "no-existe.sqlite3", "directory": folder, "empty": empty, "text": text,
+            "foreign": foreign, "newer": newer, "readonly": readonly, "device": Path("/dev/zero")}
+
+
+def snapshot(paths):
+    out = {}
+    for name, p in paths.items():
+        if p.is_file() and p.parent != Path("/dev"):
+            out[name] = (p.read_bytes(), p.stat().st_mtime_ns, sorted(x.name for x in p.parent.iterdir()))
+    return out
+
+
+COMMANDS = [["check"], ["outbox"], ["audit"], ["settle"], ["institutions", "--load", "CSV"],
+            ["verify-receipt", "RECEIPT"], []]
+
+
+def test_every_command_refuses_every_unusable_database(tmp_path, db_path, capsys):
+    receipt = tmp_path / "comprobante.txt"
+    receipt.write_text("Comprobante\n\nCódigo de verificación: X\n", encoding="utf-8")
+    csv_file = tmp_path / "inst.csv"
+    csv_file.write_text("code,name,kind\n0999,Coop,bank\n", encoding="utf-8")
+    paths = bad_databases(tmp_path, db_path)
+    before = snapshot(paths)
+    for command in COMMANDS:
+        args = [a.replace("CSV", str(csv_file)).replace("RECEIPT", str(receipt)) for a in command]
+        for name, path in paths.items():
+            if command:
+                argv = [args[0], "--db", str(path), *args[1:]]
+            else:
+                argv = ["--db", str(path)]
+            code = main(argv)
+            out = capsys.readouterr()
+            lines = [line for line in out.err.splitlines() if line.strip()]
+            assert code != 0, (command, name)
+            assert len(lines) == 1 and "Traceback" not in out.err, (command, name, out.err)
+            assert out.out == "", (command, name, out.out)
+    assert snapshot(paths) == before
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "device", "big", "latin1", "empty"])
+def test_unreadable_receipts_and_csvs_are_one_line(tmp_path, db_path, capsys, kind):
+    path = {"missing": tmp_path / "nada.txt", "directory": tmp_path, "device": Path("/dev/zero"),
+            "big": tmp_path / "grande.txt", "latin1": tmp_path / "latin1.txt", "empty": tmp_path / "vacio.txt"}[kind]
+    if kind == "big":
+        path.write_bytes(b"a" * (3 * 2**20))
+    elif kind == "latin1":
+        path.write_bytes("code,name,kind\n0999,Cooperativa Andalucía,bank\n".encode("latin-1"))
+    elif kind == "empty":
+        path.write_bytes(b"")
+    db_before = db_path.read_bytes()
+    for argv in (["verify-receipt", str(path), "--db", str(db_path)],
+                 ["institutions", "--db", str(db_path), "--load", str(path)]):
+        code = main(argv)
+        out = capsys.readouterr()
+        assert code != 0, (argv, out)
+        assert len([x for x in out.err.splitlines() if x.strip()]) == 1, out.err
+    assert db_path.read_bytes() == db_before
+    assert "Traceback" not in out.err
+
+
+def test_huge_counts_are_not_overflow_errors(db_path, capsys):
+    assert main(["audit", "--db", str(db_path), "--last", str(2**70)]) == 0
+    assert main(["outbox", "--db", str(db_path), "--last", str(-(2**70))]) == 0
+    assert main(["demo-data", "--db", str(db_path.parent / "x.sqlite3"), "--members", str(2**70)]) == 2
+    err = capsys.readouterr().err
+    assert "socios" in err and "Traceback" not in err
+
+
+def test_no_traceback_from_a_real_process(tmp_path):
+    bad = tmp_path / "notas.sqlite3"
+    bad.write_text("hola")
+    out = subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", "check", "--db", str(bad)],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "no es una base de datos" in out.stderr
+    assert bad.read_text() == "hola"
