@@ -1,7 +1,7 @@
 """Amortization schedules in exact integer cents: French (cuota fija) and German (capital fijo).
 
 Rules, the same for every product that lends (deferrals, loans, simulators):
-- interest of each month = balance × monthly rate, rounded half-up to the cent;
+- interest of each month = balance × monthly rate, exactly, rounded half-up to the cent;
 - French: the cuota is the annuity rounded half-up to the cent; every cuota but the last is that
   figure and the last one pays the remaining balance plus its interest, so the cuotas add up exactly
   to principal + interest and the balance ends at zero;
@@ -16,6 +16,7 @@ from __future__ import annotations
 import decimal
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from .errors import ValidationError
 
@@ -23,8 +24,7 @@ MAX_MONTHS = 600
 _CTX = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN)
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):  # a tuple: a 36-month schedule costs little more than a 3-month one
     number: int
     cuota: int  # cents: capital + interest
     interest: int
@@ -92,21 +92,30 @@ def french(principal: int, monthly_rate: Decimal, months: int) -> Schedule:
     if monthly_rate == 0:
         return _zero_rate("francés", principal, months)
     cuota = annuity(principal, monthly_rate, months)
+    num, den = _fraction(monthly_rate)
     balance, rows = principal, []
     for n in range(1, months + 1):
-        interest = _cents(_CTX.multiply(Decimal(balance), monthly_rate))
+        interest = (2 * balance * num + den) // (2 * den)  # balance × rate, half-up, in exact integers
         capital = balance if n == months else min(balance, cuota - interest)
         balance -= capital
         rows.append(Row(n, capital + interest, interest, capital, balance))
     return Schedule("francés", principal, monthly_rate, tuple(rows))
 
 
+def _fraction(rate: Decimal) -> tuple[int, int]:
+    """The rate as an exact integer fraction (a Decimal is one), so each month costs integer work only."""
+    sign, digits, exponent = rate.as_tuple()
+    num = int("".join(map(str, digits)) or "0")
+    return (num * 10 ** exponent, 1) if exponent >= 0 else (num, 10 ** -exponent)
+
+
 def german(principal: int, monthly_rate: Decimal, months: int) -> Schedule:
     """Capital fijo: the same capital each month, interest on the falling balance."""
     _validate(principal, monthly_rate, months)
+    num, den = _fraction(monthly_rate)
     balance, rows = principal, []
     for n, capital in enumerate(_even_split(principal, months), start=1):
-        interest = _cents(_CTX.multiply(Decimal(balance), monthly_rate))
+        interest = (2 * balance * num + den) // (2 * den)
         balance -= capital
         rows.append(Row(n, capital + interest, interest, capital, balance))
     return Schedule("alemán", principal, monthly_rate, tuple(rows))

@@ -235,6 +235,9 @@ def main() -> None:
 
         print(f"booking_scale_ratio: {booking_scale_ratio(work):.2f}", flush=True)
         print(f"demo_data_scale_ratio: {demo_data_scale_ratio(work):.2f}", flush=True)
+        from bench.cards import amortization_ratio
+
+        print(f"amortization_ratio: {amortization_ratio():.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,239 @@
+"""Section 4, Pago de Tarjetas: choose a card (Paso 2), register a new one (Paso 3/4), pay it (Paso 5).
+
+Paso 1 (Tarjetas Cooprogreso / Tarjetas Otros Bancos) is the menu entry that opens this screen.
+Paying and registering are authorised operations (screens/flow.py): confirm → code → receipt.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
+
+from backend.errors import ServiceError
+from backend.identity import ID_TYPES
+from backend.money import format_money, parse_money
+
+from .base import MemberScreen
+from .calls import ServiceCalls
+from .flow import start_authorised
+
+TITLES = {"cooprogreso": "Tarjetas Cooprogreso", "otros": "Tarjetas Otros Bancos"}
+OPTION_IDS = {"minimo": "opt-minimo", "total": "opt-total", "otro": "opt-otro"}
+
+
+class CardPaymentScreen(MemberScreen):
+    DEFAULT_CSS = """
+    CardPaymentScreen #card-row { height: 1; }
+    CardPaymentScreen #card { width: 1fr; }
+    CardPaymentScreen #add-card { margin-left: 1; }
+    CardPaymentScreen RadioSet { height: auto; border: none; padding: 0; }
+    CardPaymentScreen #card-due { color: $accent; height: auto; }
+    CardPaymentScreen #other-amount { width: 20; }
+    """
+
+    def __init__(self, group: str) -> None:
+        super().__init__()
+        self.group = group
+        self.options = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Label(f"Pago de Tarjetas · {TITLES[self.group]}", classes="section-title")
+        with VerticalScroll(classes="form", id="card-form"):
+            yield Label("Selecciona la tarjeta que vas a cancelar")
+            with Horizontal(id="card-row"):
+                yield Select([], id="card", prompt="Selecciona la tarjeta", compact=True)
+                yield Button("Añadir tarjeta", id="add-card", compact=True)
+            yield Static("", id="card-error", classes="field-error")
+            yield Static("", id="card-due")
+            yield Label("Monto a cancelar")
+            with RadioSet(id="amount-option", compact=True):
+                yield RadioButton("Pago mínimo", id="opt-minimo", compact=True)
+                yield RadioButton("Pago total", id="opt-total", compact=True)
+                yield RadioButton("Otro valor", id="opt-otro", compact=True)
+            yield Input(id="other-amount", placeholder="0.00", max_length=16, restrict=r"[\d.,$ ]*", compact=True)
+            yield Static("", id="monto-error", classes="field-error")
+            yield Label("Cuenta de débito")
+            yield Select([], id="origin", prompt="Selecciona la cuenta", compact=True)
+            yield Static("", id="origin-error", classes="field-error")
+            yield Button("Continuar", id="continue", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#other-amount").display = False
+        self.reload()
+        self.call("origins", self.app.backend.cards.origins, self.app.token)
+
+    def reload(self, select_key: str | None = None) -> None:
+        self._select_key = select_key
+        self.call("cards", self.app.backend.cards.payable, self.app.token, self.group)
+
+    def done_cards(self, cards) -> None:
+        select = self.query_one("#card", Select)
+        select.set_options([(Text(f"{c.masked_pan} · {c.holder} · {c.institution}"), c.key) for c in cards])
+        wanted = self._select_key or (cards[0].key if cards else None)
+        if wanted and any(c.key == wanted for c in cards):
+            select.value = wanted
+        elif not cards:
+            self.query_one("#card-due", Static).update(
+                Text("No tienes tarjetas registradas en este grupo: usa «Añadir tarjeta»."))
+
+    def done_origins(self, origins) -> None:
+        select = self.query_one("#origin", Select)
+        select.set_options([(f"Ahorros {number} · Disponible {format_money(available)}", account_id)
+                            for account_id, number, available in origins])
+        if origins:
+            select.value = origins[0][0]
+
+    @on(Select.Changed, "#card")
+    def card_changed(self, event: Select.Changed) -> None:
+        if event.value != Select.NULL:
+            self.call("options", self.app.backend.cards.payment_options, self.app.token, event.value)
+
+    def done_options(self, options) -> None:
+        self.options = options
+        due = self.query_one("#card-due", Static)
+        buttons = {key: self.query_one(f"#{wid}", RadioButton) for key, wid in OPTION_IDS.items()}
+        if options.minimum is not None:
+            buttons["minimo"].label = f"Pago mínimo {format_money(options.minimum)}"
+            buttons["total"].label = f"Pago total {format_money(options.total)}"
+            when = f"Fecha máxima de pago: {options.due_date:%d/%m/%Y}" if options.due_date else "Aún sin estado de cuenta"
+            due.update(Text(f"{when} · Deuda actual {format_money(options.owed or 0)}"))
+        else:
+            owed = f"Deuda actual {format_money(options.owed)}" if options.owed is not None else ""
+            due.update(Text(owed))
+        for key, button in buttons.items():
+            button.display = key in options.options
+        first = buttons[options.options[0]]
+        first.value = True
+        self.query_one("#other-amount").display = options.options == ("otro",)
+
+    @on(RadioSet.Changed, "#amount-option")
+    def option_changed(self, event: RadioSet.Changed) -> None:
+        self.query_one("#other-amount").display = event.pressed.id == "opt-otro"
+
+    @on(Button.Pressed, "#add-card")
+    def add_card(self) -> None:
+        self.app.push_screen(CardRegistrationModal(self.group), self._registered)
+
+    def _registered(self, key: str | None) -> None:
+        if key:
+            self.reload(key)
+
+    @on(Button.Pressed, "#continue")
+    @on(Input.Submitted, "#other-amount")
+    def continue_(self) -> None:
+        for line in ("#card-error", "#monto-error", "#origin-error"):
+            self.query_one(line, Static).update("")
+        card = self.query_one("#card", Select).value
+        if card == Select.NULL:
+            self.query_one("#card-error", Static).update("Selecciona la tarjeta que vas a cancelar.")
+            return
+        pressed = self.query_one("#amount-option", RadioSet).pressed_button
+        option = next((k for k, wid in OPTION_IDS.items() if pressed is not None and pressed.id == wid), None)
+        if option is None:
+            self.query_one("#monto-error", Static).update("Elige cuánto vas a pagar.")
+            return
+        request = {"card": card, "option": option, "origin_id": self.query_one("#origin", Select).value}
+        if request["origin_id"] == Select.NULL:
+            self.query_one("#origin-error", Static).update("Selecciona la cuenta de débito.")
+            return
+        if option == "otro":
+            try:
+                request["amount"] = parse_money(self.query_one("#other-amount", Input).value)
+            except ServiceError as exc:
+                self.query_one("#monto-error", Static).update(Text(exc.message))
+                return
+        cards, token = self.app.backend.cards, self.app.token
+        start_authorised(self, lambda: cards.prepare_payment(token, request), on_done=lambda _: self.reload(card),
+                         on_error=self._failed)
+
+    def _failed(self, error: ServiceError) -> None:
+        line = {"monto": "#monto-error", "option": "#monto-error", "origin": "#origin-error"}.get(error.field or "",
+                                                                                                  "#card-error")
+        self.query_one(line, Static).update(Text(error.message))
+
+
+class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
+    """¿Requieres añadir una nueva tarjeta?: the card's data, then the code."""
+
+    DEFAULT_CSS = """
+    CardRegistrationModal .dialog { width: 70; }
+    CardRegistrationModal Input, CardRegistrationModal Select { margin-bottom: 0; }
+    """
+    BINDINGS = [("escape", "cancel", "Cancelar")]
+    FIELDS = {"numero": "#numero-error", "holder_name": "#holder-error", "id_type": "#id-error",
+              "id_number": "#id-error", "institution": "#institution-error", "kind": "#numero-error"}
+
+    def __init__(self, group: str) -> None:
+        super().__init__()
+        self.group = group
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            title = "Registrar tarjeta Cooprogreso de otro socio" if self.group == "cooprogreso" \
+                else "Registrar tarjeta de otra institución"
+            yield Label(title, classes="dialog-title")
+            if self.group == "otros":
+                yield Label("Institución financiera")
+                yield Select([], id="institution", prompt="Selecciona la institución", compact=True)
+                yield Static("", id="institution-error", classes="field-error")
+            yield Label("Número de tarjeta")
+            yield Input(id="numero", max_length=23, restrict=r"[\d ]*", compact=True)
+            yield Static("", id="numero-error", classes="field-error")
+            if self.group == "otros":
+                yield Label("Nombre del titular")
+                yield Input(id="holder-name", max_length=80, compact=True)
+                yield Static("", id="holder-error", classes="field-error")
+                yield Label("Identificación del titular")
+                with Horizontal(classes="buttons"):
+                    yield Select([(label, key) for key, label in ID_TYPES.items()], id="id-type", value="cedula",
+                                 allow_blank=False, compact=True)
+                    yield Input(id="id-number", max_length=13, compact=True)
+                yield Static("", id="id-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancelar", id="cancel", compact=True)
+                yield Button("Registrar", id="register", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        if self.group == "otros":
+            self.call("institutions", self.app.backend.cards.institutions, self.app.token)
+        self.query_one("#numero", Input).focus()
+
+    def done_institutions(self, items) -> None:
+        self.query_one("#institution", Select).set_options([(Text(i.name), i.code) for i in items])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#register")
+    def register(self) -> None:
+        for line in set(self.FIELDS.values()):
+            for widget in self.query(line):
+                widget.update("")
+        request: dict = {"kind": "cooprogreso" if self.group == "cooprogreso" else "otro_banco",
+                         "number": self.query_one("#numero", Input).value}
+        if self.group == "otros":
+            institution = self.query_one("#institution", Select).value
+            request.update(institution_code="" if institution == Select.NULL else institution,
+                           holder_name=self.query_one("#holder-name", Input).value,
+                           id_type=self.query_one("#id-type", Select).value,
+                           id_number=self.query_one("#id-number", Input).value)
+        cards, token = self.app.backend.cards, self.app.token
+        start_authorised(self, lambda: cards.prepare_registration(token, request), on_done=self._done,
+                         on_error=self._failed, show_receipt=False)
+
+    def _done(self, receipt) -> None:
+        self.app.notify(f"Tarjeta {receipt.get('Tarjeta')} registrada.", markup=False)
+        self.dismiss(f"registrada:{receipt.result_id}")
+
+    def _failed(self, error: ServiceError) -> None:
+        line = self.FIELDS.get(error.field or "", "#numero-error")
+        self.query_one(line, Static).update(Text(error.message))
