@@ -46,7 +46,8 @@ class Backend:
         self.ops = OperationsService(self.ctx, self.auth, self.otp, loader=self._load_operation)
 
     # Which section books each kind of authorised operation (built on demand, e.g. for a replay).
-    OPERATION_OWNERS = {"transferencia": "transfers", "beneficiario": "beneficiaries"}
+    OPERATION_OWNERS = {"transferencia": "transfers", "beneficiario": "beneficiaries",
+                        "registro_tarjeta": "cards", "pago_tarjeta": "cards", "diferido": "deferrals"}
 
     def _load_operation(self, kind: str) -> None:
         owner = self.OPERATION_OWNERS.get(kind)
@@ -81,6 +82,18 @@ class Backend:
         from .clearing import ClearingService
 
         return ClearingService(self.ctx)
+
+    @cached_property
+    def cards(self):
+        from .cards import CardsService
+
+        return CardsService(self.ctx, self.auth, self.ops)
+
+    @cached_property
+    def deferrals(self):
+        from .deferrals import DeferralsService
+
+        return DeferralsService(self.ctx, self.auth, self.ops)
 
     @cached_property
     def card_cycle(self):

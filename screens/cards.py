@@ -73,7 +73,8 @@ class CardPaymentScreen(MemberScreen):
 
     def done_cards(self, cards) -> None:
         select = self.query_one("#card", Select)
-        select.set_options([(Text(f"{c.masked_pan} · {c.holder} · {c.institution}"), c.key) for c in cards])
+        select.set_options([(Text(f"{c.masked_pan} · {c.holder.split()[0]} · {c.institution}"[:44]), c.key)
+                            for c in cards])
         wanted = self._select_key or (cards[0].key if cards else None)
         if wanted and any(c.key == wanted for c in cards):
             select.value = wanted
@@ -162,7 +163,9 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     CardRegistrationModal .dialog { width: 70; }
-    CardRegistrationModal Input, CardRegistrationModal Select { margin-bottom: 0; }
+    CardRegistrationModal #id-row { height: 1; }
+    CardRegistrationModal #id-type { width: 16; margin-right: 1; }
+    CardRegistrationModal #id-number { width: 1fr; }
     """
     BINDINGS = [("escape", "cancel", "Cancelar")]
     FIELDS = {"numero": "#numero-error", "holder_name": "#holder-error", "id_type": "#id-error",
@@ -189,7 +192,7 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
                 yield Input(id="holder-name", max_length=80, compact=True)
                 yield Static("", id="holder-error", classes="field-error")
                 yield Label("Identificación del titular")
-                with Horizontal(classes="buttons"):
+                with Horizontal(id="id-row"):
                     yield Select([(label, key) for key, label in ID_TYPES.items()], id="id-type", value="cedula",
                                  allow_blank=False, compact=True)
                     yield Input(id="id-number", max_length=13, compact=True)

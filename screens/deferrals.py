@@ -30,6 +30,7 @@ class DeferralScreen(MemberScreen):
     """Paso 2 (the card and its Información), Paso 4 (the purchases), Paso 5 (monto y plazo)."""
 
     DEFAULT_CSS = """
+    DeferralScreen #card { margin: 0 1; width: 44; }
     DeferralScreen #card-info { height: auto; margin: 0 1; }
     DeferralScreen #purchases { height: auto; max-height: 8; margin: 0 1; }
     DeferralScreen #total { text-style: bold; margin: 0 1; height: auto; }
@@ -239,7 +240,10 @@ class SimulationScreen(MemberScreen):
                          show_receipt=False)
 
     def _done(self, receipt) -> None:
-        self.app.push_screen(DeferralSuccessModal(receipt), lambda _: self.dismiss("exito"))
+        self.app.push_screen(DeferralSuccessModal(receipt), self._accepted)
+
+    def _accepted(self, _: object) -> None:
+        self.dismiss("exito")
 
 
 class DeferralSuccessModal(ModalScreen[None]):
@@ -265,6 +269,9 @@ class DeferralSuccessModal(ModalScreen[None]):
         self.query_one("#accept", Button).focus()
 
     @on(Button.Pressed, "#accept")
+    def accept(self) -> None:
+        self.dismiss(None)
+
     def action_close(self) -> None:
         self.dismiss(None)
 

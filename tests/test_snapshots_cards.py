@@ -1,0 +1,93 @@
+"""Snapshots of 4. Pago de Tarjetas and 5. Diferido at 80×24 (refresh with --snapshot-update, then look)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, RadioButton, Select
+
+from screens.registry import screen_for
+
+from .ui import SIZE, login, make_app, settle
+
+
+def quiet(backend):
+    """Not a demo database: the simulated phone would show a random code."""
+    backend.db.conn.execute("UPDATE meta SET value = '0' WHERE key = 'demo'")
+
+
+async def open_section(pilot, key):
+    await login(pilot)
+    pilot.app.push_screen(screen_for(key))
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("option", ["minimo", "total", "otro"])
+def test_card_payment_amount_options(snap_compare, backend, option):
+    async def run_before(pilot):
+        await open_section(pilot, "tarjetas_cooprogreso")
+        pilot.app.screen.query_one(f"#opt-{option}", RadioButton).value = True
+        if option == "otro":
+            pilot.app.screen.query_one("#other-amount").value = "45.60"
+        await settle(pilot)
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+def test_card_registration_bad_luhn(snap_compare, backend):
+    async def run_before(pilot):
+        await open_section(pilot, "tarjetas_otros")
+        await pilot.click("#add-card")
+        await settle(pilot)
+        modal = pilot.app.screen
+        modal.query_one("#institution", Select).value = "0010"
+        modal.query_one("#numero").value = "4111 1111 1111 1112"
+        modal.query_one("#holder-name").value = "Lucía Guamán"
+        modal.query_one("#id-number").value = "1709543210"
+        await pilot.click("#register")
+        await settle(pilot)
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+async def _select_manual(pilot):
+    await open_section(pilot, "diferido_transacciones")
+    table = pilot.app.screen.query_one("#purchases", DataTable)
+    for index in range(table.row_count):
+        if str(table.get_row_at(index)[1]) in ("Consumo Comida", "Consumo Vivienda"):
+            table.move_cursor(row=index)
+            await pilot.press("space")
+    await settle(pilot)
+
+
+def test_deferral_purchase_table_with_selection(snap_compare, backend):
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=_select_manual)
+
+
+def test_deferral_simulation(snap_compare, backend):
+    async def run_before(pilot):
+        await _select_manual(pilot)
+        await pilot.click("#simulate")
+        await settle(pilot)
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+def test_deferral_success(snap_compare, backend):
+    quiet(backend)
+
+    async def run_before(pilot):
+        from .conftest import last_code
+        from .ui import type_into
+
+        await _select_manual(pilot)
+        await pilot.click("#simulate")
+        await settle(pilot)
+        await pilot.click("#confirmar")
+        await settle(pilot)
+        await pilot.click("#accept")
+        await settle(pilot)
+        await type_into(pilot, "#otp-code", last_code(pilot.app.backend))
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
