@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
@@ -26,6 +27,8 @@ OPTION_IDS = {"minimo": "opt-minimo", "total": "opt-total", "otro": "opt-otro"}
 
 
 class CardPaymentScreen(MemberScreen):
+    BINDINGS = [Binding("f2", "statement", "Estado de cuenta", id="cards.statement",
+                        tooltip="Estado de cuenta de tu tarjeta Cooprogreso")]
     DEFAULT_CSS = """
     CardPaymentScreen #card-row { height: 1; }
     CardPaymentScreen #card { width: 1fr; }
@@ -115,6 +118,11 @@ class CardPaymentScreen(MemberScreen):
     @on(RadioSet.Changed, "#amount-option")
     def option_changed(self, event: RadioSet.Changed) -> None:
         self.query_one("#other-amount").display = event.pressed.id == "opt-otro"
+
+    def action_statement(self) -> None:
+        from .card_statement import StatementScreen
+
+        self.app.push_screen(StatementScreen())
 
     @on(Button.Pressed, "#add-card")
     def add_card(self) -> None:

@@ -40,7 +40,8 @@ class DeferralScreen(MemberScreen):
     DeferralScreen #simulate { margin-left: 2; }
     DeferralScreen #deferral-error { margin: 0 1; }
     """
-    BINDINGS = [Binding("space", "toggle", "Seleccionar", id="deferral.toggle", tooltip="Marcar o desmarcar el consumo")]
+    BINDINGS = [Binding("space", "toggle", "Seleccionar", id="deferral.toggle", tooltip="Marcar o desmarcar el consumo"),
+                Binding("f3", "mine", "Mis diferidos", id="deferral.mine", tooltip="Tus diferidos y sus cuotas")]
 
     def __init__(self, kind: str = "consumos") -> None:
         super().__init__()
@@ -127,6 +128,9 @@ class DeferralScreen(MemberScreen):
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
             self._toggle(int(key.value))
+
+    def action_mine(self) -> None:
+        self.app.push_screen(MyDeferralsScreen())
 
     def _toggle(self, purchase_id: int) -> None:
         self.selected ^= {purchase_id}

@@ -58,7 +58,7 @@ SECTIONS: list[Section] = [
     Section("tarjetas_cooprogreso", "Tarjetas Cooprogreso", parent="tarjetas",
             screen="screens.cards:CardPaymentScreen", args=("cooprogreso",),
             help="Paga tus tarjetas Cooprogreso (pago mínimo, pago total u otro valor hasta la fecha máxima de "
-                 "pago) o la de otro socio que registres."),
+                 "pago) o la de otro socio que registres; F2 abre el estado de cuenta de tu tarjeta."),
     Section("tarjetas_otros", "Tarjetas Otros Bancos", parent="tarjetas",
             screen="screens.cards:CardPaymentScreen", args=("otros",),
             help="Paga la tarjeta de crédito de otra institución: regístrala una vez y el pago viaja por la "
@@ -67,12 +67,10 @@ SECTIONS: list[Section] = [
     Section("diferido_transacciones", "Diferido Transacciones", parent="diferido",
             screen="screens.deferrals:DeferralScreen", args=("consumos",),
             help="Elige consumos de tu tarjeta y un plazo; la simulación muestra la cuota, el interés y la "
-                 "tabla de amortización antes de confirmar con tu código."),
+                 "tabla de amortización antes de confirmar con tu código. F3 abre «Mis diferidos»."),
     Section("diferido_rotativo", "Diferido Saldo Actual Rotativo", parent="diferido",
             screen="screens.deferrals:DeferralScreen", args=("rotativo",),
             help="Pasa tu saldo rotativo actual a cuotas fijas, con la misma simulación y confirmación."),
-    Section("mis_diferidos", "Mis diferidos", parent="diferido", screen="screens.deferrals:MyDeferralsScreen",
-            help="Tus diferidos con las cuotas que te quedan por pagar."),
     Section("contacto", "6. Contacto", 6),
     Section("solicitudes", "7. Solicita tus Productos", 7),
     Section("ayuda", "8. Ayuda", 8),

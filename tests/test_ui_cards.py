@@ -160,7 +160,9 @@ async def test_limpiar_clears_the_selection(backend):
 async def test_mis_diferidos_lists_the_demo_deferrals(backend):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await open_section(pilot, "mis_diferidos")
+        await open_section(pilot, "diferido_transacciones")
+        await pilot.press("f3")
+        await settle(pilot)
         assert isinstance(app.screen, MyDeferralsScreen)
         assert app.screen.query_one("#mine", DataTable).row_count >= 1
 
@@ -173,3 +175,14 @@ async def test_rotativo_shows_the_balance_to_defer(backend):
         await pilot.click("#simulate")
         await settle(pilot)
         assert isinstance(app.screen, SimulationScreen)
+
+
+async def test_estado_de_cuenta_shows_the_last_cut(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "tarjetas_cooprogreso")
+        await pilot.press("f2")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Fecha de corte 15/11/2026" in text and "Pago mínimo" in text
+        assert app.screen.query_one("#statements", DataTable).row_count >= 11
