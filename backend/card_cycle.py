@@ -97,7 +97,8 @@ def close_statement(conn, ctx: Context, card_id: int, cut: date, *, book: RateBo
     cuotas = conn.execute(
         "SELECT q.deferral_id, q.number, q.capital, q.interest, d.months, d.reference FROM card_deferral_cuotas q"
         " JOIN card_deferrals d ON d.id = q.deferral_id WHERE d.card_id = ? AND d.created_at <= ?"
-        " AND q.statement_id IS NULL AND q.number = (SELECT MIN(number) FROM card_deferral_cuotas"
+        # unary + keeps the planner on this card's deferrals, not on every unbilled cuota of the co-op
+        " AND +q.statement_id IS NULL AND q.number = (SELECT MIN(number) FROM card_deferral_cuotas"
         " WHERE deferral_id = q.deferral_id AND statement_id IS NULL) ORDER BY q.deferral_id",
         (card_id, until)).fetchall()
     installments = 0

@@ -187,3 +187,26 @@ def test_payment_needs_funds_including_the_fee(backend, lucia):
 def test_cards_that_are_not_yours_are_not_found(backend, lucia, key):
     with pytest.raises(NotFound):
         backend.cards.payment_options(lucia.token, key)
+
+
+def test_other_bank_card_payment_over_a_real_http_gateway_answering_nonsense_then_accepting(make_backend, clock):
+    from .local_http import LocalServer
+    from .transfer_helpers import demo_member
+
+    answers = iter([(200, {"status": "Perdida"}), (200, {"status": "Acreditada"})])
+    server = LocalServer(lambda headers, body: next(answers), "/pagos")
+    try:
+        backend = make_backend(session_idle_seconds=10**7, clearing_gateway="http", clearing_url=server.url,
+                               clearing_timeout_seconds=2)
+        lucia = demo_member(backend)
+        receipt = _pay_other_bank(backend, lucia, VISA)
+        assert backend.clearing.settle().failed == 1  # an unknown state is not an answer: stays Enviada
+        assert backend.ops.receipt(lucia.token, "pago_tarjeta", receipt.result_id).get("Estado") == "Enviada"
+        clock.advance(seconds=backend.settings.clearing_retry_seconds)
+        assert backend.clearing.settle().credited == 1
+        (h1, b1), (h2, b2) = server.requests
+        assert h1["Idempotency-Key"] == h2["Idempotency-Key"]  # the same payment, never twice
+        assert b1["dest_account_type"] == "tarjeta" and b1["dest_account_number"] == VISA and b1["amount"] == 80_00
+        assert backend.check() == []
+    finally:
+        server.close()

@@ -139,3 +139,37 @@ def test_a_purchase_deferred_after_the_code_was_sent_voids_the_code(backend, luc
         backend.ops.authorise(lucia.token, first.id, code)
     assert backend.check() == []
     assert card_ledger.balances(backend.db.conn, card).installments >= 15_00
+
+
+def _authorise_in_process(path: str, token: str, op_id: str, code: str) -> str:
+    from backend.clock import FixedClock
+    from backend.errors import ServiceError as Refused
+    from backend.service import Backend
+
+    from .conftest import NOW, fast_settings
+
+    backend = Backend(path, fast_settings(), FixedClock(NOW))
+    try:
+        return backend.ops.authorise(token, op_id, code).reference
+    except Refused as exc:
+        return f"refused: {exc.message}"
+    finally:
+        backend.close()
+
+
+def test_two_processes_deferring_the_same_purchase_book_it_once(backend, lucia, db_path):
+    import multiprocessing
+
+    card, _, ids = _manual_purchases(backend, lucia)
+    jobs = []
+    for months in (3, 6):
+        pending = backend.deferrals.prepare_deferral(lucia.token, {"card_id": card, "kind": "consumos",
+                                                                   "purchases": ids, "months": months})
+        backend.ops.request_code(lucia.token, pending.id)
+        jobs.append((str(db_path), lucia.token, pending.id, last_code(backend)))
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        results = pool.starmap(_authorise_in_process, jobs)
+    assert sum(not r.startswith("refused") for r in results) == 1, results
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM card_deferrals WHERE kind = 'consumos' AND principal = 4000"
+                                   ).fetchone()[0] == 1
+    assert backend.check() == []
