@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 
 
@@ -15,30 +14,26 @@ def register(sub) -> None:
 
 def _close_cycle(cfg, args) -> int:
     from backend.errors import ServiceError
-    from backend.service import Backend
+
+    from .cli import _open, _say
 
     today = None
     if args.date:
         try:
             today = date.fromisoformat(args.date)
         except ValueError:
-            print(f"Fecha no válida: «{args.date}» (usa AAAA-MM-DD).", file=sys.stderr)
+            _say(f"Fecha no válida: «{args.date}» (usa AAAA-MM-DD).", err=True)
             return 2
-    if not cfg.db_path.exists():
-        print(f"No existe la base de datos {cfg.db_path}.", file=sys.stderr)
-        return 2
-    try:
-        backend = Backend(cfg.db_path, cfg.settings, create=False)
-    except ServiceError as exc:
-        print(exc.message, file=sys.stderr)
+    backend = _open(cfg.db_path, cfg.settings)  # one line for a missing, empty or foreign file
+    if backend is None:
         return 2
     try:
         report = backend.card_cycle.close_due(today)
     except ServiceError as exc:
-        print(exc.message, file=sys.stderr)
+        _say(exc.message, err=True)
         return 1
     finally:
         backend.close()
-    print(f"Tarjetas revisadas {report.cards} · estados de cuenta cerrados {report.statements} · "
+    _say(f"Tarjetas revisadas {report.cards} · estados de cuenta cerrados {report.statements} · "
           f"en cierre por otro servidor {report.busy}")
     return 0

@@ -26,8 +26,11 @@ def _migrate(cfg, args) -> int:
     from backend.errors import ServiceError
     from backend.schema import SCHEMA_VERSION
 
-    if not cfg.db_path.exists():
-        _say(f"No existe la base de datos {cfg.db_path}.", error=True)
+    from .dbcheck import problem
+
+    refusal = problem(cfg.db_path)  # missing, empty, foreign, newer, read-only: one line, file untouched
+    if refusal:
+        _say(refusal, error=True)
         return 2
     try:
         db = Database(cfg.db_path, create=False, migrate=False, check=False)
@@ -46,6 +49,14 @@ def _migrate(cfg, args) -> int:
 
 
 def _copy_db(cfg, args) -> int:
+    from pathlib import Path
+
+    from .dbcheck import problem
+
+    refusal = problem(Path(args.source), write=False)
+    if refusal:
+        _say(refusal, error=True)
+        return 2
     from backend.copy_db import copy_database
 
     return copy_database(args.source, args.dest, settings=cfg.settings)

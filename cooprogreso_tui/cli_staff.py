@@ -11,6 +11,8 @@ import sys
 
 from backend.text import visible
 
+from .cli import _say
+
 
 def register(sub) -> None:
     staff = sub.add_parser("staff", help="personal de la cooperativa: cajeros, atención al socio, supervisores, auditores")
@@ -50,7 +52,7 @@ def _password(from_stdin: bool) -> str | None:
         return sys.stdin.readline().rstrip("\n")
     first = getpass.getpass("Contraseña: ")
     if getpass.getpass("Repite la contraseña: ") != first:
-        print("Las contraseñas no coinciden.", file=sys.stderr)
+        _say("Las contraseñas no coinciden.", err=True)
         return None
     return first
 
@@ -68,16 +70,16 @@ def _add(cfg, args) -> int:
     try:
         enrolment = backend.auth.staff_directory.add(args.user, args.role, password, args.name)
     except ServiceError as exc:
-        print(exc.message, file=sys.stderr)
+        _say(exc.message, err=True)
         return 1
     finally:
         backend.close()
-    print(f"Usuario de personal creado: {enrolment.username} ({args.role})")
-    print("Registra este secreto en la aplicación autenticadora AHORA: no se volverá a mostrar.")
-    print(f"Secreto: {enrolment.secret}")
-    print(f"URI: {enrolment.uri}")
+    _say(f"Usuario de personal creado: {enrolment.username} ({args.role})")
+    _say("Registra este secreto en la aplicación autenticadora AHORA: no se volverá a mostrar.")
+    _say(f"Secreto: {enrolment.secret}")
+    _say(f"URI: {enrolment.uri}")
     if not args.no_qr:
-        print(totp.qr_text(enrolment.uri))
+        _say(totp.qr_text(enrolment.uri))
     return 0
 
 
@@ -88,10 +90,10 @@ def _list(cfg, args) -> int:
     people = backend.auth.staff_directory.list()
     backend.close()
     if not people:
-        print("No hay personal registrado.")
+        _say("No hay personal registrado.")
     for p in people:
         state = "bloqueado" if p.locked else p.status
-        print(f"{visible(p.username):<20} {p.role_label:<30} {state:<10} {visible(p.full_name)}"
+        _say(f"{visible(p.username):<20} {p.role_label:<30} {state:<10} {visible(p.full_name)}"
               f"  último ingreso: {p.last_login_at or '-'}")
     return 0
 
@@ -105,11 +107,11 @@ def _disable(cfg, args) -> int:
     try:
         backend.auth.staff_directory.disable(args.user)
     except ServiceError as exc:
-        print(exc.message, file=sys.stderr)
+        _say(exc.message, err=True)
         return 1
     finally:
         backend.close()
-    print(f"Usuario {visible(args.user)} deshabilitado; sus sesiones se cerraron.")
+    _say(f"Usuario {visible(args.user)} deshabilitado; sus sesiones se cerraron.")
     return 0
 
 
@@ -120,9 +122,9 @@ def _code(cfg, args) -> int:
     if backend is None:
         return 2
     try:
-        print(backend.auth.staff_directory.current_code(args.user))
+        _say(backend.auth.staff_directory.current_code(args.user))
     except ServiceError as exc:
-        print(exc.message, file=sys.stderr)
+        _say(exc.message, err=True)
         return 1
     finally:
         backend.close()
@@ -148,16 +150,16 @@ def _end_of_day(cfg, args) -> int:
 
             report = end_of_day.run(backend.ctx, backend, "cli", step)
     except ServiceError as exc:
-        print(exc.message, file=sys.stderr)
+        _say(exc.message, err=True)
         return 1
     finally:
         backend.close()
-    print(f"Día {report.day} cerrado; nuevo día de negocio: {report.next_day}")
+    _say(f"Día {report.day} cerrado; nuevo día de negocio: {report.next_day}")
     for label, summary in report.passes:
-        print(f"  {label}: {visible(summary) or 'hecho'}")
-    print("Totales del día por tipo de operación:")
+        _say(f"  {label}: {visible(summary) or 'hecho'}")
+    _say("Totales del día por tipo de operación:")
     for t in report.totals:
-        print(f"  {t.kind:<28} {t.entries:>6} asientos  {format_money(t.amount):>16}")
+        _say(f"  {t.kind:<28} {t.entries:>6} asientos  {format_money(t.amount):>16}")
     if not report.totals:
-        print("  (sin operaciones)")
+        _say("  (sin operaciones)")
     return 0

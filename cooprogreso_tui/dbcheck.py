@@ -15,10 +15,10 @@ from pathlib import Path
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def problem(path) -> str | None:
+def problem(path, *, write: bool = True) -> str | None:
     """Why `path` cannot be opened as this program's database, or None if it can.
 
-    Only files are probed; a postgresql:// URL is the server's to judge when it is opened."""
+    `write=False` for a file only read (the source of a copy). Only files are probed; a postgresql:// URL is the server's to judge when it is opened."""
     from backend.schema import SCHEMA_VERSION
 
     if not isinstance(path, (str, os.PathLike)):
@@ -44,7 +44,7 @@ def problem(path) -> str | None:
         return f"No se puede leer la base de datos {path}: {exc.strerror}."
     if header != SQLITE_HEADER:
         return f"El archivo {path} no es una base de datos de Cooprogreso (no es SQLite)."
-    if not _writable(path, info):
+    if write and not _writable(path, info):
         return (f"La base de datos {path} es de solo lectura; Cooprogreso necesita poder escribir en el archivo "
                 f"y en su carpeta.")
     try:

@@ -46,7 +46,7 @@ def snapshot(paths):
 
 
 COMMANDS = [["check"], ["outbox"], ["audit"], ["settle"], ["institutions", "--load", "CSV"],
-            ["verify-receipt", "RECEIPT"], []]
+            ["verify-receipt", "RECEIPT"], ["close-cycle"], ["staff", "list"], ["end-of-day"], ["migrate"], []]
 
 
 def test_every_command_refuses_every_unusable_database(tmp_path, db_path, capsys):
@@ -59,7 +59,9 @@ def test_every_command_refuses_every_unusable_database(tmp_path, db_path, capsys
     for command in COMMANDS:
         args = [a.replace("CSV", str(csv_file)).replace("RECEIPT", str(receipt)) for a in command]
         for name, path in paths.items():
-            if command:
+            if command == ["staff", "list"]:
+                argv = ["staff", "list", "--db", str(path)]
+            elif command:
                 argv = [args[0], "--db", str(path), *args[1:]]
             else:
                 argv = ["--db", str(path)]
@@ -108,3 +110,11 @@ def test_no_traceback_from_a_real_process(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "no es una base de datos" in out.stderr
     assert bad.read_text() == "hola"
+
+
+def test_copy_db_refuses_a_source_that_is_not_a_cooprogreso_file(tmp_path, capsys):
+    empty = tmp_path / "vacia.sqlite3"
+    empty.write_bytes(b"")
+    assert main(["copy-db", "--from", str(empty), "--to", "postgresql://nadie@127.0.0.1:1/x"]) == 2
+    err = capsys.readouterr().err
+    assert "vacío" in err and err.count("\n") == 1 and empty.read_bytes() == b""
