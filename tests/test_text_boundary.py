@@ -290,3 +290,12 @@ def test_member_with_hostile_name_is_shown_visibly_in_the_cli(backend, db_path):
         assert out.returncode == 0, out.stderr
         assert no_controls(out.stdout.replace("\n", "")), command
         assert "\\u001b" in out.stdout
+
+
+def test_audit_entries_never_store_a_control_character(backend):
+    with backend.db.write() as conn:
+        backend.ctx.audit(conn, "x\x1b[2J\u202e", "prueba", "ok", motivo="a\x9bb\u2066c\x00", n=3)
+    actor, details = backend.db.conn.execute(
+        "SELECT actor, details FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    assert no_controls(actor) and no_controls(details)
+    assert json.loads(details) == {"motivo": "a\x9bb\u2066c\x00", "n": 3}  # still exact when read back
