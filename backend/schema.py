@@ -251,8 +251,131 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN sent_at TEXT;
     CREATE INDEX outbox_pending ON outbox(status, next_attempt_at);
     """,
-    # 6: 3. Pago de Servicios
-    "",
+    # 6: 3. Pago de Servicios — billers, registered services, payments, scheduled payments
+    """
+    CREATE TABLE billers (
+        code TEXT PRIMARY KEY,
+        category TEXT NOT NULL,
+        name TEXT NOT NULL,
+        id_label TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        hint TEXT NOT NULL,
+        amount_mode TEXT NOT NULL CHECK (amount_mode IN ('factura', 'recarga')),
+        commission INTEGER NOT NULL DEFAULT 0 CHECK (commission >= 0),
+        max_amount INTEGER NOT NULL CHECK (max_amount > 0),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        sort_order INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX billers_category ON billers(category, sort_order);
+
+    CREATE TABLE bill_services (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        biller_code TEXT NOT NULL REFERENCES billers(code),
+        identifier TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (user_id, biller_code, identifier)
+    );
+
+    CREATE TABLE bill_presentments (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        biller_code TEXT NOT NULL REFERENCES billers(code),
+        identifier TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        bills TEXT NOT NULL,
+        fetched_at TEXT NOT NULL
+    );
+    CREATE INDEX bill_presentments_user ON bill_presentments(user_id, fetched_at);
+
+    CREATE TABLE bill_schedules (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        biller_code TEXT NOT NULL REFERENCES billers(code),
+        identifier TEXT NOT NULL,
+        day INTEGER CHECK (day IS NULL OR (day >= 1 AND day <= 31)),
+        max_amount INTEGER NOT NULL CHECK (max_amount > 0),
+        start_date TEXT NOT NULL,
+        end_date TEXT,
+        payments_limit INTEGER CHECK (payments_limit IS NULL OR payments_limit > 0),
+        payments_done INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL CHECK (state IN ('activo', 'pausado', 'cancelado', 'terminado')),
+        period TEXT NOT NULL,
+        next_run TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        claimed_until TEXT,
+        claimed_by TEXT,
+        last_result TEXT,
+        last_run_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX bill_schedules_next ON bill_schedules(next_run);
+    CREATE INDEX bill_schedules_user ON bill_schedules(user_id);
+
+    CREATE TABLE bill_payments (
+        id INTEGER PRIMARY KEY,
+        reference TEXT NOT NULL UNIQUE,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        biller_code TEXT NOT NULL REFERENCES billers(code),
+        identifier TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        bills TEXT NOT NULL,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        commission INTEGER NOT NULL DEFAULT 0 CHECK (commission >= 0),
+        origin TEXT NOT NULL CHECK (origin IN ('manual', 'automatico')),
+        schedule_id INTEGER REFERENCES bill_schedules(id),
+        period TEXT,
+        state TEXT NOT NULL CHECK (state IN ('pagado', 'pendiente', 'fallido')),
+        reason TEXT,
+        entry_id INTEGER REFERENCES entries(id),
+        refund_entry_id INTEGER REFERENCES entries(id),
+        biller_auth TEXT,
+        created_at TEXT NOT NULL,
+        confirmed_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX bill_payments_user ON bill_payments(user_id, created_at);
+    CREATE INDEX bill_payments_pending ON bill_payments(state, next_attempt_at);
+    CREATE INDEX bill_payments_schedule ON bill_payments(schedule_id);
+
+    CREATE TABLE bill_payment_items (
+        payment_id INTEGER NOT NULL REFERENCES bill_payments(id),
+        biller_code TEXT NOT NULL,
+        identifier TEXT NOT NULL,
+        bill_number TEXT NOT NULL,
+        released INTEGER NOT NULL DEFAULT 0 CHECK (released IN (0, 1)),
+        PRIMARY KEY (payment_id, bill_number)
+    );
+    CREATE UNIQUE INDEX bill_items_once ON bill_payment_items(biller_code, identifier, bill_number)
+        WHERE released = 0;
+
+    CREATE TABLE bill_usage (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        day TEXT NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount >= 0),
+        PRIMARY KEY (user_id, day)
+    );
+
+    CREATE TABLE bill_schedule_runs (
+        schedule_id INTEGER NOT NULL REFERENCES bill_schedules(id),
+        period TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('pagado', 'fallido', 'omitido')),
+        payment_id INTEGER REFERENCES bill_payments(id),
+        reason TEXT,
+        at TEXT NOT NULL,
+        PRIMARY KEY (schedule_id, period)
+    );
+    """,
     # 7: 4./5. Tarjetas y Diferido: the card's second balance (diferidos), consumos, statements,
     # deferrals with their cuotas, cards registered for payment and card payments
     """

@@ -84,6 +84,19 @@ class Settings:
     secret_key_file: str = ""  # "" = COOPROGRESO_SECRET_KEY_FILE, else keys.json in the config directory
     otp_max_per_day: int = 20  # codes issued to one member per 24 hours, whatever they are for
     affiliation_max_per_day: int = 3  # affiliation codes per cédula per 24 hours
+    # -- servicios
+    services_gateway: str = "simulated"  # recaudaciones: "simulated" (embedded) or "http"
+    services_url: str = ""
+    services_token: str = ""
+    services_timeout_seconds: float = 8.0
+    services_retries: int = 2  # extra tries of one request after a timeout or a 5xx
+    services_retry_seconds: int = 300  # a payment with no answer is sent again (same key) after this
+    services_presentment_minutes: int = 15  # a consulta de deuda is valid for this long
+    limit_servicios_daily: int = 1_500_00  # cents a member may pay in services per day (by hand)
+    scheduled_retries: int = 3  # insufficient funds: tries on the following business days
+    scheduled_run_hour: int = 6  # scheduled payments run from this hour of their day
+    scheduled_every_seconds: int = 60  # the app's background pass
+    scheduled_lease_seconds: int = 300  # a runner that dies leaves its claims for this long
 
     def __post_init__(self) -> None:
         validate(self)
@@ -127,6 +140,7 @@ def _coerce(key: str, current: Any, value: Any) -> Any:
 CHOICES: dict[str, tuple[str, ...]] = {
     "otp_channel": ("outbox", "http"),
     "clearing_gateway": ("simulated", "http"),
+    "services_gateway": ("simulated", "http"),
 }
 # Inclusive (low, high); None is unbounded.
 RANGES: dict[str, tuple[float | None, float | None]] = {
@@ -148,9 +162,14 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "card_payment_tx": (1, None), "card_other_bank_fee": (0, None), "card_cycle_seconds": (1, None),
     "operation_ttl_seconds": (60, 86_400),
     "otp_max_per_day": (1, None), "affiliation_max_per_day": (1, None),
+    "services_timeout_seconds": (0.01, 300), "services_retries": (0, 10), "services_retry_seconds": (0, None),
+    "services_presentment_minutes": (1, 24 * 60), "limit_servicios_daily": (1, None),
+    "scheduled_retries": (0, 30), "scheduled_run_hour": (0, 23), "scheduled_every_seconds": (1, None),
+    "scheduled_lease_seconds": (1, None),
 }
 # A gateway chosen without its address cannot work.
-REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url"}
+REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url",
+            ("services_gateway", "http"): "services_url"}
 
 
 def validate(s: Settings) -> None:
