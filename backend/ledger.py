@@ -120,6 +120,9 @@ def check(conn: sqlite3.Connection) -> list[str]:
         " GROUP BY a.kind, s.last HAVING s.last IS NULL OR s.last < COUNT(*)"
     ):
         problems.append(f"numeración de cuentas {kind}: contador {last} < {count} cuentas abiertas")
+    from .bill_payments import check as services_check  # Pago de Servicios: daily usage, payment states
+
+    problems += services_check(conn)
     orphan = conn.execute(
         "SELECT COUNT(*) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE e.id IS NULL"
     ).fetchone()[0]

@@ -138,6 +138,34 @@ class Backend:
 
         return AuditViewsService(self.ctx, self.auth)
 
+    @cached_property
+    def bill_gateway(self):
+        """The recaudación network (simulated or http), shared by payments and the scheduled runner."""
+        from . import billers
+        from .bill_gateway import gateway_for
+
+        billers.ensure_loaded(self.db)
+        return gateway_for(self.ctx)
+
+    @cached_property
+    def services(self):
+        from .services import ServicesService
+
+        return ServicesService(self.ctx, self.auth, self.ops, self.bill_gateway)
+
+    @cached_property
+    def scheduled(self):
+        from .scheduled import ScheduledService
+
+        self.services  # the catalogue and the handlers it shares
+        return ScheduledService(self.ctx, self.auth, self.ops)
+
+    def scheduled_runner(self, crash=None):
+        """One runner of Pagos Programados (`run_pass`); several may run at once, here or elsewhere."""
+        from .scheduled_runner import Runner
+
+        return Runner(self.ctx, self.bill_gateway, crash=crash)
+
     @property
     def settings(self) -> Settings:
         return self.ctx.settings

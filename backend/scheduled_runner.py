@@ -1,0 +1,234 @@
+"""The runner of Pagos Programados: one pass pays everything due, safely beside other passes.
+
+A pass claims due schedules (`next_run <= now`, an index range: O(due), not O(all)) with
+`FOR UPDATE SKIP LOCKED` and a lease, asks the entity what is owed outside any transaction, then books
+in ONE transaction: the ledger entry, the payment, the unique (schedule, period) row and the schedule's
+next run. So each (schedule, period) is paid at most once even with several runners at once, and a
+runner killed at any point leaves either nothing or the whole booking (its lease expires and a later
+pass carries on). No partial debits: short of funds, nothing is debited; the attempt is recorded as
+failed with its reason, the member gets an SMS, and it is tried again the next business day up to
+`scheduled_retries` times.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from . import bill_payments as pay
+from . import billers as cat
+from . import notices
+from .bill_gateway import GatewayUnavailable, Statement, UnknownIdentifier
+from .clock import iso
+from .db_compat import IntegrityError
+from .money import format_money
+from .scheduled import next_period, nominal, roll, run_at
+
+SYSTEM = "sistema:pagos_programados"
+
+
+@dataclass
+class PassReport:
+    due: int = 0
+    paid: int = 0
+    failed: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    resent: int = 0
+    lost: int = 0  # another runner got there first
+    payments: list[int] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"Programados revisados {self.due} · pagados {self.paid} · fallidos {self.failed} · "
+                f"omitidos {self.skipped} · por reintentar {self.deferred} · pagos reenviados {self.resent}")
+
+
+class Runner:
+    def __init__(self, ctx, gateway, *, crash: Callable[[str], None] | None = None):
+        self.ctx = ctx
+        self.gateway = gateway
+        self.crash = crash or (lambda point: None)  # tests stop a pass here, as a kill would
+        self.name = f"runner-{secrets.token_hex(4)}"
+
+    def run_pass(self, until: date | None = None, batch: int = 100) -> PassReport:
+        now = self.ctx.now()
+        horizon = iso(datetime(until.year, until.month, until.day, 23, 59, 59)) if until else iso(now)
+        report = PassReport(resent=pay.resend_due(self.ctx, self.gateway))
+        deferred: list[int] = []
+        while True:
+            claimed = self._claim(horizon, batch, deferred)
+            if not claimed:
+                return report
+            report.due += len(claimed)
+            for schedule_id in claimed:
+                outcome = self._run_one(schedule_id, report)
+                if outcome == "deferred":
+                    deferred.append(schedule_id)
+            if len(deferred) > 1000:  # the entity is down for everyone: the next pass tries again
+                return report
+
+    # -- claiming ----------------------------------------------------------------------------------
+    def _claim(self, horizon: str, batch: int, deferred: list[int]) -> list[int]:
+        now = self.ctx.now_iso()
+        until = iso(self.ctx.now() + timedelta(seconds=self.ctx.settings.scheduled_lease_seconds))
+        skip = f" AND id NOT IN ({','.join('?' * len(deferred))})" if deferred else ""
+        with self.ctx.db.write() as conn:
+            rows = conn.execute(
+                "SELECT id FROM bill_schedules WHERE next_run <= ? AND (claimed_until IS NULL OR claimed_until <= ?)"
+                + skip + " ORDER BY next_run, id LIMIT ?" + pay.for_update(conn),
+                (horizon, now, *deferred, batch)).fetchall()
+            for row in rows:
+                conn.execute("UPDATE bill_schedules SET claimed_until = ?, claimed_by = ? WHERE id = ?",
+                             (until, self.name, row[0]))
+        self.crash("claimed")
+        return [row[0] for row in rows]
+
+    def _mine(self, conn, schedule_id: int):
+        row = conn.execute("SELECT * FROM bill_schedules WHERE id = ?", (schedule_id,)).fetchone()
+        if row is None or row["state"] != "activo" or row["claimed_by"] != self.name or row["next_run"] is None:
+            return None
+        return row
+
+    # -- one schedule --------------------------------------------------------------------------------
+    def _run_one(self, schedule_id: int, report: PassReport) -> str:
+        s = self._mine(self.ctx.db.conn, schedule_id)
+        if s is None:
+            report.lost += 1
+            return "lost"
+        biller = cat.get(self.ctx.db.conn, s["biller_code"])
+        try:
+            statement = self.gateway.statement(biller, s["identifier"])
+        except GatewayUnavailable as exc:
+            later = self.ctx.now() + timedelta(seconds=self.ctx.settings.services_retry_seconds)
+            self._update(schedule_id, next_run=iso(later), last_result=f"La entidad no respondió ({exc}); se reintentará")
+            report.deferred += 1
+            return "deferred"
+        except UnknownIdentifier:
+            statement = None
+        self.crash("consulted")
+        today = self.ctx.now().date()
+        if statement is not None and s["day"] is None and statement.bills:
+            due = min(b.due_date for b in statement.bills)
+            if roll(due) > today:  # «al vencimiento»: wait for the due date
+                self._update(schedule_id, next_run=run_at(roll(due), self.ctx.settings.scheduled_run_hour),
+                             last_result=f"Factura encontrada; se pagará el {roll(due):%d/%m/%Y}")
+                return "waiting"
+        return self._book(schedule_id, biller, statement, report)
+
+    def _book(self, schedule_id: int, biller: cat.Biller, statement: Statement | None, report: PassReport) -> str:
+        payment_id = None
+        try:
+            with self.ctx.db.write() as conn:
+                s = self._mine(conn, schedule_id)
+                if s is None:
+                    report.lost += 1
+                    return "lost"
+                outcome, payment_id = self._decide(conn, s, biller, statement)
+                self.crash("booked")
+        except IntegrityError:  # the (schedule, period) row exists: another runner booked it
+            report.lost += 1
+            return "lost"
+        self.crash("committed")
+        if outcome == "pagado":
+            report.paid += 1
+            report.payments.append(payment_id)
+            pay.submit(self.ctx, self.gateway, payment_id)
+        elif outcome == "deferred":
+            report.deferred += 1
+        elif outcome in ("fallido", "reintento"):
+            report.failed += 1
+        else:
+            report.skipped += 1
+        return outcome
+
+    def _decide(self, conn, s, biller: cat.Biller, statement: Statement | None) -> tuple[str, int | None]:
+        """Inside the booking transaction: pay, skip or fail this period; always moves the schedule on."""
+        period, member = s["period"], conn.execute("SELECT member_id FROM users WHERE id = ?",
+                                                   (s["user_id"],)).fetchone()[0]
+        label = f"{biller.name} {s['identifier']}"
+        if statement is None:
+            return self._close(conn, s, "fallido", None, f"{biller.name} no reconoce el identificador", member,
+                               f"Cooprogreso: tu pago programado de {label} no se realizó: la entidad no reconoce "
+                               f"el identificador."), None
+        if biller.is_topup:
+            chosen, amount, over = (), s["max_amount"], []
+        else:
+            open_bills = [b for b in sorted(statement.bills, key=lambda b: (b.due_date, b.number))
+                          if not conn.execute("SELECT 1 FROM bill_payment_items WHERE biller_code = ? AND identifier = ?"
+                                              " AND bill_number = ? AND released = 0",
+                                              (biller.code, s["identifier"], b.number)).fetchone()]
+            chosen, amount, over = [], 0, []
+            for bill in open_bills:
+                if amount + bill.amount <= s["max_amount"]:
+                    chosen.append(bill)
+                    amount += bill.amount
+                else:
+                    over.append(bill)
+            if not chosen:
+                if over:
+                    return self._close(conn, s, "omitido", None,
+                                       f"La factura de {format_money(over[0].amount)} supera tu monto máximo", member,
+                                       f"Cooprogreso: no pagamos {label}: la factura de {format_money(over[0].amount)}"
+                                       f" supera el monto máximo de {format_money(s['max_amount'])} de tu pago "
+                                       "programado. Págala en Pago de Servicios."), None
+                if s["next_run"][:10] > self.ctx.now().date().isoformat():
+                    # run ahead of its day (--until): the bill may not be out yet, so the period stays open
+                    conn.execute("UPDATE bill_schedules SET claimed_until = NULL, claimed_by = NULL WHERE id = ?",
+                                 (s["id"],))
+                    return "deferred", None
+                return self._close(conn, s, "omitido", None, "Sin valores pendientes", None, None), None
+        booking = pay.Booking(s["user_id"], member, SYSTEM, biller, s["identifier"], statement.holder, tuple(chosen),
+                              s["account_id"], amount, origin="automatico", schedule_id=s["id"], period=period)
+        account = conn.execute("SELECT balance - held, status FROM accounts WHERE id = ?", (s["account_id"],)).fetchone()
+        if account[1] != "activa" or account[0] < booking.total:
+            reason = "La cuenta de débito no está activa" if account[1] != "activa" else "Saldo insuficiente"
+            attempt = s["attempts"] + 1
+            failed = pay.record_failure(self.ctx, conn, booking, f"prog-{s['id']}-{period}-f{attempt}", reason)
+            if attempt > self.ctx.settings.scheduled_retries or account[1] != "activa":
+                return self._close(conn, s, "fallido", failed, reason, member,
+                                   f"Cooprogreso: tu pago programado de {label} ({format_money(booking.total)}) no se "
+                                   f"realizó: {reason.lower()}. No se harán más intentos este mes."), failed
+            retry = roll(self.ctx.now().date() + timedelta(days=1))
+            conn.execute("UPDATE bill_schedules SET attempts = ?, next_run = ?, claimed_until = NULL, claimed_by = NULL,"
+                         " last_result = ?, last_run_at = ?, updated_at = ? WHERE id = ?",
+                         (attempt, run_at(retry, self.ctx.settings.scheduled_run_hour),
+                          f"{reason}; se reintentará el {retry:%d/%m/%Y}", self.ctx.now_iso(), self.ctx.now_iso(), s["id"]))
+            notices.queue(conn, member, f"Cooprogreso: tu pago programado de {label} ({format_money(booking.total)}) "
+                                        f"no se realizó: {reason.lower()}. Lo intentaremos de nuevo el "
+                                        f"{retry:%d/%m/%Y}.", self.ctx.now_iso())
+            self.ctx.audit(conn, SYSTEM, "servicio.programado.pago", "fallido", programado=s["id"], periodo=period,
+                           motivo=reason)
+            return "reintento", failed
+        payment_id = pay.book(self.ctx, conn, booking, f"prog-{s['id']}-{period}")
+        self._close(conn, s, "pagado", payment_id, f"Pagado {format_money(booking.total)}", None, None)
+        return "pagado", payment_id
+
+    def _close(self, conn, s, outcome: str, payment_id: int | None, reason: str, member: int | None,
+               sms: str | None) -> str:
+        """Write the period's one row and move the schedule to its next period (or finish it)."""
+        now = self.ctx.now_iso()
+        conn.execute("INSERT INTO bill_schedule_runs (schedule_id, period, outcome, payment_id, reason, at)"
+                     " VALUES (?, ?, ?, ?, ?, ?)", (s["id"], s["period"], outcome, payment_id, reason, now))
+        done = s["payments_done"] + (1 if outcome == "pagado" else 0)
+        period = next_period(s["period"])
+        day = roll(nominal(period, s["day"]))
+        finished = (s["payments_limit"] and done >= s["payments_limit"]) or (
+            s["end_date"] and nominal(period, s["day"]).isoformat() > s["end_date"])
+        conn.execute("UPDATE bill_schedules SET period = ?, next_run = ?, state = ?, payments_done = ?, attempts = 0,"
+                     " claimed_until = NULL, claimed_by = NULL, last_result = ?, last_run_at = ?, updated_at = ?"
+                     " WHERE id = ?",
+                     (period, None if finished else run_at(day, self.ctx.settings.scheduled_run_hour),
+                      "terminado" if finished else "activo", done, reason, now, now, s["id"]))
+        if sms and member:
+            notices.queue(conn, member, sms, now)
+        self.ctx.audit(conn, SYSTEM, "servicio.programado.periodo", outcome, programado=s["id"], periodo=s["period"],
+                       pago=payment_id, motivo=reason)
+        return outcome
+
+    def _update(self, schedule_id: int, **values) -> None:
+        with self.ctx.db.write() as conn:
+            conn.execute("UPDATE bill_schedules SET next_run = ?, last_result = ?, claimed_until = NULL,"
+                         " claimed_by = NULL, updated_at = ? WHERE id = ? AND claimed_by = ? AND state = 'activo'",
+                         (values["next_run"], values["last_result"], self.ctx.now_iso(), schedule_id, self.name))
