@@ -13,7 +13,6 @@ Telling the entity happens afterwards, outside the write lock, with the payment'
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,7 +21,7 @@ from .accounts import internal_account
 from .bill_gateway import Bill, GatewayUnavailable, PaymentNotice, PaymentRejected
 from .billers import Biller
 from .clock import iso, parse_iso
-from .db_compat import IntegrityError
+from .db import IntegrityError
 from .errors import NotFound, ValidationError
 from .identity import mask_account
 from .ledger import Leg, post
@@ -32,12 +31,8 @@ from .receipts import Receipt
 SYSTEM = "sistema:recaudaciones"
 STATES = {"pagado": "Pagado", "pendiente": "Pendiente de confirmación de la entidad", "fallido": "Fallido"}
 ORIGINS = {"manual": "Pago en línea", "automatico": "Débito automático"}
+# Claims on queues shared by several servers; the SQLite engine strips it (its writers are serial).
 SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
-
-
-def for_update(conn) -> str:
-    """Row claims for queues shared by several servers; SQLite serialises writers and has no such clause."""
-    return "" if isinstance(conn, sqlite3.Connection) else SKIP_LOCKED
 
 
 @dataclass(frozen=True)
@@ -192,7 +187,7 @@ def resend_due(ctx, gateway, limit: int = 200) -> int:
     now = ctx.now()
     with ctx.db.write() as conn:
         rows = conn.execute("SELECT id FROM bill_payments WHERE state = 'pendiente' AND next_attempt_at <= ?"
-                            " ORDER BY next_attempt_at, id LIMIT ?" + for_update(conn), (iso(now), limit)).fetchall()
+                            " ORDER BY next_attempt_at, id LIMIT ?" + SKIP_LOCKED, (iso(now), limit)).fetchall()
         later = iso(now + timedelta(seconds=ctx.settings.services_retry_seconds))
         for row in rows:
             conn.execute("UPDATE bill_payments SET next_attempt_at = ? WHERE id = ?", (later, row[0]))

@@ -22,7 +22,7 @@ from . import billers as cat
 from . import notices
 from .bill_gateway import GatewayUnavailable, Statement, UnknownIdentifier
 from .clock import iso
-from .db_compat import IntegrityError
+from .db import IntegrityError
 from .money import format_money
 from .scheduled import next_period, nominal, roll, run_at
 
@@ -77,7 +77,7 @@ class Runner:
         with self.ctx.db.write() as conn:
             rows = conn.execute(
                 "SELECT id FROM bill_schedules WHERE next_run <= ? AND (claimed_until IS NULL OR claimed_until <= ?)"
-                + skip + " ORDER BY next_run, id LIMIT ?" + pay.for_update(conn),
+                + skip + " ORDER BY next_run, id LIMIT ?" + pay.SKIP_LOCKED,
                 (horizon, now, *deferred, batch)).fetchall()
             for row in rows:
                 conn.execute("UPDATE bill_schedules SET claimed_until = ?, claimed_by = ? WHERE id = ?",

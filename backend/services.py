@@ -21,7 +21,7 @@ from . import files
 from .bill_gateway import Bill, GatewayUnavailable, UnknownIdentifier, gateway_for
 from .clock import iso, parse_iso
 from .context import Context, Principal
-from .db_compat import IntegrityError
+from .db import IntegrityError
 from .errors import InsufficientFunds, NotFound, ServiceError, ValidationError
 from .identity import mask_account
 from .money import format_money, format_plain
