@@ -242,14 +242,14 @@ class ScheduledService:
         self.ctx = ctx
         self.auth = auth
         self.ops = ops
-        ops.register(ProgramarHandler(ctx))
+        if ops is not None:
+            ops.register(ProgramarHandler(ctx))
 
-    def prepare_schedule(self, token: str, *, account_id: int, biller: str, identifier: str, day: int | None,
-                         max_amount: int, start_date: str, end_date: str = "", payments_limit: int = 0):
-        return self.ops.prepare(token, ProgramarHandler.kind, {
-            "account_id": account_id, "biller": biller, "identifier": identifier, "day": day,
-            "max_amount": max_amount, "start_date": start_date, "end_date": end_date,
-            "payments_limit": payments_limit})
+    def prepare_schedule(self, token: str, request: dict):
+        """`request`: account_id, biller, identifier, day (None: al vencimiento), max_amount (cents),
+        start_date and end_date (AAAA-MM-DD; end optional), payments_limit (0: none)."""
+        self.auth.principal(token)
+        return self.ops.prepare(token, ProgramarHandler.kind, dict(request))
 
     def schedules(self, token: str) -> list[ScheduleSummary]:
         who = self.auth.principal(token)

@@ -151,14 +151,14 @@ class Backend:
     def services(self):
         from .services import ServicesService
 
-        return ServicesService(self.ctx, self.auth, self.ops, self.bill_gateway)
+        return ServicesService(self.ctx, self.auth, getattr(self, "ops", None), self.bill_gateway)
 
     @cached_property
     def scheduled(self):
         from .scheduled import ScheduledService
 
         self.services  # the catalogue and the handlers it shares
-        return ScheduledService(self.ctx, self.auth, self.ops)
+        return ScheduledService(self.ctx, self.auth, getattr(self, "ops", None))
 
     def scheduled_runner(self, crash=None):
         """One runner of Pagos Programados (`run_pass`); several may run at once, here or elsewhere."""

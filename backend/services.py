@@ -232,8 +232,9 @@ class ServicesService:
         self.auth = auth
         self.ops = ops
         self.gateway = gateway or gateway_for(ctx)
-        ops.register(RegistroHandler(ctx))
-        ops.register(PagoHandler(ctx, self))
+        if ops is not None:
+            ops.register(RegistroHandler(ctx))
+            ops.register(PagoHandler(ctx, self))
 
     # -- the catalogue and the member's accounts -------------------------------------------------
     def categories(self, token: str) -> list[str]:
@@ -273,6 +274,7 @@ class ServicesService:
                     " WHERE s.user_id = ? ORDER BY b.sort_order, s.identifier, s.id", (who.user_id,))]
 
     def prepare_registration(self, token: str, biller: str, identifier: str, alias: str, account_id: int):
+        self.auth.principal(token)
         return self.ops.prepare(token, RegistroHandler.kind, {"biller": biller, "identifier": identifier,
                                                               "alias": alias, "account_id": account_id})
 
@@ -321,15 +323,14 @@ class ServicesService:
         return Presentment(pid, biller, identifier, statement.holder, open_bills)
 
     def prepare_payment(self, token: str, presentment_id: int, bills: list[str], account_id: int, amount: int = 0):
+        self.auth.principal(token)
         return self.ops.prepare(token, PagoHandler.kind, {"presentment_id": presentment_id, "bills": list(bills),
                                                           "account_id": account_id, "amount": amount})
 
     def submit(self, token: str, payment_id: int) -> Receipt:
         """Tell the entity about a payment just authorised; the receipt shows where it stands."""
-        who = self.auth.principal(token)
-        self.receipt(token, payment_id)  # ownership
+        self.receipt(token, payment_id)  # the caller's own payment
         pay.submit(self.ctx, self.gateway, payment_id)
-        del who
         return self.receipt(token, payment_id)
 
     def resend_pending(self) -> int:
@@ -385,6 +386,7 @@ class ServicesService:
         return pay.receipt(self.ctx, self.ctx.db.conn, who.user_id, payment_id)
 
     def save_receipt(self, token: str, payment_id: int, directory: str) -> str:
+        self.auth.principal(token)
         return self.ops.save_receipt(token, PagoHandler.kind, payment_id, directory)
 
 
