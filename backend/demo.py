@@ -191,6 +191,9 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
     from .staff_demo import add_demo_staff
 
     staff = add_demo_staff(backend, rng)
+    from .services_demo import add_demo_services
+
+    add_demo_services(backend, DEMO_USERNAME, today, f"{start.isoformat()} 12:00:00")
     backend.close()
     return DemoSummary(members, entries, DEMO_USERNAME, cedula(UNAFFILIATED_CEDULA_BODY), staff)
 

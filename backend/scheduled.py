@@ -242,8 +242,7 @@ class ScheduledService:
         self.ctx = ctx
         self.auth = auth
         self.ops = ops
-        if ops is not None:
-            ops.register(ProgramarHandler(ctx))
+        ops.register(ProgramarHandler(ctx))
 
     def prepare_schedule(self, token: str, request: dict):
         """`request`: account_id, biller, identifier, day (None: al vencimiento), max_amount (cents),

@@ -47,7 +47,8 @@ class Backend:
 
     # Which section books each kind of authorised operation (built on demand, e.g. for a replay).
     OPERATION_OWNERS = {"transferencia": "transfers", "beneficiario": "beneficiaries",
-                        "registro_tarjeta": "cards", "pago_tarjeta": "cards", "diferido": "deferrals"}
+                        "registro_tarjeta": "cards", "pago_tarjeta": "cards", "diferido": "deferrals",
+                        "registro_servicio": "services", "pago_servicio": "services", "pago_programado": "scheduled"}
 
     def _load_operation(self, kind: str) -> None:
         owner = self.OPERATION_OWNERS.get(kind)
@@ -151,14 +152,14 @@ class Backend:
     def services(self):
         from .services import ServicesService
 
-        return ServicesService(self.ctx, self.auth, getattr(self, "ops", None), self.bill_gateway)
+        return ServicesService(self.ctx, self.auth, self.ops, self.bill_gateway)
 
     @cached_property
     def scheduled(self):
         from .scheduled import ScheduledService
 
         self.services  # the catalogue and the handlers it shares
-        return ScheduledService(self.ctx, self.auth, getattr(self, "ops", None))
+        return ScheduledService(self.ctx, self.auth, self.ops)
 
     def scheduled_runner(self, crash=None):
         """One runner of Pagos Programados (`run_pass`); several may run at once, here or elsewhere."""

@@ -232,9 +232,8 @@ class ServicesService:
         self.auth = auth
         self.ops = ops
         self.gateway = gateway or gateway_for(ctx)
-        if ops is not None:
-            ops.register(RegistroHandler(ctx))
-            ops.register(PagoHandler(ctx, self))
+        ops.register(RegistroHandler(ctx))
+        ops.register(PagoHandler(ctx, self))
 
     # -- the catalogue and the member's accounts -------------------------------------------------
     def categories(self, token: str) -> list[str]:

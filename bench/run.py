@@ -242,6 +242,7 @@ def main() -> None:
         from bench import services
 
         print(f"scheduled_pass_ratio: {services.scheduled_pass_ratio(work):.2f}", flush=True)
+        print(f"bill_payment_throughput_ratio: {services.bill_payment_throughput_ratio(work):.2f}", flush=True)
 
 
 if __name__ == "__main__":
