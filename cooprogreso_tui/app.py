@@ -45,6 +45,7 @@ class CooprogresoApp(App):
         self.set_interval(1, self._tick)
         self.set_interval(SETTLE_EVERY_SECONDS, self._settle)
         self.set_interval(self.backend.settings.card_cycle_seconds, self._close_card_cycles)
+        self.set_interval(self.backend.settings.scheduled_every_seconds, self._run_scheduled)
 
     @work(thread=True, exit_on_error=False, group="settle", exclusive=True)
     def _settle(self) -> None:
@@ -55,6 +56,11 @@ class CooprogresoApp(App):
     def _close_card_cycles(self) -> None:
         """Close card statements whose cut date has passed (a server may also run `cooprogreso close-cycle`)."""
         self.backend.card_cycle.close_due()
+
+    @work(thread=True, exit_on_error=False, group="scheduled", exclusive=True)
+    def _run_scheduled(self) -> None:
+        """Pay due scheduled services and resend unanswered payments (a server may also run `run-scheduled`)."""
+        self.backend.scheduled_runner().run_pass()
 
     # -- session -------------------------------------------------------------------------------
     def start_session(self, signed: SignedIn) -> None:

@@ -115,8 +115,7 @@ def test_a_pass_reads_only_due_schedules_through_the_index(backend):
 @pytest.mark.parametrize("point", ["claimed", "consulted", "booked", "committed"])
 def test_a_pass_stopped_anywhere_is_finished_by_a_later_pass_exactly_once(backend, clock, point):
     who = demo_member(backend)
-    for n in range(3):
-        add_schedule(backend, who, identifier=f"02234567{n + 3}", day=26)
+    ids = [add_schedule(backend, who, identifier=f"02234567{n + 3}", day=26) for n in range(3)]
     clock.advance(days=1)
 
     def die(at):
@@ -130,7 +129,7 @@ def test_a_pass_stopped_anywhere_is_finished_by_a_later_pass_exactly_once(backen
     backend.scheduled_runner().run_pass()
     clock.advance(seconds=backend.settings.services_retry_seconds + 1)
     backend.scheduled_runner().run_pass()  # a booking left unsent is sent again
-    assert paid_periods(backend) == {(sid, "2026-11"): 1 for sid in (1, 2, 3)}
+    assert paid_periods(backend) == {(sid, "2026-11"): 1 for sid in ids}
     states = {r[0] for r in backend.db.conn.execute("SELECT state FROM bill_payments")}
     assert states == {"pagado"}
     assert backend.check() == []

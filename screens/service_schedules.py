@@ -1,0 +1,248 @@
+"""Pagos Programados: Programar Pago (debit account, entity, identifier, day, maximum, dates → code)
+and Consultar Pagos Programados (next run, last result; pause, resume, cancel after a confirmation)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
+
+from backend.errors import ServiceError, ValidationError
+from backend.money import format_money, parse_money
+
+from .base import MemberScreen
+from .confirm import ConfirmModal
+from .flow import start_authorised
+
+DUE_DATE = 0  # «En la fecha de vencimiento»
+
+
+def iso_date(text: str, label: str, required: bool) -> str:
+    """dd/mm/aaaa → AAAA-MM-DD, or "" when optional and empty."""
+    text = (text or "").strip()
+    if not text:
+        if required:
+            raise ValidationError(f"Ingresa la fecha «{label}» (dd/mm/aaaa).")
+        return ""
+    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    try:
+        if not match:
+            raise ValueError
+        day, month, year = map(int, match.groups())
+        return date(year, month, day).isoformat()
+    except ValueError:
+        raise ValidationError(f"Fecha no válida en «{label}»: usa dd/mm/aaaa.") from None
+
+
+class ProgramarScreen(MemberScreen):
+    DEFAULT_CSS = """
+    #schedule-form { height: 1fr; padding: 0 1; }
+    #schedule-form Select, #schedule-form Input { width: 60; }
+    #schedule-form Label { margin-top: 1; }
+    #schedule-error { color: $error; height: auto; }
+    #schedule { margin-top: 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.billers: dict[str, object] = {}
+        self.services: dict[int, object] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Programar Pago", classes="section-title")
+        with VerticalScroll(id="schedule-form"):
+            yield Label("Cuenta de la que se generarán los débitos automáticos")
+            yield Select([], id="account", prompt="Cuenta de débito", compact=True)
+            yield Label("Servicio registrado (opcional)")
+            yield Select([], id="service", prompt="Escribir los datos", compact=True)
+            yield Select([], id="category", prompt="Categoría", compact=True)
+            yield Select([], id="biller", prompt="Entidad", compact=True)
+            yield Label("Número de cuenta o contrato", id="id-label")
+            yield Input(id="identifier", max_length=20, compact=True)
+            yield Label("Día de pago")
+            yield Select([("En la fecha de vencimiento", DUE_DATE)] + [(f"Día {d} de cada mes", d) for d in range(1, 32)],
+                         id="day", value=DUE_DATE, allow_blank=False, compact=True)
+            yield Label("Monto máximo (USD): una factura mayor no se paga y te avisamos", id="max-label")
+            yield Input(id="max-amount", placeholder="0.00", max_length=10, restrict=r"[\d.,$ ]*", compact=True)
+            yield Label("Desde (dd/mm/aaaa)")
+            yield Input(id="start", max_length=10, compact=True)
+            yield Label("Hasta (dd/mm/aaaa, opcional)")
+            yield Input(id="end", max_length=10, compact=True)
+            yield Label("o número de pagos (opcional)")
+            yield Input(id="count", max_length=3, restrict=r"\d*", compact=True)
+            yield Static("", id="schedule-error")
+            yield Button("Programar", id="schedule", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        services, token = self.app.backend.services, self.app.token
+        self.query_one("#start", Input).value = f"{self.app.backend.now():%d/%m/%Y}"
+        self.call("origins", services.origins, token)
+        self.call("categories", services.categories, token)
+        self.call("services", services.services, token)
+
+    def done_origins(self, items) -> None:
+        select = self.query_one("#account", Select)
+        select.set_options([(f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id)
+                            for o in items])
+        if items:
+            select.value = items[0].account_id
+        select.focus()
+
+    def done_categories(self, items) -> None:
+        self.query_one("#category", Select).set_options([(c, c) for c in items])
+
+    def done_services(self, items) -> None:
+        self.services = {s.id: s for s in items}
+        self.query_one("#service", Select).set_options(
+            [(Text(f"{s.biller_name} · {s.identifier}" + (f" · {s.alias}" if s.alias else "")), s.id) for s in items])
+
+    @on(Select.Changed, "#service")
+    def service_changed(self, event: Select.Changed) -> None:
+        service = self.services.get(event.value)
+        for selector in ("#category", "#biller", "#id-label", "#identifier"):
+            self.query_one(selector).display = service is None
+        if service:
+            self.query_one("#account", Select).value = service.account_id
+
+    @on(Select.Changed, "#category")
+    def category_changed(self, event: Select.Changed) -> None:
+        if event.value != Select.NULL:
+            self.call("billers", self.app.backend.services.billers, self.app.token, event.value)
+
+    def done_billers(self, items) -> None:
+        self.billers = {b.code: b for b in items}
+        self.query_one("#biller", Select).set_options([(Text(b.name), b.code) for b in items])
+
+    @on(Select.Changed, "#biller")
+    def biller_changed(self, event: Select.Changed) -> None:
+        biller = self.billers.get(event.value)
+        if biller:
+            self.query_one("#id-label", Label).update(Text(biller.id_label))
+            self.query_one("#max-label", Label).update(
+                "Monto de cada recarga (USD)" if biller.is_topup else
+                "Monto máximo (USD): una factura mayor no se paga y te avisamos")
+
+    @on(Button.Pressed, "#schedule")
+    def schedule(self) -> None:
+        self._error("")
+        try:
+            request = self._request()
+        except ServiceError as exc:
+            self._error(exc.message)
+            return
+        scheduled, token = self.app.backend.scheduled, self.app.token
+        start_authorised(self, lambda: scheduled.prepare_schedule(token, request), on_done=self._done,
+                         on_error=lambda e: self._error(e.message), otp_title="Código de seguridad · Pago Programado")
+
+    def _request(self) -> dict:
+        account = self.query_one("#account", Select).value
+        service = self.services.get(self.query_one("#service", Select).value)
+        if service:
+            biller, identifier = service.biller_code, service.identifier
+        else:
+            biller, identifier = self.query_one("#biller", Select).value, self.query_one("#identifier", Input).value
+        if account == Select.NULL or biller == Select.NULL:
+            raise ValidationError("Selecciona la cuenta de débito, la categoría y la entidad.")
+        day = self.query_one("#day", Select).value
+        count = self.query_one("#count", Input).value.strip()
+        return {"account_id": account, "biller": biller, "identifier": identifier,
+                "day": None if day == DUE_DATE else day,
+                "max_amount": parse_money(self.query_one("#max-amount", Input).value),
+                "start_date": iso_date(self.query_one("#start", Input).value, "Desde", True),
+                "end_date": iso_date(self.query_one("#end", Input).value, "Hasta", False),
+                "payments_limit": int(count) if count else 0}
+
+    def _done(self, receipt) -> None:
+        for selector in ("#identifier", "#max-amount", "#end", "#count"):
+            self.query_one(selector, Input).value = ""
+
+    def _error(self, message: str) -> None:
+        self.query_one("#schedule-error", Static).update(Text(message))
+
+
+class ConsultarScreen(MemberScreen):
+    DEFAULT_CSS = """
+    #schedules { height: 1fr; margin: 1 1 0 1; }
+    #schedule-detail { height: 3; margin: 0 1; }
+    """
+    BINDINGS = [
+        Binding("p", "change('pause')", "Pausar", id="schedules.pause", tooltip="Pausar el pago programado"),
+        Binding("r", "change('resume')", "Reanudar", id="schedules.resume", tooltip="Reanudar el pago programado"),
+        Binding("c", "change('cancel')", "Cancelar", id="schedules.cancel", tooltip="Cancelar el pago programado"),
+    ]
+    QUESTIONS = {"pause": "¿Está seguro que desea pausar el pago programado?",
+                 "resume": "¿Está seguro que desea reanudar el pago programado?",
+                 "cancel": "¿Está seguro que desea cancelar el pago programado?"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list = []
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Consultar Pagos Programados", classes="section-title")
+        yield DataTable(id="schedules", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="schedule-detail")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#schedules", DataTable)
+        for label, width in (("Entidad", 18), ("Identificador", 13), ("Día", 6), (Text("Máximo", justify="right"), 9),
+                             ("Próximo", 10), ("Estado", 9)):
+            table.add_column(label, width=width)
+        table.focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self.call("list", self.app.backend.scheduled.schedules, self.app.token)
+
+    def done_list(self, items) -> None:
+        self.items = items
+        table = self.query_one("#schedules", DataTable)
+        row = table.cursor_row or 0
+        table.clear()
+        for s in items:
+            table.add_row(Text(s.biller_name), Text(s.identifier), "Venc." if s.day is None else f"Día {s.day}",
+                          Text(format_money(s.max_amount), justify="right"),
+                          f"{s.next_run:%d/%m/%Y}" if s.next_run else "—", s.state_label, key=str(s.id))
+        if items:
+            table.move_cursor(row=min(row, len(items) - 1))
+            self.show_detail()
+        else:
+            self.query_one("#schedule-detail", Static).update("No tienes pagos programados. Créalos en Programar Pago.")
+
+    def _current(self):
+        table = self.query_one("#schedules", DataTable)
+        if not self.items or table.cursor_row is None or table.cursor_row >= len(self.items):
+            return None
+        return self.items[table.cursor_row]
+
+    @on(DataTable.RowHighlighted, "#schedules")
+    def show_detail(self) -> None:
+        s = self._current()
+        if s:
+            end = f" · hasta {s.end_date:%d/%m/%Y}" if s.end_date else ""
+            limit = f" · {s.payments_done} de {s.payments_limit} pagos" if s.payments_limit else ""
+            self.query_one("#schedule-detail", Static).update(Text(
+                f"Débito de Ahorros {s.account_masked}{end}{limit}\n"
+                f"Último resultado: {s.last_result or 'todavía no se ha ejecutado'}\n"
+                "p: pausar · r: reanudar · c: cancelar"))
+
+    def action_change(self, what: str) -> None:
+        s = self._current()
+        if s is None:
+            return
+        scheduled = self.app.backend.scheduled
+        fn = {"pause": scheduled.pause, "resume": scheduled.resume, "cancel": scheduled.cancel}[what]
+        self.app.push_screen(ConfirmModal(self.QUESTIONS[what], f"{s.biller_name} · {s.identifier}"),
+                             lambda yes: yes and self.call("change", fn, self.app.token, s.id))
+
+    def done_change(self, schedule) -> None:
+        self.notify(f"Pago programado {schedule.state_label.lower()}.", markup=False)
+        self.reload()

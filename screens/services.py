@@ -1,0 +1,233 @@
+"""Registro de Servicio: the member's registered services (the start of Pagar), add (Paso 1–3), alias, delete."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
+
+from backend.errors import ServiceError
+from backend.money import format_money
+
+from .base import MemberScreen
+from .calls import ServiceCalls
+from .confirm import ConfirmModal
+from .flow import start_authorised
+
+FORM_CSS = """
+.svc-box { width: 70; height: 22; }
+.svc-box .form { height: 1fr; }
+.svc-box .form Input, .svc-box .form Select { width: 62; }
+.step { color: $accent; margin-top: 1; }
+"""
+
+
+class ServicesScreen(MemberScreen):
+    DEFAULT_CSS = """
+    #services { height: 1fr; margin: 1 1 0 1; }
+    #service-detail { height: 2; margin: 0 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("a", "add", "Registrar", id="services.add", tooltip="Registrar un servicio (Paso 1–3)"),
+        Binding("e", "edit", "Alias", id="services.edit", tooltip="Cambiar el alias del servicio"),
+        Binding("d,delete", "delete", "Eliminar", id="services.delete", tooltip="Eliminar el servicio"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list = []
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Registro de Servicio", classes="section-title")
+        yield DataTable(id="services", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="service-detail")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#services", DataTable)
+        for label, width in (("Categoría", 14), ("Entidad", 22), ("Identificador", 13), ("Alias", 18)):
+            table.add_column(label, width=width)
+        table.focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self.call("list", self.app.backend.services.services, self.app.token)
+
+    def done_list(self, items) -> None:
+        self.items = items
+        table = self.query_one("#services", DataTable)
+        table.clear()
+        for s in items:
+            table.add_row(s.category, Text(s.biller_name), Text(s.identifier), Text(s.alias or "—"), key=str(s.id))
+        self.query_one("#service-detail", Static).update(
+            "Enter: pagar · a: registrar · e: alias · d: eliminar" if items else
+            "No tienes servicios registrados. Presiona «a» para registrar uno.")
+
+    def _current(self):
+        table = self.query_one("#services", DataTable)
+        if not self.items or table.cursor_row is None or table.cursor_row >= len(self.items):
+            return None
+        return self.items[table.cursor_row]
+
+    def action_add(self) -> None:
+        self.app.push_screen(RegisterModal(), self._registered)
+
+    def _registered(self, receipt) -> None:
+        if receipt is not None:
+            self.reload()
+
+    def action_edit(self) -> None:
+        s = self._current()
+        if s:
+            self.app.push_screen(AliasModal(s), lambda saved: saved and self.reload())
+
+    def action_delete(self) -> None:
+        s = self._current()
+        if s:
+            self.app.push_screen(ConfirmModal("¿Está seguro que desea eliminar el servicio?",
+                                              f"{s.biller_name} · {s.identifier}"),
+                                 lambda yes: yes and self.call("delete", self.app.backend.services.delete,
+                                                               self.app.token, s.id))
+
+    def done_delete(self, _) -> None:
+        self.notify("Servicio eliminado.")
+        self.reload()
+
+    @on(DataTable.RowSelected, "#services")
+    def pay(self) -> None:
+        s = self._current()
+        if s:
+            from .service_pay import PayScreen
+
+            self.app.push_screen(PayScreen(s.id))
+
+
+class RegisterModal(ServiceCalls, ModalScreen):
+    """Paso 1: categoría y entidad · Paso 2: cuenta de débito · Paso 3: identificador y alias → código."""
+
+    DEFAULT_CSS = FORM_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancelar", id="register.cancel", tooltip="No registrar")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.billers: dict[str, object] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog svc-box"):
+            yield Label("Registro de Servicio", classes="dialog-title")
+            with VerticalScroll(classes="form"):
+                yield Label("Paso 1 · Selecciona la categoría del servicio", classes="step")
+                yield Select([], id="category", prompt="Categoría", compact=True)
+                yield Select([], id="biller", prompt="Entidad", compact=True)
+                yield Label("Paso 2 · Cuenta de la que se generarán los débitos", classes="step")
+                yield Select([], id="account", prompt="Cuenta de débito", compact=True)
+                yield Label("Paso 3 · Número de cuenta, contrato o identificador", classes="step", id="id-label")
+                yield Input(id="identifier", max_length=20, compact=True)
+                yield Label("Alias (opcional)")
+                yield Input(id="alias", max_length=30, placeholder="p. ej. Luz de la casa", compact=True)
+                yield Static("", id="register-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancelar", id="cancel", compact=True)
+                yield Button("Confirmar", id="confirm", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        services, token = self.app.backend.services, self.app.token
+        self.call("categories", services.categories, token)
+        self.call("origins", services.origins, token)
+
+    def done_categories(self, items) -> None:
+        select = self.query_one("#category", Select)
+        select.set_options([(c, c) for c in items])
+        select.focus()
+
+    def done_origins(self, items) -> None:
+        select = self.query_one("#account", Select)
+        select.set_options([(f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id)
+                            for o in items])
+        if items:
+            select.value = items[0].account_id
+
+    @on(Select.Changed, "#category")
+    def category_changed(self, event: Select.Changed) -> None:
+        if event.value != Select.NULL:
+            self.call("billers", self.app.backend.services.billers, self.app.token, event.value)
+
+    def done_billers(self, items) -> None:
+        self.billers = {b.code: b for b in items}
+        self.query_one("#biller", Select).set_options([(Text(b.name), b.code) for b in items])
+
+    @on(Select.Changed, "#biller")
+    def biller_changed(self, event: Select.Changed) -> None:
+        biller = self.billers.get(event.value)
+        if biller:
+            self.query_one("#id-label", Label).update(Text(f"Paso 3 · {biller.id_label}"))
+
+    @on(Input.Submitted, "#identifier")
+    def next_field(self) -> None:
+        self.focus_next()
+
+    @on(Button.Pressed, "#confirm")
+    @on(Input.Submitted, "#alias")
+    def confirm(self) -> None:
+        self.query_one("#register-error", Static).update("")
+        biller = self.query_one("#biller", Select).value
+        account = self.query_one("#account", Select).value
+        if biller == Select.NULL or account == Select.NULL:
+            self._error(ServiceError("Selecciona la categoría, la entidad y la cuenta de débito."))
+            return
+        services, token = self.app.backend.services, self.app.token
+        identifier, alias = self.query_one("#identifier", Input).value, self.query_one("#alias", Input).value
+        start_authorised(self, lambda: services.prepare_registration(token, biller, identifier, alias, account),
+                         on_done=self._done, on_error=self._error, otp_title="Código de seguridad · Registro de Servicio")
+
+    def _done(self, receipt) -> None:
+        self.dismiss(receipt)
+
+    def _error(self, error: ServiceError) -> None:
+        self.query_one("#register-error", Static).update(Text(error.message))
+        if error.field == "identifier":
+            self.query_one("#identifier", Input).focus()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AliasModal(ServiceCalls, ModalScreen):
+    BINDINGS = [Binding("escape", "cancel", "Cancelar", id="alias.cancel", tooltip="No cambiar")]
+
+    def __init__(self, service) -> None:
+        super().__init__()
+        self.service = service
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(f"Alias de {self.service.biller_name} {self.service.identifier}"), classes="dialog-title")
+            yield Input(self.service.alias, id="alias", max_length=30, compact=True)
+            yield Static("", id="alias-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancelar", id="cancel", compact=True)
+                yield Button("Guardar", id="save", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#alias", Input).focus()
+
+    @on(Button.Pressed, "#save")
+    @on(Input.Submitted, "#alias")
+    def save(self) -> None:
+        self.call("rename", self.app.backend.services.rename, self.app.token, self.service.id,
+                  self.query_one("#alias", Input).value)
+
+    def done_rename(self, service) -> None:
+        self.dismiss(service)
+
+    def failed_rename(self, error: ServiceError) -> None:
+        self.query_one("#alias-error", Static).update(Text(error.message))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
