@@ -193,8 +193,8 @@ class ConsultarScreen(MemberScreen):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#schedules", DataTable)
-        for label, width in (("Entidad", 18), ("Identificador", 13), ("Día", 6), (Text("Máximo", justify="right"), 9),
-                             ("Próximo", 10), ("Estado", 9)):
+        for label, width in (("Entidad", 20), ("Identificador", 13), ("Día", 6), (Text("Máximo", justify="right"), 9),
+                             ("Próximo", 8), ("Estado", 9)):
             table.add_column(label, width=width)
         table.focus()
         self.reload()
@@ -210,7 +210,7 @@ class ConsultarScreen(MemberScreen):
         for s in items:
             table.add_row(Text(s.biller_name), Text(s.identifier), "Venc." if s.day is None else f"Día {s.day}",
                           Text(format_money(s.max_amount), justify="right"),
-                          f"{s.next_run:%d/%m/%Y}" if s.next_run else "—", s.state_label, key=str(s.id))
+                          f"{s.next_run:%d/%m/%y}" if s.next_run else "—", s.state_label, key=str(s.id))
         if items:
             table.move_cursor(row=min(row, len(items) - 1))
             self.show_detail()
