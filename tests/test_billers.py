@@ -89,3 +89,20 @@ def test_loading_a_csv_updates_entities_and_refuses_a_bad_file_whole(backend, tm
     with pytest.raises(ValidationError):
         billers.get(conn, "NEW-1")  # nothing of the bad file was written
     assert backend.check() == []
+
+
+def test_billers_command_lists_and_loads(backend, db_path, tmp_path):
+    from .test_database import cli
+
+    loaded(backend)
+    listing = cli("billers", "--db", str(db_path))
+    assert listing.returncode == 0 and "Interagua Guayaquil" in listing.stdout
+    update = tmp_path / "billers.csv"
+    update.write_text("code,category,name,id_label,rule,hint,amount_mode,commission,max_amount\n"
+                      "EMAPA-A,Agua,EMAPA Ambato,Número de cuenta,digits:5-8,cinco a ocho dígitos.,factura,0,500\n",
+                      encoding="utf-8")
+    assert "cargadas o actualizadas: 1" in cli("billers", "--db", str(db_path), "--load", str(update)).stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,category\nX,Magia\n", encoding="utf-8")
+    out = cli("billers", "--db", str(db_path), "--load", str(bad))
+    assert out.returncode == 1 and "No se cargaron entidades" in out.stderr and "Traceback" not in out.stderr

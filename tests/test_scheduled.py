@@ -179,3 +179,16 @@ def test_a_runner_killed_mid_pass_leaves_nothing_half_done(backend, db_path, poi
 
 def test_the_clock_fixture_is_a_wednesday_in_november():
     assert NOW.date() == date(2026, 11, 25) and NOW.weekday() == 2
+
+
+def test_run_scheduled_command_runs_one_pass_and_refuses_a_bad_date(backend, db_path):
+    from .test_database import cli
+
+    who = demo_member(backend)
+    add_schedule(backend, who, identifier="022345671", day=26, start=date(2026, 11, 25))
+    bad = cli("run-scheduled", "--db", str(db_path), "--until", "2026-02-30")
+    assert bad.returncode == 2 and "Fecha no válida en --until" in bad.stderr
+    out = cli("run-scheduled", "--db", str(db_path), "--until", "2026-11-26")
+    assert out.returncode == 0, out.stderr
+    assert "pagados 1" in out.stdout  # run ahead of its day with --until
+    assert backend.check() == []
