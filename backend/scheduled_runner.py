@@ -12,6 +12,7 @@ failed with its reason, the member gets an SMS, and it is tried again the next b
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from .money import format_money
 from .scheduled import next_period, nominal, roll, run_at
 
 SYSTEM = "sistema:pagos_programados"
+log = logging.getLogger("cooprogreso")
 
 
 @dataclass
@@ -63,7 +65,14 @@ class Runner:
                 return report
             report.due += len(claimed)
             for schedule_id in claimed:
-                outcome = self._run_one(schedule_id, report)
+                try:
+                    outcome = self._run_one(schedule_id, report)
+                except Exception as exc:  # one broken schedule must not stop the others; its lease expires
+                    log.exception("scheduled payment %s failed", schedule_id)
+                    self.ctx.audit_now(SYSTEM, "servicio.programado.error", "error", programado=schedule_id,
+                                       motivo=type(exc).__name__)
+                    report.deferred += 1
+                    outcome = "deferred"
                 if outcome == "deferred":
                     deferred.append(schedule_id)
             if len(deferred) > 1000:  # the entity is down for everyone: the next pass tries again
