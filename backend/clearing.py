@@ -17,10 +17,12 @@ Gateways:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from . import notices
 from .accounts import internal_account
 from .clock import iso, parse_iso
 from .context import Context
@@ -29,12 +31,24 @@ from .ledger import Leg, post
 from .money import format_money
 
 SYSTEM = "sistema:compensacion"
+log = logging.getLogger("cooprogreso")
 
 
 @dataclass(frozen=True)
 class Outcome:
     state: str  # Enviada (still pending), Acreditada, Devuelta
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """A pending item the network never settled within `clearing_max_attempts`: for staff to look at."""
+
+    what: str  # «transferencia», «pago de tarjeta»
+    reference: str
+    attempts: int
+    last_error: str | None
+    created_at: str
 
 
 class GatewayUnavailable(Exception):
@@ -85,14 +99,30 @@ class HttpGateway:
             raise GatewayUnavailable(f"la red respondió {response.status_code}")
         if response.status_code >= 400:
             return Outcome("Devuelta", f"Rechazada por la red interbancaria (código {response.status_code})")
-        try:
-            data = response.json()
-            state = data["status"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise GatewayUnavailable("respuesta ilegible de la red") from exc
-        if state not in ("Enviada", "Acreditada", "Devuelta"):
-            raise GatewayUnavailable(f"estado desconocido: {state!r}")
-        return Outcome(state, data.get("reason") or ("Devuelta por la institución destino" if state == "Devuelta" else None))
+        return _outcome(response)
+
+
+MAX_REASON = 160
+
+
+def _outcome(response) -> Outcome:
+    """The gateway's answer, checked field by field: any other shape is no answer (retried, then flagged)."""
+    from .text import visible
+
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise GatewayUnavailable("respuesta ilegible de la red") from exc
+    if not isinstance(data, dict):
+        raise GatewayUnavailable(f"respuesta con forma inesperada ({type(data).__name__})")
+    state, reason = data.get("status"), data.get("reason")
+    if not isinstance(state, str) or state not in ("Enviada", "Acreditada", "Devuelta"):
+        raise GatewayUnavailable(f"estado desconocido: {visible(repr(state))[:40]}")
+    if reason is not None and not isinstance(reason, str):
+        raise GatewayUnavailable(f"motivo con forma inesperada ({type(reason).__name__})")
+    # The reason reaches the member's history and SMS: printable, one line, bounded.
+    reason = " ".join(visible(reason).split())[:MAX_REASON] if reason else None
+    return Outcome(state, reason or ("Devuelta por la institución destino" if state == "Devuelta" else None))
 
 
 def gateway_for(ctx: Context):
@@ -146,31 +176,65 @@ class ClearingService:
         now = self.ctx.now_iso()
         pending = self.ctx.db.conn.execute(
             f"SELECT * FROM {queue.table} WHERE state = 'Enviada' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-            " ORDER BY id LIMIT ?", (now, limit)).fetchall()
+            " AND attempts < ? ORDER BY id LIMIT ?", (now, self.ctx.settings.clearing_max_attempts, limit)).fetchall()
         counts["checked"] += len(pending)
         for transfer in pending:
+            # One item's trouble (an answer of any shape, a crash while booking it) is one failed attempt
+            # on that item; the items behind it are still processed.
             try:
                 outcome = self.gateway.submit(transfer)
+                if outcome.state == "Acreditada":
+                    counts["credited"] += self._credit(queue, transfer)
+                elif outcome.state == "Devuelta":
+                    counts["returned"] += self._return(queue, transfer,
+                                                       outcome.reason or "Devuelta por la institución destino")
+                else:
+                    self._retry_later(queue, transfer, None)
+                    counts["pending"] += 1
             except GatewayUnavailable as exc:
                 self._retry_later(queue, transfer, str(exc))
                 counts["failed"] += 1
-                continue
-            if outcome.state == "Acreditada":
-                counts["credited"] += self._credit(queue, transfer)
-            elif outcome.state == "Devuelta":
-                counts["returned"] += self._return(queue, transfer, outcome.reason or "Devuelta por la institución destino")
-            else:
-                self._retry_later(queue, transfer, None)
-                counts["pending"] += 1
+            except Exception as exc:
+                log.error("settlement of %s %s failed", queue.table, transfer["reference"], exc_info=exc)
+                self._retry_later(queue, transfer, f"error inesperado: {type(exc).__name__}")
+                counts["failed"] += 1
 
     def _retry_later(self, queue: Queue, transfer, error: str | None) -> None:
         later = iso(self.ctx.now() + timedelta(seconds=self.ctx.settings.clearing_retry_seconds))
         with self.ctx.db.write() as conn:
-            conn.execute(f"UPDATE {queue.table} SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
-                         " WHERE id = ? AND state = 'Enviada'", (later, error, transfer["id"]))
+            attempts = conn.execute(
+                f"UPDATE {queue.table} SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+                " WHERE id = ? AND state = 'Enviada' RETURNING attempts", (later, error, transfer["id"])).fetchone()
             if error:
                 self.ctx.audit(conn, SYSTEM, f"{queue.audit}.envio", "reintento", referencia=transfer["reference"],
                                motivo=error)
+            if attempts and attempts[0] >= self.ctx.settings.clearing_max_attempts:
+                # No more automatic attempts: staff look at it (`cooprogreso settle` lists it).
+                self.ctx.audit(conn, SYSTEM, f"{queue.audit}.envio", "revision_personal",
+                               referencia=transfer["reference"], intentos=attempts[0], motivo=error)
+
+    def flagged(self) -> list[Flagged]:
+        """Items still pending after `clearing_max_attempts` tries: not retried until staff re-queue them."""
+        out: list[Flagged] = []
+        for queue in QUEUES:
+            for row in self.ctx.db.conn.execute(
+                    f"SELECT reference, attempts, last_error, created_at FROM {queue.table}"
+                    " WHERE state = 'Enviada' AND attempts >= ? ORDER BY id",
+                    (self.ctx.settings.clearing_max_attempts,)):
+                out.append(Flagged(queue.label.removeprefix("tu "), row[0], row[1], row[2], row[3]))
+        return out
+
+    def requeue(self, reference: str, actor: str = SYSTEM) -> bool:
+        """Staff send a flagged item again (after checking with the network); True if one was re-queued."""
+        with self.ctx.db.write() as conn:
+            for queue in QUEUES:
+                row = conn.execute(f"UPDATE {queue.table} SET attempts = 0, next_attempt_at = NULL"
+                                   " WHERE reference = ? AND state = 'Enviada' AND attempts >= ? RETURNING id",
+                                   (reference, self.ctx.settings.clearing_max_attempts)).fetchone()
+                if row:
+                    self.ctx.audit(conn, actor, f"{queue.audit}.envio", "reencolada", referencia=reference)
+                    return True
+        return False
 
     def _credit(self, queue: Queue, transfer) -> int:
         with self.ctx.db.write() as conn:
@@ -207,20 +271,13 @@ class ClearingService:
                          (reason, self.ctx.now_iso(), entry, transfer["id"]))
             self.ctx.audit(conn, SYSTEM, f"{queue.audit}.devuelta", "ok", referencia=ref, motivo=reason,
                            comision_devuelta=refund_fee)
-            phone = conn.execute("SELECT m.mobile FROM users u JOIN members m ON m.id = u.member_id WHERE u.id = ?",
-                                 (transfer["user_id"],)).fetchone()[0]
-        refunded = transfer["amount"] + (transfer["fee"] if refund_fee else 0)
-        self._tell(phone, f"Cooprogreso: {queue.label} {ref} a {queue.mask(transfer['dest_account_number'])} "
-                          f"fue devuelta: {reason}. Acreditamos {format_money(refunded)} en tu cuenta.")
+            # The member's SMS commits with the return (transactional outbox); the delivery worker sends it.
+            member = conn.execute("SELECT member_id FROM users WHERE id = ?", (transfer["user_id"],)).fetchone()[0]
+            refunded = transfer["amount"] + (transfer["fee"] if refund_fee else 0)
+            notices.queue(conn, member, f"Cooprogreso: {queue.label} {ref} a {queue.mask(transfer['dest_account_number'])} "
+                                        f"fue devuelta: {reason}. Acreditamos {format_money(refunded)} en tu cuenta.",
+                          self.ctx.now_iso())
         return 1
-
-    def _tell(self, phone: str | None, body: str) -> None:
-        if not phone:
-            return
-        try:
-            self.ctx.channel.send(self.ctx.db, phone, body, self.ctx.now_iso())
-        except Exception as exc:  # the return is booked either way; the history shows it
-            self.ctx.audit_now(SYSTEM, "aviso.devolucion", "error_envio", motivo=str(exc))
 
 
 def _still_pending(conn, queue: Queue, item_id: int) -> bool:

@@ -242,7 +242,6 @@ MIGRATIONS: list[str] = [
         last INTEGER NOT NULL CHECK (last >= 0)
     );
     INSERT INTO account_serials (kind, last) SELECT kind, COUNT(*) FROM accounts GROUP BY kind;
-    ALTER TABLE transfers ADD COLUMN flagged_at TEXT;
     ALTER TABLE outbox ADD COLUMN status TEXT NOT NULL DEFAULT 'enviado'
         CHECK (status IN ('pendiente', 'enviado', 'fallido'));
     ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;

@@ -79,6 +79,12 @@ class Backend:
         return TransfersService(self.ctx, self.auth, self.ops)
 
     @cached_property
+    def notices(self):
+        from .notice_delivery import NoticeDelivery
+
+        return NoticeDelivery(self.ctx)
+
+    @cached_property
     def clearing(self):
         from .clearing import ClearingService
 

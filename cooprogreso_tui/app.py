@@ -1,22 +1,40 @@
-"""The App: who is signed in, the idle timer, and moving between the login and member screens."""
+"""The App: who is signed in, the idle timer, and moving between the login and member screens.
+
+It also runs the co-op's background passes (settlement, SMS delivery, card cycles); their failures are
+logged and said once on screen (`background.BackgroundJobs`).
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from backend.auth import SignedIn
 from backend.identity import mask_phone
 from backend.service import Backend
 from screens.login import LoginScreen
 
+from .background import BackgroundJobs
 
 SETTLE_EVERY_SECONDS = 15
+DELIVER_EVERY_SECONDS = 5
+# What each background worker group is called on screen when it fails.
+JOBS = {
+    "settle": "La liquidación de transferencias interbancarias falló",
+    "deliver": "El envío de avisos SMS falló",
+    "card_cycle": "El cierre de estados de cuenta de tarjetas falló",
+    "scheduled": "El pago de servicios programados falló",
+    "keepalive": "No se pudo confirmar tu sesión con el servidor",
+    "logout": "No se pudo registrar el cierre de sesión",
+    "phone": "El teléfono de demostración no pudo leer los mensajes",
+}
 
 
 class CooprogresoApp(App):
@@ -25,14 +43,17 @@ class CooprogresoApp(App):
     BINDINGS = [Binding("ctrl+q", "quit", "Salir", id="app.quit", tooltip="Cerrar la aplicación", show=False)]
     ENABLE_COMMAND_PALETTE = False
 
-    def __init__(self, backend: Backend, *, export_dir: str | Path = ".") -> None:
+    def __init__(self, backend: Backend, *, export_dir: str | Path = ".",
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.backend = backend
         self.export_dir = str(export_dir)
         self.signed_in: SignedIn | None = None
-        self._last_input = time.monotonic()
-        self._last_keepalive = time.monotonic()
+        self.monotonic = monotonic  # the idle timer's clock; tests pass one they can advance
+        self._last_input = monotonic()
+        self._last_keepalive = monotonic()
         self._phone_seen = backend.last_outbox_id()
+        self.jobs = BackgroundJobs(self._say, monotonic)
 
     @property
     def token(self) -> str:
@@ -43,14 +64,38 @@ class CooprogresoApp(App):
 
     def on_mount(self) -> None:
         self.set_interval(1, self._tick)
-        self.set_interval(SETTLE_EVERY_SECONDS, self._settle)
-        self.set_interval(self.backend.settings.card_cycle_seconds, self._close_card_cycles)
-        self.set_interval(self.backend.settings.scheduled_every_seconds, self._run_scheduled)
+        self.set_interval(SETTLE_EVERY_SECONDS, self._when_due("settle", self._settle))
+        self.set_interval(DELIVER_EVERY_SECONDS, self._when_due("deliver", self._deliver))
+        self.set_interval(self.backend.settings.card_cycle_seconds,
+                          self._when_due("card_cycle", self._close_card_cycles))
+        self.set_interval(self.backend.settings.scheduled_every_seconds,
+                          self._when_due("scheduled", self._run_scheduled))
+
+    def _when_due(self, name: str, start: Callable[[], object]) -> Callable[[], None]:
+        def tick() -> None:
+            if self.jobs.due(name):  # a failing pass backs off instead of retrying every few seconds
+                start()
+        return tick
 
     @work(thread=True, exit_on_error=False, group="settle", exclusive=True)
-    def _settle(self) -> None:
+    def _settle(self) -> str | None:
         """Move pending interbank transfers along (a branch server may also run `cooprogreso settle`)."""
-        self.backend.clearing.settle()
+        report = self.backend.clearing.settle()
+        flagged = len(self.backend.clearing.flagged())
+        if report.failed:
+            return (f"La red interbancaria no respondió bien a {report.failed} operaciones; se reintentarán. "
+                    "El detalle está en el registro y en `cooprogreso settle`.")
+        if flagged:
+            return f"{flagged} operaciones interbancarias esperan revisión del personal (`cooprogreso settle`)."
+        return None
+
+    @work(thread=True, exit_on_error=False, group="deliver", exclusive=True)
+    def _deliver(self) -> str | None:
+        """Send the SMS queued by bookings (a server may also run `cooprogreso deliver`)."""
+        report = self.backend.notices.deliver()
+        if report.last_error:
+            return f"No se pudieron enviar avisos SMS a los socios: {report.last_error}"
+        return None
 
     @work(thread=True, exit_on_error=False, group="card_cycle", exclusive=True)
     def _close_card_cycles(self) -> None:
@@ -62,12 +107,34 @@ class CooprogresoApp(App):
         """Pay due scheduled services and resend unanswered payments (a server may also run `run-scheduled`)."""
         self.backend.scheduled_runner().run_pass()
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The app's own background work: failures are logged and said once, never lost."""
+        from backend.errors import SessionExpired
+
+        group = event.worker.group
+        if group not in JOBS:
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.jobs.succeeded(group)
+            if group in ("settle", "deliver"):
+                self.jobs.problem(group, event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            error = event.worker.error
+            if group == "keepalive" and isinstance(error, SessionExpired):
+                self.end_session(error.message)
+                return
+            assert error is not None
+            self.jobs.failed(group, error, f"{JOBS[group]}: {_describe(error)}")
+
+    def _say(self, message: str) -> None:
+        self.notify(message, title="Aviso del sistema", severity="warning", timeout=15, markup=False)
+
     # -- session -------------------------------------------------------------------------------
     def start_session(self, signed: SignedIn) -> None:
         from screens.menu import MenuScreen
 
         self.signed_in = signed
-        self._last_input = time.monotonic()
+        self._last_input = self.monotonic()
         self.push_screen(MenuScreen(signed.role))
 
     def action_sign_out(self) -> None:
@@ -105,14 +172,14 @@ class CooprogresoApp(App):
     # -- idle ----------------------------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)):
-            self._last_input = time.monotonic()
+            self._last_input = self.monotonic()
         await super().on_event(event)
 
     def _tick(self) -> None:
         if self.signed_in is None:
             return
         settings = self.backend.settings
-        now = time.monotonic()
+        now = self.monotonic()
         idle = now - self._last_input
         limit = settings.session_idle_seconds if self.signed_in.role == "socio" else settings.staff_idle_seconds
         remaining = limit - idle
@@ -145,3 +212,13 @@ class CooprogresoApp(App):
             self._phone_seen = max(self._phone_seen, message.id)
             self.notify(message.body, title=f"📱 SMS a {mask_phone(message.recipient)}",
                         timeout=60, markup=False)
+
+
+def _describe(error: BaseException) -> str:
+    """A service error's own Spanish message; anything else only by kind (details are in the log)."""
+    from backend.errors import ServiceError
+    from backend.text import visible
+
+    if isinstance(error, ServiceError):
+        return visible(error.message)
+    return f"error inesperado ({type(error).__name__}); el detalle está en el registro"

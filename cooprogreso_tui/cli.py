@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--actor", help="solo las entradas de este usuario o actor")
     settle = sub.add_parser("settle", help="una pasada de liquidación de transferencias interbancarias")
     settle.add_argument("--db", dest="target")
+    settle.add_argument("--retry", metavar="REFERENCIA", action="append", default=[],
+                        help="volver a enviar una operación marcada para revisión")
     verify = sub.add_parser("verify-receipt", help="verificar si un comprobante guardado es auténtico")
     verify.add_argument("file")
     verify.add_argument("--db", dest="target")
@@ -78,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Each area adds its own subcommands: a module with `register(sub)` whose parsers
 # `set_defaults(handler=fn)`; `fn(cfg, args) -> int` runs with the loaded configuration.
 AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg", "cooprogreso_tui.cli_cards",
-                         "cooprogreso_tui.cli_services")
+                           "cooprogreso_tui.cli_services", "cooprogreso_tui.cli_ops")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         _say(f"Error de configuración: {exc}", err=True)
         return 2
+    from . import logs
+
+    logs.setup(cfg.settings.log_dir)  # unexpected errors, with tracebacks, go to the log file
     try:
         return _dispatch(cfg, args)
     except KeyboardInterrupt:
@@ -100,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, ServiceError):
             _say(exc.message, err=True)
             return 1
+        import logging
         import sqlite3
 
+        logging.getLogger("cooprogreso").error("command %s failed", args.command, exc_info=exc)
         if isinstance(exc, sqlite3.Error):
             _say(f"No se pudo usar la base de datos: {exc}.", err=True)
             return 2
@@ -122,7 +129,7 @@ def _dispatch(cfg, args) -> int:
     if args.command == "audit":
         return _audit(cfg.db_path, args.last, args.actor, cfg.settings)
     if args.command == "settle":
-        return _settle(cfg)
+        return _settle(cfg, args.retry)
     if args.command == "verify-receipt":
         return _verify_receipt(cfg.db_path, Path(args.file), cfg.settings)
     if args.command == "institutions":
@@ -216,14 +223,21 @@ def _audit(path: Path, last: int, actor: str | None, settings=None) -> int:
     return 0
 
 
-def _settle(cfg) -> int:
+def _settle(cfg, retry: list[str]) -> int:
+    from backend.text import visible
+
+    from .cli_ops import print_flagged
+
     backend = _open(cfg.db_path, cfg.settings)
     if backend is None:
         return 2
+    for reference in retry:
+        done = backend.clearing.requeue(reference, "cli")
+        print(f"{visible(reference)}: {'se volverá a enviar' if done else 'no está marcada para revisión'}")
     r = backend.clearing.settle()
     _say(f"Revisadas {r.checked} · acreditadas {r.credited} · devueltas {r.returned} · "
           f"en proceso {r.pending} · sin respuesta de la red {r.failed}")
-    return 0
+    return 1 if print_flagged(backend) else 0
 
 
 def _verify_receipt(path: Path, receipt: Path, settings=None) -> int:

@@ -25,6 +25,14 @@ def fast_settings(**overrides) -> Settings:
     return Settings(**{**FAST, **overrides})
 
 
+@pytest.fixture(scope="session", autouse=True)
+def log_dir(tmp_path_factory):
+    """Commands run by tests write their log file here, not in the user's log directory."""
+    import os
+
+    os.environ["COOPROGRESO_LOG_DIR"] = str(tmp_path_factory.mktemp("logs"))
+
+
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "demo.sqlite3"

@@ -1,11 +1,10 @@
 """Sign-in, lockout, SALIR and idle sign-out, driven through the real screens."""
 
-import asyncio
 
 from screens.login import LoginScreen
 from screens.menu import MenuScreen
 
-from .ui import SIZE, login, make_app, screen_text, settle
+from .ui import SIZE, FakeMonotonic, login, make_app, screen_text, settle
 
 
 async def test_sign_in_shows_the_member_header_and_menu(backend):
@@ -55,16 +54,19 @@ async def test_salir_ends_the_session(backend):
 
 
 async def test_idle_session_warns_then_signs_out(make_backend):
-    backend = make_backend(session_idle_seconds=3, idle_warning_seconds=2)
-    app = make_app(backend)
+    backend = make_backend(session_idle_seconds=300, idle_warning_seconds=60)
+    clock = FakeMonotonic()
+    app = make_app(backend, monotonic=clock)
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot)
         await pilot.press("1")
         await settle(pilot)
-        await asyncio.sleep(1.6)
+        clock.advance(250)
+        app._tick()
         await pilot.pause()
         assert "se cerrará por inactividad" in screen_text(app)
-        await asyncio.sleep(2.0)
+        clock.advance(51)
+        app._tick()
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
         assert "inactividad" in screen_text(app)
@@ -73,14 +75,21 @@ async def test_idle_session_warns_then_signs_out(make_backend):
 
 
 async def test_activity_keeps_the_session(make_backend):
-    backend = make_backend(session_idle_seconds=3, idle_warning_seconds=2)
-    app = make_app(backend)
+    backend = make_backend(session_idle_seconds=300, idle_warning_seconds=60)
+    clock = FakeMonotonic()
+    app = make_app(backend, monotonic=clock)
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot)
         for _ in range(4):
-            await asyncio.sleep(1.0)
+            clock.advance(200)
             await pilot.press("down")
+            app._tick()
+        await pilot.pause()
         assert isinstance(app.screen, MenuScreen)
+        clock.advance(301)
+        app._tick()
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
 
 
 async def test_sections_not_built_say_so(backend):

@@ -13,20 +13,35 @@ from cooprogreso_tui.app import CooprogresoApp
 SIZE = (80, 24)
 
 
-def make_app(backend, tmp_path=None) -> CooprogresoApp:
-    return CooprogresoApp(backend, export_dir=str(tmp_path or "."))
+def make_app(backend, tmp_path=None, monotonic=None) -> CooprogresoApp:
+    if monotonic is None:
+        return CooprogresoApp(backend, export_dir=str(tmp_path or "."))
+    return CooprogresoApp(backend, export_dir=str(tmp_path or "."), monotonic=monotonic)
+
+
+class FakeMonotonic:
+    """The idle timer's clock, moved by the test instead of waiting (call `app._tick()` after moving it)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 async def settle(pilot) -> None:
-    """Let workers finish and the messages they post land.
+    """Let workers finish and the messages they post land (a worker's failure is its screen's to show)."""
+    from textual.worker import WorkerFailed
 
-    A worker that failed with an expected ServiceError has already handed it to its screen (that is
-    what the test looks at); waiting on it must not raise it again in the test."""
     for _ in range(3):
-        try:
-            await pilot.app.workers.wait_for_complete()
-        except WorkerFailed:
-            pass
+        for worker in list(pilot.app.workers):
+            try:
+                await worker.wait()
+            except WorkerFailed:
+                pass
         await pilot.pause()
 
 
