@@ -218,8 +218,10 @@ class _BeneficiaryHandler:
         if editing_id is not None:
             self.service._own(who, editing_id, conn)
         clean = self.service._validate(conn, who, form, editing_id)
+        institution = institutions.get(conn, clean.institution_code).name \
+            if clean.service == "interbancaria" else "Cooprogreso"
         lines = [("Servicio", SERVICES[clean.service]), ("Nombre", clean.name),
-                 ("Identificación", f"{ID_TYPES[clean.id_type]} {clean.id_number}"),
+                 ("Identificación", f"{ID_TYPES[clean.id_type]} {clean.id_number}"), ("Institución", institution),
                  ("Cuenta", f"{ACCOUNT_TYPES[clean.account_type]} {mask_account(clean.account_number)}")]
         title = "Confirma el nuevo beneficiario" if editing_id is None else "Confirma los cambios del beneficiario"
         return Prepared(details=_details(clean, editing_id), title=title, lines=lines, view=clean)

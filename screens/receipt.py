@@ -54,6 +54,7 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
         saved = self.query_one("#receipt-saved", Static)
         saved.update(Text(f"Guardado en {path}"))
         saved.display = True
+        self.query_one("#receipt-box").add_class("saved")
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:

@@ -106,3 +106,26 @@ async def test_a_superseded_result_is_dropped(backend):
         await settle(pilot)
         assert screen.delivered == ["página nueva"]
         assert "página nueva" in screen_text(app) and "página vieja" not in screen_text(app)
+
+
+async def test_saving_a_receipt_keeps_its_buttons_on_screen(backend, tmp_path):
+    from backend.transfers import TransferRequest
+    from screens.receipt import ReceiptModal
+
+    from .transfer_helpers import demo_member, transfer
+
+    who = demo_member(backend)
+    receipt = transfer(backend, who, TransferRequest("propia", who.accounts[0], 1_00, "x",
+                                                     dest_account_id=who.accounts[1]))
+    app = make_app(backend, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        app.push_screen(ReceiptModal(receipt))
+        await pilot.pause()
+        await pilot.press("g")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Guardado en" in text and "Guardar comprobante" in text and "Cerrar" in text
+        await pilot.click("#close")
+        await pilot.pause()
+        assert not isinstance(app.screen, ReceiptModal)
