@@ -156,6 +156,7 @@ class CooprogresoApp(App):
             self.pop_screen()
         login = self.screen_stack[0]
         if isinstance(login, LoginScreen):
+            login.reset()
             login.show_notice(message)
 
     @work(thread=True, exit_on_error=False, group="logout")

@@ -39,6 +39,14 @@ class LoginScreen(ServiceCalls, Screen):
     def on_mount(self) -> None:
         self.query_one("#username", Input).focus()
 
+    def reset(self) -> None:
+        """After a session ends: nothing of the last member stays in the fields."""
+        for field in ("#username", "#password"):
+            self.query_one(field, Input).value = ""
+        self._error("")
+        self.query_one("#login", Button).disabled = False
+        self.query_one("#username", Input).focus()
+
     def show_notice(self, text: str) -> None:
         self.query_one("#login-notice", Static).update(text)
 

@@ -20,6 +20,10 @@ def last_login_text(previous: datetime | None) -> str:
     return f"Última conexión: {previous:%H}H{previous:%M} / {previous:%d.%m.%Y}"
 
 
+class SignOutButton(Button, can_focus=False):
+    """SALIR is never reached with Tab: a stray Tab+Enter must not end the session (Ctrl+S or a click do)."""
+
+
 class CoopHeader(Vertical):
     """COOPROGRESO · Cooperativa de Ahorro y Crédito, the member, the last sign-in and SALIR."""
 
@@ -27,7 +31,7 @@ class CoopHeader(Vertical):
         signed = self.app.signed_in
         with Horizontal():
             yield Static(Text.assemble(("COOPROGRESO", "bold"), " · Cooperativa de Ahorro y Crédito"), id="brand")
-            yield Button("SALIR", id="salir", variant="error", compact=True)
+            yield SignOutButton("SALIR", id="salir", variant="error", compact=True)
         with Horizontal():
             yield Static(Text(signed.member_name if signed else ""), id="member-name")
             yield Static(last_login_text(signed.previous_login) if signed else "", id="last-login")

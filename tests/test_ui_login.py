@@ -102,3 +102,22 @@ async def test_sections_not_built_say_so(backend):
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MenuScreen)
+
+
+async def test_tab_never_reaches_salir_and_sign_out_clears_the_fields(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        assert isinstance(app.screen, MenuScreen)
+        for _ in range(6):  # Tab around the menu screen, never onto SALIR
+            await pilot.press("tab")
+            assert app.focused is None or app.focused.id != "salir"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.signed_in is not None
+        await pilot.press("ctrl+s")  # the keyboard way out still works
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.signed_in is None
+        assert app.screen.query_one("#username").value == ""
+        assert app.screen.query_one("#password").value == ""
+        assert app.focused is app.screen.query_one("#username")
