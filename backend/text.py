@@ -1,7 +1,8 @@
 """Text from people is data: checked at the service boundary, and shown with nothing hidden.
 
-`clean_text` refuses what could steer a terminal or hide what a text says (C0/C1 controls such as
-ESC and NUL, bidirectional overrides and isolates, zero-width and other invisible format characters);
+`clean_text` folds compatibility look-alikes (NFKC: fullwidth letters, the ideographic space) and
+refuses what could steer a terminal or hide what a text says (C0/C1 controls such as ESC and NUL,
+bidirectional overrides and isolates, zero-width and other invisible format characters);
 `visible` renders any stored text with such characters made visible, for output to a terminal;
 `ascii_digits` folds look-alike digits (fullwidth, Arabic-Indic, …) so only ASCII is stored or sent.
 """
@@ -23,7 +24,7 @@ def _is_refused(ch: str) -> bool:
 
 def clean_text(value: object, *, field: str, label: str, max_len: int, min_len: int = 0,
                multiline: bool = False) -> str:
-    """The canonical form of a free text (NFC, runs of spaces folded) or a Spanish ValidationError.
+    """The canonical form of a free text (NFKC, runs of spaces folded) or a Spanish ValidationError.
 
     `label` names the field for the member («El motivo», «El alias»). With `multiline`, line breaks
     are kept (each line folded); everything else invisible or controlling is refused, never stripped,
@@ -31,7 +32,8 @@ def clean_text(value: object, *, field: str, label: str, max_len: int, min_len: 
     """
     if not isinstance(value, str):
         raise ValidationError(f"{label} no es un texto válido.", field=field)
-    text = unicodedata.normalize("NFC", value)
+    # NFKC before the checks: «ＡＢＣ　Ｔｅｓｔ» is stored and searched as «ABC Test», not «ＡＢＣＴｅｓｔ».
+    text = unicodedata.normalize("NFKC", value)
     lines = text.replace("\r\n", "\n").split("\n") if multiline else [text]
     for line in lines:
         for ch in line:

@@ -299,3 +299,11 @@ def test_audit_entries_never_store_a_control_character(backend):
         "SELECT actor, details FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     assert no_controls(actor) and no_controls(details)
     assert json.loads(details) == {"motivo": "a\x9bb\u2066c\x00", "n": 3}  # still exact when read back
+
+
+def test_fullwidth_names_fold_to_plain_letters_and_spaces():
+    assert clean_text("ＡＢＣ　Ｔｅｓｔ", field="name", label="El nombre", max_len=40) == "ABC Test"
+    assert clean_text("Ｊｏｓé　　Ｐéｒｅｚ", field="name", label="El nombre", max_len=40) == "José Pérez"
+    assert clean_text("línea　１\nｄｏｓ", field="m", label="El mensaje", max_len=40, multiline=True) == "línea 1\ndos"
+    with pytest.raises(ValidationError):  # folding never lets a hidden character through
+        clean_text("ＡＢＣ\u200bＴｅｓｔ", field="name", label="El nombre", max_len=40)
