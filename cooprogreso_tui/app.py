@@ -20,6 +20,7 @@ from backend.auth import SignedIn
 from backend.identity import mask_phone
 from backend.service import Backend
 from screens.login import LoginScreen
+from screens.widgets import spanish_select_lists
 
 from .background import BackgroundJobs
 
@@ -46,6 +47,7 @@ class CooprogresoApp(App):
     def __init__(self, backend: Backend, *, export_dir: str | Path = ".",
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
+        spanish_select_lists()
         self.backend = backend
         self.export_dir = str(export_dir)
         self.signed_in: SignedIn | None = None

@@ -6,11 +6,24 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
 from backend.errors import ValidationError
 from backend.products import MovementFilter, parse_filter
+
+
+def spanish_select_lists() -> None:
+    """Every Select's open list says «esc Cerrar lista» in the footer, not Textual's «Dismiss menu».
+
+    Textual gives the list's Escape binding an English description; its bindings are merged once per
+    class, so they are replaced here once for the whole app (called by `CooprogresoApp`).
+    """
+    from textual.widgets._select import SelectOverlay
+
+    SelectOverlay.BINDINGS = [Binding("escape", "dismiss", "Cerrar lista", tooltip="Cerrar la lista sin elegir")]
+    SelectOverlay._merged_bindings = SelectOverlay._merge_bindings()
 
 
 def last_login_text(previous: datetime | None) -> str:

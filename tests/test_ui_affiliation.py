@@ -116,3 +116,19 @@ async def test_weak_password_and_mismatch_are_explained(backend):
             await settle(pilot)
             assert message in screen_text(app)
     assert backend.db.conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1
+
+
+async def test_an_open_select_list_speaks_spanish_in_the_footer(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        app.screen.query_one("#id-type").focus()
+        await pilot.press("enter")  # opens the list of identification types
+        await pilot.pause()
+        assert app.screen.query_one("#id-type").expanded
+        text = screen_text(app)
+        assert "Cerrar lista" in text and "Dismiss" not in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.screen.query_one("#id-type").expanded and isinstance(app.screen, AffiliationScreen)
