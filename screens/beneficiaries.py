@@ -48,10 +48,10 @@ class BeneficiariesScreen(MemberScreen):
         table = self.query_one("#beneficiaries", DataTable)
         table.add_column("", width=3, key="check")
         table.add_column("Servicio", width=13, key="service")
-        table.add_column("Beneficiario", width=20, key="name")
-        table.add_column("Tipo de id.", width=11, key="id_type")
+        # Fits 78 columns at 80x24; the type of id and the full names are in the detail line below.
+        table.add_column("Beneficiario", width=15, key="name")
         table.add_column("Identificación", width=14, key="id_number")
-        table.add_column("Institución", width=20, key="institution")
+        table.add_column("Institución", width=11, key="institution")
         table.add_column("Cuenta", width=10, key="account")
         table.focus()
         self.reload()
@@ -66,7 +66,7 @@ class BeneficiariesScreen(MemberScreen):
         row = table.cursor_row
         table.clear()
         for b in items:
-            table.add_row(self._mark(b.id), SHORT_SERVICE[b.service], Text(b.name), b.id_type_label, Text(b.id_number),
+            table.add_row(self._mark(b.id), SHORT_SERVICE[b.service], Text(b.name), Text(b.id_number),
                           Text(b.institution_name), b.account_masked, key=str(b.id))
         if items:
             table.move_cursor(row=min(row, len(items) - 1))

@@ -40,9 +40,9 @@ def product_details(p: Product) -> str:
 
 
 class ProductsScreen(MemberScreen):
-    BINDINGS = [Binding("m", "movements", "Detalle de Movimientos", id="products.movements",
+    BINDINGS = [Binding("m", "movements", "Movimientos", id="products.movements",
                         tooltip="Ver los movimientos del producto seleccionado"),
-                Binding("t", "schedule", "Tabla de amortización", id="products.schedule",
+                Binding("t", "schedule", "Amortización", id="products.schedule",
                         tooltip="Cuotas del crédito seleccionado"),
                 Binding("r", "reload", "Actualizar", id="products.reload", tooltip="Volver a consultar saldos")]
 

@@ -156,3 +156,16 @@ async def test_multi_delete(backend):
         await pilot.click("#accept")
         await settle(pilot)
     assert names(backend) == ["Rosa Vega"]
+
+
+async def test_every_column_header_fits_80_columns(backend):
+    seed(backend, pichincha("María José Quishpe Andrango", "2200112233"))
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screen(pilot)
+        text = screen_text(app)
+        for header in ("Servicio", "Beneficiario", "Identificación", "Institución", "Cuenta"):
+            assert header in text
+        assert "María José Quishpe Andrango" in text  # the detail line names the whole beneficiary
+        table = app.screen.query_one("#beneficiaries", DataTable)
+        assert table.virtual_size.width <= table.size.width  # nothing hides past the right edge

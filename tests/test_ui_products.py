@@ -118,3 +118,12 @@ async def test_loan_schedule_from_products(backend):
         await settle(pilot)
         text = screen_text(app)
         assert "Tabla de amortización" in text and "Pagada" in text and "Pendiente" in text
+
+
+async def test_footer_fits_80_columns(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_products(pilot)
+        footer = next(line for line in screen_text(app).splitlines() if "Volver" in line)
+        for key in ("Volver", "SALIR", "Movimientos", "Amortización", "r Actualizar"):
+            assert key in footer
