@@ -132,3 +132,23 @@ async def test_an_open_select_list_speaks_spanish_in_the_footer(backend):
         await pilot.press("escape")
         await pilot.pause()
         assert not app.screen.query_one("#id-type").expanded and isinstance(app.screen, AffiliationScreen)
+
+
+async def test_phone_sms_and_warnings_leave_the_otp_dialog_readable(backend):
+    from textual.widgets._toast import Toast
+
+    assert backend.is_demo  # the simulated phone shows the SMS as a notification
+    app = make_app(backend)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_wizard(pilot, unaffiliated_cedula())
+        await enter_code(pilot, "000000" if last_code(backend) != "000000" else "111111")
+        for n in range(3):  # a pile of notifications on top of the SMS
+            app.notify(f"Aviso {n}: no se pudieron enviar avisos SMS a los socios; se reintentará.",
+                       title="Aviso del sistema", severity="warning")
+        await settle(pilot)
+        await pilot.pause(0.2)
+        dialog = app.screen.query_one("#otp-box").region
+        toasts = [toast.region for toast in app.screen.query(Toast)]
+        assert len(toasts) == 4 and not any(region.overlaps(dialog) for region in toasts)
+        text = screen_text(app)
+        assert "Intentos restantes: 2" in text and "Código incorrecto" in text
