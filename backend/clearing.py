@@ -174,9 +174,16 @@ class ClearingService:
 
     def _settle_queue(self, queue: Queue, limit: int, counts: dict) -> None:
         now = self.ctx.now_iso()
-        pending = self.ctx.db.conn.execute(
-            f"SELECT * FROM {queue.table} WHERE state = 'Enviada' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-            " AND attempts < ? ORDER BY id LIMIT ?", (now, self.ctx.settings.clearing_max_attempts, limit)).fetchall()
+        # Claim the due items: another server's pass skips what this one holds (SKIP LOCKED) and, once this
+        # commits, what it leased until its next attempt; booking re-checks each item under its row lock.
+        lease = iso(self.ctx.now() + timedelta(seconds=self.ctx.settings.clearing_retry_seconds))
+        with self.ctx.db.write() as conn:
+            pending = conn.execute(
+                f"SELECT * FROM {queue.table} WHERE state = 'Enviada' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+                " AND attempts < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+                (now, self.ctx.settings.clearing_max_attempts, limit)).fetchall()
+            conn.executemany(f"UPDATE {queue.table} SET next_attempt_at = ? WHERE id = ?",
+                             [(lease, t["id"]) for t in pending])
         counts["checked"] += len(pending)
         for transfer in pending:
             # One item's trouble (an answer of any shape, a crash while booking it) is one failed attempt
@@ -282,4 +289,4 @@ class ClearingService:
 
 def _still_pending(conn, queue: Queue, item_id: int) -> bool:
     """Under the write lock: a concurrent pass may have settled it already."""
-    return conn.execute(f"SELECT state FROM {queue.table} WHERE id = ?", (item_id,)).fetchone()[0] == "Enviada"
+    return conn.execute(f"SELECT state FROM {queue.table} WHERE id = ? FOR UPDATE", (item_id,)).fetchone()[0] == "Enviada"

@@ -1,7 +1,13 @@
-"""Shared fixtures: a small demo co-op built once, copied fresh for every test, on a fixed clock."""
+"""Shared fixtures: a small demo co-op built once, copied fresh for every test, on a fixed clock.
+
+Backend tests run on both engines: `db_path` is a SQLite file or, for the `[postgresql]` variant, a fresh
+PostgreSQL database made from a template (COOPROGRESO_TEST_PG_URL; .ci/run starts a throwaway cluster).
+UI modules and tests marked `sqlite_only` run on SQLite alone.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from datetime import date, datetime
@@ -40,11 +46,70 @@ def demo_template(tmp_path_factory) -> Path:
     return path
 
 
+PG_URL = os.environ.get("COOPROGRESO_TEST_PG_URL", "")
+SQLITE_ONLY_MODULES = ("test_ui_", "test_snapshots")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: the test is about the SQLite file itself")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """Every test that uses the co-op's database runs on SQLite and on PostgreSQL (backend tests only)."""
+    if "engine" not in metafunc.fixturenames:
+        return
+    engines = ["sqlite"]
+    if not (metafunc.module.__name__.split(".")[-1].startswith(SQLITE_ONLY_MODULES)
+            or metafunc.definition.get_closest_marker("sqlite_only")):
+        engines.append("postgresql")
+    metafunc.parametrize("engine", engines, indirect=True)
+
+
+def require_pg() -> None:
+    """Skip a PostgreSQL test locally when no server is given; in CI a missing server is a failure."""
+    if not PG_URL:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI runs every backend test on PostgreSQL too: COOPROGRESO_TEST_PG_URL is not set")
+        pytest.skip("PostgreSQL: set COOPROGRESO_TEST_PG_URL (see .ci/run) to run this variant")
+
+
 @pytest.fixture
-def db_path(demo_template, tmp_path) -> Path:
+def engine(request) -> str:
+    name = getattr(request, "param", "sqlite")
+    if name == "postgresql":
+        require_pg()
+    return name
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    require_pg()
+    from . import pg_helpers
+
+    server = pg_helpers.Server(PG_URL, os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server) -> str:
+    """The demo co-op on PostgreSQL, built once per test process; tests get copies of it."""
+    name = pg_server.fresh_database("tmpl")
+    create_demo(pg_server.url(name), seed=7, members=12, today=TODAY, settings=fast_settings())
+    return name
+
+
+@pytest.fixture
+def db_path(engine, request, tmp_path):
+    if engine == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        name = server.fresh_database("t", template=request.getfixturevalue("pg_template"))
+        yield server.target(name)
+        server.drop_later(name)
+        return
     path = tmp_path / "coop.sqlite3"
-    shutil.copy(demo_template, path)
-    return path
+    shutil.copy(request.getfixturevalue("demo_template"), path)
+    yield path
 
 
 @pytest.fixture

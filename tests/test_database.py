@@ -36,6 +36,7 @@ def cli(*args):
     return subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", *args], capture_output=True, text=True)
 
 
+@pytest.mark.sqlite_only
 def test_demo_data_refuses_to_overwrite(db_path):
     before = db_path.read_bytes()
     out = cli("demo-data", "--db", str(db_path))

@@ -94,9 +94,9 @@ def test_check_command_exit_codes(db_path):
                                  capture_output=True, text=True)
     ok = run()
     assert ok.returncode == 0 and "cuadrada" in ok.stdout
-    conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE accounts SET balance = balance + 100 WHERE id = (SELECT MAX(id) FROM accounts)")
-    conn.commit()
-    conn.close()
+    db = Database(db_path)
+    with db.write() as conn:
+        conn.execute("UPDATE accounts SET balance = balance + 100 WHERE id = (SELECT MAX(id) FROM accounts)")
+    db.close()
     bad = run()
     assert bad.returncode == 1 and "saldo guardado" in bad.stdout

@@ -1,5 +1,3 @@
-import sqlite3
-
 import pytest
 
 from backend.errors import OtpError
@@ -109,7 +107,7 @@ def test_resend_is_rate_limited_and_replaces_the_code(backend, member, clock):
 def test_code_is_never_stored_in_clear(backend, member, db_path):
     issue(backend, member)
     code = last_code(backend)
-    conn = sqlite3.connect(db_path)
+    conn = backend.db.conn
     rows = conn.execute("SELECT * FROM otp_challenges").fetchall() + conn.execute("SELECT * FROM audit_log").fetchall()
     assert not any(code in str(value) for row in rows for value in row)
 

@@ -1,0 +1,166 @@
+"""Many processes at once on one co-op (8 on PostgreSQL, where they really run in parallel), and kill -9.
+
+Each worker is a separate Python process with its own connections, as on separate branch servers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+from backend import accounts
+from backend.service import Backend
+from backend.transfers import TransferRequest
+
+from .conftest import fast_settings
+from .transfer_helpers import balance_of, demo_member, number_of, other_member
+
+PREAMBLE = textwrap.dedent("""
+    import sys, time
+    from backend.service import Backend
+    from backend.settings import Settings
+    from backend.transfers import TransferRequest
+    settings = Settings(scrypt_log_n=8, limit_terceros_daily=10**9, limit_interbancaria_daily=10**9,
+                        session_idle_seconds=10**7, clearing_settle_seconds=0)
+    backend = Backend(sys.argv[1], settings)
+""")
+
+
+def processes(db_path) -> int:
+    return 8 if "postgresql" in str(db_path) else 4
+
+
+def run_workers(tmp_path, code: str, args_list: list[list[str]]) -> list[str]:
+    script = tmp_path / "worker.py"
+    script.write_text(PREAMBLE + textwrap.dedent(code))
+    procs = [subprocess.Popen([sys.executable, str(script), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for args in args_list]
+    for p in procs:  # each waits for "go" after opening the database: they start together
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    results = [p.communicate(timeout=180) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-800:] for _, err in results]
+    return [out for out, _ in results]
+
+
+def test_ledger_never_overdraws_whoever_debits(backend, db_path, tmp_path):
+    """Debits straight through the ledger, no member lock: the row lock and re-read balance decide."""
+    ana = other_member(backend, balance=100_00)  # room for 14 debits of $7.00
+    backend.close()
+    n = processes(db_path)
+    outs = run_workers(tmp_path, """
+        from backend import accounts
+        from backend.errors import InsufficientFunds
+        from backend.ledger import Leg, post
+        account = int(sys.argv[2])
+        sys.stdin.readline()
+        done = refused = 0
+        for _ in range(6):
+            try:
+                with backend.db.write() as conn:
+                    caja = accounts.internal_account(conn, "caja")
+                    post(conn, kind="retiro", description="Retiro", posted_at="2026-11-25 10:00:00", actor="t",
+                         legs=[Leg(account, -7_00, "Retiro"), Leg(caja, 7_00, "Retiro")])
+                done += 1
+            except InsufficientFunds:
+                refused += 1
+        print(done, refused)
+    """, [[str(db_path), str(ana.accounts[0])]] * n)
+    done = sum(int(o.split()[0]) for o in outs)
+    assert done == 14 and sum(int(o.split()[1]) for o in outs) == 6 * n - 14
+    check = Backend(db_path, fast_settings())
+    assert check.check() == [] and balance_of(check, ana.accounts[0]) == 2_00
+    check.close()
+
+
+def test_the_same_confirmation_booked_at_once_books_once(backend, db_path, tmp_path):
+    ana = other_member(backend, balance=100_00)
+    dest = number_of(backend, demo_member(backend).accounts[0])
+    backend.close()
+    outs = run_workers(tmp_path, """
+        token = backend.auth.login("ana.prueba", "Clave2026x").token
+        who = backend.auth.principal(token)
+        request = TransferRequest("terceros", int(sys.argv[2]), 5_00, "una vez", account_number=sys.argv[3])
+        sys.stdin.readline()
+        with backend.db.write() as conn:
+            print(backend.transfers._book(conn, who, request, "misma-clave-de-confirmacion"))
+    """, [[str(db_path), str(ana.accounts[0]), dest]] * processes(db_path))
+    assert len({o.strip() for o in outs}) == 1  # every process got the one transfer's id
+    check = Backend(db_path, fast_settings())
+    assert check.db.conn.execute("SELECT COUNT(*) FROM transfers WHERE motive = 'una vez'").fetchone()[0] == 1
+    assert balance_of(check, ana.accounts[0]) == 95_00 and check.check() == []
+    check.close()
+
+
+def test_concurrent_settlement_passes_settle_each_transfer_once(backend, db_path, tmp_path, clock):
+    lucia = demo_member(backend)
+    for n in range(12):  # credited, and every sixth returned («…99»)
+        request = TransferRequest("interbancaria", lucia.accounts[0], 1_00 + n, "Pago", account_number=f"220012{n:02d}" +
+                                  ("99" if n % 6 == 0 else "11"), institution_code="0017", holder_name="Pedro Andrade",
+                                  holder_id_type="cedula", holder_id_number="1104680135")
+        with backend.db.write() as conn:
+            backend.transfers._book(conn, backend.auth.principal(lucia.token), request, f"liq-{n}")
+    before = balance_of(backend, lucia.accounts[0])
+    backend.close()
+    outs = run_workers(tmp_path, """
+        sys.stdin.readline()
+        r = backend.clearing.settle()
+        print(r.credited, r.returned)
+    """, [[str(db_path)]] * processes(db_path))
+    assert sum(int(o.split()[0]) for o in outs) == 10 and sum(int(o.split()[1]) for o in outs) == 2
+    check = Backend(db_path, fast_settings())
+    assert check.db.conn.execute("SELECT COUNT(*) FROM transfers WHERE state = 'Enviada'").fetchone()[0] == 0
+    assert check.db.conn.execute("SELECT COUNT(*) FROM entries WHERE kind = 'devolucion_interbancaria'"
+                                 ).fetchone()[0] == 2
+    assert check.db.conn.execute("SELECT COUNT(*) FROM entries WHERE kind = 'liquidacion_interbancaria'"
+                                 ).fetchone()[0] == 10
+    fee = check.settings.interbank_fee if check.settings.refund_fee_on_return else 0
+    refunded = sum(1_00 + n + fee for n in (0, 6))
+    assert balance_of(check, lucia.accounts[0]) == before + refunded and check.check() == []
+    check.close()
+
+
+KILLED = """
+    from backend import ledger
+    token = backend.auth.login("demo", "Demo-2026!").token
+    who = backend.auth.principal(token)
+    request = TransferRequest("terceros", int(sys.argv[2]), 3_00, "interrumpida", account_number=sys.argv[3])
+    real_post = ledger.post
+    def post_then_stall(*args, **kwargs):
+        entry = real_post(*args, **kwargs)
+        print("posted", flush=True)  # the money has moved inside the transaction; the transfer row is not written
+        time.sleep(60)
+        return entry
+    import backend.transfers as transfers_module
+    transfers_module.post = post_then_stall
+    with backend.db.write() as conn:
+        backend.transfers._book(conn, who, request, "muere-a-medias")
+"""
+
+
+def test_kill_9_mid_transfer_leaves_no_partial_transfer(backend, db_path, tmp_path):
+    lucia = demo_member(backend)
+    ana = other_member(backend)
+    dest = number_of(backend, ana.accounts[0])
+    before = [balance_of(backend, a) for a in (lucia.accounts[0], ana.accounts[0])]
+    backend.close()
+    script = tmp_path / "killed.py"
+    script.write_text(PREAMBLE + textwrap.dedent(KILLED))
+    proc = subprocess.Popen([sys.executable, str(script), str(db_path), str(lucia.accounts[0]), dest],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert line.strip() == "posted", proc.stderr.read()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    check = Backend(db_path, fast_settings())
+    assert check.check() == []
+    assert [balance_of(check, a) for a in (lucia.accounts[0], ana.accounts[0])] == before
+    assert check.db.conn.execute("SELECT COUNT(*) FROM entries WHERE idempotency_key = 'muere-a-medias'"
+                                 ).fetchone()[0] == 0
+    # and the next booking goes through at once: nothing was left locked
+    with check.db.write() as conn:
+        assert accounts.internal_account(conn, "caja")
+    check.close()
