@@ -3,6 +3,8 @@
 import secrets
 import sqlite3
 
+import pytest
+
 from backend import accounts
 from backend.transfers import TransferRequest
 
@@ -32,6 +34,7 @@ def plans_of_booking(backend, who, request) -> dict[str, list[str]]:
     return plans
 
 
+@pytest.mark.sqlite_only  # SQLite's query planner and trace hook
 def test_interbank_booking_uses_indexes_only(make_backend):
     backend = make_backend(session_idle_seconds=10**7)
     who = demo_member(backend)
@@ -45,6 +48,7 @@ def test_interbank_booking_uses_indexes_only(make_backend):
     assert scans == {}, "\n".join(f"{sql}\n  {plan}" for sql, plan in scans.items())
 
 
+@pytest.mark.sqlite_only  # SQLite's query planner and trace hook
 def test_account_numbers_follow_on_without_counting(backend):
     with backend.db.write() as conn:
         before = conn.execute("SELECT COUNT(*) FROM accounts WHERE kind = 'ahorros'").fetchone()[0]
@@ -85,6 +89,7 @@ def test_existing_databases_continue_the_numbering(tmp_path):
     db.close()
 
 
+@pytest.mark.sqlite_only  # SQLite's query planner and trace hook
 def test_demo_keeps_its_indexes(backend):
     """demo-data replays history without the (account, time) index and must rebuild it."""
     names = {r[0] for r in backend.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
