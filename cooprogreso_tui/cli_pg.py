@@ -51,12 +51,31 @@ def _migrate(cfg, args) -> int:
 def _copy_db(cfg, args) -> int:
     from pathlib import Path
 
+    from rich.progress import Progress
+
     from .dbcheck import problem
 
-    refusal = problem(Path(args.source), write=False)
+    refusal = problem(Path(args.source), write=False)  # missing, empty, foreign, newer: one line
     if refusal:
         _say(refusal, error=True)
         return 2
     from backend.copy_db import copy_database
+    from backend.db import target_of
+    from backend.errors import ServiceError
 
-    return copy_database(args.source, args.dest, settings=cfg.settings)
+    source, target = target_of(args.source), target_of(args.dest)
+    try:
+        with Progress(transient=False) as bar:
+            task = bar.add_task("Copiando la cooperativa a PostgreSQL", total=None)
+            report = copy_database(source, target, lambda done, total: bar.update(task, completed=done, total=total))
+    except ServiceError as exc:
+        _say(exc.message, error=True)
+        return 2
+    _say(f"Copiadas {report.rows} filas de {report.tables} tablas de {source} a {target}.")
+    if not report.ok:
+        _say(f"La copia NO coincide ({len(report.problems)} problemas):", error=True)
+        for line in report.problems:
+            _say(f"- {line}", error=True)
+        return 1
+    _say(f"Contabilidad cuadrada en ambas bases y saldos iguales en las {report.accounts} cuentas.")
+    return 0

@@ -50,10 +50,6 @@ PG_URL = os.environ.get("COOPROGRESO_TEST_PG_URL", "")
 SQLITE_ONLY_MODULES = ("test_ui_", "test_snapshots")
 
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "sqlite_only: the test is about the SQLite file itself")
-
-
 def pytest_generate_tests(metafunc) -> None:
     """Every test that uses the co-op's database runs on SQLite and on PostgreSQL (backend tests only)."""
     if "engine" not in metafunc.fixturenames:

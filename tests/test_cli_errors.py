@@ -49,6 +49,7 @@ COMMANDS = [["check"], ["outbox"], ["audit"], ["settle"], ["institutions", "--lo
             ["verify-receipt", "RECEIPT"], ["close-cycle"], ["staff", "list"], ["end-of-day"], ["migrate"], []]
 
 
+@pytest.mark.sqlite_only  # about files
 def test_every_command_refuses_every_unusable_database(tmp_path, db_path, capsys):
     receipt = tmp_path / "comprobante.txt"
     receipt.write_text("Comprobante\n\nCódigo de verificación: X\n", encoding="utf-8")
@@ -74,6 +75,7 @@ def test_every_command_refuses_every_unusable_database(tmp_path, db_path, capsys
     assert snapshot(paths) == before
 
 
+@pytest.mark.sqlite_only  # about files
 @pytest.mark.parametrize("kind", ["missing", "directory", "device", "big", "latin1", "empty"])
 def test_unreadable_receipts_and_csvs_are_one_line(tmp_path, db_path, capsys, kind):
     path = {"missing": tmp_path / "nada.txt", "directory": tmp_path, "device": Path("/dev/zero"),
@@ -95,10 +97,10 @@ def test_unreadable_receipts_and_csvs_are_one_line(tmp_path, db_path, capsys, ki
     assert "Traceback" not in out.err
 
 
-def test_huge_counts_are_not_overflow_errors(db_path, capsys):
+def test_huge_counts_are_not_overflow_errors(db_path, capsys, tmp_path):
     assert main(["audit", "--db", str(db_path), "--last", str(2**70)]) == 0
     assert main(["outbox", "--db", str(db_path), "--last", str(-(2**70))]) == 0
-    assert main(["demo-data", "--db", str(db_path.parent / "x.sqlite3"), "--members", str(2**70)]) == 2
+    assert main(["demo-data", "--db", str(tmp_path / "x.sqlite3"), "--members", str(2**70)]) == 2
     err = capsys.readouterr().err
     assert "socios" in err and "Traceback" not in err
 

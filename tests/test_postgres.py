@@ -92,3 +92,34 @@ def test_demo_data_refuses_a_database_that_has_members(db_path, engine):
 def test_urls_are_printed_without_password():
     url = DatabaseUrl("postgresql://cajero:s3cr3t@db.coop.ec:5432/coop")
     assert "s3cr3t" not in str(url) and "s3cr3t" not in repr(url) and str(url).startswith("postgresql://cajero:***@")
+
+
+def test_copy_db_moves_a_coop_and_new_rows_continue_after_the_copied_ids(demo_template, pg_server, tmp_path, clock):
+    from backend.service import Backend
+    from backend.transfers import TransferRequest
+
+    from .conftest import fast_settings
+    from .transfer_helpers import balance_of, demo_member, number_of, other_member, transfer
+
+    url = pg_server.target(pg_server.fresh_database("c"))
+    out = cli("copy-db", "--from", str(demo_template), "--to", str(url))
+    assert out.returncode == 0, out.stderr
+    assert "Contabilidad cuadrada en ambas bases" in out.stdout and "100%" in out.stdout
+    assert cli("check", "--db", str(url)).returncode == 0
+    backend = Backend(url, fast_settings(), clock)
+    lucia, ana = demo_member(backend), other_member(backend)  # new member, account, user, entries: fresh ids
+    before = balance_of(backend, ana.accounts[0])
+    transfer(backend, lucia, TransferRequest("terceros", lucia.accounts[0], 12_34, "tras la copia",
+                                             account_number=number_of(backend, ana.accounts[0])))
+    assert balance_of(backend, ana.accounts[0]) == before + 12_34 and backend.check() == []
+    backend.close()
+    again = cli("copy-db", "--from", str(demo_template), "--to", str(url))
+    assert again.returncode == 2 and "no se sobrescribe" in again.stderr
+
+
+def test_copy_db_refuses_what_it_cannot_copy(pg_server, tmp_path):
+    url = pg_server.target(pg_server.fresh_database("c"))
+    out = cli("copy-db", "--from", str(tmp_path / "no-existe.sqlite3"), "--to", str(url))
+    assert out.returncode == 2 and "No existe" in out.stderr
+    out = cli("copy-db", "--from", str(tmp_path / "x.sqlite3"), "--to", str(tmp_path / "y.sqlite3"))
+    assert out.returncode == 2 and "Traceback" not in out.stderr

@@ -35,6 +35,7 @@ def as_keys(value: str) -> list[bytes]:
 
 
 # -- the key file ------------------------------------------------------------------------------------
+@pytest.mark.sqlite_only  # a copy of the file
 def test_keys_live_in_a_private_file_not_in_the_database(backend, db_path):
     pepper, receipt_key = backend.ctx.secret("otp_pepper"), backend.ctx.secret("receipt_secret")
     assert len(pepper) == len(receipt_key) == 32 and pepper != receipt_key
@@ -47,6 +48,7 @@ def test_keys_live_in_a_private_file_not_in_the_database(backend, db_path):
         assert secret not in raw and secret.hex().encode() not in raw
 
 
+@pytest.mark.sqlite_only  # a copy of the file
 def test_a_copy_of_the_database_alone_cannot_forge_or_guess(backend, db_path, tmp_path, lucia, clock):
     receipt = render(backend.ctx.secret("receipt_secret"), ["COOPROGRESO", "Monto: $5.00"])
     challenge = backend.otp.issue(lucia.member_id, "transferencia", {"monto": 500}, "demo")
