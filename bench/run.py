@@ -243,6 +243,12 @@ def main() -> None:
 
         print(f"scheduled_pass_ratio: {services.scheduled_pass_ratio(work):.2f}", flush=True)
         print(f"bill_payment_throughput_ratio: {services.bill_payment_throughput_ratio(work):.2f}", flush=True)
+        from bench.pg import pg_figures
+
+        pg = pg_figures()  # its own throwaway PostgreSQL cluster, or COOPROGRESO_TEST_PG_URL
+        print(f"pg_transfer_throughput_ratio: {pg['pg_transfer_throughput_ratio']:.2f}", flush=True)
+        print(f"pg_concurrent_scaling_ratio: {pg['pg_concurrent_scaling_ratio']:.2f}", flush=True)
+        print(f"pg_concurrent_errors: {pg['pg_concurrent_errors']}", flush=True)
 
 
 if __name__ == "__main__":

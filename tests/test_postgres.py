@@ -123,3 +123,48 @@ def test_copy_db_refuses_what_it_cannot_copy(pg_server, tmp_path):
     assert out.returncode == 2 and "No existe" in out.stderr
     out = cli("copy-db", "--from", str(tmp_path / "x.sqlite3"), "--to", str(tmp_path / "y.sqlite3"))
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_the_app_role_needs_no_ddl_rights(demo_template, pg_server, clock):
+    """The README's GRANTs: the owner migrates and copies, the branches' role only reads and writes rows."""
+    import psycopg
+
+    from backend.service import Backend
+    from backend.transfers import TransferRequest
+
+    from .conftest import fast_settings
+    from .pg_helpers import with_database
+    from .transfer_helpers import demo_member, other_member, transfer, number_of
+
+    name = pg_server.fresh_database("g")
+    owner, app = f"{name}_owner", f"{name}_app"
+    admin = pg_server.admin
+    for role in (owner, app):
+        admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    admin.execute(f'ALTER DATABASE "{name}" OWNER TO "{owner}"')
+    as_role = lambda role: with_database(pg_server.base, name).replace("user=postgres", f"user={role}")
+    with psycopg.connect(pg_server.url(name), autocommit=True) as su:
+        su.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        su.execute(f'GRANT CREATE, USAGE ON SCHEMA public TO "{owner}"')
+        su.execute(f'GRANT USAGE ON SCHEMA public TO "{app}"')
+    try:
+        out = cli("copy-db", "--from", str(demo_template), "--to", as_role(owner))
+        assert out.returncode == 0, out.stderr
+        with psycopg.connect(as_role(owner), autocommit=True) as own:
+            own.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{app}"')
+            own.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{app}"')
+        backend = Backend(as_role(app), fast_settings(), clock)
+        with pytest.raises(Exception), backend.db.write() as conn:
+            conn.execute("CREATE TABLE intrusa (x INTEGER)")
+        lucia, ana = demo_member(backend), other_member(backend)
+        transfer(backend, lucia, TransferRequest("terceros", lucia.accounts[0], 1_00, "con el rol de la app",
+                                                 account_number=number_of(backend, ana.accounts[0])))
+        assert backend.clearing.settle() is not None and backend.check() == []
+        backend.close()
+        out = cli("migrate", "--db", as_role(app))
+        assert out.returncode == 0 and "nada que aplicar" in out.stdout
+    finally:
+        pg_server.drop(name)
+        for role in (owner, app):
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')
