@@ -5,8 +5,12 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
+import pytest
+
 from .card_helpers import demo_card
 from .conftest import last_code
+
+pytestmark = pytest.mark.sqlite_only  # SQLite's query planner and trace hook
 
 CARD_TABLES = ("card_", "cards", "registered_cards")
 

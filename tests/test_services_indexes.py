@@ -3,9 +3,13 @@
 import secrets
 import sqlite3
 
+import pytest
+
 from .services_helpers import add_schedule, loaded
 from .test_services import pay
 from .transfer_helpers import demo_member
+
+pytestmark = pytest.mark.sqlite_only  # SQLite's query planner and trace hook
 
 
 def _scans(backend, book) -> dict[str, list[str]]:
