@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from .clock import iso, parse_iso
 from .context import Context, Principal
 from .errors import AccountLocked, AuthError, Forbidden, OtpError, SessionExpired, ValidationError
-from .identity import ID_TYPES, normalize_id
+from .identity import normalize_id
 from .otp import CHALLENGE_ID, Challenge, OtpService
 from .passwords import canonical_username, check_policy, check_username, hash_password, verify_password
 from .roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES

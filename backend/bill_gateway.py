@@ -40,7 +40,7 @@ class Bill:
                 "amount": self.amount, "lines": [list(line) for line in self.lines]}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Bill":
+    def from_json(cls, data: dict) -> Bill:
         return cls(data["number"], data["period"], date.fromisoformat(data["due_date"]), int(data["amount"]),
                    tuple((str(a), int(b)) for a, b in data.get("lines", ())))
 

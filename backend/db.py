@@ -242,7 +242,7 @@ class SqliteDatabase(Database):
             self._local.conn = conn
             with self._lock:
                 # Worker threads come and go: close what the finished ones left open.
-                for thread, old in [pair for pair in self._open if not pair[0].is_alive()]:
+                for _thread, old in [pair for pair in self._open if not pair[0].is_alive()]:
                     with contextlib.suppress(sqlite3.Error):
                         old.close()
                 self._open = [pair for pair in self._open if pair[0].is_alive()]

@@ -147,7 +147,7 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
                 loan = acc.open_loan(conn, mid, to_account=savings, principal=rng.randint(10, 80) * 10000,
                                      rate_bp=rng.choice([1150, 1325, 1550]), months=months,
                                      start=start, actor="demo")
-                for n, row in enumerate(conn.execute(
+                for _n, row in enumerate(conn.execute(
                         "SELECT due_date FROM loan_installments WHERE loan_id = ?", (loan,)).fetchall()):
                     due = date.fromisoformat(row[0])
                     if due < today:

@@ -164,7 +164,7 @@ class Backend:
     def scheduled(self):
         from .scheduled import ScheduledService
 
-        self.services  # the catalogue and the handlers it shares
+        self.services  # noqa: B018 - builds the catalogue and the handlers it shares
         return ScheduledService(self.ctx, self.auth, self.ops)
 
     def scheduled_runner(self, crash=None):

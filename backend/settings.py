@@ -101,7 +101,7 @@ class Settings:
     def __post_init__(self) -> None:
         validate(self)
 
-    def with_overrides(self, values: dict[str, Any]) -> "Settings":
+    def with_overrides(self, values: dict[str, Any]) -> Settings:
         """Apply a dict of overrides (from TOML, env or flags), coercing to each field's type."""
         known = {f.name: f for f in fields(self)}
         changes: dict[str, Any] = {}

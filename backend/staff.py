@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from . import totp
 from .clock import iso, parse_iso
@@ -123,7 +123,7 @@ class StaffDirectory:
                                        ((username or "").strip().lower(),)).fetchone()
         if row is None:
             raise NotFound(f"No existe el usuario de personal «{username}».", field="username")
-        return totp.code_at(row[0], totp.step_at(at or datetime.now(timezone.utc), self.ctx.clock.zone))
+        return totp.code_at(row[0], totp.step_at(at or datetime.now(UTC), self.ctx.clock.zone))
 
     # -- sign-in -----------------------------------------------------------------------------------
     def find(self, username: str):

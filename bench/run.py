@@ -154,7 +154,7 @@ def _raw_transfers(path: Path, count: int) -> float:
     a = dict(conn.execute("SELECT * FROM audit_log WHERE action = 'transferencia.terceros' ORDER BY id DESC LIMIT 1").fetchone())
     t_cols = [c for c in t if c != "id"]
     start = time.perf_counter()
-    for i in range(count):
+    for _i in range(count):
         key = secrets.token_urlsafe(16)  # random, like the service's idempotency keys (index page spread)
         conn.execute("BEGIN IMMEDIATE")
         entry = conn.execute("INSERT INTO entries (kind, description, posted_at, actor, idempotency_key)"

@@ -18,7 +18,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 def problem(path, *, write: bool = True) -> str | None:
     """Why `path` cannot be opened as this program's database, or None if it can.
 
-    `write=False` for a file only read (the source of a copy). Only files are probed; a postgresql:// URL is the server's to judge when it is opened."""
+    `write=False` for a file only read (the source of a copy). Only files are probed; a postgresql:// URL
+    is the server's to judge when it is opened."""
     from backend.schema import SCHEMA_VERSION
 
     if not isinstance(path, (str, os.PathLike)):

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from backend.errors import ServiceError, SessionExpired
 
 from .messages import ServiceDone
+
+if TYPE_CHECKING:  # the app imports the screens, never the other way round at run time
+    from textual.widget import Widget
+
+    from cooprogreso_tui.app import CooprogresoApp
+
+    _Mixin = Widget  # what the mixin is mixed into (a Screen or a ModalScreen), for the type checker
+else:
+    _Mixin = object
 
 log = logging.getLogger("cooprogreso")
 UNEXPECTED = "Ocurrió un error inesperado. Intenta de nuevo; si continúa, comunícate con la cooperativa."
@@ -19,7 +28,7 @@ Done = Callable[[Any], None]
 Failed = Callable[[ServiceError], None]
 
 
-class ServiceCalls:
+class ServiceCalls(_Mixin):
     """Mixin for screens: `self.call("tag", fn, ...)` runs fn in a thread, then hands the result on.
 
     The result goes to `on_done` when given, else to `done_<tag>(result)`; a failure to `on_error`,
@@ -27,6 +36,11 @@ class ServiceCalls:
     as a ServiceError with a generic Spanish message. Only the newest call of a tag delivers: the
     result of a call superseded by a newer one (an older page, an older reload) is dropped.
     """
+
+    @property
+    def coop(self) -> CooprogresoApp:
+        """The running app, typed: `self.coop.backend`, `self.coop.token` (mypy checks them)."""
+        return cast("CooprogresoApp", self.app)
 
     def call(self, tag: str, fn: Callable[..., Any], *args: Any, on_done: Done | None = None,
              on_error: Failed | None = None, **kwargs: Any) -> Worker:
@@ -71,7 +85,7 @@ class ServiceCalls:
             return
         error = event.worker.error
         if isinstance(error, SessionExpired):
-            self.app.end_session(error.message)
+            self.coop.end_session(error.message)
             return
         error = as_service_error(error, event.worker.name)
         handler = entry[2] or getattr(self, f"failed_{event.worker.name}", None)

@@ -90,8 +90,9 @@ def test_check_catches_a_tampered_posting(backend):
 
 
 def test_check_command_exit_codes(db_path):
-    run = lambda: subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", "check", "--db", str(db_path)],
-                                 capture_output=True, text=True)
+    def run():
+        return subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", "check", "--db", str(db_path)],
+                                     capture_output=True, text=True)
     ok = run()
     assert ok.returncode == 0 and "cuadrada" in ok.stdout
     db = Database(db_path)

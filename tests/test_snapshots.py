@@ -55,7 +55,6 @@ def test_transfer_form(snap_compare, backend):
 def test_beneficiaries_table(snap_compare, backend):
     from backend.beneficiaries import BeneficiaryForm
 
-    from .conftest import last_code
 
     token = backend.auth.login("demo", "Demo-2026!").token
     for name, account in (("Pedro Andrade", "2200123456"), ("[bold]Rosa[/] Vega", "2200555555")):

@@ -7,6 +7,7 @@ from backend.staff import StaffChallenge
 
 from .conftest import affiliate, unaffiliated_cedula
 from .staff_helpers import PASSWORD, code_now, enrol, sign_in
+from datetime import UTC
 
 
 def test_staff_sign_in_needs_password_then_code(backend, clock):
@@ -149,11 +150,11 @@ def test_demo_staff_sign_in_with_the_printed_secret(backend, clock):
 
 
 def test_codes_follow_unix_time_not_the_wall_clock_of_the_coop():
-    from datetime import datetime, timezone
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     quito = datetime(2026, 11, 25, 10, 0, 0)  # 15:00 UTC
-    utc = datetime(2026, 11, 25, 15, 0, 0, tzinfo=timezone.utc)
+    utc = datetime(2026, 11, 25, 15, 0, 0, tzinfo=UTC)
     assert totp.step_at(quito, ZoneInfo("America/Guayaquil")) == int(utc.timestamp()) // 30
     secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
     import pyotp

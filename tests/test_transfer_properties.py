@@ -41,7 +41,7 @@ def test_stateful_random_transfers(demo_template, tmp_path_factory):
                                       account_number=number_of(self.backend, b) if kind == "terceros" else "")
             try:
                 draft = self.backend.transfers.prepare(who.token, request)
-                ch = self.backend.ops.request_code(who.token, draft.id)
+                self.backend.ops.request_code(who.token, draft.id)
                 self.backend.ops.authorise(who.token, draft.id, last_code(self.backend))
             except InsufficientFunds:
                 assert self.model[a] < amount

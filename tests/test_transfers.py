@@ -27,7 +27,7 @@ def test_to_another_member_shows_payee_and_payer(backend, lucia, ana):
                               account_number=number_of(backend, ana.accounts[0]))
     draft = backend.transfers.prepare(lucia.token, request)
     assert draft.view.dest_payee_check == "Ana P**** · C.I. ******0135"
-    ch = backend.ops.request_code(lucia.token, draft.id)
+    backend.ops.request_code(lucia.token, draft.id)
     receipt = backend.ops.authorise(lucia.token, draft.id, last_code(backend))
     assert balance_of(backend, ana.accounts[0]) == 340_00
     movement = backend.products.movements(ana.token, ana.accounts[0]).movements[0]
@@ -87,9 +87,9 @@ def test_funds_are_checked_again_when_executing(backend, lucia, ana):
     dest = number_of(backend, lucia.accounts[0])
     first = backend.transfers.prepare(ana.token, TransferRequest("terceros", ana.accounts[0], 200_00, "a", account_number=dest))
     second = backend.transfers.prepare(ana.token, TransferRequest("terceros", ana.accounts[0], 200_00, "b", account_number=dest))
-    ch1 = backend.ops.request_code(ana.token, first.id)
+    backend.ops.request_code(ana.token, first.id)
     code1 = last_code(backend)
-    ch2 = backend.ops.request_code(ana.token, second.id)
+    backend.ops.request_code(ana.token, second.id)
     code2 = last_code(backend)
     backend.ops.authorise(ana.token, first.id, code1)
     with pytest.raises(InsufficientFunds):
@@ -136,7 +136,7 @@ def test_a_code_authorises_only_the_operation_it_was_sent_for(backend, lucia, an
 def test_wrong_code_moves_nothing(backend, lucia, ana):
     request = TransferRequest("terceros", lucia.accounts[0], 10_00, "x", account_number=number_of(backend, ana.accounts[0]))
     draft = backend.transfers.prepare(lucia.token, request)
-    ch = backend.ops.request_code(lucia.token, draft.id)
+    backend.ops.request_code(lucia.token, draft.id)
     wrong = "000000" if last_code(backend) != "000000" else "111111"
     with pytest.raises(OtpError) as err:
         backend.ops.authorise(lucia.token, draft.id, wrong)
@@ -147,7 +147,7 @@ def test_wrong_code_moves_nothing(backend, lucia, ana):
 def test_confirming_twice_creates_one_transfer(backend, lucia, ana):
     request = TransferRequest("terceros", lucia.accounts[0], 10_00, "x", account_number=number_of(backend, ana.accounts[0]))
     draft = backend.transfers.prepare(lucia.token, request)
-    ch = backend.ops.request_code(lucia.token, draft.id)
+    backend.ops.request_code(lucia.token, draft.id)
     code = last_code(backend)
     first = backend.ops.authorise(lucia.token, draft.id, code)
     again = backend.ops.authorise(lucia.token, draft.id, code)
@@ -199,7 +199,7 @@ class TestAccessMatrix:
     def test_cannot_replay_another_users_confirmation(self, backend, lucia, ana):
         a, b = lucia.accounts[:2]
         draft = backend.transfers.prepare(lucia.token, TransferRequest("propia", a, 1_00, "uno", dest_account_id=b))
-        ch = backend.ops.request_code(lucia.token, draft.id)
+        backend.ops.request_code(lucia.token, draft.id)
         code = last_code(backend)
         backend.ops.authorise(lucia.token, draft.id, code)
         with pytest.raises(NotFound):
@@ -213,7 +213,7 @@ def test_destination_changed_while_confirming_moves_nothing(backend, lucia):
     saved = save_beneficiary(backend, lucia.token, form)
     draft = backend.transfers.prepare(lucia.token, TransferRequest("interbancaria", lucia.accounts[0], 5_00, "x",
                                                                    beneficiary_id=saved.id))
-    ch = backend.ops.request_code(lucia.token, draft.id)
+    backend.ops.request_code(lucia.token, draft.id)
     code = last_code(backend)
     moved = BeneficiaryForm("interbancaria", "Pedro Andrade", "cedula", "0926687856", "2200999999", "0010", "ahorros")
     save_beneficiary(backend, lucia.token, moved, saved.id)

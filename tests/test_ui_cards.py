@@ -12,7 +12,7 @@ from screens.registry import screen_for
 from .card_helpers import demo_card
 from .test_ui_transfers import confirm_and_code
 from .transfer_helpers import balance_of
-from .ui import SIZE, login, make_app, screen_text, settle, type_into
+from .ui import SIZE, login, make_app, screen_text, settle
 
 
 async def open_section(pilot, key: str) -> None:

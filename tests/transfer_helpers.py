@@ -39,7 +39,7 @@ def balance_of(backend, account_id: int) -> int:
 
 def transfer(backend, who: Member, request: TransferRequest, code: str | None = None):
     draft = backend.transfers.prepare(who.token, request)
-    challenge = backend.ops.request_code(who.token, draft.id)
+    backend.ops.request_code(who.token, draft.id)
     return backend.ops.authorise(who.token, draft.id, code or last_code(backend))
 
 

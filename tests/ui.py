@@ -34,7 +34,6 @@ class FakeMonotonic:
 
 async def settle(pilot) -> None:
     """Let workers finish and the messages they post land (a worker's failure is its screen's to show)."""
-    from textual.worker import WorkerFailed
 
     for _ in range(3):
         for worker in list(pilot.app.workers):
