@@ -53,6 +53,9 @@ KNOWN: dict[str, tuple[str, str]] = {
                                                 "cada plazo comparado; Confirmar lo autoriza con tu código."),
     "DeferralSuccessModal": ("Diferido exitoso", "Tu diferido quedó registrado con sus cuotas."),
     "MyDeferralsScreen": ("Mis diferidos", "Cada diferido de tu tarjeta con las cuotas que le quedan."),
+    "RegisterModal": ("Registro de Servicio", "Registra un servicio: categoría y entidad, cuenta de débito, "
+                                              "identificador y alias; se confirma con un código de seguridad."),
+    "AliasModal": ("Alias del servicio", "Cambia el nombre con el que reconoces este servicio registrado."),
     "NotAvailableScreen": ("Sección no disponible", "Esta sección aún no está disponible en la edición terminal."),
 }
 KNOWN_KEYS: dict[str, list[tuple[str, str]]] = {
