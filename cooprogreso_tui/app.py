@@ -157,8 +157,8 @@ class CooprogresoApp(App):
         from screens.help import About
 
         config_file = os.environ.get(config.ENV_PREFIX + "CONFIG") or config.config_file()
-        return About(__version__, str(config_file), str(logs.log_dir(self.backend.settings.log_dir) / logs.FILE_NAME), str(self.backend.db.path),
-                     self.export_dir)
+        log_file = logs.log_dir(self.backend.settings.log_dir) / logs.FILE_NAME
+        return About(__version__, str(config_file), str(log_file), str(self.backend.db.path), self.export_dir)
 
     # -- session -------------------------------------------------------------------------------
     def start_session(self, signed: SignedIn) -> None:
