@@ -492,7 +492,77 @@ MIGRATIONS: list[str] = [
     CREATE INDEX card_payments_card ON card_payments(card_account_id, created_at);
     """,
     # 8: 6. Contacto, 7. Solicita tus Productos, 8. Ayuda
-    "",
+    """
+    CREATE TABLE contact_channels (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        label TEXT NOT NULL,
+        value TEXT NOT NULL,
+        hours TEXT NOT NULL,
+        demo INTEGER NOT NULL DEFAULT 0 CHECK (demo IN (0, 1)),
+        UNIQUE (kind, value)
+    );
+    CREATE TABLE agencies (
+        code TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        city TEXT NOT NULL,
+        address TEXT NOT NULL,
+        hours TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        demo INTEGER NOT NULL DEFAULT 0 CHECK (demo IN (0, 1))
+    );
+    CREATE INDEX agencies_city ON agencies(city);
+
+    CREATE TABLE contact_cases (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        subject TEXT NOT NULL CHECK (subject IN ('reclamo', 'consulta', 'sugerencia')),
+        body TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('Recibido', 'Respondido')),
+        created_at TEXT NOT NULL,
+        due_on TEXT,
+        answered_at TEXT
+    );
+    CREATE INDEX contact_cases_user ON contact_cases(user_id, created_at);
+    CREATE INDEX contact_cases_state ON contact_cases(state, created_at);
+    CREATE TABLE contact_replies (
+        id INTEGER PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES contact_cases(id),
+        author TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX contact_replies_case ON contact_replies(case_id, id);
+
+    CREATE TABLE product_requests (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        member_id INTEGER NOT NULL REFERENCES members(id),
+        product TEXT NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount >= 0),
+        term INTEGER NOT NULL CHECK (term >= 0),
+        method TEXT NOT NULL,
+        rate_bp INTEGER NOT NULL CHECK (rate_bp >= 0),
+        installment INTEGER NOT NULL CHECK (installment >= 0),
+        income INTEGER NOT NULL CHECK (income >= 0),
+        purpose TEXT NOT NULL,
+        account_id INTEGER REFERENCES accounts(id),
+        state TEXT NOT NULL CHECK (state IN ('Recibida', 'En revisión', 'Aprobada', 'Rechazada')),
+        reason TEXT,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        reviewed_by TEXT,
+        reviewed_at TEXT,
+        maker TEXT,
+        made_at TEXT,
+        decided_by TEXT,
+        decided_at TEXT,
+        product_account_id INTEGER REFERENCES accounts(id),
+        entry_id INTEGER REFERENCES entries(id)
+    );
+    CREATE INDEX product_requests_user ON product_requests(user_id, created_at);
+    CREATE INDEX product_requests_state ON product_requests(state, created_at);
+    """,
     # 9: tellers and back office — staff users with TOTP, their sessions, tills, counter operations
     # awaiting a checker, the member's KYC fields, the business day, and audit lookups by member
     """

@@ -173,6 +173,14 @@ class Backend:
 
         return Runner(self.ctx, self.bill_gateway, crash=crash)
 
+    # -- contacto
+    @cached_property
+    def contact(self):
+        from . import contact
+
+        contact.ensure_loaded(self.db)
+        return contact.ContactService(self.ctx, self.auth)
+
     @property
     def settings(self) -> Settings:
         return self.ctx.settings

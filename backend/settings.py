@@ -97,6 +97,11 @@ class Settings:
     scheduled_run_hour: int = 6  # scheduled payments run from this hour of their day
     scheduled_every_seconds: int = 60  # the app's background pass
     scheduled_lease_seconds: int = 300  # a runner that dies leaves its claims for this long
+    # -- contacto
+    reclamo_response_days: int = 15  # the regulator's maximum time to answer a reclamo, calendar days
+    contact_max_messages_per_day: int = 10  # «Escríbenos» messages one member may send per day
+    loan_income_share_pct: int = 30  # a loan's cuota may take at most this share of declared monthly income
+    deposit_insurance_ceiling: int = 32_000_00  # cents: the deposit-insurance cover per depositor
 
     def __post_init__(self) -> None:
         validate(self)
@@ -166,6 +171,9 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "services_presentment_minutes": (1, 24 * 60), "limit_servicios_daily": (1, None),
     "scheduled_retries": (0, 30), "scheduled_run_hour": (0, 23), "scheduled_every_seconds": (1, None),
     "scheduled_lease_seconds": (1, None),
+    # contacto
+    "reclamo_response_days": (1, 365), "contact_max_messages_per_day": (1, 1000), "loan_income_share_pct": (1, 100),
+    "deposit_insurance_ceiling": (0, None),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url",

@@ -19,10 +19,13 @@ from textual.worker import Worker, WorkerState
 from backend.auth import SignedIn
 from backend.identity import mask_phone
 from backend.service import Backend
+from screens.commands import CoopCommands
 from screens.login import LoginScreen
 from screens.widgets import spanish_select_lists
 
+from . import __version__, config, logs
 from .background import BackgroundJobs
+
 
 SETTLE_EVERY_SECONDS = 15
 DELIVER_EVERY_SECONDS = 5
@@ -41,8 +44,9 @@ JOBS = {
 class CooprogresoApp(App):
     CSS_PATH = "theme.tcss"
     TITLE = "Cooprogreso en Línea"
-    BINDINGS = [Binding("ctrl+q", "quit", "Salir", id="app.quit", tooltip="Cerrar la aplicación", show=False)]
-    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [Binding("ctrl+q", "quit", "Salir", id="app.quit", tooltip="Cerrar la aplicación", show=False),
+                Binding("f1", "help", "Ayuda", id="app.help", tooltip="Ayuda de esta pantalla", show=False)]
+    COMMANDS = {CoopCommands}
 
     def __init__(self, backend: Backend, *, export_dir: str | Path = ".",
                  monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -130,6 +134,31 @@ class CooprogresoApp(App):
 
     def _say(self, message: str) -> None:
         self.notify(message, title="Aviso del sistema", severity="warning", timeout=15, markup=False)
+
+    # -- help ------------------------------------------------------------------------------------
+    def action_help(self) -> None:
+        """F1: what the screen on top is for and its keys."""
+        from screens.help import HelpModal, screen_help
+
+        if not isinstance(self.screen, HelpModal):
+            self.push_screen(HelpModal(screen_help(self.screen)))
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(placeholder="Busca una sección o un tema de ayuda…",
+                                            id="--command-palette"))
+
+    def about(self):
+        """«Acerca de»: version and where this installation keeps its files."""
+        import os
+
+        from screens.help import About
+
+        config_file = os.environ.get(config.ENV_PREFIX + "CONFIG") or config.config_file()
+        log_file = logs.log_dir(self.backend.settings.log_dir) / logs.FILE_NAME
+        return About(__version__, str(config_file), str(log_file), str(self.backend.db.path), self.export_dir)
 
     # -- session -------------------------------------------------------------------------------
     def start_session(self, signed: SignedIn) -> None:

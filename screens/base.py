@@ -21,7 +21,7 @@ class MemberScreen(ServiceCalls, Screen):
         yield CoopHeader()
         yield IdleBanner(id="idle-banner")
         yield from self.compose_body()
-        yield Footer()
+        yield Footer(show_command_palette=False)  # F1 and Ctrl+P are told on the menu
 
     def compose_body(self) -> ComposeResult:
         yield from ()

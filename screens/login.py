@@ -34,7 +34,7 @@ class LoginScreen(ServiceCalls, Screen):
                 yield Static("¿Aún no tienes usuario?", id="login-hint")
                 yield Button("Regístrate aquí", id="register", compact=True)
                 yield Static("", id="login-notice")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # F1 and Ctrl+P are told on the menu
 
     def on_mount(self) -> None:
         self.query_one("#username", Input).focus()

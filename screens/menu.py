@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,7 +26,8 @@ class MenuScreen(MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         title = "Menú de opciones" if self.audience == "socio" else "Menú del personal"
-        yield Label(f"Cooprogreso en Línea · {title}", classes="section-title")
+        yield Label(Text.assemble(f"Cooprogreso en Línea · {title}", ("      F1 ayuda · Ctrl+P buscar", "not bold dim")),
+                    classes="section-title")
         yield OptionList(
             *[Option(("    " if s.parent else "") + s.title, id=s.key, disabled=s.heading) for s in self.sections],
             id="menu",

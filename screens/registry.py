@@ -23,11 +23,12 @@ class Section:
     args: tuple = ()  # passed to the screen's constructor
     help: str = ""  # what it is for, in one or two sentences (F1 and «8. Ayuda» show it)
     audience: str = "socio"  # who sees it in their menu: "socio" or a staff role
-    aliases: tuple[str, ...] = field(default=())
+    aliases: tuple[str, ...] = field(default=())  # other words the command palette finds it by
+    menu: bool = True  # False: reached from its parent's screen and the command palette, not a menu row
 
     @property
     def heading(self) -> bool:
-        return self.screen is None and any(s.parent == self.key for s in SECTIONS)
+        return self.screen is None and any(s.parent == self.key and s.menu for s in SECTIONS)
 
     @property
     def plain_title(self) -> str:
@@ -86,9 +87,24 @@ SECTIONS: list[Section] = [
     Section("diferido_rotativo", "Diferido Saldo Actual Rotativo", parent="diferido",
             screen="screens.deferrals:DeferralScreen", args=("rotativo",),
             help="Pasa tu saldo rotativo actual a cuotas fijas, con la misma simulación y confirmación."),
-    Section("contacto", "6. Contacto", 6),
+    Section("contacto", "6. Contacto", 6, screen="screens.contact:ContactScreen",
+            help="Los canales de atención de Cooprogreso (Call Center, WhatsApp, correo, web) y sus agencias, "
+                 "filtradas por ciudad; desde aquí nos escribes (e) y ves tus mensajes (m).",
+            aliases=("agencias", "canales", "teléfono", "call center", "whatsapp")),
+    Section("contacto_escribenos", "Escríbenos", parent="contacto", screen="screens.contact:WriteScreen",
+            help="Envía a la cooperativa un reclamo, una consulta o una sugerencia y recibe un número de caso.",
+            aliases=("reclamo", "queja", "consulta", "sugerencia"), menu=False),
+    Section("contacto_mensajes", "Mis mensajes", parent="contacto", screen="screens.contact:MessagesScreen",
+            help="Tus mensajes a la cooperativa, su estado, el plazo de los reclamos y nuestras respuestas.",
+            aliases=("casos", "respuestas"), menu=False),
     Section("solicitudes", "7. Solicita tus Productos", 7),
-    Section("ayuda", "8. Ayuda", 8),
+    Section("ayuda", "8. Ayuda", 8, screen="screens.help:FaqScreen",
+            help="Preguntas frecuentes: escribe una palabra y la lista se filtra mientras escribes; «Acerca de» "
+                 "(F2) dice la versión y dónde están el registro y la configuración.",
+            aliases=("preguntas frecuentes", "faq", "dudas")),
+    Section("ayuda_acerca", "Acerca de", parent="ayuda", screen="screens.help:AboutScreen",
+            help="La versión de la aplicación, el contacto de la cooperativa y dónde están el registro y la "
+                 "configuración.", aliases=("versión", "log", "configuración"), menu=False),
     # -- cajeros: each staff role's own menu (audience = the role)
     Section("caja", "1. Mi caja", 1, screen="screens.staff_till:TillScreen", audience="cajero",
             help="Abre tu caja con el efectivo contado y mira su saldo y las operaciones del día."),
@@ -126,7 +142,12 @@ def by_key(key: str) -> Section:
 
 
 def menu_for(audience: str) -> list[Section]:
-    return [s for s in SECTIONS if s.audience == audience]
+    return [s for s in SECTIONS if s.audience == audience and s.menu]
+
+
+def reachable_for(audience: str) -> list[Section]:
+    """Every entry that opens a screen, menu row or not (the command palette offers them all)."""
+    return [s for s in SECTIONS if s.audience == audience and s.screen]
 
 
 def screen_for(key: str) -> Screen:
@@ -136,4 +157,6 @@ def screen_for(key: str) -> Screen:
 
         return NotAvailableScreen(section)
     module, _, name = section.screen.partition(":")
-    return getattr(importlib.import_module(module), name)(*section.args)
+    screen = getattr(importlib.import_module(module), name)(*section.args)
+    screen.section_key = key  # F1 shows this entry's help (one class may serve several entries)
+    return screen

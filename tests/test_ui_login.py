@@ -96,9 +96,12 @@ async def test_sections_not_built_say_so(backend):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot)
-        await pilot.press("8")
+        from screens.registry import Section
+        from screens.sections import NotAvailableScreen
+
+        app.push_screen(NotAvailableScreen(Section("futura", "9. Sección futura", 9)))
         await pilot.pause()
-        assert "«Ayuda» todavía no está disponible" in screen_text(app)
+        assert "«Sección futura» todavía no está disponible" in screen_text(app)
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MenuScreen)
