@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Each area adds its own subcommands: a module with `register(sub)` whose parsers
 # `set_defaults(handler=fn)`; `fn(cfg, args) -> int` runs with the loaded configuration.
 AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg", "cooprogreso_tui.cli_cards",
-                           "cooprogreso_tui.cli_services", "cooprogreso_tui.cli_ops")
+                           "cooprogreso_tui.cli_services", "cooprogreso_tui.cli_ops", "cooprogreso_tui.cli_channels")
 
 
 def main(argv: list[str] | None = None) -> int:
