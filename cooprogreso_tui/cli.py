@@ -298,6 +298,9 @@ def _run(cfg, demo: bool) -> int:
     from .app import CooprogresoApp
 
     app = CooprogresoApp(backend, export_dir=cfg.export_dir)
+    from .cli_channels import end_on_hangup
+
+    end_on_hangup(app)
     try:
         app.run()
     finally:
