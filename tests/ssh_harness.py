@@ -19,8 +19,8 @@ DEPLOY = ROOT / "deploy" / "ssh"
 SYSTEM_PYTHON = "/usr/bin/python3"
 SSHD = "/usr/sbin/sshd"
 PASSWORD = "Clave2026x"
-# Members of the demo co-op with two savings accounts, affiliated here so each SSH session has its own.
-EXTRA_MEMBERS = {"socio.tres": 3, "socio.seis": 6, "socio.siete": 7}
+# Three more demo members with two savings accounts, affiliated here so each SSH session has its own.
+EXTRA_MEMBERS = ("socio.uno", "socio.dos", "socio.tres")
 
 
 def missing() -> str | None:
@@ -85,13 +85,12 @@ class BranchServer:
         venv = self.base / "venv"
         _run(SYSTEM_PYTHON, "-m", "venv", str(venv))
         wheels = cached / "wheels"
-        if not any(wheels.glob("*.whl")):
-            wheels.mkdir(parents=True, exist_ok=True)
-            _run(str(venv / "bin" / "pip"), "wheel", "-q", "--wheel-dir", str(wheels), str(ROOT))
-        else:  # the project itself always from this checkout
-            for old in wheels.glob("cooprogreso_tui-*.whl"):
-                old.unlink()
-            _run(str(venv / "bin" / "pip"), "wheel", "-q", "--no-deps", "--wheel-dir", str(wheels), str(ROOT))
+        wheels.mkdir(parents=True, exist_ok=True)
+        for old in wheels.glob("cooprogreso_tui-*.whl"):  # the project itself always from this checkout
+            old.unlink()
+        # dependencies already in the cache are reused; new ones are fetched from the package index
+        _run(str(venv / "bin" / "pip"), "wheel", "-q", "--find-links", str(wheels), "--wheel-dir", str(wheels),
+             str(ROOT))
         _run(str(venv / "bin" / "pip"), "install", "-q", "--no-index", "--find-links", str(wheels),
              "cooprogreso-tui")
         shutil.rmtree(ROOT / "build", ignore_errors=True)
@@ -132,9 +131,15 @@ class BranchServer:
         shutil.copy(demo_db, self.db)
         backend = Backend(self.db, Settings(scrypt_log_n=8), create=False)
         try:
-            cedulas = dict(backend.db.conn.execute("SELECT id, id_number FROM members").fetchall())
-            for username, member_id in EXTRA_MEMBERS.items():
-                start = backend.auth.start_affiliation("cedula", cedulas[member_id])
+            cedulas = [r[0] for r in backend.db.conn.execute(
+                "SELECT m.id_number FROM members m WHERE m.mobile IS NOT NULL AND m.id_type = 'cedula' AND m.status = 'activo'"
+                " AND NOT EXISTS (SELECT 1 FROM users u WHERE u.member_id = m.id)"
+                " AND (SELECT COUNT(*) FROM accounts a WHERE a.member_id = m.id AND a.kind = 'ahorros'"
+                " AND a.status = 'activa') >= 2"
+                " ORDER BY m.id LIMIT 3")]
+            assert len(cedulas) == len(EXTRA_MEMBERS), "the demo co-op needs members with two savings accounts"
+            for username, cedula in zip(EXTRA_MEMBERS, cedulas):
+                start = backend.auth.start_affiliation("cedula", cedula)
                 code = _code(backend.outbox(last=1)[-1].body)
                 backend.auth.verify_affiliation_code(start.challenge.id, code)
                 backend.auth.complete_affiliation(start.challenge.id, username, PASSWORD)
