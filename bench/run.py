@@ -243,6 +243,12 @@ def main() -> None:
 
         print(f"scheduled_pass_ratio: {services.scheduled_pass_ratio(work):.2f}", flush=True)
         print(f"bill_payment_throughput_ratio: {services.bill_payment_throughput_ratio(work):.2f}", flush=True)
+        from bench.channels import ssh_startup_ratio, web_first_paint_s
+
+        ssh = ssh_startup_ratio(work, demo)
+        print(f"ssh_startup_ratio: {'n/a (needs root and sshd)' if ssh is None else f'{ssh:.2f}'}", flush=True)
+        paint = web_first_paint_s(demo)
+        print(f"web_first_paint_s: {'n/a (needs chromium)' if paint is None else f'{paint:.2f}'}", flush=True)
 
 
 if __name__ == "__main__":

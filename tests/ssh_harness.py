@@ -129,7 +129,9 @@ class BranchServer:
         data = self.base / "data"
         data.mkdir(mode=0o700)
         shutil.copy(demo_db, self.db)
-        backend = Backend(self.db, Settings(scrypt_log_n=8), create=False)
+        # the co-op's keys live in the service account's key file, as on a branch server
+        keys = self.base / "service" / ".config" / "cooprogreso" / "keys.json"
+        backend = Backend(self.db, Settings(scrypt_log_n=8, secret_key_file=str(keys)), create=False)
         try:
             cedulas = [r[0] for r in backend.db.conn.execute(
                 "SELECT m.id_number FROM members m WHERE m.mobile IS NOT NULL AND m.id_type = 'cedula' AND m.status = 'activo'"
@@ -147,7 +149,7 @@ class BranchServer:
             backend.close()
         for path in data.iterdir():
             path.chmod(0o600)
-        _run("chown", "-R", f"{self.app_user}:{self.app_user}", str(data))
+        _run("chown", "-R", f"{self.app_user}:{self.app_user}", str(data), str(self.base / "service"))
 
     def _sudo(self) -> None:
         rule = (DEPLOY / "cooprogreso.sudoers").read_text()
@@ -239,6 +241,12 @@ class BranchServer:
     def app_processes(self) -> list[str]:
         out = subprocess.run(["pgrep", "-a", "-u", self.app_user], capture_output=True, text=True)
         return out.stdout.splitlines()
+
+    def as_service(self, *args: str) -> subprocess.CompletedProcess:
+        """Run the app's CLI as the service account, with its own clean environment (as sudo gives it)."""
+        return subprocess.run(["runuser", "-u", self.app_user, "--", "env", "-i", "PATH=/usr/bin:/bin",
+                               f"HOME={self.base / 'service'}", str(self.app), *args],
+                              capture_output=True, text=True, timeout=120)
 
     def process_tree(self) -> str:
         """The processes of this branch's accounts and their parents, for a failure message."""

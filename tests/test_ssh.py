@@ -76,6 +76,19 @@ def test_terminal_user_cannot_read_the_database(branch):
 def test_four_sessions_transfer_against_one_database(branch):
     members = ["demo", *EXTRA_MEMBERS]
     names = [branch.open(f"t{i}") for i in range(len(members))]
+    try:
+        _four_sessions(branch, members, names)
+    finally:
+        for name in names:  # closing the terminals ends their apps
+            subprocess.run(["tmux", "-S", str(branch.base / "tmux.sock"), "kill-session", "-t", name],
+                           capture_output=True)
+    deadline = time.monotonic() + 30
+    while branch.app_processes():
+        assert time.monotonic() < deadline, f"left behind:\n{branch.process_tree()}"
+        time.sleep(0.2)
+
+
+def _four_sessions(branch, members, names) -> None:
     for name, user in zip(names, members):
         sign_in(branch, name, user, "Demo-2026!" if user == "demo" else PASSWORD)
     for name in names:  # «Transferencias a mis Cuentas»: menu key 2 lands on it, Enter opens it
@@ -119,20 +132,13 @@ def test_four_sessions_transfer_against_one_database(branch):
         branch.keys(name, "C-s")
     for name in names:
         branch.wait(name, "Cerraste tu sesión")
-    check = subprocess.run(["runuser", "-u", branch.app_user, "--", str(branch.app), "check", "--db",
-                            str(branch.db)], capture_output=True, text=True, timeout=60)
+    check = branch.as_service("check", "--db", str(branch.db))
     assert check.returncode == 0, check.stdout + check.stderr
     import sqlite3
 
     with sqlite3.connect(f"file:{branch.db}?mode=ro", uri=True) as conn:
         motives = {r[0] for r in conn.execute("SELECT motive FROM transfers WHERE motive LIKE 'Sesion SSH %'")}
     assert motives == {f"Sesion SSH {i + 1}" for i in range(4)}
-    for name in names:  # closing the terminals ends their apps
-        branch.tmux("kill-session", "-t", name)
-    deadline = time.monotonic() + 30
-    while branch.app_processes():
-        assert time.monotonic() < deadline, f"left behind:\n{branch.process_tree()}"
-        time.sleep(0.2)
 
 
 @pytest.mark.parametrize("how", ["killed", "frozen"])
