@@ -72,9 +72,11 @@ class Screen:
                 raise AssertionError(f"«{text}» never appeared; the screen was:\n{self.text()}")
             self.page.wait_for_timeout(100)
 
-    def click(self, text: str) -> None:
+    def click(self, text: str, below: int = 0) -> None:
+        """Click on `text` on screen, or `below` rows under it (the field under its label)."""
         self.wait(text)
         x, y = find_text(self.lines(), text) or (0, 0)
+        y += below
         box = self.page.evaluate("() => { const r = document.querySelector('.xterm-screen')"
                                  ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; }")
         cols, rows = self.page.evaluate("() => [window.__terminal.cols, window.__terminal.rows]")
@@ -142,9 +144,11 @@ def test_a_member_banks_in_a_real_browser(web_server, tmp_path):
             screen.wait("Ahorros 4100000027")
             screen.click("0.00")
             page.keyboard.type("12.34")
-            page.keyboard.press("Enter")  # the form's Enter moves to the next field
+            screen.wait("12.34")
+            screen.click("Motivo / referencia", below=1)  # its field, by the mouse: no focus race with typing
             page.wait_for_timeout(300)
             page.keyboard.type("Prueba en navegador")
+            screen.wait("Prueba en navegador")
             screen.click("Continuar")
             screen.wait("Confirma")
             screen.click("Confirmar")
