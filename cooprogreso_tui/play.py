@@ -21,7 +21,7 @@ from rich.cells import cell_len
 from rich.console import Console
 
 ACTIONS = ("caption", "wait", "expect", "expect_not", "type", "press", "click", "type_code", "sleep", "screenshot")
-OPTIONS = ("timeout", "pause")
+OPTIONS = ("timeout", "pause", "below")
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 
@@ -42,6 +42,7 @@ class Step:
     value: Any
     timeout: float | None = None
     pause: float | None = None
+    below: int = 0  # click: this many rows under the text (the field under its label)
 
     def describe(self) -> str:
         return f"paso {self.number} ({self.action} = {self.value!r})"
@@ -109,10 +110,13 @@ def _step(number: int, raw: Any) -> Step:
             raise ScriptError(f"Paso {number}: type_code = true escribe el código que muestra el teléfono simulado.")
     elif not isinstance(value, str) or not value:
         raise ScriptError(f"Paso {number}: {action} espera un texto.")
-    for option in OPTIONS:
+    for option in ("timeout", "pause"):
         if option in raw and (not isinstance(raw[option], (int, float)) or not 0 <= raw[option] <= 300):
             raise ScriptError(f"Paso {number}: {option} espera segundos entre 0 y 300.")
-    return Step(number, action, value, raw.get("timeout"), raw.get("pause"))
+    below = raw.get("below", 0)
+    if not isinstance(below, int) or not 0 <= below <= 20 or (below and action != "click"):
+        raise ScriptError(f"Paso {number}: below (filas bajo el texto, 0 a 20) solo acompaña a click.")
+    return Step(number, action, value, raw.get("timeout"), raw.get("pause"), below)
 
 
 # -- what is on the screen -----------------------------------------------------------------------
@@ -244,7 +248,7 @@ class Player:
             await self._wait_for(pilot, step, lambda: find_text(screen_lines(app), value) is not None, timeout,
                                  f"no hay «{value}» en pantalla para hacer clic")
             x, y = find_text(screen_lines(app), value) or (0, 0)
-            await pilot.click(offset=(x, y))
+            await pilot.click(offset=(x, y + step.below))
             await self._sleep(pilot, self.pacing.key)
         elif action == "type_code":
             await self._wait_for(pilot, step, lambda: phone_code(app) is not None, timeout,
