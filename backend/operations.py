@@ -169,6 +169,13 @@ class OperationsService:
         self.ctx.audit_now(who.username, "comprobante.guardar", "ok", tipo=kind, referencia=receipt.reference)
         return str(path)
 
+    def download_receipt(self, token: str, kind: str, result_id: int) -> Receipt:
+        """The receipt handed to the member's browser as a download (web channel), audited like a save."""
+        receipt = self.receipt(token, kind, result_id)
+        who = self.auth.principal(token)
+        self.ctx.audit_now(who.username, "comprobante.descargar", "ok", tipo=kind, referencia=receipt.reference)
+        return receipt
+
     # -- helpers ----------------------------------------------------------------------------------
     def _handler(self, kind: str) -> Handler:
         if kind not in self._handlers and self._loader is not None:

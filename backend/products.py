@@ -82,6 +82,13 @@ class Export:
 
 
 @dataclass(frozen=True)
+class ExportData:
+    stem: str  # file name without suffix, e.g. movimientos-4100000019-20261125-100000
+    data: bytes
+    rows: int
+
+
+@dataclass(frozen=True)
 class MovementPage:
     movements: tuple[Movement, ...]
     next_cursor: str | None  # pass back as `after` for the following (older) page
@@ -161,8 +168,8 @@ class ProductsService:
             "SELECT number, due_date, principal, interest, paid_entry_id FROM loan_installments"
             " WHERE loan_id = ? ORDER BY number", (account_id,))]
 
-    def export_csv(self, token: str, account_id: int, flt: MovementFilter, directory: str) -> Export:
-        """Write every movement that matches the filter (not just one page) to a new CSV file."""
+    def export_data(self, token: str, account_id: int, flt: MovementFilter) -> ExportData:
+        """Every movement that matches the filter (not just one page) as CSV bytes, with a file name stem."""
         import csv
         import io
 
@@ -181,11 +188,14 @@ class ProductsService:
                 format_plain(-m.amount) if m.amount < 0 else "",
                 format_plain(m.amount) if m.amount > 0 else "", format_plain(m.balance_after)])
             count += 1
-        # 0600 from the first byte, O_EXCL, no symlink followed, a unique name (backend/files.py).
-        path = write_private(directory, f"movimientos-{account['number']}-{stamp}", ".csv",
-                             buffer.getvalue().encode("utf-8"))
         self.ctx.audit_now(who.username, "movimientos.exportar", "ok", cuenta=account["number"], filas=count)
-        return Export(str(path), count)
+        return ExportData(f"movimientos-{account['number']}-{stamp}", buffer.getvalue().encode("utf-8"), count)
+
+    def export_csv(self, token: str, account_id: int, flt: MovementFilter, directory: str) -> Export:
+        """Write the export to a new private file in `directory` (the terminal channels)."""
+        data = self.export_data(token, account_id, flt)
+        path = write_private(directory, data.stem, ".csv", data.data)
+        return Export(str(path), data.rows)
 
     def _own(self, who: Principal, account_id: int):
         account_id = row_id(account_id, "La cuenta no existe o no te pertenece.")

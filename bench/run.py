@@ -249,6 +249,12 @@ def main() -> None:
         print(f"pg_transfer_throughput_ratio: {pg['pg_transfer_throughput_ratio']:.2f}", flush=True)
         print(f"pg_concurrent_scaling_ratio: {pg['pg_concurrent_scaling_ratio']:.2f}", flush=True)
         print(f"pg_concurrent_errors: {pg['pg_concurrent_errors']}", flush=True)
+        from bench.channels import ssh_startup_ratio, web_first_paint_s
+
+        ssh = ssh_startup_ratio(work, demo)
+        print(f"ssh_startup_ratio: {'n/a (needs root and sshd)' if ssh is None else f'{ssh:.2f}'}", flush=True)
+        paint = web_first_paint_s(demo)
+        print(f"web_first_paint_s: {'n/a (needs chromium)' if paint is None else f'{paint:.2f}'}", flush=True)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 # `set_defaults(handler=fn)`; `fn(cfg, args) -> int` runs with the loaded configuration.
 AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg", "cooprogreso_tui.cli_cards",
                            "cooprogreso_tui.cli_services", "cooprogreso_tui.cli_ops",
-                           "cooprogreso_tui.cli_contact")
+                           "cooprogreso_tui.cli_contact", "cooprogreso_tui.cli_channels")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,6 +299,9 @@ def _run(cfg, demo: bool) -> int:
     from .app import CooprogresoApp
 
     app = CooprogresoApp(backend, export_dir=cfg.export_dir)
+    from .cli_channels import end_on_hangup
+
+    end_on_hangup(app)
     try:
         app.run()
     finally:

@@ -10,9 +10,10 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from backend.money import format_money
-from backend.products import Export, MovementFilter, MovementPage, Product
+from backend.products import MovementFilter, MovementPage, Product
 
 from .base import MemberScreen
+from .downloads import hand_over
 from .widgets import date_range_inputs, read_date_filter
 
 SHORT = {"ahorros": "Ahorros", "plazo_fijo": "Plazo Fijo", "prestamo": "Crédito Consumo", "tarjeta": "Tarjeta Crédito"}
@@ -215,13 +216,16 @@ class MovementsScreen(MemberScreen):
         self.query_one("#movements", DataTable).focus()
 
     def action_export(self) -> None:
-        self.call("export", self.app.backend.products.export_csv, self.app.token, self.product.account_id,
-                  self.filter, self.app.export_dir)
+        self.call("export", self._export, self.app.token, self.product.account_id, self.filter)
 
-    def done_export(self, export: Export) -> None:
-        self.notify(f"Se exportaron {export.rows} movimientos a {export.path}", title="Exportación lista",
-                    markup=False, timeout=15)
-        self.query_one("#page-status", Static).update(Text(f"CSV guardado en {export.path}"))
+    def _export(self, token: str, account_id: int, flt: MovementFilter) -> tuple[int, str]:
+        data = self.app.backend.products.export_data(token, account_id, flt)
+        return data.rows, hand_over(self.app, data.stem, ".csv", data.data, "text/csv")
+
+    def done_export(self, result: tuple[int, str]) -> None:
+        rows, said = result
+        self.notify(f"Se exportaron {rows} movimientos. {said}", title="Exportación lista", markup=False, timeout=15)
+        self.query_one("#page-status", Static).update(Text(f"CSV: {said}"))
 
 
 class LoanScheduleScreen(MemberScreen):

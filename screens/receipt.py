@@ -15,6 +15,7 @@ from textual.widgets import Button, Static
 from backend.receipts import Receipt
 
 from .calls import ServiceCalls
+from .downloads import hand_over
 
 
 class ReceiptModal(ServiceCalls, ModalScreen[None]):
@@ -45,14 +46,22 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
         if self.save is not None:
-            self.call("save", self.save, self.app.export_dir)
+            save = self.save
+            self.call("save", lambda directory: f"Guardado en {save(directory)}", self.app.export_dir)
             return
-        self.call("save", self.app.backend.ops.save_receipt, self.app.token, self.receipt.kind,
-                  self.receipt.result_id, self.app.export_dir)
+        self.call("save", self._save, self.receipt.kind, self.receipt.result_id)
 
-    def done_save(self, path: str) -> None:
+    def _save(self, kind: str, result_id: int) -> str:
+        """A member's comprobante: a download in the browser, a private file in a terminal."""
+        ops, token = self.app.backend.ops, self.app.token
+        if self.app.is_web:
+            receipt = ops.download_receipt(token, kind, result_id)
+            return hand_over(self.app, receipt.file_stem, ".txt", receipt.text.encode("utf-8"), "text/plain")
+        return f"Guardado en {ops.save_receipt(token, kind, result_id, self.app.export_dir)}"
+
+    def done_save(self, said: str) -> None:
         saved = self.query_one("#receipt-saved", Static)
-        saved.update(Text(f"Guardado en {path}"))
+        saved.update(Text(said))
         saved.display = True
         self.query_one("#receipt-box").add_class("saved")
 

@@ -1,0 +1,95 @@
+"""Channel figures: how much slower the app reaches its login screen over SSH than locally (same run,
+same machine, both in tmux at 80×24), and the browser's first paint (reported only)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _until_login(read, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while "Usuario" not in read():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the login screen never appeared")
+        time.sleep(0.02)
+
+
+def _local_start(demo: Path, sock: Path) -> float:
+    tmux = ["tmux", "-S", str(sock)]
+    start = time.monotonic()
+    subprocess.run(tmux + ["new-session", "-d", "-s", "local", "-x", "80", "-y", "24",
+                           f"{sys.executable} -m cooprogreso_tui.cli --db {demo}"], check=True, cwd=ROOT)
+    try:
+        _until_login(lambda: subprocess.run(tmux + ["capture-pane", "-p", "-t", "local"], capture_output=True,
+                                            text=True).stdout)
+        return time.monotonic() - start
+    finally:
+        subprocess.run(tmux + ["kill-server"], capture_output=True)
+
+
+def ssh_startup_ratio(work: Path, demo: Path, rounds: int = 3) -> float | None:
+    """`ssh -tt` to the login screen ÷ local start to the login screen (median of a few rounds each).
+    None when this machine cannot run a throwaway branch server (needs root, sshd, sudo, tmux)."""
+    from tests.ssh_harness import BranchServer, missing
+
+    if missing() is not None:
+        return None
+    branch = BranchServer().start(demo)
+    try:
+        remote, local = [], []
+        for i in range(rounds):
+            local.append(_local_start(demo, work / f"bench-tmux-{i}.sock"))
+            start = time.monotonic()
+            name = branch.open(f"bench{i}")
+            branch.wait(name, "Usuario", timeout=120)
+            remote.append(time.monotonic() - start)
+            branch.tmux("kill-session", "-t", name)
+        return sorted(remote)[rounds // 2] / sorted(local)[rounds // 2]
+    finally:
+        branch.stop()
+
+
+def web_first_paint_s(demo: Path) -> float | None:
+    """Seconds from opening the page to the login screen drawn in headless Chromium; None without it."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not Path(chromium).exists():
+        return None
+    from tests.channels import free_port, wait_port
+    from tests.test_web_browser import CHROMIUM_FLAGS, EXPOSE_TERMINAL, SCREEN_JS
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "cooprogreso_tui.cli", "web", "--db", str(demo), "--port",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    try:
+        wait_port(port, proc=server)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
+            try:
+                page = browser.new_page()
+
+                def expose(route):
+                    response = route.fetch()
+                    route.fulfill(response=response, body=response.text().replace(*EXPOSE_TERMINAL))
+
+                page.route("**/static/js/textual.js", expose)
+                start = time.monotonic()
+                page.goto(f"http://127.0.0.1:{port}/")
+                _until_login(lambda: "\n".join(page.evaluate(SCREEN_JS)))
+                return time.monotonic() - start
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

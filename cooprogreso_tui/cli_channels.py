@@ -1,0 +1,158 @@
+"""`cooprogreso web` (the app in a browser, via textual-serve) and `cooprogreso play` (scripted demos)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+
+def register(sub) -> None:
+    web = sub.add_parser("web", help="servir la aplicación en el navegador (textual-serve)")
+    web.add_argument("--host", default="127.0.0.1", help="dirección local (por defecto 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8000)
+    web.add_argument("--db", dest="target", help="ruta de la base de datos")
+    web.add_argument("--public-url", help="URL pública https del proxy inverso (obligatoria fuera de loopback)")
+    web.add_argument("--behind-proxy", action="store_true",
+                     help="declara que un proxy inverso TLS con autenticación está delante")
+    web.add_argument("--play", metavar="GUION", help="cada pestaña reproduce este guion de demostración")
+    web.set_defaults(handler=_web)
+
+    play = sub.add_parser("play", help="reproducir un guion de demostración (TOML)")
+    play.add_argument("script", metavar="GUION")
+    play.add_argument("--db", dest="target", help="base de datos (por defecto una demostración nueva y temporal)")
+    play.add_argument("--speed", type=float, default=1.0, help="velocidad de reproducción (2 = el doble)")
+    play.add_argument("--headless", action="store_true", help="sin pantalla (CI): tan rápido como responda la app")
+    play.add_argument("--screenshots", metavar="DIR", help="guardar capturas SVG de los pasos screenshot y del fallo")
+    play.add_argument("--record", metavar="ARCHIVO", help="grabar la sesión en formato asciicast v2")
+    play.set_defaults(handler=_play)
+
+
+# -- web -----------------------------------------------------------------------------------------
+def _web(cfg, args) -> int:
+    from . import web
+
+    try:
+        origins = web.check_bind(args.host, args.port, args.public_url, args.behind_proxy)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.play is None and not cfg.db_path.exists():
+        print(f"No existe la base de datos {cfg.db_path}. Crea una con: cooprogreso demo-data --db {cfg.db_path}",
+              file=sys.stderr)
+        return 2
+    base = [sys.executable, "-m", "cooprogreso_tui.cli"]
+    for pair in args.set:
+        base += ["--set", pair]
+    if args.play is not None:
+        command = base + ["play", str(Path(args.play).resolve())]
+        if args.target:
+            command += ["--db", str(cfg.db_path)]
+    else:
+        command = base + ["--db", str(cfg.db_path)]
+    server = web.CooprogresoServer(shlex.join(command), host=args.host, port=args.port,
+                                   public_url=args.public_url, origins=origins)
+    server.serve()
+    return 0
+
+
+# -- play ----------------------------------------------------------------------------------------
+def _play(cfg, args) -> int:
+    from . import play
+
+    try:
+        script = play.load(args.script)
+    except play.ScriptError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.speed <= 0:
+        print("--speed debe ser mayor que 0", file=sys.stderr)
+        return 2
+    if args.target:
+        if not cfg.db_path.exists():
+            print(f"No existe la base de datos {cfg.db_path}.", file=sys.stderr)
+            return 2
+        return _play_on(cfg, cfg.db_path, script, args)
+    # A fresh demo co-op for every run: a demo always starts from the same state.
+    with tempfile.TemporaryDirectory(prefix="cooprogreso-demo-") as folder:
+        from backend.demo import create_demo
+
+        path = Path(folder) / "demo.sqlite3"
+        create_demo(path, seed=2026, members=50, settings=cfg.settings)
+        return _play_on(cfg, path, script, args)
+
+
+def _play_on(cfg, path: Path, script, args) -> int:
+    from backend.errors import ServiceError
+    from backend.service import Backend
+
+    from . import play
+    from .app import CooprogresoApp
+
+    try:
+        backend = Backend(path, cfg.settings, create=False)
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    record = open(args.record, "w", encoding="utf-8") if args.record else None  # noqa: SIM115
+    app = CooprogresoApp(backend, export_dir=cfg.export_dir)
+    size = script.size if args.headless else None
+    width, height = size or _terminal_size(script.size)
+    recorder = play.Recorder(record, width, height, script.title) if record else None
+    player = play.Player(script, pacing=play.Pacing.for_speed(args.speed, args.headless),
+                         show_captions=not args.headless or record is not None,
+                         screenshots=Path(args.screenshots) if args.screenshots else None,
+                         recorder=recorder, log=sys.stdout if args.headless else None)
+    try:
+        app.run(headless=args.headless, size=size, auto_pilot=player)
+    finally:
+        if app.signed_in:
+            backend.auth.logout(app.token, "cerrar_aplicacion")
+        backend.close()
+        if record:
+            record.close()
+    failure = player.failure
+    if failure is None and player.done < len(script.steps):
+        print(f"La demostración «{script.title}» terminó antes de tiempo (paso {player.done + 1}).", file=sys.stderr)
+        return 1
+    if failure is not None:
+        from backend.text import visible
+
+        print(visible(f"La demostración «{script.title}» falló en el {failure.step.describe()}: {failure.message}"),
+              file=sys.stderr)
+        print("Pantalla en ese momento:", file=sys.stderr)
+        for line in failure.screen.splitlines():
+            print(visible(line), file=sys.stderr)
+        return 1
+    if args.headless:
+        print(f"Demostración «{script.title}» completa: {len(script.steps)} pasos.")
+    return 0
+
+
+def _terminal_size(default: tuple[int, int]) -> tuple[int, int]:
+    import shutil
+
+    size = shutil.get_terminal_size(default)
+    return size.columns, size.lines
+
+
+# -- hang-up -------------------------------------------------------------------------------------
+def end_on_hangup(app, grace_seconds: float = 5.0) -> None:
+    """SIGHUP (the SSH connection or terminal went away) and SIGTERM end the app like SALIR would:
+    the member's session is closed in the database. If the app cannot finish within the grace
+    period (its terminal is gone), the process ends anyway: no app is left behind."""
+    import os
+    import signal
+    import threading
+
+    def handler(signum, frame) -> None:
+        loop = getattr(app, "_loop", None)
+        if loop is not None:
+            loop.call_soon_threadsafe(app.exit)
+        timer = threading.Timer(grace_seconds, os._exit, args=(128 + signum,))
+        timer.daemon = True
+        timer.start()
+
+    signal.signal(signal.SIGHUP, handler)
+    signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,294 @@
+"""Scripted demo sessions: a TOML script of keys, typed text, clicks on visible text and expectations.
+
+One player drives the real app through Textual's pilot, so the same script runs for a trainer in a
+visible terminal (paced, with captions), headless in CI (as fast as the app answers), and in the
+browser channel (`cooprogreso web --play`). Steps name what the member sees, not widget ids, so a
+script survives a redesign of the screens. A failed expectation ends the run with the screen printed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.cells import cell_len
+from rich.console import Console
+
+ACTIONS = ("caption", "wait", "expect", "expect_not", "type", "press", "click", "type_code", "sleep", "screenshot")
+OPTIONS = ("timeout", "pause", "below")
+CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+class ScriptError(ValueError):
+    """The script itself is wrong (not the app): unreadable TOML, unknown step, bad value."""
+
+
+class PlayFailed(Exception):
+    def __init__(self, step: Step, message: str, screen: str) -> None:
+        super().__init__(message)
+        self.step, self.message, self.screen = step, message, screen
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    action: str
+    value: Any
+    timeout: float | None = None
+    pause: float | None = None
+    below: int = 0  # click: this many rows under the text (the field under its label)
+
+    def describe(self) -> str:
+        return f"paso {self.number} ({self.action} = {self.value!r})"
+
+
+@dataclass(frozen=True)
+class Script:
+    path: Path
+    title: str
+    size: tuple[int, int] = (80, 24)
+    timeout: float = 10.0
+    steps: tuple[Step, ...] = field(default=())
+
+
+def load(path: str | Path) -> Script:
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ScriptError(f"No se pudo leer el guion {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ScriptError(f"El guion {path} no es TOML válido: {exc}") from exc
+    return parse(data, path)
+
+
+def parse(data: dict, path: Path = Path("<guion>")) -> Script:
+    unknown = set(data) - {"title", "size", "timeout", "step"}
+    if unknown:
+        raise ScriptError(f"Claves desconocidas en el guion: {', '.join(sorted(unknown))}")
+    size = data.get("size", [80, 24])
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(n, int) and 20 <= n <= 500 for n in size)):
+        raise ScriptError("size debe ser [ancho, alto], p. ej. [80, 24]")
+    timeout = data.get("timeout", 10)
+    if not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
+        raise ScriptError("timeout debe ser un número de segundos entre 0 y 300")
+    raw_steps = data.get("step", [])
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise ScriptError("El guion no tiene pasos: agrega tablas [[step]].")
+    steps = [_step(n, raw) for n, raw in enumerate(raw_steps, 1)]
+    return Script(path, str(data.get("title", path.stem)), (size[0], size[1]), float(timeout), tuple(steps))
+
+
+def _step(number: int, raw: Any) -> Step:
+    if not isinstance(raw, dict):
+        raise ScriptError(f"Paso {number}: debe ser una tabla [[step]].")
+    actions = [k for k in raw if k in ACTIONS]
+    unknown = [k for k in raw if k not in ACTIONS and k not in OPTIONS]
+    if unknown:
+        raise ScriptError(f"Paso {number}: clave desconocida {unknown[0]!r} (acciones: {', '.join(ACTIONS)}).")
+    if len(actions) != 1:
+        raise ScriptError(f"Paso {number}: debe tener exactamente una acción ({', '.join(ACTIONS)}).")
+    action = actions[0]
+    value = raw[action]
+    if action == "press":
+        value = [value] if isinstance(value, str) else value
+        if not (isinstance(value, list) and value and all(isinstance(k, str) and k for k in value)):
+            raise ScriptError(f"Paso {number}: press espera una tecla o una lista de teclas.")
+        value = tuple(value)
+    elif action == "sleep":
+        if not isinstance(value, (int, float)) or not 0 <= value <= 60:
+            raise ScriptError(f"Paso {number}: sleep espera segundos entre 0 y 60.")
+    elif action == "type_code":
+        if value is not True:
+            raise ScriptError(f"Paso {number}: type_code = true escribe el código que muestra el teléfono simulado.")
+    elif not isinstance(value, str) or not value:
+        raise ScriptError(f"Paso {number}: {action} espera un texto.")
+    for option in ("timeout", "pause"):
+        if option in raw and (not isinstance(raw[option], (int, float)) or not 0 <= raw[option] <= 300):
+            raise ScriptError(f"Paso {number}: {option} espera segundos entre 0 y 300.")
+    below = raw.get("below", 0)
+    if not isinstance(below, int) or not 0 <= below <= 20 or (below and action != "click"):
+        raise ScriptError(f"Paso {number}: below (filas bajo el texto, 0 a 20) solo acompaña a click.")
+    return Step(number, action, value, raw.get("timeout"), raw.get("pause"), below)
+
+
+# -- what is on the screen -----------------------------------------------------------------------
+def _render(app, *, ansi: bool) -> str:
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, color_system="truecolor",
+                      record=not ansi, legacy_windows=False, safe_box=False)
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    if ansi:
+        return update.render_segments(console)
+    console.print(update)
+    return console.export_text()
+
+
+def screen_lines(app) -> list[str]:
+    return _render(app, ansi=False).splitlines()
+
+
+def screen_text(app) -> str:
+    return "\n".join(screen_lines(app))
+
+
+def find_text(lines: list[str], text: str) -> tuple[int, int] | None:
+    """Cell coordinates (x, y) of the middle of `text` on screen: standing alone (between spaces or
+    box edges) if it does anywhere, else its first occurrence inside longer text."""
+    alone = re.compile(r"(?<![^\s▊▎│┃])" + re.escape(text) + r"(?![^\s▊▎│┃])")
+    for pattern in (alone, re.compile(re.escape(text))):
+        for y, line in enumerate(lines):
+            found = pattern.search(line)
+            if found:
+                return cell_len(line[:found.start()]) + cell_len(text) // 2, y
+    return None
+
+
+def phone_code(app) -> str | None:
+    """The newest 6-digit code the simulated phone (a demo database's SMS notifications) shows."""
+    for note in reversed(list(getattr(app, "_notifications", []))):
+        if "SMS" in note.title:
+            found = CODE.findall(note.message)
+            if found:
+                return found[-1]
+    return None
+
+
+# -- recording -----------------------------------------------------------------------------------
+class Recorder:
+    """asciicast v2: a JSON header line, then [seconds, "o", data] for each change of the screen."""
+
+    def __init__(self, out: TextIO, width: int, height: int, title: str) -> None:
+        self.out, self.start, self.last = out, time.monotonic(), ""
+        out.write(json.dumps({"version": 2, "width": width, "height": height, "timestamp": int(time.time()),
+                              "title": title, "env": {"TERM": "xterm-256color"}}) + "\n")
+
+    def frame(self, app) -> None:
+        data = _render(app, ansi=True)
+        if data != self.last:
+            self.last = data
+            seconds = round(time.monotonic() - self.start, 3)
+            self.out.write(json.dumps([seconds, "o", "\x1b[H" + data]) + "\n")
+
+
+# -- the player ----------------------------------------------------------------------------------
+@dataclass
+class Pacing:
+    key: float = 0.0  # after each key
+    char: float = 0.0  # after each typed character
+    caption: float = 0.0  # how long a caption stays when the step gives no pause
+    sleep_factor: float = 0.0  # scale of `sleep` steps
+
+    @classmethod
+    def for_speed(cls, speed: float, headless: bool) -> Pacing:
+        if headless:
+            return cls()
+        return cls(0.35 / speed, 0.07 / speed, 2.5 / speed, 1 / speed)
+
+
+class Player:
+    """The auto-pilot: `app.run(auto_pilot=player)`; afterwards `player.failure` is None or PlayFailed."""
+
+    def __init__(self, script: Script, *, pacing: Pacing, show_captions: bool, screenshots: Path | None = None,
+                 recorder: Recorder | None = None, log: TextIO | None = None) -> None:
+        self.script, self.pacing, self.show_captions = script, pacing, show_captions
+        self.screenshots, self.recorder, self.log = screenshots, recorder, log
+        self.failure: PlayFailed | None = None
+        self.done = 0
+
+    async def __call__(self, pilot) -> None:
+        app = pilot.app
+        try:
+            await pilot.pause(0.1)
+            for step in self.script.steps:
+                await self._run(pilot, step)
+                self.done = step.number
+                self._frame(app)
+        except PlayFailed as failed:
+            self.failure = failed
+            self._shot(app, f"{failed.step.number:02d}-fallo")
+        finally:
+            self._frame(app)
+            app.exit()
+
+    async def _run(self, pilot, step: Step) -> None:
+        app = pilot.app
+        action, value = step.action, step.value
+        timeout = step.timeout if step.timeout is not None else self.script.timeout
+        if action == "caption":
+            if self.log:
+                print(f"» {value}", file=self.log, flush=True)
+            pause = self.pacing.caption if step.pause is None else step.pause * self.pacing.sleep_factor
+            if self.show_captions:
+                app.notify(value, title="Demostración", timeout=max(pause, 1.0) + 1, markup=False)
+            await self._sleep(pilot, pause)
+        elif action in ("wait", "expect"):
+            await self._wait_for(pilot, step, lambda: value in screen_text(app), timeout,
+                                 f"no apareció «{value}» en pantalla")
+        elif action == "expect_not":
+            await self._settle(pilot)
+            if value in screen_text(app):
+                raise PlayFailed(step, f"apareció «{value}» en pantalla", screen_text(app))
+        elif action == "type":
+            for char in value:
+                await pilot.press(char)
+                await self._sleep(pilot, self.pacing.char)
+        elif action == "press":
+            for key in value:
+                await pilot.press(key)
+                await self._sleep(pilot, self.pacing.key)
+        elif action == "click":
+            await self._wait_for(pilot, step, lambda: find_text(screen_lines(app), value) is not None, timeout,
+                                 f"no hay «{value}» en pantalla para hacer clic")
+            x, y = find_text(screen_lines(app), value) or (0, 0)
+            await pilot.click(offset=(x, y + step.below))
+            await self._sleep(pilot, self.pacing.key)
+        elif action == "type_code":
+            await self._wait_for(pilot, step, lambda: phone_code(app) is not None, timeout,
+                                 "el teléfono simulado no mostró ningún código")
+            for char in phone_code(app) or "":
+                await pilot.press(char)
+                await self._sleep(pilot, self.pacing.char)
+        elif action == "sleep":
+            await self._sleep(pilot, value * self.pacing.sleep_factor)
+        elif action == "screenshot":
+            await self._settle(pilot)
+            self._shot(app, f"{step.number:02d}-{value}")
+        await pilot.pause()
+
+    async def _wait_for(self, pilot, step: Step, ready, timeout: float, message: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if time.monotonic() > deadline:
+                raise PlayFailed(step, f"{message} (tras {timeout:g} s)", screen_text(pilot.app))
+            self._frame(pilot.app)
+            await pilot.pause(0.05)
+
+    async def _settle(self, pilot) -> None:
+        for _ in range(3):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+
+    async def _sleep(self, pilot, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self._frame(pilot.app)
+            await pilot.pause(min(0.1, left))
+
+    def _frame(self, app) -> None:
+        if self.recorder is not None:
+            self.recorder.frame(app)
+
+    def _shot(self, app, name: str) -> None:
+        if self.screenshots is not None:
+            self.screenshots.mkdir(parents=True, exist_ok=True)
+            safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+            (self.screenshots / f"{safe}.svg").write_text(app.export_screenshot(title=self.script.title),
+                                                         encoding="utf-8")
