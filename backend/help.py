@@ -69,7 +69,8 @@ def search(entries: list[Faq], query: str) -> list[Faq]:
     words = re.findall(r"\w+", fold(query or ""))
     if not words:
         return list(entries)
-    in_question, elsewhere = [], []
+    in_question: list[Faq] = []
+    elsewhere: list[Faq] = []
     for entry in entries:
         question = fold(entry.question)
         everything = " ".join((question, fold(entry.answer), fold(entry.topic), *map(fold, entry.words)))

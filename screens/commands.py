@@ -7,6 +7,8 @@ also found by a word of its answer, the same search «Preguntas frecuentes» use
 
 from __future__ import annotations
 
+from typing import Any
+
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -33,11 +35,14 @@ class CoopCommands(Provider):
     def _help(self, topic: HelpTopic) -> None:
         self.app.push_screen(HelpModal(topic))
 
+    def _settings(self) -> Any:
+        return getattr(self.app, "backend").settings  # the palette runs inside CooprogresoApp
+
     def _topics(self) -> list[tuple[str, HelpTopic, str]]:
         """(display, topic, extra words to match) for every help topic."""
         signed = getattr(self.app, "signed_in", None)
         topics = [(t.title, t, " ".join(s.aliases)) for s, t in section_topics(getattr(signed, "role", "socio"))]
-        for entry in faqs(self.app.backend.settings):
+        for entry in faqs(self._settings()):
             topics.append((f"Pregunta · {entry.question}", HelpTopic(entry.question, entry.answer), ""))
         return topics
 
@@ -55,7 +60,7 @@ class CoopCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(display), partial(self._open, section.key), display,
                           help=section.help)
-        entries = {f"Pregunta · {e.question}" for e in search(faqs(self.app.backend.settings), query)}
+        entries = {f"Pregunta · {e.question}" for e in search(faqs(self._settings()), query)}
         for display, topic, words in self._topics():
             score = max(matcher.match(display), matcher.match(words) * 0.8 if words else 0)
             if score <= 0 and display in entries:

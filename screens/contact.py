@@ -49,7 +49,7 @@ class ContactScreen(MemberScreen):
         table.add_column("Dirección", width=23)
         table.add_column("Teléfono", width=13)
         table.focus()
-        backend, token = self.app.backend, self.app.token
+        backend, token = self.coop.backend, self.coop.token
         self.call("channels", backend.contact.channels, token)
         self.call("cities", backend.contact.cities, token)
         self.call("agencies", backend.contact.agencies, token, None)
@@ -85,7 +85,7 @@ class ContactScreen(MemberScreen):
     @on(Select.Changed, "#city")
     def city_changed(self, event: Select.Changed) -> None:
         city = None if event.value in (ALL, Select.NULL) else str(event.value)
-        self.call("agencies", self.app.backend.contact.agencies, self.app.token, city)
+        self.call("agencies", self.coop.backend.contact.agencies, self.coop.token, city)
 
     @on(DataTable.RowHighlighted, "#agencies")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -130,7 +130,7 @@ class WriteScreen(MemberScreen):
 
     @on(Select.Changed, "#subject")
     def subject_changed(self, event: Select.Changed) -> None:
-        days = self.app.backend.settings.reclamo_response_days
+        days = self.coop.backend.settings.reclamo_response_days
         note = (f"Respondemos los reclamos en un plazo máximo de {days} días, como exige el ente de control."
                 if event.value == "reclamo" else "")
         self.query_one("#subject-note", Static).update(note)
@@ -146,7 +146,7 @@ class WriteScreen(MemberScreen):
         subject = self.query_one("#subject", Select).value
         self.query_one("#write-error", Static).update("")
         self.query_one("#send", Button).disabled = True
-        self.call("send", self.app.backend.contact.write, self.app.token,
+        self.call("send", self.coop.backend.contact.write, self.coop.token,
                   "" if subject == Select.NULL else subject, self.query_one("#text", TextArea).text)
 
     def failed_send(self, error: ServiceError) -> None:
@@ -163,7 +163,7 @@ class WriteScreen(MemberScreen):
         if case.due_on:
             done += f" Te responderemos hasta el {case.due_on:%d/%m/%Y}."
         self.query_one("#write-done", Static).update(Text(done + " Síguelo en «Mis mensajes» (F3).", style="bold"))
-        self.app.show_demo_phone()
+        self.coop.show_demo_phone()
 
     def action_messages(self) -> None:
         self.app.push_screen(open_entry("contacto_mensajes"))
@@ -212,7 +212,7 @@ class MessagesScreen(MemberScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.call("cases", self.app.backend.contact.cases, self.app.token)
+        self.call("cases", self.coop.backend.contact.cases, self.coop.token)
 
     def done_cases(self, cases: list[Case]) -> None:
         self.cases = cases

@@ -199,7 +199,7 @@ class FaqScreen(MemberScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.entries = faqs(self.app.backend.settings)
+        self.entries = faqs(self.coop.backend.settings)
         self.show(self.entries)
         if self.select:
             ids = [e.id for e in self.shown]
@@ -266,10 +266,10 @@ class AboutScreen(MemberScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#about-scroll").focus()
-        self.call("channels", self.app.backend.contact.channels, self.app.token)
+        self.call("channels", self.coop.backend.contact.channels, self.coop.token)
 
     def done_channels(self, channels) -> None:
-        about: About = self.app.about()
+        about: About = self.coop.about()
         text = Text()
         text.append("Cooprogreso en Línea · edición terminal\n", style="bold")
         text.append(f"Versión {about.version}\nCooperativa de Ahorro y Crédito Cooprogreso\n\n")

@@ -143,7 +143,8 @@ def test_the_app_role_needs_no_ddl_rights(demo_template, pg_server, clock):
         admin.execute(f'DROP ROLE IF EXISTS "{role}"')
         admin.execute(f'CREATE ROLE "{role}" LOGIN')
     admin.execute(f'ALTER DATABASE "{name}" OWNER TO "{owner}"')
-    as_role = lambda role: with_database(pg_server.base, name).replace("user=postgres", f"user={role}")
+    def as_role(role):
+        return with_database(pg_server.base, name).replace("user=postgres", f"user={role}")
     with psycopg.connect(pg_server.url(name), autocommit=True) as su:
         su.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         su.execute(f'GRANT CREATE, USAGE ON SCHEMA public TO "{owner}"')
@@ -155,7 +156,7 @@ def test_the_app_role_needs_no_ddl_rights(demo_template, pg_server, clock):
             own.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{app}"')
             own.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{app}"')
         backend = Backend(as_role(app), fast_settings(), clock)
-        with pytest.raises(Exception), backend.db.write() as conn:
+        with pytest.raises(Exception), backend.db.write() as conn:  # noqa: B017 — any refusal of DDL will do
             conn.execute("CREATE TABLE intrusa (x INTEGER)")
         lucia, ana = demo_member(backend), other_member(backend)
         transfer(backend, lucia, TransferRequest("terceros", lucia.accounts[0], 1_00, "con el rol de la app",

@@ -153,7 +153,8 @@ def test_a_dead_client_leaves_no_app_behind(branch, how):
     try:
         deadline = time.monotonic() + branch.alive_window + 20
         while branch.app_processes():
-            assert time.monotonic() < deadline, f"left behind:\n{branch.process_tree()}\n{(branch.base / 'sshd.log').read_text()[-1500:]}"
+            log_tail = (branch.base / "sshd.log").read_text()[-1500:]
+            assert time.monotonic() < deadline, f"left behind:\n{branch.process_tree()}\n{log_tail}"
             time.sleep(0.2)
     finally:
         if how == "frozen":
