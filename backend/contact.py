@@ -181,7 +181,8 @@ class ContactService:
         if city:
             sql += " WHERE city = ?"
             params = (city,)
-        return [Agency(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in self.ctx.db.conn.execute(sql + " ORDER BY city, name", params)]
+        rows = self.ctx.db.conn.execute(sql + " ORDER BY city, name", params)
+        return [Agency(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 
     # -- «Escríbenos» ------------------------------------------------------------------------------
     def write(self, token: str, subject: str, text: str) -> Case:

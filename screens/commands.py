@@ -7,7 +7,7 @@ also found by a word of its answer, the same search «Preguntas frecuentes» use
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from functools import partial
 
@@ -36,7 +36,7 @@ class CoopCommands(Provider):
         self.app.push_screen(HelpModal(topic))
 
     def _settings(self) -> Any:
-        return getattr(self.app, "backend").settings  # the palette runs inside CooprogresoApp
+        return cast(Any, self.app).backend.settings  # the palette runs inside CooprogresoApp
 
     def _topics(self) -> list[tuple[str, HelpTopic, str]]:
         """(display, topic, extra words to match) for every help topic."""
