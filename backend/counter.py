@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from . import counter_ops, notices, receipts
+from .clock import parse_iso
 from .context import Context, Principal
 from .errors import Forbidden, NotFound, ValidationError
 from .files import write_private
@@ -60,7 +61,7 @@ class CashResult:
     op_id: int
     state: str  # ejecutada / por_aprobar
     reference: str
-    receipt: str | None  # the comprobante's text, once executed
+    receipt: receipts.Receipt | None  # the comprobante, once executed
 
 
 def search_members(conn: sqlite3.Connection, query: str) -> list[int]:
@@ -165,7 +166,7 @@ class CounterService:
             return list(reversed(counter_ops.of_till(conn, till["id"]))) if till else []
 
     @staff_only(CAJERO, SUPERVISOR, AUDITOR)
-    def receipt(self, who: Principal, op_id: int) -> str:
+    def receipt(self, who: Principal, op_id: int) -> receipts.Receipt:
         with self.ctx.db.read() as conn:
             op = counter_ops.get(conn, op_id)
             if who.role == CAJERO and op.maker_id != who.user_id:
@@ -176,8 +177,8 @@ class CounterService:
 
     @staff_only(CAJERO)
     def save_receipt(self, who: Principal, op_id: int, directory: str) -> str:
-        text = self.receipt.__wrapped__(self, who, op_id)
-        return str(write_private(directory, f"comprobante-ventanilla-{op_id}", ".txt", text.encode("utf-8")))
+        receipt = self.receipt.__wrapped__(self, who, op_id)
+        return str(write_private(directory, receipt.file_stem, ".txt", receipt.text.encode("utf-8")))
 
     # -- helpers ------------------------------------------------------------------------------------
     def _quote(self, conn: sqlite3.Connection, who: Principal, kind: str, account_id: int, amount: str) -> CashQuote:
@@ -211,19 +212,19 @@ class CounterService:
         return CashQuote(kind, f"Confirma el {CASH_KINDS[kind].lower()}", lines, cents, needs)
 
     def _result(self, conn: sqlite3.Connection, op: counter_ops.CounterOp) -> CashResult:
-        text = self._receipt(conn, op) if op.state == "ejecutada" else None
-        return CashResult(op.id, op.state, op.reference, text)
+        receipt = self._receipt(conn, op) if op.state == "ejecutada" else None
+        return CashResult(op.id, op.state, op.reference, receipt)
 
-    def _receipt(self, conn: sqlite3.Connection, op: counter_ops.CounterOp) -> str:
+    def _receipt(self, conn: sqlite3.Connection, op: counter_ops.CounterOp) -> receipts.Receipt:
         acc = conn.execute("SELECT number FROM accounts WHERE id = ?", (op.account_id,)).fetchone()
         mobile = conn.execute("SELECT mobile FROM members WHERE id = ?", (op.member_id,)).fetchone()[0]
         posted = conn.execute("SELECT posted_at FROM entries WHERE id = ?", (op.entry_id,)).fetchone()[0]
-        lines = ["COOPROGRESO · Cooperativa de Ahorro y Crédito", f"Comprobante de {CASH_KINDS[op.kind]}", "",
-                 f"Referencia:     {op.reference}", f"Fecha y hora:   {posted[8:10]}/{posted[5:7]}/{posted[:4]} {posted[11:]}",
-                 f"Socio:          {op.member_name}", f"Cuenta:         {mask_account(acc[0])}",
-                 f"Monto:          {format_money(op.amount)}", f"Cajero:         {op.maker}"]
+        lines = [("Socio", op.member_name or ""), ("Cuenta", mask_account(acc[0])),
+                 ("Monto", format_money(op.amount)), ("Cajero", op.maker)]
         if op.checker:
-            lines.append(f"Aprobado por:   {op.checker}")
+            lines.append(("Aprobado por", op.checker))
         if mobile:
-            lines.append(f"Aviso SMS a:    {mask_phone(mobile)}")
-        return receipts.render(self.ctx.secret("receipt_secret"), lines)
+            lines.append(("Aviso SMS a", mask_phone(mobile)))
+        return receipts.make(self.ctx.secret("receipt_secret"), kind=f"ventanilla_{op.kind}",
+                             title=CASH_KINDS[op.kind], lines=lines, reference=op.reference,
+                             created_at=parse_iso(posted), result_id=op.id)

@@ -145,7 +145,8 @@ class CashScreen(MemberScreen):
                 f"Retiro {result.reference} enviado al supervisor. No entregues el efectivo hasta que lo apruebe; "
                 "lo verás en «Mi caja».", style="bold"))
             return
-        show_counter_receipt(self, result.receipt or "", result.op_id)
+        if result.receipt is not None:
+            show_counter_receipt(self, result.receipt)
 
     def failed_cash(self, error) -> None:
         self._error(error.message)

@@ -10,6 +10,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from backend.money import format_money
+from backend.receipts import Receipt
 from backend.tills import DENOMINATIONS, CloseResult, TillStatus
 
 from .base import MemberScreen
@@ -97,16 +98,15 @@ class TillScreen(MemberScreen):
         self.receipt_op = int(event.row_key.value)
         self.call("receipt", self.app.backend.counter.receipt, self.app.token, self.receipt_op)
 
-    def done_receipt(self, text: str) -> None:
-        show_counter_receipt(self, text, self.receipt_op)
+    def done_receipt(self, receipt: Receipt) -> None:
+        show_counter_receipt(self, receipt)
 
 
-def show_counter_receipt(screen, text: str, op_id: int | None = None) -> None:
-    from types import SimpleNamespace
-
+def show_counter_receipt(screen, receipt: Receipt) -> None:
+    """The shared receipt view; «Guardar» stores it through the teller's own service."""
     backend, token = screen.app.backend, screen.app.token
-    save = (lambda folder: backend.counter.save_receipt(token, op_id, folder)) if op_id else None
-    screen.app.push_screen(ReceiptModal(SimpleNamespace(text=text), save=save))
+    screen.app.push_screen(ReceiptModal(
+        receipt, save=lambda folder: backend.counter.save_receipt(token, receipt.result_id, folder)))
 
 
 class TillCloseScreen(MemberScreen):

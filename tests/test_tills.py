@@ -36,7 +36,7 @@ def test_open_deposit_withdraw_close_balances(backend, staff, member):
     till = backend.tills.open_till(t.token, "1,000.00")
     assert till.cash == 1000_00 and till.status == "abierta"
     r = cash(backend, t, "deposito", account, "250")
-    assert r.state == "ejecutada" and "Depósito en efectivo" in r.receipt and "$250.00" in r.receipt
+    assert r.state == "ejecutada" and "Depósito en efectivo" in r.receipt.text and r.receipt.get("Monto") == "$250.00"
     assert balance(backend, account) == 750_00
     cash(backend, t, "retiro", account, "100.50")
     assert balance(backend, account) == 649_50
@@ -102,7 +102,7 @@ def test_large_withdrawal_waits_and_nobody_approves_their_own(backend, staff, me
         backend.approvals.approve(t.token, r.op_id, "")
     backend.approvals.approve(sup.token, r.op_id, "")
     assert balance(backend, account) == before - threshold - 100
-    assert "Aprobado por:   supervisor1" in backend.counter.receipt(t.token, r.op_id)
+    assert backend.counter.receipt(t.token, r.op_id).get("Aprobado por") == "supervisor1"
     with pytest.raises(ValidationError):
         backend.approvals.approve(staff["supervisor2"].token, r.op_id, "")
     assert backend.check() == []
@@ -188,3 +188,20 @@ def test_hostile_input_changes_nothing(backend, staff, member):
     assert balance(backend, account) == 500_00
     cash(backend, t, "deposito", account, "５.２５")  # look-alike digits are folded to ASCII
     assert balance(backend, account) == 505_25
+
+
+def test_receipt_verifies_and_is_saved_privately(backend, staff, member, tmp_path):
+    import os
+
+    from backend.receipts import verify
+
+    _, account = member
+    t = staff["cajero"]
+    backend.tills.open_till(t.token, "100")
+    r = cash(backend, t, "deposito", account, "12")
+    path = backend.counter.save_receipt(t.token, r.op_id, str(tmp_path))
+    text = open(path, encoding="utf-8").read()
+    assert verify(backend.ctx.secret("receipt_secret"), text) and os.stat(path).st_mode & 0o777 == 0o600
+    assert not verify(backend.ctx.secret("receipt_secret"), text.replace("$12.00", "$92.00"))
+    with pytest.raises(Forbidden):
+        backend.counter.receipt(staff["cajero2"].token, r.op_id)  # another teller's operation
