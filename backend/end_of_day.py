@@ -82,6 +82,10 @@ def run(ctx: Context, backend, actor: str, progress: Progress | None = None) -> 
         done = conn.execute("SELECT 1 FROM business_days WHERE day = ?", (day,)).fetchone()
     if done:
         reason = f"El día {day} ya está cerrado."
+    elif day > ctx.now().date().isoformat():
+        # A business day that has not come yet cannot be closed: it would close card cycles and
+        # scheduled payments ahead of time.
+        reason = f"El día {day} todavía no llega; se cierra desde ese día."
     if reason:
         ctx.audit_now(actor, "cierre_dia", "rechazado", dia=day, motivo=reason)
         raise ValidationError(reason, code="cierre_rechazado")

@@ -82,3 +82,13 @@ def test_cli_refuses_with_the_reason_then_closes(db_path, backend, staff, monkey
     assert cli.main(["--set", "scrypt_log_n=8", "end-of-day", "--db", str(db_path)]) == 0
     out = capsys.readouterr().out
     assert "cerrado; nuevo día de negocio" in out and "cierre_caja" in out
+
+
+def test_a_day_that_has_not_come_cannot_be_closed(backend, clock):
+    from backend import end_of_day
+
+    assert end_of_day.run(backend.ctx, backend, "test").next_day == "2026-11-26"  # today, 25 November
+    with pytest.raises(ValidationError, match="todavía no llega"):
+        end_of_day.run(backend.ctx, backend, "test")  # the 26th is still tomorrow: cycles stay open
+    clock.advance(days=1)
+    assert end_of_day.run(backend.ctx, backend, "test").day == "2026-11-26"
