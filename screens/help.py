@@ -100,6 +100,8 @@ def screen_keys(screen: Screen) -> list[tuple[str, str]]:
             continue  # Textual's own (Tab, Ctrl+C) are the same everywhere and not the co-op's to explain
         for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", [])):
             text = binding.description or binding.tooltip
+            if binding.description and binding.tooltip and binding.tooltip != binding.description:
+                text = f"{binding.description}: {binding.tooltip[0].lower()}{binding.tooltip[1:]}"
             if text:
                 chosen[binding.key] = (key_name(binding.key), text)
     extra = list(getattr(screen, "HELP_KEYS", ())) or KNOWN_KEYS.get(type(screen).__name__, [])
