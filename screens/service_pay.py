@@ -40,6 +40,7 @@ class PayScreen(MemberScreen):
         self.service_id = service_id
         self.services: dict[int, object] = {}
         self.billers: dict[str, object] = {}
+        self.origin_ids: set[int] = set()
         self.presentment = None
 
     def compose_body(self) -> ComposeResult:
@@ -90,10 +91,12 @@ class PayScreen(MemberScreen):
 
     def done_origins(self, items) -> None:
         select = self.query_one("#account", Select)
+        self.origin_ids = {o.account_id for o in items}
         select.set_options([(f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id)
                             for o in items])
         if items and select.value == Select.NULL:
             select.value = items[0].account_id
+        self._sync_account()
 
     def done_quota(self, quota) -> None:
         self.query_one("#pay-quota", Static).update(f"Cupo disponible hoy: {format_money(quota.left_today)}")
@@ -102,10 +105,14 @@ class PayScreen(MemberScreen):
     def service_changed(self, event: Select.Changed) -> None:
         for widget in self.query(".one-off"):
             widget.display = event.value == NEW
-        service = self.services.get(event.value)
-        if service:
-            self.query_one("#account", Select).value = service.account_id
+        self._sync_account()
         self._show_bills(None)
+
+    def _sync_account(self) -> None:
+        """Debit the chosen service's own account, once both lists have arrived (in either order)."""
+        service = self.services.get(self.query_one("#service", Select).value)
+        if service and service.account_id in self.origin_ids:
+            self.query_one("#account", Select).value = service.account_id
 
     @on(Select.Changed, "#category")
     def category_changed(self, event: Select.Changed) -> None:
