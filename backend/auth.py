@@ -15,9 +15,8 @@ from .identity import normalize_id
 from .otp import CHALLENGE_ID, Challenge, OtpService
 from .passwords import canonical_username, check_policy, check_username, hash_password, verify_password
 from .roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES
-from .staff import StaffChallenge, StaffDirectory
+from .staff import StaffChallenge, StaffDirectory, bad_credentials
 
-BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
 NOT_AFFILIABLE = ("No podemos afiliarte en línea con esa identificación. Si eres socio de Cooprogreso, acércate "
                   "a una agencia.")
 
@@ -216,9 +215,7 @@ class AuthService:
         return self.staff_directory.principal(token, tuple(roles))
 
     def _bad_credentials(self) -> AuthError:
-        s = self.ctx.settings
-        return AuthError(f"{BAD_CREDENTIALS} Tras {s.max_failed_logins} intentos fallidos seguidos el usuario se "
-                         f"bloquea {s.lockout_minutes} minutos.", code="bad_credentials")
+        return bad_credentials(self.ctx.settings)
 
     def _unknown_actor(self, username: object) -> str:
         """How the audit names a sign-in as nobody: a keyed digest, so a password typed in the user

@@ -24,7 +24,7 @@ from .roles import ATENCION, AUDITOR, CAJERO, SUPERVISOR, staff_only
 from .text import ascii_digits, clean_text
 from .tills import amount_cents, open_till_row, till_cash
 
-CASH_KINDS = {"deposito": "Depósito en efectivo", "retiro": "Retiro en efectivo"}
+CASH_KINDS = {kind: counter_ops.KIND_LABELS[kind] for kind in ("deposito", "retiro")}  # one list of labels
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ class KindTotal:
     entries: int
     amount: int  # the sum of each entry's credits, in cents
 
+    @property
+    def label(self) -> str:
+        return ledger.kind_label(self.kind)
+
 
 @dataclass(frozen=True)
 class DayReport:
@@ -47,9 +51,21 @@ def day_passes(backend) -> list[tuple[str, Callable[[date], object]]]:
     return passes
 
 
+# The counts the passes report (clearing.SettleReport, card_cycle.CloseReport, scheduled_runner.PassReport),
+# as the report reads them.
+PASS_FIELDS = {
+    "checked": "revisadas", "credited": "acreditadas", "returned": "devueltas", "pending": "pendientes",
+    "failed": "fallidas", "cards": "tarjetas", "statements": "estados de cuenta",
+    "busy": "en curso en otro servidor", "due": "vencidos", "paid": "pagados", "skipped": "omitidos",
+    "deferred": "postergados", "resent": "reenviados", "lost": "tomados por otro proceso",
+}
+
+
 def _summary(result: object) -> str:
+    """A pass's counts in Spanish («3 revisadas, 2 acreditadas»); lists of ids are left out."""
     if is_dataclass(result) and not isinstance(result, type):
-        return ", ".join(f"{k} {v}" for k, v in asdict(result).items())
+        return ", ".join(f"{v} {PASS_FIELDS.get(k, k.replace('_', ' '))}" for k, v in asdict(result).items()
+                         if isinstance(v, int) and not isinstance(v, bool))
     return "" if result is None else str(result)
 
 

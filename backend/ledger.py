@@ -13,6 +13,38 @@ from .errors import InsufficientFunds, ServiceError
 from .money import format_money
 
 
+# What each entry kind is called wherever people read it (the day's report, the CLI, the supervisor's
+# screen): the one list of ledger kinds. A kind missing here still reads as words, never as a code.
+KIND_LABELS = {
+    "apertura_caja": "Apertura de caja",
+    "cierre_caja": "Diferencia al cerrar caja",
+    "deposito_ventanilla": "Depósito en ventanilla",
+    "retiro_ventanilla": "Retiro en ventanilla",
+    "deposito": "Depósito",
+    "retiro": "Retiro",
+    "sueldo": "Acreditación de sueldo",
+    "transferencia_propia": "Transferencia a mis cuentas",
+    "transferencia_terceros": "Transferencia Cooprogreso",
+    "transferencia_interbancaria": "Transferencia interbancaria",
+    "liquidacion_interbancaria": "Liquidación interbancaria",
+    "devolucion_interbancaria": "Devolución interbancaria",
+    "pago_servicio": "Pago de servicio",
+    "devolucion_pago_servicio": "Devolución de pago de servicio",
+    "consumo_tarjeta": "Consumo con tarjeta",
+    "pago_tarjeta": "Pago de tarjeta",
+    "diferido_tarjeta": "Diferido de tarjeta",
+    "cierre_tarjeta": "Cierre de ciclo de tarjeta",
+    "plazo_fijo": "Apertura de plazo fijo",
+    "desembolso": "Desembolso de crédito",
+    "cuota": "Pago de cuota de crédito",
+}
+
+
+def kind_label(kind: str) -> str:
+    """The Spanish name of an entry kind."""
+    return KIND_LABELS.get(kind) or kind.replace("_", " ").strip().capitalize() or "Sin tipo"
+
+
 @dataclass(frozen=True)
 class Leg:
     account_id: int

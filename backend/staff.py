@@ -20,6 +20,7 @@ from .passwords import check_policy, check_username, hash_password, verify_passw
 from .roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES
 from .text import clean_text
 
+BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
 BAD_CODE = "Código incorrecto o ya utilizado. Espera el siguiente código de tu aplicación."
 TICKET_SECONDS = 120
 
@@ -60,6 +61,13 @@ class StaffChallenge:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def bad_credentials(settings) -> AuthError:
+    """The one answer to a wrong user name, a wrong password or a locked user with a wrong password
+    (members and staff alike): nobody learns from it whether the user exists."""
+    return AuthError(f"{BAD_CREDENTIALS} Tras {settings.max_failed_logins} intentos fallidos seguidos el usuario se "
+                     f"bloquea {settings.lockout_minutes} minutos.", code="bad_credentials")
 
 
 def locked_message(remaining: timedelta) -> str:
@@ -133,12 +141,17 @@ class StaffDirectory:
     def password_step(self, user, password: str) -> StaffChallenge:
         """Step 1 (the caller already found `user`): the password, counted towards the lockout."""
         now = self.ctx.now()
+        # The password is checked first, whatever the user's state: a locked user costs the same hash as
+        # an unknown one (`AuthService.login` verifies a decoy) and, with a wrong password, gets the same
+        # answer. Only someone who knows the password learns that the user is locked.
+        ok = verify_password(password or "", user["password_hash"])
         if user["locked_until"] and now < parse_iso(user["locked_until"]):
             self.ctx.audit_now(user["username"], "login.personal", "bloqueado")
+            if not ok:
+                raise bad_credentials(self.ctx.settings)
             raise AccountLocked(locked_message(parse_iso(user["locked_until"]) - now))
-        ok = verify_password(password or "", user["password_hash"])
         if not ok:
-            self._fail(user["id"], user["username"], "contrasena_incorrecta")
+            self._fail(user["id"], user["username"], "contrasena_incorrecta", reveal_lock=False)
         if user["status"] != "activo":
             self.ctx.audit_now(user["username"], "login.personal", "deshabilitado")
             raise AuthError("Tu usuario de personal está deshabilitado.", code="inactive")
@@ -177,7 +190,8 @@ class StaffDirectory:
         previous = parse_iso(user["last_login_at"]) if user["last_login_at"] else None
         return token, user["username"], user["full_name"], user["role"], previous
 
-    def _fail(self, staff_id: int, username: str, outcome: str, *, message: str = "") -> None:
+    def _fail(self, staff_id: int, username: str, outcome: str, *, message: str = "", reveal_lock: bool = True) -> None:
+        """Count a failure; the lock is announced only past the password (`reveal_lock`)."""
         s = self.ctx.settings
         now = self.ctx.now()
         with self.ctx.db.write() as conn:
@@ -189,10 +203,11 @@ class StaffDirectory:
                 conn.execute("UPDATE staff_users SET locked_until = ?, failed_logins = 0, ticket_hash = NULL"
                              " WHERE id = ?", (iso(until), staff_id))
                 self.ctx.audit(conn, username, "login.personal", "bloqueo", minutos=s.lockout_minutes)
-                error: AuthError = AccountLocked(locked_message(until - now))
+                error: AuthError = AccountLocked(locked_message(until - now)) if reveal_lock else \
+                    bad_credentials(s)
             else:
                 self.ctx.audit(conn, username, "login.personal", outcome, intentos=failures)
-                error = AuthError(message or "Usuario o contraseña incorrectos.", code="bad_credentials")
+                error = AuthError(message, code="bad_credentials") if message else bad_credentials(s)
         raise error
 
     # -- sessions ----------------------------------------------------------------------------------

@@ -159,7 +159,7 @@ def _end_of_day(cfg, args) -> int:
         _say(f"  {label}: {visible(summary) or 'hecho'}")
     _say("Totales del día por tipo de operación:")
     for t in report.totals:
-        _say(f"  {t.kind:<28} {t.entries:>6} asientos  {format_money(t.amount):>16}")
+        _say(f"  {t.label:<32} {t.entries:>6} asientos  {format_money(t.amount):>16}")
     if not report.totals:
         _say("  (sin operaciones)")
     return 0

@@ -58,7 +58,7 @@ class EndOfDayScreen(MemberScreen):
         self.query_one("#eod-status", Static).update(Text("\n".join(lines)))
         table = self.query_one("#eod-totals", DataTable)
         for t in report.totals:
-            table.add_row(t.kind, str(t.entries), format_money(t.amount))
+            table.add_row(t.label, str(t.entries), format_money(t.amount))
         table.display = True
 
     def failed_close(self, error) -> None:

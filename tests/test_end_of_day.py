@@ -81,7 +81,35 @@ def test_cli_refuses_with_the_reason_then_closes(db_path, backend, staff, monkey
     backend.tills.close_till(staff["cajero"].token, {10000: 1})
     assert cli.main(["--set", "scrypt_log_n=8", "end-of-day", "--db", str(db_path)]) == 0
     out = capsys.readouterr().out
-    assert "cerrado; nuevo día de negocio" in out and "cierre_caja" in out
+    assert "cerrado; nuevo día de negocio" in out and "Diferencia al cerrar caja" in out
+    assert "cierre_caja" not in out and "Liquidación interbancaria: 0 revisadas" in out
+    assert not any(word in out for word in ("checked", "credited", "statements", "cards "))
+
+
+def test_every_entry_kind_the_backend_books_has_a_spanish_label():
+    """The day's report names each kind in words: every kind a `post(...)` can write is in the one list."""
+    import re
+    from pathlib import Path
+
+    from backend import card_ledger, counter, ledger, transfers
+
+    source = "\n".join(p.read_text(encoding="utf-8") for p in Path("backend").glob("*.py"))
+    kinds = set(re.findall(r'post\(\s*conn,\s*kind="([a-z_]+)"', source))
+    kinds |= set(re.findall(r'_simple\([^\n]*"([a-z_]+)"(?:, skip_if_short=True)?\)\)\)', source))
+    kinds |= {card_ledger.PURCHASE, card_ledger.PAYMENT, card_ledger.DEFERRAL, card_ledger.CYCLE}
+    kinds |= {f"transferencia_{k}" for k in transfers.KINDS} | {f"{k}_ventanilla" for k in counter.CASH_KINDS}
+    assert {"apertura_caja", "cierre_caja", "sueldo", "pago_servicio"} <= kinds
+    assert sorted(kinds - set(ledger.KIND_LABELS)) == []
+    assert ledger.kind_label("tipo_nuevo") == "Tipo nuevo"  # a kind added later still reads as words
+
+
+def test_report_shows_kinds_and_pass_counts_in_spanish(backend, staff, clock):
+    mixed_day(backend, staff, clock)
+    report = backend.end_of_day.close_day(staff["supervisor"].token)
+    labels = {t.label for t in report.totals}
+    assert {"Depósito en ventanilla", "Retiro en ventanilla", "Apertura de caja"} <= labels
+    passes = dict(report.passes)
+    assert passes["Liquidación interbancaria"].startswith("0 revisadas, 0 acreditadas")
 
 
 def test_a_day_that_has_not_come_cannot_be_closed(backend, clock):

@@ -72,7 +72,38 @@ def test_wrong_password_counts_and_reveals_nothing(backend, clock):
     enrol(backend, "cajero1", "cajero")
     with pytest.raises(AuthError) as err:
         backend.auth.login("cajero1", "Otra-clave-99")
-    assert err.value.message == "Usuario o contraseña incorrectos."
+    assert err.value.message.startswith("Usuario o contraseña incorrectos.")
+
+
+def _answer(backend, username: str, password: str) -> tuple[type, str, str]:
+    with pytest.raises(AuthError) as err:
+        backend.auth.login(username, password)
+    return type(err.value), err.value.code, err.value.message
+
+
+def test_unknown_wrong_password_and_locked_staff_get_the_same_answer_after_the_same_work(backend, clock,
+                                                                                         monkeypatch):
+    """Nobody learns from the sign-in whether a staff user exists or is locked without its password."""
+    from backend import auth, staff
+
+    enrol(backend, "ventanilla7", "cajero")
+    enrol(backend, "ventanilla8", "cajero")
+    hashes = []
+    for module in (auth, staff):
+        real = module.verify_password
+        monkeypatch.setattr(module, "verify_password", lambda pw, stored, real=real: hashes.append(1) or real(pw, stored))
+    unknown = _answer(backend, "ventanilla9", "Otra-clave-99")
+    assert len(hashes) == 1
+    wrong = _answer(backend, "ventanilla7", "Otra-clave-99")
+    assert len(hashes) == 2
+    answers = [_answer(backend, "ventanilla8", "Otra-clave-99") for _ in range(backend.settings.max_failed_logins)]
+    assert len(hashes) == 2 + backend.settings.max_failed_logins
+    locked = _answer(backend, "ventanilla8", "Otra-clave-99")  # locked now: still one hash, still the same answer
+    assert len(hashes) == 3 + backend.settings.max_failed_logins
+    assert unknown == wrong == locked and set(answers) == {unknown}
+    assert unknown[0] is AuthError and unknown[1] == "bad_credentials"
+    with pytest.raises(AccountLocked):  # the one who knows the password is told
+        backend.auth.login("ventanilla8", PASSWORD)
 
 
 def test_ticket_expires(backend, clock):
