@@ -4,6 +4,8 @@ see the simulation with its full amortization table and every plazo side by side
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -24,6 +26,23 @@ TITLES = {"consumos": "Diferido Transacciones", "rotativo": "Diferido Saldo Actu
 REMINDER = ("*Recuerda que la cuota de este diferido son valores que se suman a tus diferidos anteriores, "
             "y deberán ser cancelados en el próximo mes")
 CHECKED, UNCHECKED = "[X]", "[ ]"
+PROMOTION_WORDS = re.compile(r"\s*\([^()]*\bsin intereses\b[^()]*\)", re.IGNORECASE)
+DESCRIPTION_WIDTH = 30  # what is left of 80 columns beside Fecha Transacción, Valor, Seleccionar and a scrollbar
+
+
+def purchase_description(description: str, interest_free_months: int, width: int = DESCRIPTION_WIDTH) -> str:
+    """The Descripción cell: the merchant's words and «sin intereses» once, never wider than `width`.
+
+    The merchant may already name its promotion («… (3 meses sin intereses)»): the cell says it once, at
+    the end, and when the text is too long it is the merchant's words that are shortened, never the
+    promotion the member chooses by."""
+    tag = ""
+    if interest_free_months:
+        description = PROMOTION_WORDS.sub("", description).strip() or description
+        tag = "" if "sin intereses" in description.lower() else " · sin intereses"
+    if len(description) + len(tag) > width:
+        description = description[:max(width - len(tag) - 1, 1)].rstrip() + "…"
+    return description + tag
 
 
 class DeferralScreen(MemberScreen):
@@ -109,7 +128,7 @@ class DeferralScreen(MemberScreen):
         table.clear()
         self.purchases = {p.id: p.amount for p in purchases}
         for p in purchases:
-            description = p.description + (" · sin intereses" if p.interest_free_months else "")
+            description = purchase_description(p.description, p.interest_free_months)
             table.add_row(f"{p.posted_at:%d/%m/%Y}", Text(description), format_money(p.amount), UNCHECKED,
                           key=str(p.id))
         if not purchases:

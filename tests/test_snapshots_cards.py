@@ -60,6 +60,11 @@ async def _select_manual(pilot):
 
 
 def test_deferral_purchase_table_with_selection(snap_compare, backend):
+    from .card_helpers import buy, demo_card
+
+    # a merchant naming its own promotion: the table still fits 80 columns, «sin intereses» said once
+    buy(backend, demo_card(backend), 1234_56, "2026-11-21 10:00:00",
+        memo="Consumo Almacenes Juan Eljuri (3 meses sin intereses)", promo=3)
     assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=_select_manual)
 
 

@@ -186,3 +186,25 @@ async def test_estado_de_cuenta_shows_the_last_cut(backend):
         text = screen_text(app)
         assert "Fecha de corte 15/11/2026" in text and "Pago mínimo" in text
         assert app.screen.query_one("#statements", DataTable).row_count >= 11
+
+
+async def test_purchase_table_fits_80_columns_with_a_long_promotion(backend):
+    """A merchant that names its promotion («… (3 meses sin intereses)») must not push Valor and
+    Seleccionar off an 80-column terminal, and «sin intereses» is said once."""
+    from .card_helpers import buy
+
+    buy(backend, demo_card(backend), 1234_56, "2026-11-24 10:00:00",
+        memo="Consumo Almacenes Juan Eljuri (3 meses sin intereses)", promo=3)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "diferido_transacciones")
+        table = app.screen.query_one("#purchases", DataTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        table.move_cursor(row=table.row_count - 1)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Valor" in text and "Seleccionar" in text and "$1,234.56" in text
+        row = [str(cell) for cell in table.get_row_at(table.row_count - 1)]
+        assert row[1].count("sin intereses") == 1 and row[1].startswith("Consumo Almac")
+        await pilot.press("space")
+        assert "Monto Total: $1,234.56" in screen_text(app)
