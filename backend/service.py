@@ -48,7 +48,8 @@ class Backend:
     # Which section books each kind of authorised operation (built on demand, e.g. for a replay).
     OPERATION_OWNERS = {"transferencia": "transfers", "beneficiario": "beneficiaries",
                         "registro_tarjeta": "cards", "pago_tarjeta": "cards", "diferido": "deferrals",
-                        "registro_servicio": "services", "pago_servicio": "services", "pago_programado": "scheduled"}
+                        "registro_servicio": "services", "pago_servicio": "services", "pago_programado": "scheduled",
+                        "solicitud_producto": "product_requests"}
 
     def _load_operation(self, kind: str) -> None:
         owner = self.OPERATION_OWNERS.get(kind)
@@ -180,6 +181,13 @@ class Backend:
 
         contact.ensure_loaded(self.db)
         return contact.ContactService(self.ctx, self.auth)
+
+    # -- solicita tus productos (member side)
+    @cached_property
+    def product_requests(self):
+        from .product_requests import ProductRequestsService
+
+        return ProductRequestsService(self.ctx, self.auth, self.ops)
 
     @property
     def settings(self) -> Settings:

@@ -1,0 +1,281 @@
+"""Section 7, Solicita tus Productos (member side): catalogue, simulators, the request and «Mis solicitudes».
+
+A request goes through the one authorised-operation flow (kind «solicitud_producto»): `prepare`
+re-derives every figure (rate, cuota, interest) from the product, amount, plazo and method the member
+chose — figures a client sends are never read — checks the declared income (a loan's largest cuota may
+take at most `loan_income_share_pct` of it; a refusal names the maximum cuota and amount), the
+purpose text and the member's own savings account. Executing stores the request as «Recibida» with a
+number; no money moves until the back office approves it (backend/product_approvals.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from . import notices, receipts
+from .auth import AuthService
+from .clock import parse_iso
+from .context import Context, Principal
+from .errors import NotFound, ValidationError
+from .money import MAX_CENTS, format_money
+from .rates import RateBook, default_book, format_rate
+from .simulators import (DEPOSIT, LOAN, METHODS, DepositSimulation, LoanSimulation, Product, bp, card_rate,
+                         catalogue, check_amount, max_amount_for, product, product_name, rate_line, simulate_deposit,
+                         simulate_loan)
+from .text import clean_text
+
+__all__ = ["catalogue", "product_name", "request_number", "ProductRequestsService", "RequestSummary"]
+
+KIND = "solicitud_producto"
+OPEN_STATES = ("Recibida", "En revisión")
+PURPOSE_MAX = 160
+
+
+@dataclass(frozen=True)
+class RequestSummary:
+    id: int
+    number: str
+    product: str
+    product_name: str
+    amount: int
+    term: int
+    term_label: str
+    method: str
+    rate_bp: int
+    installment: int
+    state: str
+    reason: str
+    created_at: str
+
+
+def request_number(request_id: int, created_at: str) -> str:
+    """«S-2026-000123»: what the member quotes to the co-op."""
+    return f"S-{created_at[:4]}-{request_id:06d}"
+
+
+def parse_request_number(text: str) -> int:
+    match = re.fullmatch(r"\s*S-\d{4}-(\d{1,9})\s*", text or "")
+    if not match:
+        raise ValidationError("Número de solicitud no válido (ejemplo: S-2026-000123).", field="solicitud")
+    return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Everything a request stores, derived on the server from the member's choices."""
+
+    product: Product
+    amount: int
+    term: int
+    method: str
+    rate_bp: int
+    installment: int
+    income: int
+    purpose: str
+    account_id: int | None
+    account_number: str
+    loan: LoanSimulation | None = None
+    deposit: DepositSimulation | None = None
+
+
+class ProductRequestsService:
+    def __init__(self, ctx: Context, auth: AuthService, ops: Any, book: RateBook | None = None):
+        self.ctx = ctx
+        self.auth = auth
+        self.ops = ops
+        self.book = book or default_book()
+        ops.register(ProductRequestHandler(self))
+
+    def catalogue(self, token: str) -> tuple[Product, ...]:
+        self.auth.principal(token)
+        return catalogue()
+
+    def simulate_loan(self, token: str, product_code: str, amount: int, term: int, method: str) -> LoanSimulation:
+        self.auth.principal(token)
+        return simulate_loan(self.book, product_code, amount, term, method, self.ctx.now().date())
+
+    def simulate_deposit(self, token: str, amount: int, days: int) -> DepositSimulation:
+        self.auth.principal(token)
+        return simulate_deposit(amount, days, self.ctx.now().date(), self.ctx.settings.deposit_insurance_ceiling)
+
+    def accounts(self, token: str) -> list[tuple[int, str]]:
+        """The member's active savings accounts (id, number): destination or debit of a request."""
+        who = self.auth.principal(token)
+        return [(r[0], r[1]) for r in self.ctx.db.conn.execute(
+            "SELECT id, number FROM accounts WHERE member_id = ? AND kind = 'ahorros' AND status = 'activa'"
+            " ORDER BY number", (who.member_id,))]
+
+    def prepare_request(self, token: str, request: dict) -> Any:
+        """-> operations.Pending: {product, amount, term, method, income, purpose, account_id}."""
+        return self.ops.prepare(token, KIND, request)
+
+    def my_requests(self, token: str) -> list[RequestSummary]:
+        """«Mis solicitudes», newest first."""
+        who = self.auth.principal(token)
+        rows = self.ctx.db.conn.execute(
+            "SELECT * FROM product_requests WHERE user_id = ? ORDER BY created_at DESC, id DESC",
+            (who.user_id,)).fetchall()
+        return [summary(r) for r in rows]
+
+    def get(self, token: str, request_id: int) -> RequestSummary:
+        who = self.auth.principal(token)
+        row = self.ctx.db.conn.execute("SELECT * FROM product_requests WHERE id = ? AND user_id = ?",
+                                       (request_id, who.user_id)).fetchone()
+        if row is None:
+            raise NotFound("La solicitud no existe o no es tuya.", field="solicitud")
+        return summary(row)
+
+    # -- derivation, shared by prepare and execute (on the given connection) ----------------------
+    def derive(self, conn, who: Principal, request: dict) -> Derived:
+        p = product(request.get("product"))
+        today = self.ctx.now().date()
+        purpose = clean_text(request.get("purpose"), field="destino", label="El destino", max_len=PURPOSE_MAX,
+                             min_len=3)
+        income = request.get("income", 0)
+        if isinstance(income, bool) or not isinstance(income, int) or not 0 <= income <= MAX_CENTS:
+            raise ValidationError("Ingresa tu ingreso mensual.", field="ingreso")
+        account_id, number = self._own_account(conn, who, request.get("account_id"))
+        base = Derived(p, 0, 0, "", 0, 0, income, purpose, account_id, number)
+        if p.kind == LOAN:
+            if income <= 0:
+                raise ValidationError("Ingresa tu ingreso mensual para solicitar un crédito.", field="ingreso")
+            sim = simulate_loan(self.book, p.code, request.get("amount"), request.get("term"),
+                                request.get("method"), today)
+            self._income_check(sim, income, today)
+            return replace(base, amount=sim.amount, term=sim.months, method=sim.method, rate_bp=sim.rate_bp,
+                           installment=sim.cuota, loan=sim)
+        if p.kind == DEPOSIT:
+            dep = simulate_deposit(request.get("amount"), request.get("term"), today,
+                                   self.ctx.settings.deposit_insurance_ceiling)
+            available = conn.execute("SELECT balance - held FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
+            if available < dep.amount:
+                raise ValidationError(f"Tu cuenta {number} tiene disponible {format_money(available)}: no alcanza "
+                                      f"para invertir {format_money(dep.amount)}.", field="monto")
+            return replace(base, amount=dep.amount, term=dep.days, method="", rate_bp=dep.rate_bp,
+                           installment=0, deposit=dep)
+        if p.kind == "tarjeta":
+            if income <= 0:
+                raise ValidationError("Ingresa tu ingreso mensual para solicitar una tarjeta.", field="ingreso")
+            amount = check_amount(p, request.get("amount"))
+            return replace(base, amount=amount, term=0, method="", rate_bp=bp(card_rate(self.book, today)),
+                           installment=0)
+        return replace(base, amount=0, term=0, method="", rate_bp=0, installment=0)
+
+    def _income_check(self, sim: LoanSimulation, income: int, today) -> None:
+        share = self.ctx.settings.loan_income_share_pct
+        limit = income * share // 100
+        if sim.max_cuota <= limit:
+            return
+        most = max_amount_for(self.book, sim.product, sim.months, sim.method, today, limit)
+        fits = (f"en {sim.months} meses puedes solicitar hasta {format_money(most)}" if most else
+                "ese monto de cuota no alcanza para el monto mínimo de este crédito en ese plazo")
+        raise ValidationError(
+            f"La cuota de {format_money(sim.max_cuota)} supera el {share}% de tu ingreso mensual declarado "
+            f"({format_money(income)}). La cuota máxima es {format_money(limit)}: {fits}. Prueba un monto menor "
+            "o un plazo más largo.", field="monto", code="income_share")
+
+    def _own_account(self, conn, who: Principal, account_id: object) -> tuple[int, str]:
+        if isinstance(account_id, bool) or not isinstance(account_id, int):
+            raise ValidationError("Elige tu cuenta de ahorros.", field="cuenta")
+        row = conn.execute("SELECT id, number FROM accounts WHERE id = ? AND member_id = ? AND kind = 'ahorros'"
+                           " AND status = 'activa'", (account_id, who.member_id)).fetchone()
+        if row is None:
+            raise NotFound("La cuenta no existe o no te pertenece.", field="cuenta")
+        return row[0], row[1]
+
+
+def summary(r) -> RequestSummary:
+    p_name = product_name(r["product"])
+    unit = {"plazo_fijo": "días"}.get(r["product"], "meses")
+    term_label = f"{r['term']} {unit}" if r["term"] else "—"
+    return RequestSummary(r["id"], request_number(r["id"], r["created_at"]), r["product"], p_name, r["amount"],
+                          r["term"], term_label, r["method"], r["rate_bp"], r["installment"], r["state"],
+                          r["reason"] or "", r["created_at"])
+
+
+def lines_for(d: Derived) -> list[tuple[str, str]]:
+    """What the member confirms (and the receipt prints)."""
+    lines = [("Producto", d.product.name)]
+    if d.loan is not None:
+        lines += [("Monto", format_money(d.amount)), ("Plazo", d.product.term_label(d.term)),
+                  ("Amortización", METHODS[d.method]), ("Tasa efectiva", rate_line(d.loan.effective, d.loan.cap)),
+                  ("Cuota", format_money(d.installment)), ("Interés total", format_money(d.loan.total_interest))]
+    elif d.deposit is not None:
+        lines += [("Monto", format_money(d.amount)), ("Plazo", d.product.term_label(d.term)),
+                  ("Tasa nominal anual", format_rate(d.deposit.nominal)),
+                  ("Interés", format_money(d.deposit.interest)),
+                  ("Monto al vencimiento", format_money(d.deposit.at_maturity))]
+    elif d.product.kind == "tarjeta":
+        lines += [("Cupo solicitado", format_money(d.amount))]
+    lines += [("Ingreso mensual", format_money(d.income)), ("Destino", d.purpose),
+              ("Cuenta" if d.deposit is None else "Cuenta de débito", d.account_number)]
+    return lines
+
+
+class ProductRequestHandler:
+    kind = KIND
+    otp_label = "tu solicitud de producto"
+
+    def __init__(self, service: ProductRequestsService):
+        self.service = service
+
+    def prepare(self, conn, who: Principal, request: dict) -> Any:
+        from .operations import Prepared
+
+        d = self.service.derive(conn, who, request)
+        details = {"product": d.product.code, "amount": d.amount, "term": d.term, "method": d.method,
+                   "rate_bp": d.rate_bp, "installment": d.installment, "income": d.income, "purpose": d.purpose,
+                   "account_id": d.account_id}
+        return Prepared(details=details, title="Confirma tu solicitud", lines=lines_for(d), view=d)
+
+    def execute(self, conn, who: Principal, request: dict, prepared: Any, key: str) -> int:
+        d: Derived = prepared.view
+        ctx = self.service.ctx
+        open_one = conn.execute(
+            "SELECT id, created_at FROM product_requests WHERE user_id = ? AND product = ? AND state IN (?, ?)"
+            " LIMIT 1", (who.user_id, d.product.code, *OPEN_STATES)).fetchone()
+        if open_one is not None:
+            raise ValidationError(f"Ya tienes una solicitud de {d.product.name} en trámite "
+                                  f"(N.º {request_number(open_one[0], open_one[1])}); espera su respuesta.",
+                                  field="producto", code="request_open")
+        at = ctx.now_iso()
+        request_id = conn.execute(
+            "INSERT INTO product_requests (user_id, member_id, product, amount, term, method, rate_bp, installment,"
+            " income, purpose, account_id, state, idempotency_key, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'Recibida', ?, ?) RETURNING id",
+            (who.user_id, who.member_id, d.product.code, d.amount, d.term, d.method, d.rate_bp, d.installment,
+             d.income, d.purpose, d.account_id, key, at)).fetchone()[0]
+        number = request_number(request_id, at)
+        ctx.audit(conn, who.username, "solicitud.crear", "ok", member_id=who.member_id, solicitud=number,
+                  producto=d.product.code, monto=d.amount, plazo=d.term, tasa_bp=d.rate_bp)
+        notices.queue(conn, who.member_id, f"Cooprogreso: recibimos tu solicitud N.º {number} de {d.product.name}. "
+                      "Sigue su estado en «Mis solicitudes».", at)
+        return request_id
+
+    def receipt(self, conn, who: Principal, result_id: int) -> Any:
+        row = conn.execute("SELECT * FROM product_requests WHERE id = ? AND user_id = ?",
+                           (result_id, who.user_id)).fetchone()
+        if row is None:
+            raise NotFound("La solicitud no existe o no es tuya.")
+        s = summary(row)
+        p = product(s.product)
+        lines = [("Número de solicitud", s.number), ("Producto", s.product_name)]
+        if s.amount:
+            lines.append(("Cupo solicitado" if p.kind == "tarjeta" else "Monto", format_money(s.amount)))
+        if s.term:
+            lines.append(("Plazo", s.term_label))
+        if s.method:
+            lines.append(("Amortización", METHODS.get(s.method, s.method)))
+        if s.rate_bp:
+            label = "Tasa nominal anual" if p.kind == DEPOSIT else "Tasa efectiva"
+            lines.append((label, format_rate(Decimal(s.rate_bp) / 10_000)))
+        if s.installment:
+            lines.append(("Cuota", format_money(s.installment)))
+        lines += [("Ingreso mensual", format_money(row["income"])), ("Destino", row["purpose"]),
+                  ("Estado", "Recibida")]
+        return receipts.make(self.service.ctx.secret("receipt_secret"), kind=KIND, title="Solicitud de Producto",
+                             lines=lines, reference=s.number, created_at=parse_iso(row["created_at"]),
+                             result_id=row["id"])

@@ -1,0 +1,274 @@
+"""7. Solicita tus Productos: catalogue, simulators against independent figures, the request flow."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backend import simulators
+from backend.errors import NotFound, OtpError, ValidationError
+from backend.product_requests import ProductRequestsService, parse_request_number
+from backend.rates import LegalCap, Offer, RateAboveCap, RateBook, default_book
+
+from .conftest import last_code
+from .transfer_helpers import balance_of
+
+TODAY = date(2026, 11, 25)
+HOSTILE = ["\x1b[2J\x1b[31mAPROBADO", "Casa\u202e odabrorpa", "texto\u200b oculto", "nul\x00 aquí", "a" * 161, "ab"]
+
+
+def book_at(effective: str, cap: str = "16.77") -> RateBook:
+    """A rate book where consumo credits cost `effective` for every plazo, under a consumo cap of `cap`."""
+    return RateBook([LegalCap("consumo", date(2026, 1, 1), Decimal(cap) / 100)],
+                    [Offer("credito_consumo", "consumo", 1, 600, Decimal(effective) / 100, date(2026, 1, 1)),
+                     Offer("rotativo", "consumo", 1, 1, Decimal(cap) / 100, date(2026, 1, 1))])
+
+
+def service_with(backend, book: RateBook) -> ProductRequestsService:
+    backend.product_requests  # noqa: B018 - the regular one first; this one replaces its handler
+    return ProductRequestsService(backend.ctx, backend.auth, backend.ops, book)
+
+
+def independent_schedule(principal: int, effective: str, months: int, method: str) -> list[tuple[int, int]]:
+    """(cuota, interest) per month, computed here from the definitions, not with backend.amortization."""
+    monthly = (Decimal(1) + Decimal(effective) / 100) ** (Decimal(1) / 12) - 1
+    half = Decimal(1)
+    rows, balance = [], principal
+    if method == "frances":
+        cuota = int((principal * monthly / (1 - (1 + monthly) ** -months)).quantize(half, ROUND_HALF_UP))
+    for n in range(months):
+        interest = int((balance * monthly).quantize(half, ROUND_HALF_UP))
+        if method == "frances":
+            capital = balance if n == months - 1 else cuota - interest
+        else:
+            capital = principal // months + (1 if n < principal % months else 0)
+        balance -= capital
+        rows.append((capital + interest, interest))
+    return rows
+
+
+def request(backend, who, **over):
+    base = {"product": "consumo", "amount": 1_000_00, "term": 12, "method": "frances", "income": 1_500_00,
+            "purpose": "Arreglo del techo de la casa", "account_id": who.accounts[0]}
+    return {**base, **over}
+
+
+def authorise(backend, who, pending):
+    backend.ops.request_code(who.token, pending.id)
+    return backend.ops.authorise(who.token, pending.id, last_code(backend))
+
+
+def rows_of(backend):
+    return backend.db.conn.execute("SELECT * FROM product_requests ORDER BY id").fetchall()
+
+
+# -- catalogue and simulators ---------------------------------------------------------------------
+def test_catalogue_has_the_manuals_products_in_order(backend, lucia):
+    products = backend.product_requests.catalogue(lucia.token)
+    assert [(p.code, p.name) for p in products] == [
+        ("consumo", "Crédito de consumo"), ("microcredito", "Microcrédito"), ("inmobiliario", "Crédito inmobiliario"),
+        ("plazo_fijo", "Inversión a plazo fijo (certificado de depósito)"), ("tarjeta", "Tarjeta de crédito"),
+        ("ahorros", "Cuenta de ahorros adicional")]
+    assert simulators.product_name("microcredito") == "Microcrédito"
+
+
+def test_the_issues_example_french_at_16_77_over_12_months(backend, lucia):
+    service = service_with(backend, book_at("16.77"))
+    sim = service.simulate_loan(lucia.token, "consumo", 1_000_00, 12, "frances")
+    assert sim.cuota == 90_54 and sim.total_interest == 86_51
+    assert [(r.cuota, r.interest) for r in sim.schedule.rows] == independent_schedule(1_000_00, "16.77", 12, "frances")
+    assert sum(r.cuota for r in sim.schedule.rows) == 1_000_00 + 86_51 == sim.total_paid
+    assert sim.schedule.rows[-1].balance == 0 and sim.rate_bp == 1677
+
+
+def test_german_matches_an_independent_computation(backend, lucia):
+    service = service_with(backend, book_at("16.77"))
+    sim = service.simulate_loan(lucia.token, "consumo", 1_000_00, 12, "aleman")
+    expected = independent_schedule(1_000_00, "16.77", 12, "aleman")
+    assert [(r.cuota, r.interest) for r in sim.schedule.rows] == expected
+    assert sim.cuota == 96_34 and sim.max_cuota == 96_34  # capital 83.34 + interest 13.00
+    assert sum(r.capital for r in sim.schedule.rows) == 1_000_00
+    assert sim.total_interest < 86_51  # capital fijo pays less interest than cuota fija
+
+
+def test_the_co_ops_own_rate_is_used_and_a_rate_above_todays_cap_is_refused(backend, lucia):
+    sim = backend.product_requests.simulate_loan(lucia.token, "consumo", 1_000_00, 12, "frances")
+    assert sim.effective == Decimal("0.156") and sim.cap.max_effective == Decimal("0.1677")
+    over = service_with(backend, book_at("17.50"))
+    with pytest.raises(RateAboveCap, match="supera la tasa máxima legal del segmento Consumo"):
+        over.simulate_loan(lucia.token, "consumo", 1_000_00, 12, "frances")
+    micro = backend.product_requests.simulate_loan(lucia.token, "microcredito", 2_000_00, 24, "aleman")
+    assert micro.effective <= micro.cap.max_effective and micro.cap.segment.startswith("microcredito")
+    home = backend.product_requests.simulate_loan(lucia.token, "inmobiliario", 50_000_00, 240, "frances")
+    assert home.cap.segment == "inmobiliario" and len(home.schedule.rows) == 240
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(product="consumo", amount=100_00, term=12, method="frances"), "monto"),
+    (dict(product="consumo", amount=1_000_00, term=61, method="frances"), "plazo"),
+    (dict(product="consumo", amount=1_000_00, term=12, method="americano"), "metodo"),
+    (dict(product="tarjeta", amount=1_000_00, term=12, method="frances"), "producto"),
+    (dict(product="hipoteca", amount=1_000_00, term=12, method="frances"), "producto"),
+    (dict(product="consumo", amount=True, term=12, method="frances"), "monto"),
+])
+def test_simulator_input_is_checked(backend, lucia, kwargs, field):
+    with pytest.raises(ValidationError) as err:
+        backend.product_requests.simulate_loan(lucia.token, kwargs["product"], kwargs["amount"], kwargs["term"],
+                                               kwargs["method"])
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize("days, band, rate", [
+    (30, "30–60 días", "5.00"), (60, "30–60 días", "5.00"), (61, "61–90 días", "5.50"), (90, "61–90 días", "5.50"),
+    (91, "91–120 días", "6.00"), (120, "91–120 días", "6.00"), (121, "121–180 días", "6.50"),
+    (180, "121–180 días", "6.50"), (181, "181–360 días", "7.25"), (360, "181–360 días", "7.25"),
+    (361, "361 días o más", "8.00"), (720, "361 días o más", "8.00")])
+def test_plazo_fijo_by_day_bands(backend, lucia, days, band, rate):
+    amount = 12_345_67
+    sim = backend.product_requests.simulate_deposit(lucia.token, amount, days)
+    exact = Fraction(amount) * Fraction(rate) / 100 * days / 360
+    assert sim.band == band and sim.interest == int(exact + Fraction(1, 2))  # half-up, exact
+    assert sim.at_maturity == amount + sim.interest
+    assert (sim.maturity - TODAY).days == days
+    assert "COSEDE" in sim.insurance_note and "excedente" not in sim.insurance_note
+
+
+def test_plazo_fijo_limits_and_the_insurance_ceiling(make_backend, lucia):
+    backend = make_backend(deposit_insurance_ceiling=1_000_00)
+    sim = backend.product_requests.simulate_deposit(lucia.token, 5_000_00, 90)
+    assert "$1,000.00" in sim.insurance_note and "excedente" in sim.insurance_note
+    for days in (29, 1081):
+        with pytest.raises(ValidationError) as err:
+            backend.product_requests.simulate_deposit(lucia.token, 5_000_00, days)
+        assert err.value.field == "plazo"
+
+
+@settings(max_examples=60, deadline=None)
+@given(amount=st.integers(300_00, 30_000_00), months=st.integers(3, 60), method=st.sampled_from(["frances", "aleman"]))
+def test_every_schedule_adds_up_to_the_cent(amount, months, method):
+    sim = simulators.simulate_loan(default_book(), "consumo", amount, months, method, TODAY)
+    rows = sim.schedule.rows
+    assert sum(r.capital for r in rows) == amount and rows[-1].balance == 0
+    assert sum(r.cuota for r in rows) == amount + sim.total_interest
+    assert all(r.capital >= 0 and r.interest >= 0 for r in rows)
+    assert len(rows) == months
+
+
+# -- the request ----------------------------------------------------------------------------------
+def test_a_request_is_received_with_a_number_and_moves_no_money(backend, lucia):
+    account = lucia.accounts[0]
+    before = balance_of(backend, account)
+    forged = request(backend, lucia, rate_bp=1, installment=1, state="Aprobada")  # client figures are ignored
+    pending = backend.product_requests.prepare_request(lucia.token, forged)
+    lines = dict(pending.lines)
+    assert lines["Cuota"] == "$90.06" and lines["Tasa efectiva"].startswith("15.60%")
+    receipt = authorise(backend, lucia, pending)
+    [row] = rows_of(backend)
+    assert (row["state"], row["rate_bp"], row["installment"], row["amount"], row["method"]) == \
+        ("Recibida", 1560, 90_06, 1_000_00, "frances")
+    assert receipt.reference == f"S-2026-{row['id']:06d}" == receipt.get("Número de solicitud")
+    assert parse_request_number(receipt.reference) == row["id"]
+    assert balance_of(backend, account) == before and backend.check() == []
+    mine = backend.product_requests.my_requests(lucia.token)
+    assert [(m.number, m.product_name, m.amount, m.state) for m in mine][0] == \
+        (receipt.reference, "Crédito de consumo", 1_000_00, "Recibida")
+    audit = backend.audit_log(last=5)
+    assert any(a.action == "solicitud.crear" and receipt.reference in a.details for a in audit)
+    assert not any("techo" in a.details for a in audit)
+    assert receipt.reference in backend.outbox(last=1)[-1].body
+    # the same confirmation again: the same receipt, still one request
+    assert backend.ops.authorise(lucia.token, pending.id, "000000").reference == receipt.reference
+    assert len(rows_of(backend)) == 1
+
+
+def test_a_second_open_request_of_the_same_product_is_refused(backend, lucia):
+    authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(backend, lucia)))
+    with pytest.raises(ValidationError, match="en trámite"):
+        authorise(backend, lucia, backend.product_requests.prepare_request(
+            lucia.token, request(backend, lucia, amount=2_000_00)))
+    assert len(rows_of(backend)) == 1
+
+
+def test_a_loan_above_the_income_share_is_explained(backend, lucia):
+    with pytest.raises(ValidationError) as err:
+        backend.product_requests.prepare_request(lucia.token, request(backend, lucia, amount=5_000_00, income=300_00))
+    message = err.value.message
+    assert err.value.code == "income_share"
+    assert "30%" in message and "$300.00" in message and "La cuota máxima es $90.00" in message
+    most = simulators.max_amount_for(default_book(), "consumo", 12, "frances", TODAY, 90_00)
+    assert f"hasta {simulators.format_money(most)}" in message
+    assert simulators.simulate_loan(default_book(), "consumo", most, 12, "frances", TODAY).max_cuota <= 90_00
+    assert simulators.simulate_loan(default_book(), "consumo", most + 1, 12, "frances", TODAY).max_cuota > 90_00
+    # what the message offers is accepted
+    authorise(backend, lucia, backend.product_requests.prepare_request(
+        lucia.token, request(backend, lucia, amount=most, income=300_00)))
+    assert rows_of(backend)[0]["amount"] == most
+
+
+@pytest.mark.parametrize("purpose", HOSTILE)
+def test_hostile_purpose_is_refused_and_nothing_is_stored(backend, lucia, purpose):
+    with pytest.raises(ValidationError) as err:
+        backend.product_requests.prepare_request(lucia.token, request(backend, lucia, purpose=purpose))
+    assert err.value.field == "destino" and rows_of(backend) == []
+
+
+def test_a_member_cannot_use_anothers_account_or_see_anothers_request(backend, lucia, ana):
+    with pytest.raises(NotFound):
+        backend.product_requests.prepare_request(lucia.token, request(backend, lucia, account_id=ana.accounts[0]))
+    receipt = authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(backend, lucia)))
+    assert backend.product_requests.my_requests(ana.token) == []
+    with pytest.raises(NotFound):
+        backend.product_requests.get(ana.token, receipt.result_id)
+    with pytest.raises(NotFound):
+        backend.ops.receipt(ana.token, "solicitud_producto", receipt.result_id)
+
+
+def test_the_code_is_bound_to_the_details(backend, lucia):
+    first = backend.product_requests.prepare_request(lucia.token, request(backend, lucia))
+    backend.ops.request_code(lucia.token, first.id)
+    code = last_code(backend)
+    # the stored request is altered after the code was sent: the code is void, nothing is booked
+    with backend.db.write() as conn:
+        row = conn.execute("SELECT request FROM operations WHERE id = ?", (first.id,)).fetchone()
+        changed = {**json.loads(row[0]), "amount": 2_000_00}
+        conn.execute("UPDATE operations SET request = ? WHERE id = ?", (json.dumps(changed), first.id))
+    with pytest.raises(OtpError):
+        backend.ops.authorise(lucia.token, first.id, code)
+    # a rate change between the code and the confirmation voids it too
+    second = backend.product_requests.prepare_request(lucia.token, request(backend, lucia))
+    backend.ops.request_code(lucia.token, second.id)
+    code = last_code(backend)
+    backend.product_requests.book = book_at("16.00")
+    with pytest.raises(OtpError):
+        backend.ops.authorise(lucia.token, second.id, code)
+    assert rows_of(backend) == []
+
+
+def test_plazo_fijo_tarjeta_and_ahorros_requests(backend, lucia):
+    account = lucia.accounts[0]
+    available = balance_of(backend, account)
+    with pytest.raises(ValidationError, match="no alcanza"):
+        backend.product_requests.prepare_request(lucia.token, request(
+            backend, lucia, product="plazo_fijo", amount=available + 100_00, term=90, method=""))
+    pending = backend.product_requests.prepare_request(lucia.token, request(
+        backend, lucia, product="plazo_fijo", amount=100_00, term=90, method="frances", income=0))
+    assert dict(pending.lines)["Monto al vencimiento"] == "$101.38"  # 100 × 5.50% × 90/360 = 1.375 → 1.38
+    authorise(backend, lucia, pending)
+    authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(
+        backend, lucia, product="tarjeta", amount=2_000_00, term=7, method="aleman")))
+    with pytest.raises(ValidationError) as err:
+        backend.product_requests.prepare_request(lucia.token, request(backend, lucia, product="tarjeta", income=0))
+    assert err.value.field == "ingreso"
+    authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(
+        backend, lucia, product="ahorros", amount=5_000_00, income=0, purpose="Ahorro para vacaciones")))
+    got = [(r["product"], r["amount"], r["term"], r["method"], r["rate_bp"], r["installment"])
+           for r in rows_of(backend)]
+    assert got == [("plazo_fijo", 100_00, 90, "", 550, 0), ("tarjeta", 2_000_00, 0, "", 1677, 0),
+                   ("ahorros", 0, 0, "", 0, 0)]
+    assert balance_of(backend, account) == available and backend.check() == []
