@@ -50,7 +50,8 @@ class CashScreen(MemberScreen):
         yield Select([], id="account", prompt="Cuenta de ahorros", compact=True)
         with Horizontal(id="amount-row"):
             yield Label("Monto (USD): ")
-            yield Input(id="amount", placeholder="0.00", max_length=14, restrict=r"[\d.,$ ]*", compact=True)
+            # Typed whole to `backend.money.parse_money`: no `restrict` silently dropping a character («1e9»).
+            yield Input(id="amount", placeholder="0.00", compact=True)
             yield Button("Depositar" if self.kind == "deposito" else "Retirar", id="go", variant="primary",
                          compact=True)
         yield Static("", id="cash-error", classes="error")

@@ -3,6 +3,8 @@ operations, and closes by counting cash by denomination (a difference goes to th
 
 from __future__ import annotations
 
+import unicodedata
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -45,7 +47,9 @@ class TillScreen(MemberScreen):
         yield Static("", id="till-status")
         with Horizontal(id="open-row"):
             yield Label("Efectivo contado: ")
-            yield Input(id="opening", placeholder="0.00", max_length=14, restrict=r"[\d.,$ ]*", compact=True)
+            # No `restrict` or `max_length`: a character dropped silently changes the amount («1e9» became 19);
+            # whatever is typed goes whole to `backend.money.parse_money`, which refuses it with a reason.
+            yield Input(id="opening", placeholder="0.00", compact=True)
             yield Button("Abrir caja", id="open-till", variant="primary", compact=True)
         yield Static("", id="till-error", classes="error")
         yield DataTable(id="till-ops", cursor_type="row", zebra_stripes=True)
@@ -130,7 +134,7 @@ class TillCloseScreen(MemberScreen):
         with Grid(id="counts"):
             for value, label in DENOMINATIONS:
                 yield Label(label, classes="denomination")
-                yield Input(id=f"d{value}", placeholder="0", max_length=6, restrict=r"\d*", compact=True)
+                yield Input(id=f"d{value}", placeholder="0", compact=True)  # checked whole, see `counts`
         yield Static("", id="close-summary")
         with Horizontal(id="close-note-row"):
             yield Label("Observación: ")
@@ -148,18 +152,29 @@ class TillCloseScreen(MemberScreen):
         self.till = till
         self._summary()
 
-    def counts(self) -> dict[int, int]:
-        return {value: int(self.query_one(f"#d{value}", Input).value or 0) for value, _ in DENOMINATIONS}
+    def counts(self) -> dict[int, int] | str:
+        """Pieces per denomination, or what is wrong with one: a typo is refused, never dropped."""
+        counts = {}
+        for value, label in DENOMINATIONS:
+            raw = self.query_one(f"#d{value}", Input).value.strip()
+            # Look-alike digits count as digits; anything else (a letter, a sign, a point) refuses the count.
+            digits = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else "x" for ch in raw) or "0"
+            if not digits.isdigit() or len(digits) > 6:
+                return f"Cantidad no válida en {label}: escribe solo el número de piezas."
+            counts[value] = int(digits)
+        return counts
 
     def counted(self) -> int:
-        return sum(v * n for v, n in self.counts().items())
+        counts = self.counts()
+        return 0 if isinstance(counts, str) else sum(v * n for v, n in counts.items())
 
     @on(Input.Changed)
     def _summary(self) -> None:
-        text = f"Contado: {format_money(self.counted())}"
+        counts = self.counts()
+        text = counts if isinstance(counts, str) else f"Contado: {format_money(self.counted())}"
         if self.till is None or self.till.status != "abierta":
             text = "No tienes una caja abierta."
-        self.query_one("#close-summary", Static).update(text)
+        self.query_one("#close-summary", Static).update(Text(text))
 
     @on(Input.Submitted)
     def next_field(self, event: Input.Submitted) -> None:
@@ -167,15 +182,23 @@ class TillCloseScreen(MemberScreen):
 
     @on(Button.Pressed, "#close-till")
     def close_till(self) -> None:
+        counts = self.counts()
+        if isinstance(counts, str):
+            self.query_one("#close-error", Static).update(Text(counts))
+            return
+        self.query_one("#close-error", Static).update("")
         details = "\n".join(f"{label}: {n}" for (value, label), n in
-                            zip(DENOMINATIONS, self.counts().values(), strict=True) if n)
+                            zip(DENOMINATIONS, counts.values(), strict=True) if n)
         self.app.push_screen(ConfirmModal(f"¿Cerrar tu caja con {format_money(self.counted())} contados?",
                                           details or "Sin efectivo contado.", accept="Cerrar caja"), self._confirmed)
 
     def _confirmed(self, yes: bool | None) -> None:
         if yes:
+            counts = self.counts()
+            if isinstance(counts, str):
+                return
             self.call("close", self.app.backend.tills.close_till, self.app.token,
-                      {k: v for k, v in self.counts().items() if v}, self.query_one("#close-note", Input).value)
+                      {k: v for k, v in counts.items() if v}, self.query_one("#close-note", Input).value)
 
     def done_close(self, result: CloseResult) -> None:
         if result.state == "cerrada":
