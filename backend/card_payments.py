@@ -125,6 +125,8 @@ class PaymentHandler:
         card = resolve(conn, who, request.get("card"))
         opts = payment_options(conn, who, card)
         option = request.get("option")
+        if option in ("minimo", "total") and opts.minimum is not None and option not in opts.options:
+            raise ValidationError(opts.refusal(option), field="option")
         if option not in opts.options:
             raise ValidationError("Elige cuánto vas a pagar.", field="option")
         if option == "otro":
@@ -135,9 +137,7 @@ class PaymentHandler:
                 raise ValidationError(f"El valor supera la deuda actual de la tarjeta ({format_money(opts.owed)}).",
                                       field="monto")
         else:
-            amount = opts.minimum if option == "minimo" else opts.total
-            if not amount:
-                raise ValidationError("No tienes valores pendientes de pago en esta tarjeta.", field="option")
+            amount = (opts.minimum if option == "minimo" else opts.total) or 0  # offered only when above 0
         if amount > self.ctx.settings.card_payment_tx:
             raise ValidationError(f"El pago supera el máximo por transacción "
                                   f"({format_money(self.ctx.settings.card_payment_tx)}).", field="monto")

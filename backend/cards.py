@@ -19,6 +19,7 @@ from .clock import parse_iso
 from .context import Context, Principal
 from .errors import NotFound, ValidationError
 from .identity import mask_name
+from .money import format_money
 
 OPTIONS = {"minimo": "Pago mínimo", "total": "Pago total", "otro": "Otro valor"}
 
@@ -99,7 +100,32 @@ class PaymentOptions:
 
     @property
     def options(self) -> tuple[str, ...]:
-        return ("minimo", "total", "otro") if self.minimum is not None else ("otro",)
+        """What the member may choose: a mínimo or total already covered is not offered as $0.00."""
+        if self.minimum is None:
+            return ("otro",)
+        return tuple(k for k, v in (("minimo", self.minimum), ("total", self.total)) if v) + ("otro",)
+
+    @property
+    def minimum_covered(self) -> bool:
+        """The statement's pago mínimo is paid (what is still owed may be more)."""
+        return self.minimum == 0 and self.due_date is not None
+
+    @property
+    def total_covered(self) -> bool:
+        """The statement's pago total is paid (purchases since the cut may still be owed)."""
+        return self.total == 0 and self.due_date is not None
+
+    def refusal(self, option: str) -> str:
+        """Why `option` is not offered, in the member's words."""
+        owed = f" Tu deuda actual es {format_money(self.owed)}: puedes pagarla con «Otro valor»." if self.owed else ""
+        if option == "minimo" and self.minimum_covered and self.total:
+            return (f"Tu pago mínimo ya está cubierto. Si quieres, paga el total pendiente "
+                    f"({format_money(self.total)}) u otro valor.")
+        if option in ("minimo", "total") and self.due_date is not None and not self.total:
+            return "Ya pagaste el total de tu estado de cuenta." + owed
+        if option in ("minimo", "total") and self.due_date is None and self.owed:
+            return "Tu tarjeta aún no tiene estado de cuenta." + owed
+        return "No tienes valores pendientes de pago en esta tarjeta."
 
 
 class CardsService:

@@ -26,6 +26,13 @@ TITLES = {"cooprogreso": "Tarjetas Cooprogreso", "otros": "Tarjetas Otros Bancos
 OPTION_IDS = {"minimo": "opt-minimo", "total": "opt-total", "otro": "opt-otro"}
 
 
+def option_label(name: str, amount: int, due_date) -> str:
+    """«Pago mínimo $12.00», or what the member needs to know instead of an amount of $0.00."""
+    if amount:
+        return f"{name} {format_money(amount)}"
+    return f"{name}: cubierto" if due_date is not None else f"{name}: aún sin estado de cuenta"
+
+
 class CardPaymentScreen(MemberScreen):
     BINDINGS = [Binding("f2", "statement", "Estado de cuenta", id="cards.statement",
                         tooltip="Estado de cuenta de tu tarjeta Cooprogreso")]
@@ -87,9 +94,12 @@ class CardPaymentScreen(MemberScreen):
 
     def done_origins(self, origins) -> None:
         select = self.query_one("#origin", Select)
+        chosen = select.value
         select.set_options([(f"Ahorros {number} · Disponible {format_money(available)}", account_id)
                             for account_id, number, available in origins])
-        if origins:
+        if any(account_id == chosen for account_id, _, _ in origins):
+            select.value = chosen  # a refresh keeps the member's choice
+        elif origins:
             select.value = origins[0][0]
 
     @on(Select.Changed, "#card")
@@ -102,18 +112,20 @@ class CardPaymentScreen(MemberScreen):
         due = self.query_one("#card-due", Static)
         buttons = {key: self.query_one(f"#{wid}", RadioButton) for key, wid in OPTION_IDS.items()}
         if options.minimum is not None:
-            buttons["minimo"].label = f"Pago mínimo {format_money(options.minimum)}"
-            buttons["total"].label = f"Pago total {format_money(options.total)}"
+            buttons["minimo"].label = option_label("Pago mínimo", options.minimum, options.due_date)
+            buttons["total"].label = option_label("Pago total", options.total, options.due_date)
             when = f"Fecha máxima de pago: {options.due_date:%d/%m/%Y}" if options.due_date else "Aún sin estado de cuenta"
             due.update(Text(f"{when} · Deuda actual {format_money(options.owed or 0)}"))
         else:
             owed = f"Deuda actual {format_money(options.owed)}" if options.owed is not None else ""
             due.update(Text(owed))
         for key, button in buttons.items():
-            button.display = key in options.options
+            # an own card shows mínimo and total even when covered (said, not offered as $0.00)
+            button.display = key in options.options or (options.minimum is not None and key != "otro")
+            button.disabled = key not in options.options
         first = buttons[options.options[0]]
         first.value = True
-        self.query_one("#other-amount").display = options.options == ("otro",)
+        self.query_one("#other-amount").display = options.options[0] == "otro"
 
     @on(RadioSet.Changed, "#amount-option")
     def option_changed(self, event: RadioSet.Changed) -> None:
@@ -157,8 +169,15 @@ class CardPaymentScreen(MemberScreen):
                 self.query_one("#monto-error", Static).update(Text(exc.message))
                 return
         cards, token = self.app.backend.cards, self.app.token
-        start_authorised(self, lambda: cards.prepare_payment(token, request), on_done=lambda _: self.reload(card),
+        start_authorised(self, lambda: cards.prepare_payment(token, request), on_done=lambda _: self.paid(card),
                          on_error=self._failed)
+
+    def paid(self, card: str) -> None:
+        """After the receipt: the debit account's Disponible and the card's figures as they are now."""
+        self.query_one("#other-amount", Input).value = ""
+        self.reload(card)
+        self.call("options", self.app.backend.cards.payment_options, self.app.token, card)
+        self.call("origins", self.app.backend.cards.origins, self.app.token)
 
     def _failed(self, error: ServiceError) -> None:
         line = {"monto": "#monto-error", "option": "#monto-error", "origin": "#origin-error"}.get(error.field or "",

@@ -58,6 +58,31 @@ def test_paying_the_own_card_credits_it_in_the_same_entry(backend, lucia, option
     assert backend.check() == []
 
 
+def test_a_covered_minimum_is_said_covered_not_offered_as_zero(backend, lucia):
+    """After the mínimo, the figures and the messages agree: the mínimo is covered, the total is what is
+    still owed on the statement, and only after the total is «no pending» said with the current debt."""
+    card, origin = demo_card(backend), lucia.accounts[0]
+    key = f"propia:{card}"
+    first = backend.cards.payment_options(lucia.token, key)
+    assert first.minimum and first.total > first.minimum and not first.minimum_covered
+    authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin,
+                                                                          "option": "minimo"}))
+    after = backend.cards.payment_options(lucia.token, key)
+    assert after.minimum == 0 and after.minimum_covered and after.options == ("total", "otro")
+    assert after.total == first.total - first.minimum and after.owed == first.owed - first.minimum
+    with pytest.raises(ValidationError, match="pago mínimo ya está cubierto") as refused:
+        backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin, "option": "minimo"})
+    assert refused.value.field == "option" and "pendientes" not in refused.value.message
+    authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin,
+                                                                          "option": "total"}))
+    paid = backend.cards.payment_options(lucia.token, key)
+    assert paid.total_covered and paid.options == ("otro",)
+    for option in ("minimo", "total"):
+        with pytest.raises(ValidationError, match="Ya pagaste el total de tu estado de cuenta"):
+            backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin, "option": option})
+    assert backend.check() == []
+
+
 def test_other_value_above_the_debt_or_funds_is_refused(backend, lucia):
     card = demo_card(backend)
     owed = backend.cards.payment_options(lucia.token, f"propia:{card}").owed

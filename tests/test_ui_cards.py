@@ -53,6 +53,40 @@ async def test_pay_the_minimum_of_the_own_card(backend, lucia):
     assert balance_of(backend, card) == before + minimum
 
 
+async def test_after_paying_the_minimum_the_figures_are_refreshed_and_the_minimum_is_covered(backend, lucia):
+    """The debit account's Disponible and the card's figures are today's after the receipt, and a
+    mínimo already paid is said to be covered instead of offering $0.00 (which the backend refuses)."""
+    from backend.money import format_money
+
+    card = demo_card(backend)
+    before = backend.cards.payment_options(lucia.token, f"propia:{card}")
+    assert before.minimum and before.total > before.minimum
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "tarjetas_cooprogreso")
+        origin = app.screen.query_one("#origin", Select).value
+        available = balance_of(backend, origin)
+        await choose(pilot, "minimo")
+        await pilot.click("#continue")
+        await settle(pilot)
+        await confirm_and_code(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+        await pilot.press("escape")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CardPaymentScreen)
+        assert screen.query_one("#origin", Select).value == origin
+        text = screen_text(app)
+        assert f"Disponible {format_money(available - before.minimum)}" in text
+        assert f"Disponible {format_money(available)}" not in text
+        minimo = screen.query_one("#opt-minimo", RadioButton)
+        assert "cubierto" in str(minimo.label) and minimo.disabled and not minimo.value
+        assert "$0.00" not in text
+        total = screen.query_one("#opt-total", RadioButton)
+        assert total.value and format_money(before.total - before.minimum) in str(total.label)
+        assert f"Deuda actual {format_money(before.owed - before.minimum)}" in text
+
+
 async def test_other_value_too_large_is_said_at_the_amount(backend):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
