@@ -22,9 +22,9 @@ from .context import Context, Principal
 from .errors import NotFound, ValidationError
 from .money import MAX_CENTS, format_money
 from .rates import RateBook, default_book, format_rate
-from .simulators import (DEPOSIT, LOAN, METHODS, DepositSimulation, LoanSimulation, Product, bp, card_rate,
-                         catalogue, check_amount, max_amount_for, product, product_name, rate_line, simulate_deposit,
-                         simulate_loan)
+from .simulators import (DEPOSIT, LOAN, METHODS, DepositBand, DepositSimulation, LoanSimulation, Product, bp,
+                         card_rate, catalogue, check_amount, deposit_bands, max_amount_for, product, product_name,
+                         rate_line, simulate_deposit, simulate_loan)
 from .text import clean_text
 
 __all__ = ["catalogue", "product_name", "request_number", "ProductRequestsService", "RequestSummary"]
@@ -100,6 +100,11 @@ class ProductRequestsService:
     def simulate_deposit(self, token: str, amount: int, days: int) -> DepositSimulation:
         self.auth.principal(token)
         return simulate_deposit(amount, days, self.ctx.now().date(), self.ctx.settings.deposit_insurance_ceiling)
+
+    def deposit_bands(self, token: str) -> list[DepositBand]:
+        """The plazo fijo day bands in force today, with their rates."""
+        self.auth.principal(token)
+        return deposit_bands(self.ctx.now().date())
 
     def accounts(self, token: str) -> list[tuple[int, str]]:
         """The member's active savings accounts (id, number): destination or debit of a request."""

@@ -97,7 +97,14 @@ SECTIONS: list[Section] = [
     Section("contacto_mensajes", "Mis mensajes", parent="contacto", screen="screens.contact:MessagesScreen",
             help="Tus mensajes a la cooperativa, su estado, el plazo de los reclamos y nuestras respuestas.",
             aliases=("casos", "respuestas"), menu=False),
-    Section("solicitudes", "7. Solicita tus Productos", 7),
+    Section("solicitudes", "7. Solicita tus Productos", 7, screen="screens.product_requests:ProductRequestsScreen",
+            help="Elige el tipo de producto (créditos, plazo fijo, tarjeta, cuenta de ahorros) y simula: cuota, interés "
+                 "total, tasa efectiva y tabla de amortización, o el interés al vencimiento; luego solicítalo con tu "
+                 "código (F4). F3 abre «Mis solicitudes».",
+            aliases=("crédito", "préstamo", "simulador", "plazo fijo", "inversión", "certificado", "tarjeta de crédito")),
+    Section("solicitudes_mias", "Mis solicitudes", parent="solicitudes", screen="screens.product_requests:MyRequestsScreen",
+            help="Tus solicitudes de productos con su número y estado (Recibida, En revisión, Aprobada o Rechazada "
+                 "con el motivo).", aliases=("estado de solicitud",), menu=False),
     Section("ayuda", "8. Ayuda", 8, screen="screens.help:FaqScreen",
             help="Preguntas frecuentes: escribe una palabra y la lista se filtra mientras escribes; «Acerca de» "
                  "(F2) dice la versión y dónde están el registro y la configuración.",

@@ -1,0 +1,361 @@
+"""Section 7, Solicita tus Productos: choose the tipo de producto, simulate, ask (code), follow the request.
+
+The simulator shows what the backend computed (cuota, interest, rate under the legal cap, the full
+table; or a plazo fijo's interest at maturity); «Solicitar» sends only the member's choices and
+declared fields, and the backend derives every figure again before the code is sent.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
+
+from backend.errors import ServiceError, ValidationError
+from backend.money import format_money, parse_money
+from backend.product_requests import RequestSummary
+from backend.rates import format_rate
+from backend.receipts import Receipt
+from backend.simulators import METHODS, DepositSimulation, LoanSimulation, Product
+
+from .base import MemberScreen
+from .flow import start_authorised
+from .receipt import ReceiptModal
+from .registry import screen_for as open_entry
+
+
+class ProductRequestsScreen(MemberScreen):
+    """Tipo de producto → simulator → result; «Solicitar» opens the request form."""
+
+    HELP = ("Elige el tipo de producto y simula: para un crédito ves la cuota, el interés total, la tasa efectiva "
+            "(bajo la máxima legal) y la tabla completa; para un plazo fijo, el interés y el monto al vencimiento. "
+            "Luego solicítalo con tu código de seguridad.")
+    DEFAULT_CSS = """
+    ProductRequestsScreen #pick-row, ProductRequestsScreen #sim-row { height: 1; margin: 0 1; }
+    ProductRequestsScreen #pick-row Label { width: 18; }
+    ProductRequestsScreen #product { width: 52; }
+    ProductRequestsScreen #sim-row Label { margin-left: 1; }
+    ProductRequestsScreen #amount { width: 13; }
+    ProductRequestsScreen #term { width: 12; }
+    ProductRequestsScreen #method { width: 24; }
+    ProductRequestsScreen #simulate { margin-left: 1; }
+    ProductRequestsScreen #description, ProductRequestsScreen #sim-error { margin: 0 1; height: auto; }
+    ProductRequestsScreen #result { margin: 0 1; height: auto; }
+    ProductRequestsScreen #table { height: 1fr; margin: 0 1; }
+    """
+    BINDINGS = [Binding("f2", "simulate", "Simular", id="requests.simulate", tooltip="Calcular con estos datos"),
+                Binding("f4", "ask", "Solicitar", id="requests.ask", tooltip="Solicitar este producto"),
+                Binding("f3", "mine", "Mis solicitudes", id="requests.mine", tooltip="Tus solicitudes y su estado")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.products: dict[str, Product] = {}
+        self.simulated: dict | None = None  # the choices of the last good simulation
+        self._pending: dict = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Solicita tus Productos · Simulador", classes="section-title")
+        with Horizontal(id="pick-row"):
+            yield Label("Tipo de producto:")
+            yield Select([], id="product", prompt="Elige el producto", compact=True)
+        yield Static("", id="description")
+        with Horizontal(id="sim-row"):
+            yield Label("Monto", id="amount-label")
+            yield Input(id="amount", placeholder="0.00", max_length=12, restrict=r"[\d.,$ ]*", compact=True)
+            yield Label("Plazo", id="term-label")
+            yield Select([], id="term", prompt="Plazo", compact=True)
+            yield Select([(label, key) for key, label in METHODS.items()], id="method", value="frances",
+                         allow_blank=False, compact=True)
+            yield Button("Simular", id="simulate", variant="primary", compact=True)
+        yield Static("", id="sim-error", classes="field-error")
+        yield Static("", id="result")
+        yield DataTable(id="table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#table").display = False
+        self.call("catalogue", self.coop.backend.product_requests.catalogue, self.coop.token)
+
+    def done_catalogue(self, products) -> None:
+        self.products = {p.code: p for p in products}
+        select = self.query_one("#product", Select)
+        select.set_options([(p.name, p.code) for p in products])
+        select.value = products[0].code
+        select.focus()
+
+    @property
+    def product(self) -> Product | None:
+        value = self.query_one("#product", Select).value
+        return self.products.get(value) if isinstance(value, str) else None
+
+    @on(Select.Changed, "#product")
+    def product_changed(self) -> None:
+        p = self.product
+        if p is None:
+            return
+        self.simulated = None
+        self.query_one("#description", Static).update(Text(self._limits(p)))
+        self.query_one("#amount-label", Label).update("Cupo" if p.kind == "tarjeta" else "Monto")
+        for selector in ("#amount-label", "#amount"):
+            self.query_one(selector).display = p.kind != "ahorros"
+        for selector in ("#term-label", "#term", "#simulate"):
+            self.query_one(selector).display = p.is_loan or p.kind == "plazo_fijo"
+        self.query_one("#method").display = p.is_loan
+        if p.terms:
+            term = self.query_one("#term", Select)
+            term.set_options([(p.term_label(t), t) for t in p.terms])
+            term.value = p.terms[min(2, len(p.terms) - 1)]
+        self._show(Text(""), None)
+
+    def _limits(self, p: Product) -> str:
+        text = p.description
+        if p.max_amount:
+            text += f"\nDesde {format_money(p.min_amount)} hasta {format_money(p.max_amount)}"
+            if p.max_term:
+                text += f", de {p.term_label(p.min_term)} a {p.term_label(p.max_term)}"
+            text += "."
+        return text
+
+    def _choices(self) -> dict | None:
+        p = self.product
+        if p is None:
+            self._error("Elige el tipo de producto.")
+            return None
+        choices: dict = {"product": p.code, "amount": 0, "term": 0, "method": ""}
+        if p.kind != "ahorros":
+            try:
+                choices["amount"] = parse_money(self.query_one("#amount", Input).value)
+            except ValidationError as exc:
+                self._error(exc.message)
+                self.query_one("#amount").focus()
+                return None
+        if p.is_loan or p.kind == "plazo_fijo":
+            choices["term"] = self.query_one("#term", Select).value
+        if p.is_loan:
+            choices["method"] = self.query_one("#method", Select).value
+        return choices
+
+    @on(Input.Submitted, "#amount")
+    @on(Button.Pressed, "#simulate")
+    def action_simulate(self) -> None:
+        self._error("")
+        choices = self._choices()
+        if choices is None:
+            return
+        p, service, token = self.products[choices["product"]], self.coop.backend.product_requests, self.coop.token
+        if p.is_loan:
+            self.call("simulation", service.simulate_loan, token, p.code, choices["amount"], choices["term"],
+                      choices["method"])
+        elif p.kind == "plazo_fijo":
+            self.call("simulation", service.simulate_deposit, token, choices["amount"], choices["term"])
+        else:  # a card or a savings account has nothing to simulate: straight to the request
+            self.action_ask()
+            return
+        self._pending = choices
+
+    def done_simulation(self, sim) -> None:
+        self.simulated = self._pending
+        if isinstance(sim, LoanSimulation):
+            self._show_loan(sim)
+        else:
+            self._show_deposit(sim)
+
+    def failed_simulation(self, error: ServiceError) -> None:
+        self.simulated = None
+        self._show(Text(""), None)
+        self._error(error.message)
+
+    def _show_loan(self, sim: LoanSimulation) -> None:
+        text = Text()
+        text.append(f"Cuota {format_money(sim.cuota)}", style="bold")
+        text.append(f" · Interés total {format_money(sim.total_interest)} · Total a pagar {format_money(sim.total_paid)}\n")
+        text.append(f"Tasa efectiva {format_rate(sim.effective)} (máxima legal {sim.cap.label} "
+                    f"{format_rate(sim.cap.max_effective)}) · {METHODS[sim.method]}", style="dim")
+        table = self.query_one("#table", DataTable)
+        table.clear(columns=True)
+        for name, width in (("N°", 4), ("Cuota", 12), ("Interés", 12), ("Capital", 12), ("Saldo", 14)):
+            table.add_column(name, width=width)
+        for r in sim.schedule.rows:
+            table.add_row(str(r.number), format_money(r.cuota), format_money(r.interest), format_money(r.capital),
+                          format_money(r.balance))
+        self._show(text, table)
+
+    def _show_deposit(self, sim: DepositSimulation) -> None:
+        text = Text()
+        text.append(f"Interés {format_money(sim.interest)} · Monto al vencimiento {format_money(sim.at_maturity)}",
+                    style="bold")
+        text.append(f"\nTasa nominal anual {format_rate(sim.nominal)} ({sim.band}) · Vence el {sim.maturity:%d/%m/%Y}"
+                    "\n", style="dim")
+        text.append(sim.insurance_note, style="italic")
+        self._show(text, None)
+
+    def _show(self, text: Text, table: DataTable | None) -> None:
+        self.query_one("#result", Static).update(text)
+        self.query_one("#table").display = table is not None
+
+    def action_ask(self) -> None:
+        self._error("")
+        p = self.product
+        choices: dict | None
+        if p is not None and (p.is_loan or p.kind == "plazo_fijo"):
+            if self.simulated is None or self.simulated != self._choices():
+                self._error("Simula primero (F2) con los datos que vas a solicitar.")
+                return
+            choices = self.simulated
+        else:
+            choices = self._choices()
+        if choices is not None:
+            self.app.push_screen(RequestFormScreen(self.products[choices["product"]], choices), self._after_request)
+
+    def _after_request(self, receipt: Receipt | None) -> None:
+        if receipt is not None:  # «Mis solicitudes» with the new request, its receipt on top
+            self.action_mine()
+            self.app.push_screen(ReceiptModal(receipt))
+
+    def action_mine(self) -> None:
+        self.app.push_screen(open_entry("solicitudes_mias"))
+
+    def _error(self, message: str) -> None:
+        self.query_one("#sim-error", Static).update(Text(message))
+
+
+class RequestFormScreen(MemberScreen):
+    """The declared fields (income, purpose, account) → confirm → code → receipt."""
+
+    HELP = ("Completa tu ingreso mensual, el destino y tu cuenta de ahorros; confirma y autoriza con tu código. "
+            "La cooperativa revisa la solicitud y te avisa; síguela en «Mis solicitudes».")
+    DEFAULT_CSS = "RequestFormScreen #ask-summary { height: auto; margin-bottom: 1; }"
+    BINDINGS = [Binding("f2", "send", "Solicitar", id="ask.send", tooltip="Confirmar la solicitud")]
+
+    def __init__(self, product: Product, choices: dict) -> None:
+        super().__init__()
+        self.product = product
+        self.choices = choices
+
+    def compose_body(self) -> ComposeResult:
+        p, c = self.product, self.choices
+        yield Label(f"Solicita tus Productos · {p.name}", classes="section-title")
+        with VerticalScroll(classes="form", id="ask-form"):
+            summary = p.name
+            if c["amount"]:
+                summary += f" · {'Cupo' if p.kind == 'tarjeta' else 'Monto'} {format_money(c['amount'])}"
+            if c["term"]:
+                summary += f" · {p.term_label(c['term'])}"
+            if c["method"]:
+                summary += f" · {METHODS[c['method']]}"
+            yield Static(Text(summary), id="ask-summary")
+            yield Label("Ingreso mensual (USD)")
+            yield Input(id="income", placeholder="0.00", max_length=12, restrict=r"[\d.,$ ]*", compact=True)
+            yield Label("Destino del producto")
+            yield Input(id="purpose", max_length=160, compact=True, placeholder="Para qué lo necesitas")
+            yield Label("Cuenta de débito" if p.kind == "plazo_fijo" else "Cuenta de ahorros")
+            yield Select([], id="account", prompt="Elige tu cuenta", compact=True)
+            yield Static("", id="ask-error", classes="field-error")
+            yield Button("Solicitar", id="send", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.call("accounts", self.coop.backend.product_requests.accounts, self.coop.token)
+        self.query_one("#income", Input).focus()
+
+    def done_accounts(self, accounts) -> None:
+        select = self.query_one("#account", Select)
+        select.set_options([(f"Ahorros {number}", account_id) for account_id, number in accounts])
+        if accounts:
+            select.value = accounts[0][0]
+
+    @on(Button.Pressed, "#send")
+    def action_send(self) -> None:
+        self._error("")
+        income_text = self.query_one("#income", Input).value
+        try:
+            income = parse_money(income_text, allow_zero=True) if income_text.strip() else 0
+        except ValidationError as exc:
+            self._error(exc.message)
+            return
+        account = self.query_one("#account", Select).value
+        request = {**self.choices, "income": income, "purpose": self.query_one("#purpose", Input).value,
+                   "account_id": account if isinstance(account, int) else None}
+        service, token = self.coop.backend.product_requests, self.coop.token
+        start_authorised(self, lambda: service.prepare_request(token, request), on_done=self._done,
+                         on_error=self._failed, accept="Solicitar", show_receipt=False)
+
+    def _failed(self, error: ServiceError) -> None:
+        self._error(error.message)
+        target = {"ingreso": "#income", "destino": "#purpose", "cuenta": "#account"}.get(error.field or "")
+        if target:
+            self.query_one(target).focus()
+
+    def _done(self, receipt: Receipt) -> None:
+        self.coop.show_demo_phone()
+        self.dismiss(receipt)
+
+    def _error(self, message: str) -> None:
+        self.query_one("#ask-error", Static).update(Text(message))
+
+
+class MyRequestsScreen(MemberScreen):
+    """«Mis solicitudes»: number, product, amount, state and the reason of a rejection."""
+
+    HELP = "Tus solicitudes de productos con su número y estado: Recibida, En revisión, Aprobada o Rechazada con el motivo."
+    HELP_KEYS = [("↑ ↓", "Recorrer las solicitudes; abajo se ve el detalle")]
+    DEFAULT_CSS = """
+    MyRequestsScreen #requests { height: 1fr; margin: 0 1; }
+    MyRequestsScreen #request-detail { height: auto; margin: 0 1; }
+    """
+    BINDINGS = [Binding("r", "reload", "Actualizar", id="mine.reload", tooltip="Volver a consultar")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, RequestSummary] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Solicita tus Productos · Mis solicitudes", classes="section-title")
+        yield DataTable(id="requests", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="request-detail")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#requests", DataTable)
+        for name, width in (("Número", 13), ("Fecha", 10), ("Producto", 20), ("Monto", 12), ("Estado", 11)):
+            table.add_column(name, width=width)
+        table.focus()
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.call("requests", self.coop.backend.product_requests.my_requests, self.coop.token)
+
+    def done_requests(self, items) -> None:
+        self.items = {str(r.id): r for r in items}
+        table = self.query_one("#requests", DataTable)
+        table.clear()
+        for r in items:
+            table.add_row(r.number, f"{r.created_at[8:10]}/{r.created_at[5:7]}/{r.created_at[:4]}",
+                          Text(r.product_name, overflow="ellipsis", no_wrap=True),
+                          format_money(r.amount) if r.amount else "—", r.state, key=str(r.id))
+        if not items:
+            self.query_one("#request-detail", Static).update("Aún no tienes solicitudes. Simula un producto y solicítalo.")
+
+    @on(DataTable.RowHighlighted, "#requests")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        r = self.items.get(str(event.row_key.value))
+        if r is None:
+            return
+        text = Text()
+        text.append(f"{r.product_name} N.º {r.number} · {r.state}\n", style="bold")
+        parts = []
+        if r.term:
+            parts.append(f"Plazo {r.term_label}")
+        if r.method:
+            parts.append(METHODS.get(r.method, r.method))
+        if r.installment:
+            parts.append(f"Cuota {format_money(r.installment)}")
+        if parts:
+            text.append(" · ".join(parts) + "\n")
+        if r.reason:
+            text.append("Motivo: ", style="bold")
+            text.append(r.reason)
+        self.query_one("#request-detail", Static).update(text)

@@ -1,0 +1,114 @@
+"""7. Solicita tus Productos through the screens at 80×24: simulate, ask with a code, follow the request."""
+
+from textual.widgets import DataTable, Input, OptionList, Select
+
+from screens.product_requests import MyRequestsScreen, ProductRequestsScreen, RequestFormScreen
+from screens.receipt import ReceiptModal
+
+from .test_ui_transfers import confirm_and_code
+from .ui import SIZE, login, make_app, screen_text, settle
+
+
+async def open_section(pilot, key="solicitudes"):
+    await login(pilot)
+    menu = pilot.app.screen.query_one("#menu", OptionList)
+    menu.highlighted = menu.get_option_index(key)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def simulate(pilot, product, amount, term, method=None):
+    screen = pilot.app.screen
+    screen.query_one("#product", Select).value = product
+    await pilot.pause()
+    screen.query_one("#amount", Input).value = amount
+    screen.query_one("#term", Select).value = term
+    if method:
+        screen.query_one("#method", Select).value = method
+    await pilot.press("f2")
+    await settle(pilot)
+
+
+async def test_simulate_a_loan_then_ask_for_it_with_a_code(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot)
+        screen = app.screen
+        assert isinstance(screen, ProductRequestsScreen)
+        await simulate(pilot, "consumo", "1000", 12, "frances")
+        text = screen_text(app)
+        assert "Cuota $90.06" in text and "Interés total $80.76" in text and "15.60%" in text and "16.77%" in text
+        table = screen.query_one("#table", DataTable)
+        assert table.display and table.row_count == 12
+        screen.query_one("#method", Select).value = "aleman"  # changed after simulating: simulate again first
+        await pilot.press("f4")
+        await settle(pilot)
+        assert "Simula primero" in screen_text(app)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert "Cuota $95.49 · Interés total $79.00" in screen_text(app)
+        await pilot.press("f4")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, RequestFormScreen)
+        form.query_one("#income", Input).value = "200"
+        form.query_one("#purpose", Input).value = "[bold red]Techo[/] nuevo"
+        await pilot.press("f2")
+        await settle(pilot)
+        text = " ".join(screen_text(app).split())
+        assert "La cuota máxima es $60.00" in text  # 30% of $200, explained, nothing asked
+        form.query_one("#income", Input).value = "1500"
+        await pilot.press("f2")
+        await settle(pilot)
+        assert "[bold red]Techo[/] nuevo" in screen_text(app)  # the member's text, literally, in the confirmation
+        await confirm_and_code(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+        assert "Solicitud de Producto" in screen_text(app) and "S-2026-" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MyRequestsScreen)
+        text = screen_text(app)
+        assert "S-2026-" in text and "Recibida" in text and "$1,000.00" in text
+    row = backend.db.conn.execute("SELECT product, method, state, purpose FROM product_requests").fetchone()
+    assert tuple(row) == ("consumo", "aleman", "Recibida", "[bold red]Techo[/] nuevo")
+
+
+async def test_plazo_fijo_shows_interest_at_maturity_and_the_insurance_note(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot)
+        await simulate(pilot, "plazo_fijo", "10000", 90)
+        text = screen_text(app)
+        assert "Interés $137.50" in text and "Monto al vencimiento $10,137.50" in text
+        assert "61–90 días" in text and "COSEDE" in text
+        assert not app.screen.query_one("#method").display
+
+
+async def test_a_rate_above_the_legal_cap_is_said_and_a_rejection_shows_its_reason(backend):
+    from datetime import date
+    from decimal import Decimal
+
+    from backend.rates import LegalCap, Offer, RateBook
+
+    token = backend.auth.login("demo", "Demo-2026!").token
+    backend.product_requests.book = RateBook(
+        [LegalCap("consumo", date(2026, 1, 1), Decimal("0.1677"))],
+        [Offer("credito_consumo", "consumo", 1, 60, Decimal("0.18"), date(2026, 1, 1))])
+    with backend.db.write() as conn:
+        member = backend.auth.principal(token)
+        conn.execute("INSERT INTO product_requests (user_id, member_id, product, amount, term, method, rate_bp,"
+                     " installment, income, purpose, account_id, state, reason, idempotency_key, created_at)"
+                     " VALUES (?, ?, 'tarjeta', 200000, 0, '', 1677, 0, 90000, 'Compras', NULL, 'Rechazada',"
+                     " ?, 'k1', '2026-11-20 09:00:00')",
+                     (member.user_id, member.member_id, "[red]Ingresos[/] insuficientes \x1b[2J"))
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot)
+        await simulate(pilot, "consumo", "1000", 12, "frances")
+        assert "supera la tasa máxima legal" in screen_text(app)
+        assert not app.screen.query_one("#table").display
+        await pilot.press("f3")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Rechazada" in text and "Tarjeta de crédito" in text
+        assert "Motivo: [red]Ingresos[/] insuficientes" in text
