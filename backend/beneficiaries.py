@@ -12,7 +12,7 @@ from .clock import parse_iso
 from .errors import NotFound, ValidationError
 from .identity import ID_TYPES, mask_account, normalize_id
 from .operations import OperationsService, Pending, Prepared
-from .payees import coop_account
+from .payees import holder_account
 from .receipts import Receipt, make
 from .text import clean_text
 
@@ -161,11 +161,7 @@ class BeneficiariesService:
         if form.account_type not in ACCOUNT_TYPES:
             raise ValidationError("Selecciona el tipo de cuenta.", field="account_type")
         if form.service == "terceros":
-            payee = coop_account(conn, form.account_number)
-            if payee.member_id == who.member_id:
-                raise ValidationError("Esa cuenta es tuya: usa Transferencias a mis Cuentas.", field="account")
-            if (payee.id_type, payee.id_number) != (form.id_type, id_number):
-                raise ValidationError("La identificación no corresponde al titular de esa cuenta.", field="id_number")
+            payee = holder_account(conn, form.account_number, form.id_type, id_number, who.member_id)
             clean = replace(form, name=name, id_number=id_number, account_number=payee.number,
                             institution_code=institutions.COOPROGRESO, account_type="ahorros")
         else:

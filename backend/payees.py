@@ -32,20 +32,53 @@ class CoopPayee:
 
 def coop_account(conn, number: str) -> CoopPayee:
     """An active Cooprogreso savings account by its number, or a Spanish error at the account field."""
-    try:
-        number = ascii_digits("" if number is None else number, field="account", label="El número de cuenta")
-    except ValidationError:
-        number = ""
-    if not is_valid_account_number(number):
-        raise ValidationError("El número de cuenta Cooprogreso tiene 10 dígitos y uno de ellos es verificador; "
-                              "revísalo.", field="account")
-    row = conn.execute(
-        "SELECT a.id, a.member_id, a.number, a.kind, a.status, m.first_names, m.last_names, m.id_type, m.id_number,"
-        " m.status AS member_status FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.number = ?",
-        (number,)).fetchone()
+    row = _lookup(conn, account_digits(number))
     if row is None or row["kind"] != "ahorros":
         raise ValidationError("No existe una cuenta de ahorros Cooprogreso con ese número.", field="account")
     if row["status"] != "activa" or row["member_status"] != "activo":
         raise ValidationError("La cuenta de destino no está activa.", field="account")
+    return _payee(row)
+
+
+def account_digits(number: object) -> str:
+    """A Cooprogreso account number's ASCII digits, its format and check digit checked (public rules)."""
+    try:
+        digits = ascii_digits("" if number is None else number, field="account", label="El número de cuenta")
+    except ValidationError:
+        digits = ""
+    if not is_valid_account_number(digits):
+        raise ValidationError("El número de cuenta Cooprogreso tiene 10 dígitos y uno de ellos es verificador; "
+                              "revísalo.", field="account")
+    return digits
+
+
+def _lookup(conn, number: str):
+    return conn.execute(
+        "SELECT a.id, a.member_id, a.number, a.kind, a.status, m.first_names, m.last_names, m.id_type, m.id_number,"
+        " m.status AS member_status FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.number = ?",
+        (number,)).fetchone()
+
+
+def _payee(row) -> CoopPayee:
     return CoopPayee(row["id"], row["member_id"], row["number"], row["first_names"], row["last_names"],
                      row["id_type"], row["id_number"])
+
+
+NOT_THE_HOLDERS = ("No encontramos una cuenta de ahorros Cooprogreso activa con ese número a nombre de esa "
+                   "identificación; revisa los dos datos.")
+
+
+def holder_account(conn, number: str, id_type: str, id_number: str, member_id: int) -> CoopPayee:
+    """The account a member names together with its holder's identification (adding a beneficiary).
+
+    One answer for «no such account», «not active» and «the identification is not the holder's», after the
+    same single lookup: otherwise anyone could learn which numbers, and whose cédulas, belong to members.
+    The member's own account is the one case told apart (the member knows their own accounts)."""
+    row = _lookup(conn, account_digits(number))
+    usable = row is not None and row["kind"] == "ahorros" and row["status"] == "activa" \
+        and row["member_status"] == "activo"
+    if usable and row["member_id"] == member_id:
+        raise ValidationError("Esa cuenta es tuya: usa Transferencias a mis Cuentas.", field="account")
+    if not usable or (row["id_type"], row["id_number"]) != (id_type, id_number):
+        raise ValidationError(NOT_THE_HOLDERS, field="account")
+    return _payee(row)

@@ -44,7 +44,7 @@ def test_interbank_beneficiary_and_transfer_to_it(backend, lucia):
 
 @pytest.mark.parametrize("changes,field", [
     (dict(id_number="1104680136"), "id_number"),  # bad check digit
-    (dict(id_number="0926687856"), "id_number"),  # valid, but not the holder's
+    (dict(id_number="0926687856"), "account"),  # valid, but not the holder's: answered as «no such account»
     (dict(account_number="4100000099"), "account"),  # no such account
     (dict(name="A"), "name"),
     (dict(id_type="pasaporte", id_number="AB#1"), "id_number"),
@@ -127,3 +127,32 @@ def test_cannot_add_own_account_as_third_party(backend, lucia):
     with pytest.raises(ValidationError) as err:
         backend.beneficiaries.validate(lucia.token, BeneficiaryForm("terceros", "Yo misma", "cedula", demo_cedula(), own))
     assert "tuya" in err.value.message
+
+
+def test_adding_a_beneficiary_does_not_tell_which_accounts_and_cedulas_are_members(backend, lucia, ana):
+    """No such account, an inactive account, and a real account with someone else's cédula get the same
+    answer (same field, same words): trying numbers and cédulas teaches an attacker nothing."""
+    from .conftest import add_member
+
+    _, closed = add_member(backend, cedula="0926687856", first="Pedro", last="Andrade Ruiz", status="inactivo")
+    ana_number = number_of(backend, ana.accounts[0])
+    answers = set()
+    from stdnum import luhn
+
+    nobody = "419999999" + luhn.calc_check_digit("419999999")
+    assert backend.db.conn.execute("SELECT 1 FROM accounts WHERE number = ?", (nobody,)).fetchone() is None
+    for changes in (dict(account_number=nobody),  # no such account (its check digit is right)
+                    dict(id_number="0926687856"),  # Ana's account, a real member's cédula that is not Ana's
+                    dict(id_type="pasaporte", id_number="AB123456"),  # Ana's account, another kind of id
+                    dict(account_number=number_of(backend, closed), id_number="0926687856")):  # its holder, inactive
+        with pytest.raises(ValidationError) as err:
+            backend.beneficiaries.validate(lucia.token, terceros_form(backend, ana, **changes))
+        answers.add((err.value.field, err.value.message, err.value.code))
+    assert len(answers) == 1, answers
+    # through the authorised flow too: nothing is prepared, nothing is said apart
+    with pytest.raises(ValidationError) as err:
+        backend.beneficiaries.prepare_save(lucia.token, terceros_form(backend, ana, id_number="0926687856"))
+    assert (err.value.field, err.value.message, err.value.code) in answers
+    # the right account with its holder's cédula is still added
+    saved = add(backend, lucia, terceros_form(backend, ana, account_number=ana_number))
+    assert saved.account_number == ana_number
