@@ -20,8 +20,9 @@ from typing import Any, TextIO
 from rich.cells import cell_len
 from rich.console import Console
 
-ACTIONS = ("caption", "wait", "expect", "expect_not", "type", "press", "click", "type_code", "sleep", "screenshot")
-OPTIONS = ("timeout", "pause", "below")
+ACTIONS = ("caption", "wait", "expect", "expect_not", "type", "press", "click", "type_code", "type_staff_code",
+           "sleep", "screenshot")
+OPTIONS = ("timeout", "pause", "below", "nth", "when")
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 
@@ -43,6 +44,8 @@ class Step:
     timeout: float | None = None
     pause: float | None = None
     below: int = 0  # click: this many rows under the text (the field under its label)
+    nth: int = 1  # click: which occurrence of the text, from the top (-1: the last one)
+    when: str | None = None  # run the step only if this text is on screen (e.g. open the till if it is closed)
 
     def describe(self) -> str:
         return f"paso {self.number} ({self.action} = {self.value!r})"
@@ -108,6 +111,9 @@ def _step(number: int, raw: Any) -> Step:
     elif action == "type_code":
         if value is not True:
             raise ScriptError(f"Paso {number}: type_code = true escribe el código que muestra el teléfono simulado.")
+    elif action == "type_staff_code":
+        if not (isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9._-]{1,64}", value)):
+            raise ScriptError(f"Paso {number}: type_staff_code espera el usuario del personal, p. ej. \"cajero\".")
     elif not isinstance(value, str) or not value:
         raise ScriptError(f"Paso {number}: {action} espera un texto.")
     for option in ("timeout", "pause"):
@@ -116,7 +122,14 @@ def _step(number: int, raw: Any) -> Step:
     below = raw.get("below", 0)
     if not isinstance(below, int) or not 0 <= below <= 20 or (below and action != "click"):
         raise ScriptError(f"Paso {number}: below (filas bajo el texto, 0 a 20) solo acompaña a click.")
-    return Step(number, action, value, raw.get("timeout"), raw.get("pause"), below)
+    nth = raw.get("nth", 1)
+    if not isinstance(nth, int) or isinstance(nth, bool) or not -20 <= nth <= 20 or nth == 0 \
+            or ("nth" in raw and action != "click"):
+        raise ScriptError(f"Paso {number}: nth (1 = la primera aparición, -1 = la última) solo acompaña a click.")
+    when = raw.get("when")
+    if when is not None and not (isinstance(when, str) and when):
+        raise ScriptError(f"Paso {number}: when espera el texto que debe estar en pantalla para dar el paso.")
+    return Step(number, action, value, raw.get("timeout"), raw.get("pause"), below, nth, when)
 
 
 # -- what is on the screen -----------------------------------------------------------------------
@@ -139,15 +152,17 @@ def screen_text(app) -> str:
     return "\n".join(screen_lines(app))
 
 
-def find_text(lines: list[str], text: str) -> tuple[int, int] | None:
+def find_text(lines: list[str], text: str, nth: int = 1) -> tuple[int, int] | None:
     """Cell coordinates (x, y) of the middle of `text` on screen: standing alone (between spaces or
-    box edges) if it does anywhere, else its first occurrence inside longer text."""
+    box edges) if it does anywhere, else inside longer text. `nth` picks among those occurrences,
+    from the top (1 the first, -1 the last): «Pagar» is both a title and, further down, the button."""
     alone = re.compile(r"(?<![^\s▊▎│┃])" + re.escape(text) + r"(?![^\s▊▎│┃])")
     for pattern in (alone, re.compile(re.escape(text))):
-        for y, line in enumerate(lines):
-            found = pattern.search(line)
-            if found:
-                return cell_len(line[:found.start()]) + cell_len(text) // 2, y
+        spots = [(cell_len(line[:found.start()]) + cell_len(text) // 2, y)
+                 for y, line in enumerate(lines) for found in pattern.finditer(line)]
+        if spots:
+            index = nth - 1 if nth > 0 else nth
+            return spots[index] if -len(spots) <= index < len(spots) else None
     return None
 
 
@@ -159,6 +174,21 @@ def phone_code(app) -> str | None:
             if found:
                 return found[-1]
     return None
+
+
+def staff_code(app, username: str) -> str:
+    """The demo staff user's authenticator code right now, as `cooprogreso staff code` prints it.
+    The backend refuses outside a demo database, so a script cannot sign staff in on a real co-op."""
+    from backend.errors import ServiceError
+
+    try:
+        return app.backend.auth.staff_directory.current_code(username)
+    except ServiceError as exc:
+        raise StaffCodeRefused(exc.message) from exc
+
+
+class StaffCodeRefused(Exception):
+    pass
 
 
 # -- recording -----------------------------------------------------------------------------------
@@ -222,6 +252,10 @@ class Player:
         app = pilot.app
         action, value = step.action, step.value
         timeout = step.timeout if step.timeout is not None else self.script.timeout
+        if step.when is not None:
+            await self._settle(pilot)
+            if step.when not in screen_text(app):
+                return
         if action == "caption":
             if self.log:
                 print(f"» {value}", file=self.log, flush=True)
@@ -245,15 +279,23 @@ class Player:
                 await pilot.press(key)
                 await self._sleep(pilot, self.pacing.key)
         elif action == "click":
-            await self._wait_for(pilot, step, lambda: find_text(screen_lines(app), value) is not None, timeout,
-                                 f"no hay «{value}» en pantalla para hacer clic")
-            x, y = find_text(screen_lines(app), value) or (0, 0)
+            await self._wait_for(pilot, step, lambda: find_text(screen_lines(app), value, step.nth) is not None,
+                                 timeout, f"no hay «{value}» en pantalla para hacer clic")
+            x, y = find_text(screen_lines(app), value, step.nth) or (0, 0)
             await pilot.click(offset=(x, y + step.below))
             await self._sleep(pilot, self.pacing.key)
         elif action == "type_code":
             await self._wait_for(pilot, step, lambda: phone_code(app) is not None, timeout,
                                  "el teléfono simulado no mostró ningún código")
             for char in phone_code(app) or "":
+                await pilot.press(char)
+                await self._sleep(pilot, self.pacing.char)
+        elif action == "type_staff_code":
+            try:
+                code = staff_code(app, value)
+            except StaffCodeRefused as exc:
+                raise PlayFailed(step, str(exc), screen_text(app)) from exc
+            for char in code:
                 await pilot.press(char)
                 await self._sleep(pilot, self.pacing.char)
         elif action == "sleep":
