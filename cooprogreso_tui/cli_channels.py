@@ -17,6 +17,7 @@ def register(sub) -> None:
     web.add_argument("--behind-proxy", action="store_true",
                      help="declara que un proxy inverso TLS con autenticación está delante")
     web.add_argument("--play", metavar="GUION", help="cada pestaña reproduce este guion de demostración")
+    web.add_argument("--speed", type=float, default=1.0, help="con --play: velocidad de reproducción (2 = el doble)")
     web.set_defaults(handler=_web)
 
     play = sub.add_parser("play", help="reproducir un guion de demostración (TOML)")
@@ -38,6 +39,9 @@ def _web(cfg, args) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    if args.speed <= 0:
+        print("--speed debe ser mayor que 0", file=sys.stderr)
+        return 2
     if args.play is None and not cfg.db_path.exists():
         print(f"No existe la base de datos {cfg.db_path}. Crea una con: cooprogreso demo-data --db {cfg.db_path}",
               file=sys.stderr)
@@ -46,7 +50,7 @@ def _web(cfg, args) -> int:
     for pair in args.set:
         base += ["--set", pair]
     if args.play is not None:
-        command = base + ["play", str(Path(args.play).resolve())]
+        command = base + ["play", str(Path(args.play).resolve()), "--speed", f"{args.speed:g}"]
         if args.target:
             command += ["--db", str(cfg.db_path)]
     else:

@@ -36,6 +36,12 @@ def test_cli_refuses_a_public_bind(tmp_path):
     assert out.returncode == 2 and "--behind-proxy" in out.stderr
 
 
+def test_cli_refuses_a_play_speed_that_is_not_positive(tmp_path):
+    out = subprocess.run(cli("web", "--play", "demos/pago_servicios.toml", "--speed", "0"),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--speed" in out.stderr
+
+
 def _upgrade(port: int, origin: str | None) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     headers = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",

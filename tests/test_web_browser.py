@@ -1,18 +1,21 @@
 """The browser channel in a real headless Chromium: sign in, Productos, an own-account transfer with the
-code from the simulated phone, the receipt downloaded to the browser. No request leaves the server."""
+code from the simulated phone, the receipt downloaded to the browser. No request leaves the server.
+And `cooprogreso web --play`: a demo script plays itself in the browser tab and the money moves."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cooprogreso_tui.play import find_text
 
-from .channels import IN_CI, artifacts, cli, free_port, make_demo, need, wait_port, which
+from .channels import IN_CI, ROOT, artifacts, cli, free_port, make_demo, need, wait_port, which
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -26,16 +29,16 @@ SCREEN_JS = """() => { const t = window.__terminal; if (!t) return [];
   return out; }"""
 
 
-@pytest.fixture
-def web_server(tmp_path):
-    db = make_demo(tmp_path / "web.sqlite3")
+@contextlib.contextmanager
+def serve(tmp_path: Path, db: Path, *extra: str) -> Iterator[str]:
+    """`cooprogreso web` on a free loopback port; its URL while the block runs, then stopped."""
     port = free_port()
     proc = subprocess.Popen(cli("--set", f"export_dir={tmp_path / 'server-files'}", "web", "--db", str(db),
-                                "--port", str(port)),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                "--port", str(port), *extra),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port, proc=proc)
-        yield f"http://127.0.0.1:{port}", db, tmp_path / "server-files"
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         try:
@@ -43,6 +46,23 @@ def web_server(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def web_server(tmp_path):
+    db = make_demo(tmp_path / "web.sqlite3")
+    with serve(tmp_path, db) as url:
+        yield url, db, tmp_path / "server-files"
+
+
+def expose_terminal(context) -> None:
+    def expose(route):
+        response = route.fetch()
+        body = response.text()
+        assert EXPOSE_TERMINAL[0] in body, "textual-serve's textual.js changed: update the test hook"
+        route.fulfill(response=response, body=body.replace(*EXPOSE_TERMINAL))
+
+    context.route("**/static/js/textual.js", expose)
 
 
 def _browser():
@@ -106,14 +126,7 @@ def test_a_member_banks_in_a_real_browser(web_server, tmp_path):
         try:
             context = browser.new_context(viewport={"width": 1100, "height": 700}, accept_downloads=True)
             context.on("request", lambda request: requests.append(request.url))
-
-            def expose(route):
-                response = route.fetch()
-                body = response.text()
-                assert EXPOSE_TERMINAL[0] in body, "textual-serve's textual.js changed: update the test hook"
-                route.fulfill(response=response, body=body.replace(*EXPOSE_TERMINAL))
-
-            context.route("**/static/js/textual.js", expose)
+            expose_terminal(context)
             page = context.new_page()
             downloads = []
             context.on("page", lambda popup: popup.on("download", lambda d: downloads.append(d)))
@@ -185,6 +198,59 @@ def test_a_member_banks_in_a_real_browser(web_server, tmp_path):
     backend = Backend(db, create=False)
     try:
         assert verify(backend.ctx.secret("receipt_secret"), receipt)
+        assert backend.check() == []
+    finally:
+        backend.close()
+
+
+def _transfers(db: Path) -> list[tuple]:
+    from backend.service import Backend
+
+    backend = Backend(db, create=False)
+    try:
+        return [tuple(row) for row in backend.db.conn.execute(
+            "SELECT t.kind, t.amount, t.motive FROM transfers t JOIN users u ON u.id = t.user_id"
+            " WHERE u.username = 'demo' ORDER BY t.id")]
+    finally:
+        backend.close()
+
+
+def test_a_demo_script_plays_itself_in_the_browser(tmp_path):
+    """`cooprogreso web --play`: the tab that opens the page watches the script sign in, transfer with the
+    code from the simulated phone and reach the receipt; the transfer is really booked."""
+    chromium, sync_playwright = _browser()
+    db = make_demo(tmp_path / "web.sqlite3")
+    before = _transfers(db)
+    script = ROOT / "demos" / "transferencia_mis_cuentas.toml"
+    shots = artifacts("web")
+    requests: list[str] = []
+    with serve(tmp_path, db, "--play", str(script), "--speed", "4") as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1100, "height": 700})
+            context.on("request", lambda request: requests.append(request.url))
+            expose_terminal(context)
+            page = context.new_page()
+            page.goto(url + "/?fontsize=14")
+            screen = Screen(page)
+            screen.wait("Usuario", timeout=60)
+            screen.wait("Menú de opciones", timeout=60)  # nobody types: the script signs in
+            screen.wait("Transferencias a mis Cuentas", timeout=60)
+            screen.wait("Comprobante", timeout=90)
+            page.screenshot(path=str(shots / "guion-comprobante.png"))
+            deadline = time.monotonic() + 60
+            while len(_transfers(db)) == len(before):
+                assert time.monotonic() < deadline, f"the script's transfer was never booked:\n{screen.text()}"
+                page.wait_for_timeout(200)
+        finally:
+            browser.close()
+    assert _transfers(db)[len(before):] == [("propia", 25_50, "Ahorro para útiles")]
+    strangers = [u for u in requests if not u.startswith(url) and not u.startswith(("data:", "blob:"))]
+    assert strangers == [], f"the page asked third parties: {strangers}"
+    from backend.service import Backend
+
+    backend = Backend(db, create=False)
+    try:
         assert backend.check() == []
     finally:
         backend.close()
