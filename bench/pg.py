@@ -4,6 +4,8 @@
 A throwaway cluster is started the same way CI does (.ci/pg-cluster, durable commits) unless
 COOPROGRESO_TEST_PG_URL names a server. Targets: pg_transfer_throughput_ratio ≥ 0.5,
 pg_concurrent_scaling_ratio ≥ 2.0 with pg_concurrent_errors = 0.
+Each worker process is a branch booking its own members' transfers (payer `benchN` → a payee of its own), as
+branches do; the service's own locks (the member's advisory lock, account rows in id order) are all taken.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def pg_figures(count: int = 300) -> dict[str, float]:
     with server() as base:
         url = _database(base, f"cp_bench_{os.getpid()}")
         Database(url, migrate=True).close()
-        _bench_coop(url, members=PROCESSES)
+        _bench_coop(url, members=PROCESSES, own_payees=True)  # each branch's own members: no shared hot row
         single, _, single_errors = _workers(url, 1, count)
         raw = _raw_transfers(url, count)
         many, _, errors = _workers(url, PROCESSES, count)

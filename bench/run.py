@@ -1,6 +1,7 @@
 """Speed and memory as ratios against a baseline measured in the same run (machines here are noisy).
 
     python bench/run.py            prints `name: value` lines
+    python bench/run.py --only pg  only the PostgreSQL figures (bench/pg.py)
 Targets: startup_ratio ≤ 1.3, movements_page_ratio ≤ 1.5, rss_ratio ≤ 1.5,
 transfer_throughput_ratio ≥ 0.5, concurrent_scaling_ratio ≥ 0.8, concurrent_errors = 0,
 booking_scale_ratio ≤ 1.3, demo_data_scale_ratio ≤ 1.2 (bench/scale.py),
@@ -106,8 +107,14 @@ def _fill(backend, counter: int, account: int, count: int) -> None:
     conn.execute("COMMIT")
 
 
-def _bench_coop(path: Path, members: int) -> None:
-    """Members `bench0..N` with a well-funded account each, and one destination account."""
+def _bench_coop(path: Path, members: int, *, own_payees: bool = False) -> None:
+    """Members `bench0..N` with a well-funded account each, and the accounts they pay.
+
+    By default every payer credits one shared destination account (`meta.bench_dest`): on SQLite writers are
+    serial anyway. With `own_payees` each payer `benchN` pays a member of its own (`meta.bench_dest_benchN`), as
+    branches serving different members do: on PostgreSQL one shared payee would be a hot row every transfer
+    locks, which measures that row's lock queue rather than the service.
+    """
     from backend import accounts
     from backend.demo import cedula
     from backend.ledger import Leg, post
@@ -117,21 +124,27 @@ def _bench_coop(path: Path, members: int) -> None:
 
     backend = Backend(path, Settings(scrypt_log_n=8))
     password = hash_password("Bench-2026", log_n=8, r=8, p=1)
+
+    def member_account(conn, n: int, caja: int) -> tuple[int, str]:
+        member = accounts.create_member(conn, id_type="cedula", id_number=cedula(f"17{n:07d}"),
+                                        first_names="Socio", last_names=f"Prueba {n}", mobile="0990000000",
+                                        email=None, created_at="2026-01-01 00:00:00")
+        account = accounts.open_savings(conn, member, "2026-01-01")
+        post(conn, kind="deposito", description="Depósito", posted_at="2026-01-01 00:00:00", actor="bench",
+             legs=[Leg(account, 10**9, "Depósito"), Leg(caja, -10**9, "Depósito")])
+        return member, conn.execute("SELECT number FROM accounts WHERE id = ?", (account,)).fetchone()[0]
+
     with backend.db.write() as conn:
         caja = accounts.internal_account(conn, "caja")
-        for n in range(members + 1):
-            member = accounts.create_member(conn, id_type="cedula", id_number=cedula(f"1700{n:05d}"),
-                                            first_names="Socio", last_names=f"Prueba {n}", mobile="0990000000",
-                                            email=None, created_at="2026-01-01 00:00:00")
-            account = accounts.open_savings(conn, member, "2026-01-01")
-            post(conn, kind="deposito", description="Depósito", posted_at="2026-01-01 00:00:00", actor="bench",
-                 legs=[Leg(account, 10**9, "Depósito"), Leg(caja, -10**9, "Depósito")])
-            if n == members:
-                number = conn.execute("SELECT number FROM accounts WHERE id = ?", (account,)).fetchone()[0]
-                conn.execute("INSERT INTO meta (key, value) VALUES ('bench_dest', ?)", (number,))
-            else:
-                conn.execute("INSERT INTO users (member_id, username, password_hash, created_at)"
-                             " VALUES (?, ?, ?, '2026-01-01 00:00:00')", (member, f"bench{n}", password))
+        for n in range(members):
+            member, _ = member_account(conn, n, caja)
+            conn.execute("INSERT INTO users (member_id, username, password_hash, created_at)"
+                         " VALUES (?, ?, ?, '2026-01-01 00:00:00')", (member, f"bench{n}", password))
+            if own_payees:
+                _, number = member_account(conn, 1000 + n, caja)
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (f"bench_dest_bench{n}", number))
+        _, number = member_account(conn, members, caja)
+        conn.execute("INSERT INTO meta (key, value) VALUES ('bench_dest', ?)", (number,))
     backend.close()
 
 
@@ -216,10 +229,30 @@ def transfer_figures(workdir: Path) -> dict[str, float]:
             "concurrent_errors": errors + abs(lost) + (0 if sound else 1)}
 
 
+def print_pg_figures() -> None:
+    from bench.pg import pg_figures
+
+    pg = pg_figures()  # its own throwaway PostgreSQL cluster, or COOPROGRESO_TEST_PG_URL
+    print(f"pg_transfer_throughput_ratio: {pg['pg_transfer_throughput_ratio']:.2f}", flush=True)
+    print(f"pg_concurrent_scaling_ratio: {pg['pg_concurrent_scaling_ratio']:.2f}", flush=True)
+    print(f"pg_concurrent_errors: {pg['pg_concurrent_errors']}", flush=True)
+
+
+ONLY = {"pg": print_pg_figures}  # `python bench/run.py --only pg`: one group of figures, same output lines
+
+
 def main() -> None:
     from backend.demo import create_demo
     from backend.settings import Settings
 
+    if "--only" in sys.argv:
+        group = sys.argv[sys.argv.index("--only") + 1] if sys.argv.index("--only") + 1 < len(sys.argv) else ""
+        if group not in ONLY:
+            sys.exit(f"usage: bench/run.py [--only {'|'.join(ONLY)}]")
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ.setdefault("COOPROGRESO_SECRET_KEY_FILE", str(Path(tmp) / "keys.json"))
+            ONLY[group]()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         os.environ.setdefault("COOPROGRESO_SECRET_KEY_FILE", str(work / "keys.json"))  # not the user's own
@@ -243,12 +276,7 @@ def main() -> None:
 
         print(f"scheduled_pass_ratio: {services.scheduled_pass_ratio(work):.2f}", flush=True)
         print(f"bill_payment_throughput_ratio: {services.bill_payment_throughput_ratio(work):.2f}", flush=True)
-        from bench.pg import pg_figures
-
-        pg = pg_figures()  # its own throwaway PostgreSQL cluster, or COOPROGRESO_TEST_PG_URL
-        print(f"pg_transfer_throughput_ratio: {pg['pg_transfer_throughput_ratio']:.2f}", flush=True)
-        print(f"pg_concurrent_scaling_ratio: {pg['pg_concurrent_scaling_ratio']:.2f}", flush=True)
-        print(f"pg_concurrent_errors: {pg['pg_concurrent_errors']}", flush=True)
+        print_pg_figures()
         from bench.channels import ssh_startup_ratio, web_first_paint_s
 
         ssh = ssh_startup_ratio(work, demo)

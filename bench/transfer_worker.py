@@ -42,7 +42,7 @@ def main() -> None:
     backend = Backend(db, Settings(**UNLIMITED), create=False)
     token = backend.auth.login(username, "Bench-2026").token
     origin = backend.transfers.origins(token)[0].account_id
-    dest = backend.db.conn.execute("SELECT value FROM meta WHERE key = 'bench_dest'").fetchone()[0]
+    dest = backend.db.get_meta(f"bench_dest_{username}") or backend.db.get_meta("bench_dest")
     sys.stdin.readline()  # wait for the parent's start signal
     done, errors, seconds = book(backend, token, origin, dest, count)
     print(f"done {done} errors {errors} seconds {seconds:.4f}", flush=True)
