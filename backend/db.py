@@ -33,6 +33,21 @@ def is_url(target: object) -> bool:
     return isinstance(target, DatabaseUrl) or str(target).startswith(URL_SCHEMES)
 
 
+# `Path("postgresql:///coop?host=/run/pg")` is "postgresql:/coop?host=/run/pg": a URL squeezed through Path
+# no longer looks like a URL and would become a SQLite file (and folders) named after it. Anything that starts
+# like a URL (a scheme of 2+ letters, then ":/") is never taken as a file path.
+_URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def url_like_path(target: object) -> str | None:
+    """Why `target` (not a real URL) cannot be a database file because it reads like a URL, or None."""
+    if is_url(target) or not _URL_LIKE.match(str(target)):
+        return None
+    shown = re.sub(r"(:/+[^:/@]*):[^@]*@", r"\1:***@", str(target))
+    return (f"«{shown}» parece una dirección de servidor, no un archivo: escribe la URL completa "
+            f"(postgresql://…) o la ruta de un archivo .sqlite3.")
+
+
 class DatabaseUrl:
     """A PostgreSQL URL given where a file path usually goes (settings, --db); printed without its password."""
 
@@ -60,9 +75,11 @@ class DatabaseUrl:
 
 def target_of(value: str | Path | DatabaseUrl) -> Path | DatabaseUrl:
     """A setting or --db value as a file path or a URL."""
-    if isinstance(value, (Path, DatabaseUrl)):
+    if isinstance(value, DatabaseUrl):
         return value
-    return DatabaseUrl(value) if is_url(value) else Path(value)
+    if is_url(value):
+        return DatabaseUrl(str(value))
+    return value if isinstance(value, Path) else Path(value)
 
 
 def _outdated(version: int, where: str) -> SchemaError:
@@ -207,6 +224,9 @@ class SqliteDatabase(Database):
     engine = "sqlite"
 
     def __init__(self, path: str | Path, *, create: bool = True, migrate: bool | None = None, check: bool = True):
+        refusal = url_like_path(path)
+        if refusal:  # never create a file (and folders) named after a URL that lost its "//"
+            raise SchemaError(refusal)
         self.path = Path(path)
         self.target = self.path
         if not self.path.exists():

@@ -49,21 +49,20 @@ def _migrate(cfg, args) -> int:
 
 
 def _copy_db(cfg, args) -> int:
-    from pathlib import Path
-
     from rich.progress import Progress
+
+    from backend.db import target_of
 
     from .dbcheck import problem
 
-    refusal = problem(Path(args.source), write=False)  # missing, empty, foreign, newer: one line
+    source, target = target_of(args.source), target_of(args.dest)  # a URL stays a URL, never a Path
+    refusal = problem(source, write=False)  # missing, empty, foreign, newer, a URL as --from: one line
     if refusal:
         _say(refusal, error=True)
         return 2
     from backend.copy_db import copy_database
-    from backend.db import target_of
     from backend.errors import ServiceError
 
-    source, target = target_of(args.source), target_of(args.dest)
     try:
         with Progress(transient=False) as bar:
             task = bar.add_task("Copiando la cooperativa a PostgreSQL", total=None)

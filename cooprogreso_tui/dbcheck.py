@@ -22,8 +22,13 @@ def problem(path, *, write: bool = True) -> str | None:
     is the server's to judge when it is opened."""
     from backend.schema import SCHEMA_VERSION
 
-    if not isinstance(path, (str, os.PathLike)):
+    from backend.db import is_url, url_like_path
+
+    if not isinstance(path, (str, os.PathLike)) or is_url(path):
         return None
+    refusal = url_like_path(path)
+    if refusal:
+        return refusal
     path = Path(path)
 
     try:

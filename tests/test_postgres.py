@@ -169,3 +169,32 @@ def test_the_app_role_needs_no_ddl_rights(demo_template, pg_server, clock):
         pg_server.drop(name)
         for role in (owner, app):
             admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_a_url_squeezed_through_a_path_never_becomes_a_file(tmp_path, monkeypatch):
+    """`Path("postgresql:///coop?host=…")` reads "postgresql:/coop?host=…": refused, and nothing is created
+    (it used to leave a SQLite file, and folders, named after the URL in the current directory)."""
+    from pathlib import Path
+
+    from backend.db import target_of
+    from backend.demo import create_demo
+
+    from .conftest import fast_settings
+
+    monkeypatch.chdir(tmp_path)
+    url = "postgresql:///cp_x?host=/tmp/nowhere&user=postgres"
+    mangled = Path(url)
+    assert str(mangled) == "postgresql:/cp_x?host=/tmp/nowhere&user=postgres"
+    assert target_of(url) == DatabaseUrl(url) == target_of(DatabaseUrl(url))
+    for attempt in (lambda: Database(mangled), lambda: Database(str(mangled)),
+                    lambda: create_demo(mangled, members=2, settings=fast_settings())):
+        with pytest.raises(SchemaError) as err:
+            attempt()
+        assert "parece una dirección de servidor" in err.value.message
+    for args in (("check", "--db", str(mangled)), ("demo-data", "--db", str(mangled)),
+                 ("copy-db", "--from", str(mangled), "--to", url), ("copy-db", "--from", url, "--to", url)):
+        out = cli(*args)
+        assert out.returncode in (1, 2) and "Traceback" not in out.stderr, (args, out.stderr)
+    assert "parece una dirección de servidor" in cli("check", "--db", str(mangled)).stderr
+    assert list(tmp_path.iterdir()) == []
+    assert Database(tmp_path / "ok:name.sqlite3").engine == "sqlite"  # a colon in a file name is still a file
