@@ -198,6 +198,9 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
     from .services_demo import add_demo_services
 
     add_demo_services(backend, DEMO_USERNAME, today, f"{start.isoformat()} 12:00:00")
+    from .product_requests_demo import add_demo_requests
+
+    add_demo_requests(backend, DEMO_USERNAME, today)
     backend.close()
     return DemoSummary(members, entries, DEMO_USERNAME, cedula(UNAFFILIATED_CEDULA_BODY), staff)
 

@@ -101,7 +101,7 @@ class Settings:
     reclamo_response_days: int = 15  # the regulator's maximum time to answer a reclamo, calendar days
     contact_max_messages_per_day: int = 10  # «Escríbenos» messages one member may send per day
     loan_income_share_pct: int = 30  # a loan's cuota may take at most this share of declared monthly income
-    deposit_insurance_ceiling: int = 32_000_00  # cents: the deposit-insurance cover per depositor
+    deposit_insurance_ceiling: int = 32_000_00  # cents: the deposit-insurance (COSEDE) cover per depositor; a deployment confirms it
 
     def __post_init__(self) -> None:
         validate(self)

@@ -37,7 +37,7 @@ class ProductRequestsScreen(MemberScreen):
     ProductRequestsScreen #pick-row, ProductRequestsScreen #sim-row { height: 1; margin: 0 1; }
     ProductRequestsScreen #pick-row Label { width: 18; }
     ProductRequestsScreen #product { width: 52; }
-    ProductRequestsScreen #sim-row Label { margin-left: 1; }
+    ProductRequestsScreen #sim-row Label { margin: 0 1; }
     ProductRequestsScreen #amount { width: 13; }
     ProductRequestsScreen #term { width: 12; }
     ProductRequestsScreen #method { width: 24; }

@@ -65,7 +65,9 @@ def authorise(backend, who, pending):
 
 
 def rows_of(backend):
-    return backend.db.conn.execute("SELECT * FROM product_requests ORDER BY id").fetchall()
+    """The requests made in the test (the demo member's own two are left out)."""
+    return backend.db.conn.execute("SELECT * FROM product_requests WHERE idempotency_key NOT LIKE 'demo-%'"
+                                   " ORDER BY id").fetchall()
 
 
 # -- catalogue and simulators ---------------------------------------------------------------------
@@ -158,6 +160,14 @@ def test_every_schedule_adds_up_to_the_cent(amount, months, method):
     assert sum(r.cuota for r in rows) == amount + sim.total_interest
     assert all(r.capital >= 0 and r.interest >= 0 for r in rows)
     assert len(rows) == months
+
+
+def test_the_demo_member_follows_two_requests(backend, lucia):
+    mine = backend.product_requests.my_requests(lucia.token)
+    assert [(m.product, m.state) for m in mine] == [("microcredito", "En revisión"), ("tarjeta", "Rechazada")]
+    assert mine[0].installment == simulators.simulate_loan(default_book(), "microcredito", mine[0].amount, mine[0].term,
+                                                           mine[0].method, TODAY).cuota
+    assert "capacidad de pago" in mine[1].reason
 
 
 # -- the request ----------------------------------------------------------------------------------
