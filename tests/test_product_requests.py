@@ -162,12 +162,14 @@ def test_every_schedule_adds_up_to_the_cent(amount, months, method):
     assert len(rows) == months
 
 
-def test_the_demo_member_follows_two_requests(backend, lucia):
+def test_the_demo_member_follows_two_requests_none_waiting_in_the_queue(backend, lucia):
     mine = backend.product_requests.my_requests(lucia.token)
-    assert [(m.product, m.state) for m in mine] == [("microcredito", "En revisión"), ("tarjeta", "Rechazada")]
-    assert mine[0].installment == simulators.simulate_loan(default_book(), "microcredito", mine[0].amount, mine[0].term,
-                                                           mine[0].method, TODAY).cuota
-    assert "capacidad de pago" in mine[1].reason
+    assert [(m.product, m.state) for m in mine] == [("tarjeta", "Rechazada"), ("consumo", "Aprobada")]
+    assert "capacidad de pago" in mine[0].reason
+    loan = backend.db.conn.execute("SELECT r.amount, l.principal, r.product_account_id, l.account_id FROM product_requests r"
+                                   " JOIN loans l ON l.account_id = r.product_account_id WHERE r.state = 'Aprobada'"
+                                   " AND r.user_id = (SELECT id FROM users WHERE username = 'demo')").fetchone()
+    assert loan is not None and loan[0] == loan[1] == mine[1].amount
 
 
 # -- the request ----------------------------------------------------------------------------------

@@ -110,8 +110,6 @@ async def test_a_rate_above_the_legal_cap_is_said_and_a_rejection_shows_its_reas
         assert not app.screen.query_one("#table").display
         await pilot.press("f3")
         await settle(pilot)
-        await pilot.press("down")  # the demo's microcrédito (newest) first, then this one
-        await pilot.pause()
         text = screen_text(app)
         assert "Rechazada" in text and "Tarjeta de crédito" in text
         assert "Motivo: [red]Ingresos[/] insuficientes" in text
