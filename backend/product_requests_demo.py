@@ -22,7 +22,7 @@ def add_demo_requests(backend, username: str, today: date) -> None:
         user_id, member_id = conn.execute("SELECT id, member_id FROM users WHERE username = ?", (username,)).fetchone()
         account = conn.execute("SELECT id FROM accounts WHERE member_id = ? AND kind = 'ahorros' ORDER BY id LIMIT 1",
                                (member_id,)).fetchone()[0]
-        rows = []
+        rows: list[tuple] = []
         loan = conn.execute("SELECT l.* FROM loans l JOIN accounts a ON a.id = l.account_id WHERE a.member_id = ?"
                             " ORDER BY l.start_date LIMIT 1", (member_id,)).fetchone()
         if loan is not None:
