@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from .identity import account_number, normalize_id, validate_mobile
 from .ledger import Leg, post
+from . import name_search
 
 PREFIX = {"ahorros": "41", "plazo_fijo": "42", "prestamo": "43", "tarjeta": "44", "interna": "99"}
 
@@ -44,10 +45,13 @@ def create_member(conn, *, id_type: str, id_number: str, first_names: str, last_
                   mobile: str | None, email: str | None, created_at: str, status: str = "activo") -> int:
     number = normalize_id(id_type, id_number)
     phone = validate_mobile(mobile) if mobile else None
-    return conn.execute(
+    first_names, last_names = first_names.strip(), last_names.strip()
+    member = conn.execute(
         "INSERT INTO members (id_type, id_number, first_names, last_names, mobile, email, status, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (id_type, number, first_names.strip(), last_names.strip(), phone, email, status, created_at)).fetchone()[0]
+        (id_type, number, first_names, last_names, phone, email, status, created_at)).fetchone()[0]
+    name_search.remember(conn, member, first_names, last_names)
+    return member
 
 
 def _insert_account(conn, member_id: int | None, kind: str, name: str, opened_on: str) -> int:

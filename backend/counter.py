@@ -20,6 +20,7 @@ from .files import write_private
 from .identity import mask_account, mask_id, mask_phone
 from .ledger import Leg, post
 from .money import format_money
+from .name_search import MemberSearch, find_by_name
 from .roles import ATENCION, AUDITOR, CAJERO, SUPERVISOR, staff_only
 from .text import ascii_digits, clean_text
 from .tills import amount_cents, open_till_row, till_cash
@@ -64,18 +65,16 @@ class CashResult:
     receipt: receipts.Receipt | None  # the comprobante, once executed
 
 
-def search_members(conn: sqlite3.Connection, query: str) -> list[int]:
+def search_members(conn: sqlite3.Connection, query: str) -> tuple[list[int], int]:
+    """(ids of the members found, how many matched): by cédula or account number, else by name."""
     text = clean_text(query, field="buscar", label="La búsqueda", max_len=80, min_len=3)
     digits = text.replace(" ", "").replace("-", "")
     if digits.isdecimal():
         number = ascii_digits(digits, field="buscar", label="La búsqueda")
         rows = conn.execute("SELECT id FROM members WHERE id_number = ? UNION SELECT member_id FROM accounts"
                             " WHERE number = ? AND member_id IS NOT NULL", (number, number)).fetchall()
-        return sorted(r[0] for r in rows)
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = conn.execute("SELECT id FROM members WHERE lower(first_names || ' ' || last_names) LIKE lower(?)"
-                        " ESCAPE '\\' ORDER BY last_names, first_names LIMIT 10", (like,)).fetchall()
-    return [r[0] for r in rows]
+        return sorted(r[0] for r in rows), len(rows)
+    return find_by_name(conn, text)
 
 
 def member_card(conn: sqlite3.Connection, member_id: int) -> MemberCard:
@@ -124,12 +123,13 @@ class CounterService:
         self.auth = auth
 
     @staff_only(CAJERO, ATENCION, SUPERVISOR, AUDITOR)
-    def find_member(self, who: Principal, query: str) -> list[MemberCard]:
+    def find_member(self, who: Principal, query: str) -> MemberSearch:
+        """The members found (at most `name_search.LIMIT`, as `MemberCard`s) and how many matched."""
         with self.ctx.db.read() as conn:
-            ids = search_members(conn, query)
-            cards = [member_card(conn, i) for i in ids]
-        self.ctx.audit_now(who.username, "socio.buscar", "ok", rol=who.role, resultados=len(cards))
-        return cards
+            ids, total = search_members(conn, query)
+            cards = tuple(member_card(conn, i) for i in ids)
+        self.ctx.audit_now(who.username, "socio.buscar", "ok", rol=who.role, resultados=total)
+        return MemberSearch(cards, total)
 
     @staff_only(CAJERO)
     def quote(self, who: Principal, kind: str, account_id: int, amount: str) -> CashQuote:

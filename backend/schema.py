@@ -4,6 +4,8 @@ PRAGMA user_version records how far a SQLite file has got; the table cooprogreso
 Tables are created before the tables that reference them (PostgreSQL checks references at once).
 """
 
+from . import name_search
+
 MIGRATIONS: list[str] = [
     # 1: the co-op's core
     """
@@ -661,6 +663,9 @@ MIGRATIONS: list[str] = [
     """
     UPDATE users SET username = lower(username);
     """,
+    # 13: cajeros QA — members' names folded once for a case- and accent-insensitive search on both
+    # engines (backend/name_search.py keeps them on write; the same fold in SQL fills older rows)
+    name_search.migration(),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

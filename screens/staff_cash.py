@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from backend.counter import CashQuote, CashResult, MemberCard
 from backend.money import format_money
+from backend.name_search import MemberSearch
 
 from .base import MemberScreen
 from .confirm import ConfirmModal
@@ -71,12 +72,13 @@ class CashScreen(MemberScreen):
         self._error("")
         self.call("find", self.app.backend.counter.find_member, self.app.token, self.query_one("#search", Input).value)
 
-    def done_find(self, cards: list[MemberCard]) -> None:
-        self.cards = cards
+    def done_find(self, cards: MemberSearch) -> None:
+        self.cards = list(cards)
         found = self.query_one("#found", OptionList)
         found.clear_options()
         for card in cards:
             found.add_option(Option(Text(f"{card.name} · {card.id_masked}"), id=str(card.member_id)))
+        self._error(cards.note)  # «Se muestran 10 de 37; afina la búsqueda.»
         if not cards:
             self._error("No se encontró ningún socio.")
         elif len(cards) == 1:

@@ -58,7 +58,39 @@ def test_find_member_by_cedula_name_or_account(backend, staff, member):
     card = backend.counter.find_member(t, "1104680135")[0]
     assert card.id_masked == "******0135" and card.accounts[0].id == account
     assert any("celular" in q for q, _ in card.check_questions)
-    assert backend.counter.find_member(t, "100%") == [] and backend.counter.find_member(t, "a_b") == []
+    assert len(backend.counter.find_member(t, "100%")) == 0 and len(backend.counter.find_member(t, "a_b")) == 0
+
+
+def test_name_search_ignores_case_and_accents(backend, staff):
+    add_member(backend, cedula="1104680135", first="José María", last="Ñúñez Álvarez")
+    t = staff["cajero"].token
+    for query in ("jose maria", "JOSÉ MARÍA", "ÑÚÑEZ", "nunez alvarez", "maría ñuñez", "ALVAREZ jose"):
+        assert [c.name for c in backend.counter.find_member(t, query)] == ["José María Ñúñez Álvarez"], query
+    assert len(backend.counter.find_member(t, "jose pedro")) == 0
+
+
+def test_name_search_says_when_more_members_match_than_it_shows(backend, staff):
+    from backend.demo import cedula
+
+    for n in range(12):
+        add_member(backend, cedula=cedula(f"17{n + 300:07d}"), first=f"Socio {chr(65 + n)}", last="Pérez Quishpe")
+    found = backend.counter.find_member(staff["cajero"].token, "PEREZ quishpe")
+    assert len(found) == 10 and found.total == 12
+    assert found.note == "Se muestran 10 de 12; afina la búsqueda."
+    assert [c.name for c in found][:2] == ["Socio A Pérez Quishpe", "Socio B Pérez Quishpe"]
+    assert backend.counter.find_member(staff["cajero"].token, "socio l perez").note == ""
+
+
+def test_the_sql_fold_of_older_rows_matches_the_fold_on_write(backend):
+    """Migration 13 fills `search_name` of existing members with SQL; it must agree with Python's fold."""
+    from backend.name_search import fold, sql_fold_steps
+
+    names = ["José MARÍA Ñúñez", "ÁLVAREZ Çelik", "Zoë Ýñiguez", "o'Brien 100%", "Ana_Prueba", "Ω Straße"]
+    for name in names:
+        value = name
+        for step in sql_fold_steps("?"):
+            value = backend.db.conn.execute(f"SELECT {step}", (value,)).fetchone()[0]
+        assert value == fold(name), name
 
 
 def test_double_submit_books_once(backend, staff, member):
@@ -205,3 +237,19 @@ def test_receipt_verifies_and_is_saved_privately(backend, staff, member, tmp_pat
     assert not verify(backend.ctx.secret("receipt_secret"), text.replace("$12.00", "$92.00"))
     with pytest.raises(Forbidden):
         backend.counter.receipt(staff["cajero2"].token, r.op_id)  # another teller's operation
+
+
+def test_migration_13_fills_the_names_of_members_written_before_it(backend, staff):
+    from backend import name_search
+    from backend.db import statements
+
+    add_member(backend, cedula="1104680135", first="José María", last="Ñúñez Álvarez")
+    with backend.db.write() as conn:
+        conn.execute("DELETE FROM member_search")
+    assert len(backend.counter.find_member(staff["cajero"].token, "nunez")) == 0
+    for _ in range(2):  # runs again harmlessly
+        with backend.db.write() as conn:
+            for statement in statements(name_search.migration()):
+                conn.execute(statement)
+    assert [c.name for c in backend.counter.find_member(staff["cajero"].token, "ÑUÑEZ jose")] == \
+        ["José María Ñúñez Álvarez"]

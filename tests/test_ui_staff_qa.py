@@ -67,3 +67,24 @@ async def test_a_denomination_count_with_a_letter_is_refused(backend, clock):
         await settle(pilot)
         assert isinstance(app.screen, TillCloseScreen) and "Cantidad no válida" in screen_text(app)
     assert backend.tills.my_till(cajero.token).status == "abierta"
+
+
+async def test_teller_search_says_when_not_every_match_is_shown(backend, clock):
+    from backend.demo import cedula
+
+    cajero = enrol(backend, "cajero1", "cajero", "Rosa Quispe")
+    for n in range(12):
+        add_member(backend, cedula=cedula(f"17{n + 300:07d}"), first=f"Socio {chr(65 + n)}", last="Núñez Toapanta")
+    sign_in(backend, cajero, clock)
+    backend.tills.open_till(cajero.token, "500")
+    clock.advance(seconds=30)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, cajero)
+        await pilot.press("2")
+        await settle(pilot)
+        app.screen.query_one("#search").value = "NUÑEZ toapanta"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Se muestran 10 de 12; afina la búsqueda." in screen_text(app)
+        assert app.screen.query_one("#found").option_count == 10
