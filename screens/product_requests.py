@@ -19,7 +19,7 @@ from backend.money import format_money, parse_money
 from backend.product_requests import RequestSummary
 from backend.rates import format_rate
 from backend.receipts import Receipt
-from backend.simulators import METHODS, DepositSimulation, LoanSimulation, Product
+from backend.simulators import METHODS, DepositBand, DepositSimulation, LoanSimulation, Product
 
 from .base import MemberScreen
 from .flow import start_authorised
@@ -55,6 +55,7 @@ class ProductRequestsScreen(MemberScreen):
         self.products: dict[str, Product] = {}
         self.simulated: dict | None = None  # the choices of the last good simulation
         self._pending: dict = {}
+        self.bands: list[DepositBand] = []
 
     def compose_body(self) -> ComposeResult:
         yield Label("Solicita tus Productos · Simulador", classes="section-title")
@@ -78,6 +79,7 @@ class ProductRequestsScreen(MemberScreen):
         super().on_mount()
         self.query_one("#table").display = False
         self.call("catalogue", self.coop.backend.product_requests.catalogue, self.coop.token)
+        self.call("bands", self.coop.backend.product_requests.deposit_bands, self.coop.token)
 
     def done_catalogue(self, products) -> None:
         self.products = {p.code: p for p in products}
@@ -85,6 +87,9 @@ class ProductRequestsScreen(MemberScreen):
         select.set_options([(p.name, p.code) for p in products])
         select.value = products[0].code
         select.focus()
+
+    def done_bands(self, bands: list[DepositBand]) -> None:
+        self.bands = bands
 
     @property
     def product(self) -> Product | None:
@@ -190,7 +195,15 @@ class ProductRequestsScreen(MemberScreen):
         text.append(f"\nTasa nominal anual {format_rate(sim.nominal)} ({sim.band}) · Vence el {sim.maturity:%d/%m/%Y}"
                     "\n", style="dim")
         text.append(sim.insurance_note, style="italic")
-        self._show(text, None)
+        table = self.query_one("#table", DataTable)
+        table.clear(columns=True)
+        table.add_column("Tramo", width=16)
+        table.add_column("Tasa nominal anual", width=20)
+        for band in self.bands:
+            table.add_row(band.label, format_rate(band.nominal), key=band.label)
+        self._show(text, table if self.bands else None)
+        if sim.band in {b.label for b in self.bands}:
+            table.move_cursor(row=table.get_row_index(sim.band))
 
     def _show(self, text: Text, table: DataTable | None) -> None:
         self.query_one("#result", Static).update(text)

@@ -284,3 +284,79 @@ def test_plazo_fijo_tarjeta_and_ahorros_requests(backend, lucia):
     assert got == [("plazo_fijo", 100_00, 90, "", 550, 0), ("tarjeta", 2_000_00, 0, "", 1677, 0),
                    ("ahorros", 0, 0, "", 0, 0)]
     assert balance_of(backend, account) == available and backend.check() == []
+
+
+def test_two_processes_asking_at_once_store_one_open_request(backend, db_path, tmp_path):
+    """Each process books its own confirmation of a consumo request at the same moment: one is stored."""
+    from backend.service import Backend
+
+    from .conftest import fast_settings
+    from .test_races import processes, run_workers
+
+    account = demo_member_account(backend)
+    backend.close()
+    outs = run_workers(tmp_path, """
+        from backend.errors import ServiceError
+        token = backend.auth.login("demo", "Demo-2026!").token
+        who = backend.auth.principal(token)
+        service = backend.product_requests
+        handler = backend.ops._handlers["solicitud_producto"]
+        request = {"product": "consumo", "amount": 1_000_00, "term": 12, "method": "frances", "income": 1_500_00,
+                   "purpose": "Al mismo tiempo", "account_id": int(sys.argv[2])}
+        sys.stdin.readline()
+        try:
+            with backend.db.write() as conn:
+                prepared = handler.prepare(conn, who, request)
+                print("ok", handler.execute(conn, who, request, prepared, sys.argv[3]))
+        except ServiceError as exc:
+            print("refused", exc.code)
+    """, [[str(db_path), str(account), f"clave-{n}"] for n in range(processes(db_path))])
+    assert sorted(o.split()[0] for o in outs).count("ok") == 1
+    assert all(o.split()[1] == "request_open" for o in outs if o.startswith("refused"))
+    check = Backend(db_path, fast_settings())
+    assert len(rows_of(check)) == 1 and check.check() == []
+    check.close()
+
+
+@pytest.mark.sqlite_only  # SQLite's query planner and trace hook
+def test_storing_a_request_uses_indexes_only(backend, lucia):
+    import sqlite3
+
+    backend.product_requests  # noqa: B018 - builds the section, which registers its handler
+    handler = backend.ops._handlers["solicitud_producto"]
+    who = backend.auth.principal(lucia.token)
+    conn = backend.db.conn
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        with backend.db.write() as c:
+            prepared = handler.prepare(c, who, request(backend, lucia))
+            handler.execute(c, who, request(backend, lucia), prepared, "clave-indices")
+    finally:
+        conn.set_trace_callback(None)
+    scans = {}
+    for sql in statements:
+        if sql.split()[0].upper() in ("SELECT", "UPDATE", "DELETE"):
+            try:
+                plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+            except sqlite3.Error:
+                continue
+            if any(step.startswith("SCAN") and "CONSTANT" not in step for step in plan):
+                scans[sql] = plan
+    assert scans == {}
+
+
+def test_the_receipt_verifies_and_names_the_request(backend, lucia):
+    from backend import receipts
+
+    receipt = authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(backend, lucia)))
+    assert receipts.verify(backend.ctx.secret("receipt_secret"), receipt.text)
+    assert receipt.get("Producto") == "Crédito de consumo" and receipt.get("Cuota") == "$90.06"
+    assert receipt.get("Tasa efectiva") == "15.60%" and receipt.get("Estado") == "Recibida"
+    assert not receipts.verify(backend.ctx.secret("receipt_secret"), receipt.text.replace("$90.06", "$9.06"))
+
+
+def demo_member_account(backend) -> int:
+    from .transfer_helpers import demo_member
+
+    return demo_member(backend).accounts[0]

@@ -82,6 +82,8 @@ async def test_plazo_fijo_shows_interest_at_maturity_and_the_insurance_note(back
         text = screen_text(app)
         assert "Interés $137.50" in text and "Monto al vencimiento $10,137.50" in text
         assert "61–90 días" in text and "COSEDE" in text
+        table = app.screen.query_one("#table", DataTable)
+        assert table.display and table.row_count == 6 and table.cursor_row == 1  # the chosen band, of six
         assert not app.screen.query_one("#method").display
 
 
