@@ -5,7 +5,6 @@ Each function runs inside the caller's Database.write() so a product and its ope
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from decimal import Decimal
 
@@ -30,7 +29,7 @@ INTERNAL = {
 }
 
 
-def internal_account(conn: sqlite3.Connection, key: str) -> int:
+def internal_account(conn, key: str) -> int:
     """The id of an internal account, created on first use (index accounts_kind_name: no scan)."""
     name = INTERNAL[key]
     row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?", (name,)).fetchone()

@@ -105,6 +105,8 @@ def french(principal: int, monthly_rate: Decimal, months: int) -> Schedule:
 def _fraction(rate: Decimal) -> tuple[int, int]:
     """The rate as an exact integer fraction (a Decimal is one), so each month costs integer work only."""
     sign, digits, exponent = rate.as_tuple()
+    if not isinstance(exponent, int):  # NaN or infinity: _validate refuses them before this
+        raise ValueError(f"tasa no finita: {rate}")
     num = int("".join(map(str, digits)) or "0")
     return (num * 10 ** exponent, 1) if exponent >= 0 else (num, 10 ** -exponent)
 

@@ -41,7 +41,7 @@ class MemberMovement:
 
 
 def _filters(filters: dict) -> tuple[str, list]:
-    sql, params = " WHERE 1 = 1", []
+    sql, params = " WHERE 1 = 1", list[object]()
     user = clean_text(filters.get("staff_user", "") or "", field="staff_user", label="El usuario", max_len=40)
     if user:
         sql += " AND actor = ?"
@@ -73,6 +73,9 @@ class AuditViewsService:
 
     @staff_only(AUDITOR)
     def audit_entries(self, who: Principal, filters: dict) -> list[AuditRow]:
+        return self._audit_entries(who, filters)
+
+    def _audit_entries(self, who: Principal, filters: dict) -> list[AuditRow]:
         where, params = _filters(filters)
         rows = self.ctx.db.conn.execute(
             "SELECT at, actor, action, outcome, member_id, details FROM audit_log" + where +
@@ -82,7 +85,7 @@ class AuditViewsService:
 
     @staff_only(AUDITOR)
     def export_audit_csv(self, who: Principal, filters: dict, directory: str) -> str:
-        rows = self.audit_entries.__wrapped__(self, who, filters)
+        rows = self._audit_entries(who, filters)
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["fecha", "actor", "accion", "resultado", "socio", "detalles"])
@@ -94,6 +97,9 @@ class AuditViewsService:
 
     @staff_only(AUDITOR)
     def member_movements(self, who: Principal, member_id: int, desde: str = "", hasta: str = "") -> list[MemberMovement]:
+        return self._member_movements(who, member_id, desde, hasta)
+
+    def _member_movements(self, who: Principal, member_id: int, desde: str, hasta: str) -> list[MemberMovement]:
         if isinstance(member_id, bool) or not isinstance(member_id, int):
             raise NotFound("El socio no existe.", field="member_id")
         flt = parse_filter(desde, hasta, "")
@@ -114,7 +120,7 @@ class AuditViewsService:
 
     @staff_only(AUDITOR)
     def export_movements_csv(self, who: Principal, member_id: int, desde: str, hasta: str, directory: str) -> str:
-        rows = self.member_movements.__wrapped__(self, who, member_id, desde, hasta)
+        rows = self._member_movements(who, member_id, desde, hasta)
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["fecha", "cuenta", "concepto", "monto", "saldo", "registrado_por"])

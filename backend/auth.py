@@ -182,7 +182,7 @@ class AuthService:
                     conn.execute("UPDATE users SET locked_until = ?, failed_logins = 0 WHERE id = ?",
                                  (iso(until), user["id"]))
                     self.ctx.audit(conn, user["username"], "login", "bloqueo", minutos=s.lockout_minutes)
-                    failure: AuthError = self._bad_credentials()
+                    failure: AuthError | None = self._bad_credentials()
                 else:
                     self.ctx.audit(conn, user["username"], "login", "contrasena_incorrecta", intentos=failures)
                     failure = self._bad_credentials()

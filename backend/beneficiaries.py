@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -127,7 +128,7 @@ class BeneficiariesService:
                        cuenta=mask_account(form.account_number))
         return editing_id
 
-    def delete(self, token: str, ids: list[int]) -> int:
+    def delete(self, token: str, ids: Iterable[int]) -> int:
         """Delete several at once: all of them, or none if any is not the member's."""
         who = self.auth.principal(token)
         ids = sorted(set(ids))

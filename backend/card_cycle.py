@@ -44,7 +44,8 @@ def cut_on(year: int, month: int, day: int) -> date:
 
 def cuts_between(cutoff_day: int, after: date, before: date) -> list[date]:
     """The card's cut dates C with after < C < before, in order."""
-    out, year, month = [], after.year, after.month
+    out: list[date] = []
+    year, month = after.year, after.month
     while True:
         c = cut_on(year, month, cutoff_day)
         if c >= before:

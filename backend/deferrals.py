@@ -139,6 +139,7 @@ class DeferralsService:
         if kind not in KINDS:
             raise ValidationError("Tipo de diferido no válido.", field="kind")
         card = own_card(conn, who, card_id)
+        assert isinstance(card_id, int)  # own_card refuses anything else
         if card["status"] != "Activo" or card["account_status"] != "activa":
             raise ValidationError("La tarjeta no está activa.", field="card")
         if isinstance(months, bool) or not isinstance(months, int) or months not in self.terms:

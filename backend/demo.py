@@ -79,20 +79,20 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
     """Create a new demo database at `path`; refuses to touch an existing file."""
     from .service import Backend  # deferred to keep import order one-way
 
-    path = target_of(path)  # a file, or an empty PostgreSQL database
-    if not is_url(path) and path.exists():
-        raise ValidationError(f"Ya existe {path}; no se sobrescribe. Elige otra ruta o bórrala.")
+    target = target_of(path)  # a file, or an empty PostgreSQL database
+    if isinstance(target, Path) and target.exists():
+        raise ValidationError(f"Ya existe {target}; no se sobrescribe. Elige otra ruta o bórrala.")
     if members < 2:
         raise ValidationError("Se necesitan al menos 2 socios.")
     settings = settings or Settings()
     rng = random.Random(seed)
     today = today or Clock(settings.timezone).today()
     start = today - timedelta(days=365)
-    backend = Backend(path, settings, migrate=True)
+    backend = Backend(target, settings, migrate=True)
     db = backend.db
-    if is_url(path) and db.conn.execute("SELECT 1 FROM members LIMIT 1").fetchone():
+    if is_url(target) and db.conn.execute("SELECT 1 FROM members LIMIT 1").fetchone():
         backend.close()
-        raise ValidationError(f"La base de datos {path} ya tiene socios; no se sobrescribe.")
+        raise ValidationError(f"La base de datos {target} ya tiene socios; no se sobrescribe.")
     events: list[tuple[datetime, int, Callable]] = []
     with db.write() as conn:
         conn.execute("INSERT INTO meta (key, value) VALUES ('demo', '1')"
@@ -112,8 +112,7 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
             if number in seen:
                 continue
             seen.add(number)
-            first = rng.sample(rng.choice([FIRST_F, FIRST_M]), 2)
-            people.append((" ".join(first), " ".join(rng.sample(LAST, 2)), number))
+            people.append((" ".join(rng.sample(rng.choice([FIRST_F, FIRST_M]), 2)), " ".join(rng.sample(LAST, 2)), number))
         starts: list[int] = []  # where each member's events begin in `events`
         for index, (first, last, number) in enumerate(people):
             starts.append(len(events))

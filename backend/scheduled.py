@@ -147,6 +147,7 @@ class ProgramarHandler:
                                   field="max_amount")
         today = self.ctx.now().date()
         start = _parse_day(request.get("start_date"), "start_date", "la fecha de inicio", True)
+        assert start is not None  # required: _parse_day refuses a missing date
         if start < today or start > today + timedelta(days=MAX_AHEAD_DAYS):
             raise ValidationError("La fecha de inicio va desde hoy hasta dentro de un año.", field="start_date")
         end = _parse_day(request.get("end_date"), "end_date", "la fecha de fin", False)

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from . import bill_payments as pay
 from . import billers as cat
 from . import notices
-from .bill_gateway import GatewayUnavailable, Statement, UnknownIdentifier
+from .bill_gateway import Bill, GatewayUnavailable, Statement, UnknownIdentifier
 from .clock import iso
 from .db import IntegrityError
 from .money import format_money
@@ -141,6 +141,7 @@ class Runner:
             return "lost"
         self.crash("committed")
         if outcome == "pagado":
+            assert payment_id is not None  # _decide books a payment whenever it answers "pagado"
             report.paid += 1
             report.payments.append(payment_id)
             pay.submit(self.ctx, self.gateway, payment_id)
@@ -161,14 +162,16 @@ class Runner:
             return self._close(conn, s, "fallido", None, f"{biller.name} no reconoce el identificador", member,
                                f"Cooprogreso: tu pago programado de {label} no se realizó: la entidad no reconoce "
                                f"el identificador."), None
+        chosen: list[Bill] = []
+        over: list[Bill] = []
         if biller.is_topup:
-            chosen, amount, over = (), s["max_amount"], []
+            amount = s["max_amount"]
         else:
             open_bills = [b for b in sorted(statement.bills, key=lambda b: (b.due_date, b.number))
                           if not conn.execute("SELECT 1 FROM bill_payment_items WHERE biller_code = ? AND identifier = ?"
                                               " AND bill_number = ? AND released = 0",
                                               (biller.code, s["identifier"], b.number)).fetchone()]
-            chosen, amount, over = [], 0, []
+            amount = 0
             for bill in open_bills:
                 if amount + bill.amount <= s["max_amount"]:
                     chosen.append(bill)

@@ -12,7 +12,7 @@ from functools import cached_property
 from .auth import AuthService
 from .clock import Clock
 from .context import Context
-from .db import Database
+from .db import Database, DatabaseUrl
 from .operations import OperationsService
 from .otp import OtpService
 from .settings import Settings
@@ -36,7 +36,7 @@ class AuditEntry:
 
 
 class Backend:
-    def __init__(self, db_path: str | Path, settings: Settings | None = None, clock: Clock | None = None,
+    def __init__(self, db_path: str | Path | DatabaseUrl, settings: Settings | None = None, clock: Clock | None = None,
                  *, create: bool = True, migrate: bool | None = None):
         self.db = Database(db_path, create=create, migrate=migrate)
         settings = settings or Settings()

@@ -311,6 +311,7 @@ class TransfersService:
             else:
                 out_memo = f"Transferencia a {d.dest_name} · {d.motive}"
                 in_memo = f"Transferencia de {d.payer_name} · {d.motive}"
+            assert d.dest_account_id is not None  # a transfer inside the co-op always has its account
             legs = [Leg(origin, -d.amount, out_memo), Leg(d.dest_account_id, d.amount, in_memo)]
         entry = post(conn, kind=f"transferencia_{kind}", description=f"Transferencia {KINDS[kind]}", legs=legs,
                      posted_at=now, actor=who.username, idempotency_key=key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,21 +33,22 @@ class AppConfig:
 
 
 def load(*, db: str | None = None, overrides: dict[str, str] | None = None, demo: bool = False,
-         environ: dict[str, str] | None = None, path: Path | None = None) -> AppConfig:
-    environ = os.environ if environ is None else environ
+         environ: Mapping[str, str] | None = None, path: Path | None = None) -> AppConfig:
+    env: Mapping[str, str] = os.environ if environ is None else environ
     values: dict[str, object] = {}
-    path = path or Path(environ.get(ENV_PREFIX + "CONFIG", "") or config_file())
+    path = path or Path(env.get(ENV_PREFIX + "CONFIG", "") or config_file())
     if path.exists():
         with open(path, "rb") as fh:
             values.update(tomllib.load(fh))
     names = {f.name for f in fields(Settings)} | {"db"}
     for name in names:
         key = ENV_PREFIX + name.upper()
-        if key in environ:
-            values[name] = environ[key]
+        if key in env:
+            values[name] = env[key]
     values.update(overrides or {})
     db_value = db or values.pop("db", None)
     settings = Settings().with_overrides(values)
+    db_path: Path | DatabaseUrl
     if demo:
         db_path = data_dir() / "demo.sqlite3"
     else:
