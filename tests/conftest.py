@@ -98,7 +98,7 @@ def pg_template(pg_server) -> str:
 def db_path(engine, request, tmp_path):
     if engine == "postgresql":
         server = request.getfixturevalue("pg_server")
-        name = server.fresh_database("t", template=request.getfixturevalue("pg_template"))
+        name = server.copy_of(request.getfixturevalue("pg_template"))
         yield server.target(name)
         server.drop_later(name)
         return

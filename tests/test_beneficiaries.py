@@ -49,6 +49,7 @@ def test_interbank_beneficiary_and_transfer_to_it(backend, lucia):
     (dict(name="A"), "name"),
     (dict(id_type="pasaporte", id_number="AB#1"), "id_number"),
 ])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_terceros_validation(backend, lucia, ana, changes, field):
     with pytest.raises(ValidationError) as err:
         backend.beneficiaries.validate(lucia.token, terceros_form(backend, ana, **changes))
@@ -58,6 +59,7 @@ def test_terceros_validation(backend, lucia, ana, changes, field):
 @pytest.mark.parametrize("changes,field", [(dict(account_number="22001234"), "account"),  # Pichincha: 10 digits
                                            (dict(institution_code="9999"), "institution"),
                                            (dict(institution_code="0001"), "institution")])  # not the central bank
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_interbank_validation(backend, lucia, changes, field):
     with pytest.raises(ValidationError) as err:
         backend.beneficiaries.validate(lucia.token, interbank_form(**changes))

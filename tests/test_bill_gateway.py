@@ -104,6 +104,7 @@ def test_http_consulta_retries_a_5xx_and_reports_an_unknown_identifier(backend, 
                                     {"numero": "F1", "periodo": "Oct", "vence": "2026-11-30", "valor": "5.00"}]},
     ["not", "an", "object"],
 ])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_nonsense_from_the_network_is_no_answer_never_a_bill(backend, network, nonsense):
     network.statement = nonsense
     with pytest.raises(GatewayUnavailable):

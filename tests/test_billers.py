@@ -33,6 +33,7 @@ def conn(backend):
     ("IESS-PLANILLA", "123456789012", "123456789012"),
     ("SUPA", "ab-1234-56", "AB123456"),
 ])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_identifiers_are_normalised_by_each_entitys_rule(conn, code, typed, canonical):
     assert billers.normalize(billers.get(conn, code), typed) == canonical
 
@@ -53,6 +54,7 @@ def test_identifiers_are_normalised_by_each_entitys_rule(conn, code, typed, cano
     ("SUPA", "ABCDEFG"),  # no digit
     ("CNEL-GLR", None),
 ])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_a_wrong_identifier_is_refused_with_the_entitys_own_hint(conn, code, typed):
     biller = billers.get(conn, code)
     with pytest.raises(ValidationError) as err:

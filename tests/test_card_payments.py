@@ -126,6 +126,7 @@ def test_own_card_cannot_be_registered_and_unknown_numbers_are_refused(backend, 
     ("41111111111111111111", "13 a 19"),
     ("4111-1111-abcd-1111", "solo admite dígitos"),
 ])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_other_bank_card_numbers_are_checked(backend, lucia, number, message):
     with pytest.raises(ValidationError, match=message) as err:
         backend.cards.prepare_registration(lucia.token, {

@@ -112,6 +112,7 @@ def test_a_rate_above_the_cap_is_refused(backend, lucia):
     {"kind": "consumos", "months": 5},
     {"kind": "otro", "purchases": [], "months": 3},
 ])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_bad_requests_are_refused_in_spanish(backend, lucia, request_):
     card = demo_card(backend)
     with pytest.raises(ValidationError):

@@ -101,6 +101,7 @@ def test_funds_are_checked_again_when_executing(backend, lucia, ana):
     (dict(amount=0), "amount"), (dict(motive="  "), "motive"), (dict(motive="x" * 61), "motive"),
     (dict(account_number="4100000018"), "account"), (dict(account_number="123"), "account"),
 ])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_bad_input_is_explained_at_its_field(backend, lucia, ana, bad, field):
     fields = dict(kind="terceros", origin_id=lucia.accounts[0], amount=10_00, motive="ok",
                   account_number=number_of(backend, ana.accounts[0]))
