@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from . import counter_ops
 from .context import Context, Principal
+from .db import member_lock
 from .errors import Forbidden, ValidationError
 from .identity import mask_id
 from .money import format_money
@@ -88,6 +89,11 @@ class ApprovalsService:
         needs_note = not approve or kind == "cierre_caja"
         note = clean_text(note or "", field="nota", label="La nota", max_len=200, min_len=3 if needs_note else 0)
         with self.ctx.db.write() as conn:
+            member = conn.execute("SELECT member_id FROM counter_ops WHERE id = ?", (op_id,)).fetchone()
+            if member is not None and member[0] is not None:
+                conn.lock(member_lock(member[0]))  # first: queue with the member's own writes (PostgreSQL)
+            # Two supervisors deciding at once: the second waits here and then sees the decision made.
+            conn.execute("SELECT id FROM counter_ops WHERE id = ? FOR UPDATE", (op_id,))
             op = counter_ops.get(conn, op_id)
             if op.state != "por_aprobar":
                 raise ValidationError("Esa operación ya fue decidida.", code="decidida")

@@ -15,6 +15,7 @@ from datetime import date
 from . import counter_ops, notices, receipts
 from .clock import parse_iso
 from .context import Context, Principal
+from .db import member_lock
 from .errors import Forbidden, NotFound, ValidationError
 from .files import write_private
 from .identity import mask_account, mask_id, mask_phone
@@ -113,6 +114,15 @@ def book_cash(conn: sqlite3.Connection, ctx: Context, op: counter_ops.CounterOp,
     return entry
 
 
+def lock_member_of(conn: sqlite3.Connection, account_id: object) -> None:
+    """Take the lock of the member who owns `account_id` before any row lock (see backend/db_pg.py)."""
+    if isinstance(account_id, bool) or not isinstance(account_id, int):
+        return  # the quote refuses it with a clear message
+    row = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    if row is not None and row[0] is not None:
+        conn.lock(member_lock(row[0]))
+
+
 def approve_withdrawal(conn, ctx, op, checker, note) -> int:
     return book_cash(conn, ctx, op, checker.username)
 
@@ -141,6 +151,7 @@ class CounterService:
         """Book the deposit or withdrawal now, or leave a large withdrawal for a supervisor."""
         key = clean_text(key, field="key", label="La clave de la operación", max_len=64, min_len=8)
         with self.ctx.db.write() as conn:
+            lock_member_of(conn, account_id)  # first: queue with the member's own writes (PostgreSQL)
             done = counter_ops.by_key(conn, f"{who.user_id}:{key}")
             if done is not None:  # the same form sent twice: the first result stands
                 return self._result(conn, done)

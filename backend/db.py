@@ -73,6 +73,15 @@ class DatabaseUrl:
         return hash(self.url)
 
 
+def member_lock(member_id: int) -> str:
+    """The named lock one member's writes queue on (PostgreSQL; SQLite writers are serial anyway).
+
+    A member's own service calls take it as their transaction begins (`act_for`); staff calls that touch a
+    member's money or data take it with `conn.lock(member_lock(id))` before any row lock, so a teller's
+    withdrawal and the member's transfer from the same account run one after the other."""
+    return f"member:{int(member_id)}"
+
+
 def target_of(value: str | Path | DatabaseUrl) -> Path | DatabaseUrl:
     """A setting or --db value as a file path or a URL."""
     if isinstance(value, DatabaseUrl):
@@ -149,7 +158,7 @@ class Database:
         raise NotImplementedError
 
     def act_for(self, member_id: int | None) -> None:
-        """The member this thread's service calls act for (PostgreSQL serialises their writes)."""
+        """The member this thread's service calls act for (PostgreSQL serialises their writes); None: nobody."""
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

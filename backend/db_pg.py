@@ -9,6 +9,8 @@ those read-then-write steps serial where they must be, with locks taken in a fix
 1. every write transaction of a service call first takes a transaction-scoped advisory lock on the member
    the call acts for (`auth.principal` names it): two calls for the same member queue exactly as on SQLite,
    so the member's own check-then-write logic stays correct, and calls for different members run in parallel;
+   staff calls act for no member and take the lock of the member they touch first (`db.member_lock`), so a
+   teller's or supervisor's booking on a member's account queues with the member's own calls;
 2. then `ledger.post` updates account rows in ascending id order (UPDATE … RETURNING re-reads the newest
    balance under the row lock, so no overdraft whichever member the account belongs to);
 3. queue passes claim items with FOR UPDATE SKIP LOCKED and re-check each item's state under its row lock.
@@ -37,7 +39,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
     raise SchemaError("Para usar PostgreSQL instala el complemento: pip install 'cooprogreso-tui[postgres]'.") from exc
 
-from .db import Database, DatabaseUrl, IntegrityError, _outdated, statements
+from .db import Database, DatabaseUrl, IntegrityError, _outdated, member_lock, statements
 from .errors import SchemaError, ServiceError
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -225,7 +227,7 @@ class PgDatabase(Database):
         member = getattr(self._local, "member", None)
         begin = "BEGIN"
         if member is not None:  # one round trip for both
-            begin += f"; SELECT pg_advisory_xact_lock({lock_key(f'member:{int(member)}')})"
+            begin += f"; SELECT pg_advisory_xact_lock({lock_key(member_lock(member))})"
         conn.raw.execute(begin)
         try:
             yield conn

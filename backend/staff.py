@@ -212,6 +212,7 @@ class StaffDirectory:
 
     # -- sessions ----------------------------------------------------------------------------------
     def principal(self, token: str, roles: tuple[str, ...]) -> Principal:
+        self.ctx.db.act_for(None)  # staff act for no member: they lock the member they touch (db.member_lock)
         row = self.ctx.db.conn.execute(
             "SELECT s.id, s.staff_id, s.last_seen_at, s.ended_at, u.username, u.role, u.status FROM staff_sessions s"
             " JOIN staff_users u ON u.id = s.staff_id WHERE s.token_hash = ?", (token_hash(token or ""),)).fetchone()

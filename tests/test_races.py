@@ -24,7 +24,7 @@ PREAMBLE = textwrap.dedent("""
     from backend.settings import Settings
     from backend.transfers import TransferRequest
     settings = Settings(scrypt_log_n=8, limit_terceros_daily=10**9, limit_interbancaria_daily=10**9,
-                        session_idle_seconds=10**7, clearing_settle_seconds=0)
+                        session_idle_seconds=10**7, staff_idle_seconds=10**7, clearing_settle_seconds=0)
     backend = Backend(sys.argv[1], settings)
 """)
 
@@ -120,6 +120,48 @@ def test_concurrent_settlement_passes_settle_each_transfer_once(backend, db_path
     fee = check.settings.interbank_fee if check.settings.refund_fee_on_return else 0
     refunded = sum(1_00 + n + fee for n in (0, 6))
     assert balance_of(check, lucia.accounts[0]) == before + refunded and check.check() == []
+    check.close()
+
+
+def test_teller_withdrawals_and_the_members_transfers_queue_on_one_account(backend, db_path, tmp_path, clock):
+    """Cash withdrawals at the counter (staff, no member session) race the member's own transfers from the same
+    account: the teller's call takes the member's lock too, so exactly what the balance allows is booked."""
+    from .staff_helpers import enrol, sign_in
+
+    ana = other_member(backend, balance=100_00)  # room for 14 movements of $7.00, whoever makes them
+    dest = number_of(backend, demo_member(backend).accounts[0])
+    teller = sign_in(backend, enrol(backend, "cajero1", "cajero", "Rosa Quispe"), clock)
+    backend.tills.open_till(teller.token, "1,000.00")
+    backend.close()
+    n = processes(db_path)
+    outs = run_workers(tmp_path, """
+        import uuid
+        from backend.errors import ServiceError
+        role, account, dest, teller = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+        if role == "socio":
+            who = backend.auth.principal(backend.auth.login("ana.prueba", "Clave2026x").token)
+            request = TransferRequest("terceros", account, 7_00, "carrera", account_number=dest)
+        sys.stdin.readline()
+        done = refused = 0
+        for _ in range(5):
+            try:
+                if role == "socio":
+                    with backend.db.write() as conn:
+                        backend.transfers._book(conn, who, request, uuid.uuid4().hex)
+                else:
+                    backend.counter.cash(teller, "retiro", account, "7.00", uuid.uuid4().hex)
+                done += 1
+            except ServiceError as exc:
+                assert "insuficiente" in exc.message, exc.message  # never busy, never a deadlock
+                refused += 1
+        print(done, refused)
+    """, [[str(db_path), role, str(ana.accounts[0]), dest, teller.token] for role in ["socio", "cajero"] * (n // 2)])
+    assert sum(int(o.split()[0]) for o in outs) == 14 and sum(int(o.split()[1]) for o in outs) == 5 * n - 14
+    check = Backend(db_path, fast_settings())
+    assert balance_of(check, ana.accounts[0]) == 2_00 and check.check() == []
+    booked = check.db.conn.execute(
+        "SELECT COUNT(*) FROM postings WHERE account_id = ? AND amount = -700", (ana.accounts[0],)).fetchone()[0]
+    assert booked == 14
     check.close()
 
 
