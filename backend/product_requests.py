@@ -266,16 +266,16 @@ class ProductRequestHandler:
         if row is None:
             raise NotFound("La solicitud no existe o no es tuya.")
         s = summary(row)
-        p = product(s.product)
+        kind = next((p.kind for p in catalogue() if p.code == s.product), "")  # a product since withdrawn: ""
         lines = [("Número de solicitud", s.number), ("Producto", s.product_name)]
         if s.amount:
-            lines.append(("Cupo solicitado" if p.kind == "tarjeta" else "Monto", format_money(s.amount)))
+            lines.append(("Cupo solicitado" if kind == "tarjeta" else "Monto", format_money(s.amount)))
         if s.term:
             lines.append(("Plazo", s.term_label))
         if s.method:
             lines.append(("Amortización", METHODS.get(s.method, s.method)))
         if s.rate_bp:
-            label = "Tasa nominal anual" if p.kind == DEPOSIT else "Tasa efectiva"
+            label = "Tasa nominal anual" if kind == DEPOSIT else "Tasa efectiva"
             lines.append((label, format_rate(Decimal(s.rate_bp) / 10_000)))
         if s.installment:
             lines.append(("Cuota", format_money(s.installment)))
