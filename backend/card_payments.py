@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import institutions, notices, receipts
+from . import card_numbers, institutions, notices, receipts
 from .accounts import internal_account
 from .card_ledger import PAYMENT, luhn_ok, mask_pan, pan_digest, pan_secret
 from .cards import OPTIONS, card_account_of, mask_holder, payment_options, resolve
@@ -42,11 +42,18 @@ class RegistrationHandler:
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
+    @property
+    def number_key(self) -> bytes:
+        return card_numbers.number_key(self.ctx.secret("otp_pepper"))
+
     def prepare(self, conn, who: Principal, request: dict) -> Any:
         from .operations import Prepared
 
         kind = request.get("kind")
-        digits = card_digits(request.get("number"))
+        number = request.get("number")
+        if card_numbers.is_sealed(number):  # as CardsService.prepare_registration keeps it in the request
+            number = card_numbers.unseal(self.number_key, str(number))
+        digits = card_digits(number)
         key_secret = pan_secret(self.ctx.secret("otp_pepper"))
         if kind == "cooprogreso":
             card = conn.execute(
@@ -59,7 +66,7 @@ class RegistrationHandler:
                 raise ValidationError("Esa tarjeta es tuya: ya aparece en tu lista sin registrarla.", field="numero")
             holder = mask_holder(card["first_names"], card["last_names"])
             fields = dict(card_account_id=card["account_id"], institution_code=institutions.COOPROGRESO,
-                          institution="Cooprogreso", number=None, holder_name=holder, id_type="", id_number="",
+                          institution="Cooprogreso", holder_name=holder, id_type="", id_number="",
                           card_key=f"coop:{card['account_id']}")
         elif kind == "otro_banco":
             institution = institutions.get(conn, request.get("institution_code") or "")
@@ -71,8 +78,9 @@ class RegistrationHandler:
             id_number = normalize_id(id_type, ascii_digits(request.get("id_number"), field="id_number",
                                                            label="La identificación") if id_type != "pasaporte"
                                      else str(request.get("id_number") or ""))
+            # the number itself is not in the details (their digest is unkeyed): the keyed card_key binds it
             fields = dict(card_account_id=None, institution_code=institution.code, institution=institution.name,
-                          number=digits, holder_name=holder, id_type=id_type, id_number=id_number,
+                          holder_name=holder, id_type=id_type, id_number=id_number,
                           card_key=pan_digest(key_secret, f"{institution.code}:{digits}"))
         else:
             raise ValidationError("Indica si la tarjeta es Cooprogreso o de otra institución.", field="kind")
@@ -84,15 +92,16 @@ class RegistrationHandler:
         if fields["id_type"]:
             lines.append(("Identificación", f"{ID_TYPES[fields['id_type']]} {fields['id_number']}"))
         details = {"masked": masked, "first4": digits[:4], "last4": digits[-4:], "kind": kind, **fields}
-        return Prepared(details=details, title="Confirma el registro de la tarjeta", lines=lines)
+        sealed = card_numbers.seal(self.number_key, digits) if kind == "otro_banco" else None
+        return Prepared(details=details, title="Confirma el registro de la tarjeta", lines=lines, view=sealed)
 
     def execute(self, conn, who: Principal, request: dict, prepared: Any, key: str) -> int:
         d = prepared.details
         row = conn.execute(
-            "INSERT INTO registered_cards (user_id, kind, card_account_id, institution_code, card_key, number, first4,"
-            " last4, holder_name, id_type, id_number, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO registered_cards (user_id, kind, card_account_id, institution_code, card_key, number,"
+            " first4, last4, holder_name, id_type, id_number, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (user_id, card_key) DO NOTHING RETURNING id",
-            (who.user_id, d["kind"], d["card_account_id"], d["institution_code"], d["card_key"], d["number"],
+            (who.user_id, d["kind"], d["card_account_id"], d["institution_code"], d["card_key"], prepared.view,
              d["first4"], d["last4"], d["holder_name"], d["id_type"], d["id_number"], self.ctx.now_iso())).fetchone()
         if row is None:
             raise ValidationError("Ya registraste esta tarjeta.", field="numero")
@@ -181,7 +190,7 @@ class PaymentHandler:
                 legs += [Leg(origin, -fee, "Comisión pago de tarjeta de otra institución"),
                          Leg(internal_account(conn, "comisiones"), fee, "Comisión pago de tarjeta de otra institución")]
             dest = dict(institution=reg["institution_code"], number=reg["number"], name=reg["holder_name"],
-                        id_type=reg["id_type"], id_number=reg["id_number"])
+                        id_type=reg["id_type"], id_number=reg["id_number"])  # the number sealed (card_numbers.py)
         entry = post(conn, kind=PAYMENT, description="Pago de tarjeta de crédito", legs=legs, posted_at=now,
                      actor=who.username, idempotency_key=key)
         reference = f"P{self.ctx.now():%y%m%d}{entry:08d}"

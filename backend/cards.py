@@ -194,6 +194,12 @@ class CardsService:
         return institutions.payable(self.ctx.db.conn)
 
     def prepare_registration(self, token: str, request: dict) -> Any:
+        """The typed number is sealed before the pending operation stores its request."""
+        from .card_numbers import is_sealed, number_key, seal
+
+        number = request.get("number") if isinstance(request, dict) else None
+        if isinstance(number, str) and not is_sealed(number):
+            request = {**request, "number": seal(number_key(self.ctx.secret("otp_pepper")), number)}
         return self.ops.prepare(token, "registro_tarjeta", request)
 
     def prepare_payment(self, token: str, request: dict) -> Any:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import timedelta
 
 from . import notices
@@ -141,7 +142,8 @@ class Queue:
     label: str  # for the member's SMS: «tu transferencia», «tu pago de tarjeta»
     memo: str  # ledger memo of the refund: «Devolución transferencia», «Devolución pago de tarjeta»
     on_return: Callable | None = None  # (conn, row): what else a return gives back
-    mask: Callable[[str], str] = lambda number: f"la cuenta {mask_account(number)}"  # the destination, to the member
+    mask: Callable[[Any], str] = lambda row: f"la cuenta {mask_account(row['dest_account_number'])}"  # to the member
+    outgoing: Callable | None = None  # (ctx, row) -> the item as sent (e.g. a sealed number opened)
 
 
 def _transfer_returned(conn, transfer) -> None:
@@ -150,13 +152,25 @@ def _transfer_returned(conn, transfer) -> None:
                  (transfer["amount"], transfer["user_id"], transfer["kind"], transfer["created_at"][:10]))
 
 
-def _mask_card(number: str) -> str:
-    return f"la tarjeta {number[:4]} XXXX XXXX {number[-4:]}"
+def _mask_card(row) -> str:
+    return f"la tarjeta {row['masked']}"
+
+
+def _card_payment_out(ctx: Context, row) -> dict:
+    """Another bank's card number is stored sealed (backend/card_numbers.py): opened only to be sent."""
+    from . import card_numbers
+
+    item = {key: row[key] for key in row.keys()}
+    if card_numbers.is_sealed(item["dest_account_number"]):
+        item["dest_account_number"] = card_numbers.unseal(card_numbers.number_key(ctx.secret("otp_pepper")),
+                                                          item["dest_account_number"])
+    return item
 
 
 QUEUES: tuple[Queue, ...] = (
     Queue("transfers", "transferencia", "tu transferencia", "Devolución transferencia", _transfer_returned),
-    Queue("card_payments", "pago_tarjeta", "tu pago de tarjeta", "Devolución pago de tarjeta", None, _mask_card),
+    Queue("card_payments", "pago_tarjeta", "tu pago de tarjeta", "Devolución pago de tarjeta", None, _mask_card,
+          _card_payment_out),
 )
 
 
@@ -189,7 +203,7 @@ class ClearingService:
             # One item's trouble (an answer of any shape, a crash while booking it) is one failed attempt
             # on that item; the items behind it are still processed.
             try:
-                outcome = self.gateway.submit(transfer)
+                outcome = self.gateway.submit(queue.outgoing(self.ctx, transfer) if queue.outgoing else transfer)
                 if outcome.state == "Acreditada":
                     counts["credited"] += self._credit(queue, transfer)
                 elif outcome.state == "Devuelta":
@@ -281,7 +295,7 @@ class ClearingService:
             # The member's SMS commits with the return (transactional outbox); the delivery worker sends it.
             member = conn.execute("SELECT member_id FROM users WHERE id = ?", (transfer["user_id"],)).fetchone()[0]
             refunded = transfer["amount"] + (transfer["fee"] if refund_fee else 0)
-            notices.queue(conn, member, f"Cooprogreso: {queue.label} {ref} a {queue.mask(transfer['dest_account_number'])} "
+            notices.queue(conn, member, f"Cooprogreso: {queue.label} {ref} a {queue.mask(transfer)} "
                                         f"fue devuelta: {reason}. Acreditamos {format_money(refunded)} en tu cuenta.",
                           self.ctx.now_iso())
         return 1

@@ -40,6 +40,10 @@ class Context:
     def __post_init__(self) -> None:
         self.channel = channel_for(self.settings)
         self._ensure_secrets()
+        if self.db.get_meta("card_numbers_to_seal") is not None:  # an older database's card numbers
+            from .card_numbers import seal_stored
+
+            seal_stored(self.db, self._keys["otp_pepper"])
 
     def now(self) -> datetime:
         return self.clock.now()

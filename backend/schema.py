@@ -666,6 +666,14 @@ MIGRATIONS: list[str] = [
     # 13: cajeros QA — members' names folded once for a case- and accent-insensitive search on both
     # engines (backend/name_search.py keeps them on write; the same fold in SQL fills older rows)
     name_search.migration(),
+    # 15: tarjetas QA — other institutions' card numbers sealed in place (backend/card_numbers.py):
+    # what is still in the clear is marked here and sealed on first start, with the key file at hand
+    """
+    INSERT INTO meta (key, value) SELECT 'card_numbers_to_seal', '1'
+        WHERE EXISTS (SELECT 1 FROM registered_cards WHERE number IS NOT NULL AND number NOT LIKE 'v1.%')
+        OR EXISTS (SELECT 1 FROM card_payments WHERE card_account_id IS NULL AND dest_account_number NOT LIKE 'v1.%')
+        ON CONFLICT (key) DO NOTHING;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
