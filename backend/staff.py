@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, UTC
 
-from . import totp
+from . import staff_secrets, totp
 from .clock import iso, parse_iso
 from .context import Context, Principal
 from .errors import AccountLocked, AuthError, Forbidden, NotFound, SessionExpired, ValidationError
@@ -102,7 +102,7 @@ class StaffDirectory:
             conn.execute(
                 "INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret, created_at,"
                 " created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (username, full_name, role, stored, secret, self.ctx.now_iso(), by))
+                (username, full_name, role, stored, self._seal(username, secret), self.ctx.now_iso(), by))
             self.ctx.audit(conn, by, "personal.crear", "ok", usuario=username, rol=role)
         return Enrolment(username, role, secret, totp.provisioning_uri(secret, username))
 
@@ -127,11 +127,25 @@ class StaffDirectory:
         """The authenticator's code right now. Demo databases only (for trainings)."""
         if not self.ctx.is_demo:
             raise Forbidden("Solo en bases de demostración.", code="solo_demo")
-        row = self.ctx.db.conn.execute("SELECT totp_secret FROM staff_users WHERE username = ?",
-                                       ((username or "").strip().lower(),)).fetchone()
-        if row is None:
-            raise NotFound(f"No existe el usuario de personal «{username}».", field="username")
-        return totp.code_at(row[0], totp.step_at(at or datetime.now(UTC), self.ctx.clock.zone))
+        with self.ctx.db.write() as conn:  # a write: an older plain secret is sealed on this first use
+            row = conn.execute("SELECT id, username, totp_secret FROM staff_users WHERE username = ?",
+                               ((username or "").strip().lower(),)).fetchone()
+            if row is None:
+                raise NotFound(f"No existe el usuario de personal «{username}».", field="username")
+            secret = self._open(conn, row["id"], row["username"], row["totp_secret"])
+        return totp.code_at(secret, totp.step_at(at or datetime.now(UTC), self.ctx.clock.zone))
+
+    # -- the authenticator secret, sealed at rest (backend/staff_secrets.py) -----------------------
+    def _seal(self, username: str, secret: str) -> str:
+        return staff_secrets.seal(self.ctx.secret("otp_pepper"), username, secret)
+
+    def _open(self, conn, staff_id: int, username: str, stored: str) -> str:
+        """The plain secret; a row from before sealing is sealed now (inside the caller's write)."""
+        secret = staff_secrets.unseal(self.ctx.secret("otp_pepper"), username, stored)
+        if not staff_secrets.is_sealed(stored):
+            conn.execute("UPDATE staff_users SET totp_secret = ? WHERE id = ? AND totp_secret = ?",
+                         (self._seal(username, secret), staff_id, stored))
+        return secret
 
     # -- sign-in -----------------------------------------------------------------------------------
     def find(self, username: str):
@@ -173,9 +187,10 @@ class StaffDirectory:
             raise AccountLocked(locked_message(parse_iso(user["locked_until"]) - now))
         with self.ctx.db.write() as conn:
             # Re-read under the write lock: two tries with the same code must not both pass.
-            last = conn.execute("SELECT totp_last_step, status FROM staff_users WHERE id = ?",
+            last = conn.execute("SELECT totp_last_step, status, totp_secret FROM staff_users WHERE id = ?",
                                 (user["id"],)).fetchone()
-            step = totp.matching_step(user["totp_secret"], code, totp.step_at(now, self.ctx.clock.zone), last[0])
+            secret = self._open(conn, user["id"], user["username"], last[2])
+            step = totp.matching_step(secret, code, totp.step_at(now, self.ctx.clock.zone), last[0])
             if step is not None and last[1] == "activo":
                 token = secrets.token_urlsafe(32)
                 conn.execute("UPDATE staff_users SET totp_last_step = ?, failed_logins = 0, locked_until = NULL,"

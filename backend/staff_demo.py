@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import random
 
+from . import staff_secrets
 from .clock import iso
 from .passwords import hash_password
 
@@ -28,6 +29,8 @@ def add_demo_staff(backend, rng: random.Random) -> tuple[tuple[str, str, str], .
             secret = base64.b32encode(rng.randbytes(20)).decode()
             conn.execute("INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret,"
                          " created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, 'demo')",
-                         (username, name, role, stored, secret, iso(backend.ctx.now())))
+                         (username, name, role, stored,
+                          staff_secrets.seal(backend.ctx.secret("otp_pepper"), username, secret),
+                          iso(backend.ctx.now())))
             out.append((username, role, secret))
     return tuple(out)

@@ -192,3 +192,48 @@ def test_codes_follow_unix_time_not_the_wall_clock_of_the_coop():
     import pyotp
 
     assert totp.code_at(secret, totp.step_at(utc)) == pyotp.TOTP(secret).at(utc)
+
+
+def _stored_secret(backend, username: str) -> str:
+    return backend.db.conn.execute("SELECT totp_secret FROM staff_users WHERE username = ?", (username,)).fetchone()[0]
+
+
+def test_authenticator_secrets_are_sealed_at_rest(backend, clock):
+    cajero = enrol(backend, "ventanilla7", "cajero")
+    stored = _stored_secret(backend, "ventanilla7")
+    assert stored.startswith("enc1:") and cajero.secret not in stored
+    demo = _stored_secret(backend, "cajero")  # the demo staff too
+    assert demo.startswith("enc1:")
+    sign_in(backend, cajero, clock)
+    assert backend.auth.staff(cajero.token).username == "ventanilla7"
+
+
+def test_a_plain_secret_from_before_sealing_works_once_and_is_sealed(backend, clock):
+    cajero = enrol(backend, "ventanilla7", "cajero")
+    with backend.db.write() as conn:  # as an older version stored it
+        conn.execute("UPDATE staff_users SET totp_secret = ? WHERE username = 'ventanilla7'", (cajero.secret,))
+    sign_in(backend, cajero, clock)
+    assert _stored_secret(backend, "ventanilla7").startswith("enc1:")
+    sign_in(backend, cajero, clock)  # and the sealed one still opens
+    with backend.db.write() as conn:
+        conn.execute("UPDATE staff_users SET totp_secret = ? WHERE username = 'cajero'",
+                     ("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",))
+    assert backend.auth.staff_directory.current_code("cajero", at=backend.now()) == \
+        totp.code_at("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", totp.step_at(backend.now(), backend.ctx.clock.zone))
+    assert _stored_secret(backend, "cajero").startswith("enc1:")
+
+
+def test_a_sealed_secret_opens_only_for_its_user_and_with_this_database_key(backend, clock):
+    from backend import staff_secrets
+
+    cajero = enrol(backend, "ventanilla7", "cajero")
+    enrol(backend, "ventanilla8", "cajero")
+    theirs = _stored_secret(backend, "ventanilla7")
+    with pytest.raises(staff_secrets.SealedSecretError):
+        staff_secrets.unseal(b"\x01" * 32, "ventanilla7", theirs)  # a copy of the database, another key file
+    assert staff_secrets.unseal(backend.ctx.secret("otp_pepper"), "ventanilla7", theirs) == cajero.secret
+    with backend.db.write() as conn:  # moved into another user's row: does not open there
+        conn.execute("UPDATE staff_users SET totp_secret = ? WHERE username = 'ventanilla8'", (theirs,))
+    challenge = backend.auth.login("ventanilla8", PASSWORD)
+    with pytest.raises(staff_secrets.SealedSecretError):
+        backend.auth.staff_code(challenge.ticket, code_now(backend, cajero))
