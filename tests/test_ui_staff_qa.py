@@ -9,7 +9,7 @@ from screens.staff_till import TillCloseScreen, TillScreen
 from .conftest import add_member
 from .staff_helpers import enrol, sign_in
 from .test_ui_staff import CEDULA, balance, staff_login
-from .ui import SIZE, make_app, screen_text, settle, type_into
+from .ui import SIZE, make_app, screen_text, settle, type_keys
 
 
 async def test_opening_amount_typed_with_a_letter_is_refused_not_shortened(backend, clock):
@@ -20,7 +20,7 @@ async def test_opening_amount_typed_with_a_letter_is_refused_not_shortened(backe
         await pilot.press("1")
         await settle(pilot)
         assert isinstance(app.screen, TillScreen)
-        await type_into(pilot, "#opening", "1e9")
+        await type_keys(pilot, "#opening", "1e9")
         assert app.screen.query_one("#opening").value == "1e9"
         await pilot.press("enter")
         await settle(pilot)
@@ -42,7 +42,7 @@ async def test_deposit_amount_typed_with_a_letter_is_refused(backend, clock):
         app.screen.query_one("#search").value = CEDULA
         await pilot.press("enter")
         await settle(pilot)
-        await type_into(pilot, "#amount", "4O.5")  # a letter O for a zero
+        await type_keys(pilot, "#amount", "4O.5")  # a letter O for a zero
         await pilot.press("enter")
         await settle(pilot)
         assert "solo admite dígitos" in screen_text(app)
@@ -60,7 +60,7 @@ async def test_a_denomination_count_with_a_letter_is_refused(backend, clock):
         await pilot.press("4")
         await settle(pilot)
         assert isinstance(app.screen, TillCloseScreen)
-        await type_into(pilot, "#d10000", "1O")
+        await type_keys(pilot, "#d10000", "1O")
         assert app.screen.query_one("#d10000").value == "1O"
         assert "Cantidad no válida" in screen_text(app)
         await pilot.click("#close-till")

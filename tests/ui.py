@@ -45,6 +45,20 @@ async def settle(pilot) -> None:
 
 
 async def type_into(pilot, selector: str, text: str) -> None:
+    """Fill an Input: focus it and set its value (one Changed message, as after typing the whole text).
+
+    Fast, and what most tests mean; it bypasses the field's `restrict` and `max_length`, so a test about
+    what typing lets through uses `type_keys`.
+    """
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    widget.value = text
+    widget.cursor_position = len(text)  # where typing leaves it
+    await pilot.pause()
+
+
+async def type_keys(pilot, selector: str, text: str) -> None:
+    """Type into an Input key by key, as a person does: for tests where typing itself is what is tested."""
     widget = pilot.app.screen.query_one(selector, Input)
     widget.focus()
     widget.value = ""
