@@ -55,6 +55,8 @@ def _state(conn) -> dict:
                          " ON a.id = c.account_id WHERE c.kind = 'deposito' ORDER BY c.id"),
         "tills": rows("SELECT t.status, t.opening_amount FROM tills t JOIN staff_users s ON s.id = t.staff_id"
                       " WHERE s.username = 'cajero'"),
+        "transfers": rows("SELECT kind, amount, fee FROM transfers WHERE user_id = ? ORDER BY id", lucia[0]),
+        "users": [r[0] for r in rows("SELECT username FROM users ORDER BY id")],
     }
 
 
@@ -83,7 +85,23 @@ def _teller_deposit(before, after) -> None:
     assert after["savings"] == before["savings"] + 150_00
 
 
-END_STATE = {"pago_servicios": _paid_a_bill, "pago_tarjetas": _paid_the_card, "diferido": _deferred_two_purchases,
+def _transferred(kind: str, amount: int):
+    def check(before, after) -> None:
+        new = after["transfers"][len(before["transfers"]):]
+        assert [(t[0], t[1]) for t in new] == [(kind, amount)]
+        assert after["savings"] == before["savings"] - amount - new[0][2]  # out of 0019 (own: into 0027)
+
+    return check
+
+
+def _affiliated(before, after) -> None:
+    assert after["users"][len(before["users"]):] == ["jorge.chicaiza"]
+
+
+END_STATE = {"afiliacion": _affiliated, "transferencia_mis_cuentas": _transferred("propia", 25_50),
+             "transferencia_cooprogreso": _transferred("terceros", 40_00),
+             "transferencia_interbancaria": _transferred("interbancaria", 15_00),
+             "pago_servicios": _paid_a_bill, "pago_tarjetas": _paid_the_card, "diferido": _deferred_two_purchases,
              "deposito_cajero": _teller_deposit}
 
 
@@ -112,6 +130,11 @@ def test_demo_script_plays(script, demo_template, tmp_path):
 
 def test_every_money_flow_has_its_script():
     assert set(END_STATE) <= {p.stem for p in DEMOS}
+
+
+def test_the_readme_lists_every_demo_script():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [p.name for p in DEMOS if f"| `{p.name}` |" not in readme] == []
 
 
 def test_staff_code_step_is_refused_outside_a_demo_database(demo_template, tmp_path):
