@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from . import notices
+from . import daily_quota, notices
 from .accounts import internal_account
 from .bill_gateway import Bill, GatewayUnavailable, PaymentNotice, PaymentRejected
 from .billers import Biller
@@ -81,8 +81,7 @@ def book(ctx, conn, b: Booking, key: str) -> int:
             raise ValidationError(f"La factura {bill.number} ya fue pagada o tiene un pago en proceso.",
                                   field="bills", code="bill_paid") from None
     if b.origin == "manual":
-        conn.execute("INSERT INTO bill_usage (user_id, day, amount) VALUES (?, ?, ?) ON CONFLICT (user_id, day)"
-                     " DO UPDATE SET amount = bill_usage.amount + excluded.amount", (b.user_id, now[:10], b.amount))
+        daily_quota.SERVICES.add(conn, b.user_id, now[:10], b.amount)
     ctx.audit(conn, b.actor, "servicio.pago", "ok", pago=payment_id, entidad=b.biller.code,
               identificador=b.identifier, monto=b.amount, comision=b.biller.commission, origen=b.origin,
               cuenta=_account_number(conn, b.account_id)[-4:])
@@ -169,8 +168,7 @@ def _refund(ctx, payment_id: int, reason: str) -> str:
             conn.execute("UPDATE bill_schedule_runs SET outcome = 'fallido', reason = ? WHERE schedule_id = ?"
                          " AND period = ? AND payment_id = ?", (reason, row["schedule_id"], row["period"], payment_id))
         if row["origin"] == "manual":
-            conn.execute("UPDATE bill_usage SET amount = amount - ? WHERE user_id = ? AND day = ?",
-                         (row["amount"], row["user_id"], row["created_at"][:10]))
+            daily_quota.SERVICES.give_back(conn, row["user_id"], row["created_at"][:10], row["amount"])
         ctx.audit(conn, SYSTEM, "servicio.pago.rechazado", "ok", pago=payment_id, motivo=reason)
         notices.queue(conn, _member_of(conn, row["user_id"]),
                       f"Cooprogreso: {row['biller_name']} rechazó tu pago {row['reference']} ({reason}). "

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from datetime import timedelta
 
-from . import notices
+from . import daily_quota, notices
 from .accounts import internal_account
 from .clock import iso, parse_iso
 from .context import Context
@@ -148,8 +148,8 @@ class Queue:
 
 def _transfer_returned(conn, transfer) -> None:
     # A returned transfer gives its amount back to the day's limit.
-    conn.execute("UPDATE transfer_usage SET amount = amount - ? WHERE user_id = ? AND kind = ? AND day = ?",
-                 (transfer["amount"], transfer["user_id"], transfer["kind"], transfer["created_at"][:10]))
+    daily_quota.TRANSFERS.give_back(conn, transfer["user_id"], transfer["created_at"][:10], transfer["amount"],
+                                    transfer["kind"])
 
 
 def _mask_card(row) -> str:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from . import bill_payments as pay
 from . import billers as cat
-from . import files
+from . import daily_quota, files
+from .daily_quota import Quota
 from .bill_gateway import Bill, GatewayUnavailable, UnknownIdentifier, gateway_for
 from .clock import iso, parse_iso
 from .context import Context, Principal
@@ -58,16 +59,6 @@ class Presentment:
     identifier: str
     holder: str
     bills: tuple[Bill, ...]
-
-
-@dataclass(frozen=True)
-class Quota:
-    daily: int
-    used_today: int
-
-    @property
-    def left_today(self) -> int:
-        return max(0, self.daily - self.used_today)
 
 
 @dataclass(frozen=True)
@@ -194,10 +185,7 @@ class PagoHandler:
                             " AND bill_number = ? AND released = 0", (biller.code, row["identifier"], bill.number)).fetchone():
                 raise ValidationError(f"La factura de {bill.period} ya fue pagada o tiene un pago en proceso.",
                                       field="bills", code="bill_paid")
-        quota = self.service._quota(conn, who)
-        if amount > quota.left_today:
-            raise ValidationError(f"El pago supera tu cupo disponible hoy ({format_money(quota.left_today)}).",
-                                  field="amount", code="limit_daily")
+        self.service._quota(conn, who).check(amount, "El pago")
         account_id, number, available = owned_savings(conn, who, request.get("account_id"))
         if amount + biller.commission > available:
             raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(available)} y el pago "
@@ -258,9 +246,8 @@ class ServicesService:
         return self._quota(self.ctx.db.conn, self.auth.principal(token))
 
     def _quota(self, conn, who: Principal) -> Quota:
-        row = conn.execute("SELECT amount FROM bill_usage WHERE user_id = ? AND day = ?",
-                           (who.user_id, self.ctx.now().date().isoformat())).fetchone()
-        return Quota(self.ctx.settings.limit_servicios_daily, row[0] if row else 0)
+        return daily_quota.SERVICES.quota(conn, who.user_id, self.ctx.now().date().isoformat(),
+                                          self.ctx.settings.limit_servicios_daily)
 
     # -- registered services -------------------------------------------------------------------------
     def services(self, token: str) -> list[RegisteredService]:

@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from . import institutions
+from . import daily_quota, institutions
+from .daily_quota import Quota
 from .accounts import internal_account
 from .auth import AuthService
 from .clock import parse_iso
@@ -90,17 +91,6 @@ class Origin:
     account_id: int
     number: str
     available: int
-
-
-@dataclass(frozen=True)
-class Quota:
-    per_transaction: int
-    daily: int
-    used_today: int
-
-    @property
-    def left_today(self) -> int:
-        return max(0, self.daily - self.used_today)
 
 
 @dataclass(frozen=True)
@@ -210,9 +200,8 @@ class TransfersService:
         if kind not in KINDS:
             raise ValidationError("Tipo de transferencia no válido.", field="kind")
         per_tx, daily = self._limits(kind)
-        row = conn.execute("SELECT amount FROM transfer_usage WHERE user_id = ? AND kind = ? AND day = ?",
-                           (who.user_id, kind, self.ctx.now().date().isoformat())).fetchone()
-        return Quota(per_tx, daily, row[0] if row else 0)
+        return daily_quota.TRANSFERS.quota(conn, who.user_id, self.ctx.now().date().isoformat(), daily, kind=kind,
+                                           per_transaction=per_tx)
 
     def _draft(self, conn, who: Principal, req: TransferRequest) -> TransferDraft:
         quota = self._quota(conn, who, req.kind)
@@ -230,12 +219,7 @@ class TransfersService:
         amount = req.amount
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise ValidationError("El monto debe ser mayor que cero.", field="amount")
-        if amount > quota.per_transaction:
-            raise ValidationError(f"El monto supera el máximo por transacción ({format_money(quota.per_transaction)}).",
-                                  field="amount", code="limit_tx")
-        if amount > quota.left_today:
-            raise ValidationError(f"El monto supera tu cupo disponible hoy ({format_money(quota.left_today)}).",
-                                  field="amount", code="limit_daily")
+        quota.check(amount)
         fee = self.ctx.settings.interbank_fee if req.kind == "interbancaria" else 0
         available = origin["balance"] - origin["held"]
         if amount + fee > available:
@@ -326,9 +310,7 @@ class TransfersService:
              d.dest_account_number, d.dest_name, d.dest_id_type, d.dest_id_number, d.amount, d.fee, d.motive, state,
              entry, now, None if kind == "interbancaria" else now, now if kind == "interbancaria" else None)
         ).fetchone()[0]
-        conn.execute("INSERT INTO transfer_usage (user_id, kind, day, amount) VALUES (?, ?, ?, ?)"
-                     " ON CONFLICT (user_id, kind, day) DO UPDATE SET amount = transfer_usage.amount + excluded.amount",
-                     (who.user_id, kind, now[:10], d.amount))
+        daily_quota.TRANSFERS.add(conn, who.user_id, now[:10], d.amount, kind)
         self.ctx.audit(conn, who.username, f"transferencia.{kind}", "ok", referencia=reference, monto=d.amount,
                        comision=d.fee, origen=d.origin_masked, destino=d.dest_account_masked,
                        institucion=d.dest_institution_code)

@@ -16,13 +16,14 @@ from backend.errors import ServiceError
 from backend.money import format_money, parse_money
 
 from .base import MemberScreen
+from .biller_choice import BillerChoice
 from .flow import start_authorised
 from .receipt import ReceiptModal
 
 NEW = -1  # «Otro servicio»: the member picks the entity and types the identifier
 
 
-class PayScreen(MemberScreen):
+class PayScreen(BillerChoice, MemberScreen):
     DEFAULT_CSS = """
     #pay-form { height: 1fr; padding: 0 1; }
     #pay-form Select, #pay-form Input { width: 60; }
@@ -114,20 +115,7 @@ class PayScreen(MemberScreen):
         if service and service.account_id in self.origin_ids:
             self.query_one("#account", Select).value = service.account_id
 
-    @on(Select.Changed, "#category")
-    def category_changed(self, event: Select.Changed) -> None:
-        if event.value != Select.NULL:
-            self.call("billers", self.app.backend.services.billers, self.app.token, event.value)
-
-    def done_billers(self, items) -> None:
-        self.billers = {b.code: b for b in items}
-        self.query_one("#biller", Select).set_options([(Text(b.name), b.code) for b in items])
-
-    @on(Select.Changed, "#biller")
-    def biller_changed(self, event: Select.Changed) -> None:
-        biller = self.billers.get(event.value)
-        if biller:
-            self.query_one("#id-label", Label).update(Text(biller.id_label))
+    def biller_chosen(self, biller) -> None:
         self._show_bills(None)
 
     # -- consulta ---------------------------------------------------------------------------------

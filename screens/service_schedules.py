@@ -17,6 +17,7 @@ from backend.errors import ServiceError, ValidationError
 from backend.money import format_money, parse_money
 
 from .base import MemberScreen
+from .biller_choice import BillerChoice
 from .confirm import ConfirmModal
 from .flow import start_authorised
 
@@ -40,7 +41,7 @@ def iso_date(text: str, label: str, required: bool) -> str:
         raise ValidationError(f"Fecha no válida en «{label}»: usa dd/mm/aaaa.") from None
 
 
-class ProgramarScreen(MemberScreen):
+class ProgramarScreen(BillerChoice, MemberScreen):
     DEFAULT_CSS = """
     #schedule-form { height: 1fr; padding: 0 1; }
     #schedule-form Select, #schedule-form Input { width: 60; }
@@ -111,20 +112,8 @@ class ProgramarScreen(MemberScreen):
         if service:
             self.query_one("#account", Select).value = service.account_id
 
-    @on(Select.Changed, "#category")
-    def category_changed(self, event: Select.Changed) -> None:
-        if event.value != Select.NULL:
-            self.call("billers", self.app.backend.services.billers, self.app.token, event.value)
-
-    def done_billers(self, items) -> None:
-        self.billers = {b.code: b for b in items}
-        self.query_one("#biller", Select).set_options([(Text(b.name), b.code) for b in items])
-
-    @on(Select.Changed, "#biller")
-    def biller_changed(self, event: Select.Changed) -> None:
-        biller = self.billers.get(event.value)
+    def biller_chosen(self, biller) -> None:
         if biller:
-            self.query_one("#id-label", Label).update(Text(biller.id_label))
             self.query_one("#max-label", Label).update(
                 "Monto de cada recarga (USD)" if biller.is_topup else
                 "Monto máximo (USD): una factura mayor no se paga y te avisamos")

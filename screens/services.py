@@ -14,6 +14,7 @@ from backend.errors import ServiceError
 from backend.money import format_money
 
 from .base import MemberScreen
+from .biller_choice import BillerChoice
 from .calls import ServiceCalls
 from .confirm import ConfirmModal
 from .flow import start_authorised
@@ -106,8 +107,10 @@ class ServicesScreen(MemberScreen):
             self.app.push_screen(PayScreen(s.id))
 
 
-class RegisterModal(ServiceCalls, ModalScreen):
+class RegisterModal(BillerChoice, ModalScreen):
     """Paso 1: categoría y entidad · Paso 2: cuenta de débito · Paso 3: identificador y alias → código."""
+
+    ID_LABEL = "Paso 3 · {}"
 
     DEFAULT_CSS = FORM_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="register.cancel", tooltip="No registrar")]
@@ -151,20 +154,6 @@ class RegisterModal(ServiceCalls, ModalScreen):
         if items:
             select.value = items[0].account_id
 
-    @on(Select.Changed, "#category")
-    def category_changed(self, event: Select.Changed) -> None:
-        if event.value != Select.NULL:
-            self.call("billers", self.app.backend.services.billers, self.app.token, event.value)
-
-    def done_billers(self, items) -> None:
-        self.billers = {b.code: b for b in items}
-        self.query_one("#biller", Select).set_options([(Text(b.name), b.code) for b in items])
-
-    @on(Select.Changed, "#biller")
-    def biller_changed(self, event: Select.Changed) -> None:
-        biller = self.billers.get(event.value)
-        if biller:
-            self.query_one("#id-label", Label).update(Text(f"Paso 3 · {biller.id_label}"))
 
     @on(Input.Submitted, "#identifier")
     def next_field(self) -> None:

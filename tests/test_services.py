@@ -166,3 +166,29 @@ def test_history_filters_and_a_private_csv_export(backend, tmp_path):
     rows = list(csv.reader(open(path, encoding="utf-8")))
     assert rows[0][:5] == ["Fecha", "Hora", "Entidad", "Identificador", "Monto"] and len(rows) == 3
     assert {r[7] for r in rows[1:]} == {"Pagado"}
+
+
+def test_services_and_transfers_share_one_daily_cupo_rule(make_backend):
+    """The daily cupo is one piece of code (backend/daily_quota.py): the same Quota, the same refusal
+    words and code, the usage added by a booking and given back by a refund, for both sections."""
+    from backend import daily_quota
+    from backend.transfers import TransferRequest
+
+    from .transfer_helpers import number_of
+
+    backend = loaded(make_backend(session_idle_seconds=10**7, limit_servicios_daily=50_00, limit_terceros_daily=30_00))
+    who = demo_member(backend)
+    ana = other_member(backend)
+    pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=40_00)
+    services, transfers = backend.services.quota(who.token), backend.transfers.quota(who.token, "terceros")
+    assert type(services) is type(transfers) is daily_quota.Quota
+    assert (services.left_today, services.per_transaction) == (10_00, None)
+    with pytest.raises(ValidationError) as bill_refused:
+        pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=20_00)
+    with pytest.raises(ValidationError) as transfer_refused:
+        backend.transfers.prepare(who.token, TransferRequest("terceros", who.accounts[0], 31_00, "x",
+                                                             account_number=number_of(backend, ana.accounts[0])))
+    for err, noun, left in ((bill_refused, "El pago", "$10.00"), (transfer_refused, "El monto", "$30.00")):
+        assert (err.value.code, err.value.field) == ("limit_daily", "amount")
+        assert err.value.message == f"{noun} supera tu cupo disponible hoy ({left})."
+    assert backend.check() == []

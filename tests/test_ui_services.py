@@ -192,3 +192,34 @@ def test_snapshot(snap_compare, backend, key):
             await settle(pilot)
 
     assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_the_three_forms_choose_the_entity_the_same_way(backend):
+    """Registro, Pagar and Programar share one Categoría → Entidad choice (screens/biller_choice.py):
+    the entity list follows the category, the identifier's label the entity, and each form adds its own."""
+    from screens.biller_choice import BillerChoice
+
+    assert all(issubclass(kind, BillerChoice) for kind in (RegisterModal, PayScreen, ProgramarScreen))
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "servicios_pagar", PayScreen)
+        await choose(pilot, "#service", -1)  # «Otro servicio»
+        await choose(pilot, "#category", "Impuestos y matrícula")
+        assert set(app.screen.billers) >= {"SRI-MAT", "ANT-MULTAS"}
+        await choose(pilot, "#biller", "SRI-MAT")
+        assert "Placa o RAMV" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await login_free_open(pilot, "servicios_programar", ProgramarScreen)
+        await choose(pilot, "#category", "Telefonía móvil")
+        await choose(pilot, "#biller", "CLARO-REC")
+        text = screen_text(app)
+        assert "Número de celular" in text and "Monto de cada recarga" in text
+        await choose(pilot, "#biller", "CLARO")
+        assert "Monto máximo (USD)" in screen_text(app)
+
+
+async def login_free_open(pilot, key: str, kind) -> None:
+    pilot.app.screen.open_section(key)
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, kind)
