@@ -60,6 +60,26 @@ def pytest_generate_tests(metafunc) -> None:
     # else: not parametrised at all (test ids, and so snapshot names, stay as they were); `engine` is sqlite
 
 
+# The slowest modules run first, so that with `-n 2` the short tests fill the end instead of one long module
+# finishing alone (seconds per module in a full run, heaviest first). Modules that build a server or a
+# demo database once per module stay on one worker (xdist_group; `--dist loadgroup` is in addopts).
+SLOW_FIRST = ("test_ssh", "test_demos", "test_web_browser", "test_ui_staff", "test_ui_transfers", "test_ui_services",
+              "test_ui_cards", "test_web", "test_help", "test_ui_affiliation", "test_ui_products", "test_ui_login",
+              "test_ui_beneficiaries", "test_snapshots_cards", "test_scheduled", "test_snapshots_contacto")
+ONE_WORKER = ("test_ssh", "test_demos")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    def module(item) -> str:
+        return item.module.__name__.split(".")[-1] if getattr(item, "module", None) else ""
+
+    for item in items:
+        if module(item) in ONE_WORKER:
+            item.add_marker(pytest.mark.xdist_group(module(item)))
+    rank = {name: n for n, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(module(item), len(SLOW_FIRST)))  # stable: same order inside a module
+
+
 def require_pg() -> None:
     """Skip a PostgreSQL test locally when no server is given; in CI a missing server is a failure."""
     if not PG_URL:
