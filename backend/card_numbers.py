@@ -16,11 +16,9 @@ hand, overwriting the clear text.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import os
-import sqlite3
 
 from .errors import ValidationError
 
@@ -62,25 +60,16 @@ def seal_stored(db, otp_pepper: bytes) -> int:
     A no-op costing one `meta` lookup once done. On SQLite the clear text is overwritten on disk too."""
     if db.get_meta(TO_SEAL) is None:
         return 0
+    from .keys import scrubbing_write
+
     key = number_key(otp_pepper)
-    conn = db.conn
-    is_sqlite = isinstance(conn, sqlite3.Connection)
-    if is_sqlite:
-        conn.execute("PRAGMA secure_delete = ON")
     sealed = 0
-    try:
-        with db.write() as tx:
-            for table, column, which in (("registered_cards", "number", "number IS NOT NULL"),
-                                         ("card_payments", "dest_account_number", "card_account_id IS NULL")):
-                for row in tx.execute(f"SELECT id, {column} FROM {table} WHERE {which}").fetchall():
-                    if not is_sealed(row[1]):
-                        tx.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (seal(key, row[1]), row[0]))
-                        sealed += 1
-            tx.execute("DELETE FROM meta WHERE key = ?", (TO_SEAL,))
-    finally:
-        if is_sqlite:
-            conn.execute("PRAGMA secure_delete = OFF")
-    if is_sqlite:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with scrubbing_write(db) as tx:
+        for table, column, which in (("registered_cards", "number", "number IS NOT NULL"),
+                                     ("card_payments", "dest_account_number", "card_account_id IS NULL")):
+            for row in tx.execute(f"SELECT id, {column} FROM {table} WHERE {which}").fetchall():
+                if not is_sealed(row[1]):
+                    tx.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (seal(key, row[1]), row[0]))
+                    sealed += 1
+        tx.execute("DELETE FROM meta WHERE key = ?", (TO_SEAL,))
     return sealed

@@ -77,15 +77,22 @@ def database_id(db) -> str:
 
 
 def _erase_legacy(db) -> None:
-    """Delete the keys from `meta` and overwrite the pages that held them (SQLite keeps deleted rows
-    in free pages and in the write-ahead log until they are reused)."""
+    """Delete the keys from `meta`, overwriting them on disk too."""
+    with scrubbing_write(db) as tx:
+        tx.execute("DELETE FROM meta WHERE key IN ('otp_pepper', 'receipt_secret')")
+
+
+@contextlib.contextmanager
+def scrubbing_write(db) -> Iterator:
+    """A write transaction whose deleted or replaced values are overwritten on disk as well: SQLite
+    keeps deleted rows in free pages and in the write-ahead log until they are reused."""
     conn = db.conn
     is_sqlite = isinstance(conn, sqlite3.Connection)
     if is_sqlite:
         conn.execute("PRAGMA secure_delete = ON")
     try:
         with db.write() as tx:
-            tx.execute("DELETE FROM meta WHERE key IN ('otp_pepper', 'receipt_secret')")
+            yield tx
     finally:
         if is_sqlite:
             conn.execute("PRAGMA secure_delete = OFF")

@@ -90,6 +90,10 @@ def test_an_older_databases_clear_numbers_are_sealed_on_first_start_and_still_pa
     stored = everything_stored(again)
     assert MASTERCARD not in stored and VISA not in stored
     assert again.db.get_meta(card_numbers.TO_SEAL) is None
+    if again.db.engine == "sqlite":  # overwritten on disk too, not left in free pages or the WAL
+        files = [again.db.path, again.db.path.with_name(again.db.path.name + "-wal")]
+        on_disk = b"".join(f.read_bytes() for f in files if f.exists())
+        assert MASTERCARD.encode() not in on_disk and VISA.encode() not in on_disk
     assert card_numbers.is_sealed(again.db.conn.execute("SELECT dest_account_number FROM card_payments"
                                                         " WHERE id = ?", (paid,)).fetchone()[0])
     lucia = demo_member(again)
