@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from .clock import iso, parse_iso
 from .context import Context, Principal
+from .db import IntegrityError, member_lock, username_lock
 from .errors import AccountLocked, AuthError, Forbidden, OtpError, SessionExpired, ValidationError
 from .identity import normalize_id
 from .otp import CHALLENGE_ID, Challenge, OtpService
@@ -17,6 +18,7 @@ from .passwords import canonical_username, check_policy, check_username, hash_pa
 from .roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES
 from .staff import StaffChallenge, StaffDirectory, bad_credentials
 
+USERNAME_TAKEN = "Ese usuario ya está en uso; elige otro."
 NOT_AFFILIABLE = ("No podemos afiliarte en línea con esa identificación. Si eres socio de Cooprogreso, acércate "
                   "a una agencia.")
 
@@ -111,7 +113,19 @@ class AuthService:
         s = self.ctx.settings
         stored = hash_password(password, log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
         now = self.ctx.now()
+        self.ctx.db.act_for(None)  # nobody is signed in here; the member's lock is taken below
+        try:
+            return self._create_user(challenge_id, member_id, username, stored, now)
+        except IntegrityError:  # a backstop: the locks below already make a second claim wait and see the first
+            raise ValidationError(USERNAME_TAKEN, field="username") from None
+
+    def _create_user(self, challenge_id: str, member_id: int, username: str, stored: str, now: datetime) -> str:
+        s = self.ctx.settings
         with self.ctx.db.write() as conn:
+            # Two affiliations at once (PostgreSQL, READ COMMITTED): the same member's queue on the member's lock,
+            # the same name's (any member, or a staff user) on the name's, so the checks below see the winner.
+            conn.lock(member_lock(member_id))
+            conn.lock(username_lock(username))
             row = conn.execute("SELECT * FROM otp_challenges WHERE id = ? FOR UPDATE", (challenge_id,)).fetchone()
             window = timedelta(seconds=s.affiliation_window_seconds)
             if not row["verified_at"] or row["consumed_at"] or now > parse_iso(row["verified_at"]) + window:
@@ -122,7 +136,7 @@ class AuthService:
                 raise ValidationError("Ya estás afiliado a Cooprogreso en Línea.", code="ya_afiliado")
             if conn.execute("SELECT 1 FROM users WHERE username = ? AND member_id != ?", (username, member_id)).fetchone() or \
                     conn.execute("SELECT 1 FROM staff_users WHERE username = ?", (username.lower(),)).fetchone():
-                raise ValidationError("Ese usuario ya está en uso; elige otro.", field="username")
+                raise ValidationError(USERNAME_TAKEN, field="username")
             conn.execute("UPDATE otp_challenges SET consumed_at = ? WHERE id = ?", (iso(now), challenge_id))
             if existing:  # access reset by the co-op: the same user row, new credentials
                 conn.execute("UPDATE users SET username = ?, password_hash = ?, access_reset_at = NULL,"

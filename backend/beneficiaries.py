@@ -10,6 +10,7 @@ from . import institutions
 from .auth import AuthService
 from .context import Context, Principal
 from .clock import parse_iso
+from .db import IntegrityError
 from .errors import NotFound, ValidationError
 from .identity import ID_TYPES, mask_account, normalize_id
 from .operations import OperationsService, Pending, Prepared
@@ -224,7 +225,10 @@ class _BeneficiaryHandler:
         return Prepared(details=_details(clean, editing_id), title=title, lines=lines, view=clean)
 
     def execute(self, conn: Any, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int:
-        return self.service._write(conn, who, prepared.view, request.get("editing_id"))
+        try:
+            return self.service._write(conn, who, prepared.view, request.get("editing_id"))
+        except IntegrityError:  # the member's lock makes a twin wait and be refused above; a backstop all the same
+            raise ValidationError("Ya tienes registrada esa cuenta.", field="account", code="duplicate") from None
 
     def receipt(self, conn: Any, who: Principal, result_id: int) -> Receipt:
         b = self.service._own(who, result_id, conn)

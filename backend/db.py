@@ -82,6 +82,11 @@ def member_lock(member_id: int) -> str:
     return f"member:{int(member_id)}"
 
 
+def username_lock(username: str) -> str:
+    """The named lock of a user name: members' and staff's names are one namespace across two tables."""
+    return f"username:{username.lower()}"
+
+
 def target_of(value: str | Path | DatabaseUrl) -> Path | DatabaseUrl:
     """A setting or --db value as a file path or a URL."""
     if isinstance(value, DatabaseUrl):

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, UTC
 from . import staff_secrets, totp
 from .clock import iso, parse_iso
 from .context import Context, Principal
+from .db import IntegrityError, username_lock
 from .errors import AccountLocked, AuthError, Forbidden, NotFound, SessionExpired, ValidationError
 from .passwords import check_policy, check_username, hash_password, verify_password
 from .roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES
@@ -94,16 +95,20 @@ class StaffDirectory:
         s = self.ctx.settings
         stored = hash_password(password, log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
         secret = totp.new_secret()
-        with self.ctx.db.write() as conn:
-            taken = conn.execute("SELECT 1 FROM staff_users WHERE username = ?", (username,)).fetchone() or \
-                conn.execute("SELECT 1 FROM users WHERE lower(username) = ?", (username,)).fetchone()
-            if taken:
-                raise ValidationError("Ese usuario ya existe.", field="username")
-            conn.execute(
-                "INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret, created_at,"
-                " created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (username, full_name, role, stored, self._seal(username, secret), self.ctx.now_iso(), by))
-            self.ctx.audit(conn, by, "personal.crear", "ok", usuario=username, rol=role)
+        try:
+            with self.ctx.db.write() as conn:
+                conn.lock(username_lock(username))  # the same name added twice at once, or a member's: one wins
+                taken = conn.execute("SELECT 1 FROM staff_users WHERE username = ?", (username,)).fetchone() or \
+                    conn.execute("SELECT 1 FROM users WHERE lower(username) = ?", (username,)).fetchone()
+                if taken:
+                    raise ValidationError("Ese usuario ya existe.", field="username")
+                conn.execute(
+                    "INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret, created_at,"
+                    " created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (username, full_name, role, stored, self._seal(username, secret), self.ctx.now_iso(), by))
+                self.ctx.audit(conn, by, "personal.crear", "ok", usuario=username, rol=role)
+        except IntegrityError:  # a backstop behind the lock
+            raise ValidationError("Ese usuario ya existe.", field="username") from None
         return Enrolment(username, role, secret, totp.provisioning_uri(secret, username))
 
     def list(self) -> list[StaffUser]:

@@ -206,3 +206,58 @@ def test_kill_9_mid_transfer_leaves_no_partial_transfer(backend, db_path, tmp_pa
     with check.db.write() as conn:
         assert accounts.internal_account(conn, "caja")
     check.close()
+
+
+def test_one_username_claimed_at_once_by_several_members_goes_to_one(db_path, tmp_path):
+    """The loser of the race gets the same answer as a name already taken, and nothing of theirs is stored."""
+    from backend.demo import cedula
+
+    from .conftest import add_member, last_code
+
+    backend = Backend(db_path, fast_settings())  # the real clock, as the workers': the verified codes stay valid
+    challenges = {}
+    for i in range(processes(db_path)):
+        member, _ = add_member(backend, cedula=cedula(f"1712{i:05d}"), first="Socia", last=f"Carrera {i}")
+        start = backend.auth.start_affiliation("cedula", cedula(f"1712{i:05d}"))
+        assert backend.auth.verify_affiliation_code(start.challenge.id, last_code(backend))
+        challenges[start.challenge.id] = member
+    backend.close()
+    outs = run_workers(tmp_path, """
+        from backend.errors import ServiceError
+        sys.stdin.readline()
+        try:
+            print("ok", backend.auth.complete_affiliation(sys.argv[2], "Mismo.Usuario", "Clave2026x"))
+        except ServiceError as exc:
+            print("refused", exc.message)
+    """, [[str(db_path), challenge] for challenge in challenges])
+    assert [o.split()[0] for o in outs].count("ok") == 1, outs
+    assert {o.strip() for o in outs if o.startswith("refused")} == {"refused Ese usuario ya está en uso; elige otro."}
+    check = Backend(db_path, fast_settings())
+    conn = check.db.conn
+    (winner,) = conn.execute("SELECT member_id FROM users WHERE username = 'mismo.usuario'").fetchall()
+    members = list(challenges.values())
+    assert conn.execute(f"SELECT COUNT(*) FROM users WHERE member_id IN ({', '.join('?' * len(members))})",
+                        members).fetchone()[0] == 1
+    losers = [c for c, m in challenges.items() if m != winner[0]]
+    assert all(conn.execute("SELECT consumed_at FROM otp_challenges WHERE id = ?", (c,)).fetchone()[0] is None
+               for c in losers)  # rolled back whole: a loser just picks another name
+    assert check.auth.complete_affiliation(losers[0], "otro.nombre", "Clave2026x") == "otro.nombre"
+    assert check.check() == []
+    check.close()
+
+
+def test_one_staff_username_added_at_once_goes_to_one(backend, db_path, tmp_path):
+    backend.close()
+    outs = run_workers(tmp_path, """
+        from backend.errors import ServiceError
+        sys.stdin.readline()
+        try:
+            print("ok", backend.auth.staff_directory.add("cajero.nuevo", "cajero", "Ventanilla-2026", "Rosa Quispe").username)
+        except ServiceError as exc:
+            print("refused", exc.message)
+    """, [[str(db_path)]] * processes(db_path))
+    assert [o.split()[0] for o in outs].count("ok") == 1, outs
+    assert {o.strip() for o in outs if o.startswith("refused")} == {"refused Ese usuario ya existe."}
+    check = Backend(db_path, fast_settings())
+    assert check.db.conn.execute("SELECT COUNT(*) FROM staff_users WHERE username = 'cajero.nuevo'").fetchone()[0] == 1
+    check.close()
