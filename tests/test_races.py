@@ -208,6 +208,18 @@ def test_kill_9_mid_transfer_leaves_no_partial_transfer(backend, db_path, tmp_pa
     check.close()
 
 
+# The new row is written, then its transaction stays open a moment: every other claim has time to make its own
+# checks meanwhile, as on a busy server (without the name's lock they all pass and the UNIQUE index refuses them).
+SLOW_COMMIT = textwrap.dedent("""
+    real_audit = backend.ctx.audit
+    def slow_audit(conn, actor, action, *args, **kwargs):
+        real_audit(conn, actor, action, *args, **kwargs)
+        if action in ("afiliacion.completar", "personal.crear"):
+            time.sleep(0.3)
+    backend.ctx.audit = slow_audit
+""")
+
+
 def test_one_username_claimed_at_once_by_several_members_goes_to_one(db_path, tmp_path):
     """The loser of the race gets the same answer as a name already taken, and nothing of theirs is stored."""
     from backend.demo import cedula
@@ -222,14 +234,14 @@ def test_one_username_claimed_at_once_by_several_members_goes_to_one(db_path, tm
         assert backend.auth.verify_affiliation_code(start.challenge.id, last_code(backend))
         challenges[start.challenge.id] = member
     backend.close()
-    outs = run_workers(tmp_path, """
+    outs = run_workers(tmp_path, SLOW_COMMIT + textwrap.dedent("""
         from backend.errors import ServiceError
         sys.stdin.readline()
         try:
             print("ok", backend.auth.complete_affiliation(sys.argv[2], "Mismo.Usuario", "Clave2026x"))
         except ServiceError as exc:
             print("refused", exc.message)
-    """, [[str(db_path), challenge] for challenge in challenges])
+    """), [[str(db_path), challenge] for challenge in challenges])
     assert [o.split()[0] for o in outs].count("ok") == 1, outs
     assert {o.strip() for o in outs if o.startswith("refused")} == {"refused Ese usuario ya está en uso; elige otro."}
     check = Backend(db_path, fast_settings())
@@ -248,14 +260,14 @@ def test_one_username_claimed_at_once_by_several_members_goes_to_one(db_path, tm
 
 def test_one_staff_username_added_at_once_goes_to_one(backend, db_path, tmp_path):
     backend.close()
-    outs = run_workers(tmp_path, """
+    outs = run_workers(tmp_path, SLOW_COMMIT + textwrap.dedent("""
         from backend.errors import ServiceError
         sys.stdin.readline()
         try:
             print("ok", backend.auth.staff_directory.add("cajero.nuevo", "cajero", "Ventanilla-2026", "Rosa Quispe").username)
         except ServiceError as exc:
             print("refused", exc.message)
-    """, [[str(db_path)]] * processes(db_path))
+    """), [[str(db_path)]] * processes(db_path))
     assert [o.split()[0] for o in outs].count("ok") == 1, outs
     assert {o.strip() for o in outs if o.startswith("refused")} == {"refused Ese usuario ya existe."}
     check = Backend(db_path, fast_settings())
