@@ -41,6 +41,7 @@ class CardPaymentScreen(MemberScreen):
     CardPaymentScreen #card { width: 1fr; }
     CardPaymentScreen #add-card { margin-left: 1; }
     CardPaymentScreen RadioSet { height: auto; border: none; padding: 0; }
+    CardPaymentScreen RadioButton:disabled { color: $text-muted; text-style: italic; }
     CardPaymentScreen #card-due { color: $accent; height: auto; }
     CardPaymentScreen #other-amount { width: 20; }
     """

@@ -96,3 +96,22 @@ def test_deferral_success(snap_compare, backend):
         await settle(pilot)
 
     assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+def test_card_payment_after_the_minimum_is_paid(snap_compare, backend):
+    """«Pago mínimo: cubierto» instead of $0.00; the total still owed on the statement is offered."""
+    from .card_helpers import demo_card
+    from .conftest import last_code
+    from .transfer_helpers import demo_member
+
+    quiet(backend)
+    lucia = demo_member(backend)
+    pending = backend.cards.prepare_payment(lucia.token, {"card": f"propia:{demo_card(backend)}", "option": "minimo",
+                                                          "origin_id": lucia.accounts[0]})
+    backend.ops.request_code(lucia.token, pending.id)
+    backend.ops.authorise(lucia.token, pending.id, last_code(backend))
+
+    async def run_before(pilot):
+        await open_section(pilot, "tarjetas_cooprogreso")
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
