@@ -5,13 +5,14 @@ Each function runs inside the caller's Database.write() so a product and its ope
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from .identity import account_number, normalize_id, validate_mobile
 from .ledger import Leg, post
 from . import name_search
 
+LOAN_NAMES = {"consumo": "Crédito de Consumo", "microcredito": "Microcrédito", "inmobiliario": "Crédito Inmobiliario"}
 PREFIX = {"ahorros": "41", "plazo_fijo": "42", "prestamo": "43", "tarjeta": "44", "interna": "99"}
 
 # The co-op's own side of every entry.
@@ -73,28 +74,37 @@ def open_savings(conn, member_id: int, opened_on: str) -> int:
 
 
 def open_term_deposit(conn, member_id: int, *, from_account: int, principal: int, rate_bp: int,
-                      start: date, months: int, actor: str) -> int:
+                      start: date, months: int = 0, days: int = 0, actor: str, posted_at: str | None = None) -> int:
+    """A plazo fijo funded from a savings account; its term in months (demo data) or days (requests)."""
     acc = _insert_account(conn, member_id, "plazo_fijo", "Depósito a Plazo Fijo", start.isoformat())
-    conn.execute("INSERT INTO term_deposits VALUES (?, ?, ?, ?, ?)",
-                 (acc, principal, rate_bp, start.isoformat(), add_months(start, months).isoformat()))
+    maturity = start + timedelta(days=days) if days else add_months(start, months)
+    conn.execute("INSERT INTO term_deposits (account_id, principal, rate_bp, start_date, maturity_date)"
+                 " VALUES (?, ?, ?, ?, ?)", (acc, principal, rate_bp, start.isoformat(), maturity.isoformat()))
     post(conn, kind="plazo_fijo", description="Apertura de depósito a plazo fijo",
          legs=[Leg(from_account, -principal, "Apertura depósito a plazo fijo"),
                Leg(acc, principal, "Apertura depósito a plazo fijo")],
-         posted_at=f"{start.isoformat()} 09:00:00", actor=actor)
+         posted_at=posted_at or f"{start.isoformat()} 09:00:00", actor=actor)
     return acc
 
 
 def open_loan(conn, member_id: int, *, to_account: int, principal: int, rate_bp: int, months: int,
-              start: date, actor: str) -> int:
-    """Disburse a French-amortisation consumer loan into a savings account and store its schedule."""
-    acc = _insert_account(conn, member_id, "prestamo", "Crédito de Consumo", start.isoformat())
-    conn.execute("INSERT INTO loans VALUES (?, ?, ?, ?, ?)", (acc, principal, rate_bp, months, start.isoformat()))
-    for n, (due, cap, interest) in enumerate(amortization(principal, rate_bp, months, start), start=1):
+              start: date, actor: str, product: str = "consumo",
+              schedule: list[tuple[date, int, int]] | None = None, posted_at: str | None = None) -> int:
+    """Disburse a loan into a savings account and store its schedule: by default the French schedule at the
+    nominal rate (demo data); a request's loan passes its own (effective rate, French or German)."""
+    name = LOAN_NAMES[product]
+    acc = _insert_account(conn, member_id, "prestamo", name, start.isoformat())
+    conn.execute("INSERT INTO loans (account_id, principal, rate_bp, term_months, start_date, product)"
+                 " VALUES (?, ?, ?, ?, ?, ?)", (acc, principal, rate_bp, months, start.isoformat(), product))
+    rows = schedule if schedule is not None else amortization(principal, rate_bp, months, start)
+    if sum(cap for _, cap, _ in rows) != principal:
+        raise ValueError("the schedule's capital does not add up to the principal")
+    for n, (due, cap, interest) in enumerate(rows, start=1):
         conn.execute("INSERT INTO loan_installments (loan_id, number, due_date, principal, interest)"
                      " VALUES (?, ?, ?, ?, ?)", (acc, n, due.isoformat(), cap, interest))
-    post(conn, kind="desembolso", description="Desembolso de crédito de consumo",
+    post(conn, kind="desembolso", description=f"Desembolso de {name.lower()}",
          legs=[Leg(acc, -principal, "Desembolso del crédito"), Leg(to_account, principal, "Desembolso de crédito")],
-         posted_at=f"{start.isoformat()} 09:30:00", actor=actor)
+         posted_at=posted_at or f"{start.isoformat()} 09:30:00", actor=actor)
     return acc
 
 

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from .accounts import LOAN_NAMES
 from .auth import AuthService
 from .clock import iso, parse_iso
 from .context import Context, Principal
@@ -103,7 +104,7 @@ class ProductsService:
         who = self.auth.principal(token)
         conn = self.ctx.db.conn
         rows = conn.execute(
-            "SELECT a.*, d.rate_bp AS d_rate, d.maturity_date, l.rate_bp AS l_rate,"
+            "SELECT a.*, d.rate_bp AS d_rate, d.maturity_date, l.rate_bp AS l_rate, l.product AS l_product,"
             " c.credit_limit, c.cutoff_day, c.due_day, c.masked_pan, COALESCE(ci.balance, 0) AS deferred"
             " FROM accounts a LEFT JOIN term_deposits d ON d.account_id = a.id"
             " LEFT JOIN loans l ON l.account_id = a.id LEFT JOIN cards c ON c.account_id = a.id"
@@ -116,7 +117,8 @@ class ProductsService:
         products = []
         for r in rows:
             kind = r["kind"]
-            common = dict(account_id=r["id"], kind=kind, label=KIND_LABELS[kind], number=r["number"],
+            label = LOAN_NAMES.get(r["l_product"], KIND_LABELS[kind]) if kind == "prestamo" else KIND_LABELS[kind]
+            common = dict(account_id=r["id"], kind=kind, label=label, number=r["number"],
                           status=r["status"])
             if kind == "ahorros":
                 products.append(Product(**common, balance=r["balance"], available=r["balance"] - r["held"]))

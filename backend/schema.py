@@ -674,6 +674,12 @@ MIGRATIONS: list[str] = [
         OR EXISTS (SELECT 1 FROM card_payments WHERE card_account_id IS NULL AND dest_account_number NOT LIKE 'v1.%')
         ON CONFLICT (key) DO NOTHING;
     """,
+    # 12: back-office queues — each loan's product (older loans were all consumo), and a closed contact case
+    """
+    ALTER TABLE loans ADD COLUMN product TEXT NOT NULL DEFAULT 'consumo';
+    ALTER TABLE contact_cases ADD COLUMN closed_at TEXT;
+    ALTER TABLE contact_cases ADD COLUMN closed_by TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

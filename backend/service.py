@@ -182,6 +182,19 @@ class Backend:
         contact.ensure_loaded(self.db)
         return contact.ContactService(self.ctx, self.auth)
 
+    @cached_property
+    def contact_staff(self):
+        from .contact_staff import ContactStaffService
+
+        return ContactStaffService(self.ctx, self.auth)
+
+    # -- solicitudes: the back office approves or rejects what members ask for
+    @cached_property
+    def product_approvals(self):
+        from .product_approvals import ProductApprovalsService
+
+        return ProductApprovalsService(self.ctx, self.auth)
+
     # -- solicita tus productos (member side)
     @cached_property
     def product_requests(self):

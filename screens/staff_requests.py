@@ -1,0 +1,153 @@
+"""Atención al socio and supervisors work the queue of «Solicita tus Productos»: review, approve, reject."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Input, Label, Select, Static
+
+from backend.errors import ServiceError
+from backend.money import format_money
+from backend.product_approvals import FILTERS, ProductRequest
+
+from .base import MemberScreen
+from .confirm import ConfirmModal
+
+
+class StaffRequestsScreen(MemberScreen):
+    HELP = ("Las solicitudes de productos de los socios, de la más antigua a la más nueva. Toma una en revisión "
+            "(F2), apruébala (F3: abre el producto y mueve el dinero) o recházala con un motivo (F4). Sobre el "
+            "umbral de aprobación aprueba una persona distinta de quien la revisó.")
+    HELP_KEYS = [("↑ ↓", "Recorrer las solicitudes; abajo se ven sus condiciones")]
+    BINDINGS = [Binding("f2", "take", "Revisar", id="staff_requests.take", tooltip="Tomar la solicitud en revisión"),
+                Binding("f3", "approve", "Aprobar", id="staff_requests.approve", tooltip="Aprobar y abrir el producto"),
+                Binding("f4", "reject", "Rechazar", id="staff_requests.reject", tooltip="Rechazar con el motivo"),
+                Binding("f5", "reload", "Actualizar", id="staff_requests.reload", tooltip="Volver a leer la cola")]
+    DEFAULT_CSS = """
+    StaffRequestsScreen #request-filters { height: 1; margin: 0 1; }
+    StaffRequestsScreen #request-state { width: 24; }
+    StaffRequestsScreen #requests { height: 7; margin: 0 1; }
+    StaffRequestsScreen #request-scroll { height: 1fr; margin: 0 1; }
+    StaffRequestsScreen #request-reason { margin: 0 1; }
+    StaffRequestsScreen #requests-status { height: 1; margin: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, ProductRequest] = {}
+        self.current: ProductRequest | None = None
+        self.message = ""
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Solicitudes de productos", classes="section-title")
+        with Horizontal(id="request-filters"):
+            yield Select([(label, key) for key, label in FILTERS.items()], id="request-state", value="pendientes",
+                         allow_blank=False, compact=True)
+        yield DataTable(id="requests", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="request-scroll"):
+            yield Static("", id="request-detail")
+        yield Input(id="request-reason", compact=True, max_length=200,
+                    placeholder="Motivo del rechazo (obligatorio) o nota de aprobación")
+        yield Static("", id="requests-status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#requests", DataTable)
+        table.add_column("Solicitud", width=13)
+        table.add_column("Socio", width=20)
+        table.add_column("Producto", width=16)
+        table.add_column("Monto", width=11)
+        table.add_column("Estado", width=11)
+        table.focus()
+        self.action_reload()
+
+    @on(Select.Changed, "#request-state")
+    def filter_changed(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        state = str(self.query_one("#request-state", Select).value)
+        self.call("requests", self.coop.backend.product_approvals.requests, self.coop.token, state)
+
+    def done_requests(self, items: list[ProductRequest]) -> None:
+        self.items = {str(r.id): r for r in items}
+        table = self.query_one("#requests", DataTable)
+        table.clear()
+        for r in items:
+            amount = format_money(r.amount) if r.product != "ahorros" else "-"
+            table.add_row(r.number, Text(r.member_name), r.product_label, amount,
+                          Text(r.state + (" ²" if r.needs_second_person else "")), key=str(r.id))
+        second = sum(r.needs_second_person for r in items)
+        status = f"Solicitudes: {len(items)}" + (f" · ² sobre el umbral (aprueba otra persona): {second}"
+                                                   if second else "")
+        if not items:
+            status = "No hay solicitudes con ese filtro."
+            self.current = None
+            self.query_one("#request-detail", Static).update("")
+        self.query_one("#requests-status", Static).update(Text(f"{self.message} · {status}" if self.message
+                                                               else status))
+        self.message = ""
+        if items:
+            self.show(items[0] if self.current is None else self.items.get(str(self.current.id), items[0]))
+
+    @on(DataTable.RowHighlighted, "#requests")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        item = self.items.get(str(event.row_key.value))
+        if item is not None:
+            self.show(item)
+
+    def show(self, item: ProductRequest) -> None:
+        self.current = item
+        text = Text()
+        for label, value in item.lines():
+            text.append(f"{label}: ", style="bold")
+            text.append(f"{value}\n")
+        if item.needs_second_person and item.state == "En revisión":
+            text.append(f"Sobre el umbral: aprueba una persona distinta de {item.reviewed_by}.", style="bold yellow")
+        self.query_one("#request-detail", Static).update(text)
+
+    def action_take(self) -> None:
+        if self.current is not None:
+            self.call("take", self.coop.backend.product_approvals.take, self.coop.token, self.current.id)
+
+    def done_take(self, item: ProductRequest) -> None:
+        self.current = item
+        self.message = f"{item.number} en revisión."
+        self.action_reload()
+
+    def action_approve(self) -> None:
+        item = self.current
+        if item is None:
+            return
+        details = "\n".join(f"{k}: {v}" for k, v in item.lines()[:8])
+        self.app.push_screen(ConfirmModal(f"¿Aprobar la solicitud {item.number}?", details, accept="Aprobar"),
+                             lambda yes: self._approve(item) if yes else None)
+
+    def _approve(self, item: ProductRequest) -> None:
+        self.call("decide", self.coop.backend.product_approvals.approve, self.coop.token, item.id,
+                  self.query_one("#request-reason", Input).value)
+
+    def action_reject(self) -> None:
+        if self.current is not None:
+            self.call("decide", self.coop.backend.product_approvals.reject, self.coop.token, self.current.id,
+                      self.query_one("#request-reason", Input).value)
+
+    def done_decide(self, item: ProductRequest) -> None:
+        self.query_one("#request-reason", Input).value = ""
+        self.current = None
+        self.message = f"{item.number} {item.state.lower()}."
+        self.action_reload()
+
+    def failed_decide(self, error: ServiceError) -> None:
+        self._say(error.message)
+        if error.field == "reason":
+            self.query_one("#request-reason", Input).focus()
+
+    def failed_take(self, error: ServiceError) -> None:
+        self._say(error.message)
+
+    def _say(self, message: str) -> None:
+        self.query_one("#requests-status", Static).update(Text(message, style="bold red"))
