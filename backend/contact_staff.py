@@ -95,7 +95,8 @@ class ContactStaffService:
             where.append("c.subject = ?")
             params.append(subject)
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        sql += (" ORDER BY CASE WHEN c.due_on IS NULL OR c.state != 'Recibido' THEN 1 ELSE 0 END, c.due_on,"
+        waiting = "c.due_on IS NOT NULL AND c.state = 'Recibido'"  # (no NULL in ORDER BY: engines differ)
+        sql += (f" ORDER BY CASE WHEN {waiting} THEN 0 ELSE 1 END, CASE WHEN {waiting} THEN c.due_on ELSE '' END,"
                 " c.created_at, c.id LIMIT ?")
         with self.ctx.db.read() as conn:
             return [self._case(conn, row, replies=False) for row in conn.execute(sql, (*params, LIMIT)).fetchall()]

@@ -200,6 +200,12 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
     from .product_requests_demo import add_demo_requests
 
     add_demo_requests(backend, DEMO_USERNAME, today)
+    from .queues_demo import add_demo_queues
+
+    richest = db.conn.execute(  # the product requests' member: enough savings for the plazo fijo asked for
+        "SELECT member_id FROM accounts WHERE kind = 'ahorros' AND member_id > (SELECT MIN(id) + 1 FROM members)"
+        " ORDER BY balance DESC, id LIMIT 1").fetchone()
+    add_demo_queues(backend, DEMO_USERNAME, today, richest[0] if richest else None)
     backend.close()
     return DemoSummary(members, entries, DEMO_USERNAME, cedula(UNAFFILIATED_CEDULA_BODY), staff)
 

@@ -16,8 +16,10 @@ from . import card_ledger, notices
 from .context import Context, Principal
 from .errors import Forbidden, InsufficientFunds, NotFound, ValidationError
 from .money import format_money
-from .product_opening import LOANS, PRODUCT_LABELS, open_product
+from .product_opening import LOANS, open_product
+from .product_requests import request_number as number_of
 from .roles import ATENCION, SUPERVISOR, staff_only
+from .simulators import product_name
 from .text import clean_text
 
 PENDING = ("Recibida", "En revisión")
@@ -52,7 +54,7 @@ class ProductRequest:
 
     @property
     def product_label(self) -> str:
-        return PRODUCT_LABELS.get(self.product, self.product)
+        return product_name(self.product)
 
     @property
     def term_label(self) -> str:
@@ -84,10 +86,7 @@ class ProductRequest:
 
 
 def request_number(row) -> str:
-    keys = row.keys()
-    if "number" in keys and row["number"]:
-        return str(row["number"])
-    return f"S-{row['created_at'][:4]}-{row['id']:06d}"
+    return number_of(row["id"], row["created_at"])
 
 
 _SELECT = ("SELECT r.*, m.first_names, m.last_names, a.number AS account_number, p.number AS product_number"
@@ -105,7 +104,7 @@ class ProductApprovalsService:
         """Oldest first: the queue is worked in the order members asked."""
         if state not in FILTERS:
             raise ValidationError("Filtro de estado no válido.", field="state")
-        where, params = "", ()
+        where, params = "", tuple[str, ...]()
         if state == "pendientes":
             where = " WHERE r.state IN (?, ?)"
             params = PENDING

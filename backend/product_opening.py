@@ -19,12 +19,10 @@ from .errors import ValidationError
 from .identity import mask_account
 from .money import format_money
 from .rates import monthly_from_effective
+from .simulators import product_name
 
 LOANS = ("consumo", "microcredito", "inmobiliario")
-# The shared product codes of «Solicita tus Productos»; the member-side catalogue names them the same way.
-PRODUCT_LABELS = {"consumo": "Crédito de Consumo", "microcredito": "Microcrédito",
-                  "inmobiliario": "Crédito Inmobiliario", "plazo_fijo": "Inversión a Plazo Fijo",
-                  "tarjeta": "Tarjeta de Crédito", "ahorros": "Cuenta de Ahorros adicional"}
+OPENS = (*LOANS, "plazo_fijo", "tarjeta", "ahorros")  # the product codes of «Solicita tus Productos»
 CARD_CUTOFF_DAY = 15  # new cards: corte on the 15th, payment due `card_due_days` later
 
 
@@ -55,9 +53,9 @@ def _destination(conn, row) -> tuple[int, str]:
 def open_product(conn, ctx: Context, row, *, actor: str, pan_key: bytes, pan: str, number: str) -> Opened:
     product, amount, member = row["product"], row["amount"], row["member_id"]
     today, at = ctx.now().date(), ctx.now_iso()
-    label = PRODUCT_LABELS.get(product)
-    if label is None:
+    if product not in OPENS:
         raise ValidationError("Producto desconocido en la solicitud.", code="producto")
+    label = product_name(product)
     if product != "ahorros" and amount <= 0:
         raise ValidationError("La solicitud no tiene monto.", code="monto")
     sms = f"Cooprogreso: tu solicitud {number} de {label} fue aprobada."

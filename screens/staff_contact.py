@@ -68,10 +68,10 @@ class StaffContactScreen(MemberScreen):
         super().on_mount()
         table = self.query_one("#staff-cases", DataTable)
         table.add_column("Caso", width=13)
-        table.add_column("Socio", width=24)
+        table.add_column("Socio", width=22)
         table.add_column("Asunto", width=10)
         table.add_column("Estado", width=11)
-        table.add_column("Plazo", width=11)
+        table.add_column("Plazo", width=10)
         table.focus()
         self.action_reload()
 
@@ -95,6 +95,8 @@ class StaffContactScreen(MemberScreen):
         for c in cases:
             state = Text(c.queue_state, style="bold red" if c.overdue else "")
             table.add_row(c.number, Text(c.member_name), c.subject_label, state, deadline(c), key=str(c.id))
+        if self.current is not None and str(self.current.id) in self.cases:  # stay on the case just worked
+            table.move_cursor(row=table.get_row_index(str(self.current.id)))
         overdue = sum(c.overdue for c in cases)
         status = f"Casos: {len(cases)}" + (f" · reclamos vencidos: {overdue}" if overdue else "")
         if not cases:

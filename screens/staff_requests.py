@@ -17,6 +17,10 @@ from .base import MemberScreen
 from .confirm import ConfirmModal
 
 
+SHORT = {"consumo": "Consumo", "microcredito": "Microcrédito", "inmobiliario": "Inmobiliario",
+         "plazo_fijo": "Plazo fijo", "tarjeta": "Tarjeta", "ahorros": "Ahorros"}
+
+
 class StaffRequestsScreen(MemberScreen):
     HELP = ("Las solicitudes de productos de los socios, de la más antigua a la más nueva. Toma una en revisión "
             "(F2), apruébala (F3: abre el producto y mueve el dinero) o recházala con un motivo (F4). Sobre el "
@@ -57,10 +61,10 @@ class StaffRequestsScreen(MemberScreen):
         super().on_mount()
         table = self.query_one("#requests", DataTable)
         table.add_column("Solicitud", width=13)
-        table.add_column("Socio", width=20)
-        table.add_column("Producto", width=16)
+        table.add_column("Socio", width=18)
+        table.add_column("Producto", width=12)
         table.add_column("Monto", width=11)
-        table.add_column("Estado", width=11)
+        table.add_column("Estado", width=13)
         table.focus()
         self.action_reload()
 
@@ -78,7 +82,7 @@ class StaffRequestsScreen(MemberScreen):
         table.clear()
         for r in items:
             amount = format_money(r.amount) if r.product != "ahorros" else "-"
-            table.add_row(r.number, Text(r.member_name), r.product_label, amount,
+            table.add_row(r.number, Text(r.member_name), SHORT.get(r.product, r.product), amount,
                           Text(r.state + (" ²" if r.needs_second_person else "")), key=str(r.id))
         second = sum(r.needs_second_person for r in items)
         status = f"Solicitudes: {len(items)}" + (f" · ² sobre el umbral (aprueba otra persona): {second}"
@@ -91,7 +95,10 @@ class StaffRequestsScreen(MemberScreen):
                                                                else status))
         self.message = ""
         if items:
-            self.show(items[0] if self.current is None else self.items.get(str(self.current.id), items[0]))
+            keep = self.items.get(str(self.current.id)) if self.current is not None else None
+            if keep is not None:  # stay on the request just worked
+                table.move_cursor(row=table.get_row_index(str(keep.id)))
+            self.show(keep or items[0])
 
     @on(DataTable.RowHighlighted, "#requests")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -6,6 +6,8 @@ from backend import contact
 from backend.errors import NotFound, ValidationError
 from backend.settings import Settings
 
+from .conftest import without_demo_cases
+
 HOSTILE = ["\x1b[2J\x1b[31mPAGADO", "Hola\u202e odacifirev", "texto\u200b oculto aquí", "nul\x00 byte aquí ok",
            "a" * 1001, "corto", "   \n   "]
 
@@ -42,6 +44,7 @@ def test_a_directory_file_with_hidden_characters_is_refused(backend, tmp_path):
 
 
 def test_a_reclamo_gets_a_number_the_regulators_deadline_and_an_sms(backend, lucia):
+    without_demo_cases(backend)
     case = backend.contact.write(lucia.token, "reclamo", "Me debitaron dos veces la planilla de luz.\nRevisen.")
     assert case.number == f"C-2026-{case.id:06d}" and case.state == "Recibido"
     assert case.due_on.isoformat() == "2026-12-10" and case.days_left == 15  # 15 calendar days from 25/11

@@ -119,3 +119,13 @@ def test_unknown_cases(backend, staff):
     for bad in (10**6, True, "1"):
         with pytest.raises(NotFound):
             backend.contact_staff.case(staff["atencion"].token, bad)
+
+
+def test_the_demo_queue(backend, staff):
+    """The demo member's sample cases: a reclamo answered, a reclamo open three days before its deadline."""
+    demo = [c for c in backend.contact_staff.cases(staff["atencion"].token, state="todos")
+            if c.created_at < "2026-11-25"]
+    assert [(c.subject, c.state, c.days_left) for c in demo] == [("reclamo", "Recibido", 3),
+                                                                ("reclamo", "Respondido", None),
+                                                                ("consulta", "Recibido", None)]
+    assert backend.contact_staff.case(staff["atencion"].token, demo[1].id).replies[0].author == "atencion"

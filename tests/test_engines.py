@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from backend.db import Database, IntegrityError
-from backend.schema import SCHEMA_VERSION
+from backend.db import Database, IntegrityError, statements
+from backend.schema import MIGRATIONS, SCHEMA_VERSION
 
 from .test_database import cli
 
@@ -58,10 +58,15 @@ def test_many_processes_migrate_an_old_database_at_once(tmp_path):
 
 
 def _old_file(tmp_path):
+    """A file one migration behind: every migration but the last applied (the last need not be re-runnable)."""
     path = tmp_path / "antigua.sqlite3"
-    Database(path).close()
     conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")  # as Database leaves a file
+    for script in MIGRATIONS[:-1]:
+        for statement in statements(script):
+            conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    conn.commit()
     conn.close()
     return path
 

@@ -4,6 +4,7 @@ from textual.widgets import OptionList
 
 from screens.help import About
 
+from .conftest import without_demo_cases
 from .ui import SIZE, login, make_app, settle
 
 
@@ -35,6 +36,7 @@ def test_write_to_us(snap_compare, backend):
 
 
 def test_my_messages(snap_compare, backend):
+    without_demo_cases(backend)
     token = backend.auth.login("demo", "Demo-2026!").token
     backend.contact.write(token, "reclamo", "Me cobraron dos veces la planilla de agua de octubre.")
     backend.contact.write(token, "sugerencia", "Abran una agencia en Tabacundo, por favor.")

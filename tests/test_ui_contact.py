@@ -4,6 +4,7 @@ from textual.widgets import DataTable, OptionList, Select, TextArea
 
 from screens.contact import ContactScreen, MessagesScreen, WriteScreen
 
+from .conftest import without_demo_cases
 from .ui import SIZE, login, make_app, screen_text, settle
 
 
@@ -31,6 +32,7 @@ async def test_agencies_filter_by_city_and_the_demo_set_says_so(backend):
 
 
 async def test_write_a_reclamo_get_a_case_number_and_follow_it(backend):
+    without_demo_cases(backend)
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot)

@@ -1,0 +1,130 @@
+"""The back-office queues at 80×24: answering a member's reclamo, and reviewing, approving and rejecting
+product requests (four eyes above the threshold), with a snapshot of each queue."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, TextArea
+
+from screens.confirm import ConfirmModal
+from screens.staff_contact import StaffContactScreen
+from screens.staff_requests import StaffRequestsScreen
+
+from .request_helpers import new_request
+from .staff_helpers import enrol, sign_in
+from .test_ui_staff import staff_login
+from .transfer_helpers import balance_of, demo_member, other_member
+from .ui import SIZE, make_app, screen_text, settle
+
+
+def select_row(app, table_id: str, key: str) -> None:
+    table = app.screen.query_one(table_id, DataTable)
+    table.move_cursor(row=table.get_row_index(key))
+
+
+async def test_atencion_answers_a_reclamo_the_member_reads_it(backend, clock):
+    lucia = demo_member(backend)
+    case = backend.contact.write(lucia.token, "reclamo", "[bold]Cobro[/] duplicado de la planilla de luz.")
+    aten = enrol(backend, "atencion9", "atencion", "Marta Vélez")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, aten)
+        await pilot.press("3")
+        await settle(pilot)
+        assert isinstance(app.screen, StaffContactScreen)
+        select_row(app, "#staff-cases", str(case.id))
+        await settle(pilot)
+        text = screen_text(app)
+        assert case.number in text and "[bold]Cobro[/] duplicado" in text  # literal, never markup
+        app.screen.query_one("#staff-answer", TextArea).text = "corto"
+        await pilot.press("f2")
+        await settle(pilot)
+        assert "al menos" in screen_text(app) or "mínimo" in screen_text(app)
+        app.screen.query_one("#staff-answer", TextArea).text = "Devolvimos el valor duplicado a tu cuenta."
+        await pilot.press("f2")
+        await settle(pilot)
+        assert "Respuesta enviada al socio" in screen_text(app)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert "cerrado" in screen_text(app)
+    seen = backend.contact.case(lucia.token, case.id)
+    assert seen.state == "Respondido" and seen.replies[-1].body == "Devolvimos el valor duplicado a tu cuenta."
+
+
+async def test_review_reject_and_approve_with_four_eyes(make_backend, clock):
+    backend = make_backend(backoffice_approval_threshold=1500_00)
+    ana = other_member(backend, balance=500_00)
+    small = new_request(backend, ana, "consumo", amount=1000_00, term=12)
+    aten = enrol(backend, "atencion9", "atencion", "Marta Vélez")
+    sup = enrol(backend, "supervisor9", "supervisor", "Hugo Torres")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, aten)
+        await pilot.press("4")
+        await settle(pilot)
+        assert isinstance(app.screen, StaffRequestsScreen)
+        select_row(app, "#requests", str(small))
+        await settle(pilot)
+        await pilot.press("f4")  # reject without a reason: refused
+        await settle(pilot)
+        assert "motivo" in screen_text(app).lower()
+        await pilot.press("f2")
+        await settle(pilot)
+        assert "en revisión" in screen_text(app)
+        select_row(app, "#requests", str(small))
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "$1,000.00" in screen_text(app)
+        await pilot.click("#accept")
+        await settle(pilot)
+        assert "aprobada" in screen_text(app)
+    assert balance_of(backend, ana.accounts[0]) == 1500_00 and backend.check() == []
+    big = new_request(backend, ana, "consumo", amount=2000_00, term=24)
+    sign_in(backend, aten, clock)
+    backend.product_approvals.take(aten.token, big)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        clock.advance(seconds=30)
+        await staff_login(pilot, backend, aten)
+        await pilot.press("4")
+        await settle(pilot)
+        select_row(app, "#requests", str(big))
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.click("#accept")
+        await settle(pilot)
+        assert "persona distinta" in screen_text(app)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        clock.advance(seconds=30)
+        await staff_login(pilot, backend, sup)
+        await pilot.press("5")
+        await settle(pilot)
+        select_row(app, "#requests", str(big))
+        app.screen.query_one("#request-reason", Input).value = "Garante insuficiente"
+        await pilot.press("f4")
+        await settle(pilot)
+        assert "rechazada" in screen_text(app)
+    assert backend.product_approvals.request(aten.token, big).reason == "Garante insuficiente"
+    assert balance_of(backend, ana.accounts[0]) == 1500_00 and backend.check() == []
+
+
+def test_snapshot_contact_queue(snap_compare, backend, clock):
+    aten = enrol(backend, "atencion9", "atencion", "Marta Vélez")
+
+    async def run_before(pilot):
+        await staff_login(pilot, backend, aten)
+        await pilot.press("3")
+        await settle(pilot)
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_requests_queue(snap_compare, backend, clock):
+    sup = enrol(backend, "supervisor9", "supervisor", "Hugo Torres")
+
+    async def run_before(pilot):
+        await staff_login(pilot, backend, sup)
+        await pilot.press("5")
+        await settle(pilot)
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
