@@ -104,3 +104,14 @@ def test_no_unexpected_allows(backend, callers, tmp_path):
 def test_staff_methods_are_discovered(backend):
     names = {f"{s}.{m}" for s, svc in services(backend) for m, _ in token_methods(svc)}
     assert "products.position" in names
+    queues = {f"contact_staff.{m}" for m in ("cases", "case", "answer", "close")} | \
+        {f"product_approvals.{m}" for m in ("requests", "request", "take", "approve", "reject")}
+    assert queues <= names
+
+
+def test_the_back_office_queues_are_for_atencion_and_supervisors(backend):
+    from backend.roles import ATENCION, SUPERVISOR
+
+    for service in (backend.contact_staff, backend.product_approvals):
+        for name, method in token_methods(service):
+            assert expected_roles(method) == {ATENCION, SUPERVISOR}, name
