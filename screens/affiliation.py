@@ -66,13 +66,13 @@ class AffiliationScreen(ServiceCalls, Screen):
         number = self.query_one("#id-number", Input).value
         self._say("#identity-error", "Validando…")
         self.query_one("#validate", Button).disabled = True
-        self.call("identity", self.app.backend.auth.start_affiliation, id_type, number)
+        self.call("identity", self.coop.backend.auth.start_affiliation, id_type, number)
 
     def done_identity(self, start: AffiliationStart) -> None:
         self.start = start
         self.query_one("#validate", Button).disabled = False
         self._say("#identity-error", "")
-        auth, cid = self.app.backend.auth, start.challenge.id
+        auth, cid = self.coop.backend.auth, start.challenge.id
         self.app.push_screen(
             OtpModal(start.challenge, submit=lambda code: auth.verify_affiliation_code(cid, code),
                      resend=lambda: auth.resend_affiliation_code(cid),
@@ -84,7 +84,9 @@ class AffiliationScreen(ServiceCalls, Screen):
         self._say("#identity-error", error.message)
 
     def _otp_closed(self, result) -> None:
-        if result is None and self.start is not None:
+        if self.start is None:  # no code was asked for: nothing to close
+            return
+        if result is None:
             self._say("#identity-error", "No se completó la verificación del código. Puedes intentarlo de nuevo.")
             return
         first = self.start.member_name.split()[0]
@@ -96,6 +98,8 @@ class AffiliationScreen(ServiceCalls, Screen):
     @on(Input.Submitted, "#new-password2")
     @on(Button.Pressed, "#create")
     def create_user(self) -> None:
+        if self.start is None:  # step 2 is reached only through step 1
+            return
         username = self.query_one("#new-username", Input).value
         password = self.query_one("#new-password", Input).value
         if password != self.query_one("#new-password2", Input).value:
@@ -103,7 +107,8 @@ class AffiliationScreen(ServiceCalls, Screen):
             return
         self._say("#user-error", "Creando tu usuario…")
         self.query_one("#create", Button).disabled = True
-        self.call("create", self.app.backend.auth.complete_affiliation, self.start.challenge.id, username, password)
+        start = self.start
+        self.call("create", self.coop.backend.auth.complete_affiliation, start.challenge.id, username, password)
 
     def done_create(self, username: str) -> None:
         self.query_one("#done-message", Static).update(Text(

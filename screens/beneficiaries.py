@@ -20,13 +20,14 @@ from .base import MemberScreen
 from .calls import ServiceCalls
 from .confirm import ConfirmModal
 from .flow import start_authorised
+from .widgets import chosen_key
 
 SHORT_SERVICE = {"terceros": "Terceros", "interbancaria": "Interbancaria"}
 
 
 class BeneficiariesScreen(MemberScreen):
     BINDINGS = [
-        Binding("space", "toggle", "Marcar", id="beneficiaries.toggle", tooltip="Marcar o desmarcar el beneficiario"),
+        Binding("space", "mark", "Marcar", id="beneficiaries.toggle", tooltip="Marcar o desmarcar el beneficiario"),
         Binding("a", "add", "Agregar", id="beneficiaries.add", tooltip="Agregar un beneficiario"),
         Binding("e", "edit", "Editar", id="beneficiaries.edit", tooltip="Editar el beneficiario (lápiz)"),
         Binding("d,delete", "delete", "Eliminar", id="beneficiaries.delete",
@@ -57,7 +58,7 @@ class BeneficiariesScreen(MemberScreen):
         self.reload()
 
     def reload(self) -> None:
-        self.call("list", self.app.backend.beneficiaries.list, self.app.token)
+        self.call("list", self.coop.backend.beneficiaries.list, self.coop.token)
 
     def done_list(self, items: list[Beneficiary]) -> None:
         self.items = items
@@ -91,7 +92,7 @@ class BeneficiariesScreen(MemberScreen):
                 f"{b.service_label} · {b.name} · {b.id_type_label} {b.id_number}\n"
                 f"{b.institution_name} · {ACCOUNT_TYPES[b.account_type]} {b.account_masked}"))
 
-    def action_toggle(self) -> None:
+    def action_mark(self) -> None:
         b = self._current()
         if b:
             self.checked ^= {b.id}
@@ -113,7 +114,8 @@ class BeneficiariesScreen(MemberScreen):
             self.reload()
 
     def action_delete(self) -> None:
-        ids = sorted(self.checked) or ([self._current().id] if self._current() else [])
+        current = self._current()
+        ids = sorted(self.checked) or ([current.id] if current else [])
         if not ids:
             return
         question = ("¿Está seguro que desea eliminar el beneficiario?" if len(ids) == 1 else
@@ -122,7 +124,7 @@ class BeneficiariesScreen(MemberScreen):
         self.app.push_screen(ConfirmModal(question, names), lambda yes: self._delete(ids) if yes else None)
 
     def _delete(self, ids: list[int]) -> None:
-        self.call("delete", self.app.backend.beneficiaries.delete, self.app.token, ids)
+        self.call("delete", self.coop.backend.beneficiaries.delete, self.coop.token, ids)
 
     def done_delete(self, count: int) -> None:
         self.checked.clear()
@@ -170,7 +172,7 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
 
     def on_mount(self) -> None:
         self._show_interbank(self.query_one("#service", Select).value)
-        self.call("institutions", self.app.backend.transfers.institutions, self.app.token)
+        self.call("institutions", self.coop.backend.transfers.institutions, self.coop.token)
         self.query_one("#name", Input).focus()
 
     def done_institutions(self, items) -> None:
@@ -189,20 +191,20 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
 
     @on(Button.Pressed, "#save")
     def save(self) -> None:
-        institution = self.query_one("#institution", Select).value
-        service = self.query_one("#service", Select).value
+        institution = chosen_key(self.query_one("#institution", Select))
+        service = chosen_key(self.query_one("#service", Select))
         self.form = BeneficiaryForm(
             service=service, name=self.query_one("#name", Input).value,
-            id_type=self.query_one("#id-type", Select).value, id_number=self.query_one("#id-number", Input).value,
+            id_type=chosen_key(self.query_one("#id-type", Select)), id_number=self.query_one("#id-number", Input).value,
             account_number=self.query_one("#account", Input).value,
-            institution_code=COOPROGRESO if service == "terceros" or institution == Select.NULL else institution,
-            account_type=self.query_one("#account-type", Select).value)
+            institution_code=COOPROGRESO if service == "terceros" or not institution else institution,
+            account_type=chosen_key(self.query_one("#account-type", Select)))
         self._say("Validando…")
-        self.call("check", self.app.backend.beneficiaries.needs_code, self.app.token, self.form,
+        self.call("check", self.coop.backend.beneficiaries.needs_code, self.coop.token, self.form,
                   self.current.id if self.current else None)
 
     def done_check(self, needs_code: bool) -> None:
-        service, token = self.app.backend.beneficiaries, self.app.token
+        service, token = self.coop.backend.beneficiaries, self.coop.token
         editing = self.current.id if self.current else None
         if needs_code:
             form = self.form

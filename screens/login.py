@@ -64,7 +64,7 @@ class LoginScreen(ServiceCalls, Screen):
             return
         self._error("Verificando…")
         self.query_one("#login", Button).disabled = True
-        self.call("login", self.app.backend.auth.login, username, password)
+        self.call("login", self.coop.backend.auth.login, username, password)
 
     def done_login(self, signed) -> None:
         self.query_one("#password", Input).value = ""
@@ -72,7 +72,7 @@ class LoginScreen(ServiceCalls, Screen):
         self._error("")
         self.show_notice("")
         if isinstance(signed, SignedIn):
-            self.app.start_session(signed)
+            self.coop.start_session(signed)
             return
         from .staff_code import StaffCodeModal  # staff: the authenticator code comes next
 
@@ -80,7 +80,7 @@ class LoginScreen(ServiceCalls, Screen):
 
     def _staff_signed(self, signed: SignedIn | None) -> None:
         if signed is not None:
-            self.app.start_session(signed)
+            self.coop.start_session(signed)
         else:
             self.query_one("#password", Input).focus()
 

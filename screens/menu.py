@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
@@ -15,9 +17,9 @@ from .registry import Section, menu_for
 
 class MenuScreen(MemberScreen):
     audience = "socio"  # whose menu: staff menus are the same screen over their own rows
-    BINDINGS = [
-        Binding(str(n), f"open_number({n})", show=False, id=f"menu.{n}") for n in range(1, 9)
-    ] + [Binding("escape", "back", show=False, id="menu.back")]  # nothing to go back to: SALIR signs out
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *[Binding(str(n), f"open_number({n})", show=False, id=f"menu.{n}") for n in range(1, 9)],
+        Binding("escape", "back", show=False, id="menu.back")]  # nothing to go back to: SALIR signs out
 
     def __init__(self, audience: str | None = None) -> None:
         super().__init__()
@@ -47,7 +49,8 @@ class MenuScreen(MemberScreen):
 
     @on(OptionList.OptionSelected, "#menu")
     def selected(self, event: OptionList.OptionSelected) -> None:
-        self.open_section(event.option.id)
+        if event.option.id is not None:  # every row of the menu has its section's key
+            self.open_section(event.option.id)
 
     def action_open_number(self, number: int) -> None:
         section = next((s for s in self.sections if s.number == number), None)

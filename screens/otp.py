@@ -55,10 +55,10 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
     def on_mount(self) -> None:
         self._refresh_status()
         self.set_interval(1, self._refresh_status)
-        self.app.show_demo_phone()
+        self.coop.show_demo_phone()
 
     def _refresh_status(self) -> None:
-        now = self.app.backend.now()
+        now = self.coop.backend.now()
         left = int((self.challenge.expires_at - now).total_seconds())
         if left <= 0 and not self.closed:
             self._final("El código expiró. Solicita uno nuevo.")
@@ -149,7 +149,7 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
         self.query_one("#otp-confirm", Button).disabled = False
         self._error("Te enviamos un nuevo código.")
         self._refresh_status()
-        self.app.show_demo_phone()
+        self.coop.show_demo_phone()
 
     def failed_resend(self, error) -> None:
         self._error(error.message)

@@ -23,19 +23,26 @@ def money_cell(cents: int | None) -> Text:
     return Text("" if cents is None else format_money(cents), justify="right")
 
 
+def _rate(p: Product) -> str:
+    return "—" if p.rate_bp is None else f"{p.rate_bp / 100:.2f}%"
+
+
 def product_details(p: Product) -> str:
     """Everything a member asks about one product, in one or two lines."""
     if p.kind == "ahorros":
         return (f"{p.label} {p.number} · Saldo disponible {format_money(p.available)} · "
                 f"Saldo contable {format_money(p.balance)}")
     if p.kind == "plazo_fijo":
-        return (f"{p.label} {p.number} · Capital {format_money(p.balance)} · Tasa {p.rate_bp / 100:.2f}% · "
+        return (f"{p.label} {p.number} · Capital {format_money(p.balance)} · Tasa {_rate(p)} · "
                 f"Vence {p.maturity:%d/%m/%Y}")
     if p.kind == "prestamo":
-        nxt = (f"Próxima cuota {format_money(p.next_installment)} el {p.next_installment_date:%d/%m/%Y} · "
-               f"Cuotas pendientes {p.installments_left}" if p.next_installment else "Sin cuotas pendientes")
-        return f"{p.label} {p.number} · Saldo por pagar {format_money(p.balance)} · Tasa {p.rate_bp / 100:.2f}% · {nxt}"
-    return (f"Tarjeta No. {p.masked_pan} · Cupo {format_money(p.credit_limit)} · Disponible "
+        nxt = "Sin cuotas pendientes"
+        if p.next_installment:
+            nxt = (f"Próxima cuota {format_money(p.next_installment)} el {p.next_installment_date:%d/%m/%Y} · "
+                   f"Cuotas pendientes {p.installments_left}")
+        return f"{p.label} {p.number} · Saldo por pagar {format_money(p.balance)} · Tasa {_rate(p)} · {nxt}"
+    limit = "—" if p.credit_limit is None else format_money(p.credit_limit)
+    return (f"Tarjeta No. {p.masked_pan} · Cupo {limit} · Disponible "
             f"{format_money(p.available)} · Utilizado {format_money(p.balance)} · Fecha de corte "
             f"{p.cutoff_date:%d/%m/%Y} · Fecha máxima de pago {p.due_date:%d/%m/%Y}")
 
@@ -53,7 +60,7 @@ class ProductsScreen(MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Productos · Posición consolidada", classes="section-title")
-        table = DataTable(id="position", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = DataTable(id="position", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("", id="product-detail")
 
@@ -68,7 +75,7 @@ class ProductsScreen(MemberScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.call("position", self.app.backend.products.position, self.app.token)
+        self.call("position", self.coop.backend.products.position, self.coop.token)
 
     def on_screen_resume(self) -> None:
         """Balances may have moved while another screen was on top (a transfer, say)."""
@@ -157,7 +164,7 @@ class MovementsScreen(MemberScreen):
         self._load()
 
     def _load(self) -> None:
-        self.call("page", self.app.backend.products.movements, self.app.token, self.product.account_id,
+        self.call("page", self.coop.backend.products.movements, self.coop.token, self.product.account_id,
                   self.filter, self.cursors[-1])
 
     def done_page(self, page: MovementPage) -> None:
@@ -216,10 +223,10 @@ class MovementsScreen(MemberScreen):
         self.query_one("#movements", DataTable).focus()
 
     def action_export(self) -> None:
-        self.call("export", self._export, self.app.token, self.product.account_id, self.filter)
+        self.call("export", self._export, self.coop.token, self.product.account_id, self.filter)
 
     def _export(self, token: str, account_id: int, flt: MovementFilter) -> tuple[int, str]:
-        data = self.app.backend.products.export_data(token, account_id, flt)
+        data = self.coop.backend.products.export_data(token, account_id, flt)
         return data.rows, hand_over(self.app, data.stem, ".csv", data.data, "text/csv")
 
     def done_export(self, result: tuple[int, str]) -> None:
@@ -250,7 +257,7 @@ class LoanScheduleScreen(MemberScreen):
         table.add_column(Text("Total", justify="right"), width=11)
         table.add_column("Estado", width=9)
         table.focus()
-        self.call("schedule", self.app.backend.products.loan_schedule, self.app.token, self.product.account_id)
+        self.call("schedule", self.coop.backend.products.loan_schedule, self.coop.token, self.product.account_id)
 
     def done_schedule(self, installments) -> None:
         table = self.query_one("#schedule", DataTable)

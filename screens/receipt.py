@@ -47,17 +47,17 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
     def action_save(self) -> None:
         if self.save is not None:
             save = self.save
-            self.call("save", lambda directory: f"Guardado en {save(directory)}", self.app.export_dir)
+            self.call("save", lambda directory: f"Guardado en {save(directory)}", self.coop.export_dir)
             return
         self.call("save", self._save, self.receipt.kind, self.receipt.result_id)
 
     def _save(self, kind: str, result_id: int) -> str:
         """A member's comprobante: a download in the browser, a private file in a terminal."""
-        ops, token = self.app.backend.ops, self.app.token
+        ops, token = self.coop.backend.ops, self.coop.token
         if self.app.is_web:
             receipt = ops.download_receipt(token, kind, result_id)
             return hand_over(self.app, receipt.file_stem, ".txt", receipt.text.encode("utf-8"), "text/plain")
-        return f"Guardado en {ops.save_receipt(token, kind, result_id, self.app.export_dir)}"
+        return f"Guardado en {ops.save_receipt(token, kind, result_id, self.coop.export_dir)}"
 
     def done_save(self, said: str) -> None:
         saved = self.query_one("#receipt-saved", Static)

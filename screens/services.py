@@ -56,7 +56,7 @@ class ServicesScreen(MemberScreen):
         self.reload()
 
     def reload(self) -> None:
-        self.call("list", self.app.backend.services.services, self.app.token)
+        self.call("list", self.coop.backend.services.services, self.coop.token)
 
     def done_list(self, items) -> None:
         self.items = items
@@ -84,15 +84,21 @@ class ServicesScreen(MemberScreen):
     def action_edit(self) -> None:
         s = self._current()
         if s:
-            self.app.push_screen(AliasModal(s), lambda saved: saved and self.reload())
+            def reload_if_saved(saved) -> None:
+                if saved:
+                    self.reload()
+
+            self.app.push_screen(AliasModal(s), reload_if_saved)
 
     def action_delete(self) -> None:
         s = self._current()
         if s:
+            def delete_if_confirmed(yes: bool | None) -> None:
+                if yes:
+                    self.call("delete", self.coop.backend.services.delete, self.coop.token, s.id)
+
             self.app.push_screen(ConfirmModal("¿Está seguro que desea eliminar el servicio?",
-                                              f"{s.biller_name} · {s.identifier}"),
-                                 lambda yes: yes and self.call("delete", self.app.backend.services.delete,
-                                                               self.app.token, s.id))
+                                              f"{s.biller_name} · {s.identifier}"), delete_if_confirmed)
 
     def done_delete(self, _) -> None:
         self.notify("Servicio eliminado.")
@@ -138,7 +144,7 @@ class RegisterModal(BillerChoice, ModalScreen):
                 yield Button("Confirmar", id="confirm", variant="primary", compact=True)
 
     def on_mount(self) -> None:
-        services, token = self.app.backend.services, self.app.token
+        services, token = self.coop.backend.services, self.coop.token
         self.call("categories", services.categories, token)
         self.call("origins", services.origins, token)
 
@@ -168,7 +174,7 @@ class RegisterModal(BillerChoice, ModalScreen):
         if biller == Select.NULL or account == Select.NULL:
             self._error(ServiceError("Selecciona la categoría, la entidad y la cuenta de débito."))
             return
-        services, token = self.app.backend.services, self.app.token
+        services, token = self.coop.backend.services, self.coop.token
         identifier, alias = self.query_one("#identifier", Input).value, self.query_one("#alias", Input).value
         start_authorised(self, lambda: services.prepare_registration(token, biller, identifier, alias, account),
                          on_done=self._done, on_error=self._error, otp_title="Código de seguridad · Registro de Servicio")
@@ -208,7 +214,7 @@ class AliasModal(ServiceCalls, ModalScreen):
     @on(Button.Pressed, "#save")
     @on(Input.Submitted, "#alias")
     def save(self) -> None:
-        self.call("rename", self.app.backend.services.rename, self.app.token, self.service.id,
+        self.call("rename", self.coop.backend.services.rename, self.coop.token, self.service.id,
                   self.query_one("#alias", Input).value)
 
     def done_rename(self, service) -> None:

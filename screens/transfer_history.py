@@ -39,7 +39,7 @@ class TransferHistoryScreen(MemberScreen):
         self._load(None, None, None)
 
     def _load(self, date_from, date_to, kind) -> None:
-        self.call("history", self.app.backend.transfers.history, self.app.token, date_from, date_to, kind)
+        self.call("history", self.coop.backend.transfers.history, self.coop.token, date_from, date_to, kind)
 
     def done_history(self, items) -> None:
         table = self.query_one("#history", DataTable)
@@ -61,7 +61,8 @@ class TransferHistoryScreen(MemberScreen):
 
     @on(DataTable.RowSelected, "#history")
     def open_receipt(self, event: DataTable.RowSelected) -> None:
-        self.call("receipt", self.app.backend.transfers.receipt, self.app.token, int(event.row_key.value))
+        if event.row_key.value is not None:  # rows are keyed by the transfer's id
+            self.call("receipt", self.coop.backend.transfers.receipt, self.coop.token, int(event.row_key.value))
 
     def done_receipt(self, receipt) -> None:
         self.app.push_screen(ReceiptModal(receipt))

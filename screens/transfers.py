@@ -18,6 +18,7 @@ from backend.transfers import TransferRequest
 
 from .base import MemberScreen
 from .flow import start_authorised
+from .widgets import chosen_id, chosen_key
 
 TITLES = {"propia": "Transferencias a mis Cuentas", "terceros": "Transferencias Cooprogreso",
           "interbancaria": "Transferencias Interbancarias"}
@@ -75,7 +76,7 @@ class TransferScreen(MemberScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        backend, token = self.app.backend, self.app.token
+        backend, token = self.coop.backend, self.coop.token
         self.call("origins", backend.transfers.origins, token)
         self.call("quota", backend.transfers.quota, token, self.kind)
         if self.kind != "propia":
@@ -103,12 +104,12 @@ class TransferScreen(MemberScreen):
         text = (f"Cupo disponible hoy: {format_money(quota.left_today)} · "
                 f"Máximo por transacción: {format_money(quota.per_transaction)}")
         if self.kind == "interbancaria":
-            text += f"\nComisión por transferencia: {format_money(self.app.backend.settings.interbank_fee)}"
+            text += f"\nComisión por transferencia: {format_money(self.coop.backend.settings.interbank_fee)}"
         self.query_one("#quota", Static).update(text)
 
     def done_beneficiaries(self, items) -> None:
         service = "terceros" if self.kind == "terceros" else "interbancaria"
-        options = [(OTHER_ACCOUNT, NEW)]
+        options: list[tuple[str | Text, int]] = [(OTHER_ACCOUNT, NEW)]
         options += [(Text(f"{b.name} · {b.institution_name} {b.account_masked}"), b.id)
                     for b in items if b.service == service]
         select = self.query_one("#beneficiary", Select)
@@ -138,32 +139,31 @@ class TransferScreen(MemberScreen):
         except ServiceError as exc:
             self._field_error("amount", exc.message)
             return
-        origin = self.query_one("#origin", Select).value
-        if origin == Select.NULL:
+        origin = chosen_id(self.query_one("#origin", Select))
+        if origin is None:
             self._error("#dest-error", "Selecciona la cuenta de origen.")
             return
-        transfers, token, request = self.app.backend.transfers, self.app.token, self._request(origin, amount)
+        transfers, token, request = self.coop.backend.transfers, self.coop.token, self._request(origin, amount)
         start_authorised(self, lambda: transfers.prepare(token, request), on_done=self._executed,
                          on_error=self.failed_prepare, otp_title="Código de seguridad · Autoriza la transferencia")
 
     def _request(self, origin: int, amount: int) -> TransferRequest:
         motive = self.query_one("#motive", Input).value
         if self.kind == "propia":
-            dest = self.query_one("#dest-own", Select).value
-            return TransferRequest("propia", origin, amount, motive, dest_account_id=None if dest == Select.NULL else dest)
-        chosen = self.query_one("#beneficiary", Select).value
-        if chosen not in (NEW, Select.NULL):
+            dest = chosen_id(self.query_one("#dest-own", Select))
+            return TransferRequest("propia", origin, amount, motive, dest_account_id=dest)
+        chosen = chosen_id(self.query_one("#beneficiary", Select))
+        if chosen is not None and chosen != NEW:
             return TransferRequest(self.kind, origin, amount, motive, beneficiary_id=chosen)
         account = self.query_one("#account", Input).value
         if self.kind == "terceros":
             return TransferRequest("terceros", origin, amount, motive, account_number=account)
-        institution = self.query_one("#institution", Select).value
         return TransferRequest(
             "interbancaria", origin, amount, motive, account_number=account,
-            institution_code="" if institution == Select.NULL else institution,
-            account_type=self.query_one("#account-type", Select).value,
+            institution_code=chosen_key(self.query_one("#institution", Select)),
+            account_type=chosen_key(self.query_one("#account-type", Select)),
             holder_name=self.query_one("#holder-name", Input).value,
-            holder_id_type=self.query_one("#holder-id-type", Select).value,
+            holder_id_type=chosen_key(self.query_one("#holder-id-type", Select)),
             holder_id_number=self.query_one("#holder-id", Input).value)
 
     def failed_prepare(self, error: ServiceError) -> None:
@@ -172,8 +172,8 @@ class TransferScreen(MemberScreen):
     def _executed(self, receipt: Receipt) -> None:
         self.query_one("#amount", Input).value = ""
         self.query_one("#motive", Input).value = ""
-        self.call("origins", self.app.backend.transfers.origins, self.app.token)
-        self.call("quota", self.app.backend.transfers.quota, self.app.token, self.kind)
+        self.call("origins", self.coop.backend.transfers.origins, self.coop.token)
+        self.call("quota", self.coop.backend.transfers.quota, self.coop.token, self.kind)
 
     def action_history(self) -> None:
         from .transfer_history import TransferHistoryScreen

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, Select, Static
 
 from backend.errors import ValidationError
 from backend.products import MovementFilter, parse_filter
+
+if TYPE_CHECKING:  # the app imports the screens, never the other way round at run time
+    from cooprogreso_tui.app import CooprogresoApp
+
+
+def chosen_key(select: Select) -> str:
+    """The key a Select of keys holds, "" when nothing is chosen (the service says what is missing)."""
+    value = select.selection
+    return "" if value is None else str(value)
+
+
+def chosen_id(select: Select) -> int | None:
+    """The id a Select of ids holds, None when nothing (or a non-id entry such as «Otra cuenta») is chosen."""
+    value = select.selection
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def spanish_select_lists() -> None:
@@ -40,8 +56,12 @@ class SignOutButton(Button, can_focus=False):
 class CoopHeader(Vertical):
     """COOPROGRESO · Cooperativa de Ahorro y Crédito, the member, the last sign-in and SALIR."""
 
+    @property
+    def coop(self) -> CooprogresoApp:
+        return cast("CooprogresoApp", self.app)
+
     def compose(self) -> ComposeResult:
-        signed = self.app.signed_in
+        signed = self.coop.signed_in
         with Horizontal():
             yield Static(Text.assemble(("COOPROGRESO", "bold"), " · Cooperativa de Ahorro y Crédito"), id="brand")
             yield SignOutButton("SALIR", id="salir", variant="error", compact=True)
@@ -52,7 +72,7 @@ class CoopHeader(Vertical):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "salir":
             event.stop()
-            self.app.sign_out()
+            self.coop.sign_out()
 
 
 class IdleBanner(Static):
