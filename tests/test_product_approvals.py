@@ -4,6 +4,8 @@ product with its money in one transaction, rejection leaving nothing, roles, and
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backend.errors import Forbidden, NotFound, ValidationError
 
@@ -272,3 +274,64 @@ def test_the_demo_queue_is_workable(backend, staff):
     for r in demo[1:]:
         assert approve(backend, staff, r.id).state == "Aprobada"
     assert backend.check() == []
+
+
+def test_killed_in_the_middle_of_an_approval_opens_nothing(backend, db_path, tmp_path, clock, staff, ana):
+    """kill -9 after the loan's money moved but before the request is marked: all or nothing, then it works."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    from backend.service import Backend
+
+    from .conftest import fast_settings
+    from .test_races import PREAMBLE
+
+    request = new_request(backend, ana, "consumo", amount=1500_00, term=12)
+    backend.product_approvals.take(staff["atencion"].token, request)
+    before = counts(backend), balance_of(backend, ana.accounts[0])
+    backend.close()
+    script = tmp_path / "killed.py"
+    script.write_text(PREAMBLE + textwrap.dedent("""
+        from datetime import datetime
+        from backend import accounts
+        from backend.clock import FixedClock
+        backend.close()
+        backend = Backend(sys.argv[1], settings, FixedClock(datetime.fromisoformat(sys.argv[4])))
+        real_open = accounts.open_loan
+        def open_then_stall(*args, **kwargs):
+            loan = real_open(*args, **kwargs)
+            print("posted", flush=True)  # disbursed inside the transaction; the request is not marked yet
+            time.sleep(60)
+            return loan
+        accounts.open_loan = open_then_stall
+        backend.product_approvals.approve(sys.argv[3], int(sys.argv[2]))
+    """))
+    proc = subprocess.Popen([sys.executable, str(script), str(db_path), str(request), staff["atencion"].token,
+                             clock.now().isoformat()], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert line.strip() == "posted", proc.stderr.read()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    again = Backend(db_path, fast_settings(), clock)
+    assert (counts(again), balance_of(again, ana.accounts[0])) == before and again.check() == []
+    assert again.product_approvals.request(staff["atencion"].token, request).state == "En revisión"
+    assert again.product_approvals.approve(staff["atencion"].token, request).state == "Aprobada"
+    assert balance_of(again, ana.accounts[0]) == before[1] + 1500_00 and again.check() == []
+    again.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(amount=st.integers(1, 5_000_000_00), months=st.integers(1, 360), rate_bp=st.integers(0, 3000),
+       method=st.sampled_from(["frances", "aleman"]))
+def test_a_loan_schedule_repays_exactly_its_principal(amount, months, rate_bp, method):
+    from datetime import date
+
+    from backend.product_opening import loan_schedule
+
+    rows = loan_schedule({"rate_bp": rate_bp, "method": method, "amount": amount, "term": months}, date(2026, 1, 31))
+    assert len(rows) == months and sum(capital for _, capital, _ in rows) == amount
+    assert all(capital >= 0 and interest >= 0 for _, capital, interest in rows)
+    assert [due for due, _, _ in rows] == sorted({due for due, _, _ in rows})  # one due date a month, in order
