@@ -273,3 +273,43 @@ def test_one_staff_username_added_at_once_goes_to_one(backend, db_path, tmp_path
     check = Backend(db_path, fast_settings())
     assert check.db.conn.execute("SELECT COUNT(*) FROM staff_users WHERE username = 'cajero.nuevo'").fetchone()[0] == 1
     check.close()
+
+
+def test_one_code_confirmed_at_once_through_the_flow_books_once(backend, db_path, tmp_path):
+    """`ops.authorise` from several processes with the same operation and code: one transfer, one receipt for all
+    (or a clean answer), never a second booking or a traceback."""
+    from .conftest import last_code
+
+    ana = other_member(backend, balance=100_00)
+    dest = number_of(backend, demo_member(backend).accounts[0])
+    backend.close()
+    live = Backend(db_path, fast_settings())  # the real clock, as the workers': the code is still valid for them
+    token = live.auth.login("ana.prueba", "Clave2026x").token
+    pending = live.transfers.prepare(token, TransferRequest("terceros", ana.accounts[0], 5_00, "confirmada a la vez",
+                                                            account_number=dest))
+    live.ops.request_code(token, pending.id)
+    code = last_code(live)
+    live.close()
+    outs = run_workers(tmp_path, textwrap.dedent("""
+        real_audit = backend.ctx.audit
+        def slow_audit(conn, actor, action, *args, **kwargs):  # the booking's transaction stays open a moment
+            real_audit(conn, actor, action, *args, **kwargs)
+            if action == "transferencia.terceros":
+                time.sleep(0.3)
+        backend.ctx.audit = slow_audit
+    """) + textwrap.dedent("""
+        from backend.errors import ServiceError
+        sys.stdin.readline()
+        try:
+            receipt = backend.ops.authorise(sys.argv[2], sys.argv[3], sys.argv[4])
+            print("ok", receipt.reference, receipt.result_id)
+        except ServiceError as exc:
+            print("refused", exc.message)
+    """), [[str(db_path), token, pending.id, code]] * processes(db_path))
+    assert len({o.strip() for o in outs}) == 1 and outs[0].startswith("ok"), outs  # the first receipt, for everyone
+    check = Backend(db_path, fast_settings())
+    conn = check.db.conn
+    assert conn.execute("SELECT COUNT(*) FROM transfers WHERE motive = 'confirmada a la vez'").fetchone()[0] == 1
+    assert conn.execute("SELECT state FROM operations WHERE id = ?", (pending.id,)).fetchone()[0] == "ejecutada"
+    assert balance_of(check, ana.accounts[0]) == 95_00 and check.check() == []
+    check.close()
