@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import tempfile
 from pathlib import Path
+
+
+def db_arguments(target, environ=os.environ) -> list[str]:
+    """How each browser tab's process is told the database. A file: `--db PATH`. A PostgreSQL URL may hold a
+    password: `str()` prints it masked (the child could not connect) and a command line is visible to `ps`, so
+    the URL goes to the children through the environment (COOPROGRESO_DB) instead."""
+    from backend.db import DatabaseUrl
+
+    if isinstance(target, DatabaseUrl):
+        environ["COOPROGRESO_DB"] = target.url
+        return []
+    return ["--db", str(target)]
 
 
 def register(sub) -> None:
@@ -52,9 +65,9 @@ def _web(cfg, args) -> int:
     if args.play is not None:
         command = base + ["play", str(Path(args.play).resolve()), "--speed", f"{args.speed:g}"]
         if args.target:
-            command += ["--db", str(cfg.db_path)]
+            command += db_arguments(cfg.db_path)
     else:
-        command = base + ["--db", str(cfg.db_path)]
+        command = base + db_arguments(cfg.db_path)
     server = web.CooprogresoServer(shlex.join(command), host=args.host, port=args.port,
                                    public_url=args.public_url, origins=origins)
     server.serve()

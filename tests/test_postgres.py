@@ -205,3 +205,15 @@ def test_a_url_squeezed_through_a_path_never_becomes_a_file(tmp_path, monkeypatc
     assert "parece una dirección de servidor" in cli("check", "--db", str(mangled)).stderr
     assert list(tmp_path.iterdir()) == []
     assert Database(tmp_path / "ok:name.sqlite3").engine == "sqlite"  # a colon in a file name is still a file
+
+
+def test_browser_tabs_get_the_whole_url_through_the_environment_never_the_command_line(tmp_path):
+    from cooprogreso_tui import config
+    from cooprogreso_tui.cli_channels import db_arguments
+
+    url = "postgresql://cajero:s3cr3t@db.coop.ec:5432/coop"
+    environ: dict[str, str] = {}
+    assert db_arguments(DatabaseUrl(url), environ) == [] and environ == {"COOPROGRESO_DB": url}
+    loaded = config.load(environ={**environ, "COOPROGRESO_CONFIG": str(tmp_path / "none.toml")})
+    assert loaded.db_path == DatabaseUrl(url)  # the child reads it back whole, password included
+    assert db_arguments(tmp_path / "coop.sqlite3", environ) == ["--db", str(tmp_path / "coop.sqlite3")]
