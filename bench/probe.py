@@ -10,6 +10,19 @@ import resource
 import sys
 
 
+def peak_rss_kb() -> int:
+    """This process's own peak RSS. Not ru_maxrss: Linux carries the parent's peak across fork+exec into it,
+    so a small child started by a big parent would report the parent's size."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def main() -> None:
     kind, measure = sys.argv[1], sys.argv[2]
     if kind == "bare":
@@ -51,7 +64,7 @@ def main() -> None:
 
         app.run(headless=True, size=(80, 24), auto_pilot=pilot_app)
     if measure == "rss":
-        print(f"rss_kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+        print(f"rss_kb {peak_rss_kb()}")
 
 
 if __name__ == "__main__":

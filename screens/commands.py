@@ -7,17 +7,16 @@ also found by a word of its answer, the same search «Preguntas frecuentes» use
 
 from __future__ import annotations
 
-from typing import Any, cast
-
 from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import ModalScreen
 
-from backend.help import faqs, search
-
-from .help import HelpModal, HelpTopic, section_topics
 from .registry import Section, reachable_for, screen_for
+
+if TYPE_CHECKING:  # the help screens and texts load when the palette first opens, not at start-up
+    from .help import HelpTopic
 
 ANSWER_SCORE = 0.2  # a word found only in an answer ranks below any match in a title
 
@@ -33,6 +32,8 @@ class CoopCommands(Provider):
         self.app.push_screen(screen_for(key))
 
     def _help(self, topic: HelpTopic) -> None:
+        from .help import HelpModal
+
         self.app.push_screen(HelpModal(topic))
 
     def _settings(self) -> Any:
@@ -40,6 +41,10 @@ class CoopCommands(Provider):
 
     def _topics(self) -> list[tuple[str, HelpTopic, str]]:
         """(display, topic, extra words to match) for every help topic."""
+        from backend.help import faqs
+
+        from .help import HelpTopic, section_topics
+
         signed = getattr(self.app, "signed_in", None)
         topics = [(t.title, t, " ".join(s.aliases)) for s, t in section_topics(getattr(signed, "role", "socio"))]
         for entry in faqs(self._settings()):
@@ -53,6 +58,8 @@ class CoopCommands(Provider):
             yield DiscoveryHit(display, partial(self._help, topic))
 
     async def search(self, query: str) -> Hits:
+        from backend.help import faqs, search
+
         matcher = self.matcher(query)
         for section in self._sections():
             display = f"Abrir · {section.plain_title}"
