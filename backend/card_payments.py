@@ -142,6 +142,8 @@ class PaymentHandler:
             amount = request.get("amount")
             if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
                 raise ValidationError("Ingresa el valor a pagar.", field="monto")
+            if opts.owed == 0:
+                raise ValidationError("No tienes valores pendientes de pago en esta tarjeta.", field="monto")
             if opts.owed is not None and amount > opts.owed:
                 raise ValidationError(f"El valor supera la deuda actual de la tarjeta ({format_money(opts.owed)}).",
                                       field="monto")

@@ -80,6 +80,12 @@ def test_a_covered_minimum_is_said_covered_not_offered_as_zero(backend, lucia):
     for option in ("minimo", "total"):
         with pytest.raises(ValidationError, match="Ya pagaste el total de tu estado de cuenta"):
             backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin, "option": option})
+    if paid.owed:  # purchases since the cut: «otro valor» pays them, then nothing at all is owed
+        authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, {
+            "card": key, "origin_id": origin, "option": "otro", "amount": paid.owed}))
+    with pytest.raises(ValidationError, match="No tienes valores pendientes"):
+        backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin, "option": "otro",
+                                                    "amount": 1_00})
     assert backend.check() == []
 
 
