@@ -21,6 +21,7 @@ KIND_LABELS = {
     "cierre_caja": "Cierre de caja con diferencia",
     "cambio_celular": "Cambio de celular registrado",
 }
+SHORT_LABELS = {"deposito": "Depósito", "retiro": "Retiro", "cierre_caja": "Cierre caja", "cambio_celular": "Celular"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class CounterOp:
     @property
     def label(self) -> str:
         return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def short_label(self) -> str:
+        """For a table column at 80×24."""
+        return SHORT_LABELS.get(self.kind, self.label)
 
 
 _SELECT = ("SELECT o.*, s.username AS maker, c.username AS checker, m.first_names || ' ' || m.last_names AS member_name"

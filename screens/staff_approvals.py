@@ -6,24 +6,31 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from backend.approvals import Approval
+from backend.counter_ops import SHORT_LABELS
 from backend.money import format_money
 
 from .base import MemberScreen
 from .calls import ServiceCalls
+from .cells import date_text, fit
+
+TILL_STATES = {"abierta": "Abierta", "cerrada": "Cerrada"}
 
 
 class DecisionModal(ServiceCalls, ModalScreen[str | None]):
     """One pending operation: its details, a note, Aprobar or Rechazar (with the supervisor's session)."""
 
     BINDINGS = [Binding("escape", "dismiss_none", "Cancelar", id="decision.cancel", tooltip="Volver a la lista")]
+    # At 80×24 (.dialog max-height 22): the details scroll inside at most 9 rows and the error takes at
+    # most 3, so the note box and the buttons always stay on screen, before and after an error.
     DEFAULT_CSS = """
+    DecisionModal #decision-lines { height: auto; max-height: 9; }
     DecisionModal #decision-note { width: 60; margin-top: 1; }
-    DecisionModal #decision-error { height: auto; }
+    DecisionModal #decision-error { height: auto; max-height: 3; }
     """
 
     def __init__(self, approval: Approval) -> None:
@@ -33,7 +40,8 @@ class DecisionModal(ServiceCalls, ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text(self.approval.label), classes="dialog-title")
-            yield Static(Text("\n".join(f"{k}: {v}" for k, v in self.approval.lines)))
+            with VerticalScroll(id="decision-lines", can_focus=False):
+                yield Static(Text("\n".join(f"{k}: {v}" for k, v in self.approval.lines)))
             yield Input(id="decision-note", placeholder="Nota (obligatoria para rechazar o cerrar con diferencia)",
                         max_length=200, compact=True)
             yield Static("", id="decision-error", classes="error")
@@ -60,6 +68,7 @@ class DecisionModal(ServiceCalls, ModalScreen[str | None]):
 
     def failed_decide(self, error) -> None:
         self.query_one("#decision-error", Static).update(Text(error.message))
+        self.query_one("#decision-note", Input).focus()  # what was typed stays; fix it and decide again
 
     @on(Button.Pressed, "#cancel")
     def action_dismiss_none(self) -> None:
@@ -96,7 +105,8 @@ class ApprovalsScreen(MemberScreen):
         table.clear()
         for a in items:
             ref = dict(a.lines).get("Referencia", "")
-            table.add_row(ref, a.label, Text(a.member), format_money(a.amount), a.maker, key=str(a.id))
+            table.add_row(ref, SHORT_LABELS.get(a.kind, a.label), fit(a.member, 20), format_money(a.amount),
+                          fit(a.maker, 12), key=str(a.id))
         self.query_one("#approvals-status", Static).update(
             f"Pendientes: {len(items)} · Enter abre la operación · nadie aprueba lo que solicitó"
             if items else "No hay operaciones esperando aprobación.")
@@ -121,13 +131,14 @@ class TillsScreen(MemberScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#tills", DataTable).add_columns("Cajero", "Día", "Estado", "Apertura", "Efectivo",
-                                                        "Diferencia", "Pendientes")
+        # The opening amount is left out to fit 80 columns: «Efectivo» is what matters at the close.
+        self.query_one("#tills", DataTable).add_columns("Cajero", "Día", "Estado", "Efectivo", "Diferencia",
+                                                        "Pend.")
         self.call("tills", self.app.backend.tills.tills_of_day, self.app.token)
 
     def done_tills(self, tills) -> None:
         table = self.query_one("#tills", DataTable)
         for t in tills:
-            table.add_row(t.teller, t.business_date, t.status, format_money(t.opening), format_money(t.cash),
-                          format_money(t.difference or 0), str(t.pending))
+            table.add_row(fit(t.teller, 14), date_text(t.business_date), TILL_STATES.get(t.status, t.status),
+                          format_money(t.cash), format_money(t.difference or 0), str(t.pending))
         table.focus()

@@ -12,13 +12,15 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from backend.money import format_money
 
 from .base import MemberScreen
+from .cells import date_text, fit
 
 
 class AuditLogScreen(MemberScreen):
     BINDINGS = [Binding("f4", "export", "Exportar CSV", id="audit.export", tooltip="Guardar lo filtrado como CSV")]
     DEFAULT_CSS = """
     AuditLogScreen #audit-filters { height: 1; margin: 1 1 0 1; }
-    AuditLogScreen #audit-filters Input { width: 14; margin-right: 1; }
+    AuditLogScreen #audit-filters Input { width: 12; margin-right: 1; }
+    AuditLogScreen #audit-filters #f-member { width: 9; }
     AuditLogScreen #audit-log { height: 1fr; margin: 1 1 0 1; }
     AuditLogScreen #audit-status { height: auto; margin: 0 1; }
     """
@@ -55,8 +57,10 @@ class AuditLogScreen(MemberScreen):
         table = self.query_one("#audit-log", DataTable)
         table.clear()
         for r in rows:
-            table.add_row(r.at, Text(r.actor), Text(r.action), Text(r.outcome), str(r.member_id or ""))
-        self.query_one("#audit-status", Static).update(f"{len(rows)} entradas (las más recientes primero) · F4 exporta")
+            table.add_row(date_text(r.at, time=True), fit(r.actor, 12), fit(r.action, 18), fit(r.outcome, 13),
+                          str(r.member_id or ""))
+        self.query_one("#audit-status", Static).update(
+            f"{len(rows)} entradas (las más recientes primero) · fechas dd/mm/aaaa · F4 exporta")
 
     def failed_entries(self, error) -> None:
         self.query_one("#audit-status", Static).update(Text(error.message, style="bold red"))
@@ -117,7 +121,8 @@ class MemberMovementsScreen(MemberScreen):
         table = self.query_one("#moves", DataTable)
         table.clear()
         for r in rows:
-            table.add_row(r.posted_at, r.account, Text(r.memo), format_money(r.amount), format_money(r.balance_after))
+            table.add_row(date_text(r.posted_at), f"···{r.account[-4:]}", fit(r.memo, 24), format_money(r.amount),
+                          format_money(r.balance_after))
 
     def action_export(self) -> None:
         if self.member_id is not None:

@@ -11,6 +11,7 @@ from backend.end_of_day import DayReport
 from backend.money import format_money
 
 from .base import MemberScreen
+from .cells import date_text, fit
 from .confirm import ConfirmModal
 
 
@@ -35,13 +36,13 @@ class EndOfDayScreen(MemberScreen):
 
     def done_day(self, result: tuple[str, str | None]) -> None:
         self.day, reason = result
-        text = f"Día de negocio: {self.day}\n" + (reason or "Todas las cajas están cerradas; puedes cerrar el día.")
+        text = f"Día de negocio: {date_text(self.day)}\n" + (reason or "Todas las cajas están cerradas; puedes cerrar el día.")
         self.query_one("#eod-status", Static).update(Text(text))
         self.query_one("#run-eod", Button).disabled = bool(reason)
 
     @on(Button.Pressed, "#run-eod")
     def ask(self) -> None:
-        self.app.push_screen(ConfirmModal(f"¿Cerrar el día {self.day}?",
+        self.app.push_screen(ConfirmModal(f"¿Cerrar el día {date_text(self.day)}?",
                                           "Se liquidan las transferencias, se cierran los ciclos de tarjetas, se "
                                           "verifica la contabilidad y el día de negocio avanza.",
                                           accept="Cerrar el día"), self._confirmed)
@@ -53,12 +54,12 @@ class EndOfDayScreen(MemberScreen):
             self.call("close", self.app.backend.end_of_day.close_day, self.app.token)
 
     def done_close(self, report: DayReport) -> None:
-        lines = [f"Día {report.day} cerrado. Nuevo día de negocio: {report.next_day}."]
+        lines = [f"Día {date_text(report.day)} cerrado. Nuevo día de negocio: {date_text(report.next_day)}."]
         lines += [f"{label}: {summary or 'hecho'}" for label, summary in report.passes]
         self.query_one("#eod-status", Static).update(Text("\n".join(lines)))
         table = self.query_one("#eod-totals", DataTable)
         for t in report.totals:
-            table.add_row(t.label, str(t.entries), format_money(t.amount))
+            table.add_row(fit(t.label, 34), str(t.entries), format_money(t.amount))
         table.display = True
 
     def failed_close(self, error) -> None:

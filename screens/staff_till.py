@@ -16,6 +16,7 @@ from backend.receipts import Receipt
 from backend.tills import DENOMINATIONS, CloseResult, TillStatus
 
 from .base import MemberScreen
+from .cells import date_text, fit
 from .confirm import ConfirmModal
 from .receipt import ReceiptModal
 
@@ -26,9 +27,10 @@ def status_text(till: TillStatus | None) -> Text:
     if till is None or till.status != "abierta":
         closed = ""
         if till is not None:
-            closed = f" Último cierre: {till.closed_at or '-'} · diferencia {format_money(till.difference or 0)}."
+            closed = (f" Último cierre: {date_text(till.closed_at, time=True) or '-'} · diferencia"
+                      f" {format_money(till.difference or 0)}.")
         return Text(f"Tu caja está cerrada.{closed}")
-    return Text(f"Caja abierta · día {till.business_date} · apertura {format_money(till.opening)}\n"
+    return Text(f"Caja abierta · día {date_text(till.business_date)} · apertura {format_money(till.opening)}\n"
                 f"Efectivo según el sistema: {format_money(till.cash)} · depósitos {format_money(till.deposits)}"
                 f" · retiros {format_money(till.withdrawals)} · por aprobar {till.pending}")
 
@@ -80,7 +82,7 @@ class TillScreen(MemberScreen):
         table = self.query_one("#till-ops", DataTable)
         table.clear()
         for op in ops:
-            table.add_row(op.reference, op.label, Text(op.member_name or "-"), format_money(op.amount),
+            table.add_row(op.reference, op.short_label, fit(op.member_name or "-", 22), format_money(op.amount),
                           STATES.get(op.state, op.state), key=str(op.id))
 
     @on(Input.Submitted, "#opening")
