@@ -1,9 +1,9 @@
 """Staff authenticator (TOTP) secrets sealed at rest: a copy of the database alone cannot mint codes.
 
 The key is derived from this database's `otp_pepper` in the key file (backend/keys.py), so the database
-never holds it. Sealing is encrypt-then-MAC from the standard library: an HMAC-SHA256 keystream (CTR)
-over the secret, and an HMAC-SHA256 tag over the version, the staff user's name and the ciphertext, so
-a sealed secret moved to another user's row does not open. Stored as «enc1:» + base64url.
+never holds it. Sealing is AES-256-GCM (as backend/card_numbers.py seals card numbers) with the staff
+user's name as associated data, so a sealed secret moved to another user's row does not open. Stored as
+«enc1:» + base64url(nonce ‖ ciphertext ‖ tag).
 
 Rows written before sealing (plain base32) are sealed on first use (`StaffDirectory.code_step` and
 `current_code` write the sealed form back), so no migration needs the key.
@@ -14,32 +14,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
+import os
 
 from .errors import ServiceError
 
 PREFIX = "enc1:"
-_NONCE = 16
-_TAG = 32
+_NONCE = 12
 
 
 class SealedSecretError(ServiceError):
     code = "secreto_danado"
 
 
-def _keys(master: bytes) -> tuple[bytes, bytes]:
-    enc = hmac.new(master, b"cooprogreso/staff-totp/cifrado", hashlib.sha256).digest()
-    mac = hmac.new(master, b"cooprogreso/staff-totp/autenticacion", hashlib.sha256).digest()
-    return enc, mac
+def _key(master: bytes) -> bytes:
+    return hmac.new(master, b"cooprogreso/staff-totp-seal", hashlib.sha256).digest()
 
 
-def _stream(key: bytes, nonce: bytes, size: int) -> bytes:
-    blocks = (hmac.new(key, nonce + n.to_bytes(4, "big"), hashlib.sha256).digest() for n in range(size // 32 + 1))
-    return b"".join(blocks)[:size]
-
-
-def _tag(key: bytes, username: str, body: bytes) -> bytes:
-    return hmac.new(key, PREFIX.encode() + username.encode() + b"\x00" + body, hashlib.sha256).digest()
+def _aad(username: str) -> bytes:
+    return b"cooprogreso staff totp:" + username.encode("utf-8")
 
 
 def is_sealed(stored: str) -> bool:
@@ -47,25 +39,23 @@ def is_sealed(stored: str) -> bool:
 
 
 def seal(master: bytes, username: str, secret: str) -> str:
-    enc, mac = _keys(master)
-    nonce = secrets.token_bytes(_NONCE)
-    plain = secret.encode("ascii")
-    body = nonce + bytes(a ^ b for a, b in zip(plain, _stream(enc, nonce, len(plain)), strict=True))
-    return PREFIX + base64.urlsafe_b64encode(body + _tag(mac, username, body)).decode("ascii")
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = os.urandom(_NONCE)
+    sealed = AESGCM(_key(master)).encrypt(nonce, secret.encode("ascii"), _aad(username))
+    return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
 
 def unseal(master: bytes, username: str, stored: str) -> str:
     """The base32 secret; a plain (older) row is returned as it is, for the caller to seal."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     if not is_sealed(stored):
         return stored
-    enc, mac = _keys(master)
     try:
         raw = base64.urlsafe_b64decode(stored[len(PREFIX):].encode("ascii"))
-    except ValueError:
-        raw = b""
-    body, tag = raw[:-_TAG], raw[-_TAG:]
-    if len(body) <= _NONCE or not hmac.compare_digest(tag, _tag(mac, username, body)):
+        return AESGCM(_key(master)).decrypt(raw[:_NONCE], raw[_NONCE:], _aad(username)).decode("ascii")
+    except (InvalidTag, ValueError, UnicodeError):
         raise SealedSecretError("El secreto del autenticador de este usuario no se puede leer con la clave de "
-                                "esta base; vuelve a enrolarlo.")
-    nonce, cipher = body[:_NONCE], body[_NONCE:]
-    return bytes(a ^ b for a, b in zip(cipher, _stream(enc, nonce, len(cipher)), strict=True)).decode("ascii")
+                                "esta base; vuelve a enrolarlo.") from None
