@@ -204,3 +204,33 @@ async def test_end_of_day_screen_shows_kinds_in_words_and_dates_as_dd_mm_aaaa(ba
     assert "Día 25/11/2026 cerrado. Nuevo día de negocio: 26/11/2026." in text
     assert "Depósito en ventanilla" in text and "Apertura de caja" in text
     assert "deposito_ventanilla" not in text and "revisadas" in text
+
+
+def test_snapshot_my_till_with_long_names(snap_compare, backend, clock):
+    people = _busy_day(backend, clock)
+    clock.advance(seconds=60)
+
+    async def run_before(pilot):
+        await staff_login(pilot, backend, people["cajero"])
+        await pilot.press("1")
+        await settle(pilot)
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_decision_dialog_after_an_error(snap_compare, backend, clock):
+    people = _busy_day(backend, clock)
+    clock.advance(seconds=60)
+
+    async def run_before(pilot):
+        await staff_login(pilot, backend, people["supervisor"])
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("down", "enter")  # the close with a difference: the longest details
+        await settle(pilot)
+        await pilot.click("#reject")
+        await settle(pilot)
+        pilot.app.screen.query_one("#decision-note").cursor_blink = False  # a steady cursor in the picture
+        await pilot.pause()
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
