@@ -8,9 +8,11 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from . import accounts, counter_ops, notices
 from .context import Context, Principal
+from .db import member_lock
 from .errors import NotFound, ValidationError
 from .identity import ID_TYPES, mask_phone, normalize_id, validate_mobile
 from .roles import ATENCION, SUPERVISOR, staff_only
@@ -99,7 +101,7 @@ class BackofficeService:
     @staff_only(ATENCION)
     def unlock_user(self, who: Principal, member_id: int) -> None:
         with self.ctx.db.write() as conn:
-            self._member(conn, member_id)
+            self._member(conn, member_id, lock=True)
             done = conn.execute("UPDATE users SET locked_until = NULL, failed_logins = 0 WHERE member_id = ?"
                                 " RETURNING id", (member_id,)).fetchone()
             if done is None:
@@ -111,7 +113,7 @@ class BackofficeService:
         """The online user can no longer sign in; the member affiliates again (code to their phone)."""
         now = self.ctx.now_iso()
         with self.ctx.db.write() as conn:
-            self._member(conn, member_id)
+            self._member(conn, member_id, lock=True)
             user = conn.execute("UPDATE users SET password_hash = '!', access_reset_at = ?, failed_logins = 0,"
                                 " locked_until = NULL WHERE member_id = ? RETURNING id", (now, member_id)).fetchone()
             if user is None:
@@ -129,7 +131,7 @@ class BackofficeService:
         reason = clean_text(reason, field="reason", label="El motivo", max_len=120, min_len=5)
         key = clean_text(key, field="key", label="La clave de la operación", max_len=64, min_len=8)
         with self.ctx.db.write() as conn:
-            m = self._member(conn, member_id)
+            m = self._member(conn, member_id, lock=True)
             if m["mobile"] == mobile:
                 raise ValidationError("Ese ya es el celular registrado.", field="mobile")
             done = counter_ops.by_key(conn, f"{who.user_id}:{key}")
@@ -143,9 +145,12 @@ class BackofficeService:
                            member_id=member_id, operacion=op)
             return op
 
-    def _member(self, conn: sqlite3.Connection, member_id: int):
+    def _member(self, conn: Any, member_id: int, *, lock: bool = False):
+        """The member's row; `lock` (inside a write, first): queue with the member's own writes (PostgreSQL)."""
         if isinstance(member_id, bool) or not isinstance(member_id, int):
             raise NotFound("El socio no existe.", field="socio")
+        if lock:
+            conn.lock(member_lock(member_id))
         m = conn.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
         if m is None:
             raise NotFound("El socio no existe.", field="socio")
