@@ -69,6 +69,7 @@ SLOW_FIRST = ("test_ssh", "test_demos", "test_web_browser", "test_ui_staff", "te
 ONE_WORKER = ("test_ssh", "test_demos")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config, items) -> None:
     def module(item) -> str:
         return item.module.__name__.split(".")[-1] if getattr(item, "module", None) else ""
