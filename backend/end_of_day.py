@@ -1,5 +1,5 @@
-"""Cierre del día: refuse while a till is open, run the day's passes (interbank settlement, card
-cycle close, scheduled payments where that section exists), require a clean `check`, report the
+"""Cierre del día: refuse while a till is open, run the day's passes (interbank settlement, scheduled
+payments, card cycle close), require a clean `check`, report the
 day's totals by operation kind, and move the business date on — once per day.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, timedelta
 
-from . import counter_ops, ledger
+from . import accounts, counter_ops, ledger
 from .context import Context, Principal
 from .errors import ValidationError
 from .roles import SUPERVISOR, staff_only
@@ -22,7 +22,7 @@ Progress = Callable[[int, int, str], None]  # (step done, steps, label)
 class KindTotal:
     kind: str
     entries: int
-    amount: int  # the sum of each entry's credits, in cents
+    amount: int  # cents: the sum of each entry's credits (a till close: cash returned to the vault)
 
     @property
     def label(self) -> str:
@@ -37,18 +37,26 @@ class DayReport:
     passes: tuple[tuple[str, str], ...]  # (pass, what it did)
 
 
+def count(n: int, singular: str, plural: str) -> str:
+    """«1 pagado», «2 pagados»."""
+    return f"{n} {singular if n == 1 else plural}"
+
+
+def _scheduled(backend, day: date) -> str:
+    r = backend.scheduled_runner().run_pass(until=day)
+    return ", ".join((count(r.due, "vencido", "vencidos"), count(r.paid, "pagado", "pagados"),
+                      count(r.failed, "fallido", "fallidos"), f"{r.deferred} por reintentar",
+                      count(r.skipped, "omitido", "omitidos")))
+
+
 def day_passes(backend) -> list[tuple[str, Callable[[date], object]]]:
-    """The passes that exist in this build, in order; each takes the business date."""
-    passes: list[tuple[str, Callable[[date], object]]] = [
-        ("Liquidación interbancaria", lambda day: backend.clearing.settle())]
-    for name, label in (("scheduled_payments", "Pagos programados"), ("scheduled", "Pagos programados")):
-        service = getattr(type(backend), name, None) and getattr(backend, name)
-        if service is not None and hasattr(service, "run_due"):
-            passes.append((label, lambda day, s=service: s.run_due(day)))
-            break
-    if hasattr(type(backend), "card_cycle"):
-        passes.append(("Cierre de ciclo de tarjetas", lambda day: backend.card_cycle.close_due(day)))
-    return passes
+    """The day's passes, in order; each takes the business date. Called explicitly: a pass that is missing
+    from the backend is an error (AttributeError), never a silent skip."""
+    return [
+        ("Liquidación interbancaria", lambda day: backend.clearing.settle()),
+        ("Pagos programados", lambda day: _scheduled(backend, day)),
+        ("Cierre de ciclo de tarjetas", lambda day: backend.card_cycle.close_due(day)),
+    ]
 
 
 # The counts the passes report (clearing.SettleReport, card_cycle.CloseReport, scheduled_runner.PassReport),
@@ -81,13 +89,40 @@ def open_tills_reason(conn) -> str | None:
     return None
 
 
+def _internal_id(conn, key: str) -> int:
+    row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?",
+                       (accounts.INTERNAL[key],)).fetchone()
+    return row[0] if row else 0
+
+
 def day_totals(conn, day: str) -> tuple[KindTotal, ...]:
+    """Entries and amounts by kind. An entry's amount is the sum of its credits, except a till close:
+    its amount is the cash returned to the vault, and its difference goes on the faltantes and
+    sobrantes lines (from the postings on that account), never mixed into one figure."""
     start, end = f"{day} 00:00:00", f"{(date.fromisoformat(day) + timedelta(days=1)).isoformat()} 00:00:00"
+    where = " WHERE e.posted_at >= ? AND e.posted_at < ?"
     rows = conn.execute(
         "SELECT e.kind, COUNT(DISTINCT e.id), COALESCE(SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END), 0)"
-        " FROM entries e JOIN postings p ON p.entry_id = e.id WHERE e.posted_at >= ? AND e.posted_at < ?"
+        " FROM entries e JOIN postings p ON p.entry_id = e.id" + where + " AND e.kind != 'cierre_caja'"
         " GROUP BY e.kind ORDER BY e.kind", (start, end)).fetchall()
-    return tuple(KindTotal(r[0], r[1], r[2]) for r in rows)
+    totals = [KindTotal(r[0], r[1], r[2]) for r in rows]
+    vault, diff = _internal_id(conn, "caja"), _internal_id(conn, "faltantes_sobrantes")
+    closes, returned, short_n, short, over_n, over = conn.execute(
+        "SELECT COUNT(DISTINCT e.id),"
+        " COALESCE(SUM(CASE WHEN p.account_id = ? THEN -p.amount ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN p.account_id = ? AND p.amount < 0 THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN p.account_id = ? AND p.amount < 0 THEN -p.amount ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN p.account_id = ? AND p.amount > 0 THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN p.account_id = ? AND p.amount > 0 THEN p.amount ELSE 0 END), 0)"
+        " FROM entries e JOIN postings p ON p.entry_id = e.id" + where + " AND e.kind = 'cierre_caja'",
+        (vault, diff, diff, diff, diff, start, end)).fetchone()
+    if closes:
+        totals.append(KindTotal("cierre_caja", closes, returned))
+    if short_n:
+        totals.append(KindTotal(ledger.SHORTAGE, short_n, short))
+    if over_n:
+        totals.append(KindTotal(ledger.SURPLUS, over_n, over))
+    return tuple(sorted(totals, key=lambda t: t.kind))
 
 
 def run(ctx: Context, backend, actor: str, progress: Progress | None = None) -> DayReport:

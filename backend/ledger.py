@@ -17,7 +17,9 @@ from .money import format_money
 # screen): the one list of ledger kinds. A kind missing here still reads as words, never as a code.
 KIND_LABELS = {
     "apertura_caja": "Apertura de caja",
-    "cierre_caja": "Diferencia al cerrar caja",
+    "cierre_caja": "Cierre de caja: efectivo a bóveda",
+    "faltante_caja": "Faltantes de caja",  # the day's report: the till-close differences, on their own lines
+    "sobrante_caja": "Sobrantes de caja",
     "deposito_ventanilla": "Depósito en ventanilla",
     "retiro_ventanilla": "Retiro en ventanilla",
     "deposito": "Depósito",
@@ -38,6 +40,9 @@ KIND_LABELS = {
     "desembolso": "Desembolso de crédito",
     "cuota": "Pago de cuota de crédito",
 }
+
+
+SHORTAGE, SURPLUS = "faltante_caja", "sobrante_caja"  # report lines, not entry kinds
 
 
 def kind_label(kind: str) -> str:

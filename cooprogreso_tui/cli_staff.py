@@ -137,6 +137,7 @@ def _end_of_day(cfg, args) -> int:
     from backend import end_of_day
     from backend.errors import ServiceError
     from backend.money import format_money
+    from screens.cells import date_text
 
     backend = _backend(cfg)
     if backend is None:
@@ -154,12 +155,13 @@ def _end_of_day(cfg, args) -> int:
         return 1
     finally:
         backend.close()
-    _say(f"Día {report.day} cerrado; nuevo día de negocio: {report.next_day}")
+    _say(f"Día {date_text(report.day)} cerrado; nuevo día de negocio: {date_text(report.next_day)}")
     for label, summary in report.passes:
         _say(f"  {label}: {visible(summary) or 'hecho'}")
     _say("Totales del día por tipo de operación:")
     for t in report.totals:
-        _say(f"  {t.label:<32} {t.entries:>6} asientos  {format_money(t.amount):>16}")
+        noun = "asiento " if t.entries == 1 else "asientos"
+        _say(f"  {t.label:<34} {t.entries:>6} {noun}  {format_money(t.amount):>16}")
     if not report.totals:
         _say("  (sin operaciones)")
     return 0

@@ -12,6 +12,7 @@ from cooprogreso_tui import cli
 
 from .conftest import add_member
 from .staff_helpers import team
+from .transfer_helpers import demo_member
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_cli_refuses_with_the_reason_then_closes(db_path, backend, staff, monkey
     backend.tills.close_till(staff["cajero"].token, {10000: 1})
     assert cli.main(["--set", "scrypt_log_n=8", "end-of-day", "--db", str(db_path)]) == 0
     out = capsys.readouterr().out
-    assert "cerrado; nuevo día de negocio" in out and "Diferencia al cerrar caja" in out
+    assert "cerrado; nuevo día de negocio" in out and "Cierre de caja: efectivo a bóveda" in out
     assert "cierre_caja" not in out and "Liquidación interbancaria: 0 revisadas" in out
     assert not any(word in out for word in ("checked", "credited", "statements", "cards "))
 
@@ -120,3 +121,66 @@ def test_a_day_that_has_not_come_cannot_be_closed(backend, clock):
         end_of_day.run(backend.ctx, backend, "test")  # the 26th is still tomorrow: cycles stay open
     clock.advance(days=1)
     assert end_of_day.run(backend.ctx, backend, "test").day == "2026-11-26"
+
+
+def test_end_of_day_runs_the_scheduled_payments_pass(backend, clock):
+    """A schedule due on the business day is paid by the close, and the report says so."""
+    from backend import end_of_day
+
+    from .services_helpers import add_schedule, loaded
+
+    loaded(backend)
+    who = demo_member(backend)
+    add_schedule(backend, who, identifier="022345671", day=26)
+    clock.advance(days=1)  # the 26th: the schedule's day, not closed yet
+    report = end_of_day.run(backend.ctx, backend, "test")
+    passes = dict(report.passes)
+    assert passes["Pagos programados"].startswith("1 vencido, 1 pagado, 0 fallidos")
+    assert [label for label, _ in report.passes][:3] == ["Liquidación interbancaria", "Pagos programados",
+                                                         "Cierre de ciclo de tarjetas"]
+    paid = backend.db.conn.execute("SELECT COUNT(*) FROM bill_payments WHERE origin = 'automatico'").fetchone()[0]
+    assert paid == 1 and backend.check() == []
+
+
+def test_a_missing_pass_is_an_error_never_a_silent_skip(backend, clock, monkeypatch):
+    from backend import end_of_day
+
+    monkeypatch.delattr(type(backend), "scheduled_runner")
+    with pytest.raises(AttributeError):
+        end_of_day.run(backend.ctx, backend, "test")
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM business_days").fetchone()[0] == 0
+
+
+def test_till_close_reports_cash_to_the_vault_and_the_difference_apart(backend, staff, clock):
+    t1, t2, sup = staff["cajero"], staff["cajero2"], staff["supervisor"]
+    backend.tills.open_till(t1.token, "1850")
+    backend.tills.open_till(t2.token, "500")
+    backend.tills.close_till(t1.token, {100: 1850})  # balanced
+    short = backend.tills.close_till(t2.token, {100: 400})  # $100 short
+    backend.approvals.approve(sup.token, short.op_id, "Faltante reconocido")
+    report = backend.end_of_day.close_day(sup.token)
+    kinds = {t.kind: t for t in report.totals}
+    assert kinds["cierre_caja"].entries == 2 and kinds["cierre_caja"].amount == 2250_00
+    assert kinds["cierre_caja"].label == "Cierre de caja: efectivo a bóveda"
+    assert kinds["faltante_caja"].amount == 100_00 and kinds["faltante_caja"].label == "Faltantes de caja"
+    assert "sobrante_caja" not in kinds and backend.check() == []
+
+
+def test_a_surplus_is_reported_as_such(backend, staff, clock):
+    t1 = staff["cajero"]
+    backend.tills.open_till(t1.token, "500")
+    over = backend.tills.close_till(t1.token, {10000: 5, 1000: 2})  # $20 over
+    backend.approvals.approve(staff["supervisor"].token, over.op_id, "Sobrante reconocido")
+    kinds = {t.kind: t for t in backend.end_of_day.close_day(staff["supervisor"].token).totals}
+    assert kinds["cierre_caja"].amount == 520_00 and kinds["sobrante_caja"].amount == 20_00
+    assert "faltante_caja" not in kinds
+
+
+def test_cli_prints_dates_as_the_screens_do_and_counts_in_spanish(db_path, backend, staff, monkeypatch, capsys):
+    backend.tills.open_till(staff["cajero"].token, "100")
+    backend.tills.close_till(staff["cajero"].token, {10000: 1})
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert cli.main(["--set", "scrypt_log_n=8", "end-of-day", "--db", str(db_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Día 25/11/2026 cerrado; nuevo día de negocio: 26/11/2026" in out and "2026-11-25" not in out
+    assert " 1 asiento " in out and " 1 asientos" not in out
