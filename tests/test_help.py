@@ -6,6 +6,7 @@ import pkgutil
 import re
 from dataclasses import replace
 
+import pytest
 from textual.screen import Screen
 
 import screens
@@ -95,6 +96,7 @@ def test_screen_keys_come_from_its_bindings():
     assert screen_purpose(section_screen) == ("Mis mensajes", by_key("contacto_mensajes").help)
 
 
+@pytest.mark.sqlite_only  # a Pilot test over help texts: UI tests run on SQLite (as test_ui_* modules)
 async def test_f1_opens_the_help_of_the_screen_on_top(backend):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
@@ -117,6 +119,7 @@ async def test_f1_opens_the_help_of_the_screen_on_top(backend):
         assert not isinstance(app.screen, HelpModal)
 
 
+@pytest.mark.sqlite_only  # a Pilot test over help texts: UI tests run on SQLite (as test_ui_* modules)
 async def test_faq_filters_as_you_type(backend):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
@@ -133,6 +136,7 @@ async def test_faq_filters_as_you_type(backend):
         assert "No encontramos esa palabra" in screen_text(app)
 
 
+@pytest.mark.sqlite_only  # a Pilot test over help texts: UI tests run on SQLite (as test_ui_* modules)
 async def test_palette_reaches_sections_and_help_topics(backend):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
