@@ -313,3 +313,42 @@ def test_one_code_confirmed_at_once_through_the_flow_books_once(backend, db_path
     assert conn.execute("SELECT state FROM operations WHERE id = ?", (pending.id,)).fetchone()[0] == "ejecutada"
     assert balance_of(check, ana.accounts[0]) == 95_00 and check.check() == []
     check.close()
+
+
+def test_the_same_beneficiary_confirmed_at_once_twice_is_stored_once(db_path, tmp_path):
+    """Two (or three) pending additions of one account, each with its own code, confirmed at once: one row, and a
+    clean «ya tienes registrada» for the others (the member's lock, and a UNIQUE backstop)."""
+    from backend.beneficiaries import BeneficiaryForm
+
+    from .conftest import last_code
+
+    live = Backend(db_path, fast_settings())  # the real clock, as the workers': the codes are still valid for them
+    token = live.auth.login("demo", "Demo-2026!").token
+    form = BeneficiaryForm("interbancaria", "Pedro Andrade", "cedula", "0926687856", "2200123456", "0010", "corriente")
+    ops = []
+    for _ in range(3):
+        pending = live.beneficiaries.prepare_save(token, form)
+        live.ops.request_code(token, pending.id)
+        ops.append((pending.id, last_code(live)))
+    live.close()
+    outs = run_workers(tmp_path, textwrap.dedent("""
+        real_audit = backend.ctx.audit
+        def slow_audit(conn, actor, action, *args, **kwargs):  # the winner's transaction stays open a moment
+            real_audit(conn, actor, action, *args, **kwargs)
+            if action == "beneficiario.agregar":
+                time.sleep(0.3)
+        backend.ctx.audit = slow_audit
+    """) + textwrap.dedent("""
+        from backend.errors import ServiceError
+        sys.stdin.readline()
+        try:
+            print("ok", backend.ops.authorise(sys.argv[2], sys.argv[3], sys.argv[4]).result_id)
+        except ServiceError as exc:
+            print("refused", exc.message)
+    """), [[str(db_path), token, op_id, code] for op_id, code in ops])
+    assert [o.split()[0] for o in outs].count("ok") == 1, outs
+    assert all("Ya tienes registrada esa cuenta" in o for o in outs if o.startswith("refused")), outs
+    check = Backend(db_path, fast_settings())
+    assert check.db.conn.execute("SELECT COUNT(*) FROM beneficiaries WHERE account_number = '2200123456'"
+                                 ).fetchone()[0] == 1
+    check.close()
