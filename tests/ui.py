@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 from textual.worker import WorkerFailed
 
 from cooprogreso_tui.app import CooprogresoApp
@@ -13,7 +13,15 @@ from cooprogreso_tui.app import CooprogresoApp
 SIZE = (80, 24)
 
 
+def _steady_cursors() -> None:
+    """A blinking cursor makes a screenshot depend on the machine's load (lit or not at that instant):
+    in tests every cursor stays lit."""
+    Input._toggle_cursor = lambda self: None  # type: ignore[method-assign]
+    TextArea._toggle_cursor_blink_visible = lambda self: None  # type: ignore[method-assign]
+
+
 def make_app(backend, tmp_path=None, monotonic=None) -> CooprogresoApp:
+    _steady_cursors()
     if monotonic is None:
         return CooprogresoApp(backend, export_dir=str(tmp_path or "."))
     return CooprogresoApp(backend, export_dir=str(tmp_path or "."), monotonic=monotonic)
