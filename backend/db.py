@@ -213,6 +213,9 @@ class SqliteConnection(sqlite3.Connection):
     def lock(self, name: str) -> None:
         """Serialise with other writers taking the same named lock: BEGIN IMMEDIATE already does."""
 
+    def lock_shared(self, name: str) -> None:
+        """The shared form of `lock` (PostgreSQL); writers are serial here already."""
+
 
 def _create_private(path: Path) -> None:
     """Create the file with mode 0600 before SQLite opens it, so member data is never world-readable."""

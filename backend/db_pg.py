@@ -159,6 +159,10 @@ class PgConnection:
         """Wait for, and hold until this transaction ends, the advisory lock called `name`."""
         self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
 
+    def lock_shared(self, name: str) -> None:
+        """The shared form of `lock`: holders run together and wait only for one holding `lock(name)`."""
+        self.raw.execute("SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(name),))
+
     def close(self) -> None:
         self.raw.close()
 

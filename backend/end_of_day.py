@@ -99,12 +99,11 @@ def day_totals(conn, day: str) -> tuple[KindTotal, ...]:
     """Entries and amounts by kind. An entry's amount is the sum of its credits, except a till close:
     its amount is the cash returned to the vault, and its difference goes on the faltantes and
     sobrantes lines (from the postings on that account), never mixed into one figure."""
-    start, end = f"{day} 00:00:00", f"{(date.fromisoformat(day) + timedelta(days=1)).isoformat()} 00:00:00"
-    where = " WHERE e.posted_at >= ? AND e.posted_at < ?"
+    where = " WHERE e.business_date = ?"
     rows = conn.execute(
         "SELECT e.kind, COUNT(DISTINCT e.id), COALESCE(SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END), 0)"
         " FROM entries e JOIN postings p ON p.entry_id = e.id" + where + " AND e.kind != 'cierre_caja'"
-        " GROUP BY e.kind ORDER BY e.kind", (start, end)).fetchall()
+        " GROUP BY e.kind ORDER BY e.kind", (day,)).fetchall()
     totals = [KindTotal(r[0], r[1], r[2]) for r in rows]
     vault, diff = _internal_id(conn, "caja"), _internal_id(conn, "faltantes_sobrantes")
     closes, returned, short_n, short, over_n, over = conn.execute(
@@ -115,7 +114,7 @@ def day_totals(conn, day: str) -> tuple[KindTotal, ...]:
         " COALESCE(SUM(CASE WHEN p.account_id = ? AND p.amount > 0 THEN 1 ELSE 0 END), 0),"
         " COALESCE(SUM(CASE WHEN p.account_id = ? AND p.amount > 0 THEN p.amount ELSE 0 END), 0)"
         " FROM entries e JOIN postings p ON p.entry_id = e.id" + where + " AND e.kind = 'cierre_caja'",
-        (vault, diff, diff, diff, diff, start, end)).fetchone()
+        (vault, diff, diff, diff, diff, day)).fetchone()
     if closes:
         totals.append(KindTotal("cierre_caja", closes, returned))
     if short_n:
@@ -159,6 +158,7 @@ def run(ctx: Context, backend, actor: str, progress: Progress | None = None) -> 
         progress(len(passes) + 1, steps, "Informe y nuevo día de negocio")
     next_day = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
     with ctx.db.write() as conn:
+        conn.lock(ledger.BUSINESS_DAY_LOCK)  # bookings stamped with this day commit first (ledger.business_day)
         if open_tills_reason(conn) or conn.execute("SELECT 1 FROM business_days WHERE day = ?", (day,)).fetchone():
             raise ValidationError("El día cambió mientras se cerraba (otra caja se abrió o ya se cerró); "
                                   "intenta de nuevo.", code="cierre_rechazado")

@@ -61,6 +61,19 @@ class LedgerError(ServiceError):
     code = "ledger"
 
 
+BUSINESS_DAY_LOCK = "business_date"
+
+
+def business_day(conn, posted_at: str) -> str:
+    """The business day an entry belongs to: the co-op's open business day (it moves on only at end of
+    day, so an operation made on the evening after a close belongs to the next day); before the first
+    close, the calendar day. The shared lock makes the close (which takes it exclusively) wait for the
+    entries already stamped with the day it is closing, so none misses the day's report."""
+    conn.lock_shared(BUSINESS_DAY_LOCK)
+    row = conn.execute("SELECT value FROM meta WHERE key = 'business_date'").fetchone()
+    return row[0] if row else posted_at[:10]
+
+
 def post(
     conn: sqlite3.Connection,
     *,
@@ -82,9 +95,9 @@ def post(
     if sum(leg.amount for leg in legs) != 0:
         raise LedgerError("El asiento no cuadra: la suma de sus partidas no es cero.")
     entry_id = conn.execute(
-        "INSERT INTO entries (kind, description, posted_at, actor, idempotency_key) VALUES (?, ?, ?, ?, ?)"
-        " RETURNING id",
-        (kind, description, posted_at, actor, idempotency_key),
+        "INSERT INTO entries (kind, description, posted_at, actor, idempotency_key, business_date)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (kind, description, posted_at, actor, idempotency_key, business_day(conn, posted_at)),
     ).fetchone()[0]
     # Accounts in ascending id order: on PostgreSQL two entries touching the same accounts lock their rows
     # in the same order, so they wait for each other instead of deadlocking (stable: an account's legs keep

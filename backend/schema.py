@@ -680,6 +680,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE contact_cases ADD COLUMN closed_at TEXT;
     ALTER TABLE contact_cases ADD COLUMN closed_by TEXT;
     """,
+    # 14: end of day — each entry's business day (ledger.business_day; older entries: their calendar day),
+    # the day's report selects by it; unpaid loan instalments by due date for the collection pass
+    """
+    ALTER TABLE entries ADD COLUMN business_date TEXT;
+    UPDATE entries SET business_date = substr(posted_at, 1, 10);
+    CREATE INDEX entries_business_date ON entries(business_date);
+    CREATE INDEX loan_installments_unpaid_due ON loan_installments(due_date, loan_id, number)
+        WHERE paid_entry_id IS NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

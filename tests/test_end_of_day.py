@@ -184,3 +184,51 @@ def test_cli_prints_dates_as_the_screens_do_and_counts_in_spanish(db_path, backe
     out = capsys.readouterr().out
     assert "Día 25/11/2026 cerrado; nuevo día de negocio: 26/11/2026" in out and "2026-11-25" not in out
     assert " 1 asiento " in out and " 1 asientos" not in out
+
+
+def test_operations_after_the_close_belong_to_the_next_business_day(backend, staff, clock):
+    """Closed the 25th in the morning; a deposit made later that day is in the 26th's report, not lost."""
+    from backend import end_of_day
+
+    _, acc = add_member(backend, cedula="1104680135", balance=100_00)
+    t1, sup = staff["cajero"], staff["supervisor"]
+    backend.tills.open_till(t1.token, "100")
+    backend.counter.cash(t1.token, "deposito", acc, "10", uuid.uuid4().hex)
+    backend.tills.close_till(t1.token, {10000: 1, 1000: 1})
+    first = backend.end_of_day.close_day(sup.token)
+    assert {t.kind: t.entries for t in first.totals}["deposito_ventanilla"] == 1
+    clock.advance(minutes=1)  # still the 25th by the calendar
+    backend.tills.open_till(t1.token, "100")
+    backend.counter.cash(t1.token, "deposito", acc, "7.25", uuid.uuid4().hex)
+    backend.tills.close_till(t1.token, {10000: 1, 25: 29})
+    stamped = backend.db.conn.execute("SELECT business_date FROM entries WHERE kind = 'deposito_ventanilla'"
+                                      " ORDER BY id").fetchall()
+    assert [r[0] for r in stamped] == ["2026-11-25", "2026-11-26"]
+    clock.advance(days=1)
+    second = end_of_day.run(backend.ctx, backend, "test")
+    kinds = {t.kind: t for t in second.totals}
+    assert second.day == "2026-11-26" and kinds["deposito_ventanilla"].amount == 7_25
+    assert kinds["cierre_caja"].amount == 107_25 and backend.check() == []
+
+
+@pytest.mark.sqlite_only  # builds an old file by hand
+def test_older_entries_get_their_calendar_day(tmp_path):
+    """A file from before the business-day column: each entry is stamped with its calendar day."""
+    import sqlite3
+
+    from backend.db import Database, statements
+    from backend.schema import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    version = next(n for n, sql in enumerate(MIGRATIONS) if "business_date TEXT" in sql)
+    for number in range(version):
+        for statement in statements(MIGRATIONS[number]):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute("INSERT INTO entries (kind, description, posted_at, actor)"
+                 " VALUES ('deposito', 'x', '2026-03-04 23:59:59', 'demo')")
+    conn.close()
+    db = Database(path)
+    assert db.conn.execute("SELECT business_date FROM entries").fetchone()[0] == "2026-03-04"
+    db.close()
