@@ -17,9 +17,10 @@ from .context import Context, Principal
 from .errors import Forbidden, InsufficientFunds, NotFound, ValidationError
 from .money import format_money
 from .product_opening import LOANS, open_product
+from .product_requests import rate_text
 from .product_requests import request_number as number_of
 from .roles import ATENCION, SUPERVISOR, staff_only
-from .simulators import product_name
+from .simulators import cuota_labels, product_name, rate_label
 from .text import clean_text
 
 PENDING = ("Recibida", "En revisión")
@@ -67,10 +68,12 @@ class ProductRequest:
         if self.product != "ahorros":
             out.append(("Cupo" if self.product == "tarjeta" else "Monto", format_money(self.amount)))
         if self.product in LOANS or self.product == "plazo_fijo":
-            out += [("Plazo", self.term_label), ("Tasa efectiva", f"{self.rate_bp / 100:.2f}%")]
+            out.append(("Plazo", self.term_label))
+        if self.rate_bp:  # named and printed as the member saw it (confirm and receipt)
+            out.append((rate_label(self.product), rate_text(self.rate_bp)))
         if self.product in LOANS:
             out += [("Amortización", "Alemana" if self.method == "aleman" else "Francesa"),
-                    ("Primera cuota", format_money(self.installment)), ("Ingreso declarado", format_money(self.income))]
+                    (cuota_labels(self.method)[0], format_money(self.installment)), ("Ingreso declarado", format_money(self.income))]
         if self.account_number:
             out.append(("Cuenta del socio", self.account_number))
         out += [("Destino", self.purpose or "-"), ("Estado", self.state)]

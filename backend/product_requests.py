@@ -3,15 +3,18 @@
 A request goes through the one authorised-operation flow (kind «solicitud_producto»): `prepare`
 re-derives every figure (rate, cuota, interest) from the product, amount, plazo and method the member
 chose — figures a client sends are never read — checks the declared income (a loan's largest cuota may
-take at most `loan_income_share_pct` of it; a refusal names the maximum cuota and amount), the
-purpose text and the member's own savings account. Executing stores the request as «Recibida» with a
-number; no money moves until the back office approves it (backend/product_approvals.py).
+take at most `loan_income_share_pct` of it, a card's cupo at most `card_limit_income_multiple` times it;
+a refusal names the maximum), the purpose text, the member's own savings account and that no request
+of the same product is still in trámite (before any code is sent; execute checks again under the lock).
+Executing stores the request as «Recibida» with a number; no money moves until the back office
+approves it (backend/product_approvals.py).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,9 +25,10 @@ from .context import Context, Principal
 from .errors import NotFound, ValidationError
 from .money import MAX_CENTS, format_money
 from .rates import RateBook, default_book, format_rate
-from .simulators import (DEPOSIT, LOAN, METHODS, DepositBand, DepositSimulation, LoanSimulation, Product, bp,
-                         card_rate, catalogue, check_amount, deposit_bands, max_amount_for, product, product_name,
-                         rate_line, simulate_deposit, simulate_loan)
+from .simulators import (CARD, DEPOSIT, LOAN, METHODS, DepositBand, DepositSimulation, LoanSimulation, Product, bp,
+                         card_rate, catalogue, check_amount, cuota_labels, deposit_bands, deposit_interest,
+                         max_amount_for, product, product_name, rate_label, rate_line, simulate_deposit,
+                         simulate_loan)
 from .text import clean_text
 
 __all__ = ["catalogue", "product_name", "request_number", "ProductRequestsService", "RequestSummary"]
@@ -136,6 +140,7 @@ class ProductRequestsService:
     # -- derivation, shared by prepare and execute (on the given connection) ----------------------
     def derive(self, conn, who: Principal, request: dict) -> Derived:
         p = product(request.get("product"))
+        self._none_open(conn, who, p)
         today = self.ctx.now().date()
         purpose = clean_text(request.get("purpose"), field="destino", label="El destino", max_len=PURPOSE_MAX,
                              min_len=3)
@@ -161,13 +166,36 @@ class ProductRequestsService:
                                       f"para invertir {format_money(dep.amount)}.", field="monto")
             return replace(base, amount=dep.amount, term=dep.days, method="", rate_bp=dep.rate_bp,
                            installment=0, deposit=dep)
-        if p.kind == "tarjeta":
+        if p.kind == CARD:
             if income <= 0:
                 raise ValidationError("Ingresa tu ingreso mensual para solicitar una tarjeta.", field="ingreso")
             amount = check_amount(p, request.get("amount"))
+            self._card_check(p, amount, income)
             return replace(base, amount=amount, term=0, method="", rate_bp=bp(card_rate(self.book, today)),
                            installment=0)
         return replace(base, amount=0, term=0, method="", rate_bp=0, installment=0)
+
+    def _none_open(self, conn, who: Principal, p: Product) -> None:
+        """One request of a product in trámite at a time (prepare says so before a code is sent)."""
+        open_one = conn.execute(
+            "SELECT id, created_at FROM product_requests WHERE user_id = ? AND product = ? AND state IN (?, ?)"
+            " LIMIT 1", (who.user_id, p.code, *OPEN_STATES)).fetchone()
+        if open_one is not None:
+            raise ValidationError(f"Ya tienes una solicitud de {p.name} en trámite "
+                                  f"(N.º {request_number(open_one[0], open_one[1])}); espera su respuesta.",
+                                  field="producto", code="request_open")
+
+    def _card_check(self, p: Product, amount: int, income: int) -> None:
+        times = self.ctx.settings.card_limit_income_multiple
+        limit = income * times
+        if amount <= limit:
+            return
+        fits = (f"solicita un cupo de hasta {format_money(limit)}" if limit >= p.min_amount else
+                f"con ese ingreso no alcanzas el cupo mínimo de la tarjeta ({format_money(p.min_amount)})")
+        raise ValidationError(
+            f"El cupo de {format_money(amount)} supera {times} veces tu ingreso mensual declarado "
+            f"({format_money(income)}). El cupo máximo es {format_money(limit)}: {fits}.",
+            field="monto", code="income_multiple")
 
     def _income_check(self, sim: LoanSimulation, income: int, today) -> None:
         share = self.ctx.settings.loan_income_share_pct
@@ -177,8 +205,11 @@ class ProductRequestsService:
         most = max_amount_for(self.book, sim.product, sim.months, sim.method, today, limit)
         fits = (f"en {sim.months} meses puedes solicitar hasta {format_money(most)}" if most else
                 "ese monto de cuota no alcanza para el monto mínimo de este crédito en ese plazo")
+        cuotas = {r.cuota for r in sim.schedule.rows}
+        which = ("La cuota" if len(cuotas) == 1 else "La primera cuota (la más alta)" if sim.method == "aleman"
+                 else "La cuota más alta (la última)")
         raise ValidationError(
-            f"La cuota de {format_money(sim.max_cuota)} supera el {share}% de tu ingreso mensual declarado "
+            f"{which} de {format_money(sim.max_cuota)} supera el {share}% de tu ingreso mensual declarado "
             f"({format_money(income)}). La cuota máxima es {format_money(limit)}: {fits}. Prueba un monto menor "
             "o un plazo más largo.", field="monto", code="income_share")
 
@@ -202,22 +233,42 @@ def summary(r) -> RequestSummary:
 
 
 def lines_for(d: Derived) -> list[tuple[str, str]]:
-    """What the member confirms (and the receipt prints)."""
+    """What the member confirms; the receipt prints the same labels and figures (`receipt_lines`)."""
     lines = [("Producto", d.product.name)]
     if d.loan is not None:
+        first, last = cuota_labels(d.method)
         lines += [("Monto", format_money(d.amount)), ("Plazo", d.product.term_label(d.term)),
-                  ("Amortización", METHODS[d.method]), ("Tasa efectiva", rate_line(d.loan.effective, d.loan.cap)),
-                  ("Cuota", format_money(d.installment)), ("Interés total", format_money(d.loan.total_interest))]
+                  ("Amortización", METHODS[d.method]),
+                  (rate_label(d.product.code), rate_line(d.loan.effective, d.loan.cap)),
+                  (first, format_money(d.installment))]
+        if d.method == "aleman":
+            lines.append((last, format_money(d.loan.schedule.rows[-1].cuota)))
+        lines.append(("Interés total", format_money(d.loan.total_interest)))
     elif d.deposit is not None:
         lines += [("Monto", format_money(d.amount)), ("Plazo", d.product.term_label(d.term)),
-                  ("Tasa nominal anual", format_rate(d.deposit.nominal)),
-                  ("Interés", format_money(d.deposit.interest)),
-                  ("Monto al vencimiento", format_money(d.deposit.at_maturity))]
-    elif d.product.kind == "tarjeta":
-        lines += [("Cupo solicitado", format_money(d.amount))]
-    lines += [("Ingreso mensual", format_money(d.income)), ("Destino", d.purpose),
-              ("Cuenta" if d.deposit is None else "Cuenta de débito", d.account_number)]
+                  *deposit_lines(d.amount, d.rate_bp, d.term, d.deposit.maturity - timedelta(days=d.term))]
+    elif d.product.kind == CARD:
+        lines += [("Cupo solicitado", format_money(d.amount)), (rate_label(d.product.code), rate_text(d.rate_bp))]
+    if d.income:  # not asked of a plazo fijo or a savings account: left out rather than «$0.00»
+        lines.append(("Ingreso mensual", format_money(d.income)))
+    lines += [("Destino", d.purpose), (account_label(d.product.kind), d.account_number)]
     return lines
+
+
+def rate_text(rate_bp: int) -> str:
+    return format_rate(Decimal(rate_bp) / 10_000)
+
+
+def account_label(kind: str) -> str:
+    return "Cuenta de débito" if kind == DEPOSIT else "Cuenta"
+
+
+def deposit_lines(amount: int, rate_bp: int, days: int, on: date) -> list[tuple[str, str]]:
+    """A plazo fijo's rate, interest and maturity from its stored figures; it runs from the day it opens."""
+    interest = deposit_interest(amount, Decimal(rate_bp) / 10_000, days)
+    return [(rate_label("plazo_fijo"), rate_text(rate_bp)), ("Interés", format_money(interest)),
+            ("Al vencimiento", format_money(amount + interest)),
+            ("Vencimiento", f"{on + timedelta(days=days):%d/%m/%Y} si se abre el {on:%d/%m/%Y}")]
 
 
 class ProductRequestHandler:
@@ -239,13 +290,7 @@ class ProductRequestHandler:
     def execute(self, conn, who: Principal, request: dict, prepared: Any, key: str) -> int:
         d: Derived = prepared.view
         ctx = self.service.ctx
-        open_one = conn.execute(
-            "SELECT id, created_at FROM product_requests WHERE user_id = ? AND product = ? AND state IN (?, ?)"
-            " LIMIT 1", (who.user_id, d.product.code, *OPEN_STATES)).fetchone()
-        if open_one is not None:
-            raise ValidationError(f"Ya tienes una solicitud de {d.product.name} en trámite "
-                                  f"(N.º {request_number(open_one[0], open_one[1])}); espera su respuesta.",
-                                  field="producto", code="request_open")
+        self.service._none_open(conn, who, d.product)  # the race backstop: prepare checked it before the code
         at = ctx.now_iso()
         request_id = conn.execute(
             "INSERT INTO product_requests (user_id, member_id, product, amount, term, method, rate_bp, installment,"
@@ -267,20 +312,29 @@ class ProductRequestHandler:
             raise NotFound("La solicitud no existe o no es tuya.")
         s = summary(row)
         kind = next((p.kind for p in catalogue() if p.code == s.product), "")  # a product since withdrawn: ""
-        lines = [("Número de solicitud", s.number), ("Producto", s.product_name)]
-        if s.amount:
-            lines.append(("Cupo solicitado" if kind == "tarjeta" else "Monto", format_money(s.amount)))
-        if s.term:
-            lines.append(("Plazo", s.term_label))
-        if s.method:
-            lines.append(("Amortización", METHODS.get(s.method, s.method)))
-        if s.rate_bp:
-            label = "Tasa nominal anual" if kind == DEPOSIT else "Tasa efectiva"
-            lines.append((label, format_rate(Decimal(s.rate_bp) / 10_000)))
-        if s.installment:
-            lines.append(("Cuota", format_money(s.installment)))
-        lines += [("Ingreso mensual", format_money(row["income"])), ("Destino", row["purpose"]),
-                  ("Estado", "Recibida")]
+        account = conn.execute("SELECT number FROM accounts WHERE id = ?", (row["account_id"],)).fetchone() \
+            if row["account_id"] is not None else None
+        lines = [("Producto", s.product_name)]  # the request's number is the receipt's «Referencia»
+        if kind == DEPOSIT and s.amount and s.term and s.rate_bp:
+            lines += [("Monto", format_money(s.amount)), ("Plazo", s.term_label),
+                      *deposit_lines(s.amount, s.rate_bp, s.term, parse_iso(row["created_at"]).date())]
+        else:
+            if s.amount:
+                lines.append(("Cupo solicitado" if kind == CARD else "Monto", format_money(s.amount)))
+            if s.term:
+                lines.append(("Plazo", s.term_label))
+            if s.method:
+                lines.append(("Amortización", METHODS.get(s.method, s.method)))
+            if s.rate_bp:
+                lines.append((rate_label(s.product), rate_text(s.rate_bp)))
+            if s.installment:
+                lines.append((cuota_labels(s.method)[0], format_money(s.installment)))
+        if row["income"]:
+            lines.append(("Ingreso mensual", format_money(row["income"])))
+        lines.append(("Destino", row["purpose"]))
+        if account is not None:
+            lines.append((account_label(kind), account[0]))
+        lines.append(("Estado", "Recibida"))
         return receipts.make(self.service.ctx.secret("receipt_secret"), kind=KIND, title="Solicitud de Producto",
                              lines=lines, reference=s.number, created_at=parse_iso(row["created_at"]),
                              result_id=row["id"])

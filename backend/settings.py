@@ -102,6 +102,8 @@ class Settings:
     contact_max_messages_per_day: int = 10  # «Escríbenos» messages one member may send per day
     loan_income_share_pct: int = 30  # a loan's cuota may take at most this share of declared monthly income
     deposit_insurance_ceiling: int = 32_000_00  # cents: the deposit-insurance (COSEDE) cover per depositor; a deployment confirms it
+    # -- solicita tus productos
+    card_limit_income_multiple: int = 3  # a credit card's cupo may be at most this many times declared monthly income
 
     def __post_init__(self) -> None:
         validate(self)
@@ -174,6 +176,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     # contacto
     "reclamo_response_days": (1, 365), "contact_max_messages_per_day": (1, 1000), "loan_income_share_pct": (1, 100),
     "deposit_insurance_ceiling": (0, None),
+    # solicita tus productos
+    "card_limit_income_multiple": (1, 24),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url",

@@ -232,11 +232,26 @@ def simulate_deposit(amount: object, days: object, on: date, insurance_ceiling: 
     band = next((b for b in deposit_bands(on) if b.days_from <= days <= b.days_to), None)
     if band is None:
         raise ValidationError(f"No ofrecemos el plazo de {days} días.", field="plazo")
-    num, den = band.nominal.as_integer_ratio()
+    return DepositSimulation(amount, days, band.label, band.nominal, deposit_interest(amount, band.nominal, days),
+                             on + timedelta(days=days), insurance_ceiling)
+
+
+def deposit_interest(amount: int, nominal: Decimal, days: int) -> int:
+    """amount × rate × days / 360 in cents, rounded half-up once, exactly."""
+    num, den = nominal.as_integer_ratio()
     whole = den * DEPOSIT_YEAR_DAYS
-    interest = (2 * amount * num * days + whole) // (2 * whole)  # amount × rate × days / 360, half-up, exact
-    return DepositSimulation(amount, days, band.label, band.nominal, interest, on + timedelta(days=days),
-                             insurance_ceiling)
+    return (2 * amount * num * days + whole) // (2 * whole)
+
+
+def rate_label(code: str) -> str:
+    """What a product's rate is called wherever it is shown (member and staff alike)."""
+    kind = next((p.kind for p in catalogue() if p.code == code), "")
+    return "Tasa nominal" if kind == DEPOSIT else "Tasa efectiva"
+
+
+def cuota_labels(method: str) -> tuple[str, str]:
+    """(first, last) cuota labels: a German schedule's cuota falls every month, a French one stays."""
+    return ("Primera cuota", "Última cuota") if method == "aleman" else ("Cuota", "Última cuota")
 
 
 def card_rate(book: RateBook, on: date) -> Decimal:

@@ -335,3 +335,15 @@ def test_a_loan_schedule_repays_exactly_its_principal(amount, months, rate_bp, m
     assert len(rows) == months and sum(capital for _, capital, _ in rows) == amount
     assert all(capital >= 0 and interest >= 0 for _, capital, interest in rows)
     assert [due for due, _, _ in rows] == sorted({due for due, _, _ in rows})  # one due date a month, in order
+
+
+def test_staff_see_the_rate_under_the_members_label(backend, staff, ana):
+    request = new_request(backend, ana, "plazo_fijo", amount=1000_00, term=200, income=0)
+    receipt = backend.ops.receipt(ana.token, "solicitud_producto", request)
+    lines = dict(backend.product_approvals.request(staff["atencion"].token, request).lines())
+    assert lines["Tasa nominal"] == receipt.get("Tasa nominal") == "7.25%" and "Tasa efectiva" not in lines
+    loan = dict(backend.product_approvals.request(staff["atencion"].token, new_request(backend, ana)).lines())
+    assert loan["Tasa efectiva"] == "15.60%" and loan["Cuota"] == "$90.06"
+    card = new_request(backend, ana, "tarjeta", amount=1500_00, term=0)
+    assert dict(backend.product_approvals.request(staff["atencion"].token, card).lines())["Tasa efectiva"] == \
+        backend.ops.receipt(ana.token, "solicitud_producto", card).get("Tasa efectiva")

@@ -184,7 +184,8 @@ def test_a_request_is_received_with_a_number_and_moves_no_money(backend, lucia):
     [row] = rows_of(backend)
     assert (row["state"], row["rate_bp"], row["installment"], row["amount"], row["method"]) == \
         ("Recibida", 1560, 90_06, 1_000_00, "frances")
-    assert receipt.reference == f"S-2026-{row['id']:06d}" == receipt.get("Número de solicitud")
+    assert receipt.reference == f"S-2026-{row['id']:06d}" and receipt.text.count(receipt.reference) == 1
+    assert receipt.get("Número de solicitud") is None  # the number is the receipt's «Referencia», once
     assert parse_request_number(receipt.reference) == row["id"]
     assert balance_of(backend, account) == before and backend.check() == []
     mine = backend.product_requests.my_requests(lucia.token)
@@ -199,11 +200,28 @@ def test_a_request_is_received_with_a_number_and_moves_no_money(backend, lucia):
     assert len(rows_of(backend)) == 1
 
 
-def test_a_second_open_request_of_the_same_product_is_refused(backend, lucia):
-    authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(backend, lucia)))
+def test_a_second_open_request_of_the_same_product_is_refused_before_any_code(backend, lucia):
+    first = authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(backend, lucia)))
+    sent = len(backend.outbox())
+    with pytest.raises(ValidationError, match="en trámite") as err:
+        backend.product_requests.prepare_request(lucia.token, request(backend, lucia, amount=2_000_00))
+    assert err.value.field == "producto" and first.reference in err.value.message
+    assert len(backend.outbox()) == sent and len(rows_of(backend)) == 1  # no code was sent
+    # another product is still welcome
+    backend.product_requests.prepare_request(lucia.token, request(backend, lucia, product="microcredito"))
+
+
+def test_two_open_requests_prepared_before_either_is_confirmed_store_one(backend, lucia):
+    """Both got their code while nothing was in trámite; confirming the second after the first is refused."""
+    first = backend.product_requests.prepare_request(lucia.token, request(backend, lucia))
+    second = backend.product_requests.prepare_request(lucia.token, request(backend, lucia, amount=2_000_00))
+    backend.ops.request_code(lucia.token, first.id)
+    first_code = last_code(backend)
+    backend.ops.request_code(lucia.token, second.id)
+    second_code = last_code(backend)
+    backend.ops.authorise(lucia.token, first.id, first_code)
     with pytest.raises(ValidationError, match="en trámite"):
-        authorise(backend, lucia, backend.product_requests.prepare_request(
-            lucia.token, request(backend, lucia, amount=2_000_00)))
+        backend.ops.authorise(lucia.token, second.id, second_code)
     assert len(rows_of(backend)) == 1
 
 
@@ -270,13 +288,13 @@ def test_plazo_fijo_tarjeta_and_ahorros_requests(backend, lucia):
             backend, lucia, product="plazo_fijo", amount=available + 100_00, term=90, method=""))
     pending = backend.product_requests.prepare_request(lucia.token, request(
         backend, lucia, product="plazo_fijo", amount=100_00, term=90, method="frances", income=0))
-    assert dict(pending.lines)["Monto al vencimiento"] == "$101.38"  # 100 × 5.50% × 90/360 = 1.375 → 1.38
+    assert dict(pending.lines)["Al vencimiento"] == "$101.38"  # 100 × 5.50% × 90/360 = 1.375 → 1.38
     authorise(backend, lucia, pending)
-    authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(
-        backend, lucia, product="tarjeta", amount=2_000_00, term=7, method="aleman")))
     with pytest.raises(ValidationError) as err:
         backend.product_requests.prepare_request(lucia.token, request(backend, lucia, product="tarjeta", income=0))
     assert err.value.field == "ingreso"
+    authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(
+        backend, lucia, product="tarjeta", amount=2_000_00, term=7, method="aleman")))
     authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(
         backend, lucia, product="ahorros", amount=5_000_00, income=0, purpose="Ahorro para vacaciones")))
     got = [(r["product"], r["amount"], r["term"], r["method"], r["rate_bp"], r["installment"])
@@ -360,3 +378,79 @@ def demo_member_account(backend) -> int:
     from .transfer_helpers import demo_member
 
     return demo_member(backend).accounts[0]
+
+
+def test_a_card_limit_above_the_income_multiple_is_explained(backend, lucia):
+    with pytest.raises(ValidationError) as err:
+        backend.product_requests.prepare_request(lucia.token, request(
+            backend, lucia, product="tarjeta", amount=10_000_00, income=1))
+    assert err.value.code == "income_multiple" and err.value.field == "monto"
+    assert "3 veces" in err.value.message and "$0.03" in err.value.message
+    assert "cupo mínimo de la tarjeta ($300.00)" in err.value.message
+    with pytest.raises(ValidationError, match=r"El cupo máximo es \$1,500.00: solicita un cupo de hasta"):
+        backend.product_requests.prepare_request(lucia.token, request(
+            backend, lucia, product="tarjeta", amount=1_500_01, income=500_00))
+    pending = backend.product_requests.prepare_request(lucia.token, request(
+        backend, lucia, product="tarjeta", amount=1_500_00, income=500_00))
+    receipt = authorise(backend, lucia, pending)
+    confirmed = dict(pending.lines)
+    assert confirmed["Tasa efectiva"] == receipt.get("Tasa efectiva") == "16.77%"
+    assert confirmed["Cupo solicitado"] == receipt.get("Cupo solicitado") == "$1,500.00"
+
+
+def test_the_card_income_multiple_is_a_checked_setting(make_backend, lucia):
+    from backend.settings import Settings, SettingsError
+
+    assert Settings().card_limit_income_multiple == 3
+    for bad in (0, 25, -1):
+        with pytest.raises(SettingsError):
+            Settings(card_limit_income_multiple=bad)
+    backend = make_backend(card_limit_income_multiple=6)
+    backend.product_requests.prepare_request(lucia.token, request(
+        backend, lucia, product="tarjeta", amount=3_000_00, income=500_00))
+
+
+def test_the_income_message_names_the_largest_cuota_as_such(backend, lucia):
+    sim = simulators.simulate_loan(default_book(), "consumo", 5_000_00, 12, "frances", TODAY)
+    assert sim.max_cuota != sim.cuota  # the last French cuota absorbs the cents
+    with pytest.raises(ValidationError) as err:
+        backend.product_requests.prepare_request(lucia.token, request(backend, lucia, amount=5_000_00, income=300_00))
+    assert f"La cuota más alta (la última) de {simulators.format_money(sim.max_cuota)}" in err.value.message
+    german = simulators.simulate_loan(default_book(), "consumo", 5_000_00, 12, "aleman", TODAY)
+    with pytest.raises(ValidationError) as err:
+        backend.product_requests.prepare_request(lucia.token, request(
+            backend, lucia, amount=5_000_00, income=300_00, method="aleman"))
+    assert f"La primera cuota (la más alta) de {simulators.format_money(german.max_cuota)}" in err.value.message
+
+
+def test_a_german_request_names_its_first_and_last_cuota(backend, lucia):
+    pending = backend.product_requests.prepare_request(lucia.token, request(backend, lucia, method="aleman"))
+    sim = simulators.simulate_loan(default_book(), "consumo", 1_000_00, 12, "aleman", TODAY)
+    lines = dict(pending.lines)
+    assert "Cuota" not in lines
+    assert lines["Primera cuota"] == simulators.format_money(sim.schedule.rows[0].cuota)
+    assert lines["Última cuota"] == simulators.format_money(sim.schedule.rows[-1].cuota)
+    receipt = authorise(backend, lucia, pending)
+    assert receipt.get("Primera cuota") == lines["Primera cuota"] and receipt.get("Cuota") is None
+
+
+def test_the_plazo_fijo_receipt_carries_what_was_confirmed(backend, lucia):
+    from backend import receipts
+
+    pending = backend.product_requests.prepare_request(lucia.token, request(
+        backend, lucia, product="plazo_fijo", amount=1_000_00, term=200, method="", income=0))
+    confirmed = dict(pending.lines)
+    assert "Ingreso mensual" not in confirmed  # not asked of a plazo fijo: no «$0.00»
+    assert confirmed["Tasa nominal"] == "7.25%" and confirmed["Interés"] == "$40.28"  # 1000 × 7.25% × 200/360
+    assert confirmed["Al vencimiento"] == "$1,040.28"
+    assert confirmed["Vencimiento"] == "13/06/2027 si se abre el 25/11/2026"
+    receipt = authorise(backend, lucia, pending)
+    for label in ("Producto", "Monto", "Plazo", "Tasa nominal", "Interés", "Al vencimiento", "Vencimiento",
+                  "Destino", "Cuenta de débito"):
+        assert receipt.get(label) == confirmed[label], label
+    assert receipt.get("Ingreso mensual") is None and receipt.get("Tasa efectiva") is None
+    for line in receipt.text.splitlines()[3:-2]:  # every label fits the receipt's column
+        if line:
+            assert line[receipts.LABEL_WIDTH] == " " and line[receipts.LABEL_WIDTH - 1] != " " or \
+                line[:receipts.LABEL_WIDTH].rstrip().endswith(":"), line
+
