@@ -17,6 +17,7 @@ from .identity import mask_id
 from .money import format_money
 from .roles import SUPERVISOR, staff_only
 from .text import clean_text
+from .tills import till_cash
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,13 @@ def executors() -> dict[str, Executor]:
             "cambio_celular": backoffice.approve_mobile_change}
 
 
+def on_reject() -> dict[str, Executor]:
+    """kind → what a rejection gives back (a withdrawal's hold), inside the decision's transaction."""
+    from . import counter
+
+    return {"retiro": counter.release_withdrawal}
+
+
 def _lines(conn: sqlite3.Connection, op: counter_ops.CounterOp) -> tuple[tuple[str, str], ...]:
     lines = [("Operación", op.label), ("Solicitado por", op.maker), ("Referencia", op.reference)]
     if op.member_id:
@@ -50,6 +58,13 @@ def _lines(conn: sqlite3.Connection, op: counter_ops.CounterOp) -> tuple[tuple[s
     if op.kind in ("deposito", "retiro"):
         number = conn.execute("SELECT number FROM accounts WHERE id = ?", (op.account_id,)).fetchone()[0]
         lines += [("Cuenta", number), ("Monto", format_money(op.amount))]
+        if op.kind == "retiro" and op.state == "por_aprobar":  # can the account and the till cover it?
+            balance, held = conn.execute("SELECT balance, held FROM accounts WHERE id = ?", (op.account_id,)).fetchone()
+            lines += [("Saldo de la cuenta", format_money(balance)),
+                      ("Disponible (ya retenido)", format_money(balance - held))]
+            till = conn.execute("SELECT account_id FROM tills WHERE id = ?", (op.till_id,)).fetchone()
+            if till is not None:
+                lines.append(("Efectivo en la caja", format_money(till_cash(conn, till[0]))))
     elif op.kind == "cierre_caja":
         r = op.request
         diff = r["counted"] - r["expected"]
@@ -68,6 +83,7 @@ class ApprovalsService:
         self.ctx = ctx
         self.auth = auth
         self.executors = executors()
+        self.on_reject = on_reject()
 
     @staff_only(SUPERVISOR)
     def pending(self, who: Principal) -> list[Approval]:
@@ -109,6 +125,8 @@ class ApprovalsService:
                     self.executors[op.kind](conn, self.ctx, counter_ops.get(conn, op_id), who, note)
                 else:
                     conn.execute("UPDATE counter_ops SET state = 'rechazada' WHERE id = ?", (op_id,))
+                    if op.kind in self.on_reject:
+                        self.on_reject[op.kind](conn, self.ctx, op, who, note)
                 self.ctx.audit(conn, who.username, f"aprobacion.{op.kind}", "aprobada" if approve else "rechazada",
                                rol=who.role, operacion=op_id, member_id=op.member_id, solicitante=op.maker,
                                monto=op.amount)

@@ -123,8 +123,42 @@ def lock_member_of(conn: sqlite3.Connection, account_id: object) -> None:
         conn.lock(member_lock(row[0]))
 
 
+def hold_withdrawal(conn: sqlite3.Connection, account_id: int, cents: int) -> None:
+    """Hold a queued withdrawal's money on the member's account: one conditional UPDATE, so two
+    withdrawals at once cannot both hold the same money (the ledger then keeps every debit off it)."""
+    row = conn.execute("UPDATE accounts SET held = held + ? WHERE id = ? AND balance - held >= ? RETURNING held",
+                       (cents, account_id, cents)).fetchone()
+    if row is None:
+        available = conn.execute("SELECT balance - held FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
+        raise ValidationError(f"Saldo insuficiente: el disponible es {format_money(available)}.", field="monto")
+
+
+def release_withdrawal(conn: sqlite3.Connection, ctx: Context, op: counter_ops.CounterOp, *_: object) -> None:
+    """The hold of a queued withdrawal goes back to the member's available balance (rejected or approved)."""
+    row = conn.execute("UPDATE accounts SET held = held - ? WHERE id = ? AND held >= ? RETURNING held",
+                       (op.amount, op.account_id, op.amount)).fetchone()
+    if row is None:  # the books disagree with the queue: refuse rather than release someone else's hold
+        raise ValidationError("La retención del retiro no coincide; revisa el cuadre (check).", code="retencion")
+
+
 def approve_withdrawal(conn, ctx, op, checker, note) -> int:
+    release_withdrawal(conn, ctx, op)  # the held money is the money now paid out
     return book_cash(conn, ctx, op, checker.username)
+
+
+def pending_withdrawals(conn: sqlite3.Connection, till_id: int) -> int:
+    """Cash of the till already promised to withdrawals waiting for a supervisor."""
+    return conn.execute("SELECT COALESCE(SUM(amount), 0) FROM counter_ops WHERE till_id = ? AND kind = 'retiro'"
+                        " AND state = 'por_aprobar'", (till_id,)).fetchone()[0]
+
+
+def check(conn: sqlite3.Connection) -> list[str]:
+    """`accounts.held` is exactly the withdrawals waiting at the counter (the only holds so far)."""
+    return [f"cuenta {number}: retenido {format_money(held)} ≠ retiros por aprobar {format_money(pending)}"
+            for number, held, pending in conn.execute(
+                "SELECT a.number, a.held, COALESCE(SUM(o.amount), 0) FROM accounts a LEFT JOIN counter_ops o"
+                " ON o.account_id = a.id AND o.kind = 'retiro' AND o.state = 'por_aprobar'"
+                " GROUP BY a.id, a.number, a.held HAVING a.held != COALESCE(SUM(o.amount), 0)")]
 
 
 class CounterService:
@@ -152,6 +186,8 @@ class CounterService:
         key = clean_text(key, field="key", label="La clave de la operación", max_len=64, min_len=8)
         with self.ctx.db.write() as conn:
             lock_member_of(conn, account_id)  # first: queue with the member's own writes (PostgreSQL)
+            # Then the till's row: two withdrawals at once cannot both count on the same cash.
+            conn.execute("SELECT id FROM tills WHERE staff_id = ? AND status = 'abierta' FOR UPDATE", (who.user_id,))
             done = counter_ops.by_key(conn, f"{who.user_id}:{key}")
             if done is not None:  # the same form sent twice: the first result stands
                 return self._result(conn, done)
@@ -165,6 +201,8 @@ class CounterService:
             op = counter_ops.get(conn, op_id)
             if state == "ejecutada":
                 book_cash(conn, self.ctx, op, who.username)
+            else:  # the member's money waits with the supervisor, out of reach of any other debit
+                hold_withdrawal(conn, account_id, quote.amount)
             self.ctx.audit(conn, who.username, f"ventanilla.{kind}", state, rol=who.role, member_id=member,
                            cuenta=account_id, monto=quote.amount, operacion=op_id)
             return self._result(conn, counter_ops.get(conn, op_id))
@@ -213,7 +251,7 @@ class CounterService:
             if acc["balance"] - acc["held"] < cents:
                 raise ValidationError(f"Saldo insuficiente: el disponible es "
                                       f"{format_money(acc['balance'] - acc['held'])}.", field="monto")
-            if till_cash(conn, till["account_id"]) < cents:
+            if till_cash(conn, till["account_id"]) - pending_withdrawals(conn, till["id"]) < cents:
                 raise ValidationError("No hay suficiente efectivo en tu caja para este retiro.", field="monto")
         needs = kind == "retiro" and cents > self.ctx.settings.teller_approval_threshold
         lines = (("Socio", f"{acc['first_names']} {acc['last_names']}"), ("Identificación", mask_id(acc["id_number"])),

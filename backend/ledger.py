@@ -173,6 +173,9 @@ def check(conn: sqlite3.Connection) -> list[str]:
     from .bill_payments import check as services_check  # Pago de Servicios: daily usage, payment states
 
     problems += services_check(conn)
+    from .counter import check as holds_check  # held money: withdrawals waiting at the counter
+
+    problems += holds_check(conn)
     orphan = conn.execute(
         "SELECT COUNT(*) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE e.id IS NULL"
     ).fetchone()[0]

@@ -23,6 +23,7 @@ from . import redaction
 from .context import Context
 from .errors import OtpError
 from .identity import mask_phone
+from .text import fold_digits
 
 T = TypeVar("T")
 CHALLENGE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what secrets.token_urlsafe makes
@@ -133,6 +134,7 @@ class OtpService:
         back everything, the code included, so the member can fix the cause and try again.
         """
         failure: OtpError | None = None
+        code = fold_digits(code)  # «٧٩٤١٤٤» is the code 794144, whatever keyboard typed it
         with self.ctx.db.write() as conn:
             row = conn.execute(
                 "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ? FOR UPDATE", (_cid(challenge_id), member_id)
@@ -141,7 +143,7 @@ class OtpService:
             if failure is None:
                 conn.execute("UPDATE otp_challenges SET verified_at = ? WHERE id = ?",
                              (self.ctx.now_iso(), challenge_id))
-                redaction.forget_code(conn, row["phone"], (code or "").strip())
+                redaction.forget_code(conn, row["phone"], code)
                 self.ctx.audit(conn, actor, "otp.verificar", "ok", challenge=challenge_id, purpose=purpose)
                 return then(conn)
             self.ctx.audit(conn, actor, "otp.verificar", failure.code, challenge=challenge_id, purpose=purpose)
@@ -161,7 +163,7 @@ class OtpService:
             return OtpError(
                 "Los datos de la operación cambiaron después de pedir el código; el código quedó anulado. "
                 "Confirma de nuevo para recibir otro.", code="otp_details_changed")
-        if hmac.compare_digest(row["code_hash"], self._hash(row["id"], code.strip() if isinstance(code, str) else "")):
+        if hmac.compare_digest(row["code_hash"], self._hash(row["id"], code)):
             return None
         tries = row["tries_left"] - 1
         if tries <= 0:

@@ -73,6 +73,15 @@ def ascii_digits(value: object, *, field: str, label: str, keep: str = "") -> st
     return "".join(out)
 
 
+def fold_digits(value: object) -> str:
+    """A typed code with look-alike digits folded to ASCII and nothing refused (a wrong code just
+    fails to match); for codes checked at a service boundary, whatever channel they came from."""
+    if not isinstance(value, str):
+        return ""
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch
+                   for ch in unicodedata.normalize("NFC", value)).strip()
+
+
 def visible(text: object) -> str:
     """Text safe to print to a terminal: every control or invisible character shown as «\\u…»."""
     text = "" if text is None else str(text)

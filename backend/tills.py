@@ -92,6 +92,9 @@ class TillsService:
 
     @staff_only(CAJERO)
     def open_till(self, who: Principal, amount: str) -> TillStatus:
+        if isinstance(amount, str) and not amount.strip():  # an empty field is not a counted $0.00
+            raise ValidationError("Escribe el efectivo contado; si abres la caja sin efectivo, escribe 0.",
+                                  field="monto")
         cents = amount_cents(amount, allow_zero=True, max_cents=self.ctx.settings.till_max_opening)
         with self.ctx.db.write() as conn:
             if open_till_row(conn, who.user_id):

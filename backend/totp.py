@@ -12,6 +12,8 @@ from datetime import datetime, tzinfo
 
 import pyotp
 
+from .text import fold_digits
+
 STEP_SECONDS = 30
 ISSUER = "Cooprogreso"
 
@@ -35,7 +37,7 @@ def code_at(secret: str, step: int) -> str:
 
 def matching_step(secret: str, code: str, now: int, last_step: int) -> int | None:
     """The step this code belongs to (step `now` ±1, later than `last_step`), or None."""
-    code = (code or "").strip()
+    code = fold_digits(code)  # look-alike digits from any keyboard are the same code
     if len(code) != 6 or not code.isascii() or not code.isdigit():
         return None
     for step in (now - 1, now, now + 1):

@@ -14,9 +14,11 @@ from textual.widgets import Button, Label, Static
 class ConfirmModal(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "answer(False)", "Cancelar", id="confirm.cancel", tooltip="No continuar")]
 
-    def __init__(self, question: str, details: str = "", *, accept: str = "Aceptar", cancel: str = "Cancelar"):
+    def __init__(self, question: str, details: str = "", *, accept: str = "Aceptar", cancel: str = "Cancelar",
+                 safe_default: bool = False):
         super().__init__()
         self.question, self.details, self.accept, self.cancel = question, details, accept, cancel
+        self.safe_default = safe_default  # focus «Cancelar»: a stray Enter must not book (no code follows)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -28,7 +30,7 @@ class ConfirmModal(ModalScreen[bool]):
                 yield Button(self.accept, id="accept", variant="primary", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#accept", Button).focus()
+        self.query_one("#cancel" if self.safe_default else "#accept", Button).focus()
 
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:

@@ -88,7 +88,7 @@ class TillScreen(MemberScreen):
     @on(Input.Submitted, "#opening")
     @on(Button.Pressed, "#open-till")
     def open_till(self) -> None:
-        amount = self.query_one("#opening", Input).value or "0"
+        amount = self.query_one("#opening", Input).value  # empty is refused: $0.00 is typed as 0
         self.query_one("#till-error", Static).update("")
         self.call("open", self.app.backend.tills.open_till, self.app.token, amount)
 

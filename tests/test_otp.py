@@ -122,3 +122,15 @@ def test_codes_per_hour_are_limited(make_backend, clock):
     assert err.value.code == "otp_rate"
     clock.advance(hours=1)
     assert issue(backend, member).tries_left == 3
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.mark.parametrize("table", [ARABIC_INDIC, FULLWIDTH])
+def test_look_alike_digits_are_the_same_code_and_burn_no_try(backend, member, table):
+    ch = issue(backend, member)
+    code = last_code(backend)
+    assert verify(backend, member, ch, " " + code.translate(table) + " ") == "hecho"
+    assert backend.otp.get(ch.id).tries_left == 3

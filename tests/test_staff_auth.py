@@ -237,3 +237,10 @@ def test_a_sealed_secret_opens_only_for_its_user_and_with_this_database_key(back
     challenge = backend.auth.login("ventanilla8", PASSWORD)
     with pytest.raises(staff_secrets.SealedSecretError):
         backend.auth.staff_code(challenge.ticket, code_now(backend, cajero))
+
+
+def test_an_authenticator_code_in_arabic_indic_digits_signs_in(backend, clock):
+    cajero = enrol(backend, "cajero1", "cajero")
+    code = code_now(backend, cajero).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    signed = backend.auth.staff_code(backend.auth.login("cajero1", PASSWORD).ticket, code)
+    assert signed.role == "cajero"
