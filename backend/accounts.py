@@ -108,7 +108,8 @@ def open_loan(conn, member_id: int, *, to_account: int, principal: int, rate_bp:
     return acc
 
 
-def pay_installment(conn, loan_id: int, from_account: int, posted_at: str, actor: str) -> int | None:
+def pay_installment(conn, loan_id: int, from_account: int, posted_at: str, actor: str,
+                    idempotency_key: str | None = None) -> int | None:
     """Pay the oldest unpaid installment from a savings account; None if none is due."""
     inst = conn.execute("SELECT * FROM loan_installments WHERE loan_id = ? AND paid_entry_id IS NULL"
                         " ORDER BY number LIMIT 1", (loan_id,)).fetchone()
@@ -120,7 +121,7 @@ def pay_installment(conn, loan_id: int, from_account: int, posted_at: str, actor
     if inst["interest"]:
         legs.append(Leg(internal_account(conn, "intereses"), inst["interest"], f"Interés cuota {inst['number']}"))
     entry = post(conn, kind="cuota", description=f"Pago de cuota {inst['number']}", legs=legs,
-                 posted_at=posted_at, actor=actor)
+                 posted_at=posted_at, actor=actor, idempotency_key=idempotency_key)
     conn.execute("UPDATE loan_installments SET paid_entry_id = ? WHERE loan_id = ? AND number = ?",
                  (entry, loan_id, inst["number"]))
     return entry

@@ -1,6 +1,6 @@
 """Cierre del día: refuse while a till is open, run the day's passes (interbank settlement, scheduled
-payments, card cycle close), require a clean `check`, report the
-day's totals by operation kind, and move the business date on — once per day.
+payments, card cycle close, plazos fijos that mature, loan cuotas due), require a clean `check`, report
+the day's totals by operation kind (selected by business day), and move the business date on — once per day.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, timedelta
 
-from . import accounts, counter_ops, ledger
+from . import accounts, counter_ops, ledger, maturities
 from .context import Context, Principal
 from .errors import ValidationError
 from .roles import SUPERVISOR, staff_only
@@ -56,6 +56,8 @@ def day_passes(backend) -> list[tuple[str, Callable[[date], object]]]:
         ("Liquidación interbancaria", lambda day: backend.clearing.settle()),
         ("Pagos programados", lambda day: _scheduled(backend, day)),
         ("Cierre de ciclo de tarjetas", lambda day: backend.card_cycle.close_due(day)),
+        ("Vencimiento de plazos fijos", lambda day: maturities.mature_deposits(backend.ctx, day).line()),
+        ("Cobro de cuotas de crédito", lambda day: maturities.collect_instalments(backend.ctx, day).line()),
     ]
 
 

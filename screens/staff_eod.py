@@ -44,8 +44,9 @@ class EndOfDayScreen(MemberScreen):
     def ask(self) -> None:
         self.app.push_screen(ConfirmModal(f"¿Cerrar el día {date_text(self.day)}?",
                                           "Se liquidan las transferencias, se pagan los pagos programados, se "
-                                          "cierran los ciclos de tarjetas, se verifica la contabilidad y el día "
-                                          "de negocio avanza.",
+                                          "cierran los ciclos de tarjetas, se pagan los plazos fijos vencidos, se "
+                                          "cobran las cuotas de crédito, se verifica la contabilidad y el día de "
+                                          "negocio avanza.",
                                           accept="Cerrar el día"), self._confirmed)
 
     def _confirmed(self, yes: bool | None) -> None:
