@@ -27,7 +27,9 @@ class CashScreen(MemberScreen):
     DEFAULT_CSS = """
     CashScreen #search-row, CashScreen #amount-row { height: 1; margin: 1 1 0 1; }
     CashScreen #search { width: 40; margin-right: 1; }
-    CashScreen #found { height: 4; margin: 0 1; }
+    CashScreen #found-count { height: auto; margin: 0 1; }
+    CashScreen #found { height: auto; max-height: 12; margin: 0 1; }
+    CashScreen.-chosen #found { max-height: 4; }
     CashScreen #identity { height: auto; margin: 0 1; padding: 0 1; border: round $success; }
     CashScreen #account { width: 60; margin: 1 1 0 1; }
     CashScreen #amount { width: 16; margin-right: 1; }
@@ -46,6 +48,7 @@ class CashScreen(MemberScreen):
         with Horizontal(id="search-row"):
             yield Input(id="search", placeholder="Cédula, nombres o número de cuenta", max_length=80, compact=True)
             yield Button("Buscar", id="find", compact=True)
+        yield Static("", id="found-count")
         yield OptionList(id="found")
         yield Static("", id="identity")
         yield Select([], id="account", prompt="Cuenta de ahorros", compact=True)
@@ -70,6 +73,7 @@ class CashScreen(MemberScreen):
     @on(Button.Pressed, "#find")
     def find(self) -> None:
         self._error("")
+        self.remove_class("-chosen")  # the list gets the room until a member is chosen
         self.call("find", self.app.backend.counter.find_member, self.app.token, self.query_one("#search", Input).value)
 
     def done_find(self, cards: MemberSearch) -> None:
@@ -78,7 +82,8 @@ class CashScreen(MemberScreen):
         found.clear_options()
         for card in cards:
             found.add_option(Option(Text(f"{card.name} · {card.id_masked}"), id=str(card.member_id)))
-        self._error(cards.note)  # «Se muestran 10 de 37; afina la búsqueda.»
+        count = cards.note or (f"Se muestran {len(cards)} de {cards.total}." if len(cards) > 1 else "")
+        self.query_one("#found-count", Static).update(Text(count))  # «Se muestran 10 de 37; afina la búsqueda.»
         if not cards:
             self._error("No se encontró ningún socio.")
         elif len(cards) == 1:
@@ -95,6 +100,7 @@ class CashScreen(MemberScreen):
 
     def choose(self, card: MemberCard) -> None:
         self.card = card
+        self.add_class("-chosen")
         lines = [f"{card.name} · {card.id_masked}" + ("" if card.status == "activo" else " · INACTIVO"),
                  "Verifica su identidad preguntando:"]
         lines += [f"  {q} → {a}" for q, a in card.check_questions]
@@ -102,8 +108,7 @@ class CashScreen(MemberScreen):
         identity.update(Text("\n".join(lines)))
         identity.display = True
         account = self.query_one("#account", Select)
-        account.set_options([(f"Ahorros {a.number} · Disponible {format_money(a.available)}", a.id)
-                             for a in card.accounts])
+        self._accounts(card)
         if card.accounts:
             account.value = card.accounts[0].id
         account.display = True
@@ -111,6 +116,30 @@ class CashScreen(MemberScreen):
         self.query_one("#amount", Input).focus()
         if not card.accounts:
             self._error("El socio no tiene una cuenta de ahorros activa.")
+
+    def _accounts(self, card: MemberCard) -> None:
+        account = self.query_one("#account", Select)
+        chosen = account.value
+        account.set_options([(f"Ahorros {a.number} · Disponible {format_money(a.available)}", a.id)
+                             for a in card.accounts])
+        if any(a.id == chosen for a in card.accounts):
+            account.value = chosen
+
+    def _refresh_card(self) -> None:
+        """After a booking or a hold the available balance changed: ask again, by the account's number."""
+        account = self.query_one("#account", Select).value
+        number = next((a.number for a in self.card.accounts if a.id == account), None) if self.card else None
+        if number:
+            self.call("refresh", self.app.backend.counter.find_member, self.app.token, number)
+
+    def done_refresh(self, cards: MemberSearch) -> None:
+        card = next((c for c in cards if self.card and c.member_id == self.card.member_id), None)
+        if card is not None:
+            self.card = card
+            self._accounts(card)
+
+    def failed_refresh(self, error) -> None:
+        pass  # the figures on screen stay as they were; the booking itself is done
 
     @on(Input.Submitted, "#amount")
     @on(Button.Pressed, "#go")
@@ -142,6 +171,7 @@ class CashScreen(MemberScreen):
     def done_cash(self, result: CashResult) -> None:
         self.key = uuid.uuid4().hex
         self.query_one("#amount", Input).value = ""
+        self._refresh_card()
         if result.state == "por_aprobar":
             self._error("")
             self.query_one("#cash-error", Static).update(Text(

@@ -53,3 +53,79 @@ async def test_arabic_indic_amount_is_confirmed_before_booking_and_a_stray_enter
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmModal)
     assert balance(backend, account) == 100_00
+
+
+async def _search(pilot, backend, cajero, query: str) -> None:
+    await staff_login(pilot, backend, cajero)
+    await pilot.press("2")
+    await settle(pilot)
+    pilot.app.screen.query_one("#search").value = query
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+def _namesakes(backend, clock, count: int):
+    from backend.demo import cedula
+
+    cajero = enrol(backend, "cajero1", "cajero", "Rosa Quispe")
+    for n in range(count):
+        add_member(backend, cedula=cedula(f"17{n + 300:07d}"), first=f"Socio {chr(65 + n)}", last="Núñez Toapanta")
+    sign_in(backend, cajero, clock)
+    backend.tills.open_till(cajero.token, "500")
+    clock.advance(seconds=30)
+    return cajero
+
+
+async def test_teller_search_shows_every_listed_member_at_80x24_with_the_count(backend, clock):
+    cajero = _namesakes(backend, clock, 12)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, backend, cajero, "núñez")
+        text = screen_text(app)
+        assert "Se muestran 10 de 12; afina la búsqueda." in text
+        assert all(f"Socio {chr(65 + n)} Núñez Toapanta" in text for n in range(10))
+        app.screen.query_one("#found").highlighted = 9
+        await pilot.press("enter")  # choosing one gives the room back to the identity checks and the amount
+        await settle(pilot)
+        assert "Verifica su identidad" in screen_text(app) and app.screen.query_one("#amount").region.bottom <= 24
+
+
+async def test_a_short_list_says_how_many_matched(backend, clock):
+    cajero = _namesakes(backend, clock, 3)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await _search(pilot, backend, cajero, "núñez")
+        assert "Se muestran 3 de 3." in screen_text(app)
+
+
+def test_snapshot_teller_search_list(snap_compare, backend, clock):
+    cajero = _namesakes(backend, clock, 12)
+
+    async def run_before(pilot):
+        await _search(pilot, backend, cajero, "núñez")
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_a_withdrawal_sent_to_the_supervisor_lowers_the_available_shown(backend, clock):
+    cajero = enrol(backend, "cajero1", "cajero", "Rosa Quispe")
+    add_member(backend, cedula=CEDULA, balance=9000_00)
+    sign_in(backend, cajero, clock)
+    backend.tills.open_till(cajero.token, "8000")
+    clock.advance(seconds=30)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, cajero)
+        await pilot.press("3")
+        await settle(pilot)
+        app.screen.query_one("#search").value = CEDULA
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Disponible $9,000.00" in screen_text(app)
+        app.screen.query_one("#amount").value = "2500"
+        app.screen.query_one("#amount").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.click("#accept")
+        await settle(pilot)
+        assert "enviado al supervisor" in screen_text(app) and "Disponible $6,500.00" in screen_text(app)
