@@ -21,6 +21,7 @@ from backend.money import format_money, parse_money
 from .base import MemberScreen
 from .calls import ServiceCalls
 from .flow import start_authorised
+from .widgets import money_input
 
 TITLES = {"cooprogreso": "Tarjetas Cooprogreso", "otros": "Tarjetas Otros Bancos"}
 OPTION_IDS = {"minimo": "opt-minimo", "total": "opt-total", "otro": "opt-otro"}
@@ -65,7 +66,7 @@ class CardPaymentScreen(MemberScreen):
                 yield RadioButton("Pago mínimo", id="opt-minimo", compact=True)
                 yield RadioButton("Pago total", id="opt-total", compact=True)
                 yield RadioButton("Otro valor", id="opt-otro", compact=True)
-            yield Input(id="other-amount", placeholder="0.00", max_length=16, restrict=r"[\d.,$ ]*", compact=True)
+            yield money_input("other-amount", 16)
             yield Static("", id="monto-error", classes="field-error")
             yield Label("Cuenta de débito")
             yield Select([], id="origin", prompt="Selecciona la cuenta", compact=True)

@@ -25,6 +25,7 @@ from .base import MemberScreen
 from .flow import start_authorised
 from .receipt import ReceiptModal
 from .registry import screen_for as open_entry
+from .widgets import money_input
 
 
 class ProductRequestsScreen(MemberScreen):
@@ -65,7 +66,7 @@ class ProductRequestsScreen(MemberScreen):
         yield Static("", id="description")
         with Horizontal(id="sim-row"):
             yield Label("Monto", id="amount-label")
-            yield Input(id="amount", placeholder="0.00", max_length=12, restrict=r"[\d.,$ ]*", compact=True)
+            yield money_input("amount", 12)
             yield Label("Plazo", id="term-label")
             yield Select([], id="term", prompt="Plazo", compact=True)
             yield Select([(label, key) for key, label in METHODS.items()], id="method", value="frances",
@@ -261,7 +262,7 @@ class RequestFormScreen(MemberScreen):
                 summary += f" · {METHODS[c['method']]}"
             yield Static(Text(summary), id="ask-summary")
             yield Label("Ingreso mensual (USD)")
-            yield Input(id="income", placeholder="0.00", max_length=12, restrict=r"[\d.,$ ]*", compact=True)
+            yield money_input("income", 12)
             yield Label("Destino del producto")
             yield Input(id="purpose", max_length=160, compact=True, placeholder="Para qué lo necesitas")
             yield Label("Cuenta de débito" if p.kind == "plazo_fijo" else "Cuenta de ahorros")

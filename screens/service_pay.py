@@ -19,6 +19,7 @@ from .base import MemberScreen
 from .biller_choice import BillerChoice
 from .flow import start_authorised
 from .receipt import ReceiptModal
+from .widgets import money_input
 
 NEW = -1  # «Otro servicio»: the member picks the entity and types the identifier
 
@@ -58,7 +59,7 @@ class PayScreen(BillerChoice, MemberScreen):
             yield Static("", id="statement")
             yield SelectionList(id="bills")
             yield Label("Monto de la recarga (USD)", id="amount-label")
-            yield Input(id="amount", placeholder="0.00", max_length=10, restrict=r"[\d.,$ ]*", compact=True)
+            yield money_input("amount", 10)
             yield Label("Cuenta de débito")
             yield Select([], id="account", prompt="Cuenta de débito", compact=True)
             yield Static("", id="pay-quota")

@@ -20,6 +20,7 @@ from .base import MemberScreen
 from .biller_choice import BillerChoice
 from .confirm import ConfirmModal
 from .flow import start_authorised
+from .widgets import money_input
 
 DUE_DATE = 0  # «En la fecha de vencimiento»
 
@@ -70,7 +71,7 @@ class ProgramarScreen(BillerChoice, MemberScreen):
             yield Select([("En la fecha de vencimiento", DUE_DATE)] + [(f"Día {d} de cada mes", d) for d in range(1, 32)],
                          id="day", value=DUE_DATE, allow_blank=False, compact=True)
             yield Label("Monto máximo (USD): una factura mayor no se paga y te avisamos", id="max-label")
-            yield Input(id="max-amount", placeholder="0.00", max_length=10, restrict=r"[\d.,$ ]*", compact=True)
+            yield money_input("max-amount", 10)
             yield Label("Desde (dd/mm/aaaa)")
             yield Input(id="start", max_length=10, compact=True)
             yield Label("Hasta (dd/mm/aaaa, opcional)")

@@ -19,6 +19,7 @@ from backend.name_search import MemberSearch
 from .base import MemberScreen
 from .confirm import ConfirmModal
 from .staff_till import show_counter_receipt
+from .widgets import money_input
 
 TITLES = {"deposito": "Depósito en efectivo", "retiro": "Retiro en efectivo"}
 
@@ -55,7 +56,7 @@ class CashScreen(MemberScreen):
         with Horizontal(id="amount-row"):
             yield Label("Monto (USD): ")
             # Typed whole to `backend.money.parse_money`: no `restrict` silently dropping a character («1e9»).
-            yield Input(id="amount", placeholder="0.00", compact=True)
+            yield money_input("amount")
             yield Button("Depositar" if self.kind == "deposito" else "Retirar", id="go", variant="primary",
                          compact=True)
         yield Static("", id="cash-error", classes="error")

@@ -19,6 +19,7 @@ from .base import MemberScreen
 from .cells import date_text, fit
 from .confirm import ConfirmModal
 from .receipt import ReceiptModal
+from .widgets import money_input
 
 STATES = {"ejecutada": "Hecha", "por_aprobar": "Por aprobar", "rechazada": "Rechazada"}
 
@@ -51,7 +52,7 @@ class TillScreen(MemberScreen):
             yield Label("Efectivo contado: ")
             # No `restrict` or `max_length`: a character dropped silently changes the amount («1e9» became 19);
             # whatever is typed goes whole to `backend.money.parse_money`, which refuses it with a reason.
-            yield Input(id="opening", placeholder="0.00", compact=True)
+            yield money_input("opening")
             yield Button("Abrir caja", id="open-till", variant="primary", compact=True)
         yield Static("", id="till-error", classes="error")
         yield DataTable(id="till-ops", cursor_type="row", zebra_stripes=True)

@@ -18,7 +18,7 @@ from backend.transfers import TransferRequest
 
 from .base import MemberScreen
 from .flow import start_authorised
-from .widgets import chosen_id, chosen_key
+from .widgets import chosen_id, chosen_key, money_input
 
 TITLES = {"propia": "Transferencias a mis Cuentas", "terceros": "Transferencias Cooprogreso",
           "interbancaria": "Transferencias Interbancarias"}
@@ -67,7 +67,7 @@ class TransferScreen(MemberScreen):
             yield Static("", id="dest-error", classes="field-error")
             yield Static("", id="quota")
             yield Label("Monto (USD)")
-            yield Input(id="amount", placeholder="0.00", max_length=16, restrict=r"[\d.,$ ]*", compact=True)
+            yield money_input("amount", 16)
             yield Static("", id="amount-error", classes="field-error")
             yield Label("Motivo / referencia")
             yield Input(id="motive", max_length=60, compact=True)

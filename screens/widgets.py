@@ -30,6 +30,12 @@ def chosen_id(select: Select) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def money_input(id: str, max_length: int = 16) -> Input:
+    """An amount field. What is typed reaches `parse_money` whole: no input filter quietly drops a
+    character, so `1e9` is refused with its reason instead of becoming 19 on screen."""
+    return Input(id=id, placeholder="0.00", max_length=max_length, compact=True)
+
+
 def spanish_select_lists() -> None:
     """Every Select's open list says «esc Cerrar lista» in the footer, not Textual's «Dismiss menu».
 
