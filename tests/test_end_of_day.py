@@ -232,3 +232,49 @@ def test_older_entries_get_their_calendar_day(tmp_path):
     db = Database(path)
     assert db.conn.execute("SELECT business_date FROM entries").fetchone()[0] == "2026-03-04"
     db.close()
+
+
+def test_the_close_waits_for_a_booking_already_stamped_with_its_day(make_backend, engine):
+    """PostgreSQL: an entry stamped with the day being closed but not yet committed is in that day's report
+    (the close waits for it), never stamped with a closed day and left out of every report."""
+    import threading
+
+    from backend import accounts, end_of_day
+    from backend.ledger import Leg, post
+
+    if engine != "postgresql":
+        pytest.skip("SQLite writers are serial")
+    booker, closer = make_backend(), make_backend()
+    stamped, release = threading.Event(), threading.Event()
+    with booker.db.write() as conn:  # created beforehand: a first use takes a lock of its own
+        bce, fees = accounts.internal_account(conn, "bce"), accounts.internal_account(conn, "comisiones")
+        for key in accounts.INTERNAL:
+            accounts.internal_account(conn, key)
+
+    def book():
+        with booker.db.write() as conn:
+            legs = [Leg(bce, 12_34, "Prueba"), Leg(fees, -12_34, "Prueba")]
+            post(conn, kind="prueba_en_vuelo", description="En vuelo", legs=legs, posted_at=booker.ctx.now_iso(),
+                 actor="test")
+            stamped.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=book)
+    thread.start()
+    assert stamped.wait(30)
+    reports = []
+    closing = threading.Thread(target=lambda: reports.append(end_of_day.run(closer.ctx, closer, "test")))
+    closing.start()
+    watcher = make_backend()
+    for _ in range(300):  # until the close waits on the business-day lock (or gives up: the report then tells)
+        if watcher.db.conn.execute("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                                   ).fetchone()[0]:
+            break
+        if not closing.is_alive():
+            break
+        threading.Event().wait(0.05)
+    release.set()
+    thread.join()
+    closing.join()
+    kinds = {t.kind: t for t in reports[0].totals}
+    assert kinds["prueba_en_vuelo"].amount == 12_34 and kinds["prueba_en_vuelo"].entries == 1
