@@ -147,7 +147,11 @@ def run(ctx: Context, backend, actor: str, progress: Progress | None = None) -> 
     for n, (label, fn) in enumerate(passes):
         if progress:
             progress(n, steps, label)
-        results.append((label, _summary(fn(date.fromisoformat(day)))))
+        try:
+            results.append((label, _summary(fn(date.fromisoformat(day)))))
+        except Exception as exc:  # the close stops here, told and audited; the day stays open
+            ctx.audit_now(actor, "cierre_dia", "error", dia=day, paso=label, motivo=type(exc).__name__)
+            raise
     if progress:
         progress(len(passes), steps, "Verificación de la contabilidad")
     with ctx.db.read() as conn:

@@ -149,6 +149,9 @@ def test_a_missing_pass_is_an_error_never_a_silent_skip(backend, clock, monkeypa
     with pytest.raises(AttributeError):
         end_of_day.run(backend.ctx, backend, "test")
     assert backend.db.conn.execute("SELECT COUNT(*) FROM business_days").fetchone()[0] == 0
+    outcome, details = backend.db.conn.execute("SELECT outcome, details FROM audit_log WHERE action = 'cierre_dia'"
+                                               " ORDER BY id DESC LIMIT 1").fetchone()
+    assert outcome == "error" and "Pagos programados" in details
 
 
 def test_till_close_reports_cash_to_the_vault_and_the_difference_apart(backend, staff, clock):
