@@ -242,9 +242,27 @@ class Backend:
                                     (*params, last)).fetchall()
         return [AuditEntry(*r[1:]) for r in rows]
 
-    def demo_phone(self, after_id: int) -> list[PhoneMessage]:
-        """Messages sent since `after_id`, so one person can play member and phone. Demo databases only."""
-        return self.outbox(last=20, after_id=after_id) if self.is_demo else []
+    def demo_phone(self, after_id: int, *, token: str = "", challenge_id: str = "") -> tuple[list[PhoneMessage], int]:
+        """(messages sent since `after_id` to this person's phone, the last id read), so one person can play
+        member and phone. Only the phone of the signed-in member (`token`) or the one a code was sent to
+        (`challenge_id`, before sign-in): never another member's SMS. Demo databases only."""
+        if not self.is_demo:
+            return [], after_id
+        from .auth import _token_hash
+
+        phones = set()
+        if token:
+            row = self.db.conn.execute(
+                "SELECT m.mobile FROM sessions s JOIN users u ON u.id = s.user_id JOIN members m ON m.id = u.member_id"
+                " WHERE s.token_hash = ? AND s.ended_at IS NULL", (_token_hash(token),)).fetchone()
+            phones.add(row[0] if row else None)
+        if challenge_id:
+            row = self.db.conn.execute("SELECT phone FROM otp_challenges WHERE id = ?", (challenge_id,)).fetchone()
+            phones.add(row[0] if row else None)
+        phones.discard(None)
+        messages = self.outbox(last=20, after_id=after_id)
+        last = max((m.id for m in messages), default=after_id)
+        return [m for m in messages if m.recipient in phones], last
 
     def last_outbox_id(self) -> int:
         return self.db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]

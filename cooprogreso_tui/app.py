@@ -29,6 +29,7 @@ from .background import BackgroundJobs
 
 SETTLE_EVERY_SECONDS = 15
 DELIVER_EVERY_SECONDS = 5
+PHONE_SECONDS = 30  # a demo SMS toast: time to read a code, not a minute over the error lines
 # What each background worker group is called on screen when it fails.
 JOBS = {
     "settle": "La liquidación de transferencias interbancarias falló",
@@ -233,17 +234,19 @@ class CooprogresoApp(App):
                 banner.show_remaining(seconds)
 
     # -- demo phone ----------------------------------------------------------------------------
-    def show_demo_phone(self) -> None:
-        """In a demo database, show each outgoing SMS as a phone notification."""
+    def show_demo_phone(self, challenge_id: str = "") -> None:
+        """In a demo database, show each SMS to this person's phone as a notification: the signed-in
+        member's, or before sign-in the one `challenge_id`'s code went to (never another member's)."""
         if self.backend.is_demo:
-            self._read_phone()
+            self._read_phone(self.token, challenge_id)
 
     @work(thread=True, exit_on_error=False, group="phone")
-    def _read_phone(self) -> None:
-        for message in self.backend.demo_phone(self._phone_seen):
-            self._phone_seen = max(self._phone_seen, message.id)
+    def _read_phone(self, token: str, challenge_id: str) -> None:
+        messages, last = self.backend.demo_phone(self._phone_seen, token=token, challenge_id=challenge_id)
+        self._phone_seen = max(self._phone_seen, last)
+        for message in messages:  # long enough to read a code; a click dismisses it sooner
             self.notify(message.body, title=f"📱 SMS a {mask_phone(message.recipient)}",
-                        timeout=60, markup=False)
+                        timeout=PHONE_SECONDS, markup=False)
 
 
 def _describe(error: BaseException) -> str:

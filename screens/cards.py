@@ -106,10 +106,16 @@ class CardPaymentScreen(MemberScreen):
 
     @on(Select.Changed, "#card")
     def card_changed(self, event: Select.Changed) -> None:
+        # Another card (or none): nothing said about the previous choice stays on screen.
+        self.options = None
+        for line in ("#card-due", "#card-error", "#monto-error"):
+            self.query_one(line, Static).update("")
         if event.value != Select.NULL:
             self.call("options", self.app.backend.cards.payment_options, self.app.token, event.value)
 
     def done_options(self, options) -> None:
+        if self.query_one("#card", Select).value == Select.NULL:
+            return  # the selection was cleared while the figures were on their way
         self.options = options
         due = self.query_one("#card-due", Static)
         buttons = {key: self.query_one(f"#{wid}", RadioButton) for key, wid in OPTION_IDS.items()}

@@ -55,7 +55,7 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
     def on_mount(self) -> None:
         self._refresh_status()
         self.set_interval(1, self._refresh_status)
-        self.coop.show_demo_phone()
+        self.coop.show_demo_phone(self.challenge.id)
 
     def _refresh_status(self) -> None:
         now = self.coop.backend.now()
@@ -149,7 +149,7 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
         self.query_one("#otp-confirm", Button).disabled = False
         self._error("Te enviamos un nuevo código.")
         self._refresh_status()
-        self.coop.show_demo_phone()
+        self.coop.show_demo_phone(self.challenge.id)
 
     def failed_resend(self, error) -> None:
         self._error(error.message)

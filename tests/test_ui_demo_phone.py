@@ -1,0 +1,33 @@
+"""The simulated phone at 80×24: before sign-in, a new member sees only the SMS sent to their own mobile."""
+
+from __future__ import annotations
+
+from textual.widgets._toast import Toast
+
+from backend.demo import cedula
+
+from .conftest import add_member, unaffiliated_cedula
+from .test_ui_affiliation import open_wizard
+from .ui import SIZE, make_app, settle
+
+
+async def test_signing_up_shows_only_the_sms_to_the_new_members_phone(backend):
+    luis, _ = add_member(backend, cedula=cedula("170000310"), mobile="0987654321")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        _deposit_sms(backend, luis)
+        await open_wizard(pilot, unaffiliated_cedula())
+        await settle(pilot)
+        await pilot.pause(0.2)
+        titles = [str(toast._notification.title) for toast in app.screen.query(Toast)]
+        bodies = " ".join(str(toast._notification.message) for toast in app.screen.query(Toast))
+        assert titles and all("4321" not in t for t in titles)
+        assert "$900.00" not in bodies and "código" in bodies
+
+
+def _deposit_sms(backend, member_id: int) -> None:
+    from backend import notices
+
+    with backend.db.write() as conn:
+        notices.queue(conn, member_id, "Cooprogreso: depósito en efectivo de $900.00 en tu cuenta.", backend.ctx.now_iso())
+    backend.notices.deliver()
