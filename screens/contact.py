@@ -14,6 +14,7 @@ from backend.errors import ServiceError
 
 from .base import MemberScreen
 from .registry import screen_for as open_entry
+from .text_entry import TextEntry
 
 DEMO_NOTE = "Datos de demostración: teléfonos, correos y direcciones ficticios."
 ALL = "__todas__"
@@ -118,7 +119,7 @@ class WriteScreen(MemberScreen):
                          prompt="Elige el asunto", compact=True)
             yield Static("", id="subject-note")
             yield Label("Mensaje")
-            yield TextArea(id="text", compact=True, placeholder="Cuéntanos con detalle (mínimo 10 caracteres)")
+            yield TextEntry(id="text", compact=True, placeholder="Cuéntanos con detalle (mínimo 10 caracteres)")
             yield Static(f"0 / {MAX_TEXT:,} caracteres", id="counter")
             yield Static("", id="write-error", classes="field-error")
             yield Button("Enviar", id="send", variant="primary", compact=True)

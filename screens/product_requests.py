@@ -19,11 +19,12 @@ from backend.money import format_money, parse_money
 from backend.product_requests import RequestSummary
 from backend.rates import format_rate
 from backend.receipts import Receipt
-from backend.simulators import METHODS, DepositBand, DepositSimulation, LoanSimulation, Product
+from backend.simulators import METHODS, DepositBand, DepositSimulation, LoanSimulation, Product, cuota_labels
 
 from .base import MemberScreen
 from .flow import start_authorised
 from .receipt import ReceiptModal
+from .text_entry import TextInput
 from .registry import screen_for as open_entry
 from .widgets import money_input
 
@@ -149,7 +150,10 @@ class ProductRequestsScreen(MemberScreen):
     def action_simulate(self) -> None:
         self._error("")
         choices = self._choices()
-        if choices is None:
+        if choices is None:  # refused here: the last result no longer answers what is on screen
+            self.simulated = None
+            self._pending = {}
+            self._show(Text(""), None)
             return
         p, service, token = self.products[choices["product"]], self.coop.backend.product_requests, self.coop.token
         if p.is_loan:
@@ -163,6 +167,8 @@ class ProductRequestsScreen(MemberScreen):
         self._pending = choices
 
     def done_simulation(self, sim) -> None:
+        if not self._pending:  # the input was refused while this was on its way: not shown
+            return
         self.simulated = self._pending
         if isinstance(sim, LoanSimulation):
             self._show_loan(sim)
@@ -176,8 +182,15 @@ class ProductRequestsScreen(MemberScreen):
 
     def _show_loan(self, sim: LoanSimulation) -> None:
         text = Text()
-        text.append(f"Cuota {format_money(sim.cuota)}", style="bold")
-        text.append(f" · Interés total {format_money(sim.total_interest)} · Total a pagar {format_money(sim.total_paid)}\n")
+        if sim.method == "aleman":  # the cuota falls every month: its first and last, then the totals
+            text.append(f"Primera cuota {format_money(sim.cuota)} · Última cuota "
+                        f"{format_money(sim.schedule.rows[-1].cuota)}\n", style="bold")
+            text.append(f"Interés total {format_money(sim.total_interest)} · Total a pagar "
+                        f"{format_money(sim.total_paid)}\n")
+        else:
+            text.append(f"Cuota {format_money(sim.cuota)}", style="bold")
+            text.append(f" · Interés total {format_money(sim.total_interest)} · Total a pagar "
+                        f"{format_money(sim.total_paid)}\n")
         text.append(f"Tasa efectiva {format_rate(sim.effective)} (máxima legal {sim.cap.label} "
                     f"{format_rate(sim.cap.max_effective)}) · {METHODS[sim.method]}", style="dim")
         table = self.query_one("#table", DataTable)
@@ -264,7 +277,7 @@ class RequestFormScreen(MemberScreen):
             yield Label("Ingreso mensual (USD)")
             yield money_input("income", 12)
             yield Label("Destino del producto")
-            yield Input(id="purpose", max_length=160, compact=True, placeholder="Para qué lo necesitas")
+            yield TextInput(id="purpose", max_length=160, compact=True, placeholder="Para qué lo necesitas")
             yield Label("Cuenta de débito" if p.kind == "plazo_fijo" else "Cuenta de ahorros")
             yield Select([], id="account", prompt="Elige tu cuenta", compact=True)
             yield Static("", id="ask-error", classes="field-error")
@@ -366,7 +379,7 @@ class MyRequestsScreen(MemberScreen):
         if r.method:
             parts.append(METHODS.get(r.method, r.method))
         if r.installment:
-            parts.append(f"Cuota {format_money(r.installment)}")
+            parts.append(f"{cuota_labels(r.method)[0]} {format_money(r.installment)}")
         if parts:
             text.append(" · ".join(parts) + "\n")
         if r.reason:

@@ -14,7 +14,9 @@ from backend.contact_staff import FILTERS, StaffCase
 from backend.errors import ServiceError
 
 from .base import MemberScreen
+from .confirm import ConfirmModal
 from .contact import _when
+from .text_entry import TextEntry
 
 ALL = "todos"
 
@@ -61,7 +63,7 @@ class StaffContactScreen(MemberScreen):
         yield DataTable(id="staff-cases", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="staff-case-scroll"):
             yield Static("", id="staff-case-detail")
-        yield TextArea(id="staff-answer", compact=True, placeholder="Respuesta para el socio (F2 la envía)")
+        yield TextEntry(id="staff-answer", compact=True, placeholder="Respuesta para el socio (F2 la envía)")
         yield Static("", id="staff-contact-status")
 
     def on_mount(self) -> None:
@@ -131,13 +133,25 @@ class StaffContactScreen(MemberScreen):
         self.query_one("#staff-case-detail", Static).update(text)
 
     def action_answer(self) -> None:
-        if self.current is None:
+        """The member reads the answer at once and gets an SMS: asked once before it goes."""
+        case = self.current
+        if case is None:
             return
         body = self.query_one("#staff-answer", TextArea).text
         if len(body) > MAX_TEXT:
             self._say(f"La respuesta admite hasta {MAX_TEXT:,} caracteres.", error=True)
             return
-        self.call("answer", self.coop.backend.contact_staff.answer, self.coop.token, self.current.id, body)
+        if not body.strip():
+            self._say("Escribe la respuesta para el socio.", error=True)
+            self.query_one("#staff-answer", TextArea).focus()
+            return
+        preview = body if len(body) <= 300 else body[:300] + "…"
+        self.app.push_screen(
+            ConfirmModal(f"¿Enviar la respuesta a {case.member_name} ({case.number})?", preview, accept="Enviar"),
+            lambda yes: self._send(case, body) if yes else None)
+
+    def _send(self, case: StaffCase, body: str) -> None:
+        self.call("answer", self.coop.backend.contact_staff.answer, self.coop.token, case.id, body)
 
     def done_answer(self, case: StaffCase) -> None:
         self.query_one("#staff-answer", TextArea).text = ""

@@ -15,8 +15,10 @@ from backend.product_approvals import FILTERS, ProductRequest
 
 from .base import MemberScreen
 from .confirm import ConfirmModal
+from .text_entry import TextInput
 
 
+STATUS_WIDTH = 78  # one line at 80 columns, inside the margins
 SHORT = {"consumo": "Consumo", "microcredito": "Microcrédito", "inmobiliario": "Inmobiliario",
          "plazo_fijo": "Plazo fijo", "tarjeta": "Tarjeta", "ahorros": "Ahorros"}
 
@@ -53,7 +55,7 @@ class StaffRequestsScreen(MemberScreen):
         yield DataTable(id="requests", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="request-scroll"):
             yield Static("", id="request-detail")
-        yield Input(id="request-reason", compact=True, max_length=200,
+        yield TextInput(id="request-reason", compact=True, max_length=200,
                     placeholder="Motivo del rechazo (obligatorio) o nota de aprobación")
         yield Static("", id="requests-status")
 
@@ -85,14 +87,15 @@ class StaffRequestsScreen(MemberScreen):
             table.add_row(r.number, Text(r.member_name), SHORT.get(r.product, r.product), amount,
                           Text(r.state + (" ²" if r.needs_second_person else "")), key=str(r.id))
         second = sum(r.needs_second_person for r in items)
-        status = f"Solicitudes: {len(items)}" + (f" · ² sobre el umbral (aprueba otra persona): {second}"
-                                                   if second else "")
+        status = f"Solicitudes: {len(items)}" + (f" · ² aprueba otra persona: {second}" if second else "")
         if not items:
             status = "No hay solicitudes con ese filtro."
             self.current = None
             self.query_one("#request-detail", Static).update("")
-        self.query_one("#requests-status", Static).update(Text(f"{self.message} · {status}" if self.message
-                                                               else status))
+        line = f"{self.message} · {status}" if self.message else status
+        if len(line) > STATUS_WIDTH:  # the outcome of what was just done matters more than the count
+            line = self.message
+        self.query_one("#requests-status", Static).update(Text(line, no_wrap=True, overflow="ellipsis"))
         self.message = ""
         if items:
             keep = self.items.get(str(self.current.id)) if self.current is not None else None
@@ -128,6 +131,12 @@ class StaffRequestsScreen(MemberScreen):
     def action_approve(self) -> None:
         item = self.current
         if item is None:
+            return
+        if item.state == "Recibida":  # said before asking for a confirmation that could only be refused
+            self._say("Primero toma la solicitud en revisión (F2).")
+            return
+        if item.state != "En revisión":
+            self._say(f"La solicitud ya fue {item.state.lower()}.")
             return
         details = "\n".join(f"{k}: {v}" for k, v in item.lines()[:8])
         self.app.push_screen(ConfirmModal(f"¿Aprobar la solicitud {item.number}?", details, accept="Aprobar"),

@@ -17,6 +17,16 @@ async def open_section(pilot, key="solicitudes"):
     await settle(pilot)
 
 
+async def type_as_a_terminal(pilot, text: str) -> None:
+    """Keys as the terminal driver sends them: each with its character (Pilot's press drops an invisible one's)."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    for ch in text:
+        pilot.app.post_message(events.Key(_character_to_key(ch), ch))
+        await pilot.pause()
+
+
 async def simulate(pilot, product, amount, term, method=None):
     screen = pilot.app.screen
     screen.query_one("#product", Select).value = product
@@ -46,7 +56,9 @@ async def test_simulate_a_loan_then_ask_for_it_with_a_code(backend):
         assert "Simula primero" in screen_text(app)
         await pilot.press("f2")
         await settle(pilot)
-        assert "Cuota $95.49 · Interés total $79.00" in screen_text(app)
+        text = screen_text(app)
+        assert "Primera cuota $95.49 · Última cuota $84.34" in text and "Interés total $79.00" in text
+        assert "Cuota $95.49" not in text.replace("Primera cuota", "")  # never the first alone as «the» cuota
         await pilot.press("f4")
         await settle(pilot)
         form = app.screen
@@ -115,3 +127,79 @@ async def test_a_rate_above_the_legal_cap_is_said_and_a_rejection_shows_its_reas
         text = screen_text(app)
         assert "Rechazada" in text and "Tarjeta de crédito" in text
         assert "Motivo: [red]Ingresos[/] insuficientes" in text
+
+
+async def test_input_refused_before_the_backend_clears_the_last_result(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot)
+        for bad in ("1,0.0.0", "300.005"):
+            await simulate(pilot, "consumo", "1000", 12, "frances")
+            assert "Cuota $90.06" in screen_text(app) and app.screen.query_one("#table").display
+            app.screen.query_one("#amount", Input).value = bad
+            await pilot.press("f2")
+            await settle(pilot)
+            text = screen_text(app)
+            assert "Cuota $90.06" not in text and not app.screen.query_one("#table").display, bad
+            await pilot.press("f4")  # nothing simulated stands for what is typed now
+            await settle(pilot)
+            assert not isinstance(app.screen, RequestFormScreen)
+        await simulate(pilot, "consumo", "1000", 12, "frances")
+        await simulate(pilot, "consumo", "9999999999", 12, "frances")  # over the maximum: said by the backend
+        assert "Cuota $90.06" not in screen_text(app) and not app.screen.query_one("#table").display
+
+
+async def test_typed_invisible_characters_in_the_destination_are_refused_not_dropped(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot)
+        await simulate(pilot, "consumo", "1000", 12, "frances")
+        await pilot.press("f4")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, RequestFormScreen)
+        form.query_one("#income", Input).value = "1500"
+        form.query_one("#purpose", Input).focus()
+        await type_as_a_terminal(pilot, "ahorro\u200b\u202eozil x")
+        assert form.query_one("#purpose", Input).value == "ahorro\u200b\u202eozil x"  # kept as typed
+        await pilot.press("f2")
+        await settle(pilot)
+        assert app.screen is form and "caracteres no permitidos" in screen_text(app)
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM product_requests WHERE idempotency_key NOT LIKE 'demo-%'"
+                                   ).fetchone()[0] == 0
+
+
+async def test_a_request_already_in_tramite_is_said_on_the_form_before_any_code(backend):
+    from .request_helpers import new_request
+    from .transfer_helpers import demo_member
+
+    new_request(backend, demo_member(backend), "microcredito", amount=1000_00, term=12)
+    sent = len(backend.outbox())
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot)
+        await simulate(pilot, "microcredito", "1000", 12, "frances")
+        await pilot.press("f4")
+        await settle(pilot)
+        form = app.screen
+        form.query_one("#income", Input).value = "1500"
+        form.query_one("#purpose", Input).value = "Capital de trabajo"
+        await pilot.press("f2")
+        await settle(pilot)
+        assert app.screen is form  # no confirmation, no code: said where the other refusals are
+        assert "en trámite" in str(form.query_one("#ask-error").render())
+    assert len(backend.outbox()) == sent
+
+
+async def test_the_plazo_fijo_confirmation_leaves_out_the_income_not_asked(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot)
+        await simulate(pilot, "plazo_fijo", "100", 90)
+        await pilot.press("f4")
+        await settle(pilot)
+        app.screen.query_one("#purpose", Input).value = "Ahorro para estudios"
+        await pilot.press("f2")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Al vencimiento" in text and "$101.38" in text and "Ingreso mensual" not in text

@@ -38,9 +38,20 @@ async def test_atencion_answers_a_reclamo_the_member_reads_it(backend, clock):
         app.screen.query_one("#staff-answer", TextArea).text = "corto"
         await pilot.press("f2")
         await settle(pilot)
+        await pilot.click("#accept")
+        await settle(pilot)
         assert "al menos" in screen_text(app) or "mínimo" in screen_text(app)
         app.screen.query_one("#staff-answer", TextArea).text = "Devolvimos el valor duplicado a tu cuenta."
+        await pilot.press("f2")  # the member reads it at once: asked first, and «Cancelar» sends nothing
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "Devolvimos el valor" in screen_text(app)
+        await pilot.click("#cancel")
+        await settle(pilot)
+        assert backend.contact.case(lucia.token, case.id).replies == ()
+        assert app.screen.query_one("#staff-answer", TextArea).text.startswith("Devolvimos")
         await pilot.press("f2")
+        await settle(pilot)
+        await pilot.click("#accept")
         await settle(pilot)
         assert "Respuesta enviada al socio" in screen_text(app)
         await pilot.press("f3")
@@ -128,3 +139,30 @@ def test_snapshot_requests_queue(snap_compare, backend, clock):
         await settle(pilot)
 
     assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_approve_says_a_received_request_needs_review_before_any_confirmation(backend, clock):
+    received = backend.db.conn.execute("SELECT id, amount FROM product_requests WHERE state = 'Recibida'"
+                                       " ORDER BY id LIMIT 1").fetchone()
+    aten = enrol(backend, "atencion9", "atencion", "Marta Vélez")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, aten)
+        await pilot.press("4")
+        await settle(pilot)
+        select_row(app, "#requests", str(received["id"]))
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmModal)
+        assert "Primero toma la solicitud en revisión" in screen_text(app)
+        await pilot.press("f2")
+        await settle(pilot)
+        status = next(line for line in screen_text(app).splitlines() if "en revisión." in line)
+        assert "Solicitudes: 3 · ² aprueba otra persona: 1" in status  # one whole line at 80 columns
+        assert len(status.rstrip()) <= 80
+        await pilot.press("f3")  # now in review: the confirmation comes
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+    assert backend.db.conn.execute("SELECT state FROM product_requests WHERE id = ?",
+                                   (received["id"],)).fetchone()[0] == "En revisión"
