@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 import pytest
 
+from backend.accounts import internal_account
+from backend.ledger import Leg, post
 from backend.scheduled import first_run, is_business_day, resume_point, roll
 from backend.scheduled_runner import Runner
 
@@ -63,8 +65,10 @@ def test_short_of_funds_nothing_is_debited_member_told_and_retried_then_given_up
     backend = loaded(make_backend(session_idle_seconds=10**7, scheduled_retries=2))
     who = demo_member(backend)
     account = savings_of(backend, who.member_id)[0]
-    with backend.db.write() as conn:  # leave $5.00 in the account
-        conn.execute("UPDATE accounts SET held = balance - 500 WHERE id = ?", (account,))
+    with backend.db.write() as conn:  # leave $5.00 in the account: a real withdrawal, so `check` agrees
+        spend = conn.execute("SELECT balance - held - 500 FROM accounts WHERE id = ?", (account,)).fetchone()[0]
+        post(conn, kind="retiro", description="Retiro", posted_at="2026-11-25 09:00:00", actor="test",
+             legs=[Leg(account, -spend, "Retiro"), Leg(internal_account(conn, "caja"), spend, "Retiro")])
     add_schedule(backend, who, identifier="022345671", day=26)
     runner = backend.scheduled_runner()
     clock.advance(days=1)  # Thu 26
