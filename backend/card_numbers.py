@@ -8,7 +8,7 @@ the number a member types out of the pending operation's stored request.
 
 The sealed text (`v1.` + base64) is what `registered_cards.number` and, for another bank's card,
 `card_payments.dest_account_number` hold; `card_payments.masked` is what is shown. Databases from
-before schema 15 held the numbers there in the clear: the migration marks them
+before schema 12 held the numbers there in the clear: the migration marks them
 (`meta.card_numbers_to_seal`) and `seal_stored` seals them in place on the first start with the key at
 hand, overwriting the clear text.
 """

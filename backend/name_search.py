@@ -43,7 +43,7 @@ def sql_fold_steps(expression: str, per_step: int = 8) -> list[str]:
 
 
 def migration() -> str:
-    """Migration 13: the folded names of the members already there. Every statement can run again
+    """Migration 11: the folded names of the members already there. Every statement can run again
     (the table only if missing, rows only if missing, folding what is folded changes nothing)."""
     return "\n".join([
         "CREATE TABLE IF NOT EXISTS member_search (member_id INTEGER PRIMARY KEY REFERENCES members (id),"

@@ -663,10 +663,10 @@ MIGRATIONS: list[str] = [
     """
     UPDATE users SET username = lower(username);
     """,
-    # 13: cajeros QA — members' names folded once for a case- and accent-insensitive search on both
+    # 11: cajeros QA — members' names folded once for a case- and accent-insensitive search on both
     # engines (backend/name_search.py keeps them on write; the same fold in SQL fills older rows)
     name_search.migration(),
-    # 15: tarjetas QA — other institutions' card numbers sealed in place (backend/card_numbers.py):
+    # 12: tarjetas QA — other institutions' card numbers sealed in place (backend/card_numbers.py):
     # what is still in the clear is marked here and sealed on first start, with the key file at hand
     """
     INSERT INTO meta (key, value) SELECT 'card_numbers_to_seal', '1'
@@ -674,7 +674,7 @@ MIGRATIONS: list[str] = [
         OR EXISTS (SELECT 1 FROM card_payments WHERE card_account_id IS NULL AND dest_account_number NOT LIKE 'v1.%')
         ON CONFLICT (key) DO NOTHING;
     """,
-    # 12: back-office queues — each loan's product (older loans were all consumo), and a closed contact case
+    # 13: back-office queues — each loan's product (older loans were all consumo), and a closed contact case
     """
     ALTER TABLE loans ADD COLUMN product TEXT NOT NULL DEFAULT 'consumo';
     ALTER TABLE contact_cases ADD COLUMN closed_at TEXT;

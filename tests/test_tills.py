@@ -82,7 +82,7 @@ def test_name_search_says_when_more_members_match_than_it_shows(backend, staff):
 
 
 def test_the_sql_fold_of_older_rows_matches_the_fold_on_write(backend):
-    """Migration 13 fills `search_name` of existing members with SQL; it must agree with Python's fold."""
+    """Migration 11 fills `search_name` of existing members with SQL; it must agree with Python's fold."""
     from backend.name_search import fold, sql_fold_steps
 
     names = ["José MARÍA Ñúñez", "ÁLVAREZ Çelik", "Zoë Ýñiguez", "o'Brien 100%", "Ana_Prueba", "Ω Straße"]
