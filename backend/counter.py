@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
-from . import counter_ops, notices, receipts
+from . import cash_declaration, counter_ops, notices, receipts
 from .clock import parse_iso
 from .context import Context, Principal
 from .db import member_lock
@@ -56,6 +56,7 @@ class CashQuote:
     lines: tuple[tuple[str, str], ...]
     amount: int
     needs_approval: bool
+    declaration: cash_declaration.Declaration | None = None  # licitud de fondos, for a large cash deposit
 
 
 @dataclass(frozen=True)
@@ -176,12 +177,14 @@ class CounterService:
         return MemberSearch(cards, total)
 
     @staff_only(CAJERO)
-    def quote(self, who: Principal, kind: str, account_id: int, amount: str) -> CashQuote:
+    def quote(self, who: Principal, kind: str, account_id: int, amount: str,
+              declaration: dict | None = None) -> CashQuote:
         with self.ctx.db.read() as conn:
-            return self._quote(conn, who, kind, account_id, amount)
+            return self._quote(conn, who, kind, account_id, amount, declaration)
 
     @staff_only(CAJERO)
-    def cash(self, who: Principal, kind: str, account_id: int, amount: str, key: str) -> CashResult:
+    def cash(self, who: Principal, kind: str, account_id: int, amount: str, key: str,
+             declaration: dict | None = None) -> CashResult:
         """Book the deposit or withdrawal now, or leave a large withdrawal for a supervisor."""
         key = clean_text(key, field="key", label="La clave de la operación", max_len=64, min_len=8)
         with self.ctx.db.write() as conn:
@@ -191,20 +194,25 @@ class CounterService:
             done = counter_ops.by_key(conn, f"{who.user_id}:{key}")
             if done is not None:  # the same form sent twice: the first result stands
                 return self._result(conn, done)
-            quote = self._quote(conn, who, kind, account_id, amount)
+            quote = self._quote(conn, who, kind, account_id, amount, declaration)
             till = open_till_row(conn, who.user_id)
             member = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
             state = "por_aprobar" if quote.needs_approval else "ejecutada"
             op_id = counter_ops.insert(conn, self.ctx, kind=kind, state=state, maker_id=who.user_id, member_id=member,
                                        key=f"{who.user_id}:{key}", account_id=account_id, till_id=till["id"],
-                                       amount=quote.amount)
+                                       amount=quote.amount,
+                                       request=quote.declaration.as_request() if quote.declaration else None)
             op = counter_ops.get(conn, op_id)
             if state == "ejecutada":
                 book_cash(conn, self.ctx, op, who.username)
             else:  # the member's money waits with the supervisor, out of reach of any other debit
                 hold_withdrawal(conn, account_id, quote.amount)
+            declared = {}
+            if quote.declaration:  # for the UAFE report: what was declared, the depositor's ID masked
+                declared = {"origen_fondos": quote.declaration.origin, "depositante": quote.declaration.name,
+                            "depositante_id": mask_id(quote.declaration.id_number)}
             self.ctx.audit(conn, who.username, f"ventanilla.{kind}", state, rol=who.role, member_id=member,
-                           cuenta=account_id, monto=quote.amount, operacion=op_id)
+                           cuenta=account_id, monto=quote.amount, operacion=op_id, **declared)
             return self._result(conn, counter_ops.get(conn, op_id))
 
     @staff_only(CAJERO)
@@ -230,7 +238,8 @@ class CounterService:
         return str(write_private(directory, receipt.file_stem, ".txt", receipt.text.encode("utf-8")))
 
     # -- helpers ------------------------------------------------------------------------------------
-    def _quote(self, conn: sqlite3.Connection, who: Principal, kind: str, account_id: int, amount: str) -> CashQuote:
+    def _quote(self, conn: sqlite3.Connection, who: Principal, kind: str, account_id: int, amount: str,
+               declaration: dict | None = None) -> CashQuote:
         if kind not in CASH_KINDS:
             raise ValidationError("Operación desconocida.", field="kind")
         till = open_till_row(conn, who.user_id)
@@ -258,7 +267,12 @@ class CounterService:
                  ("Cuenta", acc["number"]), ("Monto", format_money(cents)))
         if needs:
             lines += (("Aprobación", "Requiere aprobación del supervisor"),)
-        return CashQuote(kind, f"Confirma el {CASH_KINDS[kind].lower()}", lines, cents, needs)
+        declared = None
+        threshold = self.ctx.settings.cash_declaration_threshold
+        if cash_declaration.required(kind, cents, threshold):
+            declared = cash_declaration.parse(declaration, threshold)
+            lines += declared.lines()
+        return CashQuote(kind, f"Confirma el {CASH_KINDS[kind].lower()}", lines, cents, needs, declared)
 
     def _result(self, conn: sqlite3.Connection, op: counter_ops.CounterOp) -> CashResult:
         receipt = self._receipt(conn, op) if op.state == "ejecutada" else None
@@ -272,6 +286,9 @@ class CounterService:
                  ("Monto", format_money(op.amount)), ("Cajero", op.maker)]
         if op.checker:
             lines.append(("Aprobado por", op.checker))
+        declared = cash_declaration.from_request(op.request)
+        if declared:
+            lines += declared.lines()
         if mobile:
             lines.append(("Aviso SMS a", mask_phone(mobile)))
         return receipts.make(self.ctx.secret("receipt_secret"), kind=f"ventanilla_{op.kind}",

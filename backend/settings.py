@@ -104,6 +104,8 @@ class Settings:
     deposit_insurance_ceiling: int = 32_000_00  # cents: the deposit-insurance (COSEDE) cover per depositor; a deployment confirms it
     # -- solicita tus productos
     card_limit_income_multiple: int = 3  # a credit card's cupo may be at most this many times declared monthly income
+    # -- cajeros: declaración de licitud de fondos
+    cash_declaration_threshold: int = 10_000_00  # cents: cash deposits from this amount declare the origin of funds
 
     def __post_init__(self) -> None:
         validate(self)
@@ -178,6 +180,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "deposit_insurance_ceiling": (0, None),
     # solicita tus productos
     "card_limit_income_multiple": (1, 24),
+    # cajeros: declaración de licitud de fondos
+    "cash_declaration_threshold": (1, None),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url",

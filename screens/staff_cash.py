@@ -18,6 +18,7 @@ from backend.name_search import MemberSearch
 
 from .base import MemberScreen
 from .confirm import ConfirmModal
+from .staff_declaration import DeclarationModal
 from .staff_till import show_counter_receipt
 from .widgets import money_input
 
@@ -43,6 +44,7 @@ class CashScreen(MemberScreen):
         self.cards: list[MemberCard] = []
         self.card: MemberCard | None = None
         self.key = uuid.uuid4().hex  # one key per operation: a second submit books nothing more
+        self.declaration: dict | None = None  # licitud de fondos, once given for this operation
 
     def compose_body(self) -> ComposeResult:
         yield Label(TITLES[self.kind], classes="section-title")
@@ -101,6 +103,7 @@ class CashScreen(MemberScreen):
 
     def choose(self, card: MemberCard) -> None:
         self.card = card
+        self.declaration = None
         self.add_class("-chosen")
         lines = [f"{card.name} · {card.id_masked}" + ("" if card.status == "activo" else " · INACTIVO"),
                  "Verifica su identidad preguntando:"]
@@ -151,10 +154,21 @@ class CashScreen(MemberScreen):
             return
         self._error("")
         self.call("quote", self.app.backend.counter.quote, self.app.token, self.kind, account,
-                  self.query_one("#amount", Input).value)
+                  self.query_one("#amount", Input).value, self.declaration)
 
     def failed_quote(self, error) -> None:
+        if error.code == "declaracion":  # a large cash deposit: the origin of funds first
+            counter, token, amount = self.app.backend.counter, self.app.token, self.query_one("#amount", Input).value
+            account = self.query_one("#account", Select).value
+            self.app.push_screen(DeclarationModal(error.message, lambda declared: counter.quote(
+                token, self.kind, account, amount, declared)), self._declared)
+            return
         self._error(error.message)
+
+    def _declared(self, answer: tuple[dict, CashQuote] | None) -> None:
+        if answer is not None:
+            self.declaration, quote = answer
+            self.done_quote(quote)
 
     def done_quote(self, quote: CashQuote) -> None:
         self.quoted = quote
@@ -167,10 +181,11 @@ class CashScreen(MemberScreen):
             return
         account = self.query_one("#account", Select).value
         self.call("cash", self.app.backend.counter.cash, self.app.token, self.kind, account,
-                  self.query_one("#amount", Input).value, self.key)
+                  self.query_one("#amount", Input).value, self.key, self.declaration)
 
     def done_cash(self, result: CashResult) -> None:
         self.key = uuid.uuid4().hex
+        self.declaration = None
         self.query_one("#amount", Input).value = ""
         self._refresh_card()
         if result.state == "por_aprobar":

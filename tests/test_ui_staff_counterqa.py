@@ -129,3 +129,66 @@ async def test_a_withdrawal_sent_to_the_supervisor_lowers_the_available_shown(ba
         await pilot.click("#accept")
         await settle(pilot)
         assert "enviado al supervisor" in screen_text(app) and "Disponible $6,500.00" in screen_text(app)
+
+
+async def _large_deposit(pilot, backend, cajero) -> None:
+    await staff_login(pilot, backend, cajero)
+    await pilot.press("2")
+    await settle(pilot)
+    pilot.app.screen.query_one("#search").value = CEDULA
+    await pilot.press("enter")
+    await settle(pilot)
+    pilot.app.screen.query_one("#amount").value = "12000"
+    pilot.app.screen.query_one("#amount").focus()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+def _teller_with_member(backend, clock):
+    cajero = enrol(backend, "cajero1", "cajero", "Rosa Quispe")
+    _, account = add_member(backend, cedula=CEDULA, first="Ana María", last="Prueba Uno", balance=100_00)
+    sign_in(backend, cajero, clock)
+    backend.tills.open_till(cajero.token, "500")
+    clock.advance(seconds=30)
+    return cajero, account
+
+
+async def test_a_large_cash_deposit_asks_for_the_origin_of_funds_then_confirms_and_prints_it(backend, clock):
+    from screens.receipt import ReceiptModal
+    from screens.staff_declaration import DeclarationModal
+
+    cajero, account = _teller_with_member(backend, clock)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await _large_deposit(pilot, backend, cajero)
+        assert isinstance(app.screen, DeclarationModal) and "licitud de fondos" in screen_text(app)
+        app.screen.query_one("#dec-origin").value = "Venta de un vehículo"
+        app.screen.query_one("#dec-name").value = "Pedro"
+        app.screen.query_one("#dec-id").value = "1104680135"
+        await pilot.click("#dec-go")
+        await settle(pilot)
+        assert isinstance(app.screen, DeclarationModal) and "nombres y apellidos" in screen_text(app)
+        app.screen.query_one("#dec-name").value = "Pedro Quishpe"
+        await pilot.click("#dec-go")
+        await settle(pilot)
+        text = screen_text(app)
+        assert isinstance(app.screen, ConfirmModal) and "Origen de los fondos: Venta de un vehículo" in text
+        assert balance(backend, account) == 100_00
+        await pilot.click("#accept")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal) and "Venta de un vehículo" in screen_text(app)
+    assert balance(backend, account) == 12100_00
+
+
+def test_snapshot_cash_declaration(snap_compare, backend, clock):
+    cajero, _ = _teller_with_member(backend, clock)
+
+    async def run_before(pilot):
+        await _large_deposit(pilot, backend, cajero)
+        pilot.app.screen.query_one("#dec-origin").value = "Ahorros de la cosecha de cacao"
+        pilot.app.screen.query_one("#dec-name").value = "Pedro"
+        pilot.app.screen.query_one("#dec-id").value = "1104680135"
+        await pilot.click("#dec-go")
+        await settle(pilot)
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)

@@ -138,7 +138,9 @@ def _busy_day(backend, clock):
         sign_in(backend, staff, clock)
     backend.tills.open_till(people["cajero"].token, "8000")
     backend.tills.open_till(people["cajero2"].token, "100")
-    backend.counter.cash(people["cajero"].token, "deposito", account, "12345.67", uuid.uuid4().hex)
+    backend.counter.cash(people["cajero"].token, "deposito", account, "12345.67", uuid.uuid4().hex,
+                         {"origin": "Venta de ganado", "name": "Luis Guamán", "id_type": "cedula",
+                          "id_number": CEDULA})  # licitud de fondos from $10,000.00
     backend.counter.cash(people["cajero"].token, "retiro", account, "2500", uuid.uuid4().hex)
     backend.tills.close_till(people["cajero2"].token, {1000: 1}, "Faltó un billete")
     return people

@@ -1,0 +1,84 @@
+"""Declaración de licitud de fondos: cash deposits from `cash_declaration_threshold` declare the origin
+of funds and who deposits (name + checked ID); stored with the operation, on the receipt, audited."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from backend.errors import ValidationError
+from backend.settings import Settings, SettingsError
+
+from .conftest import add_member
+from .staff_helpers import team
+
+DECLARED = {"origin": "Venta de un vehículo", "name": "Pedro Pablo Quishpe Toapanta", "id_type": "cedula",
+            "id_number": "1104680135"}
+
+
+@pytest.fixture
+def teller(backend, clock):
+    t = team(backend, clock)["cajero"]
+    backend.tills.open_till(t.token, "100")
+    return t
+
+
+@pytest.fixture
+def account(backend):
+    return add_member(backend, cedula="1104680135", balance=0)[1]
+
+
+def entries(backend) -> int:
+    return backend.db.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+
+
+def test_below_the_threshold_no_declaration_is_asked(backend, teller, account):
+    assert backend.counter.cash(teller.token, "deposito", account, "9999.99", uuid.uuid4().hex).state == "ejecutada"
+
+
+def test_from_the_threshold_a_deposit_without_declaration_is_refused_and_books_nothing(backend, teller, account):
+    before = entries(backend)
+    with pytest.raises(ValidationError) as err:
+        backend.counter.cash(teller.token, "deposito", account, "10000", uuid.uuid4().hex)
+    assert err.value.code == "declaracion" and "licitud de fondos" in err.value.message
+    assert "$10,000.00" in err.value.message and entries(backend) == before
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"origin": "ok"}, "origen"), ({"origin": "Venta\u202e de auto"}, "origen"), ({"name": "Pedro"}, "depositante"),
+    ({"id_number": "1104680136"}, "id_number"), ({"id_type": "dni"}, "id_type")])
+def test_a_bad_declaration_is_refused_at_its_field(backend, teller, account, change, field):
+    with pytest.raises(ValidationError) as err:
+        backend.counter.quote(teller.token, "deposito", account, "12000", {**DECLARED, **change})
+    assert err.value.field == field
+
+
+def test_the_declaration_is_stored_on_the_receipt_and_audited(backend, teller, account):
+    declared = {**DECLARED, "id_number": "١١٠٤٦٨٠١٣٥"}  # look-alike digits folded by the ID check
+    quote = backend.counter.quote(teller.token, "deposito", account, "15000", declared)
+    assert dict(quote.lines)["Origen de los fondos"] == "Venta de un vehículo"
+    result = backend.counter.cash(teller.token, "deposito", account, "15000", uuid.uuid4().hex, declared)
+    assert result.receipt.get("Origen de los fondos") == "Venta de un vehículo"
+    assert result.receipt.get("Depositado por") == "Pedro Pablo Quishpe Toapanta · Cédula ******0135"
+    request = json.loads(backend.db.conn.execute("SELECT request FROM counter_ops WHERE id = ?",
+                                                 (result.op_id,)).fetchone()[0])
+    assert request["depositante_id"] == "1104680135" and request["origen_fondos"] == "Venta de un vehículo"
+    audit = backend.audit_log(last=1)[0]
+    assert audit.action == "ventanilla.deposito" and "Venta de un vehículo" in audit.details
+    assert "1104680135" not in audit.details
+    assert backend.counter.receipt(teller.token, result.op_id).get("Origen de los fondos") == "Venta de un vehículo"
+
+
+def test_withdrawals_need_no_declaration(backend, teller, account):
+    backend.counter.cash(teller.token, "deposito", account, "20000", uuid.uuid4().hex, DECLARED)
+    quote = backend.counter.quote(teller.token, "retiro", account, "10000")
+    assert quote.declaration is None
+
+
+@pytest.mark.sqlite_only  # settings only
+def test_the_threshold_setting_is_validated():
+    assert Settings().cash_declaration_threshold == 10_000_00
+    with pytest.raises(SettingsError):
+        Settings(cash_declaration_threshold=0)
