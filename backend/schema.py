@@ -689,6 +689,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX loan_installments_unpaid_due ON loan_installments(due_date, loan_id, number)
         WHERE paid_entry_id IS NULL;
     """,
+    # 15: counter QA — a teller withdrawal waiting for a supervisor holds the member's money
+    # (backend/counter.py hold_withdrawal); those queued before this hold it from now on
+    """
+    UPDATE accounts SET held = held + (SELECT COALESCE(SUM(o.amount), 0) FROM counter_ops o
+        WHERE o.account_id = accounts.id AND o.kind = 'retiro' AND o.state = 'por_aprobar')
+        WHERE id IN (SELECT account_id FROM counter_ops WHERE kind = 'retiro' AND state = 'por_aprobar');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

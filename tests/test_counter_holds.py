@@ -115,3 +115,20 @@ def test_an_empty_opening_amount_is_refused_and_zero_must_be_typed(backend, staf
         assert "escribe 0" in err.value.message
     assert backend.tills.my_till(t.token) is None
     assert backend.tills.open_till(t.token, "0").cash == 0
+
+
+def test_the_migration_holds_the_withdrawals_queued_before_it(backend, staff, account):
+    from backend.db import statements
+    from backend.schema import MIGRATIONS
+
+    t, sup = staff["cajero"], staff["supervisor"]
+    backend.tills.open_till(t.token, "20000")
+    queued = withdraw(backend, t, account, "2500")
+    with backend.db.write() as conn:  # as a database from before holds would have it
+        conn.execute("UPDATE accounts SET held = 0 WHERE id = ?", (account,))
+    with backend.db.write() as conn:
+        for statement in statements(next(sql for sql in MIGRATIONS if "hold_withdrawal" in sql)):
+            conn.execute(statement)
+    assert figures(backend, account) == (6000_00, 2500_00) and backend.check() == []
+    backend.approvals.approve(sup.token, queued.op_id, "")
+    assert figures(backend, account) == (3500_00, 0)
