@@ -127,7 +127,7 @@ def test_the_migration_holds_the_withdrawals_queued_before_it(backend, staff, ac
     with backend.db.write() as conn:  # as a database from before holds would have it
         conn.execute("UPDATE accounts SET held = 0 WHERE id = ?", (account,))
     with backend.db.write() as conn:
-        for statement in statements(next(sql for sql in MIGRATIONS if "hold_withdrawal" in sql)):
+        for statement in statements(next(sql for sql in MIGRATIONS if "SET held = held +" in sql)):
             conn.execute(statement)
     assert figures(backend, account) == (6000_00, 2500_00) and backend.check() == []
     backend.approvals.approve(sup.token, queued.op_id, "")
