@@ -31,3 +31,24 @@ def _deposit_sms(backend, member_id: int) -> None:
     with backend.db.write() as conn:
         notices.queue(conn, member_id, "Cooprogreso: depósito en efectivo de $900.00 en tu cuenta.", backend.ctx.now_iso())
     backend.notices.deliver()
+
+
+async def test_a_toast_over_a_form_leaves_its_error_line_readable(backend):
+    from .ui import login
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await login(pilot)
+        from screens.registry import screen_for
+
+        app.push_screen(screen_for("transferencias_propias"))
+        await settle(pilot)
+        await pilot.click("#continue")  # nothing filled in: the form says what is missing
+        await settle(pilot)
+        app.notify("Cooprogreso: tu código de seguridad es 123456. No lo compartas con nadie, ni con la cooperativa.",
+                   title="📱 SMS a 09*****678", markup=False)
+        await settle(pilot)
+        await pilot.pause(0.2)
+        errors = [w.region for w in app.screen.query(".field-error, .error") if w.region.height]
+        toasts = [t.region for t in app.screen.query(Toast)]
+        assert toasts and errors and not any(t.overlaps(e) for t in toasts for e in errors)
