@@ -1,5 +1,5 @@
-"""The simulated phone at 80×24: before sign-in, a new member sees only the SMS sent to their own mobile."""
-
+"""The simulated phone and the code dialog at 80×24: before sign-in a new member sees only the SMS sent to
+their own mobile; toasts leave error lines readable; a code typed with look-alike digits is the code."""
 from __future__ import annotations
 
 from textual.widgets._toast import Toast
@@ -52,3 +52,23 @@ async def test_a_toast_over_a_form_leaves_its_error_line_readable(backend):
         errors = [w.region for w in app.screen.query(".field-error, .error") if w.region.height]
         toasts = [t.region for t in app.screen.query(Toast)]
         assert toasts and errors and not any(t.overlaps(e) for t in toasts for e in errors)
+
+
+async def test_the_code_typed_in_arabic_indic_digits_is_accepted_without_burning_a_try(backend):
+    from textual.widgets import ContentSwitcher
+
+    from screens.affiliation import AffiliationScreen
+    from screens.otp import OtpModal
+
+    from .conftest import last_code
+    from .ui import type_keys
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wizard(pilot, unaffiliated_cedula())
+        assert isinstance(app.screen, OtpModal)
+        await type_keys(pilot, "#otp-code", last_code(backend).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AffiliationScreen)
+        assert app.screen.query_one(ContentSwitcher).current == "step-user"
