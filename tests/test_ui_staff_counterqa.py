@@ -192,3 +192,24 @@ def test_snapshot_cash_declaration(snap_compare, backend, clock):
         await settle(pilot)
 
     assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_withdrawal_decision_shows_available_and_till_cash(snap_compare, backend, clock):
+    import uuid
+
+    cajero = enrol(backend, "cajero1", "cajero", "Rosa Quispe")
+    supervisor = enrol(backend, "supervisor1", "supervisor", "Hugo Torres")
+    _, account = add_member(backend, cedula=CEDULA, first="Ana María", last="Prueba Uno", balance=9000_00)
+    sign_in(backend, cajero, clock)
+    backend.tills.open_till(cajero.token, "8000")
+    backend.counter.cash(cajero.token, "retiro", account, "2500", uuid.uuid4().hex)
+    clock.advance(seconds=30)
+
+    async def run_before(pilot):
+        await staff_login(pilot, backend, supervisor)
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
