@@ -164,7 +164,7 @@ def run(ctx: Context, backend, actor: str, progress: Progress | None = None) -> 
         progress(len(passes) + 1, steps, "Informe y nuevo día de negocio")
     next_day = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
     with ctx.db.write() as conn:
-        conn.lock(ledger.BUSINESS_DAY_LOCK)  # bookings stamped with this day commit first (ledger.business_day)
+        conn.lock(ledger.BUSINESS_DAY_LOCK)  # bookings stamped with this day commit first (ledger.post, ledger._BUSINESS_DAY)
         if open_tills_reason(conn) or conn.execute("SELECT 1 FROM business_days WHERE day = ?", (day,)).fetchone():
             raise ValidationError("El día cambió mientras se cerraba (otra caja se abrió o ya se cerró); "
                                   "intenta de nuevo.", code="cierre_rechazado")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from .errors import InsufficientFunds, ServiceError
 from .money import format_money
@@ -65,18 +67,24 @@ class LedgerError(ServiceError):
 BUSINESS_DAY_LOCK = "business_date"
 
 
+# The business day an entry belongs to: the co-op's open business day (it moves on only at end of day, so an
+# operation made on the evening after a close belongs to the next day); before the first close, the calendar
+# day. `post` takes the shared lock first, then reads the day inside its INSERT (one round trip fewer): the
+# close takes the lock exclusively, so it waits for the entries already stamped with the day it is closing
+# and none misses the day's report; an entry that waited for a close reads the new day, because the INSERT
+# (a statement of its own, so a snapshot of its own under READ COMMITTED) starts after the lock is granted.
+_BUSINESS_DAY = "COALESCE((SELECT value FROM meta WHERE key = 'business_date'), ?)"
+
+
 def business_day(conn, posted_at: str) -> str:
-    """The business day an entry belongs to: the co-op's open business day (it moves on only at end of
-    day, so an operation made on the evening after a close belongs to the next day); before the first
-    close, the calendar day. The shared lock makes the close (which takes it exclusively) wait for the
-    entries already stamped with the day it is closing, so none misses the day's report."""
+    """The business day an entry stamped now belongs to (see _BUSINESS_DAY), for callers that need it apart."""
     conn.lock_shared(BUSINESS_DAY_LOCK)
     row = conn.execute("SELECT value FROM meta WHERE key = 'business_date'").fetchone()
     return row[0] if row else posted_at[:10]
 
 
 def post(
-    conn: sqlite3.Connection,
+    conn: Any,  # a Database.write() connection: sqlite3 or PgConnection
     *,
     kind: str,
     description: str,
@@ -95,14 +103,16 @@ def post(
             raise LedgerError("Cada partida debe ser un número entero de centavos distinto de cero.")
     if sum(leg.amount for leg in legs) != 0:
         raise LedgerError("El asiento no cuadra: la suma de sus partidas no es cero.")
+    conn.lock_shared(BUSINESS_DAY_LOCK)  # see _BUSINESS_DAY
     entry_id = conn.execute(
         "INSERT INTO entries (kind, description, posted_at, actor, idempotency_key, business_date)"
-        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        (kind, description, posted_at, actor, idempotency_key, business_day(conn, posted_at)),
+        f" VALUES (?, ?, ?, ?, ?, {_BUSINESS_DAY}) RETURNING id",
+        (kind, description, posted_at, actor, idempotency_key, posted_at[:10]),
     ).fetchone()[0]
     # Accounts in ascending id order: on PostgreSQL two entries touching the same accounts lock their rows
     # in the same order, so they wait for each other instead of deadlocking (stable: an account's legs keep
-    # their order).
+    # their order). The postings follow in one INSERT, in that same order (their ids keep the running balance).
+    postings: list = []
     for leg in sorted(legs, key=lambda leg: leg.account_id):
         row = conn.execute(
             "UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance, held, kind, status",
@@ -117,12 +127,15 @@ def post(
             )
         if kind_ != "interna" and status != "activa":
             raise LedgerError("La cuenta no está activa.")
-        conn.execute(
-            "INSERT INTO postings (entry_id, account_id, amount, balance_after, posted_at, memo)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (entry_id, leg.account_id, leg.amount, balance, posted_at, leg.memo),
-        )
+        postings += (entry_id, leg.account_id, leg.amount, balance, posted_at, leg.memo)
+    conn.execute(_insert_postings(len(legs)), postings)
     return entry_id
+
+
+@lru_cache(maxsize=16)
+def _insert_postings(count: int) -> str:
+    return ("INSERT INTO postings (entry_id, account_id, amount, balance_after, posted_at, memo) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?, ?)"] * count))
 
 
 def check(conn: sqlite3.Connection) -> list[str]:
