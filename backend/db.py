@@ -210,6 +210,16 @@ class SqliteConnection(sqlite3.Connection):
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(*exc.args) from exc
 
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[SqliteConnection]:
+        """One round trip for the statements inside on PostgreSQL (PgConnection.pipeline: fetch after the
+        block); in-process here."""
+        yield self
+
+    def fetch_each(self, statements: list[tuple[str, tuple]]) -> list:
+        """Each statement's first row (None when it has none), the statements run in order."""
+        return [self.execute(sql, params).fetchone() for sql, params in statements]
+
     def lock(self, name: str) -> None:
         """Serialise with other writers taking the same named lock: BEGIN IMMEDIATE already does."""
 

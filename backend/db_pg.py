@@ -151,6 +151,27 @@ class PgConnection:
         except pg_errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
 
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[PgConnection]:
+        """Statements executed inside go to the server together (one round trip, not one each) and run there
+        one after the other, each a statement of its own (its own snapshot under READ COMMITTED, after the
+        one before it has finished, locks included). Fetch the rows after the block: a fetch inside costs a
+        round trip of its own. An error is raised at the end of the block, translated as `execute` does; the
+        transaction is then aborted, as after any failed statement."""
+        try:
+            with self.raw.pipeline():
+                yield self
+        except pg_errors.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable) as exc:
+            raise Busy("La cooperativa está muy ocupada en este momento; intenta de nuevo.") from exc
+
+    def fetch_each(self, statements: list[tuple[str, tuple]]) -> list:
+        """Each statement's first row (None when it has none), the statements run in order in one round trip."""
+        with self.pipeline():
+            cursors = [self.execute(sql, params) for sql, params in statements]
+        return [cursor.fetchone() for cursor in cursors]
+
     @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != TransactionStatus.IDLE

@@ -103,21 +103,24 @@ def post(
             raise LedgerError("Cada partida debe ser un número entero de centavos distinto de cero.")
     if sum(leg.amount for leg in legs) != 0:
         raise LedgerError("El asiento no cuadra: la suma de sus partidas no es cero.")
-    conn.lock_shared(BUSINESS_DAY_LOCK)  # see _BUSINESS_DAY
-    entry_id = conn.execute(
-        "INSERT INTO entries (kind, description, posted_at, actor, idempotency_key, business_date)"
-        f" VALUES (?, ?, ?, ?, ?, {_BUSINESS_DAY}) RETURNING id",
-        (kind, description, posted_at, actor, idempotency_key, posted_at[:10]),
-    ).fetchone()[0]
+    with conn.pipeline():  # PostgreSQL: the lock and the entry in one round trip, the INSERT after the lock
+        conn.lock_shared(BUSINESS_DAY_LOCK)  # see _BUSINESS_DAY
+        entry = conn.execute(
+            "INSERT INTO entries (kind, description, posted_at, actor, idempotency_key, business_date)"
+            f" VALUES (?, ?, ?, ?, ?, {_BUSINESS_DAY}) RETURNING id",
+            (kind, description, posted_at, actor, idempotency_key, posted_at[:10]),
+        )
+    entry_id = entry.fetchone()[0]
     # Accounts in ascending id order: on PostgreSQL two entries touching the same accounts lock their rows
     # in the same order, so they wait for each other instead of deadlocking (stable: an account's legs keep
-    # their order). The postings follow in one INSERT, in that same order (their ids keep the running balance).
+    # their order). The updates go in one round trip and run in that order; the postings follow in one
+    # INSERT, in that same order (their ids keep the running balance). A refused leg rolls all of it back.
+    ordered = sorted(legs, key=lambda leg: leg.account_id)
+    rows = conn.fetch_each([
+        ("UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance, held, kind, status",
+         (leg.amount, leg.account_id)) for leg in ordered])
     postings: list = []
-    for leg in sorted(legs, key=lambda leg: leg.account_id):
-        row = conn.execute(
-            "UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance, held, kind, status",
-            (leg.amount, leg.account_id),
-        ).fetchone()
+    for leg, row in zip(ordered, rows):
         if row is None:
             raise LedgerError(f"La cuenta {leg.account_id} no existe.")
         balance, held, kind_, status = row

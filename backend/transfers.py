@@ -301,20 +301,21 @@ class TransfersService:
                      posted_at=now, actor=who.username, idempotency_key=key)
         reference = f"{self.ctx.now():%y%m%d}{entry:08d}"
         state = "Enviada" if kind == "interbancaria" else "Acreditada"
-        transfer_id = conn.execute(
-            "INSERT INTO transfers (reference, idempotency_key, user_id, kind, origin_account_id, dest_account_id,"
-            " dest_institution, dest_account_type, dest_account_number, dest_name, dest_id_type, dest_id_number,"
-            " amount, fee, motive, state, entry_id, created_at, settled_at, next_attempt_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (reference, key, who.user_id, kind, origin, d.dest_account_id, d.dest_institution_code, d.dest_account_type,
-             d.dest_account_number, d.dest_name, d.dest_id_type, d.dest_id_number, d.amount, d.fee, d.motive, state,
-             entry, now, None if kind == "interbancaria" else now, now if kind == "interbancaria" else None)
-        ).fetchone()[0]
-        daily_quota.TRANSFERS.add(conn, who.user_id, now[:10], d.amount, kind)
-        self.ctx.audit(conn, who.username, f"transferencia.{kind}", "ok", referencia=reference, monto=d.amount,
-                       comision=d.fee, origen=d.origin_masked, destino=d.dest_account_masked,
-                       institucion=d.dest_institution_code)
-        return transfer_id
+        with conn.pipeline():  # PostgreSQL: these three rows in one round trip
+            daily_quota.TRANSFERS.add(conn, who.user_id, now[:10], d.amount, kind)
+            self.ctx.audit(conn, who.username, f"transferencia.{kind}", "ok", referencia=reference, monto=d.amount,
+                           comision=d.fee, origen=d.origin_masked, destino=d.dest_account_masked,
+                           institucion=d.dest_institution_code)
+            inserted = conn.execute(
+                "INSERT INTO transfers (reference, idempotency_key, user_id, kind, origin_account_id, dest_account_id,"
+                " dest_institution, dest_account_type, dest_account_number, dest_name, dest_id_type, dest_id_number,"
+                " amount, fee, motive, state, entry_id, created_at, settled_at, next_attempt_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (reference, key, who.user_id, kind, origin, d.dest_account_id, d.dest_institution_code,
+                 d.dest_account_type, d.dest_account_number, d.dest_name, d.dest_id_type, d.dest_id_number, d.amount,
+                 d.fee, d.motive, state, entry, now, None if kind == "interbancaria" else now,
+                 now if kind == "interbancaria" else None))
+        return inserted.fetchone()[0]
 
 
 def _details(d: TransferDraft) -> dict:

@@ -110,6 +110,24 @@ def test_sqlite_strips_row_locks_and_reports_integrity_errors_neutrally(tmp_path
     db.close()
 
 
+def test_a_pipeline_runs_its_statements_in_order_and_reports_errors_neutrally(backend):
+    """ledger.post and transfers send several statements in one round trip on PostgreSQL: each runs after the
+    one before it (it sees its row), rows come back in order, and a failed one aborts the whole write."""
+    db = backend.db
+    with db.write() as conn:
+        rows = conn.fetch_each([("INSERT INTO meta (key, value) VALUES (?, ?) RETURNING value", ("p1", "uno")),
+                                ("SELECT value FROM meta WHERE key = ?", ("p1",)),
+                                ("SELECT value FROM meta WHERE key = ?", ("ninguna",))])
+    assert [row[0] if row else None for row in rows] == ["uno", "uno", None]
+    with pytest.raises(IntegrityError), db.write() as conn:
+        with conn.pipeline():
+            conn.execute("INSERT INTO meta (key, value) VALUES ('p2', 'x')")
+            conn.execute("INSERT INTO meta (key, value) VALUES ('p1', 'dos')")  # the key is taken
+    assert db.get_meta("p1") == "uno" and db.get_meta("p2") is None
+    with db.write() as conn:  # the connection is usable after the failed pipeline
+        assert conn.execute("SELECT COUNT(*) FROM meta WHERE key IN ('p1', 'p2')").fetchone()[0] == 1
+
+
 def test_usernames_are_canonical_lower_case(backend):
     from backend.errors import AuthError
 
