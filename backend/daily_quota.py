@@ -46,9 +46,16 @@ class Usage:
         return "user_id = ? AND day = ?", ()
 
     def used(self, conn, user_id: int, day: str, kind: str | None = None) -> int:
+        return self.amount(conn.execute(*self.used_query(user_id, day, kind)).fetchone())
+
+    def used_query(self, user_id: int, day: str, kind: str | None = None) -> tuple[str, tuple]:
+        """The statement `used` runs, for a caller that sends it with others (`conn.fetch_each`)."""
         where, extra = self._where(kind)
-        row = conn.execute(f"SELECT amount FROM {self.table} WHERE {where}",
-                           (user_id, *extra, day)).fetchone()
+        return f"SELECT amount FROM {self.table} WHERE {where}", (user_id, *extra, day)
+
+    @staticmethod
+    def amount(row) -> int:
+        """What `used_query`'s row says was used (nothing yet: no row)."""
         return row[0] if row else 0
 
     def quota(self, conn, user_id: int, day: str, daily: int, *, kind: str | None = None,

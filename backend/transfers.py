@@ -204,10 +204,14 @@ class TransfersService:
                                            per_transaction=per_tx)
 
     def _draft(self, conn, who: Principal, req: TransferRequest) -> TransferDraft:
-        quota = self._quota(conn, who, req.kind)
-        origin = conn.execute(
-            "SELECT a.*, m.first_names || ' ' || m.last_names AS payer FROM accounts a JOIN members m"
-            " ON m.id = a.member_id WHERE a.id = ? AND a.member_id = ?", (req.origin_id, who.member_id)).fetchone()
+        if req.kind not in KINDS:
+            raise ValidationError("Tipo de transferencia no válido.", field="kind")
+        per_tx, daily = self._limits(req.kind)
+        used, origin = conn.fetch_each([  # one round trip on PostgreSQL
+            daily_quota.TRANSFERS.used_query(who.user_id, self.ctx.now().date().isoformat(), req.kind),
+            ("SELECT a.*, m.first_names || ' ' || m.last_names AS payer FROM accounts a JOIN members m"
+             " ON m.id = a.member_id WHERE a.id = ? AND a.member_id = ?", (req.origin_id, who.member_id))])
+        quota = Quota(daily, daily_quota.TRANSFERS.amount(used), per_tx)
         if origin is None:
             raise NotFound("La cuenta de origen no existe o no te pertenece.")
         if origin["kind"] != "ahorros" or origin["status"] != "activa":
