@@ -9,6 +9,7 @@ the rest; the form's idempotency key makes a double submit book once.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 from dataclasses import dataclass
 from datetime import date
 
@@ -100,6 +101,8 @@ def book_cash(conn: sqlite3.Connection, ctx: Context, op: counter_ops.CounterOp,
     till = conn.execute("SELECT * FROM tills WHERE id = ?", (op.till_id,)).fetchone()
     if till is None or till["status"] != "abierta":
         raise ValidationError("La caja del cajero ya no está abierta.", code="sin_caja")
+    if op.account_id is None or op.member_id is None:
+        raise ValidationError("La operación no tiene cuenta de socio.", code="sin_cuenta")
     sign = 1 if op.kind == "deposito" else -1
     if sign < 0 and till_cash(conn, till["account_id"]) < op.amount:
         raise ValidationError("No hay suficiente efectivo en la caja para este retiro.", field="monto")
@@ -115,7 +118,7 @@ def book_cash(conn: sqlite3.Connection, ctx: Context, op: counter_ops.CounterOp,
     return entry
 
 
-def lock_member_of(conn: sqlite3.Connection, account_id: object) -> None:
+def lock_member_of(conn: Any, account_id: object) -> None:  # a Database.write() connection (it has `lock`)
     """Take the lock of the member who owns `account_id` before any row lock (see backend/db_pg.py)."""
     if isinstance(account_id, bool) or not isinstance(account_id, int):
         return  # the quote refuses it with a clear message
@@ -224,6 +227,15 @@ class CounterService:
 
     @staff_only(CAJERO, SUPERVISOR, AUDITOR)
     def receipt(self, who: Principal, op_id: int) -> receipts.Receipt:
+        return self._own_receipt(who, op_id)
+
+    @staff_only(CAJERO)
+    def save_receipt(self, who: Principal, op_id: int, directory: str) -> str:
+        receipt = self._own_receipt(who, op_id)
+        return str(write_private(directory, receipt.file_stem, ".txt", receipt.text.encode("utf-8")))
+
+    def _own_receipt(self, who: Principal, op_id: int) -> receipts.Receipt:
+        """The receipt of an executed cash operation, if `who` may see it (a cajero: only their own)."""
         with self.ctx.db.read() as conn:
             op = counter_ops.get(conn, op_id)
             if who.role == CAJERO and op.maker_id != who.user_id:
@@ -231,11 +243,6 @@ class CounterService:
             if op.kind not in CASH_KINDS or op.state != "ejecutada":
                 raise ValidationError("La operación no tiene comprobante.", code="sin_comprobante")
             return self._receipt(conn, op)
-
-    @staff_only(CAJERO)
-    def save_receipt(self, who: Principal, op_id: int, directory: str) -> str:
-        receipt = self.receipt.__wrapped__(self, who, op_id)
-        return str(write_private(directory, receipt.file_stem, ".txt", receipt.text.encode("utf-8")))
 
     # -- helpers ------------------------------------------------------------------------------------
     def _quote(self, conn: sqlite3.Connection, who: Principal, kind: str, account_id: int, amount: str,
@@ -263,8 +270,9 @@ class CounterService:
             if till_cash(conn, till["account_id"]) - pending_withdrawals(conn, till["id"]) < cents:
                 raise ValidationError("No hay suficiente efectivo en tu caja para este retiro.", field="monto")
         needs = kind == "retiro" and cents > self.ctx.settings.teller_approval_threshold
-        lines = (("Socio", f"{acc['first_names']} {acc['last_names']}"), ("Identificación", mask_id(acc["id_number"])),
-                 ("Cuenta", acc["number"]), ("Monto", format_money(cents)))
+        lines: tuple[tuple[str, str], ...] = (
+            ("Socio", f"{acc['first_names']} {acc['last_names']}"), ("Identificación", mask_id(acc["id_number"])),
+            ("Cuenta", acc["number"]), ("Monto", format_money(cents)))
         if needs:
             lines += (("Aprobación", "Requiere aprobación del supervisor"),)
         declared = None

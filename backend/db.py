@@ -130,6 +130,7 @@ class Database:
     """
 
     engine = "?"
+    target: Path | DatabaseUrl  # where it lives: a file, or a PostgreSQL URL (printed without its password)
 
     def __new__(cls, target=None, *args, **kwargs):
         if cls is Database:
@@ -194,7 +195,7 @@ class SqliteConnection(sqlite3.Connection):
 
     engine = "sqlite"
 
-    def execute(self, sql: str, params=()):  # type: ignore[override]
+    def execute(self, sql: str, params=()):
         if "FOR " in sql:
             sql = _strip_locking(sql)
         try:
@@ -202,7 +203,7 @@ class SqliteConnection(sqlite3.Connection):
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(*exc.args) from exc
 
-    def executemany(self, sql: str, seq):  # type: ignore[override]
+    def executemany(self, sql: str, seq):
         if "FOR " in sql:
             sql = _strip_locking(sql)
         try:

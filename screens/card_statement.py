@@ -23,13 +23,13 @@ class StatementScreen(MemberScreen):
         yield Label("Estado de Cuenta · Tarjeta de Crédito Cooprogreso", classes="section-title")
         yield Select([], id="st-card", prompt="Selecciona la tarjeta", compact=True)
         yield Static("", id="st-last")
-        table = DataTable(id="statements", cursor_type="row", zebra_stripes=True)
+        table: DataTable = DataTable(id="statements", cursor_type="row", zebra_stripes=True)
         table.add_columns("Corte", "Pago hasta", "Consumos", "Pagos", "Cuotas", "Intereses", "Pago total", "Mínimo")
         yield table
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.call("cards", self.app.backend.cards.my_cards, self.app.token)
+        self.call("cards", self.coop.backend.cards.my_cards, self.coop.token)
 
     def done_cards(self, cards) -> None:
         self._cards = {c.account_id: c for c in cards}
@@ -59,7 +59,7 @@ class StatementScreen(MemberScreen):
                 + (f" · Otros {format_money(st.other)}" if st.other else "") +
                 f"\nPago total {format_money(st.total_due)} · Pago mínimo {format_money(st.minimum_due)} · "
                 f"Por pagar {format_money(st.total_left)}"))
-        self.call("statements", self.app.backend.cards.statements, self.app.token, card.account_id)
+        self.call("statements", self.coop.backend.cards.statements, self.coop.token, card.account_id)
 
     def done_statements(self, statements) -> None:
         table = self.query_one("#statements", DataTable)

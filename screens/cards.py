@@ -21,7 +21,7 @@ from backend.money import format_money, parse_money
 from .base import MemberScreen
 from .calls import ServiceCalls
 from .flow import start_authorised
-from .widgets import money_input
+from .widgets import chosen_key, money_input
 
 TITLES = {"cooprogreso": "Tarjetas Cooprogreso", "otros": "Tarjetas Otros Bancos"}
 OPTION_IDS = {"minimo": "opt-minimo", "total": "opt-total", "otro": "opt-otro"}
@@ -77,11 +77,11 @@ class CardPaymentScreen(MemberScreen):
         super().on_mount()
         self.query_one("#other-amount").display = False
         self.reload()
-        self.call("origins", self.app.backend.cards.origins, self.app.token)
+        self.call("origins", self.coop.backend.cards.origins, self.coop.token)
 
     def reload(self, select_key: str | None = None) -> None:
         self._select_key = select_key
-        self.call("cards", self.app.backend.cards.payable, self.app.token, self.group)
+        self.call("cards", self.coop.backend.cards.payable, self.coop.token, self.group)
 
     def done_cards(self, cards) -> None:
         select = self.query_one("#card", Select)
@@ -111,7 +111,7 @@ class CardPaymentScreen(MemberScreen):
         for line in ("#card-due", "#card-error", "#monto-error"):
             self.query_one(line, Static).update("")
         if event.value != Select.NULL:
-            self.call("options", self.app.backend.cards.payment_options, self.app.token, event.value)
+            self.call("options", self.coop.backend.cards.payment_options, self.coop.token, event.value)
 
     def done_options(self, options) -> None:
         if self.query_one("#card", Select).value == Select.NULL:
@@ -157,8 +157,8 @@ class CardPaymentScreen(MemberScreen):
     def continue_(self) -> None:
         for line in ("#card-error", "#monto-error", "#origin-error"):
             self.query_one(line, Static).update("")
-        card = self.query_one("#card", Select).value
-        if card == Select.NULL:
+        card = chosen_key(self.query_one("#card", Select))
+        if not card:
             self.query_one("#card-error", Static).update("Selecciona la tarjeta que vas a cancelar.")
             return
         pressed = self.query_one("#amount-option", RadioSet).pressed_button
@@ -176,7 +176,7 @@ class CardPaymentScreen(MemberScreen):
             except ServiceError as exc:
                 self.query_one("#monto-error", Static).update(Text(exc.message))
                 return
-        cards, token = self.app.backend.cards, self.app.token
+        cards, token = self.coop.backend.cards, self.coop.token
         start_authorised(self, lambda: cards.prepare_payment(token, request), on_done=lambda _: self.paid(card),
                          on_error=self._failed)
 
@@ -184,8 +184,8 @@ class CardPaymentScreen(MemberScreen):
         """After the receipt: the debit account's Disponible and the card's figures as they are now."""
         self.query_one("#other-amount", Input).value = ""
         self.reload(card)
-        self.call("options", self.app.backend.cards.payment_options, self.app.token, card)
-        self.call("origins", self.app.backend.cards.origins, self.app.token)
+        self.call("options", self.coop.backend.cards.payment_options, self.coop.token, card)
+        self.call("origins", self.coop.backend.cards.origins, self.coop.token)
 
     def _failed(self, error: ServiceError) -> None:
         line = {"monto": "#monto-error", "option": "#monto-error", "origin": "#origin-error"}.get(error.field or "",
@@ -238,7 +238,7 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         if self.group == "otros":
-            self.call("institutions", self.app.backend.cards.institutions, self.app.token)
+            self.call("institutions", self.coop.backend.cards.institutions, self.coop.token)
         self.query_one("#numero", Input).focus()
 
     def done_institutions(self, items) -> None:
@@ -254,7 +254,7 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
     @on(Button.Pressed, "#register")
     def register(self) -> None:
         for line in set(self.FIELDS.values()):
-            for widget in self.query(line):
+            for widget in self.query(line).results(Static):
                 widget.update("")
         request: dict = {"kind": "cooprogreso" if self.group == "cooprogreso" else "otro_banco",
                          "number": self.query_one("#numero", Input).value}
@@ -264,7 +264,7 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
                            holder_name=self.query_one("#holder-name", Input).value,
                            id_type=self.query_one("#id-type", Select).value,
                            id_number=self.query_one("#id-number", Input).value)
-        cards, token = self.app.backend.cards, self.app.token
+        cards, token = self.coop.backend.cards, self.coop.token
         start_authorised(self, lambda: cards.prepare_registration(token, request), on_done=self._done,
                          on_error=self._failed, show_receipt=False)
 

@@ -86,11 +86,11 @@ class DeferralScreen(MemberScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        terms = self.app.backend.deferrals.terms
+        terms = self.coop.backend.deferrals.terms
         plazo = self.query_one("#plazo", Select)
         plazo.set_options([(f"{m} meses", m) for m in terms])
         plazo.value = terms[0]
-        self.call("cards", self.app.backend.cards.my_cards, self.app.token)
+        self.call("cards", self.coop.backend.cards.my_cards, self.coop.token)
 
     def done_cards(self, cards) -> None:
         select = self.query_one("#card", Select)
@@ -118,7 +118,7 @@ class DeferralScreen(MemberScreen):
             f"Saldo rotativo {format_money(card.revolving)} · Diferidos {format_money(card.installments)}"))
         self.selected.clear()
         if self.kind == "consumos":
-            self.call("purchases", self.app.backend.deferrals.eligible, self.app.token, card.account_id)
+            self.call("purchases", self.coop.backend.deferrals.eligible, self.coop.token, card.account_id)
         else:
             self.query_one("#total", Static).update(
                 Text(f"Saldo rotativo a diferir: {format_money(max(card.revolving, 0))}"))
@@ -180,7 +180,7 @@ class DeferralScreen(MemberScreen):
             self._error("Selecciona al menos un consumo para diferir.")
             return
         request = {"card_id": self.card_id, "kind": self.kind, "purchases": sorted(self.selected), "months": months}
-        self.call("simulation", self.app.backend.deferrals.simulate, self.app.token, self.card_id, self.kind,
+        self.call("simulation", self.coop.backend.deferrals.simulate, self.coop.token, self.card_id, self.kind,
                   sorted(self.selected), months)
         self._request = request
 
@@ -194,7 +194,7 @@ class DeferralScreen(MemberScreen):
         if outcome == "limpiar":
             self.clear()
         elif outcome == "exito":
-            self.call("cards", self.app.backend.cards.my_cards, self.app.token)
+            self.call("cards", self.coop.backend.cards.my_cards, self.coop.token)
 
     def _error(self, message: str) -> None:
         self.query_one("#deferral-error", Static).update(Text(message))
@@ -258,7 +258,7 @@ class SimulationScreen(MemberScreen):
 
     @on(Button.Pressed, "#confirmar")
     def confirmar(self) -> None:
-        deferrals, token, request = self.app.backend.deferrals, self.app.token, self.request
+        deferrals, token, request = self.coop.backend.deferrals, self.coop.token, self.request
         start_authorised(self, lambda: deferrals.prepare_deferral(token, request), on_done=self._done,
                          show_receipt=False)
 
@@ -317,7 +317,7 @@ class MyDeferralsScreen(MemberScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.call("mine", self.app.backend.deferrals.mine, self.app.token)
+        self.call("mine", self.coop.backend.deferrals.mine, self.coop.token)
 
     def done_mine(self, items) -> None:
         table = self.query_one("#mine", DataTable)

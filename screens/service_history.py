@@ -55,14 +55,14 @@ class PaymentHistoryScreen(MemberScreen):
         self._load()
 
     def _all_billers(self):
-        services, token = self.app.backend.services, self.app.token
+        services, token = self.coop.backend.services, self.coop.token
         return [b for c in services.categories(token) for b in services.billers(token, c)]
 
     def done_billers(self, items) -> None:
         self.query_one("#biller", Select).set_options([(Text(b.name), b.code) for b in items])
 
     def _load(self) -> None:
-        self.call("history", self.app.backend.services.history, self.app.token, *self.filters)
+        self.call("history", self.coop.backend.services.history, self.coop.token, *self.filters)
 
     def done_history(self, items) -> None:
         self.items = items
@@ -100,13 +100,13 @@ class PaymentHistoryScreen(MemberScreen):
 
     @on(DataTable.RowSelected, "#pay-history")
     def open_receipt(self, event: DataTable.RowSelected) -> None:
-        self.call("receipt", self.app.backend.services.receipt, self.app.token, int(event.row_key.value))
+        self.call("receipt", self.coop.backend.services.receipt, self.coop.token, int(str(event.row_key.value)))
 
     def done_receipt(self, receipt) -> None:
         self.app.push_screen(ReceiptModal(receipt))
 
     def action_export(self) -> None:
-        self.call("export", self.app.backend.services.export_history, self.app.token, self.app.export_dir,
+        self.call("export", self.coop.backend.services.export_history, self.coop.token, self.coop.export_dir,
                   *self.filters)
 
     def done_export(self, path: str) -> None:

@@ -14,12 +14,13 @@ from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 from backend.errors import ServiceError
 from backend.money import format_money, parse_money
+from backend.services import RegisteredService
 
 from .base import MemberScreen
 from .biller_choice import BillerChoice
 from .flow import start_authorised
 from .receipt import ReceiptModal
-from .widgets import money_input
+from .widgets import chosen_id, chosen_key, money_input
 
 NEW = -1  # «Otro servicio»: the member picks the entity and types the identifier
 
@@ -40,7 +41,7 @@ class PayScreen(BillerChoice, MemberScreen):
     def __init__(self, service_id: int | None = None) -> None:
         super().__init__()
         self.service_id = service_id
-        self.services: dict[int, object] = {}
+        self.services: dict[int, RegisteredService] = {}
         self.billers: dict[str, object] = {}
         self.origin_ids: set[int] = set()
         self.presentment = None
@@ -70,7 +71,7 @@ class PayScreen(BillerChoice, MemberScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self._show_bills(None)
-        services, token = self.app.backend.services, self.app.token
+        services, token = self.coop.backend.services, self.coop.token
         self.call("services", services.services, token)
         self.call("categories", services.categories, token)
         self.call("origins", services.origins, token)
@@ -112,7 +113,7 @@ class PayScreen(BillerChoice, MemberScreen):
 
     def _sync_account(self) -> None:
         """Debit the chosen service's own account, once both lists have arrived (in either order)."""
-        service = self.services.get(self.query_one("#service", Select).value)
+        service = self.services.get(chosen_id(self.query_one("#service", Select)) or 0)
         if service and service.account_id in self.origin_ids:
             self.query_one("#account", Select).value = service.account_id
 
@@ -124,16 +125,16 @@ class PayScreen(BillerChoice, MemberScreen):
     @on(Input.Submitted, "#identifier")
     def consult(self) -> None:
         self._error("")
-        chosen = self.query_one("#service", Select).value
-        if chosen in self.services:
+        chosen = chosen_id(self.query_one("#service", Select))
+        if chosen is not None and chosen in self.services:
             code, identifier = self.services[chosen].biller_code, self.services[chosen].identifier
         else:
-            code, identifier = self.query_one("#biller", Select).value, self.query_one("#identifier", Input).value
-            if code == Select.NULL:
+            code, identifier = chosen_key(self.query_one("#biller", Select)), self.query_one("#identifier", Input).value
+            if not code:
                 self._error("Selecciona la categoría y la entidad.")
                 return
         self.query_one("#statement", Static).update("Consultando…")
-        self.call("consulta", self.app.backend.services.consulta, self.app.token, code, identifier)
+        self.call("consulta", self.coop.backend.services.consulta, self.coop.token, code, identifier)
 
     def done_consulta(self, presentment) -> None:
         self._show_bills(presentment)
@@ -183,17 +184,17 @@ class PayScreen(BillerChoice, MemberScreen):
                 self._error(exc.message)
                 return
         chosen = list(self.query_one("#bills", SelectionList).selected)
-        services, token = self.app.backend.services, self.app.token
+        services, token = self.coop.backend.services, self.coop.token
         start_authorised(self, lambda: services.prepare_payment(token, p.id, chosen, account, amount),
                          on_done=self._paid, on_error=lambda e: self._error(e.message), show_receipt=False,
                          otp_title="Código de seguridad · Pago de Servicios")
 
     def _paid(self, receipt) -> None:
         self.query_one("#statement", Static).update("Enviando el pago a la entidad…")
-        self.call("submit", self.app.backend.services.submit, self.app.token, receipt.result_id)
+        self.call("submit", self.coop.backend.services.submit, self.coop.token, receipt.result_id)
 
     def done_submit(self, receipt) -> None:
-        services, token = self.app.backend.services, self.app.token
+        services, token = self.coop.backend.services, self.coop.token
         self._show_bills(None)
         self.query_one("#amount", Input).value = ""
         self.call("origins", services.origins, token)

@@ -15,12 +15,13 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from backend.errors import ServiceError, ValidationError
 from backend.money import format_money, parse_money
+from backend.services import RegisteredService
 
 from .base import MemberScreen
 from .biller_choice import BillerChoice
 from .confirm import ConfirmModal
 from .flow import start_authorised
-from .widgets import money_input
+from .widgets import chosen_id, chosen_key, money_input
 
 DUE_DATE = 0  # «En la fecha de vencimiento»
 
@@ -54,7 +55,7 @@ class ProgramarScreen(BillerChoice, MemberScreen):
     def __init__(self) -> None:
         super().__init__()
         self.billers: dict[str, object] = {}
-        self.services: dict[int, object] = {}
+        self.services: dict[int, RegisteredService] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Label("Programar Pago", classes="section-title")
@@ -83,8 +84,8 @@ class ProgramarScreen(BillerChoice, MemberScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        services, token = self.app.backend.services, self.app.token
-        self.query_one("#start", Input).value = f"{self.app.backend.now():%d/%m/%Y}"
+        services, token = self.coop.backend.services, self.coop.token
+        self.query_one("#start", Input).value = f"{self.coop.backend.now():%d/%m/%Y}"
         self.call("origins", services.origins, token)
         self.call("categories", services.categories, token)
         self.call("services", services.services, token)
@@ -107,7 +108,7 @@ class ProgramarScreen(BillerChoice, MemberScreen):
 
     @on(Select.Changed, "#service")
     def service_changed(self, event: Select.Changed) -> None:
-        service = self.services.get(event.value)
+        service = self.services.get(chosen_id(self.query_one("#service", Select)) or 0)
         for selector in ("#category", "#biller", "#id-label", "#identifier"):
             self.query_one(selector).display = service is None
         if service:
@@ -127,18 +128,18 @@ class ProgramarScreen(BillerChoice, MemberScreen):
         except ServiceError as exc:
             self._error(exc.message)
             return
-        scheduled, token = self.app.backend.scheduled, self.app.token
+        scheduled, token = self.coop.backend.scheduled, self.coop.token
         start_authorised(self, lambda: scheduled.prepare_schedule(token, request), on_done=self._done,
                          on_error=lambda e: self._error(e.message), otp_title="Código de seguridad · Pago Programado")
 
     def _request(self) -> dict:
-        account = self.query_one("#account", Select).value
-        service = self.services.get(self.query_one("#service", Select).value)
+        account = chosen_id(self.query_one("#account", Select))
+        service = self.services.get(chosen_id(self.query_one("#service", Select)) or 0)
         if service:
             biller, identifier = service.biller_code, service.identifier
         else:
-            biller, identifier = self.query_one("#biller", Select).value, self.query_one("#identifier", Input).value
-        if account == Select.NULL or biller == Select.NULL:
+            biller, identifier = chosen_key(self.query_one("#biller", Select)), self.query_one("#identifier", Input).value
+        if account is None or not biller:
             raise ValidationError("Selecciona la cuenta de débito, la categoría y la entidad.")
         day = self.query_one("#day", Select).value
         count = self.query_one("#count", Input).value.strip()
@@ -190,7 +191,7 @@ class ConsultarScreen(MemberScreen):
         self.reload()
 
     def reload(self) -> None:
-        self.call("list", self.app.backend.scheduled.schedules, self.app.token)
+        self.call("list", self.coop.backend.scheduled.schedules, self.coop.token)
 
     def done_list(self, items) -> None:
         self.items = items
@@ -228,10 +229,13 @@ class ConsultarScreen(MemberScreen):
         s = self._current()
         if s is None:
             return
-        scheduled = self.app.backend.scheduled
+        scheduled = self.coop.backend.scheduled
         fn = {"pause": scheduled.pause, "resume": scheduled.resume, "cancel": scheduled.cancel}[what]
-        self.app.push_screen(ConfirmModal(self.QUESTIONS[what], f"{s.biller_name} · {s.identifier}"),
-                             lambda yes: yes and self.call("change", fn, self.app.token, s.id))
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.call("change", fn, self.coop.token, s.id)
+
+        self.app.push_screen(ConfirmModal(self.QUESTIONS[what], f"{s.biller_name} · {s.identifier}"), decided)
 
     def done_change(self, schedule) -> None:
         self.notify(f"Pago programado {schedule.state_label.lower()}.", markup=False)

@@ -55,12 +55,12 @@ class DecisionModal(ServiceCalls, ModalScreen[str | None]):
 
     @on(Button.Pressed, "#approve")
     def approve(self) -> None:
-        self.call("decide", self.app.backend.approvals.approve, self.app.token, self.approval.id,
+        self.call("decide", self.coop.backend.approvals.approve, self.coop.token, self.approval.id,
                   self.query_one("#decision-note", Input).value)
 
     @on(Button.Pressed, "#reject")
     def reject(self) -> None:
-        self.call("decide", self.app.backend.approvals.reject, self.app.token, self.approval.id,
+        self.call("decide", self.coop.backend.approvals.reject, self.coop.token, self.approval.id,
                   self.query_one("#decision-note", Input).value)
 
     def done_decide(self, outcome: str) -> None:
@@ -97,7 +97,7 @@ class ApprovalsScreen(MemberScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.call("pending", self.app.backend.approvals.pending, self.app.token)
+        self.call("pending", self.coop.backend.approvals.pending, self.coop.token)
 
     def done_pending(self, items: list[Approval]) -> None:
         self.items = {a.id: a for a in items}
@@ -114,7 +114,7 @@ class ApprovalsScreen(MemberScreen):
 
     @on(DataTable.RowSelected, "#approvals")
     def open_item(self, event: DataTable.RowSelected) -> None:
-        self.app.push_screen(DecisionModal(self.items[int(event.row_key.value)]), self._decided)
+        self.app.push_screen(DecisionModal(self.items[int(str(event.row_key.value))]), self._decided)
 
     def _decided(self, outcome: str | None) -> None:
         if outcome:
@@ -134,7 +134,7 @@ class TillsScreen(MemberScreen):
         # The opening amount is left out to fit 80 columns: «Efectivo» is what matters at the close.
         self.query_one("#tills", DataTable).add_columns("Cajero", "Día", "Estado", "Efectivo", "Diferencia",
                                                         "Pend.")
-        self.call("tills", self.app.backend.tills.tills_of_day, self.app.token)
+        self.call("tills", self.coop.backend.tills.tills_of_day, self.coop.token)
 
     def done_tills(self, tills) -> None:
         table = self.query_one("#tills", DataTable)

@@ -51,7 +51,7 @@ class AuditLogScreen(MemberScreen):
     @on(Input.Submitted)
     @on(Button.Pressed, "#filter")
     def load(self) -> None:
-        self.call("entries", self.app.backend.audit_views.audit_entries, self.app.token, self.filters())
+        self.call("entries", self.coop.backend.audit_views.audit_entries, self.coop.token, self.filters())
 
     def done_entries(self, rows) -> None:
         table = self.query_one("#audit-log", DataTable)
@@ -66,8 +66,8 @@ class AuditLogScreen(MemberScreen):
         self.query_one("#audit-status", Static).update(Text(error.message, style="bold red"))
 
     def action_export(self) -> None:
-        self.call("export", self.app.backend.audit_views.export_audit_csv, self.app.token, self.filters(),
-                  self.app.export_dir)
+        self.call("export", self.coop.backend.audit_views.export_audit_csv, self.coop.token, self.filters(),
+                  self.coop.export_dir)
 
     def done_export(self, path: str) -> None:
         self.query_one("#audit-status", Static).update(Text(f"Exportado a {path}"))
@@ -102,7 +102,7 @@ class MemberMovementsScreen(MemberScreen):
     @on(Input.Submitted, "#moves-query")
     @on(Button.Pressed, "#moves-find")
     def find(self) -> None:
-        self.call("find", self.app.backend.counter.find_member, self.app.token,
+        self.call("find", self.coop.backend.counter.find_member, self.coop.token,
                   self.query_one("#moves-query", Input).value)
 
     def done_find(self, cards) -> None:
@@ -112,7 +112,7 @@ class MemberMovementsScreen(MemberScreen):
             return
         self.member_id = cards[0].member_id
         self.query_one("#moves-status", Static).update(Text(f"{cards[0].name} · {cards[0].id_masked}"))
-        self.call("moves", self.app.backend.audit_views.member_movements, self.app.token, self.member_id)
+        self.call("moves", self.coop.backend.audit_views.member_movements, self.coop.token, self.member_id)
 
     def failed_find(self, error) -> None:
         self.query_one("#moves-status", Static).update(Text(error.message, style="bold red"))
@@ -126,8 +126,8 @@ class MemberMovementsScreen(MemberScreen):
 
     def action_export(self) -> None:
         if self.member_id is not None:
-            self.call("export", self.app.backend.audit_views.export_movements_csv, self.app.token, self.member_id,
-                      "", "", self.app.export_dir)
+            self.call("export", self.coop.backend.audit_views.export_movements_csv, self.coop.token, self.member_id,
+                      "", "", self.coop.export_dir)
 
     def done_export(self, path: str) -> None:
         self.query_one("#moves-status", Static).update(Text(f"Exportado a {path}"))

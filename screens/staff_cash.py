@@ -77,7 +77,7 @@ class CashScreen(MemberScreen):
     def find(self) -> None:
         self._error("")
         self.remove_class("-chosen")  # the list gets the room until a member is chosen
-        self.call("find", self.app.backend.counter.find_member, self.app.token, self.query_one("#search", Input).value)
+        self.call("find", self.coop.backend.counter.find_member, self.coop.token, self.query_one("#search", Input).value)
 
     def done_find(self, cards: MemberSearch) -> None:
         self.cards = list(cards)
@@ -134,7 +134,7 @@ class CashScreen(MemberScreen):
         account = self.query_one("#account", Select).value
         number = next((a.number for a in self.card.accounts if a.id == account), None) if self.card else None
         if number:
-            self.call("refresh", self.app.backend.counter.find_member, self.app.token, number)
+            self.call("refresh", self.coop.backend.counter.find_member, self.coop.token, number)
 
     def done_refresh(self, cards: MemberSearch) -> None:
         card = next((c for c in cards if self.card and c.member_id == self.card.member_id), None)
@@ -153,12 +153,12 @@ class CashScreen(MemberScreen):
             self._error("Busca al socio y elige su cuenta.")
             return
         self._error("")
-        self.call("quote", self.app.backend.counter.quote, self.app.token, self.kind, account,
+        self.call("quote", self.coop.backend.counter.quote, self.coop.token, self.kind, account,
                   self.query_one("#amount", Input).value, self.declaration)
 
     def failed_quote(self, error) -> None:
         if error.code == "declaracion":  # a large cash deposit: the origin of funds first
-            counter, token, amount = self.app.backend.counter, self.app.token, self.query_one("#amount", Input).value
+            counter, token, amount = self.coop.backend.counter, self.coop.token, self.query_one("#amount", Input).value
             account = self.query_one("#account", Select).value
             self.app.push_screen(DeclarationModal(error.message, lambda declared: counter.quote(
                 token, self.kind, account, amount, declared)), self._declared)
@@ -180,7 +180,7 @@ class CashScreen(MemberScreen):
         if not yes:
             return
         account = self.query_one("#account", Select).value
-        self.call("cash", self.app.backend.counter.cash, self.app.token, self.kind, account,
+        self.call("cash", self.coop.backend.counter.cash, self.coop.token, self.kind, account,
                   self.query_one("#amount", Input).value, self.key, self.declaration)
 
     def done_cash(self, result: CashResult) -> None:

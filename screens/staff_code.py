@@ -46,7 +46,7 @@ class StaffCodeModal(ServiceCalls, ModalScreen[SignedIn | None]):
             self.query_one("#staff-code-error", Static).update("El código tiene 6 dígitos.")
             return
         self.busy = True
-        self.call("code", self.app.backend.auth.staff_code, self.ticket, code)
+        self.call("code", self.coop.backend.auth.staff_code, self.ticket, code)
 
     def done_code(self, signed: SignedIn) -> None:
         self.dismiss(signed)

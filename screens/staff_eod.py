@@ -32,7 +32,7 @@ class EndOfDayScreen(MemberScreen):
         super().on_mount()
         self.query_one("#eod-totals", DataTable).add_columns("Operación", "Asientos", "Monto")
         self.query_one("#eod-totals").display = False
-        self.call("day", self.app.backend.end_of_day.business_day, self.app.token)
+        self.call("day", self.coop.backend.end_of_day.business_day, self.coop.token)
 
     def done_day(self, result: tuple[str, str | None]) -> None:
         self.day, reason = result
@@ -53,7 +53,7 @@ class EndOfDayScreen(MemberScreen):
         if yes:
             self.query_one("#run-eod", Button).disabled = True
             self.query_one("#eod-status", Static).update("Cerrando el día…")
-            self.call("close", self.app.backend.end_of_day.close_day, self.app.token)
+            self.call("close", self.coop.backend.end_of_day.close_day, self.coop.token)
 
     def done_close(self, report: DayReport) -> None:
         lines = [f"Día {date_text(report.day)} cerrado. Nuevo día de negocio: {date_text(report.next_day)}."]

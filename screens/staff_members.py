@@ -50,7 +50,7 @@ class EnrolScreen(MemberScreen):
         form = {"id_type": self.query_one("#id_type", Select).value,
                 "id_number": self.query_one("#id_number", Input).value}
         form.update({key: self.query_one(f"#{key}", Input).value for key, _, _ in FIELDS})
-        self.call("enrol", self.app.backend.backoffice.enrol_member, self.app.token, form)
+        self.call("enrol", self.coop.backend.backoffice.enrol_member, self.coop.token, form)
 
     def done_enrol(self, enrolled: Enrolled) -> None:
         for key in ["id_number"] + [k for k, _, _ in FIELDS]:
@@ -109,7 +109,7 @@ class MemberCareScreen(MemberScreen):
     @on(Input.Submitted, "#care-query")
     @on(Button.Pressed, "#care-find")
     def find(self) -> None:
-        self.call("find", self.app.backend.counter.find_member, self.app.token,
+        self.call("find", self.coop.backend.counter.find_member, self.coop.token,
                   self.query_one("#care-query", Input).value)
 
     def done_find(self, cards) -> None:
@@ -118,7 +118,7 @@ class MemberCareScreen(MemberScreen):
             return
         self.card = cards[0]
         self.member_id = cards[0].member_id
-        self.call("access", self.app.backend.backoffice.online_access, self.app.token, self.member_id)
+        self.call("access", self.coop.backend.backoffice.online_access, self.coop.token, self.member_id)
 
     def failed_find(self, error) -> None:
         self._status(error.message, "bold red")
@@ -138,11 +138,11 @@ class MemberCareScreen(MemberScreen):
 
     @on(Button.Pressed, "#unlock")
     def unlock(self) -> None:
-        self.call("unlock", self.app.backend.backoffice.unlock_user, self.app.token, self.member_id)
+        self.call("unlock", self.coop.backend.backoffice.unlock_user, self.coop.token, self.member_id)
 
     def done_unlock(self, _) -> None:
         self._status("Usuario desbloqueado.", "bold green")
-        self.call("access", self.app.backend.backoffice.online_access, self.app.token, self.member_id)
+        self.call("access", self.coop.backend.backoffice.online_access, self.coop.token, self.member_id)
 
     def failed_unlock(self, error) -> None:
         self._status(error.message, "bold red")
@@ -156,18 +156,18 @@ class MemberCareScreen(MemberScreen):
 
     def _reset_confirmed(self, yes: bool | None) -> None:
         if yes:
-            self.call("reset", self.app.backend.backoffice.reset_access, self.app.token, self.member_id)
+            self.call("reset", self.coop.backend.backoffice.reset_access, self.coop.token, self.member_id)
 
     def done_reset(self, _) -> None:
         self._status("Acceso restablecido: el socio debe afiliarse de nuevo.", "bold green")
-        self.call("access", self.app.backend.backoffice.online_access, self.app.token, self.member_id)
+        self.call("access", self.coop.backend.backoffice.online_access, self.coop.token, self.member_id)
 
     def failed_reset(self, error) -> None:
         self._status(error.message, "bold red")
 
     @on(Button.Pressed, "#change-mobile")
     def change_mobile(self) -> None:
-        self.call("mobile", self.app.backend.backoffice.request_mobile_change, self.app.token, self.member_id,
+        self.call("mobile", self.coop.backend.backoffice.request_mobile_change, self.coop.token, self.member_id,
                   self.query_one("#new-mobile", Input).value, self.query_one("#mobile-reason", Input).value,
                   uuid.uuid4().hex)
 

@@ -67,8 +67,8 @@ class TillScreen(MemberScreen):
         self.refresh_till()
 
     def refresh_till(self) -> None:
-        self.call("till", self.app.backend.tills.my_till, self.app.token)
-        self.call("ops", self.app.backend.counter.my_operations, self.app.token)
+        self.call("till", self.coop.backend.tills.my_till, self.coop.token)
+        self.call("ops", self.coop.backend.counter.my_operations, self.coop.token)
 
     def done_till(self, till: TillStatus | None) -> None:
         self.query_one("#till-status", Static).update(status_text(till))
@@ -91,7 +91,7 @@ class TillScreen(MemberScreen):
     def open_till(self) -> None:
         amount = self.query_one("#opening", Input).value  # empty is refused: $0.00 is typed as 0
         self.query_one("#till-error", Static).update("")
-        self.call("open", self.app.backend.tills.open_till, self.app.token, amount)
+        self.call("open", self.coop.backend.tills.open_till, self.coop.token, amount)
 
     def done_open(self, till: TillStatus) -> None:
         self.notify(f"Caja abierta con {format_money(till.opening)}.")
@@ -102,8 +102,8 @@ class TillScreen(MemberScreen):
 
     @on(DataTable.RowSelected, "#till-ops")
     def show_receipt(self, event: DataTable.RowSelected) -> None:
-        self.receipt_op = int(event.row_key.value)
-        self.call("receipt", self.app.backend.counter.receipt, self.app.token, self.receipt_op)
+        self.receipt_op = int(str(event.row_key.value))
+        self.call("receipt", self.coop.backend.counter.receipt, self.coop.token, self.receipt_op)
 
     def done_receipt(self, receipt: Receipt) -> None:
         show_counter_receipt(self, receipt)
@@ -148,7 +148,7 @@ class TillCloseScreen(MemberScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.call("till", self.app.backend.tills.my_till, self.app.token)
+        self.call("till", self.coop.backend.tills.my_till, self.coop.token)
         self.query_one("#d10000", Input).focus()
 
     def done_till(self, till: TillStatus | None) -> None:
@@ -200,7 +200,7 @@ class TillCloseScreen(MemberScreen):
             counts = self.counts()
             if isinstance(counts, str):
                 return
-            self.call("close", self.app.backend.tills.close_till, self.app.token,
+            self.call("close", self.coop.backend.tills.close_till, self.coop.token,
                       {k: v for k, v in counts.items() if v}, self.query_one("#close-note", Input).value)
 
     def done_close(self, result: CloseResult) -> None:
