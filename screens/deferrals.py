@@ -21,6 +21,7 @@ from backend.rates import format_rate
 from .base import MemberScreen
 from .flow import start_authorised
 from .receipt import ReceiptModal
+from .widgets import chosen_id
 
 TITLES = {"consumos": "Diferido Transacciones", "rotativo": "Diferido Saldo Actual Rotativo"}
 REMINDER = ("*Recuerda que la cuota de este diferido son valores que se suman a tus diferidos anteriores, "
@@ -59,7 +60,7 @@ class DeferralScreen(MemberScreen):
     DeferralScreen #simulate { margin-left: 2; }
     DeferralScreen #deferral-error { margin: 0 1; }
     """
-    BINDINGS = [Binding("space", "toggle", "Seleccionar", id="deferral.toggle", tooltip="Marcar o desmarcar el consumo"),
+    BINDINGS = [Binding("space", "mark", "Seleccionar", id="deferral.toggle", tooltip="Marcar o desmarcar el consumo"),
                 Binding("f3", "mine", "Mis diferidos", id="deferral.mine", tooltip="Tus diferidos y sus cuotas")]
 
     def __init__(self, kind: str = "consumos") -> None:
@@ -74,7 +75,7 @@ class DeferralScreen(MemberScreen):
         yield Select([], id="card", prompt="Selecciona la tarjeta", compact=True)
         yield Static("", id="card-info")
         if self.kind == "consumos":
-            table = DataTable(id="purchases", cursor_type="row", zebra_stripes=True)
+            table: DataTable = DataTable(id="purchases", cursor_type="row", zebra_stripes=True)
             table.add_columns("Fecha Transacción", "Descripción", "Valor", "Seleccionar")
             yield table
         yield Static("", id="total")
@@ -96,7 +97,7 @@ class DeferralScreen(MemberScreen):
         select = self.query_one("#card", Select)
         select.set_options([(f"Tarjeta No. {c.masked_pan}", c.account_id) for c in cards])
         self._cards = {c.account_id: c for c in cards}
-        if self.card_id in self._cards:  # back from a deferral: the same card, fresh figures
+        if self.card_id is not None and self.card_id in self._cards:  # back from a deferral: fresh figures
             select.value = self.card_id
             self._show_card(self.card_id)
         elif cards:
@@ -106,8 +107,9 @@ class DeferralScreen(MemberScreen):
 
     @on(Select.Changed, "#card")
     def card_changed(self, event: Select.Changed) -> None:
-        if event.value != Select.NULL and event.value != self.card_id:
-            self._show_card(event.value)
+        card_id = chosen_id(self.query_one("#card", Select))
+        if card_id is not None and card_id != self.card_id:
+            self._show_card(card_id)
 
     def _show_card(self, card_id: int) -> None:
         self.card_id = card_id
@@ -138,15 +140,15 @@ class DeferralScreen(MemberScreen):
 
     @on(DataTable.RowSelected, "#purchases")
     def row_selected(self, event: DataTable.RowSelected) -> None:
-        self._toggle(int(event.row_key.value))
+        self._toggle(int(str(event.row_key.value)))
 
-    def action_toggle(self) -> None:
+    def action_mark(self) -> None:
         if self.kind != "consumos":
             return
         table = self.query_one("#purchases", DataTable)
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-            self._toggle(int(key.value))
+            self._toggle(int(str(key.value)))
 
     def action_mine(self) -> None:
         self.app.push_screen(MyDeferralsScreen())
@@ -230,14 +232,14 @@ class SimulationScreen(MemberScreen):
                 yield Button("Limpiar", id="limpiar", compact=True)
                 yield Button("Confirmar", id="confirmar", variant="primary", compact=True)
             yield Label("Tabla de amortización")
-            table = DataTable(id="schedule", cursor_type="row", zebra_stripes=True)
+            table: DataTable = DataTable(id="schedule", cursor_type="row", zebra_stripes=True)
             table.add_columns("N°", "Fecha de pago", "Cuota", "Interés", "Capital", "Saldo")
             for row, due in zip(sim.schedule.rows, sim.due_dates or [None] * sim.months):
                 table.add_row(str(row.number), f"{due:%d/%m/%Y}" if due else "", format_money(row.cuota),
                               format_money(row.interest), format_money(row.capital), format_money(row.balance))
             yield table
             yield Label("Compara los plazos")
-            compare = DataTable(id="compare", cursor_type="row", zebra_stripes=True)
+            compare: DataTable = DataTable(id="compare", cursor_type="row", zebra_stripes=True)
             compare.add_columns("Plazo", "Cuota", "Interés total", "Tasa efectiva", "Máxima legal")
             for o in sim.options:
                 if o.available:
@@ -310,7 +312,7 @@ class MyDeferralsScreen(MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Mis diferidos", classes="section-title")
-        table = DataTable(id="mine", cursor_type="row", zebra_stripes=True)
+        table: DataTable = DataTable(id="mine", cursor_type="row", zebra_stripes=True)
         table.add_columns("Fecha", "Tarjeta", "Monto", "Plazo", "Cuota", "Pendientes", "Saldo")
         yield table
         yield Static("", id="mine-empty")

@@ -23,6 +23,10 @@ from .calls import ServiceCalls
 class DeclarationModal(ServiceCalls, ModalScreen[tuple[dict, Any] | None]):
     """Dismisses with (declaration, quote) once the quote accepts it, or None when cancelled."""
 
+    HELP = ("Declaración de licitud de fondos: desde el umbral de la cooperativa, un depósito en efectivo "
+            "pide el origen de los fondos y quién deposita (nombre e identificación). Queda con la "
+            "operación, en el comprobante y en la bitácora.")
+
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="declaration.cancel", tooltip="Volver al depósito")]
     DEFAULT_CSS = """
     DeclarationModal #dec-reason { margin-bottom: 1; }
