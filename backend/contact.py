@@ -3,7 +3,9 @@
 Channels and agencies load like the institutions: a bundled demo set (marked demo, so no member
 mistakes a fictional phone for a real one) until a deployment loads its own CSV files, which
 replace the demo rows. A reclamo carries the regulator's deadline (`reclamo_response_days`).
-Staff read and answer cases through `contact_staff` (role-checked).
+Staff read and answer cases through `contact_staff` (role-checked). A member may reply to an answered
+case that is not closed: the reply reopens it («Recibido» again, back in the staff queue; a reclamo gets
+a fresh regulator's deadline from the day of the reply).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Agency:
 class Reply:
     body: str
     created_at: str
+    from_member: bool = False  # the member's own reply on an answered case (else the co-op's answer)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,12 @@ class Case:
     due_on: date | None  # reclamos: the regulator's deadline
     days_left: int | None  # reclamos still open: days until the deadline (negative when late)
     replies: tuple[Reply, ...] = ()
+    closed: bool = False
+
+    @property
+    def can_reply(self) -> bool:
+        """Answered and not closed: the member may write back (reopening it)."""
+        return self.state == "Respondido" and not self.closed
 
     @property
     def subject_label(self) -> str:
@@ -159,6 +168,16 @@ def _agency_rows(text: str, demo: int | None = None) -> list[tuple]:
     return rows
 
 
+def _sent_today(conn, user_id: int, today: str) -> int:
+    """New messages and replies a member wrote today: one daily budget (`contact_max_messages_per_day`)."""
+    cases = conn.execute("SELECT COUNT(*) FROM contact_cases WHERE user_id = ? AND created_at >= ?",
+                         (user_id, today)).fetchone()[0]
+    replies = conn.execute("SELECT COUNT(*) FROM contact_replies r JOIN contact_cases c ON c.id = r.case_id"
+                           " WHERE c.user_id = ? AND r.from_member = 1 AND r.created_at >= ?",
+                           (user_id, today)).fetchone()[0]
+    return int(cases) + int(replies)
+
+
 class ContactService:
     def __init__(self, ctx: Context, auth: AuthService):
         self.ctx = ctx
@@ -198,10 +217,7 @@ class ContactService:
             if subject == "reclamo" else None
         limit = self.ctx.settings.contact_max_messages_per_day
         with self.ctx.db.write() as conn:
-            sent_today = conn.execute(
-                "SELECT COUNT(*) FROM contact_cases WHERE user_id = ? AND created_at >= ?",
-                (who.user_id, now.date().isoformat())).fetchone()[0]
-            if sent_today >= limit:
+            if _sent_today(conn, who.user_id, now.date().isoformat()) >= limit:
                 raise ValidationError(f"Puedes enviar hasta {limit} mensajes por día. Si es urgente, llama al "
                                       "Call Center.", code="contact_limit", field="text")
             case_id = conn.execute(
@@ -214,6 +230,39 @@ class ContactService:
             if due:
                 sms += f" Te responderemos hasta el {date.fromisoformat(due):%d/%m/%Y}."
             notices.queue(conn, who.member_id, sms, at)
+        return self.case(token, case_id)
+
+    def reply(self, token: str, case_id: int, text: str) -> Case:
+        """The member writes back on an answered case: it is «Recibido» again and back in the staff queue."""
+        who = self.auth.principal(token)
+        body = clean_text(text, field="text", label="Tu respuesta", max_len=MAX_TEXT, min_len=MIN_TEXT,
+                          multiline=True)
+        now = self.ctx.now()
+        at = now.strftime("%Y-%m-%d %H:%M:%S")
+        limit = self.ctx.settings.contact_max_messages_per_day
+        if isinstance(case_id, bool) or not isinstance(case_id, int):
+            raise NotFound("El caso no existe o no es tuyo.", field="case")
+        with self.ctx.db.write() as conn:
+            row = conn.execute("SELECT * FROM contact_cases WHERE id = ? AND user_id = ? FOR UPDATE",
+                               (case_id, who.user_id)).fetchone()
+            if row is None:
+                raise NotFound("El caso no existe o no es tuyo.", field="case")
+            if row["closed_at"]:
+                raise ValidationError("El caso está cerrado. Si necesitas algo más, escríbenos un mensaje nuevo.",
+                                      code="cerrado", field="text")
+            if row["state"] != "Respondido":
+                raise ValidationError("Aún no respondemos este caso: espera nuestra respuesta.",
+                                      code="sin_respuesta", field="text")
+            if _sent_today(conn, who.user_id, now.date().isoformat()) >= limit:
+                raise ValidationError(f"Puedes enviar hasta {limit} mensajes por día. Si es urgente, llama al "
+                                      "Call Center.", code="contact_limit", field="text")
+            conn.execute("INSERT INTO contact_replies (case_id, author, body, created_at, from_member)"
+                         " VALUES (?, ?, ?, ?, 1)", (row["id"], who.username, body, at))
+            due = (now.date() + timedelta(days=self.ctx.settings.reclamo_response_days)).isoformat() \
+                if row["subject"] == "reclamo" else None
+            conn.execute("UPDATE contact_cases SET state = 'Recibido', due_on = ? WHERE id = ?", (due, row["id"]))
+            self.ctx.audit(conn, who.username, "contacto.replicar", "ok", caso=case_number(row["id"], row["created_at"]),
+                           asunto=row["subject"])
         return self.case(token, case_id)
 
     def cases(self, token: str) -> list[Case]:
@@ -234,9 +283,9 @@ class ContactService:
             return self._case(conn, row)
 
     def _case(self, conn, row) -> Case:
-        replies = tuple(Reply(r[0], r[1]) for r in conn.execute(
-            "SELECT body, created_at FROM contact_replies WHERE case_id = ? ORDER BY id", (row["id"],)))
+        replies = tuple(Reply(r[0], r[1], bool(r[2])) for r in conn.execute(
+            "SELECT body, created_at, from_member FROM contact_replies WHERE case_id = ? ORDER BY id", (row["id"],)))
         due = date.fromisoformat(row["due_on"]) if row["due_on"] else None
         days_left = (due - self.ctx.now().date()).days if due and row["state"] == "Recibido" else None
         return Case(row["id"], case_number(row["id"], row["created_at"]), row["subject"], row["body"],
-                    row["state"], row["created_at"], due, days_left, replies)
+                    row["state"], row["created_at"], due, days_left, replies, bool(row["closed_at"]))

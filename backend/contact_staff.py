@@ -29,6 +29,7 @@ class StaffReply:
     author: str
     body: str
     created_at: str
+    from_member: bool = False  # the member writing back on an answered case (it reopened the case)
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,9 @@ class ContactStaffService:
     def _case(self, conn, row, replies: bool = True) -> StaffCase:
         answers: tuple[StaffReply, ...] = ()
         if replies:
-            answers = tuple(StaffReply(r[0], r[1], r[2]) for r in conn.execute(
-                "SELECT author, body, created_at FROM contact_replies WHERE case_id = ? ORDER BY id", (row["id"],)))
+            answers = tuple(StaffReply(r[0], r[1], r[2], bool(r[3])) for r in conn.execute(
+                "SELECT author, body, created_at, from_member FROM contact_replies WHERE case_id = ? ORDER BY id",
+                (row["id"],)))
         due = date.fromisoformat(row["due_on"]) if row["due_on"] else None
         days_left = (due - self.ctx.now().date()).days if due and row["state"] == "Recibido" else None
         return StaffCase(row["id"], case_number(row["id"], row["created_at"]), row["member_id"],

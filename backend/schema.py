@@ -696,6 +696,10 @@ MIGRATIONS: list[str] = [
         WHERE o.account_id = accounts.id AND o.kind = 'retiro' AND o.state = 'por_aprobar')
         WHERE id IN (SELECT account_id FROM counter_ops WHERE kind = 'retiro' AND state = 'por_aprobar');
     """,
+    # 16: contacto QA — a member's reply on an answered case (it reopens the case for the staff queue)
+    """
+    ALTER TABLE contact_replies ADD COLUMN from_member INTEGER NOT NULL DEFAULT 0 CHECK (from_member IN (0, 1));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

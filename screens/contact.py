@@ -189,17 +189,26 @@ class MessagesScreen(MemberScreen):
     HELP = ("Tus mensajes a la cooperativa con su estado y nuestras respuestas. Los reclamos muestran el plazo "
             "que tenemos para responder.")
     HELP_KEYS = [("↑ ↓", "Recorrer los mensajes; abajo se ve el texto y la respuesta")]
-    BINDINGS = [Binding("r", "reload", "Actualizar", id="messages.reload", tooltip="Volver a consultar")]
+    BINDINGS = [Binding("f2", "reply", "Responder", id="messages.reply",
+                        tooltip="Responder a nuestra respuesta (el caso vuelve a revisión)"),
+                Binding("r", "reload", "Actualizar", id="messages.reload", tooltip="Volver a consultar")]
+    DEFAULT_CSS = """
+    MessagesScreen #reply { height: 3; margin: 0 1; }
+    MessagesScreen #reply-status { height: 1; margin: 0 1; }
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.cases: list[Case] = []
+        self.current: Case | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Label("Contacto · Mis mensajes", classes="section-title")
         yield DataTable(id="cases", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="case-scroll"):
             yield Static("", id="case-detail")
+        yield TextEntry(id="reply", compact=True, placeholder="Tu respuesta a un caso respondido (F2 la envía)")
+        yield Static("", id="reply-status")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -215,6 +224,30 @@ class MessagesScreen(MemberScreen):
     def action_reload(self) -> None:
         self.call("cases", self.coop.backend.contact.cases, self.coop.token)
 
+    def action_reply(self) -> None:
+        case = self.current
+        if case is None:
+            return
+        if not case.can_reply:
+            self._say("Ese caso está cerrado: escríbenos un mensaje nuevo." if case.closed else
+                      "Podrás responder cuando te hayamos respondido.", error=True)
+            return
+        self.call("reply", self.coop.backend.contact.reply, self.coop.token, case.id,
+                  self.query_one("#reply", TextArea).text)
+
+    def done_reply(self, case: Case) -> None:
+        self.query_one("#reply", TextArea).text = ""
+        self._say(f"Enviamos tu respuesta; el caso {case.number} vuelve a revisión.")
+        self.current = case
+        self.action_reload()
+
+    def failed_reply(self, error: ServiceError) -> None:
+        self._say(error.message, error=True)
+        self.query_one("#reply", TextArea).focus()
+
+    def _say(self, message: str, error: bool = False) -> None:
+        self.query_one("#reply-status", Static).update(Text(message, style="bold red" if error else "bold"))
+
     def done_cases(self, cases: list[Case]) -> None:
         self.cases = cases
         table = self.query_one("#cases", DataTable)
@@ -222,22 +255,34 @@ class MessagesScreen(MemberScreen):
         for c in cases:
             table.add_row(c.number, _when(c.created_at)[:10], c.subject_label,
                           c.state_label, due_text(c), key=str(c.id))
+        keep = next((c for c in cases if self.current is not None and c.id == self.current.id), None)
+        if keep is not None:  # stay on the case just replied to, shown as it is now
+            table.move_cursor(row=table.get_row_index(str(keep.id)))
+            self.show(keep)
         if not cases:
             self.query_one("#case-detail", Static).update("Aún no nos has escrito. Usa «Escríbenos».")
 
     @on(DataTable.RowHighlighted, "#cases")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
         case = next((c for c in self.cases if str(c.id) == event.row_key.value), None)
-        if case is None:
-            return
+        if case is not None:
+            self.show(case)
+
+    def show(self, case: Case) -> None:
+        self.current = case
         text = Text()
         text.append(f"{case.subject_label} {case.number} · {case.state_label}\n", style="bold")
         text.append(case.body + "\n")
         if case.due_on and case.days_left is not None:
             text.append(f"Plazo de respuesta: hasta el {case.due_on:%d/%m/%Y}\n", style="dim")
         for reply in case.replies:
-            text.append(f"\nRespuesta de Cooprogreso · {_when(reply.created_at)}\n", style="bold green")
+            if reply.from_member:
+                text.append(f"\nTu respuesta · {_when(reply.created_at)}\n", style="bold")
+            else:
+                text.append(f"\nRespuesta de Cooprogreso · {_when(reply.created_at)}\n", style="bold green")
             text.append(reply.body + "\n")
         if not case.replies:
             text.append("\nAún sin respuesta.", style="dim")
+        elif case.can_reply:
+            text.append("\n¿Algo más? Escribe abajo y envía con F2: el caso vuelve a revisión.", style="dim")
         self.query_one("#case-detail", Static).update(text)

@@ -126,7 +126,10 @@ class StaffContactScreen(MemberScreen):
             text.append(f"Plazo legal de respuesta: {case.due_on:%d/%m/%Y}\n", style="bold red" if case.overdue
                         else "dim")
         for reply in case.replies:
-            text.append(f"\nRespuesta de {reply.author} · {_when(reply.created_at)}\n", style="bold green")
+            if reply.from_member:  # the member wrote back: the case reopened
+                text.append(f"\nEl socio respondió · {_when(reply.created_at)}\n", style="bold yellow")
+            else:
+                text.append(f"\nRespuesta de {reply.author} · {_when(reply.created_at)}\n", style="bold green")
             text.append(reply.body + "\n")
         if case.closed_at:
             text.append(f"\nCerrado por {case.closed_by} · {_when(case.closed_at)}", style="dim")

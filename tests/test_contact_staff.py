@@ -129,3 +129,45 @@ def test_the_demo_queue(backend, staff):
                                                                 ("reclamo", "Respondido", None),
                                                                 ("consulta", "Recibido", None)]
     assert backend.contact_staff.case(staff["atencion"].token, demo[1].id).replies[0].author == "atencion"
+
+
+def test_a_member_replies_to_an_answer_and_the_case_reopens_for_staff(backend, lucia, staff, clock, ana):
+    token = staff["atencion"].token
+    case = backend.contact.write(lucia.token, "reclamo", "Me debitaron dos veces la planilla de luz.")
+    with pytest.raises(ValidationError, match="espera nuestra respuesta"):  # nothing to reply to yet
+        backend.contact.reply(lucia.token, case.id, "¿Ya lo revisaron? Sigo esperando.")
+    backend.contact_staff.answer(token, case.id, "Devolvimos el débito duplicado a tu cuenta.")
+    assert backend.contact.case(lucia.token, case.id).can_reply
+    with pytest.raises(NotFound):  # another member's case
+        backend.contact.reply(ana.token, case.id, "Quiero ver este caso ajeno, por favor.")
+    for text in HOSTILE:
+        with pytest.raises(ValidationError):
+            backend.contact.reply(lucia.token, case.id, text)
+    clock.advance(days=20)  # the first deadline has passed: the reply brings a fresh one
+    seen = backend.contact.reply(lucia.token, case.id, "Solo devolvieron uno de los dos débitos.")
+    assert seen.state == "Recibido" and not seen.can_reply and seen.days_left == 15
+    assert [(r.from_member, r.body[:5]) for r in seen.replies] == [(False, "Devol"), (True, "Solo ")]
+    queue = {c.id: c for c in own_cases(backend, staff, state="Recibido")}
+    assert queue[case.id].queue_state == "Recibido" and not queue[case.id].overdue
+    detail = backend.contact_staff.case(token, case.id)
+    assert [(r.from_member, r.author) for r in detail.replies] == [(False, "atencion1"), (True, lucia_name(backend))]
+    assert backend.audit_log(last=1)[-1].action == "contacto.replicar"
+    backend.contact_staff.answer(token, case.id, "Devolvimos también el segundo débito.")
+    backend.contact_staff.close(token, case.id)
+    with pytest.raises(ValidationError, match="cerrado"):
+        backend.contact.reply(lucia.token, case.id, "Gracias, todo en orden ahora.")
+    assert len(backend.contact.case(lucia.token, case.id).replies) == 3
+
+
+def test_replies_count_toward_the_messages_per_day(make_backend, lucia, clock):
+    backend = make_backend(contact_max_messages_per_day=2, session_idle_seconds=10**8, staff_idle_seconds=10**8)
+    staff = team(backend, clock)
+    case = backend.contact.write(lucia.token, "consulta", "¿Qué horario tiene la agencia de Cayambe?")
+    backend.contact_staff.answer(staff["atencion"].token, case.id, "De lunes a viernes de 08:30 a 17:00.")
+    backend.contact.reply(lucia.token, case.id, "¿Y los sábados abren también?")
+    with pytest.raises(ValidationError, match="hasta 2 mensajes"):
+        backend.contact.write(lucia.token, "consulta", "¿Tienen cajero automático en Cayambe?")
+
+
+def lucia_name(backend) -> str:
+    return backend.db.conn.execute("SELECT username FROM users WHERE member_id = 1").fetchone()[0]

@@ -70,3 +70,15 @@ async def test_write_a_reclamo_get_a_case_number_and_follow_it(backend):
         assert "C-2026-000001" in text and "Respondido" in text
         assert "[bold red]Cobro[/] duplicado" in text  # the member's text shown literally, never as markup
         assert "Revisamos y reversamos el cobro." in text
+        # the member writes back on the answered case: it goes back to the co-op's queue
+        app.screen.query_one("#reply", TextArea).text = "Solo reversaron uno de los dos cobros."
+        await pilot.press("f2")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Enviamos tu respuesta" in text and "Tu respuesta" in text and "Solo reversaron uno" in text
+        assert backend.db.conn.execute("SELECT state FROM contact_cases WHERE id = 1").fetchone()[0] == "Recibido"
+        app.screen.query_one("#reply", TextArea).text = "Y otra cosa más que olvidé decir."
+        await pilot.press("f2")  # not answered since: nothing to reply to yet
+        await settle(pilot)
+        assert "cuando te hayamos respondido" in screen_text(app)
+        assert backend.db.conn.execute("SELECT COUNT(*) FROM contact_replies WHERE case_id = 1").fetchone()[0] == 2

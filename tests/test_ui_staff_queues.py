@@ -166,3 +166,26 @@ async def test_approve_says_a_received_request_needs_review_before_any_confirmat
         assert isinstance(app.screen, ConfirmModal)
     assert backend.db.conn.execute("SELECT state FROM product_requests WHERE id = ?",
                                    (received["id"],)).fetchone()[0] == "En revisión"
+
+
+async def test_a_members_reply_reopens_the_case_in_the_queue(backend, clock):
+    lucia = demo_member(backend)
+    case = backend.contact.write(lucia.token, "consulta", "¿Qué horario tiene la agencia de Cayambe?")
+    aten = enrol(backend, "atencion9", "atencion", "Marta Vélez")
+    sign_in(backend, aten, clock)
+    backend.contact_staff.answer(aten.token, case.id, "De lunes a viernes de 08:30 a 17:00.")
+    backend.contact.reply(lucia.token, case.id, "[bold]¿Y los sábados?[/] abren también?")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        clock.advance(seconds=30)
+        await staff_login(pilot, backend, aten)
+        await pilot.press("3")
+        await settle(pilot)
+        select_row(app, "#staff-cases", str(case.id))
+        await settle(pilot)
+        app.screen.query_one("#staff-case-scroll").scroll_end(animate=False)
+        await settle(pilot)
+        text = screen_text(app)
+        assert "El socio respondió" in text and "[bold]¿Y los sábados?[/] abren" in text  # literal, not markup
+        row = app.screen.query_one("#staff-cases", DataTable).get_row(str(case.id))
+        assert str(row[3]) == "Recibido"
