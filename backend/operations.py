@@ -125,12 +125,18 @@ class OperationsService:
         row = self._own(who, op_id)
         if row["state"] == "ejecutada":
             return self.receipt(token, row["kind"], row["result_id"])
-        row = self._pending(who, op_id)
-        if not row["challenge_id"]:
-            raise OtpError("Solicita primero el código de seguridad.", code="otp_unknown")
         kind, handler = row["kind"], self._handler(row["kind"])
         request = json.loads(row["request"])
-        prepared = handler.prepare(self.ctx.db.conn, who, request)  # clean errors before the lock
+        try:
+            self._still_pending(row)  # the row just read: a second read could see a concurrent booking
+            if not row["challenge_id"]:
+                raise OtpError("Solicita primero el código de seguridad.", code="otp_unknown")
+            prepared = handler.prepare(self.ctx.db.conn, who, request)  # clean errors before the lock
+        except ServiceError:
+            again = self._own(who, op_id)
+            if again["state"] == "ejecutada":  # a concurrent confirmation booked it (and spent its funds)
+                return self.receipt(token, kind, again["result_id"])
+            raise
 
         def book(conn: Any) -> int:
             current = conn.execute("SELECT state, result_id FROM operations WHERE id = ?", (op_id,)).fetchone()
@@ -195,7 +201,10 @@ class OperationsService:
         return row
 
     def _pending(self, who: Principal, op_id: str) -> Any:
-        row = self._own(who, op_id)
+        return self._still_pending(self._own(who, op_id))
+
+    def _still_pending(self, row: Any) -> Any:
+        """The operation row, if it can still be confirmed; otherwise the reason, in Spanish."""
         if row["state"] == "ejecutada":
             raise ValidationError("Esta operación ya se realizó.", code="operation_done")
         if row["state"] == "anulada":
