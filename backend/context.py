@@ -44,6 +44,10 @@ class Context:
             from .card_numbers import seal_stored
 
             seal_stored(self.db, self._keys["otp_pepper"])
+        if self.db.get_meta("staff_secrets_to_seal") is not None:  # an older database's staff secrets
+            from . import staff_secrets
+
+            staff_secrets.seal_stored(self.db, self._keys["otp_pepper"])
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -700,6 +700,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE contact_replies ADD COLUMN from_member INTEGER NOT NULL DEFAULT 0 CHECK (from_member IN (0, 1));
     """,
+    # 17: sealed staff secrets — a database whose staff secrets are still plain is marked; they are sealed
+    # once when it is opened with its key (backend/staff_secrets.py seal_stored), plain rows refused after
+    """
+    INSERT INTO meta (key, value) SELECT 'staff_secrets_to_seal', '1'
+        WHERE EXISTS (SELECT 1 FROM staff_users WHERE totp_secret NOT LIKE 'enc1:%')
+        ON CONFLICT (key) DO NOTHING;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

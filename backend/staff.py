@@ -145,12 +145,8 @@ class StaffDirectory:
         return staff_secrets.seal(self.ctx.secret("otp_pepper"), username, secret)
 
     def _open(self, conn, staff_id: int, username: str, stored: str) -> str:
-        """The plain secret; a row from before sealing is sealed now (inside the caller's write)."""
-        secret = staff_secrets.unseal(self.ctx.secret("otp_pepper"), username, stored)
-        if not staff_secrets.is_sealed(stored):
-            conn.execute("UPDATE staff_users SET totp_secret = ? WHERE id = ? AND totp_secret = ?",
-                         (self._seal(username, secret), staff_id, stored))
-        return secret
+        """The plain secret of a sealed row (plain rows of older databases were sealed at open)."""
+        return staff_secrets.unseal(self.ctx.secret("otp_pepper"), username, stored)
 
     # -- sign-in -----------------------------------------------------------------------------------
     def find(self, username: str):

@@ -5,8 +5,10 @@ never holds it. Sealing is AES-256-GCM (as backend/card_numbers.py seals card nu
 user's name as associated data, so a sealed secret moved to another user's row does not open. Stored as
 «enc1:» + base64url(nonce ‖ ciphertext ‖ tag).
 
-Rows written before sealing (plain base32) are sealed on first use (`StaffDirectory.code_step` and
-`current_code` write the sealed form back), so no migration needs the key.
+Rows written before sealing (plain base32) are sealed once, when the database is opened with its key
+(migration 17 marks such a database with `meta.staff_secrets_to_seal`, `seal_stored` does the work).
+After that a plain row is refused, never accepted and sealed: whoever can write to the database but
+has no key file could otherwise plant a secret of their own and mint codes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .errors import ServiceError
 
 PREFIX = "enc1:"
 _NONCE = 12
+TO_SEAL = "staff_secrets_to_seal"
 
 
 class SealedSecretError(ServiceError):
@@ -47,15 +50,32 @@ def seal(master: bytes, username: str, secret: str) -> str:
 
 
 def unseal(master: bytes, username: str, stored: str) -> str:
-    """The base32 secret; a plain (older) row is returned as it is, for the caller to seal."""
+    """The base32 secret of a sealed row; anything else is refused."""
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     if not is_sealed(stored):
-        return stored
+        raise SealedSecretError("El secreto del autenticador de este usuario no está sellado con la clave de "
+                                "esta base; vuelve a enrolarlo.")
     try:
         raw = base64.urlsafe_b64decode(stored[len(PREFIX):].encode("ascii"))
         return AESGCM(_key(master)).decrypt(raw[:_NONCE], raw[_NONCE:], _aad(username)).decode("ascii")
     except (InvalidTag, ValueError, UnicodeError):
         raise SealedSecretError("El secreto del autenticador de este usuario no se puede leer con la clave de "
                                 "esta base; vuelve a enrolarlo.") from None
+
+
+def seal_stored(db, master: bytes) -> int:
+    """Seal the plain secrets an older database kept; returns how many. A no-op once done."""
+    if db.get_meta(TO_SEAL) is None:
+        return 0
+    from .keys import scrubbing_write
+
+    sealed = 0
+    with scrubbing_write(db) as tx:
+        for row in tx.execute("SELECT id, username, totp_secret FROM staff_users").fetchall():
+            if not is_sealed(row[2]):
+                tx.execute("UPDATE staff_users SET totp_secret = ? WHERE id = ?", (seal(master, row[1], row[2]), row[0]))
+                sealed += 1
+        tx.execute("DELETE FROM meta WHERE key = ?", (TO_SEAL,))
+    return sealed

@@ -3,6 +3,7 @@ import pytest
 from backend import totp
 from backend.errors import AccountLocked, AuthError, Forbidden, SessionExpired, ValidationError
 from backend.roles import ROLE_REFUSED
+from backend.db import statements
 from backend.staff import StaffChallenge
 
 from .conftest import affiliate, unaffiliated_cedula
@@ -208,19 +209,34 @@ def test_authenticator_secrets_are_sealed_at_rest(backend, clock):
     assert backend.auth.staff(cajero.token).username == "ventanilla7"
 
 
-def test_a_plain_secret_from_before_sealing_works_once_and_is_sealed(backend, clock):
+def test_a_plain_secret_planted_in_the_database_is_refused(backend, clock):
+    """Whoever can write to the database but has no key file must not be able to mint codes."""
+    from backend import staff_secrets
+
     cajero = enrol(backend, "ventanilla7", "cajero")
-    with backend.db.write() as conn:  # as an older version stored it
-        conn.execute("UPDATE staff_users SET totp_secret = ? WHERE username = 'ventanilla7'", (cajero.secret,))
-    sign_in(backend, cajero, clock)
-    assert _stored_secret(backend, "ventanilla7").startswith("enc1:")
-    sign_in(backend, cajero, clock)  # and the sealed one still opens
     with backend.db.write() as conn:
-        conn.execute("UPDATE staff_users SET totp_secret = ? WHERE username = 'cajero'",
-                     ("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",))
-    assert backend.auth.staff_directory.current_code("cajero", at=backend.now()) == \
-        totp.code_at("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", totp.step_at(backend.now(), backend.ctx.clock.zone))
-    assert _stored_secret(backend, "cajero").startswith("enc1:")
+        conn.execute("UPDATE staff_users SET totp_secret = ? WHERE username = 'ventanilla7'", (cajero.secret,))
+    challenge = backend.auth.login("ventanilla7", PASSWORD)
+    with pytest.raises(staff_secrets.SealedSecretError):
+        backend.auth.staff_code(challenge.ticket, code_now(backend, cajero))
+    assert _stored_secret(backend, "ventanilla7") == cajero.secret  # refused, not adopted
+
+
+def test_an_older_databases_plain_secrets_are_sealed_when_it_opens_with_its_key(make_backend, clock):
+    from backend.schema import MIGRATIONS
+
+    backend = make_backend()
+    cajero = enrol(backend, "ventanilla7", "cajero")
+    with backend.db.write() as conn:  # as a version before sealing stored it; migration 17 marks the file
+        conn.execute("UPDATE staff_users SET totp_secret = ? WHERE username = 'ventanilla7'", (cajero.secret,))
+        for statement in statements(MIGRATIONS[16]):
+            conn.execute(statement)
+    backend.close()
+    reopened = make_backend()
+    assert _stored_secret(reopened, "ventanilla7").startswith("enc1:")
+    assert reopened.db.get_meta("staff_secrets_to_seal") is None
+    sign_in(reopened, cajero, clock)
+    assert reopened.auth.staff(cajero.token).username == "ventanilla7"
 
 
 def test_a_sealed_secret_opens_only_for_its_user_and_with_this_database_key(backend, clock):
