@@ -18,8 +18,8 @@ from .context import Context
 from .errors import ValidationError
 from .identity import mask_account
 from .money import format_money
-from .rates import monthly_from_effective
-from .simulators import product_name
+from .rates import default_book, monthly_from_effective
+from .simulators import product, product_name
 
 LOANS = ("consumo", "microcredito", "inmobiliario")
 OPENS = (*LOANS, "plazo_fijo", "tarjeta", "ahorros")  # the product codes of «Solicita tus Productos»
@@ -37,6 +37,18 @@ def loan_schedule(row, start: date) -> list[tuple[date, int, int]]:
     monthly = monthly_from_effective(Decimal(row["rate_bp"]) / Decimal(10000))
     rows = schedule(row["method"], row["amount"], monthly, row["term"]).rows
     return [(accounts.add_months(start, r.number), r.capital, r.interest) for r in rows]
+
+
+def _within_todays_cap(row, today: date) -> None:
+    """The legal cap in force on the day the loan is paid out, not only on the day it was asked for: a
+    lower cap published in between makes the request's rate unlawful."""
+    book = default_book()
+    try:
+        segment = book.offer(product(row["product"]).tariff, row["term"], today).segment
+        book.check(segment, Decimal(row["rate_bp"]) / Decimal(10000), today)
+    except ValidationError as exc:
+        raise ValidationError(f"{exc.message} La tasa de la solicitud ya no se puede aplicar hoy: rechaza la "
+                              "solicitud y pide que simule de nuevo.", code="tasa") from None
 
 
 def _destination(conn, row) -> tuple[int, str]:
@@ -62,6 +74,7 @@ def open_product(conn, ctx: Context, row, *, actor: str, pan_key: bytes, pan: st
     if product in LOANS:
         if row["term"] <= 0:
             raise ValidationError("La solicitud no tiene plazo.", code="plazo")
+        _within_todays_cap(row, today)
         to_account, to_number = _destination(conn, row)
         rows = loan_schedule(row, today)
         if rows[0][1] + rows[0][2] != row["installment"]:

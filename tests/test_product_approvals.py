@@ -89,6 +89,16 @@ def test_a_changed_cuota_is_not_opened(backend, staff, ana):
     assert counts(backend) == before
 
 
+def test_a_rate_above_the_cap_in_force_on_approval_day_is_not_opened(backend, staff, ana):
+    """Asked for under an older, higher cap (16.77% is today's consumo cap): not paid out at 18%."""
+    request = insert_request(backend, ana.member_id, rate_bp=1800)
+    backend.product_approvals.take(staff["atencion"].token, request)
+    before = counts(backend)
+    with pytest.raises(ValidationError, match="simule de nuevo"):
+        backend.product_approvals.approve(staff["atencion"].token, request)
+    assert counts(backend) == before and backend.check() == []
+
+
 def test_a_plazo_fijo_debits_the_account_and_is_refused_without_funds(backend, staff, ana):
     from backend import accounts
     from backend.ledger import Leg, post
