@@ -154,7 +154,7 @@ class ProductRequestsService:
                 raise ValidationError("Ingresa tu ingreso mensual para solicitar un crédito.", field="ingreso")
             sim = simulate_loan(self.book, p.code, request.get("amount"), request.get("term"),
                                 request.get("method"), today)
-            self._income_check(sim, income, today)
+            self._income_check(sim, income, today, committed_cuotas(conn, who.member_id))
             return replace(base, amount=sim.amount, term=sim.months, method=sim.method, rate_bp=sim.rate_bp,
                            installment=sim.cuota, loan=sim)
         if p.kind == DEPOSIT:
@@ -197,11 +197,17 @@ class ProductRequestsService:
             f"({format_money(income)}). El cupo máximo es {format_money(limit)}: {fits}.",
             field="monto", code="income_multiple")
 
-    def _income_check(self, sim: LoanSimulation, income: int, today) -> None:
+    def _income_check(self, sim: LoanSimulation, income: int, today, committed: int) -> None:
+        """The new cuota plus what the member already pays (or has asked to pay) must fit the share."""
         share = self.ctx.settings.loan_income_share_pct
-        limit = income * share // 100
+        limit = income * share // 100 - committed
         if sim.max_cuota <= limit:
             return
+        if limit <= 0:
+            raise ValidationError(
+                f"Tus cuotas de créditos vigentes y solicitados ({format_money(committed)} al mes) ya ocupan el {share}% "
+                f"de tu ingreso mensual declarado ({format_money(income)}): no hay espacio para otra cuota.",
+                field="monto", code="income_share")
         most = max_amount_for(self.book, sim.product, sim.months, sim.method, today, limit)
         fits = (f"en {sim.months} meses puedes solicitar hasta {format_money(most)}" if most else
                 "ese monto de cuota no alcanza para el monto mínimo de este crédito en ese plazo")
@@ -210,7 +216,9 @@ class ProductRequestsService:
                  else "La cuota más alta (la última)")
         raise ValidationError(
             f"{which} de {format_money(sim.max_cuota)} supera el {share}% de tu ingreso mensual declarado "
-            f"({format_money(income)}). La cuota máxima es {format_money(limit)}: {fits}. Prueba un monto menor "
+            f"({format_money(income)})" + (f", descontadas tus cuotas vigentes y solicitadas de {format_money(committed)}"
+                                           if committed else "") +
+            f". La cuota máxima es {format_money(limit)}: {fits}. Prueba un monto menor "
             "o un plazo más largo.", field="monto", code="income_share")
 
     def _own_account(self, conn, who: Principal, account_id: object) -> tuple[int, str]:
@@ -221,6 +229,19 @@ class ProductRequestsService:
         if row is None:
             raise NotFound("La cuenta no existe o no te pertenece.", field="cuenta")
         return row[0], row[1]
+
+
+def committed_cuotas(conn, member_id: int) -> int:
+    """What the member already owes each month on loans: the largest unpaid cuota of each active loan,
+    plus the cuota of every loan request still in process (they may all be approved)."""
+    loans = conn.execute(
+        "SELECT COALESCE(SUM((SELECT MAX(i.principal + i.interest) FROM loan_installments i"
+        " WHERE i.loan_id = a.id AND i.paid_entry_id IS NULL)), 0) FROM accounts a"
+        " WHERE a.member_id = ? AND a.kind = 'prestamo' AND a.status = 'activa'", (member_id,)).fetchone()[0]
+    asked = conn.execute(
+        "SELECT COALESCE(SUM(installment), 0) FROM product_requests WHERE member_id = ? AND state IN (?, ?)"
+        " AND product IN ('consumo', 'microcredito', 'inmobiliario')", (member_id, *OPEN_STATES)).fetchone()[0]
+    return int(loans) + int(asked)
 
 
 def summary(r) -> RequestSummary:

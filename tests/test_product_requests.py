@@ -227,18 +227,31 @@ def test_two_open_requests_prepared_before_either_is_confirmed_store_one(backend
 
 def test_a_loan_above_the_income_share_is_explained(backend, lucia):
     with pytest.raises(ValidationError) as err:
-        backend.product_requests.prepare_request(lucia.token, request(backend, lucia, amount=5_000_00, income=300_00))
+        backend.product_requests.prepare_request(lucia.token, request(backend, lucia, amount=5_000_00, income=1000_00))
     message = err.value.message
     assert err.value.code == "income_share"
-    assert "30%" in message and "$300.00" in message and "La cuota máxima es $90.00" in message
-    most = simulators.max_amount_for(default_book(), "consumo", 12, "frances", TODAY, 90_00)
+    assert "30%" in message and "$1,000.00" in message and "La cuota máxima es $137.92" in message  # less her $162.08 loan cuota
+    most = simulators.max_amount_for(default_book(), "consumo", 12, "frances", TODAY, 137_92)
     assert f"hasta {simulators.format_money(most)}" in message
-    assert simulators.simulate_loan(default_book(), "consumo", most, 12, "frances", TODAY).max_cuota <= 90_00
-    assert simulators.simulate_loan(default_book(), "consumo", most + 1, 12, "frances", TODAY).max_cuota > 90_00
+    assert simulators.simulate_loan(default_book(), "consumo", most, 12, "frances", TODAY).max_cuota <= 137_92
+    assert simulators.simulate_loan(default_book(), "consumo", most + 1, 12, "frances", TODAY).max_cuota > 137_92
     # what the message offers is accepted
     authorise(backend, lucia, backend.product_requests.prepare_request(
-        lucia.token, request(backend, lucia, amount=most, income=300_00)))
+        lucia.token, request(backend, lucia, amount=most, income=1000_00)))
     assert rows_of(backend)[0]["amount"] == most
+
+
+def test_loans_in_process_count_against_the_income_share(backend, lucia):
+    """Her loan's $162.08 and a microcrédito still in process are both owed from the same income."""
+    income = 1_000_00  # 30%: $300.00 a month for all her cuotas
+    micro = request(backend, lucia, product="microcredito", amount=1_200_00, income=income)
+    authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, micro))
+    asked = rows_of(backend)[0]["installment"]
+    alone = request(backend, lucia, amount=1_000_00, income=income)  # about $90 a month: fits by itself
+    with pytest.raises(ValidationError) as err:
+        backend.product_requests.prepare_request(lucia.token, alone)
+    left = 300_00 - 162_08 - asked
+    assert err.value.code == "income_share" and f"La cuota máxima es {simulators.format_money(left)}" in err.value.message
 
 
 @pytest.mark.parametrize("purpose", HOSTILE)
@@ -414,12 +427,13 @@ def test_the_income_message_names_the_largest_cuota_as_such(backend, lucia):
     sim = simulators.simulate_loan(default_book(), "consumo", 5_000_00, 12, "frances", TODAY)
     assert sim.max_cuota != sim.cuota  # the last French cuota absorbs the cents
     with pytest.raises(ValidationError) as err:
-        backend.product_requests.prepare_request(lucia.token, request(backend, lucia, amount=5_000_00, income=300_00))
+        backend.product_requests.prepare_request(lucia.token, request(backend, lucia, amount=5_000_00, income=1000_00))
     assert f"La cuota más alta (la última) de {simulators.format_money(sim.max_cuota)}" in err.value.message
+    assert "descontadas tus cuotas vigentes y solicitadas de $162.08" in err.value.message
     german = simulators.simulate_loan(default_book(), "consumo", 5_000_00, 12, "aleman", TODAY)
     with pytest.raises(ValidationError) as err:
         backend.product_requests.prepare_request(lucia.token, request(
-            backend, lucia, amount=5_000_00, income=300_00, method="aleman"))
+            backend, lucia, amount=5_000_00, income=1000_00, method="aleman"))
     assert f"La primera cuota (la más alta) de {simulators.format_money(german.max_cuota)}" in err.value.message
 
 

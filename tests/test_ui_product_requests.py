@@ -63,12 +63,12 @@ async def test_simulate_a_loan_then_ask_for_it_with_a_code(backend):
         await settle(pilot)
         form = app.screen
         assert isinstance(form, RequestFormScreen)
-        form.query_one("#income", Input).value = "200"
+        form.query_one("#income", Input).value = "800"
         form.query_one("#purpose", Input).value = "[bold red]Techo[/] nuevo"
         await pilot.press("f2")
         await settle(pilot)
         text = " ".join(screen_text(app).split())
-        assert "La cuota máxima es $60.00" in text  # 30% of $200, explained, nothing asked
+        assert "La cuota máxima es $77.92" in text  # 30% of $800 less her loan's $162.08, explained
         form.query_one("#income", Input).value = "1500"
         await pilot.press("f2")
         await settle(pilot)
