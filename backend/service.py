@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-
-from . import ledger
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .auth import AuthService
 from .clock import Clock
 from .context import Context
 from .db import Database, DatabaseUrl
-from .operations import OperationsService
-from .otp import OtpService
 from .settings import Settings
+
+if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn before any of them is needed
+    from .auth import AuthService
+    from .operations import OperationsService
+    from .otp import OtpService
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,39 @@ class Backend:
         self.db = Database(db_path, create=create, migrate=migrate)
         settings = settings or Settings()
         self.ctx = Context(self.db, settings, clock or Clock(settings.timezone))
-        self.otp = OtpService(self.ctx)
-        self.auth = AuthService(self.ctx, self.otp)
-        self.ops = OperationsService(self.ctx, self.auth, self.otp, loader=self._load_operation)
+        self._core_lock = threading.Lock()
+        self._core_services: tuple[OtpService, AuthService, OperationsService] | None = None
+
+    def _core(self) -> tuple[OtpService, AuthService, OperationsService]:
+        """OTP, sign-in and the authorised-operation flow, built together on first use (start-up time: their
+        modules are not imported before the first screen is drawn). Under a lock, so two worker threads asking
+        at once get the same three: every section registers its kinds on the one `ops` later calls use."""
+        core = self._core_services
+        if core is None:
+            with self._core_lock:
+                core = self._core_services
+                if core is None:
+                    from .auth import AuthService
+                    from .operations import OperationsService
+                    from .otp import OtpService
+
+                    otp = OtpService(self.ctx)
+                    auth = AuthService(self.ctx, otp)
+                    core = self._core_services = (otp, auth, OperationsService(self.ctx, auth, otp,
+                                                                                loader=self._load_operation))
+        return core
+
+    @property
+    def otp(self) -> OtpService:
+        return self._core()[0]
+
+    @property
+    def auth(self) -> AuthService:
+        return self._core()[1]
+
+    @property
+    def ops(self) -> OperationsService:
+        return self._core()[2]
 
     # Which section books each kind of authorised operation (built on demand, e.g. for a replay).
     OPERATION_OWNERS = {"transferencia": "transfers", "beneficiario": "beneficiaries",
@@ -214,6 +246,8 @@ class Backend:
         return self.ctx.now()
 
     def check(self) -> list[str]:
+        from . import ledger
+
         with self.db.read() as conn:
             return ledger.check(conn)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App
@@ -16,16 +17,17 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from backend.auth import SignedIn
 from backend.identity import mask_phone
-from backend.service import Backend
 from screens.commands import CoopCommands
 from screens.login import LoginScreen
 from screens.widgets import spanish_select_lists
 
-from . import __version__, config, logs
+from . import __version__
 from .background import BackgroundJobs
 
+if TYPE_CHECKING:  # the caller builds the Backend; sign-in's module loads with the first sign-in
+    from backend.auth import SignedIn
+    from backend.service import Backend
 
 SETTLE_EVERY_SECONDS = 15
 DELIVER_EVERY_SECONDS = 5
@@ -156,6 +158,8 @@ class CooprogresoApp(App):
         import os
 
         from screens.help import About
+
+        from . import config, logs  # the CLI has loaded both before the app; the app needs them only here
 
         config_file = os.environ.get(config.ENV_PREFIX + "CONFIG") or config.config_file()
         log_file = logs.log_dir(self.backend.settings.log_dir) / logs.FILE_NAME

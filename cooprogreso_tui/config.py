@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -38,6 +37,8 @@ def load(*, db: str | None = None, overrides: dict[str, str] | None = None, demo
     values: dict[str, object] = {}
     path = path or Path(env.get(ENV_PREFIX + "CONFIG", "") or config_file())
     if path.exists():
+        import tomllib  # only when there is a file to read (start-up time)
+
         with open(path, "rb") as fh:
             values.update(tomllib.load(fh))
     names = {f.name for f in fields(Settings)} | {"db"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,9 +11,10 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from backend.auth import SignedIn
-
 from .calls import ServiceCalls
+
+if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before the first screen
+    from backend.auth import SignedIn
 
 
 class LoginScreen(ServiceCalls, Screen):
@@ -67,6 +70,8 @@ class LoginScreen(ServiceCalls, Screen):
         self.call("login", self.coop.backend.auth.login, username, password)
 
     def done_login(self, signed) -> None:
+        from backend.auth import SignedIn
+
         self.query_one("#password", Input).value = ""
         self.query_one("#login", Button).disabled = False
         self._error("")

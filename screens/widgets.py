@@ -12,9 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Select, Static
 
 from backend.errors import ValidationError
-from backend.products import MovementFilter, parse_filter
 
 if TYPE_CHECKING:  # the app imports the screens, never the other way round at run time
+    from backend.products import MovementFilter
     from cooprogreso_tui.app import CooprogresoApp
 
 
@@ -100,6 +100,8 @@ def date_range_inputs() -> tuple[Input, Input]:
 
 def read_date_filter(screen, text: str = "") -> MovementFilter | None:
     """The typed filter, or None after saying what is wrong in the screen's `#filter-error` line."""
+    from backend.products import parse_filter  # not at import: the login screen loads this module
+
     error = screen.query_one("#filter-error", Static)
     try:
         flt = parse_filter(screen.query_one("#desde", Input).value, screen.query_one("#hasta", Input).value, text)
