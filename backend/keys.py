@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import json
 import os
-import secrets
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -54,6 +53,8 @@ def load(db, path: Path) -> dict[str, bytes]:
                 if all(legacy.values()):
                     entry = {name: str(legacy[name]) for name in KEY_NAMES}  # moved, so old receipts still verify
                 else:
+                    import secrets  # only to make keys: opening a database with its keys filed needs none
+
                     entry = {name: secrets.token_hex(32) for name in KEY_NAMES}
                 store[db_id] = entry
                 _write(path, store)
@@ -70,6 +71,8 @@ def database_id(db) -> str:
     found = db.get_meta("database_id")
     if found:
         return found
+    import secrets
+
     with db.write() as conn:
         conn.execute("INSERT INTO meta (key, value) VALUES ('database_id', ?) ON CONFLICT (key) DO NOTHING",
                      (secrets.token_hex(16),))
@@ -135,6 +138,8 @@ def _read(path: Path) -> dict:
 
 def _write(path: Path, databases: dict) -> None:
     """Replace the file atomically with a new one that was 0600 from its first byte."""
+    import secrets
+
     body = json.dumps({"version": 1, "databases": databases}, indent=1, sort_keys=True).encode()
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)

@@ -19,6 +19,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    """One deployment's policy (its own docstring also spares `dataclass` building one from the signature)."""
+
     # Password KDF (scrypt). N = 2**scrypt_log_n.
     scrypt_log_n: int = 17
     scrypt_r: int = 8

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import ModalScreen
 
-from .registry import Section, reachable_for, screen_for
-
-if TYPE_CHECKING:  # the help screens and texts load when the palette first opens, not at start-up
+if TYPE_CHECKING:  # the registry, help screens and texts load when the palette first opens, not at start-up
     from .help import HelpTopic
+    from .registry import Section
 
 ANSWER_SCORE = 0.2  # a word found only in an answer ranks below any match in a title
 
@@ -26,9 +25,13 @@ class CoopCommands(Provider):
         signed = getattr(self.app, "signed_in", None)
         if not signed or isinstance(self.screen, ModalScreen):
             return []
+        from .registry import reachable_for
+
         return reachable_for(getattr(signed, "role", "socio"))
 
     def _open(self, key: str) -> None:
+        from .registry import screen_for
+
         self.app.push_screen(screen_for(key))
 
     def _help(self, topic: HelpTopic) -> None:

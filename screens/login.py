@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from .calls import ServiceCalls
+from .widgets import Footer
 
 if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before the first screen
     from backend.auth import SignedIn

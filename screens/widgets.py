@@ -1,4 +1,4 @@
-"""Widgets every member screen shares: the co-op header and the idle countdown."""
+"""Widgets every member screen shares: the co-op header, the idle countdown and the footer of keys."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual import widgets
 from textual.widgets import Button, Input, Select, Static
 
 from backend.errors import ValidationError
 
 if TYPE_CHECKING:  # the app imports the screens, never the other way round at run time
+    from textual.binding import Binding
+    from textual.screen import Screen
+
     from backend.products import MovementFilter
     from cooprogreso_tui.app import CooprogresoApp
 
@@ -53,6 +57,24 @@ def last_login_text(previous: datetime | None) -> str:
     if previous is None:
         return "Primera conexión"
     return f"Última conexión: {previous:%H}H{previous:%M} / {previous:%d.%m.%Y}"
+
+
+class Footer(widgets.Footer):
+    """Textual's footer, rebuilt only when the keys it would show change.
+
+    Textual rebuilds it on every refresh of the bindings: three times while the first screen is drawn, and again
+    on each Tab between two fields with the same keys, every time with the same keys (start-up time)."""
+
+    _shown: list[tuple[str, Binding, bool, str]] | None = None
+
+    def bindings_changed(self, screen: Screen) -> None:
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            shown = [(key, active.binding, active.enabled, active.tooltip)
+                     for key, active in screen.active_bindings.items()]
+            if getattr(self, "_bindings_ready", False) and shown == self._shown:
+                return  # what it shows already
+            self._shown = shown
+        super().bindings_changed(screen)
 
 
 class SignOutButton(Button, can_focus=False):
