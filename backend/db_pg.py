@@ -87,7 +87,8 @@ def lock_key(name: str) -> int:
 
 # -- rows: by index and by name, like sqlite3.Row ---------------------------------------------------
 @lru_cache(maxsize=1024)
-def _row_class(names: tuple[str, ...]) -> type:
+def _row_class(fields: tuple[bytes, ...]) -> type:
+    names = tuple(name.decode() for name in fields)
     index = {name: i for i, name in enumerate(names)}
 
     class Row(tuple):
@@ -108,10 +109,13 @@ def _row_class(names: tuple[str, ...]) -> type:
 
 
 def _row_factory(cursor):
-    description = cursor.description
-    if description is None:
+    # The column names straight from the result (bytes, the class cached by them): `cursor.description`
+    # would build a Column object per column of every result, a fair share of a booking's client CPU.
+    result = cursor.pgresult
+    if result is None or not result.nfields:
         return tuple
-    return _row_class(tuple(d.name for d in description))
+    fname = result.fname
+    return _row_class(tuple([fname(i) for i in range(result.nfields)]))
 
 
 class _NumericAsInt(Loader):
