@@ -213,7 +213,12 @@ def _workers(path: Path, processes: int, count: int) -> tuple[float, int, int]:
     worker = [sys.executable, str(ROOT / "bench" / "transfer_worker.py"), str(path)]
     procs = [subprocess.Popen([*worker, f"bench{n}", str(count)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True, cwd=ROOT) for n in range(processes)]
-    time.sleep(1.5)  # let every process open the database and sign in
+    # Start the clock once every process has opened the database and signed in: a fixed pause was too short
+    # for 8 processes starting at once on a busy machine, and the slowest ones' start-up was timed as booking.
+    if any(p.stdout.readline().strip() != "ready" for p in procs):
+        for p in procs:
+            p.kill()
+        raise RuntimeError("a transfer worker failed to start")
     start = time.perf_counter()
     for p in procs:
         p.stdin.write("go\n")

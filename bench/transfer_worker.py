@@ -1,7 +1,7 @@
 """Child process for bench/run.py: book N transfers through the service commit path (no OTP).
 
 usage: transfer_worker.py DB USERNAME COUNT
-prints: `done N errors N seconds S`
+prints `ready` once signed in, waits for a line on stdin, then prints `done N errors N seconds S`
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def main() -> None:
     token = backend.auth.login(username, "Bench-2026").token
     origin = backend.transfers.origins(token)[0].account_id
     dest = backend.db.get_meta(f"bench_dest_{username}") or backend.db.get_meta("bench_dest")
+    print("ready", flush=True)
     sys.stdin.readline()  # wait for the parent's start signal
     done, errors, seconds = book(backend, token, origin, dest, count)
     print(f"done {done} errors {errors} seconds {seconds:.4f}", flush=True)
