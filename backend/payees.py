@@ -30,9 +30,11 @@ class CoopPayee:
         return mask_name(self.first_names, self.last_names)
 
 
-def coop_account(conn, number: str) -> CoopPayee:
-    """An active Cooprogreso savings account by its number, or a Spanish error at the account field."""
-    row = _lookup(conn, account_digits(number))
+def coop_account(conn, number: str, *, looked_up: tuple | None = None) -> CoopPayee:
+    """An active Cooprogreso savings account by its number, or a Spanish error at the account field.
+
+    `looked_up`: `(row,)` when the caller already ran `lookup_query(number)` with other reads (one round trip)."""
+    row = looked_up[0] if looked_up is not None else _lookup(conn, account_digits(number))
     if row is None or row["kind"] != "ahorros":
         raise ValidationError("No existe una cuenta de ahorros Cooprogreso con ese número.", field="account")
     if row["status"] != "activa" or row["member_status"] != "activo":
@@ -52,11 +54,20 @@ def account_digits(number: object) -> str:
     return digits
 
 
+def lookup_query(number: object) -> tuple[str, tuple] | None:
+    """The statement `coop_account` runs for `number` (for `conn.fetch_each`), or None for a number it refuses."""
+    try:
+        return _LOOKUP, (account_digits(number),)
+    except ValidationError:
+        return None
+
+
+_LOOKUP = ("SELECT a.id, a.member_id, a.number, a.kind, a.status, m.first_names, m.last_names, m.id_type, m.id_number,"
+           " m.status AS member_status FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.number = ?")
+
+
 def _lookup(conn, number: str):
-    return conn.execute(
-        "SELECT a.id, a.member_id, a.number, a.kind, a.status, m.first_names, m.last_names, m.id_type, m.id_number,"
-        " m.status AS member_status FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.number = ?",
-        (number,)).fetchone()
+    return conn.execute(_LOOKUP, (number,)).fetchone()
 
 
 def _payee(row) -> CoopPayee:

@@ -22,7 +22,7 @@ from .identity import ID_TYPES, mask_account, normalize_id
 from .ledger import Leg, post
 from .money import format_money
 from .operations import OperationsService, Pending, Prepared
-from .payees import coop_account
+from .payees import coop_account, lookup_query
 from .receipts import Receipt, make
 from .text import clean_text
 
@@ -187,10 +187,12 @@ class TransfersService:
     def _book(self, conn: Any, who: Principal, request: TransferRequest, key: str,
               draft: TransferDraft | None = None) -> int:
         """The commit path, inside the write transaction: limits and funds under the lock, booked once."""
-        again = conn.execute("SELECT id FROM transfers WHERE idempotency_key = ?", (key,)).fetchone()
-        if again:
-            return again[0]
-        return self._post(conn, who, draft or self._draft(conn, who, request), key)
+        replay = ("SELECT id FROM transfers WHERE idempotency_key = ?", (key,))
+        if draft is not None:
+            again = conn.execute(*replay).fetchone()
+            return again[0] if again else self._post(conn, who, draft, key)
+        again, *reads = conn.fetch_each([replay, *self._draft_reads(who, request)])  # one round trip on PostgreSQL
+        return again[0] if again else self._post(conn, who, self._draft(conn, who, request, reads), key)
 
     def _limits(self, kind: str) -> tuple[int, int]:
         s = self.ctx.settings
@@ -203,21 +205,29 @@ class TransfersService:
         return daily_quota.TRANSFERS.quota(conn, who.user_id, self.ctx.now().date().isoformat(), daily, kind=kind,
                                            per_transaction=per_tx)
 
-    def _draft(self, conn, who: Principal, req: TransferRequest) -> TransferDraft:
+    def _draft_reads(self, who: Principal, req: TransferRequest) -> list[tuple[str, tuple]]:
+        """What `_draft` reads first: the day's usage, the origin and (a typed Cooprogreso account) the payee."""
+        reads = [daily_quota.TRANSFERS.used_query(who.user_id, self.ctx.now().date().isoformat(), req.kind),
+                 ("SELECT a.*, m.first_names || ' ' || m.last_names AS payer FROM accounts a JOIN members m"
+                  " ON m.id = a.member_id WHERE a.id = ? AND a.member_id = ?", (req.origin_id, who.member_id))]
+        payee = lookup_query(req.account_number) if req.kind == "terceros" and req.beneficiary_id is None else None
+        return reads + [payee] if payee else reads
+
+    def _draft(self, conn, who: Principal, req: TransferRequest, reads: list | None = None) -> TransferDraft:
+        """`reads`: the rows of `_draft_reads`, when the caller sent them with its own statements."""
         if req.kind not in KINDS:
             raise ValidationError("Tipo de transferencia no válido.", field="kind")
         per_tx, daily = self._limits(req.kind)
-        used, origin = conn.fetch_each([  # one round trip on PostgreSQL
-            daily_quota.TRANSFERS.used_query(who.user_id, self.ctx.now().date().isoformat(), req.kind),
-            ("SELECT a.*, m.first_names || ' ' || m.last_names AS payer FROM accounts a JOIN members m"
-             " ON m.id = a.member_id WHERE a.id = ? AND a.member_id = ?", (req.origin_id, who.member_id))])
+        if reads is None:
+            reads = conn.fetch_each(self._draft_reads(who, req))  # one round trip on PostgreSQL
+        used, origin, *looked_up = reads
         quota = Quota(daily, daily_quota.TRANSFERS.amount(used), per_tx)
         if origin is None:
             raise NotFound("La cuenta de origen no existe o no te pertenece.")
         if origin["kind"] != "ahorros" or origin["status"] != "activa":
             raise ValidationError("La cuenta de origen debe ser una cuenta de ahorros activa.", field="origin")
         motive = clean_text(req.motive, field="motive", label="El motivo", min_len=1, max_len=MAX_MOTIVE)
-        dest = self._destination(conn, who, req)
+        dest = self._destination(conn, who, req, tuple(looked_up) or None)
         if dest["dest_account_number"] == origin["number"]:
             raise ValidationError("La cuenta de destino no puede ser la misma de origen.", field="destination")
         amount = req.amount
@@ -234,7 +244,7 @@ class TransfersService:
                              payer_name=origin["payer"],
                              amount=amount, fee=fee, motive=motive, quota_left=quota.left_today, **dest)
 
-    def _destination(self, conn, who: Principal, req: TransferRequest) -> dict:
+    def _destination(self, conn, who: Principal, req: TransferRequest, looked_up: tuple | None = None) -> dict:
         if req.kind == "propia":
             row = conn.execute("SELECT * FROM accounts WHERE id = ? AND member_id = ?",
                                (req.dest_account_id, who.member_id)).fetchone()
@@ -256,7 +266,7 @@ class TransfersService:
             if saved["service"] != expected:
                 raise ValidationError("Ese beneficiario es de otro tipo de transferencia.", field="destination")
         if req.kind == "terceros":
-            payee = coop_account(conn, saved["account_number"] if saved else req.account_number)
+            payee = coop_account(conn, saved["account_number"] if saved else req.account_number, looked_up=looked_up)
             if payee.member_id == who.member_id:
                 raise ValidationError("Esa cuenta es tuya: usa Transferencias a mis Cuentas.", field="destination")
             return dict(dest_name=saved["name"] if saved else payee.masked_name, dest_payee_check=payee.masked,
