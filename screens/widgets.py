@@ -60,20 +60,30 @@ def last_login_text(previous: datetime | None) -> str:
 
 
 class Footer(widgets.Footer):
-    """Textual's footer, rebuilt only when the keys it would show change.
+    """Textual's footer, built with the screen and rebuilt only when the keys it shows change.
 
-    Textual rebuilds it on every refresh of the bindings: three times while the first screen is drawn, and again
-    on each Tab between two fields with the same keys, every time with the same keys (start-up time)."""
+    Textual's starts empty and is rebuilt on every refresh of the bindings: three times while the first screen
+    is drawn, and again on each Tab between two fields, every time with the same keys (start-up time)."""
 
-    _shown: list[tuple[str, Binding, bool, str]] | None = None
+    _shown: list[tuple[Binding, bool, str]] | None = None
+
+    def _keys(self, screen: Screen) -> list[tuple[Binding, bool, str]]:
+        """What `compose` reads: the bindings shown, the command palette's key, and their state and tooltips."""
+        active = screen.active_bindings
+        keys = [(a.binding, a.enabled, a.tooltip) for a in active.values() if a.binding.show]
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette is not None:
+            keys.append((palette.binding, palette.enabled, palette.tooltip))
+        return keys
+
+    def compose(self) -> ComposeResult:
+        self._bindings_ready = True  # the screen's keys are known already: no empty footer, no rebuild after
+        self._shown = self._keys(self.screen)
+        yield from super().compose()
 
     def bindings_changed(self, screen: Screen) -> None:
-        if screen.app.app_focus and self.is_attached and screen is self.screen:
-            shown = [(key, active.binding, active.enabled, active.tooltip)
-                     for key, active in screen.active_bindings.items()]
-            if getattr(self, "_bindings_ready", False) and shown == self._shown:
-                return  # what it shows already
-            self._shown = shown
+        if screen.app.app_focus and self.is_attached and screen is self.screen and self._keys(screen) == self._shown:
+            return  # what it shows already
         super().bindings_changed(screen)
 
 
