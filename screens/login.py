@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Center, Vertical
+from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
@@ -25,19 +25,18 @@ class LoginScreen(ServiceCalls, Screen):
     ]
 
     def compose(self) -> ComposeResult:
-        with Center():
-            with Vertical(id="login-box", classes="dialog"):
-                yield Label("COOPROGRESO", id="login-brand")
-                yield Static("Cooperativa de Ahorro y Crédito · Cooprogreso en Línea", id="login-sub")
-                yield Label("Usuario")
-                yield Input(id="username", max_length=40, compact=True)
-                yield Label("Contraseña")
-                yield Input(id="password", password=True, max_length=128, compact=True)
-                yield Static("", id="login-error", classes="error")
-                yield Button("Ingresar", id="login", variant="primary", compact=True)
-                yield Static("¿Aún no tienes usuario?", id="login-hint")
-                yield Button("Regístrate aquí", id="register", compact=True)
-                yield Static("", id="login-notice")
+        with Vertical(id="login-box", classes="dialog"):
+            yield Label("COOPROGRESO", id="login-brand")
+            yield Static("Cooperativa de Ahorro y Crédito · Cooprogreso en Línea", id="login-sub")
+            yield Label("Usuario")
+            yield Input(id="username", max_length=40, compact=True)
+            yield Label("Contraseña")
+            yield Input(id="password", password=True, max_length=128, compact=True)
+            yield Static("", id="login-error", classes="error")
+            yield Button("Ingresar", id="login", variant="primary", compact=True)
+            yield Static("¿Aún no tienes usuario?", id="login-hint")
+            yield Button("Regístrate aquí", id="register", compact=True)
+            yield Static("", id="login-notice")
         yield Footer(show_command_palette=False)  # F1 and Ctrl+P are told on the menu
 
     def on_mount(self) -> None:
