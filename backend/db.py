@@ -217,6 +217,11 @@ class SqliteConnection(sqlite3.Connection):
         block); in-process here."""
         yield self
 
+    def send(self, sql: str, params=()) -> None:
+        """A write whose result nobody reads; PgConnection.send sends it with the next round trip, here it runs
+        now."""
+        self.execute(sql, params)
+
     def fetch_each(self, statements: list[tuple[str, tuple]]) -> list:
         """Each statement's first row (None when it has none), the statements run in order."""
         return [self.execute(sql, params).fetchone() for sql, params in statements]

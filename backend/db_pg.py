@@ -152,24 +152,53 @@ class PgConnection:
     engine = "postgresql"
 
     def __init__(self, raw: psycopg.Connection):
-        self.raw = raw
+        self._raw = raw
         # A psycopg cursor learns its dumpers and loaders as it goes: a new one per statement costs a booking a
         # fair share of its client CPU. Statements whose rows nobody reads (no-rows writes, locks, BEGIN, COMMIT)
         # share `_scratch`; `fetch_each` reads its rows at once, so it keeps cursors of its own for the next call.
         # Statements that return rows get a new cursor each, as the caller may read it after other statements.
         self._scratch = raw.cursor()
         self._fetchers: list[psycopg.Cursor] = []
+        # Statements sent with the next round trip (`send`, and a write's BEGIN and member lock): each round trip
+        # is a wake-up of this process and of the server's, which on a busy machine costs as much as the work.
+        self._queued: list[tuple[str, tuple | None]] = []
+        self._piped = 0  # inside `pipeline()`: statements go with it anyway
+
+    @property
+    def raw(self) -> psycopg.Connection:
+        """The psycopg connection, whatever was queued sent first (so it runs inside the transaction)."""
+        if self._queued:
+            with self.pipeline():
+                pass
+        return self._raw
 
     def execute(self, sql: str, params=()):
         query, no_rows = _statement(sql)
+        if self._queued:  # one round trip for the queued statements and this one
+            with self.pipeline():
+                return self._run(query, params, no_rows)
         try:
-            if no_rows:
-                return self._scratch.execute(query, tuple(params))
-            return self.raw.execute(query, tuple(params))
+            return self._run(query, params, no_rows)
         except pg_errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
         except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable) as exc:
             raise Busy("La cooperativa está muy ocupada en este momento; intenta de nuevo.") from exc
+
+    def _run(self, query: str, params, no_rows: bool) -> psycopg.Cursor:
+        if no_rows:
+            return self._scratch.execute(query, tuple(params))
+        return self._raw.execute(query, tuple(params))
+
+    def send(self, sql: str, params=()) -> None:
+        """A write whose result nobody reads, sent with this transaction's next round trip (the next statement
+        or the COMMIT) rather than in one of its own. It runs in its place, in order; if it fails, that next
+        statement raises the error (translated as `execute` does) and the transaction rolls back all the same,
+        so use it only where no one catches that statement's own error."""
+        query, _ = _statement(sql)
+        if self._piped:
+            self._scratch.execute(query, tuple(params))
+        else:
+            self._queued.append((query, tuple(params)))
 
     def executemany(self, sql: str, seq):
         try:
@@ -185,10 +214,17 @@ class PgConnection:
         one after the other, each a statement of its own (its own snapshot under READ COMMITTED, after the
         one before it has finished, locks included). Fetch the rows after the block: a fetch inside costs a
         round trip of its own. An error is raised at the end of the block, translated as `execute` does; the
-        transaction is then aborted, as after any failed statement."""
+        transaction is then aborted, as after any failed statement. Queued statements (`send`) go first."""
         try:
-            with self.raw.pipeline():
-                yield self
+            with self._raw.pipeline():
+                self._piped += 1
+                try:
+                    queued, self._queued = self._queued, []
+                    for query, params in queued:
+                        self._scratch.execute(query, params)
+                    yield self
+                finally:
+                    self._piped -= 1
         except pg_errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
         except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable) as exc:
@@ -198,7 +234,7 @@ class PgConnection:
         """Each statement's first row (None when it has none), the statements run in order in one round trip."""
         cursors = self._fetchers
         while len(cursors) < len(statements):
-            cursors.append(self.raw.cursor())
+            cursors.append(self._raw.cursor())
         with self.pipeline():  # translates errors as `execute` does
             for cursor, (sql, params) in zip(cursors, statements):
                 cursor.execute(translate(sql), tuple(params))
@@ -206,22 +242,44 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return self.raw.pgconn.transaction_status != TransactionStatus.IDLE
+        return bool(self._queued) or self._raw.pgconn.transaction_status != TransactionStatus.IDLE
 
-    def command(self, sql: str) -> None:
-        """A statement (or several, `;`-separated, no parameters) whose result nobody reads: BEGIN, COMMIT."""
-        self._scratch.execute(sql)
+    def begin(self, member: int | None) -> None:
+        """Open a write transaction, holding `member`'s lock (module docstring): both go with the first statement."""
+        self._queued += _begin(member)
+
+    def commit(self) -> None:
+        try:
+            self._command("COMMIT")
+        except BaseException:  # a queued write failed before it: the COMMIT never ran
+            self.rollback()
+            raise
+
+    def rollback(self) -> None:
+        """Roll back this transaction; what is still queued is never sent."""
+        self._queued = []
+        if not self._raw.closed and self._raw.pgconn.transaction_status != TransactionStatus.IDLE:
+            self._scratch.execute("ROLLBACK")
 
     def lock(self, name: str) -> None:
         """Wait for, and hold until this transaction ends, the advisory lock called `name`."""
-        self._scratch.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+        self._command("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
 
     def lock_shared(self, name: str) -> None:
         """The shared form of `lock`: holders run together and wait only for one holding `lock(name)`."""
-        self._scratch.execute("SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(name),))
+        self._command("SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(name),))
+
+    def _command(self, query: str, params: tuple | None = None) -> None:
+        """A statement whose result nobody reads, with whatever is queued."""
+        if self._queued:
+            with self.pipeline():
+                self._scratch.execute(query, params)
+        else:
+            self._scratch.execute(query, params)
 
     def close(self) -> None:
-        self.raw.close()
+        self._queued = []
+        self._raw.close()
 
 
 def _connect(url: str) -> PgConnection:
@@ -257,14 +315,14 @@ class PgDatabase(Database):
     @property
     def conn(self) -> PgConnection:
         conn = getattr(self._local, "conn", None)
-        if conn is not None and not conn.raw.closed:
+        if conn is not None and not conn._raw.closed:
             return conn
         with self._lock:
             alive = []
             for thread, old in self._open:
                 if thread.is_alive():
                     alive.append((thread, old))
-                elif old.raw.closed or old.in_transaction or len(self._idle) >= 4:
+                elif old._raw.closed or old.in_transaction or len(self._idle) >= 4:
                     with contextlib.suppress(Exception):
                         old.close()
                 else:
@@ -285,15 +343,14 @@ class PgDatabase(Database):
     def write(self) -> Iterator[PgConnection]:
         """One atomic unit of work; calls for the same member queue here (see the module docstring)."""
         conn = self.conn
-        conn.command(_begin(getattr(self._local, "member", None)))
+        conn.begin(getattr(self._local, "member", None))
         try:
             yield conn
         except BaseException:
-            if not conn.raw.closed:
-                conn.command("ROLLBACK")
+            conn.rollback()
             raise
         try:
-            conn.command("COMMIT")
+            conn.commit()
         except pg_errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
 
@@ -351,11 +408,11 @@ class PgDatabase(Database):
 
 
 @lru_cache(maxsize=1024)
-def _begin(member: int | None) -> str:
-    """BEGIN, and the lock of the member the calls act for: one round trip for both."""
+def _begin(member: int | None) -> tuple[tuple[str, tuple | None], ...]:
+    """BEGIN, and the lock of the member the calls act for."""
     if member is None:
-        return "BEGIN"
-    return f"BEGIN; SELECT pg_advisory_xact_lock({lock_key(member_lock(member))})"
+        return (("BEGIN", None),)
+    return ("BEGIN", None), ("SELECT pg_advisory_xact_lock(%s)", (lock_key(member_lock(member)),))
 
 
 def _version(conn: PgConnection) -> int:

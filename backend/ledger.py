@@ -114,7 +114,9 @@ def post(
     # Accounts in ascending id order: on PostgreSQL two entries touching the same accounts lock their rows
     # in the same order, so they wait for each other instead of deadlocking (stable: an account's legs keep
     # their order). The updates go in one round trip and run in that order; the postings follow in one
-    # INSERT, in that same order (their ids keep the running balance). A refused leg rolls all of it back.
+    # INSERT, in that same order (their ids keep the running balance), sent with the caller's next statement
+    # (`conn.send`: nobody reads its result, and a failure still rolls the entry back). A refused leg rolls all
+    # of it back.
     ordered = sorted(legs, key=lambda leg: leg.account_id)
     rows = conn.fetch_each([
         ("UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance, held, kind, status",
@@ -131,7 +133,7 @@ def post(
         if kind_ != "interna" and status != "activa":
             raise LedgerError("La cuenta no está activa.")
         postings += (entry_id, leg.account_id, leg.amount, balance, posted_at, leg.memo)
-    conn.execute(_insert_postings(len(legs)), postings)
+    conn.send(_insert_postings(len(legs)), postings)
     return entry_id
 
 

@@ -128,6 +128,40 @@ def test_a_pipeline_runs_its_statements_in_order_and_reports_errors_neutrally(ba
         assert conn.execute("SELECT COUNT(*) FROM meta WHERE key IN ('p1', 'p2')").fetchone()[0] == 1
 
 
+def test_a_sent_write_runs_in_its_place_and_its_failure_rolls_the_whole_write_back(backend):
+    """`conn.send` (ledger.post's postings) and a write's BEGIN and member lock go with the next round trip on
+    PostgreSQL: they still run first and inside the transaction, and a sent write that fails aborts all of it."""
+    db = backend.db
+    backend.auth.principal(backend.auth.login("demo", "Demo-2026!").token)  # writes take the member's lock
+    with db.write() as conn:
+        assert conn.in_transaction
+        conn.send("INSERT INTO meta (key, value) VALUES (?, ?)", ("s1", "uno"))
+        assert conn.execute("SELECT value FROM meta WHERE key = ?", ("s1",)).fetchone()[0] == "uno"
+        conn.send("INSERT INTO meta (key, value) VALUES (?, ?)", ("s2", "dos"))  # goes with the COMMIT
+    assert db.get_meta("s1") == "uno" and db.get_meta("s2") == "dos"
+    with pytest.raises(IntegrityError), db.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('s3', 'tres')")
+        conn.send("INSERT INTO meta (key, value) VALUES ('s1', 'otra')")  # the key is taken
+        conn.execute("SELECT 1").fetchone()
+    assert db.get_meta("s3") is None
+    with pytest.raises(IntegrityError), db.write() as conn:  # failing at the COMMIT's round trip
+        conn.execute("INSERT INTO meta (key, value) VALUES ('s4', 'cuatro')")
+        conn.send("INSERT INTO meta (key, value) VALUES ('s2', 'otra')")
+    assert db.get_meta("s4") is None
+    with pytest.raises(RuntimeError), db.write() as conn:  # queued and never sent: nothing happens
+        conn.send("INSERT INTO meta (key, value) VALUES ('s5', 'cinco')")
+        raise RuntimeError("a refusal in Python")
+    assert db.get_meta("s5") is None
+    with db.write() as conn:  # the psycopg connection under it is inside the transaction too
+        raw = getattr(conn, "raw", None)
+        if raw is not None:
+            raw.execute("INSERT INTO meta (key, value) VALUES ('s6', 'seis')")
+            assert raw.info.transaction_status.name == "INTRANS"
+    with db.write():  # an empty write commits nothing, and the connection stays usable
+        pass
+    assert db.get_meta("s1") == "uno" and not db.conn.in_transaction
+
+
 def test_usernames_are_canonical_lower_case(backend):
     from backend.errors import AuthError
 
