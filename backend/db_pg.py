@@ -162,6 +162,7 @@ class PgConnection:
         # Statements sent with the next round trip (`send`, and a write's BEGIN and member lock): each round trip
         # is a wake-up of this process and of the server's, which on a busy machine costs as much as the work.
         self._queued: list[tuple[str, tuple | None]] = []
+        self._begun = False  # BEGIN queued or sent, until COMMIT or ROLLBACK
         self._piped = 0  # inside `pipeline()`: statements go with it anyway
 
     @property
@@ -194,11 +195,13 @@ class PgConnection:
         or the COMMIT) rather than in one of its own. It runs in its place, in order; if it fails, that next
         statement raises the error (translated as `execute` does) and the transaction rolls back all the same,
         so use it only where no one catches that statement's own error."""
-        query, _ = _statement(sql)
+        self._queue(_statement(sql)[0], tuple(params))
+
+    def _queue(self, query: str, params: tuple | None) -> None:
         if self._piped:
-            self._scratch.execute(query, tuple(params))
+            self._scratch.execute(query, params)
         else:
-            self._queued.append((query, tuple(params)))
+            self._queued.append((query, params))
 
     def executemany(self, sql: str, seq):
         try:
@@ -242,11 +245,12 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return bool(self._queued) or self._raw.pgconn.transaction_status != TransactionStatus.IDLE
+        return self._begun or self._raw.pgconn.transaction_status != TransactionStatus.IDLE
 
     def begin(self, member: int | None) -> None:
         """Open a write transaction, holding `member`'s lock (module docstring): both go with the first statement."""
         self._queued += _begin(member)
+        self._begun = True
 
     def commit(self) -> None:
         try:
@@ -254,20 +258,22 @@ class PgConnection:
         except BaseException:  # a queued write failed before it: the COMMIT never ran
             self.rollback()
             raise
+        self._begun = False
 
     def rollback(self) -> None:
         """Roll back this transaction; what is still queued is never sent."""
-        self._queued = []
+        self._queued, self._begun = [], False
         if not self._raw.closed and self._raw.pgconn.transaction_status != TransactionStatus.IDLE:
             self._scratch.execute("ROLLBACK")
 
     def lock(self, name: str) -> None:
-        """Wait for, and hold until this transaction ends, the advisory lock called `name`."""
-        self._command("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+        """Wait for, and hold until this transaction ends, the advisory lock called `name`: taken before the
+        next statement runs, in the same round trip (as `send`)."""
+        self._queue("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
 
     def lock_shared(self, name: str) -> None:
         """The shared form of `lock`: holders run together and wait only for one holding `lock(name)`."""
-        self._command("SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(name),))
+        self._queue("SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(name),))
 
     def _command(self, query: str, params: tuple | None = None) -> None:
         """A statement whose result nobody reads, with whatever is queued."""
@@ -278,7 +284,7 @@ class PgConnection:
             self._scratch.execute(query, params)
 
     def close(self) -> None:
-        self._queued = []
+        self._queued, self._begun = [], False
         self._raw.close()
 
 

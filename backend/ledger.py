@@ -103,24 +103,21 @@ def post(
             raise LedgerError("Cada partida debe ser un número entero de centavos distinto de cero.")
     if sum(leg.amount for leg in legs) != 0:
         raise LedgerError("El asiento no cuadra: la suma de sus partidas no es cero.")
-    with conn.pipeline():  # PostgreSQL: the lock and the entry in one round trip, the INSERT after the lock
-        conn.lock_shared(BUSINESS_DAY_LOCK)  # see _BUSINESS_DAY
-        entry = conn.execute(
-            "INSERT INTO entries (kind, description, posted_at, actor, idempotency_key, business_date)"
-            f" VALUES (?, ?, ?, ?, ?, {_BUSINESS_DAY}) RETURNING id",
-            (kind, description, posted_at, actor, idempotency_key, posted_at[:10]),
-        )
-    entry_id = entry.fetchone()[0]
-    # Accounts in ascending id order: on PostgreSQL two entries touching the same accounts lock their rows
-    # in the same order, so they wait for each other instead of deadlocking (stable: an account's legs keep
-    # their order). The updates go in one round trip and run in that order; the postings follow in one
-    # INSERT, in that same order (their ids keep the running balance), sent with the caller's next statement
-    # (`conn.send`: nobody reads its result, and a failure still rolls the entry back). A refused leg rolls all
-    # of it back.
+    # PostgreSQL: the lock, the entry and the balance updates in one round trip, each statement after the one
+    # before it (the INSERT after the lock). Accounts in ascending id order: two entries touching the same
+    # accounts lock their rows in the same order, so they wait for each other instead of deadlocking (stable: an
+    # account's legs keep their order). The postings follow in one INSERT, in that same order (their ids keep
+    # the running balance), sent with the caller's next statement (`conn.send`: nobody reads its result, and a
+    # failure still rolls the entry back). A refused leg rolls all of it back.
+    conn.lock_shared(BUSINESS_DAY_LOCK)  # see _BUSINESS_DAY
     ordered = sorted(legs, key=lambda leg: leg.account_id)
-    rows = conn.fetch_each([
-        ("UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance, held, kind, status",
-         (leg.amount, leg.account_id)) for leg in ordered])
+    entry, *rows = conn.fetch_each([
+        ("INSERT INTO entries (kind, description, posted_at, actor, idempotency_key, business_date)"
+         f" VALUES (?, ?, ?, ?, ?, {_BUSINESS_DAY}) RETURNING id",
+         (kind, description, posted_at, actor, idempotency_key, posted_at[:10])),
+        *(("UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance, held, kind, status",
+           (leg.amount, leg.account_id)) for leg in ordered)])
+    entry_id = entry[0]
     postings: list = []
     for leg, row in zip(ordered, rows):
         if row is None:
