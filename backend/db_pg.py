@@ -75,9 +75,9 @@ _NO_ROWS = re.compile(r"\s*(?:INSERT|UPDATE|DELETE)\b(?![\s\S]*\bRETURNING\b)", 
 
 
 @lru_cache(maxsize=2048)
-def _statement(sql: str) -> tuple[str, bool]:
-    """`sql` for psycopg, and whether it returns no rows."""
-    return translate(sql), _NO_ROWS.match(sql) is not None
+def _statement(sql: str) -> tuple[bytes, bool]:
+    """`sql` for psycopg (encoded once, not at every execute), and whether it returns no rows."""
+    return translate(sql).encode(), _NO_ROWS.match(sql) is not None
 
 
 def ddl(statement: str) -> str:
@@ -161,7 +161,7 @@ class PgConnection:
         self._fetchers: list[psycopg.Cursor] = []
         # Statements sent with the next round trip (`send`, and a write's BEGIN and member lock): each round trip
         # is a wake-up of this process and of the server's, which on a busy machine costs as much as the work.
-        self._queued: list[tuple[str, tuple | None]] = []
+        self._queued: list[tuple[bytes, tuple | None]] = []
         self._begun = False  # BEGIN queued or sent, until COMMIT or ROLLBACK
         self._piped = 0  # inside `pipeline()`: statements go with it anyway
 
@@ -185,7 +185,7 @@ class PgConnection:
         except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable) as exc:
             raise Busy("La cooperativa está muy ocupada en este momento; intenta de nuevo.") from exc
 
-    def _run(self, query: str, params, no_rows: bool) -> psycopg.Cursor:
+    def _run(self, query: bytes, params, no_rows: bool) -> psycopg.Cursor:
         if no_rows:
             return self._scratch.execute(query, tuple(params))
         return self._raw.execute(query, tuple(params))
@@ -197,7 +197,7 @@ class PgConnection:
         so use it only where no one catches that statement's own error."""
         self._queue(_statement(sql)[0], tuple(params))
 
-    def _queue(self, query: str, params: tuple | None) -> None:
+    def _queue(self, query: bytes, params: tuple | None) -> None:
         if self._piped:
             self._scratch.execute(query, params)
         else:
@@ -240,7 +240,7 @@ class PgConnection:
             cursors.append(self._raw.cursor())
         with self.pipeline():  # translates errors as `execute` does
             for cursor, (sql, params) in zip(cursors, statements):
-                cursor.execute(translate(sql), tuple(params))
+                cursor.execute(_statement(sql)[0], tuple(params))
         return [cursor.fetchone() for cursor in cursors[:len(statements)]]
 
     @property
@@ -254,7 +254,7 @@ class PgConnection:
 
     def commit(self) -> None:
         try:
-            self._command("COMMIT")
+            self._command(b"COMMIT")
         except BaseException:  # a queued write failed before it: the COMMIT never ran
             self.rollback()
             raise
@@ -264,18 +264,18 @@ class PgConnection:
         """Roll back this transaction; what is still queued is never sent."""
         self._queued, self._begun = [], False
         if not self._raw.closed and self._raw.pgconn.transaction_status != TransactionStatus.IDLE:
-            self._scratch.execute("ROLLBACK")
+            self._scratch.execute(b"ROLLBACK")
 
     def lock(self, name: str) -> None:
         """Wait for, and hold until this transaction ends, the advisory lock called `name`: taken before the
         next statement runs, in the same round trip (as `send`)."""
-        self._queue("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+        self._queue(b"SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
 
     def lock_shared(self, name: str) -> None:
         """The shared form of `lock`: holders run together and wait only for one holding `lock(name)`."""
-        self._queue("SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(name),))
+        self._queue(b"SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(name),))
 
-    def _command(self, query: str, params: tuple | None = None) -> None:
+    def _command(self, query: bytes, params: tuple | None = None) -> None:
         """A statement whose result nobody reads, with whatever is queued."""
         if self._queued:
             with self.pipeline():
@@ -414,11 +414,11 @@ class PgDatabase(Database):
 
 
 @lru_cache(maxsize=1024)
-def _begin(member: int | None) -> tuple[tuple[str, tuple | None], ...]:
+def _begin(member: int | None) -> tuple[tuple[bytes, tuple | None], ...]:
     """BEGIN, and the lock of the member the calls act for."""
     if member is None:
-        return (("BEGIN", None),)
-    return ("BEGIN", None), ("SELECT pg_advisory_xact_lock(%s)", (lock_key(member_lock(member)),))
+        return ((b"BEGIN", None),)
+    return (b"BEGIN", None), (b"SELECT pg_advisory_xact_lock(%s)", (lock_key(member_lock(member)),))
 
 
 def _version(conn: PgConnection) -> int:

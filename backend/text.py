@@ -59,6 +59,10 @@ def ascii_digits(value: object, *, field: str, label: str, keep: str = "") -> st
     """
     if not isinstance(value, str):
         raise ValidationError(f"{label} no es válido.", field=field)
+    if value.isascii():  # the usual case, typed or stored: ASCII digits, spaces and hyphens only
+        digits = value.strip().replace(" ", "").replace("-", "")
+        if digits.isdigit():
+            return digits
     out = []
     for ch in unicodedata.normalize("NFC", value).strip():
         if ch in " -":
