@@ -60,13 +60,22 @@ def pytest_generate_tests(metafunc) -> None:
     # else: not parametrised at all (test ids, and so snapshot names, stay as they were); `engine` is sqlite
 
 
-# The slowest modules run first, so that with `-n 2` the short tests fill the end instead of one long module
-# finishing alone (seconds per module in a full run, heaviest first). Modules that build a server or a
-# demo database once per module stay on one worker (xdist_group; `--dist loadgroup` is in addopts).
+# The slowest modules run first, so that with several workers the short tests fill the end instead of one long module
+# finishing alone (seconds per module in a full run, heaviest first). The SSH module builds one branch server
+# (a venv, accounts, sshd) for all its tests, so it stays on one worker (xdist_group; `--dist loadgroup` is
+# in addopts); the demo scripts spread over the workers, each of which builds their demo database once.
 SLOW_FIRST = ("test_ssh", "test_demos", "test_web_browser", "test_ui_staff", "test_ui_transfers", "test_ui_services",
               "test_ui_cards", "test_web", "test_help", "test_ui_affiliation", "test_ui_products", "test_ui_login",
               "test_ui_beneficiaries", "test_snapshots_cards", "test_scheduled", "test_snapshots_contacto")
-ONE_WORKER = ("test_ssh", "test_demos")
+ONE_WORKER = ("test_ssh",)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may be disabled (-p no:xdist)
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto`: two workers per core. A Pilot test spends about half its time waiting for the app to go
+    idle (Textual's pilot sleeps in 20 ms steps after every key), and other tests wait on subprocesses, sshd
+    or PostgreSQL: a second worker per core keeps the cores busy during those waits."""
+    return 2 * (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks

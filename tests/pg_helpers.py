@@ -26,6 +26,9 @@ class Server:
         self._helper_conn = psycopg.connect(url, autocommit=True)
         self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-helper")
         self._ready: dict[str, Future[str]] = {}
+        # PostgreSQL 15 copies a template through the WAL by default; for a template this small, copying its
+        # files is about twice as fast (its checkpoint is cheap on the tests' fsync-less cluster).
+        self._strategy = " STRATEGY FILE_COPY" if self.admin.info.server_version >= 150000 else ""
 
     def url(self, name: str) -> str:
         return with_database(self.base, name)
@@ -36,7 +39,7 @@ class Server:
     def fresh_database(self, kind: str, template: str | None = None) -> str:
         name = f"{self.prefix}{kind}{next(self.counter)}"
         self.drop(name)
-        self.admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        self.admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"{self._strategy}' if template else ""))
         return name
 
     def copy_of(self, template: str) -> str:
@@ -53,7 +56,7 @@ class Server:
     def _copy_in_background(self, template: str) -> str:
         name = f"{self.prefix}t{next(self.counter)}"
         self._helper_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        self._helper_conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        self._helper_conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{self._strategy}')
         return name
 
     def drop(self, name: str) -> None:

@@ -10,6 +10,7 @@ import secrets
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -80,18 +81,23 @@ class BranchServer:
         return self.base / "data" / "coop.sqlite3"
 
     def _install_app(self) -> None:
-        """As the README says: a venv on the system's Python, outside any home, readable by all."""
+        """As the README says: a venv on the system's Python, outside any home, readable by all.
+
+        The test venv's pip does the work (one pip, already imported modules warm, no isolated build
+        environment to make): the wheel is built with the test venv's setuptools and installed into a
+        venv made without pip of its own; what ends up in the venv is the same."""
         cached = Path(os.environ.get("COOPROGRESO_SSH_VENV_CACHE", "/tmp/cooprogreso-ssh-venv"))
         venv = self.base / "venv"
-        _run(SYSTEM_PYTHON, "-m", "venv", str(venv))
+        _run(SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv))
         wheels = cached / "wheels"
         wheels.mkdir(parents=True, exist_ok=True)
         for old in wheels.glob("cooprogreso_tui-*.whl"):  # the project itself always from this checkout
             old.unlink()
+        pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
         # dependencies already in the cache are reused; new ones are fetched from the package index
-        _run(str(venv / "bin" / "pip"), "wheel", "-q", "--find-links", str(wheels), "--wheel-dir", str(wheels),
+        _run(*pip, "wheel", "--no-build-isolation", "--find-links", str(wheels), "--wheel-dir", str(wheels),
              str(ROOT))
-        _run(str(venv / "bin" / "pip"), "install", "-q", "--no-index", "--find-links", str(wheels),
+        _run(*pip, "--python", str(venv / "bin" / "python"), "install", "--no-index", "--find-links", str(wheels),
              "cooprogreso-tui")
         shutil.rmtree(ROOT / "build", ignore_errors=True)
         bin_dir = self.base / "bin"
