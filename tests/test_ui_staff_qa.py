@@ -159,6 +159,7 @@ async def _check_screen(backend, clock, staff, key: str, then=None) -> str:
         await settle(pilot)
         if then:
             await then(pilot)
+            await settle(pilot)  # a search runs two workers in a row (the member, then their movements)
         tables = [t for t in app.screen.query(DataTable) if t.display]
         assert tables and all(t.row_count for t in tables), key
         for table in tables:
