@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from textual.widgets import Input, TextArea
+from textual.widgets import Button, Input, TextArea
 from textual.worker import WorkerFailed
 
 from cooprogreso_tui.app import CooprogresoApp
@@ -15,9 +15,11 @@ SIZE = (80, 24)
 
 def _steady_cursors() -> None:
     """A blinking cursor makes a screenshot depend on the machine's load (lit or not at that instant):
-    in tests every cursor stays lit."""
+    in tests every cursor stays lit. Likewise a pressed button stays lit for 0.2 s after a click: in tests
+    it does not light up, so a screenshot never depends on how fast the steps after the click ran."""
     Input._toggle_cursor = lambda self: None  # type: ignore[method-assign]
     TextArea._toggle_cursor_blink_visible = lambda self: None  # type: ignore[method-assign]
+    Button._start_active_affect = lambda self: None  # type: ignore[method-assign]
 
 
 def make_app(backend, tmp_path=None, monotonic=None) -> CooprogresoApp:
