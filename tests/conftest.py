@@ -69,9 +69,11 @@ def pytest_generate_tests(metafunc) -> None:
 # finishing alone (seconds per module in a full run, heaviest first). The SSH module builds one branch server
 # (a venv, accounts, sshd) for all its tests, so it stays on one worker (xdist_group; `--dist loadgroup` is
 # in addopts); the demo scripts spread over the workers, each of which builds their demo database once.
-SLOW_FIRST = ("test_ssh", "test_demos", "test_web_browser", "test_ui_staff", "test_ui_transfers", "test_ui_services",
-              "test_ui_cards", "test_web", "test_help", "test_ui_affiliation", "test_ui_products", "test_ui_login",
-              "test_ui_beneficiaries", "test_snapshots_cards", "test_scheduled", "test_snapshots_contacto")
+SLOW_FIRST = ("test_ssh", "test_demos", "test_web_browser", "test_races", "test_ui_staff", "test_ui_cards",
+              "test_ui_staff_queues", "test_ui_staff_qa", "test_ui_product_requests", "test_ui_services",
+              "test_ui_transfers", "test_ui_staff_counterqa", "test_scheduled_properties", "test_help",
+              "test_snapshots_contacto", "test_ui_affiliation", "test_snapshots_cards", "test_ui_beneficiaries",
+              "test_snapshots_solicitudes", "test_ui_login", "test_ui_products", "test_web", "test_scheduled")
 ONE_WORKER = ("test_ssh",)
 
 
