@@ -5,11 +5,13 @@ Each worker is a separate Python process with its own connections, as on separat
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from backend import accounts
 from backend.service import Backend
@@ -29,20 +31,28 @@ PREAMBLE = textwrap.dedent("""
 """)
 
 
+LAUNCHER = Path(__file__).with_name("worker_launcher.py")
+
+
 def processes(db_path) -> int:
     return 8 if "postgresql" in str(db_path) else 4
 
 
 def run_workers(tmp_path, code: str, args_list: list[list[str]]) -> list[str]:
+    """Run the script once per argument list, each in its own process, all started together; their outputs.
+
+    The processes are forked from one launcher that has imported the backend already (tests/worker_launcher.py):
+    each is still a separate process with its own connections, as on separate branch servers."""
     script = tmp_path / "worker.py"
     script.write_text(PREAMBLE + textwrap.dedent(code))
-    procs = [subprocess.Popen([sys.executable, str(script), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for args in args_list]
-    for p in procs:  # each waits for "go" after opening the database: they start together
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    results = [p.communicate(timeout=180) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [err[-800:] for _, err in results]
+    out_dir = tmp_path / "workers"
+    out_dir.mkdir(exist_ok=True)
+    launcher = subprocess.Popen([sys.executable, str(LAUNCHER), str(script), str(out_dir), json.dumps(args_list)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = launcher.communicate("go\n", timeout=180)  # every worker waits for "go" after opening the database
+    assert launcher.returncode == 0, err[-2000:]
+    results = [((out_dir / f"{n}.out").read_text(), (out_dir / f"{n}.err").read_text()) for n in range(len(args_list))]
+    assert json.loads(out) == [0] * len(args_list), [err[-800:] for _, err in results]
     return [out for out, _ in results]
 
 
