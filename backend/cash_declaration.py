@@ -1,8 +1,10 @@
 """«Declaración de licitud de fondos»: a cash deposit at or above `cash_declaration_threshold` records
 where the money comes from and who physically brings it (Ecuadorian practice; reported to the UAFE).
 
-The declaration travels with the deposit's request, is stored in its counter operation, printed on the
-receipt and written to the audit log; without it such a deposit is refused with the reason.
+The threshold counts the member's cash deposits already made the same business day, so several deposits just
+under it (structuring, «fraccionamiento») add up to one that needs the declaration. The declaration travels
+with the deposit's request, is stored in its counter operation, printed on the receipt and written to the
+audit log; without it such a deposit is refused with the reason.
 """
 
 from __future__ import annotations
@@ -31,16 +33,25 @@ class Declaration:
                 ("Depositado por", f"{self.name} · {ID_TYPES[self.id_type]} {mask_id(self.id_number)}"))
 
 
-def required(kind: str, cents: int, threshold: int) -> bool:
-    return kind == "deposito" and cents >= threshold
+def deposited_today(conn, member_id: int, day: str) -> int:
+    """Cents the member deposited in cash at any counter on business day `day` (executed operations)."""
+    return conn.execute(
+        "SELECT COALESCE(SUM(o.amount), 0) FROM counter_ops o JOIN entries e ON e.id = o.entry_id"
+        " WHERE o.member_id = ? AND o.kind = 'deposito' AND o.state = 'ejecutada' AND e.business_date = ?",
+        (member_id, day)).fetchone()[0]
 
 
-def parse(value: object, threshold: int) -> Declaration:
+def required(kind: str, cents: int, earlier_today: int, threshold: int) -> bool:
+    return kind == "deposito" and cents + earlier_today >= threshold
+
+
+def parse(value: object, threshold: int, earlier_today: int = 0) -> Declaration:
     """The declaration the teller typed, checked; refused with the field to fix."""
     if not isinstance(value, dict) or not any(value.values()):
-        raise ValidationError(f"Los depósitos en efectivo desde {format_money(threshold)} requieren la declaración de "
-                              "licitud de fondos: el origen del dinero y quién lo deposita.", field="declaracion",
-                              code="declaracion")
+        counted = (f" (con los {format_money(earlier_today)} depositados hoy por el socio)" if earlier_today else "")
+        raise ValidationError(f"Los depósitos en efectivo desde {format_money(threshold)}{counted} requieren la "
+                              "declaración de licitud de fondos: el origen del dinero y quién lo deposita.",
+                              field="declaracion", code="declaracion")
     origin = clean_text(value.get("origin", ""), field="origen", label="El origen de los fondos", max_len=120,
                         min_len=5)
     name = clean_text(value.get("name", ""), field="depositante", label="El nombre de quien deposita", max_len=80,

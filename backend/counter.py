@@ -277,8 +277,10 @@ class CounterService:
             lines += (("Aprobación", "Requiere aprobación del supervisor"),)
         declared = None
         threshold = self.ctx.settings.cash_declaration_threshold
-        if cash_declaration.required(kind, cents, threshold):
-            declared = cash_declaration.parse(declaration, threshold)
+        earlier = (cash_declaration.deposited_today(conn, acc["member_id"], counter_ops.business_date(conn, self.ctx))
+                   if kind == "deposito" else 0)
+        if cash_declaration.required(kind, cents, earlier, threshold):
+            declared = cash_declaration.parse(declaration, threshold, earlier)
             lines += declared.lines()
         return CashQuote(kind, f"Confirma el {CASH_KINDS[kind].lower()}", lines, cents, needs, declared)
 

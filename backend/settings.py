@@ -107,7 +107,7 @@ class Settings:
     # -- solicita tus productos
     card_limit_income_multiple: int = 3  # a credit card's cupo may be at most this many times declared monthly income
     # -- cajeros: declaración de licitud de fondos
-    cash_declaration_threshold: int = 10_000_00  # cents: cash deposits from this amount declare the origin of funds
+    cash_declaration_threshold: int = 10_000_00  # cents: a member's cash deposits of a day from this amount declare their origin
 
     def __post_init__(self) -> None:
         validate(self)

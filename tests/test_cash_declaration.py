@@ -82,3 +82,32 @@ def test_the_threshold_setting_is_validated():
     assert Settings().cash_declaration_threshold == 10_000_00
     with pytest.raises(SettingsError):
         Settings(cash_declaration_threshold=0)
+
+
+def test_deposits_of_the_same_day_add_up_to_the_threshold(backend, teller, account):
+    """Structuring: $6,000 and then $4,000 in cash the same business day need the declaration, as $10,000 at once."""
+    backend.counter.cash(teller.token, "deposito", account, "6000", uuid.uuid4().hex)
+    before = entries(backend)
+    with pytest.raises(ValidationError) as err:
+        backend.counter.cash(teller.token, "deposito", account, "4000", uuid.uuid4().hex)
+    assert err.value.code == "declaracion" and "$6,000.00 depositados hoy" in err.value.message
+    assert entries(backend) == before
+    result = backend.counter.cash(teller.token, "deposito", account, "4000", uuid.uuid4().hex, DECLARED)
+    assert result.receipt.get("Origen de los fondos") == "Venta de un vehículo"
+
+
+def test_another_members_deposits_withdrawals_and_other_days_do_not_count(backend, teller, account):
+    from backend import counter_ops
+
+    from .conftest import add_member
+
+    other = add_member(backend, cedula="1712345600", balance=0)[1]
+    backend.counter.cash(teller.token, "deposito", other, "9000", uuid.uuid4().hex)
+    backend.counter.cash(teller.token, "deposito", account, "9000", uuid.uuid4().hex)
+    backend.counter.cash(teller.token, "retiro", account, "100", uuid.uuid4().hex)
+    assert backend.counter.quote(teller.token, "deposito", account, "999.99").declaration is None
+    with pytest.raises(ValidationError):
+        backend.counter.quote(teller.token, "deposito", account, "1000")
+    with backend.db.write() as conn:  # the next business day (as after the end of day)
+        counter_ops.set_business_date(conn, "2026-11-26")
+    assert backend.counter.quote(teller.token, "deposito", account, "9000").declaration is None
