@@ -7,12 +7,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import timedelta
 
 from .context import Context, Principal
 from .errors import NotFound
 from .files import write_private
 from .money import format_plain
+from .periods import within_days
 from .products import parse_filter
 from .roles import AUDITOR, staff_only
 from .text import clean_text
@@ -57,12 +57,9 @@ def _filters(filters: dict) -> tuple[str, list]:
         sql += " AND action LIKE ? ESCAPE '\\'"
         params.append(action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
     flt = parse_filter(filters.get("desde", "") or "", filters.get("hasta", "") or "", "")
-    if flt.date_from:
-        sql += " AND at >= ?"
-        params.append(flt.date_from.isoformat())
-    if flt.date_to:
-        sql += " AND at < ?"
-        params.append((flt.date_to + timedelta(days=1)).isoformat())
+    days, day_params = within_days("at", flt.date_from, flt.date_to)
+    sql += days
+    params += day_params
     return sql, params
 
 
@@ -106,12 +103,9 @@ class AuditViewsService:
         sql = ("SELECT p.posted_at, a.number, p.memo, p.amount, p.balance_after, e.actor FROM postings p"
                " JOIN accounts a ON a.id = p.account_id JOIN entries e ON e.id = p.entry_id WHERE a.member_id = ?")
         params: list = [member_id]
-        if flt.date_from:
-            sql += " AND p.posted_at >= ?"
-            params.append(flt.date_from.isoformat())
-        if flt.date_to:
-            sql += " AND p.posted_at < ?"
-            params.append((flt.date_to + timedelta(days=1)).isoformat())
+        days, day_params = within_days("p.posted_at", flt.date_from, flt.date_to)
+        sql += days
+        params += day_params
         rows = self.ctx.db.conn.execute(sql + " ORDER BY p.posted_at DESC, p.id DESC LIMIT ?",
                                         (*params, MAX_ROWS)).fetchall()
         self.ctx.audit_now(who.username, "auditoria.movimientos", "ok", rol=who.role, member_id=member_id,

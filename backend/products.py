@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from .accounts import LOAN_NAMES
 from .auth import AuthService
@@ -15,6 +15,7 @@ from .errors import NotFound, ValidationError
 from .files import write_private
 from .ids import row_id
 from .money import format_plain
+from .periods import within_days
 from .text import clean_text
 
 KIND_LABELS = {
@@ -238,12 +239,9 @@ def _parse_date(text: str, field: str) -> date | None:
 def _movement_query(account_id: int, flt: MovementFilter, after: str | None) -> tuple[str, list]:
     sql = "SELECT id, posted_at, memo, amount, balance_after FROM postings WHERE account_id = ?"
     params: list = [account_id]
-    if flt.date_from:
-        sql += " AND posted_at >= ?"
-        params.append(flt.date_from.isoformat())
-    if flt.date_to:
-        sql += " AND posted_at < ?"
-        params.append((flt.date_to + timedelta(days=1)).isoformat())
+    days, day_params = within_days("posted_at", flt.date_from, flt.date_to)
+    sql += days
+    params += day_params
     if flt.text:
         text = clean_text(flt.text, field="texto", label="El texto a buscar", max_len=60)
         sql += " AND memo LIKE ? ESCAPE '\\'"

@@ -26,6 +26,7 @@ from .db import IntegrityError
 from .errors import InsufficientFunds, NotFound, ServiceError, ValidationError
 from .identity import mask_account
 from .money import format_money, format_plain
+from .periods import within_days
 from .receipts import Receipt
 from .text import clean_text
 
@@ -330,12 +331,9 @@ class ServicesService:
         sql = ("SELECT p.id, p.reference, p.created_at, b.name, p.identifier, p.amount, p.commission, p.origin,"
                " p.state, p.reason FROM bill_payments p JOIN billers b ON b.code = p.biller_code WHERE p.user_id = ?")
         params: list = [who.user_id]
-        if date_from:
-            sql += " AND p.created_at >= ?"
-            params.append(date_from.isoformat())
-        if date_to:
-            sql += " AND p.created_at < ?"
-            params.append((date_to + timedelta(days=1)).isoformat())
+        days, day_params = within_days("p.created_at", date_from, date_to)
+        sql += days
+        params += day_params
         if biller:
             sql += " AND p.biller_code = ?"
             params.append(biller)

@@ -8,7 +8,7 @@ journal entry in the same transaction that spends the code, once.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from . import daily_quota, institutions
@@ -23,6 +23,7 @@ from .ledger import Leg, post
 from .money import format_money
 from .operations import OperationsService, Pending, Prepared
 from .payees import coop_account, lookup_query
+from .periods import within_days
 from .receipts import Receipt, make
 from .text import clean_text
 
@@ -144,12 +145,9 @@ class TransfersService:
         sql = ("SELECT t.*, COALESCE(i.name, 'Cooprogreso') AS institution FROM transfers t"
                " LEFT JOIN institutions i ON i.code = t.dest_institution WHERE t.user_id = ?")
         params: list = [who.user_id]
-        if date_from:
-            sql += " AND t.created_at >= ?"
-            params.append(date_from.isoformat())
-        if date_to:
-            sql += " AND t.created_at < ?"
-            params.append((date_to + timedelta(days=1)).isoformat())
+        days, day_params = within_days("t.created_at", date_from, date_to)
+        sql += days
+        params += day_params
         if kind:
             if kind not in KINDS:
                 raise ValidationError("Tipo de transferencia no válido.", field="kind")
