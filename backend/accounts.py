@@ -78,8 +78,9 @@ def open_term_deposit(conn, member_id: int, *, from_account: int, principal: int
     """A plazo fijo funded from a savings account; its term in months (demo data) or days (requests)."""
     acc = _insert_account(conn, member_id, "plazo_fijo", "Depósito a Plazo Fijo", start.isoformat())
     maturity = start + timedelta(days=days) if days else add_months(start, months)
-    conn.execute("INSERT INTO term_deposits (account_id, principal, rate_bp, start_date, maturity_date)"
-                 " VALUES (?, ?, ?, ?, ?)", (acc, principal, rate_bp, start.isoformat(), maturity.isoformat()))
+    conn.execute("INSERT INTO term_deposits (account_id, principal, rate_bp, start_date, maturity_date,"
+                 " payout_account_id) VALUES (?, ?, ?, ?, ?, ?)",
+                 (acc, principal, rate_bp, start.isoformat(), maturity.isoformat(), from_account))
     post(conn, kind="plazo_fijo", description="Apertura de depósito a plazo fijo",
          legs=[Leg(from_account, -principal, "Apertura depósito a plazo fijo"),
                Leg(acc, principal, "Apertura depósito a plazo fijo")],

@@ -61,10 +61,12 @@ class CollectionReport:
                           f"{self.arrears} en mora"))
 
 
-def _savings(conn, member_id: int):
-    """The member's oldest active savings account, locked: where a deposit pays and a cuota is collected."""
+def _savings(conn, member_id: int, preferred: int | None = None):
+    """Where a plazo fijo pays out (the savings account that funded it, while it is the member's and active) or a
+    cuota is collected: else the member's oldest active savings account. Locked."""
     return conn.execute("SELECT id, number, balance - held FROM accounts WHERE member_id = ? AND kind = 'ahorros'"
-                        " AND status = 'activa' ORDER BY id LIMIT 1 FOR UPDATE", (member_id,)).fetchone()
+                        " AND status = 'activa' ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END, id LIMIT 1 FOR UPDATE",
+                        (member_id, preferred or 0)).fetchone()
 
 
 def mature_deposits(ctx, day: date) -> MaturityReport:
@@ -82,7 +84,9 @@ def mature_deposits(ctx, day: date) -> MaturityReport:
             if acc is None:  # paid by another pass a moment ago, or being paid now
                 busy += 1
                 continue
-            savings = _savings(conn, member_id)
+            payout = conn.execute("SELECT payout_account_id FROM term_deposits WHERE account_id = ?",
+                                  (account_id,)).fetchone()[0]
+            savings = _savings(conn, member_id, payout)
             if savings is None:
                 waiting += 1
                 ctx.audit(conn, SYSTEM, "plazo_fijo.vencimiento", "sin_cuenta", member_id=member_id,

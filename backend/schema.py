@@ -707,6 +707,16 @@ MIGRATIONS: list[str] = [
         WHERE EXISTS (SELECT 1 FROM staff_users WHERE totp_secret NOT LIKE 'enc1:%')
         ON CONFLICT (key) DO NOTHING;
     """,
+    # 18: a plazo fijo pays out at maturity into the savings account that funded it (backend/maturities.py);
+    # deposits opened before learn it from their opening entry
+    """
+    ALTER TABLE term_deposits ADD COLUMN payout_account_id INTEGER REFERENCES accounts(id);
+    UPDATE term_deposits SET payout_account_id = (
+        SELECT p.account_id FROM postings p JOIN entries e ON e.id = p.entry_id
+        WHERE e.kind = 'plazo_fijo' AND p.amount < 0 AND p.account_id <> term_deposits.account_id
+          AND p.entry_id = (SELECT MIN(q.entry_id) FROM postings q WHERE q.account_id = term_deposits.account_id)
+        ORDER BY p.id LIMIT 1);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from backend import accounts, end_of_day, maturities
+from backend.ledger import Leg, post
 
 from .conftest import add_member
 
@@ -139,3 +140,46 @@ def test_two_passes_at_once_book_each_item_once(make_backend, engine):
     assert first.db.conn.execute("SELECT COUNT(*) FROM entries WHERE kind = 'vencimiento_plazo_fijo'"
                                  " AND idempotency_key = ?", (f"vencimiento-plazo-fijo:{deposit}",)).fetchone()[0] == 1
     assert paid == 2 and _paid(first, loan) == [1, 2] and first.check() == []
+
+
+def _funded_from_second_account(backend):
+    member, first = add_member(backend, cedula="1104680135", balance=100_00)
+    with backend.db.write() as conn:
+        second = accounts.open_savings(conn, member, "2026-05-01")
+        post(conn, kind="deposito", description="Depósito", posted_at="2026-05-01 09:00:00", actor="test",
+             legs=[Leg(second, 2000_00, "Depósito"), Leg(accounts.internal_account(conn, "caja"), -2000_00, "Depósito")])
+        deposit = accounts.open_term_deposit(conn, member, from_account=second, principal=1000_00, rate_bp=600,
+                                             start=date(2026, 5, 25), months=6, actor="test")
+    return first, second, deposit
+
+
+def test_a_matured_deposit_pays_into_the_account_that_funded_it_not_the_oldest(backend):
+    first, second, deposit = _funded_from_second_account(backend)
+    before_first, before_second = _balance(backend, first), _balance(backend, second)
+    end_of_day.run(backend.ctx, backend, "test")
+    assert _balance(backend, second) == before_second + 1030_67 and _balance(backend, first) == before_first
+
+
+def test_if_the_funding_account_is_closed_the_oldest_active_one_gets_it(backend):
+    first, second, deposit = _funded_from_second_account(backend)
+    with backend.db.write() as conn:
+        conn.execute("UPDATE accounts SET status = 'cerrada' WHERE id = ?", (second,))
+    before = _balance(backend, first)
+    end_of_day.run(backend.ctx, backend, "test")
+    assert _balance(backend, first) == before + 1030_67
+
+
+@pytest.mark.sqlite_only  # replays the backfill by hand; every new database runs the migration on both engines
+def test_deposits_opened_before_the_payout_column_learn_it_from_their_opening_entry(backend, db_path):
+    import sqlite3
+
+    from backend.schema import MIGRATIONS
+
+    first, second, deposit = _funded_from_second_account(backend)
+    backend.close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE term_deposits SET payout_account_id = NULL")
+    conn.executescript(MIGRATIONS[17].split(";", 1)[1])  # the backfill, as on a database of version 17
+    assert conn.execute("SELECT payout_account_id FROM term_deposits WHERE account_id = ?",
+                        (deposit,)).fetchone()[0] == second
+    conn.close()
