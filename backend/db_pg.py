@@ -259,6 +259,8 @@ class PgConnection:
             self.rollback()
             raise
         self._begun = False
+        if self._scratch.statusmessage == "ROLLBACK":  # a failed statement was caught and the write went on
+            raise pg_errors.InFailedSqlTransaction("the transaction had failed: nothing was committed")
 
     def rollback(self) -> None:
         """Roll back this transaction; what is still queued is never sent."""
@@ -290,7 +292,9 @@ class PgConnection:
 
 def _connect(url: str) -> PgConnection:
     try:
-        raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+        # UTF-8 between us and the server whatever the database's own encoding: statements are sent as UTF-8
+        # bytes (`_statement`), so a literal like 'En revisión' must be read as UTF-8 by the server too.
+        raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, client_encoding="utf8")
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SchemaError(f"No se pudo conectar a la base de datos {DatabaseUrl(url)}: {reason}") from exc

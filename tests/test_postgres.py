@@ -89,6 +89,46 @@ def test_rows_integers_and_errors_look_the_same_as_on_sqlite(pg_server):
     db.close()
 
 
+def test_accented_literals_in_sql_survive_a_database_in_another_encoding(pg_server):
+    """A co-op's database may be LATIN1 or WIN1252 (a Spanish-locale server): the app still talks UTF-8, so the
+    literal 'En revisión' in the schema's CHECK and in its statements matches the same text sent as a value."""
+    import psycopg
+
+    name = f"{pg_server.prefix}latin{next(pg_server.counter)}"
+    pg_server.admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'LATIN1\' LC_COLLATE \'C\''
+                            " LC_CTYPE 'C'")
+    url = pg_server.target(name)
+    db = Database(url, migrate=True)
+    with db.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, 'En revisión')", ("literal",))
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("valor", "En revisión"))
+    assert db.conn.execute("SELECT COUNT(DISTINCT value) FROM meta WHERE key IN ('literal', 'valor')").fetchone()[0] == 1
+    with psycopg.connect(url.url, client_encoding="latin1") as raw:  # stored as the database's own "ó"
+        assert raw.execute("SELECT value FROM meta WHERE key = 'literal'").fetchone()[0] == "En revisión"
+    db.close()
+    pg_server.drop(name)
+
+
+def test_a_failed_statement_caught_inside_a_write_never_looks_committed(pg_server):
+    """PostgreSQL aborts the whole transaction at a failed statement: if the code catches the error and goes on,
+    the COMMIT is answered with ROLLBACK, and the write must say so instead of returning as if it committed."""
+    url = pg_server.target(pg_server.fresh_database("f"))
+    db = Database(url, migrate=True)
+    with db.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'uno')")
+    with pytest.raises(Exception, match="nothing was committed"), db.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('otra', 'dos')")
+        try:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'repetida')")
+        except IntegrityError:
+            pass
+    assert db.get_meta("otra") is None and not db.conn.in_transaction
+    with db.write() as conn:  # the connection is usable again
+        conn.execute("INSERT INTO meta (key, value) VALUES ('otra', 'tres')")
+    assert db.get_meta("otra") == "tres"
+    db.close()
+
+
 def test_demo_data_refuses_a_database_that_has_members(db_path, engine):
     if engine != "postgresql":
         pytest.skip("the SQLite case is tests/test_database.py")
