@@ -74,6 +74,7 @@ def test_an_answer_after_the_deadline_is_audited_as_late(backend, lucia, staff, 
     assert backend.audit_log(last=1)[-1].outcome == "fuera_de_plazo"
 
 
+@pytest.mark.sqlite_only  # input refused before any SQL (see the marker in pyproject.toml)
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_answers_are_refused_and_change_nothing(backend, lucia, staff, text):
     case = backend.contact.write(lucia.token, "consulta", "¿Puedo cambiar la fecha de pago de mi cuota?")

@@ -186,6 +186,7 @@ def test_states_twice_approved_after_rejection_and_taken_by_another(backend, sta
     assert backend.check() == []
 
 
+@pytest.mark.sqlite_only  # input refused before any SQL (see the marker in pyproject.toml)
 @pytest.mark.parametrize("reason", ["\x1b[31mRECHAZADO\x1b[0m", "Motivo\u202e oculto", "a" * 201])
 def test_hostile_reasons_are_refused(backend, staff, ana, reason):
     request = new_request(backend, ana)

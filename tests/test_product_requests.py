@@ -111,6 +111,7 @@ def test_the_co_ops_own_rate_is_used_and_a_rate_above_todays_cap_is_refused(back
     assert home.cap.segment == "inmobiliario" and len(home.schedule.rows) == 240
 
 
+@pytest.mark.sqlite_only  # input refused before any SQL (see the marker in pyproject.toml)
 @pytest.mark.parametrize("kwargs, field", [
     (dict(product="consumo", amount=100_00, term=12, method="frances"), "monto"),
     (dict(product="consumo", amount=1_000_00, term=61, method="frances"), "plazo"),
@@ -126,6 +127,7 @@ def test_simulator_input_is_checked(backend, lucia, kwargs, field):
     assert err.value.field == field
 
 
+@pytest.mark.sqlite_only  # arithmetic on the catalogue, no SQL of its own (the limits test below keeps both engines)
 @pytest.mark.parametrize("days, band, rate", [
     (30, "30–60 días", "5.00"), (60, "30–60 días", "5.00"), (61, "61–90 días", "5.50"), (90, "61–90 días", "5.50"),
     (91, "91–120 días", "6.00"), (120, "91–120 días", "6.00"), (121, "121–180 días", "6.50"),
@@ -254,6 +256,7 @@ def test_loans_in_process_count_against_the_income_share(backend, lucia):
     assert err.value.code == "income_share" and f"La cuota máxima es {simulators.format_money(left)}" in err.value.message
 
 
+@pytest.mark.sqlite_only  # input refused before any SQL (see the marker in pyproject.toml)
 @pytest.mark.parametrize("purpose", HOSTILE)
 def test_hostile_purpose_is_refused_and_nothing_is_stored(backend, lucia, purpose):
     with pytest.raises(ValidationError) as err:
