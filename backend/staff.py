@@ -19,7 +19,7 @@ from .db import IntegrityError, username_lock
 from .errors import AccountLocked, AuthError, Forbidden, NotFound, SessionExpired, ValidationError
 from .passwords import check_policy, check_username, hash_password, verify_password
 from .roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES
-from .text import clean_text
+from .text import clean_text, visible
 
 BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
 BAD_CODE = "Código incorrecto o ya utilizado. Espera el siguiente código de tu aplicación."
@@ -127,6 +127,24 @@ class StaffDirectory:
             conn.execute("UPDATE staff_sessions SET ended_at = ?, end_reason = 'deshabilitado'"
                          " WHERE staff_id = ? AND ended_at IS NULL", (self.ctx.now_iso(), row[0]))
             self.ctx.audit(conn, by, "personal.deshabilitar", "ok", usuario=username)
+
+    def reset_totp(self, username: str, *, by: str = "cli") -> Enrolment:
+        """A new authenticator secret for a user who lost theirs (a lost phone): the old one is void at
+        once, a pending sign-in and every open session of the user end. Shown once, like at `add`."""
+        username = (username or "").strip().lower()
+        secret = totp.new_secret()
+        with self.ctx.db.write() as conn:
+            row = conn.execute("SELECT id, username, role FROM staff_users WHERE username = ?", (username,)).fetchone()
+            if row is None:
+                raise NotFound(f"No existe el usuario de personal «{visible(username[:40])}».", field="username")
+            conn.execute("UPDATE staff_users SET totp_secret = ?, ticket_hash = NULL, ticket_expires_at = NULL"
+                         " WHERE id = ?", (self._seal(row["username"], secret), row["id"]))
+            ended = conn.execute("UPDATE staff_sessions SET ended_at = ?, end_reason = 'autenticador_nuevo'"
+                                 " WHERE staff_id = ? AND ended_at IS NULL RETURNING id",
+                                 (self.ctx.now_iso(), row["id"])).fetchall()
+            self.ctx.audit(conn, by, "personal.autenticador_nuevo", "ok", usuario=row["username"],
+                           sesiones_cerradas=len(ended))
+        return Enrolment(row["username"], row["role"], secret, totp.provisioning_uri(secret, row["username"]))
 
     def current_code(self, username: str, at: datetime | None = None) -> str:
         """The authenticator's code right now. Demo databases only (for trainings)."""

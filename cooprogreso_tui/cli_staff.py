@@ -1,7 +1,8 @@
-"""`cooprogreso staff add|list|disable|code` (the co-op's staff users) and `cooprogreso end-of-day`.
+"""`cooprogreso staff add|list|disable|reset-totp|code` (the co-op's staff users) and `cooprogreso end-of-day`.
 
 `add` shows the authenticator secret once (otpauth:// URI and a QR code for the phone); nothing
-shows it again. `code` prints a user's current code, in demo databases only (trainings).
+shows it again. `reset-totp` enrols a new one for a user who lost theirs (the old one is void at once).
+`code` prints a user's current code, in demo databases only (trainings).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ def register(sub) -> None:
     disable.add_argument("--db", dest="target")
     disable.add_argument("--user", required=True)
     disable.set_defaults(handler=_disable)
+    reset = verbs.add_parser("reset-totp", help="nuevo secreto de autenticador para un usuario (teléfono perdido);"
+                             " el anterior deja de valer y sus sesiones se cierran")
+    reset.add_argument("--db", dest="target")
+    reset.add_argument("--user", required=True)
+    reset.add_argument("--no-qr", action="store_true", help="no dibujar el código QR")
+    reset.set_defaults(handler=_reset_totp)
     code = verbs.add_parser("code", help="código actual del autenticador de un usuario (solo demostración)")
     code.add_argument("--db", dest="target")
     code.add_argument("--user", required=True)
@@ -58,7 +65,6 @@ def _password(from_stdin: bool) -> str | None:
 
 
 def _add(cfg, args) -> int:
-    from backend import totp
     from backend.errors import ServiceError
 
     backend = _backend(cfg)
@@ -75,11 +81,35 @@ def _add(cfg, args) -> int:
     finally:
         backend.close()
     _say(f"Usuario de personal creado: {enrolment.username} ({args.role})")
+    _show_secret(enrolment, qr=not args.no_qr)
+    return 0
+
+
+def _show_secret(enrolment, *, qr: bool) -> None:
+    from backend import totp
+
     _say("Registra este secreto en la aplicación autenticadora AHORA: no se volverá a mostrar.")
     _say(f"Secreto: {enrolment.secret}")
     _say(f"URI: {enrolment.uri}")
-    if not args.no_qr:
+    if qr:
         _say(totp.qr_text(enrolment.uri))
+
+
+def _reset_totp(cfg, args) -> int:
+    from backend.errors import ServiceError
+
+    backend = _backend(cfg)
+    if backend is None:
+        return 2
+    try:
+        enrolment = backend.auth.staff_directory.reset_totp(args.user)
+    except ServiceError as exc:
+        _say(exc.message, err=True)
+        return 1
+    finally:
+        backend.close()
+    _say(f"Nuevo autenticador para {enrolment.username}: el secreto anterior ya no vale y sus sesiones se cerraron.")
+    _show_secret(enrolment, qr=not args.no_qr)
     return 0
 
 

@@ -63,3 +63,25 @@ def test_hostile_names_are_refused_or_printed_visibly(db_path, monkeypatch, caps
     code, _, err = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero9",
                        "--role", "cajero", "--name", "Rosa\x1b[2J", stdin=PASSWORD + "\n")
     assert code == 1 and "\x1b" not in err
+
+
+def test_reset_totp_prints_a_new_secret_once_and_the_old_one_stops_working(db_path, monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero9",
+                       "--role", "cajero", "--no-qr", stdin=PASSWORD + "\n")
+    old = re.search(r"Secreto: ([A-Z2-7]+)", out).group(1)
+    code, out, err = run(monkeypatch, capsys, "staff", "reset-totp", "--db", str(db_path), "--user", "cajero9")
+    assert code == 0 and "ya no vale" in out and "▀" in out
+    new = re.search(r"Secreto: ([A-Z2-7]+)", out).group(1)
+    assert new != old and "otpauth://totp/Cooprogreso:cajero9?" in out
+    backend = Backend(db_path, fast_settings())
+    step = totp.step_at(Clock().now(), Clock().zone)
+    challenge = backend.auth.login("cajero9", PASSWORD)
+    assert backend.auth.staff_code(challenge.ticket, totp.code_at(new, step)).role == "cajero"
+    backend.close()
+
+
+def test_reset_totp_of_an_unknown_or_hostile_user_says_so_in_spanish(db_path, monkeypatch, capsys):
+    for user in ("nadie", "cajero\x1b[2J\x07"):
+        code, out, err = run(monkeypatch, capsys, "staff", "reset-totp", "--db", str(db_path), "--user", user)
+        assert code == 1 and "No existe el usuario de personal" in err and "Secreto" not in out
+        assert "\x1b" not in err and "\x07" not in err

@@ -260,3 +260,34 @@ def test_an_authenticator_code_in_arabic_indic_digits_signs_in(backend, clock):
     code = code_now(backend, cajero).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
     signed = backend.auth.staff_code(backend.auth.login("cajero1", PASSWORD).ticket, code)
     assert signed.role == "cajero"
+
+
+def test_reset_totp_voids_the_old_secret_ends_sessions_and_is_audited(backend, clock):
+    from backend.errors import NotFound
+    from .staff_helpers import Staff
+
+    cajero = sign_in(backend, enrol(backend, "cajero1", "cajero"), clock)
+    other = sign_in(backend, enrol(backend, "ventanilla8", "cajero"), clock)
+    fresh = backend.auth.staff_directory.reset_totp(" CAJERO1 ")
+    assert fresh.username == "cajero1" and fresh.secret != cajero.secret
+    assert fresh.uri.startswith("otpauth://totp/Cooprogreso:cajero1?")
+    assert _stored_secret(backend, "cajero1").startswith("enc1:") and fresh.secret not in _stored_secret(backend, "cajero1")
+    with pytest.raises(SessionExpired):
+        backend.auth.staff(cajero.token)
+    assert backend.auth.staff(other.token).username == "ventanilla8"  # nobody else's session
+    clock.advance(seconds=totp.STEP_SECONDS)
+    challenge = backend.auth.login("cajero1", PASSWORD)
+    with pytest.raises(AuthError):  # the lost phone's code
+        backend.auth.staff_code(challenge.ticket, code_now(backend, cajero))
+    renewed = Staff("cajero1", "cajero", fresh.secret)
+    assert backend.auth.staff_code(challenge.ticket, code_now(backend, renewed)).role == "cajero"
+    entry = next(e for e in backend.audit_log(last=20) if e.action == "personal.autenticador_nuevo")
+    assert entry.actor == "cli" and entry.outcome == "ok" and "cajero1" in str(entry.details)
+    text = " ".join(f"{e.actor} {e.action} {e.details}" for e in backend.audit_log(last=100))
+    assert fresh.secret not in text and cajero.secret not in text
+    for hostile in ("nadie", "cajero1\x1b[2J", "", "' OR 1=1 --", "c\u200bajero1"):
+        before = _stored_secret(backend, "cajero1")
+        with pytest.raises(NotFound) as err:
+            backend.auth.staff_directory.reset_totp(hostile)
+        assert "No existe el usuario de personal" in err.value.message and "\x1b" not in err.value.message
+        assert "\u200b" not in err.value.message and _stored_secret(backend, "cajero1") == before
