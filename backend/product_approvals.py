@@ -142,6 +142,19 @@ class ProductApprovalsService:
             return self._request(self._row(conn, row["id"]))
 
     @staff_only(ATENCION, SUPERVISOR)
+    def approval_check(self, who: Principal, request_id: int) -> ProductRequest:
+        """What `approve` would refuse this user before anything opens, so a screen says it before asking for
+        a confirmation (not in review, already decided, four eyes, in their own name). A read: `approve`
+        checks again under the lock and stays the authority. Returns the request as it is now."""
+        self._not_own(who, request_id)
+        with self.ctx.db.read() as conn:
+            row = self._row(conn, request_id)
+        refusal = self._approval_refusal(who, row)
+        if refusal is not None:
+            raise refusal
+        return self._request(row)
+
+    @staff_only(ATENCION, SUPERVISOR)
     def approve(self, who: Principal, request_id: int, note: str = "") -> ProductRequest:
         """Open the product and move its money in the transaction that marks the request approved."""
         note = clean_text(note or "", field="note", label="La nota", max_len=200, min_len=0)

@@ -138,9 +138,17 @@ class StaffRequestsScreen(MemberScreen):
         if item.state != "En revisión":
             self._say(f"La solicitud ya fue {item.state.lower()}.")
             return
+        # Four eyes, or a row gone stale (decided elsewhere since): the backend says what it would refuse
+        # before any confirmation is asked for, and checks again, under its lock, when approving.
+        self.call("check", self.coop.backend.product_approvals.approval_check, self.coop.token, item.id)
+
+    def done_check(self, item: ProductRequest) -> None:
         details = "\n".join(f"{k}: {v}" for k, v in item.lines()[:8])
         self.app.push_screen(ConfirmModal(f"¿Aprobar la solicitud {item.number}?", details, accept="Aprobar"),
                              lambda yes: self._approve(item) if yes else None)
+
+    def failed_check(self, error: ServiceError) -> None:
+        self._say(error.message)
 
     def _approve(self, item: ProductRequest) -> None:
         self.call("decide", self.coop.backend.product_approvals.approve, self.coop.token, item.id,

@@ -144,6 +144,9 @@ def test_four_eyes_above_the_threshold(make_backend, clock):
     big = new_request(backend, ana, "consumo", amount=5000_00, term=24)
     backend.product_approvals.take(staff["atencion"].token, big)
     assert backend.product_approvals.request(staff["supervisor"].token, big).needs_second_person
+    with pytest.raises(Forbidden, match="persona distinta"):  # said before any confirmation, moving nothing
+        backend.product_approvals.approval_check(staff["atencion"].token, big)
+    assert backend.product_approvals.approval_check(staff["supervisor"].token, big).id == big
     with pytest.raises(Forbidden, match="persona distinta"):
         backend.product_approvals.approve(staff["atencion"].token, big)
     assert backend.product_approvals.request(staff["atencion"].token, big).state == "En revisión"
@@ -159,8 +162,9 @@ def test_four_eyes_above_the_threshold(make_backend, clock):
 def test_states_twice_approved_after_rejection_and_taken_by_another(backend, staff, ana):
     api, aten, sup = backend.product_approvals, staff["atencion"].token, staff["supervisor"].token
     request = new_request(backend, ana)
-    with pytest.raises(ValidationError, match="en revisión"):
-        api.approve(aten, request)
+    for call in (api.approval_check, api.approve):
+        with pytest.raises(ValidationError, match="en revisión"):
+            call(aten, request)
     api.take(aten, request)
     api.take(aten, request)  # taking it again is harmless
     with pytest.raises(ValidationError, match="por atencion1"):
@@ -168,7 +172,7 @@ def test_states_twice_approved_after_rejection_and_taken_by_another(backend, sta
     api.approve(aten, request)
     before = counts(backend)
     for call in (lambda: api.approve(sup, request), lambda: api.reject(sup, request, "Ya no corresponde"),
-                 lambda: api.take(sup, request)):
+                 lambda: api.take(sup, request), lambda: api.approval_check(sup, request)):
         with pytest.raises(ValidationError):
             call()
     assert counts(backend) == before
@@ -208,9 +212,10 @@ def test_staff_decide_nothing_in_their_own_name(backend, clock, ana):
 
     twin = sign_in(backend, enrol(backend, "anamaria", "atencion", "Ana María  Prueba Uno"), clock)
     request = new_request(backend, ana)
-    with pytest.raises(Forbidden, match="a tu nombre"):
-        backend.product_approvals.take(twin.token, request)
-    assert backend.audit_log(last=1)[-1].outcome == "propia_rechazada"
+    for call in (backend.product_approvals.take, backend.product_approvals.approval_check):
+        with pytest.raises(Forbidden, match="a tu nombre"):
+            call(twin.token, request)
+        assert backend.audit_log(last=1)[-1].outcome == "propia_rechazada"
 
 
 def test_members_cashiers_and_auditors_are_refused(backend, staff, ana):

@@ -101,9 +101,11 @@ async def test_review_reject_and_approve_with_four_eyes(make_backend, clock):
         select_row(app, "#requests", str(big))
         await pilot.press("f3")
         await settle(pilot)
-        await pilot.click("#accept")
-        await settle(pilot)
-        assert "persona distinta" in screen_text(app)
+        assert not isinstance(app.screen, ConfirmModal)  # four eyes said before any confirmation
+        status = next(line for line in screen_text(app).splitlines() if "persona distinta" in line)
+        assert "$1,500.00" in status and len(status.rstrip()) <= 80
+    assert backend.db.conn.execute("SELECT state FROM product_requests WHERE id = ?", (big,)).fetchone()[0] == \
+        "En revisión"
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         clock.advance(seconds=30)
