@@ -6,11 +6,18 @@ so a copy of the database alone reveals no card number. Lookups use the keyed di
 (backend/card_ledger.py `pan_digest`), display the first 4 / last 4 kept beside it. The same seal keeps
 the number a member types out of the pending operation's stored request.
 
-The sealed text (`v1.` + base64) is what `registered_cards.number` and, for another bank's card,
-`card_payments.dest_account_number` hold; `card_payments.masked` is what is shown. Databases from
-before schema 12 held the numbers there in the clear: the migration marks them
+Each sealed value (`v2.` + base64) is bound to its owner: the associated data names the user it belongs
+to and where it is kept (`REQUEST` an operation's request, `REGISTERED` registered_cards.number,
+`PAYMENT` card_payments.dest_account_number), so whoever can write to the database cannot move a sealed
+number into another member's row (or into another column): `unseal` is told the owner and place it
+expects and refuses anything else with the same message as a damaged value.
+
+Databases from before schema 12 held the numbers in the clear: the migration marks them
 (`meta.card_numbers_to_seal`) and `seal_stored` seals them in place on the first start with the key at
-hand, overwriting the clear text.
+hand, overwriting the clear text. Schema 12–18 sealed them as `v1.` (a constant associated data, owner
+not bound): migration 19 marks such a database (`meta.card_numbers_to_reseal`) and `reseal_stored`
+re-seals each value for the owner of its row once. After that a `v1.` value is refused, never re-sealed:
+an old value copied from another row would otherwise be accepted as this row's.
 """
 
 from __future__ import annotations
@@ -18,12 +25,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 
+from . import audit
 from .errors import ValidationError
 
-PREFIX = "v1."
+PREFIX = "v2."
+OLD_PREFIX = "v1."
 TO_SEAL = "card_numbers_to_seal"
+TO_RESEAL = "card_numbers_to_reseal"
+
+REQUEST = "operations.request"  # the number a member typed, in a pending registration's request
+REGISTERED = "registered_cards.number"
+PAYMENT = "card_payments.dest_account_number"
+_PLACES = (REQUEST, REGISTERED, PAYMENT)
+
+_REFUSED = "El número de tarjeta no es válido; escríbelo de nuevo."
+_NONCE = 12
 
 
 def number_key(otp_pepper: bytes) -> bytes:
@@ -31,27 +50,49 @@ def number_key(otp_pepper: bytes) -> bytes:
     return hmac.new(otp_pepper, b"card-number-seal", hashlib.sha256).digest()
 
 
-def seal(key: bytes, digits: str) -> str:
+def _aad(owner: int, place: str) -> bytes:
+    if isinstance(owner, bool) or not isinstance(owner, int) or place not in _PLACES:
+        raise ValueError("a sealed card number needs its owner's user id and its place")
+    return f"cooprogreso card number|{place}|{owner}".encode("ascii")
+
+
+def seal(key: bytes, digits: str, *, owner: int, place: str) -> str:
+    """`digits` sealed for the user `owner`, to be kept at `place`."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    nonce = os.urandom(12)
-    sealed = AESGCM(key).encrypt(nonce, digits.encode("utf-8"), b"cooprogreso card number")
-    return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+    aad = _aad(owner, place)
+    nonce = os.urandom(_NONCE)
+    return PREFIX + base64.urlsafe_b64encode(nonce + AESGCM(key).encrypt(nonce, digits.encode("utf-8"), aad)).decode("ascii")
 
 
 def is_sealed(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(PREFIX)
+    """Whether a value is in a sealed format (current or older): never to be taken as typed digits."""
+    return isinstance(value, str) and value.startswith((PREFIX, OLD_PREFIX))
 
 
-def unseal(key: bytes, value: str) -> str:
+def unseal(key: bytes, value: object, *, owner: int, place: str) -> str:
+    """The digits of a value sealed for `owner` at `place`; anything else (another member's value, an old
+    `v1.` value, clear text, a damaged value) is refused without saying which."""
+    aad = _aad(owner, place)
+    if not isinstance(value, str) or not value.startswith(PREFIX):
+        raise ValidationError(_REFUSED, field="numero")
+    return _open(key, value[len(PREFIX):], aad)
+
+
+def _open(key: bytes, body: str, aad: bytes) -> str:
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     try:
-        raw = base64.urlsafe_b64decode(value[len(PREFIX):].encode("ascii"))
-        return AESGCM(key).decrypt(raw[:12], raw[12:], b"cooprogreso card number").decode("utf-8")
+        raw = base64.urlsafe_b64decode(body.encode("ascii"))
+        return AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], aad).decode("utf-8")
     except (InvalidTag, ValueError, UnicodeError):
-        raise ValidationError("El número de tarjeta no es válido; escríbelo de nuevo.", field="numero") from None
+        raise ValidationError(_REFUSED, field="numero") from None
+
+
+# -- older databases ---------------------------------------------------------------------------------
+_STORED = (("registered_cards", "number", "number IS NOT NULL", REGISTERED),
+           ("card_payments", "dest_account_number", "card_account_id IS NULL", PAYMENT))
 
 
 def seal_stored(db, otp_pepper: bytes) -> int:
@@ -65,11 +106,55 @@ def seal_stored(db, otp_pepper: bytes) -> int:
     key = number_key(otp_pepper)
     sealed = 0
     with scrubbing_write(db) as tx:
-        for table, column, which in (("registered_cards", "number", "number IS NOT NULL"),
-                                     ("card_payments", "dest_account_number", "card_account_id IS NULL")):
-            for row in tx.execute(f"SELECT id, {column} FROM {table} WHERE {which}").fetchall():
-                if not is_sealed(row[1]):
-                    tx.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (seal(key, row[1]), row[0]))
+        for table, column, which, place in _STORED:
+            for row in tx.execute(f"SELECT id, user_id, {column} FROM {table} WHERE {which}").fetchall():
+                if not is_sealed(row[2]):
+                    tx.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?",
+                               (seal(key, row[2], owner=row[1], place=place), row[0]))
                     sealed += 1
         tx.execute("DELETE FROM meta WHERE key = ?", (TO_SEAL,))
     return sealed
+
+
+def reseal_stored(db, otp_pepper: bytes, at: str) -> int:
+    """Re-seal the `v1.` values of a schema 12–18 database for the owner of their row; returns how many.
+
+    A no-op costing one `meta` lookup once done. A value that does not open is left as it is (and is
+    refused from then on); the audit log counts both, without any number."""
+    if db.get_meta(TO_RESEAL) is None:
+        return 0
+    from .keys import scrubbing_write
+
+    key = number_key(otp_pepper)
+    resealed = unreadable = 0
+
+    def again(value: str, owner: int, place: str) -> str | None:
+        nonlocal resealed, unreadable
+        try:
+            digits = _open(key, value[len(OLD_PREFIX):], b"cooprogreso card number")
+        except ValidationError:
+            unreadable += 1
+            return None
+        resealed += 1
+        return seal(key, digits, owner=owner, place=place)
+
+    with scrubbing_write(db) as tx:
+        for table, column, which, place in _STORED:
+            for row in tx.execute(f"SELECT id, user_id, {column} FROM {table} WHERE {which}").fetchall():
+                if isinstance(row[2], str) and row[2].startswith(OLD_PREFIX):
+                    new = again(row[2], row[1], place)
+                    if new is not None:
+                        tx.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (new, row[0]))
+        for row in tx.execute("SELECT id, user_id, request FROM operations WHERE kind = 'registro_tarjeta'").fetchall():
+            request = json.loads(row[2])
+            number = request.get("number") if isinstance(request, dict) else None
+            if isinstance(number, str) and number.startswith(OLD_PREFIX):
+                new = again(number, row[1], REQUEST)
+                if new is not None:
+                    tx.execute("UPDATE operations SET request = ? WHERE id = ?",
+                               (json.dumps({**request, "number": new}, sort_keys=True), row[0]))
+        tx.execute("DELETE FROM meta WHERE key = ?", (TO_RESEAL,))
+        if resealed or unreadable:
+            audit.record(tx, at=at, actor="sistema:tarjetas", action="tarjeta.numeros_resellados",
+                         outcome="sin_abrir" if unreadable else "ok", resellados=resealed, sin_abrir=unreadable)
+    return resealed

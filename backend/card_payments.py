@@ -52,7 +52,7 @@ class RegistrationHandler:
         kind = request.get("kind")
         number = request.get("number")
         if card_numbers.is_sealed(number):  # as CardsService.prepare_registration keeps it in the request
-            number = card_numbers.unseal(self.number_key, str(number))
+            number = card_numbers.unseal(self.number_key, number, owner=who.user_id, place=card_numbers.REQUEST)
         digits = card_digits(number)
         key_secret = pan_secret(self.ctx.secret("otp_pepper"))
         if kind == "cooprogreso":
@@ -92,7 +92,8 @@ class RegistrationHandler:
         if fields["id_type"]:
             lines.append(("Identificación", f"{ID_TYPES[fields['id_type']]} {fields['id_number']}"))
         details = {"masked": masked, "first4": digits[:4], "last4": digits[-4:], "kind": kind, **fields}
-        sealed = card_numbers.seal(self.number_key, digits) if kind == "otro_banco" else None
+        sealed = (card_numbers.seal(self.number_key, digits, owner=who.user_id, place=card_numbers.REGISTERED)
+                  if kind == "otro_banco" else None)
         return Prepared(details=details, title="Confirma el registro de la tarjeta", lines=lines, view=sealed)
 
     def execute(self, conn, who: Principal, request: dict, prepared: Any, key: str) -> int:
@@ -128,6 +129,18 @@ class PaymentHandler:
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
+    def destination_number(self, conn, who: Principal, card: Any) -> str:
+        """Another bank's registered card, its number sealed for the paying member's card_payments row.
+
+        Opening it checks it was sealed for this member's registered_cards row (card_numbers.py): a number
+        moved there from another member's row is refused before any code is sent and again at booking."""
+        reg = conn.execute("SELECT number FROM registered_cards WHERE id = ? AND user_id = ?",
+                           (int(card.key.split(":")[1]), who.user_id)).fetchone()
+        key = card_numbers.number_key(self.ctx.secret("otp_pepper"))
+        digits = card_numbers.unseal(key, reg["number"] if reg else None, owner=who.user_id,
+                                     place=card_numbers.REGISTERED)
+        return card_numbers.seal(key, digits, owner=who.user_id, place=card_numbers.PAYMENT)
+
     def prepare(self, conn, who: Principal, request: dict) -> Any:
         from .operations import Prepared
 
@@ -159,6 +172,8 @@ class PaymentHandler:
         if origin is None:
             raise ValidationError("Selecciona una de tus cuentas de ahorros para debitar el pago.", field="origin")
         account = card_account_of(conn, who, card)
+        if account is None:
+            self.destination_number(conn, who, card)  # refused here if it is not this member's
         fee = 0 if account is not None else self.ctx.settings.card_other_bank_fee
         if amount + fee > origin["available"]:
             raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(origin['available'])} y el "
@@ -191,8 +206,8 @@ class PaymentHandler:
             if fee:
                 legs += [Leg(origin, -fee, "Comisión pago de tarjeta de otra institución"),
                          Leg(internal_account(conn, "comisiones"), fee, "Comisión pago de tarjeta de otra institución")]
-            dest = dict(institution=reg["institution_code"], number=reg["number"], name=reg["holder_name"],
-                        id_type=reg["id_type"], id_number=reg["id_number"])  # the number sealed (card_numbers.py)
+            dest = dict(institution=reg["institution_code"], number=self.destination_number(conn, who, card),
+                        name=reg["holder_name"], id_type=reg["id_type"], id_number=reg["id_number"])
         entry = post(conn, kind=PAYMENT, description="Pago de tarjeta de crédito", legs=legs, posted_at=now,
                      actor=who.username, idempotency_key=key)
         reference = f"P{self.ctx.now():%y%m%d}{entry:08d}"

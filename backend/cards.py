@@ -195,11 +195,13 @@ class CardsService:
 
     def prepare_registration(self, token: str, request: dict) -> Any:
         """The typed number is sealed before the pending operation stores its request."""
-        from .card_numbers import is_sealed, number_key, seal
+        from .card_numbers import REQUEST, is_sealed, number_key, seal
 
+        who = self.auth.principal(token)
         number = request.get("number") if isinstance(request, dict) else None
-        if isinstance(number, str) and not is_sealed(number):
-            request = {**request, "number": seal(number_key(self.ctx.secret("otp_pepper")), number)}
+        if isinstance(number, str) and not is_sealed(number):  # sealed for this member: not movable to another's
+            request = {**request, "number": seal(number_key(self.ctx.secret("otp_pepper")), number,
+                                                 owner=who.user_id, place=REQUEST)}
         return self.ops.prepare(token, "registro_tarjeta", request)
 
     def prepare_payment(self, token: str, request: dict) -> Any:

@@ -157,13 +157,16 @@ def _mask_card(row) -> str:
 
 
 def _card_payment_out(ctx: Context, row) -> dict:
-    """Another bank's card number is stored sealed (backend/card_numbers.py): opened only to be sent."""
+    """Another bank's card number is stored sealed (backend/card_numbers.py): opened only to be sent.
+
+    Sealed for the payment's own member: a number moved from another row (or left in the clear) is
+    refused, so nothing is sent; the item is retried and then flagged for staff, booking nothing."""
     from . import card_numbers
 
     item = {key: row[key] for key in row.keys()}
-    if card_numbers.is_sealed(item["dest_account_number"]):
-        item["dest_account_number"] = card_numbers.unseal(card_numbers.number_key(ctx.secret("otp_pepper")),
-                                                          item["dest_account_number"])
+    item["dest_account_number"] = card_numbers.unseal(card_numbers.number_key(ctx.secret("otp_pepper")),
+                                                      item["dest_account_number"], owner=item["user_id"],
+                                                      place=card_numbers.PAYMENT)
     return item
 
 

@@ -44,6 +44,10 @@ class Context:
             from .card_numbers import seal_stored
 
             seal_stored(self.db, self._keys["otp_pepper"])
+        if self.db.get_meta("card_numbers_to_reseal") is not None:  # sealed before owners were bound
+            from .card_numbers import reseal_stored
+
+            reseal_stored(self.db, self._keys["otp_pepper"], self.now_iso())
         if self.db.get_meta("staff_secrets_to_seal") is not None:  # an older database's staff secrets
             from . import staff_secrets
 

@@ -717,6 +717,16 @@ MIGRATIONS: list[str] = [
           AND p.entry_id = (SELECT MIN(q.entry_id) FROM postings q WHERE q.account_id = term_deposits.account_id)
         ORDER BY p.id LIMIT 1);
     """,
+    # 19: card numbers bound to their owner — `v1.` sealed numbers (associated data not naming the owner) are
+    # marked here and re-sealed as `v2.` for their row's user once, with the key file at hand
+    # (backend/card_numbers.py reseal_stored); a `v1.` value is refused after that
+    """
+    INSERT INTO meta (key, value) SELECT 'card_numbers_to_reseal', '1'
+        WHERE EXISTS (SELECT 1 FROM registered_cards WHERE number LIKE 'v1.%')
+        OR EXISTS (SELECT 1 FROM card_payments WHERE card_account_id IS NULL AND dest_account_number LIKE 'v1.%')
+        OR EXISTS (SELECT 1 FROM operations WHERE kind = 'registro_tarjeta' AND request LIKE '%"v1.%')
+        ON CONFLICT (key) DO NOTHING;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -46,14 +46,15 @@ def test_registering_and_paying_another_banks_card_stores_no_full_number(backend
 
 def test_the_sealed_number_needs_the_key_file(backend, lucia):
     _register_visa(backend, lucia)
-    sealed = backend.db.conn.execute("SELECT number FROM registered_cards").fetchone()[0]
+    owner, sealed = backend.db.conn.execute("SELECT user_id, number FROM registered_cards").fetchone()
     key = card_numbers.number_key(backend.ctx.secret("otp_pepper"))
-    assert card_numbers.unseal(key, sealed) == VISA
+    where = dict(owner=owner, place=card_numbers.REGISTERED)
+    assert card_numbers.unseal(key, sealed, **where) == VISA
     with pytest.raises(ValidationError):
-        card_numbers.unseal(bytes(32), sealed)  # another co-op's (or a guessed) key opens nothing
+        card_numbers.unseal(bytes(32), sealed, **where)  # another co-op's (or a guessed) key opens nothing
     tampered = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
     with pytest.raises(ValidationError):
-        card_numbers.unseal(key, tampered)
+        card_numbers.unseal(key, tampered, **where)
 
 
 def test_a_forged_sealed_number_in_a_request_is_refused_at_the_number(backend, lucia):
