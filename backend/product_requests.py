@@ -3,11 +3,12 @@
 A request goes through the one authorised-operation flow (kind «solicitud_producto»): `prepare`
 re-derives every figure (rate, cuota, interest) from the product, amount, plazo and method the member
 chose — figures a client sends are never read — checks the declared income (a loan's largest cuota may
-take at most `loan_income_share_pct` of it, a card's cupo at most `card_limit_income_multiple` times it;
-a refusal names the maximum), the purpose text, the member's own savings account and that no request
-of the same product is still in trámite (before any code is sent; execute checks again under the lock).
-Executing stores the request as «Recibida» with a number; no money moves until the back office
-approves it (backend/product_approvals.py).
+take at most `loan_income_share_pct` of it with the cuotas of active loans and loan requests in
+process, a card's cupo at most `card_limit_income_multiple` times it with the cupos of the member's open
+cards and card requests in process; a refusal names the maximum still available), the purpose text, the
+member's own savings account and that no request of the same product is still in trámite (before any
+code is sent; execute checks again under the lock). Executing stores the request as «Recibida» with a
+number; no money moves until the back office approves it (backend/product_approvals.py).
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ class ProductRequestsService:
             if income <= 0:
                 raise ValidationError("Ingresa tu ingreso mensual para solicitar una tarjeta.", field="ingreso")
             amount = check_amount(p, request.get("amount"))
-            self._card_check(p, amount, income)
+            self._card_check(p, amount, income, committed_card_limits(conn, who.member_id))
             return replace(base, amount=amount, term=0, method="", rate_bp=bp(card_rate(self.book, today)),
                            installment=0)
         return replace(base, amount=0, term=0, method="", rate_bp=0, installment=0)
@@ -185,17 +186,31 @@ class ProductRequestsService:
                                   f"(N.º {request_number(open_one[0], open_one[1])}); espera su respuesta.",
                                   field="producto", code="request_open")
 
-    def _card_check(self, p: Product, amount: int, income: int) -> None:
+    def _card_check(self, p: Product, amount: int, income: int, committed: int) -> None:
+        """The new cupo plus the cupos the member already has (or has asked for) must fit the multiple."""
         times = self.ctx.settings.card_limit_income_multiple
         limit = income * times
-        if amount <= limit:
+        room = limit - committed
+        if amount <= room:
             return
-        fits = (f"solicita un cupo de hasta {format_money(limit)}" if limit >= p.min_amount else
-                f"con ese ingreso no alcanzas el cupo mínimo de la tarjeta ({format_money(p.min_amount)})")
+        if not committed:
+            fits = (f"solicita un cupo de hasta {format_money(limit)}" if limit >= p.min_amount else
+                    f"con ese ingreso no alcanzas el cupo mínimo de la tarjeta ({format_money(p.min_amount)})")
+            raise ValidationError(
+                f"El cupo de {format_money(amount)} supera {times} veces tu ingreso mensual declarado "
+                f"({format_money(income)}). El cupo máximo es {format_money(limit)}: {fits}.",
+                field="monto", code="income_multiple")
+        if room >= p.min_amount:
+            fits = f"el cupo máximo que aún puedes solicitar es {format_money(room)}"
+        elif room > 0:
+            fits = (f"aún te quedan {format_money(room)}, menos que el cupo mínimo de la tarjeta "
+                    f"({format_money(p.min_amount)})")
+        else:
+            fits = "no queda cupo disponible para otra tarjeta"
         raise ValidationError(
-            f"El cupo de {format_money(amount)} supera {times} veces tu ingreso mensual declarado "
-            f"({format_money(income)}). El cupo máximo es {format_money(limit)}: {fits}.",
-            field="monto", code="income_multiple")
+            f"Tus tarjetas y solicitudes de tarjeta en trámite ya suman un cupo de {format_money(committed)}; "
+            f"con ellas, el cupo total no puede pasar de {times} veces tu ingreso mensual declarado "
+            f"({format_money(limit)}): {fits}.", field="monto", code="income_multiple")
 
     def _income_check(self, sim: LoanSimulation, income: int, today, committed: int) -> None:
         """The new cuota plus what the member already pays (or has asked to pay) must fit the share."""
@@ -242,6 +257,18 @@ def committed_cuotas(conn, member_id: int) -> int:
         "SELECT COALESCE(SUM(installment), 0) FROM product_requests WHERE member_id = ? AND state IN (?, ?)"
         " AND product IN ('consumo', 'microcredito', 'inmobiliario')", (member_id, *OPEN_STATES)).fetchone()[0]
     return int(loans) + int(asked)
+
+
+def committed_card_limits(conn, member_id: int) -> int:
+    """The cupos the member already holds: every Cooprogreso card whose account is still open (a blocked
+    card keeps its cupo), plus the cupo of every card request still in process (it may be approved)."""
+    cards = conn.execute(
+        "SELECT COALESCE(SUM(c.credit_limit), 0) FROM cards c JOIN accounts a ON a.id = c.account_id"
+        " WHERE a.member_id = ? AND a.kind = 'tarjeta' AND a.status = 'activa'", (member_id,)).fetchone()[0]
+    asked = conn.execute(
+        "SELECT COALESCE(SUM(amount), 0) FROM product_requests WHERE member_id = ? AND state IN (?, ?)"
+        " AND product = 'tarjeta'", (member_id, *OPEN_STATES)).fetchone()[0]
+    return int(cards) + int(asked)
 
 
 def summary(r) -> RequestSummary:

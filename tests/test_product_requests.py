@@ -309,8 +309,8 @@ def test_plazo_fijo_tarjeta_and_ahorros_requests(backend, lucia):
     with pytest.raises(ValidationError) as err:
         backend.product_requests.prepare_request(lucia.token, request(backend, lucia, product="tarjeta", income=0))
     assert err.value.field == "ingreso"
-    authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(
-        backend, lucia, product="tarjeta", amount=2_000_00, term=7, method="aleman")))
+    authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(  # beside her $3,000 card
+        backend, lucia, product="tarjeta", amount=2_000_00, term=7, method="aleman", income=2_000_00)))
     authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(
         backend, lucia, product="ahorros", amount=5_000_00, income=0, purpose="Ahorro para vacaciones")))
     got = [(r["product"], r["amount"], r["term"], r["method"], r["rate_bp"], r["installment"])
@@ -396,19 +396,20 @@ def demo_member_account(backend) -> int:
     return demo_member(backend).accounts[0]
 
 
-def test_a_card_limit_above_the_income_multiple_is_explained(backend, lucia):
+def test_a_card_limit_above_the_income_multiple_is_explained(backend, ana):
+    """Ana has no card yet: the whole multiple is hers to ask for."""
     with pytest.raises(ValidationError) as err:
-        backend.product_requests.prepare_request(lucia.token, request(
-            backend, lucia, product="tarjeta", amount=10_000_00, income=1))
+        backend.product_requests.prepare_request(ana.token, request(
+            backend, ana, product="tarjeta", amount=10_000_00, income=1))
     assert err.value.code == "income_multiple" and err.value.field == "monto"
     assert "3 veces" in err.value.message and "$0.03" in err.value.message
     assert "cupo mínimo de la tarjeta ($300.00)" in err.value.message
     with pytest.raises(ValidationError, match=r"El cupo máximo es \$1,500.00: solicita un cupo de hasta"):
-        backend.product_requests.prepare_request(lucia.token, request(
-            backend, lucia, product="tarjeta", amount=1_500_01, income=500_00))
-    pending = backend.product_requests.prepare_request(lucia.token, request(
-        backend, lucia, product="tarjeta", amount=1_500_00, income=500_00))
-    receipt = authorise(backend, lucia, pending)
+        backend.product_requests.prepare_request(ana.token, request(
+            backend, ana, product="tarjeta", amount=1_500_01, income=500_00))
+    pending = backend.product_requests.prepare_request(ana.token, request(
+        backend, ana, product="tarjeta", amount=1_500_00, income=500_00))
+    receipt = authorise(backend, ana, pending)
     confirmed = dict(pending.lines)
     assert confirmed["Tasa efectiva"] == receipt.get("Tasa efectiva") == "16.77%"
     assert confirmed["Cupo solicitado"] == receipt.get("Cupo solicitado") == "$1,500.00"
@@ -422,8 +423,8 @@ def test_the_card_income_multiple_is_a_checked_setting(make_backend, lucia):
         with pytest.raises(SettingsError):
             Settings(card_limit_income_multiple=bad)
     backend = make_backend(card_limit_income_multiple=6)
-    backend.product_requests.prepare_request(lucia.token, request(
-        backend, lucia, product="tarjeta", amount=3_000_00, income=500_00))
+    backend.product_requests.prepare_request(lucia.token, request(  # 6 × $1,000 less her $3,000 card
+        backend, lucia, product="tarjeta", amount=3_000_00, income=1_000_00))
 
 
 def test_the_income_message_names_the_largest_cuota_as_such(backend, lucia):
@@ -471,3 +472,44 @@ def test_the_plazo_fijo_receipt_carries_what_was_confirmed(backend, lucia):
             assert line[receipts.LABEL_WIDTH] == " " and line[receipts.LABEL_WIDTH - 1] != " " or \
                 line[:receipts.LABEL_WIDTH].rstrip().endswith(":"), line
 
+
+
+def test_the_members_cards_and_card_requests_count_against_the_income_multiple(backend, clock, lucia):
+    """Lucía's card has a $3,000.00 cupo: with $2,000.00 declared (× 3 = $6,000.00) $3,000.00 is left."""
+    from backend.product_requests import committed_card_limits
+
+    from .request_helpers import insert_request
+    from .staff_helpers import team
+
+    with pytest.raises(ValidationError) as err:
+        backend.product_requests.prepare_request(lucia.token, request(
+            backend, lucia, product="tarjeta", amount=3_000_01, income=2_000_00))
+    assert err.value.code == "income_multiple" and err.value.field == "monto"
+    assert "ya suman un cupo de $3,000.00" in err.value.message and "($6,000.00)" in err.value.message
+    assert "el cupo máximo que aún puedes solicitar es $3,000.00" in err.value.message
+    assert rows_of(backend) == []
+    with pytest.raises(ValidationError, match=r"aún te quedan \$199.98, menos que el cupo mínimo"):
+        backend.product_requests.prepare_request(lucia.token, request(
+            backend, lucia, product="tarjeta", amount=300_00, income=1_066_66))
+    # what the message offers is accepted; approved, it becomes a second card that counts in turn
+    request_id = authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(
+        backend, lucia, product="tarjeta", amount=3_000_00, income=2_000_00))).result_id
+    conn = backend.db.conn
+    assert committed_card_limits(conn, lucia.member_id) == 6_000_00  # her card and the request in process
+    staff = team(backend, clock)
+    backend.product_approvals.take(staff["atencion"].token, request_id)
+    backend.product_approvals.approve(staff["supervisor"].token, request_id)
+    assert committed_card_limits(conn, lucia.member_id) == 6_000_00  # now two cards, no request
+    with pytest.raises(ValidationError, match="no queda cupo disponible para otra tarjeta"):
+        backend.product_requests.prepare_request(lucia.token, request(
+            backend, lucia, product="tarjeta", amount=300_00, income=2_000_00))
+    # a rejected request and a closed card no longer count; another member's card never did
+    rejected = insert_request(backend, lucia.member_id, product="tarjeta", amount=900_00, term=0)
+    assert committed_card_limits(conn, lucia.member_id) == 6_900_00
+    backend.product_approvals.reject(staff["atencion"].token, rejected, "Capacidad de pago insuficiente")
+    with backend.db.write() as w:
+        w.execute("UPDATE accounts SET status = 'cerrada' WHERE id = (SELECT c.account_id FROM cards c"
+                  " JOIN accounts a ON a.id = c.account_id WHERE a.member_id = ? ORDER BY c.account_id LIMIT 1)",
+                  (lucia.member_id,))
+    assert committed_card_limits(conn, lucia.member_id) == 3_000_00
+    assert backend.check() == []

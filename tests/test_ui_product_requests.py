@@ -203,3 +203,29 @@ async def test_the_plazo_fijo_confirmation_leaves_out_the_income_not_asked(backe
         await settle(pilot)
         text = screen_text(app)
         assert "Al vencimiento" in text and "$101.38" in text and "Ingreso mensual" not in text
+
+
+async def test_a_card_cupo_beyond_her_cards_is_said_with_what_is_still_available(backend):
+    """Lucía's card has a $3,000.00 cupo; $2,000.00 a month allows $6,000.00 in all: $3,000.00 is left."""
+    sent = len(backend.outbox())
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot)
+        screen = app.screen
+        screen.query_one("#product", Select).value = "tarjeta"
+        await pilot.pause()
+        screen.query_one("#amount", Input).value = "3500"
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, RequestFormScreen)
+        form.query_one("#income", Input).value = "2000"
+        form.query_one("#purpose", Input).value = "Compras del hogar"
+        await pilot.press("f2")
+        await settle(pilot)
+        assert app.screen is form  # no confirmation, no code
+        text = " ".join(screen_text(app).split())
+        assert "ya suman un cupo de $3,000.00" in text and "el cupo máximo que aún puedes solicitar es $3,000.00" in text
+    assert len(backend.outbox()) == sent
