@@ -119,42 +119,62 @@ def seal_stored(db, otp_pepper: bytes) -> int:
 def reseal_stored(db, otp_pepper: bytes, at: str) -> int:
     """Re-seal the `v1.` values of a schema 12–18 database for the owner of their row; returns how many.
 
-    A no-op costing one `meta` lookup once done. A value that does not open is left as it is (and is
-    refused from then on); the audit log counts both, without any number."""
+    A v1 value names no owner, so before it is bound to a row it must match that row's own record of the
+    card: the keyed digest `card_key` of a registered card; the payment's masked number (and its registered
+    card's digest while that card is still registered); a pending registration is re-derived against its
+    bound details anyway (operations.py), so a moved number voids it. A value that does not open or does
+    not match is left as it is, refused from then on. A no-op costing one `meta` lookup once done; the
+    audit log counts both, without any number."""
     if db.get_meta(TO_RESEAL) is None:
         return 0
+    from .card_ledger import mask_pan, pan_digest, pan_secret
     from .keys import scrubbing_write
 
-    key = number_key(otp_pepper)
-    resealed = unreadable = 0
+    key, digest_key = number_key(otp_pepper), pan_secret(otp_pepper)
+    resealed = refused = 0
 
-    def again(value: str, owner: int, place: str) -> str | None:
-        nonlocal resealed, unreadable
+    def again(value: str, owner: int, place: str, matches) -> str | None:
+        nonlocal resealed, refused
+        if not value.startswith(OLD_PREFIX):  # LIKE ignores case on SQLite
+            return None
         try:
             digits = _open(key, value[len(OLD_PREFIX):], b"cooprogreso card number")
+            if not matches(digits):
+                raise ValidationError(_REFUSED, field="numero")
         except ValidationError:
-            unreadable += 1
+            refused += 1
             return None
         resealed += 1
         return seal(key, digits, owner=owner, place=place)
 
+    def digest_is(card_key: str | None, institution: str):
+        return lambda digits: card_key is None or card_key == pan_digest(digest_key, f"{institution}:{digits}")
+
     with scrubbing_write(db) as tx:
-        for table, column, which, place in _STORED:
-            for row in tx.execute(f"SELECT id, user_id, {column} FROM {table} WHERE {which}").fetchall():
-                if isinstance(row[2], str) and row[2].startswith(OLD_PREFIX):
-                    new = again(row[2], row[1], place)
-                    if new is not None:
-                        tx.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (new, row[0]))
-        for row in tx.execute("SELECT id, user_id, request FROM operations WHERE kind = 'registro_tarjeta'").fetchall():
-            request = json.loads(row[2])
+        for r in tx.execute("SELECT id, user_id, number, card_key, institution_code FROM registered_cards"
+                            " WHERE number LIKE 'v1.%'").fetchall():
+            new = again(r[2], r[1], REGISTERED, lambda digits, r=r: r[3] == pan_digest(digest_key, f"{r[4]}:{digits}"))
+            if new is not None:
+                tx.execute("UPDATE registered_cards SET number = ? WHERE id = ?", (new, r[0]))
+        for r in tx.execute(
+                "SELECT p.id, p.user_id, p.dest_account_number, p.masked, r.card_key, p.dest_institution"
+                " FROM card_payments p LEFT JOIN registered_cards r ON r.id = p.registered_card_id AND r.user_id = p.user_id"
+                " WHERE p.card_account_id IS NULL AND p.dest_account_number LIKE 'v1.%'").fetchall():
+            same_card = digest_is(r[4], r[5])
+            new = again(r[2], r[1], PAYMENT, lambda digits, r=r, same=same_card: mask_pan(digits) == r[3] and same(digits))
+            if new is not None:
+                tx.execute("UPDATE card_payments SET dest_account_number = ? WHERE id = ?", (new, r[0]))
+        for r in tx.execute("SELECT id, user_id, request FROM operations WHERE kind = 'registro_tarjeta'"
+                            " AND request LIKE '%\"v1.%'").fetchall():
+            request = json.loads(r[2])
             number = request.get("number") if isinstance(request, dict) else None
             if isinstance(number, str) and number.startswith(OLD_PREFIX):
-                new = again(number, row[1], REQUEST)
+                new = again(number, r[1], REQUEST, lambda digits: True)
                 if new is not None:
                     tx.execute("UPDATE operations SET request = ? WHERE id = ?",
-                               (json.dumps({**request, "number": new}, sort_keys=True), row[0]))
+                               (json.dumps({**request, "number": new}, sort_keys=True), r[0]))
         tx.execute("DELETE FROM meta WHERE key = ?", (TO_RESEAL,))
-        if resealed or unreadable:
+        if resealed or refused:
             audit.record(tx, at=at, actor="sistema:tarjetas", action="tarjeta.numeros_resellados",
-                         outcome="sin_abrir" if unreadable else "ok", resellados=resealed, sin_abrir=unreadable)
+                         outcome="parcial" if refused else "ok", resellados=resealed, rechazados=refused)
     return resealed

@@ -154,7 +154,7 @@ def test_a_v1_database_is_resealed_at_open_and_still_pays(make_backend, clock):
         assert number not in stored
     action, outcome, details = again.db.conn.execute(
         "SELECT action, outcome, details FROM audit_log WHERE action = 'tarjeta.numeros_resellados'").fetchone()
-    assert outcome == "ok" and json.loads(details) == {"resellados": 4, "sin_abrir": 0}
+    assert outcome == "ok" and json.loads(details) == {"resellados": 4, "rechazados": 0}
     lucia, ana = demo_member(again), again_member(again)
     assert authorise(again, lucia, pending).get("Tarjeta") == "3782 XXXX XXXX 0005"  # the pending registration too
     receipt = authorise(again, lucia, pay(again, lucia, registered))
@@ -169,6 +169,33 @@ def test_a_v1_database_is_resealed_at_open_and_still_pays(make_backend, clock):
     third = make_backend(session_idle_seconds=10**7)  # once done, a later start re-seals nothing
     assert third.db.conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'tarjeta.numeros_resellados'"
                                  ).fetchone()[0] == 1
+
+
+def test_v1_values_moved_between_members_before_the_reseal_are_not_bound_to_the_new_row(make_backend, clock):
+    backend = make_backend(session_idle_seconds=10**7)
+    lucia, ana = demo_member(backend), other_member(backend)
+    mine = _register_visa(backend, lucia).result_id
+    paid = _pay_other_bank(backend, ana, MASTERCARD).result_id
+    theirs = backend.db.conn.execute("SELECT registered_card_id FROM card_payments WHERE id = ?",
+                                     (paid,)).fetchone()[0]
+    with backend.db.write() as conn:  # v1 (no owner in it) and swapped: Ana's number in Lucía's row and back
+        conn.execute("UPDATE registered_cards SET number = ? WHERE id = ?", (seal_v1(backend, MASTERCARD), mine))
+        conn.execute("UPDATE registered_cards SET number = ? WHERE id = ?", (seal_v1(backend, VISA), theirs))
+        conn.execute("UPDATE card_payments SET dest_account_number = ? WHERE id = ?", (seal_v1(backend, VISA), paid))
+        conn.execute(reseal_marker())
+    backend.close()
+
+    again = make_backend(session_idle_seconds=10**7)
+    outcome, details = again.db.conn.execute(
+        "SELECT outcome, details FROM audit_log WHERE action = 'tarjeta.numeros_resellados'").fetchone()
+    assert outcome == "parcial" and json.loads(details) == {"resellados": 0, "rechazados": 3}
+    lucia, ana = demo_member(again), again_member(again)
+    moved = money_moved(again)
+    refused(lambda: pay(again, lucia, mine))
+    refused(lambda: pay(again, ana, theirs))
+    clock.current += timedelta(minutes=5)
+    assert again.clearing.settle().failed == 1  # the payment's number is not its card's: never sent
+    assert money_moved(again) == moved
 
 
 def again_member(backend):
