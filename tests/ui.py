@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from textual.widgets import Button, Input, TextArea
+from textual.widgets import Button, DataTable, Input, TextArea
 from textual.worker import WorkerFailed
 
 from cooprogreso_tui.app import CooprogresoApp
@@ -43,7 +43,9 @@ class FakeMonotonic:
 
 
 async def settle(pilot) -> None:
-    """Let workers finish and the messages they post land (a worker's failure is its screen's to show)."""
+    """Let workers finish and the messages they post land (a worker's failure is its screen's to show), and the
+    tables they filled measure their columns (a DataTable does it when its queue goes idle, which on a busy
+    machine can come after the pilot's own idle check)."""
 
     for _ in range(3):
         for worker in list(pilot.app.workers):
@@ -52,6 +54,11 @@ async def settle(pilot) -> None:
             except WorkerFailed:
                 pass
         await pilot.pause()
+    for _ in range(200):
+        if not any(t._require_update_dimensions or t._updated_cells for t in pilot.app.screen.query(DataTable)):
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
 
 
 async def type_into(pilot, selector: str, text: str) -> None:
