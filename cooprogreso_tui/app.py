@@ -62,6 +62,7 @@ class CooprogresoApp(App):
         self._last_input = monotonic()
         self._last_keepalive = monotonic()
         self._phone_seen = backend.last_outbox_id()
+        self._phone_toasts: list = []  # the demo phone's SMS on screen (Textual Notifications)
         self.jobs = BackgroundJobs(self._say, monotonic)
 
     @property
@@ -248,9 +249,28 @@ class CooprogresoApp(App):
     def _read_phone(self, token: str, challenge_id: str) -> None:
         messages, last = self.backend.demo_phone(self._phone_seen, token=token, challenge_id=challenge_id)
         self._phone_seen = max(self._phone_seen, last)
-        for message in messages:  # long enough to read a code; a click dismisses it sooner
-            self.notify(message.body, title=f"📱 SMS a {mask_phone(message.recipient)}",
-                        timeout=PHONE_SECONDS, markup=False)
+        if messages:
+            self.call_from_thread(self._show_sms, messages[-1])
+
+    def _show_sms(self, message) -> None:
+        """The newest SMS only, in place of the ones before: stacked toasts pushed a code below the bottom of
+        an 80×24 screen. Long enough to read a code; a click dismisses it sooner."""
+        from textual.notifications import Notification, Notify
+
+        self.hide_demo_phone()
+        toast = Notification(message.body, f"📱 SMS a {mask_phone(message.recipient)}", "information",
+                             PHONE_SECONDS, markup=False)
+        self._phone_toasts.append(toast)
+        self.post_message(Notify(toast))
+
+    def hide_demo_phone(self) -> None:
+        """Take the demo phone's SMS off the screen (a code that was just used would cover the receipt)."""
+        shown = [toast for toast in self._phone_toasts if toast in self._notifications]
+        for toast in shown:
+            self._unnotify(toast, refresh=False)
+        self._phone_toasts.clear()
+        if shown:
+            self._refresh_notifications()
 
 
 def _describe(error: BaseException) -> str:

@@ -57,6 +57,9 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
         self.set_interval(1, self._refresh_status)
         self.coop.show_demo_phone(self.challenge.id)
 
+    def on_unmount(self) -> None:
+        self.coop.hide_demo_phone()  # the code is used or given up: its SMS would only cover what comes next
+
     def _refresh_status(self) -> None:
         now = self.coop.backend.now()
         left = int((self.challenge.expires_at - now).total_seconds())

@@ -72,3 +72,31 @@ async def test_the_code_typed_in_arabic_indic_digits_is_accepted_without_burning
         await settle(pilot)
         assert isinstance(app.screen, AffiliationScreen)
         assert app.screen.query_one(ContentSwitcher).current == "step-user"
+
+
+async def test_only_the_newest_sms_is_shown_and_it_leaves_with_the_code_dialog(backend):
+    """Stacked SMS pushed a code off an 80×24 screen; once the code is used its SMS would cover the receipt."""
+    from screens.otp import OtpModal
+    from screens.receipt import ReceiptModal
+
+    from .conftest import last_code
+    from .test_ui_transfers import fill_and_continue, open_transfer
+    from .transfer_helpers import demo_member
+    from .ui import type_into
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_transfer(pilot, "propia")
+        await fill_and_continue(pilot, "1.25", "Prueba")
+        _deposit_sms(backend, demo_member(backend).member_id)  # waiting on the phone, sent before the code
+        await pilot.click("#accept")
+        await settle(pilot)
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, OtpModal)
+        bodies = [str(t._notification.message) for t in app.screen.query(Toast)]
+        assert len(bodies) == 1 and "código" in bodies[0]
+        await type_into(pilot, "#otp-code", last_code(backend))
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ReceiptModal) and not app.screen.query(Toast)
