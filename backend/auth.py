@@ -8,10 +8,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from . import notices
 from .clock import iso, parse_iso
 from .context import Context, Principal
 from .db import IntegrityError, member_lock, username_lock
-from .errors import AccountLocked, AuthError, Forbidden, OtpError, SessionExpired, ValidationError
+from .errors import AuthError, Forbidden, OtpError, SessionExpired, ValidationError
 from .identity import normalize_id
 from .otp import CHALLENGE_ID, Challenge, OtpService
 from .passwords import canonical_username, check_policy, check_username, hash_password, verify_password
@@ -162,7 +163,9 @@ class AuthService:
         """A member signs in here; a staff user gets a StaffChallenge to finish with `staff_code`.
 
         Unknown, known and locked members get the same answer after the same work (one password hash
-        at the stored cost); the audit keeps the real reason, never a raw unknown name."""
+        at the stored cost); the audit keeps the real reason, never a raw unknown name. While a user is
+        locked even the right password gets that answer: a different one would confirm a guess, and
+        guessing would go on at full speed through the lock. The member learns of the lock by SMS."""
         s = self.ctx.settings
         password = password if isinstance(password, str) else ""
         decoy = self._decoy  # made before any lookup, so the first attempt costs the same for everyone
@@ -180,11 +183,9 @@ class AuthService:
             self.ctx.audit_now(self._unknown_actor(username), "login", "usuario_desconocido")
             raise self._bad_credentials()
         if user["locked_until"] and now < parse_iso(user["locked_until"]):
-            ok = verify_password(password, user["password_hash"])
+            verify_password(password, user["password_hash"])  # the same work; its answer changes nothing
             self.ctx.audit_now(user["username"], "login", "bloqueado")
-            if not ok:  # only someone who knows the password learns that the user is locked
-                raise self._bad_credentials()
-            raise AccountLocked(_locked_message(parse_iso(user["locked_until"]) - now))
+            raise self._bad_credentials()
         ok = verify_password(password, user["password_hash"])
         with self.ctx.db.write() as conn:
             if not ok:
@@ -196,6 +197,10 @@ class AuthService:
                     conn.execute("UPDATE users SET locked_until = ?, failed_logins = 0 WHERE id = ?",
                                  (iso(until), user["id"]))
                     self.ctx.audit(conn, user["username"], "login", "bloqueo", minutos=s.lockout_minutes)
+                    notices.queue(conn, user["member_id"], (
+                        f"Cooprogreso: tu usuario de Cooprogreso en línea se bloqueó por {s.max_failed_logins} "
+                        f"intentos fallidos. Podrás ingresar de nuevo en {s.lockout_minutes} minutos. Si no fuiste "
+                        "tú, comunícate con la cooperativa."), iso(now))
                     failure: AuthError | None = self._bad_credentials()
                 else:
                     self.ctx.audit(conn, user["username"], "login", "contrasena_incorrecta", intentos=failures)
@@ -276,8 +281,3 @@ class AuthService:
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
-
-def _locked_message(remaining: timedelta) -> str:
-    minutes = max(1, int(-(-remaining.total_seconds() // 60)))
-    return (f"Tu usuario está bloqueado por intentos fallidos. Intenta de nuevo en {minutes} "
-            f"{'minuto' if minutes == 1 else 'minutos'}.")

@@ -175,14 +175,12 @@ class StaffDirectory:
         """Step 1 (the caller already found `user`): the password, counted towards the lockout."""
         now = self.ctx.now()
         # The password is checked first, whatever the user's state: a locked user costs the same hash as
-        # an unknown one (`AuthService.login` verifies a decoy) and, with a wrong password, gets the same
-        # answer. Only someone who knows the password learns that the user is locked.
+        # an unknown one (`AuthService.login` verifies a decoy) and gets the same answer, with the right
+        # password too: a different answer would confirm a guess and let guessing go on through the lock.
         ok = verify_password(password or "", user["password_hash"])
         if user["locked_until"] and now < parse_iso(user["locked_until"]):
             self.ctx.audit_now(user["username"], "login.personal", "bloqueado")
-            if not ok:
-                raise bad_credentials(self.ctx.settings)
-            raise AccountLocked(locked_message(parse_iso(user["locked_until"]) - now))
+            raise bad_credentials(self.ctx.settings)
         if not ok:
             self._fail(user["id"], user["username"], "contrasena_incorrecta", reveal_lock=False)
         if user["status"] != "activo":

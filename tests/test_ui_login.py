@@ -33,9 +33,9 @@ async def test_wrong_password_is_generic_and_lockout_is_said(backend):
             assert isinstance(app.screen, LoginScreen)
         await login(pilot, "demo", "Mala-clave1")
         assert "bloquea 15 minutos" in screen_text(app)
-        await login(pilot, "demo", "Demo-2026!")
+        await login(pilot, "demo", "Demo-2026!")  # locked: the right password is answered like a wrong one
         assert isinstance(app.screen, LoginScreen)
-        assert "bloqueado" in screen_text(app) and "15 minutos" in screen_text(app)
+        assert "Usuario o contraseña incorrectos." in screen_text(app) and "bloquea 15 minutos" in screen_text(app)
 
 
 async def test_salir_ends_the_session(backend):
