@@ -13,6 +13,7 @@ from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Selec
 from backend.auth import AffiliationStart
 from backend.identity import ID_TYPES
 
+from .text_entry import TextInput
 from .calls import ServiceCalls
 from .otp import OtpModal
 
@@ -35,14 +36,14 @@ class AffiliationScreen(ServiceCalls, Screen):
                         yield Select([(label, key) for key, label in ID_TYPES.items()], value="cedula",
                                      allow_blank=False, id="id-type", compact=True)
                         yield Label("Número de identificación")
-                        yield Input(id="id-number", max_length=13, compact=True)
+                        yield TextInput(id="id-number", max_length=13, compact=True)
                         yield Static("", id="identity-error", classes="error")
                         yield Button("Validar identidad", id="validate", variant="primary", compact=True)
                     with Vertical(id="step-user"):
                         yield Static("Paso 2 de 3 · Crea tu usuario y contraseña", classes="step")
                         yield Static("", id="user-hello")
                         yield Label("Usuario (4 a 20 caracteres)")
-                        yield Input(id="new-username", max_length=20, compact=True)
+                        yield TextInput(id="new-username", max_length=20, compact=True)
                         yield Label("Contraseña (mínimo 8, con letras y números)")
                         yield Input(id="new-password", password=True, max_length=128, compact=True)
                         yield Label("Repite la contraseña")

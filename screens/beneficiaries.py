@@ -16,6 +16,7 @@ from backend.identity import ID_TYPES
 from backend.institutions import COOPROGRESO
 from backend.receipts import Receipt
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .calls import ServiceCalls
 from .confirm import ConfirmModal
@@ -151,12 +152,12 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
                 yield Select([(label, key) for key, label in SERVICES.items()], id="service", allow_blank=False,
                              value=b.service if b else "terceros", compact=True)
                 yield Label("Beneficiario")
-                yield Input(b.name if b else "", id="name", max_length=80, compact=True)
+                yield TextInput(b.name if b else "", id="name", max_length=80, compact=True)
                 yield Label("Tipo de identificación")
                 yield Select([(label, key) for key, label in ID_TYPES.items()], id="id-type", allow_blank=False,
                              value=b.id_type if b else "cedula", compact=True)
                 yield Label("Identificación")
-                yield Input(b.id_number if b else "", id="id-number", max_length=13, compact=True)
+                yield TextInput(b.id_number if b else "", id="id-number", max_length=13, compact=True)
                 yield Label("Institución financiera", classes="interbank")
                 yield Select([], id="institution", prompt="Selecciona la institución", compact=True, classes="interbank")
                 yield Label("Tipo de cuenta", classes="interbank")
@@ -164,7 +165,7 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
                              allow_blank=False, value=b.account_type if b else "ahorros", compact=True,
                              classes="interbank")
                 yield Label("Número de cuenta")
-                yield Input(b.account_number if b else "", id="account", max_length=20, compact=True)
+                yield TextInput(b.account_number if b else "", id="account", max_length=20, compact=True)
                 yield Static("", id="form-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Guardar", id="save", variant="primary", compact=True)

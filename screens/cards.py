@@ -18,6 +18,7 @@ from backend.errors import ServiceError
 from backend.identity import ID_TYPES
 from backend.money import format_money, parse_money
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .calls import ServiceCalls
 from .flow import start_authorised
@@ -224,13 +225,13 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
             yield Static("", id="numero-error", classes="field-error")
             if self.group == "otros":
                 yield Label("Nombre del titular")
-                yield Input(id="holder-name", max_length=80, compact=True)
+                yield TextInput(id="holder-name", max_length=80, compact=True)
                 yield Static("", id="holder-error", classes="field-error")
                 yield Label("Identificación del titular")
                 with Horizontal(id="id-row"):
                     yield Select([(label, key) for key, label in ID_TYPES.items()], id="id-type", value="cedula",
                                  allow_blank=False, compact=True)
-                    yield Input(id="id-number", max_length=13, compact=True)
+                    yield TextInput(id="id-number", max_length=13, compact=True)
                 yield Static("", id="id-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancelar", id="cancel", compact=True)

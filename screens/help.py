@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from backend.help import Faq, faqs, search
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .registry import SECTIONS, Section, by_key
 
@@ -193,7 +194,7 @@ class FaqScreen(MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Ayuda · Preguntas frecuentes", classes="section-title")
-        yield Input(placeholder="Buscar: código, bloqueo, cupo, reclamo…", id="faq-search", max_length=60,
+        yield TextInput(placeholder="Buscar: código, bloqueo, cupo, reclamo…", id="faq-search", max_length=60,
                     compact=True)
         yield OptionList(id="faq-list")
         with VerticalScroll(id="faq-scroll"):

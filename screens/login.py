@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
+from .text_entry import TextInput
 from .calls import ServiceCalls
 from .widgets import Footer
 
@@ -29,7 +30,7 @@ class LoginScreen(ServiceCalls, Screen):
             yield Label("COOPROGRESO", id="login-brand")
             yield Static("Cooperativa de Ahorro y Crédito · Cooprogreso en Línea", id="login-sub")
             yield Label("Usuario")
-            yield Input(id="username", max_length=40, compact=True)
+            yield TextInput(id="username", max_length=40, compact=True)
             yield Label("Contraseña")
             yield Input(id="password", password=True, max_length=128, compact=True)
             yield Static("", id="login-error", classes="error")

@@ -12,6 +12,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from backend.money import format_money
 from backend.products import MovementFilter, MovementPage, Product
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .downloads import hand_over
 from .widgets import date_range_inputs, read_date_filter
@@ -146,7 +147,7 @@ class MovementsScreen(MemberScreen):
                     classes="section-title")
         with Horizontal(id="filters"):
             yield from date_range_inputs()
-            yield Input(placeholder="Buscar texto", id="texto", max_length=60, compact=True)
+            yield TextInput(placeholder="Buscar texto", id="texto", max_length=60, compact=True)
             yield Button("Filtrar", id="apply", compact=True)
         yield Static("", id="filter-error", classes="error")
         yield DataTable(id="movements", cursor_type="row", zebra_stripes=True)

@@ -16,6 +16,7 @@ from backend.errors import ServiceError
 from backend.money import format_money, parse_money
 from backend.services import RegisteredService
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .biller_choice import BillerChoice
 from .flow import start_authorised
@@ -55,7 +56,7 @@ class PayScreen(BillerChoice, MemberScreen):
             yield Select([], id="category", prompt="Categoría", compact=True, classes="one-off")
             yield Select([], id="biller", prompt="Entidad", compact=True, classes="one-off")
             yield Label("Identificador", id="id-label", classes="one-off")
-            yield Input(id="identifier", max_length=20, compact=True, classes="one-off")
+            yield TextInput(id="identifier", max_length=20, compact=True, classes="one-off")
             yield Button("Consultar valores", id="consult", compact=True)
             yield Static("", id="statement")
             yield SelectionList(id="bills")

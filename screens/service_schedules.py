@@ -17,6 +17,7 @@ from backend.errors import ServiceError, ValidationError
 from backend.money import format_money, parse_money
 from backend.services import RegisteredService
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .biller_choice import BillerChoice
 from .confirm import ConfirmModal
@@ -67,16 +68,16 @@ class ProgramarScreen(BillerChoice, MemberScreen):
             yield Select([], id="category", prompt="Categoría", compact=True)
             yield Select([], id="biller", prompt="Entidad", compact=True)
             yield Label("Número de cuenta o contrato", id="id-label")
-            yield Input(id="identifier", max_length=20, compact=True)
+            yield TextInput(id="identifier", max_length=20, compact=True)
             yield Label("Día de pago")
             yield Select([("En la fecha de vencimiento", DUE_DATE)] + [(f"Día {d} de cada mes", d) for d in range(1, 32)],
                          id="day", value=DUE_DATE, allow_blank=False, compact=True)
             yield Label("Monto máximo (USD): una factura mayor no se paga y te avisamos", id="max-label")
             yield money_input("max-amount", 10)
             yield Label("Desde (dd/mm/aaaa)")
-            yield Input(id="start", max_length=10, compact=True)
+            yield TextInput(id="start", max_length=10, compact=True)
             yield Label("Hasta (dd/mm/aaaa, opcional)")
-            yield Input(id="end", max_length=10, compact=True)
+            yield TextInput(id="end", max_length=10, compact=True)
             yield Label("o número de pagos (opcional)")
             yield Input(id="count", max_length=3, restrict=r"\d*", compact=True)
             yield Static("", id="schedule-error")

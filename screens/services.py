@@ -13,6 +13,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from backend.errors import ServiceError
 from backend.money import format_money
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .biller_choice import BillerChoice
 from .calls import ServiceCalls
@@ -135,9 +136,9 @@ class RegisterModal(BillerChoice, ModalScreen):
                 yield Label("Paso 2 · Cuenta de la que se generarán los débitos", classes="step")
                 yield Select([], id="account", prompt="Cuenta de débito", compact=True)
                 yield Label("Paso 3 · Número de cuenta, contrato o identificador", classes="step", id="id-label")
-                yield Input(id="identifier", max_length=20, compact=True)
+                yield TextInput(id="identifier", max_length=20, compact=True)
                 yield Label("Alias (opcional)")
-                yield Input(id="alias", max_length=30, placeholder="p. ej. Luz de la casa", compact=True)
+                yield TextInput(id="alias", max_length=30, placeholder="p. ej. Luz de la casa", compact=True)
                 yield Static("", id="register-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancelar", id="cancel", compact=True)
@@ -202,7 +203,7 @@ class AliasModal(ServiceCalls, ModalScreen):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text(f"Alias de {self.service.biller_name} {self.service.identifier}"), classes="dialog-title")
-            yield Input(self.service.alias, id="alias", max_length=30, compact=True)
+            yield TextInput(self.service.alias, id="alias", max_length=30, compact=True)
             yield Static("", id="alias-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancelar", id="cancel", compact=True)

@@ -14,6 +14,7 @@ from backend.approvals import Approval
 from backend.counter_ops import SHORT_LABELS
 from backend.money import format_money
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .calls import ServiceCalls
 from .cells import date_text, fit
@@ -42,7 +43,7 @@ class DecisionModal(ServiceCalls, ModalScreen[str | None]):
             yield Label(Text(self.approval.label), classes="dialog-title")
             with VerticalScroll(id="decision-lines", can_focus=False):
                 yield Static(Text("\n".join(f"{k}: {v}" for k, v in self.approval.lines)))
-            yield Input(id="decision-note", placeholder="Nota (obligatoria para rechazar o cerrar con diferencia)",
+            yield TextInput(id="decision-note", placeholder="Nota (obligatoria para rechazar o cerrar con diferencia)",
                         max_length=200, compact=True)
             yield Static("", id="decision-error", classes="error")
             with Horizontal(classes="buttons"):

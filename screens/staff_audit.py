@@ -11,6 +11,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from backend.money import format_money
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .cells import date_text, fit
 
@@ -28,11 +29,11 @@ class AuditLogScreen(MemberScreen):
     def compose_body(self) -> ComposeResult:
         yield Label("Bitácora de auditoría", classes="section-title")
         with Horizontal(id="audit-filters"):
-            yield Input(id="f-user", placeholder="Usuario", max_length=40, compact=True)
+            yield TextInput(id="f-user", placeholder="Usuario", max_length=40, compact=True)
             yield Input(id="f-member", placeholder="Nº socio", max_length=10, restrict=r"\d*", compact=True)
-            yield Input(id="f-action", placeholder="Acción", max_length=40, compact=True)
-            yield Input(id="desde", placeholder="Desde", max_length=10, compact=True)
-            yield Input(id="hasta", placeholder="Hasta", max_length=10, compact=True)
+            yield TextInput(id="f-action", placeholder="Acción", max_length=40, compact=True)
+            yield TextInput(id="desde", placeholder="Desde", max_length=10, compact=True)
+            yield TextInput(id="hasta", placeholder="Hasta", max_length=10, compact=True)
             yield Button("Filtrar", id="filter", compact=True)
         yield DataTable(id="audit-log", cursor_type="row", zebra_stripes=True)
         yield Static("", id="audit-status")
@@ -89,7 +90,7 @@ class MemberMovementsScreen(MemberScreen):
     def compose_body(self) -> ComposeResult:
         yield Label("Movimientos de un socio", classes="section-title")
         with Horizontal(id="moves-search"):
-            yield Input(id="moves-query", placeholder="Cédula o número de cuenta", max_length=80, compact=True)
+            yield TextInput(id="moves-query", placeholder="Cédula o número de cuenta", max_length=80, compact=True)
             yield Button("Buscar", id="moves-find", compact=True)
         yield DataTable(id="moves", cursor_type="row", zebra_stripes=True)
         yield Static("", id="moves-status")

@@ -16,6 +16,7 @@ from backend.counter import CashQuote, CashResult, MemberCard
 from backend.money import format_money
 from backend.name_search import MemberSearch
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .confirm import ConfirmModal
 from .staff_declaration import DeclarationModal
@@ -49,7 +50,7 @@ class CashScreen(MemberScreen):
     def compose_body(self) -> ComposeResult:
         yield Label(TITLES[self.kind], classes="section-title")
         with Horizontal(id="search-row"):
-            yield Input(id="search", placeholder="Cédula, nombres o número de cuenta", max_length=80, compact=True)
+            yield TextInput(id="search", placeholder="Cédula, nombres o número de cuenta", max_length=80, compact=True)
             yield Button("Buscar", id="find", compact=True)
         yield Static("", id="found-count")
         yield OptionList(id="found")

@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from backend.identity import ID_TYPES
 
+from .text_entry import TextInput
 from .calls import ServiceCalls
 
 
@@ -46,16 +47,16 @@ class DeclarationModal(ServiceCalls, ModalScreen[tuple[dict, Any] | None]):
             yield Label("Declaración de licitud de fondos", classes="dialog-title")
             yield Static(Text(self.reason + " Se reporta a la UAFE."), id="dec-reason")
             yield Label("Origen de los fondos")
-            yield Input(id="dec-origin", placeholder="Origen de los fondos (p. ej. venta de un vehículo)",
+            yield TextInput(id="dec-origin", placeholder="Origen de los fondos (p. ej. venta de un vehículo)",
                         max_length=120, compact=True)
             yield Label("Quién deposita")
-            yield Input(id="dec-name", placeholder="Nombres y apellidos de quien deposita", max_length=80,
+            yield TextInput(id="dec-name", placeholder="Nombres y apellidos de quien deposita", max_length=80,
                         compact=True)
             yield Label("Identificación de quien deposita")
             with Horizontal(id="dec-id-row"):
                 yield Select([(label, key) for key, label in ID_TYPES.items()], id="dec-id-type", value="cedula",
                              allow_blank=False, compact=True)
-                yield Input(id="dec-id", placeholder="Número", max_length=20, compact=True)
+                yield TextInput(id="dec-id", placeholder="Número", max_length=20, compact=True)
             yield Static("", id="dec-error", classes="error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancelar", id="dec-cancel", compact=True)

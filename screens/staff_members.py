@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from backend.backoffice import Enrolled, OnlineAccess
 from backend.identity import ID_TYPES
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .confirm import ConfirmModal
 
@@ -30,10 +31,10 @@ class EnrolScreen(MemberScreen):
             yield Select([(label, key) for key, label in ID_TYPES.items()], id="id_type", value="cedula",
                          allow_blank=False, compact=True)
             yield Label("Número de identificación")
-            yield Input(id="id_number", max_length=13, compact=True)
+            yield TextInput(id="id_number", max_length=13, compact=True)
             for key, label, size in FIELDS:
                 yield Label(label)
-                yield Input(id=key, max_length=size, compact=True)
+                yield TextInput(id=key, max_length=size, compact=True)
             yield Static("", id="enrol-error", classes="field-error")
             yield Button("Registrar y abrir cuenta de ahorros", id="enrol", variant="primary", compact=True)
 
@@ -85,7 +86,7 @@ class MemberCareScreen(MemberScreen):
     def compose_body(self) -> ComposeResult:
         yield Label("Atención al socio", classes="section-title")
         with Horizontal(id="care-search"):
-            yield Input(id="care-query", placeholder="Cédula o número de cuenta", max_length=80, compact=True)
+            yield TextInput(id="care-query", placeholder="Cédula o número de cuenta", max_length=80, compact=True)
             yield Button("Buscar", id="care-find", compact=True)
         yield Static("", id="care-card")
         with Horizontal(id="care-actions"):
@@ -93,7 +94,7 @@ class MemberCareScreen(MemberScreen):
             yield Button("Restablecer acceso", id="reset", variant="warning", compact=True)
         with Horizontal(id="mobile-row"):
             yield Input(id="new-mobile", placeholder="Nuevo celular", max_length=10, restrict=r"\d*", compact=True)
-            yield Input(id="mobile-reason", placeholder="Motivo", max_length=120, compact=True)
+            yield TextInput(id="mobile-reason", placeholder="Motivo", max_length=120, compact=True)
             yield Button("Pedir cambio", id="change-mobile", compact=True)
         yield Static("", id="care-status")
 

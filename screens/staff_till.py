@@ -15,6 +15,7 @@ from backend.money import format_money
 from backend.receipts import Receipt
 from backend.tills import DENOMINATIONS, CloseResult, TillStatus
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .cells import date_text, fit
 from .confirm import ConfirmModal
@@ -137,11 +138,11 @@ class TillCloseScreen(MemberScreen):
         with Grid(id="counts"):
             for value, label in DENOMINATIONS:
                 yield Label(label, classes="denomination")
-                yield Input(id=f"d{value}", placeholder="0", compact=True)  # checked whole, see `counts`
+                yield TextInput(id=f"d{value}", placeholder="0", compact=True)  # checked whole, see `counts`
         yield Static("", id="close-summary")
         with Horizontal(id="close-note-row"):
             yield Label("Observación: ")
-            yield Input(id="close-note", max_length=200, compact=True)
+            yield TextInput(id="close-note", max_length=200, compact=True)
         yield Static("", id="close-error", classes="error")
         with Vertical():
             yield Button("Cerrar caja", id="close-till", variant="primary", compact=True)

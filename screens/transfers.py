@@ -16,6 +16,7 @@ from backend.money import format_money, parse_money
 from backend.receipts import Receipt
 from backend.transfers import TransferRequest
 
+from .text_entry import TextInput
 from .base import MemberScreen
 from .flow import start_authorised
 from .widgets import chosen_id, chosen_key, money_input
@@ -58,19 +59,19 @@ class TransferScreen(MemberScreen):
                 yield Input(id="account", max_length=20, restrict=r"[\d -]*", compact=True, classes="new-dest")
                 if self.kind == "interbancaria":
                     yield Label("Nombre del titular", classes="new-dest")
-                    yield Input(id="holder-name", max_length=80, compact=True, classes="new-dest")
+                    yield TextInput(id="holder-name", max_length=80, compact=True, classes="new-dest")
                     yield Label("Tipo de identificación del titular", classes="new-dest")
                     yield Select([(label, key) for key, label in ID_TYPES.items()], id="holder-id-type",
                                  value="cedula", allow_blank=False, compact=True, classes="new-dest")
                     yield Label("Identificación del titular", classes="new-dest")
-                    yield Input(id="holder-id", max_length=13, compact=True, classes="new-dest")
+                    yield TextInput(id="holder-id", max_length=13, compact=True, classes="new-dest")
             yield Static("", id="dest-error", classes="field-error")
             yield Static("", id="quota")
             yield Label("Monto (USD)")
             yield money_input("amount", 16)
             yield Static("", id="amount-error", classes="field-error")
             yield Label("Motivo / referencia")
-            yield Input(id="motive", max_length=60, compact=True)
+            yield TextInput(id="motive", max_length=60, compact=True)
             yield Static("", id="motive-error", classes="field-error")
             yield Button("Continuar", id="continue", variant="primary", compact=True)
 

@@ -12,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual import widgets
 from textual.widgets import Button, Input, Select, Static
 
+from .text_entry import TextInput
+
 from backend.errors import ValidationError
 
 if TYPE_CHECKING:  # the app imports the screens, never the other way round at run time
@@ -37,7 +39,7 @@ def chosen_id(select: Select) -> int | None:
 def money_input(id: str, max_length: int = 16) -> Input:
     """An amount field. What is typed reaches `parse_money` whole: no input filter quietly drops a
     character, so `1e9` is refused with its reason instead of becoming 19 on screen."""
-    return Input(id=id, placeholder="0.00", max_length=max_length, compact=True)
+    return TextInput(id=id, placeholder="0.00", max_length=max_length, compact=True)
 
 
 def spanish_select_lists() -> None:
@@ -126,8 +128,8 @@ class IdleBanner(Static):
 
 def date_range_inputs() -> tuple[Input, Input]:
     """«Desde» and «Hasta» (dd/mm/aaaa) for a filter row; read them back with `read_date_filter`."""
-    return (Input(placeholder="Desde dd/mm/aaaa", id="desde", max_length=10, compact=True),
-            Input(placeholder="Hasta dd/mm/aaaa", id="hasta", max_length=10, compact=True))
+    return (TextInput(placeholder="Desde dd/mm/aaaa", id="desde", max_length=10, compact=True),
+            TextInput(placeholder="Hasta dd/mm/aaaa", id="hasta", max_length=10, compact=True))
 
 
 def read_date_filter(screen, text: str = "") -> MovementFilter | None:
