@@ -13,8 +13,10 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from backend.counter import CashQuote, CashResult, MemberCard
+from backend.errors import ServiceError
 from backend.money import format_money
 from backend.name_search import MemberSearch
+from backend.text import ascii_digits
 
 from .text_entry import TextInput
 from .base import MemberScreen
@@ -44,6 +46,7 @@ class CashScreen(MemberScreen):
         self.kind = kind
         self.cards: list[MemberCard] = []
         self.card: MemberCard | None = None
+        self.searched = ""  # the text the list was found with: an account number picks that account
         self.key = uuid.uuid4().hex  # one key per operation: a second submit books nothing more
         self.declaration: dict | None = None  # licitud de fondos, once given for this operation
 
@@ -78,7 +81,8 @@ class CashScreen(MemberScreen):
     def find(self) -> None:
         self._error("")
         self.remove_class("-chosen")  # the list gets the room until a member is chosen
-        self.call("find", self.coop.backend.counter.find_member, self.coop.token, self.query_one("#search", Input).value)
+        self.searched = self.query_one("#search", Input).value
+        self.call("find", self.coop.backend.counter.find_member, self.coop.token, self.searched)
 
     def done_find(self, cards: MemberSearch) -> None:
         self.cards = list(cards)
@@ -115,12 +119,20 @@ class CashScreen(MemberScreen):
         account = self.query_one("#account", Select)
         self._accounts(card)
         if card.accounts:
-            account.value = card.accounts[0].id
+            account.value = self._searched_account(card)
         account.display = True
         self.query_one("#amount-row").display = True
         self.query_one("#amount", Input).focus()
         if not card.accounts:
             self._error("El socio no tiene una cuenta de ahorros activa.")
+
+    def _searched_account(self, card: MemberCard) -> int:
+        """The account whose number was searched (as the backend reads digits), else the first."""
+        try:
+            number = ascii_digits(self.searched, field="buscar", label="La búsqueda")
+        except ServiceError:
+            number = ""
+        return next((a.id for a in card.accounts if a.number == number), card.accounts[0].id)
 
     def _accounts(self, card: MemberCard) -> None:
         account = self.query_one("#account", Select)
@@ -199,4 +211,8 @@ class CashScreen(MemberScreen):
             show_counter_receipt(self, result.receipt)
 
     def failed_cash(self, error) -> None:
+        self._refresh_card()  # whatever stopped it (another till, a hold), the figures on screen are read again
+        if error.code == "declaracion":  # the threshold was reached meanwhile (another till): ask it now
+            self.failed_quote(error)
+            return
         self._error(error.message)
