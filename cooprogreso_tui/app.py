@@ -148,11 +148,11 @@ class CooprogresoApp(App):
             self.push_screen(HelpModal(screen_help(self.screen)))
 
     def action_command_palette(self) -> None:
-        from textual.command import CommandPalette
+        from screens.palette import Palette
 
-        if not CommandPalette.is_open(self):
-            self.push_screen(CommandPalette(placeholder="Busca una sección o un tema de ayuda…",
-                                            id="--command-palette"))
+        if not Palette.is_open(self):
+            self.push_screen(Palette(placeholder="Busca una sección o un tema de ayuda…",
+                                     id="--command-palette"))
 
     def about(self):
         """«Acerca de»: version and where this installation keeps its files."""

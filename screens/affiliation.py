@@ -54,7 +54,7 @@ class AffiliationScreen(ServiceCalls, Screen):
                         yield Static("Paso 3 de 3 · Confirmación", classes="step")
                         yield Static("", id="done-message")
                         yield Button("Ir a iniciar sesión", id="finish", variant="primary", compact=True)
-        yield Footer()
+        yield Footer(show_command_palette=False)  # F1 and Ctrl+P are told on the menu
 
     def on_mount(self) -> None:
         self.query_one("#id-number", Input).focus()

@@ -28,7 +28,8 @@ SHORT_SERVICE = {"terceros": "Terceros", "interbancaria": "Interbancaria"}
 
 class BeneficiariesScreen(MemberScreen):
     BINDINGS = [
-        Binding("space", "mark", "Marcar", id="beneficiaries.toggle", tooltip="Marcar o desmarcar el beneficiario"),
+        Binding("space", "mark", "Marcar", key_display="espacio", id="beneficiaries.toggle",
+                tooltip="Marcar o desmarcar el beneficiario"),
         Binding("a", "add", "Agregar", id="beneficiaries.add", tooltip="Agregar un beneficiario"),
         Binding("e", "edit", "Editar", id="beneficiaries.edit", tooltip="Editar el beneficiario (lápiz)"),
         Binding("d,delete", "delete", "Eliminar", id="beneficiaries.delete",

@@ -60,7 +60,8 @@ class DeferralScreen(MemberScreen):
     DeferralScreen #simulate { margin-left: 2; }
     DeferralScreen #deferral-error { margin: 0 1; }
     """
-    BINDINGS = [Binding("space", "mark", "Seleccionar", id="deferral.toggle", tooltip="Marcar o desmarcar el consumo"),
+    BINDINGS = [Binding("space", "mark", "Seleccionar", key_display="espacio", id="deferral.toggle",
+                        tooltip="Marcar o desmarcar el consumo"),
                 Binding("f3", "mine", "Mis diferidos", id="deferral.mine", tooltip="Tus diferidos y sus cuotas")]
 
     def __init__(self, kind: str = "consumos") -> None:
