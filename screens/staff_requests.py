@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 
 from backend.errors import ServiceError
 from backend.money import format_money
-from backend.product_approvals import FILTERS, ProductRequest
+from backend.product_approvals import FILTERS, PENDING, ProductRequest
 
 from .base import MemberScreen
 from .confirm import ConfirmModal
@@ -46,6 +46,7 @@ class StaffRequestsScreen(MemberScreen):
         self.items: dict[str, ProductRequest] = {}
         self.current: ProductRequest | None = None
         self.message = ""
+        self.keep_row: int | None = None  # after a decision: the position to stay on (the next request)
 
     def compose_body(self) -> ComposeResult:
         yield Label("Solicitudes de productos", classes="section-title")
@@ -97,11 +98,28 @@ class StaffRequestsScreen(MemberScreen):
             line = self.message
         self.query_one("#requests-status", Static).update(Text(line, no_wrap=True, overflow="ellipsis"))
         self.message = ""
+        row, self.keep_row = self.keep_row, None
         if items:
             keep = self.items.get(str(self.current.id)) if self.current is not None else None
             if keep is not None:  # stay on the request just worked
                 table.move_cursor(row=table.get_row_index(str(keep.id)))
+            elif row is not None:  # the request just decided left the list: the next one takes its place
+                keep = items[min(row, len(items) - 1)]
+                table.move_cursor(row=min(row, len(items) - 1))
             self.show(keep or items[0])
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """F2/F3/F4 are offered for what the highlighted request can still go through: none once decided
+        (hidden), F2 only while Recibida (dimmed once someone has it en revisión)."""
+        if action not in ("take", "approve", "reject"):
+            return super().check_action(action, parameters)
+        state = self.current.state if self.current is not None else ""
+        if state not in PENDING:
+            return False
+        if action == "take" and state != "Recibida":
+            return None
+        return True
 
     @on(DataTable.RowHighlighted, "#requests")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -118,6 +136,7 @@ class StaffRequestsScreen(MemberScreen):
         if item.needs_second_person and item.state == "En revisión":
             text.append(f"Sobre el umbral: aprueba una persona distinta de {item.reviewed_by}.", style="bold yellow")
         self.query_one("#request-detail", Static).update(text)
+        self.refresh_bindings()
 
     def action_take(self) -> None:
         if self.current is not None:
@@ -162,6 +181,7 @@ class StaffRequestsScreen(MemberScreen):
     def done_decide(self, item: ProductRequest) -> None:
         self.query_one("#request-reason", Input).value = ""
         self.current = None
+        self.keep_row = self.query_one("#requests", DataTable).cursor_row
         self.message = f"{item.number} {item.state.lower()}."
         self.action_reload()
 

@@ -3,7 +3,7 @@ product requests (four eyes above the threshold), with a snapshot of each queue.
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input, TextArea
+from textual.widgets import DataTable, Input, Select, TextArea
 
 from screens.confirm import ConfirmModal
 from screens.staff_contact import StaffContactScreen
@@ -191,3 +191,48 @@ async def test_a_members_reply_reopens_the_case_in_the_queue(backend, clock):
         assert "El socio respondió" in text and "[bold]¿Y los sábados?[/] abren" in text  # literal, not markup
         row = app.screen.query_one("#staff-cases", DataTable).get_row(str(case.id))
         assert str(row[3]) == "Recibido"
+
+
+def footer_line(app) -> str:
+    return next(line for line in screen_text(app).splitlines() if "Actualizar" in line)
+
+
+async def test_after_a_decision_the_highlight_stays_on_its_position_and_keys_follow_the_state(backend, clock):
+    ana = other_member(backend, balance=500_00)
+    new_request(backend, ana, "consumo", amount=1000_00, term=12)  # with the demo's pending ones
+    sup = enrol(backend, "supervisor9", "supervisor", "Hugo Torres")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, sup)
+        await pilot.press("5")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, StaffRequestsScreen)
+        table = screen.query_one("#requests", DataTable)
+        assert table.row_count >= 4
+        table.move_cursor(row=1)
+        await settle(pilot)
+        decided = screen.current
+        following = str(table.coordinate_to_cell_key((2, 0)).row_key.value)
+        assert decided is not None and decided.state in ("Recibida", "En revisión")
+        assert "Rechazar" in footer_line(app)
+        screen.query_one("#request-reason", Input).value = "Ingresos insuficientes"
+        await pilot.press("f4")
+        await settle(pilot)
+        assert "rechazada" in screen_text(app)
+        assert str(decided.id) not in screen.items  # gone from the pending ones
+        assert table.cursor_row == 1 and screen.current is not None and str(screen.current.id) == following
+        assert "Rechazar" in footer_line(app)
+        screen.query_one("#request-state", Select).value = "Rechazada"  # decided ones: nothing to do but look
+        await settle(pilot)
+        assert screen.current is not None and screen.current.state == "Rechazada"
+        footer = footer_line(app)
+        assert not any(word in footer for word in ("Revisar", "Aprobar", "Rechazar"))
+        await pilot.press("f4")  # not offered, and not run either
+        await settle(pilot)
+        assert "ya fue" not in screen_text(app)
+        screen.query_one("#request-state", Select).value = "En revisión"  # taken: F2 dimmed, F3 and F4 offered
+        await settle(pilot)
+        assert screen.current is not None and screen.current.state == "En revisión"
+        assert screen.check_action("take", ()) is None and screen.check_action("approve", ()) is True
+        assert "Aprobar" in footer_line(app)
