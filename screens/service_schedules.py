@@ -22,7 +22,7 @@ from .base import MemberScreen
 from .biller_choice import BillerChoice
 from .confirm import ConfirmModal
 from .flow import start_authorised
-from .widgets import chosen_id, chosen_key, money_input
+from .widgets import DigitInput, chosen_id, chosen_key, money_input
 
 DUE_DATE = 0  # «En la fecha de vencimiento»
 
@@ -75,9 +75,9 @@ class ProgramarScreen(BillerChoice, MemberScreen):
             yield Label("Monto máximo (USD): una factura mayor no se paga y te avisamos", id="max-label")
             yield money_input("max-amount", 10)
             yield Label("Desde (dd/mm/aaaa)")
-            yield TextInput(id="start", max_length=10, compact=True)
+            yield DigitInput(id="start", max_length=10, compact=True)
             yield Label("Hasta (dd/mm/aaaa, opcional)")
-            yield TextInput(id="end", max_length=10, compact=True)
+            yield DigitInput(id="end", max_length=10, compact=True)
             yield Label("o número de pagos (opcional)")
             yield Input(id="count", max_length=3, restrict=r"\d*", compact=True)
             yield Static("", id="schedule-error")

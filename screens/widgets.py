@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
@@ -36,10 +37,20 @@ def chosen_id(select: Select) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+class DigitInput(TextInput):
+    """An Input that shows look-alike digits (fullwidth, Arabic-Indic, …) as the ASCII digits they mean,
+    as they are typed or pasted. The services fold them anyway; folding here keeps the field showing what
+    will be used (a fullwidth digit is two cells wide: `０１/１１/２０２６` scrolled its first digit out of view).
+    Nothing else is changed or dropped, so a wrong character is still refused with its reason."""
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        super().replace("".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text), start, end)
+
+
 def money_input(id: str, max_length: int = 16) -> Input:
     """An amount field. What is typed reaches `parse_money` whole: no input filter quietly drops a
     character, so `1e9` is refused with its reason instead of becoming 19 on screen."""
-    return TextInput(id=id, placeholder="0.00", max_length=max_length, compact=True)
+    return DigitInput(id=id, placeholder="0.00", max_length=max_length, compact=True)
 
 
 def spanish_select_lists() -> None:
@@ -128,8 +139,8 @@ class IdleBanner(Static):
 
 def date_range_inputs() -> tuple[Input, Input]:
     """«Desde» and «Hasta» (dd/mm/aaaa) for a filter row; read them back with `read_date_filter`."""
-    return (TextInput(placeholder="Desde dd/mm/aaaa", id="desde", max_length=10, compact=True),
-            TextInput(placeholder="Hasta dd/mm/aaaa", id="hasta", max_length=10, compact=True))
+    return (DigitInput(placeholder="Desde dd/mm/aaaa", id="desde", max_length=10, compact=True),
+            DigitInput(placeholder="Hasta dd/mm/aaaa", id="hasta", max_length=10, compact=True))
 
 
 def read_date_filter(screen, text: str = "") -> MovementFilter | None:

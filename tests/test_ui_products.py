@@ -2,14 +2,14 @@
 
 import csv
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from backend import accounts
 from backend.ledger import Leg, post
 from screens.products import MovementsScreen, ProductsScreen
 
 from .conftest import add_member, affiliate
-from .ui import SIZE, login, make_app, screen_text, settle, type_into
+from .ui import SIZE, login, make_app, screen_text, settle, type_into, type_keys
 
 
 async def open_products(pilot):
@@ -84,6 +84,24 @@ async def test_filter_and_export_csv(backend, tmp_path):
         assert str(files[0]) in str(app.screen.query_one("#page-status").content)  # the path is shown
         rows = list(csv.reader(files[0].open(encoding="utf-8")))
         assert len(rows) == shown + 1 and all("sueldo" in r[2].lower() for r in rows[1:])
+
+
+async def test_look_alike_digits_typed_in_a_date_are_shown_as_the_digits_used(backend):
+    """Fullwidth digits are two cells wide: kept as typed, `０１/１１/２０２６` scrolled its first digit out of
+    the field. Typed (and Arabic-Indic ones too), they show as the ASCII digits the filter uses."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_products(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await type_keys(pilot, "#desde", "０１/１１/２０２６")
+        await type_keys(pilot, "#hasta", "٣٠/١١/٢٠٢٦")
+        desde, hasta = (app.screen.query_one(s, Input) for s in ("#desde", "#hasta"))
+        assert (desde.value, hasta.value) == ("01/11/2026", "30/11/2026")
+        text = screen_text(app)
+        assert "01/11/2026" in text and "30/11/2026" in text
+        await type_keys(pilot, "#desde", "０1/x1/2026")  # only digits are folded: a wrong character stays wrong
+        assert desde.value == "01/x1/2026"
 
 
 async def test_user_data_is_shown_literally(backend):
