@@ -13,6 +13,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from backend.money import format_money
 
 from .base import MemberScreen
+from .cells import date_text
 from .receipt import ReceiptModal
 from .widgets import date_range_inputs, read_date_filter
 
@@ -47,7 +48,7 @@ class PaymentHistoryScreen(MemberScreen):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#pay-history", DataTable)
-        for label, width in (("Fecha y hora", 14), ("Entidad", 16), ("Identificador", 13),
+        for label, width in (("Fecha y hora", 16), ("Entidad", 16), ("Identif.", 11),
                              (Text("Monto", justify="right"), 8), ("Orig.", 5), ("Estado", 9)):
             table.add_column(label, width=width)
         table.focus()
@@ -69,7 +70,7 @@ class PaymentHistoryScreen(MemberScreen):
         table = self.query_one("#pay-history", DataTable)
         table.clear()
         for p in items:
-            table.add_row(f"{p.created_at:%d/%m/%y %H:%M}", Text(p.biller_name), Text(p.identifier),
+            table.add_row(date_text(p.created_at, time=True), Text(p.biller_name), Text(p.identifier),
                           Text(format_money(p.amount), justify="right"),
                           "Auto" if p.origin == "automatico" else "Línea", p.state_label, key=str(p.id))
         self.query_one("#history-detail", Static).update(
@@ -83,7 +84,7 @@ class PaymentHistoryScreen(MemberScreen):
             p = self.items[row]
             extra = f" · Motivo: {p.reason}" if p.reason else ""
             self.query_one("#history-detail", Static).update(Text(
-                f"{ORIGINS[p.origin]} · Ref. {p.reference} · comisión {format_money(p.commission)}{extra}\n"
+                f"{p.identifier} · {ORIGINS[p.origin]} · Ref. {p.reference} · comisión {format_money(p.commission)}{extra}\n"
                 "Enter: ver comprobante · e: exportar CSV"))
 
     @on(Input.Submitted, "#filters Input")

@@ -19,6 +19,7 @@ from backend.services import RegisteredService
 
 from .text_entry import TextInput
 from .base import MemberScreen
+from .cells import date_text
 from .biller_choice import BillerChoice
 from .confirm import ConfirmModal
 from .flow import start_authorised
@@ -185,8 +186,8 @@ class ConsultarScreen(MemberScreen):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#schedules", DataTable)
-        for label, width in (("Entidad", 20), ("Identificador", 13), ("Día", 6), (Text("Máximo", justify="right"), 9),
-                             ("Próximo", 8), ("Estado", 9)):
+        for label, width in (("Entidad", 20), ("Identif.", 11), ("Día", 6), (Text("Máximo", justify="right"), 9),
+                             ("Próximo", 10), ("Estado", 9)):
             table.add_column(label, width=width)
         table.focus()
         self.reload()
@@ -202,7 +203,7 @@ class ConsultarScreen(MemberScreen):
         for s in items:
             table.add_row(Text(s.biller_name), Text(s.identifier), "Venc." if s.day is None else f"Día {s.day}",
                           Text(format_money(s.max_amount), justify="right"),
-                          f"{s.next_run:%d/%m/%y}" if s.next_run else "—", s.state_label, key=str(s.id))
+                          date_text(s.next_run) if s.next_run else "—", s.state_label, key=str(s.id))
         if items:
             table.move_cursor(row=min(row, len(items) - 1))
             self.show_detail()
@@ -222,7 +223,7 @@ class ConsultarScreen(MemberScreen):
             end = f" · hasta {s.end_date:%d/%m/%Y}" if s.end_date else ""
             limit = f" · {s.payments_done} de {s.payments_limit} pagos" if s.payments_limit else ""
             self.query_one("#schedule-detail", Static).update(Text(
-                f"Débito de Ahorros {s.account_masked}{end}{limit}\n"
+                f"{s.identifier} · Débito de Ahorros {s.account_masked}{end}{limit}\n"
                 f"Último resultado: {s.last_result or 'todavía no se ha ejecutado'}\n"
                 "p: pausar · r: reanudar · c: cancelar"))
 

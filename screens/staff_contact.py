@@ -14,6 +14,7 @@ from backend.contact_staff import FILTERS, StaffCase
 from backend.errors import ServiceError
 
 from .base import MemberScreen
+from .cells import date_text
 from .confirm import ConfirmModal
 from .contact import _when
 from .text_entry import TextEntry
@@ -25,7 +26,7 @@ def deadline(case: StaffCase) -> str:
     if case.due_on is None:
         return ""
     if case.days_left is None:
-        return f"{case.due_on:%d/%m}"
+        return date_text(case.due_on)
     if case.days_left < 0:
         return f"vencido {-case.days_left} d"
     return f"{case.days_left} d"
