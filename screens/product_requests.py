@@ -1,4 +1,4 @@
-"""Section 7, Solicita tus Productos: choose the tipo de producto, simulate, ask (code), follow the request.
+"""Section 7, Solicita tus Productos: choose the tipo de producto, simulate, ask (code); «Mis solicitudes» is in my_requests.
 
 The simulator shows what the backend computed (cuota, interest, rate under the legal cap, the full
 table; or a plazo fijo's interest at maturity); «Solicitar» sends only the member's choices and
@@ -16,10 +16,9 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from backend.errors import ServiceError, ValidationError
 from backend.money import format_money, parse_money
-from backend.product_requests import RequestSummary
 from backend.rates import format_rate
 from backend.receipts import Receipt
-from backend.simulators import METHODS, DepositBand, DepositSimulation, LoanSimulation, Product, cuota_labels
+from backend.simulators import METHODS, DepositBand, DepositSimulation, LoanSimulation, Product
 
 from .base import MemberScreen
 from .flow import start_authorised
@@ -58,6 +57,9 @@ class ProductRequestsScreen(MemberScreen):
         self.simulated: dict | None = None  # the choices of the last good simulation
         self._pending: dict = {}
         self.bands: list[DepositBand] = []
+        # What the member typed on each product's request form, kept while she stays in the section
+        # (Esc and F4 again find it there); never stored anywhere else, dropped once the request is sent.
+        self.drafts: dict[str, dict] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Label("Solicita tus Productos · Simulador", classes="section-title")
@@ -235,10 +237,13 @@ class ProductRequestsScreen(MemberScreen):
         else:
             choices = self._choices()
         if choices is not None:
-            self.app.push_screen(RequestFormScreen(self.products[choices["product"]], choices), self._after_request)
+            draft = self.drafts.setdefault(choices["product"], {})
+            self.app.push_screen(RequestFormScreen(self.products[choices["product"]], choices, draft),
+                                 self._after_request)
 
     def _after_request(self, receipt: Receipt | None) -> None:
         if receipt is not None:  # «Mis solicitudes» with the new request, its receipt on top
+            self.drafts.clear()
             self.action_mine()
             self.app.push_screen(ReceiptModal(receipt))
 
@@ -257,10 +262,11 @@ class RequestFormScreen(MemberScreen):
     DEFAULT_CSS = "RequestFormScreen #ask-summary { height: auto; margin-bottom: 1; }"
     BINDINGS = [Binding("f2", "send", "Solicitar", id="ask.send", tooltip="Confirmar la solicitud")]
 
-    def __init__(self, product: Product, choices: dict) -> None:
+    def __init__(self, product: Product, choices: dict, draft: dict | None = None) -> None:
         super().__init__()
         self.product = product
         self.choices = choices
+        self.draft = draft if draft is not None else {}  # the section's copy of what is typed here
 
     def compose_body(self) -> ComposeResult:
         p, c = self.product, self.choices
@@ -286,13 +292,28 @@ class RequestFormScreen(MemberScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.call("accounts", self.coop.backend.product_requests.accounts, self.coop.token)
+        for key in ("income", "purpose"):
+            field = self.query_one(f"#{key}", Input)
+            field.value = self.draft.get(key, "")
+            field.cursor_position = len(field.value)
         self.query_one("#income", Input).focus()
+
+    @on(Input.Changed, "#income, #purpose")
+    def keep_typed(self, event: Input.Changed) -> None:
+        if event.input.id:
+            self.draft[event.input.id] = event.value
+
+    @on(Select.Changed, "#account")
+    def keep_account(self, event: Select.Changed) -> None:
+        if isinstance(event.value, int):
+            self.draft["account"] = event.value
 
     def done_accounts(self, accounts) -> None:
         select = self.query_one("#account", Select)
         select.set_options([(f"Ahorros {number}", account_id) for account_id, number in accounts])
+        ids = [account_id for account_id, _ in accounts]
         if accounts:
-            select.value = accounts[0][0]
+            select.value = self.draft["account"] if self.draft.get("account") in ids else ids[0]
 
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:
@@ -322,67 +343,3 @@ class RequestFormScreen(MemberScreen):
 
     def _error(self, message: str) -> None:
         self.query_one("#ask-error", Static).update(Text(message))
-
-
-class MyRequestsScreen(MemberScreen):
-    """«Mis solicitudes»: number, product, amount, state and the reason of a rejection."""
-
-    HELP = "Tus solicitudes de productos con su número y estado: Recibida, En revisión, Aprobada o Rechazada con el motivo."
-    HELP_KEYS = [("↑ ↓", "Recorrer las solicitudes; abajo se ve el detalle")]
-    DEFAULT_CSS = """
-    MyRequestsScreen #requests { height: 1fr; margin: 0 1; }
-    MyRequestsScreen #request-detail { height: auto; margin: 0 1; }
-    """
-    BINDINGS = [Binding("r", "reload", "Actualizar", id="mine.reload", tooltip="Volver a consultar")]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[str, RequestSummary] = {}
-
-    def compose_body(self) -> ComposeResult:
-        yield Label("Solicita tus Productos · Mis solicitudes", classes="section-title")
-        yield DataTable(id="requests", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="request-detail")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        table = self.query_one("#requests", DataTable)
-        for name, width in (("Número", 13), ("Fecha", 10), ("Producto", 20), ("Monto", 12), ("Estado", 11)):
-            table.add_column(name, width=width)
-        table.focus()
-        self.action_reload()
-
-    def action_reload(self) -> None:
-        self.call("requests", self.coop.backend.product_requests.my_requests, self.coop.token)
-
-    def done_requests(self, items) -> None:
-        self.items = {str(r.id): r for r in items}
-        table = self.query_one("#requests", DataTable)
-        table.clear()
-        for r in items:
-            table.add_row(r.number, f"{r.created_at[8:10]}/{r.created_at[5:7]}/{r.created_at[:4]}",
-                          Text(r.product_name, overflow="ellipsis", no_wrap=True),
-                          format_money(r.amount) if r.amount else "—", r.state, key=str(r.id))
-        if not items:
-            self.query_one("#request-detail", Static).update("Aún no tienes solicitudes. Simula un producto y solicítalo.")
-
-    @on(DataTable.RowHighlighted, "#requests")
-    def highlighted(self, event: DataTable.RowHighlighted) -> None:
-        r = self.items.get(str(event.row_key.value))
-        if r is None:
-            return
-        text = Text()
-        text.append(f"{r.product_name} N.º {r.number} · {r.state}\n", style="bold")
-        parts = []
-        if r.term:
-            parts.append(f"Plazo {r.term_label}")
-        if r.method:
-            parts.append(METHODS.get(r.method, r.method))
-        if r.installment:
-            parts.append(f"{cuota_labels(r.method)[0]} {format_money(r.installment)}")
-        if parts:
-            text.append(" · ".join(parts) + "\n")
-        if r.reason:
-            text.append("Motivo: ", style="bold")
-            text.append(r.reason)
-        self.query_one("#request-detail", Static).update(text)

@@ -102,7 +102,7 @@ SECTIONS: list[Section] = [
                  "total, tasa efectiva y tabla de amortización, o el interés al vencimiento; luego solicítalo con tu "
                  "código (F4). F3 abre «Mis solicitudes».",
             aliases=("crédito", "préstamo", "simulador", "plazo fijo", "inversión", "certificado", "tarjeta de crédito")),
-    Section("solicitudes_mias", "Mis solicitudes", parent="solicitudes", screen="screens.product_requests:MyRequestsScreen",
+    Section("solicitudes_mias", "Mis solicitudes", parent="solicitudes", screen="screens.my_requests:MyRequestsScreen",
             help="Tus solicitudes de productos con su número y estado (Recibida, En revisión, Aprobada o Rechazada "
                  "con el motivo).", aliases=("estado de solicitud",), menu=False),
     Section("ayuda", "8. Ayuda", 8, screen="screens.help:FaqScreen",

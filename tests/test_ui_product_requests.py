@@ -2,11 +2,12 @@
 
 from textual.widgets import DataTable, Input, OptionList, Select
 
-from screens.product_requests import MyRequestsScreen, ProductRequestsScreen, RequestFormScreen
+from screens.my_requests import MyRequestsScreen
+from screens.product_requests import ProductRequestsScreen, RequestFormScreen
 from screens.receipt import ReceiptModal
 
 from .test_ui_transfers import confirm_and_code
-from .ui import SIZE, login, make_app, screen_text, settle
+from .ui import SIZE, login, make_app, screen_text, settle, type_keys
 
 
 async def open_section(pilot, key="solicitudes"):
@@ -229,3 +230,49 @@ async def test_a_card_cupo_beyond_her_cards_is_said_with_what_is_still_available
         text = " ".join(screen_text(app).split())
         assert "ya suman un cupo de $3,000.00" in text and "el cupo máximo que aún puedes solicitar es $3,000.00" in text
     assert len(backend.outbox()) == sent
+
+
+async def test_what_she_typed_on_the_form_is_there_again_for_the_same_product_while_in_the_section(backend):
+    """Esc and F4 again used to show an empty form. What she typed stays for that product (only on screen,
+    stored nowhere) until she leaves the section or sends the request."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot)
+        section = app.screen
+        assert isinstance(section, ProductRequestsScreen)
+        await simulate(pilot, "consumo", "1000", 12, "frances")
+        await pilot.press("f4")
+        await settle(pilot)
+        await type_keys(pilot, "#income", "1500")
+        await type_keys(pilot, "#purpose", "Techo nuevo")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is section
+        await pilot.press("f4")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, RequestFormScreen)
+        assert (form.query_one("#income", Input).value, form.query_one("#purpose", Input).value) == \
+            ("1500", "Techo nuevo")
+        assert "Techo nuevo" in screen_text(app) and "1500" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        section.query_one("#product", Select).value = "tarjeta"  # another product: its own, empty form
+        await pilot.pause()
+        section.query_one("#amount", Input).value = "500"
+        await pilot.press("f4")
+        await settle(pilot)
+        assert app.screen.query_one("#income", Input).value == "" and app.screen.query_one("#purpose", Input).value == ""
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("escape")  # out of the section: nothing typed is kept
+        await settle(pilot)
+        assert not isinstance(app.screen, ProductRequestsScreen)
+        menu = app.screen.query_one("#menu", OptionList)
+        menu.highlighted = menu.get_option_index("solicitudes")
+        await pilot.press("enter")
+        await settle(pilot)
+        await simulate(pilot, "consumo", "1000", 12, "frances")
+        await pilot.press("f4")
+        await settle(pilot)
+        assert app.screen.query_one("#income", Input).value == "" and app.screen.query_one("#purpose", Input).value == ""
