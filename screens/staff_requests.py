@@ -163,8 +163,8 @@ class StaffRequestsScreen(MemberScreen):
 
     def done_check(self, item: ProductRequest) -> None:
         details = "\n".join(f"{k}: {v}" for k, v in item.lines()[:8])
-        self.app.push_screen(ConfirmModal(f"¿Aprobar la solicitud {item.number}?", details, accept="Aprobar"),
-                             lambda yes: self._approve(item) if yes else None)
+        self.app.push_screen(ConfirmModal(f"¿Aprobar la solicitud {item.number}?", details, accept="Aprobar",
+                                          safe_default=True), lambda yes: self._approve(item) if yes else None)
 
     def failed_check(self, error: ServiceError) -> None:
         self._say(error.message)
@@ -174,9 +174,20 @@ class StaffRequestsScreen(MemberScreen):
                   self.query_one("#request-reason", Input).value)
 
     def action_reject(self) -> None:
-        if self.current is not None:
-            self.call("decide", self.coop.backend.product_approvals.reject, self.coop.token, self.current.id,
-                      self.query_one("#request-reason", Input).value)
+        item = self.current
+        if item is None:
+            return
+        reason = self.query_one("#request-reason", Input).value
+        if not reason.strip():  # the reason is mandatory: said before asking for a confirmation
+            self._say("Escribe el motivo del rechazo; el socio lo lee en «Mis solicitudes».")
+            self.query_one("#request-reason", Input).focus()
+            return
+        details = "\n".join([f"Motivo: {reason}"] + [f"{k}: {v}" for k, v in item.lines()[:7]])
+        self.app.push_screen(ConfirmModal(f"¿Rechazar la solicitud {item.number}?", details, accept="Rechazar",
+                                          safe_default=True), lambda yes: self._reject(item, reason) if yes else None)
+
+    def _reject(self, item: ProductRequest, reason: str) -> None:
+        self.call("decide", self.coop.backend.product_approvals.reject, self.coop.token, item.id, reason)
 
     def done_decide(self, item: ProductRequest) -> None:
         self.query_one("#request-reason", Input).value = ""

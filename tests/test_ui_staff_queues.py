@@ -114,7 +114,10 @@ async def test_review_reject_and_approve_with_four_eyes(make_backend, clock):
         await settle(pilot)
         select_row(app, "#requests", str(big))
         app.screen.query_one("#request-reason", Input).value = "Garante insuficiente"
-        await pilot.press("f4")
+        await pilot.press("f4")  # asked first, with the reason the member will read
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "Motivo: Garante insuficiente" in screen_text(app)
+        await pilot.click("#accept")
         await settle(pilot)
         assert "rechazada" in screen_text(app)
     assert backend.product_approvals.request(aten.token, big).reason == "Garante insuficiente"
@@ -218,6 +221,8 @@ async def test_after_a_decision_the_highlight_stays_on_its_position_and_keys_fol
         assert "Rechazar" in footer_line(app)
         screen.query_one("#request-reason", Input).value = "Ingresos insuficientes"
         await pilot.press("f4")
+        await settle(pilot)
+        await pilot.click("#accept")
         await settle(pilot)
         assert "rechazada" in screen_text(app)
         assert str(decided.id) not in screen.items  # gone from the pending ones
