@@ -1,5 +1,6 @@
-"""Digits open sections only on the menu (README: «los números 1–8 abren las secciones del menú»):
-an amount typed on a form whose field lost focus never opens another section."""
+"""Digits act only on the menu (README: a section's number opens it if it is one screen, and moves to its
+first option if it has several, where the member chooses as the manual says): an amount typed on a form
+whose field lost focus never opens another section."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from screens.menu import MenuScreen
 from screens.registry import screen_for
 from screens.transfers import TransferScreen
 
-from .ui import SIZE, login, make_app, settle
+from .ui import SIZE, login, make_app, screen_text, settle
 
 
 async def test_digits_on_a_form_without_focus_open_nothing_and_on_the_menu_they_do(backend):
@@ -26,3 +27,36 @@ async def test_digits_on_a_form_without_focus_open_nothing_and_on_the_menu_they_
         await pilot.press("1")
         await settle(pilot)
         assert not isinstance(app.screen, MenuScreen)
+
+
+async def test_a_number_opens_a_one_screen_section_and_moves_to_the_first_option_of_one_with_several(backend):
+    from textual.widgets import OptionList
+
+    from screens.contact import ContactScreen
+    from screens.help import HelpModal
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        menu = app.screen.query_one("#menu", OptionList)
+        for number, first in (("2", "transferencias_propias"), ("3", "servicios_pagar"),
+                              ("4", "tarjetas_cooprogreso"), ("5", "diferido_transacciones")):
+            await pilot.press(number)
+            await settle(pilot)
+            assert isinstance(app.screen, MenuScreen)  # several options: the member chooses («Selecciona la opción»)
+            option = menu.get_option_at_index(menu.highlighted or 0)
+            assert option.id == first and app.screen.focused is menu
+        await pilot.press("enter")  # and Enter opens that first option
+        await settle(pilot)
+        assert not isinstance(app.screen, MenuScreen) and app.screen.section_key == "diferido_transacciones"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("6")  # one screen: the number opens it
+        await settle(pilot)
+        assert isinstance(app.screen, ContactScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f1")  # the menu's help says the same as the README
+        await settle(pilot)
+        assert isinstance(app.screen, HelpModal)
+        assert "Abrir la sección, o ir a su primera opción si hay varias" in screen_text(app)
