@@ -167,7 +167,8 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
                              classes="interbank")
                 yield Label("Número de cuenta")
                 yield TextInput(b.account_number if b else "", id="account", max_length=20, compact=True)
-                yield Static("", id="form-error", classes="field-error")
+            # Outside the scrolling form: a refusal wraps and is read whole, never scrolled out of sight.
+            yield Static("", id="form-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Guardar", id="save", variant="primary", compact=True)
                 yield Button("Cancelar", id="cancel", compact=True)

@@ -38,7 +38,7 @@ class StaffRequestsScreen(MemberScreen):
     StaffRequestsScreen #requests { height: 7; margin: 0 1; }
     StaffRequestsScreen #request-scroll { height: 1fr; margin: 0 1; }
     StaffRequestsScreen #request-reason { margin: 0 1; }
-    StaffRequestsScreen #requests-status { height: 1; margin: 0 1; }
+    StaffRequestsScreen #requests-status { height: auto; max-height: 4; margin: 0 1; }  /* a long refusal wraps, whole */
     """
 
     def __init__(self) -> None:
@@ -96,7 +96,7 @@ class StaffRequestsScreen(MemberScreen):
         line = f"{self.message} · {status}" if self.message else status
         if len(line) > STATUS_WIDTH:  # the outcome of what was just done matters more than the count
             line = self.message
-        self.query_one("#requests-status", Static).update(Text(line, no_wrap=True, overflow="ellipsis"))
+        self.query_one("#requests-status", Static).update(Text(line))
         self.message = ""
         row, self.keep_row = self.keep_row, None
         if items:
