@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from backend.text import visible
+
 
 class ConfirmModal(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "answer(False)", "Cancelar", id="confirm.cancel", tooltip="No continuar")]
@@ -24,7 +26,7 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label(Text(self.question), classes="dialog-title")
             if self.details:
-                yield Static(Text(self.details))
+                yield Static(Text("\n".join(visible(line) for line in self.details.split("\n"))))
             with Horizontal(classes="buttons"):
                 yield Button(self.cancel, id="cancel", compact=True)
                 yield Button(self.accept, id="accept", variant="primary", compact=True)

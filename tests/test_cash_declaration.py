@@ -48,7 +48,8 @@ def test_from_the_threshold_a_deposit_without_declaration_is_refused_and_books_n
 
 @pytest.mark.sqlite_only  # input refused before any SQL (see the marker in pyproject.toml)
 @pytest.mark.parametrize("change,field", [
-    ({"origin": "ok"}, "origen"), ({"origin": "Venta\u202e de auto"}, "origen"), ({"name": "Pedro"}, "depositante"),
+    ({"origin": "ok"}, "origen"), ({"origin": "Venta\u202e de auto"}, "origen"),
+    ({"name": "Juan \u202ePerez"}, "depositante"), ({"name": "Pedro"}, "depositante"),
     ({"id_number": "1104680136"}, "id_number"), ({"id_type": "dni"}, "id_type")])
 def test_a_bad_declaration_is_refused_at_its_field(backend, teller, account, change, field):
     with pytest.raises(ValidationError) as err:

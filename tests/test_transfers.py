@@ -99,6 +99,7 @@ def test_funds_are_checked_again_when_executing(backend, lucia, ana):
 
 @pytest.mark.parametrize("bad,field", [
     (dict(amount=0), "amount"), (dict(motive="  "), "motive"), (dict(motive="x" * 61), "motive"),
+    (dict(motive="Cena \u202eodot"), "motive"), (dict(motive="Cena\u200b familiar"), "motive"),
     (dict(account_number="4100000018"), "account"), (dict(account_number="123"), "account"),
 ])
 @pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough

@@ -54,7 +54,10 @@ async def test_the_staff_request_queue_shows_a_long_refusal_whole(backend, clock
         app.screen.query_one("#request-reason").value = "Ingresos \u202eno justificados"
         await pilot.press("f4")
         await settle(pilot)
-        if isinstance(app.screen, ConfirmModal):  # rejecting is confirmed first; the service refuses after
+        assert isinstance(app.screen, ConfirmModal)  # rejecting is confirmed first; the service refuses after
+        text = screen_text(app)
+        assert "\\u202e" in text and "\u202e" not in text  # the typed override is shown, never obeyed
+        if isinstance(app.screen, ConfirmModal):
             await pilot.click("#accept")
             await settle(pilot)
         message = str(app.screen.query_one("#requests-status").render())
