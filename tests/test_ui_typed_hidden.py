@@ -43,6 +43,8 @@ async def test_a_typed_direction_override_in_the_transfer_motive_is_refused(back
         await type_into(pilot, "#motive", "")
         await type_as_a_terminal(pilot, "Cena \u202eodot")
         assert app.screen.query_one("#motive").value == "Cena \u202eodot"
+        drawn = app.export_screenshot()  # kept for the service to refuse, but never sent to the terminal as itself
+        assert "\u202e" not in drawn and "Cena \ufffdodot" in screen_text(app)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, TransferScreen)
@@ -66,3 +68,19 @@ async def test_a_typed_direction_override_in_the_funds_declaration_is_refused(ba
         assert "El nombre de quien deposita contiene caracteres no permitidos" in str(
             app.screen.query_one("#dec-error").render())
     assert balance(backend, account) == 100_00
+
+
+async def test_a_typed_override_in_a_message_is_drawn_visibly_not_sent_to_the_terminal(backend):
+    from screens.registry import screen_for
+
+    from .ui import login
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        app.push_screen(screen_for("contacto_escribenos"))
+        await settle(pilot)
+        await focus(pilot, "#text")
+        await type_as_a_terminal(pilot, "Hola \u202eodot")
+        assert app.screen.query_one("#text").text == "Hola \u202eodot"
+        assert "\u202e" not in app.export_screenshot() and "Hola \ufffdodot" in screen_text(app)
