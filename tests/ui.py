@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from textual.css.stylesheet import Stylesheet
 from textual.widgets import Button, DataTable, Input, TextArea
 from textual.worker import WorkerFailed
 
@@ -22,8 +23,44 @@ def _steady_cursors() -> None:
     Button._start_active_affect = lambda self: None  # type: ignore[method-assign]
 
 
+class _ParsedCss:
+    """Textual parses the same stylesheets for every app it starts (its parse cache belongs to the app); a
+    test process starts hundreds of apps, so they share one cache, keyed also by the theme's variables."""
+
+    shared: dict = {}
+
+    def __init__(self, sheet: Stylesheet) -> None:
+        self.sheet = sheet
+
+    def _key(self, key: tuple) -> tuple:
+        return (tuple(sorted(self.sheet._variables.items())), key)
+
+    def __getitem__(self, key: tuple):
+        return self.shared[self._key(key)]
+
+    def __setitem__(self, key: tuple, rules) -> None:
+        self.shared[self._key(key)] = rules
+
+    def clear(self) -> None:  # new variables mean other keys: nothing to forget
+        pass
+
+
+def _share_parsed_css() -> None:
+    if getattr(Stylesheet, "_parses_shared", False):
+        return
+    init = Stylesheet.__init__
+
+    def shared_init(self, *args, **kwargs) -> None:
+        init(self, *args, **kwargs)
+        self._parse_cache = _ParsedCss(self)
+
+    Stylesheet.__init__ = shared_init  # type: ignore[method-assign]
+    Stylesheet._parses_shared = True  # type: ignore[attr-defined]
+
+
 def make_app(backend, tmp_path=None, monotonic=None) -> CooprogresoApp:
     _steady_cursors()
+    _share_parsed_css()
     if monotonic is None:
         return CooprogresoApp(backend, export_dir=str(tmp_path or "."))
     return CooprogresoApp(backend, export_dir=str(tmp_path or "."), monotonic=monotonic)
@@ -54,11 +91,13 @@ async def settle(pilot) -> None:
             except WorkerFailed:
                 pass
         await pilot.pause()
-    for _ in range(200):
-        if not any(t._require_update_dimensions or t._updated_cells for t in pilot.app.screen.query(DataTable)):
-            break
+    waited = 0
+    while waited < 200 and any(t._require_update_dimensions or t._updated_cells
+                               for t in pilot.app.screen.query(DataTable)):
+        waited += 1
         await pilot.pause(0.01)
-    await pilot.pause()
+    if waited:  # a table measured its columns just now: let it draw them
+        await pilot.pause()
 
 
 async def type_into(pilot, selector: str, text: str) -> None:
