@@ -6,6 +6,7 @@ what is stored, shown to a member, printed on a receipt or exported all read the
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,45 @@ class FixedClock(Clock):
 
     def advance(self, **kwargs: float) -> None:
         self.current += timedelta(**kwargs)
+
+
+class StartedClock(Clock):
+    """Real time passing from a chosen instant: what `COOPROGRESO_CLOCK` gives a process a test starts."""
+
+    def __init__(self, start: datetime, timezone: str = DEFAULT_TIMEZONE):
+        super().__init__(timezone)
+        self.offset = start - super().now()
+
+    def now(self) -> datetime:
+        return (super().now() + self.offset).replace(microsecond=0)
+
+
+CLOCK_ENV = "COOPROGRESO_CLOCK"
+_process_clock: Clock | None = None
+
+
+def set_process_clock(clock: Clock | None) -> None:
+    """Make `clock` the one every entry point of this process uses (tests); None gives the real one back."""
+    global _process_clock
+    _process_clock = clock
+
+
+def system_clock(timezone: str = DEFAULT_TIMEZONE) -> Clock:
+    """The one place every entry point (app, CLI, web, background passes, demo data) takes its clock from.
+
+    The real clock, unless a test set one for this process (`set_process_clock`) or for a process it starts
+    (`COOPROGRESO_CLOCK=2026-11-25T10:00:00`: time runs from that instant). A fixed date in a test is passed
+    in this way, never hoped for.
+    """
+    if _process_clock is not None:
+        return _process_clock
+    start = os.environ.get(CLOCK_ENV, "").strip()
+    if start:
+        try:
+            return StartedClock(datetime.fromisoformat(start).replace(tzinfo=None), timezone)
+        except ValueError:
+            raise SystemExit(f"{CLOCK_ENV}: fecha y hora no válida ({start!r}); usa AAAA-MM-DDTHH:MM:SS") from None
+    return Clock(timezone)
 
 
 def iso(dt: datetime) -> str:

@@ -16,7 +16,7 @@ from stdnum.ec import ci
 
 from . import accounts as acc
 from . import card_ledger, demo_cards
-from .clock import Clock, iso
+from .clock import iso, system_clock
 from .db import is_url, target_of
 from .errors import ValidationError
 from .ledger import Leg, post
@@ -86,7 +86,7 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
         raise ValidationError("Se necesitan al menos 2 socios.")
     settings = settings or Settings()
     rng = random.Random(seed)
-    today = today or Clock(settings.timezone).today()
+    today = today or system_clock(settings.timezone).today()
     start = today - timedelta(days=365)
     backend = Backend(target, settings, migrate=True)
     db = backend.db

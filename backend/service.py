@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .clock import Clock
+from .clock import Clock, system_clock
 from .context import Context
 from .db import Database, DatabaseUrl
 from .settings import Settings
@@ -42,7 +42,7 @@ class Backend:
                  *, create: bool = True, migrate: bool | None = None):
         self.db = Database(db_path, create=create, migrate=migrate)
         settings = settings or Settings()
-        self.ctx = Context(self.db, settings, clock or Clock(settings.timezone))
+        self.ctx = Context(self.db, settings, clock or system_clock(settings.timezone))
         self._core_lock = threading.Lock()
         self._core_services: tuple[OtpService, AuthService, OperationsService] | None = None
 

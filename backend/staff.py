@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, UTC
+from datetime import datetime, timedelta
 
 from . import staff_secrets, totp
 from .clock import iso, parse_iso
@@ -156,7 +156,7 @@ class StaffDirectory:
             if row is None:
                 raise NotFound(f"No existe el usuario de personal «{username}».", field="username")
             secret = self._open(conn, row["id"], row["username"], row["totp_secret"])
-        return totp.code_at(secret, totp.step_at(at or datetime.now(UTC), self.ctx.clock.zone))
+        return totp.code_at(secret, totp.step_at(at or self.ctx.clock.now(), self.ctx.clock.zone))
 
     # -- the authenticator secret, sealed at rest (backend/staff_secrets.py) -----------------------
     def _seal(self, username: str, secret: str) -> str:

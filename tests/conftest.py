@@ -149,6 +149,18 @@ def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
+@pytest.fixture(autouse=True)
+def process_clock(clock, monkeypatch):
+    """Every entry point a test calls (the CLI in-process, the app, a process it starts) reads the test's clock,
+    never the real date: `.ci/run` runs the date-sensitive modules again under faketime to prove it."""
+    from backend import clock as clock_module
+
+    clock_module.set_process_clock(clock)
+    monkeypatch.setenv(clock_module.CLOCK_ENV, clock.now().isoformat())
+    yield clock
+    clock_module.set_process_clock(None)
+
+
 @pytest.fixture
 def make_backend(db_path, clock):
     made = []

@@ -2,7 +2,6 @@ import io
 import re
 
 from backend import totp
-from backend.clock import Clock
 from backend.service import Backend
 from cooprogreso_tui import cli
 
@@ -19,7 +18,7 @@ def run(monkeypatch, capsys, *argv, stdin=""):
     return code, out.out, out.err
 
 
-def test_add_shows_the_secret_once_then_list_code_and_disable(db_path, monkeypatch, capsys):
+def test_add_shows_the_secret_once_then_list_code_and_disable(db_path, clock, monkeypatch, capsys):
     code, out, _ = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero9",
                        "--role", "cajero", "--name", "Rosa Quispe", stdin=PASSWORD + "\n")
     assert code == 0
@@ -28,8 +27,7 @@ def test_add_shows_the_secret_once_then_list_code_and_disable(db_path, monkeypat
     code, out, _ = run(monkeypatch, capsys, "staff", "list", "--db", str(db_path))
     assert code == 0 and "cajero9" in out and "Cajero" in out and secret not in out
     code, out, _ = run(monkeypatch, capsys, "staff", "code", "--db", str(db_path), "--user", "cajero9")
-    now = Clock().now()
-    step = totp.step_at(now, Clock().zone)
+    step = totp.step_at(clock.now(), clock.zone)  # the command reads the co-op's clock, the test's here
     assert code == 0 and out.strip() in {totp.code_at(secret, step + d) for d in (-1, 0, 1)}
     # the printed code signs in
     backend = Backend(db_path, fast_settings())
@@ -65,7 +63,7 @@ def test_hostile_names_are_refused_or_printed_visibly(db_path, monkeypatch, caps
     assert code == 1 and "\x1b" not in err
 
 
-def test_reset_totp_prints_a_new_secret_once_and_the_old_one_stops_working(db_path, monkeypatch, capsys):
+def test_reset_totp_prints_a_new_secret_once_and_the_old_one_stops_working(db_path, clock, monkeypatch, capsys):
     code, out, _ = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero9",
                        "--role", "cajero", "--no-qr", stdin=PASSWORD + "\n")
     old = re.search(r"Secreto: ([A-Z2-7]+)", out).group(1)
@@ -74,7 +72,7 @@ def test_reset_totp_prints_a_new_secret_once_and_the_old_one_stops_working(db_pa
     new = re.search(r"Secreto: ([A-Z2-7]+)", out).group(1)
     assert new != old and "otpauth://totp/Cooprogreso:cajero9?" in out
     backend = Backend(db_path, fast_settings())
-    step = totp.step_at(Clock().now(), Clock().zone)
+    step = totp.step_at(clock.now(), clock.zone)
     challenge = backend.auth.login("cajero9", PASSWORD)
     assert backend.auth.staff_code(challenge.ticket, totp.code_at(new, step)).role == "cajero"
     backend.close()
