@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 # `set_defaults(handler=fn)`; `fn(cfg, args) -> int` runs with the loaded configuration.
 AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg", "cooprogreso_tui.cli_cards",
                            "cooprogreso_tui.cli_services", "cooprogreso_tui.cli_ops",
-                           "cooprogreso_tui.cli_contact", "cooprogreso_tui.cli_channels")
+                           "cooprogreso_tui.cli_contact", "cooprogreso_tui.cli_channels",
+                           "cooprogreso_tui.cli_simulate")
 
 
 def main(argv: list[str] | None = None) -> int:
