@@ -66,7 +66,8 @@ def _simulate(cfg, args) -> int:
         return 2
     finally:
         probe.close()
-    clock = FixedClock(system_clock(cfg.settings.timezone).now())
+    previous = system_clock(cfg.settings.timezone)
+    clock = FixedClock(previous.now())
     backend = Backend(cfg.db_path, cfg.settings, clock, create=False)
     set_process_clock(clock)  # anything that asks for the process clock gets the simulated one
     try:
@@ -82,7 +83,7 @@ def _simulate(cfg, args) -> int:
         _say(exc.message, err=True)
         return 1
     finally:
-        set_process_clock(None)
+        set_process_clock(previous)
         backend.close()
     _summary(report)
     failed = report.stopped or report.problem_count > (report.calendar_problems if args.calendar_warn_only else 0)
