@@ -3,10 +3,11 @@
     python bench/run.py            prints `name: value` lines
     python bench/run.py --only pg  only the PostgreSQL figures (bench/pg.py)
     python bench/run.py --only channels  only ssh_startup_ratio and web_first_paint_s (bench/channels.py)
+    python bench/run.py --only soak  only soak_day_cost_ratio (bench/soak.py, ~2 min)
 Targets: startup_ratio ≤ 1.3, movements_page_ratio ≤ 1.5, rss_ratio ≤ 1.5,
 transfer_throughput_ratio ≥ 0.5, concurrent_scaling_ratio ≥ 0.8, concurrent_errors = 0,
 booking_scale_ratio ≤ 1.3, demo_data_scale_ratio ≤ 1.2 (bench/scale.py),
-scheduled_pass_ratio ≤ 2, bill_payment_throughput_ratio ≥ 0.8.
+scheduled_pass_ratio ≤ 2, bill_payment_throughput_ratio ≥ 0.8, soak_day_cost_ratio ≤ 1.2.
 """
 
 from __future__ import annotations
@@ -274,8 +275,16 @@ def print_channel_figures(work: Path | None = None) -> None:
         print(f"web_first_paint_s: {'n/a (needs chromium)' if paint is None else f'{paint:.2f}'}", flush=True)
 
 
+def print_soak_figures(work: Path | None = None) -> None:
+    """Seconds per simulated day, days 301–400 ÷ days 1–100 (bench/soak.py)."""
+    from bench.soak import soak_day_cost_ratio
+
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"soak_day_cost_ratio: {soak_day_cost_ratio(work or Path(tmp)):.2f}", flush=True)
+
+
 # `python bench/run.py --only pg`: one group of figures, same output lines
-ONLY = {"pg": print_pg_figures, "channels": print_channel_figures}
+ONLY = {"pg": print_pg_figures, "channels": print_channel_figures, "soak": print_soak_figures}
 
 
 def main() -> None:
@@ -313,6 +322,7 @@ def main() -> None:
 
         print(f"scheduled_pass_ratio: {services.scheduled_pass_ratio(work):.2f}", flush=True)
         print(f"bill_payment_throughput_ratio: {services.bill_payment_throughput_ratio(work):.2f}", flush=True)
+        print_soak_figures(work)
         print_pg_figures()
         print_channel_figures(work)
 
