@@ -206,6 +206,13 @@ class Backend:
 
         return Runner(self.ctx, self.bill_gateway, crash=crash)
 
+    @cached_property
+    def calendar(self):
+        """The co-op calendar for members (Ayuda · Feriados)."""
+        from .business_days import CalendarService
+
+        return CalendarService(self.ctx, self.auth)
+
     # -- contacto
     @cached_property
     def contact(self):
