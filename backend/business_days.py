@@ -161,6 +161,8 @@ def _row(record: list[str], number: int, earlier: list[Holiday]) -> Holiday:
                               field="csv")
     if any(h.day == day for h in earlier):
         raise ValidationError(f"Línea {number}: el {day:%d/%m/%Y} ya está en una línea anterior.", field="csv")
+    if not name or not source:
+        raise ValidationError(f"Línea {number}: falta {'el nombre' if not name else 'la fuente'}.", field="csv")
     name = clean_text(name, field="csv", label=f"Línea {number}: el nombre", max_len=80, min_len=1)
     if kind.lower() not in KINDS:
         raise ValidationError(f"Línea {number}: el tipo debe ser {', '.join(KINDS)}.", field="csv")

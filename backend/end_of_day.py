@@ -205,11 +205,5 @@ class EndOfDayService:
             return counter_ops.business_date(conn, self.ctx), open_tills_reason(conn)
 
     @staff_only(SUPERVISOR)
-    def calendar_warnings(self, who: Principal) -> list[str]:
-        """What the supervisor must know about the co-op calendar (a year missing, dates not verified)."""
-        with self.ctx.db.read() as conn:
-            return business_days.current(conn).warnings(self.ctx.now().date())
-
-    @staff_only(SUPERVISOR)
     def close_day(self, who: Principal) -> DayReport:
         return run(self.ctx, self.backend, who.username)

@@ -258,6 +258,13 @@ class Backend:
         with self.db.read() as conn:
             return ledger.check(conn)
 
+    def calendar_warnings(self) -> list[str]:
+        """The co-op calendar's gaps for this year and next (backend/business_days.py), for `check`."""
+        from . import business_days
+
+        with self.db.read() as conn:
+            return business_days.current(conn).warnings(self.ctx.now().date())
+
     def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
         """The newest messages of the embedded channel; codes that expired are masked first."""
         from . import redaction
