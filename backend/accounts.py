@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from .identity import account_number, normalize_id, validate_mobile
 from .ledger import Leg, post
-from . import name_search
+from . import business_days, name_search
 
 LOAN_NAMES = {"consumo": "Crédito de Consumo", "microcredito": "Microcrédito", "inmobiliario": "Crédito Inmobiliario"}
 PREFIX = {"ahorros": "41", "plazo_fijo": "42", "prestamo": "43", "tarjeta": "44", "interna": "99"}
@@ -77,10 +77,13 @@ def open_term_deposit(conn, member_id: int, *, from_account: int, principal: int
                       start: date, months: int = 0, days: int = 0, actor: str, posted_at: str | None = None) -> int:
     """A plazo fijo funded from a savings account; its term in months (demo data) or days (requests)."""
     acc = _insert_account(conn, member_id, "plazo_fijo", "Depósito a Plazo Fijo", start.isoformat())
-    maturity = start + timedelta(days=days) if days else add_months(start, months)
+    nominal = start + timedelta(days=days) if days else add_months(start, months)
+    # paid on a business day; the interest stays the one for the contracted days (term_days)
+    maturity = business_days.current(conn).roll(nominal)
     conn.execute("INSERT INTO term_deposits (account_id, principal, rate_bp, start_date, maturity_date,"
-                 " payout_account_id) VALUES (?, ?, ?, ?, ?, ?)",
-                 (acc, principal, rate_bp, start.isoformat(), maturity.isoformat(), from_account))
+                 " payout_account_id, term_days) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (acc, principal, rate_bp, start.isoformat(), maturity.isoformat(), from_account,
+                  (nominal - start).days))
     post(conn, kind="plazo_fijo", description="Apertura de depósito a plazo fijo",
          legs=[Leg(from_account, -principal, "Apertura depósito a plazo fijo"),
                Leg(acc, principal, "Apertura depósito a plazo fijo")],
@@ -100,9 +103,10 @@ def open_loan(conn, member_id: int, *, to_account: int, principal: int, rate_bp:
     rows = schedule if schedule is not None else amortization(principal, rate_bp, months, start)
     if sum(cap for _, cap, _ in rows) != principal:
         raise ValueError("the schedule's capital does not add up to the principal")
+    cal = business_days.current(conn)  # each cuota falls due on a business day; its amount does not change
     for n, (due, cap, interest) in enumerate(rows, start=1):
         conn.execute("INSERT INTO loan_installments (loan_id, number, due_date, principal, interest)"
-                     " VALUES (?, ?, ?, ?, ?)", (acc, n, due.isoformat(), cap, interest))
+                     " VALUES (?, ?, ?, ?, ?)", (acc, n, cal.roll(due).isoformat(), cap, interest))
     post(conn, kind="desembolso", description=f"Desembolso de {name.lower()}",
          legs=[Leg(acc, -principal, "Desembolso del crédito"), Leg(to_account, principal, "Desembolso de crédito")],
          posted_at=posted_at or f"{start.isoformat()} 09:30:00", actor=actor)

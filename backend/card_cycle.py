@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from . import audit, notices
+from . import audit, business_days, notices
 from .accounts import internal_account
 from .card_ledger import CYCLE, DEFERRAL, PAYMENT, PURCHASE, installment_account
 from .context import Context
@@ -132,7 +132,8 @@ def close_statement(conn, ctx: Context, card_id: int, cut: date, *, book: RateBo
     cycle_from = date.fromisoformat(prev["cut_date"]) + timedelta(days=1) if prev else \
         date.fromisoformat((conn.execute("SELECT MIN(posted_at) FROM postings WHERE account_id = ?",
                                          (card_id,)).fetchone()[0] or until)[:10])
-    due = cut + timedelta(days=s.card_due_days)
+    # the fecha máxima de pago is stored rolled to a business day (statements made before this rule keep theirs)
+    due = business_days.current(conn).roll(cut + timedelta(days=s.card_due_days))
     row = conn.execute(
         "INSERT INTO card_statements (card_id, cycle_from, cut_date, due_date, previous_balance, purchases, payments,"
         " deferred, installments, interest, other, total_due, minimum_due, installment_balance, entry_id, closed_at)"

@@ -12,6 +12,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
+from . import business_days
 from .context import Context
 from .errors import NotFound
 
@@ -104,9 +105,10 @@ def mark_executed(conn: sqlite3.Connection, ctx: Context, op_id: int, entry_id: 
 
 
 def business_date(conn: sqlite3.Connection, ctx: Context) -> str:
-    """The co-op's business day (moves on only at end of day); today until the first end of day."""
+    """The co-op's business day (moves on only at end of day, to the next business day); until the first end of
+    day, today or, on a weekend or holiday, the next business day (backend/business_days.py)."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'business_date'").fetchone()
-    return row[0] if row else ctx.clock.now().date().isoformat()
+    return row[0] if row else business_days.current(conn).roll(ctx.clock.now().date()).isoformat()
 
 
 def set_business_date(conn: sqlite3.Connection, day: str) -> None:

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import audit, notices, receipts
+from . import audit, business_days, notices, receipts
 from .amortization import Schedule, french
 from .auth import AuthService
 from .card_cycle import cut_on
@@ -165,7 +165,9 @@ class DeferralsService:
         quote = self.book.quote(KIND, months, today, interest_free=months <= free_months)
         schedule = french(principal, quote.monthly, months)
         first_cut = next_cut(card["cutoff_day"], today)
-        due = tuple(_add_months(first_cut, n) + timedelta(days=self.ctx.settings.card_due_days) for n in range(months))
+        cal = business_days.current(conn)  # each cuota is due on its statement's fecha máxima de pago (card_cycle)
+        due = tuple(cal.roll(_add_months(first_cut, n) + timedelta(days=self.ctx.settings.card_due_days))
+                    for n in range(months))
         return Simulation(card_id, card["masked_pan"], kind, ids, principal, months, quote.effective,
                           quote.cap.max_effective, schedule, due, options)
 

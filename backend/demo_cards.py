@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
-from . import card_ledger
+from . import business_days, card_ledger
 from .card_cycle import close_statement, cuts_between
 from .context import Context
 from .deferrals import book_deferral, eligible_purchases, simulation_for
@@ -46,11 +46,12 @@ def plan(events: list, rng: random.Random, ctx: Context, start: date, today: dat
             events.append((at, 6, _deferral(ctx, card, months)))
     # the card was just opened in the caller's transaction, on this thread's connection
     cutoff = ctx.db.conn.execute("SELECT cutoff_day FROM cards WHERE account_id = ?", (card,)).fetchone()[0]
+    cal = business_days.current(ctx.db.conn)
     for cut in cuts_between(cutoff, start, today):
         closing = datetime.combine(cut + timedelta(days=1), datetime.min.time()) + timedelta(minutes=5)
         if closing.date() < today:
             events.append((closing, -1, _close(ctx, card, cut)))
-        due = cut + timedelta(days=ctx.settings.card_due_days)
+        due = cal.roll(cut + timedelta(days=ctx.settings.card_due_days))  # as card_cycle stores it
         if due < today:
             minimum_only = rng.random() < (0.35 if demo_member else 0.2)
             events.append((datetime.combine(due, datetime.min.time()) + timedelta(hours=9), 5,

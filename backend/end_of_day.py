@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, timedelta
 
-from . import accounts, counter_ops, ledger, maturities
+from . import accounts, business_days, counter_ops, ledger, maturities
 from .context import Context, Principal
 from .errors import ValidationError
 from .roles import SUPERVISOR, staff_only
@@ -162,12 +162,15 @@ def run(ctx: Context, backend, actor: str, progress: Progress | None = None) -> 
                               code="descuadre")
     if progress:
         progress(len(passes) + 1, steps, "Informe y nuevo día de negocio")
-    next_day = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
     with ctx.db.write() as conn:
         conn.lock(ledger.BUSINESS_DAY_LOCK)  # bookings stamped with this day commit first (ledger.post, ledger._BUSINESS_DAY)
         if open_tills_reason(conn) or conn.execute("SELECT 1 FROM business_days WHERE day = ?", (day,)).fetchone():
             raise ValidationError("El día cambió mientras se cerraba (otra caja se abrió o ya se cerró); "
                                   "intenta de nuevo.", code="cierre_rechazado")
+        cal = business_days.current(conn)
+        next_day = cal.next_business_day(date.fromisoformat(day)).isoformat()
+        if conn.execute("SELECT 1 FROM meta WHERE key = 'business_date'").fetchone() is None:
+            _first_close(conn, cal, date.fromisoformat(day))
         totals = day_totals(conn, day)
         report = DayReport(day, next_day, totals, tuple(results))
         conn.execute("INSERT INTO business_days (day, closed_at, closed_by, report) VALUES (?, ?, ?, ?)",
@@ -177,6 +180,16 @@ def run(ctx: Context, backend, actor: str, progress: Progress | None = None) -> 
     if progress:
         progress(steps, steps, "Listo")
     return report
+
+
+def _first_close(conn, cal, day: date) -> None:
+    """Before the first close, an entry belongs to its calendar day (ledger._BUSINESS_DAY), which may be the weekend
+    or holiday just before this business day (counter_ops.business_date rolls it): those entries join this day."""
+    start = day - timedelta(days=1)
+    while not cal.is_business_day(start) and (day - start).days < 31:
+        start -= timedelta(days=1)
+    conn.execute("UPDATE entries SET business_date = ? WHERE business_date > ? AND business_date < ?",
+                 (day.isoformat(), start.isoformat(), day.isoformat()))
 
 
 class EndOfDayService:

@@ -92,9 +92,10 @@ def mature_deposits(ctx, day: date) -> MaturityReport:
                 ctx.audit(conn, SYSTEM, "plazo_fijo.vencimiento", "sin_cuenta", member_id=member_id,
                           cuenta=acc["number"])
                 continue
-            d = conn.execute("SELECT principal, rate_bp, start_date, maturity_date FROM term_deposits"
+            d = conn.execute("SELECT principal, rate_bp, start_date, maturity_date, term_days FROM term_deposits"
                              " WHERE account_id = ?", (account_id,)).fetchone()
-            days = (date.fromisoformat(d["maturity_date"]) - date.fromisoformat(d["start_date"])).days
+            # the contracted days (the quote); deposits opened before the calendar rolled maturities have none
+            days = d["term_days"] or (date.fromisoformat(d["maturity_date"]) - date.fromisoformat(d["start_date"])).days
             capital, interest = acc["balance"], deposit_interest(d["principal"], d["rate_bp"], days)
             memo = f"Vencimiento plazo fijo {mask_account(acc['number'])}"
             legs = [Leg(account_id, -capital, memo)] if capital else []

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import notices, receipts
+from . import business_days, notices, receipts
 from .auth import AuthService
 from .clock import parse_iso
 from .context import Context, Principal
@@ -104,7 +104,9 @@ class ProductRequestsService:
 
     def simulate_deposit(self, token: str, amount: int, days: int) -> DepositSimulation:
         self.auth.principal(token)
-        return simulate_deposit(amount, days, self.ctx.now().date(), self.ctx.settings.deposit_insurance_ceiling)
+        with self.ctx.db.read() as conn:
+            cal = business_days.current(conn)
+        return simulate_deposit(amount, days, self.ctx.now().date(), self.ctx.settings.deposit_insurance_ceiling, cal)
 
     def deposit_bands(self, token: str) -> list[DepositBand]:
         """The plazo fijo day bands in force today, with their rates."""
@@ -160,7 +162,7 @@ class ProductRequestsService:
                            installment=sim.cuota, loan=sim)
         if p.kind == DEPOSIT:
             dep = simulate_deposit(request.get("amount"), request.get("term"), today,
-                                   self.ctx.settings.deposit_insurance_ceiling)
+                                   self.ctx.settings.deposit_insurance_ceiling, business_days.current(conn))
             available = conn.execute("SELECT balance - held FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
             if available < dep.amount:
                 raise ValidationError(f"Tu cuenta {number} tiene disponible {format_money(available)}: no alcanza "
@@ -294,7 +296,7 @@ def lines_for(d: Derived) -> list[tuple[str, str]]:
         lines.append(("Interés total", format_money(d.loan.total_interest)))
     elif d.deposit is not None:
         lines += [("Monto", format_money(d.amount)), ("Plazo", d.product.term_label(d.term)),
-                  *deposit_lines(d.amount, d.rate_bp, d.term, d.deposit.maturity - timedelta(days=d.term))]
+                  *deposit_lines(d.amount, d.rate_bp, d.term, d.deposit.opens, d.deposit.maturity)]
     elif d.product.kind == CARD:
         lines += [("Cupo solicitado", format_money(d.amount)), (rate_label(d.product.code), rate_text(d.rate_bp))]
     if d.income:  # not asked of a plazo fijo or a savings account: left out rather than «$0.00»
@@ -311,12 +313,13 @@ def account_label(kind: str) -> str:
     return "Cuenta de débito" if kind == DEPOSIT else "Cuenta"
 
 
-def deposit_lines(amount: int, rate_bp: int, days: int, on: date) -> list[tuple[str, str]]:
-    """A plazo fijo's rate, interest and maturity from its stored figures; it runs from the day it opens."""
+def deposit_lines(amount: int, rate_bp: int, days: int, on: date, maturity: date) -> list[tuple[str, str]]:
+    """A plazo fijo's rate, interest and maturity (a business day) from its stored figures; it runs from the day
+    it opens."""
     interest = deposit_interest(amount, Decimal(rate_bp) / 10_000, days)
     return [(rate_label("plazo_fijo"), rate_text(rate_bp)), ("Interés", format_money(interest)),
             ("Al vencimiento", format_money(amount + interest)),
-            ("Vencimiento", f"{on + timedelta(days=days):%d/%m/%Y} si se abre el {on:%d/%m/%Y}")]
+            ("Vencimiento", f"{maturity:%d/%m/%Y} si se abre el {on:%d/%m/%Y}")]
 
 
 class ProductRequestHandler:
@@ -364,8 +367,10 @@ class ProductRequestHandler:
             if row["account_id"] is not None else None
         lines = [("Producto", s.product_name)]  # the request's number is the receipt's «Referencia»
         if kind == DEPOSIT and s.amount and s.term and s.rate_bp:
+            opened = parse_iso(row["created_at"]).date()
             lines += [("Monto", format_money(s.amount)), ("Plazo", s.term_label),
-                      *deposit_lines(s.amount, s.rate_bp, s.term, parse_iso(row["created_at"]).date())]
+                      *deposit_lines(s.amount, s.rate_bp, s.term, opened,
+                                     business_days.current(conn).roll(opened + timedelta(days=s.term)))]
         else:
             if s.amount:
                 lines.append(("Cupo solicitado" if kind == CARD else "Monto", format_money(s.amount)))

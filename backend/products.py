@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from . import business_days
 from .accounts import LOAN_NAMES
 from .auth import AuthService
 from .clock import iso, parse_iso
@@ -115,6 +116,7 @@ class ProductsService:
             " ORDER BY CASE a.kind WHEN 'ahorros' THEN 0 WHEN 'plazo_fijo' THEN 1 WHEN 'prestamo' THEN 2"
             " ELSE 3 END, a.number", (who.member_id,)).fetchall()
         today = self.ctx.now().date()
+        cal = business_days.current(conn)  # a card's fecha máxima de pago falls on a business day
         products = []
         for r in rows:
             kind = r["kind"]
@@ -143,7 +145,7 @@ class ProductsService:
                     available=max(0, r["credit_limit"] + r["balance"] + r["deferred"]),
                     credit_limit=r["credit_limit"], masked_pan=r["masked_pan"],
                     cutoff_date=_next_day_of_month(today, r["cutoff_day"]),
-                    due_date=_next_day_of_month(today, r["due_day"])))
+                    due_date=cal.roll(_next_day_of_month(today, r["due_day"]))))
         return products
 
     def movements(self, token: str, account_id: int, flt: MovementFilter = MovementFilter(),

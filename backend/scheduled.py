@@ -1,8 +1,8 @@
 """Pagos Programados: a member's standing order to pay a service every month, and its calendar.
 
 A schedule pays one period (`YYYY-MM`) at a time: on its day of the month (or, «al vencimiento», on the
-bill's due date), rolled forward to the next business day when that day is a weekend or an Ecuadorian
-national holiday (the maintained `holidays` calendar, not a hand list). `next_run` is the moment the
+bill's due date), rolled forward to the next business day by the co-op's calendar (backend/business_days.py:
+weekends and national holidays as observed). `next_run` is the moment the
 runner (`backend.scheduled_runner`) should look at it; paused, cancelled and finished schedules have
 none, so a pass only ever reads the schedules that are due.
 """
@@ -12,9 +12,10 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 
 from . import billers as cat
+from . import business_days
+from .business_days import Calendar
 from .clock import iso, parse_iso
 from .context import Context, Principal
 from .errors import NotFound, ValidationError
@@ -27,22 +28,9 @@ MAX_AHEAD_DAYS = 366
 
 
 # -- the calendar -------------------------------------------------------------------------------------
-@lru_cache(maxsize=64)
-def _holidays(year: int) -> frozenset[date]:
-    import holidays  # deferred: only the runner and the Programar form need it
-
-    return frozenset(holidays.country_holidays("EC", years=year))
-
-
-def is_business_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _holidays(day.year)
-
-
-def roll(day: date) -> date:
-    """The day itself when it is a business day, else the next one that is."""
-    while not is_business_day(day):
-        day += timedelta(days=1)
-    return day
+def roll(day: date, cal: Calendar) -> date:
+    """The day itself when it is a business day, else the next one that is (the co-op's calendar)."""
+    return cal.roll(day)
 
 
 def period_of(day: date) -> str:
@@ -70,9 +58,9 @@ def first_period(start: date, day: int | None) -> str:
     return period if day is None or nominal(period, day) >= start else next_period(period)
 
 
-def first_run(start: date, day: int | None) -> date:
+def first_run(start: date, day: int | None, cal: Calendar) -> date:
     period = first_period(start, day)
-    return roll(max(start, nominal(period, day)))
+    return roll(max(start, nominal(period, day)), cal)
 
 
 # -- schedules ----------------------------------------------------------------------------------------
@@ -160,7 +148,7 @@ class ProgramarHandler:
                         " AND state IN ('activo', 'pausado')", (who.user_id, biller.code, identifier)).fetchone():
             raise ValidationError("Ya tienes un pago programado para ese servicio; puedes verlo en "
                                   "Consultar Pagos Programados.", field="identifier", code="duplicate")
-        first = first_run(start, day)
+        first = first_run(start, day, business_days.current(conn))
         if end is not None and first > end:
             raise ValidationError("No habría ningún pago antes de la fecha de fin.", field="end_date")
         lines = [("Cuenta de débito", f"Ahorros {mask_account(number)}"), ("Categoría", biller.category),
@@ -186,7 +174,8 @@ class ProgramarHandler:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'activo', ?, ?, ?, ?) RETURNING id",
             (who.user_id, request["account_id"], d["biller"], d["identifier"], d["day"], d["max_amount"], d["start"],
              d["end"], d["limit"], first_period(start, d["day"]),
-             run_at(first_run(start, d["day"]), self.ctx.settings.scheduled_run_hour), now, now)).fetchone()[0]
+             run_at(first_run(start, d["day"], business_days.current(conn)), self.ctx.settings.scheduled_run_hour),
+             now, now)).fetchone()[0]
         self.ctx.audit(conn, who.username, "servicio.programar", "ok", programado=schedule_id, entidad=d["biller"],
                        identificador=d["identifier"], monto_maximo=d["max_amount"])
         return schedule_id
@@ -231,11 +220,11 @@ def _own(conn, who: Principal, schedule_id: object) -> ScheduleSummary:
     return _summary(row)
 
 
-def resume_point(period: str, day: int | None, today: date) -> tuple[str, date]:
+def resume_point(period: str, day: int | None, today: date, cal: Calendar) -> tuple[str, date]:
     """The first period whose run day has not passed, and when it runs: missed months are not paid late."""
-    while (period < period_of(today)) if day is None else (roll(nominal(period, day)) < today):
+    while (period < period_of(today)) if day is None else (roll(nominal(period, day), cal) < today):
         period = next_period(period)
-    return period, roll(max(today, nominal(period, day)))
+    return period, roll(max(today, nominal(period, day)), cal)
 
 
 class ScheduledService:
@@ -279,7 +268,7 @@ class ScheduledService:
             now = self.ctx.now_iso()
             if action == "reanudar":
                 row = conn.execute("SELECT period FROM bill_schedules WHERE id = ?", (s.id,)).fetchone()
-                period, day = resume_point(row[0], s.day, self.ctx.now().date())
+                period, day = resume_point(row[0], s.day, self.ctx.now().date(), business_days.current(conn))
                 if (s.end_date and day > s.end_date):
                     raise ValidationError("Ya no quedan pagos antes de la fecha de fin.", code="schedule_state")
                 conn.execute("UPDATE bill_schedules SET state = 'activo', period = ?, next_run = ?, attempts = 0,"

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 from . import bill_payments as pay
 from . import billers as cat
-from . import notices
+from . import business_days, notices
 from .bill_gateway import Bill, GatewayUnavailable, Statement, UnknownIdentifier
 from .clock import iso
 from .db import IntegrityError
@@ -119,10 +119,10 @@ class Runner:
         self.crash("consulted")
         today = self.ctx.now().date()
         if statement is not None and s["day"] is None and statement.bills:
-            due = min(b.due_date for b in statement.bills)
-            if roll(due) > today:  # «al vencimiento»: wait for the due date
-                self._update(schedule_id, next_run=run_at(roll(due), self.ctx.settings.scheduled_run_hour),
-                             last_result=f"Factura encontrada; se pagará el {roll(due):%d/%m/%Y}")
+            due = roll(min(b.due_date for b in statement.bills), business_days.current(self.ctx.db.conn))
+            if due > today:  # «al vencimiento»: wait for the due date
+                self._update(schedule_id, next_run=run_at(due, self.ctx.settings.scheduled_run_hour),
+                             last_result=f"Factura encontrada; se pagará el {due:%d/%m/%Y}")
                 return "waiting"
         return self._book(schedule_id, biller, statement, report)
 
@@ -202,7 +202,7 @@ class Runner:
                 return self._close(conn, s, "fallido", failed, reason, member,
                                    f"Cooprogreso: tu pago programado de {label} ({format_money(booking.total)}) no se "
                                    f"realizó: {reason.lower()}. No se harán más intentos este mes."), failed
-            retry = roll(self.ctx.now().date() + timedelta(days=1))
+            retry = business_days.current(conn).next_business_day(self.ctx.now().date())
             conn.execute("UPDATE bill_schedules SET attempts = ?, next_run = ?, claimed_until = NULL, claimed_by = NULL,"
                          " last_result = ?, last_run_at = ?, updated_at = ? WHERE id = ?",
                          (attempt, run_at(retry, self.ctx.settings.scheduled_run_hour),
@@ -225,7 +225,7 @@ class Runner:
                      " VALUES (?, ?, ?, ?, ?, ?)", (s["id"], s["period"], outcome, payment_id, reason, now))
         done = s["payments_done"] + (1 if outcome == "pagado" else 0)
         period = next_period(s["period"])
-        day = roll(nominal(period, s["day"]))
+        day = roll(nominal(period, s["day"]), business_days.current(conn))
         finished = (s["payments_limit"] and done >= s["payments_limit"]) or (
             s["end_date"] and nominal(period, s["day"]).isoformat() > s["end_date"])
         conn.execute("UPDATE bill_schedules SET period = ?, next_run = ?, state = ?, payments_done = ?, attempts = 0,"

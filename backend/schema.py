@@ -727,6 +727,26 @@ MIGRATIONS: list[str] = [
         OR EXISTS (SELECT 1 FROM operations WHERE kind = 'registro_tarjeta' AND request LIKE '%"v1.%')
         ON CONFLICT (key) DO NOTHING;
     """,
+    # 20: the co-op calendar — national holidays as observed, by year, loaded with `cooprogreso calendario
+    # --load` (backend/business_days.py); a loaded year replaces the shipped one. A plazo fijo keeps its
+    # contracted days: its maturity rolls to a business day, its interest stays the one quoted
+    """
+    ALTER TABLE term_deposits ADD COLUMN term_days INTEGER;
+    CREATE TABLE holiday_years (
+        year INTEGER PRIMARY KEY,
+        loaded_at TEXT NOT NULL,
+        loaded_by TEXT NOT NULL
+    );
+    CREATE TABLE holidays (
+        day TEXT PRIMARY KEY,
+        year INTEGER NOT NULL REFERENCES holiday_years(year),
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('feriado', 'traslado', 'puente')),
+        verified INTEGER NOT NULL CHECK (verified IN (0, 1)),
+        source TEXT NOT NULL
+    );
+    CREATE INDEX holidays_year ON holidays(year);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -206,6 +206,13 @@ class Backend:
 
         return Runner(self.ctx, self.bill_gateway, crash=crash)
 
+    @cached_property
+    def calendar(self):
+        """The co-op calendar for members (Ayuda · Feriados)."""
+        from .business_days import CalendarService
+
+        return CalendarService(self.ctx, self.auth)
+
     # -- contacto
     @cached_property
     def contact(self):
@@ -250,6 +257,13 @@ class Backend:
 
         with self.db.read() as conn:
             return ledger.check(conn)
+
+    def calendar_warnings(self) -> list[str]:
+        """The co-op calendar's gaps for this year and next (backend/business_days.py), for `check`."""
+        from . import business_days
+
+        with self.db.read() as conn:
+            return business_days.current(conn).warnings(self.ctx.now().date())
 
     def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
         """The newest messages of the embedded channel; codes that expired are masked first."""

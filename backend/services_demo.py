@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from . import billers
+from . import business_days
 from .scheduled import first_period, first_run, run_at
 
 # (entity, identifier, alias): identifiers the simulated network answers with one pending bill
@@ -28,5 +29,6 @@ def add_demo_services(backend, username: str, today: date, created_at: str) -> N
                      " start_date, state, period, next_run, created_at, updated_at)"
                      " VALUES (?, ?, ?, ?, ?, ?, ?, 'activo', ?, ?, ?, ?)",
                      (user_id, account, code, identifier, day, maximum, today.isoformat(), first_period(today, day),
-                      run_at(first_run(today, day), backend.settings.scheduled_run_hour), created_at, created_at))
+                      run_at(first_run(today, day, business_days.current(conn)), backend.settings.scheduled_run_hour),
+                      created_at, created_at))
 

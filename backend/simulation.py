@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 
-from . import card_cycle, card_ledger, counter_ops, scheduled
+from . import business_days, card_cycle, card_ledger, counter_ops
 from .clock import FixedClock
 from .errors import Forbidden, ServiceError, ValidationError
 from .tills import DENOMINATIONS
@@ -472,14 +472,10 @@ def _counts(cents: int) -> dict[int, int]:
     return {k: v for k, v in counts.items() if v}
 
 
-def is_business_day(day: date) -> bool:
-    """The backend's own rule (the co-op calendar): the invariants tighten when it does."""
-    return scheduled.is_business_day(day)
-
-
 def calendar_problems(conn, day: date, after_statement: int = 0) -> list[str]:
     """Due dates set on or for `day` that fall on a non-business day: card statements closed since
     `after_statement`, plazos fijos and loans opened that day, the next run of every active schedule."""
+    is_business_day = business_days.current(conn).is_business_day  # the calendar in force in this database
     out = []
     for number, cut, due in conn.execute(
             "SELECT a.number, s.cut_date, s.due_date FROM card_statements s JOIN accounts a ON a.id = s.card_id"

@@ -20,6 +20,7 @@ from importlib import resources
 
 from .amortization import Schedule
 from .amortization import schedule as amortize
+from .business_days import Calendar
 from .errors import ValidationError
 from .money import format_money, parse_money
 from .rates import LegalCap, RateBook, format_rate, percent
@@ -94,8 +95,9 @@ class DepositSimulation:
     band: str  # «91–120 días»
     nominal: Decimal  # annual nominal rate (fraction)
     interest: int
-    maturity: date
+    maturity: date  # rolled to a business day (backend/business_days.py)
     insurance_ceiling: int  # cents covered per depositor
+    opens: date  # the day the simulation assumes it opens
 
     @property
     def at_maturity(self) -> int:
@@ -225,15 +227,17 @@ def max_amount_for(book: RateBook, code: str, months: int, method: str, on: date
     return low if low >= p.min_amount else 0
 
 
-def simulate_deposit(amount: object, days: object, on: date, insurance_ceiling: int) -> DepositSimulation:
-    """Interest and the amount at maturity of a plazo fijo, by the band its days fall in."""
+def simulate_deposit(amount: object, days: object, on: date, insurance_ceiling: int,
+                     cal: Calendar) -> DepositSimulation:
+    """Interest and the amount at maturity of a plazo fijo, by the band its days fall in; it matures on the
+    first business day from its last day (the interest stays the one for its days)."""
     p = product("plazo_fijo")
     amount, days = check_amount(p, amount), check_term(p, days)
     band = next((b for b in deposit_bands(on) if b.days_from <= days <= b.days_to), None)
     if band is None:
         raise ValidationError(f"No ofrecemos el plazo de {days} días.", field="plazo")
     return DepositSimulation(amount, days, band.label, band.nominal, deposit_interest(amount, band.nominal, days),
-                             on + timedelta(days=days), insurance_ceiling)
+                             cal.roll(on + timedelta(days=days)), insurance_ceiling, on)
 
 
 def deposit_interest(amount: int, nominal: Decimal, days: int) -> int:

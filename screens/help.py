@@ -184,7 +184,9 @@ class FaqScreen(MemberScreen):
             "preguntas y en las respuestas.")
     HELP_KEYS = [("↑ ↓", "Recorrer las preguntas; abajo se ve la respuesta")]
     BINDINGS = [Binding("ctrl+f", "focus_search", "Buscar", id="faq.search", tooltip="Escribir qué buscas"),
-                Binding("f2", "about", "Acerca de", id="faq.about", tooltip="Versión, contacto y archivos")]
+                Binding("f2", "about", "Acerca de", id="faq.about", tooltip="Versión, contacto y archivos"),
+                Binding("f3", "holidays", "Feriados", id="faq.holidays",
+                        tooltip="Los feriados del año y su fuente: lo que vence en uno se paga el siguiente día hábil")]
 
     def __init__(self, select: str | None = None) -> None:
         super().__init__()
@@ -248,6 +250,11 @@ class FaqScreen(MemberScreen):
 
         self.app.push_screen(screen_for("ayuda_acerca"))
 
+    def action_holidays(self) -> None:
+        from .registry import screen_for
+
+        self.app.push_screen(screen_for("ayuda_feriados"))
+
 
 @dataclass(frozen=True)
 class About:
@@ -287,3 +294,55 @@ class AboutScreen(MemberScreen):
             text.append(f"  {label}: ", style="bold")
             text.append(f"{path}\n")
         self.query_one("#about", Static).update(text)
+
+
+class HolidaysScreen(MemberScreen):
+    """The co-op calendar in force (backend/business_days.py): why a due date moved, and where the dates come from."""
+
+    HELP = ("Feriados: los días no hábiles del año y su fuente. Lo que vence en sábado, domingo o feriado (fecha "
+            "máxima de pago, cuotas, plazo fijo, pagos programados) se paga el siguiente día hábil.")
+    BINDINGS = [Binding("left", "year(-1)", "Año anterior", id="holidays.prev", show=False, priority=True),
+                Binding("right", "year(1)", "Año siguiente", id="holidays.next", show=False, priority=True)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.year: int | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Ayuda · Feriados", classes="section-title", id="holidays-title")
+        with VerticalScroll(id="holidays-scroll"):
+            yield Static("", id="holidays")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#holidays-scroll").focus()
+        self.call("year", self.coop.backend.calendar.year, self.coop.token, self.year)
+
+    def action_year(self, step: int) -> None:
+        if self.year is not None:
+            self.call("year", self.coop.backend.calendar.year, self.coop.token, self.year + step)
+
+    def done_year(self, view) -> None:
+        self.year = view.year
+        self.query_one("#holidays-title", Label).update(f"Ayuda · Feriados {view.year}")
+        text = Text()
+        if not view.holidays:
+            text.append("  Sin feriados registrados: solo sábados y domingos son días no hábiles.\n")
+        for h in view.holidays:
+            text.append(f"  {h.day:%d/%m/%Y}  ", style="bold")
+            text.append(f"{WEEKDAYS[h.day.weekday()]:<9} {h.name}")
+            if h.kind != "feriado":
+                text.append(" · trasladado" if h.kind == "traslado" else " · puente decretado", style="dim")
+            if not h.verified:
+                text.append(" · sin verificar", style="dim")
+            text.append("\n")
+        text.append("\nLo que vence en sábado, domingo o feriado se paga el siguiente día hábil.\n")
+        text.append("Fuente: ", style="bold")
+        text.append(f"{view.source}\n")
+        for warning in view.warnings:
+            text.append(f"\n{warning}\n", style="dim")
+        text.append("\n← → año anterior o siguiente", style="dim")
+        self.query_one("#holidays", Static).update(text)
+
+
+WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")

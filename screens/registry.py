@@ -107,11 +107,15 @@ SECTIONS: list[Section] = [
                  "con el motivo).", aliases=("estado de solicitud",), menu=False),
     Section("ayuda", "8. Ayuda", 8, screen="screens.help:FaqScreen",
             help="Preguntas frecuentes: escribe una palabra y la lista se filtra mientras escribes; «Acerca de» "
-                 "(F2) dice la versión y dónde están el registro y la configuración.",
+                 "(F2) dice la versión y dónde están el registro y la configuración; «Feriados» (F3), los días no "
+                 "hábiles del año y su fuente.",
             aliases=("preguntas frecuentes", "faq", "dudas")),
     Section("ayuda_acerca", "Acerca de", parent="ayuda", screen="screens.help:AboutScreen",
             help="La versión de la aplicación, el contacto de la cooperativa y dónde están el registro y la "
                  "configuración.", aliases=("versión", "log", "configuración"), menu=False),
+    Section("ayuda_feriados", "Feriados", parent="ayuda", screen="screens.help:HolidaysScreen",
+            help="Los feriados del año con su fuente; lo que vence en sábado, domingo o feriado se paga el "
+                 "siguiente día hábil.", aliases=("feriados", "calendario", "día hábil", "vencimiento"), menu=False),
     # -- cajeros: each staff role's own menu (audience = the role)
     Section("caja", "1. Mi caja", 1, screen="screens.staff_till:TillScreen", audience="cajero",
             help="Abre tu caja con el efectivo contado y mira su saldo y las operaciones del día."),

@@ -75,6 +75,12 @@ SLOW_FIRST = ("test_ssh", "test_demos", "test_web_browser", "test_races", "test_
               "test_snapshots_contacto", "test_ui_affiliation", "test_snapshots_cards", "test_ui_beneficiaries",
               "test_snapshots_solicitudes", "test_ui_login", "test_ui_products", "test_web", "test_scheduled")
 ONE_WORKER = ("test_ssh",)
+# What turns on a date (end of day, card cycles and statements, scheduled payments, plazo fijo, loans,
+# deferrals, sessions and codes): `.ci/run` plays these again under faketime at other dates (`-m dates`).
+DATE_SENSITIVE = ("test_end_of_day", "test_card_cycle", "test_card_payments", "test_cli_cards", "test_scheduled",
+                  "test_scheduled_properties", "test_maturities", "test_products", "test_product_requests",
+                  "test_product_approvals", "test_deferrals", "test_auth", "test_otp", "test_operations",
+                  "test_staff_auth", "test_tills", "test_clearing", "test_business_days")
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may be disabled (-p no:xdist)
@@ -93,6 +99,8 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if module(item) in ONE_WORKER:
             item.add_marker(pytest.mark.xdist_group(module(item)))
+        if module(item) in DATE_SENSITIVE:
+            item.add_marker(pytest.mark.dates)
     rank = {name: n for n, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(module(item), len(SLOW_FIRST)))  # stable: same order inside a module
 

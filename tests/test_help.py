@@ -175,3 +175,28 @@ async def test_palette_reaches_sections_and_help_topics(backend):
 def test_fold():
     assert fold("Código ÑANDÚ") == "codigo nandu"
     assert re.fullmatch(r"[a-z ]+", fold("Árbol Éxito"))
+
+
+@pytest.mark.sqlite_only  # a Pilot test over help texts: UI tests run on SQLite (as test_ui_* modules)
+async def test_ayuda_shows_the_calendar_in_force_and_its_source(backend):
+    from screens.help import HolidaysScreen
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        app.push_screen(FaqScreen())
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, HolidaysScreen)
+        text = screen_text(app)
+        assert "Feriados 2026" in text and "02/01/2026" in text and "Puente de Año Nuevo" in text, text
+        assert "siguiente día hábil" in text and "Fuente:" in text
+        app.screen.query_one("#holidays-scroll").scroll_end(animate=False)
+        await settle(pilot)
+        assert "Decreto Ejecutivo 249" in screen_text(app)
+        await pilot.press("right")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Feriados 2027" in text and "09/08/2027" in text and "sin verificar" in text
+        assert "10/08/2027" not in text  # the moved holiday's historical date is a business day

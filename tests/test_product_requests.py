@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend import simulators
+from backend.business_days import shipped
 from backend.errors import NotFound, OtpError, ValidationError
 from backend.product_requests import ProductRequestsService, parse_request_number
 from backend.rates import LegalCap, Offer, RateAboveCap, RateBook, default_book
@@ -139,7 +140,10 @@ def test_plazo_fijo_by_day_bands(backend, lucia, days, band, rate):
     exact = Fraction(amount) * Fraction(rate) / 100 * days / 360
     assert sim.band == band and sim.interest == int(exact + Fraction(1, 2))  # half-up, exact
     assert sim.at_maturity == amount + sim.interest
-    assert (sim.maturity - TODAY).days == days
+    # it matures on the first business day from its last day: 30 days is Christmas 2026, paid on Monday 28/12
+    assert sim.maturity == shipped().roll(TODAY + timedelta(days=days))
+    assert sim.maturity.weekday() < 5 and 0 <= (sim.maturity - TODAY).days - days <= 3
+    assert days != 30 or sim.maturity == date(2026, 12, 28)
     assert "COSEDE" in sim.insurance_note and "excedente" not in sim.insurance_note
 
 
@@ -461,7 +465,7 @@ def test_the_plazo_fijo_receipt_carries_what_was_confirmed(backend, lucia):
     assert "Ingreso mensual" not in confirmed  # not asked of a plazo fijo: no «$0.00»
     assert confirmed["Tasa nominal"] == "7.25%" and confirmed["Interés"] == "$40.28"  # 1000 × 7.25% × 200/360
     assert confirmed["Al vencimiento"] == "$1,040.28"
-    assert confirmed["Vencimiento"] == "13/06/2027 si se abre el 25/11/2026"
+    assert confirmed["Vencimiento"] == "14/06/2027 si se abre el 25/11/2026"  # day 200 is Sunday 13/06: Monday
     receipt = authorise(backend, lucia, pending)
     for label in ("Producto", "Monto", "Plazo", "Tasa nominal", "Interés", "Al vencimiento", "Vencimiento",
                   "Destino", "Cuenta de débito"):

@@ -9,7 +9,8 @@ import pytest
 
 from backend.accounts import internal_account
 from backend.ledger import Leg, post
-from backend.scheduled import first_run, is_business_day, resume_point, roll
+from backend.business_days import shipped
+from backend.scheduled import first_run, resume_point, roll
 from backend.scheduled_runner import Runner
 
 from .conftest import NOW
@@ -23,19 +24,22 @@ def backend(make_backend):
 
 
 def test_weekends_and_ecuadorian_holidays_roll_to_the_next_business_day():
-    assert roll(date(2026, 12, 25)) == date(2026, 12, 28)  # Christmas (Friday) → Monday
-    assert roll(date(2026, 11, 28)) == date(2026, 11, 30)  # Saturday → Monday
-    assert roll(date(2026, 11, 2)) == date(2026, 11, 4)  # Difuntos and Independencia de Cuenca
-    assert roll(date(2027, 2, 8)) == date(2027, 2, 10)  # Carnaval, Monday and Tuesday
-    assert not is_business_day(date(2026, 8, 10)) and is_business_day(date(2026, 8, 11))
-    assert first_run(date(2026, 11, 25), 31) == date(2026, 11, 30)  # clamped to the month's end
-    assert first_run(date(2026, 11, 25), 3) == date(2026, 12, 3)  # this month's day already passed
+    cal = shipped()
+    assert roll(date(2026, 12, 25), cal) == date(2026, 12, 28)  # Christmas (Friday) → Monday
+    assert roll(date(2026, 11, 28), cal) == date(2026, 11, 30)  # Saturday → Monday
+    assert roll(date(2026, 11, 2), cal) == date(2026, 11, 4)  # Difuntos and Independencia de Cuenca
+    assert roll(date(2027, 2, 8), cal) == date(2027, 2, 10)  # Carnaval, Monday and Tuesday
+    assert roll(date(2026, 1, 1), cal) == date(2026, 1, 5)  # Año Nuevo and the decreed bridge of Friday 2
+    assert not cal.is_business_day(date(2026, 8, 10)) and cal.is_business_day(date(2026, 8, 11))
+    assert first_run(date(2026, 11, 25), 31, cal) == date(2026, 11, 30)  # clamped to the month's end
+    assert first_run(date(2026, 11, 25), 3, cal) == date(2026, 12, 3)  # this month's day already passed
 
 
 def test_resume_does_not_pay_missed_months_late():
-    assert resume_point("2026-08", 10, date(2026, 11, 25)) == ("2026-12", date(2026, 12, 10))
-    assert resume_point("2026-11", 26, date(2026, 11, 25)) == ("2026-11", date(2026, 11, 26))
-    assert resume_point("2026-08", None, date(2026, 11, 25)) == ("2026-11", date(2026, 11, 25))
+    cal = shipped()
+    assert resume_point("2026-08", 10, date(2026, 11, 25), cal) == ("2026-12", date(2026, 12, 10))
+    assert resume_point("2026-11", 26, date(2026, 11, 25), cal) == ("2026-11", date(2026, 11, 26))
+    assert resume_point("2026-08", None, date(2026, 11, 25), cal) == ("2026-11", date(2026, 11, 25))
 
 
 def test_a_due_schedule_is_paid_once_into_the_entitys_collection_account(backend, clock):
