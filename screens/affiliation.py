@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +15,7 @@ from backend.identity import ID_TYPES
 from .text_entry import TextInput
 from .calls import ServiceCalls
 from .otp import OtpModal
+from .safe_text import safe_text
 
 
 class AffiliationScreen(ServiceCalls, Screen):
@@ -91,7 +91,7 @@ class AffiliationScreen(ServiceCalls, Screen):
             self._say("#identity-error", "No se completó la verificación del código. Puedes intentarlo de nuevo.")
             return
         first = self.start.member_name.split()[0]
-        self.query_one("#user-hello", Static).update(Text(f"Hola, {first}. Tu identidad fue verificada."))
+        self.query_one("#user-hello", Static).update(safe_text(f"Hola, {first}. Tu identidad fue verificada."))
         self.query_one(ContentSwitcher).current = "step-user"
         self.query_one("#new-username", Input).focus()
 
@@ -112,7 +112,7 @@ class AffiliationScreen(ServiceCalls, Screen):
         self.call("create", self.coop.backend.auth.complete_affiliation, start.challenge.id, username, password)
 
     def done_create(self, username: str) -> None:
-        self.query_one("#done-message", Static).update(Text(
+        self.query_one("#done-message", Static).update(safe_text(
             f"¡Listo! Tu afiliación a Cooprogreso en Línea fue exitosa.\n"
             f"Ya puedes ingresar con tu usuario «{username}»."))
         self.query_one(ContentSwitcher).current = "step-done"
@@ -138,4 +138,4 @@ class AffiliationScreen(ServiceCalls, Screen):
         self.app.pop_screen()
 
     def _say(self, selector: str, text: str) -> None:
-        self.query_one(selector, Static).update(Text(text))
+        self.query_one(selector, Static).update(safe_text(text))

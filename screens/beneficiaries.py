@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +21,7 @@ from .calls import ServiceCalls
 from .confirm import ConfirmModal
 from .flow import start_authorised
 from .widgets import chosen_key
+from .safe_text import SafeText, safe_text, visible_lines
 
 SHORT_SERVICE = {"terceros": "Terceros", "interbancaria": "Interbancaria"}
 
@@ -69,16 +69,16 @@ class BeneficiariesScreen(MemberScreen):
         row = table.cursor_row
         table.clear()
         for b in items:
-            table.add_row(self._mark(b.id), SHORT_SERVICE[b.service], Text(b.name), Text(b.id_number),
-                          Text(b.institution_name), b.account_masked, key=str(b.id))
+            table.add_row(self._mark(b.id), SHORT_SERVICE[b.service], safe_text(b.name), safe_text(b.id_number),
+                          safe_text(b.institution_name), safe_text(b.account_masked), key=str(b.id))
         if items:
             table.move_cursor(row=min(row, len(items) - 1))
         else:
             self.query_one("#beneficiary-detail", Static).update(
                 "No tienes beneficiarios registrados. Presiona «a» para agregar uno.")
 
-    def _mark(self, beneficiary_id: int) -> Text:
-        return Text("[x]" if beneficiary_id in self.checked else "[ ]")  # Text: "[x]" would be read as markup
+    def _mark(self, beneficiary_id: int) -> SafeText:
+        return safe_text("[x]" if beneficiary_id in self.checked else "[ ]")  # Text: "[x]" would be read as markup
 
     def _current(self) -> Beneficiary | None:
         table = self.query_one("#beneficiaries", DataTable)
@@ -90,7 +90,7 @@ class BeneficiariesScreen(MemberScreen):
     def show_detail(self, event: DataTable.RowHighlighted) -> None:
         b = self._current()
         if b:
-            self.query_one("#beneficiary-detail", Static).update(Text(
+            self.query_one("#beneficiary-detail", Static).update(safe_text(
                 f"{b.service_label} · {b.name} · {b.id_type_label} {b.id_number}\n"
                 f"{b.institution_name} · {ACCOUNT_TYPES[b.account_type]} {b.account_masked}"))
 
@@ -112,7 +112,7 @@ class BeneficiariesScreen(MemberScreen):
     def _saved(self, result: Beneficiary | Receipt | None) -> None:
         if result is not None:
             name = result.get("Beneficiario") if isinstance(result, Receipt) else result.name
-            self.notify(f"Beneficiario «{name}» guardado.", markup=False)
+            self.notify(visible_lines(f"Beneficiario «{name}» guardado."), markup=False)
             self.reload()
 
     def action_delete(self) -> None:
@@ -130,7 +130,8 @@ class BeneficiariesScreen(MemberScreen):
 
     def done_delete(self, count: int) -> None:
         self.checked.clear()
-        self.notify("Beneficiario eliminado." if count == 1 else f"{count} beneficiarios eliminados.")
+        self.notify(visible_lines("Beneficiario eliminado." if count == 1 else f"{count} beneficiarios eliminados."),
+                    markup=False)
         self.reload()
 
 
@@ -180,7 +181,7 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
 
     def done_institutions(self, items) -> None:
         select = self.query_one("#institution", Select)
-        select.set_options([(Text(i.name), i.code) for i in items])
+        select.set_options([(safe_text(i.name), i.code) for i in items])
         if self.current and self.current.institution_code != COOPROGRESO:
             select.value = self.current.institution_code
 
@@ -234,4 +235,4 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
         self.dismiss(None)
 
     def _say(self, message: str) -> None:
-        self.query_one("#form-error", Static).update(Text(message))
+        self.query_one("#form-error", Static).update(safe_text(message))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.text import Text
 from textual.widgets import Label, Select
 
 from .calls import ServiceCalls
+from .safe_text import safe_text
 
 
 class BillerChoice(ServiceCalls):
@@ -26,12 +26,12 @@ class BillerChoice(ServiceCalls):
         elif event.select.id == "biller":
             biller = self.billers.get(str(event.value))
             if biller:
-                self.query_one("#id-label", Label).update(Text(self.ID_LABEL.format(biller.id_label)))
+                self.query_one("#id-label", Label).update(safe_text(self.ID_LABEL.format(biller.id_label)))
             self.biller_chosen(biller)
 
     def done_billers(self, items) -> None:
         self.billers = {b.code: b for b in items}
-        self.query_one("#biller", Select).set_options([(Text(b.name), b.code) for b in items])
+        self.query_one("#biller", Select).set_options([(safe_text(b.name), b.code) for b in items])
 
     def biller_chosen(self, biller: Any) -> None:
         """The entity chosen (None when the choice was cleared)."""

@@ -11,6 +11,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from backend.errors import ServiceError, SessionExpired
 
 from .messages import ServiceDone
+from .safe_text import visible_lines
 
 if TYPE_CHECKING:  # the app imports the screens, never the other way round at run time
     from textual.widget import Widget
@@ -92,7 +93,7 @@ class ServiceCalls(_Mixin):
         if handler is not None:
             handler(error)  # the screen puts the message where it belongs and re-enables its buttons
         else:
-            self.notify(error.message, severity="error", markup=False)
+            self.notify(visible_lines(error.message), severity="error", markup=False)
 
 
 def as_service_error(error: BaseException | None, where: str) -> ServiceError:

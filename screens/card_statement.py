@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label, Select, Static
@@ -10,6 +9,7 @@ from textual.widgets import DataTable, Label, Select, Static
 from backend.money import format_money
 
 from .base import MemberScreen
+from .safe_text import safe_text
 
 
 class StatementScreen(MemberScreen):
@@ -34,7 +34,7 @@ class StatementScreen(MemberScreen):
     def done_cards(self, cards) -> None:
         self._cards = {c.account_id: c for c in cards}
         select = self.query_one("#st-card", Select)
-        select.set_options([(f"Tarjeta No. {c.masked_pan}", c.account_id) for c in cards])
+        select.set_options([(safe_text(f"Tarjeta No. {c.masked_pan}"), c.account_id) for c in cards])
         if cards:
             select.value = cards[0].account_id
         else:
@@ -49,9 +49,9 @@ class StatementScreen(MemberScreen):
         head = (f"Cupo total {format_money(card.credit_limit)} · Cupo disponible {format_money(card.available)} · "
                 f"Diferidos {format_money(card.installments)}")
         if st is None:
-            self.query_one("#st-last", Static).update(Text(head + "\nTodavía no tienes estados de cuenta."))
+            self.query_one("#st-last", Static).update(safe_text(head + "\nTodavía no tienes estados de cuenta."))
         else:
-            self.query_one("#st-last", Static).update(Text(
+            self.query_one("#st-last", Static).update(safe_text(
                 f"{head}\nFecha de corte {st.cut_date:%d/%m/%Y} · Fecha máxima de pago {st.due_date:%d/%m/%Y}\n"
                 f"Saldo anterior {format_money(st.previous_balance)} · Consumos {format_money(st.purchases)} · "
                 f"Pagos {format_money(st.payments)} · Diferido {format_money(st.deferred)}\n"

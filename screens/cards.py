@@ -6,7 +6,6 @@ Paying and registering are authorised operations (screens/flow.py): confirm → 
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,6 +22,7 @@ from .base import MemberScreen
 from .calls import ServiceCalls
 from .flow import start_authorised
 from .widgets import chosen_key, money_input
+from .safe_text import safe_text, visible_lines
 
 TITLES = {"cooprogreso": "Tarjetas Cooprogreso", "otros": "Tarjetas Otros Bancos"}
 OPTION_IDS = {"minimo": "opt-minimo", "total": "opt-total", "otro": "opt-otro"}
@@ -86,19 +86,19 @@ class CardPaymentScreen(MemberScreen):
 
     def done_cards(self, cards) -> None:
         select = self.query_one("#card", Select)
-        select.set_options([(Text(f"{c.masked_pan} · {c.holder.split()[0]} · {c.institution}"[:44]), c.key)
+        select.set_options([(safe_text(f"{c.masked_pan} · {c.holder.split()[0]} · {c.institution}"[:44]), c.key)
                             for c in cards])
         wanted = self._select_key or (cards[0].key if cards else None)
         if wanted and any(c.key == wanted for c in cards):
             select.value = wanted
         elif not cards:
             self.query_one("#card-due", Static).update(
-                Text("No tienes tarjetas registradas en este grupo: usa «Añadir tarjeta»."))
+                safe_text("No tienes tarjetas registradas en este grupo: usa «Añadir tarjeta»."))
 
     def done_origins(self, origins) -> None:
         select = self.query_one("#origin", Select)
         chosen = select.value
-        select.set_options([(f"Ahorros {number} · Disponible {format_money(available)}", account_id)
+        select.set_options([(safe_text(f"Ahorros {number} · Disponible {format_money(available)}"), account_id)
                             for account_id, number, available in origins])
         if any(account_id == chosen for account_id, _, _ in origins):
             select.value = chosen  # a refresh keeps the member's choice
@@ -124,10 +124,10 @@ class CardPaymentScreen(MemberScreen):
             buttons["minimo"].label = option_label("Pago mínimo", options.minimum, options.due_date)
             buttons["total"].label = option_label("Pago total", options.total, options.due_date)
             when = f"Fecha máxima de pago: {options.due_date:%d/%m/%Y}" if options.due_date else "Aún sin estado de cuenta"
-            due.update(Text(f"{when} · Deuda actual {format_money(options.owed or 0)}"))
+            due.update(safe_text(f"{when} · Deuda actual {format_money(options.owed or 0)}"))
         else:
             owed = f"Deuda actual {format_money(options.owed)}" if options.owed is not None else ""
-            due.update(Text(owed))
+            due.update(safe_text(owed))
         for key, button in buttons.items():
             # an own card shows mínimo and total even when covered (said, not offered as $0.00)
             button.display = key in options.options or (options.minimum is not None and key != "otro")
@@ -175,7 +175,7 @@ class CardPaymentScreen(MemberScreen):
             try:
                 request["amount"] = parse_money(self.query_one("#other-amount", Input).value)
             except ServiceError as exc:
-                self.query_one("#monto-error", Static).update(Text(exc.message))
+                self.query_one("#monto-error", Static).update(safe_text(exc.message))
                 return
         cards, token = self.coop.backend.cards, self.coop.token
         start_authorised(self, lambda: cards.prepare_payment(token, request), on_done=lambda _: self.paid(card),
@@ -191,7 +191,7 @@ class CardPaymentScreen(MemberScreen):
     def _failed(self, error: ServiceError) -> None:
         line = {"monto": "#monto-error", "option": "#monto-error", "origin": "#origin-error"}.get(error.field or "",
                                                                                                   "#card-error")
-        self.query_one(line, Static).update(Text(error.message))
+        self.query_one(line, Static).update(safe_text(error.message))
 
 
 class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
@@ -215,7 +215,7 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             title = "Registrar tarjeta Cooprogreso de otro socio" if self.group == "cooprogreso" \
                 else "Registrar tarjeta de otra institución"
-            yield Label(title, classes="dialog-title")
+            yield Label(safe_text(title), classes="dialog-title")
             if self.group == "otros":
                 yield Label("Institución financiera")
                 yield Select([], id="institution", prompt="Selecciona la institución", compact=True)
@@ -243,7 +243,7 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
         self.query_one("#numero", Input).focus()
 
     def done_institutions(self, items) -> None:
-        self.query_one("#institution", Select).set_options([(Text(i.name), i.code) for i in items])
+        self.query_one("#institution", Select).set_options([(safe_text(i.name), i.code) for i in items])
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -270,9 +270,9 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
                          on_error=self._failed, show_receipt=False)
 
     def _done(self, receipt) -> None:
-        self.app.notify(f"Tarjeta {receipt.get('Tarjeta')} registrada.", markup=False)
+        self.app.notify(visible_lines(f"Tarjeta {receipt.get('Tarjeta')} registrada."), markup=False)
         self.dismiss(f"registrada:{receipt.result_id}")
 
     def _failed(self, error: ServiceError) -> None:
         line = self.FIELDS.get(error.field or "", "#numero-error")
-        self.query_one(line, Static).update(Text(error.message))
+        self.query_one(line, Static).update(safe_text(error.message))

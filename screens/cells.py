@@ -1,11 +1,13 @@
 """Table cells that fit 80 columns: dates as the member screens show them (dd/mm/aaaa), text cut
-with an ellipsis (always as `Text`, never markup), and the check that a table fits its screen."""
+with an ellipsis (always as `SafeText`: never markup, never a control character), and the check that a table fits its screen."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from rich.text import Text
+from backend.text import visible
+
+from .safe_text import SafeText, safe_text
 
 DATE = "%d/%m/%Y"  # the member screens' format: `f"{d:%d/%m/%Y}"`
 
@@ -18,8 +20,8 @@ def date_text(value: date | datetime | str | None, *, time: bool = False) -> str
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
-        except ValueError:
-            return value
+        except ValueError:  # not a date (a row written by hand): shown, never read as markup or control
+            return visible(value).replace("[", "(").replace("]", ")")
     else:
         moment = value
     if time and isinstance(moment, datetime):
@@ -27,10 +29,10 @@ def date_text(value: date | datetime | str | None, *, time: bool = False) -> str
     return f"{moment:{DATE}}"
 
 
-def fit(text: str | None, width: int) -> Text:
-    """At most `width` characters, the last one «…» when cut."""
-    text = text or ""
-    return Text(text if len(text) <= width else text[: width - 1] + "…")
+def fit(text: object, width: int) -> SafeText:
+    """At most `width` characters of the text as shown (invisible ones made visible), «…» last when cut."""
+    text = safe_text(text).plain
+    return SafeText(text if len(text) <= width else text[: width - 1] + "…")
 
 
 def fits(table) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from backend.text import visible
+from .safe_text import safe_text
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -24,12 +23,12 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.question), classes="dialog-title")
+            yield Label(safe_text(self.question), classes="dialog-title")
             if self.details:
-                yield Static(Text("\n".join(visible(line) for line in self.details.split("\n"))))
+                yield Static(safe_text(self.details))
             with Horizontal(classes="buttons"):
-                yield Button(self.cancel, id="cancel", compact=True)
-                yield Button(self.accept, id="accept", variant="primary", compact=True)
+                yield Button(safe_text(self.cancel), id="cancel", compact=True)
+                yield Button(safe_text(self.accept), id="accept", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#cancel" if self.safe_default else "#accept", Button).focus()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +14,7 @@ from backend.errors import ServiceError
 from .base import MemberScreen
 from .registry import screen_for as open_entry
 from .text_entry import TextEntry
+from .safe_text import SafeText, safe_text
 
 DEMO_NOTE = "Datos de demostración: teléfonos, correos y direcciones ficticios."
 ALL = "__todas__"
@@ -56,23 +56,23 @@ class ContactScreen(MemberScreen):
         self.call("agencies", backend.contact.agencies, token, None)
 
     def done_channels(self, channels: list[Channel]) -> None:
-        text = Text()
+        text = SafeText()
         for c in channels:
             text.append(f"{c.label}: ", style="bold")
             text.append(f"{c.value} · ")
             text.append(f"{c.hours}\n", style="dim")
-        self.query_one("#channels", Static).update(text)
+        self.query_one("#channels", Static).update(safe_text(text))
         self._demo(any(c.demo for c in channels))
 
     def done_cities(self, cities: list[str]) -> None:
-        self.query_one("#city", Select).set_options([("Todas", ALL)] + [(Text(c), c) for c in cities])
+        self.query_one("#city", Select).set_options([("Todas", ALL)] + [(safe_text(c), c) for c in cities])
 
     def done_agencies(self, agencies: list[Agency]) -> None:
         self.agencies = agencies
         table = self.query_one("#agencies", DataTable)
         table.clear()
         for a in agencies:
-            table.add_row(Text(a.name), Text(a.city), Text(a.address), Text(a.phone), key=a.code)
+            table.add_row(safe_text(a.name), safe_text(a.city), safe_text(a.address), safe_text(a.phone), key=a.code)
         self._demo(any(a.demo for a in agencies))
         if not agencies:
             self.query_one("#agency-detail", Static).update("No hay agencias en esa ciudad.")
@@ -93,7 +93,7 @@ class ContactScreen(MemberScreen):
         agency = next((a for a in self.agencies if a.code == event.row_key.value), None)
         if agency:
             self.query_one("#agency-detail", Static).update(
-                Text(f"Agencia {agency.name} · {agency.address}, {agency.city} · Tel. {agency.phone} · {agency.hours}"))
+                safe_text(f"Agencia {agency.name} · {agency.address}, {agency.city} · Tel. {agency.phone} · {agency.hours}"))
 
     def action_focus_city(self) -> None:
         self.query_one("#city", Select).focus()
@@ -134,13 +134,13 @@ class WriteScreen(MemberScreen):
         days = self.coop.backend.settings.reclamo_response_days
         note = (f"Respondemos los reclamos en un plazo máximo de {days} días, como exige el ente de control."
                 if event.value == "reclamo" else "")
-        self.query_one("#subject-note", Static).update(note)
+        self.query_one("#subject-note", Static).update(safe_text(note))
 
     @on(TextArea.Changed, "#text")
     def count(self, event: TextArea.Changed) -> None:
         length = len(event.text_area.text)
         counter = self.query_one("#counter", Static)
-        counter.update(Text(f"{length:,} / {MAX_TEXT:,} caracteres", style="bold red" if length > MAX_TEXT else ""))
+        counter.update(safe_text(f"{length:,} / {MAX_TEXT:,} caracteres", style="bold red" if length > MAX_TEXT else ""))
 
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:
@@ -152,7 +152,7 @@ class WriteScreen(MemberScreen):
 
     def failed_send(self, error: ServiceError) -> None:
         self.query_one("#send", Button).disabled = False
-        self.query_one("#write-error", Static).update(Text(error.message))
+        self.query_one("#write-error", Static).update(safe_text(error.message))
         target = {"subject": "#subject", "text": "#text"}.get(error.field or "")
         if target:
             self.query_one(target).focus()
@@ -163,7 +163,7 @@ class WriteScreen(MemberScreen):
         done = f"Recibimos tu {case.subject_label.lower()}. Tu número de caso es {case.number}."
         if case.due_on:
             done += f" Te responderemos hasta el {case.due_on:%d/%m/%Y}."
-        self.query_one("#write-done", Static).update(Text(done + " Síguelo en «Mis mensajes» (F3).", style="bold"))
+        self.query_one("#write-done", Static).update(safe_text(done + " Síguelo en «Mis mensajes» (F3).", style="bold"))
         self.coop.show_demo_phone()
 
     def action_messages(self) -> None:
@@ -246,15 +246,15 @@ class MessagesScreen(MemberScreen):
         self.query_one("#reply", TextArea).focus()
 
     def _say(self, message: str, error: bool = False) -> None:
-        self.query_one("#reply-status", Static).update(Text(message, style="bold red" if error else "bold"))
+        self.query_one("#reply-status", Static).update(safe_text(message, style="bold red" if error else "bold"))
 
     def done_cases(self, cases: list[Case]) -> None:
         self.cases = cases
         table = self.query_one("#cases", DataTable)
         table.clear()
         for c in cases:
-            table.add_row(c.number, _when(c.created_at)[:10], c.subject_label,
-                          c.state_label, due_text(c), key=str(c.id))
+            table.add_row(safe_text(c.number), safe_text(_when(c.created_at)[:10]), safe_text(c.subject_label),
+                          safe_text(c.state_label), safe_text(due_text(c)), key=str(c.id))
         keep = next((c for c in cases if self.current is not None and c.id == self.current.id), None)
         if keep is not None:  # stay on the case just replied to, shown as it is now
             table.move_cursor(row=table.get_row_index(str(keep.id)))
@@ -270,7 +270,7 @@ class MessagesScreen(MemberScreen):
 
     def show(self, case: Case) -> None:
         self.current = case
-        text = Text()
+        text = SafeText()
         text.append(f"{case.subject_label} {case.number} · {case.state_label}\n", style="bold")
         text.append(case.body + "\n")
         if case.due_on and case.days_left is not None:
@@ -285,4 +285,4 @@ class MessagesScreen(MemberScreen):
             text.append("\nAún sin respuesta.", style="dim")
         elif case.can_reply:
             text.append("\n¿Algo más? Escribe abajo y envía con F2: el caso vuelve a revisión.", style="dim")
-        self.query_one("#case-detail", Static).update(text)
+        self.query_one("#case-detail", Static).update(safe_text(text))

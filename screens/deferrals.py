@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +21,7 @@ from .base import MemberScreen
 from .flow import start_authorised
 from .receipt import ReceiptModal
 from .widgets import chosen_id
+from .safe_text import safe_text
 
 TITLES = {"consumos": "Diferido Transacciones", "rotativo": "Diferido Saldo Actual Rotativo"}
 REMINDER = ("*Recuerda que la cuota de este diferido son valores que se suman a tus diferidos anteriores, "
@@ -90,13 +90,13 @@ class DeferralScreen(MemberScreen):
         super().on_mount()
         terms = self.coop.backend.deferrals.terms
         plazo = self.query_one("#plazo", Select)
-        plazo.set_options([(f"{m} meses", m) for m in terms])
+        plazo.set_options([(safe_text(f"{m} meses"), m) for m in terms])
         plazo.value = terms[0]
         self.call("cards", self.coop.backend.cards.my_cards, self.coop.token)
 
     def done_cards(self, cards) -> None:
         select = self.query_one("#card", Select)
-        select.set_options([(f"Tarjeta No. {c.masked_pan}", c.account_id) for c in cards])
+        select.set_options([(safe_text(f"Tarjeta No. {c.masked_pan}"), c.account_id) for c in cards])
         self._cards = {c.account_id: c for c in cards}
         if self.card_id is not None and self.card_id in self._cards:  # back from a deferral: fresh figures
             select.value = self.card_id
@@ -115,7 +115,7 @@ class DeferralScreen(MemberScreen):
     def _show_card(self, card_id: int) -> None:
         self.card_id = card_id
         card = self._cards[card_id]
-        self.query_one("#card-info", Static).update(Text(
+        self.query_one("#card-info", Static).update(safe_text(
             f"Información · Titular: {card.holder} · Número de tarjeta: {card.masked_pan} · Estado: {card.status}\n"
             f"Cupo disponible {format_money(card.available)} de {format_money(card.credit_limit)} · "
             f"Saldo rotativo {format_money(card.revolving)} · Diferidos {format_money(card.installments)}"))
@@ -124,7 +124,7 @@ class DeferralScreen(MemberScreen):
             self.call("purchases", self.coop.backend.deferrals.eligible, self.coop.token, card.account_id)
         else:
             self.query_one("#total", Static).update(
-                Text(f"Saldo rotativo a diferir: {format_money(max(card.revolving, 0))}"))
+                safe_text(f"Saldo rotativo a diferir: {format_money(max(card.revolving, 0))}"))
 
     def done_purchases(self, purchases) -> None:
         table = self.query_one("#purchases", DataTable)
@@ -132,7 +132,7 @@ class DeferralScreen(MemberScreen):
         self.purchases = {p.id: p.amount for p in purchases}
         for p in purchases:
             description = purchase_description(p.description, p.interest_free_months)
-            table.add_row(f"{p.posted_at:%d/%m/%Y}", Text(description), format_money(p.amount), UNCHECKED,
+            table.add_row(f"{p.posted_at:%d/%m/%Y}", safe_text(description), format_money(p.amount), UNCHECKED,
                           key=str(p.id))
         if not purchases:
             self._error("No tienes consumos que se puedan diferir en este momento.")
@@ -200,7 +200,7 @@ class DeferralScreen(MemberScreen):
             self.call("cards", self.coop.backend.cards.my_cards, self.coop.token)
 
     def _error(self, message: str) -> None:
-        self.query_one("#deferral-error", Static).update(Text(message))
+        self.query_one("#deferral-error", Static).update(safe_text(message))
 
 
 class SimulationScreen(MemberScreen):
@@ -221,14 +221,14 @@ class SimulationScreen(MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         sim = self.sim
-        yield Label(f"Simulación Diferido · Tarjeta No. {sim.masked_pan}", classes="section-title")
+        yield Label(safe_text(f"Simulación Diferido · Tarjeta No. {sim.masked_pan}"), classes="section-title")
         with VerticalScroll(id="sim-body"):
             rate = "Sin intereses" if sim.effective == 0 else f"{format_rate(sim.effective)} efectiva anual"
-            yield Static(Text(
+            yield Static(safe_text(
                 f"Total Monto a Diferir  {format_money(sim.principal):>12}    Número de Cuotas  {sim.months:>3}\n"
                 f"Valor Interés:         {format_money(sim.total_interest):>12}    Valor Cuota:  {format_money(sim.cuota):>11}\n"
                 f"Tasa: {rate} · tasa máxima legal {format_rate(sim.cap)}"), id="summary")
-            yield Static(Text(REMINDER), id="reminder")
+            yield Static(safe_text(REMINDER), id="reminder")
             with Horizontal(classes="buttons"):
                 yield Button("Limpiar", id="limpiar", compact=True)
                 yield Button("Confirmar", id="confirmar", variant="primary", compact=True)
@@ -236,7 +236,7 @@ class SimulationScreen(MemberScreen):
             table: DataTable = DataTable(id="schedule", cursor_type="row", zebra_stripes=True)
             table.add_columns("N°", "Fecha de pago", "Cuota", "Interés", "Capital", "Saldo")
             for row, due in zip(sim.schedule.rows, sim.due_dates or [None] * sim.months):
-                table.add_row(str(row.number), f"{due:%d/%m/%Y}" if due else "", format_money(row.cuota),
+                table.add_row(safe_text(row.number), f"{due:%d/%m/%Y}" if due else "", format_money(row.cuota),
                               format_money(row.interest), format_money(row.capital), format_money(row.balance))
             yield table
             yield Label("Compara los plazos")
@@ -245,10 +245,10 @@ class SimulationScreen(MemberScreen):
             for o in sim.options:
                 if o.available:
                     rate = "Sin intereses" if o.effective == 0 else format_rate(o.effective)
-                    compare.add_row(f"{o.months} meses", format_money(o.cuota), format_money(o.total_interest), rate,
-                                    format_rate(o.cap))
+                    compare.add_row(safe_text(f"{o.months} meses"), format_money(o.cuota), format_money(o.total_interest),
+                                    safe_text(rate), format_rate(o.cap))
                 else:
-                    compare.add_row(f"{o.months} meses", "—", "—", "No disponible", "")
+                    compare.add_row(safe_text(f"{o.months} meses"), "—", "—", "No disponible", "")
             yield compare
 
     def on_mount(self) -> None:
@@ -286,7 +286,7 @@ class DeferralSuccessModal(ModalScreen[None]):
             yield Label("Diferido Tarjetas de Crédito · Transacciones", classes="dialog-title")
             yield Label("Diferido exitoso", id="success-title")
             yield Static("Recuerda que este valor se suma a tus diferidos anteriores")
-            yield Static(Text(f"Referencia {self.receipt.reference} · Valor Cuota {self.receipt.get('Valor Cuota')}"))
+            yield Static(safe_text(f"Referencia {self.receipt.reference} · Valor Cuota {self.receipt.get('Valor Cuota')}"))
             with Horizontal(classes="buttons"):
                 yield Button("Aceptar", id="accept", variant="primary", compact=True)
                 yield Button("Ver comprobante", id="receipt", compact=True)
@@ -325,8 +325,8 @@ class MyDeferralsScreen(MemberScreen):
     def done_mine(self, items) -> None:
         table = self.query_one("#mine", DataTable)
         for d in items:
-            table.add_row(f"{d.created_at:%d/%m/%Y}", f"···{d.masked_pan[-4:]}", format_money(d.principal),
-                          f"{d.months} m", format_money(d.cuota), f"{d.remaining_cuotas}/{d.months}",
+            table.add_row(f"{d.created_at:%d/%m/%Y}", safe_text(f"···{d.masked_pan[-4:]}"), format_money(d.principal),
+                          safe_text(f"{d.months} m"), format_money(d.cuota), safe_text(f"{d.remaining_cuotas}/{d.months}"),
                           format_money(d.remaining_capital), key=str(d.id))
         if not items:
             self.query_one("#mine-empty", Static).update("Todavía no tienes diferidos.")

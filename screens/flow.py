@@ -18,6 +18,7 @@ from backend.receipts import Receipt
 from .confirm import ConfirmModal
 from .otp import OtpModal
 from .receipt import ReceiptModal
+from .safe_text import visible_lines
 
 if TYPE_CHECKING:
     from .calls import ServiceCalls
@@ -91,7 +92,7 @@ class AuthorisedFlow:
             self.on_cancel()
 
     def _notify(self, error: ServiceError) -> None:
-        self.screen.notify(error.message, severity="error", markup=False)
+        self.screen.notify(visible_lines(error.message), severity="error", markup=False)
 
 
 def start_authorised(screen: ServiceCalls, prepare: Callable[[], Pending], **options: Any) -> AuthorisedFlow:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,6 +22,7 @@ from backend.help import Faq, faqs, search
 from .text_entry import TextInput
 from .base import MemberScreen
 from .registry import SECTIONS, Section, by_key
+from .safe_text import SafeText, safe_text
 
 # What the screens built before this module say about themselves (new screens declare HELP).
 KNOWN: dict[str, tuple[str, str]] = {
@@ -158,15 +158,15 @@ class HelpModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="help-box"):
-            yield Label(Text(self.topic.title), classes="dialog-title")
+            yield Label(safe_text(self.topic.title), classes="dialog-title")
             with VerticalScroll(id="help-scroll"):
-                yield Static(Text(self.topic.body or "Esta pantalla no tiene ayuda propia."), id="help-body")
+                yield Static(safe_text(self.topic.body or "Esta pantalla no tiene ayuda propia."), id="help-body")
                 if self.topic.keys:
-                    keys = Text("\nTeclas\n", style="bold")
+                    keys = safe_text("\nTeclas\n", style="bold")
                     for key, what in self.topic.keys:
                         keys.append(f"{key:>8}", style="bold")
                         keys.append(f"  {what}\n")
-                    yield Static(keys, id="help-keys")
+                    yield Static(safe_text(keys), id="help-keys")
             yield Static("Esc: cerrar · Ctrl+P: buscar otro tema", id="help-hint")
 
     def on_mount(self) -> None:
@@ -218,7 +218,7 @@ class FaqScreen(MemberScreen):
         self.shown = entries
         options = self.query_one("#faq-list", OptionList)
         options.clear_options()
-        options.add_options([Option(Text(e.question), id=e.id) for e in entries])
+        options.add_options([Option(safe_text(e.question), id=e.id) for e in entries])
         if entries:
             options.highlighted = 0
         else:
@@ -237,9 +237,9 @@ class FaqScreen(MemberScreen):
     def highlighted(self, event: OptionList.OptionHighlighted) -> None:
         entry = next((e for e in self.shown if e.id == event.option.id), None)
         if entry:
-            text = Text(f"{entry.question}\n", style="bold")
+            text = safe_text(f"{entry.question}\n", style="bold")
             text.append(entry.answer, style="not bold")
-            self.query_one("#faq-answer", Static).update(text)
+            self.query_one("#faq-answer", Static).update(safe_text(text))
             self.query_one("#faq-scroll", VerticalScroll).scroll_home(animate=False)
 
     def action_focus_search(self) -> None:
@@ -280,7 +280,7 @@ class AboutScreen(MemberScreen):
 
     def done_channels(self, channels) -> None:
         about: About = self.coop.about()
-        text = Text()
+        text = SafeText()
         text.append("Cooprogreso en Línea · edición terminal\n", style="bold")
         text.append(f"Versión {about.version}\nCooperativa de Ahorro y Crédito Cooprogreso\n\n")
         text.append("Contacto\n", style="bold")
@@ -293,7 +293,7 @@ class AboutScreen(MemberScreen):
                             ("Base de datos", about.db_path), ("Exportaciones", about.export_dir)):
             text.append(f"  {label}: ", style="bold")
             text.append(f"{path}\n")
-        self.query_one("#about", Static).update(text)
+        self.query_one("#about", Static).update(safe_text(text))
 
 
 class HolidaysScreen(MemberScreen):
@@ -324,8 +324,8 @@ class HolidaysScreen(MemberScreen):
 
     def done_year(self, view) -> None:
         self.year = view.year
-        self.query_one("#holidays-title", Label).update(f"Ayuda · Feriados {view.year}")
-        text = Text()
+        self.query_one("#holidays-title", Label).update(safe_text(f"Ayuda · Feriados {view.year}"))
+        text = SafeText()
         if not view.holidays:
             text.append("  Sin feriados registrados: solo sábados y domingos son días no hábiles.\n")
         for h in view.holidays:
@@ -342,7 +342,7 @@ class HolidaysScreen(MemberScreen):
         for warning in view.warnings:
             text.append(f"\n{warning}\n", style="dim")
         text.append("\n← → año anterior o siguiente", style="dim")
-        self.query_one("#holidays", Static).update(text)
+        self.query_one("#holidays", Static).update(safe_text(text))
 
 
 WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")

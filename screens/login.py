@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from .text_entry import TextInput
 from .calls import ServiceCalls
+from .safe_text import safe_text
 from .widgets import Footer
 
 if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before the first screen
@@ -52,7 +53,7 @@ class LoginScreen(ServiceCalls, Screen):
         self.query_one("#username", Input).focus()
 
     def show_notice(self, text: str) -> None:
-        self.query_one("#login-notice", Static).update(text)
+        self.query_one("#login-notice", Static).update(safe_text(text))
 
     @on(Input.Submitted, "#username")
     def next_field(self) -> None:
@@ -104,4 +105,4 @@ class LoginScreen(ServiceCalls, Screen):
         self.app.push_screen(AffiliationScreen())
 
     def _error(self, text: str) -> None:
-        self.query_one("#login-error", Static).update(text)
+        self.query_one("#login-error", Static).update(safe_text(text))

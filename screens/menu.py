@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,6 +12,7 @@ from textual.widgets.option_list import Option
 
 from .base import MemberScreen
 from .registry import Section, menu_for
+from .safe_text import SafeText, safe_text
 
 
 class MenuScreen(MemberScreen):
@@ -28,10 +28,10 @@ class MenuScreen(MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         title = "Menú de opciones" if self.audience == "socio" else "Menú del personal"
-        yield Label(Text.assemble(f"Cooprogreso en Línea · {title}", ("      F1 ayuda · Ctrl+P buscar", "not bold dim")),
+        yield Label(SafeText.assemble(f"Cooprogreso en Línea · {title}", ("      F1 ayuda · Ctrl+P buscar", "not bold dim")),
                     classes="section-title")
         yield OptionList(
-            *[Option(("    " if s.parent else "") + s.title, id=s.key, disabled=s.heading) for s in self.sections],
+            *[Option(safe_text(("    " if s.parent else "") + s.title), id=s.key, disabled=s.heading) for s in self.sections],
             id="menu",
         )
 

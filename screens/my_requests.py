@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +12,7 @@ from backend.product_requests import RequestSummary
 from backend.simulators import METHODS, cuota_labels
 
 from .base import MemberScreen
+from .safe_text import SafeText, safe_text
 
 
 class MyRequestsScreen(MemberScreen):
@@ -39,7 +39,7 @@ class MyRequestsScreen(MemberScreen):
         super().on_mount()
         table = self.query_one("#requests", DataTable)
         for name, width in (("Número", 13), ("Fecha", 10), ("Producto", 20), ("Monto", 12), ("Estado", 11)):
-            table.add_column(name, width=width)
+            table.add_column(safe_text(name), width=width)
         table.focus()
         self.action_reload()
 
@@ -51,9 +51,9 @@ class MyRequestsScreen(MemberScreen):
         table = self.query_one("#requests", DataTable)
         table.clear()
         for r in items:
-            table.add_row(r.number, f"{r.created_at[8:10]}/{r.created_at[5:7]}/{r.created_at[:4]}",
-                          Text(r.product_name, overflow="ellipsis", no_wrap=True),
-                          format_money(r.amount) if r.amount else "—", r.state, key=str(r.id))
+            table.add_row(safe_text(r.number), safe_text(f"{r.created_at[8:10]}/{r.created_at[5:7]}/{r.created_at[:4]}"),
+                          safe_text(r.product_name, overflow="ellipsis", no_wrap=True),
+                          format_money(r.amount) if r.amount else "—", safe_text(r.state), key=str(r.id))
         if not items:
             self.query_one("#request-detail", Static).update("Aún no tienes solicitudes. Simula un producto y solicítalo.")
 
@@ -62,7 +62,7 @@ class MyRequestsScreen(MemberScreen):
         r = self.items.get(str(event.row_key.value))
         if r is None:
             return
-        text = Text()
+        text = SafeText()
         text.append(f"{r.product_name} N.º {r.number} · {r.state}\n", style="bold")
         parts = []
         if r.term:
@@ -76,4 +76,4 @@ class MyRequestsScreen(MemberScreen):
         if r.reason:
             text.append("Motivo: ", style="bold")
             text.append(r.reason)
-        self.query_one("#request-detail", Static).update(text)
+        self.query_one("#request-detail", Static).update(safe_text(text))

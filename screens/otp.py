@@ -22,6 +22,7 @@ from backend.errors import OtpError, SessionExpired
 from backend.otp import Challenge
 
 from .calls import ServiceCalls, as_service_error
+from .safe_text import safe_text, visible_lines
 
 FINAL = {"otp_exhausted", "otp_expired", "otp_void", "otp_used", "otp_details_changed", "otp_unknown"}
 
@@ -41,8 +42,8 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="otp-box", classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(f"Ingresa el código de 6 dígitos que enviamos a tu celular {self.challenge.masked_phone}.",
+            yield Label(safe_text(self.title_text), classes="dialog-title")
+            yield Static(safe_text(f"Ingresa el código de 6 dígitos que enviamos a tu celular {self.challenge.masked_phone}."),
                          id="otp-sent")
             yield Input(placeholder="000000", max_length=6, restrict=r"\d*", id="otp-code", compact=True)
             yield Static("", id="otp-status")
@@ -68,7 +69,7 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
         expiry = f"Vence en {left // 60}:{left % 60:02d}" if left > 0 else "Código vencido"
         tries = self.challenge.tries_left
         self.query_one("#otp-status", Static).update(
-            f"{expiry} · Intentos restantes: {tries}")
+            safe_text(f"{expiry} · Intentos restantes: {tries}"))
         wait = int((self.challenge.resend_at - now).total_seconds())
         resend = self.query_one("#otp-resend", Button)
         resend.disabled = self.closed or wait > 0
@@ -118,7 +119,7 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
         if self not in app.screen_stack:
             # The member's screen went away while the code was checked (e.g. the session ended):
             # the operation was booked all the same, so whatever screen comes next says so.
-            app.notify(_executed_notice(result), title="Operación realizada", timeout=60, markup=False)
+            app.notify(visible_lines(_executed_notice(result)), title="Operación realizada", timeout=60, markup=False)
             return
         self.dismiss(result)
 
@@ -138,7 +139,7 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
         else:
             # The code was right but the operation was refused (e.g. funds): nothing happened.
             self.closed = True
-            self.notify(error.message, severity="error", markup=False)
+            self.notify(visible_lines(error.message), severity="error", markup=False)
             self.dismiss(None)
 
     @on(Button.Pressed, "#otp-resend")
@@ -175,7 +176,7 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
         self.query_one("#otp-cancel", Button).focus()
 
     def _error(self, message: str) -> None:
-        self.query_one("#otp-error", Static).update(message)
+        self.query_one("#otp-error", Static).update(safe_text(message))
 
 
 def _executed_notice(result: Any) -> str:

@@ -7,9 +7,9 @@ palette replaces the method with the same behaviour and the manual's wording.
 from __future__ import annotations
 
 from rich.align import Align
-from rich.text import Text
 from textual.command import CommandList, CommandPalette
 from textual.widgets.option_list import Option
+from .safe_text import safe_text
 
 NO_MATCHES = "Sin resultados"
 
@@ -23,7 +23,7 @@ class Palette(CommandPalette):
         def show_no_matches() -> None:
             if search_value:  # searching found nothing (an empty search is discovery: nothing to say)
                 self.query_one(CommandList).add_option(
-                    Option(Align.center(Text(NO_MATCHES, style="not bold")), disabled=True, id=self._NO_MATCHES))
+                    Option(Align.center(safe_text(NO_MATCHES, style="not bold")), disabled=True, id=self._NO_MATCHES))
                 self._list_visible = True
             else:
                 self._list_visible = False

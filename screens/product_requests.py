@@ -7,7 +7,6 @@ declared fields, and the backend derives every figure again before the code is s
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,6 +25,7 @@ from .receipt import ReceiptModal
 from .text_entry import TextInput
 from .registry import screen_for as open_entry
 from .widgets import money_input
+from .safe_text import SafeText, safe_text
 
 
 class ProductRequestsScreen(MemberScreen):
@@ -88,7 +88,7 @@ class ProductRequestsScreen(MemberScreen):
     def done_catalogue(self, products) -> None:
         self.products = {p.code: p for p in products}
         select = self.query_one("#product", Select)
-        select.set_options([(p.name, p.code) for p in products])
+        select.set_options([(safe_text(p.name), p.code) for p in products])
         select.value = products[0].code
         select.focus()
 
@@ -106,7 +106,7 @@ class ProductRequestsScreen(MemberScreen):
         if p is None:
             return
         self.simulated = None
-        self.query_one("#description", Static).update(Text(self._limits(p)))
+        self.query_one("#description", Static).update(safe_text(self._limits(p)))
         self.query_one("#amount-label", Label).update("Cupo" if p.kind == "tarjeta" else "Monto")
         for selector in ("#amount-label", "#amount"):
             self.query_one(selector).display = p.kind != "ahorros"
@@ -115,9 +115,9 @@ class ProductRequestsScreen(MemberScreen):
         self.query_one("#method").display = p.is_loan
         if p.terms:
             term = self.query_one("#term", Select)
-            term.set_options([(p.term_label(t), t) for t in p.terms])
+            term.set_options([(safe_text(p.term_label(t)), t) for t in p.terms])
             term.value = p.terms[min(2, len(p.terms) - 1)]
-        self._show(Text(""), None)
+        self._show(safe_text(""), None)
 
     def _limits(self, p: Product) -> str:
         text = p.description
@@ -155,7 +155,7 @@ class ProductRequestsScreen(MemberScreen):
         if choices is None:  # refused here: the last result no longer answers what is on screen
             self.simulated = None
             self._pending = {}
-            self._show(Text(""), None)
+            self._show(safe_text(""), None)
             return
         p, service, token = self.products[choices["product"]], self.coop.backend.product_requests, self.coop.token
         if p.is_loan:
@@ -179,11 +179,11 @@ class ProductRequestsScreen(MemberScreen):
 
     def failed_simulation(self, error: ServiceError) -> None:
         self.simulated = None
-        self._show(Text(""), None)
+        self._show(safe_text(""), None)
         self._error(error.message)
 
     def _show_loan(self, sim: LoanSimulation) -> None:
-        text = Text()
+        text = SafeText()
         if sim.method == "aleman":  # the cuota falls every month: its first and last, then the totals
             text.append(f"Primera cuota {format_money(sim.cuota)} · Última cuota "
                         f"{format_money(sim.schedule.rows[-1].cuota)}\n", style="bold")
@@ -198,14 +198,14 @@ class ProductRequestsScreen(MemberScreen):
         table = self.query_one("#table", DataTable)
         table.clear(columns=True)
         for name, width in (("N°", 4), ("Cuota", 12), ("Interés", 12), ("Capital", 12), ("Saldo", 14)):
-            table.add_column(name, width=width)
+            table.add_column(safe_text(name), width=width)
         for r in sim.schedule.rows:
-            table.add_row(str(r.number), format_money(r.cuota), format_money(r.interest), format_money(r.capital),
+            table.add_row(safe_text(r.number), format_money(r.cuota), format_money(r.interest), format_money(r.capital),
                           format_money(r.balance))
         self._show(text, table)
 
     def _show_deposit(self, sim: DepositSimulation) -> None:
-        text = Text()
+        text = SafeText()
         text.append(f"Interés {format_money(sim.interest)} · Monto al vencimiento {format_money(sim.at_maturity)}",
                     style="bold")
         text.append(f"\nTasa nominal anual {format_rate(sim.nominal)} ({sim.band}) · Vence el {sim.maturity:%d/%m/%Y}"
@@ -216,13 +216,13 @@ class ProductRequestsScreen(MemberScreen):
         table.add_column("Tramo", width=16)
         table.add_column("Tasa nominal anual", width=20)
         for band in self.bands:
-            table.add_row(band.label, format_rate(band.nominal), key=band.label)
+            table.add_row(safe_text(band.label), format_rate(band.nominal), key=band.label)
         self._show(text, table if self.bands else None)
         if sim.band in {b.label for b in self.bands}:
             table.move_cursor(row=table.get_row_index(sim.band))
 
-    def _show(self, text: Text, table: DataTable | None) -> None:
-        self.query_one("#result", Static).update(text)
+    def _show(self, text: SafeText, table: DataTable | None) -> None:
+        self.query_one("#result", Static).update(safe_text(text))
         self.query_one("#table").display = table is not None
 
     def action_ask(self) -> None:
@@ -251,7 +251,7 @@ class ProductRequestsScreen(MemberScreen):
         self.app.push_screen(open_entry("solicitudes_mias"))
 
     def _error(self, message: str) -> None:
-        self.query_one("#sim-error", Static).update(Text(message))
+        self.query_one("#sim-error", Static).update(safe_text(message))
 
 
 class RequestFormScreen(MemberScreen):
@@ -270,7 +270,7 @@ class RequestFormScreen(MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         p, c = self.product, self.choices
-        yield Label(f"Solicita tus Productos · {p.name}", classes="section-title")
+        yield Label(safe_text(f"Solicita tus Productos · {p.name}"), classes="section-title")
         with VerticalScroll(classes="form", id="ask-form"):
             summary = p.name
             if c["amount"]:
@@ -279,7 +279,7 @@ class RequestFormScreen(MemberScreen):
                 summary += f" · {p.term_label(c['term'])}"
             if c["method"]:
                 summary += f" · {METHODS[c['method']]}"
-            yield Static(Text(summary), id="ask-summary")
+            yield Static(safe_text(summary), id="ask-summary")
             yield Label("Ingreso mensual (USD)")
             yield money_input("income", 12)
             yield Label("Destino del producto")
@@ -310,7 +310,7 @@ class RequestFormScreen(MemberScreen):
 
     def done_accounts(self, accounts) -> None:
         select = self.query_one("#account", Select)
-        select.set_options([(f"Ahorros {number}", account_id) for account_id, number in accounts])
+        select.set_options([(safe_text(f"Ahorros {number}"), account_id) for account_id, number in accounts])
         ids = [account_id for account_id, _ in accounts]
         if accounts:
             select.value = self.draft["account"] if self.draft.get("account") in ids else ids[0]
@@ -342,4 +342,4 @@ class RequestFormScreen(MemberScreen):
         self.dismiss(receipt)
 
     def _error(self, message: str) -> None:
-        self.query_one("#ask-error", Static).update(Text(message))
+        self.query_one("#ask-error", Static).update(safe_text(message))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,12 +15,13 @@ from .text_entry import TextInput
 from .base import MemberScreen
 from .downloads import hand_over
 from .widgets import date_range_inputs, read_date_filter
+from .safe_text import SafeText, safe_text, visible_lines
 
 SHORT = {"ahorros": "Ahorros", "plazo_fijo": "Plazo Fijo", "prestamo": "Crédito Consumo", "tarjeta": "Tarjeta Crédito"}
 
 
-def money_cell(cents: int | None) -> Text:
-    return Text("" if cents is None else format_money(cents), justify="right")
+def money_cell(cents: int | None) -> SafeText:
+    return safe_text("" if cents is None else format_money(cents), justify="right")
 
 
 def _rate(p: Product) -> str:
@@ -61,7 +61,7 @@ class ProductsScreen(MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Productos · Posición consolidada", classes="section-title")
-        table: DataTable[str | Text] = DataTable(id="position", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | SafeText] = DataTable(id="position", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("", id="product-detail")
 
@@ -70,8 +70,8 @@ class ProductsScreen(MemberScreen):
         table = self.query_one("#position", DataTable)
         table.add_column("Producto", width=16, key="producto")
         table.add_column("Número", width=19, key="numero")
-        table.add_column(Text("Disponible", justify="right"), width=13, key="disponible")
-        table.add_column(Text("Saldo", justify="right"), width=13, key="saldo")
+        table.add_column(safe_text("Disponible", justify="right"), width=13, key="disponible")
+        table.add_column(safe_text("Saldo", justify="right"), width=13, key="saldo")
         table.focus()
         self.action_reload()
 
@@ -89,7 +89,7 @@ class ProductsScreen(MemberScreen):
         table.clear()
         for p in products:
             shows_available = p.kind in ("ahorros", "tarjeta")
-            table.add_row(SHORT[p.kind], Text(p.masked_pan or p.number),
+            table.add_row(SHORT[p.kind], safe_text(p.masked_pan or p.number),
                           money_cell(p.available if shows_available else None), money_cell(p.balance),
                           key=str(p.account_id))
         if not products:
@@ -99,7 +99,7 @@ class ProductsScreen(MemberScreen):
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
         product = self._product(event.row_key.value)
         if product:
-            self.query_one("#product-detail", Static).update(Text(product_details(product)))
+            self.query_one("#product-detail", Static).update(safe_text(product_details(product)))
 
     @on(DataTable.RowSelected, "#position")
     def selected(self, event: DataTable.RowSelected) -> None:
@@ -143,7 +143,7 @@ class MovementsScreen(MemberScreen):
         self.page: MovementPage | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield Label(Text(f"Detalle de Movimientos · {SHORT[self.product.kind]} {self.product.masked_pan or self.product.number}"),
+        yield Label(safe_text(f"Detalle de Movimientos · {SHORT[self.product.kind]} {self.product.masked_pan or self.product.number}"),
                     classes="section-title")
         with Horizontal(id="filters"):
             yield from date_range_inputs()
@@ -158,9 +158,9 @@ class MovementsScreen(MemberScreen):
         table = self.query_one("#movements", DataTable)
         table.add_column("Fecha", width=10, key="fecha")
         table.add_column("Descripción", width=22, key="descripcion")
-        table.add_column(Text("Débito", justify="right"), width=10, key="debito")
-        table.add_column(Text("Crédito", justify="right"), width=10, key="credito")
-        table.add_column(Text("Saldo", justify="right"), width=11, key="saldo")
+        table.add_column(safe_text("Débito", justify="right"), width=10, key="debito")
+        table.add_column(safe_text("Crédito", justify="right"), width=10, key="credito")
+        table.add_column(safe_text("Saldo", justify="right"), width=11, key="saldo")
         table.focus()
         self._load()
 
@@ -173,7 +173,7 @@ class MovementsScreen(MemberScreen):
         table = self.query_one("#movements", DataTable)
         table.clear()
         for m in page.movements:
-            table.add_row(f"{m.posted_at:%d/%m/%Y}", Text(m.description),
+            table.add_row(f"{m.posted_at:%d/%m/%Y}", safe_text(m.description),
                           money_cell(-m.amount if m.amount < 0 else None),
                           money_cell(m.amount if m.amount > 0 else None), money_cell(m.balance_after),
                           key=str(m.posting_id))
@@ -186,7 +186,7 @@ class MovementsScreen(MemberScreen):
             status += " · n: más antiguos" if page.next_cursor else " · fin del historial"
             if len(self.cursors) > 1:
                 status += " · p: más recientes"
-        self.query_one("#page-status", Static).update(status)
+        self.query_one("#page-status", Static).update(safe_text(status))
 
     @on(DataTable.RowHighlighted, "#movements")
     def show_full(self, event: DataTable.RowHighlighted) -> None:
@@ -197,7 +197,7 @@ class MovementsScreen(MemberScreen):
             amount = format_money(abs(m.amount))
             kind = "Débito" if m.amount < 0 else "Crédito"
             self.query_one("#filter-error", Static).update(
-                Text(f"{m.posted_at:%d/%m/%Y %H:%M} · {m.description} · {kind} {amount}", style="dim"))
+                safe_text(f"{m.posted_at:%d/%m/%Y %H:%M} · {m.description} · {kind} {amount}", style="dim"))
 
     def action_next_page(self) -> None:
         if self.next_cursor:
@@ -232,8 +232,8 @@ class MovementsScreen(MemberScreen):
 
     def done_export(self, result: tuple[int, str]) -> None:
         rows, said = result
-        self.notify(f"Se exportaron {rows} movimientos. {said}", title="Exportación lista", markup=False, timeout=15)
-        self.query_one("#page-status", Static).update(Text(f"CSV: {said}"))
+        self.notify(visible_lines(f"Se exportaron {rows} movimientos. {said}"), title="Exportación lista", markup=False, timeout=15)
+        self.query_one("#page-status", Static).update(safe_text(f"CSV: {said}"))
 
 
 class LoanScheduleScreen(MemberScreen):
@@ -244,18 +244,18 @@ class LoanScheduleScreen(MemberScreen):
         self.product = product
 
     def compose_body(self) -> ComposeResult:
-        yield Label(f"Tabla de amortización · Crédito {self.product.number}", classes="section-title")
+        yield Label(safe_text(f"Tabla de amortización · Crédito {self.product.number}"), classes="section-title")
         yield DataTable(id="schedule", cursor_type="row", zebra_stripes=True)
-        yield Static(product_details(self.product), id="page-status")
+        yield Static(safe_text(product_details(self.product)), id="page-status")
 
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#schedule", DataTable)
         table.add_column("Cuota", width=5)
         table.add_column("Vence", width=10)
-        table.add_column(Text("Capital", justify="right"), width=11)
-        table.add_column(Text("Interés", justify="right"), width=10)
-        table.add_column(Text("Total", justify="right"), width=11)
+        table.add_column(safe_text("Capital", justify="right"), width=11)
+        table.add_column(safe_text("Interés", justify="right"), width=10)
+        table.add_column(safe_text("Total", justify="right"), width=11)
         table.add_column("Estado", width=9)
         table.focus()
         self.call("schedule", self.coop.backend.products.loan_schedule, self.coop.token, self.product.account_id)
@@ -263,5 +263,5 @@ class LoanScheduleScreen(MemberScreen):
     def done_schedule(self, installments) -> None:
         table = self.query_one("#schedule", DataTable)
         for i in installments:
-            table.add_row(str(i.number), f"{i.due_date:%d/%m/%Y}", money_cell(i.principal), money_cell(i.interest),
+            table.add_row(safe_text(i.number), f"{i.due_date:%d/%m/%Y}", money_cell(i.principal), money_cell(i.interest),
                           money_cell(i.total), "Pagada" if i.paid else "Pendiente")

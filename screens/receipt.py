@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +15,7 @@ from backend.receipts import Receipt
 
 from .calls import ServiceCalls
 from .downloads import hand_over
+from .safe_text import safe_text
 
 
 class ReceiptModal(ServiceCalls, ModalScreen[None]):
@@ -33,7 +33,7 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="receipt-box"):
             with VerticalScroll(id="receipt-scroll"):
-                yield Static(Text(self.receipt.text), id="receipt-text")
+                yield Static(safe_text(self.receipt.text), id="receipt-text")
             yield Static("", id="receipt-saved")  # shown once saved
             with Horizontal(classes="buttons"):
                 yield Button("Guardar comprobante", id="save", variant="primary", compact=True)
@@ -61,7 +61,7 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
 
     def done_save(self, said: str) -> None:
         saved = self.query_one("#receipt-saved", Static)
-        saved.update(Text(said))
+        saved.update(safe_text(said))
         saved.display = True
         self.query_one("#receipt-box").add_class("saved")
 

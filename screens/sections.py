@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Label, Static
 
 from .base import MemberScreen
+from .safe_text import safe_text
 
 if TYPE_CHECKING:
     from .registry import Section
@@ -23,8 +23,8 @@ class NotAvailableScreen(MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         title = self.section.plain_title
-        yield Label(title, classes="section-title")
-        yield Static(Text(
+        yield Label(safe_text(title), classes="section-title")
+        yield Static(safe_text(
             f"La sección «{title}» todavía no está disponible en la edición terminal de "
             "Cooprogreso en Línea.\n\nMientras tanto puedes realizar esta operación en una agencia de "
             "Cooprogreso.\n\nPresiona Esc para volver al menú."), id="not-available")

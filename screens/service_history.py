@@ -3,7 +3,6 @@ and, on Enter, its receipt."""
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +15,7 @@ from .base import MemberScreen
 from .cells import date_text
 from .receipt import ReceiptModal
 from .widgets import date_range_inputs, read_date_filter
+from .safe_text import safe_text, visible_lines
 
 ORIGINS = {"manual": "En línea", "automatico": "Débito automático"}
 
@@ -49,8 +49,8 @@ class PaymentHistoryScreen(MemberScreen):
         super().on_mount()
         table = self.query_one("#pay-history", DataTable)
         for label, width in (("Fecha y hora", 16), ("Entidad", 16), ("Identif.", 11),
-                             (Text("Monto", justify="right"), 8), ("Orig.", 5), ("Estado", 9)):
-            table.add_column(label, width=width)
+                             (safe_text("Monto", justify="right"), 8), ("Orig.", 5), ("Estado", 9)):
+            table.add_column(safe_text(label), width=width)
         table.focus()
         self.call("billers", self._all_billers)
         self._load()
@@ -60,7 +60,7 @@ class PaymentHistoryScreen(MemberScreen):
         return [b for c in services.categories(token) for b in services.billers(token, c)]
 
     def done_billers(self, items) -> None:
-        self.query_one("#biller", Select).set_options([(Text(b.name), b.code) for b in items])
+        self.query_one("#biller", Select).set_options([(safe_text(b.name), b.code) for b in items])
 
     def _load(self) -> None:
         self.call("history", self.coop.backend.services.history, self.coop.token, *self.filters)
@@ -70,9 +70,9 @@ class PaymentHistoryScreen(MemberScreen):
         table = self.query_one("#pay-history", DataTable)
         table.clear()
         for p in items:
-            table.add_row(date_text(p.created_at, time=True), Text(p.biller_name), Text(p.identifier),
-                          Text(format_money(p.amount), justify="right"),
-                          "Auto" if p.origin == "automatico" else "Línea", p.state_label, key=str(p.id))
+            table.add_row(date_text(p.created_at, time=True), safe_text(p.biller_name), safe_text(p.identifier),
+                          safe_text(format_money(p.amount), justify="right"),
+                          "Auto" if p.origin == "automatico" else "Línea", safe_text(p.state_label), key=str(p.id))
         self.query_one("#history-detail", Static).update(
             f"{len(items)} pagos · Enter: ver comprobante · e: exportar CSV" if items else
             "No hay pagos para este filtro.")
@@ -83,7 +83,7 @@ class PaymentHistoryScreen(MemberScreen):
         if 0 <= row < len(self.items):
             p = self.items[row]
             extra = f" · Motivo: {p.reason}" if p.reason else ""
-            self.query_one("#history-detail", Static).update(Text(
+            self.query_one("#history-detail", Static).update(safe_text(
                 f"{p.identifier} · {ORIGINS[p.origin]} · Ref. {p.reference} · comisión {format_money(p.commission)}{extra}\n"
                 "Enter: ver comprobante · e: exportar CSV"))
 
@@ -111,4 +111,4 @@ class PaymentHistoryScreen(MemberScreen):
                   *self.filters)
 
     def done_export(self, path: str) -> None:
-        self.notify(f"Historial exportado a {path}", markup=False, timeout=10)
+        self.notify(visible_lines(f"Historial exportado a {path}"), markup=False, timeout=10)

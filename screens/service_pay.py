@@ -6,7 +6,6 @@ entity and the receipt shows whether it is paid or still waiting for the entity'
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -22,6 +21,7 @@ from .biller_choice import BillerChoice
 from .flow import start_authorised
 from .receipt import ReceiptModal
 from .widgets import chosen_id, chosen_key, money_input
+from .safe_text import safe_text
 
 NEW = -1  # «Otro servicio»: the member picks the entity and types the identifier
 
@@ -82,7 +82,7 @@ class PayScreen(BillerChoice, MemberScreen):
     def done_services(self, items) -> None:
         self.services = {s.id: s for s in items}
         select = self.query_one("#service", Select)
-        select.set_options([(Text(f"{s.biller_name} · {s.identifier}" + (f" · {s.alias}" if s.alias else "")), s.id)
+        select.set_options([(safe_text(f"{s.biller_name} · {s.identifier}" + (f" · {s.alias}" if s.alias else "")), s.id)
                             for s in items] + [("Otro servicio (escribir los datos)", NEW)])
         chosen = self.service_id if self.service_id in self.services else (items[0].id if items else NEW)
         select.value = chosen
@@ -91,12 +91,12 @@ class PayScreen(BillerChoice, MemberScreen):
             self.consult()
 
     def done_categories(self, items) -> None:
-        self.query_one("#category", Select).set_options([(c, c) for c in items])
+        self.query_one("#category", Select).set_options([(safe_text(c), c) for c in items])
 
     def done_origins(self, items) -> None:
         select = self.query_one("#account", Select)
         self.origin_ids = {o.account_id for o in items}
-        select.set_options([(f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id)
+        select.set_options([(safe_text(f"Ahorros {o.number} · Disponible {format_money(o.available)}"), o.account_id)
                             for o in items])
         if items and select.value == Select.NULL:
             select.value = items[0].account_id
@@ -158,13 +158,13 @@ class PayScreen(BillerChoice, MemberScreen):
             return
         head = f"{presentment.biller.name} · {presentment.identifier} · Titular: {presentment.holder}"
         if topup:
-            statement.update(Text(f"{head}\nRecarga de hasta {format_money(presentment.biller.max_amount)}."))
+            statement.update(safe_text(f"{head}\nRecarga de hasta {format_money(presentment.biller.max_amount)}."))
         elif not presentment.bills:
-            statement.update(Text(f"{head}\nNo tienes valores pendientes con esta entidad."))
+            statement.update(safe_text(f"{head}\nNo tienes valores pendientes con esta entidad."))
         else:
-            statement.update(Text(f"{head}\nSelecciona las facturas a pagar (espacio):"))
+            statement.update(safe_text(f"{head}\nSelecciona las facturas a pagar (espacio):"))
             for b in presentment.bills:
-                bills.add_option((Text(f"{b.period} · vence {b.due_date:%d/%m/%Y} · {format_money(b.amount)}"),
+                bills.add_option((safe_text(f"{b.period} · vence {b.due_date:%d/%m/%Y} · {format_money(b.amount)}"),
                                   b.number, True))
 
     # -- paying -----------------------------------------------------------------------------------
@@ -207,4 +207,4 @@ class PayScreen(BillerChoice, MemberScreen):
         self._error("Tu pago quedó registrado y se confirmará con la entidad: revisa el Historial de Pagos.")
 
     def _error(self, message: str) -> None:
-        self.query_one("#pay-error", Static).update(Text(message))
+        self.query_one("#pay-error", Static).update(safe_text(message))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,6 +23,7 @@ from .biller_choice import BillerChoice
 from .confirm import ConfirmModal
 from .flow import start_authorised
 from .widgets import DigitInput, chosen_id, chosen_key, money_input
+from .safe_text import safe_text, visible_lines
 
 DUE_DATE = 0  # «En la fecha de vencimiento»
 
@@ -94,19 +94,19 @@ class ProgramarScreen(BillerChoice, MemberScreen):
 
     def done_origins(self, items) -> None:
         select = self.query_one("#account", Select)
-        select.set_options([(f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id)
+        select.set_options([(safe_text(f"Ahorros {o.number} · Disponible {format_money(o.available)}"), o.account_id)
                             for o in items])
         if items:
             select.value = items[0].account_id
         select.focus()
 
     def done_categories(self, items) -> None:
-        self.query_one("#category", Select).set_options([(c, c) for c in items])
+        self.query_one("#category", Select).set_options([(safe_text(c), c) for c in items])
 
     def done_services(self, items) -> None:
         self.services = {s.id: s for s in items}
         self.query_one("#service", Select).set_options(
-            [(Text(f"{s.biller_name} · {s.identifier}" + (f" · {s.alias}" if s.alias else "")), s.id) for s in items])
+            [(safe_text(f"{s.biller_name} · {s.identifier}" + (f" · {s.alias}" if s.alias else "")), s.id) for s in items])
 
     @on(Select.Changed, "#service")
     def service_changed(self, event: Select.Changed) -> None:
@@ -157,7 +157,7 @@ class ProgramarScreen(BillerChoice, MemberScreen):
             self.query_one(selector, Input).value = ""
 
     def _error(self, message: str) -> None:
-        self.query_one("#schedule-error", Static).update(Text(message))
+        self.query_one("#schedule-error", Static).update(safe_text(message))
 
 
 class ConsultarScreen(MemberScreen):
@@ -186,9 +186,9 @@ class ConsultarScreen(MemberScreen):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#schedules", DataTable)
-        for label, width in (("Entidad", 20), ("Identif.", 11), ("Día", 6), (Text("Máximo", justify="right"), 9),
+        for label, width in (("Entidad", 20), ("Identif.", 11), ("Día", 6), (safe_text("Máximo", justify="right"), 9),
                              ("Próximo", 10), ("Estado", 9)):
-            table.add_column(label, width=width)
+            table.add_column(safe_text(label), width=width)
         table.focus()
         self.reload()
 
@@ -201,9 +201,9 @@ class ConsultarScreen(MemberScreen):
         row = table.cursor_row or 0
         table.clear()
         for s in items:
-            table.add_row(Text(s.biller_name), Text(s.identifier), "Venc." if s.day is None else f"Día {s.day}",
-                          Text(format_money(s.max_amount), justify="right"),
-                          date_text(s.next_run) if s.next_run else "—", s.state_label, key=str(s.id))
+            table.add_row(safe_text(s.biller_name), safe_text(s.identifier), safe_text("Venc." if s.day is None else f"Día {s.day}"),
+                          safe_text(format_money(s.max_amount), justify="right"),
+                          date_text(s.next_run) if s.next_run else "—", safe_text(s.state_label), key=str(s.id))
         if items:
             table.move_cursor(row=min(row, len(items) - 1))
             self.show_detail()
@@ -222,7 +222,7 @@ class ConsultarScreen(MemberScreen):
         if s:
             end = f" · hasta {s.end_date:%d/%m/%Y}" if s.end_date else ""
             limit = f" · {s.payments_done} de {s.payments_limit} pagos" if s.payments_limit else ""
-            self.query_one("#schedule-detail", Static).update(Text(
+            self.query_one("#schedule-detail", Static).update(safe_text(
                 f"{s.identifier} · Débito de Ahorros {s.account_masked}{end}{limit}\n"
                 f"Último resultado: {s.last_result or 'todavía no se ha ejecutado'}\n"
                 "p: pausar · r: reanudar · c: cancelar"))
@@ -240,5 +240,5 @@ class ConsultarScreen(MemberScreen):
         self.app.push_screen(ConfirmModal(self.QUESTIONS[what], f"{s.biller_name} · {s.identifier}"), decided)
 
     def done_change(self, schedule) -> None:
-        self.notify(f"Pago programado {schedule.state_label.lower()}.", markup=False)
+        self.notify(visible_lines(f"Pago programado {schedule.state_label.lower()}."), markup=False)
         self.reload()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +18,7 @@ from .biller_choice import BillerChoice
 from .calls import ServiceCalls
 from .confirm import ConfirmModal
 from .flow import start_authorised
+from .safe_text import safe_text
 
 FORM_CSS = """
 .svc-box { width: 70; height: 22; }
@@ -52,7 +52,7 @@ class ServicesScreen(MemberScreen):
         super().on_mount()
         table = self.query_one("#services", DataTable)
         for label, width in (("Categoría", 14), ("Entidad", 22), ("Identificador", 13), ("Alias", 18)):
-            table.add_column(label, width=width)
+            table.add_column(safe_text(label), width=width)
         table.focus()
         self.reload()
 
@@ -64,7 +64,8 @@ class ServicesScreen(MemberScreen):
         table = self.query_one("#services", DataTable)
         table.clear()
         for s in items:
-            table.add_row(s.category, Text(s.biller_name), Text(s.identifier), Text(s.alias or "—"), key=str(s.id))
+            table.add_row(safe_text(s.category), safe_text(s.biller_name), safe_text(s.identifier), safe_text(s.alias or "—"),
+                          key=str(s.id))
         self.query_one("#service-detail", Static).update(
             "Enter: pagar · a: registrar · e: alias · d: eliminar" if items else
             "No tienes servicios registrados. Presiona «a» para registrar uno.")
@@ -151,12 +152,12 @@ class RegisterModal(BillerChoice, ModalScreen):
 
     def done_categories(self, items) -> None:
         select = self.query_one("#category", Select)
-        select.set_options([(c, c) for c in items])
+        select.set_options([(safe_text(c), c) for c in items])
         select.focus()
 
     def done_origins(self, items) -> None:
         select = self.query_one("#account", Select)
-        select.set_options([(f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id)
+        select.set_options([(safe_text(f"Ahorros {o.number} · Disponible {format_money(o.available)}"), o.account_id)
                             for o in items])
         if items:
             select.value = items[0].account_id
@@ -184,7 +185,7 @@ class RegisterModal(BillerChoice, ModalScreen):
         self.dismiss(receipt)
 
     def _error(self, error: ServiceError) -> None:
-        self.query_one("#register-error", Static).update(Text(error.message))
+        self.query_one("#register-error", Static).update(safe_text(error.message))
         if error.field == "identifier":
             self.query_one("#identifier", Input).focus()
 
@@ -202,7 +203,7 @@ class AliasModal(ServiceCalls, ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(f"Alias de {self.service.biller_name} {self.service.identifier}"), classes="dialog-title")
+            yield Label(safe_text(f"Alias de {self.service.biller_name} {self.service.identifier}"), classes="dialog-title")
             yield TextInput(self.service.alias, id="alias", max_length=30, compact=True)
             yield Static("", id="alias-error", classes="field-error")
             with Horizontal(classes="buttons"):
@@ -222,7 +223,7 @@ class AliasModal(ServiceCalls, ModalScreen):
         self.dismiss(service)
 
     def failed_rename(self, error: ServiceError) -> None:
-        self.query_one("#alias-error", Static).update(Text(error.message))
+        self.query_one("#alias-error", Static).update(safe_text(error.message))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

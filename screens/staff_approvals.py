@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,6 +17,7 @@ from .text_entry import TextInput
 from .base import MemberScreen
 from .calls import ServiceCalls
 from .cells import date_text, fit
+from .safe_text import safe_text, visible_lines
 
 TILL_STATES = {"abierta": "Abierta", "cerrada": "Cerrada"}
 
@@ -40,9 +40,9 @@ class DecisionModal(ServiceCalls, ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.approval.label), classes="dialog-title")
+            yield Label(safe_text(self.approval.label), classes="dialog-title")
             with VerticalScroll(id="decision-lines", can_focus=False):
-                yield Static(Text("\n".join(f"{k}: {v}" for k, v in self.approval.lines)))
+                yield Static(safe_text("\n".join(f"{k}: {v}" for k, v in self.approval.lines)))
             yield TextInput(id="decision-note", placeholder="Nota (obligatoria para rechazar o cerrar con diferencia)",
                         max_length=200, compact=True)
             yield Static("", id="decision-error", classes="error")
@@ -68,7 +68,7 @@ class DecisionModal(ServiceCalls, ModalScreen[str | None]):
         self.dismiss(outcome)
 
     def failed_decide(self, error) -> None:
-        self.query_one("#decision-error", Static).update(Text(error.message))
+        self.query_one("#decision-error", Static).update(safe_text(error.message))
         self.query_one("#decision-note", Input).focus()  # what was typed stays; fix it and decide again
 
     @on(Button.Pressed, "#cancel")
@@ -106,7 +106,7 @@ class ApprovalsScreen(MemberScreen):
         table.clear()
         for a in items:
             ref = dict(a.lines).get("Referencia", "")
-            table.add_row(ref, SHORT_LABELS.get(a.kind, a.label), fit(a.member, 20), format_money(a.amount),
+            table.add_row(safe_text(ref), safe_text(SHORT_LABELS.get(a.kind, a.label)), fit(a.member, 20), format_money(a.amount),
                           fit(a.maker, 12), key=str(a.id))
         self.query_one("#approvals-status", Static).update(
             f"Pendientes: {len(items)} · Enter abre la operación · nadie aprueba lo que solicitó"
@@ -119,7 +119,7 @@ class ApprovalsScreen(MemberScreen):
 
     def _decided(self, outcome: str | None) -> None:
         if outcome:
-            self.notify(f"Operación {outcome}.")
+            self.notify(visible_lines(f"Operación {outcome}."), markup=False)
         self.action_reload()
 
 
@@ -140,6 +140,6 @@ class TillsScreen(MemberScreen):
     def done_tills(self, tills) -> None:
         table = self.query_one("#tills", DataTable)
         for t in tills:
-            table.add_row(fit(t.teller, 14), date_text(t.business_date), TILL_STATES.get(t.status, t.status),
-                          format_money(t.cash), format_money(t.difference or 0), str(t.pending))
+            table.add_row(fit(t.teller, 14), date_text(t.business_date), safe_text(TILL_STATES.get(t.status, t.status)),
+                          format_money(t.cash), format_money(t.difference or 0), safe_text(t.pending))
         table.focus()

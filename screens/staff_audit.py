@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +13,7 @@ from backend.money import format_money
 from .text_entry import TextInput
 from .base import MemberScreen
 from .cells import date_text, fit
+from .safe_text import safe_text
 
 
 class AuditLogScreen(MemberScreen):
@@ -59,19 +59,19 @@ class AuditLogScreen(MemberScreen):
         table.clear()
         for r in rows:
             table.add_row(date_text(r.at, time=True), fit(r.actor, 12), fit(r.action, 18), fit(r.outcome, 13),
-                          str(r.member_id or ""))
+                          safe_text(r.member_id or ""))
         self.query_one("#audit-status", Static).update(
             f"{len(rows)} entradas (las más recientes primero) · fechas dd/mm/aaaa · F4 exporta")
 
     def failed_entries(self, error) -> None:
-        self.query_one("#audit-status", Static).update(Text(error.message, style="bold red"))
+        self.query_one("#audit-status", Static).update(safe_text(error.message, style="bold red"))
 
     def action_export(self) -> None:
         self.call("export", self.coop.backend.audit_views.export_audit_csv, self.coop.token, self.filters(),
                   self.coop.export_dir)
 
     def done_export(self, path: str) -> None:
-        self.query_one("#audit-status", Static).update(Text(f"Exportado a {path}"))
+        self.query_one("#audit-status", Static).update(safe_text(f"Exportado a {path}"))
 
 
 class MemberMovementsScreen(MemberScreen):
@@ -112,17 +112,17 @@ class MemberMovementsScreen(MemberScreen):
                 "Ningún socio con esos datos." if not cards else "Varios socios: usa la cédula o la cuenta.")
             return
         self.member_id = cards[0].member_id
-        self.query_one("#moves-status", Static).update(Text(f"{cards[0].name} · {cards[0].id_masked}"))
+        self.query_one("#moves-status", Static).update(safe_text(f"{cards[0].name} · {cards[0].id_masked}"))
         self.call("moves", self.coop.backend.audit_views.member_movements, self.coop.token, self.member_id)
 
     def failed_find(self, error) -> None:
-        self.query_one("#moves-status", Static).update(Text(error.message, style="bold red"))
+        self.query_one("#moves-status", Static).update(safe_text(error.message, style="bold red"))
 
     def done_moves(self, rows) -> None:
         table = self.query_one("#moves", DataTable)
         table.clear()
         for r in rows:
-            table.add_row(date_text(r.posted_at), f"···{r.account[-4:]}", fit(r.memo, 24), format_money(r.amount),
+            table.add_row(date_text(r.posted_at), safe_text(f"···{r.account[-4:]}"), fit(r.memo, 24), format_money(r.amount),
                           format_money(r.balance_after))
 
     def action_export(self) -> None:
@@ -131,4 +131,4 @@ class MemberMovementsScreen(MemberScreen):
                       "", "", self.coop.export_dir)
 
     def done_export(self, path: str) -> None:
-        self.query_one("#moves-status", Static).update(Text(f"Exportado a {path}"))
+        self.query_one("#moves-status", Static).update(safe_text(f"Exportado a {path}"))

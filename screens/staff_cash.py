@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -24,6 +23,7 @@ from .confirm import ConfirmModal
 from .staff_declaration import DeclarationModal
 from .staff_till import show_counter_receipt
 from .widgets import money_input
+from .safe_text import safe_text
 
 TITLES = {"deposito": "Depósito en efectivo", "retiro": "Retiro en efectivo"}
 
@@ -74,7 +74,7 @@ class CashScreen(MemberScreen):
         self.query_one("#search", Input).focus()
 
     def _error(self, text: str) -> None:
-        self.query_one("#cash-error", Static).update(Text(text))
+        self.query_one("#cash-error", Static).update(safe_text(text))
 
     @on(Input.Submitted, "#search")
     @on(Button.Pressed, "#find")
@@ -89,9 +89,9 @@ class CashScreen(MemberScreen):
         found = self.query_one("#found", OptionList)
         found.clear_options()
         for card in cards:
-            found.add_option(Option(Text(f"{card.name} · {card.id_masked}"), id=str(card.member_id)))
+            found.add_option(Option(safe_text(f"{card.name} · {card.id_masked}"), id=str(card.member_id)))
         count = cards.note or (f"Se muestran {len(cards)} de {cards.total}." if len(cards) > 1 else "")
-        self.query_one("#found-count", Static).update(Text(count))  # «Se muestran 10 de 37; afina la búsqueda.»
+        self.query_one("#found-count", Static).update(safe_text(count))  # «Se muestran 10 de 37; afina la búsqueda.»
         if not cards:
             self._error("No se encontró ningún socio.")
         elif len(cards) == 1:
@@ -114,7 +114,7 @@ class CashScreen(MemberScreen):
                  "Verifica su identidad preguntando:"]
         lines += [f"  {q} → {a}" for q, a in card.check_questions]
         identity = self.query_one("#identity", Static)
-        identity.update(Text("\n".join(lines)))
+        identity.update(safe_text("\n".join(lines)))
         identity.display = True
         account = self.query_one("#account", Select)
         self._accounts(card)
@@ -137,7 +137,7 @@ class CashScreen(MemberScreen):
     def _accounts(self, card: MemberCard) -> None:
         account = self.query_one("#account", Select)
         chosen = account.value
-        account.set_options([(f"Ahorros {a.number} · Disponible {format_money(a.available)}", a.id)
+        account.set_options([(safe_text(f"Ahorros {a.number} · Disponible {format_money(a.available)}"), a.id)
                              for a in card.accounts])
         if any(a.id == chosen for a in card.accounts):
             account.value = chosen
@@ -203,7 +203,7 @@ class CashScreen(MemberScreen):
         self._refresh_card()
         if result.state == "por_aprobar":
             self._error("")
-            self.query_one("#cash-error", Static).update(Text(
+            self.query_one("#cash-error", Static).update(safe_text(
                 f"Retiro {result.reference} enviado al supervisor. No entregues el efectivo hasta que lo apruebe; "
                 "lo verás en «Mi caja».", style="bold"))
             return

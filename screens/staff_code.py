@@ -13,6 +13,7 @@ from backend.auth import SignedIn
 from backend.errors import AccountLocked, SessionExpired
 
 from .calls import ServiceCalls
+from .safe_text import safe_text, visible_lines
 
 
 class StaffCodeModal(ServiceCalls, ModalScreen[SignedIn | None]):
@@ -54,13 +55,13 @@ class StaffCodeModal(ServiceCalls, ModalScreen[SignedIn | None]):
     def failed_code(self, error) -> None:
         self.busy = False
         if isinstance(error, (AccountLocked, SessionExpired)):
-            self.app.notify(error.message, severity="error", markup=False)
+            self.app.notify(visible_lines(error.message), severity="error", markup=False)
             self.dismiss(None)
             return
         field = self.query_one("#staff-code", Input)
         field.value = ""
         field.focus()
-        self.query_one("#staff-code-error", Static).update(error.message)
+        self.query_one("#staff-code-error", Static).update(safe_text(error.message))
 
     def on_worker_state_changed(self, event) -> None:
         # SessionExpired here means the ticket ran out, not a member session: handle it ourselves.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,6 +17,7 @@ from .cells import date_text
 from .confirm import ConfirmModal
 from .contact import _when
 from .text_entry import TextEntry
+from .safe_text import SafeText, safe_text
 
 ALL = "todos"
 
@@ -96,8 +96,9 @@ class StaffContactScreen(MemberScreen):
         table = self.query_one("#staff-cases", DataTable)
         table.clear()
         for c in cases:
-            state = Text(c.queue_state, style="bold red" if c.overdue else "")
-            table.add_row(c.number, Text(c.member_name), c.subject_label, state, deadline(c), key=str(c.id))
+            table.add_row(safe_text(c.number), safe_text(c.member_name), safe_text(c.subject_label),
+                          safe_text(c.queue_state, style="bold red" if c.overdue else ""),
+                          safe_text(deadline(c)), key=str(c.id))
         if self.current is not None and str(self.current.id) in self.cases:  # stay on the case just worked
             table.move_cursor(row=table.get_row_index(str(self.current.id)))
         overdue = sum(c.overdue for c in cases)
@@ -105,7 +106,7 @@ class StaffContactScreen(MemberScreen):
         if not cases:
             status = "No hay casos con ese filtro."
         self.query_one("#staff-contact-status", Static).update(
-            Text(f"{self.message} · {status}" if self.message else status))
+            safe_text(f"{self.message} · {status}" if self.message else status))
         self.message = ""
         if not cases:
             self.current = None
@@ -119,7 +120,7 @@ class StaffContactScreen(MemberScreen):
 
     def done_case(self, case: StaffCase) -> None:
         self.current = case
-        text = Text()
+        text = SafeText()
         text.append(f"{case.subject_label} {case.number} · {case.member_name} · {_when(case.created_at)}\n",
                     style="bold")
         text.append(case.body + "\n")
@@ -134,7 +135,7 @@ class StaffContactScreen(MemberScreen):
             text.append(reply.body + "\n")
         if case.closed_at:
             text.append(f"\nCerrado por {case.closed_by} · {_when(case.closed_at)}", style="dim")
-        self.query_one("#staff-case-detail", Static).update(text)
+        self.query_one("#staff-case-detail", Static).update(safe_text(text))
 
     def action_answer(self) -> None:
         """The member reads the answer at once and gets an SMS: asked once before it goes."""
@@ -180,4 +181,4 @@ class StaffContactScreen(MemberScreen):
         self._say(error.message, error=True)
 
     def _say(self, message: str, error: bool = False) -> None:
-        self.query_one("#staff-contact-status", Static).update(Text(message, style="bold red" if error else "bold"))
+        self.query_one("#staff-contact-status", Static).update(safe_text(message, style="bold red" if error else "bold"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +18,7 @@ from backend.identity import ID_TYPES
 
 from .text_entry import TextInput
 from .calls import ServiceCalls
+from .safe_text import safe_text
 
 
 class DeclarationModal(ServiceCalls, ModalScreen[tuple[dict, Any] | None]):
@@ -45,7 +45,7 @@ class DeclarationModal(ServiceCalls, ModalScreen[tuple[dict, Any] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Declaración de licitud de fondos", classes="dialog-title")
-            yield Static(Text(self.reason + " Se reporta a la UAFE."), id="dec-reason")
+            yield Static(safe_text(self.reason + " Se reporta a la UAFE."), id="dec-reason")
             yield Label("Origen de los fondos")
             yield TextInput(id="dec-origin", placeholder="Origen de los fondos (p. ej. venta de un vehículo)",
                         max_length=120, compact=True)
@@ -80,7 +80,7 @@ class DeclarationModal(ServiceCalls, ModalScreen[tuple[dict, Any] | None]):
         self.dismiss((self.declaration, quote))
 
     def failed_check(self, error) -> None:
-        self.query_one("#dec-error", Static).update(Text(error.message))
+        self.query_one("#dec-error", Static).update(safe_text(error.message))
         target = {"origen": "#dec-origin", "depositante": "#dec-name", "id_number": "#dec-id",
                   "id_type": "#dec-id-type"}.get(error.field or "")
         if target:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, DataTable, Label, Static
@@ -13,6 +12,7 @@ from backend.money import format_money
 from .base import MemberScreen
 from .cells import date_text, fit
 from .confirm import ConfirmModal
+from .safe_text import safe_text
 
 
 class EndOfDayScreen(MemberScreen):
@@ -37,7 +37,7 @@ class EndOfDayScreen(MemberScreen):
     def done_day(self, result: tuple[str, str | None]) -> None:
         self.day, reason = result
         text = f"Día de negocio: {date_text(self.day)}\n" + (reason or "Todas las cajas están cerradas; puedes cerrar el día.")
-        self.query_one("#eod-status", Static).update(Text(text))
+        self.query_one("#eod-status", Static).update(safe_text(text))
         self.query_one("#run-eod", Button).disabled = bool(reason)
 
     @on(Button.Pressed, "#run-eod")
@@ -58,12 +58,12 @@ class EndOfDayScreen(MemberScreen):
     def done_close(self, report: DayReport) -> None:
         lines = [f"Día {date_text(report.day)} cerrado. Nuevo día de negocio: {date_text(report.next_day)}."]
         lines += [f"{label}: {summary or 'hecho'}" for label, summary in report.passes]
-        self.query_one("#eod-status", Static).update(Text("\n".join(lines)))
+        self.query_one("#eod-status", Static).update(safe_text("\n".join(lines)))
         table = self.query_one("#eod-totals", DataTable)
         for t in report.totals:
-            table.add_row(fit(t.label, 34), str(t.entries), format_money(t.amount))
+            table.add_row(fit(t.label, 34), safe_text(t.entries), format_money(t.amount))
         table.display = True
 
     def failed_close(self, error) -> None:
-        self.query_one("#eod-status", Static).update(Text(error.message))
+        self.query_one("#eod-status", Static).update(safe_text(error.message))
         self.query_one("#run-eod", Button).disabled = False

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -17,6 +16,7 @@ from backend.identity import ID_TYPES
 from .text_entry import TextInput
 from .base import MemberScreen
 from .confirm import ConfirmModal
+from .safe_text import safe_text
 
 FIELDS = [("first_names", "Nombres", 60), ("last_names", "Apellidos", 60),
           ("birth_date", "Fecha de nacimiento (dd/mm/aaaa)", 10), ("mobile", "Celular", 10),
@@ -33,7 +33,7 @@ class EnrolScreen(MemberScreen):
             yield Label("Número de identificación")
             yield TextInput(id="id_number", max_length=13, compact=True)
             for key, label, size in FIELDS:
-                yield Label(label)
+                yield Label(safe_text(label))
                 yield TextInput(id=key, max_length=size, compact=True)
             yield Static("", id="enrol-error", classes="field-error")
             yield Button("Registrar y abrir cuenta de ahorros", id="enrol", variant="primary", compact=True)
@@ -56,12 +56,12 @@ class EnrolScreen(MemberScreen):
     def done_enrol(self, enrolled: Enrolled) -> None:
         for key in ["id_number"] + [k for k, _, _ in FIELDS]:
             self.query_one(f"#{key}", Input).value = ""
-        self.query_one("#enrol-error", Static).update(Text(
+        self.query_one("#enrol-error", Static).update(safe_text(
             f"Socio registrado: {enrolled.name} · cuenta de ahorros {enrolled.account_number}. Ya puede afiliarse "
             "en línea con «Regístrate aquí».", style="bold green"))
 
     def failed_enrol(self, error) -> None:
-        self.query_one("#enrol-error", Static).update(Text(error.message))
+        self.query_one("#enrol-error", Static).update(safe_text(error.message))
         if error.field:
             for widget in self.query(f"#{error.field}"):
                 widget.focus()
@@ -105,7 +105,7 @@ class MemberCareScreen(MemberScreen):
         self.query_one("#care-query", Input).focus()
 
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#care-status", Static).update(Text(text, style=style))
+        self.query_one("#care-status", Static).update(safe_text(text, style=style))
 
     @on(Input.Submitted, "#care-query")
     @on(Button.Pressed, "#care-find")
@@ -130,7 +130,7 @@ class MemberCareScreen(MemberScreen):
         lines = [f"{self.card.name} · {self.card.id_masked}", f"Usuario en línea: {user}"
                  + (" · BLOQUEADO" if access.locked else ""), f"Celular registrado: {access.mobile_masked}"]
         lines += [f"  {q} → {a}" for q, a in self.card.check_questions]
-        self.query_one("#care-card", Static).update(Text("\n".join(lines)))
+        self.query_one("#care-card", Static).update(safe_text("\n".join(lines)))
         for selector in ("#care-actions", "#mobile-row"):
             self.query_one(selector).display = True
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +15,7 @@ from backend.product_approvals import FILTERS, PENDING, ProductRequest
 from .base import MemberScreen
 from .confirm import ConfirmModal
 from .text_entry import TextInput
+from .safe_text import SafeText, safe_text
 
 
 STATUS_WIDTH = 78  # one line at 80 columns, inside the margins
@@ -85,8 +85,8 @@ class StaffRequestsScreen(MemberScreen):
         table.clear()
         for r in items:
             amount = format_money(r.amount) if r.product != "ahorros" else "-"
-            table.add_row(r.number, Text(r.member_name), SHORT.get(r.product, r.product), amount,
-                          Text(r.state + (" ²" if r.needs_second_person else "")), key=str(r.id))
+            table.add_row(safe_text(r.number), safe_text(r.member_name), safe_text(SHORT.get(r.product, r.product)), safe_text(amount),
+                          safe_text(r.state + (" ²" if r.needs_second_person else "")), key=str(r.id))
         second = sum(r.needs_second_person for r in items)
         status = f"Solicitudes: {len(items)}" + (f" · ² aprueba otra persona: {second}" if second else "")
         if not items:
@@ -96,7 +96,7 @@ class StaffRequestsScreen(MemberScreen):
         line = f"{self.message} · {status}" if self.message else status
         if len(line) > STATUS_WIDTH:  # the outcome of what was just done matters more than the count
             line = self.message
-        self.query_one("#requests-status", Static).update(Text(line))
+        self.query_one("#requests-status", Static).update(safe_text(line))
         self.message = ""
         row, self.keep_row = self.keep_row, None
         if items:
@@ -129,13 +129,13 @@ class StaffRequestsScreen(MemberScreen):
 
     def show(self, item: ProductRequest) -> None:
         self.current = item
-        text = Text()
+        text = SafeText()
         for label, value in item.lines():
             text.append(f"{label}: ", style="bold")
             text.append(f"{value}\n")
         if item.needs_second_person and item.state == "En revisión":
             text.append(f"Sobre el umbral: aprueba una persona distinta de {item.reviewed_by}.", style="bold yellow")
-        self.query_one("#request-detail", Static).update(text)
+        self.query_one("#request-detail", Static).update(safe_text(text))
         self.refresh_bindings()
 
     def action_take(self) -> None:
@@ -205,4 +205,4 @@ class StaffRequestsScreen(MemberScreen):
         self._say(error.message)
 
     def _say(self, message: str) -> None:
-        self.query_one("#requests-status", Static).update(Text(message, style="bold red"))
+        self.query_one("#requests-status", Static).update(safe_text(message, style="bold red"))

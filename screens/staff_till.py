@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import unicodedata
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
@@ -21,18 +20,19 @@ from .cells import date_text, fit
 from .confirm import ConfirmModal
 from .receipt import ReceiptModal
 from .widgets import money_input
+from .safe_text import SafeText, safe_text
 
 STATES = {"ejecutada": "Hecha", "por_aprobar": "Por aprobar", "rechazada": "Rechazada"}
 
 
-def status_text(till: TillStatus | None) -> Text:
+def status_text(till: TillStatus | None) -> SafeText:
     if till is None or till.status != "abierta":
         closed = ""
         if till is not None:
             closed = (f" Último cierre: {date_text(till.closed_at, time=True) or '-'} · diferencia"
                       f" {format_money(till.difference or 0)}.")
-        return Text(f"Tu caja está cerrada.{closed}")
-    return Text(f"Caja abierta · día {date_text(till.business_date)} · apertura {format_money(till.opening)}\n"
+        return safe_text(f"Tu caja está cerrada.{closed}")
+    return safe_text(f"Caja abierta · día {date_text(till.business_date)} · apertura {format_money(till.opening)}\n"
                 f"Efectivo según el sistema: {format_money(till.cash)} · depósitos {format_money(till.deposits)}"
                 f" · retiros {format_money(till.withdrawals)} · por aprobar {till.pending}")
 
@@ -84,8 +84,8 @@ class TillScreen(MemberScreen):
         table = self.query_one("#till-ops", DataTable)
         table.clear()
         for op in ops:
-            table.add_row(op.reference, op.short_label, fit(op.member_name or "-", 22), format_money(op.amount),
-                          STATES.get(op.state, op.state), key=str(op.id))
+            table.add_row(safe_text(op.reference), safe_text(op.short_label), fit(op.member_name or "-", 22), format_money(op.amount),
+                          safe_text(STATES.get(op.state, op.state)), key=str(op.id))
 
     @on(Input.Submitted, "#opening")
     @on(Button.Pressed, "#open-till")
@@ -99,7 +99,7 @@ class TillScreen(MemberScreen):
         self.refresh_till()
 
     def failed_open(self, error) -> None:
-        self.query_one("#till-error", Static).update(Text(error.message))
+        self.query_one("#till-error", Static).update(safe_text(error.message))
 
     @on(DataTable.RowSelected, "#till-ops")
     def show_receipt(self, event: DataTable.RowSelected) -> None:
@@ -137,7 +137,7 @@ class TillCloseScreen(MemberScreen):
         yield Label("Cierre de caja · cuenta el efectivo por denominación", classes="section-title")
         with Grid(id="counts"):
             for value, label in DENOMINATIONS:
-                yield Label(label, classes="denomination")
+                yield Label(safe_text(label), classes="denomination")
                 yield TextInput(id=f"d{value}", placeholder="0", compact=True)  # checked whole, see `counts`
         yield Static("", id="close-summary")
         with Horizontal(id="close-note-row"):
@@ -178,7 +178,7 @@ class TillCloseScreen(MemberScreen):
         text = counts if isinstance(counts, str) else f"Contado: {format_money(self.counted())}"
         if self.till is None or self.till.status != "abierta":
             text = "No tienes una caja abierta."
-        self.query_one("#close-summary", Static).update(Text(text))
+        self.query_one("#close-summary", Static).update(safe_text(text))
 
     @on(Input.Submitted)
     def next_field(self, event: Input.Submitted) -> None:
@@ -188,7 +188,7 @@ class TillCloseScreen(MemberScreen):
     def close_till(self) -> None:
         counts = self.counts()
         if isinstance(counts, str):
-            self.query_one("#close-error", Static).update(Text(counts))
+            self.query_one("#close-error", Static).update(safe_text(counts))
             return
         self.query_one("#close-error", Static).update("")
         details = "\n".join(f"{label}: {n}" for (value, label), n in
@@ -212,8 +212,8 @@ class TillCloseScreen(MemberScreen):
             kind = "Faltante" if result.difference < 0 else "Sobrante"
             message = (f"{kind} de {format_money(abs(result.difference))} (sistema {format_money(result.expected)},"
                        f" contado {format_money(result.counted)}). El cierre espera la nota del supervisor.")
-        self.query_one("#close-summary", Static).update(Text(message))
+        self.query_one("#close-summary", Static).update(safe_text(message))
         self.query_one("#close-till", Button).disabled = True
 
     def failed_close(self, error) -> None:
-        self.query_one("#close-error", Static).update(Text(error.message))
+        self.query_one("#close-error", Static).update(safe_text(error.message))

@@ -19,6 +19,8 @@ from textual.expand_tabs import expand_tabs_inline
 from textual.strip import Strip
 from textual.widgets import Input, TextArea
 
+from .safe_text import SafeText
+
 _KEPT = {"Cf", "Co", "Cn", "Zl", "Zp", "Cs"}  # refused by clean_text; never a key binding
 
 
@@ -42,7 +44,7 @@ class TextInput(Input):
     def _value(self) -> Text:
         if self.password:
             return super()._value
-        return Text(shown(self.value), no_wrap=True, overflow="ignore", end="")
+        return SafeText(shown(self.value), no_wrap=True, overflow="ignore", end="")
 
     def _position_to_cell(self, position: int) -> int:
         return cell_len(expand_tabs_inline(shown(self.value[:position]), 4))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -14,6 +13,7 @@ from backend.transfers import KINDS
 from .base import MemberScreen
 from .receipt import ReceiptModal
 from .widgets import date_range_inputs, read_date_filter
+from .safe_text import safe_text
 
 
 class TransferHistoryScreen(MemberScreen):
@@ -33,7 +33,7 @@ class TransferHistoryScreen(MemberScreen):
         table.add_column("Fecha", width=10)
         table.add_column("Tipo", width=13)
         table.add_column("Beneficiario", width=20)
-        table.add_column(Text("Monto", justify="right"), width=11)
+        table.add_column(safe_text("Monto", justify="right"), width=11)
         table.add_column("Estado", width=10)
         table.focus()
         self._load(None, None, None)
@@ -45,8 +45,8 @@ class TransferHistoryScreen(MemberScreen):
         table = self.query_one("#history", DataTable)
         table.clear()
         for t in items:
-            table.add_row(f"{t.created_at:%d/%m/%Y}", KINDS[t.kind], Text(t.dest_name),
-                          Text(format_money(t.amount), justify="right"), t.state, key=str(t.id))
+            table.add_row(f"{t.created_at:%d/%m/%Y}", KINDS[t.kind], safe_text(t.dest_name),
+                          safe_text(format_money(t.amount), justify="right"), safe_text(t.state), key=str(t.id))
         self.query_one("#page-status", Static).update(
             f"{len(items)} transferencias · Enter: ver comprobante" if items else "No hay transferencias para este filtro.")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +19,7 @@ from .text_entry import TextInput
 from .base import MemberScreen
 from .flow import start_authorised
 from .widgets import chosen_id, chosen_key, money_input
+from .safe_text import SafeText, safe_text
 
 TITLES = {"propia": "Transferencias a mis Cuentas", "terceros": "Transferencias Cooprogreso",
           "interbancaria": "Transferencias Interbancarias"}
@@ -55,7 +55,7 @@ class TransferScreen(MemberScreen):
                     yield Select([(label, key) for key, label in ACCOUNT_TYPES.items()], id="account-type",
                                  value="ahorros", allow_blank=False, compact=True, classes="new-dest")
                 label = "Número de cuenta Cooprogreso" if self.kind == "terceros" else "Número de cuenta"
-                yield Label(label, classes="new-dest")
+                yield Label(safe_text(label), classes="new-dest")
                 yield Input(id="account", max_length=20, restrict=r"[\d -]*", compact=True, classes="new-dest")
                 if self.kind == "interbancaria":
                     yield Label("Nombre del titular", classes="new-dest")
@@ -94,7 +94,7 @@ class TransferScreen(MemberScreen):
             origin.value = options[0][1]
         if self.kind == "propia":
             dest = self.query_one("#dest-own", Select)
-            dest.set_options([(f"Ahorros {o.number}", o.account_id) for o in origins])
+            dest.set_options([(safe_text(f"Ahorros {o.number}"), o.account_id) for o in origins])
             if len(options) > 1:
                 dest.value = options[1][1]
             else:
@@ -106,19 +106,19 @@ class TransferScreen(MemberScreen):
                 f"Máximo por transacción: {format_money(quota.per_transaction)}")
         if self.kind == "interbancaria":
             text += f"\nComisión por transferencia: {format_money(self.coop.backend.settings.interbank_fee)}"
-        self.query_one("#quota", Static).update(text)
+        self.query_one("#quota", Static).update(safe_text(text))
 
     def done_beneficiaries(self, items) -> None:
         service = "terceros" if self.kind == "terceros" else "interbancaria"
-        options: list[tuple[str | Text, int]] = [(OTHER_ACCOUNT, NEW)]
-        options += [(Text(f"{b.name} · {b.institution_name} {b.account_masked}"), b.id)
+        options: list[tuple[str | SafeText, int]] = [(OTHER_ACCOUNT, NEW)]
+        options += [(safe_text(f"{b.name} · {b.institution_name} {b.account_masked}"), b.id)
                     for b in items if b.service == service]
         select = self.query_one("#beneficiary", Select)
         select.set_options(options)
         select.value = NEW
 
     def done_institutions(self, items) -> None:
-        self.query_one("#institution", Select).set_options([(Text(i.name), i.code) for i in items])
+        self.query_one("#institution", Select).set_options([(safe_text(i.name), i.code) for i in items])
 
     @on(Select.Changed, "#beneficiary")
     def beneficiary_changed(self, event: Select.Changed) -> None:
@@ -190,4 +190,4 @@ class TransferScreen(MemberScreen):
             self.query_one(target).focus()
 
     def _error(self, selector: str, message: str) -> None:
-        self.query_one(selector, Static).update(Text(message))
+        self.query_one(selector, Static).update(safe_text(message))

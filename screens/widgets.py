@@ -6,13 +6,13 @@ import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual import widgets
 from textual.widgets import Button, Input, Select, Static
 
+from .safe_text import SafeText, safe_text
 from .text_entry import TextInput
 
 from backend.errors import ValidationError
@@ -114,11 +114,11 @@ class CoopHeader(Vertical):
     def compose(self) -> ComposeResult:
         signed = self.coop.signed_in
         with Horizontal():
-            yield Static(Text.assemble(("COOPROGRESO", "bold"), " · Cooperativa de Ahorro y Crédito"), id="brand")
+            yield Static(SafeText.assemble(("COOPROGRESO", "bold"), " · Cooperativa de Ahorro y Crédito"), id="brand")
             yield SignOutButton("SALIR", id="salir", variant="error", compact=True)
         with Horizontal():
-            yield Static(Text(signed.member_name if signed else ""), id="member-name")
-            yield Static(last_login_text(signed.previous_login) if signed else "", id="last-login")
+            yield Static(safe_text(signed.member_name if signed else ""), id="member-name")
+            yield Static(safe_text(last_login_text(signed.previous_login) if signed else ""), id="last-login")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "salir":
@@ -134,7 +134,7 @@ class IdleBanner(Static):
             self.display = False
             return
         self.display = True
-        self.update(f"Tu sesión se cerrará por inactividad en {seconds} s. Presiona cualquier tecla para continuar.")
+        self.update(safe_text(f"Tu sesión se cerrará por inactividad en {seconds} s. Presiona cualquier tecla para continuar."))
 
 
 def date_range_inputs() -> tuple[Input, Input]:
@@ -151,7 +151,7 @@ def read_date_filter(screen, text: str = "") -> MovementFilter | None:
     try:
         flt = parse_filter(screen.query_one("#desde", Input).value, screen.query_one("#hasta", Input).value, text)
     except ValidationError as exc:
-        error.update(Text(exc.message, style="bold red"))
+        error.update(safe_text(exc.message, style="bold red"))
         return None
     error.update("")
     return flt
