@@ -50,7 +50,7 @@ def _deliver(cfg, args) -> int:
             print(f"Avisos NO entregados ({len(failed)}), para revisión del personal"
                   " (después: cooprogreso deliver --retry-failed):")
             for n in failed:
-                print(f"- aviso {n.id} del {n.created_at} a {n.recipient}: {n.attempts} intentos; "
+                print(f"- aviso {n.id} del {visible(n.created_at)} a {visible(n.recipient)}: {n.attempts} intentos; "
                       f"{visible(n.last_error)}")
         return 1 if failed else 0
     finally:
@@ -67,6 +67,6 @@ def print_flagged(backend) -> int:
               f"{backend.settings.clearing_max_attempts} intentos y ya no se reintentan solas"
               " (después: cooprogreso settle --retry REFERENCIA):")
         for f in flagged:
-            print(f"- {f.what} {visible(f.reference)} del {f.created_at}: {f.attempts} intentos; "
+            print(f"- {f.what} {visible(f.reference)} del {visible(f.created_at)}: {f.attempts} intentos; "
                   f"{visible(f.last_error or 'sin respuesta final')}")
     return len(flagged)
