@@ -4,7 +4,8 @@ The service refuses control and invisible characters, but a row written by an ea
 hand may still carry an escape sequence (a transfer motive changed another member's terminal title),
 a direction override or Rich markup. `SafeText` is a `rich.text.Text` that never holds such a
 character: every one is shown as «\\u…» (`backend.text.visible`, line by line, so line breaks stay), and
-it is never read as markup. Screens build text only through it (`tests/test_ui_stored_text.py` checks).
+it is never read as markup. Screens build text only through it: `tests/test_screen_text_rule.py` checks
+the source, `tests/test_ui_stored_text.py` what reaches the terminal.
 """
 
 from __future__ import annotations
