@@ -38,6 +38,7 @@ COLUMNS = [
     ("product_requests", "purpose"), ("product_requests", "reason"),
     ("staff_users", "full_name"), ("audit_log", "actor"), ("audit_log", "action"), ("audit_log", "outcome"),
     ("audit_log", "details"), ("counter_ops", "decision_note"), ("tills", "note"),
+    ("holidays", "name"), ("holidays", "source"),
 ]
 
 _RICH_SEQUENCES = re.compile(r"\x1b\[[0-9;]*[mHABCDJK]")  # styles and cursor moves Rich itself writes
@@ -58,6 +59,10 @@ def unsafe(output: str) -> list[str]:
 
 def poison(backend) -> None:
     with backend.db.write() as conn:
+        # a calendar year loaded by the co-op (the shipped one is a data file, not the database)
+        conn.execute("INSERT INTO holiday_years (year, loaded_at, loaded_by) VALUES (2026, '2026-01-05 09:00:00', 'x')")
+        conn.execute("INSERT INTO holidays (day, year, name, kind, verified, source) "
+                     "VALUES ('2026-12-25', 2026, 'Navidad', 'feriado', 1, 'Decreto')")
         for table, column in COLUMNS:
             conn.execute(f"UPDATE {table} SET {column} = COALESCE({column}, '') || ?", (HOSTILE,))
 
