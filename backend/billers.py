@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from .errors import ValidationError
+from .files import MAX_CSV_BYTES, read_text_limited
 from .money import parse_money
 
 CATEGORIES = ("Luz", "Agua", "Telefonía fija e Internet", "TV por cable", "Telefonía móvil",
@@ -181,8 +182,7 @@ def ensure_loaded(db) -> None:
 
 
 def load_csv(db, path) -> int:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return load_text(db, fh.read())
+    return load_text(db, read_text_limited(path, max_bytes=MAX_CSV_BYTES, what="El archivo de entidades"))
 
 
 def load_text(db, text: str) -> int:

@@ -22,6 +22,7 @@ from . import notices
 from .auth import AuthService
 from .context import Context
 from .errors import NotFound, ValidationError
+from .files import MAX_CSV_BYTES, read_text_limited
 from .text import clean_text
 
 SUBJECTS = {"reclamo": "Reclamo", "consulta": "Consulta", "sugerencia": "Sugerencia"}
@@ -116,8 +117,10 @@ def ensure_loaded(db) -> None:
 
 def load_csv(db, *, channels: str | Path | None = None, agencies: str | Path | None = None) -> tuple[int, int]:
     """A deployment's own directory: replaces the demo rows (and earlier rows of the same file)."""
-    channel_rows = _channel_rows(Path(channels).read_text(encoding="utf-8"), demo=0) if channels else None
-    agency_rows = _agency_rows(Path(agencies).read_text(encoding="utf-8"), demo=0) if agencies else None
+    channel_rows = _channel_rows(read_text_limited(channels, max_bytes=MAX_CSV_BYTES, what="El archivo de canales"),
+                                 demo=0) if channels else None
+    agency_rows = _agency_rows(read_text_limited(agencies, max_bytes=MAX_CSV_BYTES, what="El archivo de agencias"),
+                               demo=0) if agencies else None
     with db.write() as conn:
         if channel_rows is not None:
             conn.execute("DELETE FROM contact_channels")

@@ -3,7 +3,8 @@
 Each file is created with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600, so it never follows a symlink
 planted in the export folder, never overwrites anything, and is never readable by others, not even
 for an instant. Names are unique: two exports in the same second both succeed.
-Files the co-op reads from a person (CSV imports, receipts to verify) go through `read_limited`.
+Every file a command reads (CSV imports, receipts to verify, settings, scripts, the key file) goes through
+`read_limited` (or `read_head`, for a database's first bytes).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ServiceError
 
+MAX_CSV_BYTES = 1 * 2**20  # a CSV a deployment loads (entities, channels, agencies, rates)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -46,39 +50,82 @@ def write_private(directory: str | Path, stem: str, suffix: str, data: bytes) ->
     raise ServiceError(f"No se pudo crear un nombre de archivo único en {folder}.", code="file")
 
 
-def read_limited(path: str | Path, *, max_bytes: int, what: str) -> bytes:
-    """The bytes of a regular file no larger than `max_bytes`, or a one-line Spanish ServiceError.
+def read_limited(path: str | Path, *, max_bytes: int, what: str, nofollow: bool = False,
+                 error: type[ServiceError] = ServiceError,
+                 check: Callable[[os.stat_result], None] | None = None) -> bytes:
+    """The bytes of a regular file no larger than `max_bytes`, or a one-line Spanish `error`.
 
-    Devices (/dev/zero), FIFOs and directories are refused before anything is read, so a wrong path
-    can neither hang nor exhaust memory. `what` names the file for the person («El comprobante»).
+    Every file a command reads from a person or a deployment (CSV imports, receipts to verify, settings,
+    scripts, the key file) comes through here. Devices (/dev/zero), FIFOs and directories are refused
+    before anything is read, so a wrong path can neither hang nor exhaust memory. `what` names the file
+    for the person («El comprobante»); `nofollow` refuses a symlink and `check` may refuse the open file's
+    status (the key file: its mode).
     """
+    with _open_regular(path, what, nofollow, error) as (fh, info, target):
+        if check is not None:
+            check(info)
+        if info.st_size > max_bytes:
+            raise error(f"{what} es demasiado grande (más de {_size(max_bytes)}): {target}.", code="file")
+        data = _read(fh, max_bytes + 1, what, target, error)
+    if len(data) > max_bytes:
+        raise error(f"{what} es demasiado grande (más de {_size(max_bytes)}): {target}.", code="file")
+    return data
+
+
+def read_head(path: str | Path, n: int, *, what: str) -> bytes:
+    """The first `n` bytes (fewer if it is shorter) of a regular file of any size (a database's header),
+    refused like `read_limited` when it is not a regular file."""
+    with _open_regular(path, what, False, ServiceError) as (fh, _, target):
+        return _read(fh, n, what, target, ServiceError)
+
+
+def read_text_limited(path: str | Path, *, max_bytes: int, what: str) -> str:
+    """`read_limited` as UTF-8 text (a byte-order mark is dropped), or a Spanish ServiceError."""
+    data = read_limited(path, max_bytes=max_bytes, what=what)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ServiceError(f"{what} no está en UTF-8: {Path(path)}.", code="file") from None
+
+
+@contextmanager
+def _open_regular(path: str | Path, what: str, nofollow: bool, error: type[ServiceError]):
+    """(file, status, path) of a regular file. Opened without blocking (a FIFO with no writer would block
+    the open itself) and checked with fstat before Python wraps the descriptor (it refuses a directory's
+    with its own IsADirectoryError)."""
     target = Path(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if nofollow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    lowered = what[0].lower() + what[1:]
     try:
         fd = os.open(target, flags)
     except FileNotFoundError:
-        raise ServiceError(f"{what} no existe: {target}.", code="file") from None
+        raise error(f"{what} no existe: {target}.", code="file") from None
     except IsADirectoryError:
-        raise ServiceError(f"{what} es una carpeta, no un archivo: {target}.", code="file") from None
+        raise error(f"{what} es una carpeta, no un archivo: {target}.", code="file") from None
     except OSError as exc:
-        raise ServiceError(f"No se pudo abrir {what[0].lower()}{what[1:]} {target}: {exc.strerror}.",
-                           code="file") from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
+        raise error(f"No se pudo abrir {lowered} {target}: {exc.strerror}.", code="file") from None
+    try:
+        info = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise error(f"No se pudo abrir {lowered} {target}: {exc.strerror}.", code="file") from None
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise ServiceError(f"{what} es una carpeta, no un archivo: {target}.", code="file")
-        if not stat.S_ISREG(info.st_mode):
-            raise ServiceError(f"{what} no es un archivo normal: {target}.", code="file")
-        if info.st_size > max_bytes:
-            raise ServiceError(f"{what} es demasiado grande (más de {_size(max_bytes)}): {target}.", code="file")
-        try:
-            data = fh.read(max_bytes + 1)
-        except OSError as exc:
-            raise ServiceError(f"No se pudo leer {what[0].lower()}{what[1:]} {target}: {exc.strerror}.",
-                               code="file") from None
-    if len(data) > max_bytes:
-        raise ServiceError(f"{what} es demasiado grande (más de {_size(max_bytes)}): {target}.", code="file")
-    return data
+            raise error(f"{what} es una carpeta, no un archivo: {target}.", code="file")
+        raise error(f"{what} no es un archivo normal: {target}.", code="file")
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "rb") as fh:
+        yield fh, info, target
+
+
+def _read(fh, n: int, what: str, target: Path, error: type[ServiceError]) -> bytes:
+    try:
+        return fh.read(n)
+    except OSError as exc:
+        raise error(f"No se pudo leer {what[0].lower()}{what[1:]} {target}: {exc.strerror}.", code="file") from None
 
 
 def _size(n: int) -> str:
