@@ -10,8 +10,6 @@ a fresh regulator's deadline from the day of the reply).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,7 +20,7 @@ from . import notices
 from .auth import AuthService
 from .context import Context
 from .errors import NotFound, ValidationError
-from .files import MAX_CSV_BYTES, read_text_limited
+from .files import MAX_CSV_BYTES, csv_rows, read_text_limited
 from .text import clean_text
 
 SUBJECTS = {"reclamo": "Reclamo", "consulta": "Consulta", "sugerencia": "Sugerencia"}
@@ -150,7 +148,7 @@ def _demo_flag(row: dict, demo: int | None) -> int:
 
 def _channel_rows(text: str, demo: int | None = None) -> list[tuple]:
     rows = []
-    for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+    for line, row in csv_rows(text):
         kind = _field(row, "kind", line, 20)
         if kind not in CHANNEL_KINDS:
             raise ValidationError(f"Canal no válido en la fila {line}: «{kind}».", field="kind")
@@ -161,7 +159,7 @@ def _channel_rows(text: str, demo: int | None = None) -> list[tuple]:
 
 def _agency_rows(text: str, demo: int | None = None) -> list[tuple]:
     rows = []
-    for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+    for line, row in csv_rows(text):
         code = _field(row, "code", line, 20).upper()
         if not _CODE.fullmatch(code):
             raise ValidationError(f"Código de agencia no válido en la fila {line}: «{code}».", field="code")

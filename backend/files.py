@@ -9,15 +9,17 @@ Every file a command reads (CSV imports, receipts to verify, settings, scripts, 
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import secrets
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import ServiceError
+from .errors import ServiceError, ValidationError
 
 MAX_CSV_BYTES = 1 * 2**20  # a CSV a deployment loads (entities, channels, agencies, rates)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -126,6 +128,39 @@ def _read(fh, n: int, what: str, target: Path, error: type[ServiceError]) -> byt
         return fh.read(n)
     except OSError as exc:
         raise error(f"No se pudo leer {what[0].lower()}{what[1:]} {target}: {exc.strerror}.", code="file") from None
+
+
+def csv_rows(text: str) -> Iterator[tuple[int, dict[str | None, str | None]]]:
+    """(line, row) of each record of a CSV with a header row, numbered from 2 as the loaders always did.
+
+    A record the csv module cannot read (a field over its 131,072-character limit, a NUL) is a
+    ValidationError naming the line of the file and why, like every other bad row."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = iter(reader)
+    line = 1
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValidationError(f"Línea {reader.reader.line_num}: {csv_problem(exc)}.", field="csv") from None
+        line += 1
+        yield line, row
+
+
+def csv_problem(exc: csv.Error) -> str:
+    """Why the csv module refused a record, in Spanish (its messages are English and terse)."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"un campo tiene más de {csv.field_size_limit():,} caracteres"
+    if "NUL" in text:
+        return "contiene un carácter nulo"
+    if "new-line character seen in unquoted field" in text:
+        return "un salto de línea suelto dentro de un campo sin comillas"
+    if "unexpected end of data" in text:
+        return "el archivo termina dentro de un campo entre comillas"
+    return f"no es una fila de CSV válida ({text})"
 
 
 def _size(n: int) -> str:

@@ -180,3 +180,29 @@ def test_a_folder_a_device_or_a_fifo_where_a_file_is_expected_is_one_clear_line(
         assert code == 2 and len(lines) == 1, (argv, code, err)
         assert "inesperado" not in err and ("carpeta" in err or "no es un archivo" in err), (argv, err)
     assert db_path.read_bytes() == db_before
+
+
+@pytest.mark.sqlite_only  # about files
+def test_a_field_over_the_csv_modules_limit_names_its_line_in_every_loader(tmp_path, db_path, capsys):
+    """131,072 characters is the csv module's limit per field: past it a row is refused like any bad row,
+    with its line and the reason, never «Error inesperado (Error)»; nothing of the file is loaded."""
+    loaders = {
+        "billers": ("code,category,name,id_label,rule,hint,amount_mode,commission,max_amount\n"
+                    "EMAPA-A,Agua,EMAPA Ambato,Número de cuenta,digits:5-8,cinco a ocho dígitos.,factura,0,500\n",
+                    ["billers", "--db", str(db_path), "--load"]),
+        "canales": ("kind,label,value,hours\nweb,Sitio,https://coop.ec,siempre\n",
+                    ["contacto", "--db", str(db_path), "--canales"]),
+        "agencias": ("code,name,city,address,hours,phone\nLOJA,Loja Centro,Loja,Bolívar 10-20,L–V,(07) 258-0000\n",
+                     ["contacto", "--db", str(db_path), "--agencias"]),
+        "instituciones": ("code,name,kind\n0999,Cooperativa Andalucía,cooperative\n",
+                          ["institutions", "--db", str(db_path), "--load"]),
+    }
+    db_before = db_path.read_bytes()
+    for name, (good, argv) in loaders.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(good + "Z" * 131_073 + ",x\n", encoding="utf-8")
+        code = main([*argv, str(path)])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1, (name, err)
+        assert "Línea 3: un campo tiene más de 131,072 caracteres." in err and "inesperado" not in err, (name, err)
+    assert db_path.read_bytes() == db_before
