@@ -33,7 +33,7 @@ def networks() -> tuple[Network, ...]:
         for item in row["prefijos"]:
             low, _, high = item.partition("-")
             high = high or low
-            if not (low.isdigit() and high.isdigit() and len(low) == len(high) and low <= high):
+            if not ((low + high).isascii() and low.isdigit() and high.isdigit() and len(low) == len(high) and low <= high):
                 raise ValueError(f"redes_tarjetas.toml: prefijo no válido {item!r} en {row['nombre']}")
             prefixes.append((low, high))
         found.append(Network(row["nombre"], tuple(prefixes), tuple(row["digitos"])))

@@ -82,12 +82,13 @@ def read_head(path: str | Path, n: int, *, what: str) -> bytes:
 
 
 def read_text_limited(path: str | Path, *, max_bytes: int, what: str) -> str:
-    """`read_limited` as UTF-8 text (a byte-order mark is dropped), or a Spanish ServiceError."""
+    """`read_limited` as UTF-8 text (a byte-order mark is dropped); text in another encoding is a
+    ValidationError (the file's content, not the file, is wrong)."""
     data = read_limited(path, max_bytes=max_bytes, what=what)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ServiceError(f"{what} no está en UTF-8: {Path(path)}.", code="file") from None
+        raise ValidationError(f"{what} no está en UTF-8: {Path(path)}.", field="csv") from None
 
 
 @contextmanager
