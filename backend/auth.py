@@ -15,11 +15,14 @@ from .db import IntegrityError, member_lock, username_lock
 from .errors import AuthError, Forbidden, OtpError, SessionExpired, ValidationError
 from .identity import normalize_id
 from .otp import CHALLENGE_ID, Challenge, OtpService
-from .passwords import canonical_username, check_policy, check_username, hash_password, verify_password
+from .passwords import (Cost, canonical_username, check_policy, check_username, cost_of, current_cost, hash_at,
+                        hash_password, verify_password)
 from .roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES
 from .staff import StaffChallenge, StaffDirectory, bad_credentials
 
 USERNAME_TAKEN = "Ese usuario ya está en uso; elige otro."
+# How often the decoy's cost is re-read from the stored hashes (they move to a new cost as people sign in).
+DECOY_REFRESH = timedelta(minutes=10)
 NOT_AFFILIABLE = ("No podemos afiliarte en línea con esa identificación. Si eres socio de Cooprogreso, acércate "
                   "a una agencia.")
 
@@ -44,15 +47,30 @@ class AuthService:
         self.ctx = ctx
         self.otp = otp
         self._decoy_hash: str | None = None
+        self._decoy_read_at: datetime | None = None
         self.staff_directory = StaffDirectory(ctx)
 
-    @property
     def _decoy(self) -> str:
-        """Verifying against this keeps a wrong username as slow as a wrong password (made on first use)."""
-        if self._decoy_hash is None:
-            s = self.ctx.settings
-            self._decoy_hash = hash_password(secrets.token_hex(8), log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
+        """Verifying against this keeps a wrong username as slow as a real user's check: it is a hash at the
+        cost most stored hashes (members' and staff's) have, which after the cost setting changes is the old
+        cost until their owners sign in again and are rehashed. Re-read every DECOY_REFRESH."""
+        now = self.ctx.now()
+        if self._decoy_hash is None or self._decoy_read_at is None or abs(now - self._decoy_read_at) >= DECOY_REFRESH:
+            cost = self._stored_cost()
+            if self._decoy_hash is None or cost_of(self._decoy_hash) != cost:
+                self._decoy_hash = hash_at(secrets.token_hex(8), cost)
+            self._decoy_read_at = now
         return self._decoy_hash
+
+    def _stored_cost(self) -> Cost:
+        """The most common cost among stored hashes (a tie goes to the dearer), or the current one if none."""
+        rows = self.ctx.db.conn.execute(
+            # A hash is `scrypt$log_n$r$p$<24 salt>$<44 digest>`: dropping its last 70 characters leaves the cost.
+            "SELECT substr(h, 1, CASE WHEN length(h) > 70 THEN length(h) - 70 ELSE 0 END) AS cost, COUNT(*) AS n"
+            " FROM (SELECT password_hash AS h FROM users UNION ALL SELECT password_hash AS h FROM staff_users) AS hashes"
+            " WHERE h LIKE 'scrypt$%' GROUP BY cost").fetchall()
+        counted = [(row[1], cost) for row in rows if (cost := cost_of(row[0])) is not None]
+        return max(counted)[1] if counted else current_cost(self.ctx.settings)
 
     # -- affiliation (manual: "Como afiliarte", pasos 3 a 5) ------------------------------------
     def start_affiliation(self, id_type: str, id_number: str) -> AffiliationStart:
@@ -168,7 +186,7 @@ class AuthService:
         guessing would go on at full speed through the lock. The member learns of the lock by SMS."""
         s = self.ctx.settings
         password = password if isinstance(password, str) else ""
-        decoy = self._decoy  # made before any lookup, so the first attempt costs the same for everyone
+        decoy = self._decoy()  # made before any lookup, so the first attempt costs the same for everyone
         name = canonical_username(username)
         user = None
         if name is not None:
@@ -187,6 +205,9 @@ class AuthService:
             self.ctx.audit_now(user["username"], "login", "bloqueado")
             raise self._bad_credentials()
         ok = verify_password(password, user["password_hash"])
+        rehashed = None  # the password at the current cost, made outside the write lock
+        if ok and user["member_status"] == "activo" and cost_of(user["password_hash"]) != current_cost(s):
+            rehashed = hash_at(password, current_cost(s))
         with self.ctx.db.write() as conn:
             if not ok:
                 failures = conn.execute(
@@ -218,7 +239,10 @@ class AuthService:
                     "INSERT INTO sessions (token_hash, user_id, started_at, last_seen_at, previous_login_at)"
                     " VALUES (?, ?, ?, ?, ?)", (_token_hash(token), user["id"], iso(now), iso(now),
                                                 user["last_login_at"]))
-                self.ctx.audit(conn, user["username"], "login", "ok")
+                if rehashed:  # unless the password changed meanwhile (an access reset)
+                    conn.execute("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                                 (rehashed, user["id"], user["password_hash"]))
+                self.ctx.audit(conn, user["username"], "login", "ok", **({"hash_actualizado": 1} if rehashed else {}))
         if failure:
             raise failure
         previous = parse_iso(user["last_login_at"]) if user["last_login_at"] else None

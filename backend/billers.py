@@ -11,14 +11,13 @@ entity's own hint. Look-alike digits are folded to ASCII; letters must be plain 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 
 from .errors import ValidationError
+from .files import MAX_CSV_BYTES, csv_rows, read_text_limited
 from .money import parse_money
 
 CATEGORIES = ("Luz", "Agua", "Telefonía fija e Internet", "TV por cable", "Telefonía móvil",
@@ -181,13 +180,12 @@ def ensure_loaded(db) -> None:
 
 
 def load_csv(db, path) -> int:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return load_text(db, fh.read())
+    return load_text(db, read_text_limited(path, max_bytes=MAX_CSV_BYTES, what="El archivo de entidades"))
 
 
 def load_text(db, text: str) -> int:
     """Add or update entities; all rows are checked before any is written. Returns how many."""
-    rows = [_parse_row(n, r) for n, r in enumerate(csv.DictReader(io.StringIO(text)), start=2)]
+    rows = [_parse_row(n, r) for n, r in csv_rows(text)]
     if not rows:
         raise ValidationError("El archivo no tiene entidades.")
     from .accounts import _insert_account  # the back office's one way to open an account row

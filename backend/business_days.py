@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .context import Context
 from .errors import ValidationError
-from .files import read_limited
+from .files import csv_problem, read_limited
 from .text import clean_text
 
 DATA_FILE = "data/feriados_ecuador.csv"
@@ -128,7 +128,7 @@ def parse(data: bytes, what: str = "El archivo de feriados") -> list[Holiday]:
         try:
             record = next(csv.reader([line]))
         except csv.Error as exc:
-            raise ValidationError(f"Línea {number}: no es una fila CSV válida ({exc}).", field="csv") from None
+            raise ValidationError(f"Línea {number}: {csv_problem(exc)}.", field="csv") from None
         if not header_seen:
             if tuple(cell.strip().lower() for cell in record) != HEADER:
                 raise ValidationError(f"Línea {number}: se esperaba la fila de títulos {','.join(HEADER)}.",

@@ -1,8 +1,8 @@
 """The two authorised operations of 4. Pago de Tarjetas: registering a card, and paying one.
 
 - «registro_tarjeta»: another member's Cooprogreso card (found by the keyed digest of its number; the
-  holder is shown masked before confirming) or another institution's card (Luhn, 13–19 digits, any
-  brand prefix, holder name and identification).
+  holder is shown masked before confirming) or another institution's card (Luhn, 13–19 digits, a
+  prefix and length some card network issues: backend/card_networks.py; holder name and identification).
 - «pago_tarjeta»: from one of the member's savings accounts. A Cooprogreso card is credited in the
   same entry; another institution's card leaves through the interbank clearing (backend/clearing.py,
   queue `card_payments`: Enviada → Acreditada / Devuelta, refunded on return).
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import card_numbers, institutions, notices, receipts
+from . import card_networks, card_numbers, institutions, notices, receipts
 from .accounts import internal_account
 from .card_ledger import PAYMENT, luhn_ok, mask_pan, pan_digest, pan_secret
 from .cards import OPTIONS, card_account_of, mask_holder, payment_options, resolve
@@ -69,6 +69,7 @@ class RegistrationHandler:
                           institution="Cooprogreso", holder_name=holder, id_type="", id_number="",
                           card_key=f"coop:{card['account_id']}")
         elif kind == "otro_banco":
+            card_networks.check_issued(digits)  # Luhn alone passes numbers nobody issues (all zeros)
             institution = institutions.get(conn, request.get("institution_code") or "")
             holder = clean_text(request.get("holder_name"), field="holder_name", label="El nombre del titular",
                                 min_len=3, max_len=80)
@@ -133,12 +134,14 @@ class PaymentHandler:
         """Another bank's registered card, its number sealed for the paying member's card_payments row.
 
         Opening it checks it was sealed for this member's registered_cards row (card_numbers.py): a number
-        moved there from another member's row is refused before any code is sent and again at booking."""
+        moved there from another member's row is refused before any code is sent and again at booking, and
+        so is a number no card network issues."""
         reg = conn.execute("SELECT number FROM registered_cards WHERE id = ? AND user_id = ?",
                            (int(card.key.split(":")[1]), who.user_id)).fetchone()
         key = card_numbers.number_key(self.ctx.secret("otp_pepper"))
         digits = card_numbers.unseal(key, reg["number"] if reg else None, owner=who.user_id,
                                      place=card_numbers.REGISTERED)
+        card_networks.check_issued(digits)  # registered by an older version that checked Luhn only
         return card_numbers.seal(key, digits, owner=who.user_id, place=card_numbers.PAYMENT)
 
     def prepare(self, conn, who: Principal, request: dict) -> Any:

@@ -10,8 +10,6 @@ a fresh regulator's deadline from the day of the reply).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,6 +20,7 @@ from . import notices
 from .auth import AuthService
 from .context import Context
 from .errors import NotFound, ValidationError
+from .files import MAX_CSV_BYTES, csv_rows, read_text_limited
 from .text import clean_text
 
 SUBJECTS = {"reclamo": "Reclamo", "consulta": "Consulta", "sugerencia": "Sugerencia"}
@@ -116,8 +115,10 @@ def ensure_loaded(db) -> None:
 
 def load_csv(db, *, channels: str | Path | None = None, agencies: str | Path | None = None) -> tuple[int, int]:
     """A deployment's own directory: replaces the demo rows (and earlier rows of the same file)."""
-    channel_rows = _channel_rows(Path(channels).read_text(encoding="utf-8"), demo=0) if channels else None
-    agency_rows = _agency_rows(Path(agencies).read_text(encoding="utf-8"), demo=0) if agencies else None
+    channel_rows = _channel_rows(read_text_limited(channels, max_bytes=MAX_CSV_BYTES, what="El archivo de canales"),
+                                 demo=0) if channels else None
+    agency_rows = _agency_rows(read_text_limited(agencies, max_bytes=MAX_CSV_BYTES, what="El archivo de agencias"),
+                               demo=0) if agencies else None
     with db.write() as conn:
         if channel_rows is not None:
             conn.execute("DELETE FROM contact_channels")
@@ -147,7 +148,7 @@ def _demo_flag(row: dict, demo: int | None) -> int:
 
 def _channel_rows(text: str, demo: int | None = None) -> list[tuple]:
     rows = []
-    for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+    for line, row in csv_rows(text):
         kind = _field(row, "kind", line, 20)
         if kind not in CHANNEL_KINDS:
             raise ValidationError(f"Canal no válido en la fila {line}: «{kind}».", field="kind")
@@ -158,7 +159,7 @@ def _channel_rows(text: str, demo: int | None = None) -> list[tuple]:
 
 def _agency_rows(text: str, demo: int | None = None) -> list[tuple]:
     rows = []
-    for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+    for line, row in csv_rows(text):
         code = _field(row, "code", line, 20).upper()
         if not _CODE.fullmatch(code):
             raise ValidationError(f"Código de agencia no válido en la fila {line}: «{code}».", field="code")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from .errors import ValidationError
-from .files import read_limited
+from .files import csv_problem, read_limited
 from .text import ascii_digits, clean_text
 
 COOPROGRESO = "COOP"  # our own code in beneficiaries and transfers
@@ -58,10 +58,11 @@ def parse_csv(data: bytes) -> list[tuple[str, str, str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError("El archivo de instituciones no está en UTF-8.", field="csv") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        records = list(reader)
     except csv.Error as exc:
-        raise ValidationError(f"El archivo de instituciones no es un CSV válido: {exc}.", field="csv") from None
+        raise ValidationError(f"Línea {reader.line_num}: {csv_problem(exc)}.", field="csv") from None
     if not records or [h.strip().lower() for h in records[0]] != ["code", "name", "kind"]:
         raise ValidationError("El archivo de instituciones debe empezar con la fila code,name,kind.", field="csv")
     rows, seen = [], set()

@@ -14,11 +14,11 @@ import fcntl
 import json
 import os
 import sqlite3
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ServiceError
+from .files import read_limited
 
 KEY_NAMES = ("otp_pepper", "receipt_secret")
 ENV_VAR = "COOPROGRESO_SECRET_KEY_FILE"
@@ -112,20 +112,15 @@ def _peek(path: Path, db_id: str) -> dict | None:
 
 
 def _read(path: Path) -> dict:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise KeyFileError(f"No se pudo abrir el archivo de claves {path}: {exc.strerror}.") from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise KeyFileError(f"El archivo de claves {path} no es un archivo normal.")
+    def private(info: os.stat_result) -> None:
         if info.st_mode & 0o077:
             raise KeyFileError(f"El archivo de claves {path} es legible por otros usuarios; "
                                f"déjalo privado con: chmod 600 {path}")
-        raw = fh.read(4 * 2**20)
+
+    if not os.path.lexists(path):
+        return {}
+    raw = read_limited(path, max_bytes=4 * 2**20, what="El archivo de claves", nofollow=True, error=KeyFileError,
+                       check=private)
     try:
         data = json.loads(raw.decode("utf-8"))
         databases = data["databases"]

@@ -10,6 +10,9 @@ import secrets
 import unicodedata
 
 from .errors import ValidationError
+from .settings import RANGES
+
+Cost = tuple[int, int, int]  # scrypt's (log_n, r, p)
 
 
 def hash_password(password: str, *, log_n: int, r: int, p: int) -> str:
@@ -27,6 +30,30 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     candidate = _scrypt(password, base64.b64decode(salt), int(log_n), int(r), int(p))
     return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def cost_of(stored: object) -> Cost | None:
+    """The cost a stored hash was made at (only its leading fields are read), or None when it is not a
+    hash of ours or its cost is outside what the settings allow (never worth hashing at)."""
+    parts = stored.split("$") if isinstance(stored, str) else []
+    if len(parts) < 4 or parts[0] != "scrypt" or not all(x.isascii() and x.isdigit() for x in parts[1:4]):
+        return None
+    cost = (int(parts[1]), int(parts[2]), int(parts[3]))
+    for value, name in zip(cost, ("scrypt_log_n", "scrypt_r", "scrypt_p"), strict=True):
+        low, high = RANGES[name]
+        if (low is not None and value < low) or (high is not None and value > high):
+            return None
+    return cost
+
+
+def current_cost(settings) -> Cost:
+    """The cost new hashes are made at; a stored hash at another is rehashed at its owner's sign-in."""
+    return settings.scrypt_log_n, settings.scrypt_r, settings.scrypt_p
+
+
+def hash_at(password: str, cost: Cost) -> str:
+    log_n, r, p = cost
+    return hash_password(password, log_n=log_n, r=r, p=p)
 
 
 def check_policy(password: str, *, username: str, id_number: str) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import decimal
+import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,6 +28,7 @@ from functools import cache
 from pathlib import Path
 
 from .errors import ValidationError
+from .files import MAX_CSV_BYTES, read_text_limited
 
 DATA = Path(__file__).parent / "data"
 PRECISION = 34  # significant digits for every rate computation, whatever the caller's context
@@ -151,13 +153,13 @@ class RateBook:
 
     @classmethod
     def from_csv(cls, caps_path: Path, offers_path: Path) -> RateBook:
-        with open(caps_path, newline="", encoding="utf-8") as fh:
-            caps = [LegalCap(r["segment"].strip(), date.fromisoformat(r["valid_from"].strip()),
-                             percent(r["max_effective"])) for r in csv.DictReader(fh)]
-        with open(offers_path, newline="", encoding="utf-8") as fh:
-            offers = [Offer(r["product"].strip(), r["segment"].strip(), int(r["term_from"]), int(r["term_to"]),
-                            percent(r["effective"]), date.fromisoformat(r["valid_from"].strip()))
-                      for r in csv.DictReader(fh)]
+        caps_text = read_text_limited(caps_path, max_bytes=MAX_CSV_BYTES, what="El archivo de tasas máximas")
+        caps = [LegalCap(r["segment"].strip(), date.fromisoformat(r["valid_from"].strip()),
+                         percent(r["max_effective"])) for r in csv.DictReader(io.StringIO(caps_text, newline=""))]
+        offers_text = read_text_limited(offers_path, max_bytes=MAX_CSV_BYTES, what="El archivo de tasas")
+        offers = [Offer(r["product"].strip(), r["segment"].strip(), int(r["term_from"]), int(r["term_to"]),
+                        percent(r["effective"]), date.fromisoformat(r["valid_from"].strip()))
+                  for r in csv.DictReader(io.StringIO(offers_text, newline=""))]
         return cls(caps, offers)
 
     def cap(self, segment: str, on: date) -> LegalCap:

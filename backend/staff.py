@@ -17,7 +17,7 @@ from .clock import iso, parse_iso
 from .context import Context, Principal
 from .db import IntegrityError, username_lock
 from .errors import AccountLocked, AuthError, Forbidden, NotFound, SessionExpired, ValidationError
-from .passwords import check_policy, check_username, hash_password, verify_password
+from .passwords import check_policy, check_username, cost_of, current_cost, hash_at, hash_password, verify_password
 from .roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES
 from .text import clean_text, visible
 
@@ -187,10 +187,16 @@ class StaffDirectory:
             self.ctx.audit_now(user["username"], "login.personal", "deshabilitado")
             raise AuthError("Tu usuario de personal está deshabilitado.", code="inactive")
         ticket = secrets.token_urlsafe(24)
+        cost = current_cost(self.ctx.settings)  # the password is proven: keep it at the current cost
+        rehashed = hash_at(password, cost) if cost_of(user["password_hash"]) != cost else None
         with self.ctx.db.write() as conn:
             conn.execute("UPDATE staff_users SET ticket_hash = ?, ticket_expires_at = ? WHERE id = ?",
                          (token_hash(ticket), iso(now + timedelta(seconds=TICKET_SECONDS)), user["id"]))
-            self.ctx.audit(conn, user["username"], "login.personal", "contrasena_ok")
+            if rehashed:  # unless the password changed meanwhile
+                conn.execute("UPDATE staff_users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                             (rehashed, user["id"], user["password_hash"]))
+            self.ctx.audit(conn, user["username"], "login.personal", "contrasena_ok",
+                           **({"hash_actualizado": 1} if rehashed else {}))
         return StaffChallenge(ticket, user["username"])
 
     def code_step(self, ticket: str, code: str) -> tuple[str, str, str, str, datetime | None]:

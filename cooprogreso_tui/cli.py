@@ -282,7 +282,7 @@ def _institutions(path: Path, csv_path: Path, settings=None) -> int:
         count = institutions.load_csv(backend.db, csv_path)
     except ServiceError as exc:
         _say(f"No se cargaron instituciones: {exc.message}", err=True)
-        return 1
+        return 2 if exc.code == "file" else 1  # 2: the file itself is unusable, as for a receipt
     _say(f"Instituciones cargadas o actualizadas: {count}")
     return 0
 

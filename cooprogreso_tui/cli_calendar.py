@@ -43,7 +43,7 @@ def _run(cfg, args) -> int:
                 report = business_days.load_file(backend.ctx, Path(args.load), "cli")
             except ServiceError as exc:
                 _say(f"No se cargó nada: {exc.message}", err=True)
-                return 1
+                return 2 if exc.code == "file" else 1  # 2: the file itself is unusable
             _say(f"Calendario cargado: {', '.join(map(str, report.years))} · {report.holidays} feriados"
                  + (f" ({report.unverified} sin verificar)" if report.unverified else ""))
         today = backend.ctx.now().date()

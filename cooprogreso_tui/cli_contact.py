@@ -37,7 +37,7 @@ def _load(cfg, args) -> int:
                                               agencies=Path(args.agencias) if args.agencias else None)
     except (ServiceError, OSError, KeyError, UnicodeDecodeError) as exc:
         print(f"No se cargó nada: {visible(getattr(exc, 'message', exc))}", file=sys.stderr)
-        return 1
+        return 2 if getattr(exc, "code", "") == "file" else 1  # 2: the file itself is unusable
     finally:
         backend.close()
     print(f"Canales cargados: {channels} · agencias cargadas: {agencies} (reemplazan los datos de demostración)")

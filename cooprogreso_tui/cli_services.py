@@ -52,7 +52,7 @@ def _billers(cfg, args) -> int:
         return 0
     except (ServiceError, OSError, UnicodeDecodeError) as exc:
         print(visible(f"No se cargaron entidades: {getattr(exc, 'message', exc)}"), file=sys.stderr)
-        return 1
+        return 2 if getattr(exc, "code", "") == "file" else 1  # 2: the file itself is unusable
     finally:
         backend.close()
 

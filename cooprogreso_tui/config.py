@@ -14,6 +14,7 @@ from backend.settings import Settings
 
 APP_NAME = "cooprogreso"
 ENV_PREFIX = "COOPROGRESO_"
+MAX_CONFIG_BYTES = 2**20
 
 
 def config_file() -> Path:
@@ -39,8 +40,14 @@ def load(*, db: str | None = None, overrides: dict[str, str] | None = None, demo
     if path.exists():
         import tomllib  # only when there is a file to read (start-up time)
 
-        with open(path, "rb") as fh:
-            values.update(tomllib.load(fh))
+        from backend.errors import ServiceError
+        from backend.files import read_text_limited
+
+        try:
+            values.update(tomllib.loads(read_text_limited(path, max_bytes=MAX_CONFIG_BYTES,
+                                                          what="El archivo de configuración")))
+        except ServiceError as exc:  # the CLI's one line for a configuration it cannot use
+            raise ValueError(exc.message) from None
     names = {f.name for f in fields(Settings)} | {"db"}
     for name in names:
         key = ENV_PREFIX + name.upper()

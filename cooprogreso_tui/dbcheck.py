@@ -12,6 +12,9 @@ import sqlite3
 import stat
 from pathlib import Path
 
+from backend.errors import ServiceError
+from backend.files import read_head
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -44,10 +47,9 @@ def problem(path, *, write: bool = True) -> str | None:
     if info.st_size == 0:
         return f"El archivo {path} está vacío: no es una base de datos de Cooprogreso."
     try:
-        with open(path, "rb") as fh:
-            header = fh.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        return f"No se puede leer la base de datos {path}: {exc.strerror}."
+        header = read_head(path, len(SQLITE_HEADER), what="La base de datos")
+    except ServiceError as exc:
+        return exc.message
     if header != SQLITE_HEADER:
         return f"El archivo {path} no es una base de datos de Cooprogreso (no es SQLite)."
     if write and not _writable(path, info):
@@ -80,8 +82,10 @@ def _user_version(path: Path) -> int:
     (bytes 60–63); with one, SQLite reads through it (the header alone can be stale)."""
     wal = Path(f"{path}-wal")
     if not wal.exists() or wal.stat().st_size == 0:
-        with open(path, "rb") as fh:
-            header = fh.read(100)
+        try:
+            header = read_head(path, 100, what="La base de datos")
+        except ServiceError as exc:
+            raise sqlite3.DatabaseError(exc.message) from None
         if len(header) < 100:
             raise sqlite3.DatabaseError("cabecera incompleta")
         return int.from_bytes(header[60:64], "big")

@@ -20,10 +20,14 @@ from typing import Any, TextIO
 from rich.cells import cell_len
 from rich.console import Console
 
+from backend.errors import ServiceError
+from backend.files import read_text_limited
+
 ACTIONS = ("caption", "wait", "expect", "expect_not", "type", "press", "click", "type_code", "type_staff_code",
            "sleep", "screenshot")
 OPTIONS = ("timeout", "pause", "below", "nth", "when")
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+MAX_SCRIPT_BYTES = 2**20
 
 
 class ScriptError(ValueError):
@@ -63,10 +67,9 @@ class Script:
 def load(path: str | Path) -> Script:
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ScriptError(f"No se pudo leer el guion {path}: {exc.strerror}") from exc
+        data = tomllib.loads(read_text_limited(path, max_bytes=MAX_SCRIPT_BYTES, what="El guion"))
+    except ServiceError as exc:
+        raise ScriptError(exc.message) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScriptError(f"El guion {path} no es TOML válido: {exc}") from exc
     return parse(data, path)

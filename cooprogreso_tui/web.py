@@ -5,7 +5,7 @@ authentication nor an Origin check, and its stock page loads a web font from a p
 server binds to loopback unless a TLS reverse proxy with authentication is declared in front, refuses
 a websocket from any other origin (so another site open in the member's browser cannot drive the
 app), and serves its own page: fonts, script and styles all from this server, under a CSP that
-forbids anything else.
+forbids anything else. Under /static/ it serves files only, never a folder's listing.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ class CooprogresoServer(Server):
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
         app.middlewares.append(self._check_origin)
+        app.middlewares.append(self._files_only)
         app.on_response_prepare.append(self._headers)
         return app
 
@@ -83,6 +84,16 @@ class CooprogresoServer(Server):
     async def _check_origin(self, request: web.Request, handler):
         if request.path == "/ws" and request.headers.get("Origin") not in self.origins:
             raise web.HTTPForbidden(text="Origen no permitido.")
+        return await handler(request)
+
+    @web.middleware
+    async def _files_only(self, request: web.Request, handler):
+        """/static/ serves the page's files, never a listing of a folder (textual-serve turns listings on):
+        anything under it that is not a regular file is not found, whatever the folder holds."""
+        if isinstance(request.match_info.route.resource, web.StaticResource):
+            filename = request.match_info.get("filename", "")
+            if not filename or not (Path(self.statics_path) / filename).is_file():
+                raise web.HTTPNotFound(text="No encontrado.")
         return await handler(request)
 
     async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:

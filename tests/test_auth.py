@@ -151,3 +151,51 @@ def test_audit_log_records_security_events_without_secrets(backend):
             ("login", "contrasena_incorrecta"), ("login", "ok")} <= events
     text = json.dumps([dict(r) for r in rows])
     assert "Montaña2026" not in text and "Equivocada1" not in text
+
+
+def test_sign_in_work_follows_the_stored_cost_and_rehashes_at_the_current_one(make_backend, clock, monkeypatch):
+    """The cost setting lowered (hashes stored at N = 2**8, new ones at 2**6): an unknown user's check still
+    costs what a real user's does, and each sign-in moves that user's hash to the current cost."""
+    import hashlib
+
+    from backend.staff import StaffChallenge
+
+    from .staff_helpers import PASSWORD, enrol
+
+    enrol(make_backend(), "cajero1", "cajero")  # enrolled at the old cost
+    backend = make_backend(scrypt_log_n=6)
+    work: list[tuple[int, int, int]] = []
+    real = hashlib.scrypt
+    monkeypatch.setattr(hashlib, "scrypt", lambda pw, **kw: work.append((kw["n"], kw["r"], kw["p"])) or real(pw, **kw))
+
+    def attempt(username: str, password: str) -> list[tuple[int, int, int]]:
+        work.clear()
+        try:
+            backend.auth.login(username, password)
+        except AuthError:
+            pass
+        return list(work)
+
+    def stored(table: str, username: str) -> str:
+        return backend.db.conn.execute(f"SELECT password_hash FROM {table} WHERE username = ?", (username,)).fetchone()[0]
+
+    old, new = (2**8, 8, 1), (2**6, 8, 1)
+    attempt("nadie", "Otra-clave-99")  # the decoy is made on first use
+    assert attempt("nadie", "Otra-clave-99") == [old]
+    assert attempt("demo", "Otra-clave-99") == [old]
+    assert attempt("cajero1", "Otra-clave-99") == [old]
+    assert stored("users", "demo").startswith("scrypt$8$8$1$")
+
+    assert attempt("demo", "Demo-2026!") == [old, new]  # checked at its cost, then rehashed at the current one
+    assert stored("users", "demo").startswith("scrypt$6$8$1$")
+    assert attempt("demo", "Demo-2026!") == [new]
+    assert isinstance(backend.auth.login("cajero1", PASSWORD), StaffChallenge)
+    assert stored("staff_users", "cajero1").startswith("scrypt$6$8$1$")
+    assert verify_password(PASSWORD, stored("staff_users", "cajero1"))
+    assert attempt("nadie", "Otra-clave-99") == [old]  # most stored hashes (the demo staff) are still at 2**8
+
+    with backend.db.write() as conn:  # everyone has signed in since
+        conn.execute("UPDATE staff_users SET password_hash = ?", (hash_password("x", log_n=6, r=8, p=1),))
+    clock.advance(minutes=10)
+    assert attempt("nadie", "Otra-clave-99")[-1] == new
+    assert attempt("nadie", "Otra-clave-99") == [new]

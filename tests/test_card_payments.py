@@ -148,13 +148,69 @@ def _register_visa(backend, who, number=VISA, **extra):
                     holder_name="Lucía Guamán", id_type="cedula", id_number=demo_cedula(), **extra)
 
 
-def test_any_prefix_and_look_alike_digits_are_accepted_and_always_masked(backend, lucia):
-    fullwidth = "".join(chr(0xFF10 + int(d)) for d in luhn_complete("326199990000111"))
+def test_look_alike_digits_are_accepted_and_always_masked(backend, lucia):
+    fullwidth = "".join(chr(0xFF10 + int(d)) for d in luhn_complete("272099990000111"))  # Mastercard's 2-series
     receipt = _register_visa(backend, lucia, number=fullwidth)
-    assert receipt.get("Tarjeta").startswith("3261 XXXX XXXX ")
-    assert luhn_complete("326199990000111") not in receipt.text
+    assert receipt.get("Tarjeta").startswith("2720 XXXX XXXX ")
+    assert luhn_complete("272099990000111") not in receipt.text
     with pytest.raises(ValidationError, match="Ya registraste"):
         _register_visa(backend, lucia, number=fullwidth)
+
+
+@pytest.mark.parametrize("body", ["000000000000", "111111111111111", "326100000000123", "70000000000000",
+                                  "999999999999999", "2220999999999", "320000000000", "352700000000000"])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
+def test_numbers_no_card_network_issues_are_refused_though_luhn_passes(backend, lucia, body):
+    """All zeros, our own prefix, prefixes no network has: Luhn is right, the card cannot exist."""
+    number = luhn_complete(body)
+    assert card_ledger.luhn_ok(number)
+    with pytest.raises(ValidationError) as err:
+        backend.cards.prepare_registration(lucia.token, {
+            "kind": "otro_banco", "number": number, "institution_code": "0010", "holder_name": "Lucía Guamán",
+            "id_type": "cedula", "id_number": "1709543210"})
+    assert err.value.field == "numero"
+    assert err.value.message.startswith("El número de tarjeta no es de ninguna red de tarjetas (Visa, Mastercard,")
+
+
+@pytest.mark.parametrize("body,message", [("4111111111111111", "Visa tiene 13, 16 o 19 dígitos"),
+                                          ("55000055555555", "Mastercard tiene 16 dígitos"),
+                                          ("3782822463100", "American Express tiene 15 dígitos"),
+                                          ("3530111333300", "JCB tiene de 16 a 19 dígitos")])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
+def test_a_length_the_network_never_issues_is_refused(backend, lucia, body, message):
+    with pytest.raises(ValidationError, match=message):
+        backend.cards.prepare_registration(lucia.token, {
+            "kind": "otro_banco", "number": luhn_complete(body), "institution_code": "0010",
+            "holder_name": "Lucía Guamán", "id_type": "cedula", "id_number": "1709543210"})
+
+
+@pytest.mark.parametrize("number", ["4111111111111111", "5500005555555559", "2221000000000009", "378282246310005",
+                                    "30569309025904", "36227206271667", "6011111111111117", "6221260000000000",
+                                    "3530111333300000", "6200000000000005"])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
+def test_every_networks_numbers_are_accepted(backend, lucia, number):
+    from .conftest import demo_cedula
+
+    pending = backend.cards.prepare_registration(lucia.token, {
+        "kind": "otro_banco", "number": luhn_complete(number[:-1]), "institution_code": "0010",
+        "holder_name": "Lucía Guamán", "id_type": "cedula", "id_number": demo_cedula()})
+    assert pending.id
+
+
+def test_a_card_registered_before_networks_were_checked_cannot_be_paid(backend, lucia):
+    """A number an older version let in (Luhn only) is refused when it is paid, before any code is sent."""
+    from backend import card_numbers
+
+    receipt = _register_visa(backend, lucia)
+    zeros = luhn_complete("000000000000")
+    key = card_numbers.number_key(backend.ctx.secret("otp_pepper"))
+    with backend.db.write() as conn:
+        conn.execute("UPDATE registered_cards SET number = ? WHERE id = ?",
+                     (card_numbers.seal(key, zeros, owner=backend.auth.principal(lucia.token).user_id, place=card_numbers.REGISTERED),
+                      receipt.result_id))
+    with pytest.raises(ValidationError, match="ninguna red de tarjetas"):
+        backend.cards.prepare_payment(lucia.token, {"card": f"registrada:{receipt.result_id}",
+                                                    "origin_id": lucia.accounts[0], "option": "otro", "amount": 80_00})
 
 
 def test_hostile_holder_names_are_refused(backend, lucia):

@@ -120,3 +120,94 @@ def test_copy_db_refuses_a_source_that_is_not_a_cooprogreso_file(tmp_path, capsy
     assert main(["copy-db", "--from", str(empty), "--to", "postgresql://nadie@127.0.0.1:1/x"]) == 2
     err = capsys.readouterr().err
     assert "vacío" in err and err.count("\n") == 1 and empty.read_bytes() == b""
+
+
+# Every command that reads a file a person names: FILE is where the path goes.
+FILE_COMMANDS = [["verify-receipt", "FILE", "--db", "DB"], ["institutions", "--db", "DB", "--load", "FILE"],
+                 ["billers", "--db", "DB", "--load", "FILE"], ["contacto", "--db", "DB", "--canales", "FILE"],
+                 ["contacto", "--db", "DB", "--agencias", "FILE"], ["calendario", "--db", "DB", "--load", "FILE"],
+                 ["play", "FILE"], ["check", "--db", "FILE"]]
+
+# Run in a process of its own, with a memory ceiling: a reader without a limit (/dev/zero) must fail there,
+# never in the test process, and a FIFO that blocks the open is caught by the timeout.
+PROBE = """
+import contextlib, io, json, resource, signal, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+def hang(*_):
+    raise TimeoutError("colgado")
+signal.signal(signal.SIGALRM, hang)
+from cooprogreso_tui.cli import main
+out = []
+for argv in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    signal.alarm(10)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main(argv)
+    except BaseException as exc:
+        code = repr(exc)
+    signal.alarm(0)
+    out.append((argv, code, err.getvalue()))
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.sqlite_only  # about files
+def test_a_folder_a_device_or_a_fifo_where_a_file_is_expected_is_one_clear_line(tmp_path, db_path):
+    """Refused before anything is read: never «Error inesperado», never a read without end, never a hang."""
+    import json
+    import os
+
+    folder = tmp_path / "carpeta"
+    folder.mkdir()
+    fifo = tmp_path / "tuberia"
+    os.mkfifo(fifo)
+    runs = [[a.replace("FILE", str(path)).replace("DB", str(db_path)) for a in command]
+            for command in FILE_COMMANDS for path in (folder, Path("/dev/zero"), fifo)]
+    config = [(path, ["check", "--db", str(db_path)]) for path in (folder, Path("/dev/zero"), fifo)]
+    db_before = db_path.read_bytes()
+    done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(runs)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(done.stdout)
+    for path, argv in config:  # the configuration file named by the environment, too
+        env = {**os.environ, "COOPROGRESO_CONFIG": str(path)}
+        one = subprocess.run([sys.executable, "-c", PROBE, json.dumps([argv])], capture_output=True, text=True,
+                             timeout=30, env=env, cwd=tmp_path)
+        assert one.returncode == 0, one.stderr[-2000:]
+        results += json.loads(one.stdout)
+    for argv, code, err in results:
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert code == 2 and len(lines) == 1, (argv, code, err)
+        assert "inesperado" not in err and ("carpeta" in err or "no es un archivo" in err), (argv, err)
+    assert db_path.read_bytes() == db_before
+
+
+@pytest.mark.sqlite_only  # about files
+def test_a_field_over_the_csv_modules_limit_names_its_line_in_every_loader(tmp_path, db_path, capsys):
+    """131,072 characters is the csv module's limit per field: past it a row is refused like any bad row,
+    with its line and the reason, never «Error inesperado (Error)»; nothing of the file is loaded (the
+    calendar's loader is last: it audits a refusal)."""
+    loaders = {
+        "billers": ("code,category,name,id_label,rule,hint,amount_mode,commission,max_amount\n"
+                    "EMAPA-A,Agua,EMAPA Ambato,Número de cuenta,digits:5-8,cinco a ocho dígitos.,factura,0,500\n",
+                    ["billers", "--db", str(db_path), "--load"]),
+        "canales": ("kind,label,value,hours\nweb,Sitio,https://coop.ec,siempre\n",
+                    ["contacto", "--db", str(db_path), "--canales"]),
+        "agencias": ("code,name,city,address,hours,phone\nLOJA,Loja Centro,Loja,Bolívar 10-20,L–V,(07) 258-0000\n",
+                     ["contacto", "--db", str(db_path), "--agencias"]),
+        "instituciones": ("code,name,kind\n0999,Cooperativa Andalucía,cooperative\n",
+                          ["institutions", "--db", str(db_path), "--load"]),
+        "feriados": ("fecha,nombre,tipo,verificado,fuente\n2028-01-01,Año Nuevo,feriado,si,Ley\n",
+                     ["calendario", "--db", str(db_path), "--load"]),
+    }
+    db_before = db_path.read_bytes()
+    for name, (good, argv) in loaders.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(good + "Z" * 131_073 + ",x\n", encoding="utf-8")
+        code = main([*argv, str(path)])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1, (name, err)
+        assert "Línea 3: un campo tiene más de 131,072 caracteres." in err and "inesperado" not in err, (name, err)
+        if name != "feriados":  # a refused calendar is audited, nothing else
+            assert db_path.read_bytes() == db_before, name

@@ -87,3 +87,34 @@ def test_bench_channel_figures_find_what_they_borrow_from_the_tests():
     assert callable(ssh_harness.BranchServer) and callable(ssh_harness.missing)
     assert "--headless" in test_web_browser.CHROMIUM_FLAGS
     assert "window.__terminal" in test_web_browser.EXPOSE_TERMINAL[1] and "__terminal" in test_web_browser.SCREEN_JS
+
+
+def test_static_serves_files_never_a_folders_listing(tmp_path):
+    """textual-serve lists /static/ and its folders; here only the page's files answer."""
+    db = make_demo(tmp_path / "w.sqlite3")
+    port = free_port()
+    proc = subprocess.Popen(cli("web", "--db", str(db), "--port", str(port)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+    def get(path: str, method: str = "GET") -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request(method, path)
+        response = conn.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        conn.close()
+        return response.status, body
+
+    try:
+        wait_port(port, proc=proc)
+        for asset in ("js/textual.js", "css/xterm.css", "fonts/RobotoMono-VariableFont_wght.ttf"):  # the page's files
+            status, body = get(f"/static/{asset}")
+            assert status == 200 and body, asset
+        for path in ("/static/", "/static", "/static/js", "/static/js/", "/static/fonts/", "/static//", "/static/./js/",
+                     "/static/%2e/", "/static/css/../"):
+            for method in ("GET", "HEAD"):
+                status, body = get(path, method)
+                assert status == 404, (method, path, status)
+                assert "Index of" not in body and "textual.js" not in body and "RobotoMono" not in body, (path, body)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
