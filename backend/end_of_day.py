@@ -126,21 +126,51 @@ def day_totals(conn, day: str) -> tuple[KindTotal, ...]:
     return tuple(sorted(totals, key=lambda t: t.kind))
 
 
-def run(ctx: Context, backend, actor: str, progress: Progress | None = None) -> DayReport:
-    """The whole close; the CLI calls it directly, the supervisor's screen through the service."""
+def _dmy(day: str) -> str:
+    return f"{day[8:10]}/{day[5:7]}/{day[:4]}"
+
+
+def closed_reason(conn, day: str) -> str | None:
+    """Who closed `day` and when, or None while it is open: the supervisor who tried a moment after another
+    is told who did it, never asked to try again."""
+    row = conn.execute("SELECT closed_at, closed_by FROM business_days WHERE day = ?", (day,)).fetchone()
+    if row is None:
+        return None
+    closed_at, actor = row
+    staff = conn.execute("SELECT full_name FROM staff_users WHERE username = ?", (actor,)).fetchone()
+    if staff:
+        who = f"ya lo cerró {staff[0]} ({actor})"
+    elif actor == "cli":
+        who = "ya se cerró desde la consola del servidor (cooprogreso end-of-day)"
+    else:
+        who = f"ya lo cerró {actor}"
+    return f"El día {_dmy(day)} {who} el {_dmy(closed_at[:10])} a las {closed_at[11:16]}."
+
+
+def not_yet(day: str) -> str:
+    return f"El día {_dmy(day)} todavía no llega; se cierra desde ese día."
+
+
+def run(ctx: Context, backend, actor: str, progress: Progress | None = None, expected: str | None = None) -> DayReport:
+    """The whole close; the CLI calls it directly, the supervisor's screen through the service.
+
+    `expected` is the day the supervisor saw and confirmed: if another closed it meanwhile, nothing else is
+    closed in its place (after midnight the next day could be closed at once)."""
     with ctx.db.read() as conn:
         day = counter_ops.business_date(conn, ctx)
         reason = open_tills_reason(conn)
-        done = conn.execute("SELECT 1 FROM business_days WHERE day = ?", (day,)).fetchone()
+        done = closed_reason(conn, expected or day)
     if done:
-        reason = f"El día {day} ya está cerrado."
+        reason = done
+    elif expected and expected != day:
+        reason = f"El día de negocio ya no es el {_dmy(expected)} sino el {_dmy(day)}; vuelve a revisarlo."
     elif day > ctx.now().date().isoformat():
         # A business day that has not come yet cannot be closed: it would close card cycles and
         # scheduled payments ahead of time.
-        reason = f"El día {day} todavía no llega; se cierra desde ese día."
+        reason = not_yet(day)
     if reason:
-        ctx.audit_now(actor, "cierre_dia", "rechazado", dia=day, motivo=reason)
-        raise ValidationError(reason, code="cierre_rechazado")
+        ctx.audit_now(actor, "cierre_dia", "rechazado", dia=expected or day, motivo=reason)
+        raise ValidationError(reason, code="dia_ya_cerrado" if done else "cierre_rechazado")
     passes = day_passes(backend)
     steps = len(passes) + 2
     results = []
@@ -164,19 +194,23 @@ def run(ctx: Context, backend, actor: str, progress: Progress | None = None) -> 
         progress(len(passes) + 1, steps, "Informe y nuevo día de negocio")
     with ctx.db.write() as conn:
         conn.lock(ledger.BUSINESS_DAY_LOCK)  # bookings stamped with this day commit first (ledger.post, ledger._BUSINESS_DAY)
-        if open_tills_reason(conn) or conn.execute("SELECT 1 FROM business_days WHERE day = ?", (day,)).fetchone():
-            raise ValidationError("El día cambió mientras se cerraba (otra caja se abrió o ya se cerró); "
-                                  "intenta de nuevo.", code="cierre_rechazado")
-        cal = business_days.current(conn)
-        next_day = cal.next_business_day(date.fromisoformat(day)).isoformat()
-        if conn.execute("SELECT 1 FROM meta WHERE key = 'business_date'").fetchone() is None:
-            _first_close(conn, cal, date.fromisoformat(day))
-        totals = day_totals(conn, day)
-        report = DayReport(day, next_day, totals, tuple(results))
-        conn.execute("INSERT INTO business_days (day, closed_at, closed_by, report) VALUES (?, ?, ?, ?)",
-                     (day, ctx.now_iso(), actor, json.dumps(asdict(report), ensure_ascii=False)))
-        counter_ops.set_business_date(conn, next_day)
-        ctx.audit(conn, actor, "cierre_dia", "ok", dia=day, siguiente=next_day, asientos=sum(t.entries for t in totals))
+        done = closed_reason(conn, day)
+        late = done or open_tills_reason(conn)  # another supervisor closed it, or a till opened meanwhile
+        if not late:
+            cal = business_days.current(conn)
+            next_day = cal.next_business_day(date.fromisoformat(day)).isoformat()
+            if conn.execute("SELECT 1 FROM meta WHERE key = 'business_date'").fetchone() is None:
+                _first_close(conn, cal, date.fromisoformat(day))
+            totals = day_totals(conn, day)
+            report = DayReport(day, next_day, totals, tuple(results))
+            conn.execute("INSERT INTO business_days (day, closed_at, closed_by, report) VALUES (?, ?, ?, ?)",
+                         (day, ctx.now_iso(), actor, json.dumps(asdict(report), ensure_ascii=False)))
+            counter_ops.set_business_date(conn, next_day)
+            ctx.audit(conn, actor, "cierre_dia", "ok", dia=day, siguiente=next_day,
+                      asientos=sum(t.entries for t in totals))
+    if late:
+        ctx.audit_now(actor, "cierre_dia", "rechazado", dia=day, motivo=late)
+        raise ValidationError(late, code="dia_ya_cerrado" if done else "cierre_rechazado")
     if progress:
         progress(steps, steps, "Listo")
     return report
@@ -202,8 +236,13 @@ class EndOfDayService:
     def business_day(self, who: Principal) -> tuple[str, str | None]:
         """(business date, why it cannot be closed yet or None)."""
         with self.ctx.db.read() as conn:
-            return counter_ops.business_date(conn, self.ctx), open_tills_reason(conn)
+            day = counter_ops.business_date(conn, self.ctx)
+            reason = open_tills_reason(conn)
+        if reason is None and day > self.ctx.now().date().isoformat():
+            reason = not_yet(day)  # the button stays off until the day comes (the close would refuse it)
+        return day, reason
 
     @staff_only(SUPERVISOR)
-    def close_day(self, who: Principal) -> DayReport:
-        return run(self.ctx, self.backend, who.username)
+    def close_day(self, who: Principal, day: str | None = None) -> DayReport:
+        """`day`: the business day the supervisor confirmed (the screen passes the one it shows)."""
+        return run(self.ctx, self.backend, who.username, expected=day)

@@ -21,6 +21,7 @@ class EndOfDayScreen(MemberScreen):
     EndOfDayScreen #run-eod { margin: 1 1 0 1; }
     EndOfDayScreen #eod-totals { height: 1fr; margin: 1 1 0 1; }
     """
+    _told = ""  # why the last close was refused, shown above the business day once it is read again
 
     def compose_body(self) -> ComposeResult:
         yield Label("Cierre del día", classes="section-title")
@@ -37,7 +38,8 @@ class EndOfDayScreen(MemberScreen):
     def done_day(self, result: tuple[str, str | None]) -> None:
         self.day, reason = result
         text = f"Día de negocio: {date_text(self.day)}\n" + (reason or "Todas las cajas están cerradas; puedes cerrar el día.")
-        self.query_one("#eod-status", Static).update(safe_text(text))
+        told, self._told = self._told, ""
+        self.query_one("#eod-status", Static).update(safe_text(told + text))
         self.query_one("#run-eod", Button).disabled = bool(reason)
 
     @on(Button.Pressed, "#run-eod")
@@ -53,7 +55,7 @@ class EndOfDayScreen(MemberScreen):
         if yes:
             self.query_one("#run-eod", Button).disabled = True
             self.query_one("#eod-status", Static).update("Cerrando el día…")
-            self.call("close", self.coop.backend.end_of_day.close_day, self.coop.token)
+            self.call("close", self.coop.backend.end_of_day.close_day, self.coop.token, self.day)
 
     def done_close(self, report: DayReport) -> None:
         lines = [f"Día {date_text(report.day)} cerrado. Nuevo día de negocio: {date_text(report.next_day)}."]
@@ -66,4 +68,9 @@ class EndOfDayScreen(MemberScreen):
 
     def failed_close(self, error) -> None:
         self.query_one("#eod-status", Static).update(safe_text(error.message))
-        self.query_one("#run-eod", Button).disabled = False
+        if getattr(error, "code", None) == "dia_ya_cerrado":
+            # another supervisor closed it: say who, then show the business day as it is now
+            self._told = error.message + "\n"
+            self.call("day", self.coop.backend.end_of_day.business_day, self.coop.token)
+        else:
+            self.query_one("#run-eod", Button).disabled = False

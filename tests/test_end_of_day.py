@@ -51,7 +51,7 @@ def test_refused_while_a_till_is_open_then_closes_and_moves_on(backend, staff, c
     assert any(t.kind == "cierre_caja" for t in report.totals)
     assert [label for label, _ in report.passes][0] == "Liquidación interbancaria"
     assert backend.end_of_day.business_day(sup.token)[0] == "2026-11-26"
-    with pytest.raises(ValidationError, match="ya está cerrado"):
+    with pytest.raises(ValidationError, match=r"ya lo cerró Hugo Torres \(supervisor1\)"):
         from backend import end_of_day
 
         with backend.db.write() as conn:
@@ -281,3 +281,45 @@ def test_the_close_waits_for_a_booking_already_stamped_with_its_day(make_backend
     closing.join()
     kinds = {t.kind: t for t in reports[0].totals}
     assert kinds["prueba_en_vuelo"].amount == 12_34 and kinds["prueba_en_vuelo"].entries == 1
+
+
+def test_the_supervisor_who_lost_the_race_is_told_who_closed_the_day(make_backend, clock):
+    """Two supervisors on two servers close the same day: the one who finishes second is told who closed it
+    and when (never «intenta de nuevo», whose retry only said the day was closed), and so is any later try."""
+    from backend import end_of_day
+
+    first, second = make_backend(), make_backend()
+    people = team(first, clock)
+    reports = []
+
+    def meanwhile(done: int, steps: int, label: str) -> None:
+        if label == "Informe y nuevo día de negocio":  # the loser's passes and check are done: the other wins now
+            clock.advance(minutes=2)
+            reports.append(second.end_of_day.close_day(people["supervisor2"].token))
+
+    with pytest.raises(ValidationError) as lost:
+        end_of_day.run(first.ctx, first, "supervisor1", meanwhile)
+    assert reports[0].day == "2026-11-25"
+    told = f"El día 25/11/2026 ya lo cerró Inés Mora (supervisor2) el 25/11/2026 a las {clock.now():%H:%M}."
+    assert lost.value.message == told and lost.value.code == "dia_ya_cerrado"
+    with pytest.raises(ValidationError) as again:  # the supervisor's screen still shows the 25th
+        first.end_of_day.close_day(people["supervisor"].token, "2026-11-25")
+    assert again.value.message == told
+    assert first.db.conn.execute("SELECT COUNT(*) FROM business_days").fetchone()[0] == 1
+    refused = first.db.conn.execute("SELECT actor, details FROM audit_log WHERE action = 'cierre_dia'"
+                                    " AND outcome = 'rechazado' ORDER BY id").fetchall()
+    assert [r[0] for r in refused] == ["supervisor1", "supervisor1"] and "Inés Mora" in refused[0][1]
+
+
+def test_a_day_closed_from_the_console_says_so(make_backend, clock):
+    from backend import end_of_day
+
+    backend = make_backend(staff_idle_seconds=10**6)
+    supervisor = team(backend, clock)["supervisor"]
+
+    end_of_day.run(backend.ctx, backend, "cli")
+    clock.advance(days=1)  # the 26th has come: the screen still showing the 25th must not close the 26th instead
+    with pytest.raises(ValidationError, match=r"^El día 25/11/2026 ya se cerró desde la consola del servidor"
+                                              r" \(cooprogreso end-of-day\) el 25/11/2026 a las 10:0\d\.$"):
+        backend.end_of_day.close_day(supervisor.token, "2026-11-25")
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM business_days").fetchone()[0] == 1

@@ -209,6 +209,30 @@ async def test_end_of_day_screen_shows_kinds_in_words_and_dates_as_dd_mm_aaaa(ba
     assert "deposito_ventanilla" not in text and "revisadas" in text
 
 
+async def test_end_of_day_screen_says_which_supervisor_closed_the_day_first(make_backend, clock):
+    """Two supervisors on the Cierre del día screen: the second is told who closed it and when, the screen then
+    shows the new business day, and nothing else is closed in the 25th's place."""
+    backend, other = make_backend(), make_backend()
+    supervisor = enrol(backend, "supervisor1", "supervisor", "Hugo Torres")
+    colleague = enrol(backend, "supervisor2", "supervisor", "Inés Mora")
+    clock.advance(seconds=60)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, supervisor)
+        await pilot.press("3")
+        await settle(pilot)
+        assert "Día de negocio: 25/11/2026" in screen_text(app)
+        other.end_of_day.close_day(sign_in(other, colleague, clock).token)  # from her own screen, on another server
+        await pilot.click("#run-eod")
+        await settle(pilot)
+        await pilot.click("#accept")
+        await settle(pilot)
+        text = " ".join(screen_text(app).split())  # the message wraps at 80 columns
+        assert f"El día 25/11/2026 ya lo cerró Inés Mora (supervisor2) el 25/11/2026 a las {clock.now():%H:%M}." in text
+        assert "Día de negocio: 26/11/2026" in text and "intenta de nuevo" not in text
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM business_days").fetchone()[0] == 1
+
+
 def test_snapshot_my_till_with_long_names(snap_compare, backend, clock):
     people = _busy_day(backend, clock)
     clock.advance(seconds=60)
