@@ -8,19 +8,25 @@ runner killed at any point leaves either nothing or the whole booking (its lease
 pass carries on). No partial debits: short of funds, nothing is debited; the attempt is recorded as
 failed with its reason, the member gets an SMS, and it is tried again the next business day up to
 `scheduled_retries` times.
+
+A claim records the business day it was made under, and a booking goes ahead only under that same day: the
+end of day (backend/end_of_day.py) waits for live claims before it moves the day on, and a runner whose
+claim outlived its lease across a close gives the schedule back, to be claimed again under the new day.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from . import bill_payments as pay
 from . import billers as cat
-from . import business_days, notices
+from . import business_days, ledger, notices
 from .bill_gateway import Bill, GatewayUnavailable, Statement, UnknownIdentifier
 from .clock import iso
 from .db import IntegrityError
@@ -48,11 +54,12 @@ class PassReport:
 
 
 class Runner:
-    def __init__(self, ctx, gateway, *, crash: Callable[[str], None] | None = None):
+    def __init__(self, ctx, gateway, *, crash: Callable[[str], None] | None = None, label: str = "pagos programados"):
         self.ctx = ctx
         self.gateway = gateway
         self.crash = crash or (lambda point: None)  # tests stop a pass here, as a kill would
-        self.name = f"runner-{secrets.token_hex(4)}"
+        # who holds a claim, as the close names it to a supervisor (unique: several runners per process)
+        self.name = f"{label} · {socket.gethostname()} · proceso {os.getpid()} · {secrets.token_hex(3)}"
 
     def run_pass(self, until: date | None = None, batch: int = 100) -> PassReport:
         now = self.ctx.now()
@@ -84,13 +91,16 @@ class Runner:
         until = iso(self.ctx.now() + timedelta(seconds=self.ctx.settings.scheduled_lease_seconds))
         skip = f" AND id NOT IN ({','.join('?' * len(deferred))})" if deferred else ""
         with self.ctx.db.write() as conn:
+            # under the business-day lock (shared): a claim commits before the close looks for live claims, or
+            # waits for the close and is made under the new day
+            day = ledger.business_day(conn, now)
             rows = conn.execute(
                 "SELECT id FROM bill_schedules WHERE next_run <= ? AND (claimed_until IS NULL OR claimed_until <= ?)"
                 + skip + " ORDER BY next_run, id LIMIT ?" + pay.SKIP_LOCKED,
                 (horizon, now, *deferred, batch)).fetchall()
             for row in rows:
-                conn.execute("UPDATE bill_schedules SET claimed_until = ?, claimed_by = ? WHERE id = ?",
-                             (until, self.name, row[0]))
+                conn.execute("UPDATE bill_schedules SET claimed_until = ?, claimed_by = ?, claimed_day = ? WHERE id = ?",
+                             (until, self.name, day, row[0]))
         self.crash("claimed")
         return [row[0] for row in rows]
 
@@ -134,6 +144,13 @@ class Runner:
                 if s is None:
                     report.lost += 1
                     return "lost"
+                if s["claimed_day"] is not None and s["claimed_day"] != ledger.business_day(conn, self.ctx.now_iso()):
+                    # the day was closed after this claim's lease ran out: never book it under the next day as
+                    # if claimed there; give it back, a later pass claims it under the new day
+                    conn.execute("UPDATE bill_schedules SET claimed_until = NULL, claimed_by = NULL, claimed_day = NULL"
+                                 " WHERE id = ?", (schedule_id,))
+                    report.deferred += 1
+                    return "deferred"
                 outcome, payment_id = self._decide(conn, s, biller, statement)
                 self.crash("booked")
         except IntegrityError:  # the (schedule, period) row exists: another runner booked it

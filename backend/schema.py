@@ -747,6 +747,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX holidays_year ON holidays(year);
     """,
+    # 21: end of day under running work — the business day a scheduled payment was claimed under (it is booked
+    # only under that day: backend/scheduled_runner.py), and the live claims the close waits for, by an index
+    """
+    ALTER TABLE bill_schedules ADD COLUMN claimed_day TEXT;
+    CREATE INDEX bill_schedules_claimed ON bill_schedules(claimed_until) WHERE claimed_until IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -200,11 +200,12 @@ class Backend:
         self.services  # noqa: B018 - builds the catalogue and the handlers it shares
         return ScheduledService(self.ctx, self.auth, self.ops)
 
-    def scheduled_runner(self, crash=None):
-        """One runner of Pagos Programados (`run_pass`); several may run at once, here or elsewhere."""
+    def scheduled_runner(self, crash=None, label: str = "pagos programados"):
+        """One runner of Pagos Programados (`run_pass`); several may run at once, here or elsewhere. `label` says
+        who runs it in its claims (the close names who holds the day's work)."""
         from .scheduled_runner import Runner
 
-        return Runner(self.ctx, self.bill_gateway, crash=crash)
+        return Runner(self.ctx, self.bill_gateway, crash=crash, label=label)
 
     @cached_property
     def calendar(self):

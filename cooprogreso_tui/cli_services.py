@@ -69,7 +69,7 @@ def _run_scheduled(cfg, args) -> int:
     if backend is None:
         return 2
     try:
-        report = backend.scheduled_runner().run_pass(until=until)
+        report = backend.scheduled_runner(label="run-scheduled").run_pass(until=until)
     finally:
         backend.close()
     print(report.line())
