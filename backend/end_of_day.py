@@ -6,9 +6,11 @@ the day's totals by operation kind (selected by business day), and move the busi
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from . import accounts, business_days, counter_ops, ledger, maturities
 from .context import Context, Principal
@@ -16,6 +18,7 @@ from .errors import ValidationError
 from .roles import SUPERVISOR, staff_only
 
 Progress = Callable[[int, int, str], None]  # (step done, steps, label)
+WAIT_POLL_SECONDS = 0.25  # how often a close waiting for claimed work looks again
 
 
 @dataclass(frozen=True)
@@ -42,19 +45,35 @@ def count(n: int, singular: str, plural: str) -> str:
     return f"{n} {singular if n == 1 else plural}"
 
 
-def _scheduled(backend, day: date) -> str:
-    r = backend.scheduled_runner().run_pass(until=day)
-    return ", ".join((count(r.due, "vencido", "vencidos"), count(r.paid, "pagado", "pagados"),
-                      count(r.failed, "fallido", "fallidos"), f"{r.deferred} por reintentar",
-                      count(r.skipped, "omitido", "omitidos")))
+SCHEDULED = "Pagos programados"
 
 
-def day_passes(backend) -> list[tuple[str, Callable[[date], object]]]:
+class _ScheduledPass:
+    """The close's pass of Pagos Programados: run again after the close waited for another runner's claims
+    (a dead runner's come back when its lease ends), its counts added up for the report."""
+
+    def __init__(self, backend, actor: str):
+        self.backend, self.actor = backend, actor
+        self.runner: Any = None  # made at the first run: a backend without the pass fails there, audited
+        self.due = self.paid = self.failed = self.deferred = self.skipped = 0
+
+    def __call__(self, day: date) -> str:
+        if self.runner is None:
+            self.runner = self.backend.scheduled_runner(label=f"cierre del día ({self.actor})")
+        r = self.runner.run_pass(until=day)
+        self.due, self.paid, self.failed = self.due + r.due, self.paid + r.paid, self.failed + r.failed
+        self.deferred, self.skipped = self.deferred + r.deferred, self.skipped + r.skipped
+        return ", ".join((count(self.due, "vencido", "vencidos"), count(self.paid, "pagado", "pagados"),
+                          count(self.failed, "fallido", "fallidos"), f"{self.deferred} por reintentar",
+                          count(self.skipped, "omitido", "omitidos")))
+
+
+def day_passes(backend, actor: str = "cierre") -> list[tuple[str, Callable[[date], object]]]:
     """The day's passes, in order; each takes the business date. Called explicitly: a pass that is missing
     from the backend is an error (AttributeError), never a silent skip."""
     return [
         ("Liquidación interbancaria", lambda day: backend.clearing.settle()),
-        ("Pagos programados", lambda day: _scheduled(backend, day)),
+        (SCHEDULED, _ScheduledPass(backend, actor)),
         ("Cierre de ciclo de tarjetas", lambda day: backend.card_cycle.close_due(day)),
         ("Vencimiento de plazos fijos", lambda day: maturities.mature_deposits(backend.ctx, day).line()),
         ("Cobro de cuotas de crédito", lambda day: maturities.collect_instalments(backend.ctx, day).line()),
@@ -147,6 +166,33 @@ def closed_reason(conn, day: str) -> str | None:
     return f"El día {_dmy(day)} {who} el {_dmy(closed_at[:10])} a las {closed_at[11:16]}."
 
 
+CLAIMS_SQL = ("SELECT claimed_by, claimed_until, COUNT(*), MIN(next_run) FROM bill_schedules"
+              " WHERE claimed_until IS NOT NULL AND claimed_by != ? GROUP BY claimed_by, claimed_until")
+
+
+def held_claims(conn, now: str, horizon: str, mine: str) -> tuple[list[tuple[str, int, str]], int]:
+    """Claims on scheduled payments not booked yet, other than the close's own (those are schedules its pass
+    could not run, already counted «por reintentar»): the live ones, as (holder, how many, until when), which
+    the close waits for, since what they book is stamped with the open day; and how many of the day's have
+    ended without a booking (a holder that died), which the close's pass then pays. An index range: few rows."""
+    live: dict[str, tuple[int, str]] = {}
+    ended = 0
+    for holder, until, n, due in conn.execute(CLAIMS_SQL, (mine,)).fetchall():
+        if until > now:
+            count_, last = live.get(holder, (0, until))
+            live[holder] = (count_ + n, max(last, until))
+        elif due is not None and due <= horizon:
+            ended += n
+    return [(holder, n, until) for holder, (n, until) in sorted(live.items())], ended
+
+
+def held_reason(day: str, held: list[tuple[str, int, str]]) -> str:
+    who = "; ".join(f"{n} tomados por «{holder}» hasta las {until[11:19]} del {_dmy(until[:10])}"
+                    for holder, n, until in held)
+    return (f"No se puede cerrar el día {_dmy(day)} todavía: hay pagos programados de ese día en curso ({who}). "
+            "Si ese proceso se detuvo, quedan libres a esa hora; intenta de nuevo entonces.")
+
+
 def not_yet(day: str) -> str:
     return f"El día {_dmy(day)} todavía no llega; se cierra desde ese día."
 
@@ -171,46 +217,78 @@ def run(ctx: Context, backend, actor: str, progress: Progress | None = None, exp
     if reason:
         ctx.audit_now(actor, "cierre_dia", "rechazado", dia=expected or day, motivo=reason)
         raise ValidationError(reason, code="dia_ya_cerrado" if done else "cierre_rechazado")
-    passes = day_passes(backend)
+    passes = day_passes(backend, actor)
     steps = len(passes) + 2
-    results = []
-    for n, (label, fn) in enumerate(passes):
-        if progress:
-            progress(n, steps, label)
+    results: dict[str, str] = {}
+
+    def run_pass(label: str, fn: Callable[[date], object]) -> None:
         try:
-            results.append((label, _summary(fn(date.fromisoformat(day)))))
+            results[label] = _summary(fn(date.fromisoformat(day)))
         except Exception as exc:  # the close stops here, told and audited; the day stays open
             ctx.audit_now(actor, "cierre_dia", "error", dia=day, paso=label, motivo=type(exc).__name__)
             raise
-    if progress:
-        progress(len(passes), steps, "Verificación de la contabilidad")
-    with ctx.db.read() as conn:
-        problems = ledger.check(conn)
-    if problems:
-        ctx.audit_now(actor, "cierre_dia", "contabilidad_descuadrada", dia=day, problemas=len(problems))
-        raise ValidationError("No se puede cerrar el día: la contabilidad no cuadra. " + "; ".join(problems[:3]),
-                              code="descuadre")
-    if progress:
-        progress(len(passes) + 1, steps, "Informe y nuevo día de negocio")
-    with ctx.db.write() as conn:
-        conn.lock(ledger.BUSINESS_DAY_LOCK)  # bookings stamped with this day commit first (ledger.post, ledger._BUSINESS_DAY)
-        done = closed_reason(conn, day)
-        late = done or open_tills_reason(conn)  # another supervisor closed it, or a till opened meanwhile
-        if not late:
-            cal = business_days.current(conn)
-            next_day = cal.next_business_day(date.fromisoformat(day)).isoformat()
-            if conn.execute("SELECT 1 FROM meta WHERE key = 'business_date'").fetchone() is None:
-                _first_close(conn, cal, date.fromisoformat(day))
-            totals = day_totals(conn, day)
-            report = DayReport(day, next_day, totals, tuple(results))
-            conn.execute("INSERT INTO business_days (day, closed_at, closed_by, report) VALUES (?, ?, ?, ?)",
-                         (day, ctx.now_iso(), actor, json.dumps(asdict(report), ensure_ascii=False)))
-            counter_ops.set_business_date(conn, next_day)
-            ctx.audit(conn, actor, "cierre_dia", "ok", dia=day, siguiente=next_day,
-                      asientos=sum(t.entries for t in totals))
-    if late:
-        ctx.audit_now(actor, "cierre_dia", "rechazado", dia=day, motivo=late)
-        raise ValidationError(late, code="dia_ya_cerrado" if done else "cierre_rechazado")
+
+    for n, (label, fn) in enumerate(passes):
+        if progress:
+            progress(n, steps, label)
+        run_pass(label, fn)
+    deadline = time.monotonic() + ctx.settings.end_of_day_wait_seconds
+    horizon = f"{day} 23:59:59"  # the close's pass pays what is due up to the day's end
+    scheduled = dict(passes)[SCHEDULED]
+    reruns = 0
+    while True:
+        if progress:
+            progress(len(passes), steps, "Verificación de la contabilidad")
+        with ctx.db.read() as conn:
+            problems = ledger.check(conn)
+        if problems:
+            ctx.audit_now(actor, "cierre_dia", "contabilidad_descuadrada", dia=day, problemas=len(problems))
+            raise ValidationError("No se puede cerrar el día: la contabilidad no cuadra. " + "; ".join(problems[:3]),
+                                  code="descuadre")
+        if progress:
+            progress(len(passes) + 1, steps, "Informe y nuevo día de negocio")
+        mine = getattr(getattr(scheduled, "runner", None), "name", "")
+        with ctx.db.write() as conn:
+            conn.lock(ledger.BUSINESS_DAY_LOCK)  # bookings stamped with this day commit first (ledger.post, ledger._BUSINESS_DAY)
+            done = closed_reason(conn, day)
+            late = done or open_tills_reason(conn)  # another supervisor closed it, or a till opened meanwhile
+            # Scheduled payments claimed under this day and not booked yet (a runner from cron waiting on the
+            # network, or one killed mid-pass): claims are taken under the same lock, so none slips in after this.
+            held, ended = ([], 0) if late else held_claims(conn, ctx.now_iso(), horizon, mine)
+            if not late and not held and not ended:
+                cal = business_days.current(conn)
+                next_day = cal.next_business_day(date.fromisoformat(day)).isoformat()
+                if conn.execute("SELECT 1 FROM meta WHERE key = 'business_date'").fetchone() is None:
+                    _first_close(conn, cal, date.fromisoformat(day))
+                totals = day_totals(conn, day)
+                report = DayReport(day, next_day, totals, tuple((label, results[label]) for label, _ in passes))
+                conn.execute("INSERT INTO business_days (day, closed_at, closed_by, report) VALUES (?, ?, ?, ?)",
+                             (day, ctx.now_iso(), actor, json.dumps(asdict(report), ensure_ascii=False)))
+                counter_ops.set_business_date(conn, next_day)
+                ctx.audit(conn, actor, "cierre_dia", "ok", dia=day, siguiente=next_day,
+                          asientos=sum(t.entries for t in totals))
+        if late:
+            ctx.audit_now(actor, "cierre_dia", "rechazado", dia=day, motivo=late)
+            raise ValidationError(late, code="dia_ya_cerrado" if done else "cierre_rechazado")
+        if not held and not ended:
+            break
+        # Wait (reads only) until the holders book or release, or their leases end; then pay what they left.
+        while held and time.monotonic() < deadline:
+            if progress:
+                progress(len(passes), steps, f"Esperando {sum(n for _, n, _ in held)} pagos programados en curso")
+            time.sleep(max(0.0, min(WAIT_POLL_SECONDS, deadline - time.monotonic())))
+            with ctx.db.read() as conn:
+                held, ended = held_claims(conn, ctx.now_iso(), horizon, mine)
+        if held or (reruns and time.monotonic() >= deadline):
+            with ctx.db.read() as conn:
+                every = held_claims(conn, "", horizon, mine)[0]  # live or not: who holds what, until when
+            if not every:
+                continue  # released just now: look again
+            reason = held_reason(day, every)
+            ctx.audit_now(actor, "cierre_dia", "rechazado", dia=day, motivo=reason)
+            raise ValidationError(reason, code="trabajo_en_curso")
+        run_pass(SCHEDULED, scheduled)
+        reruns += 1
     if progress:
         progress(steps, steps, "Listo")
     return report

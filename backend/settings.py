@@ -108,6 +108,8 @@ class Settings:
     card_limit_income_multiple: int = 3  # a credit card's cupo may be at most this many times declared monthly income
     # -- cajeros: declaración de licitud de fondos
     cash_declaration_threshold: int = 10_000_00  # cents: a member's cash deposits of a day from this amount declare their origin
+    # -- cierre del día
+    end_of_day_wait_seconds: int = 60  # the close waits this long for claimed work of its day, then refuses naming it
 
     def __post_init__(self) -> None:
         validate(self)
@@ -184,6 +186,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "card_limit_income_multiple": (1, 24),
     # cajeros: declaración de licitud de fondos
     "cash_declaration_threshold": (1, None),
+    # cierre del día
+    "end_of_day_wait_seconds": (0, 3600),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url",
