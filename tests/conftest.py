@@ -69,7 +69,7 @@ def pytest_generate_tests(metafunc) -> None:
 # finishing alone (seconds per module in a full run, heaviest first). The SSH module builds one branch server
 # (a venv, accounts, sshd) for all its tests, so it stays on one worker (xdist_group; `--dist loadgroup` is
 # in addopts); the demo scripts spread over the workers, each of which builds their demo database once.
-SLOW_FIRST = ("test_ssh", "test_demos", "test_web_browser", "test_races", "test_ui_staff", "test_ui_cards",
+SLOW_FIRST = ("test_ssh", "test_demos", "test_web_browser", "test_races", "test_end_of_day_claims", "test_ui_staff", "test_ui_cards",
               "test_ui_staff_queues", "test_ui_staff_qa", "test_ui_product_requests", "test_ui_services",
               "test_ui_transfers", "test_ui_staff_counterqa", "test_scheduled_properties", "test_help",
               "test_snapshots_contacto", "test_ui_affiliation", "test_snapshots_cards", "test_ui_beneficiaries",
@@ -80,7 +80,7 @@ ONE_WORKER = ("test_ssh",)
 DATE_SENSITIVE = ("test_end_of_day", "test_card_cycle", "test_card_payments", "test_cli_cards", "test_scheduled",
                   "test_scheduled_properties", "test_maturities", "test_products", "test_product_requests",
                   "test_product_approvals", "test_deferrals", "test_auth", "test_otp", "test_operations",
-                  "test_staff_auth", "test_tills", "test_clearing", "test_business_days")
+                  "test_staff_auth", "test_tills", "test_clearing", "test_business_days", "test_end_of_day_claims")
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may be disabled (-p no:xdist)
