@@ -202,6 +202,13 @@ def run(ctx: Context, backend, actor: str, progress: Progress | None = None, exp
 
     `expected` is the day the supervisor saw and confirmed: if another closed it meanwhile, nothing else is
     closed in its place (after midnight the next day could be closed at once)."""
+    if expected is not None:
+        try:
+            expected = date.fromisoformat(expected).isoformat() if isinstance(expected, str) else ""
+        except ValueError:
+            expected = ""
+        if not expected:
+            raise ValidationError("El día a cerrar no es una fecha válida.", code="cierre_rechazado")
     with ctx.db.read() as conn:
         day = counter_ops.business_date(conn, ctx)
         reason = open_tills_reason(conn)

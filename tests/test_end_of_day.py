@@ -323,3 +323,10 @@ def test_a_day_closed_from_the_console_says_so(make_backend, clock):
                                               r" \(cooprogreso end-of-day\) el 25/11/2026 a las 10:0\d\.$"):
         backend.end_of_day.close_day(supervisor.token, "2026-11-25")
     assert backend.db.conn.execute("SELECT COUNT(*) FROM business_days").fetchone()[0] == 1
+
+
+def test_a_day_to_close_that_is_no_date_is_refused_and_nothing_closes(backend, staff):
+    for odd in ("2026-02-30", "25/11/2026\x1b]0;x\x07", "", 20261125):
+        with pytest.raises(ValidationError, match="no es una fecha válida"):
+            backend.end_of_day.close_day(staff["supervisor"].token, odd)
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM business_days").fetchone()[0] == 0
