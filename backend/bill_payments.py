@@ -18,11 +18,13 @@ from datetime import timedelta
 
 from . import daily_quota, notices
 from .accounts import internal_account
+from . import billers as cat
 from .bill_gateway import Bill, GatewayUnavailable, PaymentNotice, PaymentRejected
 from .billers import Biller
+from .daily_quota import Quota
 from .clock import iso, parse_iso
 from .db import IntegrityError
-from .errors import NotFound, ValidationError
+from .errors import InsufficientFunds, NotFound, ValidationError
 from .identity import mask_account
 from .ledger import Leg, post
 from .money import format_money
@@ -57,6 +59,61 @@ class Booking:
         return self.amount + self.biller.commission
 
 
+# -- the limits a payment meets when it is made -------------------------------------------------------
+def quota(ctx, conn, user_id: int) -> Quota:
+    """What is left today of the member's daily cupo for service payments (by hand and scheduled alike)."""
+    return daily_quota.SERVICES.quota(conn, user_id, ctx.now().date().isoformat(), ctx.settings.limit_servicios_daily)
+
+
+def usable_biller(conn, code: str) -> Biller:
+    """The entity as the catalogue says now, refused when the co-op no longer collects for it."""
+    biller = cat.find(conn, code)
+    if biller is None or not biller.active:
+        name = f"La entidad {biller.name}" if biller else "La entidad"
+        raise ValidationError(f"{name} ya no recibe pagos por Cooprogreso.", field="biller", code="biller_inactive")
+    return biller
+
+
+def member_savings(conn, member_id: int, account_id: object) -> tuple[int, str, int]:
+    """(id, number, available) of one of the member's active savings accounts, or an error at «account»."""
+    if isinstance(account_id, bool) or not isinstance(account_id, int):
+        raise ValidationError("Selecciona la cuenta de débito.", field="account")
+    row = conn.execute("SELECT id, number, balance - held, kind, status FROM accounts WHERE id = ? AND member_id = ?",
+                       (account_id, member_id)).fetchone()
+    if row is None or row[3] != "ahorros" or row[4] != "activa":
+        raise ValidationError("La cuenta de débito no es una de tus cuentas de ahorros activas.", field="account",
+                              code="account")
+    return row[0], row[1], row[2]
+
+
+def check_payment(ctx, conn, *, user_id: int, member_id: int, biller_code: str, identifier: str,
+                  bills: tuple[Bill, ...], account_id: object, amount: int) -> tuple[Biller, int, str]:
+    """Every limit a service payment meets at the moment it is made, by hand or by a schedule (one place:
+    a limit lowered after a schedule was set applies to its next run). Inside the booking's transaction;
+    raises the refusal (ValidationError, InsufficientFunds), else the entity as it is now and the debit
+    account's id and number."""
+    biller = usable_biller(conn, biller_code)
+    status = conn.execute("SELECT status FROM members WHERE id = ?", (member_id,)).fetchone()
+    if status is None or status[0] != "activo":
+        raise ValidationError("Tu registro de socio no está activo. Acércate a una agencia.", code="inactive")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationError("Ingresa el monto del pago.", field="amount")
+    if amount > biller.max_amount:
+        raise ValidationError(f"El pago supera el máximo por pago para {biller.name} "
+                              f"({format_money(biller.max_amount)}).", field="amount", code="limit_tx")
+    for bill in bills:
+        if conn.execute("SELECT 1 FROM bill_payment_items WHERE biller_code = ? AND identifier = ?"
+                        " AND bill_number = ? AND released = 0", (biller.code, identifier, bill.number)).fetchone():
+            raise ValidationError(f"La factura de {bill.period} ya fue pagada o tiene un pago en proceso.",
+                                  field="bills", code="bill_paid")
+    quota(ctx, conn, user_id).check(amount, "El pago")
+    debit_id, number, available = member_savings(conn, member_id, account_id)
+    if amount + biller.commission > available:
+        raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(available)} y el pago "
+                                f"necesita {format_money(amount + biller.commission)}.", field="amount")
+    return biller, debit_id, number
+
+
 def bills_text(bills) -> str:
     return ", ".join(f"{b.period} ({b.number})" for b in bills) or "Recarga"
 
@@ -80,8 +137,7 @@ def book(ctx, conn, b: Booking, key: str) -> int:
         except IntegrityError:
             raise ValidationError(f"La factura {bill.number} ya fue pagada o tiene un pago en proceso.",
                                   field="bills", code="bill_paid") from None
-    if b.origin == "manual":
-        daily_quota.SERVICES.add(conn, b.user_id, now[:10], b.amount)
+    daily_quota.SERVICES.add(conn, b.user_id, now[:10], b.amount)  # scheduled ones use the day's cupo too
     ctx.audit(conn, b.actor, "servicio.pago", "ok", pago=payment_id, entidad=b.biller.code,
               identificador=b.identifier, monto=b.amount, comision=b.biller.commission, origen=b.origin,
               cuenta=_account_number(conn, b.account_id)[-4:])
@@ -167,8 +223,7 @@ def _refund(ctx, payment_id: int, reason: str) -> str:
         if row["schedule_id"] is not None:
             conn.execute("UPDATE bill_schedule_runs SET outcome = 'fallido', reason = ? WHERE schedule_id = ?"
                          " AND period = ? AND payment_id = ?", (reason, row["schedule_id"], row["period"], payment_id))
-        if row["origin"] == "manual":
-            daily_quota.SERVICES.give_back(conn, row["user_id"], row["created_at"][:10], row["amount"])
+        daily_quota.SERVICES.give_back(conn, row["user_id"], row["created_at"][:10], row["amount"])
         ctx.audit(conn, SYSTEM, "servicio.pago.rechazado", "ok", pago=payment_id, motivo=reason)
         notices.queue(conn, _member_of(conn, row["user_id"]),
                       f"Cooprogreso: {row['biller_name']} rechazó tu pago {row['reference']} ({reason}). "
@@ -230,14 +285,21 @@ def receipt(ctx, conn, user_id: int, payment_id: int) -> Receipt:
 
 
 def check(conn) -> list[str]:
-    """Lines for `ledger.check`: the daily usage kept equals what was paid by hand and not refunded."""
+    """Lines for `ledger.check`: the daily usage kept equals what was paid (by hand or scheduled) and not refunded."""
     problems = []
     for user_id, day, kept, derived in conn.execute(
             "SELECT u.user_id, u.day, u.amount, COALESCE(SUM(p.amount), 0) FROM bill_usage u"
             " LEFT JOIN bill_payments p ON p.user_id = u.user_id AND substr(p.created_at, 1, 10) = u.day"
-            " AND p.origin = 'manual' AND p.entry_id IS NOT NULL AND p.refund_entry_id IS NULL"
+            " AND p.entry_id IS NOT NULL AND p.refund_entry_id IS NULL"
             " GROUP BY u.user_id, u.day, u.amount HAVING u.amount != COALESCE(SUM(p.amount), 0)"):
         problems.append(f"cupo de pagos de servicios del usuario {user_id} ({day}): {format_money(kept)} usado"
+                        f" ≠ {format_money(derived)} pagado")
+    for user_id, day, derived in conn.execute(
+            "SELECT p.user_id, substr(p.created_at, 1, 10), SUM(p.amount) FROM bill_payments p"
+            " WHERE p.entry_id IS NOT NULL AND p.refund_entry_id IS NULL AND NOT EXISTS (SELECT 1 FROM bill_usage u"
+            " WHERE u.user_id = p.user_id AND u.day = substr(p.created_at, 1, 10))"
+            " GROUP BY p.user_id, substr(p.created_at, 1, 10)"):
+        problems.append(f"cupo de pagos de servicios del usuario {user_id} ({day}): nada usado"
                         f" ≠ {format_money(derived)} pagado")
     for payment_id, state in conn.execute(
             "SELECT id, state FROM bill_payments WHERE (state != 'fallido' AND entry_id IS NULL)"

@@ -40,6 +40,7 @@ class Biller:
     commission: int
     max_amount: int
     account_id: int
+    active: bool = True
 
     @property
     def is_topup(self) -> bool:
@@ -168,8 +169,13 @@ def normalize(biller: Biller, value: object) -> str:
 
 
 # -- the catalogue ------------------------------------------------------------------------------------
-_SELECT = ("SELECT code, category, name, id_label, rule, hint, amount_mode, commission, max_amount, account_id"
-           " FROM billers")
+_SELECT = ("SELECT code, category, name, id_label, rule, hint, amount_mode, commission, max_amount, account_id,"
+           " active FROM billers")
+
+
+def _biller(row) -> Biller:
+    code, category, name, id_label, rule, hint, mode, commission, max_amount, account_id, active = row
+    return Biller(code, category, name, id_label, rule, hint, mode, commission, max_amount, account_id, bool(active))
 
 
 def ensure_loaded(db) -> None:
@@ -243,16 +249,22 @@ def categories(conn) -> list[str]:
 
 
 def in_category(conn, category: str) -> list[Biller]:
-    return [Biller(*r) for r in conn.execute(
+    return [_biller(r) for r in conn.execute(
         _SELECT + " WHERE category = ? AND active = 1 ORDER BY sort_order, name", (category,))]
 
 
 def all_billers(conn) -> list[Biller]:
-    return [Biller(*r) for r in conn.execute(_SELECT + " WHERE active = 1 ORDER BY sort_order, name")]
+    return [_biller(r) for r in conn.execute(_SELECT + " WHERE active = 1 ORDER BY sort_order, name")]
+
+
+def find(conn, code: object) -> Biller | None:
+    """The entity whatever its state (a schedule's runner must know one the co-op stopped collecting for)."""
+    row = conn.execute(_SELECT + " WHERE code = ?", (str(code or ""),)).fetchone()
+    return _biller(row) if row else None
 
 
 def get(conn, code: object) -> Biller:
     row = conn.execute(_SELECT + " WHERE code = ? AND active = 1", (str(code or ""),)).fetchone()
     if row is None:
         raise ValidationError("Selecciona una entidad de la lista.", field="biller")
-    return Biller(*row)
+    return _biller(row)

@@ -5,9 +5,11 @@ A pass claims due schedules (`next_run <= now`, an index range: O(due), not O(al
 in ONE transaction: the ledger entry, the payment, the unique (schedule, period) row and the schedule's
 next run. So each (schedule, period) is paid at most once even with several runners at once, and a
 runner killed at any point leaves either nothing or the whole booking (its lease expires and a later
-pass carries on). No partial debits: short of funds, nothing is debited; the attempt is recorded as
-failed with its reason, the member gets an SMS, and it is tried again the next business day up to
-`scheduled_retries` times.
+pass carries on). Each run meets the limits in force that day, with the very checks of a manual payment
+(`bill_payments.check_payment`): the entity's maximum, the member's daily cupo, the account, the entity
+still collected for. No partial debits: refused, nothing is debited; the attempt is recorded as failed
+with its reason and the member gets an SMS. Short of funds or of today's cupo it is tried again the next
+business day up to `scheduled_retries` times.
 
 A claim records the business day it was made under, and a booking goes ahead only under that same day: the
 end of day (backend/end_of_day.py) waits for live claims before it moves the day on, and a runner whose
@@ -21,7 +23,7 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from . import bill_payments as pay
@@ -30,6 +32,7 @@ from . import business_days, ledger, notices
 from .bill_gateway import Bill, GatewayUnavailable, Statement, UnknownIdentifier
 from .clock import iso
 from .db import IntegrityError
+from .errors import InsufficientFunds, ServiceError
 from .money import format_money
 from .scheduled import next_period, nominal, roll, run_at
 
@@ -116,7 +119,12 @@ class Runner:
         if s is None:
             report.lost += 1
             return "lost"
-        biller = cat.get(self.ctx.db.conn, s["biller_code"])
+        biller = cat.find(self.ctx.db.conn, s["biller_code"])
+        assert biller is not None  # a schedule's biller row is never deleted (foreign key)
+        try:
+            pay.usable_biller(self.ctx.db.conn, biller.code)
+        except ServiceError as exc:  # the co-op no longer collects for it: the entity is not asked
+            return self._book(schedule_id, biller, None, report, refused=exc)
         try:
             statement = self.gateway.statement(biller, s["identifier"])
         except GatewayUnavailable as exc:
@@ -136,7 +144,8 @@ class Runner:
                 return "waiting"
         return self._book(schedule_id, biller, statement, report)
 
-    def _book(self, schedule_id: int, biller: cat.Biller, statement: Statement | None, report: PassReport) -> str:
+    def _book(self, schedule_id: int, biller: cat.Biller, statement: Statement | None, report: PassReport,
+              refused: ServiceError | None = None) -> str:
         payment_id = None
         try:
             with self.ctx.db.write() as conn:
@@ -151,7 +160,7 @@ class Runner:
                                  " WHERE id = ?", (schedule_id,))
                     report.deferred += 1
                     return "deferred"
-                outcome, payment_id = self._decide(conn, s, biller, statement)
+                outcome, payment_id = self._decide(conn, s, biller, statement, refused)
                 self.crash("booked")
         except IntegrityError:  # the (schedule, period) row exists: another runner booked it
             report.lost += 1
@@ -170,11 +179,17 @@ class Runner:
             report.skipped += 1
         return outcome
 
-    def _decide(self, conn, s, biller: cat.Biller, statement: Statement | None) -> tuple[str, int | None]:
+    def _decide(self, conn, s, biller: cat.Biller, statement: Statement | None,
+                refused: ServiceError | None = None) -> tuple[str, int | None]:
         """Inside the booking transaction: pay, skip or fail this period; always moves the schedule on."""
         period, member = s["period"], conn.execute("SELECT member_id FROM users WHERE id = ?",
                                                    (s["user_id"],)).fetchone()[0]
         label = f"{biller.name} {s['identifier']}"
+        if refused is not None:
+            reason = _reason(refused)
+            return self._close(conn, s, "fallido", None, reason, member,
+                               f"Cooprogreso: tu pago programado de {label} no se realizó: {_lower_first(reason)}. "
+                               "No se harán más intentos este mes."), None
         if statement is None:
             return self._close(conn, s, "fallido", None, f"{biller.name} no reconoce el identificador", member,
                                f"Cooprogreso: tu pago programado de {label} no se realizó: la entidad no reconoce "
@@ -210,29 +225,41 @@ class Runner:
                 return self._close(conn, s, "omitido", None, "Sin valores pendientes", None, None), None
         booking = pay.Booking(s["user_id"], member, SYSTEM, biller, s["identifier"], statement.holder, tuple(chosen),
                               s["account_id"], amount, origin="automatico", schedule_id=s["id"], period=period)
-        account = conn.execute("SELECT balance - held, status FROM accounts WHERE id = ?", (s["account_id"],)).fetchone()
-        if account[1] != "activa" or account[0] < booking.total:
-            reason = "La cuenta de débito no está activa" if account[1] != "activa" else "Saldo insuficiente"
-            attempt = s["attempts"] + 1
-            failed = pay.record_failure(self.ctx, conn, booking, f"prog-{s['id']}-{period}-f{attempt}", reason)
-            if attempt > self.ctx.settings.scheduled_retries or account[1] != "activa":
-                return self._close(conn, s, "fallido", failed, reason, member,
-                                   f"Cooprogreso: tu pago programado de {label} ({format_money(booking.total)}) no se "
-                                   f"realizó: {reason.lower()}. No se harán más intentos este mes."), failed
-            retry = business_days.current(conn).next_business_day(self.ctx.now().date())
-            conn.execute("UPDATE bill_schedules SET attempts = ?, next_run = ?, claimed_until = NULL, claimed_by = NULL,"
-                         " last_result = ?, last_run_at = ?, updated_at = ? WHERE id = ?",
-                         (attempt, run_at(retry, self.ctx.settings.scheduled_run_hour),
-                          f"{reason}; se reintentará el {retry:%d/%m/%Y}", self.ctx.now_iso(), self.ctx.now_iso(), s["id"]))
-            notices.queue(conn, member, f"Cooprogreso: tu pago programado de {label} ({format_money(booking.total)}) "
-                                        f"no se realizó: {reason.lower()}. Lo intentaremos de nuevo el "
-                                        f"{retry:%d/%m/%Y}.", self.ctx.now_iso())
-            self.ctx.audit(conn, SYSTEM, "servicio.programado.pago", "fallido", programado=s["id"], periodo=period,
-                           motivo=reason)
-            return "reintento", failed
+        try:  # the limits in force now (the manual payment's own checks), not those when it was scheduled
+            fresh, _, _ = pay.check_payment(self.ctx, conn, user_id=s["user_id"], member_id=member,
+                                            biller_code=biller.code, identifier=s["identifier"], bills=tuple(chosen),
+                                            account_id=s["account_id"], amount=amount)
+        except ServiceError as exc:
+            return self._refuse(conn, s, booking, exc, member, label)
+        booking = replace(booking, biller=fresh)  # today's commission and collection account
         payment_id = pay.book(self.ctx, conn, booking, f"prog-{s['id']}-{period}")
         self._close(conn, s, "pagado", payment_id, f"Pagado {format_money(booking.total)}", None, None)
         return "pagado", payment_id
+
+    def _refuse(self, conn, s, booking: pay.Booking, exc: ServiceError, member: int,
+                label: str) -> tuple[str, int | None]:
+        """A period the limits refused: nothing debited, the attempt kept with its reason, the member told.
+        Short of funds or of today's cupo it is tried again the next business day; anything else ends the month."""
+        period = s["period"]
+        reason = _reason(exc)
+        attempt = s["attempts"] + 1
+        failed = pay.record_failure(self.ctx, conn, booking, f"prog-{s['id']}-{period}-f{attempt}", reason)
+        retry = isinstance(exc, InsufficientFunds) or exc.code == "limit_daily"
+        if not retry or attempt > self.ctx.settings.scheduled_retries:
+            return self._close(conn, s, "fallido", failed, reason, member,
+                               f"Cooprogreso: tu pago programado de {label} ({format_money(booking.total)}) no se "
+                               f"realizó: {_lower_first(reason)}. No se harán más intentos este mes."), failed
+        day = business_days.current(conn).next_business_day(self.ctx.now().date())
+        conn.execute("UPDATE bill_schedules SET attempts = ?, next_run = ?, claimed_until = NULL, claimed_by = NULL,"
+                     " last_result = ?, last_run_at = ?, updated_at = ? WHERE id = ?",
+                     (attempt, run_at(day, self.ctx.settings.scheduled_run_hour),
+                      f"{reason}; se reintentará el {day:%d/%m/%Y}", self.ctx.now_iso(), self.ctx.now_iso(), s["id"]))
+        notices.queue(conn, member, f"Cooprogreso: tu pago programado de {label} ({format_money(booking.total)}) "
+                                    f"no se realizó: {_lower_first(reason)}. Lo intentaremos de nuevo el "
+                                    f"{day:%d/%m/%Y}.", self.ctx.now_iso())
+        self.ctx.audit(conn, SYSTEM, "servicio.programado.pago", "fallido", programado=s["id"], periodo=period,
+                       motivo=reason)
+        return "reintento", failed
 
     def _close(self, conn, s, outcome: str, payment_id: int | None, reason: str, member: int | None,
                sms: str | None) -> str:
@@ -261,3 +288,12 @@ class Runner:
             conn.execute("UPDATE bill_schedules SET next_run = ?, last_result = ?, claimed_until = NULL,"
                          " claimed_by = NULL, updated_at = ? WHERE id = ? AND claimed_by = ? AND state = 'activo'",
                          (values["next_run"], values["last_result"], self.ctx.now_iso(), schedule_id, self.name))
+
+
+def _reason(exc: ServiceError) -> str:
+    """A refusal as the period's reason: short of funds says just that (the SMS does not show the balance)."""
+    return "Saldo insuficiente" if isinstance(exc, InsufficientFunds) else exc.message.rstrip(".")
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

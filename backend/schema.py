@@ -753,6 +753,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE bill_schedules ADD COLUMN claimed_day TEXT;
     CREATE INDEX bill_schedules_claimed ON bill_schedules(claimed_until) WHERE claimed_until IS NOT NULL;
     """,
+    # 22: limits at payment time — a scheduled service payment uses the member's daily cupo like a manual one
+    # (backend/bill_payments.py book); the days of those made before count them too, so `check` agrees
+    """
+    INSERT INTO bill_usage (user_id, day, amount)
+        SELECT user_id, substr(created_at, 1, 10), SUM(amount) FROM bill_payments
+        WHERE origin = 'automatico' AND entry_id IS NOT NULL AND refund_entry_id IS NULL
+        GROUP BY user_id, substr(created_at, 1, 10)
+        ON CONFLICT (user_id, day) DO UPDATE SET amount = bill_usage.amount + excluded.amount;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,13 +17,13 @@ from pathlib import Path
 
 from . import bill_payments as pay
 from . import billers as cat
-from . import daily_quota, files
+from . import files
 from .daily_quota import Quota
 from .bill_gateway import Bill, GatewayUnavailable, UnknownIdentifier, gateway_for
 from .clock import iso, parse_iso
 from .context import Context, Principal
 from .db import IntegrityError
-from .errors import InsufficientFunds, NotFound, ServiceError, ValidationError
+from .errors import NotFound, ServiceError, ValidationError
 from .identity import mask_account
 from .money import format_money, format_plain
 from .periods import within_days
@@ -82,13 +82,7 @@ class PaymentSummary:
 
 def owned_savings(conn, who: Principal, account_id: object) -> tuple[int, str, int]:
     """(id, number, available) of one of the member's active savings accounts, or an error at «account»."""
-    if isinstance(account_id, bool) or not isinstance(account_id, int):
-        raise ValidationError("Selecciona la cuenta de débito.", field="account")
-    row = conn.execute("SELECT id, number, balance - held, kind, status FROM accounts WHERE id = ? AND member_id = ?",
-                       (account_id, who.member_id)).fetchone()
-    if row is None or row[3] != "ahorros" or row[4] != "activa":
-        raise ValidationError("Selecciona una de tus cuentas de ahorros activas.", field="account")
-    return row[0], row[1], row[2]
+    return pay.member_savings(conn, who.member_id, account_id)
 
 
 class RegistroHandler:
@@ -149,9 +143,8 @@ class PagoHandler:
     kind = "pago_servicio"
     otp_label = "tu pago de servicio"
 
-    def __init__(self, ctx: Context, service: ServicesService):
+    def __init__(self, ctx: Context):
         self.ctx = ctx
-        self.service = service
 
     def booking(self, conn, who: Principal, request: dict) -> tuple[pay.Booking, str]:
         """Everything the payment will book, checked; and the debit account's number."""
@@ -178,19 +171,9 @@ class PagoHandler:
                 raise ValidationError("Selecciona al menos una de las facturas pendientes.", field="bills")
             chosen = tuple(presented[n] for n in sorted(wanted, key=list(presented).index))
             amount = sum(b.amount for b in chosen)
-        if amount > biller.max_amount:
-            raise ValidationError(f"El pago supera el máximo por pago para {biller.name} "
-                                  f"({format_money(biller.max_amount)}).", field="amount", code="limit_tx")
-        for bill in chosen:
-            if conn.execute("SELECT 1 FROM bill_payment_items WHERE biller_code = ? AND identifier = ?"
-                            " AND bill_number = ? AND released = 0", (biller.code, row["identifier"], bill.number)).fetchone():
-                raise ValidationError(f"La factura de {bill.period} ya fue pagada o tiene un pago en proceso.",
-                                      field="bills", code="bill_paid")
-        self.service._quota(conn, who).check(amount, "El pago")
-        account_id, number, available = owned_savings(conn, who, request.get("account_id"))
-        if amount + biller.commission > available:
-            raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(available)} y el pago "
-                                    f"necesita {format_money(amount + biller.commission)}.", field="amount")
+        biller, account_id, number = pay.check_payment(
+            self.ctx, conn, user_id=who.user_id, member_id=who.member_id, biller_code=biller.code,
+            identifier=row["identifier"], bills=chosen, account_id=request.get("account_id"), amount=amount)
         return pay.Booking(who.user_id, who.member_id, who.username, biller, row["identifier"], row["holder"], chosen,
                            account_id, amount), number
 
@@ -222,7 +205,7 @@ class ServicesService:
         self.ops = ops
         self.gateway = gateway or gateway_for(ctx)
         ops.register(RegistroHandler(ctx))
-        ops.register(PagoHandler(ctx, self))
+        ops.register(PagoHandler(ctx))
 
     # -- the catalogue and the member's accounts -------------------------------------------------
     def categories(self, token: str) -> list[str]:
@@ -247,8 +230,7 @@ class ServicesService:
         return self._quota(self.ctx.db.conn, self.auth.principal(token))
 
     def _quota(self, conn, who: Principal) -> Quota:
-        return daily_quota.SERVICES.quota(conn, who.user_id, self.ctx.now().date().isoformat(),
-                                          self.ctx.settings.limit_servicios_daily)
+        return pay.quota(self.ctx, conn, who.user_id)
 
     # -- registered services -------------------------------------------------------------------------
     def services(self, token: str) -> list[RegisteredService]:

@@ -205,12 +205,20 @@ def test_run_scheduled_command_runs_one_pass_and_refuses_a_bad_date(backend, db_
 
 def test_one_broken_schedule_does_not_stop_the_others(backend, clock):
     who = demo_member(backend)
-    broken = add_schedule(backend, who, identifier="022345671", day=26)
+    add_schedule(backend, who, identifier="022345671", day=26)  # the one the entity garbles
     fine = add_schedule(backend, who, identifier="022345673", day=26)
-    with backend.db.write() as conn:  # an entity withdrawn from the catalogue after the schedule was made
-        conn.execute("UPDATE billers SET active = 0 WHERE code = 'EPMAPS'")
-        conn.execute("UPDATE bill_schedules SET biller_code = 'EPMAPS' WHERE id = ?", (broken,))
+    network = backend.bill_gateway
+
+    class Garbled:  # the entity answers one identifier with something unreadable
+        def statement(self, biller, identifier):
+            if identifier == "022345671":
+                raise ValueError("respuesta ilegible")
+            return network.statement(biller, identifier)
+
+        def pay(self, notice):
+            return network.pay(notice)
+
     clock.advance(days=1)
-    report = backend.scheduled_runner().run_pass()
+    report = Runner(backend.ctx, Garbled()).run_pass()
     assert report.paid == 1 and paid_periods(backend) == {(fine, "2026-11"): 1}
     assert any(e.action == "servicio.programado.error" for e in backend.audit_log(last=20))
