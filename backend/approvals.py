@@ -16,6 +16,7 @@ from .errors import Forbidden, ValidationError
 from .identity import mask_id
 from .money import format_money
 from .roles import SUPERVISOR, staff_only
+from .staff_conflicts import refuse_own
 from .text import clean_text
 from .tills import till_cash
 
@@ -101,7 +102,10 @@ class ApprovalsService:
 
     def _decide(self, who: Principal, op_id: int, note: str, *, approve: bool) -> str:
         with self.ctx.db.read() as conn:
-            kind = counter_ops.get(conn, op_id).kind
+            queued = counter_ops.get(conn, op_id)
+        kind = queued.kind
+        refuse_own(self.ctx, who, queued.member_id, action="aprobacion.decidir", operacion=op_id,
+                   message="No puedes aprobar ni rechazar una operación sobre tu propio registro de socio.")
         needs_note = not approve or kind == "cierre_caja"
         note = clean_text(note or "", field="nota", label="La nota", max_len=200, min_len=3 if needs_note else 0)
         with self.ctx.db.write() as conn:

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from . import accounts, counter_ops, notices
+from . import accounts, counter_ops, notices, staff_conflicts
 from .context import Context, Principal
 from .db import member_lock
-from .errors import NotFound, ValidationError
+from .errors import Forbidden, NotFound, ValidationError
 from .identity import ID_TYPES, mask_phone, normalize_id, validate_mobile
 from .roles import ATENCION, SUPERVISOR, staff_only
+from .staff_conflicts import refuse_own
 from .text import ascii_digits, clean_text
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -71,6 +72,12 @@ class BackofficeService:
         if not _EMAIL.match(email):
             raise ValidationError("El correo electrónico no es válido.", field="email")
         address = clean_text(form.get("address", ""), field="address", label="La dirección", max_len=120, min_len=5)
+        staff = self.ctx.db.conn.execute("SELECT cedula, full_name FROM staff_users WHERE id = ?",
+                                         (who.user_id,)).fetchone()
+        if staff_conflicts.same_person(staff[0], staff[1], id_type, number, first, last):
+            self.ctx.audit_now(who.username, "socio.registrar", "propia_rechazada", rol=who.role)
+            raise Forbidden("No puedes registrarte tú mismo como socio: pídeselo a un compañero.",
+                            code=staff_conflicts.CODE)
         with self.ctx.db.write() as conn:
             if conn.execute("SELECT 1 FROM members WHERE id_type = ? AND id_number = ?",
                             (id_type, number)).fetchone():
@@ -100,6 +107,7 @@ class BackofficeService:
 
     @staff_only(ATENCION)
     def unlock_user(self, who: Principal, member_id: int) -> None:
+        self._not_own(who, member_id, "socio.desbloquear")
         with self.ctx.db.write() as conn:
             self._member(conn, member_id, lock=True)
             done = conn.execute("UPDATE users SET locked_until = NULL, failed_logins = 0 WHERE member_id = ?"
@@ -111,6 +119,7 @@ class BackofficeService:
     @staff_only(ATENCION)
     def reset_access(self, who: Principal, member_id: int) -> None:
         """The online user can no longer sign in; the member affiliates again (code to their phone)."""
+        self._not_own(who, member_id, "socio.restablecer_acceso")
         now = self.ctx.now_iso()
         with self.ctx.db.write() as conn:
             self._member(conn, member_id, lock=True)
@@ -127,6 +136,7 @@ class BackofficeService:
     @staff_only(ATENCION)
     def request_mobile_change(self, who: Principal, member_id: int, new_mobile: str, reason: str, key: str) -> int:
         """Leave the change for a supervisor; returns the pending operation's id."""
+        self._not_own(who, member_id, "socio.cambio_celular")
         mobile = validate_mobile(ascii_digits(new_mobile, field="mobile", label="El celular"))
         reason = clean_text(reason, field="reason", label="El motivo", max_len=120, min_len=5)
         key = clean_text(key, field="key", label="La clave de la operación", max_len=64, min_len=8)
@@ -144,6 +154,11 @@ class BackofficeService:
             self.ctx.audit(conn, who.username, "socio.cambio_celular", "por_aprobar", rol=who.role,
                            member_id=member_id, operacion=op)
             return op
+
+    def _not_own(self, who: Principal, member_id: int, action: str) -> None:
+        if isinstance(member_id, int) and not isinstance(member_id, bool):
+            refuse_own(self.ctx, who, member_id, action=action,
+                       message="No puedes atender tu propio registro de socio: pídeselo a un compañero.")
 
     def _member(self, conn: Any, member_id: int, *, lock: bool = False):
         """The member's row; `lock` (inside a write, first): queue with the member's own writes (PostgreSQL)."""

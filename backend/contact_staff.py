@@ -16,6 +16,7 @@ from .contact import MAX_TEXT, SUBJECTS, case_number
 from .context import Context, Principal
 from .errors import NotFound, ValidationError
 from .roles import ATENCION, SUPERVISOR, staff_only
+from .staff_conflicts import refuse_own
 from .text import clean_text
 
 FILTERS = {"abiertos": "Abiertos", "Recibido": "Sin respuesta", "Respondido": "Respondidos",
@@ -112,6 +113,7 @@ class ContactStaffService:
         """Add the co-op's answer: the member reads it in Contacto and gets an SMS that it is there."""
         body = clean_text(text, field="answer", label="La respuesta", max_len=MAX_TEXT, min_len=MIN_ANSWER,
                           multiline=True)
+        self._not_own(who, case_id)
         now = self.ctx.now_iso()
         with self.ctx.db.write() as conn:
             row = self._row(conn, case_id, lock=True)
@@ -132,6 +134,7 @@ class ContactStaffService:
     @staff_only(ATENCION, SUPERVISOR)
     def close(self, who: Principal, case_id: int) -> StaffCase:
         """Nothing more is owed: the case leaves the queue (a reclamo only once it has been answered)."""
+        self._not_own(who, case_id)
         now = self.ctx.now_iso()
         with self.ctx.db.write() as conn:
             row = self._row(conn, case_id, lock=True)
@@ -145,6 +148,13 @@ class ContactStaffService:
             self.ctx.audit(conn, who.username, "contacto.cerrar", "ok", rol=who.role, member_id=row["member_id"],
                            caso=case_number(row["id"], row["created_at"]), asunto=row["subject"])
             return self._case(conn, self._row(conn, row["id"]))
+
+    def _not_own(self, who: Principal, case_id: int) -> None:
+        with self.ctx.db.read() as conn:
+            row = self._row(conn, case_id)
+        refuse_own(self.ctx, who, row["member_id"], action="contacto.decidir",
+                   message="No puedes responder ni cerrar un caso que escribiste tú como socio.",
+                   caso=case_number(row["id"], row["created_at"]))
 
     def _row(self, conn, case_id: int, lock: bool = False):
         if isinstance(case_id, bool) or not isinstance(case_id, int):

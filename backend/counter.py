@@ -24,6 +24,7 @@ from .ledger import Leg, post
 from .money import format_money
 from .name_search import MemberSearch, find_by_name
 from .roles import ATENCION, AUDITOR, CAJERO, SUPERVISOR, staff_only
+from .staff_conflicts import refuse_own
 from .text import ascii_digits, clean_text
 from .tills import amount_cents, open_till_row, till_cash
 
@@ -190,6 +191,10 @@ class CounterService:
              declaration: dict | None = None) -> CashResult:
         """Book the deposit or withdrawal now, or leave a large withdrawal for a supervisor."""
         key = clean_text(key, field="key", label="La clave de la operación", max_len=64, min_len=8)
+        if isinstance(account_id, int) and not isinstance(account_id, bool):
+            owner = self.ctx.db.conn.execute("SELECT member_id FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            refuse_own(self.ctx, who, owner[0] if owner else None, action="ventanilla.operar",
+                       message="No puedes atender en ventanilla una operación de tu propia cuenta.", cuenta=account_id)
         with self.ctx.db.write() as conn:
             lock_member_of(conn, account_id)  # first: queue with the member's own writes (PostgreSQL)
             # Then the till's row: two withdrawals at once cannot both count on the same cash.

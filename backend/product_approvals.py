@@ -21,6 +21,7 @@ from .product_requests import rate_text
 from .product_requests import request_number as number_of
 from .roles import ATENCION, SUPERVISOR, staff_only
 from .simulators import cuota_labels, product_name, rate_label
+from .staff_conflicts import refuse_own
 from .text import clean_text
 
 PENDING = ("Recibida", "En revisión")
@@ -216,15 +217,11 @@ class ProductApprovalsService:
         return None
 
     def _not_own(self, who: Principal, request_id: int) -> int:
-        """Staff are not members, but a staff user whose legal name is the member's decides nothing of it."""
+        """A staff user who is the member (their cédula, or their name) decides nothing of it."""
         with self.ctx.db.read() as conn:
             row = self._row(conn, request_id)
-            staff = conn.execute("SELECT full_name FROM staff_users WHERE id = ?", (who.user_id,)).fetchone()
-        member = f"{row['first_names']} {row['last_names']}"
-        if staff and " ".join(staff[0].lower().split()) == " ".join(member.lower().split()):
-            self.ctx.audit_now(who.username, "solicitud.decidir", "propia_rechazada", rol=who.role,
-                               member_id=row["member_id"], solicitud=request_number(row))
-            raise Forbidden("No puedes revisar ni decidir una solicitud a tu nombre.", code="propia")
+        refuse_own(self.ctx, who, row["member_id"], action="solicitud.decidir",
+                   message="No puedes revisar ni decidir una solicitud a tu nombre.", solicitud=request_number(row))
         return int(row["member_id"])
 
     def _row(self, conn, request_id: int, lock: bool = False):

@@ -762,6 +762,13 @@ MIGRATIONS: list[str] = [
         GROUP BY user_id, substr(created_at, 1, 10)
         ON CONFLICT (user_id, day) DO UPDATE SET amount = bill_usage.amount + excluded.amount;
     """,
+    # 23: staff linked to their cédula — nobody decides about the member with their own cédula
+    # (backend/staff_conflicts.py); staff enrolled before stay unlinked (their folded name is compared)
+    # until `cooprogreso staff link`
+    """
+    ALTER TABLE staff_users ADD COLUMN cedula TEXT;
+    CREATE UNIQUE INDEX staff_users_cedula ON staff_users(cedula) WHERE cedula IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

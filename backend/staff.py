@@ -36,6 +36,7 @@ class StaffUser:
     created_at: str
     last_login_at: str | None
     locked: bool
+    linked: bool = False  # linked to their cédula (staff_conflicts); unlinked ones are compared by name only
 
     @property
     def role_label(self) -> str:
@@ -77,6 +78,23 @@ def locked_message(remaining: timedelta) -> str:
             f"{'minuto' if minutes == 1 else 'minutos'}.")
 
 
+def _cedula(text: object) -> str:
+    """The staff user's cédula, checked like a member's (10 digits, Ecuadorian check digit)."""
+    from .identity import normalize_id
+    from .text import ascii_digits
+
+    raw = ascii_digits(text if isinstance(text, str) else "", field="cedula", label="La cédula")
+    try:
+        return normalize_id("cedula", raw)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field="cedula") from None
+
+
+def _cedula_free(conn, cedula: str | None) -> None:
+    if cedula and conn.execute("SELECT 1 FROM staff_users WHERE cedula = ?", (cedula,)).fetchone():
+        raise ValidationError("Esa cédula ya está vinculada a otro usuario de personal.", field="cedula")
+
+
 class StaffDirectory:
     """Enrolment and administration (the `cooprogreso staff` command), sign-in and sessions."""
 
@@ -84,11 +102,15 @@ class StaffDirectory:
         self.ctx = ctx
 
     # -- administration (command line, run by whoever holds the database) ------------------------
-    def add(self, username: str, role: str, password: str, full_name: str, *, by: str = "cli") -> Enrolment:
+    def add(self, username: str, role: str, password: str, full_name: str, *, cedula: str | None = None,
+            by: str = "cli") -> Enrolment:
+        """`cedula` links the user to the person (nobody decides about their own membership); without one
+        only their folded name is compared, so the command line asks for it."""
         username = check_username(username).lower()
         if role not in STAFF_ROLES:
             raise ValidationError(f"Rol desconocido: {role}. Roles: {', '.join(STAFF_ROLES)}.", field="role")
         full_name = clean_text(full_name or username, field="full_name", label="El nombre", max_len=80, min_len=2)
+        cedula = _cedula(cedula) if cedula is not None else None
         check_policy(password, username=username, id_number="")
         if len(password) < 10:
             raise ValidationError("La contraseña del personal debe tener al menos 10 caracteres.", field="password")
@@ -102,11 +124,13 @@ class StaffDirectory:
                     conn.execute("SELECT 1 FROM users WHERE lower(username) = ?", (username,)).fetchone()
                 if taken:
                     raise ValidationError("Ese usuario ya existe.", field="username")
+                _cedula_free(conn, cedula)
                 conn.execute(
                     "INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret, created_at,"
-                    " created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (username, full_name, role, stored, self._seal(username, secret), self.ctx.now_iso(), by))
-                self.ctx.audit(conn, by, "personal.crear", "ok", usuario=username, rol=role)
+                    " created_by, cedula) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (username, full_name, role, stored, self._seal(username, secret), self.ctx.now_iso(), by, cedula))
+                self.ctx.audit(conn, by, "personal.crear", "ok", usuario=username, rol=role,
+                               cedula="vinculada" if cedula else "sin_cedula")
         except IntegrityError:  # a backstop behind the lock
             raise ValidationError("Ese usuario ya existe.", field="username") from None
         return Enrolment(username, role, secret, totp.provisioning_uri(secret, username))
@@ -115,7 +139,25 @@ class StaffDirectory:
         now = self.ctx.now_iso()
         rows = self.ctx.db.conn.execute("SELECT * FROM staff_users ORDER BY username").fetchall()
         return [StaffUser(r["id"], r["username"], r["full_name"], r["role"], r["status"], r["created_at"],
-                          r["last_login_at"], bool(r["locked_until"] and r["locked_until"] > now)) for r in rows]
+                          r["last_login_at"], bool(r["locked_until"] and r["locked_until"] > now), bool(r["cedula"]))
+                for r in rows]
+
+    def link(self, username: str, cedula: str, *, by: str = "cli") -> None:
+        """Link a user enrolled before cédulas to theirs; a link is never changed (that would undo the rule)."""
+        username = (username or "").strip().lower()
+        cedula = _cedula(cedula)
+        try:
+            with self.ctx.db.write() as conn:
+                row = conn.execute("SELECT id, cedula FROM staff_users WHERE username = ?", (username,)).fetchone()
+                if row is None:
+                    raise NotFound(f"No existe el usuario de personal «{username}».", field="username")
+                if row[1]:
+                    raise ValidationError("Ese usuario ya está vinculado a una cédula.", field="cedula")
+                _cedula_free(conn, cedula)
+                conn.execute("UPDATE staff_users SET cedula = ? WHERE id = ?", (cedula, row[0]))
+                self.ctx.audit(conn, by, "personal.vincular_cedula", "ok", usuario=username)
+        except IntegrityError:
+            raise ValidationError("Esa cédula ya está vinculada a otro usuario de personal.", field="cedula") from None
 
     def disable(self, username: str, *, by: str = "cli") -> None:
         username = (username or "").strip().lower()

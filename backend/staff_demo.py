@@ -11,12 +11,14 @@ from .clock import iso
 from .passwords import hash_password
 
 DEMO_STAFF_PASSWORD = "Ventanilla-2026"
+# Fictional cédulas with valid check digits (Pichincha, 17): each links the user to the person
+# (backend/staff_conflicts.py); none is a demo member's (a clash would only keep that user off that member).
 DEMO_STAFF = [
-    ("cajero", "cajero", "Rosa Elena Quispe Mora"),
-    ("cajero2", "cajero", "Pablo Andrés Andrade Ruiz"),
-    ("atencion", "atencion", "Marta Lucía Vélez Paz"),
-    ("supervisor", "supervisor", "Hugo Fernando Torres Vaca"),
-    ("auditor", "auditor", "Ana Cristina Ruiz Lara"),
+    ("cajero", "cajero", "Rosa Elena Quispe Mora", "1705123451"),
+    ("cajero2", "cajero", "Pablo Andrés Andrade Ruiz", "1706234562"),
+    ("atencion", "atencion", "Marta Lucía Vélez Paz", "1707345672"),
+    ("supervisor", "supervisor", "Hugo Fernando Torres Vaca", "1708456783"),
+    ("auditor", "auditor", "Ana Cristina Ruiz Lara", "1709567893"),
 ]
 
 
@@ -25,12 +27,12 @@ def add_demo_staff(backend, rng: random.Random) -> tuple[tuple[str, str, str], .
     stored = hash_password(DEMO_STAFF_PASSWORD, log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
     out = []
     with backend.db.write() as conn:
-        for username, role, name in DEMO_STAFF:
+        for username, role, name, cedula in DEMO_STAFF:
             secret = base64.b32encode(rng.randbytes(20)).decode()
             conn.execute("INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret,"
-                         " created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, 'demo')",
+                         " created_at, created_by, cedula) VALUES (?, ?, ?, ?, ?, ?, 'demo', ?)",
                          (username, name, role, stored,
                           staff_secrets.seal(backend.ctx.secret("otp_pepper"), username, secret),
-                          iso(backend.ctx.now())))
+                          iso(backend.ctx.now()), cedula))
             out.append((username, role, secret))
     return tuple(out)

@@ -1,4 +1,4 @@
-"""`cooprogreso staff add|list|disable|reset-totp|code` (the co-op's staff users) and `cooprogreso end-of-day`.
+"""`cooprogreso staff add|list|link|disable|reset-totp|code` (the co-op's staff users) and `cooprogreso end-of-day`.
 
 `add` shows the authenticator secret once (otpauth:// URI and a QR code for the phone); nothing
 shows it again. `reset-totp` enrols a new one for a user who lost theirs (the old one is void at once).
@@ -23,12 +23,19 @@ def register(sub) -> None:
     add.add_argument("--user", required=True)
     add.add_argument("--role", required=True, choices=["cajero", "atencion", "supervisor", "auditor"])
     add.add_argument("--name", default="", help="nombre completo")
+    add.add_argument("--cedula", default=None,
+                     help="cédula de la persona: no podrá decidir nada sobre su propio registro de socio")
     add.add_argument("--password-stdin", action="store_true", help="leer la contraseña de la entrada estándar")
     add.add_argument("--no-qr", action="store_true", help="no dibujar el código QR")
     add.set_defaults(handler=_add)
     lst = verbs.add_parser("list", help="listar el personal")
     lst.add_argument("--db", dest="target")
     lst.set_defaults(handler=_list)
+    link = verbs.add_parser("link", help="vincular a su cédula un usuario creado sin ella (una sola vez)")
+    link.add_argument("--db", dest="target")
+    link.add_argument("--user", required=True)
+    link.add_argument("--cedula", required=True)
+    link.set_defaults(handler=_link)
     disable = verbs.add_parser("disable", help="deshabilitar un usuario de personal (cierra sus sesiones)")
     disable.add_argument("--db", dest="target")
     disable.add_argument("--user", required=True)
@@ -74,13 +81,15 @@ def _add(cfg, args) -> int:
     if password is None:
         return 1
     try:
-        enrolment = backend.auth.staff_directory.add(args.user, args.role, password, args.name)
+        enrolment = backend.auth.staff_directory.add(args.user, args.role, password, args.name, cedula=args.cedula)
     except ServiceError as exc:
         _say(exc.message, err=True)
         return 1
     finally:
         backend.close()
     _say(f"Usuario de personal creado: {enrolment.username} ({args.role})")
+    if args.cedula is None:
+        _say("Aviso: sin --cedula solo se compara su nombre con el de los socios; vincúlala con «staff link».")
     _show_secret(enrolment, qr=not args.no_qr)
     return 0
 
@@ -124,7 +133,24 @@ def _list(cfg, args) -> int:
     for p in people:
         state = "bloqueado" if p.locked else p.status
         _say(f"{visible(p.username):<20} {p.role_label:<30} {state:<10} {visible(p.full_name)}"
-              f"  último ingreso: {p.last_login_at or '-'}")
+              f"  último ingreso: {p.last_login_at or '-'}{'' if p.linked else '  (sin cédula)'}")
+    return 0
+
+
+def _link(cfg, args) -> int:
+    from backend.errors import ServiceError
+
+    backend = _backend(cfg)
+    if backend is None:
+        return 2
+    try:
+        backend.auth.staff_directory.link(args.user, args.cedula)
+    except ServiceError as exc:
+        _say(exc.message, err=True)
+        return 1
+    finally:
+        backend.close()
+    _say(f"Usuario {visible(args.user)} vinculado a su cédula.")
     return 0
 
 

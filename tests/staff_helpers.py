@@ -17,8 +17,8 @@ class Staff:
     token: str = ""
 
 
-def enrol(backend, username: str, role: str, name: str = "") -> Staff:
-    enrolment = backend.auth.staff_directory.add(username, role, PASSWORD, name or username.title())
+def enrol(backend, username: str, role: str, name: str = "", cedula: str | None = None) -> Staff:
+    enrolment = backend.auth.staff_directory.add(username, role, PASSWORD, name or username.title(), cedula=cedula)
     return Staff(enrolment.username, role, enrolment.secret)
 
 
@@ -37,13 +37,13 @@ def sign_in(backend, staff: Staff, clock=None) -> Staff:
 
 def team(backend, clock) -> dict[str, Staff]:
     """One signed-in user per staff role, plus a second cajero and supervisor (maker-checker)."""
-    people = {
-        "cajero": enrol(backend, "cajero1", "cajero", "Rosa Quispe"),
-        "cajero2": enrol(backend, "ventanilla2", "cajero", "Pablo Andrade"),
-        "atencion": enrol(backend, "atencion1", "atencion", "Marta Vélez"),
-        "supervisor": enrol(backend, "supervisor1", "supervisor", "Hugo Torres"),
-        "supervisor2": enrol(backend, "supervisor2", "supervisor", "Inés Mora"),
-        "auditor": enrol(backend, "auditor1", "auditor", "Ana Ruiz"),
+    people = {  # fictional cédulas with valid check digits (Guayas), none a member's or a demo staff user's
+        "cajero": enrol(backend, "cajero1", "cajero", "Rosa Quispe", "0901234567"),
+        "cajero2": enrol(backend, "ventanilla2", "cajero", "Pablo Andrade", "0902345677"),
+        "atencion": enrol(backend, "atencion1", "atencion", "Marta Vélez", "0903456788"),
+        "supervisor": enrol(backend, "supervisor1", "supervisor", "Hugo Torres", "0904567898"),
+        "supervisor2": enrol(backend, "supervisor2", "supervisor", "Inés Mora", "0905678918"),
+        "auditor": enrol(backend, "auditor1", "auditor", "Ana Ruiz", "0906789128"),
     }
     for staff in people.values():
         sign_in(backend, staff, clock)
