@@ -4,10 +4,12 @@
     python bench/run.py --only pg  only the PostgreSQL figures (bench/pg.py)
     python bench/run.py --only channels  only ssh_startup_ratio and web_first_paint_s (bench/channels.py)
     python bench/run.py --only soak  only soak_day_cost_ratio (bench/soak.py, ~2 min)
+    python bench/run.py --only codes  only otp_abandon_ratio (bench/codes.py)
 Targets: startup_ratio ≤ 1.3, movements_page_ratio ≤ 1.5, rss_ratio ≤ 1.5,
 transfer_throughput_ratio ≥ 0.5, concurrent_scaling_ratio ≥ 0.8, concurrent_errors = 0,
 booking_scale_ratio ≤ 1.3, demo_data_scale_ratio ≤ 1.2 (bench/scale.py),
-scheduled_pass_ratio ≤ 2, bill_payment_throughput_ratio ≥ 0.8, soak_day_cost_ratio ≤ 1.2.
+scheduled_pass_ratio ≤ 2, bill_payment_throughput_ratio ≥ 0.8, soak_day_cost_ratio ≤ 1.2,
+otp_abandon_ratio ≥ 0.9 (bench/codes.py).
 """
 
 from __future__ import annotations
@@ -283,8 +285,17 @@ def print_soak_figures(work: Path | None = None) -> None:
         print(f"soak_day_cost_ratio: {soak_day_cost_ratio(work or Path(tmp)):.2f}", flush=True)
 
 
+def print_code_figures(work: Path | None = None) -> None:
+    """Transfers per second late in a day with abandoned codes ÷ early in it (bench/codes.py)."""
+    from bench.codes import otp_abandon_ratio
+
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"otp_abandon_ratio: {otp_abandon_ratio(work or Path(tmp)):.2f}", flush=True)
+
+
 # `python bench/run.py --only pg`: one group of figures, same output lines
-ONLY = {"pg": print_pg_figures, "channels": print_channel_figures, "soak": print_soak_figures}
+ONLY = {"pg": print_pg_figures, "channels": print_channel_figures, "soak": print_soak_figures,
+        "codes": print_code_figures}
 
 
 def main() -> None:
@@ -323,6 +334,7 @@ def main() -> None:
         print(f"scheduled_pass_ratio: {services.scheduled_pass_ratio(work):.2f}", flush=True)
         print(f"bill_payment_throughput_ratio: {services.bill_payment_throughput_ratio(work):.2f}", flush=True)
         print_soak_figures(work)
+        print_code_figures(work)
         print_pg_figures()
         print_channel_figures(work)
 
