@@ -226,6 +226,16 @@ class SqliteConnection(sqlite3.Connection):
         """Each statement's first row (None when it has none), the statements run in order."""
         return [self.execute(sql, params).fetchone() for sql, params in statements]
 
+    scrubbing = False  # set by `scrub_after_commit` for the current write transaction
+
+    def scrub_after_commit(self) -> None:
+        """What this transaction deletes or rewrites must not stay readable on disk (a masked code): freed
+        bytes are overwritten from now on, and once it commits the write-ahead log, which still holds the old
+        pages, is checkpointed and emptied (`SqliteDatabase.write`)."""
+        if not self.scrubbing:
+            self.execute("PRAGMA secure_delete = ON")
+            self.scrubbing = True
+
     def lock(self, name: str) -> None:
         """Serialise with other writers taking the same named lock: BEGIN IMMEDIATE already does."""
 
@@ -249,6 +259,23 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _end_scrub(conn: SqliteConnection, *, checkpoint: bool) -> None:
+    """After a scrubbing transaction: secure_delete off again, and the committed pages copied into the file
+    and the write-ahead log truncated, so the old text is in neither. The checkpoint does not wait: if another
+    connection is reading or writing it does what it can, and the next scrubbing transaction tries again."""
+    conn.scrubbing = False
+    conn.execute("PRAGMA secure_delete = OFF")
+    if not checkpoint:
+        return
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.Error:
+        pass
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 class SqliteDatabase(Database):
@@ -311,8 +338,12 @@ class SqliteDatabase(Database):
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
+            if conn.scrubbing:
+                _end_scrub(conn, checkpoint=False)
             raise
         conn.execute("COMMIT")
+        if conn.scrubbing:
+            _end_scrub(conn, checkpoint=True)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[SqliteConnection]:

@@ -190,6 +190,9 @@ class PgConnection:
             return self._scratch.execute(query, tuple(params))
         return self._raw.execute(query, tuple(params))
 
+    def scrub_after_commit(self) -> None:
+        """Nothing per transaction here: PostgreSQL drops old row versions when it vacuums the table."""
+
     def send(self, sql: str, params=()) -> None:
         """A write whose result nobody reads, sent with this transaction's next round trip (the next statement
         or the COMMIT) rather than in one of its own. It runs in its place, in order; if it fails, that next

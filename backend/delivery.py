@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import redaction
 from .errors import DeliveryError
 
 
@@ -13,12 +14,16 @@ class OutboxChannel:
 
     name = "outbox"
 
-    def send(self, db, recipient: str, body: str, at: str) -> None:
+    def send(self, db, recipient: str, body: str, at: str) -> int:
+        """Store the message; returns its outbox id. A message showing a code is listed to be masked
+        (backend/redaction.py) in the same transaction, so no crash leaves a code that nothing will mask."""
         with db.write() as conn:
-            conn.execute(
-                "INSERT INTO outbox (created_at, channel, recipient, body) VALUES (?, 'outbox', ?, ?)",
+            outbox_id = conn.execute(
+                "INSERT INTO outbox (created_at, channel, recipient, body) VALUES (?, 'outbox', ?, ?) RETURNING id",
                 (at, recipient, body),
-            )
+            ).fetchone()[0]
+            redaction.hold(conn, outbox_id, body, at)
+        return outbox_id
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class HttpChannel:
     name = "http"
 
     def send(self, db, recipient: str, body: str, at: str) -> None:
+        """Hand the message to the gateway; nothing is stored here, so there is nothing to mask later."""
         import httpx  # deferred: only deployments with a gateway pay its import (~60 ms)
 
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}

@@ -62,10 +62,11 @@ class OtpService:
         self._check_budget(member_id, purpose, actor, now)
         code = _new_code()
         challenge_id = secrets.token_urlsafe(16)
-        self._deliver(phone, purpose, code, actor, challenge_id)
+        sent = self._deliver(phone, purpose, code, actor, challenge_id)
         s = self.ctx.settings
         with self.ctx.db.write() as conn:
             redaction.sweep(conn, iso(now - timedelta(seconds=s.otp_ttl_seconds)))
+            redaction.bind(conn, sent, challenge_id)
             conn.execute(
                 "INSERT INTO otp_challenges (id, member_id, purpose, details_digest, code_hash, phone,"
                 " created_at, expires_at, tries_left, last_sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -94,8 +95,9 @@ class OtpService:
             raise OtpError(f"Espera {seconds} s antes de pedir otro código.", code="otp_resend_wait",
                            tries_left=row["tries_left"])
         code = _new_code()
-        self._deliver(row["phone"], row["purpose"], code, actor, challenge_id)
+        sent = self._deliver(row["phone"], row["purpose"], code, actor, challenge_id)
         with self.ctx.db.write() as conn:
+            redaction.bind(conn, sent, challenge_id)
             conn.execute(
                 "UPDATE otp_challenges SET code_hash = ?, resends = resends + 1, last_sent_at = ?,"
                 " expires_at = ? WHERE id = ?",
@@ -143,7 +145,7 @@ class OtpService:
             if failure is None:
                 conn.execute("UPDATE otp_challenges SET verified_at = ? WHERE id = ?",
                              (self.ctx.now_iso(), challenge_id))
-                redaction.forget_code(conn, row["phone"], code)
+                redaction.forget(conn, row["id"])
                 self.ctx.audit(conn, actor, "otp.verificar", "ok", challenge=challenge_id, purpose=purpose)
                 return then(conn)
             self.ctx.audit(conn, actor, "otp.verificar", failure.code, challenge=challenge_id, purpose=purpose)
@@ -214,16 +216,18 @@ class OtpService:
                            code="otp_no_phone")
         return row[0]
 
-    def _deliver(self, phone: str, purpose: str, code: str, actor: str, challenge_id: str) -> None:
+    def _deliver(self, phone: str, purpose: str, code: str, actor: str, challenge_id: str) -> int | None:
+        """Send the SMS; the outbox row that shows the code, if the channel keeps one."""
         minutes = max(1, self.ctx.settings.otp_ttl_seconds // 60)
         body = (f"Cooprogreso: tu código de seguridad para {PURPOSE_LABELS.get(purpose, purpose)} "
                 f"es {code}. Vence en {minutes} min. No lo compartas con nadie.")
         try:
-            self.ctx.channel.send(self.ctx.db, phone, body, self.ctx.now_iso())
+            sent = self.ctx.channel.send(self.ctx.db, phone, body, self.ctx.now_iso())
         except Exception as exc:
             self.ctx.audit_now(actor, "otp.enviar", "error_envio", challenge=challenge_id,
                                canal=self.ctx.channel.name, motivo=str(exc))
             raise
+        return sent if isinstance(sent, int) else None
 
     def _hash(self, challenge_id: str, code: str) -> str:
         # "surrogatepass": whatever was typed is hashed (and is a wrong code), never a crash.

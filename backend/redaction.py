@@ -1,9 +1,11 @@
-"""Codes at rest: the outbox keeps a security code only while it can still be used.
+"""Codes at rest: the outbox shows a security code only while it can still be used.
 
-With the embedded outbox channel the SMS text (code included) is a row in the database. Once the code
-expired, or was used, the row's body is rewritten with the code masked, so a copy of the database
-taken later holds no live or dead code. A watermark in `meta` (the outbox id up to which nothing live
-remains) keeps each sweep to the newest rows.
+With the embedded outbox channel the SMS text (code included) is a row in the database. `outbox_codes`
+lists the rows that still show a code, with their challenge and when they were sent. When the code is
+used, voided (wrong tries, changed operation), replaced (resend, a new code for the operation) or expired,
+exactly those rows get the code masked and leave the list: masking costs what there is to mask, never
+a re-read of every SMS sent since. On SQLite the old text is also overwritten on disk: secure_delete
+for the rewritten rows, and a checkpoint that empties the write-ahead log once the transaction commits.
 """
 
 from __future__ import annotations
@@ -13,46 +15,45 @@ import re
 OTP_PREFIX = "Cooprogreso: tu código de seguridad"
 MASK = "******"
 _CODE = re.compile(r"\b[0-9]{6}\b")
-_WATERMARK = "outbox_redacted_through"
+
+
+def hold(conn, outbox_id: int, body: str, at: str) -> None:
+    """List an outbox row just written if it shows a code (its challenge is bound once it is stored)."""
+    if body.startswith(OTP_PREFIX) and _CODE.search(body):
+        conn.execute("INSERT INTO outbox_codes (outbox_id, sent_at) VALUES (?, ?)", (outbox_id, at))
+
+
+def bind(conn, outbox_id: int | None, challenge_id: str) -> None:
+    """The row `outbox_id` shows the code of `challenge_id` (None: the channel kept no row)."""
+    if outbox_id is not None:
+        conn.execute("UPDATE outbox_codes SET challenge_id = ? WHERE outbox_id = ?", (challenge_id, outbox_id))
+
+
+def forget(conn, challenge_id: str) -> int:
+    """Mask the rows showing a code of `challenge_id` (used, voided or replaced). Returns how many."""
+    return _mask(conn, conn.execute(
+        "SELECT c.outbox_id, o.body FROM outbox_codes c JOIN outbox o ON o.id = c.outbox_id"
+        " WHERE c.challenge_id = ?", (challenge_id,)).fetchall())
 
 
 def sweep(conn, expired_before: str) -> int:
     """Mask the codes of messages sent at or before `expired_before` (their codes expired). Returns how many."""
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_WATERMARK,)).fetchone()
-    mark = int(row[0]) if row else 0
-    rows = conn.execute("SELECT id, created_at, body FROM outbox WHERE id > ? ORDER BY id", (mark,)).fetchall()
-    masked, through = 0, mark
-    for outbox_id, created_at, body in rows:
-        if body.startswith(OTP_PREFIX) and _CODE.search(body):
-            if created_at > expired_before:
-                break  # this code may still be live, and every later message is newer
-            conn.execute("UPDATE outbox SET body = ? WHERE id = ?", (_CODE.sub(MASK, body), outbox_id))
-            masked += 1
-        through = outbox_id
-    if through != mark:
-        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                     (_WATERMARK, str(through)))
-    return masked
+    return _mask(conn, conn.execute(
+        "SELECT c.outbox_id, o.body FROM outbox_codes c JOIN outbox o ON o.id = c.outbox_id"
+        " WHERE c.sent_at <= ?", (expired_before,)).fetchall())
 
 
 def pending(conn, expired_before: str) -> bool:
     """True if `sweep` has something to do (a read, so read-mostly callers write only when needed)."""
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_WATERMARK,)).fetchone()
-    first = conn.execute("SELECT created_at, body FROM outbox WHERE id > ? ORDER BY id LIMIT 1",
-                         (int(row[0]) if row else 0,)).fetchone()
-    if first is None:
-        return False
-    at, body = first
-    return not (body.startswith(OTP_PREFIX) and _CODE.search(body)) or at <= expired_before
+    return conn.execute("SELECT 1 FROM outbox_codes WHERE sent_at <= ? LIMIT 1", (expired_before,)).fetchone() \
+        is not None
 
 
-def forget_code(conn, phone: str, code: str) -> None:
-    """Mask a code that was just used (it will never be valid again) in the messages still unswept."""
-    if not _CODE.fullmatch(code or ""):
-        return
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_WATERMARK,)).fetchone()
-    for outbox_id, body in conn.execute(
-            "SELECT id, body FROM outbox WHERE id > ? AND recipient = ? ORDER BY id",
-            (int(row[0]) if row else 0, phone)).fetchall():
-        if body.startswith(OTP_PREFIX) and re.search(rf"\b{code}\b", body):
-            conn.execute("UPDATE outbox SET body = ? WHERE id = ?", (_CODE.sub(MASK, body), outbox_id))
+def _mask(conn, rows) -> int:
+    if not rows:
+        return 0
+    conn.scrub_after_commit()  # SQLite: old bytes overwritten, the write-ahead log emptied after the commit
+    for outbox_id, body in rows:
+        conn.execute("UPDATE outbox SET body = ? WHERE id = ?", (_CODE.sub(MASK, body), outbox_id))
+        conn.execute("DELETE FROM outbox_codes WHERE outbox_id = ?", (outbox_id,))
+    return len(rows)

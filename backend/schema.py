@@ -769,6 +769,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE staff_users ADD COLUMN cedula TEXT;
     CREATE UNIQUE INDEX staff_users_cedula ON staff_users(cedula) WHERE cedula IS NOT NULL;
     """,
+    # 24: codes at rest — the outbox rows that still show a security code, with their challenge and when they
+    # were sent (backend/redaction.py): masking touches exactly those rows. Rows an earlier version sent that
+    # still show a code are listed without a challenge (masked when they expire); the old watermark goes.
+    """
+    CREATE TABLE outbox_codes (
+        outbox_id INTEGER PRIMARY KEY REFERENCES outbox(id),
+        challenge_id TEXT,
+        sent_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_codes_sent ON outbox_codes(sent_at);
+    CREATE INDEX outbox_codes_challenge ON outbox_codes(challenge_id);
+    INSERT INTO outbox_codes (outbox_id, sent_at) SELECT id, created_at FROM outbox
+        WHERE body LIKE 'Cooprogreso: tu código de seguridad%' AND body NOT LIKE '%******%';
+    DELETE FROM meta WHERE key = 'outbox_redacted_through';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
