@@ -108,8 +108,14 @@ class OperationsService:
             raise ValidationError(CHANGED, code="operation_changed")
         challenge = self.otp.issue(who.member_id, row["kind"], _bound(op_id, prepared), who.username)
         with self.ctx.db.write() as conn:
-            conn.execute("UPDATE operations SET challenge_id = ? WHERE id = ? AND state = 'pendiente'",
-                         (challenge.id, op_id))
+            current = conn.execute("SELECT state, challenge_id FROM operations WHERE id = ? FOR UPDATE",
+                                   (op_id,)).fetchone()
+            if current["state"] != "pendiente":  # confirmed or voided meanwhile: this code confirms nothing
+                self.otp.void(conn, challenge.id)
+            else:
+                conn.execute("UPDATE operations SET challenge_id = ? WHERE id = ?", (challenge.id, op_id))
+                if current["challenge_id"]:  # its earlier code can no longer confirm it: void, masked now
+                    self.otp.void(conn, current["challenge_id"])
         return challenge
 
     def resend_code(self, token: str, op_id: str) -> Challenge:
@@ -214,8 +220,12 @@ class OperationsService:
         return row
 
     def _void(self, op_id: str) -> None:
+        """The operation changed since it was shown: void, with the code it may have (masked now)."""
         with self.ctx.db.write() as conn:
-            conn.execute("UPDATE operations SET state = 'anulada' WHERE id = ? AND state = 'pendiente'", (op_id,))
+            voided = conn.execute("UPDATE operations SET state = 'anulada' WHERE id = ? AND state = 'pendiente'"
+                                  " RETURNING challenge_id", (op_id,)).fetchone()
+            if voided and voided[0]:
+                self.otp.void(conn, voided[0])
 
 
 def _bound(op_id: str, prepared: Prepared) -> dict[str, Any]:

@@ -97,6 +97,7 @@ class OtpService:
         code = _new_code()
         sent = self._deliver(row["phone"], row["purpose"], code, actor, challenge_id)
         with self.ctx.db.write() as conn:
+            redaction.forget(conn, challenge_id)  # the code it replaces is dead: masked now
             redaction.bind(conn, sent, challenge_id)
             conn.execute(
                 "UPDATE otp_challenges SET code_hash = ?, resends = resends + 1, last_sent_at = ?,"
@@ -160,8 +161,7 @@ class OtpService:
         except OtpError as exc:
             return exc
         if not hmac.compare_digest(row["details_digest"], details_digest(purpose, details)):
-            conn.execute("UPDATE otp_challenges SET voided_at = ?, tries_left = 0 WHERE id = ?",
-                         (iso(now), row["id"]))
+            self._void(conn, row["id"], now)
             return OtpError(
                 "Los datos de la operación cambiaron después de pedir el código; el código quedó anulado. "
                 "Confirma de nuevo para recibir otro.", code="otp_details_changed")
@@ -169,13 +169,22 @@ class OtpService:
             return None
         tries = row["tries_left"] - 1
         if tries <= 0:
-            conn.execute("UPDATE otp_challenges SET tries_left = 0, voided_at = ? WHERE id = ?",
-                         (iso(now), row["id"]))
+            self._void(conn, row["id"], now)
             return OtpError("Código incorrecto. Agotaste los intentos; el código quedó anulado. "
                             "Solicita uno nuevo.", code="otp_exhausted")
         conn.execute("UPDATE otp_challenges SET tries_left = ? WHERE id = ?", (tries, row["id"]))
         left = "Te queda 1 intento" if tries == 1 else f"Te quedan {tries} intentos"
         return OtpError(f"Código incorrecto. {left}.", code="otp_wrong", tries_left=tries)
+
+    def void(self, conn, challenge_id: str) -> None:
+        """Inside the caller's write: a challenge that can no longer be used (its operation changed or got a
+        new code) is void, and its code masked in the outbox now rather than when it expires."""
+        self._void(conn, challenge_id, self.ctx.now())
+
+    def _void(self, conn, challenge_id: str, now: datetime) -> None:
+        conn.execute("UPDATE otp_challenges SET tries_left = 0, voided_at = ? WHERE id = ? AND voided_at IS NULL",
+                     (iso(now), challenge_id))
+        redaction.forget(conn, challenge_id)
 
     def _ensure_open(self, row, now: datetime) -> None:
         if row["verified_at"] or row["consumed_at"]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from backend.errors import OtpError
+from backend import redaction
+from backend.beneficiaries import BeneficiaryForm
+from backend.errors import OtpError, ValidationError
 from backend.transfers import TransferRequest
 
 from .conftest import last_code
-from .transfer_helpers import number_of, transfer
+from .transfer_helpers import number_of, save_beneficiary, transfer
 
 BUSY = dict(session_idle_seconds=10**7, otp_max_per_hour=10**4, otp_max_per_day=10**4)
 
@@ -29,6 +31,59 @@ def ask_code(backend, who, dest: str, amount: int = 1_00) -> tuple[str, str]:
 
 def to_ana(backend, ana) -> str:
     return number_of(backend, ana.accounts[0])
+
+
+# -- masked when the code dies, not when it expires -----------------------------------------------------
+def test_three_wrong_tries_mask_the_code_at_once(backend, lucia, ana):
+    op, code = ask_code(backend, lucia, to_ana(backend, ana))
+    wrong = "000000" if code != "000000" else "111111"
+    for expected in ("otp_wrong", "otp_wrong", "otp_exhausted"):
+        assert shown(backend, code) == 1  # usable until the third wrong try
+        with pytest.raises(OtpError) as err:
+            backend.ops.authorise(lucia.token, op, wrong)
+        assert err.value.code == expected
+    assert shown(backend, code) == 0  # long before it would have expired
+    assert redaction.MASK in backend.outbox(last=1)[-1].body
+    with pytest.raises(OtpError) as err:
+        backend.ops.authorise(lucia.token, op, code)
+    assert err.value.code == "otp_void"
+
+
+def test_a_resent_code_masks_the_one_it_replaces(backend, lucia, ana, clock):
+    op, first = ask_code(backend, lucia, to_ana(backend, ana))
+    clock.advance(seconds=backend.settings.otp_resend_interval_seconds)
+    backend.ops.resend_code(lucia.token, op)
+    second = last_code(backend)
+    assert shown(backend, first) == 0 and shown(backend, second) == 1
+    assert backend.ops.authorise(lucia.token, op, second).get("Monto") == "$1.00"
+    assert shown(backend, second) == 0
+
+
+def test_a_new_code_for_the_same_operation_voids_and_masks_the_earlier_one(backend, lucia, ana):
+    op, first = ask_code(backend, lucia, to_ana(backend, ana))
+    [(earlier,)] = backend.db.conn.execute("SELECT challenge_id FROM operations WHERE id = ?", (op,)).fetchall()
+    backend.ops.request_code(lucia.token, op)
+    second = last_code(backend)
+    assert shown(backend, first) == 0 and shown(backend, second) == 1
+    assert backend.db.conn.execute("SELECT voided_at FROM otp_challenges WHERE id = ?",
+                                   (earlier,)).fetchone()[0] is not None
+    backend.ops.authorise(lucia.token, op, second)
+
+
+def test_a_changed_operation_masks_its_code(backend, lucia):
+    form = BeneficiaryForm("interbancaria", "Pedro Andrade", "cedula", "0926687856", "2200123456", "0010", "ahorros")
+    saved = save_beneficiary(backend, lucia.token, form)
+    pending = backend.transfers.prepare(lucia.token, TransferRequest("interbancaria", lucia.accounts[0], 5_00, "x",
+                                                                     beneficiary_id=saved.id))
+    backend.ops.request_code(lucia.token, pending.id)
+    code = last_code(backend)
+    moved = BeneficiaryForm("interbancaria", "Pedro Andrade", "cedula", "0926687856", "2200999999", "0010", "ahorros")
+    save_beneficiary(backend, lucia.token, moved, saved.id)
+    assert shown(backend, code) == 1
+    with pytest.raises(ValidationError) as err:
+        backend.ops.request_code(lucia.token, pending.id)
+    assert err.value.code == "operation_changed"
+    assert shown(backend, code) == 0
 
 
 # -- masking costs what there is to mask ---------------------------------------------------------------
@@ -85,7 +140,7 @@ def test_the_work_per_code_does_not_grow_with_the_sms_sent_since_an_abandoned_co
 
 # -- masked on disk too -----------------------------------------------------------------------------
 @pytest.mark.sqlite_only  # the database file and its write-ahead log
-@pytest.mark.parametrize("ending", ["used"])
+@pytest.mark.parametrize("ending", ["used", "wrong_tries"])
 def test_a_masked_code_is_in_neither_the_file_nor_the_write_ahead_log(backend, lucia, ana, ending):
     op, code = ask_code(backend, lucia, to_ana(backend, ana))
     files = [backend.db.path, backend.db.path.with_name(backend.db.path.name + "-wal")]
