@@ -161,3 +161,23 @@ def test_a_masked_code_is_in_neither_the_file_nor_the_write_ahead_log(backend, l
                 backend.ops.authorise(lucia.token, op, wrong)
     assert shown(backend, code) == 0
     assert sms not in on_disk()
+
+
+# -- databases from before the list --------------------------------------------------------------------
+def test_codes_an_older_version_left_readable_are_listed_and_masked_when_they_expire(backend, lucia, ana, clock):
+    from backend.db import statements
+    from backend.schema import MIGRATIONS
+
+    op, used = ask_code(backend, lucia, to_ana(backend, ana))
+    backend.ops.authorise(lucia.token, op, used)
+    _, live = ask_code(backend, lucia, to_ana(backend, ana))
+    listing = next(s for m in MIGRATIONS for s in statements(m) if s.startswith("INSERT INTO outbox_codes"))
+    with backend.db.write() as conn:  # as migration 24 finds a database of the version before
+        conn.execute("DELETE FROM outbox_codes")
+        conn.execute(listing)
+    listed = backend.db.conn.execute("SELECT o.body FROM outbox_codes c JOIN outbox o ON o.id = c.outbox_id")
+    assert [row[0] for row in listed] == [backend.outbox(last=1)[-1].body]  # the live code only
+    assert shown(backend, live) == 1
+    clock.advance(seconds=backend.settings.otp_ttl_seconds)
+    backend.outbox()
+    assert shown(backend, live) == 0 and shown(backend, used) == 0
