@@ -164,7 +164,7 @@ class CooprogresoApp(App):
 
         config_file = os.environ.get(config.ENV_PREFIX + "CONFIG") or config.config_file()
         log_file = logs.log_dir(self.backend.settings.log_dir) / logs.FILE_NAME
-        return About(__version__, str(config_file), str(log_file), str(self.backend.db.path), self.export_dir)
+        return About(__version__, str(config_file), str(log_file), str(self.backend.db.target), self.export_dir)
 
     # -- session -------------------------------------------------------------------------------
     def start_session(self, signed: SignedIn) -> None:

@@ -13,7 +13,7 @@ import screens
 from backend.help import faqs, fold, search
 from backend.settings import Settings
 from screens.contact import ContactScreen
-from screens.help import FaqScreen, HelpModal, screen_help, screen_purpose
+from screens.help import AboutScreen, FaqScreen, HelpModal, screen_help, screen_purpose
 from screens.login import LoginScreen
 from screens.products import MovementsScreen
 from screens.registry import by_key
@@ -200,3 +200,16 @@ async def test_ayuda_shows_the_calendar_in_force_and_its_source(backend):
         text = screen_text(app)
         assert "Feriados 2027" in text and "09/08/2027" in text and "sin verificar" in text
         assert "10/08/2027" not in text  # the moved holiday's historical date is a business day
+
+
+async def test_about_names_the_database_on_either_engine(backend):
+    """«Acerca de» on a PostgreSQL co-op ended the app (`PgDatabase` has no `path`): it shows the URL, no password."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        app.push_screen(AboutScreen())
+        await settle(pilot)
+        assert isinstance(app.screen, AboutScreen)
+        text = screen_text(app)
+        assert "Base de datos" in text
+        assert str(backend.db.target)[:30] in text  # the file, or the URL (wrapped at 80 columns)
