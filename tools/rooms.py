@@ -37,6 +37,7 @@ CORE = {m: f"core.{m}" for m in (
 SECURITY = {m: f"security.{m}" for m in (
     "auth", "passwords", "otp", "totp", "operations", "receipts", "audit", "roles", "redaction",
     "staff", "staff_secrets",  # staff users sign in in two steps (auth reaches them)
+    "staff_conflicts",  # nobody decides about their own membership: every branch area asks it
 )}
 AREAS = {
     "transfers": {"transfers": "transfers", "beneficiaries": "beneficiaries", "payees": "payees",
@@ -44,7 +45,8 @@ AREAS = {
     "bill_payments": {"services": "services", "bill_payments": "payments", "bill_gateway": "bill_gateway",
                       "billers": "billers", "scheduled": "scheduled", "scheduled_runner": "scheduled_runner"},
     "cards": {"cards": "cards", "card_ledger": "card_ledger", "card_numbers": "card_numbers",
-              "card_payments": "card_payments", "card_cycle": "card_cycle", "deferrals": "deferrals"},
+              "card_payments": "card_payments", "card_cycle": "card_cycle", "deferrals": "deferrals",
+              "card_networks": "card_networks"},
     "products": {"products": "position", "product_requests": "product_requests",
                  "product_approvals": "product_approvals", "product_opening": "product_opening",
                  "simulators": "simulators", "maturities": "maturities"},
@@ -54,7 +56,8 @@ AREAS = {
                "tills": "tills", "approvals": "approvals", "backoffice": "backoffice",
                "end_of_day": "end_of_day", "audit_views": "audit_views"},
     "demo": {"demo": "coop", "demo_cards": "cards", "product_requests_demo": "product_requests",
-             "queues_demo": "queues", "services_demo": "services", "staff_demo": "staff"},
+             "queues_demo": "queues", "services_demo": "services", "staff_demo": "staff",
+             "simulation": "simulation"},
 }
 BACKEND = {**CORE, **SECURITY, "service": "service"}  # service.py, the facade over every area, stays on top
 for _area, _modules in AREAS.items():
@@ -62,7 +65,7 @@ for _area, _modules in AREAS.items():
 
 SCREENS_AREAS = {
     "shared": ("flow", "otp", "confirm", "receipt", "widgets", "base", "calls", "cells", "messages",
-               "text_entry", "downloads"),
+               "text_entry", "downloads", "safe_text"),
     "menu": ("menu", "registry", "sections", "commands", "palette"),
     "security": ("login", "affiliation", "staff_code"),
     "products": ("products:position", "product_requests", "my_requests"),
@@ -86,16 +89,18 @@ TESTS_AREAS = {
              "test_notice_delivery", "test_sms_gateway", "test_text_boundary", "test_import_hygiene",
              "test_house_rules", "test_races", "test_business_days"),
     "security": ("test_auth", "test_authorization_matrix", "test_otp", "test_operations", "test_receipts",
-                 "test_secrets", "test_staff_auth", "test_ui_login", "test_ui_affiliation", "test_ui_staff_login",
+                 "test_secrets", "test_staff_auth", "test_codes_at_rest", "test_ui_login", "test_ui_affiliation", "test_ui_staff_login",
                  "test_ui_flow"),
     "app": ("test_cli_errors", "test_demos", "test_demo_phone", "test_ui_demo_phone", "test_log_file", "test_ssh",
             "test_web", "test_web_browser", "test_start_path", "test_registry", "test_ui_shortcuts",
             "test_ui_spanish_keys", "test_ui_dates", "test_ui_wrapped_messages", "test_ui_typed_hidden",
-            "test_ui_background", "test_snapshots"),
+            "test_ui_background", "test_snapshots", "test_screen_text_rule", "test_ui_stored_text",
+            "test_simulation"),
     "transfers": ("test_transfers", "test_transfer_properties", "test_beneficiaries", "test_clearing",
                   "test_ui_transfers", "test_ui_beneficiaries"),
     "bill_payments": ("test_services", "test_services_indexes", "test_bill_gateway", "test_billers",
-                      "test_scheduled", "test_scheduled_properties", "test_ui_services", "test_gateway_answers"),
+                      "test_scheduled", "test_scheduled_properties", "test_ui_services", "test_gateway_answers",
+                      "test_scheduled_limits"),
     "cards": ("test_card_cycle", "test_card_indexes", "test_card_number_owners", "test_card_numbers",
               "test_card_payments", "test_deferrals", "test_cli_cards", "test_ui_cards", "test_ui_cards_stale",
               "test_snapshots_cards"),
@@ -104,6 +109,7 @@ TESTS_AREAS = {
     "contact": ("test_contact", "test_contact_staff", "test_ui_contact", "test_snapshots_contacto"),
     "help": ("test_help",),
     "branch": ("test_backoffice", "test_cash_declaration", "test_counter_holds", "test_end_of_day", "test_tills",
+               "test_end_of_day_claims", "test_staff_conflicts",
                "test_audit_views", "test_cli_staff", "test_ui_staff", "test_ui_staff_cash_accounts",
                "test_ui_staff_confirm_defaults", "test_ui_staff_counterqa", "test_ui_staff_qa",
                "test_ui_staff_queues"),
