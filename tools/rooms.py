@@ -33,9 +33,10 @@ CORE = {m: f"core.{m}" for m in (
     "business_days",  # the co-op calendar: due dates of cards, payments, plazos fijos and the end of day
     "text", "identity", "name_search", "settings", "keys", "clock", "errors", "ids", "periods", "files",
     "context", "notices", "delivery", "notice_delivery",
+    "redaction",  # masking codes at rest in the outbox: delivery and otp both need it
 )}
 SECURITY = {m: f"security.{m}" for m in (
-    "auth", "passwords", "otp", "totp", "operations", "receipts", "audit", "roles", "redaction",
+    "auth", "passwords", "otp", "totp", "operations", "receipts", "audit", "roles",
     "staff", "staff_secrets",  # staff users sign in in two steps (auth reaches them)
     "staff_conflicts",  # nobody decides about their own membership: every branch area asks it
 )}
@@ -89,13 +90,14 @@ TESTS_AREAS = {
              "test_notice_delivery", "test_sms_gateway", "test_text_boundary", "test_import_hygiene",
              "test_house_rules", "test_races", "test_business_days"),
     "security": ("test_auth", "test_authorization_matrix", "test_otp", "test_operations", "test_receipts",
-                 "test_secrets", "test_staff_auth", "test_codes_at_rest", "test_ui_login", "test_ui_affiliation", "test_ui_staff_login",
+                 "test_secrets", "test_staff_auth",
+                 "test_codes_at_rest", "test_ui_login", "test_ui_affiliation", "test_ui_staff_login",
                  "test_ui_flow"),
     "app": ("test_cli_errors", "test_demos", "test_demo_phone", "test_ui_demo_phone", "test_log_file", "test_ssh",
             "test_web", "test_web_browser", "test_start_path", "test_registry", "test_ui_shortcuts",
             "test_ui_spanish_keys", "test_ui_dates", "test_ui_wrapped_messages", "test_ui_typed_hidden",
-            "test_ui_background", "test_snapshots", "test_screen_text_rule", "test_ui_stored_text",
-            "test_simulation"),
+            "test_ui_background", "test_snapshots", "test_screen_text_rule",
+            "test_ui_stored_text", "test_simulation"),
     "transfers": ("test_transfers", "test_transfer_properties", "test_beneficiaries", "test_clearing",
                   "test_ui_transfers", "test_ui_beneficiaries"),
     "bill_payments": ("test_services", "test_services_indexes", "test_bill_gateway", "test_billers",
