@@ -9,15 +9,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .clock import Clock, system_clock
-from .context import Context
-from .db import Database, DatabaseUrl
-from .settings import Settings
+from backend.core.clock import Clock, system_clock
+from backend.core.context import Context
+from backend.core.db import Database, DatabaseUrl
+from backend.core.settings import Settings
 
 if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn before any of them is needed
-    from .auth import AuthService
-    from .operations import OperationsService
-    from .otp import OtpService
+    from backend.security.auth import AuthService
+    from backend.security.operations import OperationsService
+    from backend.security.otp import OtpService
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,9 @@ class Backend:
             with self._core_lock:
                 core = self._core_services
                 if core is None:
-                    from .auth import AuthService
-                    from .operations import OperationsService
-                    from .otp import OtpService
+                    from backend.security.auth import AuthService
+                    from backend.security.operations import OperationsService
+                    from backend.security.otp import OtpService
 
                     otp = OtpService(self.ctx)
                     auth = AuthService(self.ctx, otp)
@@ -91,111 +91,111 @@ class Backend:
     # Sections are built on first use: the login screen needs none of them (start-up time).
     @cached_property
     def products(self):
-        from .products import ProductsService
+        from backend.products.position import ProductsService
 
         return ProductsService(self.ctx, self.auth)
 
     @cached_property
     def beneficiaries(self):
-        from . import institutions
-        from .beneficiaries import BeneficiariesService
+        from backend.core import institutions
+        from backend.transfers.beneficiaries import BeneficiariesService
 
         institutions.ensure_loaded(self.db)
         return BeneficiariesService(self.ctx, self.auth, self.ops)
 
     @cached_property
     def transfers(self):
-        from . import institutions
-        from .transfers import TransfersService
+        from backend.core import institutions
+        from backend.transfers.transfers import TransfersService
 
         institutions.ensure_loaded(self.db)
         return TransfersService(self.ctx, self.auth, self.ops)
 
     @cached_property
     def notices(self):
-        from .notice_delivery import NoticeDelivery
+        from backend.core.notice_delivery import NoticeDelivery
 
         return NoticeDelivery(self.ctx)
 
     @cached_property
     def clearing(self):
-        from .clearing import ClearingService
+        from backend.transfers.clearing import ClearingService
 
         return ClearingService(self.ctx)
 
     @cached_property
     def cards(self):
-        from .cards import CardsService
+        from backend.cards.cards import CardsService
 
         return CardsService(self.ctx, self.auth, self.ops)
 
     @cached_property
     def deferrals(self):
-        from .deferrals import DeferralsService
+        from backend.cards.deferrals import DeferralsService
 
         return DeferralsService(self.ctx, self.auth, self.ops)
 
     @cached_property
     def card_cycle(self):
-        from .card_cycle import CycleService
+        from backend.cards.card_cycle import CycleService
 
         return CycleService(self.ctx)
 
     # -- cajeros: staff services (each method declares its roles with @staff_only)
     @cached_property
     def tills(self):
-        from .tills import TillsService
+        from backend.branch.tills import TillsService
 
         return TillsService(self.ctx, self.auth)
 
     @cached_property
     def counter(self):
-        from .counter import CounterService
+        from backend.branch.counter import CounterService
 
         return CounterService(self.ctx, self.auth)
 
     @cached_property
     def approvals(self):
-        from .approvals import ApprovalsService
+        from backend.branch.approvals import ApprovalsService
 
         return ApprovalsService(self.ctx, self.auth)
 
     @cached_property
     def backoffice(self):
-        from .backoffice import BackofficeService
+        from backend.branch.backoffice import BackofficeService
 
         return BackofficeService(self.ctx, self.auth)
 
     @cached_property
     def end_of_day(self):
-        from .end_of_day import EndOfDayService
+        from backend.branch.end_of_day import EndOfDayService
 
         return EndOfDayService(self.ctx, self.auth, self)
 
     @cached_property
     def audit_views(self):
-        from .audit_views import AuditViewsService
+        from backend.branch.audit_views import AuditViewsService
 
         return AuditViewsService(self.ctx, self.auth)
 
     @cached_property
     def bill_gateway(self):
         """The recaudación network (simulated or http), shared by payments and the scheduled runner."""
-        from . import billers
-        from .bill_gateway import gateway_for
+        from backend.bill_payments import billers
+        from backend.bill_payments.bill_gateway import gateway_for
 
         billers.ensure_loaded(self.db)
         return gateway_for(self.ctx)
 
     @cached_property
     def services(self):
-        from .services import ServicesService
+        from backend.bill_payments.services import ServicesService
 
         return ServicesService(self.ctx, self.auth, self.ops, self.bill_gateway)
 
     @cached_property
     def scheduled(self):
-        from .scheduled import ScheduledService
+        from backend.bill_payments.scheduled import ScheduledService
 
         self.services  # noqa: B018 - builds the catalogue and the handlers it shares
         return ScheduledService(self.ctx, self.auth, self.ops)
@@ -203,42 +203,42 @@ class Backend:
     def scheduled_runner(self, crash=None, label: str = "pagos programados"):
         """One runner of Pagos Programados (`run_pass`); several may run at once, here or elsewhere. `label` says
         who runs it in its claims (the close names who holds the day's work)."""
-        from .scheduled_runner import Runner
+        from backend.bill_payments.scheduled_runner import Runner
 
         return Runner(self.ctx, self.bill_gateway, crash=crash, label=label)
 
     @cached_property
     def calendar(self):
         """The co-op calendar for members (Ayuda · Feriados)."""
-        from .business_days import CalendarService
+        from backend.core.business_days import CalendarService
 
         return CalendarService(self.ctx, self.auth)
 
     # -- contacto
     @cached_property
     def contact(self):
-        from . import contact
+        from backend.contact import contact
 
         contact.ensure_loaded(self.db)
         return contact.ContactService(self.ctx, self.auth)
 
     @cached_property
     def contact_staff(self):
-        from .contact_staff import ContactStaffService
+        from backend.contact.contact_staff import ContactStaffService
 
         return ContactStaffService(self.ctx, self.auth)
 
     # -- solicitudes: the back office approves or rejects what members ask for
     @cached_property
     def product_approvals(self):
-        from .product_approvals import ProductApprovalsService
+        from backend.products.product_approvals import ProductApprovalsService
 
         return ProductApprovalsService(self.ctx, self.auth)
 
     # -- solicita tus productos (member side)
     @cached_property
     def product_requests(self):
-        from .product_requests import ProductRequestsService
+        from backend.products.product_requests import ProductRequestsService
 
         return ProductRequestsService(self.ctx, self.auth, self.ops)
 
@@ -254,22 +254,22 @@ class Backend:
         return self.ctx.now()
 
     def check(self) -> list[str]:
-        from . import ledger
+        from backend.core import ledger
 
         with self.db.read() as conn:
             return ledger.check(conn)
 
     def calendar_warnings(self) -> list[str]:
-        """The co-op calendar's gaps for this year and next (backend/business_days.py), for `check`."""
-        from . import business_days
+        """The co-op calendar's gaps for this year and next (backend/core/business_days.py), for `check`."""
+        from backend.core import business_days
 
         with self.db.read() as conn:
             return business_days.current(conn).warnings(self.ctx.now().date())
 
     def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
         """The newest messages of the embedded channel; codes that expired are masked first."""
-        from . import redaction
-        from .clock import iso
+        from backend.core import redaction
+        from backend.core.clock import iso
 
         expired_before = iso(self.ctx.now() - timedelta(seconds=self.ctx.settings.otp_ttl_seconds))
         if redaction.pending(self.db.conn, expired_before):
@@ -297,7 +297,7 @@ class Backend:
         (`challenge_id`, before sign-in): never another member's SMS. Demo databases only."""
         if not self.is_demo:
             return [], after_id
-        from .auth import _token_hash
+        from backend.security.auth import _token_hash
 
         phones = set()
         if token:

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 def amortization_ratio(rounds: int = 9, repeat: int = 300) -> float:
     """Computing a 36-month French schedule ÷ computing a 3-month one, median of `rounds`, same run."""
-    from backend.amortization import french
-    from backend.rates import monthly_from_effective
+    from backend.core.amortization import french
+    from backend.core.rates import monthly_from_effective
 
     monthly = monthly_from_effective(Decimal("0.1677"))
 

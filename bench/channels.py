@@ -66,8 +66,8 @@ def web_first_paint_s(demo: Path) -> float | None:
         return None
     if not Path(chromium).exists():
         return None
+    from tests.app.test_web_browser import CHROMIUM_FLAGS, EXPOSE_TERMINAL, SCREEN_JS
     from tests.channels import free_port, wait_port
-    from tests.test_web_browser import CHROMIUM_FLAGS, EXPOSE_TERMINAL, SCREEN_JS
 
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "cooprogreso_tui.cli", "web", "--db", str(demo), "--port",

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from backend.clock import FixedClock
+from backend.core.clock import FixedClock
 
 NOW = datetime(2026, 11, 26, 9, 0, 0)
 MEMBERS = 40
@@ -23,12 +23,12 @@ TOTAL, WINDOW, ABANDON_EVERY = 4_000, 500, 100
 
 def _coop(path: Path):
     """`MEMBERS` members with a phone each and funds, and one payee; signed-in tokens and accounts."""
-    from backend import accounts
-    from backend.demo import cedula
-    from backend.ledger import Leg, post
-    from backend.passwords import hash_password
+    from backend.core import accounts
+    from backend.core.ledger import Leg, post
+    from backend.core.settings import Settings
+    from backend.demo.coop import cedula
+    from backend.security.passwords import hash_password
     from backend.service import Backend
-    from backend.settings import Settings
 
     settings = Settings(scrypt_log_n=8, limit_terceros_tx=10**12, limit_terceros_daily=10**12,
                         session_idle_seconds=10**7, otp_max_per_hour=10**6, otp_max_per_day=10**6)
@@ -56,7 +56,7 @@ def _coop(path: Path):
 
 
 def otp_abandon_ratio(workdir: Path) -> float:
-    from backend.transfers import TransferRequest
+    from backend.transfers.transfers import TransferRequest
 
     backend, clock, payers, dest = _coop(workdir / "codes.sqlite3")
     ops = backend.ops

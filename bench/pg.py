@@ -46,9 +46,9 @@ def server() -> Iterator[str]:
 
 
 def _database(base: str, name: str) -> str:
-    import psycopg
-
     from urllib.parse import urlsplit
+
+    import psycopg
 
     parts = urlsplit(base)
     with psycopg.connect(base, autocommit=True) as admin:
@@ -100,7 +100,7 @@ def _raw_transfers(url: str, count: int) -> float:
 def pg_figures(count: int = 300, rounds: int = 3) -> dict[str, float]:
     """Each figure is the median of `rounds` interleaved measurements: this machine is shared, and a burst of
     someone else's work during one short measurement would otherwise decide the ratio."""
-    from backend.db import Database
+    from backend.core.db import Database
     from backend.service import Backend
 
     singles, raws, manys, errors = [], [], [], 0

@@ -40,8 +40,8 @@ def main() -> None:
 
         Bare().run(headless=True, size=(80, 24), auto_pilot=pilot_bare)
     else:
+        from backend.core.settings import Settings
         from backend.service import Backend
-        from backend.settings import Settings
         from cooprogreso_tui.app import CooprogresoApp
 
         backend = Backend(sys.argv[3], Settings(scrypt_log_n=8), create=False)
@@ -50,7 +50,7 @@ def main() -> None:
         async def pilot_app(pilot):
             await pilot.pause()
             if measure == "rss":
-                from screens.products import ProductsScreen
+                from screens.products.position import ProductsScreen
 
                 signed = backend.auth.login("demo", "Demo-2026!")
                 pilot.app.start_session(signed)

@@ -64,11 +64,11 @@ def rss_ratio(db: Path) -> float:
 
 
 def movements_page_ratio(workdir: Path) -> float:
-    from backend import accounts
-    from backend.demo import cedula
-    from backend.passwords import hash_password
+    from backend.core import accounts
+    from backend.core.settings import Settings
+    from backend.demo.coop import cedula
+    from backend.security.passwords import hash_password
     from backend.service import Backend
-    from backend.settings import Settings
 
     backend = Backend(workdir / "movs.sqlite3", Settings(scrypt_log_n=8))
     with backend.db.write() as conn:
@@ -132,12 +132,12 @@ def _bench_coop(path: Path, members: int, *, own_payees: bool = False) -> None:
     branches serving different members do: on PostgreSQL one shared payee would be a hot row every transfer
     locks, which measures that row's lock queue rather than the service.
     """
-    from backend import accounts
-    from backend.demo import cedula
-    from backend.ledger import Leg, post
-    from backend.passwords import hash_password
+    from backend.core import accounts
+    from backend.core.ledger import Leg, post
+    from backend.core.settings import Settings
+    from backend.demo.coop import cedula
+    from backend.security.passwords import hash_password
     from backend.service import Backend
-    from backend.settings import Settings
 
     backend = Backend(path, Settings(scrypt_log_n=8))
     password = hash_password("Bench-2026", log_n=8, r=8, p=1)
@@ -262,8 +262,8 @@ def print_pg_figures() -> None:
 
 def print_channel_figures(work: Path | None = None) -> None:
     """SSH start ÷ local start and the browser's first paint, on the demo co-op in `work` (made if missing)."""
-    from backend.demo import create_demo
-    from backend.settings import Settings
+    from backend.core.settings import Settings
+    from backend.demo.coop import create_demo
     from bench.channels import ssh_startup_ratio, web_first_paint_s
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -299,8 +299,8 @@ ONLY = {"pg": print_pg_figures, "channels": print_channel_figures, "soak": print
 
 
 def main() -> None:
-    from backend.demo import create_demo
-    from backend.settings import Settings
+    from backend.core.settings import Settings
+    from backend.demo.coop import create_demo
 
     if "--only" in sys.argv:
         group = sys.argv[sys.argv.index("--only") + 1] if sys.argv.index("--only") + 1 < len(sys.argv) else ""

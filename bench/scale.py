@@ -19,13 +19,13 @@ def _coop(path: Path, members: int):
     The two internal accounts an interbank transfer books against are created by the first transfer,
     after every member, as they are in a real co-op that starts sending interbank later.
     """
-    from backend import accounts
-    from backend.demo import cedula
-    from backend.identity import account_number
-    from backend.ledger import Leg, post
-    from backend.passwords import hash_password
+    from backend.core import accounts
+    from backend.core.identity import account_number
+    from backend.core.ledger import Leg, post
+    from backend.core.settings import Settings
+    from backend.demo.coop import cedula
+    from backend.security.passwords import hash_password
     from backend.service import Backend
-    from backend.settings import Settings
 
     backend = Backend(path, Settings(scrypt_log_n=8, limit_interbancaria_tx=10**12,
                                      limit_interbancaria_daily=10**15, session_idle_seconds=10**7))
@@ -58,7 +58,7 @@ def _coop(path: Path, members: int):
 
 
 def _booker(path: Path, members: int):
-    from backend.transfers import TransferRequest
+    from backend.transfers.transfers import TransferRequest
 
     backend, who, origin = _coop(path, members)
     backend.transfers  # noqa: B018 - built (and institutions loaded) before timing
@@ -92,8 +92,8 @@ def booking_scale_ratio(workdir: Path, small: int = 100, large: int = 10_000, ro
 
 def demo_data_scale_ratio(workdir: Path, small: int = 200, large: int = 2_000) -> float:
     """CPU seconds of this process (the machine is shared: wall time measures the neighbours too)."""
-    from backend.demo import create_demo
-    from backend.settings import Settings
+    from backend.core.settings import Settings
+    from backend.demo.coop import create_demo
 
     def per_member(members: int) -> float:
         path = workdir / f"demo-{members}.sqlite3"

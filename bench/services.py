@@ -14,19 +14,20 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from backend.clock import FixedClock
+from backend.core.clock import FixedClock
 
 NOW = datetime(2026, 11, 26, 9, 0, 0)  # a Thursday: the due schedules' day
 
 
 def _coop(path: Path):
     """One well-funded member (`bench`) with a savings account, and the biller catalogue."""
-    from backend import accounts, billers
-    from backend.demo import cedula
-    from backend.ledger import Leg, post
-    from backend.passwords import hash_password
+    from backend.bill_payments import billers
+    from backend.core import accounts
+    from backend.core.ledger import Leg, post
+    from backend.core.settings import Settings
+    from backend.demo.coop import cedula
+    from backend.security.passwords import hash_password
     from backend.service import Backend
-    from backend.settings import Settings
 
     settings = Settings(scrypt_log_n=8, limit_servicios_daily=10**12, limit_terceros_tx=10**12,
                         limit_terceros_daily=10**12, session_idle_seconds=10**7)
@@ -111,6 +112,6 @@ def bill_payment_throughput_ratio(workdir: Path, count: int = 300) -> float:
 def _transfer_request(origin: int, dest: str) -> dict:
     from dataclasses import asdict
 
-    from backend.transfers import TransferRequest
+    from backend.transfers.transfers import TransferRequest
 
     return asdict(TransferRequest("terceros", origin, 1_00, "bench", account_number=dest))

@@ -1,6 +1,6 @@
 """soak_day_cost_ratio: seconds per simulated day late in a long run ÷ early in it (goal ≤ 1.2).
 
-A demo co-op (50 members, 8 of them online) is moved 400 days forward by backend/simulation.py; a day that
+A demo co-op (50 members, 8 of them online) is moved 400 days forward by backend/demo/simulation.py; a day that
 costs more as the books grow (a scan of every posting, a re-read of every SMS) shows here.
 """
 
@@ -13,11 +13,11 @@ DAYS = 400
 
 
 def soak_day_cost_ratio(work: Path, days: int = DAYS) -> float:
-    from backend.clock import FixedClock, set_process_clock
-    from backend.demo import create_demo
+    from backend.core.clock import FixedClock, set_process_clock
+    from backend.core.settings import Settings
+    from backend.demo.coop import create_demo
+    from backend.demo.simulation import Simulation, day_cost_ratio
     from backend.service import Backend
-    from backend.settings import Settings
-    from backend.simulation import Simulation, day_cost_ratio
 
     settings = Settings(scrypt_log_n=8)
     clock = FixedClock(datetime(2026, 11, 25, 10, 0))

@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.errors import ServiceError  # noqa: E402
+from backend.core.errors import ServiceError  # noqa: E402
+from backend.core.settings import Settings  # noqa: E402
 from backend.service import Backend  # noqa: E402
-from backend.settings import Settings  # noqa: E402
-from backend.transfers import TransferRequest  # noqa: E402
+from backend.transfers.transfers import TransferRequest  # noqa: E402
 
 UNLIMITED = dict(limit_terceros_tx=10**12, limit_terceros_daily=10**12, scrypt_log_n=8)
 

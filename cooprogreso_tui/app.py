@@ -17,16 +17,16 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from backend.identity import mask_phone
-from screens.commands import CoopCommands
-from screens.login import LoginScreen
-from screens.widgets import spanish_select_lists
+from backend.core.identity import mask_phone
+from screens.menu.commands import CoopCommands
+from screens.security.login import LoginScreen
+from screens.shared.widgets import spanish_select_lists
 
 from . import __version__
 from .background import BackgroundJobs
 
 if TYPE_CHECKING:  # the caller builds the Backend; sign-in's module loads with the first sign-in
-    from backend.auth import SignedIn
+    from backend.security.auth import SignedIn
     from backend.service import Backend
 
 SETTLE_EVERY_SECONDS = 15
@@ -119,7 +119,7 @@ class CooprogresoApp(App):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own background work: failures are logged and said once, never lost."""
-        from backend.errors import SessionExpired
+        from backend.core.errors import SessionExpired
 
         group = event.worker.group
         if group not in JOBS:
@@ -142,13 +142,13 @@ class CooprogresoApp(App):
     # -- help ------------------------------------------------------------------------------------
     def action_help(self) -> None:
         """F1: what the screen on top is for and its keys."""
-        from screens.help import HelpModal, screen_help
+        from screens.help.help import HelpModal, screen_help
 
         if not isinstance(self.screen, HelpModal):
             self.push_screen(HelpModal(screen_help(self.screen)))
 
     def action_command_palette(self) -> None:
-        from screens.palette import Palette
+        from screens.menu.palette import Palette
 
         if not Palette.is_open(self):
             self.push_screen(Palette(placeholder="Busca una sección o un tema de ayuda…",
@@ -158,7 +158,7 @@ class CooprogresoApp(App):
         """«Acerca de»: version and where this installation keeps its files."""
         import os
 
-        from screens.help import About
+        from screens.help.help import About
 
         from . import config, logs  # the CLI has loaded both before the app; the app needs them only here
 
@@ -168,7 +168,7 @@ class CooprogresoApp(App):
 
     # -- session -------------------------------------------------------------------------------
     def start_session(self, signed: SignedIn) -> None:
-        from screens.menu import MenuScreen
+        from screens.menu.menu import MenuScreen
 
         self.signed_in = signed
         self._last_input = self.monotonic()
@@ -232,7 +232,7 @@ class CooprogresoApp(App):
             self._keepalive(self.token)
 
     def _show_idle(self, seconds: int | None) -> None:
-        from screens.widgets import IdleBanner
+        from screens.shared.widgets import IdleBanner
 
         for screen in self.screen_stack:
             for banner in screen.query(IdleBanner):
@@ -275,8 +275,8 @@ class CooprogresoApp(App):
 
 def _describe(error: BaseException) -> str:
     """A service error's own Spanish message; anything else only by kind (details are in the log)."""
-    from backend.errors import ServiceError
-    from backend.text import visible
+    from backend.core.errors import ServiceError
+    from backend.core.text import visible
 
     if isinstance(error, ServiceError):
         return visible(error.message)

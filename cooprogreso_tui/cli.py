@@ -12,7 +12,7 @@ from . import __version__, config
 
 def _say(text: object = "", *, err: bool = False) -> None:
     """Print for a terminal: stored or typed text never steers it (controls shown as \\u…)."""
-    from backend.text import visible
+    from backend.core.text import visible
 
     print("\n".join(visible(line) for line in str(text).split("\n")), file=sys.stderr if err else sys.stdout)
 
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         _say("Interrumpido.", err=True)
         return 130
     except Exception as exc:  # one line for the operator, never a traceback
-        from backend.errors import ServiceError
+        from backend.core.errors import ServiceError
 
         if isinstance(exc, ServiceError):
             _say(exc.message, err=True)
@@ -148,8 +148,8 @@ def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
     if not MIN_DEMO_MEMBERS <= members <= MAX_DEMO_MEMBERS:
         _say(f"Una cooperativa de demostración tiene de {MIN_DEMO_MEMBERS} a {MAX_DEMO_MEMBERS:,} socios.", err=True)
         return 2
-    from backend.demo import create_demo
-    from backend.errors import ServiceError
+    from backend.core.errors import ServiceError
+    from backend.demo.coop import create_demo
 
     try:
         with Progress(transient=False) as progress:
@@ -163,7 +163,7 @@ def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
     _say(f"Usuario de demostración: {summary.demo_username} / Demo-2026!")
     _say(f"Socio sin afiliar (para probar «Regístrate aquí»): cédula {summary.unaffiliated_cedula}")
     if summary.staff:
-        from backend.staff_demo import DEMO_STAFF_PASSWORD
+        from backend.demo.staff import DEMO_STAFF_PASSWORD
 
         _say(f"Personal de demostración (contraseña {DEMO_STAFF_PASSWORD}; código: cooprogreso staff code "
               f"--db {path} --user USUARIO):")
@@ -174,7 +174,7 @@ def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
 
 def _open(path: Path, settings=None, readonly: bool = False):
     """The Backend over an existing database, or None after one Spanish line saying why not."""
-    from backend.errors import ServiceError
+    from backend.core.errors import ServiceError
     from backend.service import Backend
 
     from .dbcheck import problem
@@ -228,7 +228,7 @@ def _audit(path: Path, last: int, actor: str | None, settings=None) -> int:
 
 
 def _settle(cfg, retry: list[str]) -> int:
-    from backend.text import visible
+    from backend.core.text import visible
 
     from .cli_ops import print_flagged
 
@@ -245,9 +245,9 @@ def _settle(cfg, retry: list[str]) -> int:
 
 
 def _verify_receipt(path: Path, receipt: Path, settings=None) -> int:
-    from backend.errors import ServiceError
-    from backend.files import read_limited
-    from backend.receipts import verify
+    from backend.core.errors import ServiceError
+    from backend.core.files import read_limited
+    from backend.security.receipts import verify
 
     try:  # the file first: a wrong path is said before the database is even opened
         data = read_limited(receipt, max_bytes=MAX_RECEIPT_BYTES, what="El comprobante")
@@ -272,8 +272,8 @@ def _verify_receipt(path: Path, receipt: Path, settings=None) -> int:
 
 
 def _institutions(path: Path, csv_path: Path, settings=None) -> int:
-    from backend import institutions
-    from backend.errors import ServiceError
+    from backend.core import institutions
+    from backend.core.errors import ServiceError
 
     backend = _open(path, settings)
     if backend is None:

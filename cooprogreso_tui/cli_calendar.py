@@ -16,14 +16,14 @@ def register(sub) -> None:
 
 
 def _say(text: str, err: bool = False) -> None:
-    from backend.text import visible
+    from backend.core.text import visible
 
     print(visible(text), file=sys.stderr if err else sys.stdout)
 
 
 def _run(cfg, args) -> int:
-    from backend import business_days
-    from backend.errors import ServiceError
+    from backend.core import business_days
+    from backend.core.errors import ServiceError
     from backend.service import Backend
 
     from .dbcheck import problem

@@ -13,7 +13,7 @@ def register(sub) -> None:
 
 
 def _close_cycle(cfg, args) -> int:
-    from backend.errors import ServiceError
+    from backend.core.errors import ServiceError
 
     from .cli import _open, _say
 

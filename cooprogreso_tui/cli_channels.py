@@ -13,7 +13,7 @@ def db_arguments(target, environ=os.environ) -> list[str]:
     """How each browser tab's process is told the database. A file: `--db PATH`. A PostgreSQL URL may hold a
     password: `str()` prints it masked (the child could not connect) and a command line is visible to `ps`, so
     the URL goes to the children through the environment (COOPROGRESO_DB) instead."""
-    from backend.db import DatabaseUrl
+    from backend.core.db import DatabaseUrl
 
     if isinstance(target, DatabaseUrl):
         environ["COOPROGRESO_DB"] = target.url
@@ -93,7 +93,7 @@ def _play(cfg, args) -> int:
         return _play_on(cfg, cfg.db_path, script, args)
     # A fresh demo co-op for every run: a demo always starts from the same state.
     with tempfile.TemporaryDirectory(prefix="cooprogreso-demo-") as folder:
-        from backend.demo import create_demo
+        from backend.demo.coop import create_demo
 
         path = Path(folder) / "demo.sqlite3"
         create_demo(path, seed=2026, members=50, settings=cfg.settings)
@@ -101,7 +101,7 @@ def _play(cfg, args) -> int:
 
 
 def _play_on(cfg, path: Path, script, args) -> int:
-    from backend.errors import ServiceError
+    from backend.core.errors import ServiceError
     from backend.service import Backend
 
     from . import play
@@ -134,7 +134,7 @@ def _play_on(cfg, path: Path, script, args) -> int:
         print(f"La demostración «{script.title}» terminó antes de tiempo (paso {player.done + 1}).", file=sys.stderr)
         return 1
     if failure is not None:
-        from backend.text import visible
+        from backend.core.text import visible
 
         print(visible(f"La demostración «{script.title}» falló en el {failure.step.describe()}: {failure.message}"),
               file=sys.stderr)

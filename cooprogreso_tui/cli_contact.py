@@ -16,10 +16,10 @@ def register(sub) -> None:
 
 
 def _load(cfg, args) -> int:
-    from backend import contact
-    from backend.errors import ServiceError
+    from backend.contact import contact
+    from backend.core.errors import ServiceError
+    from backend.core.text import visible
     from backend.service import Backend
-    from backend.text import visible
 
     if not (args.canales or args.agencias):
         print("Indica --canales CSV, --agencias CSV o ambos.", file=sys.stderr)

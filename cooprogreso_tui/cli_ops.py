@@ -18,7 +18,7 @@ def register(sub) -> None:
 
 
 def _backend(cfg):
-    from backend.errors import ServiceError
+    from backend.core.errors import ServiceError
     from backend.service import Backend
 
     if not cfg.db_path.exists():
@@ -32,7 +32,7 @@ def _backend(cfg):
 
 
 def _deliver(cfg, args) -> int:
-    from backend.text import visible
+    from backend.core.text import visible
 
     backend = _backend(cfg)
     if backend is None:
@@ -59,7 +59,7 @@ def _deliver(cfg, args) -> int:
 
 def print_flagged(backend) -> int:
     """After a settlement pass: the items staff must look at; returns how many."""
-    from backend.text import visible
+    from backend.core.text import visible
 
     flagged = backend.clearing.flagged()
     if flagged:

@@ -16,15 +16,15 @@ def register(sub) -> None:
 
 
 def _say(message: str, *, error: bool = False) -> None:
-    from backend.text import visible
+    from backend.core.text import visible
 
     print(visible(message), file=sys.stderr if error else sys.stdout)
 
 
 def _migrate(cfg, args) -> int:
-    from backend.db import Database
-    from backend.errors import ServiceError
-    from backend.schema import SCHEMA_VERSION
+    from backend.core.db import Database
+    from backend.core.errors import ServiceError
+    from backend.core.schema import SCHEMA_VERSION
 
     from .dbcheck import problem
 
@@ -51,7 +51,7 @@ def _migrate(cfg, args) -> int:
 def _copy_db(cfg, args) -> int:
     from rich.progress import Progress
 
-    from backend.db import target_of
+    from backend.core.db import target_of
 
     from .dbcheck import problem
 
@@ -60,8 +60,8 @@ def _copy_db(cfg, args) -> int:
     if refusal:
         _say(refusal, error=True)
         return 2
-    from backend.copy_db import copy_database
-    from backend.errors import ServiceError
+    from backend.core.copy_db import copy_database
+    from backend.core.errors import ServiceError
 
     try:
         with Progress(transient=False) as bar:

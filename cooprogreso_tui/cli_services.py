@@ -10,7 +10,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from backend.text import visible
+from backend.core.text import visible
 
 
 def register(sub) -> None:
@@ -32,9 +32,9 @@ def _backend(cfg):
 
 
 def _billers(cfg, args) -> int:
-    from backend import billers
-    from backend.errors import ServiceError
-    from backend.money import format_money
+    from backend.bill_payments import billers
+    from backend.core.errors import ServiceError
+    from backend.core.money import format_money
 
     backend = _backend(cfg)
     if backend is None:

@@ -1,4 +1,4 @@
-"""`cooprogreso simulate --days N --db DEMO`: a demo co-op moved forward day by day (backend/simulation.py),
+"""`cooprogreso simulate --days N --db DEMO`: a demo co-op moved forward day by day (backend/demo/simulation.py),
 with a progress bar and a summary; exit 1 when a day's books or calendar rules failed."""
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ def register(sub) -> None:
 def _simulate(cfg, args) -> int:
     from rich.progress import Progress
 
-    from backend.clock import FixedClock, set_process_clock, system_clock
-    from backend.errors import ServiceError
+    from backend.core.clock import FixedClock, set_process_clock, system_clock
+    from backend.core.errors import ServiceError
+    from backend.demo.simulation import Simulation, refuse_unless_demo
     from backend.service import Backend
-    from backend.simulation import Simulation, refuse_unless_demo
 
     from .cli import _open
 
@@ -91,7 +91,7 @@ def _simulate(cfg, args) -> int:
 
 
 def _summary(report) -> None:
-    from screens.cells import date_text
+    from screens.shared.cells import date_text
 
     per_day = sum(report.seconds) / len(report.seconds) if report.seconds else 0.0
     _say(f"Simulados {report.days} días ({date_text(report.start)} – {date_text(report.end)}): "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import sys
 
-from backend.text import visible
+from backend.core.text import visible
 
 from .cli import _say
 
@@ -72,7 +72,7 @@ def _password(from_stdin: bool) -> str | None:
 
 
 def _add(cfg, args) -> int:
-    from backend.errors import ServiceError
+    from backend.core.errors import ServiceError
 
     backend = _backend(cfg)
     if backend is None:
@@ -95,7 +95,7 @@ def _add(cfg, args) -> int:
 
 
 def _show_secret(enrolment, *, qr: bool) -> None:
-    from backend import totp
+    from backend.security import totp
 
     _say("Registra este secreto en la aplicación autenticadora AHORA: no se volverá a mostrar.")
     _say(f"Secreto: {enrolment.secret}")
@@ -105,7 +105,7 @@ def _show_secret(enrolment, *, qr: bool) -> None:
 
 
 def _reset_totp(cfg, args) -> int:
-    from backend.errors import ServiceError
+    from backend.core.errors import ServiceError
 
     backend = _backend(cfg)
     if backend is None:
@@ -138,7 +138,7 @@ def _list(cfg, args) -> int:
 
 
 def _link(cfg, args) -> int:
-    from backend.errors import ServiceError
+    from backend.core.errors import ServiceError
 
     backend = _backend(cfg)
     if backend is None:
@@ -155,7 +155,7 @@ def _link(cfg, args) -> int:
 
 
 def _disable(cfg, args) -> int:
-    from backend.errors import ServiceError
+    from backend.core.errors import ServiceError
 
     backend = _backend(cfg)
     if backend is None:
@@ -172,7 +172,7 @@ def _disable(cfg, args) -> int:
 
 
 def _code(cfg, args) -> int:
-    from backend.errors import ServiceError
+    from backend.core.errors import ServiceError
 
     backend = _backend(cfg)
     if backend is None:
@@ -190,10 +190,10 @@ def _code(cfg, args) -> int:
 def _end_of_day(cfg, args) -> int:
     from rich.progress import Progress
 
-    from backend import end_of_day
-    from backend.errors import ServiceError
-    from backend.money import format_money
-    from screens.cells import date_text
+    from backend.branch import end_of_day
+    from backend.core.errors import ServiceError
+    from backend.core.money import format_money
+    from screens.shared.cells import date_text
 
     backend = _backend(cfg)
     if backend is None:

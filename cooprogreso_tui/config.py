@@ -9,8 +9,8 @@ from pathlib import Path
 
 import platformdirs
 
-from backend.db import DatabaseUrl, target_of
-from backend.settings import Settings
+from backend.core.db import DatabaseUrl, target_of
+from backend.core.settings import Settings
 
 APP_NAME = "cooprogreso"
 ENV_PREFIX = "COOPROGRESO_"
@@ -40,8 +40,8 @@ def load(*, db: str | None = None, overrides: dict[str, str] | None = None, demo
     if path.exists():
         import tomllib  # only when there is a file to read (start-up time)
 
-        from backend.errors import ServiceError
-        from backend.files import read_text_limited
+        from backend.core.errors import ServiceError
+        from backend.core.files import read_text_limited
 
         try:
             values.update(tomllib.loads(read_text_limited(path, max_bytes=MAX_CONFIG_BYTES,

@@ -12,8 +12,8 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from backend.errors import ServiceError
-from backend.files import read_head
+from backend.core.errors import ServiceError
+from backend.core.files import read_head
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -23,9 +23,8 @@ def problem(path, *, write: bool = True) -> str | None:
 
     `write=False` for a file only read (the source of a copy). Only files are probed; a postgresql:// URL
     is the server's to judge when it is opened."""
-    from backend.schema import SCHEMA_VERSION
-
-    from backend.db import is_url, url_like_path
+    from backend.core.db import is_url, url_like_path
+    from backend.core.schema import SCHEMA_VERSION
 
     if not isinstance(path, (str, os.PathLike)) or is_url(path):
         return None

@@ -20,8 +20,8 @@ from typing import Any, TextIO
 from rich.cells import cell_len
 from rich.console import Console
 
-from backend.errors import ServiceError
-from backend.files import read_text_limited
+from backend.core.errors import ServiceError
+from backend.core.files import read_text_limited
 
 ACTIONS = ("caption", "wait", "expect", "expect_not", "type", "press", "click", "type_code", "type_staff_code",
            "sleep", "screenshot")
@@ -182,7 +182,7 @@ def phone_code(app) -> str | None:
 def staff_code(app, username: str) -> str:
     """The demo staff user's authenticator code right now, as `cooprogreso staff code` prints it.
     The backend refuses outside a demo database, so a script cannot sign staff in on a real co-op."""
-    from backend.errors import ServiceError
+    from backend.core.errors import ServiceError
 
     try:
         return app.backend.auth.staff_directory.current_code(username)

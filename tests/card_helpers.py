@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backend import card_ledger
-from backend.demo import demo_pan
+from backend.cards import card_ledger
+from backend.demo.coop import demo_pan
 
 
 def demo_card(backend) -> int:

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from textual import _wait
 
-from backend import accounts
-from backend.clock import FixedClock
-from backend.demo import create_demo
+from backend.core import accounts
+from backend.core.clock import FixedClock
+from backend.core.settings import Settings
+from backend.demo.coop import create_demo
 from backend.service import Backend
-from backend.settings import Settings
 
 # Textual's pilot waits after every key until the process looks idle, sampling CPU time every 20 ms; a 5 ms
 # sample with the same idle share (5% of a sample) answers as surely, four times sooner.
@@ -161,7 +161,7 @@ def clock() -> FixedClock:
 def process_clock(clock, monkeypatch):
     """Every entry point a test calls (the CLI in-process, the app, a process it starts) reads the test's clock,
     never the real date: `.ci/run` runs the date-sensitive modules again under faketime to prove it."""
-    from backend import clock as clock_module
+    from backend.core import clock as clock_module
 
     clock_module.set_process_clock(clock)
     monkeypatch.setenv(clock_module.CLOCK_ENV, clock.now().isoformat())
@@ -195,13 +195,13 @@ def last_code(backend: Backend) -> str:
 
 
 def unaffiliated_cedula() -> str:
-    from backend.demo import UNAFFILIATED_CEDULA_BODY, cedula
+    from backend.demo.coop import UNAFFILIATED_CEDULA_BODY, cedula
 
     return cedula(UNAFFILIATED_CEDULA_BODY)
 
 
 def demo_cedula() -> str:
-    from backend.demo import DEMO_CEDULA_BODY, cedula
+    from backend.demo.coop import DEMO_CEDULA_BODY, cedula
 
     return cedula(DEMO_CEDULA_BODY)
 
@@ -215,7 +215,7 @@ def add_member(backend: Backend, *, cedula: str, first: str = "Ana", last: str =
                                         status=status)
         account = accounts.open_savings(conn, member, "2026-01-01")
         if balance:
-            from backend.ledger import Leg, post
+            from backend.core.ledger import Leg, post
 
             caja = accounts.internal_account(conn, "caja")
             post(conn, kind="deposito", description="Depósito", posted_at="2026-01-02 09:00:00", actor="test",

@@ -6,7 +6,7 @@ import itertools
 from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlsplit
 
-from backend.db import DatabaseUrl
+from backend.core.db import DatabaseUrl
 
 
 def with_database(url: str, name: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from backend.product_opening import LOANS, loan_schedule
+from backend.products.product_opening import LOANS, loan_schedule
 
 from .conftest import last_code
 

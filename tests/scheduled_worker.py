@@ -11,9 +11,9 @@ import sys
 import time
 from datetime import datetime
 
-from backend.clock import FixedClock
+from backend.core.clock import FixedClock
+from backend.core.settings import Settings
 from backend.service import Backend
-from backend.settings import Settings
 
 
 def main() -> None:

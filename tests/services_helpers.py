@@ -5,8 +5,8 @@ from __future__ import annotations
 import types
 from datetime import date
 
-from backend import billers
-from backend.scheduled import ProgramarHandler
+from backend.bill_payments import billers
+from backend.bill_payments.scheduled import ProgramarHandler
 
 
 def loaded(backend):

@@ -1,6 +1,6 @@
 """A throwaway branch server on loopback: OpenSSH's sshd with deploy/ssh/ as shipped, the app installed
 outside any home, a service account owning the database, a terminal user in the terminal group, and
-tmux panes at 80×24 running `ssh -tt`. Used by tests/test_ssh.py and bench/channels.py. Needs root.
+tmux panes at 80×24 running `ssh -tt`. Used by tests/app/test_ssh.py and bench/channels.py. Needs root.
 """
 
 from __future__ import annotations
@@ -129,8 +129,8 @@ class BranchServer:
         _run("chown", "-R", f"{self.term_user}:{self.term_user}", str(ssh_dir))
 
     def _database(self, demo_db: Path) -> None:
+        from backend.core.settings import Settings
         from backend.service import Backend
-        from backend.settings import Settings
 
         data = self.base / "data"
         data.mkdir(mode=0o700)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend import totp
+from backend.security import totp
 
 PASSWORD = "Ventanilla-2026"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.transfers import TransferRequest
+from backend.transfers.transfers import TransferRequest
 
 from .conftest import add_member, affiliate, last_code
 

@@ -16,9 +16,9 @@ import runpy
 import sys
 import traceback
 
+import backend.core.settings  # noqa: F401
 import backend.service  # noqa: F401  (what every worker script imports first: loaded once, before the forks)
-import backend.settings  # noqa: F401
-import backend.transfers  # noqa: F401
+import backend.transfers.transfers  # noqa: F401
 
 
 def _child(script: str, out_dir: str, index: int, args: list[str], go_read: int) -> None:

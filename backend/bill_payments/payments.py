@@ -1,0 +1,314 @@
+"""A service payment's life: booked «pendiente», then «pagado» once the entity confirms, or refunded «fallido».
+
+Booking (inside the caller's write transaction) is one ledger entry from the member's account to the
+co-op's collection account for the entity (what the co-op owes it) plus the commission, the payment
+row, one row per bill (a unique index: a bill is never paid twice, by anyone) and the daily usage.
+Telling the entity happens afterwards, outside the write lock, with the payment's idempotency key:
+- confirmed → «pagado»;
+- refused for good → a refund entry gives everything back and the payment is «fallido» with the reason;
+- no usable answer → stays «pendiente» and is sent again later with the same key (`resend_due`),
+  so a payment is never made twice and never lost.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from backend.bill_payments import billers as cat
+from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, PaymentNotice, PaymentRejected
+from backend.bill_payments.billers import Biller
+from backend.core import daily_quota, notices
+from backend.core.accounts import internal_account
+from backend.core.clock import iso, parse_iso
+from backend.core.daily_quota import Quota
+from backend.core.db import IntegrityError
+from backend.core.errors import InsufficientFunds, NotFound, ValidationError
+from backend.core.identity import mask_account
+from backend.core.ledger import Leg, post
+from backend.core.money import format_money
+from backend.security.receipts import Receipt
+
+SYSTEM = "sistema:recaudaciones"
+STATES = {"pagado": "Pagado", "pendiente": "Pendiente de confirmación de la entidad", "fallido": "Fallido"}
+ORIGINS = {"manual": "Pago en línea", "automatico": "Débito automático"}
+# Claims on queues shared by several servers; the SQLite engine strips it (its writers are serial).
+SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+
+
+@dataclass(frozen=True)
+class Booking:
+    """Everything a payment needs, derived and checked before it is booked."""
+
+    user_id: int
+    member_id: int
+    actor: str
+    biller: Biller
+    identifier: str
+    holder: str
+    bills: tuple[Bill, ...]
+    account_id: int
+    amount: int
+    origin: str = "manual"
+    schedule_id: int | None = None
+    period: str | None = None
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.biller.commission
+
+
+# -- the limits a payment meets when it is made -------------------------------------------------------
+def quota(ctx, conn, user_id: int) -> Quota:
+    """What is left today of the member's daily cupo for service payments (by hand and scheduled alike)."""
+    return daily_quota.SERVICES.quota(conn, user_id, ctx.now().date().isoformat(), ctx.settings.limit_servicios_daily)
+
+
+def usable_biller(conn, code: str) -> Biller:
+    """The entity as the catalogue says now, refused when the co-op no longer collects for it."""
+    biller = cat.find(conn, code)
+    if biller is None or not biller.active:
+        name = f"La entidad {biller.name}" if biller else "La entidad"
+        raise ValidationError(f"{name} ya no recibe pagos por Cooprogreso.", field="biller", code="biller_inactive")
+    return biller
+
+
+def member_savings(conn, member_id: int, account_id: object) -> tuple[int, str, int]:
+    """(id, number, available) of one of the member's active savings accounts, or an error at «account»."""
+    if isinstance(account_id, bool) or not isinstance(account_id, int):
+        raise ValidationError("Selecciona la cuenta de débito.", field="account")
+    row = conn.execute("SELECT id, number, balance - held, kind, status FROM accounts WHERE id = ? AND member_id = ?",
+                       (account_id, member_id)).fetchone()
+    if row is None or row[3] != "ahorros" or row[4] != "activa":
+        raise ValidationError("La cuenta de débito no es una de tus cuentas de ahorros activas.", field="account",
+                              code="account")
+    return row[0], row[1], row[2]
+
+
+def check_payment(ctx, conn, *, user_id: int, member_id: int, biller_code: str, identifier: str,
+                  bills: tuple[Bill, ...], account_id: object, amount: int) -> tuple[Biller, int, str]:
+    """Every limit a service payment meets at the moment it is made, by hand or by a schedule (one place:
+    a limit lowered after a schedule was set applies to its next run). Inside the booking's transaction;
+    raises the refusal (ValidationError, InsufficientFunds), else the entity as it is now and the debit
+    account's id and number."""
+    biller = usable_biller(conn, biller_code)
+    status = conn.execute("SELECT status FROM members WHERE id = ?", (member_id,)).fetchone()
+    if status is None or status[0] != "activo":
+        raise ValidationError("Tu registro de socio no está activo. Acércate a una agencia.", code="inactive")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationError("Ingresa el monto del pago.", field="amount")
+    if amount > biller.max_amount:
+        raise ValidationError(f"El pago supera el máximo por pago para {biller.name} "
+                              f"({format_money(biller.max_amount)}).", field="amount", code="limit_tx")
+    for bill in bills:
+        if conn.execute("SELECT 1 FROM bill_payment_items WHERE biller_code = ? AND identifier = ?"
+                        " AND bill_number = ? AND released = 0", (biller.code, identifier, bill.number)).fetchone():
+            raise ValidationError(f"La factura de {bill.period} ya fue pagada o tiene un pago en proceso.",
+                                  field="bills", code="bill_paid")
+    quota(ctx, conn, user_id).check(amount, "El pago")
+    debit_id, number, available = member_savings(conn, member_id, account_id)
+    if amount + biller.commission > available:
+        raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(available)} y el pago "
+                                f"necesita {format_money(amount + biller.commission)}.", field="amount")
+    return biller, debit_id, number
+
+
+def bills_text(bills) -> str:
+    return ", ".join(f"{b.period} ({b.number})" for b in bills) or "Recarga"
+
+
+def book(ctx, conn, b: Booking, key: str) -> int:
+    """Debit the member and owe the entity, in the caller's transaction. Returns the payment id."""
+    now = ctx.now_iso()
+    label = f"{b.biller.name} {b.identifier}"
+    legs = [Leg(b.account_id, -b.amount, f"Pago {label}"),
+            Leg(b.biller.account_id, b.amount, f"Recaudación {label}")]
+    if b.biller.commission:
+        legs += [Leg(b.account_id, -b.biller.commission, f"Comisión pago {b.biller.name}"),
+                 Leg(internal_account(conn, "comisiones"), b.biller.commission, f"Comisión pago {b.biller.name}")]
+    entry = post(conn, kind="pago_servicio", description=f"Pago de servicio {b.biller.name}", legs=legs,
+                 posted_at=now, actor=b.actor, idempotency_key=key)
+    payment_id = _insert(ctx, conn, b, key, state="pendiente", entry_id=entry, reason=None, now=now)
+    for bill in b.bills:
+        try:
+            conn.execute("INSERT INTO bill_payment_items (payment_id, biller_code, identifier, bill_number)"
+                         " VALUES (?, ?, ?, ?)", (payment_id, b.biller.code, b.identifier, bill.number))
+        except IntegrityError:
+            raise ValidationError(f"La factura {bill.number} ya fue pagada o tiene un pago en proceso.",
+                                  field="bills", code="bill_paid") from None
+    daily_quota.SERVICES.add(conn, b.user_id, now[:10], b.amount)  # scheduled ones use the day's cupo too
+    ctx.audit(conn, b.actor, "servicio.pago", "ok", pago=payment_id, entidad=b.biller.code,
+              identificador=b.identifier, monto=b.amount, comision=b.biller.commission, origen=b.origin,
+              cuenta=_account_number(conn, b.account_id)[-4:])
+    return payment_id
+
+
+def record_failure(ctx, conn, b: Booking, key: str, reason: str) -> int:
+    """A scheduled payment that could not be made (nothing debited): kept for the history."""
+    return _insert(ctx, conn, b, key, state="fallido", entry_id=None, reason=reason, now=ctx.now_iso())
+
+
+def _insert(ctx, conn, b: Booking, key: str, *, state: str, entry_id: int | None, reason: str | None,
+            now: str) -> int:
+    payment_id = conn.execute(
+        "INSERT INTO bill_payments (reference, idempotency_key, user_id, biller_code, identifier, holder, bills,"
+        " account_id, amount, commission, origin, schedule_id, period, state, reason, entry_id, created_at,"
+        " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (f"tmp-{key}", key, b.user_id, b.biller.code, b.identifier, b.holder,
+         json.dumps([x.to_json() for x in b.bills]), b.account_id, b.amount,
+         b.biller.commission if entry_id else 0, b.origin, b.schedule_id, b.period, state, reason, entry_id, now,
+         now if state == "pendiente" else None)).fetchone()[0]
+    conn.execute("UPDATE bill_payments SET reference = ? WHERE id = ?",
+                 (f"PS{now[2:4]}{now[5:7]}{now[8:10]}{payment_id:08d}", payment_id))
+    return payment_id
+
+
+def _account_number(conn, account_id: int) -> str:
+    return conn.execute("SELECT number FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
+
+
+# -- telling the entity ----------------------------------------------------------------------------
+def submit(ctx, gateway, payment_id: int) -> str:
+    """Send one pending payment to the entity (outside any transaction); returns its state afterwards."""
+    row = ctx.db.conn.execute("SELECT * FROM bill_payments WHERE id = ?", (payment_id,)).fetchone()
+    if row is None or row["state"] != "pendiente":
+        return row["state"] if row else "fallido"
+    notice = PaymentNotice(row["idempotency_key"], row["reference"], row["biller_code"], row["identifier"],
+                           tuple(b["number"] for b in json.loads(row["bills"])), row["amount"])
+    try:
+        confirmation = gateway.pay(notice)
+    except GatewayUnavailable as exc:
+        later = iso(ctx.now() + timedelta(seconds=ctx.settings.services_retry_seconds))
+        with ctx.db.write() as conn:
+            conn.execute("UPDATE bill_payments SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+                         " WHERE id = ? AND state = 'pendiente'", (later, str(exc)[:200], payment_id))
+            ctx.audit(conn, SYSTEM, "servicio.pago.envio", "reintento", pago=payment_id, motivo=str(exc)[:200])
+        return "pendiente"
+    except PaymentRejected as exc:
+        return _refund(ctx, payment_id, str(exc)[:200] or "La entidad rechazó el pago.")
+    with ctx.db.write() as conn:
+        done = conn.execute(
+            "UPDATE bill_payments SET state = 'pagado', biller_auth = ?, confirmed_at = ?, attempts = attempts + 1,"
+            " next_attempt_at = NULL, last_error = NULL WHERE id = ? AND state = 'pendiente' RETURNING user_id",
+            (confirmation.authorization, ctx.now_iso(), payment_id)).fetchone()
+        if done:
+            ctx.audit(conn, SYSTEM, "servicio.pago.confirmado", "ok", pago=payment_id,
+                      autorizacion=confirmation.authorization)
+            if row["origin"] == "automatico":
+                notices.queue(conn, _member_of(conn, row["user_id"]),
+                              f"Cooprogreso: débito automático de {format_money(row['amount'] + row['commission'])}"
+                              f" por tu servicio {_biller_name(conn, row['biller_code'])} {row['identifier']}:"
+                              f" pagado. Ref. {row['reference']}.", ctx.now_iso())
+    return "pagado"
+
+
+def _refund(ctx, payment_id: int, reason: str) -> str:
+    with ctx.db.write() as conn:
+        row = conn.execute("SELECT p.*, b.account_id AS collection, b.name AS biller_name FROM bill_payments p"
+                           " JOIN billers b ON b.code = p.biller_code WHERE p.id = ?", (payment_id,)).fetchone()
+        if row["state"] != "pendiente":
+            return row["state"]
+        label = f"{row['biller_name']} {row['identifier']}"
+        legs = [Leg(row["collection"], -row["amount"], f"Devolución recaudación {label}"),
+                Leg(row["account_id"], row["amount"], f"Devolución pago {label}: {reason}")]
+        if row["commission"]:
+            legs += [Leg(internal_account(conn, "comisiones"), -row["commission"], "Devolución comisión pago"),
+                     Leg(row["account_id"], row["commission"], f"Devolución comisión pago {row['biller_name']}")]
+        entry = post(conn, kind="devolucion_pago_servicio", description=f"Devolución pago {row['biller_name']}",
+                     legs=legs, posted_at=ctx.now_iso(), actor=SYSTEM)
+        conn.execute("UPDATE bill_payments SET state = 'fallido', reason = ?, refund_entry_id = ?,"
+                     " attempts = attempts + 1, next_attempt_at = NULL WHERE id = ?", (reason, entry, payment_id))
+        conn.execute("UPDATE bill_payment_items SET released = 1 WHERE payment_id = ?", (payment_id,))
+        if row["schedule_id"] is not None:
+            conn.execute("UPDATE bill_schedule_runs SET outcome = 'fallido', reason = ? WHERE schedule_id = ?"
+                         " AND period = ? AND payment_id = ?", (reason, row["schedule_id"], row["period"], payment_id))
+        daily_quota.SERVICES.give_back(conn, row["user_id"], row["created_at"][:10], row["amount"])
+        ctx.audit(conn, SYSTEM, "servicio.pago.rechazado", "ok", pago=payment_id, motivo=reason)
+        notices.queue(conn, _member_of(conn, row["user_id"]),
+                      f"Cooprogreso: {row['biller_name']} rechazó tu pago {row['reference']} ({reason}). "
+                      f"Devolvimos {format_money(row['amount'] + row['commission'])} a tu cuenta.", ctx.now_iso())
+    return "fallido"
+
+
+def resend_due(ctx, gateway, limit: int = 200) -> int:
+    """Send again the pending payments whose retry time has come; returns how many were tried.
+
+    Each is claimed first (its next try pushed out) so concurrent passes do not send it together;
+    a pass killed after claiming leaves it for the next try, with the same key.
+    """
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        rows = conn.execute("SELECT id FROM bill_payments WHERE state = 'pendiente' AND next_attempt_at <= ?"
+                            " ORDER BY next_attempt_at, id LIMIT ?" + SKIP_LOCKED, (iso(now), limit)).fetchall()
+        later = iso(now + timedelta(seconds=ctx.settings.services_retry_seconds))
+        for row in rows:
+            conn.execute("UPDATE bill_payments SET next_attempt_at = ? WHERE id = ?", (later, row[0]))
+    for row in rows:
+        submit(ctx, gateway, row[0])
+    return len(rows)
+
+
+def _member_of(conn, user_id: int) -> int:
+    return conn.execute("SELECT member_id FROM users WHERE id = ?", (user_id,)).fetchone()[0]
+
+
+def _biller_name(conn, code: str) -> str:
+    return conn.execute("SELECT name FROM billers WHERE code = ?", (code,)).fetchone()[0]
+
+
+# -- reading -----------------------------------------------------------------------------------------
+def receipt(ctx, conn, user_id: int, payment_id: int) -> Receipt:
+    row = conn.execute(
+        "SELECT p.*, b.name AS biller_name, b.id_label, a.number AS account_number FROM bill_payments p"
+        " JOIN billers b ON b.code = p.biller_code JOIN accounts a ON a.id = p.account_id"
+        " WHERE p.id = ? AND p.user_id = ?", (payment_id, user_id)).fetchone()
+    if row is None:
+        raise NotFound("El pago no existe o no te pertenece.")
+    bills = [Bill.from_json(b) for b in json.loads(row["bills"])]
+    lines = [("Entidad", row["biller_name"]), (row["id_label"], row["identifier"]), ("Titular", row["holder"]),
+             ("Facturas" if len(bills) > 1 else "Factura", bills_text(bills)),
+             ("Cuenta de débito", f"Ahorros {mask_account(row['account_number'])}"),
+             ("Monto", format_money(row["amount"])), ("Comisión", format_money(row["commission"])),
+             ("Total debitado", format_money(row["amount"] + row["commission"]) if row["entry_id"] else "$0.00"),
+             ("Origen", ORIGINS[row["origin"]]), ("Estado", STATES[row["state"]])]
+    if row["reason"]:
+        lines.append(("Motivo", row["reason"]))
+    if row["refund_entry_id"]:
+        lines.append(("Devolución", "el valor debitado volvió a tu cuenta"))
+    if row["biller_auth"]:
+        lines.append(("Autorización entidad", row["biller_auth"]))
+    from backend.security.receipts import make
+
+    return make(ctx.secret("receipt_secret"), kind="pago_servicio", title="Pago de Servicios", lines=lines,
+                reference=row["reference"], created_at=parse_iso(row["created_at"]), result_id=row["id"])
+
+
+def check(conn) -> list[str]:
+    """Lines for `ledger.check`: the daily usage kept equals what was paid (by hand or scheduled) and not refunded."""
+    problems = []
+    for user_id, day, kept, derived in conn.execute(
+            "SELECT u.user_id, u.day, u.amount, COALESCE(SUM(p.amount), 0) FROM bill_usage u"
+            " LEFT JOIN bill_payments p ON p.user_id = u.user_id AND substr(p.created_at, 1, 10) = u.day"
+            " AND p.entry_id IS NOT NULL AND p.refund_entry_id IS NULL"
+            " GROUP BY u.user_id, u.day, u.amount HAVING u.amount != COALESCE(SUM(p.amount), 0)"):
+        problems.append(f"cupo de pagos de servicios del usuario {user_id} ({day}): {format_money(kept)} usado"
+                        f" ≠ {format_money(derived)} pagado")
+    for user_id, day, derived in conn.execute(
+            "SELECT p.user_id, substr(p.created_at, 1, 10), SUM(p.amount) FROM bill_payments p"
+            " WHERE p.entry_id IS NOT NULL AND p.refund_entry_id IS NULL AND NOT EXISTS (SELECT 1 FROM bill_usage u"
+            " WHERE u.user_id = p.user_id AND u.day = substr(p.created_at, 1, 10))"
+            " GROUP BY p.user_id, substr(p.created_at, 1, 10)"):
+        problems.append(f"cupo de pagos de servicios del usuario {user_id} ({day}): nada usado"
+                        f" ≠ {format_money(derived)} pagado")
+    for payment_id, state in conn.execute(
+            "SELECT id, state FROM bill_payments WHERE (state != 'fallido' AND entry_id IS NULL)"
+            " OR (state = 'fallido' AND entry_id IS NOT NULL AND refund_entry_id IS NULL)"
+            " OR (state != 'fallido' AND refund_entry_id IS NOT NULL)"):
+        problems.append(f"pago de servicio {payment_id}: estado «{state}» sin el asiento que le corresponde")
+    for schedule_id, period, count in conn.execute(
+            "SELECT schedule_id, period, COUNT(*) FROM bill_payments WHERE schedule_id IS NOT NULL"
+            " AND entry_id IS NOT NULL AND refund_entry_id IS NULL GROUP BY schedule_id, period HAVING COUNT(*) > 1"):
+        problems.append(f"pago programado {schedule_id}, período {period}: pagado {count} veces")
+    return problems
+

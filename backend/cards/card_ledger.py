@@ -1,0 +1,186 @@
+"""The Cooprogreso card's books: two member accounts per card, purchases, and what `check` verifies.
+
+A card owes on two ledger accounts, both `accounts` rows so `ledger.check` re-derives them:
+- the card account itself (`cards.account_id`): the revolving balance (saldo rotativo) — purchases,
+  payments, interest and the cuotas billed each cycle;
+- its installment account (`cards.installment_account_id`): the capital of deferred purchases not
+  billed yet (diferidos).
+Both are negative while the member owes. Deferring moves debt from the first to the second and each
+cycle close moves one cuota's capital back: no money enters or leaves the co-op. Cupo disponible is
+the credit limit minus both debts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from backend.core.accounts import _insert_account, internal_account
+from backend.core.errors import NotFound, ValidationError
+from backend.core.ledger import Leg, post
+from backend.core.money import format_money
+
+PURCHASE = "consumo_tarjeta"
+PAYMENT = "pago_tarjeta"
+DEFERRAL = "diferido_tarjeta"
+CYCLE = "cierre_tarjeta"
+INSTALLMENT_NAME = "Diferidos Tarjeta de Crédito Cooprogreso"
+
+
+@dataclass(frozen=True)
+class CardBalances:
+    card_id: int
+    credit_limit: int
+    revolving: int  # owed on the revolving balance (positive = owed; negative = saldo a favor)
+    installments: int  # deferred capital not billed yet
+
+    @property
+    def owed(self) -> int:
+        return self.revolving + self.installments
+
+    @property
+    def available(self) -> int:
+        return max(0, self.credit_limit - self.owed)
+
+
+def card_number_digits(pan: str) -> str:
+    return "".join(ch for ch in pan if ch.isdigit())
+
+
+def mask_pan(pan: str) -> str:
+    """Any card number as the manual shows it: first 4 and last 4, `3261 XXXX XXXX 6989`."""
+    digits = card_number_digits(pan)
+    return f"{digits[:4]} XXXX XXXX {digits[-4:]}"
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return bool(digits) and total % 10 == 0
+
+
+def pan_digest(secret: bytes, digits: str) -> str:
+    """How our own card numbers are found without storing them: a keyed digest."""
+    return hmac.new(secret, b"pan:" + digits.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def pan_secret(ctx_secret: bytes) -> bytes:
+    return hmac.new(ctx_secret, b"card-pan-digest", hashlib.sha256).digest()
+
+
+def open_card(conn, member_id: int, *, pan: str, credit_limit: int, cutoff_day: int, due_day: int,
+              opened_on: str, secret: bytes) -> int:
+    """A new Cooprogreso card with both its accounts; the full number is kept only as a digest."""
+    from backend.core.accounts import open_card as open_card_account
+
+    digits = card_number_digits(pan)
+    if not (13 <= len(digits) <= 19 and luhn_ok(digits)):
+        raise ValidationError("Número de tarjeta no válido.", field="numero")
+    card = open_card_account(conn, member_id, credit_limit=credit_limit, masked_pan=mask_pan(digits),
+                             cutoff_day=cutoff_day, due_day=due_day, opened_on=opened_on)
+    conn.execute("UPDATE cards SET pan_digest = ? WHERE account_id = ?", (pan_digest(secret, digits), card))
+    installment_account(conn, card)
+    return card
+
+
+def installment_account(conn, card_id: int) -> int:
+    """The card's diferidos account, created on first use (cards opened before it existed)."""
+    row = conn.execute("SELECT c.installment_account_id, a.member_id, a.opened_on FROM cards c"
+                       " JOIN accounts a ON a.id = c.account_id WHERE c.account_id = ?", (card_id,)).fetchone()
+    if row is None:
+        raise NotFound("La tarjeta no existe.")
+    if row[0] is not None:
+        return row[0]
+    account = _insert_account(conn, row[1], "tarjeta", INSTALLMENT_NAME, row[2])
+    conn.execute("UPDATE cards SET installment_account_id = ? WHERE account_id = ?", (account, card_id))
+    return account
+
+
+def balances(conn, card_id: int) -> CardBalances:
+    row = conn.execute(
+        "SELECT c.credit_limit, a.balance, COALESCE(i.balance, 0) FROM cards c JOIN accounts a ON a.id = c.account_id"
+        " LEFT JOIN accounts i ON i.id = c.installment_account_id WHERE c.account_id = ?", (card_id,)).fetchone()
+    if row is None:
+        raise NotFound("La tarjeta no existe.")
+    return CardBalances(card_id, row[0], -row[1], -row[2])
+
+
+def record_purchase(conn, card_id: int, *, amount: int, description: str, at: str, actor: str,
+                    interest_free_months: int = 0) -> int:
+    """A consumo: the card owes it, the merchants' settlement account is owed. Refused above the cupo."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationError("El valor del consumo debe ser mayor que cero.", field="monto")
+    state = conn.execute("SELECT a.status, c.status FROM accounts a JOIN cards c ON c.account_id = a.id"
+                         " WHERE a.id = ?", (card_id,)).fetchone()
+    if state is None:
+        raise NotFound("La tarjeta no existe.")
+    if state[0] != "activa" or state[1] != "Activo":
+        raise ValidationError("La tarjeta no está activa.")
+    available = balances(conn, card_id).available
+    if amount > available:
+        raise ValidationError(f"Cupo insuficiente: el cupo disponible es {format_money(available)}.",
+                              field="monto", code="cupo")
+    entry = post(conn, kind=PURCHASE, description=description, posted_at=at, actor=actor,
+                 legs=[Leg(card_id, -amount, description),
+                       Leg(internal_account(conn, "comercios"), amount, description)])
+    return conn.execute(
+        "INSERT INTO card_purchases (card_id, posted_at, description, amount, interest_free_months, entry_id)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (card_id, at, description, amount, interest_free_months, entry)).fetchone()[0]
+
+
+def check(conn) -> list[str]:
+    """Every way the card books can disagree with the ledger, in Spanish; empty when sound."""
+    problems: list[str] = []
+    for number, kept, owed in conn.execute(
+            "SELECT a.number, -i.balance, COALESCE(SUM(q.capital), 0) FROM cards c"
+            " JOIN accounts a ON a.id = c.account_id JOIN accounts i ON i.id = c.installment_account_id"
+            " LEFT JOIN card_deferrals d ON d.card_id = c.account_id"
+            " LEFT JOIN card_deferral_cuotas q ON q.deferral_id = d.id AND q.statement_id IS NULL"
+            " GROUP BY a.number, i.balance HAVING -i.balance != COALESCE(SUM(q.capital), 0)"):
+        problems.append(f"tarjeta {number}: saldo diferido {format_money(kept)} ≠ capital de cuotas por facturar "
+                        f"{format_money(owed)}")
+    for purchase_id, amount, booked in conn.execute(
+            "SELECT cp.id, cp.amount, COALESCE(SUM(p.amount), 0) FROM card_purchases cp"
+            " LEFT JOIN postings p ON p.entry_id = cp.entry_id AND p.account_id = cp.card_id"
+            " GROUP BY cp.id, cp.amount HAVING COALESCE(SUM(p.amount), 0) != -cp.amount"):
+        problems.append(f"consumo {purchase_id}: {format_money(amount)} registrado ≠ {format_money(-booked)} en el libro")
+    for deferral_id, principal, interest, capital, charged in conn.execute(
+            "SELECT d.id, d.principal, d.total_interest, COALESCE(SUM(q.capital), 0), COALESCE(SUM(q.interest), 0)"
+            " FROM card_deferrals d LEFT JOIN card_deferral_cuotas q ON q.deferral_id = d.id"
+            " GROUP BY d.id, d.principal, d.total_interest"
+            " HAVING d.principal != COALESCE(SUM(q.capital), 0) OR d.total_interest != COALESCE(SUM(q.interest), 0)"):
+        problems.append(f"diferido {deferral_id}: capital {format_money(principal)} / interés {format_money(interest)}"
+                        f" ≠ cuotas {format_money(capital)} / {format_money(charged)}")
+    problems += _check_statements(conn)
+    return problems
+
+
+def _check_statements(conn) -> list[str]:
+    problems: list[str] = []
+    previous: dict[int, int] = {}
+    for s in conn.execute(
+            "SELECT s.*, a.number, c.installment_account_id AS inst FROM card_statements s"
+            " JOIN accounts a ON a.id = s.card_id JOIN cards c ON c.account_id = s.card_id"
+            " ORDER BY s.card_id, s.cut_date").fetchall():
+        label = f"estado de cuenta {s['number']} al {s['cut_date']}"
+        parts = (s["previous_balance"] + s["purchases"] - s["payments"] - s["deferred"] + s["installments"]
+                 + s["interest"] + s["other"])
+        if parts != s["total_due"]:
+            problems.append(f"{label}: sus rubros suman {format_money(parts)} ≠ pago total {format_money(s['total_due'])}")
+        if s["previous_balance"] != previous.get(s["card_id"], 0):
+            problems.append(f"{label}: saldo anterior ≠ pago total del estado anterior")
+        previous[s["card_id"]] = s["total_due"]
+        until = f"{s['cut_date']} 23:59:59"
+        for account, kept, what in ((s["card_id"], s["total_due"], "pago total"),
+                                    (s["inst"], s["installment_balance"], "saldo diferido")):
+            booked = -conn.execute("SELECT COALESCE(SUM(amount), 0) FROM postings WHERE account_id = ?"
+                                   " AND posted_at <= ?", (account, until)).fetchone()[0]
+            if booked != kept:
+                problems.append(f"{label}: {what} {format_money(kept)} ≠ {format_money(booked)} según el libro al corte")
+    return problems

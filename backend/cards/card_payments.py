@@ -1,0 +1,258 @@
+"""The two authorised operations of 4. Pago de Tarjetas: registering a card, and paying one.
+
+- «registro_tarjeta»: another member's Cooprogreso card (found by the keyed digest of its number; the
+  holder is shown masked before confirming) or another institution's card (Luhn, 13–19 digits, a
+  prefix and length some card network issues: backend/cards/card_networks.py; holder name and identification).
+- «pago_tarjeta»: from one of the member's savings accounts. A Cooprogreso card is credited in the
+  same entry; another institution's card leaves through the interbank clearing (backend/transfers/clearing.py,
+  queue `card_payments`: Enviada → Acreditada / Devuelta, refunded on return).
+The code is bound to the card, the amount and the debit account (the operation's details).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.cards import card_networks, card_numbers
+from backend.cards.card_ledger import PAYMENT, luhn_ok, mask_pan, pan_digest, pan_secret
+from backend.cards.cards import OPTIONS, card_account_of, mask_holder, payment_options, resolve
+from backend.core import institutions, notices
+from backend.core.accounts import internal_account
+from backend.core.clock import parse_iso
+from backend.core.context import Context, Principal
+from backend.core.errors import InsufficientFunds, NotFound, ValidationError
+from backend.core.identity import ID_TYPES, mask_account, normalize_id
+from backend.core.ledger import Leg, post
+from backend.core.money import format_money
+from backend.core.text import ascii_digits, clean_text
+from backend.security import receipts
+
+
+def card_digits(value: object) -> str:
+    digits = ascii_digits(value, field="numero", label="El número de tarjeta")
+    if not 13 <= len(digits) <= 19:
+        raise ValidationError("El número de tarjeta tiene de 13 a 19 dígitos.", field="numero")
+    if not luhn_ok(digits):
+        raise ValidationError("El número de tarjeta no es válido (dígito verificador); revísalo.", field="numero")
+    return digits
+
+
+class RegistrationHandler:
+    kind = "registro_tarjeta"
+    otp_label = "el registro de tu tarjeta"
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    @property
+    def number_key(self) -> bytes:
+        return card_numbers.number_key(self.ctx.secret("otp_pepper"))
+
+    def prepare(self, conn, who: Principal, request: dict) -> Any:
+        from backend.security.operations import Prepared
+
+        kind = request.get("kind")
+        number = request.get("number")
+        if card_numbers.is_sealed(number):  # as CardsService.prepare_registration keeps it in the request
+            number = card_numbers.unseal(self.number_key, number, owner=who.user_id, place=card_numbers.REQUEST)
+        digits = card_digits(number)
+        key_secret = pan_secret(self.ctx.secret("otp_pepper"))
+        if kind == "cooprogreso":
+            card = conn.execute(
+                "SELECT c.account_id, a.member_id, a.status, c.status AS card_status, m.first_names, m.last_names"
+                " FROM cards c JOIN accounts a ON a.id = c.account_id JOIN members m ON m.id = a.member_id"
+                " WHERE c.pan_digest = ?", (pan_digest(key_secret, digits),)).fetchone()
+            if card is None or card["status"] != "activa" or card["card_status"] != "Activo":
+                raise ValidationError("No existe una tarjeta Cooprogreso activa con ese número.", field="numero")
+            if card["member_id"] == who.member_id:
+                raise ValidationError("Esa tarjeta es tuya: ya aparece en tu lista sin registrarla.", field="numero")
+            holder = mask_holder(card["first_names"], card["last_names"])
+            fields = dict(card_account_id=card["account_id"], institution_code=institutions.COOPROGRESO,
+                          institution="Cooprogreso", holder_name=holder, id_type="", id_number="",
+                          card_key=f"coop:{card['account_id']}")
+        elif kind == "otro_banco":
+            card_networks.check_issued(digits)  # Luhn alone passes numbers nobody issues (all zeros)
+            institution = institutions.get(conn, request.get("institution_code") or "")
+            holder = clean_text(request.get("holder_name"), field="holder_name", label="El nombre del titular",
+                                min_len=3, max_len=80)
+            id_type = request.get("id_type")
+            if id_type not in ID_TYPES:
+                raise ValidationError("Selecciona el tipo de identificación del titular.", field="id_type")
+            id_number = normalize_id(id_type, ascii_digits(request.get("id_number"), field="id_number",
+                                                           label="La identificación") if id_type != "pasaporte"
+                                     else str(request.get("id_number") or ""))
+            # the number itself is not in the details (their digest is unkeyed): the keyed card_key binds it
+            fields = dict(card_account_id=None, institution_code=institution.code, institution=institution.name,
+                          holder_name=holder, id_type=id_type, id_number=id_number,
+                          card_key=pan_digest(key_secret, f"{institution.code}:{digits}"))
+        else:
+            raise ValidationError("Indica si la tarjeta es Cooprogreso o de otra institución.", field="kind")
+        if conn.execute("SELECT 1 FROM registered_cards WHERE user_id = ? AND card_key = ?",
+                        (who.user_id, fields["card_key"])).fetchone():
+            raise ValidationError("Ya registraste esta tarjeta.", field="numero")
+        masked = mask_pan(digits)
+        lines = [("Tarjeta", masked), ("Institución", fields["institution"]), ("Titular", fields["holder_name"])]
+        if fields["id_type"]:
+            lines.append(("Identificación", f"{ID_TYPES[fields['id_type']]} {fields['id_number']}"))
+        details = {"masked": masked, "first4": digits[:4], "last4": digits[-4:], "kind": kind, **fields}
+        sealed = (card_numbers.seal(self.number_key, digits, owner=who.user_id, place=card_numbers.REGISTERED)
+                  if kind == "otro_banco" else None)
+        return Prepared(details=details, title="Confirma el registro de la tarjeta", lines=lines, view=sealed)
+
+    def execute(self, conn, who: Principal, request: dict, prepared: Any, key: str) -> int:
+        d = prepared.details
+        row = conn.execute(
+            "INSERT INTO registered_cards (user_id, kind, card_account_id, institution_code, card_key, number,"
+            " first4, last4, holder_name, id_type, id_number, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (user_id, card_key) DO NOTHING RETURNING id",
+            (who.user_id, d["kind"], d["card_account_id"], d["institution_code"], d["card_key"], prepared.view,
+             d["first4"], d["last4"], d["holder_name"], d["id_type"], d["id_number"], self.ctx.now_iso())).fetchone()
+        if row is None:
+            raise ValidationError("Ya registraste esta tarjeta.", field="numero")
+        self.ctx.audit(conn, who.username, "tarjeta.registro", "ok", tarjeta=d["masked"], institucion=d["institution_code"])
+        return row[0]
+
+    def receipt(self, conn, who: Principal, result_id: int) -> Any:
+        r = conn.execute("SELECT r.*, COALESCE(i.name, 'Cooprogreso') AS institution FROM registered_cards r"
+                         " LEFT JOIN institutions i ON i.code = r.institution_code WHERE r.id = ? AND r.user_id = ?",
+                         (result_id, who.user_id)).fetchone()
+        if r is None:
+            raise NotFound("La tarjeta no existe o no te pertenece.")
+        lines = [("Tarjeta", f"{r['first4']} XXXX XXXX {r['last4']}"), ("Institución", r["institution"]),
+                 ("Titular", r["holder_name"]), ("Estado", "Tarjeta registrada")]
+        return receipts.make(self.ctx.secret("receipt_secret"), kind=self.kind, title="Registro de Tarjeta",
+                             lines=lines, reference=f"R{r['id']:08d}", created_at=parse_iso(r["created_at"]),
+                             result_id=r["id"])
+
+
+class PaymentHandler:
+    kind = "pago_tarjeta"
+    otp_label = "tu pago de tarjeta"
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def destination_number(self, conn, who: Principal, card: Any) -> str:
+        """Another bank's registered card, its number sealed for the paying member's card_payments row.
+
+        Opening it checks it was sealed for this member's registered_cards row (card_numbers.py): a number
+        moved there from another member's row is refused before any code is sent and again at booking, and
+        so is a number no card network issues."""
+        reg = conn.execute("SELECT number FROM registered_cards WHERE id = ? AND user_id = ?",
+                           (int(card.key.split(":")[1]), who.user_id)).fetchone()
+        key = card_numbers.number_key(self.ctx.secret("otp_pepper"))
+        digits = card_numbers.unseal(key, reg["number"] if reg else None, owner=who.user_id,
+                                     place=card_numbers.REGISTERED)
+        card_networks.check_issued(digits)  # registered by an older version that checked Luhn only
+        return card_numbers.seal(key, digits, owner=who.user_id, place=card_numbers.PAYMENT)
+
+    def prepare(self, conn, who: Principal, request: dict) -> Any:
+        from backend.security.operations import Prepared
+
+        card = resolve(conn, who, request.get("card"))
+        opts = payment_options(conn, who, card)
+        option = request.get("option")
+        if option in ("minimo", "total") and opts.minimum is not None and option not in opts.options:
+            raise ValidationError(opts.refusal(option), field="option")
+        if option not in opts.options:
+            raise ValidationError("Elige cuánto vas a pagar.", field="option")
+        if option == "otro":
+            amount = request.get("amount")
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+                raise ValidationError("Ingresa el valor a pagar.", field="monto")
+            if opts.owed == 0:
+                raise ValidationError("No tienes valores pendientes de pago en esta tarjeta.", field="monto")
+            if opts.owed is not None and amount > opts.owed:
+                raise ValidationError(f"El valor supera la deuda actual de la tarjeta ({format_money(opts.owed)}).",
+                                      field="monto")
+        else:
+            amount = (opts.minimum if option == "minimo" else opts.total) or 0  # offered only when above 0
+        if amount > self.ctx.settings.card_payment_tx:
+            raise ValidationError(f"El pago supera el máximo por transacción "
+                                  f"({format_money(self.ctx.settings.card_payment_tx)}).", field="monto")
+        origin = conn.execute("SELECT id, number, balance - held AS available FROM accounts WHERE id = ?"
+                              " AND member_id = ? AND kind = 'ahorros' AND status = 'activa'",
+                              (request.get("origin_id") if isinstance(request.get("origin_id"), int) else -1,
+                               who.member_id)).fetchone()
+        if origin is None:
+            raise ValidationError("Selecciona una de tus cuentas de ahorros para debitar el pago.", field="origin")
+        account = card_account_of(conn, who, card)
+        if account is None:
+            self.destination_number(conn, who, card)  # refused here if it is not this member's
+        fee = 0 if account is not None else self.ctx.settings.card_other_bank_fee
+        if amount + fee > origin["available"]:
+            raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(origin['available'])} y el "
+                                    f"pago necesita {format_money(amount + fee)}.", field="monto")
+        lines = [("Tarjeta", card.masked_pan), ("Titular", card.holder), ("Institución", card.institution),
+                 ("Cuenta de débito", mask_account(origin["number"])), ("Opción", OPTIONS[option]),
+                 ("Valor a pagar", format_money(amount))]
+        if opts.due_date:
+            lines.append(("Fecha máxima de pago", f"{opts.due_date:%d/%m/%Y}"))
+        if fee:
+            lines += [("Comisión", format_money(fee)), ("Total a debitar", format_money(amount + fee))]
+        details = {"card": card.key, "masked": card.masked_pan, "origin": origin["number"], "origin_id": origin["id"],
+                   "amount": amount, "fee": fee, "option": option, "card_account": account}
+        return Prepared(details=details, title="Confirma el pago de tarjeta", lines=lines, view=card)
+
+    def execute(self, conn, who: Principal, request: dict, prepared: Any, key: str) -> int:
+        d, card = prepared.details, prepared.view
+        now = self.ctx.now_iso()
+        origin, amount, fee = d["origin_id"], d["amount"], d["fee"]
+        if d["card_account"] is not None:
+            legs = [Leg(origin, -amount, f"Pago tarjeta Cooprogreso {card.masked_pan}"),
+                    Leg(d["card_account"], amount, "Pago recibido, gracias")]
+            dest = dict(institution="COOP", number=card.masked_pan, name=card.holder, id_type="", id_number="")
+        else:
+            reg = conn.execute("SELECT * FROM registered_cards WHERE id = ? AND user_id = ?",
+                               (int(card.key.split(":")[1]), who.user_id)).fetchone()
+            legs = [Leg(origin, -amount, f"Pago tarjeta {card.masked_pan} ({card.institution})"),
+                    Leg(internal_account(conn, "compensacion_interbancaria"), amount,
+                        f"Pago tarjeta {card.institution}")]
+            if fee:
+                legs += [Leg(origin, -fee, "Comisión pago de tarjeta de otra institución"),
+                         Leg(internal_account(conn, "comisiones"), fee, "Comisión pago de tarjeta de otra institución")]
+            dest = dict(institution=reg["institution_code"], number=self.destination_number(conn, who, card),
+                        name=reg["holder_name"], id_type=reg["id_type"], id_number=reg["id_number"])
+        entry = post(conn, kind=PAYMENT, description="Pago de tarjeta de crédito", legs=legs, posted_at=now,
+                     actor=who.username, idempotency_key=key)
+        reference = f"P{self.ctx.now():%y%m%d}{entry:08d}"
+        own_bank = d["card_account"] is not None
+        payment_id = conn.execute(
+            "INSERT INTO card_payments (reference, idempotency_key, user_id, origin_account_id, card_account_id,"
+            " registered_card_id, option, masked, dest_institution, dest_account_type, dest_account_number, dest_name,"
+            " dest_id_type, dest_id_number, motive, amount, fee, state, entry_id, created_at, settled_at,"
+            " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'tarjeta', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
+            (reference, key, who.user_id, origin, d["card_account"],
+             None if card.key.startswith("propia:") else int(card.key.split(":")[1]), d["option"], card.masked_pan,
+             dest["institution"], dest["number"], dest["name"], dest["id_type"], dest["id_number"],
+             "Pago de tarjeta de crédito", amount, fee, "Acreditada" if own_bank else "Enviada", entry, now,
+             now if own_bank else None, None if own_bank else now)).fetchone()[0]
+        self.ctx.audit(conn, who.username, "tarjeta.pago", "ok", referencia=reference, tarjeta=card.masked_pan,
+                       monto=amount, comision=fee, origen=mask_account(d["origin"]), institucion=dest["institution"])
+        notices.queue(conn, who.member_id, f"Cooprogreso: pagaste {format_money(amount)} a la tarjeta "
+                      f"{card.masked_pan}. Ref. {reference}.", now)
+        if own_bank and not card.own:
+            owner = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (d["card_account"],)).fetchone()[0]
+            notices.queue(conn, owner, f"Cooprogreso: recibimos un pago de {format_money(amount)} a tu tarjeta "
+                          f"{card.masked_pan}.", now)
+        return payment_id
+
+    def receipt(self, conn, who: Principal, result_id: int) -> Any:
+        r = conn.execute("SELECT p.*, a.number AS origin_number, COALESCE(i.name, 'Cooprogreso') AS institution"
+                         " FROM card_payments p JOIN accounts a ON a.id = p.origin_account_id LEFT JOIN institutions i"
+                         " ON i.code = p.dest_institution WHERE p.id = ? AND p.user_id = ?",
+                         (result_id, who.user_id)).fetchone()
+        if r is None:
+            raise NotFound("El pago no existe o no te pertenece.")
+        lines = [("Tarjeta", r["masked"]), ("Titular", r["dest_name"]), ("Institución", r["institution"]),
+                 ("Cuenta de débito", mask_account(r["origin_number"])), ("Opción", OPTIONS[r["option"]]),
+                 ("Valor pagado", format_money(r["amount"]))]
+        if r["fee"]:
+            lines += [("Comisión", format_money(r["fee"])), ("Total debitado", format_money(r["amount"] + r["fee"]))]
+        lines.append(("Estado", r["state"]))
+        if r["return_reason"]:
+            lines.append(("Motivo devolución", r["return_reason"]))
+        return receipts.make(self.ctx.secret("receipt_secret"), kind=self.kind, title="Pago de Tarjetas",
+                             lines=lines, reference=r["reference"], created_at=parse_iso(r["created_at"]),
+                             result_id=r["id"])

@@ -1,0 +1,155 @@
+"""Back-office operations that create members and products (used by demo data, tests and tellers).
+
+Each function runs inside the caller's Database.write() so a product and its opening entry commit together.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from backend.core import business_days, name_search
+from backend.core.identity import account_number, normalize_id, validate_mobile
+from backend.core.ledger import Leg, post
+
+LOAN_NAMES = {"consumo": "Crédito de Consumo", "microcredito": "Microcrédito", "inmobiliario": "Crédito Inmobiliario"}
+PREFIX = {"ahorros": "41", "plazo_fijo": "42", "prestamo": "43", "tarjeta": "44", "interna": "99"}
+
+# The co-op's own side of every entry.
+INTERNAL = {
+    "caja": "Caja y bancos",
+    "compensacion": "Cámara de compensación",
+    "cartera": "Cartera de créditos",
+    "intereses": "Ingresos por intereses",
+    "comercios": "Liquidación de comercios (tarjetas)",
+    "intereses_pagados": "Intereses pagados a socios",
+    "compensacion_interbancaria": "Transferencias interbancarias por liquidar",
+    "comisiones": "Ingresos por comisiones",
+    "bce": "Cuenta en el Banco Central del Ecuador",
+    "faltantes_sobrantes": "Faltantes y sobrantes de caja",
+}
+
+
+def internal_account(conn, key: str) -> int:
+    """The id of an internal account, created on first use (index accounts_kind_name: no scan)."""
+    name = INTERNAL[key]
+    row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?", (name,)).fetchone()
+    if row:
+        return row[0]
+    conn.lock("internal_account")  # two first uses at once on PostgreSQL: one creates, the other finds it
+    row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?", (name,)).fetchone()
+    return row[0] if row else _insert_account(conn, None, "interna", name, "2000-01-01")
+
+
+def create_member(conn, *, id_type: str, id_number: str, first_names: str, last_names: str,
+                  mobile: str | None, email: str | None, created_at: str, status: str = "activo") -> int:
+    number = normalize_id(id_type, id_number)
+    phone = validate_mobile(mobile) if mobile else None
+    first_names, last_names = first_names.strip(), last_names.strip()
+    member = conn.execute(
+        "INSERT INTO members (id_type, id_number, first_names, last_names, mobile, email, status, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (id_type, number, first_names, last_names, phone, email, status, created_at)).fetchone()[0]
+    name_search.remember(conn, member, first_names, last_names)
+    return member
+
+
+def _insert_account(conn, member_id: int | None, kind: str, name: str, opened_on: str) -> int:
+    # The next serial of this kind from a one-row counter (a COUNT here made demo-data quadratic).
+    serial = conn.execute(
+        "INSERT INTO account_serials (kind, last) VALUES (?, 1)"
+        " ON CONFLICT (kind) DO UPDATE SET last = account_serials.last + 1 RETURNING last", (kind,)).fetchone()[0]
+    return conn.execute(
+        "INSERT INTO accounts (number, member_id, kind, name, opened_on) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        (account_number(PREFIX[kind], serial), member_id, kind, name, opened_on)).fetchone()[0]
+
+
+def open_till_account(conn, username: str, opened_on: str) -> int:
+    """A teller's till (caja de ventanilla): an internal account, so `ledger.check` covers it."""
+    return _insert_account(conn, None, "interna", f"Caja de ventanilla {username}", opened_on)
+
+
+def open_savings(conn, member_id: int, opened_on: str) -> int:
+    return _insert_account(conn, member_id, "ahorros", "Cuenta de Ahorros", opened_on)
+
+
+def open_term_deposit(conn, member_id: int, *, from_account: int, principal: int, rate_bp: int,
+                      start: date, months: int = 0, days: int = 0, actor: str, posted_at: str | None = None) -> int:
+    """A plazo fijo funded from a savings account; its term in months (demo data) or days (requests)."""
+    acc = _insert_account(conn, member_id, "plazo_fijo", "Depósito a Plazo Fijo", start.isoformat())
+    nominal = start + timedelta(days=days) if days else add_months(start, months)
+    # paid on a business day; the interest stays the one for the contracted days (term_days)
+    maturity = business_days.current(conn).roll(nominal)
+    conn.execute("INSERT INTO term_deposits (account_id, principal, rate_bp, start_date, maturity_date,"
+                 " payout_account_id, term_days) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (acc, principal, rate_bp, start.isoformat(), maturity.isoformat(), from_account,
+                  (nominal - start).days))
+    post(conn, kind="plazo_fijo", description="Apertura de depósito a plazo fijo",
+         legs=[Leg(from_account, -principal, "Apertura depósito a plazo fijo"),
+               Leg(acc, principal, "Apertura depósito a plazo fijo")],
+         posted_at=posted_at or f"{start.isoformat()} 09:00:00", actor=actor)
+    return acc
+
+
+def open_loan(conn, member_id: int, *, to_account: int, principal: int, rate_bp: int, months: int,
+              start: date, actor: str, product: str = "consumo",
+              schedule: list[tuple[date, int, int]] | None = None, posted_at: str | None = None) -> int:
+    """Disburse a loan into a savings account and store its schedule: by default the French schedule at the
+    nominal rate (demo data); a request's loan passes its own (effective rate, French or German)."""
+    name = LOAN_NAMES[product]
+    acc = _insert_account(conn, member_id, "prestamo", name, start.isoformat())
+    conn.execute("INSERT INTO loans (account_id, principal, rate_bp, term_months, start_date, product)"
+                 " VALUES (?, ?, ?, ?, ?, ?)", (acc, principal, rate_bp, months, start.isoformat(), product))
+    rows = schedule if schedule is not None else amortization(principal, rate_bp, months, start)
+    if sum(cap for _, cap, _ in rows) != principal:
+        raise ValueError("the schedule's capital does not add up to the principal")
+    cal = business_days.current(conn)  # each cuota falls due on a business day; its amount does not change
+    for n, (due, cap, interest) in enumerate(rows, start=1):
+        conn.execute("INSERT INTO loan_installments (loan_id, number, due_date, principal, interest)"
+                     " VALUES (?, ?, ?, ?, ?)", (acc, n, cal.roll(due).isoformat(), cap, interest))
+    post(conn, kind="desembolso", description=f"Desembolso de {name.lower()}",
+         legs=[Leg(acc, -principal, "Desembolso del crédito"), Leg(to_account, principal, "Desembolso de crédito")],
+         posted_at=posted_at or f"{start.isoformat()} 09:30:00", actor=actor)
+    return acc
+
+
+def pay_installment(conn, loan_id: int, from_account: int, posted_at: str, actor: str,
+                    idempotency_key: str | None = None) -> int | None:
+    """Pay the oldest unpaid installment from a savings account; None if none is due."""
+    inst = conn.execute("SELECT * FROM loan_installments WHERE loan_id = ? AND paid_entry_id IS NULL"
+                        " ORDER BY number LIMIT 1", (loan_id,)).fetchone()
+    if inst is None:
+        return None
+    total = inst["principal"] + inst["interest"]
+    legs = [Leg(from_account, -total, f"Pago cuota {inst['number']} crédito"),
+            Leg(loan_id, inst["principal"], f"Pago cuota {inst['number']} (capital)")]
+    if inst["interest"]:
+        legs.append(Leg(internal_account(conn, "intereses"), inst["interest"], f"Interés cuota {inst['number']}"))
+    entry = post(conn, kind="cuota", description=f"Pago de cuota {inst['number']}", legs=legs,
+                 posted_at=posted_at, actor=actor, idempotency_key=idempotency_key)
+    conn.execute("UPDATE loan_installments SET paid_entry_id = ? WHERE loan_id = ? AND number = ?",
+                 (entry, loan_id, inst["number"]))
+    return entry
+
+
+def open_card(conn, member_id: int, *, credit_limit: int, masked_pan: str, cutoff_day: int, due_day: int,
+              opened_on: str) -> int:
+    acc = _insert_account(conn, member_id, "tarjeta", "Tarjeta de Crédito Cooprogreso", opened_on)
+    conn.execute("INSERT INTO cards (account_id, masked_pan, credit_limit, cutoff_day, due_day)"
+                 " VALUES (?, ?, ?, ?, ?)", (acc, masked_pan, credit_limit, cutoff_day, due_day))
+    return acc
+
+
+def amortization(principal: int, rate_bp: int, months: int, start: date) -> list[tuple[date, int, int]]:
+    """(due date, principal, interest) per month, in cents: the French schedule of backend.core.amortization
+    at the loan's nominal annual rate (basis points) over twelve."""
+    from backend.core.amortization import french
+
+    monthly = Decimal(rate_bp) / Decimal(120000)
+    return [(add_months(start, r.number), r.capital, r.interest) for r in french(principal, monthly, months).rows]
+
+
+def add_months(d: date, months: int) -> date:
+    month = d.month - 1 + months
+    year, month = d.year + month // 12, month % 12 + 1
+    return date(year, month, min(d.day, 28))

@@ -1,0 +1,81 @@
+"""What every service shares: the database, policy, the clock, the message channel, the principal."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from backend.core.clock import Clock, iso
+from backend.core.db import Database
+from backend.core.delivery import channel_for
+from backend.core.settings import Settings
+from backend.security import audit
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated person behind a service call: a member (role "socio") or a staff user.
+
+    For staff, `user_id` is the staff user's id and `member_id` is 0 (no member has it).
+    """
+
+    user_id: int
+    member_id: int
+    username: str
+    session_id: int
+    role: str = "socio"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != "socio"
+
+
+@dataclass
+class Context:
+    db: Database
+    settings: Settings = field(default_factory=Settings)
+    clock: Clock = field(default_factory=Clock)
+
+    def __post_init__(self) -> None:
+        self.channel = channel_for(self.settings)
+        self._ensure_secrets()
+        if self.db.get_meta("card_numbers_to_seal") is not None:  # an older database's card numbers
+            from backend.cards.card_numbers import seal_stored
+
+            seal_stored(self.db, self._keys["otp_pepper"])
+        if self.db.get_meta("card_numbers_to_reseal") is not None:  # sealed before owners were bound
+            from backend.cards.card_numbers import reseal_stored
+
+            reseal_stored(self.db, self._keys["otp_pepper"], self.now_iso())
+        if self.db.get_meta("staff_secrets_to_seal") is not None:  # an older database's staff secrets
+            from backend.security import staff_secrets
+
+            staff_secrets.seal_stored(self.db, self._keys["otp_pepper"])
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def now_iso(self) -> str:
+        return iso(self.clock.now())
+
+    def audit(self, conn: sqlite3.Connection, actor: str, action: str, outcome: str, **details) -> None:
+        audit.record(conn, at=self.now_iso(), actor=actor, action=action, outcome=outcome, **details)
+
+    def audit_now(self, actor: str, action: str, outcome: str, **details) -> None:
+        """Audit in a transaction of its own: for refusals, whose other work is rolled back."""
+        with self.db.write() as conn:
+            self.audit(conn, actor, action, outcome, **details)
+
+    def secret(self, name: str) -> bytes:
+        """A key of this database (`otp_pepper`, `receipt_secret`), from the key file (backend/core/keys.py)."""
+        return self._keys[name]
+
+    @property
+    def is_demo(self) -> bool:
+        return self.db.get_meta("demo") == "1"
+
+    def _ensure_secrets(self) -> None:
+        from backend.core import keys
+
+        self._keys = keys.load(self.db, keys.key_file_path(self.settings.secret_key_file))

@@ -1,0 +1,390 @@
+"""Where the co-op's data lives: an embedded SQLite file (default) or PostgreSQL (many branch servers).
+
+Services write one portable SQL (CONVENTIONS.md, `?` placeholders) against the connection a Database hands
+each thread: `execute`, `executemany`, `in_transaction`, rows by index and by name, `lock(name)`.
+SQLite keeps raw sqlite3 connections (a thin subclass) so the single-machine app stays as fast as before;
+`Database(url)` with a `postgresql://` URL gives the PostgreSQL engine (backend/core/db_pg.py, psycopg imported
+only then). Every write is one `with db.write() as conn:` transaction: all of it commits or none of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from backend.core.errors import SchemaError
+from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
+
+BUSY_TIMEOUT_MS = 10_000
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+class IntegrityError(sqlite3.IntegrityError):
+    """A constraint refused a row (duplicate key, failed CHECK), whichever engine said so."""
+
+
+def is_url(target: object) -> bool:
+    return isinstance(target, DatabaseUrl) or str(target).startswith(URL_SCHEMES)
+
+
+# `Path("postgresql:///coop?host=/run/pg")` is "postgresql:/coop?host=/run/pg": a URL squeezed through Path
+# no longer looks like a URL and would become a SQLite file (and folders) named after it. Anything that starts
+# like a URL (a scheme of 2+ letters, then ":/") is never taken as a file path.
+_URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def url_like_path(target: object) -> str | None:
+    """Why `target` (not a real URL) cannot be a database file because it reads like a URL, or None."""
+    if is_url(target) or not _URL_LIKE.match(str(target)):
+        return None
+    shown = re.sub(r"(:/+[^:/@]*):[^@]*@", r"\1:***@", str(target))
+    return (f"«{shown}» parece una dirección de servidor, no un archivo: escribe la URL completa "
+            f"(postgresql://…) o la ruta de un archivo .sqlite3.")
+
+
+class DatabaseUrl:
+    """A PostgreSQL URL given where a file path usually goes (settings, --db); printed without its password."""
+
+    def __init__(self, url: str):
+        self.url = str(url)
+
+    def exists(self) -> bool:  # a server, not a file: connecting says whether it is there
+        return True
+
+    def expanduser(self) -> DatabaseUrl:
+        return self
+
+    def __str__(self) -> str:
+        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", self.url)
+
+    def __repr__(self) -> str:
+        return f"DatabaseUrl({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DatabaseUrl) and other.url == self.url
+
+    def __hash__(self) -> int:
+        return hash(self.url)
+
+
+def member_lock(member_id: int) -> str:
+    """The named lock one member's writes queue on (PostgreSQL; SQLite writers are serial anyway).
+
+    A member's own service calls take it as their transaction begins (`act_for`); staff calls that touch a
+    member's money or data take it with `conn.lock(member_lock(id))` before any row lock, so a teller's
+    withdrawal and the member's transfer from the same account run one after the other."""
+    return f"member:{int(member_id)}"
+
+
+def username_lock(username: str) -> str:
+    """The named lock of a user name: members' and staff's names are one namespace across two tables."""
+    return f"username:{username.lower()}"
+
+
+def target_of(value: str | Path | DatabaseUrl) -> Path | DatabaseUrl:
+    """A setting or --db value as a file path or a URL."""
+    if isinstance(value, DatabaseUrl):
+        return value
+    if is_url(value):
+        return DatabaseUrl(str(value))
+    return value if isinstance(value, Path) else Path(value)
+
+
+def _outdated(version: int, where: str) -> SchemaError:
+    if version > SCHEMA_VERSION:
+        return SchemaError(
+            f"La base de datos es de una versión más nueva (esquema {version}) que este programa "
+            f"(esquema {SCHEMA_VERSION}). Actualiza Cooprogreso antes de abrirla.")
+    if version == 0:
+        return SchemaError(f"{where} no es una base de datos de Cooprogreso (está vacía o es de otro programa).")
+    return SchemaError(f"{where} está en el esquema {version} y este programa usa el {SCHEMA_VERSION}: "
+                       f"actualízala con «cooprogreso migrate --db …».")
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration into statements so it runs inside our own transaction (on either engine)."""
+    parts, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                parts.append(buf.strip().rstrip(";"))
+            buf = ""
+    if buf.strip():
+        parts.append(buf.strip().rstrip(";"))
+    return parts
+
+
+class Database:
+    """One co-op's database; `Database(target)` picks the engine from the target (file path or URL).
+
+    `create`: make a missing SQLite file. `migrate`: bring an older schema up to date on open; the default
+    (None) does so for the embedded file and never for PostgreSQL, where `cooprogreso migrate` does it.
+    `check=False` skips the schema check (for `migrate` itself).
+    """
+
+    engine = "?"
+    target: Path | DatabaseUrl  # where it lives: a file, or a PostgreSQL URL (printed without its password)
+
+    def __new__(cls, target=None, *args, **kwargs):
+        if cls is Database:
+            if is_url(target):
+                from backend.core.db_pg import PgDatabase
+
+                cls = PgDatabase
+            else:
+                cls = SqliteDatabase
+        return super().__new__(cls)
+
+    # -- what every engine provides ------------------------------------------------------------
+    @property
+    def conn(self):
+        raise NotImplementedError
+
+    def write(self):
+        raise NotImplementedError
+
+    def read(self):
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def schema_version(self) -> int:
+        raise NotImplementedError
+
+    def migrate(self) -> int:
+        """Apply every pending migration, each in its own transaction; returns how many ran."""
+        raise NotImplementedError
+
+    def act_for(self, member_id: int | None) -> None:
+        """The member this thread's service calls act for (PostgreSQL serialises their writes); None: nobody."""
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def _opened(self, migrate: bool) -> None:
+        version = self.schema_version()
+        if version == SCHEMA_VERSION:
+            return
+        if migrate and version < SCHEMA_VERSION:
+            self.migrate()
+            return
+        raise _outdated(version, str(self.target))
+
+
+# -- SQLite ---------------------------------------------------------------------------------------
+_LOCKING = re.compile(r"\s+FOR\s+(?:NO\s+KEY\s+)?UPDATE(?:\s+OF\s+\w+(?:\s*,\s*\w+)*)?(?:\s+SKIP\s+LOCKED|\s+NOWAIT)?",
+                      re.IGNORECASE)
+
+
+@lru_cache(maxsize=512)
+def _strip_locking(sql: str) -> str:
+    return _LOCKING.sub("", sql)
+
+
+class SqliteConnection(sqlite3.Connection):
+    """sqlite3 as is, plus the little the portable SQL needs: row locks are no-ops (writers are serial)."""
+
+    engine = "sqlite"
+
+    def execute(self, sql: str, params=()):
+        if "FOR " in sql:
+            sql = _strip_locking(sql)
+        try:
+            return super().execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(*exc.args) from exc
+
+    def executemany(self, sql: str, seq):
+        if "FOR " in sql:
+            sql = _strip_locking(sql)
+        try:
+            return super().executemany(sql, seq)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(*exc.args) from exc
+
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[SqliteConnection]:
+        """One round trip for the statements inside on PostgreSQL (PgConnection.pipeline: fetch after the
+        block); in-process here."""
+        yield self
+
+    def send(self, sql: str, params=()) -> None:
+        """A write whose result nobody reads; PgConnection.send sends it with the next round trip, here it runs
+        now."""
+        self.execute(sql, params)
+
+    def fetch_each(self, statements: list[tuple[str, tuple]]) -> list:
+        """Each statement's first row (None when it has none), the statements run in order."""
+        return [self.execute(sql, params).fetchone() for sql, params in statements]
+
+    scrubbing = False  # set by `scrub_after_commit` for the current write transaction
+
+    def scrub_after_commit(self) -> None:
+        """What this transaction deletes or rewrites must not stay readable on disk (a masked code): freed
+        bytes are overwritten from now on, and once it commits the write-ahead log, which still holds the old
+        pages, is checkpointed and emptied (`SqliteDatabase.write`)."""
+        if not self.scrubbing:
+            self.execute("PRAGMA secure_delete = ON")
+            self.scrubbing = True
+
+    def lock(self, name: str) -> None:
+        """Serialise with other writers taking the same named lock: BEGIN IMMEDIATE already does."""
+
+    def lock_shared(self, name: str) -> None:
+        """The shared form of `lock` (PostgreSQL); writers are serial here already."""
+
+
+def _create_private(path: Path) -> None:
+    """Create the file with mode 0600 before SQLite opens it, so member data is never world-readable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return  # another process created it a moment ago: that is what we wanted
+    os.close(fd)
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _end_scrub(conn: SqliteConnection, *, checkpoint: bool) -> None:
+    """After a scrubbing transaction: secure_delete off again, and the committed pages copied into the file
+    and the write-ahead log truncated, so the old text is in neither. The checkpoint does not wait: if another
+    connection is reading or writing it does what it can, and the next scrubbing transaction tries again."""
+    conn.scrubbing = False
+    conn.execute("PRAGMA secure_delete = OFF")
+    if not checkpoint:
+        return
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.Error:
+        pass
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+class SqliteDatabase(Database):
+    """A database file; hands each thread its own connection (sqlite3 objects are not thread-safe)."""
+
+    engine = "sqlite"
+
+    def __init__(self, path: str | Path, *, create: bool = True, migrate: bool | None = None, check: bool = True):
+        refusal = url_like_path(path)
+        if refusal:  # never create a file (and folders) named after a URL that lost its "//"
+            raise SchemaError(refusal)
+        self.path = Path(path)
+        self.target = self.path
+        if not self.path.exists():
+            if not create:
+                raise SchemaError(f"No existe la base de datos {self.path}.")
+            _create_private(self.path)
+        elif self.path.is_dir():
+            raise SchemaError(f"{self.path} es una carpeta, no una base de datos.")
+        elif not create and self.path.stat().st_size == 0:
+            raise _outdated(0, str(self.path))  # before SQLite writes a header into it
+        self._local = threading.local()
+        self._open: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._lock = threading.Lock()
+        try:
+            if check:
+                self._opened(migrate is not False)
+            else:
+                self.schema_version()  # still refuse what is not a database at all
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise SchemaError(f"No se pudo abrir {self.path} como base de datos de Cooprogreso: {exc}.") from exc
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def conn(self) -> SqliteConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   factory=SqliteConnection)
+            _configure(conn)
+            self._local.conn = conn
+            with self._lock:
+                # Worker threads come and go: close what the finished ones left open.
+                for _thread, old in [pair for pair in self._open if not pair[0].is_alive()]:
+                    with contextlib.suppress(sqlite3.Error):
+                        old.close()
+                self._open = [pair for pair in self._open if pair[0].is_alive()]
+                self._open.append((threading.current_thread(), conn))
+        return conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[SqliteConnection]:
+        """One atomic unit of work: all of it commits or none of it does."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            if conn.scrubbing:
+                _end_scrub(conn, checkpoint=False)
+            raise
+        conn.execute("COMMIT")
+        if conn.scrubbing:
+            _end_scrub(conn, checkpoint=True)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[SqliteConnection]:
+        """A consistent snapshot for multi-query reads."""
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for _, conn in self._open:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._open.clear()
+        self._local = threading.local()
+
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> int:
+        # The version is read again inside the write lock: several processes opening a new file at
+        # once each wait their turn, and whoever comes second finds the work done.
+        conn, ran = self.conn, 0
+        while True:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version >= SCHEMA_VERSION:
+                    conn.execute("COMMIT")
+                    if version > SCHEMA_VERSION:
+                        raise _outdated(version, str(self.path))
+                    return ran
+                for statement in statements(MIGRATIONS[version]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+                conn.execute("COMMIT")
+                ran += 1
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise

@@ -1,0 +1,168 @@
+"""Files the co-op writes for a member (CSV exports, saved receipts): private from the first byte.
+
+Each file is created with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600, so it never follows a symlink
+planted in the export folder, never overwrites anything, and is never readable by others, not even
+for an instant. Names are unique: two exports in the same second both succeed.
+Every file a command reads (CSV imports, receipts to verify, settings, scripts, the key file) goes through
+`read_limited` (or `read_head`, for a database's first bytes).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import secrets
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from backend.core.errors import ServiceError, ValidationError
+
+MAX_CSV_BYTES = 1 * 2**20  # a CSV a deployment loads (entities, channels, agencies, rates)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def write_private(directory: str | Path, stem: str, suffix: str, data: bytes) -> Path:
+    """Write `data` to a new file `<stem>-<random><suffix>` in `directory` (created 0700 if missing)."""
+    folder = Path(directory)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServiceError(f"No se pudo crear la carpeta {folder}: {exc.strerror}.", code="file") from exc
+    safe_stem = _UNSAFE.sub("_", stem).strip("._") or "archivo"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(20):
+        path = folder / f"{safe_stem}-{secrets.token_hex(3)}{suffix}"
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ServiceError(f"No se pudo guardar el archivo en {folder}: {exc.strerror}.", code="file") from exc
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise ServiceError(f"No se pudo guardar el archivo en {folder}: {exc.strerror}.", code="file") from exc
+        return path
+    raise ServiceError(f"No se pudo crear un nombre de archivo único en {folder}.", code="file")
+
+
+def read_limited(path: str | Path, *, max_bytes: int, what: str, nofollow: bool = False,
+                 error: type[ServiceError] = ServiceError,
+                 check: Callable[[os.stat_result], None] | None = None) -> bytes:
+    """The bytes of a regular file no larger than `max_bytes`, or a one-line Spanish `error`.
+
+    Every file a command reads from a person or a deployment (CSV imports, receipts to verify, settings,
+    scripts, the key file) comes through here. Devices (/dev/zero), FIFOs and directories are refused
+    before anything is read, so a wrong path can neither hang nor exhaust memory. `what` names the file
+    for the person («El comprobante»); `nofollow` refuses a symlink and `check` may refuse the open file's
+    status (the key file: its mode).
+    """
+    with _open_regular(path, what, nofollow, error) as (fh, info, target):
+        if check is not None:
+            check(info)
+        if info.st_size > max_bytes:
+            raise error(f"{what} es demasiado grande (más de {_size(max_bytes)}): {target}.", code="file")
+        data = _read(fh, max_bytes + 1, what, target, error)
+    if len(data) > max_bytes:
+        raise error(f"{what} es demasiado grande (más de {_size(max_bytes)}): {target}.", code="file")
+    return data
+
+
+def read_head(path: str | Path, n: int, *, what: str) -> bytes:
+    """The first `n` bytes (fewer if it is shorter) of a regular file of any size (a database's header),
+    refused like `read_limited` when it is not a regular file."""
+    with _open_regular(path, what, False, ServiceError) as (fh, _, target):
+        return _read(fh, n, what, target, ServiceError)
+
+
+def read_text_limited(path: str | Path, *, max_bytes: int, what: str) -> str:
+    """`read_limited` as UTF-8 text (a byte-order mark is dropped); text in another encoding is a
+    ValidationError (the file's content, not the file, is wrong)."""
+    data = read_limited(path, max_bytes=max_bytes, what=what)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(f"{what} no está en UTF-8: {Path(path)}.", field="csv") from None
+
+
+@contextmanager
+def _open_regular(path: str | Path, what: str, nofollow: bool, error: type[ServiceError]):
+    """(file, status, path) of a regular file. Opened without blocking (a FIFO with no writer would block
+    the open itself) and checked with fstat before Python wraps the descriptor (it refuses a directory's
+    with its own IsADirectoryError)."""
+    target = Path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if nofollow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    lowered = what[0].lower() + what[1:]
+    try:
+        fd = os.open(target, flags)
+    except FileNotFoundError:
+        raise error(f"{what} no existe: {target}.", code="file") from None
+    except IsADirectoryError:
+        raise error(f"{what} es una carpeta, no un archivo: {target}.", code="file") from None
+    except OSError as exc:
+        raise error(f"No se pudo abrir {lowered} {target}: {exc.strerror}.", code="file") from None
+    try:
+        info = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise error(f"No se pudo abrir {lowered} {target}: {exc.strerror}.", code="file") from None
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise error(f"{what} es una carpeta, no un archivo: {target}.", code="file")
+        raise error(f"{what} no es un archivo normal: {target}.", code="file")
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "rb") as fh:
+        yield fh, info, target
+
+
+def _read(fh, n: int, what: str, target: Path, error: type[ServiceError]) -> bytes:
+    try:
+        return fh.read(n)
+    except OSError as exc:
+        raise error(f"No se pudo leer {what[0].lower()}{what[1:]} {target}: {exc.strerror}.", code="file") from None
+
+
+def csv_rows(text: str) -> Iterator[tuple[int, dict[str | None, str | None]]]:
+    """(line, row) of each record of a CSV with a header row, numbered from 2 as the loaders always did.
+
+    A record the csv module cannot read (a field over its 131,072-character limit, a NUL) is a
+    ValidationError naming the line of the file and why, like every other bad row."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = iter(reader)
+    line = 1
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValidationError(f"Línea {reader.reader.line_num}: {csv_problem(exc)}.", field="csv") from None
+        line += 1
+        yield line, row
+
+
+def csv_problem(exc: csv.Error) -> str:
+    """Why the csv module refused a record, in Spanish (its messages are English and terse)."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"un campo tiene más de {csv.field_size_limit():,} caracteres"
+    if "NUL" in text:
+        return "contiene un carácter nulo"
+    if "new-line character seen in unquoted field" in text:
+        return "un salto de línea suelto dentro de un campo sin comillas"
+    if "unexpected end of data" in text:
+        return "el archivo termina dentro de un campo entre comillas"
+    return f"no es una fila de CSV válida ({text})"
+
+
+def _size(n: int) -> str:
+    return f"{n // 2**20} MB" if n >= 2**20 else f"{n // 2**10} KB"

@@ -1,0 +1,227 @@
+"""Double-entry ledger: every movement of money is one entry whose postings sum to zero.
+
+Stored balances are a cache of the postings; `check` re-derives them and lists every disagreement.
+Callers open the write transaction (Database.write) so an entry and whatever caused it commit together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from backend.core.errors import InsufficientFunds, ServiceError
+from backend.core.money import format_money
+
+# What each entry kind is called wherever people read it (the day's report, the CLI, the supervisor's
+# screen): the one list of ledger kinds. A kind missing here still reads as words, never as a code.
+KIND_LABELS = {
+    "apertura_caja": "Apertura de caja",
+    "cierre_caja": "Cierre de caja: efectivo a bóveda",
+    "faltante_caja": "Faltantes de caja",  # the day's report: the till-close differences, on their own lines
+    "sobrante_caja": "Sobrantes de caja",
+    "deposito_ventanilla": "Depósito en ventanilla",
+    "retiro_ventanilla": "Retiro en ventanilla",
+    "deposito": "Depósito",
+    "retiro": "Retiro",
+    "sueldo": "Acreditación de sueldo",
+    "transferencia_propia": "Transferencia a mis cuentas",
+    "transferencia_terceros": "Transferencia Cooprogreso",
+    "transferencia_interbancaria": "Transferencia interbancaria",
+    "liquidacion_interbancaria": "Liquidación interbancaria",
+    "devolucion_interbancaria": "Devolución interbancaria",
+    "pago_servicio": "Pago de servicio",
+    "devolucion_pago_servicio": "Devolución de pago de servicio",
+    "consumo_tarjeta": "Consumo con tarjeta",
+    "pago_tarjeta": "Pago de tarjeta",
+    "diferido_tarjeta": "Diferido de tarjeta",
+    "cierre_tarjeta": "Cierre de ciclo de tarjeta",
+    "plazo_fijo": "Apertura de plazo fijo",
+    "vencimiento_plazo_fijo": "Vencimiento de plazo fijo",
+    "desembolso": "Desembolso de crédito",
+    "cuota": "Pago de cuota de crédito",
+}
+
+
+SHORTAGE, SURPLUS = "faltante_caja", "sobrante_caja"  # report lines, not entry kinds
+
+
+def kind_label(kind: str) -> str:
+    """The Spanish name of an entry kind."""
+    return KIND_LABELS.get(kind) or kind.replace("_", " ").strip().capitalize() or "Sin tipo"
+
+
+@dataclass(frozen=True)
+class Leg:
+    account_id: int
+    amount: int  # cents; positive raises the account's balance, negative lowers it
+    memo: str
+
+
+class LedgerError(ServiceError):
+    code = "ledger"
+
+
+BUSINESS_DAY_LOCK = "business_date"
+
+
+# The business day an entry belongs to: the co-op's open business day (it moves on only at end of day, so an
+# operation made on the evening after a close belongs to the next day); before the first close, the calendar
+# day. `post` takes the shared lock first, then reads the day inside its INSERT (one round trip fewer): the
+# close takes the lock exclusively, so it waits for the entries already stamped with the day it is closing
+# and none misses the day's report; an entry that waited for a close reads the new day, because the INSERT
+# (a statement of its own, so a snapshot of its own under READ COMMITTED) starts after the lock is granted.
+_BUSINESS_DAY = "COALESCE((SELECT value FROM meta WHERE key = 'business_date'), ?)"
+
+
+def business_day(conn, posted_at: str) -> str:
+    """The business day an entry stamped now belongs to (see _BUSINESS_DAY), for callers that need it apart."""
+    conn.lock_shared(BUSINESS_DAY_LOCK)
+    row = conn.execute("SELECT value FROM meta WHERE key = 'business_date'").fetchone()
+    return row[0] if row else posted_at[:10]
+
+
+def post(
+    conn: Any,  # a Database.write() connection: sqlite3 or PgConnection
+    *,
+    kind: str,
+    description: str,
+    legs: list[Leg],
+    posted_at: str,
+    actor: str,
+    idempotency_key: str | None = None,
+) -> int:
+    """Write one balanced entry; must run inside Database.write(). Returns the entry id."""
+    if not conn.in_transaction:
+        raise LedgerError("Las partidas contables deben escribirse dentro de una transacción.")
+    if len(legs) < 2:
+        raise LedgerError("Un asiento necesita al menos dos partidas.")
+    for leg in legs:
+        if isinstance(leg.amount, bool) or not isinstance(leg.amount, int) or leg.amount == 0:
+            raise LedgerError("Cada partida debe ser un número entero de centavos distinto de cero.")
+    if sum(leg.amount for leg in legs) != 0:
+        raise LedgerError("El asiento no cuadra: la suma de sus partidas no es cero.")
+    # PostgreSQL: the lock, the entry and the balance updates in one round trip, each statement after the one
+    # before it (the INSERT after the lock). Accounts in ascending id order: two entries touching the same
+    # accounts lock their rows in the same order, so they wait for each other instead of deadlocking (stable: an
+    # account's legs keep their order). The postings follow in one INSERT, in that same order (their ids keep
+    # the running balance), sent with the caller's next statement (`conn.send`: nobody reads its result, and a
+    # failure still rolls the entry back). A refused leg rolls all of it back.
+    conn.lock_shared(BUSINESS_DAY_LOCK)  # see _BUSINESS_DAY
+    ordered = sorted(legs, key=lambda leg: leg.account_id)
+    entry, *rows = conn.fetch_each([
+        ("INSERT INTO entries (kind, description, posted_at, actor, idempotency_key, business_date)"
+         f" VALUES (?, ?, ?, ?, ?, {_BUSINESS_DAY}) RETURNING id",
+         (kind, description, posted_at, actor, idempotency_key, posted_at[:10])),
+        *(("UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance, held, kind, status",
+           (leg.amount, leg.account_id)) for leg in ordered)])
+    entry_id = entry[0]
+    postings: list = []
+    for leg, row in zip(ordered, rows):
+        if row is None:
+            raise LedgerError(f"La cuenta {leg.account_id} no existe.")
+        balance, held, kind_, status = row
+        if leg.amount < 0 and kind_ in ("ahorros", "plazo_fijo") and balance - held < 0:
+            raise InsufficientFunds(
+                f"Saldo insuficiente: el disponible es {format_money(balance - held - leg.amount)}."
+            )
+        if kind_ != "interna" and status != "activa":
+            raise LedgerError("La cuenta no está activa.")
+        postings += (entry_id, leg.account_id, leg.amount, balance, posted_at, leg.memo)
+    conn.send(_insert_postings(len(legs)), postings)
+    return entry_id
+
+
+@lru_cache(maxsize=16)
+def _insert_postings(count: int) -> str:
+    return ("INSERT INTO postings (entry_id, account_id, amount, balance_after, posted_at, memo) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?, ?)"] * count))
+
+
+def check(conn: sqlite3.Connection) -> list[str]:
+    """Every way the books can disagree with themselves, in Spanish; empty when sound."""
+    problems: list[str] = []
+    for entry_id, total, count in conn.execute(
+        "SELECT e.id, COALESCE(SUM(p.amount), 0), COUNT(p.id) FROM entries e"
+        " LEFT JOIN postings p ON p.entry_id = e.id GROUP BY e.id"
+        " HAVING COALESCE(SUM(p.amount), 0) != 0 OR COUNT(p.id) < 2"
+    ):
+        problems.append(
+            f"asiento {entry_id}: {count} partidas que suman {format_money(total)} (debe ser $0.00)"
+        )
+    for number, stored, derived in conn.execute(
+        "SELECT a.number, a.balance, COALESCE(SUM(p.amount), 0) FROM accounts a"
+        " LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id"
+        " HAVING a.balance != COALESCE(SUM(p.amount), 0)"
+    ):
+        problems.append(
+            f"cuenta {number}: saldo guardado {format_money(stored)} ≠ suma de partidas {format_money(derived)}"
+        )
+    for posting_id, number, after, running in conn.execute(
+        "SELECT id, number, balance_after, running FROM ("
+        "  SELECT p.id, a.number, p.balance_after,"
+        "         SUM(p.amount) OVER (PARTITION BY p.account_id ORDER BY p.id) AS running"
+        "  FROM postings p JOIN accounts a ON a.id = p.account_id"
+        ") AS r WHERE balance_after != running"
+    ):
+        problems.append(
+            f"partida {posting_id} (cuenta {number}): saldo tras la partida {format_money(after)}"
+            f" ≠ acumulado {format_money(running)}"
+        )
+    for user_id, kind, day, kept, derived in conn.execute(
+        "SELECT u.user_id, u.kind, u.day, u.amount, COALESCE(SUM(t.amount), 0) FROM transfer_usage u"
+        " LEFT JOIN transfers t ON t.user_id = u.user_id AND t.kind = u.kind"
+        " AND substr(t.created_at, 1, 10) = u.day AND t.state != 'Devuelta'"
+        " GROUP BY u.user_id, u.kind, u.day HAVING u.amount != COALESCE(SUM(t.amount), 0)"
+    ):
+        problems.append(f"cupo diario del usuario {user_id} ({kind}, {day}): {format_money(kept)} usado"
+                        f" ≠ {format_money(derived)} transferido")
+    from backend.cards.card_ledger import check as check_cards  # deferred: ledger is imported by the card books
+
+    problems += check_cards(conn)
+    for kind, count, last in conn.execute(
+        "SELECT a.kind, COUNT(*), s.last FROM accounts a LEFT JOIN account_serials s ON s.kind = a.kind"
+        " GROUP BY a.kind, s.last HAVING s.last IS NULL OR s.last < COUNT(*)"
+    ):
+        problems.append(f"numeración de cuentas {kind}: contador {last} < {count} cuentas abiertas")
+    from backend.bill_payments.payments import check as services_check  # Pago de Servicios: daily usage, payment states
+
+    problems += services_check(conn)
+    from backend.branch.counter import check as holds_check  # held money: withdrawals waiting at the counter
+
+    problems += holds_check(conn)
+    problems += check_products(conn)
+    orphan = conn.execute(
+        "SELECT COUNT(*) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE e.id IS NULL"
+    ).fetchone()[0]
+    if orphan:
+        problems.append(f"{orphan} partidas sin asiento")
+    return problems
+
+
+def check_products(conn) -> list[str]:
+    """Loans and plazos fijos against their own rows: a loan owes its principal less the capital of the
+    cuotas marked paid (each by an entry that exists); a closed plazo fijo holds nothing."""
+    problems = []
+    for number, balance, principal, repaid in conn.execute(
+        "SELECT a.number, a.balance, l.principal,"
+        " COALESCE(SUM(CASE WHEN i.paid_entry_id IS NOT NULL THEN i.principal ELSE 0 END), 0)"
+        " FROM loans l JOIN accounts a ON a.id = l.account_id LEFT JOIN loan_installments i ON i.loan_id = l.account_id"
+        " GROUP BY a.id, a.number, a.balance, l.principal"
+        " HAVING a.balance != COALESCE(SUM(CASE WHEN i.paid_entry_id IS NOT NULL THEN i.principal ELSE 0 END), 0)"
+        " - l.principal"
+    ):
+        problems.append(f"crédito {number}: saldo {format_money(balance)} ≠ capital pagado {format_money(repaid)}"
+                        f" − desembolso {format_money(principal)}")
+    for loan, n in conn.execute(
+        "SELECT a.number, i.number FROM loan_installments i JOIN accounts a ON a.id = i.loan_id"
+        " LEFT JOIN entries e ON e.id = i.paid_entry_id WHERE i.paid_entry_id IS NOT NULL AND e.id IS NULL"
+    ):
+        problems.append(f"crédito {loan}: la cuota {n} está pagada por un asiento que no existe")
+    for number, balance in conn.execute(
+        "SELECT a.number, a.balance FROM term_deposits d JOIN accounts a ON a.id = d.account_id"
+        " WHERE a.status = 'cerrada' AND a.balance != 0"
+    ):
+        problems.append(f"plazo fijo {number}: cerrado con saldo {format_money(balance)}")
+    return problems

@@ -1,0 +1,17 @@
+"""Messages to members caused by a booking, written in the booking's own transaction.
+
+`queue` stores the SMS with the entry that caused it (a transactional outbox), so a crash can lose
+neither without the other; delivery to the phone happens afterwards, outside the write lock, by
+`backend.core.notice_delivery` (the app's background pass, or `cooprogreso deliver`).
+"""
+
+from __future__ import annotations
+
+
+def queue(conn, member_id: int, body: str, at: str) -> None:
+    """Queue `body` for the member's registered mobile; members without one are skipped."""
+    row = conn.execute("SELECT mobile FROM members WHERE id = ?", (member_id,)).fetchone()
+    if row is None or not row[0]:
+        return
+    conn.execute("INSERT INTO outbox (created_at, channel, recipient, body, status)"
+                 " VALUES (?, 'pendiente', ?, ?, 'pendiente')", (at, row[0], body))

@@ -1,0 +1,1 @@
+"""The fictional demo co-op: people, cards, services, requests, queues and staff."""

@@ -1,0 +1,38 @@
+"""The demo co-op's staff: one user per role, with authenticator secrets derived from the seed so a
+newcomer can add them to an app (or use `cooprogreso staff code`)."""
+
+from __future__ import annotations
+
+import base64
+import random
+
+from backend.core.clock import iso
+from backend.security import staff_secrets
+from backend.security.passwords import hash_password
+
+DEMO_STAFF_PASSWORD = "Ventanilla-2026"
+# Fictional cédulas with valid check digits (Pichincha, 17): each links the user to the person
+# (backend/security/staff_conflicts.py); none is a demo member's (a clash would only keep that user off that member).
+DEMO_STAFF = [
+    ("cajero", "cajero", "Rosa Elena Quispe Mora", "1705123451"),
+    ("cajero2", "cajero", "Pablo Andrés Andrade Ruiz", "1706234562"),
+    ("atencion", "atencion", "Marta Lucía Vélez Paz", "1707345672"),
+    ("supervisor", "supervisor", "Hugo Fernando Torres Vaca", "1708456783"),
+    ("auditor", "auditor", "Ana Cristina Ruiz Lara", "1709567893"),
+]
+
+
+def add_demo_staff(backend, rng: random.Random) -> tuple[tuple[str, str, str], ...]:
+    s = backend.ctx.settings
+    stored = hash_password(DEMO_STAFF_PASSWORD, log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
+    out = []
+    with backend.db.write() as conn:
+        for username, role, name, cedula in DEMO_STAFF:
+            secret = base64.b32encode(rng.randbytes(20)).decode()
+            conn.execute("INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret,"
+                         " created_at, created_by, cedula) VALUES (?, ?, ?, ?, ?, ?, 'demo', ?)",
+                         (username, name, role, stored,
+                          staff_secrets.seal(backend.ctx.secret("otp_pepper"), username, secret),
+                          iso(backend.ctx.now()), cedula))
+            out.append((username, role, secret))
+    return tuple(out)

@@ -1,0 +1,238 @@
+"""One flow for every authorised operation: prepare → confirm → code → execute → receipt.
+
+A section plugs in a handler that validates a request and derives the exact figures a code is bound
+to (`prepare`), books it (`execute`) and prints its receipt (`receipt`). This service keeps the
+pending operation (kind, owner, request, digest of the details, idempotency key, expiry), so a front
+end holds only the operation's id and never sends back a copy of backend state. The code is bound to
+the operation id and its details: anything that changes between confirming and booking voids it.
+Executing is idempotent: a replayed confirmation returns the first receipt.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from backend.core import files
+from backend.core.clock import iso, parse_iso
+from backend.core.context import Context, Principal
+from backend.core.errors import NotFound, OtpError, ServiceError, ValidationError
+from backend.security.auth import AuthService
+from backend.security.otp import PURPOSE_LABELS, Challenge, OtpService, details_digest
+from backend.security.receipts import Receipt
+
+OP_ID_MAX = 64
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a handler derives from a request."""
+
+    details: dict[str, Any]  # JSON-able; the code is bound to exactly this
+    title: str  # the confirm dialog's question, e.g. «Confirma la transferencia»
+    lines: list[tuple[str, str]]  # (label, value) the member confirms, in order
+    view: Any = None  # a read-only summary for the screen (never sent back)
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: str
+    kind: str
+    title: str
+    lines: tuple[tuple[str, str], ...]
+    expires_at: datetime
+    view: Any = field(default=None, compare=False)
+
+
+class Handler(Protocol):
+    kind: str
+    otp_label: str
+
+    def prepare(self, conn: Any, who: Principal, request: dict[str, Any]) -> Prepared: ...
+
+    def execute(self, conn: Any, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int: ...
+
+    def receipt(self, conn: Any, who: Principal, result_id: int) -> Receipt: ...
+
+
+CHANGED = ("Los datos de la operación cambiaron después de confirmarla; no se realizó. "
+           "Vuelve a empezar para revisarla de nuevo.")
+
+
+class OperationsService:
+    def __init__(self, ctx: Context, auth: AuthService, otp: OtpService,
+                 loader: Callable[[str], None] | None = None):
+        self.ctx = ctx
+        self.auth = auth
+        self.otp = otp
+        self._handlers: dict[str, Handler] = {}
+        self._loader = loader  # builds the section that owns a kind not registered yet
+
+    def register(self, handler: Handler) -> None:
+        self._handlers[handler.kind] = handler
+        PURPOSE_LABELS.setdefault(handler.kind, handler.otp_label)
+
+    # -- the flow -------------------------------------------------------------------------------
+    def prepare(self, token: str, kind: str, request: dict[str, Any]) -> Pending:
+        """Validate and keep an operation waiting for its code; nothing is booked yet."""
+        who = self.auth.principal(token)
+        handler = self._handler(kind)
+        try:
+            request = json.loads(json.dumps(request, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError("La solicitud no es válida.") from exc
+        prepared = handler.prepare(self.ctx.db.conn, who, request)
+        op_id, key = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        now = self.ctx.now()
+        expires = now + timedelta(seconds=self.ctx.settings.operation_ttl_seconds)
+        with self.ctx.db.write() as conn:
+            conn.execute(
+                "INSERT INTO operations (id, user_id, actor, kind, request, details_digest, idempotency_key,"
+                " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (op_id, who.user_id, who.username, kind, json.dumps(request, sort_keys=True),
+                 details_digest(kind, prepared.details), key, iso(now), iso(expires)))
+        return Pending(op_id, kind, prepared.title, tuple(prepared.lines), expires, prepared.view)
+
+    def request_code(self, token: str, op_id: str) -> Challenge:
+        """Send the code for a pending operation, after checking nothing changed since it was shown."""
+        who = self.auth.principal(token)
+        row = self._pending(who, op_id)
+        handler = self._handler(row["kind"])
+        prepared = handler.prepare(self.ctx.db.conn, who, json.loads(row["request"]))
+        if details_digest(row["kind"], prepared.details) != row["details_digest"]:
+            self._void(op_id)
+            raise ValidationError(CHANGED, code="operation_changed")
+        challenge = self.otp.issue(who.member_id, row["kind"], _bound(op_id, prepared), who.username)
+        with self.ctx.db.write() as conn:
+            current = conn.execute("SELECT state, challenge_id FROM operations WHERE id = ? FOR UPDATE",
+                                   (op_id,)).fetchone()
+            if current["state"] != "pendiente":  # confirmed or voided meanwhile: this code confirms nothing
+                self.otp.void(conn, challenge.id)
+            else:
+                conn.execute("UPDATE operations SET challenge_id = ? WHERE id = ?", (challenge.id, op_id))
+                if current["challenge_id"]:  # its earlier code can no longer confirm it: void, masked now
+                    self.otp.void(conn, current["challenge_id"])
+        return challenge
+
+    def resend_code(self, token: str, op_id: str) -> Challenge:
+        who = self.auth.principal(token)
+        row = self._pending(who, op_id)
+        if not row["challenge_id"]:
+            raise OtpError("Solicita primero el código de seguridad.", code="otp_unknown")
+        return self.otp.resend(row["challenge_id"], who.member_id, who.username)
+
+    def authorise(self, token: str, op_id: str, code: str) -> Receipt:
+        """Check the code and book the operation once, in one transaction; a replay returns the receipt."""
+        who = self.auth.principal(token)
+        row = self._own(who, op_id)
+        if row["state"] == "ejecutada":
+            return self.receipt(token, row["kind"], row["result_id"])
+        kind, handler = row["kind"], self._handler(row["kind"])
+        request = json.loads(row["request"])
+        try:
+            self._still_pending(row)  # the row just read: a second read could see a concurrent booking
+            if not row["challenge_id"]:
+                raise OtpError("Solicita primero el código de seguridad.", code="otp_unknown")
+            prepared = handler.prepare(self.ctx.db.conn, who, request)  # clean errors before the lock
+        except ServiceError:
+            again = self._own(who, op_id)
+            if again["state"] == "ejecutada":  # a concurrent confirmation booked it (and spent its funds)
+                return self.receipt(token, kind, again["result_id"])
+            raise
+
+        def book(conn: Any) -> int:
+            current = conn.execute("SELECT state, result_id FROM operations WHERE id = ?", (op_id,)).fetchone()
+            if current["state"] == "ejecutada":
+                return current["result_id"]
+            final = handler.prepare(conn, who, request)  # limits and funds again, under the write lock
+            if details_digest(kind, final.details) != row["details_digest"]:
+                raise OtpError(CHANGED, code="otp_details_changed")
+            result_id = handler.execute(conn, who, request, final, row["idempotency_key"])
+            conn.execute("UPDATE operations SET state = 'ejecutada', result_id = ?, executed_at = ? WHERE id = ?",
+                         (result_id, self.ctx.now_iso(), op_id))
+            return result_id
+
+        try:
+            result_id = self.otp.verify_then(
+                row["challenge_id"], code, member_id=who.member_id, purpose=kind,
+                details=_bound(op_id, prepared), actor=who.username, then=book)
+        except OtpError:
+            again = self._own(who, op_id)
+            if again["state"] == "ejecutada":  # a concurrent confirmation of the same operation won
+                return self.receipt(token, kind, again["result_id"])
+            raise
+        return self.receipt(token, kind, result_id)
+
+    # -- receipts -------------------------------------------------------------------------------
+    def receipt(self, token: str, kind: str, result_id: int) -> Receipt:
+        who = self.auth.principal(token)
+        _check_id(result_id)
+        return self._handler(kind).receipt(self.ctx.db.conn, who, result_id)
+
+    def save_receipt(self, token: str, kind: str, result_id: int, directory: str) -> str:
+        """Write the receipt as a private text file; returns its path."""
+        receipt = self.receipt(token, kind, result_id)
+        path = files.write_private(directory, receipt.file_stem, ".txt", receipt.text.encode("utf-8"))
+        who = self.auth.principal(token)
+        self.ctx.audit_now(who.username, "comprobante.guardar", "ok", tipo=kind, referencia=receipt.reference)
+        return str(path)
+
+    def download_receipt(self, token: str, kind: str, result_id: int) -> Receipt:
+        """The receipt handed to the member's browser as a download (web channel), audited like a save."""
+        receipt = self.receipt(token, kind, result_id)
+        who = self.auth.principal(token)
+        self.ctx.audit_now(who.username, "comprobante.descargar", "ok", tipo=kind, referencia=receipt.reference)
+        return receipt
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _handler(self, kind: str) -> Handler:
+        if kind not in self._handlers and self._loader is not None:
+            self._loader(kind)
+        try:
+            return self._handlers[kind]
+        except KeyError:
+            raise ServiceError("Tipo de operación desconocido.", code="unknown_operation") from None
+
+    def _own(self, who: Principal, op_id: str) -> Any:
+        if not isinstance(op_id, str) or not 0 < len(op_id) <= OP_ID_MAX:
+            raise NotFound("La operación no existe o no te pertenece.")
+        row = self.ctx.db.conn.execute("SELECT * FROM operations WHERE id = ? AND user_id = ?",
+                                       (op_id, who.user_id)).fetchone()
+        if row is None:
+            raise NotFound("La operación no existe o no te pertenece.")
+        return row
+
+    def _pending(self, who: Principal, op_id: str) -> Any:
+        return self._still_pending(self._own(who, op_id))
+
+    def _still_pending(self, row: Any) -> Any:
+        """The operation row, if it can still be confirmed; otherwise the reason, in Spanish."""
+        if row["state"] == "ejecutada":
+            raise ValidationError("Esta operación ya se realizó.", code="operation_done")
+        if row["state"] == "anulada":
+            raise ValidationError(CHANGED, code="operation_changed")
+        if self.ctx.now() >= parse_iso(row["expires_at"]):
+            raise ValidationError("La operación expiró sin confirmarse. Vuelve a empezar.", code="operation_expired")
+        return row
+
+    def _void(self, op_id: str) -> None:
+        """The operation changed since it was shown: void, with the code it may have (masked now)."""
+        with self.ctx.db.write() as conn:
+            voided = conn.execute("UPDATE operations SET state = 'anulada' WHERE id = ? AND state = 'pendiente'"
+                                  " RETURNING challenge_id", (op_id,)).fetchone()
+            if voided and voided[0]:
+                self.otp.void(conn, voided[0])
+
+
+def _bound(op_id: str, prepared: Prepared) -> dict[str, Any]:
+    """What the code is bound to: this operation and its exact details."""
+    return {"operation": op_id, **prepared.details}
+
+
+def _check_id(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise NotFound("El comprobante no existe o no te pertenece.")

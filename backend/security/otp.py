@@ -1,0 +1,256 @@
+"""One-time codes bound to an operation (dynamic linking), reused by every money operation.
+
+A challenge stores only an HMAC of its code and a digest of the operation's purpose and details, so
+a code for $10 to account A is worthless for $11 or for account B. Codes expire, are single use and
+allow `otp_max_tries` wrong tries before the challenge is void.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from backend.core import redaction
+from backend.core.clock import iso, parse_iso
+from backend.core.context import Context
+from backend.core.errors import OtpError
+from backend.core.identity import mask_phone
+from backend.core.text import fold_digits
+
+T = TypeVar("T")
+CHALLENGE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what secrets.token_urlsafe makes
+
+PURPOSE_LABELS = {
+    "afiliacion": "tu afiliación a Cooprogreso en Línea",
+    "transferencia": "tu transferencia",
+    "beneficiario": "registrar tu beneficiario",
+}
+
+
+@dataclass(frozen=True)
+class Challenge:
+    id: str
+    purpose: str
+    masked_phone: str
+    expires_at: datetime
+    tries_left: int
+    resend_at: datetime  # when "Reenviar código" becomes available again
+
+
+def details_digest(purpose: str, details: dict[str, Any]) -> str:
+    canonical = json.dumps({"purpose": purpose, "details": details}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class OtpService:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    # -- issuing -------------------------------------------------------------------------------
+    def issue(self, member_id: int, purpose: str, details: dict[str, Any], actor: str) -> Challenge:
+        """Create a challenge and deliver its code; if delivery fails nothing is stored."""
+        phone = self._phone(member_id)
+        now = self.ctx.now()
+        self._check_budget(member_id, purpose, actor, now)
+        code = _new_code()
+        challenge_id = secrets.token_urlsafe(16)
+        sent = self._deliver(phone, purpose, code, actor, challenge_id)
+        s = self.ctx.settings
+        with self.ctx.db.write() as conn:
+            redaction.sweep(conn, iso(now - timedelta(seconds=s.otp_ttl_seconds)))
+            redaction.bind(conn, sent, challenge_id)
+            conn.execute(
+                "INSERT INTO otp_challenges (id, member_id, purpose, details_digest, code_hash, phone,"
+                " created_at, expires_at, tries_left, last_sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    challenge_id, member_id, purpose, details_digest(purpose, details),
+                    self._hash(challenge_id, code), phone, iso(now),
+                    iso(now + timedelta(seconds=s.otp_ttl_seconds)), s.otp_max_tries, iso(now),
+                ),
+            )
+            self.ctx.audit(conn, actor, "otp.emitir", "ok", challenge=challenge_id, purpose=purpose,
+                           canal=self.ctx.channel.name)
+        return self.get(challenge_id)
+
+    def resend(self, challenge_id: str, member_id: int, actor: str) -> Challenge:
+        """A fresh code for the same operation; rate limited, and it does not restore tries."""
+        s = self.ctx.settings
+        row = self._row(challenge_id, member_id)
+        now = self.ctx.now()
+        self._ensure_open(row, now)
+        if row["resends"] >= s.otp_max_resends:
+            raise OtpError("Ya no se puede reenviar este código. Inicia la operación de nuevo.",
+                           code="otp_resend_limit", tries_left=row["tries_left"])
+        wait_until = parse_iso(row["last_sent_at"]) + timedelta(seconds=s.otp_resend_interval_seconds)
+        if now < wait_until:
+            seconds = int((wait_until - now).total_seconds())
+            raise OtpError(f"Espera {seconds} s antes de pedir otro código.", code="otp_resend_wait",
+                           tries_left=row["tries_left"])
+        code = _new_code()
+        sent = self._deliver(row["phone"], row["purpose"], code, actor, challenge_id)
+        with self.ctx.db.write() as conn:
+            redaction.forget(conn, challenge_id)  # the code it replaces is dead: masked now
+            redaction.bind(conn, sent, challenge_id)
+            conn.execute(
+                "UPDATE otp_challenges SET code_hash = ?, resends = resends + 1, last_sent_at = ?,"
+                " expires_at = ? WHERE id = ?",
+                (self._hash(challenge_id, code), iso(now),
+                 iso(now + timedelta(seconds=s.otp_ttl_seconds)), challenge_id),
+            )
+            self.ctx.audit(conn, actor, "otp.reenviar", "ok", challenge=challenge_id)
+        return self.get(challenge_id)
+
+    def get(self, challenge_id: str) -> Challenge:
+        row = self.ctx.db.conn.execute("SELECT * FROM otp_challenges WHERE id = ?", (_cid(challenge_id),)).fetchone()
+        if row is None:
+            raise OtpError("El código no existe. Solicita uno nuevo.", code="otp_unknown")
+        return Challenge(
+            id=row["id"], purpose=row["purpose"], masked_phone=mask_phone(row["phone"]),
+            expires_at=parse_iso(row["expires_at"]), tries_left=row["tries_left"],
+            resend_at=parse_iso(row["last_sent_at"])
+            + timedelta(seconds=self.ctx.settings.otp_resend_interval_seconds),
+        )
+
+    # -- verifying -------------------------------------------------------------------------------
+    def verify_then(
+        self,
+        challenge_id: str,
+        code: str,
+        *,
+        member_id: int,
+        purpose: str,
+        details: dict[str, Any],
+        actor: str,
+        then: Callable[[sqlite3.Connection], T],
+    ) -> T:
+        """Check the code and, in the same transaction, run `then` (the operation it authorises).
+
+        A wrong code is committed as a spent try before the error is raised; a failing `then` rolls
+        back everything, the code included, so the member can fix the cause and try again.
+        """
+        failure: OtpError | None = None
+        code = fold_digits(code)  # «٧٩٤١٤٤» is the code 794144, whatever keyboard typed it
+        with self.ctx.db.write() as conn:
+            row = conn.execute(
+                "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ? FOR UPDATE", (_cid(challenge_id), member_id)
+            ).fetchone()
+            failure = self._refusal(conn, row, code, purpose, details)
+            if failure is None:
+                conn.execute("UPDATE otp_challenges SET verified_at = ? WHERE id = ?",
+                             (self.ctx.now_iso(), challenge_id))
+                redaction.forget(conn, row["id"])
+                self.ctx.audit(conn, actor, "otp.verificar", "ok", challenge=challenge_id, purpose=purpose)
+                return then(conn)
+            self.ctx.audit(conn, actor, "otp.verificar", failure.code, challenge=challenge_id, purpose=purpose)
+        raise failure
+
+    def _refusal(self, conn, row, code: str, purpose: str, details: dict[str, Any]) -> OtpError | None:
+        now = self.ctx.now()
+        if row is None or row["purpose"] != purpose:
+            return OtpError("El código no corresponde a esta operación. Solicita uno nuevo.", code="otp_unknown")
+        try:
+            self._ensure_open(row, now)
+        except OtpError as exc:
+            return exc
+        if not hmac.compare_digest(row["details_digest"], details_digest(purpose, details)):
+            self._void(conn, row["id"], now)
+            return OtpError(
+                "Los datos de la operación cambiaron después de pedir el código; el código quedó anulado. "
+                "Confirma de nuevo para recibir otro.", code="otp_details_changed")
+        if hmac.compare_digest(row["code_hash"], self._hash(row["id"], code)):
+            return None
+        tries = row["tries_left"] - 1
+        if tries <= 0:
+            self._void(conn, row["id"], now)
+            return OtpError("Código incorrecto. Agotaste los intentos; el código quedó anulado. "
+                            "Solicita uno nuevo.", code="otp_exhausted")
+        conn.execute("UPDATE otp_challenges SET tries_left = ? WHERE id = ?", (tries, row["id"]))
+        left = "Te queda 1 intento" if tries == 1 else f"Te quedan {tries} intentos"
+        return OtpError(f"Código incorrecto. {left}.", code="otp_wrong", tries_left=tries)
+
+    def void(self, conn, challenge_id: str) -> None:
+        """Inside the caller's write: a challenge that can no longer be used (its operation changed or got a
+        new code) is void, and its code masked in the outbox now rather than when it expires."""
+        self._void(conn, challenge_id, self.ctx.now())
+
+    def _void(self, conn, challenge_id: str, now: datetime) -> None:
+        conn.execute("UPDATE otp_challenges SET tries_left = 0, voided_at = ? WHERE id = ? AND voided_at IS NULL",
+                     (iso(now), challenge_id))
+        redaction.forget(conn, challenge_id)
+
+    def _ensure_open(self, row, now: datetime) -> None:
+        if row["verified_at"] or row["consumed_at"]:
+            raise OtpError("Este código ya fue utilizado. Solicita uno nuevo.", code="otp_used")
+        if row["voided_at"] or row["tries_left"] <= 0:
+            raise OtpError("Este código fue anulado. Solicita uno nuevo.", code="otp_void")
+        if now >= parse_iso(row["expires_at"]):
+            raise OtpError("El código expiró. Solicita uno nuevo.", code="otp_expired")
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _check_budget(self, member_id: int, purpose: str, actor: str, now: datetime) -> None:
+        """The guessing budget: codes per member per hour and per day (each allows `otp_max_tries`)."""
+        s = self.ctx.settings
+        hour, day = self.ctx.db.conn.execute(
+            "SELECT COUNT(CASE WHEN created_at > ? THEN 1 END), COUNT(*) FROM otp_challenges"
+            " WHERE member_id = ? AND created_at > ?",
+            (iso(now - timedelta(hours=1)), member_id, iso(now - timedelta(days=1)))).fetchone()
+        if hour >= s.otp_max_per_hour:
+            self.ctx.audit_now(actor, "otp.emitir", "limite_por_hora", purpose=purpose)
+            raise OtpError("Pediste demasiados códigos en la última hora. Intenta más tarde.", code="otp_rate")
+        if day >= s.otp_max_per_day:
+            self.ctx.audit_now(actor, "otp.emitir", "limite_diario", purpose=purpose)
+            raise OtpError("Pediste demasiados códigos hoy. Intenta mañana o acércate a una agencia.",
+                           code="otp_rate")
+
+    def _row(self, challenge_id: str, member_id: int):
+        row = self.ctx.db.conn.execute(
+            "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ?", (_cid(challenge_id), member_id)
+        ).fetchone()
+        if row is None:
+            raise OtpError("El código no existe. Solicita uno nuevo.", code="otp_unknown")
+        return row
+
+    def _phone(self, member_id: int) -> str:
+        row = self.ctx.db.conn.execute("SELECT mobile FROM members WHERE id = ?", (member_id,)).fetchone()
+        if row is None or not row[0]:
+            raise OtpError("No tienes un celular registrado en Cooprogreso. Acércate a una agencia.",
+                           code="otp_no_phone")
+        return row[0]
+
+    def _deliver(self, phone: str, purpose: str, code: str, actor: str, challenge_id: str) -> int | None:
+        """Send the SMS; the outbox row that shows the code, if the channel keeps one."""
+        minutes = max(1, self.ctx.settings.otp_ttl_seconds // 60)
+        body = (f"Cooprogreso: tu código de seguridad para {PURPOSE_LABELS.get(purpose, purpose)} "
+                f"es {code}. Vence en {minutes} min. No lo compartas con nadie.")
+        try:
+            sent = self.ctx.channel.send(self.ctx.db, phone, body, self.ctx.now_iso())
+        except Exception as exc:
+            self.ctx.audit_now(actor, "otp.enviar", "error_envio", challenge=challenge_id,
+                               canal=self.ctx.channel.name, motivo=str(exc))
+            raise
+        return sent if isinstance(sent, int) else None
+
+    def _hash(self, challenge_id: str, code: str) -> str:
+        # "surrogatepass": whatever was typed is hashed (and is a wrong code), never a crash.
+        return hmac.new(self.ctx.secret("otp_pepper"), f"{challenge_id}:{code}".encode("utf-8", "surrogatepass"),
+                        "sha256").hexdigest()
+
+
+def _cid(challenge_id: object) -> str:
+    """A challenge id as typed or sent back by a screen; anything malformed names no challenge."""
+    return challenge_id if isinstance(challenge_id, str) and CHALLENGE_ID.fullmatch(challenge_id) else ""
+
+
+def _new_code() -> str:
+    # A TOTP over a fresh random secret is a uniformly random 6-digit code that is never stored.
+    import pyotp  # deferred: only needed when a code is sent
+
+    return pyotp.TOTP(pyotp.random_base32(), digits=6).now()

@@ -1,0 +1,1 @@
+"""«3. Pago de Servicios»: Registro, Pagar, Pagos Programados and the history."""

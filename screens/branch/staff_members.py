@@ -1,0 +1,178 @@
+"""Atención al socio: «Registrar socio» (KYC + savings account) and «Atención al socio» (unlock,
+reset online access, ask a supervisor to change the registered mobile)."""
+
+from __future__ import annotations
+
+import uuid
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Label, Select, Static
+
+from backend.branch.backoffice import Enrolled, OnlineAccess
+from backend.core.identity import ID_TYPES
+from screens.shared.base import MemberScreen
+from screens.shared.confirm import ConfirmModal
+from screens.shared.safe_text import safe_text
+from screens.shared.text_entry import TextInput
+
+FIELDS = [("first_names", "Nombres", 60), ("last_names", "Apellidos", 60),
+          ("birth_date", "Fecha de nacimiento (dd/mm/aaaa)", 10), ("mobile", "Celular", 10),
+          ("email", "Correo electrónico", 80), ("address", "Dirección", 120)]
+
+
+class EnrolScreen(MemberScreen):
+    def compose_body(self) -> ComposeResult:
+        yield Label("Registrar socio", classes="section-title")
+        with VerticalScroll(classes="form", id="enrol-form"):
+            yield Label("Tipo de identificación")
+            yield Select([(label, key) for key, label in ID_TYPES.items()], id="id_type", value="cedula",
+                         allow_blank=False, compact=True)
+            yield Label("Número de identificación")
+            yield TextInput(id="id_number", max_length=13, compact=True)
+            for key, label, size in FIELDS:
+                yield Label(safe_text(label))
+                yield TextInput(id=key, max_length=size, compact=True)
+            yield Static("", id="enrol-error", classes="field-error")
+            yield Button("Registrar y abrir cuenta de ahorros", id="enrol", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#id_number", Input).focus()
+
+    @on(Input.Submitted)
+    def next_field(self) -> None:
+        self.focus_next()
+
+    @on(Button.Pressed, "#enrol")
+    def enrol(self) -> None:
+        form = {"id_type": self.query_one("#id_type", Select).value,
+                "id_number": self.query_one("#id_number", Input).value}
+        form.update({key: self.query_one(f"#{key}", Input).value for key, _, _ in FIELDS})
+        self.call("enrol", self.coop.backend.backoffice.enrol_member, self.coop.token, form)
+
+    def done_enrol(self, enrolled: Enrolled) -> None:
+        for key in ["id_number"] + [k for k, _, _ in FIELDS]:
+            self.query_one(f"#{key}", Input).value = ""
+        self.query_one("#enrol-error", Static).update(safe_text(
+            f"Socio registrado: {enrolled.name} · cuenta de ahorros {enrolled.account_number}. Ya puede afiliarse "
+            "en línea con «Regístrate aquí».", style="bold green"))
+
+    def failed_enrol(self, error) -> None:
+        self.query_one("#enrol-error", Static).update(safe_text(error.message))
+        if error.field:
+            for widget in self.query(f"#{error.field}"):
+                widget.focus()
+
+
+class MemberCareScreen(MemberScreen):
+    DEFAULT_CSS = """
+    MemberCareScreen #care-search, MemberCareScreen #care-actions, MemberCareScreen #mobile-row {
+        height: 1; margin: 1 1 0 1; }
+    MemberCareScreen #care-query { width: 40; margin-right: 1; }
+    MemberCareScreen #care-actions Button { margin-right: 2; }
+    MemberCareScreen #care-card { height: auto; margin: 1 1 0 1; }
+    MemberCareScreen #new-mobile { width: 14; margin-right: 1; }
+    MemberCareScreen #mobile-reason { width: 36; margin-right: 1; }
+    MemberCareScreen #care-status { height: auto; margin: 1 1 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.member_id: int | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Atención al socio", classes="section-title")
+        with Horizontal(id="care-search"):
+            yield TextInput(id="care-query", placeholder="Cédula o número de cuenta", max_length=80, compact=True)
+            yield Button("Buscar", id="care-find", compact=True)
+        yield Static("", id="care-card")
+        with Horizontal(id="care-actions"):
+            yield Button("Desbloquear usuario", id="unlock", compact=True)
+            yield Button("Restablecer acceso", id="reset", variant="warning", compact=True)
+        with Horizontal(id="mobile-row"):
+            yield Input(id="new-mobile", placeholder="Nuevo celular", max_length=10, restrict=r"\d*", compact=True)
+            yield TextInput(id="mobile-reason", placeholder="Motivo", max_length=120, compact=True)
+            yield Button("Pedir cambio", id="change-mobile", compact=True)
+        yield Static("", id="care-status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        for selector in ("#care-actions", "#mobile-row"):
+            self.query_one(selector).display = False
+        self.query_one("#care-query", Input).focus()
+
+    def _status(self, text: str, style: str = "") -> None:
+        self.query_one("#care-status", Static).update(safe_text(text, style=style))
+
+    @on(Input.Submitted, "#care-query")
+    @on(Button.Pressed, "#care-find")
+    def find(self) -> None:
+        self.call("find", self.coop.backend.counter.find_member, self.coop.token,
+                  self.query_one("#care-query", Input).value)
+
+    def done_find(self, cards) -> None:
+        if len(cards) != 1:
+            self._status("Ningún socio con esos datos." if not cards else "Varios socios: usa la cédula o la cuenta.")
+            return
+        self.card = cards[0]
+        self.member_id = cards[0].member_id
+        self.call("access", self.coop.backend.backoffice.online_access, self.coop.token, self.member_id)
+
+    def failed_find(self, error) -> None:
+        self._status(error.message, "bold red")
+
+    def done_access(self, access: OnlineAccess) -> None:
+        user = access.username or ("acceso restablecido: debe afiliarse de nuevo" if access.reset_pending
+                                   else "sin usuario en línea")
+        lines = [f"{self.card.name} · {self.card.id_masked}", f"Usuario en línea: {user}"
+                 + (" · BLOQUEADO" if access.locked else ""), f"Celular registrado: {access.mobile_masked}"]
+        lines += [f"  {q} → {a}" for q, a in self.card.check_questions]
+        self.query_one("#care-card", Static).update(safe_text("\n".join(lines)))
+        for selector in ("#care-actions", "#mobile-row"):
+            self.query_one(selector).display = True
+
+    def failed_access(self, error) -> None:
+        self._status(error.message, "bold red")
+
+    @on(Button.Pressed, "#unlock")
+    def unlock(self) -> None:
+        self.call("unlock", self.coop.backend.backoffice.unlock_user, self.coop.token, self.member_id)
+
+    def done_unlock(self, _) -> None:
+        self._status("Usuario desbloqueado.", "bold green")
+        self.call("access", self.coop.backend.backoffice.online_access, self.coop.token, self.member_id)
+
+    def failed_unlock(self, error) -> None:
+        self._status(error.message, "bold red")
+
+    @on(Button.Pressed, "#reset")
+    def reset(self) -> None:
+        self.app.push_screen(ConfirmModal("¿Restablecer el acceso en línea?",
+                                          "El usuario actual deja de funcionar y el socio deberá afiliarse de nuevo "
+                                          "con un código enviado a su celular registrado.", accept="Restablecer"),
+                             self._reset_confirmed)
+
+    def _reset_confirmed(self, yes: bool | None) -> None:
+        if yes:
+            self.call("reset", self.coop.backend.backoffice.reset_access, self.coop.token, self.member_id)
+
+    def done_reset(self, _) -> None:
+        self._status("Acceso restablecido: el socio debe afiliarse de nuevo.", "bold green")
+        self.call("access", self.coop.backend.backoffice.online_access, self.coop.token, self.member_id)
+
+    def failed_reset(self, error) -> None:
+        self._status(error.message, "bold red")
+
+    @on(Button.Pressed, "#change-mobile")
+    def change_mobile(self) -> None:
+        self.call("mobile", self.coop.backend.backoffice.request_mobile_change, self.coop.token, self.member_id,
+                  self.query_one("#new-mobile", Input).value, self.query_one("#mobile-reason", Input).value,
+                  uuid.uuid4().hex)
+
+    def done_mobile(self, op_id: int) -> None:
+        self._status("Cambio de celular enviado al supervisor: se aplica cuando lo apruebe.", "bold green")
+
+    def failed_mobile(self, error) -> None:
+        self._status(error.message, "bold red")

@@ -1,0 +1,1 @@
+"""«4. Pago de Tarjetas» and «5. Diferido de Tarjetas»."""

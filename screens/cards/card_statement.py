@@ -1,0 +1,69 @@
+"""The card's estado de cuenta: the last cut in full, earlier ones in a table (a card a member understands)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Label, Select, Static
+
+from backend.core.money import format_money
+from screens.shared.base import MemberScreen
+from screens.shared.safe_text import safe_text
+
+
+class StatementScreen(MemberScreen):
+    DEFAULT_CSS = """
+    StatementScreen #st-card { margin: 0 1; width: 44; }
+    StatementScreen #st-last { margin: 0 1; height: auto; }
+    StatementScreen DataTable { margin: 0 1; height: 1fr; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Estado de Cuenta · Tarjeta de Crédito Cooprogreso", classes="section-title")
+        yield Select([], id="st-card", prompt="Selecciona la tarjeta", compact=True)
+        yield Static("", id="st-last")
+        table: DataTable = DataTable(id="statements", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Corte", "Pago hasta", "Consumos", "Pagos", "Cuotas", "Intereses", "Pago total", "Mínimo")
+        yield table
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.call("cards", self.coop.backend.cards.my_cards, self.coop.token)
+
+    def done_cards(self, cards) -> None:
+        self._cards = {c.account_id: c for c in cards}
+        select = self.query_one("#st-card", Select)
+        select.set_options([(safe_text(f"Tarjeta No. {c.masked_pan}"), c.account_id) for c in cards])
+        if cards:
+            select.value = cards[0].account_id
+        else:
+            self.query_one("#st-last", Static).update("No tienes tarjetas de crédito Cooprogreso.")
+
+    @on(Select.Changed, "#st-card")
+    def card_changed(self, event: Select.Changed) -> None:
+        if event.value == Select.NULL:
+            return
+        card = self._cards[event.value]
+        st = card.statement
+        head = (f"Cupo total {format_money(card.credit_limit)} · Cupo disponible {format_money(card.available)} · "
+                f"Diferidos {format_money(card.installments)}")
+        if st is None:
+            self.query_one("#st-last", Static).update(safe_text(head + "\nTodavía no tienes estados de cuenta."))
+        else:
+            self.query_one("#st-last", Static).update(safe_text(
+                f"{head}\nFecha de corte {st.cut_date:%d/%m/%Y} · Fecha máxima de pago {st.due_date:%d/%m/%Y}\n"
+                f"Saldo anterior {format_money(st.previous_balance)} · Consumos {format_money(st.purchases)} · "
+                f"Pagos {format_money(st.payments)} · Diferido {format_money(st.deferred)}\n"
+                f"Cuotas de diferidos {format_money(st.installments)} · Intereses {format_money(st.interest)}"
+                + (f" · Otros {format_money(st.other)}" if st.other else "") +
+                f"\nPago total {format_money(st.total_due)} · Pago mínimo {format_money(st.minimum_due)} · "
+                f"Por pagar {format_money(st.total_left)}"))
+        self.call("statements", self.coop.backend.cards.statements, self.coop.token, card.account_id)
+
+    def done_statements(self, statements) -> None:
+        table = self.query_one("#statements", DataTable)
+        table.clear()
+        for st in statements:
+            table.add_row(f"{st.cut_date:%d/%m/%Y}", f"{st.due_date:%d/%m/%Y}", format_money(st.purchases),
+                          format_money(st.payments), format_money(st.installments), format_money(st.interest),
+                          format_money(st.total_due), format_money(st.minimum_due))

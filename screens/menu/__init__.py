@@ -1,0 +1,1 @@
+"""The menu: the registry of sections, the menu screen, the command palette."""

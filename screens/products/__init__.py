@@ -1,0 +1,1 @@
+"""«1. Productos» and «7. Solicita tus Productos»."""

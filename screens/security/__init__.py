@@ -1,0 +1,1 @@
+"""Sign-in: members (and «Regístrate aquí») and staff's second step."""

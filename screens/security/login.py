@@ -1,0 +1,108 @@
+"""The sign-in screen: usuario, contraseña, and the way to «Regístrate aquí»."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Input, Label, Static
+
+from screens.shared.calls import ServiceCalls
+from screens.shared.safe_text import safe_text
+from screens.shared.text_entry import TextInput
+from screens.shared.widgets import Footer
+
+if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before the first screen
+    from backend.security.auth import SignedIn
+
+
+class LoginScreen(ServiceCalls, Screen):
+    BINDINGS = [
+        Binding("ctrl+r", "register", "Regístrate aquí", id="login.register", tooltip="Afiliarte a Cooprogreso en Línea"),
+        Binding("ctrl+q", "app.quit", "Salir", id="login.quit", tooltip="Cerrar la aplicación"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="login-box", classes="dialog"):
+            yield Label("COOPROGRESO", id="login-brand")
+            yield Static("Cooperativa de Ahorro y Crédito · Cooprogreso en Línea", id="login-sub")
+            yield Label("Usuario")
+            yield TextInput(id="username", max_length=40, compact=True)
+            yield Label("Contraseña")
+            yield Input(id="password", password=True, max_length=128, compact=True)
+            yield Static("", id="login-error", classes="error")
+            yield Button("Ingresar", id="login", variant="primary", compact=True)
+            yield Static("¿Aún no tienes usuario?", id="login-hint")
+            yield Button("Regístrate aquí", id="register", compact=True)
+            yield Static("", id="login-notice")
+        yield Footer(show_command_palette=False)  # F1 and Ctrl+P are told on the menu
+
+    def on_mount(self) -> None:
+        self.query_one("#username", Input).focus()
+
+    def reset(self) -> None:
+        """After a session ends: nothing of the last member stays in the fields."""
+        for field in ("#username", "#password"):
+            self.query_one(field, Input).value = ""
+        self._error("")
+        self.query_one("#login", Button).disabled = False
+        self.query_one("#username", Input).focus()
+
+    def show_notice(self, text: str) -> None:
+        self.query_one("#login-notice", Static).update(safe_text(text))
+
+    @on(Input.Submitted, "#username")
+    def next_field(self) -> None:
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    @on(Button.Pressed, "#login")
+    def login(self) -> None:
+        username = self.query_one("#username", Input).value
+        password = self.query_one("#password", Input).value
+        if not username.strip() or not password:
+            self._error("Ingresa tu usuario y tu contraseña.")
+            return
+        self._error("Verificando…")
+        self.query_one("#login", Button).disabled = True
+        self.call("login", self.coop.backend.auth.login, username, password)
+
+    def done_login(self, signed) -> None:
+        from backend.security.auth import SignedIn
+
+        self.query_one("#password", Input).value = ""
+        self.query_one("#login", Button).disabled = False
+        self._error("")
+        self.show_notice("")
+        if isinstance(signed, SignedIn):
+            self.coop.start_session(signed)
+            return
+        from screens.security.staff_code import StaffCodeModal  # staff: the authenticator code comes next
+
+        self.app.push_screen(StaffCodeModal(signed.ticket), self._staff_signed)
+
+    def _staff_signed(self, signed: SignedIn | None) -> None:
+        if signed is not None:
+            self.coop.start_session(signed)
+        else:
+            self.query_one("#password", Input).focus()
+
+    def failed_login(self, error) -> None:
+        self.query_one("#login", Button).disabled = False
+        password = self.query_one("#password", Input)
+        password.value = ""
+        password.focus()
+        self._error(error.message)
+
+    @on(Button.Pressed, "#register")
+    def action_register(self) -> None:
+        from screens.security.affiliation import AffiliationScreen
+
+        self.app.push_screen(AffiliationScreen())
+
+    def _error(self, text: str) -> None:
+        self.query_one("#login-error", Static).update(safe_text(text))

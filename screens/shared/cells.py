@@ -1,0 +1,39 @@
+"""Table cells that fit 80 columns: dates as the member screens show them (dd/mm/aaaa), text cut
+with an ellipsis (always as `SafeText`: never markup, never a control character), and the check that a table fits its screen."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from backend.core.text import visible
+from screens.shared.safe_text import SafeText, safe_text
+
+DATE = "%d/%m/%Y"  # the member screens' format: `f"{d:%d/%m/%Y}"`
+
+
+def date_text(value: date | datetime | str | None, *, time: bool = False) -> str:
+    """`2026-11-25` or a stored timestamp `2026-11-25 10:08:30` → `25/11/2026` (`25/11/2026 10:08` with time)."""
+    if value is None or value == "":
+        return ""
+    moment: date
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
+        except ValueError:  # not a date (a row written by hand): shown, never read as markup or control
+            return visible(value).replace("[", "(").replace("]", ")")
+    else:
+        moment = value
+    if time and isinstance(moment, datetime):
+        return f"{moment:%d/%m/%Y %H:%M}"
+    return f"{moment:{DATE}}"
+
+
+def fit(text: object, width: int) -> SafeText:
+    """At most `width` characters of the text as shown (invisible ones made visible), «…» last when cut."""
+    text = safe_text(text).plain
+    return SafeText(text if len(text) <= width else text[: width - 1] + "…")
+
+
+def fits(table) -> bool:
+    """True when a DataTable shows every column without scrolling sideways."""
+    return table.virtual_size.width <= table.scrollable_content_region.width

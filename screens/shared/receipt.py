@@ -1,0 +1,69 @@
+"""The one receipt view: a comprobante of any kind as it will be printed or saved, with «Guardar»."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from backend.security.receipts import Receipt
+from screens.shared.calls import ServiceCalls
+from screens.shared.downloads import hand_over
+from screens.shared.safe_text import safe_text
+
+
+class ReceiptModal(ServiceCalls, ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "close", "Cerrar", id="receipt.close", tooltip="Cerrar el comprobante"),
+        Binding("g", "save", "Guardar", id="receipt.save", tooltip="Guardar el comprobante como archivo de texto"),
+    ]
+
+    def __init__(self, receipt: Receipt, save: Callable[[str], str] | None = None) -> None:
+        """`save(directory) -> path` stores the comprobante (default: the signed-in person's receipt)."""
+        super().__init__()
+        self.receipt = receipt
+        self.save = save
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="receipt-box"):
+            with VerticalScroll(id="receipt-scroll"):
+                yield Static(safe_text(self.receipt.text), id="receipt-text")
+            yield Static("", id="receipt-saved")  # shown once saved
+            with Horizontal(classes="buttons"):
+                yield Button("Guardar comprobante", id="save", variant="primary", compact=True)
+                yield Button("Cerrar", id="close", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#receipt-saved").display = False
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        if self.save is not None:
+            save = self.save
+            self.call("save", lambda directory: f"Guardado en {save(directory)}", self.coop.export_dir)
+            return
+        self.call("save", self._save, self.receipt.kind, self.receipt.result_id)
+
+    def _save(self, kind: str, result_id: int) -> str:
+        """A member's comprobante: a download in the browser, a private file in a terminal."""
+        ops, token = self.coop.backend.ops, self.coop.token
+        if self.app.is_web:
+            receipt = ops.download_receipt(token, kind, result_id)
+            return hand_over(self.app, receipt.file_stem, ".txt", receipt.text.encode("utf-8"), "text/plain")
+        return f"Guardado en {ops.save_receipt(token, kind, result_id, self.coop.export_dir)}"
+
+    def done_save(self, said: str) -> None:
+        saved = self.query_one("#receipt-saved", Static)
+        saved.update(safe_text(said))
+        saved.display = True
+        self.query_one("#receipt-box").add_class("saved")
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,80 @@
+"""Free-text fields that keep what the member typed, invisible characters included.
+
+Textual's Input and TextArea silently drop a typed character that is not printable (a zero-width
+space, a direction override), so «ahorro», U+200B, U+202E, «ozil x» reached the service as «ahorroozil x»:
+stored, but not what was typed, while the same text pasted is refused. These fields keep such a
+character so `backend.core.text.clean_text` refuses the text with its message either way.
+Control keys (Cc: ctrl+…, escape, enter) stay keys. A kept character is drawn as «�», never sent to the
+terminal as itself (a direction override would reorder what the terminal shows).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events
+from textual.expand_tabs import expand_tabs_inline
+from textual.strip import Strip
+from textual.widgets import Input, TextArea
+
+from screens.shared.safe_text import SafeText
+
+_KEPT = {"Cf", "Co", "Cn", "Zl", "Zp", "Cs"}  # refused by clean_text; never a key binding
+
+
+SHOWN_AS = "\ufffd"
+
+
+def shown(text: str) -> str:
+    """`text` as a field draws it: every invisible or control character (tabs aside) as «�»."""
+    return "".join(SHOWN_AS if not ch.isprintable() and ch != "\t" else ch for ch in text)
+
+
+def hidden_character(event: events.Key) -> str | None:
+    ch = event.character
+    if ch is None or len(ch) != 1 or ch.isprintable():
+        return None
+    return ch if unicodedata.category(ch) in _KEPT else None
+
+
+class TextInput(Input):
+    @property
+    def _value(self) -> Text:
+        if self.password:
+            return super()._value
+        return SafeText(shown(self.value), no_wrap=True, overflow="ignore", end="")
+
+    def _position_to_cell(self, position: int) -> int:
+        return cell_len(expand_tabs_inline(shown(self.value[:position]), 4))
+
+    async def _on_key(self, event: events.Key) -> None:
+        ch = hidden_character(event)
+        if ch is None:
+            await super()._on_key(event)
+            return
+        event.stop()
+        event.prevent_default()
+        if self.selection.is_empty:
+            self.insert_text_at_cursor(ch)
+        else:
+            self.replace(ch, *self.selection)
+
+
+class TextEntry(TextArea):
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        if all(text.isprintable() for text, _, _ in strip):
+            return strip
+        return Strip([segment._replace(text=shown(segment.text)) for segment in strip]).crop(0, strip.cell_length)
+
+    async def _on_key(self, event: events.Key) -> None:
+        ch = hidden_character(event)
+        if ch is None:
+            await super()._on_key(event)
+            return
+        event.stop()
+        event.prevent_default()
+        start, end = self.selection
+        self._replace_via_keyboard(ch, start, end)

@@ -1,0 +1,156 @@
+"""Widgets every member screen shares: the co-op header, the idle countdown and the footer of keys."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+from textual import widgets
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Select, Static
+
+from backend.core.errors import ValidationError
+from screens.shared.safe_text import SafeText, safe_text
+from screens.shared.text_entry import TextInput
+
+if TYPE_CHECKING:  # the app imports the screens, never the other way round at run time
+    from textual.binding import Binding
+    from textual.screen import Screen
+
+    from backend.products.position import MovementFilter
+    from screens.shared.coop import CoopApp
+
+
+def chosen_key(select: Select) -> str:
+    """The key a Select of keys holds, "" when nothing is chosen (the service says what is missing)."""
+    value = select.selection
+    return "" if value is None else str(value)
+
+
+def chosen_id(select: Select) -> int | None:
+    """The id a Select of ids holds, None when nothing (or a non-id entry such as «Otra cuenta») is chosen."""
+    value = select.selection
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class DigitInput(TextInput):
+    """An Input that shows look-alike digits (fullwidth, Arabic-Indic, …) as the ASCII digits they mean,
+    as they are typed or pasted. The services fold them anyway; folding here keeps the field showing what
+    will be used (a fullwidth digit is two cells wide: `０１/１１/２０２６` scrolled its first digit out of view).
+    Nothing else is changed or dropped, so a wrong character is still refused with its reason."""
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        super().replace("".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text), start, end)
+
+
+def money_input(id: str, max_length: int = 16) -> Input:
+    """An amount field. What is typed reaches `parse_money` whole: no input filter quietly drops a
+    character, so `1e9` is refused with its reason instead of becoming 19 on screen."""
+    return DigitInput(id=id, placeholder="0.00", max_length=max_length, compact=True)
+
+
+def spanish_select_lists() -> None:
+    """Every Select's open list says «esc Cerrar lista» in the footer, not Textual's «Dismiss menu».
+
+    Textual gives the list's Escape binding an English description; its bindings are merged once per
+    class, so they are replaced here once for the whole app (called by `CooprogresoApp`).
+    """
+    from textual.widgets._select import SelectOverlay
+
+    SelectOverlay.BINDINGS = [Binding("escape", "dismiss", "Cerrar lista", tooltip="Cerrar la lista sin elegir")]
+    SelectOverlay._merged_bindings = SelectOverlay._merge_bindings()
+
+
+def last_login_text(previous: datetime | None) -> str:
+    """As the manual shows it: `Última conexión: 20H25 / 14.12.2023`."""
+    if previous is None:
+        return "Primera conexión"
+    return f"Última conexión: {previous:%H}H{previous:%M} / {previous:%d.%m.%Y}"
+
+
+class Footer(widgets.Footer):
+    """Textual's footer, built with the screen and rebuilt only when the keys it shows change.
+
+    Textual's starts empty and is rebuilt on every refresh of the bindings: three times while the first screen
+    is drawn, and again on each Tab between two fields, every time with the same keys (start-up time)."""
+
+    _shown: list[tuple[Binding, bool, str]] | None = None
+
+    def _keys(self, screen: Screen) -> list[tuple[Binding, bool, str]]:
+        """What `compose` reads: the bindings shown, the command palette's key, and their state and tooltips."""
+        active = screen.active_bindings
+        keys = [(a.binding, a.enabled, a.tooltip) for a in active.values() if a.binding.show]
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette is not None:
+            keys.append((palette.binding, palette.enabled, palette.tooltip))
+        return keys
+
+    def compose(self) -> ComposeResult:
+        self._bindings_ready = True  # the screen's keys are known already: no empty footer, no rebuild after
+        self._shown = self._keys(self.screen)
+        yield from super().compose()
+
+    def bindings_changed(self, screen: Screen) -> None:
+        if screen.app.app_focus and self.is_attached and screen is self.screen and self._keys(screen) == self._shown:
+            return  # what it shows already
+        super().bindings_changed(screen)
+
+
+class SignOutButton(Button, can_focus=False):
+    """SALIR is never reached with Tab: a stray Tab+Enter must not end the session (Ctrl+S or a click do)."""
+
+
+class CoopHeader(Vertical):
+    """COOPROGRESO · Cooperativa de Ahorro y Crédito, the member, the last sign-in and SALIR."""
+
+    @property
+    def coop(self) -> CoopApp:
+        return cast("CoopApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        signed = self.coop.signed_in
+        with Horizontal():
+            yield Static(SafeText.assemble(("COOPROGRESO", "bold"), " · Cooperativa de Ahorro y Crédito"), id="brand")
+            yield SignOutButton("SALIR", id="salir", variant="error", compact=True)
+        with Horizontal():
+            yield Static(safe_text(signed.member_name if signed else ""), id="member-name")
+            yield Static(safe_text(last_login_text(signed.previous_login) if signed else ""), id="last-login")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "salir":
+            event.stop()
+            self.coop.sign_out()
+
+
+class IdleBanner(Static):
+    """Shown when the session is about to end for inactivity."""
+
+    def show_remaining(self, seconds: int | None) -> None:
+        if seconds is None:
+            self.display = False
+            return
+        self.display = True
+        self.update(safe_text(f"Tu sesión se cerrará por inactividad en {seconds} s. Presiona cualquier tecla para continuar."))
+
+
+def date_range_inputs() -> tuple[Input, Input]:
+    """«Desde» and «Hasta» (dd/mm/aaaa) for a filter row; read them back with `read_date_filter`."""
+    return (DigitInput(placeholder="Desde dd/mm/aaaa", id="desde", max_length=10, compact=True),
+            DigitInput(placeholder="Hasta dd/mm/aaaa", id="hasta", max_length=10, compact=True))
+
+
+def read_date_filter(screen, text: str = "") -> MovementFilter | None:
+    """The typed filter, or None after saying what is wrong in the screen's `#filter-error` line."""
+    from backend.products.position import parse_filter  # not at import: the login screen loads this module
+
+    error = screen.query_one("#filter-error", Static)
+    try:
+        flt = parse_filter(screen.query_one("#desde", Input).value, screen.query_one("#hasta", Input).value, text)
+    except ValidationError as exc:
+        error.update(safe_text(exc.message, style="bold red"))
+        return None
+    error.update("")
+    return flt

@@ -1,0 +1,1 @@
+"""«2. Transferencias»: the form, the history and beneficiaries."""

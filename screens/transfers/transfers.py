@@ -1,0 +1,192 @@
+"""Section 2, Transferencias: the three kinds share one form, one confirmation, one OTP and one receipt."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Button, Input, Label, Select, Static
+
+from backend.core.errors import ServiceError
+from backend.core.identity import ID_TYPES
+from backend.core.money import format_money, parse_money
+from backend.security.receipts import Receipt
+from backend.transfers.beneficiaries import ACCOUNT_TYPES
+from backend.transfers.transfers import TransferRequest
+from screens.shared.base import MemberScreen
+from screens.shared.flow import start_authorised
+from screens.shared.safe_text import SafeText, safe_text
+from screens.shared.text_entry import TextInput
+from screens.shared.widgets import chosen_id, chosen_key, money_input
+
+TITLES = {"propia": "Transferencias a mis Cuentas", "terceros": "Transferencias Cooprogreso",
+          "interbancaria": "Transferencias Interbancarias"}
+NEW = -1  # «Otra cuenta»: the member types the destination
+OTHER_ACCOUNT = "Otra cuenta (escribir los datos)"
+# Backend field → the error line under it
+ERROR_LINE = {"amount": "#amount-error", "motive": "#motive-error"}
+
+
+class TransferScreen(MemberScreen):
+    BINDINGS = [Binding("f3", "history", "Historial", id="transfer.history", tooltip="Ver tus transferencias")]
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def compose_body(self) -> ComposeResult:
+        yield Label(TITLES[self.kind], classes="section-title")
+        with VerticalScroll(classes="form", id="transfer-form"):
+            yield Label("Cuenta de origen")
+            yield Select([], id="origin", prompt="Selecciona la cuenta de origen", compact=True)
+            if self.kind == "propia":
+                yield Label("Cuenta de destino")
+                yield Select([], id="dest-own", prompt="Selecciona la cuenta de destino", compact=True)
+            else:
+                yield Label("Beneficiario")
+                yield Select([(OTHER_ACCOUNT, NEW)], id="beneficiary", allow_blank=False, value=NEW, compact=True)
+                if self.kind == "interbancaria":
+                    yield Label("Institución financiera", classes="new-dest")
+                    yield Select([], id="institution", prompt="Selecciona la institución", compact=True,
+                                 classes="new-dest")
+                    yield Label("Tipo de cuenta", classes="new-dest")
+                    yield Select([(label, key) for key, label in ACCOUNT_TYPES.items()], id="account-type",
+                                 value="ahorros", allow_blank=False, compact=True, classes="new-dest")
+                label = "Número de cuenta Cooprogreso" if self.kind == "terceros" else "Número de cuenta"
+                yield Label(safe_text(label), classes="new-dest")
+                yield Input(id="account", max_length=20, restrict=r"[\d -]*", compact=True, classes="new-dest")
+                if self.kind == "interbancaria":
+                    yield Label("Nombre del titular", classes="new-dest")
+                    yield TextInput(id="holder-name", max_length=80, compact=True, classes="new-dest")
+                    yield Label("Tipo de identificación del titular", classes="new-dest")
+                    yield Select([(label, key) for key, label in ID_TYPES.items()], id="holder-id-type",
+                                 value="cedula", allow_blank=False, compact=True, classes="new-dest")
+                    yield Label("Identificación del titular", classes="new-dest")
+                    yield TextInput(id="holder-id", max_length=13, compact=True, classes="new-dest")
+            yield Static("", id="dest-error", classes="field-error")
+            yield Static("", id="quota")
+            yield Label("Monto (USD)")
+            yield money_input("amount", 16)
+            yield Static("", id="amount-error", classes="field-error")
+            yield Label("Motivo / referencia")
+            yield TextInput(id="motive", max_length=60, compact=True)
+            yield Static("", id="motive-error", classes="field-error")
+            yield Button("Continuar", id="continue", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        backend, token = self.coop.backend, self.coop.token
+        self.call("origins", backend.transfers.origins, token)
+        self.call("quota", backend.transfers.quota, token, self.kind)
+        if self.kind != "propia":
+            self.call("beneficiaries", backend.beneficiaries.list, token)
+        if self.kind == "interbancaria":
+            self.call("institutions", backend.transfers.institutions, token)
+
+    # -- filling the form ------------------------------------------------------------------------
+    def done_origins(self, origins) -> None:
+        options = [(f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id) for o in origins]
+        origin = self.query_one("#origin", Select)
+        origin.set_options(options)
+        if options:
+            origin.value = options[0][1]
+        if self.kind == "propia":
+            dest = self.query_one("#dest-own", Select)
+            dest.set_options([(safe_text(f"Ahorros {o.number}"), o.account_id) for o in origins])
+            if len(options) > 1:
+                dest.value = options[1][1]
+            else:
+                self._error("#dest-error", "Necesitas al menos dos cuentas de ahorros para transferir entre ellas.")
+        origin.focus()
+
+    def done_quota(self, quota) -> None:
+        text = (f"Cupo disponible hoy: {format_money(quota.left_today)} · "
+                f"Máximo por transacción: {format_money(quota.per_transaction)}")
+        if self.kind == "interbancaria":
+            text += f"\nComisión por transferencia: {format_money(self.coop.backend.settings.interbank_fee)}"
+        self.query_one("#quota", Static).update(safe_text(text))
+
+    def done_beneficiaries(self, items) -> None:
+        service = "terceros" if self.kind == "terceros" else "interbancaria"
+        options: list[tuple[str | SafeText, int]] = [(OTHER_ACCOUNT, NEW)]
+        options += [(safe_text(f"{b.name} · {b.institution_name} {b.account_masked}"), b.id)
+                    for b in items if b.service == service]
+        select = self.query_one("#beneficiary", Select)
+        select.set_options(options)
+        select.value = NEW
+
+    def done_institutions(self, items) -> None:
+        self.query_one("#institution", Select).set_options([(safe_text(i.name), i.code) for i in items])
+
+    @on(Select.Changed, "#beneficiary")
+    def beneficiary_changed(self, event: Select.Changed) -> None:
+        for widget in self.query(".new-dest"):
+            widget.display = event.value == NEW
+
+    @on(Input.Submitted, "#account, #holder-name, #holder-id, #amount")
+    def next_field(self) -> None:
+        self.focus_next()
+
+    # -- continuing ------------------------------------------------------------------------------
+    @on(Button.Pressed, "#continue")
+    @on(Input.Submitted, "#motive")
+    def continue_(self) -> None:
+        for line in ("#dest-error", "#amount-error", "#motive-error"):
+            self._error(line, "")
+        try:
+            amount = parse_money(self.query_one("#amount", Input).value)
+        except ServiceError as exc:
+            self._field_error("amount", exc.message)
+            return
+        origin = chosen_id(self.query_one("#origin", Select))
+        if origin is None:
+            self._error("#dest-error", "Selecciona la cuenta de origen.")
+            return
+        transfers, token, request = self.coop.backend.transfers, self.coop.token, self._request(origin, amount)
+        start_authorised(self, lambda: transfers.prepare(token, request), on_done=self._executed,
+                         on_error=self.failed_prepare, otp_title="Código de seguridad · Autoriza la transferencia")
+
+    def _request(self, origin: int, amount: int) -> TransferRequest:
+        motive = self.query_one("#motive", Input).value
+        if self.kind == "propia":
+            dest = chosen_id(self.query_one("#dest-own", Select))
+            return TransferRequest("propia", origin, amount, motive, dest_account_id=dest)
+        chosen = chosen_id(self.query_one("#beneficiary", Select))
+        if chosen is not None and chosen != NEW:
+            return TransferRequest(self.kind, origin, amount, motive, beneficiary_id=chosen)
+        account = self.query_one("#account", Input).value
+        if self.kind == "terceros":
+            return TransferRequest("terceros", origin, amount, motive, account_number=account)
+        return TransferRequest(
+            "interbancaria", origin, amount, motive, account_number=account,
+            institution_code=chosen_key(self.query_one("#institution", Select)),
+            account_type=chosen_key(self.query_one("#account-type", Select)),
+            holder_name=self.query_one("#holder-name", Input).value,
+            holder_id_type=chosen_key(self.query_one("#holder-id-type", Select)),
+            holder_id_number=self.query_one("#holder-id", Input).value)
+
+    def failed_prepare(self, error: ServiceError) -> None:
+        self._field_error(error.field, error.message)
+
+    def _executed(self, receipt: Receipt) -> None:
+        self.query_one("#amount", Input).value = ""
+        self.query_one("#motive", Input).value = ""
+        self.call("origins", self.coop.backend.transfers.origins, self.coop.token)
+        self.call("quota", self.coop.backend.transfers.quota, self.coop.token, self.kind)
+
+    def action_history(self) -> None:
+        from screens.transfers.transfer_history import TransferHistoryScreen
+
+        self.app.push_screen(TransferHistoryScreen())
+
+    # -- errors at their field -------------------------------------------------------------------
+    def _field_error(self, field: str | None, message: str) -> None:
+        self._error(ERROR_LINE.get(field or "", "#dest-error"), message)
+        target = {"amount": "#amount", "motive": "#motive", "account": "#account", "holder_name": "#holder-name",
+                  "id_number": "#holder-id", "institution": "#institution"}.get(field or "")
+        if target and self.query(target):
+            self.query_one(target).focus()
+
+    def _error(self, selector: str, message: str) -> None:
+        self.query_one(selector, Static).update(safe_text(message))

@@ -1,0 +1,120 @@
+"""Start-up stays lean: the first screen loads no section, sign-in or TOML code; lazy services stay single;
+the footer is rebuilt only when its keys change."""
+
+import subprocess
+import sys
+import threading
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Input
+from textual.widgets._footer import FooterKey
+
+from backend.core.settings import Settings
+from backend.service import Backend
+from screens.shared.widgets import Footer
+
+# What the login screen never needs: sign-in and the operation flow load with the first sign-in, sections on use.
+DEFERRED = ("backend.security.auth", "backend.security.otp", "backend.security.operations", "backend.security.staff",
+            "backend.core.ledger", "backend.products.position", "backend.security.receipts", "pyotp",
+            "tomllib", "screens.menu.menu", "screens.products.position")
+
+PROBE = """
+import sys
+from backend.service import Backend
+from backend.core.settings import Settings
+from cooprogreso_tui.app import CooprogresoApp
+
+app = CooprogresoApp(Backend(sys.argv[1], Settings(scrypt_log_n=8)))
+
+async def first_screen(pilot):
+    await pilot.pause()
+    assert pilot.app.screen.query_one("#username").has_focus
+    pilot.app.exit()
+
+app.run(headless=True, size=(80, 24), auto_pilot=first_screen)
+print(" ".join(m for m in {deferred!r} if m in sys.modules))
+"""
+
+
+def test_first_screen_loads_no_deferred_module(tmp_path, monkeypatch):
+    monkeypatch.setenv("COOPROGRESO_SECRET_KEY_FILE", str(tmp_path / "keys.json"))
+    out = subprocess.run([sys.executable, "-c", PROBE.format(deferred=DEFERRED), str(tmp_path / "coop.sqlite3")],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
+
+
+def test_core_services_are_built_once_under_concurrent_first_use(tmp_path, monkeypatch):
+    """Two workers asking at once get the one `ops`: a section registers its kinds where later calls look."""
+    monkeypatch.setenv("COOPROGRESO_SECRET_KEY_FILE", str(tmp_path / "keys.json"))
+    backend = Backend(tmp_path / "coop.sqlite3", Settings(scrypt_log_n=8))
+    start = threading.Barrier(8)
+    seen: list[tuple[int, int, int]] = []
+
+    def ask() -> None:
+        start.wait()
+        seen.append((id(backend.ops), id(backend.auth), id(backend.otp)))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(seen)) == 1
+    assert backend.ops.auth is backend.auth and backend.auth.otp is backend.otp is backend.ops.otp
+    backend.close()
+
+
+class _Toggle(Screen):
+    """A screen whose one key is enabled or not (a dynamic action), to see the footer follow it."""
+
+    BINDINGS = [Binding("ctrl+o", "open", "Abrir"), Binding("ctrl+y", "app.bell", "Sonar")]
+    allowed = True
+
+    def compose(self):
+        yield Input(id="a")
+        yield Input(id="b")
+        yield Footer(show_command_palette=False)
+
+    def check_action(self, action, parameters):
+        return True if action != "open" or self.allowed else None
+
+    def action_open(self) -> None:
+        pass
+
+
+def _keys(screen) -> list[tuple[str, bool]]:
+    return [(k.description, k.has_class("-disabled")) for k in screen.query(FooterKey)]
+
+
+async def test_footer_shows_its_keys_and_follows_their_changes_without_rebuilding_for_nothing():
+    class Toggle(App):
+        def get_default_screen(self):
+            return _Toggle()
+
+    app = Toggle()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert _keys(app.screen) == [("Abrir", False), ("Sonar", False)]
+        shown = list(app.screen.query(FooterKey))
+        await pilot.press("tab")  # the second field: the same keys, the same footer
+        await pilot.pause()
+        assert app.screen.focused.id == "b" and list(app.screen.query(FooterKey)) == shown
+        app.screen.allowed = False
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        assert _keys(app.screen) == [("Abrir", True), ("Sonar", False)]
+
+
+async def test_login_footer_keeps_its_keys_across_fields(backend):
+    from tests.ui import make_app
+
+    app = make_app(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert _keys(app.screen) == [("Regístrate aquí", False), ("Salir", False)]
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.screen.focused.id == "password"
+        assert _keys(app.screen) == [("Regístrate aquí", False), ("Salir", False)]

@@ -1,0 +1,120 @@
+"""The browser channel's guards, without a browser: where it may bind, who may open the websocket."""
+
+from __future__ import annotations
+
+import http.client
+import subprocess
+
+import pytest
+
+from cooprogreso_tui import web
+from tests.channels import cli, free_port, make_demo, wait_port
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "coop.example"])
+def test_a_public_bind_needs_a_proxy_and_its_public_url(host):
+    with pytest.raises(ValueError, match="--public-url y --behind-proxy"):
+        web.check_bind(host, 8000, None, False)
+    with pytest.raises(ValueError):
+        web.check_bind(host, 8000, "https://banca.example", False)
+    with pytest.raises(ValueError, match="https"):
+        web.check_bind(host, 8000, "http://banca.example", True)
+    assert web.check_bind(host, 8000, "https://banca.example/", True) == {"https://banca.example"}
+
+
+def test_loopback_allows_only_its_own_origins():
+    origins = web.check_bind("127.0.0.1", 8123, None, False)
+    assert "http://127.0.0.1:8123" in origins and "http://localhost:8123" in origins
+    assert not any("8000" in o or o.startswith("https") for o in origins)
+    assert web.is_loopback("::1") and web.is_loopback("localhost") and not web.is_loopback("10.0.0.1")
+
+
+def test_cli_refuses_a_public_bind(tmp_path):
+    out = subprocess.run(cli("web", "--host", "0.0.0.0", "--db", str(tmp_path / "x.sqlite3")),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--behind-proxy" in out.stderr
+
+
+def test_cli_refuses_a_play_speed_that_is_not_positive(tmp_path):
+    out = subprocess.run(cli("web", "--play", "demos/pago_servicios.toml", "--speed", "0"),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--speed" in out.stderr
+
+
+def _upgrade(port: int, origin: str | None) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    if origin:
+        headers["Origin"] = origin
+    conn.request("GET", "/ws?width=80&height=24", headers=headers)
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_server_checks_origin_and_sends_a_closed_page(tmp_path):
+    db = make_demo(tmp_path / "w.sqlite3")
+    port = free_port()
+    proc = subprocess.Popen(cli("web", "--db", str(db), "--port", str(port)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc=proc)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        page = response.read().decode()
+        csp = response.getheader("Content-Security-Policy")
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert response.getheader("X-Frame-Options") == "DENY"
+        assert "googleapis" not in page and "fonts/RobotoMono" in page
+        for origin in (None, "http://evil.example", f"http://127.0.0.1:{port}.evil.example", "null"):
+            assert _upgrade(port, origin) == 403, origin
+        assert _upgrade(port, f"http://127.0.0.1:{port}") == 101
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_bench_channel_figures_find_what_they_borrow_from_the_tests():
+    """bench/channels.py drives the browser and the branch server with the tests' own hooks: a rename
+    here must not leave `ssh_startup_ratio` or `web_first_paint_s` broken until the next bench run."""
+    from bench import channels
+    from tests import ssh_harness
+    from tests.app import test_web_browser
+
+    assert callable(channels.ssh_startup_ratio) and callable(channels.web_first_paint_s)
+    assert callable(ssh_harness.BranchServer) and callable(ssh_harness.missing)
+    assert "--headless" in test_web_browser.CHROMIUM_FLAGS
+    assert "window.__terminal" in test_web_browser.EXPOSE_TERMINAL[1] and "__terminal" in test_web_browser.SCREEN_JS
+
+
+def test_static_serves_files_never_a_folders_listing(tmp_path):
+    """textual-serve lists /static/ and its folders; here only the page's files answer."""
+    db = make_demo(tmp_path / "w.sqlite3")
+    port = free_port()
+    proc = subprocess.Popen(cli("web", "--db", str(db), "--port", str(port)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+    def get(path: str, method: str = "GET") -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request(method, path)
+        response = conn.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        conn.close()
+        return response.status, body
+
+    try:
+        wait_port(port, proc=proc)
+        for asset in ("js/textual.js", "css/xterm.css", "fonts/RobotoMono-VariableFont_wght.ttf"):  # the page's files
+            status, body = get(f"/static/{asset}")
+            assert status == 200 and body, asset
+        for path in ("/static/", "/static", "/static/js", "/static/js/", "/static/fonts/", "/static//", "/static/./js/",
+                     "/static/%2e/", "/static/css/../"):
+            for method in ("GET", "HEAD"):
+                status, body = get(path, method)
+                assert status == 404, (method, path, status)
+                assert "Index of" not in body and "textual.js" not in body and "RobotoMono" not in body, (path, body)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -1,0 +1,271 @@
+"""The browser channel in a real headless Chromium: sign in, Productos, an own-account transfer with the
+code from the simulated phone, the receipt downloaded to the browser. No request leaves the server.
+And `cooprogreso web --play`: a demo script plays itself in the browser tab and the money moves."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cooprogreso_tui.play import find_text
+from tests.channels import IN_CI, ROOT, artifacts, cli, free_port, make_demo, need, wait_port, which
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+# Test hook only: keep a handle on textual-serve's xterm.js terminal so the test can read the screen
+# (it draws on a canvas). The page the server sends is unchanged.
+EXPOSE_TERMINAL = ("this.terminal=new v.Terminal(", "this.terminal=window.__terminal=new v.Terminal(")
+
+SCREEN_JS = """() => { const t = window.__terminal; if (!t) return [];
+  const b = t.buffer.active, out = [];
+  for (let y = 0; y < t.rows; y++) { const l = b.getLine(b.viewportY + y); out.push(l ? l.translateToString(true) : ""); }
+  return out; }"""
+
+
+@contextlib.contextmanager
+def serve(tmp_path: Path, db: Path, *extra: str) -> Iterator[str]:
+    """`cooprogreso web` on a free loopback port; its URL while the block runs, then stopped."""
+    port = free_port()
+    proc = subprocess.Popen(cli("--set", f"export_dir={tmp_path / 'server-files'}", "web", "--db", str(db),
+                                "--port", str(port), *extra),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def web_server(tmp_path):
+    db = make_demo(tmp_path / "web.sqlite3")
+    with serve(tmp_path, db) as url:
+        yield url, db, tmp_path / "server-files"
+
+
+def expose_terminal(context) -> None:
+    def expose(route):
+        response = route.fetch()
+        body = response.text()
+        assert EXPOSE_TERMINAL[0] in body, "textual-serve's textual.js changed: update the test hook"
+        route.fulfill(response=response, body=body.replace(*EXPOSE_TERMINAL))
+
+    context.route("**/static/js/textual.js", expose)
+
+
+def _browser():
+    chromium = which("chromium", "/usr/bin/chromium")
+    need(chromium is not None, "Debian's chromium is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(False, "the playwright package is not installed")
+    return chromium, sync_playwright
+
+
+class Screen:
+    def __init__(self, page):
+        self.page = page
+
+    def lines(self) -> list[str]:
+        return self.page.evaluate(SCREEN_JS)
+
+    def text(self) -> str:
+        return "\n".join(self.lines())
+
+    def wait(self, text: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.text():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"«{text}» never appeared; the screen was:\n{self.text()}")
+            self.page.wait_for_timeout(100)
+
+    def click(self, text: str, below: int = 0) -> None:
+        """Click on `text` on screen, or `below` rows under it (the field under its label)."""
+        self.wait(text)
+        x, y = find_text(self.lines(), text) or (0, 0)
+        y += below
+        box = self.page.evaluate("() => { const r = document.querySelector('.xterm-screen')"
+                                 ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; }")
+        cols, rows = self.page.evaluate("() => [window.__terminal.cols, window.__terminal.rows]")
+        self.page.mouse.click(box[0] + (x + 0.5) * box[2] / cols, box[1] + (y + 0.5) * box[3] / rows)
+
+    def phone_code(self) -> str | None:
+        """The code in the simulated phone's SMS notification (the toast under «SMS a …»)."""
+        lines = self.lines()
+        for y in range(len(lines) - 1, -1, -1):
+            at = lines[y].find("SMS a")
+            if at >= 0:
+                toast = " ".join(line[max(0, at - 4):] for line in lines[y:y + 8])
+                found = re.findall(r"(?<!\d)(\d{6})(?!\d)", toast)
+                if found:
+                    return found[0]
+        return None
+
+
+def test_a_member_banks_in_a_real_browser(web_server, tmp_path):
+    chromium, sync_playwright = _browser()
+    url, db, server_files = web_server
+    origin = url
+    shots = artifacts("web")
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1100, "height": 700}, accept_downloads=True)
+            context.on("request", lambda request: requests.append(request.url))
+            expose_terminal(context)
+            page = context.new_page()
+            downloads = []
+            context.on("page", lambda popup: popup.on("download", lambda d: downloads.append(d)))
+            page.on("download", lambda d: downloads.append(d))
+            page.goto(url + "/?fontsize=14")
+            screen = Screen(page)
+            screen.wait("Usuario")
+            page.focus(".xterm-helper-textarea")
+            for _ in range(20):  # keys sent before the app reads its input are not replayed: wait for the echo
+                page.keyboard.type("demo")
+                page.wait_for_timeout(500)
+                if "demo" in screen.text():
+                    break
+                page.keyboard.press("Control+a")
+                page.keyboard.press("Backspace")
+            # Enter moves the focus when the app gets to it: keys already on their way reach the old field
+            # (on a busy machine «Demo-2026!» landed in Usuario), so a person's pause, then the echo is awaited.
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(500)
+            page.keyboard.type("Demo-2026!")
+            screen.wait("•" * len("Demo-2026!"))
+            page.keyboard.press("Enter")
+            screen.wait("Menú de opciones")
+
+            page.keyboard.press("1")
+            screen.wait("4100000019")
+            page.screenshot(path=str(shots / "productos.png"))
+            page.keyboard.press("Escape")
+            screen.wait("Menú de opciones")
+
+            screen.click("Transferencias a mis Cuentas")
+            screen.wait("Ahorros 4100000027")
+            screen.click("0.00")
+            page.keyboard.type("12.34")
+            screen.wait("12.34")
+            screen.click("Motivo / referencia", below=1)  # its field, by the mouse: no focus race with typing
+            page.wait_for_timeout(300)
+            page.keyboard.type("Prueba en navegador")
+            screen.wait("Prueba en navegador")
+            screen.click("Continuar")
+            screen.wait("Confirma")
+            screen.click("Confirmar")
+            deadline = time.monotonic() + 30
+            while (code := screen.phone_code()) is None:
+                assert time.monotonic() < deadline, f"no code on the simulated phone:\n{screen.text()}"
+                page.wait_for_timeout(100)
+            page.keyboard.type(code)
+            page.keyboard.press("Enter")
+            screen.wait("Guardar comprobante")
+            assert "$12.34" in screen.text()
+            page.screenshot(path=str(shots / "comprobante.png"))
+
+            screen.click("Guardar comprobante")
+            deadline = time.monotonic() + 30
+            while not downloads:
+                assert time.monotonic() < deadline, "the receipt never reached the browser as a download"
+                page.wait_for_timeout(100)
+            saved = tmp_path / "descarga.txt"
+            downloads[0].save_as(saved)
+            screen.wait("navegador")
+            page.screenshot(path=str(shots / "descargado.png"))
+        finally:
+            browser.close()
+    receipt = saved.read_text(encoding="utf-8")
+    assert downloads[0].suggested_filename.startswith("comprobante-") and "12.34" in receipt
+    assert "Prueba en navegador" in receipt
+    assert not server_files.exists() or not any(server_files.iterdir()), "the web channel left files on the server"
+    strangers = [u for u in requests if not u.startswith(origin) and not u.startswith(("data:", "blob:"))]
+    assert strangers == [], f"the page asked third parties: {strangers}"
+    from backend.security.receipts import verify
+    from backend.service import Backend
+
+    backend = Backend(db, create=False)
+    try:
+        assert verify(backend.ctx.secret("receipt_secret"), receipt)
+        assert backend.check() == []
+    finally:
+        backend.close()
+
+
+def _transfers(db: Path) -> list[tuple]:
+    from backend.service import Backend
+
+    backend = Backend(db, create=False)
+    try:
+        return [tuple(row) for row in backend.db.conn.execute(
+            "SELECT t.kind, t.amount, t.motive FROM transfers t JOIN users u ON u.id = t.user_id"
+            " WHERE u.username = 'demo' ORDER BY t.id")]
+    finally:
+        backend.close()
+
+
+def test_a_demo_script_plays_itself_in_the_browser(tmp_path):
+    """`cooprogreso web --play`: the tab that opens the page watches the script sign in, transfer with the
+    code from the simulated phone and reach the receipt; the transfer is really booked."""
+    chromium, sync_playwright = _browser()
+    db = make_demo(tmp_path / "web.sqlite3")
+    before = _transfers(db)
+    script = ROOT / "demos" / "transferencia_mis_cuentas.toml"
+    shots = artifacts("web")
+    requests: list[str] = []
+    with serve(tmp_path, db, "--play", str(script), "--speed", "4") as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1100, "height": 700})
+            context.on("request", lambda request: requests.append(request.url))
+            expose_terminal(context)
+            page = context.new_page()
+            page.goto(url + "/?fontsize=14")
+            screen = Screen(page)
+            screen.wait("Usuario", timeout=60)
+            screen.wait("Menú de opciones", timeout=60)  # nobody types: the script signs in
+            screen.wait("Transferencias a mis Cuentas", timeout=60)
+            screen.wait("Comprobante", timeout=90)
+            page.screenshot(path=str(shots / "guion-comprobante.png"))
+            deadline = time.monotonic() + 60
+            while len(_transfers(db)) == len(before):
+                assert time.monotonic() < deadline, f"the script's transfer was never booked:\n{screen.text()}"
+                page.wait_for_timeout(200)
+        finally:
+            browser.close()
+    assert _transfers(db)[len(before):] == [("propia", 25_50, "Ahorro para útiles")]
+    strangers = [u for u in requests if not u.startswith(url) and not u.startswith(("data:", "blob:"))]
+    assert strangers == [], f"the page asked third parties: {strangers}"
+    from backend.service import Backend
+
+    backend = Backend(db, create=False)
+    try:
+        assert backend.check() == []
+    finally:
+        backend.close()
+
+
+def test_chromium_is_present_in_ci():
+    if IN_CI:
+        assert which("chromium", "/usr/bin/chromium"), "CI must install Debian's chromium"
+    else:
+        pytest.skip("only checked in CI")
+
+
+def test_textual_serve_page_has_no_cdn_reference():
+    page = (Path(__file__).resolve().parents[2] / "cooprogreso_tui/templates/app_index.html").read_text()
+    assert "http://" not in page and "https://" not in page and "googleapis" not in page

@@ -1,0 +1,192 @@
+"""Pago de Servicios through the authorised flow: register, consult, pay, limits, ownership, history, export."""
+
+import csv
+import os
+
+import pytest
+
+from backend.core.errors import NotFound, OtpError, ServiceError, ValidationError
+from tests.conftest import last_code
+from tests.services_helpers import loaded, savings_of
+from tests.transfer_helpers import balance_of, demo_member, other_member
+
+
+@pytest.fixture
+def backend(make_backend):
+    return loaded(make_backend(session_idle_seconds=10**7))
+
+
+def authorise(backend, who, pending, code=None):
+    backend.ops.request_code(who.token, pending.id)
+    return backend.ops.authorise(who.token, pending.id, code or last_code(backend))
+
+
+def register(backend, who, biller="CNT-FIJO", identifier="02 234 5673", alias="Casa"):
+    account = savings_of(backend, who.member_id)[0]
+    pending = backend.services.prepare_registration(who.token, biller, identifier, alias, account)
+    return pending, authorise(backend, who, pending)
+
+
+def pay(backend, who, biller="CNT-FIJO", identifier="022345671", bills=None, amount=0, account=None):
+    presentment = backend.services.consulta(who.token, biller, identifier)
+    chosen = [b.number for b in presentment.bills] if bills is None else bills
+    account = account or savings_of(backend, who.member_id)[0]
+    pending = backend.services.prepare_payment(who.token, presentment.id, chosen, account, amount)
+    receipt = authorise(backend, who, pending)
+    return presentment, backend.services.submit(who.token, receipt.result_id)
+
+
+def test_registering_a_service_takes_a_code_and_the_same_service_twice_is_refused(backend):
+    who = demo_member(backend)
+    pending, receipt = register(backend, who)
+    assert dict(pending.lines)["Número de teléfono"] == "022345673"
+    assert any("registrar tu servicio" in m.body for m in backend.outbox(last=3))
+    assert receipt.title == "Registro de Servicio" and receipt.get("Alias") == "Casa"
+    service = next(s for s in backend.services.services(who.token) if s.id == receipt.result_id)
+    assert (service.biller_code, service.identifier, service.alias) == ("CNT-FIJO", "022345673", "Casa")
+    with pytest.raises(ValidationError) as err:
+        backend.services.prepare_registration(who.token, "CNT-FIJO", "(02) 234-5673", "", who.accounts[0])
+    assert err.value.code == "duplicate"
+
+
+def test_alias_edit_and_delete_only_for_the_owner(backend):
+    who, ana = demo_member(backend), other_member(backend)
+    _, receipt = register(backend, who)
+    service = next(s for s in backend.services.services(who.token) if s.id == receipt.result_id)
+    with pytest.raises(NotFound):
+        backend.services.rename(ana.token, service.id, "mío")
+    with pytest.raises(NotFound):
+        backend.services.delete(ana.token, service.id)
+    with pytest.raises(ValidationError):
+        backend.services.rename(who.token, service.id, "Casa\x1b[31m")
+    assert backend.services.rename(who.token, service.id, "  Teléfono   casa ").alias == "Teléfono casa"
+    backend.services.delete(who.token, service.id)
+    assert service.id not in {s.id for s in backend.services.services(who.token)}
+
+
+def test_paying_a_bill_books_member_to_collection_account_and_the_receipt_says_paid(backend):
+    who = demo_member(backend)
+    account = savings_of(backend, who.member_id)[0]
+    before = balance_of(backend, account)
+    presentment, receipt = pay(backend, who)
+    (bill,) = presentment.bills
+    assert receipt.get("Estado") == "Pagado" and receipt.get("Monto") == f"${bill.amount / 100:,.2f}"
+    assert balance_of(backend, account) == before - bill.amount
+    collection = backend.db.conn.execute("SELECT account_id FROM billers WHERE code = 'CNT-FIJO'").fetchone()[0]
+    assert balance_of(backend, collection) == bill.amount
+    assert backend.services.consulta(who.token, "CNT-FIJO", "022345671").bills == ()  # no longer owed
+    assert backend.services.quota(who.token).used_today == bill.amount
+    assert backend.check() == []
+
+
+def test_commission_is_charged_and_shown_before_the_code(backend):
+    who = demo_member(backend)
+    presentment = backend.services.consulta(who.token, "SRI-MAT", "PBA-1231")
+    pending = backend.services.prepare_payment(who.token, presentment.id, [presentment.bills[0].number],
+                                               who.accounts[0])
+    lines = dict(pending.lines)
+    assert lines["Comisión"] == "$0.50" and lines["Placa o RAMV"] == "PBA1231"
+    total = presentment.bills[0].amount + 50
+    assert lines["Total a debitar"] == f"${total / 100:,.2f}"
+
+
+def test_a_topup_takes_the_members_amount_up_to_the_entitys_maximum(backend):
+    who = demo_member(backend)
+    with pytest.raises(ValidationError, match="máximo por pago"):
+        pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=150_00)
+    _, receipt = pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=10_00)
+    assert receipt.get("Monto") == "$10.00" and receipt.get("Factura") == "Recarga"
+
+
+def test_daily_limit_and_funds_are_checked_before_the_code(make_backend):
+    backend = loaded(make_backend(session_idle_seconds=10**7, limit_servicios_daily=50_00))
+    who = demo_member(backend)
+    pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=40_00)
+    assert backend.services.quota(who.token).left_today == 10_00
+    with pytest.raises(ValidationError, match="cupo disponible hoy"):
+        pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=20_00)
+
+
+def test_the_code_is_bound_to_the_exact_payment(backend):
+    who = demo_member(backend)
+    presentment = backend.services.consulta(who.token, "CNT-FIJO", "022345672")  # two bills
+    first, second = presentment.bills
+    pending = backend.services.prepare_payment(who.token, presentment.id, [first.number], who.accounts[0])
+    backend.ops.request_code(who.token, pending.id)
+    code = last_code(backend)
+    other = backend.services.prepare_payment(who.token, presentment.id, [second.number], who.accounts[0])
+    with pytest.raises(OtpError):
+        backend.ops.authorise(who.token, other.id, code)  # a code for one payment is worthless for another
+    receipt = backend.ops.authorise(who.token, pending.id, code)
+    assert backend.ops.authorise(who.token, pending.id, code).result_id == receipt.result_id  # replay: same
+
+
+def test_someone_elses_consulta_or_payment_is_not_yours(backend):
+    who, ana = demo_member(backend), other_member(backend)
+    presentment = backend.services.consulta(who.token, "CNT-FIJO", "022345671")
+    with pytest.raises(NotFound):
+        backend.services.prepare_payment(ana.token, presentment.id, [presentment.bills[0].number], ana.accounts[0])
+    with pytest.raises(ValidationError):
+        backend.services.prepare_payment(who.token, presentment.id, [presentment.bills[0].number], ana.accounts[0])
+    _, receipt = pay(backend, who)
+    with pytest.raises(NotFound):
+        backend.services.receipt(ana.token, receipt.result_id)
+
+
+def test_consulta_refuses_unknown_identifiers_and_says_when_the_entity_is_down(backend):
+    who = demo_member(backend)
+    with pytest.raises(ValidationError, match="no tiene registrado"):
+        backend.services.consulta(who.token, "CNT-FIJO", "022345679")
+    with pytest.raises(ServiceError, match="no responde"):
+        backend.services.consulta(who.token, "CNT-FIJO", "022345678")
+    with pytest.raises(ValidationError, match="0, el código de provincia"):
+        backend.services.consulta(who.token, "CNT-FIJO", "12345")
+
+
+def test_an_unanswered_payment_is_pending_then_paid_by_the_background_pass(backend, clock):
+    who = demo_member(backend)
+    _, receipt = pay(backend, who, identifier="022345677")
+    assert receipt.get("Estado") == "Pendiente de confirmación de la entidad"
+    clock.advance(seconds=backend.settings.services_retry_seconds)
+    backend.scheduled_runner().run_pass()
+    assert backend.services.receipt(who.token, receipt.result_id).get("Estado") == "Pagado"
+    assert backend.check() == []
+
+
+def test_history_filters_and_a_private_csv_export(backend, tmp_path):
+    who = demo_member(backend)
+    pay(backend, who)
+    pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=5_00)
+    assert len(backend.services.history(who.token)) == 2
+    assert [p.biller_name for p in backend.services.history(who.token, biller="CLARO-REC")] == ["Claro (recarga)"]
+    assert backend.services.history(who.token, origin="automatico") == []
+    path = backend.services.export_history(who.token, tmp_path)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    rows = list(csv.reader(open(path, encoding="utf-8")))
+    assert rows[0][:5] == ["Fecha", "Hora", "Entidad", "Identificador", "Monto"] and len(rows) == 3
+    assert {r[7] for r in rows[1:]} == {"Pagado"}
+
+
+def test_services_and_transfers_share_one_daily_cupo_rule(make_backend):
+    """The daily cupo is one piece of code (backend/core/daily_quota.py): the same Quota, the same refusal
+    words and code, the usage added by a booking and given back by a refund, for both sections."""
+    from backend.core import daily_quota
+    from backend.transfers.transfers import TransferRequest
+    from tests.transfer_helpers import number_of
+
+    backend = loaded(make_backend(session_idle_seconds=10**7, limit_servicios_daily=50_00, limit_terceros_daily=30_00))
+    who = demo_member(backend)
+    ana = other_member(backend)
+    pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=40_00)
+    services, transfers = backend.services.quota(who.token), backend.transfers.quota(who.token, "terceros")
+    assert type(services) is type(transfers) is daily_quota.Quota
+    assert (services.left_today, services.per_transaction) == (10_00, None)
+    with pytest.raises(ValidationError) as bill_refused:
+        pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=20_00)
+    with pytest.raises(ValidationError) as transfer_refused:
+        backend.transfers.prepare(who.token, TransferRequest("terceros", who.accounts[0], 31_00, "x",
+                                                             account_number=number_of(backend, ana.accounts[0])))
+    for err, noun, left in ((bill_refused, "El pago", "$10.00"), (transfer_refused, "El monto", "$30.00")):
+        assert (err.value.code, err.value.field) == ("limit_daily", "amount")
+        assert err.value.message == f"{noun} supera tu cupo disponible hoy ({left})."
+    assert backend.check() == []

@@ -1,0 +1,230 @@
+"""Pago de Servicios through the screens at 80×24: Registro, Pagar, Programar, Consultar, Historial."""
+
+import os
+
+import pytest
+from textual.widgets import Button, Input, Select
+
+from screens.bill_payments.service_history import PaymentHistoryScreen
+from screens.bill_payments.service_pay import PayScreen
+from screens.bill_payments.service_schedules import ConsultarScreen, ProgramarScreen
+from screens.bill_payments.services import RegisterModal, ServicesScreen
+from screens.shared.confirm import ConfirmModal
+from screens.shared.otp import OtpModal
+from screens.shared.receipt import ReceiptModal
+from tests.conftest import last_code
+from tests.services_helpers import loaded, savings_of
+from tests.transfer_helpers import balance_of, demo_member
+from tests.ui import SIZE, login, make_app, screen_text, settle, type_into
+
+
+@pytest.fixture
+def backend(make_backend):
+    return loaded(make_backend(session_idle_seconds=10**7))
+
+
+async def open_section(pilot, key: str, kind) -> None:
+    await login(pilot)
+    pilot.app.screen.open_section(key)
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, kind)
+
+
+async def confirm_with_code(pilot, backend) -> None:
+    assert isinstance(pilot.app.screen, ConfirmModal)
+    await pilot.click("#accept")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, OtpModal)
+    await type_into(pilot, "#otp-code", last_code(backend))
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def press_button(pilot, selector: str) -> None:
+    """Focus (which scrolls it into view) and press: forms taller than 24 rows scroll."""
+    pilot.app.screen.query_one(selector).focus()
+    await pilot.pause()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def choose(pilot, selector: str, value) -> None:
+    pilot.app.screen.query_one(selector, Select).value = value
+    await settle(pilot)
+
+
+async def test_registro_lists_registers_with_a_code_and_deletes_after_confirming(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "servicios_registro", ServicesScreen)
+        text = screen_text(app)
+        assert "Teléfono casa" in text and "Luz departamento" in text
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, RegisterModal)
+        await choose(pilot, "#category", "Agua")
+        await choose(pilot, "#biller", "INTERAGUA")
+        assert "Número de cuenta" in screen_text(app)
+        app.screen.query_one("#identifier", Input).value = "12-34"
+        app.screen.query_one("#alias", Input).value = "Agua [b]mamá[/b]"
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert "de 6 a 10 dígitos" in screen_text(app)  # the entity's own hint, nothing sent
+        app.screen.query_one("#identifier", Input).value = "4000122"
+        await pilot.click("#confirm")
+        await settle(pilot)
+        assert "Confirma el registro del servicio" in screen_text(app)
+        await confirm_with_code(pilot, backend)
+        assert isinstance(app.screen, ReceiptModal) and "Registro de Servicio" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ServicesScreen) and "Agua [b]mamá[/b]" in screen_text(app)
+        await pilot.press("d")
+        await settle(pilot)
+        assert "¿Está seguro que desea eliminar el servicio?" in screen_text(app)
+        await pilot.click("#accept")
+        await settle(pilot)
+    who = demo_member(backend)
+    assert len(backend.services.services(who.token)) == 2
+
+
+async def test_pagar_consults_shows_the_quota_and_pays_with_a_code(backend):
+    who = demo_member(backend)
+    account = savings_of(backend, who.member_id)[0]
+    before = balance_of(backend, account)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "servicios_pagar", PayScreen)
+        await press_button(pilot, "#consult")
+        text = screen_text(app)
+        assert "Cupo disponible hoy: $1,500.00" in text and "Titular" in text and "Octubre 2026" in text
+        await press_button(pilot, "#pay")
+        assert "Confirma el pago del servicio" in screen_text(app)
+        await confirm_with_code(pilot, backend)
+        assert isinstance(app.screen, ReceiptModal)
+        assert "Estado:" in screen_text(app) and "Pagado" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "Cupo disponible hoy: $1,500.00" not in screen_text(app)
+    assert balance_of(backend, account) < before
+    assert backend.check() == []
+
+
+async def test_programar_with_a_code_then_consultar_pauses_after_confirming(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "servicios_programar", ProgramarScreen)
+        await choose(pilot, "#category", "Telefonía móvil")
+        await choose(pilot, "#biller", "CLARO")
+        app.screen.query_one("#identifier", Input).value = "0991234561"
+        await choose(pilot, "#day", 10)
+        app.screen.query_one("#max-amount", Input).value = "45"
+        app.screen.query_one("#count", Input).value = "6"
+        await press_button(pilot, "#schedule")
+        text = screen_text(app)
+        assert "Confirma el pago programado" in text and "Primer débito" in text and "10/12/2026" in text
+        await confirm_with_code(pilot, backend)
+        assert isinstance(app.screen, ReceiptModal) and "Pago Programado" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        app.pop_screen()
+        app.screen.open_section("servicios_programados")
+        await settle(pilot)
+        assert isinstance(app.screen, ConsultarScreen)
+        text = screen_text(app)
+        assert "Claro (pago de plan)" in text and "Día 10" in text and "Activo" in text
+        await pilot.press("p")
+        await settle(pilot)
+        assert "¿Está seguro que desea pausar el pago programado?" in screen_text(app)
+        await pilot.click("#accept")
+        await settle(pilot)
+        assert "Pausado" in screen_text(app)
+    who = demo_member(backend)
+    assert {s.state for s in backend.scheduled.schedules(who.token)} == {"activo", "pausado"}
+
+
+async def test_historial_filters_opens_the_receipt_and_exports(backend, tmp_path):
+    from tests.bill_payments.test_services import pay
+
+    who = demo_member(backend)
+    pay(backend, who)
+    pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=5_00)
+    app = make_app(backend, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "servicios_historial", PaymentHistoryScreen)
+        text = screen_text(app)
+        assert app.screen.query_one("#pay-history").row_count == 2
+        assert "Claro (recarga)" in text and "Pagado" in text and "Ref. PS" in text
+        await choose(pilot, "#origin", "automatico")
+        app.screen.query_one("#apply", Button).press()  # not a click: an SMS toast may sit over the filters
+        await settle(pilot)
+        assert "No hay pagos para este filtro" in screen_text(app)
+        app.screen.query_one("#origin", Select).clear()
+        app.screen.query_one("#apply", Button).press()  # not a click: an SMS toast may sit over the filters
+        await settle(pilot)
+        table = app.screen.query_one("#pay-history")
+        for _ in range(100):  # the unfiltered list is back (a loaded machine may take a few rounds)
+            if table.row_count == 2:
+                break
+            await settle(pilot)
+        table.focus()
+        await pilot.pause()  # the focus lands before the key
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal) and "Pago de Servicios" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+    (export,) = [p for p in tmp_path.iterdir() if p.name.startswith("pagos-servicios")]
+    assert os.stat(export).st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("key", ["servicios_registro", "servicios_pagar", "servicios_programar",
+                                 "servicios_programados", "servicios_historial"])
+def test_snapshot(snap_compare, backend, key):
+    if key == "servicios_historial":
+        from tests.bill_payments.test_services import pay
+
+        pay(backend, demo_member(backend))
+
+    async def run_before(pilot):
+        await login(pilot)
+        pilot.app.screen.open_section(key)
+        await settle(pilot)
+        if key == "servicios_pagar":
+            await pilot.click("#consult")
+            await settle(pilot)
+
+    assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_the_three_forms_choose_the_entity_the_same_way(backend):
+    """Registro, Pagar and Programar share one Categoría → Entidad choice (screens/bill_payments/biller_choice.py):
+    the entity list follows the category, the identifier's label the entity, and each form adds its own."""
+    from screens.bill_payments.biller_choice import BillerChoice
+
+    assert all(issubclass(kind, BillerChoice) for kind in (RegisterModal, PayScreen, ProgramarScreen))
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "servicios_pagar", PayScreen)
+        await choose(pilot, "#service", -1)  # «Otro servicio»
+        await choose(pilot, "#category", "Impuestos y matrícula")
+        assert set(app.screen.billers) >= {"SRI-MAT", "ANT-MULTAS"}
+        await choose(pilot, "#biller", "SRI-MAT")
+        assert "Placa o RAMV" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await login_free_open(pilot, "servicios_programar", ProgramarScreen)
+        await choose(pilot, "#category", "Telefonía móvil")
+        await choose(pilot, "#biller", "CLARO-REC")
+        text = screen_text(app)
+        assert "Número de celular" in text and "Monto de cada recarga" in text
+        await choose(pilot, "#biller", "CLARO")
+        assert "Monto máximo (USD)" in screen_text(app)
+
+
+async def login_free_open(pilot, key: str, kind) -> None:
+    pilot.app.screen.open_section(key)
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, kind)

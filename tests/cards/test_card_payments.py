@@ -1,0 +1,299 @@
+"""4. Pago de Tarjetas: own cards, another member's card, another institution's card through the clearing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from backend.cards import card_ledger
+from backend.core.errors import InsufficientFunds, NotFound, ValidationError
+from tests.card_helpers import buy, demo_card, new_card
+from tests.conftest import last_code
+from tests.transfer_helpers import balance_of
+
+VISA = "4111111111111111"
+ANA_PAN = "3261000000006989"  # not the demo card: a different number with the same last four
+
+
+def authorise(backend, who, pending):
+    backend.ops.request_code(who.token, pending.id)
+    return backend.ops.authorise(who.token, pending.id, last_code(backend))
+
+
+def luhn_complete(body: str) -> str:
+    return next(body + d for d in "0123456789" if card_ledger.luhn_ok(body + d))
+
+
+def register(backend, who, **request):
+    return authorise(backend, who, backend.cards.prepare_registration(who.token, request))
+
+
+def test_own_card_offers_minimum_total_and_other_with_the_due_date(backend, lucia):
+    card = demo_card(backend)
+    cards = backend.cards.payable(lucia.token, "cooprogreso")
+    assert cards[0].key == f"propia:{card}" and cards[0].masked_pan == "3261 XXXX XXXX 6989"
+    options = backend.cards.payment_options(lucia.token, cards[0].key)
+    st = backend.cards.card(lucia.token, card).statement
+    assert options.options == ("minimo", "total", "otro")
+    assert options.due_date == st.due_date
+    assert 0 <= options.minimum <= options.total <= options.owed
+
+
+@pytest.mark.parametrize("option", ["minimo", "total", "otro"])
+def test_paying_the_own_card_credits_it_in_the_same_entry(backend, lucia, option):
+    card = demo_card(backend)
+    options = backend.cards.payment_options(lucia.token, f"propia:{card}")
+    amount = {"minimo": options.minimum, "total": options.total, "otro": 12_34}[option]
+    if not amount:
+        pytest.skip("nothing due on this statement")
+    origin = lucia.accounts[0]
+    before_card, before_savings = balance_of(backend, card), balance_of(backend, origin)
+    receipt = authorise(backend, lucia, backend.cards.prepare_payment(
+        lucia.token, {"card": f"propia:{card}", "origin_id": origin, "option": option, "amount": 12_34}))
+    assert balance_of(backend, card) == before_card + amount
+    assert balance_of(backend, origin) == before_savings - amount
+    assert receipt.get("Estado") == "Acreditada" and receipt.get("Tarjeta") == "3261 XXXX XXXX 6989"
+    assert backend.check() == []
+
+
+def test_a_covered_minimum_is_said_covered_not_offered_as_zero(backend, lucia):
+    """After the mínimo, the figures and the messages agree: the mínimo is covered, the total is what is
+    still owed on the statement, and only after the total is «no pending» said with the current debt."""
+    card, origin = demo_card(backend), lucia.accounts[0]
+    key = f"propia:{card}"
+    first = backend.cards.payment_options(lucia.token, key)
+    assert first.minimum and first.total > first.minimum and not first.minimum_covered
+    authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin,
+                                                                          "option": "minimo"}))
+    after = backend.cards.payment_options(lucia.token, key)
+    assert after.minimum == 0 and after.minimum_covered and after.options == ("total", "otro")
+    assert after.total == first.total - first.minimum and after.owed == first.owed - first.minimum
+    with pytest.raises(ValidationError, match="pago mínimo ya está cubierto") as refused:
+        backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin, "option": "minimo"})
+    assert refused.value.field == "option" and "pendientes" not in refused.value.message
+    authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin,
+                                                                          "option": "total"}))
+    paid = backend.cards.payment_options(lucia.token, key)
+    assert paid.total_covered and paid.options == ("otro",)
+    for option in ("minimo", "total"):
+        with pytest.raises(ValidationError, match="Ya pagaste el total de tu estado de cuenta"):
+            backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin, "option": option})
+    if paid.owed:  # purchases since the cut: «otro valor» pays them, then nothing at all is owed
+        authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, {
+            "card": key, "origin_id": origin, "option": "otro", "amount": paid.owed}))
+    with pytest.raises(ValidationError, match="No tienes valores pendientes"):
+        backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin, "option": "otro",
+                                                    "amount": 1_00})
+    assert backend.check() == []
+
+
+def test_other_value_above_the_debt_or_funds_is_refused(backend, lucia):
+    card = demo_card(backend)
+    owed = backend.cards.payment_options(lucia.token, f"propia:{card}").owed
+    with pytest.raises(ValidationError, match="deuda actual"):
+        backend.cards.prepare_payment(lucia.token, {"card": f"propia:{card}", "origin_id": lucia.accounts[0],
+                                                    "option": "otro", "amount": owed + 1})
+    with pytest.raises(ValidationError):
+        backend.cards.prepare_payment(lucia.token, {"card": f"propia:{card}", "origin_id": lucia.accounts[0],
+                                                    "option": "otro", "amount": 0})
+
+
+def test_another_members_card_is_registered_with_a_masked_holder_and_paid_by_other_value(backend, lucia, ana):
+    ana_card = new_card(backend, ana.member_id, pan=ANA_PAN)
+    buy(backend, ana_card, 200_00, "2026-11-20 10:00:00")
+    pending = backend.cards.prepare_registration(lucia.token, {"kind": "cooprogreso", "number": ANA_PAN})
+    lines = dict(pending.lines)
+    assert lines["Titular"] == "Ana P****" and lines["Tarjeta"] == "3261 XXXX XXXX 6989"
+    receipt = authorise(backend, lucia, pending)
+    key = f"registrada:{receipt.result_id}"
+    cards = backend.cards.payable(lucia.token, "cooprogreso")
+    assert [c.key for c in cards] == [f"propia:{demo_card(backend)}", key]
+    options = backend.cards.payment_options(lucia.token, key)
+    assert options.options == ("otro",) and options.owed == 200_00  # her statement stays hers
+    authorise(backend, lucia, backend.cards.prepare_payment(
+        lucia.token, {"card": key, "origin_id": lucia.accounts[0], "option": "otro", "amount": 50_00}))
+    assert card_ledger.balances(backend.db.conn, ana_card).revolving == 150_00
+    assert "recibimos un pago de $50.00" in backend.outbox(last=3)[-1].body
+    with pytest.raises(NotFound):  # Ana cannot use Lucía's registration
+        backend.cards.payment_options(ana.token, key)
+    assert backend.check() == []
+
+
+def test_own_card_cannot_be_registered_and_unknown_numbers_are_refused(backend, lucia):
+    with pytest.raises(ValidationError, match="No existe"):
+        backend.cards.prepare_registration(lucia.token, {"kind": "cooprogreso", "number": luhn_complete("326100000000123")})
+
+
+@pytest.mark.parametrize("number, message", [
+    ("4111111111111112", "dígito verificador"),
+    ("411111111111", "13 a 19"),
+    ("41111111111111111111", "13 a 19"),
+    ("4111-1111-abcd-1111", "solo admite dígitos"),
+])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
+def test_other_bank_card_numbers_are_checked(backend, lucia, number, message):
+    with pytest.raises(ValidationError, match=message) as err:
+        backend.cards.prepare_registration(lucia.token, {
+            "kind": "otro_banco", "number": number, "institution_code": "0010", "holder_name": "Lucía Guamán",
+            "id_type": "cedula", "id_number": "1709543210"})
+    assert err.value.field == "numero"
+
+
+def _register_visa(backend, who, number=VISA, **extra):
+    from tests.conftest import demo_cedula
+
+    return register(backend, who, kind="otro_banco", number=number, institution_code="0010",
+                    holder_name="Lucía Guamán", id_type="cedula", id_number=demo_cedula(), **extra)
+
+
+def test_look_alike_digits_are_accepted_and_always_masked(backend, lucia):
+    fullwidth = "".join(chr(0xFF10 + int(d)) for d in luhn_complete("272099990000111"))  # Mastercard's 2-series
+    receipt = _register_visa(backend, lucia, number=fullwidth)
+    assert receipt.get("Tarjeta").startswith("2720 XXXX XXXX ")
+    assert luhn_complete("272099990000111") not in receipt.text
+    with pytest.raises(ValidationError, match="Ya registraste"):
+        _register_visa(backend, lucia, number=fullwidth)
+
+
+@pytest.mark.parametrize("body", ["000000000000", "111111111111111", "326100000000123", "70000000000000",
+                                  "999999999999999", "2220999999999", "320000000000", "352700000000000"])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
+def test_numbers_no_card_network_issues_are_refused_though_luhn_passes(backend, lucia, body):
+    """All zeros, our own prefix, prefixes no network has: Luhn is right, the card cannot exist."""
+    number = luhn_complete(body)
+    assert card_ledger.luhn_ok(number)
+    with pytest.raises(ValidationError) as err:
+        backend.cards.prepare_registration(lucia.token, {
+            "kind": "otro_banco", "number": number, "institution_code": "0010", "holder_name": "Lucía Guamán",
+            "id_type": "cedula", "id_number": "1709543210"})
+    assert err.value.field == "numero"
+    assert err.value.message.startswith("El número de tarjeta no es de ninguna red de tarjetas (Visa, Mastercard,")
+
+
+@pytest.mark.parametrize("body,message", [("4111111111111111", "Visa tiene 13, 16 o 19 dígitos"),
+                                          ("55000055555555", "Mastercard tiene 16 dígitos"),
+                                          ("3782822463100", "American Express tiene 15 dígitos"),
+                                          ("3530111333300", "JCB tiene de 16 a 19 dígitos")])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
+def test_a_length_the_network_never_issues_is_refused(backend, lucia, body, message):
+    with pytest.raises(ValidationError, match=message):
+        backend.cards.prepare_registration(lucia.token, {
+            "kind": "otro_banco", "number": luhn_complete(body), "institution_code": "0010",
+            "holder_name": "Lucía Guamán", "id_type": "cedula", "id_number": "1709543210"})
+
+
+@pytest.mark.parametrize("number", ["4111111111111111", "5500005555555559", "2221000000000009", "378282246310005",
+                                    "30569309025904", "36227206271667", "6011111111111117", "6221260000000000",
+                                    "3530111333300000", "6200000000000005"])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
+def test_every_networks_numbers_are_accepted(backend, lucia, number):
+    from tests.conftest import demo_cedula
+
+    pending = backend.cards.prepare_registration(lucia.token, {
+        "kind": "otro_banco", "number": luhn_complete(number[:-1]), "institution_code": "0010",
+        "holder_name": "Lucía Guamán", "id_type": "cedula", "id_number": demo_cedula()})
+    assert pending.id
+
+
+def test_a_card_registered_before_networks_were_checked_cannot_be_paid(backend, lucia):
+    """A number an older version let in (Luhn only) is refused when it is paid, before any code is sent."""
+    from backend.cards import card_numbers
+
+    receipt = _register_visa(backend, lucia)
+    zeros = luhn_complete("000000000000")
+    key = card_numbers.number_key(backend.ctx.secret("otp_pepper"))
+    with backend.db.write() as conn:
+        conn.execute("UPDATE registered_cards SET number = ? WHERE id = ?",
+                     (card_numbers.seal(key, zeros, owner=backend.auth.principal(lucia.token).user_id, place=card_numbers.REGISTERED),
+                      receipt.result_id))
+    with pytest.raises(ValidationError, match="ninguna red de tarjetas"):
+        backend.cards.prepare_payment(lucia.token, {"card": f"registrada:{receipt.result_id}",
+                                                    "origin_id": lucia.accounts[0], "option": "otro", "amount": 80_00})
+
+
+def test_hostile_holder_names_are_refused(backend, lucia):
+    with pytest.raises(ValidationError, match="no permitidos"):
+        backend.cards.prepare_registration(lucia.token, {
+            "kind": "otro_banco", "number": VISA, "institution_code": "0010", "holder_name": "Lucía\x1b[2J",
+            "id_type": "cedula", "id_number": "1709543210"})
+
+
+def _pay_other_bank(backend, lucia, number):
+    receipt = _register_visa(backend, lucia, number=number)
+    key = f"registrada:{receipt.result_id}"
+    assert backend.cards.payment_options(lucia.token, key).options == ("otro",)
+    return authorise(backend, lucia, backend.cards.prepare_payment(
+        lucia.token, {"card": key, "origin_id": lucia.accounts[0], "option": "otro", "amount": 80_00}))
+
+
+def test_other_bank_card_goes_through_the_clearing_and_is_credited(backend, lucia, clock):
+    origin = lucia.accounts[0]
+    before = balance_of(backend, origin)
+    receipt = _pay_other_bank(backend, lucia, VISA)
+    assert receipt.get("Estado") == "Enviada" and receipt.get("Comisión") == "$0.30"
+    assert balance_of(backend, origin) == before - 80_30
+    clock.current += timedelta(minutes=5)
+    report = backend.clearing.settle()
+    assert report.credited == 1
+    assert backend.ops.receipt(lucia.token, "pago_tarjeta", receipt.result_id).get("Estado") == "Acreditada"
+    assert backend.check() == []
+
+
+def test_a_returned_other_bank_payment_is_refunded(backend, lucia, clock):
+    origin = lucia.accounts[0]
+    before = balance_of(backend, origin)
+    receipt = _pay_other_bank(backend, lucia, _ending_99())  # the simulated network returns numbers ending in 99
+    clock.current += timedelta(minutes=5)
+    assert backend.clearing.settle().returned == 1
+    assert balance_of(backend, origin) == before
+    again = backend.ops.receipt(lucia.token, "pago_tarjeta", receipt.result_id)
+    assert again.get("Estado") == "Devuelta" and again.get("Motivo devolución")
+    assert "la tarjeta 4111 XXXX XXXX" in backend.outbox(last=1)[0].body
+    assert backend.check() == []
+
+
+def _ending_99() -> str:
+    for middle in range(1000):
+        number = f"4111111111{middle:03d}199"
+        if card_ledger.luhn_ok(number):
+            return number
+    raise AssertionError
+
+
+def test_payment_needs_funds_including_the_fee(backend, lucia):
+    receipt = _register_visa(backend, lucia)
+    key = f"registrada:{receipt.result_id}"
+    available = balance_of(backend, lucia.accounts[0])
+    with pytest.raises((InsufficientFunds, ValidationError)):
+        backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": lucia.accounts[0], "option": "otro",
+                                                    "amount": available})
+
+
+@pytest.mark.parametrize("key", ["propia:999999", "registrada:1", "propia:abc", "x", 5, None])
+def test_cards_that_are_not_yours_are_not_found(backend, lucia, key):
+    with pytest.raises(NotFound):
+        backend.cards.payment_options(lucia.token, key)
+
+
+def test_other_bank_card_payment_over_a_real_http_gateway_answering_nonsense_then_accepting(make_backend, clock):
+    from tests.local_http import LocalServer
+    from tests.transfer_helpers import demo_member
+
+    answers = iter([(200, {"status": "Perdida"}), (200, {"status": "Acreditada"})])
+    server = LocalServer(lambda headers, body: next(answers), "/pagos")
+    try:
+        backend = make_backend(session_idle_seconds=10**7, clearing_gateway="http", clearing_url=server.url,
+                               clearing_timeout_seconds=2)
+        lucia = demo_member(backend)
+        receipt = _pay_other_bank(backend, lucia, VISA)
+        assert backend.clearing.settle().failed == 1  # an unknown state is not an answer: stays Enviada
+        assert backend.ops.receipt(lucia.token, "pago_tarjeta", receipt.result_id).get("Estado") == "Enviada"
+        clock.advance(seconds=backend.settings.clearing_retry_seconds)
+        assert backend.clearing.settle().credited == 1
+        (h1, b1), (h2, b2) = server.requests
+        assert h1["Idempotency-Key"] == h2["Idempotency-Key"]  # the same payment, never twice
+        assert b1["dest_account_type"] == "tarjeta" and b1["dest_account_number"] == VISA and b1["amount"] == 80_00
+        assert backend.check() == []
+    finally:
+        server.close()

@@ -1,0 +1,19 @@
+"""`cooprogreso close-cycle`: closes due statements once, then nothing; `check` stays clean."""
+
+from tests.core.test_database import cli
+
+
+def test_close_cycle_twice_then_check(db_path):
+    first = cli("close-cycle", "--db", str(db_path), "--date", "2027-01-20")
+    assert first.returncode == 0, first.stderr
+    assert "estados de cuenta cerrados" in first.stdout and "cerrados 0" not in first.stdout
+    again = cli("close-cycle", "--db", str(db_path), "--date", "2027-01-20")
+    assert again.returncode == 0 and "estados de cuenta cerrados 0" in again.stdout
+    assert cli("check", "--db", str(db_path)).returncode == 0
+
+
+def test_close_cycle_refuses_a_bad_date_and_a_missing_file(db_path, tmp_path):
+    bad = cli("close-cycle", "--db", str(db_path), "--date", "20/01/2027")
+    assert bad.returncode == 2 and "Fecha no válida" in bad.stderr
+    missing = cli("close-cycle", "--db", str(tmp_path / "no.sqlite3"))
+    assert missing.returncode == 2 and not (tmp_path / "no.sqlite3").exists()

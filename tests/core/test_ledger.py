@@ -1,0 +1,101 @@
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backend.core import accounts, ledger
+from backend.core.db import Database
+from backend.core.errors import InsufficientFunds
+from backend.core.ledger import LedgerError, Leg, post
+from tests.conftest import add_member
+
+
+def test_demo_books_are_sound(backend):
+    assert backend.check() == []
+    total = backend.db.conn.execute("SELECT SUM(balance) FROM accounts").fetchone()[0]
+    assert total == 0  # every cent has a counterpart
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(1, 500_00)), min_size=1, max_size=30))
+def test_random_entries_keep_the_invariant(tmp_path_factory, moves):
+    db = Database(tmp_path_factory.mktemp("l") / "l.sqlite3")
+    with db.write() as conn:
+        caja = accounts.internal_account(conn, "caja")
+        member = accounts.create_member(conn, id_type="cedula", id_number="1710034065", first_names="A",
+                                        last_names="B", mobile=None, email=None, created_at="2026-01-01 00:00:00")
+        accs = [accounts.open_savings(conn, member, "2026-01-01") for _ in range(4)]
+        for a in accs:
+            post(conn, kind="d", description="d", legs=[Leg(a, 1000_00, "d"), Leg(caja, -1000_00, "d")],
+                 posted_at="2026-01-01 00:00:00", actor="t")
+    expected = {a: 1000_00 for a in accs}
+    for src, dst, amount in moves:
+        if src == dst:
+            continue
+        try:
+            with db.write() as conn:
+                post(conn, kind="t", description="t", posted_at="2026-01-02 00:00:00", actor="t",
+                     legs=[Leg(accs[src], -amount, "t"), Leg(accs[dst], amount, "t")])
+            expected[accs[src]] -= amount
+            expected[accs[dst]] += amount
+        except InsufficientFunds:
+            assert expected[accs[src]] < amount
+    with db.read() as conn:
+        assert ledger.check(conn) == []
+        for a, cents in expected.items():
+            balance = conn.execute("SELECT balance FROM accounts WHERE id = ?", (a,)).fetchone()[0]
+            assert balance == cents >= 0
+    db.close()
+
+
+def test_unbalanced_or_empty_entries_are_refused(backend):
+    _, acc = add_member(backend, cedula="1104680135")
+    with backend.db.write() as conn:
+        caja = accounts.internal_account(conn, "caja")
+    for legs in ([Leg(acc, 100, "x"), Leg(caja, -99, "x")], [Leg(acc, 100, "x")],
+                 [Leg(acc, 0, "x"), Leg(caja, 0, "x")], [Leg(acc, 1.5, "x"), Leg(caja, -1.5, "x")]):
+        with pytest.raises(LedgerError):
+            with backend.db.write() as conn:
+                post(conn, kind="x", description="x", legs=legs, posted_at="2026-01-01 00:00:00", actor="t")
+    assert backend.check() == []
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM postings WHERE account_id = ?", (acc,)).fetchone()[0] == 0
+
+
+def test_overdraft_rolls_back_the_whole_entry(backend):
+    _, acc = add_member(backend, cedula="1104680135", balance=50_00)
+    with backend.db.write() as conn:
+        caja = accounts.internal_account(conn, "caja")
+    before = backend.db.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+    with pytest.raises(InsufficientFunds) as err:
+        with backend.db.write() as conn:
+            post(conn, kind="x", description="x", legs=[Leg(caja, 60_00, "x"), Leg(acc, -60_00, "x")],
+                 posted_at="2026-01-03 00:00:00", actor="t")
+    assert "Saldo insuficiente" in err.value.message and "$50.00" in err.value.message
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == before
+    assert backend.db.conn.execute("SELECT balance FROM accounts WHERE id = ?", (acc,)).fetchone()[0] == 50_00
+
+
+def test_check_catches_a_tampered_posting(backend):
+    conn = backend.db.conn
+    pid, number = conn.execute("SELECT p.id, a.number FROM postings p JOIN accounts a ON a.id = p.account_id"
+                               " WHERE a.kind = 'ahorros' LIMIT 1").fetchone()
+    conn.execute("UPDATE postings SET amount = amount + 1 WHERE id = ?", (pid,))
+    problems = backend.check()
+    assert any(number in p and "suma de partidas" in p for p in problems)
+    assert any("partidas que suman $0.01" in p for p in problems)
+
+
+def test_check_command_exit_codes(db_path):
+    def run():
+        return subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", "check", "--db", str(db_path)],
+                                     capture_output=True, text=True)
+    ok = run()
+    assert ok.returncode == 0 and "cuadrada" in ok.stdout
+    db = Database(db_path)
+    with db.write() as conn:
+        conn.execute("UPDATE accounts SET balance = balance + 100 WHERE id = (SELECT MAX(id) FROM accounts)")
+    db.close()
+    bad = run()
+    assert bad.returncode == 1 and "saldo guardado" in bad.stdout

@@ -1,0 +1,82 @@
+"""Settings check themselves at load; times are the co-op's whatever the server's zone is."""
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from backend.core import clock
+from backend.core.settings import Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("values", "named"), [
+    ({"otp_channel": "smtp"}, "otp_channel"),
+    ({"clearing_gateway": "swift"}, "clearing_gateway"),
+    ({"refund_fee_on_return": "quizás"}, "refund_fee_on_return"),
+    ({"refund_fee_on_return": "2"}, "refund_fee_on_return"),
+    ({"max_failed_logins": "0"}, "max_failed_logins"),
+    ({"otp_max_tries": "-1"}, "otp_max_tries"),
+    ({"session_idle_seconds": "cinco"}, "session_idle_seconds"),
+    ({"sms_timeout_seconds": "0"}, "sms_timeout_seconds"),
+    ({"timezone": "Marte/Olympus"}, "timezone"),
+    ({"otp_channel": "http"}, "sms_gateway_url"),
+    ({"clearing_gateway": "http"}, "clearing_url"),
+    ({"clearing_max_attempts": "0"}, "clearing_max_attempts"),
+])
+def test_bad_values_are_refused_naming_the_key(values, named):
+    with pytest.raises(SettingsError) as err:
+        Settings().with_overrides(values)
+    assert named in str(err.value)
+
+
+def test_wrong_types_in_code_are_refused_too():
+    with pytest.raises(SettingsError, match="scrypt_log_n"):
+        Settings(scrypt_log_n="17")  # type: ignore[arg-type]
+    with pytest.raises(SettingsError, match="refund_fee_on_return"):
+        Settings(refund_fee_on_return=1)  # type: ignore[arg-type]
+
+
+def test_good_values_are_coerced():
+    s = Settings().with_overrides({"refund_fee_on_return": "no", "otp_channel": "http", "sms_gateway_url": "http://x",
+                                   "sms_timeout_seconds": "2.5", "session_idle_seconds": 120, "timezone": "UTC"})
+    assert (s.refund_fee_on_return, s.otp_channel, s.sms_timeout_seconds, s.session_idle_seconds) == \
+        (False, "http", 2.5, 120)
+
+
+def test_cli_says_which_key_is_wrong(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", "--set", "otp_channel=fax", "check",
+                          "--db", str(tmp_path / "x.sqlite3")], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2 and "otp_channel" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "x.sqlite3").exists()
+
+
+SCRIPT = """
+import sys
+from datetime import datetime, timezone
+from backend.service import Backend
+from backend.core.settings import Settings
+backend = Backend(sys.argv[1], Settings(scrypt_log_n=8, timezone=sys.argv[2]))
+backend.ctx.audit_now("prueba", "hora", "ok")
+print(backend.audit_log(last=1)[0].at)
+print(datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+"""
+
+
+@pytest.mark.parametrize(("zone", "offset"), [("America/Guayaquil", -5), ("UTC", 0)])
+def test_times_are_in_the_coops_zone_whatever_the_servers(tmp_path, zone, offset):
+    env = {**os.environ, "TZ": "Asia/Tokyo"}  # the server's zone: UTC+9, no daylight saving
+    env.pop(clock.CLOCK_ENV)  # the real clock against the real UTC time: this test is about the server's zone
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "coop.sqlite3"), zone],
+                         capture_output=True, text=True, env=env, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    recorded, utc = (datetime.strptime(line, "%Y-%m-%d %H:%M:%S") for line in out.stdout.splitlines())
+    assert abs(recorded - (utc + timedelta(hours=offset))) < timedelta(minutes=1)
+
+
+def test_default_timezone_is_ecuador():
+    assert Settings().timezone == "America/Guayaquil"

@@ -1,0 +1,135 @@
+import pytest
+
+from backend.core.errors import OtpError
+from tests.conftest import add_member, last_code
+
+
+@pytest.fixture
+def member(backend):
+    member_id, _ = add_member(backend, cedula="1104680135", mobile="0991234678")
+    return member_id
+
+
+def issue(backend, member, amount=1000, dest="4100000019"):
+    return backend.otp.issue(member, "transferencia", {"amount": amount, "origin": "A", "destination": dest}, "t")
+
+
+def verify(backend, member, challenge, code, amount=1000, dest="4100000019"):
+    return backend.otp.verify_then(challenge.id, code, member_id=member, purpose="transferencia",
+                                   details={"amount": amount, "origin": "A", "destination": dest}, actor="t",
+                                   then=lambda conn: "hecho")
+
+
+def test_right_code_runs_the_operation_once(backend, member):
+    ch = issue(backend, member)
+    assert ch.masked_phone == "09*****678" and ch.tries_left == 3
+    code = last_code(backend)
+    assert verify(backend, member, ch, code) == "hecho"
+    with pytest.raises(OtpError) as err:
+        verify(backend, member, ch, code)
+    assert err.value.code == "otp_used"
+
+
+@pytest.mark.parametrize("change", [dict(amount=1001), dict(dest="4100000027")])
+def test_changing_any_detail_voids_the_code(backend, member, change):
+    ch = issue(backend, member)
+    code = last_code(backend)
+    with pytest.raises(OtpError) as err:
+        verify(backend, member, ch, code, **change)
+    assert err.value.code == "otp_details_changed"
+    with pytest.raises(OtpError) as err:  # and the original details no longer work either
+        verify(backend, member, ch, code)
+    assert err.value.code == "otp_void"
+
+
+def test_expiry(backend, member, clock):
+    ch = issue(backend, member)
+    code = last_code(backend)
+    clock.advance(seconds=backend.settings.otp_ttl_seconds)
+    with pytest.raises(OtpError) as err:
+        verify(backend, member, ch, code)
+    assert err.value.code == "otp_expired"
+
+
+def test_three_wrong_tries_void_the_challenge(backend, member):
+    ch = issue(backend, member)
+    code = last_code(backend)
+    wrong = "000000" if code != "000000" else "111111"
+    messages = []
+    for _ in range(3):
+        with pytest.raises(OtpError) as err:
+            verify(backend, member, ch, wrong)
+        messages.append((err.value.code, err.value.tries_left))
+    assert messages == [("otp_wrong", 2), ("otp_wrong", 1), ("otp_exhausted", 0)]
+    with pytest.raises(OtpError) as err:
+        verify(backend, member, ch, code)
+    assert err.value.code == "otp_void"
+
+
+def test_another_member_cannot_use_the_challenge(backend, member):
+    other, _ = add_member(backend, cedula="0926687856",
+                          mobile="0987654321")
+    ch = issue(backend, member)
+    with pytest.raises(OtpError):
+        verify(backend, other, ch, last_code(backend))
+
+
+def test_failed_operation_rolls_back_the_code(backend, member):
+    ch = issue(backend, member)
+    code = last_code(backend)
+
+    def boom(conn):
+        raise OtpError("fallo de la operación", code="x")
+
+    with pytest.raises(OtpError):
+        backend.otp.verify_then(ch.id, code, member_id=member, purpose="transferencia",
+                                details={"amount": 1000, "origin": "A", "destination": "4100000019"}, actor="t",
+                                then=boom)
+    assert verify(backend, member, ch, code) == "hecho"
+
+
+def test_resend_is_rate_limited_and_replaces_the_code(backend, member, clock):
+    ch = issue(backend, member)
+    first = last_code(backend)
+    with pytest.raises(OtpError) as err:
+        backend.otp.resend(ch.id, member, "t")
+    assert err.value.code == "otp_resend_wait"
+    clock.advance(seconds=backend.settings.otp_resend_interval_seconds)
+    backend.otp.resend(ch.id, member, "t")
+    second = last_code(backend)
+    if first != second:
+        with pytest.raises(OtpError):
+            verify(backend, member, ch, first)
+    assert verify(backend, member, ch, second) == "hecho"
+
+
+def test_code_is_never_stored_in_clear(backend, member, db_path):
+    issue(backend, member)
+    code = last_code(backend)
+    conn = backend.db.conn
+    rows = conn.execute("SELECT * FROM otp_challenges").fetchall() + conn.execute("SELECT * FROM audit_log").fetchall()
+    assert not any(code in str(value) for row in rows for value in row)
+
+
+def test_codes_per_hour_are_limited(make_backend, clock):
+    backend = make_backend(otp_max_per_hour=3)
+    member, _ = add_member(backend, cedula="1104680135")
+    for _ in range(3):
+        issue(backend, member)
+    with pytest.raises(OtpError) as err:
+        issue(backend, member)
+    assert err.value.code == "otp_rate"
+    clock.advance(hours=1)
+    assert issue(backend, member).tries_left == 3
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.mark.parametrize("table", [ARABIC_INDIC, FULLWIDTH])
+def test_look_alike_digits_are_the_same_code_and_burn_no_try(backend, member, table):
+    ch = issue(backend, member)
+    code = last_code(backend)
+    assert verify(backend, member, ch, " " + code.translate(table) + " ") == "hecho"
+    assert backend.otp.get(ch.id).tries_left == 3

@@ -1,0 +1,52 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend.security.receipts import verify
+from backend.transfers.transfers import TransferRequest
+from tests.transfer_helpers import demo_member, transfer
+
+
+@pytest.fixture
+def saved(backend, tmp_path):
+    who = demo_member(backend)
+    a, b = who.accounts[:2]
+    receipt = transfer(backend, who, TransferRequest("propia", a, 12_34, "Útiles escolares", dest_account_id=b))
+    path = backend.ops.save_receipt(who.token, "transferencia", receipt.result_id, str(tmp_path))
+    return backend, receipt, Path(path)
+
+
+def test_receipt_holds_what_a_member_needs(saved):
+    backend, receipt, path = saved
+    text = path.read_text(encoding="utf-8")
+    assert text == receipt.text
+    for part in (receipt.reference, "$12.34", "Útiles escolares", "Acreditada", "Código de verificación: "):
+        assert part in text
+    assert oct(path.stat().st_mode)[-3:] == "600"
+
+
+def test_any_altered_character_is_caught(saved):
+    backend, receipt, _ = saved
+    secret = backend.ctx.secret("receipt_secret")
+    text = receipt.text
+    assert verify(secret, text)
+    for i, ch in enumerate(text):
+        for other in {"0", "9", "X", " ", "\n"} - {ch}:
+            assert not verify(secret, text[:i] + other + text[i + 1:]), (i, other)
+    assert not verify(secret, text + " ")
+    assert not verify(secret, text[:-1])
+    assert not verify(b"otra cooperativa", text)
+
+
+def test_verify_receipt_command(saved, db_path):
+    _, _, path = saved
+    def run(p):
+        return subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", "verify-receipt", str(p),
+                                        "--db", str(db_path)], capture_output=True, text=True)
+    ok = run(path)
+    assert ok.returncode == 0 and "auténtico" in ok.stdout
+    path.write_text(path.read_text(encoding="utf-8").replace("$12.34", "$92.34"), encoding="utf-8")
+    bad = run(path)
+    assert bad.returncode == 1 and "ALTERADO" in bad.stdout

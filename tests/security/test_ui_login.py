@@ -1,0 +1,125 @@
+"""Sign-in, lockout, SALIR and idle sign-out, driven through the real screens."""
+
+
+from screens.menu.menu import MenuScreen
+from screens.security.login import LoginScreen
+from tests.ui import SIZE, FakeMonotonic, login, make_app, screen_text, settle
+
+
+async def test_sign_in_shows_the_member_header_and_menu(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        assert isinstance(app.screen, MenuScreen)
+        text = screen_text(app)
+        assert "Lucía Estefanía Guamán Torres" in text
+        assert "Última conexión: 20H25 / 23.11.2026" in text
+        for entry in ("1. Productos", "Transferencias Interbancarias", "Administración de Beneficiarios",
+                      "3. Pago de Servicios", "SALIR"):
+            assert entry in text
+        menu = app.screen.query_one("#menu")  # the rest of the menu is reached by scrolling
+        titles = [str(menu.get_option_at_index(i).prompt) for i in range(menu.option_count)]
+        assert any("5. Diferido Tarjetas Cooprogreso" in t for t in titles) and any("8. Ayuda" in t for t in titles)
+
+
+async def test_wrong_password_is_generic_and_lockout_is_said(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "nadie", "Clave2026x")
+        assert "Usuario o contraseña incorrectos." in screen_text(app)
+        for _ in range(4):
+            await login(pilot, "demo", "Mala-clave1")
+            assert isinstance(app.screen, LoginScreen)
+        await login(pilot, "demo", "Mala-clave1")
+        assert "bloquea 15 minutos" in screen_text(app)
+        await login(pilot, "demo", "Demo-2026!")  # locked: the right password is answered like a wrong one
+        assert isinstance(app.screen, LoginScreen)
+        assert "Usuario o contraseña incorrectos." in screen_text(app) and "bloquea 15 minutos" in screen_text(app)
+
+
+async def test_salir_ends_the_session(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        token = app.token
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.click("#salir")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and len(app.screen_stack) == 1
+        assert "Cerraste tu sesión" in screen_text(app)
+        ended = backend.db.conn.execute("SELECT end_reason FROM sessions ORDER BY id DESC LIMIT 1").fetchone()[0]
+        assert ended == "salir" and app.signed_in is None and token
+
+
+async def test_idle_session_warns_then_signs_out(make_backend):
+    backend = make_backend(session_idle_seconds=300, idle_warning_seconds=60)
+    clock = FakeMonotonic()
+    app = make_app(backend, monotonic=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        clock.advance(250)
+        app._tick()
+        await pilot.pause()
+        assert "se cerrará por inactividad" in screen_text(app)
+        clock.advance(51)
+        app._tick()
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert "inactividad" in screen_text(app)
+        reason = backend.db.conn.execute("SELECT end_reason FROM sessions ORDER BY id DESC LIMIT 1").fetchone()[0]
+        assert reason == "inactividad"
+
+
+async def test_activity_keeps_the_session(make_backend):
+    backend = make_backend(session_idle_seconds=300, idle_warning_seconds=60)
+    clock = FakeMonotonic()
+    app = make_app(backend, monotonic=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        for _ in range(4):
+            clock.advance(200)
+            await pilot.press("down")
+            app._tick()
+        await pilot.pause()
+        assert isinstance(app.screen, MenuScreen)
+        clock.advance(301)
+        app._tick()
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+
+
+async def test_sections_not_built_say_so(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        from screens.menu.registry import Section
+        from screens.menu.sections import NotAvailableScreen
+
+        app.push_screen(NotAvailableScreen(Section("futura", "9. Sección futura", 9)))
+        await pilot.pause()
+        assert "«Sección futura» todavía no está disponible" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MenuScreen)
+
+
+async def test_tab_never_reaches_salir_and_sign_out_clears_the_fields(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        assert isinstance(app.screen, MenuScreen)
+        for _ in range(6):  # Tab around the menu screen, never onto SALIR
+            await pilot.press("tab")
+            assert app.focused is None or app.focused.id != "salir"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.signed_in is not None
+        await pilot.press("ctrl+s")  # the keyboard way out still works
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.signed_in is None
+        assert app.screen.query_one("#username").value == ""
+        assert app.screen.query_one("#password").value == ""
+        assert app.focused is app.screen.query_one("#username")

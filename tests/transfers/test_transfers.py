@@ -1,0 +1,233 @@
+import pytest
+
+from backend.core.errors import InsufficientFunds, NotFound, OtpError, ValidationError
+from backend.transfers.transfers import TransferRequest
+from tests.conftest import last_code
+from tests.transfer_helpers import balance_of, number_of, save_beneficiary, transfer
+
+
+@pytest.fixture
+def backend(make_backend):
+    # Sessions here outlive the clock jumps some tests make across days.
+    return make_backend(session_idle_seconds=10**7)
+
+
+def test_between_own_accounts(backend, lucia):
+    a, b = lucia.accounts[:2]
+    before = balance_of(backend, a), balance_of(backend, b)
+    receipt = transfer(backend, lucia, TransferRequest("propia", a, 25_00, "Ahorro mensual", dest_account_id=b))
+    assert (balance_of(backend, a), balance_of(backend, b)) == (before[0] - 25_00, before[1] + 25_00)
+    assert receipt.get("Estado") == "Acreditada" and receipt.get("Monto") == "$25.00" and receipt.get("Comisión") == "$0.00"
+    assert backend.check() == []
+
+
+def test_to_another_member_shows_payee_and_payer(backend, lucia, ana):
+    request = TransferRequest("terceros", lucia.accounts[0], 40_00, "Pago arriendo",
+                              account_number=number_of(backend, ana.accounts[0]))
+    draft = backend.transfers.prepare(lucia.token, request)
+    assert draft.view.dest_payee_check == "Ana P**** · C.I. ******0135"
+    backend.ops.request_code(lucia.token, draft.id)
+    receipt = backend.ops.authorise(lucia.token, draft.id, last_code(backend))
+    assert balance_of(backend, ana.accounts[0]) == 340_00
+    movement = backend.products.movements(ana.token, ana.accounts[0]).movements[0]
+    assert movement.description == "Transferencia de Lucía Estefanía Guamán Torres · Pago arriendo"
+    assert movement.amount == 40_00
+    assert "Ana P****" in receipt.text and "******" + number_of(backend, ana.accounts[0])[-4:] in receipt.text
+
+
+def test_interbank_charges_fee_and_waits_for_clearing(backend, lucia):
+    origin = lucia.accounts[0]
+    before = balance_of(backend, origin)
+    request = TransferRequest("interbancaria", origin, 100_00, "Pago proveedor", account_number="2200123456",
+                              institution_code="0010", account_type="corriente", holder_name="Comercial Andes",
+                              holder_id_type="ruc", holder_id_number="1710034065001")
+    receipt = transfer(backend, lucia, request)
+    assert receipt.get("Estado") == "Enviada" and backend.settings.interbank_fee == 30
+    assert balance_of(backend, origin) == before - 100_00 - 30
+    assert "Banco Pichincha C.A." in receipt.text and "Comisión:          $0.30" in receipt.text
+    assert backend.check() == []
+
+
+@pytest.mark.parametrize("amount,code", [(10_000_00, "limit_tx"), (1_999_00, None)])
+def test_limits(backend, lucia, ana, amount, code):
+    request = TransferRequest("terceros", lucia.accounts[0], amount, "x", account_number=number_of(backend, ana.accounts[0]))
+    if code:
+        with pytest.raises(ValidationError) as err:
+            backend.transfers.prepare(lucia.token, request)
+        assert err.value.code == code and err.value.field == "amount"
+    else:
+        assert backend.transfers.prepare(lucia.token, request).view.quota_left == 5_000_00
+
+
+def test_daily_limit_counts_what_was_sent_today(backend, lucia, ana, clock):
+    dest = number_of(backend, ana.accounts[0])
+    for _ in range(2):
+        transfer(backend, lucia, TransferRequest("terceros", lucia.accounts[0], 2_000_00, "x", account_number=dest))
+    quota = backend.transfers.quota(lucia.token, "terceros")
+    assert quota.left_today == 1_000_00
+    with pytest.raises(ValidationError) as err:
+        backend.transfers.prepare(lucia.token, TransferRequest("terceros", lucia.accounts[0], 1_000_01, "x",
+                                                               account_number=dest))
+    assert err.value.code == "limit_daily" and "$1,000.00" in err.value.message
+    clock.advance(days=1)
+    assert backend.transfers.quota(lucia.token, "terceros").left_today == 5_000_00
+
+
+def test_insufficient_funds_changes_nothing(backend, lucia, ana):
+    before = balance_of(backend, ana.accounts[0])
+    with pytest.raises(InsufficientFunds) as err:
+        backend.transfers.prepare(ana.token, TransferRequest("terceros", ana.accounts[0], 300_01, "x",
+                                                             account_number=number_of(backend, lucia.accounts[0])))
+    assert "Saldo insuficiente" in err.value.message and "$300.00" in err.value.message
+    assert balance_of(backend, ana.accounts[0]) == before
+
+
+def test_funds_are_checked_again_when_executing(backend, lucia, ana):
+    dest = number_of(backend, lucia.accounts[0])
+    first = backend.transfers.prepare(ana.token, TransferRequest("terceros", ana.accounts[0], 200_00, "a", account_number=dest))
+    second = backend.transfers.prepare(ana.token, TransferRequest("terceros", ana.accounts[0], 200_00, "b", account_number=dest))
+    backend.ops.request_code(ana.token, first.id)
+    code1 = last_code(backend)
+    backend.ops.request_code(ana.token, second.id)
+    code2 = last_code(backend)
+    backend.ops.authorise(ana.token, first.id, code1)
+    with pytest.raises(InsufficientFunds):
+        backend.ops.authorise(ana.token, second.id, code2)
+    assert balance_of(backend, ana.accounts[0]) == 100_00 and backend.check() == []
+
+
+@pytest.mark.parametrize("bad,field", [
+    (dict(amount=0), "amount"), (dict(motive="  "), "motive"), (dict(motive="x" * 61), "motive"),
+    (dict(motive="Cena \u202eodot"), "motive"), (dict(motive="Cena\u200b familiar"), "motive"),
+    (dict(account_number="4100000018"), "account"), (dict(account_number="123"), "account"),
+])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
+def test_bad_input_is_explained_at_its_field(backend, lucia, ana, bad, field):
+    fields = dict(kind="terceros", origin_id=lucia.accounts[0], amount=10_00, motive="ok",
+                  account_number=number_of(backend, ana.accounts[0]))
+    with pytest.raises(ValidationError) as err:
+        backend.transfers.prepare(lucia.token, TransferRequest(**{**fields, **bad}))
+    assert err.value.field == field
+
+
+def test_same_origin_and_destination_is_refused(backend, lucia):
+    a = lucia.accounts[0]
+    with pytest.raises(ValidationError) as err:
+        backend.transfers.prepare(lucia.token, TransferRequest("propia", a, 1_00, "x", dest_account_id=a))
+    assert "misma" in err.value.message
+    with pytest.raises(ValidationError):
+        backend.transfers.prepare(lucia.token, TransferRequest("terceros", a, 1_00, "x", account_number=number_of(backend, a)))
+
+
+def test_a_code_authorises_only_the_operation_it_was_sent_for(backend, lucia, ana):
+    request = TransferRequest("terceros", lucia.accounts[0], 10_00, "x", account_number=number_of(backend, ana.accounts[0]))
+    draft = backend.transfers.prepare(lucia.token, request)
+    backend.ops.request_code(lucia.token, draft.id)
+    code = last_code(backend)
+    changed = backend.transfers.prepare(lucia.token, request.__class__(**{**request.__dict__, "amount": 11_00}))
+    backend.ops.request_code(lucia.token, changed.id)
+    if last_code(backend) != code:
+        with pytest.raises(OtpError):  # the $10.00 code does not authorise $11.00
+            backend.ops.authorise(lucia.token, changed.id, code)
+    assert balance_of(backend, ana.accounts[0]) == 300_00
+    receipt = backend.ops.authorise(lucia.token, draft.id, code)
+    assert receipt.get("Monto") == "$10.00" and balance_of(backend, ana.accounts[0]) == 310_00
+
+
+def test_wrong_code_moves_nothing(backend, lucia, ana):
+    request = TransferRequest("terceros", lucia.accounts[0], 10_00, "x", account_number=number_of(backend, ana.accounts[0]))
+    draft = backend.transfers.prepare(lucia.token, request)
+    backend.ops.request_code(lucia.token, draft.id)
+    wrong = "000000" if last_code(backend) != "000000" else "111111"
+    with pytest.raises(OtpError) as err:
+        backend.ops.authorise(lucia.token, draft.id, wrong)
+    assert err.value.tries_left == 2
+    assert balance_of(backend, ana.accounts[0]) == 300_00
+
+
+def test_confirming_twice_creates_one_transfer(backend, lucia, ana):
+    request = TransferRequest("terceros", lucia.accounts[0], 10_00, "x", account_number=number_of(backend, ana.accounts[0]))
+    draft = backend.transfers.prepare(lucia.token, request)
+    backend.ops.request_code(lucia.token, draft.id)
+    code = last_code(backend)
+    first = backend.ops.authorise(lucia.token, draft.id, code)
+    again = backend.ops.authorise(lucia.token, draft.id, code)
+    assert first.reference == again.reference
+    assert balance_of(backend, ana.accounts[0]) == 310_00
+    assert len(backend.transfers.history(lucia.token)) == 1
+
+
+def test_history_filters_by_kind_and_date(backend, lucia, ana, clock):
+    a, b = lucia.accounts[:2]
+    transfer(backend, lucia, TransferRequest("propia", a, 1_00, "uno", dest_account_id=b))
+    clock.advance(days=2)
+    transfer(backend, lucia, TransferRequest("terceros", a, 2_00, "dos", account_number=number_of(backend, ana.accounts[0])))
+    assert [t.kind for t in backend.transfers.history(lucia.token)] == ["terceros", "propia"]
+    assert [t.kind for t in backend.transfers.history(lucia.token, kind="propia")] == ["propia"]
+    today = clock.now().date()
+    assert [t.kind for t in backend.transfers.history(lucia.token, date_from=today)] == ["terceros"]
+    assert backend.transfers.history(ana.token) == []
+
+
+def test_every_transfer_is_audited(backend, lucia):
+    a, b = lucia.accounts[:2]
+    receipt = transfer(backend, lucia, TransferRequest("propia", a, 1_00, "uno", dest_account_id=b))
+    rows = backend.db.conn.execute("SELECT actor, outcome, details FROM audit_log WHERE action = 'transferencia.propia'").fetchall()
+    assert len(rows) == 1 and rows[0]["actor"] == "demo" and receipt.reference in rows[0]["details"]
+
+
+class TestAccessMatrix:
+    """Another user's accounts, beneficiaries and transfers are out of reach, even by id."""
+
+    def test_cannot_transfer_from_another_members_account(self, backend, lucia, ana):
+        with pytest.raises(NotFound):
+            backend.transfers.prepare(lucia.token, TransferRequest("terceros", ana.accounts[0], 1_00, "x",
+                                                                   account_number=number_of(backend, lucia.accounts[0])))
+        with pytest.raises(ValidationError):
+            backend.transfers.prepare(lucia.token, TransferRequest("propia", lucia.accounts[0], 1_00, "x",
+                                                                   dest_account_id=ana.accounts[0]))
+
+    def test_cannot_see_another_members_transfers_or_receipts(self, backend, lucia, ana, tmp_path):
+        a, b = lucia.accounts[:2]
+        receipt = transfer(backend, lucia, TransferRequest("propia", a, 1_00, "uno", dest_account_id=b))
+        with pytest.raises(NotFound):
+            backend.transfers.receipt(ana.token, receipt.result_id)
+        with pytest.raises(NotFound):
+            backend.ops.save_receipt(ana.token, "transferencia", receipt.result_id, str(tmp_path))
+        with pytest.raises(NotFound):
+            backend.products.movements(ana.token, a)
+
+    def test_cannot_replay_another_users_confirmation(self, backend, lucia, ana):
+        a, b = lucia.accounts[:2]
+        draft = backend.transfers.prepare(lucia.token, TransferRequest("propia", a, 1_00, "uno", dest_account_id=b))
+        backend.ops.request_code(lucia.token, draft.id)
+        code = last_code(backend)
+        backend.ops.authorise(lucia.token, draft.id, code)
+        with pytest.raises(NotFound):
+            backend.ops.authorise(ana.token, draft.id, code)
+
+
+def test_destination_changed_while_confirming_moves_nothing(backend, lucia):
+    from backend.transfers.beneficiaries import BeneficiaryForm
+
+    form = BeneficiaryForm("interbancaria", "Pedro Andrade", "cedula", "0926687856", "2200123456", "0010", "ahorros")
+    saved = save_beneficiary(backend, lucia.token, form)
+    draft = backend.transfers.prepare(lucia.token, TransferRequest("interbancaria", lucia.accounts[0], 5_00, "x",
+                                                                   beneficiary_id=saved.id))
+    backend.ops.request_code(lucia.token, draft.id)
+    code = last_code(backend)
+    moved = BeneficiaryForm("interbancaria", "Pedro Andrade", "cedula", "0926687856", "2200999999", "0010", "ahorros")
+    save_beneficiary(backend, lucia.token, moved, saved.id)
+    before = balance_of(backend, lucia.accounts[0])
+    with pytest.raises(OtpError) as err:
+        backend.ops.authorise(lucia.token, draft.id, code)
+    assert err.value.code == "otp_details_changed"
+    assert balance_of(backend, lucia.accounts[0]) == before and backend.transfers.history(lucia.token) == []
+
+
+def test_check_catches_a_tampered_daily_usage(backend, lucia):
+    a, b = lucia.accounts[:2]
+    transfer(backend, lucia, TransferRequest("propia", a, 1_00, "uno", dest_account_id=b))
+    assert backend.check() == []
+    backend.db.conn.execute("UPDATE transfer_usage SET amount = 0")
+    assert any("cupo diario" in p for p in backend.check())

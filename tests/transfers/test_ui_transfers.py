@@ -1,0 +1,176 @@
+"""Transferencias through the screens: form → confirmation → OTP → receipt, and each refusal."""
+
+from textual.widgets import Select
+
+from screens.shared.confirm import ConfirmModal
+from screens.shared.otp import OtpModal
+from screens.shared.receipt import ReceiptModal
+from screens.transfers.transfer_history import TransferHistoryScreen
+from screens.transfers.transfers import TransferScreen
+from tests.conftest import last_code
+from tests.transfer_helpers import balance_of, number_of
+from tests.ui import SIZE, login, make_app, screen_text, settle, type_into
+
+MENU_ROWS = {"propia": 2, "terceros": 3, "interbancaria": 4}
+
+
+async def open_transfer(pilot, kind):
+    await login(pilot)
+    menu = pilot.app.screen.query_one("#menu")
+    menu.highlighted = MENU_ROWS[kind]
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, TransferScreen) and pilot.app.screen.kind == kind
+
+
+async def fill_and_continue(pilot, amount, motive="Cena familiar"):
+    await type_into(pilot, "#amount", amount)
+    await type_into(pilot, "#motive", motive)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def confirm_and_code(pilot, code=None):
+    assert isinstance(pilot.app.screen, ConfirmModal)
+    await pilot.click("#accept")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, OtpModal)
+    await type_into(pilot, "#otp-code", code or last_code(pilot.app.backend))
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_own_accounts_happy_path(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "propia")
+        origin = app.screen.query_one("#origin", Select).value
+        dest = app.screen.query_one("#dest-own", Select).value
+        before = balance_of(backend, origin), balance_of(backend, dest)
+        assert "Cupo disponible hoy: $20,000.00" in screen_text(app)
+        await fill_and_continue(pilot, "150.25", "Ahorro")
+        assert "$150.25" in screen_text(app)
+        await confirm_and_code(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+        assert "Acreditada" in screen_text(app) and "Código de verificación" in screen_text(app)
+    assert (balance_of(backend, origin), balance_of(backend, dest)) == (before[0] - 150_25, before[1] + 150_25)
+
+
+async def test_cooprogreso_shows_payee_and_saves_receipt(backend, ana, tmp_path):
+    app = make_app(backend, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "terceros")
+        await type_into(pilot, "#account", number_of(backend, ana.accounts[0]))
+        await fill_and_continue(pilot, "40")
+        assert "Ana P**** · C.I. ******0135" in screen_text(app)
+        await confirm_and_code(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+        await pilot.click("#save")
+        await settle(pilot)
+        saved = list(tmp_path.glob("comprobante-*.txt"))
+        assert len(saved) == 1 and "Ana P****" in saved[0].read_text(encoding="utf-8")
+    assert balance_of(backend, ana.accounts[0]) == 340_00
+
+
+async def test_interbank_happy_path_with_fee(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "interbancaria")
+        screen = app.screen
+        screen.query_one("#institution", Select).value = "0017"
+        screen.query_one("#account-type", Select).value = "corriente"
+        await type_into(pilot, "#account", "0012345678")
+        await type_into(pilot, "#holder-name", "Pedro Andrade")
+        await type_into(pilot, "#holder-id", "1104680135")
+        await fill_and_continue(pilot, "100", "Pago proveedor")
+        text = screen_text(app)
+        assert "Banco de Guayaquil S.A." in text and "Comisión:     $0.30" in text and "$100.30" in text
+        await confirm_and_code(pilot)
+        assert "Estado:            Enviada" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, TransferHistoryScreen)
+        assert "Enviada" in screen_text(app) and "Pedro Andrade" in screen_text(app)
+
+
+async def test_limits_are_said_at_the_amount(backend, ana):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "terceros")
+        await type_into(pilot, "#account", number_of(backend, ana.accounts[0]))
+        await fill_and_continue(pilot, "2000.01")
+        assert "máximo por transacción ($2,000.00)" in screen_text(app)
+        for _ in range(2):
+            await fill_and_continue(pilot, "2000")
+            await confirm_and_code(pilot)
+            await pilot.press("escape")
+            await settle(pilot)
+        assert "Cupo disponible hoy: $1,000.00" in screen_text(app)
+        await fill_and_continue(pilot, "1000.01")
+        assert "supera tu cupo disponible hoy ($1,000.00)" in screen_text(app)
+        assert isinstance(app.screen, TransferScreen)
+
+
+async def test_insufficient_funds_is_said_at_the_amount(backend, ana):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "ana.prueba", "Clave2026x")
+        app.screen.query_one("#menu").highlighted = MENU_ROWS["terceros"]
+        await pilot.press("enter")
+        await settle(pilot)
+        await type_into(pilot, "#account", "4100000019")
+        await fill_and_continue(pilot, "300.01")
+        assert "Saldo insuficiente: tu disponible es $300.00" in screen_text(app)
+        assert not isinstance(app.screen, ConfirmModal)
+    assert balance_of(backend, ana.accounts[0]) == 300_00
+
+
+async def test_wrong_code_then_right_code(backend, ana):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "terceros")
+        await type_into(pilot, "#account", number_of(backend, ana.accounts[0]))
+        await fill_and_continue(pilot, "10")
+        await pilot.click("#accept")
+        await settle(pilot)
+        code = last_code(backend)
+        wrong = "000000" if code != "000000" else "111111"
+        await type_into(pilot, "#otp-code", wrong)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, OtpModal) and "Te quedan 2 intentos" in screen_text(app)
+        assert balance_of(backend, ana.accounts[0]) == 300_00
+        await type_into(pilot, "#otp-code", code)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+    assert balance_of(backend, ana.accounts[0]) == 310_00
+
+
+async def test_changing_the_amount_after_the_code_voids_it(backend, ana):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "terceros")
+        await type_into(pilot, "#account", number_of(backend, ana.accounts[0]))
+        await fill_and_continue(pilot, "10")
+        await pilot.click("#accept")
+        await settle(pilot)
+        first_code = last_code(backend)
+        await pilot.press("escape")  # the member backs out of the code and raises the amount
+        await settle(pilot)
+        await fill_and_continue(pilot, "99")
+        await pilot.click("#accept")
+        await settle(pilot)
+        second_code = last_code(backend)
+        if first_code != second_code:
+            await type_into(pilot, "#otp-code", first_code)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert "Código incorrecto" in screen_text(app)
+        await type_into(pilot, "#otp-code", second_code)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "$99.00" in screen_text(app)
+    assert balance_of(backend, ana.accounts[0]) == 399_00
+    assert len(backend.transfers.history(backend.auth.login("demo", "Demo-2026!").token)) == 1
