@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -15,9 +16,32 @@ from backend.core.db import Database, DatabaseUrl
 from backend.core.settings import Settings
 
 if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn before any of them is needed
+    from backend.bill_payments.bill_gateway import Recaudacion
+    from backend.bill_payments.scheduled import ScheduledService
+    from backend.bill_payments.scheduled_runner import Runner
+    from backend.bill_payments.services import ServicesService
+    from backend.branch.approvals import ApprovalsService
+    from backend.branch.audit_views import AuditViewsService
+    from backend.branch.backoffice import BackofficeService
+    from backend.branch.counter import CounterService
+    from backend.branch.end_of_day import EndOfDayService
+    from backend.branch.tills import TillsService
+    from backend.cards.card_cycle import CycleService
+    from backend.cards.cards import CardsService
+    from backend.cards.deferrals import DeferralsService
+    from backend.contact.contact import ContactService
+    from backend.contact.contact_staff import ContactStaffService
+    from backend.core.business_days import CalendarService
+    from backend.core.notice_delivery import NoticeDelivery
+    from backend.products.position import ProductsService
+    from backend.products.product_approvals import ProductApprovalsService
+    from backend.products.product_requests import ProductRequestsService
     from backend.security.auth import AuthService
     from backend.security.operations import OperationsService
     from backend.security.otp import OtpService
+    from backend.transfers.beneficiaries import BeneficiariesService
+    from backend.transfers.clearing import ClearingService
+    from backend.transfers.transfers import TransfersService
 
 
 @dataclass(frozen=True)
@@ -90,13 +114,13 @@ class Backend:
 
     # Sections are built on first use: the login screen needs none of them (start-up time).
     @cached_property
-    def products(self):
+    def products(self) -> ProductsService:
         from backend.products.position import ProductsService
 
         return ProductsService(self.ctx, self.auth)
 
     @cached_property
-    def beneficiaries(self):
+    def beneficiaries(self) -> BeneficiariesService:
         from backend.core import institutions
         from backend.transfers.beneficiaries import BeneficiariesService
 
@@ -104,7 +128,7 @@ class Backend:
         return BeneficiariesService(self.ctx, self.auth, self.ops)
 
     @cached_property
-    def transfers(self):
+    def transfers(self) -> TransfersService:
         from backend.core import institutions
         from backend.transfers.transfers import TransfersService
 
@@ -112,74 +136,74 @@ class Backend:
         return TransfersService(self.ctx, self.auth, self.ops)
 
     @cached_property
-    def notices(self):
+    def notices(self) -> NoticeDelivery:
         from backend.core.notice_delivery import NoticeDelivery
 
         return NoticeDelivery(self.ctx)
 
     @cached_property
-    def clearing(self):
+    def clearing(self) -> ClearingService:
         from backend.transfers.clearing import ClearingService
 
         return ClearingService(self.ctx)
 
     @cached_property
-    def cards(self):
+    def cards(self) -> CardsService:
         from backend.cards.cards import CardsService
 
         return CardsService(self.ctx, self.auth, self.ops)
 
     @cached_property
-    def deferrals(self):
+    def deferrals(self) -> DeferralsService:
         from backend.cards.deferrals import DeferralsService
 
         return DeferralsService(self.ctx, self.auth, self.ops)
 
     @cached_property
-    def card_cycle(self):
+    def card_cycle(self) -> CycleService:
         from backend.cards.card_cycle import CycleService
 
         return CycleService(self.ctx)
 
     # -- cajeros: staff services (each method declares its roles with @staff_only)
     @cached_property
-    def tills(self):
+    def tills(self) -> TillsService:
         from backend.branch.tills import TillsService
 
         return TillsService(self.ctx, self.auth)
 
     @cached_property
-    def counter(self):
+    def counter(self) -> CounterService:
         from backend.branch.counter import CounterService
 
         return CounterService(self.ctx, self.auth)
 
     @cached_property
-    def approvals(self):
+    def approvals(self) -> ApprovalsService:
         from backend.branch.approvals import ApprovalsService
 
         return ApprovalsService(self.ctx, self.auth)
 
     @cached_property
-    def backoffice(self):
+    def backoffice(self) -> BackofficeService:
         from backend.branch.backoffice import BackofficeService
 
         return BackofficeService(self.ctx, self.auth)
 
     @cached_property
-    def end_of_day(self):
+    def end_of_day(self) -> EndOfDayService:
         from backend.branch.end_of_day import EndOfDayService
 
         return EndOfDayService(self.ctx, self.auth, self)
 
     @cached_property
-    def audit_views(self):
+    def audit_views(self) -> AuditViewsService:
         from backend.branch.audit_views import AuditViewsService
 
         return AuditViewsService(self.ctx, self.auth)
 
     @cached_property
-    def bill_gateway(self):
+    def bill_gateway(self) -> Recaudacion:
         """The recaudación network (simulated or http), shared by payments and the scheduled runner."""
         from backend.bill_payments import billers
         from backend.bill_payments.bill_gateway import gateway_for
@@ -188,19 +212,19 @@ class Backend:
         return gateway_for(self.ctx)
 
     @cached_property
-    def services(self):
+    def services(self) -> ServicesService:
         from backend.bill_payments.services import ServicesService
 
         return ServicesService(self.ctx, self.auth, self.ops, self.bill_gateway)
 
     @cached_property
-    def scheduled(self):
+    def scheduled(self) -> ScheduledService:
         from backend.bill_payments.scheduled import ScheduledService
 
         self.services  # noqa: B018 - builds the catalogue and the handlers it shares
         return ScheduledService(self.ctx, self.auth, self.ops)
 
-    def scheduled_runner(self, crash=None, label: str = "pagos programados"):
+    def scheduled_runner(self, crash: Callable[[str], None] | None = None, label: str = "pagos programados") -> Runner:
         """One runner of Pagos Programados (`run_pass`); several may run at once, here or elsewhere. `label` says
         who runs it in its claims (the close names who holds the day's work)."""
         from backend.bill_payments.scheduled_runner import Runner
@@ -208,7 +232,7 @@ class Backend:
         return Runner(self.ctx, self.bill_gateway, crash=crash, label=label)
 
     @cached_property
-    def calendar(self):
+    def calendar(self) -> CalendarService:
         """The co-op calendar for members (Ayuda · Feriados)."""
         from backend.core.business_days import CalendarService
 
@@ -216,28 +240,28 @@ class Backend:
 
     # -- contacto
     @cached_property
-    def contact(self):
+    def contact(self) -> ContactService:
         from backend.contact import contact
 
         contact.ensure_loaded(self.db)
         return contact.ContactService(self.ctx, self.auth)
 
     @cached_property
-    def contact_staff(self):
+    def contact_staff(self) -> ContactStaffService:
         from backend.contact.contact_staff import ContactStaffService
 
         return ContactStaffService(self.ctx, self.auth)
 
     # -- solicitudes: the back office approves or rejects what members ask for
     @cached_property
-    def product_approvals(self):
+    def product_approvals(self) -> ProductApprovalsService:
         from backend.products.product_approvals import ProductApprovalsService
 
         return ProductApprovalsService(self.ctx, self.auth)
 
     # -- solicita tus productos (member side)
     @cached_property
-    def product_requests(self):
+    def product_requests(self) -> ProductRequestsService:
         from backend.products.product_requests import ProductRequestsService
 
         return ProductRequestsService(self.ctx, self.auth, self.ops)

@@ -19,8 +19,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from backend.bill_payments.billers import Biller
+from backend.core.context import Context
 from backend.core.identity import mask_name
 
 MONTHS = ("Enero", "Febrero", "Marzo", "Abril", "Mayo", "Junio", "Julio", "Agosto", "Septiembre", "Octubre",
@@ -78,6 +80,16 @@ class PaymentNotice:
     identifier: str
     bills: tuple[str, ...]
     amount: int
+
+
+class Recaudacion(Protocol):
+    """A recaudación network: the embedded simulation or the co-op's http gateway."""
+
+    name: str
+
+    def statement(self, biller: Biller, identifier: str) -> Statement: ...
+
+    def pay(self, notice: PaymentNotice) -> Confirmation: ...
 
 
 # -- the embedded network ---------------------------------------------------------------------------
@@ -241,7 +253,7 @@ def _mask_holder(holder: str) -> str:
     return holder
 
 
-def gateway_for(ctx):
+def gateway_for(ctx: Context) -> Recaudacion:
     s = ctx.settings
     if s.services_gateway == "http":
         if not s.services_url:

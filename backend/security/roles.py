@@ -12,7 +12,10 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from backend.core.context import Principal
 
 SOCIO = "socio"
 CAJERO = "cajero"
@@ -31,25 +34,28 @@ ROLE_LABELS = {
 # The code of the Forbidden error raised when the caller's role may not call a method.
 ROLE_REFUSED = "rol_no_autorizado"
 
-F = TypeVar("F", bound=Callable[..., Any])
+S = TypeVar("S")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def staff_only(*roles: str) -> Callable[[F], F]:
+def staff_only(*roles: str) -> Callable[[Callable[Concatenate[S, Principal, P], R]],
+                                        Callable[Concatenate[S, str, P], R]]:
     """Declare and enforce the staff roles allowed to call a service method (token first)."""
     unknown = set(roles) - set(STAFF_ROLES)
     if unknown or not roles:
         raise ValueError(f"unknown staff roles: {sorted(unknown)}")
 
-    def decorate(fn: F) -> F:
+    def decorate(fn: Callable[Concatenate[S, Principal, P], R]) -> Callable[Concatenate[S, str, P], R]:
         @functools.wraps(fn)
-        def wrapper(self, token: str, *args: Any, **kwargs: Any) -> Any:
-            who = self.auth.staff(token, roles=roles)
+        def wrapper(self: S, token: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            who = self.auth.staff(token, roles=roles)  # type: ignore[attr-defined]
             return fn(self, who, *args, **kwargs)
 
         params = list(inspect.signature(fn).parameters.values())
         params[1] = params[1].replace(name="token", annotation=str)
         wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         wrapper.allowed_roles = tuple(roles)  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate

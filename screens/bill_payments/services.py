@@ -172,7 +172,7 @@ class RegisterModal(BillerChoice, ModalScreen):
         self.query_one("#register-error", Static).update("")
         biller = self.query_one("#biller", Select).value
         account = self.query_one("#account", Select).value
-        if biller == Select.NULL or account == Select.NULL:
+        if not isinstance(biller, str) or not isinstance(account, int):  # Select.NULL: nothing chosen yet
             self._error(ServiceError("Selecciona la categoría, la entidad y la cuenta de débito."))
             return
         services, token = self.coop.backend.services, self.coop.token

@@ -172,6 +172,9 @@ class CashScreen(MemberScreen):
         if error.code == "declaracion":  # a large cash deposit: the origin of funds first
             counter, token, amount = self.coop.backend.counter, self.coop.token, self.query_one("#amount", Input).value
             account = self.query_one("#account", Select).value
+            if not isinstance(account, int):  # the account was unselected meanwhile
+                self._error("Busca al socio y elige su cuenta.")
+                return
             self.app.push_screen(DeclarationModal(error.message, lambda declared: counter.quote(
                 token, self.kind, account, amount, declared)), self._declared)
             return

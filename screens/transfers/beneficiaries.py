@@ -208,6 +208,8 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
 
     def done_check(self, needs_code: bool) -> None:
         service, token = self.coop.backend.beneficiaries, self.coop.token
+        if self.form is None:  # the form was built before the check was asked for
+            return
         editing = self.current.id if self.current else None
         if needs_code:
             form = self.form
