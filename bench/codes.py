@@ -31,7 +31,8 @@ def _coop(path: Path):
     from backend.service import Backend
 
     settings = Settings(scrypt_log_n=8, limit_terceros_tx=10**12, limit_terceros_daily=10**12,
-                        session_idle_seconds=10**7, otp_max_per_hour=10**6, otp_max_per_day=10**6)
+                        session_idle_seconds=10**7, otp_max_per_window=10**6,
+                        otp_max_failures_per_day=10**6, otp_max_unused_per_day=10**6)
     clock = FixedClock(NOW)
     backend = Backend(path, settings, clock)
     password = hash_password("Bench-2026", log_n=8, r=8, p=1)

@@ -784,6 +784,11 @@ MIGRATIONS: list[str] = [
         WHERE body LIKE 'Cooprogreso: tu código de seguridad%' AND body NOT LIKE '%******%';
     DELETE FROM meta WHERE key = 'outbox_redacted_through';
     """,
+    # 25: the guessing budget counts guessing, not use — the wrong codes typed against each challenge
+    # (backend/security/otp.py _check_budget)
+    """
+    ALTER TABLE otp_challenges ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -35,7 +35,6 @@ class Settings:
     otp_max_tries: int = 3
     otp_resend_interval_seconds: int = 30
     otp_max_resends: int = 3
-    otp_max_per_hour: int = 10  # codes issued to one member per hour, against guessing by re-requesting
     affiliation_window_seconds: int = 600
     # Delivery: "outbox" (embedded) or "http" (SMS gateway)
     otp_channel: str = "outbox"
@@ -84,7 +83,6 @@ class Settings:
     operation_ttl_seconds: int = 900
     # -- hardening: secrets, guessing budget
     secret_key_file: str = ""  # "" = COOPROGRESO_SECRET_KEY_FILE, else keys.json in the config directory
-    otp_max_per_day: int = 20  # codes issued to one member per 24 hours, whatever they are for
     affiliation_max_per_day: int = 3  # affiliation codes per cédula per 24 hours
     # -- servicios
     services_gateway: str = "simulated"  # recaudaciones: "simulated" (embedded) or "http"
@@ -110,6 +108,11 @@ class Settings:
     cash_declaration_threshold: int = 10_000_00  # cents: a member's cash deposits of a day from this amount declare their origin
     # -- cierre del día
     end_of_day_wait_seconds: int = 60  # the close waits this long for claimed work of its day, then refuses naming it
+    # -- guessing budget (README «Presupuesto de adivinanza de códigos»): guessing is limited, not use
+    otp_window_seconds: int = 900  # the short window of the first limit
+    otp_max_per_window: int = 12  # wrong codes typed + codes sent and not used, per member in the window
+    otp_max_failures_per_day: int = 30  # wrong codes typed per member per 24 hours
+    otp_max_unused_per_day: int = 60  # codes sent and not used per member per 24 hours (SMS to their phone)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -161,7 +164,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "max_failed_logins": (1, 100), "lockout_minutes": (0, None),
     "session_idle_seconds": (1, None), "idle_warning_seconds": (0, None),
     "otp_ttl_seconds": (1, None), "otp_max_tries": (1, 10), "otp_resend_interval_seconds": (0, None),
-    "otp_max_resends": (0, 100), "otp_max_per_hour": (1, None), "affiliation_window_seconds": (1, None),
+    "otp_max_resends": (0, 100), "affiliation_window_seconds": (1, None),
     "sms_timeout_seconds": (0.01, 300), "clearing_timeout_seconds": (0.01, 300),
     "limit_propia_tx": (1, None), "limit_propia_daily": (1, None),
     "limit_terceros_tx": (1, None), "limit_terceros_daily": (1, None),
@@ -174,7 +177,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "card_due_days": (1, 45), "card_minimum_share_bp": (1, 10000), "card_deferral_min": (1, None),
     "card_payment_tx": (1, None), "card_other_bank_fee": (0, None), "card_cycle_seconds": (1, None),
     "operation_ttl_seconds": (60, 86_400),
-    "otp_max_per_day": (1, None), "affiliation_max_per_day": (1, None),
+    "affiliation_max_per_day": (1, None),
     "services_timeout_seconds": (0.01, 300), "services_retries": (0, 10), "services_retry_seconds": (0, None),
     "services_presentment_minutes": (1, 24 * 60), "limit_servicios_daily": (1, None),
     "scheduled_retries": (0, 30), "scheduled_run_hour": (0, 23), "scheduled_every_seconds": (1, None),
@@ -188,6 +191,9 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "cash_declaration_threshold": (1, None),
     # cierre del día
     "end_of_day_wait_seconds": (0, 3600),
+    # presupuesto de adivinanza
+    "otp_window_seconds": (60, 86_400), "otp_max_per_window": (2, None), "otp_max_failures_per_day": (1, None),
+    "otp_max_unused_per_day": (1, None),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url",

@@ -169,10 +169,11 @@ class OtpService:
             return None
         tries = row["tries_left"] - 1
         if tries <= 0:
+            conn.execute("UPDATE otp_challenges SET failures = failures + 1 WHERE id = ?", (row["id"],))
             self._void(conn, row["id"], now)
             return OtpError("Código incorrecto. Agotaste los intentos; el código quedó anulado. "
                             "Solicita uno nuevo.", code="otp_exhausted")
-        conn.execute("UPDATE otp_challenges SET tries_left = ? WHERE id = ?", (tries, row["id"]))
+        conn.execute("UPDATE otp_challenges SET tries_left = ?, failures = failures + 1 WHERE id = ?", (tries, row["id"]))
         left = "Te queda 1 intento" if tries == 1 else f"Te quedan {tries} intentos"
         return OtpError(f"Código incorrecto. {left}.", code="otp_wrong", tries_left=tries)
 
@@ -196,19 +197,33 @@ class OtpService:
 
     # -- helpers ---------------------------------------------------------------------------------
     def _check_budget(self, member_id: int, purpose: str, actor: str, now: datetime) -> None:
-        """The guessing budget: codes per member per hour and per day (each allows `otp_max_tries`)."""
+        """The guessing budget: what it counts is guessing, not use. A code used to confirm costs nothing; a
+        wrong code typed, or a code sent and never used, costs one, in a short window and per day. A refusal
+        says when the member may ask again (the co-op's wall-clock time)."""
         s = self.ctx.settings
-        hour, day = self.ctx.db.conn.execute(
-            "SELECT COUNT(CASE WHEN created_at > ? THEN 1 END), COUNT(*) FROM otp_challenges"
-            " WHERE member_id = ? AND created_at > ?",
-            (iso(now - timedelta(hours=1)), member_id, iso(now - timedelta(days=1)))).fetchone()
-        if hour >= s.otp_max_per_hour:
-            self.ctx.audit_now(actor, "otp.emitir", "limite_por_hora", purpose=purpose)
-            raise OtpError("Pediste demasiados códigos en la última hora. Intenta más tarde.", code="otp_rate")
-        if day >= s.otp_max_per_day:
-            self.ctx.audit_now(actor, "otp.emitir", "limite_diario", purpose=purpose)
-            raise OtpError("Pediste demasiados códigos hoy. Intenta mañana o acércate a una agencia.",
-                           code="otp_rate")
+        rows = self.ctx.db.conn.execute(
+            "SELECT created_at, failures, verified_at FROM otp_challenges WHERE member_id = ? AND created_at > ?"
+            " ORDER BY created_at", (member_id, iso(now - timedelta(days=1)))).fetchall()
+        spent = [(parse_iso(r[0]), int(r[1]), 0 if r[2] else 1) for r in rows]  # (sent, wrong, unused)
+        limits = (
+            ("limite_ventana", timedelta(seconds=s.otp_window_seconds), s.otp_max_per_window,
+             lambda wrong, unused: wrong + unused),
+            ("limite_fallos_dia", timedelta(days=1), s.otp_max_failures_per_day, lambda wrong, unused: wrong),
+            ("limite_sin_usar_dia", timedelta(days=1), s.otp_max_unused_per_day, lambda wrong, unused: unused),
+        )
+        for outcome, span, limit, cost in limits:
+            recent = [(sent, cost(wrong, unused)) for sent, wrong, unused in spent if sent > now - span]
+            total = sum(c for _, c in recent)
+            if total < limit:
+                continue
+            retry = now + span
+            for sent, c in recent:  # the oldest leave the span first
+                total -= c
+                if total < limit:
+                    retry = sent + span
+                    break
+            self.ctx.audit_now(actor, "otp.emitir", outcome, purpose=purpose)
+            raise OtpError(_budget_message(outcome, retry, now), code="otp_rate")
 
     def _row(self, challenge_id: str, member_id: int):
         row = self.ctx.db.conn.execute(
@@ -247,6 +262,18 @@ class OtpService:
 def _cid(challenge_id: object) -> str:
     """A challenge id as typed or sent back by a screen; anything malformed names no challenge."""
     return challenge_id if isinstance(challenge_id, str) and CHALLENGE_ID.fullmatch(challenge_id) else ""
+
+
+def _budget_message(outcome: str, retry: datetime, now: datetime) -> str:
+    """When the member may ask for a code again: rounded up to the minute, with the date if not today."""
+    retry = (retry + timedelta(seconds=59)).replace(second=0, microsecond=0)
+    when = f"a las {retry:%H:%M}" if retry.date() == now.date() else f"el {retry:%d/%m/%Y} a las {retry:%H:%M}"
+    if outcome == "limite_ventana":
+        return (f"Pediste varios códigos sin usarlos o escribiste códigos incorrectos. Podrás pedir otro {when}.")
+    if outcome == "limite_fallos_dia":
+        return (f"Escribiste demasiados códigos incorrectos hoy. Podrás pedir otro {when}, "
+                "o acércate a una agencia.")
+    return f"Pediste demasiados códigos sin usarlos hoy. Podrás pedir otro {when}, o acércate a una agencia."
 
 
 def _new_code() -> str:

@@ -12,7 +12,7 @@ from backend.transfers.transfers import TransferRequest
 from tests.conftest import last_code
 from tests.transfer_helpers import number_of, save_beneficiary, transfer
 
-BUSY = dict(session_idle_seconds=10**7, otp_max_per_hour=10**4, otp_max_per_day=10**4)
+BUSY = dict(session_idle_seconds=10**7, otp_max_per_window=10**4, otp_max_failures_per_day=10**4, otp_max_unused_per_day=10**4)
 
 
 def shown(backend, code: str) -> int:

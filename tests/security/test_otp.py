@@ -111,18 +111,6 @@ def test_code_is_never_stored_in_clear(backend, member, db_path):
     assert not any(code in str(value) for row in rows for value in row)
 
 
-def test_codes_per_hour_are_limited(make_backend, clock):
-    backend = make_backend(otp_max_per_hour=3)
-    member, _ = add_member(backend, cedula="1104680135")
-    for _ in range(3):
-        issue(backend, member)
-    with pytest.raises(OtpError) as err:
-        issue(backend, member)
-    assert err.value.code == "otp_rate"
-    clock.advance(hours=1)
-    assert issue(backend, member).tries_left == 3
-
-
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 

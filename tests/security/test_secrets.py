@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import stat
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -152,20 +153,67 @@ def test_outbox_masks_a_code_once_expired(backend, clock):
 
 
 # -- the guessing budget -----------------------------------------------------------------------------
-def test_codes_per_member_are_capped_per_hour_and_per_day(make_backend, clock, lucia):
-    backend = make_backend(otp_max_per_hour=4, otp_max_per_day=6)
-    issued = 0
+def _wrong(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+def _verify(backend, member_id, challenge, code, n):
+    return backend.otp.verify_then(challenge.id, code, member_id=member_id, purpose="transferencia",
+                                   details={"n": n}, actor="demo", then=lambda conn: "hecho")
+
+
+def test_a_busy_morning_is_not_blocked(make_backend, clock, lucia):
+    """Use costs nothing: 30 codes used in 8 minutes, 5 given up, one typed wrong three times then a new one."""
+    backend = make_backend()
+    for n in range(30):
+        challenge = backend.otp.issue(lucia.member_id, "transferencia", {"n": n}, "demo")
+        clock.advance(seconds=16)
+        if n % 6 == 5:
+            continue  # cancelled at the code dialog (Esc): the code is never used
+        if n == 10:
+            for _ in range(3):
+                with pytest.raises(OtpError):
+                    _verify(backend, lucia.member_id, challenge, _wrong(last_code(backend)), n)
+            challenge = backend.otp.issue(lucia.member_id, "transferencia", {"n": n}, "demo")
+        assert _verify(backend, lucia.member_id, challenge, last_code(backend), n) == "hecho"
+
+
+def test_codes_sent_and_not_used_are_limited_and_the_refusal_says_when(make_backend, clock, lucia):
+    backend = make_backend(otp_window_seconds=900, otp_max_per_window=4)
+    first = clock.now()
+    for n in range(4):
+        backend.otp.issue(lucia.member_id, "transferencia", {"n": n}, "demo")
+        clock.advance(seconds=30)
     with pytest.raises(OtpError) as err:
-        for _ in range(10):
-            backend.otp.issue(lucia.member_id, "transferencia", {"n": issued}, "demo")
-            issued += 1
-            if issued == 4:
-                with pytest.raises(OtpError) as hourly:
-                    backend.otp.issue(lucia.member_id, "transferencia", {}, "demo")
-                assert "hora" in hourly.value.message
-                clock.advance(hours=1, seconds=1)
-    assert issued == 6 and "hoy" in err.value.message
-    clock.advance(hours=23)
+        backend.otp.issue(lucia.member_id, "transferencia", {}, "demo")
+    retry = first + timedelta(minutes=15)
+    assert err.value.code == "otp_rate" and f"Podrás pedir otro a las {retry:%H:%M}." in err.value.message
+    clock.advance(seconds=(retry - clock.now()).total_seconds() - 1)
+    with pytest.raises(OtpError):
+        backend.otp.issue(lucia.member_id, "transferencia", {}, "demo")
+    clock.advance(seconds=2)  # the oldest left the window: one more, not four
+    backend.otp.issue(lucia.member_id, "transferencia", {}, "demo")
+    with pytest.raises(OtpError):
+        backend.otp.issue(lucia.member_id, "transferencia", {}, "demo")
+
+
+def test_wrong_codes_are_limited_per_day_even_between_codes_used(make_backend, clock, lucia):
+    """Guessing between right answers: each code gets two wrong tries, then the member's own right one."""
+    backend = make_backend(otp_max_failures_per_day=6)
+    first = clock.now()
+    for n in range(3):
+        challenge = backend.otp.issue(lucia.member_id, "transferencia", {"n": n}, "demo")
+        code = last_code(backend)
+        for _ in range(2):
+            with pytest.raises(OtpError):
+                _verify(backend, lucia.member_id, challenge, _wrong(code), n)
+        assert _verify(backend, lucia.member_id, challenge, code, n) == "hecho"
+        clock.advance(minutes=20)
+    with pytest.raises(OtpError) as err:
+        backend.otp.issue(lucia.member_id, "transferencia", {}, "demo")
+    assert "incorrectos hoy" in err.value.message
+    assert f"el {first + timedelta(days=1):%d/%m/%Y a las %H:%M}" in err.value.message
+    clock.advance(seconds=(first + timedelta(days=1) - clock.now()).total_seconds() + 1)
     backend.otp.issue(lucia.member_id, "transferencia", {}, "demo")
 
 

@@ -81,7 +81,7 @@ WORKER = textwrap.dedent("""
             self.last = body.split("es ")[1][:6]
 
     backend = Backend(sys.argv[1], Settings(scrypt_log_n=8, limit_terceros_daily=10**9, session_idle_seconds=10**7,
-                                            otp_max_per_hour=10**6, otp_max_per_day=10**6))
+                                            otp_max_per_window=10**6, otp_max_failures_per_day=10**6, otp_max_unused_per_day=10**6))
     phone = Phone()
     backend.ctx.channel = backend.otp.ctx.channel = phone
     token = backend.auth.login(sys.argv[2], "Clave2026x").token
