@@ -123,7 +123,17 @@ class OperationsService:
         row = self._pending(who, op_id)
         if not row["challenge_id"]:
             raise OtpError("Solicita primero el código de seguridad.", code="otp_unknown")
-        return self.otp.resend(row["challenge_id"], who.member_id, who.username)
+        try:
+            return self.otp.resend(row["challenge_id"], who.member_id, who.username)
+        except OtpError as exc:
+            if exc.code not in RENEWABLE:
+                raise
+        # Its code was typed wrong too often or expired: a new code for the same operation (a new challenge,
+        # within the guessing budget), once the resend interval has passed; the details are checked again.
+        wait = int((self.otp.get(row["challenge_id"]).resend_at - self.ctx.now()).total_seconds())
+        if wait > 0:
+            raise OtpError(f"Espera {wait} s antes de pedir otro código.", code="otp_resend_wait", tries_left=0)
+        return self.request_code(token, op_id)
 
     def authorise(self, token: str, op_id: str, code: str) -> Receipt:
         """Check the code and book the operation once, in one transaction; a replay returns the receipt."""
@@ -226,6 +236,10 @@ class OperationsService:
                                   " RETURNING challenge_id", (op_id,)).fetchone()
             if voided and voided[0]:
                 self.otp.void(conn, voided[0])
+
+
+# The refusals of a resend that a new code for the same operation answers.
+RENEWABLE = {"otp_void", "otp_expired"}
 
 
 def _bound(op_id: str, prepared: Prepared) -> dict[str, Any]:

@@ -73,7 +73,7 @@ class AuthorisedFlow:
         ops, token, op_id = self.app.backend.ops, self.app.token, self.pending.id
         self.app.push_screen(
             OtpModal(challenge, submit=lambda code: ops.authorise(token, op_id, code),
-                     resend=lambda: ops.resend_code(token, op_id), title=self.otp_title),
+                     resend=lambda: ops.resend_code(token, op_id), title=self.otp_title, renewable=True),
             self._authorised)
 
     def _authorised(self, receipt: Receipt | None) -> None:

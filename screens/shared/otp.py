@@ -24,19 +24,24 @@ from screens.shared.calls import ServiceCalls, as_service_error
 from screens.shared.safe_text import safe_text, visible_lines
 
 FINAL = {"otp_exhausted", "otp_expired", "otp_void", "otp_used", "otp_details_changed", "otp_unknown"}
+# Final refusals a new code answers, when `resend` can renew a spent code (an operation can; an affiliation
+# starts again, within its own daily budget).
+RENEWABLE = {"otp_exhausted", "otp_expired", "otp_void"}
 
 
 class OtpModal(ServiceCalls, ModalScreen[Any]):
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="otp.cancel", tooltip="Cancelar la operación")]
 
     def __init__(self, challenge: Challenge, submit: Callable[[str], Any], resend: Callable[[], Challenge],
-                 title: str = "Código de seguridad") -> None:
+                 title: str = "Código de seguridad", *, renewable: bool = False) -> None:
         super().__init__()
         self.challenge = challenge
         self.submit = submit
         self.resend = resend
         self.title_text = title
         self.closed = False
+        self.renewable = renewable  # `resend` also replaces a code typed wrong too often or expired
+        self.renew = False  # this code is spent, and «Reenviar código» sends a new one
         self.busy = False  # a code is being checked: a second Enter must not submit it again
 
     def compose(self) -> ComposeResult:
@@ -64,14 +69,14 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
         now = self.coop.backend.now()
         left = int((self.challenge.expires_at - now).total_seconds())
         if left <= 0 and not self.closed:
-            self._final("El código expiró. Solicita uno nuevo.")
+            self._final("El código expiró. Solicita uno nuevo.", "otp_expired")
         expiry = f"Vence en {left // 60}:{left % 60:02d}" if left > 0 else "Código vencido"
         tries = self.challenge.tries_left
         self.query_one("#otp-status", Static).update(
             safe_text(f"{expiry} · Intentos restantes: {tries}"))
         wait = int((self.challenge.resend_at - now).total_seconds())
         resend = self.query_one("#otp-resend", Button)
-        resend.disabled = self.closed or wait > 0
+        resend.disabled = (self.closed and not self.renew) or wait > 0
         resend.label = f"Reenviar ({wait} s)" if wait > 0 else "Reenviar código"
 
     @on(Input.Submitted, "#otp-code")
@@ -127,7 +132,7 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
         if isinstance(error, OtpError):
             self.challenge = replace(self.challenge, tries_left=error.tries_left)
             if error.code in FINAL:
-                self._final(error.message)
+                self._final(error.message, error.code)
                 return
             self.query_one("#otp-confirm", Button).disabled = False
             code = self.query_one("#otp-code", Input)
@@ -148,8 +153,12 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
 
     def done_resend(self, challenge: Challenge) -> None:
         self.challenge = challenge
-        self.closed = False
+        self.closed = self.renew = False
         self.query_one("#otp-confirm", Button).disabled = False
+        code = self.query_one("#otp-code", Input)
+        code.disabled = False
+        code.value = ""
+        code.focus()
         self._error("Te enviamos un nuevo código.")
         self._refresh_status()
         self.coop.show_demo_phone(self.challenge.id)
@@ -167,11 +176,13 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
         self.closed = True
         self.dismiss(None)
 
-    def _final(self, message: str) -> None:
+    def _final(self, message: str, code: str) -> None:
         self.closed = True
+        self.renew = self.renewable and code in RENEWABLE
         self.query_one("#otp-confirm", Button).disabled = True
         self.query_one("#otp-code", Input).disabled = True
         self._error(message)
+        self._refresh_status()
         self.query_one("#otp-cancel", Button).focus()
 
     def _error(self, message: str) -> None:

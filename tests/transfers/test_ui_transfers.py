@@ -148,6 +148,43 @@ async def test_wrong_code_then_right_code(backend, ana):
     assert balance_of(backend, ana.accounts[0]) == 310_00
 
 
+async def test_three_wrong_codes_then_a_new_code_books_it(backend, ana, clock):
+    """No dead end: once the code is spent, «Reenviar código» (after its countdown) sends a new one."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "terceros")
+        await type_into(pilot, "#account", number_of(backend, ana.accounts[0]))
+        await fill_and_continue(pilot, "10")
+        await pilot.click("#accept")
+        await settle(pilot)
+        first = last_code(backend)
+        for _ in range(3):
+            await type_into(pilot, "#otp-code", "000000" if first != "000000" else "111111")
+            await pilot.press("enter")
+            await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, OtpModal) and "Solicita uno nuevo" in screen_text(app)
+        assert modal.query_one("#otp-resend").disabled  # the countdown first
+        clock.advance(seconds=backend.settings.otp_resend_interval_seconds)
+        modal._refresh_status()
+        await pilot.pause()
+        resend = modal.query_one("#otp-resend")
+        assert not resend.disabled and "Reenviar código" in str(resend.label)
+        await pilot.click("#otp-resend")
+        await settle(pilot)
+        assert "Te enviamos un nuevo código" in screen_text(app) and "Intentos restantes: 3" in screen_text(app)
+        second = last_code(backend)
+        await type_into(pilot, "#otp-code", first)  # the spent code stays spent
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, OtpModal) and balance_of(backend, ana.accounts[0]) == 300_00
+        await type_into(pilot, "#otp-code", second)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+    assert balance_of(backend, ana.accounts[0]) == 310_00
+
+
 async def test_changing_the_amount_after_the_code_voids_it(backend, ana):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
