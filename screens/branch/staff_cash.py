@@ -189,7 +189,7 @@ class CashScreen(MemberScreen):
         self.quoted = quote
         details = "\n".join(f"{label}: {value}" for label, value in quote.lines)
         accept = "Enviar a aprobación" if quote.needs_approval else "Confirmar"
-        self.app.push_screen(ConfirmModal(quote.title, details, accept=accept, safe_default=True), self._confirmed)
+        self.app.push_screen(ConfirmModal(quote.title, details, accept=accept), self._confirmed)
 
     def _confirmed(self, yes: bool | None) -> None:
         if not yes:

@@ -48,7 +48,7 @@ class EndOfDayScreen(MemberScreen):
                                           "cierran los ciclos de tarjetas, se pagan los plazos fijos vencidos, se "
                                           "cobran las cuotas de crédito, se verifica la contabilidad y el día de "
                                           "negocio avanza.",
-                                          accept="Cerrar el día", safe_default=True), self._confirmed)
+                                          accept="Cerrar el día"), self._confirmed)
 
     def _confirmed(self, yes: bool | None) -> None:
         if yes:

@@ -161,8 +161,8 @@ class StaffRequestsScreen(MemberScreen):
 
     def done_check(self, item: ProductRequest) -> None:
         details = "\n".join(f"{k}: {v}" for k, v in item.lines()[:8])
-        self.app.push_screen(ConfirmModal(f"¿Aprobar la solicitud {item.number}?", details, accept="Aprobar",
-                                          safe_default=True), lambda yes: self._approve(item) if yes else None)
+        self.app.push_screen(ConfirmModal(f"¿Aprobar la solicitud {item.number}?", details, accept="Aprobar"),
+                             lambda yes: self._approve(item) if yes else None)
 
     def failed_check(self, error: ServiceError) -> None:
         self._say(error.message)
@@ -181,8 +181,8 @@ class StaffRequestsScreen(MemberScreen):
             self.query_one("#request-reason", Input).focus()
             return
         details = "\n".join([f"Motivo: {reason}"] + [f"{k}: {v}" for k, v in item.lines()[:7]])
-        self.app.push_screen(ConfirmModal(f"¿Rechazar la solicitud {item.number}?", details, accept="Rechazar",
-                                          safe_default=True), lambda yes: self._reject(item, reason) if yes else None)
+        self.app.push_screen(ConfirmModal(f"¿Rechazar la solicitud {item.number}?", details, accept="Rechazar"),
+                             lambda yes: self._reject(item, reason) if yes else None)
 
     def _reject(self, item: ProductRequest, reason: str) -> None:
         self.call("decide", self.coop.backend.product_approvals.reject, self.coop.token, item.id, reason)

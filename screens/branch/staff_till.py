@@ -193,8 +193,7 @@ class TillCloseScreen(MemberScreen):
         details = "\n".join(f"{label}: {n}" for (value, label), n in
                             zip(DENOMINATIONS, counts.values(), strict=True) if n)
         self.app.push_screen(ConfirmModal(f"¿Cerrar tu caja con {format_money(self.counted())} contados?",
-                                          details or "Sin efectivo contado.", accept="Cerrar caja",
-                                          safe_default=True), self._confirmed)
+                                          details or "Sin efectivo contado.", accept="Cerrar caja"), self._confirmed)
 
     def _confirmed(self, yes: bool | None) -> None:
         if yes:

@@ -15,11 +15,9 @@ from screens.shared.safe_text import safe_text
 class ConfirmModal(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "answer(False)", "Cancelar", id="confirm.cancel", tooltip="No continuar")]
 
-    def __init__(self, question: str, details: str = "", *, accept: str = "Aceptar", cancel: str = "Cancelar",
-                 safe_default: bool = False):
+    def __init__(self, question: str, details: str = "", *, accept: str = "Aceptar", cancel: str = "Cancelar"):
         super().__init__()
         self.question, self.details, self.accept, self.cancel = question, details, accept, cancel
-        self.safe_default = safe_default  # focus «Cancelar»: a stray Enter must not book (no code follows)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -31,7 +29,9 @@ class ConfirmModal(ModalScreen[bool]):
                 yield Button(safe_text(self.accept), id="accept", variant="primary", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#cancel" if self.safe_default else "#accept", Button).focus()
+        # «Cancelar» first: every confirmation deletes, sends or moves money, and a stray Enter (or a key
+        # typed for the screen below) must not do it.
+        self.query_one("#cancel", Button).focus()
 
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:

@@ -44,7 +44,8 @@ async def test_atencion_answers_a_reclamo_the_member_reads_it(backend, clock):
         await pilot.press("f2")  # the member reads it at once: asked first, and «Cancelar» sends nothing
         await settle(pilot)
         assert isinstance(app.screen, ConfirmModal) and "Devolvimos el valor" in screen_text(app)
-        await pilot.click("#cancel")
+        assert app.focused.id == "cancel"  # it sends: a stray Enter must not
+        await pilot.press("enter")
         await settle(pilot)
         assert backend.contact.case(lucia.token, case.id).replies == ()
         assert app.screen.query_one("#staff-answer", TextArea).text.startswith("Devolvimos")

@@ -141,6 +141,21 @@ async def test_delete_cancel_then_accept(backend):
         assert app.screen.query_one("#beneficiaries", DataTable).row_count == 1
 
 
+async def test_space_d_enter_deletes_nothing(backend):
+    """The delete dialog starts on «Cancelar»: a stray Enter after `d` keeps the beneficiary."""
+    seed(backend, pichincha("Pedro Andrade", "2200123456"))
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screen(pilot)
+        await pilot.press("space", "d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and app.focused.id == "cancel"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmModal)
+    assert names(backend) == ["Pedro Andrade"]
+
+
 async def test_multi_delete(backend):
     seed(backend, pichincha("Pedro Andrade", "2200123456"), pichincha("Rosa Vega", "2200555555"),
          pichincha("Tomás Yánez", "2200777777"))

@@ -148,6 +148,23 @@ async def test_wrong_code_then_right_code(backend, ana):
     assert balance_of(backend, ana.accounts[0]) == 310_00
 
 
+async def test_the_transfer_confirmation_starts_on_cancelar(backend, ana):
+    """It moves money: a stray Enter on the confirmation asks for no code and books nothing."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "terceros")
+        await type_into(pilot, "#account", number_of(backend, ana.accounts[0]))
+        await fill_and_continue(pilot, "10")
+        assert isinstance(app.screen, ConfirmModal) and app.focused.id == "cancel"
+        sms = "SELECT COUNT(*) FROM outbox"
+        sent = backend.db.conn.execute(sms).fetchone()[0]
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert not isinstance(app.screen, (ConfirmModal, OtpModal)) and sent == backend.db.conn.execute(sms).fetchone()[0]
+    assert balance_of(backend, ana.accounts[0]) == 300_00
+
+
 async def test_three_wrong_codes_then_a_new_code_books_it(backend, ana, clock):
     """No dead end: once the code is spent, «Reenviar código» (after its countdown) sends a new one."""
     app = make_app(backend)
