@@ -13,7 +13,9 @@ from screens.shared.safe_text import safe_text
 
 
 class ConfirmModal(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "answer(False)", "Cancelar", id="confirm.cancel", tooltip="No continuar")]
+    # A modal screen hides the app's own keys: F1 is bound here too, so its help opens over the dialog.
+    BINDINGS = [Binding("escape", "answer(False)", "Cancelar", id="confirm.cancel", tooltip="No continuar"),
+                Binding("f1", "app.help", "Ayuda", id="confirm.help", tooltip="Ayuda de este diálogo", show=False)]
 
     def __init__(self, question: str, details: str = "", *, accept: str = "Aceptar", cancel: str = "Cancelar"):
         super().__init__()

@@ -30,7 +30,9 @@ RENEWABLE = {"otp_exhausted", "otp_expired", "otp_void"}
 
 
 class OtpModal(ServiceCalls, ModalScreen[Any]):
-    BINDINGS = [Binding("escape", "cancel", "Cancelar", id="otp.cancel", tooltip="Cancelar la operación")]
+    # A modal screen hides the app's own keys: F1 is bound here too, so its help opens over the dialog.
+    BINDINGS = [Binding("escape", "cancel", "Cancelar", id="otp.cancel", tooltip="Cancelar la operación"),
+                Binding("f1", "app.help", "Ayuda", id="otp.help", tooltip="Ayuda de este diálogo", show=False)]
 
     def __init__(self, challenge: Challenge, submit: Callable[[str], Any], resend: Callable[[], Challenge],
                  title: str = "Código de seguridad", *, renewable: bool = False) -> None:
