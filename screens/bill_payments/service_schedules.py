@@ -17,7 +17,7 @@ from backend.core.errors import ServiceError, ValidationError
 from backend.core.money import format_money, parse_money
 from screens.bill_payments.biller_choice import BillerChoice
 from screens.shared.base import MemberScreen
-from screens.shared.cells import date_text
+from screens.shared.cells import date_text, follow_row
 from screens.shared.confirm import ConfirmModal
 from screens.shared.flow import start_authorised
 from screens.shared.safe_text import safe_text, visible_lines
@@ -172,6 +172,8 @@ class ConsultarScreen(MemberScreen):
     QUESTIONS = {"pause": "¿Está seguro que desea pausar el pago programado?",
                  "resume": "¿Está seguro que desea reanudar el pago programado?",
                  "cancel": "¿Está seguro que desea cancelar el pago programado?"}
+    # The dialog's buttons name the action: «Cancelar» could mean either answer to «¿…cancelar…?».
+    ACTIONS = {"pause": "Pausar el pago", "resume": "Reanudar el pago", "cancel": "Cancelar el pago"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -195,6 +197,7 @@ class ConsultarScreen(MemberScreen):
         self.call("list", self.coop.backend.scheduled.schedules, self.coop.token)
 
     def done_list(self, items) -> None:
+        current = self._current()
         self.items = items
         table = self.query_one("#schedules", DataTable)
         row = table.cursor_row or 0
@@ -204,7 +207,8 @@ class ConsultarScreen(MemberScreen):
                           safe_text(format_money(s.max_amount), justify="right"),
                           date_text(s.next_run) if s.next_run else "—", safe_text(s.state_label), key=str(s.id))
         if items:
-            table.move_cursor(row=min(row, len(items) - 1))
+            # Pausing or resuming re-sorts the list: the cursor stays on the schedule, not on its old row.
+            follow_row(table, str(current.id) if current else None, row)
             self.show_detail()
         else:
             self.query_one("#schedule-detail", Static).update("No tienes pagos programados. Créalos en Programar Pago.")
@@ -236,7 +240,8 @@ class ConsultarScreen(MemberScreen):
             if yes:
                 self.call("change", fn, self.coop.token, s.id)
 
-        self.app.push_screen(ConfirmModal(self.QUESTIONS[what], f"{s.biller_name} · {s.identifier}"), decided)
+        self.app.push_screen(ConfirmModal(self.QUESTIONS[what], f"{s.biller_name} · {s.identifier}",
+                                          accept=self.ACTIONS[what], cancel="Volver"), decided)
 
     def done_change(self, schedule) -> None:
         self.notify(visible_lines(f"Pago programado {schedule.state_label.lower()}."), markup=False)

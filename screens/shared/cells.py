@@ -37,3 +37,17 @@ def fit(text: object, width: int) -> SafeText:
 def fits(table) -> bool:
     """True when a DataTable shows every column without scrolling sideways."""
     return table.virtual_size.width <= table.scrollable_content_region.width
+
+
+def follow_row(table, key: str | None, row: int | None) -> None:
+    """After a table was refilled, and perhaps re-sorted: the cursor on the row of `key` while it is listed, else
+    at `row` (or the last row), so the next key the member presses acts on the item they chose."""
+    if not table.row_count:
+        return
+    if key is not None:
+        try:
+            table.move_cursor(row=table.get_row_index(key))
+            return
+        except Exception:  # RowDoesNotExist: the item left the list
+            pass
+    table.move_cursor(row=min(row or 0, table.row_count - 1))

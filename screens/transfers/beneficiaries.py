@@ -16,6 +16,7 @@ from backend.security.receipts import Receipt
 from backend.transfers.beneficiaries import ACCOUNT_TYPES, SERVICES, Beneficiary, BeneficiaryForm
 from screens.shared.base import MemberScreen
 from screens.shared.calls import ServiceCalls
+from screens.shared.cells import follow_row
 from screens.shared.confirm import ConfirmModal
 from screens.shared.flow import start_authorised
 from screens.shared.safe_text import SafeText, safe_text, visible_lines
@@ -62,16 +63,17 @@ class BeneficiariesScreen(MemberScreen):
         self.call("list", self.coop.backend.beneficiaries.list, self.coop.token)
 
     def done_list(self, items: list[Beneficiary]) -> None:
-        self.items = items
-        self.checked &= {b.id for b in items}
         table = self.query_one("#beneficiaries", DataTable)
         row = table.cursor_row
+        current = str(self.items[row].id) if 0 <= row < len(self.items) else None
+        self.items = items
+        self.checked &= {b.id for b in items}
         table.clear()
         for b in items:
             table.add_row(self._mark(b.id), SHORT_SERVICE[b.service], safe_text(b.name), safe_text(b.id_number),
                           safe_text(b.institution_name), safe_text(b.account_masked), key=str(b.id))
         if items:
-            table.move_cursor(row=min(row, len(items) - 1))
+            follow_row(table, current, row)  # an edited name re-sorts the list: the cursor stays on it
         else:
             self.query_one("#beneficiary-detail", Static).update(
                 "No tienes beneficiarios registrados. Presiona «a» para agregar uno.")

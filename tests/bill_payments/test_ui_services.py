@@ -228,3 +228,41 @@ async def login_free_open(pilot, key: str, kind) -> None:
     pilot.app.screen.open_section(key)
     await settle(pilot)
     assert isinstance(pilot.app.screen, kind)
+
+
+async def test_consultar_cursor_follows_the_schedule_it_paused_and_the_cancel_dialog_names_the_action(backend):
+    """Pausing or resuming re-sorts the list: the next key must act on the same schedule, not its old row."""
+    from tests.services_helpers import add_schedule
+
+    who = demo_member(backend)
+    for identifier, day in (("022345601", 5), ("022345602", 10), ("022345603", 20)):
+        add_schedule(backend, who, identifier=identifier, day=day)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "servicios_programados", ConsultarScreen)
+        table = app.screen.query_one("#schedules")
+        assert app.screen._current().identifier == "022345601"
+        for key, state in (("p", "Pausado"), ("r", "Activo")):
+            await pilot.press(key)
+            await settle(pilot)
+            await pilot.click("#accept")
+            await settle(pilot)
+            current = app.screen._current()
+            assert (current.identifier, current.state_label) == ("022345601", state)
+            assert table.cursor_row == [s.identifier for s in app.screen.items].index("022345601")
+        await pilot.press("down")
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.click("#accept")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "022345602" in text and "022345601" not in text.split("cancelar el pago programado?")[1]
+        assert str(app.screen.query_one("#accept").label) == "Cancelar el pago"
+        assert str(app.screen.query_one("#cancel").label) == "Volver"
+        await pilot.click("#accept")
+        await settle(pilot)
+    states = {s.identifier: s.state for s in backend.scheduled.schedules(who.token)}
+    assert [states[i] for i in ("022345601", "022345602", "022345603")] == ["activo", "cancelado", "activo"]
