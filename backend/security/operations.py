@@ -129,10 +129,7 @@ class OperationsService:
             if exc.code not in RENEWABLE:
                 raise
         # Its code was typed wrong too often or expired: a new code for the same operation (a new challenge,
-        # within the guessing budget), once the resend interval has passed; the details are checked again.
-        wait = int((self.otp.get(row["challenge_id"]).resend_at - self.ctx.now()).total_seconds())
-        if wait > 0:
-            raise OtpError(f"Espera {wait} s antes de pedir otro código.", code="otp_resend_wait", tries_left=0)
+        # within the guessing budget, which counts the spent one and its wrong tries); details checked again.
         return self.request_code(token, op_id)
 
     def authorise(self, token: str, op_id: str, code: str) -> Receipt:

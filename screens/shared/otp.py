@@ -78,6 +78,8 @@ class OtpModal(ServiceCalls, ModalScreen[Any]):
             safe_text(f"{expiry} · Intentos restantes: {tries}"))
         wait = int((self.challenge.resend_at - now).total_seconds())
         resend = self.query_one("#otp-resend", Button)
+        if self.renew:  # the code is spent: a new one at once (the guessing budget counts what was spent)
+            wait = 0
         resend.disabled = (self.closed and not self.renew) or wait > 0
         resend.label = f"Reenviar ({wait} s)" if wait > 0 else "Reenviar código"
 
