@@ -238,6 +238,13 @@ class Backend:
 
         return CalendarService(self.ctx, self.auth)
 
+    @cached_property
+    def rates(self):
+        """The legal rate caps in force, for members (Ayuda · Tasas máximas)."""
+        from backend.core.rates import RatesService
+
+        return RatesService(self.ctx, self.auth)
+
     # -- contacto
     @cached_property
     def contact(self) -> ContactService:
@@ -289,6 +296,15 @@ class Backend:
 
         with self.db.read() as conn:
             return business_days.current(conn).warnings(self.ctx.now().date())
+
+    def rate_warnings(self) -> list[str]:
+        """A stale or unverified table of legal rate caps, and offers above a cap (backend/core/rates.py), for
+        `check` and the staff."""
+        from backend.core import rates
+
+        with self.db.read() as conn:
+            book = rates.current_book(conn, self.product_requests.book)
+        return book.warnings(self.ctx.now().date(), self.ctx.settings.rate_table_max_age_days)
 
     def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
         """The newest messages of the embedded channel; codes that expired are masked first."""

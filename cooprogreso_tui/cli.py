@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg", "cooprogreso_tui.cli_cards",
                            "cooprogreso_tui.cli_services", "cooprogreso_tui.cli_ops",
                            "cooprogreso_tui.cli_contact", "cooprogreso_tui.cli_channels",
-                           "cooprogreso_tui.cli_calendar", "cooprogreso_tui.cli_simulate")
+                           "cooprogreso_tui.cli_calendar", "cooprogreso_tui.cli_rates",
+                           "cooprogreso_tui.cli_simulate")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,7 +196,7 @@ def _check(path: Path, settings=None) -> int:
     if backend is None:
         return 2
     problems = backend.check()
-    for warning in backend.calendar_warnings():  # told, never a failure: the books can still be right
+    for warning in backend.calendar_warnings() + backend.rate_warnings():  # told, never a failure
         _say(f"Aviso: {warning}")
     if not problems:
         _say(f"Contabilidad cuadrada: cada asiento suma cero y cada saldo es la suma de sus partidas ({path}).")

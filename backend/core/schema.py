@@ -784,6 +784,22 @@ MIGRATIONS: list[str] = [
         WHERE body LIKE 'Cooprogreso: tu código de seguridad%' AND body NOT LIKE '%******%';
     DELETE FROM meta WHERE key = 'outbox_redacted_through';
     """,
+    # 25: the legal rate caps the co-op loads each month (`cooprogreso tasas --load`, backend/core/rates.py), with
+    # their validity, source and whether they were verified; they join the shipped table and replace its same rows
+    """
+    CREATE TABLE rate_caps (
+        segment TEXT NOT NULL,
+        valid_from TEXT NOT NULL,
+        valid_to TEXT,
+        max_effective TEXT NOT NULL,
+        verified INTEGER NOT NULL CHECK (verified IN (0, 1)),
+        source TEXT NOT NULL,
+        loaded_at TEXT NOT NULL,
+        loaded_by TEXT NOT NULL,
+        PRIMARY KEY (segment, valid_from)
+    );
+    CREATE INDEX rate_caps_from ON rate_caps(valid_from);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

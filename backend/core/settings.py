@@ -110,6 +110,8 @@ class Settings:
     cash_declaration_threshold: int = 10_000_00  # cents: a member's cash deposits of a day from this amount declare their origin
     # -- cierre del día
     end_of_day_wait_seconds: int = 60  # the close waits this long for claimed work of its day, then refuses naming it
+    # -- tasas máximas
+    rate_table_max_age_days: int = 45  # the BCE publishes the caps monthly: a newest row older than this is warned
 
     def __post_init__(self) -> None:
         validate(self)
@@ -188,6 +190,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "cash_declaration_threshold": (1, None),
     # cierre del día
     "end_of_day_wait_seconds": (0, 3600),
+    # tasas máximas
+    "rate_table_max_age_days": (1, 366),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url",

@@ -107,8 +107,8 @@ def test_the_co_ops_own_rate_is_used_and_a_rate_above_todays_cap_is_refused(back
         over.simulate_loan(lucia.token, "consumo", 1_000_00, 12, "frances")
     micro = backend.product_requests.simulate_loan(lucia.token, "microcredito", 2_000_00, 24, "aleman")
     assert micro.effective <= micro.cap.max_effective and micro.cap.segment.startswith("microcredito")
-    home = backend.product_requests.simulate_loan(lucia.token, "inmobiliario", 50_000_00, 240, "frances")
-    assert home.cap.segment == "inmobiliario" and len(home.schedule.rows) == 240
+    with pytest.raises(RateAboveCap, match="Inmobiliario"):  # the co-op's 10.75% is above the published 10.40%
+        backend.product_requests.simulate_loan(lucia.token, "inmobiliario", 50_000_00, 240, "frances")
 
 
 @pytest.mark.sqlite_only  # input refused before any SQL (see the marker in pyproject.toml)
