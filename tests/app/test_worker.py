@@ -4,6 +4,7 @@ and member sessions that do no background work."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -120,3 +121,47 @@ def test_the_lease_has_one_holder_until_it_runs_out_or_is_released(backend):
     assert two.hold() and not one.hold()  # ran out: the standby has it, the old holder is refused
     assert not one.release()  # a late worker cannot free what it no longer holds
     assert two.release() and one.hold()
+
+
+async def test_a_member_session_runs_no_background_pass(make_backend):
+    from tests.ui import SIZE, login, make_app, settle
+
+    backend = make_backend(session_idle_seconds=10**7, scheduled_every_seconds=1, card_cycle_seconds=1)
+    who = demo_member(backend)
+    schedule = add_schedule(backend, who, identifier="022345671", day=25)  # due now: a pass would pay it
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        await pilot.pause(1.5)  # longer than the intervals the sessions used to run their passes at
+        await settle(pilot)
+        assert not app.screen.query("#worker-status")  # no heartbeat line on a member's menu
+    paid = backend.db.conn.execute("SELECT COUNT(*) FROM bill_payments WHERE schedule_id = ?", (schedule,)).fetchone()[0]
+    assert paid == 0 and worker_lease.heartbeat(backend.db) is None
+    assert backend.scheduled_runner().run_pass().paid == 1  # it was due: the worker's pass pays it
+
+
+async def test_staff_see_the_workers_heartbeat_and_a_warning_when_it_is_stale(backend, clock):
+    from backend.core.errors import ServiceError
+    from screens.menu.menu import MenuScreen
+    from tests.branch.test_ui_staff import staff_login
+    from tests.staff_helpers import enrol
+    from tests.ui import SIZE, make_app, settle
+
+    supervisor = enrol(backend, "sup.ana", "supervisor")
+    Lease(backend.db, 30, "sucursal:4242:abc", wall=lambda: time.time() - 12).hold()
+    began = time.monotonic()
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, supervisor)
+        screen = app.screen
+        assert isinstance(screen, MenuScreen)
+        line = screen.query_one("#worker-status")
+        shown = re.fullmatch(r"Procesos de fondo: activos hace (\d+) s", str(line.render()))
+        assert shown and 12 <= int(shown[1]) <= 12 + time.monotonic() - began  # 12 s and the sign-in
+        assert not line.has_class("stale") and line.region.bottom <= SIZE[1] - 1  # on the 80×24 screen
+        Lease(backend.db, 30, "sucursal:4242:abc", wall=lambda: time.time() - 5 * 60).hold()  # silent 5 min
+        screen.read_heartbeat()
+        await settle(pilot)
+        assert "sin señal hace 5 min" in str(line.render()) and line.has_class("stale")
+    with pytest.raises(ServiceError):
+        backend.worker_heartbeat(demo_member(backend).token)  # members are refused
