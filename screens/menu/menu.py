@@ -30,7 +30,7 @@ def worker_status(beat) -> tuple[str, bool]:
     """The staff menu's line about `cooprogreso worker` (a `worker_lease.Heartbeat` or None), and whether it
     is a warning: nobody settling transfers or sending SMS is something staff must pass on at once."""
     if beat is None:
-        return "Procesos de fondo: no se han iniciado (servicio cooprogreso-worker); avise al administrador", True
+        return "Procesos de fondo: no iniciados (cooprogreso-worker); avise al administrador", True
     if beat.released:
         return f"Procesos de fondo: detenidos hace {_ago(beat.age_seconds)}; avise al administrador", True
     if beat.expired:
