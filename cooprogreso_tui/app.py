@@ -165,6 +165,10 @@ class CooprogresoApp(App):
             self._last_input = self.monotonic()
         await super().on_event(event)
 
+    def idle_seconds(self) -> float:
+        """Since the person last pressed a key or used the mouse."""
+        return self.monotonic() - self._last_input
+
     def _tick(self) -> None:
         if self.signed_in is None:
             return

@@ -15,6 +15,7 @@ from screens.shared.base import MemberScreen
 from screens.shared.safe_text import SafeText, safe_text
 
 HEARTBEAT_EVERY_SECONDS = 5
+HEARTBEAT_IDLE_LIMIT = 60  # as the app's keep-alive: no renewal for someone who has walked away
 
 
 def _ago(seconds: float) -> str:
@@ -73,6 +74,10 @@ class MenuScreen(MemberScreen):
             self.set_interval(HEARTBEAT_EVERY_SECONDS, self.read_heartbeat)
 
     def read_heartbeat(self) -> None:
+        """Only while the person is at the screen: each call renews their session, so polling a menu left
+        alone would keep it open on the server past the staff idle limit."""
+        if self.coop.idle_seconds() >= HEARTBEAT_IDLE_LIMIT:
+            return
         self.call("heartbeat", self.coop.backend.worker_heartbeat, self.coop.token)
 
     def done_heartbeat(self, beat) -> None:

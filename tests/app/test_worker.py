@@ -145,12 +145,13 @@ async def test_staff_see_the_workers_heartbeat_and_a_warning_when_it_is_stale(ba
     from screens.menu.menu import MenuScreen
     from tests.branch.test_ui_staff import staff_login
     from tests.staff_helpers import enrol
-    from tests.ui import SIZE, make_app, settle
+    from tests.ui import SIZE, FakeMonotonic, make_app, settle
 
     supervisor = enrol(backend, "sup.ana", "supervisor")
     Lease(backend.db, 30, "sucursal:4242:abc", wall=lambda: time.time() - 12).hold()
     began = time.monotonic()
-    app = make_app(backend)
+    idle = FakeMonotonic()
+    app = make_app(backend, monotonic=idle)
     async with app.run_test(size=SIZE) as pilot:
         await staff_login(pilot, backend, supervisor)
         screen = app.screen
@@ -163,5 +164,10 @@ async def test_staff_see_the_workers_heartbeat_and_a_warning_when_it_is_stale(ba
         screen.read_heartbeat()
         await settle(pilot)
         assert "sin señal hace 5 min" in str(line.render()) and line.has_class("stale")
+        idle.advance(61)  # walked away: the menu stops asking (each call would renew the staff session)
+        Lease(backend.db, 30, "sucursal:4242:abc").hold()
+        screen.read_heartbeat()
+        await settle(pilot)
+        assert "sin señal hace 5 min" in str(line.render())
     with pytest.raises(ServiceError):
         backend.worker_heartbeat(demo_member(backend).token)  # members are refused
