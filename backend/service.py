@@ -306,15 +306,28 @@ class Backend:
             book = rates.current_book(conn, self.product_requests.book)
         return book.warnings(self.ctx.now().date(), self.ctx.settings.rate_table_max_age_days)
 
-    def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
-        """The newest messages of the embedded channel; codes that expired are masked first."""
+    def mask_expired_codes(self) -> int:
+        """Mask the codes of the outbox whose time ran out (the worker's pass; `outbox` does it first too)."""
         from backend.core import redaction
         from backend.core.clock import iso
 
         expired_before = iso(self.ctx.now() - timedelta(seconds=self.ctx.settings.otp_ttl_seconds))
-        if redaction.pending(self.db.conn, expired_before):
-            with self.db.write() as conn:
-                redaction.sweep(conn, expired_before)
+        if not redaction.pending(self.db.conn, expired_before):
+            return 0
+        with self.db.write() as conn:
+            return redaction.sweep(conn, expired_before)
+
+    def worker_heartbeat(self, token: str):
+        """The background worker's last sign of life (`worker_lease.Heartbeat`, None if none ever ran), for
+        staff: members are refused."""
+        from backend.core import worker_lease
+
+        self.auth.staff(token)
+        return worker_lease.heartbeat(self.db)
+
+    def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
+        """The newest messages of the embedded channel; codes that expired are masked first."""
+        self.mask_expired_codes()
         rows = self.db.conn.execute(
             "SELECT * FROM (SELECT * FROM outbox WHERE id > ? ORDER BY id DESC LIMIT ?) AS o ORDER BY id",
             (after_id, last)).fetchall()

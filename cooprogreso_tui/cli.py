@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from pathlib import Path
@@ -83,7 +84,7 @@ AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg",
                            "cooprogreso_tui.cli_services", "cooprogreso_tui.cli_ops",
                            "cooprogreso_tui.cli_contact", "cooprogreso_tui.cli_channels",
                            "cooprogreso_tui.cli_calendar", "cooprogreso_tui.cli_rates",
-                           "cooprogreso_tui.cli_simulate")
+                           "cooprogreso_tui.cli_simulate", "cooprogreso_tui.worker")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -304,10 +305,12 @@ def _run(cfg, demo: bool) -> int:
 
     app = CooprogresoApp(backend, export_dir=cfg.export_dir)
     from .cli_channels import end_on_hangup
+    from .worker import in_thread
 
     end_on_hangup(app)
-    try:
-        app.run()
+    try:  # a member session does no background work; `--demo` alone also runs the worker, in a thread
+        with in_thread(cfg.db_path, cfg.settings) if demo else contextlib.nullcontext():
+            app.run()
     finally:
         if app.signed_in:  # closed without SALIR: the session must not outlive the terminal
             backend.auth.logout(app.token, "cerrar_aplicacion")

@@ -121,8 +121,11 @@ def _play_on(cfg, path: Path, script, args) -> int:
                          show_captions=not args.headless or record is not None,
                          screenshots=Path(args.screenshots) if args.screenshots else None,
                          recorder=recorder, log=sys.stdout if args.headless else None)
-    try:
-        app.run(headless=args.headless, size=size, auto_pilot=player)
+    from .worker import in_thread
+
+    try:  # a scripted demo is one command: the worker runs in a thread beside it
+        with in_thread(path, cfg.settings):
+            app.run(headless=args.headless, size=size, auto_pilot=player)
     finally:
         if app.signed_in:
             backend.auth.logout(app.token, "cerrar_aplicacion")

@@ -800,6 +800,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX rate_caps_from ON rate_caps(valid_from);
     """,
+    # 26: one background worker per database (backend/core/worker_lease.py): who holds the lease, when it last
+    # said it was alive and when the lease runs out (wall-clock milliseconds; a standby takes it after that)
+    """
+    CREATE TABLE worker_lease (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        heartbeat_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        released INTEGER NOT NULL DEFAULT 0 CHECK (released IN (0, 1))
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

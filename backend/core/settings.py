@@ -79,7 +79,7 @@ class Settings:
     card_deferral_min: int = 10_00  # cents: the smallest amount that can be deferred
     card_payment_tx: int = 5_000_00  # cents: the most one card payment can be
     card_other_bank_fee: int = 30  # cents, per payment of another institution's card (interbank clearing)
-    card_cycle_seconds: int = 300  # the app's background pass closes due card cycles this often
+    card_cycle_seconds: int = 300  # the worker's background pass closes due card cycles this often
     # -- operations: how long a prepared operation waits for its code
     operation_ttl_seconds: int = 900
     # -- hardening: secrets, guessing budget
@@ -97,7 +97,7 @@ class Settings:
     limit_servicios_daily: int = 1_500_00  # cents a member may pay in services per day (by hand)
     scheduled_retries: int = 3  # insufficient funds: tries on the following business days
     scheduled_run_hour: int = 6  # scheduled payments run from this hour of their day
-    scheduled_every_seconds: int = 60  # the app's background pass
+    scheduled_every_seconds: int = 60  # the worker's background pass
     scheduled_lease_seconds: int = 300  # a runner that dies leaves its claims for this long
     # -- contacto
     reclamo_response_days: int = 15  # the regulator's maximum time to answer a reclamo, calendar days
@@ -112,6 +112,10 @@ class Settings:
     end_of_day_wait_seconds: int = 60  # the close waits this long for claimed work of its day, then refuses naming it
     # -- tasas máximas
     rate_table_max_age_days: int = 45  # the BCE publishes the caps monthly: a newest row older than this is warned
+    # -- the background worker (`cooprogreso worker`, backend/core/worker_lease.py)
+    worker_lease_seconds: int = 30  # a worker silent this long is presumed dead: a standby takes over
+    settle_every_seconds: int = 15  # the worker's interbank settlement pass
+    deliver_every_seconds: int = 5  # the worker's SMS delivery pass
 
     def __post_init__(self) -> None:
         validate(self)
@@ -192,6 +196,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "end_of_day_wait_seconds": (0, 3600),
     # tasas máximas
     "rate_table_max_age_days": (1, 366),
+    # el proceso de fondo
+    "worker_lease_seconds": (2, 3600), "settle_every_seconds": (1, None), "deliver_every_seconds": (1, None),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url",
