@@ -179,6 +179,13 @@ class Backend:
         return AuditViewsService(self.ctx, self.auth)
 
     @cached_property
+    def uafe(self):
+        """The UAFE's RESU (cash operations at or above the threshold), for the auditor."""
+        from backend.branch.uafe import UafeService
+
+        return UafeService(self.ctx, self.auth)
+
+    @cached_property
     def bill_gateway(self):
         """The recaudación network (simulated or http), shared by payments and the scheduled runner."""
         from backend.bill_payments import billers
