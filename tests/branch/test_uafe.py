@@ -109,3 +109,29 @@ def test_the_cli_signs_the_auditor_in_and_writes_the_file(backend, people, three
     assert cli.main(["--set", "scrypt_log_n=8", "uafe", "--db", str(db_path), "--month", "2026-11",
                      "--out", str(tmp_path / "no.csv"), "--user", "cajero1"]) == 1
     assert "rol no permite" in capsys.readouterr().err and not (tmp_path / "no.csv").exists()
+
+
+def test_two_tills_at_once_cannot_both_slip_under_the_threshold(make_backend, backend, people, three):
+    """Each till's sum reads the other's committed deposit: under the depositor's lock, one is asked to declare."""
+    import threading
+
+    results: list[object] = []
+    start = threading.Barrier(2)
+
+    def at_till(name: str, account: int) -> None:
+        own = make_backend()
+        start.wait()
+        try:
+            results.append(deposit(own, people[name], account, "6000", depositor=PEDRO).state)
+        except ValidationError as exc:
+            results.append(exc.code)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=at_till, args=(name, acc)) for name, acc in
+               (("cajero", three[0]), ("cajero2", three[1]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(map(str, results)) == ["declaracion", "ejecutada"]
