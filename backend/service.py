@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn
     from backend.branch.counter import CounterService
     from backend.branch.end_of_day import EndOfDayService
     from backend.branch.tills import TillsService
+    from backend.branch.uafe import UafeService
     from backend.cards.card_cycle import CycleService
     from backend.cards.cards import CardsService
     from backend.cards.deferrals import DeferralsService
@@ -201,6 +202,13 @@ class Backend:
         from backend.branch.audit_views import AuditViewsService
 
         return AuditViewsService(self.ctx, self.auth)
+
+    @cached_property
+    def uafe(self) -> UafeService:
+        """The UAFE's RESU (cash operations at or above the threshold), for the auditor."""
+        from backend.branch.uafe import UafeService
+
+        return UafeService(self.ctx, self.auth)
 
     @cached_property
     def bill_gateway(self) -> Recaudacion:

@@ -84,7 +84,7 @@ AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg",
                            "cooprogreso_tui.cli_services", "cooprogreso_tui.cli_ops",
                            "cooprogreso_tui.cli_contact", "cooprogreso_tui.cli_channels",
                            "cooprogreso_tui.cli_calendar", "cooprogreso_tui.cli_rates",
-                           "cooprogreso_tui.cli_simulate", "cooprogreso_tui.worker")
+                           "cooprogreso_tui.cli_simulate", "cooprogreso_tui.worker", "cooprogreso_tui.cli_uafe")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from backend.core.context import Context, Principal
 from backend.core.db import member_lock
 from backend.core.errors import Forbidden, NotFound, ValidationError
 from backend.core.files import write_private
-from backend.core.identity import mask_account, mask_id, mask_phone
+from backend.core.identity import ID_TYPES, mask_account, mask_id, mask_phone
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.core.name_search import MemberSearch, find_by_name
@@ -61,6 +61,7 @@ class CashQuote:
     amount: int
     needs_approval: bool
     declaration: cash_declaration.Declaration | None = None  # licitud de fondos, for a large cash deposit
+    depositor: cash_declaration.Depositor | None = None  # who brings the cash of a deposit (owner by default)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,23 @@ def check(conn: sqlite3.Connection) -> list[str]:
                 " GROUP BY a.id, a.number, a.held HAVING a.held != COALESCE(SUM(o.amount), 0)")]
 
 
+def _depositor(conn: sqlite3.Connection, account_id: object, declaration: object,
+               depositor: object) -> cash_declaration.Depositor | None:
+    """Who brings a deposit's cash: the declared person, else the person the teller named, else the owner.
+    None for an account that does not exist (the quote refuses it)."""
+    declared = cash_declaration.declared_depositor(declaration)
+    named = cash_declaration.parse_depositor(depositor)
+    if declared and named and (declared.id_type, declared.id_number) != (named.id_type, named.id_number):
+        raise ValidationError("La declaración debe ser de la misma persona que deposita.", field="depositante")
+    if declared or named:
+        return declared or named
+    if isinstance(account_id, bool) or not isinstance(account_id, int):
+        return None
+    row = conn.execute("SELECT m.id_type, m.id_number, m.first_names, m.last_names FROM accounts a"
+                       " JOIN members m ON m.id = a.member_id WHERE a.id = ?", (account_id,)).fetchone()
+    return cash_declaration.Depositor(row[0], row[1], f"{row[2]} {row[3]}") if row else None
+
+
 class CounterService:
     def __init__(self, ctx: Context, auth):
         self.ctx = ctx
@@ -184,14 +202,17 @@ class CounterService:
 
     @staff_only(CAJERO)
     def quote(self, who: Principal, kind: str, account_id: int, amount: str,
-              declaration: dict | None = None) -> CashQuote:
+              declaration: dict | None = None, depositor: dict | None = None) -> CashQuote:
         with self.ctx.db.read() as conn:
-            return self._quote(conn, who, kind, account_id, amount, declaration)
+            return self._quote(conn, who, kind, account_id, amount, declaration, depositor)
 
     @staff_only(CAJERO)
     def cash(self, who: Principal, kind: str, account_id: int, amount: str, key: str,
-             declaration: dict | None = None) -> CashResult:
-        """Book the deposit or withdrawal now, or leave a large withdrawal for a supervisor."""
+             declaration: dict | None = None, depositor: dict | None = None) -> CashResult:
+        """Book the deposit or withdrawal now, or leave a large withdrawal for a supervisor.
+
+        `depositor` ({name, id_type, id_number}) is the person bringing the cash when it is not the owner; a
+        deposit's sum toward the declaration is theirs, under their lock (two tills at once queue)."""
         key = clean_text(key, field="key", label="La clave de la operación", max_len=64, min_len=8)
         if isinstance(account_id, int) and not isinstance(account_id, bool):
             owner = self.ctx.db.conn.execute("SELECT member_id FROM accounts WHERE id = ?", (account_id,)).fetchone()
@@ -199,19 +220,25 @@ class CounterService:
                        message="No puedes atender en ventanilla una operación de tu propia cuenta.", cuenta=account_id)
         with self.ctx.db.write() as conn:
             lock_member_of(conn, account_id)  # first: queue with the member's own writes (PostgreSQL)
+            if kind == "deposito":  # then the depositor's: their cash at any till adds up (see cash_declaration)
+                brought = _depositor(conn, account_id, declaration, depositor)
+                if brought is not None:
+                    conn.lock(cash_declaration.depositor_lock(brought))
             # Then the till's row: two withdrawals at once cannot both count on the same cash.
             conn.execute("SELECT id FROM tills WHERE staff_id = ? AND status = 'abierta' FOR UPDATE", (who.user_id,))
             done = counter_ops.by_key(conn, f"{who.user_id}:{key}")
             if done is not None:  # the same form sent twice: the first result stands
                 return self._result(conn, done)
-            quote = self._quote(conn, who, kind, account_id, amount, declaration)
+            quote = self._quote(conn, who, kind, account_id, amount, declaration, depositor)
             till = open_till_row(conn, who.user_id)
             member = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
             state = "por_aprobar" if quote.needs_approval else "ejecutada"
             op_id = counter_ops.insert(conn, self.ctx, kind=kind, state=state, maker_id=who.user_id, member_id=member,
                                        key=f"{who.user_id}:{key}", account_id=account_id, till_id=till["id"],
                                        amount=quote.amount,
-                                       request=quote.declaration.as_request() if quote.declaration else None)
+                                       request=quote.declaration.as_request() if quote.declaration else None,
+                                       depositor=((quote.depositor.id_type, quote.depositor.id_number,
+                                                   quote.depositor.name) if quote.depositor else None))
             op = counter_ops.get(conn, op_id)
             if state == "ejecutada":
                 book_cash(conn, self.ctx, op, who.username)
@@ -221,6 +248,8 @@ class CounterService:
             if quote.declaration:  # for the UAFE report: what was declared, the depositor's ID masked
                 declared = {"origen_fondos": quote.declaration.origin, "depositante": quote.declaration.name,
                             "depositante_id": mask_id(quote.declaration.id_number)}
+            elif quote.depositor and quote.depositor.id_number != self._owner_id(conn, account_id):
+                declared = {"depositante": quote.depositor.name, "depositante_id": mask_id(quote.depositor.id_number)}
             self.ctx.audit(conn, who.username, f"ventanilla.{kind}", state, rol=who.role, member_id=member,
                            cuenta=account_id, monto=quote.amount, operacion=op_id, **declared)
             return self._result(conn, counter_ops.get(conn, op_id))
@@ -252,8 +281,12 @@ class CounterService:
             return self._receipt(conn, op)
 
     # -- helpers ------------------------------------------------------------------------------------
+    def _owner_id(self, conn: sqlite3.Connection, account_id: int) -> str:
+        return conn.execute("SELECT m.id_number FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.id = ?",
+                            (account_id,)).fetchone()[0]
+
     def _quote(self, conn: sqlite3.Connection, who: Principal, kind: str, account_id: int, amount: str,
-               declaration: dict | None = None) -> CashQuote:
+               declaration: dict | None = None, depositor: dict | None = None) -> CashQuote:
         if kind not in CASH_KINDS:
             raise ValidationError("Operación desconocida.", field="kind")
         till = open_till_row(conn, who.user_id)
@@ -284,12 +317,15 @@ class CounterService:
             lines += (("Aprobación", "Requiere aprobación del supervisor"),)
         declared = None
         threshold = self.ctx.settings.cash_declaration_threshold
-        earlier = (cash_declaration.deposited_today(conn, acc["member_id"], counter_ops.business_date(conn, self.ctx))
-                   if kind == "deposito" else 0)
+        brought = _depositor(conn, account_id, declaration, depositor) if kind == "deposito" else None
+        earlier = (cash_declaration.deposited_by(conn, brought, counter_ops.business_date(conn, self.ctx))
+                   if brought is not None else 0)
         if cash_declaration.required(kind, cents, earlier, threshold):
             declared = cash_declaration.parse(declaration, threshold, earlier)
             lines += declared.lines()
-        return CashQuote(kind, f"Confirma el {CASH_KINDS[kind].lower()}", lines, cents, needs, declared)
+        elif brought is not None and brought.id_number != acc["id_number"]:
+            lines += (("Depositado por", f"{brought.name} · {ID_TYPES[brought.id_type]} {mask_id(brought.id_number)}"),)
+        return CashQuote(kind, f"Confirma el {CASH_KINDS[kind].lower()}", lines, cents, needs, declared, brought)
 
     def _result(self, conn: sqlite3.Connection, op: counter_ops.CounterOp) -> CashResult:
         receipt = self._receipt(conn, op) if op.state == "ejecutada" else None

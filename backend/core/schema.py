@@ -811,6 +811,20 @@ MIGRATIONS: list[str] = [
         released INTEGER NOT NULL DEFAULT 0 CHECK (released IN (0, 1))
     );
     """,
+    # 27: who brings the cash — every cash deposit keeps the ID of the person at the counter (the declared depositor,
+    # else the account owner), so deposits by one person add up across members, tills and days
+    # (backend/branch/cash_declaration.py) and the UAFE's RESU names them (backend/branch/uafe.py). Deposits made
+    # before name their owner; the report still reads a declared depositor from the operation's request.
+    """
+    ALTER TABLE counter_ops ADD COLUMN depositor_type TEXT;
+    ALTER TABLE counter_ops ADD COLUMN depositor_id TEXT;
+    ALTER TABLE counter_ops ADD COLUMN depositor_name TEXT;
+    UPDATE counter_ops SET depositor_type = (SELECT m.id_type FROM members m WHERE m.id = counter_ops.member_id),
+        depositor_id = (SELECT m.id_number FROM members m WHERE m.id = counter_ops.member_id),
+        depositor_name = (SELECT m.first_names || ' ' || m.last_names FROM members m WHERE m.id = counter_ops.member_id)
+        WHERE kind = 'deposito' AND member_id IS NOT NULL;
+    CREATE INDEX counter_ops_depositor ON counter_ops(depositor_id, id) WHERE depositor_id IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -107,6 +107,12 @@ class Derived:
     deposit: DepositSimulation | None = None
 
 
+def member_deposits(conn, member_id: int) -> int:
+    """Cents the member holds at the co-op in savings and plazos fijos: what the COSEDE cover is measured on."""
+    return conn.execute("SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE member_id = ?"
+                        " AND kind IN ('ahorros', 'plazo_fijo') AND status != 'cerrada'", (member_id,)).fetchone()[0]
+
+
 class ProductRequestsService:
     def __init__(self, ctx: Context, auth: AuthService, ops: Any, book: RateBook | None = None):
         self.ctx = ctx
@@ -127,10 +133,12 @@ class ProductRequestsService:
         return simulate_loan(book, product_code, amount, term, method, today)
 
     def simulate_deposit(self, token: str, amount: int, days: int) -> DepositSimulation:
-        self.auth.principal(token)
+        who = self.auth.principal(token)
         with self.ctx.db.read() as conn:
             cal = business_days.current(conn)
-        return simulate_deposit(amount, days, self.ctx.now().date(), self.ctx.settings.deposit_insurance_ceiling, cal)
+            held = member_deposits(conn, who.member_id)
+        return simulate_deposit(amount, days, self.ctx.now().date(), self.ctx.settings.deposit_insurance_ceiling, cal,
+                                held)
 
     def deposit_bands(self, token: str) -> list[DepositBand]:
         """The plazo fijo day bands in force today, with their rates."""
@@ -187,7 +195,8 @@ class ProductRequestsService:
                            installment=sim.cuota, loan=sim)
         if p.kind == DEPOSIT:
             dep = simulate_deposit(request.get("amount"), request.get("term"), today,
-                                   self.ctx.settings.deposit_insurance_ceiling, business_days.current(conn))
+                                   self.ctx.settings.deposit_insurance_ceiling, business_days.current(conn),
+                                   member_deposits(conn, who.member_id))
             available = conn.execute("SELECT balance - held FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
             if available < dep.amount:
                 raise ValidationError(f"Tu cuenta {number} tiene disponible {format_money(available)}: no alcanza "
