@@ -43,7 +43,7 @@ class EnrolScreen(MemberScreen):
             yield Label("Si es PEP: cargo o función pública")
             yield TextInput(id="pep_position", max_length=80, compact=True)
             yield Static("", id="enrol-error", classes="field-error")
-            yield Button("Registrar y abrir cuenta de ahorros", id="enrol", variant="primary", compact=True)
+            yield Button("Registrar socio", id="enrol", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
