@@ -21,8 +21,10 @@ KIND_LABELS = {
     "retiro": "Retiro en efectivo",
     "cierre_caja": "Cierre de caja con diferencia",
     "cambio_celular": "Cambio de celular registrado",
+    "socio_pep": "Registro de socio PEP (debida diligencia reforzada)",
 }
-SHORT_LABELS = {"deposito": "Depósito", "retiro": "Retiro", "cierre_caja": "Cierre caja", "cambio_celular": "Celular"}
+SHORT_LABELS = {"deposito": "Depósito", "retiro": "Retiro", "cierre_caja": "Cierre caja", "cambio_celular": "Celular",
+                "socio_pep": "Socio PEP"}
 
 
 @dataclass(frozen=True)

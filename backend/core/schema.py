@@ -825,6 +825,19 @@ MIGRATIONS: list[str] = [
         WHERE kind = 'deposito' AND member_id IS NOT NULL;
     CREATE INDEX counter_ops_depositor ON counter_ops(depositor_id, id) WHERE depositor_id IS NOT NULL;
     """,
+    # 28: know your member — what the co-op must know before it opens an account (backend/branch/backoffice.py
+    # enrol_member): occupation, declared monthly income (cents), the PEP declaration and the due diligence it
+    # calls for; a member registered from now on stays `inactivo` with an `opening` state until the teller's cash
+    # opening deposit (its entry kept: the account's first movement, checked by `check`). Older members: NULL.
+    """
+    ALTER TABLE members ADD COLUMN occupation TEXT;
+    ALTER TABLE members ADD COLUMN monthly_income INTEGER CHECK (monthly_income >= 0);
+    ALTER TABLE members ADD COLUMN pep INTEGER CHECK (pep IN (0, 1));
+    ALTER TABLE members ADD COLUMN pep_position TEXT;
+    ALTER TABLE members ADD COLUMN due_diligence TEXT CHECK (due_diligence IN ('estandar', 'reforzada'));
+    ALTER TABLE members ADD COLUMN opening TEXT CHECK (opening IN ('por_aprobar', 'deposito_pendiente', 'rechazada'));
+    ALTER TABLE members ADD COLUMN opening_entry_id INTEGER REFERENCES entries(id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

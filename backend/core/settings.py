@@ -108,6 +108,8 @@ class Settings:
     card_limit_income_multiple: int = 3  # a credit card's cupo may be at most this many times declared monthly income
     # -- cajeros: declaración de licitud de fondos
     cash_declaration_threshold: int = 10_000_00  # cents: a member's cash deposits of a day from this amount declare their origin
+    # -- atención al socio: registro (know your member)
+    opening_deposit_min: int = 20_00  # cents: the smallest cash opening deposit (the co-op's own policy, not a legal figure)
     # -- cierre del día
     end_of_day_wait_seconds: int = 60  # the close waits this long for claimed work of its day, then refuses naming it
     # -- tasas máximas
@@ -176,7 +178,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "clearing_max_attempts": (1, 10_000), "delivery_max_attempts": (1, 10_000),
     "delivery_retry_seconds": (0, None),
     "staff_idle_seconds": (1, None), "teller_approval_threshold": (1, None), "till_max_opening": (0, None),
-    "teller_max_operation": (1, None), "backoffice_approval_threshold": (1, None),
+    "teller_max_operation": (1, None), "backoffice_approval_threshold": (1, None), "opening_deposit_min": (1, None),
     "card_due_days": (1, 45), "card_minimum_share_bp": (1, 10000), "card_deferral_min": (1, None),
     "card_payment_tx": (1, None), "card_other_bank_fee": (0, None), "card_cycle_seconds": (1, None),
     "operation_ttl_seconds": (60, 86_400),
