@@ -784,6 +784,17 @@ MIGRATIONS: list[str] = [
         WHERE body LIKE 'Cooprogreso: tu código de seguridad%' AND body NOT LIKE '%******%';
     DELETE FROM meta WHERE key = 'outbox_redacted_through';
     """,
+    # 25: card arrears (backend/cards/card_arrears.py) — each statement keeps what is owed apart from current
+    # capital (interest and mora, which bear no interest), the overdue capital and valor vencido carried
+    # forward, and the mora charged in its cycle; statements closed before keep arrears_kept = 0 (check skips them)
+    """
+    ALTER TABLE card_statements ADD COLUMN interest_owed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN mora_owed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN overdue_capital INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN overdue INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN late_interest INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN arrears_kept INTEGER NOT NULL DEFAULT 0 CHECK (arrears_kept IN (0, 1));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
