@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from backend.core.accounts import _insert_account, internal_account
+from backend.core.card_debt import card_debt
 from backend.core.errors import NotFound, ValidationError
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
@@ -103,12 +104,10 @@ def installment_account(conn, card_id: int) -> int:
 
 
 def balances(conn, card_id: int) -> CardBalances:
-    row = conn.execute(
-        "SELECT c.credit_limit, a.balance, COALESCE(i.balance, 0) FROM cards c JOIN accounts a ON a.id = c.account_id"
-        " LEFT JOIN accounts i ON i.id = c.installment_account_id WHERE c.account_id = ?", (card_id,)).fetchone()
-    if row is None:
+    debt = card_debt(conn, card_id)  # the one computation every screen shows (backend/core/card_debt.py)
+    if debt is None:
         raise NotFound("La tarjeta no existe.")
-    return CardBalances(card_id, row[0], -row[1], -row[2])
+    return CardBalances(card_id, debt.credit_limit, debt.consumos, debt.diferidos)
 
 
 def record_purchase(conn, card_id: int, *, amount: int, description: str, at: str, actor: str,

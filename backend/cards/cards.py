@@ -101,7 +101,8 @@ class PaymentOptions:
     minimum: int | None  # only for the member's own Cooprogreso cards
     total: int | None
     due_date: date | None
-    owed: int | None  # the most «otro valor» may be on a Cooprogreso card
+    owed: int | None  # the most «otro valor» may be on a Cooprogreso card: its consumos (revolving balance)
+    diferidos: int | None = None  # the card's diferidos pendientes (billed later as cuotas), shown beside `owed`
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -305,12 +306,13 @@ def payment_options(conn, who: Principal, card: PayableCard, now: datetime) -> P
     owed = max(0, balances(conn, account).revolving + mora)
     if not card.own:  # another member's statement is theirs: only «otro valor», up to what is owed
         return PaymentOptions(card, None, None, None, owed)
+    diferidos = balances(conn, account).installments
     st = last_statement(conn, account)
     if st is None:
-        return PaymentOptions(card, 0, owed, None, owed)
+        return PaymentOptions(card, 0, owed, None, owed, diferidos)
     since_cut = st.mora_since_cut + mora  # mora after the cut is owed on top of the statement's figures
     return PaymentOptions(card, min(st.minimum_left + since_cut, owed), min(st.total_left + since_cut, owed),
-                          st.due_date, owed)
+                          st.due_date, owed, diferidos)
 
 
 def mask_holder(first_names: str, last_names: str) -> str:
