@@ -838,6 +838,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE members ADD COLUMN opening TEXT CHECK (opening IN ('por_aprobar', 'deposito_pendiente', 'rechazada'));
     ALTER TABLE members ADD COLUMN opening_entry_id INTEGER REFERENCES entries(id);
     """,
+    # 29: card arrears (backend/cards/card_arrears.py) — each statement keeps what is owed apart from current
+    # capital (interest and mora, which bear no interest), the overdue capital and valor vencido carried
+    # forward, and the mora charged in its cycle; statements closed before keep arrears_kept = 0 (check skips them)
+    """
+    ALTER TABLE card_statements ADD COLUMN interest_owed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN mora_owed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN overdue_capital INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN overdue INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN late_interest INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN arrears_kept INTEGER NOT NULL DEFAULT 0 CHECK (arrears_kept IN (0, 1));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
