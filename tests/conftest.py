@@ -81,7 +81,7 @@ DATE_SENSITIVE = ("test_end_of_day", "test_card_cycle", "test_card_payments", "t
                   "test_scheduled_properties", "test_maturities", "test_products", "test_product_requests",
                   "test_product_approvals", "test_deferrals", "test_auth", "test_otp", "test_operations",
                   "test_staff_auth", "test_tills", "test_clearing", "test_business_days", "test_end_of_day_claims",
-                  "test_scheduled_limits", "test_codes_at_rest")
+                  "test_scheduled_limits", "test_codes_at_rest", "test_status")
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may be disabled (-p no:xdist)
