@@ -338,13 +338,15 @@ def rotate_keys(backend: Backend) -> Rotation:
     from backend.security import staff_secrets
 
     path = keys.key_file_path(backend.ctx.settings.secret_key_file)
-    current, new = keys.begin_rotation(backend.db, path)
-    old_pepper, new_pepper = bytes.fromhex(current["otp_pepper"]), bytes.fromhex(new["otp_pepper"])
-    with keys.scrubbing_write(backend.db) as tx:  # the old sealed values are overwritten on disk too
-        staff, staff_bad = staff_secrets.reseal_all(tx, old_pepper, new_pepper)
-        cards, cards_bad = card_numbers.reseal_all(tx, old_pepper, new_pepper)
-        tx.execute("UPDATE meta SET value = ? WHERE key = ?", (keys.fingerprint(new), keys.FINGERPRINT_META))
-        backend.ctx.audit(tx, "cli", "claves.rotadas", "ok", secretos_personal=staff, numeros_tarjeta=cards,
-                          ilegibles=staff_bad + cards_bad, huella=keys.fingerprint(new))
-    keys.finish_rotation(backend.db, path)
+    with keys.rotation(backend.db, path) as (current, new):
+        old_pepper, new_pepper = bytes.fromhex(current["otp_pepper"]), bytes.fromhex(new["otp_pepper"])
+        with keys.scrubbing_write(backend.db) as tx:  # the old sealed values are overwritten on disk too
+            moved = tx.execute("UPDATE meta SET value = ? WHERE key = ? AND value = ?",
+                               (keys.fingerprint(new), keys.FINGERPRINT_META, keys.fingerprint(current))).rowcount
+            if moved != 1:  # another server rotated meanwhile, with its own copy of the key file
+                raise keys.KeyFileError("Las claves de esta base cambiaron durante la rotación; no se rotó nada.")
+            staff, staff_bad = staff_secrets.reseal_all(tx, old_pepper, new_pepper)
+            cards, cards_bad = card_numbers.reseal_all(tx, old_pepper, new_pepper)
+            backend.ctx.audit(tx, "cli", "claves.rotadas", "ok", secretos_personal=staff, numeros_tarjeta=cards,
+                              ilegibles=staff_bad + cards_bad, huella=keys.fingerprint(new))
     return Rotation(keys.fingerprint(new), staff, cards, staff_bad + cards_bad)

@@ -146,16 +146,19 @@ def _keyset(path: Path, db_id: str, chosen: dict, entry: dict) -> KeySet:
 # secret under the new keys and records their fingerprint is known; `load` takes whichever of the two the
 # database's fingerprint names. So a kill at any instant leaves the old keys working (before the commit) or
 # the new ones (after it), never a mix.
-def begin_rotation(db, path: Path) -> tuple[dict, dict]:
-    """File new keys beside the current ones; returns (current, new) entries. The database is not touched."""
+@contextlib.contextmanager
+def rotation(db, path: Path) -> Iterator[tuple[dict, dict]]:
+    """New keys filed beside the current ones, yielded as (current, new) entries for the caller to re-seal
+    the database under them and commit; then the file keeps only the keys the database names (and the retired
+    receipt keys). The key file stays locked throughout: two rotations never interleave."""
     import secrets
 
-    expected = db.get_meta(FINGERPRINT_META)
-    db_id = db.get_meta("database_id")
-    if not expected or not db_id:
-        raise KeyFileError("Esta base de datos aún no registra la huella de sus claves: ábrela una vez con su "
-                           "archivo de claves antes de rotarlas.")
     with _locked(path):
+        expected = db.get_meta(FINGERPRINT_META)  # read under the lock: a rotation just finished counts
+        db_id = db.get_meta("database_id")
+        if not expected or not db_id:
+            raise KeyFileError("Esta base de datos aún no registra la huella de sus claves: ábrela una vez con su "
+                               "archivo de claves antes de rotarlas.")
         store = _read(path)
         entry = store.get(db_id)
         if not isinstance(entry, dict) or matching(entry, expected) is None:
@@ -164,19 +167,16 @@ def begin_rotation(db, path: Path) -> tuple[dict, dict]:
         new = {name: secrets.token_hex(32) for name in KEY_NAMES}
         store[db_id] = {**entry, "pending": new}
         _write(path, store)
-    return entry, new
+        yield entry, new
+        _finish(db, path, db_id)
 
 
-def finish_rotation(db, path: Path) -> None:
-    """After the database commit: the file keeps only the keys the database names (and retired receipt keys).
-    Also what a rerun does after a rotation that was killed."""
+def _finish(db, path: Path, db_id: str) -> None:
+    """After the database commit (the key file locked): drop the keys the database no longer names."""
+    store = _read(path)
+    entry = store.get(db_id)
     expected = db.get_meta(FINGERPRINT_META)
-    db_id = db.get_meta("database_id")
-    with _locked(path):
-        store = _read(path)
-        entry = store.get(db_id)
-        if not expected or not isinstance(entry, dict) or matching(entry, expected) is None:
-            raise mismatch(path, expected or "?", fingerprint(entry) if entry else None)
+    if isinstance(entry, dict) and expected and matching(entry, expected) is not None:
         settled = _settled(entry, expected)
         if settled != entry:
             store[db_id] = settled

@@ -28,7 +28,7 @@ def point() -> None:
     reached[0] += 1
 
 
-write, reseal, finish = keys._write, card_numbers.reseal_all, keys.finish_rotation
+write, reseal, finish = keys._write, card_numbers.reseal_all, keys._finish
 
 
 def paused_write(path, databases):
@@ -43,12 +43,12 @@ def paused_reseal(tx, old, new):
     return done
 
 
-def paused_finish(db, path):
+def paused_finish(db, path, db_id):
     point()
-    finish(db, path)
+    finish(db, path, db_id)
 
 
-keys._write, card_numbers.reseal_all, keys.finish_rotation = paused_write, paused_reseal, paused_finish
+keys._write, card_numbers.reseal_all, keys._finish = paused_write, paused_reseal, paused_finish
 backend = Backend(target_of(target), Settings(secret_key_file=key_file), create=False)
 rotate_keys(backend)
 backend.close()

@@ -212,3 +212,36 @@ def test_a_rotation_killed_at_any_step_leaves_one_whole_set_of_keys(backend, db_
             pg_server.drop_later(urlsplit(target).path.lstrip("/"))
     # killed before the commit: still the old keys; after it: the new ones
     assert fingerprints == [False, False, False, True, True, True]
+
+
+def test_two_rotations_at_once_leave_one_set_of_keys(backend, db_path, lucia, clock, tmp_path, monkeypatch):
+    import threading
+
+    staff, receipt = sealed_things(backend, lucia)
+    backend.close()
+    own_key_file(tmp_path, monkeypatch)
+    rotators = [Backend(db_path, fast_settings(secret_key_file=os.environ["COOPROGRESO_SECRET_KEY_FILE"]), clock)
+                for _ in range(2)]
+    errors = []
+
+    def rotate(b):
+        try:
+            rotate_keys(b)
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=rotate, args=(b,)) for b in rotators]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for b in rotators:
+        b.close()
+    assert not errors
+    after = Backend(db_path, fast_settings(secret_key_file=os.environ["COOPROGRESO_SECRET_KEY_FILE"]), clock)
+    try:
+        assert_readable(after, lucia, staff, receipt)
+        rows = after.db.conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'claves.rotadas'").fetchone()[0]
+        assert rows == 2
+    finally:
+        after.close()
