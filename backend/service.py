@@ -379,3 +379,35 @@ class Backend:
 
     def close(self) -> None:
         self.db.close()
+
+
+@dataclass(frozen=True)
+class Rotation:
+    fingerprint: str  # of the new keys
+    staff_secrets: int
+    card_numbers: int
+    unreadable: int  # values that did not open under the old keys either: left as they were
+
+
+def rotate_keys(backend: Backend) -> Rotation:
+    """`cooprogreso keys rotate`: new keys for this database, every secret re-sealed under them in one
+    transaction that also records their fingerprint (backend/core/keys.py keeps the old keys filed until it
+    commits). Receipts signed before stay verifiable; codes sent before and not yet used stop working.
+    Run it with the app and the worker stopped: a process still holding the old keys would seal with them."""
+    from backend.cards import card_numbers
+    from backend.core import keys
+    from backend.security import staff_secrets
+
+    path = keys.key_file_path(backend.ctx.settings.secret_key_file)
+    with keys.rotation(backend.db, path) as (current, new):
+        old_pepper, new_pepper = bytes.fromhex(current["otp_pepper"]), bytes.fromhex(new["otp_pepper"])
+        with keys.scrubbing_write(backend.db) as tx:  # the old sealed values are overwritten on disk too
+            moved = tx.execute("UPDATE meta SET value = ? WHERE key = ? AND value = ?",
+                               (keys.fingerprint(new), keys.FINGERPRINT_META, keys.fingerprint(current))).rowcount
+            if moved != 1:  # another server rotated meanwhile, with its own copy of the key file
+                raise keys.KeyFileError("Las claves de esta base cambiaron durante la rotación; no se rotó nada.")
+            staff, staff_bad = staff_secrets.reseal_all(tx, old_pepper, new_pepper)
+            cards, cards_bad = card_numbers.reseal_all(tx, old_pepper, new_pepper)
+            backend.ctx.audit(tx, "cli", "claves.rotadas", "ok", secretos_personal=staff, numeros_tarjeta=cards,
+                              ilegibles=staff_bad + cards_bad, huella=keys.fingerprint(new))
+    return Rotation(keys.fingerprint(new), staff, cards, staff_bad + cards_bad)

@@ -84,7 +84,8 @@ AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg",
                            "cooprogreso_tui.cli_services", "cooprogreso_tui.cli_ops",
                            "cooprogreso_tui.cli_contact", "cooprogreso_tui.cli_channels",
                            "cooprogreso_tui.cli_calendar", "cooprogreso_tui.cli_rates",
-                           "cooprogreso_tui.cli_simulate", "cooprogreso_tui.worker", "cooprogreso_tui.cli_uafe")
+                           "cooprogreso_tui.cli_simulate", "cooprogreso_tui.worker", "cooprogreso_tui.cli_uafe",
+                           "cooprogreso_tui.cli_admin")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,7 +267,7 @@ def _verify_receipt(path: Path, receipt: Path, settings=None) -> int:
     backend = _open(path, settings, readonly=True)
     if backend is None:
         return 2
-    if verify(backend.ctx.secret("receipt_secret"), text):
+    if any(verify(secret, text) for secret in backend.ctx.receipt_secrets()):  # signed before a rotation too
         _say("Comprobante auténtico: su contenido coincide con el código de verificación.")
         return 0
     _say("Comprobante ALTERADO o de otra cooperativa: el contenido no coincide con el código de verificación.")

@@ -56,7 +56,7 @@ class RegistrationHandler:
         if card_numbers.is_sealed(number):  # as CardsService.prepare_registration keeps it in the request
             number = card_numbers.unseal(self.number_key, number, owner=who.user_id, place=card_numbers.REQUEST)
         digits = card_digits(number)
-        key_secret = pan_secret(self.ctx.secret("otp_pepper"))
+        key_secret = pan_secret(self.ctx.secret("pan_pepper"))
         if kind == "cooprogreso":
             card = conn.execute(
                 "SELECT c.account_id, a.member_id, a.status, c.status AS card_status, m.first_names, m.last_names"
