@@ -110,6 +110,8 @@ class Settings:
     cash_declaration_threshold: int = 10_000_00  # cents: a member's cash deposits of a day from this amount declare their origin
     # -- cierre del día
     end_of_day_wait_seconds: int = 60  # the close waits this long for claimed work of its day, then refuses naming it
+    # -- sessions that end (issue 20)
+    idle_exit_grace_seconds: int = 60  # the app exits when nobody typed for session_idle_seconds + this
 
     def __post_init__(self) -> None:
         validate(self)
@@ -188,6 +190,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "cash_declaration_threshold": (1, None),
     # cierre del día
     "end_of_day_wait_seconds": (0, 3600),
+    "idle_exit_grace_seconds": (0, None),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url",
