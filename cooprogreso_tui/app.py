@@ -169,12 +169,22 @@ class CooprogresoApp(App):
         """Since the person last pressed a key or used the mouse."""
         return self.monotonic() - self._last_input
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A steady cursor: a blinking one is output twice a second, forever, and that traffic keeps a dead
+        SSH link (sshd never sees it idle, so its keep-alive never asks) or a dead websocket open."""
+        if getattr(event.widget, "cursor_blink", False):
+            event.widget.cursor_blink = False  # type: ignore[attr-defined]
+
     def _tick(self) -> None:
-        if self.signed_in is None:
-            return
         settings = self.backend.settings
         now = self.monotonic()
         idle = now - self._last_input
+        if self.signed_in is None:
+            # Nobody at the keys past a session's idle limit and a grace: the app ends, also at the login
+            # screen, so a terminal or browser tab whose person (or link) is gone leaves no process behind.
+            if idle >= settings.session_idle_seconds + settings.idle_exit_grace_seconds:
+                self.exit(return_code=0, message="Cooprogreso en Línea se cerró por inactividad.")
+            return
         limit = settings.session_idle_seconds if self.signed_in.role == "socio" else settings.staff_idle_seconds
         remaining = limit - idle
         if remaining <= 0:

@@ -118,6 +118,8 @@ class Settings:
     worker_lease_seconds: int = 30  # a worker silent this long is presumed dead: a standby takes over
     settle_every_seconds: int = 15  # the worker's interbank settlement pass
     deliver_every_seconds: int = 5  # the worker's SMS delivery pass
+    # -- sessions that end (issue 20)
+    idle_exit_grace_seconds: int = 60  # the app exits when nobody typed for session_idle_seconds + this
 
     def __post_init__(self) -> None:
         validate(self)
@@ -200,6 +202,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "rate_table_max_age_days": (1, 366),
     # el proceso de fondo
     "worker_lease_seconds": (2, 3600), "settle_every_seconds": (1, None), "deliver_every_seconds": (1, None),
+    "idle_exit_grace_seconds": (0, None),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url",
