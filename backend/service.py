@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn
     from backend.branch.counter import CounterService
     from backend.branch.end_of_day import EndOfDayService
     from backend.branch.tills import TillsService
+    from backend.branch.uafe import UafeService
     from backend.cards.card_cycle import CycleService
     from backend.cards.cards import CardsService
     from backend.cards.deferrals import DeferralsService
@@ -203,6 +204,13 @@ class Backend:
         return AuditViewsService(self.ctx, self.auth)
 
     @cached_property
+    def uafe(self) -> UafeService:
+        """The UAFE's RESU (cash operations at or above the threshold), for the auditor."""
+        from backend.branch.uafe import UafeService
+
+        return UafeService(self.ctx, self.auth)
+
+    @cached_property
     def bill_gateway(self) -> Recaudacion:
         """The recaudación network (simulated or http), shared by payments and the scheduled runner."""
         from backend.bill_payments import billers
@@ -237,6 +245,13 @@ class Backend:
         from backend.core.business_days import CalendarService
 
         return CalendarService(self.ctx, self.auth)
+
+    @cached_property
+    def rates(self):
+        """The legal rate caps in force, for members (Ayuda · Tasas máximas)."""
+        from backend.core.rates import RatesService
+
+        return RatesService(self.ctx, self.auth)
 
     # -- contacto
     @cached_property
@@ -290,15 +305,37 @@ class Backend:
         with self.db.read() as conn:
             return business_days.current(conn).warnings(self.ctx.now().date())
 
-    def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
-        """The newest messages of the embedded channel; codes that expired are masked first."""
+    def rate_warnings(self) -> list[str]:
+        """A stale or unverified table of legal rate caps, and offers above a cap (backend/core/rates.py), for
+        `check` and the staff."""
+        from backend.core import rates
+
+        with self.db.read() as conn:
+            book = rates.current_book(conn, self.product_requests.book)
+        return book.warnings(self.ctx.now().date(), self.ctx.settings.rate_table_max_age_days)
+
+    def mask_expired_codes(self) -> int:
+        """Mask the codes of the outbox whose time ran out (the worker's pass; `outbox` does it first too)."""
         from backend.core import redaction
         from backend.core.clock import iso
 
         expired_before = iso(self.ctx.now() - timedelta(seconds=self.ctx.settings.otp_ttl_seconds))
-        if redaction.pending(self.db.conn, expired_before):
-            with self.db.write() as conn:
-                redaction.sweep(conn, expired_before)
+        if not redaction.pending(self.db.conn, expired_before):
+            return 0
+        with self.db.write() as conn:
+            return redaction.sweep(conn, expired_before)
+
+    def worker_heartbeat(self, token: str):
+        """The background worker's last sign of life (`worker_lease.Heartbeat`, None if none ever ran), for
+        staff: members are refused."""
+        from backend.core import worker_lease
+
+        self.auth.staff(token)
+        return worker_lease.heartbeat(self.db)
+
+    def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
+        """The newest messages of the embedded channel; codes that expired are masked first."""
+        self.mask_expired_codes()
         rows = self.db.conn.execute(
             "SELECT * FROM (SELECT * FROM outbox WHERE id > ? ORDER BY id DESC LIMIT ?) AS o ORDER BY id",
             (after_id, last)).fetchall()
@@ -342,3 +379,35 @@ class Backend:
 
     def close(self) -> None:
         self.db.close()
+
+
+@dataclass(frozen=True)
+class Rotation:
+    fingerprint: str  # of the new keys
+    staff_secrets: int
+    card_numbers: int
+    unreadable: int  # values that did not open under the old keys either: left as they were
+
+
+def rotate_keys(backend: Backend) -> Rotation:
+    """`cooprogreso keys rotate`: new keys for this database, every secret re-sealed under them in one
+    transaction that also records their fingerprint (backend/core/keys.py keeps the old keys filed until it
+    commits). Receipts signed before stay verifiable; codes sent before and not yet used stop working.
+    Run it with the app and the worker stopped: a process still holding the old keys would seal with them."""
+    from backend.cards import card_numbers
+    from backend.core import keys
+    from backend.security import staff_secrets
+
+    path = keys.key_file_path(backend.ctx.settings.secret_key_file)
+    with keys.rotation(backend.db, path) as (current, new):
+        old_pepper, new_pepper = bytes.fromhex(current["otp_pepper"]), bytes.fromhex(new["otp_pepper"])
+        with keys.scrubbing_write(backend.db) as tx:  # the old sealed values are overwritten on disk too
+            moved = tx.execute("UPDATE meta SET value = ? WHERE key = ? AND value = ?",
+                               (keys.fingerprint(new), keys.FINGERPRINT_META, keys.fingerprint(current))).rowcount
+            if moved != 1:  # another server rotated meanwhile, with its own copy of the key file
+                raise keys.KeyFileError("Las claves de esta base cambiaron durante la rotación; no se rotó nada.")
+            staff, staff_bad = staff_secrets.reseal_all(tx, old_pepper, new_pepper)
+            cards, cards_bad = card_numbers.reseal_all(tx, old_pepper, new_pepper)
+            backend.ctx.audit(tx, "cli", "claves.rotadas", "ok", secretos_personal=staff, numeros_tarjeta=cards,
+                              ilegibles=staff_bad + cards_bad, huella=keys.fingerprint(new))
+    return Rotation(keys.fingerprint(new), staff, cards, staff_bad + cards_bad)

@@ -1,7 +1,9 @@
 """The App: who is signed in, the idle timer, and moving between the login and member screens.
 
-It also runs the co-op's background passes (settlement, SMS delivery, card cycles); their failures are
-logged and said once on screen (`background.BackgroundJobs`).
+A session does no background work for the co-op: settlement, SMS delivery, card cycles, scheduled payments
+and code masking run in `cooprogreso worker` (cooprogreso_tui/worker.py). What the app still runs in threads
+is its own (keep-alive, logout, the demo phone); their failures are logged and said once on screen
+(`background.BackgroundJobs`).
 """
 
 from __future__ import annotations
@@ -29,15 +31,9 @@ if TYPE_CHECKING:  # the caller builds the Backend; sign-in's module loads with 
     from backend.security.auth import SignedIn
     from backend.service import Backend
 
-SETTLE_EVERY_SECONDS = 15
-DELIVER_EVERY_SECONDS = 5
 PHONE_SECONDS = 30  # a demo SMS toast: time to read a code, not a minute over the error lines
-# What each background worker group is called on screen when it fails.
+# What each of the session's own thread groups is called on screen when it fails.
 JOBS = {
-    "settle": "La liquidación de transferencias interbancarias falló",
-    "deliver": "El envío de avisos SMS falló",
-    "card_cycle": "El cierre de estados de cuenta de tarjetas falló",
-    "scheduled": "El pago de servicios programados falló",
     "keepalive": "No se pudo confirmar tu sesión con el servidor",
     "logout": "No se pudo registrar el cierre de sesión",
     "phone": "El teléfono de demostración no pudo leer los mensajes",
@@ -74,48 +70,6 @@ class CooprogresoApp(App):
 
     def on_mount(self) -> None:
         self.set_interval(1, self._tick)
-        self.set_interval(SETTLE_EVERY_SECONDS, self._when_due("settle", self._settle))
-        self.set_interval(DELIVER_EVERY_SECONDS, self._when_due("deliver", self._deliver))
-        self.set_interval(self.backend.settings.card_cycle_seconds,
-                          self._when_due("card_cycle", self._close_card_cycles))
-        self.set_interval(self.backend.settings.scheduled_every_seconds,
-                          self._when_due("scheduled", self._run_scheduled))
-
-    def _when_due(self, name: str, start: Callable[[], object]) -> Callable[[], None]:
-        def tick() -> None:
-            if self.jobs.due(name):  # a failing pass backs off instead of retrying every few seconds
-                start()
-        return tick
-
-    @work(thread=True, exit_on_error=False, group="settle", exclusive=True)
-    def _settle(self) -> str | None:
-        """Move pending interbank transfers along (a branch server may also run `cooprogreso settle`)."""
-        report = self.backend.clearing.settle()
-        flagged = len(self.backend.clearing.flagged())
-        if report.failed:
-            return (f"La red interbancaria no respondió bien a {report.failed} operaciones; se reintentarán. "
-                    "El detalle está en el registro y en `cooprogreso settle`.")
-        if flagged:
-            return f"{flagged} operaciones interbancarias esperan revisión del personal (`cooprogreso settle`)."
-        return None
-
-    @work(thread=True, exit_on_error=False, group="deliver", exclusive=True)
-    def _deliver(self) -> str | None:
-        """Send the SMS queued by bookings (a server may also run `cooprogreso deliver`)."""
-        report = self.backend.notices.deliver()
-        if report.last_error:
-            return f"No se pudieron enviar avisos SMS a los socios: {report.last_error}"
-        return None
-
-    @work(thread=True, exit_on_error=False, group="card_cycle", exclusive=True)
-    def _close_card_cycles(self) -> None:
-        """Close card statements whose cut date has passed (a server may also run `cooprogreso close-cycle`)."""
-        self.backend.card_cycle.close_due()
-
-    @work(thread=True, exit_on_error=False, group="scheduled", exclusive=True)
-    def _run_scheduled(self) -> None:
-        """Pay due scheduled services and resend unanswered payments (a server may also run `run-scheduled`)."""
-        self.backend.scheduled_runner().run_pass()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own background work: failures are logged and said once, never lost."""
@@ -126,8 +80,6 @@ class CooprogresoApp(App):
             return
         if event.state == WorkerState.SUCCESS:
             self.jobs.succeeded(group)
-            if group in ("settle", "deliver"):
-                self.jobs.problem(group, event.worker.result)
         elif event.state == WorkerState.ERROR:
             error = event.worker.error
             if group == "keepalive" and isinstance(error, SessionExpired):
@@ -213,12 +165,26 @@ class CooprogresoApp(App):
             self._last_input = self.monotonic()
         await super().on_event(event)
 
+    def idle_seconds(self) -> float:
+        """Since the person last pressed a key or used the mouse."""
+        return self.monotonic() - self._last_input
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A steady cursor: a blinking one is output twice a second, forever, and that traffic keeps a dead
+        SSH link (sshd never sees it idle, so its keep-alive never asks) or a dead websocket open."""
+        if getattr(event.widget, "cursor_blink", False):
+            event.widget.cursor_blink = False  # type: ignore[attr-defined]
+
     def _tick(self) -> None:
-        if self.signed_in is None:
-            return
         settings = self.backend.settings
         now = self.monotonic()
         idle = now - self._last_input
+        if self.signed_in is None:
+            # Nobody at the keys past a session's idle limit and a grace: the app ends, also at the login
+            # screen, so a terminal or browser tab whose person (or link) is gone leaves no process behind.
+            if idle >= settings.session_idle_seconds + settings.idle_exit_grace_seconds:
+                self.exit(return_code=0, message="Cooprogreso en Línea se cerró por inactividad.")
+            return
         limit = settings.session_idle_seconds if self.signed_in.role == "socio" else settings.staff_idle_seconds
         remaining = limit - idle
         if remaining <= 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from pathlib import Path
@@ -82,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
 AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg", "cooprogreso_tui.cli_cards",
                            "cooprogreso_tui.cli_services", "cooprogreso_tui.cli_ops",
                            "cooprogreso_tui.cli_contact", "cooprogreso_tui.cli_channels",
-                           "cooprogreso_tui.cli_calendar", "cooprogreso_tui.cli_simulate")
+                           "cooprogreso_tui.cli_calendar", "cooprogreso_tui.cli_rates",
+                           "cooprogreso_tui.cli_simulate", "cooprogreso_tui.worker", "cooprogreso_tui.cli_uafe",
+                           "cooprogreso_tui.cli_admin")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,7 +198,7 @@ def _check(path: Path, settings=None) -> int:
     if backend is None:
         return 2
     problems = backend.check()
-    for warning in backend.calendar_warnings():  # told, never a failure: the books can still be right
+    for warning in backend.calendar_warnings() + backend.rate_warnings():  # told, never a failure
         _say(f"Aviso: {warning}")
     if not problems:
         _say(f"Contabilidad cuadrada: cada asiento suma cero y cada saldo es la suma de sus partidas ({path}).")
@@ -264,7 +267,7 @@ def _verify_receipt(path: Path, receipt: Path, settings=None) -> int:
     backend = _open(path, settings, readonly=True)
     if backend is None:
         return 2
-    if verify(backend.ctx.secret("receipt_secret"), text):
+    if any(verify(secret, text) for secret in backend.ctx.receipt_secrets()):  # signed before a rotation too
         _say("Comprobante auténtico: su contenido coincide con el código de verificación.")
         return 0
     _say("Comprobante ALTERADO o de otra cooperativa: el contenido no coincide con el código de verificación.")
@@ -303,10 +306,12 @@ def _run(cfg, demo: bool) -> int:
 
     app = CooprogresoApp(backend, export_dir=cfg.export_dir)
     from .cli_channels import end_on_hangup
+    from .worker import in_thread
 
     end_on_hangup(app)
-    try:
-        app.run()
+    try:  # a member session does no background work; `--demo` alone also runs the worker, in a thread
+        with in_thread(cfg.db_path, cfg.settings) if demo else contextlib.nullcontext():
+            app.run()
     finally:
         if app.signed_in:  # closed without SALIR: the session must not outlive the terminal
             backend.auth.logout(app.token, "cerrar_aplicacion")

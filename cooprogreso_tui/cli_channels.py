@@ -29,6 +29,8 @@ def register(sub) -> None:
     web.add_argument("--public-url", help="URL pública https del proxy inverso (obligatoria fuera de loopback)")
     web.add_argument("--behind-proxy", action="store_true",
                      help="declara que un proxy inverso TLS con autenticación está delante")
+    web.add_argument("--trusted-proxy", action="append", default=[], metavar="IP",
+                     help="dirección del proxy inverso cuyo X-Forwarded-For se cree (de nadie más)")
     web.add_argument("--play", metavar="GUION", help="cada pestaña reproduce este guion de demostración")
     web.add_argument("--speed", type=float, default=1.0, help="con --play: velocidad de reproducción (2 = el doble)")
     web.set_defaults(handler=_web)
@@ -49,6 +51,7 @@ def _web(cfg, args) -> int:
 
     try:
         origins = web.check_bind(args.host, args.port, args.public_url, args.behind_proxy)
+        trusted = web.trusted_proxies(args.trusted_proxy)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -69,7 +72,7 @@ def _web(cfg, args) -> int:
     else:
         command = base + db_arguments(cfg.db_path)
     server = web.CooprogresoServer(shlex.join(command), host=args.host, port=args.port,
-                                   public_url=args.public_url, origins=origins)
+                                   public_url=args.public_url, origins=origins, trusted=trusted)
     server.serve()
     return 0
 
@@ -121,8 +124,11 @@ def _play_on(cfg, path: Path, script, args) -> int:
                          show_captions=not args.headless or record is not None,
                          screenshots=Path(args.screenshots) if args.screenshots else None,
                          recorder=recorder, log=sys.stdout if args.headless else None)
-    try:
-        app.run(headless=args.headless, size=size, auto_pilot=player)
+    from .worker import in_thread
+
+    try:  # a scripted demo is one command: the worker runs in a thread beside it
+        with in_thread(path, cfg.settings):
+            app.run(headless=args.headless, size=size, auto_pilot=player)
     finally:
         if app.signed_in:
             backend.auth.logout(app.token, "cerrar_aplicacion")

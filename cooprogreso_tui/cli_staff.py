@@ -7,12 +7,19 @@ shows it again. `reset-totp` enrols a new one for a user who lost theirs (the ol
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import os
 import sys
+from typing import Literal
 
 from backend.core.text import visible
 
 from .cli import _say
+
+
+QR_PNG_HELP = ("guardar además el código QR como imagen PNG (archivo nuevo, legible solo por ti: 0600); "
+               "bórrala en cuanto el autenticador lo haya leído")
 
 
 def register(sub) -> None:
@@ -27,6 +34,7 @@ def register(sub) -> None:
                      help="cédula de la persona: no podrá decidir nada sobre su propio registro de socio")
     add.add_argument("--password-stdin", action="store_true", help="leer la contraseña de la entrada estándar")
     add.add_argument("--no-qr", action="store_true", help="no dibujar el código QR")
+    add.add_argument("--qr-png", metavar="FILE", help=QR_PNG_HELP)
     add.set_defaults(handler=_add)
     lst = verbs.add_parser("list", help="listar el personal")
     lst.add_argument("--db", dest="target")
@@ -45,6 +53,7 @@ def register(sub) -> None:
     reset.add_argument("--db", dest="target")
     reset.add_argument("--user", required=True)
     reset.add_argument("--no-qr", action="store_true", help="no dibujar el código QR")
+    reset.add_argument("--qr-png", metavar="FILE", help=QR_PNG_HELP)
     reset.set_defaults(handler=_reset_totp)
     code = verbs.add_parser("code", help="código actual del autenticador de un usuario (solo demostración)")
     code.add_argument("--db", dest="target")
@@ -79,22 +88,61 @@ def _add(cfg, args) -> int:
         return 2
     password = _password(args.password_stdin)
     if password is None:
+        backend.close()
+        return 1
+    png = _open_png(args.qr_png)
+    if png is False:
+        backend.close()
         return 1
     try:
         enrolment = backend.auth.staff_directory.add(args.user, args.role, password, args.name, cedula=args.cedula)
     except ServiceError as exc:
         _say(exc.message, err=True)
+        _drop_png(png, args.qr_png)
         return 1
+    except BaseException:
+        _drop_png(png, args.qr_png)
+        raise
     finally:
         backend.close()
     _say(f"Usuario de personal creado: {enrolment.username} ({args.role})")
     if args.cedula is None:
         _say("Aviso: sin --cedula solo se compara su nombre con el de los socios; vincúlala con «staff link».")
-    _show_secret(enrolment, qr=not args.no_qr)
+    _show_secret(enrolment, qr=not args.no_qr, png=png, png_path=args.qr_png)
     return 0
 
 
-def _show_secret(enrolment, *, qr: bool) -> None:
+def _open_png(path: str | None) -> int | None | Literal[False]:
+    """A new file for the QR image, opened before anything is enrolled (so a bad path changes nothing).
+
+    Created 0600 and never through an existing file or symlink (O_EXCL, O_NOFOLLOW): the image holds
+    the secret, so it must not land in a file someone else can read or has planted. False: refused.
+    """
+    if path is None:
+        return None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        _say(f"Ya existe {path}: elige un archivo nuevo para la imagen del código QR.", err=True)
+        return False
+    except OSError as exc:
+        _say(f"No se pudo crear {path} ({exc.strerror}).", err=True)
+        return False
+    os.fchmod(fd, 0o600)  # whatever the umask
+    return fd
+
+
+def _drop_png(fd: int | None, path: str | None) -> None:
+    """Nothing was enrolled: the empty image file goes."""
+    if fd is None or path is None:
+        return
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _show_secret(enrolment, *, qr: bool, png: int | None = None, png_path: str | None = None) -> None:
     from backend.security import totp
 
     _say("Registra este secreto en la aplicación autenticadora AHORA: no se volverá a mostrar.")
@@ -102,6 +150,10 @@ def _show_secret(enrolment, *, qr: bool) -> None:
     _say(f"URI: {enrolment.uri}")
     if qr:
         _say(totp.qr_text(enrolment.uri))
+    if png is not None:
+        with os.fdopen(png, "wb") as out:
+            out.write(totp.qr_png(enrolment.uri))
+        _say(f"Código QR guardado en {png_path} (solo tú puedes leerlo); bórralo cuando el autenticador lo haya leído.")
 
 
 def _reset_totp(cfg, args) -> int:
@@ -110,15 +162,23 @@ def _reset_totp(cfg, args) -> int:
     backend = _backend(cfg)
     if backend is None:
         return 2
+    png = _open_png(args.qr_png)
+    if png is False:
+        backend.close()
+        return 1
     try:
         enrolment = backend.auth.staff_directory.reset_totp(args.user)
     except ServiceError as exc:
         _say(exc.message, err=True)
+        _drop_png(png, args.qr_png)
         return 1
+    except BaseException:
+        _drop_png(png, args.qr_png)
+        raise
     finally:
         backend.close()
     _say(f"Nuevo autenticador para {enrolment.username}: el secreto anterior ya no vale y sus sesiones se cerraron.")
-    _show_secret(enrolment, qr=not args.no_qr)
+    _show_secret(enrolment, qr=not args.no_qr, png=png, png_path=args.qr_png)
     return 0
 
 

@@ -55,6 +55,30 @@ def check_bind(host: str, port: int, public_url: str | None, behind_proxy: bool)
     return frozenset(f"http://{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]"))
 
 
+def trusted_proxies(values: list[str]) -> frozenset[str]:
+    """The proxies whose X-Forwarded-For is believed: IP addresses only; ValueError (Spanish) otherwise."""
+    out = set()
+    for value in values:
+        try:
+            out.add(str(ipaddress.ip_address(value.strip().strip("[]"))))
+        except ValueError:
+            raise ValueError(f"--trusted-proxy espera una dirección IP, no «{value}»") from None
+    return frozenset(out)
+
+
+def client_address(remote: str | None, forwarded: str | None, trusted: frozenset[str]) -> str:
+    """Who is on the other end: the peer, or, when the peer is a trusted proxy, the address it put last in
+    X-Forwarded-For (the one it saw; anything before it was written by the client and proves nothing).
+    From anyone else the header is the client's own claim and is ignored."""
+    peer = remote or ""
+    if peer not in trusted or not forwarded:
+        return peer
+    try:
+        return str(ipaddress.ip_address(forwarded.split(",")[-1].strip()))
+    except ValueError:
+        return peer
+
+
 def _csp(ws_origin: str) -> str:
     return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self'; "
             f"img-src 'self' data:; connect-src 'self' {ws_origin}; frame-ancestors 'none'; base-uri 'none'; "
@@ -63,13 +87,14 @@ def _csp(ws_origin: str) -> str:
 
 class CooprogresoServer(Server):
     def __init__(self, command: str, *, host: str, port: int, public_url: str | None,
-                 origins: frozenset[str]) -> None:
+                 origins: frozenset[str], trusted: frozenset[str] = frozenset()) -> None:
         if public_url is None:
             shown = f"[{host}]" if ":" in host else host
             public_url = f"http://{shown}:{port}"
         super().__init__(command, host=host, port=port, title="Cooprogreso en Línea", public_url=public_url,
                          templates_path=TEMPLATES)
         self.origins = origins
+        self.trusted = trusted
         scheme, rest = self.public_url.split(":", 1)
         self.csp = _csp(("wss:" if scheme == "https" else "ws:") + rest.rstrip("/"))
 
@@ -82,8 +107,11 @@ class CooprogresoServer(Server):
 
     @web.middleware
     async def _check_origin(self, request: web.Request, handler):
-        if request.path == "/ws" and request.headers.get("Origin") not in self.origins:
-            raise web.HTTPForbidden(text="Origen no permitido.")
+        if request.path == "/ws":
+            if request.headers.get("Origin") not in self.origins:
+                raise web.HTTPForbidden(text="Origen no permitido.")
+            who = client_address(request.remote, request.headers.get("X-Forwarded-For"), self.trusted)
+            self.console.print(f"Sesión web desde {who}", highlight=False, markup=False)
         return await handler(request)
 
     @web.middleware

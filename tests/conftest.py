@@ -77,11 +77,12 @@ SLOW_FIRST = ("test_ssh", "test_demos", "test_web_browser", "test_races", "test_
 ONE_WORKER = ("test_ssh",)
 # What turns on a date (end of day, card cycles and statements, scheduled payments, plazo fijo, loans,
 # deferrals, sessions and codes): `.ci/run` plays these again under faketime at other dates (`-m dates`).
-DATE_SENSITIVE = ("test_end_of_day", "test_card_cycle", "test_card_payments", "test_cli_cards", "test_scheduled",
+DATE_SENSITIVE = ("test_end_of_day", "test_card_cycle", "test_card_arrears", "test_card_payments", "test_cli_cards", "test_scheduled",
                   "test_scheduled_properties", "test_maturities", "test_products", "test_product_requests",
                   "test_product_approvals", "test_deferrals", "test_auth", "test_otp", "test_operations",
                   "test_staff_auth", "test_tills", "test_clearing", "test_business_days", "test_end_of_day_claims",
-                  "test_scheduled_limits", "test_codes_at_rest")
+                  "test_scheduled_limits", "test_codes_at_rest", "test_rate_caps", "test_uafe",
+                  "test_cash_declaration", "test_status")
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may be disabled (-p no:xdist)

@@ -137,6 +137,9 @@ class BranchServer:
         shutil.copy(demo_db, self.db)
         # the co-op's keys live in the service account's key file, as on a branch server
         keys = self.base / "service" / ".config" / "cooprogreso" / "keys.json"
+        keys.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the copy opens only with its own keys
+        shutil.copy(os.environ["COOPROGRESO_SECRET_KEY_FILE"], keys)
+        keys.chmod(0o600)
         backend = Backend(self.db, Settings(scrypt_log_n=8, secret_key_file=str(keys)), create=False)
         try:
             cedulas = [r[0] for r in backend.db.conn.execute(

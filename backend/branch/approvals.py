@@ -1,6 +1,7 @@
 """The supervisor's approvals queue (maker-checker): large withdrawals, till closes with a difference,
-changes of a member's registered mobile. Nobody approves their own operation; approving runs the
-booking in the same transaction as the decision, rejecting leaves nothing but the decision.
+changes of a member's registered mobile, registrations of politically exposed persons. Nobody approves
+their own operation; approving runs the booking in the same transaction as the decision, rejecting leaves
+nothing but the decision.
 """
 
 from __future__ import annotations
@@ -41,14 +42,14 @@ def executors() -> dict[str, Executor]:
     from backend.branch import backoffice, counter, tills
 
     return {"retiro": counter.approve_withdrawal, "cierre_caja": tills.approve_close,
-            "cambio_celular": backoffice.approve_mobile_change}
+            "cambio_celular": backoffice.approve_mobile_change, "socio_pep": backoffice.approve_pep}
 
 
 def on_reject() -> dict[str, Executor]:
     """kind → what a rejection gives back (a withdrawal's hold), inside the decision's transaction."""
-    from backend.branch import counter
+    from backend.branch import backoffice, counter
 
-    return {"retiro": counter.release_withdrawal}
+    return {"retiro": counter.release_withdrawal, "socio_pep": backoffice.reject_pep}
 
 
 def _lines(conn: sqlite3.Connection, op: counter_ops.CounterOp) -> tuple[tuple[str, str], ...]:
@@ -76,6 +77,10 @@ def _lines(conn: sqlite3.Connection, op: counter_ops.CounterOp) -> tuple[tuple[s
     elif op.kind == "cambio_celular":
         lines += [("Celular actual", op.request.get("old_masked", "-")), ("Celular nuevo", op.request["new_mobile"]),
                   ("Motivo", op.request.get("reason", ""))]
+    elif op.kind == "socio_pep":
+        from backend.branch.backoffice import opening_lines
+
+        lines += opening_lines(conn, op)
     return tuple(lines)
 
 

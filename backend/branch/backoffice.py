@@ -1,5 +1,26 @@
 """Atención al socio: enrol a member (KYC) with a savings account, unlock or reset their online access,
 and ask a supervisor to change their registered mobile (where account takeovers happen).
+
+Know your member («conozca a su socio», debida diligencia). Sources relied on (looked up with the `search`
+tool, 2026-11; the text of the norms themselves was not at hand, so the field list below is the co-op's
+reading, not a verified checklist):
+- Ley Orgánica de Prevención, Detección y Erradicación del Delito de Lavado de Activos y del Financiamiento
+  de Delitos (Registro Oficial 2S 802, 21/07/2016): co-ops are obliged subjects that must know their members.
+- Its Reglamento (Decreto Ejecutivo 1331, RO 966, 20/03/2017), art. 42: a PEP is a natural person, Ecuadorian
+  or foreign, who holds or held a prominent public function in Ecuador or abroad, or in an international
+  organisation; their spouse/partner, relatives and close associates count too.
+- SEPS, «Norma de control para la prevención, detección y combate del delito de lavado de activos y la
+  financiación de otros delitos en las entidades del sector financiero popular y solidario» (RO 102,
+  14/08/2025; summary at avl.com.ec): each co-op runs a risk system (SPARLAFD) with member risk profiles.
+- The UAF's PEP instructivo (2012, summary at controlcapital.net): enhanced due diligence for every PEP,
+  national or foreign. FATF/GAFI recommendation 12: a senior person approves the relationship with a PEP.
+So before the account opens the co-op asks identity (cédula with its check digit), birth date, contact,
+address, occupation, declared monthly income and the PEP declaration. Decision: a PEP is registered with
+due diligence «reforzada» and waits for a supervisor's approval in the approvals queue before the opening
+deposit is taken. The account opens only with a cash opening deposit at a till (backend/branch/counter.py):
+the member stays `inactivo` (no transfers in, no online affiliation) until then, so that deposit is the
+account's first movement; atención registers and the teller takes the cash (two people, the till balances).
+The minimum opening deposit is the co-op's own policy (setting `opening_deposit_min`), not a legal figure.
 """
 
 from __future__ import annotations
@@ -11,11 +32,13 @@ from datetime import date, datetime
 from typing import Any
 
 from backend.branch import counter_ops
+from backend.branch.tills import amount_cents
 from backend.core import accounts, notices
 from backend.core.context import Context, Principal
 from backend.core.db import member_lock
 from backend.core.errors import Forbidden, NotFound, ValidationError
-from backend.core.identity import ID_TYPES, mask_phone, normalize_id, validate_mobile
+from backend.core.identity import ID_TYPES, mask_id, mask_phone, normalize_id, validate_mobile
+from backend.core.money import format_money
 from backend.core.text import ascii_digits, clean_text
 from backend.security import staff_conflicts
 from backend.security.roles import ATENCION, SUPERVISOR, staff_only
@@ -24,11 +47,58 @@ from backend.security.staff_conflicts import refuse_own
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
+MAX_MONTHLY_INCOME = 1_000_000_00  # cents: a typo guard, not a rule
+
+
+
 @dataclass(frozen=True)
 class Enrolled:
     member_id: int
     name: str
     account_number: str
+    opening: str  # por_aprobar (PEP) / deposito_pendiente
+    minimum_deposit: int
+
+
+@dataclass(frozen=True)
+class EnrolForm:
+    """What the co-op knows before it opens the account: validated, nothing stored yet."""
+
+    id_type: str
+    id_number: str
+    first_names: str
+    last_names: str
+    birth_date: str  # ISO
+    mobile: str
+    email: str
+    address: str
+    occupation: str
+    monthly_income: int  # cents
+    pep: bool
+    pep_position: str | None
+
+    @property
+    def due_diligence(self) -> str:
+        return "reforzada" if self.pep else "estandar"
+
+    def lines(self, minimum: int) -> tuple[tuple[str, str], ...]:
+        """For the confirmation before saving."""
+        born = date.fromisoformat(self.birth_date).strftime("%d/%m/%Y")
+        lines = [("Socio", f"{self.first_names} {self.last_names}"),
+                 ("Identificación", f"{ID_TYPES[self.id_type]} {self.id_number}"), ("Nacimiento", born),
+                 ("Celular", self.mobile), ("Correo", self.email), ("Dirección", self.address),
+                 ("Ocupación", self.occupation), ("Ingreso mensual", format_money(self.monthly_income)),
+                 ("Persona expuesta políticamente", f"Sí: {self.pep_position}" if self.pep else "No")]
+        if self.pep:
+            lines.append(("Debida diligencia", "Reforzada: requiere aprobación del supervisor"))
+        lines.append(("Depósito de apertura", f"En caja, en efectivo; mínimo {format_money(minimum)}"))
+        return tuple(lines)
+
+
+@dataclass(frozen=True)
+class EnrolReview:
+    title: str
+    lines: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -60,12 +130,52 @@ class BackofficeService:
         self.auth = auth
 
     @staff_only(ATENCION)
+    def review_enrolment(self, who: Principal, form: dict) -> EnrolReview:
+        """Validate the whole form and show what will be saved (the screen's confirmation); stores nothing."""
+        parsed = self._form(who, form)
+        with self.ctx.db.read() as conn:
+            self._not_registered(conn, parsed)
+        return EnrolReview("¿Registrar al socio?", parsed.lines(self.ctx.settings.opening_deposit_min))
+
+    @staff_only(ATENCION)
     def enrol_member(self, who: Principal, form: dict) -> Enrolled:
+        """Register the member and their (still empty) savings account; the account opens with the teller's
+        cash opening deposit. A PEP waits for a supervisor first (counter_ops `socio_pep`)."""
+        f = self._form(who, form)
+        opening = "por_aprobar" if f.pep else "deposito_pendiente"
+        with self.ctx.db.write() as conn:
+            self._not_registered(conn, f)
+            day = counter_ops.business_date(conn, self.ctx)
+            member = accounts.create_member(conn, id_type=f.id_type, id_number=f.id_number, first_names=f.first_names,
+                                            last_names=f.last_names, mobile=f.mobile, email=f.email,
+                                            created_at=self.ctx.now_iso(), status="inactivo")
+            conn.execute("UPDATE members SET birth_date = ?, address = ?, occupation = ?, monthly_income = ?, pep = ?,"
+                         " pep_position = ?, due_diligence = ?, opening = ? WHERE id = ?",
+                         (f.birth_date, f.address, f.occupation, f.monthly_income, int(f.pep), f.pep_position,
+                          f.due_diligence, opening, member))
+            account = accounts.open_savings(conn, member, day)
+            number_ = conn.execute("SELECT number FROM accounts WHERE id = ?", (account,)).fetchone()[0]
+            extra = {}
+            if f.pep:
+                extra["operacion"] = counter_ops.insert(
+                    conn, self.ctx, kind="socio_pep", state="por_aprobar", maker_id=who.user_id, member_id=member,
+                    key=f"socio_pep:{member}", account_id=account,
+                    request={"pep_position": f.pep_position, "occupation": f.occupation,
+                             "monthly_income": f.monthly_income})
+            self.ctx.audit(conn, who.username, "socio.registrar", opening, rol=who.role, member_id=member,
+                           cuenta=number_, pep=f.pep, debida_diligencia=f.due_diligence, **extra)
+        return Enrolled(member, f"{f.first_names} {f.last_names}", number_, opening,
+                        self.ctx.settings.opening_deposit_min)
+
+    def _form(self, who: Principal, form: dict) -> EnrolForm:
+        """Every field checked, in the form's order; a refusal names its field and changes nothing."""
+        if not isinstance(form, dict):
+            raise ValidationError("Formulario no válido.", field="id_number")
         id_type = form.get("id_type", "")
         raw = form.get("id_number", "")
         if id_type in ("cedula", "ruc"):
             raw = ascii_digits(raw, field="id_number", label="La identificación")
-        number = normalize_id(id_type, raw if isinstance(raw, str) else "")
+        number = normalize_id(id_type, raw if isinstance(raw, str) else "")  # the cédula's check digit
         first = clean_text(form.get("first_names", ""), field="first_names", label="Los nombres", max_len=60, min_len=2)
         last = clean_text(form.get("last_names", ""), field="last_names", label="Los apellidos", max_len=60, min_len=2)
         born = _birth_date(form.get("birth_date", ""), self.ctx.clock.now().date())
@@ -74,28 +184,36 @@ class BackofficeService:
         if not _EMAIL.match(email):
             raise ValidationError("El correo electrónico no es válido.", field="email")
         address = clean_text(form.get("address", ""), field="address", label="La dirección", max_len=120, min_len=5)
+        occupation = clean_text(form.get("occupation", ""), field="occupation", label="La ocupación", max_len=80,
+                                min_len=3)
+        income_text = form.get("monthly_income", "")
+        if not isinstance(income_text, str) or not income_text.strip():
+            raise ValidationError("Indica el ingreso mensual (0 si no tiene ingresos).", field="monthly_income")
+        try:
+            income = amount_cents(income_text, max_cents=MAX_MONTHLY_INCOME, allow_zero=True)
+        except ValidationError as e:  # the money parser speaks of «el monto»: name this field
+            raise ValidationError(f"Ingreso mensual: {e.message}", field="monthly_income") from None
+        pep_answer = form.get("pep", "")
+        if pep_answer not in ("si", "no"):
+            raise ValidationError("Indica si es persona expuesta políticamente (Sí o No).", field="pep")
+        position = None
+        if pep_answer == "si":
+            position = clean_text(form.get("pep_position", ""), field="pep_position",
+                                  label="El cargo o función pública", max_len=80, min_len=3)
         staff = self.ctx.db.conn.execute("SELECT cedula, full_name FROM staff_users WHERE id = ?",
                                          (who.user_id,)).fetchone()
         if staff_conflicts.same_person(staff[0], staff[1], id_type, number, first, last):
             self.ctx.audit_now(who.username, "socio.registrar", "propia_rechazada", rol=who.role)
             raise Forbidden("No puedes registrarte tú mismo como socio: pídeselo a un compañero.",
                             code=staff_conflicts.CODE)
-        with self.ctx.db.write() as conn:
-            if conn.execute("SELECT 1 FROM members WHERE id_type = ? AND id_number = ?",
-                            (id_type, number)).fetchone():
-                raise ValidationError(f"Ya existe un socio con esa {ID_TYPES[id_type].lower()}.", field="id_number")
-            day = counter_ops.business_date(conn, self.ctx)
-            member = accounts.create_member(conn, id_type=id_type, id_number=number, first_names=first,
-                                            last_names=last, mobile=mobile, email=email,
-                                            created_at=self.ctx.now_iso())
-            conn.execute("UPDATE members SET birth_date = ?, address = ? WHERE id = ?", (born, address, member))
-            account = accounts.open_savings(conn, member, day)
-            number_ = conn.execute("SELECT number FROM accounts WHERE id = ?", (account,)).fetchone()[0]
-            notices.queue(conn, member, "Cooprogreso: bienvenido(a). Tu cuenta de ahorros ya está abierta; "
-                          "afíliate a Cooprogreso en Línea con «Regístrate aquí».", self.ctx.now_iso())
-            self.ctx.audit(conn, who.username, "socio.registrar", "ok", rol=who.role, member_id=member,
-                           cuenta=number_)
-        return Enrolled(member, f"{first} {last}", number_)
+        return EnrolForm(id_type, number, first, last, born, mobile, email, address, occupation, income,
+                         pep_answer == "si", position)
+
+    @staticmethod
+    def _not_registered(conn: Any, f: EnrolForm) -> None:
+        if conn.execute("SELECT 1 FROM members WHERE id_type = ? AND id_number = ?",
+                        (f.id_type, f.id_number)).fetchone():
+            raise ValidationError(f"Ya existe un socio con esa {ID_TYPES[f.id_type].lower()}.", field="id_number")
 
     @staff_only(ATENCION, SUPERVISOR)
     def online_access(self, who: Principal, member_id: int) -> OnlineAccess:
@@ -184,3 +302,26 @@ def approve_mobile_change(conn: sqlite3.Connection, ctx: Context, op, checker: P
                  " IN (SELECT id FROM users WHERE member_id = ?)", (now, op.member_id))
     notices.queue(conn, op.member_id, "Cooprogreso: este número es ahora tu celular registrado.", now)
     counter_ops.mark_executed(conn, ctx, op.id, None)
+
+
+def approve_pep(conn: sqlite3.Connection, ctx: Context, op, checker: Principal, note: str) -> None:
+    """A supervisor accepts the relationship with a PEP (enhanced due diligence): the opening deposit may follow."""
+    done = conn.execute("UPDATE members SET opening = 'deposito_pendiente' WHERE id = ? AND opening = 'por_aprobar'"
+                        " RETURNING id", (op.member_id,)).fetchone()
+    if done is None:
+        raise ValidationError("El registro del socio ya no espera aprobación.", code="decidida")
+    counter_ops.mark_executed(conn, ctx, op.id, None)
+
+
+def reject_pep(conn: sqlite3.Connection, ctx: Context, op, checker: Principal, note: str) -> None:
+    """Rejected: the account never opens (the member stays inactive, the registration on file)."""
+    conn.execute("UPDATE members SET opening = 'rechazada' WHERE id = ? AND opening = 'por_aprobar'", (op.member_id,))
+
+
+def opening_lines(conn: sqlite3.Connection, op) -> tuple[tuple[str, str], ...]:
+    """What the supervisor sees before deciding on a PEP's registration."""
+    m = conn.execute("SELECT id_number, address FROM members WHERE id = ?", (op.member_id,)).fetchone()
+    r = op.request
+    return (("Identificación", mask_id(m[0])), ("Cargo o función pública", r.get("pep_position", "")),
+            ("Ocupación", r.get("occupation", "")), ("Ingreso mensual", format_money(r.get("monthly_income", 0))),
+            ("Dirección", m[1] or ""), ("Debida diligencia", "Reforzada"))

@@ -21,7 +21,7 @@ from backend.core.context import Context, Principal
 from backend.core.db import member_lock
 from backend.core.errors import Forbidden, NotFound, ValidationError
 from backend.core.files import write_private
-from backend.core.identity import mask_account, mask_id, mask_phone
+from backend.core.identity import ID_TYPES, mask_account, mask_id, mask_phone
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.core.name_search import MemberSearch, find_by_name
@@ -30,6 +30,9 @@ from backend.security import receipts
 from backend.security.roles import ATENCION, AUDITOR, CAJERO, SUPERVISOR, staff_only
 from backend.security.staff_conflicts import refuse_own
 
+OPENING_LABELS = {"por_aprobar": "Espera la aprobación del supervisor (persona expuesta políticamente)",
+                  "deposito_pendiente": "Pendiente del depósito de apertura",
+                  "rechazada": "Registro rechazado por el supervisor"}
 CASH_KINDS = {kind: counter_ops.KIND_LABELS[kind] for kind in ("deposito", "retiro")}  # one list of labels
 
 
@@ -51,6 +54,7 @@ class MemberCard:
     status: str
     accounts: tuple[MemberAccount, ...]
     check_questions: tuple[tuple[str, str], ...]  # (question to ask, the answer on file)
+    opening: str | None = None  # a new member's account not yet open: what it waits for (Spanish)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class CashQuote:
     amount: int
     needs_approval: bool
     declaration: cash_declaration.Declaration | None = None  # licitud de fondos, for a large cash deposit
+    depositor: cash_declaration.Depositor | None = None  # who brings the cash of a deposit (owner by default)
+    opening: bool = False  # the new member's opening deposit (backend/branch/backoffice.py)
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,8 @@ def member_card(conn: sqlite3.Connection, member_id: int) -> MemberCard:
         questions.append(("¿Cuáles son los 3 últimos dígitos de su celular?", m["mobile"][-3:]))
     questions.append(("¿En qué año se hizo socio?", m["created_at"][:4]))
     return MemberCard(m["id"], f"{m['first_names']} {m['last_names']}", mask_id(m["id_number"]), m["status"],
-                      tuple(MemberAccount(a[0], a[1], a[2], a[3]) for a in accs), tuple(questions))
+                      tuple(MemberAccount(a[0], a[1], a[2], a[3]) for a in accs), tuple(questions),
+                      OPENING_LABELS.get(m["opening"]) if m["opening"] else None)
 
 
 def book_cash(conn: sqlite3.Connection, ctx: Context, op: counter_ops.CounterOp, actor: str) -> int:
@@ -119,6 +126,34 @@ def book_cash(conn: sqlite3.Connection, ctx: Context, op: counter_ops.CounterOp,
                   f"tu cuenta {mask_account(number)}. Ref. {op.reference}. Si no la reconoces, llama a la "
                   "cooperativa.", ctx.now_iso())
     return entry
+
+
+def opening_refusal(opening: str, kind: str, cents: int, minimum: int) -> None:
+    """A member still opening their account: only a cash deposit of at least the minimum, once approved."""
+    if opening == "por_aprobar":
+        raise ValidationError("El socio es persona expuesta políticamente: su registro espera la aprobación del "
+                              "supervisor antes del depósito de apertura.", field="cuenta")
+    if opening != "deposito_pendiente":
+        raise ValidationError("El registro del socio fue rechazado: la cuenta no se abre.", field="cuenta")
+    if kind != "deposito":
+        raise ValidationError("La cuenta aún no está abierta: el primer movimiento es el depósito de apertura.",
+                              field="cuenta")
+    if cents < minimum:
+        raise ValidationError(f"El depósito de apertura mínimo es {format_money(minimum)}.", field="monto")
+
+
+def open_account(conn: sqlite3.Connection, ctx: Context, member_id: int, account_id: int, entry: int) -> None:
+    """The opening deposit just booked makes the member active; it must be the account's first movement."""
+    first = conn.execute("SELECT entry_id FROM postings WHERE account_id = ? ORDER BY id LIMIT 1",
+                         (account_id,)).fetchone()
+    if first is None or first[0] != entry:
+        raise ValidationError("La cuenta ya tiene movimientos: no es una apertura.", code="apertura")
+    done = conn.execute("UPDATE members SET status = 'activo', opening = NULL, opening_entry_id = ? WHERE id = ?"
+                        " AND opening = 'deposito_pendiente' RETURNING id", (entry, member_id)).fetchone()
+    if done is None:
+        raise ValidationError("El socio ya no espera su depósito de apertura.", code="apertura")
+    notices.queue(conn, member_id, "Cooprogreso: bienvenido(a). Tu cuenta de ahorros ya está abierta; afíliate a "
+                  "Cooprogreso en Línea con «Regístrate aquí».", ctx.now_iso())
 
 
 def lock_member_of(conn: Any, account_id: object) -> None:  # a Database.write() connection (it has `lock`)
@@ -160,12 +195,41 @@ def pending_withdrawals(conn: sqlite3.Connection, till_id: int) -> int:
 
 
 def check(conn: sqlite3.Connection) -> list[str]:
-    """`accounts.held` is exactly the withdrawals waiting at the counter (the only holds so far)."""
-    return [f"cuenta {number}: retenido {format_money(held)} ≠ retiros por aprobar {format_money(pending)}"
-            for number, held, pending in conn.execute(
-                "SELECT a.number, a.held, COALESCE(SUM(o.amount), 0) FROM accounts a LEFT JOIN counter_ops o"
-                " ON o.account_id = a.id AND o.kind = 'retiro' AND o.state = 'por_aprobar'"
-                " GROUP BY a.id, a.number, a.held HAVING a.held != COALESCE(SUM(o.amount), 0)")]
+    """`accounts.held` is exactly the withdrawals waiting at the counter (the only holds so far); a member still
+    opening has no movement, and an opened member's first movement is their opening deposit."""
+    problems = [f"cuenta {number}: el socio aún no abre la cuenta pero tiene movimientos"
+                for (number,) in conn.execute(
+                    "SELECT DISTINCT a.number FROM members m JOIN accounts a ON a.member_id = m.id"
+                    " JOIN postings p ON p.account_id = a.id WHERE m.opening IS NOT NULL")]
+    problems += [f"cuenta {number}: su primer movimiento no es el depósito de apertura"
+                 for number, entry, first in conn.execute(
+                     "SELECT a.number, m.opening_entry_id, (SELECT p.entry_id FROM postings p WHERE p.account_id = a.id"
+                     " ORDER BY p.id LIMIT 1) FROM members m JOIN postings o ON o.entry_id = m.opening_entry_id"
+                     " JOIN accounts a ON a.id = o.account_id AND a.member_id = m.id"
+                     " WHERE m.opening_entry_id IS NOT NULL") if first != entry]
+    return problems + [
+        f"cuenta {number}: retenido {format_money(held)} ≠ retiros por aprobar {format_money(pending)}"
+        for number, held, pending in conn.execute(
+            "SELECT a.number, a.held, COALESCE(SUM(o.amount), 0) FROM accounts a LEFT JOIN counter_ops o"
+            " ON o.account_id = a.id AND o.kind = 'retiro' AND o.state = 'por_aprobar'"
+            " GROUP BY a.id, a.number, a.held HAVING a.held != COALESCE(SUM(o.amount), 0)")]
+
+
+def _depositor(conn: sqlite3.Connection, account_id: object, declaration: object,
+               depositor: object) -> cash_declaration.Depositor | None:
+    """Who brings a deposit's cash: the declared person, else the person the teller named, else the owner.
+    None for an account that does not exist (the quote refuses it)."""
+    declared = cash_declaration.declared_depositor(declaration)
+    named = cash_declaration.parse_depositor(depositor)
+    if declared and named and (declared.id_type, declared.id_number) != (named.id_type, named.id_number):
+        raise ValidationError("La declaración debe ser de la misma persona que deposita.", field="depositante")
+    if declared or named:
+        return declared or named
+    if isinstance(account_id, bool) or not isinstance(account_id, int):
+        return None
+    row = conn.execute("SELECT m.id_type, m.id_number, m.first_names, m.last_names FROM accounts a"
+                       " JOIN members m ON m.id = a.member_id WHERE a.id = ?", (account_id,)).fetchone()
+    return cash_declaration.Depositor(row[0], row[1], f"{row[2]} {row[3]}") if row else None
 
 
 class CounterService:
@@ -184,14 +248,17 @@ class CounterService:
 
     @staff_only(CAJERO)
     def quote(self, who: Principal, kind: str, account_id: int, amount: str,
-              declaration: dict | None = None) -> CashQuote:
+              declaration: dict | None = None, depositor: dict | None = None) -> CashQuote:
         with self.ctx.db.read() as conn:
-            return self._quote(conn, who, kind, account_id, amount, declaration)
+            return self._quote(conn, who, kind, account_id, amount, declaration, depositor)
 
     @staff_only(CAJERO)
     def cash(self, who: Principal, kind: str, account_id: int, amount: str, key: str,
-             declaration: dict | None = None) -> CashResult:
-        """Book the deposit or withdrawal now, or leave a large withdrawal for a supervisor."""
+             declaration: dict | None = None, depositor: dict | None = None) -> CashResult:
+        """Book the deposit or withdrawal now, or leave a large withdrawal for a supervisor.
+
+        `depositor` ({name, id_type, id_number}) is the person bringing the cash when it is not the owner; a
+        deposit's sum toward the declaration is theirs, under their lock (two tills at once queue)."""
         key = clean_text(key, field="key", label="La clave de la operación", max_len=64, min_len=8)
         if isinstance(account_id, int) and not isinstance(account_id, bool):
             owner = self.ctx.db.conn.execute("SELECT member_id FROM accounts WHERE id = ?", (account_id,)).fetchone()
@@ -199,28 +266,40 @@ class CounterService:
                        message="No puedes atender en ventanilla una operación de tu propia cuenta.", cuenta=account_id)
         with self.ctx.db.write() as conn:
             lock_member_of(conn, account_id)  # first: queue with the member's own writes (PostgreSQL)
+            if kind == "deposito":  # then the depositor's: their cash at any till adds up (see cash_declaration)
+                brought = _depositor(conn, account_id, declaration, depositor)
+                if brought is not None:
+                    conn.lock(cash_declaration.depositor_lock(brought))
             # Then the till's row: two withdrawals at once cannot both count on the same cash.
             conn.execute("SELECT id FROM tills WHERE staff_id = ? AND status = 'abierta' FOR UPDATE", (who.user_id,))
             done = counter_ops.by_key(conn, f"{who.user_id}:{key}")
             if done is not None:  # the same form sent twice: the first result stands
                 return self._result(conn, done)
-            quote = self._quote(conn, who, kind, account_id, amount, declaration)
+            quote = self._quote(conn, who, kind, account_id, amount, declaration, depositor)
             till = open_till_row(conn, who.user_id)
             member = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
             state = "por_aprobar" if quote.needs_approval else "ejecutada"
             op_id = counter_ops.insert(conn, self.ctx, kind=kind, state=state, maker_id=who.user_id, member_id=member,
                                        key=f"{who.user_id}:{key}", account_id=account_id, till_id=till["id"],
                                        amount=quote.amount,
-                                       request=quote.declaration.as_request() if quote.declaration else None)
+                                       request=quote.declaration.as_request() if quote.declaration else None,
+                                       depositor=((quote.depositor.id_type, quote.depositor.id_number,
+                                                   quote.depositor.name) if quote.depositor else None))
             op = counter_ops.get(conn, op_id)
             if state == "ejecutada":
-                book_cash(conn, self.ctx, op, who.username)
+                entry = book_cash(conn, self.ctx, op, who.username)
+                if quote.opening:
+                    open_account(conn, self.ctx, member, account_id, entry)
             else:  # the member's money waits with the supervisor, out of reach of any other debit
                 hold_withdrawal(conn, account_id, quote.amount)
-            declared = {}
+            declared: dict[str, object] = {}
             if quote.declaration:  # for the UAFE report: what was declared, the depositor's ID masked
                 declared = {"origen_fondos": quote.declaration.origin, "depositante": quote.declaration.name,
                             "depositante_id": mask_id(quote.declaration.id_number)}
+            elif quote.depositor and quote.depositor.id_number != self._owner_id(conn, account_id):
+                declared = {"depositante": quote.depositor.name, "depositante_id": mask_id(quote.depositor.id_number)}
+            if quote.opening:
+                declared["apertura"] = True
             self.ctx.audit(conn, who.username, f"ventanilla.{kind}", state, rol=who.role, member_id=member,
                            cuenta=account_id, monto=quote.amount, operacion=op_id, **declared)
             return self._result(conn, counter_ops.get(conn, op_id))
@@ -252,8 +331,12 @@ class CounterService:
             return self._receipt(conn, op)
 
     # -- helpers ------------------------------------------------------------------------------------
+    def _owner_id(self, conn: sqlite3.Connection, account_id: int) -> str:
+        return conn.execute("SELECT m.id_number FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.id = ?",
+                            (account_id,)).fetchone()[0]
+
     def _quote(self, conn: sqlite3.Connection, who: Principal, kind: str, account_id: int, amount: str,
-               declaration: dict | None = None) -> CashQuote:
+               declaration: dict | None = None, depositor: dict | None = None) -> CashQuote:
         if kind not in CASH_KINDS:
             raise ValidationError("Operación desconocida.", field="kind")
         till = open_till_row(conn, who.user_id)
@@ -263,12 +346,15 @@ class CounterService:
                         (till["id"],)).fetchone():
             raise ValidationError("Tu caja está en cierre; espera al supervisor.", code="en_cierre")
         cents = amount_cents(amount, max_cents=self.ctx.settings.teller_max_operation)
-        acc = conn.execute("SELECT a.*, m.first_names, m.last_names, m.id_number, m.status AS member_status"
-                           " FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.id = ?",
+        acc = conn.execute("SELECT a.*, m.first_names, m.last_names, m.id_number, m.status AS member_status,"
+                           " m.opening FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.id = ?",
                            (account_id,)).fetchone()
         if acc is None or acc["kind"] != "ahorros":
             raise NotFound("La cuenta de ahorros no existe.", field="cuenta")
-        if acc["status"] != "activa" or acc["member_status"] != "activo":
+        opening = acc["opening"] is not None  # a new member: this deposit opens the account
+        if opening:
+            opening_refusal(acc["opening"], kind, cents, self.ctx.settings.opening_deposit_min)
+        elif acc["status"] != "activa" or acc["member_status"] != "activo":
             raise ValidationError("La cuenta o el socio no están activos.", field="cuenta")
         if kind == "retiro":
             if acc["balance"] - acc["held"] < cents:
@@ -282,14 +368,20 @@ class CounterService:
             ("Cuenta", acc["number"]), ("Monto", format_money(cents)))
         if needs:
             lines += (("Aprobación", "Requiere aprobación del supervisor"),)
+        if opening:
+            lines += (("Apertura", "Depósito de apertura: abre la cuenta"),)
         declared = None
         threshold = self.ctx.settings.cash_declaration_threshold
-        earlier = (cash_declaration.deposited_today(conn, acc["member_id"], counter_ops.business_date(conn, self.ctx))
-                   if kind == "deposito" else 0)
+        brought = _depositor(conn, account_id, declaration, depositor) if kind == "deposito" else None
+        earlier = (cash_declaration.deposited_by(conn, brought, counter_ops.business_date(conn, self.ctx))
+                   if brought is not None else 0)
         if cash_declaration.required(kind, cents, earlier, threshold):
             declared = cash_declaration.parse(declaration, threshold, earlier)
             lines += declared.lines()
-        return CashQuote(kind, f"Confirma el {CASH_KINDS[kind].lower()}", lines, cents, needs, declared)
+        elif brought is not None and brought.id_number != acc["id_number"]:
+            lines += (("Depositado por", f"{brought.name} · {ID_TYPES[brought.id_type]} {mask_id(brought.id_number)}"),)
+        title = "Confirma el depósito de apertura" if opening else f"Confirma el {CASH_KINDS[kind].lower()}"
+        return CashQuote(kind, title, lines, cents, needs, declared, brought, opening)
 
     def _result(self, conn: sqlite3.Connection, op: counter_ops.CounterOp) -> CashResult:
         receipt = self._receipt(conn, op) if op.state == "ejecutada" else None

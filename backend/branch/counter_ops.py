@@ -21,8 +21,10 @@ KIND_LABELS = {
     "retiro": "Retiro en efectivo",
     "cierre_caja": "Cierre de caja con diferencia",
     "cambio_celular": "Cambio de celular registrado",
+    "socio_pep": "Registro de socio PEP (debida diligencia reforzada)",
 }
-SHORT_LABELS = {"deposito": "Depósito", "retiro": "Retiro", "cierre_caja": "Cierre caja", "cambio_celular": "Celular"}
+SHORT_LABELS = {"deposito": "Depósito", "retiro": "Retiro", "cierre_caja": "Cierre caja", "cambio_celular": "Celular",
+                "socio_pep": "Socio PEP"}
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,16 @@ def of_till(conn: sqlite3.Connection, till_id: int) -> list[CounterOp]:
 
 def insert(conn: sqlite3.Connection, ctx: Context, *, kind: str, state: str, maker_id: int, member_id: int | None,
            key: str, account_id: int | None = None, till_id: int | None = None, amount: int = 0,
-           request: dict | None = None) -> int:
+           request: dict | None = None, depositor: tuple[str, str, str] | None = None) -> int:
+    """`depositor` (ID type, ID number, name): who brought the cash of a deposit (backend/branch/cash_declaration.py)."""
+    dep_type, dep_id, dep_name = depositor or (None, None, None)
     op_id = conn.execute(
         "INSERT INTO counter_ops (kind, state, maker_id, member_id, account_id, till_id, amount, request, reference,"
-        " idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " idempotency_key, created_at, depositor_type, depositor_id, depositor_name)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (kind, state, maker_id, member_id, account_id, till_id, amount,
          json.dumps(request or {}, ensure_ascii=False, sort_keys=True), "tmp:" + secrets.token_hex(8), key,
-         ctx.now_iso())).fetchone()[0]
+         ctx.now_iso(), dep_type, dep_id, dep_name)).fetchone()[0]
     conn.execute("UPDATE counter_ops SET reference = ? WHERE id = ?", (f"VEN-{op_id:07d}", op_id))
     return op_id
 

@@ -330,6 +330,12 @@ class EndOfDayService:
         return day, reason
 
     @staff_only(SUPERVISOR)
+    def rate_warnings(self, who: Principal) -> list[str]:
+        """What the supervisor must know about the legal rate caps before closing (a stale table, an offer above
+        its cap): the BCE publishes them monthly and a quote above one is refused."""
+        return self.backend.rate_warnings()
+
+    @staff_only(SUPERVISOR)
     def close_day(self, who: Principal, day: str | None = None) -> DayReport:
         """`day`: the business day the supervisor confirmed (the screen passes the one it shows)."""
         return run(self.ctx, self.backend, who.username, expected=day)

@@ -3,8 +3,10 @@
 A cut date closes when its day has ended (a pass on day D closes every cut before D), so everything
 posted up to `cut 23:59:59` is in it. Closing bills the next cuota of every deferral made before the
 cut (its capital moves from the diferidos account back to the revolving balance, its interest is
-charged), charges interest on the previous balance left unpaid, and stores the statement: saldo
-anterior, consumos, pagos, diferidos, cuotas, intereses, otros, pago total and pago mínimo.
+charged), charges interest on the capital of the previous statement left unpaid (never on interest or
+mora: Código Civil art. 2113), books the interés de mora on overdue capital (backend/cards/card_arrears.py)
+and stores the statement: saldo anterior, consumos, pagos, diferidos, cuotas, intereses, interés de mora,
+otros, valor vencido, pago total and pago mínimo (which carries the valor vencido forward).
 
 Idempotent per card and cut: a statement is unique on (card, cut date). Several servers may run the
 pass at once: each claims a card with `FOR UPDATE SKIP LOCKED` and closes one cut per transaction.
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
+from backend.cards import card_arrears
 from backend.cards.card_ledger import CYCLE, DEFERRAL, PAYMENT, PURCHASE, installment_account
 from backend.core import business_days, notices
 from backend.core.accounts import internal_account
@@ -83,8 +86,10 @@ def close_statement(conn, ctx: Context, card_id: int, cut: date, *, book: RateBo
     s = ctx.settings
     inst = installment_account(conn, card_id)
     until = f"{cut.isoformat()} 23:59:59"
-    prev = conn.execute("SELECT cut_date, total_due FROM card_statements WHERE card_id = ? AND cut_date < ?"
-                        " ORDER BY cut_date DESC LIMIT 1", (card_id, cut.isoformat())).fetchone()
+    prev = card_arrears.previous_statement(conn, card_id, cut.isoformat())
+    if prev is not None:  # the mora accrued through the cut and not booked by a payment yet
+        card_arrears.accrue_mora(conn, card_id, cut, until, actor=SYSTEM, book=book)
+    arrears = card_arrears.cycle_replay(conn, card_id, cut, book=book, prev=prev, until=until)
     since = f"{prev['cut_date']} 23:59:59" if prev else ""
     previous = prev["total_due"] if prev else 0
     sums = {k: v for k, v in conn.execute(
@@ -92,7 +97,8 @@ def close_statement(conn, ctx: Context, card_id: int, cut: date, *, book: RateBo
         " WHERE p.account_id = ? AND p.posted_at > ? AND p.posted_at <= ? GROUP BY e.kind",
         (card_id, since, until))}
     purchases, payments, deferred = -sums.get(PURCHASE, 0), sums.get(PAYMENT, 0), sums.get(DEFERRAL, 0)
-    other = -sum(sums.values()) - purchases + payments + deferred
+    late_interest = -sums.get(card_arrears.MORA, 0)
+    other = -sum(sums.values()) - purchases + payments + deferred - late_interest
 
     legs: list[Leg] = []
     intereses = internal_account(conn, "intereses")
@@ -103,7 +109,7 @@ def close_statement(conn, ctx: Context, card_id: int, cut: date, *, book: RateBo
         " AND +q.statement_id IS NULL AND q.number = (SELECT MIN(number) FROM card_deferral_cuotas"
         " WHERE deferral_id = q.deferral_id AND statement_id IS NULL) ORDER BY q.deferral_id",
         (card_id, until)).fetchall()
-    installments = 0
+    installments = cuota_interest = cuota_capital = 0
     for q in cuotas:
         what = f"Cuota {q['number']}/{q['months']} diferido {q['reference']}"
         if q["capital"]:
@@ -111,7 +117,12 @@ def close_statement(conn, ctx: Context, card_id: int, cut: date, *, book: RateBo
         if q["interest"]:
             legs += [Leg(card_id, -q["interest"], f"{what} (interés)"), Leg(intereses, q["interest"], what)]
         installments += q["capital"] + q["interest"]
-    unpaid = previous - payments - deferred
+        cuota_capital += q["capital"]
+        cuota_interest += q["interest"]
+    state = arrears.state
+    # interest on the previous statement's capital left unpaid: its interest and mora bear none (art. 2113)
+    prev_capital = previous - (prev["interest_owed"] + prev["mora_owed"] if prev else 0)
+    unpaid = prev_capital - state.capital_paid
     interest = 0
     if unpaid > 0:
         monthly = book.quote("rotativo", 1, cut).monthly
@@ -123,10 +134,14 @@ def close_statement(conn, ctx: Context, card_id: int, cut: date, *, book: RateBo
     if legs:
         entry = post(conn, kind=CYCLE, description=f"Cierre de ciclo al {cut:%d/%m/%Y}", legs=legs,
                      posted_at=until, actor=SYSTEM)
-    total = previous + purchases - payments - deferred + installments + interest + other
-    capital = total - installments - interest
-    share = (Decimal(max(capital, 0)) * Decimal(s.card_minimum_share_bp) / Decimal(10000))
-    minimum = int(share.quantize(Decimal(1), rounding=ROUND_CEILING)) + installments + interest
+    total = previous + purchases - payments - deferred + installments + interest + late_interest + other
+    interest_owed = state.interest + interest + cuota_interest
+    mora_owed = state.mora
+    overdue_capital = state.overdue
+    current = total - interest_owed - mora_owed - overdue_capital - cuota_capital
+    share = (Decimal(max(current, 0)) * Decimal(s.card_minimum_share_bp) / Decimal(10000))
+    minimum = (int(share.quantize(Decimal(1), rounding=ROUND_CEILING)) + cuota_capital + interest_owed + mora_owed
+               + overdue_capital)
     minimum = max(0, min(minimum, total))
     inst_balance = -conn.execute("SELECT COALESCE(SUM(amount), 0) FROM postings WHERE account_id = ?"
                                  " AND posted_at <= ?", (inst, until)).fetchone()[0]
@@ -137,11 +152,13 @@ def close_statement(conn, ctx: Context, card_id: int, cut: date, *, book: RateBo
     due = business_days.current(conn).roll(cut + timedelta(days=s.card_due_days))
     row = conn.execute(
         "INSERT INTO card_statements (card_id, cycle_from, cut_date, due_date, previous_balance, purchases, payments,"
-        " deferred, installments, interest, other, total_due, minimum_due, installment_balance, entry_id, closed_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (card_id, cut_date) DO NOTHING"
-        " RETURNING id",
+        " deferred, installments, interest, other, total_due, minimum_due, installment_balance, entry_id, closed_at,"
+        " interest_owed, mora_owed, overdue_capital, overdue, late_interest, arrears_kept)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (card_id, cut_date)"
+        " DO NOTHING RETURNING id",
         (card_id, cycle_from.isoformat(), cut.isoformat(), due.isoformat(), previous, purchases, payments, deferred,
-         installments, interest, other, total, minimum, inst_balance, entry, at)).fetchone()
+         installments, interest, other, total, minimum, inst_balance, entry, at, interest_owed, mora_owed,
+         overdue_capital, arrears.overdue, late_interest)).fetchone()
     if row is None:
         raise _AlreadyClosed()
     statement_id = row[0]
@@ -151,7 +168,8 @@ def close_statement(conn, ctx: Context, card_id: int, cut: date, *, book: RateBo
     card = conn.execute("SELECT c.masked_pan, a.member_id FROM cards c JOIN accounts a ON a.id = c.account_id"
                         " WHERE c.account_id = ?", (card_id,)).fetchone()
     audit.record(conn, at=at, actor=SYSTEM, action="tarjeta.cierre_ciclo", outcome="ok", tarjeta=card["masked_pan"],
-                 corte=cut.isoformat(), pago_total=total, pago_minimo=minimum)
+                 corte=cut.isoformat(), pago_total=total, pago_minimo=minimum, valor_vencido=arrears.overdue,
+                 interes_mora=late_interest)
     if notify and total > 0:
         notices.queue(conn, card["member_id"],
                       f"Cooprogreso: estado de cuenta de tu tarjeta {card['masked_pan']} al {cut:%d/%m/%Y}: "

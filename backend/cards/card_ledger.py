@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import date
 
 from backend.core.accounts import _insert_account, internal_account
+from backend.core.card_debt import card_debt
 from backend.core.errors import NotFound, ValidationError
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
@@ -102,12 +104,10 @@ def installment_account(conn, card_id: int) -> int:
 
 
 def balances(conn, card_id: int) -> CardBalances:
-    row = conn.execute(
-        "SELECT c.credit_limit, a.balance, COALESCE(i.balance, 0) FROM cards c JOIN accounts a ON a.id = c.account_id"
-        " LEFT JOIN accounts i ON i.id = c.installment_account_id WHERE c.account_id = ?", (card_id,)).fetchone()
-    if row is None:
+    debt = card_debt(conn, card_id)  # the one computation every screen shows (backend/core/card_debt.py)
+    if debt is None:
         raise NotFound("La tarjeta no existe.")
-    return CardBalances(card_id, row[0], -row[1], -row[2])
+    return CardBalances(card_id, debt.credit_limit, debt.consumos, debt.diferidos)
 
 
 def record_purchase(conn, card_id: int, *, amount: int, description: str, at: str, actor: str,
@@ -162,20 +162,25 @@ def check(conn) -> list[str]:
 
 
 def _check_statements(conn) -> list[str]:
+    from backend.cards import card_arrears
+
     problems: list[str] = []
     previous: dict[int, int] = {}
+    before: dict[int, object] = {}
     for s in conn.execute(
             "SELECT s.*, a.number, c.installment_account_id AS inst FROM card_statements s"
             " JOIN accounts a ON a.id = s.card_id JOIN cards c ON c.account_id = s.card_id"
             " ORDER BY s.card_id, s.cut_date").fetchall():
         label = f"estado de cuenta {s['number']} al {s['cut_date']}"
         parts = (s["previous_balance"] + s["purchases"] - s["payments"] - s["deferred"] + s["installments"]
-                 + s["interest"] + s["other"])
+                 + s["interest"] + s["late_interest"] + s["other"])
         if parts != s["total_due"]:
             problems.append(f"{label}: sus rubros suman {format_money(parts)} ≠ pago total {format_money(s['total_due'])}")
         if s["previous_balance"] != previous.get(s["card_id"], 0):
             problems.append(f"{label}: saldo anterior ≠ pago total del estado anterior")
         previous[s["card_id"]] = s["total_due"]
+        problems += _check_arrears(conn, s, before.get(s["card_id"]), label, card_arrears)
+        before[s["card_id"]] = s
         until = f"{s['cut_date']} 23:59:59"
         for account, kept, what in ((s["card_id"], s["total_due"], "pago total"),
                                     (s["inst"], s["installment_balance"], "saldo diferido")):
@@ -183,4 +188,28 @@ def _check_statements(conn) -> list[str]:
                                    " AND posted_at <= ?", (account, until)).fetchone()[0]
             if booked != kept:
                 problems.append(f"{label}: {what} {format_money(kept)} ≠ {format_money(booked)} según el libro al corte")
+    return problems
+
+
+def _check_arrears(conn, s, prev, label: str, card_arrears) -> list[str]:
+    """The statement's mora, valor vencido and what it owes apart from capital, re-derived from the postings."""
+    problems: list[str] = []
+    since = f"{prev['cut_date']} 23:59:59" if prev is not None else ""
+    until = f"{s['cut_date']} 23:59:59"
+    booked = card_arrears.mora_posted(conn, s["card_id"], since, until)
+    if booked != s["late_interest"]:
+        problems.append(f"{label}: interés de mora {format_money(s['late_interest'])} ≠ {format_money(booked)} "
+                        "en el libro")
+    if prev is None or not s["arrears_kept"] or not prev["arrears_kept"]:  # closed before arrears were kept
+        return problems
+
+    r = card_arrears.cycle_replay(conn, s["card_id"], date.fromisoformat(s["cut_date"]), prev=prev, until=until)
+    cuota_interest = conn.execute("SELECT COALESCE(SUM(interest), 0) FROM card_deferral_cuotas WHERE statement_id = ?",
+                                  (s["id"],)).fetchone()[0]
+    derived = {"interés de mora": (s["late_interest"], r.mora), "valor vencido": (s["overdue"], r.overdue),
+               "capital vencido": (s["overdue_capital"], r.state.overdue), "mora adeudada": (s["mora_owed"], r.state.mora),
+               "intereses adeudados": (s["interest_owed"], r.state.interest + s["interest"] + cuota_interest)}
+    for what, (kept, again) in derived.items():
+        if kept != again:
+            problems.append(f"{label}: {what} {format_money(kept)} ≠ {format_money(again)} según los pagos")
     return problems

@@ -178,3 +178,35 @@ def reseal_stored(db, otp_pepper: bytes, at: str) -> int:
             audit.record(tx, at=at, actor="sistema:tarjetas", action="tarjeta.numeros_resellados",
                          outcome="parcial" if refused else "ok", resellados=resealed, rechazados=refused)
     return resealed
+
+
+def reseal_all(tx, old_pepper: bytes, new_pepper: bytes) -> tuple[int, int]:
+    """Re-seal every stored card number under new keys, for the same owner and place, inside the caller's
+    transaction (`keys rotate`); returns (re-sealed, left as they were because they did not open)."""
+    old, new = number_key(old_pepper), number_key(new_pepper)
+    done = refused = 0
+
+    def again(value: str, owner: int, place: str) -> str | None:
+        nonlocal done, refused
+        try:
+            digits = unseal(old, value, owner=owner, place=place)
+        except ValidationError:
+            refused += 1
+            return None
+        done += 1
+        return seal(new, digits, owner=owner, place=place)
+
+    for table, column, which, place in _STORED:
+        for r in tx.execute(f"SELECT id, user_id, {column} FROM {table} WHERE {which}").fetchall():
+            value = again(r[2], r[1], place)
+            if value is not None:
+                tx.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, r[0]))
+    for r in tx.execute("SELECT id, user_id, request FROM operations WHERE kind = 'registro_tarjeta'").fetchall():
+        request = json.loads(r[2])
+        number = request.get("number") if isinstance(request, dict) else None
+        if isinstance(number, str) and is_sealed(number):
+            value = again(number, r[1], REQUEST)
+            if value is not None:
+                tx.execute("UPDATE operations SET request = ? WHERE id = ?",
+                           (json.dumps({**request, "number": value}, sort_keys=True), r[0]))
+    return done, refused

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.cards import card_networks, card_numbers
+from backend.cards import card_arrears, card_networks, card_numbers
 from backend.cards.card_ledger import PAYMENT, luhn_ok, mask_pan, pan_digest, pan_secret
 from backend.cards.cards import OPTIONS, card_account_of, mask_holder, payment_options, resolve
 from backend.core import institutions, notices
@@ -56,7 +56,7 @@ class RegistrationHandler:
         if card_numbers.is_sealed(number):  # as CardsService.prepare_registration keeps it in the request
             number = card_numbers.unseal(self.number_key, number, owner=who.user_id, place=card_numbers.REQUEST)
         digits = card_digits(number)
-        key_secret = pan_secret(self.ctx.secret("otp_pepper"))
+        key_secret = pan_secret(self.ctx.secret("pan_pepper"))
         if kind == "cooprogreso":
             card = conn.execute(
                 "SELECT c.account_id, a.member_id, a.status, c.status AS card_status, m.first_names, m.last_names"
@@ -150,7 +150,7 @@ class PaymentHandler:
         from backend.security.operations import Prepared
 
         card = resolve(conn, who, request.get("card"))
-        opts = payment_options(conn, who, card)
+        opts = payment_options(conn, who, card, self.ctx.now())
         option = request.get("option")
         if option in ("minimo", "total") and opts.minimum is not None and option not in opts.options:
             raise ValidationError(opts.refusal(option), field="option")
@@ -188,10 +188,15 @@ class PaymentHandler:
                  ("Valor a pagar", format_money(amount))]
         if opts.due_date:
             lines.append(("Fecha máxima de pago", f"{opts.due_date:%d/%m/%Y}"))
+        mora = 0
+        if account is not None and card.own:  # the pago covers the interés de mora first (card_arrears.allocate)
+            mora = card_arrears.pending_mora(conn, account, self.ctx.now().date(), self.ctx.now_iso())
+            if mora:
+                lines.append(("Incluye interés de mora", format_money(mora)))
         if fee:
             lines += [("Comisión", format_money(fee)), ("Total a debitar", format_money(amount + fee))]
         details = {"card": card.key, "masked": card.masked_pan, "origin": origin["number"], "origin_id": origin["id"],
-                   "amount": amount, "fee": fee, "option": option, "card_account": account}
+                   "amount": amount, "fee": fee, "option": option, "card_account": account, "mora": mora}
         return Prepared(details=details, title="Confirma el pago de tarjeta", lines=lines, view=card)
 
     def execute(self, conn, who: Principal, request: dict, prepared: Any, key: str) -> int:
@@ -199,6 +204,8 @@ class PaymentHandler:
         now = self.ctx.now_iso()
         origin, amount, fee = d["origin_id"], d["amount"], d["fee"]
         if d["card_account"] is not None:
+            # mora accrued until today is booked before the payment, which then covers it first
+            card_arrears.accrue_mora(conn, d["card_account"], self.ctx.now().date(), now, actor=who.username)
             legs = [Leg(origin, -amount, f"Pago tarjeta Cooprogreso {card.masked_pan}"),
                     Leg(d["card_account"], amount, "Pago recibido, gracias")]
             dest = dict(institution="COOP", number=card.masked_pan, name=card.holder, id_type="", id_number="")

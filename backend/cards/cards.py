@@ -40,6 +40,11 @@ class Statement:
     minimum_due: int
     installment_balance: int
     paid_since: int = 0  # payments and deferrals since the cut
+    interest_owed: int = 0  # interest and mora owed apart from capital: they bear no interest (art. 2113)
+    mora_owed: int = 0
+    overdue: int = 0  # valor vencido: the previous pago mínimo left unpaid after its fecha máxima
+    late_interest: int = 0  # interés de mora charged in this cycle
+    mora_since_cut: int = 0  # interés de mora booked since the cut (at late payments)
 
     @property
     def total_left(self) -> int:
@@ -96,7 +101,8 @@ class PaymentOptions:
     minimum: int | None  # only for the member's own Cooprogreso cards
     total: int | None
     due_date: date | None
-    owed: int | None  # the most «otro valor» may be on a Cooprogreso card
+    owed: int | None  # the most «otro valor» may be on a Cooprogreso card: its consumos (revolving balance)
+    diferidos: int | None = None  # the card's diferidos pendientes (billed later as cuotas), shown beside `owed`
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -180,7 +186,7 @@ class CardsService:
     def payment_options(self, token: str, key: str) -> PaymentOptions:
         who = self.auth.principal(token)
         conn = self.ctx.db.conn
-        return payment_options(conn, who, resolve(conn, who, key))
+        return payment_options(conn, who, resolve(conn, who, key), self.ctx.now())
 
     def origins(self, token: str) -> list[tuple[int, str, int]]:
         """Savings accounts a payment can be debited from: (id, number, available)."""
@@ -227,14 +233,18 @@ def last_statement(conn, card_id: int) -> Statement | None:
         "SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e ON e.id = p.entry_id"
         " WHERE p.account_id = ? AND p.posted_at > ? AND p.amount > 0 AND e.kind IN (?, ?)",
         (card_id, since, PAYMENT, "diferido_tarjeta")).fetchone()[0]
-    return _statement(row, paid)
+    mora = -conn.execute(
+        "SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e ON e.id = p.entry_id"
+        " WHERE p.account_id = ? AND p.posted_at > ? AND e.kind = 'mora_tarjeta'", (card_id, since)).fetchone()[0]
+    return _statement(row, paid, mora)
 
 
-def _statement(r, paid_since: int = 0) -> Statement:
+def _statement(r, paid_since: int = 0, mora_since_cut: int = 0) -> Statement:
     return Statement(date.fromisoformat(r["cut_date"]), date.fromisoformat(r["due_date"]),
                      date.fromisoformat(r["cycle_from"]), r["previous_balance"], r["purchases"], r["payments"],
                      r["deferred"], r["installments"], r["interest"], r["other"], r["total_due"], r["minimum_due"],
-                     r["installment_balance"], paid_since)
+                     r["installment_balance"], paid_since, r["interest_owed"] + r["mora_owed"], r["mora_owed"],
+                     r["overdue"], r["late_interest"], mora_since_cut)
 
 
 def _own_card(conn, who: Principal, card_id: object) -> None:
@@ -285,17 +295,24 @@ def card_account_of(conn, who: Principal, card: PayableCard) -> int | None:
     return row[0] if row else None
 
 
-def payment_options(conn, who: Principal, card: PayableCard) -> PaymentOptions:
+def payment_options(conn, who: Principal, card: PayableCard, now: datetime) -> PaymentOptions:
     account = card_account_of(conn, who, card)
     if account is None:
         return PaymentOptions(card, None, None, None, None)
-    owed = max(0, balances(conn, account).revolving)
+    from backend.cards import card_arrears
+    from backend.core.clock import iso
+
+    mora = card_arrears.pending_mora(conn, account, now.date(), iso(now))  # booked when the payment is
+    owed = max(0, balances(conn, account).revolving + mora)
     if not card.own:  # another member's statement is theirs: only «otro valor», up to what is owed
         return PaymentOptions(card, None, None, None, owed)
+    diferidos = balances(conn, account).installments
     st = last_statement(conn, account)
     if st is None:
-        return PaymentOptions(card, 0, owed, None, owed)
-    return PaymentOptions(card, min(st.minimum_left, owed), min(st.total_left, owed), st.due_date, owed)
+        return PaymentOptions(card, 0, owed, None, owed, diferidos)
+    since_cut = st.mora_since_cut + mora  # mora after the cut is owed on top of the statement's figures
+    return PaymentOptions(card, min(st.minimum_left + since_cut, owed), min(st.total_left + since_cut, owed),
+                          st.due_date, owed, diferidos)
 
 
 def mask_holder(first_names: str, last_names: str) -> str:

@@ -24,7 +24,7 @@ from backend.core.context import Context, Principal
 from backend.core.errors import NotFound, ServiceError, ValidationError
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
-from backend.core.rates import RateBook, default_book, format_rate
+from backend.core.rates import RateBook, current_book, default_book, format_rate
 from backend.core.settings import deferral_terms
 from backend.security import audit, receipts
 from backend.security.auth import AuthService
@@ -162,8 +162,9 @@ class DeferralsService:
         if principal < self.ctx.settings.card_deferral_min:
             raise ValidationError(f"El monto mínimo a diferir es {format_money(self.ctx.settings.card_deferral_min)}.",
                                   field="purchases")
-        options = tuple(self._option(principal, m, today, free_months) for m in self.terms)
-        quote = self.book.quote(KIND, months, today, interest_free=months <= free_months)
+        book = current_book(conn, self.book, today)  # the caps in force in the database
+        options = tuple(self._option(book, principal, m, today, free_months) for m in self.terms)
+        quote = book.quote(KIND, months, today, interest_free=months <= free_months)
         schedule = french(principal, quote.monthly, months)
         first_cut = next_cut(card["cutoff_day"], today)
         cal = business_days.current(conn)  # each cuota is due on its statement's fecha máxima de pago (card_cycle)
@@ -172,9 +173,9 @@ class DeferralsService:
         return Simulation(card_id, card["masked_pan"], kind, ids, principal, months, quote.effective,
                           quote.cap.max_effective, schedule, due, options)
 
-    def _option(self, principal: int, months: int, today: date, free_months: int) -> TermOption:
+    def _option(self, book: RateBook, principal: int, months: int, today: date, free_months: int) -> TermOption:
         try:
-            quote = self.book.quote(KIND, months, today, interest_free=months <= free_months)
+            quote = book.quote(KIND, months, today, interest_free=months <= free_months)
         except ServiceError as exc:
             return TermOption(months, False, reason=exc.message)
         s = french(principal, quote.monthly, months)

@@ -27,6 +27,7 @@ INTERNAL = {
     "comisiones": "Ingresos por comisiones",
     "bce": "Cuenta en el Banco Central del Ecuador",
     "faltantes_sobrantes": "Faltantes y sobrantes de caja",
+    "intereses_mora": "Ingresos por interés de mora",
 }
 
 

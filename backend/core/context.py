@@ -68,8 +68,12 @@ class Context:
             self.audit(conn, actor, action, outcome, **details)
 
     def secret(self, name: str) -> bytes:
-        """A key of this database (`otp_pepper`, `receipt_secret`), from the key file (backend/core/keys.py)."""
+        """A key of this database (`otp_pepper`, `receipt_secret`, `pan_pepper`), from the key file (backend/core/keys.py)."""
         return self._keys[name]
+
+    def receipt_secrets(self) -> tuple[bytes, ...]:
+        """Every key a receipt of this co-op may be signed with: the current one, then those `keys rotate` retired."""
+        return self._keys.receipt_secrets
 
     @property
     def is_demo(self) -> bool:

@@ -52,6 +52,26 @@ def write_private(directory: str | Path, stem: str, suffix: str, data: bytes) ->
     raise ServiceError(f"No se pudo crear un nombre de archivo único en {folder}.", code="file")
 
 
+def write_private_file(path: str | Path, data: bytes) -> Path:
+    """Write `data` to exactly `path`, a new file (mode 0600 from the first byte, never over an existing file or
+    through a symlink): for a command's `--out FILE`."""
+    target = Path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(target, flags, 0o600)
+    except FileExistsError:
+        raise ServiceError(f"El archivo {target} ya existe: elige otro nombre.", code="file") from None
+    except OSError as exc:
+        raise ServiceError(f"No se pudo crear el archivo {target}: {exc.strerror}.", code="file") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        raise ServiceError(f"No se pudo guardar el archivo {target}: {exc.strerror}.", code="file") from exc
+    return target
+
+
 def read_limited(path: str | Path, *, max_bytes: int, what: str, nofollow: bool = False,
                  error: type[ServiceError] = ServiceError,
                  check: Callable[[os.stat_result], None] | None = None) -> bytes:

@@ -40,11 +40,57 @@ def key_file_path(setting: str = "") -> Path:
     return platformdirs.user_config_path("cooprogreso") / FILE_NAME
 
 
-def load(db, path: Path) -> dict[str, bytes]:
-    """This database's keys from the key file: created on first use, moved there from `meta` if old."""
-    db_id = database_id(db)
+FINGERPRINT_META = "key_fingerprint"
+# Rows that only the keys of their database can read or verify: a database holding any of them is never given
+# new keys, even before it has a recorded fingerprint (an older version's database whose key file went missing).
+KEYED_TABLES = ("staff_users", "operations", "registered_cards", "card_payments", "otp_challenges")
+
+
+class KeySet(dict):
+    """The keys in use (`otp_pepper`, `receipt_secret`, `pan_pepper`) and every receipt key a receipt may have
+    been signed with (the current one first, then those retired by `keys rotate`).
+
+    `pan_pepper` keys the digests our own card numbers are found by (backend/cards/card_ledger.py): those
+    numbers are never stored, so their digests cannot be recomputed and that key is never rotated (it is the
+    database's first `otp_pepper`)."""
+
+    receipt_secrets: tuple[bytes, ...] = ()
+
+
+def fingerprint(entry: dict) -> str:
+    """A keyed digest naming a set of keys without revealing them: HMAC of a constant under both keys."""
+    import hashlib
+    import hmac
+
+    try:
+        key = bytes.fromhex(entry["otp_pepper"]) + bytes.fromhex(entry["receipt_secret"])
+    except (KeyError, TypeError, ValueError):
+        return "?"
+    digest = hmac.new(key, b"cooprogreso key fingerprint v1", hashlib.sha256).hexdigest()[:16].upper()
+    return "-".join(digest[i:i + 4] for i in range(0, 16, 4))
+
+
+def mismatch(path: Path, expected: str, found: str | None) -> KeyFileError:
+    has = f"el archivo tiene la huella {found}" if found else "el archivo no tiene claves para esta base"
+    return KeyFileError(f"El archivo de claves {path} no es el de esta base de datos: la base espera la huella "
+                        f"{expected} y {has}. Indica el archivo correcto (ajuste secret_key_file o "
+                        f"{ENV_VAR}); no se modificó nada.")
+
+
+def load(db, path: Path) -> KeySet:
+    """This database's keys from the key file: created on first use, moved there from `meta` if old.
+
+    A database that records a fingerprint opens only with the key file that matches it: any other file (or
+    none) is refused before anything is written, the key file included."""
+    expected = db.get_meta(FINGERPRINT_META)
+    db_id = db.get_meta("database_id") if expected else database_id(db)
     legacy = {name: db.get_meta(name) for name in KEY_NAMES}
-    entry = _peek(path, db_id)
+    entry = peek(path, db_id) if db_id else None
+    if expected:
+        chosen = matching(entry, expected)
+        if chosen is None or entry is None:
+            raise mismatch(path, expected, fingerprint(entry) if entry else None)
+        return _keyset(path, db_id, chosen, entry)
     if entry is None or any(legacy.values()):
         with _locked(path):
             store = _read(path)
@@ -52,6 +98,10 @@ def load(db, path: Path) -> dict[str, bytes]:
             if entry is None:
                 if all(legacy.values()):
                     entry = {name: str(legacy[name]) for name in KEY_NAMES}  # moved, so old receipts still verify
+                elif _holds_keyed_rows(db):
+                    raise KeyFileError(f"El archivo de claves {path} no tiene las claves de esta base de datos, "
+                                       "que ya guarda datos protegidos con ellas. Indica el archivo correcto "
+                                       f"(ajuste secret_key_file o {ENV_VAR}); no se modificó nada.")
                 else:
                     import secrets  # only to make keys: opening a database with its keys filed needs none
 
@@ -60,10 +110,93 @@ def load(db, path: Path) -> dict[str, bytes]:
                 _write(path, store)
         if any(legacy.values()):
             _erase_legacy(db)
+    keyset = _keyset(path, db_id, entry, entry)
+    with db.write() as conn:  # recorded once (a new database, or one from before fingerprints)
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                     (FINGERPRINT_META, fingerprint(entry)))
+    return keyset
+
+
+def matching(entry: dict | None, expected: str) -> dict | None:
+    """The keys in an entry whose fingerprint is the database's: the current ones, or those a rotation
+    interrupted after its database commit left pending."""
+    if not isinstance(entry, dict):
+        return None
+    for candidate in (entry, entry.get("pending")):
+        if isinstance(candidate, dict) and fingerprint(candidate) == expected:
+            return candidate
+    return None
+
+
+def _keyset(path: Path, db_id: str, chosen: dict, entry: dict) -> KeySet:
     try:
-        return {name: bytes.fromhex(entry[name]) for name in KEY_NAMES}
-    except (KeyError, TypeError, ValueError):
+        keyset = KeySet({name: bytes.fromhex(chosen[name]) for name in KEY_NAMES})
+        keyset["pan_pepper"] = bytes.fromhex(entry.get("pan_pepper") or entry["otp_pepper"])
+        others = [entry.get("receipt_secret"), (entry.get("pending") or {}).get("receipt_secret"),
+                  *entry.get("retired_receipt_secrets", [])]
+        extra = [bytes.fromhex(value) for value in others if value]
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise KeyFileError(f"El archivo de claves {path} está dañado (entrada {db_id}).") from None
+    keyset.receipt_secrets = tuple(dict.fromkeys([keyset["receipt_secret"], *extra]))
+    return keyset
+
+
+# -- rotation (`cooprogreso keys rotate`) -------------------------------------------------------------------
+# The key file keeps the old keys and the new ones («pending») until the database commit that re-seals every
+# secret under the new keys and records their fingerprint is known; `load` takes whichever of the two the
+# database's fingerprint names. So a kill at any instant leaves the old keys working (before the commit) or
+# the new ones (after it), never a mix.
+@contextlib.contextmanager
+def rotation(db, path: Path) -> Iterator[tuple[dict, dict]]:
+    """New keys filed beside the current ones, yielded as (current, new) entries for the caller to re-seal
+    the database under them and commit; then the file keeps only the keys the database names (and the retired
+    receipt keys). The key file stays locked throughout: two rotations never interleave."""
+    import secrets
+
+    with _locked(path):
+        expected = db.get_meta(FINGERPRINT_META)  # read under the lock: a rotation just finished counts
+        db_id = db.get_meta("database_id")
+        if not expected or not db_id:
+            raise KeyFileError("Esta base de datos aún no registra la huella de sus claves: ábrela una vez con su "
+                               "archivo de claves antes de rotarlas.")
+        store = _read(path)
+        entry = store.get(db_id)
+        if not isinstance(entry, dict) or matching(entry, expected) is None:
+            raise mismatch(path, expected, fingerprint(entry) if entry else None)
+        entry = _settled(entry, expected)
+        new = {name: secrets.token_hex(32) for name in KEY_NAMES}
+        store[db_id] = {**entry, "pending": new}
+        _write(path, store)
+        yield entry, new
+        _finish(db, path, db_id)
+
+
+def _finish(db, path: Path, db_id: str) -> None:
+    """After the database commit (the key file locked): drop the keys the database no longer names."""
+    store = _read(path)
+    entry = store.get(db_id)
+    expected = db.get_meta(FINGERPRINT_META)
+    if isinstance(entry, dict) and expected and matching(entry, expected) is not None:
+        settled = _settled(entry, expected)
+        if settled != entry:
+            store[db_id] = settled
+            _write(path, store)
+
+
+def _settled(entry: dict, expected: str) -> dict:
+    """The entry without a pending rotation: promoted if the database already uses its keys, else dropped."""
+    pending = entry.get("pending")
+    base = {key: value for key, value in entry.items() if key != "pending"}
+    if not isinstance(pending, dict) or fingerprint(pending) != expected:
+        return base
+    retired = [*base.get("retired_receipt_secrets", []), base["receipt_secret"]]
+    return {**pending, "pan_pepper": base.get("pan_pepper") or base["otp_pepper"],
+            "retired_receipt_secrets": list(dict.fromkeys(retired))}
+
+
+def _holds_keyed_rows(db) -> bool:
+    with db.read() as conn:
+        return any(conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() for table in KEYED_TABLES)
 
 
 def database_id(db) -> str:
@@ -104,11 +237,12 @@ def scrubbing_write(db) -> Iterator:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _peek(path: Path, db_id: str) -> dict | None:
+def peek(path: Path, db_id: str) -> dict | None:
     """The entry without taking the lock (the common case: the file and the entry exist)."""
-    if not path.exists():
+    if not os.path.lexists(path):
         return None
-    return _read(path).get(db_id)
+    entry = _read(path).get(db_id)
+    return entry if isinstance(entry, dict) else None
 
 
 def _read(path: Path) -> dict:

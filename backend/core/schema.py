@@ -784,7 +784,72 @@ MIGRATIONS: list[str] = [
         WHERE body LIKE 'Cooprogreso: tu código de seguridad%' AND body NOT LIKE '%******%';
     DELETE FROM meta WHERE key = 'outbox_redacted_through';
     """,
-    # 25: the guessing budget counts guessing, not use — the wrong codes typed against each challenge
+    # 25: the legal rate caps the co-op loads each month (`cooprogreso tasas --load`, backend/core/rates.py), with
+    # their validity, source and whether they were verified; they join the shipped table and replace its same rows
+    """
+    CREATE TABLE rate_caps (
+        segment TEXT NOT NULL,
+        valid_from TEXT NOT NULL,
+        valid_to TEXT,
+        max_effective TEXT NOT NULL,
+        verified INTEGER NOT NULL CHECK (verified IN (0, 1)),
+        source TEXT NOT NULL,
+        loaded_at TEXT NOT NULL,
+        loaded_by TEXT NOT NULL,
+        PRIMARY KEY (segment, valid_from)
+    );
+    CREATE INDEX rate_caps_from ON rate_caps(valid_from);
+    """,
+    # 26: one background worker per database (backend/core/worker_lease.py): who holds the lease, when it last
+    # said it was alive and when the lease runs out (wall-clock milliseconds; a standby takes it after that)
+    """
+    CREATE TABLE worker_lease (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        heartbeat_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        released INTEGER NOT NULL DEFAULT 0 CHECK (released IN (0, 1))
+    );
+    """,
+    # 27: who brings the cash — every cash deposit keeps the ID of the person at the counter (the declared depositor,
+    # else the account owner), so deposits by one person add up across members, tills and days
+    # (backend/branch/cash_declaration.py) and the UAFE's RESU names them (backend/branch/uafe.py). Deposits made
+    # before name their owner; the report still reads a declared depositor from the operation's request.
+    """
+    ALTER TABLE counter_ops ADD COLUMN depositor_type TEXT;
+    ALTER TABLE counter_ops ADD COLUMN depositor_id TEXT;
+    ALTER TABLE counter_ops ADD COLUMN depositor_name TEXT;
+    UPDATE counter_ops SET depositor_type = (SELECT m.id_type FROM members m WHERE m.id = counter_ops.member_id),
+        depositor_id = (SELECT m.id_number FROM members m WHERE m.id = counter_ops.member_id),
+        depositor_name = (SELECT m.first_names || ' ' || m.last_names FROM members m WHERE m.id = counter_ops.member_id)
+        WHERE kind = 'deposito' AND member_id IS NOT NULL;
+    CREATE INDEX counter_ops_depositor ON counter_ops(depositor_id, id) WHERE depositor_id IS NOT NULL;
+    """,
+    # 28: know your member — what the co-op must know before it opens an account (backend/branch/backoffice.py
+    # enrol_member): occupation, declared monthly income (cents), the PEP declaration and the due diligence it
+    # calls for; a member registered from now on stays `inactivo` with an `opening` state until the teller's cash
+    # opening deposit (its entry kept: the account's first movement, checked by `check`). Older members: NULL.
+    """
+    ALTER TABLE members ADD COLUMN occupation TEXT;
+    ALTER TABLE members ADD COLUMN monthly_income INTEGER CHECK (monthly_income >= 0);
+    ALTER TABLE members ADD COLUMN pep INTEGER CHECK (pep IN (0, 1));
+    ALTER TABLE members ADD COLUMN pep_position TEXT;
+    ALTER TABLE members ADD COLUMN due_diligence TEXT CHECK (due_diligence IN ('estandar', 'reforzada'));
+    ALTER TABLE members ADD COLUMN opening TEXT CHECK (opening IN ('por_aprobar', 'deposito_pendiente', 'rechazada'));
+    ALTER TABLE members ADD COLUMN opening_entry_id INTEGER REFERENCES entries(id);
+    """,
+    # 29: card arrears (backend/cards/card_arrears.py) — each statement keeps what is owed apart from current
+    # capital (interest and mora, which bear no interest), the overdue capital and valor vencido carried
+    # forward, and the mora charged in its cycle; statements closed before keep arrears_kept = 0 (check skips them)
+    """
+    ALTER TABLE card_statements ADD COLUMN interest_owed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN mora_owed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN overdue_capital INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN overdue INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN late_interest INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE card_statements ADD COLUMN arrears_kept INTEGER NOT NULL DEFAULT 0 CHECK (arrears_kept IN (0, 1));
+    """,
+    # 30: the guessing budget counts guessing, not use — the wrong codes typed against each challenge
     # (backend/security/otp.py _check_budget)
     """
     ALTER TABLE otp_challenges ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;

@@ -78,7 +78,7 @@ class Settings:
     card_deferral_min: int = 10_00  # cents: the smallest amount that can be deferred
     card_payment_tx: int = 5_000_00  # cents: the most one card payment can be
     card_other_bank_fee: int = 30  # cents, per payment of another institution's card (interbank clearing)
-    card_cycle_seconds: int = 300  # the app's background pass closes due card cycles this often
+    card_cycle_seconds: int = 300  # the worker's background pass closes due card cycles this often
     # -- operations: how long a prepared operation waits for its code
     operation_ttl_seconds: int = 900
     # -- hardening: secrets, guessing budget
@@ -95,7 +95,7 @@ class Settings:
     limit_servicios_daily: int = 1_500_00  # cents a member may pay in services per day (by hand)
     scheduled_retries: int = 3  # insufficient funds: tries on the following business days
     scheduled_run_hour: int = 6  # scheduled payments run from this hour of their day
-    scheduled_every_seconds: int = 60  # the app's background pass
+    scheduled_every_seconds: int = 60  # the worker's background pass
     scheduled_lease_seconds: int = 300  # a runner that dies leaves its claims for this long
     # -- contacto
     reclamo_response_days: int = 15  # the regulator's maximum time to answer a reclamo, calendar days
@@ -106,8 +106,18 @@ class Settings:
     card_limit_income_multiple: int = 3  # a credit card's cupo may be at most this many times declared monthly income
     # -- cajeros: declaración de licitud de fondos
     cash_declaration_threshold: int = 10_000_00  # cents: a member's cash deposits of a day from this amount declare their origin
+    # -- atención al socio: registro (know your member)
+    opening_deposit_min: int = 20_00  # cents: the smallest cash opening deposit (the co-op's own policy, not a legal figure)
     # -- cierre del día
     end_of_day_wait_seconds: int = 60  # the close waits this long for claimed work of its day, then refuses naming it
+    # -- tasas máximas
+    rate_table_max_age_days: int = 45  # the BCE publishes the caps monthly: a newest row older than this is warned
+    # -- the background worker (`cooprogreso worker`, backend/core/worker_lease.py)
+    worker_lease_seconds: int = 30  # a worker silent this long is presumed dead: a standby takes over
+    settle_every_seconds: int = 15  # the worker's interbank settlement pass
+    deliver_every_seconds: int = 5  # the worker's SMS delivery pass
+    # -- sessions that end (issue 20)
+    idle_exit_grace_seconds: int = 60  # the app exits when nobody typed for session_idle_seconds + this
     # -- guessing budget (README «Presupuesto de adivinanza de códigos»): guessing is limited, not use
     otp_window_seconds: int = 900  # the short window of the first limit
     otp_max_per_window: int = 12  # wrong codes typed + codes sent and not used, per member in the window
@@ -173,7 +183,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "clearing_max_attempts": (1, 10_000), "delivery_max_attempts": (1, 10_000),
     "delivery_retry_seconds": (0, None),
     "staff_idle_seconds": (1, None), "teller_approval_threshold": (1, None), "till_max_opening": (0, None),
-    "teller_max_operation": (1, None), "backoffice_approval_threshold": (1, None),
+    "teller_max_operation": (1, None), "backoffice_approval_threshold": (1, None), "opening_deposit_min": (1, None),
     "card_due_days": (1, 45), "card_minimum_share_bp": (1, 10000), "card_deferral_min": (1, None),
     "card_payment_tx": (1, None), "card_other_bank_fee": (0, None), "card_cycle_seconds": (1, None),
     "operation_ttl_seconds": (60, 86_400),
@@ -191,6 +201,11 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "cash_declaration_threshold": (1, None),
     # cierre del día
     "end_of_day_wait_seconds": (0, 3600),
+    # tasas máximas
+    "rate_table_max_age_days": (1, 366),
+    # el proceso de fondo
+    "worker_lease_seconds": (2, 3600), "settle_every_seconds": (1, None), "deliver_every_seconds": (1, None),
+    "idle_exit_grace_seconds": (0, None),
     # presupuesto de adivinanza
     "otp_window_seconds": (60, 86_400), "otp_max_per_window": (2, None), "otp_max_failures_per_day": (1, None),
     "otp_max_unused_per_day": (1, None),

@@ -104,7 +104,7 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
         comp = acc.internal_account(conn, "compensacion")
         acc.internal_account(conn, "comercios")
         acc.internal_account(conn, "intereses")
-        pan_key = card_ledger.pan_secret(backend.ctx.secret("otp_pepper"))
+        pan_key = card_ledger.pan_secret(backend.ctx.secret("pan_pepper"))
         people = [("Lucía Estefanía", "Guamán Torres", cedula(DEMO_CEDULA_BODY)),
                   ("Jorge Luis", "Chicaiza Vega", cedula(UNAFFILIATED_CEDULA_BODY))]
         seen = {p[2] for p in people}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from backend.core import business_days
+from backend.core.card_debt import card_debt
 from backend.core.accounts import LOAN_NAMES
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
@@ -47,6 +48,8 @@ class Product:
     due_date: date | None = None
     cutoff_date: date | None = None
     masked_pan: str | None = None
+    card_consumos: int | None = None  # a card's debt, split as every screen shows it (backend/core/card_debt.py)
+    card_diferidos: int | None = None
 
 
 @dataclass(frozen=True)
@@ -140,10 +143,11 @@ class ProductsService:
                     next_installment_date=date.fromisoformat(nxt["due_date"]) if nxt else None,
                     installments_left=nxt["left_count"] if nxt else 0))
             else:
+                debt = card_debt(conn, r["id"])
+                assert debt is not None  # the query joined the card
                 products.append(Product(
-                    **common, balance=-r["balance"] - r["deferred"],
-                    available=max(0, r["credit_limit"] + r["balance"] + r["deferred"]),
-                    credit_limit=r["credit_limit"], masked_pan=r["masked_pan"],
+                    **common, balance=debt.total, available=debt.available, card_consumos=debt.consumos,
+                    card_diferidos=debt.diferidos, credit_limit=r["credit_limit"], masked_pan=r["masked_pan"],
                     cutoff_date=_next_day_of_month(today, r["cutoff_day"]),
                     due_date=cal.roll(_next_day_of_month(today, r["due_day"]))))
         return products

@@ -161,7 +161,7 @@ class ProductApprovalsService:
         """Open the product and move its money in the transaction that marks the request approved."""
         note = clean_text(note or "", field="note", label="La nota", max_len=200, min_len=0)
         member_id = self._not_own(who, request_id)
-        pan_key = card_ledger.pan_secret(self.ctx.secret("otp_pepper"))
+        pan_key = card_ledger.pan_secret(self.ctx.secret("pan_pepper"))
         self.ctx.db.act_for(member_id)  # PostgreSQL: queue with the member's own operations
         try:
             with self.ctx.db.write() as conn:

@@ -19,7 +19,7 @@ from backend.core.context import Context
 from backend.core.errors import ValidationError
 from backend.core.identity import mask_account
 from backend.core.money import format_money
-from backend.core.rates import default_book, monthly_from_effective
+from backend.core.rates import current_book, monthly_from_effective
 from backend.products.simulators import product, product_name
 
 LOANS = ("consumo", "microcredito", "inmobiliario")
@@ -40,10 +40,10 @@ def loan_schedule(row, start: date) -> list[tuple[date, int, int]]:
     return [(accounts.add_months(start, r.number), r.capital, r.interest) for r in rows]
 
 
-def _within_todays_cap(row, today: date) -> None:
+def _within_todays_cap(conn, row, today: date) -> None:
     """The legal cap in force on the day the loan is paid out, not only on the day it was asked for: a
-    lower cap published in between makes the request's rate unlawful."""
-    book = default_book()
+    lower cap published in between (a table loaded with `cooprogreso tasas`) makes the request's rate unlawful."""
+    book = current_book(conn, upto=today)
     try:
         segment = book.offer(product(row["product"]).tariff, row["term"], today).segment
         book.check(segment, Decimal(row["rate_bp"]) / Decimal(10000), today)
@@ -75,7 +75,7 @@ def open_product(conn, ctx: Context, row, *, actor: str, pan_key: bytes, pan: st
     if product in LOANS:
         if row["term"] <= 0:
             raise ValidationError("La solicitud no tiene plazo.", code="plazo")
-        _within_todays_cap(row, today)
+        _within_todays_cap(conn, row, today)
         to_account, to_number = _destination(conn, row)
         rows = loan_schedule(row, today)
         if rows[0][1] + rows[0][2] != row["installment"]:

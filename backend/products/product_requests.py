@@ -24,7 +24,7 @@ from backend.core.clock import parse_iso
 from backend.core.context import Context, Principal
 from backend.core.errors import NotFound, ValidationError
 from backend.core.money import MAX_CENTS, format_money
-from backend.core.rates import RateBook, default_book, format_rate
+from backend.core.rates import RateBook, current_book, default_book, format_rate
 from backend.core.text import clean_text
 from backend.products.simulators import (
     CARD,
@@ -107,12 +107,18 @@ class Derived:
     deposit: DepositSimulation | None = None
 
 
+def member_deposits(conn, member_id: int) -> int:
+    """Cents the member holds at the co-op in savings and plazos fijos: what the COSEDE cover is measured on."""
+    return conn.execute("SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE member_id = ?"
+                        " AND kind IN ('ahorros', 'plazo_fijo') AND status != 'cerrada'", (member_id,)).fetchone()[0]
+
+
 class ProductRequestsService:
     def __init__(self, ctx: Context, auth: AuthService, ops: Any, book: RateBook | None = None):
         self.ctx = ctx
         self.auth = auth
         self.ops = ops
-        self.book = book or default_book()
+        self.book = book or default_book()  # the offers; the caps are the ones in force in the database
         ops.register(ProductRequestHandler(self))
 
     def catalogue(self, token: str) -> tuple[Product, ...]:
@@ -121,13 +127,18 @@ class ProductRequestsService:
 
     def simulate_loan(self, token: str, product_code: str, amount: int, term: int, method: str) -> LoanSimulation:
         self.auth.principal(token)
-        return simulate_loan(self.book, product_code, amount, term, method, self.ctx.now().date())
+        today = self.ctx.now().date()
+        with self.ctx.db.read() as conn:
+            book = current_book(conn, self.book, today)
+        return simulate_loan(book, product_code, amount, term, method, today)
 
     def simulate_deposit(self, token: str, amount: int, days: int) -> DepositSimulation:
-        self.auth.principal(token)
+        who = self.auth.principal(token)
         with self.ctx.db.read() as conn:
             cal = business_days.current(conn)
-        return simulate_deposit(amount, days, self.ctx.now().date(), self.ctx.settings.deposit_insurance_ceiling, cal)
+            held = member_deposits(conn, who.member_id)
+        return simulate_deposit(amount, days, self.ctx.now().date(), self.ctx.settings.deposit_insurance_ceiling, cal,
+                                held)
 
     def deposit_bands(self, token: str) -> list[DepositBand]:
         """The plazo fijo day bands in force today, with their rates."""
@@ -176,14 +187,16 @@ class ProductRequestsService:
         if p.kind == LOAN:
             if income <= 0:
                 raise ValidationError("Ingresa tu ingreso mensual para solicitar un crédito.", field="ingreso")
-            sim = simulate_loan(self.book, p.code, request.get("amount"), request.get("term"),
+            book = current_book(conn, self.book, today)
+            sim = simulate_loan(book, p.code, request.get("amount"), request.get("term"),
                                 request.get("method"), today)
-            self._income_check(sim, income, today, committed_cuotas(conn, who.member_id))
+            self._income_check(book, sim, income, today, committed_cuotas(conn, who.member_id))
             return replace(base, amount=sim.amount, term=sim.months, method=sim.method, rate_bp=sim.rate_bp,
                            installment=sim.cuota, loan=sim)
         if p.kind == DEPOSIT:
             dep = simulate_deposit(request.get("amount"), request.get("term"), today,
-                                   self.ctx.settings.deposit_insurance_ceiling, business_days.current(conn))
+                                   self.ctx.settings.deposit_insurance_ceiling, business_days.current(conn),
+                                   member_deposits(conn, who.member_id))
             available = conn.execute("SELECT balance - held FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
             if available < dep.amount:
                 raise ValidationError(f"Tu cuenta {number} tiene disponible {format_money(available)}: no alcanza "
@@ -195,7 +208,8 @@ class ProductRequestsService:
                 raise ValidationError("Ingresa tu ingreso mensual para solicitar una tarjeta.", field="ingreso")
             amount = check_amount(p, request.get("amount"))
             self._card_check(p, amount, income, committed_card_limits(conn, who.member_id))
-            return replace(base, amount=amount, term=0, method="", rate_bp=bp(card_rate(self.book, today)),
+            rate = card_rate(current_book(conn, self.book, today), today)
+            return replace(base, amount=amount, term=0, method="", rate_bp=bp(rate),
                            installment=0)
         return replace(base, amount=0, term=0, method="", rate_bp=0, installment=0)
 
@@ -235,7 +249,7 @@ class ProductRequestsService:
             f"con ellas, el cupo total no puede pasar de {times} veces tu ingreso mensual declarado "
             f"({format_money(limit)}): {fits}.", field="monto", code="income_multiple")
 
-    def _income_check(self, sim: LoanSimulation, income: int, today, committed: int) -> None:
+    def _income_check(self, book: RateBook, sim: LoanSimulation, income: int, today, committed: int) -> None:
         """The new cuota plus what the member already pays (or has asked to pay) must fit the share."""
         share = self.ctx.settings.loan_income_share_pct
         limit = income * share // 100 - committed
@@ -246,7 +260,7 @@ class ProductRequestsService:
                 f"Tus cuotas de créditos vigentes y solicitados ({format_money(committed)} al mes) ya ocupan el {share}% "
                 f"de tu ingreso mensual declarado ({format_money(income)}): no hay espacio para otra cuota.",
                 field="monto", code="income_share")
-        most = max_amount_for(self.book, sim.product, sim.months, sim.method, today, limit)
+        most = max_amount_for(book, sim.product, sim.months, sim.method, today, limit)
         fits = (f"en {sim.months} meses puedes solicitar hasta {format_money(most)}" if most else
                 "ese monto de cuota no alcanza para el monto mínimo de este crédito en ese plazo")
         cuotas = {r.cuota for r in sim.schedule.rows}

@@ -98,10 +98,22 @@ class DepositSimulation:
     maturity: date  # rolled to a business day (backend/core/business_days.py)
     insurance_ceiling: int  # cents covered per depositor
     opens: date  # the day the simulation assumes it opens
+    held_deposits: int = 0  # cents the member already holds at the co-op (savings and plazos fijos)
 
     @property
     def at_maturity(self) -> int:
         return self.amount + self.interest
+
+    @property
+    def member_total(self) -> int:
+        """The member's deposits at the co-op at maturity: the cover is per person and institution. A plazo fijo
+        is paid from the member's savings (backend/products/product_opening.py), so only its interest adds to
+        what they hold; money not yet deposited counts as the plazo's amount."""
+        return max(self.held_deposits, self.amount) + self.interest
+
+    @property
+    def uncovered(self) -> int:
+        return max(0, self.member_total - self.insurance_ceiling)
 
     @property
     def rate_bp(self) -> int:
@@ -111,8 +123,10 @@ class DepositSimulation:
     def insurance_note(self) -> str:
         note = (f"Tus depósitos están protegidos por el Seguro de Depósitos (COSEDE) hasta "
                 f"{format_money(self.insurance_ceiling)} por depositante.")
-        if self.at_maturity > self.insurance_ceiling:
-            note += " El monto al vencimiento supera ese valor: el excedente no está cubierto."
+        if self.uncovered:
+            note += (f" Con tus depósitos en Cooprogreso (ahorros y plazos fijos) sumarías "
+                     f"{format_money(self.member_total)} al vencimiento: el excedente de "
+                     f"{format_money(self.uncovered)} no está cubierto.")
         return note
 
 
@@ -228,7 +242,7 @@ def max_amount_for(book: RateBook, code: str, months: int, method: str, on: date
 
 
 def simulate_deposit(amount: object, days: object, on: date, insurance_ceiling: int,
-                     cal: Calendar) -> DepositSimulation:
+                     cal: Calendar, held_deposits: int = 0) -> DepositSimulation:
     """Interest and the amount at maturity of a plazo fijo, by the band its days fall in; it matures on the
     first business day from its last day (the interest stays the one for its days)."""
     p = product("plazo_fijo")
@@ -237,7 +251,7 @@ def simulate_deposit(amount: object, days: object, on: date, insurance_ceiling: 
     if band is None:
         raise ValidationError(f"No ofrecemos el plazo de {days} días.", field="plazo")
     return DepositSimulation(amount, days, band.label, band.nominal, deposit_interest(amount, band.nominal, days),
-                             cal.roll(on + timedelta(days=days)), insurance_ceiling, on)
+                             cal.roll(on + timedelta(days=days)), insurance_ceiling, on, held_deposits)
 
 
 def deposit_interest(amount: int, nominal: Decimal, days: int) -> int:

@@ -79,3 +79,18 @@ def seal_stored(db, master: bytes) -> int:
                 sealed += 1
         tx.execute("DELETE FROM meta WHERE key = ?", (TO_SEAL,))
     return sealed
+
+
+def reseal_all(tx, old_master: bytes, new_master: bytes) -> tuple[int, int]:
+    """Re-seal every staff secret under new keys, inside the caller's transaction (`keys rotate`); returns
+    (re-sealed, left as they were: rows that did not open under the old keys, unreadable either way)."""
+    done = refused = 0
+    for row in tx.execute("SELECT id, username, totp_secret FROM staff_users").fetchall():
+        try:
+            secret = unseal(old_master, row[1], row[2])
+        except SealedSecretError:
+            refused += 1
+            continue
+        tx.execute("UPDATE staff_users SET totp_secret = ? WHERE id = ?", (seal(new_master, row[1], secret), row[0]))
+        done += 1
+    return done, refused

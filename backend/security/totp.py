@@ -7,7 +7,8 @@ later than the last one accepted for that user, so no code — nor an older one 
 from __future__ import annotations
 
 import hmac
-import io
+import struct
+import zlib
 from datetime import datetime, tzinfo
 
 import pyotp
@@ -50,12 +51,51 @@ def provisioning_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
 
 
-def qr_text(uri: str) -> str:
-    """The URI as a QR code drawn with half-block characters, for a terminal."""
+QR_BORDER = 4  # the quiet zone the QR standard asks for; phones find the code by it
+
+
+def qr_matrix(uri: str) -> list[list[bool]]:
+    """The URI's QR modules, quiet zone included; True is a dark module."""
     import qrcode
 
-    qr = qrcode.QRCode(border=2)
+    qr = qrcode.QRCode(border=QR_BORDER)
     qr.add_data(uri)
-    out = io.StringIO()
-    qr.print_ascii(out=out, invert=True)
-    return out.getvalue()
+    qr.make(fit=True)
+    return [list(map(bool, row)) for row in qr.get_matrix()]
+
+
+def qr_text(uri: str) -> str:
+    """The URI as a QR code of half blocks for a terminal (two modules per character).
+
+    Only printable characters (full, upper and lower half blocks and the ordinary space), so the
+    CLI's output filter keeps every cell, and a line is as wide as the code (49 columns for the
+    longest staff username, well inside an 80-column terminal). Drawn for a light-on-dark terminal:
+    a light module is ink, a dark module is the terminal's background, so the quiet zone is light.
+    """
+    matrix = qr_matrix(uri)
+    width = len(matrix[0])
+    chars = {(False, False): " ", (True, False): "▀", (False, True): "▄", (True, True): "█"}
+    lines = []
+    for top in range(0, len(matrix), 2):
+        upper = [not dark for dark in matrix[top]]
+        # past the last row is the terminal's background: dark, like the code's dark modules
+        lower = [not dark for dark in matrix[top + 1]] if top + 1 < len(matrix) else [False] * width
+        lines.append("".join(chars[(u, v)] for u, v in zip(upper, lower, strict=True)))
+    return "\n".join(lines) + "\n"
+
+
+def qr_png(uri: str, scale: int = 8) -> bytes:
+    """The URI's QR code as a greyscale PNG (dark on white), written with zlib: no imaging library."""
+    matrix = qr_matrix(uri)
+    rows = []
+    for row in matrix:
+        line = b"".join((b"\x00" if dark else b"\xff") * scale for dark in row)
+        rows.extend([b"\x00" + line] * scale)  # filter type 0 (none) for each scanline
+    size = len(matrix) * scale
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit greyscale, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
+            + chunk(b"IEND", b""))

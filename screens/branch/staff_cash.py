@@ -109,8 +109,8 @@ class CashScreen(MemberScreen):
         self.card = card
         self.declaration = None
         self.add_class("-chosen")
-        lines = [f"{card.name} · {card.id_masked}" + ("" if card.status == "activo" else " · INACTIVO"),
-                 "Verifica su identidad preguntando:"]
+        state = f" · {card.opening}" if card.opening else ("" if card.status == "activo" else " · INACTIVO")
+        lines = [f"{card.name} · {card.id_masked}" + state, "Verifica su identidad preguntando:"]
         lines += [f"  {q} → {a}" for q, a in card.check_questions]
         identity = self.query_one("#identity", Static)
         identity.update(safe_text("\n".join(lines)))

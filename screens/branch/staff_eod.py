@@ -19,12 +19,14 @@ class EndOfDayScreen(MemberScreen):
     EndOfDayScreen #eod-status { margin: 1 1 0 1; height: auto; }
     EndOfDayScreen #run-eod { margin: 1 1 0 1; }
     EndOfDayScreen #eod-totals { height: 1fr; margin: 1 1 0 1; }
+    EndOfDayScreen #eod-rates { margin: 1 1 0 1; height: auto; color: $warning; }
     """
     _told = ""  # why the last close was refused, shown above the business day once it is read again
 
     def compose_body(self) -> ComposeResult:
         yield Label("Cierre del día", classes="section-title")
         yield Static("", id="eod-status")
+        yield Static("", id="eod-rates")
         yield Button("Cerrar el día", id="run-eod", variant="primary", compact=True)
         yield DataTable(id="eod-totals", cursor_type="row", zebra_stripes=True)
 
@@ -33,6 +35,11 @@ class EndOfDayScreen(MemberScreen):
         self.query_one("#eod-totals", DataTable).add_columns("Operación", "Asientos", "Monto")
         self.query_one("#eod-totals").display = False
         self.call("day", self.coop.backend.end_of_day.business_day, self.coop.token)
+        self.call("rates", self.coop.backend.end_of_day.rate_warnings, self.coop.token)
+
+    def done_rates(self, warnings: list[str]) -> None:
+        """A stale table of legal rate caps or an offer above one: the supervisor sees it every day."""
+        self.query_one("#eod-rates", Static).update(safe_text("\n".join(f"Tasas máximas: {w}" for w in warnings)))
 
     def done_day(self, result: tuple[str, str | None]) -> None:
         self.day, reason = result

@@ -1,5 +1,6 @@
-"""Atención al socio: «Registrar socio» (KYC + savings account) and «Atención al socio» (unlock,
-reset online access, ask a supervisor to change the registered mobile)."""
+"""Atención al socio: «Registrar socio» (know your member, one confirmation, then the opening deposit at a
+till; backend/branch/backoffice.py says why) and «Atención al socio» (unlock, reset online access, ask a
+supervisor to change the registered mobile)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
-from backend.branch.backoffice import Enrolled, OnlineAccess
+from backend.branch.backoffice import Enrolled, EnrolReview, OnlineAccess
+from backend.core.money import format_money
 from backend.core.identity import ID_TYPES
 from screens.shared.base import MemberScreen
 from screens.shared.confirm import ConfirmModal
@@ -19,7 +21,9 @@ from screens.shared.text_entry import TextInput
 
 FIELDS = [("first_names", "Nombres", 60), ("last_names", "Apellidos", 60),
           ("birth_date", "Fecha de nacimiento (dd/mm/aaaa)", 10), ("mobile", "Celular", 10),
-          ("email", "Correo electrónico", 80), ("address", "Dirección", 120)]
+          ("email", "Correo electrónico", 80), ("address", "Dirección", 120), ("occupation", "Ocupación", 80),
+          ("monthly_income", "Ingreso mensual (USD)", 14)]
+PEP_CHOICES = [("No", "no"), ("Sí", "si")]
 
 
 class EnrolScreen(MemberScreen):
@@ -34,8 +38,12 @@ class EnrolScreen(MemberScreen):
             for key, label, size in FIELDS:
                 yield Label(safe_text(label))
                 yield TextInput(id=key, max_length=size, compact=True)
+            yield Label("¿Es persona expuesta políticamente (PEP), o familiar o colaborador cercano de una?")
+            yield Select(PEP_CHOICES, id="pep", prompt="Elige Sí o No", compact=True)
+            yield Label("Si es PEP: cargo o función pública")
+            yield TextInput(id="pep_position", max_length=80, compact=True)
             yield Static("", id="enrol-error", classes="field-error")
-            yield Button("Registrar y abrir cuenta de ahorros", id="enrol", variant="primary", compact=True)
+            yield Button("Registrar socio", id="enrol", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -45,19 +53,46 @@ class EnrolScreen(MemberScreen):
     def next_field(self) -> None:
         self.focus_next()
 
+    def _form(self) -> dict:
+        pep = self.query_one("#pep", Select).value
+        form = {"id_type": self.query_one("#id_type", Select).value,
+                "id_number": self.query_one("#id_number", Input).value,
+                "pep": pep if isinstance(pep, str) else "", "pep_position": self.query_one("#pep_position", Input).value}
+        form.update({key: self.query_one(f"#{key}", Input).value for key, _, _ in FIELDS})
+        return form
+
     @on(Button.Pressed, "#enrol")
     def enrol(self) -> None:
-        form = {"id_type": self.query_one("#id_type", Select).value,
-                "id_number": self.query_one("#id_number", Input).value}
-        form.update({key: self.query_one(f"#{key}", Input).value for key, _, _ in FIELDS})
-        self.call("enrol", self.coop.backend.backoffice.enrol_member, self.coop.token, form)
+        """Check everything first; save only after the confirmation (which starts on «Cancelar»)."""
+        self.query_one("#enrol-error", Static).update("")
+        self.form = self._form()
+        self.call("review", self.coop.backend.backoffice.review_enrolment, self.coop.token, self.form)
+
+    def done_review(self, review: EnrolReview) -> None:
+        details = "\n".join(f"{label}: {value}" for label, value in review.lines)
+        self.app.push_screen(ConfirmModal(review.title, details, accept="Registrar", safe_default=True),
+                             self._confirmed)
+
+    def failed_review(self, error) -> None:
+        self.failed_enrol(error)
+
+    def _confirmed(self, yes: bool | None) -> None:
+        if yes:
+            self.call("enrol", self.coop.backend.backoffice.enrol_member, self.coop.token, self.form)
 
     def done_enrol(self, enrolled: Enrolled) -> None:
-        for key in ["id_number"] + [k for k, _, _ in FIELDS]:
+        for key in ["id_number", "pep_position"] + [k for k, _, _ in FIELDS]:
             self.query_one(f"#{key}", Input).value = ""
+        self.query_one("#pep", Select).clear()
+        if enrolled.opening == "por_aprobar":
+            next_step = ("Es PEP: debida diligencia reforzada; el supervisor debe aprobar el registro antes del "
+                         "depósito de apertura.")
+        else:
+            next_step = (f"Siguiente paso: depósito de apertura en caja, en efectivo (mínimo "
+                         f"{format_money(enrolled.minimum_deposit)}); con él se abre la cuenta.")
         self.query_one("#enrol-error", Static).update(safe_text(
-            f"Socio registrado: {enrolled.name} · cuenta de ahorros {enrolled.account_number}. Ya puede afiliarse "
-            "en línea con «Regístrate aquí».", style="bold green"))
+            f"Socio registrado: {enrolled.name} · cuenta de ahorros {enrolled.account_number}. {next_step}",
+            style="bold green"))
 
     def failed_enrol(self, error) -> None:
         self.query_one("#enrol-error", Static).update(safe_text(error.message))

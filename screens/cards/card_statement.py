@@ -8,6 +8,7 @@ from textual.widgets import DataTable, Label, Select, Static
 
 from backend.core.money import format_money
 from screens.shared.base import MemberScreen
+from screens.shared.card_debt import debt_text
 from screens.shared.safe_text import safe_text
 
 
@@ -45,8 +46,8 @@ class StatementScreen(MemberScreen):
             return
         card = self._cards[event.value]
         st = card.statement
-        head = (f"Cupo total {format_money(card.credit_limit)} · Cupo disponible {format_money(card.available)} · "
-                f"Diferidos {format_money(card.installments)}")
+        head = (f"Cupo total {format_money(card.credit_limit)} · Cupo disponible {format_money(card.available)}\n"
+                + debt_text(card.revolving, card.installments))
         if st is None:
             self.query_one("#st-last", Static).update(safe_text(head + "\nTodavía no tienes estados de cuenta."))
         else:
@@ -55,7 +56,9 @@ class StatementScreen(MemberScreen):
                 f"Saldo anterior {format_money(st.previous_balance)} · Consumos {format_money(st.purchases)} · "
                 f"Pagos {format_money(st.payments)} · Diferido {format_money(st.deferred)}\n"
                 f"Cuotas de diferidos {format_money(st.installments)} · Intereses {format_money(st.interest)}"
-                + (f" · Otros {format_money(st.other)}" if st.other else "") +
+                + (f" · Interés de mora {format_money(st.late_interest)}" if st.late_interest else "")
+                + (f" · Otros {format_money(st.other)}" if st.other else "")
+                + (f" · Valor vencido {format_money(st.overdue)}" if st.overdue else "") +
                 f"\nPago total {format_money(st.total_due)} · Pago mínimo {format_money(st.minimum_due)} · "
                 f"Por pagar {format_money(st.total_left)}"))
         self.call("statements", self.coop.backend.cards.statements, self.coop.token, card.account_id)

@@ -17,6 +17,7 @@ from backend.core.errors import ServiceError
 from backend.core.identity import ID_TYPES
 from backend.core.money import format_money, parse_money
 from screens.shared.base import MemberScreen
+from screens.shared.card_debt import debt_text
 from screens.shared.calls import ServiceCalls
 from screens.shared.flow import start_authorised
 from screens.shared.safe_text import safe_text, visible_lines
@@ -123,7 +124,7 @@ class CardPaymentScreen(MemberScreen):
             buttons["minimo"].label = option_label("Pago mínimo", options.minimum, options.due_date)
             buttons["total"].label = option_label("Pago total", options.total, options.due_date)
             when = f"Fecha máxima de pago: {options.due_date:%d/%m/%Y}" if options.due_date else "Aún sin estado de cuenta"
-            due.update(safe_text(f"{when} · Deuda actual {format_money(options.owed or 0)}"))
+            due.update(safe_text(f"{when}\n{debt_text(options.owed or 0, options.diferidos or 0)}"))
         else:
             owed = f"Deuda actual {format_money(options.owed)}" if options.owed is not None else ""
             due.update(safe_text(owed))

@@ -185,7 +185,9 @@ class FaqScreen(MemberScreen):
     BINDINGS = [Binding("ctrl+f", "focus_search", "Buscar", id="faq.search", tooltip="Escribir qué buscas"),
                 Binding("f2", "about", "Acerca de", id="faq.about", tooltip="Versión, contacto y archivos"),
                 Binding("f3", "holidays", "Feriados", id="faq.holidays",
-                        tooltip="Los feriados del año y su fuente: lo que vence en uno se paga el siguiente día hábil")]
+                        tooltip="Los feriados del año y su fuente: lo que vence en uno se paga el siguiente día hábil"),
+                Binding("f4", "rates", "Tasas máximas", id="faq.rates",
+                        tooltip="Las tasas de interés máximas vigentes por segmento, con su fuente")]
 
     def __init__(self, select: str | None = None) -> None:
         super().__init__()
@@ -253,6 +255,11 @@ class FaqScreen(MemberScreen):
         from screens.menu.registry import screen_for
 
         self.app.push_screen(screen_for("ayuda_feriados"))
+
+    def action_rates(self) -> None:
+        from screens.menu.registry import screen_for
+
+        self.app.push_screen(screen_for("ayuda_tasas"))
 
 
 @dataclass(frozen=True)
@@ -342,6 +349,45 @@ class HolidaysScreen(MemberScreen):
             text.append(f"\n{warning}\n", style="dim")
         text.append("\n← → año anterior o siguiente", style="dim")
         self.query_one("#holidays", Static).update(safe_text(text))
+
+
+class RatesScreen(MemberScreen):
+    """The legal rate caps in force (backend/core/rates.py): the most the co-op may charge, and where it comes from."""
+
+    HELP = ("Tasas máximas: la tasa de interés efectiva anual más alta que la ley permite cobrar en cada segmento "
+            "de crédito, con su fuente. Ningún crédito ni diferido de la cooperativa la supera.")
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Ayuda · Tasas máximas", classes="section-title", id="rates-title")
+        with VerticalScroll(id="rates-scroll"):
+            yield Static("", id="rates")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#rates-scroll").focus()
+        self.call("caps", self.coop.backend.rates.in_force, self.coop.token)
+
+    def done_caps(self, view) -> None:
+        text = SafeText()
+        text.append(f"Tasas máximas vigentes al {view.on:%d/%m/%Y}\n", style="bold")
+        text.append("Tasa efectiva anual; fija la Junta de Política y Regulación Financiera, publica el Banco "
+                    "Central del Ecuador.\n\n")
+        sources: list[str] = []
+        for cap in view.caps:
+            if cap.source not in sources:
+                sources.append(cap.source)
+            mark = f" [{sources.index(cap.source) + 1}]" + ("*" if not cap.verified else "")
+            text.append(f"  {cap.label:<37}", style="bold")
+            text.append(f"{cap.max_effective * 100:>6.2f}%  desde {cap.valid_from:%d/%m/%Y}{mark}\n")
+        if any(not cap.verified for cap in view.caps):
+            text.append("  * sin verificar contra la tabla publicada de esa fecha\n", style="dim")
+        text.append("\nFuente\n", style="bold")
+        for n, source in enumerate(sources, start=1):
+            text.append(f"  [{n}] {source}\n")
+        if view.stale:
+            text.append("\nEl BCE publica estas tasas cada mes y la cooperativa aún no carga la tabla más reciente.\n",
+                        style="dim")
+        self.query_one("#rates", Static).update(safe_text(text))
 
 
 WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")

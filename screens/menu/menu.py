@@ -14,6 +14,30 @@ from screens.menu.registry import Section, menu_for
 from screens.shared.base import MemberScreen
 from screens.shared.safe_text import SafeText, safe_text
 
+HEARTBEAT_EVERY_SECONDS = 5
+HEARTBEAT_IDLE_LIMIT = 60  # as the app's keep-alive: no renewal for someone who has walked away
+
+
+def _ago(seconds: float) -> str:
+    whole = int(seconds)
+    if whole < 120:
+        return f"{whole} s"
+    if whole < 120 * 60:
+        return f"{whole // 60} min"
+    return f"{whole // 3600} h"
+
+
+def worker_status(beat) -> tuple[str, bool]:
+    """The staff menu's line about `cooprogreso worker` (a `worker_lease.Heartbeat` or None), and whether it
+    is a warning: nobody settling transfers or sending SMS is something staff must pass on at once."""
+    if beat is None:
+        return "Procesos de fondo: no iniciados (cooprogreso-worker); avise al administrador", True
+    if beat.released:
+        return f"Procesos de fondo: detenidos hace {_ago(beat.age_seconds)}; avise al administrador", True
+    if beat.expired:
+        return f"Procesos de fondo: sin señal hace {_ago(beat.age_seconds)}; avise al administrador", True
+    return f"Procesos de fondo: activos hace {_ago(beat.age_seconds)}", False
+
 
 class MenuScreen(MemberScreen):
     audience = "socio"  # whose menu: staff menus are the same screen over their own rows
@@ -34,6 +58,8 @@ class MenuScreen(MemberScreen):
             *[Option(safe_text(("    " if s.parent else "") + s.title), id=s.key, disabled=s.heading) for s in self.sections],
             id="menu",
         )
+        if self.audience != "socio":
+            yield Label(id="worker-status")  # staff see whether the co-op's background worker is alive
 
     @property
     def sections(self) -> list[Section]:
@@ -43,6 +69,25 @@ class MenuScreen(MemberScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#menu", OptionList).focus()
+        if self.audience != "socio":
+            self.read_heartbeat()
+            self.set_interval(HEARTBEAT_EVERY_SECONDS, self.read_heartbeat)
+
+    def read_heartbeat(self) -> None:
+        """Only while the person is at the screen: each call renews their session, so polling a menu left
+        alone would keep it open on the server past the staff idle limit."""
+        if self.coop.idle_seconds() >= HEARTBEAT_IDLE_LIMIT:
+            return
+        self.call("heartbeat", self.coop.backend.worker_heartbeat, self.coop.token)
+
+    def done_heartbeat(self, beat) -> None:
+        text, stale = worker_status(beat)
+        label = self.query_one("#worker-status", Label)
+        label.update(safe_text(text))
+        label.set_class(stale, "stale")
+
+    def failed_heartbeat(self, error) -> None:
+        """The session ended or the database is away: the sign-out and other screens say so; not this line."""
 
     def action_back(self) -> None:
         """Escape on the menu does not sign out: SALIR does."""

@@ -108,7 +108,7 @@ SECTIONS: list[Section] = [
     Section("ayuda", "8. Ayuda", 8, screen="screens.help.help:FaqScreen",
             help="Preguntas frecuentes: escribe una palabra y la lista se filtra mientras escribes; «Acerca de» "
                  "(F2) dice la versión y dónde están el registro y la configuración; «Feriados» (F3), los días no "
-                 "hábiles del año y su fuente.",
+                 "hábiles del año y su fuente; «Tasas máximas» (F4), los límites legales de interés vigentes.",
             aliases=("preguntas frecuentes", "faq", "dudas")),
     Section("ayuda_acerca", "Acerca de", parent="ayuda", screen="screens.help.help:AboutScreen",
             help="La versión de la aplicación, el contacto de la cooperativa y dónde están el registro y la "
@@ -116,6 +116,9 @@ SECTIONS: list[Section] = [
     Section("ayuda_feriados", "Feriados", parent="ayuda", screen="screens.help.help:HolidaysScreen",
             help="Los feriados del año con su fuente; lo que vence en sábado, domingo o feriado se paga el "
                  "siguiente día hábil.", aliases=("feriados", "calendario", "día hábil", "vencimiento"), menu=False),
+    Section("ayuda_tasas", "Tasas máximas", parent="ayuda", screen="screens.help.help:RatesScreen",
+            help="Las tasas de interés efectivas máximas vigentes por segmento de crédito, con su fuente.",
+            aliases=("tasas", "interés", "tasa máxima", "BCE"), menu=False),
     # -- cajeros: each staff role's own menu (audience = the role)
     Section("caja", "1. Mi caja", 1, screen="screens.branch.staff_till:TillScreen", audience="cajero",
             help="Abre tu caja con el efectivo contado y mira su saldo y las operaciones del día."),

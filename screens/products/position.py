@@ -11,6 +11,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from backend.core.money import format_money
 from backend.products.position import MovementFilter, MovementPage, Product
 from screens.shared.base import MemberScreen
+from screens.shared.card_debt import debt_text
 from screens.shared.downloads import hand_over
 from screens.shared.safe_text import SafeText, safe_text, visible_lines
 from screens.shared.text_entry import TextInput
@@ -43,8 +44,8 @@ def product_details(p: Product) -> str:
         return f"{p.label} {p.number} · Saldo por pagar {format_money(p.balance)} · Tasa {_rate(p)} · {nxt}"
     limit = "—" if p.credit_limit is None else format_money(p.credit_limit)
     return (f"Tarjeta No. {p.masked_pan} · Cupo {limit} · Disponible "
-            f"{format_money(p.available)} · Utilizado {format_money(p.balance)} · Fecha de corte "
-            f"{p.cutoff_date:%d/%m/%Y} · Fecha máxima de pago {p.due_date:%d/%m/%Y}")
+            f"{format_money(p.available)} · {debt_text(p.card_consumos or 0, p.card_diferidos or 0)} · "
+            f"Fecha de corte {p.cutoff_date:%d/%m/%Y} · Fecha máxima de pago {p.due_date:%d/%m/%Y}")
 
 
 class ProductsScreen(MemberScreen):
@@ -159,7 +160,9 @@ class MovementsScreen(MemberScreen):
         table.add_column("Descripción", width=22, key="descripcion")
         table.add_column(safe_text("Débito", justify="right"), width=10, key="debito")
         table.add_column(safe_text("Crédito", justify="right"), width=10, key="credito")
-        table.add_column(safe_text("Saldo", justify="right"), width=11, key="saldo")
+        # a card's running balance is its consumos: the diferidos pendientes are beside it in the status line
+        balance = "Consumos" if self.product.kind == "tarjeta" else "Saldo"
+        table.add_column(safe_text(balance, justify="right"), width=11, key="saldo")
         table.focus()
         self._load()
 
@@ -171,10 +174,11 @@ class MovementsScreen(MemberScreen):
         self.page = page
         table = self.query_one("#movements", DataTable)
         table.clear()
+        owed = -1 if self.product.kind == "tarjeta" else 1  # a card's consumos read as owed, like everywhere
         for m in page.movements:
             table.add_row(f"{m.posted_at:%d/%m/%Y}", safe_text(m.description),
                           money_cell(-m.amount if m.amount < 0 else None),
-                          money_cell(m.amount if m.amount > 0 else None), money_cell(m.balance_after),
+                          money_cell(m.amount if m.amount > 0 else None), money_cell(owed * m.balance_after),
                           key=str(m.posting_id))
         self.next_cursor = page.next_cursor
         shown = len(page.movements)
@@ -185,6 +189,8 @@ class MovementsScreen(MemberScreen):
             status += " · n: más antiguos" if page.next_cursor else " · fin del historial"
             if len(self.cursors) > 1:
                 status += " · p: más recientes"
+        if self.product.kind == "tarjeta":
+            status = debt_text(self.product.card_consumos or 0, self.product.card_diferidos or 0) + "\n" + status
         self.query_one("#page-status", Static).update(safe_text(status))
 
     @on(DataTable.RowHighlighted, "#movements")

@@ -141,10 +141,16 @@ def _four_sessions(branch, members, names) -> None:
     assert motives == {f"Sesion SSH {i + 1}" for i in range(4)}
 
 
-@pytest.mark.parametrize("how", ["killed", "frozen"])
+@pytest.mark.parametrize("how", ["killed", "frozen", "frozen-at-login"])
 def test_a_dead_client_leaves_no_app_behind(branch, how):
+    """Cut within sshd's keep-alive window (ClientAliveInterval × ClientAliveCountMax, short here): also at
+    the login screen, where a blinking cursor once kept sshd from ever seeing the link idle (issue 20)."""
     name = branch.open(f"dead-{how}", under_shell=True)
-    sign_in(branch, name)
+    if how == "frozen-at-login":
+        branch.wait(name, "Usuario")
+        time.sleep(2)  # the field has its focus (and its cursor) before the link freezes
+    else:
+        sign_in(branch, name)
     assert branch.app_processes()
     client = branch.client_pid(name)
     # killed: the client process dies (its socket closes); frozen: it stops answering, as when the
@@ -157,8 +163,10 @@ def test_a_dead_client_leaves_no_app_behind(branch, how):
             assert time.monotonic() < deadline, f"left behind:\n{branch.process_tree()}\n{log_tail}"
             time.sleep(0.2)
     finally:
-        if how == "frozen":
+        if how != "killed":
             os.kill(client, signal.SIGKILL)
+    if how == "frozen-at-login":
+        return
     # the member's session was closed as on SALIR, not left to expire
     import sqlite3
 

@@ -1,4 +1,5 @@
-"""The app's background passes: failures are logged and said once on screen, never silently retried forever."""
+"""Background passes (the worker's, and the session's own keep-alive): failures are logged and said once,
+never silently retried forever."""
 
 import logging
 
@@ -7,6 +8,7 @@ import pytest
 from cooprogreso_tui import logs
 from tests.core.test_notice_delivery import returned_via_http
 from tests.local_http import LocalServer
+from cooprogreso_tui.worker import Worker
 from tests.ui import SIZE, FakeMonotonic, make_app, settle
 
 
@@ -34,18 +36,13 @@ def refusing_gateway():
     gateway.server.close()
 
 
-async def test_a_refusing_sms_gateway_is_said_once_and_logged(make_backend, clock, refusing_gateway, log_file):
+def test_a_refusing_sms_gateway_is_said_once_and_logged(make_backend, clock, refusing_gateway, log_file):
     backend = returned_via_http(make_backend, clock, refusing_gateway, delivery_retry_seconds=0)
-    app = make_app(backend)
-    said = []
-    async with app.run_test(size=SIZE) as pilot:
-        app.jobs.say = lambda message: (said.append(message), app._say(message))
-        for _ in range(3):
-            app._deliver()
-            await settle(pilot)
-        assert len(said) == 1 and "401" in said[0] and "avisos SMS" in said[0]
-        shown = [n.message for n in app._notifications]  # the toasts raised on screen
-        assert shown == said
+    said: list[str] = []
+    worker = Worker(backend, say=said.append)
+    for _ in range(3):
+        worker.run_pass("deliver")
+    assert len(said) == 1 and "401" in said[0] and "avisos SMS" in said[0]
     assert len(refusing_gateway.server.requests) == 3  # each pass tried; the member's SMS stays queued
     text = log_file.read_text()
     assert "background job deliver" in text and "401" in text
@@ -59,24 +56,20 @@ class Broken:
         return []
 
 
-async def test_a_failing_pass_backs_off_and_is_logged_with_traceback(backend, log_file):
+def test_a_failing_pass_backs_off_and_is_logged_with_traceback(backend, log_file):
     clock = FakeMonotonic()
-    app = make_app(backend, monotonic=clock)
-    said = []
-    async with app.run_test(size=SIZE) as pilot:
-        backend.__dict__["clearing"] = Broken()
-        app.jobs.say = said.append
-        app._settle()
-        await settle(pilot)
-        assert not app.jobs.due("settle")  # backing off instead of hammering every 15 s
-        clock.advance(15)
-        assert app.jobs.due("settle")
-        app._settle()
-        await settle(pilot)
-        assert not app.jobs.due("settle")
-        clock.advance(15)
-        assert not app.jobs.due("settle")  # the pause doubled
-        assert len(said) == 1 and "liquidación" in said[0] and "RuntimeError" in said[0]
+    said: list[str] = []
+    worker = Worker(backend, say=said.append, monotonic=clock)
+    backend.__dict__["clearing"] = Broken()
+    worker.run_pass("settle")
+    assert not worker.jobs.due("settle")  # backing off instead of hammering every 15 s
+    clock.advance(15)
+    assert worker.jobs.due("settle")
+    worker.run_pass("settle")
+    assert not worker.jobs.due("settle")
+    clock.advance(15)
+    assert not worker.jobs.due("settle")  # the pause doubled
+    assert len(said) == 1 and "liquidación" in said[0] and "RuntimeError" in said[0]
     text = log_file.read_text()
     assert text.count("Traceback") == 2 and "RuntimeError" in text and "s3cr3t" not in text
 

@@ -29,6 +29,20 @@ def test_loopback_allows_only_its_own_origins():
     assert web.is_loopback("::1") and web.is_loopback("localhost") and not web.is_loopback("10.0.0.1")
 
 
+def test_x_forwarded_for_is_believed_only_from_the_configured_proxy():
+    trusted = web.trusted_proxies(["10.0.0.5", "[::1]"])
+    assert trusted == {"10.0.0.5", "::1"}
+    # from anyone else the header is the client's own claim
+    assert web.client_address("198.51.100.7", "203.0.113.9", trusted) == "198.51.100.7"
+    assert web.client_address("198.51.100.7", None, trusted) == "198.51.100.7"
+    # from the proxy: the hop it appended, never what the client wrote before it
+    assert web.client_address("10.0.0.5", "1.2.3.4, 203.0.113.9", trusted) == "203.0.113.9"
+    assert web.client_address("::1", "203.0.113.9", trusted) == "203.0.113.9"
+    assert web.client_address("10.0.0.5", "\x1b[2Jno-ip", trusted) == "10.0.0.5"
+    with pytest.raises(ValueError, match="--trusted-proxy"):
+        web.trusted_proxies(["proxy.example"])
+
+
 def test_cli_refuses_a_public_bind(tmp_path):
     out = subprocess.run(cli("web", "--host", "0.0.0.0", "--db", str(tmp_path / "x.sqlite3")),
                          capture_output=True, text=True, timeout=60)

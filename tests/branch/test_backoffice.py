@@ -11,7 +11,7 @@ from tests.staff_helpers import team
 
 FORM = dict(id_type="cedula", id_number="1104680135", first_names="Carmen Rosa", last_names="Tipán Cando",
             birth_date="14/03/1988", mobile="0987001122", email="carmen.tipan@correo.ec",
-            address="Av. Amazonas N34-12, Quito")
+            address="Av. Amazonas N34-12, Quito", occupation="Comerciante", monthly_income="850", pep="no")
 
 
 @pytest.fixture
@@ -22,9 +22,12 @@ def staff(backend, clock):
 def test_enrol_then_the_member_affiliates_online(backend, staff):
     enrolled = backend.backoffice.enrol_member(staff["atencion"].token, FORM)
     assert enrolled.name == "Carmen Rosa Tipán Cando" and len(enrolled.account_number) == 10
+    backend.tills.open_till(staff["cajero"].token, "100")  # the account opens with the cash opening deposit
+    account = backend.counter.find_member(staff["cajero"].token, "1104680135")[0].accounts[0].id
+    backend.counter.cash(staff["cajero"].token, "deposito", account, "20", "opening-key-1")
     affiliate(backend, "1104680135", "carmen.tipan")
     assert backend.auth.login("carmen.tipan", "Clave2026x").member_name == "Carmen Rosa Tipán Cando"
-    entry = backend.audit_log(last=50, actor="atencion1")[-1]
+    entry = backend.audit_log(last=50, actor="atencion1")[-1]  # the registration, by atención
     assert entry.action == "socio.registrar"
     assert backend.check() == []
 

@@ -91,23 +91,28 @@ def test_deposits_of_the_same_day_add_up_to_the_threshold(backend, teller, accou
     before = entries(backend)
     with pytest.raises(ValidationError) as err:
         backend.counter.cash(teller.token, "deposito", account, "4000", uuid.uuid4().hex)
-    assert err.value.code == "declaracion" and "$6,000.00 depositados hoy" in err.value.message
+    assert err.value.code == "declaracion" and "$6,000.00 que la misma persona depositó" in err.value.message
     assert entries(backend) == before
     result = backend.counter.cash(teller.token, "deposito", account, "4000", uuid.uuid4().hex, DECLARED)
     assert result.receipt.get("Origen de los fondos") == "Venta de un vehículo"
 
 
-def test_another_members_deposits_withdrawals_and_other_days_do_not_count(backend, teller, account):
+def test_another_persons_deposits_withdrawals_and_days_outside_the_window_do_not_count(backend, teller, account):
+    """The sum is the depositor's over the rule's 30 days (backend/data/uafe_resu.toml): the next day still counts."""
     from backend.branch import counter_ops
     from tests.conftest import add_member
 
     other = add_member(backend, cedula="1712345600", balance=0)[1]
-    backend.counter.cash(teller.token, "deposito", other, "9000", uuid.uuid4().hex)
+    backend.counter.cash(teller.token, "deposito", other, "9000", uuid.uuid4().hex)  # its owner brings it
     backend.counter.cash(teller.token, "deposito", account, "9000", uuid.uuid4().hex)
     backend.counter.cash(teller.token, "retiro", account, "100", uuid.uuid4().hex)
     assert backend.counter.quote(teller.token, "deposito", account, "999.99").declaration is None
     with pytest.raises(ValidationError):
         backend.counter.quote(teller.token, "deposito", account, "1000")
-    with backend.db.write() as conn:  # the next business day (as after the end of day)
+    with backend.db.write() as conn:  # the next business day (as after the end of day): still in the window
         counter_ops.set_business_date(conn, "2026-11-26")
+    with pytest.raises(ValidationError):
+        backend.counter.quote(teller.token, "deposito", account, "1000")
+    with backend.db.write() as conn:  # 30 days after the first: out of it
+        counter_ops.set_business_date(conn, "2026-12-25")
     assert backend.counter.quote(teller.token, "deposito", account, "9000").declaration is None

@@ -1,4 +1,11 @@
 import io
+import shutil
+import stat
+import struct
+import subprocess
+import zlib
+
+import pytest
 import re
 
 from backend.security import totp
@@ -82,3 +89,87 @@ def test_reset_totp_of_an_unknown_or_hostile_user_says_so_in_spanish(db_path, mo
         code, out, err = run(monkeypatch, capsys, "staff", "reset-totp", "--db", str(db_path), "--user", user)
         assert code == 1 and "No existe el usuario de personal" in err and "Secreto" not in out
         assert "\x1b" not in err and "\x07" not in err
+
+
+# -- enrolment that scans: the printed QR and the PNG decoded by a real decoder (Debian's zbar-tools) --------
+
+QR_CELLS = set("█▀▄ ")
+
+
+def _png(rows: list[list[int]], scale: int = 6) -> bytes:
+    """A greyscale PNG of 0/255 pixels, written here (not with the app's writer) so the test is independent."""
+    data = b"".join(b"\x00" + bytes(v for v in row for _ in range(scale)) for row in rows for _ in range(scale))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    head = struct.pack(">IIBBBBB", len(rows[0]) * scale, len(rows) * scale, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", zlib.compress(data)) + chunk(b"IEND", b"")
+
+
+def _printed_qr(out: str) -> list[str]:
+    lines = [line for line in out.split("\n") if line.strip() and set(line) <= QR_CELLS]
+    assert lines, out
+    return lines
+
+
+def _screen_image(lines: list[str]) -> bytes:
+    """What a phone sees on a light-on-dark terminal: a block's ink is light, a space is the dark background."""
+    dark, light = 0, 255
+    width = max(len(line) for line in lines) + 4
+    pixels = [[dark] * width for _ in range(4)]
+    for line in lines:
+        top = [dark] * 2 + [light if ch in "█▀" else dark for ch in line.ljust(width - 4)] + [dark] * 2
+        bottom = [dark] * 2 + [light if ch in "█▄" else dark for ch in line.ljust(width - 4)] + [dark] * 2
+        pixels += [top, bottom]
+    return _png(pixels + [[dark] * width for _ in range(4)])
+
+
+def _decode(tmp_path, image: bytes) -> str:
+    zbarimg = shutil.which("zbarimg")
+    if zbarimg is None:
+        pytest.skip("zbarimg (Debian's zbar-tools) is not installed; .ci/run installs it")
+    path = tmp_path / f"qr-{len(list(tmp_path.iterdir()))}.png"
+    path.write_bytes(image)
+    done = subprocess.run([zbarimg, "--quiet", "--raw", str(path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_printed_qr_scans_to_the_uri_and_fits_a_terminal(db_path, tmp_path, monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "supervisora.larga",
+                       "--role", "supervisor", stdin=PASSWORD + "\n")
+    assert code == 0 and "\\u00a0" not in out and "\\u" not in out
+    uri = re.search(r"URI: (\S+)", out).group(1)
+    lines = _printed_qr(out)
+    assert max(len(line) for line in lines) <= 60 and len({len(line) for line in lines}) == 1
+    assert _decode(tmp_path, _screen_image(lines)) == uri
+    code, out, _ = run(monkeypatch, capsys, "staff", "reset-totp", "--db", str(db_path), "--user", "supervisora.larga")
+    new_uri = re.search(r"URI: (\S+)", out).group(1)
+    assert code == 0 and new_uri != uri and _decode(tmp_path, _screen_image(_printed_qr(out))) == new_uri
+
+
+def test_the_qr_as_a_png_only_its_owner_can_read(db_path, tmp_path, monkeypatch, capsys):
+    png = tmp_path / "cajero9.png"
+    code, out, _ = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero9",
+                       "--role", "cajero", "--no-qr", "--qr-png", str(png), stdin=PASSWORD + "\n")
+    assert code == 0 and "▀" not in out
+    assert stat.S_IMODE(png.stat().st_mode) == 0o600
+    assert _decode(tmp_path, png.read_bytes()) == re.search(r"URI: (\S+)", out).group(1)
+    # an existing file (or a planted symlink) is never written through, and nothing is enrolled
+    code, out, err = run(monkeypatch, capsys, "staff", "reset-totp", "--db", str(db_path), "--user", "cajero9",
+                         "--qr-png", str(png))
+    assert code == 1 and "Ya existe" in err and "Secreto" not in out
+    target = tmp_path / "elsewhere"
+    link = tmp_path / "planted.png"
+    link.symlink_to(target)
+    code, out, err = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero10",
+                         "--role", "cajero", "--qr-png", str(link), stdin=PASSWORD + "\n")
+    assert code == 1 and not target.exists() and "Secreto" not in out
+    code, out, _ = run(monkeypatch, capsys, "staff", "list", "--db", str(db_path))
+    assert "cajero10" not in out
+    # a refused enrolment leaves no empty image behind
+    fresh = tmp_path / "nadie.png"
+    code, _, err = run(monkeypatch, capsys, "staff", "reset-totp", "--db", str(db_path), "--user", "nadie",
+                       "--qr-png", str(fresh))
+    assert code == 1 and "No existe el usuario de personal" in err and not fresh.exists()

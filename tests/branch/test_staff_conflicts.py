@@ -64,7 +64,8 @@ def test_a_user_linked_to_her_cedula_decides_nothing_of_hers_whatever_the_name(b
     members = backend.db.conn.execute("SELECT DISTINCT member_id FROM audit_log WHERE outcome = 'propia_rechazada'")
     assert [r[0] for r in members] == [lucia.member_id]  # in the auditors' filter by member
     form = dict(id_type="cedula", id_number="1104680135", first_names="Carmen Rosa", last_names="Tipán Cando",
-                birth_date="14/03/1988", mobile="0987001122", email="carmen.tipan@correo.ec", address="Av. Amazonas 1")
+                birth_date="14/03/1988", mobile="0987001122", email="carmen.tipan@correo.ec", address="Av. Amazonas 1",
+                occupation="Comerciante", monthly_income="850", pep="no")
     assert backend.backoffice.enrol_member(lucy.token, form).name == "Carmen Rosa Tipán Cando"  # others: fine
 
 
@@ -95,7 +96,8 @@ def test_she_does_not_enrol_herself_as_a_member(backend, staff, clock):
     carmen = "1104680135"
     clerk = sign_in(backend, enrol(backend, "carmen", "atencion", "Carmen Tipán", cedula=carmen), clock)
     form = dict(id_type="cedula", id_number=carmen, first_names="Carmen Rosa", last_names="Tipán Cando",
-                birth_date="14/03/1988", mobile="0987001122", email="carmen.tipan@correo.ec", address="Av. Amazonas 1")
+                birth_date="14/03/1988", mobile="0987001122", email="carmen.tipan@correo.ec", address="Av. Amazonas 1",
+                occupation="Comerciante", monthly_income="850", pep="no")
     with pytest.raises(Forbidden, match="registrarte tú mismo"):
         backend.backoffice.enrol_member(clerk.token, form)
     assert refusals(backend) == ["socio.registrar"]

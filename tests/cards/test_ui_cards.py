@@ -7,6 +7,7 @@ from textual.widgets import DataTable, RadioButton, Select
 from screens.cards.cards import CardPaymentScreen, CardRegistrationModal
 from screens.cards.deferrals import DeferralScreen, DeferralSuccessModal, MyDeferralsScreen, SimulationScreen
 from screens.menu.registry import screen_for
+from screens.shared.card_debt import debt_text
 from screens.shared.receipt import ReceiptModal
 from tests.card_helpers import demo_card
 from tests.transfer_helpers import balance_of
@@ -83,7 +84,7 @@ async def test_after_paying_the_minimum_the_figures_are_refreshed_and_the_minimu
         assert "$0.00" not in text
         total = screen.query_one("#opt-total", RadioButton)
         assert total.value and format_money(before.total - before.minimum) in str(total.label)
-        assert f"Deuda actual {format_money(before.owed - before.minimum)}" in text
+        assert debt_text(before.owed - before.minimum, before.diferidos) in text
 
 
 async def test_other_value_too_large_is_said_at_the_amount(backend):
@@ -241,3 +242,35 @@ async def test_purchase_table_fits_80_columns_with_a_long_promotion(backend):
         assert row[1].count("sin intereses") == 1 and row[1].startswith("Consumo Almac")
         await pilot.press("space")
         assert "Monto Total: $1,234.56" in screen_text(app)
+
+
+async def test_the_card_debt_reads_the_same_on_productos_movements_statement_and_payment(backend, lucia):
+    """Consumos, diferidos pendientes and their total, side by side, wherever a card's debt appears."""
+    from backend.core.money import format_money
+    from screens.cards.card_statement import StatementScreen
+    from screens.products.position import MovementsScreen, ProductsScreen
+
+    card = demo_card(backend)
+    info = backend.cards.card(lucia.token, card)
+    assert info.revolving > 0 and info.installments > 0  # the demo card has both: the figures that used to disagree
+    line = debt_text(info.revolving, info.installments)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "productos")
+        assert isinstance(app.screen, ProductsScreen)
+        table = app.screen.query_one("#position", DataTable)
+        table.move_cursor(row=next(i for i, p in enumerate(app.screen.products) if p.account_id == card))
+        await settle(pilot)
+        assert line in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MovementsScreen) and line in screen_text(app)
+        newest = app.screen.page.movements[0]
+        assert -newest.balance_after == info.revolving  # the running balance is the consumos, read as owed
+        assert format_money(info.revolving) in screen_text(app).split("Consumos", 2)[-1]
+        app.push_screen(screen_for("tarjetas_cooprogreso"))
+        await settle(pilot)
+        assert line in screen_text(app)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, StatementScreen) and line in screen_text(app)

@@ -22,12 +22,17 @@ def test_consumo_cap_from_january_2026():
     assert rates.format_rate(cap.max_effective) == "16.77%"
 
 
-def test_every_segment_has_a_cap_and_every_offer_is_legal():
+def test_every_segment_has_a_cap_and_every_offer_but_inmobiliario_is_legal():
+    """The co-op's inmobiliario offer (10.75%) is above the published cap (10.40%): refused, never quoted."""
     book = rates.default_book()
     segments = {c.segment for c in book.caps_on(JAN)}
     assert {"consumo", "inmobiliario", "microcredito_minorista", "vivienda_interes_publico"} <= segments
     for offer in book.offers:
         for months in (offer.term_from, offer.term_to):
+            if offer.product == "inmobiliario":
+                with pytest.raises(RateAboveCap, match="Inmobiliario"):
+                    book.quote(offer.product, months, JAN)
+                continue
             q = book.quote(offer.product, months, JAN)
             assert q.effective <= q.cap.max_effective
 

@@ -212,3 +212,26 @@ async def test_about_names_the_database_on_either_engine(backend):
         text = screen_text(app)
         assert "Base de datos" in text
         assert str(backend.db.target)[:30] in text  # the file, or the URL (wrapped at 80 columns)
+
+
+@pytest.mark.sqlite_only  # a Pilot test over help texts: UI tests run on SQLite (as test_ui_* modules)
+async def test_ayuda_shows_the_rate_caps_in_force_with_their_source(backend):
+    from screens.help.help import RatesScreen
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        app.push_screen(FaqScreen())
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        assert isinstance(app.screen, RatesScreen)
+        text = screen_text(app)
+        assert "Tasas máximas vigentes al 25/11/2026" in text, text
+        assert "Consumo" in text and "16.77%" in text and "Inmobiliario" in text and "10.40%" in text
+        assert "sin verificar" in text
+        app.screen.query_one("#rates-scroll").scroll_end(animate=False)
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Fuente" in text and "JPRF-F-2022-031" in text and "31/12/2025" in text
+        assert "cada mes" in text  # the shipped table is older than rate_table_max_age_days: said, not hidden

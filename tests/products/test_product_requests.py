@@ -107,8 +107,8 @@ def test_the_co_ops_own_rate_is_used_and_a_rate_above_todays_cap_is_refused(back
         over.simulate_loan(lucia.token, "consumo", 1_000_00, 12, "frances")
     micro = backend.product_requests.simulate_loan(lucia.token, "microcredito", 2_000_00, 24, "aleman")
     assert micro.effective <= micro.cap.max_effective and micro.cap.segment.startswith("microcredito")
-    home = backend.product_requests.simulate_loan(lucia.token, "inmobiliario", 50_000_00, 240, "frances")
-    assert home.cap.segment == "inmobiliario" and len(home.schedule.rows) == 240
+    with pytest.raises(RateAboveCap, match="Inmobiliario"):  # the co-op's 10.75% is above the published 10.40%
+        backend.product_requests.simulate_loan(lucia.token, "inmobiliario", 50_000_00, 240, "frances")
 
 
 @pytest.mark.sqlite_only  # input refused before any SQL (see the marker in pyproject.toml)
@@ -514,3 +514,18 @@ def test_the_members_cards_and_card_requests_count_against_the_income_multiple(b
                   (lucia.member_id,))
     assert committed_card_limits(conn, lucia.member_id) == 3_000_00
     assert backend.check() == []
+
+
+def test_the_cosede_cover_is_measured_on_all_the_members_deposits(make_backend, lucia):
+    """The cover is per person and institution: savings and plazos fijos add up with the new plazo's interest."""
+    from backend.core.money import format_money
+    from backend.products.product_requests import member_deposits
+
+    backend = make_backend(deposit_insurance_ceiling=1_000_00)
+    held = member_deposits(backend.db.conn, lucia.member_id)
+    assert held > 1_000_00  # her savings alone are above this cover
+    sim = backend.product_requests.simulate_deposit(lucia.token, 500_00, 90)  # a small plazo, below the cover
+    assert sim.member_total == held + sim.interest and sim.uncovered == held + sim.interest - 1_000_00
+    assert f"el excedente de {format_money(sim.uncovered)} no está cubierto" in sim.insurance_note
+    roomy = make_backend(deposit_insurance_ceiling=held + 10_000_00)
+    assert "excedente" not in roomy.product_requests.simulate_deposit(lucia.token, 500_00, 90).insurance_note

@@ -56,22 +56,27 @@ def test_a_copy_of_the_database_alone_cannot_forge_or_guess(backend, db_path, tm
     stolen = tmp_path / "robada.sqlite3"
     backend.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copy(db_path, stolen)
-    elsewhere = Backend(stolen, fast_settings(secret_key_file=str(tmp_path / "otra" / "keys.json")), clock)
+    # The copy does not open with any other key file (issue #20: no new keys for an existing database) ...
+    other = tmp_path / "otra" / "keys.json"
+    with pytest.raises(keys.KeyFileError):
+        Backend(stolen, fast_settings(secret_key_file=str(other)), clock)
+    assert not other.exists()
+    # ... and what it holds is no key: the genuine receipt does not check out and the code's hash cannot be
+    # recomputed under any value the copy keeps.
+    conn = sqlite3.connect(stolen)
     try:
-        # With only the database, the genuine receipt does not check out and no code hash can be
-        # recomputed: the true code does not match the stored hash under any key the copy holds.
-        assert verify(backend.ctx.secret("receipt_secret"), receipt)
-        assert not verify(elsewhere.ctx.secret("receipt_secret"), receipt)
-        row = elsewhere.db.conn.execute("SELECT code_hash FROM otp_challenges WHERE id = ?", (challenge.id,)).fetchone()
-        assert row[0] == backend.otp._hash(challenge.id, code)
-        assert elsewhere.otp._hash(challenge.id, code) != row[0]
-        for (held,) in elsewhere.db.conn.execute("SELECT value FROM meta"):
-            assert not any(verify(candidate, receipt) for candidate in as_keys(held))
-        with pytest.raises(OtpError):
-            elsewhere.otp.verify_then(challenge.id, code, member_id=lucia.member_id, purpose="transferencia",
-                                      details={"monto": 500}, actor="ladron", then=lambda conn: True)
+        held = [value for (value,) in conn.execute("SELECT value FROM meta")]
+        row = conn.execute("SELECT code_hash FROM otp_challenges WHERE id = ?", (challenge.id,)).fetchone()
     finally:
-        elsewhere.close()
+        conn.close()
+    assert verify(backend.ctx.secret("receipt_secret"), receipt)
+    assert row[0] == backend.otp._hash(challenge.id, code)
+    import hmac
+
+    for value in held:
+        for candidate in as_keys(value):
+            assert not verify(candidate, receipt)
+            assert hmac.new(candidate, f"{challenge.id}:{code}".encode(), "sha256").hexdigest() != row[0]
 
 
 def test_old_databases_move_their_keys_to_the_file(tmp_path, clock):
@@ -79,7 +84,7 @@ def test_old_databases_move_their_keys_to_the_file(tmp_path, clock):
     legacy_pepper, legacy_receipt = "ab" * 32, "cd" * 32
     conn = sqlite3.connect(path)  # an older version kept both keys in meta
     Backend(path, fast_settings(secret_key_file=str(tmp_path / "tmp-keys.json")), clock).close()
-    conn.execute("DELETE FROM meta WHERE key = 'database_id'")
+    conn.execute("DELETE FROM meta WHERE key IN ('database_id', 'key_fingerprint')")  # before fingerprints
     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
                      [("otp_pepper", legacy_pepper), ("receipt_secret", legacy_receipt)])
     conn.commit()

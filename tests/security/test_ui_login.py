@@ -123,3 +123,56 @@ async def test_tab_never_reaches_salir_and_sign_out_clears_the_fields(backend):
         assert app.screen.query_one("#username").value == ""
         assert app.screen.query_one("#password").value == ""
         assert app.focused is app.screen.query_one("#username")
+
+
+# -- sessions that end (issue 20): nobody at the keys, the app itself ends --------------------------------------
+
+async def test_nobody_at_the_login_screen_the_app_exits_after_the_idle_limit_and_grace(make_backend):
+    backend = make_backend(session_idle_seconds=300, idle_warning_seconds=60, idle_exit_grace_seconds=60)
+    clock = FakeMonotonic()
+    app = make_app(backend, monotonic=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")  # someone typed: the count starts again from here
+        clock.advance(359)
+        app._tick()
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, LoginScreen)
+        clock.advance(1)
+        app._tick()
+        await pilot.pause()
+        assert app.return_code == 0 and not app.is_running
+
+
+async def test_an_idle_session_ends_then_the_app_exits(make_backend):
+    backend = make_backend(session_idle_seconds=300, idle_warning_seconds=60, idle_exit_grace_seconds=30)
+    clock = FakeMonotonic()
+    app = make_app(backend, monotonic=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        clock.advance(301)
+        app._tick()
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen) and app.is_running  # signed out, as before
+        clock.advance(28)
+        app._tick()
+        await pilot.pause()
+        assert app.is_running
+        clock.advance(1)
+        app._tick()
+        await pilot.pause()
+        assert not app.is_running
+    reason = backend.db.conn.execute("SELECT end_reason FROM sessions ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert reason == "inactividad"
+
+
+async def test_the_cursor_does_not_blink(backend):
+    """A blink is output twice a second for ever: it kept a frozen SSH client's session open for minutes."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(2):  # the field focused first, then the next one
+            field = app.focused
+            assert field is not None and field.cursor_blink is False
+            assert not field._blink_timer._active.is_set() and field._cursor_visible  # steady and shown
+            await pilot.press("tab")
+            await pilot.pause()

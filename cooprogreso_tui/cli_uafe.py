@@ -1,0 +1,60 @@
+"""`cooprogreso uafe --month AAAA-MM --out FILE`: the UAFE's monthly RESU, exported by an auditor.
+
+Unlike the admin commands (staff, end-of-day), this one signs in as a staff user (password, then the
+authenticator code): the report carries full IDs, so the service refuses every role but the auditor's, and the
+audit names the person who exported it. Password and code are read from the terminal, or two lines of stdin.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+from .cli import _say
+
+
+def register(sub) -> None:
+    uafe = sub.add_parser("uafe", help="RESU mensual para la UAFE (efectivo desde el umbral), solo auditor")
+    uafe.add_argument("--db", dest="target")
+    uafe.add_argument("--month", required=True, metavar="AAAA-MM")
+    uafe.add_argument("--out", required=True, metavar="ARCHIVO", help="archivo nuevo (permisos 0600)")
+    uafe.add_argument("--user", required=True, help="usuario de personal (rol auditor)")
+    uafe.set_defaults(handler=_export)
+
+
+def _ask(prompt: str) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass(prompt)
+
+
+def _export(cfg, args) -> int:
+    from backend.core.errors import ServiceError
+    from backend.security.staff import StaffChallenge
+
+    from .cli import _open
+
+    backend = _open(cfg.db_path, cfg.settings)
+    if backend is None:
+        return 2
+    token = ""
+    try:
+        step = backend.auth.login(args.user, _ask("Contraseña: "))
+        if not isinstance(step, StaffChallenge):
+            backend.auth.logout(step.token, "cli")
+            _say("Este comando es solo para el personal de la cooperativa.", err=True)
+            return 1
+        token = backend.auth.staff_code(step.ticket, _ask("Código del autenticador: ")).token
+        path, resu = backend.uafe.export_resu(token, args.month, args.out)
+    except ServiceError as exc:
+        _say(exc.message, err=True)
+        return 1
+    finally:
+        if token:
+            backend.auth.logout(token, "cli")
+        backend.close()
+    _say(f"RESU {args.month}: {len(resu.rows)} operaciones de {resu.depositors} depositantes en {path}")
+    if not resu.verified_layout:
+        _say("Aviso: el orden de columnas no está verificado con el formato oficial de la UAFE "
+             "(backend/data/uafe_resu.toml).")
+    return 0
