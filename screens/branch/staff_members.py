@@ -70,7 +70,7 @@ class EnrolScreen(MemberScreen):
 
     def done_review(self, review: EnrolReview) -> None:
         details = "\n".join(f"{label}: {value}" for label, value in review.lines)
-        self.app.push_screen(ConfirmModal(review.title, details, accept="Registrar", safe_default=True),
+        self.app.push_screen(ConfirmModal(review.title, details, accept="Registrar"),
                              self._confirmed)
 
     def failed_review(self, error) -> None:
