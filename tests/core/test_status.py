@@ -19,7 +19,13 @@ def status(capsys, target, *extra) -> tuple[int, dict]:
 
 
 def test_a_running_coop_reports_each_check_and_its_worst_level(backend, db_path, capsys):
+    from backend.core import worker_lease
+
     code, checks = status(capsys, db_path)
+    assert code == 2 and checks["proceso_de_fondo"]["level"] == "CRÍTICO"  # no worker has ever run here
+    assert worker_lease.Lease(backend.db, 30).hold()  # a worker's heartbeat: the co-op is running
+    code, checks = status(capsys, db_path)
+    assert checks["proceso_de_fondo"]["level"] == "OK", checks["proceso_de_fondo"]
     assert {"base", "esquema", "claves", "proceso_de_fondo", "liquidacion", "mensajes", "tasas"} <= set(checks)
     assert any(name.startswith("calendario") for name in checks)
     assert checks["claves"]["level"] == "OK" and backend.db.get_meta(keys.FINGERPRINT_META) in checks["claves"]["message"]
