@@ -39,7 +39,10 @@ class EndOfDayScreen(MemberScreen):
 
     def done_rates(self, warnings: list[str]) -> None:
         """A stale table of legal rate caps or an offer above one: the supervisor sees it every day."""
-        self.query_one("#eod-rates", Static).update(safe_text("\n".join(f"Tasas máximas: {w}" for w in warnings)))
+        # One line at 80×24 (the day's totals need the room); the whole text is in `cooprogreso tasas` and `check`.
+        summary = (f"Tasas máximas: {len(warnings)} aviso{'s' if len(warnings) != 1 else ''} — "
+                   "detalle con «cooprogreso tasas» y «cooprogreso check».") if warnings else ""
+        self.query_one("#eod-rates", Static).update(safe_text(summary))
 
     def done_day(self, result: tuple[str, str | None]) -> None:
         self.day, reason = result
@@ -65,8 +68,16 @@ class EndOfDayScreen(MemberScreen):
 
     def done_close(self, report: DayReport) -> None:
         lines = [f"Día {date_text(report.day)} cerrado. Nuevo día de negocio: {date_text(report.next_day)}."]
-        lines += [f"{label}: {summary or 'hecho'}" for label, summary in report.passes]
+        passes = [f"{label}: {summary or 'hecho'}" for label, summary in report.passes]
+        # Two passes a line when both fit in 78 columns: the day's totals below keep their rows at 80×24.
+        while passes:
+            pair = " · ".join(passes[:2])
+            take = 2 if len(passes) > 1 and len(pair) <= 78 else 1
+            lines.append(" · ".join(passes[:take]))
+            passes = passes[take:]
         self.query_one("#eod-status", Static).update(safe_text("\n".join(lines)))
+        self.query_one("#run-eod", Button).display = False  # the day is closed: nothing left to press
+        self.query_one("#eod-rates", Static).display = False
         table = self.query_one("#eod-totals", DataTable)
         for t in report.totals:
             table.add_row(fit(t.label, 34), safe_text(t.entries), format_money(t.amount))

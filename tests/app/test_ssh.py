@@ -111,6 +111,9 @@ def _four_sessions(branch, members, names) -> None:
         branch.keys(name, "Enter")
     for name in names:
         branch.wait(name, "Confirma")
+    for name in names:  # the confirmation opens on «Cancelar»: Tab to «Confirmar», then Enter
+        branch.keys(name, "Tab")
+    time.sleep(1)
     for name in names:
         branch.keys(name, "Enter")
     for name in names:
