@@ -1,5 +1,5 @@
 """Channel figures: how much slower the app reaches its login screen over SSH than locally (same run,
-same machine, both in tmux at 80×24), and the browser's first paint (reported only)."""
+same machine, both in tmux at 80×24), and how much slower the browser first paints it than a local start."""
 
 from __future__ import annotations
 
@@ -55,6 +55,16 @@ def ssh_startup_ratio(work: Path, demo: Path, rounds: int = 3) -> float | None:
         return sorted(remote)[rounds // 2] / sorted(local)[rounds // 2]
     finally:
         branch.stop()
+
+
+def web_first_paint_ratio(work: Path, demo: Path, rounds: int = 3) -> float | None:
+    """Browser first paint of the login screen ÷ local start to it (median of a few rounds each, same run):
+    seconds alone would measure the machine. None without Chromium."""
+    local = sorted(_local_start(demo, work / f"bench-web-tmux-{i}.sock") for i in range(rounds))
+    paints = [web_first_paint_s(demo) for _ in range(rounds)]
+    if any(p is None for p in paints):
+        return None
+    return sorted(p for p in paints if p is not None)[rounds // 2] / local[rounds // 2]
 
 
 def web_first_paint_s(demo: Path) -> float | None:

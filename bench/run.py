@@ -2,14 +2,11 @@
 
     python bench/run.py            prints `name: value` lines
     python bench/run.py --only pg  only the PostgreSQL figures (bench/pg.py)
-    python bench/run.py --only channels  only ssh_startup_ratio and web_first_paint_s (bench/channels.py)
+    python bench/run.py --only channels  only ssh_startup_ratio and web_first_paint_ratio (bench/channels.py)
     python bench/run.py --only soak  only soak_day_cost_ratio (bench/soak.py, ~2 min)
     python bench/run.py --only codes  only otp_abandon_ratio (bench/codes.py)
-Targets: startup_ratio ≤ 1.3, movements_page_ratio ≤ 1.5, rss_ratio ≤ 1.5,
-transfer_throughput_ratio ≥ 0.5, concurrent_scaling_ratio ≥ 0.8, concurrent_errors = 0,
-booking_scale_ratio ≤ 1.3, demo_data_scale_ratio ≤ 1.2 (bench/scale.py),
-scheduled_pass_ratio ≤ 2, bill_payment_throughput_ratio ≥ 0.8, soak_day_cost_ratio ≤ 1.2,
-otp_abandon_ratio ≥ 0.9 (bench/codes.py).
+Every figure prints with its goal (GOALS below), e.g. `startup_ratio: 1.08 (meta ≤ 1.1)`, and
+`NO CUMPLE` after a missed one.
 """
 
 from __future__ import annotations
@@ -25,6 +22,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PROBE = [sys.executable, str(ROOT / "bench" / "probe.py")]
+
+
+# Each figure's goal (issues #16, #22, #23): (comparison, value); None = printed for the record only.
+GOALS: dict[str, tuple[str, float] | None] = {
+    "startup_ratio": ("≤", 1.1), "rss_ratio": ("≤", 1.5), "movements_page_ratio": ("≤", 1.5),
+    "transfer_throughput_ratio": ("≥", 0.7), "concurrent_scaling_ratio": ("≥", 0.9), "concurrent_errors": ("=", 0),
+    "booking_scale_ratio": ("≤", 1.3), "demo_data_scale_ratio": ("≤", 1.2), "scheduled_pass_ratio": ("≤", 2.0),
+    "bill_payment_throughput_ratio": ("≥", 0.8), "soak_day_cost_ratio": ("≤", 1.2), "otp_abandon_ratio": ("≥", 0.9),
+    "pg_transfer_throughput_ratio": ("≥", 0.5), "pg_concurrent_scaling_ratio": None, "pg_concurrent_errors": ("=", 0),
+    "ssh_startup_ratio": ("≤", 1.4), "web_first_paint_ratio": ("≤", 2.0),
+}
+
+
+def report(name: str, value: float | None, missing: str = "n/a") -> None:
+    """One figure as `name: value (meta ≤ goal)`, ` NO CUMPLE` appended when the goal is missed."""
+    if value is None:
+        print(f"{name}: {missing}", flush=True)
+        return
+    goal = GOALS.get(name)
+    shown = f"{value}" if isinstance(value, int) else f"{value:.2f}"
+    if goal is None:
+        print(f"{name}: {shown} (sin meta en esta máquina)", flush=True)
+        return
+    op, target = goal
+    met = {"≤": value <= target, "≥": value >= target, "=": value == target}[op]
+    print(f"{name}: {shown} (meta {op} {target:g}){'' if met else ' NO CUMPLE'}", flush=True)
 
 
 def run_probe(*args: str) -> tuple[float, str]:
@@ -255,16 +278,16 @@ def print_pg_figures() -> None:
     from bench.pg import pg_figures
 
     pg = pg_figures()  # its own throwaway PostgreSQL cluster, or COOPROGRESO_TEST_PG_URL
-    print(f"pg_transfer_throughput_ratio: {pg['pg_transfer_throughput_ratio']:.2f}", flush=True)
-    print(f"pg_concurrent_scaling_ratio: {pg['pg_concurrent_scaling_ratio']:.2f}", flush=True)
-    print(f"pg_concurrent_errors: {pg['pg_concurrent_errors']}", flush=True)
+    report("pg_transfer_throughput_ratio", pg["pg_transfer_throughput_ratio"])
+    report("pg_concurrent_scaling_ratio", pg["pg_concurrent_scaling_ratio"])
+    report("pg_concurrent_errors", pg["pg_concurrent_errors"])
 
 
 def print_channel_figures(work: Path | None = None) -> None:
     """SSH start ÷ local start and the browser's first paint, on the demo co-op in `work` (made if missing)."""
     from backend.core.settings import Settings
     from backend.demo.coop import create_demo
-    from bench.channels import ssh_startup_ratio, web_first_paint_s
+    from bench.channels import ssh_startup_ratio, web_first_paint_ratio
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = work or Path(tmp)
@@ -272,9 +295,9 @@ def print_channel_figures(work: Path | None = None) -> None:
         if not demo.exists():
             create_demo(demo, settings=Settings(scrypt_log_n=8))
         ssh = ssh_startup_ratio(folder, demo)
-        print(f"ssh_startup_ratio: {'n/a (needs root and sshd)' if ssh is None else f'{ssh:.2f}'}", flush=True)
-        paint = web_first_paint_s(demo)
-        print(f"web_first_paint_s: {'n/a (needs chromium)' if paint is None else f'{paint:.2f}'}", flush=True)
+        report("ssh_startup_ratio", ssh, missing="n/a (needs root and sshd)")
+        paint = web_first_paint_ratio(folder, demo)
+        report("web_first_paint_ratio", paint, missing="n/a (needs chromium)")
 
 
 def print_soak_figures(work: Path | None = None) -> None:
@@ -282,7 +305,7 @@ def print_soak_figures(work: Path | None = None) -> None:
     from bench.soak import soak_day_cost_ratio
 
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"soak_day_cost_ratio: {soak_day_cost_ratio(work or Path(tmp)):.2f}", flush=True)
+        report("soak_day_cost_ratio", soak_day_cost_ratio(work or Path(tmp)))
 
 
 def print_code_figures(work: Path | None = None) -> None:
@@ -290,7 +313,7 @@ def print_code_figures(work: Path | None = None) -> None:
     from bench.codes import otp_abandon_ratio
 
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"otp_abandon_ratio: {otp_abandon_ratio(work or Path(tmp)):.2f}", flush=True)
+        report("otp_abandon_ratio", otp_abandon_ratio(work or Path(tmp)))
 
 
 # `python bench/run.py --only pg`: one group of figures, same output lines
@@ -315,24 +338,21 @@ def main() -> None:
         os.environ.setdefault("COOPROGRESO_SECRET_KEY_FILE", str(work / "keys.json"))  # not the user's own
         demo = work / "demo.sqlite3"
         create_demo(demo, settings=Settings(scrypt_log_n=8))
-        print(f"startup_ratio: {startup_ratio(demo):.2f}", flush=True)
-        print(f"rss_ratio: {rss_ratio(demo):.2f}", flush=True)
-        print(f"movements_page_ratio: {movements_page_ratio(work):.2f}", flush=True)
+        report("startup_ratio", startup_ratio(demo))
+        report("rss_ratio", rss_ratio(demo))
+        report("movements_page_ratio", movements_page_ratio(work))
         figures = transfer_figures(work)
-        print(f"transfer_throughput_ratio: {figures['transfer_throughput_ratio']:.2f}", flush=True)
-        print(f"concurrent_scaling_ratio: {figures['concurrent_scaling_ratio']:.2f}", flush=True)
-        print(f"concurrent_errors: {figures['concurrent_errors']}", flush=True)
+        report("transfer_throughput_ratio", figures["transfer_throughput_ratio"])
+        report("concurrent_scaling_ratio", figures["concurrent_scaling_ratio"])
+        report("concurrent_errors", figures["concurrent_errors"])
         from bench.scale import booking_scale_ratio, demo_data_scale_ratio
 
-        print(f"booking_scale_ratio: {booking_scale_ratio(work):.2f}", flush=True)
-        print(f"demo_data_scale_ratio: {demo_data_scale_ratio(work):.2f}", flush=True)
-        from bench.cards import amortization_ratio
-
-        print(f"amortization_ratio: {amortization_ratio():.2f}", flush=True)
+        report("booking_scale_ratio", booking_scale_ratio(work))
+        report("demo_data_scale_ratio", demo_data_scale_ratio(work))
         from bench import services
 
-        print(f"scheduled_pass_ratio: {services.scheduled_pass_ratio(work):.2f}", flush=True)
-        print(f"bill_payment_throughput_ratio: {services.bill_payment_throughput_ratio(work):.2f}", flush=True)
+        report("scheduled_pass_ratio", services.scheduled_pass_ratio(work))
+        report("bill_payment_throughput_ratio", services.bill_payment_throughput_ratio(work))
         print_soak_figures(work)
         print_code_figures(work)
         print_pg_figures()

@@ -92,12 +92,12 @@ def test_server_checks_origin_and_sends_a_closed_page(tmp_path):
 
 def test_bench_channel_figures_find_what_they_borrow_from_the_tests():
     """bench/channels.py drives the browser and the branch server with the tests' own hooks: a rename
-    here must not leave `ssh_startup_ratio` or `web_first_paint_s` broken until the next bench run."""
+    here must not leave `ssh_startup_ratio` or `web_first_paint_ratio` broken until the next bench run."""
     from bench import channels
     from tests import ssh_harness
     from tests.app import test_web_browser
 
-    assert callable(channels.ssh_startup_ratio) and callable(channels.web_first_paint_s)
+    assert callable(channels.ssh_startup_ratio) and callable(channels.web_first_paint_ratio)
     assert callable(ssh_harness.BranchServer) and callable(ssh_harness.missing)
     assert "--headless" in test_web_browser.CHROMIUM_FLAGS
     assert "window.__terminal" in test_web_browser.EXPOSE_TERMINAL[1] and "__terminal" in test_web_browser.SCREEN_JS
