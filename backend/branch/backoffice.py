@@ -26,10 +26,9 @@ The minimum opening deposit is the co-op's own policy (setting `opening_deposit_
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.branch import counter_ops
 from backend.branch.tills import amount_cents
@@ -43,6 +42,9 @@ from backend.core.text import ascii_digits, clean_text
 from backend.security import staff_conflicts
 from backend.security.roles import ATENCION, SUPERVISOR, staff_only
 from backend.security.staff_conflicts import refuse_own
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
@@ -292,7 +294,7 @@ class BackofficeService:
         return m
 
 
-def approve_mobile_change(conn: sqlite3.Connection, ctx: Context, op, checker: Principal, note: str) -> None:
+def approve_mobile_change(conn: Connection, ctx: Context, op, checker: Principal, note: str) -> None:
     """Both numbers hear of it; the member's online sessions end (whoever holds them)."""
     now = ctx.now_iso()
     notices.queue(conn, op.member_id, "Cooprogreso: el celular registrado de tu cuenta se cambió hoy. Si no lo "
@@ -304,7 +306,7 @@ def approve_mobile_change(conn: sqlite3.Connection, ctx: Context, op, checker: P
     counter_ops.mark_executed(conn, ctx, op.id, None)
 
 
-def approve_pep(conn: sqlite3.Connection, ctx: Context, op, checker: Principal, note: str) -> None:
+def approve_pep(conn: Connection, ctx: Context, op, checker: Principal, note: str) -> None:
     """A supervisor accepts the relationship with a PEP (enhanced due diligence): the opening deposit may follow."""
     done = conn.execute("UPDATE members SET opening = 'deposito_pendiente' WHERE id = ? AND opening = 'por_aprobar'"
                         " RETURNING id", (op.member_id,)).fetchone()
@@ -313,12 +315,12 @@ def approve_pep(conn: sqlite3.Connection, ctx: Context, op, checker: Principal, 
     counter_ops.mark_executed(conn, ctx, op.id, None)
 
 
-def reject_pep(conn: sqlite3.Connection, ctx: Context, op, checker: Principal, note: str) -> None:
+def reject_pep(conn: Connection, ctx: Context, op, checker: Principal, note: str) -> None:
     """Rejected: the account never opens (the member stays inactive, the registration on file)."""
     conn.execute("UPDATE members SET opening = 'rechazada' WHERE id = ? AND opening = 'por_aprobar'", (op.member_id,))
 
 
-def opening_lines(conn: sqlite3.Connection, op) -> tuple[tuple[str, str], ...]:
+def opening_lines(conn: Connection, op) -> tuple[tuple[str, str], ...]:
     """What the supervisor sees before deciding on a PEP's registration."""
     m = conn.execute("SELECT id_number, address FROM members WHERE id = ?", (op.member_id,)).fetchone()
     r = op.request

@@ -12,11 +12,10 @@ import hmac
 import json
 import re
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from backend.core import redaction
 from backend.core.clock import iso, parse_iso
@@ -24,6 +23,9 @@ from backend.core.context import Context
 from backend.core.errors import OtpError
 from backend.core.identity import mask_phone
 from backend.core.text import fold_digits
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 T = TypeVar("T")
 CHALLENGE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what secrets.token_urlsafe makes
@@ -129,7 +131,7 @@ class OtpService:
         purpose: str,
         details: dict[str, Any],
         actor: str,
-        then: Callable[[sqlite3.Connection], T],
+        then: Callable[[Connection], T],
     ) -> T:
         """Check the code and, in the same transaction, run `then` (the operation it authorises).
 
