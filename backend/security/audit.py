@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 _FORBIDDEN = {"password", "contrasena", "code", "codigo", "otp", "token", "secret"}
 
 
-def record(conn: Connection, *, at: str, actor: str, action: str, outcome: str, **details) -> None:
+def record(conn: Connection, *, at: str, actor: str, action: str, outcome: str, **details: object) -> None:
     leaked = _FORBIDDEN & {key.lower() for key in details}
     if leaked:
         raise ValueError(f"audit details must not carry secrets: {sorted(leaked)}")
