@@ -81,7 +81,7 @@ class Connection(Protocol):
 
     def send(self, sql: str, params: Params = ()) -> None: ...
 
-    def fetch_each(self, statements: list[tuple[str, Params]]) -> list[Any]: ...
+    def fetch_each(self, statements: Sequence[tuple[str, Params]]) -> list[Any]: ...
 
     def pipeline(self) -> AbstractContextManager[Connection]: ...
 
@@ -289,7 +289,7 @@ class SqliteConnection(sqlite3.Connection):
         now."""
         self.execute(sql, params)
 
-    def fetch_each(self, statements: list[tuple[str, Params]]) -> list[Any]:
+    def fetch_each(self, statements: Sequence[tuple[str, Params]]) -> list[Any]:
         """Each statement's first row (None when it has none), the statements run in order."""
         return [self.execute(sql, params).fetchone() for sql, params in statements]
 

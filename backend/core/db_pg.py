@@ -238,7 +238,7 @@ class PgConnection:
         except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable) as exc:
             raise Busy("La cooperativa está muy ocupada en este momento; intenta de nuevo.") from exc
 
-    def fetch_each(self, statements: list[tuple[str, Params]]) -> list[Any]:
+    def fetch_each(self, statements: Sequence[tuple[str, Params]]) -> list[Any]:
         """Each statement's first row (None when it has none), the statements run in order in one round trip."""
         cursors = self._fetchers
         while len(cursors) < len(statements):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from backend.core.errors import InsufficientFunds, ServiceError
 from backend.core.money import format_money
@@ -85,7 +85,7 @@ def business_day(conn: Connection, posted_at: str) -> str:
 
 
 def post(
-    conn: Any,  # a Database.write() connection: sqlite3 or PgConnection
+    conn: Connection,  # a Database.write() connection: sqlite3 or PgConnection
     *,
     kind: str,
     description: str,

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.core import files
 from backend.core.clock import iso, parse_iso
@@ -24,6 +24,9 @@ from backend.core.errors import NotFound, OtpError, ServiceError, ValidationErro
 from backend.security.auth import AuthService
 from backend.security.otp import PURPOSE_LABELS, Challenge, OtpService, details_digest
 from backend.security.receipts import Receipt
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 OP_ID_MAX = 64
 
@@ -52,11 +55,11 @@ class Handler(Protocol):
     kind: str
     otp_label: str
 
-    def prepare(self, conn: Any, who: Principal, request: dict[str, Any]) -> Prepared: ...
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared: ...
 
-    def execute(self, conn: Any, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int: ...
+    def execute(self, conn: Connection, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int: ...
 
-    def receipt(self, conn: Any, who: Principal, result_id: int) -> Receipt: ...
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt: ...
 
 
 CHANGED = ("Los datos de la operación cambiaron después de confirmarla; no se realizó. "
@@ -151,7 +154,7 @@ class OperationsService:
                 return self.receipt(token, kind, again["result_id"])
             raise
 
-        def book(conn: Any) -> int:
+        def book(conn: Connection) -> int:
             current = conn.execute("SELECT state, result_id FROM operations WHERE id = ?", (op_id,)).fetchone()
             if current["state"] == "ejecutada":
                 return current["result_id"]
