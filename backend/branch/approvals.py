@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from backend.branch import counter_ops
 from backend.branch.tills import till_cash
@@ -19,6 +20,9 @@ from backend.core.money import format_money
 from backend.core.text import clean_text
 from backend.security.roles import SUPERVISOR, staff_only
 from backend.security.staff_conflicts import refuse_own
+
+if TYPE_CHECKING:
+    from backend.security.auth import AuthService
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ def _lines(conn: Connection, op: counter_ops.CounterOp) -> tuple[tuple[str, str]
 
 
 class ApprovalsService:
-    def __init__(self, ctx: Context, auth):
+    def __init__(self, ctx: Context, auth: AuthService) -> None:
         self.ctx = ctx
         self.auth = auth
         self.executors = executors()

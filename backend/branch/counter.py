@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from backend.branch import cash_declaration, counter_ops
 from backend.branch.tills import amount_cents, open_till_row, till_cash
@@ -31,6 +31,7 @@ from backend.security.staff_conflicts import refuse_own
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
+    from backend.security.auth import AuthService
 
 OPENING_LABELS = {"por_aprobar": "Espera la aprobación del supervisor (persona expuesta políticamente)",
                   "deposito_pendiente": "Pendiente del depósito de apertura",
@@ -158,7 +159,7 @@ def open_account(conn: Connection, ctx: Context, member_id: int, account_id: int
                   "Cooprogreso en Línea con «Regístrate aquí».", ctx.now_iso())
 
 
-def lock_member_of(conn: Any, account_id: object) -> None:  # a Database.write() connection (it has `lock`)
+def lock_member_of(conn: Connection, account_id: object) -> None:  # a Database.write() connection (it has `lock`)
     """Take the lock of the member who owns `account_id` before any row lock (see backend/core/db_pg.py)."""
     if isinstance(account_id, bool) or not isinstance(account_id, int):
         return  # the quote refuses it with a clear message
@@ -185,7 +186,7 @@ def release_withdrawal(conn: Connection, ctx: Context, op: counter_ops.CounterOp
         raise ValidationError("La retención del retiro no coincide; revisa el cuadre (check).", code="retencion")
 
 
-def approve_withdrawal(conn, ctx, op, checker, note) -> int:
+def approve_withdrawal(conn: Connection, ctx: Context, op: counter_ops.CounterOp, checker: Principal, note: str) -> int:
     release_withdrawal(conn, ctx, op)  # the held money is the money now paid out
     return book_cash(conn, ctx, op, checker.username)
 
@@ -235,12 +236,12 @@ def _depositor(conn: Connection, account_id: object, declaration: object,
 
 
 class CounterService:
-    def __init__(self, ctx: Context, auth):
+    def __init__(self, ctx: Context, auth: AuthService) -> None:
         self.ctx = ctx
         self.auth = auth
 
     @staff_only(CAJERO, ATENCION, SUPERVISOR, AUDITOR)
-    def find_member(self, who: Principal, query: str) -> MemberSearch:
+    def find_member(self, who: Principal, query: str) -> MemberSearch[MemberCard]:
         """The members found (at most `name_search.LIMIT`, as `MemberCard`s) and how many matched."""
         with self.ctx.db.read() as conn:
             ids, total = search_members(conn, query)
@@ -279,6 +280,7 @@ class CounterService:
                 return self._result(conn, done)
             quote = self._quote(conn, who, kind, account_id, amount, declaration, depositor)
             till = open_till_row(conn, who.user_id)
+            assert till is not None  # _quote refused a teller without an open till
             member = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
             state = "por_aprobar" if quote.needs_approval else "ejecutada"
             op_id = counter_ops.insert(conn, self.ctx, kind=kind, state=state, maker_id=who.user_id, member_id=member,

@@ -17,7 +17,7 @@ from backend.core.context import Context
 from backend.core.errors import NotFound
 
 if TYPE_CHECKING:
-    from backend.core.db import Connection
+    from backend.core.db import Connection, Row
 
 KIND_LABELS = {
     "deposito": "Depósito en efectivo",
@@ -64,7 +64,7 @@ _SELECT = ("SELECT o.*, s.username AS maker, c.username AS checker, m.first_name
            " LEFT JOIN staff_users c ON c.id = o.checker_id")
 
 
-def _op(row) -> CounterOp:
+def _op(row: Row) -> CounterOp:
     return CounterOp(row["id"], row["kind"], row["state"], row["maker_id"], row["maker"], row["member_id"],
                      row["member_name"], row["account_id"], row["till_id"], row["amount"], json.loads(row["request"]),
                      row["reference"], row["created_at"], row["checker"], row["decision_note"], row["entry_id"])
