@@ -26,7 +26,7 @@ from backend.security.otp import PURPOSE_LABELS, Challenge, OtpService, details_
 from backend.security.receipts import Receipt
 
 if TYPE_CHECKING:
-    from backend.core.db import Connection
+    from backend.core.db import Connection, Row
 
 OP_ID_MAX = 64
 
@@ -207,7 +207,7 @@ class OperationsService:
         except KeyError:
             raise ServiceError("Tipo de operación desconocido.", code="unknown_operation") from None
 
-    def _own(self, who: Principal, op_id: str) -> Any:
+    def _own(self, who: Principal, op_id: str) -> Row:
         if not isinstance(op_id, str) or not 0 < len(op_id) <= OP_ID_MAX:
             raise NotFound("La operación no existe o no te pertenece.")
         row = self.ctx.db.conn.execute("SELECT * FROM operations WHERE id = ? AND user_id = ?",
@@ -216,10 +216,10 @@ class OperationsService:
             raise NotFound("La operación no existe o no te pertenece.")
         return row
 
-    def _pending(self, who: Principal, op_id: str) -> Any:
+    def _pending(self, who: Principal, op_id: str) -> Row:
         return self._still_pending(self._own(who, op_id))
 
-    def _still_pending(self, row: Any) -> Any:
+    def _still_pending(self, row: Row) -> Row:
         """The operation row, if it can still be confirmed; otherwise the reason, in Spanish."""
         if row["state"] == "ejecutada":
             raise ValidationError("Esta operación ya se realizó.", code="operation_done")
