@@ -23,6 +23,7 @@ from backend.security.auth import AuthService
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row
+    from backend.security.operations import Pending
 
 OPTIONS = {"minimo": "Pago mínimo", "total": "Pago total", "otro": "Otro valor"}
 
@@ -202,7 +203,7 @@ class CardsService:
         self.auth.principal(token)
         return institutions.payable(self.ctx.db.conn)
 
-    def prepare_registration(self, token: str, request: dict) -> Any:
+    def prepare_registration(self, token: str, request: dict) -> Pending:
         """The typed number is sealed before the pending operation stores its request."""
         from backend.cards.card_numbers import REQUEST, is_sealed, number_key, seal
 
@@ -213,7 +214,7 @@ class CardsService:
                                                  owner=who.user_id, place=REQUEST)}
         return self.ops.prepare(token, "registro_tarjeta", request)
 
-    def prepare_payment(self, token: str, request: dict) -> Any:
+    def prepare_payment(self, token: str, request: dict) -> Pending:
         return self.ops.prepare(token, "pago_tarjeta", request)
 
 

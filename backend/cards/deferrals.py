@@ -31,6 +31,8 @@ from backend.security.auth import AuthService
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row
+    from backend.security.operations import Pending, Prepared
+    from backend.security.receipts import Receipt
 
 KIND = "diferido"
 KINDS = {"consumos": "Diferido Transacciones", "rotativo": "Diferido Saldo Actual Rotativo"}
@@ -119,7 +121,7 @@ class DeferralsService:
         return self._simulate(self.ctx.db.conn, who, {"card_id": card_id, "kind": kind,
                                                       "purchases": purchase_ids, "months": months})
 
-    def prepare_deferral(self, token: str, request: dict) -> Any:
+    def prepare_deferral(self, token: str, request: dict) -> Pending:
         """-> operations.Pending for the authorised-operation flow."""
         return self.ops.prepare(token, KIND, request)
 
@@ -192,7 +194,7 @@ class DeferralHandler:
     def __init__(self, service: DeferralsService):
         self.service = service
 
-    def prepare(self, conn: Connection, who: Principal, request: dict) -> Any:
+    def prepare(self, conn: Connection, who: Principal, request: dict) -> Prepared:
         from backend.security.operations import Prepared
 
         sim = self.service._simulate(conn, who, request)
@@ -205,11 +207,11 @@ class DeferralHandler:
             ("Tasa efectiva", _rate_line(sim.effective, sim.cap)),
             ("Valor Interés", format_money(sim.total_interest)), ("Valor Cuota", format_money(sim.cuota))])
 
-    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Any, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
         return book_deferral(conn, self.service.ctx, prepared.view, user_id=who.user_id, member_id=who.member_id,
                              actor=who.username, at=self.service.ctx.now_iso(), key=key)
 
-    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Any:
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         r = conn.execute("SELECT d.*, c.masked_pan FROM card_deferrals d JOIN cards c ON c.account_id = d.card_id"
                          " JOIN accounts a ON a.id = d.card_id WHERE d.id = ? AND a.member_id = ?",
                          (result_id, who.member_id)).fetchone()
