@@ -55,6 +55,8 @@ from backend.security.auth import AuthService
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row
+    from backend.security.operations import Pending, Prepared
+    from backend.security.receipts import Receipt
 
 __all__ = ["catalogue", "product_name", "request_number", "ProductRequestsService", "RequestSummary"]
 
@@ -155,7 +157,7 @@ class ProductRequestsService:
             "SELECT id, number FROM accounts WHERE member_id = ? AND kind = 'ahorros' AND status = 'activa'"
             " ORDER BY number", (who.member_id,))]
 
-    def prepare_request(self, token: str, request: dict) -> Any:
+    def prepare_request(self, token: str, request: dict) -> Pending:
         """-> operations.Pending: {product, amount, term, method, income, purpose, account_id}."""
         return self.ops.prepare(token, KIND, request)
 
@@ -367,7 +369,7 @@ class ProductRequestHandler:
     def __init__(self, service: ProductRequestsService):
         self.service = service
 
-    def prepare(self, conn: Connection, who: Principal, request: dict) -> Any:
+    def prepare(self, conn: Connection, who: Principal, request: dict) -> Prepared:
         from backend.security.operations import Prepared
 
         d = self.service.derive(conn, who, request)
@@ -376,7 +378,7 @@ class ProductRequestHandler:
                    "account_id": d.account_id}
         return Prepared(details=details, title="Confirma tu solicitud", lines=lines_for(d), view=d)
 
-    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Any, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
         d: Derived = prepared.view
         ctx = self.service.ctx
         self.service._none_open(conn, who, d.product)  # the race backstop: prepare checked it before the code
@@ -394,7 +396,7 @@ class ProductRequestHandler:
                       "Sigue su estado en «Mis solicitudes».", at)
         return request_id
 
-    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Any:
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         row = conn.execute("SELECT * FROM product_requests WHERE id = ? AND user_id = ?",
                            (result_id, who.user_id)).fetchone()
         if row is None:
