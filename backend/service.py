@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn
     from backend.contact.contact_staff import ContactStaffService
     from backend.core.business_days import CalendarService
     from backend.core.notice_delivery import NoticeDelivery
+    from backend.core.rates import RatesService
+    from backend.core.worker_lease import Heartbeat
     from backend.products.position import ProductsService
     from backend.products.product_approvals import ProductApprovalsService
     from backend.products.product_requests import ProductRequestsService
@@ -247,7 +249,7 @@ class Backend:
         return CalendarService(self.ctx, self.auth)
 
     @cached_property
-    def rates(self):
+    def rates(self) -> RatesService:
         """The legal rate caps in force, for members (Ayuda · Tasas máximas)."""
         from backend.core.rates import RatesService
 
@@ -325,7 +327,7 @@ class Backend:
         with self.db.write() as conn:
             return redaction.sweep(conn, expired_before)
 
-    def worker_heartbeat(self, token: str):
+    def worker_heartbeat(self, token: str) -> Heartbeat | None:
         """The background worker's last sign of life (`worker_lease.Heartbeat`, None if none ever ran), for
         staff: members are refused."""
         from backend.core import worker_lease

@@ -19,11 +19,15 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.bill_payments.billers import Biller
 from backend.core.context import Context
 from backend.core.identity import mask_name
+
+if TYPE_CHECKING:
+    import httpx
+    from backend.core.clock import Clock
 
 MONTHS = ("Enero", "Febrero", "Marzo", "Abril", "Mayo", "Junio", "Julio", "Agosto", "Septiembre", "Octubre",
           "Noviembre", "Diciembre")
@@ -114,7 +118,7 @@ def _month_before(day: date, months: int) -> date:
 class SimulatedRecaudacion:
     name = "simulada"
 
-    def __init__(self, clock):
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._unanswered: set[str] = set()  # keys whose first notice got no answer (case 7)
 
@@ -175,7 +179,7 @@ class HttpRecaudacion:
     def __init__(self, url: str, token: str, timeout: float, retries: int):
         self.url, self.token, self.timeout, self.retries = url.rstrip("/"), token, timeout, max(0, retries)
 
-    def _post(self, path: str, payload: dict, key: str | None = None):
+    def _post(self, path: str, payload: dict[str, Any], key: str | None = None) -> httpx.Response:
         import httpx  # deferred: only deployments with a real network pay for it
 
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}

@@ -15,10 +15,15 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from backend.core.errors import ValidationError
 from backend.core.files import MAX_CSV_BYTES, csv_rows, read_text_limited
 from backend.core.money import parse_money
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Database, Row
+    from pathlib import Path
 
 CATEGORIES = ("Luz", "Agua", "Telefonía fija e Internet", "TV por cable", "Telefonía móvil",
               "Impuestos y matrícula", "IESS", "Pensión alimenticia")
@@ -173,23 +178,23 @@ _SELECT = ("SELECT code, category, name, id_label, rule, hint, amount_mode, comm
            " active FROM billers")
 
 
-def _biller(row) -> Biller:
+def _biller(row: Row) -> Biller:
     code, category, name, id_label, rule, hint, mode, commission, max_amount, account_id, active = row
     return Biller(code, category, name, id_label, rule, hint, mode, commission, max_amount, account_id, bool(active))
 
 
-def ensure_loaded(db) -> None:
+def ensure_loaded(db: Database) -> None:
     if db.conn.execute("SELECT 1 FROM billers LIMIT 1").fetchone():
         return
     text = resources.files("backend").joinpath("data/ecuador-billers.csv").read_text(encoding="utf-8")
     load_text(db, text)
 
 
-def load_csv(db, path) -> int:
+def load_csv(db: Database, path: str | Path) -> int:
     return load_text(db, read_text_limited(path, max_bytes=MAX_CSV_BYTES, what="El archivo de entidades"))
 
 
-def load_text(db, text: str) -> int:
+def load_text(db: Database, text: str) -> int:
     """Add or update entities; all rows are checked before any is written. Returns how many."""
     rows = [_parse_row(n, r) for n, r in csv_rows(text)]
     if not rows:
@@ -243,27 +248,27 @@ def _parse_row(line: int, raw: dict) -> dict:
                 hint=field("hint")[:200], amount_mode=mode, commission=commission, max_amount=max_amount)
 
 
-def categories(conn) -> list[str]:
+def categories(conn: Connection) -> list[str]:
     present = {r[0] for r in conn.execute("SELECT DISTINCT category FROM billers WHERE active = 1")}
     return [c for c in CATEGORIES if c in present]
 
 
-def in_category(conn, category: str) -> list[Biller]:
+def in_category(conn: Connection, category: str) -> list[Biller]:
     return [_biller(r) for r in conn.execute(
         _SELECT + " WHERE category = ? AND active = 1 ORDER BY sort_order, name", (category,))]
 
 
-def all_billers(conn) -> list[Biller]:
+def all_billers(conn: Connection) -> list[Biller]:
     return [_biller(r) for r in conn.execute(_SELECT + " WHERE active = 1 ORDER BY sort_order, name")]
 
 
-def find(conn, code: object) -> Biller | None:
+def find(conn: Connection, code: object) -> Biller | None:
     """The entity whatever its state (a schedule's runner must know one the co-op stopped collecting for)."""
     row = conn.execute(_SELECT + " WHERE code = ?", (str(code or ""),)).fetchone()
     return _biller(row) if row else None
 
 
-def get(conn, code: object) -> Biller:
+def get(conn: Connection, code: object) -> Biller:
     row = conn.execute(_SELECT + " WHERE code = ? AND active = 1", (str(code or ""),)).fetchone()
     if row is None:
         raise ValidationError("Selecciona una entidad de la lista.", field="biller")

@@ -13,11 +13,13 @@ Telling the entity happens afterwards, outside the write lock, with the payment'
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from backend.bill_payments import billers as cat
-from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, PaymentNotice, PaymentRejected
+from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, PaymentNotice, PaymentRejected, Recaudacion
 from backend.bill_payments.billers import Biller
 from backend.core import daily_quota, notices
 from backend.core.accounts import internal_account
@@ -29,6 +31,10 @@ from backend.core.identity import mask_account
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.security.receipts import Receipt
+
+if TYPE_CHECKING:
+    from backend.core.context import Context
+    from backend.core.db import Connection
 
 SYSTEM = "sistema:recaudaciones"
 STATES = {"pagado": "Pagado", "pendiente": "Pendiente de confirmación de la entidad", "fallido": "Fallido"}
@@ -60,12 +66,12 @@ class Booking:
 
 
 # -- the limits a payment meets when it is made -------------------------------------------------------
-def quota(ctx, conn, user_id: int) -> Quota:
+def quota(ctx: Context, conn: Connection, user_id: int) -> Quota:
     """What is left today of the member's daily cupo for service payments (by hand and scheduled alike)."""
     return daily_quota.SERVICES.quota(conn, user_id, ctx.now().date().isoformat(), ctx.settings.limit_servicios_daily)
 
 
-def usable_biller(conn, code: str) -> Biller:
+def usable_biller(conn: Connection, code: str) -> Biller:
     """The entity as the catalogue says now, refused when the co-op no longer collects for it."""
     biller = cat.find(conn, code)
     if biller is None or not biller.active:
@@ -74,7 +80,7 @@ def usable_biller(conn, code: str) -> Biller:
     return biller
 
 
-def member_savings(conn, member_id: int, account_id: object) -> tuple[int, str, int]:
+def member_savings(conn: Connection, member_id: int, account_id: object) -> tuple[int, str, int]:
     """(id, number, available) of one of the member's active savings accounts, or an error at «account»."""
     if isinstance(account_id, bool) or not isinstance(account_id, int):
         raise ValidationError("Selecciona la cuenta de débito.", field="account")
@@ -86,7 +92,7 @@ def member_savings(conn, member_id: int, account_id: object) -> tuple[int, str, 
     return row[0], row[1], row[2]
 
 
-def check_payment(ctx, conn, *, user_id: int, member_id: int, biller_code: str, identifier: str,
+def check_payment(ctx: Context, conn: Connection, *, user_id: int, member_id: int, biller_code: str, identifier: str,
                   bills: tuple[Bill, ...], account_id: object, amount: int) -> tuple[Biller, int, str]:
     """Every limit a service payment meets at the moment it is made, by hand or by a schedule (one place:
     a limit lowered after a schedule was set applies to its next run). Inside the booking's transaction;
@@ -114,11 +120,11 @@ def check_payment(ctx, conn, *, user_id: int, member_id: int, biller_code: str, 
     return biller, debit_id, number
 
 
-def bills_text(bills) -> str:
+def bills_text(bills: Sequence[Bill]) -> str:
     return ", ".join(f"{b.period} ({b.number})" for b in bills) or "Recarga"
 
 
-def book(ctx, conn, b: Booking, key: str) -> int:
+def book(ctx: Context, conn: Connection, b: Booking, key: str) -> int:
     """Debit the member and owe the entity, in the caller's transaction. Returns the payment id."""
     now = ctx.now_iso()
     label = f"{b.biller.name} {b.identifier}"
@@ -144,12 +150,12 @@ def book(ctx, conn, b: Booking, key: str) -> int:
     return payment_id
 
 
-def record_failure(ctx, conn, b: Booking, key: str, reason: str) -> int:
+def record_failure(ctx: Context, conn: Connection, b: Booking, key: str, reason: str) -> int:
     """A scheduled payment that could not be made (nothing debited): kept for the history."""
     return _insert(ctx, conn, b, key, state="fallido", entry_id=None, reason=reason, now=ctx.now_iso())
 
 
-def _insert(ctx, conn, b: Booking, key: str, *, state: str, entry_id: int | None, reason: str | None,
+def _insert(ctx: Context, conn: Connection, b: Booking, key: str, *, state: str, entry_id: int | None, reason: str | None,
             now: str) -> int:
     payment_id = conn.execute(
         "INSERT INTO bill_payments (reference, idempotency_key, user_id, biller_code, identifier, holder, bills,"
@@ -164,12 +170,12 @@ def _insert(ctx, conn, b: Booking, key: str, *, state: str, entry_id: int | None
     return payment_id
 
 
-def _account_number(conn, account_id: int) -> str:
+def _account_number(conn: Connection, account_id: int) -> str:
     return conn.execute("SELECT number FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
 
 
 # -- telling the entity ----------------------------------------------------------------------------
-def submit(ctx, gateway, payment_id: int) -> str:
+def submit(ctx: Context, gateway: Recaudacion, payment_id: int) -> str:
     """Send one pending payment to the entity (outside any transaction); returns its state afterwards."""
     row = ctx.db.conn.execute("SELECT * FROM bill_payments WHERE id = ?", (payment_id,)).fetchone()
     if row is None or row["state"] != "pendiente":
@@ -203,7 +209,7 @@ def submit(ctx, gateway, payment_id: int) -> str:
     return "pagado"
 
 
-def _refund(ctx, payment_id: int, reason: str) -> str:
+def _refund(ctx: Context, payment_id: int, reason: str) -> str:
     with ctx.db.write() as conn:
         row = conn.execute("SELECT p.*, b.account_id AS collection, b.name AS biller_name FROM bill_payments p"
                            " JOIN billers b ON b.code = p.biller_code WHERE p.id = ?", (payment_id,)).fetchone()
@@ -231,7 +237,7 @@ def _refund(ctx, payment_id: int, reason: str) -> str:
     return "fallido"
 
 
-def resend_due(ctx, gateway, limit: int = 200) -> int:
+def resend_due(ctx: Context, gateway: Recaudacion, limit: int = 200) -> int:
     """Send again the pending payments whose retry time has come; returns how many were tried.
 
     Each is claimed first (its next try pushed out) so concurrent passes do not send it together;
@@ -249,16 +255,16 @@ def resend_due(ctx, gateway, limit: int = 200) -> int:
     return len(rows)
 
 
-def _member_of(conn, user_id: int) -> int:
+def _member_of(conn: Connection, user_id: int) -> int:
     return conn.execute("SELECT member_id FROM users WHERE id = ?", (user_id,)).fetchone()[0]
 
 
-def _biller_name(conn, code: str) -> str:
+def _biller_name(conn: Connection, code: str) -> str:
     return conn.execute("SELECT name FROM billers WHERE code = ?", (code,)).fetchone()[0]
 
 
 # -- reading -----------------------------------------------------------------------------------------
-def receipt(ctx, conn, user_id: int, payment_id: int) -> Receipt:
+def receipt(ctx: Context, conn: Connection, user_id: int, payment_id: int) -> Receipt:
     row = conn.execute(
         "SELECT p.*, b.name AS biller_name, b.id_label, a.number AS account_number FROM bill_payments p"
         " JOIN billers b ON b.code = p.biller_code JOIN accounts a ON a.id = p.account_id"
@@ -284,7 +290,7 @@ def receipt(ctx, conn, user_id: int, payment_id: int) -> Receipt:
                 reference=row["reference"], created_at=parse_iso(row["created_at"]), result_id=row["id"])
 
 
-def check(conn) -> list[str]:
+def check(conn: Connection) -> list[str]:
     """Lines for `ledger.check`: the daily usage kept equals what was paid (by hand or scheduled) and not refunded."""
     problems = []
     for user_id, day, kept, derived in conn.execute(

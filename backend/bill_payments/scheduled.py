@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from backend.bill_payments import billers as cat
 from backend.core import business_days
@@ -22,6 +23,11 @@ from backend.core.errors import NotFound, ValidationError
 from backend.core.identity import mask_account
 from backend.core.money import format_money
 from backend.security.receipts import Receipt
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
+    from backend.security.auth import AuthService
+    from backend.security.operations import OperationsService, Pending, Prepared
 
 STATES = {"activo": "Activo", "pausado": "Pausado", "cancelado": "Cancelado", "terminado": "Terminado"}
 MAX_AHEAD_DAYS = 366
@@ -115,7 +121,7 @@ class ProgramarHandler:
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def prepare(self, conn, who: Principal, request: dict):
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared:
         from backend.bill_payments.services import owned_savings
         from backend.security.operations import Prepared
 
@@ -164,7 +170,7 @@ class ProgramarHandler:
                    "start": start.isoformat(), "end": end.isoformat() if end else None, "limit": limit}
         return Prepared(details=details, title="Confirma el pago programado", lines=lines)
 
-    def execute(self, conn, who: Principal, request: dict, prepared, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
         d = prepared.details
         start = date.fromisoformat(d["start"])
         now = self.ctx.now_iso()
@@ -180,7 +186,7 @@ class ProgramarHandler:
                        identificador=d["identifier"], monto_maximo=d["max_amount"])
         return schedule_id
 
-    def receipt(self, conn, who: Principal, result_id: int) -> Receipt:
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         s = _own(conn, who, result_id)
         lines = [("Entidad", s.biller_name), (s.id_label, s.identifier),
                  ("Cuenta de débito", f"Ahorros {s.account_masked}"), ("Día de pago", day_text(s.day)),
@@ -203,7 +209,7 @@ _SELECT = ("SELECT s.*, b.name AS biller_name, b.id_label, a.number FROM bill_sc
            " JOIN billers b ON b.code = s.biller_code JOIN accounts a ON a.id = s.account_id")
 
 
-def _summary(r) -> ScheduleSummary:
+def _summary(r: Row) -> ScheduleSummary:
     return ScheduleSummary(
         r["id"], r["biller_code"], r["biller_name"], r["id_label"], r["identifier"], mask_account(r["number"]), r["day"],
         r["max_amount"], date.fromisoformat(r["start_date"]), date.fromisoformat(r["end_date"]) if r["end_date"] else None,
@@ -211,7 +217,7 @@ def _summary(r) -> ScheduleSummary:
         r["last_result"])
 
 
-def _own(conn, who: Principal, schedule_id: object) -> ScheduleSummary:
+def _own(conn: Connection, who: Principal, schedule_id: object) -> ScheduleSummary:
     if isinstance(schedule_id, bool) or not isinstance(schedule_id, int):
         raise NotFound("El pago programado no existe o no te pertenece.")
     row = conn.execute(_SELECT + " WHERE s.id = ? AND s.user_id = ?", (schedule_id, who.user_id)).fetchone()
@@ -228,13 +234,13 @@ def resume_point(period: str, day: int | None, today: date, cal: Calendar) -> tu
 
 
 class ScheduledService:
-    def __init__(self, ctx: Context, auth, ops):
+    def __init__(self, ctx: Context, auth: AuthService, ops: OperationsService) -> None:
         self.ctx = ctx
         self.auth = auth
         self.ops = ops
         ops.register(ProgramarHandler(ctx))
 
-    def prepare_schedule(self, token: str, request: dict):
+    def prepare_schedule(self, token: str, request: dict[str, Any]) -> Pending:
         """`request`: account_id, biller, identifier, day (None: al vencimiento), max_amount (cents),
         start_date and end_date (AAAA-MM-DD; end optional), payments_limit (0: none)."""
         self.auth.principal(token)

@@ -25,16 +25,21 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from backend.bill_payments import billers as cat
 from backend.bill_payments import payments as pay
-from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, Statement, UnknownIdentifier
+from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, Recaudacion, Statement, UnknownIdentifier
 from backend.bill_payments.scheduled import next_period, nominal, roll, run_at
 from backend.core import business_days, ledger, notices
 from backend.core.clock import iso
 from backend.core.db import IntegrityError
 from backend.core.errors import InsufficientFunds, ServiceError
 from backend.core.money import format_money
+
+if TYPE_CHECKING:
+    from backend.core.context import Context
+    from backend.core.db import Connection, Row
 
 SYSTEM = "sistema:pagos_programados"
 log = logging.getLogger("cooprogreso")
@@ -57,7 +62,8 @@ class PassReport:
 
 
 class Runner:
-    def __init__(self, ctx, gateway, *, crash: Callable[[str], None] | None = None, label: str = "pagos programados"):
+    def __init__(self, ctx: Context, gateway: Recaudacion, *, crash: Callable[[str], None] | None = None,
+                 label: str = "pagos programados") -> None:
         self.ctx = ctx
         self.gateway = gateway
         self.crash = crash or (lambda point: None)  # tests stop a pass here, as a kill would
@@ -107,7 +113,7 @@ class Runner:
         self.crash("claimed")
         return [row[0] for row in rows]
 
-    def _mine(self, conn, schedule_id: int):
+    def _mine(self, conn: Connection, schedule_id: int) -> Row | None:
         row = conn.execute("SELECT * FROM bill_schedules WHERE id = ?", (schedule_id,)).fetchone()
         if row is None or row["state"] != "activo" or row["claimed_by"] != self.name or row["next_run"] is None:
             return None
@@ -179,7 +185,7 @@ class Runner:
             report.skipped += 1
         return outcome
 
-    def _decide(self, conn, s, biller: cat.Biller, statement: Statement | None,
+    def _decide(self, conn: Connection, s: Row, biller: cat.Biller, statement: Statement | None,
                 refused: ServiceError | None = None) -> tuple[str, int | None]:
         """Inside the booking transaction: pay, skip or fail this period; always moves the schedule on."""
         period, member = s["period"], conn.execute("SELECT member_id FROM users WHERE id = ?",
@@ -236,7 +242,7 @@ class Runner:
         self._close(conn, s, "pagado", payment_id, f"Pagado {format_money(booking.total)}", None, None)
         return "pagado", payment_id
 
-    def _refuse(self, conn, s, booking: pay.Booking, exc: ServiceError, member: int,
+    def _refuse(self, conn: Connection, s: Row, booking: pay.Booking, exc: ServiceError, member: int,
                 label: str) -> tuple[str, int | None]:
         """A period the limits refused: nothing debited, the attempt kept with its reason, the member told.
         Short of funds or of today's cupo it is tried again the next business day; anything else ends the month."""
@@ -261,7 +267,7 @@ class Runner:
                        motivo=reason)
         return "reintento", failed
 
-    def _close(self, conn, s, outcome: str, payment_id: int | None, reason: str, member: int | None,
+    def _close(self, conn: Connection, s: Row, outcome: str, payment_id: int | None, reason: str, member: int | None,
                sms: str | None) -> str:
         """Write the period's one row and move the schedule to its next period (or finish it)."""
         now = self.ctx.now_iso()
@@ -283,7 +289,7 @@ class Runner:
                        pago=payment_id, motivo=reason)
         return outcome
 
-    def _update(self, schedule_id: int, **values) -> None:
+    def _update(self, schedule_id: int, **values: object) -> None:
         with self.ctx.db.write() as conn:
             conn.execute("UPDATE bill_schedules SET next_run = ?, last_result = ?, claimed_until = NULL,"
                          " claimed_by = NULL, updated_at = ? WHERE id = ? AND claimed_by = ? AND state = 'activo'",

@@ -14,10 +14,11 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from backend.bill_payments import billers as cat
 from backend.bill_payments import payments as pay
-from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, UnknownIdentifier, gateway_for
+from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, Recaudacion, UnknownIdentifier, gateway_for
 from backend.core import files
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
@@ -29,6 +30,11 @@ from backend.core.money import format_money, format_plain
 from backend.core.periods import within_days
 from backend.core.text import clean_text
 from backend.security.receipts import Receipt
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
+    from backend.security.auth import AuthService
+    from backend.security.operations import OperationsService, Pending, Prepared
 
 MAX_ALIAS = 30
 
@@ -80,7 +86,7 @@ class PaymentSummary:
         return {"pagado": "Pagado", "pendiente": "Pendiente", "fallido": "Fallido"}[self.state]
 
 
-def owned_savings(conn, who: Principal, account_id: object) -> tuple[int, str, int]:
+def owned_savings(conn: Connection, who: Principal, account_id: object) -> tuple[int, str, int]:
     """(id, number, available) of one of the member's active savings accounts, or an error at «account»."""
     return pay.member_savings(conn, who.member_id, account_id)
 
@@ -92,7 +98,7 @@ class RegistroHandler:
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def prepare(self, conn, who: Principal, request: dict):
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared:
         from backend.security.operations import Prepared
 
         biller = cat.get(conn, request.get("biller"))
@@ -109,7 +115,7 @@ class RegistroHandler:
         return Prepared(details={"biller": biller.code, "identifier": identifier, "alias": alias, "account": number},
                         title="Confirma el registro del servicio", lines=lines)
 
-    def execute(self, conn, who: Principal, request: dict, prepared, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
         d = prepared.details
         now = self.ctx.now_iso()
         try:
@@ -123,7 +129,7 @@ class RegistroHandler:
                        identificador=d["identifier"])
         return service_id
 
-    def receipt(self, conn, who: Principal, result_id: int) -> Receipt:
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         row = conn.execute(
             "SELECT s.*, b.name, b.category, b.id_label, a.number FROM bill_services s JOIN billers b"
             " ON b.code = s.biller_code JOIN accounts a ON a.id = s.account_id WHERE s.id = ? AND s.user_id = ?",
@@ -146,7 +152,7 @@ class PagoHandler:
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def booking(self, conn, who: Principal, request: dict) -> tuple[pay.Booking, str]:
+    def booking(self, conn: Connection, who: Principal, request: dict) -> tuple[pay.Booking, str]:
         """Everything the payment will book, checked; and the debit account's number."""
         pid = request.get("presentment_id")
         if isinstance(pid, bool) or not isinstance(pid, int):
@@ -177,7 +183,7 @@ class PagoHandler:
         return pay.Booking(who.user_id, who.member_id, who.username, biller, row["identifier"], row["holder"], chosen,
                            account_id, amount), number
 
-    def prepare(self, conn, who: Principal, request: dict):
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared:
         from backend.security.operations import Prepared
 
         b, number = self.booking(conn, who, request)
@@ -190,16 +196,16 @@ class PagoHandler:
                    "presentment": request["presentment_id"]}
         return Prepared(details=details, title="Confirma el pago del servicio", lines=lines)
 
-    def execute(self, conn, who: Principal, request: dict, prepared, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
         b, _ = self.booking(conn, who, request)
         return pay.book(self.ctx, conn, b, key)
 
-    def receipt(self, conn, who: Principal, result_id: int) -> Receipt:
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         return pay.receipt(self.ctx, conn, who.user_id, result_id)
 
 
 class ServicesService:
-    def __init__(self, ctx: Context, auth, ops, gateway=None):
+    def __init__(self, ctx: Context, auth: AuthService, ops: OperationsService, gateway: Recaudacion | None = None) -> None:
         self.ctx = ctx
         self.auth = auth
         self.ops = ops
@@ -229,7 +235,7 @@ class ServicesService:
     def quota(self, token: str) -> Quota:
         return self._quota(self.ctx.db.conn, self.auth.principal(token))
 
-    def _quota(self, conn, who: Principal) -> Quota:
+    def _quota(self, conn: Connection, who: Principal) -> Quota:
         return pay.quota(self.ctx, conn, who.user_id)
 
     # -- registered services -------------------------------------------------------------------------
@@ -242,7 +248,7 @@ class ServicesService:
                     " JOIN billers b ON b.code = s.biller_code JOIN accounts a ON a.id = s.account_id"
                     " WHERE s.user_id = ? ORDER BY b.sort_order, s.identifier, s.id", (who.user_id,))]
 
-    def prepare_registration(self, token: str, biller: str, identifier: str, alias: str, account_id: int):
+    def prepare_registration(self, token: str, biller: str, identifier: str, alias: str, account_id: int) -> Pending:
         self.auth.principal(token)
         return self.ops.prepare(token, RegistroHandler.kind, {"biller": biller, "identifier": identifier,
                                                               "alias": alias, "account_id": account_id})
@@ -291,7 +297,8 @@ class ServicesService:
                  json.dumps([b.to_json() for b in open_bills]), self.ctx.now_iso())).fetchone()[0]
         return Presentment(pid, biller, identifier, statement.holder, open_bills)
 
-    def prepare_payment(self, token: str, presentment_id: int, bills: list[str], account_id: int, amount: int = 0):
+    def prepare_payment(self, token: str, presentment_id: int, bills: list[str], account_id: int,
+                        amount: int = 0) -> Pending:
         self.auth.principal(token)
         return self.ops.prepare(token, PagoHandler.kind, {"presentment_id": presentment_id, "bills": list(bills),
                                                           "account_id": account_id, "amount": amount})

@@ -6,20 +6,23 @@ nothing but the decision.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from backend.branch import counter_ops
 from backend.branch.tills import till_cash
 from backend.core.context import Context, Principal
-from backend.core.db import member_lock
+from backend.core.db import Connection, member_lock
 from backend.core.errors import Forbidden, ValidationError
 from backend.core.identity import mask_id
 from backend.core.money import format_money
 from backend.core.text import clean_text
 from backend.security.roles import SUPERVISOR, staff_only
 from backend.security.staff_conflicts import refuse_own
+
+if TYPE_CHECKING:
+    from backend.security.auth import AuthService
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Approval:
     lines: tuple[tuple[str, str], ...]
 
 
-Executor = Callable[[sqlite3.Connection, Context, counter_ops.CounterOp, Principal, str], "int | None"]
+Executor = Callable[[Connection, Context, counter_ops.CounterOp, Principal, str], "int | None"]
 
 
 def executors() -> dict[str, Executor]:
@@ -52,7 +55,7 @@ def on_reject() -> dict[str, Executor]:
     return {"retiro": counter.release_withdrawal, "socio_pep": backoffice.reject_pep}
 
 
-def _lines(conn: sqlite3.Connection, op: counter_ops.CounterOp) -> tuple[tuple[str, str], ...]:
+def _lines(conn: Connection, op: counter_ops.CounterOp) -> tuple[tuple[str, str], ...]:
     lines = [("Operación", op.label), ("Solicitado por", op.maker), ("Referencia", op.reference)]
     if op.member_id:
         m = conn.execute("SELECT first_names, last_names, id_number FROM members WHERE id = ?", (op.member_id,)).fetchone()
@@ -85,7 +88,7 @@ def _lines(conn: sqlite3.Connection, op: counter_ops.CounterOp) -> tuple[tuple[s
 
 
 class ApprovalsService:
-    def __init__(self, ctx: Context, auth):
+    def __init__(self, ctx: Context, auth: AuthService) -> None:
         self.ctx = ctx
         self.auth = auth
         self.executors = executors()

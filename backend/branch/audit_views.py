@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from backend.core.context import Context, Principal
 from backend.core.errors import NotFound
@@ -16,6 +17,9 @@ from backend.core.periods import within_days
 from backend.core.text import clean_text
 from backend.products.position import parse_filter
 from backend.security.roles import AUDITOR, staff_only
+
+if TYPE_CHECKING:
+    from backend.security.auth import AuthService
 
 MAX_ROWS = 500
 
@@ -64,7 +68,7 @@ def _filters(filters: dict) -> tuple[str, list]:
 
 
 class AuditViewsService:
-    def __init__(self, ctx: Context, auth):
+    def __init__(self, ctx: Context, auth: AuthService) -> None:
         self.ctx = ctx
         self.auth = auth
 

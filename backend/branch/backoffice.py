@@ -26,10 +26,9 @@ The minimum opening deposit is the co-op's own policy (setting `opening_deposit_
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from backend.branch import counter_ops
 from backend.branch.tills import amount_cents
@@ -43,6 +42,10 @@ from backend.core.text import ascii_digits, clean_text
 from backend.security import staff_conflicts
 from backend.security.roles import ATENCION, SUPERVISOR, staff_only
 from backend.security.staff_conflicts import refuse_own
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
+    from backend.security.auth import AuthService
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
@@ -125,7 +128,7 @@ def _birth_date(text: str, today: date) -> str:
 
 
 class BackofficeService:
-    def __init__(self, ctx: Context, auth):
+    def __init__(self, ctx: Context, auth: AuthService) -> None:
         self.ctx = ctx
         self.auth = auth
 
@@ -210,7 +213,7 @@ class BackofficeService:
                          pep_answer == "si", position)
 
     @staticmethod
-    def _not_registered(conn: Any, f: EnrolForm) -> None:
+    def _not_registered(conn: Connection, f: EnrolForm) -> None:
         if conn.execute("SELECT 1 FROM members WHERE id_type = ? AND id_number = ?",
                         (f.id_type, f.id_number)).fetchone():
             raise ValidationError(f"Ya existe un socio con esa {ID_TYPES[f.id_type].lower()}.", field="id_number")
@@ -280,7 +283,7 @@ class BackofficeService:
             refuse_own(self.ctx, who, member_id, action=action,
                        message="No puedes atender tu propio registro de socio: pídeselo a un compañero.")
 
-    def _member(self, conn: Any, member_id: int, *, lock: bool = False):
+    def _member(self, conn: Connection, member_id: int, *, lock: bool = False) -> Row:
         """The member's row; `lock` (inside a write, first): queue with the member's own writes (PostgreSQL)."""
         if isinstance(member_id, bool) or not isinstance(member_id, int):
             raise NotFound("El socio no existe.", field="socio")
@@ -292,9 +295,10 @@ class BackofficeService:
         return m
 
 
-def approve_mobile_change(conn: sqlite3.Connection, ctx: Context, op, checker: Principal, note: str) -> None:
+def approve_mobile_change(conn: Connection, ctx: Context, op: counter_ops.CounterOp, checker: Principal, note: str) -> None:
     """Both numbers hear of it; the member's online sessions end (whoever holds them)."""
     now = ctx.now_iso()
+    assert op.member_id is not None  # a mobile change is always a member's
     notices.queue(conn, op.member_id, "Cooprogreso: el celular registrado de tu cuenta se cambió hoy. Si no lo "
                   "pediste, llama de inmediato a la cooperativa.", now)
     conn.execute("UPDATE members SET mobile = ? WHERE id = ?", (op.request["new_mobile"], op.member_id))
@@ -304,7 +308,7 @@ def approve_mobile_change(conn: sqlite3.Connection, ctx: Context, op, checker: P
     counter_ops.mark_executed(conn, ctx, op.id, None)
 
 
-def approve_pep(conn: sqlite3.Connection, ctx: Context, op, checker: Principal, note: str) -> None:
+def approve_pep(conn: Connection, ctx: Context, op: counter_ops.CounterOp, checker: Principal, note: str) -> None:
     """A supervisor accepts the relationship with a PEP (enhanced due diligence): the opening deposit may follow."""
     done = conn.execute("UPDATE members SET opening = 'deposito_pendiente' WHERE id = ? AND opening = 'por_aprobar'"
                         " RETURNING id", (op.member_id,)).fetchone()
@@ -313,12 +317,12 @@ def approve_pep(conn: sqlite3.Connection, ctx: Context, op, checker: Principal, 
     counter_ops.mark_executed(conn, ctx, op.id, None)
 
 
-def reject_pep(conn: sqlite3.Connection, ctx: Context, op, checker: Principal, note: str) -> None:
+def reject_pep(conn: Connection, ctx: Context, op: counter_ops.CounterOp, checker: Principal, note: str) -> None:
     """Rejected: the account never opens (the member stays inactive, the registration on file)."""
     conn.execute("UPDATE members SET opening = 'rechazada' WHERE id = ? AND opening = 'por_aprobar'", (op.member_id,))
 
 
-def opening_lines(conn: sqlite3.Connection, op) -> tuple[tuple[str, str], ...]:
+def opening_lines(conn: Connection, op: counter_ops.CounterOp) -> tuple[tuple[str, str], ...]:
     """What the supervisor sees before deciding on a PEP's registration."""
     m = conn.execute("SELECT id_number, address FROM members WHERE id = ?", (op.member_id,)).fetchone()
     r = op.request

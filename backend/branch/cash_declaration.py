@@ -17,11 +17,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from backend.core.errors import ValidationError
 from backend.core.identity import ID_TYPES, mask_id, normalize_id
 from backend.core.money import format_money
 from backend.core.text import clean_text
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ def window_start(day: str) -> str:
     return (date.fromisoformat(day) - timedelta(days=rule().window_days - 1)).isoformat()
 
 
-def deposited_by(conn, who: Depositor, day: str) -> int:
+def deposited_by(conn: Connection, who: Depositor, day: str) -> int:
     """Cents `who` brought in cash to any member's account at any till in the window ending on business day `day`."""
     return conn.execute(
         "SELECT COALESCE(SUM(o.amount), 0) FROM counter_ops o JOIN entries e ON e.id = o.entry_id"

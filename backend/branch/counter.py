@@ -8,10 +8,9 @@ the rest; the form's idempotency key makes a double submit book once.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from backend.branch import cash_declaration, counter_ops
 from backend.branch.tills import amount_cents, open_till_row, till_cash
@@ -29,6 +28,10 @@ from backend.core.text import ascii_digits, clean_text
 from backend.security import receipts
 from backend.security.roles import ATENCION, AUDITOR, CAJERO, SUPERVISOR, staff_only
 from backend.security.staff_conflicts import refuse_own
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
+    from backend.security.auth import AuthService
 
 OPENING_LABELS = {"por_aprobar": "Espera la aprobación del supervisor (persona expuesta políticamente)",
                   "deposito_pendiente": "Pendiente del depósito de apertura",
@@ -77,7 +80,7 @@ class CashResult:
     receipt: receipts.Receipt | None  # the comprobante, once executed
 
 
-def search_members(conn: sqlite3.Connection, query: str) -> tuple[list[int], int]:
+def search_members(conn: Connection, query: str) -> tuple[list[int], int]:
     """(ids of the members found, how many matched): by cédula or account number, else by name."""
     text = clean_text(query, field="buscar", label="La búsqueda", max_len=80, min_len=3)
     digits = text.replace(" ", "").replace("-", "")
@@ -89,7 +92,7 @@ def search_members(conn: sqlite3.Connection, query: str) -> tuple[list[int], int
     return find_by_name(conn, text)
 
 
-def member_card(conn: sqlite3.Connection, member_id: int) -> MemberCard:
+def member_card(conn: Connection, member_id: int) -> MemberCard:
     m = conn.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
     if m is None:
         raise NotFound("El socio no existe.", field="socio")
@@ -106,7 +109,7 @@ def member_card(conn: sqlite3.Connection, member_id: int) -> MemberCard:
                       OPENING_LABELS.get(m["opening"]) if m["opening"] else None)
 
 
-def book_cash(conn: sqlite3.Connection, ctx: Context, op: counter_ops.CounterOp, actor: str) -> int:
+def book_cash(conn: Connection, ctx: Context, op: counter_ops.CounterOp, actor: str) -> int:
     """Move the cash of a counter operation; inside the caller's write transaction."""
     till = conn.execute("SELECT * FROM tills WHERE id = ?", (op.till_id,)).fetchone()
     if till is None or till["status"] != "abierta":
@@ -142,7 +145,7 @@ def opening_refusal(opening: str, kind: str, cents: int, minimum: int) -> None:
         raise ValidationError(f"El depósito de apertura mínimo es {format_money(minimum)}.", field="monto")
 
 
-def open_account(conn: sqlite3.Connection, ctx: Context, member_id: int, account_id: int, entry: int) -> None:
+def open_account(conn: Connection, ctx: Context, member_id: int, account_id: int, entry: int) -> None:
     """The opening deposit just booked makes the member active; it must be the account's first movement."""
     first = conn.execute("SELECT entry_id FROM postings WHERE account_id = ? ORDER BY id LIMIT 1",
                          (account_id,)).fetchone()
@@ -156,7 +159,7 @@ def open_account(conn: sqlite3.Connection, ctx: Context, member_id: int, account
                   "Cooprogreso en Línea con «Regístrate aquí».", ctx.now_iso())
 
 
-def lock_member_of(conn: Any, account_id: object) -> None:  # a Database.write() connection (it has `lock`)
+def lock_member_of(conn: Connection, account_id: object) -> None:  # a Database.write() connection (it has `lock`)
     """Take the lock of the member who owns `account_id` before any row lock (see backend/core/db_pg.py)."""
     if isinstance(account_id, bool) or not isinstance(account_id, int):
         return  # the quote refuses it with a clear message
@@ -165,7 +168,7 @@ def lock_member_of(conn: Any, account_id: object) -> None:  # a Database.write()
         conn.lock(member_lock(row[0]))
 
 
-def hold_withdrawal(conn: sqlite3.Connection, account_id: int, cents: int) -> None:
+def hold_withdrawal(conn: Connection, account_id: int, cents: int) -> None:
     """Hold a queued withdrawal's money on the member's account: one conditional UPDATE, so two
     withdrawals at once cannot both hold the same money (the ledger then keeps every debit off it)."""
     row = conn.execute("UPDATE accounts SET held = held + ? WHERE id = ? AND balance - held >= ? RETURNING held",
@@ -175,7 +178,7 @@ def hold_withdrawal(conn: sqlite3.Connection, account_id: int, cents: int) -> No
         raise ValidationError(f"Saldo insuficiente: el disponible es {format_money(available)}.", field="monto")
 
 
-def release_withdrawal(conn: sqlite3.Connection, ctx: Context, op: counter_ops.CounterOp, *_: object) -> None:
+def release_withdrawal(conn: Connection, ctx: Context, op: counter_ops.CounterOp, *_: object) -> None:
     """The hold of a queued withdrawal goes back to the member's available balance (rejected or approved)."""
     row = conn.execute("UPDATE accounts SET held = held - ? WHERE id = ? AND held >= ? RETURNING held",
                        (op.amount, op.account_id, op.amount)).fetchone()
@@ -183,18 +186,18 @@ def release_withdrawal(conn: sqlite3.Connection, ctx: Context, op: counter_ops.C
         raise ValidationError("La retención del retiro no coincide; revisa el cuadre (check).", code="retencion")
 
 
-def approve_withdrawal(conn, ctx, op, checker, note) -> int:
+def approve_withdrawal(conn: Connection, ctx: Context, op: counter_ops.CounterOp, checker: Principal, note: str) -> int:
     release_withdrawal(conn, ctx, op)  # the held money is the money now paid out
     return book_cash(conn, ctx, op, checker.username)
 
 
-def pending_withdrawals(conn: sqlite3.Connection, till_id: int) -> int:
+def pending_withdrawals(conn: Connection, till_id: int) -> int:
     """Cash of the till already promised to withdrawals waiting for a supervisor."""
     return conn.execute("SELECT COALESCE(SUM(amount), 0) FROM counter_ops WHERE till_id = ? AND kind = 'retiro'"
                         " AND state = 'por_aprobar'", (till_id,)).fetchone()[0]
 
 
-def check(conn: sqlite3.Connection) -> list[str]:
+def check(conn: Connection) -> list[str]:
     """`accounts.held` is exactly the withdrawals waiting at the counter (the only holds so far); a member still
     opening has no movement, and an opened member's first movement is their opening deposit."""
     problems = [f"cuenta {number}: el socio aún no abre la cuenta pero tiene movimientos"
@@ -215,7 +218,7 @@ def check(conn: sqlite3.Connection) -> list[str]:
             " GROUP BY a.id, a.number, a.held HAVING a.held != COALESCE(SUM(o.amount), 0)")]
 
 
-def _depositor(conn: sqlite3.Connection, account_id: object, declaration: object,
+def _depositor(conn: Connection, account_id: object, declaration: object,
                depositor: object) -> cash_declaration.Depositor | None:
     """Who brings a deposit's cash: the declared person, else the person the teller named, else the owner.
     None for an account that does not exist (the quote refuses it)."""
@@ -233,12 +236,12 @@ def _depositor(conn: sqlite3.Connection, account_id: object, declaration: object
 
 
 class CounterService:
-    def __init__(self, ctx: Context, auth):
+    def __init__(self, ctx: Context, auth: AuthService) -> None:
         self.ctx = ctx
         self.auth = auth
 
     @staff_only(CAJERO, ATENCION, SUPERVISOR, AUDITOR)
-    def find_member(self, who: Principal, query: str) -> MemberSearch:
+    def find_member(self, who: Principal, query: str) -> MemberSearch[MemberCard]:
         """The members found (at most `name_search.LIMIT`, as `MemberCard`s) and how many matched."""
         with self.ctx.db.read() as conn:
             ids, total = search_members(conn, query)
@@ -277,6 +280,7 @@ class CounterService:
                 return self._result(conn, done)
             quote = self._quote(conn, who, kind, account_id, amount, declaration, depositor)
             till = open_till_row(conn, who.user_id)
+            assert till is not None  # _quote refused a teller without an open till
             member = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
             state = "por_aprobar" if quote.needs_approval else "ejecutada"
             op_id = counter_ops.insert(conn, self.ctx, kind=kind, state=state, maker_id=who.user_id, member_id=member,
@@ -331,11 +335,11 @@ class CounterService:
             return self._receipt(conn, op)
 
     # -- helpers ------------------------------------------------------------------------------------
-    def _owner_id(self, conn: sqlite3.Connection, account_id: int) -> str:
+    def _owner_id(self, conn: Connection, account_id: int) -> str:
         return conn.execute("SELECT m.id_number FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.id = ?",
                             (account_id,)).fetchone()[0]
 
-    def _quote(self, conn: sqlite3.Connection, who: Principal, kind: str, account_id: int, amount: str,
+    def _quote(self, conn: Connection, who: Principal, kind: str, account_id: int, amount: str,
                declaration: dict | None = None, depositor: dict | None = None) -> CashQuote:
         if kind not in CASH_KINDS:
             raise ValidationError("Operación desconocida.", field="kind")
@@ -383,11 +387,11 @@ class CounterService:
         title = "Confirma el depósito de apertura" if opening else f"Confirma el {CASH_KINDS[kind].lower()}"
         return CashQuote(kind, title, lines, cents, needs, declared, brought, opening)
 
-    def _result(self, conn: sqlite3.Connection, op: counter_ops.CounterOp) -> CashResult:
+    def _result(self, conn: Connection, op: counter_ops.CounterOp) -> CashResult:
         receipt = self._receipt(conn, op) if op.state == "ejecutada" else None
         return CashResult(op.id, op.state, op.reference, receipt)
 
-    def _receipt(self, conn: sqlite3.Connection, op: counter_ops.CounterOp) -> receipts.Receipt:
+    def _receipt(self, conn: Connection, op: counter_ops.CounterOp) -> receipts.Receipt:
         acc = conn.execute("SELECT number FROM accounts WHERE id = ?", (op.account_id,)).fetchone()
         mobile = conn.execute("SELECT mobile FROM members WHERE id = ?", (op.member_id,)).fetchone()[0]
         posted = conn.execute("SELECT posted_at FROM entries WHERE id = ?", (op.entry_id,)).fetchone()[0]

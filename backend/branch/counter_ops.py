@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from backend.core import business_days
 from backend.core.context import Context
 from backend.core.errors import NotFound
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
 
 KIND_LABELS = {
     "deposito": "Depósito en efectivo",
@@ -61,34 +64,34 @@ _SELECT = ("SELECT o.*, s.username AS maker, c.username AS checker, m.first_name
            " LEFT JOIN staff_users c ON c.id = o.checker_id")
 
 
-def _op(row) -> CounterOp:
+def _op(row: Row) -> CounterOp:
     return CounterOp(row["id"], row["kind"], row["state"], row["maker_id"], row["maker"], row["member_id"],
                      row["member_name"], row["account_id"], row["till_id"], row["amount"], json.loads(row["request"]),
                      row["reference"], row["created_at"], row["checker"], row["decision_note"], row["entry_id"])
 
 
-def get(conn: sqlite3.Connection, op_id: int) -> CounterOp:
+def get(conn: Connection, op_id: int) -> CounterOp:
     row = conn.execute(_SELECT + " WHERE o.id = ?", (op_id,)).fetchone()
     if row is None:
         raise NotFound("La operación no existe.", field="op")
     return _op(row)
 
 
-def by_key(conn: sqlite3.Connection, key: str) -> CounterOp | None:
+def by_key(conn: Connection, key: str) -> CounterOp | None:
     row = conn.execute(_SELECT + " WHERE o.idempotency_key = ?", (key,)).fetchone()
     return _op(row) if row else None
 
 
-def pending(conn: sqlite3.Connection, limit: int = 100) -> list[CounterOp]:
+def pending(conn: Connection, limit: int = 100) -> list[CounterOp]:
     rows = conn.execute(_SELECT + " WHERE o.state = 'por_aprobar' ORDER BY o.id LIMIT ?", (limit,)).fetchall()
     return [_op(r) for r in rows]
 
 
-def of_till(conn: sqlite3.Connection, till_id: int) -> list[CounterOp]:
+def of_till(conn: Connection, till_id: int) -> list[CounterOp]:
     return [_op(r) for r in conn.execute(_SELECT + " WHERE o.till_id = ? ORDER BY o.id", (till_id,)).fetchall()]
 
 
-def insert(conn: sqlite3.Connection, ctx: Context, *, kind: str, state: str, maker_id: int, member_id: int | None,
+def insert(conn: Connection, ctx: Context, *, kind: str, state: str, maker_id: int, member_id: int | None,
            key: str, account_id: int | None = None, till_id: int | None = None, amount: int = 0,
            request: dict | None = None, depositor: tuple[str, str, str] | None = None) -> int:
     """`depositor` (ID type, ID number, name): who brought the cash of a deposit (backend/branch/cash_declaration.py)."""
@@ -104,18 +107,18 @@ def insert(conn: sqlite3.Connection, ctx: Context, *, kind: str, state: str, mak
     return op_id
 
 
-def mark_executed(conn: sqlite3.Connection, ctx: Context, op_id: int, entry_id: int | None) -> None:
+def mark_executed(conn: Connection, ctx: Context, op_id: int, entry_id: int | None) -> None:
     conn.execute("UPDATE counter_ops SET state = 'ejecutada', entry_id = ?, executed_at = ? WHERE id = ?",
                  (entry_id, ctx.now_iso(), op_id))
 
 
-def business_date(conn: sqlite3.Connection, ctx: Context) -> str:
+def business_date(conn: Connection, ctx: Context) -> str:
     """The co-op's business day (moves on only at end of day, to the next business day); until the first end of
     day, today or, on a weekend or holiday, the next business day (backend/core/business_days.py)."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'business_date'").fetchone()
     return row[0] if row else business_days.current(conn).roll(ctx.clock.now().date()).isoformat()
 
 
-def set_business_date(conn: sqlite3.Connection, day: str) -> None:
+def set_business_date(conn: Connection, day: str) -> None:
     conn.execute("INSERT INTO meta (key, value) VALUES ('business_date', ?)"
                  " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (day,))

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.branch import counter_ops
 from backend.core import accounts, business_days, ledger
@@ -18,6 +18,10 @@ from backend.core.context import Context, Principal
 from backend.core.errors import ValidationError
 from backend.products import maturities
 from backend.security.roles import SUPERVISOR, staff_only
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
+    from backend.security.auth import AuthService
 
 Progress = Callable[[int, int, str], None]  # (step done, steps, label)
 WAIT_POLL_SECONDS = 0.25  # how often a close waiting for claimed work looks again
@@ -50,11 +54,37 @@ def count(n: int, singular: str, plural: str) -> str:
 SCHEDULED = "Pagos programados"
 
 
+class _Settles(Protocol):
+    def settle(self) -> object: ...
+
+
+class _ClosesCycles(Protocol):
+    def close_due(self, day: date) -> object: ...
+
+
+class DayBackend(Protocol):
+    """What the close uses of `backend.service.Backend` (an area never imports the facade): the areas' passes,
+    each read as counts (`_summary`)."""
+
+    @property
+    def ctx(self) -> Context: ...
+
+    @property
+    def clearing(self) -> _Settles: ...
+
+    @property
+    def card_cycle(self) -> _ClosesCycles: ...
+
+    def scheduled_runner(self, crash: Callable[[str], None] | None = None, label: str = "pagos programados") -> Any: ...
+
+    def rate_warnings(self) -> list[str]: ...
+
+
 class _ScheduledPass:
     """The close's pass of Pagos Programados: run again after the close waited for another runner's claims
     (a dead runner's come back when its lease ends), its counts added up for the report."""
 
-    def __init__(self, backend, actor: str):
+    def __init__(self, backend: DayBackend, actor: str) -> None:
         self.backend, self.actor = backend, actor
         self.runner: Any = None  # made at the first run: a backend without the pass fails there, audited
         self.due = self.paid = self.failed = self.deferred = self.skipped = 0
@@ -70,7 +100,7 @@ class _ScheduledPass:
                           count(self.skipped, "omitido", "omitidos")))
 
 
-def day_passes(backend, actor: str = "cierre") -> list[tuple[str, Callable[[date], object]]]:
+def day_passes(backend: DayBackend, actor: str = "cierre") -> list[tuple[str, Callable[[date], object]]]:
     """The day's passes, in order; each takes the business date. Called explicitly: a pass that is missing
     from the backend is an error (AttributeError), never a silent skip."""
     return [
@@ -100,7 +130,7 @@ def _summary(result: object) -> str:
     return "" if result is None else str(result)
 
 
-def open_tills_reason(conn) -> str | None:
+def open_tills_reason(conn: Connection) -> str | None:
     rows = conn.execute("SELECT s.username FROM tills t JOIN staff_users s ON s.id = t.staff_id"
                         " WHERE t.status = 'abierta' ORDER BY s.username").fetchall()
     if rows:
@@ -112,13 +142,13 @@ def open_tills_reason(conn) -> str | None:
     return None
 
 
-def _internal_id(conn, key: str) -> int:
+def _internal_id(conn: Connection, key: str) -> int:
     row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?",
                        (accounts.INTERNAL[key],)).fetchone()
     return row[0] if row else 0
 
 
-def day_totals(conn, day: str) -> tuple[KindTotal, ...]:
+def day_totals(conn: Connection, day: str) -> tuple[KindTotal, ...]:
     """Entries and amounts by kind. An entry's amount is the sum of its credits, except a till close:
     its amount is the cash returned to the vault, and its difference goes on the faltantes and
     sobrantes lines (from the postings on that account), never mixed into one figure."""
@@ -151,7 +181,7 @@ def _dmy(day: str) -> str:
     return f"{day[8:10]}/{day[5:7]}/{day[:4]}"
 
 
-def closed_reason(conn, day: str) -> str | None:
+def closed_reason(conn: Connection, day: str) -> str | None:
     """Who closed `day` and when, or None while it is open: the supervisor who tried a moment after another
     is told who did it, never asked to try again."""
     row = conn.execute("SELECT closed_at, closed_by FROM business_days WHERE day = ?", (day,)).fetchone()
@@ -172,7 +202,7 @@ CLAIMS_SQL = ("SELECT claimed_by, claimed_until, COUNT(*), MIN(next_run) FROM bi
               " WHERE claimed_until IS NOT NULL AND claimed_by != ? GROUP BY claimed_by, claimed_until")
 
 
-def held_claims(conn, now: str, horizon: str, mine: str) -> tuple[list[tuple[str, int, str]], int]:
+def held_claims(conn: Connection, now: str, horizon: str, mine: str) -> tuple[list[tuple[str, int, str]], int]:
     """Claims on scheduled payments not booked yet, other than the close's own (those are schedules its pass
     could not run, already counted «por reintentar»): the live ones, as (holder, how many, until when), which
     the close waits for, since what they book is stamped with the open day; and how many of the day's have
@@ -199,7 +229,7 @@ def not_yet(day: str) -> str:
     return f"El día {_dmy(day)} todavía no llega; se cierra desde ese día."
 
 
-def run(ctx: Context, backend, actor: str, progress: Progress | None = None, expected: str | None = None) -> DayReport:
+def run(ctx: Context, backend: DayBackend, actor: str, progress: Progress | None = None, expected: str | None = None) -> DayReport:
     """The whole close; the CLI calls it directly, the supervisor's screen through the service.
 
     `expected` is the day the supervisor saw and confirmed: if another closed it meanwhile, nothing else is
@@ -303,7 +333,7 @@ def run(ctx: Context, backend, actor: str, progress: Progress | None = None, exp
     return report
 
 
-def _first_close(conn, cal, day: date) -> None:
+def _first_close(conn: Connection, cal: business_days.Calendar, day: date) -> None:
     """Before the first close, an entry belongs to its calendar day (ledger._BUSINESS_DAY), which may be the weekend
     or holiday just before this business day (counter_ops.business_date rolls it): those entries join this day."""
     start = day - timedelta(days=1)
@@ -314,7 +344,7 @@ def _first_close(conn, cal, day: date) -> None:
 
 
 class EndOfDayService:
-    def __init__(self, ctx: Context, auth, backend):
+    def __init__(self, ctx: Context, auth: AuthService, backend: DayBackend) -> None:
         self.ctx = ctx
         self.auth = auth
         self.backend = backend

@@ -10,8 +10,8 @@ note (the close waits in the approvals queue); only the till's own teller can cl
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from backend.branch import counter_ops
 from backend.core import accounts
@@ -21,6 +21,10 @@ from backend.core.ledger import Leg, post
 from backend.core.money import format_money, parse_money
 from backend.core.text import ascii_digits, clean_text
 from backend.security.roles import CAJERO, SUPERVISOR, staff_only
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
+    from backend.security.auth import AuthService
 
 # US dollar bills and coins, in cents; $1 counts bills and coins together.
 DENOMINATIONS: list[tuple[int, str]] = [
@@ -65,11 +69,11 @@ def amount_cents(text: object, *, max_cents: int, allow_zero: bool = False) -> i
     return parse_money(folded, allow_zero=allow_zero, max_cents=max_cents)
 
 
-def till_cash(conn: sqlite3.Connection, account_id: int) -> int:
+def till_cash(conn: Connection, account_id: int) -> int:
     return -conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
 
 
-def open_till_row(conn: sqlite3.Connection, staff_id: int):
+def open_till_row(conn: Connection, staff_id: int) -> Row | None:
     return conn.execute("SELECT * FROM tills WHERE staff_id = ? AND status = 'abierta'", (staff_id,)).fetchone()
 
 
@@ -87,7 +91,7 @@ def counted_total(counts: dict) -> int:
 
 
 class TillsService:
-    def __init__(self, ctx: Context, auth):
+    def __init__(self, ctx: Context, auth: AuthService) -> None:
         self.ctx = ctx
         self.auth = auth
 
@@ -118,7 +122,9 @@ class TillsService:
                          " open_entry_id, opened_at) VALUES (?, ?, ?, 'abierta', ?, ?, ?)",
                          (who.user_id, account, day, cents, entry, self.ctx.now_iso()))
             self.ctx.audit(conn, who.username, "caja.abrir", "ok", rol=who.role, monto=cents, dia=day)
-            return self._status(conn, open_till_row(conn, who.user_id))
+            opened = open_till_row(conn, who.user_id)
+            assert opened is not None  # inserted just above
+            return self._status(conn, opened)
 
     @staff_only(CAJERO)
     def my_till(self, who: Principal) -> TillStatus | None:
@@ -167,7 +173,7 @@ class TillsService:
                                 (day,)).fetchall()
             return [self._status(conn, r) for r in rows]
 
-    def _status(self, conn: sqlite3.Connection, till) -> TillStatus:
+    def _status(self, conn: Connection, till: Row) -> TillStatus:
         teller = conn.execute("SELECT username FROM staff_users WHERE id = ?", (till["staff_id"],)).fetchone()[0]
         sums = conn.execute(
             "SELECT COALESCE(SUM(CASE WHEN kind = 'deposito' AND state = 'ejecutada' THEN amount ELSE 0 END), 0),"
@@ -181,7 +187,7 @@ class TillsService:
                           till["counted_amount"], till["difference"])
 
 
-def book_close(conn: sqlite3.Connection, ctx: Context, till, request: dict, note: str,
+def book_close(conn: Connection, ctx: Context, till: Row, request: dict[str, Any], note: str,
                supervisor_id: int | None, actor: str) -> int | None:
     """Return the counted cash to the vault and book the difference; the till ends at zero."""
     expected, counted = till_cash(conn, till["account_id"]), request["counted"]
@@ -208,7 +214,7 @@ def book_close(conn: sqlite3.Connection, ctx: Context, till, request: dict, note
     return entry
 
 
-def approve_close(conn: sqlite3.Connection, ctx: Context, op, checker: Principal, note: str) -> int | None:
+def approve_close(conn: Connection, ctx: Context, op: counter_ops.CounterOp, checker: Principal, note: str) -> int | None:
     till = conn.execute("SELECT * FROM tills WHERE id = ?", (op.till_id,)).fetchone()
     teller = conn.execute("SELECT username FROM staff_users WHERE id = ?", (till["staff_id"],)).fetchone()[0]
     entry = book_close(conn, ctx, till, op.request, note, checker.user_id, teller)

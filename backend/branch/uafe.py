@@ -16,6 +16,7 @@ import io
 import re
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from backend.branch import cash_declaration
 from backend.branch.audit_views import _cell
@@ -24,6 +25,10 @@ from backend.core.errors import ValidationError
 from backend.core.files import write_private_file
 from backend.core.money import format_plain
 from backend.security.roles import AUDITOR, staff_only
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
+    from backend.security.auth import AuthService
 
 _MONTH = re.compile(r"\d{4}-\d{2}")
 
@@ -68,7 +73,7 @@ def month_bounds(month: object) -> tuple[date, date]:
     return first, last
 
 
-def build(conn, month: str, threshold: int) -> Resu:
+def build(conn: Connection, month: str, threshold: int) -> Resu:
     """The RESU rows of `month`: each reported cash deposit, with the depositor's total in the month."""
     first, last = month_bounds(month)
     rule = cash_declaration.rule()
@@ -133,7 +138,7 @@ def _json(text: str) -> dict:
 
 
 class UafeService:
-    def __init__(self, ctx: Context, auth):
+    def __init__(self, ctx: Context, auth: AuthService) -> None:
         self.ctx = ctx
         self.auth = auth
 

@@ -21,10 +21,14 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from backend.core.accounts import internal_account
 from backend.core.ledger import Leg, post
 from backend.core.rates import RateBook, default_book
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
 
 MORA = "mora_tarjeta"
 PAYMENT = "pago_tarjeta"
@@ -159,7 +163,7 @@ def replay(start: State, due: date | None, events: list[tuple[date, str, int]], 
     return Replay(state, charged[0], vencido)
 
 
-def _start(prev) -> tuple[State, date | None]:
+def _start(prev: Row | None) -> tuple[State, date | None]:
     if prev is None:
         return State(), None
     cut = date.fromisoformat(prev["cut_date"])
@@ -168,13 +172,13 @@ def _start(prev) -> tuple[State, date | None]:
             date.fromisoformat(prev["due_date"]))
 
 
-def previous_statement(conn, card_id: int, before: str):
+def previous_statement(conn: Connection, card_id: int, before: str) -> Row | None:
     return conn.execute("SELECT * FROM card_statements WHERE card_id = ? AND cut_date < ? ORDER BY cut_date DESC"
                         " LIMIT 1", (card_id, before)).fetchone()
 
 
-def cycle_replay(conn, card_id: int, through: date, *, book: RateBook | None = None,
-                 prev=None, until: str | None = None) -> Replay:
+def cycle_replay(conn: Connection, card_id: int, through: date, *, book: RateBook | None = None,
+                 prev: Row | None = None, until: str | None = None) -> Replay:
     """The replay of the open cycle (after the last statement before `through`) through that day."""
     prev = prev if prev is not None else previous_statement(conn, card_id, through.isoformat())
     start, due = _start(prev)
@@ -188,14 +192,14 @@ def cycle_replay(conn, card_id: int, through: date, *, book: RateBook | None = N
     return replay(start, due, events, through, rate)
 
 
-def mora_posted(conn, card_id: int, since: str, until: str) -> int:
+def mora_posted(conn: Connection, card_id: int, since: str, until: str) -> int:
     return -conn.execute(
         "SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e ON e.id = p.entry_id"
         " WHERE p.account_id = ? AND e.kind = ? AND p.posted_at > ? AND p.posted_at <= ?",
         (card_id, MORA, since, until)).fetchone()[0]
 
 
-def accrue_mora(conn, card_id: int, through: date, at: str, *, actor: str, book: RateBook | None = None) -> int:
+def accrue_mora(conn: Connection, card_id: int, through: date, at: str, *, actor: str, book: RateBook | None = None) -> int:
     """Post the mora accrued in the open cycle until `through` that is not booked yet; the amount posted."""
     prev = previous_statement(conn, card_id, through.isoformat())
     if prev is None:
@@ -209,7 +213,7 @@ def accrue_mora(conn, card_id: int, through: date, at: str, *, actor: str, book:
     return max(0, owed)
 
 
-def due_now(conn, card_id: int, today: date, *, book: RateBook | None = None) -> State:
+def due_now(conn: Connection, card_id: int, today: date, *, book: RateBook | None = None) -> State:
     """What is owed apart from current capital today, with the mora accrued through today counted."""
     prev = previous_statement(conn, card_id, today.isoformat())
     if prev is None:
@@ -218,7 +222,7 @@ def due_now(conn, card_id: int, today: date, *, book: RateBook | None = None) ->
                         until=f"{today.isoformat()} 23:59:59").state
 
 
-def pending_mora(conn, card_id: int, today: date, at: str, *, book: RateBook | None = None) -> int:
+def pending_mora(conn: Connection, card_id: int, today: date, at: str, *, book: RateBook | None = None) -> int:
     """Mora accrued until today and not booked yet (a payment today posts it first)."""
     prev = previous_statement(conn, card_id, today.isoformat())
     if prev is None:

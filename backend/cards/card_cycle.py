@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from backend.cards import card_arrears
 from backend.cards.card_ledger import CYCLE, DEFERRAL, PAYMENT, PURCHASE, installment_account
@@ -27,6 +28,9 @@ from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.core.rates import RateBook, default_book
 from backend.security import audit
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 SYSTEM = "sistema:tarjetas"
 
@@ -59,7 +63,7 @@ def cuts_between(cutoff_day: int, after: date, before: date) -> list[date]:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def pending_cuts(conn, card_id: int, today: date) -> list[date]:
+def pending_cuts(conn: Connection, card_id: int, today: date) -> list[date]:
     row = conn.execute("SELECT cutoff_day FROM cards WHERE account_id = ?", (card_id,)).fetchone()
     last = conn.execute("SELECT MAX(cut_date) FROM card_statements WHERE card_id = ?", (card_id,)).fetchone()[0]
     if last:
@@ -72,7 +76,7 @@ def pending_cuts(conn, card_id: int, today: date) -> list[date]:
     return cuts_between(row[0], start, today)
 
 
-def close_statement(conn, ctx: Context, card_id: int, cut: date, *, book: RateBook | None = None,
+def close_statement(conn: Connection, ctx: Context, card_id: int, cut: date, *, book: RateBook | None = None,
                     notify: bool = True, at: str | None = None) -> int | None:
     """Close one cut of one card inside the caller's write transaction; None if it was closed already.
 

@@ -16,12 +16,17 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from backend.core.accounts import _insert_account, internal_account
 from backend.core.card_debt import card_debt
 from backend.core.errors import NotFound, ValidationError
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
 
 PURCHASE = "consumo_tarjeta"
 PAYMENT = "pago_tarjeta"
@@ -75,7 +80,7 @@ def pan_secret(ctx_secret: bytes) -> bytes:
     return hmac.new(ctx_secret, b"card-pan-digest", hashlib.sha256).digest()
 
 
-def open_card(conn, member_id: int, *, pan: str, credit_limit: int, cutoff_day: int, due_day: int,
+def open_card(conn: Connection, member_id: int, *, pan: str, credit_limit: int, cutoff_day: int, due_day: int,
               opened_on: str, secret: bytes) -> int:
     """A new Cooprogreso card with both its accounts; the full number is kept only as a digest."""
     from backend.core.accounts import open_card as open_card_account
@@ -90,7 +95,7 @@ def open_card(conn, member_id: int, *, pan: str, credit_limit: int, cutoff_day: 
     return card
 
 
-def installment_account(conn, card_id: int) -> int:
+def installment_account(conn: Connection, card_id: int) -> int:
     """The card's diferidos account, created on first use (cards opened before it existed)."""
     row = conn.execute("SELECT c.installment_account_id, a.member_id, a.opened_on FROM cards c"
                        " JOIN accounts a ON a.id = c.account_id WHERE c.account_id = ?", (card_id,)).fetchone()
@@ -103,14 +108,14 @@ def installment_account(conn, card_id: int) -> int:
     return account
 
 
-def balances(conn, card_id: int) -> CardBalances:
+def balances(conn: Connection, card_id: int) -> CardBalances:
     debt = card_debt(conn, card_id)  # the one computation every screen shows (backend/core/card_debt.py)
     if debt is None:
         raise NotFound("La tarjeta no existe.")
     return CardBalances(card_id, debt.credit_limit, debt.consumos, debt.diferidos)
 
 
-def record_purchase(conn, card_id: int, *, amount: int, description: str, at: str, actor: str,
+def record_purchase(conn: Connection, card_id: int, *, amount: int, description: str, at: str, actor: str,
                     interest_free_months: int = 0) -> int:
     """A consumo: the card owes it, the merchants' settlement account is owed. Refused above the cupo."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
@@ -134,7 +139,7 @@ def record_purchase(conn, card_id: int, *, amount: int, description: str, at: st
         (card_id, at, description, amount, interest_free_months, entry)).fetchone()[0]
 
 
-def check(conn) -> list[str]:
+def check(conn: Connection) -> list[str]:
     """Every way the card books can disagree with the ledger, in Spanish; empty when sound."""
     problems: list[str] = []
     for number, kept, owed in conn.execute(
@@ -161,12 +166,12 @@ def check(conn) -> list[str]:
     return problems
 
 
-def _check_statements(conn) -> list[str]:
+def _check_statements(conn: Connection) -> list[str]:
     from backend.cards import card_arrears
 
     problems: list[str] = []
     previous: dict[int, int] = {}
-    before: dict[int, object] = {}
+    before: dict[int, Row] = {}
     for s in conn.execute(
             "SELECT s.*, a.number, c.installment_account_id AS inst FROM card_statements s"
             " JOIN accounts a ON a.id = s.card_id JOIN cards c ON c.account_id = s.card_id"
@@ -191,7 +196,7 @@ def _check_statements(conn) -> list[str]:
     return problems
 
 
-def _check_arrears(conn, s, prev, label: str, card_arrears) -> list[str]:
+def _check_arrears(conn: Connection, s: Row, prev: Row | None, label: str, card_arrears: ModuleType) -> list[str]:
     """The statement's mora, valor vencido and what it owes apart from capital, re-derived from the postings."""
     problems: list[str] = []
     since = f"{prev['cut_date']} 23:59:59" if prev is not None else ""

@@ -27,9 +27,14 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from backend.core.errors import ValidationError
 from backend.security import audit
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Database
 
 PREFIX = "v2."
 OLD_PREFIX = "v1."
@@ -95,7 +100,7 @@ _STORED = (("registered_cards", "number", "number IS NOT NULL", REGISTERED),
            ("card_payments", "dest_account_number", "card_account_id IS NULL", PAYMENT))
 
 
-def seal_stored(db, otp_pepper: bytes) -> int:
+def seal_stored(db: Database, otp_pepper: bytes) -> int:
     """Seal the card numbers an older database kept in the clear; returns how many were sealed.
 
     A no-op costing one `meta` lookup once done. On SQLite the clear text is overwritten on disk too."""
@@ -116,7 +121,7 @@ def seal_stored(db, otp_pepper: bytes) -> int:
     return sealed
 
 
-def reseal_stored(db, otp_pepper: bytes, at: str) -> int:
+def reseal_stored(db: Database, otp_pepper: bytes, at: str) -> int:
     """Re-seal the `v1.` values of a schema 12–18 database for the owner of their row; returns how many.
 
     A v1 value names no owner, so before it is bound to a row it must match that row's own record of the
@@ -133,7 +138,7 @@ def reseal_stored(db, otp_pepper: bytes, at: str) -> int:
     key, digest_key = number_key(otp_pepper), pan_secret(otp_pepper)
     resealed = refused = 0
 
-    def again(value: str, owner: int, place: str, matches) -> str | None:
+    def again(value: str, owner: int, place: str, matches: Callable[..., bool]) -> str | None:  # (digits) -> bool
         nonlocal resealed, refused
         if not value.startswith(OLD_PREFIX):  # LIKE ignores case on SQLite
             return None
@@ -147,7 +152,7 @@ def reseal_stored(db, otp_pepper: bytes, at: str) -> int:
         resealed += 1
         return seal(key, digits, owner=owner, place=place)
 
-    def digest_is(card_key: str | None, institution: str):
+    def digest_is(card_key: str | None, institution: str) -> Callable[[str], bool]:
         return lambda digits: card_key is None or card_key == pan_digest(digest_key, f"{institution}:{digits}")
 
     with scrubbing_write(db) as tx:
@@ -180,7 +185,7 @@ def reseal_stored(db, otp_pepper: bytes, at: str) -> int:
     return resealed
 
 
-def reseal_all(tx, old_pepper: bytes, new_pepper: bytes) -> tuple[int, int]:
+def reseal_all(tx: Connection, old_pepper: bytes, new_pepper: bytes) -> tuple[int, int]:
     """Re-seal every stored card number under new keys, for the same owner and place, inside the caller's
     transaction (`keys rotate`); returns (re-sealed, left as they were because they did not open)."""
     old, new = number_key(old_pepper), number_key(new_pepper)

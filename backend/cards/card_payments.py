@@ -11,11 +11,11 @@ The code is bound to the card, the amount and the debit account (the operation's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from backend.cards import card_arrears, card_networks, card_numbers
 from backend.cards.card_ledger import PAYMENT, luhn_ok, mask_pan, pan_digest, pan_secret
-from backend.cards.cards import OPTIONS, card_account_of, mask_holder, payment_options, resolve
+from backend.cards.cards import OPTIONS, PayableCard, card_account_of, mask_holder, payment_options, resolve
 from backend.core import institutions, notices
 from backend.core.accounts import internal_account
 from backend.core.clock import parse_iso
@@ -26,6 +26,11 @@ from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.core.text import ascii_digits, clean_text
 from backend.security import receipts
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
+    from backend.security.operations import Prepared
+    from backend.security.receipts import Receipt
 
 
 def card_digits(value: object) -> str:
@@ -48,7 +53,7 @@ class RegistrationHandler:
     def number_key(self) -> bytes:
         return card_numbers.number_key(self.ctx.secret("otp_pepper"))
 
-    def prepare(self, conn, who: Principal, request: dict) -> Any:
+    def prepare(self, conn: Connection, who: Principal, request: dict) -> Prepared:
         from backend.security.operations import Prepared
 
         kind = request.get("kind")
@@ -99,7 +104,7 @@ class RegistrationHandler:
                   if kind == "otro_banco" else None)
         return Prepared(details=details, title="Confirma el registro de la tarjeta", lines=lines, view=sealed)
 
-    def execute(self, conn, who: Principal, request: dict, prepared: Any, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
         d = prepared.details
         row = conn.execute(
             "INSERT INTO registered_cards (user_id, kind, card_account_id, institution_code, card_key, number,"
@@ -112,7 +117,7 @@ class RegistrationHandler:
         self.ctx.audit(conn, who.username, "tarjeta.registro", "ok", tarjeta=d["masked"], institucion=d["institution_code"])
         return row[0]
 
-    def receipt(self, conn, who: Principal, result_id: int) -> Any:
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         r = conn.execute("SELECT r.*, COALESCE(i.name, 'Cooprogreso') AS institution FROM registered_cards r"
                          " LEFT JOIN institutions i ON i.code = r.institution_code WHERE r.id = ? AND r.user_id = ?",
                          (result_id, who.user_id)).fetchone()
@@ -132,7 +137,7 @@ class PaymentHandler:
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def destination_number(self, conn, who: Principal, card: Any) -> str:
+    def destination_number(self, conn: Connection, who: Principal, card: PayableCard) -> str:
         """Another bank's registered card, its number sealed for the paying member's card_payments row.
 
         Opening it checks it was sealed for this member's registered_cards row (card_numbers.py): a number
@@ -146,7 +151,7 @@ class PaymentHandler:
         card_networks.check_issued(digits)  # registered by an older version that checked Luhn only
         return card_numbers.seal(key, digits, owner=who.user_id, place=card_numbers.PAYMENT)
 
-    def prepare(self, conn, who: Principal, request: dict) -> Any:
+    def prepare(self, conn: Connection, who: Principal, request: dict) -> Prepared:
         from backend.security.operations import Prepared
 
         card = resolve(conn, who, request.get("card"))
@@ -199,7 +204,7 @@ class PaymentHandler:
                    "amount": amount, "fee": fee, "option": option, "card_account": account, "mora": mora}
         return Prepared(details=details, title="Confirma el pago de tarjeta", lines=lines, view=card)
 
-    def execute(self, conn, who: Principal, request: dict, prepared: Any, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
         d, card = prepared.details, prepared.view
         now = self.ctx.now_iso()
         origin, amount, fee = d["origin_id"], d["amount"], d["fee"]
@@ -245,7 +250,7 @@ class PaymentHandler:
                           f"{card.masked_pan}.", now)
         return payment_id
 
-    def receipt(self, conn, who: Principal, result_id: int) -> Any:
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         r = conn.execute("SELECT p.*, a.number AS origin_number, COALESCE(i.name, 'Cooprogreso') AS institution"
                          " FROM card_payments p JOIN accounts a ON a.id = p.origin_account_id LEFT JOIN institutions i"
                          " ON i.code = p.dest_institution WHERE p.id = ? AND p.user_id = ?",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.cards.card_ledger import PAYMENT, balances
 from backend.core import institutions
@@ -20,6 +20,10 @@ from backend.core.errors import NotFound, ValidationError
 from backend.core.identity import mask_name
 from backend.core.money import format_money
 from backend.security.auth import AuthService
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
+    from backend.security.operations import Pending
 
 OPTIONS = {"minimo": "Pago mínimo", "total": "Pago total", "otro": "Otro valor"}
 
@@ -199,7 +203,7 @@ class CardsService:
         self.auth.principal(token)
         return institutions.payable(self.ctx.db.conn)
 
-    def prepare_registration(self, token: str, request: dict) -> Any:
+    def prepare_registration(self, token: str, request: dict) -> Pending:
         """The typed number is sealed before the pending operation stores its request."""
         from backend.cards.card_numbers import REQUEST, is_sealed, number_key, seal
 
@@ -210,11 +214,11 @@ class CardsService:
                                                  owner=who.user_id, place=REQUEST)}
         return self.ops.prepare(token, "registro_tarjeta", request)
 
-    def prepare_payment(self, token: str, request: dict) -> Any:
+    def prepare_payment(self, token: str, request: dict) -> Pending:
         return self.ops.prepare(token, "pago_tarjeta", request)
 
 
-def card_info(conn, card_id: int) -> CardInfo:
+def card_info(conn: Connection, card_id: int) -> CardInfo:
     row = conn.execute(
         "SELECT c.*, m.first_names || ' ' || m.last_names AS holder FROM cards c JOIN accounts a ON a.id = c.account_id"
         " JOIN members m ON m.id = a.member_id WHERE c.account_id = ?", (card_id,)).fetchone()
@@ -223,7 +227,7 @@ def card_info(conn, card_id: int) -> CardInfo:
                     b.installments, row["cutoff_day"], last_statement(conn, card_id))
 
 
-def last_statement(conn, card_id: int) -> Statement | None:
+def last_statement(conn: Connection, card_id: int) -> Statement | None:
     row = conn.execute("SELECT * FROM card_statements WHERE card_id = ? ORDER BY cut_date DESC LIMIT 1",
                        (card_id,)).fetchone()
     if row is None:
@@ -239,7 +243,7 @@ def last_statement(conn, card_id: int) -> Statement | None:
     return _statement(row, paid, mora)
 
 
-def _statement(r, paid_since: int = 0, mora_since_cut: int = 0) -> Statement:
+def _statement(r: Row, paid_since: int = 0, mora_since_cut: int = 0) -> Statement:
     return Statement(date.fromisoformat(r["cut_date"]), date.fromisoformat(r["due_date"]),
                      date.fromisoformat(r["cycle_from"]), r["previous_balance"], r["purchases"], r["payments"],
                      r["deferred"], r["installments"], r["interest"], r["other"], r["total_due"], r["minimum_due"],
@@ -247,14 +251,14 @@ def _statement(r, paid_since: int = 0, mora_since_cut: int = 0) -> Statement:
                      r["overdue"], r["late_interest"], mora_since_cut)
 
 
-def _own_card(conn, who: Principal, card_id: object) -> None:
+def _own_card(conn: Connection, who: Principal, card_id: object) -> None:
     if isinstance(card_id, bool) or not isinstance(card_id, int) or conn.execute(
             "SELECT 1 FROM cards c JOIN accounts a ON a.id = c.account_id WHERE c.account_id = ? AND a.member_id = ?",
             (card_id, who.member_id)).fetchone() is None:
         raise NotFound("La tarjeta no existe o no te pertenece.")
 
 
-def payable_cards(conn, who: Principal, group: str) -> list[PayableCard]:
+def payable_cards(conn: Connection, who: Principal, group: str) -> list[PayableCard]:
     out: list[PayableCard] = []
     if group == "cooprogreso":
         for r in conn.execute(
@@ -271,7 +275,7 @@ def payable_cards(conn, who: Principal, group: str) -> list[PayableCard]:
     return out
 
 
-def resolve(conn, who: Principal, key: object) -> PayableCard:
+def resolve(conn: Connection, who: Principal, key: object) -> PayableCard:
     """A card key from the member's lists back to the card, checking it is theirs to pay."""
     if not isinstance(key, str) or ":" not in key:
         raise NotFound("Selecciona una tarjeta de la lista.")
@@ -285,7 +289,7 @@ def resolve(conn, who: Principal, key: object) -> PayableCard:
     raise NotFound("La tarjeta no existe o no te pertenece.")
 
 
-def card_account_of(conn, who: Principal, card: PayableCard) -> int | None:
+def card_account_of(conn: Connection, who: Principal, card: PayableCard) -> int | None:
     """The Cooprogreso card account behind a payable card; None for another institution's card."""
     kind, _, raw = card.key.partition(":")
     if kind == "propia":
@@ -295,7 +299,7 @@ def card_account_of(conn, who: Principal, card: PayableCard) -> int | None:
     return row[0] if row else None
 
 
-def payment_options(conn, who: Principal, card: PayableCard, now: datetime) -> PaymentOptions:
+def payment_options(conn: Connection, who: Principal, card: PayableCard, now: datetime) -> PaymentOptions:
     account = card_account_of(conn, who, card)
     if account is None:
         return PaymentOptions(card, None, None, None, None)

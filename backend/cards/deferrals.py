@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.cards.card_cycle import cut_on
 from backend.cards.card_ledger import DEFERRAL, balances, installment_account
@@ -28,6 +28,11 @@ from backend.core.rates import RateBook, current_book, default_book, format_rate
 from backend.core.settings import deferral_terms
 from backend.security import audit, receipts
 from backend.security.auth import AuthService
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
+    from backend.security.operations import Pending, Prepared
+    from backend.security.receipts import Receipt
 
 KIND = "diferido"
 KINDS = {"consumos": "Diferido Transacciones", "rotativo": "Diferido Saldo Actual Rotativo"}
@@ -116,7 +121,7 @@ class DeferralsService:
         return self._simulate(self.ctx.db.conn, who, {"card_id": card_id, "kind": kind,
                                                       "purchases": purchase_ids, "months": months})
 
-    def prepare_deferral(self, token: str, request: dict) -> Any:
+    def prepare_deferral(self, token: str, request: dict) -> Pending:
         """-> operations.Pending for the authorised-operation flow."""
         return self.ops.prepare(token, KIND, request)
 
@@ -135,7 +140,7 @@ class DeferralsService:
                                 r["left_capital"], r["months"] - r["billed"]) for r in rows]
 
     # -- the simulation, from a JSON-able request, on the given connection ----------------------
-    def _simulate(self, conn, who: Principal, request: dict) -> Simulation:
+    def _simulate(self, conn: Connection, who: Principal, request: dict) -> Simulation:
         card_id, kind, months = request.get("card_id"), request.get("kind"), request.get("months")
         if kind not in KINDS:
             raise ValidationError("Tipo de diferido no válido.", field="kind")
@@ -189,7 +194,7 @@ class DeferralHandler:
     def __init__(self, service: DeferralsService):
         self.service = service
 
-    def prepare(self, conn, who: Principal, request: dict) -> Any:
+    def prepare(self, conn: Connection, who: Principal, request: dict) -> Prepared:
         from backend.security.operations import Prepared
 
         sim = self.service._simulate(conn, who, request)
@@ -202,11 +207,11 @@ class DeferralHandler:
             ("Tasa efectiva", _rate_line(sim.effective, sim.cap)),
             ("Valor Interés", format_money(sim.total_interest)), ("Valor Cuota", format_money(sim.cuota))])
 
-    def execute(self, conn, who: Principal, request: dict, prepared: Any, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
         return book_deferral(conn, self.service.ctx, prepared.view, user_id=who.user_id, member_id=who.member_id,
                              actor=who.username, at=self.service.ctx.now_iso(), key=key)
 
-    def receipt(self, conn, who: Principal, result_id: int) -> Any:
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         r = conn.execute("SELECT d.*, c.masked_pan FROM card_deferrals d JOIN cards c ON c.account_id = d.card_id"
                          " JOIN accounts a ON a.id = d.card_id WHERE d.id = ? AND a.member_id = ?",
                          (result_id, who.member_id)).fetchone()
@@ -224,7 +229,7 @@ class DeferralHandler:
                              created_at=parse_iso(r["created_at"]), result_id=r["id"])
 
 
-def book_deferral(conn, ctx: Context, sim: Simulation, *, user_id: int | None, member_id: int, actor: str, at: str,
+def book_deferral(conn: Connection, ctx: Context, sim: Simulation, *, user_id: int | None, member_id: int, actor: str, at: str,
                   key: str, notify: bool = True) -> int:
     """Move the capital to the diferidos account and store the cuotas (inside the caller's write)."""
     inst = installment_account(conn, sim.card_id)
@@ -271,7 +276,7 @@ def _rate_line(effective: Decimal, cap: Decimal) -> str:
     return f"{format_rate(effective)} (máxima legal {format_rate(cap)})"
 
 
-def own_card(conn, who: Principal, card_id: object):
+def own_card(conn: Connection, who: Principal, card_id: object) -> Row:
     if isinstance(card_id, bool) or not isinstance(card_id, int):
         raise NotFound("La tarjeta no existe o no te pertenece.")
     row = conn.execute(
@@ -282,7 +287,7 @@ def own_card(conn, who: Principal, card_id: object):
     return row
 
 
-def window_start(conn, card_id: int, today: date) -> str:
+def window_start(conn: Connection, card_id: int, today: date) -> str:
     """Purchases after this instant may be deferred: the open cycle, and the last statement until it is due."""
     last = conn.execute("SELECT cut_date, due_date FROM card_statements WHERE card_id = ? ORDER BY cut_date DESC"
                         " LIMIT 2", (card_id,)).fetchall()
@@ -293,14 +298,14 @@ def window_start(conn, card_id: int, today: date) -> str:
     return f"{last[0]['cut_date']} 23:59:59"
 
 
-def eligible_purchases(conn, card_id: int, today: date) -> list[Purchase]:
+def eligible_purchases(conn: Connection, card_id: int, today: date) -> list[Purchase]:
     return [Purchase(r[0], parse_iso(r[1]), r[2], r[3], r[4]) for r in conn.execute(
         "SELECT id, posted_at, description, amount, interest_free_months FROM card_purchases"
         " WHERE card_id = ? AND deferral_id IS NULL AND posted_at > ? ORDER BY posted_at, id",
         (card_id, window_start(conn, card_id, today)))]
 
 
-def _chosen(conn, card_id: int, ids: object, today: date) -> list[Purchase]:
+def _chosen(conn: Connection, card_id: int, ids: object, today: date) -> list[Purchase]:
     if not isinstance(ids, list) or not ids:
         raise ValidationError("Selecciona al menos un consumo para diferir.", field="purchases")
     if len(ids) > MAX_SELECTED or any(isinstance(i, bool) or not isinstance(i, int) for i in ids):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.core import notices
 from backend.core.context import Context
@@ -22,6 +23,9 @@ from backend.core.errors import NotFound, ValidationError
 from backend.core.files import MAX_CSV_BYTES, csv_rows, read_text_limited
 from backend.core.text import clean_text
 from backend.security.auth import AuthService
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Database, Row
 
 SUBJECTS = {"reclamo": "Reclamo", "consulta": "Consulta", "sugerencia": "Sugerencia"}
 MAX_TEXT = 1000
@@ -98,7 +102,7 @@ def parse_case_number(text: str) -> int:
 
 
 # -- the directory ----------------------------------------------------------------------------------
-def ensure_loaded(db) -> None:
+def ensure_loaded(db: Database) -> None:
     """Load the bundled demo directory into an empty database."""
     conn = db.conn
     if conn.execute("SELECT 1 FROM contact_channels LIMIT 1").fetchone() or \
@@ -113,7 +117,7 @@ def ensure_loaded(db) -> None:
         _insert(conn, channels, agencies)
 
 
-def load_csv(db, *, channels: str | Path | None = None, agencies: str | Path | None = None) -> tuple[int, int]:
+def load_csv(db: Database, *, channels: str | Path | None = None, agencies: str | Path | None = None) -> tuple[int, int]:
     """A deployment's own directory: replaces the demo rows (and earlier rows of the same file)."""
     channel_rows = _channel_rows(read_text_limited(channels, max_bytes=MAX_CSV_BYTES, what="El archivo de canales"),
                                  demo=0) if channels else None
@@ -128,7 +132,7 @@ def load_csv(db, *, channels: str | Path | None = None, agencies: str | Path | N
     return len(channel_rows or []), len(agency_rows or [])
 
 
-def _insert(conn, channels: list[tuple], agencies: list[tuple]) -> None:
+def _insert(conn: Connection, channels: list[tuple], agencies: list[tuple]) -> None:
     conn.executemany("INSERT INTO contact_channels (kind, label, value, hours, demo) VALUES (?, ?, ?, ?, ?)"
                      " ON CONFLICT (kind, value) DO NOTHING", channels)
     conn.executemany("INSERT INTO agencies (code, name, city, address, hours, phone, demo)"
@@ -169,7 +173,7 @@ def _agency_rows(text: str, demo: int | None = None) -> list[tuple]:
     return rows
 
 
-def _sent_today(conn, user_id: int, today: str) -> int:
+def _sent_today(conn: Connection, user_id: int, today: str) -> int:
     """New messages and replies a member wrote today: one daily budget (`contact_max_messages_per_day`)."""
     cases = conn.execute("SELECT COUNT(*) FROM contact_cases WHERE user_id = ? AND created_at >= ?",
                          (user_id, today)).fetchone()[0]
@@ -283,7 +287,7 @@ class ContactService:
                 raise NotFound("El caso no existe o no es tuyo.", field="case")
             return self._case(conn, row)
 
-    def _case(self, conn, row) -> Case:
+    def _case(self, conn: Connection, row: Row) -> Case:
         replies = tuple(Reply(r[0], r[1], bool(r[2])) for r in conn.execute(
             "SELECT body, created_at, from_member FROM contact_replies WHERE case_id = ? ORDER BY id", (row["id"],)))
         due = date.fromisoformat(row["due_on"]) if row["due_on"] else None

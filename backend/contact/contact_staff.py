@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from backend.contact.contact import MAX_TEXT, SUBJECTS, case_number
 from backend.core import notices
@@ -18,6 +19,10 @@ from backend.core.errors import NotFound, ValidationError
 from backend.core.text import clean_text
 from backend.security.roles import ATENCION, SUPERVISOR, staff_only
 from backend.security.staff_conflicts import refuse_own
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
+    from backend.security.auth import AuthService
 
 FILTERS = {"abiertos": "Abiertos", "Recibido": "Sin respuesta", "Respondido": "Respondidos",
            "vencidos": "Reclamos vencidos", "cerrados": "Cerrados", "todos": "Todos"}
@@ -71,7 +76,7 @@ _SELECT = ("SELECT c.*, m.id AS member_id, m.first_names, m.last_names FROM cont
 
 
 class ContactStaffService:
-    def __init__(self, ctx: Context, auth):
+    def __init__(self, ctx: Context, auth: AuthService) -> None:
         self.ctx = ctx
         self.auth = auth
 
@@ -156,7 +161,7 @@ class ContactStaffService:
                    message="No puedes responder ni cerrar un caso que escribiste tú como socio.",
                    caso=case_number(row["id"], row["created_at"]))
 
-    def _row(self, conn, case_id: int, lock: bool = False):
+    def _row(self, conn: Connection, case_id: int, lock: bool = False) -> Row:
         if isinstance(case_id, bool) or not isinstance(case_id, int):
             raise NotFound("El caso no existe.", field="case")
         row = conn.execute(_SELECT + " WHERE c.id = ?" + (" FOR UPDATE OF c" if lock else ""), (case_id,)).fetchone()
@@ -164,7 +169,7 @@ class ContactStaffService:
             raise NotFound("El caso no existe.", field="case")
         return row
 
-    def _case(self, conn, row, replies: bool = True) -> StaffCase:
+    def _case(self, conn: Connection, row: Row, replies: bool = True) -> StaffCase:
         answers: tuple[StaffReply, ...] = ()
         if replies:
             answers = tuple(StaffReply(r[0], r[1], r[2], bool(r[3])) for r in conn.execute(

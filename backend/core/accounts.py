@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from backend.core import business_days, name_search
 from backend.core.identity import account_number, normalize_id, validate_mobile
 from backend.core.ledger import Leg, post
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 LOAN_NAMES = {"consumo": "Crédito de Consumo", "microcredito": "Microcrédito", "inmobiliario": "Crédito Inmobiliario"}
 PREFIX = {"ahorros": "41", "plazo_fijo": "42", "prestamo": "43", "tarjeta": "44", "interna": "99"}
@@ -31,7 +35,7 @@ INTERNAL = {
 }
 
 
-def internal_account(conn, key: str) -> int:
+def internal_account(conn: Connection, key: str) -> int:
     """The id of an internal account, created on first use (index accounts_kind_name: no scan)."""
     name = INTERNAL[key]
     row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?", (name,)).fetchone()
@@ -42,7 +46,7 @@ def internal_account(conn, key: str) -> int:
     return row[0] if row else _insert_account(conn, None, "interna", name, "2000-01-01")
 
 
-def create_member(conn, *, id_type: str, id_number: str, first_names: str, last_names: str,
+def create_member(conn: Connection, *, id_type: str, id_number: str, first_names: str, last_names: str,
                   mobile: str | None, email: str | None, created_at: str, status: str = "activo") -> int:
     number = normalize_id(id_type, id_number)
     phone = validate_mobile(mobile) if mobile else None
@@ -55,7 +59,7 @@ def create_member(conn, *, id_type: str, id_number: str, first_names: str, last_
     return member
 
 
-def _insert_account(conn, member_id: int | None, kind: str, name: str, opened_on: str) -> int:
+def _insert_account(conn: Connection, member_id: int | None, kind: str, name: str, opened_on: str) -> int:
     # The next serial of this kind from a one-row counter (a COUNT here made demo-data quadratic).
     serial = conn.execute(
         "INSERT INTO account_serials (kind, last) VALUES (?, 1)"
@@ -65,16 +69,16 @@ def _insert_account(conn, member_id: int | None, kind: str, name: str, opened_on
         (account_number(PREFIX[kind], serial), member_id, kind, name, opened_on)).fetchone()[0]
 
 
-def open_till_account(conn, username: str, opened_on: str) -> int:
+def open_till_account(conn: Connection, username: str, opened_on: str) -> int:
     """A teller's till (caja de ventanilla): an internal account, so `ledger.check` covers it."""
     return _insert_account(conn, None, "interna", f"Caja de ventanilla {username}", opened_on)
 
 
-def open_savings(conn, member_id: int, opened_on: str) -> int:
+def open_savings(conn: Connection, member_id: int, opened_on: str) -> int:
     return _insert_account(conn, member_id, "ahorros", "Cuenta de Ahorros", opened_on)
 
 
-def open_term_deposit(conn, member_id: int, *, from_account: int, principal: int, rate_bp: int,
+def open_term_deposit(conn: Connection, member_id: int, *, from_account: int, principal: int, rate_bp: int,
                       start: date, months: int = 0, days: int = 0, actor: str, posted_at: str | None = None) -> int:
     """A plazo fijo funded from a savings account; its term in months (demo data) or days (requests)."""
     acc = _insert_account(conn, member_id, "plazo_fijo", "Depósito a Plazo Fijo", start.isoformat())
@@ -92,7 +96,7 @@ def open_term_deposit(conn, member_id: int, *, from_account: int, principal: int
     return acc
 
 
-def open_loan(conn, member_id: int, *, to_account: int, principal: int, rate_bp: int, months: int,
+def open_loan(conn: Connection, member_id: int, *, to_account: int, principal: int, rate_bp: int, months: int,
               start: date, actor: str, product: str = "consumo",
               schedule: list[tuple[date, int, int]] | None = None, posted_at: str | None = None) -> int:
     """Disburse a loan into a savings account and store its schedule: by default the French schedule at the
@@ -114,7 +118,7 @@ def open_loan(conn, member_id: int, *, to_account: int, principal: int, rate_bp:
     return acc
 
 
-def pay_installment(conn, loan_id: int, from_account: int, posted_at: str, actor: str,
+def pay_installment(conn: Connection, loan_id: int, from_account: int, posted_at: str, actor: str,
                     idempotency_key: str | None = None) -> int | None:
     """Pay the oldest unpaid installment from a savings account; None if none is due."""
     inst = conn.execute("SELECT * FROM loan_installments WHERE loan_id = ? AND paid_entry_id IS NULL"
@@ -133,7 +137,7 @@ def pay_installment(conn, loan_id: int, from_account: int, posted_at: str, actor
     return entry
 
 
-def open_card(conn, member_id: int, *, credit_limit: int, masked_pan: str, cutoff_day: int, due_day: int,
+def open_card(conn: Connection, member_id: int, *, credit_limit: int, masked_pan: str, cutoff_day: int, due_day: int,
               opened_on: str) -> int:
     acc = _insert_account(conn, member_id, "tarjeta", "Tarjeta de Crédito Cooprogreso", opened_on)
     conn.execute("INSERT INTO cards (account_id, masked_pan, credit_limit, cutoff_day, due_day)"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.core import keys
-from backend.core.db import Database, is_url
+from backend.core.db import Database, DatabaseUrl, is_url
 from backend.core.errors import ServiceError
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -52,7 +52,7 @@ def manifest_path(path: Path) -> Path:
     return path.with_name(path.name + MANIFEST_SUFFIX)
 
 
-def take(target, to: Path, *, taken_at: str) -> Backup:
+def take(target: str | Path | DatabaseUrl, to: Path, *, taken_at: str) -> Backup:
     """A consistent copy of the database `target` at `to`, and its manifest entry."""
     to = Path(to)
     if to.is_dir():
@@ -66,7 +66,7 @@ def take(target, to: Path, *, taken_at: str) -> Backup:
         tmp = _temp_beside(to)
         try:
             if is_url(target):
-                _pg_dump(str(target), tmp)
+                _pg_dump(_url(target), tmp)
                 after = _identity(db)
                 if after != (database_id, fingerprint):
                     raise BackupError("Las claves de la base cambiaron durante la copia (¿una rotación?); "
@@ -111,7 +111,7 @@ def inspect(path: Path) -> Backup:
     raise BackupError(f"La copia {path} no coincide con su manifiesto (alterada o incompleta); no se restaura.")
 
 
-def restore(source: Path, target, key_file: Path) -> Backup:
+def restore(source: Path, target: str | Path | DatabaseUrl, key_file: Path) -> Backup:
     """Put the backup `source` at `target` (a new file, or an empty PostgreSQL database), if the key file
     holds the keys it was taken with. Nothing is written when it does not."""
     backup = inspect(source)
@@ -125,12 +125,12 @@ def restore(source: Path, target, key_file: Path) -> Backup:
         if backup.engine != "postgresql":
             raise BackupError("Esta copia es de un archivo SQLite: restáurala en un archivo y pásala a PostgreSQL "
                               "con «cooprogreso copy-db».")
-        _pg_restore(str(target), Path(source))
+        _pg_restore(_url(target), Path(source))
     else:
         if backup.engine != "sqlite":
             raise BackupError("Esta copia es de PostgreSQL (pg_dump): restáurala en una base PostgreSQL vacía "
                               "(--db postgresql://…).")
-        _restore_file(Path(source), Path(target), backup)
+        _restore_file(Path(source), Path(str(target)), backup)
     return backup
 
 
@@ -210,6 +210,11 @@ def _run(command: list[str], url: str, what: str) -> None:
         raise BackupError(f"{what} falló: {last}")
 
 
+def _url(target: str | Path | DatabaseUrl) -> str:
+    """The URL the tools connect with: str() of a DatabaseUrl prints its password as *** (for messages)."""
+    return target.url if isinstance(target, DatabaseUrl) else str(target)
+
+
 def _pg_dump(url: str, tmp: Path) -> None:
     _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--file", str(tmp)], url, "pg_dump")
 
@@ -231,7 +236,7 @@ def _pg_restore(url: str, source: Path) -> None:
 
 
 # -- files ----------------------------------------------------------------------------------------------------
-def _identity(db) -> tuple[str, str]:
+def _identity(db: Database) -> tuple[str, str]:
     database_id, fingerprint = db.get_meta("database_id"), db.get_meta(keys.FINGERPRINT_META)
     if not database_id or not fingerprint:
         raise BackupError("Esta base aún no registra la huella de sus claves: ábrela una vez con su archivo de "

@@ -20,11 +20,15 @@ from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from backend.core.context import Context
+from backend.core.context import Authenticator, Context
 from backend.core.errors import ValidationError
 from backend.core.files import csv_problem, read_limited
 from backend.core.text import clean_text
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 DATA_FILE = "data/feriados_ecuador.csv"
 HEADER = ("fecha", "nombre", "tipo", "verificado", "fuente")
@@ -185,7 +189,7 @@ def shipped() -> Calendar:
 
 
 # -- the calendar in force --------------------------------------------------------------------------
-def current(conn) -> Calendar:
+def current(conn: Connection) -> Calendar:
     """The shipped calendar with the years loaded into this database in place of the same years."""
     origins = {o.year: o for o in shipped().origins.values()}
     for year, loaded_at, loaded_by in conn.execute("SELECT year, loaded_at, loaded_by FROM holiday_years"):
@@ -231,7 +235,7 @@ class YearView:
 
 
 class CalendarService:
-    def __init__(self, ctx: Context, auth):
+    def __init__(self, ctx: Context, auth: Authenticator) -> None:
         self.ctx = ctx
         self.auth = auth
 

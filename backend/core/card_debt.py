@@ -7,6 +7,10 @@ they live in different areas, so the figure is computed here, from the ledger ac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,7 @@ class CardDebt:
         return max(0, self.credit_limit - self.total)
 
 
-def card_debt(conn, card_id: int) -> CardDebt | None:
+def card_debt(conn: Connection, card_id: int) -> CardDebt | None:
     """None when there is no such card."""
     row = conn.execute(
         "SELECT c.credit_limit, a.balance, COALESCE(i.balance, 0) FROM cards c JOIN accounts a ON a.id = c.account_id"

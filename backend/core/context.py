@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from backend.core.clock import Clock, iso
 from backend.core.db import Database
 from backend.core.delivery import channel_for
 from backend.core.settings import Settings
 from backend.security import audit
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,12 @@ class Principal:
     @property
     def is_staff(self) -> bool:
         return self.role != "socio"
+
+
+class Authenticator(Protocol):
+    """What a core service needs of `backend.security.auth.AuthService` (the core imports no security)."""
+
+    def principal(self, token: str) -> Principal: ...
 
 
 @dataclass
@@ -59,10 +68,10 @@ class Context:
     def now_iso(self) -> str:
         return iso(self.clock.now())
 
-    def audit(self, conn: sqlite3.Connection, actor: str, action: str, outcome: str, **details) -> None:
+    def audit(self, conn: Connection, actor: str, action: str, outcome: str, **details: object) -> None:
         audit.record(conn, at=self.now_iso(), actor=actor, action=action, outcome=outcome, **details)
 
-    def audit_now(self, actor: str, action: str, outcome: str, **details) -> None:
+    def audit_now(self, actor: str, action: str, outcome: str, **details: object) -> None:
         """Audit in a transaction of its own: for refusals, whose other work is rolled back."""
         with self.db.write() as conn:
             self.audit(conn, actor, action, outcome, **details)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from backend.core import ledger
-from backend.core.db import Database, is_url
+from backend.core.db import Database, DatabaseUrl, is_url
 from backend.core.errors import SchemaError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # A target holding any of these rows already is a co-op: never written over.
 CORE_TABLES = ("meta", "members", "accounts", "entries", "users")
@@ -30,7 +34,8 @@ class CopyReport:
         return not self.problems
 
 
-def copy_database(source, target, progress: Callable[[int, int], None] | None = None) -> CopyReport:
+def copy_database(source: str | Path | DatabaseUrl, target: str | Path | DatabaseUrl,
+                  progress: Callable[[int, int], None] | None = None) -> CopyReport:
     if is_url(source) or not is_url(target):
         raise SchemaError("copy-db copia de un archivo SQLite (--from) a una base PostgreSQL (--to postgresql://…).")
     src = Database(source, create=False, migrate=False)
@@ -44,7 +49,7 @@ def copy_database(source, target, progress: Callable[[int, int], None] | None = 
         src.close()
 
 
-def _copy(src, dst, progress) -> CopyReport:
+def _copy(src: Database, dst: Database, progress: Callable[[int, int], None]) -> CopyReport:
     dst.migrate()  # an empty database gets the schema; one at an older version is brought up to date
     for table in CORE_TABLES:
         if dst.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
@@ -56,7 +61,10 @@ def _copy(src, dst, progress) -> CopyReport:
         counts = {t: s.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
         total, done = sum(counts.values()), 0
         progress(0, total)
+        from backend.core.db_pg import PgConnection
+
         with dst.write() as d:
+            assert isinstance(d, PgConnection)  # copy_database took a postgresql:// target
             identity = {r[0] for r in d.execute(
                 "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()"
                 " AND column_name = 'id' AND is_identity = 'YES'")}
@@ -76,7 +84,7 @@ def _copy(src, dst, progress) -> CopyReport:
     return _compare(src, dst, tables, counts)
 
 
-def _compare(src, dst, tables: list[str], counts: dict[str, int]) -> CopyReport:
+def _compare(src: Database, dst: Database, tables: list[str], counts: dict[str, int]) -> CopyReport:
     problems: list[str] = []
     for side, db in (("archivo", src), ("PostgreSQL", dst)):
         with db.read() as conn:

@@ -8,9 +8,13 @@ amount over what is left today with the one message, adds a booking and gives a 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from backend.core.errors import ValidationError
 from backend.core.money import format_money
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class Usage:
             return "user_id = ? AND kind = ? AND day = ?", (kind,)
         return "user_id = ? AND day = ?", ()
 
-    def used(self, conn, user_id: int, day: str, kind: str | None = None) -> int:
+    def used(self, conn: Connection, user_id: int, day: str, kind: str | None = None) -> int:
         return self.amount(conn.execute(*self.used_query(user_id, day, kind)).fetchone())
 
     def used_query(self, user_id: int, day: str, kind: str | None = None) -> tuple[str, tuple]:
@@ -54,15 +58,15 @@ class Usage:
         return f"SELECT amount FROM {self.table} WHERE {where}", (user_id, *extra, day)
 
     @staticmethod
-    def amount(row) -> int:
+    def amount(row: Row | None) -> int:
         """What `used_query`'s row says was used (nothing yet: no row)."""
         return row[0] if row else 0
 
-    def quota(self, conn, user_id: int, day: str, daily: int, *, kind: str | None = None,
+    def quota(self, conn: Connection, user_id: int, day: str, daily: int, *, kind: str | None = None,
               per_transaction: int | None = None) -> Quota:
         return Quota(daily, self.used(conn, user_id, day, kind), per_transaction)
 
-    def add(self, conn, user_id: int, day: str, amount: int, kind: str | None = None) -> None:
+    def add(self, conn: Connection, user_id: int, day: str, amount: int, kind: str | None = None) -> None:
         """A booking uses `amount` of the day's cupo (inside the booking's transaction)."""
         cols = "user_id, kind, day" if self.kinds else "user_id, day"
         values = (user_id, kind, day, amount) if self.kinds else (user_id, day, amount)
@@ -70,7 +74,7 @@ class Usage:
         conn.execute(f"INSERT INTO {self.table} ({cols}, amount) VALUES ({marks}) ON CONFLICT ({cols})"
                      f" DO UPDATE SET amount = {self.table}.amount + excluded.amount", values)
 
-    def give_back(self, conn, user_id: int, day: str, amount: int, kind: str | None = None) -> None:
+    def give_back(self, conn: Connection, user_id: int, day: str, amount: int, kind: str | None = None) -> None:
         """A refunded booking gives its amount back to the day it was used on."""
         where, extra = self._where(kind)
         conn.execute(f"UPDATE {self.table} SET amount = amount - ? WHERE {where}", (amount, user_id, *extra, day))

@@ -14,15 +14,82 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from backend.core.errors import SchemaError
 from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 10_000
 URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsLenAndGetItem
+
+    # What sqlite3.Connection itself takes (positional or named): SqliteConnection may not narrow it.
+    SqliteParams: TypeAlias = "SupportsLenAndGetItem[object] | Mapping[str, object]"
+
+# Query parameters: positional, for `?` placeholders (PostgreSQL's connection takes `tuple(params)`).
+Params = Sequence[object]
+
+
+class Cursor(Protocol):
+    """What services read from `conn.execute(...)` on either engine (sqlite3.Cursor, psycopg.Cursor).
+
+    Rows are `Any` as sqlite3's own are: a row's columns are whatever the query selected, read by index
+    or by name (`Row`)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Row(Protocol):
+    """One row of either engine: sqlite3.Row, or db_pg's tuple read by index and by name."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
+
+class Connection(Protocol):
+    """The portable connection a Database hands services (SqliteConnection, db_pg.PgConnection): what both
+    engines share, so a service typed against it runs on either."""
+
+    @property
+    def engine(self) -> str: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, params: Params = (), /) -> Cursor: ...
+
+    def executemany(self, sql: str, seq: Iterable[Params], /) -> Cursor: ...
+
+    def send(self, sql: str, params: Params = ()) -> None: ...
+
+    def fetch_each(self, statements: Sequence[tuple[str, Params]]) -> list[Any]: ...
+
+    def pipeline(self) -> AbstractContextManager[Connection]: ...
+
+    def scrub_after_commit(self) -> None: ...
+
+    def lock(self, name: str) -> None: ...
+
+    def lock_shared(self, name: str) -> None: ...
 
 
 class IntegrityError(sqlite3.IntegrityError):
@@ -132,7 +199,7 @@ class Database:
     engine = "?"
     target: Path | DatabaseUrl  # where it lives: a file, or a PostgreSQL URL (printed without its password)
 
-    def __new__(cls, target=None, *args, **kwargs):
+    def __new__(cls, target: str | Path | DatabaseUrl | None = None, *args: object, **kwargs: object) -> Database:
         if cls is Database:
             if is_url(target):
                 from backend.core.db_pg import PgDatabase
@@ -144,13 +211,13 @@ class Database:
 
     # -- what every engine provides ------------------------------------------------------------
     @property
-    def conn(self):
+    def conn(self) -> Connection:
         raise NotImplementedError
 
-    def write(self):
+    def write(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
-    def read(self):
+    def read(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -195,7 +262,7 @@ class SqliteConnection(sqlite3.Connection):
 
     engine = "sqlite"
 
-    def execute(self, sql: str, params=()):
+    def execute(self, sql: str, params: SqliteParams = ()) -> sqlite3.Cursor:
         if "FOR " in sql:
             sql = _strip_locking(sql)
         try:
@@ -203,7 +270,7 @@ class SqliteConnection(sqlite3.Connection):
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(*exc.args) from exc
 
-    def executemany(self, sql: str, seq):
+    def executemany(self, sql: str, seq: Iterable[SqliteParams]) -> sqlite3.Cursor:
         if "FOR " in sql:
             sql = _strip_locking(sql)
         try:
@@ -217,12 +284,12 @@ class SqliteConnection(sqlite3.Connection):
         block); in-process here."""
         yield self
 
-    def send(self, sql: str, params=()) -> None:
+    def send(self, sql: str, params: Params = ()) -> None:
         """A write whose result nobody reads; PgConnection.send sends it with the next round trip, here it runs
         now."""
         self.execute(sql, params)
 
-    def fetch_each(self, statements: list[tuple[str, tuple]]) -> list:
+    def fetch_each(self, statements: Sequence[tuple[str, Params]]) -> list[Any]:
         """Each statement's first row (None when it has none), the statements run in order."""
         return [self.execute(sql, params).fetchone() for sql, params in statements]
 

@@ -26,12 +26,14 @@ import contextlib
 import hashlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
+from typing import Any, SupportsIndex
 
 try:
     import psycopg
     from psycopg import errors as pg_errors
+    from psycopg.abc import Buffer
     from psycopg.adapt import Loader
     from psycopg.pq import ExecStatus, TransactionStatus
 except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -39,7 +41,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
     raise SchemaError("Para usar PostgreSQL instala el complemento: pip install 'cooprogreso-tui[postgres]'.") from exc
 
-from backend.core.db import Database, DatabaseUrl, IntegrityError, _outdated, member_lock, statements
+from backend.core.db import Cursor, Database, DatabaseUrl, IntegrityError, Params, _outdated, member_lock, statements
 from backend.core.errors import SchemaError, ServiceError
 from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -99,15 +101,15 @@ def lock_key(name: str) -> int:
 
 # -- rows: by index and by name, like sqlite3.Row ---------------------------------------------------
 @lru_cache(maxsize=1024)
-def _row_class(fields: tuple[bytes, ...]) -> type:
+def _row_class(fields: tuple[bytes, ...]) -> type[tuple[Any, ...]]:
     names = tuple(name.decode() for name in fields)
     index = {name: i for i, name in enumerate(names)}
 
-    class Row(tuple):
+    class Row(tuple[Any, ...]):
         __slots__ = ()
 
-        def __getitem__(self, key):
-            if type(key) is str:
+        def __getitem__(self, key: SupportsIndex | slice | str) -> Any:
+            if isinstance(key, str):
                 try:
                     key = index[key]
                 except KeyError:
@@ -123,7 +125,7 @@ def _row_class(fields: tuple[bytes, ...]) -> type:
 _ROW_RESULTS = frozenset(s for s in ExecStatus if s.name in ("TUPLES_OK", "SINGLE_TUPLE", "TUPLES_CHUNK"))
 
 
-def _row_factory(cursor):
+def _row_factory(cursor: psycopg.Cursor[Any]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     # The column names straight from the result (bytes, the class cached by them): `cursor.description`
     # would build a Column object per column of every result, a fair share of a booking's client CPU.
     result = cursor.pgresult
@@ -136,7 +138,7 @@ def _row_factory(cursor):
 class _NumericAsInt(Loader):
     """SUM() of BIGINT is NUMERIC on PostgreSQL: give whole numbers back as int, as SQLite does."""
 
-    def load(self, data) -> object:
+    def load(self, data: Buffer) -> object:
         text = bytes(data).decode()
         if text.lstrip("-").isdigit():
             return int(text)
@@ -173,7 +175,7 @@ class PgConnection:
                 pass
         return self._raw
 
-    def execute(self, sql: str, params=()):
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
         query, no_rows = _statement(sql)
         if self._queued:  # one round trip for the queued statements and this one
             with self.pipeline():
@@ -185,7 +187,7 @@ class PgConnection:
         except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable) as exc:
             raise Busy("La cooperativa está muy ocupada en este momento; intenta de nuevo.") from exc
 
-    def _run(self, query: bytes, params, no_rows: bool) -> psycopg.Cursor:
+    def _run(self, query: bytes, params: Params, no_rows: bool) -> psycopg.Cursor[Any]:
         if no_rows:
             return self._scratch.execute(query, tuple(params))
         return self._raw.execute(query, tuple(params))
@@ -193,7 +195,7 @@ class PgConnection:
     def scrub_after_commit(self) -> None:
         """Nothing per transaction here: PostgreSQL drops old row versions when it vacuums the table."""
 
-    def send(self, sql: str, params=()) -> None:
+    def send(self, sql: str, params: Params = ()) -> None:
         """A write whose result nobody reads, sent with this transaction's next round trip (the next statement
         or the COMMIT) rather than in one of its own. It runs in its place, in order; if it fails, that next
         statement raises the error (translated as `execute` does) and the transaction rolls back all the same,
@@ -206,7 +208,7 @@ class PgConnection:
         else:
             self._queued.append((query, params))
 
-    def executemany(self, sql: str, seq):
+    def executemany(self, sql: str, seq: Iterable[Params]) -> Cursor:
         try:
             with self.raw.cursor() as cur:
                 cur.executemany(translate(sql), [tuple(p) for p in seq])
@@ -236,7 +238,7 @@ class PgConnection:
         except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable) as exc:
             raise Busy("La cooperativa está muy ocupada en este momento; intenta de nuevo.") from exc
 
-    def fetch_each(self, statements: list[tuple[str, tuple]]) -> list:
+    def fetch_each(self, statements: Sequence[tuple[str, Params]]) -> list[Any]:
         """Each statement's first row (None when it has none), the statements run in order in one round trip."""
         cursors = self._fetchers
         while len(cursors) < len(statements):

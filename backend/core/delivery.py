@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from backend.core import redaction
 from backend.core.errors import DeliveryError
+
+if TYPE_CHECKING:
+    from backend.core.db import Database
+    from backend.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -14,7 +19,7 @@ class OutboxChannel:
 
     name = "outbox"
 
-    def send(self, db, recipient: str, body: str, at: str) -> int:
+    def send(self, db: Database, recipient: str, body: str, at: str) -> int:
         """Store the message; returns its outbox id. A message showing a code is listed to be masked
         (backend/core/redaction.py) in the same transaction, so no crash leaves a code that nothing will mask."""
         with db.write() as conn:
@@ -35,7 +40,7 @@ class HttpChannel:
     timeout: float = 5.0
     name = "http"
 
-    def send(self, db, recipient: str, body: str, at: str) -> None:
+    def send(self, db: Database, recipient: str, body: str, at: str) -> None:
         """Hand the message to the gateway; nothing is stored here, so there is nothing to mask later."""
         import httpx  # deferred: only deployments with a gateway pay its import (~60 ms)
 
@@ -59,7 +64,7 @@ class HttpChannel:
             )
 
 
-def channel_for(settings) -> OutboxChannel | HttpChannel:
+def channel_for(settings: Settings) -> OutboxChannel | HttpChannel:
     if settings.otp_channel == "http":
         if not settings.sms_gateway_url:
             raise DeliveryError("Falta configurar sms_gateway_url para el canal http.")

@@ -18,6 +18,7 @@ import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from backend.core.errors import ServiceError, ValidationError
 
@@ -112,7 +113,8 @@ def read_text_limited(path: str | Path, *, max_bytes: int, what: str) -> str:
 
 
 @contextmanager
-def _open_regular(path: str | Path, what: str, nofollow: bool, error: type[ServiceError]):
+def _open_regular(path: str | Path, what: str, nofollow: bool,
+                  error: type[ServiceError]) -> Iterator[tuple[BinaryIO, os.stat_result, Path]]:
     """(file, status, path) of a regular file. Opened without blocking (a FIFO with no writer would block
     the open itself) and checked with fstat before Python wraps the descriptor (it refuses a directory's
     with its own IsADirectoryError)."""
@@ -144,7 +146,7 @@ def _open_regular(path: str | Path, what: str, nofollow: bool, error: type[Servi
         yield fh, info, target
 
 
-def _read(fh, n: int, what: str, target: Path, error: type[ServiceError]) -> bytes:
+def _read(fh: BinaryIO, n: int, what: str, target: Path, error: type[ServiceError]) -> bytes:
     try:
         return fh.read(n)
     except OSError as exc:

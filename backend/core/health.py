@@ -11,6 +11,10 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.core.db import Database, DatabaseUrl
 
 OK, WARNING, CRITICAL = 0, 1, 2
 LEVEL_NAMES = {OK: "OK", WARNING: "AVISO", CRITICAL: "CRÍTICO"}
@@ -41,7 +45,7 @@ class Report:
                 "verificaciones": [{**asdict(c), "level": LEVEL_NAMES[c.level]} for c in self.checks]}
 
 
-def status(target, key_file: Path, now: datetime, *, max_attempts: int = 20) -> Report:
+def status(target: str | Path | DatabaseUrl, key_file: Path, now: datetime, *, max_attempts: int = 20) -> Report:
     from backend.core.db import Database
     from backend.core.errors import ServiceError
 
@@ -64,7 +68,7 @@ def status(target, key_file: Path, now: datetime, *, max_attempts: int = 20) -> 
         db.close()
 
 
-def _schema(db) -> Check:
+def _schema(db: Database) -> Check:
     from backend.core.schema import SCHEMA_VERSION
 
     try:
@@ -80,7 +84,7 @@ def _schema(db) -> Check:
                                       "actualiza el programa.")
 
 
-def _keys(db, key_file: Path) -> Check:
+def _keys(db: Database, key_file: Path) -> Check:
     from backend.core import keys
     from backend.core.errors import ServiceError
 
@@ -100,7 +104,7 @@ def _keys(db, key_file: Path) -> Check:
     return Check("claves", OK, f"El archivo de claves corresponde a la base (huella {expected}).")
 
 
-def _table_exists(db, table: str) -> bool:
+def _table_exists(db: Database, table: str) -> bool:
     if db.engine == "postgresql":
         query = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
     else:
@@ -108,7 +112,7 @@ def _table_exists(db, table: str) -> bool:
     return db.conn.execute(query, (table,)).fetchone() is not None
 
 
-def _worker(db) -> Check:
+def _worker(db: Database) -> Check:
     """The lease row of `cooprogreso worker` (wall-clock milliseconds, as the worker writes them)."""
     if not _table_exists(db, "worker_lease"):
         return Check("proceso_de_fondo", OK, "Esta versión no tiene proceso de fondo aparte.")
@@ -128,7 +132,7 @@ def _worker(db) -> Check:
     return Check("proceso_de_fondo", OK, f"Proceso de fondo activo hace {age} s.")
 
 
-def _settlement(db, now: datetime, max_attempts: int) -> Check:
+def _settlement(db: Database, now: datetime, max_attempts: int) -> Check:
     from backend.core.clock import iso
 
     stale = iso(now - SETTLEMENT_STALE)
@@ -148,7 +152,7 @@ def _settlement(db, now: datetime, max_attempts: int) -> Check:
     return Check("liquidacion", OK, f"{text}.")
 
 
-def _sms(db, now: datetime) -> Check:
+def _sms(db: Database, now: datetime) -> Check:
     from backend.core.clock import iso
 
     row = db.conn.execute(
@@ -164,7 +168,7 @@ def _sms(db, now: datetime) -> Check:
     return Check("mensajes", OK, f"{text}.")
 
 
-def _calendar(db, today: date) -> list[Check]:
+def _calendar(db: Database, today: date) -> list[Check]:
     from backend.core import business_days
 
     warnings = business_days.current(db.conn).warnings(today)

@@ -7,10 +7,15 @@ import io
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from backend.core.errors import ValidationError
 from backend.core.files import csv_problem, read_limited
 from backend.core.text import ascii_digits, clean_text
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Database
+    from pathlib import Path
 
 COOPROGRESO = "COOP"  # our own code in beneficiaries and transfers
 # Published account-number lengths; institutions not listed take 5 to 20 digits.
@@ -24,7 +29,7 @@ class Institution:
     kind: str
 
 
-def ensure_loaded(db) -> None:
+def ensure_loaded(db: Database) -> None:
     if db.conn.execute("SELECT 1 FROM institutions LIMIT 1").fetchone():
         return
     text = resources.files("backend").joinpath("data/ecuador-institutions.csv").read_text(encoding="utf-8")
@@ -39,7 +44,7 @@ _CODE = re.compile(r"[0-9]{4}")
 _KIND = re.compile(r"[a-z]{2,20}")
 
 
-def load_csv(db, path) -> int:
+def load_csv(db: Database, path: str | Path) -> int:
     """Add or update institutions from a CSV with columns code,name,kind (e.g. the co-ops of a region).
 
     The whole file is checked before anything is written: UTF-8 text, each code four ASCII digits,
@@ -87,13 +92,13 @@ def parse_csv(data: bytes) -> list[tuple[str, str, str]]:
     return rows
 
 
-def payable(conn) -> list[Institution]:
+def payable(conn: Connection) -> list[Institution]:
     """Institutions a member can send to (not the central bank itself)."""
     return [Institution(*r) for r in conn.execute(
         "SELECT code, name, kind FROM institutions WHERE kind != 'central' ORDER BY name")]
 
 
-def get(conn, code: str) -> Institution:
+def get(conn: Connection, code: str) -> Institution:
     if not isinstance(code, str) or not _CODE.fullmatch(code):
         raise ValidationError("Selecciona una institución financiera de la lista.", field="institution")
     row = conn.execute("SELECT code, name, kind FROM institutions WHERE code = ? AND kind != 'central'",
@@ -103,7 +108,7 @@ def get(conn, code: str) -> Institution:
     return Institution(*row)
 
 
-def validate_account(conn, code: str, number: str) -> str:
+def validate_account(conn: Connection, code: str, number: str) -> str:
     """The ASCII digits of an account number at `code` (look-alike digits folded), or a field error."""
     try:
         number = ascii_digits("" if number is None else number, field="account", label="El número de cuenta")

@@ -16,9 +16,13 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.core.errors import ServiceError
 from backend.core.files import read_limited
+
+if TYPE_CHECKING:
+    from backend.core.db import Database
 
 KEY_NAMES = ("otp_pepper", "receipt_secret")
 ENV_VAR = "COOPROGRESO_SECRET_KEY_FILE"
@@ -77,7 +81,7 @@ def mismatch(path: Path, expected: str, found: str | None) -> KeyFileError:
                         f"{ENV_VAR}); no se modificó nada.")
 
 
-def load(db, path: Path) -> KeySet:
+def load(db: Database, path: Path) -> KeySet:
     """This database's keys from the key file: created on first use, moved there from `meta` if old.
 
     A database that records a fingerprint opens only with the key file that matches it: any other file (or
@@ -88,9 +92,10 @@ def load(db, path: Path) -> KeySet:
     entry = peek(path, db_id) if db_id else None
     if expected:
         chosen = matching(entry, expected)
-        if chosen is None or entry is None:
+        if chosen is None or entry is None or db_id is None:  # no id: no entry was looked up
             raise mismatch(path, expected, fingerprint(entry) if entry else None)
         return _keyset(path, db_id, chosen, entry)
+    assert db_id is not None  # not `expected`: database_id made one
     if entry is None or any(legacy.values()):
         with _locked(path):
             store = _read(path)
@@ -147,7 +152,7 @@ def _keyset(path: Path, db_id: str, chosen: dict, entry: dict) -> KeySet:
 # database's fingerprint names. So a kill at any instant leaves the old keys working (before the commit) or
 # the new ones (after it), never a mix.
 @contextlib.contextmanager
-def rotation(db, path: Path) -> Iterator[tuple[dict, dict]]:
+def rotation(db: Database, path: Path) -> Iterator[tuple[dict, dict]]:
     """New keys filed beside the current ones, yielded as (current, new) entries for the caller to re-seal
     the database under them and commit; then the file keeps only the keys the database names (and the retired
     receipt keys). The key file stays locked throughout: two rotations never interleave."""
@@ -171,7 +176,7 @@ def rotation(db, path: Path) -> Iterator[tuple[dict, dict]]:
         _finish(db, path, db_id)
 
 
-def _finish(db, path: Path, db_id: str) -> None:
+def _finish(db: Database, path: Path, db_id: str) -> None:
     """After the database commit (the key file locked): drop the keys the database no longer names."""
     store = _read(path)
     entry = store.get(db_id)
@@ -194,12 +199,12 @@ def _settled(entry: dict, expected: str) -> dict:
             "retired_receipt_secrets": list(dict.fromkeys(retired))}
 
 
-def _holds_keyed_rows(db) -> bool:
+def _holds_keyed_rows(db: Database) -> bool:
     with db.read() as conn:
         return any(conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() for table in KEYED_TABLES)
 
 
-def database_id(db) -> str:
+def database_id(db: Database) -> str:
     """A random id naming this database in the key file (not a secret); made once."""
     found = db.get_meta("database_id")
     if found:
@@ -209,17 +214,19 @@ def database_id(db) -> str:
     with db.write() as conn:
         conn.execute("INSERT INTO meta (key, value) VALUES ('database_id', ?) ON CONFLICT (key) DO NOTHING",
                      (secrets.token_hex(16),))
-    return db.get_meta("database_id")
+    made = db.get_meta("database_id")
+    assert made is not None  # inserted just above, or by another process first
+    return made
 
 
-def _erase_legacy(db) -> None:
+def _erase_legacy(db: Database) -> None:
     """Delete the keys from `meta`, overwriting them on disk too."""
     with scrubbing_write(db) as tx:
         tx.execute("DELETE FROM meta WHERE key IN ('otp_pepper', 'receipt_secret')")
 
 
 @contextlib.contextmanager
-def scrubbing_write(db) -> Iterator:
+def scrubbing_write(db: Database) -> Iterator:
     """A write transaction whose deleted or replaced values are overwritten on disk as well: SQLite
     keeps deleted rows in free pages and in the write-ahead log until they are reused."""
     conn = db.conn

@@ -6,13 +6,15 @@ Callers open the write transaction (Database.write) so an entry and whatever cau
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from backend.core.errors import InsufficientFunds, ServiceError
 from backend.core.money import format_money
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 # What each entry kind is called wherever people read it (the day's report, the CLI, the supervisor's
 # screen): the one list of ledger kinds. A kind missing here still reads as words, never as a code.
@@ -75,7 +77,7 @@ BUSINESS_DAY_LOCK = "business_date"
 _BUSINESS_DAY = "COALESCE((SELECT value FROM meta WHERE key = 'business_date'), ?)"
 
 
-def business_day(conn, posted_at: str) -> str:
+def business_day(conn: Connection, posted_at: str) -> str:
     """The business day an entry stamped now belongs to (see _BUSINESS_DAY), for callers that need it apart."""
     conn.lock_shared(BUSINESS_DAY_LOCK)
     row = conn.execute("SELECT value FROM meta WHERE key = 'business_date'").fetchone()
@@ -83,7 +85,7 @@ def business_day(conn, posted_at: str) -> str:
 
 
 def post(
-    conn: Any,  # a Database.write() connection: sqlite3 or PgConnection
+    conn: Connection,  # a Database.write() connection: sqlite3 or PgConnection
     *,
     kind: str,
     description: str,
@@ -139,7 +141,7 @@ def _insert_postings(count: int) -> str:
             + ", ".join(["(?, ?, ?, ?, ?, ?)"] * count))
 
 
-def check(conn: sqlite3.Connection) -> list[str]:
+def check(conn: Connection) -> list[str]:
     """Every way the books can disagree with themselves, in Spanish; empty when sound."""
     problems: list[str] = []
     for entry_id, total, count in conn.execute(
@@ -200,7 +202,7 @@ def check(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def check_products(conn) -> list[str]:
+def check_products(conn: Connection) -> list[str]:
     """Loans and plazos fijos against their own rows: a loan owes its principal less the capital of the
     cuotas marked paid (each by an entry that exists); a closed plazo fijo holds nothing."""
     problems = []

@@ -10,6 +10,13 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
+
+CardT = TypeVar("CardT")  # what the area shows per member found (backend.branch.counter.MemberCard)
 
 LIMIT = 10
 MAX_WORDS = 5
@@ -53,7 +60,7 @@ def migration() -> str:
     ] + [f"UPDATE member_search SET name = {step};" for step in sql_fold_steps("name")])
 
 
-def remember(conn, member_id: int, first_names: str, last_names: str) -> None:
+def remember(conn: Connection, member_id: int, first_names: str, last_names: str) -> None:
     """Keep a member's folded name; in the transaction that writes the member's names."""
     conn.execute("INSERT INTO member_search (member_id, name) VALUES (?, ?)"
                  " ON CONFLICT (member_id) DO UPDATE SET name = excluded.name",
@@ -65,10 +72,10 @@ def search_name(first_names: str, last_names: str) -> str:
 
 
 @dataclass(frozen=True)
-class MemberSearch:
+class MemberSearch(Generic[CardT]):
     """The first `LIMIT` members found (in name order) and how many matched in all."""
 
-    cards: tuple
+    cards: tuple[CardT, ...]
     total: int
 
     @property
@@ -81,14 +88,14 @@ class MemberSearch:
     def __len__(self) -> int:
         return len(self.cards)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[CardT]:
         return iter(self.cards)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> CardT:
         return self.cards[index]
 
 
-def find_by_name(conn, text: str, limit: int = LIMIT) -> tuple[list[int], int]:
+def find_by_name(conn: Connection, text: str, limit: int = LIMIT) -> tuple[list[int], int]:
     """(ids of the first `limit` members whose name holds every word of `text`, how many match)."""
     words = fold(text).split()[:MAX_WORDS]
     if not words:

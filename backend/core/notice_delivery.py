@@ -14,11 +14,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from backend.core.clock import iso
 from backend.core.context import Context
 from backend.core.identity import mask_phone
 from backend.core.text import visible
+
+if TYPE_CHECKING:
+    from backend.core.db import Row
 
 log = logging.getLogger("cooprogreso")
 SYSTEM = "sistema:avisos"
@@ -53,10 +57,10 @@ class NoticeDelivery:
         now = self.ctx.now_iso()
         if channel.name == "outbox":
             with self.ctx.db.write() as conn:
-                sent = conn.execute(
+                marked = conn.execute(
                     "UPDATE outbox SET status = 'enviado', channel = 'outbox', sent_at = ?, attempts = attempts + 1"
                     " WHERE status = 'pendiente' RETURNING id", (now,)).fetchall()
-            return DeliveryReport(sent=len(sent))
+            return DeliveryReport(sent=len(marked))
         claimed = self._claim(limit)
         sent = failed = given_up = 0
         last_error = None
@@ -76,7 +80,7 @@ class NoticeDelivery:
             sent += 1
         return DeliveryReport(sent, failed, given_up, last_error)
 
-    def _claim(self, limit: int) -> list:
+    def _claim(self, limit: int) -> list[Row]:
         now = self.ctx.now()
         with self.ctx.db.write() as conn:
             rows = conn.execute(
@@ -88,7 +92,7 @@ class NoticeDelivery:
                 conn.execute("UPDATE outbox SET next_attempt_at = ? WHERE id = ?", (until, row["id"]))
         return rows
 
-    def _failed(self, row, error: str) -> int:
+    def _failed(self, row: Row, error: str) -> int:
         s = self.ctx.settings
         attempts = row["attempts"] + 1
         backoff = min(MAX_BACKOFF_SECONDS, s.delivery_retry_seconds * 2 ** (attempts - 1))

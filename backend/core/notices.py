@@ -7,8 +7,13 @@ neither without the other; delivery to the phone happens afterwards, outside the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def queue(conn, member_id: int, body: str, at: str) -> None:
+if TYPE_CHECKING:
+    from backend.core.db import Connection
+
+
+def queue(conn: Connection, member_id: int, body: str, at: str) -> None:
     """Queue `body` for the member's registered mobile; members without one are skipped."""
     row = conn.execute("SELECT mobile FROM members WHERE id = ?", (member_id,)).fetchone()
     if row is None or not row[0]:

@@ -29,10 +29,15 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.core.errors import ValidationError
 from backend.core.files import MAX_CSV_BYTES, csv_problem, read_limited, read_text_limited
 from backend.core.text import clean_text
+
+if TYPE_CHECKING:
+    from backend.core.context import Authenticator, Context
+    from backend.core.db import Connection
 
 DATA = Path(__file__).resolve().parent.parent / "data"  # backend/data
 PRECISION = 34  # significant digits for every rate computation, whatever the caller's context
@@ -357,7 +362,7 @@ def _cap_row(record: list[str], number: int) -> LegalCap:
 
 
 # -- the table in force -----------------------------------------------------------------------------
-def current_caps(conn, shipped: list[LegalCap] | None = None, upto: date | None = None) -> list[LegalCap]:
+def current_caps(conn: Connection, shipped: list[LegalCap] | None = None, upto: date | None = None) -> list[LegalCap]:
     """The shipped caps with the rows loaded into this database (a loaded row replaces a shipped row of the
     same segment and date); `upto`: only rows in force from that day or before (a quote needs no later ones)."""
     caps = {(c.segment, c.valid_from): c for c in (default_book().caps if shipped is None else shipped)
@@ -371,13 +376,13 @@ def current_caps(conn, shipped: list[LegalCap] | None = None, upto: date | None 
     return list(caps.values())
 
 
-def current_book(conn, base: RateBook | None = None, upto: date | None = None) -> RateBook:
+def current_book(conn: Connection, base: RateBook | None = None, upto: date | None = None) -> RateBook:
     """The co-op's offers (`base`, by default the shipped ones) under the caps in force in this database."""
     base = base or default_book()
     return base.with_caps(current_caps(conn, base.caps, upto))
 
 
-def load_file(ctx, path: str | Path, actor: str) -> list[LegalCap]:
+def load_file(ctx: Context, path: str | Path, actor: str) -> list[LegalCap]:
     """Load a caps CSV in one transaction, audited; a refused file changes nothing and is audited too."""
     try:
         rows = parse_caps(read_limited(path, max_bytes=MAX_CSV_BYTES, what="El archivo de tasas máximas"))
@@ -409,7 +414,7 @@ class CapsView:
 
 
 class RatesService:
-    def __init__(self, ctx, auth):
+    def __init__(self, ctx: Context, auth: Authenticator) -> None:
         self.ctx = ctx
         self.auth = auth
 

@@ -20,6 +20,10 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.core.db import Database
 
 NAME = "background"
 
@@ -38,7 +42,7 @@ class Heartbeat:
 
 
 class Lease:
-    def __init__(self, db, seconds: float, holder: str | None = None,
+    def __init__(self, db: Database, seconds: float, holder: str | None = None,
                  wall: Callable[[], float] = time.time) -> None:
         self.db = db
         self.seconds = seconds
@@ -71,7 +75,7 @@ class Lease:
         return row is not None
 
 
-def heartbeat(db, wall: Callable[[], float] = time.time) -> Heartbeat | None:
+def heartbeat(db: Database, wall: Callable[[], float] = time.time) -> Heartbeat | None:
     """The worker's last sign of life; None if no worker has ever run on this database."""
     row = db.conn.execute("SELECT holder, heartbeat_ms, expires_ms, released FROM worker_lease WHERE name = ?",
                           (NAME,)).fetchone()

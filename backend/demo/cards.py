@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias
 
 from backend.cards import card_ledger
 from backend.cards.card_cycle import close_statement, cuts_between
@@ -19,6 +21,12 @@ from backend.core.context import Context
 from backend.core.errors import ValidationError
 from backend.core.ledger import Leg, post
 from backend.core.rates import default_book
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
+
+# One event of the timeline: booked inside the replay's write transaction at its timestamp (ISO text).
+Step: TypeAlias = "Callable[[Connection, str], None]"
 
 SHOPS = ["Supermaxi", "Tía", "Farmacias Cruz Azul", "Fybeca", "Gasolinera Primax", "Kywi", "De Prati",
          "Akí", "Sana Sana", "Almacenes Juan Eljuri", "Restaurante El Chacarero", "Librería Española"]
@@ -59,8 +67,8 @@ def plan(events: list, rng: random.Random, ctx: Context, start: date, today: dat
                            _payment(card, savings, minimum_only)))
 
 
-def _purchase(card, amount, memo, promo):
-    def run(conn, at):
+def _purchase(card: int, amount: int, memo: str, promo: int) -> Step:
+    def run(conn: Connection, at: str) -> None:
         try:
             card_ledger.record_purchase(conn, card, amount=amount, description=memo, at=at, actor="demo",
                                         interest_free_months=promo)
@@ -69,14 +77,14 @@ def _purchase(card, amount, memo, promo):
     return run
 
 
-def _close(ctx, card, cut):
-    def run(conn, at):
+def _close(ctx: Context, card: int, cut: date) -> Step:
+    def run(conn: Connection, at: str) -> None:
         close_statement(conn, ctx, card, cut, notify=False, at=at)
     return run
 
 
-def _payment(card, savings, minimum_only):
-    def run(conn, at):
+def _payment(card: int, savings: int, minimum_only: bool) -> Step:
+    def run(conn: Connection, at: str) -> None:
         from backend.cards.cards import last_statement
 
         st = last_statement(conn, card)
@@ -92,8 +100,8 @@ def _payment(card, savings, minimum_only):
     return run
 
 
-def _deferral(ctx, card, months):
-    def run(conn, at):
+def _deferral(ctx: Context, card: int, months: int) -> Step:
+    def run(conn: Connection, at: str) -> None:
         day = date.fromisoformat(at[:10])
         chosen = sorted(eligible_purchases(conn, card, day), key=lambda p: -p.amount)[:2]
         owed = card_ledger.balances(conn, card).revolving

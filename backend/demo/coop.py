@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stdnum.ec import ci
 
@@ -23,6 +24,12 @@ from backend.core.ledger import Leg, post
 from backend.core.settings import Settings
 from backend.demo import cards as demo_cards
 from backend.security.passwords import hash_password
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
+    from backend.demo.cards import Step
+
+    Event = tuple[datetime, int, Step]
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "Demo-2026!"
@@ -211,7 +218,7 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
     return DemoSummary(members, entries, DEMO_USERNAME, cedula(UNAFFILIATED_CEDULA_BODY), staff)
 
 
-def _drop_time_index(conn) -> str | None:
+def _drop_time_index(conn: Connection) -> str | None:
     """Drop the (account, time) index of postings for the history replay; returns the SQL to rebuild it.
 
     The co-op's own accounts take a posting from every member at every date, so keeping that index while
@@ -231,19 +238,20 @@ def _drop_time_index(conn) -> str | None:
 _ASCII = str.maketrans("áéíóúñÁÉÍÓÚÑ", "aeiounAEIOUN")
 
 
-def _balance(conn, account: int) -> int:
+def _balance(conn: Connection, account: int) -> int:
     row = conn.execute("SELECT balance - held FROM accounts WHERE id = ?", (account,)).fetchone()
     return row[0]
 
 
-def _days(start: date, today: date):
+def _days(start: date, today: date) -> Iterator[date]:
     d = start + timedelta(days=1)
     while d < today:
         yield d
         d += timedelta(days=1)
 
 
-def _plan_salary(events, rng, start, today, savings, comp, salary, employer):
+def _plan_salary(events: list[Event], rng: random.Random, start: date, today: date, savings: int, comp: int,
+                 salary: int, employer: str) -> None:
     for d in _days(start, today):
         if d.day in (15, 28) and d > start:
             half = salary // 2
@@ -251,7 +259,8 @@ def _plan_salary(events, rng, start, today, savings, comp, salary, employer):
                            _simple(savings, comp, half, f"Acreditación de sueldo {employer}", "sueldo")))
 
 
-def _plan_withdrawals(events, rng, start, today, savings, caja):
+def _plan_withdrawals(events: list[Event], rng: random.Random, start: date, today: date, savings: int,
+                      caja: int) -> None:
     for d in _days(start, today):
         if rng.random() < 0.12:
             amount = rng.choice([20, 40, 60, 80, 100, 150, 200]) * 100
@@ -261,8 +270,8 @@ def _plan_withdrawals(events, rng, start, today, savings, caja):
                            _simple(savings, caja, -amount, where, "retiro", skip_if_short=True)))
 
 
-def _simple(account, counter, amount, memo, kind, skip_if_short=False):
-    def run(conn, at):
+def _simple(account: int, counter: int, amount: int, memo: str, kind: str, skip_if_short: bool = False) -> Step:
+    def run(conn: Connection, at: str) -> None:
         if skip_if_short and _balance(conn, account) + amount < 0:
             return
         post(conn, kind=kind, description=memo, posted_at=at, actor="demo",
@@ -270,8 +279,8 @@ def _simple(account, counter, amount, memo, kind, skip_if_short=False):
     return run
 
 
-def _installment(loan, savings):
-    def run(conn, at):
+def _installment(loan: int, savings: int) -> Step:
+    def run(conn: Connection, at: str) -> None:
         inst = conn.execute("SELECT principal + interest FROM loan_installments WHERE loan_id = ?"
                             " AND paid_entry_id IS NULL ORDER BY number LIMIT 1", (loan,)).fetchone()
         if inst and _balance(conn, savings) >= inst[0]:

@@ -5,9 +5,13 @@ Neither waits in the back-office queue, and no money moves here: the demo's bala
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from backend.core.rates import default_book
 from backend.products.simulators import bp, card_rate
+
+if TYPE_CHECKING:
+    from backend.service import Backend
 
 DEMO_KEYS = ("demo-solicitud-1", "demo-solicitud-2")
 REJECTED_REASON = ("El cupo solicitado supera tu capacidad de pago declarada; puedes solicitar una tarjeta con un cupo "
@@ -17,7 +21,7 @@ COLUMNS = ("user_id, member_id, product, amount, term, method, rate_bp, installm
            " entry_id")
 
 
-def add_demo_requests(backend, username: str, today: date) -> None:
+def add_demo_requests(backend: Backend, username: str, today: date) -> None:
     with backend.db.write() as conn:
         user_id, member_id = conn.execute("SELECT id, member_id FROM users WHERE username = ?", (username,)).fetchone()
         account = conn.execute("SELECT id FROM accounts WHERE member_id = ? AND kind = 'ahorros' ORDER BY id LIMIT 1",

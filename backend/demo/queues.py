@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from backend.core.clock import iso
 from backend.core.rates import default_book
 from backend.products.product_opening import loan_schedule
 from backend.products.simulators import bp, simulate_loan
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
+    from backend.service import Backend
 
 CASES = [  # (days ago, subject, body, answer days ago or None, answer)
     (20, "reclamo", "Me debitaron dos veces la cuota del crédito de octubre. Pido la devolución del valor "
@@ -26,7 +31,7 @@ CASES = [  # (days ago, subject, body, answer days ago or None, answer)
 ]
 
 
-def add_demo_queues(backend, member_username: str, today: date, requester_id: int | None) -> None:
+def add_demo_queues(backend: Backend, member_username: str, today: date, requester_id: int | None) -> None:
     at = datetime.combine(today, datetime.min.time())
     days = backend.ctx.settings.reclamo_response_days
     with backend.db.write() as conn:
@@ -46,7 +51,7 @@ def add_demo_queues(backend, member_username: str, today: date, requester_id: in
             _requests(conn, requester_id, today, at)
 
 
-def _requests(conn, member_id: int, today: date, at: datetime) -> None:
+def _requests(conn: Connection, member_id: int, today: date, at: datetime) -> None:
     first = conn.execute("SELECT first_names FROM members WHERE id = ?", (member_id,)).fetchone()[0]
     username = f"{first.split()[0].lower()}.solicitudes".translate(str.maketrans("áéíóúñ", "aeioun"))
     user = conn.execute("INSERT INTO users (member_id, username, password_hash, created_at, access_reset_at)"

@@ -4,17 +4,21 @@ so the rest of the demo's balances stay as they are)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from backend.bill_payments import billers
 from backend.bill_payments.scheduled import first_period, first_run, run_at
 from backend.core import business_days
+
+if TYPE_CHECKING:
+    from backend.service import Backend
 
 # (entity, identifier, alias): identifiers the simulated network answers with one pending bill
 DEMO_SERVICES = [("CNT-FIJO", "022345671", "Teléfono casa"), ("EEQ", "1234561", "Luz departamento")]
 DEMO_SCHEDULE = ("EEQ", "1234561", 15, 80_00)  # entity, identifier, day of month, monto máximo
 
 
-def add_demo_services(backend, username: str, today: date, created_at: str) -> None:
+def add_demo_services(backend: Backend, username: str, today: date, created_at: str) -> None:
     billers.ensure_loaded(backend.db)
     with backend.db.write() as conn:
         user_id, member_id = conn.execute("SELECT id, member_id FROM users WHERE username = ?", (username,)).fetchone()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from backend.branch import counter_ops
 from backend.branch.tills import DENOMINATIONS
@@ -24,7 +25,15 @@ from backend.cards import card_cycle, card_ledger
 from backend.core import business_days
 from backend.core.clock import FixedClock
 from backend.core.errors import Forbidden, ServiceError, ValidationError
+from backend.security.auth import SignedIn
+from backend.security.staff import StaffChallenge
 from backend.transfers.transfers import TransferRequest
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
+    from backend.security.operations import Pending
+    from backend.security.receipts import Receipt
+    from backend.service import Backend
 
 Progress = Callable[[int, int, str], None]  # (days done, days, the day's label)
 
@@ -58,7 +67,7 @@ class SimulationReport:
         return not self.problem_count and not self.stopped
 
 
-def refuse_unless_demo(backend) -> None:
+def refuse_unless_demo(backend: Backend) -> None:
     """The simulation writes a year of invented activity: never on a real co-op."""
     if not backend.is_demo:
         raise Forbidden("La simulación solo corre sobre una base de demostración (cooprogreso demo-data); "
@@ -66,7 +75,7 @@ def refuse_unless_demo(backend) -> None:
 
 
 class Simulation:
-    def __init__(self, backend, *, seed: int = 2026, members: int = 8):
+    def __init__(self, backend: Backend, *, seed: int = 2026, members: int = 8) -> None:
         refuse_unless_demo(backend)
         clock = backend.ctx.clock
         if not isinstance(clock, FixedClock):
@@ -158,7 +167,9 @@ class Simulation:
             if username:
                 users.append((username, MEMBER_PASSWORD))
         for username, password in users[:self.wanted_members]:
-            token = backend.auth.login(username, password).token
+            signed = backend.auth.login(username, password)
+            assert isinstance(signed, SignedIn)  # members sign in in one step
+            token = signed.token
             who = backend.auth.principal(token)
             origins = [o.account_id for o in backend.transfers.origins(token)]
             cards = [int(c.key.split(":")[1]) for c in backend.cards.payable(token, "cooprogreso")]
@@ -194,6 +205,7 @@ class Simulation:
 
         auth = self.backend.auth
         challenge = auth.login(username, DEMO_STAFF_PASSWORD)
+        assert isinstance(challenge, StaffChallenge)  # staff finish with their code
         code = auth.staff_directory.current_code(username)
         return auth.staff_code(challenge.ticket, code).token
 
@@ -207,7 +219,8 @@ class Simulation:
                 self._problem(day, f"el cajero {username} no pudo ingresar: {exc.message}")
                 continue
             try:
-                if backend.tills.my_till(token) is None or backend.tills.my_till(token).status != "abierta":
+                till = backend.tills.my_till(token)
+                if till is None or till.status != "abierta":
                     backend.tills.open_till(token, "1000.00")
                     self.report.operations["apertura_caja"] += 1
                 for _ in range(self.rng.randint(2, 5)):
@@ -219,7 +232,9 @@ class Simulation:
                     self._attempt(f"ventanilla_{kind}", partial(backend.counter.cash, token, kind, account,
                                                                 f"{amount}.00", key))
                 self._tick()
-                cash = backend.tills.my_till(token).cash
+                till = backend.tills.my_till(token)
+                assert till is not None  # opened above
+                cash = till.cash
                 result = backend.tills.close_till(token, _counts(cash))
                 if result.state != "cerrada":
                     self._problem(day, f"la caja de {username} no cuadró: diferencia {result.difference}")
@@ -294,7 +309,9 @@ class Simulation:
     def _session(self, member: _Member, day: date) -> None:
         backend = self.backend
         try:
-            token = backend.auth.login(member.username, member.password).token
+            signed = backend.auth.login(member.username, member.password)
+            assert isinstance(signed, SignedIn)  # members sign in in one step
+            token = signed.token
         except ServiceError as exc:
             self._refused("ingreso", exc)
             return
@@ -308,14 +325,14 @@ class Simulation:
         finally:
             backend.auth.logout(token)
 
-    def _authorised(self, kind: str, token: str, prepare: Callable[[], object]):
+    def _authorised(self, kind: str, token: str, prepare: Callable[[], Pending]) -> Receipt | None:
         """prepare → code to the phone → authorise with the code read there; None when refused."""
         ops = self.backend.ops
         try:
             pending = prepare()
-            ops.request_code(token, pending.id)  # type: ignore[attr-defined]
+            ops.request_code(token, pending.id)
             self._tick(15)
-            receipt = ops.authorise(token, pending.id, self._code())  # type: ignore[attr-defined]
+            receipt = ops.authorise(token, pending.id, self._code())
         except ServiceError as exc:
             self._refused(kind, exc)
             return None
@@ -474,7 +491,7 @@ def _counts(cents: int) -> dict[int, int]:
     return {k: v for k, v in counts.items() if v}
 
 
-def calendar_problems(conn, day: date, after_statement: int = 0) -> list[str]:
+def calendar_problems(conn: Connection, day: date, after_statement: int = 0) -> list[str]:
     """Due dates set on or for `day` that fall on a non-business day: card statements closed since
     `after_statement`, plazos fijos and loans opened that day, the next run of every active schedule."""
     is_business_day = business_days.current(conn).is_business_day  # the calendar in force in this database
@@ -503,7 +520,7 @@ def calendar_problems(conn, day: date, after_statement: int = 0) -> list[str]:
     return out
 
 
-def schedule_problems(conn, closed: date) -> list[str]:
+def schedule_problems(conn: Connection, closed: date) -> list[str]:
     """Every scheduled period paid at most once, and none left behind once its day was closed."""
     out = [f"pago programado {sid}, período {period}: debitado {n} veces" for sid, period, n in conn.execute(
         "SELECT schedule_id, period, COUNT(*) FROM bill_payments WHERE schedule_id IS NOT NULL"
@@ -514,7 +531,7 @@ def schedule_problems(conn, closed: date) -> list[str]:
     return out
 
 
-def open_cuts(conn, day: date) -> list[tuple[str, date]]:
+def open_cuts(conn: Connection, day: date) -> list[tuple[str, date]]:
     """Cards whose cut on or before `day` has no statement after the day's close."""
     out = []
     for card_id, number in conn.execute("SELECT c.account_id, a.number FROM cards c JOIN accounts a"

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import base64
 import random
+from typing import TYPE_CHECKING
 
 from backend.core.clock import iso
 from backend.security import staff_secrets
 from backend.security.passwords import hash_password
+
+if TYPE_CHECKING:
+    from backend.service import Backend
 
 DEMO_STAFF_PASSWORD = "Ventanilla-2026"
 # Fictional cédulas with valid check digits (Pichincha, 17): each links the user to the person
@@ -22,7 +26,7 @@ DEMO_STAFF = [
 ]
 
 
-def add_demo_staff(backend, rng: random.Random) -> tuple[tuple[str, str, str], ...]:
+def add_demo_staff(backend: Backend, rng: random.Random) -> tuple[tuple[str, str, str], ...]:
     s = backend.ctx.settings
     stored = hash_password(DEMO_STAFF_PASSWORD, log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
     out = []

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from backend.core import accounts, notices
 from backend.core.db import member_lock
 from backend.core.identity import mask_account
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
+
+if TYPE_CHECKING:
+    from backend.core.context import Context
+    from backend.core.db import Connection, Row
 
 SYSTEM = "sistema:cierre_dia"
 DEPOSIT_YEAR_DAYS = 360  # as the simulator prices a plazo fijo (backend.products.simulators)
@@ -61,7 +66,7 @@ class CollectionReport:
                           f"{self.arrears} en mora"))
 
 
-def _savings(conn, member_id: int, preferred: int | None = None):
+def _savings(conn: Connection, member_id: int, preferred: int | None = None) -> Row | None:
     """Where a plazo fijo pays out (the savings account that funded it, while it is the member's and active) or a
     cuota is collected: else the member's oldest active savings account. Locked."""
     return conn.execute("SELECT id, number, balance - held FROM accounts WHERE member_id = ? AND kind = 'ahorros'"
@@ -69,7 +74,7 @@ def _savings(conn, member_id: int, preferred: int | None = None):
                         (member_id, preferred or 0)).fetchone()
 
 
-def mature_deposits(ctx, day: date) -> MaturityReport:
+def mature_deposits(ctx: Context, day: date) -> MaturityReport:
     ctx.db.act_for(None)  # the pass acts for no member: it takes each member's lock itself
     with ctx.db.read() as conn:
         due = conn.execute("SELECT d.account_id, a.member_id FROM term_deposits d JOIN accounts a ON a.id = d.account_id"
@@ -118,7 +123,7 @@ def mature_deposits(ctx, day: date) -> MaturityReport:
     return MaturityReport(len(due), paid, amount, waiting, busy)
 
 
-def collect_instalments(ctx, day: date) -> CollectionReport:
+def collect_instalments(ctx: Context, day: date) -> CollectionReport:
     ctx.db.act_for(None)
     with ctx.db.read() as conn:
         due = conn.execute("SELECT i.loan_id, i.number, a.member_id FROM loan_installments i"

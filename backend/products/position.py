@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from backend.core import business_days
 from backend.core.card_debt import card_debt
@@ -19,6 +20,9 @@ from backend.core.money import format_plain
 from backend.core.periods import within_days
 from backend.core.text import clean_text
 from backend.security.auth import AuthService
+
+if TYPE_CHECKING:
+    from backend.core.db import Row
 
 KIND_LABELS = {
     "ahorros": "Cuenta de Ahorros",
@@ -206,7 +210,7 @@ class ProductsService:
         path = write_private(directory, data.stem, ".csv", data.data)
         return Export(str(path), data.rows)
 
-    def _own(self, who: Principal, account_id: int):
+    def _own(self, who: Principal, account_id: int) -> Row:
         account_id = row_id(account_id, "La cuenta no existe o no te pertenece.")
         account = self.ctx.db.conn.execute(
             "SELECT * FROM accounts WHERE id = ? AND member_id = ?", (account_id, who.member_id)).fetchone()
@@ -264,7 +268,7 @@ def _movement_query(account_id: int, flt: MovementFilter, after: str | None) -> 
     return sql, params
 
 
-def _movement(r) -> Movement:
+def _movement(r: Row) -> Movement:
     return Movement(r["id"], parse_iso(r["posted_at"]), r["memo"], r["amount"], r["balance_after"])
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from backend.cards import card_ledger
 from backend.core import notices
@@ -24,6 +25,10 @@ from backend.products.product_requests import request_number as number_of
 from backend.products.simulators import cuota_labels, product_name, rate_label
 from backend.security.roles import ATENCION, SUPERVISOR, staff_only
 from backend.security.staff_conflicts import refuse_own
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
+    from backend.security.auth import AuthService
 
 PENDING = ("Recibida", "En revisión")
 FILTERS = {"pendientes": "Pendientes", "Recibida": "Recibidas", "En revisión": "En revisión",
@@ -90,7 +95,7 @@ class ProductRequest:
         return tuple(out)
 
 
-def request_number(row) -> str:
+def request_number(row: Row) -> str:
     return number_of(row["id"], row["created_at"])
 
 
@@ -100,7 +105,7 @@ _SELECT = ("SELECT r.*, m.first_names, m.last_names, a.number AS account_number,
 
 
 class ProductApprovalsService:
-    def __init__(self, ctx: Context, auth):
+    def __init__(self, ctx: Context, auth: AuthService) -> None:
         self.ctx = ctx
         self.auth = auth
 
@@ -206,7 +211,7 @@ class ProductApprovalsService:
             return self._request(self._row(conn, row["id"]))
 
     # -- rules ---------------------------------------------------------------------------------------
-    def _approval_refusal(self, who: Principal, row) -> ValidationError | Forbidden | None:
+    def _approval_refusal(self, who: Principal, row: Row) -> ValidationError | Forbidden | None:
         if row["state"] == "Recibida":
             return ValidationError("Primero toma la solicitud en revisión.", code="sin_revision")
         if row["state"] != "En revisión":
@@ -225,7 +230,7 @@ class ProductApprovalsService:
                    message="No puedes revisar ni decidir una solicitud a tu nombre.", solicitud=request_number(row))
         return int(row["member_id"])
 
-    def _row(self, conn, request_id: int, lock: bool = False):
+    def _row(self, conn: Connection, request_id: int, lock: bool = False) -> Row:
         if isinstance(request_id, bool) or not isinstance(request_id, int):
             raise NotFound("La solicitud no existe.", field="request")
         row = conn.execute(_SELECT + " WHERE r.id = ?" + (" FOR UPDATE OF r" if lock else ""),
@@ -234,7 +239,7 @@ class ProductApprovalsService:
             raise NotFound("La solicitud no existe.", field="request")
         return row
 
-    def _request(self, row) -> ProductRequest:
+    def _request(self, row: Row) -> ProductRequest:
         return ProductRequest(
             row["id"], request_number(row), row["member_id"], f"{row['first_names']} {row['last_names']}",
             row["product"], row["amount"], row["term"], row["method"], row["rate_bp"], row["installment"],

@@ -8,9 +8,11 @@ additional savings account just opens. Money moves only through `ledger.post`, s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from backend.cards import card_ledger
 from backend.core import accounts, notices
@@ -21,6 +23,9 @@ from backend.core.identity import mask_account
 from backend.core.money import format_money
 from backend.core.rates import current_book, monthly_from_effective
 from backend.products.simulators import product, product_name
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
 
 LOANS = ("consumo", "microcredito", "inmobiliario")
 OPENS = (*LOANS, "plazo_fijo", "tarjeta", "ahorros")  # the product codes of «Solicita tus Productos»
@@ -33,14 +38,14 @@ class Opened:
     entry_id: int | None  # the money movement, if the product moved money
 
 
-def loan_schedule(row, start: date) -> list[tuple[date, int, int]]:
+def loan_schedule(row: Row | Mapping[str, Any], start: date) -> list[tuple[date, int, int]]:
     """The schedule the member simulated: (due date, capital, interest) per month, in cents."""
     monthly = monthly_from_effective(Decimal(row["rate_bp"]) / Decimal(10000))
     rows = schedule(row["method"], row["amount"], monthly, row["term"]).rows
     return [(accounts.add_months(start, r.number), r.capital, r.interest) for r in rows]
 
 
-def _within_todays_cap(conn, row, today: date) -> None:
+def _within_todays_cap(conn: Connection, row: Row, today: date) -> None:
     """The legal cap in force on the day the loan is paid out, not only on the day it was asked for: a
     lower cap published in between (a table loaded with `cooprogreso tasas`) makes the request's rate unlawful."""
     book = current_book(conn, upto=today)
@@ -52,7 +57,7 @@ def _within_todays_cap(conn, row, today: date) -> None:
                               "solicitud y pide que simule de nuevo.", code="tasa") from None
 
 
-def _destination(conn, row) -> tuple[int, str]:
+def _destination(conn: Connection, row: Row) -> tuple[int, str]:
     """The member's own active savings account named in the request (locked: its balance may move)."""
     account = conn.execute("SELECT id, number, balance, held FROM accounts WHERE id = ? AND member_id = ?"
                            " AND kind = 'ahorros' AND status = 'activa' FOR UPDATE",
@@ -63,7 +68,7 @@ def _destination(conn, row) -> tuple[int, str]:
     return account["id"], account["number"]
 
 
-def open_product(conn, ctx: Context, row, *, actor: str, pan_key: bytes, pan: str, number: str) -> Opened:
+def open_product(conn: Connection, ctx: Context, row: Row, *, actor: str, pan_key: bytes, pan: str, number: str) -> Opened:
     product, amount, member = row["product"], row["amount"], row["member_id"]
     today, at = ctx.now().date(), ctx.now_iso()
     if product not in OPENS:

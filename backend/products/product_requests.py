@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.core import business_days, notices
 from backend.core.clock import parse_iso
@@ -52,6 +52,11 @@ from backend.products.simulators import (
 )
 from backend.security import receipts
 from backend.security.auth import AuthService
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
+    from backend.security.operations import Pending, Prepared
+    from backend.security.receipts import Receipt
 
 __all__ = ["catalogue", "product_name", "request_number", "ProductRequestsService", "RequestSummary"]
 
@@ -107,7 +112,7 @@ class Derived:
     deposit: DepositSimulation | None = None
 
 
-def member_deposits(conn, member_id: int) -> int:
+def member_deposits(conn: Connection, member_id: int) -> int:
     """Cents the member holds at the co-op in savings and plazos fijos: what the COSEDE cover is measured on."""
     return conn.execute("SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE member_id = ?"
                         " AND kind IN ('ahorros', 'plazo_fijo') AND status != 'cerrada'", (member_id,)).fetchone()[0]
@@ -152,7 +157,7 @@ class ProductRequestsService:
             "SELECT id, number FROM accounts WHERE member_id = ? AND kind = 'ahorros' AND status = 'activa'"
             " ORDER BY number", (who.member_id,))]
 
-    def prepare_request(self, token: str, request: dict) -> Any:
+    def prepare_request(self, token: str, request: dict) -> Pending:
         """-> operations.Pending: {product, amount, term, method, income, purpose, account_id}."""
         return self.ops.prepare(token, KIND, request)
 
@@ -173,7 +178,7 @@ class ProductRequestsService:
         return summary(row)
 
     # -- derivation, shared by prepare and execute (on the given connection) ----------------------
-    def derive(self, conn, who: Principal, request: dict) -> Derived:
+    def derive(self, conn: Connection, who: Principal, request: dict) -> Derived:
         p = product(request.get("product"))
         self._none_open(conn, who, p)
         today = self.ctx.now().date()
@@ -213,7 +218,7 @@ class ProductRequestsService:
                            installment=0)
         return replace(base, amount=0, term=0, method="", rate_bp=0, installment=0)
 
-    def _none_open(self, conn, who: Principal, p: Product) -> None:
+    def _none_open(self, conn: Connection, who: Principal, p: Product) -> None:
         """One request of a product in trámite at a time (prepare says so before a code is sent)."""
         open_one = conn.execute(
             "SELECT id, created_at FROM product_requests WHERE user_id = ? AND product = ? AND state IN (?, ?)"
@@ -249,7 +254,7 @@ class ProductRequestsService:
             f"con ellas, el cupo total no puede pasar de {times} veces tu ingreso mensual declarado "
             f"({format_money(limit)}): {fits}.", field="monto", code="income_multiple")
 
-    def _income_check(self, book: RateBook, sim: LoanSimulation, income: int, today, committed: int) -> None:
+    def _income_check(self, book: RateBook, sim: LoanSimulation, income: int, today: date, committed: int) -> None:
         """The new cuota plus what the member already pays (or has asked to pay) must fit the share."""
         share = self.ctx.settings.loan_income_share_pct
         limit = income * share // 100 - committed
@@ -273,7 +278,7 @@ class ProductRequestsService:
             f". La cuota máxima es {format_money(limit)}: {fits}. Prueba un monto menor "
             "o un plazo más largo.", field="monto", code="income_share")
 
-    def _own_account(self, conn, who: Principal, account_id: object) -> tuple[int, str]:
+    def _own_account(self, conn: Connection, who: Principal, account_id: object) -> tuple[int, str]:
         if isinstance(account_id, bool) or not isinstance(account_id, int):
             raise ValidationError("Elige tu cuenta de ahorros.", field="cuenta")
         row = conn.execute("SELECT id, number FROM accounts WHERE id = ? AND member_id = ? AND kind = 'ahorros'"
@@ -283,7 +288,7 @@ class ProductRequestsService:
         return row[0], row[1]
 
 
-def committed_cuotas(conn, member_id: int) -> int:
+def committed_cuotas(conn: Connection, member_id: int) -> int:
     """What the member already owes each month on loans: the largest unpaid cuota of each active loan,
     plus the cuota of every loan request still in process (they may all be approved)."""
     loans = conn.execute(
@@ -296,7 +301,7 @@ def committed_cuotas(conn, member_id: int) -> int:
     return int(loans) + int(asked)
 
 
-def committed_card_limits(conn, member_id: int) -> int:
+def committed_card_limits(conn: Connection, member_id: int) -> int:
     """The cupos the member already holds: every Cooprogreso card whose account is still open (a blocked
     card keeps its cupo), plus the cupo of every card request still in process (it may be approved)."""
     cards = conn.execute(
@@ -308,7 +313,7 @@ def committed_card_limits(conn, member_id: int) -> int:
     return int(cards) + int(asked)
 
 
-def summary(r) -> RequestSummary:
+def summary(r: Row) -> RequestSummary:
     p_name = product_name(r["product"])
     unit = {"plazo_fijo": "días"}.get(r["product"], "meses")
     term_label = f"{r['term']} {unit}" if r["term"] else "—"
@@ -364,7 +369,7 @@ class ProductRequestHandler:
     def __init__(self, service: ProductRequestsService):
         self.service = service
 
-    def prepare(self, conn, who: Principal, request: dict) -> Any:
+    def prepare(self, conn: Connection, who: Principal, request: dict) -> Prepared:
         from backend.security.operations import Prepared
 
         d = self.service.derive(conn, who, request)
@@ -373,7 +378,7 @@ class ProductRequestHandler:
                    "account_id": d.account_id}
         return Prepared(details=details, title="Confirma tu solicitud", lines=lines_for(d), view=d)
 
-    def execute(self, conn, who: Principal, request: dict, prepared: Any, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
         d: Derived = prepared.view
         ctx = self.service.ctx
         self.service._none_open(conn, who, d.product)  # the race backstop: prepare checked it before the code
@@ -391,7 +396,7 @@ class ProductRequestHandler:
                       "Sigue su estado en «Mis solicitudes».", at)
         return request_id
 
-    def receipt(self, conn, who: Principal, result_id: int) -> Any:
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         row = conn.execute("SELECT * FROM product_requests WHERE id = ? AND user_id = ?",
                            (result_id, who.user_id)).fetchone()
         if row is None:

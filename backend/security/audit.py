@@ -9,14 +9,17 @@ steer the terminal of the auditor who reads it, and `json.loads` still gives bac
 from __future__ import annotations
 
 import json
-import sqlite3
+from typing import TYPE_CHECKING
 
 from backend.core.text import _is_refused, visible
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 _FORBIDDEN = {"password", "contrasena", "code", "codigo", "otp", "token", "secret"}
 
 
-def record(conn: sqlite3.Connection, *, at: str, actor: str, action: str, outcome: str, **details) -> None:
+def record(conn: Connection, *, at: str, actor: str, action: str, outcome: str, **details: object) -> None:
     leaked = _FORBIDDEN & {key.lower() for key in details}
     if leaked:
         raise ValueError(f"audit details must not carry secrets: {sorted(leaked)}")

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.core import files
 from backend.core.clock import iso, parse_iso
@@ -24,6 +24,9 @@ from backend.core.errors import NotFound, OtpError, ServiceError, ValidationErro
 from backend.security.auth import AuthService
 from backend.security.otp import PURPOSE_LABELS, Challenge, OtpService, details_digest
 from backend.security.receipts import Receipt
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
 
 OP_ID_MAX = 64
 
@@ -52,11 +55,11 @@ class Handler(Protocol):
     kind: str
     otp_label: str
 
-    def prepare(self, conn: Any, who: Principal, request: dict[str, Any]) -> Prepared: ...
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared: ...
 
-    def execute(self, conn: Any, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int: ...
+    def execute(self, conn: Connection, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int: ...
 
-    def receipt(self, conn: Any, who: Principal, result_id: int) -> Receipt: ...
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt: ...
 
 
 CHANGED = ("Los datos de la operación cambiaron después de confirmarla; no se realizó. "
@@ -151,7 +154,7 @@ class OperationsService:
                 return self.receipt(token, kind, again["result_id"])
             raise
 
-        def book(conn: Any) -> int:
+        def book(conn: Connection) -> int:
             current = conn.execute("SELECT state, result_id FROM operations WHERE id = ?", (op_id,)).fetchone()
             if current["state"] == "ejecutada":
                 return current["result_id"]
@@ -204,7 +207,7 @@ class OperationsService:
         except KeyError:
             raise ServiceError("Tipo de operación desconocido.", code="unknown_operation") from None
 
-    def _own(self, who: Principal, op_id: str) -> Any:
+    def _own(self, who: Principal, op_id: str) -> Row:
         if not isinstance(op_id, str) or not 0 < len(op_id) <= OP_ID_MAX:
             raise NotFound("La operación no existe o no te pertenece.")
         row = self.ctx.db.conn.execute("SELECT * FROM operations WHERE id = ? AND user_id = ?",
@@ -213,10 +216,10 @@ class OperationsService:
             raise NotFound("La operación no existe o no te pertenece.")
         return row
 
-    def _pending(self, who: Principal, op_id: str) -> Any:
+    def _pending(self, who: Principal, op_id: str) -> Row:
         return self._still_pending(self._own(who, op_id))
 
-    def _still_pending(self, row: Any) -> Any:
+    def _still_pending(self, row: Row) -> Row:
         """The operation row, if it can still be confirmed; otherwise the reason, in Spanish."""
         if row["state"] == "ejecutada":
             raise ValidationError("Esta operación ya se realizó.", code="operation_done")

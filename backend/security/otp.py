@@ -12,11 +12,10 @@ import hmac
 import json
 import re
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from backend.core import redaction
 from backend.core.clock import iso, parse_iso
@@ -24,6 +23,9 @@ from backend.core.context import Context
 from backend.core.errors import OtpError
 from backend.core.identity import mask_phone
 from backend.core.text import fold_digits
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
 
 T = TypeVar("T")
 CHALLENGE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what secrets.token_urlsafe makes
@@ -129,7 +131,7 @@ class OtpService:
         purpose: str,
         details: dict[str, Any],
         actor: str,
-        then: Callable[[sqlite3.Connection], T],
+        then: Callable[[Connection], T],
     ) -> T:
         """Check the code and, in the same transaction, run `then` (the operation it authorises).
 
@@ -152,7 +154,7 @@ class OtpService:
             self.ctx.audit(conn, actor, "otp.verificar", failure.code, challenge=challenge_id, purpose=purpose)
         raise failure
 
-    def _refusal(self, conn, row, code: str, purpose: str, details: dict[str, Any]) -> OtpError | None:
+    def _refusal(self, conn: Connection, row: Row | None, code: str, purpose: str, details: dict[str, Any]) -> OtpError | None:
         now = self.ctx.now()
         if row is None or row["purpose"] != purpose:
             return OtpError("El código no corresponde a esta operación. Solicita uno nuevo.", code="otp_unknown")
@@ -177,17 +179,17 @@ class OtpService:
         left = "Te queda 1 intento" if tries == 1 else f"Te quedan {tries} intentos"
         return OtpError(f"Código incorrecto. {left}.", code="otp_wrong", tries_left=tries)
 
-    def void(self, conn, challenge_id: str) -> None:
+    def void(self, conn: Connection, challenge_id: str) -> None:
         """Inside the caller's write: a challenge that can no longer be used (its operation changed or got a
         new code) is void, and its code masked in the outbox now rather than when it expires."""
         self._void(conn, challenge_id, self.ctx.now())
 
-    def _void(self, conn, challenge_id: str, now: datetime) -> None:
+    def _void(self, conn: Connection, challenge_id: str, now: datetime) -> None:
         conn.execute("UPDATE otp_challenges SET tries_left = 0, voided_at = ? WHERE id = ? AND voided_at IS NULL",
                      (iso(now), challenge_id))
         redaction.forget(conn, challenge_id)
 
-    def _ensure_open(self, row, now: datetime) -> None:
+    def _ensure_open(self, row: Row, now: datetime) -> None:
         if row["verified_at"] or row["consumed_at"]:
             raise OtpError("Este código ya fue utilizado. Solicita uno nuevo.", code="otp_used")
         if row["voided_at"] or row["tries_left"] <= 0:
@@ -225,7 +227,7 @@ class OtpService:
             self.ctx.audit_now(actor, "otp.emitir", outcome, purpose=purpose)
             raise OtpError(_budget_message(outcome, retry, now), code="otp_rate")
 
-    def _row(self, challenge_id: str, member_id: int):
+    def _row(self, challenge_id: str, member_id: int) -> Row:
         row = self.ctx.db.conn.execute(
             "SELECT * FROM otp_challenges WHERE id = ? AND member_id = ?", (_cid(challenge_id), member_id)
         ).fetchone()

@@ -8,9 +8,13 @@ import hmac
 import re
 import secrets
 import unicodedata
+from typing import TYPE_CHECKING
 
 from backend.core.errors import ValidationError
 from backend.core.settings import RANGES
+
+if TYPE_CHECKING:
+    from backend.core.settings import Settings
 
 Cost = tuple[int, int, int]  # scrypt's (log_n, r, p)
 
@@ -46,7 +50,7 @@ def cost_of(stored: object) -> Cost | None:
     return cost
 
 
-def current_cost(settings) -> Cost:
+def current_cost(settings: Settings) -> Cost:
     """The cost new hashes are made at; a stored hash at another is rehashed at its owner's sign-in."""
     return settings.scrypt_log_n, settings.scrypt_r, settings.scrypt_p
 

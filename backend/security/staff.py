@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
@@ -20,6 +21,10 @@ from backend.core.text import clean_text, visible
 from backend.security import staff_secrets, totp
 from backend.security.passwords import check_policy, check_username, cost_of, current_cost, hash_at, hash_password, verify_password
 from backend.security.roles import ROLE_LABELS, ROLE_REFUSED, STAFF_ROLES
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
+    from backend.core.settings import Settings
 
 BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
 BAD_CODE = "Código incorrecto o ya utilizado. Espera el siguiente código de tu aplicación."
@@ -65,7 +70,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def bad_credentials(settings) -> AuthError:
+def bad_credentials(settings: Settings) -> AuthError:
     """The one answer to a wrong user name, a wrong password or a locked user with a wrong password
     (members and staff alike): nobody learns from it whether the user exists."""
     return AuthError(f"{BAD_CREDENTIALS} Tras {settings.max_failed_logins} intentos fallidos seguidos el usuario se "
@@ -90,7 +95,7 @@ def _cedula(text: object) -> str:
         raise ValidationError(exc.message, field="cedula") from None
 
 
-def _cedula_free(conn, cedula: str | None) -> None:
+def _cedula_free(conn: Connection, cedula: str | None) -> None:
     if cedula and conn.execute("SELECT 1 FROM staff_users WHERE cedula = ?", (cedula,)).fetchone():
         raise ValidationError("Esa cédula ya está vinculada a otro usuario de personal.", field="cedula")
 
@@ -204,16 +209,16 @@ class StaffDirectory:
     def _seal(self, username: str, secret: str) -> str:
         return staff_secrets.seal(self.ctx.secret("otp_pepper"), username, secret)
 
-    def _open(self, conn, staff_id: int, username: str, stored: str) -> str:
+    def _open(self, conn: Connection, staff_id: int, username: str, stored: str) -> str:
         """The plain secret of a sealed row (plain rows of older databases were sealed at open)."""
         return staff_secrets.unseal(self.ctx.secret("otp_pepper"), username, stored)
 
     # -- sign-in -----------------------------------------------------------------------------------
-    def find(self, username: str):
+    def find(self, username: str) -> Row | None:
         return self.ctx.db.conn.execute("SELECT * FROM staff_users WHERE username = ?",
                                         ((username or "").strip().lower(),)).fetchone()
 
-    def password_step(self, user, password: str) -> StaffChallenge:
+    def password_step(self, user: Row, password: str) -> StaffChallenge:
         """Step 1 (the caller already found `user`): the password, counted towards the lockout."""
         now = self.ctx.now()
         # The password is checked first, whatever the user's state: a locked user costs the same hash as

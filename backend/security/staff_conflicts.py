@@ -9,9 +9,14 @@ One place for the rule: every staff action about a member calls `refuse_own` bef
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from backend.core.context import Context, Principal
 from backend.core.errors import Forbidden
 from backend.core.name_search import fold, search_name
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection
 
 CODE = "propia"
 
@@ -23,14 +28,14 @@ def same_person(staff_cedula: str | None, staff_name: str, id_type: str, id_numb
     return fold(staff_name) == search_name(first_names, last_names)
 
 
-def is_own(conn, who: Principal, member_id: int) -> bool:
+def is_own(conn: Connection, who: Principal, member_id: int) -> bool:
     staff = conn.execute("SELECT cedula, full_name FROM staff_users WHERE id = ?", (who.user_id,)).fetchone()
     member = conn.execute("SELECT id_type, id_number, first_names, last_names FROM members WHERE id = ?",
                           (member_id,)).fetchone()
     return bool(staff and member and same_person(staff[0], staff[1], *member))
 
 
-def refuse_own(ctx: Context, who: Principal, member_id: int | None, *, action: str, message: str, **details) -> None:
+def refuse_own(ctx: Context, who: Principal, member_id: int | None, *, action: str, message: str, **details: object) -> None:
     """Refuse (Forbidden, code «propia») and audit in a transaction of its own when the member is `who`."""
     if member_id is None:
         return

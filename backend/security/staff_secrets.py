@@ -17,8 +17,12 @@ import base64
 import hashlib
 import hmac
 import os
+from typing import TYPE_CHECKING
 
 from backend.core.errors import ServiceError
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Database
 
 PREFIX = "enc1:"
 _NONCE = 12
@@ -65,7 +69,7 @@ def unseal(master: bytes, username: str, stored: str) -> str:
                                 "esta base; vuelve a enrolarlo.") from None
 
 
-def seal_stored(db, master: bytes) -> int:
+def seal_stored(db: Database, master: bytes) -> int:
     """Seal the plain secrets an older database kept; returns how many. A no-op once done."""
     if db.get_meta(TO_SEAL) is None:
         return 0
@@ -81,7 +85,7 @@ def seal_stored(db, master: bytes) -> int:
     return sealed
 
 
-def reseal_all(tx, old_master: bytes, new_master: bytes) -> tuple[int, int]:
+def reseal_all(tx: Connection, old_master: bytes, new_master: bytes) -> tuple[int, int]:
     """Re-seal every staff secret under new keys, inside the caller's transaction (`keys rotate`); returns
     (re-sealed, left as they were: rows that did not open under the old keys, unreadable either way)."""
     done = refused = 0

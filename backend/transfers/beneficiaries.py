@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.core import institutions
 from backend.core.clock import parse_iso
@@ -17,6 +17,9 @@ from backend.security.auth import AuthService
 from backend.security.operations import OperationsService, Pending, Prepared
 from backend.security.receipts import Receipt, make
 from backend.transfers.payees import holder_account
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
 
 SERVICES = {"terceros": "Transferencia Terceros", "interbancaria": "Transferencias Interbancarias"}
 OPERATION = "beneficiario"
@@ -107,7 +110,7 @@ class BeneficiariesService:
             saved = self._write(conn, who, form, editing_id)
         return self._own(who, saved)
 
-    def _write(self, conn: Any, who: Principal, form: BeneficiaryForm, editing_id: int | None) -> int:
+    def _write(self, conn: Connection, who: Principal, form: BeneficiaryForm, editing_id: int | None) -> int:
         now = self.ctx.now_iso()
         fields = asdict(form)
         if editing_id is None:
@@ -146,7 +149,7 @@ class BeneficiariesService:
         return len(ids)
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _own(self, who: Principal, beneficiary_id: int, conn: Any = None) -> Beneficiary:
+    def _own(self, who: Principal, beneficiary_id: int, conn: Connection | None = None) -> Beneficiary:
         if isinstance(beneficiary_id, bool) or not isinstance(beneficiary_id, int) or not 0 < beneficiary_id < 2**63:
             raise NotFound("El beneficiario no existe o no te pertenece.")
         row = (conn or self.ctx.db.conn).execute(_SELECT + " WHERE b.id = ? AND b.user_id = ?",
@@ -155,7 +158,7 @@ class BeneficiariesService:
             raise NotFound("El beneficiario no existe o no te pertenece.")
         return _row(row)
 
-    def _validate(self, conn, who: Principal, form: BeneficiaryForm, editing_id: int | None) -> BeneficiaryForm:
+    def _validate(self, conn: Connection, who: Principal, form: BeneficiaryForm, editing_id: int | None) -> BeneficiaryForm:
         if form.service not in SERVICES:
             raise ValidationError("Selecciona el servicio.", field="service")
         name = clean_text(form.name, field="name", label="El nombre del beneficiario", min_len=3, max_len=80)
@@ -185,12 +188,12 @@ _SELECT = ("SELECT b.*, COALESCE(i.name, 'Cooprogreso') AS institution_name FROM
            " LEFT JOIN institutions i ON i.code = b.institution_code")
 
 
-def _row(r) -> Beneficiary:
+def _row(r: Row) -> Beneficiary:
     return Beneficiary(r["id"], r["service"], r["name"], r["id_type"], r["id_number"], r["institution_code"],
                        r["institution_name"], r["account_type"], r["account_number"])
 
 
-def _key_fields(b) -> tuple:
+def _key_fields(b: Beneficiary | BeneficiaryForm) -> tuple[object, ...]:
     return (b.service, b.id_type, b.id_number, b.institution_code, b.account_type, b.account_number)
 
 
@@ -207,7 +210,7 @@ class _BeneficiaryHandler:
     def __init__(self, service: BeneficiariesService):
         self.service = service
 
-    def prepare(self, conn: Any, who: Principal, request: dict[str, Any]) -> Prepared:
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared:
         try:
             form = BeneficiaryForm(**request["form"])
             editing_id = request.get("editing_id")
@@ -224,13 +227,13 @@ class _BeneficiaryHandler:
         title = "Confirma el nuevo beneficiario" if editing_id is None else "Confirma los cambios del beneficiario"
         return Prepared(details=_details(clean, editing_id), title=title, lines=lines, view=clean)
 
-    def execute(self, conn: Any, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int:
         try:
             return self.service._write(conn, who, prepared.view, request.get("editing_id"))
         except IntegrityError:  # the member's lock makes a twin wait and be refused above; a backstop all the same
             raise ValidationError("Ya tienes registrada esa cuenta.", field="account", code="duplicate") from None
 
-    def receipt(self, conn: Any, who: Principal, result_id: int) -> Receipt:
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         b = self.service._own(who, result_id, conn)
         row = conn.execute("SELECT updated_at FROM beneficiaries WHERE id = ?", (result_id,)).fetchone()
         lines = [("Servicio", b.service_label), ("Beneficiario", b.name),

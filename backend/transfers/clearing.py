@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.core import daily_quota, notices
 from backend.core.accounts import internal_account
@@ -30,6 +30,10 @@ from backend.core.context import Context
 from backend.core.identity import mask_account
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
+
+if TYPE_CHECKING:
+    import httpx
+    from backend.core.db import Connection, Row
 
 SYSTEM = "sistema:compensacion"
 log = logging.getLogger("cooprogreso")
@@ -65,13 +69,19 @@ class SettleReport:
     failed: int = 0
 
 
+class Network(Protocol):
+    """Where interbank transfers go: the simulated network, or the real gateway over HTTP."""
+
+    def submit(self, transfer: Row) -> Outcome: ...
+
+
 class SimulatedNetwork:
     RETURNS = {"99": "Cuenta inexistente en la institución destino", "98": "Cuenta cerrada en la institución destino"}
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def submit(self, transfer) -> Outcome:
+    def submit(self, transfer: Row) -> Outcome:
         age = self.ctx.now() - parse_iso(transfer["created_at"])
         if age < timedelta(seconds=self.ctx.settings.clearing_settle_seconds):
             return Outcome("Enviada")
@@ -83,7 +93,7 @@ class HttpGateway:
     def __init__(self, url: str, token: str, timeout: float):
         self.url, self.token, self.timeout = url, token, timeout
 
-    def submit(self, transfer) -> Outcome:
+    def submit(self, transfer: Row) -> Outcome:
         import httpx  # deferred: only deployments with a real gateway pay for it
 
         payload = {k: transfer[k] for k in ("reference", "amount", "dest_institution", "dest_account_type",
@@ -106,7 +116,7 @@ class HttpGateway:
 MAX_REASON = 160
 
 
-def _outcome(response) -> Outcome:
+def _outcome(response: httpx.Response) -> Outcome:
     """The gateway's answer, checked field by field: any other shape is no answer (retried, then flagged)."""
     from backend.core.text import visible
 
@@ -126,7 +136,7 @@ def _outcome(response) -> Outcome:
     return Outcome(state, reason or ("Devuelta por la institución destino" if state == "Devuelta" else None))
 
 
-def gateway_for(ctx: Context):
+def gateway_for(ctx: Context) -> Network:
     s = ctx.settings
     if s.clearing_gateway == "http":
         if not s.clearing_url:
@@ -146,17 +156,17 @@ class Queue:
     outgoing: Callable | None = None  # (ctx, row) -> the item as sent (e.g. a sealed number opened)
 
 
-def _transfer_returned(conn, transfer) -> None:
+def _transfer_returned(conn: Connection, transfer: Row) -> None:
     # A returned transfer gives its amount back to the day's limit.
     daily_quota.TRANSFERS.give_back(conn, transfer["user_id"], transfer["created_at"][:10], transfer["amount"],
                                     transfer["kind"])
 
 
-def _mask_card(row) -> str:
+def _mask_card(row: Row) -> str:
     return f"la tarjeta {row['masked']}"
 
 
-def _card_payment_out(ctx: Context, row) -> dict:
+def _card_payment_out(ctx: Context, row: Row) -> dict:
     """Another bank's card number is stored sealed (backend/cards/card_numbers.py): opened only to be sent.
 
     Sealed for the payment's own member: a number moved from another row (or left in the clear) is
@@ -178,7 +188,7 @@ QUEUES: tuple[Queue, ...] = (
 
 
 class ClearingService:
-    def __init__(self, ctx: Context, gateway=None):
+    def __init__(self, ctx: Context, gateway: Network | None = None) -> None:
         self.ctx = ctx
         self.gateway = gateway or gateway_for(ctx)
 
@@ -223,7 +233,7 @@ class ClearingService:
                 self._retry_later(queue, transfer, f"error inesperado: {type(exc).__name__}")
                 counts["failed"] += 1
 
-    def _retry_later(self, queue: Queue, transfer, error: str | None) -> None:
+    def _retry_later(self, queue: Queue, transfer: Row, error: str | None) -> None:
         later = iso(self.ctx.now() + timedelta(seconds=self.ctx.settings.clearing_retry_seconds))
         with self.ctx.db.write() as conn:
             attempts = conn.execute(
@@ -260,7 +270,7 @@ class ClearingService:
                     return True
         return False
 
-    def _credit(self, queue: Queue, transfer) -> int:
+    def _credit(self, queue: Queue, transfer: Row) -> int:
         with self.ctx.db.write() as conn:
             if not _still_pending(conn, queue, transfer["id"]):
                 return 0
@@ -275,7 +285,7 @@ class ClearingService:
             self.ctx.audit(conn, SYSTEM, f"{queue.audit}.acreditada", "ok", referencia=transfer["reference"])
         return 1
 
-    def _return(self, queue: Queue, transfer, reason: str) -> int:
+    def _return(self, queue: Queue, transfer: Row, reason: str) -> int:
         refund_fee = self.ctx.settings.refund_fee_on_return and transfer["fee"] > 0
         with self.ctx.db.write() as conn:
             if not _still_pending(conn, queue, transfer["id"]):
@@ -304,6 +314,6 @@ class ClearingService:
         return 1
 
 
-def _still_pending(conn, queue: Queue, item_id: int) -> bool:
+def _still_pending(conn: Connection, queue: Queue, item_id: int) -> bool:
     """Under the write lock: a concurrent pass may have settled it already."""
     return conn.execute(f"SELECT state FROM {queue.table} WHERE id = ? FOR UPDATE", (item_id,)).fetchone()[0] == "Enviada"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from backend.core.errors import ValidationError
 from backend.core.identity import ID_TYPES, is_valid_account_number, mask_id, mask_name
 from backend.core.text import ascii_digits
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class CoopPayee:
         return mask_name(self.first_names, self.last_names)
 
 
-def coop_account(conn, number: str, *, looked_up: tuple | None = None) -> CoopPayee:
+def coop_account(conn: Connection, number: str, *, looked_up: tuple | None = None) -> CoopPayee:
     """An active Cooprogreso savings account by its number, or a Spanish error at the account field.
 
     `looked_up`: `(row,)` when the caller already ran `lookup_query(number)` with other reads (one round trip)."""
@@ -66,11 +70,11 @@ _LOOKUP = ("SELECT a.id, a.member_id, a.number, a.kind, a.status, m.first_names,
            " m.status AS member_status FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.number = ?")
 
 
-def _lookup(conn, number: str):
+def _lookup(conn: Connection, number: str) -> Row | None:
     return conn.execute(_LOOKUP, (number,)).fetchone()
 
 
-def _payee(row) -> CoopPayee:
+def _payee(row: Row) -> CoopPayee:
     return CoopPayee(row["id"], row["member_id"], row["number"], row["first_names"], row["last_names"],
                      row["id_type"], row["id_number"])
 
@@ -79,7 +83,7 @@ NOT_THE_HOLDERS = ("No encontramos una cuenta de ahorros Cooprogreso activa con 
                    "identificación; revisa los dos datos.")
 
 
-def holder_account(conn, number: str, id_type: str, id_number: str, member_id: int) -> CoopPayee:
+def holder_account(conn: Connection, number: str, id_type: str, id_number: str, member_id: int) -> CoopPayee:
     """The account a member names together with its holder's identification (adding a beneficiary).
 
     One answer for «no such account», «not active» and «the identification is not the holder's», after the
@@ -88,8 +92,8 @@ def holder_account(conn, number: str, id_type: str, id_number: str, member_id: i
     row = _lookup(conn, account_digits(number))
     usable = row is not None and row["kind"] == "ahorros" and row["status"] == "activa" \
         and row["member_status"] == "activo"
-    if usable and row["member_id"] == member_id:
+    if usable and row is not None and row["member_id"] == member_id:
         raise ValidationError("Esa cuenta es tuya: usa Transferencias a mis Cuentas.", field="account")
-    if not usable or (row["id_type"], row["id_number"]) != (id_type, id_number):
+    if not usable or row is None or (row["id_type"], row["id_number"]) != (id_type, id_number):
         raise ValidationError(NOT_THE_HOLDERS, field="account")
     return _payee(row)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.core import daily_quota, institutions
 from backend.core.accounts import internal_account
@@ -26,6 +26,9 @@ from backend.security.auth import AuthService
 from backend.security.operations import OperationsService, Pending, Prepared
 from backend.security.receipts import Receipt, make
 from backend.transfers.payees import coop_account, lookup_query
+
+if TYPE_CHECKING:
+    from backend.core.db import Connection, Params
 
 KINDS = {"propia": "A mis Cuentas", "terceros": "Cooprogreso", "interbancaria": "Interbancaria"}
 RECEIPT_TITLES = {"propia": "Transferencia a mis Cuentas", "terceros": "Transferencia Cooprogreso",
@@ -162,7 +165,7 @@ class TransfersService:
     def receipt(self, token: str, transfer_id: int) -> Receipt:
         return self.ops.receipt(token, OPERATION, transfer_id)
 
-    def _receipt(self, conn: Any, who: Principal, transfer_id: int) -> Receipt:
+    def _receipt(self, conn: Connection, who: Principal, transfer_id: int) -> Receipt:
         row = conn.execute(
             "SELECT t.*, a.number AS origin_number, COALESCE(i.name, 'Cooprogreso') AS institution"
             " FROM transfers t JOIN accounts a ON a.id = t.origin_account_id"
@@ -182,7 +185,7 @@ class TransfersService:
                     result_id=row["id"])
 
     # -- internals -------------------------------------------------------------------------------
-    def _book(self, conn: Any, who: Principal, request: TransferRequest, key: str,
+    def _book(self, conn: Connection, who: Principal, request: TransferRequest, key: str,
               draft: TransferDraft | None = None) -> int:
         """The commit path, inside the write transaction: limits and funds under the lock, booked once."""
         replay = ("SELECT id FROM transfers WHERE idempotency_key = ?", (key,))
@@ -196,22 +199,22 @@ class TransfersService:
         s = self.ctx.settings
         return getattr(s, f"limit_{kind}_tx"), getattr(s, f"limit_{kind}_daily")
 
-    def _quota(self, conn, who: Principal, kind: str) -> Quota:
+    def _quota(self, conn: Connection, who: Principal, kind: str) -> Quota:
         if kind not in KINDS:
             raise ValidationError("Tipo de transferencia no válido.", field="kind")
         per_tx, daily = self._limits(kind)
         return daily_quota.TRANSFERS.quota(conn, who.user_id, self.ctx.now().date().isoformat(), daily, kind=kind,
                                            per_transaction=per_tx)
 
-    def _draft_reads(self, who: Principal, req: TransferRequest) -> list[tuple[str, tuple]]:
+    def _draft_reads(self, who: Principal, req: TransferRequest) -> list[tuple[str, Params]]:
         """What `_draft` reads first: the day's usage, the origin and (a typed Cooprogreso account) the payee."""
-        reads = [daily_quota.TRANSFERS.used_query(who.user_id, self.ctx.now().date().isoformat(), req.kind),
+        reads: list[tuple[str, Params]] = [daily_quota.TRANSFERS.used_query(who.user_id, self.ctx.now().date().isoformat(), req.kind),
                  ("SELECT a.*, m.first_names || ' ' || m.last_names AS payer FROM accounts a JOIN members m"
                   " ON m.id = a.member_id WHERE a.id = ? AND a.member_id = ?", (req.origin_id, who.member_id))]
         payee = lookup_query(req.account_number) if req.kind == "terceros" and req.beneficiary_id is None else None
         return reads + [payee] if payee else reads
 
-    def _draft(self, conn, who: Principal, req: TransferRequest, reads: list | None = None) -> TransferDraft:
+    def _draft(self, conn: Connection, who: Principal, req: TransferRequest, reads: list | None = None) -> TransferDraft:
         """`reads`: the rows of `_draft_reads`, when the caller sent them with its own statements."""
         if req.kind not in KINDS:
             raise ValidationError("Tipo de transferencia no válido.", field="kind")
@@ -242,7 +245,7 @@ class TransfersService:
                              payer_name=origin["payer"],
                              amount=amount, fee=fee, motive=motive, quota_left=quota.left_today, **dest)
 
-    def _destination(self, conn, who: Principal, req: TransferRequest, looked_up: tuple | None = None) -> dict:
+    def _destination(self, conn: Connection, who: Principal, req: TransferRequest, looked_up: tuple | None = None) -> dict:
         if req.kind == "propia":
             row = conn.execute("SELECT * FROM accounts WHERE id = ? AND member_id = ?",
                                (req.dest_account_id, who.member_id)).fetchone()
@@ -290,7 +293,7 @@ class TransfersService:
                     dest_account_type=acc_type, dest_account_number=number, dest_account_id=None,
                     dest_id_type=id_type, dest_id_number=id_number)
 
-    def _post(self, conn, who: Principal, d: TransferDraft, key: str) -> int:
+    def _post(self, conn: Connection, who: Principal, d: TransferDraft, key: str) -> int:
         now = self.ctx.now_iso()
         origin, kind = d.request.origin_id, d.request.kind
         if kind == "interbancaria":
@@ -358,7 +361,7 @@ class _TransferHandler:
     def __init__(self, service: TransfersService):
         self.service = service
 
-    def prepare(self, conn: Any, who: Principal, request: dict[str, Any]) -> Prepared:
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared:
         try:
             req = TransferRequest(**request)
         except TypeError as exc:
@@ -367,8 +370,8 @@ class _TransferHandler:
         return Prepared(details=_details(draft), title="Confirma la transferencia", lines=_confirm_lines(draft),
                         view=draft)
 
-    def execute(self, conn: Any, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int:
         return self.service._book(conn, who, prepared.view.request, key, prepared.view)
 
-    def receipt(self, conn: Any, who: Principal, result_id: int) -> Receipt:
+    def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         return self.service._receipt(conn, who, result_id)

@@ -172,6 +172,38 @@ def test_a_pg_url_is_never_put_on_a_command_line():
         backup._pg_env("postgresql:///coop?options=-c%20search_path%3Dotro")
 
 
+@pytest.mark.parametrize("step", ["backup", "restore"])
+def test_pg_dump_and_pg_restore_get_the_url_password_not_the_masked_one(step, engine, db_path, request, tmp_path,
+                                                                        monkeypatch):
+    """The CLI hands backup/restore a DatabaseUrl, whose str() prints its password as ***: the tools must get
+    the real one (the test server trusts local sockets, so the password is only checked by the fake tool)."""
+    if engine != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from backend.core.db import DatabaseUrl
+
+    to = tmp_path / "copia.backup"
+    if step == "restore":
+        backup.take(db_path, to, taken_at="2026-11-25 10:00:00")  # with the real pg_dump
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    seen = tmp_path / "password-seen"
+    for tool in ("pg_dump", "pg_restore"):
+        (tools / tool).write_text(f'#!/bin/sh\nprintf %s "$PGPASSWORD" > "{seen}"\nexit 1\n')
+        (tools / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+
+    def with_password(url: str) -> DatabaseUrl:
+        return DatabaseUrl(url.replace("postgresql://", "postgresql://postgres:s3creta@", 1))
+
+    if step == "backup":
+        with pytest.raises(backup.BackupError, match="pg_dump falló"):
+            backup.take(with_password(db_path.url), to, taken_at="2026-11-25 10:00:00")
+    else:
+        with pytest.raises(backup.BackupError, match="pg_restore falló"):
+            backup.restore(to, with_password(empty_target(engine, request, tmp_path)), key_file())
+    assert seen.read_text() == "s3creta"
+
+
 def test_restore_needs_the_engine_it_was_taken_on(backend, db_path, engine, tmp_path, request):
     to = tmp_path / "cooprogreso.backup"
     backup.take(db_path, to, taken_at="2026-11-25 10:00:00")
