@@ -169,3 +169,38 @@ async def test_found_from_the_command_palette(backend):
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, SecurityCenterScreen)
+
+
+async def test_atencion_staff_see_a_members_sign_ins_and_unlock_after_not_me(backend, clock):
+    from screens.branch.staff_members import SignInsModal
+    from tests.branch.test_ui_staff import staff_login
+    from tests.conftest import demo_cedula
+    from tests.staff_helpers import enrol
+
+    token = backend.auth.login("demo", "Demo-2026!", Origin("ssh", "203.0.113.7")).token
+    center = backend.security_center
+    center.not_me(token, "sign_in", center.sign_ins(token)[0].id)
+    aten = enrol(backend, "atencion9", "atencion")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, aten)
+        await pilot.press("2")
+        await settle(pilot)
+        app.screen.query_one("#care-query").value = demo_cedula()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "BLOQUEADO" in screen_text(app)
+        await pilot.click("#sign-ins")
+        await settle(pilot)
+        assert isinstance(app.screen, SignInsModal)
+        text = screen_text(app)
+        assert "SSH" in text and "203.0.113.7" in text and "Ingreso correcto" in text
+        assert "Demo-2026!" not in text
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.click("#unlock")
+        await settle(pilot)
+        assert "Usuario desbloqueado." in screen_text(app)
+    assert backend.auth.login("demo", "Demo-2026!").token  # unlocked at the agency: in again
+    audited = backend.db.conn.execute("SELECT actor FROM audit_log WHERE action = 'ingresos_socio.ver'").fetchall()
+    assert [r[0] for r in audited] == ["atencion9"]
