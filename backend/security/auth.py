@@ -336,6 +336,7 @@ ENDED = {
     "cerrada_por_socio": "Cerraste esta sesión desde otra de tus sesiones («Cerrar las demás sesiones»). "
                          "Ingresa nuevamente.",
     "cambio_contrasena": "Tu contraseña cambió, así que esta sesión se cerró. Ingresa con tu nueva contraseña.",
+    "bloqueo": "Tu usuario se bloqueó por intentos fallidos de tu contraseña. Podrás ingresar más tarde.",
     "no_fui_yo": "Bloqueaste tu acceso en línea («No fui yo»). Para volver a ingresar, acércate a una agencia "
                  "con tu cédula.",
 }

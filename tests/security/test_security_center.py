@@ -138,8 +138,9 @@ def test_wrong_current_passwords_lock_the_user(backend):
             center.prepare_password_change(token, "guess-12345", "NuevaClave77", "NuevaClave77")
     with pytest.raises(AuthError):
         center.prepare_password_change(token, "guess-12345", "NuevaClave77", "NuevaClave77")
-    with pytest.raises(SessionExpired):
+    with pytest.raises(SessionExpired) as err:
         backend.auth.principal(token)
+    assert "intentos fallidos" in err.value.message
 
 
 def test_sign_in_alert_sms(backend, clock):
