@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn
     from backend.security.auth import AuthService
     from backend.security.operations import OperationsService
     from backend.security.otp import OtpService
+    from backend.security.security_center import SecurityCenterService
     from backend.transfers.beneficiaries import BeneficiariesService
     from backend.transfers.clearing import ClearingService
     from backend.transfers.transfers import TransfersService
@@ -108,7 +109,7 @@ class Backend:
     OPERATION_OWNERS = {"transferencia": "transfers", "beneficiario": "beneficiaries",
                         "registro_tarjeta": "cards", "pago_tarjeta": "cards", "diferido": "deferrals",
                         "registro_servicio": "services", "pago_servicio": "services", "pago_programado": "scheduled",
-                        "solicitud_producto": "product_requests"}
+                        "solicitud_producto": "product_requests", "cambio_contrasena": "security_center"}
 
     def _load_operation(self, kind: str) -> None:
         owner = self.OPERATION_OWNERS.get(kind)
@@ -268,6 +269,14 @@ class Backend:
         from backend.contact.contact_staff import ContactStaffService
 
         return ContactStaffService(self.ctx, self.auth)
+
+    # -- centro de seguridad (member) and the sign-ins the atención staff read
+    @cached_property
+    def security_center(self) -> SecurityCenterService:
+        from backend.contact.contact import file_claim
+        from backend.security.security_center import SecurityCenterService
+
+        return SecurityCenterService(self.ctx, self.auth, self.ops, file_claim)
 
     # -- solicitudes: the back office approves or rejects what members ask for
     @cached_property

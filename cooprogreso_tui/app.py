@@ -119,6 +119,14 @@ class CooprogresoApp(App):
         return About(__version__, str(config_file), str(log_file), str(self.backend.db.target), self.export_dir)
 
     # -- session -------------------------------------------------------------------------------
+    def sign_in_origin(self):
+        """The channel this process serves and the client's address, for the member's sign-in record."""
+        import os
+
+        from backend.security.origins import from_environment
+
+        return from_environment(os.environ, web=self.is_web)
+
     def start_session(self, signed: SignedIn) -> None:
         from screens.menu.menu import MenuScreen
 

@@ -10,14 +10,40 @@ forbids anything else. Under /static/ it serves files only, never a folder's lis
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import textual_serve.server
 from aiohttp import web
+from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
+from backend.security.origins import WEB_CLIENT_ENV
+
 TEMPLATES = Path(__file__).parent / "templates"
+# The address of the browser whose websocket is being opened, for the app process started for it.
+_client: contextvars.ContextVar[str] = contextvars.ContextVar("cooprogreso_web_client", default="")
+
+
+class ClientAwareAppService(AppService):
+    """textual-serve's app process, told who it serves: the address `client_address` vouched for goes in
+    WEB_CLIENT_ENV (the member's «Centro de seguridad» shows it). SSH_CONNECTION is dropped, so a server
+    started from an SSH login does not pass that login's address off as the browser's."""
+
+    def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
+        env = super()._build_environment(width, height)
+        env.pop("SSH_CONNECTION", None)
+        env.pop(WEB_CLIENT_ENV, None)
+        if _client.get():
+            env[WEB_CLIENT_ENV] = _client.get()
+        return env
+
+
+# textual-serve builds its AppService by this module-level name, in the websocket handler's own task (where
+# `_check_origin` set `_client`): there is no hook to pass an environment otherwise.
+textual_serve.server.AppService = ClientAwareAppService  # type: ignore[misc]
 
 
 def is_loopback(host: str) -> bool:
@@ -112,6 +138,7 @@ class CooprogresoServer(Server):
                 raise web.HTTPForbidden(text="Origen no permitido.")
             who = client_address(request.remote, request.headers.get("X-Forwarded-For"), self.trusted)
             self.console.print(f"Sesión web desde {who}", highlight=False, markup=False)
+            _client.set(who)
         return await handler(request)
 
     @web.middleware

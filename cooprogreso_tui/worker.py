@@ -70,8 +70,16 @@ def _mask(backend: Backend) -> None:
     backend.mask_expired_codes()
 
 
+def _alerts(backend: Backend) -> None:
+    """Members' movement alerts (backend/security/security_center.py); delivered by the next `deliver`."""
+    from backend.security.security_center import movement_alerts
+
+    movement_alerts(backend.ctx)
+
+
 PASSES: dict[str, Callable[[Backend], str | None]] = {
-    "settle": _settle, "deliver": _deliver, "card_cycle": _card_cycle, "scheduled": _scheduled, "mask": _mask}
+    "settle": _settle, "deliver": _deliver, "card_cycle": _card_cycle, "scheduled": _scheduled, "mask": _mask,
+    "alerts": _alerts}
 
 
 class Worker:
@@ -98,7 +106,7 @@ class Worker:
         s = self.backend.settings
         return {"settle": s.settle_every_seconds, "deliver": s.deliver_every_seconds,
                 "card_cycle": s.card_cycle_seconds, "scheduled": s.scheduled_every_seconds,
-                "mask": MASK_EVERY_SECONDS}[name]
+                "mask": MASK_EVERY_SECONDS, "alerts": s.deliver_every_seconds}[name]
 
     def stop(self) -> None:
         """Finish the pass under way, then release the lease (SIGTERM, or the demo app closing)."""

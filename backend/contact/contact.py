@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backend.core import notices
 from backend.core.context import Context
@@ -181,6 +181,18 @@ def _sent_today(conn: Connection, user_id: int, today: str) -> int:
                            " WHERE c.user_id = ? AND r.from_member = 1 AND r.created_at >= ?",
                            (user_id, today)).fetchone()[0]
     return int(cases) + int(replies)
+
+
+def file_claim(conn: Any, settings: Any, user_id: int, username: str, body: str, now: datetime) -> tuple[str, date]:
+    """Open a reclamo for a member inside the caller's write transaction (the security centre's «No fui yo»,
+    wired in backend/service.py): the same row, deadline and staff queue as one written in «Escríbenos», but
+    outside the daily budget (it is the co-op's own doing). Returns (case number, deadline)."""
+    at = now.strftime("%Y-%m-%d %H:%M:%S")
+    due = now.date() + timedelta(days=settings.reclamo_response_days)
+    case_id = conn.execute("INSERT INTO contact_cases (user_id, subject, body, state, created_at, due_on)"
+                           " VALUES (?, 'reclamo', ?, 'Recibido', ?, ?) RETURNING id",
+                           (user_id, body, at, due.isoformat())).fetchone()[0]
+    return case_number(case_id, at), due
 
 
 class ContactService:

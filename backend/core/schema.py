@@ -854,6 +854,31 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE otp_challenges ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
     """,
+    # 31: the member's security centre (backend/security/security_center.py) — every sign-in attempt of a known
+    # user with its channel and client address, the channel of each session, and the member's own alerts (an SMS
+    # for a movement at or above an amount, and for every sign-in); movement alerts are queued by the worker
+    # from postings after a watermark kept in meta
+    """
+    ALTER TABLE sessions ADD COLUMN channel TEXT;
+    ALTER TABLE sessions ADD COLUMN client_address TEXT;
+    CREATE INDEX sessions_user ON sessions(user_id, ended_at);
+    CREATE TABLE sign_ins (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        at TEXT NOT NULL,
+        channel TEXT NOT NULL CHECK (channel IN ('local', 'ssh', 'web')),
+        client_address TEXT,
+        result TEXT NOT NULL,
+        session_id INTEGER REFERENCES sessions(id)
+    );
+    CREATE INDEX sign_ins_user ON sign_ins(user_id, id);
+    CREATE TABLE security_alerts (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id),
+        movement_threshold INTEGER CHECK (movement_threshold > 0),
+        sign_in_sms INTEGER NOT NULL DEFAULT 0 CHECK (sign_in_sms IN (0, 1)),
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from backend.core import notices
 from backend.core.clock import iso, parse_iso
@@ -14,6 +15,7 @@ from backend.core.context import Context, Principal
 from backend.core.db import IntegrityError, member_lock, username_lock
 from backend.core.errors import AuthError, Forbidden, OtpError, SessionExpired, ValidationError
 from backend.core.identity import normalize_id
+from backend.security.origins import LOCAL, Origin, checked
 from backend.security.otp import CHALLENGE_ID, Challenge, OtpService
 from backend.security.passwords import (
     Cost,
@@ -186,14 +188,18 @@ class AuthService:
         return row[0]
 
     # -- sign-in -----------------------------------------------------------------------------------
-    def login(self, username: str, password: str) -> SignedIn | StaffChallenge:
+    def login(self, username: str, password: str, origin: Origin = LOCAL) -> SignedIn | StaffChallenge:
         """A member signs in here; a staff user gets a StaffChallenge to finish with `staff_code`.
 
         Unknown, known and locked members get the same answer after the same work (one password hash
         at the stored cost); the audit keeps the real reason, never a raw unknown name. While a user is
         locked even the right password gets that answer: a different one would confirm a guess, and
-        guessing would go on at full speed through the lock. The member learns of the lock by SMS."""
+        guessing would go on at full speed through the lock. The member learns of the lock by SMS.
+
+        Every attempt on a known member's user is kept in `sign_ins` with `origin` (channel and address) for
+        their «Centro de seguridad»; a member who asked for it gets an SMS at each sign-in."""
         s = self.ctx.settings
+        origin = checked(origin)
         password = password if isinstance(password, str) else ""
         decoy = self._decoy()  # made before any lookup, so the first attempt costs the same for everyone
         name = canonical_username(username)
@@ -211,7 +217,9 @@ class AuthService:
             raise self._bad_credentials()
         if user["locked_until"] and now < parse_iso(user["locked_until"]):
             verify_password(password, user["password_hash"])  # the same work; its answer changes nothing
-            self.ctx.audit_now(user["username"], "login", "bloqueado")
+            with self.ctx.db.write() as conn:
+                self.ctx.audit(conn, user["username"], "login", "bloqueado", canal=origin.channel)
+                _sign_in(conn, user["id"], now, origin, "bloqueado")
             raise self._bad_credentials()
         ok = verify_password(password, user["password_hash"])
         rehashed = None  # the password at the current cost, made outside the write lock
@@ -227,6 +235,7 @@ class AuthService:
                     conn.execute("UPDATE users SET locked_until = ?, failed_logins = 0 WHERE id = ?",
                                  (iso(until), user["id"]))
                     self.ctx.audit(conn, user["username"], "login", "bloqueo", minutos=s.lockout_minutes)
+                    _sign_in(conn, user["id"], now, origin, "bloqueo")
                     notices.queue(conn, user["member_id"], (
                         f"Cooprogreso: tu usuario de Cooprogreso en línea se bloqueó por {s.max_failed_logins} "
                         f"intentos fallidos. Podrás ingresar de nuevo en {s.lockout_minutes} minutos. Si no fuiste "
@@ -234,9 +243,11 @@ class AuthService:
                     failure: AuthError | None = self._bad_credentials()
                 else:
                     self.ctx.audit(conn, user["username"], "login", "contrasena_incorrecta", intentos=failures)
+                    _sign_in(conn, user["id"], now, origin, "contrasena_incorrecta")
                     failure = self._bad_credentials()
             elif user["member_status"] != "activo":
                 self.ctx.audit(conn, user["username"], "login", "socio_inactivo")
+                _sign_in(conn, user["id"], now, origin, "socio_inactivo")
                 failure = AuthError("Tu registro de socio no está activo. Acércate a una agencia.",
                                     code="inactive")
             else:
@@ -244,14 +255,23 @@ class AuthService:
                 token = secrets.token_urlsafe(32)
                 conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?"
                              " WHERE id = ?", (iso(now), user["id"]))
-                conn.execute(
-                    "INSERT INTO sessions (token_hash, user_id, started_at, last_seen_at, previous_login_at)"
-                    " VALUES (?, ?, ?, ?, ?)", (_token_hash(token), user["id"], iso(now), iso(now),
-                                                user["last_login_at"]))
+                session_id = conn.execute(
+                    "INSERT INTO sessions (token_hash, user_id, started_at, last_seen_at, previous_login_at, channel,"
+                    " client_address) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (_token_hash(token), user["id"], iso(now), iso(now), user["last_login_at"], origin.channel,
+                     origin.address)).fetchone()[0]
+                _sign_in(conn, user["id"], now, origin, "ok", session_id)
+                alert = conn.execute("SELECT sign_in_sms FROM security_alerts WHERE user_id = ?",
+                                     (user["id"],)).fetchone()
+                if alert and alert[0]:
+                    notices.queue(conn, user["member_id"], (
+                        f"Cooprogreso: ingresaste a Cooprogreso en línea el {now:%d/%m/%Y %H:%M} ({origin.label}). "
+                        "Si no fuiste tú, elige «No fui yo» en tu Centro de seguridad o llama a la cooperativa."), iso(now))
                 if rehashed:  # unless the password changed meanwhile (an access reset)
                     conn.execute("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
                                  (rehashed, user["id"], user["password_hash"]))
-                self.ctx.audit(conn, user["username"], "login", "ok", **({"hash_actualizado": 1} if rehashed else {}))
+                self.ctx.audit(conn, user["username"], "login", "ok", canal=origin.channel,
+                               **({"hash_actualizado": 1} if rehashed else {}))
         if failure:
             raise failure
         previous = parse_iso(user["last_login_at"]) if user["last_login_at"] else None
@@ -293,12 +313,12 @@ class AuthService:
     def principal(self, token: str) -> Principal:
         """The member a token stands for (never a staff user); ends the session if it sat idle too long."""
         row = self.ctx.db.conn.execute(
-            "SELECT s.id, s.user_id, s.last_seen_at, s.ended_at, u.member_id, u.username FROM sessions s"
+            "SELECT s.id, s.user_id, s.last_seen_at, s.ended_at, s.end_reason, u.member_id, u.username FROM sessions s"
             " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?", (_token_hash(token or ""),)).fetchone()
         if row is None and self.staff_directory.is_staff_token(token):
             raise Forbidden("El personal de la cooperativa no puede operar como socio.", code=ROLE_REFUSED)
         if row is None or row["ended_at"]:
-            raise SessionExpired("Tu sesión terminó. Ingresa nuevamente.")
+            raise SessionExpired(ENDED.get(row["end_reason"] if row else "", "Tu sesión terminó. Ingresa nuevamente."))
         now = self.ctx.now()
         idle = now - parse_iso(row["last_seen_at"])
         if idle > timedelta(seconds=self.ctx.settings.session_idle_seconds):
@@ -309,6 +329,24 @@ class AuthService:
                 conn.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (iso(now), row["id"]))
         self.ctx.db.act_for(row["member_id"])  # PostgreSQL: this thread's writes queue per member
         return Principal(row["user_id"], row["member_id"], row["username"], row["id"])
+
+
+# What a session ended elsewhere says at its next action (by `sessions.end_reason`).
+ENDED = {
+    "cerrada_por_socio": "Cerraste esta sesión desde otra de tus sesiones («Cerrar las demás sesiones»). "
+                         "Ingresa nuevamente.",
+    "cambio_contrasena": "Tu contraseña cambió, así que esta sesión se cerró. Ingresa con tu nueva contraseña.",
+    "bloqueo": "Tu usuario se bloqueó por intentos fallidos de tu contraseña. Podrás ingresar más tarde.",
+    "no_fui_yo": "Bloqueaste tu acceso en línea («No fui yo»). Para volver a ingresar, acércate a una agencia "
+                 "con tu cédula.",
+}
+
+
+def _sign_in(conn: Any, user_id: int, now: datetime, origin: Origin, result: str,
+             session_id: int | None = None) -> None:
+    """One attempt on a known user, for the member's «Centro de seguridad» (the audit keeps it too)."""
+    conn.execute("INSERT INTO sign_ins (user_id, at, channel, client_address, result, session_id)"
+                 " VALUES (?, ?, ?, ?, ?, ?)", (user_id, iso(now), origin.channel, origin.address, result, session_id))
 
 
 def _token_hash(token: str) -> str:

@@ -8,13 +8,16 @@ import uuid
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from backend.branch.backoffice import Enrolled, EnrolReview, OnlineAccess
 from backend.core.money import format_money
 from backend.core.identity import ID_TYPES
 from screens.shared.base import MemberScreen
+from screens.shared.calls import ServiceCalls
 from screens.shared.confirm import ConfirmModal
 from screens.shared.safe_text import safe_text
 from screens.shared.text_entry import TextInput
@@ -126,6 +129,7 @@ class MemberCareScreen(MemberScreen):
         with Horizontal(id="care-actions"):
             yield Button("Desbloquear usuario", id="unlock", compact=True)
             yield Button("Restablecer acceso", id="reset", variant="warning", compact=True)
+            yield Button("Ingresos", id="sign-ins", compact=True)
         with Horizontal(id="mobile-row"):
             yield Input(id="new-mobile", placeholder="Nuevo celular", max_length=10, restrict=r"\d*", compact=True)
             yield TextInput(id="mobile-reason", placeholder="Motivo", max_length=120, compact=True)
@@ -171,6 +175,11 @@ class MemberCareScreen(MemberScreen):
     def failed_access(self, error) -> None:
         self._status(error.message, "bold red")
 
+    @on(Button.Pressed, "#sign-ins")
+    def sign_ins(self) -> None:
+        if self.member_id is not None:
+            self.app.push_screen(SignInsModal(self.member_id, self.card.name))
+
     @on(Button.Pressed, "#unlock")
     def unlock(self) -> None:
         self.call("unlock", self.coop.backend.backoffice.unlock_user, self.coop.token, self.member_id)
@@ -211,3 +220,45 @@ class MemberCareScreen(MemberScreen):
 
     def failed_mobile(self, error) -> None:
         self._status(error.message, "bold red")
+
+
+class SignInsModal(ServiceCalls, ModalScreen[None]):
+    """A member's sign-ins and failed attempts for the atención staff: when, channel, address and result
+    (the member's «Centro de seguridad» shows the same; never a password or a code)."""
+
+    HELP = "Los ingresos e intentos fallidos del socio, con canal y dirección; Escape vuelve."
+    DEFAULT_CSS = """
+    SignInsModal #staff-sign-ins { height: 14; }
+    """
+    BINDINGS = [Binding("escape", "close", "Volver", id="sign_ins.close")]
+
+    def __init__(self, member_id: int, name: str) -> None:
+        super().__init__()
+        self.member_id, self.name_text = member_id, name
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(safe_text(f"Ingresos de {self.name_text}"), classes="dialog-title")
+            yield DataTable(id="staff-sign-ins", cursor_type="row", zebra_stripes=True)
+            with Horizontal(classes="buttons"):
+                yield Button("Volver", id="sign-ins-close", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(".dialog").styles.width = 78  # the theme's dialogs are 64 wide; four columns need more
+        table = self.query_one("#staff-sign-ins", DataTable)
+        for name, width in (("Fecha", 16), ("Canal", 14), ("Dirección", 15), ("Resultado", 20)):
+            table.add_column(name, width=width)
+        table.focus()
+        self.call("sign_ins", self.coop.backend.security_center.member_sign_ins, self.coop.token, self.member_id)
+
+    def done_sign_ins(self, items) -> None:
+        table = self.query_one("#staff-sign-ins", DataTable)
+        for s in items:
+            table.add_row(f"{s.at:%d/%m/%Y %H:%M}", safe_text(s.channel), safe_text(s.address or "—"),
+                          safe_text(s.result))
+        if not items:
+            table.add_row("—", safe_text("Sin ingresos registrados"), "", "")
+
+    @on(Button.Pressed, "#sign-ins-close")
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -42,7 +42,7 @@ def worker_status(beat) -> tuple[str, bool]:
 class MenuScreen(MemberScreen):
     audience = "socio"  # whose menu: staff menus are the same screen over their own rows
     BINDINGS: ClassVar[list[BindingType]] = [
-        *[Binding(str(n), f"open_number({n})", show=False, id=f"menu.{n}") for n in range(1, 9)],
+        *[Binding(str(n), f"open_number({n})", show=False, id=f"menu.{n}") for n in range(1, 10)],
         Binding("escape", "back", show=False, id="menu.back")]  # nothing to go back to: SALIR signs out
 
     def __init__(self, audience: str | None = None) -> None:

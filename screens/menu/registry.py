@@ -17,7 +17,7 @@ from textual.screen import Screen
 class Section:
     key: str
     title: str  # as the menu shows it
-    number: int | None = None  # 1–8: the manual's sections, also their menu key
+    number: int | None = None  # 1–9: the manual's sections, also their menu key
     parent: str | None = None  # the heading this entry sits under
     screen: str | None = None  # "screens.module:Class"; None for a heading
     args: tuple = ()  # passed to the screen's constructor
@@ -119,6 +119,12 @@ SECTIONS: list[Section] = [
     Section("ayuda_tasas", "Tasas máximas", parent="ayuda", screen="screens.help.help:RatesScreen",
             help="Las tasas de interés efectivas máximas vigentes por segmento de crédito, con su fuente.",
             aliases=("tasas", "interés", "tasa máxima", "BCE"), menu=False),
+    Section("seguridad", "9. Centro de seguridad", 9, screen="screens.security.security_center:SecurityCenterScreen",
+            help="Tus ingresos e intentos fallidos con canal y dirección, tus sesiones abiertas («Cerrar las demás "
+                 "sesiones»), el cambio de contraseña con tu código, alertas por SMS y «No fui yo» (n) si no "
+                 "reconoces un ingreso o un movimiento.",
+            # «contraseña» last: the palette matches a word across the joined aliases
+            aliases=("seguridad", "sesiones", "clave", "alertas", "no fui yo", "ingresos", "contraseña")),
     # -- cajeros: each staff role's own menu (audience = the role)
     Section("caja", "1. Mi caja", 1, screen="screens.branch.staff_till:TillScreen", audience="cajero",
             help="Abre tu caja con el efectivo contado y mira su saldo y las operaciones del día."),

@@ -69,7 +69,7 @@ class LoginScreen(ServiceCalls, Screen):
             return
         self._error("Verificando…")
         self.query_one("#login", Button).disabled = True
-        self.call("login", self.coop.backend.auth.login, username, password)
+        self.call("login", self.coop.backend.auth.login, username, password, self.coop.sign_in_origin())
 
     def done_login(self, signed) -> None:
         from backend.security.auth import SignedIn

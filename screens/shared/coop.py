@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from backend.security.auth import SignedIn
+    from backend.security.origins import Origin
     from backend.service import Backend
     from screens.help.help import About
 
@@ -21,6 +22,8 @@ class CoopApp(Protocol):
     def token(self) -> str: ...
 
     def about(self) -> About: ...
+
+    def sign_in_origin(self) -> Origin: ...
 
     def start_session(self, signed: SignedIn) -> None: ...
 

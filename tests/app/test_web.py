@@ -132,3 +132,29 @@ def test_static_serves_files_never_a_folders_listing(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_each_browser_session_is_told_its_vouched_address_and_not_an_inherited_ssh_one(monkeypatch):
+    """The app process of a websocket gets the address `client_address` chose (the member's «Centro de
+    seguridad» shows it) and never the SSH_CONNECTION of whoever started the server."""
+    import textual_serve.server
+
+    from backend.security.origins import WEB_CLIENT_ENV, from_environment
+
+    assert textual_serve.server.AppService is web.ClientAwareAppService  # the name the websocket handler uses
+    monkeypatch.setenv("SSH_CONNECTION", "192.0.2.1 5000 10.0.0.2 22")
+    monkeypatch.setenv(WEB_CLIENT_ENV, "192.0.2.99")  # a stale value in the server's own environment
+
+    async def nothing(*_args) -> None:
+        return None
+
+    service = web.ClientAwareAppService("true", write_bytes=nothing, write_str=nothing, close=nothing,
+                                        download_manager=None)  # type: ignore[arg-type]
+    token = web._client.set("203.0.113.9")
+    try:
+        env = service._build_environment()
+    finally:
+        web._client.reset(token)
+    assert "SSH_CONNECTION" not in env and env[WEB_CLIENT_ENV] == "203.0.113.9"
+    assert from_environment(env, web=True).address == "203.0.113.9"
+    assert WEB_CLIENT_ENV not in service._build_environment()  # no vouched address: none at all

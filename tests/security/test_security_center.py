@@ -1,0 +1,205 @@
+"""«Centro de seguridad»: sign-ins with their channel, sessions closed from another, password change with a
+code, alerts, «No fui yo», and that nobody reaches another member's rows by guessing ids."""
+
+import pytest
+
+from backend.core.errors import AuthError, Forbidden, NotFound, SessionExpired, ValidationError
+from backend.security.origins import Origin, from_environment
+from backend.security.security_center import movement_alerts
+from tests.conftest import last_code
+from tests.staff_helpers import team
+from tests.transfer_helpers import demo_member, other_member
+
+
+def _sign_in(backend, origin=Origin()):
+    return backend.auth.login("demo", "Demo-2026!", origin).token
+
+
+def test_sign_ins_keep_channel_address_and_result(backend, clock):
+    with pytest.raises(AuthError):
+        backend.auth.login("demo", "wrong-1234", Origin("ssh", "203.0.113.7"))
+    clock.advance(minutes=1)
+    token = _sign_in(backend, Origin("web", "198.51.100.4"))
+    seen = backend.security_center.sign_ins(token)
+    assert [(s.channel, s.address, s.result, s.ok) for s in seen[:2]] == [
+        ("Navegador", "198.51.100.4", "Ingreso correcto", True),
+        ("SSH", "203.0.113.7", "Contraseña incorrecta", False)]
+    assert seen[0].at == clock.now()
+
+
+def test_an_address_that_is_not_an_ip_is_never_stored(backend):
+    token = _sign_in(backend, Origin("ssh", "\x1b[31mevil\x1b[0m"))
+    assert backend.security_center.sign_ins(token)[0].address == ""
+    token = _sign_in(backend, Origin("telepathy", "10.0.0.1"))  # unknown channel: local
+    assert backend.security_center.sign_ins(token)[0].channel == "Terminal local"
+
+
+def test_channel_from_environment():
+    env = {"SSH_CONNECTION": "203.0.113.9 52344 10.0.0.2 22", "COOPROGRESO_WEB_CLIENT": "198.51.100.8"}
+    assert from_environment(env, web=False) == Origin("ssh", "203.0.113.9")
+    # a browser session never believes SSH_CONNECTION (inherited from whoever started the server)
+    assert from_environment(env, web=True) == Origin("web", "198.51.100.8")
+    assert from_environment({"COOPROGRESO_WEB_CLIENT": "x; rm"}, web=True) == Origin("web", None)
+    assert from_environment({}, web=False) == Origin("local", None)
+
+
+def test_close_other_sessions_ends_the_first_at_its_next_call(backend, clock):
+    first = _sign_in(backend)
+    clock.advance(minutes=2)
+    second = _sign_in(backend, Origin("ssh", "203.0.113.7"))
+    center = backend.security_center
+    sessions = center.sessions(second)
+    assert [(s.current, s.channel) for s in sessions] == [(True, "SSH"), (False, "Terminal local")]
+    assert center.close_other_sessions(second) == 1
+    with pytest.raises(SessionExpired) as err:
+        backend.products.position(first)
+    assert "otra de tus sesiones" in err.value.message
+    assert [s.current for s in center.sessions(second)] == [True]
+    actions = [r[0] for r in backend.db.conn.execute("SELECT action FROM audit_log WHERE actor = 'demo'")]
+    assert "sesion.cerrar_demas" in actions
+
+
+def test_a_member_cannot_see_or_close_another_members_sessions(backend):
+    lucia = demo_member(backend)
+    ana = other_member(backend)
+    center = backend.security_center
+    lucia_ids = {s.id for s in center.sessions(lucia.token)}
+    assert not lucia_ids & {s.id for s in center.sessions(ana.token)}
+    for session_id in lucia_ids:
+        with pytest.raises(NotFound):
+            center.close_session(ana.token, session_id)
+    assert center.close_other_sessions(ana.token) == 0
+    backend.products.position(lucia.token)  # still open
+    assert {s.id for s in center.sign_ins(ana.token)}.isdisjoint(s.id for s in center.sign_ins(lucia.token))
+    lucia_sign_in = center.sign_ins(lucia.token)[0].id
+    with pytest.raises(NotFound):
+        center.not_me(ana.token, "sign_in", lucia_sign_in)
+    lucia_movement = center.movements(lucia.token)[0].id
+    with pytest.raises(NotFound):
+        center.not_me(ana.token, "movement", lucia_movement)
+    backend.products.position(lucia.token)  # nothing of Lucía's was locked
+
+
+def test_close_one_session_by_id(backend, clock):
+    first = _sign_in(backend)
+    second = _sign_in(backend)
+    other = next(s.id for s in backend.security_center.sessions(second) if not s.current)
+    backend.security_center.close_session(second, other)
+    with pytest.raises(SessionExpired):
+        backend.auth.principal(first)
+    with pytest.raises(NotFound):
+        backend.security_center.close_session(second, other)  # already closed
+
+
+def test_password_change_needs_current_password_and_code(backend, clock):
+    first = _sign_in(backend)
+    token = _sign_in(backend)
+    center = backend.security_center
+    with pytest.raises(ValidationError) as err:
+        center.prepare_password_change(token, "not-it-123", "NuevaClave77", "NuevaClave77")
+    assert err.value.field == "current"
+    with pytest.raises(ValidationError) as err:
+        center.prepare_password_change(token, "Demo-2026!", "corta1", "corta1")
+    assert "8 caracteres" in err.value.message
+    with pytest.raises(ValidationError):
+        center.prepare_password_change(token, "Demo-2026!", "NuevaClave77", "NuevaClave78")
+    pending = center.prepare_password_change(token, "Demo-2026!", "NuevaClave77", "NuevaClave77")
+    backend.ops.request_code(token, pending.id)
+    receipt = backend.ops.authorise(token, pending.id, last_code(backend))
+    assert receipt.title == "Cambio de contraseña"
+    with pytest.raises(AuthError):
+        backend.auth.login("demo", "Demo-2026!")
+    assert backend.auth.login("demo", "NuevaClave77").token
+    with pytest.raises(SessionExpired) as err:
+        backend.auth.principal(first)  # other sessions end with the change
+    assert "contraseña cambió" in err.value.message
+    backend.auth.principal(token)
+    stored = backend.db.conn.execute("SELECT request FROM operations WHERE id = ?", (pending.id,)).fetchone()[0]
+    assert "NuevaClave77" not in stored
+    audit = " ".join(str(r) for r in backend.db.conn.execute("SELECT details FROM audit_log").fetchall())
+    assert "NuevaClave77" not in audit and "Demo-2026!" not in audit
+
+
+def test_password_change_cannot_be_forged_through_the_operations_flow(backend):
+    from backend.security.passwords import hash_password
+
+    token = _sign_in(backend)
+    forged = hash_password("Atacante123", log_n=4, r=8, p=1)
+    with pytest.raises(ValidationError):
+        backend.security_center  # noqa: B018 - registers the kind
+        backend.ops.prepare(token, "cambio_contrasena", {"new_hash": forged, "proof": "0" * 64})
+
+
+def test_wrong_current_passwords_lock_the_user(backend):
+    token = _sign_in(backend)
+    center = backend.security_center
+    for _ in range(backend.settings.max_failed_logins - 1):
+        with pytest.raises(ValidationError):
+            center.prepare_password_change(token, "guess-12345", "NuevaClave77", "NuevaClave77")
+    with pytest.raises(AuthError):
+        center.prepare_password_change(token, "guess-12345", "NuevaClave77", "NuevaClave77")
+    with pytest.raises(SessionExpired) as err:
+        backend.auth.principal(token)
+    assert "intentos fallidos" in err.value.message
+
+
+def test_sign_in_alert_sms(backend, clock):
+    token = _sign_in(backend)
+    backend.security_center.set_alerts(token, "", True)
+    _sign_in(backend, Origin("ssh", "203.0.113.7"))
+    body = backend.outbox(last=1)[-1].body
+    assert "ingresaste" in body and "203.0.113.7" in body and "25/11/2026 10:00" in body
+
+
+def test_movement_alerts_above_the_amount(backend, clock):
+    lucia = demo_member(backend)
+    ana = other_member(backend)
+    center = backend.security_center
+    with pytest.raises(ValidationError):
+        center.set_alerts(lucia.token, "diez", False)
+    assert center.set_alerts(lucia.token, "50.00", False).movement_threshold == 50_00
+    assert movement_alerts(backend.ctx) == 0  # the first pass marks where it starts
+    _book(backend, lucia.accounts[0], ana.accounts[0], 20_00)
+    _book(backend, lucia.accounts[0], ana.accounts[0], 75_00)
+    assert movement_alerts(backend.ctx) == 1
+    body = backend.outbox(last=1)[-1].body
+    assert "débito de $75.00" in body and "No fui yo" in body
+    assert movement_alerts(backend.ctx) == 0  # each posting once
+
+
+def _book(backend, source, target, cents):
+    from backend.core.ledger import Leg, post
+
+    with backend.db.write() as conn:
+        post(conn, kind="transferencia", description="Prueba", legs=[Leg(source, -cents, "x"), Leg(target, cents, "x")],
+             posted_at=backend.ctx.now_iso(), actor="test")
+
+
+def test_not_me_locks_access_opens_a_reclamo_and_explains(backend, clock):
+    first = _sign_in(backend)
+    token = _sign_in(backend, Origin("web", "198.51.100.4"))
+    center = backend.security_center
+    suspicious = center.sign_ins(token)[0].id
+    result = center.not_me(token, "sign_in", suspicious)
+    assert result.case_number.startswith("C-2026-") and "agencia" in result.message
+    for ended in (first, token):
+        with pytest.raises(SessionExpired) as err:
+            backend.auth.principal(ended)
+        assert "No fui yo" in err.value.message
+    with pytest.raises(AuthError):
+        backend.auth.login("demo", "Demo-2026!")  # locked: the same answer a stranger gets
+    case = backend.db.conn.execute("SELECT subject, body FROM contact_cases ORDER BY id DESC LIMIT 1").fetchone()
+    assert case[0] == "reclamo" and "198.51.100.4" in case[1]
+    assert result.case_number in backend.outbox(last=1)[-1].body
+
+
+def test_staff_see_sign_ins_never_secrets(backend, clock):
+    lucia = demo_member(backend)
+    people = team(backend, clock)
+    seen = backend.security_center.member_sign_ins(people["atencion"].token, lucia.member_id)
+    assert seen and seen[0].result == "Ingreso correcto"
+    assert not any(hasattr(s, "password") or hasattr(s, "code") for s in seen)
+    with pytest.raises(Forbidden):
+        backend.security_center.member_sign_ins(people["cajero"].token, lucia.member_id)
+    with pytest.raises(Forbidden):
+        backend.security_center.member_sign_ins(lucia.token, lucia.member_id)
