@@ -20,12 +20,13 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
+from typing import Any
 from importlib import resources
 from typing import TYPE_CHECKING
 
 from backend.core.accounts import internal_account
 from backend.core.ledger import Leg, post
-from backend.core.rates import RateBook, default_book
+from backend.core.rates import Quote, RateBook, current_book, default_book
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row
@@ -53,9 +54,19 @@ def mora_rule() -> MoraRule:
     return rule
 
 
-def daily_mora_rate(book: RateBook, on: date) -> Decimal:
+def rotativo_quote(conn: Any, book: RateBook | None, on: date) -> Quote:
+    """The revolving rate on a day under the caps in force in this database (`cooprogreso tasas --load`), not
+    only the shipped table. A debt already owed cannot be refused like a new simulation, so when a loaded cap
+    is under the co-op's offer the card is priced at the cap (staff are warned of the offer by `check`)."""
+    book = current_book(conn, book or default_book(), on)
+    offer = book.offer("rotativo", 1, on)
+    cap = book.cap(offer.segment, on)
+    return Quote("rotativo", offer.segment, 1, min(offer.effective, cap.max_effective), cap, on)
+
+
+def daily_mora_rate(quote: Quote) -> Decimal:
     """The day's mora rate: (factor × the card's effective annual rate) as a daily compound-equivalent rate."""
-    annual = book.quote("rotativo", 1, on).effective * mora_rule().factor
+    annual = quote.effective * mora_rule().factor
     return ((Decimal(1) + annual) ** (Decimal(1) / Decimal(365)) - Decimal(1)).quantize(Decimal("1e-12"))
 
 
@@ -188,7 +199,7 @@ def cycle_replay(conn: Connection, card_id: int, through: date, *, book: RateBoo
         "SELECT p.posted_at, e.kind, p.amount FROM postings p JOIN entries e ON e.id = p.entry_id"
         " WHERE p.account_id = ? AND p.posted_at > ? AND p.posted_at <= ? AND p.amount > 0 AND e.kind IN (?, ?)"
         " ORDER BY p.posted_at, p.id", (card_id, since, until, PAYMENT, DEFERRAL))]
-    rate = daily_mora_rate(book or default_book(), through)
+    rate = daily_mora_rate(rotativo_quote(conn, book, through))
     return replay(start, due, events, through, rate)
 
 

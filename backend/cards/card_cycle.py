@@ -129,7 +129,7 @@ def close_statement(conn: Connection, ctx: Context, card_id: int, cut: date, *, 
     unpaid = prev_capital - state.capital_paid
     interest = 0
     if unpaid > 0:
-        monthly = book.quote("rotativo", 1, cut).monthly
+        monthly = card_arrears.rotativo_quote(conn, book, cut).monthly  # the caps in force, loaded ones too
         interest = int((Decimal(unpaid) * monthly).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     if interest:
         legs += [Leg(card_id, -interest, "Interés sobre saldo rotativo"),

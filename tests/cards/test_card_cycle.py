@@ -153,3 +153,29 @@ def test_close_statement_twice_in_one_pass_is_a_no_op(backend):
         "SELECT MAX(cut_date) FROM card_statements WHERE card_id = ?", (card,)).fetchone()[0])
     with backend.db.write() as conn:
         assert close_statement(conn, backend.ctx, card, cut) is None
+
+
+def test_the_cycle_prices_the_revolving_balance_under_the_caps_loaded_in_the_database(backend, tmp_path):
+    """A consumo cap loaded with `cooprogreso tasas --load` under the shipped one lowers the revolving rate of the
+    next cut (a debt already owed is priced at the cap, not refused); the cut before it keeps the shipped rate."""
+    from backend.core import rates
+
+    member, _ = add_member(backend, cedula="1104680135")
+    card = new_card(backend, member)
+    buy(backend, card, 1000_00, "2027-03-10 10:00:00")
+    backend.card_cycle.close_due(date(2027, 4, 16))  # cuts 15/03 and 15/04 under the shipped 16.77 %
+    path = tmp_path / "tasas.csv"
+    path.write_text("segment,valid_from,valid_to,max_effective,verified,source\n"
+                    "consumo,2027-05-01,,12.00,si,Prueba\n", encoding="utf-8")
+    rates.load_file(backend.ctx, path, "cli")
+    backend.card_cycle.close_due(date(2027, 5, 16))
+    rows = {r["cut_date"]: r["interest"] for r in backend.db.conn.execute(
+        "SELECT cut_date, interest FROM card_statements WHERE card_id = ? ORDER BY cut_date", (card,))}
+
+    def charge(effective: str) -> int:
+        return int((Decimal(1000_00) * monthly_from_effective(Decimal(effective))).quantize(
+            Decimal(1), rounding="ROUND_HALF_UP"))
+
+    assert rows["2027-04-15"] == charge("0.1677") == 13_00
+    assert rows["2027-05-15"] == charge("0.12") != charge("0.1677")
+    assert backend.check() == []
