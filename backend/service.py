@@ -68,8 +68,13 @@ class AuditEntry:
 class Backend:
     def __init__(self, db_path: str | Path | DatabaseUrl, settings: Settings | None = None, clock: Clock | None = None,
                  *, create: bool = True, migrate: bool | None = None):
-        self.db = Database(db_path, create=create, migrate=migrate)
+        from backend.core import keys
+
         settings = settings or Settings()
+        key_file = keys.key_file_path(settings.secret_key_file)
+        # an older database is migrated only once its key file is known to be its own (nothing written if not)
+        self.db = Database(db_path, create=create, migrate=migrate,
+                           before_migrate=lambda db: keys.verify(db, key_file))
         self.ctx = Context(self.db, settings, clock or system_clock(settings.timezone))
         self._core_lock = threading.Lock()
         self._core_services: tuple[OtpService, AuthService, OperationsService] | None = None

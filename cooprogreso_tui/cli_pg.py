@@ -22,6 +22,7 @@ def _say(message: str, *, error: bool = False) -> None:
 
 
 def _migrate(cfg, args) -> int:
+    from backend.core import keys
     from backend.core.db import Database
     from backend.core.errors import ServiceError
     from backend.core.schema import SCHEMA_VERSION
@@ -35,6 +36,8 @@ def _migrate(cfg, args) -> int:
     try:
         db = Database(cfg.db_path, create=False, migrate=False, check=False)
         try:
+            if db.schema_version():  # only its own key file may migrate a database (nothing written if not)
+                keys.verify(db, keys.key_file_path(cfg.settings.secret_key_file))
             ran = db.migrate()
         finally:
             db.close()

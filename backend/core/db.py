@@ -14,7 +14,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
@@ -193,10 +193,12 @@ class Database:
 
     `create`: make a missing SQLite file. `migrate`: bring an older schema up to date on open; the default
     (None) does so for the embedded file and never for PostgreSQL, where `cooprogreso migrate` does it.
-    `check=False` skips the schema check (for `migrate` itself).
+    `check=False` skips the schema check (for `migrate` itself). `before_migrate` is called, on the database
+    as it is, before an older schema is migrated on open (the key check: a wrong key file changes nothing).
     """
 
     engine = "?"
+    before_migrate: Callable[[Database], None] | None = None
     target: Path | DatabaseUrl  # where it lives: a file, or a PostgreSQL URL (printed without its password)
 
     def __new__(cls, target: str | Path | DatabaseUrl | None = None, *args: object, **kwargs: object) -> Database:
@@ -242,6 +244,8 @@ class Database:
         if version == SCHEMA_VERSION:
             return
         if migrate and version < SCHEMA_VERSION:
+            if version and self.before_migrate is not None:
+                self.before_migrate(self)
             self.migrate()
             return
         raise _outdated(version, str(self.target))
@@ -350,7 +354,9 @@ class SqliteDatabase(Database):
 
     engine = "sqlite"
 
-    def __init__(self, path: str | Path, *, create: bool = True, migrate: bool | None = None, check: bool = True):
+    def __init__(self, path: str | Path, *, create: bool = True, migrate: bool | None = None, check: bool = True,
+                 before_migrate: Callable[[Database], None] | None = None):
+        self.before_migrate = before_migrate
         refusal = url_like_path(path)
         if refusal:  # never create a file (and folders) named after a URL that lost its "//"
             raise SchemaError(refusal)

@@ -313,7 +313,8 @@ class PgDatabase(Database):
     engine = "postgresql"
 
     def __init__(self, url: str | DatabaseUrl, *, create: bool = True, migrate: bool | None = None,
-                 check: bool = True):
+                 check: bool = True, before_migrate: Callable[[Database], None] | None = None):
+        self.before_migrate = before_migrate
         self.url = url.url if isinstance(url, DatabaseUrl) else str(url)
         self.target = DatabaseUrl(self.url)
         self._local = threading.local()

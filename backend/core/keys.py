@@ -16,7 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backend.core.errors import ServiceError
 from backend.core.files import read_limited
@@ -122,6 +122,22 @@ def load(db: Database, path: Path) -> KeySet:
     return keyset
 
 
+def verify(db: Database, path: Path) -> None:
+    """Refuse, reading only, what `load` would refuse: run before an older database is migrated, so a wrong
+    key file leaves it exactly as it was (no migration, no key file, no fingerprint written)."""
+    expected = db.get_meta(FINGERPRINT_META)
+    db_id = db.get_meta("database_id")
+    entry = peek(path, db_id) if db_id else None
+    if expected:
+        if matching(entry, expected) is None:
+            raise mismatch(path, expected, fingerprint(entry) if entry else None)
+        return
+    if entry is None and not all(db.get_meta(name) for name in KEY_NAMES) and _holds_keyed_rows(db):
+        raise KeyFileError(f"El archivo de claves {path} no tiene las claves de esta base de datos, "
+                           "que ya guarda datos protegidos con ellas. Indica el archivo correcto "
+                           f"(ajuste secret_key_file o {ENV_VAR}); no se modificó nada.")
+
+
 def matching(entry: dict | None, expected: str) -> dict | None:
     """The keys in an entry whose fingerprint is the database's: the current ones, or those a rotation
     interrupted after its database commit left pending."""
@@ -200,8 +216,18 @@ def _settled(entry: dict, expected: str) -> dict:
 
 
 def _holds_keyed_rows(db: Database) -> bool:
+    """Any row sealed by this database's keys (an older schema may lack some of the tables)."""
     with db.read() as conn:
-        return any(conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() for table in KEYED_TABLES)
+        return any(_has_table(conn, table) and conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                   for table in KEYED_TABLES)
+
+
+def _has_table(conn: Any, table: str) -> bool:
+    if getattr(conn, "engine", "sqlite") == "sqlite":
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    else:
+        sql = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
+    return conn.execute(sql, (table,)).fetchone() is not None
 
 
 def database_id(db: Database) -> str:

@@ -245,3 +245,58 @@ def test_two_rotations_at_once_leave_one_set_of_keys(backend, db_path, lucia, cl
         assert rows == 2
     finally:
         after.close()
+
+
+def _older_database(path: Path, version: int, key_path: Path) -> str:
+    """A database as an older version of the program left it (schema `version`), its keys filed in key_path
+    and their fingerprint recorded; returns its key entry's fingerprint."""
+    import sqlite3
+
+    from backend.core.db import statements
+    from backend.core.schema import MIGRATIONS
+
+    entry = {name: os.urandom(32).hex() for name in keys.KEY_NAMES}
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")  # as the program leaves every file
+    for migration in MIGRATIONS[:version]:
+        for statement in statements(migration):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                     [("database_id", "ab12" * 8), (keys.FINGERPRINT_META, keys.fingerprint(entry))])
+    conn.close()
+    key_path.write_text(json.dumps({"version": 1, "databases": {"ab12" * 8: entry}}))
+    key_path.chmod(0o600)
+    return keys.fingerprint(entry)
+
+
+def test_an_older_database_is_not_migrated_with_a_wrong_key_file(tmp_path, clock, monkeypatch, capsys):
+    """The key file is checked before the migrations run: with another file the old database keeps its schema
+    and every byte, and the refusal names the expected fingerprint; with its own file it migrates and opens."""
+    import hashlib
+
+    from backend.core.schema import SCHEMA_VERSION
+
+    old, own = tmp_path / "antigua.db", tmp_path / "propias.json"
+    expected = _older_database(old, SCHEMA_VERSION - 5, own)
+    digest = hashlib.sha256(old.read_bytes()).hexdigest()
+    other = tmp_path / "otras.json"
+    other.write_text(json.dumps({"version": 1, "databases": {"ab12" * 8: {n: "ee" * 32 for n in keys.KEY_NAMES}}}))
+    other.chmod(0o600)
+    for wrong in (other, tmp_path / "typo" / "keys.json"):
+        with pytest.raises(keys.KeyFileError) as err:
+            Backend(old, fast_settings(secret_key_file=str(wrong)), clock)
+        assert expected in err.value.message and "no se modificó nada" in err.value.message
+        assert hashlib.sha256(old.read_bytes()).hexdigest() == digest
+        assert not (tmp_path / "antigua.db-wal").exists() or not (tmp_path / "antigua.db-wal").stat().st_size
+    assert not (tmp_path / "typo").exists()
+    monkeypatch.setenv("COOPROGRESO_SECRET_KEY_FILE", str(other))  # `cooprogreso migrate` checks it too
+    assert cli.main(["migrate", "--db", str(old)]) == 2
+    assert expected in capsys.readouterr().err
+    assert hashlib.sha256(old.read_bytes()).hexdigest() == digest
+    opened = Backend(old, fast_settings(secret_key_file=str(own)), clock)
+    try:
+        assert opened.db.schema_version() == SCHEMA_VERSION
+        assert opened.db.get_meta(keys.FINGERPRINT_META) == expected
+    finally:
+        opened.close()
