@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from backend.core.clock import Clock, system_clock
+from backend.core.clock import Clock, iso, system_clock
 from backend.core.context import Context
 from backend.core.db import Database, DatabaseUrl
 from backend.core.settings import Settings
@@ -409,15 +409,18 @@ def rotate_keys(backend: Backend) -> Rotation:
     """`cooprogreso keys rotate`: new keys for this database, every secret re-sealed under them in one
     transaction that also records their fingerprint (backend/core/keys.py keeps the old keys filed until it
     commits). Receipts signed before stay verifiable; codes sent before and not yet used stop working.
-    Run it with the app and the worker stopped: a process still holding the old keys would seal with them."""
+    Refused while the worker's lease is live or a member or staff session is open: a process still holding
+    the old keys would go on sealing with them (checked again inside the transaction, under its write lock)."""
     from backend.cards import card_numbers
     from backend.core import keys
     from backend.security import staff_secrets
 
     path = keys.key_file_path(backend.ctx.settings.secret_key_file)
+    _refuse_while_running(backend, backend.db.conn)
     with keys.rotation(backend.db, path) as (current, new):
         old_pepper, new_pepper = bytes.fromhex(current["otp_pepper"]), bytes.fromhex(new["otp_pepper"])
         with keys.scrubbing_write(backend.db) as tx:  # the old sealed values are overwritten on disk too
+            _refuse_while_running(backend, tx)
             moved = tx.execute("UPDATE meta SET value = ? WHERE key = ? AND value = ?",
                                (keys.fingerprint(new), keys.FINGERPRINT_META, keys.fingerprint(current))).rowcount
             if moved != 1:  # another server rotated meanwhile, with its own copy of the key file
@@ -427,3 +430,28 @@ def rotate_keys(backend: Backend) -> Rotation:
             backend.ctx.audit(tx, "cli", "claves.rotadas", "ok", secretos_personal=staff, numeros_tarjeta=cards,
                               ilegibles=staff_bad + cards_bad, huella=keys.fingerprint(new))
     return Rotation(keys.fingerprint(new), staff, cards, staff_bad + cards_bad)
+
+
+def _refuse_while_running(backend: Backend, conn: Any) -> None:
+    """A Spanish KeyFileError while the worker's lease is live or sessions are open (not idle out)."""
+    import time
+
+    from backend.core import keys, worker_lease
+
+    settings, now = backend.ctx.settings, backend.ctx.now()
+    busy = []
+    row = conn.execute("SELECT holder, heartbeat_ms, expires_ms, released FROM worker_lease WHERE name = ?",
+                       (worker_lease.NAME,)).fetchone()
+    if row is not None and not row[3] and row[2] > int(time.time() * 1000):
+        busy.append(f"el proceso de fondo está activo ({row[0]})")
+    for table, idle, who in (("sessions", settings.session_idle_seconds, "de socios"),
+                             ("staff_sessions", settings.staff_idle_seconds, "del personal")):
+        since = iso(now - timedelta(seconds=idle))
+        count = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE ended_at IS NULL AND last_seen_at > ?",
+                             (since,)).fetchone()[0]
+        if count:
+            busy.append(f"hay {count} {'sesión abierta' if count == 1 else 'sesiones abiertas'} {who}")
+    if busy:
+        raise keys.KeyFileError("No se rotaron las claves: " + " y ".join(busy) + ". Detén la aplicación y el "
+                                "proceso de fondo (o espera a que las sesiones se cierren) y vuelve a intentarlo; "
+                                "no se modificó nada.")

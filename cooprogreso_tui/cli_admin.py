@@ -56,6 +56,9 @@ def _rotate(cfg, args) -> int:
         return 2
     try:
         done = rotate_keys(backend)
+    except ServiceError as exc:  # the app or the worker still running, or the key file refused
+        _say(exc.message, err=True)
+        return 2
     finally:
         backend.close()
     _say(f"Claves rotadas: huella nueva {done.fingerprint}; re-sellados {done.staff_secrets} secretos del personal "

@@ -21,7 +21,7 @@ from backend.service import Backend, rotate_keys
 from cooprogreso_tui import cli
 from tests.cards.test_card_payments import VISA, _register_visa
 from tests.conftest import fast_settings
-from tests.staff_helpers import enrol
+from tests.staff_helpers import enrol, sign_in
 
 LAUNCHER = Path(__file__).resolve().parents[1] / "worker_launcher.py"
 ROTATE_UNTIL = Path(__file__).resolve().parent / "rotate_until.py"
@@ -91,6 +91,7 @@ def sealed_things(backend, lucia):
     staff = enrol(backend, "rotacion1", "cajero", "Rosa Quispe", "0901234567")
     _register_visa(backend, lucia)
     receipt = render(backend.ctx.secret("receipt_secret"), ["COOPROGRESO", "Monto: $5.00"])
+    backend.auth.logout(lucia.token)  # a rotation is refused while a session is open
     return staff, receipt
 
 
@@ -300,3 +301,39 @@ def test_an_older_database_is_not_migrated_with_a_wrong_key_file(tmp_path, clock
         assert opened.db.get_meta(keys.FINGERPRINT_META) == expected
     finally:
         opened.close()
+
+
+def test_rotate_is_refused_while_the_worker_or_a_session_is_running(backend, db_path, lucia, clock, tmp_path,
+                                                                   monkeypatch, capsys):
+    """A process holding the old keys would go on sealing with them: `keys rotate` refuses, saying why, while
+    the worker's lease is live or a member or staff session is open, and changes nothing; a session left idle
+    past the sign-out (an app that died) does not hold it back."""
+    from backend.core.worker_lease import Lease
+
+    staff = enrol(backend, "rotacion2", "supervisor", "Hugo Torres", "0904567898")
+    sign_in(backend, staff, clock)
+    lease = Lease(backend.db, 30, "sucursal:4242:abc")
+    assert lease.hold()
+    before = backend.db.get_meta(keys.FINGERPRINT_META)
+    private = own_key_file(tmp_path, monkeypatch)
+    written = private.read_bytes()
+
+    def refused() -> str:
+        assert cli.main(["keys", "rotate", "--db", str(db_path)]) == 2
+        err = capsys.readouterr().err
+        assert "No se rotaron las claves" in err and "no se modificó nada" in err and "Traceback" not in err
+        assert backend.db.get_meta(keys.FINGERPRINT_META) == before and private.read_bytes() == written
+        return err
+
+    err = refused()
+    assert "proceso de fondo está activo (sucursal:4242:abc)" in err
+    assert "1 sesión abierta de socios" in err and "1 sesión abierta del personal" in err
+    with pytest.raises(keys.KeyFileError, match="proceso de fondo"):  # the service itself, not only the CLI
+        rotate_keys(backend)
+    assert lease.release()
+    backend.auth.logout(lucia.token)
+    err = refused()
+    assert "del personal" in err and "socios" not in err
+    clock.advance(seconds=fast_settings().staff_idle_seconds + 1)  # the staff app died: its session idled out
+    assert cli.main(["keys", "rotate", "--db", str(db_path)]) == 0
+    assert backend.db.get_meta(keys.FINGERPRINT_META) != before
