@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     target = getattr(args, "target", None) or args.db
     try:
-        cfg = config.load(db=target, overrides=_pairs(args.set), demo=args.demo and not target)
+        cfg = config.load(db=target, overrides=_pairs(args.set), demo=(args.demo or getattr(args, "web_demo", False)) and not target)
     except (ValueError, OSError) as exc:
         _say(f"Error de configuración: {exc}", err=True)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -31,6 +32,8 @@ def register(sub) -> None:
                      help="declara que un proxy inverso TLS con autenticación está delante")
     web.add_argument("--trusted-proxy", action="append", default=[], metavar="IP",
                      help="dirección del proxy inverso cuyo X-Forwarded-For se cree (de nadie más)")
+    web.add_argument("--demo", action="store_true", dest="web_demo",
+                     help="usar la cooperativa de demostración (se crea si falta)")
     web.add_argument("--play", metavar="GUION", help="cada pestaña reproduce este guion de demostración")
     web.add_argument("--speed", type=float, default=1.0, help="con --play: velocidad de reproducción (2 = el doble)")
     web.set_defaults(handler=_web)
@@ -58,6 +61,13 @@ def _web(cfg, args) -> int:
     if args.speed <= 0:
         print("--speed debe ser mayor que 0", file=sys.stderr)
         return 2
+    demo = args.demo or args.web_demo
+    if demo and args.play is None and not args.target and not cfg.db_path.exists():
+        from .cli import _demo_data
+
+        code = _demo_data(cfg, cfg.db_path, 2026, 50)
+        if code:
+            return code
     if args.play is None and not cfg.db_path.exists():
         print(f"No existe la base de datos {cfg.db_path}. Crea una con: cooprogreso demo-data --db {cfg.db_path}",
               file=sys.stderr)
@@ -73,8 +83,28 @@ def _web(cfg, args) -> int:
         command = base + db_arguments(cfg.db_path)
     server = web.CooprogresoServer(shlex.join(command), host=args.host, port=args.port,
                                    public_url=args.public_url, origins=origins, trusted=trusted)
-    server.serve()
+    from .worker import in_thread
+
+    # a demo co-op is one command, as `cooprogreso --demo` is: its worker runs in a thread of the server (a
+    # worker already running beside it keeps the lease; this one waits as its standby). A real co-op's
+    # worker is its own service (deploy/systemd); the scripted demos (--play) each run their own.
+    with in_thread(cfg.db_path, cfg.settings) if args.play is None and _is_demo(cfg) else contextlib.nullcontext():
+        server.serve()
     return 0
+
+
+def _is_demo(cfg) -> bool:
+    from backend.core.errors import ServiceError
+    from backend.service import Backend
+
+    try:
+        backend = Backend(cfg.db_path, cfg.settings, create=False, migrate=False)
+    except ServiceError:
+        return False  # each tab's app says what is wrong with the database
+    try:
+        return backend.ctx.is_demo
+    finally:
+        backend.close()
 
 
 # -- play ----------------------------------------------------------------------------------------

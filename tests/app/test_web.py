@@ -158,3 +158,38 @@ def test_each_browser_session_is_told_its_vouched_address_and_not_an_inherited_s
     assert "SSH_CONNECTION" not in env and env[WEB_CLIENT_ENV] == "203.0.113.9"
     assert from_environment(env, web=True).address == "203.0.113.9"
     assert WEB_CLIENT_ENV not in service._build_environment()  # no vouched address: none at all
+
+
+def test_web_demo_runs_the_worker_in_process_and_releases_it_on_sigterm(tmp_path):
+    """`cooprogreso web --demo` is one command like `cooprogreso --demo`: it makes the demo co-op if missing and
+    runs the background passes in a thread of the server (the lease names the server's own process); SIGTERM
+    stops the server and releases the lease at once, so a worker started later need not wait it out."""
+    import os
+    import time
+
+    from backend.core.db import Database
+    from backend.core.worker_lease import heartbeat
+
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "datos")}
+    port = free_port()
+    proc = subprocess.Popen(cli("web", "--demo", "--port", str(port)), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    db_file = tmp_path / "datos" / "cooprogreso" / "demo.sqlite3"
+    try:
+        wait_port(port, timeout=120, proc=proc)
+        db = Database(db_file, create=False, migrate=False)
+        try:
+            deadline = time.monotonic() + 30
+            while (beat := heartbeat(db)) is None:
+                assert time.monotonic() < deadline, "no worker took the lease"
+                time.sleep(0.1)
+            assert beat.holder.split(":")[1] == str(proc.pid) and not beat.expired and not beat.released
+            proc.terminate()
+            assert proc.wait(timeout=30) is not None
+            assert heartbeat(db).released
+        finally:
+            db.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
