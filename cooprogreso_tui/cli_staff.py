@@ -23,12 +23,13 @@ QR_PNG_HELP = ("guardar además el código QR como imagen PNG (archivo nuevo, le
 
 
 def register(sub) -> None:
-    staff = sub.add_parser("staff", help="personal de la cooperativa: cajeros, atención al socio, supervisores, auditores")
+    staff = sub.add_parser("staff", help="personal de la cooperativa: cajeros, atención al socio, supervisores, auditores, "
+                                            "oficiales de cumplimiento")
     verbs = staff.add_subparsers(dest="staff_command", required=True)
     add = verbs.add_parser("add", help="crear un usuario de personal (muestra su secreto de autenticador una vez)")
     add.add_argument("--db", dest="target")
     add.add_argument("--user", required=True)
-    add.add_argument("--role", required=True, choices=["cajero", "atencion", "supervisor", "auditor"])
+    add.add_argument("--role", required=True, choices=["cajero", "atencion", "supervisor", "auditor", "cumplimiento"])
     add.add_argument("--name", default="", help="nombre completo")
     add.add_argument("--cedula", default=None,
                      help="cédula de la persona: no podrá decidir nada sobre su propio registro de socio")

@@ -1,7 +1,7 @@
-"""`cooprogreso uafe --month AAAA-MM --out FILE`: the UAFE's monthly RESU, exported by an auditor.
+"""`cooprogreso uafe --month AAAA-MM --out FILE`: the UAFE's monthly RESU, exported by a compliance officer.
 
 Unlike the admin commands (staff, end-of-day), this one signs in as a staff user (password, then the
-authenticator code): the report carries full IDs, so the service refuses every role but the auditor's, and the
+authenticator code): the report carries full IDs, so the service refuses every role but «cumplimiento», and the
 audit names the person who exported it. Password and code are read from the terminal, or two lines of stdin.
 """
 
@@ -14,11 +14,11 @@ from .cli import _say
 
 
 def register(sub) -> None:
-    uafe = sub.add_parser("uafe", help="RESU mensual para la UAFE (efectivo desde el umbral), solo auditor")
+    uafe = sub.add_parser("uafe", help="RESU mensual para la UAFE (efectivo desde el umbral), solo oficial de cumplimiento")
     uafe.add_argument("--db", dest="target")
     uafe.add_argument("--month", required=True, metavar="AAAA-MM")
     uafe.add_argument("--out", required=True, metavar="ARCHIVO", help="archivo nuevo (permisos 0600)")
-    uafe.add_argument("--user", required=True, help="usuario de personal (rol auditor)")
+    uafe.add_argument("--user", required=True, help="usuario de personal (rol cumplimiento)")
     uafe.set_defaults(handler=_export)
 
 

@@ -44,6 +44,7 @@ def team(backend, clock) -> dict[str, Staff]:
         "supervisor": enrol(backend, "supervisor1", "supervisor", "Hugo Torres", "0904567898"),
         "supervisor2": enrol(backend, "supervisor2", "supervisor", "Inés Mora", "0905678918"),
         "auditor": enrol(backend, "auditor1", "auditor", "Ana Ruiz", "0906789128"),
+        "cumplimiento": enrol(backend, "cumplimiento1", "cumplimiento", "Nora Salazar", "0907891238"),
     }
     for staff in people.values():
         sign_in(backend, staff, clock)

@@ -1,8 +1,9 @@
-"""The UAFE's monthly RESU (cash operations that reach the threshold), exported with full IDs by the auditor.
+"""The UAFE's monthly RESU (cash operations that reach the threshold), exported with full IDs by the compliance
+officer («cumplimiento»).
 
 The audit log masks the depositor's ID; the report is the one place the full IDs leave the database, so it is
-the auditor's alone (the read-only role that already sees every member's movements: see README), written 0600,
-and every export is audited. The rule (threshold, the 30-day window in which several operations add up) and
+the compliance officer's alone (the auditor keeps read-only views with masked IDs), written 0600, and every
+look and export is audited. The rule (threshold, the 30-day window in which several operations add up) and
 the column layout are data in backend/data/uafe_resu.toml, with their sources and what could not be verified.
 
 A cash deposit of the month is reported when, alone or with the same person's other cash deposits (any member's
@@ -24,7 +25,7 @@ from backend.core.context import Context, Principal
 from backend.core.errors import ValidationError
 from backend.core.files import write_private_file
 from backend.core.money import format_plain
-from backend.security.roles import AUDITOR, staff_only
+from backend.security.roles import CUMPLIMIENTO, staff_only
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
@@ -142,7 +143,7 @@ class UafeService:
         self.ctx = ctx
         self.auth = auth
 
-    @staff_only(AUDITOR)
+    @staff_only(CUMPLIMIENTO)
     def resu(self, who: Principal, month: str) -> Resu:
         """The month's report, to look at before exporting (full IDs: audited)."""
         with self.ctx.db.read() as conn:
@@ -150,7 +151,7 @@ class UafeService:
         self.ctx.audit_now(who.username, "uafe.resu_consultar", "ok", rol=who.role, mes=month, filas=len(resu.rows))
         return resu
 
-    @staff_only(AUDITOR)
+    @staff_only(CUMPLIMIENTO)
     def export_resu(self, who: Principal, month: str, out: str) -> tuple[str, Resu]:
         """Write the month's RESU to the new file `out` (mode 0600, never over an existing file)."""
         with self.ctx.db.read() as conn:

@@ -188,6 +188,27 @@ def statements(script: str) -> list[str]:
     return parts
 
 
+_LEADING_COMMENTS = re.compile(r"(?:\s*--[^\n]*\n)*\s*")
+_ENGINE_MARK = re.compile(r"/\* (sqlite|postgresql) \*/\s*")
+
+
+def for_engine(parts: list[str], engine: str) -> list[str]:
+    """A migration's statements for one engine: those marked `/* sqlite */` or `/* postgresql */` run on that
+    engine only (a table SQLite must rebuild where PostgreSQL alters it); unmarked ones run on both."""
+    out = []
+    for part in parts:
+        body = part[_LEADING_COMMENTS.match(part).end():]  # type: ignore[union-attr]
+        mark = _ENGINE_MARK.match(body)
+        if mark is None:
+            out.append(part)
+        elif mark.group(1) == engine:
+            out.append(body[mark.end():])
+    return out
+
+
+SQLITE_FOREIGN_KEYS_OFF = "-- sqlite: foreign keys off"
+
+
 class Database:
     """One co-op's database; `Database(target)` picks the engine from the target (file path or URL).
 
@@ -442,22 +463,38 @@ class SqliteDatabase(Database):
     def migrate(self) -> int:
         # The version is read again inside the write lock: several processes opening a new file at
         # once each wait their turn, and whoever comes second finds the work done.
+        # A migration that rebuilds a table (SQLITE_FOREIGN_KEYS_OFF) runs with foreign keys off, which SQLite
+        # only allows outside a transaction, and is refused unless `foreign_key_check` finds nothing broken.
         conn, ran = self.conn, 0
         while True:
-            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            rebuild = version < SCHEMA_VERSION and SQLITE_FOREIGN_KEYS_OFF in MIGRATIONS[version]
+            if rebuild:
+                conn.execute("PRAGMA foreign_keys = OFF")
             try:
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version >= SCHEMA_VERSION:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    version = conn.execute("PRAGMA user_version").fetchone()[0]
+                    if version >= SCHEMA_VERSION:
+                        conn.execute("COMMIT")
+                        if version > SCHEMA_VERSION:
+                            raise _outdated(version, str(self.path))
+                        return ran
+                    if rebuild != (SQLITE_FOREIGN_KEYS_OFF in MIGRATIONS[version]):
+                        conn.execute("ROLLBACK")  # another process moved on meanwhile: look again
+                        continue
+                    for statement in for_engine(statements(MIGRATIONS[version]), "sqlite"):
+                        conn.execute(statement)
+                    if rebuild and conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                        raise SchemaError(f"La migración {version + 1} rompería referencias entre tablas; "
+                                          "no se aplicó.")
+                    conn.execute(f"PRAGMA user_version = {version + 1}")
                     conn.execute("COMMIT")
-                    if version > SCHEMA_VERSION:
-                        raise _outdated(version, str(self.path))
-                    return ran
-                for statement in statements(MIGRATIONS[version]):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {version + 1}")
-                conn.execute("COMMIT")
-                ran += 1
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+                    ran += 1
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                if rebuild:
+                    conn.execute("PRAGMA foreign_keys = ON")

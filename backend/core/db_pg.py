@@ -41,7 +41,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
     raise SchemaError("Para usar PostgreSQL instala el complemento: pip install 'cooprogreso-tui[postgres]'.") from exc
 
-from backend.core.db import Cursor, Database, DatabaseUrl, IntegrityError, Params, _outdated, member_lock, statements
+from backend.core.db import (Cursor, Database, DatabaseUrl, IntegrityError, Params, _outdated, for_engine,
+                              member_lock, statements)
 from backend.core.errors import SchemaError, ServiceError
 from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -413,7 +414,7 @@ class PgDatabase(Database):
                                           "usa una base de datos vacía.")
                     conn.execute(f"CREATE TABLE {SCHEMA_TABLE} (version BIGINT NOT NULL)")
                     conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (0)")
-                for statement in statements(MIGRATIONS[version]):
+                for statement in for_engine(statements(MIGRATIONS[version]), "postgresql"):
                     conn.execute(ddl(statement))
                 conn.execute(f"UPDATE {SCHEMA_TABLE} SET version = ?", (version + 1,))
                 conn.raw.execute("COMMIT")

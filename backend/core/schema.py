@@ -879,6 +879,45 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # 32: the «cumplimiento» staff role (compliance officer: exports the UAFE's RESU with full IDs). The role's
+    # CHECK constraint widens: SQLite cannot alter a constraint, so the table is rebuilt as its documented
+    # procedure says (foreign keys off for this migration, `foreign_key_check` before the commit: see
+    # SqliteDatabase.migrate); PostgreSQL replaces the named constraint. Statements marked /* sqlite */ or
+    # /* postgresql */ run on that engine only.
+    """
+    -- sqlite: foreign keys off
+    /* sqlite */ CREATE TABLE staff_users_rebuilt (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        full_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('cajero', 'atencion', 'supervisor', 'auditor', 'cumplimiento')),
+        password_hash TEXT NOT NULL,
+        totp_secret TEXT NOT NULL,
+        totp_last_step INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'activo' CHECK (status IN ('activo', 'inactivo')),
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT,
+        last_login_at TEXT,
+        ticket_hash TEXT,
+        ticket_expires_at TEXT,
+        till_account_id INTEGER REFERENCES accounts(id),
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        cedula TEXT
+    );
+    /* sqlite */ INSERT INTO staff_users_rebuilt (id, username, full_name, role, password_hash, totp_secret,
+        totp_last_step, status, failed_logins, locked_until, last_login_at, ticket_hash, ticket_expires_at,
+        till_account_id, created_at, created_by, cedula)
+        SELECT id, username, full_name, role, password_hash, totp_secret, totp_last_step, status, failed_logins,
+        locked_until, last_login_at, ticket_hash, ticket_expires_at, till_account_id, created_at, created_by, cedula
+        FROM staff_users;
+    /* sqlite */ DROP TABLE staff_users;
+    /* sqlite */ ALTER TABLE staff_users_rebuilt RENAME TO staff_users;
+    /* sqlite */ CREATE UNIQUE INDEX staff_users_cedula ON staff_users(cedula) WHERE cedula IS NOT NULL;
+    /* postgresql */ ALTER TABLE staff_users DROP CONSTRAINT staff_users_role_check;
+    /* postgresql */ ALTER TABLE staff_users ADD CONSTRAINT staff_users_role_check
+        CHECK (role IN ('cajero', 'atencion', 'supervisor', 'auditor', 'cumplimiento'));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,13 +22,15 @@ CAJERO = "cajero"
 ATENCION = "atencion"
 SUPERVISOR = "supervisor"
 AUDITOR = "auditor"
+CUMPLIMIENTO = "cumplimiento"  # compliance officer: the UAFE's reports with full IDs (backend/branch/uafe.py)
 
-STAFF_ROLES = (CAJERO, ATENCION, SUPERVISOR, AUDITOR)
+STAFF_ROLES = (CAJERO, ATENCION, SUPERVISOR, AUDITOR, CUMPLIMIENTO)
 ROLE_LABELS = {
     CAJERO: "Cajero",
     ATENCION: "Oficial de atención al socio",
     SUPERVISOR: "Supervisor",
     AUDITOR: "Auditor",
+    CUMPLIMIENTO: "Oficial de cumplimiento",
 }
 
 # The code of the Forbidden error raised when the caller's role may not call a method.

@@ -168,6 +168,11 @@ SECTIONS: list[Section] = [
             audience="auditor", help="La bitácora con filtros por usuario, socio, acción y fecha; exporta a CSV."),
     Section("movimientos_socio", "2. Movimientos de un socio", 2, screen="screens.branch.staff_audit:MemberMovementsScreen",
             audience="auditor", help="Los movimientos de cualquier cuenta de un socio, de solo lectura."),
+    Section("resu", "1. Reporte RESU (UAFE)", 1, screen="screens.branch.staff_uafe:ResuScreen",
+            audience="cumplimiento", aliases=("UAFE", "lavado de activos", "umbral"),
+            help="Las operaciones en efectivo del mes que llegan al umbral (solas o sumadas por quien trae el "
+                 "efectivo), con identificaciones completas; cada consulta queda en la bitácora. El archivo "
+                 "para la UAFE se exporta con «cooprogreso uafe»."),
 ]
 
 

@@ -173,3 +173,25 @@ def test_the_qr_as_a_png_only_its_owner_can_read(db_path, tmp_path, monkeypatch,
     code, _, err = run(monkeypatch, capsys, "staff", "reset-totp", "--db", str(db_path), "--user", "nadie",
                        "--qr-png", str(fresh))
     assert code == 1 and "No existe el usuario de personal" in err and not fresh.exists()
+
+
+def test_add_a_compliance_officer_who_alone_may_look_at_the_resu(db_path, clock, monkeypatch, capsys):
+    """`staff add --role cumplimiento` (on either engine: the role CHECK widened by migration 31)."""
+    from backend.core.errors import Forbidden
+
+    code, out, _ = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cumplimiento9",
+                       "--role", "cumplimiento", "--name", "Nora Salazar", "--no-qr", stdin=PASSWORD + "\n")
+    assert code == 0
+    secret = re.search(r"Secreto: ([A-Z2-7]+)", out).group(1)
+    code, out, _ = run(monkeypatch, capsys, "staff", "list", "--db", str(db_path))
+    assert "cumplimiento9" in out and "Oficial de cumplimiento" in out
+    backend = Backend(db_path, fast_settings())
+    try:
+        challenge = backend.auth.login("cumplimiento9", PASSWORD)
+        step = totp.step_at(clock.now(), clock.zone)
+        who = backend.auth.staff_code(challenge.ticket, totp.code_at(secret, step))
+        assert who.role == "cumplimiento" and backend.uafe.resu(who.token, "2026-11").rows == ()
+        with pytest.raises(Forbidden):  # a compliance officer works no till
+            backend.tills.open_till(who.token, "100")
+    finally:
+        backend.close()

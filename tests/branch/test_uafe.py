@@ -1,5 +1,6 @@
 """UAFE: cash brought by one person adds up across members, tills and days (the declaration is asked when the
-sum reaches the threshold), and the monthly RESU names them with full IDs, for the auditor only, 0600, audited."""
+sum reaches the threshold), and the monthly RESU names them with full IDs, for the compliance officer
+(«cumplimiento») only, 0600, audited."""
 
 from __future__ import annotations
 
@@ -51,14 +52,14 @@ def test_one_person_structuring_into_three_members_accounts_is_asked_to_declare(
     assert done.receipt.get("Origen de los fondos") == "Venta de ganado en la feria"
 
 
-def test_the_resu_names_the_structured_deposits_with_full_ids_for_the_auditor(backend, people, three, tmp_path):
+def test_the_resu_names_the_structured_deposits_with_full_ids_for_the_compliance_officer(backend, people, three, tmp_path):
     cajero, cajero2 = people["cajero"], people["cajero2"]
     deposit(backend, cajero, three[0], "4000", depositor=PEDRO)
     deposit(backend, cajero2, three[1], "4000", depositor=PEDRO)
     deposit(backend, cajero, three[2], "3000", declaration=DECLARED)
     deposit(backend, cajero, three[0], "500")  # the owner's own small deposit: not reported
     out = tmp_path / "resu-2026-11.csv"
-    path, resu = backend.uafe.export_resu(people["auditor"].token, "2026-11", str(out))
+    path, resu = backend.uafe.export_resu(people["cumplimiento"].token, "2026-11", str(out))
     assert path == str(out) and stat.S_IMODE(os.stat(out).st_mode) == 0o600
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert [r["depositante_identificacion"] for r in rows] == ["1701234567"] * 3
@@ -67,17 +68,20 @@ def test_the_resu_names_the_structured_deposits_with_full_ids_for_the_auditor(ba
     assert {r["motivo"] for r in rows} == {"acumulado en 30 días"} and resu.depositors == 1
     assert rows[2]["origen_fondos"] == "Venta de ganado en la feria"
     audit = backend.audit_log(last=1)[0]
-    assert audit.actor == "auditor1" and audit.action == "uafe.resu_exportar" and '"filas": 3' in audit.details
+    assert audit.actor == "cumplimiento1" and audit.action == "uafe.resu_exportar" and '"filas": 3' in audit.details
     with pytest.raises(Exception) as again:  # never over an existing file
-        backend.uafe.export_resu(people["auditor"].token, "2026-11", str(out))
+        backend.uafe.export_resu(people["cumplimiento"].token, "2026-11", str(out))
     assert "ya existe" in again.value.message
 
 
-@pytest.mark.parametrize("role", ["cajero", "atencion", "supervisor"])
+@pytest.mark.parametrize("role", ["cajero", "atencion", "supervisor", "auditor"])
 def test_other_roles_are_refused_the_export_and_the_refusal_is_audited(backend, people, role, tmp_path):
+    """The auditor too: it keeps its read-only views, where IDs are masked; the full IDs are compliance's."""
     with pytest.raises(Forbidden) as err:
         backend.uafe.export_resu(people[role].token, "2026-11", str(tmp_path / "x.csv"))
     assert err.value.code == ROLE_REFUSED and not (tmp_path / "x.csv").exists()
+    with pytest.raises(Forbidden):
+        backend.uafe.resu(people[role].token, "2026-11")
     last = backend.audit_log(last=1)[0]
     assert last.action == "personal.acceso" and last.outcome == "rol_no_autorizado"
 
@@ -86,22 +90,22 @@ def test_other_roles_are_refused_the_export_and_the_refusal_is_audited(backend, 
 @pytest.mark.parametrize("month", ["2026-13", "26-11", "2026-11-01", "", "２０２６-11"])
 def test_a_bad_month_is_refused(backend, people, month, tmp_path):
     with pytest.raises(ValidationError) as err:
-        backend.uafe.export_resu(people["auditor"].token, month, str(tmp_path / "x.csv"))
+        backend.uafe.export_resu(people["cumplimiento"].token, month, str(tmp_path / "x.csv"))
     assert err.value.field == "mes" and not (tmp_path / "x.csv").exists()
 
 
 @pytest.mark.sqlite_only  # the command line over the same service
-def test_the_cli_signs_the_auditor_in_and_writes_the_file(backend, people, three, clock, monkeypatch, capsys,
+def test_the_cli_signs_the_compliance_officer_in_and_writes_the_file(backend, people, three, clock, monkeypatch, capsys,
                                                           db_path, tmp_path):
     from cooprogreso_tui import cli
 
     deposit(backend, people["cajero"], three[0], "12000", declaration=DECLARED)
     clock.advance(seconds=30)
-    code = code_now(backend, people["auditor"])
+    code = code_now(backend, people["cumplimiento"])
     out = tmp_path / "resu.csv"
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n{code}\n"))
     assert cli.main(["--set", "scrypt_log_n=8", "uafe", "--db", str(db_path), "--month", "2026-11",
-                     "--out", str(out), "--user", "auditor1"]) == 0
+                     "--out", str(out), "--user", "cumplimiento1"]) == 0
     assert "1 operaciones de 1 depositantes" in capsys.readouterr().out
     assert "1701234567" in out.read_text(encoding="utf-8") and stat.S_IMODE(os.stat(out).st_mode) == 0o600
     clock.advance(seconds=30)

@@ -223,7 +223,8 @@ async def test_every_staff_menu_entry_opens_a_built_screen(backend, clock):
     from screens.menu.registry import SECTIONS
     from screens.menu.sections import NotAvailableScreen
 
-    people = {role: enrol(backend, f"{role}9", role) for role in ("cajero", "atencion", "supervisor", "auditor")}
+    people = {role: enrol(backend, f"{role}9", role) for role in ("cajero", "atencion", "supervisor", "auditor",
+                                                                   "cumplimiento")}
     for role, staff in people.items():
         app = make_app(backend)
         async with app.run_test(size=SIZE) as pilot:

@@ -292,3 +292,48 @@ def test_reset_totp_voids_the_old_secret_ends_sessions_and_is_audited(backend, c
             backend.auth.staff_directory.reset_totp(hostile)
         assert "No existe el usuario de personal" in err.value.message and "\x1b" not in err.value.message
         assert "\u200b" not in err.value.message and _stored_secret(backend, "cajero1") == before
+
+
+def test_the_cumplimiento_role_migration_keeps_staff_their_sessions_and_the_role_check(tmp_path):
+    """Migration 31 rebuilds staff_users on SQLite (its role CHECK widens to «cumplimiento»): the staff, their
+    sessions and tills still point at the same rows, foreign keys are back on, and an unknown role is refused."""
+    import sqlite3
+
+    from backend.core.db import Database, for_engine, statements
+    from backend.core.schema import MIGRATIONS
+
+    version = next(i for i, m in enumerate(MIGRATIONS) if "'cumplimiento'" in m)
+    path = tmp_path / "v30.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    for migration in MIGRATIONS[:version]:
+        for statement in for_engine(statements(migration), "sqlite"):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute("INSERT INTO staff_users (id, username, full_name, role, password_hash, totp_secret, created_at,"
+                 " created_by, cedula) VALUES (7, 'auditor1', 'Ana Ruiz', 'auditor', 'h', 's', '2026-11-01', 'cli',"
+                 " '0906789128')")
+    conn.execute("INSERT INTO staff_sessions (token_hash, staff_id, started_at, last_seen_at)"
+                 " VALUES ('t', 7, '2026-11-01', '2026-11-01')")
+    conn.close()
+    db = Database(path)
+    try:
+        c = db.conn
+        assert c.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert c.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert tuple(c.execute("SELECT username, role, cedula FROM staff_users WHERE id = 7").fetchone()) == (
+            "auditor1", "auditor", "0906789128")
+        assert c.execute("SELECT s.token_hash FROM staff_sessions s JOIN staff_users u ON u.id = s.staff_id"
+                         ).fetchone()[0] == "t"
+        with db.write() as tx:
+            tx.execute("INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret, created_at,"
+                       " created_by) VALUES ('cumplimiento1', 'Nora', 'cumplimiento', 'h', 's', '2026-11-01', 'cli')")
+        with pytest.raises(sqlite3.IntegrityError), db.write() as tx:
+            tx.execute("INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret, created_at,"
+                       " created_by) VALUES ('x', 'X', 'gerente', 'h', 's', '2026-11-01', 'cli')")
+        with pytest.raises(sqlite3.IntegrityError), db.write() as tx:  # foreign keys enforced again
+            tx.execute("INSERT INTO staff_sessions (token_hash, staff_id, started_at, last_seen_at)"
+                       " VALUES ('u', 999, '2026-11-01', '2026-11-01')")
+        assert c.execute("SELECT 1 FROM sqlite_master WHERE name = 'staff_users_cedula'").fetchone()
+    finally:
+        db.close()
