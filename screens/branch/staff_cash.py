@@ -37,6 +37,10 @@ class CashScreen(MemberScreen):
     CashScreen #identity { height: auto; margin: 0 1; padding: 0 1; border: round $success; }
     CashScreen #account { width: 60; margin: 1 1 0 1; }
     CashScreen #amount { width: 16; margin-right: 1; }
+    CashScreen #depositor { width: 15; margin-right: 1; }
+    CashScreen #third-row { height: 1; margin: 0 1; }
+    CashScreen #dep-id { width: 12; margin-right: 1; }
+    CashScreen #dep-name { width: 1fr; }
     CashScreen #cash-error { margin: 0 1; height: auto; }
     """
 
@@ -62,13 +66,23 @@ class CashScreen(MemberScreen):
             yield Label("Monto (USD): ")
             # Typed whole to `backend.core.money.parse_money`: no `restrict` silently dropping a character («1e9»).
             yield money_input("amount")
+            if self.kind == "deposito":  # the cash adds up by the person who brings it (UAFE), not the owner
+                yield Label("¿Quién deposita? ")
+                yield Select([("El titular", "titular"), ("Otra persona", "otra")], id="depositor", value="titular",
+                             allow_blank=False, compact=True)
             yield Button("Depositar" if self.kind == "deposito" else "Retirar", id="go", variant="primary",
                          compact=True)
+        if self.kind == "deposito":
+            with Horizontal(id="third-row"):
+                yield Label("Quien deposita: ")
+                yield TextInput(id="dep-id", placeholder="Cédula", max_length=10, compact=True)
+                yield TextInput(id="dep-name", placeholder="Nombres y apellidos", max_length=80, compact=True)
         yield Static("", id="cash-error", classes="error")
 
     def on_mount(self) -> None:
         super().on_mount()
-        for selector in ("#identity", "#account", "#amount-row"):
+        for selector in ("#identity", "#account", "#amount-row", *(("#third-row",) if self.kind == "deposito"
+                                                                     else ())):  # «Otra persona» shows the third
             self.query_one(selector).display = False
         self.query_one("#search", Input).focus()
 
@@ -120,6 +134,8 @@ class CashScreen(MemberScreen):
         if card.accounts:
             account.value = self._searched_account(card)
         account.display = True
+        if self.kind == "deposito":
+            self.query_one("#depositor", Select).value = "titular"
         self.query_one("#amount-row").display = True
         self.query_one("#amount", Input).focus()
         if not card.accounts:
@@ -157,6 +173,33 @@ class CashScreen(MemberScreen):
     def failed_refresh(self, error) -> None:
         pass  # the figures on screen stay as they were; the booking itself is done
 
+    @on(Select.Changed, "#depositor")
+    def depositor_changed(self, event: Select.Changed) -> None:
+        other = event.value == "otra"
+        self.query_one("#third-row").display = other
+        if not other:
+            for selector in ("#dep-id", "#dep-name"):
+                self.query_one(selector, Input).value = ""
+        self.declaration = None  # a declaration is of the person who deposits
+        if other:
+            self.query_one("#dep-id", Input).focus()
+
+    def depositor(self) -> dict | None:
+        """The third person bringing the cash ({name, id_type, id_number}), None when the owner brings it; the
+        backend checks the cédula's check digit and the name, and sums the cash by this person."""
+        if self.kind != "deposito" or self.query_one("#depositor", Select).value != "otra":
+            return None
+        return {"name": self.query_one("#dep-name", Input).value, "id_type": "cedula",
+                "id_number": self.query_one("#dep-id", Input).value}
+
+    @on(Input.Submitted, "#dep-id")
+    def next_field(self) -> None:
+        self.query_one("#dep-name", Input).focus()
+
+    @on(Input.Submitted, "#dep-name")
+    def name_given(self) -> None:
+        self.query_one("#amount", Input).focus()
+
     @on(Input.Submitted, "#amount")
     @on(Button.Pressed, "#go")
     def go(self) -> None:
@@ -166,7 +209,7 @@ class CashScreen(MemberScreen):
             return
         self._error("")
         self.call("quote", self.coop.backend.counter.quote, self.coop.token, self.kind, account,
-                  self.query_one("#amount", Input).value, self.declaration)
+                  self.query_one("#amount", Input).value, self.declaration, self.depositor())
 
     def failed_quote(self, error) -> None:
         if error.code == "declaracion":  # a large cash deposit: the origin of funds first
@@ -175,10 +218,14 @@ class CashScreen(MemberScreen):
             if not isinstance(account, int):  # the account was unselected meanwhile
                 self._error("Busca al socio y elige su cuenta.")
                 return
+            depositor = self.depositor()
             self.app.push_screen(DeclarationModal(error.message, lambda declared: counter.quote(
-                token, self.kind, account, amount, declared)), self._declared)
+                token, self.kind, account, amount, declared, depositor), person=depositor), self._declared)
             return
         self._error(error.message)
+        target = {"depositante": "#dep-name", "id_number": "#dep-id"}.get(error.field or "")
+        if target and self.depositor() is not None:
+            self.query_one(target, Input).focus()
 
     def _declared(self, answer: tuple[dict, CashQuote] | None) -> None:
         if answer is not None:
@@ -196,7 +243,7 @@ class CashScreen(MemberScreen):
             return
         account = self.query_one("#account", Select).value
         self.call("cash", self.coop.backend.counter.cash, self.coop.token, self.kind, account,
-                  self.query_one("#amount", Input).value, self.key, self.declaration)
+                  self.query_one("#amount", Input).value, self.key, self.declaration, self.depositor())
 
     def done_cash(self, result: CashResult) -> None:
         self.key = uuid.uuid4().hex

@@ -36,10 +36,11 @@ class DeclarationModal(ServiceCalls, ModalScreen[tuple[dict, Any] | None]):
     DeclarationModal #dec-error { height: auto; }
     """
 
-    def __init__(self, reason: str, quote: Callable[[dict], Any]) -> None:
+    def __init__(self, reason: str, quote: Callable[[dict], Any], person: dict | None = None) -> None:
         super().__init__()
         self.reason = reason
         self.quote = quote
+        self.person = person  # the third person the teller named as depositor: the declaration is theirs
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -62,6 +63,10 @@ class DeclarationModal(ServiceCalls, ModalScreen[tuple[dict, Any] | None]):
                 yield Button("Continuar", id="dec-go", variant="primary", compact=True)
 
     def on_mount(self) -> None:
+        if self.person:
+            self.query_one("#dec-name", Input).value = self.person.get("name", "")
+            self.query_one("#dec-id-type", Select).value = self.person.get("id_type", "cedula")
+            self.query_one("#dec-id", Input).value = self.person.get("id_number", "")
         self.query_one("#dec-origin", Input).focus()
 
     @on(Input.Submitted, "#dec-id")
