@@ -21,6 +21,7 @@ def register(sub) -> None:
     out.add_argument("--pdf", metavar="ARCHIVO", help="archivo PDF nuevo")
     out.add_argument("--csv", metavar="ARCHIVO", help="archivo CSV nuevo")
     st.set_defaults(handler=_statement)
+    register_printer(sub)
 
 
 def _statement(cfg, args) -> int:
@@ -57,4 +58,50 @@ def _statement(cfg, args) -> int:
     doc = paper.document
     _say(f"{doc.title} · {args.account} · {args.month}: {len(doc.rows)} movimientos en {path} "
          f"(verifícalo con: cooprogreso verify {path})")
+    return 0
+
+
+def register_printer(sub) -> None:
+    pr = sub.add_parser("printer", help="impresora CUPS de una agencia, o la agencia de un usuario de personal")
+    pr.add_argument("--db", dest="target")
+    pr.add_argument("--agency", required=True, metavar="CÓDIGO", help="código de la agencia (p. ej. MATRIZ)")
+    pr.add_argument("--queue", metavar="COLA", help="cola de CUPS de la impresora de esa agencia")
+    pr.add_argument("--staff", metavar="USUARIO", help="asignar este usuario de personal a la agencia")
+    pr.set_defaults(handler=_printer)
+
+
+def _printer(cfg, args) -> int:
+    from backend.core import printing
+    from backend.core.errors import ServiceError
+
+    from .cli import _open
+
+    if args.queue is None and args.staff is None:
+        _say("Indica --queue COLA, --staff USUARIO o ambos.", err=True)
+        return 2
+    backend = _open(cfg.db_path, cfg.settings)
+    if backend is None:
+        return 2
+    try:
+        with backend.db.write() as conn:
+            if conn.execute("SELECT 1 FROM agencies WHERE code = ?", (args.agency,)).fetchone() is None:
+                _say(f"No existe la agencia {args.agency}.", err=True)
+                return 1
+            if args.queue is not None:
+                conn.execute("UPDATE agencies SET printer = ? WHERE code = ?",
+                             (printing.check_queue(args.queue), args.agency))
+            if args.staff is not None and conn.execute("UPDATE staff_users SET agency = ? WHERE username = ?"
+                                                       " RETURNING id", (args.agency, args.staff.lower())
+                                                       ).fetchone() is None:
+                raise printing.ValidationError(f"No existe el usuario de personal {args.staff}.")
+            backend.ctx.audit(conn, "cli", "agencia.impresora", "ok", agencia=args.agency, impresora=args.queue,
+                              personal=args.staff)
+    except ServiceError as exc:
+        _say(exc.message, err=True)
+        return 1
+    finally:
+        backend.close()
+    _say(f"Agencia {args.agency}: " + " · ".join(
+        part for part in (f"impresora {args.queue}" if args.queue else "",
+                          f"personal {args.staff}" if args.staff else "") if part))
     return 0

@@ -155,6 +155,20 @@ def db_path(engine, request, tmp_path):
     yield path
 
 
+@pytest.fixture(scope="session")
+def cups():
+    """A private CUPS server on loopback with a cups-pdf queue (tests/cups_helpers.py); skipped only where CUPS
+    cannot run (not installed, or not root for cups-pdf): `.ci/run` installs it."""
+    from tests import cups_helpers
+
+    reason = cups_helpers.why_not()
+    if reason:
+        pytest.skip(reason)
+    server = cups_helpers.start()
+    yield server
+    cups_helpers.stop(server)
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)

@@ -879,6 +879,11 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # 32: receipts on paper (issue 22) — each agency's CUPS printer queue, and the agency a staff user works at
+    """
+    ALTER TABLE agencies ADD COLUMN printer TEXT NOT NULL DEFAULT '';
+    ALTER TABLE staff_users ADD COLUMN agency TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

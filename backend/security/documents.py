@@ -154,6 +154,7 @@ def _draw(doc: Document, code: str) -> bytes:
                                    "documento en la cooperativa: cualquier cambio invalida el código."))
 
     pdf = _Pdf(format="A4")
+    pdf.allow_images_transparency = False  # a transparency group makes CUPS' pdftops print the page as an image
     pdf.set_creation_date(doc.issued_at)
     pdf.set_title(_latin(doc.title))
     pdf.set_author(_latin(doc.coop_name))
