@@ -118,7 +118,7 @@ def stop(cups: Cups) -> None:
     shutil.rmtree(cups.folder, ignore_errors=True)
 
 
-def printed(cups: Cups, job: str, must_contain: str, timeout: float = 90) -> str:
+def printed(cups: Cups, job: str, must_contain: str, timeout: float = 90, out_dir: Path | None = None) -> str:
     """The text (pdftotext) of the PDF cups-pdf wrote for `job` (e.g. «sucursal-1234-7»), once completed.
 
     Every private cupsd numbers its jobs from 1 and cups-pdf writes into the owner's one ~/PDF, so the file is
@@ -129,7 +129,7 @@ def printed(cups: Cups, job: str, must_contain: str, timeout: float = 90) -> str
         pending = subprocess.run(["lpstat", "-h", cups.server, "-o", cups.queue], capture_output=True,
                                  text=True).stdout
         if job not in pending.split():
-            for path in sorted(cups.out_dir.glob(f"*job_{number}.pdf")):
+            for path in sorted((out_dir or cups.out_dir).glob(f"*job_{number}.pdf")):
                 if not path.read_bytes().rstrip().endswith(b"%%EOF"):
                     continue
                 text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
