@@ -7,11 +7,11 @@ that cycle. Rendered by `backend.security.documents` as PDF or CSV, signed like 
 
 from __future__ import annotations
 
-import sqlite3
 
 from backend.cards.cards import _own_card, _statement
 from backend.core.clock import parse_iso
 from backend.core.context import Context, Principal
+from backend.core.db import Connection
 from backend.core.errors import NotFound
 from backend.core.money import format_money
 from backend.core.periods import month_label, parse_month
@@ -21,7 +21,7 @@ from backend.security.auth import AuthService
 from backend.security.roles import ATENCION, AUDITOR, SUPERVISOR, staff_only
 
 
-def card_document(conn: sqlite3.Connection, ctx: Context, card_id: int, month: str) -> documents.Document:
+def card_document(conn: Connection, ctx: Context, card_id: int, month: str) -> documents.Document:
     now = ctx.now()
     first, last = parse_month(month, now.date())
     card = conn.execute(

@@ -8,9 +8,9 @@ then audit. `lp` reads the PDF on its standard input, so no file is left on the 
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 
+from backend.core.db import Connection
 from backend.core.errors import ServiceError, ValidationError
 
 QUEUE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,126}")  # CUPS queue names; never an option («-…»)
@@ -25,7 +25,7 @@ def check_queue(name: str) -> str:
     return name
 
 
-def agency_printer(conn: sqlite3.Connection, staff_id: int) -> tuple[str, str]:
+def agency_printer(conn: Connection, staff_id: int) -> tuple[str, str]:
     """(agency code, queue) of the staff user's agency, or a Spanish refusal saying what to configure."""
     row = conn.execute("SELECT s.agency, a.printer FROM staff_users s LEFT JOIN agencies a ON a.code = s.agency"
                        " WHERE s.id = ?", (staff_id,)).fetchone()

@@ -6,12 +6,12 @@ time; rendered by `backend.security.documents` as PDF or CSV, signed like a rece
 
 from __future__ import annotations
 
-import sqlite3
 
 from datetime import date, timedelta
 
 from backend.core.clock import parse_iso
 from backend.core.context import Context, Principal
+from backend.core.db import Connection, Row
 from backend.core.errors import NotFound, ValidationError
 from backend.core.money import format_money
 from backend.core.periods import month_label, parse_month
@@ -23,7 +23,7 @@ from backend.security.roles import ATENCION, AUDITOR, SUPERVISOR, staff_only
 STAFF_ROLES = (ATENCION, SUPERVISOR, AUDITOR)
 
 
-def savings_document(conn: sqlite3.Connection, ctx: Context, account: sqlite3.Row, month: str) -> documents.Document:
+def savings_document(conn: Connection, ctx: Context, account: Row, month: str) -> documents.Document:
     """The statement of `account` (an accounts row of kind ahorros) for `month` (AAAA-MM)."""
     now = ctx.now()
     first, last = parse_month(month, now.date())

@@ -41,7 +41,7 @@ def test_a_deposit_receipt_prints_at_the_branch_with_its_figures_and_code(backen
     said = backend.counter.print_receipt(people["cajero"].token, result.op_id)
     assert f"impresora {cups.queue} de la agencia MATRIZ" in said
     job = said.rsplit("trabajo ", 1)[1].rstrip(").")
-    text = printed(cups, job, result.reference)
+    text = printed(cups, job, result.receipt.verification)  # unique: the reference repeats across test databases
     assert "$123.45" in text and result.reference in text and result.receipt.verification in text
     assert "Cooperativa de Ahorro y Crédito Cooprogreso" in text and "Página 1 de 1" in text
     audit = backend.db.conn.execute("SELECT actor, outcome, details FROM audit_log WHERE action ="
