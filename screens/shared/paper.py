@@ -68,7 +68,7 @@ class PaperScreen(MemberScreen):
         self.fetch = fetch
 
     def compose_body(self) -> ComposeResult:
-        yield Label(f"Estado de cuenta · {self.title_text}", classes="section-title")
+        yield Label(safe_text(f"Estado de cuenta · {self.title_text}"), classes="section-title")
         months = recent_months(self.coop.backend.now().date())
         yield Select(months, id="paper-month", value=months[0][1], allow_blank=False, compact=True)
         with VerticalScroll(id="paper-scroll"):
