@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn
     from backend.branch.tills import TillsService
     from backend.branch.uafe import UafeService
     from backend.cards.card_cycle import CycleService
+    from backend.cards.card_statement_doc import CardStatements
     from backend.cards.cards import CardsService
     from backend.cards.deferrals import DeferralsService
     from backend.contact.contact import ContactService
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn
     from backend.core.notice_delivery import NoticeDelivery
     from backend.core.rates import RatesService
     from backend.core.worker_lease import Heartbeat
+    from backend.products.account_statement import AccountStatements
     from backend.products.position import ProductsService
     from backend.products.product_approvals import ProductApprovalsService
     from backend.products.product_requests import ProductRequestsService
@@ -173,6 +175,19 @@ class Backend:
         from backend.cards.card_cycle import CycleService
 
         return CycleService(self.ctx)
+
+    # -- estados de cuenta (issue 22): savings accounts and cards, as PDF or CSV
+    @cached_property
+    def account_statements(self) -> AccountStatements:
+        from backend.products.account_statement import AccountStatements
+
+        return AccountStatements(self.ctx, self.auth)
+
+    @cached_property
+    def card_statements(self) -> CardStatements:
+        from backend.cards.card_statement_doc import CardStatements
+
+        return CardStatements(self.ctx, self.auth)
 
     # -- cajeros: staff services (each method declares its roles with @staff_only)
     @cached_property

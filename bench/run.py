@@ -5,6 +5,7 @@
     python bench/run.py --only channels  only ssh_startup_ratio and web_first_paint_ratio (bench/channels.py)
     python bench/run.py --only soak  only soak_day_cost_ratio (bench/soak.py, ~2 min)
     python bench/run.py --only codes  only otp_abandon_ratio (bench/codes.py)
+    python bench/run.py --only statements  only statement_ratio (bench/statements.py)
 Every figure prints with its goal (GOALS below), e.g. `startup_ratio: 1.08 (meta ≤ 1.1)`, and
 `NO CUMPLE` after a missed one.
 """
@@ -32,6 +33,7 @@ GOALS: dict[str, tuple[str, float] | None] = {
     "bill_payment_throughput_ratio": ("≥", 0.8), "soak_day_cost_ratio": ("≤", 1.2), "otp_abandon_ratio": ("≥", 0.9),
     "pg_transfer_throughput_ratio": ("≥", 0.5), "pg_concurrent_scaling_ratio": None, "pg_concurrent_errors": ("=", 0),
     "ssh_startup_ratio": ("≤", 1.4), "web_first_paint_ratio": ("≤", 2.0),
+    "statement_ratio": ("≤", 1.2),  # bench/statements.py
 }
 
 
@@ -308,6 +310,12 @@ def print_soak_figures(work: Path | None = None) -> None:
         report("soak_day_cost_ratio", soak_day_cost_ratio(work or Path(tmp)))
 
 
+def print_statement_figures(work: Path | None = None) -> None:
+    from bench.statements import print_statement_figures as run
+
+    run(work)
+
+
 def print_code_figures(work: Path | None = None) -> None:
     """Transfers per second late in a day with abandoned codes ÷ early in it (bench/codes.py)."""
     from bench.codes import otp_abandon_ratio
@@ -318,7 +326,7 @@ def print_code_figures(work: Path | None = None) -> None:
 
 # `python bench/run.py --only pg`: one group of figures, same output lines
 ONLY = {"pg": print_pg_figures, "channels": print_channel_figures, "soak": print_soak_figures,
-        "codes": print_code_figures}
+        "codes": print_code_figures, "statements": print_statement_figures}
 
 
 def main() -> None:
@@ -355,6 +363,7 @@ def main() -> None:
         report("bill_payment_throughput_ratio", services.bill_payment_throughput_ratio(work))
         print_soak_figures(work)
         print_code_figures(work)
+        print_statement_figures(work)
         print_pg_figures()
         print_channel_figures(work)
 

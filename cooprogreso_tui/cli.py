@@ -67,9 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     settle.add_argument("--db", dest="target")
     settle.add_argument("--retry", metavar="REFERENCIA", action="append", default=[],
                         help="volver a enviar una operación marcada para revisión")
-    verify = sub.add_parser("verify-receipt", help="verificar si un comprobante guardado es auténtico")
-    verify.add_argument("file")
-    verify.add_argument("--db", dest="target")
+    for name in ("verify-receipt", "verify"):  # `verify`: the same check, for statements (PDF, CSV) too
+        verify = sub.add_parser(name, help="verificar si un comprobante o estado de cuenta (texto, CSV o PDF) "
+                                           "es auténtico")
+        verify.add_argument("file")
+        verify.add_argument("--db", dest="target")
     institutions = sub.add_parser("institutions", help="cargar instituciones (p. ej. cooperativas) desde un CSV")
     institutions.add_argument("--db", dest="target")
     institutions.add_argument("--load", required=True, metavar="CSV", help="columnas: code,name,kind")
@@ -85,7 +87,7 @@ AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg",
                            "cooprogreso_tui.cli_contact", "cooprogreso_tui.cli_channels",
                            "cooprogreso_tui.cli_calendar", "cooprogreso_tui.cli_rates",
                            "cooprogreso_tui.cli_simulate", "cooprogreso_tui.worker", "cooprogreso_tui.cli_uafe",
-                           "cooprogreso_tui.cli_admin")
+                           "cooprogreso_tui.cli_admin", "cooprogreso_tui.cli_papers")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +137,7 @@ def _dispatch(cfg, args) -> int:
         return _audit(cfg.db_path, args.last, args.actor, cfg.settings)
     if args.command == "settle":
         return _settle(cfg, args.retry)
-    if args.command == "verify-receipt":
+    if args.command in ("verify-receipt", "verify"):
         return _verify_receipt(cfg.db_path, Path(args.file), cfg.settings)
     if args.command == "institutions":
         return _institutions(cfg.db_path, Path(args.load), cfg.settings)
@@ -248,29 +250,36 @@ def _settle(cfg, retry: list[str]) -> int:
 
 
 def _verify_receipt(path: Path, receipt: Path, settings=None) -> int:
+    """A receipt's text, a statement's CSV or a PDF of ours (statement or receipt): intact or not."""
     from backend.core.errors import ServiceError
     from backend.core.files import read_limited
-    from backend.security.receipts import verify
+    from backend.security.documents import MAX_DOCUMENT_BYTES, verify
 
     try:  # the file first: a wrong path is said before the database is even opened
-        data = read_limited(receipt, max_bytes=MAX_RECEIPT_BYTES, what="El comprobante")
-        text = data.decode("utf-8")
+        data = read_limited(receipt, max_bytes=MAX_DOCUMENT_BYTES, what="El documento")
+        if not data.startswith(b"%PDF-"):
+            if len(data) > MAX_RECEIPT_BYTES:  # a receipt's text or a statement's CSV is far smaller
+                _say(f"El documento {receipt} es demasiado grande para ser un comprobante o estado de cuenta.",
+                     err=True)
+                return 2
+            data.decode("utf-8")
     except ServiceError as exc:
         _say(exc.message, err=True)
         return 2
     except UnicodeDecodeError:
-        _say(f"El comprobante {receipt} no es un texto UTF-8: no es un comprobante de Cooprogreso.", err=True)
+        _say(f"El documento {receipt} no es un texto UTF-8 ni un PDF: no es un documento de Cooprogreso.", err=True)
         return 2
-    if not text.strip():
-        _say(f"El comprobante {receipt} está vacío.", err=True)
+    if not data.strip():
+        _say(f"El documento {receipt} está vacío.", err=True)
         return 2
     backend = _open(path, settings, readonly=True)
     if backend is None:
         return 2
-    if any(verify(secret, text) for secret in backend.ctx.receipt_secrets()):  # signed before a rotation too
-        _say("Comprobante auténtico: su contenido coincide con el código de verificación.")
+    what = "Documento" if data.startswith(b"%PDF-") or b"\nDocumento," in data else "Comprobante"
+    if verify(backend.ctx.receipt_secrets(), data):  # signed before a rotation too
+        _say(f"{what} auténtico: su contenido coincide con el código de verificación.")
         return 0
-    _say("Comprobante ALTERADO o de otra cooperativa: el contenido no coincide con el código de verificación.")
+    _say(f"{what} ALTERADO o de otra cooperativa: el contenido no coincide con el código de verificación.")
     return 1
 
 

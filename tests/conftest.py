@@ -82,7 +82,8 @@ DATE_SENSITIVE = ("test_end_of_day", "test_card_cycle", "test_card_arrears", "te
                   "test_product_approvals", "test_deferrals", "test_auth", "test_otp", "test_operations",
                   "test_staff_auth", "test_tills", "test_clearing", "test_business_days", "test_end_of_day_claims",
                   "test_scheduled_limits", "test_codes_at_rest", "test_rate_caps", "test_uafe",
-                  "test_cash_declaration", "test_status", "test_security_center", "test_ui_security_center")
+                  "test_cash_declaration", "test_status", "test_security_center", "test_ui_security_center",
+                  "test_account_statement", "test_card_statement_doc")
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may be disabled (-p no:xdist)
@@ -152,6 +153,20 @@ def db_path(engine, request, tmp_path):
     path = tmp_path / "coop.sqlite3"
     shutil.copy(request.getfixturevalue("demo_template"), path)
     yield path
+
+
+@pytest.fixture(scope="session")
+def cups():
+    """A private CUPS server on loopback with a cups-pdf queue (tests/cups_helpers.py); skipped only where CUPS
+    cannot run (not installed, or not root for cups-pdf): `.ci/run` installs it."""
+    from tests import cups_helpers
+
+    reason = cups_helpers.why_not()
+    if reason:
+        pytest.skip(reason)
+    server = cups_helpers.start()
+    yield server
+    cups_helpers.stop(server)
 
 
 @pytest.fixture

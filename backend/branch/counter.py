@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING
 
 from backend.branch import cash_declaration, counter_ops
 from backend.branch.tills import amount_cents, open_till_row, till_cash
-from backend.core import notices
+from backend.core import notices, printing
 from backend.core.clock import parse_iso
 from backend.core.context import Context, Principal
 from backend.core.db import member_lock
-from backend.core.errors import Forbidden, NotFound, ValidationError
+from backend.core.errors import Forbidden, NotFound, ServiceError, ValidationError
 from backend.core.files import write_private
 from backend.core.identity import ID_TYPES, mask_account, mask_id, mask_phone
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.core.name_search import MemberSearch, find_by_name
 from backend.core.text import ascii_digits, clean_text
-from backend.security import receipts
+from backend.security import documents, receipts
 from backend.security.roles import ATENCION, AUDITOR, CAJERO, SUPERVISOR, staff_only
 from backend.security.staff_conflicts import refuse_own
 
@@ -323,6 +323,25 @@ class CounterService:
     def save_receipt(self, who: Principal, op_id: int, directory: str) -> str:
         receipt = self._own_receipt(who, op_id)
         return str(write_private(directory, receipt.file_stem, ".txt", receipt.text.encode("utf-8")))
+
+    @staff_only(CAJERO)
+    def print_receipt(self, who: Principal, op_id: int) -> str:
+        """«Imprimir»: the receipt as PDF on the teller's agency printer (CUPS); says where it went."""
+        receipt = self._own_receipt(who, op_id)
+        with self.ctx.db.read() as conn:
+            agency, queue = printing.agency_printer(conn, who.user_id)
+        name, ruc = documents.coop_identity(self.ctx.settings)
+        data = documents.render_pdf(self.ctx.secret("receipt_secret"),
+                                    documents.receipt_document(receipt, coop_name=name, coop_ruc=ruc))
+        try:  # outside any transaction: a retried one would print twice
+            job = printing.print_pdf(self.ctx.settings.print_command, queue, data, receipt.file_stem)
+        except ServiceError as exc:
+            self.ctx.audit_now(who.username, "comprobante.imprimir", "error", rol=who.role,
+                               referencia=receipt.reference, impresora=queue, motivo=exc.code)
+            raise
+        self.ctx.audit_now(who.username, "comprobante.imprimir", "ok", rol=who.role, referencia=receipt.reference,
+                           agencia=agency, impresora=queue, trabajo=job)
+        return f"Comprobante enviado a la impresora {queue} de la agencia {agency} (trabajo {job})."
 
     def _own_receipt(self, who: Principal, op_id: int) -> receipts.Receipt:
         """The receipt of an executed cash operation, if `who` may see it (a cajero: only their own)."""

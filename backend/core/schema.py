@@ -918,6 +918,11 @@ MIGRATIONS: list[str] = [
     /* postgresql */ ALTER TABLE staff_users ADD CONSTRAINT staff_users_role_check
         CHECK (role IN ('cajero', 'atencion', 'supervisor', 'auditor', 'cumplimiento'));
     """,
+    # 33: receipts on paper (issue 22) — each agency's CUPS printer queue, and the agency a staff user works at
+    """
+    ALTER TABLE agencies ADD COLUMN printer TEXT NOT NULL DEFAULT '';
+    ALTER TABLE staff_users ADD COLUMN agency TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -123,6 +123,10 @@ class Settings:
     otp_max_per_window: int = 12  # wrong codes typed + codes sent and not used, per member in the window
     otp_max_failures_per_day: int = 30  # wrong codes typed per member per 24 hours
     otp_max_unused_per_day: int = 60  # codes sent and not used per member per 24 hours (SMS to their phone)
+    # -- papers (issue 22): statements and receipts as PDF
+    coop_name: str = "Cooperativa de Ahorro y Crédito Cooprogreso"  # printed on every statement and paper receipt
+    coop_ruc: str = ""  # the co-op's RUC: not verified from a public source here, the deployment sets it
+    print_command: str = "lp"  # CUPS' client; each agency's printer is `agencies.printer`
 
     def __post_init__(self) -> None:
         validate(self)

@@ -110,10 +110,12 @@ class TillScreen(MemberScreen):
 
 
 def show_counter_receipt(screen, receipt: Receipt) -> None:
-    """The shared receipt view; «Guardar» stores it through the teller's own service."""
+    """The shared receipt view; «Guardar» stores it through the teller's own service, «Imprimir» prints it on
+    the agency's printer (over SSH too: the paper comes out at the branch, not on the server)."""
     backend, token = screen.app.backend, screen.app.token
     screen.app.push_screen(ReceiptModal(
-        receipt, save=lambda folder: backend.counter.save_receipt(token, receipt.result_id, folder)))
+        receipt, save=lambda folder: backend.counter.save_receipt(token, receipt.result_id, folder),
+        print_=lambda: backend.counter.print_receipt(token, receipt.result_id)))
 
 
 class TillCloseScreen(MemberScreen):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import DataTable, Label, Select, Static
 
 from backend.core.money import format_money
@@ -13,6 +14,8 @@ from screens.shared.safe_text import safe_text
 
 
 class StatementScreen(MemberScreen):
+    BINDINGS = [Binding("e", "paper", "PDF/CSV", id="cards.paper",
+                        tooltip="Estado de cuenta mensual de la tarjeta en PDF o CSV")]
     DEFAULT_CSS = """
     StatementScreen #st-card { margin: 0 1; width: 44; }
     StatementScreen #st-last { margin: 0 1; height: auto; }
@@ -70,3 +73,13 @@ class StatementScreen(MemberScreen):
             table.add_row(f"{st.cut_date:%d/%m/%Y}", f"{st.due_date:%d/%m/%Y}", format_money(st.purchases),
                           format_money(st.payments), format_money(st.installments), format_money(st.interest),
                           format_money(st.total_due), format_money(st.minimum_due))
+
+    def action_paper(self) -> None:
+        from screens.shared.paper import PaperScreen
+
+        card = self.query_one("#st-card", Select).value
+        if card == Select.NULL or not isinstance(card, int):
+            return
+        backend, token = self.coop.backend, self.coop.token
+        self.app.push_screen(PaperScreen(f"Tarjeta {self._cards[card].masked_pan}", lambda month, fmt:
+                                         backend.card_statements.statement(token, card, month, fmt)))

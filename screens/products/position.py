@@ -53,6 +53,8 @@ class ProductsScreen(MemberScreen):
                         tooltip="Ver los movimientos del producto seleccionado"),
                 Binding("t", "schedule", "Amortización", id="products.schedule",
                         tooltip="Cuotas del crédito seleccionado"),
+                Binding("e", "paper", "Estado", id="products.paper",  # «Estado de cuenta»: the footer has 80 columns
+                        tooltip="Estado de cuenta mensual en PDF o CSV de la cuenta de ahorros o tarjeta seleccionada"),
                 Binding("r", "reload", "Actualizar", id="products.reload", tooltip="Volver a consultar saldos")]
 
     def __init__(self) -> None:
@@ -121,6 +123,25 @@ class ProductsScreen(MemberScreen):
             self.notify("Selecciona tu crédito para ver su tabla de amortización.")
             return
         self.app.push_screen(LoanScheduleScreen(product))
+
+    def action_paper(self) -> None:
+        from screens.shared.paper import PaperScreen
+
+        table = self.query_one("#position", DataTable)
+        if not self.products or table.cursor_row is None:
+            return
+        product = self.products[table.cursor_row]
+        backend, token = self.coop.backend, self.coop.token
+        if product.kind == "ahorros":
+            self.app.push_screen(PaperScreen(f"Cuenta de Ahorros {product.number}", lambda month, fmt:
+                                             backend.account_statements.statement(token, product.account_id, month,
+                                                                                  fmt)))
+        elif product.kind == "tarjeta":
+            self.app.push_screen(PaperScreen(f"Tarjeta {product.masked_pan or ''}", lambda month, fmt:
+                                             backend.card_statements.statement(token, product.account_id, month,
+                                                                               fmt)))
+        else:
+            self.notify("El estado de cuenta mensual es para cuentas de ahorros y tarjetas de crédito.")
 
     def _product(self, key: str | None) -> Product | None:
         return next((p for p in self.products if str(p.account_id) == key), None)

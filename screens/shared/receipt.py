@@ -21,13 +21,17 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Cerrar", id="receipt.close", tooltip="Cerrar el comprobante"),
         Binding("g", "save", "Guardar", id="receipt.save", tooltip="Guardar el comprobante como archivo de texto"),
+        Binding("i", "print", "Imprimir", id="receipt.print", tooltip="Imprimir el comprobante en la agencia"),
     ]
 
-    def __init__(self, receipt: Receipt, save: Callable[[str], str] | None = None) -> None:
-        """`save(directory) -> path` stores the comprobante (default: the signed-in person's receipt)."""
+    def __init__(self, receipt: Receipt, save: Callable[[str], str] | None = None,
+                 print_: Callable[[], str] | None = None) -> None:
+        """`save(directory) -> path` stores the comprobante (default: the signed-in person's receipt);
+        `print_() -> what to say` prints it at the branch (tellers: their agency's printer)."""
         super().__init__()
         self.receipt = receipt
         self.save = save
+        self.print_ = print_
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="receipt-box"):
@@ -36,6 +40,8 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
             yield Static("", id="receipt-saved")  # shown once saved
             with Horizontal(classes="buttons"):
                 yield Button("Guardar comprobante", id="save", variant="primary", compact=True)
+                if self.print_ is not None:
+                    yield Button("Imprimir", id="print", compact=True)
                 yield Button("Cerrar", id="close", compact=True)
 
     def on_mount(self) -> None:
@@ -57,6 +63,11 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
             receipt = ops.download_receipt(token, kind, result_id)
             return hand_over(self.app, receipt.file_stem, ".txt", receipt.text.encode("utf-8"), "text/plain")
         return f"Guardado en {ops.save_receipt(token, kind, result_id, self.coop.export_dir)}"
+
+    @on(Button.Pressed, "#print")
+    def action_print(self) -> None:
+        if self.print_ is not None:
+            self.call("print", self.print_, on_done=self.done_save)  # said where «Guardado en …» is
 
     def done_save(self, said: str) -> None:
         saved = self.query_one("#receipt-saved", Static)

@@ -178,3 +178,83 @@ def test_a_dead_client_leaves_no_app_behind(branch, how):
                             " LIMIT 1").fetchone()
     assert last == ("logout", "cerrar_aplicacion")
 
+
+
+def test_a_tellers_receipt_reaches_the_branch_printer_from_an_ssh_session(branch, cups):
+    """Issue 22: over SSH «g» would save the receipt on the server; «Imprimir» puts it on the agency's printer
+    (a real CUPS on loopback, cups-pdf queue). The app runs as the service account, whose CUPS client is
+    pointed at the test server (~/.cups/client.conf), so cups-pdf writes into that account's ~/PDF."""
+    from datetime import datetime
+
+    from backend.core.clock import Clock
+    from backend.core.settings import Settings
+    from backend.security import totp
+    from backend.service import Backend
+    from tests.conftest import demo_cedula
+    from tests.cups_helpers import printed
+    from tests.staff_helpers import PASSWORD as STAFF_PASSWORD
+
+    service_home = branch.base / "service"
+    keys = service_home / ".config" / "cooprogreso" / "keys.json"
+    backend = Backend(branch.db, Settings(scrypt_log_n=8, secret_key_file=str(keys)), Clock(), create=False)
+    try:
+        staff = backend.auth.staff_directory.add("cajerossh", "cajero", STAFF_PASSWORD, "Rosa Quispe")
+        now = totp.step_at(datetime.now(backend.ctx.clock.zone), backend.ctx.clock.zone)
+        ticket = backend.auth.login("cajerossh", STAFF_PASSWORD).ticket  # the till opened a step ago
+        token = backend.auth.staff_code(ticket, totp.code_at(staff.secret, now - 1)).token
+        backend.tills.open_till(token, "500")
+        backend.auth.logout(token, "test")
+        with backend.db.write() as conn:
+            conn.execute("INSERT INTO agencies (code, name, city, address, hours, phone) VALUES ('MATRIZ',"
+                         " 'Matriz Pomasqui', 'Quito', 'Av. Manuel Córdova Galarza', 'L-V', '(02) 399-8001')"
+                         " ON CONFLICT (code) DO NOTHING")
+            conn.execute("UPDATE agencies SET printer = ? WHERE code = 'MATRIZ'", (cups.queue,))
+            conn.execute("UPDATE staff_users SET agency = 'MATRIZ' WHERE username = 'cajerossh'")
+    finally:
+        backend.close()
+    client = service_home / ".cups"
+    client.mkdir(exist_ok=True)
+    (client / "client.conf").write_text(f"ServerName {cups.server}\n")
+    subprocess.run(["chown", "-R", f"{branch.app_user}:{branch.app_user}", str(client), str(branch.db.parent)],
+                   check=True)
+    name = branch.open("cajero")
+    branch.wait(name, "Usuario")
+    for _ in range(20):
+        branch.type(name, "cajerossh")
+        time.sleep(0.5)
+        if "cajerossh" in branch.screen(name):
+            break
+        branch.keys(name, "C-u")
+    branch.keys(name, "Enter")
+    time.sleep(1)
+    branch.type(name, STAFF_PASSWORD)
+    branch.keys(name, "Enter")
+    branch.wait(name, "Verificación del personal")
+    time.sleep(1)
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("America/Guayaquil")
+    branch.type(name, totp.code_at(staff.secret, totp.step_at(datetime.now(zone).replace(tzinfo=None), zone)))
+    branch.keys(name, "Enter")
+    branch.wait(name, "Depósito en efectivo")
+    branch.keys(name, "2")
+    branch.wait(name, "Cédula, nombres")
+    branch.type(name, demo_cedula())
+    branch.keys(name, "Enter")
+    branch.wait(name, "Verifica su identidad")
+    time.sleep(1)
+    branch.type(name, "12.34")
+    branch.keys(name, "Enter")
+    branch.wait(name, "Confirma")
+    branch.keys(name, "Tab")
+    time.sleep(1)
+    branch.keys(name, "Enter")
+    shown = branch.wait(name, "Comprobante")
+    branch.wait(name, "Imprimir")
+    branch.keys(name, "i")
+    shown = branch.wait(name, "enviado a la impresora", timeout=90)
+    import re
+
+    job = re.search(r"trabajo\s+(\S+?)\)", " ".join(line.strip() for line in shown.splitlines())).group(1)
+    text = printed(cups, job, "$12.34", out_dir=service_home / "PDF")
+    assert "Depósito" in text and "Código del comprobante" in text and "Código de verificación" in text

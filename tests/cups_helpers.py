@@ -1,0 +1,141 @@
+"""A real CUPS server for the printing tests: our own cupsd on a loopback port, with its own configuration
+and spool in a temporary folder, and one Debian `printer-driver-cups-pdf` queue (a virtual printer that
+writes each job as a PDF into the job owner's ~/PDF). `.ci/run` installs cups and printer-driver-cups-pdf."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+CUPSD = "/usr/sbin/cupsd"
+CUPS_PDF = "/usr/lib/cups/backend/cups-pdf"
+PPD = "/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd"
+
+CUPSD_CONF = """Listen 127.0.0.1:{port}
+LogLevel warn
+WebInterface No
+Browsing No
+DefaultAuthType None
+<Location />
+  Order allow,deny
+  Allow 127.0.0.1
+</Location>
+<Location /admin>
+  Order allow,deny
+  Allow 127.0.0.1
+</Location>
+<Policy default>
+  <Limit All>
+    Order allow,deny
+    Allow 127.0.0.1
+  </Limit>
+</Policy>
+"""
+FILES_CONF = """ServerRoot {root}
+RequestRoot {root}/spool
+CacheDir {root}/cache
+StateDir {root}/state
+TempDir {root}/tmp
+AccessLog {root}/log/access_log
+ErrorLog {root}/log/error_log
+PageLog {root}/log/page_log
+Printcap {root}/printcap
+SystemGroup root
+"""
+
+
+@dataclass
+class Cups:
+    server: str  # host:port, for CUPS_SERVER
+    queue: str
+    out_dir: Path  # where cups-pdf writes the jobs of this process's user
+    process: subprocess.Popen
+    folder: Path
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "CUPS_SERVER": self.server}
+
+
+def why_not() -> str | None:
+    """Why a private CUPS with a cups-pdf queue cannot run here (None: it can)."""
+    for path in (CUPSD, CUPS_PDF, PPD):
+        if not os.path.exists(path):
+            return f"{path} missing (apt-get install cups printer-driver-cups-pdf)"
+    if shutil.which("lp") is None or shutil.which("lpadmin") is None:
+        return "CUPS client (lp, lpadmin) missing"
+    if os.geteuid() != 0:
+        return "cups-pdf runs as root under cupsd: these tests need root (CI runs as root)"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start() -> Cups:
+    """cupsd's filters run as the `lp` user: its folder must be reachable by lp (pytest's tmp folders are 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="cooprogreso-cups-"))
+    folder.chmod(0o755)
+    for sub in ("spool", "cache", "state", "tmp", "log"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    (folder / "tmp").chmod(0o1777)
+    port = _free_port()
+    (folder / "cupsd.conf").write_text(CUPSD_CONF.format(port=port))
+    (folder / "cups-files.conf").write_text(FILES_CONF.format(root=folder))
+    process = subprocess.Popen([CUPSD, "-f", "-c", str(folder / "cupsd.conf"), "-s", str(folder / "cups-files.conf")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = f"127.0.0.1:{port}"
+    queue = f"sucursal-{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        done = subprocess.run(["lpadmin", "-h", server, "-p", queue, "-v", "cups-pdf:/", "-P", PPD, "-E"],
+                              capture_output=True, text=True)
+        if done.returncode == 0:
+            break
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.terminate()
+            raise RuntimeError(f"cupsd did not start: {done.stderr}")
+        time.sleep(0.3)
+    home = Path(pwd.getpwuid(os.geteuid()).pw_dir)
+    return Cups(server, queue, home / "PDF", process, folder)
+
+
+def stop(cups: Cups) -> None:
+    cups.process.terminate()
+    try:
+        cups.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        cups.process.kill()
+    shutil.rmtree(cups.folder, ignore_errors=True)
+
+
+def printed(cups: Cups, job: str, must_contain: str, timeout: float = 90, out_dir: Path | None = None) -> str:
+    """The text (pdftotext) of the PDF cups-pdf wrote for `job` (e.g. «sucursal-1234-7»), once completed.
+
+    Every private cupsd numbers its jobs from 1 and cups-pdf writes into the owner's one ~/PDF, so the file is
+    told apart by its job number and by what it must say; it is removed once read."""
+    deadline = time.monotonic() + timeout
+    number = job.rsplit("-", 1)[1]
+    while time.monotonic() < deadline:
+        pending = subprocess.run(["lpstat", "-h", cups.server, "-o", cups.queue], capture_output=True,
+                                 text=True).stdout
+        if job not in pending.split():
+            for path in sorted((out_dir or cups.out_dir).glob(f"*job_{number}.pdf")):
+                if not path.read_bytes().rstrip().endswith(b"%%EOF"):
+                    continue
+                text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                                      text=True).stdout
+                if must_contain in text:
+                    path.unlink(missing_ok=True)
+                    return text
+        time.sleep(0.5)
+    raise AssertionError(f"job {job} not printed within {timeout} s")
