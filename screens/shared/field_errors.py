@@ -37,6 +37,7 @@ class FieldErrors(_Mixin):
         """Say `message` beside the field the service named (or on the form's line) and focus that field."""
         self.clear_field_errors()
         target, line = self.FIELD_ERRORS.get(field or "", self.FORM_ERROR)
+        self._said_line = line
         lines = list(self.query(line).results(Static)) if line else []
         for said in lines:
             said.update(safe_text(message))
@@ -49,7 +50,10 @@ class FieldErrors(_Mixin):
             # a scrollbar that appears for it narrows the form, and the message wraps again)
             said.call_after_refresh(said.call_after_refresh, said.scroll_visible, animate=False)
 
+    _said_line = ""  # the line `field_error` wrote last: the only one a change clears (not a screen's own notes)
+
     def clear_field_errors(self) -> None:
+        self._said_line = ""
         self._clear({line for _, line in [*self.FIELD_ERRORS.values(), self.FORM_ERROR] if line})
 
     def _clear(self, lines: set[str]) -> None:
@@ -61,14 +65,16 @@ class FieldErrors(_Mixin):
 
     def _field_changed(self, widget: Widget) -> None:
         """A field the person changed (it has the focus: a value the screen sets itself clears nothing)
-        takes its own message away, and the form's general one."""
-        if not widget.has_focus_within or not widget.id:
+        takes away the refusal said about it, or the form's general one."""
+        if not self._said_line or not widget.has_focus_within or not widget.id:
             return
         own = {line for target, line in self.FIELD_ERRORS.values()
                if f"#{widget.id}" in (part.strip() for part in target.split(","))}
         if not own and f"#{widget.id}" != self.FORM_ERROR[0]:
-            return
-        self._clear(own | ({self.FORM_ERROR[1]} if self.FORM_ERROR[1] else set()))
+            return  # not a field of this form
+        if self._said_line in own | {self.FORM_ERROR[1]}:
+            self._said_line = ""
+            self._clear(own | {self.FORM_ERROR[1]} - {""})
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._field_changed(event.input)

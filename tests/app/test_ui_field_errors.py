@@ -103,3 +103,17 @@ async def test_a_transfer_refusal_is_cleared_when_its_field_is_fixed(backend):
         assert said(screen, "#amount-error") and screen.focused is screen.query_one("#amount")
         await fix(pilot, "#amount", "12")
         assert not said(screen, "#amount-error")
+
+
+async def test_a_note_the_screen_writes_itself_is_not_cleared_by_the_fields_it_fills(backend, ana):
+    """Only a refusal said with `field_error` goes when a field changes: the own-transfer form's note for a
+    member with one savings account stays while the form fills and focuses its fields."""
+    from screens.menu.registry import screen_for
+    from tests.ui import login
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "ana.prueba", "Clave2026x")
+        app.push_screen(screen_for("transferencias_propias"))
+        await settle(pilot)
+        assert "Necesitas al menos dos cuentas" in said(app.screen, "#dest-error")
