@@ -44,7 +44,13 @@ class CooprogresoApp(App):
     CSS_PATH = "theme.tcss"
     TITLE = "Cooprogreso en Línea"
     BINDINGS = [Binding("ctrl+q", "quit", "Salir", id="app.quit", tooltip="Cerrar la aplicación", show=False),
-                Binding("f1", "help", "Ayuda", id="app.help", tooltip="Ayuda de esta pantalla", show=False)]
+                Binding("f1", "help", "Ayuda", id="app.help", tooltip="Ayuda de esta pantalla", show=False),
+                # Tab moves focus as the app reads it. As a screen's binding (Textual's) it acted only once the
+                # key had queued through the field, its containers and the screen back to the app, and every
+                # key read meanwhile went to the old field: «500» Tab «Viaje» typed fast, pasted or sent in
+                # one burst by SSH or the browser became «500Viaje». No field here takes Tab for itself.
+                Binding("tab", "focus_next", show=False, priority=True, id="app.focus_next"),
+                Binding("shift+tab", "focus_previous", show=False, priority=True, id="app.focus_previous")]
     COMMANDS = {CoopCommands}
 
     def __init__(self, backend: Backend, *, export_dir: str | Path = ".",

@@ -16,6 +16,7 @@ from backend.branch import counter_ops
 from backend.core import accounts, business_days, ledger
 from backend.core.context import Context, Principal
 from backend.core.errors import ValidationError
+from backend.core.text import counted
 from backend.products import maturities
 from backend.security.roles import SUPERVISOR, staff_only
 
@@ -138,7 +139,7 @@ def open_tills_reason(conn: Connection) -> str | None:
         return f"No se puede cerrar el día: hay cajas abiertas ({names}). Cada cajero debe cerrar su caja."
     pending = conn.execute("SELECT COUNT(*) FROM counter_ops WHERE state = 'por_aprobar'").fetchone()[0]
     if pending:
-        return f"No se puede cerrar el día: hay {pending} operaciones esperando aprobación."
+        return f"No se puede cerrar el día: hay {counted(pending, 'operación', 'operaciones')} esperando aprobación."
     return None
 
 

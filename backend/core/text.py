@@ -92,3 +92,8 @@ def visible(text: object) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() and not _is_refused(ch) else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def counted(count: int, singular: str, plural: str) -> str:
+    """«1 movimiento», «2 movimientos»: a count with its noun in the right number (never «1 movimientos»)."""
+    return f"{count} {singular if count == 1 else plural}"

@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from backend.core.money import format_money
+from backend.core.text import counted
 from screens.shared.base import MemberScreen
 from screens.shared.cells import date_text
 from screens.shared.receipt import ReceiptModal
@@ -73,7 +74,7 @@ class PaymentHistoryScreen(MemberScreen):
                           safe_text(format_money(p.amount), justify="right"),
                           "Auto" if p.origin == "automatico" else "Línea", safe_text(p.state_label), key=str(p.id))
         self.query_one("#history-detail", Static).update(
-            f"{len(items)} pagos · Enter: ver comprobante · e: exportar CSV" if items else
+            f"{counted(len(items), 'pago', 'pagos')} · Enter: ver comprobante · e: exportar CSV" if items else
             "No hay pagos para este filtro.")
 
     @on(DataTable.RowHighlighted, "#pay-history")

@@ -17,6 +17,7 @@ from backend.core.errors import ServiceError, ValidationError
 from backend.core.money import format_money, parse_money
 from screens.bill_payments.biller_choice import BillerChoice
 from screens.shared.base import MemberScreen
+from screens.shared.field_errors import FieldErrors
 from screens.shared.cells import date_text, follow_row
 from screens.shared.confirm import ConfirmModal
 from screens.shared.flow import start_authorised
@@ -27,12 +28,12 @@ from screens.shared.widgets import DigitInput, chosen_id, chosen_key, money_inpu
 DUE_DATE = 0  # «En la fecha de vencimiento»
 
 
-def iso_date(text: str, label: str, required: bool) -> str:
-    """dd/mm/aaaa → AAAA-MM-DD, or "" when optional and empty."""
+def iso_date(text: str, label: str, required: bool, field: str | None = None) -> str:
+    """dd/mm/aaaa → AAAA-MM-DD, or "" when optional and empty; a refusal names `field`."""
     text = (text or "").strip()
     if not text:
         if required:
-            raise ValidationError(f"Ingresa la fecha «{label}» (dd/mm/aaaa).")
+            raise ValidationError(f"Ingresa la fecha «{label}» (dd/mm/aaaa).", field=field)
         return ""
     match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
     try:
@@ -41,10 +42,10 @@ def iso_date(text: str, label: str, required: bool) -> str:
         day, month, year = map(int, match.groups())
         return date(year, month, day).isoformat()
     except ValueError:
-        raise ValidationError(f"Fecha no válida en «{label}»: usa dd/mm/aaaa.") from None
+        raise ValidationError(f"Fecha no válida en «{label}»: usa dd/mm/aaaa.", field=field) from None
 
 
-class ProgramarScreen(BillerChoice, MemberScreen):
+class ProgramarScreen(FieldErrors, BillerChoice, MemberScreen):
     DEFAULT_CSS = """
     #schedule-form { height: 1fr; padding: 0 1; }
     #schedule-form Select, #schedule-form Input { width: 60; }
@@ -52,6 +53,12 @@ class ProgramarScreen(BillerChoice, MemberScreen):
     #schedule-error { color: $error; height: auto; }
     #schedule { margin-top: 1; }
     """
+    FIELD_ERRORS = {"account": ("#account", "#account-error"), "biller": ("#biller", "#biller-error"),
+                    "identifier": ("#identifier", "#biller-error"), "day": ("#day", "#day-error"),
+                    "monto": ("#max-amount", "#max-amount-error"), "max_amount": ("#max-amount", "#max-amount-error"),
+                    "start_date": ("#start", "#start-error"), "end_date": ("#end", "#end-error"),
+                    "payments_limit": ("#count", "#count-error")}
+    FORM_ERROR = ("", "#schedule-error")
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,24 +70,31 @@ class ProgramarScreen(BillerChoice, MemberScreen):
         with VerticalScroll(id="schedule-form"):
             yield Label("Cuenta de la que se generarán los débitos automáticos")
             yield Select([], id="account", prompt="Cuenta de débito", compact=True)
+            yield Static("", id="account-error", classes="field-error collapse")
             yield Label("Servicio registrado (opcional)")
             yield Select([], id="service", prompt="Escribir los datos", compact=True)
             yield Select([], id="category", prompt="Categoría", compact=True)
             yield Select([], id="biller", prompt="Entidad", compact=True)
             yield Label("Número de cuenta o contrato", id="id-label")
             yield TextInput(id="identifier", max_length=20, compact=True)
+            yield Static("", id="biller-error", classes="field-error collapse")
             yield Label("Día de pago")
             yield Select([("En la fecha de vencimiento", DUE_DATE)] + [(f"Día {d} de cada mes", d) for d in range(1, 32)],
                          id="day", value=DUE_DATE, allow_blank=False, compact=True)
+            yield Static("", id="day-error", classes="field-error collapse")
             yield Label("Monto máximo (USD): una factura mayor no se paga y te avisamos", id="max-label")
             yield money_input("max-amount", 10)
+            yield Static("", id="max-amount-error", classes="field-error collapse")
             yield Label("Desde (dd/mm/aaaa)")
             yield DigitInput(id="start", max_length=10, compact=True)
+            yield Static("", id="start-error", classes="field-error collapse")
             yield Label("Hasta (dd/mm/aaaa, opcional)")
             yield DigitInput(id="end", max_length=10, compact=True)
+            yield Static("", id="end-error", classes="field-error collapse")
             yield Label("o número de pagos (opcional)")
             yield Input(id="count", max_length=3, restrict=r"\d*", compact=True)
-            yield Static("", id="schedule-error")
+            yield Static("", id="count-error", classes="field-error collapse")
+            yield Static("", id="schedule-error")  # what names no field
             yield Button("Programar", id="schedule", variant="primary", compact=True)
 
     def on_mount(self) -> None:
@@ -123,15 +137,16 @@ class ProgramarScreen(BillerChoice, MemberScreen):
 
     @on(Button.Pressed, "#schedule")
     def schedule(self) -> None:
-        self._error("")
+        self.clear_field_errors()
         try:
             request = self._request()
         except ServiceError as exc:
-            self._error(exc.message)
+            self.field_error(exc.field, exc.message)
             return
         scheduled, token = self.coop.backend.scheduled, self.coop.token
         start_authorised(self, lambda: scheduled.prepare_schedule(token, request), on_done=self._done,
-                         on_error=lambda e: self._error(e.message), otp_title="Código de seguridad · Pago Programado")
+                         on_error=lambda e: self.field_error(e.field, e.message),
+                         otp_title="Código de seguridad · Pago Programado")
 
     def _request(self) -> dict:
         account = chosen_id(self.query_one("#account", Select))
@@ -140,23 +155,22 @@ class ProgramarScreen(BillerChoice, MemberScreen):
             biller, identifier = service.biller_code, service.identifier
         else:
             biller, identifier = chosen_key(self.query_one("#biller", Select)), self.query_one("#identifier", Input).value
-        if account is None or not biller:
-            raise ValidationError("Selecciona la cuenta de débito, la categoría y la entidad.")
+        if account is None:
+            raise ValidationError("Selecciona la cuenta de débito.", field="account")
+        if not biller:
+            raise ValidationError("Selecciona la categoría y la entidad.", field="biller")
         day = self.query_one("#day", Select).value
         count = self.query_one("#count", Input).value.strip()
         return {"account_id": account, "biller": biller, "identifier": identifier,
                 "day": None if day == DUE_DATE else day,
                 "max_amount": parse_money(self.query_one("#max-amount", Input).value),
-                "start_date": iso_date(self.query_one("#start", Input).value, "Desde", True),
-                "end_date": iso_date(self.query_one("#end", Input).value, "Hasta", False),
+                "start_date": iso_date(self.query_one("#start", Input).value, "Desde", True, "start_date"),
+                "end_date": iso_date(self.query_one("#end", Input).value, "Hasta", False, "end_date"),
                 "payments_limit": int(count) if count else 0}
 
     def _done(self, receipt) -> None:
         for selector in ("#identifier", "#max-amount", "#end", "#count"):
             self.query_one(selector, Input).value = ""
-
-    def _error(self, message: str) -> None:
-        self.query_one("#schedule-error", Static).update(safe_text(message))
 
 
 class ConsultarScreen(MemberScreen):

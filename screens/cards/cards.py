@@ -19,6 +19,7 @@ from backend.core.money import format_money, parse_money
 from screens.shared.base import MemberScreen
 from screens.shared.card_debt import debt_text
 from screens.shared.calls import ServiceCalls
+from screens.shared.field_errors import FieldErrors
 from screens.shared.flow import start_authorised
 from screens.shared.safe_text import safe_text, visible_lines
 from screens.shared.text_entry import TextInput
@@ -35,9 +36,13 @@ def option_label(name: str, amount: int, due_date) -> str:
     return f"{name}: cubierto" if due_date is not None else f"{name}: aún sin estado de cuenta"
 
 
-class CardPaymentScreen(MemberScreen):
+class CardPaymentScreen(FieldErrors, MemberScreen):
     BINDINGS = [Binding("f2", "statement", "Estado de cuenta", id="cards.statement",
                         tooltip="Estado de cuenta de tu tarjeta Cooprogreso")]
+    FIELD_ERRORS = {"card": ("#card", "#card-error"), "option": ("#amount-option", "#monto-error"),
+                    "monto": ("#other-amount, #amount-option", "#monto-error"),
+                    "origin": ("#origin", "#origin-error")}
+    FORM_ERROR = ("#card", "#card-error")
     DEFAULT_CSS = """
     CardPaymentScreen #card-row { height: 1; }
     CardPaymentScreen #card { width: 1fr; }
@@ -156,26 +161,25 @@ class CardPaymentScreen(MemberScreen):
     @on(Button.Pressed, "#continue")
     @on(Input.Submitted, "#other-amount")
     def continue_(self) -> None:
-        for line in ("#card-error", "#monto-error", "#origin-error"):
-            self.query_one(line, Static).update("")
+        self.clear_field_errors()
         card = chosen_key(self.query_one("#card", Select))
         if not card:
-            self.query_one("#card-error", Static).update("Selecciona la tarjeta que vas a cancelar.")
+            self.field_error("card", "Selecciona la tarjeta que vas a cancelar.")
             return
         pressed = self.query_one("#amount-option", RadioSet).pressed_button
         option = next((k for k, wid in OPTION_IDS.items() if pressed is not None and pressed.id == wid), None)
         if option is None:
-            self.query_one("#monto-error", Static).update("Elige cuánto vas a pagar.")
+            self.field_error("option", "Elige cuánto vas a pagar.")
             return
         request = {"card": card, "option": option, "origin_id": self.query_one("#origin", Select).value}
         if request["origin_id"] == Select.NULL:
-            self.query_one("#origin-error", Static).update("Selecciona la cuenta de débito.")
+            self.field_error("origin", "Selecciona la cuenta de débito.")
             return
         if option == "otro":
             try:
                 request["amount"] = parse_money(self.query_one("#other-amount", Input).value)
             except ServiceError as exc:
-                self.query_one("#monto-error", Static).update(safe_text(exc.message))
+                self.field_error("monto", exc.message)
                 return
         cards, token = self.coop.backend.cards, self.coop.token
         start_authorised(self, lambda: cards.prepare_payment(token, request), on_done=lambda _: self.paid(card),
@@ -189,12 +193,10 @@ class CardPaymentScreen(MemberScreen):
         self.call("origins", self.coop.backend.cards.origins, self.coop.token)
 
     def _failed(self, error: ServiceError) -> None:
-        line = {"monto": "#monto-error", "option": "#monto-error", "origin": "#origin-error"}.get(error.field or "",
-                                                                                                  "#card-error")
-        self.query_one(line, Static).update(safe_text(error.message))
+        self.field_error(error.field, error.message)
 
 
-class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
+class CardRegistrationModal(FieldErrors, ServiceCalls, ModalScreen[str | None]):
     """¿Requieres añadir una nueva tarjeta?: the card's data, then the code."""
 
     DEFAULT_CSS = """
@@ -204,8 +206,10 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
     CardRegistrationModal #id-number { width: 1fr; }
     """
     BINDINGS = [("escape", "cancel", "Cancelar")]
-    FIELDS = {"numero": "#numero-error", "holder_name": "#holder-error", "id_type": "#id-error",
-              "id_number": "#id-error", "institution": "#institution-error", "kind": "#numero-error"}
+    FIELD_ERRORS = {"numero": ("#numero", "#numero-error"), "holder_name": ("#holder-name", "#holder-error"),
+                    "id_type": ("#id-type", "#id-error"), "id_number": ("#id-number", "#id-error"),
+                    "institution": ("#institution", "#institution-error"), "kind": ("#numero", "#numero-error")}
+    FORM_ERROR = ("#numero", "#numero-error")
 
     def __init__(self, group: str) -> None:
         super().__init__()
@@ -254,9 +258,7 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
 
     @on(Button.Pressed, "#register")
     def register(self) -> None:
-        for line in set(self.FIELDS.values()):
-            for widget in self.query(line).results(Static):
-                widget.update("")
+        self.clear_field_errors()
         request: dict = {"kind": "cooprogreso" if self.group == "cooprogreso" else "otro_banco",
                          "number": self.query_one("#numero", Input).value}
         if self.group == "otros":
@@ -274,5 +276,4 @@ class CardRegistrationModal(ServiceCalls, ModalScreen[str | None]):
         self.dismiss(f"registrada:{receipt.result_id}")
 
     def _failed(self, error: ServiceError) -> None:
-        line = self.FIELDS.get(error.field or "", "#numero-error")
-        self.query_one(line, Static).update(safe_text(error.message))
+        self.field_error(error.field, error.message)

@@ -9,6 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from backend.core.money import format_money
+from backend.core.text import counted
 from backend.products.position import MovementFilter, MovementPage, Product
 from screens.shared.base import MemberScreen
 from screens.shared.card_debt import debt_text
@@ -206,7 +207,7 @@ class MovementsScreen(MemberScreen):
         if not shown:
             status = "No hay movimientos para este filtro."
         else:
-            status = f"Página {len(self.cursors)} · {shown} movimientos"
+            status = f"Página {len(self.cursors)} · {counted(shown, 'movimiento', 'movimientos')}"
             status += " · n: más antiguos" if page.next_cursor else " · fin del historial"
             if len(self.cursors) > 1:
                 status += " · p: más recientes"
@@ -258,7 +259,8 @@ class MovementsScreen(MemberScreen):
 
     def done_export(self, result: tuple[int, str]) -> None:
         rows, said = result
-        self.notify(visible_lines(f"Se exportaron {rows} movimientos. {said}"), title="Exportación lista", markup=False, timeout=15)
+        self.notify(visible_lines(f"Se exportaron {counted(rows, 'movimiento', 'movimientos')}. {said}"),
+                    title="Exportación lista", markup=False, timeout=15)
         self.query_one("#page-status", Static).update(safe_text(f"CSV: {said}"))
 
 

@@ -16,6 +16,7 @@ from backend.security.receipts import Receipt
 from backend.transfers.beneficiaries import ACCOUNT_TYPES, SERVICES, Beneficiary, BeneficiaryForm
 from screens.shared.base import MemberScreen
 from screens.shared.calls import ServiceCalls
+from screens.shared.field_errors import FieldErrors
 from screens.shared.cells import follow_row
 from screens.shared.confirm import ConfirmModal
 from screens.shared.flow import start_authorised
@@ -136,10 +137,15 @@ class BeneficiariesScreen(MemberScreen):
         self.reload()
 
 
-class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
+class BeneficiaryModal(FieldErrors, ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
     """Add or edit one beneficiary; a change other than the name is confirmed with a code."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="beneficiary.cancel", tooltip="Cerrar sin guardar")]
+    FIELD_ERRORS = {"service": ("#service", "#service-error"), "name": ("#name", "#name-error"),
+                    "id_type": ("#id-type", "#id-error"), "id_number": ("#id-number", "#id-error"),
+                    "institution": ("#institution", "#institution-error"),
+                    "account_type": ("#account-type", "#account-error"), "account": ("#account", "#account-error")}
+    FORM_ERROR = ("", "#form-error")
 
     def __init__(self, current: Beneficiary | None) -> None:
         super().__init__()
@@ -154,22 +160,28 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
                 yield Label("Servicio")
                 yield Select([(label, key) for key, label in SERVICES.items()], id="service", allow_blank=False,
                              value=b.service if b else "terceros", compact=True)
+                yield Static("", id="service-error", classes="field-error collapse")
                 yield Label("Beneficiario")
                 yield TextInput(b.name if b else "", id="name", max_length=80, compact=True)
+                yield Static("", id="name-error", classes="field-error collapse")
                 yield Label("Tipo de identificación")
                 yield Select([(label, key) for key, label in ID_TYPES.items()], id="id-type", allow_blank=False,
                              value=b.id_type if b else "cedula", compact=True)
                 yield Label("Identificación")
                 yield TextInput(b.id_number if b else "", id="id-number", max_length=13, compact=True)
+                yield Static("", id="id-error", classes="field-error collapse")
                 yield Label("Institución financiera", classes="interbank")
                 yield Select([], id="institution", prompt="Selecciona la institución", compact=True, classes="interbank")
+                yield Static("", id="institution-error", classes="field-error collapse interbank")
                 yield Label("Tipo de cuenta", classes="interbank")
                 yield Select([(label, key) for key, label in ACCOUNT_TYPES.items()], id="account-type",
                              allow_blank=False, value=b.account_type if b else "ahorros", compact=True,
                              classes="interbank")
                 yield Label("Número de cuenta")
                 yield TextInput(b.account_number if b else "", id="account", max_length=20, compact=True)
-            # Outside the scrolling form: a refusal wraps and is read whole, never scrolled out of sight.
+                yield Static("", id="account-error", classes="field-error collapse")
+            # A refusal about a field is said beside it (the field gets the focus, so the form scrolls to both);
+            # one about the whole form here, outside the scrolling form, never scrolled out of sight.
             yield Static("", id="form-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Guardar", id="save", variant="primary", compact=True)
@@ -204,6 +216,7 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
             account_number=self.query_one("#account", Input).value,
             institution_code=COOPROGRESO if service == "terceros" or not institution else institution,
             account_type=chosen_key(self.query_one("#account-type", Select)))
+        self.clear_field_errors()
         self._say("Validando…")
         self.call("check", self.coop.backend.beneficiaries.needs_code, self.coop.token, self.form,
                   self.current.id if self.current else None)
@@ -223,7 +236,7 @@ class BeneficiaryModal(ServiceCalls, ModalScreen[Beneficiary | Receipt | None]):
             self.call("saved", service.save, token, self.form, editing)
 
     def failed_check(self, error: ServiceError) -> None:
-        self._say(error.message)
+        self.field_error(error.field, error.message)
 
     failed_saved = failed_check
 

@@ -15,6 +15,7 @@ from backend.security.receipts import Receipt
 from backend.transfers.beneficiaries import ACCOUNT_TYPES
 from backend.transfers.transfers import TransferRequest
 from screens.shared.base import MemberScreen
+from screens.shared.field_errors import FieldErrors
 from screens.shared.flow import start_authorised
 from screens.shared.safe_text import SafeText, safe_text
 from screens.shared.text_entry import TextInput
@@ -24,12 +25,16 @@ TITLES = {"propia": "Transferencias a mis Cuentas", "terceros": "Transferencias 
           "interbancaria": "Transferencias Interbancarias"}
 NEW = -1  # «Otra cuenta»: the member types the destination
 OTHER_ACCOUNT = "Otra cuenta (escribir los datos)"
-# Backend field → the error line under it
-ERROR_LINE = {"amount": "#amount-error", "motive": "#motive-error"}
 
 
-class TransferScreen(MemberScreen):
+class TransferScreen(FieldErrors, MemberScreen):
     BINDINGS = [Binding("f3", "history", "Historial", id="transfer.history", tooltip="Ver tus transferencias")]
+    FIELD_ERRORS = {"amount": ("#amount", "#amount-error"), "monto": ("#amount", "#amount-error"),
+                    "motive": ("#motive", "#motive-error"), "origin": ("#origin", "#dest-error"),
+                    "destination": ("#dest-own, #beneficiary", "#dest-error"), "account": ("#account", "#dest-error"),
+                    "holder_name": ("#holder-name", "#dest-error"), "id_number": ("#holder-id", "#dest-error"),
+                    "institution": ("#institution", "#dest-error")}
+    FORM_ERROR = ("", "#dest-error")
 
     def __init__(self, kind: str) -> None:
         super().__init__()
@@ -132,16 +137,15 @@ class TransferScreen(MemberScreen):
     @on(Button.Pressed, "#continue")
     @on(Input.Submitted, "#motive")
     def continue_(self) -> None:
-        for line in ("#dest-error", "#amount-error", "#motive-error"):
-            self._error(line, "")
+        self.clear_field_errors()
         try:
             amount = parse_money(self.query_one("#amount", Input).value)
         except ServiceError as exc:
-            self._field_error("amount", exc.message)
+            self.field_error("amount", exc.message)
             return
         origin = chosen_id(self.query_one("#origin", Select))
         if origin is None:
-            self._error("#dest-error", "Selecciona la cuenta de origen.")
+            self.field_error("origin", "Selecciona la cuenta de origen.")
             return
         transfers, token, request = self.coop.backend.transfers, self.coop.token, self._request(origin, amount)
         start_authorised(self, lambda: transfers.prepare(token, request), on_done=self._executed,
@@ -167,7 +171,7 @@ class TransferScreen(MemberScreen):
             holder_id_number=self.query_one("#holder-id", Input).value)
 
     def failed_prepare(self, error: ServiceError) -> None:
-        self._field_error(error.field, error.message)
+        self.field_error(error.field, error.message)
 
     def _executed(self, receipt: Receipt) -> None:
         self.query_one("#amount", Input).value = ""
@@ -179,14 +183,6 @@ class TransferScreen(MemberScreen):
         from screens.transfers.transfer_history import TransferHistoryScreen
 
         self.app.push_screen(TransferHistoryScreen())
-
-    # -- errors at their field -------------------------------------------------------------------
-    def _field_error(self, field: str | None, message: str) -> None:
-        self._error(ERROR_LINE.get(field or "", "#dest-error"), message)
-        target = {"amount": "#amount", "motive": "#motive", "account": "#account", "holder_name": "#holder-name",
-                  "id_number": "#holder-id", "institution": "#institution"}.get(field or "")
-        if target and self.query(target):
-            self.query_one(target).focus()
 
     def _error(self, selector: str, message: str) -> None:
         self.query_one(selector, Static).update(safe_text(message))

@@ -23,7 +23,7 @@ async def test_add_beneficiary_shows_the_whole_refusal(backend, ana):
         await type_into(pilot, "#account", number_of(backend, ana.accounts[0]))  # not in that person's name
         await save_form(pilot)
         assert isinstance(app.screen, BeneficiaryModal)
-        message = str(app.screen.query_one("#form-error").render())
+        message = str(app.screen.query_one("#account-error").render())  # beside the account it is about
         assert message.startswith("No encontramos una cuenta de ahorros Cooprogreso activa")
         assert " ".join(message.split()) in joined(app)
 

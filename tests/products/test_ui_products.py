@@ -144,3 +144,19 @@ async def test_footer_fits_80_columns(backend):
         footer = next(line for line in screen_text(app).splitlines() if "Volver" in line)
         for key in ("Volver", "SALIR", "Movimientos", "Amortización", "r Actualizar"):
             assert key in footer
+
+
+async def test_one_movement_is_counted_in_the_singular(backend):
+    """«Página 1 · 1 movimiento», never «1 movimientos» (issue 21 point 12)."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_products(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await type_into(pilot, "#desde", "22/11/2026")
+        await type_into(pilot, "#hasta", "22/11/2026")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.query_one("#movements", DataTable).row_count == 1
+        status = str(app.screen.query_one("#page-status").content)
+        assert "· 1 movimiento ·" in status and "movimientos" not in status
