@@ -6,7 +6,7 @@ import types
 from datetime import date
 
 from backend.bill_payments import billers
-from backend.bill_payments.scheduled import ProgramarHandler
+from backend.bill_payments.scheduled import ServiceScheduleHandler
 
 
 def loaded(backend):
@@ -30,7 +30,7 @@ def add_schedule(backend, who, *, identifier: str, biller: str = "CNT-FIJO", day
                "start": start.isoformat(), "end": end.isoformat() if end else None, "limit": limit}
     principal = backend.auth.principal(who.token)
     with backend.db.write() as conn:
-        return ProgramarHandler(backend.ctx).execute(conn, principal, {"account_id": account_id},
+        return ServiceScheduleHandler(backend.ctx).execute(conn, principal, {"account_id": account_id},
                                                      types.SimpleNamespace(details=details), "test")
 
 

@@ -114,7 +114,7 @@ def _parse_day(text: object, field: str, label: str, required: bool) -> date | N
         raise ValidationError(f"{label[0].upper()}{label[1:]} no es una fecha válida.", field=field) from None
 
 
-class ProgramarHandler:
+class ServiceScheduleHandler:
     kind = "pago_programado"
     otp_label = "programar tu pago de servicio"
 
@@ -238,13 +238,13 @@ class ScheduledService:
         self.ctx = ctx
         self.auth = auth
         self.ops = ops
-        ops.register(ProgramarHandler(ctx))
+        ops.register(ServiceScheduleHandler(ctx))
 
     def prepare_schedule(self, token: str, request: dict[str, Any]) -> Pending:
         """`request`: account_id, biller, identifier, day (None: al vencimiento), max_amount (cents),
         start_date and end_date (AAAA-MM-DD; end optional), payments_limit (0: none)."""
         self.auth.principal(token)
-        return self.ops.prepare(token, ProgramarHandler.kind, dict(request))
+        return self.ops.prepare(token, ServiceScheduleHandler.kind, dict(request))
 
     def schedules(self, token: str) -> list[ScheduleSummary]:
         who = self.auth.principal(token)

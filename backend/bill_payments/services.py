@@ -91,7 +91,7 @@ def owned_savings(conn: Connection, who: Principal, account_id: object) -> tuple
     return pay.member_savings(conn, who.member_id, account_id)
 
 
-class RegistroHandler:
+class ServiceRegistrationHandler:
     kind = "registro_servicio"
     otp_label = "registrar tu servicio"
 
@@ -145,7 +145,7 @@ class RegistroHandler:
                     reference=f"RS{row['id']:08d}", created_at=parse_iso(row["created_at"]), result_id=row["id"])
 
 
-class PagoHandler:
+class ServicePaymentHandler:
     kind = "pago_servicio"
     otp_label = "tu pago de servicio"
 
@@ -210,8 +210,8 @@ class ServicesService:
         self.auth = auth
         self.ops = ops
         self.gateway = gateway or gateway_for(ctx)
-        ops.register(RegistroHandler(ctx))
-        ops.register(PagoHandler(ctx))
+        ops.register(ServiceRegistrationHandler(ctx))
+        ops.register(ServicePaymentHandler(ctx))
 
     # -- the catalogue and the member's accounts -------------------------------------------------
     def categories(self, token: str) -> list[str]:
@@ -250,7 +250,7 @@ class ServicesService:
 
     def prepare_registration(self, token: str, biller: str, identifier: str, alias: str, account_id: int) -> Pending:
         self.auth.principal(token)
-        return self.ops.prepare(token, RegistroHandler.kind, {"biller": biller, "identifier": identifier,
+        return self.ops.prepare(token, ServiceRegistrationHandler.kind, {"biller": biller, "identifier": identifier,
                                                               "alias": alias, "account_id": account_id})
 
     def rename(self, token: str, service_id: int, alias: str) -> RegisteredService:
@@ -300,7 +300,7 @@ class ServicesService:
     def prepare_payment(self, token: str, presentment_id: int, bills: list[str], account_id: int,
                         amount: int = 0) -> Pending:
         self.auth.principal(token)
-        return self.ops.prepare(token, PagoHandler.kind, {"presentment_id": presentment_id, "bills": list(bills),
+        return self.ops.prepare(token, ServicePaymentHandler.kind, {"presentment_id": presentment_id, "bills": list(bills),
                                                           "account_id": account_id, "amount": amount})
 
     def submit(self, token: str, payment_id: int) -> Receipt:
@@ -360,7 +360,7 @@ class ServicesService:
 
     def save_receipt(self, token: str, payment_id: int, directory: str) -> str:
         self.auth.principal(token)
-        return self.ops.save_receipt(token, PagoHandler.kind, payment_id, directory)
+        return self.ops.save_receipt(token, ServicePaymentHandler.kind, payment_id, directory)
 
 
 def _csv_safe(text: str) -> str:
@@ -368,4 +368,4 @@ def _csv_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-__all__ = ["ServicesService", "RegistroHandler", "PagoHandler", "asdict", "iso"]
+__all__ = ["ServicesService", "ServiceRegistrationHandler", "ServicePaymentHandler", "asdict", "iso"]

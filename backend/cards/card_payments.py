@@ -42,7 +42,7 @@ def card_digits(value: object) -> str:
     return digits
 
 
-class RegistrationHandler:
+class CardRegistrationHandler:
     kind = "registro_tarjeta"
     otp_label = "el registro de tu tarjeta"
 
@@ -130,7 +130,7 @@ class RegistrationHandler:
                              result_id=r["id"])
 
 
-class PaymentHandler:
+class CardPaymentHandler:
     kind = "pago_tarjeta"
     otp_label = "tu pago de tarjeta"
 

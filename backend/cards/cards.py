@@ -140,14 +140,14 @@ class PaymentOptions:
 
 class CardsService:
     def __init__(self, ctx: Context, auth: AuthService, ops: Any):
-        from backend.cards.card_payments import PaymentHandler, RegistrationHandler
+        from backend.cards.card_payments import CardPaymentHandler, CardRegistrationHandler
 
         self.ctx = ctx
         self.auth = auth
         self.ops = ops
         institutions.ensure_loaded(ctx.db)
-        ops.register(RegistrationHandler(ctx))
-        ops.register(PaymentHandler(ctx))
+        ops.register(CardRegistrationHandler(ctx))
+        ops.register(CardPaymentHandler(ctx))
 
     # -- the member's own cards --------------------------------------------------------------------
     def my_cards(self, token: str) -> list[CardInfo]:

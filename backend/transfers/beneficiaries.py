@@ -69,7 +69,7 @@ class BeneficiariesService:
         self.ctx = ctx
         self.auth = auth
         self.ops = ops
-        ops.register(_BeneficiaryHandler(self))
+        ops.register(BeneficiaryHandler(self))
 
     def list(self, token: str) -> list[Beneficiary]:
         who = self.auth.principal(token)
@@ -201,7 +201,7 @@ def _details(form: BeneficiaryForm, editing_id: int | None) -> dict:
     return {"op": "editar" if editing_id else "agregar", "beneficiario": editing_id, **asdict(form)}
 
 
-class _BeneficiaryHandler:
+class BeneficiaryHandler:
     """Adding a beneficiary, or changing its account, as an authorised operation."""
 
     kind = OPERATION

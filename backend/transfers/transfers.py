@@ -116,7 +116,7 @@ class TransfersService:
         self.ctx = ctx
         self.auth = auth
         self.ops = ops
-        ops.register(_TransferHandler(self))
+        ops.register(TransferHandler(self))
 
     # -- what the forms offer --------------------------------------------------------------------
     def origins(self, token: str) -> list[Origin]:
@@ -352,7 +352,7 @@ def _confirm_lines(d: TransferDraft) -> list[tuple[str, str]]:
     return lines
 
 
-class _TransferHandler:
+class TransferHandler:
     """Transfers as an authorised operation."""
 
     kind = OPERATION
