@@ -389,13 +389,13 @@ class Backend:
         (`challenge_id`, before sign-in): never another member's SMS. Demo databases only."""
         if not self.is_demo:
             return [], after_id
-        from backend.security.auth import _token_hash
+        from backend.security.auth import token_hash
 
         phones = set()
         if token:
             row = self.db.conn.execute(
                 "SELECT m.mobile FROM sessions s JOIN users u ON u.id = s.user_id JOIN members m ON m.id = u.member_id"
-                " WHERE s.token_hash = ? AND s.ended_at IS NULL", (_token_hash(token),)).fetchone()
+                " WHERE s.token_hash = ? AND s.ended_at IS NULL", (token_hash(token),)).fetchone()
             phones.add(row[0] if row else None)
         if challenge_id:
             row = self.db.conn.execute("SELECT phone FROM otp_challenges WHERE id = ?", (challenge_id,)).fetchone()

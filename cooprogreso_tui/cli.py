@@ -11,7 +11,7 @@ from pathlib import Path
 from . import __version__, config
 
 
-def _say(text: object = "", *, err: bool = False) -> None:
+def say(text: object = "", *, err: bool = False) -> None:
     """Print for a terminal: stored or typed text never steers it (controls shown as \\u…)."""
     from backend.core.text import visible
 
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config.load(db=target, overrides=_pairs(args.set), demo=(args.demo or getattr(args, "web_demo", False)) and not target)
     except (ValueError, OSError) as exc:
-        _say(f"Error de configuración: {exc}", err=True)
+        say(f"Error de configuración: {exc}", err=True)
         return 2
     from . import logs
 
@@ -104,22 +104,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(cfg, args)
     except KeyboardInterrupt:
-        _say("Interrumpido.", err=True)
+        say("Interrumpido.", err=True)
         return 130
     except Exception as exc:  # one line for the operator, never a traceback
         from backend.core.errors import ServiceError
 
         if isinstance(exc, ServiceError):
-            _say(exc.message, err=True)
+            say(exc.message, err=True)
             return 1
         import logging
         import sqlite3
 
         logging.getLogger("cooprogreso").error("command %s failed", args.command, exc_info=exc)
         if isinstance(exc, sqlite3.Error):
-            _say(f"No se pudo usar la base de datos: {exc}.", err=True)
+            say(f"No se pudo usar la base de datos: {exc}.", err=True)
             return 2
-        _say(f"Error inesperado ({type(exc).__name__}): {exc}", err=True)
+        say(f"Error inesperado ({type(exc).__name__}): {exc}", err=True)
         return 1
 
 
@@ -151,7 +151,7 @@ def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
     from rich.progress import Progress
 
     if not MIN_DEMO_MEMBERS <= members <= MAX_DEMO_MEMBERS:
-        _say(f"Una cooperativa de demostración tiene de {MIN_DEMO_MEMBERS} a {MAX_DEMO_MEMBERS:,} socios.", err=True)
+        say(f"Una cooperativa de demostración tiene de {MIN_DEMO_MEMBERS} a {MAX_DEMO_MEMBERS:,} socios.", err=True)
         return 2
     from backend.core.errors import ServiceError
     from backend.demo.coop import create_demo
@@ -162,22 +162,22 @@ def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
             summary = create_demo(path, seed=seed, members=members, settings=cfg.settings,
                                   progress=lambda done, total: progress.update(task, completed=done, total=total))
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 1
-    _say(f"Listo: {path} · {summary.members} socios · {summary.entries} asientos")
-    _say(f"Usuario de demostración: {summary.demo_username} / Demo-2026!")
-    _say(f"Socio sin afiliar (para probar «Regístrate aquí»): cédula {summary.unaffiliated_cedula}")
+    say(f"Listo: {path} · {summary.members} socios · {summary.entries} asientos")
+    say(f"Usuario de demostración: {summary.demo_username} / Demo-2026!")
+    say(f"Socio sin afiliar (para probar «Regístrate aquí»): cédula {summary.unaffiliated_cedula}")
     if summary.staff:
         from backend.demo.staff import DEMO_STAFF_PASSWORD
 
-        _say(f"Personal de demostración (contraseña {DEMO_STAFF_PASSWORD}; código: cooprogreso staff code "
+        say(f"Personal de demostración (contraseña {DEMO_STAFF_PASSWORD}; código: cooprogreso staff code "
               f"--db {path} --user USUARIO):")
         for username, role, secret in summary.staff:
-            _say(f"  {username:<12} {role:<11} secreto TOTP {secret}")
+            say(f"  {username:<12} {role:<11} secreto TOTP {secret}")
     return 0
 
 
-def _open(path: Path, settings=None, readonly: bool = False):
+def open_backend(path: Path, settings=None, readonly: bool = False):
     """The Backend over an existing database, or None after one Spanish line saying why not."""
     from backend.core.errors import ServiceError
     from backend.service import Backend
@@ -186,49 +186,49 @@ def _open(path: Path, settings=None, readonly: bool = False):
 
     refusal = problem(path)
     if refusal:
-        _say(refusal, err=True)
+        say(refusal, err=True)
         return None
     try:
         return Backend(path, settings, create=False, migrate=False if readonly else None)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return None
 
 
 def _check(path: Path, settings=None) -> int:
-    backend = _open(path, settings, readonly=True)
+    backend = open_backend(path, settings, readonly=True)
     if backend is None:
         return 2
     problems = backend.check()
     for warning in backend.calendar_warnings() + backend.rate_warnings():  # told, never a failure
-        _say(f"Aviso: {warning}")
+        say(f"Aviso: {warning}")
     if not problems:
-        _say(f"Contabilidad cuadrada: cada asiento suma cero y cada saldo es la suma de sus partidas ({path}).")
+        say(f"Contabilidad cuadrada: cada asiento suma cero y cada saldo es la suma de sus partidas ({path}).")
         return 0
-    _say(f"Se encontraron {len(problems)} problemas en {path}:")
+    say(f"Se encontraron {len(problems)} problemas en {path}:")
     for problem in problems:
-        _say(f"- {problem}")
+        say(f"- {problem}")
     return 1
 
 
 def _outbox(path: Path, last: int, settings=None) -> int:
-    backend = _open(path, settings, readonly=True)
+    backend = open_backend(path, settings, readonly=True)
     if backend is None:
         return 2
     messages = backend.outbox(last=last)
     if not messages:
-        _say("No hay mensajes.")
+        say("No hay mensajes.")
     for m in messages:
-        _say(f"{m.created_at}  {m.recipient}  {m.body}")
+        say(f"{m.created_at}  {m.recipient}  {m.body}")
     return 0
 
 
 def _audit(path: Path, last: int, actor: str | None, settings=None) -> int:
-    backend = _open(path, settings, readonly=True)
+    backend = open_backend(path, settings, readonly=True)
     if backend is None:
         return 2
     for entry in backend.audit_log(last=last, actor=actor):
-        _say(f"{entry.at}  {entry.actor:<24} {entry.action:<28} {entry.outcome:<22} {entry.details}")
+        say(f"{entry.at}  {entry.actor:<24} {entry.action:<28} {entry.outcome:<22} {entry.details}")
     return 0
 
 
@@ -237,14 +237,14 @@ def _settle(cfg, retry: list[str]) -> int:
 
     from .cli_ops import print_flagged
 
-    backend = _open(cfg.db_path, cfg.settings)
+    backend = open_backend(cfg.db_path, cfg.settings)
     if backend is None:
         return 2
     for reference in retry:
         done = backend.clearing.requeue(reference, "cli")
         print(f"{visible(reference)}: {'se volverá a enviar' if done else 'no está marcada para revisión'}")
     r = backend.clearing.settle()
-    _say(f"Revisadas {r.checked} · acreditadas {r.credited} · devueltas {r.returned} · "
+    say(f"Revisadas {r.checked} · acreditadas {r.credited} · devueltas {r.returned} · "
           f"en proceso {r.pending} · sin respuesta de la red {r.failed}")
     return 1 if print_flagged(backend) else 0
 
@@ -259,27 +259,27 @@ def _verify_receipt(path: Path, receipt: Path, settings=None) -> int:
         data = read_limited(receipt, max_bytes=MAX_DOCUMENT_BYTES, what="El documento")
         if not data.startswith(b"%PDF-"):
             if len(data) > MAX_RECEIPT_BYTES:  # a receipt's text or a statement's CSV is far smaller
-                _say(f"El documento {receipt} es demasiado grande para ser un comprobante o estado de cuenta.",
+                say(f"El documento {receipt} es demasiado grande para ser un comprobante o estado de cuenta.",
                      err=True)
                 return 2
             data.decode("utf-8")
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 2
     except UnicodeDecodeError:
-        _say(f"El documento {receipt} no es un texto UTF-8 ni un PDF: no es un documento de Cooprogreso.", err=True)
+        say(f"El documento {receipt} no es un texto UTF-8 ni un PDF: no es un documento de Cooprogreso.", err=True)
         return 2
     if not data.strip():
-        _say(f"El documento {receipt} está vacío.", err=True)
+        say(f"El documento {receipt} está vacío.", err=True)
         return 2
-    backend = _open(path, settings, readonly=True)
+    backend = open_backend(path, settings, readonly=True)
     if backend is None:
         return 2
     what = "Documento" if data.startswith(b"%PDF-") or b"\nDocumento," in data else "Comprobante"
     if verify(backend.ctx.receipt_secrets(), data):  # signed before a rotation too
-        _say(f"{what} auténtico: su contenido coincide con el código de verificación.")
+        say(f"{what} auténtico: su contenido coincide con el código de verificación.")
         return 0
-    _say(f"{what} ALTERADO o de otra cooperativa: el contenido no coincide con el código de verificación.")
+    say(f"{what} ALTERADO o de otra cooperativa: el contenido no coincide con el código de verificación.")
     return 1
 
 
@@ -287,15 +287,15 @@ def _institutions(path: Path, csv_path: Path, settings=None) -> int:
     from backend.core import institutions
     from backend.core.errors import ServiceError
 
-    backend = _open(path, settings)
+    backend = open_backend(path, settings)
     if backend is None:
         return 2
     try:
         count = institutions.load_csv(backend.db, csv_path)
     except ServiceError as exc:
-        _say(f"No se cargaron instituciones: {exc.message}", err=True)
+        say(f"No se cargaron instituciones: {exc.message}", err=True)
         return 2 if exc.code == "file" else 1  # 2: the file itself is unusable, as for a receipt
-    _say(f"Instituciones cargadas o actualizadas: {count}")
+    say(f"Instituciones cargadas o actualizadas: {count}")
     return 0
 
 
@@ -305,10 +305,10 @@ def _run(cfg, demo: bool) -> int:
         if code:
             return code
     if not cfg.db_path.exists():
-        _say(f"No existe la base de datos {cfg.db_path}. Crea una con: cooprogreso demo-data --db "
+        say(f"No existe la base de datos {cfg.db_path}. Crea una con: cooprogreso demo-data --db "
              f"{cfg.db_path}  (o usa cooprogreso --demo)", err=True)
         return 2
-    backend = _open(cfg.db_path, cfg.settings)
+    backend = open_backend(cfg.db_path, cfg.settings)
     if backend is None:
         return 2
     from .app import CooprogresoApp

@@ -24,18 +24,10 @@ def _say(text: str, err: bool = False) -> None:
 def _run(cfg, args) -> int:
     from backend.core import business_days
     from backend.core.errors import ServiceError
-    from backend.service import Backend
+    from .cli import open_backend
 
-    from .dbcheck import problem
-
-    refusal = problem(cfg.db_path)
-    if refusal:
-        _say(refusal, err=True)
-        return 2
-    try:
-        backend = Backend(cfg.db_path, cfg.settings, create=False)
-    except ServiceError as exc:
-        _say(exc.message, err=True)
+    backend = open_backend(cfg.db_path, cfg.settings)
+    if backend is None:
         return 2
     try:
         if args.load:

@@ -15,25 +15,25 @@ def register(sub) -> None:
 def _close_cycle(cfg, args) -> int:
     from backend.core.errors import ServiceError
 
-    from .cli import _open, _say
+    from .cli import open_backend, say
 
     today = None
     if args.date:
         try:
             today = date.fromisoformat(args.date)
         except ValueError:
-            _say(f"Fecha no válida: «{args.date}» (usa AAAA-MM-DD).", err=True)
+            say(f"Fecha no válida: «{args.date}» (usa AAAA-MM-DD).", err=True)
             return 2
-    backend = _open(cfg.db_path, cfg.settings)  # one line for a missing, empty or foreign file
+    backend = open_backend(cfg.db_path, cfg.settings)  # one line for a missing, empty or foreign file
     if backend is None:
         return 2
     try:
         report = backend.card_cycle.close_due(today)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 1
     finally:
         backend.close()
-    _say(f"Tarjetas revisadas {report.cards} · estados de cuenta cerrados {report.statements} · "
+    say(f"Tarjetas revisadas {report.cards} · estados de cuenta cerrados {report.statements} · "
           f"en cierre por otro servidor {report.busy}")
     return 0

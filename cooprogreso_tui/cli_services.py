@@ -26,9 +26,9 @@ def register(sub) -> None:
 
 
 def _backend(cfg):
-    from .cli import _open
+    from .cli import open_backend
 
-    return _open(cfg.db_path, cfg.settings)
+    return open_backend(cfg.db_path, cfg.settings)
 
 
 def _billers(cfg, args) -> int:

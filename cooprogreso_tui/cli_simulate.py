@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from .cli import _say
+from .cli import say
 
 MAX_DAYS = 3660
 
@@ -51,18 +51,18 @@ def _simulate(cfg, args) -> int:
     from backend.demo.simulation import Simulation, refuse_unless_demo
     from backend.service import Backend
 
-    from .cli import _open
+    from .cli import open_backend
 
     if not 1 <= args.members <= 50:
-        _say("--members va de 1 a 50 socios.", err=True)
+        say("--members va de 1 a 50 socios.", err=True)
         return 2
-    probe = _open(cfg.db_path, cfg.settings, readonly=True)  # decided before anything is migrated or written
+    probe = open_backend(cfg.db_path, cfg.settings, readonly=True)  # decided before anything is migrated or written
     if probe is None:
         return 2
     try:
         refuse_unless_demo(probe)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 2
     finally:
         probe.close()
@@ -80,7 +80,7 @@ def _simulate(cfg, args) -> int:
 
             report = simulation.run(args.days, step)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 1
     finally:
         set_process_clock(previous)
@@ -94,23 +94,23 @@ def _summary(report) -> None:
     from screens.shared.cells import date_text
 
     per_day = sum(report.seconds) / len(report.seconds) if report.seconds else 0.0
-    _say(f"Simulados {report.days} días ({date_text(report.start)} – {date_text(report.end)}): "
+    say(f"Simulados {report.days} días ({date_text(report.start)} – {date_text(report.end)}): "
          f"{report.closed} días hábiles cerrados · {per_day:.2f} s por día")
-    _say("Operaciones:")
+    say("Operaciones:")
     for kind, n in sorted(report.operations.items()):
-        _say(f"  {LABELS.get(kind, kind):<40} {n:>7}")
+        say(f"  {LABELS.get(kind, kind):<40} {n:>7}")
     if report.refused:
-        _say("Rechazadas por el servicio (saldo, cupo, límites):")
+        say("Rechazadas por el servicio (saldo, cupo, límites):")
         for kind, n in sorted(report.refused.items()):
-            _say(f"  {LABELS.get(kind, kind):<40} {n:>7}")
+            say(f"  {LABELS.get(kind, kind):<40} {n:>7}")
     if report.stopped:
-        _say(f"La simulación se detuvo: {report.stopped}", err=True)
+        say(f"La simulación se detuvo: {report.stopped}", err=True)
     if not report.problem_count:
-        _say("Cada día: contabilidad cuadrada (check), ninguna fecha de vencimiento en día no hábil, cada pago "
+        say("Cada día: contabilidad cuadrada (check), ninguna fecha de vencimiento en día no hábil, cada pago "
              "programado una sola vez y cada estado de cuenta emitido.")
         return
-    _say(f"Se encontraron {report.problem_count} problemas ({report.calendar_problems} de calendario):", err=True)
+    say(f"Se encontraron {report.problem_count} problemas ({report.calendar_problems} de calendario):", err=True)
     for line in report.problems[:40]:
-        _say(f"- {line}", err=True)
+        say(f"- {line}", err=True)
     if report.problem_count > 40:
-        _say(f"  … y {report.problem_count - 40} más.", err=True)
+        say(f"  … y {report.problem_count - 40} más.", err=True)

@@ -15,7 +15,7 @@ from typing import Literal
 
 from backend.core.text import visible
 
-from .cli import _say
+from .cli import say
 
 
 QR_PNG_HELP = ("guardar además el código QR como imagen PNG (archivo nuevo, legible solo por ti: 0600); "
@@ -66,9 +66,9 @@ def register(sub) -> None:
 
 
 def _backend(cfg):
-    from .cli import _open
+    from .cli import open_backend
 
-    return _open(cfg.db_path, cfg.settings)
+    return open_backend(cfg.db_path, cfg.settings)
 
 
 def _password(from_stdin: bool) -> str | None:
@@ -76,7 +76,7 @@ def _password(from_stdin: bool) -> str | None:
         return sys.stdin.readline().rstrip("\n")
     first = getpass.getpass("Contraseña: ")
     if getpass.getpass("Repite la contraseña: ") != first:
-        _say("Las contraseñas no coinciden.", err=True)
+        say("Las contraseñas no coinciden.", err=True)
         return None
     return first
 
@@ -98,7 +98,7 @@ def _add(cfg, args) -> int:
     try:
         enrolment = backend.auth.staff_directory.add(args.user, args.role, password, args.name, cedula=args.cedula)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         _drop_png(png, args.qr_png)
         return 1
     except BaseException:
@@ -106,9 +106,9 @@ def _add(cfg, args) -> int:
         raise
     finally:
         backend.close()
-    _say(f"Usuario de personal creado: {enrolment.username} ({args.role})")
+    say(f"Usuario de personal creado: {enrolment.username} ({args.role})")
     if args.cedula is None:
-        _say("Aviso: sin --cedula solo se compara su nombre con el de los socios; vincúlala con «staff link».")
+        say("Aviso: sin --cedula solo se compara su nombre con el de los socios; vincúlala con «staff link».")
     _show_secret(enrolment, qr=not args.no_qr, png=png, png_path=args.qr_png)
     return 0
 
@@ -125,10 +125,10 @@ def _open_png(path: str | None) -> int | None | Literal[False]:
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:
-        _say(f"Ya existe {path}: elige un archivo nuevo para la imagen del código QR.", err=True)
+        say(f"Ya existe {path}: elige un archivo nuevo para la imagen del código QR.", err=True)
         return False
     except OSError as exc:
-        _say(f"No se pudo crear {path} ({exc.strerror}).", err=True)
+        say(f"No se pudo crear {path} ({exc.strerror}).", err=True)
         return False
     os.fchmod(fd, 0o600)  # whatever the umask
     return fd
@@ -146,15 +146,15 @@ def _drop_png(fd: int | None, path: str | None) -> None:
 def _show_secret(enrolment, *, qr: bool, png: int | None = None, png_path: str | None = None) -> None:
     from backend.security import totp
 
-    _say("Registra este secreto en la aplicación autenticadora AHORA: no se volverá a mostrar.")
-    _say(f"Secreto: {enrolment.secret}")
-    _say(f"URI: {enrolment.uri}")
+    say("Registra este secreto en la aplicación autenticadora AHORA: no se volverá a mostrar.")
+    say(f"Secreto: {enrolment.secret}")
+    say(f"URI: {enrolment.uri}")
     if qr:
-        _say(totp.qr_text(enrolment.uri))
+        say(totp.qr_text(enrolment.uri))
     if png is not None:
         with os.fdopen(png, "wb") as out:
             out.write(totp.qr_png(enrolment.uri))
-        _say(f"Código QR guardado en {png_path} (solo tú puedes leerlo); bórralo cuando el autenticador lo haya leído.")
+        say(f"Código QR guardado en {png_path} (solo tú puedes leerlo); bórralo cuando el autenticador lo haya leído.")
 
 
 def _reset_totp(cfg, args) -> int:
@@ -170,7 +170,7 @@ def _reset_totp(cfg, args) -> int:
     try:
         enrolment = backend.auth.staff_directory.reset_totp(args.user)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         _drop_png(png, args.qr_png)
         return 1
     except BaseException:
@@ -178,7 +178,7 @@ def _reset_totp(cfg, args) -> int:
         raise
     finally:
         backend.close()
-    _say(f"Nuevo autenticador para {enrolment.username}: el secreto anterior ya no vale y sus sesiones se cerraron.")
+    say(f"Nuevo autenticador para {enrolment.username}: el secreto anterior ya no vale y sus sesiones se cerraron.")
     _show_secret(enrolment, qr=not args.no_qr, png=png, png_path=args.qr_png)
     return 0
 
@@ -190,10 +190,10 @@ def _list(cfg, args) -> int:
     people = backend.auth.staff_directory.list()
     backend.close()
     if not people:
-        _say("No hay personal registrado.")
+        say("No hay personal registrado.")
     for p in people:
         state = "bloqueado" if p.locked else p.status
-        _say(f"{visible(p.username):<20} {p.role_label:<30} {state:<10} {visible(p.full_name)}"
+        say(f"{visible(p.username):<20} {p.role_label:<30} {state:<10} {visible(p.full_name)}"
               f"  último ingreso: {p.last_login_at or '-'}{'' if p.linked else '  (sin cédula)'}")
     return 0
 
@@ -207,11 +207,11 @@ def _link(cfg, args) -> int:
     try:
         backend.auth.staff_directory.link(args.user, args.cedula)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 1
     finally:
         backend.close()
-    _say(f"Usuario {visible(args.user)} vinculado a su cédula.")
+    say(f"Usuario {visible(args.user)} vinculado a su cédula.")
     return 0
 
 
@@ -224,11 +224,11 @@ def _disable(cfg, args) -> int:
     try:
         backend.auth.staff_directory.disable(args.user)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 1
     finally:
         backend.close()
-    _say(f"Usuario {visible(args.user)} deshabilitado; sus sesiones se cerraron.")
+    say(f"Usuario {visible(args.user)} deshabilitado; sus sesiones se cerraron.")
     return 0
 
 
@@ -239,9 +239,9 @@ def _code(cfg, args) -> int:
     if backend is None:
         return 2
     try:
-        _say(backend.auth.staff_directory.current_code(args.user))
+        say(backend.auth.staff_directory.current_code(args.user))
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 1
     finally:
         backend.close()
@@ -268,17 +268,17 @@ def _end_of_day(cfg, args) -> int:
 
             report = end_of_day.run(backend.ctx, backend, "cli", step)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 1
     finally:
         backend.close()
-    _say(f"Día {date_text(report.day)} cerrado; nuevo día de negocio: {date_text(report.next_day)}")
+    say(f"Día {date_text(report.day)} cerrado; nuevo día de negocio: {date_text(report.next_day)}")
     for label, summary in report.passes:
-        _say(f"  {label}: {visible(summary) or 'hecho'}")
-    _say("Totales del día por tipo de operación:")
+        say(f"  {label}: {visible(summary) or 'hecho'}")
+    say("Totales del día por tipo de operación:")
     for t in report.totals:
         noun = "asiento " if t.entries == 1 else "asientos"
-        _say(f"  {t.label:<34} {t.entries:>6} {noun}  {format_money(t.amount):>16}")
+        say(f"  {t.label:<34} {t.entries:>6} {noun}  {format_money(t.amount):>16}")
     if not report.totals:
-        _say("  (sin operaciones)")
+        say("  (sin operaciones)")
     return 0

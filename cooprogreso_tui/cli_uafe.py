@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import sys
 
-from .cli import _say
+from .cli import say
 
 
 def register(sub) -> None:
@@ -32,9 +32,9 @@ def _export(cfg, args) -> int:
     from backend.core.errors import ServiceError
     from backend.security.staff import StaffChallenge
 
-    from .cli import _open
+    from .cli import open_backend
 
-    backend = _open(cfg.db_path, cfg.settings)
+    backend = open_backend(cfg.db_path, cfg.settings)
     if backend is None:
         return 2
     token = ""
@@ -42,19 +42,19 @@ def _export(cfg, args) -> int:
         step = backend.auth.login(args.user, _ask("Contraseña: "))
         if not isinstance(step, StaffChallenge):
             backend.auth.logout(step.token, "cli")
-            _say("Este comando es solo para el personal de la cooperativa.", err=True)
+            say("Este comando es solo para el personal de la cooperativa.", err=True)
             return 1
         token = backend.auth.staff_code(step.ticket, _ask("Código del autenticador: ")).token
         path, resu = backend.uafe.export_resu(token, args.month, args.out)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 1
     finally:
         if token:
             backend.auth.logout(token, "cli")
         backend.close()
-    _say(f"RESU {args.month}: {len(resu.rows)} operaciones de {resu.depositors} depositantes en {path}")
+    say(f"RESU {args.month}: {len(resu.rows)} operaciones de {resu.depositors} depositantes en {path}")
     if not resu.verified_layout:
-        _say("Aviso: el orden de columnas no está verificado con el formato oficial de la UAFE "
+        say("Aviso: el orden de columnas no está verificado con el formato oficial de la UAFE "
              "(backend/data/uafe_resu.toml).")
     return 0

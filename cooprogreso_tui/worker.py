@@ -228,9 +228,9 @@ def register(sub) -> None:
 
 
 def _worker(cfg, args) -> int:
-    from .cli import _open
+    from .cli import open_backend
 
-    backend = _open(cfg.db_path, cfg.settings)
+    backend = open_backend(cfg.db_path, cfg.settings)
     if backend is None:
         return 2
     worker = Worker(backend)

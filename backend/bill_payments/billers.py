@@ -199,13 +199,13 @@ def load_text(db: Database, text: str) -> int:
     rows = [_parse_row(n, r) for n, r in csv_rows(text)]
     if not rows:
         raise ValidationError("El archivo no tiene entidades.")
-    from backend.core.accounts import _insert_account  # the back office's one way to open an account row
+    from backend.core.accounts import insert_account  # the back office's one way to open an account row
 
     with db.write() as conn:
         for order, row in enumerate(rows):
             existing = conn.execute("SELECT account_id FROM billers WHERE code = ?", (row["code"],)).fetchone()
             if existing is None:
-                account = _insert_account(conn, None, "interna", f"Recaudación por pagar {row['name']}"[:80],
+                account = insert_account(conn, None, "interna", f"Recaudación por pagar {row['name']}"[:80],
                                           "2000-01-01")
                 conn.execute(
                     "INSERT INTO billers (code, category, name, id_label, rule, hint, amount_mode, commission,"

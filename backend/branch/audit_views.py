@@ -91,7 +91,7 @@ class AuditViewsService:
         writer = csv.writer(out)
         writer.writerow(["fecha", "actor", "accion", "resultado", "socio", "detalles"])
         for r in rows:
-            writer.writerow([r.at, _cell(r.actor), _cell(r.action), _cell(r.outcome), r.member_id or "", _cell(r.details)])
+            writer.writerow([r.at, csv_cell(r.actor), csv_cell(r.action), csv_cell(r.outcome), r.member_id or "", csv_cell(r.details)])
         path = write_private(directory, "bitacora", ".csv", out.getvalue().encode("utf-8"))
         self.ctx.audit_now(who.username, "auditoria.exportar", "ok", rol=who.role, filas=len(rows))
         return str(path)
@@ -123,14 +123,14 @@ class AuditViewsService:
         writer = csv.writer(out)
         writer.writerow(["fecha", "cuenta", "concepto", "monto", "saldo", "registrado_por"])
         for r in rows:
-            writer.writerow([r.posted_at, r.account, _cell(r.memo), format_plain(r.amount),
-                             format_plain(r.balance_after), _cell(r.actor)])
+            writer.writerow([r.posted_at, r.account, csv_cell(r.memo), format_plain(r.amount),
+                             format_plain(r.balance_after), csv_cell(r.actor)])
         path = write_private(directory, f"movimientos-socio-{member_id}", ".csv", out.getvalue().encode("utf-8"))
         self.ctx.audit_now(who.username, "auditoria.exportar_movimientos", "ok", rol=who.role, member_id=member_id)
         return str(path)
 
 
-def _cell(text: str) -> str:
+def csv_cell(text: str) -> str:
     """A CSV cell a spreadsheet will not run as a formula."""
     text = str(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from backend.branch import cash_declaration
-from backend.branch.audit_views import _cell
+from backend.branch.audit_views import csv_cell
 from backend.core.context import Context, Principal
 from backend.core.errors import ValidationError
 from backend.core.files import write_private_file
@@ -128,7 +128,7 @@ def to_csv(resu: Resu) -> bytes:
     writer.writerow([header for header, _ in columns])
     for row in resu.rows:
         values = asdict(row)
-        writer.writerow([_cell(values[field]) for _, field in columns])
+        writer.writerow([csv_cell(values[field]) for _, field in columns])
     return buf.getvalue().encode("utf-8")
 
 

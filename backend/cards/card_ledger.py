@@ -19,7 +19,7 @@ from datetime import date
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from backend.core.accounts import _insert_account, internal_account
+from backend.core.accounts import insert_account, internal_account
 from backend.core.card_debt import card_debt
 from backend.core.errors import NotFound, ValidationError
 from backend.core.ledger import Leg, post
@@ -103,7 +103,7 @@ def installment_account(conn: Connection, card_id: int) -> int:
         raise NotFound("La tarjeta no existe.")
     if row[0] is not None:
         return row[0]
-    account = _insert_account(conn, row[1], "tarjeta", INSTALLMENT_NAME, row[2])
+    account = insert_account(conn, row[1], "tarjeta", INSTALLMENT_NAME, row[2])
     conn.execute("UPDATE cards SET installment_account_id = ? WHERE account_id = ?", (account, card_id))
     return account
 

@@ -43,7 +43,7 @@ def internal_account(conn: Connection, key: str) -> int:
         return row[0]
     conn.lock("internal_account")  # two first uses at once on PostgreSQL: one creates, the other finds it
     row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?", (name,)).fetchone()
-    return row[0] if row else _insert_account(conn, None, "interna", name, "2000-01-01")
+    return row[0] if row else insert_account(conn, None, "interna", name, "2000-01-01")
 
 
 def create_member(conn: Connection, *, id_type: str, id_number: str, first_names: str, last_names: str,
@@ -59,7 +59,8 @@ def create_member(conn: Connection, *, id_type: str, id_number: str, first_names
     return member
 
 
-def _insert_account(conn: Connection, member_id: int | None, kind: str, name: str, opened_on: str) -> int:
+def insert_account(conn: Connection, member_id: int | None, kind: str, name: str, opened_on: str) -> int:
+    """A new account row, numbered from its kind's counter: every kind of account, in every area, opens here."""
     # The next serial of this kind from a one-row counter (a COUNT here made demo-data quadratic).
     serial = conn.execute(
         "INSERT INTO account_serials (kind, last) VALUES (?, 1)"
@@ -71,17 +72,17 @@ def _insert_account(conn: Connection, member_id: int | None, kind: str, name: st
 
 def open_till_account(conn: Connection, username: str, opened_on: str) -> int:
     """A teller's till (caja de ventanilla): an internal account, so `ledger.check` covers it."""
-    return _insert_account(conn, None, "interna", f"Caja de ventanilla {username}", opened_on)
+    return insert_account(conn, None, "interna", f"Caja de ventanilla {username}", opened_on)
 
 
 def open_savings(conn: Connection, member_id: int, opened_on: str) -> int:
-    return _insert_account(conn, member_id, "ahorros", "Cuenta de Ahorros", opened_on)
+    return insert_account(conn, member_id, "ahorros", "Cuenta de Ahorros", opened_on)
 
 
 def open_term_deposit(conn: Connection, member_id: int, *, from_account: int, principal: int, rate_bp: int,
                       start: date, months: int = 0, days: int = 0, actor: str, posted_at: str | None = None) -> int:
     """A plazo fijo funded from a savings account; its term in months (demo data) or days (requests)."""
-    acc = _insert_account(conn, member_id, "plazo_fijo", "Depósito a Plazo Fijo", start.isoformat())
+    acc = insert_account(conn, member_id, "plazo_fijo", "Depósito a Plazo Fijo", start.isoformat())
     nominal = start + timedelta(days=days) if days else add_months(start, months)
     # paid on a business day; the interest stays the one for the contracted days (term_days)
     maturity = business_days.current(conn).roll(nominal)
@@ -102,7 +103,7 @@ def open_loan(conn: Connection, member_id: int, *, to_account: int, principal: i
     """Disburse a loan into a savings account and store its schedule: by default the French schedule at the
     nominal rate (demo data); a request's loan passes its own (effective rate, French or German)."""
     name = LOAN_NAMES[product]
-    acc = _insert_account(conn, member_id, "prestamo", name, start.isoformat())
+    acc = insert_account(conn, member_id, "prestamo", name, start.isoformat())
     conn.execute("INSERT INTO loans (account_id, principal, rate_bp, term_months, start_date, product)"
                  " VALUES (?, ?, ?, ?, ?, ?)", (acc, principal, rate_bp, months, start.isoformat(), product))
     rows = schedule if schedule is not None else amortization(principal, rate_bp, months, start)
@@ -139,7 +140,7 @@ def pay_installment(conn: Connection, loan_id: int, from_account: int, posted_at
 
 def open_card(conn: Connection, member_id: int, *, credit_limit: int, masked_pan: str, cutoff_day: int, due_day: int,
               opened_on: str) -> int:
-    acc = _insert_account(conn, member_id, "tarjeta", "Tarjeta de Crédito Cooprogreso", opened_on)
+    acc = insert_account(conn, member_id, "tarjeta", "Tarjeta de Crédito Cooprogreso", opened_on)
     conn.execute("INSERT INTO cards (account_id, masked_pan, credit_limit, cutoff_day, due_day)"
                  " VALUES (?, ?, ?, ?, ?)", (acc, masked_pan, credit_limit, cutoff_day, due_day))
     return acc

@@ -163,7 +163,8 @@ def target_of(value: str | Path | DatabaseUrl) -> Path | DatabaseUrl:
     return value if isinstance(value, Path) else Path(value)
 
 
-def _outdated(version: int, where: str) -> SchemaError:
+def outdated(version: int, where: str) -> SchemaError:
+    """The refusal of a database this program's schema does not match (shared with the PostgreSQL engine)."""
     if version > SCHEMA_VERSION:
         return SchemaError(
             f"La base de datos es de una versión más nueva (esquema {version}) que este programa "
@@ -269,7 +270,7 @@ class Database:
                 self.before_migrate(self)
             self.migrate()
             return
-        raise _outdated(version, str(self.target))
+        raise outdated(version, str(self.target))
 
 
 # -- SQLite ---------------------------------------------------------------------------------------
@@ -390,7 +391,7 @@ class SqliteDatabase(Database):
         elif self.path.is_dir():
             raise SchemaError(f"{self.path} es una carpeta, no una base de datos.")
         elif not create and self.path.stat().st_size == 0:
-            raise _outdated(0, str(self.path))  # before SQLite writes a header into it
+            raise outdated(0, str(self.path))  # before SQLite writes a header into it
         self._local = threading.local()
         self._open: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
@@ -478,7 +479,7 @@ class SqliteDatabase(Database):
                     if version >= SCHEMA_VERSION:
                         conn.execute("COMMIT")
                         if version > SCHEMA_VERSION:
-                            raise _outdated(version, str(self.path))
+                            raise outdated(version, str(self.path))
                         return ran
                     if rebuild != (SQLITE_FOREIGN_KEYS_OFF in MIGRATIONS[version]):
                         conn.execute("ROLLBACK")  # another process moved on meanwhile: look again

@@ -41,8 +41,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
     raise SchemaError("Para usar PostgreSQL instala el complemento: pip install 'cooprogreso-tui[postgres]'.") from exc
 
-from backend.core.db import (Cursor, Database, DatabaseUrl, IntegrityError, Params, _outdated, for_engine,
-                              member_lock, statements)
+from backend.core.db import (Cursor, Database, DatabaseUrl, IntegrityError, Params, for_engine,
+                              member_lock, outdated, statements)
 from backend.core.errors import SchemaError, ServiceError
 from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -406,7 +406,7 @@ class PgDatabase(Database):
                 if version >= SCHEMA_VERSION:
                     conn.raw.execute("COMMIT")
                     if version > SCHEMA_VERSION:
-                        raise _outdated(version, str(self.target))
+                        raise outdated(version, str(self.target))
                     return ran
                 if version == 0:
                     if _has_tables(conn):

@@ -18,7 +18,8 @@ from backend.core.errors import ValidationError
 _REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
-def _is_refused(ch: str) -> bool:
+def is_refused(ch: str) -> bool:
+    """A control, format or other invisible character: never stored, never printed raw."""
     return unicodedata.category(ch) in _REFUSED_CATEGORIES
 
 
@@ -39,7 +40,7 @@ def clean_text(value: object, *, field: str, label: str, max_len: int, min_len: 
         for ch in line:
             if ch == "\t":
                 continue
-            if _is_refused(ch):
+            if is_refused(ch):
                 raise ValidationError(
                     f"{label} contiene caracteres no permitidos (de control o invisibles).", field=field)
     folded = [" ".join(line.replace("\t", " ").split()) for line in lines]
@@ -91,7 +92,7 @@ def visible(text: object) -> str:
     text = "" if text is None else str(text)
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() and not _is_refused(ch) else f"\\u{ord(ch):04x}" for ch in text)
+    return "".join(ch if ch.isprintable() and not is_refused(ch) else f"\\u{ord(ch):04x}" for ch in text)
 
 
 def counted(count: int, singular: str, plural: str) -> str:

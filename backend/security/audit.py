@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from backend.core.text import _is_refused, visible
+from backend.core.text import is_refused, visible
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
@@ -35,4 +35,4 @@ def _json(details: dict) -> str:
     text = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
     if text.isprintable():
         return text
-    return "".join(json.dumps(ch)[1:-1] if _is_refused(ch) or not ch.isprintable() else ch for ch in text)
+    return "".join(json.dumps(ch)[1:-1] if is_refused(ch) or not ch.isprintable() else ch for ch in text)

@@ -258,7 +258,7 @@ class AuthService:
                 session_id = conn.execute(
                     "INSERT INTO sessions (token_hash, user_id, started_at, last_seen_at, previous_login_at, channel,"
                     " client_address) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (_token_hash(token), user["id"], iso(now), iso(now), user["last_login_at"], origin.channel,
+                    (token_hash(token), user["id"], iso(now), iso(now), user["last_login_at"], origin.channel,
                      origin.address)).fetchone()[0]
                 _sign_in(conn, user["id"], now, origin, "ok", session_id)
                 alert = conn.execute("SELECT sign_in_sms FROM security_alerts WHERE user_id = ?",
@@ -303,7 +303,7 @@ class AuthService:
         with self.ctx.db.write() as conn:
             row = conn.execute(
                 "SELECT s.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id"
-                " WHERE s.token_hash = ? AND s.ended_at IS NULL", (_token_hash(token),)).fetchone()
+                " WHERE s.token_hash = ? AND s.ended_at IS NULL", (token_hash(token),)).fetchone()
             if row is None:
                 return
             conn.execute("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ?",
@@ -314,7 +314,7 @@ class AuthService:
         """The member a token stands for (never a staff user); ends the session if it sat idle too long."""
         row = self.ctx.db.conn.execute(
             "SELECT s.id, s.user_id, s.last_seen_at, s.ended_at, s.end_reason, u.member_id, u.username FROM sessions s"
-            " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?", (_token_hash(token or ""),)).fetchone()
+            " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?", (token_hash(token or ""),)).fetchone()
         if row is None and self.staff_directory.is_staff_token(token):
             raise Forbidden("El personal de la cooperativa no puede operar como socio.", code=ROLE_REFUSED)
         if row is None or row["ended_at"]:
@@ -349,6 +349,7 @@ def _sign_in(conn: Any, user_id: int, now: datetime, origin: Origin, result: str
                  " VALUES (?, ?, ?, ?, ?, ?)", (user_id, iso(now), origin.channel, origin.address, result, session_id))
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """Sessions are kept by the hash of their token, so a copy of the database signs no one in."""
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Label, Select, Static, TextArea
 from backend.contact.contact import MAX_TEXT, SUBJECTS
 from backend.contact.contact_staff import FILTERS, StaffCase
 from backend.core.errors import ServiceError
-from screens.contact.contact import _when
+from screens.contact.contact import stamp_text
 from screens.shared.base import MemberScreen
 from screens.shared.cells import date_text
 from screens.shared.confirm import ConfirmModal
@@ -120,7 +120,7 @@ class StaffContactScreen(MemberScreen):
     def done_case(self, case: StaffCase) -> None:
         self.current = case
         text = SafeText()
-        text.append(f"{case.subject_label} {case.number} · {case.member_name} · {_when(case.created_at)}\n",
+        text.append(f"{case.subject_label} {case.number} · {case.member_name} · {stamp_text(case.created_at)}\n",
                     style="bold")
         text.append(case.body + "\n")
         if case.due_on:
@@ -128,12 +128,12 @@ class StaffContactScreen(MemberScreen):
                         else "dim")
         for reply in case.replies:
             if reply.from_member:  # the member wrote back: the case reopened
-                text.append(f"\nEl socio respondió · {_when(reply.created_at)}\n", style="bold yellow")
+                text.append(f"\nEl socio respondió · {stamp_text(reply.created_at)}\n", style="bold yellow")
             else:
-                text.append(f"\nRespuesta de {reply.author} · {_when(reply.created_at)}\n", style="bold green")
+                text.append(f"\nRespuesta de {reply.author} · {stamp_text(reply.created_at)}\n", style="bold green")
             text.append(reply.body + "\n")
         if case.closed_at:
-            text.append(f"\nCerrado por {case.closed_by} · {_when(case.closed_at)}", style="dim")
+            text.append(f"\nCerrado por {case.closed_by} · {stamp_text(case.closed_at)}", style="dim")
         self.query_one("#staff-case-detail", Static).update(safe_text(text))
 
     def action_answer(self) -> None:

@@ -169,7 +169,7 @@ class WriteScreen(MemberScreen):
         self.app.push_screen(open_entry("contacto_mensajes"))
 
 
-def _when(stamp: str) -> str:
+def stamp_text(stamp: str) -> str:
     """«2026-11-25 11:00:00» → «25/11/2026 11:00»."""
     return f"{stamp[8:10]}/{stamp[5:7]}/{stamp[:4]} {stamp[11:16]}"
 
@@ -252,7 +252,7 @@ class MessagesScreen(MemberScreen):
         table = self.query_one("#cases", DataTable)
         table.clear()
         for c in cases:
-            table.add_row(safe_text(c.number), safe_text(_when(c.created_at)[:10]), safe_text(c.subject_label),
+            table.add_row(safe_text(c.number), safe_text(stamp_text(c.created_at)[:10]), safe_text(c.subject_label),
                           safe_text(c.state_label), safe_text(due_text(c)), key=str(c.id))
         keep = next((c for c in cases if self.current is not None and c.id == self.current.id), None)
         if keep is not None:  # stay on the case just replied to, shown as it is now
@@ -276,9 +276,9 @@ class MessagesScreen(MemberScreen):
             text.append(f"Plazo de respuesta: hasta el {case.due_on:%d/%m/%Y}\n", style="dim")
         for reply in case.replies:
             if reply.from_member:
-                text.append(f"\nTu respuesta · {_when(reply.created_at)}\n", style="bold")
+                text.append(f"\nTu respuesta · {stamp_text(reply.created_at)}\n", style="bold")
             else:
-                text.append(f"\nRespuesta de Cooprogreso · {_when(reply.created_at)}\n", style="bold green")
+                text.append(f"\nRespuesta de Cooprogreso · {stamp_text(reply.created_at)}\n", style="bold green")
             text.append(reply.body + "\n")
         if not case.replies:
             text.append("\nAún sin respuesta.", style="dim")
