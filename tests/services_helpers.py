@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import types
 from datetime import date
 
 from backend.bill_payments import billers
-from backend.bill_payments.scheduled import ServiceScheduleHandler
+from backend.bill_payments.scheduled import NewSchedule, ServiceScheduleHandler
 
 
 def loaded(backend):
@@ -26,12 +25,10 @@ def add_schedule(backend, who, *, identifier: str, biller: str = "CNT-FIJO", day
     loaded(backend)
     start = start or backend.ctx.now().date()
     account_id = account_id or savings_of(backend, who.member_id)[0]
-    details = {"account": "", "biller": biller, "identifier": identifier, "day": day, "max_amount": max_amount,
-               "start": start.isoformat(), "end": end.isoformat() if end else None, "limit": limit}
+    plan = NewSchedule(account_id, biller, identifier, day, max_amount, start, end, limit)
     principal = backend.auth.principal(who.token)
     with backend.db.write() as conn:
-        return ServiceScheduleHandler(backend.ctx).execute(conn, principal, {"account_id": account_id},
-                                                     types.SimpleNamespace(details=details), "test")
+        return ServiceScheduleHandler(backend.ctx).execute(conn, principal, plan, "test")
 
 
 def paid_periods(backend) -> dict[tuple[int, str], int]:

@@ -23,11 +23,12 @@ from backend.core.errors import NotFound, ValidationError
 from backend.core.identity import mask_account
 from backend.core.money import format_money
 from backend.security.receipts import Receipt
+from backend.security.operations import Prepared
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row
     from backend.security.auth import AuthService
-    from backend.security.operations import OperationsService, Pending, Prepared
+    from backend.security.operations import OperationsService, Pending
 
 STATES = {"activo": "Activo", "pausado": "Pausado", "cancelado": "Cancelado", "terminado": "Terminado"}
 MAX_AHEAD_DAYS = 366
@@ -114,6 +115,20 @@ def _parse_day(text: object, field: str, label: str, required: bool) -> date | N
         raise ValidationError(f"{label[0].upper()}{label[1:]} no es una fecha válida.", field=field) from None
 
 
+@dataclass(frozen=True)
+class NewSchedule:
+    """The plan of a new scheduled payment: the row it adds."""
+
+    account_id: int
+    biller_code: str
+    identifier: str
+    day: int | None
+    max_amount: int
+    start: date
+    end: date | None
+    payments_limit: int | None
+
+
 class ServiceScheduleHandler:
     kind = "pago_programado"
     otp_label = "programar tu pago de servicio"
@@ -121,11 +136,9 @@ class ServiceScheduleHandler:
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared:
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[NewSchedule]:
         from backend.bill_payments.services import owned_savings
-        from backend.security.operations import Prepared
-
-        _, number, _ = owned_savings(conn, who, request.get("account_id"))
+        account_id, number, _ = owned_savings(conn, who, request.get("account_id"))
         biller = cat.get(conn, request.get("biller"))
         identifier = cat.normalize(biller, request.get("identifier"))
         day = request.get("day")
@@ -168,22 +181,22 @@ class ServiceScheduleHandler:
         lines.append(("Primer débito", f"{first:%d/%m/%Y}"))
         details = {"account": number, "biller": biller.code, "identifier": identifier, "day": day, "max_amount": amount,
                    "start": start.isoformat(), "end": end.isoformat() if end else None, "limit": limit}
-        return Prepared(details=details, title="Confirma el pago programado", lines=lines)
+        plan = NewSchedule(account_id, biller.code, identifier, day, amount, start, end, limit)
+        return Prepared(details=details, title="Confirma el pago programado", lines=lines, plan=plan)
 
-    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
-        d = prepared.details
-        start = date.fromisoformat(d["start"])
+    def execute(self, conn: Connection, who: Principal, plan: NewSchedule, key: str) -> int:
+        start, day = plan.start, plan.day
         now = self.ctx.now_iso()
         schedule_id = conn.execute(
             "INSERT INTO bill_schedules (user_id, account_id, biller_code, identifier, day, max_amount, start_date,"
             " end_date, payments_limit, state, period, next_run, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'activo', ?, ?, ?, ?) RETURNING id",
-            (who.user_id, request["account_id"], d["biller"], d["identifier"], d["day"], d["max_amount"], d["start"],
-             d["end"], d["limit"], first_period(start, d["day"]),
-             run_at(first_run(start, d["day"], business_days.current(conn)), self.ctx.settings.scheduled_run_hour),
+            (who.user_id, plan.account_id, plan.biller_code, plan.identifier, day, plan.max_amount, start.isoformat(),
+             plan.end.isoformat() if plan.end else None, plan.payments_limit, first_period(start, day),
+             run_at(first_run(start, day, business_days.current(conn)), self.ctx.settings.scheduled_run_hour),
              now, now)).fetchone()[0]
-        self.ctx.audit(conn, who.username, "servicio.programar", "ok", programado=schedule_id, entidad=d["biller"],
-                       identificador=d["identifier"], monto_maximo=d["max_amount"])
+        self.ctx.audit(conn, who.username, "servicio.programar", "ok", programado=schedule_id, entidad=plan.biller_code,
+                       identificador=plan.identifier, monto_maximo=plan.max_amount)
         return schedule_id
 
     def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:

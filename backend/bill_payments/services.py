@@ -13,8 +13,8 @@ import io
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from pathlib import Path
 
 from backend.bill_payments import billers as cat
 from backend.bill_payments import payments as pay
@@ -30,11 +30,12 @@ from backend.core.money import format_money, format_plain
 from backend.core.periods import within_days
 from backend.core.text import clean_text
 from backend.security.receipts import Receipt
+from backend.security.operations import Prepared
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
     from backend.security.auth import AuthService
-    from backend.security.operations import OperationsService, Pending, Prepared
+    from backend.security.operations import OperationsService, Pending
 
 MAX_ALIAS = 30
 
@@ -86,6 +87,16 @@ class PaymentSummary:
         return {"pagado": "Pagado", "pendiente": "Pendiente", "fallido": "Fallido"}[self.state]
 
 
+@dataclass(frozen=True)
+class ServiceRegistration:
+    """The plan of a service registration: the row it adds."""
+
+    biller_code: str
+    identifier: str
+    alias: str
+    account_id: int
+
+
 def owned_savings(conn: Connection, who: Principal, account_id: object) -> tuple[int, str, int]:
     """(id, number, available) of one of the member's active savings accounts, or an error at «account»."""
     return pay.member_savings(conn, who.member_id, account_id)
@@ -98,13 +109,11 @@ class ServiceRegistrationHandler:
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared:
-        from backend.security.operations import Prepared
-
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[ServiceRegistration]:
         biller = cat.get(conn, request.get("biller"))
         identifier = cat.normalize(biller, request.get("identifier"))
         alias = clean_text(request.get("alias", ""), field="alias", label="El alias", max_len=MAX_ALIAS)
-        _, number, _ = owned_savings(conn, who, request.get("account_id"))
+        account_id, number, _ = owned_savings(conn, who, request.get("account_id"))
         twin = conn.execute("SELECT alias FROM bill_services WHERE user_id = ? AND biller_code = ? AND identifier = ?",
                             (who.user_id, biller.code, identifier)).fetchone()
         if twin:
@@ -113,20 +122,20 @@ class ServiceRegistrationHandler:
         lines = [("Categoría", biller.category), ("Entidad", biller.name), (biller.id_label, identifier),
                  ("Alias", alias or "—"), ("Cuenta de débito", f"Ahorros {mask_account(number)}")]
         return Prepared(details={"biller": biller.code, "identifier": identifier, "alias": alias, "account": number},
-                        title="Confirma el registro del servicio", lines=lines)
+                        title="Confirma el registro del servicio", lines=lines,
+                        plan=ServiceRegistration(biller.code, identifier, alias, account_id))
 
-    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
-        d = prepared.details
+    def execute(self, conn: Connection, who: Principal, plan: ServiceRegistration, key: str) -> int:
         now = self.ctx.now_iso()
         try:
             service_id = conn.execute(
                 "INSERT INTO bill_services (user_id, biller_code, identifier, alias, account_id, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (who.user_id, d["biller"], d["identifier"], d["alias"], request["account_id"], now, now)).fetchone()[0]
+                (who.user_id, plan.biller_code, plan.identifier, plan.alias, plan.account_id, now, now)).fetchone()[0]
         except IntegrityError:
             raise ValidationError("Ya tienes registrado ese servicio.", field="identifier", code="duplicate") from None
-        self.ctx.audit(conn, who.username, "servicio.registrar", "ok", servicio=service_id, entidad=d["biller"],
-                       identificador=d["identifier"])
+        self.ctx.audit(conn, who.username, "servicio.registrar", "ok", servicio=service_id, entidad=plan.biller_code,
+                       identificador=plan.identifier)
         return service_id
 
     def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
@@ -183,9 +192,7 @@ class ServicePaymentHandler:
         return pay.Booking(who.user_id, who.member_id, who.username, biller, row["identifier"], row["holder"], chosen,
                            account_id, amount), number
 
-    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared:
-        from backend.security.operations import Prepared
-
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[pay.Booking]:
         b, number = self.booking(conn, who, request)
         lines = [("Entidad", b.biller.name), (b.biller.id_label, b.identifier), ("Titular", b.holder),
                  ("Facturas" if len(b.bills) > 1 else "Factura", pay.bills_text(b.bills)),
@@ -194,11 +201,10 @@ class ServicePaymentHandler:
         details = {"biller": b.biller.code, "identifier": b.identifier, "bills": [x.number for x in b.bills],
                    "amount": b.amount, "commission": b.biller.commission, "account": number,
                    "presentment": request["presentment_id"]}
-        return Prepared(details=details, title="Confirma el pago del servicio", lines=lines)
+        return Prepared(details=details, title="Confirma el pago del servicio", lines=lines, plan=b)
 
-    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
-        b, _ = self.booking(conn, who, request)
-        return pay.book(self.ctx, conn, b, key)
+    def execute(self, conn: Connection, who: Principal, plan: pay.Booking, key: str) -> int:
+        return pay.book(self.ctx, conn, plan, key)
 
     def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         return pay.receipt(self.ctx, conn, who.user_id, result_id)

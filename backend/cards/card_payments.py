@@ -11,7 +11,8 @@ The code is bound to the card, the amount and the debit account (the operation's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from backend.cards import card_arrears, card_networks, card_numbers
 from backend.cards.card_ledger import PAYMENT, luhn_ok, mask_pan, pan_digest, pan_secret
@@ -26,10 +27,10 @@ from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.core.text import ascii_digits, clean_text
 from backend.security import receipts
+from backend.security.operations import Prepared
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
-    from backend.security.operations import Prepared
     from backend.security.receipts import Receipt
 
 
@@ -40,6 +41,36 @@ def card_digits(value: object) -> str:
     if not luhn_ok(digits):
         raise ValidationError("El número de tarjeta no es válido (dígito verificador); revísalo.", field="numero")
     return digits
+
+
+@dataclass(frozen=True)
+class CardRegistration:
+    """The plan of a card registration: the registered_cards row, the number sealed for it."""
+
+    kind: str
+    card_account_id: int | None
+    institution_code: str
+    card_key: str
+    sealed_number: str | None
+    masked: str
+    first4: str
+    last4: str
+    holder_name: str
+    id_type: str
+    id_number: str
+
+
+@dataclass(frozen=True)
+class CardPaymentPlan:
+    """The plan of a card payment: what it debits and where it goes."""
+
+    card: Any  # the payable card as `resolve` found it
+    origin_id: int
+    origin_number: str
+    option: str
+    amount: int
+    fee: int
+    card_account: int | None  # a Cooprogreso card's account; None: another institution's card
 
 
 class CardRegistrationHandler:
@@ -53,9 +84,7 @@ class CardRegistrationHandler:
     def number_key(self) -> bytes:
         return card_numbers.number_key(self.ctx.secret("otp_pepper"))
 
-    def prepare(self, conn: Connection, who: Principal, request: dict) -> Prepared:
-        from backend.security.operations import Prepared
-
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[CardRegistration]:
         kind = request.get("kind")
         number = request.get("number")
         if card_numbers.is_sealed(number):  # as CardsService.prepare_registration keeps it in the request
@@ -102,19 +131,21 @@ class CardRegistrationHandler:
         details = {"masked": masked, "first4": digits[:4], "last4": digits[-4:], "kind": kind, **fields}
         sealed = (card_numbers.seal(self.number_key, digits, owner=who.user_id, place=card_numbers.REGISTERED)
                   if kind == "otro_banco" else None)
-        return Prepared(details=details, title="Confirma el registro de la tarjeta", lines=lines, view=sealed)
+        plan = CardRegistration(kind, fields["card_account_id"], fields["institution_code"], fields["card_key"], sealed,
+                                masked, digits[:4], digits[-4:], fields["holder_name"], fields["id_type"],
+                                fields["id_number"])
+        return Prepared(details=details, title="Confirma el registro de la tarjeta", lines=lines, plan=plan)
 
-    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
-        d = prepared.details
+    def execute(self, conn: Connection, who: Principal, plan: CardRegistration, key: str) -> int:
         row = conn.execute(
             "INSERT INTO registered_cards (user_id, kind, card_account_id, institution_code, card_key, number,"
             " first4, last4, holder_name, id_type, id_number, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (user_id, card_key) DO NOTHING RETURNING id",
-            (who.user_id, d["kind"], d["card_account_id"], d["institution_code"], d["card_key"], prepared.view,
-             d["first4"], d["last4"], d["holder_name"], d["id_type"], d["id_number"], self.ctx.now_iso())).fetchone()
+            (who.user_id, plan.kind, plan.card_account_id, plan.institution_code, plan.card_key, plan.sealed_number,
+             plan.first4, plan.last4, plan.holder_name, plan.id_type, plan.id_number, self.ctx.now_iso())).fetchone()
         if row is None:
             raise ValidationError("Ya registraste esta tarjeta.", field="numero")
-        self.ctx.audit(conn, who.username, "tarjeta.registro", "ok", tarjeta=d["masked"], institucion=d["institution_code"])
+        self.ctx.audit(conn, who.username, "tarjeta.registro", "ok", tarjeta=plan.masked, institucion=plan.institution_code)
         return row[0]
 
     def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
@@ -151,9 +182,7 @@ class CardPaymentHandler:
         card_networks.check_issued(digits)  # registered by an older version that checked Luhn only
         return card_numbers.seal(key, digits, owner=who.user_id, place=card_numbers.PAYMENT)
 
-    def prepare(self, conn: Connection, who: Principal, request: dict) -> Prepared:
-        from backend.security.operations import Prepared
-
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[CardPaymentPlan]:
         card = resolve(conn, who, request.get("card"))
         opts = payment_options(conn, who, card, self.ctx.now())
         option = request.get("option")
@@ -202,17 +231,18 @@ class CardPaymentHandler:
             lines += [("Comisión", format_money(fee)), ("Total a debitar", format_money(amount + fee))]
         details = {"card": card.key, "masked": card.masked_pan, "origin": origin["number"], "origin_id": origin["id"],
                    "amount": amount, "fee": fee, "option": option, "card_account": account, "mora": mora}
-        return Prepared(details=details, title="Confirma el pago de tarjeta", lines=lines, view=card)
+        plan = CardPaymentPlan(card, origin["id"], origin["number"], option, amount, fee, account)
+        return Prepared(details=details, title="Confirma el pago de tarjeta", lines=lines, plan=plan)
 
-    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
-        d, card = prepared.details, prepared.view
+    def execute(self, conn: Connection, who: Principal, plan: CardPaymentPlan, key: str) -> int:
+        card = plan.card
         now = self.ctx.now_iso()
-        origin, amount, fee = d["origin_id"], d["amount"], d["fee"]
-        if d["card_account"] is not None:
+        origin, amount, fee = plan.origin_id, plan.amount, plan.fee
+        if plan.card_account is not None:
             # mora accrued until today is booked before the payment, which then covers it first
-            card_arrears.accrue_mora(conn, d["card_account"], self.ctx.now().date(), now, actor=who.username)
+            card_arrears.accrue_mora(conn, plan.card_account, self.ctx.now().date(), now, actor=who.username)
             legs = [Leg(origin, -amount, f"Pago tarjeta Cooprogreso {card.masked_pan}"),
-                    Leg(d["card_account"], amount, "Pago recibido, gracias")]
+                    Leg(plan.card_account, amount, "Pago recibido, gracias")]
             dest = dict(institution="COOP", number=card.masked_pan, name=card.holder, id_type="", id_number="")
         else:
             reg = conn.execute("SELECT * FROM registered_cards WHERE id = ? AND user_id = ?",
@@ -228,24 +258,24 @@ class CardPaymentHandler:
         entry = post(conn, kind=PAYMENT, description="Pago de tarjeta de crédito", legs=legs, posted_at=now,
                      actor=who.username, idempotency_key=key)
         reference = f"P{self.ctx.now():%y%m%d}{entry:08d}"
-        own_bank = d["card_account"] is not None
+        own_bank = plan.card_account is not None
         payment_id = conn.execute(
             "INSERT INTO card_payments (reference, idempotency_key, user_id, origin_account_id, card_account_id,"
             " registered_card_id, option, masked, dest_institution, dest_account_type, dest_account_number, dest_name,"
             " dest_id_type, dest_id_number, motive, amount, fee, state, entry_id, created_at, settled_at,"
             " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'tarjeta', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " RETURNING id",
-            (reference, key, who.user_id, origin, d["card_account"],
-             None if card.key.startswith("propia:") else int(card.key.split(":")[1]), d["option"], card.masked_pan,
+            (reference, key, who.user_id, origin, plan.card_account,
+             None if card.key.startswith("propia:") else int(card.key.split(":")[1]), plan.option, card.masked_pan,
              dest["institution"], dest["number"], dest["name"], dest["id_type"], dest["id_number"],
              "Pago de tarjeta de crédito", amount, fee, "Acreditada" if own_bank else "Enviada", entry, now,
              now if own_bank else None, None if own_bank else now)).fetchone()[0]
         self.ctx.audit(conn, who.username, "tarjeta.pago", "ok", referencia=reference, tarjeta=card.masked_pan,
-                       monto=amount, comision=fee, origen=mask_account(d["origin"]), institucion=dest["institution"])
+                       monto=amount, comision=fee, origen=mask_account(plan.origin_number), institucion=dest["institution"])
         notices.queue(conn, who.member_id, f"Cooprogreso: pagaste {format_money(amount)} a la tarjeta "
                       f"{card.masked_pan}. Ref. {reference}.", now)
         if own_bank and not card.own:
-            owner = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (d["card_account"],)).fetchone()[0]
+            owner = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (plan.card_account,)).fetchone()[0]
             notices.queue(conn, owner, f"Cooprogreso: recibimos un pago de {format_money(amount)} a tu tarjeta "
                           f"{card.masked_pan}.", now)
         return payment_id

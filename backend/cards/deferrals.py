@@ -28,10 +28,11 @@ from backend.core.rates import RateBook, current_book, default_book, format_rate
 from backend.core.settings import deferral_terms
 from backend.security import audit, receipts
 from backend.security.auth import AuthService
+from backend.security.operations import Prepared
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row
-    from backend.security.operations import Pending, Prepared
+    from backend.security.operations import Pending
     from backend.security.receipts import Receipt
 
 KIND = "diferido"
@@ -194,21 +195,19 @@ class DeferralHandler:
     def __init__(self, service: DeferralsService):
         self.service = service
 
-    def prepare(self, conn: Connection, who: Principal, request: dict) -> Prepared:
-        from backend.security.operations import Prepared
-
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[Simulation]:
         sim = self.service._simulate(conn, who, request)
         details = {"card": sim.masked_pan, "card_id": sim.card_id, "kind": sim.kind, "purchases": list(sim.purchase_ids),
                    "principal": sim.principal, "months": sim.months, "rate": str(sim.effective),
                    "cuota": sim.cuota, "interest": sim.total_interest}
-        return Prepared(details=details, title="Confirma el diferido", view=sim, lines=[
+        return Prepared(details=details, title="Confirma el diferido", plan=sim, lines=[
             ("Tarjeta", f"Tarjeta No. {sim.masked_pan}"), ("Tipo", KINDS[sim.kind]),
             ("Total Monto a Diferir", format_money(sim.principal)), ("Número de Cuotas", str(sim.months)),
             ("Tasa efectiva", _rate_line(sim.effective, sim.cap)),
             ("Valor Interés", format_money(sim.total_interest)), ("Valor Cuota", format_money(sim.cuota))])
 
-    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
-        return book_deferral(conn, self.service.ctx, prepared.view, user_id=who.user_id, member_id=who.member_id,
+    def execute(self, conn: Connection, who: Principal, plan: Simulation, key: str) -> int:
+        return book_deferral(conn, self.service.ctx, plan, user_id=who.user_id, member_id=who.member_id,
                              actor=who.username, at=self.service.ctx.now_iso(), key=key)
 
     def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:

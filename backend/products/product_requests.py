@@ -52,10 +52,11 @@ from backend.products.simulators import (
 )
 from backend.security import receipts
 from backend.security.auth import AuthService
+from backend.security.operations import Prepared
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row
-    from backend.security.operations import Pending, Prepared
+    from backend.security.operations import Pending
     from backend.security.receipts import Receipt
 
 __all__ = ["catalogue", "product_name", "request_number", "ProductRequestsService", "RequestSummary"]
@@ -369,17 +370,15 @@ class ProductRequestHandler:
     def __init__(self, service: ProductRequestsService):
         self.service = service
 
-    def prepare(self, conn: Connection, who: Principal, request: dict) -> Prepared:
-        from backend.security.operations import Prepared
-
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[Derived]:
         d = self.service.derive(conn, who, request)
         details = {"product": d.product.code, "amount": d.amount, "term": d.term, "method": d.method,
                    "rate_bp": d.rate_bp, "installment": d.installment, "income": d.income, "purpose": d.purpose,
                    "account_id": d.account_id}
-        return Prepared(details=details, title="Confirma tu solicitud", lines=lines_for(d), view=d)
+        return Prepared(details=details, title="Confirma tu solicitud", lines=lines_for(d), plan=d)
 
-    def execute(self, conn: Connection, who: Principal, request: dict, prepared: Prepared, key: str) -> int:
-        d: Derived = prepared.view
+    def execute(self, conn: Connection, who: Principal, plan: Derived, key: str) -> int:
+        d = plan
         ctx = self.service.ctx
         self.service._none_open(conn, who, d.product)  # the race backstop: prepare checked it before the code
         at = ctx.now_iso()

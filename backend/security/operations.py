@@ -1,7 +1,8 @@
 """One flow for every authorised operation: prepare → confirm → code → execute → receipt.
 
 A section plugs in a handler that validates a request and derives the exact figures a code is bound
-to (`prepare`), books it (`execute`) and prints its receipt (`receipt`). This service keeps the
+to and its own typed plan of what to book (`prepare`), books that plan (`execute`) and prints its
+receipt (`receipt`). This service keeps the
 pending operation (kind, owner, request, digest of the details, idempotency key, expiry), so a front
 end holds only the operation's id and never sends back a copy of backend state. The code is bound to
 the operation id and its details: anything that changes between confirming and booking voids it.
@@ -15,7 +16,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from backend.core import files
 from backend.core.clock import iso, parse_iso
@@ -29,16 +30,21 @@ if TYPE_CHECKING:
     from backend.core.db import Connection, Row
 
 OP_ID_MAX = 64
+PlanT = TypeVar("PlanT")
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """What a handler derives from a request."""
+class Prepared(Generic[PlanT]):
+    """What a handler derives from a request: what the member confirms, and the plan its `execute` books.
+
+    The plan is derived once per `prepare` (under the write lock when booking) and executed as it is:
+    `execute` never derives again nor reads `view`, which is only what the screen may show."""
 
     details: dict[str, Any]  # JSON-able; the code is bound to exactly this
     title: str  # the confirm dialog's question, e.g. «Confirma la transferencia»
     lines: list[tuple[str, str]]  # (label, value) the member confirms, in order
-    view: Any = None  # a read-only summary for the screen (never sent back)
+    plan: PlanT  # the handler's own typed plan: everything `execute` books; never leaves the backend
+    view: Any = None  # a read-only summary for the screen (never sent back, never booked from)
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,9 @@ class Handler(Protocol):
     kind: str
     otp_label: str
 
-    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared: ...
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[Any]: ...
 
-    def execute(self, conn: Connection, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int: ...
+    def execute(self, conn: Connection, who: Principal, plan: Any, key: str) -> int: ...
 
     def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt: ...
 
@@ -161,7 +167,7 @@ class OperationsService:
             final = handler.prepare(conn, who, request)  # limits and funds again, under the write lock
             if details_digest(kind, final.details) != row["details_digest"]:
                 raise OtpError(CHANGED, code="otp_details_changed")
-            result_id = handler.execute(conn, who, request, final, row["idempotency_key"])
+            result_id = handler.execute(conn, who, final.plan, row["idempotency_key"])
             conn.execute("UPDATE operations SET state = 'ejecutada', result_id = ?, executed_at = ? WHERE id = ?",
                          (result_id, self.ctx.now_iso(), op_id))
             return result_id

@@ -113,7 +113,7 @@ class PasswordHandler:
         key = self.ctx.secret("otp_pepper")
         return hmac.new(key, f"contrasena:{user_id}:{stored_hash}:{new_hash}".encode(), "sha256").hexdigest()
 
-    def prepare(self, conn: Any, who: Principal, request: dict[str, Any]) -> Prepared:
+    def prepare(self, conn: Any, who: Principal, request: dict[str, Any]) -> Prepared[str]:
         new_hash, proof = request.get("new_hash"), request.get("proof")
         row = conn.execute("SELECT password_hash FROM users WHERE id = ?", (who.user_id,)).fetchone()
         if not isinstance(new_hash, str) or not isinstance(proof, str) or cost_of(new_hash) is None or row is None \
@@ -121,12 +121,13 @@ class PasswordHandler:
             raise ValidationError("El cambio de contraseña ya no es válido. Vuelve a empezar.", code="operation_changed")
         digest = hashlib.sha256(new_hash.encode()).hexdigest()[:16]
         return Prepared(details={"usuario": who.username, "nueva": digest}, title="Confirma el cambio de contraseña",
-                        lines=[("Usuario", who.username), ("Cambio", "Nueva contraseña")])
+                        lines=[("Usuario", who.username), ("Cambio", "Nueva contraseña")], plan=new_hash)
 
-    def execute(self, conn: Any, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int:
+    def execute(self, conn: Any, who: Principal, plan: str, key: str) -> int:
+        """`plan`: the new password's hash, its proof checked by `prepare` under this write lock."""
         now = self.ctx.now()
         conn.execute("UPDATE users SET password_hash = ?, failed_logins = 0 WHERE id = ?",
-                     (request["new_hash"], who.user_id))
+                     (plan, who.user_id))
         ended = conn.execute("UPDATE sessions SET ended_at = ?, end_reason = 'cambio_contrasena' WHERE user_id = ?"
                              " AND ended_at IS NULL AND id != ? RETURNING id", (iso(now), who.user_id, who.session_id)
                              ).fetchall()

@@ -210,7 +210,7 @@ class BeneficiaryHandler:
     def __init__(self, service: BeneficiariesService):
         self.service = service
 
-    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared:
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[tuple[BeneficiaryForm, int | None]]:
         try:
             form = BeneficiaryForm(**request["form"])
             editing_id = request.get("editing_id")
@@ -225,11 +225,12 @@ class BeneficiaryHandler:
                  ("Identificación", f"{ID_TYPES[clean.id_type]} {clean.id_number}"), ("Institución", institution),
                  ("Cuenta", f"{ACCOUNT_TYPES[clean.account_type]} {mask_account(clean.account_number)}")]
         title = "Confirma el nuevo beneficiario" if editing_id is None else "Confirma los cambios del beneficiario"
-        return Prepared(details=_details(clean, editing_id), title=title, lines=lines, view=clean)
+        return Prepared(details=_details(clean, editing_id), title=title, lines=lines, plan=(clean, editing_id))
 
-    def execute(self, conn: Connection, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int:
+    def execute(self, conn: Connection, who: Principal, plan: tuple[BeneficiaryForm, int | None], key: str) -> int:
+        form, editing_id = plan
         try:
-            return self.service._write(conn, who, prepared.view, request.get("editing_id"))
+            return self.service._write(conn, who, form, editing_id)
         except IntegrityError:  # the member's lock makes a twin wait and be refused above; a backstop all the same
             raise ValidationError("Ya tienes registrada esa cuenta.", field="account", code="duplicate") from None
 

@@ -361,17 +361,17 @@ class TransferHandler:
     def __init__(self, service: TransfersService):
         self.service = service
 
-    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared:
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[TransferDraft]:
         try:
             req = TransferRequest(**request)
         except TypeError as exc:
             raise ValidationError("La solicitud de transferencia no es válida.") from exc
         draft = self.service._draft(conn, who, req)
         return Prepared(details=_details(draft), title="Confirma la transferencia", lines=_confirm_lines(draft),
-                        view=draft)
+                        plan=draft, view=draft)
 
-    def execute(self, conn: Connection, who: Principal, request: dict[str, Any], prepared: Prepared, key: str) -> int:
-        return self.service._book(conn, who, prepared.view.request, key, prepared.view)
+    def execute(self, conn: Connection, who: Principal, plan: TransferDraft, key: str) -> int:
+        return self.service._book(conn, who, plan.request, key, plan)
 
     def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         return self.service._receipt(conn, who, result_id)

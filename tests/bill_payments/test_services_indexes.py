@@ -52,7 +52,7 @@ def test_paying_a_bill_reads_through_indexes(make_backend):
 
     def book(conn):
         prepared = handler.prepare(conn, principal, request)
-        handler.execute(conn, principal, request, prepared, secrets.token_urlsafe(16))
+        handler.execute(conn, principal, prepared.plan, secrets.token_urlsafe(16))
 
     scans = _scans(backend, book)
     assert scans == {}, "\n".join(f"{sql}\n  {plan}" for sql, plan in scans.items())

@@ -343,7 +343,7 @@ def test_two_processes_asking_at_once_store_one_open_request(backend, db_path, t
         try:
             with backend.db.write() as conn:
                 prepared = handler.prepare(conn, who, request)
-                print("ok", handler.execute(conn, who, request, prepared, sys.argv[3]))
+                print("ok", handler.execute(conn, who, prepared.plan, sys.argv[3]))
         except ServiceError as exc:
             print("refused", exc.code)
     """, [[str(db_path), str(account), f"clave-{n}"] for n in range(processes(db_path))])
@@ -367,7 +367,7 @@ def test_storing_a_request_uses_indexes_only(backend, lucia):
     try:
         with backend.db.write() as c:
             prepared = handler.prepare(c, who, request(backend, lucia))
-            handler.execute(c, who, request(backend, lucia), prepared, "clave-indices")
+            handler.execute(c, who, prepared.plan, "clave-indices")
     finally:
         conn.set_trace_callback(None)
     scans = {}
