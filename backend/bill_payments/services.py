@@ -158,8 +158,9 @@ class ServicePaymentHandler:
     kind = "pago_servicio"
     otp_label = "tu pago de servicio"
 
-    def __init__(self, ctx: Context):
+    def __init__(self, ctx: Context, gateway: Recaudacion) -> None:
         self.ctx = ctx
+        self.gateway = gateway
 
     def booking(self, conn: Connection, who: Principal, request: dict) -> tuple[pay.Booking, str]:
         """Everything the payment will book, checked; and the debit account's number."""
@@ -206,6 +207,10 @@ class ServicePaymentHandler:
     def execute(self, conn: Connection, who: Principal, plan: pay.Booking, key: str) -> int:
         return pay.book(self.ctx, conn, plan, key)
 
+    def after(self, who: Principal, result_id: int) -> None:
+        """Tell the entity, outside the write lock; a payment it did not answer is sent again by `resend_pending`."""
+        pay.submit(self.ctx, self.gateway, result_id)
+
     def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:
         return pay.receipt(self.ctx, conn, who.user_id, result_id)
 
@@ -217,7 +222,7 @@ class ServicesService:
         self.ops = ops
         self.gateway = gateway or gateway_for(ctx)
         ops.register(ServiceRegistrationHandler(ctx))
-        ops.register(ServicePaymentHandler(ctx))
+        ops.register(ServicePaymentHandler(ctx, self.gateway))
 
     # -- the catalogue and the member's accounts -------------------------------------------------
     def categories(self, token: str) -> list[str]:
@@ -308,12 +313,6 @@ class ServicesService:
         self.auth.principal(token)
         return self.ops.prepare(token, ServicePaymentHandler.kind, {"presentment_id": presentment_id, "bills": list(bills),
                                                           "account_id": account_id, "amount": amount})
-
-    def submit(self, token: str, payment_id: int) -> Receipt:
-        """Tell the entity about a payment just authorised; the receipt shows where it stands."""
-        self.receipt(token, payment_id)  # the caller's own payment
-        pay.submit(self.ctx, self.gateway, payment_id)
-        return self.receipt(token, payment_id)
 
     def resend_pending(self) -> int:
         """Back-office pass: send again payments the entity did not answer (same key)."""

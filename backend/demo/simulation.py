@@ -365,13 +365,8 @@ class Simulation:
             return
         if not presentment.bills:
             return
-        receipt = self._authorised("pago_servicio", token, lambda: services.prepare_payment(
+        self._authorised("pago_servicio", token, lambda: services.prepare_payment(
             token, presentment.id, [b.number for b in presentment.bills], member.origins[0]))
-        if receipt is not None:
-            try:
-                services.submit(token, receipt.result_id)
-            except ServiceError as exc:
-                self._refused("aviso_servicio", exc)
 
     def _pay_card(self, member: _Member, token: str, day: date) -> None:
         if not member.cards:

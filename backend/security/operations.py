@@ -1,8 +1,8 @@
 """One flow for every authorised operation: prepare → confirm → code → execute → receipt.
 
 A section plugs in a handler that validates a request and derives the exact figures a code is bound
-to and its own typed plan of what to book (`prepare`), books that plan (`execute`) and prints its
-receipt (`receipt`). This service keeps the
+to and its own typed plan of what to book (`prepare`), books that plan (`execute`), tells an outside
+system afterwards where its kind needs one (`after`, optional) and prints its receipt (`receipt`). This service keeps the
 pending operation (kind, owner, request, digest of the details, idempotency key, expiry), so a front
 end holds only the operation's id and never sends back a copy of backend state. The code is bound to
 the operation id and its details: anything that changes between confirming and booking voids it.
@@ -12,6 +12,7 @@ Executing is idempotent: a replayed confirmation returns the first receipt.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from backend.core.db import Connection, Row
 
 OP_ID_MAX = 64
+log = logging.getLogger("cooprogreso")
 PlanT = TypeVar("PlanT")
 
 
@@ -58,6 +60,10 @@ class Pending:
 
 
 class Handler(Protocol):
+    """One kind of operation. Optionally also `after(who, result_id) -> None`: work outside the
+    database once the booking is committed (telling an outside system), before the receipt is made;
+    if it fails the booking stands and the kind's background pass finishes it."""
+
     kind: str
     otp_label: str
 
@@ -181,6 +187,12 @@ class OperationsService:
             if again["state"] == "ejecutada":  # a concurrent confirmation of the same operation won
                 return self.receipt(token, kind, again["result_id"])
             raise
+        after = getattr(handler, "after", None)
+        if after is not None:
+            try:
+                after(who, result_id)
+            except Exception:  # booked and committed: the kind's background pass finishes what is left
+                log.exception("operation %s %s: the work after booking failed", kind, result_id)
         return self.receipt(token, kind, result_id)
 
     # -- receipts -------------------------------------------------------------------------------

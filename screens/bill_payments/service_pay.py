@@ -17,7 +17,6 @@ from backend.core.money import format_money, parse_money
 from screens.bill_payments.biller_choice import BillerChoice
 from screens.shared.base import MemberScreen
 from screens.shared.flow import start_authorised
-from screens.shared.receipt import ReceiptModal
 from screens.shared.safe_text import safe_text
 from screens.shared.text_entry import TextInput
 from screens.shared.widgets import chosen_id, chosen_key, money_input
@@ -186,24 +185,16 @@ class PayScreen(BillerChoice, MemberScreen):
         chosen = list(self.query_one("#bills", SelectionList).selected)
         services, token = self.coop.backend.services, self.coop.token
         start_authorised(self, lambda: services.prepare_payment(token, p.id, chosen, account, amount),
-                         on_done=self._paid, on_error=lambda e: self._error(e.message), show_receipt=False,
+                         on_done=self._paid, on_error=lambda e: self._error(e.message),
                          otp_title="Código de seguridad · Pago de Servicios")
 
     def _paid(self, receipt) -> None:
-        self.query_one("#statement", Static).update("Enviando el pago a la entidad…")
-        self.call("submit", self.coop.backend.services.submit, self.coop.token, receipt.result_id)
-
-    def done_submit(self, receipt) -> None:
+        """The entity was told by the backend; the receipt the flow shows says whether it confirmed."""
         services, token = self.coop.backend.services, self.coop.token
         self._show_bills(None)
         self.query_one("#amount", Input).value = ""
         self.call("origins", services.origins, token)
         self.call("quota", services.quota, token)
-        self.app.push_screen(ReceiptModal(receipt))
-
-    def failed_submit(self, error: ServiceError) -> None:
-        self._show_bills(None)
-        self._error("Tu pago quedó registrado y se confirmará con la entidad: revisa el Historial de Pagos.")
 
     def _error(self, message: str) -> None:
         self.query_one("#pay-error", Static).update(safe_text(message))

@@ -172,3 +172,33 @@ def test_the_same_bill_cannot_be_booked_twice(backend, network):
     _booked(backend, who, gateway)
     with pytest.raises(ValidationError, match="ya fue pagada"):
         _booked(backend, who, gateway, key="second")
+
+
+@pytest.mark.parametrize("mode, state", [("ok", "pagado"), ("slow", "pendiente"), ("reject", "fallido")])
+def test_the_code_alone_tells_the_entity_and_the_one_receipt_says_where_it_stands(make_backend, network, clock,
+                                                                                    mode, state):
+    """Pago de Servicios finishes in the backend like every kind: no screen or caller has to tell the entity."""
+    from tests.conftest import last_code
+
+    backend = loaded(make_backend(session_idle_seconds=10**7, services_gateway="http", services_url=network.url,
+                                  services_token="s3cr3t", services_timeout_seconds=0.3, services_retries=0))
+    who = demo_member(backend)
+    presentment = backend.services.consulta(who.token, "EPMAPS", "1234567")
+    network.mode = mode
+    pending = backend.services.prepare_payment(who.token, presentment.id, [presentment.bills[0].number],
+                                               savings_of(backend, who.member_id)[0])
+    backend.ops.request_code(who.token, pending.id)
+    code = last_code(backend)
+    receipt = backend.ops.authorise(who.token, pending.id, code)
+    assert _state(backend, receipt.result_id) == state
+    assert receipt.get("Estado") == pay.STATES[state]
+    assert len([b for _, b in network.server.requests if "facturas" in b]) == 1  # told once, by the backend
+    if mode == "slow":  # no answer: the background pass sends it again with the same key, and it is paid once
+        network.mode = "ok"
+        clock.advance(seconds=backend.settings.services_retry_seconds)
+        assert backend.services.resend_pending() == 1 and _state(backend, receipt.result_id) == "pagado"
+        assert len(network.paid) == 1
+    again = backend.ops.authorise(who.token, pending.id, code)  # a replay tells nobody again
+    assert again.reference == receipt.reference
+    assert len(network.paid) == (0 if mode == "reject" else 1)
+    assert backend.check() == []
