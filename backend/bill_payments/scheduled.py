@@ -10,11 +10,12 @@ none, so a pass only ever reads the schedules that are due.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from backend.bill_payments import billers as cat
+from backend.bill_payments.requests import ServiceScheduleRequest
 from backend.core import business_days
 from backend.core.business_days import Calendar
 from backend.core.clock import iso, parse_iso
@@ -23,7 +24,7 @@ from backend.core.errors import NotFound, ValidationError
 from backend.core.identity import mask_account
 from backend.core.money import format_money
 from backend.security.receipts import Receipt
-from backend.security.operations import Prepared
+from backend.security.operations import Pending, Prepared, parse_request
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row
@@ -138,29 +139,30 @@ class ServiceScheduleHandler:
 
     def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[NewSchedule]:
         from backend.bill_payments.services import owned_savings
-        account_id, number, _ = owned_savings(conn, who, request.get("account_id"))
-        biller = cat.get(conn, request.get("biller"))
-        identifier = cat.normalize(biller, request.get("identifier"))
-        day = request.get("day")
+        req = parse_request(ServiceScheduleRequest, request)
+        account_id, number, _ = owned_savings(conn, who, req.account_id)
+        biller = cat.get(conn, req.biller)
+        identifier = cat.normalize(biller, req.identifier)
+        day = req.day
         if day is not None and (isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 31):
             raise ValidationError("El día de pago va del 1 al 31.", field="day")
         if day is None and biller.is_topup:
             raise ValidationError("Una recarga no tiene vencimiento: elige un día del mes.", field="day")
-        amount = request.get("max_amount")
+        amount = req.max_amount
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise ValidationError("Ingresa el monto máximo.", field="max_amount")
         if amount > biller.max_amount:
             raise ValidationError(f"El monto máximo para {biller.name} es {format_money(biller.max_amount)}.",
                                   field="max_amount")
         today = self.ctx.now().date()
-        start = _parse_day(request.get("start_date"), "start_date", "la fecha de inicio", True)
+        start = _parse_day(req.start_date, "start_date", "la fecha de inicio", True)
         assert start is not None  # required: _parse_day refuses a missing date
         if start < today or start > today + timedelta(days=MAX_AHEAD_DAYS):
             raise ValidationError("La fecha de inicio va desde hoy hasta dentro de un año.", field="start_date")
-        end = _parse_day(request.get("end_date"), "end_date", "la fecha de fin", False)
+        end = _parse_day(req.end_date, "end_date", "la fecha de fin", False)
         if end is not None and end <= start:
             raise ValidationError("La fecha de fin debe ser posterior a la de inicio.", field="end_date")
-        limit = request.get("payments_limit") or None
+        limit = req.payments_limit or None
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 600):
             raise ValidationError("El número de pagos va de 1 a 600.", field="payments_limit")
         if conn.execute("SELECT 1 FROM bill_schedules WHERE user_id = ? AND biller_code = ? AND identifier = ?"
@@ -253,11 +255,9 @@ class ScheduledService:
         self.ops = ops
         ops.register(ServiceScheduleHandler(ctx))
 
-    def prepare_schedule(self, token: str, request: dict[str, Any]) -> Pending:
-        """`request`: account_id, biller, identifier, day (None: al vencimiento), max_amount (cents),
-        start_date and end_date (AAAA-MM-DD; end optional), payments_limit (0: none)."""
+    def prepare_schedule(self, token: str, request: ServiceScheduleRequest) -> Pending:
         self.auth.principal(token)
-        return self.ops.prepare(token, ServiceScheduleHandler.kind, dict(request))
+        return self.ops.prepare(token, ServiceScheduleHandler.kind, asdict(request))
 
     def schedules(self, token: str) -> list[ScheduleSummary]:
         who = self.auth.principal(token)

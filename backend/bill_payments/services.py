@@ -18,6 +18,7 @@ from pathlib import Path
 
 from backend.bill_payments import billers as cat
 from backend.bill_payments import payments as pay
+from backend.bill_payments.requests import ServicePaymentRequest, ServiceRegistrationRequest
 from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, Recaudacion, UnknownIdentifier, gateway_for
 from backend.core import files
 from backend.core.clock import iso, parse_iso
@@ -30,7 +31,7 @@ from backend.core.money import format_money, format_plain
 from backend.core.periods import within_days
 from backend.core.text import clean_text
 from backend.security.receipts import Receipt
-from backend.security.operations import Prepared
+from backend.security.operations import Pending, Prepared, parse_request
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
@@ -110,10 +111,11 @@ class ServiceRegistrationHandler:
         self.ctx = ctx
 
     def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[ServiceRegistration]:
-        biller = cat.get(conn, request.get("biller"))
-        identifier = cat.normalize(biller, request.get("identifier"))
-        alias = clean_text(request.get("alias", ""), field="alias", label="El alias", max_len=MAX_ALIAS)
-        account_id, number, _ = owned_savings(conn, who, request.get("account_id"))
+        req = parse_request(ServiceRegistrationRequest, request)
+        biller = cat.get(conn, req.biller)
+        identifier = cat.normalize(biller, req.identifier)
+        alias = clean_text(req.alias, field="alias", label="El alias", max_len=MAX_ALIAS)
+        account_id, number, _ = owned_savings(conn, who, req.account_id)
         twin = conn.execute("SELECT alias FROM bill_services WHERE user_id = ? AND biller_code = ? AND identifier = ?",
                             (who.user_id, biller.code, identifier)).fetchone()
         if twin:
@@ -162,9 +164,9 @@ class ServicePaymentHandler:
         self.ctx = ctx
         self.gateway = gateway
 
-    def booking(self, conn: Connection, who: Principal, request: dict) -> tuple[pay.Booking, str]:
+    def booking(self, conn: Connection, who: Principal, request: ServicePaymentRequest) -> tuple[pay.Booking, str]:
         """Everything the payment will book, checked; and the debit account's number."""
-        pid = request.get("presentment_id")
+        pid = request.presentment_id
         if isinstance(pid, bool) or not isinstance(pid, int):
             raise ValidationError("Consulta primero los valores pendientes.", field="bills")
         row = conn.execute("SELECT * FROM bill_presentments WHERE id = ? AND user_id = ?", (pid, who.user_id)).fetchone()
@@ -174,11 +176,11 @@ class ServicePaymentHandler:
             raise ValidationError("La consulta de valores expiró; consulta de nuevo.", field="bills", code="stale")
         biller = cat.get(conn, row["biller_code"])
         presented = {b.number: b for b in (Bill.from_json(x) for x in json.loads(row["bills"]))}
-        wanted = request.get("bills") or []
+        wanted = request.bills or []
         if not isinstance(wanted, list) or not all(isinstance(n, str) for n in wanted) or len(set(wanted)) != len(wanted):
             raise ValidationError("Selecciona las facturas a pagar.", field="bills")
         if biller.is_topup:
-            amount = request.get("amount")
+            amount = request.amount
             if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
                 raise ValidationError("Ingresa el monto de la recarga.", field="amount")
             chosen: tuple[Bill, ...] = ()
@@ -189,19 +191,20 @@ class ServicePaymentHandler:
             amount = sum(b.amount for b in chosen)
         biller, account_id, number = pay.check_payment(
             self.ctx, conn, user_id=who.user_id, member_id=who.member_id, biller_code=biller.code,
-            identifier=row["identifier"], bills=chosen, account_id=request.get("account_id"), amount=amount)
+            identifier=row["identifier"], bills=chosen, account_id=request.account_id, amount=amount)
         return pay.Booking(who.user_id, who.member_id, who.username, biller, row["identifier"], row["holder"], chosen,
                            account_id, amount), number
 
     def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[pay.Booking]:
-        b, number = self.booking(conn, who, request)
+        req = parse_request(ServicePaymentRequest, request)
+        b, number = self.booking(conn, who, req)
         lines = [("Entidad", b.biller.name), (b.biller.id_label, b.identifier), ("Titular", b.holder),
                  ("Facturas" if len(b.bills) > 1 else "Factura", pay.bills_text(b.bills)),
                  ("Cuenta de débito", f"Ahorros {mask_account(number)}"), ("Monto", format_money(b.amount)),
                  ("Comisión", format_money(b.biller.commission)), ("Total a debitar", format_money(b.total))]
         details = {"biller": b.biller.code, "identifier": b.identifier, "bills": [x.number for x in b.bills],
                    "amount": b.amount, "commission": b.biller.commission, "account": number,
-                   "presentment": request["presentment_id"]}
+                   "presentment": req.presentment_id}
         return Prepared(details=details, title="Confirma el pago del servicio", lines=lines, plan=b)
 
     def execute(self, conn: Connection, who: Principal, plan: pay.Booking, key: str) -> int:
@@ -259,10 +262,9 @@ class ServicesService:
                     " JOIN billers b ON b.code = s.biller_code JOIN accounts a ON a.id = s.account_id"
                     " WHERE s.user_id = ? ORDER BY b.sort_order, s.identifier, s.id", (who.user_id,))]
 
-    def prepare_registration(self, token: str, biller: str, identifier: str, alias: str, account_id: int) -> Pending:
+    def prepare_registration(self, token: str, request: ServiceRegistrationRequest) -> Pending:
         self.auth.principal(token)
-        return self.ops.prepare(token, ServiceRegistrationHandler.kind, {"biller": biller, "identifier": identifier,
-                                                              "alias": alias, "account_id": account_id})
+        return self.ops.prepare(token, ServiceRegistrationHandler.kind, asdict(request))
 
     def rename(self, token: str, service_id: int, alias: str) -> RegisteredService:
         who = self.auth.principal(token)
@@ -308,11 +310,9 @@ class ServicesService:
                  json.dumps([b.to_json() for b in open_bills]), self.ctx.now_iso())).fetchone()[0]
         return Presentment(pid, biller, identifier, statement.holder, open_bills)
 
-    def prepare_payment(self, token: str, presentment_id: int, bills: list[str], account_id: int,
-                        amount: int = 0) -> Pending:
+    def prepare_payment(self, token: str, request: ServicePaymentRequest) -> Pending:
         self.auth.principal(token)
-        return self.ops.prepare(token, ServicePaymentHandler.kind, {"presentment_id": presentment_id, "bills": list(bills),
-                                                          "account_id": account_id, "amount": amount})
+        return self.ops.prepare(token, ServicePaymentHandler.kind, asdict(request))
 
     def resend_pending(self) -> int:
         """Back-office pass: send again payments the entity did not answer (same key)."""

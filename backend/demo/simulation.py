@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+from backend.bill_payments.requests import ServicePaymentRequest, ServiceScheduleRequest
 from backend.branch import counter_ops
 from backend.branch.tills import DENOMINATIONS
 from backend.cards import card_cycle, card_ledger
@@ -365,8 +366,8 @@ class Simulation:
             return
         if not presentment.bills:
             return
-        self._authorised("pago_servicio", token, lambda: services.prepare_payment(
-            token, presentment.id, [b.number for b in presentment.bills], member.origins[0]))
+        request = ServicePaymentRequest(presentment.id, [b.number for b in presentment.bills], member.origins[0])
+        self._authorised("pago_servicio", token, lambda: services.prepare_payment(token, request))
 
     def _pay_card(self, member: _Member, token: str, day: date) -> None:
         if not member.cards:
@@ -397,10 +398,10 @@ class Simulation:
         if member.scheduled:
             return
         member.scheduled = True  # one per member: the next ones would be refused as duplicates anyway
-        request = {"account_id": member.origins[0], "biller": "CNT-FIJO",
-                   "identifier": f"02{member.member_id % 10000000:07d}"[:8] + self.rng.choice("1345"),
-                   "day": self.rng.randint(1, 28), "max_amount": 100_00, "start_date": day.isoformat(),
-                   "end_date": None, "payments_limit": None}
+        request = ServiceScheduleRequest(
+            account_id=member.origins[0], biller="CNT-FIJO",
+            identifier=f"02{member.member_id % 10000000:07d}"[:8] + self.rng.choice("1345"),
+            day=self.rng.randint(1, 28), max_amount=100_00, start_date=day.isoformat())
         self._authorised("pago_programado", token, lambda: self.backend.scheduled.prepare_schedule(token, request))
 
     def _request_product(self, member: _Member, token: str, day: date) -> None:

@@ -74,6 +74,17 @@ class Handler(Protocol):
     def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt: ...
 
 
+RequestT = TypeVar("RequestT")
+
+
+def parse_request(cls: type[RequestT], request: dict[str, Any]) -> RequestT:
+    """The kind's request dataclass back from the JSON the flow keeps; unknown or missing fields refused."""
+    try:
+        return cls(**request)
+    except TypeError as exc:
+        raise ValidationError("La solicitud no es válida.") from exc
+
+
 CHANGED = ("Los datos de la operación cambiaron después de confirmarla; no se realizó. "
            "Vuelve a empezar para revisarla de nuevo.")
 

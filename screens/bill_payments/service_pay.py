@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
+from backend.bill_payments.requests import ServicePaymentRequest
 from backend.bill_payments.services import RegisteredService
 from backend.core.errors import ServiceError
 from backend.core.money import format_money, parse_money
@@ -184,7 +185,8 @@ class PayScreen(BillerChoice, MemberScreen):
                 return
         chosen = list(self.query_one("#bills", SelectionList).selected)
         services, token = self.coop.backend.services, self.coop.token
-        start_authorised(self, lambda: services.prepare_payment(token, p.id, chosen, account, amount),
+        request = ServicePaymentRequest(p.id, chosen, account, amount)
+        start_authorised(self, lambda: services.prepare_payment(token, request),
                          on_done=self._paid, on_error=lambda e: self._error(e.message),
                          otp_title="Código de seguridad · Pago de Servicios")
 

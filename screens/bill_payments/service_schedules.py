@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
+from backend.bill_payments.requests import ServiceScheduleRequest
 from backend.bill_payments.services import RegisteredService
 from backend.core.errors import ServiceError, ValidationError
 from backend.core.money import format_money, parse_money
@@ -148,7 +149,7 @@ class ProgramarScreen(FieldErrors, BillerChoice, MemberScreen):
                          on_error=lambda e: self.field_error(e.field, e.message),
                          otp_title="Código de seguridad · Pago Programado")
 
-    def _request(self) -> dict:
+    def _request(self) -> ServiceScheduleRequest:
         account = chosen_id(self.query_one("#account", Select))
         service = self.services.get(chosen_id(self.query_one("#service", Select)) or 0)
         if service:
@@ -159,14 +160,14 @@ class ProgramarScreen(FieldErrors, BillerChoice, MemberScreen):
             raise ValidationError("Selecciona la cuenta de débito.", field="account")
         if not biller:
             raise ValidationError("Selecciona la categoría y la entidad.", field="biller")
-        day = self.query_one("#day", Select).value
+        day = chosen_id(self.query_one("#day", Select))  # DUE_DATE (0): on each bill's due date
         count = self.query_one("#count", Input).value.strip()
-        return {"account_id": account, "biller": biller, "identifier": identifier,
-                "day": None if day == DUE_DATE else day,
-                "max_amount": parse_money(self.query_one("#max-amount", Input).value),
-                "start_date": iso_date(self.query_one("#start", Input).value, "Desde", True, "start_date"),
-                "end_date": iso_date(self.query_one("#end", Input).value, "Hasta", False, "end_date"),
-                "payments_limit": int(count) if count else 0}
+        return ServiceScheduleRequest(
+            account_id=account, biller=biller, identifier=identifier, day=day or None,
+            max_amount=parse_money(self.query_one("#max-amount", Input).value),
+            start_date=iso_date(self.query_one("#start", Input).value, "Desde", True, "start_date"),
+            end_date=iso_date(self.query_one("#end", Input).value, "Hasta", False, "end_date"),
+            payments_limit=int(count) if count else 0)
 
     def _done(self, receipt) -> None:
         for selector in ("#identifier", "#max-amount", "#end", "#count"):

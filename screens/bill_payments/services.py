@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
+from backend.bill_payments.requests import ServiceRegistrationRequest
 from backend.core.errors import ServiceError
 from backend.core.money import format_money
 from screens.bill_payments.biller_choice import BillerChoice
@@ -177,7 +178,8 @@ class RegisterModal(BillerChoice, ModalScreen):
             return
         services, token = self.coop.backend.services, self.coop.token
         identifier, alias = self.query_one("#identifier", Input).value, self.query_one("#alias", Input).value
-        start_authorised(self, lambda: services.prepare_registration(token, biller, identifier, alias, account),
+        request = ServiceRegistrationRequest(biller, identifier, alias, account)
+        start_authorised(self, lambda: services.prepare_registration(token, request),
                          on_done=self._done, on_error=self._error, otp_title="Código de seguridad · Registro de Servicio")
 
     def _done(self, receipt) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from backend.bill_payments import billers
 from backend.bill_payments import payments as pay
+from backend.bill_payments.requests import ServicePaymentRequest
 from backend.bill_payments.bill_gateway import GatewayUnavailable, HttpRecaudacion, SimulatedRecaudacion, UnknownIdentifier
 from tests.local_http import LocalServer
 from tests.services_helpers import loaded, savings_of
@@ -185,8 +186,8 @@ def test_the_code_alone_tells_the_entity_and_the_one_receipt_says_where_it_stand
     who = demo_member(backend)
     presentment = backend.services.consulta(who.token, "EPMAPS", "1234567")
     network.mode = mode
-    pending = backend.services.prepare_payment(who.token, presentment.id, [presentment.bills[0].number],
-                                               savings_of(backend, who.member_id)[0])
+    request = ServicePaymentRequest(presentment.id, [presentment.bills[0].number], savings_of(backend, who.member_id)[0])
+    pending = backend.services.prepare_payment(who.token, request)
     backend.ops.request_code(who.token, pending.id)
     code = last_code(backend)
     receipt = backend.ops.authorise(who.token, pending.id, code)

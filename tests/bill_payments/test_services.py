@@ -6,6 +6,7 @@ import os
 import pytest
 
 from backend.core.errors import NotFound, OtpError, ServiceError, ValidationError
+from backend.bill_payments.requests import ServicePaymentRequest, ServiceRegistrationRequest
 from tests.conftest import last_code
 from tests.services_helpers import loaded, savings_of
 from tests.transfer_helpers import balance_of, demo_member, other_member
@@ -23,7 +24,7 @@ def authorise(backend, who, pending, code=None):
 
 def register(backend, who, biller="CNT-FIJO", identifier="02 234 5673", alias="Casa"):
     account = savings_of(backend, who.member_id)[0]
-    pending = backend.services.prepare_registration(who.token, biller, identifier, alias, account)
+    pending = backend.services.prepare_registration(who.token, ServiceRegistrationRequest(biller, identifier, alias, account))
     return pending, authorise(backend, who, pending)
 
 
@@ -31,7 +32,7 @@ def pay(backend, who, biller="CNT-FIJO", identifier="022345671", bills=None, amo
     presentment = backend.services.consulta(who.token, biller, identifier)
     chosen = [b.number for b in presentment.bills] if bills is None else bills
     account = account or savings_of(backend, who.member_id)[0]
-    pending = backend.services.prepare_payment(who.token, presentment.id, chosen, account, amount)
+    pending = backend.services.prepare_payment(who.token, ServicePaymentRequest(presentment.id, chosen, account, amount))
     return presentment, authorise(backend, who, pending)
 
 
@@ -44,7 +45,8 @@ def test_registering_a_service_takes_a_code_and_the_same_service_twice_is_refuse
     service = next(s for s in backend.services.services(who.token) if s.id == receipt.result_id)
     assert (service.biller_code, service.identifier, service.alias) == ("CNT-FIJO", "022345673", "Casa")
     with pytest.raises(ValidationError) as err:
-        backend.services.prepare_registration(who.token, "CNT-FIJO", "(02) 234-5673", "", who.accounts[0])
+        backend.services.prepare_registration(who.token, ServiceRegistrationRequest("CNT-FIJO", "(02) 234-5673", "",
+                                                                                who.accounts[0]))
     assert err.value.code == "duplicate"
 
 
@@ -81,8 +83,8 @@ def test_paying_a_bill_books_member_to_collection_account_and_the_receipt_says_p
 def test_commission_is_charged_and_shown_before_the_code(backend):
     who = demo_member(backend)
     presentment = backend.services.consulta(who.token, "SRI-MAT", "PBA-1231")
-    pending = backend.services.prepare_payment(who.token, presentment.id, [presentment.bills[0].number],
-                                               who.accounts[0])
+    pending = backend.services.prepare_payment(who.token, ServicePaymentRequest(presentment.id, [presentment.bills[0].number],
+                                                                                who.accounts[0]))
     lines = dict(pending.lines)
     assert lines["Comisión"] == "$0.50" and lines["Placa o RAMV"] == "PBA1231"
     total = presentment.bills[0].amount + 50
@@ -110,10 +112,10 @@ def test_the_code_is_bound_to_the_exact_payment(backend):
     who = demo_member(backend)
     presentment = backend.services.consulta(who.token, "CNT-FIJO", "022345672")  # two bills
     first, second = presentment.bills
-    pending = backend.services.prepare_payment(who.token, presentment.id, [first.number], who.accounts[0])
+    pending = backend.services.prepare_payment(who.token, ServicePaymentRequest(presentment.id, [first.number], who.accounts[0]))
     backend.ops.request_code(who.token, pending.id)
     code = last_code(backend)
-    other = backend.services.prepare_payment(who.token, presentment.id, [second.number], who.accounts[0])
+    other = backend.services.prepare_payment(who.token, ServicePaymentRequest(presentment.id, [second.number], who.accounts[0]))
     with pytest.raises(OtpError):
         backend.ops.authorise(who.token, other.id, code)  # a code for one payment is worthless for another
     receipt = backend.ops.authorise(who.token, pending.id, code)
@@ -124,9 +126,11 @@ def test_someone_elses_consulta_or_payment_is_not_yours(backend):
     who, ana = demo_member(backend), other_member(backend)
     presentment = backend.services.consulta(who.token, "CNT-FIJO", "022345671")
     with pytest.raises(NotFound):
-        backend.services.prepare_payment(ana.token, presentment.id, [presentment.bills[0].number], ana.accounts[0])
+        backend.services.prepare_payment(ana.token, ServicePaymentRequest(presentment.id, [presentment.bills[0].number],
+                                                                          ana.accounts[0]))
     with pytest.raises(ValidationError):
-        backend.services.prepare_payment(who.token, presentment.id, [presentment.bills[0].number], ana.accounts[0])
+        backend.services.prepare_payment(who.token, ServicePaymentRequest(presentment.id, [presentment.bills[0].number],
+                                                                          ana.accounts[0]))
     _, receipt = pay(backend, who)
     with pytest.raises(NotFound):
         backend.services.receipt(ana.token, receipt.result_id)
@@ -189,3 +193,15 @@ def test_services_and_transfers_share_one_daily_cupo_rule(make_backend):
         assert (err.value.code, err.value.field) == ("limit_daily", "amount")
         assert err.value.message == f"{noun} supera tu cupo disponible hoy ({left})."
     assert backend.check() == []
+
+
+def test_a_request_is_its_kinds_dataclass_and_nothing_else(backend):
+    """What reaches a handler is read back into the kind's request: a field it lacks or an extra one is refused."""
+    who = demo_member(backend)
+    good = {"biller": "CNT-FIJO", "identifier": "022345673", "alias": "", "account_id": who.accounts[0]}
+    before = backend.db.conn.execute("SELECT COUNT(*) FROM operations").fetchone()[0]
+    for request in ({**good, "user_id": 1}, {k: v for k, v in good.items() if k != "account_id"}, {"x": 1}):
+        with pytest.raises(ValidationError, match="La solicitud no es válida"):
+            backend.ops.prepare(who.token, "registro_servicio", request)
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM operations").fetchone()[0] == before
+    assert backend.ops.prepare(who.token, "registro_servicio", good).lines  # the same fields, as the dataclass has them
