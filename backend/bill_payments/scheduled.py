@@ -23,8 +23,8 @@ from backend.core.context import Context, Principal
 from backend.core.errors import NotFound, ValidationError
 from backend.core.identity import mask_account
 from backend.core.money import format_money
-from backend.security.receipts import Receipt
 from backend.security.operations import Pending, Prepared, parse_request
+from backend.security.receipts import Receipt
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row

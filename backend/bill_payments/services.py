@@ -13,13 +13,13 @@ import io
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from backend.bill_payments import billers as cat
 from backend.bill_payments import payments as pay
-from backend.bill_payments.requests import ServicePaymentRequest, ServiceRegistrationRequest
 from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, Recaudacion, UnknownIdentifier, gateway_for
+from backend.bill_payments.requests import ServicePaymentRequest, ServiceRegistrationRequest
 from backend.core import files
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
@@ -30,8 +30,8 @@ from backend.core.identity import mask_account
 from backend.core.money import format_money, format_plain
 from backend.core.periods import within_days
 from backend.core.text import clean_text
-from backend.security.receipts import Receipt
 from backend.security.operations import Pending, Prepared, parse_request
+from backend.security.receipts import Receipt
 
 if TYPE_CHECKING:
     from backend.core.db import Connection

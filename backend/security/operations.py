@@ -2,10 +2,11 @@
 
 A section plugs in a handler that validates a request and derives the exact figures a code is bound
 to and its own typed plan of what to book (`prepare`), books that plan (`execute`), tells an outside
-system afterwards where its kind needs one (`after`, optional) and prints its receipt (`receipt`). This service keeps the
-pending operation (kind, owner, request, digest of the details, idempotency key, expiry), so a front
-end holds only the operation's id and never sends back a copy of backend state. The code is bound to
-the operation id and its details: anything that changes between confirming and booking voids it.
+system afterwards where its kind needs one (`after`, optional) and prints its receipt (`receipt`).
+This service keeps the pending operation (kind, owner, request, digest of the details, idempotency
+key, expiry), so a front end holds only the operation's id and never sends back a copy of backend
+state. The code is bound to the operation id and its details: anything that changes between
+confirming and booking voids it.
 Executing is idempotent: a replayed confirmation returns the first receipt.
 """
 

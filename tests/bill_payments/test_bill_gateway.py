@@ -7,8 +7,8 @@ import pytest
 
 from backend.bill_payments import billers
 from backend.bill_payments import payments as pay
-from backend.bill_payments.requests import ServicePaymentRequest
 from backend.bill_payments.bill_gateway import GatewayUnavailable, HttpRecaudacion, SimulatedRecaudacion, UnknownIdentifier
+from backend.bill_payments.requests import ServicePaymentRequest
 from tests.local_http import LocalServer
 from tests.services_helpers import loaded, savings_of
 from tests.transfer_helpers import balance_of, demo_member

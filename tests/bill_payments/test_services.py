@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from backend.core.errors import NotFound, OtpError, ServiceError, ValidationError
 from backend.bill_payments.requests import ServicePaymentRequest, ServiceRegistrationRequest
+from backend.core.errors import NotFound, OtpError, ServiceError, ValidationError
 from tests.conftest import last_code
 from tests.services_helpers import loaded, savings_of
 from tests.transfer_helpers import balance_of, demo_member, other_member
