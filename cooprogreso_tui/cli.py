@@ -128,7 +128,7 @@ def _dispatch(cfg, args) -> int:
     if handler is not None:
         return handler(cfg, args)
     if args.command == "demo-data":
-        return _demo_data(cfg, cfg.db_path, args.seed, args.members)
+        return demo_data(cfg, cfg.db_path, args.seed, args.members)
     if args.command == "check":
         return _check(cfg.db_path, cfg.settings)  # read-only commands never create or migrate a database
     if args.command == "outbox":
@@ -147,7 +147,8 @@ def _dispatch(cfg, args) -> int:
 MIN_DEMO_MEMBERS = 50
 
 
-def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
+def demo_data(cfg, path: Path, seed: int, members: int) -> int:
+    """Build the demo co-op at `path`; also how `--demo` starts (here and in the web/SSH channels) with none yet."""
     from rich.progress import Progress
 
     if not MIN_DEMO_MEMBERS <= members <= MAX_DEMO_MEMBERS:
@@ -301,7 +302,7 @@ def _institutions(path: Path, csv_path: Path, settings=None) -> int:
 
 def _run(cfg, demo: bool) -> int:
     if demo and not cfg.db_path.exists():
-        code = _demo_data(cfg, cfg.db_path, 2026, 50)
+        code = demo_data(cfg, cfg.db_path, 2026, 50)
         if code:
             return code
     if not cfg.db_path.exists():

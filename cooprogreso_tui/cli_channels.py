@@ -63,9 +63,9 @@ def _web(cfg, args) -> int:
         return 2
     demo = args.demo or args.web_demo
     if demo and args.play is None and not args.target and not cfg.db_path.exists():
-        from .cli import _demo_data
+        from .cli import demo_data
 
-        code = _demo_data(cfg, cfg.db_path, 2026, 50)
+        code = demo_data(cfg, cfg.db_path, 2026, 50)
         if code:
             return code
     if args.play is None and not cfg.db_path.exists():
