@@ -8,7 +8,7 @@ two lines of stdin): the service allows atención, supervisor and auditor, and t
 from __future__ import annotations
 
 
-from .cli import _say
+from .cli import say
 
 
 def register(sub) -> None:
@@ -29,34 +29,34 @@ def _statement(cfg, args) -> int:
     from backend.core.files import write_private_file
     from backend.security.staff import StaffChallenge
 
-    from .cli import _open
-    from .cli_uafe import _ask
+    from .cli import open_backend
+    from .cli_uafe import ask
 
     fmt, target = ("pdf", args.pdf) if args.pdf else ("csv", args.csv)
-    backend = _open(cfg.db_path, cfg.settings)
+    backend = open_backend(cfg.db_path, cfg.settings)
     if backend is None:
         return 2
     token = ""
     try:
-        step = backend.auth.login(args.user, _ask("Contraseña: "))
+        step = backend.auth.login(args.user, ask("Contraseña: "))
         if not isinstance(step, StaffChallenge):
             backend.auth.logout(step.token, "cli")
-            _say("Este comando es solo para el personal de la cooperativa.", err=True)
+            say("Este comando es solo para el personal de la cooperativa.", err=True)
             return 1
-        token = backend.auth.staff_code(step.ticket, _ask("Código del autenticador: ")).token
+        token = backend.auth.staff_code(step.ticket, ask("Código del autenticador: ")).token
         kind = backend.db.conn.execute("SELECT kind FROM accounts WHERE number = ?", (args.account,)).fetchone()
         service = backend.card_statements if kind and kind[0] == "tarjeta" else backend.account_statements
         paper = service.statement_for(token, args.account, args.month, fmt)
         path = write_private_file(target, paper.data)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 1
     finally:
         if token:
             backend.auth.logout(token, "cli")
         backend.close()
     doc = paper.document
-    _say(f"{doc.title} · {args.account} · {args.month}: {len(doc.rows)} movimientos en {path} "
+    say(f"{doc.title} · {args.account} · {args.month}: {len(doc.rows)} movimientos en {path} "
          f"(verifícalo con: cooprogreso verify {path})")
     return 0
 
@@ -74,18 +74,18 @@ def _printer(cfg, args) -> int:
     from backend.core import printing
     from backend.core.errors import ServiceError
 
-    from .cli import _open
+    from .cli import open_backend
 
     if args.queue is None and args.staff is None:
-        _say("Indica --queue COLA, --staff USUARIO o ambos.", err=True)
+        say("Indica --queue COLA, --staff USUARIO o ambos.", err=True)
         return 2
-    backend = _open(cfg.db_path, cfg.settings)
+    backend = open_backend(cfg.db_path, cfg.settings)
     if backend is None:
         return 2
     try:
         with backend.db.write() as conn:
             if conn.execute("SELECT 1 FROM agencies WHERE code = ?", (args.agency,)).fetchone() is None:
-                _say(f"No existe la agencia {args.agency}.", err=True)
+                say(f"No existe la agencia {args.agency}.", err=True)
                 return 1
             if args.queue is not None:
                 conn.execute("UPDATE agencies SET printer = ? WHERE code = ?",
@@ -97,11 +97,11 @@ def _printer(cfg, args) -> int:
             backend.ctx.audit(conn, "cli", "agencia.impresora", "ok", agencia=args.agency, impresora=args.queue,
                               personal=args.staff)
     except ServiceError as exc:
-        _say(exc.message, err=True)
+        say(exc.message, err=True)
         return 1
     finally:
         backend.close()
-    _say(f"Agencia {args.agency}: " + " · ".join(
+    say(f"Agencia {args.agency}: " + " · ".join(
         part for part in (f"impresora {args.queue}" if args.queue else "",
                           f"personal {args.staff}" if args.staff else "") if part))
     return 0

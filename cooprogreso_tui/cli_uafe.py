@@ -22,7 +22,8 @@ def register(sub) -> None:
     uafe.set_defaults(handler=_export)
 
 
-def _ask(prompt: str) -> str:
+def ask(prompt: str) -> str:
+    """A line typed at the terminal, unechoed when it is one; piped input is read as it comes."""
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\n")
     return getpass.getpass(prompt)
@@ -39,12 +40,12 @@ def _export(cfg, args) -> int:
         return 2
     token = ""
     try:
-        step = backend.auth.login(args.user, _ask("Contraseña: "))
+        step = backend.auth.login(args.user, ask("Contraseña: "))
         if not isinstance(step, StaffChallenge):
             backend.auth.logout(step.token, "cli")
             say("Este comando es solo para el personal de la cooperativa.", err=True)
             return 1
-        token = backend.auth.staff_code(step.ticket, _ask("Código del autenticador: ")).token
+        token = backend.auth.staff_code(step.ticket, ask("Código del autenticador: ")).token
         path, resu = backend.uafe.export_resu(token, args.month, args.out)
     except ServiceError as exc:
         say(exc.message, err=True)

@@ -1,14 +1,14 @@
 """Estado de cuenta of a credit card as a document: the statement whose cut falls in the chosen month.
 
 Every figure is the stored statement's (backend/cards/card_cycle.close_statement, checked by `cooprogreso check`)
-read through `cards._statement`, so paper and screen never disagree; the movements are the card's postings of
+read through `cards.statement_from_row`, so paper and screen never disagree; the movements are the card's postings of
 that cycle. Rendered by `backend.security.documents` as PDF or CSV, signed like a receipt.
 """
 
 from __future__ import annotations
 
 
-from backend.cards.cards import _own_card, _statement
+from backend.cards.cards import check_own_card, statement_from_row
 from backend.core.clock import parse_iso
 from backend.core.context import Context, Principal
 from backend.core.db import Connection
@@ -33,7 +33,7 @@ def card_document(conn: Connection, ctx: Context, card_id: int, month: str) -> d
     if row is None:
         raise NotFound(f"La tarjeta no tiene estado de cuenta con corte en {month_label(first)} "
                        f"(su corte es el día {card['cutoff_day']} de cada mes).")
-    st = _statement(row)
+    st = statement_from_row(row)
     previous = conn.execute("SELECT cut_date FROM card_statements WHERE card_id = ? AND cut_date < ?"
                             " ORDER BY cut_date DESC LIMIT 1", (card_id, row["cut_date"])).fetchone()
     since = f"{previous[0]} 23:59:59" if previous else ""
@@ -77,7 +77,7 @@ class CardStatements:
     def statement(self, token: str, card_id: int, month: str, fmt: str = "pdf") -> Paper:
         who = self.auth.principal(token)
         conn = self.ctx.db.conn
-        _own_card(conn, who, card_id)
+        check_own_card(conn, who, card_id)
         paper = documents.render_paper(self.ctx, card_document(conn, self.ctx, card_id, month), fmt)
         self.ctx.audit_now(who.username, "estado_cuenta.emitir", "ok", tarjeta=paper.document.stem, mes=month,
                            formato=fmt)

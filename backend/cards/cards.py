@@ -160,21 +160,21 @@ class CardsService:
 
     def card(self, token: str, card_id: int) -> CardInfo:
         who = self.auth.principal(token)
-        _own_card(self.ctx.db.conn, who, card_id)
+        check_own_card(self.ctx.db.conn, who, card_id)
         return card_info(self.ctx.db.conn, card_id)
 
     def statements(self, token: str, card_id: int, limit: int = 12) -> list[Statement]:
         who = self.auth.principal(token)
         conn = self.ctx.db.conn
-        _own_card(conn, who, card_id)
+        check_own_card(conn, who, card_id)
         rows = conn.execute("SELECT * FROM card_statements WHERE card_id = ? ORDER BY cut_date DESC LIMIT ?",
                             (card_id, max(1, min(limit, 120)))).fetchall()
-        return [_statement(r) for r in rows]
+        return [statement_from_row(r) for r in rows]
 
     def purchases(self, token: str, card_id: int, limit: int = 100) -> list[CardPurchase]:
         who = self.auth.principal(token)
         conn = self.ctx.db.conn
-        _own_card(conn, who, card_id)
+        check_own_card(conn, who, card_id)
         return [CardPurchase(r[0], parse_iso(r[1]), r[2], r[3], r[4] is not None) for r in conn.execute(
             "SELECT id, posted_at, description, amount, deferral_id FROM card_purchases WHERE card_id = ?"
             " ORDER BY posted_at DESC, id DESC LIMIT ?", (card_id, max(1, min(limit, 1000))))]
@@ -240,10 +240,11 @@ def last_statement(conn: Connection, card_id: int) -> Statement | None:
     mora = -conn.execute(
         "SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e ON e.id = p.entry_id"
         " WHERE p.account_id = ? AND p.posted_at > ? AND e.kind = 'mora_tarjeta'", (card_id, since)).fetchone()[0]
-    return _statement(row, paid, mora)
+    return statement_from_row(row, paid, mora)
 
 
-def _statement(r: Row, paid_since: int = 0, mora_since_cut: int = 0) -> Statement:
+def statement_from_row(r: Row, paid_since: int = 0, mora_since_cut: int = 0) -> Statement:
+    """A statement row as the screen and the PDF read it (one reading, so paper and screen never disagree)."""
     return Statement(date.fromisoformat(r["cut_date"]), date.fromisoformat(r["due_date"]),
                      date.fromisoformat(r["cycle_from"]), r["previous_balance"], r["purchases"], r["payments"],
                      r["deferred"], r["installments"], r["interest"], r["other"], r["total_due"], r["minimum_due"],
@@ -251,7 +252,8 @@ def _statement(r: Row, paid_since: int = 0, mora_since_cut: int = 0) -> Statemen
                      r["overdue"], r["late_interest"], mora_since_cut)
 
 
-def _own_card(conn: Connection, who: Principal, card_id: object) -> None:
+def check_own_card(conn: Connection, who: Principal, card_id: object) -> None:
+    """Refuse (NotFound) a card id that is not one of this member's cards."""
     if isinstance(card_id, bool) or not isinstance(card_id, int) or conn.execute(
             "SELECT 1 FROM cards c JOIN accounts a ON a.id = c.account_id WHERE c.account_id = ? AND a.member_id = ?",
             (card_id, who.member_id)).fetchone() is None:
