@@ -76,6 +76,24 @@ class CooprogresoApp(App):
 
     def on_mount(self) -> None:
         self.set_interval(1, self._tick)
+        self._check_size()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._check_size)
+
+    def _check_size(self) -> None:
+        """Below 80×24 a notice says the minimum size over whatever is open, and goes once it is reached."""
+        from screens.shared.size import TooSmallScreen, too_small
+
+        width, height = self.size
+        on_top = self.screen if isinstance(self.screen, TooSmallScreen) else None
+        if too_small(width, height):
+            if on_top is None:
+                self.push_screen(TooSmallScreen(width, height))
+            else:
+                on_top.show_size(width, height)
+        elif on_top is not None:
+            self.pop_screen()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own background work: failures are logged and said once, never lost."""
@@ -190,6 +208,7 @@ class CooprogresoApp(App):
             event.widget.cursor_blink = False  # type: ignore[attr-defined]
 
     def _tick(self) -> None:
+        self._check_size()  # also after a sign-out emptied the stack or a dialog opened over the notice
         settings = self.backend.settings
         now = self.monotonic()
         idle = now - self._last_input

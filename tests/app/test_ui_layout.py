@@ -1,10 +1,16 @@
-"""The menu fits 80×24 (issue #21)."""
+"""The menu fits 80×24, a smaller terminal is told the minimum, and a wider one gets the width (issue #21)."""
 
 from __future__ import annotations
 
-from textual.widgets import OptionList
+from textual.widgets import DataTable, OptionList
 
+from backend.core import accounts
+from backend.core.ledger import Leg, post
+from screens.menu.menu import MenuScreen
 from screens.menu.registry import menu_for
+from screens.products.position import MovementsScreen
+from screens.shared.size import TooSmallScreen
+from tests.conftest import add_member, affiliate
 from tests.ui import SIZE, login, make_app, screen_text, settle
 
 
@@ -44,3 +50,48 @@ async def test_the_two_columns_keep_keys_numbers_and_clicks(backend):
         await pilot.click("#menu", offset=(menu.size.width * 3 // 4, top + row))
         await settle(pilot)
         assert app.screen.section_key == "ayuda"
+
+
+async def test_a_small_terminal_is_told_the_minimum_until_it_grows(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        await pilot.resize_terminal(60, 20)
+        await settle(pilot)
+        assert isinstance(app.screen, TooSmallScreen)
+        text = screen_text(app)
+        assert "60×20" in text and "al menos 80×24" in text
+        await pilot.press("2")  # keys go nowhere while the screen cannot be seen
+        await settle(pilot)
+        await pilot.resize_terminal(79, 30)
+        await settle(pilot)
+        assert "79×30" in screen_text(app)
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert isinstance(app.screen, MenuScreen) and "al menos" not in screen_text(app)
+        assert app.screen.query_one("#menu", OptionList).highlighted == 0
+
+
+async def test_the_movement_description_uses_a_wide_terminal_and_says_when_it_is_cut(backend):
+    long = "Pago de arriendo del departamento de la calle Olmedo, Cuenca, noviembre"
+    _, acc = add_member(backend, cedula="1104680135", balance=5_00)
+    with backend.db.write() as conn:
+        caja = accounts.internal_account(conn, "caja")
+        post(conn, kind="x", description="x", posted_at="2026-11-20 10:00:00", actor="t",
+             legs=[Leg(acc, 1_00, long), Leg(caja, -1_00, "x")])
+    affiliate(backend, "1104680135", "ana.prueba")
+    app = make_app(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "ana.prueba", "Clave2026x")
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MovementsScreen)
+        table = app.screen.query_one("#movements", DataTable)
+        assert next(c for c in table.columns.values() if c.key.value == "descripcion").width == 62
+        assert long[:61] + "…" in screen_text(app)
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert next(c for c in table.columns.values() if c.key.value == "descripcion").width == 22
+        assert long[:21] + "…" in screen_text(app)
