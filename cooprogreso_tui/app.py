@@ -37,6 +37,7 @@ JOBS = {
     "keepalive": "No se pudo confirmar tu sesión con el servidor",
     "logout": "No se pudo registrar el cierre de sesión",
     "phone": "El teléfono de demostración no pudo leer los mensajes",
+    "theme": "No se pudo guardar tu tema",
 }
 
 
@@ -57,6 +58,11 @@ class CooprogresoApp(App):
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         spanish_select_lists()
+        from screens.shared.themes import DEFAULT, THEMES
+
+        for _, theme in THEMES.values():
+            self.register_theme(theme)
+        self.theme = DEFAULT
         self.backend = backend
         self.export_dir = str(export_dir)
         self.signed_in: SignedIn | None = None
@@ -142,6 +148,21 @@ class CooprogresoApp(App):
         log_file = logs.log_dir(self.backend.settings.log_dir) / logs.FILE_NAME
         return About(__version__, str(config_file), str(log_file), str(self.backend.db.target), self.export_dir)
 
+    # -- theme ---------------------------------------------------------------------------------
+    def choose_theme(self, name: str) -> None:
+        """From the command palette: the screens change at once, and a member keeps it for next time."""
+        from screens.shared.themes import THEMES
+
+        if name not in THEMES:
+            return
+        self.theme = name
+        if self.signed_in is not None and self.signed_in.role == "socio":
+            self._save_theme(self.token, name)
+
+    @work(thread=True, exit_on_error=False, group="theme")
+    def _save_theme(self, token: str, name: str) -> None:
+        self.backend.auth.set_theme(token, name)
+
     # -- session -------------------------------------------------------------------------------
     def sign_in_origin(self):
         """The channel this process serves and the client's address, for the member's sign-in record."""
@@ -153,7 +174,9 @@ class CooprogresoApp(App):
 
     def start_session(self, signed: SignedIn) -> None:
         from screens.menu.menu import MenuScreen
+        from screens.shared.themes import DEFAULT, THEMES
 
+        self.theme = signed.theme if signed.theme in THEMES else DEFAULT
         self.signed_in = signed
         self._last_input = self.monotonic()
         self.push_screen(MenuScreen(signed.role))
@@ -169,8 +192,11 @@ class CooprogresoApp(App):
         self._end(None, message)
 
     def _end(self, reason: str | None, message: str) -> None:
+        from screens.shared.themes import DEFAULT
+
         token = self.token
         self.signed_in = None
+        self.theme = DEFAULT  # the next person at this terminal starts from the co-op's own
         if token and reason:
             self._logout(token, reason)
         while len(self.screen_stack) > 1:
