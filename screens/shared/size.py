@@ -20,6 +20,9 @@ class TooSmallScreen(ModalScreen[None]):
     the header overlapped and columns were cut with nothing saying why. Keys go nowhere meanwhile, so
     nothing is typed blind into a field the person cannot see; Ctrl+Q still quits."""
 
+    HELP = ("La ventana es más pequeña que 80×24 caracteres: agrándala (o reduce la letra) y la pantalla "
+            "vuelve sola.")
+
     def __init__(self, width: int, height: int) -> None:
         super().__init__(id="too-small")
         self._terminal = (width, height)
