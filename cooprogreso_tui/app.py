@@ -37,6 +37,7 @@ JOBS = {
     "keepalive": "No se pudo confirmar tu sesión con el servidor",
     "logout": "No se pudo registrar el cierre de sesión",
     "phone": "El teléfono de demostración no pudo leer los mensajes",
+    "theme": "No se pudo guardar tu tema",
 }
 
 
@@ -57,6 +58,11 @@ class CooprogresoApp(App):
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         spanish_select_lists()
+        from screens.shared.themes import DEFAULT, THEMES
+
+        for _, theme in THEMES.values():
+            self.register_theme(theme)
+        self.theme = DEFAULT
         self.backend = backend
         self.export_dir = str(export_dir)
         self.signed_in: SignedIn | None = None
@@ -76,6 +82,24 @@ class CooprogresoApp(App):
 
     def on_mount(self) -> None:
         self.set_interval(1, self._tick)
+        self._check_size()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._check_size)
+
+    def _check_size(self) -> None:
+        """Below 80×24 a notice says the minimum size over whatever is open, and goes once it is reached."""
+        from screens.shared.size import TooSmallScreen, too_small
+
+        width, height = self.size
+        on_top = self.screen if isinstance(self.screen, TooSmallScreen) else None
+        if too_small(width, height):
+            if on_top is None:
+                self.push_screen(TooSmallScreen(width, height))
+            else:
+                on_top.show_size(width, height)
+        elif on_top is not None:
+            self.pop_screen()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own background work: failures are logged and said once, never lost."""
@@ -124,6 +148,21 @@ class CooprogresoApp(App):
         log_file = logs.log_dir(self.backend.settings.log_dir) / logs.FILE_NAME
         return About(__version__, str(config_file), str(log_file), str(self.backend.db.target), self.export_dir)
 
+    # -- theme ---------------------------------------------------------------------------------
+    def choose_theme(self, name: str) -> None:
+        """From the command palette: the screens change at once, and a member keeps it for next time."""
+        from screens.shared.themes import THEMES
+
+        if name not in THEMES:
+            return
+        self.theme = name
+        if self.signed_in is not None and self.signed_in.role == "socio":
+            self._save_theme(self.token, name)
+
+    @work(thread=True, exit_on_error=False, group="theme")
+    def _save_theme(self, token: str, name: str) -> None:
+        self.backend.auth.set_theme(token, name)
+
     # -- session -------------------------------------------------------------------------------
     def sign_in_origin(self):
         """The channel this process serves and the client's address, for the member's sign-in record."""
@@ -135,7 +174,9 @@ class CooprogresoApp(App):
 
     def start_session(self, signed: SignedIn) -> None:
         from screens.menu.menu import MenuScreen
+        from screens.shared.themes import DEFAULT, THEMES
 
+        self.theme = signed.theme if signed.theme in THEMES else DEFAULT
         self.signed_in = signed
         self._last_input = self.monotonic()
         self.push_screen(MenuScreen(signed.role))
@@ -151,8 +192,11 @@ class CooprogresoApp(App):
         self._end(None, message)
 
     def _end(self, reason: str | None, message: str) -> None:
+        from screens.shared.themes import DEFAULT
+
         token = self.token
         self.signed_in = None
+        self.theme = DEFAULT  # the next person at this terminal starts from the co-op's own
         if token and reason:
             self._logout(token, reason)
         while len(self.screen_stack) > 1:
@@ -190,6 +234,7 @@ class CooprogresoApp(App):
             event.widget.cursor_blink = False  # type: ignore[attr-defined]
 
     def _tick(self) -> None:
+        self._check_size()  # also after a sign-out emptied the stack or a dialog opened over the notice
         settings = self.backend.settings
         now = self.monotonic()
         idle = now - self._last_input

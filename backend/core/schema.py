@@ -923,6 +923,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE agencies ADD COLUMN printer TEXT NOT NULL DEFAULT '';
     ALTER TABLE staff_users ADD COLUMN agency TEXT;
     """,
+    # 34: the display theme each member chose from the command palette (backend/security/auth.py set_theme);
+    # NULL: the co-op's own
+    """
+    ALTER TABLE users ADD COLUMN theme TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -45,6 +45,10 @@ class SignedIn:
     member_name: str  # for staff: their name and role
     previous_login: datetime | None
     role: str = "socio"
+    theme: str | None = None  # the display theme the member chose (THEMES), None for the co-op's own
+
+
+THEMES = ("cooprogreso", "alto-contraste", "claro")  # the screens' display themes a member may keep
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,9 @@ class AuthService:
         if failure:
             raise failure
         previous = parse_iso(user["last_login_at"]) if user["last_login_at"] else None
-        return SignedIn(token, user["username"], f"{user['first_names']} {user['last_names']}", previous)
+        theme = user["theme"] if user["theme"] in THEMES else None
+        return SignedIn(token, user["username"], f"{user['first_names']} {user['last_names']}", previous,
+                        theme=theme)
 
     def staff_code(self, ticket: str, code: str) -> SignedIn:
         """Second step of a staff sign-in: the code of the authenticator app."""
@@ -309,6 +315,14 @@ class AuthService:
             conn.execute("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ?",
                          (self.ctx.now_iso(), reason, row["id"]))
             self.ctx.audit(conn, row["username"], "logout", reason)
+
+    def set_theme(self, token: str, theme: str) -> None:
+        """Remember the member's display theme for their next sign-in (not audited: it moves nothing)."""
+        if theme not in THEMES:
+            raise ValidationError("Ese tema no existe.", field="theme")
+        who = self.principal(token)
+        with self.ctx.db.write() as conn:
+            conn.execute("UPDATE users SET theme = ? WHERE id = ?", (theme, who.user_id))
 
     def principal(self, token: str) -> Principal:
         """The member a token stands for (never a staff user); ends the session if it sat idle too long."""

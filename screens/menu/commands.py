@@ -1,7 +1,7 @@
 """The command palette (Ctrl+P): every section of the menu and every help topic, by name.
 
 Sections are offered only to a signed-in member and never over a dialog (an OTP being typed, say);
-help topics — each section's help and the Preguntas frecuentes — are offered everywhere. A FAQ is
+help topics — each section's help and the Preguntas frecuentes — and the display themes are offered everywhere. A FAQ is
 also found by a word of its answer, the same search «Preguntas frecuentes» uses.
 """
 
@@ -34,6 +34,12 @@ class CoopCommands(Provider):
 
         self.app.push_screen(screen_for(key))
 
+    def _themes(self) -> list[tuple[str, Any]]:
+        from screens.shared.themes import THEMES
+
+        choose = cast(Any, self.app).choose_theme  # the palette runs inside CooprogresoApp
+        return [(f"Tema · {label}", partial(choose, name)) for name, (label, _) in THEMES.items()]
+
     def _help(self, topic: HelpTopic) -> None:
         from screens.help.help import HelpModal
 
@@ -58,6 +64,8 @@ class CoopCommands(Provider):
             yield DiscoveryHit(f"Abrir · {section.plain_title}", partial(self._open, section.key), help=section.help)
         for display, topic, _ in self._topics():
             yield DiscoveryHit(display, partial(self._help, topic))
+        for display, choose in self._themes():
+            yield DiscoveryHit(display, choose, help="Colores de la pantalla; se recuerdan para tu próximo ingreso.")
 
     async def search(self, query: str) -> Hits:
         from backend.help.faq import faqs, search
@@ -76,3 +84,8 @@ class CoopCommands(Provider):
                 score = ANSWER_SCORE
             if score > 0:
                 yield Hit(score, matcher.highlight(display), partial(self._help, topic), display)
+        for display, choose in self._themes():
+            score = max(matcher.match(display), matcher.match("colores contraste apariencia") * 0.8)
+            if score > 0:
+                yield Hit(score, matcher.highlight(display), choose, display,
+                          help="Colores de la pantalla; se recuerdan para tu próximo ingreso.")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets.data_table import ColumnKey
 
 from backend.core.money import format_money
 from backend.core.text import counted
 from backend.products.position import MovementFilter, MovementPage, Product
 from screens.shared.base import MemberScreen
 from screens.shared.card_debt import debt_text
+from screens.shared.cells import fit
 from screens.shared.downloads import hand_over
 from screens.shared.safe_text import SafeText, safe_text, visible_lines
 from screens.shared.text_entry import TextInput
@@ -148,6 +150,9 @@ class ProductsScreen(MemberScreen):
         return next((p for p in self.products if str(p.account_id) == key), None)
 
 
+DESCRIPTION_WIDTH = 22  # the movement description's column at 80×24
+
+
 class MovementsScreen(MemberScreen):
     BINDINGS = [
         Binding("n", "next_page", "Siguiente", id="movements.next", tooltip="Movimientos más antiguos"),
@@ -179,7 +184,7 @@ class MovementsScreen(MemberScreen):
         super().on_mount()
         table = self.query_one("#movements", DataTable)
         table.add_column("Fecha", width=10, key="fecha")
-        table.add_column("Descripción", width=22, key="descripcion")
+        table.add_column("Descripción", width=self.description_width(), key="descripcion")
         table.add_column(safe_text("Débito", justify="right"), width=10, key="debito")
         table.add_column(safe_text("Crédito", justify="right"), width=10, key="credito")
         # a card's running balance is its consumos: the diferidos pendientes are beside it in the status line
@@ -187,6 +192,21 @@ class MovementsScreen(MemberScreen):
         table.add_column(safe_text(balance, justify="right"), width=11, key="saldo")
         table.focus()
         self._load()
+
+    def description_width(self) -> int:
+        """22 characters at 80 columns, and every column a wider terminal adds (cut with «…» past that)."""
+        return DESCRIPTION_WIDTH + max(0, self.app.size.width - 80)
+
+    def on_resize(self, event: events.Resize) -> None:
+        table = self.query_one("#movements", DataTable)
+        column = table.columns.get(ColumnKey("descripcion"))
+        if column is None or column.width == self.description_width():
+            return
+        column.width = self.description_width()
+        if self.page is not None:
+            row = table.cursor_row
+            self.done_page(self.page)
+            table.move_cursor(row=row)
 
     def _load(self) -> None:
         self.call("page", self.coop.backend.products.movements, self.coop.token, self.product.account_id,
@@ -198,7 +218,7 @@ class MovementsScreen(MemberScreen):
         table.clear()
         owed = -1 if self.product.kind == "tarjeta" else 1  # a card's consumos read as owed, like everywhere
         for m in page.movements:
-            table.add_row(f"{m.posted_at:%d/%m/%Y}", safe_text(m.description),
+            table.add_row(f"{m.posted_at:%d/%m/%Y}", fit(m.description, self.description_width()),
                           money_cell(-m.amount if m.amount < 0 else None),
                           money_cell(m.amount if m.amount > 0 else None), money_cell(owed * m.balance_after),
                           key=str(m.posting_id))

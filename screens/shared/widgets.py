@@ -53,7 +53,8 @@ def money_input(id: str, max_length: int = 16) -> Input:
 
 
 def spanish_select_lists() -> None:
-    """Every Select's open list says «esc Cerrar lista» in the footer, not Textual's «Dismiss menu».
+    """Every Select's open list says «esc Cerrar lista» in the footer, not Textual's «Dismiss menu», and no
+    Select searches as the member types.
 
     Textual gives the list's Escape binding an English description; its bindings are merged once per
     class, so they are replaced here once for the whole app (called by `CooprogresoApp`).
@@ -62,6 +63,12 @@ def spanish_select_lists() -> None:
 
     SelectOverlay.BINDINGS = [Binding("escape", "dismiss", "Cerrar lista", tooltip="Cerrar la lista sin elegir")]
     SelectOverlay._merged_bindings = SelectOverlay._merge_bindings()
+    # Typing over a dropdown must never choose for the member (issue #21): with Textual's type-to-search, a
+    # space opened the list, the next letters moved its highlight and Enter chose it (a tester set the
+    # destination to the origin account that way). The list is chosen from by opening it and moving in it.
+    defaults = Select.__init__.__kwdefaults__
+    assert defaults is not None and "type_to_search" in defaults  # Textual's signature, checked on start-up
+    defaults["type_to_search"] = False
 
 
 def last_login_text(previous: datetime | None) -> str:

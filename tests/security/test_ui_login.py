@@ -17,7 +17,7 @@ async def test_sign_in_shows_the_member_header_and_menu(backend):
         for entry in ("1. Productos", "Transferencias Interbancarias", "Administración de Beneficiarios",
                       "3. Pago de Servicios", "SALIR"):
             assert entry in text
-        menu = app.screen.query_one("#menu")  # the rest of the menu is reached by scrolling
+        menu = app.screen.query_one("#menu")
         titles = [str(menu.get_option_at_index(i).prompt) for i in range(menu.option_count)]
         assert any("5. Diferido Tarjetas Cooprogreso" in t for t in titles) and any("8. Ayuda" in t for t in titles)
 
