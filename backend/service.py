@@ -10,9 +10,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend import upgrades
 from backend.core.clock import Clock, system_clock
 from backend.core.context import Context
 from backend.core.db import Database, DatabaseUrl
+from backend.core.invariants import Books
 from backend.core.settings import Settings
 
 if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn before any of them is needed
@@ -71,6 +73,7 @@ class Backend:
         self.db = Database(db_path, create=create, migrate=migrate)
         settings = settings or Settings()
         self.ctx = Context(self.db, settings, clock or system_clock(settings.timezone))
+        upgrades.run(self.ctx)  # an older database's data upgrades (sealing what it kept in the clear), once
         self._core_lock = threading.Lock()
         self._core_services: tuple[OtpService, AuthService, OperationsService] | None = None
 
@@ -153,9 +156,13 @@ class Backend:
 
     @cached_property
     def cards(self) -> CardsService:
+        from backend.cards.card_payments import PaymentHandler, RegistrationHandler
         from backend.cards.cards import CardsService
 
-        return CardsService(self.ctx, self.auth, self.ops)
+        service = CardsService(self.ctx, self.auth, self.ops)
+        self.ops.register(RegistrationHandler(self.ctx))
+        self.ops.register(PaymentHandler(self.ctx))
+        return service
 
     @cached_property
     def deferrals(self) -> DeferralsService:
@@ -304,10 +311,16 @@ class Backend:
         return self.ctx.now()
 
     def check(self) -> list[str]:
-        from backend.core import ledger
-
+        """`cooprogreso check`: every area's invariants over every row (backend/audit_books.py)."""
         with self.db.read() as conn:
-            return ledger.check(conn)
+            return self.books.check(conn)
+
+    @property
+    def books(self) -> Books:
+        """The books audit composed from every area (the end of day checks what came since its checkpoint)."""
+        from backend import audit_books
+
+        return audit_books
 
     def calendar_warnings(self) -> list[str]:
         """The co-op calendar's gaps for this year and next (backend/core/business_days.py), for `check`."""

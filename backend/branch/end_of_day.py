@@ -16,6 +16,7 @@ from backend.branch import counter_ops
 from backend.core import accounts, business_days, ledger
 from backend.core.context import Context, Principal
 from backend.core.errors import ValidationError
+from backend.core.invariants import Books
 from backend.products import maturities
 from backend.security.roles import SUPERVISOR, staff_only
 
@@ -78,6 +79,9 @@ class DayBackend(Protocol):
     def scheduled_runner(self, crash: Callable[[str], None] | None = None, label: str = "pagos programados") -> Any: ...
 
     def rate_warnings(self) -> list[str]: ...
+
+    @property
+    def books(self) -> Books: ...  # the books audit composed from every area (backend/audit_books.py)
 
 
 class _ScheduledPass:
@@ -279,7 +283,7 @@ def run(ctx: Context, backend: DayBackend, actor: str, progress: Progress | None
         if progress:
             progress(len(passes), steps, "Verificación de la contabilidad")
         with ctx.db.read() as conn:
-            problems = ledger.check(conn)
+            problems = backend.books.check(conn)
         if problems:
             ctx.audit_now(actor, "cierre_dia", "contabilidad_descuadrada", dia=day, problemas=len(problems))
             raise ValidationError("No se puede cerrar el día: la contabilidad no cuadra. " + "; ".join(problems[:3]),
