@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn
     from backend.core.notice_delivery import NoticeDelivery
     from backend.core.rates import RatesService
     from backend.core.worker_lease import Heartbeat
+    from backend.products.maturities import CollectionReport, MaturityReport
     from backend.products.position import ProductsService
     from backend.products.product_approvals import ProductApprovalsService
     from backend.products.product_requests import ProductRequestsService
@@ -321,6 +322,18 @@ class Backend:
         from backend import audit_books
 
         return audit_books
+
+    def mature_deposits(self, day: date) -> MaturityReport:
+        """The day's plazos fijos that mature (backend/products/maturities.py), for the end of day."""
+        from backend.products import maturities
+
+        return maturities.mature_deposits(self.ctx, day)
+
+    def collect_instalments(self, day: date) -> CollectionReport:
+        """The day's loan cuotas due (backend/products/maturities.py), for the end of day."""
+        from backend.products import maturities
+
+        return maturities.collect_instalments(self.ctx, day)
 
     def calendar_warnings(self) -> list[str]:
         """The co-op calendar's gaps for this year and next (backend/core/business_days.py), for `check`."""

@@ -17,7 +17,6 @@ from backend.core import accounts, business_days, ledger
 from backend.core.context import Context, Principal
 from backend.core.errors import ValidationError
 from backend.core.invariants import Books
-from backend.products import maturities
 from backend.security.roles import SUPERVISOR, staff_only
 
 if TYPE_CHECKING:
@@ -63,6 +62,12 @@ class _ClosesCycles(Protocol):
     def close_due(self, day: date) -> object: ...
 
 
+class _Reports(Protocol):
+    """A products pass's report (backend/products/maturities.py), as the day's report line."""
+
+    def line(self) -> str: ...
+
+
 class DayBackend(Protocol):
     """What the close uses of `backend.service.Backend` (an area never imports the facade): the areas' passes,
     each read as counts (`_summary`)."""
@@ -79,6 +84,10 @@ class DayBackend(Protocol):
     def scheduled_runner(self, crash: Callable[[str], None] | None = None, label: str = "pagos programados") -> Any: ...
 
     def rate_warnings(self) -> list[str]: ...
+
+    def mature_deposits(self, day: date) -> _Reports: ...
+
+    def collect_instalments(self, day: date) -> _Reports: ...
 
     @property
     def books(self) -> Books: ...  # the books audit composed from every area (backend/audit_books.py)
@@ -111,8 +120,8 @@ def day_passes(backend: DayBackend, actor: str = "cierre") -> list[tuple[str, Ca
         ("Liquidación interbancaria", lambda day: backend.clearing.settle()),
         (SCHEDULED, _ScheduledPass(backend, actor)),
         ("Cierre de ciclo de tarjetas", lambda day: backend.card_cycle.close_due(day)),
-        ("Vencimiento de plazos fijos", lambda day: maturities.mature_deposits(backend.ctx, day).line()),
-        ("Cobro de cuotas de crédito", lambda day: maturities.collect_instalments(backend.ctx, day).line()),
+        ("Vencimiento de plazos fijos", lambda day: backend.mature_deposits(day).line()),
+        ("Cobro de cuotas de crédito", lambda day: backend.collect_instalments(day).line()),
     ]
 
 
