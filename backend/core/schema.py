@@ -879,6 +879,11 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # 32: the end of day checks only what came after its checkpoint (backend/audit_books.py): an account's
+    # previous posting by id, found without reading the account's whole history
+    """
+    CREATE INDEX postings_account_id ON postings(account_id, id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
