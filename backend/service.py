@@ -5,14 +5,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from backend import upgrades
 from backend.core.clock import Clock, iso, system_clock
 from backend.core.context import Context
 from backend.core.db import Database, DatabaseUrl
+from backend.core.invariants import Books
 from backend.core.settings import Settings
 
 if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn before any of them is needed
@@ -38,6 +40,7 @@ if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn
     from backend.core.rates import RatesService
     from backend.core.worker_lease import Heartbeat
     from backend.products.account_statement import AccountStatements
+    from backend.products.maturities import CollectionReport, MaturityReport
     from backend.products.position import ProductsService
     from backend.products.product_approvals import ProductApprovalsService
     from backend.products.product_requests import ProductRequestsService
@@ -78,6 +81,7 @@ class Backend:
         self.db = Database(db_path, create=create, migrate=migrate,
                            before_migrate=lambda db: keys.verify(db, key_file))
         self.ctx = Context(self.db, settings, clock or system_clock(settings.timezone))
+        upgrades.run(self.ctx)  # an older database's data upgrades (sealing what it kept in the clear), once
         self._core_lock = threading.Lock()
         self._core_services: tuple[OtpService, AuthService, OperationsService] | None = None
 
@@ -160,9 +164,13 @@ class Backend:
 
     @cached_property
     def cards(self) -> CardsService:
+        from backend.cards.card_payments import CardPaymentHandler, CardRegistrationHandler
         from backend.cards.cards import CardsService
 
-        return CardsService(self.ctx, self.auth, self.ops)
+        service = CardsService(self.ctx, self.auth, self.ops)
+        self.ops.register(CardRegistrationHandler(self.ctx))
+        self.ops.register(CardPaymentHandler(self.ctx))
+        return service
 
     @cached_property
     def deferrals(self) -> DeferralsService:
@@ -324,10 +332,28 @@ class Backend:
         return self.ctx.now()
 
     def check(self) -> list[str]:
-        from backend.core import ledger
-
+        """`cooprogreso check`: every area's invariants over every row (backend/audit_books.py)."""
         with self.db.read() as conn:
-            return ledger.check(conn)
+            return self.books.check(conn)
+
+    @property
+    def books(self) -> Books:
+        """The books audit composed from every area (the end of day checks what came since its checkpoint)."""
+        from backend import audit_books
+
+        return audit_books
+
+    def mature_deposits(self, day: date) -> MaturityReport:
+        """The day's plazos fijos that mature (backend/products/maturities.py), for the end of day."""
+        from backend.products import maturities
+
+        return maturities.mature_deposits(self.ctx, day)
+
+    def collect_instalments(self, day: date) -> CollectionReport:
+        """The day's loan cuotas due (backend/products/maturities.py), for the end of day."""
+        from backend.products import maturities
+
+        return maturities.collect_instalments(self.ctx, day)
 
     def calendar_warnings(self) -> list[str]:
         """The co-op calendar's gaps for this year and next (backend/core/business_days.py), for `check`."""

@@ -63,13 +63,15 @@ def _copy_db(cfg, args) -> int:
     if refusal:
         _say(refusal, error=True)
         return 2
+    from backend import audit_books
     from backend.core.copy_db import copy_database
     from backend.core.errors import ServiceError
 
     try:
         with Progress(transient=False) as bar:
             task = bar.add_task("Copiando la cooperativa a PostgreSQL", total=None)
-            report = copy_database(source, target, lambda done, total: bar.update(task, completed=done, total=total))
+            report = copy_database(source, target, lambda done, total: bar.update(task, completed=done, total=total),
+                                   check=audit_books.check)
     except ServiceError as exc:
         _say(exc.message, error=True)
         return 2

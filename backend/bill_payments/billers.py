@@ -3,7 +3,7 @@
 The catalogue is data (`backend/data/ecuador-billers.csv`, updatable with `cooprogreso billers --load`):
 category, entity, the label of what the member types, the rule that checks and normalises it, whether
 the amount comes from the bill or is chosen (top-ups), commission and the maximum per payment. Every
-entity has its own internal collection account (what the co-op owes it), so `ledger.check` covers it.
+entity has its own internal collection account (what the co-op owes it), so `cooprogreso check` covers it.
 
 Identifiers are checked here before anything is sent anywhere: a wrong one is refused with the
 entity's own hint. Look-alike digits are folded to ASCII; letters must be plain ASCII.

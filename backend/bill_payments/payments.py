@@ -16,18 +16,19 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backend.bill_payments import billers as cat
 from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, PaymentNotice, PaymentRejected, Recaudacion
 from backend.bill_payments.billers import Biller
-from backend.core import daily_quota, notices
+from backend.core import daily_quota, invariants, notices
 from backend.core.accounts import internal_account
 from backend.core.clock import iso, parse_iso
 from backend.core.daily_quota import Quota
 from backend.core.db import IntegrityError
 from backend.core.errors import InsufficientFunds, NotFound, ValidationError
 from backend.core.identity import mask_account
+from backend.core.invariants import Since
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.security.receipts import Receipt
@@ -290,31 +291,57 @@ def receipt(ctx: Context, conn: Connection, user_id: int, payment_id: int) -> Re
                 reference=row["reference"], created_at=parse_iso(row["created_at"]), result_id=row["id"])
 
 
-def check(conn: Connection) -> list[str]:
-    """Lines for `ledger.check`: the daily usage kept equals what was paid (by hand or scheduled) and not refunded."""
+def check(conn: Any) -> list[str]:
+    """Lines for `cooprogreso check`: the daily usage kept equals what was paid (by hand or scheduled) and not
+    refunded; each payment's state has its entries; a scheduled period is paid once."""
+    return _check(conn, None)
+
+
+def check_since(conn: Any, since: Since) -> list[str]:
+    """The same for what was touched since the last close's checkpoint: payments created, booked or refunded since,
+    their days' usage and their schedules' periods."""
+    return _check(conn, since)
+
+
+def _check(conn: Any, since: Since | None) -> list[str]:
+    touched = keys = schedules = ""
+    args: tuple[str | int, ...] = ()
+    if since is not None:
+        touched = " AND (p.created_at >= ? OR p.entry_id > ? OR p.refund_entry_id > ?)"
+        args = (since.day, since.entry_id, since.entry_id)
+        keys = (" JOIN (SELECT user_id, day FROM bill_usage WHERE day >= ? UNION SELECT p.user_id,"
+                f" substr(p.created_at, 1, 10) FROM bill_payments p WHERE 1 = 1{touched}) AS k"
+                " ON k.user_id = u.user_id AND k.day = u.day")
+        schedules = (" AND schedule_id IN (SELECT p.schedule_id FROM bill_payments p"
+                     f" WHERE p.schedule_id IS NOT NULL{touched})")
     problems = []
     for user_id, day, kept, derived in conn.execute(
-            "SELECT u.user_id, u.day, u.amount, COALESCE(SUM(p.amount), 0) FROM bill_usage u"
+            f"SELECT u.user_id, u.day, u.amount, COALESCE(SUM(p.amount), 0) FROM bill_usage u{keys}"
             " LEFT JOIN bill_payments p ON p.user_id = u.user_id AND substr(p.created_at, 1, 10) = u.day"
             " AND p.entry_id IS NOT NULL AND p.refund_entry_id IS NULL"
-            " GROUP BY u.user_id, u.day, u.amount HAVING u.amount != COALESCE(SUM(p.amount), 0)"):
+            " GROUP BY u.user_id, u.day, u.amount HAVING u.amount != COALESCE(SUM(p.amount), 0)",
+            (since.day, *args) if since else ()):
         problems.append(f"cupo de pagos de servicios del usuario {user_id} ({day}): {format_money(kept)} usado"
                         f" ≠ {format_money(derived)} pagado")
     for user_id, day, derived in conn.execute(
             "SELECT p.user_id, substr(p.created_at, 1, 10), SUM(p.amount) FROM bill_payments p"
-            " WHERE p.entry_id IS NOT NULL AND p.refund_entry_id IS NULL AND NOT EXISTS (SELECT 1 FROM bill_usage u"
-            " WHERE u.user_id = p.user_id AND u.day = substr(p.created_at, 1, 10))"
-            " GROUP BY p.user_id, substr(p.created_at, 1, 10)"):
+            f" WHERE p.entry_id IS NOT NULL AND p.refund_entry_id IS NULL{touched} AND NOT EXISTS (SELECT 1"
+            " FROM bill_usage u WHERE u.user_id = p.user_id AND u.day = substr(p.created_at, 1, 10))"
+            " GROUP BY p.user_id, substr(p.created_at, 1, 10)", args):
         problems.append(f"cupo de pagos de servicios del usuario {user_id} ({day}): nada usado"
                         f" ≠ {format_money(derived)} pagado")
     for payment_id, state in conn.execute(
-            "SELECT id, state FROM bill_payments WHERE (state != 'fallido' AND entry_id IS NULL)"
-            " OR (state = 'fallido' AND entry_id IS NOT NULL AND refund_entry_id IS NULL)"
-            " OR (state != 'fallido' AND refund_entry_id IS NOT NULL)"):
+            "SELECT p.id, p.state FROM bill_payments p WHERE ((p.state != 'fallido' AND p.entry_id IS NULL)"
+            " OR (p.state = 'fallido' AND p.entry_id IS NOT NULL AND p.refund_entry_id IS NULL)"
+            f" OR (p.state != 'fallido' AND p.refund_entry_id IS NOT NULL)){touched}", args):
         problems.append(f"pago de servicio {payment_id}: estado «{state}» sin el asiento que le corresponde")
     for schedule_id, period, count in conn.execute(
             "SELECT schedule_id, period, COUNT(*) FROM bill_payments WHERE schedule_id IS NOT NULL"
-            " AND entry_id IS NOT NULL AND refund_entry_id IS NULL GROUP BY schedule_id, period HAVING COUNT(*) > 1"):
+            f" AND entry_id IS NOT NULL AND refund_entry_id IS NULL{schedules} GROUP BY schedule_id, period"
+            " HAVING COUNT(*) > 1", args):
         problems.append(f"pago programado {schedule_id}, período {period}: pagado {count} veces")
     return problems
 
+
+
+invariants.register("servicios", check, check_since)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from backend.branch import cash_declaration, counter_ops
 from backend.branch.tills import amount_cents, open_till_row, till_cash
-from backend.core import notices, printing
+from backend.core import invariants, notices, printing
 from backend.core.clock import parse_iso
 from backend.core.context import Context, Principal
 from backend.core.db import member_lock
@@ -198,8 +198,9 @@ def pending_withdrawals(conn: Connection, till_id: int) -> int:
 
 
 def check(conn: Connection) -> list[str]:
-    """`accounts.held` is exactly the withdrawals waiting at the counter (the only holds so far); a member still
-    opening has no movement, and an opened member's first movement is their opening deposit."""
+    """An invariant of the books (registered below). `accounts.held` is exactly the withdrawals waiting at the
+    counter (the only holds so far); a member still opening has no movement, and an opened member's first movement
+    is their opening deposit."""
     problems = [f"cuenta {number}: el socio aún no abre la cuenta pero tiene movimientos"
                 for (number,) in conn.execute(
                     "SELECT DISTINCT a.number FROM members m JOIN accounts a ON a.member_id = m.id"
@@ -215,6 +216,8 @@ def check(conn: Connection) -> list[str]:
         for number, held, pending in conn.execute(
             "SELECT a.number, a.held, COALESCE(SUM(o.amount), 0) FROM accounts a LEFT JOIN counter_ops o"
             " ON o.account_id = a.id AND o.kind = 'retiro' AND o.state = 'por_aprobar'"
+            # only accounts that hold or should (no hold and nothing waiting agree): what waits, not the history
+            " WHERE a.held != 0 OR a.id IN (SELECT account_id FROM counter_ops WHERE state = 'por_aprobar')"
             " GROUP BY a.id, a.number, a.held HAVING a.held != COALESCE(SUM(o.amount), 0)")]
 
 
@@ -426,3 +429,7 @@ class CounterService:
         return receipts.make(self.ctx.secret("receipt_secret"), kind=f"ventanilla_{op.kind}",
                              title=CASH_KINDS[op.kind], lines=lines, reference=op.reference,
                              created_at=parse_iso(posted), result_id=op.id)
+
+
+# Its rows are the members and what waits at the counter, not the days' history: the end of day runs it whole.
+invariants.register("ventanilla", check)

@@ -1,6 +1,11 @@
 """Cierre del día: refuse while a till is open, run the day's passes (interbank settlement, scheduled
-payments, card cycle close, plazos fijos that mature, loan cuotas due), require a clean `check`, report
+payments, card cycle close, plazos fijos that mature, loan cuotas due), require clean books, report
 the day's totals by operation kind (selected by business day), and move the business date on — once per day.
+
+The close checks the books incrementally (backend/audit_books.py): every invariant over what came after the
+last close's checkpoint, then moves the checkpoint; the first close (no checkpoint) checks everything. A row
+edited at or below a checkpoint (an old posting, an old balance) is not looked at by the close: `cooprogreso
+check` re-derives everything and finds it — run it on the co-op's own schedule, not only at the close.
 """
 
 from __future__ import annotations
@@ -10,14 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from backend.branch import counter_ops
 from backend.core import accounts, business_days, ledger
 from backend.core.context import Context, Principal
 from backend.core.errors import ValidationError
+from backend.core.invariants import Books
 from backend.core.text import counted
-from backend.products import maturities
 from backend.security.roles import SUPERVISOR, staff_only
 
 if TYPE_CHECKING:
@@ -63,6 +68,12 @@ class _ClosesCycles(Protocol):
     def close_due(self, day: date) -> object: ...
 
 
+class _Reports(Protocol):
+    """A products pass's report (backend/products/maturities.py), as the day's report line."""
+
+    def line(self) -> str: ...
+
+
 class DayBackend(Protocol):
     """What the close uses of `backend.service.Backend` (an area never imports the facade): the areas' passes,
     each read as counts (`_summary`)."""
@@ -79,6 +90,13 @@ class DayBackend(Protocol):
     def scheduled_runner(self, crash: Callable[[str], None] | None = None, label: str = "pagos programados") -> Any: ...
 
     def rate_warnings(self) -> list[str]: ...
+
+    def mature_deposits(self, day: date) -> _Reports: ...
+
+    def collect_instalments(self, day: date) -> _Reports: ...
+
+    @property
+    def books(self) -> Books: ...  # the books audit composed from every area (backend/audit_books.py)
 
 
 class _ScheduledPass:
@@ -108,8 +126,8 @@ def day_passes(backend: DayBackend, actor: str = "cierre") -> list[tuple[str, Ca
         ("Liquidación interbancaria", lambda day: backend.clearing.settle()),
         (SCHEDULED, _ScheduledPass(backend, actor)),
         ("Cierre de ciclo de tarjetas", lambda day: backend.card_cycle.close_due(day)),
-        ("Vencimiento de plazos fijos", lambda day: maturities.mature_deposits(backend.ctx, day).line()),
-        ("Cobro de cuotas de crédito", lambda day: maturities.collect_instalments(backend.ctx, day).line()),
+        ("Vencimiento de plazos fijos", lambda day: backend.mature_deposits(day).line()),
+        ("Cobro de cuotas de crédito", lambda day: backend.collect_instalments(day).line()),
     ]
 
 
@@ -258,6 +276,7 @@ def run(ctx: Context, backend: DayBackend, actor: str, progress: Progress | None
         ctx.audit_now(actor, "cierre_dia", "rechazado", dia=expected or day, motivo=reason)
         raise ValidationError(reason, code="dia_ya_cerrado" if done else "cierre_rechazado")
     passes = day_passes(backend, actor)
+    books = backend.books
     steps = len(passes) + 2
     results: dict[str, str] = {}
 
@@ -280,11 +299,9 @@ def run(ctx: Context, backend: DayBackend, actor: str, progress: Progress | None
         if progress:
             progress(len(passes), steps, "Verificación de la contabilidad")
         with ctx.db.read() as conn:
-            problems = ledger.check(conn)
+            problems = books.check_close(conn)  # what came since the last close (backend/audit_books.py)
         if problems:
-            ctx.audit_now(actor, "cierre_dia", "contabilidad_descuadrada", dia=day, problemas=len(problems))
-            raise ValidationError("No se puede cerrar el día: la contabilidad no cuadra. " + "; ".join(problems[:3]),
-                                  code="descuadre")
+            _refuse_unbalanced(ctx, actor, day, problems)
         if progress:
             progress(len(passes) + 1, steps, "Informe y nuevo día de negocio")
         mine = getattr(getattr(scheduled, "runner", None), "name", "")
@@ -296,6 +313,10 @@ def run(ctx: Context, backend: DayBackend, actor: str, progress: Progress | None
             # network, or one killed mid-pass): claims are taken under the same lock, so none slips in after this.
             held, ended = ([], 0) if late else held_claims(conn, ctx.now_iso(), horizon, mine)
             if not late and not held and not ended:
+                # Again under the lock: what booked since the look above. The checkpoint then moves to every row
+                # there is, none of them still uncommitted (ledger.post holds this lock shared until it commits).
+                problems = books.check_close(conn)
+            if not late and not held and not ended and not problems:
                 cal = business_days.current(conn)
                 next_day = cal.next_business_day(date.fromisoformat(day)).isoformat()
                 if conn.execute("SELECT 1 FROM meta WHERE key = 'business_date'").fetchone() is None:
@@ -305,8 +326,13 @@ def run(ctx: Context, backend: DayBackend, actor: str, progress: Progress | None
                 conn.execute("INSERT INTO business_days (day, closed_at, closed_by, report) VALUES (?, ?, ?, ?)",
                              (day, ctx.now_iso(), actor, json.dumps(asdict(report), ensure_ascii=False)))
                 counter_ops.set_business_date(conn, next_day)
+                since = books.checkpoint(conn)
+                books.advance(conn, ctx.now().date().isoformat())
                 ctx.audit(conn, actor, "cierre_dia", "ok", dia=day, siguiente=next_day,
-                          asientos=sum(t.entries for t in totals))
+                          asientos=sum(t.entries for t in totals),
+                          verificado=f"desde el asiento {since.entry_id + 1}" if since else "completo")
+        if problems:
+            _refuse_unbalanced(ctx, actor, day, problems)
         if late:
             ctx.audit_now(actor, "cierre_dia", "rechazado", dia=day, motivo=late)
             raise ValidationError(late, code="dia_ya_cerrado" if done else "cierre_rechazado")
@@ -332,6 +358,12 @@ def run(ctx: Context, backend: DayBackend, actor: str, progress: Progress | None
     if progress:
         progress(steps, steps, "Listo")
     return report
+
+
+def _refuse_unbalanced(ctx: Context, actor: str, day: str, problems: list[str]) -> NoReturn:
+    ctx.audit_now(actor, "cierre_dia", "contabilidad_descuadrada", dia=day, problemas=len(problems))
+    raise ValidationError("No se puede cerrar el día: la contabilidad no cuadra. " + "; ".join(problems[:3]),
+                          code="descuadre")
 
 
 def _first_close(conn: Connection, cal: business_days.Calendar, day: date) -> None:

@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING
 
 from backend.cards import card_arrears
 from backend.cards.card_ledger import CYCLE, DEFERRAL, PAYMENT, PURCHASE, installment_account
-from backend.core import business_days, notices
+from backend.core import audit, business_days, notices
 from backend.core.accounts import internal_account
 from backend.core.context import Context
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.core.rates import RateBook, default_book
-from backend.security import audit
 
 if TYPE_CHECKING:
     from backend.core.db import Connection

@@ -1,6 +1,6 @@
 """The Cooprogreso card's books: two member accounts per card, purchases, and what `check` verifies.
 
-A card owes on two ledger accounts, both `accounts` rows so `ledger.check` re-derives them:
+A card owes on two ledger accounts, both `accounts` rows so `cooprogreso check` re-derives them:
 - the card account itself (`cards.account_id`): the revolving balance (saldo rotativo) — purchases,
   payments, interest and the cuotas billed each cycle;
 - its installment account (`cards.installment_account_id`): the capital of deferred purchases not
@@ -17,11 +17,13 @@ import hmac
 from dataclasses import dataclass
 from datetime import date
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backend.core.accounts import insert_account, internal_account
 from backend.core.card_debt import card_debt
+from backend.core import invariants
 from backend.core.errors import NotFound, ValidationError
+from backend.core.invariants import Since
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 
@@ -139,43 +141,70 @@ def record_purchase(conn: Connection, card_id: int, *, amount: int, description:
         (card_id, at, description, amount, interest_free_months, entry)).fetchone()[0]
 
 
-def check(conn: Connection) -> list[str]:
+def check(conn: Any) -> list[str]:
     """Every way the card books can disagree with the ledger, in Spanish; empty when sound."""
+    return _check(conn, None)
+
+
+def check_since(conn: Any, since: Since) -> list[str]:
+    """The same over what moved since the last close's checkpoint: cards with a posting since, purchases and
+    deferrals booked since, statements closed since (each against the one before it)."""
+    return _check(conn, since)
+
+
+def _check(conn: Any, since: Since | None) -> list[str]:
+    touched, new = "", ""
+    args: tuple[int, ...] = ()
+    if since is not None:
+        touched = (" WHERE c.account_id IN (SELECT account_id FROM postings WHERE id > ?)"
+                   " OR c.installment_account_id IN (SELECT account_id FROM postings WHERE id > ?)")
+        new, args = " WHERE {t}.entry_id > ?", (since.entry_id,)
     problems: list[str] = []
     for number, kept, owed in conn.execute(
             "SELECT a.number, -i.balance, COALESCE(SUM(q.capital), 0) FROM cards c"
             " JOIN accounts a ON a.id = c.account_id JOIN accounts i ON i.id = c.installment_account_id"
             " LEFT JOIN card_deferrals d ON d.card_id = c.account_id"
-            " LEFT JOIN card_deferral_cuotas q ON q.deferral_id = d.id AND q.statement_id IS NULL"
-            " GROUP BY a.number, i.balance HAVING -i.balance != COALESCE(SUM(q.capital), 0)"):
+            f" LEFT JOIN card_deferral_cuotas q ON q.deferral_id = d.id AND q.statement_id IS NULL{touched}"
+            " GROUP BY a.number, i.balance HAVING -i.balance != COALESCE(SUM(q.capital), 0)",
+            (since.posting_id, since.posting_id) if since else ()):
         problems.append(f"tarjeta {number}: saldo diferido {format_money(kept)} ≠ capital de cuotas por facturar "
                         f"{format_money(owed)}")
     for purchase_id, amount, booked in conn.execute(
             "SELECT cp.id, cp.amount, COALESCE(SUM(p.amount), 0) FROM card_purchases cp"
-            " LEFT JOIN postings p ON p.entry_id = cp.entry_id AND p.account_id = cp.card_id"
-            " GROUP BY cp.id, cp.amount HAVING COALESCE(SUM(p.amount), 0) != -cp.amount"):
+            f" LEFT JOIN postings p ON p.entry_id = cp.entry_id AND p.account_id = cp.card_id{new.format(t='cp')}"
+            " GROUP BY cp.id, cp.amount HAVING COALESCE(SUM(p.amount), 0) != -cp.amount", args):
         problems.append(f"consumo {purchase_id}: {format_money(amount)} registrado ≠ {format_money(-booked)} en el libro")
     for deferral_id, principal, interest, capital, charged in conn.execute(
             "SELECT d.id, d.principal, d.total_interest, COALESCE(SUM(q.capital), 0), COALESCE(SUM(q.interest), 0)"
-            " FROM card_deferrals d LEFT JOIN card_deferral_cuotas q ON q.deferral_id = d.id"
+            f" FROM card_deferrals d LEFT JOIN card_deferral_cuotas q ON q.deferral_id = d.id{new.format(t='d')}"
             " GROUP BY d.id, d.principal, d.total_interest"
-            " HAVING d.principal != COALESCE(SUM(q.capital), 0) OR d.total_interest != COALESCE(SUM(q.interest), 0)"):
+            " HAVING d.principal != COALESCE(SUM(q.capital), 0) OR d.total_interest != COALESCE(SUM(q.interest), 0)",
+            args):
         problems.append(f"diferido {deferral_id}: capital {format_money(principal)} / interés {format_money(interest)}"
                         f" ≠ cuotas {format_money(capital)} / {format_money(charged)}")
-    problems += _check_statements(conn)
+    problems += _check_statements(conn, since.day if since else "")
     return problems
 
 
-def _check_statements(conn: Connection) -> list[str]:
+_STATEMENTS = ("SELECT s.*, a.number, c.installment_account_id AS inst FROM card_statements s"
+               " JOIN accounts a ON a.id = s.card_id JOIN cards c ON c.account_id = s.card_id")
+
+
+def _check_statements(conn: Any, closed_since: str) -> list[str]:
+    """Each statement re-derived, against the one before it; `closed_since`: only those closed from that day on."""
     from backend.cards import card_arrears
 
     problems: list[str] = []
     previous: dict[int, int] = {}
-    before: dict[int, Row] = {}
-    for s in conn.execute(
-            "SELECT s.*, a.number, c.installment_account_id AS inst FROM card_statements s"
-            " JOIN accounts a ON a.id = s.card_id JOIN cards c ON c.account_id = s.card_id"
-            " ORDER BY s.card_id, s.cut_date").fetchall():
+    before: dict[int, Any] = {}
+    for s in conn.execute(f"{_STATEMENTS} WHERE s.closed_at >= ? ORDER BY s.card_id, s.cut_date",
+                          (closed_since,)).fetchall():
+        if closed_since and s["card_id"] not in before:  # the statement before the first one looked at
+            prev = conn.execute(f"{_STATEMENTS} WHERE s.card_id = ? AND s.cut_date < ? ORDER BY s.cut_date DESC"
+                                " LIMIT 1", (s["card_id"], s["cut_date"])).fetchone()
+            before[s["card_id"]] = prev
+            if prev is not None:
+                previous[s["card_id"]] = prev["total_due"]
         label = f"estado de cuenta {s['number']} al {s['cut_date']}"
         parts = (s["previous_balance"] + s["purchases"] - s["payments"] - s["deferred"] + s["installments"]
                  + s["interest"] + s["late_interest"] + s["other"])
@@ -218,3 +247,6 @@ def _check_arrears(conn: Connection, s: Row, prev: Row | None, label: str, card_
         if kept != again:
             problems.append(f"{label}: {what} {format_money(kept)} ≠ {format_money(again)} según los pagos")
     return problems
+
+
+invariants.register("tarjetas", check, check_since)

@@ -30,8 +30,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from backend.core import audit
 from backend.core.errors import ValidationError
-from backend.security import audit
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Database

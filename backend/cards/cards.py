@@ -140,14 +140,11 @@ class PaymentOptions:
 
 class CardsService:
     def __init__(self, ctx: Context, auth: AuthService, ops: Any):
-        from backend.cards.card_payments import CardPaymentHandler, CardRegistrationHandler
-
+        """`ops` has the card operations registered (backend/service.py: card_payments builds on this module)."""
         self.ctx = ctx
         self.auth = auth
         self.ops = ops
         institutions.ensure_loaded(ctx.db)
-        ops.register(CardRegistrationHandler(ctx))
-        ops.register(CardPaymentHandler(ctx))
 
     # -- the member's own cards --------------------------------------------------------------------
     def my_cards(self, token: str) -> list[CardInfo]:

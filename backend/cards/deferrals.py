@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from backend.cards.card_cycle import cut_on
 from backend.cards.card_ledger import DEFERRAL, balances, installment_account
-from backend.core import business_days, notices
+from backend.core import audit, business_days, notices
 from backend.core.amortization import Schedule, french
 from backend.core.clock import parse_iso
 from backend.core.context import Context, Principal
@@ -26,7 +26,7 @@ from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.core.rates import RateBook, current_book, default_book, format_rate
 from backend.core.settings import deferral_terms
-from backend.security import audit, receipts
+from backend.security import receipts
 from backend.security.auth import AuthService
 from backend.security.operations import Prepared
 

@@ -71,7 +71,7 @@ def insert_account(conn: Connection, member_id: int | None, kind: str, name: str
 
 
 def open_till_account(conn: Connection, username: str, opened_on: str) -> int:
-    """A teller's till (caja de ventanilla): an internal account, so `ledger.check` covers it."""
+    """A teller's till (caja de ventanilla): an internal account, so `cooprogreso check` covers it."""
     return insert_account(conn, None, "interna", f"Caja de ventanilla {username}", opened_on)
 
 

@@ -10,7 +10,7 @@ from backend.core.clock import Clock, iso
 from backend.core.db import Database
 from backend.core.delivery import channel_for
 from backend.core.settings import Settings
-from backend.security import audit
+from backend.core import audit
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
@@ -48,19 +48,7 @@ class Context:
 
     def __post_init__(self) -> None:
         self.channel = channel_for(self.settings)
-        self._ensure_secrets()
-        if self.db.get_meta("card_numbers_to_seal") is not None:  # an older database's card numbers
-            from backend.cards.card_numbers import seal_stored
-
-            seal_stored(self.db, self._keys["otp_pepper"])
-        if self.db.get_meta("card_numbers_to_reseal") is not None:  # sealed before owners were bound
-            from backend.cards.card_numbers import reseal_stored
-
-            reseal_stored(self.db, self._keys["otp_pepper"], self.now_iso())
-        if self.db.get_meta("staff_secrets_to_seal") is not None:  # an older database's staff secrets
-            from backend.security import staff_secrets
-
-            staff_secrets.seal_stored(self.db, self._keys["otp_pepper"])
+        self._ensure_secrets()  # an older database's data upgrades run after this, from above (backend/upgrades.py)
 
     def now(self) -> datetime:
         return self.clock.now()

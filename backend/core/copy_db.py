@@ -1,7 +1,7 @@
 """Move a co-op from its embedded SQLite file to PostgreSQL (`cooprogreso copy-db`), and prove the copy.
 
 Every table is copied row for row, ids included, in one PostgreSQL transaction (a failure leaves the target
-as empty as it was); identity sequences then continue after the copied ids. The proof: `ledger.check` is
+as empty as it was); identity sequences then continue after the copied ids. The proof: `cooprogreso check` is
 clean on both sides, every table has the same number of rows and every account the same balance.
 """
 
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from backend.core import ledger
 from backend.core.db import Database, DatabaseUrl, is_url
 from backend.core.errors import SchemaError
 
@@ -35,21 +34,24 @@ class CopyReport:
 
 
 def copy_database(source: str | Path | DatabaseUrl, target: str | Path | DatabaseUrl,
-                  progress: Callable[[int, int], None] | None = None) -> CopyReport:
+                  progress: Callable[[int, int], None] | None = None, *,
+                  check: Callable[[Any], list[str]]) -> CopyReport:
+    """`check`: the books audit composed from every area (backend/audit_books.check; the core imports no area)."""
     if is_url(source) or not is_url(target):
         raise SchemaError("copy-db copia de un archivo SQLite (--from) a una base PostgreSQL (--to postgresql://…).")
     src = Database(source, create=False, migrate=False)
     try:
         dst = Database(target, check=False)
         try:
-            return _copy(src, dst, progress or (lambda done, total: None))
+            return _copy(src, dst, progress or (lambda done, total: None), check)
         finally:
             dst.close()
     finally:
         src.close()
 
 
-def _copy(src: Database, dst: Database, progress: Callable[[int, int], None]) -> CopyReport:
+def _copy(src: Database, dst: Database, progress: Callable[[int, int], None],
+          check: Callable[[Any], list[str]]) -> CopyReport:
     dst.migrate()  # an empty database gets the schema; one at an older version is brought up to date
     for table in CORE_TABLES:
         if dst.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
@@ -81,14 +83,15 @@ def _copy(src: Database, dst: Database, progress: Callable[[int, int], None]) ->
                     d.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false)"
                               f" FROM {table}")
         progress(total, total)
-    return _compare(src, dst, tables, counts)
+    return _compare(src, dst, tables, counts, check)
 
 
-def _compare(src: Database, dst: Database, tables: list[str], counts: dict[str, int]) -> CopyReport:
+def _compare(src: Database, dst: Database, tables: list[str], counts: dict[str, int],
+             check: Callable[[Any], list[str]]) -> CopyReport:
     problems: list[str] = []
     for side, db in (("archivo", src), ("PostgreSQL", dst)):
         with db.read() as conn:
-            problems += [f"{side}: {p}" for p in ledger.check(conn)]
+            problems += [f"{side}: {p}" for p in check(conn)]
     for table in tables:
         copied = dst.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         if copied != counts[table]:

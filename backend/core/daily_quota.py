@@ -1,7 +1,7 @@
 """The daily cupo, once for every section that has one (transfers by kind, service payments).
 
 A section keeps what each member moved per day in a usage table (`transfer_usage`: user, kind, day;
-`bill_usage`: user, day); `ledger.check` re-derives it. This module reads it as a `Quota`, refuses an
+`bill_usage`: user, day); `cooprogreso check` re-derives it. This module reads it as a `Quota`, refuses an
 amount over what is left today with the one message, adds a booking and gives a refund back.
 """
 

@@ -1,6 +1,7 @@
 """Double-entry ledger: every movement of money is one entry whose postings sum to zero.
 
-Stored balances are a cache of the postings; `check` re-derives them and lists every disagreement.
+Stored balances are a cache of the postings; `check_books` re-derives them and lists every disagreement (its
+own invariant among every area's: backend/core/invariants.py, composed by backend/audit_books.py).
 Callers open the write transaction (Database.write) so an entry and whatever caused it commit together.
 """
 
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from backend.core import invariants
 from backend.core.errors import InsufficientFunds, ServiceError
+from backend.core.invariants import Since
 from backend.core.money import format_money
 
 if TYPE_CHECKING:
@@ -141,17 +144,16 @@ def _insert_postings(count: int) -> str:
             + ", ".join(["(?, ?, ?, ?, ?, ?)"] * count))
 
 
-def check(conn: Connection) -> list[str]:
-    """Every way the books can disagree with themselves, in Spanish; empty when sound."""
+def check_books(conn: Any) -> list[str]:
+    """The ledger's own invariants over every row (`cooprogreso check`): entries balance, every stored balance and
+    running balance re-derives from the postings, account numbering, no posting without its entry."""
     problems: list[str] = []
     for entry_id, total, count in conn.execute(
         "SELECT e.id, COALESCE(SUM(p.amount), 0), COUNT(p.id) FROM entries e"
         " LEFT JOIN postings p ON p.entry_id = e.id GROUP BY e.id"
         " HAVING COALESCE(SUM(p.amount), 0) != 0 OR COUNT(p.id) < 2"
     ):
-        problems.append(
-            f"asiento {entry_id}: {count} partidas que suman {format_money(total)} (debe ser $0.00)"
-        )
+        problems.append(_unbalanced(entry_id, count, total))
     for number, stored, derived in conn.execute(
         "SELECT a.number, a.balance, COALESCE(SUM(p.amount), 0) FROM accounts a"
         " LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id"
@@ -167,33 +169,8 @@ def check(conn: Connection) -> list[str]:
         "  FROM postings p JOIN accounts a ON a.id = p.account_id"
         ") AS r WHERE balance_after != running"
     ):
-        problems.append(
-            f"partida {posting_id} (cuenta {number}): saldo tras la partida {format_money(after)}"
-            f" ≠ acumulado {format_money(running)}"
-        )
-    for user_id, kind, day, kept, derived in conn.execute(
-        "SELECT u.user_id, u.kind, u.day, u.amount, COALESCE(SUM(t.amount), 0) FROM transfer_usage u"
-        " LEFT JOIN transfers t ON t.user_id = u.user_id AND t.kind = u.kind"
-        " AND substr(t.created_at, 1, 10) = u.day AND t.state != 'Devuelta'"
-        " GROUP BY u.user_id, u.kind, u.day HAVING u.amount != COALESCE(SUM(t.amount), 0)"
-    ):
-        problems.append(f"cupo diario del usuario {user_id} ({kind}, {day}): {format_money(kept)} usado"
-                        f" ≠ {format_money(derived)} transferido")
-    from backend.cards.card_ledger import check as check_cards  # deferred: ledger is imported by the card books
-
-    problems += check_cards(conn)
-    for kind, count, last in conn.execute(
-        "SELECT a.kind, COUNT(*), s.last FROM accounts a LEFT JOIN account_serials s ON s.kind = a.kind"
-        " GROUP BY a.kind, s.last HAVING s.last IS NULL OR s.last < COUNT(*)"
-    ):
-        problems.append(f"numeración de cuentas {kind}: contador {last} < {count} cuentas abiertas")
-    from backend.bill_payments.payments import check as services_check  # Pago de Servicios: daily usage, payment states
-
-    problems += services_check(conn)
-    from backend.branch.counter import check as holds_check  # held money: withdrawals waiting at the counter
-
-    problems += holds_check(conn)
-    problems += check_products(conn)
+        problems.append(_running(posting_id, number, after, running))
+    problems += _check_serials(conn)
     orphan = conn.execute(
         "SELECT COUNT(*) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE e.id IS NULL"
     ).fetchone()[0]
@@ -202,28 +179,62 @@ def check(conn: Connection) -> list[str]:
     return problems
 
 
-def check_products(conn: Connection) -> list[str]:
-    """Loans and plazos fijos against their own rows: a loan owes its principal less the capital of the
-    cuotas marked paid (each by an entry that exists); a closed plazo fijo holds nothing."""
-    problems = []
-    for number, balance, principal, repaid in conn.execute(
-        "SELECT a.number, a.balance, l.principal,"
-        " COALESCE(SUM(CASE WHEN i.paid_entry_id IS NOT NULL THEN i.principal ELSE 0 END), 0)"
-        " FROM loans l JOIN accounts a ON a.id = l.account_id LEFT JOIN loan_installments i ON i.loan_id = l.account_id"
-        " GROUP BY a.id, a.number, a.balance, l.principal"
-        " HAVING a.balance != COALESCE(SUM(CASE WHEN i.paid_entry_id IS NOT NULL THEN i.principal ELSE 0 END), 0)"
-        " - l.principal"
+def check_books_since(conn: Any, since: Since) -> list[str]:
+    """The same invariants over what came after the last close's checkpoint (the end of day): new entries balance;
+    each new posting's running balance follows its account's previous posting; every account touched since (a new
+    posting, or opened since) keeps its last posting's balance. A row edited at or below the checkpoint is not
+    looked at: `cooprogreso check` (check_books) finds it."""
+    problems: list[str] = []
+    for entry_id, total, count in conn.execute(
+        "SELECT e.id, COALESCE(SUM(p.amount), 0), COUNT(p.id) FROM entries e"
+        " LEFT JOIN postings p ON p.entry_id = e.id"
+        " WHERE e.id > ? OR e.id IN (SELECT entry_id FROM postings WHERE id > ?) GROUP BY e.id"
+        " HAVING COALESCE(SUM(p.amount), 0) != 0 OR COUNT(p.id) < 2",
+        (since.entry_id, since.posting_id),
     ):
-        problems.append(f"crédito {number}: saldo {format_money(balance)} ≠ capital pagado {format_money(repaid)}"
-                        f" − desembolso {format_money(principal)}")
-    for loan, n in conn.execute(
-        "SELECT a.number, i.number FROM loan_installments i JOIN accounts a ON a.id = i.loan_id"
-        " LEFT JOIN entries e ON e.id = i.paid_entry_id WHERE i.paid_entry_id IS NOT NULL AND e.id IS NULL"
+        problems.append(_unbalanced(entry_id, count, total))
+    for posting_id, number, after, running in conn.execute(
+        "SELECT id, number, balance_after, running FROM ("
+        "  SELECT p.id, a.number, p.balance_after, p.amount + COALESCE((SELECT q.balance_after FROM postings q"
+        "    WHERE q.account_id = p.account_id AND q.id < p.id ORDER BY q.id DESC LIMIT 1), 0) AS running"
+        "  FROM postings p JOIN accounts a ON a.id = p.account_id WHERE p.id > ?"
+        ") AS r WHERE balance_after != running",
+        (since.posting_id,),
     ):
-        problems.append(f"crédito {loan}: la cuota {n} está pagada por un asiento que no existe")
-    for number, balance in conn.execute(
-        "SELECT a.number, a.balance FROM term_deposits d JOIN accounts a ON a.id = d.account_id"
-        " WHERE a.status = 'cerrada' AND a.balance != 0"
+        problems.append(_running(posting_id, number, after, running))
+    for number, stored, last in conn.execute(
+        "SELECT a.number, a.balance, COALESCE((SELECT q.balance_after FROM postings q WHERE q.account_id = a.id"
+        " ORDER BY q.id DESC LIMIT 1), 0) FROM accounts a"
+        " WHERE a.id > ? OR a.id IN (SELECT account_id FROM postings WHERE id > ?)",
+        (since.account_id, since.posting_id),
     ):
-        problems.append(f"plazo fijo {number}: cerrado con saldo {format_money(balance)}")
+        if stored != last:
+            problems.append(f"cuenta {number}: saldo guardado {format_money(stored)}"
+                            f" ≠ saldo tras su última partida {format_money(last)}")
+    problems += _check_serials(conn)  # one row per kind of account: cheap at any size
+    orphan = conn.execute(
+        "SELECT COUNT(*) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE p.id > ? AND e.id IS NULL",
+        (since.posting_id,),
+    ).fetchone()[0]
+    if orphan:
+        problems.append(f"{orphan} partidas sin asiento")
     return problems
+
+
+def _unbalanced(entry_id: int, count: int, total: int) -> str:
+    return f"asiento {entry_id}: {count} partidas que suman {format_money(total)} (debe ser $0.00)"
+
+
+def _running(posting_id: int, number: str, after: int, running: int) -> str:
+    return (f"partida {posting_id} (cuenta {number}): saldo tras la partida {format_money(after)}"
+            f" ≠ acumulado {format_money(running)}")
+
+
+def _check_serials(conn: Any) -> list[str]:
+    return [f"numeración de cuentas {kind}: contador {last} < {count} cuentas abiertas"
+            for kind, count, last in conn.execute(
+                "SELECT a.kind, COUNT(*), s.last FROM accounts a LEFT JOIN account_serials s ON s.kind = a.kind"
+                " GROUP BY a.kind, s.last HAVING s.last IS NULL OR s.last < COUNT(*)")]
+
+
+invariants.register("libro", check_books, check_books_since)

@@ -928,6 +928,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN theme TEXT;
     """,
+    # 35: the end of day checks only what came after its checkpoint (backend/audit_books.py): an account's
+    # previous posting by id, found without reading the account's whole history
+    """
+    CREATE INDEX postings_account_id ON postings(account_id, id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -427,9 +427,13 @@ class Simulation:
         """The books check clean; no due date on a non-business day; each scheduled period paid once;
         every card cut that came is closed (its statement re-derives: `check`)."""
         # A day that closed was checked by its close (end_of_day.run refuses a close whose books do not check,
-        # and books nothing after it): the full re-derivation, O(every posting), runs once a day, not twice.
+        # and books nothing after it); any other day, what came since the last close's checkpoint (the full
+        # re-derivation, O(every posting), is `backend.check()`: the caller's, at the end of a run).
         closed_today = self.report.last_closed == day.isoformat()
-        problems = [] if closed_today else self.backend.check()
+        problems: list[str] = []
+        if not closed_today:
+            with self.backend.db.read() as conn:
+                problems = self.backend.books.check_close(conn)
         for problem in problems:
             self._problem(day, f"check: {problem}")
         if problems:

@@ -1,38 +1,6 @@
-"""Append-only audit log: who, when, what, outcome. Secrets never go in.
+"""The audit log lives in the core (backend/core/audit.py): `Context.audit` writes it and the core imports no
+security piece. This name stays for callers that still import it from here."""
 
-A `member_id` detail is also kept in its own column, so the auditors can list a member's entries.
-What a person typed may reach an entry (a name, a motive): the actor is stored as `visible()` shows
-it, and any control or invisible character in the details as a JSON escape, so nothing stored can
-steer the terminal of the auditor who reads it, and `json.loads` still gives back the exact text.
-"""
+from backend.core.audit import record
 
-from __future__ import annotations
-
-import json
-from typing import TYPE_CHECKING
-
-from backend.core.text import is_refused, visible
-
-if TYPE_CHECKING:
-    from backend.core.db import Connection
-
-_FORBIDDEN = {"password", "contrasena", "code", "codigo", "otp", "token", "secret"}
-
-
-def record(conn: Connection, *, at: str, actor: str, action: str, outcome: str, **details: object) -> None:
-    leaked = _FORBIDDEN & {key.lower() for key in details}
-    if leaked:
-        raise ValueError(f"audit details must not carry secrets: {sorted(leaked)}")
-    member = details.get("member_id")
-    conn.execute(
-        "INSERT INTO audit_log (at, actor, action, outcome, details, member_id) VALUES (?, ?, ?, ?, ?, ?)",
-        (at, visible(actor), action, outcome, _json(details),
-         member if isinstance(member, int) and not isinstance(member, bool) else None),
-    )
-
-
-def _json(details: dict) -> str:
-    text = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
-    if text.isprintable():
-        return text
-    return "".join(json.dumps(ch)[1:-1] if is_refused(ch) or not ch.isprintable() else ch for ch in text)
+__all__ = ["record"]

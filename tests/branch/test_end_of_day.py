@@ -283,6 +283,10 @@ def test_the_close_waits_for_a_booking_already_stamped_with_its_day(make_backend
     closing.join()
     kinds = {t.kind: t for t in reports[0].totals}
     assert kinds["prueba_en_vuelo"].amount == 12_34 and kinds["prueba_en_vuelo"].entries == 1
+    # The books checkpoint the close left covers the entry that was in flight (it waited for it, then checked it)
+    with watcher.db.read() as conn:
+        flying = conn.execute("SELECT id FROM entries WHERE kind = 'prueba_en_vuelo'").fetchone()[0]
+        assert watcher.books.checkpoint(conn).entry_id >= flying
 
 
 def test_the_supervisor_who_lost_the_race_is_told_who_closed_the_day(make_backend, clock):
