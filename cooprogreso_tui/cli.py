@@ -213,6 +213,8 @@ def _check(path: Path, settings=None) -> int:
 
 
 def _outbox(path: Path, last: int, settings=None) -> int:
+    from backend.core.clock import date_text
+
     backend = open_backend(path, settings, readonly=True)
     if backend is None:
         return 2
@@ -220,16 +222,18 @@ def _outbox(path: Path, last: int, settings=None) -> int:
     if not messages:
         say("No hay mensajes.")
     for m in messages:
-        say(f"{m.created_at}  {m.recipient}  {m.body}")
+        say(f"{date_text(m.created_at, time=True)}  {m.recipient}  {m.body}")
     return 0
 
 
 def _audit(path: Path, last: int, actor: str | None, settings=None) -> int:
+    from backend.core.clock import date_text
+
     backend = open_backend(path, settings, readonly=True)
     if backend is None:
         return 2
     for entry in backend.audit_log(last=last, actor=actor):
-        say(f"{entry.at}  {entry.actor:<24} {entry.action:<28} {entry.outcome:<22} {entry.details}")
+        say(f"{date_text(entry.at, seconds=True)}  {entry.actor:<24} {entry.action:<28} {entry.outcome:<22} {entry.details}")
     return 0
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from backend.core.clock import parse_date
 
 
 def register(sub) -> None:
     close = sub.add_parser("close-cycle", help="cerrar los estados de cuenta de tarjetas cuya fecha de corte pasó")
     close.add_argument("--db", dest="target", help="ruta de la base de datos")
-    close.add_argument("--date", help="cerrar como si hoy fuera esta fecha (AAAA-MM-DD); por defecto, hoy")
+    close.add_argument("--date", help="cerrar como si hoy fuera esta fecha (dd/mm/aaaa); por defecto, hoy")
     close.set_defaults(handler=_close_cycle)
 
 
@@ -20,9 +20,9 @@ def _close_cycle(cfg, args) -> int:
     today = None
     if args.date:
         try:
-            today = date.fromisoformat(args.date)
+            today = parse_date(args.date)
         except ValueError:
-            say(f"Fecha no válida: «{args.date}» (usa AAAA-MM-DD).", err=True)
+            say(f"Fecha no válida: «{args.date}» (usa dd/mm/aaaa).", err=True)
             return 2
     backend = open_backend(cfg.db_path, cfg.settings)  # one line for a missing, empty or foreign file
     if backend is None:

@@ -32,6 +32,7 @@ def _backend(cfg):
 
 
 def _deliver(cfg, args) -> int:
+    from backend.core.clock import date_text
     from backend.core.text import visible
 
     backend = _backend(cfg)
@@ -50,7 +51,7 @@ def _deliver(cfg, args) -> int:
             print(f"Avisos NO entregados ({len(failed)}), para revisión del personal"
                   " (después: cooprogreso deliver --retry-failed):")
             for n in failed:
-                print(f"- aviso {n.id} del {visible(n.created_at)} a {visible(n.recipient)}: {n.attempts} intentos; "
+                print(f"- aviso {n.id} del {date_text(n.created_at, time=True)} a {visible(n.recipient)}: {n.attempts} intentos; "
                       f"{visible(n.last_error)}")
         return 1 if failed else 0
     finally:
@@ -59,6 +60,7 @@ def _deliver(cfg, args) -> int:
 
 def print_flagged(backend) -> int:
     """After a settlement pass: the items staff must look at; returns how many."""
+    from backend.core.clock import date_text
     from backend.core.text import visible
 
     flagged = backend.clearing.flagged()
@@ -67,6 +69,6 @@ def print_flagged(backend) -> int:
               f"{backend.settings.clearing_max_attempts} intentos y ya no se reintentan solas"
               " (después: cooprogreso settle --retry REFERENCIA):")
         for f in flagged:
-            print(f"- {f.what} {visible(f.reference)} del {visible(f.created_at)}: {f.attempts} intentos; "
+            print(f"- {f.what} {visible(f.reference)} del {date_text(f.created_at, time=True)}: {f.attempts} intentos; "
                   f"{visible(f.last_error or 'sin respuesta final')}")
     return len(flagged)

@@ -7,7 +7,7 @@ once (here, on other servers, and inside the app) and each (schedule, period) is
 from __future__ import annotations
 
 import sys
-from datetime import date
+from backend.core.clock import parse_date
 from pathlib import Path
 
 from backend.core.text import visible
@@ -21,7 +21,7 @@ def register(sub) -> None:
     billers.set_defaults(handler=_billers)
     run = sub.add_parser("run-scheduled", help="una pasada de los pagos programados que vencen (para cron)")
     run.add_argument("--db", dest="target")
-    run.add_argument("--until", metavar="AAAA-MM-DD", help="pagar también lo programado hasta esta fecha")
+    run.add_argument("--until", metavar="dd/mm/aaaa", help="pagar también lo programado hasta esta fecha")
     run.set_defaults(handler=_run_scheduled)
 
 
@@ -61,9 +61,9 @@ def _run_scheduled(cfg, args) -> int:
     until = None
     if args.until:
         try:
-            until = date.fromisoformat(args.until)
+            until = parse_date(args.until)
         except ValueError:
-            print(visible(f"Fecha no válida en --until: «{args.until}» (usa AAAA-MM-DD)."), file=sys.stderr)
+            print(visible(f"Fecha no válida en --until: «{args.until}» (usa dd/mm/aaaa)."), file=sys.stderr)
             return 2
     backend = _backend(cfg)
     if backend is None:

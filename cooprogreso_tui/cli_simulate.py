@@ -91,7 +91,7 @@ def _simulate(cfg, args) -> int:
 
 
 def _summary(report) -> None:
-    from screens.shared.cells import date_text
+    from backend.core.clock import date_text
 
     per_day = sum(report.seconds) / len(report.seconds) if report.seconds else 0.0
     say(f"Simulados {report.days} días ({date_text(report.start)} – {date_text(report.end)}): "

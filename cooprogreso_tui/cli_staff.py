@@ -13,6 +13,7 @@ import os
 import sys
 from typing import Literal
 
+from backend.core.clock import date_text
 from backend.core.text import visible
 
 from .cli import say
@@ -194,7 +195,7 @@ def _list(cfg, args) -> int:
     for p in people:
         state = "bloqueado" if p.locked else p.status
         say(f"{visible(p.username):<20} {p.role_label:<30} {state:<10} {visible(p.full_name)}"
-              f"  último ingreso: {p.last_login_at or '-'}{'' if p.linked else '  (sin cédula)'}")
+              f"  último ingreso: {date_text(p.last_login_at, time=True) or '-'}{'' if p.linked else '  (sin cédula)'}")
     return 0
 
 
@@ -254,7 +255,6 @@ def _end_of_day(cfg, args) -> int:
     from backend.branch import end_of_day
     from backend.core.errors import ServiceError
     from backend.core.money import format_money
-    from screens.shared.cells import date_text
 
     backend = _backend(cfg)
     if backend is None:

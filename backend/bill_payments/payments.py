@@ -23,7 +23,7 @@ from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, Payment
 from backend.bill_payments.billers import Biller
 from backend.core import daily_quota, invariants, notices
 from backend.core.accounts import internal_account
-from backend.core.clock import iso, parse_iso
+from backend.core.clock import date_text, iso, parse_iso
 from backend.core.daily_quota import Quota
 from backend.core.db import IntegrityError
 from backend.core.errors import InsufficientFunds, NotFound, ValidationError
@@ -321,14 +321,14 @@ def _check(conn: Any, since: Since | None) -> list[str]:
             " AND p.entry_id IS NOT NULL AND p.refund_entry_id IS NULL"
             " GROUP BY u.user_id, u.day, u.amount HAVING u.amount != COALESCE(SUM(p.amount), 0)",
             (since.day, *args) if since else ()):
-        problems.append(f"cupo de pagos de servicios del usuario {user_id} ({day}): {format_money(kept)} usado"
+        problems.append(f"cupo de pagos de servicios del usuario {user_id} ({date_text(day)}): {format_money(kept)} usado"
                         f" ≠ {format_money(derived)} pagado")
     for user_id, day, derived in conn.execute(
             "SELECT p.user_id, substr(p.created_at, 1, 10), SUM(p.amount) FROM bill_payments p"
             f" WHERE p.entry_id IS NOT NULL AND p.refund_entry_id IS NULL{touched} AND NOT EXISTS (SELECT 1"
             " FROM bill_usage u WHERE u.user_id = p.user_id AND u.day = substr(p.created_at, 1, 10))"
             " GROUP BY p.user_id, substr(p.created_at, 1, 10)", args):
-        problems.append(f"cupo de pagos de servicios del usuario {user_id} ({day}): nada usado"
+        problems.append(f"cupo de pagos de servicios del usuario {user_id} ({date_text(day)}): nada usado"
                         f" ≠ {format_money(derived)} pagado")
     for payment_id, state in conn.execute(
             "SELECT p.id, p.state FROM bill_payments p WHERE ((p.state != 'fallido' AND p.entry_id IS NULL)"

@@ -9,6 +9,7 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from backend.core.clock import date_text
 from backend.core.context import Context, Principal
 from backend.core.errors import NotFound
 from backend.core.files import write_private
@@ -91,7 +92,8 @@ class AuditViewsService:
         writer = csv.writer(out)
         writer.writerow(["fecha", "actor", "accion", "resultado", "socio", "detalles"])
         for r in rows:
-            writer.writerow([r.at, csv_cell(r.actor), csv_cell(r.action), csv_cell(r.outcome), r.member_id or "", csv_cell(r.details)])
+            writer.writerow([date_text(r.at, seconds=True), csv_cell(r.actor), csv_cell(r.action), csv_cell(r.outcome),
+                             r.member_id or "", csv_cell(r.details)])
         path = write_private(directory, "bitacora", ".csv", out.getvalue().encode("utf-8"))
         self.ctx.audit_now(who.username, "auditoria.exportar", "ok", rol=who.role, filas=len(rows))
         return str(path)
@@ -123,7 +125,7 @@ class AuditViewsService:
         writer = csv.writer(out)
         writer.writerow(["fecha", "cuenta", "concepto", "monto", "saldo", "registrado_por"])
         for r in rows:
-            writer.writerow([r.posted_at, r.account, csv_cell(r.memo), format_plain(r.amount),
+            writer.writerow([date_text(r.posted_at, seconds=True), r.account, csv_cell(r.memo), format_plain(r.amount),
                              format_plain(r.balance_after), csv_cell(r.actor)])
         path = write_private(directory, f"movimientos-socio-{member_id}", ".csv", out.getvalue().encode("utf-8"))
         self.ctx.audit_now(who.username, "auditoria.exportar_movimientos", "ok", rol=who.role, member_id=member_id)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from backend.branch import counter_ops
 from backend.core import accounts, business_days, ledger
+from backend.core.clock import date_text
 from backend.core.context import Context, Principal
 from backend.core.errors import ValidationError
 from backend.core.invariants import Books
@@ -196,10 +197,6 @@ def day_totals(conn: Connection, day: str) -> tuple[KindTotal, ...]:
     return tuple(sorted(totals, key=lambda t: t.kind))
 
 
-def _dmy(day: str) -> str:
-    return f"{day[8:10]}/{day[5:7]}/{day[:4]}"
-
-
 def closed_reason(conn: Connection, day: str) -> str | None:
     """Who closed `day` and when, or None while it is open: the supervisor who tried a moment after another
     is told who did it, never asked to try again."""
@@ -214,7 +211,7 @@ def closed_reason(conn: Connection, day: str) -> str | None:
         who = "ya se cerró desde la consola del servidor (cooprogreso end-of-day)"
     else:
         who = f"ya lo cerró {actor}"
-    return f"El día {_dmy(day)} {who} el {_dmy(closed_at[:10])} a las {closed_at[11:16]}."
+    return f"El día {date_text(day)} {who} el {date_text(closed_at[:10])} a las {closed_at[11:16]}."
 
 
 CLAIMS_SQL = ("SELECT claimed_by, claimed_until, COUNT(*), MIN(next_run) FROM bill_schedules"
@@ -238,14 +235,14 @@ def held_claims(conn: Connection, now: str, horizon: str, mine: str) -> tuple[li
 
 
 def held_reason(day: str, held: list[tuple[str, int, str]]) -> str:
-    who = "; ".join(f"{n} tomados por «{holder}» hasta las {until[11:19]} del {_dmy(until[:10])}"
+    who = "; ".join(f"{n} tomados por «{holder}» hasta las {until[11:19]} del {date_text(until[:10])}"
                     for holder, n, until in held)
-    return (f"No se puede cerrar el día {_dmy(day)} todavía: hay pagos programados de ese día en curso ({who}). "
+    return (f"No se puede cerrar el día {date_text(day)} todavía: hay pagos programados de ese día en curso ({who}). "
             "Si ese proceso se detuvo, quedan libres a esa hora; intenta de nuevo entonces.")
 
 
 def not_yet(day: str) -> str:
-    return f"El día {_dmy(day)} todavía no llega; se cierra desde ese día."
+    return f"El día {date_text(day)} todavía no llega; se cierra desde ese día."
 
 
 def run(ctx: Context, backend: DayBackend, actor: str, progress: Progress | None = None, expected: str | None = None) -> DayReport:
@@ -267,7 +264,7 @@ def run(ctx: Context, backend: DayBackend, actor: str, progress: Progress | None
     if done:
         reason = done
     elif expected and expected != day:
-        reason = f"El día de negocio ya no es el {_dmy(expected)} sino el {_dmy(day)}; vuelve a revisarlo."
+        reason = f"El día de negocio ya no es el {date_text(expected)} sino el {date_text(day)}; vuelve a revisarlo."
     elif day > ctx.now().date().isoformat():
         # A business day that has not come yet cannot be closed: it would close card cycles and
         # scheduled payments ahead of time.

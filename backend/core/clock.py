@@ -7,8 +7,11 @@ what is stored, shown to a member, printed on a receipt or exported all read the
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from backend.core.text import visible
 
 DEFAULT_TIMEZONE = "America/Guayaquil"
 
@@ -83,3 +86,41 @@ def iso(dt: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+
+
+DATE_FORMAT = "%d/%m/%Y"  # what a person reads, on screen, in the CLI and in CSV exports (issue #21)
+
+
+def date_text(value: date | datetime | str | None, *, time: bool = False, seconds: bool = False) -> str:
+    """The one way a date reaches a person: `2026-11-25` or a stored stamp `2026-11-25 10:08:30` → `25/11/2026`
+    (`25/11/2026 10:08` with `time`, `25/11/2026 10:08:30` with `seconds`, in the co-op's zone like every stored
+    stamp). Text that is no date (a row written by hand) is shown as typed, never read as markup or control."""
+    if value is None or value == "":
+        return ""
+    moment: date
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
+        except ValueError:
+            return visible(value).replace("[", "(").replace("]", ")")
+    else:
+        moment = value
+    if (time or seconds) and isinstance(moment, datetime):
+        return f"{moment:{DATE_FORMAT} %H:%M:%S}" if seconds else f"{moment:{DATE_FORMAT} %H:%M}"
+    return f"{moment:{DATE_FORMAT}}"
+
+
+def parse_date(text: str) -> date:
+    """A date as a person types it, dd/mm/aaaa (d/m/aaaa too); AAAA-MM-DD is still read, for scripts written
+    before #21. ValueError on anything else, on an impossible day and on a year outside 1900-2999."""
+    text = text.strip()
+    match = re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", text)
+    if match:
+        day, month, year = map(int, match.groups())
+    elif re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        year, month, day = int(text[:4]), int(text[5:7]), int(text[8:])
+    else:
+        raise ValueError(f"not a date: {text!r}")
+    if not 1900 <= year <= 2999:
+        raise ValueError(f"year out of range: {year}")
+    return date(year, month, day)

@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend.core.clock import date_text
+
 if TYPE_CHECKING:
     from backend.core.db import Database, DatabaseUrl
 
@@ -186,6 +188,6 @@ def _rates(today: date) -> Check:
     newest = max(c.valid_from for c in caps)
     age = (today - newest).days
     if age > RATES_STALE_DAYS:
-        return Check("tasas", WARNING, f"La tabla de tasas máximas más reciente es del {newest.isoformat()} "
+        return Check("tasas", WARNING, f"La tabla de tasas máximas más reciente es del {date_text(newest)} "
                                        f"(hace {age} días): confírmala con la del Banco Central.")
-    return Check("tasas", OK, f"Tasas máximas vigentes desde {newest.isoformat()} ({age} días).")
+    return Check("tasas", OK, f"Tasas máximas vigentes desde el {date_text(newest)} ({age} días).")

@@ -24,7 +24,7 @@ from backend.branch import counter_ops
 from backend.branch.tills import DENOMINATIONS
 from backend.cards import card_cycle, card_ledger
 from backend.core import business_days
-from backend.core.clock import FixedClock
+from backend.core.clock import FixedClock, date_text
 from backend.core.errors import Forbidden, ServiceError, ValidationError
 from backend.security.auth import SignedIn
 from backend.security.staff import StaffChallenge
@@ -500,23 +500,23 @@ def calendar_problems(conn: Connection, day: date, after_statement: int = 0) -> 
             "SELECT a.number, s.cut_date, s.due_date FROM card_statements s JOIN accounts a ON a.id = s.card_id"
             " WHERE s.id > ? ORDER BY s.id", (after_statement,)):
         if not is_business_day(date.fromisoformat(due)):
-            out.append(f"calendario: tarjeta {number}, corte {cut}: fecha máxima de pago {due} no es día hábil")
+            out.append(f"calendario: tarjeta {number}, corte {date_text(cut)}: fecha máxima de pago {date_text(due)} no es día hábil")
     opened = day.isoformat()
     for number, maturity in conn.execute(
             "SELECT a.number, d.maturity_date FROM term_deposits d JOIN accounts a ON a.id = d.account_id"
             " WHERE d.start_date = ?", (opened,)):
         if not is_business_day(date.fromisoformat(maturity)):
-            out.append(f"calendario: plazo fijo {number}: vence el {maturity}, que no es día hábil")
+            out.append(f"calendario: plazo fijo {number}: vence el {date_text(maturity)}, que no es día hábil")
     for number, n, due in conn.execute(
             "SELECT a.number, i.number, i.due_date FROM loans l JOIN accounts a ON a.id = l.account_id"
             " JOIN loan_installments i ON i.loan_id = l.account_id WHERE l.start_date = ? ORDER BY a.number, i.number",
             (opened,)):
         if not is_business_day(date.fromisoformat(due)):
-            out.append(f"calendario: crédito {number}, cuota {n}: vence el {due}, que no es día hábil")
+            out.append(f"calendario: crédito {number}, cuota {n}: vence el {date_text(due)}, que no es día hábil")
     for sid, run in conn.execute("SELECT id, next_run FROM bill_schedules WHERE state = 'activo'"
                                  " AND next_run IS NOT NULL AND updated_at >= ?", (opened,)):
         if not is_business_day(date.fromisoformat(run[:10])):
-            out.append(f"calendario: pago programado {sid}: próximo débito {run[:10]} no es día hábil")
+            out.append(f"calendario: pago programado {sid}: próximo débito {date_text(run[:10])} no es día hábil")
     return out
 
 
@@ -527,7 +527,7 @@ def schedule_problems(conn: Connection, closed: date) -> list[str]:
         " AND entry_id IS NOT NULL AND refund_entry_id IS NULL GROUP BY schedule_id, period HAVING COUNT(*) > 1")]
     for sid, run in conn.execute("SELECT id, next_run FROM bill_schedules WHERE state = 'activo' AND next_run < ?",
                                  (closed.isoformat(),)):
-        out.append(f"pago programado {sid}: debía correr el {run[:10]} y sigue pendiente")
+        out.append(f"pago programado {sid}: debía correr el {date_text(run[:10])} y sigue pendiente")
     return out
 
 

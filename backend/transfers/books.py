@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.core import invariants
+from backend.core.clock import date_text
 from backend.core.invariants import Since
 from backend.core.money import format_money
 
@@ -30,7 +31,7 @@ def check_since(conn: Any, since: Since) -> list[str]:
 
 
 def _lines(rows: Any) -> list[str]:
-    return [f"cupo diario del usuario {user_id} ({kind}, {day}): {format_money(kept)} usado"
+    return [f"cupo diario del usuario {user_id} ({kind}, {date_text(day)}): {format_money(kept)} usado"
             f" ≠ {format_money(derived)} transferido" for user_id, kind, day, kept, derived in rows]
 
 

@@ -3,29 +3,12 @@ with an ellipsis (always as `SafeText`: never markup, never a control character)
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from backend.core.text import visible
+from backend.core.clock import DATE_FORMAT, date_text
 from screens.shared.safe_text import SafeText, safe_text
 
-DATE = "%d/%m/%Y"  # the member screens' format: `f"{d:%d/%m/%Y}"`
+__all__ = ["DATE", "date_text", "fit", "fits", "follow_row"]
 
-
-def date_text(value: date | datetime | str | None, *, time: bool = False) -> str:
-    """`2026-11-25` or a stored timestamp `2026-11-25 10:08:30` → `25/11/2026` (`25/11/2026 10:08` with time)."""
-    if value is None or value == "":
-        return ""
-    moment: date
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
-        except ValueError:  # not a date (a row written by hand): shown, never read as markup or control
-            return visible(value).replace("[", "(").replace("]", ")")
-    else:
-        moment = value
-    if time and isinstance(moment, datetime):
-        return f"{moment:%d/%m/%Y %H:%M}"
-    return f"{moment:{DATE}}"
+DATE = DATE_FORMAT  # the member screens' format: `f"{d:%d/%m/%Y}"`
 
 
 def fit(text: object, width: int) -> SafeText:

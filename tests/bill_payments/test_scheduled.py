@@ -196,7 +196,7 @@ def test_run_scheduled_command_runs_one_pass_and_refuses_a_bad_date(backend, db_
     add_schedule(backend, who, identifier="022345671", day=26, start=date(2026, 11, 25))
     bad = cli("run-scheduled", "--db", str(db_path), "--until", "2026-02-30")
     assert bad.returncode == 2 and "Fecha no válida en --until" in bad.stderr
-    out = cli("run-scheduled", "--db", str(db_path), "--until", "2026-11-26")
+    out = cli("run-scheduled", "--db", str(db_path), "--until", "26/11/2026")
     assert out.returncode == 0, out.stderr
     assert "pagados 1" in out.stdout  # run ahead of its day with --until
     assert backend.check() == []

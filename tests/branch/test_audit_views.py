@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import uuid
 
 import pytest
@@ -46,9 +47,12 @@ def test_member_movements_and_csv_export(backend, day, tmp_path):
     assert os.stat(path).st_mode & 0o777 == 0o600
     rows = list(csv.reader(open(path, encoding="utf-8")))
     assert rows[1][3] == "25.00"
+    assert all(re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", r[0]) for r in rows[1:])  # dd/mm/aaaa (#21)
     log = backend.audit_views.export_audit_csv(aud, {"member_id": member}, str(tmp_path))
     text = open(log, encoding="utf-8").read()
     assert "ventanilla.deposito" in text
+    entries = list(csv.reader(open(log, encoding="utf-8")))[1:]
+    assert entries and all(re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", r[0]) for r in entries)
     assert backend.audit_log(last=1)[0].action == "auditoria.exportar"
 
 

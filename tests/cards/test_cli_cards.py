@@ -13,7 +13,7 @@ def test_close_cycle_twice_then_check(db_path):
 
 
 def test_close_cycle_refuses_a_bad_date_and_a_missing_file(db_path, tmp_path):
-    bad = cli("close-cycle", "--db", str(db_path), "--date", "20/01/2027")
+    bad = cli("close-cycle", "--db", str(db_path), "--date", "30/02/2027")  # dd/mm/aaaa is read (#21); an impossible day is not
     assert bad.returncode == 2 and "Fecha no válida" in bad.stderr
     missing = cli("close-cycle", "--db", str(tmp_path / "no.sqlite3"))
     assert missing.returncode == 2 and not (tmp_path / "no.sqlite3").exists()
