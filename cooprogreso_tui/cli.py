@@ -200,7 +200,7 @@ def _check(path: Path, settings=None) -> int:
     if backend is None:
         return 2
     problems = backend.check()
-    for warning in backend.calendar_warnings() + backend.rate_warnings():  # told, never a failure
+    for warning in backend.calendar_warnings() + backend.rate_warnings() + backend.regulatory_warnings():  # told, never a failure
         _say(f"Aviso: {warning}")
     if not problems:
         _say(f"Contabilidad cuadrada: cada asiento suma cero y cada saldo es la suma de sus partidas ({path}).")
