@@ -173,7 +173,7 @@ def _demo_data(cfg, path: Path, seed: int, members: int) -> int:
         _say(f"Personal de demostración (contraseña {DEMO_STAFF_PASSWORD}; código: cooprogreso staff code "
               f"--db {path} --user USUARIO):")
         for username, role, secret in summary.staff:
-            _say(f"  {username:<12} {role:<11} secreto TOTP {secret}")
+            _say(f"  {username:<12} {role:<12} secreto TOTP {secret}")
     return 0
 
 
