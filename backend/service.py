@@ -362,6 +362,12 @@ class Backend:
         with self.db.read() as conn:
             return business_days.current(conn).warnings(self.ctx.now().date())
 
+    def regulatory_warnings(self) -> list[str]:
+        """Regulatory data still unverified against the official text (backend/core/regulatory_data.py)."""
+        from backend.core import regulatory_data
+
+        return regulatory_data.warnings()
+
     def rate_warnings(self) -> list[str]:
         """A stale or unverified table of legal rate caps, and offers above a cap (backend/core/rates.py), for
         `check` and the staff."""

@@ -174,7 +174,7 @@ def demo_data(cfg, path: Path, seed: int, members: int) -> int:
         say(f"Personal de demostración (contraseña {DEMO_STAFF_PASSWORD}; código: cooprogreso staff code "
               f"--db {path} --user USUARIO):")
         for username, role, secret in summary.staff:
-            say(f"  {username:<12} {role:<11} secreto TOTP {secret}")
+            say(f"  {username:<12} {role:<12} secreto TOTP {secret}")
     return 0
 
 
@@ -201,7 +201,7 @@ def _check(path: Path, settings=None) -> int:
     if backend is None:
         return 2
     problems = backend.check()
-    for warning in backend.calendar_warnings() + backend.rate_warnings():  # told, never a failure
+    for warning in backend.calendar_warnings() + backend.rate_warnings() + backend.regulatory_warnings():  # told, never a failure
         say(f"Aviso: {warning}")
     if not problems:
         say(f"Contabilidad cuadrada: cada asiento suma cero y cada saldo es la suma de sus partidas ({path}).")

@@ -56,6 +56,5 @@ def _export(cfg, args) -> int:
         backend.close()
     say(f"RESU {args.month}: {len(resu.rows)} operaciones de {resu.depositors} depositantes en {path}")
     if not resu.verified_layout:
-        say("Aviso: el orden de columnas no está verificado con el formato oficial de la UAFE "
-             "(backend/data/uafe_resu.toml).")
+        say(f"Aviso: {resu.unverified} (backend/data/uafe_resu.toml)")
     return 0

@@ -12,13 +12,12 @@ such a deposit is refused with the reason.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING
 
+from backend.core import regulatory_data
 from backend.core.errors import ValidationError
 from backend.core.identity import ID_TYPES, mask_id, normalize_id
 from backend.core.money import format_money
@@ -51,15 +50,17 @@ class Rule:
     legal_threshold: int
     window_days: int
     due_days_after_month: int
-    verified_layout: bool
+    verified_layout: bool  # `verificado` in the file
     columns: tuple[tuple[str, str], ...]
+    unverified: str  # what is missing, in Spanish (shown with the export)
 
 
 @cache
 def rule() -> Rule:
-    data = tomllib.loads(resources.files("backend").joinpath("data", "uafe_resu.toml").read_text(encoding="utf-8"))
+    data = regulatory_data.load("uafe_resu.toml")
     return Rule(int(data["legal_threshold_cents"]), int(data["window_days"]), int(data["due_days_after_month"]),
-                bool(data["verified_layout"]), tuple((str(h), str(f)) for h, f in data["columns"]))
+                data["verificado"], tuple((str(h), str(f)) for h, f in data["columns"]),
+                regulatory_data.provenance("uafe_resu.toml").unverified)
 
 
 @dataclass(frozen=True)

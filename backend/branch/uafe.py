@@ -60,7 +60,8 @@ class Resu:
     month: str
     rows: tuple[ResuRow, ...]
     depositors: int
-    verified_layout: bool
+    verified_layout: bool  # `verificado` in backend/data/uafe_resu.toml
+    unverified: str = ""  # what is not verified, in Spanish, told with the export
 
 
 def month_bounds(month: object) -> tuple[date, date]:
@@ -118,7 +119,8 @@ def build(conn: Connection, month: str, threshold: int) -> Resu:
                 origin=declared.origin if declared else "", teller=r["username"],
                 depositor_total=format_plain(total), reason=reported[r["id"]]))
     out.sort(key=lambda row: (row.business_date, row.reference))
-    return Resu(month, tuple(out), len({(r.depositor_id_type, r.depositor_id) for r in out}), rule.verified_layout)
+    return Resu(month, tuple(out), len({(r.depositor_id_type, r.depositor_id) for r in out}), rule.verified_layout,
+                rule.unverified)
 
 
 def to_csv(resu: Resu) -> bytes:

@@ -15,15 +15,14 @@ account («Ingresos por interés de mora»).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
-from importlib import resources
 from typing import TYPE_CHECKING
 
+from backend.core import regulatory_data
 from backend.core.accounts import internal_account
 from backend.core.ledger import Leg, post
 from backend.core.rates import Quote, RateBook, current_book, default_book
@@ -42,13 +41,16 @@ class MoraRule:
     max_factor: Decimal
     valid_from: date
     source: str
+    verified: bool  # `verificado` in the file: false until the resolution and its day brackets are checked
+    unverified: str  # what is missing, in Spanish (backend/core/regulatory_data.py warns with it)
 
 
 @cache
 def mora_rule() -> MoraRule:
-    data = tomllib.loads(resources.files("backend").joinpath("data/mora_tarjeta.toml").read_text(encoding="utf-8"))
+    data = regulatory_data.load("mora_tarjeta.toml")
+    note = regulatory_data.provenance("mora_tarjeta.toml").unverified
     rule = MoraRule(Decimal(data["factor"]), Decimal(data["max_factor"]), date.fromisoformat(data["valid_from"]),
-                    data["source"])
+                    data["source"], data["verificado"], note)
     if not Decimal(1) <= rule.factor <= rule.max_factor:
         raise ValueError("mora_tarjeta.toml: factor outside 1 … max_factor (the rule's ceiling)")
     return rule

@@ -64,7 +64,7 @@ def status(target: str | Path | DatabaseUrl, key_file: Path, now: datetime, *, m
         if schema.level == CRITICAL:
             return Report(tuple(checks))
         checks += [_keys(db, key_file), _worker(db), _settlement(db, now, max_attempts), _sms(db, now),
-                   *_calendar(db, now.date()), _rates(now.date())]
+                   *_calendar(db, now.date()), _rates(now.date()), *_regulatory()]
         return Report(tuple(checks))
     finally:
         db.close()
@@ -177,6 +177,15 @@ def _calendar(db: Database, today: date) -> list[Check]:
     if not warnings:
         return [Check("calendario", OK, f"Calendario de feriados al día para {today.year} y {today.year + 1}.")]
     return [Check("calendario", WARNING, w) for w in warnings]
+
+
+def _regulatory() -> list[Check]:
+    from backend.core import regulatory_data
+
+    warnings = regulatory_data.warnings()
+    if not warnings:
+        return [Check("datos_regulatorios", OK, "Datos regulatorios verificados contra la norma oficial.")]
+    return [Check("datos_regulatorios", WARNING, w) for w in warnings]
 
 
 def _rates(today: date) -> Check:

@@ -933,6 +933,18 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX postings_account_id ON postings(account_id, id);
     """,
+    # 36: movement alerts keyed by posting (issue 22) — the pass re-reads a window below its watermark, because
+    # on PostgreSQL a transaction that commits late can hold a lower posting id; one row per alerted posting is
+    # what keeps each SMS single. The floor is where the pass started (or the watermark at upgrade, whose
+    # postings were already alerted): it never looks below it.
+    """
+    CREATE TABLE movement_alerts_sent (
+        posting_id INTEGER PRIMARY KEY REFERENCES postings(id),
+        sent_at TEXT NOT NULL
+    );
+    INSERT INTO meta (key, value) SELECT 'alertas_movimientos_piso', value FROM meta
+        WHERE key = 'alertas_movimientos_hasta';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,6 +23,7 @@ DEMO_STAFF = [
     ("atencion", "atencion", "Marta Lucía Vélez Paz", "1707345672"),
     ("supervisor", "supervisor", "Hugo Fernando Torres Vaca", "1708456783"),
     ("auditor", "auditor", "Ana Cristina Ruiz Lara", "1709567893"),
+    ("cumplimiento", "cumplimiento", "Nora Isabel Salazar Paredes", "1711890127"),  # last: the earlier secrets keep their seed
 ]
 
 

@@ -46,7 +46,9 @@ PASSWORD_RULES = (
 )
 LIST_LIMIT = 30
 WATERMARK = "alertas_movimientos_hasta"  # meta: the last posting the movement-alert pass looked at
+FLOOR = "alertas_movimientos_piso"  # meta: where the pass started; it never looks at postings up to it
 ALERT_BATCH = 5000  # postings looked at per pass (the worker comes back for the rest)
+ALERT_RESCAN = 5000  # ids below the watermark read again each pass, for transactions that committed late
 
 # A reclamo opened inside the caller's transaction: (conn, settings, user_id, username, body, now) ->
 # (case number, deadline). Contacto's `file_claim`, handed in by backend/service.py (areas do not import
@@ -355,36 +357,47 @@ def _sign_ins(ctx: Context, user_id: int, limit: int) -> list[SignIn]:
 def movement_alerts(ctx: Context) -> int:
     """The worker's pass: an SMS for each posting at or above its owner's alert amount since the last pass.
 
-    The first pass only marks where it starts (no SMS for history). The watermark moves in the same
-    transaction as the SMS it queued, by compare-and-set: two passes at once cannot both send one."""
+    The first pass only marks where it starts (no SMS for history: the floor). Ids are not commit order on
+    PostgreSQL: a transaction holding a lower posting id can commit after the pass has moved past it. So each
+    pass also re-reads ALERT_RESCAN ids below its watermark, and each alert is keyed by its posting in
+    `movement_alerts_sent` (one row, one SMS, in the transaction that queues it): a late posting is alerted
+    once when it shows up, and two passes at once cannot both send one."""
     conn = ctx.db.conn
     mark = conn.execute("SELECT value FROM meta WHERE key = ?", (WATERMARK,)).fetchone()
     top = conn.execute("SELECT COALESCE(MAX(id), 0) FROM postings").fetchone()[0]
     if mark is None:
         with ctx.db.write() as tx:
-            tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (WATERMARK, str(top)))
+            for key in (WATERMARK, FLOOR):
+                tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, str(top)))
         return 0
     low = int(mark[0])
-    high = min(top, low + ALERT_BATCH)
-    if high <= low:
-        return 0
+    floor_row = conn.execute("SELECT value FROM meta WHERE key = ?", (FLOOR,)).fetchone()
+    since = max(int(floor_row[0]) if floor_row else 0, low - ALERT_RESCAN)
+    high = max(low, min(top, low + ALERT_BATCH))
     rows = conn.execute(
         "SELECT p.id, p.amount, p.posted_at, a.number, a.member_id FROM postings p JOIN accounts a ON a.id = p.account_id"
         " JOIN users u ON u.member_id = a.member_id JOIN security_alerts s ON s.user_id = u.id"
         " WHERE p.id > ? AND p.id <= ? AND s.movement_threshold IS NOT NULL"
-        " AND (p.amount >= s.movement_threshold OR -p.amount >= s.movement_threshold) ORDER BY p.id",
-        (low, high)).fetchall()
+        " AND (p.amount >= s.movement_threshold OR -p.amount >= s.movement_threshold)"
+        " AND NOT EXISTS (SELECT 1 FROM movement_alerts_sent m WHERE m.posting_id = p.id) ORDER BY p.id",
+        (since, high)).fetchall()
+    if not rows and high == low:
+        return 0
+    sent = 0
     with ctx.db.write() as tx:
-        moved = tx.execute("UPDATE meta SET value = ? WHERE key = ? AND value = ?",
-                           (str(high), WATERMARK, str(low))).rowcount
-        if moved != 1:
-            return 0
-        for _, amount, at, number, member_id in rows:
+        if high > low:
+            tx.execute("UPDATE meta SET value = ? WHERE key = ? AND CAST(value AS BIGINT) < ?",
+                       (str(high), WATERMARK, high))
+        for posting_id, amount, at, number, member_id in rows:
+            claimed = tx.execute("INSERT INTO movement_alerts_sent (posting_id, sent_at) VALUES (?, ?)"
+                                 " ON CONFLICT (posting_id) DO NOTHING RETURNING posting_id",
+                                 (posting_id, ctx.now_iso())).fetchone()
+            if claimed is None:
+                continue  # another pass sent this one
             sense = "un débito" if amount < 0 else "un crédito"
             notices.queue(tx, member_id, (
                 f"Cooprogreso: {sense} de {format_money(abs(amount))} en tu cuenta {mask_account(number)} el "
                 f"{parse_iso(at):%d/%m/%Y %H:%M}. Si no fuiste tú, elige «No fui yo» en tu Centro de seguridad."),
                 ctx.now_iso())
-    return len(rows)
-
-
+            sent += 1
+    return sent

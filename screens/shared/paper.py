@@ -53,6 +53,8 @@ def preview(paper: Paper) -> str:
 
 
 class PaperScreen(MemberScreen):
+    HELP = ("Estado de cuenta mensual: elige el mes, revisa la vista previa y descárgalo en PDF o CSV. "
+            "Cada página lleva un código de verificación para comprobar que no fue alterado.")
     BINDINGS = [Binding("p", "download('pdf')", "PDF", id="paper.pdf", tooltip="Descargar el estado de cuenta en PDF"),
                 Binding("c", "download('csv')", "CSV", id="paper.csv", tooltip="Descargar el estado de cuenta en CSV")]
     DEFAULT_CSS = """

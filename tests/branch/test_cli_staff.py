@@ -176,7 +176,7 @@ def test_the_qr_as_a_png_only_its_owner_can_read(db_path, tmp_path, monkeypatch,
 
 
 def test_add_a_compliance_officer_who_alone_may_look_at_the_resu(db_path, clock, monkeypatch, capsys):
-    """`staff add --role cumplimiento` (on either engine: the role CHECK widened by migration 31)."""
+    """`staff add --role cumplimiento` (on either engine: the role CHECK widened by migration 32)."""
     from backend.core.errors import Forbidden
 
     code, out, _ = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cumplimiento9",

@@ -167,12 +167,67 @@ def test_movement_alerts_above_the_amount(backend, clock):
     assert movement_alerts(backend.ctx) == 0  # each posting once
 
 
+def test_a_posting_that_commits_late_with_a_lower_id_is_still_alerted_once(backend, engine, db_path):
+    """PostgreSQL hands out posting ids at insert, not at commit: a transfer still open while a later one commits
+    and the pass runs must be alerted when it commits, and only once."""
+    if engine != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite writers take turns, ids follow commits")
+    from backend.core.db import Database
+
+    lucia = demo_member(backend)
+    ana = other_member(backend)
+    backend.security_center.set_alerts(lucia.token, "50.00", False)
+    assert movement_alerts(backend.ctx) == 0  # marks where it starts
+    # Two entries on disjoint accounts (one on the same account would wait for the open one's row lock).
+    lucia_other, payer = backend.db.conn.execute(
+        "SELECT (SELECT MIN(id) FROM accounts WHERE member_id = ? AND id <> ?),"
+        " (SELECT MIN(id) FROM accounts WHERE kind = 'ahorros' AND balance >= 10000 AND member_id NOT IN (?, ?))",
+        (lucia.member_id, lucia.accounts[0], lucia.member_id, ana.member_id)).fetchone()
+    assert lucia_other and payer
+    before = len(backend.outbox(last=100))
+    slow = Database(db_path)
+    try:
+        with slow.write() as conn:
+            _book_on(conn, backend, lucia.accounts[0], ana.accounts[0], 61_00)
+            held = conn.execute("SELECT MAX(id) FROM postings").fetchone()[0]  # sends the postings: ids taken
+            _book(backend, payer, lucia_other, 72_00)  # committed, with higher ids
+            assert backend.db.conn.execute("SELECT MIN(id) FROM postings WHERE amount = 7200").fetchone()[0] > held
+            assert movement_alerts(backend.ctx) == 1
+            assert "$72.00" in backend.outbox(last=1)[-1].body
+        assert movement_alerts(backend.ctx) == 1  # the late one, now visible below the watermark
+        assert "$61.00" in backend.outbox(last=1)[-1].body
+    finally:
+        slow.close()
+    assert movement_alerts(backend.ctx) == 0
+    bodies = [m.body for m in backend.outbox(last=100)][-(len(backend.outbox(last=100)) - before):]
+    assert sum("$61.00" in b for b in bodies) == sum("$72.00" in b for b in bodies) == 1
+
+
+def test_passes_that_meet_each_send_an_alert_once(backend, clock):
+    """Two passes reading the same window (two workers, or one re-reading below its watermark): one SMS."""
+    lucia = demo_member(backend)
+    ana = other_member(backend)
+    backend.security_center.set_alerts(lucia.token, "50.00", False)
+    assert movement_alerts(backend.ctx) == 0
+    _book(backend, lucia.accounts[0], ana.accounts[0], 80_00)
+    assert movement_alerts(backend.ctx) == 1
+    with backend.db.write() as conn:  # as if a second worker still held the old watermark
+        top = conn.execute("SELECT MAX(id) FROM postings").fetchone()[0]
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'alertas_movimientos_hasta'", (str(top - 2),))
+    assert movement_alerts(backend.ctx) == 0
+    assert sum("$80.00" in m.body for m in backend.outbox(last=50)) == 1
+
+
 def _book(backend, source, target, cents):
+    with backend.db.write() as conn:
+        _book_on(conn, backend, source, target, cents)
+
+
+def _book_on(conn, backend, source, target, cents):
     from backend.core.ledger import Leg, post
 
-    with backend.db.write() as conn:
-        post(conn, kind="transferencia", description="Prueba", legs=[Leg(source, -cents, "x"), Leg(target, cents, "x")],
-             posted_at=backend.ctx.now_iso(), actor="test")
+    post(conn, kind="transferencia", description="Prueba", legs=[Leg(source, -cents, "x"), Leg(target, cents, "x")],
+         posted_at=backend.ctx.now_iso(), actor="test")
 
 
 def test_not_me_locks_access_opens_a_reclamo_and_explains(backend, clock):

@@ -183,6 +183,23 @@ def test_demo_staff_sign_in_with_the_printed_secret(backend, clock):
     assert backend.auth.staff_code(challenge.ticket, code).role == "cajero"
 
 
+def test_the_demo_has_one_staff_user_per_role_and_its_compliance_officer_reads_the_resu(backend, clock):
+    from backend.core.errors import Forbidden
+    from backend.demo.staff import DEMO_STAFF_PASSWORD
+    from backend.security.roles import STAFF_ROLES
+
+    roles = {r for (r,) in backend.db.conn.execute("SELECT role FROM staff_users WHERE created_by = 'demo'")}
+    assert roles == set(STAFF_ROLES)
+    tokens = {}
+    for user in ("cumplimiento", "auditor"):
+        challenge = backend.auth.login(user, DEMO_STAFF_PASSWORD)
+        tokens[user] = backend.auth.staff_code(challenge.ticket, backend.auth.staff_directory.current_code(
+            user, at=backend.now())).token
+    assert backend.uafe.resu(tokens["cumplimiento"], "2026-11").month == "2026-11"
+    with pytest.raises(Forbidden):
+        backend.uafe.resu(tokens["auditor"], "2026-11")
+
+
 def test_codes_follow_unix_time_not_the_wall_clock_of_the_coop():
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -295,7 +312,7 @@ def test_reset_totp_voids_the_old_secret_ends_sessions_and_is_audited(backend, c
 
 
 def test_the_cumplimiento_role_migration_keeps_staff_their_sessions_and_the_role_check(tmp_path):
-    """Migration 31 rebuilds staff_users on SQLite (its role CHECK widens to «cumplimiento»): the staff, their
+    """Migration 32 rebuilds staff_users on SQLite (its role CHECK widens to «cumplimiento»): the staff, their
     sessions and tills still point at the same rows, foreign keys are back on, and an unknown role is refused."""
     import sqlite3
 
