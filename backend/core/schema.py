@@ -923,6 +923,16 @@ MIGRATIONS: list[str] = [
     ALTER TABLE agencies ADD COLUMN printer TEXT NOT NULL DEFAULT '';
     ALTER TABLE staff_users ADD COLUMN agency TEXT;
     """,
+    # 34: sub-accounts of the co-op's shared internal accounts (issue 23): a booking for a member credits the
+    # part its member falls on, so branches no longer queue on one row; every balance shown is their sum
+    """
+    CREATE TABLE account_shards (
+        parent_id INTEGER NOT NULL REFERENCES accounts(id),
+        shard INTEGER NOT NULL CHECK (shard > 0),
+        account_id INTEGER NOT NULL UNIQUE REFERENCES accounts(id),
+        PRIMARY KEY (parent_id, shard)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
