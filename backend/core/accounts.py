@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from backend.core import business_days, name_search
 from backend.core.identity import account_number, normalize_id, validate_mobile
-from backend.core.ledger import Leg, post
+from backend.core.ledger import Leg, LedgerError, post
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
@@ -89,8 +89,10 @@ def _part(member: int | None) -> int:
 
 def _new_shard(conn: Connection, parent: int, part: int) -> int:
     conn.lock(f"account_shard:{parent}")  # two first uses at once on PostgreSQL: one creates, the other finds it
-    row = conn.execute("SELECT s.account_id, a.name, a.opened_on FROM accounts a LEFT JOIN account_shards s"
+    row = conn.execute("SELECT s.account_id, a.name, a.opened_on, a.kind FROM accounts a LEFT JOIN account_shards s"
                        " ON s.parent_id = a.id AND s.shard = ? WHERE a.id = ?", (part, parent)).fetchone()
+    if row is None or row[3] != "interna":  # a member's account is never split: its own lock is its member's
+        raise LedgerError(f"La cuenta {parent} no es una cuenta interna de la cooperativa.")
     if row[0] is not None:
         return row[0]
     suffix = f" · parte {part + 1}"

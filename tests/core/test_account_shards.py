@@ -3,9 +3,11 @@ at once credit different rows, and every figure shown is the sum, the same as th
 
 from __future__ import annotations
 
+import pytest
+
 from backend.bill_payments import billers
 from backend.core import accounts
-from backend.core.ledger import Leg, post
+from backend.core.ledger import Leg, LedgerError, post
 from backend.demo.coop import cedula
 from backend.service import Backend
 from tests.conftest import fast_settings
@@ -86,6 +88,13 @@ def test_a_booking_without_a_member_uses_the_account_itself_and_the_sum_still_ho
     assert accounts.internal_balance(conn, "comisiones") == accounts.balance(conn, own) == 3_00
     assert accounts.balance(conn, part) == 5_00  # a part alone is just an account
     assert backend.check() == []
+
+
+def test_a_members_own_account_is_never_split(backend):
+    member = other_member(backend)
+    with pytest.raises(LedgerError), backend.db.write() as conn:
+        accounts.shard(conn, member.accounts[0], 1)  # a member who falls on part 1
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM account_shards").fetchone()[0] == 0
 
 
 def test_check_names_a_part_that_is_not_an_internal_account(backend):
