@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from backend.core.db import Database, IntegrityError, statements
+from backend.core.db import Database, IntegrityError, for_engine, statements
 from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
 from tests.core.test_database import cli
 
@@ -62,7 +62,7 @@ def _old_file(tmp_path):
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode = WAL")  # as Database leaves a file
     for script in MIGRATIONS[:-1]:
-        for statement in statements(script):
+        for statement in for_engine(statements(script), "sqlite"):
             conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
     conn.commit()
