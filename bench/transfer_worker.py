@@ -1,6 +1,9 @@
 """Child process for bench/run.py: book N transfers through the service commit path (no OTP).
 
-usage: transfer_worker.py DB USERNAME COUNT
+usage: transfer_worker.py DB USERNAME COUNT [mix]
+`mix`: instead, in turn, an interbank transfer, a bill payment (a top-up) and a payment of another bank's card,
+each through its handler's commit path: every one of them credits the co-op's own internal accounts
+(compensación interbancaria, comisiones, the biller's collection account), the rows all branches share.
 prints `ready` once signed in, waits for a line on stdin, then prints `done N errors N seconds S`
 """
 
@@ -19,7 +22,10 @@ from backend.core.settings import Settings  # noqa: E402
 from backend.service import Backend  # noqa: E402
 from backend.transfers.transfers import TransferRequest  # noqa: E402
 
-UNLIMITED = dict(limit_terceros_tx=10**12, limit_terceros_daily=10**12, scrypt_log_n=8)
+UNLIMITED = dict(limit_terceros_tx=10**12, limit_terceros_daily=10**12, limit_interbancaria_tx=10**12,
+                 limit_interbancaria_daily=10**12, limit_servicios_daily=10**12, card_payment_tx=10**12,
+                 scrypt_log_n=8, session_idle_seconds=10**7)
+VISA = "4111111111111111"
 
 
 def book(backend: Backend, token: str, origin: int, dest: str, count: int) -> tuple[int, int, float]:
@@ -37,11 +43,55 @@ def book(backend: Backend, token: str, origin: int, dest: str, count: int) -> tu
     return done, errors, time.perf_counter() - start
 
 
+def mixed(backend: Backend, token: str, origin: int, count: int) -> tuple[int, int, float]:
+    """Interbank transfers, bill payments and other banks' card payments in turn, each as its handler books it."""
+    from dataclasses import asdict
+
+    from backend.demo.coop import cedula
+
+    who = backend.auth.principal(token)
+    ops = backend.ops
+    with backend.db.write() as conn:  # the card to pay, registered as the handler does it (no OTP here)
+        card = conn.execute("SELECT id FROM registered_cards WHERE user_id = ?", (who.user_id,)).fetchone()
+        if card is None:  # the first round
+            register = ops._handler("registro_tarjeta")
+            request = dict(kind="otro_banco", number=VISA, institution_code="0010", holder_name="Socio Prueba",
+                           id_type="cedula", id_number=cedula("170000001"))
+            card = (register.execute(conn, who, request, register.prepare(conn, who, request),
+                                     secrets.token_urlsafe(16)),)
+    presentment = backend.services.consulta(token, "CLARO-REC", "0991234561")
+    jobs = [(ops._handler("transferencia"), asdict(TransferRequest(
+                "interbancaria", origin, 1_00, "bench", account_number="2200123456", institution_code="0010",
+                account_type="corriente", holder_name="Comercial Andes", holder_id_type="ruc",
+                holder_id_number="1710034065001"))),
+            (ops._handler("pago_servicio"), {"presentment_id": presentment.id, "bills": [], "account_id": origin,
+                                             "amount": 1_00}),
+            (ops._handler("pago_tarjeta"), {"card": f"registrada:{card[0]}", "origin_id": origin, "option": "otro",
+                                            "amount": 1_00})]
+    print("ready", flush=True)
+    sys.stdin.readline()
+    done = errors = 0
+    start = time.perf_counter()
+    for n in range(count):
+        handler, request = jobs[n % len(jobs)]
+        try:
+            with backend.db.write() as conn:
+                handler.execute(conn, who, request, handler.prepare(conn, who, request), secrets.token_urlsafe(16))
+            done += 1
+        except ServiceError:
+            errors += 1
+    return done, errors, time.perf_counter() - start
+
+
 def main() -> None:
     db, username, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     backend = Backend(db, Settings(**UNLIMITED), create=False)
     token = backend.auth.login(username, "Bench-2026").token
     origin = backend.transfers.origins(token)[0].account_id
+    if sys.argv[4:] == ["mix"]:
+        done, errors, seconds = mixed(backend, token, origin, count)
+        print(f"done {done} errors {errors} seconds {seconds:.4f}", flush=True)
+        return
     dest = backend.db.get_meta(f"bench_dest_{username}") or backend.db.get_meta("bench_dest")
     print("ready", flush=True)
     sys.stdin.readline()  # wait for the parent's start signal

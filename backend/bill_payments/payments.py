@@ -22,7 +22,7 @@ from backend.bill_payments import billers as cat
 from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, PaymentNotice, PaymentRejected, Recaudacion
 from backend.bill_payments.billers import Biller
 from backend.core import daily_quota, invariants, notices
-from backend.core.accounts import internal_account
+from backend.core.accounts import internal_account, shard
 from backend.core.clock import date_text, iso, parse_iso
 from backend.core.daily_quota import Quota
 from backend.core.db import IntegrityError
@@ -130,10 +130,10 @@ def book(ctx: Context, conn: Connection, b: Booking, key: str) -> int:
     now = ctx.now_iso()
     label = f"{b.biller.name} {b.identifier}"
     legs = [Leg(b.account_id, -b.amount, f"Pago {label}"),
-            Leg(b.biller.account_id, b.amount, f"Recaudación {label}")]
+            Leg(shard(conn, b.biller.account_id, b.member_id), b.amount, f"Recaudación {label}")]
     if b.biller.commission:
         legs += [Leg(b.account_id, -b.biller.commission, f"Comisión pago {b.biller.name}"),
-                 Leg(internal_account(conn, "comisiones"), b.biller.commission, f"Comisión pago {b.biller.name}")]
+                 Leg(internal_account(conn, "comisiones", b.member_id), b.biller.commission, f"Comisión pago {b.biller.name}")]
     entry = post(conn, kind="pago_servicio", description=f"Pago de servicio {b.biller.name}", legs=legs,
                  posted_at=now, actor=b.actor, idempotency_key=key)
     payment_id = _insert(ctx, conn, b, key, state="pendiente", entry_id=entry, reason=None, now=now)

@@ -248,11 +248,11 @@ class CardPaymentHandler:
             reg = conn.execute("SELECT * FROM registered_cards WHERE id = ? AND user_id = ?",
                                (int(card.key.split(":")[1]), who.user_id)).fetchone()
             legs = [Leg(origin, -amount, f"Pago tarjeta {card.masked_pan} ({card.institution})"),
-                    Leg(internal_account(conn, "compensacion_interbancaria"), amount,
+                    Leg(internal_account(conn, "compensacion_interbancaria", who.member_id), amount,
                         f"Pago tarjeta {card.institution}")]
             if fee:
                 legs += [Leg(origin, -fee, "Comisión pago de tarjeta de otra institución"),
-                         Leg(internal_account(conn, "comisiones"), fee, "Comisión pago de tarjeta de otra institución")]
+                         Leg(internal_account(conn, "comisiones", who.member_id), fee, "Comisión pago de tarjeta de otra institución")]
             dest = dict(institution=reg["institution_code"], number=self.destination_number(conn, who, card),
                         name=reg["holder_name"], id_type=reg["id_type"], id_number=reg["id_number"])
         entry = post(conn, kind=PAYMENT, description="Pago de tarjeta de crédito", legs=legs, posted_at=now,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from backend.core import business_days, name_search
 from backend.core.identity import account_number, normalize_id, validate_mobile
-from backend.core.ledger import Leg, post
+from backend.core.ledger import Leg, LedgerError, post
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
@@ -35,15 +35,70 @@ INTERNAL = {
 }
 
 
-def internal_account(conn: Connection, key: str) -> int:
-    """The id of an internal account, created on first use (index accounts_kind_name: no scan)."""
-    name = INTERNAL[key]
-    row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?", (name,)).fetchone()
+# A shared internal account (compensación interbancaria, comisiones, a biller's collection) is credited by every
+# branch's bookings: one row, one lock queue (issue #23). A booking made for a member posts instead to one of
+# SHARDS parts of it, chosen by the member (part 0 is the account's own row; the others are `account_shards`
+# rows, internal accounts of their own created on first use), as high-volume ledgers split a hot account.
+# `ledger.check` checks each part as it checks any account; whoever shows the account shows `balance()`: the sum.
+SHARDS = 16
+
+
+def internal_account(conn: Connection, key: str, member: int | None = None) -> int:
+    """The id of an internal account, created on first use (index accounts_kind_name: no scan); for a
+    booking made for `member`, the id of the part that member posts to (see SHARDS), in the same round trip."""
+    name, part = INTERNAL[key], _part(member)
+    row = conn.execute("SELECT a.id, s.account_id FROM accounts a LEFT JOIN account_shards s ON s.parent_id = a.id"
+                       " AND s.shard = ? WHERE a.kind = 'interna' AND a.name = ?", (part, name)).fetchone()
     if row:
-        return row[0]
+        return row[1] or (_new_shard(conn, row[0], part) if part else row[0])
     conn.lock("internal_account")  # two first uses at once on PostgreSQL: one creates, the other finds it
     row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?", (name,)).fetchone()
-    return row[0] if row else insert_account(conn, None, "interna", name, "2000-01-01")
+    parent = row[0] if row else insert_account(conn, None, "interna", name, "2000-01-01")
+    return shard(conn, parent, member)
+
+
+def shard(conn: Connection, account_id: int, member: int | None) -> int:
+    """The part of the shared internal account `account_id` that a booking for `member` posts to (itself
+    when there is no member)."""
+    part = _part(member)
+    if not part:
+        return account_id
+    row = conn.execute("SELECT account_id FROM account_shards WHERE parent_id = ? AND shard = ?",
+                       (account_id, part)).fetchone()
+    return row[0] if row else _new_shard(conn, account_id, part)
+
+
+def balance(conn: Connection, account_id: int) -> int:
+    """An account's balance with its parts' (see SHARDS): what the one row held before it was split."""
+    row = conn.execute("SELECT a.balance + COALESCE((SELECT SUM(p.balance) FROM account_shards s JOIN accounts p"
+                       " ON p.id = s.account_id WHERE s.parent_id = a.id), 0) FROM accounts a WHERE a.id = ?",
+                       (account_id,)).fetchone()
+    return row[0] if row else 0
+
+
+def internal_balance(conn: Connection, key: str) -> int:
+    """The balance of the internal account `key`, its parts included ($0 before its first use)."""
+    row = conn.execute("SELECT id FROM accounts WHERE kind = 'interna' AND name = ?", (INTERNAL[key],)).fetchone()
+    return balance(conn, row[0]) if row else 0
+
+
+def _part(member: int | None) -> int:
+    # Members numbered one after another fall on parts one after another: no two of SHARDS neighbours share one.
+    return 0 if member is None else member % SHARDS
+
+
+def _new_shard(conn: Connection, parent: int, part: int) -> int:
+    conn.lock(f"account_shard:{parent}")  # two first uses at once on PostgreSQL: one creates, the other finds it
+    row = conn.execute("SELECT s.account_id, a.name, a.opened_on, a.kind FROM accounts a LEFT JOIN account_shards s"
+                       " ON s.parent_id = a.id AND s.shard = ? WHERE a.id = ?", (part, parent)).fetchone()
+    if row is None or row[3] != "interna":  # a member's account is never split: its own lock is its member's
+        raise LedgerError(f"La cuenta {parent} no es una cuenta interna de la cooperativa.")
+    if row[0] is not None:
+        return row[0]
+    suffix = f" · parte {part + 1}"
+    account = insert_account(conn, None, "interna", row[1][:80 - len(suffix)] + suffix, row[2])
+    conn.execute("INSERT INTO account_shards (parent_id, shard, account_id) VALUES (?, ?, ?)", (parent, part, account))
+    return account
 
 
 def create_member(conn: Connection, *, id_type: str, id_number: str, first_names: str, last_names: str,

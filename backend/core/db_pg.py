@@ -18,6 +18,8 @@ We chose this over SERIALIZABLE because a co-op's books have hot rows: every int
 and card payment also credits one internal account, and under SERIALIZABLE every pair of such transactions
 that overlap in time is a serialization failure to retry from the top, which collapses throughput as branches
 are added; under READ COMMITTED they just wait a moment for the row lock and both commit (group commit).
+Those internal accounts are now also split in parts chosen by the member (`accounts.SHARDS`), so bookings for
+different members rarely wait for each other at all.
 """
 
 from __future__ import annotations

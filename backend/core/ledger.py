@@ -171,6 +171,13 @@ def check_books(conn: Any) -> list[str]:
     ):
         problems.append(_running(posting_id, number, after, running))
     problems += _check_serials(conn)
+    for number, parent in conn.execute(  # a part of a shared internal account (accounts.SHARDS)
+        "SELECT a.number, p.number FROM account_shards s JOIN accounts a ON a.id = s.account_id"
+        " JOIN accounts p ON p.id = s.parent_id WHERE a.kind != 'interna' OR p.kind != 'interna'"
+        " OR s.parent_id IN (SELECT account_id FROM account_shards)"
+    ):
+        problems.append(f"cuenta {number}: parte de la cuenta {parent}, y una de las dos no es una cuenta interna"
+                        " o aquella es a su vez una parte")
     orphan = conn.execute(
         "SELECT COUNT(*) FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE e.id IS NULL"
     ).fetchone()[0]

@@ -945,6 +945,16 @@ MIGRATIONS: list[str] = [
     INSERT INTO meta (key, value) SELECT 'alertas_movimientos_piso', value FROM meta
         WHERE key = 'alertas_movimientos_hasta';
     """,
+    # 37: sub-accounts of the co-op's shared internal accounts (issue 23): a booking for a member credits the
+    # part its member falls on, so branches no longer queue on one row; every balance shown is their sum
+    """
+    CREATE TABLE account_shards (
+        parent_id INTEGER NOT NULL REFERENCES accounts(id),
+        shard INTEGER NOT NULL CHECK (shard > 0),
+        account_id INTEGER NOT NULL UNIQUE REFERENCES accounts(id),
+        PRIMARY KEY (parent_id, shard)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -298,11 +298,11 @@ class TransfersService:
         origin, kind = d.request.origin_id, d.request.kind
         if kind == "interbancaria":
             legs = [Leg(origin, -d.amount, f"Transferencia a {d.dest_name} ({d.dest_institution}) · {d.motive}"),
-                    Leg(internal_account(conn, "compensacion_interbancaria"), d.amount,
+                    Leg(internal_account(conn, "compensacion_interbancaria", who.member_id), d.amount,
                         f"Transferencia interbancaria {d.dest_institution}")]
             if d.fee:
                 legs += [Leg(origin, -d.fee, "Comisión transferencia interbancaria"),
-                         Leg(internal_account(conn, "comisiones"), d.fee, "Comisión transferencia interbancaria")]
+                         Leg(internal_account(conn, "comisiones", who.member_id), d.fee, "Comisión transferencia interbancaria")]
         else:
             if kind == "propia":
                 out_memo = f"Transferencia a mi cuenta {d.dest_account_masked} · {d.motive}"
