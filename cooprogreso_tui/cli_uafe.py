@@ -10,6 +10,8 @@ from __future__ import annotations
 import getpass
 import sys
 
+from backend.core.text import counted
+
 from .cli import _say
 
 
@@ -53,7 +55,8 @@ def _export(cfg, args) -> int:
         if token:
             backend.auth.logout(token, "cli")
         backend.close()
-    _say(f"RESU {args.month}: {len(resu.rows)} operaciones de {resu.depositors} depositantes en {path}")
+    _say(f"RESU {args.month}: {counted(len(resu.rows), 'operación', 'operaciones')} de "
+         f"{counted(resu.depositors, 'depositante', 'depositantes')} en {path}")
     if not resu.verified_layout:
         _say("Aviso: el orden de columnas no está verificado con el formato oficial de la UAFE "
              "(backend/data/uafe_resu.toml).")
