@@ -139,6 +139,8 @@ class TillsScreen(MemberScreen):
     def done_tills(self, tills) -> None:
         table = self.query_one("#tills", DataTable)
         for t in tills:
+            # A closed till's cash went back to the vault (the ledger says $0.00): its «Efectivo» is what was counted.
+            cash = t.counted if t.status == "cerrada" and t.counted is not None else t.cash
             table.add_row(fit(t.teller, 14), date_text(t.business_date), safe_text(TILL_STATES.get(t.status, t.status)),
-                          format_money(t.cash), format_money(t.difference or 0), safe_text(t.pending))
+                          format_money(cash), format_money(t.difference or 0), safe_text(t.pending))
         table.focus()

@@ -259,3 +259,22 @@ def test_snapshot_decision_dialog_after_an_error(snap_compare, backend, clock):
         await pilot.pause()
 
     assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_cajas_del_dia_shows_a_closed_tills_counted_cash(backend, clock):
+    """Issue 21 (staff): a till closed with $14,350.00 counted showed «Efectivo $0.00» (its cash is in the vault)."""
+    from textual.widgets import DataTable
+
+    cajero = enrol(backend, "cajero1", "cajero", "Rosa Quispe")
+    supervisor = enrol(backend, "supervisor1", "supervisor", "Hugo Torres")
+    sign_in(backend, cajero, clock)
+    backend.tills.open_till(cajero.token, "14350")
+    assert backend.tills.close_till(cajero.token, {10000: 143, 5000: 1}).state == "cerrada"
+    clock.advance(seconds=60)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, supervisor)
+        await pilot.press("2")
+        await settle(pilot)
+        row = [str(cell) for cell in app.screen.query_one("#tills", DataTable).get_row_at(0)]
+        assert "Cerrada" in row and "$14,350.00" in row, row
