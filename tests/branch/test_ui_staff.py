@@ -101,6 +101,11 @@ async def test_large_withdrawal_goes_to_the_supervisor_queue(backend, clock):
         await pilot.click("#approve")
         await settle(pilot)
         assert isinstance(app.screen, ApprovalsScreen) and "No hay operaciones" in screen_text(app)
+        assert "Operación aprobada." in screen_text(app)
+        await pilot.press("escape")  # issue 21 (staff): the outcome stayed as a toast over the next screen
+        await settle(pilot)
+        assert not isinstance(app.screen, ApprovalsScreen) and "Operación aprobada" not in screen_text(app)
+        assert not [n for n in app._notifications if "Operación" in n.message]  # no toast carried over
     assert balance(backend, account) == 6500_00 and backend.check() == []
 
 
