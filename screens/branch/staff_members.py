@@ -227,7 +227,8 @@ class UnlockModal(FieldErrors, ServiceCalls, ModalScreen[bool]):
     the reason the staff member took the caller's word."""
 
     HELP = "Escribe el motivo del desbloqueo (queda en la auditoría) y pulsa «Desbloquear»; Escape vuelve."
-    BINDINGS = [Binding("escape", "close", "Cancelar", id="unlock.close")]
+    BINDINGS = [Binding("escape", "close", "Cancelar", id="unlock.close"),
+                Binding("f1", "app.help", "Ayuda", id="unlock.help", tooltip="Ayuda de este diálogo", show=False)]
     FIELD_ERRORS = {"reason": ("#unlock-reason", "#unlock-error")}
     FORM_ERROR = ("", "#unlock-error")
 
