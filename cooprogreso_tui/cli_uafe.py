@@ -10,6 +10,8 @@ from __future__ import annotations
 import getpass
 import sys
 
+from backend.core.text import counted
+
 from .cli import say
 
 
@@ -54,7 +56,8 @@ def _export(cfg, args) -> int:
         if token:
             backend.auth.logout(token, "cli")
         backend.close()
-    say(f"RESU {args.month}: {len(resu.rows)} operaciones de {resu.depositors} depositantes en {path}")
+    say(f"RESU {args.month}: {counted(len(resu.rows), 'operación', 'operaciones')} de "
+        f"{counted(resu.depositors, 'depositante', 'depositantes')} en {path}")
     if not resu.verified_layout:
         say(f"Aviso: {resu.unverified} (backend/data/uafe_resu.toml)")
     return 0

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend.core.text import counted
+
 from .background import BackgroundJobs
 
 if TYPE_CHECKING:
@@ -44,10 +46,11 @@ def _settle(backend: Backend) -> str | None:
     report = backend.clearing.settle()
     flagged = len(backend.clearing.flagged())
     if report.failed:
-        return (f"La red interbancaria no respondió bien a {report.failed} operaciones; se reintentarán. "
+        return (f"La red interbancaria no respondió bien a {counted(report.failed, 'operación', 'operaciones')}; se reintentarán. "
                 "El detalle está en el registro y en `cooprogreso settle`.")
     if flagged:
-        return f"{flagged} operaciones interbancarias esperan revisión del personal (`cooprogreso settle`)."
+        noun = counted(flagged, "operación interbancaria espera", "operaciones interbancarias esperan")
+        return f"{noun} revisión del personal (`cooprogreso settle`)."
     return None
 
 

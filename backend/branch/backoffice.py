@@ -229,15 +229,18 @@ class BackofficeService:
                             bool(u and u["access_reset_at"]), mask_phone(m["mobile"] or ""))
 
     @staff_only(ATENCION)
-    def unlock_user(self, who: Principal, member_id: int) -> None:
+    def unlock_user(self, who: Principal, member_id: int, reason: str) -> None:
+        """Unlocking skips the lockout that stops a guesser: the audit keeps why the member's word was taken."""
         self._not_own(who, member_id, "socio.desbloquear")
+        reason = clean_text(reason, field="reason", label="El motivo", max_len=120, min_len=5)
         with self.ctx.db.write() as conn:
             self._member(conn, member_id, lock=True)
             done = conn.execute("UPDATE users SET locked_until = NULL, failed_logins = 0 WHERE member_id = ?"
                                 " RETURNING id", (member_id,)).fetchone()
             if done is None:
                 raise ValidationError("El socio no tiene usuario en línea.", code="sin_usuario")
-            self.ctx.audit(conn, who.username, "socio.desbloquear", "ok", rol=who.role, member_id=member_id)
+            self.ctx.audit(conn, who.username, "socio.desbloquear", "ok", rol=who.role, member_id=member_id,
+                           motivo=reason)
 
     @staff_only(ATENCION)
     def reset_access(self, who: Principal, member_id: int) -> None:

@@ -235,7 +235,7 @@ def held_claims(conn: Connection, now: str, horizon: str, mine: str) -> tuple[li
 
 
 def held_reason(day: str, held: list[tuple[str, int, str]]) -> str:
-    who = "; ".join(f"{n} tomados por «{holder}» hasta las {until[11:19]} del {date_text(until[:10])}"
+    who = "; ".join(f"{counted(n, 'tomado', 'tomados')} por «{holder}» hasta las {until[11:19]} del {date_text(until[:10])}"
                     for holder, n, until in held)
     return (f"No se puede cerrar el día {date_text(day)} todavía: hay pagos programados de ese día en curso ({who}). "
             "Si ese proceso se detuvo, quedan libres a esa hora; intenta de nuevo entonces.")

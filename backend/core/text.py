@@ -98,3 +98,10 @@ def visible(text: object) -> str:
 def counted(count: int, singular: str, plural: str) -> str:
     """«1 movimiento», «2 movimientos»: a count with its noun in the right number (never «1 movimientos»)."""
     return f"{count} {singular if count == 1 else plural}"
+
+
+def duration(seconds: int) -> str:
+    """«5 minutos», «1 minuto», «90 segundos»: how the SMS and the help say one time alike."""
+    if seconds >= 60 and seconds % 60 == 0:
+        return counted(seconds // 60, "minuto", "minutos")
+    return counted(seconds, "segundo", "segundos")

@@ -17,6 +17,7 @@ from importlib import resources
 
 from backend.core.money import format_money
 from backend.core.settings import Settings
+from backend.core.text import duration
 
 _PRIVATE = ("token", "url", "secret", "password")
 
@@ -43,7 +44,8 @@ def _raw() -> tuple[dict, ...]:
 
 
 def placeholders(settings: Settings) -> dict[str, str]:
-    """Each setting by name, and money settings (cents) also as `money_<name>` in dollars."""
+    """Each setting by name; money settings (cents) also as `money_<name>` in dollars, and times in seconds
+    also as `time_<name>` («5 minutos»), the way the SMS says them."""
     values: dict[str, str] = {}
     for f in fields(settings):
         if any(part in f.name for part in _PRIVATE):
@@ -52,6 +54,8 @@ def placeholders(settings: Settings) -> dict[str, str]:
         values[f.name] = str(value)
         if isinstance(value, int) and not isinstance(value, bool):
             values[f"money_{f.name}"] = format_money(value)
+            if f.name.endswith("_seconds"):
+                values[f"time_{f.name}"] = duration(value)
     return values
 
 

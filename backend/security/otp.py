@@ -22,7 +22,7 @@ from backend.core.clock import iso, parse_iso
 from backend.core.context import Context
 from backend.core.errors import OtpError
 from backend.core.identity import mask_phone
-from backend.core.text import fold_digits
+from backend.core.text import duration, fold_digits
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row
@@ -244,9 +244,9 @@ class OtpService:
 
     def _deliver(self, phone: str, purpose: str, code: str, actor: str, challenge_id: str) -> int | None:
         """Send the SMS; the outbox row that shows the code, if the channel keeps one."""
-        minutes = max(1, self.ctx.settings.otp_ttl_seconds // 60)
+        ttl = duration(self.ctx.settings.otp_ttl_seconds)  # the words the help uses (backend/help/faq.py)
         body = (f"Cooprogreso: tu código de seguridad para {PURPOSE_LABELS.get(purpose, purpose)} "
-                f"es {code}. Vence en {minutes} min. No lo compartas con nadie.")
+                f"es {code}. Vence en {ttl}. No lo compartas con nadie.")
         try:
             sent = self.ctx.channel.send(self.ctx.db, phone, body, self.ctx.now_iso())
         except Exception as exc:

@@ -14,7 +14,8 @@ from datetime import datetime
 
 CODE_LABEL = "Código de verificación: "
 HEADER = "COOPROGRESO · Cooperativa de Ahorro y Crédito"
-LABEL_WIDTH = 18
+LABEL_WIDTH = 18  # the values' column; a receipt with a longer label moves it right for all its rows
+MAX_LABEL_WIDTH = 30  # and no further: the value still fits the 64-column dialog at 80×24
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,10 @@ def make(secret: bytes, *, kind: str, title: str, lines: list[tuple[str, str]] |
          reference: str, created_at: datetime, result_id: int) -> Receipt:
     """Build and sign a receipt. Values are printed as given: callers mask what must be masked."""
     lines = tuple((str(label), _one_line(value)) for label, value in lines)
-    body = [HEADER, f"Comprobante de {title}", "", _row("Referencia", reference),
-            _row("Fecha y hora", f"{created_at:%d/%m/%Y %H:%M:%S}")]
-    body += [_row(label, value) for label, value in lines]
+    width = min(MAX_LABEL_WIDTH, max([LABEL_WIDTH] + [len(label) + 1 for label, _ in lines]))
+    body = [HEADER, f"Comprobante de {title}", "", _row("Referencia", reference, width),
+            _row("Fecha y hora", f"{created_at:%d/%m/%Y %H:%M:%S}", width)]
+    body += [_row(label, value, width) for label, value in lines]
     return Receipt(kind=kind, title=title, lines=lines, reference=reference, created_at=created_at,
                    result_id=result_id, text=render(secret, body))
 
@@ -55,8 +57,9 @@ def _one_line(value: object) -> str:
     return " ".join(str(value).split())
 
 
-def _row(label: str, value: str) -> str:
-    return f"{(label + ':').ljust(LABEL_WIDTH)} {value}"
+def _row(label: str, value: str, width: int = LABEL_WIDTH) -> str:
+    """One row, its value in the receipt's column (every value starts at the same place)."""
+    return f"{(label + ':').ljust(width)} {value}"
 
 
 def sign(secret: bytes, body: str) -> str:

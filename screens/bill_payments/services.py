@@ -17,6 +17,7 @@ from screens.shared.base import MemberScreen
 from screens.shared.calls import ServiceCalls
 from screens.shared.confirm import ConfirmModal
 from screens.shared.flow import start_authorised
+from screens.shared.field_errors import FieldErrors
 from screens.shared.safe_text import safe_text
 from screens.shared.text_entry import TextInput
 
@@ -115,10 +116,16 @@ class ServicesScreen(MemberScreen):
             self.app.push_screen(PayScreen(s.id))
 
 
-class RegisterModal(BillerChoice, ModalScreen):
+class RegisterModal(FieldErrors, BillerChoice, ModalScreen):
     """Paso 1: categoría y entidad · Paso 2: cuenta de débito · Paso 3: identificador y alias → código."""
 
     ID_LABEL = "Paso 3 · {}"
+    # One way for refusals (screens/shared/field_errors.py): beside the field, focused, cleared when changed
+    FIELD_ERRORS = {"category": ("#category", "#biller-error"), "biller": ("#biller", "#biller-error"),
+                    "account": ("#account", "#account-error"), "account_id": ("#account", "#account-error"),
+                    "origin": ("#account", "#account-error"), "identifier": ("#identifier", "#identifier-error"),
+                    "alias": ("#alias", "#alias-error")}
+    FORM_ERROR = ("", "#register-error")
 
     DEFAULT_CSS = FORM_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="register.cancel", tooltip="No registrar")]
@@ -134,13 +141,17 @@ class RegisterModal(BillerChoice, ModalScreen):
                 yield Label("Paso 1 · Selecciona la categoría del servicio", classes="step")
                 yield Select([], id="category", prompt="Categoría", compact=True)
                 yield Select([], id="biller", prompt="Entidad", compact=True)
+                yield Static("", id="biller-error", classes="field-error collapse")
                 yield Label("Paso 2 · Cuenta de la que se generarán los débitos", classes="step")
                 yield Select([], id="account", prompt="Cuenta de débito", compact=True)
+                yield Static("", id="account-error", classes="field-error collapse")
                 yield Label("Paso 3 · Número de cuenta, contrato o identificador", classes="step", id="id-label")
                 yield TextInput(id="identifier", max_length=20, compact=True)
+                yield Static("", id="identifier-error", classes="field-error collapse")
                 yield Label("Alias (opcional)")
                 yield TextInput(id="alias", max_length=30, placeholder="p. ej. Luz de la casa", compact=True)
-                yield Static("", id="register-error", classes="field-error")
+                yield Static("", id="alias-error", classes="field-error collapse")
+                yield Static("", id="register-error", classes="field-error collapse")
             with Horizontal(classes="buttons"):
                 yield Button("Cancelar", id="cancel", compact=True)
                 yield Button("Confirmar", id="confirm", variant="primary", compact=True)
@@ -170,11 +181,16 @@ class RegisterModal(BillerChoice, ModalScreen):
     @on(Button.Pressed, "#confirm")
     @on(Input.Submitted, "#alias")
     def confirm(self) -> None:
-        self.query_one("#register-error", Static).update("")
+        self.clear_field_errors()
         biller = self.query_one("#biller", Select).value
         account = self.query_one("#account", Select).value
-        if not isinstance(biller, str) or not isinstance(account, int):  # Select.NULL: nothing chosen yet
-            self._error(ServiceError("Selecciona la categoría, la entidad y la cuenta de débito."))
+        if not isinstance(biller, str):  # Select.NULL: nothing chosen yet
+            category = self.query_one("#category", Select).value
+            self.field_error("biller" if isinstance(category, str) else "category",
+                             "Selecciona la categoría y la entidad del servicio.")
+            return
+        if not isinstance(account, int):
+            self.field_error("account", "Selecciona la cuenta de débito.")
             return
         services, token = self.coop.backend.services, self.coop.token
         identifier, alias = self.query_one("#identifier", Input).value, self.query_one("#alias", Input).value
@@ -186,17 +202,17 @@ class RegisterModal(BillerChoice, ModalScreen):
         self.dismiss(receipt)
 
     def _error(self, error: ServiceError) -> None:
-        self.query_one("#register-error", Static).update(safe_text(error.message))
-        if error.field == "identifier":
-            self.query_one("#identifier", Input).focus()
+        self.field_error(error.field, error.message)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
-class AliasModal(ServiceCalls, ModalScreen):
+class AliasModal(FieldErrors, ServiceCalls, ModalScreen):
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="alias.cancel", tooltip="No cambiar")]
+    FIELD_ERRORS = {"alias": ("#alias", "#alias-error")}
+    FORM_ERROR = ("#alias", "#alias-error")
 
     def __init__(self, service) -> None:
         super().__init__()
@@ -224,7 +240,7 @@ class AliasModal(ServiceCalls, ModalScreen):
         self.dismiss(service)
 
     def failed_rename(self, error: ServiceError) -> None:
-        self.query_one("#alias-error", Static).update(safe_text(error.message))
+        self.field_error(error.field, error.message)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -15,7 +15,7 @@ from backend.core.money import format_money
 from screens.shared.base import MemberScreen
 from screens.shared.calls import ServiceCalls
 from screens.shared.cells import date_text, fit
-from screens.shared.safe_text import safe_text, visible_lines
+from screens.shared.safe_text import safe_text
 from screens.shared.text_entry import TextInput
 
 TILL_STATES = {"abierta": "Abierta", "cerrada": "Cerrada"}
@@ -85,6 +85,7 @@ class ApprovalsScreen(MemberScreen):
     def __init__(self) -> None:
         super().__init__()
         self.items: dict[int, Approval] = {}
+        self.outcome = ""  # the last decision, said once above the reloaded queue
 
     def compose_body(self) -> ComposeResult:
         yield Label("Aprobaciones pendientes", classes="section-title")
@@ -107,9 +108,11 @@ class ApprovalsScreen(MemberScreen):
             ref = dict(a.lines).get("Referencia", "")
             table.add_row(safe_text(ref), safe_text(SHORT_LABELS.get(a.kind, a.label)), fit(a.member, 20), format_money(a.amount),
                           fit(a.maker, 12), key=str(a.id))
+        status = (f"Pendientes: {len(items)} · Enter abre la operación · nadie aprueba lo que solicitó"
+                  if items else "No hay operaciones esperando aprobación.")
         self.query_one("#approvals-status", Static).update(
-            f"Pendientes: {len(items)} · Enter abre la operación · nadie aprueba lo que solicitó"
-            if items else "No hay operaciones esperando aprobación.")
+            safe_text(f"{self.outcome} {status}" if self.outcome else status))
+        self.outcome = ""
         table.focus()
 
     @on(DataTable.RowSelected, "#approvals")
@@ -117,8 +120,9 @@ class ApprovalsScreen(MemberScreen):
         self.app.push_screen(DecisionModal(self.items[int(str(event.row_key.value))]), self._decided)
 
     def _decided(self, outcome: str | None) -> None:
-        if outcome:
-            self.notify(visible_lines(f"Operación {outcome}."), markup=False)
+        # Said on this screen's status line, not as a toast: a toast outlived the screen and still said
+        # «Operación rechazada.» over the next one.
+        self.outcome = f"Operación {outcome}." if outcome else ""
         self.action_reload()
 
 
@@ -139,6 +143,8 @@ class TillsScreen(MemberScreen):
     def done_tills(self, tills) -> None:
         table = self.query_one("#tills", DataTable)
         for t in tills:
+            # A closed till's cash went back to the vault (the ledger says $0.00): its «Efectivo» is what was counted.
+            cash = t.counted if t.status == "cerrada" and t.counted is not None else t.cash
             table.add_row(fit(t.teller, 14), date_text(t.business_date), safe_text(TILL_STATES.get(t.status, t.status)),
-                          format_money(t.cash), format_money(t.difference or 0), safe_text(t.pending))
+                          format_money(cash), format_money(t.difference or 0), safe_text(t.pending))
         table.focus()

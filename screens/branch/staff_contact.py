@@ -151,7 +151,9 @@ class StaffContactScreen(MemberScreen):
             return
         preview = body if len(body) <= 300 else body[:300] + "…"
         self.app.push_screen(
-            ConfirmModal(f"¿Enviar la respuesta a {case.member_name} ({case.number})?", preview, accept="Enviar"),
+            # The case number first: after a long member name it was cut off the dialog's one-line title.
+            ConfirmModal(f"¿Enviar la respuesta del caso {case.number}?", f"Para: {case.member_name}\n\n{preview}",
+                         accept="Enviar"),
             lambda yes: self._send(case, body) if yes else None)
 
     def _send(self, case: StaffCase, body: str) -> None:

@@ -19,6 +19,7 @@ from backend.core.identity import ID_TYPES
 from screens.shared.base import MemberScreen
 from screens.shared.calls import ServiceCalls
 from screens.shared.confirm import ConfirmModal
+from screens.shared.field_errors import FieldErrors
 from screens.shared.safe_text import safe_text
 from screens.shared.text_entry import TextInput
 
@@ -182,14 +183,13 @@ class MemberCareScreen(MemberScreen):
 
     @on(Button.Pressed, "#unlock")
     def unlock(self) -> None:
-        self.call("unlock", self.coop.backend.backoffice.unlock_user, self.coop.token, self.member_id)
+        if self.member_id is not None:
+            self.app.push_screen(UnlockModal(self.member_id, self.card.name), self._unlocked)
 
-    def done_unlock(self, _) -> None:
-        self._status("Usuario desbloqueado.", "bold green")
-        self.call("access", self.coop.backend.backoffice.online_access, self.coop.token, self.member_id)
-
-    def failed_unlock(self, error) -> None:
-        self._status(error.message, "bold red")
+    def _unlocked(self, done: bool | None) -> None:
+        if done:
+            self._status("Usuario desbloqueado.", "bold green")
+            self.call("access", self.coop.backend.backoffice.online_access, self.coop.token, self.member_id)
 
     @on(Button.Pressed, "#reset")
     def reset(self) -> None:
@@ -220,6 +220,50 @@ class MemberCareScreen(MemberScreen):
 
     def failed_mobile(self, error) -> None:
         self._status(error.message, "bold red")
+
+
+class UnlockModal(FieldErrors, ServiceCalls, ModalScreen[bool]):
+    """«Desbloquear usuario» asks why: unlocking skips the lockout that stops a guesser, so the audit keeps
+    the reason the staff member took the caller's word."""
+
+    HELP = "Escribe el motivo del desbloqueo (queda en la auditoría) y pulsa «Desbloquear»; Escape vuelve."
+    BINDINGS = [Binding("escape", "close", "Cancelar", id="unlock.close"),
+                Binding("f1", "app.help", "Ayuda", id="unlock.help", tooltip="Ayuda de este diálogo", show=False)]
+    FIELD_ERRORS = {"reason": ("#unlock-reason", "#unlock-error")}
+    FORM_ERROR = ("", "#unlock-error")
+
+    def __init__(self, member_id: int, name: str) -> None:
+        super().__init__()
+        self.member_id, self.name_text = member_id, name
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(safe_text(f"Desbloquear el usuario de {self.name_text}"), classes="dialog-title")
+            yield Label("Motivo (queda en la auditoría)")
+            yield TextInput(id="unlock-reason", max_length=120, compact=True)
+            yield Static("", id="unlock-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancelar", id="unlock-cancel", compact=True)
+                yield Button("Desbloquear", id="unlock-ok", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#unlock-reason", Input).focus()
+
+    @on(Input.Submitted, "#unlock-reason")
+    @on(Button.Pressed, "#unlock-ok")
+    def send(self) -> None:
+        self.call("unlock", self.coop.backend.backoffice.unlock_user, self.coop.token, self.member_id,
+                  self.query_one("#unlock-reason", Input).value)
+
+    def done_unlock(self, _) -> None:
+        self.dismiss(True)
+
+    def failed_unlock(self, error) -> None:
+        self.field_error(error.field, error.message)
+
+    @on(Button.Pressed, "#unlock-cancel")
+    def action_close(self) -> None:
+        self.dismiss(False)
 
 
 class SignInsModal(ServiceCalls, ModalScreen[None]):

@@ -265,7 +265,7 @@ class SimulationScreen(MemberScreen):
                          show_receipt=False)
 
     def _done(self, receipt) -> None:
-        self.app.push_screen(DeferralSuccessModal(receipt), self._accepted)
+        self.app.push_screen(DeferralSuccessModal(receipt, self.request.get("kind", "consumos")), self._accepted)
 
     def _accepted(self, _: object) -> None:
         self.dismiss("exito")
@@ -276,13 +276,15 @@ class DeferralSuccessModal(ModalScreen[None]):
 
     BINDINGS = [("escape", "close", "Aceptar")]
 
-    def __init__(self, receipt) -> None:
+    def __init__(self, receipt, kind: str = "consumos") -> None:
         super().__init__()
         self.receipt = receipt
+        self.kind = kind  # the title names what was deferred: a rotativo is not «Transacciones»
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="deferral-success"):
-            yield Label("Diferido Tarjetas de Crédito · Transacciones", classes="dialog-title")
+            what = TITLES.get(self.kind, TITLES["consumos"]).removeprefix("Diferido ")
+            yield Label(f"Diferido Tarjetas de Crédito · {what}", classes="dialog-title")
             yield Label("Diferido exitoso", id="success-title")
             yield Static("Recuerda que este valor se suma a tus diferidos anteriores")
             yield Static(safe_text(f"Referencia {self.receipt.reference} · Valor Cuota {self.receipt.get('Valor Cuota')}"))

@@ -285,3 +285,6 @@ class MessagesScreen(MemberScreen):
         elif case.can_reply:
             text.append("\n¿Algo más? Escribe abajo y envía con F2: el caso vuelve a revisión.", style="dim")
         self.query_one("#case-detail", Static).update(safe_text(text))
+        # The newest answer is the part to read: at 80×24 a long one was cut below the view, so the view ends there
+        scroll = self.query_one("#case-scroll", VerticalScroll)
+        scroll.call_after_refresh(scroll.scroll_end, animate=False)

@@ -23,6 +23,7 @@ class AffiliationScreen(ServiceCalls, Screen):
     def __init__(self) -> None:
         super().__init__()
         self.start: AffiliationStart | None = None
+        self.created = ""  # the user made here, handed to the sign-in when leaving
 
     def compose(self) -> ComposeResult:
         with Center():
@@ -111,6 +112,7 @@ class AffiliationScreen(ServiceCalls, Screen):
         self.call("create", self.coop.backend.auth.complete_affiliation, start.challenge.id, username, password)
 
     def done_create(self, username: str) -> None:
+        self.created = username
         self.query_one("#done-message", Static).update(safe_text(
             f"¡Listo! Tu afiliación a Cooprogreso en Línea fue exitosa.\n"
             f"Ya puedes ingresar con tu usuario «{username}»."))
@@ -134,7 +136,11 @@ class AffiliationScreen(ServiceCalls, Screen):
 
     @on(Button.Pressed, "#finish")
     def action_leave(self) -> None:
+        from screens.security.login import LoginScreen
+
         self.app.pop_screen()
+        if self.created and isinstance(self.app.screen, LoginScreen):
+            self.app.screen.prefill(self.created)
 
     def _say(self, selector: str, text: str) -> None:
         self.query_one(selector, Static).update(safe_text(text))

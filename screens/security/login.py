@@ -23,7 +23,9 @@ if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before t
 class LoginScreen(ServiceCalls, Screen):
     BINDINGS = [
         Binding("ctrl+r", "register", "Regístrate aquí", id="login.register", tooltip="Afiliarte a Cooprogreso en Línea"),
-        Binding("ctrl+q", "app.quit", "Salir", id="login.quit", tooltip="Cerrar la aplicación"),
+        Binding("ctrl+q", "quit", "Salir", id="login.quit", tooltip="Cerrar la aplicación"),
+        # The sign-in is where a new member first needs help: F1 is told here too, not only on the menu.
+        Binding("f1", "app.help", "Ayuda", id="login.help", tooltip="Ayuda de esta pantalla"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -39,7 +41,7 @@ class LoginScreen(ServiceCalls, Screen):
             yield Static("¿Aún no tienes usuario?", id="login-hint")
             yield Button("Regístrate aquí", id="register", compact=True)
             yield Static("", id="login-notice")
-        yield Footer(show_command_palette=False)  # F1 and Ctrl+P are told on the menu
+        yield Footer(show_command_palette=False)  # Ctrl+P is told on the menu
 
     def on_mount(self) -> None:
         self.query_one("#username", Input).focus()
@@ -51,6 +53,24 @@ class LoginScreen(ServiceCalls, Screen):
         self._error("")
         self.query_one("#login", Button).disabled = False
         self.query_one("#username", Input).focus()
+
+    def prefill(self, username: str) -> None:
+        """After an affiliation: the new user is the one to sign in, never the name typed before it."""
+        self.query_one("#username", Input).value = username
+        self.query_one("#password", Input).value = ""
+        self._error("")
+        self.query_one("#password", Input).focus()
+
+    def action_quit(self) -> None:
+        """Ctrl+Q asks first: a key pressed by mistake must not drop what the person typed."""
+        from screens.shared.confirm import ConfirmModal
+
+        def answered(close: bool | None) -> None:
+            if close:
+                self.app.exit()
+
+        self.app.push_screen(ConfirmModal("¿Cerrar Cooprogreso en Línea?", accept="Cerrar", cancel="Seguir aquí"),
+                             answered)
 
     def show_notice(self, text: str) -> None:
         self.query_one("#login-notice", Static).update(safe_text(text))

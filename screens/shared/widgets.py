@@ -126,6 +126,18 @@ class CoopHeader(Vertical):
             yield Static(safe_text(signed.member_name if signed else ""), id="member-name")
             yield Static(safe_text(last_login_text(signed.previous_login) if signed else ""), id="last-login")
 
+    def on_resize(self) -> None:
+        """Staff: «name · role» beside «Última conexión» cut the role; the name gives way (with «…») instead."""
+        from screens.shared.cells import fit
+
+        signed = self.coop.signed_in
+        if signed is None or signed.role == "socio" or " · " not in signed.member_name:
+            return
+        name, _, role = signed.member_name.rpartition(" · ")
+        room = self.content_size.width - len(last_login_text(signed.previous_login)) - len(f" · {role}") - 2
+        if len(safe_text(signed.member_name).plain) > room + len(f" · {role}"):
+            self.query_one("#member-name", Static).update(SafeText.assemble(fit(name, max(room, 1)), f" · {role}"))
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "salir":
             event.stop()

@@ -39,6 +39,8 @@ class TransferScreen(FieldErrors, MemberScreen):
     def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
+        self.own_accounts: list[tuple[str, int]] = []  # «propia»: every savings account, for the destination list
+        self._dest_ids: list[int] = []  # what the destination list offers now
 
     def compose_body(self) -> ComposeResult:
         yield Label(TITLES[self.kind], classes="section-title")
@@ -97,13 +99,31 @@ class TransferScreen(FieldErrors, MemberScreen):
         if options:
             origin.value = options[0][1]
         if self.kind == "propia":
-            dest = self.query_one("#dest-own", Select)
-            dest.set_options([(safe_text(f"Ahorros {o.number}"), o.account_id) for o in origins])
-            if len(options) > 1:
-                dest.value = options[1][1]
-            else:
+            self.own_accounts = [(f"Ahorros {o.number}", o.account_id) for o in origins]
+            self._own_destinations()
+            if len(options) < 2:
                 self._error("#dest-error", "Necesitas al menos dos cuentas de ahorros para transferir entre ellas.")
         origin.focus()
+
+    @on(Select.Changed, "#origin")
+    def _origin_changed(self) -> None:
+        if self.kind == "propia" and self.own_accounts:
+            self._own_destinations()
+
+    def _own_destinations(self) -> None:
+        """The destination list offers every own account but the origin (choosing it was a dead end)."""
+        origin = chosen_id(self.query_one("#origin", Select))
+        dest = self.query_one("#dest-own", Select)
+        kept = chosen_id(dest)
+        others = [(label, account) for label, account in self.own_accounts if account != origin]
+        if [account for _, account in others] == self._dest_ids:
+            return  # same list: leave the person's choice and the Select alone
+        self._dest_ids = [account for _, account in others]
+        dest.set_options([(safe_text(label), account) for label, account in others])
+        if kept in {account for _, account in others}:
+            dest.value = kept
+        elif others:
+            dest.value = others[0][1]
 
     def done_quota(self, quota) -> None:
         text = (f"Cupo disponible hoy: {format_money(quota.left_today)} · "

@@ -70,6 +70,12 @@ async def test_registro_lists_registers_with_a_code_and_deletes_after_confirming
         await pilot.click("#confirm")
         await settle(pilot)
         assert "de 6 a 10 dígitos" in screen_text(app)  # the entity's own hint, nothing sent
+        # issue 21: the one way errors show (screens/shared/field_errors.py): beside the field, focused, cleared
+        assert "de 6 a 10 dígitos" in str(app.screen.query_one("#identifier-error").render())
+        assert app.focused is app.screen.query_one("#identifier", Input)
+        await pilot.press("backspace")
+        await settle(pilot)
+        assert "de 6 a 10 dígitos" not in screen_text(app)
         app.screen.query_one("#identifier", Input).value = "4000122"
         await pilot.click("#confirm")
         await settle(pilot)

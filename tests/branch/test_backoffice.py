@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from backend.core.errors import AuthError, Forbidden, ValidationError
@@ -56,8 +58,27 @@ def test_unlock_a_locked_member(backend, staff):
         backend.auth.login("demo", "Demo-2026!")
     member_id = backend.counter.find_member(staff["atencion"].token, demo_cedula())[0].member_id
     assert backend.backoffice.online_access(staff["atencion"].token, member_id).locked
-    backend.backoffice.unlock_user(staff["atencion"].token, member_id)
+    backend.backoffice.unlock_user(staff["atencion"].token, member_id, "Llamó desde su celular registrado")
     assert backend.auth.login("demo", "Demo-2026!").username == "demo"
+
+
+def test_unlock_asks_a_reason_and_the_audit_keeps_it(backend, staff):
+    """Issue 21 (staff): «Desbloquear usuario» asked no reason; without one it changes nothing."""
+    for _ in range(5):
+        with pytest.raises(AuthError):
+            backend.auth.login("demo", "Mala-clave1")
+    aten = staff["atencion"]
+    member_id = backend.counter.find_member(aten.token, demo_cedula())[0].member_id
+    for reason in ("", "   ", "ok"):
+        with pytest.raises(ValidationError) as err:
+            backend.backoffice.unlock_user(aten.token, member_id, reason)
+        assert err.value.field == "reason"
+    assert backend.backoffice.online_access(aten.token, member_id).locked
+    backend.backoffice.unlock_user(aten.token, member_id, "Llamó desde su celular; verificado")
+    row = backend.db.conn.execute("SELECT details FROM audit_log WHERE action = 'socio.desbloquear' ORDER BY id DESC"
+                                  " LIMIT 1").fetchone()
+    assert json.loads(row[0])["motivo"] == "Llamó desde su celular; verificado"
+    assert not backend.backoffice.online_access(aten.token, member_id).locked
 
 
 def test_reset_access_ends_sessions_and_the_member_affiliates_again(backend, staff, lucia):
@@ -93,7 +114,7 @@ def test_mobile_change_needs_a_supervisor(backend, staff, lucia):
 def test_member_service_actions_are_audited_with_the_member(backend, staff):
     aten = staff["atencion"]
     member_id = backend.counter.find_member(aten.token, demo_cedula())[0].member_id
-    backend.backoffice.unlock_user(aten.token, member_id)
+    backend.backoffice.unlock_user(aten.token, member_id, "Verificado con cédula original")
     row = backend.db.conn.execute("SELECT actor, action, outcome FROM audit_log WHERE member_id = ? ORDER BY id DESC"
                                   " LIMIT 1", (member_id,)).fetchone()
     assert tuple(row) == ("atencion1", "socio.desbloquear", "ok")

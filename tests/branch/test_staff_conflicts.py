@@ -51,7 +51,7 @@ def test_a_user_linked_to_her_cedula_decides_nothing_of_hers_whatever_the_name(b
                  lambda: backend.contact_staff.close(lucy.token, case.id)):
         with pytest.raises(Forbidden, match="caso que escribiste tú"):
             call()
-    for call in (lambda: backend.backoffice.unlock_user(lucy.token, lucia.member_id),
+    for call in (lambda: backend.backoffice.unlock_user(lucy.token, lucia.member_id, "Olvidó su clave"),
                  lambda: backend.backoffice.reset_access(lucy.token, lucia.member_id),
                  lambda: backend.backoffice.request_mobile_change(lucy.token, lucia.member_id, "0987654321",
                                                                   "Cambió de número", uuid.uuid4().hex)):

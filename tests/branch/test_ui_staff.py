@@ -101,6 +101,11 @@ async def test_large_withdrawal_goes_to_the_supervisor_queue(backend, clock):
         await pilot.click("#approve")
         await settle(pilot)
         assert isinstance(app.screen, ApprovalsScreen) and "No hay operaciones" in screen_text(app)
+        assert "Operación aprobada." in screen_text(app)
+        await pilot.press("escape")  # issue 21 (staff): the outcome stayed as a toast over the next screen
+        await settle(pilot)
+        assert not isinstance(app.screen, ApprovalsScreen) and "Operación aprobada" not in screen_text(app)
+        assert not [n for n in app._notifications if "Operación" in n.message]  # no toast carried over
     assert balance(backend, account) == 6500_00 and backend.check() == []
 
 
@@ -261,6 +266,13 @@ async def test_member_care_unlocks_and_asks_for_a_mobile_change(backend, clock):
         assert "BLOQUEADO" in screen_text(app) and "Usuario en línea: demo" in screen_text(app)
         await pilot.click("#unlock")
         await settle(pilot)
+        assert "Motivo" in screen_text(app)  # issue 21: it asks why, and refuses without a reason
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "motivo" in screen_text(app).lower() and app.focused.id == "unlock-reason"
+        await pilot.press(*"Llamó, verificado")
+        await pilot.click("#unlock-ok")
+        await settle(pilot)
         assert "Usuario desbloqueado." in screen_text(app) and "BLOQUEADO" not in screen_text(app)
         app.screen.query_one("#new-mobile").value = "0991112233"
         app.screen.query_one("#mobile-reason").value = "Cambió de operadora"
@@ -268,3 +280,5 @@ async def test_member_care_unlocks_and_asks_for_a_mobile_change(backend, clock):
         await settle(pilot)
         assert "enviado al supervisor" in screen_text(app)
     assert backend.auth.login("demo", "Demo-2026!").username == "demo"
+    audited = backend.db.conn.execute("SELECT details FROM audit_log WHERE action = 'socio.desbloquear'").fetchone()
+    assert "Llamó, verificado" in audited[0]

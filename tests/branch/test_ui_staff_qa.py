@@ -259,3 +259,35 @@ def test_snapshot_decision_dialog_after_an_error(snap_compare, backend, clock):
         await pilot.pause()
 
     assert snap_compare(make_app(backend), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_cajas_del_dia_shows_a_closed_tills_counted_cash(backend, clock):
+    """Issue 21 (staff): a till closed with $14,350.00 counted showed «Efectivo $0.00» (its cash is in the vault)."""
+    from textual.widgets import DataTable
+
+    cajero = enrol(backend, "cajero1", "cajero", "Rosa Quispe")
+    supervisor = enrol(backend, "supervisor1", "supervisor", "Hugo Torres")
+    sign_in(backend, cajero, clock)
+    backend.tills.open_till(cajero.token, "14350")
+    assert backend.tills.close_till(cajero.token, {10000: 143, 5000: 1}).state == "cerrada"
+    clock.advance(seconds=60)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, supervisor)
+        await pilot.press("2")
+        await settle(pilot)
+        row = [str(cell) for cell in app.screen.query_one("#tills", DataTable).get_row_at(0)]
+        assert "Cerrada" in row and "$14,350.00" in row, row
+
+
+async def test_staff_header_keeps_the_role_beside_the_last_sign_in(backend, clock):
+    """Issue 21 (staff): once «Última conexión» showed, a long name pushed the role off the header."""
+    aten = enrol(backend, "atencion1", "atencion", "María Fernanda de los Ángeles Guamán Quishpe")
+    sign_in(backend, aten, clock)  # a previous sign-in: the header now says when
+    clock.advance(seconds=3600)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, aten)
+        line = screen_text(app).splitlines()
+        header = next(row for row in line if "Última conexión" in row)
+        assert "Oficial de atención al socio" in header and "María Fe" in header and "…" in header, header

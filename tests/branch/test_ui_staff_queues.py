@@ -44,6 +44,8 @@ async def test_atencion_answers_a_reclamo_the_member_reads_it(backend, clock):
         await pilot.press("f2")  # the member reads it at once: asked first, and «Cancelar» sends nothing
         await settle(pilot)
         assert isinstance(app.screen, ConfirmModal) and "Devolvimos el valor" in screen_text(app)
+        # issue 21 (staff): the case number was cut off the title after the member's long name
+        assert case.number in screen_text(app) and "Lucía Estefanía Guamán Torres" in screen_text(app)
         assert app.focused.id == "cancel"  # it sends: a stray Enter must not
         await pilot.press("enter")
         await settle(pilot)
@@ -53,7 +55,7 @@ async def test_atencion_answers_a_reclamo_the_member_reads_it(backend, clock):
         await settle(pilot)
         await pilot.click("#accept")
         await settle(pilot)
-        assert "Respuesta enviada al socio" in screen_text(app)
+        assert f"Respuesta enviada al socio ({case.number})" in screen_text(app)
         await pilot.press("f3")
         await settle(pilot)
         assert "cerrado" in screen_text(app)

@@ -171,7 +171,7 @@ async def test_defer_the_manuals_two_purchases(backend, lucia):
         await settle(pilot)
         await confirm_and_code(pilot)
         assert isinstance(app.screen, DeferralSuccessModal)
-        assert "Diferido exitoso" in screen_text(app)
+        assert "Diferido exitoso" in screen_text(app) and "Crédito · Transacciones" in screen_text(app)
         assert "se suma a tus diferidos anteriores" in screen_text(app)
         await pilot.click("#accept")
         await settle(pilot)
@@ -209,6 +209,12 @@ async def test_rotativo_shows_the_balance_to_defer(backend):
         await pilot.click("#simulate")
         await settle(pilot)
         assert isinstance(app.screen, SimulationScreen)
+        await pilot.click("#confirmar")
+        await settle(pilot)
+        await confirm_and_code(pilot)
+        assert isinstance(app.screen, DeferralSuccessModal)
+        text = screen_text(app)  # issue 21 point 12: the rotativo's success said «Transacciones»
+        assert "Diferido exitoso" in text and "Crédito · Saldo Actual Rotativo" in text and "Transacciones" not in text
 
 
 async def test_estado_de_cuenta_shows_the_last_cut(backend):

@@ -81,3 +81,26 @@ async def test_write_a_reclamo_get_a_case_number_and_follow_it(backend):
         await settle(pilot)
         assert "cuando te hayamos respondido" in screen_text(app)
         assert backend.db.conn.execute("SELECT COUNT(*) FROM contact_replies WHERE case_id = 1").fetchone()[0] == 2
+
+
+async def test_a_long_answer_shows_whole_in_mis_mensajes_at_80x24(backend):
+    """Issue 21 point 12: a reply in «Mis mensajes» was cut at 80×24."""
+    from tests.transfer_helpers import demo_member
+
+    case = backend.contact.write(demo_member(backend).token, "consulta", "¿Cómo activo mi tarjeta?")
+    answer = ("Para activar tu tarjeta acércate a cualquier agencia con tu cédula. " * 5) + "FIN-DE-LA-RESPUESTA."
+    with backend.db.write() as conn:
+        conn.execute("INSERT INTO contact_replies (case_id, author, body, created_at) VALUES (?, 'atencion1', ?,"
+                     " '2026-11-25 11:00:00')", (case.id, answer))
+        conn.execute("UPDATE contact_cases SET state = 'Respondido' WHERE id = ?", (case.id,))
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        await open_section(pilot, "contacto")
+        await pilot.press("m")
+        await settle(pilot)
+        table = app.screen.query_one("#cases", DataTable)
+        table.move_cursor(row=table.get_row_index(str(case.id)))
+        await settle(pilot)
+        text = screen_text(app)  # the whole answer in sight, from its heading to its last word
+        assert "Respuesta de Cooprogreso" in text and "Para activar tu tarjeta" in text and "FIN-DE-LA-RESPUESTA." in text

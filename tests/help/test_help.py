@@ -12,6 +12,7 @@ from textual.screen import Screen
 import screens
 from backend.core.settings import Settings
 from backend.help.faq import faqs, fold, search
+from tests.conftest import unaffiliated_cedula
 from screens.contact.contact import ContactScreen
 from screens.help.help import AboutScreen, FaqScreen, HelpModal, screen_help, screen_purpose
 from screens.menu.registry import by_key
@@ -235,3 +236,13 @@ async def test_ayuda_shows_the_rate_caps_in_force_with_their_source(backend):
         text = screen_text(app)
         assert "Fuente" in text and "JPRF-F-2022-031" in text and "31/12/2025" in text
         assert "cada mes" in text  # the shipped table is older than rate_table_max_age_days: said, not hidden
+
+
+def test_the_faq_says_the_code_lasts_as_long_as_the_sms_says(backend):
+    """Issue 21 point 12: the FAQ said «300 segundos» where the SMS said «5 min»."""
+    backend.auth.start_affiliation("cedula", unaffiliated_cedula())
+    assert "Vence en 5 minutos." in backend.outbox(last=1)[-1].body
+    answer = {e.id: e.answer for e in faqs(Settings())}["codigo-no-llega"]
+    assert "vale 5 minutos" in answer and "300" not in answer
+    assert "Pasados 30 segundos" in answer
+    assert {e.id: e.answer for e in faqs(replace(Settings(), otp_ttl_seconds=90))}["codigo-no-llega"].count("90 segundos") == 1

@@ -50,3 +50,21 @@ def test_verify_receipt_command(saved, db_path):
     path.write_text(path.read_text(encoding="utf-8").replace("$12.34", "$92.34"), encoding="utf-8")
     bad = run(path)
     assert bad.returncode == 1 and "ALTERADO" in bad.stdout
+
+
+def test_values_stay_in_one_column_after_a_label_longer_than_18():
+    """Issue 21 point 12: a label past 18 characters pushed its value right of the others."""
+    from datetime import datetime
+
+    from backend.security.receipts import make
+
+    receipt = make(b"k" * 32, kind="prueba", title="Prueba", reference="R-1", result_id=1,
+                   created_at=datetime(2026, 11, 25, 10, 0),
+                   lines=[("Monto", "$10.00"), ("Comisión interbancaria", "$0.41"), ("Destino", "Ahorros 1234")])
+    rows = [line for line in receipt.text.splitlines()[3:-2] if line]
+    starts = {len(line) - len(line.split(": ", 1)[1].lstrip()) for line in rows}
+    assert len(starts) == 1, rows
+    assert verify(b"k" * 32, receipt.text) and receipt.get("Comisión interbancaria") == "$0.41"
+    long = make(b"k" * 32, kind="prueba", title="Prueba", reference="R-1", result_id=1,
+                created_at=datetime(2026, 11, 25, 10, 0), lines=[("L" * 60, "valor")])
+    assert max(map(len, long.text.splitlines())) < 80  # a runaway label does not drag every value off the dialog

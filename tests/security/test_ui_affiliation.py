@@ -6,7 +6,7 @@ from screens.security.affiliation import AffiliationScreen
 from screens.security.login import LoginScreen
 from screens.shared.otp import OtpModal
 from tests.conftest import demo_cedula, last_code, unaffiliated_cedula
-from tests.ui import SIZE, login, make_app, screen_text, settle, type_into
+from tests.ui import SIZE, make_app, screen_text, settle, type_into
 
 
 async def open_wizard(pilot, number: str):
@@ -27,6 +27,7 @@ async def enter_code(pilot, code: str):
 async def test_affiliation_happy_path_then_sign_in(backend):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
+        await type_into(pilot, "#username", "maria.previa")  # someone typed a name before registering
         await open_wizard(pilot, unaffiliated_cedula())
         assert isinstance(app.screen, OtpModal)
         text = screen_text(app)
@@ -46,7 +47,12 @@ async def test_affiliation_happy_path_then_sign_in(backend):
         await pilot.click("#finish")
         await pilot.pause()
         assert isinstance(app.screen, LoginScreen)
-        await login(pilot, "jorge.luis", "Montaña2026")
+        # issue 21 point 12: the sign-in kept the name typed before; now it holds the user just made
+        assert app.screen.query_one("#username").value == "jorge.luis"
+        assert app.focused is app.screen.query_one("#password")
+        await type_into(pilot, "#password", "Montaña2026")
+        await pilot.press("enter")
+        await settle(pilot)
         assert "Jorge Luis Chicaiza Vega" in screen_text(app)
 
 

@@ -176,3 +176,31 @@ async def test_the_cursor_does_not_blink(backend):
             assert not field._blink_timer._active.is_set() and field._cursor_visible  # steady and shown
             await pilot.press("tab")
             await pilot.pause()
+
+
+async def test_sign_in_footer_tells_f1_and_ctrl_q_asks_before_closing(backend):
+    """Issue 21 point 12: F1 was missing from the sign-in footer and Ctrl+Q quit at once."""
+    from screens.help.help import HelpModal
+    from screens.shared.confirm import ConfirmModal
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "f1 Ayuda" in screen_text(app) and "^q Salir" in screen_text(app)
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpModal)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("a", "n", "a")
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "¿Cerrar Cooprogreso en Línea?" in screen_text(app)
+        await pilot.press("enter")  # the dialog starts on «Seguir aquí»: a stray Enter keeps the app
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, LoginScreen)
+        assert app.screen.query_one("#username").value == "ana"
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        await pilot.click("#accept")
+        await pilot.pause()
+    assert app.return_code == 0

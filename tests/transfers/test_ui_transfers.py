@@ -224,3 +224,20 @@ async def test_changing_the_amount_after_the_code_voids_it(backend, ana):
         assert "$99.00" in screen_text(app)
     assert balance_of(backend, ana.accounts[0]) == 399_00
     assert len(backend.transfers.history(backend.auth.login("demo", "Demo-2026!").token)) == 1
+
+
+async def test_own_destination_list_never_offers_the_origin(backend):
+    """Issue 21 point 12: the destination list offered the origin account itself."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "propia")
+        origin = app.screen.query_one("#origin", Select)
+        dest = app.screen.query_one("#dest-own", Select)
+        accounts = [value for _, value in origin._options if isinstance(value, int)]
+        assert len(accounts) >= 2
+        offered = [value for _, value in dest._options if isinstance(value, int)]
+        assert origin.value not in offered and dest.value in offered
+        origin.value = dest.value  # the person picks as origin the account that was the destination
+        await settle(pilot)
+        offered = [value for _, value in dest._options if isinstance(value, int)]
+        assert origin.value not in offered and dest.value != origin.value and dest.value in accounts
