@@ -50,6 +50,9 @@ def test_member_signs_in_over_ssh_and_out(branch):
     branch.keys(name, "C-s")
     branch.wait(name, "Cerraste tu sesión")
     branch.keys(name, "C-q")
+    branch.wait(name, "¿Cerrar Cooprogreso en Línea?")  # the sign-in asks first; it starts on «Seguir aquí»
+    branch.keys(name, "Tab")
+    branch.keys(name, "Enter")
     deadline = time.monotonic() + 20
     while branch.app_processes():
         assert time.monotonic() < deadline, branch.app_processes()

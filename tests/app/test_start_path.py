@@ -113,8 +113,8 @@ async def test_login_footer_keeps_its_keys_across_fields(backend):
     app = make_app(backend)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert _keys(app.screen) == [("Regístrate aquí", False), ("Salir", False)]
+        assert _keys(app.screen) == [("Regístrate aquí", False), ("Salir", False), ("Ayuda", False)]
         await pilot.press("tab")
         await pilot.pause()
         assert app.screen.focused.id == "password"
-        assert _keys(app.screen) == [("Regístrate aquí", False), ("Salir", False)]
+        assert _keys(app.screen) == [("Regístrate aquí", False), ("Salir", False), ("Ayuda", False)]

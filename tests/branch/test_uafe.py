@@ -107,7 +107,7 @@ def test_the_cli_signs_the_compliance_officer_in_and_writes_the_file(backend, pe
     assert cli.main(["--set", "scrypt_log_n=8", "uafe", "--db", str(db_path), "--month", "2026-11",
                      "--out", str(out), "--user", "cumplimiento1"]) == 0
     said = capsys.readouterr().out
-    assert "1 operaciones de 1 depositantes" in said
+    assert "1 operación de 1 depositante" in said
     assert "Aviso: El orden de columnas del archivo no está verificado con el formato oficial RESU" in said
     assert "1701234567" in out.read_text(encoding="utf-8") and stat.S_IMODE(os.stat(out).st_mode) == 0o600
     clock.advance(seconds=30)

@@ -253,14 +253,14 @@ def _older_database(path: Path, version: int, key_path: Path) -> str:
     and their fingerprint recorded; returns its key entry's fingerprint."""
     import sqlite3
 
-    from backend.core.db import statements
+    from backend.core.db import for_engine, statements
     from backend.core.schema import MIGRATIONS
 
     entry = {name: os.urandom(32).hex() for name in keys.KEY_NAMES}
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")  # as the program leaves every file
     for migration in MIGRATIONS[:version]:
-        for statement in statements(migration):
+        for statement in for_engine(statements(migration), "sqlite"):
             conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {version}")
     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",

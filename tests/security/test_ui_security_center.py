@@ -200,6 +200,10 @@ async def test_atencion_staff_see_a_members_sign_ins_and_unlock_after_not_me(bac
         await settle(pilot)
         await pilot.click("#unlock")
         await settle(pilot)
+        app.screen.query_one("#unlock-reason").focus()  # the unlock asks why (issue 21)
+        await pilot.press(*"Socio verificado en agencia")
+        await pilot.click("#unlock-ok")
+        await settle(pilot)
         assert "Usuario desbloqueado." in screen_text(app)
     assert backend.auth.login("demo", "Demo-2026!").token  # unlocked at the agency: in again
     audited = backend.db.conn.execute("SELECT actor FROM audit_log WHERE action = 'ingresos_socio.ver'").fetchall()
