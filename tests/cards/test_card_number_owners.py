@@ -131,10 +131,9 @@ def test_a_v1_database_is_resealed_at_open_and_still_pays(make_backend, clock):
     lucia, ana = demo_member(backend), other_member(backend)
     registered = _register_visa(backend, lucia, number=MASTERCARD).result_id
     paid = _pay_other_bank(backend, ana, VISA).result_id
-    pending = backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(kind="otro_banco", number=AMEX,
-                                                                                      institution_code="0010",
-                                                                                      holder_name="Lucía Guamán", id_type="cedula",
-                                                                                      id_number=demo_cedula()))
+    pending = backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(
+        kind="otro_banco", number=AMEX, institution_code="0010", holder_name="Lucía Guamán", id_type="cedula",
+        id_number=demo_cedula()))
     # as schema 12–18 stored them: every number sealed as v1, the owner not bound
     with backend.db.write() as conn:
         conn.execute("UPDATE registered_cards SET number = ? WHERE id = ?", (seal_v1(backend, MASTERCARD), registered))
@@ -228,12 +227,9 @@ def test_a_v1_value_planted_after_the_migration_is_refused(make_backend, clock):
     clock.current += timedelta(minutes=5)
     assert backend.clearing.settle().failed == 1
     assert money_moved(backend) == moved
-    refused(lambda: backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(kind="otro_banco",
-                                                                                            number=seal_v1(backend, AMEX),
-                                                                                            institution_code="0010",
-                                                                                            holder_name="Lucía Guamán",
-                                                                                            id_type="cedula",
-                                                                                            id_number=demo_cedula())))
+    refused(lambda: backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(
+        kind="otro_banco", number=seal_v1(backend, AMEX), institution_code="0010", holder_name="Lucía Guamán",
+        id_type="cedula", id_number=demo_cedula())))
     backend.close()
     again = make_backend(session_idle_seconds=10**7)  # no marker: opening does not re-seal it either
     assert again.db.conn.execute("SELECT number FROM registered_cards WHERE id = ?",

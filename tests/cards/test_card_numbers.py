@@ -59,10 +59,9 @@ def test_the_sealed_number_needs_the_key_file(backend, lucia):
 
 def test_a_forged_sealed_number_in_a_request_is_refused_at_the_number(backend, lucia):
     with pytest.raises(ValidationError) as err:
-        backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(kind="otro_banco",
-                                                                                number="v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                                                                                institution_code="0010", holder_name="Lucía Guamán",
-                                                                                id_type="cedula", id_number=demo_cedula()))
+        backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(
+            kind="otro_banco", number="v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", institution_code="0010",
+            holder_name="Lucía Guamán", id_type="cedula", id_number=demo_cedula()))
     assert err.value.field == "numero"
 
 

@@ -27,6 +27,12 @@ def luhn_complete(body: str) -> str:
     return next(body + d for d in "0123456789" if card_ledger.luhn_ok(body + d))
 
 
+def other_bank(number: str, **over) -> CardRegistrationRequest:
+    """Another institution's card as the registration form sends it."""
+    return CardRegistrationRequest(**{"kind": "otro_banco", "number": number, "institution_code": "0010",
+                                      "holder_name": "Lucía Guamán", "id_type": "cedula", "id_number": "1709543210", **over})
+
+
 def register(backend, who, **request):
     return authorise(backend, who, backend.cards.prepare_registration(who.token, CardRegistrationRequest(**request)))
 
@@ -136,9 +142,7 @@ def test_own_card_cannot_be_registered_and_unknown_numbers_are_refused(backend, 
 @pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_other_bank_card_numbers_are_checked(backend, lucia, number, message):
     with pytest.raises(ValidationError, match=message) as err:
-        backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(kind="otro_banco", number=number,
-                                                                                institution_code="0010", holder_name="Lucía Guamán",
-                                                                                id_type="cedula", id_number="1709543210"))
+        backend.cards.prepare_registration(lucia.token, other_bank(number))
     assert err.value.field == "numero"
 
 
@@ -166,9 +170,7 @@ def test_numbers_no_card_network_issues_are_refused_though_luhn_passes(backend, 
     number = luhn_complete(body)
     assert card_ledger.luhn_ok(number)
     with pytest.raises(ValidationError) as err:
-        backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(kind="otro_banco", number=number,
-                                                                                institution_code="0010", holder_name="Lucía Guamán",
-                                                                                id_type="cedula", id_number="1709543210"))
+        backend.cards.prepare_registration(lucia.token, other_bank(number))
     assert err.value.field == "numero"
     assert err.value.message.startswith("El número de tarjeta no es de ninguna red de tarjetas (Visa, Mastercard,")
 
@@ -180,9 +182,7 @@ def test_numbers_no_card_network_issues_are_refused_though_luhn_passes(backend, 
 @pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_a_length_the_network_never_issues_is_refused(backend, lucia, body, message):
     with pytest.raises(ValidationError, match=message):
-        backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(kind="otro_banco", number=luhn_complete(body),
-                                                                                institution_code="0010", holder_name="Lucía Guamán",
-                                                                                id_type="cedula", id_number="1709543210"))
+        backend.cards.prepare_registration(lucia.token, other_bank(luhn_complete(body)))
 
 
 @pytest.mark.parametrize("number", ["4111111111111111", "5500005555555559", "2221000000000009", "378282246310005",
@@ -192,11 +192,8 @@ def test_a_length_the_network_never_issues_is_refused(backend, lucia, body, mess
 def test_every_networks_numbers_are_accepted(backend, lucia, number):
     from tests.conftest import demo_cedula
 
-    pending = backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(kind="otro_banco",
-                                                                                      number=luhn_complete(number[:-1]),
-                                                                                      institution_code="0010",
-                                                                                      holder_name="Lucía Guamán", id_type="cedula",
-                                                                                      id_number=demo_cedula()))
+    pending = backend.cards.prepare_registration(lucia.token, other_bank(luhn_complete(number[:-1]),
+                                                                                 id_number=demo_cedula()))
     assert pending.id
 
 
@@ -218,9 +215,7 @@ def test_a_card_registered_before_networks_were_checked_cannot_be_paid(backend, 
 
 def test_hostile_holder_names_are_refused(backend, lucia):
     with pytest.raises(ValidationError, match="no permitidos"):
-        backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(kind="otro_banco", number=VISA,
-                                                                                institution_code="0010", holder_name="Lucía\x1b[2J",
-                                                                                id_type="cedula", id_number="1709543210"))
+        backend.cards.prepare_registration(lucia.token, other_bank(VISA, holder_name="Lucía\x1b[2J"))
 
 
 def _pay_other_bank(backend, lucia, number):
