@@ -266,7 +266,7 @@ class SimulationScreen(MemberScreen):
                          show_receipt=False)
 
     def _done(self, receipt) -> None:
-        self.app.push_screen(DeferralSuccessModal(receipt, self.request.get("kind", "consumos")), self._accepted)
+        self.app.push_screen(DeferralSuccessModal(receipt, self.request.kind), self._accepted)
 
     def _accepted(self, _: object) -> None:
         self.dismiss("exito")
