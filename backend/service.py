@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from backend import upgrades
 from backend.core.clock import Clock, iso, system_clock
 from backend.core.context import Context
-from backend.core.db import Database, DatabaseUrl
+from backend.core.database import open_database
+from backend.core.db import DatabaseUrl
 from backend.core.invariants import Books
 from backend.core.settings import Settings
 
@@ -78,8 +79,8 @@ class Backend:
         settings = settings or Settings()
         key_file = keys.key_file_path(settings.secret_key_file)
         # an older database is migrated only once its key file is known to be its own (nothing written if not)
-        self.db = Database(db_path, create=create, migrate=migrate,
-                           before_migrate=lambda db: keys.verify(db, key_file))
+        self.db = open_database(db_path, create=create, migrate=migrate,
+                                before_migrate=lambda db: keys.verify(db, key_file))
         self.ctx = Context(self.db, settings, clock or system_clock(settings.timezone))
         upgrades.run(self.ctx)  # an older database's data upgrades (sealing what it kept in the clear), once
         self._core_lock = threading.Lock()

@@ -98,13 +98,13 @@ def pg_figures(count: int = 200, rounds: int = 3) -> dict[str, float]:
     """Each figure is the median of `rounds` interleaved measurements: this machine is shared, and a burst of
     someone else's work during one short measurement would otherwise decide the ratio."""
     from backend.bill_payments import billers
-    from backend.core.db import Database
+    from backend.core.database import open_database
     from backend.service import Backend
 
     singles, raws, manys, mixes, waits, errors, mix_lost = [], [], [], [], [], 0, 0
     with server() as base:
         url = _database(base, f"cp_bench_{os.getpid()}")
-        Database(url, migrate=True).close()
+        open_database(url, migrate=True).close()
         _bench_coop(url, members=PROCESSES, own_payees=True)  # each branch's own members: no shared member row
         backend = Backend(url)
         billers.ensure_loaded(backend.db)

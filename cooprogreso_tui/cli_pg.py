@@ -23,7 +23,7 @@ def _say(message: str, *, error: bool = False) -> None:
 
 def _migrate(cfg, args) -> int:
     from backend.core import keys
-    from backend.core.db import Database
+    from backend.core.database import open_database
     from backend.core.errors import ServiceError
     from backend.core.schema import SCHEMA_VERSION
 
@@ -34,7 +34,7 @@ def _migrate(cfg, args) -> int:
         _say(refusal, error=True)
         return 2
     try:
-        db = Database(cfg.db_path, create=False, migrate=False, check=False)
+        db = open_database(cfg.db_path, create=False, migrate=False, check=False)
         try:
             if db.schema_version():  # only its own key file may migrate a database (nothing written if not)
                 keys.verify(db, keys.key_file_path(cfg.settings.secret_key_file))

@@ -7,6 +7,7 @@ import uuid
 from datetime import date
 
 from backend.products.product_opening import LOANS, loan_schedule
+from backend.products.requests import ProductRequest
 
 from .conftest import last_code
 
@@ -19,8 +20,8 @@ def savings_of(backend, member_id: int) -> int:
 def new_request(backend, member, product: str = "consumo", amount: int = 1000_00, term: int = 12,
                 method: str = "frances", income: int = 1500_00, purpose: str = "Arreglo de la casa") -> int:
     """The member asks: prepare, code to the phone, authorise; returns the request's id."""
-    request = {"product": product, "amount": amount, "term": term, "method": method, "income": income,
-               "purpose": purpose, "account_id": member.accounts[0]}
+    request = ProductRequest(product=product, amount=amount, term=term, method=method, income=income,
+                             purpose=purpose, account_id=member.accounts[0])
     pending = backend.product_requests.prepare_request(member.token, request)
     backend.ops.request_code(member.token, pending.id)
     return backend.ops.authorise(member.token, pending.id, last_code(backend)).result_id

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from backend.cards import card_arrears, card_networks, card_numbers
 from backend.cards.card_ledger import PAYMENT, luhn_ok, mask_pan, pan_digest, pan_secret
 from backend.cards.cards import OPTIONS, PayableCard, card_account_of, mask_holder, payment_options, resolve
+from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
 from backend.core import institutions, notices
 from backend.core.accounts import internal_account
 from backend.core.clock import parse_iso
@@ -27,7 +28,7 @@ from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.core.text import ascii_digits, clean_text
 from backend.security import receipts
-from backend.security.operations import Prepared
+from backend.security.operations import Prepared, parse_request
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
@@ -85,8 +86,8 @@ class CardRegistrationHandler:
         return card_numbers.number_key(self.ctx.secret("otp_pepper"))
 
     def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[CardRegistration]:
-        kind = request.get("kind")
-        number = request.get("number")
+        req = parse_request(CardRegistrationRequest, request)
+        kind, number = req.kind, req.number
         if card_numbers.is_sealed(number):  # as CardsService.prepare_registration keeps it in the request
             number = card_numbers.unseal(self.number_key, number, owner=who.user_id, place=card_numbers.REQUEST)
         digits = card_digits(number)
@@ -106,15 +107,15 @@ class CardRegistrationHandler:
                           card_key=f"coop:{card['account_id']}")
         elif kind == "otro_banco":
             card_networks.check_issued(digits)  # Luhn alone passes numbers nobody issues (all zeros)
-            institution = institutions.get(conn, request.get("institution_code") or "")
-            holder = clean_text(request.get("holder_name"), field="holder_name", label="El nombre del titular",
+            institution = institutions.get(conn, req.institution_code or "")
+            holder = clean_text(req.holder_name, field="holder_name", label="El nombre del titular",
                                 min_len=3, max_len=80)
-            id_type = request.get("id_type")
+            id_type = req.id_type
             if id_type not in ID_TYPES:
                 raise ValidationError("Selecciona el tipo de identificación del titular.", field="id_type")
-            id_number = normalize_id(id_type, ascii_digits(request.get("id_number"), field="id_number",
+            id_number = normalize_id(id_type, ascii_digits(req.id_number, field="id_number",
                                                            label="La identificación") if id_type != "pasaporte"
-                                     else str(request.get("id_number") or ""))
+                                     else str(req.id_number or ""))
             # the number itself is not in the details (their digest is unkeyed): the keyed card_key binds it
             fields = dict(card_account_id=None, institution_code=institution.code, institution=institution.name,
                           holder_name=holder, id_type=id_type, id_number=id_number,
@@ -183,15 +184,16 @@ class CardPaymentHandler:
         return card_numbers.seal(key, digits, owner=who.user_id, place=card_numbers.PAYMENT)
 
     def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[CardPaymentPlan]:
-        card = resolve(conn, who, request.get("card"))
+        req = parse_request(CardPaymentRequest, request)
+        card = resolve(conn, who, req.card)
         opts = payment_options(conn, who, card, self.ctx.now())
-        option = request.get("option")
+        option = req.option
         if option in ("minimo", "total") and opts.minimum is not None and option not in opts.options:
             raise ValidationError(opts.refusal(option), field="option")
         if option not in opts.options:
             raise ValidationError("Elige cuánto vas a pagar.", field="option")
         if option == "otro":
-            amount = request.get("amount")
+            amount = req.amount
             if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
                 raise ValidationError("Ingresa el valor a pagar.", field="monto")
             if opts.owed == 0:
@@ -206,7 +208,7 @@ class CardPaymentHandler:
                                   f"({format_money(self.ctx.settings.card_payment_tx)}).", field="monto")
         origin = conn.execute("SELECT id, number, balance - held AS available FROM accounts WHERE id = ?"
                               " AND member_id = ? AND kind = 'ahorros' AND status = 'activa'",
-                              (request.get("origin_id") if isinstance(request.get("origin_id"), int) else -1,
+                              (req.origin_id if isinstance(req.origin_id, int) else -1,
                                who.member_id)).fetchone()
         if origin is None:
             raise ValidationError("Selecciona una de tus cuentas de ahorros para debitar el pago.", field="origin")

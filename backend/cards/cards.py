@@ -8,11 +8,12 @@ always shown masked, first 4 and last 4: `3261 XXXX XXXX 6989`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from backend.cards.card_ledger import PAYMENT, balances
+from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
 from backend.core import institutions
 from backend.core.clock import parse_iso
 from backend.core.context import Context, Principal
@@ -200,19 +201,21 @@ class CardsService:
         self.auth.principal(token)
         return institutions.payable(self.ctx.db.conn)
 
-    def prepare_registration(self, token: str, request: dict) -> Pending:
+    def prepare_registration(self, token: str, request: CardRegistrationRequest) -> Pending:
         """The typed number is sealed before the pending operation stores its request."""
         from backend.cards.card_numbers import REQUEST, is_sealed, number_key, seal
 
         who = self.auth.principal(token)
-        number = request.get("number") if isinstance(request, dict) else None
+        if not isinstance(request, CardRegistrationRequest):
+            raise ValidationError("La solicitud no es válida.")
+        number = request.number
         if isinstance(number, str) and not is_sealed(number):  # sealed for this member: not movable to another's
-            request = {**request, "number": seal(number_key(self.ctx.secret("otp_pepper")), number,
-                                                 owner=who.user_id, place=REQUEST)}
-        return self.ops.prepare(token, "registro_tarjeta", request)
+            request = replace(request, number=seal(number_key(self.ctx.secret("otp_pepper")), number,
+                                                   owner=who.user_id, place=REQUEST))
+        return self.ops.prepare(token, "registro_tarjeta", asdict(request))
 
-    def prepare_payment(self, token: str, request: dict) -> Pending:
-        return self.ops.prepare(token, "pago_tarjeta", request)
+    def prepare_payment(self, token: str, request: CardPaymentRequest) -> Pending:
+        return self.ops.prepare(token, "pago_tarjeta", asdict(request))
 
 
 def card_info(conn: Connection, card_id: int) -> CardInfo:

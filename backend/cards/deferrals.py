@@ -10,13 +10,14 @@ sin intereses (rate 0) for plazos up to its promotion's months.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from backend.cards.card_cycle import cut_on
 from backend.cards.card_ledger import DEFERRAL, balances, installment_account
+from backend.cards.requests import DeferralRequest
 from backend.core import audit, business_days, notices
 from backend.core.amortization import Schedule, french
 from backend.core.clock import parse_iso
@@ -28,7 +29,7 @@ from backend.core.rates import RateBook, current_book, default_book, format_rate
 from backend.core.settings import deferral_terms
 from backend.security import receipts
 from backend.security.auth import AuthService
-from backend.security.operations import Prepared
+from backend.security.operations import Prepared, parse_request
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row
@@ -119,12 +120,11 @@ class DeferralsService:
 
     def simulate(self, token: str, card_id: int, kind: str, purchase_ids: list[int], months: int) -> Simulation:
         who = self.auth.principal(token)
-        return self._simulate(self.ctx.db.conn, who, {"card_id": card_id, "kind": kind,
-                                                      "purchases": purchase_ids, "months": months})
+        return self._simulate(self.ctx.db.conn, who, DeferralRequest(card_id, kind, months, purchase_ids))
 
-    def prepare_deferral(self, token: str, request: dict) -> Pending:
+    def prepare_deferral(self, token: str, request: DeferralRequest) -> Pending:
         """-> operations.Pending for the authorised-operation flow."""
-        return self.ops.prepare(token, KIND, request)
+        return self.ops.prepare(token, KIND, asdict(request))
 
     def mine(self, token: str) -> list[DeferralSummary]:
         """Mis diferidos: each deferral with what is left of it."""
@@ -140,9 +140,9 @@ class DeferralsService:
                                 r["principal"], r["months"], Decimal(r["effective_rate"]), r["cuota"], r["billed"],
                                 r["left_capital"], r["months"] - r["billed"]) for r in rows]
 
-    # -- the simulation, from a JSON-able request, on the given connection ----------------------
-    def _simulate(self, conn: Connection, who: Principal, request: dict) -> Simulation:
-        card_id, kind, months = request.get("card_id"), request.get("kind"), request.get("months")
+    # -- the simulation, from the kind's request, on the given connection -----------------------
+    def _simulate(self, conn: Connection, who: Principal, request: DeferralRequest) -> Simulation:
+        card_id, kind, months = request.card_id, request.kind, request.months
         if kind not in KINDS:
             raise ValidationError("Tipo de diferido no válido.", field="kind")
         card = own_card(conn, who, card_id)
@@ -154,7 +154,7 @@ class DeferralsService:
         today = self.ctx.now().date()
         owed = balances(conn, card_id).revolving
         if kind == "consumos":
-            chosen = _chosen(conn, card_id, request.get("purchases"), today)
+            chosen = _chosen(conn, card_id, request.purchases, today)
             principal = sum(p.amount for p in chosen)
             free_months = min(p.interest_free_months for p in chosen)
             ids = tuple(sorted(p.id for p in chosen))
@@ -196,7 +196,7 @@ class DeferralHandler:
         self.service = service
 
     def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[Simulation]:
-        sim = self.service._simulate(conn, who, request)
+        sim = self.service._simulate(conn, who, parse_request(DeferralRequest, request))
         details = {"card": sim.masked_pan, "card_id": sim.card_id, "kind": sim.kind, "purchases": list(sim.purchase_ids),
                    "principal": sim.principal, "months": sim.months, "rate": str(sim.effective),
                    "cuota": sim.cuota, "interest": sim.total_interest}

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.core import keys
+from backend.core.database import open_database
 from backend.core.db import Database, DatabaseUrl, is_url
 from backend.core.errors import ServiceError
 
@@ -59,7 +60,7 @@ def take(target: str | Path | DatabaseUrl, to: Path, *, taken_at: str) -> Backup
         raise BackupError(f"{to} es una carpeta: indica el archivo de la copia, p. ej. {to / 'cooprogreso.backup'}.")
     if not to.parent.is_dir():
         raise BackupError(f"No existe la carpeta {to.parent} para la copia.")
-    db = Database(target, create=False, migrate=False)
+    db = open_database(target, create=False, migrate=False)
     try:
         database_id, fingerprint = _identity(db)
         version = db.schema_version()
@@ -220,7 +221,7 @@ def _pg_dump(url: str, tmp: Path) -> None:
 
 
 def _pg_restore(url: str, source: Path) -> None:
-    db = Database(url, check=False)
+    db = open_database(url, check=False)
     try:
         if db.conn.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema()"
                            " LIMIT 1").fetchone():

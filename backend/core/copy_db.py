@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from backend.core.database import open_database
 from backend.core.db import Database, DatabaseUrl, is_url
 from backend.core.errors import SchemaError
 
@@ -39,9 +40,9 @@ def copy_database(source: str | Path | DatabaseUrl, target: str | Path | Databas
     """`check`: the books audit composed from every area (backend/audit_books.check; the core imports no area)."""
     if is_url(source) or not is_url(target):
         raise SchemaError("copy-db copia de un archivo SQLite (--from) a una base PostgreSQL (--to postgresql://…).")
-    src = Database(source, create=False, migrate=False)
+    src = open_database(source, create=False, migrate=False)
     try:
-        dst = Database(target, check=False)
+        dst = open_database(target, check=False)
         try:
             return _copy(src, dst, progress or (lambda done, total: None), check)
         finally:

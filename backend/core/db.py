@@ -3,8 +3,9 @@
 Services write one portable SQL (CONVENTIONS.md, `?` placeholders) against the connection a Database hands
 each thread: `execute`, `executemany`, `in_transaction`, rows by index and by name, `lock(name)`.
 SQLite keeps raw sqlite3 connections (a thin subclass) so the single-machine app stays as fast as before;
-`Database(url)` with a `postgresql://` URL gives the PostgreSQL engine (backend/core/db_pg.py, psycopg imported
-only then). Every write is one `with db.write() as conn:` transaction: all of it commits or none of it.
+`backend.core.database.open_database(url)` with a `postgresql://` URL gives the PostgreSQL engine
+(backend/core/db_pg.py, psycopg imported only then), a path this module's SQLite. Every write is one
+`with db.write() as conn:` transaction: all of it commits or none of it.
 """
 
 from __future__ import annotations
@@ -211,7 +212,8 @@ SQLITE_FOREIGN_KEYS_OFF = "-- sqlite: foreign keys off"
 
 
 class Database:
-    """One co-op's database; `Database(target)` picks the engine from the target (file path or URL).
+    """One co-op's database, either engine; `backend.core.database.open_database(target)` opens the one the
+    target names (file path or URL).
 
     `create`: make a missing SQLite file. `migrate`: bring an older schema up to date on open; the default
     (None) does so for the embedded file and never for PostgreSQL, where `cooprogreso migrate` does it.
@@ -222,16 +224,6 @@ class Database:
     engine = "?"
     before_migrate: Callable[[Database], None] | None = None
     target: Path | DatabaseUrl  # where it lives: a file, or a PostgreSQL URL (printed without its password)
-
-    def __new__(cls, target: str | Path | DatabaseUrl | None = None, *args: object, **kwargs: object) -> Database:
-        if cls is Database:
-            if is_url(target):
-                from backend.core.db_pg import PgDatabase
-
-                cls = PgDatabase
-            else:
-                cls = SqliteDatabase
-        return super().__new__(cls)
 
     # -- what every engine provides ------------------------------------------------------------
     @property

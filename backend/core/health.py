@@ -48,11 +48,11 @@ class Report:
 
 
 def status(target: str | Path | DatabaseUrl, key_file: Path, now: datetime, *, max_attempts: int = 20) -> Report:
-    from backend.core.db import Database
+    from backend.core.database import open_database
     from backend.core.errors import ServiceError
 
     try:
-        db = Database(target, create=False, migrate=False, check=False)
+        db = open_database(target, create=False, migrate=False, check=False)
     except ServiceError as exc:
         return Report((Check("base", CRITICAL, exc.message),))
     except Exception as exc:  # noqa: BLE001 - unreachable is what this command reports

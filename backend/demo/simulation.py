@@ -23,9 +23,11 @@ from backend.bill_payments.requests import ServicePaymentRequest, ServiceSchedul
 from backend.branch import counter_ops
 from backend.branch.tills import DENOMINATIONS
 from backend.cards import card_cycle, card_ledger
+from backend.cards.requests import CardPaymentRequest, DeferralRequest
 from backend.core import business_days
 from backend.core.clock import FixedClock, date_text
 from backend.core.errors import Forbidden, ServiceError, ValidationError
+from backend.products.requests import ProductRequest
 from backend.security.auth import SignedIn
 from backend.security.staff import StaffChallenge
 from backend.transfers.transfers import TransferRequest
@@ -378,8 +380,8 @@ class Simulation:
         option = next((o for o in ("minimo", "total") if o in options.options), None)
         if option is None:
             return
-        self._authorised("pago_tarjeta", token, lambda: cards.prepare_payment(
-            token, {"card": key, "origin_id": member.origins[0], "option": option}))
+        request = CardPaymentRequest(card=key, option=option, origin_id=member.origins[0])
+        self._authorised("pago_tarjeta", token, lambda: cards.prepare_payment(token, request))
 
     def _defer(self, member: _Member, token: str, day: date) -> None:
         if not member.cards:
@@ -391,8 +393,8 @@ class Simulation:
             return
         chosen = [p.id for p in self.rng.sample(eligible, min(len(eligible), self.rng.randint(1, 2)))]
         months = self.rng.choice((3, 6))
-        self._authorised("diferido", token, lambda: deferrals.prepare_deferral(
-            token, {"card_id": card, "kind": "consumos", "purchases": chosen, "months": months}))
+        request = DeferralRequest(card_id=card, kind="consumos", months=months, purchases=chosen)
+        self._authorised("diferido", token, lambda: deferrals.prepare_deferral(token, request))
 
     def _schedule(self, member: _Member, token: str, day: date) -> None:
         if member.scheduled:
@@ -406,12 +408,12 @@ class Simulation:
 
     def _request_product(self, member: _Member, token: str, day: date) -> None:
         if self.rng.random() < 0.6:
-            request = {"product": "plazo_fijo", "amount": self.rng.randint(1, 3) * 100_00,
-                       "term": self.rng.choice((30, 60, 90)), "purpose": "Ahorro", "account_id": member.origins[0]}
+            request = ProductRequest(product="plazo_fijo", amount=self.rng.randint(1, 3) * 100_00,
+                                     term=self.rng.choice((30, 60, 90)), purpose="Ahorro", account_id=member.origins[0])
         else:
-            request = {"product": "consumo", "amount": self.rng.randint(3, 15) * 100_00,
-                       "term": self.rng.choice((3, 6, 12)), "method": "frances", "income": 1500_00,
-                       "purpose": "Gastos del hogar", "account_id": member.origins[0]}
+            request = ProductRequest(product="consumo", amount=self.rng.randint(3, 15) * 100_00,
+                                     term=self.rng.choice((3, 6, 12)), method="frances", income=1500_00,
+                                     purpose="Gastos del hogar", account_id=member.origins[0])
         self._authorised("solicitud_producto", token,
                          lambda: self.backend.product_requests.prepare_request(token, request))
 

@@ -14,7 +14,7 @@ number; no money moves until the back office approves it (backend/products/produ
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from backend.core.errors import NotFound, ValidationError
 from backend.core.money import MAX_CENTS, format_money
 from backend.core.rates import RateBook, current_book, default_book, format_rate
 from backend.core.text import clean_text
+from backend.products.requests import ProductRequest
 from backend.products.simulators import (
     CARD,
     DEPOSIT,
@@ -52,7 +53,7 @@ from backend.products.simulators import (
 )
 from backend.security import receipts
 from backend.security.auth import AuthService
-from backend.security.operations import Prepared
+from backend.security.operations import Prepared, parse_request
 
 if TYPE_CHECKING:
     from backend.core.db import Connection, Row
@@ -158,9 +159,9 @@ class ProductRequestsService:
             "SELECT id, number FROM accounts WHERE member_id = ? AND kind = 'ahorros' AND status = 'activa'"
             " ORDER BY number", (who.member_id,))]
 
-    def prepare_request(self, token: str, request: dict) -> Pending:
-        """-> operations.Pending: {product, amount, term, method, income, purpose, account_id}."""
-        return self.ops.prepare(token, KIND, request)
+    def prepare_request(self, token: str, request: ProductRequest) -> Pending:
+        """-> operations.Pending for the authorised-operation flow."""
+        return self.ops.prepare(token, KIND, asdict(request))
 
     def my_requests(self, token: str) -> list[RequestSummary]:
         """«Mis solicitudes», newest first."""
@@ -179,28 +180,27 @@ class ProductRequestsService:
         return summary(row)
 
     # -- derivation, shared by prepare and execute (on the given connection) ----------------------
-    def derive(self, conn: Connection, who: Principal, request: dict) -> Derived:
-        p = product(request.get("product"))
+    def derive(self, conn: Connection, who: Principal, request: ProductRequest) -> Derived:
+        p = product(request.product)
         self._none_open(conn, who, p)
         today = self.ctx.now().date()
-        purpose = clean_text(request.get("purpose"), field="destino", label="El destino", max_len=PURPOSE_MAX,
+        purpose = clean_text(request.purpose, field="destino", label="El destino", max_len=PURPOSE_MAX,
                              min_len=3)
-        income = request.get("income", 0)
+        income = request.income
         if isinstance(income, bool) or not isinstance(income, int) or not 0 <= income <= MAX_CENTS:
             raise ValidationError("Ingresa tu ingreso mensual.", field="ingreso")
-        account_id, number = self._own_account(conn, who, request.get("account_id"))
+        account_id, number = self._own_account(conn, who, request.account_id)
         base = Derived(p, 0, 0, "", 0, 0, income, purpose, account_id, number)
         if p.kind == LOAN:
             if income <= 0:
                 raise ValidationError("Ingresa tu ingreso mensual para solicitar un crédito.", field="ingreso")
             book = current_book(conn, self.book, today)
-            sim = simulate_loan(book, p.code, request.get("amount"), request.get("term"),
-                                request.get("method"), today)
+            sim = simulate_loan(book, p.code, request.amount, request.term, request.method, today)
             self._income_check(book, sim, income, today, committed_cuotas(conn, who.member_id))
             return replace(base, amount=sim.amount, term=sim.months, method=sim.method, rate_bp=sim.rate_bp,
                            installment=sim.cuota, loan=sim)
         if p.kind == DEPOSIT:
-            dep = simulate_deposit(request.get("amount"), request.get("term"), today,
+            dep = simulate_deposit(request.amount, request.term, today,
                                    self.ctx.settings.deposit_insurance_ceiling, business_days.current(conn),
                                    member_deposits(conn, who.member_id))
             available = conn.execute("SELECT balance - held FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
@@ -212,7 +212,7 @@ class ProductRequestsService:
         if p.kind == CARD:
             if income <= 0:
                 raise ValidationError("Ingresa tu ingreso mensual para solicitar una tarjeta.", field="ingreso")
-            amount = check_amount(p, request.get("amount"))
+            amount = check_amount(p, request.amount)
             self._card_check(p, amount, income, committed_card_limits(conn, who.member_id))
             rate = card_rate(current_book(conn, self.book, today), today)
             return replace(base, amount=amount, term=0, method="", rate_bp=bp(rate),
@@ -371,7 +371,7 @@ class ProductRequestHandler:
         self.service = service
 
     def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[Derived]:
-        d = self.service.derive(conn, who, request)
+        d = self.service.derive(conn, who, parse_request(ProductRequest, request))
         details = {"product": d.product.code, "amount": d.amount, "term": d.term, "method": d.method,
                    "rate_bp": d.rate_bp, "installment": d.installment, "income": d.income, "purpose": d.purpose,
                    "account_id": d.account_id}

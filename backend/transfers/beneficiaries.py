@@ -197,6 +197,15 @@ def _key_fields(b: Beneficiary | BeneficiaryForm) -> tuple[object, ...]:
     return (b.service, b.id_type, b.id_number, b.institution_code, b.account_type, b.account_number)
 
 
+@dataclass(frozen=True)
+class BeneficiaryPlan:
+    """The plan of a beneficiary operation: the form as validated under the lock, and the beneficiary it
+    changes (None: a new one)."""
+
+    form: BeneficiaryForm
+    editing_id: int | None
+
+
 def _details(form: BeneficiaryForm, editing_id: int | None) -> dict:
     return {"op": "editar" if editing_id else "agregar", "beneficiario": editing_id, **asdict(form)}
 
@@ -210,7 +219,7 @@ class BeneficiaryHandler:
     def __init__(self, service: BeneficiariesService):
         self.service = service
 
-    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[tuple[BeneficiaryForm, int | None]]:
+    def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[BeneficiaryPlan]:
         try:
             form = BeneficiaryForm(**request["form"])
             editing_id = request.get("editing_id")
@@ -225,12 +234,11 @@ class BeneficiaryHandler:
                  ("Identificación", f"{ID_TYPES[clean.id_type]} {clean.id_number}"), ("Institución", institution),
                  ("Cuenta", f"{ACCOUNT_TYPES[clean.account_type]} {mask_account(clean.account_number)}")]
         title = "Confirma el nuevo beneficiario" if editing_id is None else "Confirma los cambios del beneficiario"
-        return Prepared(details=_details(clean, editing_id), title=title, lines=lines, plan=(clean, editing_id))
+        return Prepared(details=_details(clean, editing_id), title=title, lines=lines, plan=BeneficiaryPlan(clean, editing_id))
 
-    def execute(self, conn: Connection, who: Principal, plan: tuple[BeneficiaryForm, int | None], key: str) -> int:
-        form, editing_id = plan
+    def execute(self, conn: Connection, who: Principal, plan: BeneficiaryPlan, key: str) -> int:
         try:
-            return self.service._write(conn, who, form, editing_id)
+            return self.service._write(conn, who, plan.form, plan.editing_id)
         except IntegrityError:  # the member's lock makes a twin wait and be refused above; a backstop all the same
             raise ValidationError("Ya tienes registrada esa cuenta.", field="account", code="duplicate") from None
 

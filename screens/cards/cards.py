@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
 from backend.core.errors import ServiceError
 from backend.core.identity import ID_TYPES
 from backend.core.money import format_money, parse_money
@@ -171,16 +172,18 @@ class CardPaymentScreen(FieldErrors, MemberScreen):
         if option is None:
             self.field_error("option", "Elige cuánto vas a pagar.")
             return
-        request = {"card": card, "option": option, "origin_id": self.query_one("#origin", Select).value}
-        if request["origin_id"] == Select.NULL:
+        origin = self.query_one("#origin", Select).value
+        if not isinstance(origin, int):
             self.field_error("origin", "Selecciona la cuenta de débito.")
             return
+        amount = None
         if option == "otro":
             try:
-                request["amount"] = parse_money(self.query_one("#other-amount", Input).value)
+                amount = parse_money(self.query_one("#other-amount", Input).value)
             except ServiceError as exc:
                 self.field_error("monto", exc.message)
                 return
+        request = CardPaymentRequest(card, option, origin, amount)
         cards, token = self.coop.backend.cards, self.coop.token
         start_authorised(self, lambda: cards.prepare_payment(token, request), on_done=lambda _: self.paid(card),
                          on_error=self._failed)
@@ -259,14 +262,16 @@ class CardRegistrationModal(FieldErrors, ServiceCalls, ModalScreen[str | None]):
     @on(Button.Pressed, "#register")
     def register(self) -> None:
         self.clear_field_errors()
-        request: dict = {"kind": "cooprogreso" if self.group == "cooprogreso" else "otro_banco",
-                         "number": self.query_one("#numero", Input).value}
+        number = self.query_one("#numero", Input).value
         if self.group == "otros":
             institution = self.query_one("#institution", Select).value
-            request.update(institution_code="" if institution == Select.NULL else institution,
-                           holder_name=self.query_one("#holder-name", Input).value,
-                           id_type=self.query_one("#id-type", Select).value,
-                           id_number=self.query_one("#id-number", Input).value)
+            id_type = self.query_one("#id-type", Select).value
+            request = CardRegistrationRequest(
+                "otro_banco", number, institution_code=institution if isinstance(institution, str) else "",
+                holder_name=self.query_one("#holder-name", Input).value,
+                id_type=id_type if isinstance(id_type, str) else "", id_number=self.query_one("#id-number", Input).value)
+        else:
+            request = CardRegistrationRequest("cooprogreso", number)
         cards, token = self.coop.backend.cards, self.coop.token
         start_authorised(self, lambda: cards.prepare_registration(token, request), on_done=self._done,
                          on_error=self._failed, show_receipt=False)

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Select, Static
 
+from backend.cards.requests import DeferralRequest
 from backend.core.errors import ServiceError
 from backend.core.money import format_money
 from backend.core.rates import format_rate
@@ -175,15 +176,15 @@ class DeferralScreen(MemberScreen):
     def simulate(self) -> None:
         self._error("")
         months = self.query_one("#plazo", Select).value
-        if self.card_id is None or months == Select.NULL:
+        if self.card_id is None or not isinstance(months, int):
             self._error("Selecciona la tarjeta y el plazo.")
             return
         if self.kind == "consumos" and not self.selected:
             self._error("Selecciona al menos un consumo para diferir.")
             return
-        request = {"card_id": self.card_id, "kind": self.kind, "purchases": sorted(self.selected), "months": months}
-        self.call("simulation", self.coop.backend.deferrals.simulate, self.coop.token, self.card_id, self.kind,
-                  sorted(self.selected), months)
+        request = DeferralRequest(self.card_id, self.kind, months, sorted(self.selected))
+        self.call("simulation", self.coop.backend.deferrals.simulate, self.coop.token, request.card_id, request.kind,
+                  request.purchases, request.months)
         self._request = request
 
     def done_simulation(self, sim) -> None:
@@ -213,7 +214,7 @@ class SimulationScreen(MemberScreen):
     SimulationScreen .buttons { margin: 0 1; }
     """
 
-    def __init__(self, sim, request: dict) -> None:
+    def __init__(self, sim, request: DeferralRequest) -> None:
         super().__init__()
         self.sim = sim
         self.request = request
@@ -265,7 +266,7 @@ class SimulationScreen(MemberScreen):
                          show_receipt=False)
 
     def _done(self, receipt) -> None:
-        self.app.push_screen(DeferralSuccessModal(receipt, self.request.get("kind", "consumos")), self._accepted)
+        self.app.push_screen(DeferralSuccessModal(receipt, self.request.kind), self._accepted)
 
     def _accepted(self, _: object) -> None:
         self.dismiss("exito")

@@ -17,6 +17,7 @@ from backend.core.errors import ServiceError, ValidationError
 from backend.core.money import format_money, parse_money
 from backend.core.rates import format_rate
 from backend.products.simulators import METHODS, DepositBand, DepositSimulation, LoanSimulation, Product
+from backend.products.requests import ProductRequest
 from backend.security.receipts import Receipt
 from screens.menu.registry import screen_for as open_entry
 from screens.shared.base import MemberScreen
@@ -324,8 +325,10 @@ class RequestFormScreen(MemberScreen):
             self._error(exc.message)
             return
         account = self.query_one("#account", Select).value
-        request = {**self.choices, "income": income, "purpose": self.query_one("#purpose", Input).value,
-                   "account_id": account if isinstance(account, int) else None}
+        c = self.choices
+        request = ProductRequest(product=c["product"], amount=c["amount"], term=c["term"], method=c["method"],
+                                 income=income, purpose=self.query_one("#purpose", Input).value,
+                                 account_id=account if isinstance(account, int) else None)
         service, token = self.coop.backend.product_requests, self.coop.token
         start_authorised(self, lambda: service.prepare_request(token, request), on_done=self._done,
                          on_error=self._failed, accept="Solicitar", show_receipt=False)

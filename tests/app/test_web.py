@@ -167,7 +167,7 @@ def test_web_demo_runs_the_worker_in_process_and_releases_it_on_sigterm(tmp_path
     import os
     import time
 
-    from backend.core.db import Database
+    from backend.core.database import open_database
     from backend.core.worker_lease import heartbeat
 
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "datos")}
@@ -177,7 +177,7 @@ def test_web_demo_runs_the_worker_in_process_and_releases_it_on_sigterm(tmp_path
     db_file = tmp_path / "datos" / "cooprogreso" / "demo.sqlite3"
     try:
         wait_port(port, timeout=120, proc=proc)
-        db = Database(db_file, create=False, migrate=False)
+        db = open_database(db_file, create=False, migrate=False)
         try:
             deadline = time.monotonic() + 30
             while (beat := heartbeat(db)) is None:

@@ -220,7 +220,8 @@ def test_older_entries_get_their_calendar_day(tmp_path):
     """A file from before the business-day column: each entry is stamped with its calendar day."""
     import sqlite3
 
-    from backend.core.db import Database, statements
+    from backend.core.database import open_database
+    from backend.core.db import statements
     from backend.core.schema import MIGRATIONS
 
     path = tmp_path / "old.sqlite3"
@@ -233,7 +234,7 @@ def test_older_entries_get_their_calendar_day(tmp_path):
     conn.execute("INSERT INTO entries (kind, description, posted_at, actor)"
                  " VALUES ('deposito', 'x', '2026-03-04 23:59:59', 'demo')")
     conn.close()
-    db = Database(path)
+    db = open_database(path)
     assert db.conn.execute("SELECT business_date FROM entries").fetchone()[0] == "2026-03-04"
     db.close()
 

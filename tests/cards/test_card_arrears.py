@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from backend.cards import card_arrears
 from backend.cards.card_arrears import State, allocate
+from backend.cards.requests import CardPaymentRequest
 from backend.core.rates import monthly_from_effective
 from tests.card_helpers import buy, new_card
 from tests.conftest import last_code
@@ -63,8 +64,8 @@ def test_twelve_unpaid_cycles_charge_interest_on_capital_only_and_carry_the_arre
 
 def _pay(backend, clock, member, card, option, amount=0):
     token = backend.auth.login("ana.prueba", "Clave2026x").token
-    pending = backend.cards.prepare_payment(token, {"card": f"propia:{card}", "origin_id": member.accounts[0],
-                                                     "option": option, "amount": amount})
+    pending = backend.cards.prepare_payment(token, CardPaymentRequest(card=f"propia:{card}", origin_id=member.accounts[0],
+                                                                      option=option, amount=amount))
     backend.ops.request_code(token, pending.id)
     return pending, backend.ops.authorise(token, pending.id, last_code(backend))
 

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from backend.cards.requests import CardPaymentRequest, DeferralRequest
 from tests.card_helpers import demo_card
 from tests.conftest import last_code
 
@@ -40,13 +41,12 @@ def card_scans(backend, action) -> dict[str, list[str]]:
 def test_deferral_and_payment_bookings_use_indexes(backend, lucia):
     card = demo_card(backend)
     ids = [p.id for p in backend.deferrals.eligible(lucia.token, card)][:2]
-    pending = backend.deferrals.prepare_deferral(lucia.token, {"card_id": card, "kind": "consumos",
-                                                               "purchases": ids, "months": 6})
+    pending = backend.deferrals.prepare_deferral(lucia.token, DeferralRequest(card_id=card, kind="consumos", purchases=ids, months=6))
     backend.ops.request_code(lucia.token, pending.id)
     code = last_code(backend)
     assert card_scans(backend, lambda: backend.ops.authorise(lucia.token, pending.id, code)) == {}
-    pending = backend.cards.prepare_payment(lucia.token, {"card": f"propia:{card}", "origin_id": lucia.accounts[0],
-                                                          "option": "otro", "amount": 10_00})
+    pending = backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=f"propia:{card}", origin_id=lucia.accounts[0],
+                                                                            option="otro", amount=10_00))
     backend.ops.request_code(lucia.token, pending.id)
     code = last_code(backend)
     assert card_scans(backend, lambda: backend.ops.authorise(lucia.token, pending.id, code)) == {}

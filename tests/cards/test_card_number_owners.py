@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from backend.cards import card_numbers
+from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
 from backend.core.db import statements
 from backend.core.errors import ValidationError
 from backend.core.schema import MIGRATIONS
@@ -46,8 +47,8 @@ def money_moved(backend) -> tuple:
 
 
 def pay(backend, who, registered: int, amount: int = 10_00):
-    return backend.cards.prepare_payment(who.token, {"card": f"registrada:{registered}", "origin_id": who.accounts[0],
-                                                     "option": "otro", "amount": amount})
+    return backend.cards.prepare_payment(who.token, CardPaymentRequest(card=f"registrada:{registered}", origin_id=who.accounts[0],
+                                                                       option="otro", amount=amount))
 
 
 def refused(call) -> None:
@@ -112,8 +113,8 @@ def test_the_number_in_a_pending_registration_moved_to_another_member_is_refused
     ana = other_member(backend)
     request = dict(kind="otro_banco", institution_code="0010", holder_name="Lucía Guamán", id_type="cedula",
                    id_number=demo_cedula())
-    mine = backend.cards.prepare_registration(lucia.token, {**request, "number": VISA})
-    theirs = backend.cards.prepare_registration(ana.token, {**request, "number": MASTERCARD})
+    mine = backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(**request, number=VISA))
+    theirs = backend.cards.prepare_registration(ana.token, CardRegistrationRequest(**request, number=MASTERCARD))
     with backend.db.write() as conn:
         stored = json.loads(conn.execute("SELECT request FROM operations WHERE id = ?", (theirs.id,)).fetchone()[0])
         own = json.loads(conn.execute("SELECT request FROM operations WHERE id = ?", (mine.id,)).fetchone()[0])
@@ -121,7 +122,7 @@ def test_the_number_in_a_pending_registration_moved_to_another_member_is_refused
                      (json.dumps({**own, "number": stored["number"]}, sort_keys=True), mine.id))
     refused(lambda: backend.ops.request_code(lucia.token, mine.id))
     # nor can the member hand in a sealed value of someone else's as "her" number
-    refused(lambda: backend.cards.prepare_registration(lucia.token, {**request, "number": stored["number"]}))
+    refused(lambda: backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(**request, number=stored["number"])))
     assert backend.db.conn.execute("SELECT COUNT(*) FROM registered_cards").fetchone()[0] == 0
 
 
@@ -130,7 +131,7 @@ def test_a_v1_database_is_resealed_at_open_and_still_pays(make_backend, clock):
     lucia, ana = demo_member(backend), other_member(backend)
     registered = _register_visa(backend, lucia, number=MASTERCARD).result_id
     paid = _pay_other_bank(backend, ana, VISA).result_id
-    pending = backend.cards.prepare_registration(lucia.token, dict(
+    pending = backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(
         kind="otro_banco", number=AMEX, institution_code="0010", holder_name="Lucía Guamán", id_type="cedula",
         id_number=demo_cedula()))
     # as schema 12–18 stored them: every number sealed as v1, the owner not bound
@@ -226,7 +227,7 @@ def test_a_v1_value_planted_after_the_migration_is_refused(make_backend, clock):
     clock.current += timedelta(minutes=5)
     assert backend.clearing.settle().failed == 1
     assert money_moved(backend) == moved
-    refused(lambda: backend.cards.prepare_registration(lucia.token, dict(
+    refused(lambda: backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(
         kind="otro_banco", number=seal_v1(backend, AMEX), institution_code="0010", holder_name="Lucía Guamán",
         id_type="cedula", id_number=demo_cedula())))
     backend.close()

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from backend.cards import card_numbers
+from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
 from backend.core.db import statements
 from backend.core.errors import ValidationError
 from backend.core.schema import MIGRATIONS
@@ -58,9 +59,9 @@ def test_the_sealed_number_needs_the_key_file(backend, lucia):
 
 def test_a_forged_sealed_number_in_a_request_is_refused_at_the_number(backend, lucia):
     with pytest.raises(ValidationError) as err:
-        backend.cards.prepare_registration(lucia.token, {
-            "kind": "otro_banco", "number": "v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "institution_code": "0010",
-            "holder_name": "Lucía Guamán", "id_type": "cedula", "id_number": demo_cedula()})
+        backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(
+            kind="otro_banco", number="v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", institution_code="0010",
+            holder_name="Lucía Guamán", id_type="cedula", id_number=demo_cedula()))
     assert err.value.field == "numero"
 
 
@@ -100,8 +101,7 @@ def test_an_older_databases_clear_numbers_are_sealed_on_first_start_and_still_pa
     clock.current += timedelta(minutes=5)
     assert again.clearing.settle().credited == 1  # the payment made before the migration still settles
     receipt = authorise(again, lucia, again.cards.prepare_payment(
-        lucia.token, {"card": f"registrada:{registered}", "origin_id": lucia.accounts[0], "option": "otro",
-                      "amount": 10_00}))
+        lucia.token, CardPaymentRequest(card=f"registrada:{registered}", origin_id=lucia.accounts[0], option="otro", amount=10_00)))
     assert receipt.get("Tarjeta") == "5500 XXXX XXXX 5559" and receipt.get("Estado") == "Enviada"
     assert MASTERCARD not in everything_stored(again)
     assert again.check() == []

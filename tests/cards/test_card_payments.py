@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 import pytest
 
 from backend.cards import card_ledger
+from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
 from backend.core.errors import InsufficientFunds, NotFound, ValidationError
 from tests.card_helpers import buy, demo_card, new_card
 from tests.conftest import last_code
@@ -25,8 +27,14 @@ def luhn_complete(body: str) -> str:
     return next(body + d for d in "0123456789" if card_ledger.luhn_ok(body + d))
 
 
+def other_bank(number: str, **over) -> CardRegistrationRequest:
+    """Another institution's card as the registration form sends it."""
+    return CardRegistrationRequest(**{"kind": "otro_banco", "number": number, "institution_code": "0010",
+                                      "holder_name": "Lucía Guamán", "id_type": "cedula", "id_number": "1709543210", **over})
+
+
 def register(backend, who, **request):
-    return authorise(backend, who, backend.cards.prepare_registration(who.token, request))
+    return authorise(backend, who, backend.cards.prepare_registration(who.token, CardRegistrationRequest(**request)))
 
 
 def test_own_card_offers_minimum_total_and_other_with_the_due_date(backend, lucia):
@@ -50,7 +58,7 @@ def test_paying_the_own_card_credits_it_in_the_same_entry(backend, lucia, option
     origin = lucia.accounts[0]
     before_card, before_savings = balance_of(backend, card), balance_of(backend, origin)
     receipt = authorise(backend, lucia, backend.cards.prepare_payment(
-        lucia.token, {"card": f"propia:{card}", "origin_id": origin, "option": option, "amount": 12_34}))
+        lucia.token, CardPaymentRequest(card=f"propia:{card}", origin_id=origin, option=option, amount=12_34)))
     assert balance_of(backend, card) == before_card + amount
     assert balance_of(backend, origin) == before_savings - amount
     assert receipt.get("Estado") == "Acreditada" and receipt.get("Tarjeta") == "3261 XXXX XXXX 6989"
@@ -64,27 +72,26 @@ def test_a_covered_minimum_is_said_covered_not_offered_as_zero(backend, lucia):
     key = f"propia:{card}"
     first = backend.cards.payment_options(lucia.token, key)
     assert first.minimum and first.total > first.minimum and not first.minimum_covered
-    authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin,
-                                                                          "option": "minimo"}))
+    authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=key, origin_id=origin,
+                                                                                            option="minimo")))
     after = backend.cards.payment_options(lucia.token, key)
     assert after.minimum == 0 and after.minimum_covered and after.options == ("total", "otro")
     assert after.total == first.total - first.minimum and after.owed == first.owed - first.minimum
     with pytest.raises(ValidationError, match="pago mínimo ya está cubierto") as refused:
-        backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin, "option": "minimo"})
+        backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=key, origin_id=origin, option="minimo"))
     assert refused.value.field == "option" and "pendientes" not in refused.value.message
-    authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin,
-                                                                          "option": "total"}))
+    authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=key, origin_id=origin,
+                                                                                            option="total")))
     paid = backend.cards.payment_options(lucia.token, key)
     assert paid.total_covered and paid.options == ("otro",)
     for option in ("minimo", "total"):
         with pytest.raises(ValidationError, match="Ya pagaste el total de tu estado de cuenta"):
-            backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin, "option": option})
+            backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=key, origin_id=origin, option=option))
     if paid.owed:  # purchases since the cut: «otro valor» pays them, then nothing at all is owed
-        authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, {
-            "card": key, "origin_id": origin, "option": "otro", "amount": paid.owed}))
+        authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=key, origin_id=origin,
+                                                                                                option="otro", amount=paid.owed)))
     with pytest.raises(ValidationError, match="No tienes valores pendientes"):
-        backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": origin, "option": "otro",
-                                                    "amount": 1_00})
+        backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=key, origin_id=origin, option="otro", amount=1_00))
     assert backend.check() == []
 
 
@@ -92,17 +99,17 @@ def test_other_value_above_the_debt_or_funds_is_refused(backend, lucia):
     card = demo_card(backend)
     owed = backend.cards.payment_options(lucia.token, f"propia:{card}").owed
     with pytest.raises(ValidationError, match="deuda actual"):
-        backend.cards.prepare_payment(lucia.token, {"card": f"propia:{card}", "origin_id": lucia.accounts[0],
-                                                    "option": "otro", "amount": owed + 1})
+        backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=f"propia:{card}", origin_id=lucia.accounts[0],
+                                                                      option="otro", amount=owed + 1))
     with pytest.raises(ValidationError):
-        backend.cards.prepare_payment(lucia.token, {"card": f"propia:{card}", "origin_id": lucia.accounts[0],
-                                                    "option": "otro", "amount": 0})
+        backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=f"propia:{card}", origin_id=lucia.accounts[0],
+                                                                      option="otro", amount=0))
 
 
 def test_another_members_card_is_registered_with_a_masked_holder_and_paid_by_other_value(backend, lucia, ana):
     ana_card = new_card(backend, ana.member_id, pan=ANA_PAN)
     buy(backend, ana_card, 200_00, "2026-11-20 10:00:00")
-    pending = backend.cards.prepare_registration(lucia.token, {"kind": "cooprogreso", "number": ANA_PAN})
+    pending = backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(kind="cooprogreso", number=ANA_PAN))
     lines = dict(pending.lines)
     assert lines["Titular"] == "Ana P****" and lines["Tarjeta"] == "3261 XXXX XXXX 6989"
     receipt = authorise(backend, lucia, pending)
@@ -112,7 +119,7 @@ def test_another_members_card_is_registered_with_a_masked_holder_and_paid_by_oth
     options = backend.cards.payment_options(lucia.token, key)
     assert options.options == ("otro",) and options.owed == 200_00  # her statement stays hers
     authorise(backend, lucia, backend.cards.prepare_payment(
-        lucia.token, {"card": key, "origin_id": lucia.accounts[0], "option": "otro", "amount": 50_00}))
+        lucia.token, CardPaymentRequest(card=key, origin_id=lucia.accounts[0], option="otro", amount=50_00)))
     assert card_ledger.balances(backend.db.conn, ana_card).revolving == 150_00
     assert "recibimos un pago de $50.00" in backend.outbox(last=3)[-1].body
     with pytest.raises(NotFound):  # Ana cannot use Lucía's registration
@@ -122,7 +129,8 @@ def test_another_members_card_is_registered_with_a_masked_holder_and_paid_by_oth
 
 def test_own_card_cannot_be_registered_and_unknown_numbers_are_refused(backend, lucia):
     with pytest.raises(ValidationError, match="No existe"):
-        backend.cards.prepare_registration(lucia.token, {"kind": "cooprogreso", "number": luhn_complete("326100000000123")})
+        backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(kind="cooprogreso",
+                                                                                number=luhn_complete("326100000000123")))
 
 
 @pytest.mark.parametrize("number, message", [
@@ -134,9 +142,7 @@ def test_own_card_cannot_be_registered_and_unknown_numbers_are_refused(backend, 
 @pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_other_bank_card_numbers_are_checked(backend, lucia, number, message):
     with pytest.raises(ValidationError, match=message) as err:
-        backend.cards.prepare_registration(lucia.token, {
-            "kind": "otro_banco", "number": number, "institution_code": "0010", "holder_name": "Lucía Guamán",
-            "id_type": "cedula", "id_number": "1709543210"})
+        backend.cards.prepare_registration(lucia.token, other_bank(number))
     assert err.value.field == "numero"
 
 
@@ -164,9 +170,7 @@ def test_numbers_no_card_network_issues_are_refused_though_luhn_passes(backend, 
     number = luhn_complete(body)
     assert card_ledger.luhn_ok(number)
     with pytest.raises(ValidationError) as err:
-        backend.cards.prepare_registration(lucia.token, {
-            "kind": "otro_banco", "number": number, "institution_code": "0010", "holder_name": "Lucía Guamán",
-            "id_type": "cedula", "id_number": "1709543210"})
+        backend.cards.prepare_registration(lucia.token, other_bank(number))
     assert err.value.field == "numero"
     assert err.value.message.startswith("El número de tarjeta no es de ninguna red de tarjetas (Visa, Mastercard,")
 
@@ -178,9 +182,7 @@ def test_numbers_no_card_network_issues_are_refused_though_luhn_passes(backend, 
 @pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
 def test_a_length_the_network_never_issues_is_refused(backend, lucia, body, message):
     with pytest.raises(ValidationError, match=message):
-        backend.cards.prepare_registration(lucia.token, {
-            "kind": "otro_banco", "number": luhn_complete(body), "institution_code": "0010",
-            "holder_name": "Lucía Guamán", "id_type": "cedula", "id_number": "1709543210"})
+        backend.cards.prepare_registration(lucia.token, other_bank(luhn_complete(body)))
 
 
 @pytest.mark.parametrize("number", ["4111111111111111", "5500005555555559", "2221000000000009", "378282246310005",
@@ -190,9 +192,8 @@ def test_a_length_the_network_never_issues_is_refused(backend, lucia, body, mess
 def test_every_networks_numbers_are_accepted(backend, lucia, number):
     from tests.conftest import demo_cedula
 
-    pending = backend.cards.prepare_registration(lucia.token, {
-        "kind": "otro_banco", "number": luhn_complete(number[:-1]), "institution_code": "0010",
-        "holder_name": "Lucía Guamán", "id_type": "cedula", "id_number": demo_cedula()})
+    pending = backend.cards.prepare_registration(lucia.token, other_bank(luhn_complete(number[:-1]),
+                                                                                 id_number=demo_cedula()))
     assert pending.id
 
 
@@ -208,15 +209,13 @@ def test_a_card_registered_before_networks_were_checked_cannot_be_paid(backend, 
                      (card_numbers.seal(key, zeros, owner=backend.auth.principal(lucia.token).user_id, place=card_numbers.REGISTERED),
                       receipt.result_id))
     with pytest.raises(ValidationError, match="ninguna red de tarjetas"):
-        backend.cards.prepare_payment(lucia.token, {"card": f"registrada:{receipt.result_id}",
-                                                    "origin_id": lucia.accounts[0], "option": "otro", "amount": 80_00})
+        backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=f"registrada:{receipt.result_id}",
+                                                                      origin_id=lucia.accounts[0], option="otro", amount=80_00))
 
 
 def test_hostile_holder_names_are_refused(backend, lucia):
     with pytest.raises(ValidationError, match="no permitidos"):
-        backend.cards.prepare_registration(lucia.token, {
-            "kind": "otro_banco", "number": VISA, "institution_code": "0010", "holder_name": "Lucía\x1b[2J",
-            "id_type": "cedula", "id_number": "1709543210"})
+        backend.cards.prepare_registration(lucia.token, other_bank(VISA, holder_name="Lucía\x1b[2J"))
 
 
 def _pay_other_bank(backend, lucia, number):
@@ -224,7 +223,7 @@ def _pay_other_bank(backend, lucia, number):
     key = f"registrada:{receipt.result_id}"
     assert backend.cards.payment_options(lucia.token, key).options == ("otro",)
     return authorise(backend, lucia, backend.cards.prepare_payment(
-        lucia.token, {"card": key, "origin_id": lucia.accounts[0], "option": "otro", "amount": 80_00}))
+        lucia.token, CardPaymentRequest(card=key, origin_id=lucia.accounts[0], option="otro", amount=80_00)))
 
 
 def test_other_bank_card_goes_through_the_clearing_and_is_credited(backend, lucia, clock):
@@ -266,8 +265,8 @@ def test_payment_needs_funds_including_the_fee(backend, lucia):
     key = f"registrada:{receipt.result_id}"
     available = balance_of(backend, lucia.accounts[0])
     with pytest.raises((InsufficientFunds, ValidationError)):
-        backend.cards.prepare_payment(lucia.token, {"card": key, "origin_id": lucia.accounts[0], "option": "otro",
-                                                    "amount": available})
+        backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=key, origin_id=lucia.accounts[0], option="otro",
+                                                                      amount=available))
 
 
 @pytest.mark.parametrize("key", ["propia:999999", "registrada:1", "propia:abc", "x", 5, None])
@@ -297,3 +296,18 @@ def test_other_bank_card_payment_over_a_real_http_gateway_answering_nonsense_the
         assert backend.check() == []
     finally:
         server.close()
+
+
+def test_a_card_request_is_its_kinds_dataclass_and_nothing_else(backend, lucia):
+    """What reaches a card handler is read back into the kind's request: a field it lacks or an extra one (a fee,
+    a plan's figures) is refused before anything is derived or stored."""
+    payment = asdict(CardPaymentRequest(card=f"propia:{demo_card(backend)}", option="minimo", origin_id=lucia.accounts[0]))
+    registration = asdict(CardRegistrationRequest(kind="cooprogreso", number=ANA_PAN))
+    before = backend.db.conn.execute("SELECT COUNT(*) FROM operations").fetchone()[0]
+    for kind, good in (("pago_tarjeta", payment), ("registro_tarjeta", registration)):
+        first = next(iter(good))
+        for bad in ({**good, "fee": 0}, {k: v for k, v in good.items() if k != first}, {"x": 1}):
+            with pytest.raises(ValidationError, match="La solicitud no es válida"):
+                backend.ops.prepare(lucia.token, kind, bad)
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM operations").fetchone()[0] == before
+    assert dict(backend.ops.prepare(lucia.token, "pago_tarjeta", payment).lines)["Opción"] == "Pago mínimo"

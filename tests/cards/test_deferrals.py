@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from backend.cards import card_ledger
+from backend.cards.requests import DeferralRequest
 from backend.core.errors import NotFound, ServiceError, ValidationError
 from backend.core.rates import LegalCap, Offer, RateAboveCap, RateBook, percent
 from tests.card_helpers import buy, demo_card, internal_total
@@ -42,8 +43,7 @@ def test_confirming_moves_debt_not_money_and_purchases_cannot_be_deferred_twice(
     card, _, ids = _manual_purchases(backend, lucia)
     before = card_ledger.balances(backend.db.conn, card)
     coop = internal_total(backend)
-    pending = backend.deferrals.prepare_deferral(lucia.token, {"card_id": card, "kind": "consumos",
-                                                               "purchases": ids, "months": 3})
+    pending = backend.deferrals.prepare_deferral(lucia.token, DeferralRequest(card_id=card, kind="consumos", purchases=ids, months=3))
     assert dict(pending.lines)["Total Monto a Diferir"] == "$40.00"
     receipt = authorise(backend, lucia, pending)
     assert receipt.get("Estado") == "Diferido exitoso"
@@ -54,7 +54,7 @@ def test_confirming_moves_debt_not_money_and_purchases_cannot_be_deferred_twice(
     assert not {p.id for p in backend.deferrals.eligible(lucia.token, card)} & set(ids)
     again = backend.deferrals.prepare_deferral
     with pytest.raises(ValidationError):
-        again(lucia.token, {"card_id": card, "kind": "consumos", "purchases": ids, "months": 3})
+        again(lucia.token, DeferralRequest(card_id=card, kind="consumos", purchases=ids, months=3))
     mine = backend.deferrals.mine(lucia.token)
     assert mine[0].principal == 40_00 and mine[0].remaining_cuotas == 3
 
@@ -62,7 +62,7 @@ def test_confirming_moves_debt_not_money_and_purchases_cannot_be_deferred_twice(
 def test_cuotas_appear_on_the_following_statements(backend, lucia):
     card, _, ids = _manual_purchases(backend, lucia)
     authorise(backend, lucia, backend.deferrals.prepare_deferral(
-        lucia.token, {"card_id": card, "kind": "consumos", "purchases": ids, "months": 3}))
+        lucia.token, DeferralRequest(card_id=card, kind="consumos", purchases=ids, months=3)))
     deferral = backend.deferrals.mine(lucia.token)[0]
     backend.card_cycle.close_due(date(2027, 3, 1))
     billed = backend.db.conn.execute("SELECT COUNT(*) FROM card_deferral_cuotas WHERE deferral_id = ?"
@@ -75,8 +75,7 @@ def test_cuotas_appear_on_the_following_statements(backend, lucia):
 def test_rotativo_defers_the_revolving_balance(backend, lucia):
     card = demo_card(backend)
     owed = card_ledger.balances(backend.db.conn, card).revolving
-    pending = backend.deferrals.prepare_deferral(lucia.token, {"card_id": card, "kind": "rotativo",
-                                                               "purchases": [], "months": 12})
+    pending = backend.deferrals.prepare_deferral(lucia.token, DeferralRequest(card_id=card, kind="rotativo", purchases=[], months=12))
     authorise(backend, lucia, pending)
     after = card_ledger.balances(backend.db.conn, card)
     assert after.revolving == 0 and backend.check() == []
@@ -115,7 +114,7 @@ def test_a_rate_above_the_cap_is_refused(backend, lucia):
 def test_bad_requests_are_refused_in_spanish(backend, lucia, request_):
     card = demo_card(backend)
     with pytest.raises(ValidationError):
-        backend.deferrals.prepare_deferral(lucia.token, {"card_id": card, **request_})
+        backend.ops.prepare(lucia.token, "diferido", {"card_id": card, **request_})  # as JSON from outside
 
 
 def test_another_members_card_or_purchase_is_not_yours(backend, lucia, ana):
@@ -128,10 +127,9 @@ def test_another_members_card_or_purchase_is_not_yours(backend, lucia, ana):
 
 def test_a_purchase_deferred_after_the_code_was_sent_voids_the_code(backend, lucia):
     card, _, ids = _manual_purchases(backend, lucia)
-    first = backend.deferrals.prepare_deferral(lucia.token, {"card_id": card, "kind": "consumos",
-                                                             "purchases": ids, "months": 3})
-    second = backend.deferrals.prepare_deferral(lucia.token, {"card_id": card, "kind": "consumos",
-                                                              "purchases": ids[:1], "months": 6})
+    first = backend.deferrals.prepare_deferral(lucia.token, DeferralRequest(card_id=card, kind="consumos", purchases=ids, months=3))
+    second = backend.deferrals.prepare_deferral(lucia.token, DeferralRequest(card_id=card, kind="consumos", purchases=ids[:1],
+                                                                             months=6))
     backend.ops.request_code(lucia.token, first.id)
     code = last_code(backend)
     authorise(backend, lucia, second)
@@ -162,8 +160,8 @@ def test_two_processes_deferring_the_same_purchase_book_it_once(backend, lucia, 
     card, _, ids = _manual_purchases(backend, lucia)
     jobs = []
     for months in (3, 6):
-        pending = backend.deferrals.prepare_deferral(lucia.token, {"card_id": card, "kind": "consumos",
-                                                                   "purchases": ids, "months": months})
+        pending = backend.deferrals.prepare_deferral(lucia.token, DeferralRequest(card_id=card, kind="consumos", purchases=ids,
+                                                                                  months=months))
         backend.ops.request_code(lucia.token, pending.id)
         jobs.append((str(db_path), lucia.token, pending.id, last_code(backend)))
     with multiprocessing.get_context("spawn").Pool(2) as pool:

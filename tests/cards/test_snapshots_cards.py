@@ -6,6 +6,8 @@ import pytest
 from textual.widgets import DataTable, RadioButton, Select
 
 from screens.menu.registry import screen_for
+from backend.cards.requests import CardPaymentRequest
+
 from tests.ui import SIZE, login, make_app, settle
 
 
@@ -105,8 +107,8 @@ def test_card_payment_after_the_minimum_is_paid(snap_compare, backend):
 
     quiet(backend)
     lucia = demo_member(backend)
-    pending = backend.cards.prepare_payment(lucia.token, {"card": f"propia:{demo_card(backend)}", "option": "minimo",
-                                                          "origin_id": lucia.accounts[0]})
+    pending = backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=f"propia:{demo_card(backend)}", option="minimo",
+                                                                            origin_id=lucia.accounts[0]))
     backend.ops.request_code(lucia.token, pending.id)
     backend.ops.authorise(lucia.token, pending.id, last_code(backend))
 

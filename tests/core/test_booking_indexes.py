@@ -64,7 +64,7 @@ def test_account_numbers_follow_on_without_counting(backend):
 
 def test_existing_databases_continue_the_numbering(tmp_path):
     """A file from before migration 5 seeds its counters from the accounts it already has."""
-    from backend.core.db import Database
+    from backend.core.database import open_database
     from backend.core.db import statements as _statements
     from backend.core.schema import MIGRATIONS
 
@@ -81,7 +81,7 @@ def test_existing_databases_continue_the_numbering(tmp_path):
                      " VALUES (?, 1, 'ahorros', 'Cuenta de Ahorros', '2026-01-01')",
                      (accounts.account_number("41", serial),))
     conn.close()
-    db = Database(path)
+    db = open_database(path)
     with db.write() as c:
         new = accounts.open_savings(c, 1, "2026-11-25")
         assert c.execute("SELECT number FROM accounts WHERE id = ?", (new,)).fetchone()[0] == \

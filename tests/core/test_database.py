@@ -5,13 +5,13 @@ import sys
 
 import pytest
 
-from backend.core.db import Database
+from backend.core.database import open_database
 from backend.core.errors import SchemaError
 from backend.core.schema import SCHEMA_VERSION
 
 
 def test_new_database_is_private_and_durable(tmp_path):
-    db = Database(tmp_path / "n.sqlite3")
+    db = open_database(tmp_path / "n.sqlite3")
     assert oct(os.stat(tmp_path / "n.sqlite3").st_mode)[-3:] == "600"
     conn = db.conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -23,12 +23,12 @@ def test_new_database_is_private_and_durable(tmp_path):
 
 def test_database_newer_than_the_code_is_refused(tmp_path):
     path = tmp_path / "future.sqlite3"
-    Database(path).close()
+    open_database(path).close()
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(SchemaError) as err:
-        Database(path)
+        open_database(path)
     assert "más nueva" in err.value.message
 
 
@@ -79,7 +79,7 @@ def test_config_layers(tmp_path):
 def test_connections_of_finished_threads_are_closed(tmp_path):
     import threading
 
-    db = Database(tmp_path / "t.sqlite3")
+    db = open_database(tmp_path / "t.sqlite3")
     for _ in range(20):
         t = threading.Thread(target=lambda: db.conn.execute("SELECT 1").fetchone())
         t.start()

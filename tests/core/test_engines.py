@@ -8,15 +8,16 @@ import sys
 
 import pytest
 
-from backend.core.db import Database, IntegrityError, for_engine, statements
+from backend.core.database import open_database
+from backend.core.db import IntegrityError, for_engine, statements
 from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
 from tests.core.test_database import cli
 
 OPENER = """
 import sys
-from backend.core.db import Database
+from backend.core.database import open_database
 sys.stdin.readline()
-db = Database(sys.argv[1])
+db = open_database(sys.argv[1])
 print(db.schema_version())
 """
 
@@ -35,7 +36,7 @@ def test_many_processes_open_a_new_database_at_once(tmp_path):
     results = _open_at_once(path)
     assert [r.returncode for r in results] == [0] * len(results), [r.stderr[-400:] for r in results]
     assert {r.stdout.strip() for r in results} == {str(SCHEMA_VERSION)}
-    db = Database(path)
+    db = open_database(path)
     assert db.conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'transfers'").fetchone()[0] == 1
     db.close()
 
@@ -53,7 +54,7 @@ def test_many_processes_migrate_an_old_database_at_once(tmp_path):
     conn.close()
     results = _open_at_once(path)
     assert [r.returncode for r in results] == [0] * len(results), [r.stderr[-400:] for r in results]
-    assert Database(path, migrate=False).schema_version() == SCHEMA_VERSION
+    assert open_database(path, migrate=False).schema_version() == SCHEMA_VERSION
 
 
 def _old_file(tmp_path):
@@ -97,7 +98,7 @@ def test_migrate_command_brings_an_old_file_up_to_date(tmp_path):
 
 
 def test_sqlite_strips_row_locks_and_reports_integrity_errors_neutrally(tmp_path):
-    db = Database(tmp_path / "x.sqlite3")
+    db = open_database(tmp_path / "x.sqlite3")
     with db.write() as conn:
         conn.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
         assert conn.execute("SELECT value FROM meta WHERE key = ? FOR UPDATE SKIP LOCKED", ("a",)).fetchone()[0] == "1"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from backend import audit_books
 from backend.core import accounts
 from backend.core.invariants import Since
-from backend.core.db import Database
+from backend.core.database import open_database
 from backend.core.errors import InsufficientFunds
 from backend.core.ledger import LedgerError, Leg, post
 from tests.conftest import add_member
@@ -23,7 +23,7 @@ def test_demo_books_are_sound(backend):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(1, 500_00)), min_size=1, max_size=30))
 def test_random_entries_keep_the_invariant(tmp_path_factory, moves):
-    db = Database(tmp_path_factory.mktemp("l") / "l.sqlite3")
+    db = open_database(tmp_path_factory.mktemp("l") / "l.sqlite3")
     with db.write() as conn:
         caja = accounts.internal_account(conn, "caja")
         member = accounts.create_member(conn, id_type="cedula", id_number="1710034065", first_names="A",
@@ -95,7 +95,7 @@ def test_check_command_exit_codes(db_path):
                                      capture_output=True, text=True)
     ok = run()
     assert ok.returncode == 0 and "cuadrada" in ok.stdout
-    db = Database(db_path)
+    db = open_database(db_path)
     with db.write() as conn:
         conn.execute("UPDATE accounts SET balance = balance + 100 WHERE id = (SELECT MAX(id) FROM accounts)")
     db.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.core.db import Database, DatabaseUrl, IntegrityError
+from backend.core.database import open_database
+from backend.core.db import DatabaseUrl, IntegrityError
 from backend.core.errors import SchemaError
 from backend.core.schema import SCHEMA_VERSION
 from tests.core.test_database import cli
@@ -34,13 +35,13 @@ def test_ddl_is_translated_from_the_one_migration_history():
 def test_the_app_refuses_an_unmigrated_database_and_migrate_fixes_it(pg_server, monkeypatch):
     url = pg_server.target(pg_server.fresh_database("m"))
     with pytest.raises(SchemaError) as err:
-        Database(url)
+        open_database(url)
     assert "no es una base de datos de Cooprogreso" in err.value.message
     out = cli("check", "--db", str(url))
     assert out.returncode == 2 and "Traceback" not in out.stderr
     out = cli("migrate", "--db", str(url))
     assert out.returncode == 0 and f"{SCHEMA_VERSION} migraciones" in out.stdout, out.stderr
-    db = Database(url)
+    db = open_database(url)
     assert db.schema_version() == SCHEMA_VERSION
     db.close()
     # one version behind (every migration but the last, which need not be re-runnable): refused, never
@@ -50,14 +51,14 @@ def test_the_app_refuses_an_unmigrated_database_and_migrate_fixes_it(pg_server, 
     url = pg_server.target(pg_server.fresh_database("m"))
     with monkeypatch.context() as patched:
         patched.setattr(db_pg, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
-        behind = Database(url, check=False)
+        behind = open_database(url, check=False)
         assert behind.migrate() == SCHEMA_VERSION - 1
         behind.close()
     with pytest.raises(SchemaError) as err:
-        Database(url)
+        open_database(url)
     assert "cooprogreso migrate" in err.value.message
     assert "nada que aplicar" not in cli("migrate", "--db", str(url)).stdout
-    assert Database(url).schema_version() == SCHEMA_VERSION
+    assert open_database(url).schema_version() == SCHEMA_VERSION
 
 
 def test_a_database_with_other_tables_is_not_taken_over(pg_server):
@@ -72,7 +73,7 @@ def test_a_database_with_other_tables_is_not_taken_over(pg_server):
 
 def test_rows_integers_and_errors_look_the_same_as_on_sqlite(pg_server):
     url = pg_server.target(pg_server.fresh_database("r"))
-    db = Database(url, migrate=True)
+    db = open_database(url, migrate=True)
     with db.write() as conn:
         conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("k", "50% off"))
         row = conn.execute("SELECT key, value, 7 AS n FROM meta WHERE value LIKE '%off'").fetchone()
@@ -97,7 +98,7 @@ def test_accented_literals_in_sql_survive_a_database_in_another_encoding(pg_serv
     pg_server.admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'LATIN1\' LC_COLLATE \'C\''
                             " LC_CTYPE 'C'")
     url = pg_server.target(name)
-    db = Database(url, migrate=True)
+    db = open_database(url, migrate=True)
     with db.write() as conn:
         conn.execute("INSERT INTO meta (key, value) VALUES (?, 'En revisión')", ("literal",))
         conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("valor", "En revisión"))
@@ -112,7 +113,7 @@ def test_a_failed_statement_caught_inside_a_write_never_looks_committed(pg_serve
     """PostgreSQL aborts the whole transaction at a failed statement: if the code catches the error and goes on,
     the COMMIT is answered with ROLLBACK, and the write must say so instead of returning as if it committed."""
     url = pg_server.target(pg_server.fresh_database("f"))
-    db = Database(url, migrate=True)
+    db = open_database(url, migrate=True)
     with db.write() as conn:
         conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'uno')")
     with pytest.raises(Exception, match="nothing was committed"), db.write() as conn:
@@ -229,7 +230,7 @@ def test_a_url_squeezed_through_a_path_never_becomes_a_file(tmp_path, monkeypatc
     mangled = Path(url)
     assert str(mangled) == "postgresql:/cp_x?host=/tmp/nowhere&user=postgres"
     assert target_of(url) == DatabaseUrl(url) == target_of(DatabaseUrl(url))
-    for attempt in (lambda: Database(mangled), lambda: Database(str(mangled)),
+    for attempt in (lambda: open_database(mangled), lambda: open_database(str(mangled)),
                     lambda: create_demo(mangled, members=2, settings=fast_settings())):
         with pytest.raises(SchemaError) as err:
             attempt()
@@ -240,7 +241,7 @@ def test_a_url_squeezed_through_a_path_never_becomes_a_file(tmp_path, monkeypatc
         assert out.returncode in (1, 2) and "Traceback" not in out.stderr, (args, out.stderr)
     assert "parece una dirección de servidor" in cli("check", "--db", str(mangled)).stderr
     assert list(tmp_path.iterdir()) == []
-    assert Database(tmp_path / "ok:name.sqlite3").engine == "sqlite"  # a colon in a file name is still a file
+    assert open_database(tmp_path / "ok:name.sqlite3").engine == "sqlite"  # a colon in a file name is still a file
 
 
 def test_browser_tabs_get_the_whole_url_through_the_environment_never_the_command_line(tmp_path):

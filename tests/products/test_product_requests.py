@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -16,6 +17,7 @@ from backend.core.errors import NotFound, OtpError, ValidationError
 from backend.core.rates import LegalCap, Offer, RateAboveCap, RateBook, default_book
 from backend.products import simulators
 from backend.products.product_requests import ProductRequestsService, parse_request_number
+from backend.products.requests import ProductRequest
 from tests.conftest import last_code
 from tests.transfer_helpers import balance_of
 
@@ -56,7 +58,7 @@ def independent_schedule(principal: int, effective: str, months: int, method: st
 def request(backend, who, **over):
     base = {"product": "consumo", "amount": 1_000_00, "term": 12, "method": "frances", "income": 1_500_00,
             "purpose": "Arreglo del techo de la casa", "account_id": who.accounts[0]}
-    return {**base, **over}
+    return ProductRequest(**{**base, **over})
 
 
 def authorise(backend, who, pending):
@@ -181,8 +183,11 @@ def test_the_demo_member_follows_two_requests_none_waiting_in_the_queue(backend,
 def test_a_request_is_received_with_a_number_and_moves_no_money(backend, lucia):
     account = lucia.accounts[0]
     before = balance_of(backend, account)
-    forged = request(backend, lucia, rate_bp=1, installment=1, state="Aprobada")  # client figures are ignored
-    pending = backend.product_requests.prepare_request(lucia.token, forged)
+    forged = {**asdict(request(backend, lucia)), "rate_bp": 1, "installment": 1, "state": "Aprobada"}
+    with pytest.raises(ValidationError, match="La solicitud no es válida"):
+        backend.ops.prepare(lucia.token, "solicitud_producto", forged)  # figures a client sends are refused
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM operations").fetchone()[0] == 0
+    pending = backend.product_requests.prepare_request(lucia.token, request(backend, lucia))
     lines = dict(pending.lines)
     assert lines["Cuota"] == "$90.06" and lines["Tasa efectiva"].startswith("15.60%")
     receipt = authorise(backend, lucia, pending)
@@ -366,7 +371,7 @@ def test_storing_a_request_uses_indexes_only(backend, lucia):
     conn.set_trace_callback(statements.append)
     try:
         with backend.db.write() as c:
-            prepared = handler.prepare(c, who, request(backend, lucia))
+            prepared = handler.prepare(c, who, asdict(request(backend, lucia)))
             handler.execute(c, who, prepared.plan, "clave-indices")
     finally:
         conn.set_trace_callback(None)

@@ -172,7 +172,7 @@ def test_a_posting_that_commits_late_with_a_lower_id_is_still_alerted_once(backe
     and the pass runs must be alerted when it commits, and only once."""
     if engine != "postgresql":
         pytest.skip("PostgreSQL only: SQLite writers take turns, ids follow commits")
-    from backend.core.db import Database
+    from backend.core.database import open_database
 
     lucia = demo_member(backend)
     ana = other_member(backend)
@@ -185,7 +185,7 @@ def test_a_posting_that_commits_late_with_a_lower_id_is_still_alerted_once(backe
         (lucia.member_id, lucia.accounts[0], lucia.member_id, ana.member_id)).fetchone()
     assert lucia_other and payer
     before = len(backend.outbox(last=100))
-    slow = Database(db_path)
+    slow = open_database(db_path)
     try:
         with slow.write() as conn:
             _book_on(conn, backend, lucia.accounts[0], ana.accounts[0], 61_00)

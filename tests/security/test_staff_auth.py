@@ -316,7 +316,8 @@ def test_the_cumplimiento_role_migration_keeps_staff_their_sessions_and_the_role
     sessions and tills still point at the same rows, foreign keys are back on, and an unknown role is refused."""
     import sqlite3
 
-    from backend.core.db import Database, for_engine, statements
+    from backend.core.database import open_database
+    from backend.core.db import for_engine, statements
     from backend.core.schema import MIGRATIONS
 
     version = next(i for i, m in enumerate(MIGRATIONS) if "'cumplimiento'" in m)
@@ -333,7 +334,7 @@ def test_the_cumplimiento_role_migration_keeps_staff_their_sessions_and_the_role
     conn.execute("INSERT INTO staff_sessions (token_hash, staff_id, started_at, last_seen_at)"
                  " VALUES ('t', 7, '2026-11-01', '2026-11-01')")
     conn.close()
-    db = Database(path)
+    db = open_database(path)
     try:
         c = db.conn
         assert c.execute("PRAGMA foreign_keys").fetchone()[0] == 1
