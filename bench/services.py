@@ -100,7 +100,7 @@ def bill_payment_throughput_ratio(workdir: Path, count: int = 300) -> float:
         for _ in range(count):
             with backend.db.write() as conn:
                 prepared = handler.prepare(conn, who, request)
-                handler.execute(conn, who, request, prepared, secrets.token_urlsafe(16))
+                handler.execute(conn, who, prepared.plan, secrets.token_urlsafe(16))
         return count / (time.perf_counter() - start)
 
     rate(pay_handler, pay_request), rate(transfer_handler, transfer_request)  # warm both

@@ -57,7 +57,7 @@ def mixed(backend: Backend, token: str, origin: int, count: int) -> tuple[int, i
             register = ops._handler("registro_tarjeta")
             request = dict(kind="otro_banco", number=VISA, institution_code="0010", holder_name="Socio Prueba",
                            id_type="cedula", id_number=cedula("170000001"))
-            card = (register.execute(conn, who, request, register.prepare(conn, who, request),
+            card = (register.execute(conn, who, register.prepare(conn, who, request).plan,
                                      secrets.token_urlsafe(16)),)
     presentment = backend.services.consulta(token, "CLARO-REC", "0991234561")
     jobs = [(ops._handler("transferencia"), asdict(TransferRequest(
@@ -76,7 +76,7 @@ def mixed(backend: Backend, token: str, origin: int, count: int) -> tuple[int, i
         handler, request = jobs[n % len(jobs)]
         try:
             with backend.db.write() as conn:
-                handler.execute(conn, who, request, handler.prepare(conn, who, request), secrets.token_urlsafe(16))
+                handler.execute(conn, who, handler.prepare(conn, who, request).plan, secrets.token_urlsafe(16))
             done += 1
         except ServiceError:
             errors += 1

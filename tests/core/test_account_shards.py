@@ -57,7 +57,7 @@ def test_payments_at_once_from_many_branches_keep_the_books_exact(backend, db_pa
         for k in range(6):
             handler, request = jobs[k % 2]
             with backend.db.write() as conn:
-                handler.execute(conn, who, request, handler.prepare(conn, who, request), secrets.token_urlsafe(16))
+                handler.execute(conn, who, handler.prepare(conn, who, request).plan, secrets.token_urlsafe(16))
         print("ok")
     """, [[str(db_path), f"socio.parte{k}"] for k in range(n)])
     books = Backend(db_path, fast_settings())
