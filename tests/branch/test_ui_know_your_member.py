@@ -37,6 +37,10 @@ async def test_registration_with_confirmation_then_the_opening_deposit(backend, 
             app.screen.query_one(f"#{key}").value = value
         app.screen.query_one("#enrol").press()  # the PEP question unanswered: said, nothing saved
         await settle(pilot)
+        for _ in range(20):  # the message is scrolled into view after a refresh: on a busy machine, a few frames
+            if "persona expuesta" in screen_text(app):
+                break
+            await pilot.pause(0.05)
         assert not isinstance(app.screen, ConfirmModal) and "persona expuesta" in screen_text(app)
         app.screen.query_one("#pep", Select).value = "no"
         app.screen.query_one("#enrol").press()
