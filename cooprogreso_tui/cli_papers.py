@@ -7,8 +7,10 @@ two lines of stdin): the service allows atención, supervisor and auditor, and t
 
 from __future__ import annotations
 
+from backend.core.text import counted
 
 from .cli import say
+from .back_office import as_staff
 
 
 def register(sub) -> None:
@@ -25,39 +27,23 @@ def register(sub) -> None:
 
 
 def _statement(cfg, args) -> int:
-    from backend.core.errors import ServiceError
     from backend.core.files import write_private_file
-    from backend.security.staff import StaffChallenge
-
-    from .cli import open_backend
-    from .cli_uafe import ask
 
     fmt, target = ("pdf", args.pdf) if args.pdf else ("csv", args.csv)
-    backend = open_backend(cfg.db_path, cfg.settings)
-    if backend is None:
-        return 2
-    token = ""
-    try:
-        step = backend.auth.login(args.user, ask("Contraseña: "))
-        if not isinstance(step, StaffChallenge):
-            backend.auth.logout(step.token, "cli")
-            say("Este comando es solo para el personal de la cooperativa.", err=True)
-            return 1
-        token = backend.auth.staff_code(step.ticket, ask("Código del autenticador: ")).token
+
+    def take(backend, token):
         kind = backend.db.conn.execute("SELECT kind FROM accounts WHERE number = ?", (args.account,)).fetchone()
         service = backend.card_statements if kind and kind[0] == "tarjeta" else backend.account_statements
         paper = service.statement_for(token, args.account, args.month, fmt)
-        path = write_private_file(target, paper.data)
-    except ServiceError as exc:
-        say(exc.message, err=True)
-        return 1
-    finally:
-        if token:
-            backend.auth.logout(token, "cli")
-        backend.close()
+        return paper, write_private_file(target, paper.data)
+
+    code, done = as_staff(cfg, args.user, take)
+    if done is None:
+        return code
+    paper, path = done
     doc = paper.document
-    say(f"{doc.title} · {args.account} · {args.month}: {len(doc.rows)} movimientos en {path} "
-         f"(verifícalo con: cooprogreso verify {path})")
+    say(f"{doc.title} · {args.account} · {args.month}: {counted(len(doc.rows), 'movimiento', 'movimientos')} en "
+        f"{path} (verifícalo con: cooprogreso verify {path})")
     return 0
 
 

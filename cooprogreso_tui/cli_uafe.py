@@ -7,12 +7,10 @@ audit names the person who exported it. Password and code are read from the term
 
 from __future__ import annotations
 
-import getpass
-import sys
-
 from backend.core.text import counted
 
 from .cli import say
+from .back_office import as_staff
 
 
 def register(sub) -> None:
@@ -24,38 +22,11 @@ def register(sub) -> None:
     uafe.set_defaults(handler=_export)
 
 
-def ask(prompt: str) -> str:
-    """A line typed at the terminal, unechoed when it is one; piped input is read as it comes."""
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
-    return getpass.getpass(prompt)
-
-
 def _export(cfg, args) -> int:
-    from backend.core.errors import ServiceError
-    from backend.security.staff import StaffChallenge
-
-    from .cli import open_backend
-
-    backend = open_backend(cfg.db_path, cfg.settings)
-    if backend is None:
-        return 2
-    token = ""
-    try:
-        step = backend.auth.login(args.user, ask("Contraseña: "))
-        if not isinstance(step, StaffChallenge):
-            backend.auth.logout(step.token, "cli")
-            say("Este comando es solo para el personal de la cooperativa.", err=True)
-            return 1
-        token = backend.auth.staff_code(step.ticket, ask("Código del autenticador: ")).token
-        path, resu = backend.uafe.export_resu(token, args.month, args.out)
-    except ServiceError as exc:
-        say(exc.message, err=True)
-        return 1
-    finally:
-        if token:
-            backend.auth.logout(token, "cli")
-        backend.close()
+    code, done = as_staff(cfg, args.user, lambda backend, token: backend.uafe.export_resu(token, args.month, args.out))
+    if done is None:
+        return code
+    path, resu = done
     say(f"RESU {args.month}: {counted(len(resu.rows), 'operación', 'operaciones')} de "
         f"{counted(resu.depositors, 'depositante', 'depositantes')} en {path}")
     if not resu.verified_layout:

@@ -1,0 +1,51 @@
+"""How a back-office command signs a staff user in for one piece of work: password, then the authenticator
+code, read from the terminal (unechoed) or as two lines of stdin; signed out and closed afterwards, whatever
+happens. The service checks the role; the audit names the person."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .cli import open_backend, say
+
+if TYPE_CHECKING:
+    from backend.service import Backend
+
+T = TypeVar("T")
+
+
+def ask(prompt: str) -> str:
+    """A line typed at the terminal, unechoed when it is one; piped input is read as it comes."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass(prompt)
+
+
+def as_staff(cfg: Any, user: str, work: Callable[[Backend, str], T]) -> tuple[int, T | None]:
+    """`work(backend, token)` done by `user` signed in as staff: (0, its result), or (exit code, None) after
+    saying why in Spanish (2: the database can't be opened; 1: refused)."""
+    from backend.core.errors import ServiceError
+    from backend.security.staff import StaffChallenge
+
+    backend = open_backend(cfg.db_path, cfg.settings)
+    if backend is None:
+        return 2, None
+    token = ""
+    try:
+        step = backend.auth.login(user, ask("Contraseña: "))
+        if not isinstance(step, StaffChallenge):
+            backend.auth.logout(step.token, "cli")
+            say("Este comando es solo para el personal de la cooperativa.", err=True)
+            return 1, None
+        token = backend.auth.staff_code(step.ticket, ask("Código del autenticador: ")).token
+        return 0, work(backend, token)
+    except ServiceError as exc:
+        say(exc.message, err=True)
+        return 1, None
+    finally:
+        if token:
+            backend.auth.logout(token, "cli")
+        backend.close()
