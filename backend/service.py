@@ -459,7 +459,7 @@ def rotate_keys(backend: Backend) -> Rotation:
     commits). Receipts signed before stay verifiable; codes sent before and not yet used stop working.
     Refused while the worker's lease is live or a member or staff session is open: a process still holding
     the old keys would go on sealing with them (checked again inside the transaction, under its write lock)."""
-    from backend.cards import card_numbers
+    from backend.security import card_numbers
     from backend.core import keys
     from backend.security import staff_secrets
 

@@ -13,11 +13,11 @@ from backend.core.context import Context
 def run(ctx: Context) -> None:
     db, pepper = ctx.db, ctx.secret("otp_pepper")
     if db.get_meta("card_numbers_to_seal") is not None:  # an older database's card numbers
-        from backend.cards.card_numbers import seal_stored
+        from backend.security.card_numbers import seal_stored
 
         seal_stored(db, pepper)
     if db.get_meta("card_numbers_to_reseal") is not None:  # sealed before owners were bound
-        from backend.cards.card_numbers import reseal_stored
+        from backend.security.card_numbers import reseal_stored
 
         reseal_stored(db, pepper, ctx.now_iso())
     if db.get_meta("staff_secrets_to_seal") is not None:  # an older database's staff secrets

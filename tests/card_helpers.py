@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from backend.cards import card_ledger
+from backend.core import accounts
+from backend.core.pan import pan_secret
 from backend.demo.coop import demo_pan
 
 
@@ -20,9 +22,9 @@ def new_card(backend, member_id: int, *, limit: int = 1000_00, cutoff_day: int =
     import random
 
     with backend.db.write() as conn:
-        return card_ledger.open_card(conn, member_id, pan=pan or demo_pan(random.Random(member_id)),
-                                     credit_limit=limit, cutoff_day=cutoff_day, due_day=1, opened_on="2026-01-01",
-                                     secret=card_ledger.pan_secret(backend.ctx.secret("otp_pepper")))
+        return accounts.open_card(conn, member_id, pan=pan or demo_pan(random.Random(member_id)),
+                                  credit_limit=limit, cutoff_day=cutoff_day, due_day=1, opened_on="2026-01-01",
+                                  secret=pan_secret(backend.ctx.secret("otp_pepper")))
 
 
 def buy(backend, card: int, amount: int, at: str, memo: str = "Consumo Supermaxi", promo: int = 0) -> int:

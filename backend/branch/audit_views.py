@@ -16,7 +16,7 @@ from backend.core.files import write_private
 from backend.core.money import format_plain
 from backend.core.periods import within_days
 from backend.core.text import clean_text
-from backend.products.position import parse_filter
+from backend.core.movement_filter import parse_filter
 from backend.security.roles import AUDITOR, staff_only
 
 if TYPE_CHECKING:

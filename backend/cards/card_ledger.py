@@ -12,19 +12,18 @@ the credit limit minus both debts.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import date
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from backend.core.accounts import insert_account, internal_account
+from backend.core.accounts import CARD_INSTALLMENTS_NAME, insert_account, internal_account
 from backend.core.card_debt import card_debt
 from backend.core import invariants
 from backend.core.errors import NotFound, ValidationError
 from backend.core.invariants import Since
 from backend.core.ledger import Leg, post
+from backend.core.pan import card_number_digits, luhn_ok, mask_pan, pan_digest, pan_secret  # noqa: F401 (re-exported)
 from backend.core.money import format_money
 
 if TYPE_CHECKING:
@@ -34,7 +33,7 @@ PURCHASE = "consumo_tarjeta"
 PAYMENT = "pago_tarjeta"
 DEFERRAL = "diferido_tarjeta"
 CYCLE = "cierre_tarjeta"
-INSTALLMENT_NAME = "Diferidos Tarjeta de Crédito Cooprogreso"
+INSTALLMENT_NAME = CARD_INSTALLMENTS_NAME  # opened with the card (backend.core.accounts.open_card)
 
 
 @dataclass(frozen=True)
@@ -51,50 +50,6 @@ class CardBalances:
     @property
     def available(self) -> int:
         return max(0, self.credit_limit - self.owed)
-
-
-def card_number_digits(pan: str) -> str:
-    return "".join(ch for ch in pan if ch.isdigit())
-
-
-def mask_pan(pan: str) -> str:
-    """Any card number as the manual shows it: first 4 and last 4, `3261 XXXX XXXX 6989`."""
-    digits = card_number_digits(pan)
-    return f"{digits[:4]} XXXX XXXX {digits[-4:]}"
-
-
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return bool(digits) and total % 10 == 0
-
-
-def pan_digest(secret: bytes, digits: str) -> str:
-    """How our own card numbers are found without storing them: a keyed digest."""
-    return hmac.new(secret, b"pan:" + digits.encode("ascii"), hashlib.sha256).hexdigest()
-
-
-def pan_secret(ctx_secret: bytes) -> bytes:
-    return hmac.new(ctx_secret, b"card-pan-digest", hashlib.sha256).digest()
-
-
-def open_card(conn: Connection, member_id: int, *, pan: str, credit_limit: int, cutoff_day: int, due_day: int,
-              opened_on: str, secret: bytes) -> int:
-    """A new Cooprogreso card with both its accounts; the full number is kept only as a digest."""
-    from backend.core.accounts import open_card as open_card_account
-
-    digits = card_number_digits(pan)
-    if not (13 <= len(digits) <= 19 and luhn_ok(digits)):
-        raise ValidationError("Número de tarjeta no válido.", field="numero")
-    card = open_card_account(conn, member_id, credit_limit=credit_limit, masked_pan=mask_pan(digits),
-                             cutoff_day=cutoff_day, due_day=due_day, opened_on=opened_on)
-    conn.execute("UPDATE cards SET pan_digest = ? WHERE account_id = ?", (pan_digest(secret, digits), card))
-    installment_account(conn, card)
-    return card
 
 
 def installment_account(conn: Connection, card_id: int) -> int:

@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from backend.cards import card_arrears, card_networks, card_numbers
-from backend.cards.card_ledger import PAYMENT, luhn_ok, mask_pan, pan_digest, pan_secret
+from backend.cards import card_arrears, card_networks
+from backend.security import card_numbers
+from backend.cards.card_ledger import PAYMENT
 from backend.cards.cards import OPTIONS, PayableCard, card_account_of, mask_holder, payment_options, resolve
 from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
+from backend.core.pan import luhn_ok, mask_pan, pan_digest, pan_secret
 from backend.core import institutions, notices
 from backend.core.accounts import internal_account
 from backend.core.clock import parse_iso

@@ -203,7 +203,7 @@ class CardsService:
 
     def prepare_registration(self, token: str, request: CardRegistrationRequest) -> Pending:
         """The typed number is sealed before the pending operation stores its request."""
-        from backend.cards.card_numbers import REQUEST, is_sealed, number_key, seal
+        from backend.security.card_numbers import REQUEST, is_sealed, number_key, seal
 
         who = self.auth.principal(token)
         if not isinstance(request, CardRegistrationRequest):

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from backend.core import business_days, name_search
+from backend.core.errors import ValidationError
 from backend.core.identity import account_number, normalize_id, validate_mobile
 from backend.core.ledger import Leg, LedgerError, post
 
@@ -193,12 +194,25 @@ def pay_installment(conn: Connection, loan_id: int, from_account: int, posted_at
     return entry
 
 
-def open_card(conn: Connection, member_id: int, *, credit_limit: int, masked_pan: str, cutoff_day: int, due_day: int,
-              opened_on: str) -> int:
-    acc = insert_account(conn, member_id, "tarjeta", "Tarjeta de Crédito Cooprogreso", opened_on)
-    conn.execute("INSERT INTO cards (account_id, masked_pan, credit_limit, cutoff_day, due_day)"
-                 " VALUES (?, ?, ?, ?, ?)", (acc, masked_pan, credit_limit, cutoff_day, due_day))
-    return acc
+CARD_INSTALLMENTS_NAME = "Diferidos Tarjeta de Crédito Cooprogreso"
+
+
+def open_card(conn: Connection, member_id: int, *, pan: str, credit_limit: int, cutoff_day: int, due_day: int,
+              opened_on: str, secret: bytes) -> int:
+    """A new Cooprogreso card with both its accounts (the card's and its diferidos'); the full number is kept
+    only as a keyed digest. In the core: the cards and the product approvals (which issue one) both open cards."""
+    from backend.core.pan import card_number_digits, luhn_ok, mask_pan, pan_digest
+
+    digits = card_number_digits(pan)
+    if not (13 <= len(digits) <= 19 and luhn_ok(digits)):
+        raise ValidationError("Número de tarjeta no válido.", field="numero")
+    card = insert_account(conn, member_id, "tarjeta", "Tarjeta de Crédito Cooprogreso", opened_on)
+    conn.execute("INSERT INTO cards (account_id, masked_pan, credit_limit, cutoff_day, due_day, pan_digest)"
+                 " VALUES (?, ?, ?, ?, ?, ?)",
+                 (card, mask_pan(digits), credit_limit, cutoff_day, due_day, pan_digest(secret, digits)))
+    installments = insert_account(conn, member_id, "tarjeta", CARD_INSTALLMENTS_NAME, opened_on)
+    conn.execute("UPDATE cards SET installment_account_id = ? WHERE account_id = ?", (installments, card))
+    return card
 
 
 def amortization(principal: int, rate_bp: int, months: int, start: date) -> list[tuple[date, int, int]]:

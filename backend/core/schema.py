@@ -666,7 +666,7 @@ MIGRATIONS: list[str] = [
     # 11: cajeros QA — members' names folded once for a case- and accent-insensitive search on both
     # engines (backend/core/name_search.py keeps them on write; the same fold in SQL fills older rows)
     name_search.migration(),
-    # 12: tarjetas QA — other institutions' card numbers sealed in place (backend/cards/card_numbers.py):
+    # 12: tarjetas QA — other institutions' card numbers sealed in place (backend/security/card_numbers.py):
     # what is still in the clear is marked here and sealed on first start, with the key file at hand
     """
     INSERT INTO meta (key, value) SELECT 'card_numbers_to_seal', '1'
@@ -719,7 +719,7 @@ MIGRATIONS: list[str] = [
     """,
     # 19: card numbers bound to their owner — `v1.` sealed numbers (associated data not naming the owner) are
     # marked here and re-sealed as `v2.` for their row's user once, with the key file at hand
-    # (backend/cards/card_numbers.py reseal_stored); a `v1.` value is refused after that
+    # (backend/security/card_numbers.py reseal_stored); a `v1.` value is refused after that
     """
     INSERT INTO meta (key, value) SELECT 'card_numbers_to_reseal', '1'
         WHERE EXISTS (SELECT 1 FROM registered_cards WHERE number LIKE 'v1.%')

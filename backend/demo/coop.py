@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from stdnum.ec import ci
 
-from backend.cards import card_ledger
 from backend.core import accounts as acc
+from backend.core import pan
 from backend.core.clock import iso, system_clock
 from backend.core.db import is_url, target_of
 from backend.core.errors import ValidationError
@@ -71,7 +71,7 @@ def demo_pan(rng: random.Random, last4: str | None = None) -> str:
     while True:
         body = "3261" + "".join(str(rng.randint(0, 9)) for _ in range(8))
         tail = last4 or f"{rng.randint(0, 9999):04d}"
-        if card_ledger.luhn_ok(body + tail):
+        if pan.luhn_ok(body + tail):
             return body + tail
         if last4 is None:
             continue
@@ -111,7 +111,7 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
         comp = acc.internal_account(conn, "compensacion")
         acc.internal_account(conn, "comercios")
         acc.internal_account(conn, "intereses")
-        pan_key = card_ledger.pan_secret(backend.ctx.secret("pan_pepper"))
+        pan_key = pan.pan_secret(backend.ctx.secret("pan_pepper"))
         people = [("Lucía Estefanía", "Guamán Torres", cedula(DEMO_CEDULA_BODY)),
                   ("Jorge Luis", "Chicaiza Vega", cedula(UNAFFILIATED_CEDULA_BODY))]
         seen = {p[2] for p in people}
@@ -161,7 +161,7 @@ def create_demo(path: str | Path, *, seed: int = 2026, members: int = 50, today:
                         events.append((datetime.combine(due, datetime.min.time()) + timedelta(hours=7), 2,
                                        _installment(loan, savings)))
             if index == 0 or rng.random() < 0.5:
-                card = card_ledger.open_card(
+                card = acc.open_card(
                     conn, mid, pan=demo_pan(rng, "6989" if index == 0 else None),
                     credit_limit=(3000 if index == 0 else rng.choice([500, 1000, 1500, 3000])) * 100,
                     cutoff_day=rng.choice([5, 15, 25]), due_day=rng.choice([1, 10, 20]),

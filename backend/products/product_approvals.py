@@ -13,8 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from backend.cards import card_ledger
-from backend.core import notices
+from backend.core import notices, pan
 from backend.core.context import Context, Principal
 from backend.core.errors import Forbidden, InsufficientFunds, NotFound, ValidationError
 from backend.core.money import format_money
@@ -166,7 +165,7 @@ class ProductApprovalsService:
         """Open the product and move its money in the transaction that marks the request approved."""
         note = clean_text(note or "", field="note", label="La nota", max_len=200, min_len=0)
         member_id = self._not_own(who, request_id)
-        pan_key = card_ledger.pan_secret(self.ctx.secret("pan_pepper"))
+        pan_key = pan.pan_secret(self.ctx.secret("pan_pepper"))
         self.ctx.db.act_for(member_id)  # PostgreSQL: queue with the member's own operations
         try:
             with self.ctx.db.write() as conn:
@@ -252,7 +251,7 @@ def _new_pan() -> str:
     """A new 16-digit Cooprogreso card number (prefix 3261) with its Luhn digit; only its digest is kept."""
     body = "3261" + "".join(str(secrets.randbelow(10)) for _ in range(11))
     for digit in "0123456789":
-        if card_ledger.luhn_ok(body + digit):
+        if pan.luhn_ok(body + digit):
             return body + digit
     raise AssertionError("unreachable: one check digit always fits")
 

@@ -14,7 +14,6 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from backend.cards import card_ledger
 from backend.core import accounts, notices
 from backend.core.amortization import schedule
 from backend.core.context import Context
@@ -109,7 +108,7 @@ def open_product(conn: Connection, ctx: Context, row: Row, *, actor: str, pan_ke
                 f"{maturity[8:10]}/{maturity[5:7]}/{maturity[:4]}.")
     elif product == "tarjeta":
         due_day = (CARD_CUTOFF_DAY + ctx.settings.card_due_days - 1) % 28 + 1
-        account = card_ledger.open_card(conn, member, pan=pan, credit_limit=amount, cutoff_day=CARD_CUTOFF_DAY,
+        account = accounts.open_card(conn, member, pan=pan, credit_limit=amount, cutoff_day=CARD_CUTOFF_DAY,
                                         due_day=due_day, opened_on=today.isoformat(), secret=pan_key)
         sms += f" Tu tarjeta termina en {pan[-4:]}; retírala en tu agencia."
     else:

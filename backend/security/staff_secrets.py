@@ -1,7 +1,7 @@
 """Staff authenticator (TOTP) secrets sealed at rest: a copy of the database alone cannot mint codes.
 
 The key is derived from this database's `otp_pepper` in the key file (backend/core/keys.py), so the database
-never holds it. Sealing is AES-256-GCM (as backend/cards/card_numbers.py seals card numbers) with the staff
+never holds it. Sealing is AES-256-GCM (as backend/security/card_numbers.py seals card numbers) with the staff
 user's name as associated data, so a sealed secret moved to another user's row does not open. Stored as
 «enc1:» + base64url(nonce ‖ ciphertext ‖ tag).
 

@@ -167,11 +167,11 @@ def _mask_card(row: Row) -> str:
 
 
 def _card_payment_out(ctx: Context, row: Row) -> dict:
-    """Another bank's card number is stored sealed (backend/cards/card_numbers.py): opened only to be sent.
+    """Another bank's card number is stored sealed (backend/security/card_numbers.py): opened only to be sent.
 
     Sealed for the payment's own member: a number moved from another row (or left in the clear) is
     refused, so nothing is sent; the item is retried and then flagged for staff, booking nothing."""
-    from backend.cards import card_numbers
+    from backend.security import card_numbers
 
     item = {key: row[key] for key in row.keys()}
     item["dest_account_number"] = card_numbers.unseal(card_numbers.number_key(ctx.secret("otp_pepper")),

@@ -11,7 +11,8 @@ from textual.widgets.data_table import ColumnKey
 
 from backend.core.money import format_money
 from backend.core.text import counted
-from backend.products.position import MovementFilter, MovementPage, Product
+from backend.core.movement_filter import MovementFilter
+from backend.products.position import MovementPage, Product
 from screens.shared.base import MemberScreen
 from screens.shared.card_debt import debt_text
 from screens.shared.cells import fit

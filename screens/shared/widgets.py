@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the app imports the screens, never the other way round at r
     from textual.binding import Binding
     from textual.screen import Screen
 
-    from backend.products.position import MovementFilter
+    from backend.core.movement_filter import MovementFilter
     from screens.shared.coop import CoopApp
 
 
@@ -163,7 +163,7 @@ def date_range_inputs() -> tuple[Input, Input]:
 
 def read_date_filter(screen, text: str = "") -> MovementFilter | None:
     """The typed filter, or None after saying what is wrong in the screen's `#filter-error` line."""
-    from backend.products.position import parse_filter  # not at import: the login screen loads this module
+    from backend.core.movement_filter import parse_filter  # not at import: the login screen loads this module
 
     error = screen.query_one("#filter-error", Static)
     try:

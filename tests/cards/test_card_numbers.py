@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from backend.cards import card_numbers
+from backend.security import card_numbers
 from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
 from backend.core.db import statements
 from backend.core.errors import ValidationError

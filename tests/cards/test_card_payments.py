@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from backend.cards import card_ledger
+from backend.core import pan
 from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
 from backend.core.errors import InsufficientFunds, NotFound, ValidationError
 from tests.card_helpers import buy, demo_card, new_card
@@ -24,7 +25,7 @@ def authorise(backend, who, pending):
 
 
 def luhn_complete(body: str) -> str:
-    return next(body + d for d in "0123456789" if card_ledger.luhn_ok(body + d))
+    return next(body + d for d in "0123456789" if pan.luhn_ok(body + d))
 
 
 def other_bank(number: str, **over) -> CardRegistrationRequest:
@@ -168,7 +169,7 @@ def test_look_alike_digits_are_accepted_and_always_masked(backend, lucia):
 def test_numbers_no_card_network_issues_are_refused_though_luhn_passes(backend, lucia, body):
     """All zeros, our own prefix, prefixes no network has: Luhn is right, the card cannot exist."""
     number = luhn_complete(body)
-    assert card_ledger.luhn_ok(number)
+    assert pan.luhn_ok(number)
     with pytest.raises(ValidationError) as err:
         backend.cards.prepare_registration(lucia.token, other_bank(number))
     assert err.value.field == "numero"
@@ -199,7 +200,7 @@ def test_every_networks_numbers_are_accepted(backend, lucia, number):
 
 def test_a_card_registered_before_networks_were_checked_cannot_be_paid(backend, lucia):
     """A number an older version let in (Luhn only) is refused when it is paid, before any code is sent."""
-    from backend.cards import card_numbers
+    from backend.security import card_numbers
 
     receipt = _register_visa(backend, lucia)
     zeros = luhn_complete("000000000000")
@@ -255,7 +256,7 @@ def test_a_returned_other_bank_payment_is_refunded(backend, lucia, clock):
 def _ending_99() -> str:
     for middle in range(1000):
         number = f"4111111111{middle:03d}199"
-        if card_ledger.luhn_ok(number):
+        if pan.luhn_ok(number):
             return number
     raise AssertionError
 

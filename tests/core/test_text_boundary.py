@@ -18,7 +18,7 @@ from backend.core.errors import AuthError, NotFound, OtpError, ServiceError, Val
 from backend.core.identity import normalize_id, validate_mobile
 from backend.core.money import MAX_CENTS, parse_money
 from backend.core.text import clean_text, visible
-from backend.products.position import MovementFilter, parse_filter
+from backend.core.movement_filter import MovementFilter, parse_filter
 from backend.security.passwords import USERNAME, check_policy, check_username
 from backend.transfers.payees import coop_account
 from tests.conftest import add_member, affiliate, last_code, unaffiliated_cedula

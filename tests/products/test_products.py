@@ -8,7 +8,7 @@ from backend.core import accounts
 from backend.core.errors import NotFound, ValidationError
 from backend.core.ledger import Leg, post
 from backend.core.money import parse_money
-from backend.products.position import MovementFilter, parse_filter
+from backend.core.movement_filter import MovementFilter, parse_filter
 from tests.conftest import add_member, affiliate
 
 

@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 
-from backend.cards import card_numbers
+from backend.security import card_numbers
 from backend.core import keys
 from backend.core.db import target_of
 from backend.core.settings import Settings

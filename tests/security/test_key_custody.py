@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from backend.cards import card_numbers
+from backend.security import card_numbers
 from backend.core import keys
 from backend.security import staff_secrets
 from backend.security.receipts import render, verify

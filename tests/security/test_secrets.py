@@ -14,7 +14,7 @@ import pytest
 
 from backend.core import keys, redaction
 from backend.core.errors import AuthError, OtpError, ValidationError
-from backend.products.position import MovementFilter
+from backend.core.movement_filter import MovementFilter
 from backend.security.receipts import render, verify
 from backend.service import Backend
 from tests.conftest import add_member, demo_cedula, fast_settings, last_code, unaffiliated_cedula

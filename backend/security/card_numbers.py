@@ -132,7 +132,7 @@ def reseal_stored(db: Database, otp_pepper: bytes, at: str) -> int:
     audit log counts both, without any number."""
     if db.get_meta(TO_RESEAL) is None:
         return 0
-    from backend.cards.card_ledger import mask_pan, pan_digest, pan_secret
+    from backend.core.pan import mask_pan, pan_digest, pan_secret
     from backend.core.keys import scrubbing_write
 
     key, digest_key = number_key(otp_pepper), pan_secret(otp_pepper)
