@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
@@ -15,16 +14,11 @@ def register(sub) -> None:
     parser.set_defaults(handler=_run)
 
 
-def _say(text: str, err: bool = False) -> None:
-    from backend.core.text import visible
-
-    print(visible(text), file=sys.stderr if err else sys.stdout)
-
 
 def _run(cfg, args) -> int:
     from backend.core import business_days
     from backend.core.errors import ServiceError
-    from .cli import open_backend
+    from .cli import open_backend, say
 
     backend = open_backend(cfg.db_path, cfg.settings)
     if backend is None:
@@ -34,9 +28,9 @@ def _run(cfg, args) -> int:
             try:
                 report = business_days.load_file(backend.ctx, Path(args.load), "cli")
             except ServiceError as exc:
-                _say(f"No se cargó nada: {exc.message}", err=True)
+                say(f"No se cargó nada: {exc.message}", err=True)
                 return 2 if exc.code == "file" else 1  # 2: the file itself is unusable
-            _say(f"Calendario cargado: {', '.join(map(str, report.years))} · {report.holidays} feriados"
+            say(f"Calendario cargado: {', '.join(map(str, report.years))} · {report.holidays} feriados"
                  + (f" ({report.unverified} sin verificar)" if report.unverified else ""))
         today = backend.ctx.now().date()
         with backend.db.read() as conn:
@@ -46,12 +40,12 @@ def _run(cfg, args) -> int:
         where = "sin calendario" if origin is None else (
             f"cargado el {origin.loaded_at[8:10]}/{origin.loaded_at[5:7]}/{origin.loaded_at[:4]} por {origin.loaded_by}"
             if origin.loaded else "incluido en el programa")
-        _say(f"Feriados {year} ({where}):")
+        say(f"Feriados {year} ({where}):")
         for h in cal.of_year(year):
             mark = "" if h.verified else "  [sin verificar]"
-            _say(f"  {h.day:%d/%m/%Y} {h.name} · {h.kind_label} · {h.source}{mark}")
+            say(f"  {h.day:%d/%m/%Y} {h.name} · {h.kind_label} · {h.source}{mark}")
         for warning in cal.warnings(today):
-            _say(f"Aviso: {warning}")
+            say(f"Aviso: {warning}")
         return 0
     finally:
         backend.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
@@ -14,16 +13,11 @@ def register(sub) -> None:
     parser.set_defaults(handler=_run)
 
 
-def _say(text: str, err: bool = False) -> None:
-    from backend.core.text import visible
-
-    print(visible(text), file=sys.stderr if err else sys.stdout)
-
 
 def _run(cfg, args) -> int:
     from backend.core import rates
     from backend.core.errors import ServiceError
-    from .cli import open_backend
+    from .cli import open_backend, say
 
     backend = open_backend(cfg.db_path, cfg.settings)
     if backend is None:
@@ -33,24 +27,24 @@ def _run(cfg, args) -> int:
             try:
                 loaded = rates.load_file(backend.ctx, Path(args.load), "cli")
             except ServiceError as exc:
-                _say(f"No se cargó nada: {exc.message}", err=True)
+                say(f"No se cargó nada: {exc.message}", err=True)
                 return 2 if exc.code == "file" else 1  # 2: the file itself is unusable
             unverified = sum(1 for c in loaded if not c.verified)
-            _say(f"Tasas máximas cargadas: {len(loaded)} filas, la más reciente vigente desde el "
+            say(f"Tasas máximas cargadas: {len(loaded)} filas, la más reciente vigente desde el "
                  f"{max(c.valid_from for c in loaded):%d/%m/%Y}" + (f" ({unverified} sin verificar)" if unverified else ""))
         today = backend.ctx.now().date()
         with backend.db.read() as conn:
             book = rates.current_book(conn, backend.product_requests.book)
-        _say(f"Tasas máximas vigentes al {today:%d/%m/%Y} (tasa efectiva anual):")
+        say(f"Tasas máximas vigentes al {today:%d/%m/%Y} (tasa efectiva anual):")
         for cap in book.caps_on(today):
             until = f" hasta el {cap.valid_to:%d/%m/%Y}" if cap.valid_to else ""
             where = (f"cargada el {cap.loaded_at[8:10]}/{cap.loaded_at[5:7]}/{cap.loaded_at[:4]} por {cap.loaded_by}"
                      if cap.loaded_at else "incluida en el programa")
             mark = "  [sin verificar]" if not cap.verified else ""
-            _say(f"  {cap.label:<37} {rates.format_rate(cap.max_effective):>7}  desde el {cap.valid_from:%d/%m/%Y}"
+            say(f"  {cap.label:<37} {rates.format_rate(cap.max_effective):>7}  desde el {cap.valid_from:%d/%m/%Y}"
                  f"{until} · {cap.source} · {where}{mark}")
         for warning in book.warnings(today, backend.settings.rate_table_max_age_days):
-            _say(f"Aviso: {warning}")
+            say(f"Aviso: {warning}")
         return 0
     finally:
         backend.close()

@@ -89,6 +89,10 @@ def start() -> Cups:
         (folder / sub).mkdir(parents=True, exist_ok=True)
     (folder / "tmp").chmod(0o1777)
     port = _free_port()
+    # Every cupsd numbers its jobs from 1, and cups-pdf names a file by the job's title and number in one ~/PDF
+    # shared by all: two test processes printing the same receipt reference as job 1 would write the same file.
+    # Each cupsd starts its numbering at a value of its own (its port's), so no two running ones share a number.
+    (folder / "cache" / "job.cache").write_text(f"# Job cache file for CUPS\nNextJobId {port * 1000}\n")
     (folder / "cupsd.conf").write_text(CUPSD_CONF.format(port=port))
     (folder / "cups-files.conf").write_text(FILES_CONF.format(root=folder))
     process = subprocess.Popen([CUPSD, "-f", "-c", str(folder / "cupsd.conf"), "-s", str(folder / "cups-files.conf")],

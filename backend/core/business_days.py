@@ -12,7 +12,6 @@ calendario`) and to members (Ayuda). Every "is this a business day / the next on
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from backend.core.context import Authenticator, Context
 from backend.core.errors import ValidationError
-from backend.core.files import csv_problem, read_limited
+from backend.core.files import noted_csv_records, read_limited
 from backend.core.text import clean_text
 
 if TYPE_CHECKING:
@@ -119,26 +118,9 @@ class Calendar:
 def parse(data: bytes, what: str = "El archivo de feriados") -> list[Holiday]:
     """Every row of a calendar CSV, or one Spanish ValidationError naming the line. Lines starting with # are
     notes; the first other line is the header. The whole file is checked before anything is used."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError(f"{what} no está en UTF-8.", field="csv") from None
     rows: list[Holiday] = []
-    header_seen = False
     per_year: dict[int, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            record = next(csv.reader([line]))
-        except csv.Error as exc:
-            raise ValidationError(f"Línea {number}: {csv_problem(exc)}.", field="csv") from None
-        if not header_seen:
-            if tuple(cell.strip().lower() for cell in record) != HEADER:
-                raise ValidationError(f"Línea {number}: se esperaba la fila de títulos {','.join(HEADER)}.",
-                                      field="csv")
-            header_seen = True
-            continue
+    for number, record in noted_csv_records(data, HEADER, what):
         rows.append(_row(record, number, rows))
         year = rows[-1].day.year
         per_year[year] = per_year.get(year, 0) + 1

@@ -10,6 +10,8 @@ SQLite keeps raw sqlite3 connections (a thin subclass) so the single-machine app
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import contextlib
 import os
 import re
@@ -211,7 +213,7 @@ def for_engine(parts: list[str], engine: str) -> list[str]:
 SQLITE_FOREIGN_KEYS_OFF = "-- sqlite: foreign keys off"
 
 
-class Database:
+class Database(ABC):
     """One co-op's database, either engine; `backend.core.database.open_database(target)` opens the one the
     target names (file path or URL).
 
@@ -227,27 +229,28 @@ class Database:
 
     # -- what every engine provides ------------------------------------------------------------
     @property
-    def conn(self) -> Connection:
-        raise NotImplementedError
+    @abstractmethod
+    def conn(self) -> Connection: ...
 
-    def write(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
+    @abstractmethod
+    def write(self) -> AbstractContextManager[Connection]: ...
 
-    def read(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
+    @abstractmethod
+    def read(self) -> AbstractContextManager[Connection]: ...
 
-    def close(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None: ...
 
-    def schema_version(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def schema_version(self) -> int: ...
 
+    @abstractmethod
     def migrate(self) -> int:
         """Apply every pending migration, each in its own transaction; returns how many ran."""
-        raise NotImplementedError
 
     def act_for(self, member_id: int | None) -> None:
         """The member this thread's service calls act for (PostgreSQL serialises their writes); None: nobody."""
+        return None  # SQLite has one writer at a time: nothing to serialise (PgDatabase overrides it)
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -172,6 +172,31 @@ def csv_rows(text: str) -> Iterator[tuple[int, dict[str | None, str | None]]]:
         yield line, row
 
 
+def noted_csv_records(data: bytes, header: tuple[str, ...], what: str) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of each data line of a reference table the co-op loads (holidays, rate caps): UTF-8, lines
+    starting with # are notes, blank lines are skipped, the first other line must be `header`. Every problem is
+    a Spanish ValidationError naming the line of the file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(f"{what} no está en UTF-8.", field="csv") from None
+    header_seen = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            record = next(csv.reader([line]))
+        except csv.Error as exc:
+            raise ValidationError(f"Línea {number}: {csv_problem(exc)}.", field="csv") from None
+        if not header_seen:
+            if tuple(cell.strip().lower() for cell in record) != header:
+                raise ValidationError(f"Línea {number}: se esperaba la fila de títulos {','.join(header)}.",
+                                      field="csv")
+            header_seen = True
+            continue
+        yield number, record
+
+
 def csv_problem(exc: csv.Error) -> str:
     """Why the csv module refused a record, in Spanish (its messages are English and terse)."""
     text = str(exc)

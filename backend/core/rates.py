@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend.core.errors import ValidationError
-from backend.core.files import MAX_CSV_BYTES, csv_problem, read_limited, read_text_limited
+from backend.core.files import MAX_CSV_BYTES, noted_csv_records, read_limited, read_text_limited
 from backend.core.text import clean_text
 
 if TYPE_CHECKING:
@@ -295,26 +295,9 @@ def default_book() -> RateBook:
 def parse_caps(data: bytes, what: str = "El archivo de tasas máximas") -> list[LegalCap]:
     """Every row of a caps CSV, or one Spanish ValidationError naming the line. Lines starting with # are
     notes; the first other line is the header. The whole file is checked before anything is used."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError(f"{what} no está en UTF-8.", field="csv") from None
     rows: list[LegalCap] = []
     seen: set[tuple[str, date]] = set()
-    header_seen = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            record = next(csv.reader([line]))
-        except csv.Error as exc:
-            raise ValidationError(f"Línea {number}: {csv_problem(exc)}.", field="csv") from None
-        if not header_seen:
-            if tuple(cell.strip().lower() for cell in record) != CAPS_HEADER:
-                raise ValidationError(f"Línea {number}: se esperaba la fila de títulos {','.join(CAPS_HEADER)}.",
-                                      field="csv")
-            header_seen = True
-            continue
+    for number, record in noted_csv_records(data, CAPS_HEADER, what):
         cap = _cap_row(record, number)
         if (cap.segment, cap.valid_from) in seen:
             raise ValidationError(f"Línea {number}: el segmento {cap.segment} ya tiene una tasa desde el "
