@@ -239,17 +239,20 @@ class NotOurs(ValueError):
     """The file is not a PDF our renderer wrote, untouched in its structure."""
 
 
-def _objects(data: bytes) -> dict[int, tuple[bytes, bytes | None]]:
-    """Object number → (dictionary, stream or None), refusing a number defined twice (an incremental update)."""
+def _objects(data: bytes) -> tuple[dict[int, tuple[bytes, bytes | None]], dict[int, int]]:
+    """Object number → (dictionary, stream or None), and where each starts, refusing a number defined twice (an
+    incremental update) and a stream whose /Length does not end exactly at «endstream» (a reader would read on)."""
     out: dict[int, tuple[bytes, bytes | None]] = {}
+    starts: dict[int, int] = {}
     pos = 0
     while True:
         m = _OBJ_RE.search(data, pos)
         if m is None:
-            return out
+            return out, starts
         number = int(m.group(1))
         if number in out:
             raise NotOurs("object defined twice")
+        starts[number] = m.start()
         start = m.end()
         s = data.find(b"stream", start)
         e = data.find(b"endobj", start)
@@ -257,30 +260,48 @@ def _objects(data: bytes) -> dict[int, tuple[bytes, bytes | None]]:
             raise NotOurs("unterminated object")
         if 0 <= s < e:
             head = data[start:s]
-            length = re.search(rb"/Length ([0-9]+)", head)
-            if length is None:
-                raise NotOurs("stream without length")
-            body_start = s + len(b"stream")
-            if data[body_start:body_start + 2] == b"\r\n":
-                body_start += 2
-            elif data[body_start:body_start + 1] == b"\n":
-                body_start += 1
-            body = data[body_start:body_start + int(length.group(1))]
-            if b"/Filter /FlateDecode" in head:
-                try:
-                    body = zlib.decompress(body)
-                except zlib.error as exc:
-                    raise NotOurs("bad stream") from exc
-            elif b"/Filter" in head:
-                raise NotOurs("unknown filter")
-            end = data.find(b"endobj", body_start + int(length.group(1)))
-            if end < 0:
-                raise NotOurs("unterminated object")
+            length = re.fullmatch(rb"\s*<<\n/Filter /FlateDecode\n/Length ([0-9]+)\n>>\n", head)
+            if length is None or data[s:s + 7] != b"stream\n":
+                raise NotOurs("a stream our renderer does not write")
+            body_start = s + 7
+            body_end = body_start + int(length.group(1))
+            if data[body_end:body_end + 17] != b"\nendstream\nendobj":
+                raise NotOurs("stream length")
+            inflate = zlib.decompressobj()
+            try:
+                body = inflate.decompress(data[body_start:body_end]) + inflate.flush()
+            except zlib.error as exc:
+                raise NotOurs("bad stream") from exc
+            if not inflate.eof or inflate.unused_data:
+                raise NotOurs("bad stream")
             out[number] = (head, body)
-            pos = end + 6
+            pos = body_end + 17
         else:
             out[number] = (data[start:e], None)
             pos = e + 6
+
+
+def _check_xref(data: bytes, starts: dict[int, int]) -> None:
+    """A reader finds objects through the cross-reference table, not in file order: it must point at exactly the
+    objects read here (one section from 0, as our renderer writes it), or what is shown is not what is checked."""
+    tail = re.search(rb"startxref\n([0-9]+)\n%%EOF\n?\Z", data)
+    if tail is None:
+        raise NotOurs("startxref")
+    at = int(tail.group(1))
+    section = re.compile(rb"xref\n0 ([0-9]+)\n0000000000 65535 f \n").match(data, at)
+    if section is None:
+        raise NotOurs("xref")
+    size, pos = int(section.group(1)), section.end()
+    entry = re.compile(rb"([0-9]{10}) 00000 n \n")
+    pointed: dict[int, int] = {}
+    for number in range(1, size):
+        m = entry.match(data, pos)
+        if m is None:
+            raise NotOurs("xref entry")
+        pointed[number], pos = int(m.group(1)), m.end()
+    if pointed != starts or not data.startswith(b"trailer", pos) or data.rfind(b"trailer") != pos \
+            or max(starts.values(), default=0) >= at:
+        raise NotOurs("xref does not point at the objects")
 
 
 def _ref(head: bytes, key: bytes) -> int:
@@ -308,7 +329,8 @@ def _pages(data: bytes) -> list[bytes]:
     """Each page's drawing, in reading order, checked to be all there is on the page."""
     if not data.startswith(b"%PDF-") or data.count(b"%%EOF") != 1 or data.count(b"startxref") != 1:
         raise NotOurs("not a single-revision PDF")
-    objects = _objects(data)
+    objects, starts = _objects(data)
+    _check_xref(data, starts)
     trailer = data[data.rfind(b"trailer"):]
     root = objects.get(_ref(trailer, b"Root"))
     if root is None:
