@@ -12,7 +12,7 @@ from typing import Any
 from backend.core import notices
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
-from backend.core.db import IntegrityError, member_lock, username_lock
+from backend.core.db import Connection, IntegrityError, member_lock, username_lock
 from backend.core.errors import AuthError, Forbidden, OtpError, SessionExpired, ValidationError
 from backend.core.identity import normalize_id
 from backend.security.origins import LOCAL, Origin, checked
@@ -343,6 +343,16 @@ class AuthService:
                 conn.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (iso(now), row["id"]))
         self.ctx.db.act_for(row["member_id"])  # PostgreSQL: this thread's writes queue per member
         return Principal(row["user_id"], row["member_id"], row["username"], row["id"])
+
+    @staticmethod
+    def still_open(conn: Connection, who: Principal) -> None:
+        """Under the write lock: the session `who` signed in with has not ended since `principal` checked it.
+
+        Another session's «No fui yo», «Cerrar las demás sesiones» or password change can commit while this call
+        waits at the lock; what it would write then is refused with the reason its next call would give."""
+        row = conn.execute("SELECT ended_at, end_reason FROM sessions WHERE id = ?", (who.session_id,)).fetchone()
+        if row is None or row[0]:
+            raise SessionExpired(ENDED.get(row[1] if row else "", "Tu sesión terminó. Ingresa nuevamente."))
 
 
 # What a session ended elsewhere says at its next action (by `sessions.end_reason`).

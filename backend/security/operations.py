@@ -182,6 +182,7 @@ class OperationsService:
             current = conn.execute("SELECT state, result_id FROM operations WHERE id = ?", (op_id,)).fetchone()
             if current["state"] == "ejecutada":
                 return current["result_id"]
+            self.auth.still_open(conn, who)  # another session's «No fui yo» or password change committed meanwhile
             final = handler.prepare(conn, who, request)  # limits and funds again, under the write lock
             if details_digest(kind, final.details) != row["details_digest"]:
                 raise OtpError(CHANGED, code="otp_details_changed")

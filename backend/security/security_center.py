@@ -185,6 +185,7 @@ class SecurityCenterService:
         if isinstance(session_id, bool) or not isinstance(session_id, int) or session_id == who.session_id:
             raise NotFound("La sesión no existe o no es tuya.")
         with self.ctx.db.write() as conn:
+            self.auth.still_open(conn, who)
             done = conn.execute("UPDATE sessions SET ended_at = ?, end_reason = 'cerrada_por_socio' WHERE id = ?"
                                 " AND user_id = ? AND ended_at IS NULL RETURNING id",
                                 (self.ctx.now_iso(), session_id, who.user_id)).fetchone()
@@ -197,6 +198,7 @@ class SecurityCenterService:
         """«Cerrar las demás sesiones»: every open session of the member but this one; how many closed."""
         who = self.auth.principal(token)
         with self.ctx.db.write() as conn:
+            self.auth.still_open(conn, who)  # two sessions closing each other at once: the first one wins
             closed = conn.execute("UPDATE sessions SET ended_at = ?, end_reason = 'cerrada_por_socio' WHERE user_id = ?"
                                   " AND ended_at IS NULL AND id != ? RETURNING id",
                                   (self.ctx.now_iso(), who.user_id, who.session_id)).fetchall()
@@ -314,6 +316,7 @@ class SecurityCenterService:
         body = f"No fui yo: el socio no reconoce {subject}. Acceso en línea bloqueado a su pedido."
         now = self.ctx.now()
         with self.ctx.db.write() as conn:
+            self.auth.still_open(conn, who)  # «No fui yo» in two sessions at once: one reclamo, one SMS
             conn.execute("UPDATE users SET locked_until = ?, failed_logins = 0 WHERE id = ?",
                          ("9999-12-31 23:59:59", who.user_id))  # until the staff unlock it (Atención al socio)
             ended = conn.execute("UPDATE sessions SET ended_at = ?, end_reason = 'no_fui_yo' WHERE user_id = ?"

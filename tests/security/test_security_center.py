@@ -258,3 +258,84 @@ def test_staff_see_sign_ins_never_secrets(backend, clock):
         backend.security_center.member_sign_ins(people["cajero"].token, lucia.member_id)
     with pytest.raises(Forbidden):
         backend.security_center.member_sign_ins(lucia.token, lucia.member_id)
+
+
+def _held_at_the_lock(backend, db_path, member_id, calls, then=None):
+    """Run `calls` in threads while another connection holds the member's write lock, so each has passed its
+    session check and waits at the lock; `then(conn)` writes in that transaction first (another session's doing).
+    Returns each call's result or exception, in order."""
+    import threading
+    import time
+
+    from backend.core.database import open_database
+    from backend.core.db import member_lock
+
+    out: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            out[i] = call()
+        except Exception as exc:
+            out[i] = exc
+
+    slow = open_database(db_path)
+    try:
+        with slow.write() as conn:
+            conn.lock(member_lock(member_id))
+            if then is not None:
+                then(conn)
+            threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+            for t in threads:
+                t.start()
+            time.sleep(1.0)  # each reaches the lock (the session check and reads before it take milliseconds)
+        for t in threads:
+            t.join(30)
+    finally:
+        slow.close()
+    return out
+
+
+def test_two_not_me_at_once_open_one_reclamo(backend, db_path, clock):
+    """«No fui yo» pressed in two sessions at once: the first locks access and ends both; the second session
+    has ended by the time it writes, so it opens no second reclamo and sends no second SMS."""
+    first, second = _sign_in(backend), _sign_in(backend, Origin("web", "198.51.100.4"))
+    center = backend.security_center
+    suspicious = center.sign_ins(first)[0].id
+    member_id = backend.auth.principal(first).member_id
+    cases = backend.db.conn.execute("SELECT COUNT(*) FROM contact_cases").fetchone()[0]
+    results = _held_at_the_lock(backend, db_path, member_id, [
+        lambda: center.not_me(first, "sign_in", suspicious), lambda: center.not_me(second, "sign_in", suspicious)])
+    done = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(done) == 1 and len(refused) == 1, results
+    assert isinstance(refused[0], SessionExpired) and "No fui yo" in refused[0].message
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM contact_cases").fetchone()[0] == cases + 1
+    assert sum("abrimos el reclamo" in m.body for m in backend.outbox(last=20)) == 1
+
+
+def test_an_operation_confirmed_while_another_session_says_not_me_is_not_booked(backend, db_path, clock):
+    """A thief's session confirming a transfer while the member presses «No fui yo» elsewhere: the thief's
+    call passed its session check before the lock; once the member's «No fui yo» commits, nothing is booked."""
+    from backend.transfers.transfers import TransferRequest
+    from tests.transfer_helpers import balance_of
+
+    lucia = demo_member(backend)
+    thief = _sign_in(backend, Origin("web", "203.0.113.9"))
+    a, b = lucia.accounts[:2]
+    pending = backend.transfers.prepare(thief, TransferRequest("propia", a, 5_00, "ahorro", dest_account_id=b))
+    backend.ops.request_code(thief, pending.id)
+    code = last_code(backend)
+    before = balance_of(backend, a)
+
+    def not_me(conn):  # what the member's «No fui yo» in another session commits first
+        conn.execute("UPDATE users SET locked_until = '9999-12-31 23:59:59' WHERE member_id = ?", (lucia.member_id,))
+        conn.execute("UPDATE sessions SET ended_at = ?, end_reason = 'no_fui_yo' WHERE user_id ="
+                     " (SELECT id FROM users WHERE member_id = ?) AND ended_at IS NULL",
+                     (backend.ctx.now_iso(), lucia.member_id))
+
+    [result] = _held_at_the_lock(backend, db_path, lucia.member_id,
+                                 [lambda: backend.ops.authorise(thief, pending.id, code)], then=not_me)
+    assert isinstance(result, SessionExpired) and "No fui yo" in result.message, result
+    assert balance_of(backend, a) == before
+    assert backend.db.conn.execute("SELECT state FROM operations WHERE id = ?", (pending.id,)).fetchone()[0] \
+        == "pendiente"
