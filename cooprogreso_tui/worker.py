@@ -38,8 +38,11 @@ JOBS = {
     "card_cycle": "El cierre de estados de cuenta de tarjetas falló",
     "scheduled": "El pago de servicios programados falló",
     "mask": "El enmascarado de códigos vencidos falló",
+    "alerts": "La pasada de alertas de movimientos falló",
+    "forget": "La depuración de ingresos antiguos falló",
 }
 MASK_EVERY_SECONDS = 30
+FORGET_EVERY_SECONDS = 3600  # sign-ins are kept for months: once an hour is plenty
 
 
 def _settle(backend: Backend) -> str | None:
@@ -80,9 +83,16 @@ def _alerts(backend: Backend) -> None:
     movement_alerts(backend.ctx)
 
 
+def _forget(backend: Backend) -> None:
+    """Sign-ins past their retention (backend/security/security_center.py)."""
+    from backend.security.security_center import forget_old_sign_ins
+
+    forget_old_sign_ins(backend.ctx)
+
+
 PASSES: dict[str, Callable[[Backend], str | None]] = {
     "settle": _settle, "deliver": _deliver, "card_cycle": _card_cycle, "scheduled": _scheduled, "mask": _mask,
-    "alerts": _alerts}
+    "alerts": _alerts, "forget": _forget}
 
 
 class Worker:
@@ -109,7 +119,7 @@ class Worker:
         s = self.backend.settings
         return {"settle": s.settle_every_seconds, "deliver": s.deliver_every_seconds,
                 "card_cycle": s.card_cycle_seconds, "scheduled": s.scheduled_every_seconds,
-                "mask": MASK_EVERY_SECONDS, "alerts": s.deliver_every_seconds}[name]
+                "mask": MASK_EVERY_SECONDS, "alerts": s.deliver_every_seconds, "forget": FORGET_EVERY_SECONDS}[name]
 
     def stop(self) -> None:
         """Finish the pass under way, then release the lease (SIGTERM, or the demo app closing)."""
