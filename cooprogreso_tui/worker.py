@@ -1,11 +1,12 @@
 """`cooprogreso worker`: the co-op's background passes, in one process per database, not in every session.
 
-Interbank settlement, SMS delivery, card cycles, scheduled payments and the masking of expired codes run
-here, each at its own interval, while this worker holds the database's lease (backend/core/worker_lease.py).
-A second worker on the same database waits as a standby and takes over once the lease runs out. SIGTERM
-(systemd's stop) lets the pass under way finish, then releases the lease at once. Failures are logged with
-their traceback and said once on stderr (the journal); a failing pass backs off (`background.BackgroundJobs`).
-`cooprogreso --demo` and `play` run the same worker in a thread of the app's process (`in_thread`).
+Interbank settlement, SMS delivery, card cycles, scheduled payments, movement alerts, the masking of expired
+codes and the deletion of sign-ins past their retention run here, each at its own interval, while this worker
+holds the database's lease (backend/core/worker_lease.py). A second worker on the same database waits as a
+standby and takes over once the lease runs out. SIGTERM (systemd's stop) lets the pass under way finish, then
+releases the lease at once. Failures are logged with their traceback and said once on stderr (the journal); a
+failing pass backs off (`background.BackgroundJobs`). `cooprogreso --demo` and `play` run the same worker in a
+thread of the app's process (`in_thread`).
 """
 
 from __future__ import annotations
