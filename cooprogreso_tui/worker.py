@@ -1,11 +1,12 @@
 """`cooprogreso worker`: the co-op's background passes, in one process per database, not in every session.
 
-Interbank settlement, SMS delivery, card cycles, scheduled payments and the masking of expired codes run
-here, each at its own interval, while this worker holds the database's lease (backend/core/worker_lease.py).
-A second worker on the same database waits as a standby and takes over once the lease runs out. SIGTERM
-(systemd's stop) lets the pass under way finish, then releases the lease at once. Failures are logged with
-their traceback and said once on stderr (the journal); a failing pass backs off (`background.BackgroundJobs`).
-`cooprogreso --demo` and `play` run the same worker in a thread of the app's process (`in_thread`).
+Interbank settlement, SMS delivery, card cycles, scheduled payments, movement alerts, the masking of expired
+codes and the deletion of sign-ins past their retention run here, each at its own interval, while this worker
+holds the database's lease (backend/core/worker_lease.py). A second worker on the same database waits as a
+standby and takes over once the lease runs out. SIGTERM (systemd's stop) lets the pass under way finish, then
+releases the lease at once. Failures are logged with their traceback and said once on stderr (the journal); a
+failing pass backs off (`background.BackgroundJobs`). `cooprogreso --demo` and `play` run the same worker in a
+thread of the app's process (`in_thread`).
 """
 
 from __future__ import annotations
@@ -38,8 +39,11 @@ JOBS = {
     "card_cycle": "El cierre de estados de cuenta de tarjetas falló",
     "scheduled": "El pago de servicios programados falló",
     "mask": "El enmascarado de códigos vencidos falló",
+    "alerts": "La pasada de alertas de movimientos falló",
+    "forget": "La depuración de ingresos antiguos falló",
 }
 MASK_EVERY_SECONDS = 30
+FORGET_EVERY_SECONDS = 3600  # sign-ins are kept for months: once an hour is plenty
 
 
 def _settle(backend: Backend) -> str | None:
@@ -80,9 +84,16 @@ def _alerts(backend: Backend) -> None:
     movement_alerts(backend.ctx)
 
 
+def _forget(backend: Backend) -> None:
+    """Sign-ins past their retention (backend/security/security_center.py)."""
+    from backend.security.security_center import forget_old_sign_ins
+
+    forget_old_sign_ins(backend.ctx)
+
+
 PASSES: dict[str, Callable[[Backend], str | None]] = {
     "settle": _settle, "deliver": _deliver, "card_cycle": _card_cycle, "scheduled": _scheduled, "mask": _mask,
-    "alerts": _alerts}
+    "alerts": _alerts, "forget": _forget}
 
 
 class Worker:
@@ -109,7 +120,7 @@ class Worker:
         s = self.backend.settings
         return {"settle": s.settle_every_seconds, "deliver": s.deliver_every_seconds,
                 "card_cycle": s.card_cycle_seconds, "scheduled": s.scheduled_every_seconds,
-                "mask": MASK_EVERY_SECONDS, "alerts": s.deliver_every_seconds}[name]
+                "mask": MASK_EVERY_SECONDS, "alerts": s.deliver_every_seconds, "forget": FORGET_EVERY_SECONDS}[name]
 
     def stop(self) -> None:
         """Finish the pass under way, then release the lease (SIGTERM, or the demo app closing)."""

@@ -118,7 +118,9 @@ def ensure_loaded(db: Database) -> None:
 
 
 def load_csv(db: Database, *, channels: str | Path | None = None, agencies: str | Path | None = None) -> tuple[int, int]:
-    """A deployment's own directory: replaces the demo rows (and earlier rows of the same file)."""
+    """A deployment's own directory: replaces the demo rows (and earlier rows of the same file). Each agency that
+    stays keeps its printer (`cooprogreso printer`, not a column of the file): a reload must not stop the
+    tellers' «Imprimir»."""
     channel_rows = _channel_rows(read_text_limited(channels, max_bytes=MAX_CSV_BYTES, what="El archivo de canales"),
                                  demo=0) if channels else None
     agency_rows = _agency_rows(read_text_limited(agencies, max_bytes=MAX_CSV_BYTES, what="El archivo de agencias"),
@@ -126,9 +128,12 @@ def load_csv(db: Database, *, channels: str | Path | None = None, agencies: str 
     with db.write() as conn:
         if channel_rows is not None:
             conn.execute("DELETE FROM contact_channels")
+        printers: list[tuple[str, str]] = []
         if agency_rows is not None:
+            printers = [(r[1], r[0]) for r in conn.execute("SELECT code, printer FROM agencies WHERE printer <> ''")]
             conn.execute("DELETE FROM agencies")
         _insert(conn, channel_rows or [], agency_rows or [])
+        conn.executemany("UPDATE agencies SET printer = ? WHERE code = ?", printers)
     return len(channel_rows or []), len(agency_rows or [])
 
 

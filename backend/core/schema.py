@@ -955,6 +955,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (parent_id, shard)
     );
     """,
+    # 38: sign-ins by time, for their retention (issue 22): the worker deletes those older than
+    # `sign_in_retention_days` without reading the whole table (backend/security/security_center.py)
+    """
+    CREATE INDEX sign_ins_at ON sign_ins(at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

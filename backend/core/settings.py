@@ -127,6 +127,8 @@ class Settings:
     coop_name: str = "Cooperativa de Ahorro y Crédito Cooprogreso"  # printed on every statement and paper receipt
     coop_ruc: str = ""  # the co-op's RUC: not verified from a public source here, the deployment sets it
     print_command: str = "lp"  # CUPS' client; each agency's printer is `agencies.printer`
+    # -- centro de seguridad (issue 22): how long sign-ins are kept (backend/security/security_center.py)
+    sign_in_retention_days: int = 400  # members see their recent ones; auditors need a year: at least 366
 
     def __post_init__(self) -> None:
         validate(self)
@@ -213,6 +215,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     # presupuesto de adivinanza
     "otp_window_seconds": (60, 86_400), "otp_max_per_window": (2, None), "otp_max_failures_per_day": (1, None),
     "otp_max_unused_per_day": (1, None),
+    # centro de seguridad
+    "sign_in_retention_days": (366, None),
 }
 # A gateway chosen without its address cannot work.
 REQUIRES = {("otp_channel", "http"): "sms_gateway_url", ("clearing_gateway", "http"): "clearing_url",

@@ -201,7 +201,13 @@ def _table(pdf: Any, doc: Document) -> None:
 
 
 def _latin(text: str) -> str:
-    """The PDF standard fonts print Latin-1: accents and «ñ» stay, anything else loses its accent or becomes «?»."""
+    """The PDF standard fonts print Latin-1: accents and «ñ» stay, anything else loses its accent or becomes «?».
+
+    Not an embedded Unicode font (issue 22, left on purpose): no maintained package on the registry ships DejaVu
+    Sans by itself (matplotlib carries it, far too heavy for a font), and an embedded font decides what each
+    character looks like: its glyphs could be swapped («1» drawn as «7») without touching the drawing the code
+    covers. Doing it means a `cooprogreso-pdf-v2` code over the font objects too (FontFile2, ToUnicode, widths)
+    and `_pages` accepting exactly those; the CSV and the text receipt keep every character meanwhile."""
     try:
         text.encode("latin-1")
         return text

@@ -24,6 +24,7 @@ from backend.core import files
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
 from backend.core.errors import NotFound, OtpError, ServiceError, ValidationError
+from backend.security import documents
 from backend.security.auth import AuthService
 from backend.security.otp import PURPOSE_LABELS, Challenge, OtpService, details_digest
 from backend.security.receipts import Receipt
@@ -228,6 +229,18 @@ class OperationsService:
         who = self.auth.principal(token)
         self.ctx.audit_now(who.username, "comprobante.descargar", "ok", tipo=kind, referencia=receipt.reference)
         return receipt
+
+    def receipt_pdf(self, token: str, kind: str, result_id: int) -> documents.Paper:
+        """The member's receipt as the tamper-evident PDF a teller prints (its code checked by `cooprogreso verify`),
+        for the member to keep; audited like a statement."""
+        receipt = self.receipt(token, kind, result_id)
+        who = self.auth.principal(token)
+        name, ruc = documents.coop_identity(self.ctx.settings)
+        paper = documents.render_paper(self.ctx, documents.receipt_document(receipt, coop_name=name, coop_ruc=ruc),
+                                       "pdf")
+        self.ctx.audit_now(who.username, "comprobante.emitir", "ok", tipo=kind, referencia=receipt.reference,
+                           formato="pdf")
+        return paper
 
     # -- helpers ----------------------------------------------------------------------------------
     def _handler(self, kind: str) -> Handler:

@@ -49,6 +49,8 @@ WATERMARK = "alertas_movimientos_hasta"  # meta: the last posting the movement-a
 FLOOR = "alertas_movimientos_piso"  # meta: where the pass started; it never looks at postings up to it
 ALERT_BATCH = 5000  # postings looked at per pass (the worker comes back for the rest)
 ALERT_RESCAN = 5000  # ids below the watermark read again each pass, for transactions that committed late
+FORGET_BATCH = 1000  # old sign-ins deleted per transaction: the write lock is never held for long
+FORGET_ACTOR = "sistema:retencion"
 
 # A reclamo opened inside the caller's transaction: (conn, settings, user_id, username, body, now) ->
 # (case number, deadline). Contacto's `file_claim`, handed in by backend/service.py (areas do not import
@@ -355,6 +357,24 @@ def _sign_ins(ctx: Context, user_id: int, limit: int) -> list[SignIn]:
                                " ORDER BY id DESC LIMIT ?", (user_id, limit)).fetchall()
     return [SignIn(r[0], parse_iso(r[1]), CHANNELS.get(r[2], "Desconocido"), r[3] or "",
                    SIGN_IN_RESULTS.get(r[4], r[4]), r[4] == "ok") for r in rows]
+
+
+def forget_old_sign_ins(ctx: Context) -> int:
+    """The worker's pass: sign-ins older than `sign_in_retention_days` are deleted (CONVENTIONS «Retention»: members
+    see their recent ones, auditors need a year), a batch per transaction, each batch audited; returns how many."""
+    before = iso(ctx.now() - timedelta(days=ctx.settings.sign_in_retention_days))
+    removed = 0
+    while ctx.db.conn.execute("SELECT 1 FROM sign_ins WHERE at < ? LIMIT 1", (before,)).fetchone() is not None:
+        with ctx.db.write() as tx:
+            gone = len(tx.execute("DELETE FROM sign_ins WHERE id IN (SELECT id FROM sign_ins WHERE at < ?"
+                                  " ORDER BY at LIMIT ?) RETURNING id", (before, FORGET_BATCH)).fetchall())
+            if gone:
+                ctx.audit(tx, FORGET_ACTOR, "ingresos.depurar", "ok", borrados=gone, anteriores_a=before,
+                          dias=ctx.settings.sign_in_retention_days)
+        removed += gone
+        if gone < FORGET_BATCH:
+            break
+    return removed
 
 
 def movement_alerts(ctx: Context) -> int:

@@ -1,4 +1,5 @@
-"""The one receipt view: a comprobante of any kind as it will be printed or saved, with «Guardar»."""
+"""The one receipt view: a comprobante of any kind as it will be printed or saved, with «Guardar» and, for a
+member's own, «PDF» (the signed paper a teller prints, downloaded or saved like a statement)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
         Binding("escape", "close", "Cerrar", id="receipt.close", tooltip="Cerrar el comprobante"),
         Binding("g", "save", "Guardar", id="receipt.save", tooltip="Guardar el comprobante como archivo de texto"),
         Binding("i", "print", "Imprimir", id="receipt.print", tooltip="Imprimir el comprobante en la agencia"),
+        Binding("p", "pdf", "PDF", id="receipt.pdf", tooltip="Descargar el comprobante en PDF"),
     ]
 
     def __init__(self, receipt: Receipt, save: Callable[[str], str] | None = None,
@@ -40,6 +42,8 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
             yield Static("", id="receipt-saved")  # shown once saved
             with Horizontal(classes="buttons"):
                 yield Button("Guardar comprobante", id="save", variant="primary", compact=True)
+                if self.save is None:  # a member's own: the PDF a teller would print
+                    yield Button("PDF", id="pdf", compact=True)
                 if self.print_ is not None:
                     yield Button("Imprimir", id="print", compact=True)
                 yield Button("Cerrar", id="close", compact=True)
@@ -63,6 +67,16 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
             receipt = ops.download_receipt(token, kind, result_id)
             return hand_over(self.app, receipt.file_stem, ".txt", receipt.text.encode("utf-8"), "text/plain")
         return f"Guardado en {ops.save_receipt(token, kind, result_id, self.coop.export_dir)}"
+
+    @on(Button.Pressed, "#pdf")
+    def action_pdf(self) -> None:
+        if self.save is None:
+            self.call("pdf", self._pdf, self.receipt.kind, self.receipt.result_id, on_done=self.done_save)
+
+    def _pdf(self, kind: str, result_id: int) -> str:
+        """The signed PDF: a download in the browser, a private file in a terminal (local or SSH, as a statement)."""
+        paper = self.coop.backend.ops.receipt_pdf(self.coop.token, kind, result_id)
+        return hand_over(self.app, paper.document.stem, paper.suffix, paper.data, paper.mime_type)
 
     @on(Button.Pressed, "#print")
     def action_print(self) -> None:

@@ -109,6 +109,14 @@ def test_sigterm_finishes_and_releases_the_lease_at_once(backend, db_path, tmp_p
     assert Lease(backend.db, LEASE).hold()  # another worker gets it straight away
 
 
+def test_every_pass_has_its_failure_message_and_interval(backend):
+    """A pass missing from JOBS turned its own failure into a KeyError that ended the worker's loop."""
+    from cooprogreso_tui.worker import JOBS, PASSES, Worker
+
+    worker = Worker(backend, say=lambda said: None)
+    assert set(JOBS) == set(PASSES) and all(worker.every(name) > 0 for name in PASSES)
+
+
 def test_the_lease_has_one_holder_until_it_runs_out_or_is_released(backend):
     now = [1_000.0]
     one, two = (Lease(backend.db, 30, holder, wall=lambda: now[0]) for holder in ("uno", "dos"))

@@ -33,6 +33,27 @@ def test_directory_is_the_bundled_demo_set_until_a_deployment_loads_its_own(back
     assert backend.contact.channels(lucia.token) == channels  # channels untouched
 
 
+def test_reloading_the_agencies_keeps_each_agencys_printer(backend, tmp_path):
+    """Issue 22: `cooprogreso printer` sets an agency's CUPS queue; a new agencies file (hours changed) must not
+    silently leave the tellers of that agency without «Imprimir»."""
+    def agencies_file(*rows: str):
+        path = tmp_path / "agencias.csv"
+        path.write_text("code,name,city,address,hours,phone\n" + "".join(rows), encoding="utf-8")
+        return path
+
+    loja = "LOJA,Loja Centro,Loja,Bolívar 10-20,L–V 08:00–16:00,(07) 258-0000\n"
+    quito = "QUITO,Quito Norte,Quito,Av. Amazonas N34,L–V 08:00–17:00,(02) 399-8001\n"
+    assert contact.load_csv(backend.db, agencies=agencies_file(loja, quito)) == (0, 2)
+    with backend.db.write() as conn:  # as `cooprogreso printer --agency CODE --queue QUEUE` does
+        conn.execute("UPDATE agencies SET printer = 'loja-caja1' WHERE code = 'LOJA'")
+        conn.execute("UPDATE agencies SET printer = 'quito-caja' WHERE code = 'QUITO'")
+    cuenca = "CUENCA,Cuenca,Cuenca,Gran Colombia 7-21,L–V 08:00–16:00,(07) 283-0000\n"
+    assert contact.load_csv(backend.db, agencies=agencies_file(loja.replace("16:00", "17:00"), cuenca)) == (0, 2)
+    rows = dict(backend.db.conn.execute("SELECT code, printer FROM agencies").fetchall())
+    assert rows == {"LOJA": "loja-caja1", "CUENCA": ""}  # QUITO left the file and its printer with it
+    assert backend.db.conn.execute("SELECT hours FROM agencies WHERE code = 'LOJA'").fetchone()[0].endswith("17:00")
+
+
 def test_a_directory_file_with_hidden_characters_is_refused(backend, tmp_path):
     bad = tmp_path / "canales.csv"
     bad.write_text("kind,label,value,hours\nweb,Sitio,https://evil\u202e.ec,siempre\n", encoding="utf-8")

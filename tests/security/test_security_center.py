@@ -1,6 +1,8 @@
 """«Centro de seguridad»: sign-ins with their channel, sessions closed from another, password change with a
 code, alerts, «No fui yo», and that nobody reaches another member's rows by guessing ids."""
 
+from datetime import timedelta
+
 import pytest
 
 from backend.core.errors import AuthError, Forbidden, NotFound, SessionExpired, ValidationError
@@ -25,6 +27,60 @@ def test_sign_ins_keep_channel_address_and_result(backend, clock):
         ("Navegador", "198.51.100.4", "Ingreso correcto", True),
         ("SSH", "203.0.113.7", "Contraseña incorrecta", False)]
     assert seen[0].at == clock.now()
+
+
+def sign_in_ids(backend) -> list[int]:
+    return [r[0] for r in backend.db.conn.execute("SELECT id FROM sign_ins ORDER BY id")]
+
+
+def test_sign_ins_are_kept_400_days_then_the_worker_forgets_them(backend, clock):
+    """CONVENTIONS «Retention»: members see their recent sign-ins, auditors need a year; the worker's pass
+    deletes what is older than `sign_in_retention_days`, and says so in the audit log."""
+    from cooprogreso_tui.worker import Worker
+
+    assert backend.settings.sign_in_retention_days == 400
+    with pytest.raises(AuthError):
+        backend.auth.login("demo", "wrong-1234", Origin("ssh", "203.0.113.7"))
+    old = sign_in_ids(backend)[-1]
+    clock.advance(days=400)
+    token = _sign_in(backend, Origin("web", "198.51.100.4"))
+    recent = sign_in_ids(backend)[-1]
+    said: list[str] = []
+    worker = Worker(backend, say=said.append)
+    worker.run_pass("forget")
+    assert old in sign_in_ids(backend)  # exactly 400 days old: still kept
+    clock.advance(seconds=1)
+    worker.run_pass("forget")
+    assert old not in sign_in_ids(backend) and recent in sign_in_ids(backend)
+    assert [s.address for s in backend.security_center.sign_ins(token)] == ["198.51.100.4"]
+    actor, details = backend.db.conn.execute("SELECT actor, details FROM audit_log WHERE action = 'ingresos.depurar'"
+                                             " ORDER BY id DESC").fetchone()
+    assert actor == "sistema:retencion" and '"dias": 400' in details
+    assert said == [] and worker.jobs.due("forget")  # a failing pass is said and backs off, never raised
+
+
+def test_the_forget_pass_deletes_in_batches_and_leaves_recent_rows(backend, clock):
+    from backend.core.clock import iso
+    from backend.security.security_center import FORGET_BATCH, forget_old_sign_ins
+
+    user = backend.db.conn.execute("SELECT id FROM users WHERE username = 'demo'").fetchone()[0]
+    long_ago = iso(clock.now() - timedelta(days=500))
+    with backend.db.write() as conn:
+        conn.executemany("INSERT INTO sign_ins (user_id, at, channel, result) VALUES (?, ?, 'local', 'ok')",
+                         [(user, long_ago)] * (2 * FORGET_BATCH + 1))
+    keep = len(backend.db.conn.execute("SELECT id FROM sign_ins WHERE at >= ?",
+                                       (iso(clock.now() - timedelta(days=400)),)).fetchall())
+    assert forget_old_sign_ins(backend.ctx) >= 2 * FORGET_BATCH + 1
+    assert len(sign_in_ids(backend)) == keep
+    batches = backend.db.conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'ingresos.depurar'").fetchone()[0]
+    assert batches == 3 and forget_old_sign_ins(backend.ctx) == 0
+
+
+def test_a_retention_under_a_year_is_refused():
+    from backend.core.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="sign_in_retention_days"):
+        Settings(sign_in_retention_days=90)
 
 
 def test_an_address_that_is_not_an_ip_is_never_stored(backend):
