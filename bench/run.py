@@ -6,6 +6,7 @@
     python bench/run.py --only soak  only soak_day_cost_ratio (bench/soak.py, ~2 min)
     python bench/run.py --only codes  only otp_abandon_ratio (bench/codes.py)
     python bench/run.py --only statements  only statement_ratio (bench/statements.py)
+    python bench/run.py --only sqlite  only transfer_throughput_ratio, concurrent_scaling_ratio, concurrent_errors
 Every figure prints with its goal (GOALS below), e.g. `startup_ratio: 1.08 (meta ≤ 1.1)`, and
 `NO CUMPLE` after a missed one.
 """
@@ -196,7 +197,8 @@ def _raw_transfers(path: Path, count: int) -> float:
     """The same rows of writes per transaction, by hand, with the same pragmas: transfers per second.
 
     It replays copies of a transfer the service booked (entry, postings, transfer, daily usage, audit), so both
-    sides write rows of the same size into the same tables and indexes.
+    sides write rows of the same size into the same tables and indexes (the entry with its business day, as the
+    ledger stamps it: without it the raw side wrote a NULL into `entries_business_date`).
     """
     import secrets
     import sqlite3
@@ -214,9 +216,9 @@ def _raw_transfers(path: Path, count: int) -> float:
     for _i in range(count):
         key = secrets.token_urlsafe(16)  # random, like the service's idempotency keys (index page spread)
         conn.execute("BEGIN IMMEDIATE")
-        entry = conn.execute("INSERT INTO entries (kind, description, posted_at, actor, idempotency_key)"
-                             " VALUES (?, ?, ?, ?, ?)",
-                             (e["kind"], e["description"], e["posted_at"], e["actor"], key)).lastrowid
+        entry = conn.execute("INSERT INTO entries (kind, description, posted_at, actor, idempotency_key, business_date)"
+                             " VALUES (?, ?, ?, ?, ?, ?)",
+                             (e["kind"], e["description"], e["posted_at"], e["actor"], key, e["business_date"])).lastrowid
         for leg in legs:
             after = conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance",
                                  (leg["amount"], leg["account_id"])).fetchone()[0]
@@ -280,6 +282,14 @@ def transfer_figures(workdir: Path) -> dict[str, float]:
             "concurrent_errors": errors + abs(lost) + (0 if sound else 1)}
 
 
+def print_transfer_figures(work: Path | None = None) -> None:
+    """The SQLite booking figures (transfer_figures), on a fresh co-op in `work`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = transfer_figures(work or Path(tmp))
+    for name, value in figures.items():
+        report(name, value)
+
+
 def print_pg_figures() -> None:
     from bench.pg import pg_figures
 
@@ -328,7 +338,7 @@ def print_code_figures(work: Path | None = None) -> None:
 
 
 # `python bench/run.py --only pg`: one group of figures, same output lines
-ONLY = {"pg": print_pg_figures, "channels": print_channel_figures, "soak": print_soak_figures,
+ONLY = {"sqlite": print_transfer_figures, "pg": print_pg_figures, "channels": print_channel_figures, "soak": print_soak_figures,
         "codes": print_code_figures, "statements": print_statement_figures}
 
 

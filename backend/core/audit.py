@@ -31,8 +31,12 @@ def record(conn: Connection, *, at: str, actor: str, action: str, outcome: str, 
     )
 
 
+# One encoder for every entry: json.dumps with options builds a new one per call (every booking audits once).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+
+
 def _json(details: dict) -> str:
-    text = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
+    text = _ENCODER.encode(details)
     if text.isprintable():
         return text
     return "".join(json.dumps(ch)[1:-1] if is_refused(ch) or not ch.isprintable() else ch for ch in text)

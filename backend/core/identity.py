@@ -74,10 +74,17 @@ def account_number(prefix: str, serial: int) -> str:
     return body + luhn.calc_check_digit(body)
 
 
-def is_valid_account_number(number: str) -> bool:
-    from stdnum import luhn
+_ACCOUNT_NUMBER = re.compile(r"[0-9]{10}")
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # a Luhn digit in an even place from the right, doubled, digits summed
 
-    return isinstance(number, str) and bool(re.fullmatch(r"[0-9]{10}", number)) and luhn.is_valid(number)
+
+def is_valid_account_number(number: str) -> bool:
+    """Ten digits whose last one is their Luhn check digit (inline: it runs under the write lock of every
+    transfer to a typed account, where stdnum's general version cost several times more)."""
+    if not isinstance(number, str) or _ACCOUNT_NUMBER.fullmatch(number) is None:
+        return False
+    digits = [ord(ch) - 48 for ch in number]
+    return (sum(digits[-1::-2]) + sum(_DOUBLED[d] for d in digits[-2::-2])) % 10 == 0
 
 
 def mask_phone(phone: str) -> str:

@@ -37,6 +37,8 @@ def clean_text(value: object, *, field: str, label: str, max_len: int, min_len: 
     text = unicodedata.normalize("NFKC", value)
     lines = text.replace("\r\n", "\n").split("\n") if multiline else [text]
     for line in lines:
+        if line.isprintable():  # the usual case, and a fast one (under the write lock of every transfer):
+            continue  # every refused category is one that str.isprintable refuses too
         for ch in line:
             if ch == "\t":
                 continue

@@ -34,3 +34,15 @@ def test_typed_dates_are_read_as_dd_mm_aaaa(typed, day):
 def test_anything_else_is_refused(typed):
     with pytest.raises(ValueError):
         parse_date(typed)
+
+
+def test_iso_is_strftimes_text_whatever_it_is_given():
+    """clock.iso takes a fast path (isoformat) for naive datetimes: the text is strftime's, to the second."""
+    from datetime import timedelta, timezone
+
+    from backend.core.clock import iso
+
+    for value in (datetime(2026, 11, 25, 10, 0, 0), datetime(2026, 2, 28, 23, 59, 59, 999_999),
+                  datetime(1000, 1, 1), datetime(9999, 12, 31, 23, 59, 59), datetime(999, 1, 1, 1, 2, 3),
+                  datetime(2026, 1, 1, 5, tzinfo=timezone(timedelta(hours=-5))), date(2026, 11, 25)):
+        assert iso(value) == value.strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[arg-type]

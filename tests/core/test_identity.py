@@ -42,3 +42,19 @@ def test_account_numbers_carry_a_check_digit():
     number = account_number("41", 123)
     assert len(number) == 10 and is_valid_account_number(number)
     assert not is_valid_account_number(number[:-1] + str((int(number[-1]) + 1) % 10))
+
+
+def test_the_inline_check_digit_agrees_with_stdnum_luhn():
+    """is_valid_account_number computes the Luhn digit itself (it runs under every transfer's write lock): it
+    must accept and refuse exactly what stdnum's Luhn does, for every last digit of many prefixes."""
+    import random
+
+    from stdnum import luhn
+
+    rng = random.Random(23)
+    for _ in range(2000):
+        prefix = "".join(rng.choice("0123456789") for _ in range(9))
+        for last in "0123456789":
+            assert is_valid_account_number(prefix + last) == luhn.is_valid(prefix + last), prefix + last
+    for odd in ("", "123456789", "12345678901", "１２３４５６７８９７", "123456789٧", " 1234567897", None, 1234567897):
+        assert not is_valid_account_number(odd)  # type: ignore[arg-type]

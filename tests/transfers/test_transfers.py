@@ -157,6 +157,30 @@ def test_confirming_twice_creates_one_transfer(backend, lucia, ana):
     assert len(backend.transfers.history(lucia.token)) == 1
 
 
+def test_the_commit_path_books_a_key_once_and_only_from_the_members_own_origin(backend, lucia, ana, clock):
+    """`_book` (what bench/transfer_worker.py times) reads the origin, the day's usage and the key's earlier booking
+    in one statement: a replayed key returns the first transfer, whatever the origin says; a key never booked from
+    another member's account is refused; the cupo counted is that of the day the booking is stamped with."""
+    who = backend.auth.principal(lucia.token)
+    to_ana = number_of(backend, ana.accounts[0])
+    request = TransferRequest("terceros", lucia.accounts[0], 10_00, "x", account_number=to_ana)
+    with backend.db.write() as conn:
+        first = backend.transfers._book(conn, who, request, "key-1")
+    with backend.db.write() as conn:
+        assert backend.transfers._book(conn, who, request, "key-1") == first
+    foreign = TransferRequest("terceros", ana.accounts[0], 10_00, "x", account_number=to_ana)
+    with backend.db.write() as conn:  # replaying the key with an origin not hers still answers the first booking
+        assert backend.transfers._book(conn, who, foreign, "key-1") == first
+    with pytest.raises(NotFound), backend.db.write() as conn:
+        backend.transfers._book(conn, who, foreign, "key-2")
+    assert balance_of(backend, ana.accounts[0]) == 310_00
+    assert len(backend.transfers.history(lucia.token)) == 1
+    assert backend.transfers.quota(lucia.token, "terceros").used_today == 10_00
+    clock.advance(days=1)
+    assert backend.transfers.quota(lucia.token, "terceros").used_today == 0
+    assert backend.check() == []
+
+
 def test_history_filters_by_kind_and_date(backend, lucia, ana, clock):
     a, b = lucia.accounts[:2]
     transfer(backend, lucia, TransferRequest("propia", a, 1_00, "uno", dest_account_id=b))
