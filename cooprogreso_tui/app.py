@@ -19,7 +19,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from backend.core.identity import mask_phone
 from screens.menu.commands import CoopCommands
 from screens.security.login import LoginScreen
 from screens.shared.widgets import spanish_select_lists
@@ -295,6 +294,8 @@ class CooprogresoApp(App):
         """The newest SMS only, in place of the ones before: stacked toasts pushed a code below the bottom of
         an 80×24 screen. Long enough to read a code; a click dismisses it sooner."""
         from textual.notifications import Notification, Notify
+
+        from backend.core.identity import mask_phone
 
         self.hide_demo_phone()
         toast = Notification(message.body, f"📱 SMS a {mask_phone(message.recipient)}", "information",
