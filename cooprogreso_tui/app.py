@@ -64,10 +64,15 @@ class CooprogresoApp(App):
             self.register_theme(theme)
         # The co-op's theme from the start, set as Textual's own default is: assigning `theme` here would
         # schedule a change of theme, a second parse of all the CSS before the first frame (start-up time).
-        # Textual's default and ours are both dark, with the same ANSI colours; later changes go by `theme`.
-        self.set_reactive(App.theme, DEFAULT)
-        self.stylesheet.set_variables(self.get_css_variables())
-        self.set_class(True, f"-theme-{DEFAULT}", update=False)
+        # Only where Textual's default (TEXTUAL_THEME may name another) is dark or light and uses ANSI colours
+        # as ours does: the rest of what a change of theme does is then already done. Later changes go by `theme`.
+        textuals, ours = self.current_theme, THEMES[DEFAULT][1]
+        if (textuals.dark, textuals.ansi) == (ours.dark, ours.ansi):
+            self.set_reactive(App.theme, DEFAULT)
+            self.stylesheet.set_variables(self.get_css_variables())
+            self.set_class(True, f"-theme-{DEFAULT}", update=False)
+        else:
+            self.theme = DEFAULT
         self.backend = backend
         self.export_dir = str(export_dir)
         self.signed_in: SignedIn | None = None
