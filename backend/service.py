@@ -15,10 +15,10 @@ from backend.core.clock import Clock, iso, system_clock
 from backend.core.context import Context
 from backend.core.database import open_database
 from backend.core.db import DatabaseUrl
-from backend.core.invariants import Books
 from backend.core.settings import Settings
 
 if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn before any of them is needed
+    from backend.core.invariants import Books
     from backend.bill_payments.bill_gateway import Recaudacion
     from backend.bill_payments.scheduled import ScheduledService
     from backend.bill_payments.scheduled_runner import Runner

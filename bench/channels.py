@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +50,7 @@ def ssh_startup_ratio(work: Path, demo: Path, rounds: int = 3) -> float | None:
             local.append(_local_start(demo, work / f"bench-tmux-{i}.sock"))
             start = time.monotonic()
             name = branch.open(f"bench{i}")
-            branch.wait(name, "Usuario", timeout=120)
+            _until_login(partial(branch.screen, name))  # polled as the local start is (branch.wait: every 0.1 s)
             remote.append(time.monotonic() - start)
             branch.tmux("kill-session", "-t", name)
         return sorted(remote)[rounds // 2] / sorted(local)[rounds // 2]

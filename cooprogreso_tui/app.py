@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App
@@ -19,7 +19,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from backend.core.identity import mask_phone
 from screens.menu.commands import CoopCommands
 from screens.security.login import LoginScreen
 from screens.shared.widgets import spanish_select_lists
@@ -31,6 +30,7 @@ if TYPE_CHECKING:  # the caller builds the Backend; sign-in's module loads with 
     from backend.security.auth import SignedIn
     from backend.service import Backend
 
+SCREENS_CSS = Path(__file__).with_name("screens.tcss")  # every screen but the sign-in's (see push_screen)
 PHONE_SECONDS = 30  # a demo SMS toast: time to read a code, not a minute over the error lines
 # What each of the session's own thread groups is called on screen when it fails.
 JOBS = {
@@ -62,7 +62,17 @@ class CooprogresoApp(App):
 
         for _, theme in THEMES.values():
             self.register_theme(theme)
-        self.theme = DEFAULT
+        # The co-op's theme from the start, set as Textual's own default is: assigning `theme` here would
+        # schedule a change of theme, a second parse of all the CSS before the first frame (start-up time).
+        # Only where Textual's default (TEXTUAL_THEME may name another) is dark or light and uses ANSI colours
+        # as ours does: the rest of what a change of theme does is then already done. Later changes go by `theme`.
+        textuals, ours = self.current_theme, THEMES[DEFAULT][1]
+        if (textuals.dark, textuals.ansi) == (ours.dark, ours.ansi):
+            self.set_reactive(App.theme, DEFAULT)
+            self.stylesheet.set_variables(self.get_css_variables())
+            self.set_class(True, f"-theme-{DEFAULT}", update=False)
+        else:
+            self.theme = DEFAULT
         self.backend = backend
         self.export_dir = str(export_dir)
         self.signed_in: SignedIn | None = None
@@ -79,6 +89,14 @@ class CooprogresoApp(App):
 
     def get_default_screen(self) -> Screen:
         return LoginScreen()
+
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:
+        """Every screen over the sign-in brings the other screens' rules first (parsed once, in order after
+        theme.tcss's, so a tie goes as it did in one file): the sign-in screen is drawn without them."""
+        if not self.stylesheet.has_source(str(SCREENS_CSS)):
+            self.stylesheet.read(SCREENS_CSS)
+            self.stylesheet.update(self)
+        return super().push_screen(*args, **kwargs)
 
     def on_mount(self) -> None:
         self.set_interval(1, self._tick)
@@ -281,6 +299,8 @@ class CooprogresoApp(App):
         """The newest SMS only, in place of the ones before: stacked toasts pushed a code below the bottom of
         an 80×24 screen. Long enough to read a code; a click dismisses it sooner."""
         from textual.notifications import Notification, Notify
+
+        from backend.core.identity import mask_phone
 
         self.hide_demo_phone()
         toast = Notification(message.body, f"📱 SMS a {mask_phone(message.recipient)}", "information",

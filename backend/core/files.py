@@ -9,7 +9,6 @@ Every file a command reads (CSV imports, receipts to verify, settings, scripts, 
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import re
@@ -18,9 +17,12 @@ import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from backend.core.errors import ServiceError, ValidationError
+
+if TYPE_CHECKING:  # csv loads with the first table read, not with the key file at start-up
+    import csv
 
 MAX_CSV_BYTES = 1 * 2**20  # a CSV a deployment loads (entities, channels, agencies, rates)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -158,6 +160,8 @@ def csv_rows(text: str) -> Iterator[tuple[int, dict[str | None, str | None]]]:
 
     A record the csv module cannot read (a field over its 131,072-character limit, a NUL) is a
     ValidationError naming the line of the file and why, like every other bad row."""
+    import csv
+
     reader = csv.DictReader(io.StringIO(text, newline=""))
     rows = iter(reader)
     line = 1
@@ -180,6 +184,8 @@ def noted_csv_records(data: bytes, header: tuple[str, ...], what: str) -> Iterat
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError(f"{what} no está en UTF-8.", field="csv") from None
+    import csv
+
     header_seen = False
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -199,6 +205,8 @@ def noted_csv_records(data: bytes, header: tuple[str, ...], what: str) -> Iterat
 
 def csv_problem(exc: csv.Error) -> str:
     """Why the csv module refused a record, in Spanish (its messages are English and terse)."""
+    import csv
+
     text = str(exc)
     if "field larger than field limit" in text:
         return f"un campo tiene más de {csv.field_size_limit():,} caracteres"

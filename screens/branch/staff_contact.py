@@ -16,7 +16,7 @@ from screens.shared.base import MemberScreen
 from screens.shared.cells import date_text
 from screens.shared.confirm import ConfirmModal
 from screens.shared.safe_text import SafeText, safe_text
-from screens.shared.text_entry import TextEntry
+from screens.shared.text_area_entry import TextEntry
 
 ALL = "todos"
 

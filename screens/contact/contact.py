@@ -13,7 +13,7 @@ from backend.core.errors import ServiceError
 from screens.menu.registry import screen_for as open_entry
 from screens.shared.base import MemberScreen
 from screens.shared.safe_text import SafeText, safe_text
-from screens.shared.text_entry import TextEntry
+from screens.shared.text_area_entry import TextEntry
 
 DEMO_NOTE = "Datos de demostración: teléfonos, correos y direcciones ficticios."
 ALL = "__todas__"

@@ -6,6 +6,8 @@ stored, but not what was typed, while the same text pasted is refused. These fie
 character so `backend.core.text.clean_text` refuses the text with its message either way.
 Control keys (Cc: ctrl+…, escape, enter) stay keys. A kept character is drawn as «�», never sent to the
 terminal as itself (a direction override would reorder what the terminal shows).
+TextEntry (a TextArea) lives in text_area_entry.py: Textual's TextArea and its document model load only with
+the screens that write free text, not with the sign-in screen (start-up time).
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.expand_tabs import expand_tabs_inline
-from textual.strip import Strip
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from screens.shared.safe_text import SafeText
 
@@ -60,21 +61,3 @@ class TextInput(Input):
             self.insert_text_at_cursor(ch)
         else:
             self.replace(ch, *self.selection)
-
-
-class TextEntry(TextArea):
-    def render_line(self, y: int) -> Strip:
-        strip = super().render_line(y)
-        if all(text.isprintable() for text, _, _ in strip):
-            return strip
-        return Strip([segment._replace(text=shown(segment.text)) for segment in strip]).crop(0, strip.cell_length)
-
-    async def _on_key(self, event: events.Key) -> None:
-        ch = hidden_character(event)
-        if ch is None:
-            await super()._on_key(event)
-            return
-        event.stop()
-        event.prevent_default()
-        start, end = self.selection
-        self._replace_via_keyboard(ch, start, end)

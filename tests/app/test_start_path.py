@@ -1,4 +1,5 @@
-"""Start-up stays lean: the first screen loads no section, sign-in or TOML code; lazy services stay single;
+"""Start-up stays lean: the first screen loads no section, sign-in, TOML, paper or outside-system code and
+reads only its own CSS; lazy services stay single;
 the footer is rebuilt only when its keys change."""
 
 import subprocess
@@ -18,13 +19,21 @@ from screens.shared.widgets import Footer
 # What the login screen never needs: sign-in and the operation flow load with the first sign-in, sections on use.
 DEFERRED = ("backend.security.auth", "backend.security.otp", "backend.security.operations", "backend.security.staff",
             "backend.core.ledger", "backend.products.position", "backend.security.receipts", "pyotp",
-            "tomllib", "screens.menu.menu", "screens.products.position")
+            "tomllib", "screens.menu.menu", "screens.products.position",
+            # every area's backend and screens, the books audit, documents on paper, outside systems (#23)
+            "backend.transfers", "backend.bill_payments", "backend.cards", "backend.products", "backend.contact",
+            "backend.help", "backend.branch", "backend.demo", "backend.core.invariants", "backend.audit_books",
+            "screens.transfers", "screens.bill_payments", "screens.cards", "screens.products", "screens.contact",
+            "screens.branch", "screens.security.affiliation", "fpdf", "PIL", "qrcode", "httpx", "httpcore",
+            "aiohttp", "textual_serve", "psycopg", "cryptography", "hypothesis",
+            # a multi-line field's TextArea and its document model, only on the screens that write free text
+            "textual.widgets._text_area", "textual.document")
 
 PROBE = """
 import sys
 from backend.service import Backend
 from backend.core.settings import Settings
-from cooprogreso_tui.app import CooprogresoApp
+from cooprogreso_tui.app import SCREENS_CSS, CooprogresoApp
 
 app = CooprogresoApp(Backend(sys.argv[1], Settings(scrypt_log_n=8)))
 
@@ -35,6 +44,7 @@ async def first_screen(pilot):
 
 app.run(headless=True, size=(80, 24), auto_pilot=first_screen)
 print(" ".join(m for m in {deferred!r} if m in sys.modules))
+print(app.stylesheet.has_source(str(SCREENS_CSS)))
 """
 
 
@@ -42,7 +52,30 @@ def test_first_screen_loads_no_deferred_module(tmp_path, monkeypatch):
     monkeypatch.setenv("COOPROGRESO_SECRET_KEY_FILE", str(tmp_path / "keys.json"))
     out = subprocess.run([sys.executable, "-c", PROBE.format(deferred=DEFERRED), str(tmp_path / "coop.sqlite3")],
                          capture_output=True, text=True, check=True).stdout
-    assert out.strip() == ""
+    loaded, screens_css = out.split("\n")[:2]
+    assert loaded == ""
+    assert screens_css == "False"  # the other screens' rules are read with the first screen over the sign-in
+
+
+async def test_screens_over_the_sign_in_get_their_rules(backend):
+    """screens.tcss, read late, still styles what opens over the sign-in (the affiliation box is 66 wide),
+    and a change of theme afterwards keeps it."""
+    from cooprogreso_tui.app import SCREENS_CSS
+    from screens.security.affiliation import AffiliationScreen
+    from tests.ui import make_app
+
+    app = make_app(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one("#login-box").outer_size.width == 58
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, AffiliationScreen)
+        assert app.stylesheet.has_source(str(SCREENS_CSS))
+        assert app.screen.query_one("#affiliation-box").outer_size.width == 66
+        app.theme = "claro"
+        await pilot.pause()
+        assert app.screen.query_one("#affiliation-box").outer_size.width == 66
 
 
 def test_core_services_are_built_once_under_concurrent_first_use(tmp_path, monkeypatch):
