@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events, work
+from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
@@ -51,7 +52,11 @@ class CooprogresoApp(App):
                 # key read meanwhile went to the old field: «500» Tab «Viaje» typed fast, pasted or sent in
                 # one burst by SSH or the browser became «500Viaje». No field here takes Tab for itself.
                 Binding("tab", "focus_next", show=False, priority=True, id="app.focus_next"),
-                Binding("shift+tab", "focus_previous", show=False, priority=True, id="app.focus_previous")]
+                Binding("shift+tab", "focus_previous", show=False, priority=True, id="app.focus_previous"),
+                # Enter in a field that moves on with Enter (its screen's ENTER_NEXT selector) has the same
+                # cause, so the same cure: as Input.Submitted it moved focus only after the keys typed behind it
+                # had already queued in the old field. Anywhere else Enter goes on to the focused widget.
+                Binding("enter", "enter_next", show=False, priority=True, id="app.enter_next")]
     COMMANDS = {CoopCommands}
 
     def __init__(self, backend: Backend, *, export_dir: str | Path = ".",
@@ -120,6 +125,16 @@ class CooprogresoApp(App):
 
     def _say(self, message: str) -> None:
         self.notify(message, title="Aviso del sistema", severity="warning", timeout=15, markup=False)
+
+    def action_enter_next(self) -> None:
+        """Enter moves to the next field as the app reads it, where the screen says Enter does that."""
+        from textual.widgets import Input
+
+        screen, focused = self.screen, self.focused
+        selector = getattr(screen, "ENTER_NEXT", "")
+        if not selector or not isinstance(focused, Input) or all(node is not focused for node in screen.query(selector)):
+            raise SkipAction()
+        screen.focus_next()
 
     # -- help ------------------------------------------------------------------------------------
     def action_help(self) -> None:

@@ -31,6 +31,8 @@ PEP_CHOICES = [("No", "no"), ("Sí", "si")]
 
 
 class EnrolScreen(MemberScreen):
+    ENTER_NEXT = "Input"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
+
     def compose_body(self) -> ComposeResult:
         yield Label("Registrar socio", classes="section-title")
         with VerticalScroll(classes="form", id="enrol-form"):
@@ -52,10 +54,6 @@ class EnrolScreen(MemberScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#id_number", Input).focus()
-
-    @on(Input.Submitted)
-    def next_field(self) -> None:
-        self.focus_next()
 
     def _form(self) -> dict:
         pep = self.query_one("#pep", Select).value
