@@ -165,13 +165,14 @@ class CooprogresoApp(App):
 
     # -- theme ---------------------------------------------------------------------------------
     def choose_theme(self, name: str) -> None:
-        """From the command palette: the screens change at once, and a member keeps it for next time."""
+        """From the command palette: the screens change at once, and whoever is signed in (member or staff)
+        keeps it for next time."""
         from screens.shared.themes import THEMES
 
         if name not in THEMES:
             return
         self.theme = name
-        if self.signed_in is not None and self.signed_in.role == "socio":
+        if self.signed_in is not None:
             self._save_theme(self.token, name)
 
     @work(thread=True, exit_on_error=False, group="theme")
