@@ -104,6 +104,7 @@ class EnrolScreen(MemberScreen):
 
 
 class MemberCareScreen(MemberScreen):
+    ENTER_SEARCH = "#care-query"  # keys typed after its Enter wait for the rows (cooprogreso_tui/app.py)
     DEFAULT_CSS = """
     MemberCareScreen #care-search, MemberCareScreen #care-actions, MemberCareScreen #mobile-row {
         height: 1; margin: 1 1 0 1; }
@@ -148,7 +149,7 @@ class MemberCareScreen(MemberScreen):
     @on(Button.Pressed, "#care-find")
     def find(self) -> None:
         self.call("find", self.coop.backend.counter.find_member, self.coop.token,
-                  self.query_one("#care-query", Input).value)
+                  self.query_one("#care-query", Input).value, hold_keys=True)
 
     def done_find(self, cards) -> None:
         if len(cards) != 1:
