@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
+from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
@@ -31,6 +32,10 @@ if TYPE_CHECKING:  # the caller builds the Backend; sign-in's module loads with 
     from backend.service import Backend
 
 SCREENS_CSS = Path(__file__).with_name("screens.tcss")  # every screen but the sign-in's (see push_screen)
+HOLD_SECONDS = 3  # the longest typed keys wait for a search's results (then they go on as typed)
+HELD_KEYS = 200  # a paste beyond this while a search is out is cut, not queued without end
+SEARCH_ENTER = object()  # holds the keys between a search field's Enter and the start of its search
+REPLAY = object()  # holds them from the end of the search until they go on
 PHONE_SECONDS = 30  # a demo SMS toast: time to read a code, not a minute over the error lines
 # What each of the session's own thread groups is called on screen when it fails.
 JOBS = {
@@ -51,7 +56,11 @@ class CooprogresoApp(App):
                 # key read meanwhile went to the old field: «500» Tab «Viaje» typed fast, pasted or sent in
                 # one burst by SSH or the browser became «500Viaje». No field here takes Tab for itself.
                 Binding("tab", "focus_next", show=False, priority=True, id="app.focus_next"),
-                Binding("shift+tab", "focus_previous", show=False, priority=True, id="app.focus_previous")]
+                Binding("shift+tab", "focus_previous", show=False, priority=True, id="app.focus_previous"),
+                # Enter in a field that moves on with Enter (its screen's ENTER_NEXT selector) has the same
+                # cause, so the same cure: as Input.Submitted it moved focus only after the keys typed behind it
+                # had already queued in the old field. Anywhere else Enter goes on to the focused widget.
+                Binding("enter", "enter_next", show=False, priority=True, id="app.enter_next")]
     COMMANDS = {CoopCommands}
 
     def __init__(self, backend: Backend, *, export_dir: str | Path = ".",
@@ -82,6 +91,8 @@ class CooprogresoApp(App):
         self._phone_seen = backend.last_outbox_id()
         self._phone_toasts: list = []  # the demo phone's SMS on screen (Textual Notifications)
         self.jobs = BackgroundJobs(self._say, monotonic)
+        self._key_holds: set[int] = set()  # searches whose results the keys typed meanwhile wait for
+        self._held_keys: list[events.Key] = []
 
     @property
     def token(self) -> str:
@@ -139,6 +150,58 @@ class CooprogresoApp(App):
     def _say(self, message: str) -> None:
         self.notify(message, title="Aviso del sistema", severity="warning", timeout=15, markup=False)
 
+    def action_enter_next(self) -> None:
+        """Enter moves to the next field as the app reads it, where the screen says Enter does that
+        (ENTER_NEXT). In a search field (ENTER_SEARCH) the keys read after it wait from now until the search
+        is done (`hold_keys`), and the Enter goes on to the field, which reads what was typed before it."""
+        from textual.widgets import Input
+
+        screen, focused = self.screen, self.focused
+        if not isinstance(focused, Input):
+            raise SkipAction()
+
+        def matches(selector: str) -> bool:
+            return bool(selector) and any(node is focused for node in screen.query(selector))
+
+        if matches(getattr(screen, "ENTER_NEXT", "")):
+            screen.focus_next()
+            return
+        if matches(getattr(screen, "ENTER_SEARCH", "")):
+            self.hold_keys(SEARCH_ENTER)  # handed to the search's worker when the screen starts it
+        raise SkipAction()
+
+    # -- keys typed while a search is out ----------------------------------------------------------
+    def hold_keys(self, owner: object) -> None:
+        """Keys read from now until `owner` (a search's worker) is done wait, and then go where a person
+        typing slowly would have put them: a teller types a cédula, Enter, then the amount, or ↓ Enter for
+        a row, before the rows are there. Never longer than HOLD_SECONDS: a search that hangs, or a screen
+        closed under it, must not freeze the keyboard."""
+        if owner is not SEARCH_ENTER:
+            self._key_holds.discard(id(SEARCH_ENTER))  # the search the Enter asked for has started
+        self._key_holds.add(id(owner))
+        self.set_timer(HOLD_SECONDS, lambda: self.release_keys(owner))
+
+    def release_keys(self, owner: object) -> None:
+        """The search is done: the held keys go on, after what its results queued for the app (the list's
+        focus), and before any key read from now (still held until then)."""
+        if id(owner) not in self._key_holds:
+            return
+        self._key_holds.discard(id(owner))
+        if not self._key_holds:
+            self._key_holds.add(id(REPLAY))
+            self.call_later(self._replay_keys)
+
+    async def _replay_keys(self) -> None:
+        self._key_holds.discard(id(REPLAY))
+        if self._key_holds:  # another search started meanwhile: its results come first
+            return
+        held, self._held_keys = self._held_keys, []
+        while held:
+            await App.on_event(self, held.pop(0))
+            if self._key_holds:  # that key started another search (an Enter): the rest wait for it too
+                self._held_keys[:0] = held
+                return
+
     # -- help ------------------------------------------------------------------------------------
     def action_help(self) -> None:
         """F1: what the screen on top is for and its keys."""
@@ -168,13 +231,14 @@ class CooprogresoApp(App):
 
     # -- theme ---------------------------------------------------------------------------------
     def choose_theme(self, name: str) -> None:
-        """From the command palette: the screens change at once, and a member keeps it for next time."""
+        """From the command palette: the screens change at once, and whoever is signed in (member or staff)
+        keeps it for next time."""
         from screens.shared.themes import THEMES
 
         if name not in THEMES:
             return
         self.theme = name
-        if self.signed_in is not None and self.signed_in.role == "socio":
+        if self.signed_in is not None:
             self._save_theme(self.token, name)
 
     @work(thread=True, exit_on_error=False, group="theme")
@@ -239,6 +303,10 @@ class CooprogresoApp(App):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)):
             self._last_input = self.monotonic()
+        if isinstance(event, events.Key) and self._key_holds and not event.is_forwarded:
+            if len(self._held_keys) < HELD_KEYS:
+                self._held_keys.append(event)
+            return
         await super().on_event(event)
 
     def idle_seconds(self) -> float:

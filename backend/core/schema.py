@@ -960,6 +960,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX sign_ins_at ON sign_ins(at);
     """,
+    # 39: the display theme each staff user chose (issue #21), as 34 keeps a member's
+    # (backend/security/staff.py set_theme); NULL: the co-op's own
+    """
+    ALTER TABLE staff_users ADD COLUMN theme TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -45,7 +45,7 @@ class SignedIn:
     member_name: str  # for staff: their name and role
     previous_login: datetime | None
     role: str = "socio"
-    theme: str | None = None  # the display theme the member chose (THEMES), None for the co-op's own
+    theme: str | None = None  # the display theme the member or staff user chose (THEMES), None for the co-op's own
 
 
 THEMES = ("cooprogreso", "alto-contraste", "claro")  # the screens' display themes a member may keep
@@ -285,8 +285,9 @@ class AuthService:
 
     def staff_code(self, ticket: str, code: str) -> SignedIn:
         """Second step of a staff sign-in: the code of the authenticator app."""
-        token, username, name, role, previous = self.staff_directory.code_step(ticket, code)
-        return SignedIn(token, username, f"{name} · {ROLE_LABELS[role]}", previous, role)
+        token, username, name, role, previous, theme = self.staff_directory.code_step(ticket, code)
+        return SignedIn(token, username, f"{name} · {ROLE_LABELS[role]}", previous, role,
+                        theme=theme if theme in THEMES else None)
 
     def staff(self, token: str, roles: tuple[str, ...] = STAFF_ROLES) -> Principal:
         """The staff user a token stands for, if their role is one of `roles`; members are refused."""
@@ -317,9 +318,13 @@ class AuthService:
             self.ctx.audit(conn, row["username"], "logout", reason)
 
     def set_theme(self, token: str, theme: str) -> None:
-        """Remember the member's display theme for their next sign-in (not audited: it moves nothing)."""
+        """Remember the display theme of whoever signed in (a member, or staff) for their next sign-in (not
+        audited: it moves nothing)."""
         if theme not in THEMES:
             raise ValidationError("Ese tema no existe.", field="theme")
+        if self.staff_directory.is_staff_token(token):
+            self.staff_directory.set_theme(token, theme)
+            return
         who = self.principal(token)
         with self.ctx.db.write() as conn:
             conn.execute("UPDATE users SET theme = ? WHERE id = ?", (theme, who.user_id))

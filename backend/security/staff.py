@@ -246,8 +246,9 @@ class StaffDirectory:
                            **({"hash_actualizado": 1} if rehashed else {}))
         return StaffChallenge(ticket, user["username"])
 
-    def code_step(self, ticket: str, code: str) -> tuple[str, str, str, str, datetime | None]:
-        """Step 2: the authenticator code. Returns (token, username, full name, role, previous login)."""
+    def code_step(self, ticket: str, code: str) -> tuple[str, str, str, str, datetime | None, str | None]:
+        """Step 2: the authenticator code. Returns (token, username, full name, role, previous login, the
+        display theme they keep; None for the co-op's own)."""
         now = self.ctx.now()
         user = self.ctx.db.conn.execute("SELECT * FROM staff_users WHERE ticket_hash = ?",
                                         (token_hash(ticket or ""),)).fetchone()
@@ -273,7 +274,7 @@ class StaffDirectory:
         if step is None or last[1] != "activo":
             self._fail(user["id"], user["username"], "codigo_incorrecto", message=BAD_CODE)
         previous = parse_iso(user["last_login_at"]) if user["last_login_at"] else None
-        return token, user["username"], user["full_name"], user["role"], previous
+        return token, user["username"], user["full_name"], user["role"], previous, user["theme"]
 
     def _fail(self, staff_id: int, username: str, outcome: str, *, message: str = "", reveal_lock: bool = True) -> None:
         """Count a failure; the lock is announced only past the password (`reveal_lock`)."""
@@ -319,6 +320,13 @@ class StaffDirectory:
             with self.ctx.db.write() as conn:
                 conn.execute("UPDATE staff_sessions SET last_seen_at = ? WHERE id = ?", (iso(now), row["id"]))
         return Principal(row["staff_id"], 0, row["username"], row["id"], role=row["role"])
+
+    def set_theme(self, token: str, theme: str) -> None:
+        """Remember a staff user's display theme for their next sign-in (like a member's: not audited, it
+        moves nothing and shows nobody's data)."""
+        who = self.principal(token, STAFF_ROLES)
+        with self.ctx.db.write() as conn:
+            conn.execute("UPDATE staff_users SET theme = ? WHERE id = ?", (theme, who.user_id))
 
     def is_staff_token(self, token: str) -> bool:
         return self.ctx.db.conn.execute("SELECT 1 FROM staff_sessions WHERE token_hash = ?",

@@ -118,6 +118,7 @@ class ServicesScreen(MemberScreen):
 
 class RegisterModal(FieldErrors, BillerChoice, ModalScreen):
     """Paso 1: categoría y entidad · Paso 2: cuenta de débito · Paso 3: identificador y alias → código."""
+    ENTER_NEXT = "#identifier"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
 
     ID_LABEL = "Paso 3 · {}"
     # One way for refusals (screens/shared/field_errors.py): beside the field, focused, cleared when changed
@@ -172,11 +173,6 @@ class RegisterModal(FieldErrors, BillerChoice, ModalScreen):
                             for o in items])
         if items:
             select.value = items[0].account_id
-
-
-    @on(Input.Submitted, "#identifier")
-    def next_field(self) -> None:
-        self.focus_next()
 
     @on(Button.Pressed, "#confirm")
     @on(Input.Submitted, "#alias")

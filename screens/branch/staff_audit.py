@@ -74,6 +74,7 @@ class AuditLogScreen(MemberScreen):
 
 
 class MemberMovementsScreen(MemberScreen):
+    ENTER_SEARCH = "#moves-query"  # keys typed after its Enter wait for the rows (cooprogreso_tui/app.py)
     BINDINGS = [Binding("f4", "export", "Exportar CSV", id="moves.export", tooltip="Guardar los movimientos como CSV")]
     DEFAULT_CSS = """
     MemberMovementsScreen #moves-search { height: 1; margin: 1 1 0 1; }
@@ -103,7 +104,7 @@ class MemberMovementsScreen(MemberScreen):
     @on(Button.Pressed, "#moves-find")
     def find(self) -> None:
         self.call("find", self.coop.backend.counter.find_member, self.coop.token,
-                  self.query_one("#moves-query", Input).value)
+                  self.query_one("#moves-query", Input).value, hold_keys=True)
 
     def done_find(self, cards) -> None:
         if len(cards) != 1:
@@ -112,7 +113,8 @@ class MemberMovementsScreen(MemberScreen):
             return
         self.member_id = cards[0].member_id
         self.query_one("#moves-status", Static).update(safe_text(f"{cards[0].name} · {cards[0].id_masked}"))
-        self.call("moves", self.coop.backend.audit_views.member_movements, self.coop.token, self.member_id)
+        self.call("moves", self.coop.backend.audit_views.member_movements, self.coop.token, self.member_id,
+                  hold_keys=True)
 
     def failed_find(self, error) -> None:
         self.query_one("#moves-status", Static).update(safe_text(error.message, style="bold red"))

@@ -28,6 +28,7 @@ TITLES = {"deposito": "Depósito en efectivo", "retiro": "Retiro en efectivo"}
 
 
 class CashScreen(MemberScreen):
+    ENTER_SEARCH = "#search"  # keys typed after its Enter wait for the rows (cooprogreso_tui/app.py)
     DEFAULT_CSS = """
     CashScreen #search-row, CashScreen #amount-row { height: 1; margin: 1 1 0 1; }
     CashScreen #search { width: 40; margin-right: 1; }
@@ -95,7 +96,7 @@ class CashScreen(MemberScreen):
         self._error("")
         self.remove_class("-chosen")  # the list gets the room until a member is chosen
         self.searched = self.query_one("#search", Input).value
-        self.call("find", self.coop.backend.counter.find_member, self.coop.token, self.searched)
+        self.call("find", self.coop.backend.counter.find_member, self.coop.token, self.searched, hold_keys=True)
 
     def done_find(self, cards: MemberSearch) -> None:
         self.cards = list(cards)

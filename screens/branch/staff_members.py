@@ -31,6 +31,8 @@ PEP_CHOICES = [("No", "no"), ("Sí", "si")]
 
 
 class EnrolScreen(MemberScreen):
+    ENTER_NEXT = "Input"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
+
     def compose_body(self) -> ComposeResult:
         yield Label("Registrar socio", classes="section-title")
         with VerticalScroll(classes="form", id="enrol-form"):
@@ -52,10 +54,6 @@ class EnrolScreen(MemberScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#id_number", Input).focus()
-
-    @on(Input.Submitted)
-    def next_field(self) -> None:
-        self.focus_next()
 
     def _form(self) -> dict:
         pep = self.query_one("#pep", Select).value
@@ -106,6 +104,7 @@ class EnrolScreen(MemberScreen):
 
 
 class MemberCareScreen(MemberScreen):
+    ENTER_SEARCH = "#care-query"  # keys typed after its Enter wait for the rows (cooprogreso_tui/app.py)
     DEFAULT_CSS = """
     MemberCareScreen #care-search, MemberCareScreen #care-actions, MemberCareScreen #mobile-row {
         height: 1; margin: 1 1 0 1; }
@@ -150,7 +149,7 @@ class MemberCareScreen(MemberScreen):
     @on(Button.Pressed, "#care-find")
     def find(self) -> None:
         self.call("find", self.coop.backend.counter.find_member, self.coop.token,
-                  self.query_one("#care-query", Input).value)
+                  self.query_one("#care-query", Input).value, hold_keys=True)
 
     def done_find(self, cards) -> None:
         if len(cards) != 1:

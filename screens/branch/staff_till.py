@@ -119,6 +119,8 @@ def show_counter_receipt(screen, receipt: Receipt) -> None:
 
 
 class TillCloseScreen(MemberScreen):
+    ENTER_NEXT = "Input"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
+
     DEFAULT_CSS = """
     TillCloseScreen #counts { grid-size: 4; grid-columns: 10 12 10 12; grid-rows: 1; grid-gutter: 0 1;
                               height: 6; margin: 1 1 0 1; }
@@ -180,10 +182,6 @@ class TillCloseScreen(MemberScreen):
         if self.till is None or self.till.status != "abierta":
             text = "No tienes una caja abierta."
         self.query_one("#close-summary", Static).update(safe_text(text))
-
-    @on(Input.Submitted)
-    def next_field(self, event: Input.Submitted) -> None:
-        self.focus_next()
 
     @on(Button.Pressed, "#close-till")
     def close_till(self) -> None:

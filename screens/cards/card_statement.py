@@ -27,7 +27,9 @@ class StatementScreen(MemberScreen):
         yield Select([], id="st-card", prompt="Selecciona la tarjeta", compact=True)
         yield Static("", id="st-last")
         table: DataTable = DataTable(id="statements", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Corte", "Pago hasta", "Consumos", "Pagos", "Cuotas", "Intereses", "Pago total", "Mínimo")
+        # Six columns fit 80×24 with room to spare: with «Pagos» and «Cuotas» too, «Mínimo» was past the right
+        # edge. Those two, and the rest of a cut, show above for the row the cursor is on.
+        table.add_columns("Corte", "Pago hasta", "Consumos", "Intereses", "Pago total", "Mínimo")
         yield table
 
     def on_mount(self) -> None:
@@ -48,31 +50,41 @@ class StatementScreen(MemberScreen):
         if event.value == Select.NULL:
             return
         card = self._cards[event.value]
-        st = card.statement
-        head = (f"Cupo total {format_money(card.credit_limit)} · Cupo disponible {format_money(card.available)}\n"
-                + debt_text(card.revolving, card.installments))
-        if st is None:
-            self.query_one("#st-last", Static).update(safe_text(head + "\nTodavía no tienes estados de cuenta."))
-        else:
-            self.query_one("#st-last", Static).update(safe_text(
-                f"{head}\nFecha de corte {st.cut_date:%d/%m/%Y} · Fecha máxima de pago {st.due_date:%d/%m/%Y}\n"
-                f"Saldo anterior {format_money(st.previous_balance)} · Consumos {format_money(st.purchases)} · "
-                f"Pagos {format_money(st.payments)} · Diferido {format_money(st.deferred)}\n"
-                f"Cuotas de diferidos {format_money(st.installments)} · Intereses {format_money(st.interest)}"
-                + (f" · Interés de mora {format_money(st.late_interest)}" if st.late_interest else "")
-                + (f" · Otros {format_money(st.other)}" if st.other else "")
-                + (f" · Valor vencido {format_money(st.overdue)}" if st.overdue else "") +
-                f"\nPago total {format_money(st.total_due)} · Pago mínimo {format_money(st.minimum_due)} · "
-                f"Por pagar {format_money(st.total_left)}"))
+        self._statements: list = []
+        self._head = (f"Cupo total {format_money(card.credit_limit)} · Cupo disponible {format_money(card.available)}\n"
+                      + debt_text(card.revolving, card.installments))
+        self._show_cut(card.statement)
         self.call("statements", self.coop.backend.cards.statements, self.coop.token, card.account_id)
 
+    def _show_cut(self, st) -> None:
+        """The card's figures and one cut in full (the last one, or the table's row under the cursor)."""
+        if st is None:
+            self.query_one("#st-last", Static).update(safe_text(self._head + "\nTodavía no tienes estados de cuenta."))
+            return
+        self.query_one("#st-last", Static).update(safe_text(
+            f"{self._head}\nFecha de corte {st.cut_date:%d/%m/%Y} · Fecha máxima de pago {st.due_date:%d/%m/%Y}\n"
+            f"Saldo anterior {format_money(st.previous_balance)} · Consumos {format_money(st.purchases)} · "
+            f"Pagos {format_money(st.payments)} · Diferido {format_money(st.deferred)}\n"
+            f"Cuotas de diferidos {format_money(st.installments)} · Intereses {format_money(st.interest)}"
+            + (f" · Interés de mora {format_money(st.late_interest)}" if st.late_interest else "")
+            + (f" · Otros {format_money(st.other)}" if st.other else "")
+            + (f" · Valor vencido {format_money(st.overdue)}" if st.overdue else "") +
+            f"\nPago total {format_money(st.total_due)} · Pago mínimo {format_money(st.minimum_due)} · "
+            f"Por pagar {format_money(st.total_left)}"))
+
     def done_statements(self, statements) -> None:
+        self._statements = list(statements)
         table = self.query_one("#statements", DataTable)
         table.clear()
-        for st in statements:
+        for index, st in enumerate(statements):
             table.add_row(f"{st.cut_date:%d/%m/%Y}", f"{st.due_date:%d/%m/%Y}", format_money(st.purchases),
-                          format_money(st.payments), format_money(st.installments), format_money(st.interest),
-                          format_money(st.total_due), format_money(st.minimum_due))
+                          format_money(st.interest), format_money(st.total_due), format_money(st.minimum_due),
+                          key=str(index))
+
+    @on(DataTable.RowHighlighted, "#statements")
+    def cut_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None and int(event.row_key.value) < len(self._statements):
+            self._show_cut(self._statements[int(event.row_key.value)])
 
     def action_paper(self) -> None:
         from screens.shared.paper import PaperScreen

@@ -32,7 +32,8 @@ class ServiceCalls(_Mixin):
     """Mixin for screens: `self.call("tag", fn, ...)` runs fn in a thread, then hands the result on.
 
     The result goes to `on_done` when given, else to `done_<tag>(result)`; a failure to `on_error`,
-    else `failed_<tag>(error)`, else a notification. An unexpected exception is logged and handed on
+    else `failed_<tag>(error)`, else a notification. `hold_keys=True` (a search) makes the keys typed
+    before its results wait for them. An unexpected exception is logged and handed on
     as a ServiceError with a generic Spanish message. Only the newest call of a tag delivers: the
     result of a call superseded by a newer one (an older page, an older reload) is dropped.
     """
@@ -43,7 +44,7 @@ class ServiceCalls(_Mixin):
         return cast("CoopApp", self.app)
 
     def call(self, tag: str, fn: Callable[..., Any], *args: Any, on_done: Done | None = None,
-             on_error: Failed | None = None, **kwargs: Any) -> Worker:
+             on_error: Failed | None = None, hold_keys: bool = False, **kwargs: Any) -> Worker:
         def work() -> Any:
             result = fn(*args, **kwargs)
             self.post_message(ServiceDone(tag, result, get_current_worker()))
@@ -51,6 +52,8 @@ class ServiceCalls(_Mixin):
 
         worker = self.run_worker(work, name=tag, group=tag, thread=True, exclusive=True, exit_on_error=False)
         self._service_call_table()[tag] = (worker, on_done, on_error)
+        if hold_keys:  # a search: keys typed before its results wait for them (the app lets them go)
+            self.coop.hold_keys(worker)
         return worker
 
     def _service_call_table(self) -> dict[str, tuple[Worker, Done | None, Failed | None]]:
@@ -78,13 +81,17 @@ class ServiceCalls(_Mixin):
             getattr(self, f"done_{message.tag}")(message.result)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED):
+            self.coop.release_keys(event.worker)  # after done_<tag>, whose message came first
         if event.state != WorkerState.ERROR:
             return
         entry = self._service_call_entry(event.worker.name, event.worker)
         if entry is None:
+            self.coop.release_keys(event.worker)
             return
         error = event.worker.error
         if isinstance(error, SessionExpired):
+            self.coop.release_keys(event.worker)
             self.coop.end_session(error.message)
             return
         error = as_service_error(error, event.worker.name)
@@ -93,6 +100,7 @@ class ServiceCalls(_Mixin):
             handler(error)  # the screen puts the message where it belongs and re-enables its buttons
         else:
             self.notify(visible_lines(error.message), severity="error", markup=False)
+        self.coop.release_keys(event.worker)
 
 
 def as_service_error(error: BaseException | None, where: str) -> ServiceError:

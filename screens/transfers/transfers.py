@@ -28,6 +28,7 @@ OTHER_ACCOUNT = "Otra cuenta (escribir los datos)"
 
 
 class TransferScreen(FieldErrors, MemberScreen):
+    ENTER_NEXT = "#account, #holder-name, #holder-id, #amount"  # Enter moves on (done by cooprogreso_tui/app.py)
     BINDINGS = [Binding("f3", "history", "Historial", id="transfer.history", tooltip="Ver tus transferencias")]
     FIELD_ERRORS = {"amount": ("#amount", "#amount-error"), "monto": ("#amount", "#amount-error"),
                     "motive": ("#motive", "#motive-error"), "origin": ("#origin", "#dest-error"),
@@ -148,10 +149,6 @@ class TransferScreen(FieldErrors, MemberScreen):
     def beneficiary_changed(self, event: Select.Changed) -> None:
         for widget in self.query(".new-dest"):
             widget.display = event.value == NEW
-
-    @on(Input.Submitted, "#account, #holder-name, #holder-id, #amount")
-    def next_field(self) -> None:
-        self.focus_next()
 
     # -- continuing ------------------------------------------------------------------------------
     @on(Button.Pressed, "#continue")

@@ -48,3 +48,33 @@ def test_only_a_known_theme_is_stored(backend):
         backend.auth.set_theme(token, "\x1b]0;hola\x07")
     backend.auth.set_theme(token, "claro")
     assert backend.auth.login("demo", "Demo-2026!").theme == "claro"
+
+
+async def test_a_staff_user_keeps_their_theme_and_the_next_person_starts_from_the_coops(backend, clock):
+    """Staff too (migration 38): a teller's choice is back at their next sign-in, and only theirs."""
+    from tests.branch.test_ui_staff import staff_login
+    from tests.staff_helpers import enrol
+
+    cajero = enrol(backend, "cajero1", "cajero")
+    supervisor = enrol(backend, "super1", "supervisor")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, cajero)
+        assert app.signed_in is not None and app.signed_in.role == "cajero" and app.theme == "cooprogreso"
+        await choose_from_palette(pilot, "tema alto")
+        assert app.theme == "alto-contraste"
+        await app.workers.wait_for_complete()  # the choice is saved in a thread
+        await pilot.press("ctrl+s")  # SALIR
+        await settle(pilot)
+        assert app.theme == "cooprogreso"  # the login screen is the co-op's again
+        clock.advance(seconds=30)  # a new authenticator code
+        await staff_login(pilot, backend, supervisor)
+        assert app.signed_in is not None and app.signed_in.role == "supervisor"
+        assert app.theme == "cooprogreso"  # another staff user: not the teller's choice
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        clock.advance(seconds=30)
+        await staff_login(pilot, backend, cajero)
+        assert app.signed_in is not None and app.signed_in.role == "cajero"
+        assert app.theme == "alto-contraste"
+

@@ -35,3 +35,19 @@ async def test_keys_typed_right_after_tab_land_in_the_next_field_and_after_shift
         await settle(pilot)
         assert app.screen.query_one("#amount", Input).value == "7"
         assert app.screen.query_one("#motive", Input).value == "Viaje"
+
+
+async def test_keys_typed_right_after_enter_land_in_the_next_field(backend):
+    """Enter moves on in the transfer form's fields as Tab does, and with the same race cured the same way."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        app.push_screen(screen_for("transferencias_propias"))
+        await settle(pilot)
+        app.screen.query_one("#amount", Input).focus()
+        await pilot.pause()
+        burst(app, "5", "0", "0", "enter", "V", "i", "a", "j", "e")
+        await settle(pilot)
+        assert app.screen.query_one("#amount", Input).value == "500"
+        assert app.screen.query_one("#motive", Input).value == "Viaje"
+        assert app.focused is app.screen.query_one("#motive", Input)

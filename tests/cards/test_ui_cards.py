@@ -280,3 +280,34 @@ async def test_the_card_debt_reads_the_same_on_productos_movements_statement_and
         await pilot.press("f2")
         await settle(pilot)
         assert isinstance(app.screen, StatementScreen) and line in screen_text(app)
+
+
+async def test_the_card_statement_shows_the_minimum_at_80x24_without_scrolling_sideways(backend, lucia):
+    """Issue 21 point 12: «Mínimo» was past the right edge of the statement table at 80 columns. The row under
+    the cursor shows that cut in full above, so the columns left out (Pagos, Cuotas) are one ↓ away."""
+    from backend.core.money import format_money
+    from screens.cards.card_statement import StatementScreen
+
+    card = demo_card(backend)
+    statements = backend.cards.statements(lucia.token, card)
+    assert statements
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "tarjetas_cooprogreso")
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, StatementScreen)
+        table = app.screen.query_one("#statements", DataTable)
+        assert table.row_count == len(statements)
+        assert table.max_scroll_x == 0 and table.region.right <= SIZE[0]  # nothing to scroll to
+        assert table.get_row_at(0)[-1] == format_money(statements[0].minimum_due)  # «Mínimo» is the last column
+        text = screen_text(app)
+        table_text = text.split("Pago hasta", 1)[1]
+        assert "Mínimo" in text and format_money(statements[0].minimum_due) in table_text
+        assert len(statements) > 1  # the demo card has earlier cuts
+        table.focus()
+        await pilot.press("down")
+        await settle(pilot)
+        older = statements[1]
+        assert f"Fecha de corte {older.cut_date:%d/%m/%Y}" in screen_text(app)
+        assert f"Pagos {format_money(older.payments)}" in screen_text(app)

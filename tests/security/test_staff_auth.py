@@ -355,3 +355,20 @@ def test_the_cumplimiento_role_migration_keeps_staff_their_sessions_and_the_role
         assert c.execute("SELECT 1 FROM sqlite_master WHERE name = 'staff_users_cedula'").fetchone()
     finally:
         db.close()
+
+
+def test_a_staff_theme_is_checked_and_needs_a_live_staff_session(backend, clock):
+    """Migration 38: a staff user's display theme is kept like a member's, on both engines."""
+    cajero = sign_in(backend, enrol(backend, "cajero1", "cajero"), clock)
+    with pytest.raises(ValidationError):
+        backend.auth.set_theme(cajero.token, "\x1b]0;hola\x07")
+    backend.auth.set_theme(cajero.token, "claro")
+    backend.auth.logout(cajero.token)
+    with pytest.raises(SessionExpired):
+        backend.auth.set_theme(cajero.token, "alto-contraste")  # an ended session changes nothing
+    row = backend.db.conn.execute("SELECT theme FROM staff_users WHERE username = 'cajero1'").fetchone()
+    assert row[0] == "claro"
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM users WHERE theme IS NOT NULL").fetchone()[0] == 0
+    clock.advance(seconds=30)
+    challenge = backend.auth.login("cajero1", PASSWORD)
+    assert backend.auth.staff_code(challenge.ticket, code_now(backend, cajero)).theme == "claro"
