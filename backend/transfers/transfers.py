@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from backend.core import daily_quota, institutions
-from backend.core.accounts import internal_account
+from backend.core.accounts import booking_accounts, booking_accounts_queries
 from backend.core.clock import parse_iso
 from backend.core.context import Context, Principal
 from backend.core.daily_quota import Quota
@@ -35,6 +35,7 @@ RECEIPT_TITLES = {"propia": "Transferencia a mis Cuentas", "terceros": "Transfer
                   "interbancaria": "Transferencia Interbancaria"}
 MAX_MOTIVE = 60
 OPERATION = "transferencia"
+INTERBANK_LEGS = ("compensacion_interbancaria", "comisiones")  # what an interbank transfer credits: amount, fee
 
 
 @dataclass(frozen=True)
@@ -189,11 +190,16 @@ class TransfersService:
               draft: TransferDraft | None = None) -> int:
         """The commit path, inside the write transaction: limits and funds under the lock, booked once."""
         replay = ("SELECT id FROM transfers WHERE idempotency_key = ?", (key,))
+        internal = (booking_accounts_queries(INTERBANK_LEGS, who.member_id) if request.kind == "interbancaria"
+                    else [])  # the co-op's accounts it credits: with the same round trip
         if draft is not None:
-            again = conn.execute(*replay).fetchone()
-            return again[0] if again else self._post(conn, who, draft, key)
-        again, *reads = conn.fetch_each([replay, *self._draft_reads(who, request)])  # one round trip on PostgreSQL
-        return again[0] if again else self._post(conn, who, self._draft(conn, who, request, reads), key)
+            again, *parts = conn.fetch_each([replay, *internal])
+            return again[0] if again else self._post(conn, who, draft, key, parts)
+        reads = self._draft_reads(who, request)
+        again, *rows = conn.fetch_each([replay, *reads, *internal])  # one round trip on PostgreSQL
+        if again:
+            return again[0]
+        return self._post(conn, who, self._draft(conn, who, request, rows[:len(reads)]), key, rows[len(reads):])
 
     def _limits(self, kind: str) -> tuple[int, int]:
         s = self.ctx.settings
@@ -207,12 +213,17 @@ class TransfersService:
                                            per_transaction=per_tx)
 
     def _draft_reads(self, who: Principal, req: TransferRequest) -> list[tuple[str, Params]]:
-        """What `_draft` reads first: the day's usage, the origin and (a typed Cooprogreso account) the payee."""
+        """What `_draft` reads first: the day's usage, the origin, and the payee (a typed Cooprogreso account) or the
+        institution (a typed interbank destination)."""
         reads: list[tuple[str, Params]] = [daily_quota.TRANSFERS.used_query(who.user_id, self.ctx.now().date().isoformat(), req.kind),
                  ("SELECT a.*, m.first_names || ' ' || m.last_names AS payer FROM accounts a JOIN members m"
                   " ON m.id = a.member_id WHERE a.id = ? AND a.member_id = ?", (req.origin_id, who.member_id))]
         payee = lookup_query(req.account_number) if req.kind == "terceros" and req.beneficiary_id is None else None
-        return reads + [payee] if payee else reads
+        if payee:
+            reads.append(payee)
+        elif req.beneficiary_id is None and req.kind == "interbancaria":
+            reads.append(institutions.destination_query(req.institution_code))
+        return reads
 
     def _draft(self, conn: Connection, who: Principal, req: TransferRequest, reads: list | None = None) -> TransferDraft:
         """`reads`: the rows of `_draft_reads`, when the caller sent them with its own statements."""
@@ -282,8 +293,10 @@ class TransfersService:
         else:
             code, acc_type, number = req.institution_code, req.account_type, req.account_number
             name, id_type, id_number = req.holder_name, req.holder_id_type, req.holder_id_number
-        institution = institutions.get(conn, code)
-        number = institutions.validate_account(conn, code, number)
+        if looked_up and not saved:  # the institution's row, read with the origin (`_draft_reads`)
+            institution, number = institutions.destination(conn, code, number, looked_up[0])
+        else:
+            institution, number = institutions.destination(conn, code, number)
         if acc_type not in ("ahorros", "corriente"):
             raise ValidationError("Selecciona el tipo de cuenta.", field="account_type")
         name = clean_text(name, field="holder_name", label="El nombre del titular", min_len=3, max_len=80)
@@ -293,16 +306,17 @@ class TransfersService:
                     dest_account_type=acc_type, dest_account_number=number, dest_account_id=None,
                     dest_id_type=id_type, dest_id_number=id_number)
 
-    def _post(self, conn: Connection, who: Principal, d: TransferDraft, key: str) -> int:
+    def _post(self, conn: Connection, who: Principal, d: TransferDraft, key: str, parts: list | None = None) -> int:
+        """`parts`: what booking_accounts_queries(INTERBANK_LEGS) found, for an interbank transfer."""
         now = self.ctx.now_iso()
         origin, kind = d.request.origin_id, d.request.kind
         if kind == "interbancaria":
+            compensacion, comisiones = booking_accounts(conn, INTERBANK_LEGS, who.member_id, parts or None)
             legs = [Leg(origin, -d.amount, f"Transferencia a {d.dest_name} ({d.dest_institution}) · {d.motive}"),
-                    Leg(internal_account(conn, "compensacion_interbancaria", who.member_id), d.amount,
-                        f"Transferencia interbancaria {d.dest_institution}")]
+                    Leg(compensacion, d.amount, f"Transferencia interbancaria {d.dest_institution}")]
             if d.fee:
                 legs += [Leg(origin, -d.fee, "Comisión transferencia interbancaria"),
-                         Leg(internal_account(conn, "comisiones", who.member_id), d.fee, "Comisión transferencia interbancaria")]
+                         Leg(comisiones, d.fee, "Comisión transferencia interbancaria")]
         else:
             if kind == "propia":
                 out_memo = f"Transferencia a mi cuenta {d.dest_account_masked} · {d.motive}"
