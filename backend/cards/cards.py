@@ -297,6 +297,8 @@ def resolve_query(who: Principal, key: object) -> tuple[str, tuple[int, int]]:
     kind, _, raw = key.partition(":")
     if kind not in ("propia", "registrada") or not raw.isdecimal() or len(raw) > 18:
         raise NotFound("Selecciona una tarjeta de la lista.")
+    if not raw.isascii() or raw != str(int(raw)):  # «٣», «007»: never a key the lists show
+        raise NotFound("La tarjeta no existe o no te pertenece.")
     if kind == "propia":
         return ("SELECT c.account_id, c.masked_pan, m.first_names || ' ' || m.last_names AS holder FROM cards c"
                 " JOIN accounts a ON a.id = c.account_id JOIN members m ON m.id = a.member_id"
