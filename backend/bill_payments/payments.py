@@ -157,11 +157,12 @@ def book(ctx: Context, conn: Connection, b: Booking, key: str) -> int:
     # PostgreSQL: the parts of the co-op's accounts it credits and the debit account's number in one round trip
     *parts, number = conn.fetch_each([*booking_accounts_queries((b.biller.account_id, "comisiones"), b.member_id),
                                       ("SELECT number FROM accounts WHERE id = ?", (b.account_id,))])
-    collection, comisiones = booking_accounts(conn, (b.biller.account_id, "comisiones"), b.member_id, parts)
+    wanted = (b.biller.account_id, "comisiones")[:2 if b.biller.commission else 1]  # an account is made on first
+    collection, *comisiones = booking_accounts(conn, wanted, b.member_id, parts[:len(wanted)])  # use: only those needed
     legs = [Leg(b.account_id, -b.amount, f"Pago {label}"), Leg(collection, b.amount, f"Recaudación {label}")]
     if b.biller.commission:
         legs += [Leg(b.account_id, -b.biller.commission, f"Comisión pago {b.biller.name}"),
-                 Leg(comisiones, b.biller.commission, f"Comisión pago {b.biller.name}")]
+                 Leg(comisiones[0], b.biller.commission, f"Comisión pago {b.biller.name}")]
     entry = post(conn, kind="pago_servicio", description=f"Pago de servicio {b.biller.name}", legs=legs,
                  posted_at=now, actor=b.actor, idempotency_key=key)
     payment_id = _insert(ctx, conn, b, key, state="pendiente", entry_id=entry, reason=None, now=now, later=True)

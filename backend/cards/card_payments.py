@@ -262,12 +262,14 @@ class CardPaymentHandler:
             dest = dict(institution="COOP", number=card.masked_pan, name=card.holder, id_type="", id_number="")
         else:
             assert plan.dest is not None  # another institution's card: `prepare` found where it goes
-            compensacion, comisiones = booking_accounts(conn, INTERNAL_LEGS, who.member_id, plan.internal or None)
+            wanted = INTERNAL_LEGS[:2 if fee else 1]  # an account is made on first use: only those it credits
+            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id,
+                                                         plan.internal[:len(wanted)] or None)
             legs = [Leg(origin, -amount, f"Pago tarjeta {card.masked_pan} ({card.institution})"),
                     Leg(compensacion, amount, f"Pago tarjeta {card.institution}")]
             if fee:
                 legs += [Leg(origin, -fee, "Comisión pago de tarjeta de otra institución"),
-                         Leg(comisiones, fee, "Comisión pago de tarjeta de otra institución")]
+                         Leg(comisiones[0], fee, "Comisión pago de tarjeta de otra institución")]
             dest = plan.dest
         entry = post(conn, kind=PAYMENT, description="Pago de tarjeta de crédito", legs=legs, posted_at=now,
                      actor=who.username, idempotency_key=key)

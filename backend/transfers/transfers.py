@@ -311,12 +311,13 @@ class TransfersService:
         now = self.ctx.now_iso()
         origin, kind = d.request.origin_id, d.request.kind
         if kind == "interbancaria":
-            compensacion, comisiones = booking_accounts(conn, INTERBANK_LEGS, who.member_id, parts or None)
+            wanted = INTERBANK_LEGS[:2 if d.fee else 1]  # an account is made on first use: only those it credits
+            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id, (parts or [])[:len(wanted)] or None)
             legs = [Leg(origin, -d.amount, f"Transferencia a {d.dest_name} ({d.dest_institution}) · {d.motive}"),
                     Leg(compensacion, d.amount, f"Transferencia interbancaria {d.dest_institution}")]
             if d.fee:
                 legs += [Leg(origin, -d.fee, "Comisión transferencia interbancaria"),
-                         Leg(comisiones, d.fee, "Comisión transferencia interbancaria")]
+                         Leg(comisiones[0], d.fee, "Comisión transferencia interbancaria")]
         else:
             if kind == "propia":
                 out_memo = f"Transferencia a mi cuenta {d.dest_account_masked} · {d.motive}"
