@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -72,3 +74,59 @@ class Server:
         self._helper.shutdown(wait=True)
         self._helper_conn.close()
         self.admin.close()
+
+
+class RoundTrips:
+    """Counts the round trips a PgConnection makes to the server (issue #23: the cost of a booking on a busy
+    machine is mostly its round trips, each a wake-up of both processes). Counted where PgConnection talks to
+    psycopg: a statement outside a pipeline, a whole (outermost) pipeline, an executemany; a fetch inside a
+    pipeline would be a round trip of its own, which our code never does (`pipeline`'s docstring)."""
+
+    def __init__(self, monkeypatch) -> None:
+        from backend.core import db_pg
+
+        self.count = 0
+        self.statements: list[bytes] = []  # what was sent, in order, for a failing assertion's message
+        cls = db_pg.PgConnection
+        run, pipeline, command, executemany = cls._run, cls.pipeline, cls._command, cls.executemany
+        counter = self
+
+        def counting_run(conn, query, params, no_rows):
+            if not conn._piped:
+                counter.count += 1
+                counter.statements.append(b"> " + query[:60])
+            else:
+                counter.statements.append(b"  " + query[:60])
+            return run(conn, query, params, no_rows)
+
+        @contextlib.contextmanager
+        def counting_pipeline(conn):
+            if not conn._piped:
+                counter.count += 1
+                counter.statements.append(b"> pipeline")
+            with pipeline(conn) as piped:
+                yield piped
+
+        def counting_command(conn, query, params=None):
+            if not conn._piped and not conn._queued:
+                counter.count += 1
+                counter.statements.append(b"> " + query[:60])
+            return command(conn, query, params)
+
+        def counting_executemany(conn, sql, seq):
+            counter.count += 1
+            return executemany(conn, sql, seq)
+
+        monkeypatch.setattr(cls, "_run", counting_run)
+        monkeypatch.setattr(cls, "pipeline", counting_pipeline)
+        monkeypatch.setattr(cls, "_command", counting_command)
+        monkeypatch.setattr(cls, "executemany", counting_executemany)
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[RoundTrips]:
+        """Counts from zero inside the block."""
+        self.count, self.statements = 0, []
+        yield self
+
+    def __str__(self) -> str:
+        return f"{self.count} round trips:\n" + "\n".join(s.decode(errors="replace") for s in self.statements)

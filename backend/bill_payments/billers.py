@@ -178,6 +178,13 @@ _SELECT = ("SELECT code, category, name, id_label, rule, hint, amount_mode, comm
            " active FROM billers")
 
 
+SELECT = _SELECT  # for a caller that reads an entity with its own statements (`conn.fetch_each`), then `from_row`
+
+
+def from_row(row: Row) -> Biller:
+    return _biller(row)
+
+
 def _biller(row: Row) -> Biller:
     code, category, name, id_label, rule, hint, mode, commission, max_amount, account_id, active = row
     return Biller(code, category, name, id_label, rule, hint, mode, commission, max_amount, account_id, bool(active))

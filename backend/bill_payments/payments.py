@@ -22,7 +22,7 @@ from backend.bill_payments import billers as cat
 from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, PaymentNotice, PaymentRejected, Recaudacion
 from backend.bill_payments.billers import Biller
 from backend.core import daily_quota, invariants, notices
-from backend.core.accounts import internal_account, shard
+from backend.core.accounts import booking_accounts, booking_accounts_queries, internal_account
 from backend.core.clock import date_text, iso, parse_iso
 from backend.core.daily_quota import Quota
 from backend.core.db import IntegrityError
@@ -35,7 +35,7 @@ from backend.security.receipts import Receipt
 
 if TYPE_CHECKING:
     from backend.core.context import Context
-    from backend.core.db import Connection
+    from backend.core.db import Connection, Params, Row
 
 SYSTEM = "sistema:recaudaciones"
 STATES = {"pagado": "Pagado", "pendiente": "Pendiente de confirmación de la entidad", "fallido": "Fallido"}
@@ -94,13 +94,21 @@ def member_savings(conn: Connection, member_id: int, account_id: object) -> tupl
 
 
 def check_payment(ctx: Context, conn: Connection, *, user_id: int, member_id: int, biller_code: str, identifier: str,
-                  bills: tuple[Bill, ...], account_id: object, amount: int) -> tuple[Biller, int, str]:
+                  bills: tuple[Bill, ...], account_id: object, amount: int,
+                  rows: Sequence[Row | None] | None = None) -> tuple[Biller, int, str]:
     """Every limit a service payment meets at the moment it is made, by hand or by a schedule (one place:
     a limit lowered after a schedule was set applies to its next run). Inside the booking's transaction;
     raises the refusal (ValidationError, InsufficientFunds), else the entity as it is now and the debit
-    account's id and number."""
-    biller = usable_biller(conn, biller_code)
-    status = conn.execute("SELECT status FROM members WHERE id = ?", (member_id,)).fetchone()
+    account's id and number. Its reads go in one round trip on PostgreSQL (`check_queries`); `rows`: what they
+    found, when the caller sent them with its own."""
+    if rows is None:
+        rows = conn.fetch_each(check_queries(ctx, user_id=user_id, member_id=member_id, biller_code=biller_code,
+                                             account_id=account_id))
+    found, status, used, account = rows
+    biller = cat.from_row(found) if found else None
+    if biller is None or not biller.active:
+        name = f"La entidad {biller.name}" if biller else "La entidad"
+        raise ValidationError(f"{name} ya no recibe pagos por Cooprogreso.", field="biller", code="biller_inactive")
     if status is None or status[0] != "activo":
         raise ValidationError("Tu registro de socio no está activo. Acércate a una agencia.", code="inactive")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
@@ -113,12 +121,29 @@ def check_payment(ctx: Context, conn: Connection, *, user_id: int, member_id: in
                         " AND bill_number = ? AND released = 0", (biller.code, identifier, bill.number)).fetchone():
             raise ValidationError(f"La factura de {bill.period} ya fue pagada o tiene un pago en proceso.",
                                   field="bills", code="bill_paid")
-    quota(ctx, conn, user_id).check(amount, "El pago")
-    debit_id, number, available = member_savings(conn, member_id, account_id)
+    Quota(ctx.settings.limit_servicios_daily, daily_quota.SERVICES.amount(used)).check(amount, "El pago")
+    if isinstance(account_id, bool) or not isinstance(account_id, int):
+        raise ValidationError("Selecciona la cuenta de débito.", field="account")
+    if account is None or account[3] != "ahorros" or account[4] != "activa":
+        raise ValidationError("La cuenta de débito no es una de tus cuentas de ahorros activas.", field="account",
+                              code="account")
+    debit_id, number, available = account[0], account[1], account[2]
     if amount + biller.commission > available:
         raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(available)} y el pago "
                                 f"necesita {format_money(amount + biller.commission)}.", field="amount")
     return biller, debit_id, number
+
+
+def check_queries(ctx: Context, *, user_id: int, member_id: int, biller_code: str | tuple[str, Params],
+                  account_id: object) -> list[tuple[str, Params]]:
+    """What `check_payment` reads: the entity (by its code, or by a subquery that finds it: `biller_code` as
+    (SQL, params)), the member's status, today's usage, the debit account."""
+    where, params = (biller_code if isinstance(biller_code, tuple) else ("?", (str(biller_code or ""),)))
+    return [(f"{cat.SELECT} WHERE code = {where}", params),
+            ("SELECT status FROM members WHERE id = ?", (member_id,)),
+            daily_quota.SERVICES.used_query(user_id, ctx.now().date().isoformat()),
+            ("SELECT id, number, balance - held, kind, status FROM accounts WHERE id = ? AND member_id = ?",
+             (account_id if isinstance(account_id, int) and not isinstance(account_id, bool) else -1, member_id))]
 
 
 def bills_text(bills: Sequence[Bill]) -> str:
@@ -129,14 +154,18 @@ def book(ctx: Context, conn: Connection, b: Booking, key: str) -> int:
     """Debit the member and owe the entity, in the caller's transaction. Returns the payment id."""
     now = ctx.now_iso()
     label = f"{b.biller.name} {b.identifier}"
-    legs = [Leg(b.account_id, -b.amount, f"Pago {label}"),
-            Leg(shard(conn, b.biller.account_id, b.member_id), b.amount, f"Recaudación {label}")]
+    # PostgreSQL: the parts of the co-op's accounts it credits and the debit account's number in one round trip
+    *parts, number = conn.fetch_each([*booking_accounts_queries((b.biller.account_id, "comisiones"), b.member_id),
+                                      ("SELECT number FROM accounts WHERE id = ?", (b.account_id,))])
+    wanted = (b.biller.account_id, "comisiones")[:2 if b.biller.commission else 1]  # an account is made on first
+    collection, *comisiones = booking_accounts(conn, wanted, b.member_id, parts[:len(wanted)])  # use: only those needed
+    legs = [Leg(b.account_id, -b.amount, f"Pago {label}"), Leg(collection, b.amount, f"Recaudación {label}")]
     if b.biller.commission:
         legs += [Leg(b.account_id, -b.biller.commission, f"Comisión pago {b.biller.name}"),
-                 Leg(internal_account(conn, "comisiones", b.member_id), b.biller.commission, f"Comisión pago {b.biller.name}")]
+                 Leg(comisiones[0], b.biller.commission, f"Comisión pago {b.biller.name}")]
     entry = post(conn, kind="pago_servicio", description=f"Pago de servicio {b.biller.name}", legs=legs,
                  posted_at=now, actor=b.actor, idempotency_key=key)
-    payment_id = _insert(ctx, conn, b, key, state="pendiente", entry_id=entry, reason=None, now=now)
+    payment_id = _insert(ctx, conn, b, key, state="pendiente", entry_id=entry, reason=None, now=now, later=True)
     for bill in b.bills:
         try:
             conn.execute("INSERT INTO bill_payment_items (payment_id, biller_code, identifier, bill_number)"
@@ -144,10 +173,12 @@ def book(ctx: Context, conn: Connection, b: Booking, key: str) -> int:
         except IntegrityError:
             raise ValidationError(f"La factura {bill.number} ya fue pagada o tiene un pago en proceso.",
                                   field="bills", code="bill_paid") from None
-    daily_quota.SERVICES.add(conn, b.user_id, now[:10], b.amount)  # scheduled ones use the day's cupo too
-    ctx.audit(conn, b.actor, "servicio.pago", "ok", pago=payment_id, entidad=b.biller.code,
-              identificador=b.identifier, monto=b.amount, comision=b.biller.commission, origen=b.origin,
-              cuenta=_account_number(conn, b.account_id)[-4:])
+    with conn.pipeline():  # PostgreSQL: its reference, the day's usage and the audit row in one round trip
+        _set_reference(conn, payment_id, now)
+        daily_quota.SERVICES.add(conn, b.user_id, now[:10], b.amount)  # scheduled ones use the day's cupo too
+        ctx.audit(conn, b.actor, "servicio.pago", "ok", pago=payment_id, entidad=b.biller.code,
+                  identificador=b.identifier, monto=b.amount, comision=b.biller.commission, origen=b.origin,
+                  cuenta=number[0][-4:])
     return payment_id
 
 
@@ -157,7 +188,8 @@ def record_failure(ctx: Context, conn: Connection, b: Booking, key: str, reason:
 
 
 def _insert(ctx: Context, conn: Connection, b: Booking, key: str, *, state: str, entry_id: int | None, reason: str | None,
-            now: str) -> int:
+            now: str, later: bool = False) -> int:
+    """The payment row; `later`: its reference is set by the caller (`_set_reference`), with its own statements."""
     payment_id = conn.execute(
         "INSERT INTO bill_payments (reference, idempotency_key, user_id, biller_code, identifier, holder, bills,"
         " account_id, amount, commission, origin, schedule_id, period, state, reason, entry_id, created_at,"
@@ -166,13 +198,14 @@ def _insert(ctx: Context, conn: Connection, b: Booking, key: str, *, state: str,
          json.dumps([x.to_json() for x in b.bills]), b.account_id, b.amount,
          b.biller.commission if entry_id else 0, b.origin, b.schedule_id, b.period, state, reason, entry_id, now,
          now if state == "pendiente" else None)).fetchone()[0]
-    conn.execute("UPDATE bill_payments SET reference = ? WHERE id = ?",
-                 (f"PS{now[2:4]}{now[5:7]}{now[8:10]}{payment_id:08d}", payment_id))
+    if not later:
+        _set_reference(conn, payment_id, now)
     return payment_id
 
 
-def _account_number(conn: Connection, account_id: int) -> str:
-    return conn.execute("SELECT number FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
+def _set_reference(conn: Connection, payment_id: int, now: str) -> None:
+    conn.execute("UPDATE bill_payments SET reference = ? WHERE id = ?",
+                 (f"PS{now[2:4]}{now[5:7]}{now[8:10]}{payment_id:08d}", payment_id))
 
 
 # -- telling the entity ----------------------------------------------------------------------------

@@ -169,12 +169,19 @@ class ServicePaymentHandler:
         pid = request.presentment_id
         if isinstance(pid, bool) or not isinstance(pid, int):
             raise ValidationError("Consulta primero los valores pendientes.", field="bills")
-        row = conn.execute("SELECT * FROM bill_presentments WHERE id = ? AND user_id = ?", (pid, who.user_id)).fetchone()
+        # PostgreSQL: the consulta, its entity and what `check_payment` reads, in one round trip (issue #23)
+        row, *checks = conn.fetch_each([
+            ("SELECT * FROM bill_presentments WHERE id = ? AND user_id = ?", (pid, who.user_id)),
+            *pay.check_queries(self.ctx, user_id=who.user_id, member_id=who.member_id, account_id=request.account_id,
+                               biller_code=("(SELECT biller_code FROM bill_presentments WHERE id = ? AND user_id = ?)",
+                                            (pid, who.user_id)))])
         if row is None:
             raise NotFound("La consulta no existe o no te pertenece.")
         if self.ctx.now() - parse_iso(row["fetched_at"]) > timedelta(minutes=self.ctx.settings.services_presentment_minutes):
             raise ValidationError("La consulta de valores expiró; consulta de nuevo.", field="bills", code="stale")
-        biller = cat.get(conn, row["biller_code"])
+        if checks[0] is None or not checks[0]["active"]:  # as `cat.get` refuses it
+            raise ValidationError("Selecciona una entidad de la lista.", field="biller")
+        biller = cat.from_row(checks[0])
         presented = {b.number: b for b in (Bill.from_json(x) for x in json.loads(row["bills"]))}
         wanted = request.bills or []
         if not isinstance(wanted, list) or not all(isinstance(n, str) for n in wanted) or len(set(wanted)) != len(wanted):
@@ -191,7 +198,7 @@ class ServicePaymentHandler:
             amount = sum(b.amount for b in chosen)
         biller, account_id, number = pay.check_payment(
             self.ctx, conn, user_id=who.user_id, member_id=who.member_id, biller_code=biller.code,
-            identifier=row["identifier"], bills=chosen, account_id=request.account_id, amount=amount)
+            identifier=row["identifier"], bills=chosen, account_id=request.account_id, amount=amount, rows=checks)
         return pay.Booking(who.user_id, who.member_id, who.username, biller, row["identifier"], row["holder"], chosen,
                            account_id, amount), number
 

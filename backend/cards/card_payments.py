@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from backend.cards import card_arrears, card_networks
 from backend.security import card_numbers
 from backend.cards.card_ledger import PAYMENT
-from backend.cards.cards import OPTIONS, PayableCard, card_account_of, mask_holder, payment_options, resolve
+from backend.cards.cards import OPTIONS, mask_holder, payment_options, resolve_query, resolved
 from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
 from backend.core.pan import luhn_ok, mask_pan, pan_digest, pan_secret
 from backend.core import institutions, notices
-from backend.core.accounts import internal_account
+from backend.core.accounts import booking_accounts, booking_accounts_queries
 from backend.core.clock import parse_iso
 from backend.core.context import Context, Principal
 from backend.core.errors import InsufficientFunds, NotFound, ValidationError
@@ -74,6 +74,8 @@ class CardPaymentPlan:
     amount: int
     fee: int
     card_account: int | None  # a Cooprogreso card's account; None: another institution's card
+    dest: dict[str, Any] | None = None  # another institution's card: where the clearing sends the payment
+    internal: tuple[Any, ...] = ()  # its rows of accounts.booking_accounts_queries (INTERNAL_LEGS), read with the card
 
 
 class CardRegistrationHandler:
@@ -164,6 +166,10 @@ class CardRegistrationHandler:
                              result_id=r["id"])
 
 
+# The co-op's accounts a payment of another institution's card credits: the payment, the fee.
+INTERNAL_LEGS = ("compensacion_interbancaria", "comisiones")
+
+
 class CardPaymentHandler:
     kind = "pago_tarjeta"
     otp_label = "tu pago de tarjeta"
@@ -171,24 +177,32 @@ class CardPaymentHandler:
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def destination_number(self, conn: Connection, who: Principal, card: PayableCard) -> str:
-        """Another bank's registered card, its number sealed for the paying member's card_payments row.
+    def destination_number(self, who: Principal, sealed: str | None) -> str:
+        """Another bank's registered card (`sealed`: its registered_cards row's number), its number sealed for the
+        paying member's card_payments row.
 
         Opening it checks it was sealed for this member's registered_cards row (card_numbers.py): a number
         moved there from another member's row is refused before any code is sent and again at booking, and
         so is a number no card network issues."""
-        reg = conn.execute("SELECT number FROM registered_cards WHERE id = ? AND user_id = ?",
-                           (int(card.key.split(":")[1]), who.user_id)).fetchone()
         key = card_numbers.number_key(self.ctx.secret("otp_pepper"))
-        digits = card_numbers.unseal(key, reg["number"] if reg else None, owner=who.user_id,
-                                     place=card_numbers.REGISTERED)
+        digits = card_numbers.unseal(key, sealed, owner=who.user_id, place=card_numbers.REGISTERED)
         card_networks.check_issued(digits)  # registered by an older version that checked Luhn only
         return card_numbers.seal(key, digits, owner=who.user_id, place=card_numbers.PAYMENT)
 
     def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[CardPaymentPlan]:
         req = parse_request(CardPaymentRequest, request)
-        card = resolve(conn, who, req.card)
-        opts = payment_options(conn, who, card, self.ctx.now())
+        # PostgreSQL: the card, the debit account and the co-op's accounts another bank's card is paid through,
+        # in one round trip (issue #23); what they say is checked again under the row locks when booking (post).
+        found, origin, *internal = conn.fetch_each([
+            resolve_query(who, req.card),
+            ("SELECT id, number, balance - held AS available FROM accounts WHERE id = ? AND member_id = ?"
+             " AND kind = 'ahorros' AND status = 'activa'",
+             (req.origin_id if isinstance(req.origin_id, int) else -1, who.member_id)),
+            *(booking_accounts_queries(INTERNAL_LEGS, who.member_id) if str(req.card).startswith("registrada:")
+              else ())])
+        card = resolved(req.card, found)
+        account = found["card_account_id"] if not card.own else int(card.key.split(":")[1])
+        opts = payment_options(conn, who, card, self.ctx.now(), account)
         option = req.option
         if option in ("minimo", "total") and opts.minimum is not None and option not in opts.options:
             raise ValidationError(opts.refusal(option), field="option")
@@ -208,15 +222,12 @@ class CardPaymentHandler:
         if amount > self.ctx.settings.card_payment_tx:
             raise ValidationError(f"El pago supera el máximo por transacción "
                                   f"({format_money(self.ctx.settings.card_payment_tx)}).", field="monto")
-        origin = conn.execute("SELECT id, number, balance - held AS available FROM accounts WHERE id = ?"
-                              " AND member_id = ? AND kind = 'ahorros' AND status = 'activa'",
-                              (req.origin_id if isinstance(req.origin_id, int) else -1,
-                               who.member_id)).fetchone()
         if origin is None:
             raise ValidationError("Selecciona una de tus cuentas de ahorros para debitar el pago.", field="origin")
-        account = card_account_of(conn, who, card)
-        if account is None:
-            self.destination_number(conn, who, card)  # refused here if it is not this member's
+        dest = None
+        if account is None:  # refused here if it is not this member's
+            dest = dict(institution=found["institution_code"], number=self.destination_number(who, found["number"]),
+                        name=found["holder_name"], id_type=found["id_type"], id_number=found["id_number"])
         fee = 0 if account is not None else self.ctx.settings.card_other_bank_fee
         if amount + fee > origin["available"]:
             raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(origin['available'])} y el "
@@ -235,7 +246,8 @@ class CardPaymentHandler:
             lines += [("Comisión", format_money(fee)), ("Total a debitar", format_money(amount + fee))]
         details = {"card": card.key, "masked": card.masked_pan, "origin": origin["number"], "origin_id": origin["id"],
                    "amount": amount, "fee": fee, "option": option, "card_account": account, "mora": mora}
-        plan = CardPaymentPlan(card, origin["id"], origin["number"], option, amount, fee, account)
+        plan = CardPaymentPlan(card, origin["id"], origin["number"], option, amount, fee, account, dest,
+                               tuple(internal))
         return Prepared(details=details, title="Confirma el pago de tarjeta", lines=lines, plan=plan)
 
     def execute(self, conn: Connection, who: Principal, plan: CardPaymentPlan, key: str) -> int:
@@ -249,39 +261,45 @@ class CardPaymentHandler:
                     Leg(plan.card_account, amount, "Pago recibido, gracias")]
             dest = dict(institution="COOP", number=card.masked_pan, name=card.holder, id_type="", id_number="")
         else:
-            reg = conn.execute("SELECT * FROM registered_cards WHERE id = ? AND user_id = ?",
-                               (int(card.key.split(":")[1]), who.user_id)).fetchone()
+            assert plan.dest is not None  # another institution's card: `prepare` found where it goes
+            wanted = INTERNAL_LEGS[:2 if fee else 1]  # an account is made on first use: only those it credits
+            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id,
+                                                         plan.internal[:len(wanted)] or None)
             legs = [Leg(origin, -amount, f"Pago tarjeta {card.masked_pan} ({card.institution})"),
-                    Leg(internal_account(conn, "compensacion_interbancaria", who.member_id), amount,
-                        f"Pago tarjeta {card.institution}")]
+                    Leg(compensacion, amount, f"Pago tarjeta {card.institution}")]
             if fee:
                 legs += [Leg(origin, -fee, "Comisión pago de tarjeta de otra institución"),
-                         Leg(internal_account(conn, "comisiones", who.member_id), fee, "Comisión pago de tarjeta de otra institución")]
-            dest = dict(institution=reg["institution_code"], number=self.destination_number(conn, who, card),
-                        name=reg["holder_name"], id_type=reg["id_type"], id_number=reg["id_number"])
+                         Leg(comisiones[0], fee, "Comisión pago de tarjeta de otra institución")]
+            dest = plan.dest
         entry = post(conn, kind=PAYMENT, description="Pago de tarjeta de crédito", legs=legs, posted_at=now,
                      actor=who.username, idempotency_key=key)
         reference = f"P{self.ctx.now():%y%m%d}{entry:08d}"
         own_bank = plan.card_account is not None
-        payment_id = conn.execute(
-            "INSERT INTO card_payments (reference, idempotency_key, user_id, origin_account_id, card_account_id,"
-            " registered_card_id, option, masked, dest_institution, dest_account_type, dest_account_number, dest_name,"
-            " dest_id_type, dest_id_number, motive, amount, fee, state, entry_id, created_at, settled_at,"
-            " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'tarjeta', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " RETURNING id",
-            (reference, key, who.user_id, origin, plan.card_account,
-             None if card.key.startswith("propia:") else int(card.key.split(":")[1]), plan.option, card.masked_pan,
-             dest["institution"], dest["number"], dest["name"], dest["id_type"], dest["id_number"],
-             "Pago de tarjeta de crédito", amount, fee, "Acreditada" if own_bank else "Enviada", entry, now,
-             now if own_bank else None, None if own_bank else now)).fetchone()[0]
-        self.ctx.audit(conn, who.username, "tarjeta.pago", "ok", referencia=reference, tarjeta=card.masked_pan,
-                       monto=amount, comision=fee, origen=mask_account(plan.origin_number), institucion=dest["institution"])
-        notices.queue(conn, who.member_id, f"Cooprogreso: pagaste {format_money(amount)} a la tarjeta "
-                      f"{card.masked_pan}. Ref. {reference}.", now)
+        owner = None
         if own_bank and not card.own:
             owner = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (plan.card_account,)).fetchone()[0]
-            notices.queue(conn, owner, f"Cooprogreso: recibimos un pago de {format_money(amount)} a tu tarjeta "
-                          f"{card.masked_pan}.", now)
+        with conn.pipeline():  # PostgreSQL: the payment, its audit row and its notices in one round trip
+            inserted = conn.execute(
+                "INSERT INTO card_payments (reference, idempotency_key, user_id, origin_account_id, card_account_id,"
+                " registered_card_id, option, masked, dest_institution, dest_account_type, dest_account_number,"
+                " dest_name, dest_id_type, dest_id_number, motive, amount, fee, state, entry_id, created_at,"
+                " settled_at, next_attempt_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'tarjeta', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (reference, key, who.user_id, origin, plan.card_account,
+                 None if card.key.startswith("propia:") else int(card.key.split(":")[1]), plan.option,
+                 card.masked_pan, dest["institution"], dest["number"], dest["name"], dest["id_type"],
+                 dest["id_number"], "Pago de tarjeta de crédito", amount, fee,
+                 "Acreditada" if own_bank else "Enviada", entry, now, now if own_bank else None,
+                 None if own_bank else now))
+            self.ctx.audit(conn, who.username, "tarjeta.pago", "ok", referencia=reference, tarjeta=card.masked_pan,
+                           monto=amount, comision=fee, origen=mask_account(plan.origin_number),
+                           institucion=dest["institution"])
+            notices.queue(conn, who.member_id, f"Cooprogreso: pagaste {format_money(amount)} a la tarjeta "
+                          f"{card.masked_pan}. Ref. {reference}.", now)
+            if owner is not None:
+                notices.queue(conn, owner, f"Cooprogreso: recibimos un pago de {format_money(amount)} a tu tarjeta "
+                              f"{card.masked_pan}.", now)
+        payment_id = inserted.fetchone()[0]
         return payment_id
 
     def receipt(self, conn: Connection, who: Principal, result_id: int) -> Receipt:

@@ -90,6 +90,13 @@ class CardPurchase:
     deferred: bool
 
 
+class Unknown:
+    """Not read yet (`payment_options`' account): distinct from None, which means another institution's card."""
+
+
+UNKNOWN = Unknown()
+
+
 @dataclass(frozen=True)
 class PayableCard:
     key: str  # "propia:<card id>" or "registrada:<registered card id>"
@@ -279,16 +286,37 @@ def payable_cards(conn: Connection, who: Principal, group: str) -> list[PayableC
 
 def resolve(conn: Connection, who: Principal, key: object) -> PayableCard:
     """A card key from the member's lists back to the card, checking it is theirs to pay."""
+    return resolved(key, conn.execute(*resolve_query(who, key)).fetchone())
+
+
+def resolve_query(who: Principal, key: object) -> tuple[str, tuple[int, int]]:
+    """The one statement `resolve` reads (for a caller that sends it with others): the card as the member's
+    lists show it (`payable_cards`), only if it is in them; a registered card's row comes with it (`resolved`)."""
     if not isinstance(key, str) or ":" not in key:
         raise NotFound("Selecciona una tarjeta de la lista.")
     kind, _, raw = key.partition(":")
     if kind not in ("propia", "registrada") or not raw.isdecimal() or len(raw) > 18:
         raise NotFound("Selecciona una tarjeta de la lista.")
-    for group in ("cooprogreso", "otros"):
-        for card in payable_cards(conn, who, group):
-            if card.key == key:
-                return card
-    raise NotFound("La tarjeta no existe o no te pertenece.")
+    if not raw.isascii() or raw != str(int(raw)):  # «٣», «007»: never a key the lists show
+        raise NotFound("La tarjeta no existe o no te pertenece.")
+    if kind == "propia":
+        return ("SELECT c.account_id, c.masked_pan, m.first_names || ' ' || m.last_names AS holder FROM cards c"
+                " JOIN accounts a ON a.id = c.account_id JOIN members m ON m.id = a.member_id"
+                " WHERE c.account_id = ? AND a.member_id = ? AND a.status = 'activa'", (int(raw), who.member_id))
+    return ("SELECT r.*, COALESCE(i.name, 'Cooprogreso') AS institution FROM registered_cards r"
+            " LEFT JOIN institutions i ON i.code = r.institution_code WHERE r.id = ? AND r.user_id = ?",
+            (int(raw), who.user_id))
+
+
+def resolved(key: object, row: Row | None) -> PayableCard:
+    """The card `resolve_query(who, key)` found (`row`), as `payable_cards` lists it; refused if it is not there."""
+    if row is None:
+        raise NotFound("La tarjeta no existe o no te pertenece.")
+    if str(key).startswith("propia:"):
+        return PayableCard(f"propia:{row[0]}", "cooprogreso", row[1], row[2], "Cooprogreso", True)
+    group = "cooprogreso" if row["kind"] == "cooprogreso" else "otros"
+    return PayableCard(f"registrada:{row['id']}", group, f"{row['first4']} XXXX XXXX {row['last4']}",
+                       row["holder_name"], row["institution"], False)
 
 
 def card_account_of(conn: Connection, who: Principal, card: PayableCard) -> int | None:
@@ -301,8 +329,11 @@ def card_account_of(conn: Connection, who: Principal, card: PayableCard) -> int 
     return row[0] if row else None
 
 
-def payment_options(conn: Connection, who: Principal, card: PayableCard, now: datetime) -> PaymentOptions:
-    account = card_account_of(conn, who, card)
+def payment_options(conn: Connection, who: Principal, card: PayableCard, now: datetime,
+                    account: int | None | Unknown = UNKNOWN) -> PaymentOptions:
+    """`account`: the card's account (`card_account_of`) when the caller has it already."""
+    if isinstance(account, Unknown):
+        account = card_account_of(conn, who, card)
     if account is None:
         return PaymentOptions(card, None, None, None, None)
     from backend.cards import card_arrears

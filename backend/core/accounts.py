@@ -15,7 +15,9 @@ from backend.core.identity import account_number, normalize_id, validate_mobile
 from backend.core.ledger import Leg, LedgerError, post
 
 if TYPE_CHECKING:
-    from backend.core.db import Connection
+    from collections.abc import Sequence
+
+    from backend.core.db import Connection, Params, Row
 
 LOAN_NAMES = {"consumo": "Crédito de Consumo", "microcredito": "Microcrédito", "inmobiliario": "Crédito Inmobiliario"}
 PREFIX = {"ahorros": "41", "plazo_fijo": "42", "prestamo": "43", "tarjeta": "44", "interna": "99"}
@@ -47,9 +49,34 @@ SHARDS = 16
 def internal_account(conn: Connection, key: str, member: int | None = None) -> int:
     """The id of an internal account, created on first use (index accounts_kind_name: no scan); for a
     booking made for `member`, the id of the part that member posts to (see SHARDS), in the same round trip."""
+    return _internal_found(conn, key, member, conn.execute(*_internal_query(key, member)).fetchone())
+
+
+def booking_accounts(conn: Connection, wanted: Sequence[str | int], member: int | None,
+                     rows: Sequence[Row | None] | None = None) -> list[int]:
+    """For a booking made for `member`, the part it posts to of each shared internal account in `wanted` (a key
+    of INTERNAL, as `internal_account`; or an internal account's id, as `shard`), all in one round trip on
+    PostgreSQL; a part (or account) not made yet is made as those two make it. `rows`: what
+    `booking_accounts_queries` found, when the caller sent them with its own reads (ids never change once made)."""
+    if rows is None:
+        rows = conn.fetch_each(booking_accounts_queries(wanted, member))
+    return [_internal_found(conn, w, member, row) if isinstance(w, str) else _shard_found(conn, w, member, row)
+            for w, row in zip(wanted, rows, strict=True)]
+
+
+def booking_accounts_queries(wanted: Sequence[str | int], member: int | None) -> list[tuple[str, Params]]:
+    """The statements `booking_accounts` reads, for a caller that sends them with others (`conn.fetch_each`)."""
+    return [_internal_query(w, member) if isinstance(w, str) else _shard_query(w, member) for w in wanted]
+
+
+def _internal_query(key: str, member: int | None) -> tuple[str, tuple[int, str]]:
+    return ("SELECT a.id, s.account_id FROM accounts a LEFT JOIN account_shards s ON s.parent_id = a.id"
+            " AND s.shard = ? WHERE a.kind = 'interna' AND a.name = ?", (_part(member), INTERNAL[key]))
+
+
+def _internal_found(conn: Connection, key: str, member: int | None, row: Row | None) -> int:
+    """`internal_account`, given the row of `_internal_query`."""
     name, part = INTERNAL[key], _part(member)
-    row = conn.execute("SELECT a.id, s.account_id FROM accounts a LEFT JOIN account_shards s ON s.parent_id = a.id"
-                       " AND s.shard = ? WHERE a.kind = 'interna' AND a.name = ?", (part, name)).fetchone()
     if row:
         return row[1] or (_new_shard(conn, row[0], part) if part else row[0])
     conn.lock("internal_account")  # two first uses at once on PostgreSQL: one creates, the other finds it
@@ -61,11 +88,21 @@ def internal_account(conn: Connection, key: str, member: int | None = None) -> i
 def shard(conn: Connection, account_id: int, member: int | None) -> int:
     """The part of the shared internal account `account_id` that a booking for `member` posts to (itself
     when there is no member)."""
+    if not _part(member):
+        return account_id
+    return _shard_found(conn, account_id, member, conn.execute(*_shard_query(account_id, member)).fetchone())
+
+
+def _shard_query(account_id: int, member: int | None) -> tuple[str, tuple[int, int]]:
+    # part 0 is the account itself: the query then finds nothing, and `_shard_found` needs nothing
+    return "SELECT account_id FROM account_shards WHERE parent_id = ? AND shard = ?", (account_id, _part(member))
+
+
+def _shard_found(conn: Connection, account_id: int, member: int | None, row: Row | None) -> int:
+    """`shard`, given the row of `_shard_query`."""
     part = _part(member)
     if not part:
         return account_id
-    row = conn.execute("SELECT account_id FROM account_shards WHERE parent_id = ? AND shard = ?",
-                       (account_id, part)).fetchone()
     return row[0] if row else _new_shard(conn, account_id, part)
 
 

@@ -7,14 +7,14 @@ import io
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backend.core.errors import ValidationError
 from backend.core.files import csv_problem, read_limited
 from backend.core.text import ascii_digits, clean_text
 
 if TYPE_CHECKING:
-    from backend.core.db import Connection, Database
+    from backend.core.db import Connection, Database, Row
     from pathlib import Path
 
 COOPROGRESO = "COOP"  # our own code in beneficiaries and transfers
@@ -108,15 +108,36 @@ def get(conn: Connection, code: str) -> Institution:
     return Institution(*row)
 
 
+def destination_query(code: object) -> tuple[str, tuple[str]]:
+    """The one statement `destination` reads (for a caller that sends it with others: `conn.fetch_each`)."""
+    return ("SELECT code, name, kind, account_digits FROM institutions WHERE code = ?",
+            (code if isinstance(code, str) and _CODE.fullmatch(code) else "",))
+
+
+_UNREAD = object()
+
+
+def destination(conn: Connection, code: str, number: str, row: Row | None | object = _UNREAD) -> tuple[Institution, str]:
+    """`get(code)` and `validate_account(code, number)` from one read: `row`, what `destination_query(code)` found,
+    when the caller sent it with its own statements."""
+    found: Any = conn.execute(*destination_query(code)).fetchone() if row is _UNREAD else row
+    if not isinstance(code, str) or not _CODE.fullmatch(code) or found is None or found["kind"] == "central":
+        raise ValidationError("Selecciona una institución financiera de la lista.", field="institution")
+    return Institution(found["code"], found["name"], found["kind"]), _account_digits(number, found["account_digits"])
+
+
 def validate_account(conn: Connection, code: str, number: str) -> str:
     """The ASCII digits of an account number at `code` (look-alike digits folded), or a field error."""
+    row = conn.execute("SELECT account_digits FROM institutions WHERE code = ?",
+                       (code if isinstance(code, str) and _CODE.fullmatch(code) else "",)).fetchone()
+    return _account_digits(number, row[0] if row else None)
+
+
+def _account_digits(number: str, digits: int | None) -> str:
     try:
         number = ascii_digits("" if number is None else number, field="account", label="El número de cuenta")
     except ValidationError:
         number = "?"
-    row = conn.execute("SELECT account_digits FROM institutions WHERE code = ?",
-                       (code if isinstance(code, str) and _CODE.fullmatch(code) else "",)).fetchone()
-    digits = row[0] if row else None
     if digits and not re.fullmatch(rf"[0-9]{{{digits}}}", number):
         raise ValidationError(f"Las cuentas de esta institución tienen {digits} dígitos.", field="account")
     if not re.fullmatch(r"[0-9]{5,20}", number):

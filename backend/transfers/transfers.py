@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from backend.core import audit, daily_quota, institutions
-from backend.core.accounts import internal_account
+from backend.core.accounts import booking_accounts, booking_accounts_queries
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
 from backend.core.daily_quota import Quota
@@ -35,6 +35,7 @@ RECEIPT_TITLES = {"propia": "Transferencia a mis Cuentas", "terceros": "Transfer
                   "interbancaria": "Transferencia Interbancaria"}
 MAX_MOTIVE = 60
 OPERATION = "transferencia"
+INTERBANK_LEGS = ("compensacion_interbancaria", "comisiones")  # what an interbank transfer credits: amount, fee
 
 
 @dataclass(frozen=True)
@@ -191,16 +192,21 @@ class TransfersService:
         The clock is read once: the day whose cupo is checked is the day the booking is stamped with."""
         now = self.ctx.now()
         replay = ("SELECT id FROM transfers WHERE idempotency_key = ?", (key,))
+        internal = (booking_accounts_queries(INTERBANK_LEGS, who.member_id) if request.kind == "interbancaria"
+                    else [])  # the co-op's accounts it credits: with the same round trip
         if draft is not None:
-            again = conn.execute(*replay).fetchone()
-            return again[0] if again else self._post(conn, who, draft, key, now)
-        reads = conn.fetch_each(self._draft_reads(who, request, now.date().isoformat(), key))
-        if reads[0] is not None:  # the origin row, with the transfer this key booked (if any)
-            again = reads[0]["replay_id"]
+            again, *parts = conn.fetch_each([replay, *internal])
+            return again[0] if again else self._post(conn, who, draft, key, now, parts)
+        reads = self._draft_reads(who, request, now.date().isoformat(), key)
+        rows = conn.fetch_each([*reads, *internal])  # one round trip on PostgreSQL
+        if rows[0] is not None:  # the origin row, with the transfer this key booked (if any)
+            again = rows[0]["replay_id"]
         else:  # no such origin of this member's: a replay still returns what it booked, before the refusal
             row = conn.execute(*replay).fetchone()
             again = row[0] if row else None
-        return again if again is not None else self._post(conn, who, self._draft(conn, who, request, reads), key, now)
+        if again is not None:
+            return again
+        return self._post(conn, who, self._draft(conn, who, request, rows[:len(reads)]), key, now, rows[len(reads):])
 
     def _limits(self, kind: str) -> tuple[int, int]:
         s = self.ctx.settings
@@ -216,8 +222,9 @@ class TransfersService:
     def _draft_reads(self, who: Principal, req: TransferRequest, day: str,
                      key: str | None = None) -> list[tuple[str, Params]]:
         """What `_draft` reads first: the origin with the day's usage (`used_today`) and, given the booking's
-        key, the transfer already booked with it (`replay_id`); then (a typed Cooprogreso account) the payee.
-        Two statements, not four: on SQLite each one costs more than its work, under the write lock."""
+        key, the transfer already booked with it (`replay_id`); then the payee (a typed Cooprogreso account) or
+        the institution (a typed interbank destination). Two statements, not four: on SQLite each one costs
+        more than its work, under the write lock."""
         used_sql, used_params = daily_quota.TRANSFERS.used_query(who.user_id, day, req.kind)
         reads: list[tuple[str, Params]] = [(
             f"SELECT a.*, m.first_names || ' ' || m.last_names AS payer, COALESCE(({used_sql}), 0) AS used_today,"
@@ -225,7 +232,11 @@ class TransfersService:
             " FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.id = ? AND a.member_id = ?",
             (*used_params, key, req.origin_id, who.member_id))]
         payee = lookup_query(req.account_number) if req.kind == "terceros" and req.beneficiary_id is None else None
-        return reads + [payee] if payee else reads
+        if payee:
+            reads.append(payee)
+        elif req.beneficiary_id is None and req.kind == "interbancaria":
+            reads.append(institutions.destination_query(req.institution_code))
+        return reads
 
     def _draft(self, conn: Connection, who: Principal, req: TransferRequest, reads: list | None = None) -> TransferDraft:
         """`reads`: the rows of `_draft_reads`, when the caller sent them with its own statements."""
@@ -295,8 +306,10 @@ class TransfersService:
         else:
             code, acc_type, number = req.institution_code, req.account_type, req.account_number
             name, id_type, id_number = req.holder_name, req.holder_id_type, req.holder_id_number
-        institution = institutions.get(conn, code)
-        number = institutions.validate_account(conn, code, number)
+        if looked_up and not saved:  # the institution's row, read with the origin (`_draft_reads`)
+            institution, number = institutions.destination(conn, code, number, looked_up[0])
+        else:
+            institution, number = institutions.destination(conn, code, number)
         if acc_type not in ("ahorros", "corriente"):
             raise ValidationError("Selecciona el tipo de cuenta.", field="account_type")
         name = clean_text(name, field="holder_name", label="El nombre del titular", min_len=3, max_len=80)
@@ -306,16 +319,19 @@ class TransfersService:
                     dest_account_type=acc_type, dest_account_number=number, dest_account_id=None,
                     dest_id_type=id_type, dest_id_number=id_number)
 
-    def _post(self, conn: Connection, who: Principal, d: TransferDraft, key: str, at: datetime) -> int:
+    def _post(self, conn: Connection, who: Principal, d: TransferDraft, key: str, at: datetime,
+              parts: list | None = None) -> int:
+        """`parts`: what booking_accounts_queries(INTERBANK_LEGS) found, for an interbank transfer."""
         now = iso(at)
         origin, kind = d.request.origin_id, d.request.kind
         if kind == "interbancaria":
+            wanted = INTERBANK_LEGS[:2 if d.fee else 1]  # an account is made on first use: only those it credits
+            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id, (parts or [])[:len(wanted)] or None)
             legs = [Leg(origin, -d.amount, f"Transferencia a {d.dest_name} ({d.dest_institution}) · {d.motive}"),
-                    Leg(internal_account(conn, "compensacion_interbancaria", who.member_id), d.amount,
-                        f"Transferencia interbancaria {d.dest_institution}")]
+                    Leg(compensacion, d.amount, f"Transferencia interbancaria {d.dest_institution}")]
             if d.fee:
                 legs += [Leg(origin, -d.fee, "Comisión transferencia interbancaria"),
-                         Leg(internal_account(conn, "comisiones", who.member_id), d.fee, "Comisión transferencia interbancaria")]
+                         Leg(comisiones[0], d.fee, "Comisión transferencia interbancaria")]
         else:
             if kind == "propia":
                 out_memo = f"Transferencia a mi cuenta {d.dest_account_masked} · {d.motive}"

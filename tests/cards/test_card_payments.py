@@ -312,3 +312,24 @@ def test_a_card_request_is_its_kinds_dataclass_and_nothing_else(backend, lucia):
                 backend.ops.prepare(lucia.token, kind, bad)
     assert backend.db.conn.execute("SELECT COUNT(*) FROM operations").fetchone()[0] == before
     assert dict(backend.ops.prepare(lucia.token, "pago_tarjeta", payment).lines)["Opción"] == "Pago mínimo"
+
+
+def test_a_card_key_pays_only_a_card_in_the_members_own_lists(backend, lucia, ana):
+    """The key is looked up directly (one read, issue #23), not among the member's lists: someone else's card, a
+    registered card of another member, and keys the lists never show (leading zeros, non-ASCII digits) are refused
+    before anything is shown or booked."""
+    ana_card = new_card(backend, ana.member_id, pan=ANA_PAN)
+    mine = _register_visa(backend, lucia).result_id
+    arabic_indic = str(mine).translate(str.maketrans("0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666"
+                                                                    "\u0667\u0668\u0669"))
+    refused = [(lucia, f"propia:{ana_card}"), (ana, f"registrada:{mine}"), (lucia, f"registrada:0{mine}"),
+               (lucia, f"registrada:{arabic_indic}")]
+    before = balance_of(backend, lucia.accounts[0]), balance_of(backend, ana.accounts[0])
+    for who, key in refused:
+        with pytest.raises(NotFound):
+            backend.cards.prepare_payment(who.token, CardPaymentRequest(card=key, origin_id=who.accounts[0],
+                                                                        option="otro", amount=1_00))
+        with pytest.raises(NotFound):
+            backend.cards.payment_options(who.token, key)
+    assert (balance_of(backend, lucia.accounts[0]), balance_of(backend, ana.accounts[0])) == before
+    assert backend.cards.payment_options(lucia.token, f"registrada:{mine}").options == ("otro",)
