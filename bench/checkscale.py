@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CARD_EVERY, MOVEMENTS, MONTHS = 4, 4, 12
 
 
-def build(path: Path, members: int) -> int:
-    """A co-op of `members` whose books agree; returns how many postings it holds."""
+def build(path: Path | str, members: int) -> int:
+    """A co-op of `members` whose books agree (a new SQLite file, or an empty PostgreSQL database's URL); returns
+    how many postings it holds."""
     import random
 
     from backend.core import accounts
@@ -29,7 +30,7 @@ def build(path: Path, members: int) -> int:
     from backend.demo.coop import cedula, demo_pan
     from backend.service import Backend
 
-    backend = Backend(path, Settings(scrypt_log_n=8))
+    backend = Backend(path, Settings(scrypt_log_n=8), migrate=True)
     secret = pan_secret(backend.ctx.secret("otp_pepper"))
     with backend.db.write() as conn:
         caja = accounts.internal_account(conn, "caja")
@@ -82,7 +83,7 @@ def build(path: Path, members: int) -> int:
     return count
 
 
-def measure(path: Path) -> tuple[int, float, str]:
+def measure(path: Path | str) -> tuple[int, float, str]:
     """`cooprogreso check` in a process of its own: (peak RSS in kB, seconds in the audit, its output)."""
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "check_probe.py"), str(path)], capture_output=True,
                          text=True, check=True, cwd=ROOT).stdout
