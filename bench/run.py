@@ -7,6 +7,7 @@
     python bench/run.py --only codes  only otp_abandon_ratio (bench/codes.py)
     python bench/run.py --only statements  only statement_ratio (bench/statements.py)
     python bench/run.py --only sqlite  only transfer_throughput_ratio, concurrent_scaling_ratio, concurrent_errors
+    python bench/run.py --only check  only check_rss_ratio and check_time_ratio (bench/checkscale.py)
 Every figure prints with its goal (GOALS below), e.g. `startup_ratio: 1.08 (meta ≤ 1.1)`, and
 `NO CUMPLE` after a missed one.
 """
@@ -37,6 +38,7 @@ GOALS: dict[str, tuple[str, float] | None] = {
     "pg_concurrent_scaling_ratio": None, "pg_concurrent_errors": ("=", 0),  # bench/pg.py
     "ssh_startup_ratio": ("≤", 1.4), "web_first_paint_ratio": ("≤", 2.0),
     "statement_ratio": ("≤", 1.2),  # bench/statements.py
+    "check_rss_ratio": ("≤", 1.2), "check_time_ratio": None,  # bench/checkscale.py
 }
 
 
@@ -337,9 +339,20 @@ def print_code_figures(work: Path | None = None) -> None:
         report("otp_abandon_ratio", otp_abandon_ratio(work or Path(tmp)))
 
 
+def print_check_figures(work: Path | None = None) -> None:
+    """`cooprogreso check` at 20,000 members ÷ at 1,000: peak RSS, and seconds per posting (bench/checkscale.py)."""
+    from bench.checkscale import check_figures
+
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = check_figures(work or Path(tmp))
+        report("check_rss_ratio", figures["check_rss_ratio"])
+        report("check_time_ratio", figures["check_time_ratio"])
+
+
 # `python bench/run.py --only pg`: one group of figures, same output lines
-ONLY = {"sqlite": print_transfer_figures, "pg": print_pg_figures, "channels": print_channel_figures, "soak": print_soak_figures,
-        "codes": print_code_figures, "statements": print_statement_figures}
+ONLY = {"sqlite": print_transfer_figures, "pg": print_pg_figures, "channels": print_channel_figures,
+        "soak": print_soak_figures, "codes": print_code_figures, "statements": print_statement_figures,
+        "check": print_check_figures}
 
 
 def main() -> None:
@@ -377,6 +390,7 @@ def main() -> None:
         print_soak_figures(work)
         print_code_figures(work)
         print_statement_figures(work)
+        print_check_figures(work)
         print_pg_figures()
         print_channel_figures(work)
 

@@ -206,11 +206,12 @@ def check(conn: Connection) -> list[str]:
                     "SELECT DISTINCT a.number FROM members m JOIN accounts a ON a.member_id = m.id"
                     " JOIN postings p ON p.account_id = a.id WHERE m.opening IS NOT NULL")]
     problems += [f"cuenta {number}: su primer movimiento no es el depósito de apertura"
-                 for number, entry, first in conn.execute(
-                     "SELECT a.number, m.opening_entry_id, (SELECT p.entry_id FROM postings p WHERE p.account_id = a.id"
-                     " ORDER BY p.id LIMIT 1) FROM members m JOIN postings o ON o.entry_id = m.opening_entry_id"
+                 for (number,) in conn.execute(  # compared in SQL: only the accounts that disagree reach Python
+                     "SELECT number FROM (SELECT a.number, m.opening_entry_id AS opening, (SELECT p.entry_id"
+                     " FROM postings p WHERE p.account_id = a.id ORDER BY p.id LIMIT 1) AS first FROM members m"
+                     " JOIN postings o ON o.entry_id = m.opening_entry_id"
                      " JOIN accounts a ON a.id = o.account_id AND a.member_id = m.id"
-                     " WHERE m.opening_entry_id IS NOT NULL") if first != entry]
+                     " WHERE m.opening_entry_id IS NOT NULL) AS f WHERE first IS NULL OR first != opening")]
     return problems + [
         f"cuenta {number}: retenido {format_money(held)} ≠ retiros por aprobar {format_money(pending)}"
         for number, held, pending in conn.execute(

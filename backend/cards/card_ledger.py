@@ -12,6 +12,7 @@ the credit limit minus both debts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from types import ModuleType
@@ -143,33 +144,47 @@ def _check(conn: Any, since: Since | None) -> list[str]:
 
 _STATEMENTS = ("SELECT s.*, a.number, c.installment_account_id AS inst FROM card_statements s"
                " JOIN accounts a ON a.id = s.card_id JOIN cards c ON c.account_id = s.card_id")
+PAGE = 500  # statements read at a time: `cooprogreso check`'s memory stays flat however many there are
+
+
+def _statements(conn: Any, closed_since: str) -> Iterator[Row]:
+    """Every statement closed from `closed_since` on, by card and cut date, a page at a time (keyset on the
+    UNIQUE (card_id, cut_date) index): never the whole table in memory, on either engine."""
+    card, cut = 0, ""
+    while True:
+        page = conn.execute(f"{_STATEMENTS} WHERE s.closed_at >= ? AND s.card_id >= ?"  # a seek, not a scan
+                            " AND (s.card_id > ? OR s.cut_date > ?) ORDER BY s.card_id, s.cut_date LIMIT ?",
+                            (closed_since, card, card, cut, PAGE)).fetchall()
+        yield from page
+        if len(page) < PAGE:
+            return
+        card, cut = page[-1]["card_id"], page[-1]["cut_date"]
 
 
 def _check_statements(conn: Any, closed_since: str) -> list[str]:
-    """Each statement re-derived, against the one before it; `closed_since`: only those closed from that day on."""
+    """Each statement re-derived, against the one before it; `closed_since`: only those closed from that day on.
+    Statements come in card order, so only the current card's previous statement is kept."""
     from backend.cards import card_arrears
 
     problems: list[str] = []
-    previous: dict[int, int] = {}
-    before: dict[int, Any] = {}
-    for s in conn.execute(f"{_STATEMENTS} WHERE s.closed_at >= ? ORDER BY s.card_id, s.cut_date",
-                          (closed_since,)).fetchall():
-        if closed_since and s["card_id"] not in before:  # the statement before the first one looked at
-            prev = conn.execute(f"{_STATEMENTS} WHERE s.card_id = ? AND s.cut_date < ? ORDER BY s.cut_date DESC"
-                                " LIMIT 1", (s["card_id"], s["cut_date"])).fetchone()
-            before[s["card_id"]] = prev
-            if prev is not None:
-                previous[s["card_id"]] = prev["total_due"]
+    card: int | None = None
+    before: Row | None = None  # the current card's statement before `s` (None: its first)
+    for s in _statements(conn, closed_since):
+        if s["card_id"] != card:
+            card = s["card_id"]
+            before = None
+            if closed_since:  # the statement before the first one looked at
+                before = conn.execute(f"{_STATEMENTS} WHERE s.card_id = ? AND s.cut_date < ? ORDER BY s.cut_date"
+                                      " DESC LIMIT 1", (card, s["cut_date"])).fetchone()
         label = f"estado de cuenta {s['number']} al {s['cut_date']}"
         parts = (s["previous_balance"] + s["purchases"] - s["payments"] - s["deferred"] + s["installments"]
                  + s["interest"] + s["late_interest"] + s["other"])
         if parts != s["total_due"]:
             problems.append(f"{label}: sus rubros suman {format_money(parts)} ≠ pago total {format_money(s['total_due'])}")
-        if s["previous_balance"] != previous.get(s["card_id"], 0):
+        if s["previous_balance"] != (before["total_due"] if before is not None else 0):
             problems.append(f"{label}: saldo anterior ≠ pago total del estado anterior")
-        previous[s["card_id"]] = s["total_due"]
-        problems += _check_arrears(conn, s, before.get(s["card_id"]), label, card_arrears)
-        before[s["card_id"]] = s
+        problems += _check_arrears(conn, s, before, label, card_arrears)
+        before = s
         until = f"{s['cut_date']} 23:59:59"
         for account, kept, what in ((s["card_id"], s["total_due"], "pago total"),
                                     (s["inst"], s["installment_balance"], "saldo diferido")):

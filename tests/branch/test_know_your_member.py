@@ -176,6 +176,19 @@ def test_a_pending_account_takes_no_transfer_and_check_catches_a_movement(backen
     assert any("aún no abre la cuenta" in p for p in backend.check())
 
 
+def test_check_catches_an_opening_that_is_not_the_first_movement(backend, staff):
+    backend.backoffice.enrol_member(staff["atencion"].token, FORM)
+    acc = account_id(backend, staff)
+    for _ in range(2):  # the opening deposit, then an ordinary one
+        backend.counter.cash(staff["cajero"].token, "deposito", acc, "30", uuid.uuid4().hex)
+    assert backend.check() == []
+    with backend.db.write() as conn:  # the opening re-pointed at the second deposit
+        conn.execute("UPDATE members SET opening_entry_id = (SELECT MAX(entry_id) FROM postings WHERE account_id = ?)"
+                     " WHERE id = ?", (acc, member(backend)["id"]))
+    number = backend.db.conn.execute("SELECT number FROM accounts WHERE id = ?", (acc,)).fetchone()[0]
+    assert backend.check() == [f"cuenta {number}: su primer movimiento no es el depósito de apertura"]
+
+
 def test_two_tellers_opening_at_once_open_once(backend, staff):
     """The member lock serialises the two: the second sees an open account and books an ordinary deposit."""
     backend.tills.open_till(staff["cajero2"].token, "500")

@@ -122,6 +122,32 @@ def test_check_sees_a_tampered_statement_and_a_tampered_diferido(backend):
     assert any("saldo diferido" in p or "diferido" in p for p in problems)
 
 
+@pytest.mark.parametrize("page", [1, 7])
+def test_check_pages_through_the_statements_and_finds_the_same(backend, monkeypatch, page):
+    """`cooprogreso check` reads the statements a page at a time (its memory stays flat as the co-op grows): a page
+    boundary inside a card's run of statements neither invents a problem nor hides one, in the full check or the
+    close's check of what came since (whose first statement per card is compared with the one before it)."""
+    from backend.core.invariants import Since
+
+    conn = backend.db.conn
+    cards = [r[0] for r in conn.execute("SELECT DISTINCT card_id FROM card_statements ORDER BY card_id")]
+    assert len(cards) >= 2
+    card = cards[-1]  # the last card: every page boundary comes before its statements end
+    cuts = [r[0] for r in conn.execute("SELECT cut_date FROM card_statements WHERE card_id = ? ORDER BY cut_date",
+                                       (card,))]
+    since = Since(0, 0, 0, conn.execute("SELECT closed_at FROM card_statements WHERE card_id = ? AND cut_date = ?",
+                                        (card, cuts[5])).fetchone()[0][:10])
+    with backend.db.write() as w:
+        w.execute("UPDATE card_statements SET previous_balance = previous_balance + 1 WHERE card_id = ?"
+                  " AND cut_date = ?", (card, cuts[5]))
+    whole, recent = backend.check(), card_ledger.check_since(conn, since)
+    assert any("saldo anterior" in p and cuts[5] in p for p in whole)
+    assert any("saldo anterior" in p and cuts[5] in p for p in recent)
+    monkeypatch.setattr(card_ledger, "PAGE", page)
+    assert backend.check() == whole
+    assert card_ledger.check_since(conn, since) == recent
+
+
 def _close_in_process(path: str, today: str) -> int:
     from backend.service import Backend
 
