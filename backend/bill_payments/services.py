@@ -269,7 +269,7 @@ class ServicesService:
     def rename(self, token: str, service_id: int, alias: str) -> RegisteredService:
         who = self.auth.principal(token)
         alias = clean_text(alias, field="alias", label="El alias", max_len=MAX_ALIAS)
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             if conn.execute("UPDATE bill_services SET alias = ?, updated_at = ? WHERE id = ? AND user_id = ?"
                             " RETURNING id", (alias, self.ctx.now_iso(), service_id, who.user_id)).fetchone() is None:
                 raise NotFound("El servicio no existe o no te pertenece.")
@@ -278,7 +278,7 @@ class ServicesService:
 
     def delete(self, token: str, service_id: int) -> None:
         who = self.auth.principal(token)
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             if conn.execute("DELETE FROM bill_services WHERE id = ? AND user_id = ? RETURNING id",
                             (service_id, who.user_id)).fetchone() is None:
                 raise NotFound("El servicio no existe o no te pertenece.")
@@ -302,7 +302,7 @@ class ServicesService:
         open_bills = tuple(b for b in statement.bills if not conn.execute(
             "SELECT 1 FROM bill_payment_items WHERE biller_code = ? AND identifier = ? AND bill_number = ?"
             " AND released = 0", (biller.code, identifier, b.number)).fetchone())
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             pid = conn.execute(
                 "INSERT INTO bill_presentments (user_id, biller_code, identifier, holder, bills, fetched_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
