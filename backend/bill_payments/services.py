@@ -29,7 +29,7 @@ from backend.core.errors import NotFound, ServiceError, ValidationError
 from backend.core.identity import mask_account
 from backend.core.money import format_money, format_plain
 from backend.core.periods import within_days
-from backend.core.text import clean_text
+from backend.core.text import clean_text, csv_cell
 from backend.security.operations import Pending, Prepared, parse_request
 from backend.security.receipts import Receipt
 
@@ -348,9 +348,9 @@ class ServicesService:
         writer.writerow(["Fecha", "Hora", "Entidad", "Identificador", "Monto", "Comisión", "Origen", "Estado",
                          "Motivo", "Referencia"])
         for p in items:
-            writer.writerow([f"{p.created_at:%d/%m/%Y}", f"{p.created_at:%H:%M:%S}", _csv_safe(p.biller_name),
-                             _csv_safe(p.identifier), format_plain(p.amount), format_plain(p.commission),
-                             pay.ORIGINS[p.origin], p.state_label, _csv_safe(p.reason or ""), p.reference])
+            writer.writerow([f"{p.created_at:%d/%m/%Y}", f"{p.created_at:%H:%M:%S}", csv_cell(p.biller_name),
+                             csv_cell(p.identifier), format_plain(p.amount), format_plain(p.commission),
+                             pay.ORIGINS[p.origin], p.state_label, csv_cell(p.reason or ""), p.reference])
         path = files.write_private(directory, f"pagos-servicios-{self.ctx.now():%Y%m%d}", ".csv",
                                    buf.getvalue().encode("utf-8"))
         who = self.auth.principal(token)
@@ -366,11 +366,6 @@ class ServicesService:
     def save_receipt(self, token: str, payment_id: int, directory: str) -> str:
         self.auth.principal(token)
         return self.ops.save_receipt(token, ServicePaymentHandler.kind, payment_id, directory)
-
-
-def _csv_safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 __all__ = ["ServicesService", "ServiceRegistrationHandler", "ServicePaymentHandler", "asdict", "iso"]

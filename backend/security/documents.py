@@ -29,6 +29,7 @@ from typing import Any
 from backend.core.context import Context
 from backend.core.errors import ValidationError
 from backend.core.settings import Settings
+from backend.core.text import csv_cell
 from backend.security import receipts
 
 CODE_LABEL = receipts.CODE_LABEL  # «Código de verificación: »
@@ -101,25 +102,20 @@ def render_csv(secret: bytes, doc: Document) -> bytes:
     """The document as CSV, signed on its last line (checked by `receipts.verify`, or `verify`)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([_cell(doc.coop_name)])
-    writer.writerow(["RUC", _cell(doc.coop_ruc)])
-    writer.writerow(["Documento", _cell(doc.title)])
+    writer.writerow([csv_cell(doc.coop_name)])
+    writer.writerow(["RUC", csv_cell(doc.coop_ruc)])
+    writer.writerow(["Documento", csv_cell(doc.title)])
     writer.writerow(["Emitido", f"{doc.issued_at:%d/%m/%Y %H:%M:%S}"])
     for label, value in doc.header + doc.summary:
-        writer.writerow([_cell(label), _cell(value)])
+        writer.writerow([csv_cell(label), csv_cell(value)])
     if doc.columns:
         writer.writerow([])
         writer.writerow(list(doc.columns))
-        writer.writerows([_cell(v) for v in row] for row in doc.rows)
+        writer.writerows([csv_cell(v) for v in row] for row in doc.rows)
     for note in doc.notes:
-        writer.writerow([_cell(note)])
+        writer.writerow([csv_cell(note)])
     lines = buffer.getvalue().split("\n")[:-1]
     return receipts.render(secret, lines).encode("utf-8")
-
-
-def _cell(text: str) -> str:
-    """Stop a spreadsheet from running a value as a formula (amounts are written without a sign)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # -- PDF -------------------------------------------------------------------------------------------
