@@ -38,6 +38,16 @@ def test_a_receipt_whose_motive_imitates_the_code_renders_verifies_and_catches_a
     assert not documents.verify([SECRET], _altered(data, b": 00000-00000-00000-00000)", f": {code})".encode()))
 
 
+def test_the_members_own_receipt_pdf_with_such_a_motive_is_handed_over_and_verifies(backend, lucia):
+    a, b = lucia.accounts[:2]
+    done = transfer(backend, lucia, TransferRequest("propia", a, 5_00, IMITATION, dest_account_id=b))
+    paper = backend.ops.receipt_pdf(lucia.token, done.kind, done.result_id)
+    secrets = backend.ctx.receipt_secrets()
+    assert documents.verify(secrets, paper.data)
+    assert documents.printed_code(paper.data) != "00000-00000-00000-00000"
+    assert not documents.verify(secrets, _altered(paper.data, b"$5.00", b"$9.00"))
+
+
 def test_a_typed_code_is_never_taken_for_the_documents_own(clock):
     """A motive carrying another document's valid code, drawn before the footer, is not what is checked."""
     other = documents.Document(title="Otro", stem="o", issued_at=clock.now(), coop_name="C", coop_ruc="1",
