@@ -279,7 +279,7 @@ class ScheduledService:
 
     def _change(self, token: str, schedule_id: int, action: str, allowed: tuple[str, ...]) -> ScheduleSummary:
         who = self.auth.principal(token)
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             s = _own(conn, who, schedule_id)
             if s.state not in allowed:
                 raise ValidationError(f"Este pago programado está {s.state_label.lower()}; no se puede {action}.",

@@ -29,7 +29,7 @@ from backend.core.errors import NotFound, ServiceError, ValidationError
 from backend.core.identity import mask_account
 from backend.core.money import format_money, format_plain
 from backend.core.periods import within_days
-from backend.core.text import clean_text
+from backend.core.text import clean_text, csv_cell
 from backend.security.operations import Pending, Prepared, parse_request
 from backend.security.receipts import Receipt
 
@@ -276,7 +276,7 @@ class ServicesService:
     def rename(self, token: str, service_id: int, alias: str) -> RegisteredService:
         who = self.auth.principal(token)
         alias = clean_text(alias, field="alias", label="El alias", max_len=MAX_ALIAS)
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             if conn.execute("UPDATE bill_services SET alias = ?, updated_at = ? WHERE id = ? AND user_id = ?"
                             " RETURNING id", (alias, self.ctx.now_iso(), service_id, who.user_id)).fetchone() is None:
                 raise NotFound("El servicio no existe o no te pertenece.")
@@ -285,7 +285,7 @@ class ServicesService:
 
     def delete(self, token: str, service_id: int) -> None:
         who = self.auth.principal(token)
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             if conn.execute("DELETE FROM bill_services WHERE id = ? AND user_id = ? RETURNING id",
                             (service_id, who.user_id)).fetchone() is None:
                 raise NotFound("El servicio no existe o no te pertenece.")
@@ -309,7 +309,7 @@ class ServicesService:
         open_bills = tuple(b for b in statement.bills if not conn.execute(
             "SELECT 1 FROM bill_payment_items WHERE biller_code = ? AND identifier = ? AND bill_number = ?"
             " AND released = 0", (biller.code, identifier, b.number)).fetchone())
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             pid = conn.execute(
                 "INSERT INTO bill_presentments (user_id, biller_code, identifier, holder, bills, fetched_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -355,9 +355,9 @@ class ServicesService:
         writer.writerow(["Fecha", "Hora", "Entidad", "Identificador", "Monto", "Comisión", "Origen", "Estado",
                          "Motivo", "Referencia"])
         for p in items:
-            writer.writerow([f"{p.created_at:%d/%m/%Y}", f"{p.created_at:%H:%M:%S}", _csv_safe(p.biller_name),
-                             _csv_safe(p.identifier), format_plain(p.amount), format_plain(p.commission),
-                             pay.ORIGINS[p.origin], p.state_label, _csv_safe(p.reason or ""), p.reference])
+            writer.writerow([f"{p.created_at:%d/%m/%Y}", f"{p.created_at:%H:%M:%S}", csv_cell(p.biller_name),
+                             csv_cell(p.identifier), format_plain(p.amount), format_plain(p.commission),
+                             pay.ORIGINS[p.origin], p.state_label, csv_cell(p.reason or ""), p.reference])
         path = files.write_private(directory, f"pagos-servicios-{self.ctx.now():%Y%m%d}", ".csv",
                                    buf.getvalue().encode("utf-8"))
         who = self.auth.principal(token)
@@ -373,11 +373,6 @@ class ServicesService:
     def save_receipt(self, token: str, payment_id: int, directory: str) -> str:
         self.auth.principal(token)
         return self.ops.save_receipt(token, ServicePaymentHandler.kind, payment_id, directory)
-
-
-def _csv_safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 __all__ = ["ServicesService", "ServiceRegistrationHandler", "ServicePaymentHandler", "asdict", "iso"]

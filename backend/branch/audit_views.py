@@ -15,7 +15,7 @@ from backend.core.errors import NotFound
 from backend.core.files import write_private
 from backend.core.money import format_plain
 from backend.core.periods import within_days
-from backend.core.text import clean_text
+from backend.core.text import clean_text, csv_cell
 from backend.core.movement_filter import parse_filter
 from backend.security.roles import AUDITOR, staff_only
 
@@ -130,9 +130,3 @@ class AuditViewsService:
         path = write_private(directory, f"movimientos-socio-{member_id}", ".csv", out.getvalue().encode("utf-8"))
         self.ctx.audit_now(who.username, "auditoria.exportar_movimientos", "ok", rol=who.role, member_id=member_id)
         return str(path)
-
-
-def csv_cell(text: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = str(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

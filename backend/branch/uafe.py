@@ -20,11 +20,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from backend.branch import cash_declaration
-from backend.branch.audit_views import csv_cell
 from backend.core.context import Context, Principal
 from backend.core.errors import ValidationError
 from backend.core.files import write_private_file
 from backend.core.money import format_plain
+from backend.core.text import csv_cell
 from backend.security.roles import CUMPLIMIENTO, staff_only
 
 if TYPE_CHECKING:

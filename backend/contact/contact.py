@@ -238,7 +238,7 @@ class ContactService:
         due = (now.date() + timedelta(days=self.ctx.settings.reclamo_response_days)).isoformat() \
             if subject == "reclamo" else None
         limit = self.ctx.settings.contact_max_messages_per_day
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             if _sent_today(conn, who.user_id, now.date().isoformat()) >= limit:
                 raise ValidationError(f"Puedes enviar hasta {limit} mensajes por día. Si es urgente, llama al "
                                       "Call Center.", code="contact_limit", field="text")
@@ -264,7 +264,7 @@ class ContactService:
         limit = self.ctx.settings.contact_max_messages_per_day
         if isinstance(case_id, bool) or not isinstance(case_id, int):
             raise NotFound("El caso no existe o no es tuyo.", field="case")
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             row = conn.execute("SELECT * FROM contact_cases WHERE id = ? AND user_id = ? FOR UPDATE",
                                (case_id, who.user_id)).fetchone()
             if row is None:

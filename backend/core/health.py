@@ -64,7 +64,7 @@ def status(target: str | Path | DatabaseUrl, key_file: Path, now: datetime, *, m
         if schema.level == CRITICAL:
             return Report(tuple(checks))
         checks += [_keys(db, key_file), _worker(db), _settlement(db, now, max_attempts), _sms(db, now),
-                   *_calendar(db, now.date()), _rates(now.date()), *_regulatory()]
+                   *_calendar(db, now.date()), _rates(db, now.date()), *_regulatory()]
         return Report(tuple(checks))
     finally:
         db.close()
@@ -188,10 +188,12 @@ def _regulatory() -> list[Check]:
     return [Check("datos_regulatorios", WARNING, w) for w in warnings]
 
 
-def _rates(today: date) -> Check:
+def _rates(db: Database, today: date) -> Check:
+    """The caps in force in this database (the shipped ones with those `cooprogreso tasas --load` added)."""
     from backend.core import rates
 
-    caps = rates.default_book().caps_on(today)
+    with db.read() as conn:
+        caps = rates.current_book(conn, upto=today).caps_on(today)
     if not caps:
         return Check("tasas", CRITICAL, "No hay tasas máximas vigentes para hoy.")
     newest = max(c.valid_from for c in caps)

@@ -207,9 +207,10 @@ class RateBook:
                 continue
         return out
 
-    def newest(self) -> LegalCap | None:
-        """The row published last (latest valid_from): how fresh the table is."""
-        return max(self.caps, key=lambda c: c.valid_from, default=None)
+    def newest(self, on: date) -> LegalCap | None:
+        """The row published last that is in force by `on` (latest valid_from up to it): how fresh the table is.
+        A row loaded for a later day says nothing of today's table (one dated 2099 hid a stale table for good)."""
+        return max((c for c in self.caps if c.valid_from <= on), key=lambda c: c.valid_from, default=None)
 
     def offers_over_cap(self, on: date) -> list[tuple[Offer, LegalCap | None]]:
         """The co-op's offers in force on `on` above their segment's cap (or with no cap at all)."""
@@ -232,7 +233,7 @@ class RateBook:
         """What the staff must know about the caps in force, in Spanish: a stale table, unverified caps, and
         offers the co-op makes above a cap (refused at simulation until the offer is corrected)."""
         out = []
-        newest = self.newest()
+        newest = self.newest(today)
         if newest is None:
             out.append("No hay tabla de tasas máximas: ningún crédito se puede simular.")
         elif (today - newest.valid_from).days > max_age_days:
@@ -407,6 +408,6 @@ class RatesService:
         today = self.ctx.now().date()
         with self.ctx.db.read() as conn:
             book = current_book(conn)
-        newest = book.newest()
+        newest = book.newest(today)
         stale = newest is None or (today - newest.valid_from).days > self.ctx.settings.rate_table_max_age_days
         return CapsView(today, tuple(book.caps_on(today)), stale)

@@ -97,6 +97,14 @@ def visible(text: object) -> str:
     return "".join(ch if ch.isprintable() and not is_refused(ch) else f"\\u{ord(ch):04x}" for ch in text)
 
 
+def csv_cell(text: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula: one starting with = + - @, even after spaces (which a
+    spreadsheet skips), or with a tab or carriage return, is kept as text by a leading apostrophe. Amounts are
+    written without a sign, so no figure is touched. The one rule for every CSV we write."""
+    text = "" if text is None else str(text)
+    return "'" + text if text[:1] in ("\t", "\r") or text.lstrip()[:1] in ("=", "+", "-", "@") else text
+
+
 def counted(count: int, singular: str, plural: str) -> str:
     """«1 movimiento», «2 movimientos»: a count with its noun in the right number (never «1 movimientos»)."""
     return f"{count} {singular if count == 1 else plural}"

@@ -17,7 +17,7 @@ from backend.core.ids import row_id
 from backend.core.money import format_plain
 from backend.core.movement_filter import MovementFilter
 from backend.core.periods import within_days
-from backend.core.text import clean_text
+from backend.core.text import clean_text, csv_cell
 from backend.security.auth import AuthService
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ class ProductsService:
         for r in self.ctx.db.conn.execute(sql, params):
             m = _movement(r)
             writer.writerow([
-                m.posted_at.strftime("%d/%m/%Y"), m.posted_at.strftime("%H:%M"), _csv_safe(m.description),
+                m.posted_at.strftime("%d/%m/%Y"), m.posted_at.strftime("%H:%M"), csv_cell(m.description),
                 format_plain(-m.amount) if m.amount < 0 else "",
                 format_plain(m.amount) if m.amount > 0 else "", format_plain(m.balance_after)])
             count += 1
@@ -235,11 +235,6 @@ def _movement_query(account_id: int, flt: MovementFilter, after: str | None) -> 
 
 def _movement(r: Row) -> Movement:
     return Movement(r["id"], parse_iso(r["posted_at"]), r["memo"], r["amount"], r["balance_after"])
-
-
-def _csv_safe(text: str) -> str:
-    """Stop a spreadsheet from running a description as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _next_day_of_month(today: date, day: int) -> date:

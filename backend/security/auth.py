@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -326,7 +328,7 @@ class AuthService:
             self.staff_directory.set_theme(token, theme)
             return
         who = self.principal(token)
-        with self.ctx.db.write() as conn:
+        with self.writing(who) as conn:
             conn.execute("UPDATE users SET theme = ? WHERE id = ?", (theme, who.user_id))
 
     def principal(self, token: str) -> Principal:
@@ -348,6 +350,14 @@ class AuthService:
                 conn.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (iso(now), row["id"]))
         self.ctx.db.act_for(row["member_id"])  # PostgreSQL: this thread's writes queue per member
         return Principal(row["user_id"], row["member_id"], row["username"], row["id"])
+
+    @contextlib.contextmanager
+    def writing(self, who: Principal) -> Iterator[Connection]:
+        """The write transaction of a member's call: its session checked again once the lock is held (`still_open`),
+        so nothing is written for a session another one ended while this call waited."""
+        with self.ctx.db.write() as conn:
+            self.still_open(conn, who)
+            yield conn
 
     @staticmethod
     def still_open(conn: Connection, who: Principal) -> None:

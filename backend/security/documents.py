@@ -29,11 +29,18 @@ from typing import Any
 from backend.core.context import Context
 from backend.core.errors import ValidationError
 from backend.core.settings import Settings
+from backend.core.text import csv_cell
 from backend.security import receipts
 
 CODE_LABEL = receipts.CODE_LABEL  # «Código de verificación: »
 _PLACEHOLDER = "00000-00000-00000-00000"
-_CODE_RE = re.compile(re.escape(CODE_LABEL.encode("latin-1")) + rb"[0-9A-F]{5}(?:-[0-9A-F]{5}){3}")
+# The code only where the footer draws it: a switch to the footer's 7-point font, the code as a whole string,
+# then «Página n de m» on the same baseline. Typed text lies inside a string whose parentheses fpdf2 escapes, so
+# it can never produce «Td (» or «) Tj ET»: a motive that reads like a code is drawing like any other.
+_FOOTER_RE = re.compile(rb"\nBT /F[0-9]+ 7\.00 Tf ET\nBT [0-9.]+ (?P<y>[0-9.]+) Td \("
+                        + re.escape(CODE_LABEL.encode("latin-1"))
+                        + rb"(?P<code>[0-9A-F]{5}(?:-[0-9A-F]{5}){3})\) Tj ET\nBT [0-9.]+ (?P=y) Td \("
+                        + re.escape("Página ".encode("latin-1")))
 _PDF_DOMAIN = b"cooprogreso-pdf-v1\n"
 PDF_MIME = "application/pdf"
 CSV_MIME = "text/csv"
@@ -95,25 +102,20 @@ def render_csv(secret: bytes, doc: Document) -> bytes:
     """The document as CSV, signed on its last line (checked by `receipts.verify`, or `verify`)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([_cell(doc.coop_name)])
-    writer.writerow(["RUC", _cell(doc.coop_ruc)])
-    writer.writerow(["Documento", _cell(doc.title)])
+    writer.writerow([csv_cell(doc.coop_name)])
+    writer.writerow(["RUC", csv_cell(doc.coop_ruc)])
+    writer.writerow(["Documento", csv_cell(doc.title)])
     writer.writerow(["Emitido", f"{doc.issued_at:%d/%m/%Y %H:%M:%S}"])
     for label, value in doc.header + doc.summary:
-        writer.writerow([_cell(label), _cell(value)])
+        writer.writerow([csv_cell(label), csv_cell(value)])
     if doc.columns:
         writer.writerow([])
         writer.writerow(list(doc.columns))
-        writer.writerows([_cell(v) for v in row] for row in doc.rows)
+        writer.writerows([csv_cell(v) for v in row] for row in doc.rows)
     for note in doc.notes:
-        writer.writerow([_cell(note)])
+        writer.writerow([csv_cell(note)])
     lines = buffer.getvalue().split("\n")[:-1]
     return receipts.render(secret, lines).encode("utf-8")
-
-
-def _cell(text: str) -> str:
-    """Stop a spreadsheet from running a value as a formula (amounts are written without a sign)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # -- PDF -------------------------------------------------------------------------------------------
@@ -379,11 +381,12 @@ def _pdf_code(secret: bytes, pages: Sequence[bytes]) -> str:
     codes = set()
     digest = hmac.new(secret, _PDF_DOMAIN, hashlib.sha256)
     for page in pages:
-        found = _CODE_RE.findall(page)
+        found = list(_FOOTER_RE.finditer(page))
         if len(found) != 1:
             raise NotOurs("a page without exactly one code")
-        codes.add(found[0])
-        blank = _CODE_RE.sub(CODE_LABEL.encode("latin-1") + _PLACEHOLDER.encode(), page)
+        codes.add(found[0]["code"])
+        start, end = found[0].span("code")
+        blank = page[:start] + _PLACEHOLDER.encode() + page[end:]
         digest.update(len(blank).to_bytes(8, "big") + blank)
     if len(codes) != 1:
         raise NotOurs("pages with different codes")
@@ -393,19 +396,18 @@ def _pdf_code(secret: bytes, pages: Sequence[bytes]) -> str:
 
 def printed_code(data: bytes) -> str | None:
     """The code a PDF of ours prints, or None."""
-    m = _CODE_RE.search(b"".join(_pages(data))) if data.startswith(b"%PDF-") else None
-    return m.group(0)[len(CODE_LABEL.encode("latin-1")):].decode() if m else None
+    m = _FOOTER_RE.search(_pages(data)[0]) if data.startswith(b"%PDF-") else None
+    return m["code"].decode() if m else None
 
 
 def verify_pdf(secret: bytes, data: bytes) -> bool:
     """True only if the PDF is as the co-op wrote it: every page's drawing under the code it prints."""
     try:
         pages = _pages(data)
-        printed = _CODE_RE.search(pages[0])
+        printed = _FOOTER_RE.search(pages[0])
         if printed is None:
             return False
-        return hmac.compare_digest(_pdf_code(secret, pages).encode(),
-                                   printed.group(0)[len(CODE_LABEL.encode("latin-1")):])
+        return hmac.compare_digest(_pdf_code(secret, pages).encode(), printed["code"])
     except NotOurs:
         return False
 

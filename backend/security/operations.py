@@ -117,7 +117,7 @@ class OperationsService:
         op_id, key = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         now = self.ctx.now()
         expires = now + timedelta(seconds=self.ctx.settings.operation_ttl_seconds)
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             conn.execute(
                 "INSERT INTO operations (id, user_id, actor, kind, request, details_digest, idempotency_key,"
                 " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -186,8 +186,7 @@ class SecurityCenterService:
         who = self.auth.principal(token)
         if isinstance(session_id, bool) or not isinstance(session_id, int) or session_id == who.session_id:
             raise NotFound("La sesión no existe o no es tuya.")
-        with self.ctx.db.write() as conn:
-            self.auth.still_open(conn, who)
+        with self.auth.writing(who) as conn:
             done = conn.execute("UPDATE sessions SET ended_at = ?, end_reason = 'cerrada_por_socio' WHERE id = ?"
                                 " AND user_id = ? AND ended_at IS NULL RETURNING id",
                                 (self.ctx.now_iso(), session_id, who.user_id)).fetchone()
@@ -199,8 +198,7 @@ class SecurityCenterService:
     def close_other_sessions(self, token: str) -> int:
         """«Cerrar las demás sesiones»: every open session of the member but this one; how many closed."""
         who = self.auth.principal(token)
-        with self.ctx.db.write() as conn:
-            self.auth.still_open(conn, who)  # two sessions closing each other at once: the first one wins
+        with self.auth.writing(who) as conn:  # two sessions closing each other at once: the first one wins
             closed = conn.execute("UPDATE sessions SET ended_at = ?, end_reason = 'cerrada_por_socio' WHERE user_id = ?"
                                   " AND ended_at IS NULL AND id != ? RETURNING id",
                                   (self.ctx.now_iso(), who.user_id, who.session_id)).fetchall()
@@ -272,7 +270,7 @@ class SecurityCenterService:
         elif not isinstance(amount, str):
             raise ValidationError("El monto debe escribirse como texto, por ejemplo 100.00.", field="monto")
         now = self.ctx.now_iso()
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             conn.execute("INSERT INTO security_alerts (user_id, movement_threshold, sign_in_sms, updated_at)"
                          " VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET movement_threshold ="
                          " excluded.movement_threshold, sign_in_sms = excluded.sign_in_sms, updated_at = excluded.updated_at",
@@ -317,8 +315,7 @@ class SecurityCenterService:
                        f"{parse_iso(row[0]):%d/%m/%Y %H:%M}")
         body = f"No fui yo: el socio no reconoce {subject}. Acceso en línea bloqueado a su pedido."
         now = self.ctx.now()
-        with self.ctx.db.write() as conn:
-            self.auth.still_open(conn, who)  # «No fui yo» in two sessions at once: one reclamo, one SMS
+        with self.auth.writing(who) as conn:  # «No fui yo» in two sessions at once: one reclamo, one SMS
             conn.execute("UPDATE users SET locked_until = ?, failed_logins = 0 WHERE id = ?",
                          ("9999-12-31 23:59:59", who.user_id))  # until the staff unlock it (Atención al socio)
             ended = conn.execute("UPDATE sessions SET ended_at = ?, end_reason = 'no_fui_yo' WHERE user_id = ?"

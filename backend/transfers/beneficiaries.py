@@ -104,7 +104,7 @@ class BeneficiariesService:
         form = self._validate(self.ctx.db.conn, who, form, editing_id)
         if _key_fields(self._own(who, editing_id)) != _key_fields(form):
             raise ValidationError("Este cambio se confirma con el código de seguridad.", code="otp_required")
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             if _key_fields(self._own(who, editing_id, conn)) != _key_fields(self._validate(conn, who, form, editing_id)):
                 raise ValidationError("Este cambio se confirma con el código de seguridad.", code="otp_required")
             saved = self._write(conn, who, form, editing_id)
@@ -138,7 +138,7 @@ class BeneficiariesService:
         ids = sorted(set(ids))
         if not ids:
             raise ValidationError("Selecciona al menos un beneficiario.")
-        with self.ctx.db.write() as conn:
+        with self.auth.writing(who) as conn:
             marks = ",".join("?" * len(ids))
             owned = conn.execute(f"SELECT COUNT(*) FROM beneficiaries WHERE user_id = ? AND id IN ({marks})",
                                  (who.user_id, *ids)).fetchone()[0]

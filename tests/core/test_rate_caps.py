@@ -78,6 +78,14 @@ def test_a_stale_table_is_warned_until_the_new_one_is_loaded(backend, tmp_path):
     assert entry.action == "tasas.carga" and entry.outcome == "ok"
 
 
+def test_a_row_dated_in_the_future_does_not_hide_a_stale_table(backend, tmp_path):
+    """A table holding a row that starts in 2099 is not «fresh» today: the newest row in force decides."""
+    far = HEADER + "consumo,2099-01-01,,16.77,si,\"BCE (prueba)\"\n"
+    rates.load_file(backend.ctx, write(tmp_path, far), "cli")
+    stale = [w for w in backend.rate_warnings() if "más reciente es del 01/01/2026" in w]
+    assert stale and "328 días" in stale[0]
+
+
 def test_a_loaded_cap_applies_to_simulations_at_once(backend, lucia, tmp_path):
     """A lower consumo cap loaded today refuses the co-op's 15.60% consumo offer from the next simulation on."""
     assert backend.product_requests.simulate_loan(lucia.token, "consumo", 1_000_00, 12, "frances")

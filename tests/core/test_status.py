@@ -45,6 +45,22 @@ def test_a_stale_rate_table_warns_and_a_fresh_one_does_not(backend, db_path, cap
         assert checks["tasas"]["level"] == level, checks["tasas"]
 
 
+def test_the_rate_table_loaded_into_the_database_is_the_one_status_checks(backend, db_path, tmp_path, capsys):
+    """`cooprogreso tasas --load` of the current table ends the warning; status read the shipped table only."""
+    from backend.core import rates
+
+    newest = max(c.valid_from for c in rates.default_book().caps_on(datetime(2026, 11, 25).date()))
+    day = datetime.fromordinal(newest.toordinal() + 400).replace(hour=10)
+    set_process_clock(FixedClock(day))
+    assert status(capsys, db_path)[1]["tasas"]["level"] == "AVISO"
+    table = tmp_path / "tasas.csv"
+    table.write_text("segment,valid_from,valid_to,max_effective,verified,source\n"
+                     f"consumo,{day:%Y-%m-%d},,16.77,si,BCE (prueba)\n", encoding="utf-8")
+    rates.load_file(backend.ctx, table, "cli")
+    _, checks = status(capsys, db_path)
+    assert checks["tasas"]["level"] == "OK" and f"{day:%d/%m/%Y}" in checks["tasas"]["message"], checks["tasas"]
+
+
 def test_a_wrong_key_file_is_critical_and_nothing_is_written(backend, db_path, engine, tmp_path, monkeypatch, capsys):
     backend.close()
     before = hashlib.sha256(db_path.read_bytes()).hexdigest() if engine == "sqlite" else None

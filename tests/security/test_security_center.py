@@ -395,3 +395,28 @@ def test_an_operation_confirmed_while_another_session_says_not_me_is_not_booked(
     assert balance_of(backend, a) == before
     assert backend.db.conn.execute("SELECT state FROM operations WHERE id = ?", (pending.id,)).fetchone()[0] \
         == "pendiente"
+
+
+def test_writes_waiting_at_the_lock_when_another_session_says_not_me_write_nothing(backend, db_path, clock):
+    """Not only money: alerts or a message to the co-op from a session that passed its check
+    before the lock, while the member's «No fui yo» elsewhere committed first, are refused and change nothing."""
+    lucia = demo_member(backend)
+    thief = _sign_in(backend, Origin("web", "203.0.113.9"))
+    center, contact = backend.security_center, backend.contact
+    before_alerts = center.alerts(lucia.token)
+    cases = backend.db.conn.execute("SELECT COUNT(*) FROM contact_cases").fetchone()[0]
+    audits = backend.db.conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
+
+    def not_me(conn):
+        conn.execute("UPDATE sessions SET ended_at = ?, end_reason = 'no_fui_yo' WHERE user_id ="
+                     " (SELECT id FROM users WHERE member_id = ?) AND ended_at IS NULL",
+                     (backend.ctx.now_iso(), lucia.member_id))
+
+    results = _held_at_the_lock(backend, db_path, lucia.member_id, [
+        lambda: center.set_alerts(thief, "1.00", False),
+        lambda: contact.write(thief, "consulta", "Mensaje escrito por quien no es el socio."),
+    ], then=not_me)
+    assert all(isinstance(r, SessionExpired) and "No fui yo" in r.message for r in results), results
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM contact_cases").fetchone()[0] == cases
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == audits
+    assert center.alerts(_sign_in(backend, Origin("web", "198.51.100.4"))) == before_alerts
