@@ -57,9 +57,26 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "cooprogreso_tui.cli", *FAST_SET, *args]
 
 
+_DEMOS: dict[tuple[str, str], Path] = {}
+
+
 def make_demo(path: Path) -> Path:
-    """The full demo co-op (as `cooprogreso demo-data` makes it), with the cheap KDF."""
-    subprocess.run(cli("demo-data", "--db", str(path)), check=True, capture_output=True, timeout=120)
+    """The full demo co-op (as `cooprogreso demo-data` makes it), with the cheap KDF.
+
+    Built once per test process, clock and key file (the command takes a few seconds), then copied: every
+    caller gets its own file in the same state."""
+    key = (os.environ.get("COOPROGRESO_CLOCK", ""), os.environ.get("COOPROGRESO_SECRET_KEY_FILE", ""))
+    made = _DEMOS.get(key)
+    if made is None or not made.exists():
+        import atexit
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="cooprogreso-demo-")
+        atexit.register(shutil.rmtree, folder, True)
+        made = Path(folder) / "demo.sqlite3"
+        subprocess.run(cli("demo-data", "--db", str(made)), check=True, capture_output=True, timeout=120)
+        _DEMOS[key] = made
+    shutil.copy(made, path)
     return path
 
 

@@ -51,6 +51,29 @@ def demo_template(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def empty_db_template(tmp_path_factory) -> Path:
+    """An empty SQLite database with every migration applied, made once per test process."""
+    from backend.core.database import open_database
+
+    path = tmp_path_factory.mktemp("empty") / "empty.sqlite3"
+    open_database(path).close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def empty_db(empty_db_template, tmp_path_factory):
+    """`empty_db()`: the path of a new copy of the empty, migrated database. Applying the migrations takes
+    about 0.2 s; a copy a few milliseconds, so a test (or a hypothesis example) that needs a blank database
+    but does not test the migrations themselves takes a copy."""
+    def copy() -> Path:
+        path = tmp_path_factory.mktemp("blank") / "blank.sqlite3"
+        shutil.copy(empty_db_template, path)
+        return path
+
+    return copy
+
+
 PG_URL = os.environ.get("COOPROGRESO_TEST_PG_URL", "")
 SQLITE_ONLY_MODULES = ("test_ui_", "test_snapshots")
 
@@ -69,9 +92,10 @@ def pytest_generate_tests(metafunc) -> None:
 # finishing alone (seconds per module in a full run, heaviest first). The SSH module builds one branch server
 # (a venv, accounts, sshd) for all its tests, so it stays on one worker (xdist_group; `--dist loadgroup` is
 # in addopts); the demo scripts spread over the workers, each of which builds their demo database once.
-SLOW_FIRST = ("test_ssh", "test_demos", "test_web_browser", "test_races", "test_end_of_day_claims", "test_ui_staff", "test_ui_cards",
+SLOW_FIRST = ("test_ssh", "test_demos", "test_scheduled_properties", "test_dates_shown", "test_ui_focus",
+              "test_web_browser", "test_races", "test_end_of_day_claims", "test_simulation", "test_ui_staff", "test_ui_cards",
               "test_ui_staff_queues", "test_ui_staff_qa", "test_ui_product_requests", "test_ui_services",
-              "test_ui_transfers", "test_ui_staff_counterqa", "test_scheduled_properties", "test_help",
+              "test_ui_transfers", "test_ui_staff_counterqa", "test_help",
               "test_snapshots_contacto", "test_ui_affiliation", "test_snapshots_cards", "test_ui_beneficiaries",
               "test_snapshots_solicitudes", "test_ui_login", "test_ui_products", "test_web", "test_scheduled")
 ONE_WORKER = ("test_ssh",)
@@ -262,10 +286,20 @@ def ana(backend):
     return other_member(backend)
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption("--pg-census", action="store_true",
+                     help="list the [postgresql] tests whose body sent no SQL (tests/pg_census.py)")
+
+
 def pytest_configure(config):
     """Every test (and every CLI it starts) keeps the co-op's keys in a private key file of its own run."""
     import os
     import tempfile
+
+    if config.getoption("pg_census", False):
+        from tests import pg_census
+
+        config.pluginmanager.register(pg_census, "pg_census")
 
     folder = tempfile.mkdtemp(prefix="cooprogreso-keys-")
     os.environ["COOPROGRESO_SECRET_KEY_FILE"] = os.path.join(folder, "keys.json")

@@ -5,19 +5,22 @@ v2, and the staff code step works on demo databases only."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from backend.service import Backend
-from cooprogreso_tui import play
-from tests.channels import ROOT, artifacts, cli, make_demo
+from cooprogreso_tui import cli, play
+from tests.channels import FAST_SET, ROOT, artifacts, make_demo
 
-DEMOS = sorted((ROOT / "demos").glob("*.toml"))
+# The longest scripts first (a script's length is its number of steps): the longest one sets when the module ends.
+DEMOS = sorted((ROOT / "demos").glob("*.toml"), key=lambda p: (-p.stat().st_size, p.name))
 LUCIA_SAVINGS = "4100000019"  # the demo member's first savings account (where the scripts debit and credit)
 
 
@@ -26,9 +29,13 @@ def demo_template(tmp_path_factory) -> Path:
     return make_demo(tmp_path_factory.mktemp("demos") / "demo.sqlite3")
 
 
-def _play(script: Path, db: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(cli("play", str(script), "--db", str(db), "--headless", *extra),
-                          capture_output=True, text=True, timeout=300)
+def _play(script: Path, db: Path, *extra: str) -> SimpleNamespace:
+    """`cooprogreso play --headless` in this process (the CLI's own entry point, its exit code and output):
+    a subprocess per script would import the whole app again for each one."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main([*FAST_SET, "play", str(script), "--db", str(db), "--headless", *extra])
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 # -- what each money script must leave behind ---------------------------------------------------

@@ -22,8 +22,8 @@ def test_demo_books_are_sound(backend):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(1, 500_00)), min_size=1, max_size=30))
-def test_random_entries_keep_the_invariant(tmp_path_factory, moves):
-    db = open_database(tmp_path_factory.mktemp("l") / "l.sqlite3")
+def test_random_entries_keep_the_invariant(empty_db, moves):
+    db = open_database(empty_db())
     with db.write() as conn:
         caja = accounts.internal_account(conn, "caja")
         member = accounts.create_member(conn, id_type="cedula", id_number="1710034065", first_names="A",

@@ -124,6 +124,7 @@ def test_staff_methods_are_discovered(backend):
     assert queues <= names
 
 
+@pytest.mark.sqlite_only  # reads the services' declared roles, no SQL: one engine is enough
 def test_the_back_office_queues_are_for_atencion_and_supervisors(backend):
     from backend.security.roles import ATENCION, SUPERVISOR
 
