@@ -65,7 +65,11 @@ def make_demo(path: Path) -> Path:
 
     Built once per test process, clock and key file (the command takes a few seconds), then copied: every
     caller gets its own file in the same state."""
-    key = (os.environ.get("COOPROGRESO_CLOCK", ""), os.environ.get("COOPROGRESO_SECRET_KEY_FILE", ""))
+    from tests.conftest import NOW
+
+    # A module-scoped fixture calls this before the test's own clock is set: the tests' day, never the real one.
+    clock = os.environ.get("COOPROGRESO_CLOCK") or NOW.isoformat()
+    key = (clock, os.environ.get("COOPROGRESO_SECRET_KEY_FILE", ""))
     made = _DEMOS.get(key)
     if made is None or not made.exists():
         import atexit
@@ -74,7 +78,8 @@ def make_demo(path: Path) -> Path:
         folder = tempfile.mkdtemp(prefix="cooprogreso-demo-")
         atexit.register(shutil.rmtree, folder, True)
         made = Path(folder) / "demo.sqlite3"
-        subprocess.run(cli("demo-data", "--db", str(made)), check=True, capture_output=True, timeout=120)
+        subprocess.run(cli("demo-data", "--db", str(made)), check=True, capture_output=True, timeout=120,
+                       env={**os.environ, "COOPROGRESO_CLOCK": clock})
         _DEMOS[key] = made
     shutil.copy(made, path)
     return path
