@@ -110,9 +110,9 @@ def pg_figures(count: int = 200, rounds: int = 3) -> dict[str, float]:
         billers.ensure_loaded(backend.db)
         backend.close()
         for _ in range(rounds):
-            single, _, single_errors = _workers(url, 1, count)
+            single, _, single_errors = _workers(url, 1, count, extra=("book",))
             raw, _, raw_errors = _workers(url, PROCESSES, count, script="pg_raw_worker.py")
-            many, _, many_errors = _workers(url, PROCESSES, count)
+            many, _, many_errors = _workers(url, PROCESSES, count, extra=("book",))
             with lock_waits(url, waits):
                 mix, mix_done, mix_errors = _workers(url, PROCESSES, count, extra=("mix",))
             singles.append(single)

@@ -8,6 +8,11 @@
     python bench/run.py --only statements  only statement_ratio (bench/statements.py)
     python bench/run.py --only sqlite  only transfer_throughput_ratio, concurrent_scaling_ratio, concurrent_errors
     python bench/run.py --only check  only check_rss_ratio and check_time_ratio (bench/checkscale.py)
+transfer_throughput_ratio: transfers per second that one process confirms as production does (each prepared and
+its code requested before the clock starts; timed: `ops.authorise` with the code, receipt included;
+bench/transfer_worker.py) ÷ transfers per second that raw sqlite3 books with the same writes in one transaction
+each (code spent and masked, entry, postings, transfer, usage, both audit rows, operation executed, the
+checkpoint after a masked code; `_raw_transfers`). concurrent_scaling_ratio: four such processes ÷ one.
 Every figure prints with its goal (GOALS below), e.g. `startup_ratio: 1.08 (meta ≤ 1.1)`, and
 `NO CUMPLE` after a missed one.
 """
@@ -196,11 +201,15 @@ def _bench_coop(path: Path, members: int, *, own_payees: bool = False) -> None:
 
 
 def _raw_transfers(path: Path, count: int) -> float:
-    """The same rows of writes per transaction, by hand, with the same pragmas: transfers per second.
+    """The same writes per confirmation, by hand, with the same pragmas: transfers per second.
 
-    It replays copies of a transfer the service booked (entry, postings, transfer, daily usage, audit), so both
-    sides write rows of the same size into the same tables and indexes (the entry with its business day, as the
-    ledger stamps it: without it the raw side wrote a NULL into `entries_business_date`).
+    It replays copies of a transfer the service confirmed, the writes `ops.authorise` makes in its one
+    transaction: the code spent (challenge verified, its SMS masked with secure_delete on, its outbox_codes row
+    gone, the «otp.verificar» audit row), the entry with its business day as the ledger stamps it, postings with
+    balances, the transfer, the day's usage, the «transferencia» audit row and the operation marked executed;
+    after the commit the write-ahead log checkpointed and truncated, as the scrub after a masked code does. Each
+    confirmation's challenge, SMS and operation are copied in before the clock starts, as the service side
+    prepares them before its clock starts. It reads only what the writes need (no checks, no receipt).
     """
     import secrets
     import sqlite3
@@ -213,11 +222,41 @@ def _raw_transfers(path: Path, count: int) -> float:
     e = dict(conn.execute("SELECT * FROM entries WHERE id = ?", (t["entry_id"],)).fetchone())
     legs = [dict(r) for r in conn.execute("SELECT * FROM postings WHERE entry_id = ? ORDER BY id", (e["id"],))]
     a = dict(conn.execute("SELECT * FROM audit_log WHERE action = 'transferencia.terceros' ORDER BY id DESC LIMIT 1").fetchone())
+    v = dict(conn.execute("SELECT * FROM audit_log WHERE action = 'otp.verificar' ORDER BY id DESC LIMIT 1").fetchone())
+    op = dict(conn.execute("SELECT * FROM operations WHERE result_id = ?", (t["id"],)).fetchone())
+    ch = dict(conn.execute("SELECT * FROM otp_challenges WHERE id = ?", (op["challenge_id"],)).fetchone())
+    sms = dict(conn.execute("SELECT * FROM outbox WHERE body LIKE 'Cooprogreso: tu código%' ORDER BY id DESC LIMIT 1")
+               .fetchone())
     t_cols = [c for c in t if c != "id"]
+    waiting = []
+    conn.execute("BEGIN IMMEDIATE")
+    for _i in range(count):  # the confirmations waiting for their code, as the service side has them
+        challenge, op_id = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        conn.execute("INSERT INTO otp_challenges (id, member_id, purpose, details_digest, code_hash, phone, created_at,"
+                     " expires_at, tries_left, last_sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (challenge, ch["member_id"], ch["purpose"], ch["details_digest"], ch["code_hash"], ch["phone"],
+                      ch["created_at"], ch["expires_at"], 3, ch["last_sent_at"]))
+        outbox = conn.execute("INSERT INTO outbox (created_at, channel, recipient, body) VALUES (?, ?, ?, ?)",
+                              (sms["created_at"], sms["channel"], sms["recipient"], sms["body"])).lastrowid
+        conn.execute("INSERT INTO outbox_codes (outbox_id, challenge_id, sent_at) VALUES (?, ?, ?)",
+                     (outbox, challenge, sms["created_at"]))
+        conn.execute("INSERT INTO operations (id, user_id, actor, kind, request, details_digest, idempotency_key,"
+                     " challenge_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (op_id, op["user_id"], op["actor"], op["kind"], op["request"], op["details_digest"],
+                      secrets.token_urlsafe(16), challenge, op["created_at"], op["expires_at"]))
+        waiting.append((challenge, outbox, op_id, conn.execute("SELECT idempotency_key FROM operations WHERE id = ?",
+                                                               (op_id,)).fetchone()[0]))
+    conn.execute("COMMIT")
+    masked = sms["body"]  # already masked: the service masked this one
     start = time.perf_counter()
-    for _i in range(count):
-        key = secrets.token_urlsafe(16)  # random, like the service's idempotency keys (index page spread)
+    for challenge, outbox, op_id, key in waiting:
         conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE otp_challenges SET verified_at = ? WHERE id = ?", (v["at"], challenge))
+        conn.execute("PRAGMA secure_delete = ON")
+        conn.execute("UPDATE outbox SET body = ? WHERE id = ?", (masked, outbox))
+        conn.execute("DELETE FROM outbox_codes WHERE outbox_id = ?", (outbox,))
+        conn.execute("INSERT INTO audit_log (at, actor, action, outcome, details) VALUES (?, ?, ?, ?, ?)",
+                     (v["at"], v["actor"], v["action"], v["outcome"], v["details"]))
         entry = conn.execute("INSERT INTO entries (kind, description, posted_at, actor, idempotency_key, business_date)"
                              " VALUES (?, ?, ?, ?, ?, ?)",
                              (e["kind"], e["description"], e["posted_at"], e["actor"], key, e["business_date"])).lastrowid
@@ -229,14 +268,20 @@ def _raw_transfers(path: Path, count: int) -> float:
                          (entry, leg["account_id"], leg["amount"], after, leg["posted_at"], leg["memo"]))
         row = {**t, "reference": f"{t['reference'][:6]}{entry:08d}", "idempotency_key": key, "entry_id": entry,
                "motive": "raw"}
-        conn.execute(f"INSERT INTO transfers ({', '.join(t_cols)}) VALUES ({', '.join('?' * len(t_cols))})",
-                     [row[c] for c in t_cols])
+        result = conn.execute(f"INSERT INTO transfers ({', '.join(t_cols)}) VALUES ({', '.join('?' * len(t_cols))})"
+                              " RETURNING id", [row[c] for c in t_cols]).fetchone()[0]
         conn.execute("INSERT INTO transfer_usage (user_id, kind, day, amount) VALUES (?, ?, ?, ?)"
                      " ON CONFLICT (user_id, kind, day) DO UPDATE SET amount = amount + excluded.amount",
                      (t["user_id"], t["kind"], t["created_at"][:10], t["amount"]))
         conn.execute("INSERT INTO audit_log (at, actor, action, outcome, details) VALUES (?, ?, ?, ?, ?)",
                      (a["at"], a["actor"], a["action"], a["outcome"], a["details"]))
+        conn.execute("UPDATE operations SET state = 'ejecutada', result_id = ?, executed_at = ? WHERE id = ?",
+                     (result, op["executed_at"], op_id))
         conn.execute("COMMIT")
+        conn.execute("PRAGMA secure_delete = OFF")
+        conn.execute("PRAGMA busy_timeout = 0")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        conn.execute("PRAGMA busy_timeout = 10000")
     elapsed = time.perf_counter() - start
     conn.close()
     return count / elapsed

@@ -1,6 +1,11 @@
-"""Child process for bench/run.py: book N transfers through the service commit path (no OTP).
+"""Child process for bench/run.py: book N transfers as production confirms them.
 
-usage: transfer_worker.py DB USERNAME COUNT [mix]
+usage: transfer_worker.py DB USERNAME COUNT [mix|book]
+By default each transfer is prepared and its code requested (read from the embedded outbox) before the clock
+starts; what is timed is `ops.authorise` with the code, as the member's confirmation runs it: the draft again
+before the lock, then under the lock the code spent (and masked in the outbox, with the checkpoint that empties
+the write-ahead log), the session, the draft again, the booking and the operation row; then the receipt.
+`book`: the old figure, `TransfersService._book` without a draft and without a code (a path production never takes).
 `mix`: instead, in turn, an interbank transfer, a bill payment (a top-up) and a payment of another bank's card,
 each through its handler's commit path: every one of them credits the co-op's own internal accounts
 (compensación interbancaria, comisiones, the biller's collection account), the rows all branches share.
@@ -24,7 +29,8 @@ from backend.transfers.transfers import TransferRequest  # noqa: E402
 
 UNLIMITED = dict(limit_terceros_tx=10**12, limit_terceros_daily=10**12, limit_interbancaria_tx=10**12,
                  limit_interbancaria_daily=10**12, limit_servicios_daily=10**12, card_payment_tx=10**12,
-                 scrypt_log_n=8, session_idle_seconds=10**7)
+                 scrypt_log_n=8, session_idle_seconds=10**7, otp_ttl_seconds=86_400, operation_ttl_seconds=86_400,
+                 otp_max_per_window=10**6, otp_max_failures_per_day=10**6, otp_max_unused_per_day=10**6)
 VISA = "4111111111111111"
 
 
@@ -37,6 +43,33 @@ def book(backend: Backend, token: str, origin: int, dest: str, count: int) -> tu
         try:
             with backend.db.write() as conn:
                 backend.transfers._book(conn, who, request, secrets.token_urlsafe(16))
+            done += 1
+        except (sqlite3.OperationalError, ServiceError):  # "database is locked", busy: this figure must show zero
+            errors += 1
+    return done, errors, time.perf_counter() - start
+
+
+def confirmations(backend: Backend, token: str, origin: int, dest: str, count: int) -> list[tuple[str, str]]:
+    """`count` transfers prepared with their code sent, as the member's screen leaves them: (operation id, code)."""
+    from dataclasses import asdict
+
+    request = asdict(TransferRequest("terceros", origin, 1_00, "bench", account_number=dest))
+    waiting = []
+    for _ in range(count):
+        pending = backend.ops.prepare(token, "transferencia", request)
+        challenge = backend.ops.request_code(token, pending.id)
+        body = backend.db.conn.execute("SELECT o.body FROM outbox_codes c JOIN outbox o ON o.id = c.outbox_id"
+                                       " WHERE c.challenge_id = ?", (challenge.id,)).fetchone()[0]
+        waiting.append((pending.id, body.split(" es ")[1][:6]))
+    return waiting
+
+
+def confirm(backend: Backend, token: str, waiting: list[tuple[str, str]]) -> tuple[int, int, float]:
+    done = errors = 0
+    start = time.perf_counter()
+    for op_id, code in waiting:
+        try:
+            backend.ops.authorise(token, op_id, code)
             done += 1
         except (sqlite3.OperationalError, ServiceError):  # "database is locked", busy: this figure must show zero
             errors += 1
@@ -93,9 +126,13 @@ def main() -> None:
         print(f"done {done} errors {errors} seconds {seconds:.4f}", flush=True)
         return
     dest = backend.db.get_meta(f"bench_dest_{username}") or backend.db.get_meta("bench_dest")
+    waiting = confirmations(backend, token, origin, dest, count) if sys.argv[4:] != ["book"] else []
     print("ready", flush=True)
     sys.stdin.readline()  # wait for the parent's start signal
-    done, errors, seconds = book(backend, token, origin, dest, count)
+    if waiting:
+        done, errors, seconds = confirm(backend, token, waiting)
+    else:
+        done, errors, seconds = book(backend, token, origin, dest, count)
     print(f"done {done} errors {errors} seconds {seconds:.4f}", flush=True)
 
 
