@@ -87,6 +87,12 @@ def iso(dt: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
+    """A stored stamp. Its exact shape (`2026-11-25 10:00:00`, ASCII digits) by fromisoformat, the same datetime
+    ten times faster (every confirmation reads four); anything else as strptime reads or refuses it."""
+    if (len(text) == 19 and text.isascii() and text[4] == text[7] == "-" and text[10] == " "
+            and text[13] == text[16] == ":" and text[:4].isdigit() and text[5:7].isdigit() and text[8:10].isdigit()
+            and text[11:13].isdigit() and text[14:16].isdigit() and text[17:].isdigit()):
+        return datetime.fromisoformat(text)
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
 
 

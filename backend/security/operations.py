@@ -207,7 +207,7 @@ class OperationsService:
                 after(who, result_id)
             except Exception:  # booked and committed: the kind's background pass finishes what is left
                 log.exception("operation %s %s: the work after booking failed", kind, result_id)
-        return self.receipt(token, kind, result_id)
+        return handler.receipt(self.ctx.db.conn, who, result_id)  # `who` checked above and under the lock
 
     # -- receipts -------------------------------------------------------------------------------
     def receipt(self, token: str, kind: str, result_id: int) -> Receipt:

@@ -46,3 +46,24 @@ def test_iso_is_strftimes_text_whatever_it_is_given():
                   datetime(1000, 1, 1), datetime(9999, 12, 31, 23, 59, 59), datetime(999, 1, 1, 1, 2, 3),
                   datetime(2026, 1, 1, 5, tzinfo=timezone(timedelta(hours=-5))), date(2026, 11, 25)):
         assert iso(value) == value.strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["2026-11-25 10:00:00", "0001-01-01 00:00:00", "9999-12-31 23:59:59",
+                                  "2024-02-29 12:30:45", "2026-1-5 1:2:3", "2026-11-25T10:00:00", "2026-11-25 10:00",
+                                  "2026-11-25 10:00:00.5", "2026-02-29 10:00:00", "2026-13-01 10:00:00",
+                                  "2026-11-25 24:00:00", "2026-11-25 10:60:00", "2026-11-25 10:00:60",
+                                  "2026-11-25 10:00:0\u0661", "+026-11-25 10:00:00", "2026-11-25 10:00:00+00:00",
+                                  "2026-11-25\t10:00:00", "", "2026-11-25 1 :00:00"])
+def test_parse_iso_reads_or_refuses_as_strptime_does(text):
+    """clock.parse_iso takes a fast path (fromisoformat) for a stamp's exact shape: same datetime, same refusals."""
+    from backend.core.clock import parse_iso
+
+    try:
+        expected: datetime | None = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError):
+            parse_iso(text)
+    else:
+        assert parse_iso(text) == expected
