@@ -359,3 +359,41 @@ def test_the_same_beneficiary_confirmed_at_once_twice_is_stored_once(db_path, tm
     assert check.db.conn.execute("SELECT COUNT(*) FROM beneficiaries WHERE account_number = '2200123456'"
                                  ).fetchone()[0] == 1
     check.close()
+
+
+def test_confirmations_at_once_never_pass_the_daily_limit_together(backend, db_path, tmp_path):
+    """Several operations of one member, each within the day's cupo alone ($2,000 of $5,000), confirmed with their
+    codes from several processes at once: two book, every other one is refused at the cupo; the usage row and the
+    ledger agree. Each check before the write lock passes; only what runs under it can refuse."""
+    from tests.conftest import last_code
+
+    ana = other_member(backend, balance=100_000_00)
+    dest = number_of(backend, demo_member(backend).accounts[0])
+    backend.close()
+    live = Backend(db_path, fast_settings())  # the real clock, as the workers': the codes are still valid for them
+    token = live.auth.login("ana.prueba", "Clave2026x").token
+    confirmations = []
+    for _ in range(processes(db_path)):
+        pending = live.transfers.prepare(token, TransferRequest("terceros", ana.accounts[0], 2_000_00, "cupo a la vez",
+                                                                account_number=dest))
+        live.ops.request_code(token, pending.id)
+        confirmations.append([str(db_path), token, pending.id, last_code(live)])
+    live.close()
+    outs = run_workers(tmp_path, textwrap.dedent("""
+        from backend.core.errors import ServiceError
+        backend.close()
+        backend = Backend(sys.argv[1], Settings(scrypt_log_n=8, session_idle_seconds=10**7))  # the default cupo
+        sys.stdin.readline()
+        try:
+            print("ok", backend.ops.authorise(sys.argv[2], sys.argv[3], sys.argv[4]).reference)
+        except ServiceError as exc:
+            print("refused", exc.code)
+    """), confirmations)
+    assert sorted(o.split()[0] for o in outs) == ["ok", "ok"] + ["refused"] * (len(outs) - 2), outs
+    assert all(o.split()[1] == "limit_daily" for o in outs if o.startswith("refused")), outs
+    check = Backend(db_path, fast_settings())
+    conn = check.db.conn
+    assert conn.execute("SELECT COUNT(*) FROM transfers WHERE motive = 'cupo a la vez'").fetchone()[0] == 2
+    assert conn.execute("SELECT amount FROM transfer_usage WHERE kind = 'terceros'").fetchone()[0] == 4_000_00
+    assert balance_of(check, ana.accounts[0]) == 96_000_00 and check.check() == []
+    check.close()
