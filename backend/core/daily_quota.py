@@ -14,7 +14,7 @@ from backend.core.errors import ValidationError
 from backend.core.money import format_money
 
 if TYPE_CHECKING:
-    from backend.core.db import Connection, Row
+    from backend.core.db import Connection, Cursor, Row
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,20 @@ class Usage:
         marks = ", ".join("?" * len(values))
         conn.execute(f"INSERT INTO {self.table} ({cols}, amount) VALUES ({marks}) ON CONFLICT ({cols})"
                      f" DO UPDATE SET amount = {self.table}.amount + excluded.amount", values)
+
+    def add_within(self, conn: Connection, user_id: int, day: str, amount: int, daily: int,
+                   kind: str | None = None) -> Cursor:
+        """`add`, only while the day's total stays within `daily`, checked by the upsert itself (under the write
+        lock on SQLite, the row's lock on PostgreSQL), so two bookings at once can't both pass it. Its cursor
+        brings the new total, or no row when nothing was added (fetch it after a `pipeline` block)."""
+        cols = "user_id, kind, day" if self.kinds else "user_id, day"
+        values = (user_id, kind, day) if self.kinds else (user_id, day)
+        marks = ", ".join("?" * (len(values) + 1))
+        return conn.execute(
+            f"INSERT INTO {self.table} ({cols}, amount) SELECT {marks} WHERE ? <= ? ON CONFLICT ({cols})"
+            f" DO UPDATE SET amount = {self.table}.amount + excluded.amount"
+            f" WHERE {self.table}.amount + excluded.amount <= ? RETURNING amount",
+            (*values, amount, amount, daily, daily))
 
     def give_back(self, conn: Connection, user_id: int, day: str, amount: int, kind: str | None = None) -> None:
         """A refunded booking gives its amount back to the day it was used on."""

@@ -41,8 +41,9 @@ PlanT = TypeVar("PlanT")
 class Prepared(Generic[PlanT]):
     """What a handler derives from a request: what the member confirms, and the plan its `execute` books.
 
-    The plan is derived once per `prepare` (under the write lock when booking) and executed as it is:
-    `execute` never derives again nor reads `view`, which is only what the screen may show."""
+    The plan is derived once per `prepare` and executed as it is: `execute` never derives again nor reads
+    `view`, which is only what the screen may show. Confirming prepares again under the write lock, unless
+    the handler has `recheck` (see Handler)."""
 
     details: dict[str, Any]  # JSON-able; the code is bound to exactly this
     title: str  # the confirm dialog's question, e.g. «Confirma la transferencia»
@@ -64,7 +65,10 @@ class Pending:
 class Handler(Protocol):
     """One kind of operation. Optionally also `after(who, result_id) -> None`: work outside the
     database once the booking is committed (telling an outside system), before the receipt is made;
-    if it fails the booking stands and the kind's background pass finishes it."""
+    if it fails the booking stands and the kind's background pass finishes it.
+    Optionally also `recheck(conn, who, plan) -> plan`: under the write lock, instead of preparing again,
+    re-check only what can change between the confirmation's `prepare` (outside the lock) and the booking
+    (funds, limits, states), refusing as `prepare` would; what the code is bound to is checked by the flow."""
 
     kind: str
     otp_label: str
@@ -184,10 +188,15 @@ class OperationsService:
             if current["state"] == "ejecutada":
                 return current["result_id"]
             self.auth.still_open(conn, who)  # another session's «No fui yo» or password change committed meanwhile
-            final = handler.prepare(conn, who, request)  # limits and funds again, under the write lock
-            if details_digest(kind, final.details) != row["details_digest"]:
-                raise OtpError(CHANGED, code="otp_details_changed")
-            result_id = handler.execute(conn, who, final.plan, row["idempotency_key"])
+            recheck = getattr(handler, "recheck", None)
+            if recheck is not None:  # `prepared`'s details are the code's, checked in this transaction
+                plan = recheck(conn, who, prepared.plan)
+            else:
+                final = handler.prepare(conn, who, request)  # limits and funds again, under the write lock
+                if details_digest(kind, final.details) != row["details_digest"]:
+                    raise OtpError(CHANGED, code="otp_details_changed")
+                plan = final.plan
+            result_id = handler.execute(conn, who, plan, row["idempotency_key"])
             conn.execute("UPDATE operations SET state = 'ejecutada', result_id = ?, executed_at = ? WHERE id = ?",
                          (result_id, self.ctx.now_iso(), op_id))
             return result_id

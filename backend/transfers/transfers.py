@@ -261,13 +261,30 @@ class TransfersService:
         quota.check(amount)
         fee = self.ctx.settings.interbank_fee if req.kind == "interbancaria" else 0
         available = origin["balance"] - origin["held"]
-        if amount + fee > available:
-            with_fee = f" (incluye la comisión de {format_money(fee)})" if fee else ""
-            raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(available)} y la "
-                                    f"transferencia necesita {format_money(amount + fee)}{with_fee}.", field="amount")
+        _funds(available, amount, fee)
         return TransferDraft(request=req, origin_number=origin["number"], origin_available=available,
                              payer_name=origin["payer"],
                              amount=amount, fee=fee, motive=motive, quota_left=quota.left_today, **dest)
+
+    def _recheck(self, conn: Connection, who: Principal, d: TransferDraft) -> TransferDraft:
+        """Under the write lock, what can change after `d` was drafted before it (its details are bound by the
+        code, checked in this transaction): the origin's state and funds, the destination account's state, in
+        one statement. The day's cupo is guarded by the usage upsert (`_post`); the key's earlier booking by
+        `_book`; the session and the operation's state by the operations service."""
+        req = d.request
+        row = conn.execute(
+            "SELECT a.kind, a.status, a.balance - a.held AS available, (SELECT CASE WHEN c.status = 'activa'"
+            " AND m.status = 'activo' THEN 1 ELSE 0 END FROM accounts c JOIN members m ON m.id = c.member_id"
+            " WHERE c.id = ?) AS dest_open FROM accounts a WHERE a.id = ? AND a.member_id = ?",
+            (d.dest_account_id, req.origin_id, who.member_id)).fetchone()
+        if row is None:
+            raise NotFound("La cuenta de origen no existe o no te pertenece.")
+        if row["kind"] != "ahorros" or row["status"] != "activa":
+            raise ValidationError("La cuenta de origen debe ser una cuenta de ahorros activa.", field="origin")
+        if d.dest_account_id is not None and row["dest_open"] != 1:
+            raise ValidationError("La cuenta de destino no está activa.", field="destination")
+        _funds(row["available"], d.amount, d.fee)
+        return d
 
     def _destination(self, conn: Connection, who: Principal, req: TransferRequest, looked_up: tuple | None = None) -> dict:
         if req.kind == "propia":
@@ -345,8 +362,9 @@ class TransfersService:
                      posted_at=now, actor=who.username, idempotency_key=key)
         reference = f"{now[2:4]}{now[5:7]}{now[8:10]}{entry:08d}"  # yymmdd of `now` (strftime costs more)
         state = "Enviada" if kind == "interbancaria" else "Acreditada"
+        per_tx, daily = self._limits(kind)
         with conn.pipeline():  # PostgreSQL: these three rows in one round trip
-            daily_quota.TRANSFERS.add(conn, who.user_id, now[:10], d.amount, kind)
+            used = daily_quota.TRANSFERS.add_within(conn, who.user_id, now[:10], d.amount, daily, kind)
             audit.record(conn, at=now, actor=who.username, action=f"transferencia.{kind}", outcome="ok",
                          referencia=reference, monto=d.amount, comision=d.fee, origen=d.origin_masked,
                          destino=d.dest_account_masked, institucion=d.dest_institution_code)
@@ -359,7 +377,17 @@ class TransfersService:
                  d.dest_account_type, d.dest_account_number, d.dest_name, d.dest_id_type, d.dest_id_number, d.amount,
                  d.fee, d.motive, state, entry, now, None if kind == "interbancaria" else now,
                  now if kind == "interbancaria" else None))
+        if used.fetchone() is None:  # past the day's cupo (a booking committed since the draft): all rolled back
+            Quota(daily, daily_quota.TRANSFERS.used(conn, who.user_id, now[:10], kind), per_tx).check(d.amount)
+            raise ValidationError("El monto supera tu cupo disponible hoy.", field="amount", code="limit_daily")
         return inserted.fetchone()[0]
+
+
+def _funds(available: int, amount: int, fee: int) -> None:
+    if amount + fee > available:
+        with_fee = f" (incluye la comisión de {format_money(fee)})" if fee else ""
+        raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(available)} y la "
+                                f"transferencia necesita {format_money(amount + fee)}{with_fee}.", field="amount")
 
 
 def _details(d: TransferDraft) -> dict:
@@ -398,6 +426,9 @@ class TransferHandler:
         draft = self.service._draft(conn, who, req)
         return Prepared(details=_details(draft), title="Confirma la transferencia", lines=_confirm_lines(draft),
                         plan=draft, view=draft)
+
+    def recheck(self, conn: Connection, who: Principal, plan: TransferDraft) -> TransferDraft:
+        return self.service._recheck(conn, who, plan)
 
     def execute(self, conn: Connection, who: Principal, plan: TransferDraft, key: str) -> int:
         return self.service._book(conn, who, plan.request, key, plan)

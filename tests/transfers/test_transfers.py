@@ -255,3 +255,45 @@ def test_check_catches_a_tampered_daily_usage(backend, lucia):
     assert backend.check() == []
     backend.db.conn.execute("UPDATE transfer_usage SET amount = 0")
     assert any("cupo diario" in p for p in backend.check())
+
+
+@pytest.mark.parametrize("meanwhile,refusal", [
+    ("UPDATE accounts SET held = balance - 3999 WHERE id = :origin", "Saldo insuficiente"),  # a hold placed
+    ("INSERT INTO transfer_usage (user_id, kind, day, amount) VALUES (:user, 'terceros', '2026-11-25', 496001)"
+     " ON CONFLICT (user_id, kind, day) DO UPDATE SET amount = 496001",  # another session's transfers of today
+     "supera tu cupo disponible hoy ($39.99)"),
+    ("UPDATE accounts SET status = 'cerrada' WHERE id = :dest", "La cuenta de destino no está activa"),
+    ("UPDATE members SET status = 'inactivo' WHERE id = :dest_member", "La cuenta de destino no está activa"),
+    ("UPDATE accounts SET status = 'bloqueada' WHERE id = :origin", "debe ser una cuenta de ahorros activa"),
+])
+def test_what_changes_after_the_last_check_before_the_lock_is_refused_under_it(backend, lucia, ana, meanwhile,
+                                                                               refusal):
+    """authorise drafts the transfer before the write lock and, under it, re-checks only what can change (funds,
+    cupo, both accounts' state): a change committed in between (another process) is refused there, nothing moves,
+    and the code is not spent (the member can fix the cause and confirm again)."""
+    origin, dest = lucia.accounts[0], ana.accounts[0]
+    pending = backend.transfers.prepare(lucia.token, TransferRequest("terceros", origin, 40_00, "justo antes",
+                                                                     account_number=number_of(backend, dest)))
+    backend.ops.request_code(lucia.token, pending.id)
+    code = last_code(backend)
+    conn = backend.db.conn
+    user = conn.execute("SELECT user_id FROM operations WHERE id = ?", (pending.id,)).fetchone()[0]
+    real = backend.ops.otp.verify_then
+
+    def after_the_last_check(*args, **kwargs):  # as if another process committed while this one reached the lock
+        backend.ops.otp.verify_then = real
+        with backend.db.write() as tx:
+            tx.execute(meanwhile.replace(":origin", str(origin)).replace(":dest_member", str(ana.member_id))
+                       .replace(":dest", str(dest)).replace(":user", str(user)), ())
+        return real(*args, **kwargs)
+
+    backend.ops.otp.verify_then = after_the_last_check
+    before = balance_of(backend, origin), balance_of(backend, dest)
+    with pytest.raises((InsufficientFunds, ValidationError)) as err:
+        backend.ops.authorise(lucia.token, pending.id, code)
+    assert refusal in err.value.message
+    assert (balance_of(backend, origin), balance_of(backend, dest)) == before
+    assert conn.execute("SELECT state FROM operations WHERE id = ?", (pending.id,)).fetchone()[0] == "pendiente"
+    assert conn.execute("SELECT verified_at FROM otp_challenges WHERE id = (SELECT challenge_id FROM operations"
+                        " WHERE id = ?)", (pending.id,)).fetchone()[0] is None
+    assert backend.transfers.history(lucia.token) == []
