@@ -2,9 +2,10 @@
 
 usage: transfer_worker.py DB USERNAME COUNT [mix|book]
 By default each transfer is prepared and its code requested (read from the embedded outbox) before the clock
-starts; what is timed is `ops.authorise` with the code, as the member's confirmation runs it: the draft again
-before the lock, then under the lock the code spent (and masked in the outbox, with the checkpoint that empties
-the write-ahead log), the session, the draft again, the booking and the operation row; then the receipt.
+starts; what is timed is `ops.authorise` with the code, as the member's confirmation runs it: the draft before
+the lock, then under the lock the code spent (and masked in the outbox, with the checkpoint that empties the
+write-ahead log), the session, what can have changed since the draft, the booking and the operation row; then
+the receipt.
 `book`: the old figure, `TransfersService._book` without a draft and without a code (a path production never takes).
 `mix`: instead, in turn, an interbank transfer, a bill payment (a top-up) and a payment of another bank's card,
 each through its handler's commit path: every one of them credits the co-op's own internal accounts
