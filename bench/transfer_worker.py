@@ -72,8 +72,9 @@ def confirm(backend: Backend, token: str, waiting: list[tuple[str, str]]) -> tup
         try:
             backend.ops.authorise(token, op_id, code)
             done += 1
-        except (sqlite3.OperationalError, ServiceError):  # "database is locked", busy: this figure must show zero
+        except (sqlite3.OperationalError, ServiceError) as exc:  # "database is locked", busy: must show zero
             errors += 1
+            print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
     return done, errors, time.perf_counter() - start
 
 
