@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="usar la cooperativa de demostración (se crea si falta)")
     parser.add_argument("--set", action="append", default=[], metavar="CLAVE=VALOR",
                         help="ajuste de configuración, p. ej. --set session_idle_seconds=120")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", action=_Commands)
+    assert isinstance(sub, _Commands)
     demo = sub.add_parser("demo-data", help="crear una cooperativa de demostración")
     demo.add_argument("--db", required=True, dest="target")
     demo.add_argument("--seed", type=int, default=2026)
@@ -75,19 +76,99 @@ def build_parser() -> argparse.ArgumentParser:
     institutions = sub.add_parser("institutions", help="cargar instituciones (p. ej. cooperativas) desde un CSV")
     institutions.add_argument("--db", dest="target")
     institutions.add_argument("--load", required=True, metavar="CSV", help="columnas: code,name,kind")
-    for area in AREAS:
-        importlib.import_module(area).register(sub)
+    for area, commands in AREAS.items():
+        sub.add_lazy(area, commands)
     return parser
+
+
+class _Commands(argparse._SubParsersAction):
+    """Subcommands whose area parsers are built on use. An area's names and helps are listed up front (for
+    `--help` and a mistyped name); its module, and all it imports, loads only when one of its commands is
+    the one given, so a member's plain start (locally, over SSH, in a browser tab) loads none (#23)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy: dict[str, str] = {}
+
+    def add_lazy(self, module: str, commands: tuple[tuple[str, str], ...]) -> None:
+        for name, text in commands:
+            self._lazy[name] = module
+            self._name_parser_map[name] = None  # a known choice; its parser comes with the module
+            self._choices_actions.append(self._ChoicesPseudoAction(name, (), text))
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        module = self._lazy.get(values[0])
+        if module is not None:
+            order = list(self._name_parser_map)
+            for name in [n for n, m in self._lazy.items() if m == module]:
+                del self._lazy[name], self._name_parser_map[name]
+            listed = len(self._choices_actions)
+            importlib.import_module(module).register(self)
+            del self._choices_actions[listed:]  # already listed, in their place, by add_lazy
+            parsers = dict(self._name_parser_map)  # each command back in its place, for a usage line
+            self._name_parser_map.clear()
+            for name in sorted(parsers, key=lambda n: order.index(n) if n in order else len(order)):
+                self._name_parser_map[name] = parsers[name]
+        super().__call__(parser, namespace, values, option_string)
 
 
 # Each area adds its own subcommands: a module with `register(sub)` whose parsers
 # `set_defaults(handler=fn)`; `fn(cfg, args) -> int` runs with the loaded configuration.
-AREAS: tuple[str, ...] = ("cooprogreso_tui.cli_staff", "cooprogreso_tui.cli_pg", "cooprogreso_tui.cli_cards",
-                           "cooprogreso_tui.cli_services", "cooprogreso_tui.cli_ops",
-                           "cooprogreso_tui.cli_contact", "cooprogreso_tui.cli_channels",
-                           "cooprogreso_tui.cli_calendar", "cooprogreso_tui.cli_rates",
-                           "cooprogreso_tui.cli_simulate", "cooprogreso_tui.worker", "cooprogreso_tui.cli_uafe",
-                           "cooprogreso_tui.cli_admin", "cooprogreso_tui.cli_papers")
+# Listed here by name and help, so the module loads only when one of them runs (test_start_path checks
+# this list against what each module registers).
+AREAS: dict[str, tuple[tuple[str, str], ...]] = {
+    "cooprogreso_tui.cli_staff": (
+        ("staff", "personal de la cooperativa: cajeros, atención al socio, supervisores, auditores, oficiales de "
+                  "cumplimiento"),
+        ("end-of-day", "cierre del día: cajas cerradas, liquidación, verificación, informe"),
+    ),
+    "cooprogreso_tui.cli_pg": (
+        ("migrate", "actualizar el esquema de la base de datos (PostgreSQL o archivo)"),
+        ("copy-db", "copiar la cooperativa de un archivo SQLite a PostgreSQL"),
+    ),
+    "cooprogreso_tui.cli_cards": (
+        ("close-cycle", "cerrar los estados de cuenta de tarjetas cuya fecha de corte pasó"),
+    ),
+    "cooprogreso_tui.cli_services": (
+        ("billers", "entidades de Pago de Servicios: listar o cargar/actualizar desde un CSV"),
+        ("run-scheduled", "una pasada de los pagos programados que vencen (para cron)"),
+    ),
+    "cooprogreso_tui.cli_ops": (
+        ("deliver", "una pasada de envío de los avisos SMS en cola"),
+    ),
+    "cooprogreso_tui.cli_contact": (
+        ("contacto", "cargar los canales de atención y las agencias de la cooperativa"),
+    ),
+    "cooprogreso_tui.cli_channels": (
+        ("web", "servir la aplicación en el navegador (textual-serve)"),
+        ("play", "reproducir un guion de demostración (TOML)"),
+    ),
+    "cooprogreso_tui.cli_calendar": (
+        ("calendario", "ver el calendario de feriados o cargar años desde un CSV"),
+    ),
+    "cooprogreso_tui.cli_rates": (
+        ("tasas", "ver las tasas máximas vigentes o cargar una tabla nueva desde un CSV"),
+    ),
+    "cooprogreso_tui.cli_simulate": (
+        ("simulate", "simular días de una cooperativa de demostración (solo bases demo)"),
+    ),
+    "cooprogreso_tui.worker": (
+        ("worker", "ejecutar los procesos de fondo (uno activo por base de datos)"),
+    ),
+    "cooprogreso_tui.cli_uafe": (
+        ("uafe", "RESU mensual para la UAFE (efectivo desde el umbral), solo oficial de cumplimiento"),
+    ),
+    "cooprogreso_tui.cli_admin": (
+        ("keys", "claves de la cooperativa (archivo de claves)"),
+        ("backup", "copia consistente de la base (sin el archivo de claves)"),
+        ("restore", "restaurar una copia en un archivo nuevo o una base PostgreSQL vacía"),
+        ("status", "estado para monitoreo (sale con 0 bien, 1 aviso, 2 crítico)"),
+    ),
+    "cooprogreso_tui.cli_papers": (
+        ("statement", "estado de cuenta mensual de una cuenta de ahorros o tarjeta (personal)"),
+        ("printer", "impresora CUPS de una agencia, o la agencia de un usuario de personal"),
+    ),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,18 +400,42 @@ def _run(cfg, demo: bool) -> int:
     from .app import CooprogresoApp
 
     app = CooprogresoApp(backend, export_dir=cfg.export_dir)
-    from .cli_channels import end_on_hangup
-    from .worker import in_thread
-
     end_on_hangup(app)
     try:  # a member session does no background work; `--demo` alone also runs the worker, in a thread
-        with in_thread(cfg.db_path, cfg.settings) if demo else contextlib.nullcontext():
+        with _worker_thread(cfg) if demo else contextlib.nullcontext():
             app.run()
     finally:
         if app.signed_in:  # closed without SALIR: the session must not outlive the terminal
             backend.auth.logout(app.token, "cerrar_aplicacion")
         backend.close()
     return 0
+
+
+def _worker_thread(cfg):
+    """`--demo`'s worker, loaded only then: a member's start loads no area command (#23)."""
+    from .worker import in_thread
+
+    return in_thread(cfg.db_path, cfg.settings)
+
+
+def end_on_hangup(app, grace_seconds: float = 5.0) -> None:
+    """SIGHUP (the SSH connection or terminal went away) and SIGTERM end the app like SALIR would:
+    the member's session is closed in the database. If the app cannot finish within the grace
+    period (its terminal is gone), the process ends anyway: no app is left behind."""
+    import os
+    import signal
+    import threading
+
+    def handler(signum, frame) -> None:
+        loop = getattr(app, "_loop", None)
+        if loop is not None:
+            loop.call_soon_threadsafe(app.exit)
+        timer = threading.Timer(grace_seconds, os._exit, args=(128 + signum,))
+        timer.daemon = True
+        timer.start()
+
+    signal.signal(signal.SIGHUP, handler)
+    signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":

@@ -188,24 +188,3 @@ def _terminal_size(default: tuple[int, int]) -> tuple[int, int]:
 
     size = shutil.get_terminal_size(default)
     return size.columns, size.lines
-
-
-# -- hang-up -------------------------------------------------------------------------------------
-def end_on_hangup(app, grace_seconds: float = 5.0) -> None:
-    """SIGHUP (the SSH connection or terminal went away) and SIGTERM end the app like SALIR would:
-    the member's session is closed in the database. If the app cannot finish within the grace
-    period (its terminal is gone), the process ends anyway: no app is left behind."""
-    import os
-    import signal
-    import threading
-
-    def handler(signum, frame) -> None:
-        loop = getattr(app, "_loop", None)
-        if loop is not None:
-            loop.call_soon_threadsafe(app.exit)
-        timer = threading.Timer(grace_seconds, os._exit, args=(128 + signum,))
-        timer.daemon = True
-        timer.start()
-
-    signal.signal(signal.SIGHUP, handler)
-    signal.signal(signal.SIGTERM, handler)

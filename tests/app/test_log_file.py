@@ -52,7 +52,7 @@ def test_the_log_rotates(log_file):
 def test_a_cli_crash_is_logged(tmp_path):
     """Any command's unexpected error ends up in the file given by `log_dir` (here via the environment)."""
     script = ("import sys\nfrom cooprogreso_tui import cli\n"
-              "cli.AREAS = ()\n"
+              "cli.AREAS = {}\n"
               "def boom(*a):\n    raise ZeroDivisionError('secret=hunter2 code 654321')\n"
               "cli._check = boom\nsys.exit(cli.main(['check', '--db', sys.argv[1]]))\n")
     env = {"COOPROGRESO_LOG_DIR": str(tmp_path / "logs"), "PATH": "/usr/bin:/bin"}

@@ -1,11 +1,12 @@
 """Start-up stays lean: the first screen loads no section, sign-in, TOML, paper or outside-system code and
-reads only its own CSS; lazy services stay single;
+reads only its own CSS; the command line loads only the command given; lazy services stay single;
 the footer is rebuilt only when its keys change."""
 
 import subprocess
 import sys
 import threading
 
+import pytest
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
@@ -46,6 +47,67 @@ app.run(headless=True, size=(80, 24), auto_pilot=first_screen)
 print(" ".join(m for m in {deferred!r} if m in sys.modules))
 print(app.stylesheet.has_source(str(SCREENS_CSS)))
 """
+
+
+# The real start, `cooprogreso --db X`, up to the sign-in screen: the app, headless, through cli.main.
+CLI_PROBE = """
+import sys
+from textual.app import App
+from cooprogreso_tui import cli
+
+run = App.run
+
+async def first_screen(pilot):
+    await pilot.pause()
+    assert pilot.app.screen.query_one("#username").has_focus
+    pilot.app.exit()
+
+App.run = lambda app: run(app, headless=True, size=(80, 24), auto_pilot=first_screen)
+code = cli.main(["--db", sys.argv[1]])
+print(code, " ".join(m for m in (*{deferred!r}, *cli.AREAS) if m in sys.modules))
+"""
+
+
+def test_a_plain_start_loads_no_area_command(tmp_path, monkeypatch):
+    """A member's start (locally, over SSH, each browser tab) parses its command line without loading any
+    area's commands (#23), nor anything the first screen defers."""
+    monkeypatch.setenv("COOPROGRESO_SECRET_KEY_FILE", str(tmp_path / "keys.json"))
+    monkeypatch.setenv("COOPROGRESO_LOG_DIR", str(tmp_path / "logs"))
+    Backend(tmp_path / "coop.sqlite3", Settings(scrypt_log_n=8)).close()
+    out = subprocess.run([sys.executable, "-c", CLI_PROBE.format(deferred=DEFERRED), str(tmp_path / "coop.sqlite3")],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "0"
+
+
+def test_each_area_lists_the_commands_it_registers():
+    """cli.AREAS names each area's commands, with their help, as its module registers them: a command
+    left out could not be run, and `--help` shows the list."""
+    import argparse
+    import importlib
+
+    from cooprogreso_tui import cli
+
+    for module, commands in cli.AREAS.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        assert tuple((a.dest, a.help) for a in sub._choices_actions) == commands, module
+
+
+def test_an_area_command_loads_its_module_when_given(capsys):
+    from cooprogreso_tui import cli
+    from cooprogreso_tui.cli_rates import _run as tasas
+
+    parser = cli.build_parser()
+    usage = parser.format_usage()
+    args = parser.parse_args(["tasas", "--db", "x.sqlite3", "--load", "t.csv"])
+    assert (args.command, args.target, args.load, args.handler) == ("tasas", "x.sqlite3", "t.csv", tasas)
+    assert parser.format_usage() == usage  # the commands listed as before, in their order
+    with pytest.raises(SystemExit) as exit:
+        cli.build_parser().parse_args(["tasas", "--bogus"])
+    assert exit.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit:
+        cli.build_parser().parse_args(["tasa"])
+    assert exit.value.code == 2 and "invalid choice: 'tasa'" in capsys.readouterr().err
 
 
 def test_first_screen_loads_no_deferred_module(tmp_path, monkeypatch):
