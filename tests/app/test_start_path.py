@@ -102,12 +102,12 @@ def test_an_area_command_loads_its_module_when_given(capsys):
     args = parser.parse_args(["tasas", "--db", "x.sqlite3", "--load", "t.csv"])
     assert (args.command, args.target, args.load, args.handler) == ("tasas", "x.sqlite3", "t.csv", tasas)
     assert parser.format_usage() == usage  # the commands listed as before, in their order
-    with pytest.raises(SystemExit) as exit:
+    with pytest.raises(SystemExit) as stop:
         cli.build_parser().parse_args(["tasas", "--bogus"])
-    assert exit.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exit:
+    assert stop.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
         cli.build_parser().parse_args(["tasa"])
-    assert exit.value.code == 2 and "invalid choice: 'tasa'" in capsys.readouterr().err
+    assert stop.value.code == 2 and "invalid choice: 'tasa'" in capsys.readouterr().err
 
 
 def test_first_screen_loads_no_deferred_module(tmp_path, monkeypatch):
