@@ -73,6 +73,7 @@ def test_a_plain_start_loads_no_area_command(tmp_path, monkeypatch):
     area's commands (#23), nor anything the first screen defers."""
     monkeypatch.setenv("COOPROGRESO_SECRET_KEY_FILE", str(tmp_path / "keys.json"))
     monkeypatch.setenv("COOPROGRESO_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setenv("COOPROGRESO_CONFIG", str(tmp_path / "config.toml"))  # none: the defaults
     Backend(tmp_path / "coop.sqlite3", Settings(scrypt_log_n=8)).close()
     out = subprocess.run([sys.executable, "-c", CLI_PROBE.format(deferred=DEFERRED), str(tmp_path / "coop.sqlite3")],
                          capture_output=True, text=True, check=True).stdout
@@ -93,7 +94,7 @@ def test_each_area_lists_the_commands_it_registers():
         assert tuple((a.dest, a.help) for a in sub._choices_actions) == commands, module
 
 
-def test_an_area_command_loads_its_module_when_given(capsys):
+def test_an_area_command_parses_and_errs_as_before(capsys):
     from cooprogreso_tui import cli
     from cooprogreso_tui.cli_rates import _run as tasas
 
