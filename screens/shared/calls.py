@@ -79,6 +79,9 @@ class ServiceCalls(_Mixin):
             on_done(message.result)
         else:
             getattr(self, f"done_{message.tag}")(message.result)
+        # Held keys go on now too: a dialog that closes with its result (the declaration's check) is gone before
+        # its worker's SUCCESS would reach it, and they would wait out HOLD_SECONDS.
+        self.coop.release_keys(message.worker)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED):
