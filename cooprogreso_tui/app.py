@@ -179,7 +179,7 @@ class CooprogresoApp(App):
         if owner is not SEARCH_ENTER:
             self._key_holds.pop(id(SEARCH_ENTER), None)  # the search the Enter asked for has started
         self._key_holds[id(owner)] = self.monotonic() + HOLD_SECONDS
-        self.set_timer(HOLD_SECONDS, self._release_overdue)  # and each tick looks too (`_tick`)
+        self.set_timer(HOLD_SECONDS + 0.05, self._release_overdue)  # just after it (timers may fire early); ticks too
 
     def release_keys(self, owner: object) -> None:
         """The search is done: the held keys go on, after what its results queued for the app (the list's

@@ -51,9 +51,12 @@ class ServiceCalls(_Mixin):
             return result
 
         worker = self.run_worker(work, name=tag, group=tag, thread=True, exclusive=True, exit_on_error=False)
+        previous = self._service_call_table().get(tag)
         self._service_call_table()[tag] = (worker, on_done, on_error)
         if hold_keys:  # a search: keys typed before its results wait for them (the app lets them go)
             self.coop.hold_keys(worker)
+        if previous is not None:  # superseded (a queue's filter set as it loads): a cancelled worker may never
+            self.coop.release_keys(previous[0])  # say so, and its hold would keep the keys for HOLD_SECONDS
         return worker
 
     def _service_call_table(self) -> dict[str, tuple[Worker, Done | None, Failed | None]]:
