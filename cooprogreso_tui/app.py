@@ -91,7 +91,7 @@ class CooprogresoApp(App):
         self._phone_seen = backend.last_outbox_id()
         self._phone_toasts: list = []  # the demo phone's SMS on screen (Textual Notifications)
         self.jobs = BackgroundJobs(self._say, monotonic)
-        self._key_holds: set[int] = set()  # searches whose results the keys typed meanwhile wait for
+        self._key_holds: dict[int, float] = {}  # searches whose results the keys typed meanwhile wait for: until when
         self._held_keys: list[events.Key] = []
 
     @property
@@ -174,25 +174,33 @@ class CooprogresoApp(App):
     def hold_keys(self, owner: object) -> None:
         """Keys read from now until `owner` (a search's worker) is done wait, and then go where a person
         typing slowly would have put them: a teller types a cédula, Enter, then the amount, or ↓ Enter for
-        a row, before the rows are there. Never longer than HOLD_SECONDS: a search that hangs, or a screen
-        closed under it, must not freeze the keyboard."""
+        a row, before the rows are there. Never longer than HOLD_SECONDS by `monotonic` (the app's clock, a
+        test's to move): a search that hangs, or a screen closed under it, must not freeze the keyboard."""
         if owner is not SEARCH_ENTER:
-            self._key_holds.discard(id(SEARCH_ENTER))  # the search the Enter asked for has started
-        self._key_holds.add(id(owner))
-        self.set_timer(HOLD_SECONDS, lambda: self.release_keys(owner))
+            self._key_holds.pop(id(SEARCH_ENTER), None)  # the search the Enter asked for has started
+        self._key_holds[id(owner)] = self.monotonic() + HOLD_SECONDS
+        self.set_timer(HOLD_SECONDS + 0.05, self._release_overdue)  # just after it (timers may fire early); ticks too
 
     def release_keys(self, owner: object) -> None:
         """The search is done: the held keys go on, after what its results queued for the app (the list's
         focus), and before any key read from now (still held until then)."""
-        if id(owner) not in self._key_holds:
+        self._release(id(owner))
+
+    def _release(self, key: int) -> None:
+        if self._key_holds.pop(key, None) is None:
             return
-        self._key_holds.discard(id(owner))
         if not self._key_holds:
-            self._key_holds.add(id(REPLAY))
+            self._key_holds[id(REPLAY)] = self.monotonic() + HOLD_SECONDS
             self.call_later(self._replay_keys)
 
+    def _release_overdue(self) -> None:
+        """Holds past their HOLD_SECONDS end as if their search were done: its keys go on as typed."""
+        now = self.monotonic()
+        for key in [key for key, until in self._key_holds.items() if until <= now]:
+            self._release(key)
+
     async def _replay_keys(self) -> None:
-        self._key_holds.discard(id(REPLAY))
+        self._key_holds.pop(id(REPLAY), None)
         if self._key_holds:  # another search started meanwhile: its results come first
             return
         held, self._held_keys = self._held_keys, []
@@ -320,6 +328,7 @@ class CooprogresoApp(App):
             event.widget.cursor_blink = False  # type: ignore[attr-defined]
 
     def _tick(self) -> None:
+        self._release_overdue()  # a hung search's held keys, by this clock (tests move it: no real waiting)
         self._check_size()  # also after a sign-out emptied the stack or a dialog opened over the notice
         settings = self.backend.settings
         now = self.monotonic()

@@ -226,6 +226,7 @@ class Database(ABC):
     engine = "?"
     before_migrate: Callable[[Database], None] | None = None
     target: Path | DatabaseUrl  # where it lives: a file, or a PostgreSQL URL (printed without its password)
+    _local: threading.local  # this thread's connection, and what its writes check before they commit
 
     # -- what every engine provides ------------------------------------------------------------
     @property
@@ -251,6 +252,23 @@ class Database(ABC):
     def act_for(self, member_id: int | None) -> None:
         """The member this thread's service calls act for (PostgreSQL serialises their writes); None: nobody."""
         return None  # SQLite has one writer at a time: nothing to serialise (PgDatabase overrides it)
+
+    @contextlib.contextmanager
+    def checked_writes(self, check: Callable[[Connection], None]) -> Iterator[None]:
+        """Every `write()` of this thread within the block runs `check(conn)` just before it commits, every lock
+        the transaction waited for held: a staff call's session, ended while the call waited at a member's lock,
+        is seen there (backend/security/roles.py `staff_only`). What `check` raises rolls the write back."""
+        previous = getattr(self._local, "check", None)
+        self._local.check = check
+        try:
+            yield
+        finally:
+            self._local.check = previous
+
+    def _before_commit(self, conn: Connection) -> None:
+        check = getattr(self._local, "check", None)
+        if check is not None:
+            check(conn)
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -425,6 +443,7 @@ class SqliteDatabase(Database):
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            self._before_commit(conn)
         except BaseException:
             conn.execute("ROLLBACK")
             if conn.scrubbing:

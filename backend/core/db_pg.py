@@ -366,6 +366,7 @@ class PgDatabase(Database):
         conn.begin(getattr(self._local, "member", None))
         try:
             yield conn
+            self._before_commit(conn)
         except BaseException:
             conn.rollback()
             raise

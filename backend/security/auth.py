@@ -364,11 +364,23 @@ class AuthService:
         """Under the write lock: the session `who` signed in with has not ended since `principal` checked it.
 
         Another session's «No fui yo», «Cerrar las demás sesiones» or password change can commit while this call
-        waits at the lock; what it would write then is refused with the reason its next call would give."""
+        waits at the lock; what it would write then is refused with the reason its next call would give. A staff
+        user's session likewise (signed out elsewhere, idle limit, user disabled): `staff_only` checks it this way
+        before each of the call's writes commits."""
+        if who.is_staff:
+            row = conn.execute("SELECT s.ended_at, s.end_reason, u.status FROM staff_sessions s JOIN staff_users u"
+                               " ON u.id = s.staff_id WHERE s.id = ?", (who.session_id,)).fetchone()
+            if row is None or row[0] or row[2] != "activo":
+                raise SessionExpired(STAFF_ENDED.get(row[1] if row and row[0] else "",
+                                                     "Tu sesión terminó. Ingresa nuevamente."))
+            return
         row = conn.execute("SELECT ended_at, end_reason FROM sessions WHERE id = ?", (who.session_id,)).fetchone()
         if row is None or row[0]:
             raise SessionExpired(ENDED.get(row[1] if row else "", "Tu sesión terminó. Ingresa nuevamente."))
 
+
+# What a staff session ended while a call waited says (by `staff_sessions.end_reason`), as `staff` would.
+STAFF_ENDED = {"inactividad": "Tu sesión terminó por inactividad. Ingresa nuevamente."}
 
 # What a session ended elsewhere says at its next action (by `sessions.end_reason`).
 ENDED = {

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from backend.core import files
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
-from backend.core.errors import NotFound, OtpError, ServiceError, ValidationError
+from backend.core.errors import NotFound, OtpError, ServiceError, SessionExpired, ValidationError
 from backend.security import documents
 from backend.security.auth import AuthService
 from backend.security.otp import PURPOSE_LABELS, Challenge, OtpService, details_digest
@@ -138,16 +138,27 @@ class OperationsService:
         if details_digest(row["kind"], prepared.details) != row["details_digest"]:
             self._void(op_id)
             raise ValidationError(CHANGED, code="operation_changed")
+        # The session again, read now: one ended since `principal` (another session's «No fui yo», a sign-out
+        # elsewhere) makes the member's phone receive no code. Its end committed during the delivery is seen
+        # under the lock below, and that code is void before it could confirm anything.
+        self.auth.still_open(self.ctx.db.conn, who)
         challenge = self.otp.issue(who.member_id, row["kind"], _bound(op_id, prepared), who.username)
+        ended: SessionExpired | None = None
         with self.ctx.db.write() as conn:
             current = conn.execute("SELECT state, challenge_id FROM operations WHERE id = ? FOR UPDATE",
                                    (op_id,)).fetchone()
-            if current["state"] != "pendiente":  # confirmed or voided meanwhile: this code confirms nothing
+            try:
+                self.auth.still_open(conn, who)
+            except SessionExpired as exc:
+                ended = exc
+            if ended is not None or current["state"] != "pendiente":  # this code confirms nothing
                 self.otp.void(conn, challenge.id)
             else:
                 conn.execute("UPDATE operations SET challenge_id = ? WHERE id = ?", (challenge.id, op_id))
                 if current["challenge_id"]:  # its earlier code can no longer confirm it: void, masked now
                     self.otp.void(conn, current["challenge_id"])
+        if ended is not None:
+            raise ended
         return challenge
 
     def resend_code(self, token: str, op_id: str) -> Challenge:

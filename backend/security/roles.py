@@ -3,7 +3,8 @@
 A staff service method is written `def thing(self, who: Principal, ...)` and decorated with
 `@staff_only(CAJERO, SUPERVISOR)`; callers pass the session token in `who`'s place. The decorator
 resolves the token with `auth.staff(token, roles)` (members, signed-out callers and other roles are
-refused before the body runs) and records the roles on the method, which is what the authorization
+refused before the body runs), has each of the body's writes check the session again before it commits
+(`auth.still_open`), and records the roles on the method, which is what the authorization
 matrix test reads: a method without the declaration is expected to be members-only.
 """
 
@@ -51,8 +52,12 @@ def staff_only(*roles: str) -> Callable[[Callable[Concatenate[S, Principal, P], 
     def decorate(fn: Callable[Concatenate[S, Principal, P], R]) -> Callable[Concatenate[S, str, P], R]:
         @functools.wraps(fn)
         def wrapper(self: S, token: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
-            who = self.auth.staff(token, roles=roles)  # type: ignore[attr-defined]
-            return fn(self, who, *args, **kwargs)
+            auth = self.auth  # type: ignore[attr-defined]
+            who = auth.staff(token, roles=roles)
+            # Checked again before each write commits, every lock held: a session ended (signed out elsewhere,
+            # idle limit, user disabled) while the call waited at a member's lock writes nothing.
+            with auth.ctx.db.checked_writes(lambda conn: auth.still_open(conn, who)):
+                return fn(self, who, *args, **kwargs)
 
         params = list(inspect.signature(fn).parameters.values())
         params[1] = params[1].replace(name="token", annotation=str)

@@ -16,6 +16,7 @@ from screens.shared.text_entry import TextInput
 
 
 class AuditLogScreen(MemberScreen):
+    ENTER_SEARCH = "#audit-filters Input"  # keys typed after its Enter wait for the result (cooprogreso_tui/app.py)
     BINDINGS = [Binding("f4", "export", "Exportar CSV", id="audit.export", tooltip="Guardar lo filtrado como CSV")]
     DEFAULT_CSS = """
     AuditLogScreen #audit-filters { height: 1; margin: 1 1 0 1; }
@@ -51,7 +52,8 @@ class AuditLogScreen(MemberScreen):
     @on(Input.Submitted)
     @on(Button.Pressed, "#filter")
     def load(self) -> None:
-        self.call("entries", self.coop.backend.audit_views.audit_entries, self.coop.token, self.filters())
+        self.call("entries", self.coop.backend.audit_views.audit_entries, self.coop.token, self.filters(),
+                  hold_keys=True)
 
     def done_entries(self, rows) -> None:
         table = self.query_one("#audit-log", DataTable)

@@ -88,7 +88,8 @@ class StaffContactScreen(MemberScreen):
 
     def action_reload(self) -> None:
         state, subject = self._filters()
-        self.call("cases", self.coop.backend.contact_staff.cases, self.coop.token, state, subject)
+        self.call("cases", self.coop.backend.contact_staff.cases, self.coop.token, state, subject,
+                  hold_keys=True)  # ↓ typed before the rows are there moves in them
 
     def done_cases(self, cases: list[StaffCase]) -> None:
         self.cases = {str(c.id): c for c in cases}

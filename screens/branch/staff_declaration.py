@@ -27,6 +27,7 @@ class DeclarationModal(ServiceCalls, ModalScreen[tuple[dict, Any] | None]):
             "pide el origen de los fondos y quién deposita (nombre e identificación). Queda con la "
             "operación, en el comprobante y en la bitácora.")
 
+    ENTER_SEARCH = "#dec-id"  # keys typed after its Enter wait for the result (cooprogreso_tui/app.py)
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="declaration.cancel", tooltip="Volver al depósito")]
     DEFAULT_CSS = """
     DeclarationModal #dec-reason { margin-bottom: 1; }
@@ -78,7 +79,7 @@ class DeclarationModal(ServiceCalls, ModalScreen[tuple[dict, Any] | None]):
                        "id_type": self.query_one("#dec-id-type", Select).value,
                        "id_number": self.query_one("#dec-id", Input).value}
         self.declaration = declaration
-        self.call("check", self.quote, declaration)
+        self.call("check", self.quote, declaration, hold_keys=True)
 
     def done_check(self, quote: Any) -> None:
         self.dismiss((self.declaration, quote))

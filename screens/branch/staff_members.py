@@ -157,7 +157,8 @@ class MemberCareScreen(MemberScreen):
             return
         self.card = cards[0]
         self.member_id = cards[0].member_id
-        self.call("access", self.coop.backend.backoffice.online_access, self.coop.token, self.member_id)
+        self.call("access", self.coop.backend.backoffice.online_access, self.coop.token, self.member_id,
+                  hold_keys=True)  # the search's keys wait for the member's card, not only the match
 
     def failed_find(self, error) -> None:
         self._status(error.message, "bold red")

@@ -75,7 +75,8 @@ class StaffRequestsScreen(MemberScreen):
 
     def action_reload(self) -> None:
         state = str(self.query_one("#request-state", Select).value)
-        self.call("requests", self.coop.backend.product_approvals.requests, self.coop.token, state)
+        self.call("requests", self.coop.backend.product_approvals.requests, self.coop.token, state,
+                  hold_keys=True)  # ↓ typed before the rows are there moves in them
 
     def done_requests(self, items: list[ProductRequest]) -> None:
         self.items = {str(r.id): r for r in items}

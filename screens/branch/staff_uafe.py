@@ -15,6 +15,7 @@ from screens.shared.text_entry import TextInput
 
 
 class ResuScreen(MemberScreen):
+    ENTER_SEARCH = "#resu-month"  # keys typed after its Enter wait for the result (cooprogreso_tui/app.py)
     DEFAULT_CSS = """
     ResuScreen #resu-search { height: 1; margin: 1 1 0 1; }
     ResuScreen #resu-month { width: 12; margin-right: 1; }
@@ -41,7 +42,8 @@ class ResuScreen(MemberScreen):
     @on(Input.Submitted, "#resu-month")
     @on(Button.Pressed, "#resu-find")
     def find(self) -> None:
-        self.call("resu", self.coop.backend.uafe.resu, self.coop.token, self.query_one("#resu-month", Input).value)
+        self.call("resu", self.coop.backend.uafe.resu, self.coop.token, self.query_one("#resu-month", Input).value,
+                  hold_keys=True)
 
     def done_resu(self, resu) -> None:
         table = self.query_one("#resu", DataTable)

@@ -52,7 +52,7 @@ class ContactScreen(MemberScreen):
         backend, token = self.coop.backend, self.coop.token
         self.call("channels", backend.contact.channels, token)
         self.call("cities", backend.contact.cities, token)
-        self.call("agencies", backend.contact.agencies, token, None)
+        self.call("agencies", backend.contact.agencies, token, None, hold_keys=True)  # ↓ typed meanwhile: in the rows
 
     def done_channels(self, channels: list[Channel]) -> None:
         text = SafeText()
@@ -85,7 +85,7 @@ class ContactScreen(MemberScreen):
     @on(Select.Changed, "#city")
     def city_changed(self, event: Select.Changed) -> None:
         city = None if event.value in (ALL, Select.NULL) else str(event.value)
-        self.call("agencies", self.coop.backend.contact.agencies, self.coop.token, city)
+        self.call("agencies", self.coop.backend.contact.agencies, self.coop.token, city, hold_keys=True)
 
     @on(DataTable.RowHighlighted, "#agencies")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -51,9 +51,12 @@ class ServiceCalls(_Mixin):
             return result
 
         worker = self.run_worker(work, name=tag, group=tag, thread=True, exclusive=True, exit_on_error=False)
+        previous = self._service_call_table().get(tag)
         self._service_call_table()[tag] = (worker, on_done, on_error)
         if hold_keys:  # a search: keys typed before its results wait for them (the app lets them go)
             self.coop.hold_keys(worker)
+        if previous is not None:  # superseded (a queue's filter set as it loads): a cancelled worker may never
+            self.coop.release_keys(previous[0])  # say so, and its hold would keep the keys for HOLD_SECONDS
         return worker
 
     def _service_call_table(self) -> dict[str, tuple[Worker, Done | None, Failed | None]]:
@@ -79,6 +82,9 @@ class ServiceCalls(_Mixin):
             on_done(message.result)
         else:
             getattr(self, f"done_{message.tag}")(message.result)
+        # Held keys go on now too: a dialog that closes with its result (the declaration's check) is gone before
+        # its worker's SUCCESS would reach it, and they would wait out HOLD_SECONDS.
+        self.coop.release_keys(message.worker)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED):

@@ -131,3 +131,43 @@ def test_receipt_files_are_private_and_never_overwrite(backend, lucia, tmp_path)
     assert first != second
     for path in (first, second):
         assert (tmp_path / path.rsplit("/", 1)[1]).stat().st_mode & 0o777 == 0o600
+
+
+class EndsTheSessionWhileChecked:
+    """An operation kind whose check, the second time (the code's request), sees the member's session ended by
+    another session meanwhile (its «No fui yo»), as a slow check racing the other session would."""
+
+    kind, otp_label = "prueba_sesion", "operación de prueba"
+
+    def __init__(self, db_path):
+        self.db_path, self.calls = db_path, 0
+
+    def prepare(self, conn, who, request):
+        from backend.core.database import open_database
+        from backend.security.operations import Prepared
+
+        self.calls += 1
+        if self.calls == 2:
+            other = open_database(self.db_path)
+            try:
+                with other.write() as tx:
+                    tx.execute("UPDATE sessions SET ended_at = '2026-11-25 10:00:00', end_reason = 'no_fui_yo'"
+                               " WHERE id = ?", (who.session_id,))
+            finally:
+                other.close()
+        return Prepared({"x": 1}, "Confirma la prueba", [("Prueba", "1")], None)
+
+
+def test_no_code_is_sent_for_a_session_ended_before_it_goes(backend, lucia, db_path):
+    """An ended session can make the member's phone receive no code: the session is read again right before."""
+    from backend.core.errors import SessionExpired
+
+    backend.ops.register(EndsTheSessionWhileChecked(db_path))
+    pending = backend.ops.prepare(lucia.token, "prueba_sesion", {})
+    sent = backend.last_outbox_id()
+    with pytest.raises(SessionExpired) as err:
+        backend.ops.request_code(lucia.token, pending.id)
+    assert "No fui yo" in err.value.message
+    assert backend.last_outbox_id() == sent
+    assert backend.db.conn.execute("SELECT challenge_id FROM operations WHERE id = ?", (pending.id,)).fetchone()[0] \
+        is None
