@@ -389,6 +389,11 @@ class Backend:
         with self.db.write() as conn:
             return redaction.sweep(conn, expired_before)
 
+    def finish_scrubs(self) -> bool:
+        """The worker's pass: a masked code whose checkpoint a reader held back leaves the disk now (SQLite,
+        `SqliteDatabase.empty_log`); False while someone still reads (the next pass tries again)."""
+        return self.db.empty_log()
+
     def worker_heartbeat(self, token: str) -> Heartbeat | None:
         """The background worker's last sign of life (`worker_lease.Heartbeat`, None if none ever ran), for
         staff: members are refused."""

@@ -10,7 +10,8 @@ the receipt.
 `mix`: instead, in turn, an interbank transfer, a bill payment (a top-up) and a payment of another bank's card,
 each through its handler's commit path: every one of them credits the co-op's own internal accounts
 (compensación interbancaria, comisiones, the biller's collection account), the rows all branches share.
-prints `ready` once signed in, waits for a line on stdin, then prints `done N errors N seconds S`
+prints `ready` once signed in, waits for a line on stdin, then prints `done N errors N seconds S`; by default the line
+`go N` confirms only the next N and waits for another line (bench/run.py interleaves them with the raw side's).
 """
 
 from __future__ import annotations
@@ -130,12 +131,19 @@ def main() -> None:
     dest = backend.db.get_meta(f"bench_dest_{username}") or backend.db.get_meta("bench_dest")
     waiting = confirmations(backend, token, origin, dest, count) if sys.argv[4:] != ["book"] else []
     print("ready", flush=True)
-    sys.stdin.readline()  # wait for the parent's start signal
-    if waiting:
-        done, errors, seconds = confirm(backend, token, waiting)
-    else:
+    if not waiting:
+        sys.stdin.readline()  # wait for the parent's start signal
         done, errors, seconds = book(backend, token, origin, dest, count)
-    print(f"done {done} errors {errors} seconds {seconds:.4f}", flush=True)
+        print(f"done {done} errors {errors} seconds {seconds:.4f}", flush=True)
+        return
+    while waiting:  # `go`: all that is left; `go N`: the next N, then wait for the next line
+        words = sys.stdin.readline().split()
+        if not words:  # the parent is gone
+            return
+        n = int(words[1]) if len(words) > 1 else len(waiting)
+        done, errors, seconds = confirm(backend, token, waiting[:n])
+        waiting = waiting[n:]
+        print(f"done {done} errors {errors} seconds {seconds:.4f}", flush=True)
 
 
 if __name__ == "__main__":

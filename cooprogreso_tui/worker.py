@@ -75,6 +75,7 @@ def _scheduled(backend: Backend) -> None:
 
 def _mask(backend: Backend) -> None:
     backend.mask_expired_codes()
+    backend.finish_scrubs()  # a code masked while another connection read is off the disk once nobody reads
 
 
 def _alerts(backend: Backend) -> None:

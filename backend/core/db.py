@@ -270,6 +270,11 @@ class Database(ABC):
         if check is not None:
             check(conn)
 
+    def empty_log(self) -> bool:
+        """SQLite: finish a scrub that a reader held back (see `SqliteDatabase.empty_log`); True when nothing is left
+        to finish. PostgreSQL keeps no such file of ours: nothing to do."""
+        return True
+
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
@@ -452,6 +457,27 @@ class SqliteDatabase(Database):
         conn.execute("COMMIT")
         if conn.scrubbing:
             _end_scrub(conn, checkpoint=True)
+
+    def empty_log(self) -> bool:
+        """The checkpoint after a scrubbing transaction (`_end_scrub`) does not wait: while another connection reads
+        an older snapshot it cannot copy the masked pages nor truncate the write-ahead log, and the old text stays
+        on disk until a later checkpoint succeeds. The worker's pass calls this: the log checkpointed and truncated
+        now if nobody reads (not waiting either). True when the log is empty; a log holding only ordinary writes is
+        emptied too (the worker cannot know which process's scrub was held back)."""
+        try:
+            if self.path.with_name(self.path.name + "-wal").stat().st_size == 0:
+                return True
+        except FileNotFoundError:  # no log (the last connection to close removes it)
+            return True
+        conn = self.conn
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error:
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return busy == 0
 
     @contextlib.contextmanager
     def read(self) -> Iterator[SqliteConnection]:

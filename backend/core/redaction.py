@@ -5,7 +5,9 @@ lists the rows that still show a code, with their challenge and when they were s
 used, voided (wrong tries, changed operation), replaced (resend, a new code for the operation) or expired,
 exactly those rows get the code masked and leave the list: masking costs what there is to mask, never
 a re-read of every SMS sent since. On SQLite the old text is also overwritten on disk: secure_delete
-for the rewritten rows, and a checkpoint that empties the write-ahead log once the transaction commits.
+for the rewritten rows, and a checkpoint that empties the write-ahead log once the transaction commits. That
+checkpoint does not wait: while another connection reads, the old page stays in the log until the worker's next
+pass empties it (`Backend.finish_scrubs`).
 """
 
 from __future__ import annotations

@@ -162,6 +162,35 @@ def test_a_masked_code_is_in_neither_the_file_nor_the_write_ahead_log(backend, l
     assert sms not in on_disk()
 
 
+@pytest.mark.sqlite_only  # the database file and its write-ahead log
+def test_a_code_masked_while_another_connection_reads_leaves_the_disk_at_the_workers_next_pass(backend, lucia, ana):
+    import sqlite3
+
+    from cooprogreso_tui.worker import PASSES
+
+    op, code = ask_code(backend, lucia, to_ana(backend, ana))
+    files = [backend.db.path, backend.db.path.with_name(backend.db.path.name + "-wal")]
+    sms = f"es {code}.".encode()
+
+    def on_disk() -> bool:
+        return sms in b"".join(f.read_bytes() for f in files if f.exists())
+
+    other = sqlite3.connect(backend.db.path, isolation_level=None)  # another session's process, mid-read
+    try:
+        other.execute("BEGIN")
+        other.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        backend.ops.authorise(lucia.token, op, code)
+        assert shown(backend, code) == 0
+        assert on_disk()  # the checkpoint after the mask does not wait for the reader: the old page stays
+        PASSES["mask"](backend)
+        assert on_disk()  # still read: the worker does not wait either, and tries again at its next pass
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    PASSES["mask"](backend)
+    assert not on_disk()
+
+
 # -- databases from before the list --------------------------------------------------------------------
 def test_codes_an_older_version_left_readable_are_listed_and_masked_when_they_expire(backend, lucia, ana, clock):
     from backend.core.db import statements
