@@ -111,14 +111,20 @@ def _web_first_paint(demo: Path) -> tuple[float, float] | None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
             try:
-                page = browser.new_page()
+                # a terminal of 80×24, as the local start's tmux pane: Chromium's default 1280×720 makes it 142×34,
+                # a first frame of 2.5 times the cells to lay out, render and send
+                page = browser.new_page(viewport={"width": 728, "height": 520})
                 page.add_init_script(CATCH_TERMINAL)
                 opened: list[float] = []
                 page.on("websocket", lambda ws: opened.append(time.monotonic()))
                 start = time.monotonic()
                 page.goto(f"http://127.0.0.1:{port}/")
                 _until_login(lambda: "\n".join(page.evaluate(SCREEN_JS)))
-                return time.monotonic() - start, opened[0] - start
+                painted = time.monotonic() - start
+                size = page.evaluate("() => [window.__terminal.cols, window.__terminal.rows]")
+                if size != [80, 24]:
+                    raise RuntimeError(f"the browser's terminal is {size[0]}×{size[1]}, not 80×24: adjust the viewport")
+                return painted, opened[0] - start
             finally:
                 browser.close()
     finally:
