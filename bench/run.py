@@ -2,7 +2,7 @@
 
     python bench/run.py            prints `name: value` lines
     python bench/run.py --only pg  only the PostgreSQL figures (bench/pg.py)
-    python bench/run.py --only channels  only ssh_startup_ratio and web_first_paint_ratio (bench/channels.py)
+    python bench/run.py --only channels  only ssh_startup_ratio and web_first_paint_ratio, with their stages (bench/channels.py)
     python bench/run.py --only soak  only soak_day_cost_ratio (bench/soak.py, ~2 min)
     python bench/run.py --only codes  only otp_abandon_ratio (bench/codes.py)
     python bench/run.py --only statements  only statement_ratio (bench/statements.py)
