@@ -15,6 +15,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+# How the bench reads the browser's screen: the page's xterm.js terminal, caught where textual.js stores it
+# (`this.terminal = new Terminal(…)`) by a setter the page inherits. The tests rewrite textual.js on its way in
+# instead (tests/app/test_web_browser.py EXPOSE_TERMINAL); timed, that costs a round trip of the 0.5 MB script
+# through Playwright that no member's browser pays (0.3–0.5 s of page load on this machine).
+CATCH_TERMINAL = """Object.defineProperty(Object.prototype, "terminal", { configurable: true, set(value) {
+  Object.defineProperty(this, "terminal", { value, writable: true, configurable: true, enumerable: true });
+  if (value && value.buffer && value.buffer.active && !window.__terminal) window.__terminal = value; } });"""
+
+
 def _until_login(read, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while "Usuario" not in read():
@@ -36,16 +45,19 @@ def _local_start(demo: Path, sock: Path) -> float:
         subprocess.run(tmux + ["kill-server"], capture_output=True)
 
 
-def ssh_startup_ratio(work: Path, demo: Path, rounds: int = 3) -> float | None:
+def ssh_startup_ratio(work: Path, demo: Path, rounds: int = 3, stages: dict[str, float] | None = None) -> float | None:
     """`ssh -tt` to the login screen ÷ local start to the login screen (median of a few rounds each).
-    None when this machine cannot run a throwaway branch server (needs root, sshd, sudo, tmux)."""
+    None when this machine cannot run a throwaway branch server (needs root, sshd, sudo, tmux).
+    stages, when given, gets ssh_handshake_ratio: `ssh -T` until the wrapper refuses it (connection, key
+    exchange, sign-in, session, shell and wrapper: everything before sudo and the app) ÷ the same local start,
+    the share of the figure that is the protocol's."""
     from tests.ssh_harness import BranchServer, missing
 
     if missing() is not None:
         return None
     branch = BranchServer().start(demo)
     try:
-        remote, local = [], []
+        remote, local, handshake = [], [], []
         for i in range(rounds):
             local.append(_local_start(demo, work / f"bench-tmux-{i}.sock"))
             start = time.monotonic()
@@ -53,23 +65,34 @@ def ssh_startup_ratio(work: Path, demo: Path, rounds: int = 3) -> float | None:
             _until_login(partial(branch.screen, name))  # polled as the local start is (branch.wait: every 0.1 s)
             remote.append(time.monotonic() - start)
             branch.tmux("kill-session", "-t", name)
+            start = time.monotonic()
+            subprocess.run(branch.ssh_command(tty=False), stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+            handshake.append(time.monotonic() - start)
+        if stages is not None:
+            stages["ssh_handshake_ratio"] = sorted(handshake)[rounds // 2] / sorted(local)[rounds // 2]
         return sorted(remote)[rounds // 2] / sorted(local)[rounds // 2]
     finally:
         branch.stop()
 
 
-def web_first_paint_ratio(work: Path, demo: Path, rounds: int = 3) -> float | None:
+def web_first_paint_ratio(work: Path, demo: Path, rounds: int = 3,
+                          stages: dict[str, float] | None = None) -> float | None:
     """Browser first paint of the login screen ÷ local start to it (median of a few rounds each, same run):
-    seconds alone would measure the machine. None without Chromium."""
+    seconds alone would measure the machine. None without Chromium. stages, when given, gets web_page_ratio:
+    opening the page until its websocket opens (page, script and font loaded; only then does textual-serve start
+    the app's process) ÷ the same local start."""
     local = sorted(_local_start(demo, work / f"bench-web-tmux-{i}.sock") for i in range(rounds))
-    paints = [web_first_paint_s(demo) for _ in range(rounds)]
-    if any(p is None for p in paints):
+    runs = [_web_first_paint(demo) for _ in range(rounds)]
+    if any(r is None for r in runs):
         return None
-    return sorted(p for p in paints if p is not None)[rounds // 2] / local[rounds // 2]
+    paints = sorted(r[0] for r in runs if r is not None)
+    if stages is not None:
+        stages["web_page_ratio"] = sorted(r[1] for r in runs if r is not None)[rounds // 2] / local[rounds // 2]
+    return paints[rounds // 2] / local[rounds // 2]
 
 
-def web_first_paint_s(demo: Path) -> float | None:
-    """Seconds from opening the page to the login screen drawn in headless Chromium; None without it."""
+def _web_first_paint(demo: Path) -> tuple[float, float] | None:
+    """(seconds to the login screen drawn, seconds to the websocket open) in headless Chromium; None without it."""
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     try:
         from playwright.sync_api import sync_playwright
@@ -77,7 +100,7 @@ def web_first_paint_s(demo: Path) -> float | None:
         return None
     if not Path(chromium).exists():
         return None
-    from tests.app.test_web_browser import CHROMIUM_FLAGS, EXPOSE_TERMINAL, SCREEN_JS
+    from tests.app.test_web_browser import CHROMIUM_FLAGS, SCREEN_JS
     from tests.channels import free_port, wait_port
 
     port = free_port()
@@ -88,17 +111,20 @@ def web_first_paint_s(demo: Path) -> float | None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
             try:
-                page = browser.new_page()
-
-                def expose(route):
-                    response = route.fetch()
-                    route.fulfill(response=response, body=response.text().replace(*EXPOSE_TERMINAL))
-
-                page.route("**/static/js/textual.js", expose)
+                # a terminal of 80×24, as the local start's tmux pane: Chromium's default 1280×720 makes it 142×34,
+                # a first frame of 2.5 times the cells to lay out, render and send
+                page = browser.new_page(viewport={"width": 728, "height": 520})
+                page.add_init_script(CATCH_TERMINAL)
+                opened: list[float] = []
+                page.on("websocket", lambda ws: opened.append(time.monotonic()))
                 start = time.monotonic()
                 page.goto(f"http://127.0.0.1:{port}/")
                 _until_login(lambda: "\n".join(page.evaluate(SCREEN_JS)))
-                return time.monotonic() - start
+                painted = time.monotonic() - start
+                size = page.evaluate("() => [window.__terminal.cols, window.__terminal.rows]")
+                if size != [80, 24]:
+                    raise RuntimeError(f"the browser's terminal is {size[0]}×{size[1]}, not 80×24: adjust the viewport")
+                return painted, opened[0] - start
             finally:
                 browser.close()
     finally:

@@ -195,6 +195,11 @@ def test_a_member_banks_in_a_real_browser(web_server, tmp_path):
     assert not server_files.exists() or not any(server_files.iterdir()), "the web channel left files on the server"
     strangers = [u for u in requests if not u.startswith(origin) and not u.startswith(("data:", "blob:"))]
     assert strangers == [], f"the page asked third parties: {strangers}"
+    # the terminal connects (its app starts) at the page's load, font included: the preloaded font is asked for
+    # before textual.js, alongside it, and only once (a preload the page cannot use is a second download)
+    fonts = [i for i, u in enumerate(requests) if u.endswith("/fonts/RobotoMono-VariableFont_wght.ttf")]
+    script = next(i for i, u in enumerate(requests) if u.endswith("/js/textual.js"))
+    assert len(fonts) == 1 and fonts[0] < script, requests
     from backend.security.receipts import verify
     from backend.service import Backend
 
