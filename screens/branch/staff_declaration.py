@@ -28,6 +28,7 @@ class DeclarationModal(ServiceCalls, ModalScreen[tuple[dict, Any] | None]):
             "operación, en el comprobante y en la bitácora.")
 
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="declaration.cancel", tooltip="Volver al depósito")]
+    ENTER_NEXT = "#dec-origin, #dec-name"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
     DEFAULT_CSS = """
     DeclarationModal #dec-reason { margin-bottom: 1; }
     DeclarationModal #dec-id-row { height: 1; }
