@@ -152,8 +152,9 @@ class CooprogresoApp(App):
 
     def action_enter_next(self) -> None:
         """Enter moves to the next field as the app reads it, where the screen says Enter does that
-        (ENTER_NEXT). In a search field (ENTER_SEARCH) the keys read after it wait from now until the search
-        is done (`hold_keys`), and the Enter goes on to the field, which reads what was typed before it."""
+        (ENTER_NEXT; ENTER_AFTER names a field's next where the focus order would not). In a search field
+        (ENTER_SEARCH) the keys read after it wait from now until the search is done (`hold_keys`), and the
+        Enter goes on to the field, which reads what was typed before it."""
         from textual.widgets import Input
 
         screen, focused = self.screen, self.focused
@@ -164,7 +165,11 @@ class CooprogresoApp(App):
             return bool(selector) and any(node is focused for node in screen.query(selector))
 
         if matches(getattr(screen, "ENTER_NEXT", "")):
-            screen.focus_next()
+            after = getattr(screen, "ENTER_AFTER", {}).get(f"#{focused.id}")  # where the next in order is not it
+            if after:  # set now, as focus_next does: Widget.focus() would wait while the keys behind queue here
+                screen.set_focus(screen.query_one(after))
+            else:
+                screen.focus_next()
             return
         if matches(getattr(screen, "ENTER_SEARCH", "")):
             self.hold_keys(SEARCH_ENTER)  # handed to the search's worker when the screen starts it

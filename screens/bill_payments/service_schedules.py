@@ -47,6 +47,7 @@ def iso_date(text: str, label: str, required: bool, field: str | None = None) ->
 
 
 class ProgramarScreen(FieldErrors, BillerChoice, MemberScreen):
+    ENTER_NEXT = "#identifier, #max-amount, #start, #end"  # Enter moves on (the app does it); the last programs
     DEFAULT_CSS = """
     #schedule-form { height: 1fr; padding: 0 1; }
     #schedule-form Select, #schedule-form Input { width: 60; }
@@ -137,6 +138,7 @@ class ProgramarScreen(FieldErrors, BillerChoice, MemberScreen):
                 "Monto máximo (USD): una factura mayor no se paga y te avisamos")
 
     @on(Button.Pressed, "#schedule")
+    @on(Input.Submitted, "#count")
     def schedule(self) -> None:
         self.clear_field_errors()
         try:

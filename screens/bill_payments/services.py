@@ -22,11 +22,8 @@ from screens.shared.safe_text import safe_text
 from screens.shared.text_entry import TextInput
 
 FORM_CSS = """
-.svc-box { width: 70; height: 22; }
-.svc-box .form { height: 1fr; }
-.svc-box .form Input, .svc-box .form Select { width: 62; }
 .step { color: $accent; margin-top: 1; }
-"""
+"""  # the box's size is in screens.tcss (.svc-box): a default rule here loses to the app's .dialog
 
 
 class ServicesScreen(MemberScreen):

@@ -29,6 +29,8 @@ TITLES = {"deposito": "Depósito en efectivo", "retiro": "Retiro en efectivo"}
 
 class CashScreen(MemberScreen):
     ENTER_SEARCH = "#search"  # keys typed after its Enter wait for the rows (cooprogreso_tui/app.py)
+    ENTER_NEXT = "#dep-id, #dep-name"  # Enter moves on (the app does it), from the names back to the amount
+    ENTER_AFTER = {"#dep-name": "#amount"}
     DEFAULT_CSS = """
     CashScreen #search-row, CashScreen #amount-row { height: 1; margin: 1 1 0 1; }
     CashScreen #search { width: 40; margin-right: 1; }
@@ -192,14 +194,6 @@ class CashScreen(MemberScreen):
             return None
         return {"name": self.query_one("#dep-name", Input).value, "id_type": "cedula",
                 "id_number": self.query_one("#dep-id", Input).value}
-
-    @on(Input.Submitted, "#dep-id")
-    def next_field(self) -> None:
-        self.query_one("#dep-name", Input).focus()
-
-    @on(Input.Submitted, "#dep-name")
-    def name_given(self) -> None:
-        self.query_one("#amount", Input).focus()
 
     @on(Input.Submitted, "#amount")
     @on(Button.Pressed, "#go")

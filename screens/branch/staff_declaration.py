@@ -29,6 +29,7 @@ class DeclarationModal(ServiceCalls, ModalScreen[tuple[dict, Any] | None]):
 
     ENTER_SEARCH = "#dec-id"  # keys typed after its Enter wait for the result (cooprogreso_tui/app.py)
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="declaration.cancel", tooltip="Volver al depósito")]
+    ENTER_NEXT = "#dec-origin, #dec-name"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
     DEFAULT_CSS = """
     DeclarationModal #dec-reason { margin-bottom: 1; }
     DeclarationModal #dec-id-row { height: 1; }

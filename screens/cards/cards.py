@@ -217,6 +217,8 @@ class CardRegistrationModal(FieldErrors, ServiceCalls, ModalScreen[str | None]):
     def __init__(self, group: str) -> None:
         super().__init__()
         self.group = group
+        # Enter moves on (the app does it: cooprogreso_tui/app.py); the last field's Enter registers
+        self.ENTER_NEXT = "#numero, #holder-name" if group == "otros" else ""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -260,6 +262,8 @@ class CardRegistrationModal(FieldErrors, ServiceCalls, ModalScreen[str | None]):
         self.dismiss(None)
 
     @on(Button.Pressed, "#register")
+    @on(Input.Submitted, "#numero")
+    @on(Input.Submitted, "#id-number")
     def register(self) -> None:
         self.clear_field_errors()
         number = self.query_one("#numero", Input).value

@@ -260,6 +260,7 @@ class RequestFormScreen(MemberScreen):
     HELP = ("Completa tu ingreso mensual, el destino y tu cuenta de ahorros; confirma y autoriza con tu código. "
             "La cooperativa revisa la solicitud y te avisa; síguela en «Mis solicitudes».")
     DEFAULT_CSS = "RequestFormScreen #ask-summary { height: auto; margin-bottom: 1; }"
+    ENTER_NEXT = "#income"  # Enter moves on (the app does it: cooprogreso_tui/app.py); the destination's asks
     BINDINGS = [Binding("f2", "send", "Solicitar", id="ask.send", tooltip="Confirmar la solicitud")]
 
     def __init__(self, product: Product, choices: dict, draft: dict | None = None) -> None:
@@ -316,6 +317,7 @@ class RequestFormScreen(MemberScreen):
             select.value = self.draft["account"] if self.draft.get("account") in ids else ids[0]
 
     @on(Button.Pressed, "#send")
+    @on(Input.Submitted, "#purpose")
     def action_send(self) -> None:
         self._error("")
         income_text = self.query_one("#income", Input).value

@@ -18,6 +18,7 @@ from screens.shared.text_entry import TextInput
 
 
 class AffiliationScreen(ServiceCalls, Screen):
+    ENTER_NEXT = "#new-username, #new-password"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
     BINDINGS = [Binding("escape", "leave", "Volver", id="affiliation.back", tooltip="Volver al inicio de sesión")]
 
     def __init__(self) -> None:
@@ -125,14 +126,6 @@ class AffiliationScreen(ServiceCalls, Screen):
         if error.code == "otp_void":
             self.query_one(ContentSwitcher).current = "step-identity"
             self._say("#identity-error", error.message)
-
-    @on(Input.Submitted, "#new-username")
-    def _to_password(self) -> None:
-        self.query_one("#new-password", Input).focus()
-
-    @on(Input.Submitted, "#new-password")
-    def _to_password2(self) -> None:
-        self.query_one("#new-password2", Input).focus()
 
     @on(Button.Pressed, "#finish")
     def action_leave(self) -> None:

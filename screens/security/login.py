@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before t
 
 
 class LoginScreen(ServiceCalls, Screen):
+    ENTER_NEXT = "#username"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
     BINDINGS = [
         Binding("ctrl+r", "register", "Regístrate aquí", id="login.register", tooltip="Afiliarte a Cooprogreso en Línea"),
         Binding("ctrl+q", "quit", "Salir", id="login.quit", tooltip="Cerrar la aplicación"),
@@ -74,10 +75,6 @@ class LoginScreen(ServiceCalls, Screen):
 
     def show_notice(self, text: str) -> None:
         self.query_one("#login-notice", Static).update(safe_text(text))
-
-    @on(Input.Submitted, "#username")
-    def next_field(self) -> None:
-        self.query_one("#password", Input).focus()
 
     @on(Input.Submitted, "#password")
     @on(Button.Pressed, "#login")

@@ -66,6 +66,7 @@ class SecurityCenterScreen(MemberScreen):
     SecurityCenterScreen #rules { height: auto; margin-bottom: 1; }
     SecurityCenterScreen .status { height: auto; }
     """
+    ENTER_NEXT = "#current, #new"  # Enter moves on (the app does it: cooprogreso_tui/app.py); the last asks
     BINDINGS = [Binding("n", "not_me", "No fui yo", id="security.not_me",
                         tooltip="Bloquea tu acceso y abre un reclamo por el ingreso o movimiento elegido"),
                 Binding("c", "close_others", "Cerrar las demás", id="security.close_others",
@@ -181,6 +182,7 @@ class SecurityCenterScreen(MemberScreen):
 
     # -- password --------------------------------------------------------------------------------------------
     @on(Button.Pressed, "#change-password")
+    @on(Input.Submitted, "#repeat")
     def change_password(self) -> None:
         current, new, repeat = (self.query_one(f"#{name}", Input).value for name in ("current", "new", "repeat"))
         center, token = self.coop.backend.security_center, self.coop.token
@@ -199,6 +201,7 @@ class SecurityCenterScreen(MemberScreen):
 
     # -- alerts ----------------------------------------------------------------------------------------------
     @on(Button.Pressed, "#save-alerts")
+    @on(Input.Submitted, "#threshold")
     def save_alerts(self) -> None:
         amount = self.query_one("#threshold", Input).value
         sign_in = self.query_one("#sign-in-sms", Checkbox).value

@@ -141,6 +141,7 @@ class BeneficiaryModal(FieldErrors, ServiceCalls, ModalScreen[Beneficiary | Rece
     """Add or edit one beneficiary; a change other than the name is confirmed with a code."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="beneficiary.cancel", tooltip="Cerrar sin guardar")]
+    ENTER_NEXT = "#name, #id-number"  # Enter moves on (the app does it: cooprogreso_tui/app.py); the account's saves
     FIELD_ERRORS = {"service": ("#service", "#service-error"), "name": ("#name", "#name-error"),
                     "id_type": ("#id-type", "#id-error"), "id_number": ("#id-number", "#id-error"),
                     "institution": ("#institution", "#institution-error"),
@@ -207,6 +208,7 @@ class BeneficiaryModal(FieldErrors, ServiceCalls, ModalScreen[Beneficiary | Rece
             widget.display = service == "interbancaria"
 
     @on(Button.Pressed, "#save")
+    @on(Input.Submitted, "#account")
     def save(self) -> None:
         institution = chosen_key(self.query_one("#institution", Select))
         service = chosen_key(self.query_one("#service", Select))

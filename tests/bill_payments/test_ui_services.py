@@ -272,3 +272,46 @@ async def test_consultar_cursor_follows_the_schedule_it_paused_and_the_cancel_di
         await settle(pilot)
     states = {s.identifier: s.state for s in backend.scheduled.schedules(who.token)}
     assert [states[i] for i in ("022345601", "022345602", "022345603")] == ["activo", "cancelado", "activo"]
+
+
+async def test_registro_dialog_shows_each_dropdown_whole_at_80x24(backend):
+    """Its own width (70, as the beneficiary dialog's) was a default rule the dialog's 64 beat: the dropdowns,
+    60 wide, were cut by the form's edge and lost their ▼ (nothing said they were lists)."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "servicios_registro", ServicesScreen)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, RegisterModal)
+        form = app.screen.query_one(".form")
+        for select in app.screen.query(Select):
+            assert select.region.right <= form.scrollable_content_region.right, select.id
+        assert screen_text(app).count("▼") == 3  # Categoría, Entidad, Cuenta de débito
+
+
+async def test_programar_moves_on_with_enter_and_asks_from_the_last_field(backend):
+    """Enter did nothing in Programar Pago's fields; now it moves on as in the other forms (the start date's
+    text, selected on arrival, is replaced by what is typed) and the number of payments' Enter programs."""
+    from tests.app.test_ui_typeahead import burst
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "servicios_programar", ProgramarScreen)
+        await choose(pilot, "#category", "Telefonía móvil")
+        await choose(pilot, "#biller", "CLARO")
+        app.screen.query_one("#max-amount", Input).focus()
+        await pilot.pause()
+        burst(app, "4", "5", "enter", *"01/12/2026", "enter", "enter", "6")
+        await settle(pilot)
+        assert [app.screen.query_one(f"#{name}", Input).value for name in ("max-amount", "start", "end", "count")] \
+            == ["45", "01/12/2026", "", "6"]
+        app.screen.query_one("#identifier", Input).focus()
+        await pilot.pause()
+        burst(app, *"0991234561", "enter")
+        await settle(pilot)
+        assert app.screen.query_one("#identifier", Input).value == "0991234561"
+        assert app.focused is app.screen.query_one("#day", Select)
+        app.screen.query_one("#count", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Confirma el pago programado" in screen_text(app)

@@ -179,6 +179,30 @@ async def test_a_large_cash_deposit_asks_for_the_origin_of_funds_then_confirms_a
     assert balance(backend, account) == 12100_00
 
 
+async def test_the_declaration_moves_on_with_enter_and_continues_from_the_identification(backend, clock):
+    """Enter did nothing in the origin and the name: a teller typing «origin Enter names Enter» fast put the
+    names in the origin. Now they move on as the app reads it; the identification's Enter continues."""
+    from screens.branch.staff_declaration import DeclarationModal
+    from tests.app.test_ui_typeahead import burst
+
+    cajero, account = _teller_with_member(backend, clock)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await _large_deposit(pilot, backend, cajero)
+        modal = app.screen
+        assert isinstance(modal, DeclarationModal) and modal.query_one("#dec-origin").has_focus
+        burst(app, *"Venta de ganado", "enter", *"Pedro Quishpe", "enter")
+        await settle(pilot)
+        assert modal.query_one("#dec-origin").value == "Venta de ganado"
+        assert modal.query_one("#dec-name").value == "Pedro Quishpe"
+        assert modal.query_one("#dec-id-type").has_focus
+        await pilot.press("tab")
+        burst(app, *"1104680135", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "Origen de los fondos: Venta de ganado" in screen_text(app)
+    assert balance(backend, account) == 100_00
+
+
 def test_snapshot_cash_declaration(snap_compare, backend, clock):
     cajero, _ = _teller_with_member(backend, clock)
 

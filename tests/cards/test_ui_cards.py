@@ -143,6 +143,45 @@ async def test_register_and_pay_another_institutions_card(backend):
         assert isinstance(app.screen, ReceiptModal) and "Enviada" in screen_text(app)
 
 
+async def test_the_card_registration_moves_on_with_enter_and_registers_from_the_last_field(backend):
+    """Enter did nothing in «Añadir tarjeta»: the number and the holder's name move on (also typed fast), the
+    identification's Enter registers, as the button does; a Cooprogreso card's only field registers."""
+    from screens.shared.confirm import ConfirmModal
+    from tests.app.test_ui_typeahead import burst
+    from tests.conftest import demo_cedula
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "tarjetas_otros")
+        await pilot.click("#add-card")
+        await settle(pilot)
+        modal = app.screen
+        modal.query_one("#institution", Select).value = "0010"
+        assert modal.query_one("#numero").has_focus
+        burst(app, *"4111 1111 1111 1111", "enter", *"Lucía Guamán", "enter")
+        await settle(pilot)
+        assert modal.query_one("#numero").value == "4111 1111 1111 1111"
+        assert modal.query_one("#holder-name").value == "Lucía Guamán"
+        assert modal.query_one("#id-type").has_focus
+        await pilot.press("tab")
+        burst(app, *demo_cedula(), "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "4111" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        app.pop_screen()
+        app.push_screen(screen_for("tarjetas_cooprogreso"))
+        await settle(pilot)
+        await pilot.click("#add-card")
+        await settle(pilot)
+        assert isinstance(app.screen, CardRegistrationModal)
+        burst(app, *"3261 0000 0000 0001", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) or str(app.screen.query_one("#numero-error").render()).strip()
+
+
 async def select_manual_purchases(pilot) -> None:
     table = pilot.app.screen.query_one("#purchases", DataTable)
     table.focus()

@@ -275,3 +275,26 @@ async def test_what_she_typed_on_the_form_is_there_again_for_the_same_product_wh
         await pilot.press("f4")
         await settle(pilot)
         assert app.screen.query_one("#income", Input).value == "" and app.screen.query_one("#purpose", Input).value == ""
+
+
+async def test_the_request_form_moves_on_with_enter_and_asks_from_the_destination(backend):
+    """Enter did nothing in the request's fields: the income's moves on (also typed fast) and the
+    destination's asks for confirmation, as F2 and the button do."""
+    from screens.shared.confirm import ConfirmModal
+    from tests.app.test_ui_typeahead import burst
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot)
+        await simulate(pilot, "consumo", "1000", 12, "frances")
+        await pilot.press("f4")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, RequestFormScreen) and form.query_one("#income", Input).has_focus
+        burst(app, *"1500", "enter", *"Techo nuevo")
+        await settle(pilot)
+        assert form.query_one("#income", Input).value == "1500"
+        assert form.query_one("#purpose", Input).value == "Techo nuevo"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "Techo nuevo" in screen_text(app)

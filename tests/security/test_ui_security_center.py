@@ -89,6 +89,35 @@ async def test_change_password_with_rules_and_code(backend, clock):
     assert backend.auth.login("demo", "NuevaClave77").token
 
 
+async def test_enter_moves_through_the_password_fields_and_asks_to_change_from_the_last(backend, clock):
+    """Enter did nothing in the three password fields; now it moves on as in the affiliation's, also typed fast,
+    and from the last one asks to change it, as the button does."""
+    from tests.app.test_ui_typeahead import burst
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_center(pilot, "tab-clave")
+        app.screen.query_one("#current").focus()
+        await pilot.pause()
+        burst(app, *"Demo-2026!", "enter", *"NuevaClave77", "enter", *"NuevaClave77")
+        await settle(pilot)
+        assert [app.screen.query_one(f"#{name}").value for name in ("current", "new", "repeat")] == \
+            ["Demo-2026!", "NuevaClave77", "NuevaClave77"]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "Nueva contraseña" in screen_text(app)
+
+
+async def test_enter_in_the_alerts_amount_saves_them(backend, clock):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_center(pilot, "tab-alertas")
+        await type_into(pilot, "#threshold", "250")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Guardado: SMS por movimientos desde $250.00" in screen_text(app)
+
+
 async def test_alerts_saved(backend, clock):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:

@@ -183,3 +183,25 @@ async def test_every_column_header_fits_80_columns(backend):
         assert "María José Quishpe Andrango" in text  # the detail line names the whole beneficiary
         table = app.screen.query_one("#beneficiaries", DataTable)
         assert table.virtual_size.width <= table.size.width  # nothing hides past the right edge
+
+
+async def test_enter_moves_through_the_form_and_saves_from_the_account(backend, ana):
+    """Typed as in every other form: name Enter, identification Enter, account Enter saves (Enter did
+    nothing in any of the dialog's fields), and keys typed fast after an Enter land in the next field."""
+    from tests.app.test_ui_typeahead import burst
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screen(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, BeneficiaryModal) and app.screen.query_one("#name").has_focus
+        burst(app, *"Ana Prueba", "enter")
+        await settle(pilot)
+        assert app.screen.query_one("#name").value == "Ana Prueba"
+        assert app.screen.query_one("#id-type").has_focus  # the type of identification, then its number
+        await pilot.press("tab")
+        burst(app, *"1104680135", "enter", *number_of(backend, ana.accounts[0]), "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "Confirma el nuevo beneficiario" in screen_text(app)
+        assert "1104680135" in screen_text(app)
