@@ -21,6 +21,7 @@ from backend.bill_payments import payments as pay
 from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, Recaudacion, UnknownIdentifier, gateway_for
 from backend.bill_payments.requests import ServicePaymentRequest, ServiceRegistrationRequest
 from backend.core import files
+from backend.core.accounts import booking_accounts_queries
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
 from backend.core.daily_quota import Quota
@@ -169,12 +170,16 @@ class ServicePaymentHandler:
         pid = request.presentment_id
         if isinstance(pid, bool) or not isinstance(pid, int):
             raise ValidationError("Consulta primero los valores pendientes.", field="bills")
-        # PostgreSQL: the consulta, its entity and what `check_payment` reads, in one round trip (issue #23)
-        row, *checks = conn.fetch_each([
+        # PostgreSQL: the consulta, its entity, what `check_payment` reads and the parts of the co-op's accounts
+        # the payment credits (the entity's collection account, found by the same subquery), in one round trip
+        # (issue #23)
+        entity = ("(SELECT biller_code FROM bill_presentments WHERE id = ? AND user_id = ?)", (pid, who.user_id))
+        row, *checks, internal = conn.fetch_each([
             ("SELECT * FROM bill_presentments WHERE id = ? AND user_id = ?", (pid, who.user_id)),
             *pay.check_queries(self.ctx, user_id=who.user_id, member_id=who.member_id, account_id=request.account_id,
-                               biller_code=("(SELECT biller_code FROM bill_presentments WHERE id = ? AND user_id = ?)",
-                                            (pid, who.user_id)))])
+                               biller_code=entity),
+            *booking_accounts_queries(((f"SELECT account_id FROM billers WHERE code = {entity[0]}", entity[1]),
+                                       "comisiones"), who.member_id)])
         if row is None:
             raise NotFound("La consulta no existe o no te pertenece.")
         if self.ctx.now() - parse_iso(row["fetched_at"]) > timedelta(minutes=self.ctx.settings.services_presentment_minutes):
@@ -200,7 +205,7 @@ class ServicePaymentHandler:
             self.ctx, conn, user_id=who.user_id, member_id=who.member_id, biller_code=biller.code,
             identifier=row["identifier"], bills=chosen, account_id=request.account_id, amount=amount, rows=checks)
         return pay.Booking(who.user_id, who.member_id, who.username, biller, row["identifier"], row["holder"], chosen,
-                           account_id, amount), number
+                           account_id, amount, account_number=number, internal=(internal,)), number
 
     def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[pay.Booking]:
         req = parse_request(ServicePaymentRequest, request)

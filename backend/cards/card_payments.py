@@ -263,8 +263,7 @@ class CardPaymentHandler:
         else:
             assert plan.dest is not None  # another institution's card: `prepare` found where it goes
             wanted = INTERNAL_LEGS[:2 if fee else 1]  # an account is made on first use: only those it credits
-            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id,
-                                                         plan.internal[:len(wanted)] or None)
+            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id, plan.internal or None)
             legs = [Leg(origin, -amount, f"Pago tarjeta {card.masked_pan} ({card.institution})"),
                     Leg(compensacion, amount, f"Pago tarjeta {card.institution}")]
             if fee:

@@ -343,7 +343,7 @@ class TransfersService:
         origin, kind = d.request.origin_id, d.request.kind
         if kind == "interbancaria":
             wanted = INTERBANK_LEGS[:2 if d.fee else 1]  # an account is made on first use: only those it credits
-            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id, (parts or [])[:len(wanted)] or None)
+            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id, parts or None)
             legs = [Leg(origin, -d.amount, f"Transferencia a {d.dest_name} ({d.dest_institution}) · {d.motive}"),
                     Leg(compensacion, d.amount, f"Transferencia interbancaria {d.dest_institution}")]
             if d.fee:
