@@ -76,6 +76,7 @@ class CardPaymentPlan:
     card_account: int | None  # a Cooprogreso card's account; None: another institution's card
     dest: dict[str, Any] | None = None  # another institution's card: where the clearing sends the payment
     internal: tuple[Any, ...] = ()  # its rows of accounts.booking_accounts_queries (INTERNAL_LEGS), read with the card
+    owner: int | None = None  # another member's Cooprogreso card: that member (told of the payment), read with it
 
 
 class CardRegistrationHandler:
@@ -246,8 +247,9 @@ class CardPaymentHandler:
             lines += [("Comisión", format_money(fee)), ("Total a debitar", format_money(amount + fee))]
         details = {"card": card.key, "masked": card.masked_pan, "origin": origin["number"], "origin_id": origin["id"],
                    "amount": amount, "fee": fee, "option": option, "card_account": account, "mora": mora}
+        owner = found["owner_member"] if account is not None and not card.own else None
         plan = CardPaymentPlan(card, origin["id"], origin["number"], option, amount, fee, account, dest,
-                               tuple(internal))
+                               tuple(internal), owner)
         return Prepared(details=details, title="Confirma el pago de tarjeta", lines=lines, plan=plan)
 
     def execute(self, conn: Connection, who: Principal, plan: CardPaymentPlan, key: str) -> int:
@@ -272,11 +274,8 @@ class CardPaymentHandler:
             dest = plan.dest
         entry = post(conn, kind=PAYMENT, description="Pago de tarjeta de crédito", legs=legs, posted_at=now,
                      actor=who.username, idempotency_key=key)
-        reference = f"P{self.ctx.now():%y%m%d}{entry:08d}"
-        own_bank = plan.card_account is not None
-        owner = None
-        if own_bank and not card.own:
-            owner = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (plan.card_account,)).fetchone()[0]
+        reference = f"P{now[2:4]}{now[5:7]}{now[8:10]}{entry:08d}"  # yymmdd of `now` (strftime costs more)
+        own_bank, owner = plan.card_account is not None, plan.owner
         with conn.pipeline():  # PostgreSQL: the payment, its audit row and its notices in one round trip
             inserted = conn.execute(
                 "INSERT INTO card_payments (reference, idempotency_key, user_id, origin_account_id, card_account_id,"
