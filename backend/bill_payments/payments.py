@@ -146,10 +146,10 @@ def check_queries(ctx: Context, *, user_id: int, member_id: int, biller_code: st
     where, params = (biller_code if isinstance(biller_code, tuple) else ("?", (str(biller_code or ""),)))
     used_sql, used_params = daily_quota.SERVICES.used_query(user_id, ctx.now().date().isoformat())
     return [(f"{cat.SELECT} WHERE code = {where}", params),
-            (f"SELECT (SELECT status FROM members WHERE id = ?), ({used_sql}), a.id, a.number, a.balance - a.held,"
-             " a.kind, a.status FROM (SELECT 1 AS one) AS one LEFT JOIN accounts a ON a.id = ? AND a.member_id = ?",
-             (member_id, *used_params,
-              account_id if isinstance(account_id, int) and not isinstance(account_id, bool) else -1, member_id))]
+            (f"SELECT m.status, ({used_sql}), a.id, a.number, a.balance - a.held, a.kind, a.status FROM members m"
+             " LEFT JOIN accounts a ON a.id = ? AND a.member_id = m.id WHERE m.id = ?",
+             (*used_params, account_id if isinstance(account_id, int) and not isinstance(account_id, bool) else -1,
+              member_id))]
 
 
 def bills_text(bills: Sequence[Bill]) -> str:
