@@ -26,12 +26,12 @@ from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
 from backend.core.daily_quota import Quota
 from backend.core.db import IntegrityError
-from backend.core.errors import NotFound, ServiceError, ValidationError
+from backend.core.errors import NotFound, OtpError, ServiceError, ValidationError
 from backend.core.identity import mask_account
 from backend.core.money import format_money, format_plain
 from backend.core.periods import within_days
 from backend.core.text import clean_text, csv_cell
-from backend.security.operations import Pending, Prepared, parse_request
+from backend.security.operations import CHANGED, Pending, Prepared, parse_request
 from backend.security.receipts import Receipt
 
 if TYPE_CHECKING:
@@ -218,6 +218,19 @@ class ServicePaymentHandler:
                    "amount": b.amount, "commission": b.biller.commission, "account": number,
                    "presentment": req.presentment_id}
         return Prepared(details=details, title="Confirma el pago del servicio", lines=lines, plan=b)
+
+    def recheck(self, conn: Connection, who: Principal, plan: pay.Booking) -> pay.Booking:
+        """Under the write lock, what can change after the confirmation's `prepare` (before it): the entity still
+        collecting with the same commission and collection account, the member's status, the day's cupo, the debit
+        account's state and funds, the bills not paid meanwhile: `check_payment`'s reads, in one round trip. The
+        consulta and what the member chose are the code's details, checked by the flow."""
+        biller, _, number = pay.check_payment(
+            self.ctx, conn, user_id=who.user_id, member_id=who.member_id, biller_code=plan.biller.code,
+            identifier=plan.identifier, bills=plan.bills, account_id=plan.account_id, amount=plan.amount)
+        if (biller.commission, biller.account_id, number) != (plan.biller.commission, plan.biller.account_id,
+                                                              plan.account_number):
+            raise OtpError(CHANGED, code="otp_details_changed")
+        return plan
 
     def execute(self, conn: Connection, who: Principal, plan: pay.Booking, key: str) -> int:
         return pay.book(self.ctx, conn, plan, key)
