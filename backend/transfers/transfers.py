@@ -199,7 +199,7 @@ class TransfersService:
                 again = conn.execute(*replay).fetchone()
                 return again[0] if again else self._post(conn, who, draft, key, now)
             (sql, params), = internal  # one statement: the key's earlier booking as its first column
-            row = conn.execute(f"SELECT ({replay[0]}), q.* FROM ({sql}) AS q", (*replay[1], *params)).fetchone()
+            row = conn.execute(f"SELECT ({replay[0]}), {sql.removeprefix('SELECT ')}", (*replay[1], *params)).fetchone()
             return row[0] if row[0] is not None else self._post(conn, who, draft, key, now, [row[1:]])
         reads = self._draft_reads(who, request, now.date().isoformat(), key)
         rows = conn.fetch_each([*reads, *internal])  # one round trip on PostgreSQL
