@@ -60,6 +60,8 @@ class Booking:
     origin: str = "manual"
     schedule_id: int | None = None
     period: str | None = None
+    account_number: str = ""  # the debit account's number, when the caller read it with its checks
+    internal: tuple[Any, ...] = ()  # booking_accounts_queries((collection, "comisiones")), read with its checks
 
     @property
     def total(self) -> int:
@@ -104,12 +106,14 @@ def check_payment(ctx: Context, conn: Connection, *, user_id: int, member_id: in
     if rows is None:
         rows = conn.fetch_each(check_queries(ctx, user_id=user_id, member_id=member_id, biller_code=biller_code,
                                              account_id=account_id))
-    found, status, used, account = rows
+    found, member = rows  # the member's status and usage, and the account (NULLs when not theirs): one row
+    status, used, account = (None, None, None) if member is None else (
+        member[0], member[1], None if member[2] is None else (member[2], member[3], member[4], member[5], member[6]))
     biller = cat.from_row(found) if found else None
     if biller is None or not biller.active:
         name = f"La entidad {biller.name}" if biller else "La entidad"
         raise ValidationError(f"{name} ya no recibe pagos por Cooprogreso.", field="biller", code="biller_inactive")
-    if status is None or status[0] != "activo":
+    if status != "activo":
         raise ValidationError("Tu registro de socio no está activo. Acércate a una agencia.", code="inactive")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValidationError("Ingresa el monto del pago.", field="amount")
@@ -121,7 +125,7 @@ def check_payment(ctx: Context, conn: Connection, *, user_id: int, member_id: in
                         " AND bill_number = ? AND released = 0", (biller.code, identifier, bill.number)).fetchone():
             raise ValidationError(f"La factura de {bill.period} ya fue pagada o tiene un pago en proceso.",
                                   field="bills", code="bill_paid")
-    Quota(ctx.settings.limit_servicios_daily, daily_quota.SERVICES.amount(used)).check(amount, "El pago")
+    Quota(ctx.settings.limit_servicios_daily, used or 0).check(amount, "El pago")
     if isinstance(account_id, bool) or not isinstance(account_id, int):
         raise ValidationError("Selecciona la cuenta de débito.", field="account")
     if account is None or account[3] != "ahorros" or account[4] != "activa":
@@ -137,13 +141,15 @@ def check_payment(ctx: Context, conn: Connection, *, user_id: int, member_id: in
 def check_queries(ctx: Context, *, user_id: int, member_id: int, biller_code: str | tuple[str, Params],
                   account_id: object) -> list[tuple[str, Params]]:
     """What `check_payment` reads: the entity (by its code, or by a subquery that finds it: `biller_code` as
-    (SQL, params)), the member's status, today's usage, the debit account."""
+    (SQL, params)); then in one statement (each costs the client and the server more than its work) the
+    member's status, today's usage and the debit account (its columns NULL when it is not the member's)."""
     where, params = (biller_code if isinstance(biller_code, tuple) else ("?", (str(biller_code or ""),)))
+    used_sql, used_params = daily_quota.SERVICES.used_query(user_id, ctx.now().date().isoformat())
     return [(f"{cat.SELECT} WHERE code = {where}", params),
-            ("SELECT status FROM members WHERE id = ?", (member_id,)),
-            daily_quota.SERVICES.used_query(user_id, ctx.now().date().isoformat()),
-            ("SELECT id, number, balance - held, kind, status FROM accounts WHERE id = ? AND member_id = ?",
-             (account_id if isinstance(account_id, int) and not isinstance(account_id, bool) else -1, member_id))]
+            (f"SELECT m.status, ({used_sql}), a.id, a.number, a.balance - a.held, a.kind, a.status FROM members m"
+             " LEFT JOIN accounts a ON a.id = ? AND a.member_id = m.id WHERE m.id = ?",
+             (*used_params, account_id if isinstance(account_id, int) and not isinstance(account_id, bool) else -1,
+              member_id))]
 
 
 def bills_text(bills: Sequence[Bill]) -> str:
@@ -154,11 +160,12 @@ def book(ctx: Context, conn: Connection, b: Booking, key: str) -> int:
     """Debit the member and owe the entity, in the caller's transaction. Returns the payment id."""
     now = ctx.now_iso()
     label = f"{b.biller.name} {b.identifier}"
-    # PostgreSQL: the parts of the co-op's accounts it credits and the debit account's number in one round trip
-    *parts, number = conn.fetch_each([*booking_accounts_queries((b.biller.account_id, "comisiones"), b.member_id),
-                                      ("SELECT number FROM accounts WHERE id = ?", (b.account_id,))])
     wanted = (b.biller.account_id, "comisiones")[:2 if b.biller.commission else 1]  # an account is made on first
-    collection, *comisiones = booking_accounts(conn, wanted, b.member_id, parts[:len(wanted)])  # use: only those needed
+    number, parts = b.account_number, list(b.internal) or None  # use: only those needed
+    if not number or parts is None:  # PostgreSQL: the parts it credits and the account's number in one round trip
+        *parts, (number,) = conn.fetch_each([*booking_accounts_queries(wanted, b.member_id),
+                                             ("SELECT number FROM accounts WHERE id = ?", (b.account_id,))])
+    collection, *comisiones = booking_accounts(conn, wanted, b.member_id, parts)
     legs = [Leg(b.account_id, -b.amount, f"Pago {label}"), Leg(collection, b.amount, f"Recaudación {label}")]
     if b.biller.commission:
         legs += [Leg(b.account_id, -b.biller.commission, f"Comisión pago {b.biller.name}"),
@@ -178,7 +185,7 @@ def book(ctx: Context, conn: Connection, b: Booking, key: str) -> int:
         daily_quota.SERVICES.add(conn, b.user_id, now[:10], b.amount)  # scheduled ones use the day's cupo too
         ctx.audit(conn, b.actor, "servicio.pago", "ok", pago=payment_id, entidad=b.biller.code,
                   identificador=b.identifier, monto=b.amount, comision=b.biller.commission, origen=b.origin,
-                  cuenta=number[0][-4:])
+                  cuenta=number[-4:])
     return payment_id
 
 

@@ -21,16 +21,17 @@ from backend.bill_payments import payments as pay
 from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, Recaudacion, UnknownIdentifier, gateway_for
 from backend.bill_payments.requests import ServicePaymentRequest, ServiceRegistrationRequest
 from backend.core import files
+from backend.core.accounts import booking_accounts_queries
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
 from backend.core.daily_quota import Quota
 from backend.core.db import IntegrityError
-from backend.core.errors import NotFound, ServiceError, ValidationError
+from backend.core.errors import NotFound, OtpError, ServiceError, ValidationError
 from backend.core.identity import mask_account
 from backend.core.money import format_money, format_plain
 from backend.core.periods import within_days
 from backend.core.text import clean_text, csv_cell
-from backend.security.operations import Pending, Prepared, parse_request
+from backend.security.operations import CHANGED, Pending, Prepared, parse_request
 from backend.security.receipts import Receipt
 
 if TYPE_CHECKING:
@@ -169,12 +170,16 @@ class ServicePaymentHandler:
         pid = request.presentment_id
         if isinstance(pid, bool) or not isinstance(pid, int):
             raise ValidationError("Consulta primero los valores pendientes.", field="bills")
-        # PostgreSQL: the consulta, its entity and what `check_payment` reads, in one round trip (issue #23)
-        row, *checks = conn.fetch_each([
+        # PostgreSQL: the consulta, its entity, what `check_payment` reads and the parts of the co-op's accounts
+        # the payment credits (the entity's collection account, found by the same subquery), in one round trip
+        # (issue #23)
+        entity = ("(SELECT biller_code FROM bill_presentments WHERE id = ? AND user_id = ?)", (pid, who.user_id))
+        row, *checks, internal = conn.fetch_each([
             ("SELECT * FROM bill_presentments WHERE id = ? AND user_id = ?", (pid, who.user_id)),
             *pay.check_queries(self.ctx, user_id=who.user_id, member_id=who.member_id, account_id=request.account_id,
-                               biller_code=("(SELECT biller_code FROM bill_presentments WHERE id = ? AND user_id = ?)",
-                                            (pid, who.user_id)))])
+                               biller_code=entity),
+            *booking_accounts_queries(((f"SELECT account_id FROM billers WHERE code = {entity[0]}", entity[1]),
+                                       "comisiones"), who.member_id)])
         if row is None:
             raise NotFound("La consulta no existe o no te pertenece.")
         if self.ctx.now() - parse_iso(row["fetched_at"]) > timedelta(minutes=self.ctx.settings.services_presentment_minutes):
@@ -200,7 +205,7 @@ class ServicePaymentHandler:
             self.ctx, conn, user_id=who.user_id, member_id=who.member_id, biller_code=biller.code,
             identifier=row["identifier"], bills=chosen, account_id=request.account_id, amount=amount, rows=checks)
         return pay.Booking(who.user_id, who.member_id, who.username, biller, row["identifier"], row["holder"], chosen,
-                           account_id, amount), number
+                           account_id, amount, account_number=number, internal=(internal,)), number
 
     def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[pay.Booking]:
         req = parse_request(ServicePaymentRequest, request)
@@ -213,6 +218,19 @@ class ServicePaymentHandler:
                    "amount": b.amount, "commission": b.biller.commission, "account": number,
                    "presentment": req.presentment_id}
         return Prepared(details=details, title="Confirma el pago del servicio", lines=lines, plan=b)
+
+    def recheck(self, conn: Connection, who: Principal, plan: pay.Booking) -> pay.Booking:
+        """Under the write lock, what can change after the confirmation's `prepare` (before it): the entity still
+        collecting with the same commission and collection account, the member's status, the day's cupo, the debit
+        account's state and funds, the bills not paid meanwhile: `check_payment`'s reads, in one round trip. The
+        consulta and what the member chose are the code's details, checked by the flow."""
+        biller, _, number = pay.check_payment(
+            self.ctx, conn, user_id=who.user_id, member_id=who.member_id, biller_code=plan.biller.code,
+            identifier=plan.identifier, bills=plan.bills, account_id=plan.account_id, amount=plan.amount)
+        if (biller.commission, biller.account_id, number) != (plan.biller.commission, plan.biller.account_id,
+                                                              plan.account_number):
+            raise OtpError(CHANGED, code="otp_details_changed")
+        return plan
 
     def execute(self, conn: Connection, who: Principal, plan: pay.Booking, key: str) -> int:
         return pay.book(self.ctx, conn, plan, key)

@@ -11,7 +11,7 @@ The code is bound to the card, the amount and the debit account (the operation's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from backend.cards import card_arrears, card_networks
@@ -24,13 +24,13 @@ from backend.core import institutions, notices
 from backend.core.accounts import booking_accounts, booking_accounts_queries
 from backend.core.clock import parse_iso
 from backend.core.context import Context, Principal
-from backend.core.errors import InsufficientFunds, NotFound, ValidationError
+from backend.core.errors import InsufficientFunds, NotFound, OtpError, ValidationError
 from backend.core.identity import ID_TYPES, mask_account, normalize_id
 from backend.core.ledger import Leg, post
 from backend.core.money import format_money
 from backend.core.text import ascii_digits, clean_text
 from backend.security import receipts
-from backend.security.operations import Prepared, parse_request
+from backend.security.operations import CHANGED, Prepared, parse_request
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
@@ -76,6 +76,9 @@ class CardPaymentPlan:
     card_account: int | None  # a Cooprogreso card's account; None: another institution's card
     dest: dict[str, Any] | None = None  # another institution's card: where the clearing sends the payment
     internal: tuple[Any, ...] = ()  # its rows of accounts.booking_accounts_queries (INTERNAL_LEGS), read with the card
+    owner: int | None = None  # another member's Cooprogreso card: that member (told of the payment), read with it
+    mora: int = 0  # the interés de mora the payment covers first (a Cooprogreso card of the member's own)
+    request: CardPaymentRequest | None = None  # what the member asked for: a Cooprogreso card is prepared again
 
 
 class CardRegistrationHandler:
@@ -170,6 +173,13 @@ class CardRegistrationHandler:
 INTERNAL_LEGS = ("compensacion_interbancaria", "comisiones")
 
 
+def _details(plan: CardPaymentPlan) -> dict[str, Any]:
+    """What the code is bound to: change any of it and the code is void."""
+    return {"card": plan.card.key, "masked": plan.card.masked_pan, "origin": plan.origin_number,
+            "origin_id": plan.origin_id, "amount": plan.amount, "fee": plan.fee, "option": plan.option,
+            "card_account": plan.card_account, "mora": plan.mora}
+
+
 class CardPaymentHandler:
     kind = "pago_tarjeta"
     otp_label = "tu pago de tarjeta"
@@ -244,11 +254,35 @@ class CardPaymentHandler:
                 lines.append(("Incluye interés de mora", format_money(mora)))
         if fee:
             lines += [("Comisión", format_money(fee)), ("Total a debitar", format_money(amount + fee))]
-        details = {"card": card.key, "masked": card.masked_pan, "origin": origin["number"], "origin_id": origin["id"],
-                   "amount": amount, "fee": fee, "option": option, "card_account": account, "mora": mora}
+        owner = found["owner_member"] if account is not None and not card.own else None
         plan = CardPaymentPlan(card, origin["id"], origin["number"], option, amount, fee, account, dest,
-                               tuple(internal))
-        return Prepared(details=details, title="Confirma el pago de tarjeta", lines=lines, plan=plan)
+                               tuple(internal), owner, mora, req)
+        return Prepared(details=_details(plan), title="Confirma el pago de tarjeta", lines=lines, plan=plan)
+
+    def recheck(self, conn: Connection, who: Principal, plan: CardPaymentPlan) -> CardPaymentPlan:
+        """Under the write lock, what can change after the confirmation's `prepare` (before it), refused as
+        `prepare` refuses it. Another institution's card: the debit account's state and funds and the card still
+        registered, in one statement (its number was opened and checked before the lock). A Cooprogreso card: what
+        is owed, the mora and the options move with that card's own bookings, so it is prepared again here and
+        refused if anything the code is bound to changed."""
+        if plan.card_account is not None:
+            assert plan.request is not None  # every plan `prepare` makes carries its request
+            again = self.prepare(conn, who, asdict(plan.request)).plan
+            if _details(again) != _details(plan):
+                raise OtpError(CHANGED, code="otp_details_changed")
+            return again
+        row = conn.execute(
+            "SELECT a.balance - a.held, (SELECT 1 FROM registered_cards WHERE id = ? AND user_id = ?) FROM accounts a"
+            " WHERE a.id = ? AND a.member_id = ? AND a.kind = 'ahorros' AND a.status = 'activa'",
+            (int(plan.card.key.split(":")[1]), who.user_id, plan.origin_id, who.member_id)).fetchone()
+        if row is None:
+            raise ValidationError("Selecciona una de tus cuentas de ahorros para debitar el pago.", field="origin")
+        if row[1] is None:
+            raise NotFound("La tarjeta no existe o no te pertenece.")
+        if plan.amount + plan.fee > row[0]:
+            raise InsufficientFunds(f"Saldo insuficiente: tu disponible es {format_money(row[0])} y el "
+                                    f"pago necesita {format_money(plan.amount + plan.fee)}.", field="monto")
+        return plan
 
     def execute(self, conn: Connection, who: Principal, plan: CardPaymentPlan, key: str) -> int:
         card = plan.card
@@ -263,8 +297,7 @@ class CardPaymentHandler:
         else:
             assert plan.dest is not None  # another institution's card: `prepare` found where it goes
             wanted = INTERNAL_LEGS[:2 if fee else 1]  # an account is made on first use: only those it credits
-            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id,
-                                                         plan.internal[:len(wanted)] or None)
+            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id, plan.internal or None)
             legs = [Leg(origin, -amount, f"Pago tarjeta {card.masked_pan} ({card.institution})"),
                     Leg(compensacion, amount, f"Pago tarjeta {card.institution}")]
             if fee:
@@ -273,11 +306,8 @@ class CardPaymentHandler:
             dest = plan.dest
         entry = post(conn, kind=PAYMENT, description="Pago de tarjeta de crédito", legs=legs, posted_at=now,
                      actor=who.username, idempotency_key=key)
-        reference = f"P{self.ctx.now():%y%m%d}{entry:08d}"
-        own_bank = plan.card_account is not None
-        owner = None
-        if own_bank and not card.own:
-            owner = conn.execute("SELECT member_id FROM accounts WHERE id = ?", (plan.card_account,)).fetchone()[0]
+        reference = f"P{now[2:4]}{now[5:7]}{now[8:10]}{entry:08d}"  # yymmdd of `now` (strftime costs more)
+        own_bank, owner = plan.card_account is not None, plan.owner
         with conn.pipeline():  # PostgreSQL: the payment, its audit row and its notices in one round trip
             inserted = conn.execute(
                 "INSERT INTO card_payments (reference, idempotency_key, user_id, origin_account_id, card_account_id,"

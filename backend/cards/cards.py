@@ -303,7 +303,8 @@ def resolve_query(who: Principal, key: object) -> tuple[str, tuple[int, int]]:
         return ("SELECT c.account_id, c.masked_pan, m.first_names || ' ' || m.last_names AS holder FROM cards c"
                 " JOIN accounts a ON a.id = c.account_id JOIN members m ON m.id = a.member_id"
                 " WHERE c.account_id = ? AND a.member_id = ? AND a.status = 'activa'", (int(raw), who.member_id))
-    return ("SELECT r.*, COALESCE(i.name, 'Cooprogreso') AS institution FROM registered_cards r"
+    return ("SELECT r.*, COALESCE(i.name, 'Cooprogreso') AS institution, (SELECT member_id FROM accounts"
+            " WHERE id = r.card_account_id) AS owner_member FROM registered_cards r"
             " LEFT JOIN institutions i ON i.code = r.institution_code WHERE r.id = ? AND r.user_id = ?",
             (int(raw), who.user_id))
 

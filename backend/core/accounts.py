@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backend.core import business_days, name_search
 from backend.core.errors import ValidationError
@@ -55,18 +55,52 @@ def internal_account(conn: Connection, key: str, member: int | None = None) -> i
 def booking_accounts(conn: Connection, wanted: Sequence[str | int], member: int | None,
                      rows: Sequence[Row | None] | None = None) -> list[int]:
     """For a booking made for `member`, the part it posts to of each shared internal account in `wanted` (a key
-    of INTERNAL, as `internal_account`; or an internal account's id, as `shard`), all in one round trip on
-    PostgreSQL; a part (or account) not made yet is made as those two make it. `rows`: what
-    `booking_accounts_queries` found, when the caller sent them with its own reads (ids never change once made)."""
+    of INTERNAL, as `internal_account`; or an internal account's id, as `shard`), in one statement; a part (or
+    account) not made yet is made as those two make it. `rows`: what `booking_accounts_queries` found for
+    `wanted` or for a longer list that begins with it, when the caller sent it with its own reads (ids never
+    change once made)."""
+    if not wanted:
+        return []
     if rows is None:
         rows = conn.fetch_each(booking_accounts_queries(wanted, member))
+    found = _split(wanted, rows[0])
     return [_internal_found(conn, w, member, row) if isinstance(w, str) else _shard_found(conn, w, member, row)
-            for w, row in zip(wanted, rows, strict=True)]
+            for w, row in zip(wanted, found)]
 
 
-def booking_accounts_queries(wanted: Sequence[str | int], member: int | None) -> list[tuple[str, Params]]:
-    """The statements `booking_accounts` reads, for a caller that sends them with others (`conn.fetch_each`)."""
-    return [_internal_query(w, member) if isinstance(w, str) else _shard_query(w, member) for w in wanted]
+def booking_accounts_queries(wanted: Sequence[str | int | tuple[str, Params]],
+                             member: int | None) -> list[tuple[str, Params]]:
+    """The statement `booking_accounts` reads (one, whatever `wanted` holds: each statement costs the client and
+    the server more than its work), for a caller that sends it with others (`conn.fetch_each`). An internal
+    account's id may be given as (SQL, params) of a subquery that finds it (the caller's reads find it too)."""
+    part, columns, params = _part(member), [], []
+    for w in wanted:
+        if isinstance(w, str):  # as `_internal_query`: the account, and its part
+            columns += ["(SELECT id FROM accounts WHERE kind = 'interna' AND name = ?)",
+                        "(SELECT s.account_id FROM account_shards s JOIN accounts a ON a.id = s.parent_id"
+                        " WHERE a.kind = 'interna' AND a.name = ? AND s.shard = ?)"]
+            params += [INTERNAL[w], INTERNAL[w], part]
+        else:  # as `_shard_query`
+            parent, given = (f"({w[0]})", list(w[1])) if isinstance(w, tuple) else ("?", [w])
+            columns.append(f"(SELECT account_id FROM account_shards WHERE parent_id = {parent} AND shard = ?)")
+            params += [*given, part]
+    return [("SELECT " + ", ".join(columns), tuple(params))]
+
+
+def _split(wanted: Sequence[str | int], row: Row | None) -> list[Any]:
+    """The one row of `booking_accounts_queries` as the rows `_internal_query` and `_shard_query` would find."""
+    found: list[Any] = []
+    at = 0
+    for w in wanted:
+        if isinstance(w, str):
+            account, own = (row[at], row[at + 1]) if row is not None else (None, None)
+            found.append(None if account is None else (account, own))
+            at += 2
+        else:
+            own = row[at] if row is not None else None
+            found.append(None if own is None else (own,))
+            at += 1
+    return found
 
 
 def _internal_query(key: str, member: int | None) -> tuple[str, tuple[int, str]]:

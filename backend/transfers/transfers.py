@@ -195,8 +195,12 @@ class TransfersService:
         internal = (booking_accounts_queries(INTERBANK_LEGS, who.member_id) if request.kind == "interbancaria"
                     else [])  # the co-op's accounts it credits: with the same round trip
         if draft is not None:
-            again, *parts = conn.fetch_each([replay, *internal])
-            return again[0] if again else self._post(conn, who, draft, key, now, parts)
+            if not internal:
+                again = conn.execute(*replay).fetchone()
+                return again[0] if again else self._post(conn, who, draft, key, now)
+            (sql, params), = internal  # one statement: the key's earlier booking as its first column
+            row = conn.execute(f"SELECT ({replay[0]}), {sql.removeprefix('SELECT ')}", (*replay[1], *params)).fetchone()
+            return row[0] if row[0] is not None else self._post(conn, who, draft, key, now, [row[1:]])
         reads = self._draft_reads(who, request, now.date().isoformat(), key)
         rows = conn.fetch_each([*reads, *internal])  # one round trip on PostgreSQL
         if rows[0] is not None:  # the origin row, with the transfer this key booked (if any)
@@ -343,7 +347,7 @@ class TransfersService:
         origin, kind = d.request.origin_id, d.request.kind
         if kind == "interbancaria":
             wanted = INTERBANK_LEGS[:2 if d.fee else 1]  # an account is made on first use: only those it credits
-            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id, (parts or [])[:len(wanted)] or None)
+            compensacion, *comisiones = booking_accounts(conn, wanted, who.member_id, parts or None)
             legs = [Leg(origin, -d.amount, f"Transferencia a {d.dest_name} ({d.dest_institution}) · {d.motive}"),
                     Leg(compensacion, d.amount, f"Transferencia interbancaria {d.dest_institution}")]
             if d.fee:

@@ -206,3 +206,50 @@ def test_a_request_is_its_kinds_dataclass_and_nothing_else(backend):
             backend.ops.prepare(who.token, "registro_servicio", request)
     assert backend.db.conn.execute("SELECT COUNT(*) FROM operations").fetchone()[0] == before
     assert backend.ops.prepare(who.token, "registro_servicio", good).lines  # the same fields, as the dataclass has them
+
+
+@pytest.mark.parametrize("meanwhile,refusal", [
+    ("UPDATE accounts SET held = balance - 1049 WHERE id = :account", "Saldo insuficiente"),  # a hold placed
+    ("INSERT INTO bill_usage (user_id, day, amount) VALUES (:user, '2026-11-25', 1495001) ON CONFLICT (user_id, day)"
+     " DO UPDATE SET amount = 1495001", "cupo disponible hoy"),  # another session's payments of today
+    ("UPDATE accounts SET status = 'bloqueada' WHERE id = :account", "no es una de tus cuentas de ahorros activas"),
+    ("UPDATE members SET status = 'inactivo' WHERE id = :member", "no está activo"),
+    ("UPDATE billers SET active = 0 WHERE code = 'SRI-MAT'", "ya no recibe pagos"),
+    ("UPDATE billers SET commission = 75 WHERE code = 'SRI-MAT'", "cambiaron"),  # what the code is bound to
+    ("INSERT INTO bill_payment_items (payment_id, biller_code, identifier, bill_number) SELECT id, 'SRI-MAT',"
+     " :identifier, :bill FROM bill_payments LIMIT 1", "ya fue pagada"),  # paid from another session
+])
+def test_what_changes_after_the_last_check_before_the_lock_is_refused_under_it(backend, meanwhile, refusal):
+    """authorise prepares the payment before the write lock and, under it, re-checks only what can change (the
+    entity and its commission, the member, the cupo, the account's state and funds, the bills): a change committed in
+    between (another process) is refused there, nothing moves, and the code is not spent."""
+    who = demo_member(backend)
+    pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=1_00)  # a payment row for the bill's item
+    presentment = backend.services.consulta(who.token, "SRI-MAT", "PBA-1231")
+    bill = presentment.bills[0]
+    account = who.accounts[0]
+    conn = backend.db.conn
+    conn.execute("UPDATE accounts SET held = balance - ? WHERE id = ?", (bill.amount + 50 + 1_00, account))
+    pending = backend.services.prepare_payment(who.token, ServicePaymentRequest(presentment.id, [bill.number], account))
+    backend.ops.request_code(who.token, pending.id)
+    code = last_code(backend)
+    user = conn.execute("SELECT user_id FROM operations WHERE id = ?", (pending.id,)).fetchone()[0]
+    real = backend.ops.otp.verify_then
+
+    def after_the_last_check(*args, **kwargs):  # as if another process committed while this one reached the lock
+        backend.ops.otp.verify_then = real
+        with backend.db.write() as tx:
+            tx.execute(meanwhile.replace(":account", str(account)).replace(":member", str(who.member_id))
+                       .replace(":user", str(user)).replace("1049", str(bill.amount + 49))
+                       .replace(":identifier", f"'{presentment.identifier}'").replace(":bill", f"'{bill.number}'"), ())
+        return real(*args, **kwargs)
+
+    backend.ops.otp.verify_then = after_the_last_check
+    before = balance_of(backend, account), len(backend.services.history(who.token))
+    with pytest.raises(ServiceError) as err:
+        backend.ops.authorise(who.token, pending.id, code)
+    assert refusal in err.value.message
+    assert (balance_of(backend, account), len(backend.services.history(who.token))) == before
+    assert conn.execute("SELECT state FROM operations WHERE id = ?", (pending.id,)).fetchone()[0] == "pendiente"
+    assert conn.execute("SELECT verified_at FROM otp_challenges WHERE id = (SELECT challenge_id FROM operations"
+                        " WHERE id = ?)", (pending.id,)).fetchone()[0] is None

@@ -10,7 +10,7 @@ import pytest
 from backend.cards import card_ledger
 from backend.core import pan
 from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
-from backend.core.errors import InsufficientFunds, NotFound, ValidationError
+from backend.core.errors import InsufficientFunds, NotFound, ServiceError, ValidationError
 from tests.card_helpers import buy, demo_card, new_card
 from tests.conftest import last_code
 from tests.transfer_helpers import balance_of
@@ -333,3 +333,48 @@ def test_a_card_key_pays_only_a_card_in_the_members_own_lists(backend, lucia, an
             backend.cards.payment_options(who.token, key)
     assert (balance_of(backend, lucia.accounts[0]), balance_of(backend, ana.accounts[0])) == before
     assert backend.cards.payment_options(lucia.token, f"registrada:{mine}").options == ("otro",)
+
+
+@pytest.mark.parametrize("which,meanwhile,refusal", [
+    ("otro_banco", "UPDATE accounts SET held = balance - 1 WHERE id = :origin", "Saldo insuficiente"),
+    ("otro_banco", "UPDATE accounts SET status = 'bloqueada' WHERE id = :origin", "Selecciona una de tus cuentas"),
+    ("otro_banco", "DELETE FROM registered_cards WHERE id = :registered", "no existe o no te pertenece"),
+    ("propia", "UPDATE accounts SET held = balance - 1 WHERE id = :origin", "Saldo insuficiente"),
+    ("propia", "UPDATE accounts SET status = 'cerrada' WHERE id = :card", "no existe o no te pertenece"),
+])
+def test_what_changes_after_the_last_check_before_the_lock_is_refused_under_it(backend, lucia, which, meanwhile,
+                                                                               refusal):
+    """authorise prepares the payment before the write lock and, under it, re-checks what can change: the debit
+    account's state and funds and the registration (another institution's card), or all of it again (a Cooprogreso
+    card, whose debt moves with its own bookings): a change committed in between (another process) is refused there,
+    nothing moves, and the code is not spent."""
+    origin = lucia.accounts[0]
+    if which == "otro_banco":
+        registered = _register_visa(backend, lucia).result_id
+        card, key, amount = None, f"registrada:{registered}", 80_00
+    else:
+        card = demo_card(backend)
+        registered, key, amount = None, f"propia:{card}", 12_34
+    pending = backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=key, origin_id=origin, option="otro",
+                                                                            amount=amount))
+    backend.ops.request_code(lucia.token, pending.id)
+    code = last_code(backend)
+    conn = backend.db.conn
+    real = backend.ops.otp.verify_then
+
+    def after_the_last_check(*args, **kwargs):  # as if another process committed while this one reached the lock
+        backend.ops.otp.verify_then = real
+        with backend.db.write() as tx:
+            tx.execute(meanwhile.replace(":origin", str(origin)).replace(":registered", str(registered))
+                       .replace(":card", str(card)), ())
+        return real(*args, **kwargs)
+
+    backend.ops.otp.verify_then = after_the_last_check
+    before = balance_of(backend, origin), conn.execute("SELECT COUNT(*) FROM card_payments").fetchone()[0]
+    with pytest.raises(ServiceError) as err:
+        backend.ops.authorise(lucia.token, pending.id, code)
+    assert refusal in err.value.message
+    assert (balance_of(backend, origin), conn.execute("SELECT COUNT(*) FROM card_payments").fetchone()[0]) == before
+    assert conn.execute("SELECT state FROM operations WHERE id = ?", (pending.id,)).fetchone()[0] == "pendiente"
+    assert conn.execute("SELECT verified_at FROM otp_challenges WHERE id = (SELECT challenge_id FROM operations"
+                        " WHERE id = ?)", (pending.id,)).fetchone()[0] is None

@@ -79,6 +79,28 @@ def test_overdraft_rolls_back_the_whole_entry(backend):
     assert backend.db.conn.execute("SELECT balance FROM accounts WHERE id = ?", (acc,)).fetchone()[0] == 50_00
 
 
+def test_legs_on_one_account_update_it_once_and_keep_each_running_balance(backend):
+    """`post` updates an account once for all its legs (a payment and its fee): each posting still shows the
+    balance right after it, a later leg that overdraws refuses the whole entry, and the books stay sound."""
+    _, acc = add_member(backend, cedula="1104680135", balance=50_00)
+    with backend.db.write() as conn:
+        caja = accounts.internal_account(conn, "caja")
+        fees = accounts.internal_account(conn, "comisiones")
+        entry = post(conn, kind="x", description="x", posted_at="2026-01-03 00:00:00", actor="t",
+                     legs=[Leg(acc, -30_00, "pago"), Leg(caja, 30_00, "pago"), Leg(acc, -50, "comisión"),
+                           Leg(fees, 50, "comisión")])
+    rows = backend.db.conn.execute("SELECT memo, amount, balance_after FROM postings WHERE entry_id = ? AND"
+                                   " account_id = ? ORDER BY id", (entry, acc)).fetchall()
+    assert [tuple(r) for r in rows] == [("pago", -30_00, 20_00), ("comisión", -50, 19_50)]
+    with pytest.raises(InsufficientFunds) as err:
+        with backend.db.write() as conn:
+            post(conn, kind="x", description="x", posted_at="2026-01-03 00:00:00", actor="t",
+                 legs=[Leg(acc, -19_00, "pago"), Leg(caja, 20_00, "pago"), Leg(acc, -1_00, "comisión")])
+    assert "$50" not in err.value.message and "$0.50" in err.value.message  # what was left before the fee
+    assert backend.db.conn.execute("SELECT balance FROM accounts WHERE id = ?", (acc,)).fetchone()[0] == 19_50
+    assert backend.check() == []
+
+
 def test_check_catches_a_tampered_posting(backend):
     conn = backend.db.conn
     pid, number = conn.execute("SELECT p.id, a.number FROM postings p JOIN accounts a ON a.id = p.account_id"

@@ -18,7 +18,7 @@ from ..transfer_helpers import demo_member, number_of, other_member
 VISA = "4111111111111111"
 # The most each path may take, BEGIN to COMMIT, prepare and execute in one write (as `authorise` books it):
 # the reads in one round trip, the internal accounts, the entry (ledger.post), the rows it leaves, the COMMIT.
-CEILING = {"terceros": 5, "interbancaria": 5, "pago_tarjeta": 4, "pago_servicio": 6}
+CEILING = {"terceros": 5, "interbancaria": 5, "pago_tarjeta": 4, "pago_servicio": 5}
 
 
 @pytest.fixture
