@@ -24,29 +24,19 @@ def build(path: Path | str, members: int) -> int:
     import random
 
     from backend.core import accounts
-    from backend.core.identity import account_number
     from backend.core.pan import pan_secret
     from backend.core.settings import Settings
-    from backend.demo.coop import cedula, demo_pan
+    from backend.demo.coop import demo_pan
     from backend.service import Backend
+
+    from bench.scale import bulk_members
 
     backend = Backend(path, Settings(scrypt_log_n=8), migrate=True)
     secret = pan_secret(backend.ctx.secret("otp_pepper"))
     with backend.db.write() as conn:
         caja = accounts.internal_account(conn, "caja")
-        first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM members").fetchone()[0] + 1
+        first = bulk_members(conn, members)
         entry = conn.execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()[0] + 1
-        conn.executemany(
-            "INSERT INTO members (id, id_type, id_number, first_names, last_names, mobile, status, created_at)"
-            " VALUES (?, 'cedula', ?, 'Socio', ?, '0990000000', 'activo', '2026-01-01 00:00:00')",
-            [(first + n, cedula(f"17{n:07d}"), f"Prueba {n}") for n in range(members)])
-        serial = conn.execute("SELECT COUNT(*) FROM accounts WHERE kind = 'ahorros'").fetchone()[0]
-        conn.executemany(
-            "INSERT INTO accounts (number, member_id, kind, name, opened_on)"
-            " VALUES (?, ?, 'ahorros', 'Cuenta de Ahorros', '2026-01-01')",
-            [(account_number("41", serial + 1 + n), first + n) for n in range(members)])
-        conn.execute("INSERT INTO account_serials (kind, last) VALUES ('ahorros', ?)"
-                     " ON CONFLICT (kind) DO UPDATE SET last = excluded.last", (serial + members,))
         savings = dict(conn.execute("SELECT member_id, id FROM accounts WHERE kind = 'ahorros' AND member_id >= ?",
                                     (first,)).fetchall())
         entries, postings, openings, balances = [], [], [], {caja: 0}

@@ -13,6 +13,27 @@ import time
 from pathlib import Path
 
 
+def bulk_members(conn, members: int) -> int:
+    """`members` active members with one savings account each, in bulk SQL (the account serial moved past them);
+    returns the first new member's id. Shared by the figures that need a big co-op quickly."""
+    from backend.core.identity import account_number
+    from backend.demo.coop import cedula
+
+    first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM members").fetchone()[0] + 1
+    conn.executemany(
+        "INSERT INTO members (id, id_type, id_number, first_names, last_names, mobile, status, created_at)"
+        " VALUES (?, 'cedula', ?, 'Socio', ?, '0990000000', 'activo', '2026-01-01 00:00:00')",
+        [(first + n, cedula(f"17{n:07d}"), f"Prueba {n}") for n in range(members)])
+    serial = conn.execute("SELECT COUNT(*) FROM accounts WHERE kind = 'ahorros'").fetchone()[0]
+    conn.executemany(
+        "INSERT INTO accounts (number, member_id, kind, name, opened_on)"
+        " VALUES (?, ?, 'ahorros', 'Cuenta de Ahorros', '2026-01-01')",
+        [(account_number("41", serial + 1 + n), first + n) for n in range(members)])
+    conn.execute("INSERT INTO account_serials (kind, last) VALUES ('ahorros', ?)"
+                 " ON CONFLICT (kind) DO UPDATE SET last = excluded.last", (serial + members,))
+    return first
+
+
 def _coop(path: Path, members: int):
     """`members` members with one savings account each (bulk SQL), then one signed-in member who sends.
 
@@ -20,7 +41,6 @@ def _coop(path: Path, members: int):
     after every member, as they are in a real co-op that starts sending interbank later.
     """
     from backend.core import accounts
-    from backend.core.identity import account_number
     from backend.core.ledger import Leg, post
     from backend.core.settings import Settings
     from backend.demo.coop import cedula
@@ -31,19 +51,7 @@ def _coop(path: Path, members: int):
                                      limit_interbancaria_daily=10**15, session_idle_seconds=10**7))
     with backend.db.write() as conn:
         caja = accounts.internal_account(conn, "caja")
-        first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM members").fetchone()[0] + 1
-        conn.executemany(
-            "INSERT INTO members (id, id_type, id_number, first_names, last_names, mobile, status, created_at)"
-            " VALUES (?, 'cedula', ?, 'Socio', ?, '0990000000', 'activo', '2026-01-01 00:00:00')",
-            [(first + n, cedula(f"17{n:07d}"), f"Prueba {n}") for n in range(members)])
-        serial = conn.execute("SELECT COUNT(*) FROM accounts WHERE kind = 'ahorros'").fetchone()[0]
-        conn.executemany(
-            "INSERT INTO accounts (number, member_id, kind, name, opened_on)"
-            " VALUES (?, ?, 'ahorros', 'Cuenta de Ahorros', '2026-01-01')",
-            [(account_number("41", serial + 1 + n), first + n) for n in range(members)])
-        if "account_serials" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}:
-            conn.execute("INSERT INTO account_serials (kind, last) VALUES ('ahorros', ?)"
-                         " ON CONFLICT (kind) DO UPDATE SET last = excluded.last", (serial + members,))
+        bulk_members(conn, members)
         sender = accounts.create_member(conn, id_type="cedula", id_number=cedula("180000001"),
                                         first_names="Envía", last_names="Prueba", mobile="0990000001",
                                         email=None, created_at="2026-01-01 00:00:00")
