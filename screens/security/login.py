@@ -20,8 +20,13 @@ if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before t
     from backend.security.auth import SignedIn
 
 
+# What the person can act on; all of it is off while a sign-in is being verified.
+FORM = ("#username", "#password", "#login", "#register")
+
+
 class LoginScreen(ServiceCalls, Screen):
     ENTER_NEXT = "#username"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
+    verifying = False  # a sign-in is out: one at a time
     BINDINGS = [
         Binding("ctrl+r", "register", "Regístrate aquí", id="login.register", tooltip="Afiliarte a Cooprogreso en Línea"),
         Binding("ctrl+q", "quit", "Salir", id="login.quit", tooltip="Cerrar la aplicación"),
@@ -52,7 +57,7 @@ class LoginScreen(ServiceCalls, Screen):
         for field in ("#username", "#password"):
             self.query_one(field, Input).value = ""
         self._error("")
-        self.query_one("#login", Button).disabled = False
+        self._verifying(False)
         self.query_one("#username", Input).focus()
 
     def prefill(self, username: str) -> None:
@@ -79,20 +84,22 @@ class LoginScreen(ServiceCalls, Screen):
     @on(Input.Submitted, "#password")
     @on(Button.Pressed, "#login")
     def login(self) -> None:
+        if self.verifying:  # a second Enter: the first attempt's answer comes first
+            return
         username = self.query_one("#username", Input).value
         password = self.query_one("#password", Input).value
         if not username.strip() or not password:
             self._error("Ingresa tu usuario y tu contraseña.")
             return
         self._error("Verificando…")
-        self.query_one("#login", Button).disabled = True
+        self._verifying(True)
         self.call("login", self.coop.backend.auth.login, username, password, self.coop.sign_in_origin())
 
     def done_login(self, signed) -> None:
         from backend.security.auth import SignedIn
 
         self.query_one("#password", Input).value = ""
-        self.query_one("#login", Button).disabled = False
+        self._verifying(False)
         self._error("")
         self.show_notice("")
         if isinstance(signed, SignedIn):
@@ -109,7 +116,7 @@ class LoginScreen(ServiceCalls, Screen):
             self.query_one("#password", Input).focus()
 
     def failed_login(self, error) -> None:
-        self.query_one("#login", Button).disabled = False
+        self._verifying(False)
         password = self.query_one("#password", Input)
         password.value = ""
         password.focus()
@@ -117,9 +124,20 @@ class LoginScreen(ServiceCalls, Screen):
 
     @on(Button.Pressed, "#register")
     def action_register(self) -> None:
+        if self.verifying:  # Ctrl+R meanwhile: the sign-in's answer would land under the affiliation
+            return
         from screens.security.affiliation import AffiliationScreen
 
         self.app.push_screen(AffiliationScreen())
+
+    def _verifying(self, on: bool) -> None:
+        """While a sign-in is out the form takes no key: nothing is focused (keys typed meanwhile go nowhere,
+        never into the user field in clear, as a disabled field's focus would pass on) and Enter starts nothing."""
+        self.verifying = on
+        if on:
+            self.set_focus(None)
+        for selector in FORM:
+            self.query_one(selector).disabled = on
 
     def _error(self, text: str) -> None:
         self.query_one("#login-error", Static).update(safe_text(text))

@@ -1,9 +1,11 @@
 """Sign-in, lockout, SALIR and idle sign-out, driven through the real screens."""
 
 
+import sqlite3
+
 from screens.menu.menu import MenuScreen
 from screens.security.login import LoginScreen
-from tests.ui import SIZE, FakeMonotonic, login, make_app, screen_text, settle
+from tests.ui import SIZE, FakeMonotonic, login, make_app, screen_text, settle, type_into
 
 
 async def test_sign_in_shows_the_member_header_and_menu(backend):
@@ -204,3 +206,41 @@ async def test_sign_in_footer_tells_f1_and_ctrl_q_asks_before_closing(backend):
         await pilot.click("#accept")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_one_sign_in_at_a_time_and_keys_typed_meanwhile_go_nowhere(backend, db_path):
+    """While «Verificando…» shows, a second Enter started a second sign-in (a second password hash, a second
+    failed attempt counted), and the keys typed behind it went on into the password or, after Tab, into the
+    user field in clear. The sign-in waits here on another writer holding the database, as on a busy co-op."""
+    def count(sql: str) -> int:
+        return backend.db.conn.execute(sql).fetchone()[0]
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "#username", "demo")
+        await type_into(pilot, "#password", "Mala-clave1")
+        attempts = (count("SELECT COUNT(*) FROM sign_ins"), count("SELECT COUNT(*) FROM audit_log WHERE action = 'login'"))
+        blocker = sqlite3.connect(db_path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            await pilot.press("enter")
+            await pilot.pause()
+            assert "Verificando…" in screen_text(app)
+            await pilot.press(*"Otra-clave2", "enter", "tab", *"Otra-clave3", "enter", "shift+tab", "x", "enter")
+            await pilot.pause()
+            assert "Verificando…" in screen_text(app)
+            assert app.screen.query_one("#username").value == "demo"
+        finally:
+            blocker.rollback()
+            blocker.close()
+        await settle(pilot)
+        assert (count("SELECT COUNT(*) FROM sign_ins"),
+                count("SELECT COUNT(*) FROM audit_log WHERE action = 'login'")) == (attempts[0] + 1, attempts[1] + 1)
+        assert isinstance(app.screen, LoginScreen) and "Usuario o contraseña incorrectos." in screen_text(app)
+        assert app.screen.query_one("#username").value == "demo"
+        assert app.screen.query_one("#password").value == "" and app.focused is app.screen.query_one("#password")
+        await type_into(pilot, "#password", "Demo-2026!")  # the form works again
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MenuScreen)
