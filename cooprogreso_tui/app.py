@@ -152,7 +152,8 @@ class CooprogresoApp(App):
 
     def action_enter_next(self) -> None:
         """Enter moves to the next field as the app reads it, where the screen says Enter does that
-        (ENTER_NEXT; ENTER_AFTER names a field's next where the focus order would not). In a search field
+        (ENTER_NEXT; ENTER_AFTER names a field's next where the focus order would not; in an ENTER_SUBMITS field,
+        as a filter that applies and moves to its list, the field's Submitted follows the move). In a search field
         (ENTER_SEARCH) the keys read after it wait from now until the search is done (`hold_keys`), and the
         Enter goes on to the field, which reads what was typed before it."""
         from textual.widgets import Input
@@ -170,6 +171,8 @@ class CooprogresoApp(App):
                 screen.set_focus(screen.query_one(after))
             else:
                 screen.focus_next()
+            if matches(getattr(screen, "ENTER_SUBMITS", "")):  # and the field's Enter still does its work
+                focused.post_message(Input.Submitted(focused, focused.value))
             return
         if matches(getattr(screen, "ENTER_SEARCH", "")):
             self.hold_keys(SEARCH_ENTER)  # handed to the search's worker when the screen starts it

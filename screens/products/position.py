@@ -155,6 +155,10 @@ DESCRIPTION_WIDTH = 22  # the movement description's column at 80×24
 
 
 class MovementsScreen(MemberScreen):
+    # Enter in a filter field moves to the list as the app reads it (cooprogreso_tui/app.py), so keys typed right
+    # after land there and not in the filter; the field's Submitted then applies the filter.
+    ENTER_NEXT = ENTER_SUBMITS = "#filters Input"
+    ENTER_AFTER = {"#desde": "#movements", "#hasta": "#movements", "#texto": "#movements"}
     BINDINGS = [
         Binding("n", "next_page", "Siguiente", id="movements.next", tooltip="Movimientos más antiguos"),
         Binding("p", "previous_page", "Anterior", id="movements.previous", tooltip="Movimientos más recientes"),
@@ -262,14 +266,16 @@ class MovementsScreen(MemberScreen):
 
     @on(Input.Submitted, "#filters Input")
     @on(Button.Pressed, "#apply")
-    def apply_filter(self) -> None:
+    def apply_filter(self, event: Input.Submitted | Button.Pressed) -> None:
         flt = read_date_filter(self, self.query_one("#texto", Input).value)
-        if flt is None:  # said at the filters; the page shown stays as it was
+        if flt is None:  # said at the filters; the page shown stays as it was, the field to correct is focused
+            (event.input if isinstance(event, Input.Submitted) else self.query_one("#desde", Input)).focus()
             return
         self.filter = flt
         self.cursors = [None]
         self._load()
-        self.query_one("#movements", DataTable).focus()
+        if isinstance(event, Button.Pressed):  # an Enter in a field has moved there already
+            self.query_one("#movements", DataTable).focus()
 
     def action_export(self) -> None:
         self.call("export", self._export, self.coop.token, self.product.account_id, self.filter)

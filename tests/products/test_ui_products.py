@@ -7,6 +7,7 @@ from textual.widgets import DataTable, Input
 from backend.core import accounts
 from backend.core.ledger import Leg, post
 from screens.products.position import MovementsScreen, ProductsScreen
+from tests.app.test_ui_typeahead import burst
 from tests.conftest import add_member, affiliate
 from tests.ui import SIZE, login, make_app, screen_text, settle, type_into, type_keys
 
@@ -83,6 +84,31 @@ async def test_filter_and_export_csv(backend, tmp_path):
         assert str(files[0]) in str(app.screen.query_one("#page-status").content)  # the path is shown
         rows = list(csv.reader(files[0].open(encoding="utf-8")))
         assert len(rows) == shown + 1 and all("sueldo" in r[2].lower() for r in rows[1:])
+
+
+async def test_keys_typed_right_after_the_filters_enter_land_in_the_list(backend):
+    """Enter in a filter field applies it and moves to the list; the move came after the keys typed behind it
+    had queued in the field («sueldo» Enter x became «sueldox»). A wrong date keeps the focus on the filters."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_products(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        texto, table = screen.query_one("#texto", Input), screen.query_one("#movements", DataTable)
+        texto.focus()
+        await pilot.pause()
+        burst(app, *"sueldo", "enter", "x", "y")
+        await settle(pilot)
+        assert texto.value == "sueldo" and app.focused is table
+        assert 0 < table.row_count < 50 and all(table.get_row_at(i)[1].plain.startswith("Acreditación de sueld")
+                                                 for i in range(table.row_count))
+        desde = screen.query_one("#desde", Input)
+        desde.focus()
+        await pilot.pause()
+        burst(app, *"40/10/2026", "enter")
+        await settle(pilot)
+        assert "Fecha no válida" in screen_text(app) and app.focused is desde and texto.value == "sueldo"
 
 
 async def test_look_alike_digits_typed_in_a_date_are_shown_as_the_digits_used(backend):
