@@ -203,7 +203,6 @@ class CardRegistrationModal(FieldErrors, ServiceCalls, ModalScreen[str | None]):
     """¿Requieres añadir una nueva tarjeta?: the card's data, then the code."""
 
     DEFAULT_CSS = """
-    CardRegistrationModal .dialog { width: 70; }
     CardRegistrationModal #id-row { height: 1; }
     CardRegistrationModal #id-type { width: 16; margin-right: 1; }
     CardRegistrationModal #id-number { width: 1fr; }

@@ -117,6 +117,18 @@ async def test_registering_a_card_with_a_bad_check_digit_is_refused_at_the_numbe
         assert "dígito verificador" in str(app.screen.query_one("#numero-error").render())
 
 
+async def test_the_card_registration_dialog_is_as_wide_as_its_rule_says(backend):
+    """Its 70 columns (the cédula row beside its type) lost to the shared `.dialog` width: a screen's DEFAULT_CSS
+    always yields to the app's stylesheet, whatever its specificity."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "tarjetas_otros")
+        await pilot.click("#add-card")
+        await settle(pilot)
+        assert isinstance(app.screen, CardRegistrationModal)
+        assert app.screen.query_one(".dialog").outer_size.width == 70
+
+
 async def test_register_and_pay_another_institutions_card(backend):
     from tests.conftest import demo_cedula
 
