@@ -162,12 +162,17 @@ class OperationsService:
         return challenge
 
     def resend_code(self, token: str, op_id: str) -> Challenge:
+        """A new code for the operation's challenge. The session is checked again before the SMS (one ended since
+        `principal` gets none) and under the write lock, as `authorise` does: one ended while the SMS went out
+        leaves the challenge void, so that code confirms nothing."""
         who = self.auth.principal(token)
         row = self._pending(who, op_id)
         if not row["challenge_id"]:
             raise OtpError("Solicita primero el código de seguridad.", code="otp_unknown")
+        self.auth.still_open(self.ctx.db.conn, who)
         try:
-            return self.otp.resend(row["challenge_id"], who.member_id, who.username)
+            return self.otp.resend(row["challenge_id"], who.member_id, who.username,
+                                   lambda conn: self.auth.still_open(conn, who))
         except OtpError as exc:
             if exc.code not in RENEWABLE:
                 raise

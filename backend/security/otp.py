@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from backend.core import redaction
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context
-from backend.core.errors import OtpError
+from backend.core.errors import OtpError, ServiceError
 from backend.core.identity import mask_phone
 from backend.core.text import duration, fold_digits
 
@@ -82,8 +82,12 @@ class OtpService:
                            canal=self.ctx.channel.name)
         return self.get(challenge_id)
 
-    def resend(self, challenge_id: str, member_id: int, actor: str) -> Challenge:
-        """A fresh code for the same operation; rate limited, and it does not restore tries."""
+    def resend(self, challenge_id: str, member_id: int, actor: str,
+               still_open: Callable[[Connection], None] | None = None) -> Challenge:
+        """A fresh code for the same operation; rate limited, and it does not restore tries.
+
+        `still_open(conn)` checks the caller's session again under the write lock: if it raises (the session ended
+        while the code was sent), the challenge is void and its codes masked, and that error is raised."""
         s = self.ctx.settings
         row = self._row(challenge_id, member_id)
         now = self.ctx.now()
@@ -98,16 +102,27 @@ class OtpService:
                            tries_left=row["tries_left"])
         code = _new_code()
         sent = self._deliver(row["phone"], row["purpose"], code, actor, challenge_id)
+        ended: ServiceError | None = None
         with self.ctx.db.write() as conn:
             redaction.forget(conn, challenge_id)  # the code it replaces is dead: masked now
             redaction.bind(conn, sent, challenge_id)
-            conn.execute(
-                "UPDATE otp_challenges SET code_hash = ?, resends = resends + 1, last_sent_at = ?,"
-                " expires_at = ? WHERE id = ?",
-                (self._hash(challenge_id, code), iso(now),
-                 iso(now + timedelta(seconds=s.otp_ttl_seconds)), challenge_id),
-            )
-            self.ctx.audit(conn, actor, "otp.reenviar", "ok", challenge=challenge_id)
+            try:
+                if still_open is not None:
+                    still_open(conn)
+            except ServiceError as exc:  # the code just sent must confirm nothing: void, and masked now
+                ended = exc
+                self._void(conn, challenge_id, now)
+                self.ctx.audit(conn, actor, "otp.reenviar", "sesion_terminada", challenge=challenge_id)
+            else:
+                conn.execute(
+                    "UPDATE otp_challenges SET code_hash = ?, resends = resends + 1, last_sent_at = ?,"
+                    " expires_at = ? WHERE id = ?",
+                    (self._hash(challenge_id, code), iso(now),
+                     iso(now + timedelta(seconds=s.otp_ttl_seconds)), challenge_id),
+                )
+                self.ctx.audit(conn, actor, "otp.reenviar", "ok", challenge=challenge_id)
+        if ended is not None:
+            raise ended
         return self.get(challenge_id)
 
     def get(self, challenge_id: str) -> Challenge:

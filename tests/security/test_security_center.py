@@ -397,6 +397,36 @@ def test_an_operation_confirmed_while_another_session_says_not_me_is_not_booked(
         == "pendiente"
 
 
+def test_a_code_resent_while_another_session_says_not_me_confirms_nothing(backend, db_path, clock):
+    """«Reenviar código» passed its session check before the lock; the member's «No fui yo» elsewhere committed
+    first: the new code is bound to nothing (the challenge is void, its SMS masked now) and the call says why."""
+    from backend.transfers.transfers import TransferRequest
+
+    lucia = demo_member(backend)
+    thief = _sign_in(backend, Origin("web", "203.0.113.9"))
+    a, b = lucia.accounts[:2]
+    pending = backend.transfers.prepare(thief, TransferRequest("propia", a, 5_00, "ahorro", dest_account_id=b))
+    challenge = backend.ops.request_code(thief, pending.id)
+    clock.advance(seconds=31)
+    backend.auth.principal(thief)  # seen now: the resend's own check of the session writes nothing, waits for nothing
+    audits = backend.db.conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'otp.reenviar'").fetchone()[0]
+
+    def not_me(conn):
+        conn.execute("UPDATE sessions SET ended_at = ?, end_reason = 'no_fui_yo' WHERE user_id ="
+                     " (SELECT id FROM users WHERE member_id = ?) AND ended_at IS NULL",
+                     (backend.ctx.now_iso(), lucia.member_id))
+
+    [result] = _held_at_the_lock(backend, db_path, lucia.member_id,
+                                 [lambda: backend.ops.resend_code(thief, pending.id)], then=not_me)
+    assert isinstance(result, SessionExpired) and "No fui yo" in result.message, result
+    row = backend.db.conn.execute("SELECT voided_at, resends FROM otp_challenges WHERE id = ?",
+                                  (challenge.id,)).fetchone()
+    assert row[0] is not None and row[1] == 0
+    assert not any(ch.isdigit() for ch in backend.outbox(last=1)[-1].body.split(" es ")[1][:6])  # masked now
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'otp.reenviar' AND outcome = 'ok'"
+                                   ).fetchone()[0] == audits
+
+
 def test_writes_waiting_at_the_lock_when_another_session_says_not_me_write_nothing(backend, db_path, clock):
     """Not only money: alerts or a message to the co-op from a session that passed its check
     before the lock, while the member's «No fui yo» elsewhere committed first, are refused and change nothing."""
