@@ -83,6 +83,15 @@ class CardStatements:
                            formato=fmt)
         return paper
 
+    def latest_month(self, token: str, card_id: int) -> str | None:
+        """AAAA-MM of the card's latest cut, where its «Estado de cuenta» opens (None before the first cut):
+        early in a month this month's cut is still ahead."""
+        who = self.auth.principal(token)
+        conn = self.ctx.db.conn
+        check_own_card(conn, who, card_id)
+        cut = conn.execute("SELECT MAX(cut_date) FROM card_statements WHERE card_id = ?", (card_id,)).fetchone()[0]
+        return str(cut)[:7] if cut else None
+
     @staff_only(ATENCION, SUPERVISOR, AUDITOR)
     def statement_for(self, who: Principal, number: str, month: str, fmt: str = "pdf") -> Paper:
         """The back office's copy, by the card's account number (`cooprogreso statement`)."""

@@ -25,9 +25,15 @@ DEMO_STAFF = [
     ("auditor", "auditor", "Ana Cristina Ruiz Lara", "1709567893"),
     ("cumplimiento", "cumplimiento", "Nora Isabel Salazar Paredes", "1711890127"),  # last: the earlier secrets keep their seed
 ]
+# Where the demo staff work (backend/data/agencies.csv): «Imprimir» names it. Its printer stays unset, as the
+# bundled agencies' do: the co-op names its CUPS queue (`cooprogreso printer --agency MATRIZ --queue COLA`).
+DEMO_AGENCY = "MATRIZ"
 
 
 def add_demo_staff(backend: Backend, rng: random.Random) -> tuple[tuple[str, str, str], ...]:
+    from backend.contact.contact import ensure_loaded
+
+    ensure_loaded(backend.db)  # the bundled agencies, the staff's among them
     s = backend.ctx.settings
     stored = hash_password(DEMO_STAFF_PASSWORD, log_n=s.scrypt_log_n, r=s.scrypt_r, p=s.scrypt_p)
     out = []
@@ -35,9 +41,9 @@ def add_demo_staff(backend: Backend, rng: random.Random) -> tuple[tuple[str, str
         for username, role, name, cedula in DEMO_STAFF:
             secret = base64.b32encode(rng.randbytes(20)).decode()
             conn.execute("INSERT INTO staff_users (username, full_name, role, password_hash, totp_secret,"
-                         " created_at, created_by, cedula) VALUES (?, ?, ?, ?, ?, ?, 'demo', ?)",
+                         " created_at, created_by, cedula, agency) VALUES (?, ?, ?, ?, ?, ?, 'demo', ?, ?)",
                          (username, name, role, stored,
                           staff_secrets.seal(backend.ctx.secret("otp_pepper"), username, secret),
-                          iso(backend.ctx.now()), cedula))
+                          iso(backend.ctx.now()), cedula, DEMO_AGENCY))
             out.append((username, role, secret))
     return tuple(out)

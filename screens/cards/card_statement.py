@@ -94,4 +94,5 @@ class StatementScreen(MemberScreen):
             return
         backend, token = self.coop.backend, self.coop.token
         self.app.push_screen(PaperScreen(f"Tarjeta {self._cards[card].masked_pan}", lambda month, fmt:
-                                         backend.card_statements.statement(token, card, month, fmt)))
+                                         backend.card_statements.statement(token, card, month, fmt),
+                                         lambda: backend.card_statements.latest_month(token, card)))

@@ -143,7 +143,8 @@ class ProductsScreen(MemberScreen):
         elif product.kind == "tarjeta":
             self.app.push_screen(PaperScreen(f"Tarjeta {product.masked_pan or ''}", lambda month, fmt:
                                              backend.card_statements.statement(token, product.account_id, month,
-                                                                               fmt)))
+                                                                               fmt),
+                                             lambda: backend.card_statements.latest_month(token, product.account_id)))
         else:
             self.notify("El estado de cuenta mensual es para cuentas de ahorros y tarjetas de crédito.")
 

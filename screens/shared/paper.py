@@ -64,10 +64,14 @@ class PaperScreen(MemberScreen):
     PaperScreen #paper-said { margin: 0 1; height: auto; }
     """
 
-    def __init__(self, title: str, fetch: Callable[[str, str], Paper]) -> None:
+    def __init__(self, title: str, fetch: Callable[[str, str], Paper],
+                 latest: Callable[[], str | None] | None = None) -> None:
+        """`latest()`, where given, names the month with the newest statement (AAAA-MM) the screen opens on: a
+        card's this month has none until its cut. Without it, or when it names none, the screen opens on this month."""
         super().__init__()
         self.title_text = title
         self.fetch = fetch
+        self.latest = latest
 
     def compose_body(self) -> ComposeResult:
         yield Label(safe_text(f"Estado de cuenta · {self.title_text}"), classes="section-title")
@@ -82,7 +86,22 @@ class PaperScreen(MemberScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._load()
+        if self.latest is None:
+            self._load()
+        else:
+            self.query_one("#paper-preview", Static).update("Preparando el estado de cuenta…")
+            self.call("latest", self.latest)
+
+    def done_latest(self, month: str | None) -> None:
+        select = self.query_one("#paper-month", Select)
+        if month and month != select.value and any(month == value for _, value in recent_months(
+                self.coop.backend.now().date())):
+            select.value = month  # its Changed loads it
+        else:
+            self._load()
+
+    def failed_latest(self, error) -> None:
+        self._load()  # this month's, which says what is wrong if it is that
 
     @on(Select.Changed, "#paper-month")
     def _load(self) -> None:

@@ -41,3 +41,11 @@ def test_only_the_holder_and_a_month_with_a_cut(backend, lucia, ana):
         backend.card_statements.statement(ana.token, card, "2026-10")
     with pytest.raises(NotFound, match="su corte es el día"):
         backend.card_statements.statement(lucia.token, card, "2020-01")
+
+
+def test_the_latest_month_with_a_cut_is_the_holders_only(backend, lucia, ana):
+    card = demo_card(backend)
+    newest = backend.cards.statements(lucia.token, card, limit=1)[0].cut_date
+    assert backend.card_statements.latest_month(lucia.token, card) == f"{newest:%Y-%m}"
+    with pytest.raises(NotFound):
+        backend.card_statements.latest_month(ana.token, card)

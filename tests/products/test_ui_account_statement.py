@@ -56,3 +56,22 @@ async def test_card_statement_from_pago_de_tarjetas_downloads_csv(backend, tmp_p
     files = list(Path(tmp_path).glob("estado-de-cuenta-tarjeta-6989-2026-11-*.csv"))
     assert len(files) == 1  # the demo card has a cut in November
     assert documents.verify(backend.ctx.receipt_secrets(), files[0].read_bytes())
+
+
+async def test_card_statement_opens_on_the_latest_month_with_a_cut(backend, tmp_path, clock):
+    """Early in a month the card has not been cut yet: the screen opened on that month and only said there was
+    no statement. It opens on the month of the latest cut (the demo's card: November)."""
+    from screens.cards.card_statement import StatementScreen
+
+    clock.advance(days=7)  # 2 December 2026: December's cut is still ahead
+    app = make_app(backend, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        app.push_screen(StatementScreen())
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, PaperScreen)
+        shown = await wait_for(pilot, "Fecha de corte")
+        assert "Noviembre de 2026" in shown and "no tiene estado de cuenta" not in shown
+        assert app.screen.query_one("#paper-month").value == "2026-11"

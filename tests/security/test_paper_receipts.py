@@ -85,3 +85,21 @@ def test_only_the_tellers_own_receipt_and_a_queue_name_is_never_an_option(backen
     for bad in ("-oraw", "a b", "cola;rm", "", "x" * 200, "../x"):
         with pytest.raises(ValidationError):
             check_queue(bad)
+
+
+def test_the_demo_staff_work_at_an_agency_whose_printer_is_not_set(backend, clock):
+    """The demo's teller had no agency, so «Imprimir» only said so; now it names the agency whose printer the
+    co-op sets up (`cooprogreso printer`): demo data never names a printer queue of its own."""
+    from backend.demo.staff import DEMO_STAFF_PASSWORD
+
+    rows = backend.db.conn.execute("SELECT s.username, s.agency, a.printer FROM staff_users s"
+                                   " LEFT JOIN agencies a ON a.code = s.agency WHERE s.created_by = 'demo'").fetchall()
+    assert rows and all(r[1] == "MATRIZ" and r[2] == "" for r in rows), rows
+    challenge = backend.auth.login("cajero", DEMO_STAFF_PASSWORD)
+    token = backend.auth.staff_code(challenge.ticket, backend.auth.staff_directory.current_code(
+        "cajero", at=backend.now())).token
+    backend.tills.open_till(token, "100")
+    _member, account = add_member(backend, cedula="0901112227", first="Ana", balance=0)
+    result = backend.counter.cash(token, "deposito", account, "12.00", uuid.uuid4().hex)
+    with pytest.raises(ValidationError, match="La agencia MATRIZ no tiene impresora configurada"):
+        backend.counter.print_receipt(token, result.op_id)
