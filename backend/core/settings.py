@@ -125,7 +125,7 @@ class Settings:
     otp_max_unused_per_day: int = 60  # codes sent and not used per member per 24 hours (SMS to their phone)
     # -- papers (issue 22): statements and receipts as PDF
     coop_name: str = "Cooperativa de Ahorro y Crédito Cooprogreso"  # printed on every statement and paper receipt
-    coop_ruc: str = ""  # the co-op's RUC: not verified from a public source here, the deployment sets it
+    coop_ruc: str = ""  # the co-op's RUC (13 digits, checked): never invented here; unset, papers print no RUC
     print_command: str = "lp"  # CUPS' client; each agency's printer is `agencies.printer`
     # -- centro de seguridad (issue 22): how long sign-ins are kept (backend/security/security_center.py)
     sign_in_retention_days: int = 400  # members see their recent ones; auditors need a year: at least 366
@@ -251,6 +251,18 @@ def validate(s: Settings) -> None:
         raise SettingsError("idle_warning_seconds debe ser menor que session_idle_seconds")
     _check_timezone(s.timezone)
     _check_terms(s.card_deferral_terms)
+    _check_ruc(s.coop_ruc)
+
+
+def _check_ruc(value: str) -> None:
+    """The co-op's RUC as the SRI forms it (13 digits, its check digit): a typo would be printed on every paper."""
+    if not value:
+        return
+    from stdnum.ec import ruc  # only when set: stdnum costs start-up time (backend/core/identity.py)
+
+    if not (len(value) == 13 and value.isascii() and value.isdigit() and ruc.is_valid(value)):
+        raise SettingsError(f"coop_ruc: «{value}» no es un RUC válido (13 dígitos con su dígito verificador, "
+                            "como lo emite el SRI); déjalo vacío mientras la cooperativa no lo configure")
 
 
 def deferral_terms(text: str) -> tuple[int, ...]:

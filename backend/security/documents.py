@@ -92,8 +92,9 @@ def render_paper(ctx: Context, doc: Document, fmt: str) -> Paper:
 
 
 def coop_identity(settings: Settings) -> tuple[str, str]:
-    """The co-op's name and RUC as printed (the RUC is the deployment's setting: none is invented here)."""
-    return settings.coop_name, settings.coop_ruc or "no configurado"
+    """The co-op's name and RUC as printed. The RUC is the deployment's setting (checked at load): none is invented
+    here, and while it is unset ("") papers print no RUC line rather than a placeholder a member would read."""
+    return settings.coop_name, settings.coop_ruc
 
 
 # -- CSV -------------------------------------------------------------------------------------------
@@ -103,7 +104,8 @@ def render_csv(secret: bytes, doc: Document) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([csv_cell(doc.coop_name)])
-    writer.writerow(["RUC", csv_cell(doc.coop_ruc)])
+    if doc.coop_ruc:
+        writer.writerow(["RUC", csv_cell(doc.coop_ruc)])
     writer.writerow(["Documento", csv_cell(doc.title)])
     writer.writerow(["Emitido", f"{doc.issued_at:%d/%m/%Y %H:%M:%S}"])
     for label, value in doc.header + doc.summary:
@@ -138,7 +140,8 @@ def _draw(doc: Document, code: str) -> bytes:
             self.set_font("Helvetica", "B", 11)
             self.cell(0, 5, _latin(doc.coop_name), new_x="LMARGIN", new_y="NEXT")
             self.set_font("Helvetica", "", 8)
-            self.cell(0, 4, _latin(f"RUC: {doc.coop_ruc}"), new_x="LMARGIN", new_y="NEXT")
+            if doc.coop_ruc:
+                self.cell(0, 4, _latin(f"RUC: {doc.coop_ruc}"), new_x="LMARGIN", new_y="NEXT")
             self.set_font("Helvetica", "B", 10)
             self.cell(0, 6, _latin(doc.title), new_x="LMARGIN", new_y="NEXT")
             self.set_font("Helvetica", "", 8)

@@ -34,6 +34,17 @@ def test_bad_values_are_refused_naming_the_key(values, named):
     assert named in str(err.value)
 
 
+def test_the_coops_ruc_is_left_unset_or_checked():
+    """No co-op's RUC is invented here: unset by default; once set, a mistyped one is refused in Spanish, never
+    printed on members' papers."""
+    assert Settings().coop_ruc == ""
+    for wrong in ("1793236404001", "179323640500", "17932364O5001", "1793236405001 ", "１793236405001"):
+        with pytest.raises(SettingsError, match="coop_ruc: .* no es un RUC válido") as err:
+            Settings().with_overrides({"coop_ruc": wrong})
+        assert "13 dígitos" in str(err.value)
+    assert Settings().with_overrides({"coop_ruc": "1793236405001"}).coop_ruc == "1793236405001"  # fictitious
+
+
 def test_wrong_types_in_code_are_refused_too():
     with pytest.raises(SettingsError, match="scrypt_log_n"):
         Settings(scrypt_log_n="17")  # type: ignore[arg-type]

@@ -60,13 +60,34 @@ def test_the_pdf_holds_every_figure_the_coop_and_a_code_on_every_page(backend, l
     pages = text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
     code = documents.printed_code(paper.data)
     for n, page in enumerate(pages, 1):
-        assert "Cooperativa de Ahorro y Crédito Cooprogreso" in page and "RUC:" in page
+        assert "Cooperativa de Ahorro y Crédito Cooprogreso" in page and "RUC" not in page  # unset: none invented
         assert f"Código de verificación: {code}" in page and f"Página {n} de {len(pages)}" in page
     assert "Estado de cuenta - Cuenta de Ahorros" in text and "(mes en curso)" in text
     closing = rows[-1][1]
     assert re.search(r"Saldo final\s+" + re.escape(format_money(closing)), text)
     assert paper.file_name.endswith("-2026-11.pdf")
     assert documents.verify(backend.ctx.receipt_secrets(), paper.data)
+
+
+@needs_poppler
+def test_the_coops_ruc_is_printed_once_set_and_never_a_placeholder(make_backend, tmp_path):
+    """Unset, papers said «RUC: no configurado» to members; now they print no RUC line until the co-op sets its
+    own (checked at load), and then print it on every paper, PDF and CSV, still verifiable."""
+    from tests.transfer_helpers import demo_member
+
+    for ruc in ("", "1793236405001"):  # fictitious, with a valid check digit
+        backend = make_backend(coop_ruc=ruc)
+        member = demo_member(backend)
+        token, account = member.token, member.accounts[0]
+        pdf = backend.account_statements.statement(token, account, "2026-11", "pdf")
+        csv_data = backend.account_statements.statement(token, account, "2026-11", "csv").data.decode()
+        text = pdftotext(pdf.data, tmp_path)
+        if ruc:
+            assert f"RUC: {ruc}" in text and f"RUC,{ruc}" in csv_data
+        else:
+            assert "RUC" not in text and "RUC" not in csv_data and "no configurado" not in text
+        assert documents.verify(backend.ctx.receipt_secrets(), pdf.data)
+        assert documents.verify(backend.ctx.receipt_secrets(), csv_data.encode())
 
 
 def test_one_altered_figure_fails_verification_in_pdf_and_csv(backend, lucia, tmp_path):
