@@ -205,29 +205,38 @@ def _table(pdf: Any, doc: Document) -> None:
         pdf.ln()
 
 
+# Stand-ins for what has no Latin-1 form and no decomposition to one: letters with a stroke, typographic marks.
+_STAND_INS = str.maketrans({"—": "-", "–": "-", "−": "-", "‘": "'", "’": "'", "‚": ",", "“": '"', "”": '"', "„": '"',
+                            "…": "...", "•": "*", "€": "EUR", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ŧ": "T",
+                            "ŧ": "t", "Ħ": "H", "ħ": "h", "Œ": "OE", "œ": "oe", "ı": "i"})
+
+
 def _latin(text: str) -> str:
-    """The PDF standard fonts print Latin-1: accents and «ñ» stay, anything else loses its accent or becomes «?».
+    """The PDF standard fonts print Latin-1: accents and «ñ» stay; anything else becomes a readable stand-in
+    («ř» r, «Ł» L, «“» ", «…» ...) or «?» (an emoji, another script), never a crash. A control character, which
+    the font would draw as the Windows glyph of its byte (\x80 as «€»), is «?» too.
 
     Not an embedded Unicode font (issue 22, left on purpose): no maintained package on the registry ships DejaVu
     Sans by itself (matplotlib carries it, far too heavy for a font), and an embedded font decides what each
     character looks like: its glyphs could be swapped («1» drawn as «7») without touching the drawing the code
     covers. Doing it means a `cooprogreso-pdf-v2` code over the font objects too (FontFile2, ToUnicode, widths)
     and `_pages` accepting exactly those; the CSV and the text receipt keep every character meanwhile."""
-    try:
-        text.encode("latin-1")
-        return text
-    except UnicodeEncodeError:
-        out = []
-        for ch in text:
-            if ch in ("—", "–"):
-                ch = "-"
-            try:
-                ch.encode("latin-1")
-            except UnicodeEncodeError:
-                base = unicodedata.normalize("NFKD", ch)[:1]
-                ch = base if base and base.isascii() and base.isprintable() else "?"
+    if text.isprintable():
+        try:
+            text.encode("latin-1")
+            return text
+        except UnicodeEncodeError:
+            pass
+    out = []
+    for ch in unicodedata.normalize("NFC", text).translate(_STAND_INS):  # NFC: «e» + accent is «é», kept
+        if (ch.isprintable() and ord(ch) < 0x100) or ch == "\n":  # a note's line break stays one
             out.append(ch)
-        return "".join(out)
+        elif unicodedata.combining(ch):
+            continue  # an accent NFC could not put on its letter: the letter alone reads
+        else:
+            base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+            out.append(base if base and all(c.isprintable() and ord(c) < 0x100 for c in base) else "?")
+    return "".join(out)
 
 
 def _fit(pdf: Any, text: str, width: float) -> str:

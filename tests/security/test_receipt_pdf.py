@@ -4,6 +4,8 @@ the owner gets it, and every copy is audited."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from backend.core.errors import ServiceError
@@ -73,3 +75,28 @@ def test_cooprogreso_verify_tells_an_intact_pdf_from_an_altered_one(backend, luc
     assert "auténtico" in capsys.readouterr().out
     assert cli.main(["verify", str(altered), "--db", str(db_path)]) == 1
     assert "ALTERADO" in capsys.readouterr().out
+
+
+@needs_poppler
+def test_characters_beyond_latin_1_print_legibly_and_the_paper_still_verifies(backend, lucia, ana, tmp_path):
+    """The PDF's standard fonts print Latin-1 only. A motive or a name with «ř», «Ŧ», an emoji, a ligature or
+    another script renders (a readable stand-in, «?» where there is none), never crashes, and keeps its code;
+    the text receipt and the CSV keep every character."""
+    motive = "Viaje Plzeň ř Ŧ 🎉 ﬁesta Łódź “ok” …fin € Жж"
+    receipt = transfer(backend, lucia, TransferRequest(kind="terceros", origin_id=lucia.accounts[0], amount=7_00,
+                                                       motive=motive,
+                                                       account_number=number_of(backend, ana.accounts[0])))
+    assert unicodedata.normalize("NFKC", motive) in receipt.text  # stored and signed as typed (NFKC: «ﬁ» is «fi»)
+    paper = backend.ops.receipt_pdf(lucia.token, receipt.kind, receipt.result_id)
+    text = pdftotext(paper.data, tmp_path)
+    assert 'Viaje Plzen r T ? fiesta Lódz "ok" ...fin EUR ??' in text, text
+    assert documents.verify(backend.ctx.receipt_secrets(), paper.data)
+    assert not documents.verify(backend.ctx.receipt_secrets(), alter_figure(paper.data, b"$7.00", b"$9.00"))
+    # stored names are not always normalised (a bulk load): a decomposed accent stays on its letter, and a control
+    # character is never drawn as the Windows glyph its byte would be («\x80» as «€»)
+    doc = documents.Document(title="Estado de cuenta", stem="e", issued_at=backend.now(), coop_name="Cooprogreso",
+                             coop_ruc="", header=(("Socio", "Jose\u0301 Pe\u0301rez\x80\x93"),), summary=())
+    data = documents.render_pdf(backend.ctx.secret("receipt_secret"), doc)
+    shown = pdftotext(data, tmp_path)
+    assert "José Pérez??" in shown and "€" not in shown and "“" not in shown, shown
+    assert documents.verify(backend.ctx.receipt_secrets(), data)
