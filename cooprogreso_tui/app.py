@@ -171,8 +171,8 @@ class CooprogresoApp(App):
                 screen.set_focus(screen.query_one(after))
             else:
                 screen.focus_next()
-            if matches(getattr(screen, "ENTER_SUBMITS", "")):  # and the field's Enter still does its work
-                focused.post_message(Input.Submitted(focused, focused.value))
+            if matches(getattr(screen, "ENTER_SUBMITS", "")):  # and the field's Enter still does its work, once
+                focused.call_later(focused.action_submit)  # the keys typed before it (queued there) are in
             return
         if matches(getattr(screen, "ENTER_SEARCH", "")):
             self.hold_keys(SEARCH_ENTER)  # handed to the search's worker when the screen starts it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -24,6 +24,37 @@ if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before t
 FORM = ("#username", "#password", "#login", "#register")
 
 
+class PasswordInput(Input):
+    """The password: its Enter signs in with what was typed before it. Keys typed right behind it (fast, pasted,
+    one burst over SSH) reach the field before the sign-in reads it, and became part of the password tried
+    («Demo-2026!» Enter «xyz»: a failed attempt counted); in queue order here they come after the Enter and are
+    dropped until the form is back (`reopen`)."""
+
+    submitted = False
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.submitted:
+            event.prevent_default()
+            event.stop()
+            return
+        if event.key == "enter":
+            self.submitted = True  # the value now is what was typed before this Enter
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.Submitted(self, self.value))
+            return
+        await super()._on_key(event)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        if self.submitted:
+            event.stop()
+            return
+        super()._on_paste(event)
+
+    def reopen(self) -> None:
+        self.submitted = False
+
+
 class LoginScreen(ServiceCalls, Screen):
     ENTER_NEXT = "#username"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
     verifying = False  # a sign-in is out: one at a time
@@ -41,7 +72,7 @@ class LoginScreen(ServiceCalls, Screen):
             yield Label("Usuario")
             yield TextInput(id="username", max_length=40, compact=True)
             yield Label("Contraseña")
-            yield Input(id="password", password=True, max_length=128, compact=True)
+            yield PasswordInput(id="password", password=True, max_length=128, compact=True)
             yield Static("", id="login-error", classes="error")
             yield Button("Ingresar", id="login", variant="primary", compact=True)
             yield Static("¿Aún no tienes usuario?", id="login-hint")
@@ -83,12 +114,14 @@ class LoginScreen(ServiceCalls, Screen):
 
     @on(Input.Submitted, "#password")
     @on(Button.Pressed, "#login")
-    def login(self) -> None:
+    def login(self, event: Input.Submitted | Button.Pressed) -> None:
         if self.verifying:  # a second Enter: the first attempt's answer comes first
             return
         username = self.query_one("#username", Input).value
-        password = self.query_one("#password", Input).value
+        # The password's Enter carries the value it was pressed on: keys typed behind it are not part of it.
+        password = event.value if isinstance(event, Input.Submitted) else self.query_one("#password", Input).value
         if not username.strip() or not password:
+            self.query_one("#password", PasswordInput).reopen()
             self._error("Ingresa tu usuario y tu contraseña.")
             return
         self._error("Verificando…")
@@ -136,6 +169,8 @@ class LoginScreen(ServiceCalls, Screen):
         self.verifying = on
         if on:
             self.set_focus(None)
+        else:
+            self.query_one("#password", PasswordInput).reopen()
         for selector in FORM:
             self.query_one(selector).disabled = on
 

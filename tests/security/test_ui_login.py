@@ -244,3 +244,22 @@ async def test_one_sign_in_at_a_time_and_keys_typed_meanwhile_go_nowhere(backend
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, MenuScreen)
+
+
+async def test_keys_typed_right_after_the_password_enter_are_not_part_of_it(backend):
+    """Typed ahead (fast, pasted, or one burst over SSH), the keys behind the password's Enter queued in the field
+    before its Submitted was read: «Demo-2026!» Enter «xyz» signed in with «Demo-2026!xyz», a failed attempt
+    counted against the member. The Enter is read as the app reads it; what follows reaches no field."""
+    from tests.app.test_ui_typeahead import burst
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await type_into(pilot, "#username", "demo")
+        app.screen.query_one("#password").focus()
+        await pilot.pause()
+        burst(app, *"Demo-2026!", "enter", *"xyz", "tab", *"abc")
+        await settle(pilot)
+        assert isinstance(app.screen, MenuScreen)
+        failed = backend.db.conn.execute("SELECT COUNT(*) FROM sign_ins WHERE result <> 'ok'").fetchone()[0]
+        assert failed == 0
