@@ -130,6 +130,7 @@ def serve(path: Path, session_args: list[str], *, with_parent: bool = False) -> 
     gc.collect()
     gc.freeze()  # the imported objects stay out of every child's collections: fewer pages copied per session
     parent = os.getppid()
+    installed = _installed()
     if with_parent:
         listener.settimeout(1.0)
     print(f"cooprogreso warm: listo en {path}", file=sys.stderr, flush=True)
@@ -143,6 +144,12 @@ def serve(path: Path, session_args: list[str], *, with_parent: bool = False) -> 
                 continue
             conn.setblocking(True)
             with conn:
+                if _installed() != installed:  # upgraded under it: a session would mix old and new modules
+                    with contextlib.suppress(OSError):
+                        conn.sendall(REFUSED)  # this caller starts cold, on the new code
+                    print("cooprogreso warm: la aplicación se actualizó; el servidor termina para volver a "
+                          "arrancar con ella", file=sys.stderr, flush=True)
+                    return 3  # nonzero: systemd's Restart=on-failure starts it again, on the new code
                 _answer(conn, listener, session_args, base_env)
     finally:
         with contextlib.suppress(OSError):
@@ -151,6 +158,16 @@ def serve(path: Path, session_args: list[str], *, with_parent: bool = False) -> 
             if with_parent:  # `cooprogreso web`'s temporary folder, left behind if the web server was killed
                 path.parent.rmdir()
     return 0
+
+
+def _installed() -> tuple[int, int] | None:
+    """Which installation of the app is on disk (an upgrade writes its files anew): the sessions import the rest
+    of the app (each area's screens) from there, after the fork."""
+    try:
+        found = os.stat(Path(__file__).with_name("__init__.py"))
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns
 
 
 def _answer(conn: socket.socket, listener: socket.socket, session_args: list[str],
@@ -192,7 +209,7 @@ def _request(data: bytes, session_args: list[str]) -> dict[str, str] | None:
         return None
     try:
         request = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested ten thousand deep is not a request either
         return None
     if not isinstance(request, dict) or request.get("args") != session_args or not isinstance(request.get("env"), dict):
         return None

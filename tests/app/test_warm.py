@@ -94,6 +94,7 @@ def test_requests_of_the_wrong_shape_are_refused_and_the_server_goes_on(server):
         wrong = [
             b"GET / HTTP/1.0\r\n\r\n",
             warm_client.PROTOCOL + b" {not json",
+            warm_client.PROTOCOL + b" " + b"[" * 60_000,
             request(["--db", "/tmp/otra.sqlite3"]),  # a database of the caller's choosing
             request([*server.args, "check"]),
             request(server.args, {"COOPROGRESO_DB": "/tmp/otra.sqlite3"}),  # nothing outside the allow-list
@@ -226,3 +227,14 @@ def test_the_web_servers_own_warm_server_ends_with_it_even_killed(tmp_path):
     while Path(f"/proc/{zygote}").exists() and b"warm" in Path(f"/proc/{zygote}/cmdline").read_bytes():
         assert time.monotonic() < deadline, "the web server's warm server outlived it"
         time.sleep(0.2)
+
+
+def test_an_upgrade_under_the_server_ends_it_and_its_caller_starts_cold(server):
+    """The sessions import most of the app after the fork, from disk: never a mix of two versions."""
+    import cooprogreso_tui
+
+    marker = Path(cooprogreso_tui.__file__)
+    os.utime(marker)  # what reinstalling the package does to each of its files
+    with open(os.devnull, "rb") as null:
+        assert ask(server.socket, request(server.args), (null.fileno(),) * 3) == b"N"
+    assert server.proc.wait(timeout=20) == 3  # systemd (Restart=on-failure) starts it again
