@@ -144,13 +144,10 @@ def serve(path: Path, session_args: list[str], *, with_parent: bool = False) -> 
                 continue
             conn.setblocking(True)
             with conn:
-                if _installed() != installed:  # upgraded under it: a session would mix old and new modules
-                    with contextlib.suppress(OSError):
-                        conn.sendall(REFUSED)  # this caller starts cold, on the new code
+                if not _answer(conn, listener, session_args, base_env, installed):
                     print("cooprogreso warm: la aplicación se actualizó; el servidor termina para volver a "
                           "arrancar con ella", file=sys.stderr, flush=True)
                     return 3  # nonzero: systemd's Restart=on-failure starts it again, on the new code
-                _answer(conn, listener, session_args, base_env)
     finally:
         with contextlib.suppress(OSError):
             if path.exists() and stat.S_ISSOCK(path.lstat().st_mode):
@@ -170,26 +167,29 @@ def _installed() -> tuple[int, int] | None:
     return found.st_ino, found.st_mtime_ns
 
 
-def _answer(conn: socket.socket, listener: socket.socket, session_args: list[str],
-            base_env: dict[str, str]) -> None:
-    """One request: checked, then forked; every received descriptor is closed here whatever happens."""
+def _answer(conn: socket.socket, listener: socket.socket, session_args: list[str], base_env: dict[str, str],
+            installed: tuple[int, int] | None) -> bool:
+    """One request: checked, then forked; every received descriptor is closed here whatever happens. False when
+    the app was upgraded under this server: a session would mix old and new modules (it imports most of the app
+    after the fork), so the caller is refused (it starts cold, on the new code) and the server must end."""
     fds: list[int] = []
     try:
         _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                               struct.calcsize("3i")))
         if uid != os.geteuid():  # the socket's mode already keeps others out; this is the second lock
             log.warning("warm: refused a caller of uid %s", uid)
-            return
+            return True
         conn.settimeout(REQUEST_SECONDS)
         data, ancdata, flags, _ = conn.recvmsg(MAX_REQUEST, socket.CMSG_SPACE(3 * 4), socket.MSG_CMSG_CLOEXEC)
         for level, kind, payload in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.extend(struct.unpack(f"{len(payload) // 4}i", payload[:len(payload) - len(payload) % 4]))
         env = _request(data, session_args)
-        if env is None or len(fds) != 3 or flags & (socket.MSG_CTRUNC | socket.MSG_TRUNC):
+        current = _installed() == installed
+        if env is None or len(fds) != 3 or flags & (socket.MSG_CTRUNC | socket.MSG_TRUNC) or not current:
             with contextlib.suppress(OSError):
                 conn.sendall(REFUSED)
-            return
+            return current
         pid = os.fork()
         if pid == 0:
             _child(conn, listener, fds, session_args, {**base_env, **env})  # never returns
@@ -199,6 +199,7 @@ def _answer(conn: socket.socket, listener: socket.socket, session_args: list[str
         for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
+    return True
 
 
 def _request(data: bytes, session_args: list[str]) -> dict[str, str] | None:
