@@ -1,5 +1,10 @@
 """Channel figures: how much slower the app reaches its login screen over SSH than locally (same run,
-same machine, both in tmux at 80×24), and how much slower the browser first paints it than a local start."""
+same machine, both in tmux at 80×24), and how much slower the browser first paints it than a local start.
+
+Both channels are measured as deployed, warm: the SSH branch server (tests/ssh_harness.py) runs
+`cooprogreso warm` as deploy/systemd/cooprogreso-warm.service does, ready before the first connection, and each
+session is `cooprogreso-session` through sudo as deploy/ssh ships it; `cooprogreso web` starts its own warm server
+before it listens. The local start it is divided by stays a cold `cooprogreso --db` (what a member runs)."""
 
 from __future__ import annotations
 

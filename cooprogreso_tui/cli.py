@@ -141,6 +141,7 @@ AREAS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "cooprogreso_tui.cli_channels": (
         ("web", "servir la aplicación en el navegador (textual-serve)"),
+        ("warm", "servidor de arranque en caliente de las sesiones SSH y web (systemd: cooprogreso-warm)"),
         ("play", "reproducir un guion de demostración (TOML)"),
     ),
     "cooprogreso_tui.cli_calendar": (

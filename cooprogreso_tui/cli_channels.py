@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -37,6 +39,13 @@ def register(sub) -> None:
     web.add_argument("--play", metavar="GUION", help="cada pestaña reproduce este guion de demostración")
     web.add_argument("--speed", type=float, default=1.0, help="con --play: velocidad de reproducción (2 = el doble)")
     web.set_defaults(handler=_web)
+
+    warm = sub.add_parser("warm", help="servidor de arranque en caliente de las sesiones SSH y web "
+                                       "(systemd: cooprogreso-warm)")
+    warm.add_argument("--db", dest="target", help="base de datos de las sesiones (si no, la de la configuración)")
+    warm.add_argument("--socket", required=True, help="socket unix (en una carpeta 0700 de esta cuenta)")
+    warm.add_argument("--until-parent-exits", action="store_true", help=argparse.SUPPRESS)
+    warm.set_defaults(handler=_warm)
 
     play = sub.add_parser("play", help="reproducir un guion de demostración (TOML)")
     play.add_argument("script", metavar="GUION")
@@ -81,14 +90,18 @@ def _web(cfg, args) -> int:
             command += db_arguments(cfg.db_path)
     else:
         command = base + db_arguments(cfg.db_path)
-    server = web.CooprogresoServer(shlex.join(command), host=args.host, port=args.port,
-                                   public_url=args.public_url, origins=origins, trusted=trusted)
     from .worker import in_thread
 
     # a demo co-op is one command, as `cooprogreso --demo` is: its worker runs in a thread of the server (a
     # worker already running beside it keeps the lease; this one waits as its standby). A real co-op's
     # worker is its own service (deploy/systemd); the scripted demos (--play) each run their own.
-    with in_thread(cfg.db_path, cfg.settings) if args.play is None and _is_demo(cfg) else contextlib.nullcontext():
+    with contextlib.ExitStack() as stack:
+        if args.play is None:  # each tab forked by a warm server of its own, started already (#23)
+            command = stack.enter_context(_warm_sessions(cfg, args, command[3:]))
+            if _is_demo(cfg):
+                stack.enter_context(in_thread(cfg.db_path, cfg.settings))
+        server = web.CooprogresoServer(shlex.join(command), host=args.host, port=args.port,
+                                       public_url=args.public_url, origins=origins, trusted=trusted)
         server.serve()
     return 0
 
@@ -105,6 +118,54 @@ def _is_demo(cfg) -> bool:
         return backend.ctx.is_demo
     finally:
         backend.close()
+
+
+# -- warm ----------------------------------------------------------------------------------------
+def session_arguments(cfg, args) -> list[str]:
+    """What a cold session runs `cooprogreso` with, as the caller (sudoers, the web command) writes it: a warm
+    session starts only for a caller asking for exactly these (the database is the server's choice)."""
+    out = []
+    for pair in args.set:
+        out += ["--set", pair]
+    return out + db_arguments(cfg.db_path) if args.target is None else out + ["--db", args.target]
+
+
+def _warm(cfg, args) -> int:
+    from . import warm
+
+    if isinstance(cfg.db_path, Path) and not cfg.db_path.exists():
+        print(f"No existe la base de datos {cfg.db_path}.", file=sys.stderr)
+        return 2
+    return warm.serve(Path(args.socket), session_arguments(cfg, args), with_parent=args.until_parent_exits)
+
+
+@contextlib.contextmanager
+def _warm_sessions(cfg, args, cold: list[str]):
+    """`cooprogreso web`'s own warm server, a child process: each tab's command asks it for the session (`cold`
+    is what that command starts when it gets none). It ends with the web server, even one killed with -9."""
+    import subprocess
+    import time
+
+    folder = Path(tempfile.mkdtemp(prefix="cooprogreso-warm-"))  # 0700, this account's
+    path = folder / "warm.sock"
+    # the tabs' own arguments before the command: its sessions are asked for exactly those
+    command = [sys.executable, "-m", "cooprogreso_tui.cli", *cold, "warm", "--socket", str(path),
+               "--until-parent-exits"]
+    server = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    session = Path(sys.executable).parent / "cooprogreso-session"
+    client = [str(session)] if session.exists() else [sys.executable, "-m", "cooprogreso_tui.warm_client"]
+    try:
+        deadline = time.monotonic() + 30  # tabs opened before it is ready start cold: no wait is needed for them
+        while not path.exists() and server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield [*client, "--socket", str(path), *cold]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- play ----------------------------------------------------------------------------------------

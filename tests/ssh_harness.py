@@ -1,6 +1,8 @@
 """A throwaway branch server on loopback: OpenSSH's sshd with deploy/ssh/ as shipped, the app installed
-outside any home, a service account owning the database, a terminal user in the terminal group, and
-tmux panes at 80×24 running `ssh -tt`. Used by tests/app/test_ssh.py and bench/channels.py. Needs root.
+outside any home, a service account owning the database, a terminal user in the terminal group, the warm-start
+server run as deploy/systemd/cooprogreso-warm.service runs it (the service account, its environment file's
+HOME, a 0700 runtime folder), and tmux panes at 80×24 running `ssh -tt`. Used by tests/app/test_ssh.py and
+bench/channels.py. Needs root.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def _run(*args: str, **kw) -> subprocess.CompletedProcess:
 
 
 class BranchServer:
-    def __init__(self, *, alive_interval: int = 1, alive_count: int = 3) -> None:
+    def __init__(self, *, alive_interval: int = 1, alive_count: int = 3, warm: bool = True) -> None:
         tag = secrets.token_hex(3)
         self.group, self.app_user, self.term_user = f"cpt{tag}", f"cpa{tag}", f"cpu{tag}"
         self.base = Path(tempfile.mkdtemp(prefix="cooprogreso-branch-", dir="/tmp"))
@@ -58,6 +60,8 @@ class BranchServer:
         self.sessions: list[str] = []
         self.users_made: list[str] = []
         self.group_made = False
+        self.warm_wanted = warm
+        self.warm: subprocess.Popen | None = None
 
     # -- setup ---------------------------------------------------------------------------------
     def start(self, demo_db: Path) -> BranchServer:
@@ -66,6 +70,8 @@ class BranchServer:
             self._accounts()
             self._database(demo_db)
             self._sudo()
+            if self.warm_wanted:
+                self.start_warm()
             self._sshd()
         except BaseException:
             self.stop()
@@ -75,6 +81,10 @@ class BranchServer:
     @property
     def app(self) -> Path:
         return self.base / "venv" / "bin" / "cooprogreso"
+
+    @property
+    def socket(self) -> Path:
+        return self.base / "run" / "warm.sock"
 
     @property
     def db(self) -> Path:
@@ -164,7 +174,8 @@ class BranchServer:
         rule = (DEPLOY / "cooprogreso.sudoers").read_text()
         rule = (rule.replace("%cooprogreso-terminal", f"%{self.group}").replace("(cooprogreso)", f"({self.app_user})")
                 .replace("/opt/cooprogreso/venv/bin/cooprogreso", str(self.app))
-                .replace("/var/lib/cooprogreso/cooprogreso.sqlite3", str(self.db)))
+                .replace("/var/lib/cooprogreso/cooprogreso.sqlite3", str(self.db))
+                .replace("/run/cooprogreso/warm.sock", str(self.socket)))
         draft = self.base / "sudoers"
         draft.write_text(rule)
         _run("visudo", "-cf", str(draft))  # never install a rule sudo cannot parse
@@ -180,7 +191,7 @@ class BranchServer:
         drop_in = (DEPLOY / "cooprogreso.conf").read_text()
         drop_in = (drop_in.replace("Match Group cooprogreso-terminal", f"Match Group {self.group}")
                    .replace("/opt/cooprogreso/bin/cooprogreso-ssh /var/lib/cooprogreso/cooprogreso.sqlite3",
-                            f"{self.base}/bin/cooprogreso-ssh {self.db} {self.app_user} {self.app}")
+                            f"{self.base}/bin/cooprogreso-ssh {self.db} {self.app_user} {self.app} {self.socket}")
                    .replace("ClientAliveInterval 15", f"ClientAliveInterval {self.alive[0]}")
                    .replace("ClientAliveCountMax 4", f"ClientAliveCountMax {self.alive[1]}"))
         (self.base / "cooprogreso.conf").write_text(drop_in)
@@ -198,6 +209,45 @@ class BranchServer:
         from tests.channels import wait_port
 
         wait_port(self.port, proc=self.sshd)
+
+    # -- the warm server ------------------------------------------------------------------------
+    def start_warm(self, timeout: float = 60.0) -> None:
+        """`cooprogreso warm` as its systemd unit starts it: the service account, the environment file's HOME
+        and nothing else, a runtime folder 0700 of its own (RuntimeDirectory=); ready when its socket is."""
+        import pwd
+
+        run = self.socket.parent
+        run.mkdir(mode=0o700, exist_ok=True)
+        account = pwd.getpwnam(self.app_user)
+        os.chown(run, account.pw_uid, account.pw_gid)
+        log = self.base / "warm.log"
+        seen = log.stat().st_size if log.exists() else 0  # a restart: only what this server says counts
+        self.warm_log = open(log, "a")  # noqa: SIM115
+        self.warm = subprocess.Popen(
+            [str(self.app), "warm", "--db", str(self.db), "--socket", str(self.socket)],
+            user=account.pw_uid, group=account.pw_gid, extra_groups=[], cwd="/",
+            env={"PATH": "/usr/bin:/bin", "HOME": str(self.base / "service")},
+            stdin=subprocess.DEVNULL, stdout=self.warm_log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while "listo en" not in log.read_text()[seen:]:
+            if self.warm.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the warm server did not start:\n{(self.base / 'warm.log').read_text()}")
+            time.sleep(0.05)
+
+    def kill_warm(self) -> None:
+        """kill -9 of the warm server: its socket file stays behind, as after a crash."""
+        if self.warm is not None:
+            self.warm.kill()
+            self.warm.wait()
+            self.warm = None
+            self.warm_log.close()
+
+    def warm_sessions(self) -> list[int]:
+        """The sessions the warm server forked (its children) and still running."""
+        if self.warm is None:
+            return []
+        out = subprocess.run(["pgrep", "-P", str(self.warm.pid)], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
 
     # -- sessions ------------------------------------------------------------------------------
     def ssh_command(self, *, tty: bool = True) -> list[str]:
@@ -248,8 +298,10 @@ class BranchServer:
         return int(children[0]) if children else pane
 
     def app_processes(self) -> list[str]:
+        """The service account's processes but the warm server: the sessions, warm or cold."""
         out = subprocess.run(["pgrep", "-a", "-u", self.app_user], capture_output=True, text=True)
-        return out.stdout.splitlines()
+        server = str(self.warm.pid) if self.warm is not None else None
+        return [line for line in out.stdout.splitlines() if line.split(" ", 1)[0] != server]
 
     def as_service(self, *args: str) -> subprocess.CompletedProcess:
         """Run the app's CLI as the service account, with its own clean environment (as sudo gives it)."""
@@ -276,6 +328,7 @@ class BranchServer:
     def stop(self) -> None:
         if self.sessions:
             subprocess.run(["tmux", "-S", str(self.base / "tmux.sock"), "kill-server"], capture_output=True)
+        self.kill_warm()
         if self.sshd is not None:
             self.sshd.terminate()
             try:

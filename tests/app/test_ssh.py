@@ -44,6 +44,7 @@ def sign_in(branch: BranchServer, name: str, username: str = "demo", password: s
 def test_member_signs_in_over_ssh_and_out(branch):
     name = branch.open("uno")
     sign_in(branch, name)
+    assert branch.warm_sessions(), f"not started by the warm server:\n{branch.process_tree()}"
     shown = branch.screen(name)
     assert "1. Productos" in shown and "Lucía Estefanía Guamán Torres" in shown
     assert len(shown.splitlines()) <= 24 and all(len(line) <= 80 for line in shown.splitlines())
@@ -145,6 +146,114 @@ def _four_sessions(branch, members, names) -> None:
     with sqlite3.connect(f"file:{branch.db}?mode=ro", uri=True) as conn:
         motives = {r[0] for r in conn.execute("SELECT motive FROM transfers WHERE motive LIKE 'Sesion SSH %'")}
     assert motives == {f"Sesion SSH {i + 1}" for i in range(4)}
+
+
+def _gone(branch: BranchServer, what, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while what():
+        assert time.monotonic() < deadline, f"left behind:\n{branch.process_tree()}"
+        time.sleep(0.2)
+
+
+def _close(branch: BranchServer, *names: str) -> None:
+    for name in names:
+        subprocess.run(["tmux", "-S", str(branch.base / "tmux.sock"), "kill-session", "-t", name], capture_output=True)
+    _gone(branch, branch.app_processes)
+
+
+def _left_of_box(shown: str) -> int:
+    return next(line.index("╭") for line in shown.splitlines() if "╭" in line)
+
+
+def test_a_warm_session_follows_the_terminal_size(branch):
+    """The session is not in the SSH session's process group (it cannot take the pty as its terminal): the
+    size change reaches it through its client (SIGWINCH relayed over the socket)."""
+    name = branch.open("resize")
+    try:
+        before = _left_of_box(branch.wait(name, "Usuario"))
+        branch.tmux("resize-window", "-t", name, "-x", "100", "-y", "30")
+        deadline = time.monotonic() + 20
+        while _left_of_box(branch.screen(name)) != before + 10:  # the sign-in box stays centred
+            assert time.monotonic() < deadline, branch.screen(name)
+            time.sleep(0.1)
+    finally:
+        _close(branch, name)
+
+
+def test_a_dead_warm_server_keeps_its_sessions_and_the_next_ones_start_cold(branch):
+    name = branch.open("before-crash")
+    cold = "cold"
+    try:
+        sign_in(branch, name)
+        assert branch.warm_sessions()
+        branch.kill_warm()  # kill -9: its socket file stays behind, nobody listens on it
+        assert branch.socket.exists()
+        branch.keys(name, "C-s")  # the member signed in before the crash carries on
+        branch.wait(name, "Cerraste tu sesión")
+        sign_in(branch, branch.open(cold), "socio.uno", PASSWORD)  # started cold: nobody is locked out
+        assert any(" warm " not in line and " --db " in line for line in branch.app_processes())
+    finally:
+        _close(branch, name, cold)
+        branch.start_warm()  # the stale socket file is replaced
+    name = branch.open("after-restart")
+    try:
+        branch.wait(name, "Usuario")
+        assert branch.warm_sessions()
+    finally:
+        _close(branch, name)
+
+
+@pytest.mark.parametrize("victim", ["session", "client"])
+def test_kill_9_of_a_warm_session_or_its_client_ends_both(branch, victim):
+    name = branch.open(f"kill-{victim}")
+    try:
+        branch.wait(name, "Usuario")
+        [session] = branch.warm_sessions()
+        clients = subprocess.run(["pgrep", "-u", branch.app_user, "-f", "cooprogreso-session"], capture_output=True,
+                                 text=True).stdout.split()
+        assert len(clients) == 1
+        os.kill(session if victim == "session" else int(clients[0]), signal.SIGKILL)
+        _gone(branch, branch.app_processes)  # the client ends with its session; the session with its client (EOF)
+    finally:
+        _close(branch, name)
+
+
+PROBE = r"""import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+try:
+    s.connect(sys.argv[1])
+except OSError as exc:
+    print(type(exc).__name__)
+    raise SystemExit
+body = json.dumps({"args": ["--db", sys.argv[2]], "env": {"TERM": "xterm"}}).encode()
+message = {"garbage": b"GET / HTTP/1.0\r\n\r\n", "request": b"COOPROGRESO-WARM-1 " + body}[sys.argv[3]]
+try:
+    s.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
+    print(repr(s.recv(16)))
+except OSError as exc:
+    print(type(exc).__name__)
+"""
+
+
+def test_only_the_service_account_gets_a_warm_session(branch):
+    def probe(user: str | None, what: str) -> str:
+        run = ["runuser", "-u", user, "--"] if user else []
+        done = subprocess.run([*run, "/usr/bin/python3", "-c", PROBE, str(branch.socket), str(branch.db), what],
+                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL, cwd="/")
+        return done.stdout.strip() or done.stderr
+
+    assert probe(branch.term_user, "request") == "PermissionError"  # the runtime folder is the account's alone
+    # root passes any mode: the server's peer check refuses it (closed unread: EOF or reset)
+    assert probe(None, "request") in ("b''", "ConnectionResetError", "BrokenPipeError")
+    assert probe(branch.app_user, "garbage") == "b'N'"
+    assert branch.warm_sessions() == []
+    name = branch.open("after-garbage")  # the server still serves
+    try:
+        branch.wait(name, "Usuario")
+        assert branch.warm_sessions()
+    finally:
+        _close(branch, name)
 
 
 @pytest.mark.parametrize("how", ["killed", "frozen", "frozen-at-login"])

@@ -28,6 +28,20 @@ SCREEN_JS = """() => { const t = window.__terminal; if (!t) return [];
   return out; }"""
 
 
+SERVERS: dict[str, int] = {}  # url → the `cooprogreso web` process serving it
+
+
+def warm_sessions(url: str) -> list[int]:
+    """The tabs' sessions forked by the web server's own warm server (`cooprogreso warm`, its child)."""
+    def children(pid: int) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    zygotes = [pid for pid in children(SERVERS[url])
+               if b"warm" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+    return [session for zygote in zygotes for session in children(zygote)]
+
+
 @contextlib.contextmanager
 def serve(tmp_path: Path, db: Path, *extra: str) -> Iterator[str]:
     """`cooprogreso web` on a free loopback port; its URL while the block runs, then stopped."""
@@ -37,6 +51,7 @@ def serve(tmp_path: Path, db: Path, *extra: str) -> Iterator[str]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port, proc=proc)
+        SERVERS[f"http://127.0.0.1:{port}"] = proc.pid
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -133,6 +148,7 @@ def test_a_member_banks_in_a_real_browser(web_server, tmp_path):
             page.goto(url + "/?fontsize=14")
             screen = Screen(page)
             screen.wait("Usuario")
+            assert len(warm_sessions(url)) == 1  # the tab's session was forked warm, not started cold
             page.focus(".xterm-helper-textarea")
             for _ in range(20):  # keys sent before the app reads its input are not replayed: wait for the echo
                 page.keyboard.type("demo")
