@@ -203,10 +203,13 @@ class OtpService:
         wrong code typed, or a code sent and never used, costs one, in a short window and per day. A refusal
         says when the member may ask again (the co-op's wall-clock time)."""
         s = self.ctx.settings
+        # Only the codes that cost something (a wrong try, or never used): a code used right costs nothing in any
+        # limit, and reading every one a member used today made each new code cost more as the day went on.
         rows = self.ctx.db.conn.execute(
-            "SELECT created_at, failures, verified_at FROM otp_challenges WHERE member_id = ? AND created_at > ?"
-            " ORDER BY created_at", (member_id, iso(now - timedelta(days=1)))).fetchall()
-        spent = [(parse_iso(r[0]), int(r[1]), 0 if r[2] else 1) for r in rows]  # (sent, wrong, unused)
+            "SELECT created_at, failures, CASE WHEN verified_at IS NULL THEN 1 ELSE 0 END FROM otp_challenges"
+            " WHERE member_id = ? AND created_at > ? AND (failures > 0 OR verified_at IS NULL) ORDER BY created_at",
+            (member_id, iso(now - timedelta(days=1)))).fetchall()
+        spent = [(parse_iso(r[0]), int(r[1]), int(r[2])) for r in rows]  # (sent, wrong, unused)
         limits = (
             ("limite_ventana", timedelta(seconds=s.otp_window_seconds), s.otp_max_per_window,
              lambda wrong, unused: wrong + unused),
