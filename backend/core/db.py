@@ -484,7 +484,7 @@ class SqliteDatabase(Database):
                                    factory=SqliteConnection)
             _configure(conn)
             with contextlib.suppress(OSError):  # a folder others may not write: SQLite's lock alone
-                conn.writers = _writers_file(self.path)
+                conn.writers = _writers_file(self.path.resolve())  # one queue, whatever link named the file
             self._local.conn = conn
             with self._lock:
                 # Worker threads come and go: close what the finished ones left open.

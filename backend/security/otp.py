@@ -47,8 +47,12 @@ class Challenge:
     resend_at: datetime  # when "Reenviar código" becomes available again
 
 
+# One encoder: json.dumps with options builds a new one per call (every confirmation digests its details).
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def details_digest(purpose: str, details: dict[str, Any]) -> str:
-    canonical = json.dumps({"purpose": purpose, "details": details}, sort_keys=True, ensure_ascii=False)
+    canonical = _CANONICAL.encode({"purpose": purpose, "details": details})
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -260,8 +264,8 @@ class OtpService:
 
     def _hash(self, challenge_id: str, code: str) -> str:
         # "surrogatepass": whatever was typed is hashed (and is a wrong code), never a crash.
-        return hmac.new(self.ctx.secret("otp_pepper"), f"{challenge_id}:{code}".encode("utf-8", "surrogatepass"),
-                        "sha256").hexdigest()
+        return hmac.digest(self.ctx.secret("otp_pepper"), f"{challenge_id}:{code}".encode("utf-8", "surrogatepass"),
+                           "sha256").hex()  # hmac.new(...).hexdigest() in one C call
 
 
 def _cid(challenge_id: object) -> str:
