@@ -346,6 +346,7 @@ class SqliteConnection(sqlite3.Connection):
 
     scrubbing = False  # set by `scrub_after_commit` for the current write transaction
     writers: io.FileIO | None = None  # this connection's handle on the writers' queue (`SqliteDatabase.write`)
+    writers_path: Path | None = None  # where it is opened at the first write (None: SQLite's lock alone)
 
     def scrub_after_commit(self) -> None:
         """What this transaction deletes or rewrites must not stay readable on disk (a masked code): freed
@@ -380,12 +381,12 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
-def _writers_file(db_path: Path) -> io.FileIO:
+def _writers_file(path: Path) -> io.FileIO:
     """The file writers queue on (`<db>-writers`, empty, mode 0600 like the database), opened once per connection:
     flock locks belong to the open file, so two threads of one process queue like two processes; closed with the
     connection (or when it is collected)."""
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
-    return io.FileIO(os.open(db_path.with_name(db_path.name + "-writers"), flags, 0o600), "r+")
+    return io.FileIO(os.open(path, flags, 0o600), "r+")
 
 
 def _close_connection(conn: sqlite3.Connection) -> None:
@@ -405,8 +406,16 @@ def _join_writers(conn: SqliteConnection) -> bool:
     write of ours first takes an exclusive flock on `<db>-writers`, every waiter looking again every half
     millisecond: whoever waits gets in within a few turns. A writer that is not ours (the sqlite3 shell) still
     meets BEGIN IMMEDIATE's busy timeout. Without flock (not POSIX) or the file: SQLite's lock alone."""
-    if fcntl is None or conn.writers is None:
+    if fcntl is None:
         return False
+    if conn.writers is None:  # opened at the first write: a connection that only reads leaves no file behind
+        if conn.writers_path is None:
+            return False
+        try:
+            conn.writers = _writers_file(conn.writers_path)
+        except OSError:  # a folder this user may not write, a planted link: SQLite's lock alone
+            conn.writers_path = None
+            return False
     try:
         fcntl.flock(conn.writers, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
@@ -483,8 +492,8 @@ class SqliteDatabase(Database):
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    factory=SqliteConnection)
             _configure(conn)
-            with contextlib.suppress(OSError):  # a folder others may not write: SQLite's lock alone
-                conn.writers = _writers_file(self.path.resolve())  # one queue, whatever link named the file
+            real = self.path.resolve()  # one queue, whatever link named the file
+            conn.writers_path = real.with_name(real.name + "-writers")
             self._local.conn = conn
             with self._lock:
                 # Worker threads come and go: close what the finished ones left open.

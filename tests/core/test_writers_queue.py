@@ -80,6 +80,8 @@ def test_a_turn_held_past_the_busy_timeout_still_refuses_the_waiter(tmp_path, mo
 
 def test_the_queue_file_is_private_and_a_planted_link_is_not_followed(tmp_path):
     db = open_database(tmp_path / "q.sqlite3")
+    db.conn.execute("SELECT 1").fetchone()
+    assert not (tmp_path / "q.sqlite3-writers").exists()  # a connection that only reads leaves no file
     with db.write():
         pass
     assert oct(os.stat(tmp_path / "q.sqlite3-writers").st_mode)[-3:] == "600"
