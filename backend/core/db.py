@@ -13,10 +13,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import contextlib
+import io
 import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from functools import lru_cache
@@ -26,7 +28,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from backend.core.errors import SchemaError
 from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: writers rely on SQLite's lock alone
+    fcntl = None  # type: ignore[assignment]
+
 BUSY_TIMEOUT_MS = 10_000
+WRITER_POLL_S = 0.0005  # how often a writer waiting in the queue (`SqliteDatabase.write`) looks again
 URL_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -337,6 +345,8 @@ class SqliteConnection(sqlite3.Connection):
         return [self.execute(sql, params).fetchone() for sql, params in statements]
 
     scrubbing = False  # set by `scrub_after_commit` for the current write transaction
+    writers: io.FileIO | None = None  # this connection's handle on the writers' queue (`SqliteDatabase.write`)
+    writers_path: Path | None = None  # where it is opened at the first write (None: SQLite's lock alone)
 
     def scrub_after_commit(self) -> None:
         """What this transaction deletes or rewrites must not stay readable on disk (a masked code): freed
@@ -369,6 +379,57 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _writers_file(path: Path) -> io.FileIO:
+    """The file writers queue on (`<db>-writers`, empty, mode 0600 like the database), opened once per connection:
+    flock locks belong to the open file, so two threads of one process queue like two processes; closed with the
+    connection (or when it is collected)."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    return io.FileIO(os.open(path, flags, 0o600), "r+")
+
+
+def _close_connection(conn: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        conn.close()
+    writers = getattr(conn, "writers", None)
+    if writers is not None:
+        writers.close()
+
+
+def _join_writers(conn: SqliteConnection) -> bool:
+    """Wait for this connection's turn to write, at most the busy timeout; True when it holds the turn.
+
+    SQLite's own busy handler polls ever more slowly (up to 100 ms apart) while a newcomer polls every few ms, so
+    with several processes writing back to back the one that waited longest could keep missing the lock until
+    its 10 s ran out: «database is locked» (4 booking processes under load: 1–2 confirmations in 1,200). Every
+    write of ours first takes an exclusive flock on `<db>-writers`, every waiter looking again every half
+    millisecond: whoever waits gets in within a few turns. A writer that is not ours (the sqlite3 shell) still
+    meets BEGIN IMMEDIATE's busy timeout. Without flock (not POSIX) or the file: SQLite's lock alone."""
+    if fcntl is None:
+        return False
+    if conn.writers is None:  # opened at the first write: a connection that only reads leaves no file behind
+        if conn.writers_path is None:
+            return False
+        try:
+            conn.writers = _writers_file(conn.writers_path)
+        except OSError:  # a folder this user may not write, a planted link: SQLite's lock alone
+            conn.writers_path = None
+            return False
+    try:
+        fcntl.flock(conn.writers, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        time.sleep(WRITER_POLL_S)
+        try:
+            fcntl.flock(conn.writers, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise sqlite3.OperationalError("database is locked") from None
 
 
 def _end_scrub(conn: SqliteConnection, *, checkpoint: bool) -> None:
@@ -431,32 +492,39 @@ class SqliteDatabase(Database):
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    factory=SqliteConnection)
             _configure(conn)
+            real = self.path.resolve()  # one queue, whatever link named the file
+            conn.writers_path = real.with_name(real.name + "-writers")
             self._local.conn = conn
             with self._lock:
                 # Worker threads come and go: close what the finished ones left open.
                 for _thread, old in [pair for pair in self._open if not pair[0].is_alive()]:
-                    with contextlib.suppress(sqlite3.Error):
-                        old.close()
+                    _close_connection(old)
                 self._open = [pair for pair in self._open if pair[0].is_alive()]
                 self._open.append((threading.current_thread(), conn))
         return conn
 
     @contextlib.contextmanager
     def write(self) -> Iterator[SqliteConnection]:
-        """One atomic unit of work: all of it commits or none of it does."""
+        """One atomic unit of work: all of it commits or none of it does. Writers take turns in a queue first
+        (`_join_writers`), held until the commit and its scrub's checkpoint are done."""
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        queued = not conn.in_transaction and _join_writers(conn)  # a nested write fails at BEGIN, as before
         try:
-            yield conn
-            self._before_commit(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                self._before_commit(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                if conn.scrubbing:
+                    _end_scrub(conn, checkpoint=False)
+                raise
+            conn.execute("COMMIT")
             if conn.scrubbing:
-                _end_scrub(conn, checkpoint=False)
-            raise
-        conn.execute("COMMIT")
-        if conn.scrubbing:
-            _end_scrub(conn, checkpoint=True)
+                _end_scrub(conn, checkpoint=True)
+        finally:
+            if queued and conn.writers is not None:
+                fcntl.flock(conn.writers, fcntl.LOCK_UN)
 
     def empty_log(self) -> bool:
         """The checkpoint after a scrubbing transaction (`_end_scrub`) does not wait: while another connection reads
@@ -492,8 +560,7 @@ class SqliteDatabase(Database):
     def close(self) -> None:
         with self._lock:
             for _, conn in self._open:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
+                _close_connection(conn)
             self._open.clear()
         self._local = threading.local()
 

@@ -85,6 +85,8 @@ def fold_digits(value: object) -> str:
     fails to match); for codes checked at a service boundary, whatever channel they came from."""
     if not isinstance(value, str):
         return ""
+    if value.isascii():  # what every keyboard sends for digits: nothing to fold (NFC leaves ASCII as it is)
+        return value.strip()
     return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch
                    for ch in unicodedata.normalize("NFC", value)).strip()
 

@@ -47,8 +47,12 @@ class Challenge:
     resend_at: datetime  # when "Reenviar código" becomes available again
 
 
+# One encoder: json.dumps with options builds a new one per call (every confirmation digests its details).
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def details_digest(purpose: str, details: dict[str, Any]) -> str:
-    canonical = json.dumps({"purpose": purpose, "details": details}, sort_keys=True, ensure_ascii=False)
+    canonical = _CANONICAL.encode({"purpose": purpose, "details": details})
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -218,10 +222,13 @@ class OtpService:
         wrong code typed, or a code sent and never used, costs one, in a short window and per day. A refusal
         says when the member may ask again (the co-op's wall-clock time)."""
         s = self.ctx.settings
+        # Only the codes that cost something (a wrong try, or never used): a code used right costs nothing in any
+        # limit, and reading every one a member used today made each new code cost more as the day went on.
         rows = self.ctx.db.conn.execute(
-            "SELECT created_at, failures, verified_at FROM otp_challenges WHERE member_id = ? AND created_at > ?"
-            " ORDER BY created_at", (member_id, iso(now - timedelta(days=1)))).fetchall()
-        spent = [(parse_iso(r[0]), int(r[1]), 0 if r[2] else 1) for r in rows]  # (sent, wrong, unused)
+            "SELECT created_at, failures, CASE WHEN verified_at IS NULL THEN 1 ELSE 0 END FROM otp_challenges"
+            " WHERE member_id = ? AND created_at > ? AND (failures > 0 OR verified_at IS NULL) ORDER BY created_at",
+            (member_id, iso(now - timedelta(days=1)))).fetchall()
+        spent = [(parse_iso(r[0]), int(r[1]), int(r[2])) for r in rows]  # (sent, wrong, unused)
         limits = (
             ("limite_ventana", timedelta(seconds=s.otp_window_seconds), s.otp_max_per_window,
              lambda wrong, unused: wrong + unused),
@@ -272,8 +279,8 @@ class OtpService:
 
     def _hash(self, challenge_id: str, code: str) -> str:
         # "surrogatepass": whatever was typed is hashed (and is a wrong code), never a crash.
-        return hmac.new(self.ctx.secret("otp_pepper"), f"{challenge_id}:{code}".encode("utf-8", "surrogatepass"),
-                        "sha256").hexdigest()
+        return hmac.digest(self.ctx.secret("otp_pepper"), f"{challenge_id}:{code}".encode("utf-8", "surrogatepass"),
+                           "sha256").hex()  # hmac.new(...).hexdigest() in one C call
 
 
 def _cid(challenge_id: object) -> str:

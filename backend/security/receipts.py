@@ -7,7 +7,6 @@ kind can be checked with the same `verify` (`cooprogreso verify-receipt FILE`).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,18 +42,17 @@ class Receipt:
 
 def make(secret: bytes, *, kind: str, title: str, lines: list[tuple[str, str]] | tuple[tuple[str, str], ...],
          reference: str, created_at: datetime, result_id: int) -> Receipt:
-    """Build and sign a receipt. Values are printed as given: callers mask what must be masked."""
-    lines = tuple((str(label), _one_line(value)) for label, value in lines)
-    width = min(MAX_LABEL_WIDTH, max([LABEL_WIDTH] + [len(label) + 1 for label, _ in lines]))
+    """Build and sign a receipt. Values are printed as given: callers mask what must be masked.
+    (No helper call per row: every confirmation builds one right after its commit.)"""
+    lines = tuple([(str(label), " ".join(str(value).split())) for label, value in lines])  # each value on one line
+    width = min(MAX_LABEL_WIDTH, max([LABEL_WIDTH, *[len(label) + 1 for label, _ in lines]]))
+    c = created_at  # as f"{created_at:%d/%m/%Y %H:%M:%S}", without strftime
     body = [HEADER, f"Comprobante de {title}", "", _row("Referencia", reference, width),
-            _row("Fecha y hora", f"{created_at:%d/%m/%Y %H:%M:%S}", width)]
-    body += [_row(label, value, width) for label, value in lines]
+            _row("Fecha y hora", f"{c.day:02d}/{c.month:02d}/{c.year} {c.hour:02d}:{c.minute:02d}:{c.second:02d}",
+                 width)]
+    body += [f"{(label + ':').ljust(width)} {value}" for label, value in lines]
     return Receipt(kind=kind, title=title, lines=lines, reference=reference, created_at=created_at,
                    result_id=result_id, text=render(secret, body))
-
-
-def _one_line(value: object) -> str:
-    return " ".join(str(value).split())
 
 
 def _row(label: str, value: str, width: int = LABEL_WIDTH) -> str:
@@ -63,7 +61,7 @@ def _row(label: str, value: str, width: int = LABEL_WIDTH) -> str:
 
 
 def sign(secret: bytes, body: str) -> str:
-    digest = hmac.new(secret, body.encode("utf-8"), hashlib.sha256).hexdigest()[:20].upper()
+    digest = hmac.digest(secret, body.encode("utf-8"), "sha256").hex()[:20].upper()  # as hmac.new(…).hexdigest()
     return "-".join(digest[i:i + 5] for i in range(0, 20, 5))
 
 

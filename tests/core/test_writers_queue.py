@@ -1,0 +1,97 @@
+"""SQLite writers take turns (backend/core/db.py `_join_writers`): one who waited long is not starved by newcomers,
+the wait still ends in «database is locked» after the busy timeout, and the queue's file is private."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from backend.core import db as dbmodule
+from backend.core.database import open_database
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def test_a_writer_that_waited_long_gets_in_before_a_relay_of_newcomers_ends(tmp_path):
+    """The 4-process bench's «database is locked»: SQLite's busy handler looks again ever more slowly (100 ms apart
+    after a while), while each newcomer looks within a few ms, so one writer that had waited over a second kept
+    missing every handoff until its 10 s ran out. In the queue every waiter looks every half millisecond: at each
+    handoff the long waiter and the newcomer have the same chance (it losing 16 in a row: 1 in 65,536)."""
+    db = open_database(tmp_path / "q.sqlite3")
+    relay, first, hold = 16, 1.2, 0.05
+    order: list[str] = []
+    holding = [threading.Event() for _ in range(relay)]
+
+    def newcomer(i: int) -> None:
+        if i:  # arrives just before the one ahead ends its turn, as a busy branch's next booking does
+            holding[i - 1].wait()
+            time.sleep((first if i == 1 else hold) - 0.002)
+        with db.write() as conn:
+            conn.execute("UPDATE meta SET value = value WHERE key = 'none'")
+            order.append(f"relevo {i}")
+            holding[i].set()
+            time.sleep(first if i == 0 else hold)  # the first holds long: the late writer has waited a while
+
+    def late() -> None:
+        holding[0].wait()
+        with db.write() as conn:
+            conn.execute("UPDATE meta SET value = value WHERE key = 'none'")
+            order.append("tardío")
+
+    threads = [threading.Thread(target=newcomer, args=(i,)) for i in range(relay)] + [threading.Thread(target=late)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db.close()
+    assert order[0] == "relevo 0" and order[-1] != "tardío", order
+
+
+def test_a_turn_held_past_the_busy_timeout_still_refuses_the_waiter(tmp_path, monkeypatch):
+    monkeypatch.setattr(dbmodule, "BUSY_TIMEOUT_MS", 300)
+    db = open_database(tmp_path / "q.sqlite3")
+    held, done = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with db.write():
+            held.set()
+            done.wait(5)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(5)
+    start = time.monotonic()
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            with db.write():
+                pass
+        assert 0.25 < time.monotonic() - start < 3
+    finally:
+        done.set()
+        t.join()
+    with db.write() as conn:  # the turn is free again once the holder committed
+        conn.execute("UPDATE meta SET value = value WHERE key = 'none'")
+    db.close()
+
+
+def test_the_queue_file_is_private_and_a_planted_link_is_not_followed(tmp_path):
+    db = open_database(tmp_path / "q.sqlite3")
+    db.conn.execute("SELECT 1").fetchone()
+    assert not (tmp_path / "q.sqlite3-writers").exists()  # a connection that only reads leaves no file
+    with db.write():
+        pass
+    assert oct(os.stat(tmp_path / "q.sqlite3-writers").st_mode)[-3:] == "600"
+    db.close()
+    os.unlink(tmp_path / "q.sqlite3-writers")
+    target = tmp_path / "elsewhere"
+    target.write_text("")
+    os.symlink(target, tmp_path / "q.sqlite3-writers")
+    db = open_database(tmp_path / "q.sqlite3")
+    with db.write() as conn:  # the link refused: SQLite's own lock alone, and the write still works
+        conn.execute("UPDATE meta SET value = value WHERE key = 'none'")
+    assert db.conn.writers is None
+    db.close()
