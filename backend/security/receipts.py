@@ -12,6 +12,8 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
+from backend.core.text import visible
+
 CODE_LABEL = "Código de verificación: "
 HEADER = "COOPROGRESO · Cooperativa de Ahorro y Crédito"
 LABEL_WIDTH = 18  # the values' column; a receipt with a longer label moves it right for all its rows
@@ -54,7 +56,8 @@ def make(secret: bytes, *, kind: str, title: str, lines: list[tuple[str, str]] |
 
 
 def _one_line(value: object) -> str:
-    return " ".join(str(value).split())
+    """One line, with any control or invisible character shown as «\\u…»: a receipt is read with cat too."""
+    return visible(" ".join(str(value).split()))
 
 
 def _row(label: str, value: str, width: int = LABEL_WIDTH) -> str:
