@@ -139,6 +139,9 @@ class TillsService:
         counted = counted_total(counts)
         note = clean_text(note or "", field="nota", label="La observación", max_len=200)
         with self.ctx.db.write() as conn:
+            # The till's row first, as every cash operation takes it: one in flight commits before the cash is
+            # read (on PostgreSQL the close read the figure before it and was then refused as changed).
+            conn.execute("SELECT id FROM tills WHERE staff_id = ? AND status = 'abierta' FOR UPDATE", (who.user_id,))
             till = open_till_row(conn, who.user_id)
             if till is None:
                 raise ValidationError("No tienes una caja abierta.", code="sin_caja")
