@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -210,6 +211,10 @@ def _dispatch(cfg, args) -> int:
     if handler is not None:
         return handler(cfg, args)
     if args.command == "demo-data":
+        refusal = _new_file_refusal(cfg.db_path)
+        if refusal:
+            say(refusal, err=True)
+            return 2
         return demo_data(cfg, cfg.db_path, args.seed, args.members)
     if args.command == "check":
         return _check(cfg.db_path, cfg.settings)  # read-only commands never create or migrate a database
@@ -224,6 +229,21 @@ def _dispatch(cfg, args) -> int:
     if args.command == "institutions":
         return _institutions(cfg.db_path, Path(args.load), cfg.settings)
     return _run(cfg, args.demo)
+
+
+def _new_file_refusal(path) -> str | None:
+    """Why a new database file cannot be made at `path` as typed, said before anything starts: a mistyped
+    folder is not created (nor the folders above it), a taken name is not touched. None for a URL."""
+    from backend.core.db import is_url
+
+    if is_url(path):
+        return None
+    path = Path(path)
+    if os.path.lexists(path):
+        return f"Ya existe {path}; no se sobrescribe. Elige otra ruta o bórrala."
+    if not path.parent.is_dir():
+        return f"No existe la carpeta {path.parent}: créala primero o elige otra ruta."
+    return None
 
 
 MIN_DEMO_MEMBERS = 50

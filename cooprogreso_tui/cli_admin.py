@@ -110,8 +110,16 @@ def _status(cfg, args) -> int:
     from backend.core import health
     from backend.core.clock import system_clock
 
-    report = health.status(cfg.db_path, _key_file(cfg), system_clock(cfg.settings.timezone).now(),
-                           max_attempts=cfg.settings.clearing_max_attempts)
+    from .dbcheck import problem
+
+    # A file is judged before it is opened: opening switches a SQLite file to write-ahead logging, and a
+    # monitor must not change what it watches (another program's database least of all).
+    refusal = problem(cfg.db_path, write=False)
+    if refusal:
+        report = health.Report((health.Check("base", health.CRITICAL, refusal),))
+    else:
+        report = health.status(cfg.db_path, _key_file(cfg), system_clock(cfg.settings.timezone).now(),
+                               max_attempts=cfg.settings.clearing_max_attempts)
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False, indent=1))
     else:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import platformdirs
 
+from backend.core.text import visible
+
 LOGGER = "cooprogreso"
 FILE_NAME = "cooprogreso.log"
 MAX_BYTES = 1_000_000
@@ -36,19 +38,28 @@ def redact(text: str) -> str:
 
 
 class Redact(logging.Filter):
-    """Renders the record's message and traceback now, redacted, so no handler sees the raw values."""
+    """Renders the record's message and traceback now, redacted, so no handler sees the raw values.
+
+    The file is read in a terminal: control and invisible characters are shown as «\\u…» (`visible`), the
+    message stays on its record's line, and every traceback line is indented, so only a record's own first
+    line starts at the margin (an error's text cannot forge a record)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        record.msg = visible(redact(record.getMessage()))
         record.args = None
         if record.exc_info:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = _indented(redact(logging.Formatter().formatException(record.exc_info)))
             record.exc_info = None
         elif record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = _indented(redact(record.exc_text))
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = _indented(redact(record.stack_info))
         return True
+
+
+def _indented(text: str) -> str:
+    return "\n".join(line if line.startswith(" ") else f"  {line}" for line in
+                     (visible(part) for part in text.split("\n")))
 
 
 def log_dir(configured: str = "") -> Path:

@@ -96,13 +96,12 @@ def client_address(remote: str | None, forwarded: str | None, trusted: frozenset
     """Who is on the other end: the peer, or, when the peer is a trusted proxy, the address it put last in
     X-Forwarded-For (the one it saw; anything before it was written by the client and proves nothing).
     From anyone else the header is the client's own claim and is ignored."""
+    from backend.security.origins import ip_or_none
+
     peer = remote or ""
     if peer not in trusted or not forwarded:
         return peer
-    try:
-        return str(ipaddress.ip_address(forwarded.split(",")[-1].strip()))
-    except ValueError:
-        return peer
+    return ip_or_none(forwarded.split(",")[-1].strip()) or peer
 
 
 def _csp(ws_origin: str) -> str:

@@ -33,7 +33,7 @@ class ServicePaymentRequest:
 @dataclass(frozen=True)
 class ServiceScheduleRequest:
     """Programar Pagos (kind `pago_programado`): day None pays on each bill's due date; dates are ISO
-    (AAAA-MM-DD), end optional; payments_limit None or 0: no limit."""
+    (AAAA-MM-DD), end optional; payments_limit None: no limit (1–600 otherwise; 0 is refused, never «no limit»)."""
 
     account_id: int
     biller: str

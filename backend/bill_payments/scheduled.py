@@ -162,7 +162,7 @@ class ServiceScheduleHandler:
         end = _parse_day(req.end_date, "end_date", "la fecha de fin", False)
         if end is not None and end <= start:
             raise ValidationError("La fecha de fin debe ser posterior a la de inicio.", field="end_date")
-        limit = req.payments_limit or None
+        limit = req.payments_limit  # None: no limit; 0 is a number typed, not «none» (refused below)
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 600):
             raise ValidationError("El número de pagos va de 1 a 600.", field="payments_limit")
         if conn.execute("SELECT 1 FROM bill_schedules WHERE user_id = ? AND biller_code = ? AND identifier = ?"

@@ -78,12 +78,17 @@ def open_till_row(conn: Connection, staff_id: int) -> Row | None:
 
 
 def counted_total(counts: dict) -> int:
+    """The cash counted, in cents: each key a denomination's value in cents (an int, or its ASCII digits), once."""
     known = {value for value, _ in DENOMINATIONS}
-    total = 0
+    if not isinstance(counts, dict):
+        raise ValidationError("Denominación desconocida.", field="denominaciones")
+    total, seen = 0, set()
     for key, pieces in counts.items():
-        value = int(key)
-        if value not in known:
+        value = key if isinstance(key, int) and not isinstance(key, bool) else \
+            int(key) if isinstance(key, str) and key.isascii() and key.isdigit() else None
+        if value not in known or value in seen:
             raise ValidationError("Denominación desconocida.", field="denominaciones")
+        seen.add(value)
         if isinstance(pieces, bool) or not isinstance(pieces, int) or not 0 <= pieces <= MAX_PIECES:
             raise ValidationError("Cada cantidad debe ser un número entero entre 0 y 100000.", field=f"d{value}")
         total += value * pieces
@@ -139,6 +144,9 @@ class TillsService:
         counted = counted_total(counts)
         note = clean_text(note or "", field="nota", label="La observación", max_len=200)
         with self.ctx.db.write() as conn:
+            # The till's row first, as every cash operation takes it: one in flight commits before the cash is
+            # read (on PostgreSQL the close read the figure before it and was then refused as changed).
+            conn.execute("SELECT id FROM tills WHERE staff_id = ? AND status = 'abierta' FOR UPDATE", (who.user_id,))
             till = open_till_row(conn, who.user_id)
             if till is None:
                 raise ValidationError("No tienes una caja abierta.", code="sin_caja")

@@ -1,14 +1,18 @@
 """Files the co-op writes for a member (CSV exports, saved receipts): private from the first byte.
 
-Each file is created with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600, so it never follows a symlink
-planted in the export folder, never overwrites anything, and is never readable by others, not even
-for an instant. Names are unique: two exports in the same second both succeed.
+Each file is written first under a hidden temporary name (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), then
+hard-linked to its name, which fails if anything (a file, a planted symlink) already has it: so it never
+follows a symlink, never overwrites anything, is never readable by others, and appears under its name only
+whole (a process killed halfway leaves at most a hidden «.….part», never a truncated statement that reads as
+complete). Names are unique: two exports in the same second both succeed.
 Every file a command reads (CSV imports, receipts to verify, settings, scripts, the key file) goes through
 `read_limited` (or `read_head`, for a database's first bytes).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import os
 import re
@@ -36,22 +40,14 @@ def write_private(directory: str | Path, stem: str, suffix: str, data: bytes) ->
     except OSError as exc:
         raise ServiceError(f"No se pudo crear la carpeta {folder}: {exc.strerror}.", code="file") from exc
     safe_stem = _UNSAFE.sub("_", stem).strip("._") or "archivo"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(20):
-        path = folder / f"{safe_stem}-{secrets.token_hex(3)}{suffix}"
-        try:
-            fd = os.open(path, flags, 0o600)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ServiceError(f"No se pudo guardar el archivo en {folder}: {exc.strerror}.", code="file") from exc
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-        except OSError as exc:
-            path.unlink(missing_ok=True)
-            raise ServiceError(f"No se pudo guardar el archivo en {folder}: {exc.strerror}.", code="file") from exc
-        return path
+    try:
+        with _whole(folder, data) as publish:
+            for _ in range(20):
+                path = folder / f"{safe_stem}-{secrets.token_hex(3)}{suffix}"
+                if publish(path):
+                    return path
+    except OSError as exc:
+        raise ServiceError(f"No se pudo guardar el archivo en {folder}: {exc.strerror}.", code="file") from exc
     raise ServiceError(f"No se pudo crear un nombre de archivo único en {folder}.", code="file")
 
 
@@ -59,20 +55,54 @@ def write_private_file(path: str | Path, data: bytes) -> Path:
     """Write `data` to exactly `path`, a new file (mode 0600 from the first byte, never over an existing file or
     through a symlink): for a command's `--out FILE`."""
     target = Path(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    if os.path.lexists(target):
+        raise ServiceError(f"El archivo {target} ya existe: elige otro nombre.", code="file")
     try:
-        fd = os.open(target, flags, 0o600)
-    except FileExistsError:
-        raise ServiceError(f"El archivo {target} ya existe: elige otro nombre.", code="file") from None
+        with _whole(target.parent, data) as publish:
+            if publish(target):
+                return target
     except OSError as exc:
         raise ServiceError(f"No se pudo crear el archivo {target}: {exc.strerror}.", code="file") from exc
+    raise ServiceError(f"El archivo {target} ya existe: elige otro nombre.", code="file")
+
+
+@contextmanager
+def _whole(folder: Path, data: bytes) -> Iterator[Callable[[Path], bool]]:
+    """`data` written and synced to a hidden temporary file in `folder`; yields `publish(path)`, which gives it
+    the name `path` (False if the name is taken). The temporary name is gone when the block ends."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = folder / f".{secrets.token_hex(6)}.part"
+        try:
+            fd = os.open(tmp, flags, 0o600)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-    except OSError as exc:
-        target.unlink(missing_ok=True)
-        raise ServiceError(f"No se pudo guardar el archivo {target}: {exc.strerror}.", code="file") from exc
-    return target
+            fh.flush()
+            os.fsync(fh.fileno())
+
+        def publish(path: Path) -> bool:
+            try:
+                os.link(tmp, path, follow_symlinks=False)  # atomic, and refuses any existing name
+            except FileExistsError:
+                return False
+            except OSError as exc:  # a file system without hard links: the name is reserved, then replaced
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK):
+                    raise
+                try:
+                    os.close(os.open(path, flags, 0o600))
+                except FileExistsError:
+                    return False
+                os.replace(tmp, path)
+            return True
+
+        yield publish
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def read_limited(path: str | Path, *, max_bytes: int, what: str, nofollow: bool = False,

@@ -79,6 +79,9 @@ def _schema(db: Database) -> Check:
         return Check("esquema", CRITICAL, f"No se pudo leer la versión del esquema: {type(exc).__name__}.")
     if version == SCHEMA_VERSION:
         return Check("esquema", OK, f"Esquema {version}.")
+    if version == 0 and _has_any_table(db):  # migrate refuses to add our tables to another program's
+        return Check("esquema", CRITICAL, "La base tiene tablas pero no es de Cooprogreso (es de otro programa): "
+                                          "revisa la base de datos configurada.")
     if version < SCHEMA_VERSION:
         return Check("esquema", CRITICAL, f"Esquema {version}, esta versión usa {SCHEMA_VERSION}: ejecuta "
                                           "cooprogreso migrate.")
@@ -112,6 +115,14 @@ def _table_exists(db: Database, table: str) -> bool:
     else:
         query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
     return db.conn.execute(query, (table,)).fetchone() is not None
+
+
+def _has_any_table(db: Database) -> bool:
+    if db.engine == "postgresql":
+        query = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() LIMIT 1"
+    else:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1"
+    return db.conn.execute(query).fetchone() is not None
 
 
 def _worker(db: Database) -> Check:

@@ -6,6 +6,7 @@ of range is a `SettingsError` naming the key, at start-up rather than at the fir
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -160,9 +161,12 @@ def _coerce(key: str, current: Any, value: Any) -> Any:
         if isinstance(value, bool) or (isinstance(value, float) and kind is int and not value.is_integer()):
             raise SettingsError(f"{key}: «{value}» no es un número {'entero' if kind is int else ''}".rstrip())
         try:
-            return kind(str(value).strip()) if isinstance(value, str) else kind(value)
+            number = kind(str(value).strip()) if isinstance(value, str) else kind(value)
         except (TypeError, ValueError):
             raise SettingsError(f"{key}: «{value}» no es un número{' entero' if kind is int else ''}") from None
+        if not math.isfinite(number):  # «nan» compares false with both ends of any range, so no range refuses it
+            raise SettingsError(f"{key}: «{value}» no es un número")
+        return number
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise SettingsError(f"{key}: se esperaba un texto, no «{value}»")
     return str(value)
@@ -241,7 +245,8 @@ def validate(s: Settings) -> None:
         if f.name in CHOICES and value not in CHOICES[f.name]:
             raise SettingsError(f"{f.name}: «{value}» no es válido; usa uno de: {', '.join(CHOICES[f.name])}")
         low, high = RANGES.get(f.name, (None, None))
-        if (low is not None and value < low) or (high is not None and value > high):
+        if (isinstance(value, float) and math.isnan(value)) or (low is not None and value < low) or \
+                (high is not None and value > high):
             bounds = f"entre {low} y {high}" if high is not None else f"al menos {low}"
             raise SettingsError(f"{f.name}: {value} está fuera de rango (debe ser {bounds})")
     for (key, choice), needed in REQUIRES.items():

@@ -102,9 +102,15 @@ def visible(text: object) -> str:
 def csv_cell(text: object) -> str:
     """A CSV cell a spreadsheet will not run as a formula: one starting with = + - @, even after spaces (which a
     spreadsheet skips), or with a tab or carriage return, is kept as text by a leading apostrophe. Amounts are
-    written without a sign, so no figure is touched. The one rule for every CSV we write."""
+    written without a sign, so no figure is touched. The one rule for every CSV we write.
+
+    A CSV is read in a terminal too (`cat`, `less`): every control or invisible character but a tab and a line
+    break is shown as «\\u…», as on screen (a stored text written by hand may carry an escape sequence)."""
     text = "" if text is None else str(text)
-    return "'" + text if text[:1] in ("\t", "\r") or text.lstrip()[:1] in ("=", "+", "-", "@") else text
+    guarded = "'" + text if text[:1] in ("\t", "\r") or text.lstrip()[:1] in ("=", "+", "-", "@") else text
+    if guarded.isprintable():
+        return guarded
+    return "".join(f"\\u{ord(ch):04x}" if is_refused(ch) and ch not in "\t\n" else ch for ch in guarded)
 
 
 def counted(count: int, singular: str, plural: str) -> str:

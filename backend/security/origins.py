@@ -32,8 +32,10 @@ LOCAL = Origin()
 
 
 def ip_or_none(text: object) -> str | None:
-    """`text` as a normalised IP address, or None when it is anything else."""
-    if not isinstance(text, str) or len(text) > 64:
+    """`text` as a normalised IP address, or None when it is anything else. An IPv6 scope («fe80::1%eth0») is
+    refused: ipaddress takes any text after «%» (an escape sequence, a line break), and it names an interface of
+    the host that saw it, never a client."""
+    if not isinstance(text, str) or len(text) > 64 or "%" in text:
         return None
     try:
         return str(ipaddress.ip_address(text.strip().strip("[]")))

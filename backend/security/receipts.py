@@ -11,6 +11,8 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
+from backend.core.text import visible
+
 CODE_LABEL = "Código de verificación: "
 HEADER = "COOPROGRESO · Cooperativa de Ahorro y Crédito"
 LABEL_WIDTH = 18  # the values' column; a receipt with a longer label moves it right for all its rows
@@ -44,7 +46,8 @@ def make(secret: bytes, *, kind: str, title: str, lines: list[tuple[str, str]] |
          reference: str, created_at: datetime, result_id: int) -> Receipt:
     """Build and sign a receipt. Values are printed as given: callers mask what must be masked.
     (No helper call per row: every confirmation builds one right after its commit.)"""
-    lines = tuple([(str(label), " ".join(str(value).split())) for label, value in lines])  # each value on one line
+    # each value on one line, any control or invisible character shown as «\u…»: a receipt is read with cat too
+    lines = tuple([(str(label), visible(" ".join(str(value).split()))) for label, value in lines])
     width = min(MAX_LABEL_WIDTH, max([LABEL_WIDTH, *[len(label) + 1 for label, _ in lines]]))
     c = created_at  # as f"{created_at:%d/%m/%Y %H:%M:%S}", without strftime
     body = [HEADER, f"Comprobante de {title}", "", _row("Referencia", reference, width),

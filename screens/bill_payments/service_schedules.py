@@ -16,6 +16,7 @@ from backend.bill_payments.requests import ServiceScheduleRequest
 from backend.bill_payments.services import RegisteredService
 from backend.core.errors import ServiceError, ValidationError
 from backend.core.money import format_money, parse_money
+from backend.core.text import ascii_digits
 from screens.bill_payments.biller_choice import BillerChoice
 from screens.shared.base import MemberScreen
 from screens.shared.field_errors import FieldErrors
@@ -169,7 +170,7 @@ class ProgramarScreen(FieldErrors, BillerChoice, MemberScreen):
             max_amount=parse_money(self.query_one("#max-amount", Input).value),
             start_date=iso_date(self.query_one("#start", Input).value, "Desde", True, "start_date"),
             end_date=iso_date(self.query_one("#end", Input).value, "Hasta", False, "end_date"),
-            payments_limit=int(count) if count else 0)
+            payments_limit=int(ascii_digits(count, field="payments_limit", label="El número de pagos")) if count else None)
 
     def _done(self, receipt) -> None:
         for selector in ("#identifier", "#max-amount", "#end", "#count"):

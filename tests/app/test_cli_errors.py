@@ -211,3 +211,21 @@ def test_a_field_over_the_csv_modules_limit_names_its_line_in_every_loader(tmp_p
         assert "Línea 3: un campo tiene más de 131,072 caracteres." in err and "inesperado" not in err, (name, err)
         if name != "feriados":  # a refused calendar is audited, nothing else
             assert db_path.read_bytes() == db_before, name
+
+
+@pytest.mark.sqlite_only  # about files
+def test_demo_data_refuses_a_missing_or_wrong_folder_before_anything_is_made(tmp_path, capsys):
+    """A mistyped folder was created, with every missing folder above it; a path taken was refused only after
+    a progress bar had started. Now each is one line, nothing made, exit non-zero (as `backup --to` does)."""
+    a_file = tmp_path / "archivo"
+    a_file.write_text("x")
+    taken = tmp_path / "ya-existe.sqlite3"
+    taken.write_bytes(b"")
+    for target in (tmp_path / "no-existe" / "otra" / "demo.sqlite3", a_file / "demo.sqlite3", taken):
+        before = sorted(p.name for p in tmp_path.rglob("*"))
+        code = main(["demo-data", "--db", str(target)])
+        out = capsys.readouterr()
+        assert code != 0 and out.out == "", (target, out)
+        lines = [line for line in out.err.splitlines() if line.strip()]
+        assert len(lines) == 1 and "Traceback" not in out.err, out.err
+        assert sorted(p.name for p in tmp_path.rglob("*")) == before

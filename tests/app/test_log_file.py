@@ -62,3 +62,21 @@ def test_a_cli_crash_is_logged(tmp_path):
     text = (tmp_path / "logs" / logs.FILE_NAME).read_text()
     assert "ZeroDivisionError" in text and "Traceback" in text
     assert "hunter2" not in text and "654321" not in text
+
+
+def test_hostile_text_in_a_logged_error_reaches_the_file_visible_and_on_its_own_line(log_file):
+    """A technician reads the log in a terminal (tail, less, journalctl): an escape sequence, a direction override
+    or a line break carried by an error (an outside system's answer, a stored text) must neither steer that
+    terminal nor forge a record of its own."""
+    log = logging.getLogger("cooprogreso")
+    hostile = "Cuenta\x1b]0;pwned\x07 cerrada\u202eodot\n2026-11-25 10:00:00,000 INFO cooprogreso todo bien"
+    try:
+        raise ValueError(hostile)
+    except ValueError as exc:
+        log.error("settlement of %s failed: %s", "T-1", hostile, exc_info=exc)
+    log.warning(hostile)
+    text = log_file.read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\u001b]0;pwned\\u0007" in text and "\\u202e" in text
+    forged = [line for line in text.splitlines() if line.startswith("2026-11-25 10:00:00,000 INFO")]
+    assert forged == []  # the record's own lines start with its time; a typed one never does

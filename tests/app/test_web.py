@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from backend.security import origins
 from cooprogreso_tui import web
 from tests.channels import cli, free_port, make_demo, wait_port
 
@@ -39,6 +40,11 @@ def test_x_forwarded_for_is_believed_only_from_the_configured_proxy():
     assert web.client_address("10.0.0.5", "1.2.3.4, 203.0.113.9", trusted) == "203.0.113.9"
     assert web.client_address("::1", "203.0.113.9", trusted) == "203.0.113.9"
     assert web.client_address("10.0.0.5", "\x1b[2Jno-ip", trusted) == "10.0.0.5"
+    # an IPv6 scope is any text after «%» to ipaddress: an escape sequence or a line break for the server's
+    # journal and the member's «Centro de seguridad»; never a client's address
+    for scoped in ("fe80::1%\x1b]0;pwned\x07", "fe80::1%eth0\nFALSO", "fe80::1%[bold]x"):
+        assert web.client_address("10.0.0.5", scoped, trusted) == "10.0.0.5"
+        assert origins.ip_or_none(scoped) is None
     with pytest.raises(ValueError, match="--trusted-proxy"):
         web.trusted_proxies(["proxy.example"])
 

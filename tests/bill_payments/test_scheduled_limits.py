@@ -1,6 +1,8 @@
 """Pagos Programados meet the limits in force on the day they run, with the manual payment's own checks:
 a maximum the co-op lowered, the daily cupo, the debit account, the member, the entity still collected for."""
 
+from dataclasses import replace
+
 import pytest
 
 from backend.bill_payments import billers
@@ -148,3 +150,22 @@ def test_the_migration_counts_earlier_scheduled_payments_in_their_days_cupo(back
             conn.execute(statement)
     assert backend.check() == []
     assert backend.services.quota(who.token).used_today == 40_00
+
+
+@pytest.mark.parametrize("limit", [0, -1, 601, True, "6"])
+def test_a_number_of_payments_out_of_range_is_refused_never_read_as_no_limit(backend, clock, limit):
+    """«0» payments is not «no limit»: only an absent number (None) is; anything else is 1–600 or refused."""
+    from backend.bill_payments.requests import ServiceScheduleRequest
+
+    loaded(backend)
+    who = demo_member(backend)
+    request = ServiceScheduleRequest(account_id=savings_of(backend, who.member_id)[0], biller="CLARO",
+                                     identifier="0991234561", day=10, max_amount=45_00,
+                                     start_date=clock.now().date().isoformat(), payments_limit=limit)
+    before = backend.db.conn.execute("SELECT COUNT(*) FROM operations").fetchone()[0]
+    with pytest.raises(ValidationError, match="El número de pagos va de 1 a 600") as refused:
+        backend.scheduled.prepare_schedule(who.token, request)
+    assert refused.value.field == "payments_limit"
+    assert backend.db.conn.execute("SELECT COUNT(*) FROM operations").fetchone()[0] == before
+    unlimited = backend.scheduled.prepare_schedule(who.token, replace(request, payments_limit=None))
+    assert unlimited.id

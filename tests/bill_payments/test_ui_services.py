@@ -315,3 +315,25 @@ async def test_programar_moves_on_with_enter_and_asks_from_the_last_field(backen
         await pilot.press("enter")
         await settle(pilot)
         assert "Confirma el pago programado" in screen_text(app)
+
+
+@pytest.mark.parametrize("typed", ["0", "000", "٠"])
+async def test_zero_payments_typed_is_refused_at_its_field_not_programmed_without_limit(backend, typed):
+    """«Número de pagos: 0» was sent as «no limit» (what an empty field means): a plan that never ends."""
+    who = demo_member(backend)
+    before = backend.scheduled.schedules(who.token)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "servicios_programar", ProgramarScreen)
+        await choose(pilot, "#category", "Telefonía móvil")
+        await choose(pilot, "#biller", "CLARO")
+        app.screen.query_one("#identifier", Input).value = "0991234561"
+        await choose(pilot, "#day", 10)
+        app.screen.query_one("#max-amount", Input).value = "45"
+        app.screen.query_one("#count", Input).focus()
+        await pilot.press(*typed)
+        assert app.screen.query_one("#count", Input).value == typed
+        await press_button(pilot, "#schedule")
+        assert isinstance(app.screen, ProgramarScreen)
+        assert "El número de pagos va de 1 a 600" in str(app.screen.query_one("#count-error").render())
+    assert backend.scheduled.schedules(who.token) == before

@@ -65,6 +65,22 @@ def test_csv_cells_never_start_a_formula(backend, day, tmp_path):
     assert rows[1][1].startswith("'=")
 
 
+def test_hostile_text_stored_by_hand_reaches_the_auditors_csv_visible(backend, day, tmp_path):
+    """An auditor reads an export with `cat` or `less` as often as with a spreadsheet: a movement's text written
+    by hand or by an earlier version (an escape sequence, a carriage return, a direction override) must neither
+    steer that terminal nor hide what it says; a legitimate line break in a cell stays."""
+    staff, member, account = day
+    hostile = "Depósito\x1b]0;pwned\x07\rFALSO\u202eodot\u200b\x85"
+    with backend.db.write() as conn:
+        conn.execute("UPDATE postings SET memo = ? WHERE account_id = ?", (hostile, account))
+    path = backend.audit_views.export_movements_csv(staff["auditor"].token, member, "", "", str(tmp_path))
+    data = open(path, encoding="utf-8", newline="").read()
+    for ch in ("\x1b", "\x07", "\u202e", "\u200b", "\x85"):
+        assert ch not in data, repr(ch)
+    assert not re.search("\r(?!\n)", data)  # only the CSV's own line ends
+    assert "\\u001b]0;pwned\\u0007\\u000dFALSO\\u202eodot" in data
+
+
 def test_only_auditors_read_the_log(backend, day):
     staff, member, _ = day
     for role in ("cajero", "atencion", "supervisor"):

@@ -131,3 +131,56 @@ def test_the_migration_holds_the_withdrawals_queued_before_it(backend, staff, ac
     assert figures(backend, account) == (6000_00, 2500_00) and backend.check() == []
     backend.approvals.approve(sup.token, queued.op_id, "")
     assert figures(backend, account) == (3500_00, 0)
+
+
+def test_a_close_waits_for_a_cash_operation_in_flight_on_its_till(backend, staff, account, db_path, clock):
+    """Same teller, two windows (or a deposit and the close at once): on PostgreSQL, where writes for different
+    members run side by side, the close read the till's cash before a deposit in flight committed and was then
+    refused as changed («debe contar de nuevo»). It now queues behind the till's row, as on SQLite, and judges
+    the count against the cash with the deposit in it."""
+    from backend.core.ledger import Leg, post
+
+    t = staff["cajero"]
+    backend.tills.open_till(t.token, "100")
+    depositor = Backend(db_path, fast_settings(session_idle_seconds=10**7), clock)
+    till = depositor.db.conn.execute("SELECT id, account_id FROM tills WHERE status = 'abierta'").fetchone()
+    locked, release = threading.Event(), threading.Event()
+    failed: list[BaseException] = []
+
+    def deposit() -> None:  # what counter.cash does, held open between its lock and its commit
+        try:
+            with depositor.db.write() as conn:
+                conn.execute("SELECT id FROM tills WHERE id = ? FOR UPDATE", (till[0],))
+                post(conn, kind="deposito_ventanilla", description="Depósito en curso",
+                     posted_at=depositor.ctx.now_iso(), actor="cajero1",
+                     legs=[Leg(account, 50_00, "Depósito"), Leg(till[1], -50_00, "Depósito")])
+                locked.set()
+                release.wait(30)
+        except BaseException as exc:
+            failed.append(exc)
+            locked.set()
+        finally:
+            depositor.close()
+
+    first = threading.Thread(target=deposit)
+    first.start()
+    assert locked.wait(30) and not failed, failed
+    closing: list = []
+    def close() -> None:
+        try:
+            closing.append(backend.tills.close_till(t.token, {10000: 1}))
+        except BaseException as exc:  # the assertion below shows it
+            closing.append(exc)
+
+    second = threading.Thread(target=close)
+    second.start()
+    second.join(0.5)
+    release.set()
+    first.join(30)
+    second.join(30)
+    result = closing[0]
+    assert not isinstance(result, BaseException), result
+    assert (result.expected, result.counted) == (150_00, 100_00)  # the deposit's cash is counted as expected
+    assert result.state == "por_aprobar" and result.difference == -50_00  # a faltante, for the supervisor
+    cash = -backend.db.conn.execute("SELECT balance FROM accounts WHERE id = ?", (till[1],)).fetchone()[0]
+    assert cash == 150_00 and backend.check() == []

@@ -252,3 +252,15 @@ def test_migration_13_fills_the_names_of_members_written_before_it(backend, staf
                 conn.execute(statement)
     assert [c.name for c in backend.counter.find_member(staff["cajero"].token, "ÑUÑEZ jose")] == \
         ["José María Ñúñez Álvarez"]
+
+
+@pytest.mark.parametrize("counts", [{"x": 1}, {None: 1}, {True: 100}, {"1_00": 5}, {"+100": 5}, [10000],
+                                    {"10000": 1, 10000: 1}])
+def test_a_count_with_a_key_that_is_no_denomination_is_refused_in_spanish(backend, staff, counts):
+    """The count is read at the service: a key that is not a denomination's value in cents (a word, None, True
+    read as 1 cent, «1_00» read as 100 by int(), a key given twice) is refused, never an unexpected error."""
+    t = staff["cajero"]
+    backend.tills.open_till(t.token, "100")
+    with pytest.raises(ValidationError, match="Denominación"):
+        backend.tills.close_till(t.token, counts)
+    assert backend.tills.my_till(t.token).status == "abierta"

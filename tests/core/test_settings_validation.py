@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
     ({"otp_channel": "http"}, "sms_gateway_url"),
     ({"clearing_gateway": "http"}, "clearing_url"),
     ({"clearing_max_attempts": "0"}, "clearing_max_attempts"),
+    ({"sms_timeout_seconds": "nan"}, "sms_timeout_seconds"),  # NaN compares false with both ends of a range
+    ({"services_timeout_seconds": float("nan")}, "services_timeout_seconds"),  # as TOML's «nan» gives it
+    ({"clearing_timeout_seconds": "-NaN"}, "clearing_timeout_seconds"),
 ])
 def test_bad_values_are_refused_naming_the_key(values, named):
     with pytest.raises(SettingsError) as err:
@@ -50,6 +53,8 @@ def test_wrong_types_in_code_are_refused_too():
         Settings(scrypt_log_n="17")  # type: ignore[arg-type]
     with pytest.raises(SettingsError, match="refund_fee_on_return"):
         Settings(refund_fee_on_return=1)  # type: ignore[arg-type]
+    with pytest.raises(SettingsError, match="sms_timeout_seconds"):
+        Settings(sms_timeout_seconds=float("nan"))
 
 
 def test_good_values_are_coerced():

@@ -105,3 +105,33 @@ def test_an_unreachable_database_is_critical_in_one_line(tmp_path, capsys):
     out = capsys.readouterr()
     assert out.out.startswith("CRÍTICO") and "Traceback" not in out.out + out.err
     assert not (tmp_path / "no-existe.sqlite3").exists()
+
+
+def test_another_programs_database_is_not_told_to_migrate(engine, request, tmp_path, capsys):
+    """A database of another program (SQLite tables, or a PostgreSQL database with other tables) has no schema
+    version: status says it is not a Cooprogreso database, not «ejecuta cooprogreso migrate» (which would refuse)."""
+    import sqlite3
+
+    if engine == "postgresql":
+        import psycopg
+
+        server = request.getfixturevalue("pg_server")
+        name = server.fresh_database("ajena")
+        request.addfinalizer(lambda: server.drop_later(name))
+        with psycopg.connect(server.url(name), autocommit=True) as conn:
+            conn.execute("CREATE TABLE facturas (id INT)")
+        target = server.url(name)
+    else:
+        target = tmp_path / "ajena.sqlite3"
+        conn = sqlite3.connect(target)
+        conn.execute("CREATE TABLE facturas (id INT)")
+        conn.commit()
+        conn.close()
+        before = target.read_bytes()
+    code, checks = status(capsys, target)
+    said = " ".join(c["message"] for c in checks.values())
+    assert code == 2 and "no es de Cooprogreso" in said.replace("pero no de", "no es de")
+    assert "migrate" not in said
+    assert cli.main(["migrate", "--db", str(target)]) != 0  # what the advice would have run: refused
+    if engine == "sqlite":
+        assert target.read_bytes() == before

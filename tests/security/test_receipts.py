@@ -69,3 +69,18 @@ def test_values_stay_in_one_column_after_a_label_longer_than_18():
     long = make(b"k" * 32, kind="prueba", title="Prueba", reference="R-1", result_id=1,
                 created_at=datetime(2026, 11, 25, 10, 0), lines=[("L" * 60, "valor")])
     assert max(map(len, long.text.splitlines())) < 80  # a runaway label does not drag every value off the dialog
+
+
+def test_a_saved_receipt_shows_hand_stored_control_characters_and_still_verifies(saved, db_path, tmp_path):
+    """A .txt receipt is read with cat as often as in an editor: a motive or name stored by hand (or by an earlier
+    version) with an escape sequence or a direction override is printed as «\\u…», and the code covers that text."""
+    backend, receipt, _ = saved
+    who = demo_member(backend)
+    with backend.db.write() as conn:
+        conn.execute("UPDATE transfers SET motive = ?, dest_name = ? WHERE id = ?",
+                     ("Útiles\x1b]0;pwned\x07", "Ana\u202eodot", receipt.result_id))
+    path = Path(backend.ops.save_receipt(who.token, "transferencia", receipt.result_id, str(tmp_path / "otra")))
+    text = path.read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\u001b]0;pwned\\u0007" in text
+    assert verify(backend.ctx.secret("receipt_secret"), text)

@@ -1,0 +1,92 @@
+"""A file the co-op writes for a person (an exported PDF or CSV, a saved receipt, a command's --out FILE) appears
+under its name only whole: a process killed with SIGKILL halfway through writing it leaves no truncated
+statement that reads as complete, and never takes the name of an existing file."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.core import files
+from backend.core.errors import ServiceError
+
+pytestmark = pytest.mark.sqlite_only  # about files, not engines
+
+# The child writes half of the data, says PAUSA with its pid and waits to be killed: the moment between the
+# first bytes and the last, whatever the writer does in between.
+CHILD = textwrap.dedent("""
+    import os, sys, time
+    real = os.fdopen
+
+    class Halfway:
+        def __init__(self, fh):
+            self.fh = fh
+        def __enter__(self):
+            return self
+        def __exit__(self, *exc):
+            return self.fh.__exit__(*exc)
+        def write(self, data):
+            self.fh.write(data[: len(data) // 2])
+            self.fh.flush()
+            print("PAUSA", os.getpid(), flush=True)
+            time.sleep(60)
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+    os.fdopen = lambda *a, **k: Halfway(real(*a, **k))
+    from backend.core import files
+    data = b"%PDF-1.4 " + b"x" * 200_000 + b" %%EOF"
+    if sys.argv[1] == "folder":
+        files.write_private(sys.argv[2], "estado-de-cuenta", ".pdf", data)
+    else:
+        files.write_private_file(sys.argv[2], data)
+""")
+
+
+def _kill_halfway(mode: str, where: Path) -> None:
+    child = subprocess.Popen([sys.executable, "-c", CHILD, mode, str(where)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    deadline = time.monotonic() + 30
+    line = ""
+    while "PAUSA" not in line:
+        assert time.monotonic() < deadline and child.poll() is None, child.stderr.read() if child.stderr else ""
+        line = child.stdout.readline() if child.stdout else ""
+    os.kill(int(line.split()[1]), signal.SIGKILL)
+    child.wait(timeout=30)
+
+
+def test_an_export_killed_halfway_leaves_no_file_under_its_name(tmp_path):
+    folder = tmp_path / "descargas"
+    _kill_halfway("folder", folder)
+    shown = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
+    assert shown == []  # nothing a person would open as «estado-de-cuenta-….pdf»
+    path = files.write_private(folder, "estado-de-cuenta", ".pdf", b"%PDF-1.4 entero %%EOF")
+    assert path.read_bytes() == b"%PDF-1.4 entero %%EOF" and path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in folder.iterdir() if not p.name.startswith(".")] == [path.name]
+
+
+def test_an_out_file_killed_halfway_is_not_there_and_the_name_stays_free(tmp_path):
+    target = tmp_path / "estado.pdf"
+    _kill_halfway("file", target)
+    assert not target.exists()
+    files.write_private_file(target, b"%PDF-1.4 entero %%EOF")
+    assert target.read_bytes() == b"%PDF-1.4 entero %%EOF" and target.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(ServiceError, match="ya existe"):
+        files.write_private_file(target, b"otro")
+    assert target.read_bytes() == b"%PDF-1.4 entero %%EOF"
+
+
+def test_an_out_file_never_goes_through_a_planted_link(tmp_path):
+    elsewhere = tmp_path / "ajeno.txt"
+    elsewhere.write_bytes(b"de otra persona")
+    link = tmp_path / "estado.pdf"
+    link.symlink_to(elsewhere)
+    with pytest.raises(ServiceError, match="ya existe"):
+        files.write_private_file(link, b"%PDF")
+    assert elsewhere.read_bytes() == b"de otra persona"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ajeno.txt", "estado.pdf"]  # no temporary left
