@@ -61,7 +61,7 @@ class Booking:
     schedule_id: int | None = None
     period: str | None = None
     account_number: str = ""  # the debit account's number, when the caller read it with its checks
-    internal: tuple[Any, ...] = ()  # booking_accounts_queries((collection, "comisiones")), read with its checks
+    internal: tuple[Any, ...] = ()  # booking_accounts_columns((collection, "comisiones")), read with its checks
 
     @property
     def total(self) -> int:

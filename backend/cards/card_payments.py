@@ -75,7 +75,7 @@ class CardPaymentPlan:
     fee: int
     card_account: int | None  # a Cooprogreso card's account; None: another institution's card
     dest: dict[str, Any] | None = None  # another institution's card: where the clearing sends the payment
-    internal: tuple[Any, ...] = ()  # its rows of accounts.booking_accounts_queries (INTERNAL_LEGS), read with the card
+    internal: tuple[Any, ...] = ()  # accounts.booking_accounts_columns(INTERNAL_LEGS) as one row, read with the card
     owner: int | None = None  # another member's Cooprogreso card: that member (told of the payment), read with it
     mora: int = 0  # the interés de mora the payment covers first (a Cooprogreso card of the member's own)
     request: CardPaymentRequest | None = None  # what the member asked for: a Cooprogreso card is prepared again
