@@ -83,13 +83,21 @@ class RoundTrips:
     pipeline would be a round trip of its own, which our code never does (`pipeline`'s docstring)."""
 
     def __init__(self, monkeypatch) -> None:
+        import psycopg
+
         from backend.core import db_pg
 
         self.count = 0
+        self.sent = 0  # statements sent, each its own work for the client and the server (BEGIN and COMMIT too)
         self.statements: list[bytes] = []  # what was sent, in order, for a failing assertion's message
         cls = db_pg.PgConnection
         run, pipeline, command, executemany = cls._run, cls.pipeline, cls._command, cls.executemany
+        cursor_execute = psycopg.Cursor.execute
         counter = self
+
+        def counting_execute(cursor, query, params=None, **kwargs):
+            counter.sent += 1
+            return cursor_execute(cursor, query, params, **kwargs)
 
         def counting_run(conn, query, params, no_rows):
             if not conn._piped:
@@ -121,12 +129,14 @@ class RoundTrips:
         monkeypatch.setattr(cls, "pipeline", counting_pipeline)
         monkeypatch.setattr(cls, "_command", counting_command)
         monkeypatch.setattr(cls, "executemany", counting_executemany)
+        monkeypatch.setattr(psycopg.Cursor, "execute", counting_execute)
 
     @contextlib.contextmanager
     def counting(self) -> Iterator[RoundTrips]:
         """Counts from zero inside the block."""
-        self.count, self.statements = 0, []
+        self.count, self.sent, self.statements = 0, 0, []
         yield self
 
     def __str__(self) -> str:
-        return f"{self.count} round trips:\n" + "\n".join(s.decode(errors="replace") for s in self.statements)
+        return (f"{self.count} round trips, {self.sent} statements:\n"
+                + "\n".join(s.decode(errors="replace") for s in self.statements))

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backend.core.errors import ValidationError
 from backend.core.files import MAX_CSV_BYTES, csv_rows, read_text_limited
@@ -174,18 +174,19 @@ def normalize(biller: Biller, value: object) -> str:
 
 
 # -- the catalogue ------------------------------------------------------------------------------------
-_SELECT = ("SELECT code, category, name, id_label, rule, hint, amount_mode, commission, max_amount, account_id,"
-           " active FROM billers")
+ROW_COLUMNS = ("code", "category", "name", "id_label", "rule", "hint", "amount_mode", "commission", "max_amount",
+               "account_id", "active")  # what `from_row` reads, in its order
+_SELECT = f"SELECT {', '.join(ROW_COLUMNS)} FROM billers"
 
 
 SELECT = _SELECT  # for a caller that reads an entity with its own statements (`conn.fetch_each`), then `from_row`
 
 
-def from_row(row: Row) -> Biller:
+def from_row(row: Row | tuple[Any, ...]) -> Biller:
     return _biller(row)
 
 
-def _biller(row: Row) -> Biller:
+def _biller(row: Row | tuple[Any, ...]) -> Biller:
     code, category, name, id_label, rule, hint, mode, commission, max_amount, account_id, active = row
     return Biller(code, category, name, id_label, rule, hint, mode, commission, max_amount, account_id, bool(active))
 

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 from backend.bill_payments import billers as cat
 from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, PaymentNotice, PaymentRejected, Recaudacion
 from backend.bill_payments.billers import Biller
-from backend.core import daily_quota, invariants, notices
+from backend.core import audit, daily_quota, invariants, notices
 from backend.core.accounts import booking_accounts, booking_accounts_queries, internal_account
 from backend.core.clock import date_text, iso, parse_iso
 from backend.core.daily_quota import Quota
-from backend.core.db import IntegrityError
+from backend.core.db import IntegrityError, insert_numbered
 from backend.core.errors import InsufficientFunds, NotFound, ValidationError
 from backend.core.identity import mask_account
 from backend.core.invariants import Since
@@ -35,7 +35,7 @@ from backend.security.receipts import Receipt
 
 if TYPE_CHECKING:
     from backend.core.context import Context
-    from backend.core.db import Connection, Params, Row
+    from backend.core.db import Connection, Cursor, Params, Row
 
 SYSTEM = "sistema:recaudaciones"
 STATES = {"pagado": "Pagado", "pendiente": "Pendiente de confirmación de la entidad", "fallido": "Fallido"}
@@ -61,7 +61,7 @@ class Booking:
     schedule_id: int | None = None
     period: str | None = None
     account_number: str = ""  # the debit account's number, when the caller read it with its checks
-    internal: tuple[Any, ...] = ()  # booking_accounts_queries((collection, "comisiones")), read with its checks
+    internal: tuple[Any, ...] = ()  # booking_accounts_columns((collection, "comisiones")), read with its checks
 
     @property
     def total(self) -> int:
@@ -97,7 +97,7 @@ def member_savings(conn: Connection, member_id: int, account_id: object) -> tupl
 
 def check_payment(ctx: Context, conn: Connection, *, user_id: int, member_id: int, biller_code: str, identifier: str,
                   bills: tuple[Bill, ...], account_id: object, amount: int,
-                  rows: Sequence[Row | None] | None = None) -> tuple[Biller, int, str]:
+                  rows: Sequence[Row | tuple[Any, ...] | None] | None = None) -> tuple[Biller, int, str]:
     """Every limit a service payment meets at the moment it is made, by hand or by a schedule (one place:
     a limit lowered after a schedule was set applies to its next run). Inside the booking's transaction;
     raises the refusal (ValidationError, InsufficientFunds), else the entity as it is now and the debit
@@ -138,18 +138,23 @@ def check_payment(ctx: Context, conn: Connection, *, user_id: int, member_id: in
     return biller, debit_id, number
 
 
-def check_queries(ctx: Context, *, user_id: int, member_id: int, biller_code: str | tuple[str, Params],
+def check_queries(ctx: Context, *, user_id: int, member_id: int, biller_code: str,
                   account_id: object) -> list[tuple[str, Params]]:
-    """What `check_payment` reads: the entity (by its code, or by a subquery that finds it: `biller_code` as
-    (SQL, params)); then in one statement (each costs the client and the server more than its work) the
-    member's status, today's usage and the debit account (its columns NULL when it is not the member's)."""
-    where, params = (biller_code if isinstance(biller_code, tuple) else ("?", (str(biller_code or ""),)))
+    """What `check_payment` reads: the entity; then in one statement (each costs the client and the server more
+    than its work) the member's status, today's usage and the debit account (its columns NULL when it is not the
+    member's): `member_columns`."""
+    (columns, params), (join, join_params) = member_columns(ctx, user_id=user_id, account_id=account_id)
+    return [(f"{cat.SELECT} WHERE code = ?", (str(biller_code or ""),)),
+            (f"SELECT {columns} FROM members m{join} WHERE m.id = ?", (*params, *join_params, member_id))]
+
+
+def member_columns(ctx: Context, *, user_id: int, account_id: object) -> tuple[tuple[str, Params], tuple[str, Params]]:
+    """The second row `check_payment` reads, for a caller that reads it with its own statement: its 7 columns and
+    the debit account's LEFT JOIN on `members m`, each with its parameters."""
     used_sql, used_params = daily_quota.SERVICES.used_query(user_id, ctx.now().date().isoformat())
-    return [(f"{cat.SELECT} WHERE code = {where}", params),
-            (f"SELECT m.status, ({used_sql}), a.id, a.number, a.balance - a.held, a.kind, a.status FROM members m"
-             " LEFT JOIN accounts a ON a.id = ? AND a.member_id = m.id WHERE m.id = ?",
-             (*used_params, account_id if isinstance(account_id, int) and not isinstance(account_id, bool) else -1,
-              member_id))]
+    return ((f"m.status, ({used_sql}), a.id, a.number, a.balance - a.held, a.kind, a.status", tuple(used_params)),
+            (" LEFT JOIN accounts a ON a.id = ? AND a.member_id = m.id",
+             (account_id if isinstance(account_id, int) and not isinstance(account_id, bool) else -1,)))
 
 
 def bills_text(bills: Sequence[Bill]) -> str:
@@ -172,7 +177,10 @@ def book(ctx: Context, conn: Connection, b: Booking, key: str) -> int:
                  Leg(comisiones[0], b.biller.commission, f"Comisión pago {b.biller.name}")]
     entry = post(conn, kind="pago_servicio", description=f"Pago de servicio {b.biller.name}", legs=legs,
                  posted_at=now, actor=b.actor, idempotency_key=key)
-    payment_id = _insert(ctx, conn, b, key, state="pendiente", entry_id=entry, reason=None, now=now, later=True)
+    with conn.pipeline():  # PostgreSQL: the payment row (its reference made by the INSERT) and the day's usage
+        inserted = _insert(ctx, conn, b, key, state="pendiente", entry_id=entry, reason=None, now=now)
+        daily_quota.SERVICES.add(conn, b.user_id, now[:10], b.amount)  # scheduled ones use the day's cupo too
+    payment_id: int = inserted.fetchone()[0]
     for bill in b.bills:
         try:
             conn.execute("INSERT INTO bill_payment_items (payment_id, biller_code, identifier, bill_number)"
@@ -180,39 +188,33 @@ def book(ctx: Context, conn: Connection, b: Booking, key: str) -> int:
         except IntegrityError:
             raise ValidationError(f"La factura {bill.number} ya fue pagada o tiene un pago en proceso.",
                                   field="bills", code="bill_paid") from None
-    with conn.pipeline():  # PostgreSQL: its reference, the day's usage and the audit row in one round trip
-        _set_reference(conn, payment_id, now)
-        daily_quota.SERVICES.add(conn, b.user_id, now[:10], b.amount)  # scheduled ones use the day's cupo too
-        ctx.audit(conn, b.actor, "servicio.pago", "ok", pago=payment_id, entidad=b.biller.code,
-                  identificador=b.identifier, monto=b.amount, comision=b.biller.commission, origen=b.origin,
-                  cuenta=number[-4:])
+    audit.record_later(conn, at=now, actor=b.actor, action="servicio.pago", outcome="ok",  # with the COMMIT
+                       pago=payment_id, entidad=b.biller.code, identificador=b.identifier, monto=b.amount,
+                       comision=b.biller.commission, origen=b.origin, cuenta=number[-4:])
     return payment_id
 
 
 def record_failure(ctx: Context, conn: Connection, b: Booking, key: str, reason: str) -> int:
     """A scheduled payment that could not be made (nothing debited): kept for the history."""
-    return _insert(ctx, conn, b, key, state="fallido", entry_id=None, reason=reason, now=ctx.now_iso())
+    return int(_insert(ctx, conn, b, key, state="fallido", entry_id=None, reason=reason,
+                       now=ctx.now_iso()).fetchone()[0])
 
 
-def _insert(ctx: Context, conn: Connection, b: Booking, key: str, *, state: str, entry_id: int | None, reason: str | None,
-            now: str, later: bool = False) -> int:
-    """The payment row; `later`: its reference is set by the caller (`_set_reference`), with its own statements."""
-    payment_id = conn.execute(
-        "INSERT INTO bill_payments (reference, idempotency_key, user_id, biller_code, identifier, holder, bills,"
-        " account_id, amount, commission, origin, schedule_id, period, state, reason, entry_id, created_at,"
-        " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (f"tmp-{key}", key, b.user_id, b.biller.code, b.identifier, b.holder,
+_COLUMNS = ("idempotency_key", "user_id", "biller_code", "identifier", "holder", "bills", "account_id", "amount",
+            "commission", "origin", "schedule_id", "period", "state", "reason", "entry_id", "created_at",
+            "next_attempt_at")
+
+
+def _insert(ctx: Context, conn: Connection, b: Booking, key: str, *, state: str, entry_id: int | None,
+            reason: str | None, now: str) -> Cursor:
+    """The payment row, its reference «PS» + yymmdd + its id made by the INSERT itself (`insert_numbered`); the
+    cursor brings its id (fetch it after a `pipeline` block)."""
+    return conn.execute(
+        insert_numbered(conn.engine, "bill_payments", _COLUMNS),
+        (f"PS{now[2:4]}{now[5:7]}{now[8:10]}", key, b.user_id, b.biller.code, b.identifier, b.holder,
          json.dumps([x.to_json() for x in b.bills]), b.account_id, b.amount,
          b.biller.commission if entry_id else 0, b.origin, b.schedule_id, b.period, state, reason, entry_id, now,
-         now if state == "pendiente" else None)).fetchone()[0]
-    if not later:
-        _set_reference(conn, payment_id, now)
-    return payment_id
-
-
-def _set_reference(conn: Connection, payment_id: int, now: str) -> None:
-    conn.execute("UPDATE bill_payments SET reference = ? WHERE id = ?",
-                 (f"PS{now[2:4]}{now[5:7]}{now[8:10]}{payment_id:08d}", payment_id))
+         now if state == "pendiente" else None))
 
 
 # -- telling the entity ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from backend.bill_payments import payments as pay
 from backend.bill_payments.bill_gateway import Bill, GatewayUnavailable, Recaudacion, UnknownIdentifier, gateway_for
 from backend.bill_payments.requests import ServicePaymentRequest, ServiceRegistrationRequest
 from backend.core import files
-from backend.core.accounts import booking_accounts_queries
+from backend.core.accounts import booking_accounts_columns
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context, Principal
 from backend.core.daily_quota import Quota
@@ -170,23 +170,27 @@ class ServicePaymentHandler:
         pid = request.presentment_id
         if isinstance(pid, bool) or not isinstance(pid, int):
             raise ValidationError("Consulta primero los valores pendientes.", field="bills")
-        # PostgreSQL: the consulta, its entity, what `check_payment` reads and the parts of the co-op's accounts
-        # the payment credits (the entity's collection account, found by the same subquery), in one round trip
-        # (issue #23)
-        entity = ("(SELECT biller_code FROM bill_presentments WHERE id = ? AND user_id = ?)", (pid, who.user_id))
-        row, *checks, internal = conn.fetch_each([
-            ("SELECT * FROM bill_presentments WHERE id = ? AND user_id = ?", (pid, who.user_id)),
-            *pay.check_queries(self.ctx, user_id=who.user_id, member_id=who.member_id, account_id=request.account_id,
-                               biller_code=entity),
-            *booking_accounts_queries(((f"SELECT account_id FROM billers WHERE code = {entity[0]}", entity[1]),
-                                       "comisiones"), who.member_id)])
+        # The consulta, its entity, what `check_payment` reads and the parts of the co-op's accounts the payment
+        # credits (the entity's collection account and the commissions'), in one statement (issue #23: each costs
+        # the client and the server more than its work); an entity or member not found reads as NULLs.
+        (member, member_params), (join, join_params) = pay.member_columns(self.ctx, user_id=who.user_id,
+                                                                          account_id=request.account_id)
+        internal, internal_params, _ = booking_accounts_columns((("b.account_id", ()), "comisiones"), who.member_id)
+        row = conn.execute(
+            f"SELECT p.identifier, p.holder, p.bills, p.fetched_at, {', '.join('b.' + c for c in cat.ROW_COLUMNS)},"
+            f" {member}{internal} FROM bill_presentments p LEFT JOIN billers b ON b.code = p.biller_code"
+            f" LEFT JOIN members m ON m.id = ?{join} WHERE p.id = ? AND p.user_id = ?",
+            (*member_params, *internal_params, who.member_id, *join_params, pid, who.user_id)).fetchone()
         if row is None:
             raise NotFound("La consulta no existe o no te pertenece.")
         if self.ctx.now() - parse_iso(row["fetched_at"]) > timedelta(minutes=self.ctx.settings.services_presentment_minutes):
             raise ValidationError("La consulta de valores expiró; consulta de nuevo.", field="bills", code="stale")
-        if checks[0] is None or not checks[0]["active"]:  # as `cat.get` refuses it
+        width = len(cat.ROW_COLUMNS)
+        found = None if row[4] is None else tuple(row[4:4 + width])
+        checks, internal_row = [found, tuple(row[4 + width:11 + width])], tuple(row[11 + width:])
+        if found is None or not found[width - 1]:  # as `cat.get` refuses it (`active`, its last column)
             raise ValidationError("Selecciona una entidad de la lista.", field="biller")
-        biller = cat.from_row(checks[0])
+        biller = cat.from_row(found)
         presented = {b.number: b for b in (Bill.from_json(x) for x in json.loads(row["bills"]))}
         wanted = request.bills or []
         if not isinstance(wanted, list) or not all(isinstance(n, str) for n in wanted) or len(set(wanted)) != len(wanted):
@@ -205,7 +209,7 @@ class ServicePaymentHandler:
             self.ctx, conn, user_id=who.user_id, member_id=who.member_id, biller_code=biller.code,
             identifier=row["identifier"], bills=chosen, account_id=request.account_id, amount=amount, rows=checks)
         return pay.Booking(who.user_id, who.member_id, who.username, biller, row["identifier"], row["holder"], chosen,
-                           account_id, amount, account_number=number, internal=(internal,)), number
+                           account_id, amount, account_number=number, internal=(internal_row,)), number
 
     def prepare(self, conn: Connection, who: Principal, request: dict[str, Any]) -> Prepared[pay.Booking]:
         req = parse_request(ServicePaymentRequest, request)

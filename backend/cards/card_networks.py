@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from backend.core.errors import ValidationError
@@ -42,6 +42,18 @@ def networks() -> tuple[Network, ...]:
 
 def network_of(digits: str) -> Network | None:
     """The network whose prefix `digits` starts with (the longest, most specific prefix wins)."""
+    return _network_of_prefix(digits[:_longest_prefix()])
+
+
+@cache
+def _longest_prefix() -> int:
+    return max(len(low) for n in networks() for low, _ in n.prefixes)
+
+
+@lru_cache(maxsize=1024)
+def _network_of_prefix(digits: str) -> Network | None:
+    """`network_of` for the first digits only (all it reads), remembered: every payment to another bank's card
+    checks its number's network again (issue #23)."""
     matches = [(max(len(low) for low, high in n.prefixes if low <= digits[:len(low)] <= high), n)
                for n in networks() if n.issues_prefix(digits)]
     return max(matches, key=lambda m: m[0])[1] if matches else None

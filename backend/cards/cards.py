@@ -23,7 +23,7 @@ from backend.core.money import format_money
 from backend.security.auth import AuthService
 
 if TYPE_CHECKING:
-    from backend.core.db import Connection, Row
+    from backend.core.db import Connection, Params, Row
     from backend.security.operations import Pending
 
 OPTIONS = {"minimo": "Pago mínimo", "total": "Pago total", "otro": "Otro valor"}
@@ -289,9 +289,12 @@ def resolve(conn: Connection, who: Principal, key: object) -> PayableCard:
     return resolved(key, conn.execute(*resolve_query(who, key)).fetchone())
 
 
-def resolve_query(who: Principal, key: object) -> tuple[str, tuple[int, int]]:
+def resolve_query(who: Principal, key: object, columns: tuple[str, Params] = ("", ()),
+                  join: tuple[str, Params] = ("", ())) -> tuple[str, tuple[Any, ...]]:
     """The one statement `resolve` reads (for a caller that sends it with others): the card as the member's
-    lists show it (`payable_cards`), only if it is in them; a registered card's row comes with it (`resolved`)."""
+    lists show it (`payable_cards`), only if it is in them; a registered card's row comes with it (`resolved`).
+    `columns` (", col, col") and `join` (" LEFT JOIN …"), with their parameters: what a caller reads with the
+    card in the same statement, after the card's own columns (each statement costs more than its work)."""
     if not isinstance(key, str) or ":" not in key:
         raise NotFound("Selecciona una tarjeta de la lista.")
     kind, _, raw = key.partition(":")
@@ -299,14 +302,16 @@ def resolve_query(who: Principal, key: object) -> tuple[str, tuple[int, int]]:
         raise NotFound("Selecciona una tarjeta de la lista.")
     if not raw.isascii() or raw != str(int(raw)):  # «٣», «007»: never a key the lists show
         raise NotFound("La tarjeta no existe o no te pertenece.")
+    (more, more_params), (joined, join_params) = columns, join
     if kind == "propia":
-        return ("SELECT c.account_id, c.masked_pan, m.first_names || ' ' || m.last_names AS holder FROM cards c"
-                " JOIN accounts a ON a.id = c.account_id JOIN members m ON m.id = a.member_id"
-                " WHERE c.account_id = ? AND a.member_id = ? AND a.status = 'activa'", (int(raw), who.member_id))
+        return ("SELECT c.account_id, c.masked_pan, m.first_names || ' ' || m.last_names AS holder" + more +
+                " FROM cards c JOIN accounts a ON a.id = c.account_id JOIN members m ON m.id = a.member_id" + joined +
+                " WHERE c.account_id = ? AND a.member_id = ? AND a.status = 'activa'",
+                (*more_params, *join_params, int(raw), who.member_id))
     return ("SELECT r.*, COALESCE(i.name, 'Cooprogreso') AS institution, (SELECT member_id FROM accounts"
-            " WHERE id = r.card_account_id) AS owner_member FROM registered_cards r"
-            " LEFT JOIN institutions i ON i.code = r.institution_code WHERE r.id = ? AND r.user_id = ?",
-            (int(raw), who.user_id))
+            " WHERE id = r.card_account_id) AS owner_member" + more + " FROM registered_cards r"
+            " LEFT JOIN institutions i ON i.code = r.institution_code" + joined + " WHERE r.id = ? AND r.user_id = ?",
+            (*more_params, *join_params, int(raw), who.user_id))
 
 
 def resolved(key: object, row: Row | None) -> PayableCard:

@@ -73,6 +73,11 @@ def booking_accounts_queries(wanted: Sequence[str | int | tuple[str, Params]],
     """The statement `booking_accounts` reads (one, whatever `wanted` holds: each statement costs the client and
     the server more than its work), for a caller that sends it with others (`conn.fetch_each`). An internal
     account's id may be given as (SQL, params) of a subquery that finds it (the caller's reads find it too)."""
+    columns, params = _booking_columns(wanted, member)
+    return [("SELECT " + ", ".join(columns), tuple(params))]
+
+
+def _booking_columns(wanted: Sequence[str | int | tuple[str, Params]], member: int | None) -> tuple[list[str], list]:
     part, columns, params = _part(member), [], []
     for w in wanted:
         if isinstance(w, str):  # as `_internal_query`: the account, and its part
@@ -84,7 +89,16 @@ def booking_accounts_queries(wanted: Sequence[str | int | tuple[str, Params]],
             parent, given = (f"({w[0]})", list(w[1])) if isinstance(w, tuple) else ("?", [w])
             columns.append(f"(SELECT account_id FROM account_shards WHERE parent_id = {parent} AND shard = ?)")
             params += [*given, part]
-    return [("SELECT " + ", ".join(columns), tuple(params))]
+    return columns, params
+
+
+def booking_accounts_columns(wanted: Sequence[str | int | tuple[str, Params]],
+                             member: int | None) -> tuple[str, Params, int]:
+    """`booking_accounts_queries`' statement as columns of a caller's own statement (", col, …"), their
+    parameters and how many they are: the caller passes those last columns of its row to `booking_accounts`
+    as the one row it reads (a statement fewer)."""
+    columns, params = _booking_columns(wanted, member)  # named apart: `id` would hide the caller's own
+    return "".join(f", {c} AS booking_account_{n}" for n, c in enumerate(columns)), tuple(params), len(columns)
 
 
 def _split(wanted: Sequence[str | int], row: Row | None) -> list[Any]:

@@ -20,11 +20,21 @@ _FORBIDDEN = {"password", "contrasena", "code", "codigo", "otp", "token", "secre
 
 
 def record(conn: Connection, *, at: str, actor: str, action: str, outcome: str, **details: object) -> None:
+    conn.execute(*_row(at, actor, action, outcome, details))
+
+
+def record_later(conn: Connection, *, at: str, actor: str, action: str, outcome: str, **details: object) -> None:
+    """`record`, the row sent with the transaction's next statement or its COMMIT (`conn.send`), not in a round
+    trip of its own: for a booking whose last row it is."""
+    conn.send(*_row(at, actor, action, outcome, details))
+
+
+def _row(at: str, actor: str, action: str, outcome: str, details: dict[str, object]) -> tuple[str, tuple[object, ...]]:
     leaked = _FORBIDDEN & {key.lower() for key in details}
     if leaked:
         raise ValueError(f"audit details must not carry secrets: {sorted(leaked)}")
     member = details.get("member_id")
-    conn.execute(
+    return (
         "INSERT INTO audit_log (at, actor, action, outcome, details, member_id) VALUES (?, ?, ?, ?, ?, ?)",
         (at, visible(actor), action, outcome, _json(details),
          member if isinstance(member, int) and not isinstance(member, bool) else None),

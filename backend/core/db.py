@@ -160,6 +160,26 @@ def member_lock(member_id: int) -> str:
     return f"member:{int(member_id)}"
 
 
+@lru_cache(maxsize=64)
+def insert_numbered(engine: str, table: str, columns: tuple[str, ...]) -> str:
+    """`INSERT INTO table (id, reference, *columns) … RETURNING id` whose `reference` is its first parameter (a
+    prefix) followed by the row's own id in 8 digits (more once it has more), made by the statement itself: the
+    id is drawn inside it (PostgreSQL: from the table's sequence, in a CTE run once; SQLite, whose writers are
+    serial: the next after the largest, as SQLite picks it), so no UPDATE of the reference has to follow the
+    INSERT (issue #23: each statement costs the client and the server more than its work). The parameters after
+    the prefix are the columns' values."""
+    def digits(n: str) -> str:  # portable: no lpad/printf on both engines
+        return f"CASE WHEN {n} < 100000000 THEN substr('0000000' || {n}, length('' || {n})) ELSE '' || {n} END"
+
+    marks = ", ".join("?" * len(columns))
+    head = f"INSERT INTO {table} (id, reference, {', '.join(columns)}) VALUES "
+    if engine == "postgresql":
+        return (f"WITH s AS (SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS n) {head}"
+                f"((SELECT n FROM s), ? || (SELECT {digits('n')} FROM s), {marks}) RETURNING id")
+    n = f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table})"
+    return f"{head}({n}, ? || {digits(n)}, {marks}) RETURNING id"
+
+
 def username_lock(username: str) -> str:
     """The named lock of a user name: members' and staff's names are one namespace across two tables."""
     return f"username:{username.lower()}"

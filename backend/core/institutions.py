@@ -114,6 +114,23 @@ def destination_query(code: object) -> tuple[str, tuple[str]]:
             (code if isinstance(code, str) and _CODE.fullmatch(code) else "",))
 
 
+def destination_columns(code: object) -> tuple[str, str, tuple[str]]:
+    """`destination_query` as columns (", …") and a LEFT JOIN (" …", alias `dest_i`) of a caller's own statement,
+    with the join's parameter (a statement fewer: each costs the client and the server more than its work); what
+    it found is `destination_row(row)`."""
+    return (", dest_i.code AS dest_i_code, dest_i.name AS dest_i_name, dest_i.kind AS dest_i_kind,"
+            " dest_i.account_digits AS dest_i_digits", " LEFT JOIN institutions dest_i ON dest_i.code = ?",
+            destination_query(code)[1])
+
+
+def destination_row(row: Row) -> dict[str, Any] | None:
+    """The row `destination` reads, from a row that read `destination_columns`; None if there is no such institution."""
+    if row["dest_i_code"] is None:
+        return None
+    return {"code": row["dest_i_code"], "name": row["dest_i_name"], "kind": row["dest_i_kind"],
+            "account_digits": row["dest_i_digits"]}
+
+
 _UNREAD = object()
 
 

@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import os
+from functools import lru_cache
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,7 @@ _REFUSED = "El número de tarjeta no es válido; escríbelo de nuevo."
 _NONCE = 12
 
 
+@lru_cache(maxsize=4)
 def number_key(otp_pepper: bytes) -> bytes:
     """The sealing key, derived from a key-file secret (a different purpose than the PAN digest's)."""
     return hmac.new(otp_pepper, b"card-number-seal", hashlib.sha256).digest()

@@ -226,20 +226,22 @@ class TransfersService:
     def _draft_reads(self, who: Principal, req: TransferRequest, day: str,
                      key: str | None = None) -> list[tuple[str, Params]]:
         """What `_draft` reads first: the origin with the day's usage (`used_today`) and, given the booking's
-        key, the transfer already booked with it (`replay_id`); then the payee (a typed Cooprogreso account) or
-        the institution (a typed interbank destination). Two statements, not four: on SQLite each one costs
-        more than its work, under the write lock."""
+        key, the transfer already booked with it (`replay_id`), and a typed interbank destination's institution
+        (`institutions.destination_columns`); then the payee (a typed Cooprogreso account). At most two
+        statements, not four: each one costs more than its work (SQLite: under the write lock; PostgreSQL: the
+        client's and the server's CPU)."""
         used_sql, used_params = daily_quota.TRANSFERS.used_query(who.user_id, day, req.kind)
+        # a typed interbank destination's institution: with the origin, in the same statement (`_draft`)
+        columns, join, joined = (institutions.destination_columns(req.institution_code)
+                                 if req.beneficiary_id is None and req.kind == "interbancaria" else ("", "", ()))
         reads: list[tuple[str, Params]] = [(
             f"SELECT a.*, m.first_names || ' ' || m.last_names AS payer, COALESCE(({used_sql}), 0) AS used_today,"
-            " (SELECT id FROM transfers WHERE idempotency_key = ?) AS replay_id"
-            " FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.id = ? AND a.member_id = ?",
-            (*used_params, key, req.origin_id, who.member_id))]
+            f" (SELECT id FROM transfers WHERE idempotency_key = ?) AS replay_id{columns}"
+            f" FROM accounts a JOIN members m ON m.id = a.member_id{join} WHERE a.id = ? AND a.member_id = ?",
+            (*used_params, key, *joined, req.origin_id, who.member_id))]
         payee = lookup_query(req.account_number) if req.kind == "terceros" and req.beneficiary_id is None else None
         if payee:
             reads.append(payee)
-        elif req.beneficiary_id is None and req.kind == "interbancaria":
-            reads.append(institutions.destination_query(req.institution_code))
         return reads
 
     def _draft(self, conn: Connection, who: Principal, req: TransferRequest, reads: list | None = None) -> TransferDraft:
@@ -252,6 +254,8 @@ class TransfersService:
         origin, *looked_up = reads
         if origin is None:
             raise NotFound("La cuenta de origen no existe o no te pertenece.")
+        if req.beneficiary_id is None and req.kind == "interbancaria":  # read with the origin (`_draft_reads`)
+            looked_up = [institutions.destination_row(origin)]
         quota = Quota(daily, origin["used_today"], per_tx)
         if origin["kind"] != "ahorros" or origin["status"] != "activa":
             raise ValidationError("La cuenta de origen debe ser una cuenta de ahorros activa.", field="origin")

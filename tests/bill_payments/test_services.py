@@ -253,3 +253,44 @@ def test_what_changes_after_the_last_check_before_the_lock_is_refused_under_it(b
     assert conn.execute("SELECT state FROM operations WHERE id = ?", (pending.id,)).fetchone()[0] == "pendiente"
     assert conn.execute("SELECT verified_at FROM otp_challenges WHERE id = (SELECT challenge_id FROM operations"
                         " WHERE id = ?)", (pending.id,)).fetchone()[0] is None
+
+
+@pytest.mark.parametrize("before,refusal", [
+    ("UPDATE accounts SET status = 'bloqueada' WHERE id = :account", "no es una de tus cuentas de ahorros activas"),
+    ("UPDATE members SET status = 'inactivo' WHERE id = :member", "no está activo"),
+    ("UPDATE billers SET active = 0 WHERE code = 'SRI-MAT'", "Selecciona una entidad"),
+    ("UPDATE accounts SET held = balance - 1049 WHERE id = :account", "Saldo insuficiente"),
+    ("UPDATE bill_presentments SET fetched_at = '2026-11-25 09:00:00'", "expiró"),
+])
+def test_a_payments_reads_are_one_statement_and_refuse_what_they_find(backend, before, refusal):
+    """The consulta, its entity, the member, the day's usage, the debit account and the co-op's accounts the payment
+    credits are read in one statement (issue #23): each refusal is still made at prepare, before any code."""
+    who = demo_member(backend)
+    presentment = backend.services.consulta(who.token, "SRI-MAT", "PBA-1231")
+    bill, account = presentment.bills[0], who.accounts[0]
+    with backend.db.write() as conn:
+        conn.execute(before.replace(":account", str(account)).replace(":member", str(who.member_id))
+                     .replace("1049", str(bill.amount + 49)), ())
+    with pytest.raises(ServiceError) as err:
+        backend.services.prepare_payment(who.token, ServicePaymentRequest(presentment.id, [bill.number], account))
+    assert refusal in err.value.message
+
+
+def test_a_payments_reference_is_made_by_its_insert_from_its_own_id(backend, engine):
+    """«PS», the day and the payment's id in 8 digits (more past 99,999,999), written by the INSERT itself: no
+    UPDATE follows it (issue #23). Ids keep coming from where the engine draws them."""
+    who = demo_member(backend)
+    _, first = pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=1_00)
+    _, second = pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=1_00)
+    assert second.result_id == first.result_id + 1
+    assert (first.reference, second.reference) == (f"PS261125{first.result_id:08d}", f"PS261125{second.result_id:08d}")
+    conn = backend.db.conn
+    if engine == "postgresql":
+        conn.execute("SELECT setval(pg_get_serial_sequence('bill_payments', 'id'), 123456788)")
+    else:
+        with backend.db.write() as tx:
+            tx.execute("UPDATE bill_payments SET id = 123456788 WHERE id = ?", (second.result_id,))
+    _, big = pay(backend, who, "CLARO-REC", "0991234561", bills=[], amount=1_00)
+    assert (big.result_id, big.reference) == (123456789, "PS261125123456789")
+    assert conn.execute("SELECT reference FROM bill_payments WHERE id = ?", (big.result_id,)).fetchone()[0] == big.reference
+    assert backend.check() == []

@@ -378,3 +378,26 @@ def test_what_changes_after_the_last_check_before_the_lock_is_refused_under_it(b
     assert conn.execute("SELECT state FROM operations WHERE id = ?", (pending.id,)).fetchone()[0] == "pendiente"
     assert conn.execute("SELECT verified_at FROM otp_challenges WHERE id = (SELECT challenge_id FROM operations"
                         " WHERE id = ?)", (pending.id,)).fetchone()[0] is None
+
+
+@pytest.mark.parametrize("which", ["otro_banco", "propia"])
+def test_the_debit_account_is_read_with_the_card_and_must_be_the_members_active_savings(backend, lucia, ana, which):
+    """The debit account (and, for another bank's card, the co-op's accounts it is paid through) is read in the
+    card's own statement (issue #23): another member's account, a blocked one, a card account or `True` as an id is
+    refused at «origin», nothing is prepared; the member's own active savings account pays."""
+    key = (f"registrada:{_register_visa(backend, lucia).result_id}" if which == "otro_banco"
+           else f"propia:{demo_card(backend)}")
+    blocked = lucia.accounts[1]
+    backend.db.conn.execute("UPDATE accounts SET status = 'bloqueada' WHERE id = ?", (blocked,))
+    for origin in (ana.accounts[0], blocked, demo_card(backend), True):
+        with pytest.raises(ValidationError) as err:
+            backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=key, origin_id=origin, option="otro",
+                                                                          amount=1_00))
+        assert err.value.field == "origin"
+    pending = backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=key, origin_id=lucia.accounts[0],
+                                                                            option="otro", amount=1_00))
+    before = balance_of(backend, lucia.accounts[0])
+    authorise(backend, lucia, pending)
+    fee = backend.settings.card_other_bank_fee if which == "otro_banco" else 0
+    assert balance_of(backend, lucia.accounts[0]) == before - 1_00 - fee
+    assert backend.check() == []

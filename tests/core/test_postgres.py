@@ -175,9 +175,11 @@ def test_the_app_role_needs_no_ddl_rights(demo_template, pg_server, clock):
     """The README's GRANTs: the owner migrates and copies, the branches' role only reads and writes rows."""
     import psycopg
 
+    from backend.bill_payments import billers
+    from backend.bill_payments.requests import ServicePaymentRequest
     from backend.service import Backend
     from backend.transfers.transfers import TransferRequest
-    from tests.conftest import fast_settings
+    from tests.conftest import fast_settings, last_code
     from tests.pg_helpers import with_database
     from tests.transfer_helpers import demo_member, number_of, other_member, transfer
 
@@ -206,6 +208,12 @@ def test_the_app_role_needs_no_ddl_rights(demo_template, pg_server, clock):
         lucia, ana = demo_member(backend), other_member(backend)
         transfer(backend, lucia, TransferRequest("terceros", lucia.accounts[0], 1_00, "con el rol de la app",
                                                  account_number=number_of(backend, ana.accounts[0])))
+        billers.ensure_loaded(backend.db)  # a bill payment draws its id from the table's sequence itself
+        presentment = backend.services.consulta(lucia.token, "CLARO-REC", "0991234561")
+        pending = backend.services.prepare_payment(lucia.token, ServicePaymentRequest(presentment.id, [],
+                                                                                      lucia.accounts[0], 1_00))
+        backend.ops.request_code(lucia.token, pending.id)
+        assert backend.ops.authorise(lucia.token, pending.id, last_code(backend)).reference.startswith("PS")
         assert backend.clearing.settle() is not None and backend.check() == []
         backend.close()
         out = cli("migrate", "--db", as_role(app))

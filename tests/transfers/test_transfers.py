@@ -297,3 +297,20 @@ def test_what_changes_after_the_last_check_before_the_lock_is_refused_under_it(b
     assert conn.execute("SELECT verified_at FROM otp_challenges WHERE id = (SELECT challenge_id FROM operations"
                         " WHERE id = ?)", (pending.id,)).fetchone()[0] is None
     assert backend.transfers.history(lucia.token) == []
+
+
+@pytest.mark.parametrize("code", ["0001", "9999", "00 1", None])
+def test_an_interbank_destination_is_read_with_the_origin_and_refused_unless_it_takes_transfers(backend, lucia, ana,
+                                                                                                code):
+    """The institution is read in the origin's statement (issue #23): the central bank, an unknown or malformed code
+    is refused at its field; an origin that is not the member's is refused first, whatever the institution."""
+    request = dict(kind="interbancaria", amount=10_00, motive="x", account_number="2200123456", institution_code=code,
+                   account_type="corriente", holder_name="Comercial Andes", holder_id_type="ruc",
+                   holder_id_number="1710034065001")
+    with pytest.raises(ValidationError) as err:
+        backend.transfers.prepare(lucia.token, TransferRequest(origin_id=lucia.accounts[0], **request))
+    assert err.value.field == "institution"
+    with pytest.raises(NotFound):
+        backend.transfers.prepare(lucia.token, TransferRequest(origin_id=ana.accounts[0], **request))
+    good = TransferRequest(origin_id=lucia.accounts[0], **{**request, "institution_code": "0010"})
+    assert backend.transfers.prepare(lucia.token, good).view.dest_institution == "Banco Pichincha C.A."
