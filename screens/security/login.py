@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Static
 
 from screens.shared.calls import ServiceCalls
 from screens.shared.safe_text import safe_text
@@ -144,11 +144,11 @@ class LoginScreen(ServiceCalls, Screen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="login-box", classes="dialog"):
-            yield Label("COOPROGRESO", id="login-brand")
+            yield Static("COOPROGRESO", id="login-brand")
             yield Static("Cooperativa de Ahorro y Crédito · Cooprogreso en Línea", id="login-sub")
-            yield Label("Usuario")
+            yield Static("Usuario")
             yield TextInput(id="username", max_length=40, compact=True)
-            yield Label("Contraseña")
+            yield Static("Contraseña")
             yield Input(id="password", password=True, max_length=128, compact=True)
             yield Static("", id="login-error", classes="error")
             yield SignInButton("Ingresar", id="login", variant="primary", compact=True)
