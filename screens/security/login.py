@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
@@ -144,8 +145,10 @@ class LoginScreen(ServiceCalls, Screen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="login-box", classes="dialog"):
-            yield Static("COOPROGRESO", id="login-brand")
-            yield Static("Cooperativa de Ahorro y Crédito · Cooprogreso en Línea", id="login-sub")
+            # the brand and the co-op's name below it in one widget (start-up time: one widget less to build)
+            yield Static(Content.assemble(("COOPROGRESO", "bold $success"), "\n",
+                                          "Cooperativa de Ahorro y Crédito · Cooprogreso en Línea"),
+                         id="login-brand")
             yield Static("Usuario")
             yield TextInput(id="username", max_length=40, compact=True)
             yield Static("Contraseña")
