@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from backend.core.clock import Clock, iso
 from backend.core.db import Database
-from backend.core.delivery import channel_for
 from backend.core.settings import Settings
 from backend.core import audit
 
 if TYPE_CHECKING:
     from backend.core.db import Connection
+    from backend.core.delivery import HttpChannel, OutboxChannel
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,35 @@ class Authenticator(Protocol):
     def principal(self, token: str) -> Principal: ...
 
 
-@dataclass
 class Context:
-    db: Database
-    settings: Settings = field(default_factory=Settings)
-    clock: Clock = field(default_factory=Clock)
+    """A plain class, not a dataclass (start-up time: nothing compares or prints a Context)."""
 
-    def __post_init__(self) -> None:
-        self.channel = channel_for(self.settings)
+    def __init__(self, db: Database, settings: Settings | None = None, clock: Clock | None = None) -> None:
+        self.db = db
+        self.settings = settings if settings is not None else Settings()
+        self.clock = clock if clock is not None else Clock()
+        self._channel: OutboxChannel | HttpChannel | None = None
+        self._channel_lock = threading.Lock()
         self._ensure_secrets()  # an older database's data upgrades run after this, from above (backend/upgrades.py)
+
+    @property
+    def channel(self) -> OutboxChannel | HttpChannel:
+        """How a code or notice reaches a member's phone (backend/core/delivery.py), built on first use: the
+        sign-in screen sends none (start-up time). Its settings were checked with the Settings (a gateway has
+        its URL), so building it later refuses nothing that building it at open would have."""
+        channel = self._channel
+        if channel is None:
+            with self._channel_lock:  # two first sends at once get the one channel
+                if self._channel is None:
+                    from backend.core.delivery import channel_for
+
+                    self._channel = channel_for(self.settings)
+                channel = self._channel
+        return channel
+
+    @channel.setter
+    def channel(self, channel: OutboxChannel | HttpChannel) -> None:
+        self._channel = channel
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -214,3 +214,52 @@ async def test_login_footer_keeps_its_keys_across_fields(backend):
         await pilot.pause()
         assert app.screen.focused.id == "password"
         assert _keys(app.screen) == [("Regístrate aquí", False), ("Salir", False), ("Ayuda", False)]
+
+
+@pytest.mark.parametrize("theme", ["cooprogreso", "alto-contraste", "claro", "ansi"])
+async def test_sign_in_buttons_look_as_textual_buttons_in_every_state(theme):
+    """The sign-in's buttons carry a copy of the Button rules they can match (not Button's whole DEFAULT_CSS, at
+    start-up): drawn in every theme and state (focus, hover, disabled, pressed) as Textual's own Button is."""
+    from textual.containers import Horizontal
+    from textual.geometry import Region
+    from textual.widgets import Button
+
+    from screens.security.login import SignInButton
+    from screens.shared.themes import THEMES
+
+    class Pair(App):
+        def __init__(self) -> None:
+            super().__init__(ansi_color=theme == "ansi")
+            for _, registered in THEMES.values():
+                self.register_theme(registered)
+
+        def compose(self):
+            for variant in ("default", "primary"):
+                with Horizontal():
+                    yield Button("Ingresar", variant=variant, compact=True)
+                    yield SignInButton("Ingresar", variant=variant, compact=True)
+
+    def drawn(button: Button) -> list[list[tuple]]:
+        lines = button.render_lines(Region(0, 0, *button.size))
+        return [[(segment.text, segment.style) for segment in line] for line in lines]
+
+    app = Pair()
+    async with app.run_test(size=(80, 24)) as pilot:
+        if theme != "ansi":
+            app.theme = theme
+        for textuals, ours in (row.children for row in app.query(Horizontal)):
+            assert isinstance(textuals, Button) and type(ours) is SignInButton
+            for state in ("plain", "focus", "hover", "pressed", "disabled", "disabled hover"):
+                seen = []
+                for button in (textuals, ours):
+                    button.disabled = "disabled" in state
+                    button.mouse_hover = "hover" in state  # as the app sets it under the mouse
+                    button.set_class(state == "pressed", "-active")
+                    button.update_node_styles()
+                    app.set_focus(button if state == "focus" else None)
+                    await pilot.pause()
+                    assert button.has_focus == (state == "focus")
+                    seen.append((button.size, drawn(button)))
+                    button.disabled, button.mouse_hover = False, False
+                    button.set_class(False, "-active")
+                assert seen[0] == seen[1], (textuals.variant, state)

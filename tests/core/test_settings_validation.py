@@ -96,3 +96,34 @@ def test_times_are_in_the_coops_zone_whatever_the_servers(tmp_path, zone, offset
 
 def test_default_timezone_is_ecuador():
     assert Settings().timezone == "America/Guayaquil"
+
+
+def test_settings_behave_as_the_frozen_dataclass_they_are_typed_as():
+    """Settings' __init__, __repr__, __eq__ and __hash__ are written once for any number of fields (start-up time,
+    backend/core/settings.py `_policy`), not compiled by `dataclass`: they act as the compiled ones would."""
+    import dataclasses
+
+    ref = dataclasses.make_dataclass("Settings", [(f.name, f.type, dataclasses.field(default=f.default))
+                                                  for f in dataclasses.fields(Settings)], frozen=True)
+    names = [f.name for f in dataclasses.fields(Settings)]
+    assert names == [f.name for f in dataclasses.fields(ref)] and len(names) > 80
+    ours, theirs = Settings(scrypt_log_n=8, coop_ruc="1790000000001"), ref(scrypt_log_n=8, coop_ruc="1790000000001")
+    assert repr(ours) == repr(theirs) and repr(Settings()) == repr(ref())
+    assert [getattr(ours, n) for n in names] == [getattr(theirs, n) for n in names]
+    assert "coop_ruc" in vars(ours) and "timezone" in vars(ours)  # every field on the instance, as dataclass sets them
+    assert ours == Settings(scrypt_log_n=8, coop_ruc="1790000000001") and hash(ours) == hash(Settings(**vars(ours)))
+    assert ours != Settings() and ours != theirs and hash(Settings()) == hash(ref())
+    assert Settings(9, 4) == Settings(scrypt_log_n=9, scrypt_r=4)  # positional, in field order
+    for args, kwargs in (((), {"bogus": 1}), ((9,), {"scrypt_log_n": 9}), (range(len(names) + 1), {})):
+        with pytest.raises(TypeError) as mine:
+            Settings(*args, **kwargs)
+        with pytest.raises(TypeError) as compiled:
+            ref(*args, **kwargs)
+        assert str(mine.value) == str(compiled.value)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ours.scrypt_log_n = 17  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del ours.coop_ruc  # type: ignore[misc]
+    assert dataclasses.replace(ours, otp_ttl_seconds=90).otp_ttl_seconds == 90
+    with pytest.raises(SettingsError, match="otp_ttl_seconds"):  # __post_init__ checks every way one is built
+        dataclasses.replace(ours, otp_ttl_seconds=0)
