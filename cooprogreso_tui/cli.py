@@ -214,7 +214,7 @@ def _dispatch(cfg, args) -> int:
         refusal = _new_file_refusal(cfg.db_path)
         if refusal:
             say(refusal, err=True)
-            return 2
+            return 1  # as demo_data's own refusal of a taken path always did
         return demo_data(cfg, cfg.db_path, args.seed, args.members)
     if args.command == "check":
         return _check(cfg.db_path, cfg.settings)  # read-only commands never create or migrate a database
