@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import re
 
 from textual.css.stylesheet import Stylesheet
 from textual.widgets import Button, DataTable, Input, TextArea
@@ -124,9 +122,10 @@ async def type_keys(pilot, selector: str, text: str) -> None:
 
 
 def screen_text(app) -> str:
-    """What the member sees, as plain text (from the rendered screenshot)."""
-    svg = app.export_screenshot()
-    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+    """What the member sees, as plain text: the screen's lines as the compositor draws them for a screenshot
+    (the same full render, modal screens over the ones below), read as text, without building the SVG."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    return "\n".join("".join(strip.text for strip in line) for line in update.strips)
 
 
 async def login(pilot, username: str = "demo", password: str = "Demo-2026!") -> None:
