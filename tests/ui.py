@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import html
-import re
 
+from textual._compositor import Compositor
+from textual._context import active_app
 from textual.css.stylesheet import Stylesheet
 from textual.widgets import Button, DataTable, Input, TextArea
 from textual.worker import WorkerFailed
@@ -56,6 +56,28 @@ def _share_parsed_css() -> None:
 
     Stylesheet.__init__ = shared_init  # type: ignore[method-assign]
     Stylesheet._parses_shared = True  # type: ignore[attr-defined]
+
+
+def _unseen_frames_unrendered() -> None:
+    """A headless app renders each change of the screen into a frame that its driver then drops: in tests
+    nobody sees those frames, so the compositor skips them. What a test reads is rendered whole when it reads
+    it (`screen_text`, screenshots, the demo player's screen), from the same widgets and layout: the same
+    screen. A third of a Pilot test's CPU went into frames never looked at."""
+    if getattr(Compositor, "_unseen_frames_skipped", False):
+        return
+    render_update = Compositor.render_update
+
+    def rendered_when_seen(self, full: bool = False, screen_stack=None, simplify: bool = False):
+        if not full and active_app.get().is_headless:
+            return None  # its dirty regions stay dirty: the next full render draws them
+        return render_update(self, full, screen_stack, simplify)
+
+    Compositor.render_update = rendered_when_seen  # type: ignore[method-assign]
+    Compositor._unseen_frames_skipped = True  # type: ignore[attr-defined]
+
+
+_unseen_frames_unrendered()  # at import: every test module is imported at collection, so every app (the demo
+# player's too) in a test process runs the same way
 
 
 def make_app(backend, tmp_path=None, monotonic=None) -> CooprogresoApp:
@@ -124,9 +146,10 @@ async def type_keys(pilot, selector: str, text: str) -> None:
 
 
 def screen_text(app) -> str:
-    """What the member sees, as plain text (from the rendered screenshot)."""
-    svg = app.export_screenshot()
-    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+    """What the member sees, as plain text: the screen's lines as the compositor draws them for a screenshot
+    (the same full render, modal screens over the ones below), read as text, without building the SVG."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    return "\n".join("".join(strip.text for strip in line) for line in update.strips)
 
 
 async def login(pilot, username: str = "demo", password: str = "Demo-2026!") -> None:
