@@ -24,8 +24,9 @@ SESSION = str(Path(sys.executable).parent / "cooprogreso-session")
 
 
 class Warm:
-    def __init__(self, tmp: Path, demo: Path) -> None:
+    def __init__(self, tmp: Path, demo: Path, cwd: Path | None = None) -> None:
         self.demo = demo
+        self.cwd = cwd  # `-m` imports the app from here first (a copy of it, for the upgrade test)
         self.folder = tmp / "run"
         self.folder.mkdir(mode=0o700, exist_ok=True)
         self.socket = self.folder / "warm.sock"
@@ -35,7 +36,7 @@ class Warm:
     def start(self) -> Warm:
         out = open(self.log, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(cli("warm", "--db", str(self.demo), "--socket", str(self.socket)),
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=self.cwd)
         out.close()
         deadline = time.monotonic() + 60
         while "listo en" not in self.log.read_text():
@@ -229,12 +230,21 @@ def test_the_web_servers_own_warm_server_ends_with_it_even_killed(tmp_path):
         time.sleep(0.2)
 
 
-def test_an_upgrade_under_the_server_ends_it_and_its_caller_starts_cold(server):
-    """The sessions import most of the app after the fork, from disk: never a mix of two versions."""
+def test_an_upgrade_under_the_server_ends_it_and_its_caller_starts_cold(tmp_path):
+    """The sessions import most of the app after the fork, from disk: never a mix of two versions. The server
+    runs a copy of the app's package, upgraded here: touching the checkout's own would end every other test's
+    warm server running at the same time."""
     import cooprogreso_tui
 
-    marker = Path(cooprogreso_tui.__file__)
-    os.utime(marker)  # what reinstalling the package does to each of its files
-    with open(os.devnull, "rb") as null:
-        assert ask(server.socket, request(server.args), (null.fileno(),) * 3) == b"N"
-    assert server.proc.wait(timeout=20) == 3  # systemd (Restart=on-failure) starts it again
+    need(shutil.which("tmux") is not None, "tmux is not installed")
+    copy = tmp_path / "app"
+    shutil.copytree(Path(cooprogreso_tui.__file__).parent, copy / "cooprogreso_tui",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    server = Warm(tmp_path, make_demo(tmp_path / "demo.sqlite3"), cwd=copy).start()
+    try:
+        os.utime(copy / "cooprogreso_tui" / "__init__.py")  # what reinstalling the package does to each of its files
+        with open(os.devnull, "rb") as null:
+            assert ask(server.socket, request(server.args), (null.fileno(),) * 3) == b"N"
+        assert server.proc.wait(timeout=20) == 3  # systemd (Restart=on-failure) starts it again
+    finally:
+        server.stop()
