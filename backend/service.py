@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -52,23 +51,7 @@ if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn
     from backend.transfers.beneficiaries import BeneficiariesService
     from backend.transfers.clearing import ClearingService
     from backend.transfers.transfers import TransfersService
-
-
-@dataclass(frozen=True)
-class PhoneMessage:
-    id: int
-    created_at: str
-    recipient: str
-    body: str
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    at: str
-    actor: str
-    action: str
-    outcome: str
-    details: str
+    from backend.service_records import AuditEntry, PhoneMessage, Rotation
 
 
 class Backend:
@@ -408,6 +391,8 @@ class Backend:
         rows = self.db.conn.execute(
             "SELECT * FROM (SELECT * FROM outbox WHERE id > ? ORDER BY id DESC LIMIT ?) AS o ORDER BY id",
             (after_id, last)).fetchall()
+        from backend.service_records import PhoneMessage
+
         return [PhoneMessage(r["id"], r["created_at"], r["recipient"], r["body"]) for r in rows]
 
     def audit_log(self, last: int = 50, actor: str | None = None) -> list[AuditEntry]:
@@ -419,6 +404,8 @@ class Backend:
             params.append(actor)
         rows = self.db.conn.execute(f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) AS a ORDER BY id",
                                     (*params, last)).fetchall()
+        from backend.service_records import AuditEntry
+
         return [AuditEntry(*r[1:]) for r in rows]
 
     def demo_phone(self, after_id: int, *, token: str = "", challenge_id: str = "") -> tuple[list[PhoneMessage], int]:
@@ -450,14 +437,6 @@ class Backend:
         self.db.close()
 
 
-@dataclass(frozen=True)
-class Rotation:
-    fingerprint: str  # of the new keys
-    staff_secrets: int
-    card_numbers: int
-    unreadable: int  # values that did not open under the old keys either: left as they were
-
-
 def rotate_keys(backend: Backend) -> Rotation:
     """`cooprogreso keys rotate`: new keys for this database, every secret re-sealed under them in one
     transaction that also records their fingerprint (backend/core/keys.py keeps the old keys filed until it
@@ -467,6 +446,7 @@ def rotate_keys(backend: Backend) -> Rotation:
     from backend.security import card_numbers
     from backend.core import keys
     from backend.security import staff_secrets
+    from backend.service_records import Rotation
 
     path = keys.key_file_path(backend.ctx.settings.secret_key_file)
     _refuse_while_running(backend, backend.db.conn)

@@ -8,6 +8,7 @@ is its own (keep-alive, logout, the demo phone); their failures are logged and s
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,8 @@ from screens.shared.widgets import spanish_select_lists
 
 from . import __version__
 from .background import BackgroundJobs
+
+MIN_SIZE = (80, 24)  # screens/shared/size.py's MIN_WIDTH, MIN_HEIGHT (tests/app/test_ui_layout.py keeps them equal)
 
 if TYPE_CHECKING:  # the caller builds the Backend; sign-in's module loads with the first sign-in
     from backend.security.auth import SignedIn
@@ -118,9 +121,11 @@ class CooprogresoApp(App):
 
     def _check_size(self) -> None:
         """Below 80×24 a notice says the minimum size over whatever is open, and goes once it is reached."""
+        width, height = self.size
+        if width >= MIN_SIZE[0] and height >= MIN_SIZE[1] and "screens.shared.size" not in sys.modules:
+            return  # large enough, and no notice can be up before its module is imported (start-up time, #23)
         from screens.shared.size import TooSmallScreen, too_small
 
-        width, height = self.size
         on_top = self.screen if isinstance(self.screen, TooSmallScreen) else None
         if too_small(width, height):
             if on_top is None:

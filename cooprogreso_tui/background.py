@@ -11,17 +11,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 log = logging.getLogger("cooprogreso")
 MAX_BACKOFF_SECONDS = 600.0
 
 
-@dataclass
 class _State:
-    failures: int = 0
-    paused_until: float = 0.0
-    said: set[str] = field(default_factory=set)
+    """A job's back-off and what was said of it. A plain class, not a dataclass (start-up time, #23: the app
+    imports this module before the sign-in's first frame; nothing compares or prints a _State)."""
+
+    __slots__ = ("failures", "paused_until", "said")
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.paused_until = 0.0
+        self.said: set[str] = set()
 
 
 class BackgroundJobs:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,18 +16,45 @@ if TYPE_CHECKING:
     from backend.core.delivery import HttpChannel, OutboxChannel
 
 
-@dataclass(frozen=True)
 class Principal:
     """The authenticated person behind a service call: a member (role "socio") or a staff user.
 
-    For staff, `user_id` is the staff user's id and `member_id` is 0 (no member has it).
+    For staff, `user_id` is the staff user's id and `member_id` is 0 (no member has it). Read-only, compared
+    and hashed by value. Written out, not a frozen dataclass (start-up time, #23: this module is imported before
+    the sign-in's first frame, and building a frozen dataclass there cost ~4M instructions).
     """
 
     user_id: int
     member_id: int
     username: str
     session_id: int
-    role: str = "socio"
+    role: str
+
+    def __init__(self, user_id: int, member_id: int, username: str, session_id: int, role: str = "socio") -> None:
+        values = self.__dict__
+        values["user_id"], values["member_id"], values["username"] = user_id, member_id, username
+        values["session_id"], values["role"] = session_id, role
+
+    def _key(self) -> tuple[int, int, str, int, str]:
+        return (self.user_id, self.member_id, self.username, self.session_id, self.role)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Principal is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Principal is read-only: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Principal) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Principal(user_id={self.user_id!r}, member_id={self.member_id!r}, username={self.username!r}, "
+                f"session_id={self.session_id!r}, role={self.role!r})")
 
     @property
     def is_staff(self) -> bool:

@@ -9,7 +9,6 @@ A search says how many members matched, not only the first `LIMIT` of them.
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -71,12 +70,34 @@ def search_name(first_names: str, last_names: str) -> str:
     return fold(f"{first_names} {last_names}")
 
 
-@dataclass(frozen=True)
 class MemberSearch(Generic[CardT]):
-    """The first `LIMIT` members found (in name order) and how many matched in all."""
+    """The first `LIMIT` members found (in name order) and how many matched in all. Written out, not a frozen
+    dataclass: backend/core/schema.py imports this module, so a dataclass here was built before the sign-in's
+    first frame (start-up time, #23)."""
 
     cards: tuple[CardT, ...]
     total: int
+
+    def __init__(self, cards: tuple[CardT, ...], total: int) -> None:
+        object.__setattr__(self, "cards", cards)
+        object.__setattr__(self, "total", total)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"MemberSearch is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"MemberSearch is read-only: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MemberSearch) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.cards, self.total) == (other.cards, other.total)
+
+    def __hash__(self) -> int:
+        return hash((self.cards, self.total))
+
+    def __repr__(self) -> str:
+        return f"MemberSearch(cards={self.cards!r}, total={self.total!r})"
 
     @property
     def note(self) -> str:

@@ -9,7 +9,8 @@ from backend.core.ledger import Leg, post
 from screens.menu.menu import MenuScreen
 from screens.menu.registry import menu_for
 from screens.products.position import MovementsScreen
-from screens.shared.size import TooSmallScreen
+from cooprogreso_tui.app import MIN_SIZE
+from screens.shared.size import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
 from tests.conftest import add_member, affiliate
 from tests.ui import SIZE, login, make_app, screen_text, settle
 
@@ -50,6 +51,11 @@ async def test_the_two_columns_keep_keys_numbers_and_clicks(backend):
         await pilot.click("#menu", offset=(menu.size.width * 3 // 4, top + row))
         await settle(pilot)
         assert app.screen.section_key == "ayuda"
+
+
+def test_the_app_skips_the_size_check_only_at_the_notice_s_own_minimum():
+    """The app does not import the notice's module while the terminal is large enough (start-up time)."""
+    assert MIN_SIZE == (MIN_WIDTH, MIN_HEIGHT)
 
 
 async def test_a_small_terminal_is_told_the_minimum_until_it_grows(backend):
