@@ -16,7 +16,6 @@ import errno
 import io
 import os
 import re
-import secrets
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +38,8 @@ def write_private(directory: str | Path, stem: str, suffix: str, data: bytes) ->
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise ServiceError(f"No se pudo crear la carpeta {folder}: {exc.strerror}.", code="file") from exc
+    import secrets  # here, not at the top: it loads OpenSSL, and the key file is read before the first frame (#23)
+
     safe_stem = _UNSAFE.sub("_", stem).strip("._") or "archivo"
     try:
         with _whole(folder, data) as publish:
@@ -70,6 +71,8 @@ def write_private_file(path: str | Path, data: bytes) -> Path:
 def _whole(folder: Path, data: bytes) -> Iterator[Callable[[Path], bool]]:
     """`data` written and synced to a hidden temporary file in `folder`; yields `publish(path)`, which gives it
     the name `path` (False if the name is taken). The temporary name is gone when the block ends."""
+    import secrets
+
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     while True:
         tmp = folder / f".{secrets.token_hex(6)}.part"

@@ -63,15 +63,38 @@ class KeySet(dict):
 
 def fingerprint(entry: dict) -> str:
     """A keyed digest naming a set of keys without revealing them: HMAC of a constant under both keys."""
-    import hashlib
-    import hmac
-
     try:
         key = bytes.fromhex(entry["otp_pepper"]) + bytes.fromhex(entry["receipt_secret"])
     except (KeyError, TypeError, ValueError):
         return "?"
-    digest = hmac.new(key, b"cooprogreso key fingerprint v1", hashlib.sha256).hexdigest()[:16].upper()
+    digest = hmac_sha256(key, b"cooprogreso key fingerprint v1")[:16].upper()
     return "-".join(digest[i:i + 4] for i in range(0, 16, 4))
+
+
+def hmac_sha256(key: bytes, message: bytes) -> str:
+    """HMAC-SHA256 (RFC 2104) in hex, over the interpreter's built-in SHA-256 when it has one: hashlib and hmac
+    load OpenSSL (~9 ms), and every open checks the key file's fingerprint before the sign-in's first frame
+    (start-up time, #23). The same digest as `hmac.new(key, message, hashlib.sha256)` (tests/security/
+    test_key_custody.py compares them); a build without the built-in hashes uses those."""
+    import importlib
+
+    sha256: Any = None
+    for module in ("_sha2", "_sha256"):  # Python ≥ 3.12, 3.11
+        try:
+            sha256 = importlib.import_module(module).sha256
+            break
+        except (ImportError, AttributeError):
+            continue
+    if sha256 is None:
+        import hashlib
+        import hmac
+
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    if len(key) > 64:  # SHA-256's block
+        key = sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = sha256(bytes(b ^ 0x36 for b in key) + message).digest()
+    return str(sha256(bytes(b ^ 0x5C for b in key) + inner).hexdigest())
 
 
 def mismatch(path: Path, expected: str, found: str | None) -> KeyFileError:

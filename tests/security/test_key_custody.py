@@ -35,6 +35,22 @@ def meta(backend) -> dict:
     return {r[0]: r[1] for r in backend.db.conn.execute("SELECT key, value FROM meta").fetchall()}
 
 
+@pytest.mark.parametrize("key_length", [0, 1, 32, 63, 64, 65, 200])
+def test_the_fingerprint_s_hmac_is_the_standard_one(key_length):
+    """keys.hmac_sha256 (built-in SHA-256, no OpenSSL at start-up) gives hmac's digest for every key length: a
+    different one would refuse every existing database's key file as not its own."""
+    import hashlib
+    import hmac
+
+    for message in (b"", b"cooprogreso key fingerprint v1", os.urandom(300)):
+        key = os.urandom(key_length)
+        assert keys.hmac_sha256(key, message) == hmac.new(key, message, hashlib.sha256).hexdigest()
+    entry = {"otp_pepper": "11" * 32, "receipt_secret": "22" * 32}
+    expected = hmac.new(bytes.fromhex(entry["otp_pepper"] + entry["receipt_secret"]),
+                        b"cooprogreso key fingerprint v1", hashlib.sha256).hexdigest()[:16].upper()
+    assert keys.fingerprint(entry) == "-".join(expected[i:i + 4] for i in range(0, 16, 4))
+
+
 def test_a_database_opens_only_with_its_own_key_file(backend, db_path, tmp_path, clock):
     recorded = backend.db.get_meta(keys.FINGERPRINT_META)
     assert recorded and recorded == keys.fingerprint(json.loads(key_file().read_text())["databases"][
