@@ -1,6 +1,6 @@
 """Child process for bench/run.py: book N transfers as production confirms them.
 
-usage: transfer_worker.py DB USERNAME COUNT [mix|book]
+usage: transfer_worker.py DB USERNAME COUNT [mix|mixbook|book]
 By default each transfer is prepared and its code requested (read from the embedded outbox) before the clock
 starts; what is timed is `ops.authorise` with the code, as the member's confirmation runs it: the draft before
 the lock, then under the lock the code spent (and masked in the outbox, with the checkpoint that empties the
@@ -8,8 +8,9 @@ write-ahead log), the session, what can have changed since the draft, the bookin
 the receipt.
 `book`: the old figure, `TransfersService._book` without a draft and without a code (a path production never takes).
 `mix`: instead, in turn, an interbank transfer, a bill payment (a top-up) and a payment of another bank's card,
-each through its handler's commit path: every one of them credits the co-op's own internal accounts
-(compensación interbancaria, comisiones, the biller's collection account), the rows all branches share.
+prepared and coded before the clock and confirmed with `ops.authorise` like the default: every one of them credits
+the co-op's own internal accounts (compensación interbancaria, comisiones, the biller's collection account), the
+rows all branches share. `mixbook`: the old mix, each handler's prepare and commit path in one transaction.
 prints `ready` once signed in, waits for a line on stdin, then prints `done N errors N seconds S`; by default the line
 `go N` confirms only the next N and waits for another line (bench/run.py interleaves them with the raw side's).
 """
@@ -56,14 +57,16 @@ def confirmations(backend: Backend, token: str, origin: int, dest: str, count: i
     from dataclasses import asdict
 
     request = asdict(TransferRequest("terceros", origin, 1_00, "bench", account_number=dest))
-    waiting = []
-    for _ in range(count):
-        pending = backend.ops.prepare(token, "transferencia", request)
-        challenge = backend.ops.request_code(token, pending.id)
-        body = backend.db.conn.execute("SELECT o.body FROM outbox_codes c JOIN outbox o ON o.id = c.outbox_id"
-                                       " WHERE c.challenge_id = ?", (challenge.id,)).fetchone()[0]
-        waiting.append((pending.id, body.split(" es ")[1][:6]))
-    return waiting
+    return [coded(backend, token, "transferencia", request) for _ in range(count)]
+
+
+def coded(backend: Backend, token: str, kind: str, request: dict) -> tuple[str, str]:
+    """One operation prepared and its code sent (read from the embedded outbox): (operation id, code)."""
+    pending = backend.ops.prepare(token, kind, request)
+    challenge = backend.ops.request_code(token, pending.id)
+    body = backend.db.conn.execute("SELECT o.body FROM outbox_codes c JOIN outbox o ON o.id = c.outbox_id"
+                                   " WHERE c.challenge_id = ?", (challenge.id,)).fetchone()[0]
+    return pending.id, body.split(" es ")[1][:6]
 
 
 def confirm(backend: Backend, token: str, waiting: list[tuple[str, str]]) -> tuple[int, int, float]:
@@ -79,8 +82,13 @@ def confirm(backend: Backend, token: str, waiting: list[tuple[str, str]]) -> tup
     return done, errors, time.perf_counter() - start
 
 
-def mixed(backend: Backend, token: str, origin: int, count: int) -> tuple[int, int, float]:
-    """Interbank transfers, bill payments and other banks' card payments in turn, each as its handler books it."""
+def mixed(backend: Backend, token: str, origin: int, count: int, *, confirmed: bool = True) -> tuple[int, int, float]:
+    """Interbank transfers, bill payments (a top-up) and other banks' card payments in turn.
+
+    `confirmed` (the figure): each prepared and its code requested before the clock starts, as `confirmations`
+    leaves a transfer; what is timed is `ops.authorise`, the same path a transfer's confirmation is timed on.
+    Otherwise (`mixbook`, the old figure): each handler's prepare and commit path in one transaction, without
+    the operation, its code, its recheck, the work after booking or the receipt."""
     from dataclasses import asdict
 
     from backend.demo.coop import cedula
@@ -96,20 +104,24 @@ def mixed(backend: Backend, token: str, origin: int, count: int) -> tuple[int, i
             card = (register.execute(conn, who, register.prepare(conn, who, request).plan,
                                      secrets.token_urlsafe(16)),)
     presentment = backend.services.consulta(token, "CLARO-REC", "0991234561")
-    jobs = [(ops._handler("transferencia"), asdict(TransferRequest(
+    jobs = [("transferencia", asdict(TransferRequest(
                 "interbancaria", origin, 1_00, "bench", account_number="2200123456", institution_code="0010",
                 account_type="corriente", holder_name="Comercial Andes", holder_id_type="ruc",
                 holder_id_number="1710034065001"))),
-            (ops._handler("pago_servicio"), {"presentment_id": presentment.id, "bills": [], "account_id": origin,
-                                             "amount": 1_00}),
-            (ops._handler("pago_tarjeta"), {"card": f"registrada:{card[0]}", "origin_id": origin, "option": "otro",
-                                            "amount": 1_00})]
+            ("pago_servicio", {"presentment_id": presentment.id, "bills": [], "account_id": origin, "amount": 1_00}),
+            ("pago_tarjeta", {"card": f"registrada:{card[0]}", "origin_id": origin, "option": "otro", "amount": 1_00})]
+    if confirmed:
+        waiting = [coded(backend, token, *jobs[n % len(jobs)]) for n in range(count)]
+        print("ready", flush=True)
+        sys.stdin.readline()
+        return confirm(backend, token, waiting)
     print("ready", flush=True)
     sys.stdin.readline()
     done = errors = 0
     start = time.perf_counter()
     for n in range(count):
-        handler, request = jobs[n % len(jobs)]
+        kind, request = jobs[n % len(jobs)]
+        handler = ops._handler(kind)
         try:
             with backend.db.write() as conn:
                 handler.execute(conn, who, handler.prepare(conn, who, request).plan, secrets.token_urlsafe(16))
@@ -124,8 +136,8 @@ def main() -> None:
     backend = Backend(db, Settings(**UNLIMITED), create=False)
     token = backend.auth.login(username, "Bench-2026").token
     origin = backend.transfers.origins(token)[0].account_id
-    if sys.argv[4:] == ["mix"]:
-        done, errors, seconds = mixed(backend, token, origin, count)
+    if sys.argv[4:] in (["mix"], ["mixbook"]):
+        done, errors, seconds = mixed(backend, token, origin, count, confirmed=sys.argv[4] == "mix")
         print(f"done {done} errors {errors} seconds {seconds:.4f}", flush=True)
         return
     dest = backend.db.get_meta(f"bench_dest_{username}") or backend.db.get_meta("bench_dest")
