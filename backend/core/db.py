@@ -34,7 +34,9 @@ except ImportError:  # not POSIX: writers rely on SQLite's lock alone
     fcntl = None  # type: ignore[assignment]
 
 BUSY_TIMEOUT_MS = 10_000
-WRITER_POLL_S = 0.0005  # how often a writer waiting in the queue (`SqliteDatabase.write`) looks again
+STARVED_AFTER_S = 1.0  # a writer whose BEGIN IMMEDIATE waited this long takes the priority lane (`_begin_write`)
+LANE_POLL_S = 0.001  # how often the writer in the priority lane tries BEGIN IMMEDIATE again
+YIELD_POLL_S = 0.005  # how often a writer that found the lane taken looks again
 URL_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -365,7 +367,7 @@ class SqliteConnection(sqlite3.Connection):
         return [self.execute(sql, params).fetchone() for sql, params in statements]
 
     scrubbing = False  # set by `scrub_after_commit` for the current write transaction
-    writers: io.FileIO | None = None  # this connection's handle on the writers' queue (`SqliteDatabase.write`)
+    writers: io.FileIO | None = None  # this connection's handle on the writers' priority lane (`_begin_write`)
     writers_path: Path | None = None  # where it is opened at the first write (None: SQLite's lock alone)
 
     def scrub_after_commit(self) -> None:
@@ -402,9 +404,9 @@ def _configure(conn: sqlite3.Connection) -> None:
 
 
 def _writers_file(path: Path) -> io.FileIO:
-    """The file writers queue on (`<db>-writers`, empty, mode 0600 like the database), opened once per connection:
-    flock locks belong to the open file, so two threads of one process queue like two processes; closed with the
-    connection (or when it is collected)."""
+    """The file of the writers' priority lane (`<db>-writers`, empty, mode 0600 like the database), opened once per
+    connection: flock locks belong to the open file, so two threads of one process meet there like two processes;
+    closed with the connection (or when it is collected)."""
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     return io.FileIO(os.open(path, flags, 0o600), "r+")
 
@@ -417,39 +419,81 @@ def _close_connection(conn: sqlite3.Connection) -> None:
         writers.close()
 
 
-def _join_writers(conn: SqliteConnection) -> bool:
-    """Wait for this connection's turn to write, at most the busy timeout; True when it holds the turn.
-
-    SQLite's own busy handler polls ever more slowly (up to 100 ms apart) while a newcomer polls every few ms, so
-    with several processes writing back to back the one that waited longest could keep missing the lock until
-    its 10 s ran out: «database is locked» (4 booking processes under load: 1–2 confirmations in 1,200). Every
-    write of ours first takes an exclusive flock on `<db>-writers`, every waiter looking again every half
-    millisecond: whoever waits gets in within a few turns. A writer that is not ours (the sqlite3 shell) still
-    meets BEGIN IMMEDIATE's busy timeout. Without flock (not POSIX) or the file: SQLite's lock alone."""
-    if fcntl is None:
-        return False
-    if conn.writers is None:  # opened at the first write: a connection that only reads leaves no file behind
+def _lane(conn: SqliteConnection) -> io.FileIO | None:
+    """This connection's handle on `<db>-writers`, opened at its first write (a connection that only reads leaves
+    no file behind); None: SQLite's lock alone (not POSIX, a folder this user may not write, a planted link)."""
+    if fcntl is None or conn.in_transaction:  # a nested write fails at BEGIN, as before
+        return None
+    if conn.writers is None:
         if conn.writers_path is None:
-            return False
+            return None
         try:
             conn.writers = _writers_file(conn.writers_path)
-        except OSError:  # a folder this user may not write, a planted link: SQLite's lock alone
+        except OSError:
             conn.writers_path = None
-            return False
-    try:
-        fcntl.flock(conn.writers, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        pass
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+            return None
+    return conn.writers
+
+
+def _flock_by(lane: io.FileIO, operation: int, deadline: float, every: float) -> None:
+    """Take the flock, looking again every `every` seconds; «database is locked» once the deadline is past."""
     while True:
-        time.sleep(WRITER_POLL_S)
         try:
-            fcntl.flock(conn.writers, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
+            fcntl.flock(lane, operation | fcntl.LOCK_NB)
+            return
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 raise sqlite3.OperationalError("database is locked") from None
+        time.sleep(every)
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _begin_write(conn: SqliteConnection) -> None:
+    """BEGIN IMMEDIATE without starving, at most the busy timeout in all («database is locked» after it).
+
+    SQLite's own busy handler looks again ever more slowly (up to 100 ms apart) while a newcomer looks within a few
+    ms, so with several processes writing back to back the one that waited longest could keep missing the lock
+    until its 10 s ran out (4 booking processes under load: 1–2 confirmations in 1,200). So a writer whose BEGIN
+    has waited `STARVED_AFTER_S` takes the priority lane, an exclusive flock on `<db>-writers`, and tries BEGIN
+    again every `LANE_POLL_S`, while every other writer of ours, which looks at the lane before its BEGIN (one
+    shared flock taken and dropped at once), waits for it to clear: the lock's next handoff goes to the starved
+    writer or to one already waiting in BEGIN, and those are few. The common case costs two flock calls: no
+    sleeping, no forced turns (the process that has the lock may take it again). A writer that is not ours (the
+    sqlite3 shell) only meets BEGIN IMMEDIATE's busy timeout."""
+    lane = _lane(conn)
+    if lane is None:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    _flock_by(lane, fcntl.LOCK_SH, deadline, YIELD_POLL_S)
+    fcntl.flock(lane, fcntl.LOCK_UN)
+    patience = min(STARVED_AFTER_S, deadline - time.monotonic())
+    conn.execute(f"PRAGMA busy_timeout = {max(0, int(patience * 1000))}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    except sqlite3.OperationalError as exc:
+        if not _busy(exc) or time.monotonic() >= deadline:
+            raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    _flock_by(lane, fcntl.LOCK_EX, deadline, LANE_POLL_S)  # another starved writer in the lane: after it
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(LANE_POLL_S)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        fcntl.flock(lane, fcntl.LOCK_UN)
 
 
 def _end_scrub(conn: SqliteConnection, *, checkpoint: bool) -> None:
@@ -525,26 +569,21 @@ class SqliteDatabase(Database):
 
     @contextlib.contextmanager
     def write(self) -> Iterator[SqliteConnection]:
-        """One atomic unit of work: all of it commits or none of it does. Writers take turns in a queue first
-        (`_join_writers`), held until the commit and its scrub's checkpoint are done."""
+        """One atomic unit of work: all of it commits or none of it does. Its BEGIN does not starve
+        (`_begin_write`)."""
         conn = self.conn
-        queued = not conn.in_transaction and _join_writers(conn)  # a nested write fails at BEGIN, as before
+        _begin_write(conn)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                self._before_commit(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                if conn.scrubbing:
-                    _end_scrub(conn, checkpoint=False)
-                raise
-            conn.execute("COMMIT")
+            yield conn
+            self._before_commit(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
             if conn.scrubbing:
-                _end_scrub(conn, checkpoint=True)
-        finally:
-            if queued and conn.writers is not None:
-                fcntl.flock(conn.writers, fcntl.LOCK_UN)
+                _end_scrub(conn, checkpoint=False)
+            raise
+        conn.execute("COMMIT")
+        if conn.scrubbing:
+            _end_scrub(conn, checkpoint=True)
 
     def empty_log(self) -> bool:
         """The checkpoint after a scrubbing transaction (`_end_scrub`) does not wait: while another connection reads

@@ -1,8 +1,9 @@
-"""SQLite writers take turns (backend/core/db.py `_join_writers`): one who waited long is not starved by newcomers,
-the wait still ends in «database is locked» after the busy timeout, and the queue's file is private."""
+"""SQLite writers' priority lane (backend/core/db.py `_begin_write`): one who waited long is not starved by newcomers,
+the wait still ends in «database is locked» after the busy timeout, the lane is left free, and its file is private."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -16,11 +17,13 @@ from backend.core.database import open_database
 pytestmark = pytest.mark.sqlite_only
 
 
-def test_a_writer_that_waited_long_gets_in_before_a_relay_of_newcomers_ends(tmp_path):
+def test_a_writer_that_waited_long_gets_in_before_a_relay_of_newcomers_ends(tmp_path, monkeypatch):
     """The 4-process bench's «database is locked»: SQLite's busy handler looks again ever more slowly (100 ms apart
     after a while), while each newcomer looks within a few ms, so one writer that had waited over a second kept
-    missing every handoff until its 10 s ran out. In the queue every waiter looks every half millisecond: at each
-    handoff the long waiter and the newcomer have the same chance (it losing 16 in a row: 1 in 65,536)."""
+    missing every handoff until its 10 s ran out (this test fails so 3 runs in 5 with the lane turned off,
+    STARVED_AFTER_S = 100). Here it has waited past STARVED_AFTER_S by the first handoff: it is in the lane, the
+    newcomer waits for the lane to clear, and it gets the lock at that handoff."""
+    monkeypatch.setattr(dbmodule, "STARVED_AFTER_S", 0.8)
     db = open_database(tmp_path / "q.sqlite3")
     relay, first, hold = 16, 1.2, 0.05
     order: list[str] = []
@@ -49,6 +52,48 @@ def test_a_writer_that_waited_long_gets_in_before_a_relay_of_newcomers_ends(tmp_
         t.join()
     db.close()
     assert order[0] == "relevo 0" and order[-1] != "tardío", order
+
+
+def test_a_starved_writer_holds_the_lane_until_its_busy_timeout_then_leaves_it_free(tmp_path, monkeypatch):
+    """Past STARVED_AFTER_S a waiting writer holds the lane (a newcomer's shared look is refused, so it would wait);
+    its wait still ends at the busy timeout, and the lane is free again then: nobody is held after it gave up."""
+    monkeypatch.setattr(dbmodule, "BUSY_TIMEOUT_MS", 700)
+    monkeypatch.setattr(dbmodule, "STARVED_AFTER_S", 0.1)
+    db = open_database(tmp_path / "q.sqlite3")
+    held, done = threading.Event(), threading.Event()
+    outcome: list[object] = []
+
+    def holder() -> None:
+        with db.write():
+            held.set()
+            done.wait(5)
+
+    def starved() -> None:
+        start = time.monotonic()
+        try:
+            with db.write():
+                outcome.append("got in")
+        except sqlite3.OperationalError as exc:
+            outcome.append((str(exc), time.monotonic() - start))
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=starved)]
+    threads[0].start()
+    held.wait(5)
+    threads[1].start()
+    try:
+        time.sleep(0.35)
+        with open(tmp_path / "q.sqlite3-writers", "rb") as newcomer:  # its own open file: its own flock
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(newcomer, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            threads[1].join(5)
+            fcntl.flock(newcomer, fcntl.LOCK_EX | fcntl.LOCK_NB)  # would raise if the lane were still taken
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    db.close()
+    [(message, waited)] = outcome
+    assert message == "database is locked" and 0.65 < waited < 3, outcome
 
 
 def test_a_turn_held_past_the_busy_timeout_still_refuses_the_waiter(tmp_path, monkeypatch):
