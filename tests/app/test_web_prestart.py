@@ -173,3 +173,36 @@ def _running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_real_tab_draws_the_app_started_with_its_page_at_its_own_size(tmp_path):
+    """`cooprogreso web` in Chromium: the page's websocket brings its token and gets the app forked when the page
+    was served (one session for the tab, not a second), and that app is drawn at the tab's size, not 80×24."""
+    from tests.app.test_web_browser import CHROMIUM_FLAGS, Screen, _browser, expose_terminal, serve, warm_sessions
+    from tests.channels import make_demo
+
+    chromium, sync_playwright = _browser()
+    db = make_demo(tmp_path / "web.sqlite3")
+    with serve(tmp_path, db) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 720})
+            expose_terminal(context)
+            page = context.new_page()
+            sockets: list[str] = []
+            page.on("websocket", lambda ws: sockets.append(ws.url))
+            page.goto(url + "/")
+            screen = Screen(page)
+            screen.wait("Usuario")
+            cols, rows = page.evaluate("() => [window.__terminal.cols, window.__terminal.rows]")
+            assert (cols, rows) != (80, 24)
+            [socket] = sockets
+            assert re.fullmatch(re.escape(url.replace("http:", "ws:")) + r"/ws/[A-Za-z0-9_-]{40,}\?width=\d+&height=\d+",
+                                socket), socket
+            assert len(warm_sessions(url)) == 1
+            deadline = time.monotonic() + 30  # the app laid out again at the tab's size: drawn beyond 80×24
+            while not any(line[80:].strip() for line in screen.lines()) and not any(screen.lines()[24:]):
+                assert time.monotonic() < deadline, screen.text()
+                page.wait_for_timeout(100)
+        finally:
+            browser.close()
