@@ -121,6 +121,7 @@ class Prestarted:
 
     client: str
     started: float
+    limit: int  # bytes held at most: an app that writes more unseen is stopped, never attached
     service: AppService | None = None
     held: list[tuple[str, bytes | str]] = field(default_factory=list)
     held_bytes: int = 0
@@ -146,8 +147,9 @@ class Prestarted:
             self.exited = True
 
     def _hold(self, kind: str, data: bytes | str) -> None:
-        self.held.append((kind, data))
         self.held_bytes += len(data)
+        if self.held_bytes <= self.limit:
+            self.held.append((kind, data))
 
     async def attach(self, websocket: web.WebSocketResponse) -> None:
         """Replay what the app wrote so far, then let it write to the websocket directly (in order: nothing is
@@ -268,7 +270,7 @@ class CooprogresoServer(Server):
         if mine >= self.PRESTART_PER_CLIENT or len(self.prestarted) >= self.PRESTART_TOTAL:
             return None
         token = secrets.token_urlsafe(32)
-        pending = Prestarted(client=who, started=time.monotonic())
+        pending = Prestarted(client=who, started=time.monotonic(), limit=self.PRESTART_HOLD_BYTES)
         service = ClientAwareAppService(self.command, write_bytes=pending.write_bytes, write_str=pending.write_str,
                                         close=pending.close, download_manager=self.download_manager,
                                         debug=self.debug)
@@ -333,7 +335,8 @@ class CooprogresoServer(Server):
         return websocket
 
 
-_INDEX_CONTEXT = Server.handle_index.__wrapped__  # type: ignore[attr-defined]  # textual-serve's page context, before its template decorator
+# textual-serve's page context, before its template decorator renders it
+_INDEX_CONTEXT = Server.handle_index.__wrapped__  # type: ignore[attr-defined]
 
 
 def _is_websocket(path: str) -> bool:

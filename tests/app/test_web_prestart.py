@@ -155,6 +155,22 @@ async def test_an_unclaimed_app_ends_after_a_few_seconds(server):
         assert not (await first_text(ws)).endswith(f"pid {pid}")
 
 
+async def test_an_app_that_writes_more_than_may_be_held_is_stopped_not_attached(server):
+    app_server, test_server, client = server
+    app_server.PRESTART_HOLD_BYTES = 10  # less than its first frame
+    path = await page(test_server, client, "198.51.100.7")
+    [pid] = alive(app_server)
+    deadline = time.monotonic() + 10
+    while app_server.prestarted[path[4:]].held_bytes <= 10:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    assert app_server.prestarted[path[4:]].held == []
+    async with client.ws_connect(test_server.make_url(path), headers={
+            "Origin": ORIGIN, "X-Forwarded-For": "198.51.100.7"}) as ws:
+        assert not (await first_text(ws)).endswith(f"pid {pid}")
+    assert app_server.prestarted == {}
+
+
 async def test_a_head_request_starts_nothing(server):
     app_server, test_server, client = server
     async with client.head(test_server.make_url("/")) as response:
