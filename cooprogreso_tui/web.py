@@ -194,7 +194,7 @@ class CooprogresoServer(Server):
     PRESTART_HOLD_BYTES = 4 * 1024 * 1024  # an app that writes more than this unseen is stopped, not buffered
 
     def __init__(self, command: str, *, host: str, port: int, public_url: str | None,
-                 origins: frozenset[str], trusted: frozenset[str] = frozenset()) -> None:
+                 origins: frozenset[str], trusted: frozenset[str] = frozenset(), prestart: bool = True) -> None:
         if public_url is None:
             shown = f"[{host}]" if ":" in host else host
             public_url = f"http://{shown}:{port}"
@@ -204,6 +204,8 @@ class CooprogresoServer(Server):
         self.trusted = trusted
         scheme, rest = self.public_url.split(":", 1)
         self.csp = _csp(("wss:" if scheme == "https" else "ws:") + rest.rstrip("/"))
+        # off for a scripted demo (--play): its script would start playing, and booking, before anyone watches
+        self.prestart = prestart
         self.prestarted: dict[str, Prestarted] = {}
         self._stopping: set[asyncio.Task[None]] = set()  # expired apps being stopped (a task needs a reference)
 
@@ -256,7 +258,7 @@ class CooprogresoServer(Server):
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
         """The page, its websocket URL carrying the token of the app started for it (when one could be)."""
         context = await _INDEX_CONTEXT(self, request)
-        if request.method == "GET":
+        if request.method == "GET" and self.prestart:
             token = await self._prestart(client_address(request.remote, request.headers.get("X-Forwarded-For"),
                                                         self.trusted))
             if token:
