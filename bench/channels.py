@@ -84,8 +84,8 @@ def web_first_paint_ratio(work: Path, demo: Path, rounds: int = 3,
                           stages: dict[str, float] | None = None) -> float | None:
     """Browser first paint of the login screen ÷ local start to it (median of a few rounds each, same run):
     seconds alone would measure the machine. None without Chromium. stages, when given, gets web_page_ratio:
-    opening the page until its websocket opens (page, script and font loaded; only then does textual-serve start
-    the app's process) ÷ the same local start."""
+    opening the page until its websocket opens (page, script and font loaded; the app, started when the page was
+    served, starts meanwhile) ÷ the same local start."""
     local = sorted(_local_start(demo, work / f"bench-web-tmux-{i}.sock") for i in range(rounds))
     runs = [_web_first_paint(demo) for _ in range(rounds)]
     if any(r is None for r in runs):

@@ -101,7 +101,8 @@ def _web(cfg, args) -> int:
             if _is_demo(cfg):
                 stack.enter_context(in_thread(cfg.db_path, cfg.settings))
         server = web.CooprogresoServer(shlex.join(command), host=args.host, port=args.port,
-                                       public_url=args.public_url, origins=origins, trusted=trusted)
+                                       public_url=args.public_url, origins=origins, trusted=trusted,
+                                       prestart=args.play is None)
         server.serve()
     return 0
 

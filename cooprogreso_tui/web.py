@@ -6,19 +6,30 @@ server binds to loopback unless a TLS reverse proxy with authentication is decla
 a websocket from any other origin (so another site open in the member's browser cannot drive the
 app), and serves its own page: fonts, script and styles all from this server, under a CSP that
 forbids anything else. Under /static/ it serves files only, never a folder's listing.
+
+Each page served starts its tab's app at once (#23), while the browser is still loading the page's script and
+font: the page carries a one-time token in its websocket URL (/ws/<token>) and the websocket that presents it,
+from the same vouched address, gets that app. Few are kept unclaimed (per address and in all), each for a few
+seconds; any other websocket gets a fresh app as before.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import ipaddress
+import secrets
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import aiohttp_jinja2
 import textual_serve.server
 from aiohttp import web
 from textual_serve.app_service import AppService
-from textual_serve.server import Server
+from textual_serve.server import Server, to_int
 
 from backend.security.origins import WEB_CLIENT_ENV
 
@@ -104,6 +115,69 @@ def client_address(remote: str | None, forwarded: str | None, trusted: frozenset
     return ip_or_none(forwarded.split(",")[-1].strip()) or peer
 
 
+@dataclass(eq=False)
+class Prestarted:
+    """A tab's app started when its page was served, holding what it writes until its websocket claims it."""
+
+    client: str
+    started: float
+    limit: int  # bytes held at most: an app that writes more unseen is stopped, never attached
+    service: AppService | None = None
+    held: list[tuple[str, bytes | str]] = field(default_factory=list)
+    held_bytes: int = 0
+    socket: web.WebSocketResponse | None = None
+    exited: bool = False
+
+    async def write_bytes(self, data: bytes) -> None:
+        if self.socket is not None:
+            await self.socket.send_bytes(data)
+        else:
+            self._hold("bytes", data)
+
+    async def write_str(self, data: str) -> None:
+        if self.socket is not None:
+            await self.socket.send_str(data)
+        else:
+            self._hold("str", data)
+
+    async def close(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+        else:
+            self.exited = True
+
+    def _hold(self, kind: str, data: bytes | str) -> None:
+        self.held_bytes += len(data)
+        if self.held_bytes <= self.limit:
+            self.held.append((kind, data))
+
+    async def attach(self, websocket: web.WebSocketResponse) -> None:
+        """Replay what the app wrote so far, then let it write to the websocket directly (in order: nothing is
+        held after the last replayed chunk, as no await separates the check from the switch)."""
+        while self.held:
+            kind, data = self.held.pop(0)
+            if kind == "bytes":
+                await websocket.send_bytes(data)  # type: ignore[arg-type]
+            else:
+                await websocket.send_str(data)  # type: ignore[arg-type]
+        self.socket = websocket
+        if self.exited:
+            await websocket.close()
+
+
+async def stop_service(service: AppService, grace: float = 3.0) -> None:
+    """textual-serve's stop (ask the app to quit, wait for it), but an app that does not quit in time is killed."""
+    try:
+        await asyncio.wait_for(service.stop(), grace)
+    except (TimeoutError, OSError, RuntimeError, AssertionError):  # too slow, or its pipe already gone
+        process = service._process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(process.wait(), grace)
+
+
 def _csp(ws_origin: str) -> str:
     return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self'; "
             f"img-src 'self' data:; connect-src 'self' {ws_origin}; frame-ancestors 'none'; base-uri 'none'; "
@@ -111,8 +185,16 @@ def _csp(ws_origin: str) -> str:
 
 
 class CooprogresoServer(Server):
+    # Tabs' apps started with their page and not yet claimed: at most this many per vouched address and in all
+    # (beyond either the page is served without a token: its websocket starts its app as before), each stopped
+    # after PRESTART_SECONDS unclaimed. Reloading a page a thousand times leaves at most PRESTART_PER_CLIENT.
+    PRESTART_PER_CLIENT = 2
+    PRESTART_TOTAL = 8
+    PRESTART_SECONDS = 10.0
+    PRESTART_HOLD_BYTES = 4 * 1024 * 1024  # an app that writes more than this unseen is stopped, not buffered
+
     def __init__(self, command: str, *, host: str, port: int, public_url: str | None,
-                 origins: frozenset[str], trusted: frozenset[str] = frozenset()) -> None:
+                 origins: frozenset[str], trusted: frozenset[str] = frozenset(), prestart: bool = True) -> None:
         if public_url is None:
             shown = f"[{host}]" if ":" in host else host
             public_url = f"http://{shown}:{port}"
@@ -122,9 +204,14 @@ class CooprogresoServer(Server):
         self.trusted = trusted
         scheme, rest = self.public_url.split(":", 1)
         self.csp = _csp(("wss:" if scheme == "https" else "ws:") + rest.rstrip("/"))
+        # off for a scripted demo (--play): its script would start playing, and booking, before anyone watches
+        self.prestart = prestart
+        self.prestarted: dict[str, Prestarted] = {}
+        self._stopping: set[asyncio.Task[None]] = set()  # expired apps being stopped (a task needs a reference)
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
+        app.router.add_get("/ws/{session}", self.handle_websocket, name="websocket_session")
         app.middlewares.append(self._check_origin)
         app.middlewares.append(self._files_only)
         app.on_response_prepare.append(self._headers)
@@ -132,7 +219,7 @@ class CooprogresoServer(Server):
 
     @web.middleware
     async def _check_origin(self, request: web.Request, handler):
-        if request.path == "/ws":
+        if _is_websocket(request.path):
             if request.headers.get("Origin") not in self.origins:
                 raise web.HTTPForbidden(text="Origen no permitido.")
             who = client_address(request.remote, request.headers.get("X-Forwarded-For"), self.trusted)
@@ -151,7 +238,7 @@ class CooprogresoServer(Server):
         return await handler(request)
 
     async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:
-        if request.path == "/ws":
+        if _is_websocket(request.path):
             return
         headers = response.headers
         headers["Content-Security-Policy"] = self.csp
@@ -163,3 +250,96 @@ class CooprogresoServer(Server):
 
     async def on_startup(self, app: web.Application) -> None:
         self.console.print(f"Cooprogreso en Línea en {self.public_url}  (Ctrl+C para detener)", highlight=False)
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        pending, self.prestarted = list(self.prestarted.values()), {}
+        await asyncio.gather(*(stop_service(p.service) for p in pending if p.service is not None), *self._stopping)
+
+    async def handle_index(self, request: web.Request) -> web.StreamResponse:
+        """The page, its websocket URL carrying the token of the app started for it (when one could be)."""
+        context = await _INDEX_CONTEXT(self, request)
+        if request.method == "GET" and self.prestart:
+            token = await self._prestart(client_address(request.remote, request.headers.get("X-Forwarded-For"),
+                                                        self.trusted))
+            if token:
+                context["app_websocket_url"] += f"/{token}"
+        return aiohttp_jinja2.render_template("app_index.html", request, context)
+
+    async def _prestart(self, who: str) -> str | None:
+        """Start an app for the page about to be served to `who`; its token, or None over the caps."""
+        self._expire()
+        mine = sum(1 for p in self.prestarted.values() if p.client == who)
+        if mine >= self.PRESTART_PER_CLIENT or len(self.prestarted) >= self.PRESTART_TOTAL:
+            return None
+        token = secrets.token_urlsafe(32)
+        pending = Prestarted(client=who, started=time.monotonic(), limit=self.PRESTART_HOLD_BYTES)
+        service = ClientAwareAppService(self.command, write_bytes=pending.write_bytes, write_str=pending.write_str,
+                                        close=pending.close, download_manager=self.download_manager,
+                                        debug=self.debug)
+        self.prestarted[token] = pending
+        marker = _client.set(who)
+        try:
+            await service.start(80, 24)
+        except Exception:
+            self.prestarted.pop(token, None)
+            await stop_service(service)
+            return None
+        finally:
+            _client.reset(marker)
+        pending.service = service
+        asyncio.get_running_loop().call_later(self.PRESTART_SECONDS, self._expire)
+        return token
+
+    def _expire(self) -> None:
+        """Stop the apps nobody claimed in time, or that wrote more than may be held for them."""
+        now = time.monotonic()
+        for token, pending in list(self.prestarted.items()):
+            if pending.service is None:
+                continue  # still starting
+            if now - pending.started >= self.PRESTART_SECONDS or pending.held_bytes > self.PRESTART_HOLD_BYTES:
+                del self.prestarted[token]
+                task = asyncio.get_running_loop().create_task(stop_service(pending.service))
+                self._stopping.add(task)
+                task.add_done_callback(self._stopping.discard)
+
+    def _claim(self, token: str, who: str) -> Prestarted | None:
+        """The app started for `token`'s page if it is `who`'s, unexpired; taken once. Another address's token is
+        left alone (its own tab may still claim it) and that websocket gets a fresh app."""
+        self._expire()
+        pending = self.prestarted.get(token)
+        if pending is None or pending.service is None or not secrets.compare_digest(pending.client, who):
+            return None
+        del self.prestarted[token]
+        return pending
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        token = request.match_info.get("session")
+        pending = self._claim(token, _client.get()) if token else None
+        if pending is None:
+            return await super().handle_websocket(request)
+        service = pending.service
+        assert service is not None
+        websocket = web.WebSocketResponse(heartbeat=15)
+        try:
+            await websocket.prepare(request)
+            await pending.attach(websocket)
+            width = to_int(request.query.get("width", "80"), 80)
+            height = to_int(request.query.get("height", "24"), 24)
+            if (width, height) != (80, 24):
+                await service.set_terminal_size(width, height)
+            await self._process_messages(websocket, service)
+        except asyncio.CancelledError:
+            await websocket.close()
+        except Exception as error:
+            textual_serve.server.log.exception(error)
+        finally:
+            await stop_service(service)
+        return websocket
+
+
+# textual-serve's page context, before its template decorator renders it
+_INDEX_CONTEXT = Server.handle_index.__wrapped__  # type: ignore[attr-defined]
+
+
+def _is_websocket(path: str) -> bool:
+    return path == "/ws" or path.startswith("/ws/")

@@ -107,13 +107,13 @@ def test_the_page_loads_over_https_with_the_apps_headers(proxied):
     assert plain.status_code == 301 and plain.headers["location"].startswith("https://")
 
 
-def _upgrade(proxied, origin: str) -> bytes:
+def _upgrade(proxied, origin: str, path: str = "/ws") -> bytes:
     """A raw websocket handshake through the proxy; the response head."""
     context = ssl.create_default_context(cafile=str(proxied["cert"]))
     with socket.create_connection(("127.0.0.1", proxied["https"]), timeout=15) as raw, \
             context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
         key = base64.b64encode(os.urandom(16)).decode()
-        tls.sendall((f"GET /ws?width=80&height=24 HTTP/1.1\r\nHost: 127.0.0.1:{proxied['https']}\r\n"
+        tls.sendall((f"GET {path}?width=80&height=24 HTTP/1.1\r\nHost: 127.0.0.1:{proxied['https']}\r\n"
                      f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                      f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n"
                      "X-Forwarded-For: 203.0.113.66\r\n\r\n").encode())
@@ -142,3 +142,16 @@ def test_the_websocket_upgrades_through_the_proxy_for_the_public_origin_only(pro
     # the client's own X-Forwarded-For never reaches the app: nginx puts the address it saw in its place
     log = (proxied["base"] / "web.log").read_text()
     assert "Sesión web desde 127.0.0.1" in log and "203.0.113.66" not in log
+
+
+def test_the_websocket_of_a_page_with_its_apps_token_upgrades_through_the_proxy(proxied):
+    """The page names /ws/<token> (its app started when it was served): nginx carries that websocket too."""
+    import re
+
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(proxied["cert"])), timeout=10) as client:
+        page = client.get(proxied["public"] + "/").text
+    found = re.search(r'data-session-websocket-url="wss://127\.0\.0\.1:\d+(/ws/[A-Za-z0-9_-]+)"', page)
+    assert found, page
+    head = _upgrade(proxied, proxied["public"], found.group(1))
+    assert head.startswith(b"HTTP/1.1 101"), head
+    assert _upgrade(proxied, proxied["public"], "/ws/x/y").startswith(b"HTTP/1.1 404")  # nothing else under /ws

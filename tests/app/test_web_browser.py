@@ -256,6 +256,9 @@ def test_a_demo_script_plays_itself_in_the_browser(tmp_path):
             expose_terminal(context)
             page = context.new_page()
             page.goto(url + "/?fontsize=14")
+            # no app is started with the page: the script would play (and book) before the tab watched it
+            assert page.evaluate("() => document.getElementById('terminal').dataset.sessionWebsocketUrl"
+                                 ).endswith("/ws")
             screen = Screen(page)
             screen.wait("Usuario", timeout=60)
             screen.wait("Menú de opciones", timeout=60)  # nobody types: the script signs in
