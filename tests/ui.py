@@ -9,6 +9,7 @@ from textual.css.stylesheet import Stylesheet
 from textual.widgets import Button, DataTable, Input, TextArea
 from textual.worker import WorkerFailed
 
+from backend.security.auth import SignedIn
 from cooprogreso_tui.app import CooprogresoApp
 
 SIZE = (80, 24)
@@ -157,4 +158,24 @@ async def login(pilot, username: str = "demo", password: str = "Demo-2026!") -> 
     await type_into(pilot, "#username", username)
     await type_into(pilot, "#password", password)
     await pilot.press("enter")
+    await settle(pilot)
+
+
+async def signed_in(pilot, section: str | None = None, username: str = "demo", password: str = "Demo-2026!",
+                    code=None) -> None:
+    """Start already signed in, for a test whose subject comes after the sign-in: a real session from the
+    backend (the sign-in screen's own calls, `auth.login` then, for staff, `auth.staff_code` with
+    `code(backend)`), then the section under test opened by the menu's own call. Typing the sign-in and
+    walking the menu cost ~45 ms CPU a test, a quarter of reaching a section; tests of the sign-in, the
+    menu, navigation or focus order go through the screens (`login`)."""
+    app = pilot.app
+    await pilot.pause()
+    signed = app.backend.auth.login(username, password, app.sign_in_origin())
+    if not isinstance(signed, SignedIn):
+        assert code is not None, f"{username} is staff: pass code=lambda backend: …"
+        signed = app.backend.auth.staff_code(signed.ticket, code(app.backend))
+    app.start_session(signed)
+    await pilot.pause()
+    if section is not None:
+        app.screen.open_section(section)
     await settle(pilot)

@@ -5,9 +5,8 @@ so the text beside it on screen read as part of its rows («Cayambe» over the a
 import pytest
 from textual.widgets import Select
 
-from screens.menu.registry import screen_for
 from screens.shared.themes import THEMES
-from tests.ui import SIZE, login, make_app, screen_text, settle
+from tests.ui import SIZE, make_app, screen_text, settle, signed_in
 
 
 @pytest.mark.parametrize("theme", list(THEMES))
@@ -15,9 +14,7 @@ def test_an_open_list_has_its_own_edge(snap_compare, backend, theme):
     backend.auth.set_theme(backend.auth.login("demo", "Demo-2026!").token, theme)
 
     async def run_before(pilot):
-        await login(pilot)
-        pilot.app.push_screen(screen_for("contacto"))
-        await settle(pilot)
+        await signed_in(pilot, "contacto")
         city = pilot.app.screen.query_one("#city", Select)
         city.focus()
         await pilot.press("enter")

@@ -5,17 +5,14 @@ whose field lost focus never opens another section."""
 from __future__ import annotations
 
 from screens.menu.menu import MenuScreen
-from screens.menu.registry import screen_for
 from screens.transfers.transfers import TransferScreen
-from tests.ui import SIZE, login, make_app, screen_text, settle
+from tests.ui import SIZE, login, make_app, screen_text, settle, signed_in
 
 
 async def test_digits_on_a_form_without_focus_open_nothing_and_on_the_menu_they_do(backend):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot)
-        app.push_screen(screen_for("transferencias_propias"))
-        await settle(pilot)
+        await signed_in(pilot, "transferencias_propias")
         app.screen.set_focus(None)  # the amount field lost focus
         await pilot.press("5", "0", "1")
         await settle(pilot)

@@ -20,7 +20,7 @@ from screens.menu.registry import reachable_for, screen_for
 from tests.branch.test_ui_staff import staff_login
 from tests.staff_helpers import enrol
 from tests.transfer_helpers import demo_member, number_of, other_member, save_beneficiary, transfer
-from tests.ui import SIZE, login, make_app, screen_text, settle
+from tests.ui import SIZE, login, make_app, screen_text, settle, signed_in
 
 MARKUP = "[bold red]rojo[/] [link=https://x.example]clic[/link]"
 HOSTILE = f" \x1b]0;pwned\x07\x1b[2J\x9b31m\u202eevil\u200b {MARKUP}"
@@ -114,9 +114,7 @@ async def test_detalle_de_movimientos_shows_a_stored_motive_literally(backend):
     poison(backend)
     app = make_app(backend)
     async with app.run_test(size=(200, 24)) as pilot:  # wide: the whole description fits its cell
-        await login(pilot)
-        app.push_screen(screen_for("productos"))
-        await settle(pilot)
+        await signed_in(pilot, "productos")
         await pilot.press("enter")
         await settle(pilot)
         assert type(app.screen).__name__ == "MovementsScreen"

@@ -52,7 +52,7 @@ def test_only_a_known_theme_is_stored(backend):
 
 async def test_a_staff_user_keeps_their_theme_and_the_next_person_starts_from_the_coops(backend, clock):
     """Staff too (migration 38): a teller's choice is back at their next sign-in, and only theirs."""
-    from tests.branch.test_ui_staff import staff_login
+    from tests.branch.test_ui_staff import staff_login_through_screens as staff_login
     from tests.staff_helpers import enrol
 
     cajero = enrol(backend, "cajero1", "cajero")

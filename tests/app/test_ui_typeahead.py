@@ -6,14 +6,13 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Input, Select
 
-from screens.menu.registry import screen_for
 from screens.security.affiliation import AffiliationScreen
 from tests.branch.test_ui_staff import staff_login
 from tests.branch.test_ui_staff_depositor import open_deposit
 from tests.conftest import add_member, last_code, unaffiliated_cedula
 from tests.security.test_ui_affiliation import enter_code, open_wizard
 from tests.staff_helpers import enrol
-from tests.ui import SIZE, login, make_app, settle
+from tests.ui import SIZE, make_app, settle, signed_in
 
 
 def burst(app, *keys: str) -> None:
@@ -28,9 +27,7 @@ def burst(app, *keys: str) -> None:
 async def test_keys_typed_right_after_tab_land_in_the_next_field_and_after_shift_tab_in_the_previous(backend):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot)
-        app.push_screen(screen_for("transferencias_propias"))
-        await settle(pilot)
+        await signed_in(pilot, "transferencias_propias")
         app.screen.query_one("#amount", Input).focus()
         await pilot.pause()
         burst(app, "5", "0", "0", "tab", "V", "i", "a", "j", "e")
@@ -47,9 +44,7 @@ async def test_keys_typed_right_after_enter_land_in_the_next_field(backend):
     """Enter moves on in the transfer form's fields as Tab does, and with the same race cured the same way."""
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot)
-        app.push_screen(screen_for("transferencias_propias"))
-        await settle(pilot)
+        await signed_in(pilot, "transferencias_propias")
         app.screen.query_one("#amount", Input).focus()
         await pilot.pause()
         burst(app, "5", "0", "0", "enter", "V", "i", "a", "j", "e")

@@ -70,14 +70,11 @@ async def test_a_typed_direction_override_in_the_funds_declaration_is_refused(ba
 
 
 async def test_a_typed_override_in_a_message_is_drawn_visibly_not_sent_to_the_terminal(backend):
-    from screens.menu.registry import screen_for
-    from tests.ui import login
+    from tests.ui import signed_in
 
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot)
-        app.push_screen(screen_for("contacto_escribenos"))
-        await settle(pilot)
+        await signed_in(pilot, "contacto_escribenos")
         await focus(pilot, "#text")
         await type_as_a_terminal(pilot, "Hola \u202eodot")
         assert app.screen.query_one("#text").text == "Hola \u202eodot"

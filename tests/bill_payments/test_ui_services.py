@@ -15,7 +15,7 @@ from screens.shared.receipt import ReceiptModal
 from tests.conftest import last_code
 from tests.services_helpers import loaded, savings_of
 from tests.transfer_helpers import balance_of, demo_member
-from tests.ui import SIZE, login, make_app, screen_text, settle, type_into
+from tests.ui import SIZE, login, make_app, screen_text, settle, signed_in, type_into
 
 
 @pytest.fixture
@@ -24,9 +24,7 @@ def backend(make_backend):
 
 
 async def open_section(pilot, key: str, kind) -> None:
-    await login(pilot)
-    pilot.app.screen.open_section(key)
-    await settle(pilot)
+    await signed_in(pilot, key)
     assert isinstance(pilot.app.screen, kind)
 
 

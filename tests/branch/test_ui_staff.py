@@ -11,12 +11,17 @@ from screens.shared.confirm import ConfirmModal
 from screens.shared.receipt import ReceiptModal
 from tests.conftest import add_member
 from tests.staff_helpers import PASSWORD, code_now, enrol
-from tests.ui import SIZE, login, make_app, screen_text, settle
+from tests.ui import SIZE, login, make_app, screen_text, settle, signed_in
 
 CEDULA = "1104680135"
 
 
 async def staff_login(pilot, backend, staff) -> None:
+    """Signed in to the staff menu for a test of what comes after (see `signed_in`)."""
+    await signed_in(pilot, None, staff.username, PASSWORD, code=lambda backend: code_now(backend, staff))
+
+
+async def staff_login_through_screens(pilot, backend, staff) -> None:
     await login(pilot, staff.username, PASSWORD)
     pilot.app.screen.query_one("#staff-code").value = code_now(backend, staff)
     await pilot.press("enter")

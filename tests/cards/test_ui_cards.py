@@ -12,13 +12,11 @@ from screens.shared.receipt import ReceiptModal
 from tests.card_helpers import demo_card
 from tests.transfer_helpers import balance_of
 from tests.transfers.test_ui_transfers import confirm_and_code
-from tests.ui import SIZE, login, make_app, screen_text, settle
+from tests.ui import SIZE, login, make_app, screen_text, settle, signed_in
 
 
 async def open_section(pilot, key: str) -> None:
-    await login(pilot)
-    pilot.app.push_screen(screen_for(key))
-    await settle(pilot)
+    await signed_in(pilot, key)
 
 
 async def choose(pilot, option: str) -> None:

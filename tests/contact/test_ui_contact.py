@@ -1,24 +1,16 @@
 """6. Contacto through the screens at 80×24: agencies by city, «Escríbenos», «Mis mensajes»."""
 
-from textual.widgets import DataTable, OptionList, Select, TextArea
+from textual.widgets import DataTable, Select, TextArea
 
 from screens.contact.contact import ContactScreen, MessagesScreen, WriteScreen
 from tests.conftest import without_demo_cases
-from tests.ui import SIZE, login, make_app, screen_text, settle
-
-
-async def open_section(pilot, key):
-    menu = pilot.app.screen.query_one("#menu", OptionList)
-    menu.highlighted = menu.get_option_index(key)
-    await pilot.press("enter")
-    await settle(pilot)
+from tests.ui import SIZE, make_app, screen_text, settle, signed_in
 
 
 async def test_agencies_filter_by_city_and_the_demo_set_says_so(backend):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot)
-        await open_section(pilot, "contacto")
+        await signed_in(pilot, "contacto")
         screen = app.screen
         assert isinstance(screen, ContactScreen)
         assert "Datos de demostración" in screen_text(app) and "Call Center" in screen_text(app)
@@ -34,8 +26,7 @@ async def test_write_a_reclamo_get_a_case_number_and_follow_it(backend):
     without_demo_cases(backend)
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot)
-        await open_section(pilot, "contacto")
+        await signed_in(pilot, "contacto")
         await pilot.press("e")
         await settle(pilot)
         screen = app.screen
@@ -95,8 +86,7 @@ async def test_a_long_answer_shows_whole_in_mis_mensajes_at_80x24(backend):
         conn.execute("UPDATE contact_cases SET state = 'Respondido' WHERE id = ?", (case.id,))
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot)
-        await open_section(pilot, "contacto")
+        await signed_in(pilot, "contacto")
         await pilot.press("m")
         await settle(pilot)
         table = app.screen.query_one("#cases", DataTable)

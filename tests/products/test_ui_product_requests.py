@@ -6,15 +6,11 @@ from screens.products.my_requests import MyRequestsScreen
 from screens.products.product_requests import ProductRequestsScreen, RequestFormScreen
 from screens.shared.receipt import ReceiptModal
 from tests.transfers.test_ui_transfers import confirm_and_code
-from tests.ui import SIZE, login, make_app, screen_text, settle, type_keys
+from tests.ui import SIZE, make_app, screen_text, settle, signed_in, type_keys
 
 
 async def open_section(pilot, key="solicitudes"):
-    await login(pilot)
-    menu = pilot.app.screen.query_one("#menu", OptionList)
-    menu.highlighted = menu.get_option_index(key)
-    await pilot.press("enter")
-    await settle(pilot)
+    await signed_in(pilot, key)
 
 
 async def type_as_a_terminal(pilot, text: str) -> None:

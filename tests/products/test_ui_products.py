@@ -9,13 +9,11 @@ from backend.core.ledger import Leg, post
 from screens.products.position import MovementsScreen, ProductsScreen
 from tests.app.test_ui_typeahead import burst
 from tests.conftest import add_member, affiliate
-from tests.ui import SIZE, login, make_app, screen_text, settle, type_into, type_keys
+from tests.ui import SIZE, login, make_app, screen_text, settle, signed_in, type_into, type_keys
 
 
 async def open_products(pilot):
-    await login(pilot)
-    await pilot.press("1")
-    await settle(pilot)
+    await signed_in(pilot, "productos")
     assert isinstance(pilot.app.screen, ProductsScreen)
 
 

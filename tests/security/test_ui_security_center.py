@@ -10,14 +10,11 @@ from screens.shared.confirm import ConfirmModal
 from screens.shared.otp import OtpModal
 from screens.shared.receipt import ReceiptModal
 from tests.conftest import last_code
-from tests.ui import SIZE, login, make_app, screen_text, settle, type_into
+from tests.ui import SIZE, login, make_app, screen_text, settle, signed_in, type_into
 
 
 async def open_center(pilot, tab: str = "") -> None:
-    await login(pilot)
-    await settle(pilot)
-    await pilot.press("9")
-    await settle(pilot)
+    await signed_in(pilot, "seguridad")
     assert isinstance(pilot.app.screen, SecurityCenterScreen)
     if tab:
         pilot.app.screen.query_one("#tabs", TabbedContent).active = tab

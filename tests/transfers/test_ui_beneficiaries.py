@@ -9,7 +9,7 @@ from screens.shared.receipt import ReceiptModal
 from screens.transfers.beneficiaries import BeneficiariesScreen, BeneficiaryModal
 from tests.conftest import last_code
 from tests.transfer_helpers import number_of, save_beneficiary
-from tests.ui import SIZE, login, make_app, screen_text, settle, type_into
+from tests.ui import SIZE, make_app, screen_text, settle, signed_in, type_into
 
 
 def seed(backend, *forms):
@@ -23,10 +23,7 @@ def pichincha(name, account):
 
 
 async def open_screen(pilot):
-    await login(pilot)
-    pilot.app.screen.query_one("#menu").highlighted = 5
-    await pilot.press("enter")
-    await settle(pilot)
+    await signed_in(pilot, "beneficiarios")
     assert isinstance(pilot.app.screen, BeneficiariesScreen)
 
 

@@ -9,17 +9,14 @@ from screens.transfers.transfer_history import TransferHistoryScreen
 from screens.transfers.transfers import TransferScreen
 from tests.conftest import last_code
 from tests.transfer_helpers import balance_of, number_of
-from tests.ui import SIZE, login, make_app, screen_text, settle, type_into
+from tests.ui import SIZE, make_app, screen_text, settle, signed_in, type_into
 
-MENU_ROWS = {"propia": 2, "terceros": 3, "interbancaria": 4}
+SECTIONS = {"propia": "transferencias_propias", "terceros": "transferencias_cooprogreso",
+            "interbancaria": "transferencias_interbancarias"}
 
 
-async def open_transfer(pilot, kind):
-    await login(pilot)
-    menu = pilot.app.screen.query_one("#menu")
-    menu.highlighted = MENU_ROWS[kind]
-    await pilot.press("enter")
-    await settle(pilot)
+async def open_transfer(pilot, kind, username="demo", password="Demo-2026!"):
+    await signed_in(pilot, SECTIONS[kind], username, password)
     assert isinstance(pilot.app.screen, TransferScreen) and pilot.app.screen.kind == kind
 
 
@@ -115,10 +112,7 @@ async def test_limits_are_said_at_the_amount(backend, ana):
 async def test_insufficient_funds_is_said_at_the_amount(backend, ana):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "ana.prueba", "Clave2026x")
-        app.screen.query_one("#menu").highlighted = MENU_ROWS["terceros"]
-        await pilot.press("enter")
-        await settle(pilot)
+        await open_transfer(pilot, "terceros", "ana.prueba", "Clave2026x")
         await type_into(pilot, "#account", "4100000019")
         await fill_and_continue(pilot, "300.01")
         assert "Saldo insuficiente: tu disponible es $300.00" in screen_text(app)
