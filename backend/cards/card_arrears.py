@@ -120,8 +120,8 @@ def allocate(state: State, amount: int) -> tuple[State, Allocation]:
     to_overdue = min(left, state.overdue)
     left -= to_overdue
     new = _with(state, mora=state.mora - to_mora, interest=state.interest - to_interest,
-                  overdue=state.overdue - to_overdue, minimum_left=max(0, state.minimum_left - amount),
-                  capital_paid=state.capital_paid + to_overdue + left)
+                overdue=state.overdue - to_overdue, minimum_left=max(0, state.minimum_left - amount),
+                capital_paid=state.capital_paid + to_overdue + left)
     return new, Allocation(to_mora, to_interest, to_overdue, left)
 
 

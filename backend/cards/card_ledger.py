@@ -169,8 +169,9 @@ def _statements(conn: Any, closed_since: str) -> Iterator[Row]:
 class _CardPostings:
     """One card's postings, read once for all its statements (each used to cost six queries, the cards' check was
     most of `cooprogreso check`): every posting of the card account with its entry's kind, and of its diferidos
-    account, in time order. A slice by `posted_at` is what the per-statement queries selected: the same text
-    comparison (the app writes one ISO format; PostgreSQL's clusters are C collation, .ci/pg-cluster)."""
+    account, in time order. A slice by `posted_at` is what the per-statement queries selected (`posted_at > since
+    AND posted_at <= until`): Python compares the text as SQLite does and as PostgreSQL does in the C collation
+    (.ci/pg-cluster); the app writes one ISO layout, which sorts alike under any collation."""
 
     def __init__(self, conn: Any, card: int, installments: int | None) -> None:
         rows = conn.execute("SELECT p.posted_at, COALESCE(e.kind, ''), p.amount FROM postings p"
