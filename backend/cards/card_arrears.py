@@ -15,7 +15,7 @@ account («Ingresos por interés de mora»).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -104,6 +104,12 @@ class State:
         return allocate(self, amount)
 
 
+def _with(state: State, **changes: Any) -> State:
+    """`dataclasses.replace` without its generic walk over the fields: `check` replays every cycle of every card,
+    and that walk was half of it."""
+    return State(**{**state.__dict__, **changes})
+
+
 def allocate(state: State, amount: int) -> tuple[State, Allocation]:
     """Apply a payment: mora, interest, overdue capital, then current capital."""
     left = max(0, amount)
@@ -113,9 +119,9 @@ def allocate(state: State, amount: int) -> tuple[State, Allocation]:
     left -= to_interest
     to_overdue = min(left, state.overdue)
     left -= to_overdue
-    new = replace(state, mora=state.mora - to_mora, interest=state.interest - to_interest,
-                  overdue=state.overdue - to_overdue, minimum_left=max(0, state.minimum_left - amount),
-                  capital_paid=state.capital_paid + to_overdue + left)
+    new = _with(state, mora=state.mora - to_mora, interest=state.interest - to_interest,
+                overdue=state.overdue - to_overdue, minimum_left=max(0, state.minimum_left - amount),
+                capital_paid=state.capital_paid + to_overdue + left)
     return new, Allocation(to_mora, to_interest, to_overdue, left)
 
 
@@ -132,7 +138,7 @@ def _accrue(state: State, through: date, rate: Decimal) -> State:
         return state
     days = (through - start).days
     exact = state.mora_exact + Decimal(state.overdue) * rate * days
-    return replace(state, mora_exact=exact, accrued_through=through)
+    return _with(state, mora_exact=exact, accrued_through=through)
 
 
 def _rounded(exact: Decimal) -> int:
@@ -153,7 +159,7 @@ def replay(start: State, due: date | None, events: list[tuple[date, str, int]], 
     def settle_mora(s: State, day: date) -> State:
         s = _accrue(s, day, rate)
         total = _rounded(s.mora_exact)
-        s = replace(s, mora=s.mora + total - charged[0])
+        s = _with(s, mora=s.mora + total - charged[0]) if total != charged[0] else s
         charged[0] = total
         return s
 
@@ -161,8 +167,7 @@ def replay(start: State, due: date | None, events: list[tuple[date, str, int]], 
         # end of the fecha máxima: what is left of the minimum past its mora and interest is overdue capital
         # (mora accrued after the cut is not part of that minimum)
         noncapital = min(s.mora + s.interest, start.mora + start.interest)
-        s = replace(s, overdue=max(0, s.minimum_left - noncapital))
-        return replace(s, accrued_through=due)
+        return _with(s, overdue=max(0, s.minimum_left - noncapital), accrued_through=due)
 
     for day, kind, amount in events:
         if due is not None and not passed and day > due:
@@ -170,8 +175,8 @@ def replay(start: State, due: date | None, events: list[tuple[date, str, int]], 
             state, passed = pass_due(state), True
         state = settle_mora(state, day)
         if kind == DEFERRAL:  # a deferral moves capital to cuotas: it pays no mora, interest or arrears
-            state = replace(state, minimum_left=max(0, state.minimum_left - amount),
-                            capital_paid=state.capital_paid + amount)
+            state = _with(state, minimum_left=max(0, state.minimum_left - amount),
+                         capital_paid=state.capital_paid + amount)
         else:
             state, _ = allocate(state, amount)
     if due is not None and not passed and through >= due:
@@ -200,7 +205,6 @@ def cycle_replay(conn: Connection, card_id: int, through: date, *, book: RateBoo
                  prev: Row | None = None, until: str | None = None) -> Replay:
     """The replay of the open cycle (after the last statement before `through`) through that day."""
     prev = prev if prev is not None else previous_statement(conn, card_id, through.isoformat())
-    start, due = _start(prev)
     since = f"{prev['cut_date']} 23:59:59" if prev is not None else ""
     until = until or f"{through.isoformat()} 23:59:59"
     events = [(date.fromisoformat(r[0][:10]), r[1], r[2]) for r in conn.execute(
@@ -208,7 +212,25 @@ def cycle_replay(conn: Connection, card_id: int, through: date, *, book: RateBoo
         " WHERE p.account_id = ? AND p.posted_at > ? AND p.posted_at <= ? AND p.amount > 0 AND e.kind IN (?, ?)"
         " ORDER BY p.posted_at, p.id", (card_id, since, until, PAYMENT, DEFERRAL))]
     rate = daily_mora_rate(rotativo_quote(conn, book, through))
+    return replay_from(prev, events, through, rate)
+
+
+def replay_from(prev: Row | None, events: list[tuple[date, str, int]], through: date, rate: Decimal) -> Replay:
+    """`replay` from a statement row (None: the card's first cycle); `check` passes the events it read itself."""
+    start, due = _start(prev)
     return replay(start, due, events, through, rate)
+
+
+def cycle_events(postings: list[tuple[str, str, int]]) -> list[tuple[date, str, int]]:
+    """The replay's events among a cycle's card postings (posted_at, entry kind, amount) in time order: the
+    credits of payments and deferrals, as `cycle_replay` selects them."""
+    return [(date.fromisoformat(at[:10]), kind, amount) for at, kind, amount in postings
+            if amount > 0 and kind in (PAYMENT, DEFERRAL)]
+
+
+def mora_in(postings: list[tuple[str, str, int]]) -> int:
+    """The mora booked among a cycle's card postings, as `mora_posted` sums it."""
+    return -sum(amount for _, kind, amount in postings if kind == MORA)
 
 
 def mora_posted(conn: Connection, card_id: int, since: str, until: str) -> int:

@@ -12,9 +12,12 @@ the credit limit minus both debts.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from itertools import accumulate
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -125,9 +128,11 @@ def _check(conn: Any, since: Since | None) -> list[str]:
             (since.posting_id, since.posting_id) if since else ()):
         problems.append(f"tarjeta {number}: saldo diferido {format_money(kept)} ≠ capital de cuotas por facturar "
                         f"{format_money(owed)}")
+    # `+p.account_id`: the same condition, not usable for an index, so SQLite seeks each purchase's entry by
+    # postings_entry (a few rows) rather than scanning every posting of its card (purchases × postings)
     for purchase_id, amount, booked in conn.execute(
             "SELECT cp.id, cp.amount, COALESCE(SUM(p.amount), 0) FROM card_purchases cp"
-            f" LEFT JOIN postings p ON p.entry_id = cp.entry_id AND p.account_id = cp.card_id{new.format(t='cp')}"
+            f" LEFT JOIN postings p ON p.entry_id = cp.entry_id AND +p.account_id = cp.card_id{new.format(t='cp')}"
             " GROUP BY cp.id, cp.amount HAVING COALESCE(SUM(p.amount), 0) != -cp.amount", args):
         problems.append(f"consumo {purchase_id}: {format_money(amount)} registrado ≠ {format_money(-booked)} en el libro")
     for deferral_id, principal, interest, capital, charged in conn.execute(
@@ -161,18 +166,53 @@ def _statements(conn: Any, closed_since: str) -> Iterator[Row]:
         card, cut = page[-1]["card_id"], page[-1]["cut_date"]
 
 
+class _CardPostings:
+    """One card's postings, read once for all its statements (each used to cost six queries, the cards' check was
+    most of `cooprogreso check`): every posting of the card account with its entry's kind, and of its diferidos
+    account, in time order. A slice by `posted_at` is what the per-statement queries selected (`posted_at > since
+    AND posted_at <= until`): Python compares the text as SQLite does and as PostgreSQL does in the C collation
+    (.ci/pg-cluster); the app writes one ISO layout, which sorts alike under any collation."""
+
+    def __init__(self, conn: Any, card: int, installments: int | None) -> None:
+        rows = conn.execute("SELECT p.posted_at, COALESCE(e.kind, ''), p.amount FROM postings p"
+                            " LEFT JOIN entries e ON e.id = p.entry_id WHERE p.account_id = ?"
+                            " ORDER BY p.posted_at, p.id", (card,)).fetchall()
+        self.card = [(r[0], r[1], r[2]) for r in rows]
+        self.card_at = [r[0] for r in self.card]
+        self.card_sums = list(accumulate((r[2] for r in self.card), initial=0))
+        inst = conn.execute("SELECT posted_at, amount FROM postings WHERE account_id = ? ORDER BY posted_at, id",
+                            (installments,)).fetchall() if installments is not None else []
+        self.inst_at = [r[0] for r in inst]
+        self.inst_sums = list(accumulate((r[1] for r in inst), initial=0))
+        self.cuota_interest = {r[0]: r[1] for r in conn.execute(
+            "SELECT statement_id, COALESCE(SUM(interest), 0) FROM card_deferral_cuotas WHERE statement_id IN"
+            " (SELECT id FROM card_statements WHERE card_id = ?) GROUP BY statement_id", (card,))}
+
+    def cycle(self, since: str, until: str) -> list[tuple[str, str, int]]:
+        """The card postings with since < posted_at <= until."""
+        return self.card[bisect_right(self.card_at, since):bisect_right(self.card_at, until)]
+
+    def booked(self, installments: bool, until: str) -> int:
+        """What the account owes by its postings through `until` (the card's, or its diferidos')."""
+        times, sums = (self.inst_at, self.inst_sums) if installments else (self.card_at, self.card_sums)
+        return -sums[bisect_right(times, until)]
+
+
 def _check_statements(conn: Any, closed_since: str) -> list[str]:
     """Each statement re-derived, against the one before it; `closed_since`: only those closed from that day on.
-    Statements come in card order, so only the current card's previous statement is kept."""
+    Statements come in card order, so only the current card's previous statement and postings are kept."""
     from backend.cards import card_arrears
 
     problems: list[str] = []
     card: int | None = None
     before: Row | None = None  # the current card's statement before `s` (None: its first)
+    postings: _CardPostings | None = None
+    rates: dict[date, Decimal] = {}  # the mora rate on each cut day: the same for every card
     for s in _statements(conn, closed_since):
-        if s["card_id"] != card:
+        if s["card_id"] != card or postings is None:
             card = s["card_id"]
             before = None
+            postings = _CardPostings(conn, card, s["inst"])
             if closed_since:  # the statement before the first one looked at
                 before = conn.execute(f"{_STATEMENTS} WHERE s.card_id = ? AND s.cut_date < ? ORDER BY s.cut_date"
                                       " DESC LIMIT 1", (card, s["cut_date"])).fetchone()
@@ -183,33 +223,36 @@ def _check_statements(conn: Any, closed_since: str) -> list[str]:
             problems.append(f"{label}: sus rubros suman {format_money(parts)} ≠ pago total {format_money(s['total_due'])}")
         if s["previous_balance"] != (before["total_due"] if before is not None else 0):
             problems.append(f"{label}: saldo anterior ≠ pago total del estado anterior")
-        problems += _check_arrears(conn, s, before, label, card_arrears)
+        problems += _check_arrears(conn, s, before, label, card_arrears, postings, rates)
         before = s
         until = f"{s['cut_date']} 23:59:59"
-        for account, kept, what in ((s["card_id"], s["total_due"], "pago total"),
-                                    (s["inst"], s["installment_balance"], "saldo diferido")):
-            booked = -conn.execute("SELECT COALESCE(SUM(amount), 0) FROM postings WHERE account_id = ?"
-                                   " AND posted_at <= ?", (account, until)).fetchone()[0]
+        for installments, kept, what in ((False, s["total_due"], "pago total"),
+                                         (True, s["installment_balance"], "saldo diferido")):
+            booked = postings.booked(installments, until)
             if booked != kept:
                 problems.append(f"{label}: {what} {format_money(kept)} ≠ {format_money(booked)} según el libro al corte")
     return problems
 
 
-def _check_arrears(conn: Connection, s: Row, prev: Row | None, label: str, card_arrears: ModuleType) -> list[str]:
+def _check_arrears(conn: Connection, s: Row, prev: Row | None, label: str, card_arrears: ModuleType,
+                   postings: _CardPostings, rates: dict[date, Decimal]) -> list[str]:
     """The statement's mora, valor vencido and what it owes apart from capital, re-derived from the postings."""
     problems: list[str] = []
     since = f"{prev['cut_date']} 23:59:59" if prev is not None else ""
     until = f"{s['cut_date']} 23:59:59"
-    booked = card_arrears.mora_posted(conn, s["card_id"], since, until)
+    cycle = postings.cycle(since, until)
+    booked = card_arrears.mora_in(cycle)
     if booked != s["late_interest"]:
         problems.append(f"{label}: interés de mora {format_money(s['late_interest'])} ≠ {format_money(booked)} "
                         "en el libro")
     if prev is None or not s["arrears_kept"] or not prev["arrears_kept"]:  # closed before arrears were kept
         return problems
 
-    r = card_arrears.cycle_replay(conn, s["card_id"], date.fromisoformat(s["cut_date"]), prev=prev, until=until)
-    cuota_interest = conn.execute("SELECT COALESCE(SUM(interest), 0) FROM card_deferral_cuotas WHERE statement_id = ?",
-                                  (s["id"],)).fetchone()[0]
+    cut = date.fromisoformat(s["cut_date"])
+    if cut not in rates:
+        rates[cut] = card_arrears.daily_mora_rate(card_arrears.rotativo_quote(conn, None, cut))
+    r = card_arrears.replay_from(prev, card_arrears.cycle_events(cycle), cut, rates[cut])
+    cuota_interest = postings.cuota_interest.get(s["id"], 0)
     derived = {"interés de mora": (s["late_interest"], r.mora), "valor vencido": (s["overdue"], r.overdue),
                "capital vencido": (s["overdue_capital"], r.state.overdue), "mora adeudada": (s["mora_owed"], r.state.mora),
                "intereses adeudados": (s["interest_owed"], r.state.interest + s["interest"] + cuota_interest)}

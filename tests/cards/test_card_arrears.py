@@ -143,3 +143,80 @@ def test_a_payment_is_split_in_order_and_the_parts_sum_exactly(mora, interest, o
     assert a.current == 0 or a.overdue == overdue
     assert (after.mora, after.interest, after.overdue) == (mora - a.mora, interest - a.interest, overdue - a.overdue)
     assert after.capital_paid == a.overdue + a.current
+
+
+class _Undo(Exception):
+    pass
+
+
+# Each way of tampering with what the cards' check re-derives per statement (it reads a card's postings once and
+# slices them by cut), with the exact findings: the same ones the per-statement queries found before.
+TAMPERED = {
+    "a payment moved past the cut": (
+        "UPDATE postings SET posted_at = '2027-06-16 09:00:00' WHERE id = (SELECT p.id FROM postings p JOIN entries e"
+        " ON e.id = p.entry_id WHERE p.account_id = :card AND e.kind = 'pago_tarjeta')",
+        ["{june}: interés de mora $2.81 ≠ $3.16 según los pagos", "{june}: valor vencido $282.68 ≠ $332.68 según los pagos",
+         "{june}: capital vencido $282.06 ≠ $312.81 según los pagos", "{june}: mora adeudada $2.46 ≠ $3.99 según los pagos",
+         "{june}: intereses adeudados $11.22 ≠ $30.26 según los pagos",
+         "{june}: pago total $883.90 ≠ $933.90 según el libro al corte",
+         "{july}: interés de mora $4.68 ≠ $4.21 según los pagos", "{july}: valor vencido $445.63 ≠ $395.63 según los pagos",
+         "{july}: capital vencido $431.95 ≠ $394.12 según los pagos", "{july}: mora adeudada $7.14 ≠ $4.09 según los pagos",
+         "{july}: intereses adeudados $22.54 ≠ $11.32 según los pagos"]),
+    "a mora posting relabelled": (
+        "UPDATE entries SET kind = 'cierre_tarjeta' WHERE id IN (SELECT p.entry_id FROM postings p JOIN entries e"
+        " ON e.id = p.entry_id WHERE p.account_id = :card AND e.kind = 'mora_tarjeta' AND p.posted_at LIKE '2027-05-20%')",
+        ["{june}: interés de mora $2.81 ≠ $2.46 en el libro"]),
+    "a cuota's interest": (
+        "UPDATE card_deferral_cuotas SET interest = interest + 1 WHERE statement_id = (SELECT id FROM card_statements"
+        " WHERE card_id = :card AND cut_date = '2027-06-15')",
+        ["diferido {deferral}: capital $300.00 / interés $7.27 ≠ cuotas $300.00 / $7.28",
+         "{june}: intereses adeudados $11.22 ≠ $11.23 según los pagos"]),
+    "a diferido posting": (
+        "UPDATE postings SET amount = amount - 1 WHERE id = (SELECT MIN(p.id) FROM postings p JOIN cards c"
+        " ON c.installment_account_id = p.account_id WHERE c.account_id = :card)",
+        ["{april}: saldo diferido $201.19 ≠ $201.20 según el libro al corte",
+         "{may}: saldo diferido $101.19 ≠ $101.20 según el libro al corte",
+         "{june}: saldo diferido $0.00 ≠ $0.01 según el libro al corte",
+         "{july}: saldo diferido $0.00 ≠ $0.01 según el libro al corte"]),
+    "a purchase's amount": (
+        "UPDATE card_purchases SET amount = amount + 1 WHERE card_id = :card AND posted_at = '2027-03-20 10:00:00'",
+        ["consumo {purchase}: $300.01 registrado ≠ $300.00 en el libro"]),
+}
+
+
+def test_check_finds_each_tampering_of_a_cards_postings_exactly(backend):
+    from backend.cards import card_ledger
+    from backend.cards.deferrals import book_deferral, simulation_for
+    from backend.core.accounts import internal_account
+    from backend.core.ledger import Leg, post
+    from backend.core.rates import default_book
+
+    member = other_member(backend)
+    card = new_card(backend, member.member_id)
+    buy(backend, card, 600_00, "2027-03-10 10:00:00")
+    deferred = buy(backend, card, 300_00, "2027-03-20 10:00:00")
+    sim = simulation_for(default_book(), card, "3261 XXXX XXXX 0000", "consumos", (deferred,), 300_00, 3,
+                         date(2027, 3, 21))
+    with backend.db.write() as conn:
+        deferral = book_deferral(conn, backend.ctx, sim, user_id=None, member_id=member.member_id, actor="test",
+                      at="2027-03-21 10:00:00", key="k1")
+    backend.card_cycle.close_due(date(2027, 5, 16))
+    with backend.db.write() as conn:  # $50 paid with capital overdue since April: the mora is booked first
+        card_arrears.accrue_mora(conn, card, date(2027, 5, 20), "2027-05-20 09:00:00", actor="test")
+        post(conn, kind=card_arrears.PAYMENT, description="Pago", posted_at="2027-05-20 09:00:00", actor="test",
+             legs=[Leg(internal_account(conn, "caja"), -50_00, "Pago"), Leg(card, 50_00, "Pago")])
+    backend.card_cycle.close_due(date(2027, 7, 16))
+    assert backend.check() == []
+    number = backend.db.conn.execute("SELECT number FROM accounts WHERE id = ?", (card,)).fetchone()[0]
+    names = {"purchase": deferred, "deferral": deferral} | {
+        month: f"estado de cuenta {number} al 2027-{m:02d}-15" for m, month in ((4, "april"), (5, "may"), (6, "june"), (7, "july"))}
+    for what, (sql, expected) in TAMPERED.items():
+        try:
+            with backend.db.write() as conn:
+                assert conn.execute(sql.replace(":card", str(card))).rowcount == 1, what
+                found = card_ledger.check(conn)
+                raise _Undo
+        except _Undo:
+            pass
+        assert found == [p.format(**names) for p in expected], what
+    assert backend.check() == []
