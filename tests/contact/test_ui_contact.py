@@ -33,7 +33,7 @@ async def test_write_a_reclamo_get_a_case_number_and_follow_it(backend):
         assert isinstance(screen, WriteScreen)
         await pilot.press("f2")  # nothing chosen yet: said at the subject, nothing sent
         await settle(pilot)
-        assert "Elige el asunto" in screen_text(app)
+        assert "Elige el asunto: reclamo, consulta o sugerencia." in screen_text(app)  # the refusal, not the prompt
         screen.query_one("#subject", Select).value = "reclamo"
         await pilot.pause()
         assert "plazo máximo de 15 días" in screen_text(app)
