@@ -473,27 +473,30 @@ def _begin_write(conn: SqliteConnection) -> None:
     patience = min(STARVED_AFTER_S, deadline - time.monotonic())
     conn.execute(f"PRAGMA busy_timeout = {max(0, int(patience * 1000))}")
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        return
-    except sqlite3.OperationalError as exc:
-        if not _busy(exc) or time.monotonic() >= deadline:
-            raise
+        if _began(conn, deadline):
+            return
     finally:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     _flock_by(lane, fcntl.LOCK_EX, deadline, LANE_POLL_S)  # another starved writer in the lane: after it
     conn.execute("PRAGMA busy_timeout = 0")
     try:
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if not _busy(exc) or time.monotonic() >= deadline:
-                    raise
+        while not _began(conn, deadline):
             time.sleep(LANE_POLL_S)
     finally:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         fcntl.flock(lane, fcntl.LOCK_UN)
+
+
+def _began(conn: SqliteConnection, deadline: float) -> bool:
+    """BEGIN IMMEDIATE: True when it began, False when the database was busy and time is left; any other error,
+    or busy past the deadline, is raised."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return True
+    except sqlite3.OperationalError as exc:
+        if not _busy(exc) or time.monotonic() >= deadline:
+            raise
+        return False
 
 
 def _end_scrub(conn: SqliteConnection, *, checkpoint: bool) -> None:
