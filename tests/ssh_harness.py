@@ -264,6 +264,11 @@ class BranchServer:
         command = "env TERM=xterm-256color COLORTERM=truecolor " + " ".join(self.ssh_command())
         if under_shell:
             command = f"sh -c '{command}; exit 0'"
+        if not self.sessions:
+            # tmux's server exits with its last session; a pane opened just then meets a dying server
+            # («server exited unexpectedly»): an idle session keeps it up until stop() kills it
+            self.tmux("new-session", "-d", "-s", "keeper", "-x", "80", "-y", "24", "sleep 86400")
+            self.sessions.append("keeper")
         self.tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", command)
         self.sessions.append(name)
         return name

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Select, Static
+from textual.widgets import Button, ContentSwitcher, Input, Label, Select, Static
 
 from backend.core.identity import ID_TYPES
 from backend.security.auth import AffiliationStart
@@ -15,6 +15,7 @@ from screens.shared.calls import ServiceCalls
 from screens.shared.otp import OtpModal
 from screens.shared.safe_text import safe_text
 from screens.shared.text_entry import TextInput
+from screens.shared.widgets import Footer
 
 
 class AffiliationScreen(ServiceCalls, Screen):

@@ -5,10 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from screens.shared.calls import ServiceCalls
-from screens.shared.widgets import CoopHeader, IdleBanner
+from screens.shared.widgets import CoopHeader, Footer, IdleBanner
 
 
 class MemberScreen(ServiceCalls, Screen):
