@@ -118,13 +118,21 @@ class OtpService:
                 self._void(conn, challenge_id, now)
                 self.ctx.audit(conn, actor, "otp.reenviar", "sesion_terminada", challenge=challenge_id)
             else:
-                conn.execute(
+                # Only a code still open: a confirmation or a void that committed while the SMS was on its way
+                # wins, and its challenge is not given a new code and a new lifetime.
+                replaced = conn.execute(
                     "UPDATE otp_challenges SET code_hash = ?, resends = resends + 1, last_sent_at = ?,"
-                    " expires_at = ? WHERE id = ?",
+                    " expires_at = ? WHERE id = ? AND verified_at IS NULL AND consumed_at IS NULL"
+                    " AND voided_at IS NULL AND tries_left > 0",
                     (self._hash(challenge_id, code), iso(now),
                      iso(now + timedelta(seconds=s.otp_ttl_seconds)), challenge_id),
-                )
-                self.ctx.audit(conn, actor, "otp.reenviar", "ok", challenge=challenge_id)
+                ).rowcount
+                if replaced:
+                    self.ctx.audit(conn, actor, "otp.reenviar", "ok", challenge=challenge_id)
+                else:
+                    redaction.forget(conn, challenge_id)  # the code just sent is dead too
+                    ended = self._closure(conn, challenge_id, now)
+                    self.ctx.audit(conn, actor, "otp.reenviar", ended.code, challenge=challenge_id)
         if ended is not None:
             raise ended
         return self.get(challenge_id)
@@ -207,6 +215,17 @@ class OtpService:
         conn.execute("UPDATE otp_challenges SET tries_left = 0, voided_at = ? WHERE id = ? AND voided_at IS NULL",
                      (iso(now), challenge_id))
         redaction.forget(conn, challenge_id)
+
+    def _closure(self, conn: Connection, challenge_id: str, now: datetime) -> OtpError:
+        """Why a challenge that closed under a resend is closed, as its row now says."""
+        row = conn.execute("SELECT * FROM otp_challenges WHERE id = ?", (challenge_id,)).fetchone()
+        if row is None:
+            return OtpError("El código no existe. Solicita uno nuevo.", code="otp_unknown")
+        try:
+            self._ensure_open(row, now)
+        except OtpError as exc:
+            return exc
+        return OtpError("Este código fue anulado. Solicita uno nuevo.", code="otp_void")
 
     def _ensure_open(self, row: Row, now: datetime) -> None:
         if row["verified_at"] or row["consumed_at"]:

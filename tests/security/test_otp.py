@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from backend.core.errors import OtpError
@@ -121,3 +123,37 @@ def test_look_alike_digits_are_the_same_code_and_burn_no_try(backend, member, ta
     code = last_code(backend)
     assert verify(backend, member, ch, " " + code.translate(table) + " ") == "hecho"
     assert backend.otp.get(ch.id).tries_left == 3
+
+
+@pytest.mark.parametrize("race", ["confirmed", "voided"])
+def test_a_resend_racing_a_confirmation_or_void_gives_the_closed_code_no_new_life(backend, member, clock, db_path, race):
+    """The code is confirmed (or voided) in another session while the resend's SMS is on its way: the resend
+    must not replace the closed challenge's code nor extend it, and says why it is closed."""
+    from backend.core.delivery import OutboxChannel
+
+    ch = issue(backend, member)
+    first = last_code(backend)
+    clock.advance(seconds=backend.settings.otp_resend_interval_seconds)
+
+    class RacingPhone(OutboxChannel):
+        def send(self, db, recipient, body, at):
+            if race == "confirmed":
+                assert verify(backend, member, ch, first) == "hecho"
+            else:
+                with pytest.raises(OtpError):
+                    verify(backend, member, ch, first, amount=999)  # other details: the code is void
+            return super().send(db, recipient, body, at)
+
+    backend.ctx.channel = RacingPhone()
+    before = backend.db.conn.execute("SELECT code_hash, expires_at, resends FROM otp_challenges WHERE id = ?",
+                                     (ch.id,)).fetchone()
+    with pytest.raises(OtpError) as err:
+        backend.otp.resend(ch.id, member, "t")
+    assert err.value.code == ("otp_used" if race == "confirmed" else "otp_void")
+    after = backend.db.conn.execute("SELECT code_hash, expires_at, resends FROM otp_challenges WHERE id = ?",
+                                    (ch.id,)).fetchone()
+    assert tuple(after) == tuple(before)
+    assert not re.search(r"\b\d{6}\b", backend.outbox(last=1)[-1].body)  # the dead code sent is masked
+    outcomes = [r[0] for r in backend.db.conn.execute(
+        "SELECT outcome FROM audit_log WHERE action = 'otp.reenviar'").fetchall()]
+    assert outcomes == [err.value.code]
