@@ -4,7 +4,9 @@ Each file is written first under a hidden temporary name (O_CREAT|O_EXCL|O_NOFOL
 hard-linked to its name, which fails if anything (a file, a planted symlink) already has it: so it never
 follows a symlink, never overwrites anything, is never readable by others, and appears under its name only
 whole (a process killed halfway leaves at most a hidden «.….part», never a truncated statement that reads as
-complete). Names are unique: two exports in the same second both succeed.
+complete). Names are unique: two exports in the same second both succeed. Such a leftover is removed by the
+next write in the same folder once it is old (`STALE_PART_SECONDS`): only a regular file of our naming and
+owner, never a fresh one (another session's write in flight) nor a link.
 Every file a command reads (CSV imports, receipts to verify, settings, scripts, the key file) goes through
 `read_limited` (or `read_head`, for a database's first bytes).
 """
@@ -29,6 +31,10 @@ if TYPE_CHECKING:  # csv loads with the first table read, not with the key file 
 
 MAX_CSV_BYTES = 1 * 2**20  # a CSV a deployment loads (entities, channels, agencies, rates)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_PART = re.compile(r"\.[0-9a-f]{12}\.part")  # the temporary names `_whole` makes, and only those
+# A write lasts well under a second (the data is in memory, then one fsync): a temporary file an hour old is a
+# leftover of a killed process, not another session's write in flight.
+STALE_PART_SECONDS = 3600
 
 
 def write_private(directory: str | Path, stem: str, suffix: str, data: bytes) -> Path:
@@ -73,6 +79,7 @@ def _whole(folder: Path, data: bytes) -> Iterator[Callable[[Path], bool]]:
     the name `path` (False if the name is taken). The temporary name is gone when the block ends."""
     import secrets
 
+    _sweep_parts(folder)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     while True:
         tmp = folder / f".{secrets.token_hex(6)}.part"
@@ -106,6 +113,33 @@ def _whole(folder: Path, data: bytes) -> Iterator[Callable[[Path], bool]]:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+
+
+def _sweep_parts(folder: Path) -> None:
+    """Remove the temporary files a killed write left in `folder`: our naming, a regular file with one link,
+    ours (same owner), untouched for `STALE_PART_SECONDS` by the file system's clock (it stamps them; the
+    co-op's clock does not). Best effort: a file that vanishes or cannot be removed is left alone."""
+    import time
+
+    cutoff = time.time() - STALE_PART_SECONDS
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return
+    with entries:
+        for entry in entries:
+            if not _PART.fullmatch(entry.name):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if (not stat.S_ISREG(info.st_mode) or info.st_nlink != 1 or info.st_mtime > cutoff
+                    or (uid is not None and info.st_uid != uid)):
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def read_limited(path: str | Path, *, max_bytes: int, what: str, nofollow: bool = False,

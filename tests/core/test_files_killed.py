@@ -90,3 +90,33 @@ def test_an_out_file_never_goes_through_a_planted_link(tmp_path):
         files.write_private_file(link, b"%PDF")
     assert elsewhere.read_bytes() == b"de otra persona"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ajeno.txt", "estado.pdf"]  # no temporary left
+
+
+def test_a_killed_exports_leftover_goes_at_a_later_export_but_a_write_in_flight_stays(tmp_path):
+    """The hidden temporary file a SIGKILL left is removed by a later write in the folder once it is old; a fresh
+    one (another session exporting at this moment), a name not of our making, a link and another owner's file
+    stay."""
+    folder = tmp_path / "descargas"
+    _kill_halfway("folder", folder)
+    [left] = [p for p in folder.iterdir() if p.name.endswith(".part")]
+    old = time.time() - files.STALE_PART_SECONDS - 60
+    os.utime(left, (old, old))
+    in_flight = folder / ".0123456789ab.part"
+    in_flight.write_bytes(b"%PDF-1.4 a medias")
+    not_ours = folder / ".notas.part"
+    not_ours.write_bytes(b"de la persona")
+    link = folder / ".ba9876543210.part"
+    link.symlink_to(tmp_path / "destino")
+    foreign = folder / ".aaaaaaaaaaaa.part"
+    foreign.write_bytes(b"de otro usuario")
+    for path in (not_ours, foreign):
+        os.utime(path, (old, old))
+    os.utime(link, (old, old), follow_symlinks=False)
+    if os.geteuid() == 0:
+        os.chown(foreign, 4242, 4242)
+    else:
+        foreign.unlink()  # only root can give a file to someone else
+    made = files.write_private(folder, "estado-de-cuenta", ".pdf", b"%PDF-1.4 entero %%EOF")
+    assert not left.exists()
+    kept = {in_flight.name, not_ours.name, link.name, made.name} | ({foreign.name} if os.geteuid() == 0 else set())
+    assert {p.name for p in folder.iterdir()} == kept
