@@ -7,11 +7,9 @@ shows it again. `reset-totp` enrols a new one for a user who lost theirs (the ol
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import os
 import sys
-from typing import Literal
 
 from backend.core.clock import date_text
 from backend.core.text import visible
@@ -92,59 +90,44 @@ def _add(cfg, args) -> int:
     if password is None:
         backend.close()
         return 1
-    png = _open_png(args.qr_png)
-    if png is False:
+    if not _png_path_free(args.qr_png):
         backend.close()
         return 1
     try:
         enrolment = backend.auth.staff_directory.add(args.user, args.role, password, args.name, cedula=args.cedula)
     except ServiceError as exc:
         say(exc.message, err=True)
-        _drop_png(png, args.qr_png)
         return 1
-    except BaseException:
-        _drop_png(png, args.qr_png)
-        raise
     finally:
         backend.close()
     say(f"Usuario de personal creado: {enrolment.username} ({args.role})")
     if args.cedula is None:
         say("Aviso: sin --cedula solo se compara su nombre con el de los socios; vincúlala con «staff link».")
-    _show_secret(enrolment, qr=not args.no_qr, png=png, png_path=args.qr_png)
-    return 0
+    return 0 if _show_secret(enrolment, qr=not args.no_qr, png_path=args.qr_png) else 1
 
 
-def _open_png(path: str | None) -> int | None | Literal[False]:
-    """A new file for the QR image, opened before anything is enrolled (so a bad path changes nothing).
-
-    Created 0600 and never through an existing file or symlink (O_EXCL, O_NOFOLLOW): the image holds
-    the secret, so it must not land in a file someone else can read or has planted. False: refused.
-    """
+def _png_path_free(path: str | None) -> bool:
+    """Whether the QR image may be saved at `path`, checked before anything is enrolled (so a bad path changes
+    nothing): a new name (never an existing file or a planted symlink: the image holds the secret, so it must not
+    land in a file someone else can read or has planted) in a folder we can write. The image itself is written
+    after enrolment, whole or not at all (files.write_private_file: 0600, refused again if the name got taken)."""
     if path is None:
-        return None
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags, 0o600)
-    except FileExistsError:
-        say(f"Ya existe {path}: elige un archivo nuevo para la imagen del código QR.", err=True)
+        return True
+    if os.path.lexists(path):
+        say(f"Ya existe {visible(path)}: elige un archivo nuevo para la imagen del código QR.", err=True)
         return False
-    except OSError as exc:
-        say(f"No se pudo crear {path} ({exc.strerror}).", err=True)
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        say(f"No se puede crear {visible(path)}: la carpeta {visible(folder)} no existe o no se puede escribir.",
+            err=True)
         return False
-    os.fchmod(fd, 0o600)  # whatever the umask
-    return fd
+    return True
 
 
-def _drop_png(fd: int | None, path: str | None) -> None:
-    """Nothing was enrolled: the empty image file goes."""
-    if fd is None or path is None:
-        return
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(path)
-
-
-def _show_secret(enrolment, *, qr: bool, png: int | None = None, png_path: str | None = None) -> None:
+def _show_secret(enrolment, *, qr: bool, png_path: str | None = None) -> bool:
+    """Show the new secret; False if the QR image could not be saved (the secret shown still holds)."""
+    from backend.core.errors import ServiceError
+    from backend.core.files import write_private_file
     from backend.security import totp
 
     say("Registra este secreto en la aplicación autenticadora AHORA: no se volverá a mostrar.")
@@ -152,10 +135,16 @@ def _show_secret(enrolment, *, qr: bool, png: int | None = None, png_path: str |
     say(f"URI: {enrolment.uri}")
     if qr:
         say(totp.qr_text(enrolment.uri))
-    if png is not None:
-        with os.fdopen(png, "wb") as out:
-            out.write(totp.qr_png(enrolment.uri))
-        say(f"Código QR guardado en {png_path} (solo tú puedes leerlo); bórralo cuando el autenticador lo haya leído.")
+    if png_path is not None:
+        try:
+            write_private_file(png_path, totp.qr_png(enrolment.uri))
+        except ServiceError as exc:
+            say(f"{visible(exc.message)} No se guardó la imagen del código QR: usa el secreto mostrado arriba.",
+                err=True)
+            return False
+        say(f"Código QR guardado en {visible(png_path)} (solo tú puedes leerlo); bórralo cuando el autenticador "
+            "lo haya leído.")
+    return True
 
 
 def _reset_totp(cfg, args) -> int:
@@ -164,24 +153,18 @@ def _reset_totp(cfg, args) -> int:
     backend = _backend(cfg)
     if backend is None:
         return 2
-    png = _open_png(args.qr_png)
-    if png is False:
+    if not _png_path_free(args.qr_png):
         backend.close()
         return 1
     try:
         enrolment = backend.auth.staff_directory.reset_totp(args.user)
     except ServiceError as exc:
         say(exc.message, err=True)
-        _drop_png(png, args.qr_png)
         return 1
-    except BaseException:
-        _drop_png(png, args.qr_png)
-        raise
     finally:
         backend.close()
     say(f"Nuevo autenticador para {enrolment.username}: el secreto anterior ya no vale y sus sesiones se cerraron.")
-    _show_secret(enrolment, qr=not args.no_qr, png=png, png_path=args.qr_png)
-    return 0
+    return 0 if _show_secret(enrolment, qr=not args.no_qr, png_path=args.qr_png) else 1
 
 
 def _list(cfg, args) -> int:
