@@ -38,7 +38,7 @@ from backend.core.db import member_lock
 from backend.core.errors import Forbidden, NotFound, ValidationError
 from backend.core.identity import ID_TYPES, mask_id, mask_phone, normalize_id, validate_mobile
 from backend.core.money import format_money
-from backend.core.text import ascii_digits, clean_text
+from backend.core.text import ascii_digits, clean_text, fold_digits
 from backend.security import staff_conflicts
 from backend.security.roles import ATENCION, SUPERVISOR, staff_only
 from backend.security.staff_conflicts import refuse_own
@@ -115,6 +115,7 @@ class OnlineAccess:
 
 def _birth_date(text: str, today: date) -> str:
     raw = clean_text(text, field="birth_date", label="La fecha de nacimiento", max_len=10, min_len=1)
+    raw = fold_digits(raw)  # «١٤/٠٣/١٩٨٨» is 14/03/1988, as the movement filter's dates and amounts read it
     try:
         born = datetime.strptime(raw, "%d/%m/%Y").date()
     except ValueError:

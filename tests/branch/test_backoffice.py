@@ -118,3 +118,23 @@ def test_member_service_actions_are_audited_with_the_member(backend, staff):
     row = backend.db.conn.execute("SELECT actor, action, outcome FROM audit_log WHERE member_id = ? ORDER BY id DESC"
                                   " LIMIT 1", (member_id,)).fetchone()
     assert tuple(row) == ("atencion1", "socio.desbloquear", "ok")
+
+
+@pytest.mark.parametrize("typed", ["١٤/٠٣/١٩٨٨", "۱۴/۰۳/۱۹۸۸", "１４/０３/１９８８", "١٤/03/1988"])
+@pytest.mark.sqlite_only  # input checks before any engine-specific SQL: one engine is enough
+def test_a_birth_date_in_look_alike_digits_is_the_same_date(backend, staff, typed):
+    """Arabic-Indic, Persian or fullwidth digits (another keyboard layout) are folded, as amounts, codes and the
+    movement filter's dates are: the same review and the same stored date as 14/03/1988."""
+    review = backend.backoffice.review_enrolment(staff["atencion"].token, {**FORM, "birth_date": typed})
+    assert review == backend.backoffice.review_enrolment(staff["atencion"].token, FORM)
+    backend.backoffice.enrol_member(staff["atencion"].token, {**FORM, "birth_date": typed})
+    assert backend.db.conn.execute("SELECT birth_date FROM members WHERE id_number = '1104680135'"
+                                   ).fetchone()[0] == "1988-03-14"
+
+
+@pytest.mark.parametrize("typed", ["١٤/٠٣/٢٠١٥", "٣١/٠٢/١٩٩٠", "١٤/٠٣/١٩٨٨x"])
+@pytest.mark.sqlite_only
+def test_a_birth_date_in_look_alike_digits_is_still_checked(backend, staff, typed):
+    """Folded digits still meet the age rule and the calendar, and anything else is still refused."""
+    with pytest.raises(ValidationError):
+        backend.backoffice.enrol_member(staff["atencion"].token, {**FORM, "birth_date": typed})
