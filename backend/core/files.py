@@ -79,7 +79,6 @@ def _whole(folder: Path, data: bytes) -> Iterator[Callable[[Path], bool]]:
     the name `path` (False if the name is taken). The temporary name is gone when the block ends."""
     import secrets
 
-    _sweep_parts(folder)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     while True:
         tmp = folder / f".{secrets.token_hex(6)}.part"
@@ -93,6 +92,8 @@ def _whole(folder: Path, data: bytes) -> Iterator[Callable[[Path], bool]]:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+            stamped = os.fstat(fh.fileno()).st_mtime  # "now" as the file system stamps files, like the leftovers
+        _sweep_parts(folder, stamped)
 
         def publish(path: Path) -> bool:
             try:
@@ -115,13 +116,12 @@ def _whole(folder: Path, data: bytes) -> Iterator[Callable[[Path], bool]]:
             os.unlink(tmp)
 
 
-def _sweep_parts(folder: Path) -> None:
+def _sweep_parts(folder: Path, now: float) -> None:
     """Remove the temporary files a killed write left in `folder`: our naming, a regular file with one link,
-    ours (same owner), untouched for `STALE_PART_SECONDS` by the file system's clock (it stamps them; the
-    co-op's clock does not). Best effort: a file that vanishes or cannot be removed is left alone."""
-    import time
-
-    cutoff = time.time() - STALE_PART_SECONDS
+    ours (same owner), untouched for `STALE_PART_SECONDS` before `now` (the stamp the file system just gave our
+    own temporary file: the clock that stamped the leftovers, whatever the process's clock says). Best effort: a
+    file that vanishes or cannot be removed is left alone."""
+    cutoff = now - STALE_PART_SECONDS
     uid = os.geteuid() if hasattr(os, "geteuid") else None
     try:
         entries = os.scandir(folder)
