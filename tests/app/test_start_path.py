@@ -7,11 +7,11 @@ import sys
 import threading
 
 import pytest
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
-from textual.widgets._footer import FooterKey
 
 from backend.core.settings import Settings
 from backend.service import Backend
@@ -52,6 +52,7 @@ print(app.stylesheet.has_source(str(SCREENS_CSS)))
 # The real start, `cooprogreso --db X`, up to the sign-in screen: the app, headless, through cli.main.
 CLI_PROBE = """
 import sys
+from textual import events
 from textual.app import App
 from cooprogreso_tui import cli
 
@@ -181,10 +182,10 @@ class _Toggle(Screen):
 
 
 def _keys(screen) -> list[tuple[str, bool]]:
-    return [(k.description, k.has_class("-disabled")) for k in screen.query(FooterKey)]
+    return screen.query_one(Footer).keys
 
 
-async def test_footer_shows_its_keys_and_follows_their_changes_without_rebuilding_for_nothing():
+async def test_footer_shows_its_keys_and_follows_their_changes_without_redrawing_for_nothing():
     class Toggle(App):
         def get_default_screen(self):
             return _Toggle()
@@ -192,15 +193,139 @@ async def test_footer_shows_its_keys_and_follows_their_changes_without_rebuildin
     app = Toggle()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
+        footer = app.screen.query_one(Footer)
         assert _keys(app.screen) == [("Abrir", False), ("Sonar", False)]
-        shown = list(app.screen.query(FooterKey))
-        await pilot.press("tab")  # the second field: the same keys, the same footer
+        shown = footer._shown
+        await pilot.press("tab")  # the second field: the same keys, nothing redrawn
         await pilot.pause()
-        assert app.screen.focused.id == "b" and list(app.screen.query(FooterKey)) == shown
+        assert app.screen.focused.id == "b" and footer._shown is shown
         app.screen.allowed = False
         app.screen.refresh_bindings()
         await pilot.pause()
         assert _keys(app.screen) == [("Abrir", True), ("Sonar", False)]
+        assert "Abrir" in _line(app, -1) and "Sonar" in _line(app, -1)
+
+
+def _line(app, row: int) -> str:
+    return "".join(segment.text for segment in app.screen._compositor.render_strips()[row])
+
+
+def _cells(app, row: int) -> list[tuple[str, object]]:
+    """A drawn row cell by cell, as it shows (not how it is split into segments, nor the offsets kept for the mouse)."""
+    return [(ch, segment.style.clear_meta_and_links() if segment.style else None)
+            for segment in app.screen._compositor.render_strips()[row] for ch in segment.text]
+
+
+@pytest.mark.parametrize("theme", ["cooprogreso", "alto-contraste", "claro", "ansi"])
+async def test_footer_looks_as_textuals_in_every_state(theme):
+    """One widget draws the keys (start-up time): the same cells as Textual's Footer, a widget per key, in every
+    theme, with a disabled key, and with the mouse over a key (enabled or not)."""
+    from textual.widgets import Footer as TextualFooter
+    from textual.widgets._footer import FooterKey
+
+    from screens.shared.themes import THEMES
+
+    class Keys(Screen):
+        BINDINGS = [Binding("ctrl+o", "open", "Abrir"), Binding("ctrl+y", "app.bell", "Sonar"),
+                    Binding("f5", "open", "Otra vez"),  # a second key for one action: the first is shown
+                    Binding("ctrl+n", "nothing", "Oculta", show=False), Binding("escape", "app.bell", "Volver")]
+
+        def __init__(self, footer) -> None:
+            super().__init__()
+            self.footer = footer
+
+        def compose(self):
+            yield Input()
+            yield self.footer
+
+        def check_action(self, action, parameters):
+            return None if action == "open" else True
+
+        def action_open(self) -> None:
+            pass
+
+    class Pair(App):
+        def __init__(self, footer) -> None:
+            super().__init__(ansi_color=theme == "ansi")
+            self.footer = footer
+            for _, registered in THEMES.values():
+                self.register_theme(registered)
+
+        def get_default_screen(self):
+            return Keys(self.footer)
+
+    drawn = []
+    for footer in (TextualFooter(show_command_palette=False), Footer()):
+        app = Pair(footer)
+        async with app.run_test(size=(80, 24)) as pilot:
+            if theme != "ansi":
+                app.theme = theme
+            for _ in range(5):  # Textual's composes its keys after a refresh
+                await pilot.pause()
+            states = [_cells(app, -1)]
+            for hovered in (0, 1):  # the disabled key, then an enabled one
+                if isinstance(footer, Footer):
+                    footer._hovering(hovered)
+                else:
+                    keys = list(footer.query(FooterKey))
+                    for index, key in enumerate(keys):
+                        key.mouse_hover = index == hovered
+                        key.update_node_styles()
+                await pilot.pause()
+                states.append(_cells(app, -1))
+            drawn.append(states)
+    assert "Abrir" in "".join(ch for ch, _ in drawn[1][0]) and "Otra vez" not in "".join(ch for ch, _ in drawn[1][0])
+    for state, (textuals, ours) in enumerate(zip(*drawn)):
+        assert [(i, a, b) for i, (a, b) in enumerate(zip(textuals, ours)) if a != b] == [], state
+
+
+async def test_footer_keys_answer_the_mouse():
+    """A click on a key presses it (on a disabled one it only rings), the key under the mouse gives its tooltip,
+    and keys wider than the line come into view with the wheel."""
+    pressed = []
+
+    class Wide(Screen):
+        BINDINGS = [Binding("ctrl+o", "press('o')", "Abrir", tooltip="Abre algo"),
+                    Binding("ctrl+y", "press('y')", "Sonar"),
+                    *(Binding(f"f{n}", f"press('{n}')", f"Tecla número {n}") for n in range(1, 9))]
+
+        def compose(self):
+            yield Footer()
+
+        def check_action(self, action, parameters):
+            return None if parameters == ("y",) else True
+
+        def action_press(self, key: str) -> None:
+            pressed.append(key)
+
+    class Mouse(App):
+        def get_default_screen(self):
+            return Wide()
+
+        def bell(self) -> None:
+            pressed.append("bell")
+
+    app = Mouse()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(Footer)
+        assert _line(app, -1).startswith(" ^o Abrir  ^y Sonar  f1 Tecla número 1 ")
+        await pilot.click(Footer, offset=(3, 0))
+        await pilot.click(Footer, offset=(12, 0))
+        await pilot.pause()
+        assert pressed == ["o", "bell"]
+        await pilot.hover(Footer, offset=(3, 0))
+        assert footer.tooltip == "Abre algo"
+        await pilot.hover(Footer, offset=(12, 0))
+        assert footer.tooltip is None
+        assert "f8 Tecla número 8" not in _line(app, -1)
+        for _ in range(60):
+            footer.post_message(events.MouseScrollDown(footer, 0, 0, 0, 0, 0, False, False, False))
+        await pilot.pause()
+        assert _line(app, -1).rstrip().endswith("f8 Tecla número 8")
+        await pilot.click(Footer, offset=(78, 0))
+        await pilot.pause()
+        assert pressed == ["o", "bell", "8"]
 
 
 async def test_login_footer_keeps_its_keys_across_fields(backend):
