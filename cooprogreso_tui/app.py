@@ -21,9 +21,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from screens.menu.commands import CoopCommands
 from screens.security.login import LoginScreen
-from screens.shared.widgets import spanish_select_lists
+from screens.shared.footer import spanish_select_lists
 
 from . import __version__
 from .background import BackgroundJobs
@@ -31,6 +30,8 @@ from .background import BackgroundJobs
 MIN_SIZE = (80, 24)  # screens/shared/size.py's MIN_WIDTH, MIN_HEIGHT (tests/app/test_ui_layout.py keeps them equal)
 
 if TYPE_CHECKING:  # the caller builds the Backend; sign-in's module loads with the first sign-in
+    from textual.command import Provider
+
     from backend.security.auth import SignedIn
     from backend.service import Backend
 
@@ -49,6 +50,13 @@ JOBS = {
 }
 
 
+def _coop_commands() -> type[Provider]:
+    """The command palette's provider, as Textual takes a lazy one: its module loads with the first Ctrl+P."""
+    from screens.menu.commands import CoopCommands
+
+    return CoopCommands
+
+
 class CooprogresoApp(App):
     CSS_PATH = "theme.tcss"
     TITLE = "Cooprogreso en Línea"
@@ -64,7 +72,7 @@ class CooprogresoApp(App):
                 # cause, so the same cure: as Input.Submitted it moved focus only after the keys typed behind it
                 # had already queued in the old field. Anywhere else Enter goes on to the focused widget.
                 Binding("enter", "enter_next", show=False, priority=True, id="app.enter_next")]
-    COMMANDS = {CoopCommands}
+    COMMANDS = {_coop_commands}  # loaded when the palette first opens (start-up time)
 
     def __init__(self, backend: Backend, *, export_dir: str | Path = ".",
                  monotonic: Callable[[], float] = time.monotonic) -> None:

@@ -15,7 +15,7 @@ from screens.shared.calls import ServiceCalls
 from screens.shared.otp import OtpModal
 from screens.shared.safe_text import safe_text
 from screens.shared.text_entry import TextInput
-from screens.shared.widgets import Footer
+from screens.shared.footer import Footer
 
 
 class AffiliationScreen(ServiceCalls, Screen):

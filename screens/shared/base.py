@@ -7,7 +7,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from screens.shared.calls import ServiceCalls
-from screens.shared.widgets import CoopHeader, Footer, IdleBanner
+from screens.shared.footer import Footer
+from screens.shared.widgets import CoopHeader, IdleBanner
 
 
 class MemberScreen(ServiceCalls, Screen):

@@ -15,12 +15,13 @@ from textual.widgets import Input
 
 from backend.core.settings import Settings
 from backend.service import Backend
-from screens.shared.widgets import Footer
+from screens.shared.footer import Footer
 
 # What the login screen never needs: sign-in and the operation flow load with the first sign-in, sections on use.
 DEFERRED = ("backend.security.auth", "backend.security.otp", "backend.security.operations", "backend.security.staff",
             "backend.core.ledger", "backend.products.position", "backend.security.receipts", "pyotp",
-            "tomllib", "screens.menu.menu", "screens.products.position",
+            "tomllib", "screens.menu.menu", "screens.menu.commands", "screens.shared.widgets",
+            "screens.products.position",
             # every area's backend and screens, the books audit, documents on paper, outside systems (#23)
             "backend.transfers", "backend.bill_payments", "backend.cards", "backend.products", "backend.contact",
             "backend.help", "backend.branch", "backend.demo", "backend.core.invariants", "backend.audit_books",
