@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Static
 
 from screens.shared.calls import ServiceCalls
 from screens.shared.safe_text import safe_text
-from screens.shared.text_entry import TextInput
+from screens.shared.text_entry import StyledWhenAttached, TextInput
 from screens.shared.footer import Footer
 
 if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before the first screen
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before t
 FORM = ("#username", "#password", "#login", "#register")
 
 
-class PasswordInput(Input):
+class PasswordInput(StyledWhenAttached, Input):
     """The password: its Enter signs in with what was typed before it. Keys typed right behind it (fast, pasted,
     one burst over SSH) reach the field before the sign-in reads it, and became part of the password tried
     («Demo-2026!» Enter «xyz»: a failed attempt counted); in queue order here they come after the Enter and are
@@ -56,7 +56,7 @@ class PasswordInput(Input):
         self.submitted = False
 
 
-class SignInButton(Button, inherit_css=False):
+class SignInButton(StyledWhenAttached, Button, inherit_css=False):
     """A Button styled by the rules of Button's DEFAULT_CSS that a compact default-style button, plain or
     primary, can match, copied as they are (with Widget's): Textual's whole DEFAULT_CSS (45 rules, every variant
     and the flat style) was the biggest part of the CSS parsed before the sign-in's first frame (start-up time).

@@ -389,3 +389,28 @@ async def test_sign_in_buttons_look_as_textual_buttons_in_every_state(theme):
                     button.disabled, button.mouse_hover = False, False
                     button.set_class(False, "-active")
                 assert seen[0] == seen[1], (textuals.variant, state)
+
+
+async def test_the_sign_in_styles_each_widget_once_it_is_mounted(backend, monkeypatch):
+    """Textual restyled a widget at each class its constructor set (compact, a button's variant): a whole pass of
+    the stylesheet over a widget not yet in the DOM, styled again once mounted. The sign-in's fields and buttons
+    skip those; a change of class once mounted (focus, disabled) still restyles them."""
+    from tests.ui import make_app
+
+    passes: list[tuple[str, bool]] = []
+    update_styles = App.update_styles
+
+    def counted(app, node, animate=True):
+        passes.append((type(node).__name__, node.is_attached))
+        update_styles(app, node, animate)
+
+    monkeypatch.setattr(App, "update_styles", counted)
+    app = make_app(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert [name for name, attached in passes if not attached] == []
+        assert ("TextInput", True) in passes  # the user field's focus
+        login = app.screen.query_one("#login")
+        login.disabled = True
+        await pilot.pause()
+        assert login.has_pseudo_class("disabled") and login.styles.text_opacity == 0.6
