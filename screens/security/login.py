@@ -13,9 +13,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
 from screens.shared.calls import ServiceCalls
+from screens.shared.footer import Footer
 from screens.shared.safe_text import safe_text
 from screens.shared.text_entry import StyledWhenAttached, TextInput
-from screens.shared.footer import Footer
 
 if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before the first screen
     from backend.security.auth import SignedIn

@@ -111,7 +111,9 @@ class Footer(Widget, can_focus=False):
             return
         keys = self._keys(screen)
         if keys != self._shown:
-            self._shown = keys
+            # until redrawn, a click presses nothing: the keys it would find are the old ones (a key just disabled)
+            self._shown, self._spans, self._hover = keys, [], None
+            self.tooltip = None
             self.refresh()
 
     def _item_style(self, *components: str) -> Style:
