@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Select, Static
 
 from backend.core.errors import ValidationError
+from screens.shared.footer import Footer as Footer  # its old home, still imported from here by older code
 from screens.shared.safe_text import SafeText, safe_text
 from screens.shared.text_entry import TextInput
 
