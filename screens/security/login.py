@@ -172,6 +172,7 @@ class SignInButton(StyledWhenAttached, Button, inherit_css=False):
 class LoginScreen(ServiceCalls, Screen):
     ENTER_NEXT = "#username"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
     verifying = False  # a sign-in is out: one at a time
+    resumed_once = False  # shown at least once (see _on_screen_resume)
     BINDINGS = [
         Binding("ctrl+r", "register", "Regístrate aquí", id="login.register", tooltip="Afiliarte a Cooprogreso en Línea"),
         Binding("ctrl+q", "quit", "Salir", id="login.quit", tooltip="Cerrar la aplicación"),
@@ -199,6 +200,14 @@ class LoginScreen(ServiceCalls, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#username", Input).focus()
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        """The first time it is shown (the app's start) its widgets were styled a moment before, when mounted:
+        Textual's resume would run the whole stylesheet over them again before the first frame (start-up time).
+        Later showings are left as Textual has them."""
+        if not self.resumed_once:
+            self.resumed_once = True
+            event.refresh_styles = False
 
     def reset(self) -> None:
         """After a session ends: nothing of the last member stays in the fields."""

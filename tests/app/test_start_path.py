@@ -393,8 +393,9 @@ async def test_sign_in_buttons_look_as_textual_buttons_in_every_state(theme):
 
 async def test_the_sign_in_styles_each_widget_once_it_is_mounted(backend, monkeypatch):
     """Textual restyled a widget at each class its constructor set (compact, a button's variant): a whole pass of
-    the stylesheet over a widget not yet in the DOM, styled again once mounted. The sign-in's fields and buttons
-    skip those; a change of class once mounted (focus, disabled) still restyles them."""
+    the stylesheet over a widget not yet in the DOM, styled again once mounted; and the whole sign-in screen again
+    when first shown. The sign-in skips those; a change of class once mounted (focus, disabled) still restyles a
+    widget, and the screen is restyled when Textual asks for it on a later showing."""
     from tests.ui import make_app
 
     passes: list[tuple[str, bool]] = []
@@ -410,6 +411,10 @@ async def test_the_sign_in_styles_each_widget_once_it_is_mounted(backend, monkey
         await pilot.pause()
         assert [name for name, attached in passes if not attached] == []
         assert ("TextInput", True) in passes  # the user field's focus
+        assert ("LoginScreen", True) not in passes  # styled when mounted, not again when first shown
+        app.screen.post_message(events.ScreenResume())  # shown again as Textual restyles it (a switch of screen)
+        await pilot.pause()
+        assert ("LoginScreen", True) in passes
         login = app.screen.query_one("#login")
         login.disabled = True
         await pilot.pause()
