@@ -12,13 +12,14 @@ from textual.widgets import Button, ContentSwitcher, Input, Label, Select, Stati
 from backend.core.identity import ID_TYPES
 from backend.security.auth import AffiliationStart
 from screens.shared.calls import ServiceCalls
+from screens.shared.footer import Footer
 from screens.shared.otp import OtpModal
 from screens.shared.safe_text import safe_text
+from screens.shared.styled import StyledWhenShown
 from screens.shared.text_entry import TextInput
-from screens.shared.footer import Footer
 
 
-class AffiliationScreen(ServiceCalls, Screen):
+class AffiliationScreen(StyledWhenShown, ServiceCalls, Screen):
     ENTER_NEXT = "#new-username, #new-password"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
     BINDINGS = [Binding("escape", "leave", "Volver", id="affiliation.back", tooltip="Volver al inicio de sesión")]
 

@@ -15,7 +15,8 @@ from textual.widgets import Button, Input, Static
 from screens.shared.calls import ServiceCalls
 from screens.shared.footer import Footer
 from screens.shared.safe_text import safe_text
-from screens.shared.text_entry import StyledWhenAttached, TextInput
+from screens.shared.styled import StyledWhenAttached, StyledWhenShown
+from screens.shared.text_entry import TextInput
 
 if TYPE_CHECKING:  # sign-in's module loads with the first sign-in, not before the first screen
     from backend.security.auth import SignedIn
@@ -169,10 +170,9 @@ class SignInButton(StyledWhenAttached, Button, inherit_css=False):
     """
 
 
-class LoginScreen(ServiceCalls, Screen):
+class LoginScreen(StyledWhenShown, ServiceCalls, Screen):
     ENTER_NEXT = "#username"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
     verifying = False  # a sign-in is out: one at a time
-    resumed_once = False  # shown at least once (see _on_screen_resume)
     BINDINGS = [
         Binding("ctrl+r", "register", "Regístrate aquí", id="login.register", tooltip="Afiliarte a Cooprogreso en Línea"),
         Binding("ctrl+q", "quit", "Salir", id="login.quit", tooltip="Cerrar la aplicación"),
@@ -200,14 +200,6 @@ class LoginScreen(ServiceCalls, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#username", Input).focus()
-
-    def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        """The first time it is shown (the app's start) its widgets were styled a moment before, when mounted:
-        Textual's resume would run the whole stylesheet over them again before the first frame (start-up time).
-        Later showings are left as Textual has them."""
-        if not self.resumed_once:
-            self.resumed_once = True
-            event.refresh_styles = False
 
     def reset(self) -> None:
         """After a session ends: nothing of the last member stays in the fields."""

@@ -13,7 +13,6 @@ the screens that write free text, not with the sign-in screen (start-up time).
 from __future__ import annotations
 
 import unicodedata
-from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -22,11 +21,7 @@ from textual.expand_tabs import expand_tabs_inline
 from textual.widgets import Input
 
 from screens.shared.safe_text import SafeText
-
-if TYPE_CHECKING:  # a mixin of widgets; at run time a plain class (see StyledWhenAttached)
-    from textual.widget import Widget as _Widget
-else:
-    _Widget = object
+from screens.shared.styled import StyledWhenAttached
 
 _KEPT = {"Cf", "Co", "Cn", "Zl", "Zp", "Cs"}  # refused by clean_text; never a key binding
 
@@ -44,18 +39,6 @@ def hidden_character(event: events.Key) -> str | None:
     if ch is None or len(ch) != 1 or ch.isprintable():
         return None
     return ch if unicodedata.category(ch) in _KEPT else None
-
-
-class StyledWhenAttached(_Widget):
-    """Styled once, when mounted. Textual restyles a widget at each change of its classes, also while it is
-    still being built: `compact=True`, a Button's variant, … each ran the whole stylesheet over a widget with no
-    parent yet, styled again when mounted (7 of the sign-in's passes before its first frame; start-up time).
-    A plain mixin, first among the bases: Textual takes a widget's CSS, type name and component classes from
-    its first DOMNode base only."""
-
-    def update_node_styles(self, animate: bool = True) -> None:
-        if self.is_attached:
-            super().update_node_styles(animate)
 
 
 class TextInput(StyledWhenAttached, Input):
