@@ -182,8 +182,8 @@ class LoginScreen(StyledWhenShown, ServiceCalls, Screen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="login-box", classes="dialog"):
-            # the brand, the co-op's name below it and, after a blank line, the first field's label: one widget for
-            # what were three (start-up time); the label in the colour a Static of its own has
+            # the brand, the co-op's name below it and, after a blank line, the first field's label in one widget
+            # (start-up time: the label was a Static of its own); the label in the colour that Static had
             yield Static(Content.assemble(("COOPROGRESO", "bold $success"), "\n",
                                           "Cooperativa de Ahorro y Crédito · Cooprogreso en Línea", "\n\n",
                                           ("Usuario", "$foreground")),
