@@ -29,6 +29,11 @@ CATCH_TERMINAL = """Object.defineProperty(Object.prototype, "terminal", { config
   if (value && value.buffer && value.buffer.active && !window.__terminal) window.__terminal = value; } });"""
 
 
+# Drawn is not yet seen: the page shows its terminal (opacity 1) only once its first bytes came; until then the
+# login screen in xterm.js's buffer is not a paint.
+SHOWN = "getComputedStyle(document.querySelector('.textual-terminal')).opacity === '1'"
+
+
 def _until_login(read, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while "Usuario" not in read():
@@ -124,7 +129,8 @@ def _web_first_paint(demo: Path) -> tuple[float, float] | None:
                 page.on("websocket", lambda ws: opened.append(time.monotonic()))
                 start = time.monotonic()
                 page.goto(f"http://127.0.0.1:{port}/")
-                _until_login(lambda: "\n".join(page.evaluate(SCREEN_JS)))
+                shown_screen = f"() => {SHOWN} ? ({SCREEN_JS})() : []"
+                _until_login(lambda: "\n".join(page.evaluate(shown_screen)))
                 painted = time.monotonic() - start
                 size = page.evaluate("() => [window.__terminal.cols, window.__terminal.rows]")
                 if size != [80, 24]:

@@ -22,6 +22,7 @@ import ipaddress
 import secrets
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -127,6 +128,7 @@ class Prestarted:
     held_bytes: int = 0
     socket: web.WebSocketResponse | None = None
     exited: bool = False
+    starting: asyncio.Task[None] | None = None  # spawning its process (service is None until it is done)
 
     async def write_bytes(self, data: bytes) -> None:
         if self.socket is not None:
@@ -166,16 +168,20 @@ class Prestarted:
 
 
 async def stop_service(service: AppService, grace: float = 3.0) -> None:
-    """textual-serve's stop (ask the app to quit, wait for it), but an app that does not quit in time is killed."""
-    try:
-        await asyncio.wait_for(service.stop(), grace)
-    except (TimeoutError, OSError, RuntimeError, AssertionError):  # too slow, or its pipe already gone
-        process = service._process
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(process.wait(), grace)
+    """textual-serve's stop (ask the app to quit, wait for it), but an app that does not quit in time is killed, and so
+    is one whose start failed or was cancelled after its process was spawned (textual-serve's stop skips it)."""
+    if service._task is not None:  # it ran: asked to quit, it may still finish its own way (stdout closes first)
+        try:
+            await asyncio.wait_for(service.stop(), grace)
+            return
+        except (TimeoutError, OSError, RuntimeError, AssertionError):  # too slow, or its pipe already gone
+            pass
+    process = service._process
+    if process is not None and process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(process.wait(), grace)
 
 
 def _csp(ws_origin: str) -> str:
@@ -253,6 +259,7 @@ class CooprogresoServer(Server):
 
     async def on_shutdown(self, app: web.Application) -> None:
         pending, self.prestarted = list(self.prestarted.values()), {}
+        await asyncio.gather(*(p.starting for p in pending if p.starting is not None), return_exceptions=True)
         await asyncio.gather(*(stop_service(p.service) for p in pending if p.service is not None), *self._stopping)
 
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
@@ -266,48 +273,65 @@ class CooprogresoServer(Server):
         return aiohttp_jinja2.render_template("app_index.html", request, context)
 
     async def _prestart(self, who: str) -> str | None:
-        """Start an app for the page about to be served to `who`; its token, or None over the caps."""
+        """Start an app for the page about to be served to `who`; its token, or None over the caps. The page does
+        not wait for the app's process to be spawned (10–130 ms on a busy machine): its websocket does, if it comes
+        first."""
         self._expire()
         mine = sum(1 for p in self.prestarted.values() if p.client == who)
         if mine >= self.PRESTART_PER_CLIENT or len(self.prestarted) >= self.PRESTART_TOTAL:
             return None
         token = secrets.token_urlsafe(32)
         pending = Prestarted(client=who, started=time.monotonic(), limit=self.PRESTART_HOLD_BYTES)
+        self.prestarted[token] = pending
+        pending.starting = asyncio.get_running_loop().create_task(self._start(token, pending))
+        return token
+
+    async def _start(self, token: str, pending: Prestarted) -> None:
+        """Spawn `pending`'s app; on failure (or cancelled) it is forgotten and its process, if any, killed."""
+        _client.set(pending.client)  # this task's own context: the app's environment names its client
         service = ClientAwareAppService(self.command, write_bytes=pending.write_bytes, write_str=pending.write_str,
                                         close=pending.close, download_manager=self.download_manager,
                                         debug=self.debug)
-        self.prestarted[token] = pending
-        marker = _client.set(who)
         try:
             await service.start(80, 24)
-        except Exception:
+        except BaseException as error:  # its websocket, if any, then gets a fresh app
             self.prestarted.pop(token, None)
             await stop_service(service)
-            return None
-        finally:
-            _client.reset(marker)
+            if isinstance(error, asyncio.CancelledError):
+                raise
+            textual_serve.server.log.warning("prestarted app failed to start: %r", error)
+            return
         pending.service = service
         asyncio.get_running_loop().call_later(self.PRESTART_SECONDS, self._expire)
-        return token
 
     def _expire(self) -> None:
         """Stop the apps nobody claimed in time, or that wrote more than may be held for them."""
         now = time.monotonic()
         for token, pending in list(self.prestarted.items()):
-            if pending.service is None:
-                continue  # still starting
+            if pending.service is None:  # still starting: stopped (by its own task) only if stuck that long
+                if now - pending.started >= self.PRESTART_SECONDS and pending.starting is not None:
+                    pending.starting.cancel()
+                continue
             if now - pending.started >= self.PRESTART_SECONDS or pending.held_bytes > self.PRESTART_HOLD_BYTES:
                 del self.prestarted[token]
-                task = asyncio.get_running_loop().create_task(stop_service(pending.service))
-                self._stopping.add(task)
-                task.add_done_callback(self._stopping.discard)
+                self._stop_later(pending.service)
+
+    def _stop_spawned(self, pending: Prestarted, _: object) -> None:
+        """A claimed app whose websocket's handler ended while it spawned: nobody else will stop it."""
+        if pending.service is not None:
+            self._stop_later(pending.service)
+
+    def _stop_later(self, service: AppService) -> None:
+        task = asyncio.get_running_loop().create_task(stop_service(service))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
 
     def _claim(self, token: str, who: str) -> Prestarted | None:
         """The app started for `token`'s page if it is `who`'s, unexpired; taken once. Another address's token is
         left alone (its own tab may still claim it) and that websocket gets a fresh app."""
         self._expire()
         pending = self.prestarted.get(token)
-        if pending is None or pending.service is None or not secrets.compare_digest(pending.client, who):
+        if pending is None or not secrets.compare_digest(pending.client, who):
             return None
         del self.prestarted[token]
         return pending
@@ -315,10 +339,15 @@ class CooprogresoServer(Server):
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         token = request.match_info.get("session")
         pending = self._claim(token, _client.get()) if token else None
-        if pending is None:
+        if pending is not None and pending.starting is not None and not pending.starting.done():
+            try:  # its page came back before its app's process was spawned: wait for it, never cancel it halfway
+                await asyncio.shield(pending.starting)
+            except asyncio.CancelledError:
+                pending.starting.add_done_callback(partial(self._stop_spawned, pending))
+                raise
+        service = pending.service if pending is not None else None
+        if pending is None or service is None:
             return await super().handle_websocket(request)
-        service = pending.service
-        assert service is not None
         websocket = web.WebSocketResponse(heartbeat=15)
         try:
             await websocket.prepare(request)

@@ -148,6 +148,8 @@ def test_a_member_banks_in_a_real_browser(web_server, tmp_path):
             page.goto(url + "/?fontsize=14")
             screen = Screen(page)
             screen.wait("Usuario")
+            # drawn is shown: the terminal does not fade in over its first frame (0.3 s of first paint, #23)
+            assert page.evaluate("() => getComputedStyle(document.querySelector('.textual-terminal')).opacity") == "1"
             assert len(warm_sessions(url)) == 1  # the tab's session was forked warm, not started cold
             page.focus(".xterm-helper-textarea")
             for _ in range(20):  # keys sent before the app reads its input are not replayed: wait for the echo

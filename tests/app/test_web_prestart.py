@@ -76,7 +76,9 @@ async def first_text(ws) -> str:
     return message.data.decode()
 
 
-def alive(app_server) -> list[int]:
+async def alive(app_server) -> list[int]:
+    """The pids of the unclaimed apps, once their processes are spawned (the page does not wait for that)."""
+    await asyncio.gather(*(p.starting for p in app_server.prestarted.values() if p.starting is not None))
     return [p.service._process.pid for p in app_server.prestarted.values()
             if p.service is not None and p.service._process.returncode is None]
 
@@ -85,7 +87,7 @@ async def test_the_websocket_with_its_pages_token_gets_the_app_started_for_that_
     app_server, test_server, client = server
     path = await page(test_server, client, "198.51.100.7")
     assert re.fullmatch(r"/ws/[A-Za-z0-9_-]{40,}", path)
-    [pid] = alive(app_server)
+    [pid] = await alive(app_server)
     await asyncio.sleep(0.3)  # the app draws its first frame before anyone watches: it is held, not lost
     async with client.ws_connect(test_server.make_url(path + "?width=100&height=30"), headers={
             "Origin": ORIGIN, "X-Forwarded-For": "198.51.100.7"}) as ws:
@@ -101,10 +103,43 @@ async def test_the_websocket_with_its_pages_token_gets_the_app_started_for_that_
         assert text.startswith("start 80x24 from 198.51.100.7") and not text.endswith(f"pid {pid}")
 
 
+async def test_the_page_does_not_wait_for_its_apps_process_and_its_websocket_does(server, monkeypatch):
+    """On a busy machine spawning the app takes a while: the page goes out meanwhile, and a websocket that comes back
+    before the spawn ends waits for that app (it does not start a second one)."""
+    app_server, test_server, client = server
+    spawn = web.ClientAwareAppService.start
+
+    async def slow_spawn(self, width: int, height: int) -> None:
+        await asyncio.sleep(1.0)
+        await spawn(self, width, height)
+
+    monkeypatch.setattr(web.ClientAwareAppService, "start", slow_spawn)
+    begun = time.monotonic()
+    path = await page(test_server, client, "198.51.100.7")
+    assert time.monotonic() - begun < 0.9
+    pending = app_server.prestarted[path[4:]]
+    assert pending.service is None  # still spawning
+    async with client.ws_connect(test_server.make_url(path), headers={
+            "Origin": ORIGIN, "X-Forwarded-For": "198.51.100.7"}) as ws:
+        assert await first_text(ws) == f"start 80x24 from 198.51.100.7 pid {pending.service._process.pid}"
+    assert app_server.prestarted == {}
+    # a tab that gives up while its app is spawning leaves no app behind (the fixture checks none outlives it)
+    path = await page(test_server, client, "198.51.100.7")
+    pending = app_server.prestarted[path[4:]]
+    ws = await client.ws_connect(test_server.make_url(path), headers={
+        "Origin": ORIGIN, "X-Forwarded-For": "198.51.100.7"})
+    await ws.close()
+    await pending.starting
+    deadline = time.monotonic() + 10
+    while _running(pending.service._process.pid):
+        assert time.monotonic() < deadline, "the app of a tab closed while it spawned outlived it"
+        await asyncio.sleep(0.05)
+
+
 async def test_a_token_from_another_address_or_origin_never_attaches(server):
     app_server, test_server, client = server
     path = await page(test_server, client, "198.51.100.7")
-    [pid] = alive(app_server)
+    [pid] = await alive(app_server)
     async with client.ws_connect(test_server.make_url(path), headers={
             "Origin": ORIGIN, "X-Forwarded-For": "198.51.100.8"}) as ws:
         text = await first_text(ws)
@@ -113,7 +148,7 @@ async def test_a_token_from_another_address_or_origin_never_attaches(server):
         await client.ws_connect(test_server.make_url(path), headers={
             "Origin": "http://evil.example", "X-Forwarded-For": "198.51.100.7"})
     assert refused.value.status == 403
-    assert alive(app_server) == [pid]  # still waiting for its own tab, which claims it
+    assert await alive(app_server) == [pid]  # still waiting for its own tab, which claims it
     async with client.ws_connect(test_server.make_url(path), headers={
             "Origin": ORIGIN, "X-Forwarded-For": "198.51.100.7"}) as ws:
         assert await first_text(ws) == f"start 80x24 from 198.51.100.7 pid {pid}"
@@ -127,10 +162,10 @@ async def test_a_thousand_reloads_leave_at_most_the_cap(server):
     paths = [await page(test_server, client, "198.51.100.7") for _ in range(1000)]
     assert len(set(paths[:2])) == 2 and all(p.startswith("/ws/") for p in paths[:2])
     assert set(paths[2:]) == {"/ws"}  # over the cap: the page without a token, its websocket starts its app
-    assert len(alive(app_server)) == app_server.PRESTART_PER_CLIENT
+    assert len(await alive(app_server)) == app_server.PRESTART_PER_CLIENT
     others = [await page(test_server, client, f"203.0.113.{i}") for i in range(20)]
     assert sum(p != "/ws" for p in others) == app_server.PRESTART_TOTAL - app_server.PRESTART_PER_CLIENT
-    assert len(alive(app_server)) == app_server.PRESTART_TOTAL
+    assert len(await alive(app_server)) == app_server.PRESTART_TOTAL
     # the address's own tab still gets its app; then there is room for one more page of it
     async with client.ws_connect(test_server.make_url(paths[0]), headers={
             "Origin": ORIGIN, "X-Forwarded-For": "198.51.100.7"}) as ws:
@@ -142,7 +177,7 @@ async def test_an_unclaimed_app_ends_after_a_few_seconds(server):
     app_server, test_server, client = server
     app_server.PRESTART_SECONDS = 1.5
     path = await page(test_server, client, "198.51.100.7")
-    [pid] = alive(app_server)
+    [pid] = await alive(app_server)
     await asyncio.sleep(app_server.PRESTART_SECONDS)
     deadline = time.monotonic() + 10
     while _running(pid):
@@ -158,7 +193,7 @@ async def test_an_app_that_writes_more_than_may_be_held_is_stopped_not_attached(
     app_server, test_server, client = server
     app_server.PRESTART_HOLD_BYTES = 10  # less than its first frame
     path = await page(test_server, client, "198.51.100.7")
-    [pid] = alive(app_server)
+    [pid] = await alive(app_server)
     deadline = time.monotonic() + 10
     while app_server.prestarted[path[4:]].held_bytes <= 10:
         assert time.monotonic() < deadline
