@@ -1,5 +1,3 @@
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -113,8 +111,9 @@ def test_check_catches_a_tampered_posting(backend):
 
 def test_check_command_exit_codes(db_path):
     def run():
-        return subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", "check", "--db", str(db_path)],
-                                     capture_output=True, text=True)
+        from tests.core.test_database import cli
+
+        return cli("check", "--db", str(db_path))
     ok = run()
     assert ok.returncode == 0 and "cuadrada" in ok.stdout
     db = open_database(db_path)

@@ -284,8 +284,7 @@ def test_fuzz_keeps_details_json(backend):
 
 
 def test_member_with_hostile_name_is_shown_visibly_in_the_cli(backend, db_path):
-    import subprocess
-    import sys
+    from tests.core.test_database import cli
 
     add_member(backend, cedula="1104680135", first="Ana\x1b[2J", last="Prueba")
     affiliate(backend, "1104680135", "ana.prueba")
@@ -294,8 +293,7 @@ def test_member_with_hostile_name_is_shown_visibly_in_the_cli(backend, db_path):
         conn.execute("INSERT INTO outbox (created_at, channel, recipient, body) VALUES (?, 'outbox', ?, ?)",
                      ("2026-11-25 10:00:00", "0991234678", "Hola \x1b]0;titulo\x07 \u202e"))
     for command in ("audit", "outbox"):
-        out = subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", command, "--db", str(db_path)],
-                             capture_output=True, text=True)
+        out = cli(command, "--db", str(db_path))
         assert out.returncode == 0, out.stderr
         assert no_controls(out.stdout.replace("\n", "")), command
         assert "\\u001b" in out.stdout

@@ -1,5 +1,3 @@
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -44,8 +42,9 @@ def test_any_altered_character_is_caught(saved):
 def test_verify_receipt_command(saved, db_path):
     _, _, path = saved
     def run(p):
-        return subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", "verify-receipt", str(p),
-                                        "--db", str(db_path)], capture_output=True, text=True)
+        from tests.core.test_database import cli
+
+        return cli("verify-receipt", str(p), "--db", str(db_path))
     ok = run(path)
     assert ok.returncode == 0 and "auténtico" in ok.stdout
     path.write_text(path.read_text(encoding="utf-8").replace("$12.34", "$92.34"), encoding="utf-8")
