@@ -3,8 +3,6 @@
 Real HTTP servers on 127.0.0.1 (tests/local_http.py), never mocks.
 """
 
-import subprocess
-import sys
 
 import pytest
 
@@ -89,9 +87,10 @@ def test_settle_command_lists_flagged_items(db_path, http_backend, network, cloc
     ref = send(http_backend, who, "22000002", 10_00).reference
     with http_backend.db.write() as conn:
         conn.execute("UPDATE transfers SET attempts = 3 WHERE reference = ?", (ref,))
-    out = subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", "--set", "clearing_gateway=http",
-                          "--set", f"clearing_url={network.server.url}", "--set", "clearing_max_attempts=3",
-                          "settle", "--db", str(db_path)], capture_output=True, text=True)
+    from tests.core.test_database import cli
+
+    out = cli("--set", "clearing_gateway=http", "--set", f"clearing_url={network.server.url}",
+              "--set", "clearing_max_attempts=3", "settle", "--db", str(db_path))
     assert out.returncode == 1, out.stderr
     assert "revisión del personal" in out.stdout and ref in out.stdout and "3 intentos" in out.stdout
 

@@ -106,11 +106,13 @@ def test_a_refusing_gateway_backs_off_then_gives_up_for_staff(make_backend, cloc
     assert backend.notices.deliver().failed == 0 and len(gateway.server.requests) == calls  # no silent retries
     [failed] = backend.notices.undelivered()
     assert failed.attempts == 3 and "401" in failed.last_error and failed.recipient.startswith("09***")
-    cli = [sys.executable, "-m", "cooprogreso_tui.cli", "--set", "otp_channel=http",
-           "--set", f"sms_gateway_url={gateway.server.url}", "deliver", "--db", str(db_path)]
-    out = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
+    from tests.core.test_database import cli
+
+    command = ["--set", "otp_channel=http", "--set", f"sms_gateway_url={gateway.server.url}", "deliver", "--db",
+               str(db_path)]
+    out = cli(*command)
     assert out.returncode == 1 and "NO entregados (1)" in out.stdout and "401" in out.stdout
     gateway.status = 200
-    out = subprocess.run([*cli, "--retry-failed"], capture_output=True, text=True, cwd=ROOT)
+    out = cli(*command, "--retry-failed")
     assert out.returncode == 0 and "Enviados 1" in out.stdout, out.stdout + out.stderr
     assert notices(backend)[0][1] == "enviado"

@@ -65,8 +65,9 @@ def test_good_values_are_coerced():
 
 
 def test_cli_says_which_key_is_wrong(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", "--set", "otp_channel=fax", "check",
-                          "--db", str(tmp_path / "x.sqlite3")], capture_output=True, text=True, cwd=ROOT)
+    from tests.core.test_database import cli
+
+    out = cli("--set", "otp_channel=fax", "check", "--db", str(tmp_path / "x.sqlite3"))
     assert out.returncode == 2 and "otp_channel" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "x.sqlite3").exists()
 

@@ -1,7 +1,5 @@
 """Interbank transfers after they leave: settlement, returns with refund, the http gateway, the CLI."""
 
-import subprocess
-import sys
 import time
 
 import pytest
@@ -140,6 +138,7 @@ def test_http_timeout_then_retry_without_duplicate(http_backend, network, clock)
 def test_settle_command(db_path, backend, clock):
     who = demo_member(backend)
     send(backend, who, "22001234")
-    out = subprocess.run([sys.executable, "-m", "cooprogreso_tui.cli", "--set", "clearing_settle_seconds=0",
-                          "settle", "--db", str(db_path)], capture_output=True, text=True)
+    from tests.core.test_database import cli
+
+    out = cli("--set", "clearing_settle_seconds=0", "settle", "--db", str(db_path))
     assert out.returncode == 0 and "acreditadas 1" in out.stdout
