@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from datetime import date
 from decimal import Decimal
 
@@ -148,21 +147,18 @@ def test_check_pages_through_the_statements_and_finds_the_same(backend, monkeypa
     assert card_ledger.check_since(conn, since) == recent
 
 
-def _close_in_process(path: str, today: str) -> int:
+def test_two_servers_closing_at_once_close_each_cut_once(db_path, tmp_path):
+    """Two processes (forked by tests/worker_launcher.py: a fresh interpreter each cost ~0.3 s of imports)."""
     from backend.service import Backend
+    from tests.core.test_races import run_workers
 
-    backend = Backend(path, fast_settings())
-    try:
-        return backend.card_cycle.close_due(date.fromisoformat(today)).statements
-    finally:
+    outs = run_workers(tmp_path, """
+        from datetime import date
+        sys.stdin.readline()
+        print(backend.card_cycle.close_due(date.fromisoformat(sys.argv[2])).statements)
         backend.close()
-
-
-def test_two_servers_closing_at_once_close_each_cut_once(db_path):
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(2) as pool:
-        counts = pool.starmap(_close_in_process, [(str(db_path), "2027-06-01")] * 2)
-    from backend.service import Backend
+    """, [[str(db_path), "2027-06-01"]] * 2)
+    counts = [int(out) for out in outs]
 
     backend = Backend(db_path, fast_settings())
     try:
