@@ -149,16 +149,25 @@ def _workers(db, when: datetime, count: int, hang: str | None = None):
     return [subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(count)]
 
 
-def test_runners_in_several_processes_at_once_pay_each_period_once(backend, db_path, clock):
+def test_runners_in_several_processes_at_once_pay_each_period_once(backend, db_path, clock, tmp_path):
+    """Three runners, forked by tests/worker_launcher.py (a fresh interpreter each cost ~0.3 s of imports)."""
+    from tests.core.test_races import run_workers
+
     who = demo_member(backend)
     ids = [add_schedule(backend, who, identifier=f"0223456{n:02d}1", day=26) for n in range(12)]
     backend.close()
-    procs = _workers(db_path, datetime(2026, 11, 26, 9), 3)
-    for p in procs:
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    outs = [p.communicate(timeout=120)[0] for p in procs]
-    assert all(p.returncode == 0 for p in procs), outs
+    outs = run_workers(tmp_path, """
+        from datetime import datetime
+        from backend.core.clock import FixedClock
+        backend.close()
+        backend = Backend(sys.argv[1], Settings(scrypt_log_n=8), FixedClock(datetime.fromisoformat(sys.argv[2])),
+                          create=False)
+        runner = backend.scheduled_runner()
+        sys.stdin.readline()
+        report = runner.run_pass()
+        print(f"paid {report.paid} lost {report.lost}", flush=True)
+        backend.close()
+    """, [[str(db_path), datetime(2026, 11, 26, 9).isoformat()]] * 3)
     assert sum(int(o.split()[1]) for o in outs) == 12
     assert paid_periods(backend) == {(sid, "2026-11"): 1 for sid in ids}
     assert backend.check() == []
