@@ -13,12 +13,15 @@ import json
 import re
 import time
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from rich.cells import cell_len
 from rich.console import Console
+from textual import events
+from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 
 from backend.core.errors import ServiceError
 from backend.core.files import read_text_limited
@@ -274,12 +277,10 @@ class Player:
             if value in screen_text(app):
                 raise PlayFailed(step, f"apareció «{value}» en pantalla", screen_text(app))
         elif action == "type":
-            for char in value:
-                await pilot.press(char)
-                await self._sleep(pilot, self.pacing.char)
+            await self._type(pilot, value)
         elif action == "press":
             for key in value:
-                await pilot.press(key)
+                await self._key(pilot, key)
                 await self._sleep(pilot, self.pacing.key)
         elif action == "click":
             await self._wait_for(pilot, step, lambda: find_text(screen_lines(app), value, step.nth) is not None,
@@ -290,23 +291,50 @@ class Player:
         elif action == "type_code":
             await self._wait_for(pilot, step, lambda: phone_code(app) is not None, timeout,
                                  "el teléfono simulado no mostró ningún código")
-            for char in phone_code(app) or "":
-                await pilot.press(char)
-                await self._sleep(pilot, self.pacing.char)
+            await self._type(pilot, phone_code(app) or "")
         elif action == "type_staff_code":
             try:
                 code = staff_code(app, value)
             except StaffCodeRefused as exc:
                 raise PlayFailed(step, str(exc), screen_text(app)) from exc
-            for char in code:
-                await pilot.press(char)
-                await self._sleep(pilot, self.pacing.char)
+            await self._type(pilot, code)
         elif action == "sleep":
             await self._sleep(pilot, value * self.pacing.sleep_factor)
         elif action == "screenshot":
             await self._settle(pilot)
             self._shot(app, f"{step.number:02d}-{value}")
-        await pilot.pause()
+        await self._handled(pilot)
+
+    async def _type(self, pilot, text: str) -> None:
+        for char in text:
+            await self._key(pilot, char)
+            await self._sleep(pilot, self.pacing.char)
+
+    async def _key(self, pilot, key: str) -> None:
+        """One key. Paced, as Pilot.press sends it; unpaced, as a terminal delivers a fast typist's keys:
+        sent like Pilot.press sends it and handled by the screen before the next, without its two waits for
+        the process to go idle after every key (≥ 40 ms each: most of a headless script's wall time)."""
+        if self.pacing.key:
+            await pilot.press(key)
+            return
+        if len(key) == 1 and not key.isalnum():  # the event Pilot.press makes (App._press_keys), step by step
+            key = _character_to_key(key)
+        try:
+            char: str | None = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(pilot.app)
+        pilot.app._driver.send_message(event)
+        await pilot._wait_for_screen()
+
+    async def _handled(self, pilot) -> None:
+        """After a step: paced, until the app goes idle (Pilot.pause); unpaced, until the screen has handled
+        what the step sent (the next wait, expect or click polls for what it needs anyway)."""
+        if self.pacing.key:
+            await pilot.pause()
+        else:
+            await pilot._wait_for_screen()
 
     async def _wait_for(self, pilot, step: Step, ready, timeout: float, message: str) -> None:
         deadline = time.monotonic() + timeout

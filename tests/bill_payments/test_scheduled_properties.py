@@ -21,6 +21,7 @@ from backend import audit_books  # noqa: F401  (registers every area's invariant
 from backend.bill_payments.scheduled_runner import Runner
 from backend.core.accounts import internal_account
 from backend.core import invariants
+from backend.core.invariants import Since
 from backend.core.clock import FixedClock
 from backend.core.ledger import Leg, post
 from backend.service import Backend
@@ -49,6 +50,10 @@ class RunnerMachine(RuleBasedStateMachine):
         self.who = demo_member(self.backend)
         self.account = savings_of(self.backend, self.who.member_id)[0]
         self.schedules: dict[int, str] = {}  # id → first period
+        entry, posting, account = self.backend.db.conn.execute(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM entries), (SELECT COALESCE(MAX(id), 0) FROM postings),"
+            " (SELECT COALESCE(MAX(id), 0) FROM accounts)").fetchone()
+        self.since = Since(entry, posting, account, NOW.date().isoformat())  # the demo co-op as the run found it
         self.serial = 0
 
     def teardown(self):
@@ -130,10 +135,13 @@ class RunnerMachine(RuleBasedStateMachine):
     @invariant()
     def never_twice_and_books_sound(self):
         """After every step, every invariant of the books but the cards' (the runner never touches a card, and
-        replaying every card cycle was most of the test's time); the whole `check` at the end of each run."""
+        replaying every card cycle was most of the test's time) over what the run touched, as the end of day
+        checks what came since its checkpoint (re-deriving the whole demo co-op after every step was ~40% of the
+        test's time); the whole `check` at the end of each run."""
         assert all(count == 1 for count in paid_periods(self.backend).values())
+        conn = self.backend.db.conn
         assert [problem for inv in invariants.registered() if inv.name != "tarjetas"
-                for problem in inv.full(self.backend.db.conn)] == []
+                for problem in (inv.recent(conn, self.since) if inv.recent else inv.full(conn))] == []
 
     @invariant()
     def every_closed_period_recorded_once_in_order(self):
