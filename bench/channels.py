@@ -27,6 +27,18 @@ if str(ROOT) not in sys.path:
 CATCH_TERMINAL = """Object.defineProperty(Object.prototype, "terminal", { configurable: true, set(value) {
   Object.defineProperty(this, "terminal", { value, writable: true, configurable: true, enumerable: true });
   if (value && value.buffer && value.buffer.active && !window.__terminal) window.__terminal = value; } });"""
+# Stage timestamps (ms since navigation start) the page keeps for the bench: the load event, and the first time the
+# login screen is in xterm.js's buffer (parsed, not yet drawn). Paint minus that is the browser drawing it.
+STAGES = """window.addEventListener("load", () => { window.__loaded = performance.now(); });
+const catchTerminal = Object.getOwnPropertyDescriptor(Object.prototype, "terminal").set;
+Object.defineProperty(Object.prototype, "terminal", { configurable: true, set(value) {
+  catchTerminal.call(this, value);
+  if (value && value.onWriteParsed && window.__terminal === value) value.onWriteParsed(() => {
+    if (window.__parsed) return;
+    const buffer = value.buffer.active;
+    for (let i = 0; i < buffer.length; i++)
+      if (buffer.getLine(i).translateToString().includes("Usuario")) { window.__parsed = performance.now(); return; }
+  }); } });"""
 
 
 # Drawn is not yet seen: the page shows its terminal (opacity 1) only once its first bytes came; until then the
@@ -90,19 +102,23 @@ def web_first_paint_ratio(work: Path, demo: Path, rounds: int = 3,
     """Browser first paint of the login screen ÷ local start to it (median of a few rounds each, same run):
     seconds alone would measure the machine. None without Chromium. stages, when given, gets web_page_ratio:
     opening the page until its websocket opens (page, script and font loaded; the app, started when the page was
-    served, starts meanwhile) ÷ the same local start."""
+    served, starts meanwhile) ÷ the same local start; web_load_ratio: until the page's load event (textual.js
+    creates its terminal and opens the websocket only then); web_parsed_ratio: until the login screen is in the
+    terminal's buffer (received and parsed; the rest of the first paint is the browser drawing it)."""
     local = sorted(_local_start(demo, work / f"bench-web-tmux-{i}.sock") for i in range(rounds))
     runs = [_web_first_paint(demo) for _ in range(rounds)]
     if any(r is None for r in runs):
         return None
     paints = sorted(r[0] for r in runs if r is not None)
     if stages is not None:
-        stages["web_page_ratio"] = sorted(r[1] for r in runs if r is not None)[rounds // 2] / local[rounds // 2]
+        for i, name in enumerate(("web_page_ratio", "web_load_ratio", "web_parsed_ratio"), start=1):
+            stages[name] = sorted(r[i] for r in runs if r is not None)[rounds // 2] / local[rounds // 2]
     return paints[rounds // 2] / local[rounds // 2]
 
 
-def _web_first_paint(demo: Path) -> tuple[float, float] | None:
-    """(seconds to the login screen drawn, seconds to the websocket open) in headless Chromium; None without it."""
+def _web_first_paint(demo: Path) -> tuple[float, float, float, float] | None:
+    """Seconds to the login screen drawn, to the websocket open, to the page's load event and to the login screen
+    parsed into the terminal's buffer, in headless Chromium; None without it."""
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     try:
         from playwright.sync_api import sync_playwright
@@ -125,6 +141,7 @@ def _web_first_paint(demo: Path) -> tuple[float, float] | None:
                 # a first frame of 2.5 times the cells to lay out, render and send
                 page = browser.new_page(viewport={"width": 728, "height": 520})
                 page.add_init_script(CATCH_TERMINAL)
+                page.add_init_script(STAGES)
                 opened: list[float] = []
                 page.on("websocket", lambda ws: opened.append(time.monotonic()))
                 start = time.monotonic()
@@ -135,7 +152,9 @@ def _web_first_paint(demo: Path) -> tuple[float, float] | None:
                 size = page.evaluate("() => [window.__terminal.cols, window.__terminal.rows]")
                 if size != [80, 24]:
                     raise RuntimeError(f"the browser's terminal is {size[0]}×{size[1]}, not 80×24: adjust the viewport")
-                return painted, opened[0] - start
+                # the page's clock starts at navigation, a hair after `start`: its stages are, if anything, short
+                loaded, parsed = page.evaluate("() => [window.__loaded, window.__parsed]")
+                return painted, opened[0] - start, loaded / 1000, parsed / 1000
             finally:
                 browser.close()
     finally:
