@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 from backend.bill_payments.requests import ServicePaymentRequest
@@ -19,6 +19,7 @@ from screens.bill_payments.biller_choice import BillerChoice
 from screens.shared.base import MemberScreen
 from screens.shared.flow import start_authorised
 from screens.shared.safe_text import safe_text
+from screens.shared.scroll import FormScroll
 from screens.shared.text_entry import TextInput
 from screens.shared.widgets import chosen_id, chosen_key, money_input
 
@@ -48,7 +49,7 @@ class PayScreen(BillerChoice, MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Pagar Servicios", classes="section-title")
-        with VerticalScroll(id="pay-form"):
+        with FormScroll(id="pay-form"):
             yield Label("Servicio")
             yield Select([("Otro servicio (escribir los datos)", NEW)], id="service", value=NEW, allow_blank=False,
                          compact=True)

@@ -9,7 +9,6 @@ from datetime import date
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from backend.bill_payments.requests import ServiceScheduleRequest
@@ -24,6 +23,7 @@ from screens.shared.cells import date_text, follow_row
 from screens.shared.confirm import ConfirmModal
 from screens.shared.flow import start_authorised
 from screens.shared.safe_text import safe_text, visible_lines
+from screens.shared.scroll import FormScroll
 from screens.shared.text_entry import TextInput
 from screens.shared.widgets import DigitInput, chosen_id, chosen_key, money_input
 
@@ -70,7 +70,7 @@ class ProgramarScreen(FieldErrors, BillerChoice, MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Programar Pago", classes="section-title")
-        with VerticalScroll(id="schedule-form"):
+        with FormScroll(id="schedule-form"):
             yield Label("Cuenta de la que se generarán los débitos automáticos")
             yield Select([], id="account", prompt="Cuenta de débito", compact=True)
             yield Static("", id="account-error", classes="field-error collapse")

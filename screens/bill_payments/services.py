@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
@@ -19,6 +19,7 @@ from screens.shared.confirm import ConfirmModal
 from screens.shared.flow import start_authorised
 from screens.shared.field_errors import FieldErrors
 from screens.shared.safe_text import safe_text
+from screens.shared.scroll import FormScroll
 from screens.shared.text_entry import TextInput
 
 FORM_CSS = """
@@ -135,7 +136,7 @@ class RegisterModal(FieldErrors, BillerChoice, ModalScreen):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog svc-box"):
             yield Label("Registro de Servicio", classes="dialog-title")
-            with VerticalScroll(classes="form"):
+            with FormScroll(classes="form"):
                 yield Label("Paso 1 · Selecciona la categoría del servicio", classes="step")
                 yield Select([], id="category", prompt="Categoría", compact=True)
                 yield Select([], id="biller", prompt="Entidad", compact=True)

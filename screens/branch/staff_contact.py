@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Select, Static, TextArea
 
 from backend.contact.contact import MAX_TEXT, SUBJECTS
@@ -16,6 +16,7 @@ from screens.shared.base import MemberScreen
 from screens.shared.cells import date_text
 from screens.shared.confirm import ConfirmModal
 from screens.shared.safe_text import SafeText, safe_text
+from screens.shared.scroll import FormScroll
 from screens.shared.text_area_entry import TextEntry
 
 ALL = "todos"
@@ -61,7 +62,7 @@ class StaffContactScreen(MemberScreen):
             yield Select([("Todos los asuntos", ALL)] + [(label, key) for key, label in SUBJECTS.items()],
                          id="subject", value=ALL, allow_blank=False, compact=True)
         yield DataTable(id="staff-cases", cursor_type="row", zebra_stripes=True)
-        with VerticalScroll(id="staff-case-scroll"):
+        with FormScroll(id="staff-case-scroll"):
             yield Static("", id="staff-case-detail")
         yield TextEntry(id="staff-answer", compact=True, placeholder="Respuesta para el socio (F2 la envía)")
         yield Static("", id="staff-contact-status")

@@ -9,7 +9,7 @@ import uuid
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
@@ -21,6 +21,7 @@ from screens.shared.calls import ServiceCalls
 from screens.shared.confirm import ConfirmModal
 from screens.shared.field_errors import FieldErrors
 from screens.shared.safe_text import safe_text
+from screens.shared.scroll import FormScroll
 from screens.shared.text_entry import TextInput
 
 FIELDS = [("first_names", "Nombres", 60), ("last_names", "Apellidos", 60),
@@ -35,7 +36,7 @@ class EnrolScreen(MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Registrar socio", classes="section-title")
-        with VerticalScroll(classes="form", id="enrol-form"):
+        with FormScroll(classes="form", id="enrol-form"):
             yield Label("Tipo de identificación")
             yield Select([(label, key) for key, label in ID_TYPES.items()], id="id_type", value="cedula",
                          allow_blank=False, compact=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from backend.core.errors import ServiceError
@@ -14,6 +14,7 @@ from backend.products.product_approvals import FILTERS, PENDING, ProductRequest
 from screens.shared.base import MemberScreen
 from screens.shared.confirm import ConfirmModal
 from screens.shared.safe_text import SafeText, safe_text
+from screens.shared.scroll import FormScroll
 from screens.shared.text_entry import TextInput
 
 STATUS_WIDTH = 78  # one line at 80 columns, inside the margins
@@ -52,7 +53,7 @@ class StaffRequestsScreen(MemberScreen):
             yield Select([(label, key) for key, label in FILTERS.items()], id="request-state", value="pendientes",
                          allow_blank=False, compact=True)
         yield DataTable(id="requests", cursor_type="row", zebra_stripes=True)
-        with VerticalScroll(id="request-scroll"):
+        with FormScroll(id="request-scroll"):
             yield Static("", id="request-detail")
         yield TextInput(id="request-reason", compact=True, max_length=200,
                     placeholder="Motivo del rechazo (obligatorio) o nota de aprobación")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
@@ -23,6 +23,7 @@ from screens.shared.calls import ServiceCalls
 from screens.shared.field_errors import FieldErrors
 from screens.shared.flow import start_authorised
 from screens.shared.safe_text import safe_text, visible_lines
+from screens.shared.scroll import FormScroll
 from screens.shared.text_entry import TextInput
 from screens.shared.widgets import chosen_key, money_input
 
@@ -61,7 +62,7 @@ class CardPaymentScreen(FieldErrors, MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label(f"Pago de Tarjetas · {TITLES[self.group]}", classes="section-title")
-        with VerticalScroll(classes="form", id="card-form"):
+        with FormScroll(classes="form", id="card-form"):
             yield Label("Selecciona la tarjeta que vas a cancelar")
             with Horizontal(id="card-row"):
                 yield Select([], id="card", prompt="Selecciona la tarjeta", compact=True)

@@ -9,7 +9,7 @@ import re
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Select, Static
 
@@ -21,6 +21,7 @@ from screens.shared.base import MemberScreen
 from screens.shared.flow import start_authorised
 from screens.shared.receipt import ReceiptModal
 from screens.shared.safe_text import safe_text
+from screens.shared.scroll import FormScroll
 from screens.shared.widgets import chosen_id
 
 TITLES = {"consumos": "Diferido Transacciones", "rotativo": "Diferido Saldo Actual Rotativo"}
@@ -222,7 +223,7 @@ class SimulationScreen(MemberScreen):
     def compose_body(self) -> ComposeResult:
         sim = self.sim
         yield Label(safe_text(f"Simulación Diferido · Tarjeta No. {sim.masked_pan}"), classes="section-title")
-        with VerticalScroll(id="sim-body"):
+        with FormScroll(id="sim-body"):
             rate = "Sin intereses" if sim.effective == 0 else f"{format_rate(sim.effective)} efectiva anual"
             yield Static(safe_text(
                 f"Total Monto a Diferir  {format_money(sim.principal):>12}    Número de Cuotas  {sim.months:>3}\n"

@@ -13,6 +13,7 @@ from backend.core.errors import ServiceError
 from screens.menu.registry import screen_for as open_entry
 from screens.shared.base import MemberScreen
 from screens.shared.safe_text import SafeText, safe_text
+from screens.shared.scroll import FormScroll
 from screens.shared.text_area_entry import TextEntry
 
 DEMO_NOTE = "Datos de demostración: teléfonos, correos y direcciones ficticios."
@@ -112,7 +113,7 @@ class WriteScreen(MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Contacto · Escríbenos", classes="section-title")
-        with VerticalScroll(classes="form", id="write-form"):
+        with FormScroll(classes="form", id="write-form"):
             yield Label("Asunto")
             yield Select([(label, key) for key, label in SUBJECTS.items()], id="subject",
                          prompt="Elige el asunto", compact=True)
@@ -204,7 +205,7 @@ class MessagesScreen(MemberScreen):
     def compose_body(self) -> ComposeResult:
         yield Label("Contacto · Mis mensajes", classes="section-title")
         yield DataTable(id="cases", cursor_type="row", zebra_stripes=True)
-        with VerticalScroll(id="case-scroll"):
+        with FormScroll(id="case-scroll"):
             yield Static("", id="case-detail")
         yield TextEntry(id="reply", compact=True, placeholder="Tu respuesta a un caso respondido (F2 la envía)")
         yield Static("", id="reply-status")

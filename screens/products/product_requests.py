@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from backend.core.errors import ServiceError, ValidationError
@@ -24,6 +24,7 @@ from screens.shared.base import MemberScreen
 from screens.shared.flow import start_authorised
 from screens.shared.receipt import ReceiptModal
 from screens.shared.safe_text import SafeText, safe_text
+from screens.shared.scroll import FormScroll
 from screens.shared.text_entry import TextInput
 from screens.shared.widgets import money_input
 
@@ -272,7 +273,7 @@ class RequestFormScreen(MemberScreen):
     def compose_body(self) -> ComposeResult:
         p, c = self.product, self.choices
         yield Label(safe_text(f"Solicita tus Productos · {p.name}"), classes="section-title")
-        with VerticalScroll(classes="form", id="ask-form"):
+        with FormScroll(classes="form", id="ask-form"):
             summary = p.name
             if c["amount"]:
                 summary += f" · {'Cupo' if p.kind == 'tarjeta' else 'Monto'} {format_money(c['amount'])}"

@@ -13,7 +13,7 @@ from datetime import date
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Button, Label, Select, Static
 
 from backend.core.periods import month_label
@@ -21,6 +21,7 @@ from backend.security.documents import Paper
 from screens.shared.base import MemberScreen
 from screens.shared.downloads import hand_over
 from screens.shared.safe_text import safe_text
+from screens.shared.scroll import FormScroll
 
 PREVIEW_ROWS = 40
 
@@ -77,7 +78,7 @@ class PaperScreen(MemberScreen):
         yield Label(safe_text(f"Estado de cuenta · {self.title_text}"), classes="section-title")
         months = recent_months(self.coop.backend.now().date())
         yield Select(months, id="paper-month", value=months[0][1], allow_blank=False, compact=True)
-        with VerticalScroll(id="paper-scroll"):
+        with FormScroll(id="paper-scroll"):
             yield Static("", id="paper-preview")
         yield Static("", id="paper-said")
         with Horizontal(id="paper-buttons"):

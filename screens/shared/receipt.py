@@ -8,7 +8,7 @@ from collections.abc import Callable
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -16,6 +16,7 @@ from backend.security.receipts import Receipt
 from screens.shared.calls import ServiceCalls
 from screens.shared.downloads import hand_over
 from screens.shared.safe_text import safe_text
+from screens.shared.scroll import FormScroll
 
 
 class ReceiptModal(ServiceCalls, ModalScreen[None]):
@@ -37,7 +38,7 @@ class ReceiptModal(ServiceCalls, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="receipt-box"):
-            with VerticalScroll(id="receipt-scroll"):
+            with FormScroll(id="receipt-scroll"):
                 yield Static(safe_text(self.receipt.text), id="receipt-text")
             yield Static("", id="receipt-saved")  # shown once saved
             with Horizontal(classes="buttons"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
@@ -21,6 +21,7 @@ from screens.shared.cells import follow_row
 from screens.shared.confirm import ConfirmModal
 from screens.shared.flow import start_authorised
 from screens.shared.safe_text import SafeText, safe_text, visible_lines
+from screens.shared.scroll import FormScroll
 from screens.shared.text_entry import TextInput
 from screens.shared.widgets import chosen_key
 
@@ -157,7 +158,7 @@ class BeneficiaryModal(FieldErrors, ServiceCalls, ModalScreen[Beneficiary | Rece
         b = self.current
         with Vertical(classes="dialog", id="beneficiary-box"):
             yield Label("Editar beneficiario" if b else "Agregar beneficiario", classes="dialog-title")
-            with VerticalScroll(classes="form"):
+            with FormScroll(classes="form"):
                 yield Label("Servicio")
                 yield Select([(label, key) for key, label in SERVICES.items()], id="service", allow_blank=False,
                              value=b.service if b else "terceros", compact=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
 from backend.core.errors import ServiceError
@@ -18,6 +17,7 @@ from screens.shared.base import MemberScreen
 from screens.shared.field_errors import FieldErrors
 from screens.shared.flow import start_authorised
 from screens.shared.safe_text import SafeText, safe_text
+from screens.shared.scroll import FormScroll
 from screens.shared.text_entry import TextInput
 from screens.shared.widgets import chosen_id, chosen_key, money_input
 
@@ -45,7 +45,7 @@ class TransferScreen(FieldErrors, MemberScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label(TITLES[self.kind], classes="section-title")
-        with VerticalScroll(classes="form", id="transfer-form"):
+        with FormScroll(classes="form", id="transfer-form"):
             yield Label("Cuenta de origen")
             yield Select([], id="origin", prompt="Selecciona la cuenta de origen", compact=True)
             if self.kind == "propia":
