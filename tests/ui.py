@@ -32,9 +32,15 @@ class _ParsedCss:
 
     def __init__(self, sheet: Stylesheet) -> None:
         self.sheet = sheet
+        self._seen: dict | None = None  # the variables dict whose key is in _variables_key
+        self._variables_key: tuple = ()
 
     def _key(self, key: tuple) -> tuple:
-        return (tuple(sorted(self.sheet._variables.items())), key)
+        variables = self.sheet._variables
+        if variables is not self._seen:  # Textual replaces the dict (set_variables), never edits it: sort once a dict
+            self._variables_key = tuple(sorted(variables.items()))
+            self._seen = variables
+        return (self._variables_key, key)
 
     def __getitem__(self, key: tuple):
         return self.shared[self._key(key)]
