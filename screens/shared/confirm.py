@@ -10,9 +10,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from screens.shared.safe_text import safe_text
+from screens.shared.styled import StyledWhenShown
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(StyledWhenShown, ModalScreen[bool]):
     # A modal screen hides the app's own keys: F1 is bound here too, so its help opens over the dialog.
     BINDINGS = [Binding("escape", "answer(False)", "Cancelar", id="confirm.cancel", tooltip="No continuar"),
                 Binding("f1", "app.help", "Ayuda", id="confirm.help", tooltip="Ayuda de este diálogo", show=False)]

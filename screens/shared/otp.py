@@ -22,6 +22,7 @@ from backend.core.errors import OtpError, SessionExpired
 from backend.security.otp import Challenge
 from screens.shared.calls import ServiceCalls, as_service_error
 from screens.shared.safe_text import safe_text, visible_lines
+from screens.shared.styled import StyledWhenShown
 
 FINAL = {"otp_exhausted", "otp_expired", "otp_void", "otp_used", "otp_details_changed", "otp_unknown"}
 # Final refusals a new code answers, when `resend` can renew a spent code (an operation can; an affiliation
@@ -29,7 +30,7 @@ FINAL = {"otp_exhausted", "otp_expired", "otp_void", "otp_used", "otp_details_ch
 RENEWABLE = {"otp_exhausted", "otp_expired", "otp_void"}
 
 
-class OtpModal(ServiceCalls, ModalScreen[Any]):
+class OtpModal(StyledWhenShown, ServiceCalls, ModalScreen[Any]):
     # A modal screen hides the app's own keys: F1 is bound here too, so its help opens over the dialog.
     BINDINGS = [Binding("escape", "cancel", "Cancelar", id="otp.cancel", tooltip="Cancelar la operación"),
                 Binding("f1", "app.help", "Ayuda", id="otp.help", tooltip="Ayuda de este diálogo", show=False)]

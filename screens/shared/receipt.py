@@ -17,9 +17,10 @@ from screens.shared.calls import ServiceCalls
 from screens.shared.downloads import hand_over
 from screens.shared.safe_text import safe_text
 from screens.shared.scroll import FormScroll
+from screens.shared.styled import StyledWhenShown
 
 
-class ReceiptModal(ServiceCalls, ModalScreen[None]):
+class ReceiptModal(StyledWhenShown, ServiceCalls, ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Cerrar", id="receipt.close", tooltip="Cerrar el comprobante"),
         Binding("g", "save", "Guardar", id="receipt.save", tooltip="Guardar el comprobante como archivo de texto"),

@@ -1,0 +1,52 @@
+"""Restyles Textual would do and our screens skip: a form's scroll restyles only itself on focus (FormScroll),
+a screen shown for the first time is not restyled whole (StyledWhenShown). What the member sees is the same."""
+
+from textual.css.model import SelectorType
+
+from screens.shared.confirm import ConfirmModal
+from screens.shared.scroll import FormScroll
+from screens.shared.styled import StyledWhenShown
+from tests.ui import SIZE, make_app, settle, signed_in, type_into
+
+
+async def test_the_form_shows_its_focus_and_no_rule_styles_its_content_by_it(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await signed_in(pilot, "transferencias_propias")
+        form = app.screen.query_one("#transfer-form", FormScroll)
+        amount = app.screen.query_one("#amount")
+        form.focus()
+        await pilot.pause()
+        assert form.styles.outline_left[0] == "thick"
+        amount.focus()
+        await settle(pilot)
+        assert form.styles.outline_left[0] == "" and amount.has_focus
+        # FormScroll restyles only itself on focus: no rule (ours or Textual's, as loaded) may style what lies
+        # inside a scroll by the scroll's own :focus
+        scroll_types = set(form._css_type_names)
+        by_focus = [selector_set.css for rule in app.stylesheet.rules for selector_set in rule.selector_set
+                    if any("focus" in selector.pseudo_classes
+                           and (selector.type != SelectorType.TYPE or selector.name in scroll_types)
+                           for selector in selector_set.selectors[:-1])]
+        assert by_focus == []
+
+
+def _styles(screen) -> list:
+    return [(node, node.styles._base_styles.get_rules(), node.get_pseudo_classes()) for node in
+            screen.walk_children(with_self=True)]
+
+
+async def test_a_screen_first_shown_has_the_styles_a_restyle_would_give_it(backend):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await signed_in(pilot, "transferencias_propias")
+        await type_into(pilot, "#amount", "10.00")
+        await type_into(pilot, "#motive", "Cena")
+        await pilot.press("enter")
+        await settle(pilot)
+        for screen in (app.screen_stack[-2], app.screen):  # the section, and the dialog over it
+            assert isinstance(screen, StyledWhenShown)
+            shown = _styles(screen)
+            app.stylesheet.update(screen)
+            assert _styles(screen) == shown
+        assert isinstance(app.screen, ConfirmModal)
