@@ -1,15 +1,9 @@
 import io
-import os
 import shutil
-import signal
 import stat
 import struct
 import subprocess
-import sys
-import textwrap
-import time
 import zlib
-from pathlib import Path
 
 import pytest
 import re
@@ -18,6 +12,7 @@ from backend.security import totp
 from backend.service import Backend
 from cooprogreso_tui import cli
 from tests.conftest import fast_settings
+from tests.halfway import child_code, kill_halfway
 from tests.staff_helpers import PASSWORD
 
 FAST = ["--set", "scrypt_log_n=8"]
@@ -204,33 +199,13 @@ def test_add_a_compliance_officer_who_alone_may_look_at_the_resu(db_path, clock,
 
 
 # The child enrols a user with --qr-png and is stopped after writing half of the image: SIGKILL there.
-QR_CHILD = textwrap.dedent("""
-    import io, os, sys, time
-    real = os.fdopen
-
-    class Halfway:
-        def __init__(self, fh):
-            self.fh = fh
-        def __enter__(self):
-            return self
-        def __exit__(self, *exc):
-            return self.fh.__exit__(*exc)
-        def write(self, data):
-            if not bytes(data).startswith(b"\\x89PNG"):
-                return self.fh.write(data)
-            self.fh.write(data[: len(data) // 2])
-            self.fh.flush()
-            print("PAUSA", os.getpid(), flush=True)
-            time.sleep(60)
-        def __getattr__(self, name):
-            return getattr(self.fh, name)
-
-    os.fdopen = lambda *a, **k: Halfway(real(*a, **k))
+QR_CHILD = child_code("""
+    import io, sys
     from cooprogreso_tui import cli
     sys.stdin = io.StringIO(sys.argv[3] + "\\n")
     cli.main(["--set", "scrypt_log_n=8", "staff", "add", "--db", sys.argv[1], "--user", "cajero11", "--role", "cajero",
               "--no-qr", "--qr-png", sys.argv[2]])
-""")
+""", first_bytes=b"\x89PNG")
 
 
 @pytest.mark.sqlite_only
@@ -238,16 +213,7 @@ def test_a_qr_png_killed_halfway_leaves_no_truncated_image_under_its_name(db_pat
     """The image holds the secret and the person scans it later: a kill -9 while writing it leaves no truncated
     (or empty) PNG under its name, and the name stays free for the next try."""
     png = tmp_path / "cajero11.png"
-    child = subprocess.Popen([sys.executable, "-c", QR_CHILD, str(db_path), str(png), PASSWORD],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             cwd=Path(__file__).resolve().parents[2])
-    deadline = time.monotonic() + 60
-    line = ""
-    while "PAUSA" not in line:
-        assert time.monotonic() < deadline and child.poll() is None, child.stderr.read() if child.stderr else ""
-        line = child.stdout.readline() if child.stdout else ""
-    os.kill(int(line.split()[1]), signal.SIGKILL)
-    child.wait(timeout=30)
+    kill_halfway(QR_CHILD, str(db_path), str(png), PASSWORD, timeout=60)
     assert not png.exists()
     code, out, err = run(monkeypatch, capsys, "staff", "reset-totp", "--db", str(db_path), "--user", "cajero11",
                          "--no-qr", "--qr-png", str(png))

@@ -3,10 +3,6 @@ under its name only whole: a process killed with SIGKILL halfway through writing
 statement that reads as complete, and never takes the name of an existing file."""
 
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -14,31 +10,14 @@ import pytest
 
 from backend.core import files
 from backend.core.errors import ServiceError
+from tests.halfway import child_code, kill_halfway
 
 pytestmark = pytest.mark.sqlite_only  # about files, not engines
 
-# The child writes half of the data, says PAUSA with its pid and waits to be killed: the moment between the
-# first bytes and the last, whatever the writer does in between.
-CHILD = textwrap.dedent("""
-    import os, sys, time
-    real = os.fdopen
-
-    class Halfway:
-        def __init__(self, fh):
-            self.fh = fh
-        def __enter__(self):
-            return self
-        def __exit__(self, *exc):
-            return self.fh.__exit__(*exc)
-        def write(self, data):
-            self.fh.write(data[: len(data) // 2])
-            self.fh.flush()
-            print("PAUSA", os.getpid(), flush=True)
-            time.sleep(60)
-        def __getattr__(self, name):
-            return getattr(self.fh, name)
-
-    os.fdopen = lambda *a, **k: Halfway(real(*a, **k))
+# The child's write stops halfway (tests/halfway.py): the moment between the first bytes and the last,
+# whatever the writer does in between.
+CHILD = child_code("""
+    import sys
     from backend.core import files
     data = b"%PDF-1.4 " + b"x" * 200_000 + b" %%EOF"
     if sys.argv[1] == "folder":
@@ -49,15 +28,7 @@ CHILD = textwrap.dedent("""
 
 
 def _kill_halfway(mode: str, where: Path) -> None:
-    child = subprocess.Popen([sys.executable, "-c", CHILD, mode, str(where)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
-    deadline = time.monotonic() + 30
-    line = ""
-    while "PAUSA" not in line:
-        assert time.monotonic() < deadline and child.poll() is None, child.stderr.read() if child.stderr else ""
-        line = child.stdout.readline() if child.stdout else ""
-    os.kill(int(line.split()[1]), signal.SIGKILL)
-    child.wait(timeout=30)
+    kill_halfway(CHILD, mode, str(where))
 
 
 def test_an_export_killed_halfway_leaves_no_file_under_its_name(tmp_path):
