@@ -64,8 +64,9 @@ class Backend:
         # an older database is migrated only once its key file is known to be its own (nothing written if not)
         self.db = open_database(db_path, create=create, migrate=migrate,
                                 before_migrate=lambda db: keys.verify(db, key_file))
-        self.ctx = Context(self.db, settings, clock or system_clock(settings.timezone))
-        upgrades.run(self.ctx)  # an older database's data upgrades (sealing what it kept in the clear), once
+        meta = self.db.get_metas((*keys.META_KEYS, *upgrades.MARKS))  # one query (one round trip) for the open
+        self.ctx = Context(self.db, settings, clock or system_clock(settings.timezone), meta)
+        upgrades.run(self.ctx, meta)  # an older database's data upgrades (sealing what it kept in the clear), once
         self._core_lock = threading.Lock()
         self._core_services: tuple[OtpService, AuthService, OperationsService] | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -70,13 +71,15 @@ class Authenticator(Protocol):
 class Context:
     """A plain class, not a dataclass (start-up time: nothing compares or prints a Context)."""
 
-    def __init__(self, db: Database, settings: Settings | None = None, clock: Clock | None = None) -> None:
+    def __init__(self, db: Database, settings: Settings | None = None, clock: Clock | None = None,
+                 meta: Mapping[str, str | None] | None = None) -> None:
         self.db = db
         self.settings = settings if settings is not None else Settings()
         self.clock = clock if clock is not None else Clock()
         self._channel: OutboxChannel | HttpChannel | None = None
         self._channel_lock = threading.Lock()
-        self._ensure_secrets()  # an older database's data upgrades run after this, from above (backend/upgrades.py)
+        # meta: keys.META_KEYS already read by the caller, in the one query of the open (backend/service.py)
+        self._ensure_secrets(meta)  # an older database's data upgrades run after this, from above (backend/upgrades.py)
 
     @property
     def channel(self) -> OutboxChannel | HttpChannel:
@@ -123,7 +126,7 @@ class Context:
     def is_demo(self) -> bool:
         return self.db.get_meta("demo") == "1"
 
-    def _ensure_secrets(self) -> None:
+    def _ensure_secrets(self, meta: Mapping[str, str | None] | None = None) -> None:
         from backend.core import keys
 
-        self._keys = keys.load(self.db, keys.key_file_path(self.settings.secret_key_file))
+        self._keys = keys.load(self.db, keys.key_file_path(self.settings.secret_key_file), meta)

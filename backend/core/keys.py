@@ -14,7 +14,7 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,14 +104,21 @@ def mismatch(path: Path, expected: str, found: str | None) -> KeyFileError:
                         f"{ENV_VAR}); no se modificó nada.")
 
 
-def load(db: Database, path: Path) -> KeySet:
+# The `meta` rows `load` reads: fetched in one query with the rest of what an open reads (`Database.get_metas`).
+META_KEYS = (FINGERPRINT_META, "database_id", *KEY_NAMES)
+
+
+def load(db: Database, path: Path, meta: Mapping[str, str | None] | None = None) -> KeySet:
     """This database's keys from the key file: created on first use, moved there from `meta` if old.
 
     A database that records a fingerprint opens only with the key file that matches it: any other file (or
-    none) is refused before anything is written, the key file included."""
-    expected = db.get_meta(FINGERPRINT_META)
-    db_id = db.get_meta("database_id") if expected else database_id(db)
-    legacy = {name: db.get_meta(name) for name in KEY_NAMES}
+    none) is refused before anything is written, the key file included. `meta`: the rows of META_KEYS already
+    read by the caller (one round trip for the whole open), else read here."""
+    if meta is None:
+        meta = db.get_metas(META_KEYS)
+    expected = meta[FINGERPRINT_META]
+    db_id = meta["database_id"] if expected else database_id(db, meta["database_id"])
+    legacy = {name: meta[name] for name in KEY_NAMES}
     entry = peek(path, db_id) if db_id else None
     if expected:
         chosen = matching(entry, expected)
@@ -253,9 +260,9 @@ def _has_table(conn: Any, table: str) -> bool:
     return conn.execute(sql, (table,)).fetchone() is not None
 
 
-def database_id(db: Database) -> str:
-    """A random id naming this database in the key file (not a secret); made once."""
-    found = db.get_meta("database_id")
+def database_id(db: Database, found: str | None = None) -> str:
+    """A random id naming this database in the key file (not a secret); made once. `found`: the one already read."""
+    found = found or db.get_meta("database_id")
     if found:
         return found
     import secrets

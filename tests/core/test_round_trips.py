@@ -86,3 +86,29 @@ def test_each_booking_path_stays_within_its_round_trips_and_statements(backend, 
                        "pago_servicio": debited["pago_servicio"]}
     assert debited["pago_servicio"] >= 2_00
     assert backend.check() == []
+
+
+def test_opening_a_backend_reads_its_meta_rows_in_one_query(db_path, engine, clock, monkeypatch):
+    """Every open (each app, each CLI command, each worker) reads the key rows and the upgrade marks: one query
+    (one round trip on PostgreSQL) after the schema version, not one per row; the keys it finds are the same."""
+    from backend.service import Backend
+
+    from ..conftest import fast_settings
+
+    first = Backend(db_path, fast_settings(), clock)  # records the fingerprint later opens check
+    keys = dict(first.ctx._keys)
+    first.close()
+    if engine == "postgresql":
+        from ..pg_helpers import RoundTrips
+
+        with RoundTrips(monkeypatch).counting() as round_trips:
+            again = Backend(db_path, fast_settings(), clock)
+        meta_reads = [s for s in round_trips.statements if b"FROM meta" in s]
+        assert len(meta_reads) == 1 and round_trips.count <= 3, str(round_trips)
+    else:
+        again = Backend(db_path, fast_settings(), clock)
+    try:
+        assert dict(again.ctx._keys) == keys
+        assert again.ctx.receipt_secrets() == first.ctx.receipt_secrets()
+    finally:
+        again.close()
