@@ -179,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config.load(db=target, overrides=_pairs(args.set), demo=(args.demo or getattr(args, "web_demo", False)) and not target)
     except (ValueError, OSError) as exc:
+        if isinstance(exc, OSError):  # the OS's text is English: which file, and why, in Spanish
+            from backend.core.errors import os_reason
+
+            exc = ValueError(f"{exc.filename or 'archivo de configuración'}: {os_reason(exc)}")
         say(f"Error de configuración: {exc}", err=True)
         return 2
     from . import logs
@@ -200,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.getLogger("cooprogreso").error("command %s failed", args.command, exc_info=exc)
         if isinstance(exc, sqlite3.Error):
-            say(f"No se pudo usar la base de datos: {exc}.", err=True)
+            from backend.core.errors import sqlite_reason
+
+            say(f"No se pudo usar la base de datos: {sqlite_reason(exc)}.", err=True)
             return 2
         say(f"Error inesperado ({type(exc).__name__}): {exc}", err=True)
         return 1

@@ -36,9 +36,18 @@ def _load(cfg, args) -> int:
         channels, agencies = contact.load_csv(backend.db, channels=Path(args.canales) if args.canales else None,
                                               agencies=Path(args.agencias) if args.agencias else None)
     except (ServiceError, OSError, KeyError, UnicodeDecodeError) as exc:
-        print(f"No se cargó nada: {visible(getattr(exc, 'message', exc))}", file=sys.stderr)
+        print(f"No se cargó nada: {visible(_reason(exc))}", file=sys.stderr)
         return 2 if getattr(exc, "code", "") == "file" else 1  # 2: the file itself is unusable
     finally:
         backend.close()
     print(f"Canales cargados: {channels} · agencias cargadas: {agencies} (reemplazan los datos de demostración)")
     return 0
+
+
+def _reason(exc: Exception) -> str:
+    """A ServiceError's message; an OSError's file and reason in Spanish (its own text is English)."""
+    if isinstance(exc, OSError):
+        from backend.core.errors import os_reason
+
+        return f"{exc.filename or 'el archivo'}: {os_reason(exc)}"
+    return str(getattr(exc, "message", exc))

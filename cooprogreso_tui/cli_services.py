@@ -51,7 +51,7 @@ def _billers(cfg, args) -> int:
                           f" · máximo {format_money(b.max_amount)}"))
         return 0
     except (ServiceError, OSError, UnicodeDecodeError) as exc:
-        print(visible(f"No se cargaron entidades: {getattr(exc, 'message', exc)}"), file=sys.stderr)
+        print(visible(f"No se cargaron entidades: {_reason(exc)}"), file=sys.stderr)
         return 2 if getattr(exc, "code", "") == "file" else 1  # 2: the file itself is unusable
     finally:
         backend.close()
@@ -74,3 +74,12 @@ def _run_scheduled(cfg, args) -> int:
         backend.close()
     print(report.line())
     return 0
+
+
+def _reason(exc: Exception) -> str:
+    """A ServiceError's message; an OSError's file and reason in Spanish (its own text is English)."""
+    if isinstance(exc, OSError):
+        from backend.core.errors import os_reason
+
+        return f"{exc.filename or 'el archivo'}: {os_reason(exc)}"
+    return str(getattr(exc, "message", exc))

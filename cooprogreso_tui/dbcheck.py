@@ -12,7 +12,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from backend.core.errors import ServiceError
+from backend.core.errors import ServiceError, os_reason, sqlite_reason
 from backend.core.files import read_head
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -38,7 +38,7 @@ def problem(path, *, write: bool = True) -> str | None:
     except FileNotFoundError:
         return f"No existe la base de datos {path}."
     except OSError as exc:
-        return f"No se puede acceder a la base de datos {path}: {exc.strerror}."
+        return f"No se puede acceder a la base de datos {path}: {os_reason(exc)}."
     if stat.S_ISDIR(info.st_mode):
         return f"{path} es una carpeta, no una base de datos."
     if not stat.S_ISREG(info.st_mode):
@@ -57,7 +57,7 @@ def problem(path, *, write: bool = True) -> str | None:
     try:
         version = _user_version(path)
     except sqlite3.DatabaseError as exc:
-        return f"No se pudo leer la base de datos {path}: {exc}."
+        return f"No se pudo leer la base de datos {path}: {sqlite_reason(exc)}."
     if version == 0:
         return f"El archivo {path} es una base SQLite pero no de Cooprogreso."
     if version > SCHEMA_VERSION:

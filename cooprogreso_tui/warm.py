@@ -63,7 +63,9 @@ def check_folder(path: Path) -> str | None:
     try:
         folder = path.parent.stat()
     except OSError as exc:
-        return f"no se puede usar la carpeta {path.parent}: {exc.strerror}"
+        from backend.core.errors import os_reason
+
+        return f"no se puede usar la carpeta {path.parent}: {os_reason(exc)}"
     if folder.st_uid != os.geteuid() or folder.st_mode & 0o077:
         return (f"la carpeta {path.parent} debe ser de esta cuenta y solo de ella (modo 0700), "
                 "p. ej. RuntimeDirectory= de systemd")

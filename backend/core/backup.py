@@ -28,8 +28,9 @@ from pathlib import Path
 
 from backend.core import keys
 from backend.core.database import open_database
-from backend.core.db import Database, DatabaseUrl, is_url
-from backend.core.errors import ServiceError
+from backend.core.db import Database, DatabaseUrl, is_url, outdated
+from backend.core.schema import SCHEMA_VERSION
+from backend.core.errors import ServiceError, os_reason, sqlite_reason
 
 MANIFEST_SUFFIX = ".manifest.json"
 KEEP = 2  # manifest entries: the backup FILE holds now and the one it held before
@@ -60,20 +61,29 @@ def take(target: str | Path | DatabaseUrl, to: Path, *, taken_at: str) -> Backup
         raise BackupError(f"{to} es una carpeta: indica el archivo de la copia, p. ej. {to / 'cooprogreso.backup'}.")
     if not to.parent.is_dir():
         raise BackupError(f"No existe la carpeta {to.parent} para la copia.")
-    db = open_database(target, create=False, migrate=False)
+    source = None if is_url(target) else Path(str(target))
+    # A file in a folder this process cannot write (a read-only disk or mount, a backup account with read rights
+    # only) is copied through a read-only connection: opening it as the app does would need to write beside it.
+    read_only = source is not None and not os.access(source.parent, os.W_OK)
+    db = None if read_only else open_database(target, create=False, migrate=False)
     try:
-        database_id, fingerprint = _identity(db)
-        version = db.schema_version()
+        if db is None:
+            assert source is not None
+            database_id, fingerprint, version = _sqlite_read_only_identity(source)
+        else:
+            database_id, fingerprint = _identity(db)
+            version = db.schema_version()
         tmp = _temp_beside(to)
         try:
-            if is_url(target):
+            if db is not None and is_url(target):
                 _pg_dump(_url(target), tmp)
                 after = _identity(db)
                 if after != (database_id, fingerprint):
                     raise BackupError("Las claves de la base cambiaron durante la copia (¿una rotación?); "
                                       "vuelve a hacer la copia.")
             else:
-                _sqlite_backup(Path(str(target)), tmp)
+                assert source is not None
+                _sqlite_backup(source, tmp)
                 database_id, fingerprint = _sqlite_identity(tmp)  # the snapshot's own record is the truth
                 if not database_id or not fingerprint:
                     raise BackupError("La copia no registra la huella de sus claves; no se guardó.")
@@ -88,7 +98,8 @@ def take(target: str | Path | DatabaseUrl, to: Path, *, taken_at: str) -> Backup
         finally:
             tmp.unlink(missing_ok=True)
     finally:
-        db.close()
+        if db is not None:
+            db.close()
     return Backup(to, str(entry["engine"]), database_id, fingerprint, version, digest)
 
 
@@ -137,16 +148,60 @@ def restore(source: Path, target: str | Path | DatabaseUrl, key_file: Path) -> B
 
 # -- SQLite ---------------------------------------------------------------------------------------------------
 def _sqlite_backup(path: Path, tmp: Path) -> None:
-    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    before = _stamp(path)
     try:
-        dst = sqlite3.connect(tmp)
+        src = sqlite3.connect(_read_only_uri(path), uri=True)
         try:
-            src.backup(dst, pages=1024)  # steps: writers are not held up for the whole copy
-            dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst, pages=1024)  # steps: writers are not held up for the whole copy
+                dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            finally:
+                dst.close()
         finally:
-            dst.close()
+            src.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"No se pudo copiar la base {path}: {sqlite_reason(exc)}; no se guardó la copia.") from None
+    if "immutable=1" in _read_only_uri(path) and _stamp(path) != before:  # SQLite took the file as unchanging
+        raise BackupError(f"La base {path} cambió mientras se copiaba; vuelve a hacer la copia.")
+
+
+def _read_only_uri(path: Path) -> str:
+    """A read-only connection's URI. In a folder this process cannot write, with no write-ahead log beside the
+    file, SQLite could not make its shared-memory file: `immutable` reads the file as it stands (no writer can be
+    at work without a log; `_sqlite_backup` checks that none started during the copy)."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    if not os.access(path.parent, os.W_OK) and not os.path.exists(f"{path}-wal"):
+        uri += "&immutable=1"
+    return uri
+
+
+def _stamp(path: Path) -> tuple[int, int, bool]:
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns, os.path.exists(f"{path}-wal")
+
+
+def _sqlite_read_only_identity(path: Path) -> tuple[str, str, int]:
+    """(database id, key fingerprint, schema version) of a database file read without writing a byte beside it;
+    refused as `open_database` would refuse it (another program's file, another schema, no recorded keys)."""
+    try:
+        conn = sqlite3.connect(_read_only_uri(path), uri=True)
+    except sqlite3.Error as exc:
+        raise BackupError(f"No se pudo abrir la base {path}: {sqlite_reason(exc)}.") from None
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            raise outdated(version, str(path))
+        meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('database_id', ?)",
+                                 (keys.FINGERPRINT_META,)).fetchall())
+    except sqlite3.Error as exc:
+        raise BackupError(f"No se pudo leer la base {path}: {sqlite_reason(exc)}.") from None
     finally:
-        src.close()
+        conn.close()
+    if not meta.get("database_id") or not meta.get(keys.FINGERPRINT_META):
+        raise BackupError("Esta base aún no registra la huella de sus claves: ábrela una vez con su archivo de "
+                          "claves (p. ej. cooprogreso check) y vuelve a hacer la copia.")
+    return meta["database_id"], meta[keys.FINGERPRINT_META], version
 
 
 def _sqlite_identity(path: Path) -> tuple[str, str]:
@@ -155,7 +210,7 @@ def _sqlite_identity(path: Path) -> tuple[str, str]:
         meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('database_id', ?)",
                                  (keys.FINGERPRINT_META,)).fetchall())
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{path} no es una base de datos de Cooprogreso: {exc}.") from None
+        raise BackupError(f"{path} no es una base de datos de Cooprogreso: {sqlite_reason(exc)}.") from None
     finally:
         conn.close()
     return meta.get("database_id", ""), meta.get(keys.FINGERPRINT_META, "")
@@ -251,7 +306,8 @@ def _temp_beside(path: Path) -> Path:
     try:
         os.close(os.open(tmp, flags, 0o600))
     except OSError as exc:
-        raise BackupError(f"No se pudo escribir en {path.parent}: {exc.strerror}.") from None
+        raise BackupError(f"No se pudo escribir en {path.parent}: {os_reason(exc)}; elige otra carpeta para la "
+                          "copia.") from None
     return tmp
 
 

@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from backend.core.errors import SchemaError
+from backend.core.errors import SchemaError, sqlite_reason
 from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
 
 try:
@@ -555,7 +555,7 @@ class SqliteDatabase(Database):
                 self.schema_version()  # still refuse what is not a database at all
         except sqlite3.DatabaseError as exc:
             self.close()
-            raise SchemaError(f"No se pudo abrir {self.path} como base de datos de Cooprogreso: {exc}.") from exc
+            raise SchemaError(f"No se pudo abrir {self.path} como base de datos de Cooprogreso: {sqlite_reason(exc)}.") from exc
         except BaseException:
             self.close()
             raise

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from backend.core.errors import ServiceError, ValidationError
+from backend.core.errors import ServiceError, ValidationError, os_reason
 
 if TYPE_CHECKING:  # csv loads with the first table read, not with the key file at start-up
     import csv
@@ -43,7 +43,7 @@ def write_private(directory: str | Path, stem: str, suffix: str, data: bytes) ->
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise ServiceError(f"No se pudo crear la carpeta {folder}: {exc.strerror}.", code="file") from exc
+        raise ServiceError(f"No se pudo crear la carpeta {folder}: {os_reason(exc)}.", code="file") from exc
     import secrets  # here, not at the top: it loads OpenSSL, and the key file is read before the first frame (#23)
 
     safe_stem = _UNSAFE.sub("_", stem).strip("._") or "archivo"
@@ -54,7 +54,7 @@ def write_private(directory: str | Path, stem: str, suffix: str, data: bytes) ->
                 if publish(path):
                     return path
     except OSError as exc:
-        raise ServiceError(f"No se pudo guardar el archivo en {folder}: {exc.strerror}.", code="file") from exc
+        raise ServiceError(f"No se pudo guardar el archivo en {folder}: {os_reason(exc)}.", code="file") from exc
     raise ServiceError(f"No se pudo crear un nombre de archivo único en {folder}.", code="file")
 
 
@@ -69,7 +69,7 @@ def write_private_file(path: str | Path, data: bytes) -> Path:
             if publish(target):
                 return target
     except OSError as exc:
-        raise ServiceError(f"No se pudo crear el archivo {target}: {exc.strerror}.", code="file") from exc
+        raise ServiceError(f"No se pudo crear el archivo {target}: {os_reason(exc)}.", code="file") from exc
     raise ServiceError(f"El archivo {target} ya existe: elige otro nombre.", code="file")
 
 
@@ -199,12 +199,12 @@ def _open_regular(path: str | Path, what: str, nofollow: bool,
     except IsADirectoryError:
         raise error(f"{what} es una carpeta, no un archivo: {target}.", code="file") from None
     except OSError as exc:
-        raise error(f"No se pudo abrir {lowered} {target}: {exc.strerror}.", code="file") from None
+        raise error(f"No se pudo abrir {lowered} {target}: {os_reason(exc)}.", code="file") from None
     try:
         info = os.fstat(fd)
     except OSError as exc:
         os.close(fd)
-        raise error(f"No se pudo abrir {lowered} {target}: {exc.strerror}.", code="file") from None
+        raise error(f"No se pudo abrir {lowered} {target}: {os_reason(exc)}.", code="file") from None
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         if stat.S_ISDIR(info.st_mode):
@@ -219,7 +219,7 @@ def _read(fh: BinaryIO, n: int, what: str, target: Path, error: type[ServiceErro
     try:
         return fh.read(n)
     except OSError as exc:
-        raise error(f"No se pudo leer {what[0].lower()}{what[1:]} {target}: {exc.strerror}.", code="file") from None
+        raise error(f"No se pudo leer {what[0].lower()}{what[1:]} {target}: {os_reason(exc)}.", code="file") from None
 
 
 def csv_rows(text: str) -> Iterator[tuple[int, dict[str | None, str | None]]]:

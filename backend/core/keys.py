@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backend.core.errors import ServiceError
+from backend.core.errors import ServiceError, os_reason
 from backend.core.files import read_limited
 
 if TYPE_CHECKING:
@@ -351,7 +351,7 @@ def _write(path: Path, databases: dict) -> None:
         finally:
             os.close(dir_fd)
     except OSError as exc:
-        raise KeyFileError(f"No se pudo escribir el archivo de claves {path}: {exc.strerror}.") from None
+        raise KeyFileError(f"No se pudo escribir el archivo de claves {path}: {os_reason(exc)}.") from None
 
 
 @contextlib.contextmanager
@@ -362,7 +362,7 @@ def _locked(path: Path) -> Iterator[None]:
         fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
                      0o600)
     except OSError as exc:
-        raise KeyFileError(f"No se pudo preparar el archivo de claves {path}: {exc.strerror}.") from None
+        raise KeyFileError(f"No se pudo preparar el archivo de claves {path}: {os_reason(exc)}.") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
