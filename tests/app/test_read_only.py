@@ -84,3 +84,42 @@ def test_every_command_on_a_read_only_disk_says_why_in_spanish_and_a_backup_stil
     argv, code, err, out = results[-1]
     assert code != 0 and "CRÍTICO" in out and not any(word in out + err for word in ENGLISH), (out, err)
     assert (sorted(p.name for p in folder.iterdir()), db.read_bytes()) == before
+
+
+@pytest.mark.sqlite_only  # about files
+def test_an_account_without_write_rights_is_told_so_and_can_still_back_up(db_path, tmp_path):
+    """The database as another account sees it (a backup account with read rights only): `check` says why in
+    one Spanish line; a backup into that account's own folder works; nothing is written beside the database."""
+    import tempfile
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("running as another account needs root and setpriv(1)")
+    folder = Path(tempfile.mkdtemp(prefix="coop-ajena-"))  # not under tmp_path, whose parents are private
+    try:
+        folder.chmod(0o755)
+        db = folder / "coop.sqlite3"
+        shutil.copy(db_path, db)
+        db.chmod(0o644)
+        key_file = folder / "keys.json"
+        shutil.copy(os.environ["COOPROGRESO_SECRET_KEY_FILE"], key_file)
+        own = folder / "copias"
+        own.mkdir()
+        for path in (key_file, own):
+            os.chown(path, 65534, 65534)
+        env = {**os.environ, "COOPROGRESO_SECRET_KEY_FILE": str(key_file), "HOME": str(own)}
+        before = sorted(p.name for p in folder.iterdir()), db.read_bytes()
+
+        def as_nobody(*argv: str) -> subprocess.CompletedProcess:
+            return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+                                   "-m", "cooprogreso_tui.cli", *argv], capture_output=True, text=True, env=env,
+                                  timeout=60, cwd=own)
+
+        checked = as_nobody("check", "--db", str(db))
+        assert checked.returncode == 2 and checked.stdout == "", checked
+        assert checked.stderr.strip().count("\n") == 0 and "solo lectura" in checked.stderr, checked.stderr
+        saved = as_nobody("backup", "--db", str(db), "--to", str(own / "copia.backup"))
+        assert saved.returncode == 0 and "Copia lista" in saved.stdout, saved
+        assert not any(word in checked.stderr + saved.stderr for word in ENGLISH)
+        assert (sorted(p.name for p in folder.iterdir()), db.read_bytes()) == before
+    finally:
+        shutil.rmtree(folder)
