@@ -411,6 +411,11 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
+# Trust boundary of the writers' lane: whoever runs as the service account can hold `<db>-writers` (flock) as long
+# as they like, and then every write of ours fails after the busy timeout with «database is locked» (shown as «otro
+# proceso la tiene ocupada»), never waits for ever. That account can do as much with SQLite's own lock (BEGIN
+# EXCLUSIVE in the sqlite3 shell) or by deleting the file: the lane gives it no power it lacks, and is no defence
+# against it. The file is 0600 and opened without following links, so no other account can take part.
 def _writers_file(path: Path) -> io.FileIO:
     """The file of the writers' priority lane (`<db>-writers`, empty, mode 0600 like the database), opened once per
     connection: flock locks belong to the open file, so two threads of one process meet there like two processes;
