@@ -29,8 +29,8 @@ from pathlib import Path
 from backend.core import keys
 from backend.core.database import open_database
 from backend.core.db import Database, DatabaseUrl, is_url, outdated
-from backend.core.schema import SCHEMA_VERSION
 from backend.core.errors import ServiceError, os_reason, sqlite_reason
+from backend.core.schema import SCHEMA_VERSION
 
 MANIFEST_SUFFIX = ".manifest.json"
 KEEP = 2  # manifest entries: the backup FILE holds now and the one it held before
@@ -148,9 +148,9 @@ def restore(source: Path, target: str | Path | DatabaseUrl, key_file: Path) -> B
 
 # -- SQLite ---------------------------------------------------------------------------------------------------
 def _sqlite_backup(path: Path, tmp: Path) -> None:
-    before = _stamp(path)
+    before, uri = _stamp(path), _read_only_uri(path)
     try:
-        src = sqlite3.connect(_read_only_uri(path), uri=True)
+        src = sqlite3.connect(uri, uri=True)
         try:
             dst = sqlite3.connect(tmp)
             try:
@@ -162,7 +162,7 @@ def _sqlite_backup(path: Path, tmp: Path) -> None:
             src.close()
     except sqlite3.Error as exc:
         raise BackupError(f"No se pudo copiar la base {path}: {sqlite_reason(exc)}; no se guardó la copia.") from None
-    if "immutable=1" in _read_only_uri(path) and _stamp(path) != before:  # SQLite took the file as unchanging
+    if "immutable=1" in uri and _stamp(path) != before:  # SQLite took the file as unchanging
         raise BackupError(f"La base {path} cambió mientras se copiaba; vuelve a hacer la copia.")
 
 
