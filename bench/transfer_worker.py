@@ -13,10 +13,12 @@ the co-op's own internal accounts (compensación interbancaria, comisiones, the 
 rows all branches share. `mixbook`: the old mix, each handler's prepare and commit path in one transaction.
 prints `ready` once signed in, waits for a line on stdin, then prints `done N errors N seconds S`; by default the line
 `go N` confirms only the next N and waits for another line (bench/run.py interleaves them with the raw side's).
+With COOPROGRESO_BENCH_LOCKS=1 each `done` line also goes to stderr with where the writes' time went (`Locks`).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 import sys
@@ -35,6 +37,66 @@ UNLIMITED = dict(limit_terceros_tx=10**12, limit_terceros_daily=10**12, limit_in
                  scrypt_log_n=8, session_idle_seconds=10**7, otp_ttl_seconds=86_400, operation_ttl_seconds=86_400,
                  otp_max_per_window=10**6, otp_max_failures_per_day=10**6, otp_max_unused_per_day=10**6)
 VISA = "4111111111111111"
+
+
+class Locks:
+    """Where the time of this process's SQLite writes goes (COOPROGRESO_BENCH_LOCKS=1): waiting for the write lock
+    (`_begin_write`), holding it (BEGIN IMMEDIATE done to COMMIT done) and the checkpoint after a scrub (`_end_scrub`,
+    which takes SQLite's write lock too), summed per `go`. Wraps the module's functions: the code timed is the same."""
+
+    def __init__(self) -> None:
+        import contextlib
+
+        from backend.core import db
+
+        self.wait = self.held = self.checkpoint = self.cpu = 0.0
+        self.writes = 0
+        begin, end_scrub, write = db._begin_write, db._end_scrub, db.SqliteDatabase.write.__wrapped__  # type: ignore[attr-defined]
+
+        def timed_begin(conn: object) -> None:
+            start = time.perf_counter()
+            begin(conn)
+            self._acquired = time.perf_counter()
+            self._cpu = time.process_time()
+            self.wait += self._acquired - start
+
+        def timed_end_scrub(conn: object, *, checkpoint: bool) -> None:
+            start = time.perf_counter()
+            end_scrub(conn, checkpoint=checkpoint)
+            self.checkpoint += time.perf_counter() - start
+
+        @contextlib.contextmanager
+        def timed_write(database: object):  # type: ignore[no-untyped-def]
+            self._acquired = 0.0
+            gen = write(database)
+            conn = next(gen)
+            try:
+                yield conn
+            except BaseException as exc:
+                gen.throw(exc)
+                raise
+            before = self.checkpoint
+            self.cpu += time.process_time() - self._cpu if self._acquired else 0.0
+            with contextlib.suppress(StopIteration):
+                next(gen)
+            self.held += time.perf_counter() - self._acquired - (self.checkpoint - before) if self._acquired else 0.0
+            self.writes += 1
+
+        db._begin_write, db._end_scrub = timed_begin, timed_end_scrub
+        db.SqliteDatabase.write = timed_write  # type: ignore[method-assign,assignment]
+
+    def line(self, done: int) -> str:
+        """Milliseconds per booked transfer, then resets."""
+        n = max(done, 1)
+        text = (f"locks per transfer: wait {1000 * self.wait / n:.2f} ms held {1000 * self.held / n:.2f} ms"
+                f" (CPU before COMMIT {1000 * self.cpu / n:.2f} ms) checkpoint {1000 * self.checkpoint / n:.2f} ms"
+                f" writes {self.writes / n:.1f}")
+        self.wait = self.held = self.checkpoint = self.cpu = 0.0
+        self.writes = 0
+        return text
+
+
+LOCKS: Locks | None = None
 
 
 def book(backend: Backend, token: str, origin: int, dest: str, count: int) -> tuple[int, int, float]:
@@ -132,6 +194,9 @@ def mixed(backend: Backend, token: str, origin: int, count: int, *, confirmed: b
 
 
 def main() -> None:
+    global LOCKS
+    if os.environ.get("COOPROGRESO_BENCH_LOCKS") == "1":
+        LOCKS = Locks()
     db, username, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     backend = Backend(db, Settings(**UNLIMITED), create=False)
     token = backend.auth.login(username, "Bench-2026").token
@@ -153,9 +218,13 @@ def main() -> None:
         if not words:  # the parent is gone
             return
         n = int(words[1]) if len(words) > 1 else len(waiting)
+        if LOCKS is not None and LOCKS.writes:
+            LOCKS.line(1)  # what preparing the confirmations wrote is not theirs
         done, errors, seconds = confirm(backend, token, waiting[:n])
         waiting = waiting[n:]
         print(f"done {done} errors {errors} seconds {seconds:.4f}", flush=True)
+        if LOCKS is not None:
+            print(f"{sys.argv[2]} {LOCKS.line(done)} seconds {seconds:.3f}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
