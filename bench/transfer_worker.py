@@ -41,7 +41,7 @@ VISA = "4111111111111111"
 
 class Locks:
     """Where the time of this process's SQLite writes goes (COOPROGRESO_BENCH_LOCKS=1): waiting for the write lock
-    (`_begin_write`), holding it (BEGIN IMMEDIATE done to COMMIT done) and the checkpoint after a scrub (`_end_scrub`,
+    (`_begin_write`), holding it (BEGIN IMMEDIATE done to COMMIT done) and the checkpoints after scrubs (`_checkpoint`,
     which takes SQLite's write lock too), summed per `go`. Wraps the module's functions: the code timed is the same."""
 
     def __init__(self) -> None:
@@ -50,8 +50,8 @@ class Locks:
         from backend.core import db
 
         self.wait = self.held = self.checkpoint = self.cpu = 0.0
-        self.writes = 0
-        begin, end_scrub, write = db._begin_write, db._end_scrub, db.SqliteDatabase.write.__wrapped__  # type: ignore[attr-defined]
+        self.writes = self.checkpoints = 0
+        begin, checkpoint, write = db._begin_write, db._checkpoint, db.SqliteDatabase.write.__wrapped__  # type: ignore[attr-defined]
 
         def timed_begin(conn: object) -> None:
             start = time.perf_counter()
@@ -60,10 +60,13 @@ class Locks:
             self._cpu = time.process_time()
             self.wait += self._acquired - start
 
-        def timed_end_scrub(conn: object, *, checkpoint: bool) -> None:
+        def timed_checkpoint(conn: object) -> bool:
             start = time.perf_counter()
-            end_scrub(conn, checkpoint=checkpoint)
-            self.checkpoint += time.perf_counter() - start
+            try:
+                return checkpoint(conn)
+            finally:
+                self.checkpoint += time.perf_counter() - start
+                self.checkpoints += 1
 
         @contextlib.contextmanager
         def timed_write(database: object):  # type: ignore[no-untyped-def]
@@ -82,7 +85,7 @@ class Locks:
             self.held += time.perf_counter() - self._acquired - (self.checkpoint - before) if self._acquired else 0.0
             self.writes += 1
 
-        db._begin_write, db._end_scrub = timed_begin, timed_end_scrub
+        db._begin_write, db._checkpoint = timed_begin, timed_checkpoint
         db.SqliteDatabase.write = timed_write  # type: ignore[method-assign,assignment]
 
     def line(self, done: int) -> str:
@@ -90,9 +93,9 @@ class Locks:
         n = max(done, 1)
         text = (f"locks per transfer: wait {1000 * self.wait / n:.2f} ms held {1000 * self.held / n:.2f} ms"
                 f" (CPU before COMMIT {1000 * self.cpu / n:.2f} ms) checkpoint {1000 * self.checkpoint / n:.2f} ms"
-                f" writes {self.writes / n:.1f}")
+                f" writes {self.writes / n:.1f} checkpoints {self.checkpoints / n:.2f}")
         self.wait = self.held = self.checkpoint = self.cpu = 0.0
-        self.writes = 0
+        self.writes = self.checkpoints = 0
         return text
 
 

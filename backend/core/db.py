@@ -37,6 +37,7 @@ BUSY_TIMEOUT_MS = 10_000
 STARVED_AFTER_S = 1.0  # a writer whose BEGIN IMMEDIATE waited this long takes the priority lane (`_begin_write`)
 LANE_POLL_S = 0.001  # how often the writer in the priority lane tries BEGIN IMMEDIATE again
 YIELD_POLL_S = 0.005  # how often a writer that found the lane taken looks again
+DEFERRED_SCRUBS = 8  # scrubs whose checkpoint may wait for the writer after them, in a row (`_leave`)
 URL_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -377,6 +378,7 @@ class SqliteConnection(sqlite3.Connection):
     scrubbing = False  # set by `scrub_after_commit` for the current write transaction
     writers: io.FileIO | None = None  # this connection's handle on the writers' priority lane (`_begin_write`)
     writers_path: Path | None = None  # where it is opened at the first write (None: SQLite's lock alone)
+    writing: io.FileIO | None = None  # this connection's handle on `<db>-writing`, the writers present (`_arrive`)
 
     def scrub_after_commit(self) -> None:
         """What this transaction deletes or rewrites must not stay readable on disk (a masked code): freed
@@ -427,9 +429,10 @@ def _writers_file(path: Path) -> io.FileIO:
 def _close_connection(conn: sqlite3.Connection) -> None:
     with contextlib.suppress(sqlite3.Error):
         conn.close()
-    writers = getattr(conn, "writers", None)
-    if writers is not None:
-        writers.close()
+    for name in ("writers", "writing"):
+        handle = getattr(conn, name, None)
+        if handle is not None:
+            handle.close()
 
 
 def _lane(conn: SqliteConnection) -> io.FileIO | None:
@@ -446,6 +449,90 @@ def _lane(conn: SqliteConnection) -> io.FileIO | None:
             conn.writers_path = None
             return None
     return conn.writers
+
+
+def _arrive(conn: SqliteConnection) -> io.FileIO | None:
+    """This writer is present, from before its BEGIN to after its COMMIT or ROLLBACK: a shared flock on `<db>-writing`
+    (its own file: the lane's exclusive flock must not wait for the writers present). None: not counted (no file, or
+    the flock taken for a moment by one that is leaving); those writers are unseen, so those leaving scrub as before."""
+    if _lane(conn) is None or conn.writers_path is None:
+        return None
+    if conn.writing is None:
+        try:
+            conn.writing = _writers_file(conn.writers_path.with_name(conn.writers_path.name[:-len("-writers")]
+                                                                     + "-writing"))
+        except OSError:
+            return None
+    try:
+        fcntl.flock(conn.writing, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return None
+    return conn.writing
+
+
+def _alone(present: io.FileIO) -> bool:
+    """No other writer of ours is present (this one's shared flock becomes exclusive for a moment, then is dropped:
+    on Linux a refused conversion drops it too)."""
+    try:
+        fcntl.flock(present, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        fcntl.flock(present, fcntl.LOCK_UN)
+
+
+def _deferred(present: io.FileIO, count: int | None = None) -> int:
+    """How many scrubs' checkpoints wait for a later writer (the first byte of `<db>-writing`); with `count`, set it."""
+    if count is not None:
+        os.pwrite(present.fileno(), bytes((min(count, 255),)), 0)
+        return count
+    head = os.pread(present.fileno(), 1, 0)
+    return head[0] if head else 0
+
+
+def _leave(conn: SqliteConnection, present: io.FileIO | None, *, scrubbed: bool) -> None:
+    """After a write, committed or not: who checkpoints a scrub (`scrub_after_commit`).
+
+    The checkpoint copies the masked pages into the file and truncates the write-ahead log; it takes SQLite's write
+    lock and costs about what the transaction did (its fsyncs): with four processes booking, each transfer's
+    checkpoint was half the time the lock was held (bench/run.py COOPROGRESO_BENCH_LOCKS=1). So a scrub that finds
+    another writer of ours present (arrived, not yet left) leaves its checkpoint to it, counted in `<db>-writing`,
+    and the last writer to leave a burst checkpoints once for all of them, its own write a scrub or not; after
+    DEFERRED_SCRUBS in a row the next scrub checkpoints anyway, so a busy stretch never leaves a code readable for
+    long. A writer killed before leaving leaves it to the next writer alone or the worker's pass (`empty_log`), as a
+    checkpoint held back by a reader always did. Unseen writers (`_arrive` None) checkpoint their own scrubs."""
+    if present is None:
+        if scrubbed:
+            _checkpoint(conn)
+        return
+    alone = _alone(present)
+    waiting = _deferred(present)
+    if alone:
+        due = scrubbed or waiting > 0
+    elif not scrubbed:
+        due = False  # a writer still present checkpoints what waits when it leaves
+    elif waiting < DEFERRED_SCRUBS:
+        _deferred(present, waiting + 1)
+        due = _alone(present)  # the others left meanwhile, before the count was up: nobody else would
+    else:
+        due = True
+    if due:
+        _deferred(present, 0)  # before the checkpoint: a scrub counted meanwhile is not wiped out
+        if not _checkpoint(conn):
+            _deferred(present, max(waiting, 1))
+
+
+def _checkpoint(conn: SqliteConnection) -> bool:
+    """The write-ahead log copied into the file and truncated, without waiting: False when a reader or a writer kept
+    it from finishing (a later writer, or the worker's pass, tries again)."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        return conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _flock_by(lane: io.FileIO, operation: int, deadline: float, every: float) -> None:
@@ -512,21 +599,14 @@ def _began(conn: SqliteConnection, deadline: float) -> bool:
         return False
 
 
-def _end_scrub(conn: SqliteConnection, *, checkpoint: bool) -> None:
-    """After a scrubbing transaction: secure_delete off again, and the committed pages copied into the file
-    and the write-ahead log truncated, so the old text is in neither. The checkpoint does not wait: if another
-    connection is reading or writing it does what it can, and the next scrubbing transaction tries again."""
+def _end_scrub(conn: SqliteConnection) -> bool:
+    """After a scrubbing transaction: secure_delete off again; True when it was one. The committed pages still have
+    to be copied into the file and the write-ahead log truncated, so the old text is in neither (`_leave`)."""
+    if not conn.scrubbing:
+        return False
     conn.scrubbing = False
     conn.execute("PRAGMA secure_delete = OFF")
-    if not checkpoint:
-        return
-    conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-    except sqlite3.Error:
-        pass
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return True
 
 
 class SqliteDatabase(Database):
@@ -588,18 +668,22 @@ class SqliteDatabase(Database):
         """One atomic unit of work: all of it commits or none of it does. Its BEGIN does not starve
         (`_begin_write`)."""
         conn = self.conn
-        _begin_write(conn)
+        present = _arrive(conn)
+        began = committed = False
         try:
-            yield conn
-            self._before_commit(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            if conn.scrubbing:
-                _end_scrub(conn, checkpoint=False)
-            raise
-        conn.execute("COMMIT")
-        if conn.scrubbing:
-            _end_scrub(conn, checkpoint=True)
+            _begin_write(conn)
+            began = True
+            try:
+                yield conn
+                self._before_commit(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            committed = True
+        finally:
+            scrubbed = began and _end_scrub(conn) and committed  # a nested write's failed BEGIN leaves the outer's
+            _leave(conn, present, scrubbed=scrubbed)
 
     def empty_log(self) -> bool:
         """The checkpoint after a scrubbing transaction (`_end_scrub`) does not wait: while another connection reads

@@ -3,6 +3,7 @@ the wait still ends in «database is locked» after the busy timeout, the lane i
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -139,4 +140,84 @@ def test_the_queue_file_is_private_and_a_planted_link_is_not_followed(tmp_path):
     with db.write() as conn:  # the link refused: SQLite's own lock alone, and the write still works
         conn.execute("UPDATE meta SET value = value WHERE key = 'none'")
     assert db.conn.writers is None
+    db.close()
+
+
+@pytest.mark.parametrize("last", ["commits", "rolls back"])
+def test_a_scrub_leaves_its_checkpoint_to_a_writer_present_and_the_last_to_leave_empties_the_log(tmp_path, monkeypatch,
+                                                                                                   last):
+    """With four processes booking, each scrub's checkpoint (the write-ahead log copied and truncated, under SQLite's
+    write lock) was half the lock's time: a scrub that finds another writer of ours present leaves it to that one
+    (`_leave`). The masked text stays in the log only until the last writer of the burst leaves, whether its own
+    write scrubbed, committed or rolled back."""
+    db = open_database(tmp_path / "q.sqlite3")
+    wal = tmp_path / "q.sqlite3-wal"
+    arrived, go, inside = threading.Event(), threading.Event(), threading.Event()
+    real = dbmodule._begin_write
+
+    def begin(conn):
+        if threading.current_thread().name == "later":  # present (arrived), not yet in SQLite's lock
+            arrived.set()
+            go.wait(5)
+        real(conn)
+
+    monkeypatch.setattr(dbmodule, "_begin_write", begin)
+
+    def later() -> None:
+        with contextlib.suppress(RuntimeError), db.write() as conn:
+            conn.execute("UPDATE meta SET value = value WHERE key = 'none'")
+            inside.set()
+            if last == "rolls back":
+                raise RuntimeError("no")
+
+    with db.write() as conn:
+        writer = threading.Thread(target=later, name="later")
+        writer.start()
+        assert arrived.wait(5)
+        conn.scrub_after_commit()
+        conn.execute("INSERT INTO meta (key, value) VALUES ('masked', 'código 123456')")
+    assert wal.stat().st_size > 0  # not checkpointed: the writer present will
+    go.set()
+    writer.join(5)
+    assert inside.is_set() and wal.stat().st_size == 0
+    with db.write() as conn:  # alone, nothing waiting: an ordinary write does not checkpoint
+        conn.execute("INSERT INTO meta (key, value) VALUES ('plain', 'x')")
+    assert wal.stat().st_size > 0
+    db.close()
+
+
+def test_a_scrub_checkpoints_itself_once_enough_wait_or_when_alone(tmp_path, monkeypatch):
+    """The wait is bounded: past DEFERRED_SCRUBS in a row the next scrub checkpoints though a writer is present; and a
+    scrub alone checkpoints at once, as before."""
+    monkeypatch.setattr(dbmodule, "DEFERRED_SCRUBS", 0)
+    db = open_database(tmp_path / "q.sqlite3")
+    wal = tmp_path / "q.sqlite3-wal"
+    with db.write() as conn:
+        conn.scrub_after_commit()
+        conn.execute("INSERT INTO meta (key, value) VALUES ('alone', 'x')")
+    assert wal.stat().st_size == 0
+    arrived, go = threading.Event(), threading.Event()
+    real = dbmodule._begin_write
+
+    def begin(conn):
+        if threading.current_thread().name == "later":
+            arrived.set()
+            go.wait(5)
+        real(conn)
+
+    monkeypatch.setattr(dbmodule, "_begin_write", begin)
+
+    def later() -> None:
+        with db.write() as conn:
+            conn.execute("UPDATE meta SET value = value WHERE key = 'none'")
+
+    with db.write() as conn:
+        writer = threading.Thread(target=later, name="later")
+        writer.start()
+        assert arrived.wait(5)
+        conn.scrub_after_commit()
+        conn.execute("INSERT INTO meta (key, value) VALUES ('masked', 'código 123456')")
+    assert wal.stat().st_size == 0
+    go.set()
+    writer.join(5)
     db.close()
