@@ -377,7 +377,8 @@ def _scaling(path: Path, turn: int, rounds: int = 8, processes: int = 4) -> tupl
     0.78 in a full run and 0.95–0.99 alone, 0.36–1.26 under load, and the processes' start (their 400
     confirmations each prepared, 1,600 writes) was the previous figure's to the timed part. Now both sides meet
     the same disk within seconds, the same warm files (the same processes, their statements prepared), and
-    one slow round moves the median by little. Nothing is dropped as warm-up: the first round counts like any.
+    one slow round moves the median by little, and what earlier figures and the preparation left to write back is
+written (`os.sync`) before the first timed fsync. Nothing is dropped as warm-up: the first round counts like any.
     Returns (median ratio, confirmations done, errors)."""
     worker = [sys.executable, str(ROOT / "bench" / "transfer_worker.py"), str(path)]
     counts = [turn * rounds * (2 if n == 0 else 1) for n in range(processes)]  # bench0 also books the lone turns
@@ -386,6 +387,7 @@ def _scaling(path: Path, turn: int, rounds: int = 8, processes: int = 4) -> tupl
     try:
         if any(p.stdout.readline().strip() != "ready" for p in procs):
             raise RuntimeError("a transfer worker failed to start")
+        os.sync()  # the 2,000 confirmations just prepared are on disk before the first round's fsyncs
 
         def go(group: list[subprocess.Popen]) -> tuple[float, int, int]:
             """`turn` confirmations by each process of `group` at once: (transfers per second, done, errors)."""
@@ -420,6 +422,7 @@ def transfer_figures(workdir: Path) -> dict[str, float]:
 
     path = workdir / "transfers.sqlite3"
     _bench_coop(path, members=4)
+    os.sync()  # in a full run the figure before this one wrote a million movements: on disk before any timed fsync
     count = 400
     ratio, _single, single_errors = _interleaved(path, count)
     turn, rounds = count // 8, 8
