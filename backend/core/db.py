@@ -519,8 +519,8 @@ def _leave(conn: SqliteConnection, present: io.FileIO | None, *, scrubbed: bool)
         due = True
     if due:
         _deferred(present, 0)  # before the checkpoint: a scrub counted meanwhile is not wiped out
-        if not _checkpoint(conn):
-            _deferred(present, max(waiting, 1))
+        if not _checkpoint(conn) and waiting:  # held back (a reader): others' scrubs still wait, as a lone one's did
+            _deferred(present, waiting)
 
 
 def _checkpoint(conn: SqliteConnection) -> bool:
@@ -686,7 +686,7 @@ class SqliteDatabase(Database):
             _leave(conn, present, scrubbed=scrubbed)
 
     def empty_log(self) -> bool:
-        """The checkpoint after a scrubbing transaction (`_end_scrub`) does not wait: while another connection reads
+        """The checkpoint after a scrubbing transaction (`_leave`) does not wait: while another connection reads
         an older snapshot it cannot copy the masked pages nor truncate the write-ahead log, and the old text stays
         on disk until a later checkpoint succeeds. The worker's pass calls this: the log checkpointed and truncated
         now if nobody reads (not waiting either). True when the log is empty; a log holding only ordinary writes is

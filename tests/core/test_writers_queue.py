@@ -131,6 +131,7 @@ def test_the_queue_file_is_private_and_a_planted_link_is_not_followed(tmp_path):
     with db.write():
         pass
     assert oct(os.stat(tmp_path / "q.sqlite3-writers").st_mode)[-3:] == "600"
+    assert oct(os.stat(tmp_path / "q.sqlite3-writing").st_mode)[-3:] == "600"  # the writers present (`_arrive`)
     db.close()
     os.unlink(tmp_path / "q.sqlite3-writers")
     target = tmp_path / "elsewhere"
@@ -220,4 +221,17 @@ def test_a_scrub_checkpoints_itself_once_enough_wait_or_when_alone(tmp_path, mon
     assert wal.stat().st_size == 0
     go.set()
     writer.join(5)
+    db.close()
+
+
+def test_a_planted_link_at_the_writers_present_file_is_not_followed(tmp_path):
+    target = tmp_path / "elsewhere"
+    target.write_text("")
+    os.symlink(target, tmp_path / "q.sqlite3-writing")
+    db = open_database(tmp_path / "q.sqlite3")
+    with db.write() as conn:  # unseen: it checkpoints its own scrub, as before
+        conn.scrub_after_commit()
+        conn.execute("INSERT INTO meta (key, value) VALUES ('masked', 'código 123456')")
+    assert db.conn.writing is None and target.read_text() == ""
+    assert (tmp_path / "q.sqlite3-wal").stat().st_size == 0
     db.close()
