@@ -454,7 +454,10 @@ def _lane(conn: SqliteConnection) -> io.FileIO | None:
 def _arrive(conn: SqliteConnection) -> io.FileIO | None:
     """This writer is present, from before its BEGIN to after its COMMIT or ROLLBACK: a shared flock on `<db>-writing`
     (its own file: the lane's exclusive flock must not wait for the writers present). None: not counted (no file, or
-    the flock taken for a moment by one that is leaving); those writers are unseen, so those leaving scrub as before."""
+    the flock taken for a moment by one that is leaving); those writers are unseen, so those leaving scrub as before.
+    Trust boundary as the lane's: only the service account can open it (0600, no links followed); holding it shared
+    for ever delays each scrub's checkpoint by at most DEFERRED_SCRUBS scrubs, holding it exclusive makes every
+    writer unseen (each checkpoints its own scrub); a write is never held up by it."""
     if _lane(conn) is None or conn.writers_path is None:
         return None
     if conn.writing is None:

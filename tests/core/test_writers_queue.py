@@ -235,3 +235,27 @@ def test_a_planted_link_at_the_writers_present_file_is_not_followed(tmp_path):
     assert db.conn.writing is None and target.read_text() == ""
     assert (tmp_path / "q.sqlite3-wal").stat().st_size == 0
     db.close()
+
+
+@pytest.mark.parametrize("hold", ["shared", "exclusive"])
+def test_another_program_holding_the_writers_present_file_delays_a_scrub_by_at_most_the_bound(tmp_path, hold):
+    """Someone with the service account holds `<db>-writing`: held shared, it looks like a writer present for ever, so
+    scrubs leave their checkpoint to it, but the one after DEFERRED_SCRUBS in a row checkpoints; held exclusive, every
+    writer is unseen and checkpoints its own scrub. Writes go through either way."""
+    db = open_database(tmp_path / "q.sqlite3")
+    wal = tmp_path / "q.sqlite3-wal"
+    with db.write() as conn:  # makes the file
+        conn.execute("UPDATE meta SET value = value WHERE key = 'none'")
+    sizes = []
+    with open(tmp_path / "q.sqlite3-writing", "rb") as squatter:
+        fcntl.flock(squatter, fcntl.LOCK_SH if hold == "shared" else fcntl.LOCK_EX)
+        for n in range(dbmodule.DEFERRED_SCRUBS + 1):
+            with db.write() as conn:
+                conn.scrub_after_commit()
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, 'código 123456')", (f"masked{n}",))
+            sizes.append(wal.stat().st_size)
+    db.close()
+    if hold == "shared":
+        assert all(sizes[:-1]) and sizes[-1] == 0, sizes
+    else:
+        assert not any(sizes), sizes
