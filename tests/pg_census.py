@@ -38,6 +38,7 @@ _state: dict = {"on": False, "shapes": set(), "wrote": False, "open": {}}
 _silent: list[str] = []
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
+_NUMBERED = re.compile(r'"[^"]*\d[^"]*"')  # a test's own database names: "cp_gw0_t246"
 _PARAM = re.compile(r"%\(\w+\)s|%s|\$\d+|\?|\b\d+(?:\.\d+)?\b")
 _LIST = re.compile(r"\?(?:\s*,\s*\?)+")
 _ROWS = re.compile(r"\(\?\)(?:\s*,\s*\(\?\))+")
@@ -46,11 +47,12 @@ _WRITE = re.compile(r"^(?:WITH\b.*\b)?(?:INSERT|UPDATE|DELETE)\b", re.IGNORECASE
 
 
 def shape(query: object) -> str:
-    """A statement with its literals and parameters replaced by `?` (lists of them by one), whitespace folded."""
+    """A statement with its literals, parameters and numbered names replaced by `?` (lists of them by one),
+    whitespace folded."""
     text = query.decode(errors="replace") if isinstance(query, (bytes, bytearray, memoryview)) else str(query)
     if not isinstance(query, (str, bytes, bytearray, memoryview)):  # psycopg.sql.Composed and the like
         text = repr(query)
-    text = _PARAM.sub("?", _LITERAL.sub("?", text))
+    text = _PARAM.sub("?", _LITERAL.sub("?", _NUMBERED.sub('"?"', text)))
     text = _ROWS.sub("(?)", _LIST.sub("?", text))
     return _SPACE.sub(" ", text).strip().rstrip(";").strip()
 
