@@ -12,10 +12,11 @@ and every shape its body sends on PostgreSQL is also sent by PostgreSQL tests th
 summary ends with every shape a cut variant sends that no kept variant does: it must say none. To check:
 
     export COOPROGRESO_TEST_PG_URL=…   # .ci/pg-cluster start /tmp/pg-x fast
-    pytest -q -n 2 -k postgresql --pg-census tests/
+    pytest -q -n 2 -k postgresql --pg-census tests/       # 627 variants before #23's cut, 449 kept after it
     python -m tests.pg_census            # the same summary again, from /tmp/pg-census, and shapes few tests send
 
-SQL sent by a process the test starts is not seen: such tests are flagged (`"child"`) and never cut.
+SQL sent by a process the test starts is not seen: such tests are flagged (`"spawned"`: their
+children used CPU) and never cut.
 `wrote` is an approximation: an INSERT/UPDATE/DELETE (or a WITH … one) outside BEGIN … COMMIT on an autocommit
 connection, or inside one whose COMMIT did not raise."""
 
@@ -57,11 +58,17 @@ def shape(query: object) -> str:
     return _SPACE.sub(" ", text).strip().rstrip(";").strip()
 
 
-def _seen(conn: object, query: object) -> None:
+def _sent(query: object) -> str | None:
+    """Its shape, recorded as sent (a statement the server refuses is sent too: a refusal may rest on it)."""
     if not _state["on"] or threading.current_thread().name.startswith("pg-helper"):
-        return  # not the copies and drops the fixtures' helper thread makes meanwhile (tests/pg_helpers.py)
+        return None  # not the copies and drops the fixtures' helper thread makes meanwhile (tests/pg_helpers.py)
     text = shape(query)
     _state["shapes"].add(text)
+    return text
+
+
+def _ran(conn: object, text: str) -> None:
+    """After a statement ran without error: BEGIN, COMMIT, ROLLBACK and writes, for `wrote`."""
     key, head = id(conn), text[:8].upper()
     if head.startswith("BEGIN"):
         _state["open"][key] = False
@@ -78,8 +85,10 @@ def _seen(conn: object, query: object) -> None:
 
 def _wrap(method, conn_of):
     def recorded(self, query, *args, **kwargs):
-        result = method(self, query, *args, **kwargs)  # after it ran: a statement that raised is not counted
-        _seen(conn_of(self), query)
+        text = _sent(query)
+        result = method(self, query, *args, **kwargs)
+        if text is not None:
+            _ran(conn_of(self), text)
         return result
 
     return recorded
