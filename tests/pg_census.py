@@ -12,7 +12,7 @@ and every shape its body sends on PostgreSQL is also sent by PostgreSQL tests th
 summary ends with every shape a cut variant sends that no kept variant does: it must say none. To check:
 
     export COOPROGRESO_TEST_PG_URL=…   # .ci/pg-cluster start /tmp/pg-x fast
-    pytest -q -n 2 -k postgresql --pg-census tests/       # 627 variants before #23's cut, 449 kept after it
+    pytest -q -n 2 -k postgresql --pg-census tests/       # 6 Dec 2026: 628 variants, 178 cut, 450 kept
     python -m tests.pg_census            # the same summary again, from /tmp/pg-census, and shapes few tests send
 
 SQL sent by a process the test starts is not seen: such tests are flagged (`"spawned"`: their
