@@ -122,6 +122,7 @@ def test_first_screen_loads_no_deferred_module(tmp_path, monkeypatch):
     assert screens_css == "False"  # the other screens' rules are read with the first screen over the sign-in
 
 
+@pytest.mark.sqlite_only(covered=True)
 async def test_screens_over_the_sign_in_get_their_rules(backend):
     """screens.tcss, read late, still styles what opens over the sign-in (the affiliation box is 66 wide),
     and a change of theme afterwards keeps it."""
@@ -329,6 +330,7 @@ async def test_footer_keys_answer_the_mouse():
         assert pressed == ["o", "bell", "8"]
 
 
+@pytest.mark.sqlite_only(covered=True)
 async def test_login_footer_keeps_its_keys_across_fields(backend):
     from tests.ui import make_app
 
@@ -391,6 +393,7 @@ async def test_sign_in_buttons_look_as_textual_buttons_in_every_state(theme):
                 assert seen[0] == seen[1], (textuals.variant, state)
 
 
+@pytest.mark.sqlite_only(covered=True)
 async def test_the_sign_in_styles_each_widget_once_it_is_mounted(backend, monkeypatch):
     """Textual restyled a widget at each class its constructor set (compact, a button's variant): a whole pass of
     the stylesheet over a widget not yet in the DOM, styled again once mounted; and the whole sign-in screen again

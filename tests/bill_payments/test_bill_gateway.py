@@ -19,6 +19,7 @@ def backend(make_backend):
     return loaded(make_backend(session_idle_seconds=10**7))
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_simulated_network_is_deterministic_by_the_identifiers_last_digit(backend, clock):
     sim, cnt = SimulatedRecaudacion(clock), billers.get(backend.db.conn, "CNT-FIJO")
     assert sim.statement(cnt, "022345670").bills == ()
@@ -75,6 +76,7 @@ def _gateway(network, retries=0):
     return HttpRecaudacion(network.url, "s3cr3t", timeout=0.3, retries=retries)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_http_consulta_parses_bills_and_masks_the_holder(backend, network):
     statement = _gateway(network).statement(billers.get(backend.db.conn, "EPMAPS"), "1234567")
     headers, body = network.server.requests[0]
@@ -84,6 +86,7 @@ def test_http_consulta_parses_bills_and_masks_the_holder(backend, network):
     assert (bill.number, bill.amount, bill.lines) == ("F-1001", 23_40, (("Consumo", 20_00), ("IVA", 3_40)))
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_http_consulta_retries_a_5xx_and_reports_an_unknown_identifier(backend, network):
     epmaps = billers.get(backend.db.conn, "EPMAPS")
     network.mode = "flaky"
@@ -176,6 +179,7 @@ def test_the_same_bill_cannot_be_booked_twice(backend, network):
 
 
 @pytest.mark.parametrize("mode, state", [("ok", "pagado"), ("slow", "pendiente"), ("reject", "fallido")])
+@pytest.mark.sqlite_only(covered=True)
 def test_the_code_alone_tells_the_entity_and_the_one_receipt_says_where_it_stands(make_backend, network, clock,
                                                                                     mode, state):
     """Pago de Servicios finishes in the backend like every kind: no screen or caller has to tell the entity."""

@@ -153,6 +153,7 @@ def test_the_migration_counts_earlier_scheduled_payments_in_their_days_cupo(back
 
 
 @pytest.mark.parametrize("limit", [0, -1, 601, True, "6"])
+@pytest.mark.sqlite_only(covered=True)
 def test_a_number_of_payments_out_of_range_is_refused_never_read_as_no_limit(backend, clock, limit):
     """«0» payments is not «no limit»: only an absent number (None) is; anything else is 1–600 or refused."""
     from backend.bill_payments.requests import ServiceScheduleRequest

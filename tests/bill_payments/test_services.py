@@ -51,6 +51,7 @@ def test_registering_a_service_takes_a_code_and_the_same_service_twice_is_refuse
     assert err.value.code == "duplicate"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_alias_edit_and_delete_only_for_the_owner(backend):
     who, ana = demo_member(backend), other_member(backend)
     _, receipt = register(backend, who)
@@ -100,6 +101,7 @@ def test_a_topup_takes_the_members_amount_up_to_the_entitys_maximum(backend):
     assert receipt.get("Monto") == "$10.00" and receipt.get("Factura") == "Recarga"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_daily_limit_and_funds_are_checked_before_the_code(make_backend):
     backend = loaded(make_backend(session_idle_seconds=10**7, limit_servicios_daily=50_00))
     who = demo_member(backend)
@@ -123,6 +125,7 @@ def test_the_code_is_bound_to_the_exact_payment(backend):
     assert backend.ops.authorise(who.token, pending.id, code).result_id == receipt.result_id  # replay: same
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_someone_elses_consulta_or_payment_is_not_yours(backend):
     who, ana = demo_member(backend), other_member(backend)
     presentment = backend.services.consulta(who.token, "CNT-FIJO", "022345671")
@@ -137,6 +140,7 @@ def test_someone_elses_consulta_or_payment_is_not_yours(backend):
         backend.services.receipt(ana.token, receipt.result_id)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_consulta_refuses_unknown_identifiers_and_says_when_the_entity_is_down(backend):
     who = demo_member(backend)
     with pytest.raises(ValidationError, match="no tiene registrado"):
@@ -171,6 +175,7 @@ def test_history_filters_and_a_private_csv_export(backend, tmp_path):
     assert {r[7] for r in rows[1:]} == {"Pagado"}
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_services_and_transfers_share_one_daily_cupo_rule(make_backend):
     """The daily cupo is one piece of code (backend/core/daily_quota.py): the same Quota, the same refusal
     words and code, the usage added by a booking and given back by a refund, for both sections."""
@@ -196,6 +201,7 @@ def test_services_and_transfers_share_one_daily_cupo_rule(make_backend):
     assert backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_request_is_its_kinds_dataclass_and_nothing_else(backend):
     """What reaches a handler is read back into the kind's request: a field it lacks or an extra one is refused."""
     who = demo_member(backend)

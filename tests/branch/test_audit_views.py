@@ -38,6 +38,7 @@ def test_filters_by_staff_user_member_action_and_date(backend, day):
         backend.audit_views.audit_entries(aud, {"desde": "31/02/2026"})
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_member_movements_and_csv_export(backend, day, tmp_path):
     staff, member, _ = day
     aud = staff["auditor"].token
@@ -56,6 +57,7 @@ def test_member_movements_and_csv_export(backend, day, tmp_path):
     assert backend.audit_log(last=1)[0].action == "auditoria.exportar"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_csv_cells_never_start_a_formula(backend, day, tmp_path):
     staff, _, _ = day
     with backend.db.write() as conn:
@@ -81,6 +83,7 @@ def test_hostile_text_stored_by_hand_reaches_the_auditors_csv_visible(backend, d
     assert "\\u001b]0;pwned\\u0007\\u000dFALSO\\u202eodot" in data
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_only_auditors_read_the_log(backend, day):
     staff, member, _ = day
     for role in ("cajero", "atencion", "supervisor"):

@@ -45,6 +45,7 @@ def test_enrol_refuses_bad_kyc(backend, staff, field, value):
     assert backend.db.conn.execute("SELECT COUNT(*) FROM members WHERE id_number = '1104680135'").fetchone()[0] == 0
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_enrol_refuses_an_existing_member(backend, staff):
     with pytest.raises(ValidationError, match="Ya existe"):
         backend.backoffice.enrol_member(staff["atencion"].token, {**FORM, "id_number": demo_cedula()})

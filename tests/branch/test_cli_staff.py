@@ -47,6 +47,7 @@ def test_add_shows_the_secret_once_then_list_code_and_disable(db_path, clock, mo
     assert "inactivo" in out
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_add_refuses_weak_password_and_bad_role(db_path, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero9",
                        "--role", "cajero", stdin="corta1\n")
@@ -64,6 +65,7 @@ def test_code_only_in_demo_databases(tmp_path, monkeypatch, capsys):
     assert code == 1 and not re.search(r"\d{6}", out) and "demostración" in err
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_hostile_names_are_refused_or_printed_visibly(db_path, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero9",
                        "--role", "cajero", "--name", "Rosa\x1b[2J", stdin=PASSWORD + "\n")
@@ -85,6 +87,7 @@ def test_reset_totp_prints_a_new_secret_once_and_the_old_one_stops_working(db_pa
     backend.close()
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_reset_totp_of_an_unknown_or_hostile_user_says_so_in_spanish(db_path, monkeypatch, capsys):
     for user in ("nadie", "cajero\x1b[2J\x07"):
         code, out, err = run(monkeypatch, capsys, "staff", "reset-totp", "--db", str(db_path), "--user", user)

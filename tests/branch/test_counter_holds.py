@@ -106,6 +106,7 @@ def test_two_tellers_at_once_cannot_both_hold_the_same_money(backend, staff, acc
     assert figures(backend, account) == (6000_00, 4000_00) and backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_an_empty_opening_amount_is_refused_and_zero_must_be_typed(backend, staff):
     t = staff["cajero"]
     for empty in ("", "   "):

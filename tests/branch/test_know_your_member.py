@@ -51,6 +51,7 @@ def account_id(backend, staff):
     return card.accounts[0].id
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_review_shows_what_will_be_saved_and_stores_nothing(backend, staff):
     before = snapshot(backend)
     review = backend.backoffice.review_enrolment(staff["atencion"].token, FORM)

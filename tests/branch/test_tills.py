@@ -193,6 +193,7 @@ def test_close_with_difference_waits_for_a_supervisor_note_and_balances(backend,
     assert backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_till_cannot_be_closed_by_another_teller(backend, staff):
     t, other = staff["cajero"], staff["cajero2"]
     backend.tills.open_till(t.token, "100")
@@ -256,6 +257,7 @@ def test_migration_13_fills_the_names_of_members_written_before_it(backend, staf
 
 @pytest.mark.parametrize("counts", [{"x": 1}, {None: 1}, {True: 100}, {"1_00": 5}, {"+100": 5}, [10000],
                                     {"10000": 1, 10000: 1}])
+@pytest.mark.sqlite_only(covered=True)
 def test_a_count_with_a_key_that_is_no_denomination_is_refused_in_spanish(backend, staff, counts):
     """The count is read at the service: a key that is not a denomination's value in cents (a word, None, True
     read as 1 cent, «1_00» read as 100 by int(), a key given twice) is refused, never an unexpected error."""

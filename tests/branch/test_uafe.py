@@ -52,6 +52,7 @@ def test_one_person_structuring_into_three_members_accounts_is_asked_to_declare(
     assert done.receipt.get("Origen de los fondos") == "Venta de ganado en la feria"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_resu_names_the_structured_deposits_with_full_ids_for_the_compliance_officer(backend, people, three, tmp_path):
     cajero, cajero2 = people["cajero"], people["cajero2"]
     deposit(backend, cajero, three[0], "4000", depositor=PEDRO)
@@ -75,6 +76,7 @@ def test_the_resu_names_the_structured_deposits_with_full_ids_for_the_compliance
 
 
 @pytest.mark.parametrize("role", ["cajero", "atencion", "supervisor", "auditor"])
+@pytest.mark.sqlite_only(covered=True)
 def test_other_roles_are_refused_the_export_and_the_refusal_is_audited(backend, people, role, tmp_path):
     """The auditor too: it keeps its read-only views, where IDs are masked; the full IDs are compliance's."""
     with pytest.raises(Forbidden) as err:

@@ -101,6 +101,7 @@ def test_deferral_moves_no_money_and_cuotas_are_billed_one_per_statement(backend
     assert backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_purchase_above_the_cupo_is_refused(backend):
     member, _ = add_member(backend, cedula="1104680135")
     card = new_card(backend, member, limit=100_00)

@@ -57,6 +57,7 @@ def test_the_sealed_number_needs_the_key_file(backend, lucia):
         card_numbers.unseal(key, tampered, **where)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_forged_sealed_number_in_a_request_is_refused_at_the_number(backend, lucia):
     with pytest.raises(ValidationError) as err:
         backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(

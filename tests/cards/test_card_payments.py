@@ -38,6 +38,7 @@ def register(backend, who, **request):
     return authorise(backend, who, backend.cards.prepare_registration(who.token, CardRegistrationRequest(**request)))
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_own_card_offers_minimum_total_and_other_with_the_due_date(backend, lucia):
     card = demo_card(backend)
     cards = backend.cards.payable(lucia.token, "cooprogreso")
@@ -66,6 +67,7 @@ def test_paying_the_own_card_credits_it_in_the_same_entry(backend, lucia, option
     assert backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_covered_minimum_is_said_covered_not_offered_as_zero(backend, lucia):
     """After the mínimo, the figures and the messages agree: the mínimo is covered, the total is what is
     still owed on the statement, and only after the total is «no pending» said with the current debt."""
@@ -96,6 +98,7 @@ def test_a_covered_minimum_is_said_covered_not_offered_as_zero(backend, lucia):
     assert backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_other_value_above_the_debt_or_funds_is_refused(backend, lucia):
     card = demo_card(backend)
     owed = backend.cards.payment_options(lucia.token, f"propia:{card}").owed
@@ -128,6 +131,7 @@ def test_another_members_card_is_registered_with_a_masked_holder_and_paid_by_oth
     assert backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_own_card_cannot_be_registered_and_unknown_numbers_are_refused(backend, lucia):
     with pytest.raises(ValidationError, match="No existe"):
         backend.cards.prepare_registration(lucia.token, CardRegistrationRequest(kind="cooprogreso",
@@ -154,6 +158,7 @@ def _register_visa(backend, who, number=VISA, **extra):
                     holder_name="Lucía Guamán", id_type="cedula", id_number=demo_cedula(), **extra)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_look_alike_digits_are_accepted_and_always_masked(backend, lucia):
     fullwidth = "".join(chr(0xFF10 + int(d)) for d in luhn_complete("272099990000111"))  # Mastercard's 2-series
     receipt = _register_visa(backend, lucia, number=fullwidth)
@@ -214,6 +219,7 @@ def test_a_card_registered_before_networks_were_checked_cannot_be_paid(backend, 
                                                                       origin_id=lucia.accounts[0], option="otro", amount=80_00))
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_hostile_holder_names_are_refused(backend, lucia):
     with pytest.raises(ValidationError, match="no permitidos"):
         backend.cards.prepare_registration(lucia.token, other_bank(VISA, holder_name="Lucía\x1b[2J"))
@@ -261,6 +267,7 @@ def _ending_99() -> str:
     raise AssertionError
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_payment_needs_funds_including_the_fee(backend, lucia):
     receipt = _register_visa(backend, lucia)
     key = f"registrada:{receipt.result_id}"
@@ -271,6 +278,7 @@ def test_payment_needs_funds_including_the_fee(backend, lucia):
 
 
 @pytest.mark.parametrize("key", ["propia:999999", "registrada:1", "propia:abc", "x", 5, None])
+@pytest.mark.sqlite_only(covered=True)
 def test_cards_that_are_not_yours_are_not_found(backend, lucia, key):
     with pytest.raises(NotFound):
         backend.cards.payment_options(lucia.token, key)
@@ -299,6 +307,7 @@ def test_other_bank_card_payment_over_a_real_http_gateway_answering_nonsense_the
         server.close()
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_card_request_is_its_kinds_dataclass_and_nothing_else(backend, lucia):
     """What reaches a card handler is read back into the kind's request: a field it lacks or an extra one (a fee,
     a plan's figures) is refused before anything is derived or stored."""

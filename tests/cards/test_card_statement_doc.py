@@ -35,6 +35,7 @@ def test_the_card_pdf_prints_the_statements_figures_and_verifies(backend, lucia,
     assert f"Pago mínimo,{format_money(st.minimum_due)}" in csv.replace('"', "")
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_only_the_holder_and_a_month_with_a_cut(backend, lucia, ana):
     card = demo_card(backend)
     with pytest.raises(NotFound):
@@ -43,6 +44,7 @@ def test_only_the_holder_and_a_month_with_a_cut(backend, lucia, ana):
         backend.card_statements.statement(lucia.token, card, "2020-01")
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_latest_month_with_a_cut_is_the_holders_only(backend, lucia, ana):
     card = demo_card(backend)
     newest = backend.cards.statements(lucia.token, card, limit=1)[0].cut_date

@@ -1,5 +1,7 @@
 """`cooprogreso close-cycle`: closes due statements once, then nothing; `check` stays clean."""
 
+import pytest
+
 from tests.core.test_database import cli
 
 
@@ -12,6 +14,7 @@ def test_close_cycle_twice_then_check(db_path):
     assert cli("check", "--db", str(db_path)).returncode == 0
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_close_cycle_refuses_a_bad_date_and_a_missing_file(db_path, tmp_path):
     bad = cli("close-cycle", "--db", str(db_path), "--date", "30/02/2027")  # dd/mm/aaaa is read (#21); an impossible day is not
     assert bad.returncode == 2 and "Fecha no válida" in bad.stderr

@@ -28,6 +28,7 @@ def _manual_purchases(backend, lucia):
     return card, eligible, [p.id for p in chosen]
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_manuals_two_purchases_are_eligible_and_simulate(backend, lucia):
     card, _, ids = _manual_purchases(backend, lucia)
     sim = backend.deferrals.simulate(lucia.token, card, "consumos", ids, 3)
@@ -94,6 +95,7 @@ def test_interest_free_promotion_is_rate_zero_up_to_its_months(backend, lucia):
     assert six.effective > 0
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_rate_above_the_cap_is_refused(backend, lucia):
     card, _, ids = _manual_purchases(backend, lucia)
     jan = date(2020, 1, 1)
@@ -117,6 +119,7 @@ def test_bad_requests_are_refused_in_spanish(backend, lucia, request_):
         backend.ops.prepare(lucia.token, "diferido", {"card_id": card, **request_})  # as JSON from outside
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_another_members_card_or_purchase_is_not_yours(backend, lucia, ana):
     card, _, ids = _manual_purchases(backend, lucia)
     with pytest.raises(NotFound):

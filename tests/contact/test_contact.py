@@ -97,6 +97,7 @@ def test_hostile_or_bad_text_is_refused_and_nothing_is_stored(backend, lucia, te
     assert (count(backend, "contact_cases"), count(backend, "outbox")) == before
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_subject_off_the_list_is_refused(backend, lucia):
     with pytest.raises(ValidationError) as info:
         backend.contact.write(lucia.token, "denuncia'; DROP TABLE users;--", "Un mensaje suficientemente largo.")
@@ -108,6 +109,7 @@ def test_exactly_1000_characters_are_accepted(backend, lucia):
     assert len(case.body) == 1000
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_member_sees_only_their_own_cases(backend, lucia, ana):
     case = backend.contact.write(lucia.token, "consulta", "Una consulta privada de Lucía.")
     with pytest.raises(NotFound):
@@ -115,6 +117,7 @@ def test_a_member_sees_only_their_own_cases(backend, lucia, ana):
     assert backend.contact.cases(ana.token) == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_messages_per_day_are_limited(make_backend, lucia):
     backend = make_backend(contact_max_messages_per_day=2)
     for n in range(2):

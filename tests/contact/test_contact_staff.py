@@ -103,6 +103,7 @@ def test_closing_a_case(backend, lucia, staff):
     assert backend.audit_log(last=1)[-1].action == "contacto.cerrar"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_members_and_other_roles_cannot_work_the_queue(backend, lucia, staff):
     case = backend.contact.write(lucia.token, "consulta", "¿Cuál es el cupo de transferencias diario?")
     for token in (lucia.token, staff["cajero"].token, staff["auditor"].token, ""):
@@ -115,6 +116,7 @@ def test_members_and_other_roles_cannot_work_the_queue(backend, lucia, staff):
     assert backend.contact.case(lucia.token, case.id).replies == ()
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_unknown_cases(backend, staff):
     for bad in (10**6, True, "1"):
         with pytest.raises(NotFound):
@@ -159,6 +161,7 @@ def test_a_member_replies_to_an_answer_and_the_case_reopens_for_staff(backend, l
     assert len(backend.contact.case(lucia.token, case.id).replies) == 3
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_replies_count_toward_the_messages_per_day(make_backend, lucia, clock):
     backend = make_backend(contact_max_messages_per_day=2, session_idle_seconds=10**8, staff_idle_seconds=10**8)
     staff = team(backend, clock)

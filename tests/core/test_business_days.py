@@ -96,6 +96,7 @@ def test_a_loaded_year_replaces_the_shipped_one_and_is_audited(backend, tmp_path
     ("date,name\n2028-01-01,Año Nuevo\n", "Línea 1: se esperaba la fila de títulos"),
     (HEADER, "no tiene feriados"),
 ])
+@pytest.mark.sqlite_only(covered=True)
 def test_a_bad_file_is_refused_whole_with_its_line_and_changes_nothing(backend, tmp_path, body, message):
     before = calendar_of(backend)
     with pytest.raises(ValidationError) as refused:
@@ -107,6 +108,7 @@ def test_a_bad_file_is_refused_whole_with_its_line_and_changes_nothing(backend, 
     assert entry.action == "calendario.carga" and entry.outcome == "rechazado"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_file_that_is_not_a_calendar_is_refused_before_reading_it(backend, tmp_path):
     with pytest.raises(ServiceError, match="no está en UTF-8"):
         business_days.load_file(backend.ctx, _raw(tmp_path, b"fecha,nombre\xff\n"), "cli")
@@ -252,6 +254,7 @@ def test_loan_cuotas_are_stored_on_business_days(backend):
     assert first == "2026-12-28"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_ayuda_year_view_names_its_source(backend):
     from tests.transfer_helpers import demo_member
 

@@ -53,6 +53,7 @@ def test_the_shipped_caps_are_the_published_ones_each_with_its_source():
         book.cap("consumo", date(2021, 6, 1))
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_inmobiliario_offer_is_refused_under_the_published_cap_and_flagged_to_staff(backend, lucia, clock):
     with pytest.raises(RateAboveCap, match=r"10\.75% supera la tasa máxima legal del segmento Inmobiliario \(10\.40%"):
         backend.product_requests.simulate_loan(lucia.token, "inmobiliario", 50_000_00, 240, "frances")
@@ -109,6 +110,7 @@ def test_a_loaded_cap_applies_to_simulations_at_once(backend, lucia, tmp_path):
     ("segment,valid_from,max_effective\nconsumo,2026-11-01,16.77\n", "Línea 1: se esperaba la fila de títulos"),
     (HEADER, "no tiene tasas"),
 ])
+@pytest.mark.sqlite_only(covered=True)
 def test_a_bad_table_is_refused_whole_with_its_line_and_changes_nothing(backend, tmp_path, body, message):
     before = book_of(backend).caps
     with pytest.raises(ValidationError) as refused:
@@ -119,6 +121,7 @@ def test_a_bad_table_is_refused_whole_with_its_line_and_changes_nothing(backend,
     assert entry.action == "tasas.carga" and entry.outcome == "rechazado"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_file_that_is_not_a_table_is_refused_before_reading_it(backend, tmp_path):
     raw = tmp_path / "raw.csv"
     raw.write_bytes(b"segment\xff\n")

@@ -5,6 +5,8 @@ import json
 import time
 from datetime import datetime
 
+import pytest
+
 from backend.core import keys
 from backend.core.clock import FixedClock, iso, set_process_clock
 from cooprogreso_tui import cli
@@ -61,6 +63,7 @@ def test_the_rate_table_loaded_into_the_database_is_the_one_status_checks(backen
     assert checks["tasas"]["level"] == "OK" and f"{day:%d/%m/%Y}" in checks["tasas"]["message"], checks["tasas"]
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_wrong_key_file_is_critical_and_nothing_is_written(backend, db_path, engine, tmp_path, monkeypatch, capsys):
     backend.close()
     before = hashlib.sha256(db_path.read_bytes()).hexdigest() if engine == "sqlite" else None

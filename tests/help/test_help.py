@@ -238,6 +238,7 @@ async def test_ayuda_shows_the_rate_caps_in_force_with_their_source(backend):
         assert "cada mes" in text  # the shipped table is older than rate_table_max_age_days: said, not hidden
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_faq_says_the_code_lasts_as_long_as_the_sms_says(backend):
     """Issue 21 point 12: the FAQ said «300 segundos» where the SMS said «5 min»."""
     backend.auth.start_affiliation("cedula", unaffiliated_cedula())

@@ -108,6 +108,7 @@ def test_one_altered_figure_fails_verification_in_pdf_and_csv(backend, lucia, tm
         assert forged.decode() in pdftotext(altered, tmp_path)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_csv_lists_every_movement_and_ends_with_its_code(backend, lucia):
     account = lucia.accounts[0]
     paper = backend.account_statements.statement(lucia.token, account, "2026-11", "csv")
@@ -117,6 +118,7 @@ def test_the_csv_lists_every_movement_and_ends_with_its_code(backend, lucia):
     assert len(body) == len(movements(backend, account, "2026-11-01", "2026-11-26"))
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_only_the_owners_accounts_and_sensible_months(backend, lucia, ana):
     with pytest.raises(NotFound):
         backend.account_statements.statement(ana.token, lucia.accounts[0], "2026-11")
@@ -166,6 +168,7 @@ def test_the_back_office_cli_writes_an_audited_private_copy_that_verifies(backen
     assert not (tmp_path / "no.csv").exists()
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_member_token_is_not_the_back_office(backend, lucia):
     with pytest.raises(Forbidden):
         backend.account_statements.statement_for(lucia.token, "x", "2026-11")

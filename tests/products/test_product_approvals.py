@@ -96,6 +96,7 @@ def test_a_changed_cuota_is_not_opened(backend, staff, ana):
     assert counts(backend) == before
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_rate_above_the_cap_in_force_on_approval_day_is_not_opened(backend, staff, ana):
     """Asked for under an older, higher cap (16.77% is today's consumo cap): not paid out at 18%."""
     request = insert_request(backend, ana.member_id, rate_bp=1800)
@@ -206,6 +207,7 @@ def test_hostile_reasons_are_refused(backend, staff, ana, reason):
     assert backend.product_approvals.request(staff["atencion"].token, request).state == "Recibida"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_destination_must_be_the_members_own_active_savings(backend, staff, ana, lucia):
     request = insert_request(backend, ana.member_id, account_id=savings_of(backend, lucia.member_id))
     backend.product_approvals.take(staff["atencion"].token, request)
@@ -214,6 +216,7 @@ def test_the_destination_must_be_the_members_own_active_savings(backend, staff, 
     assert backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_staff_decide_nothing_in_their_own_name(backend, clock, ana):
     from tests.staff_helpers import enrol, sign_in
 
@@ -225,6 +228,7 @@ def test_staff_decide_nothing_in_their_own_name(backend, clock, ana):
         assert backend.audit_log(last=1)[-1].outcome == "propia_rechazada"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_members_cashiers_and_auditors_are_refused(backend, staff, ana):
     request = new_request(backend, ana)
     api = backend.product_approvals

@@ -73,6 +73,7 @@ def rows_of(backend):
 
 
 # -- catalogue and simulators ---------------------------------------------------------------------
+@pytest.mark.sqlite_only(covered=True)
 def test_catalogue_has_the_manuals_products_in_order(backend, lucia):
     products = backend.product_requests.catalogue(lucia.token)
     assert [(p.code, p.name) for p in products] == [
@@ -82,6 +83,7 @@ def test_catalogue_has_the_manuals_products_in_order(backend, lucia):
     assert simulators.product_name("microcredito") == "Microcrédito"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_issues_example_french_at_16_77_over_12_months(backend, lucia):
     service = service_with(backend, book_at("16.77"))
     sim = service.simulate_loan(lucia.token, "consumo", 1_000_00, 12, "frances")
@@ -91,6 +93,7 @@ def test_the_issues_example_french_at_16_77_over_12_months(backend, lucia):
     assert sim.schedule.rows[-1].balance == 0 and sim.rate_bp == 1677
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_german_matches_an_independent_computation(backend, lucia):
     service = service_with(backend, book_at("16.77"))
     sim = service.simulate_loan(lucia.token, "consumo", 1_000_00, 12, "aleman")
@@ -101,6 +104,7 @@ def test_german_matches_an_independent_computation(backend, lucia):
     assert sim.total_interest < 86_51  # capital fijo pays less interest than cuota fija
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_co_ops_own_rate_is_used_and_a_rate_above_todays_cap_is_refused(backend, lucia):
     sim = backend.product_requests.simulate_loan(lucia.token, "consumo", 1_000_00, 12, "frances")
     assert sim.effective == Decimal("0.156") and sim.cap.max_effective == Decimal("0.1677")
@@ -148,6 +152,7 @@ def test_plazo_fijo_by_day_bands(backend, lucia, days, band, rate):
     assert "COSEDE" in sim.insurance_note and "excedente" not in sim.insurance_note
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_plazo_fijo_limits_and_the_insurance_ceiling(make_backend, lucia):
     backend = make_backend(deposit_insurance_ceiling=1_000_00)
     sim = backend.product_requests.simulate_deposit(lucia.token, 5_000_00, 90)
@@ -210,6 +215,7 @@ def test_a_request_is_received_with_a_number_and_moves_no_money(backend, lucia):
     assert len(rows_of(backend)) == 1
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_second_open_request_of_the_same_product_is_refused_before_any_code(backend, lucia):
     first = authorise(backend, lucia, backend.product_requests.prepare_request(lucia.token, request(backend, lucia)))
     sent = len(backend.outbox())
@@ -235,6 +241,7 @@ def test_two_open_requests_prepared_before_either_is_confirmed_store_one(backend
     assert len(rows_of(backend)) == 1
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_loan_above_the_income_share_is_explained(backend, lucia):
     with pytest.raises(ValidationError) as err:
         backend.product_requests.prepare_request(lucia.token, request(backend, lucia, amount=5_000_00, income=1000_00))
@@ -251,6 +258,7 @@ def test_a_loan_above_the_income_share_is_explained(backend, lucia):
     assert rows_of(backend)[0]["amount"] == most
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_loans_in_process_count_against_the_income_share(backend, lucia):
     """Her loan's $162.08 and a microcrédito still in process are both owed from the same income."""
     income = 1_000_00  # 30%: $300.00 a month for all her cuotas
@@ -272,6 +280,7 @@ def test_hostile_purpose_is_refused_and_nothing_is_stored(backend, lucia, purpos
     assert err.value.field == "destino" and rows_of(backend) == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_member_cannot_use_anothers_account_or_see_anothers_request(backend, lucia, ana):
     with pytest.raises(NotFound):
         backend.product_requests.prepare_request(lucia.token, request(backend, lucia, account_id=ana.accounts[0]))
@@ -387,6 +396,7 @@ def test_storing_a_request_uses_indexes_only(backend, lucia):
     assert scans == {}
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_receipt_verifies_and_names_the_request(backend, lucia):
     from backend.security import receipts
 
@@ -403,6 +413,7 @@ def demo_member_account(backend) -> int:
     return demo_member(backend).accounts[0]
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_card_limit_above_the_income_multiple_is_explained(backend, ana):
     """Ana has no card yet: the whole multiple is hers to ask for."""
     with pytest.raises(ValidationError) as err:
@@ -422,6 +433,7 @@ def test_a_card_limit_above_the_income_multiple_is_explained(backend, ana):
     assert confirmed["Cupo solicitado"] == receipt.get("Cupo solicitado") == "$1,500.00"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_card_income_multiple_is_a_checked_setting(make_backend, lucia):
     from backend.core.settings import Settings, SettingsError
 
@@ -434,6 +446,7 @@ def test_the_card_income_multiple_is_a_checked_setting(make_backend, lucia):
         backend, lucia, product="tarjeta", amount=3_000_00, income=1_000_00))
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_income_message_names_the_largest_cuota_as_such(backend, lucia):
     sim = simulators.simulate_loan(default_book(), "consumo", 5_000_00, 12, "frances", TODAY)
     assert sim.max_cuota != sim.cuota  # the last French cuota absorbs the cents
@@ -521,6 +534,7 @@ def test_the_members_cards_and_card_requests_count_against_the_income_multiple(b
     assert backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_cosede_cover_is_measured_on_all_the_members_deposits(make_backend, lucia):
     """The cover is per person and institution: savings and plazos fijos add up with the new plazo's interest."""
     from backend.core.money import format_money

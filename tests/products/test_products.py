@@ -94,6 +94,7 @@ def test_csv_export_holds_every_filtered_movement(backend, signed, tmp_path):
     assert oct(path.stat().st_mode)[-3:] == "600"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_csv_cannot_smuggle_a_formula(backend, tmp_path):
     member, acc = add_member(backend, cedula="1104680135", balance=10_00)
     affiliate(backend, "1104680135", "ana.prueba")
@@ -109,6 +110,7 @@ def test_csv_cannot_smuggle_a_formula(backend, tmp_path):
     assert "'=HYPERLINK" in text and "'  =HYPERLINK" in text  # a spreadsheet skips the spaces and runs it
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_another_members_account_is_invisible(backend, signed, tmp_path):
     _, foreign = add_member(backend, cedula="1104680135", balance=10_00)
     with pytest.raises(NotFound):
@@ -118,6 +120,7 @@ def test_another_members_account_is_invisible(backend, signed, tmp_path):
     assert foreign not in [p.account_id for p in backend.products.position(signed.token)]
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_bad_cursor_is_refused(backend, signed):
     account = savings(backend, signed.token)
     with pytest.raises(ValidationError):

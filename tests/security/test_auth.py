@@ -23,6 +23,7 @@ def test_affiliation_refuses_an_invalid_number(backend):
     assert err.value.code == "invalid"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_affiliation_refusals_do_not_tell_who_is_a_member(backend):
     """Unknown, inactive, already affiliated, without phone: one answer; the audit keeps the reason."""
     add_member(backend, cedula="1104680135", status="inactivo")
@@ -39,6 +40,7 @@ def test_affiliation_refusals_do_not_tell_who_is_a_member(backend):
     assert len(set(answers.values())) == 1, answers
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_user_cannot_be_created_without_a_verified_code(backend):
     start = backend.auth.start_affiliation("cedula", unaffiliated_cedula())
     with pytest.raises(OtpError):
@@ -83,6 +85,7 @@ def test_production_default_is_strong():
     assert (s.scrypt_log_n, s.scrypt_r, s.scrypt_p) == (17, 8, 1)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_wrong_user_and_wrong_password_get_the_same_message(backend):
     with pytest.raises(AuthError) as unknown:
         backend.auth.login("nadie", "Demo-2026!")
@@ -130,6 +133,7 @@ def test_session_records_previous_login_and_logout(backend, clock):
         backend.products.position(second.token)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_idle_session_expires_in_the_backend(backend, clock):
     signed = backend.auth.login("demo", "Demo-2026!")
     clock.advance(seconds=backend.settings.session_idle_seconds - 1)

@@ -116,6 +116,7 @@ def test_no_unexpected_allows(backend, callers, tmp_path):
     assert missing == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_staff_methods_are_discovered(backend):
     names = {f"{s}.{m}" for s, svc in services(backend) for m, _ in token_methods(svc)}
     assert "products.position" in names

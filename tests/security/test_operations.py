@@ -23,6 +23,7 @@ def own(lucia, amount=5_00):
     return TransferRequest("propia", a, amount, "ahorro", dest_account_id=b)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_pending_operation_holds_only_an_id_and_the_lines_to_confirm(backend, lucia):
     pending = backend.transfers.prepare(lucia.token, own(lucia))
     assert pending.kind == "transferencia" and pending.title == "Confirma la transferencia"
@@ -70,6 +71,7 @@ def test_two_processes_confirming_at_once_book_once(backend, lucia, db_path, clo
     assert len(backend.transfers.history(lucia.token)) == 1 and backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_an_operation_belongs_to_whoever_prepared_it(backend, lucia, ana):
     pending = backend.transfers.prepare(lucia.token, own(lucia))
     with pytest.raises(NotFound):
@@ -97,6 +99,7 @@ def test_a_change_between_confirming_and_the_code_voids_the_operation(backend, l
         backend.ops.request_code(lucia.token, pending.id)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_an_operation_expires(backend, lucia, clock):
     pending = backend.transfers.prepare(lucia.token, own(lucia))
     clock.advance(seconds=backend.settings.operation_ttl_seconds)
@@ -105,6 +108,7 @@ def test_an_operation_expires(backend, lucia, clock):
     assert err.value.code == "operation_expired"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_authorising_without_asking_for_a_code_is_refused(backend, lucia):
     pending = backend.transfers.prepare(lucia.token, own(lucia))
     with pytest.raises(OtpError):
@@ -122,6 +126,7 @@ def test_every_kind_of_receipt_is_signed_and_verified_the_same_way(backend, luci
     assert not verify(secret, receipt.text.replace("Ana Prueba", "Ana Pruebo"))
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_receipt_files_are_private_and_never_overwrite(backend, lucia, tmp_path):
     pending = backend.transfers.prepare(lucia.token, own(lucia))
     backend.ops.request_code(lucia.token, pending.id)

@@ -44,6 +44,7 @@ def test_changing_any_detail_voids_the_code(backend, member, change):
     assert err.value.code == "otp_void"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_expiry(backend, member, clock):
     ch = issue(backend, member)
     code = last_code(backend)
@@ -53,6 +54,7 @@ def test_expiry(backend, member, clock):
     assert err.value.code == "otp_expired"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_three_wrong_tries_void_the_challenge(backend, member):
     ch = issue(backend, member)
     code = last_code(backend)
@@ -68,6 +70,7 @@ def test_three_wrong_tries_void_the_challenge(backend, member):
     assert err.value.code == "otp_void"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_another_member_cannot_use_the_challenge(backend, member):
     other, _ = add_member(backend, cedula="0926687856",
                           mobile="0987654321")
@@ -90,6 +93,7 @@ def test_failed_operation_rolls_back_the_code(backend, member):
     assert verify(backend, member, ch, code) == "hecho"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_resend_is_rate_limited_and_replaces_the_code(backend, member, clock):
     ch = issue(backend, member)
     first = last_code(backend)
@@ -118,6 +122,7 @@ FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 @pytest.mark.parametrize("table", [ARABIC_INDIC, FULLWIDTH])
+@pytest.mark.sqlite_only(covered=True)
 def test_look_alike_digits_are_the_same_code_and_burn_no_try(backend, member, table):
     ch = issue(backend, member)
     code = last_code(backend)

@@ -49,6 +49,7 @@ def test_a_deposit_receipt_prints_at_the_branch_with_its_figures_and_code(backen
     assert audit[0] == "cajero1" and audit[1] == "ok" and job in audit[2]
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_the_receipt_pdf_is_signed_and_holds_the_receipts_own_code(backend, desk):
     _people, result = desk
     doc = documents.receipt_document(result.receipt, coop_name="Coop", coop_ruc="1")
@@ -74,6 +75,7 @@ def test_no_agency_no_printer_or_a_dead_queue_is_said_and_audited(backend, desk,
                                    " ORDER BY id DESC").fetchone()[0] == "error"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_only_the_tellers_own_receipt_and_a_queue_name_is_never_an_option(backend, desk):
     people, result = desk
     with pytest.raises(Forbidden):

@@ -37,6 +37,7 @@ def test_the_pdf_holds_the_amount_reference_and_both_codes(backend, lucia, ana, 
     assert row[0] == "demo" and row[1] == "ok" and receipt.reference in row[2] and "pdf" in row[2]
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_an_altered_amount_fails_verification(backend, lucia, ana):
     receipt = pay_ana(backend, lucia, ana)
     data = backend.ops.receipt_pdf(lucia.token, receipt.kind, receipt.result_id).data
@@ -47,6 +48,7 @@ def test_an_altered_amount_fails_verification(backend, lucia, ana):
                                                       receipt.reference[:-1].encode() + b"X"))
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_only_the_owner_gets_the_pdf_and_a_stranger_learns_nothing(backend, lucia, ana):
     receipt = pay_ana(backend, lucia, ana)
     for token, kind, result_id in ((ana.token, receipt.kind, receipt.result_id),  # the payee is not the owner

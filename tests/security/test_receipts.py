@@ -16,6 +16,7 @@ def saved(backend, tmp_path):
     return backend, receipt, Path(path)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_receipt_holds_what_a_member_needs(saved):
     backend, receipt, path = saved
     text = path.read_text(encoding="utf-8")
@@ -39,6 +40,7 @@ def test_any_altered_character_is_caught(saved):
     assert not verify(b"otra cooperativa", text)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_verify_receipt_command(saved, db_path):
     _, _, path = saved
     def run(p):

@@ -183,6 +183,7 @@ def test_a_busy_morning_is_not_blocked(make_backend, clock, lucia):
         assert _verify(backend, lucia.member_id, challenge, last_code(backend), n) == "hecho"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_codes_sent_and_not_used_are_limited_and_the_refusal_says_when(make_backend, clock, lucia):
     backend = make_backend(otp_window_seconds=900, otp_max_per_window=4)
     first = clock.now()
@@ -202,6 +203,7 @@ def test_codes_sent_and_not_used_are_limited_and_the_refusal_says_when(make_back
         backend.otp.issue(lucia.member_id, "transferencia", {}, "demo")
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_wrong_codes_are_limited_per_day_even_between_codes_used(make_backend, clock, lucia):
     """Guessing between right answers: each code gets two wrong tries, then the member's own right one."""
     backend = make_backend(otp_max_failures_per_day=6)
@@ -268,6 +270,7 @@ def test_sign_in_does_the_same_work_for_everyone(backend, monkeypatch):
     assert (type(err.value), err.value.code, err.value.message) in answers.values()
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_affiliation_answers_are_indistinguishable(backend):
     add_member(backend, cedula="0926687856", mobile=None)
     seen = set()

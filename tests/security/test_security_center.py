@@ -83,6 +83,7 @@ def test_a_retention_under_a_year_is_refused():
         Settings(sign_in_retention_days=90)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_an_address_that_is_not_an_ip_is_never_stored(backend):
     token = _sign_in(backend, Origin("ssh", "\x1b[31mevil\x1b[0m"))
     assert backend.security_center.sign_ins(token)[0].address == ""
@@ -176,6 +177,7 @@ def test_password_change_needs_current_password_and_code(backend, clock):
     assert "NuevaClave77" not in audit and "Demo-2026!" not in audit
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_password_change_cannot_be_forged_through_the_operations_flow(backend):
     from backend.security.passwords import hash_password
 
@@ -207,6 +209,7 @@ def test_sign_in_alert_sms(backend, clock):
     assert "ingresaste" in body and "203.0.113.7" in body and "25/11/2026 10:00" in body
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_movement_alerts_above_the_amount(backend, clock):
     lucia = demo_member(backend)
     ana = other_member(backend)
@@ -304,6 +307,7 @@ def test_not_me_locks_access_opens_a_reclamo_and_explains(backend, clock):
     assert result.case_number in backend.outbox(last=1)[-1].body
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_staff_see_sign_ins_never_secrets(backend, clock):
     lucia = demo_member(backend)
     people = team(backend, clock)

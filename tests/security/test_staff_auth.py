@@ -21,6 +21,7 @@ def test_staff_sign_in_needs_password_then_code(backend, clock):
     assert who.role == "cajero" and who.is_staff and who.member_id == 0
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_code_reused_is_refused_even_in_a_new_sign_in(backend, clock):
     cajero = enrol(backend, "cajero1", "cajero")
     code = code_now(backend, cajero)
@@ -44,6 +45,7 @@ def test_at_most_one_step_of_drift(backend, clock, steps, accepted):
             backend.auth.staff_code(challenge.ticket, code)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_an_older_code_after_a_newer_one_is_refused(backend, clock):
     cajero = enrol(backend, "cajero1", "cajero")
     backend.auth.staff_code(backend.auth.login("cajero1", PASSWORD).ticket, code_now(backend, cajero, 1))
@@ -71,6 +73,7 @@ def test_five_wrong_codes_lock_the_user(backend, clock):
     assert isinstance(backend.auth.login("cajero1", PASSWORD), StaffChallenge)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_wrong_password_counts_and_reveals_nothing(backend, clock):
     enrol(backend, "cajero1", "cajero")
     with pytest.raises(AuthError) as err:
@@ -109,6 +112,7 @@ def test_unknown_wrong_password_and_locked_staff_get_the_same_answer_after_the_s
     assert _answer(backend, "ventanilla8", PASSWORD) == unknown  # the right password confirms nothing while locked
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_ticket_expires(backend, clock):
     cajero = enrol(backend, "cajero1", "cajero")
     challenge = backend.auth.login("cajero1", PASSWORD)
@@ -125,6 +129,7 @@ def test_staff_idle_is_shorter_than_members(backend, clock):
         backend.auth.staff(cajero.token)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_staff_never_act_as_members_and_members_never_as_staff(backend, clock, lucia):
     cajero = sign_in(backend, enrol(backend, "cajero1", "cajero"))
     with pytest.raises(Forbidden) as err:
@@ -137,6 +142,7 @@ def test_staff_never_act_as_members_and_members_never_as_staff(backend, clock, l
         backend.products.position(cajero.token)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_role_outside_the_list_is_refused_and_audited(backend, clock):
     auditor = sign_in(backend, enrol(backend, "auditor1", "auditor"))
     with pytest.raises(Forbidden):
@@ -144,6 +150,7 @@ def test_role_outside_the_list_is_refused_and_audited(backend, clock):
     assert backend.audit_log(last=1)[0].outcome == "rol_no_autorizado"
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_disabled_staff_lose_their_session_and_cannot_sign_in(backend, clock):
     cajero = sign_in(backend, enrol(backend, "cajero1", "cajero"))
     backend.auth.staff_directory.disable("cajero1")
@@ -163,6 +170,7 @@ def test_usernames_are_one_namespace(backend, clock):
         affiliate(backend, unaffiliated_cedula(), "Cajero1")
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_secrets_never_reach_the_audit_log(backend, clock):
     cajero = sign_in(backend, enrol(backend, "cajero1", "cajero"))
     text = " ".join(f"{e.actor} {e.action} {e.details}" for e in backend.audit_log(last=100))
@@ -273,6 +281,7 @@ def test_a_sealed_secret_opens_only_for_its_user_and_with_this_database_key(back
         backend.auth.staff_code(challenge.ticket, code_now(backend, cajero))
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_an_authenticator_code_in_arabic_indic_digits_signs_in(backend, clock):
     cajero = enrol(backend, "cajero1", "cajero")
     code = code_now(backend, cajero).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))

@@ -23,6 +23,7 @@ def add(backend, who, form):
     return save_beneficiary(backend, who.token, form)
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_add_requires_a_code(backend, lucia, ana):
     form = terceros_form(backend, ana)
     with pytest.raises((ValidationError, TypeError)):
@@ -72,6 +73,7 @@ def test_duplicate_is_refused_naming_the_existing_entry(backend, lucia, ana):
     assert err.value.code == "duplicate" and "«Ana Prueba»" in err.value.message
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_rename_needs_no_code_but_changing_the_account_does(backend, lucia):
     saved = add(backend, lucia, interbank_form())
     renamed = interbank_form(name="Pedro Andrade (proveedor)")
@@ -101,6 +103,7 @@ def test_delete_several_at_once(backend, lucia, ana):
 
 
 class TestBeneficiaryAccess:
+    @pytest.mark.sqlite_only(covered=True)
     def test_other_user_cannot_read_use_change_or_delete(self, backend, lucia, ana):
         mine = add(backend, lucia, interbank_form())
         assert backend.beneficiaries.list(ana.token) == []
@@ -123,6 +126,7 @@ class TestBeneficiaryAccess:
         assert len(backend.beneficiaries.list(lucia.token)) == 1 and len(backend.beneficiaries.list(ana.token)) == 1
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_cannot_add_own_account_as_third_party(backend, lucia):
     own = number_of(backend, lucia.accounts[0])
     with pytest.raises(ValidationError) as err:

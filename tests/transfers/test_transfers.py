@@ -49,6 +49,7 @@ def test_interbank_charges_fee_and_waits_for_clearing(backend, lucia):
 
 
 @pytest.mark.parametrize("amount,code", [(10_000_00, "limit_tx"), (1_999_00, None)])
+@pytest.mark.sqlite_only(covered=True)
 def test_limits(backend, lucia, ana, amount, code):
     request = TransferRequest("terceros", lucia.accounts[0], amount, "x", account_number=number_of(backend, ana.accounts[0]))
     if code:
@@ -73,6 +74,7 @@ def test_daily_limit_counts_what_was_sent_today(backend, lucia, ana, clock):
     assert backend.transfers.quota(lucia.token, "terceros").left_today == 5_000_00
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_insufficient_funds_changes_nothing(backend, lucia, ana):
     before = balance_of(backend, ana.accounts[0])
     with pytest.raises(InsufficientFunds) as err:
@@ -110,6 +112,7 @@ def test_bad_input_is_explained_at_its_field(backend, lucia, ana, bad, field):
     assert err.value.field == field
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_same_origin_and_destination_is_refused(backend, lucia):
     a = lucia.accounts[0]
     with pytest.raises(ValidationError) as err:
@@ -119,6 +122,7 @@ def test_same_origin_and_destination_is_refused(backend, lucia):
         backend.transfers.prepare(lucia.token, TransferRequest("terceros", a, 1_00, "x", account_number=number_of(backend, a)))
 
 
+@pytest.mark.sqlite_only(covered=True)
 def test_a_code_authorises_only_the_operation_it_was_sent_for(backend, lucia, ana):
     request = TransferRequest("terceros", lucia.accounts[0], 10_00, "x", account_number=number_of(backend, ana.accounts[0]))
     draft = backend.transfers.prepare(lucia.token, request)
@@ -203,6 +207,7 @@ def test_every_transfer_is_audited(backend, lucia):
 class TestAccessMatrix:
     """Another user's accounts, beneficiaries and transfers are out of reach, even by id."""
 
+    @pytest.mark.sqlite_only(covered=True)
     def test_cannot_transfer_from_another_members_account(self, backend, lucia, ana):
         with pytest.raises(NotFound):
             backend.transfers.prepare(lucia.token, TransferRequest("terceros", ana.accounts[0], 1_00, "x",
@@ -211,6 +216,7 @@ class TestAccessMatrix:
             backend.transfers.prepare(lucia.token, TransferRequest("propia", lucia.accounts[0], 1_00, "x",
                                                                    dest_account_id=ana.accounts[0]))
 
+    @pytest.mark.sqlite_only(covered=True)
     def test_cannot_see_another_members_transfers_or_receipts(self, backend, lucia, ana, tmp_path):
         a, b = lucia.accounts[:2]
         receipt = transfer(backend, lucia, TransferRequest("propia", a, 1_00, "uno", dest_account_id=b))
@@ -221,6 +227,7 @@ class TestAccessMatrix:
         with pytest.raises(NotFound):
             backend.products.movements(ana.token, a)
 
+    @pytest.mark.sqlite_only(covered=True)
     def test_cannot_replay_another_users_confirmation(self, backend, lucia, ana):
         a, b = lucia.accounts[:2]
         draft = backend.transfers.prepare(lucia.token, TransferRequest("propia", a, 1_00, "uno", dest_account_id=b))
@@ -300,6 +307,7 @@ def test_what_changes_after_the_last_check_before_the_lock_is_refused_under_it(b
 
 
 @pytest.mark.parametrize("code", ["0001", "9999", "00 1", None])
+@pytest.mark.sqlite_only(covered=True)
 def test_an_interbank_destination_is_read_with_the_origin_and_refused_unless_it_takes_transfers(backend, lucia, ana,
                                                                                                 code):
     """The institution is read in the origin's statement (issue #23): the central bank, an unknown or malformed code
