@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from rich.cells import cell_len
 from rich.console import Console
 from textual import events
+from textual.errors import NoWidget
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 
 from backend.core.errors import ServiceError
@@ -172,6 +173,19 @@ def find_text(lines: list[str], text: str, nth: int = 1) -> tuple[int, int] | No
     return None
 
 
+def _clickable(app, spot: tuple[int, int] | None, below: int = 0) -> bool:
+    """The text is on screen and not on a button still shown pressed: Textual's Button ignores a click
+    within its active effect (0.2 s) of the last one, and the headless player is faster than that (it
+    clicked «Continuar» again 0.2 s after the code dialog it had opened was cancelled, and the click was lost)."""
+    if spot is None:
+        return False
+    try:
+        widget, _ = app.get_widget_at(spot[0], spot[1] + below)
+    except NoWidget:  # nothing there to be pressed
+        return True
+    return not widget.has_class("-active")
+
+
 def phone_code(app) -> str | None:
     """The newest 6-digit code the simulated phone (a demo database's SMS notifications) shows."""
     for note in reversed(list(getattr(app, "_notifications", []))):
@@ -283,7 +297,7 @@ class Player:
                 await self._key(pilot, key)
                 await self._sleep(pilot, self.pacing.key)
         elif action == "click":
-            await self._wait_for(pilot, step, lambda: find_text(screen_lines(app), value, step.nth) is not None,
+            await self._wait_for(pilot, step, lambda: _clickable(app, find_text(screen_lines(app), value, step.nth), step.below),
                                  timeout, f"no hay «{value}» en pantalla para hacer clic")
             x, y = find_text(screen_lines(app), value, step.nth) or (0, 0)
             await pilot.click(offset=(x, y + step.below))

@@ -234,3 +234,26 @@ def test_a_step_with_when_is_skipped_if_its_text_is_not_on_screen(demo_template,
                       '[[step]]\ntype = "demo"\nwhen = "Usuario"\n[[step]]\nexpect = "demo"\n')
     out = _play(script, db)
     assert out.returncode == 0, out.stderr
+
+
+def test_a_click_on_a_button_still_shown_pressed_waits_for_it_to_come_up():
+    """Textual's Button ignores a click within 0.2 s of its last press; the headless player clicks faster
+    than that (manana_de_un_socio lost «Continuar» so, now and then): it waits as a person would."""
+    from textual.app import App
+    from textual.widgets import Button, Static
+
+    class Counter(App):
+        def compose(self):
+            yield Button("Contar")
+            yield Static("veces 0", id="n")
+
+        def on_button_pressed(self) -> None:
+            self.presses = getattr(self, "presses", 0) + 1
+            self.query_one("#n", Static).update(f"veces {self.presses}")
+
+    script = play.parse({"timeout": 2, "step": [{"wait": "veces 0"}, {"click": "Contar"}, {"expect": "veces 1"},
+                                                 {"click": "Contar"}, {"expect": "veces 2"}]})
+    player = play.Player(script, pacing=play.Pacing.for_speed(1, headless=True), show_captions=False)
+    Counter().run(headless=True, size=(80, 24), auto_pilot=player)
+    assert player.failure is None, player.failure and (player.failure.message, player.failure.screen)
+    assert player.done == 5
