@@ -8,6 +8,7 @@ script survives a redesign of the screens. A failed expectation ends the run wit
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -243,6 +244,26 @@ class Pacing:
         return cls(0.35 / speed, 0.07 / speed, 2.5 / speed, 1 / speed)
 
 
+async def _reached(pump) -> None:
+    """Until `pump` (the app or a widget) has handled every message queued for it before now."""
+    reached = asyncio.Event()
+    if pump.call_later(reached.set):
+        await reached.wait()
+
+
+async def _key_handled(app) -> None:
+    """Until the key sent to `app` has gone its way: the app has taken it (its bindings, then forwarding it
+    to the focused widget), and that widget and each container up to the screen have handled what was queued
+    for them by then (the key as it bubbles, what its handlers posted). Pilot's own wait puts a message in
+    every widget of the screen for each key: a form's 60 widgets, most of a long script's CPU in messages."""
+    await _reached(app)
+    node = app.focused or app.screen
+    for pump in (node, *node.ancestors):
+        if pump is app:
+            break
+        await _reached(pump)
+
+
 class Player:
     """The auto-pilot: `app.run(auto_pilot=player)`; afterwards `player.failure` is None or PlayFailed."""
 
@@ -297,9 +318,15 @@ class Player:
                 await self._key(pilot, key)
                 await self._sleep(pilot, self.pacing.key)
         elif action == "click":
-            await self._wait_for(pilot, step, lambda: _clickable(app, find_text(screen_lines(app), value, step.nth), step.below),
-                                 timeout, f"no hay «{value}» en pantalla para hacer clic")
-            x, y = find_text(screen_lines(app), value, step.nth) or (0, 0)
+            spot: tuple[int, int] | None = None
+
+            def found() -> bool:  # where the text is, from the same render (a second one would cost as much)
+                nonlocal spot
+                spot = find_text(screen_lines(app), value, step.nth)
+                return _clickable(app, spot, step.below)
+
+            await self._wait_for(pilot, step, found, timeout, f"no hay «{value}» en pantalla para hacer clic")
+            x, y = spot or (0, 0)
             await pilot.click(offset=(x, y + step.below))
             await self._sleep(pilot, self.pacing.key)
         elif action == "type_code":
@@ -340,7 +367,7 @@ class Player:
         event = events.Key(key, char)
         event.set_sender(pilot.app)
         pilot.app._driver.send_message(event)
-        await pilot._wait_for_screen()
+        await _key_handled(pilot.app)
 
     async def _handled(self, pilot) -> None:
         """After a step: paced, until the app goes idle (Pilot.pause); unpaced, until the screen has handled
