@@ -370,12 +370,13 @@ class Player:
         await _key_handled(pilot.app)
 
     async def _handled(self, pilot) -> None:
-        """After a step: paced, until the app goes idle (Pilot.pause); unpaced, until the screen has handled
-        what the step sent (the next wait, expect or click polls for what it needs anyway)."""
+        """After a step: paced, until the app goes idle (Pilot.pause); unpaced, until the app and the focused
+        widget's way up have handled what the step sent (each key was waited for already, a click by Pilot;
+        the next wait, expect or click polls for what it needs anyway)."""
         if self.pacing.key:
             await pilot.pause()
         else:
-            await pilot._wait_for_screen()
+            await _key_handled(pilot.app)
 
     async def _wait_for(self, pilot, step: Step, ready, timeout: float, message: str) -> None:
         deadline = time.monotonic() + timeout
