@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import json
 import os
+import runpy
 import select
 import signal
 import socket
@@ -72,13 +73,17 @@ class ForkServer:
         assert ready == {"ready": True}, ready
         self.count = 0
 
-    def start(self, entry: str, argv: list[str], *, env: dict[str, str], out_dir: Path, cwd: str | Path = ROOT) -> Forked:
-        """Run `entry` ("module:function", as a console script names it: `sys.exit(function())`) with `argv`."""
+    def start(self, entry: str, argv: list[str], *, env: dict[str, str], out_dir: Path, cwd: str | Path = ROOT,
+              out: Path | None = None, err: Path | None = None, stdin: int | None = None) -> Forked:
+        """Run `entry` with `argv`: "module:function" as a console script names it (`sys.exit(function())`), or a
+        script's path (run as `python SCRIPT` would). stdin: a descriptor to read (default /dev/null)."""
         self.count += 1
-        out, err = out_dir / f"forked-{self.count}.out", out_dir / f"forked-{self.count}.err"
-        with open(os.devnull, "rb") as stdin, open(out, "wb") as stdout, open(err, "wb") as stderr:
+        out = out or out_dir / f"forked-{self.count}.out"
+        err = err or out_dir / f"forked-{self.count}.err"
+        with open(os.devnull, "rb") as null, open(out, "wb") as stdout, open(err, "wb") as stderr:
             request = json.dumps({"entry": entry, "argv": argv, "env": env, "cwd": str(cwd)}).encode()
-            socket.send_fds(self.sock, [request], [stdin.fileno(), stdout.fileno(), stderr.fileno()])
+            fds = [null.fileno() if stdin is None else stdin, stdout.fileno(), stderr.fileno()]
+            socket.send_fds(self.sock, [request], fds)
             while True:  # exits of earlier children may come first
                 message = json.loads(self.sock.recv(4096))
                 if "started" in message:
@@ -100,6 +105,60 @@ class ForkServer:
         self.proc.wait(timeout=30)
 
 
+_shared: ForkServer | None = None
+WORKER_PRELOAD = ["backend.core.settings", "backend.service", "backend.transfers.transfers"]
+
+
+def shared() -> ForkServer:
+    """This test process's server for worker scripts (the backend imported), started on first use and ended
+    (and waited for, so its children's CPU is counted) when the process exits."""
+    global _shared
+    if _shared is None or _shared.proc.poll() is not None:
+        import atexit
+
+        pg = ["psycopg"] if os.environ.get("COOPROGRESO_TEST_PG_URL") else []
+        _shared = ForkServer(WORKER_PRELOAD + pg)
+        atexit.register(_shared.close)
+    return _shared
+
+
+def start_scripts(script: str | Path, out_dir: Path, args_list: list[list[str]]) -> list[Forked]:
+    """What tests/worker_launcher.py does, from the shared server: one process per argument list running `script`
+    (its output in OUT_DIR/i.out and i.err), each reading «go» on its stdin once all have started."""
+    server = shared()
+    procs, gos = [], []
+    try:
+        for index, args in enumerate(args_list):
+            go_read, go_write = os.pipe()
+            gos.append(go_write)
+            try:
+                procs.append(server.start(str(script), args, env=dict(os.environ), out_dir=out_dir, cwd=os.getcwd(),
+                                          out=out_dir / f"{index}.out", err=out_dir / f"{index}.err", stdin=go_read))
+            finally:
+                os.close(go_read)
+        for go in gos:
+            with contextlib.suppress(BrokenPipeError):  # one that died at once: its exit code tells
+                os.write(go, b"go\n")
+    except BaseException:
+        for proc in procs:
+            proc.kill()
+        raise
+    finally:
+        for go in gos:
+            os.close(go)
+    return procs
+
+
+def run_script(script: str | Path, out_dir: Path, args_list: list[list[str]], timeout: float = 180) -> list[int]:
+    """`start_scripts`, then their exit codes (any still running after `timeout` is killed)."""
+    procs = start_scripts(script, out_dir, args_list)
+    try:
+        return [proc.wait(timeout) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()
+
+
 def _child(sock: socket.socket, wake: int, request: dict, fds: list[int]) -> None:
     code = 1
     try:
@@ -113,10 +172,15 @@ def _child(sock: socket.socket, wake: int, request: dict, fds: list[int]) -> Non
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
-        module, function = request["entry"].split(":")
-        sys.argv = [module, *request["argv"]]
+        entry = request["entry"]
+        sys.argv = [entry.split(":")[0], *request["argv"]]
         try:
-            sys.exit(getattr(importlib.import_module(module), function)())
+            if entry.endswith(".py"):
+                runpy.run_path(entry, run_name="__main__")
+                code = 0
+            else:
+                module, function = entry.split(":")
+                sys.exit(getattr(importlib.import_module(module), function)())
         except SystemExit as stop:
             if stop.code is None or isinstance(stop.code, int):
                 code = stop.code or 0

@@ -1,11 +1,7 @@
 """Random transfers, in one process and in several at once, never break the books or overdraw."""
 
-import json
 import shutil
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -16,10 +12,10 @@ from backend.core import invariants
 from backend.core.errors import InsufficientFunds, ValidationError
 from backend.service import Backend
 from backend.transfers.transfers import TransferRequest
+from tests import fork_server
 from tests.conftest import NOW, fast_settings, last_code
 from tests.transfer_helpers import balance_of, demo_member, number_of, other_member
 
-LAUNCHER = Path(__file__).resolve().parents[1] / "worker_launcher.py"
 
 
 def test_stateful_random_transfers(demo_template, tmp_path_factory):
@@ -119,16 +115,14 @@ def test_processes_racing_on_one_account_never_overdraw(backend, db_path, tmp_pa
     backend.close()
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    # Forked from one launcher that has imported the backend (tests/worker_launcher.py: a fresh interpreter each
-    # cost ~0.3 s of imports); each is still a separate process with its own connections.
+    # Forked from one server that has imported the backend (tests/fork_server.py: a fresh interpreter each cost
+    # ~0.3 s of imports); each is still a separate process with its own connections.
     out_dir = tmp_path / "workers"
     out_dir.mkdir()
     args = [str(db_path), "ana.prueba", str(ana.accounts[0]), dest, "6"]
-    launcher = subprocess.Popen([sys.executable, str(LAUNCHER), str(script), str(out_dir), json.dumps([args] * 4)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = launcher.communicate("go\n", timeout=180)
+    codes = fork_server.run_script(script, out_dir, [args] * 4, timeout=120)
     results = [((out_dir / f"{n}.out").read_text(), (out_dir / f"{n}.err").read_text()) for n in range(4)]
-    assert launcher.returncode == 0 and json.loads(out) == [0] * 4, (err[-2000:], [r[1][-800:] for r in results])
+    assert codes == [0] * 4, [r[1][-800:] for r in results]
     done = sum(int(out.split()[0]) for out, _ in results)
     refused = sum(int(out.split()[1]) for out, _ in results)
     assert done == 14 and refused == 10
