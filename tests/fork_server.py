@@ -1,11 +1,14 @@
-"""Starts a test's commands (`python -m cooprogreso_tui.cli ...`) by forking them from one server process that has
-imported the CLI and the backend once, instead of a fresh interpreter per command (~0.4 s of CPU each, mostly
-imports). Each command is still a separate process with its own pid, connections, files and environment, started
-when the test asks: kill -9, locks and leases stay real. The server has no threads and no open database.
+"""Starts a test's processes (`cooprogreso` commands, worker scripts) by forking them from a server process that has
+imported the backend (and the CLI) once, instead of a fresh interpreter each (~0.2-0.4 s of CPU, mostly imports).
+Each is still a separate process with its own pid, connections, files and environment, started when the test
+asks: kill -9, locks and leases stay real. The server has no threads and no open database.
 
-Test side: `ForkServer(preload).start(argv, env=..., stdout=path, stderr=path)` gives a `Forked` with the
-`subprocess.Popen` calls the tests use (pid, poll, wait, communicate, kill, returncode). The server side is
-`main()` (run as a script): one request at a time on a SOCK_SEQPACKET socket, the child's stdio as passed fds.
+Test side: `ForkServer(preload).start(entry, argv, env=..., out_dir=...)` gives a `Forked` with the
+`subprocess.Popen` calls the tests use (pid, poll, wait, communicate, kill, returncode); `run_script` and
+`start_scripts` run worker scripts from this test process's shared server (what tests/worker_launcher.py did with
+an interpreter per test). Server side: `main()`, one request at a time on a SOCK_SEQPACKET socket, the child's
+stdio as passed descriptors. The server reaps its children, so their CPU is counted in the test process's
+children only when the server is (module teardown, or the test process's exit for the shared one).
 """
 
 from __future__ import annotations
@@ -211,7 +214,7 @@ def main() -> None:
             os.read(wake_read, 4096)
             for pid, code in _reap(block=False):
                 live.discard(pid)
-                sock.send(json.dumps({"pid": pid, "code": code}).encode())
+                _send(sock, {"pid": pid, "code": code})
         if sock in ready:
             data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 3)
             if not data:
@@ -222,11 +225,16 @@ def main() -> None:
             for fd in fds:
                 os.close(fd)
             live.add(pid)
-            sock.send(json.dumps({"started": pid}).encode())
+            _send(sock, {"started": pid})
     for pid in live:  # the test side went away (a failed test) with children running: none is left behind
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     _reap(block=True)
+
+
+def _send(sock: socket.socket, message: dict) -> None:
+    with contextlib.suppress(OSError):  # the test side has gone: the loop ends at its next read
+        sock.send(json.dumps(message).encode())
 
 
 def _reap(*, block: bool) -> list[tuple[int, int]]:
