@@ -22,6 +22,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.bill_payments.billers import Biller
+from backend.core import http
 from backend.core.context import Context
 from backend.core.identity import mask_name
 
@@ -188,7 +189,7 @@ class HttpRecaudacion:
         last = "sin respuesta"
         for _ in range(self.retries + 1):
             try:
-                response = httpx.post(f"{self.url}{path}", json=payload, headers=headers, timeout=self.timeout)
+                response = http.post(f"{self.url}{path}", json=payload, headers=headers, timeout=self.timeout)
             except httpx.HTTPError as exc:
                 last = f"sin respuesta de la red: {type(exc).__name__}"
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from backend.core import redaction
+from backend.core import http, redaction
 from backend.core.errors import DeliveryError
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class HttpChannel:
 
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            response = httpx.post(
+            response = http.post(
                 self.url, json={"to": recipient, "message": body}, headers=headers, timeout=self.timeout
             )
         except httpx.TimeoutException as exc:

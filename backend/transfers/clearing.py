@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from backend.core import daily_quota, notices
+from backend.core import daily_quota, http, notices
 from backend.core.accounts import internal_account
 from backend.core.clock import iso, parse_iso
 from backend.core.context import Context
@@ -103,7 +103,7 @@ class HttpGateway:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:
-            response = httpx.post(self.url, json=payload, headers=headers, timeout=self.timeout)
+            response = http.post(self.url, json=payload, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise GatewayUnavailable(f"sin respuesta de la red: {type(exc).__name__}") from exc
         if response.status_code >= 500 or response.status_code in (408, 429):

@@ -10,6 +10,7 @@ import pytest
 from backend.security import origins
 from cooprogreso_tui import web
 from tests.channels import cli, free_port, make_demo, wait_port
+from tests.core.test_database import cli as cli_here
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "coop.example"])
@@ -50,15 +51,30 @@ def test_x_forwarded_for_is_believed_only_from_the_configured_proxy():
 
 
 def test_cli_refuses_a_public_bind(tmp_path):
-    out = subprocess.run(cli("web", "--host", "0.0.0.0", "--db", str(tmp_path / "x.sqlite3")),
-                         capture_output=True, text=True, timeout=60)
+    """In this process (`main`, as the entry point calls it): the refusal comes before anything starts."""
+    out = cli_here("web", "--host", "0.0.0.0", "--db", str(tmp_path / "x.sqlite3"))
     assert out.returncode == 2 and "--behind-proxy" in out.stderr
+    assert not (tmp_path / "x.sqlite3").exists()
 
 
-def test_cli_refuses_a_play_speed_that_is_not_positive(tmp_path):
-    out = subprocess.run(cli("web", "--play", "demos/pago_servicios.toml", "--speed", "0"),
-                         capture_output=True, text=True, timeout=60)
+def test_cli_refuses_a_play_speed_that_is_not_positive():
+    out = cli_here("web", "--play", "demos/pago_servicios.toml", "--speed", "0")
     assert out.returncode == 2 and "--speed" in out.stderr
+
+
+@pytest.fixture(scope="module")
+def web_port(tmp_path_factory):
+    """One `cooprogreso web` process for the tests that only read from it (its start costs ~0.4 s of CPU)."""
+    db = make_demo(tmp_path_factory.mktemp("web") / "w.sqlite3")
+    port = free_port()
+    proc = subprocess.Popen(cli("web", "--db", str(db), "--port", str(port)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc=proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def _upgrade(port: int, origin: str | None) -> int:
@@ -73,27 +89,19 @@ def _upgrade(port: int, origin: str | None) -> int:
     return status
 
 
-def test_server_checks_origin_and_sends_a_closed_page(tmp_path):
-    db = make_demo(tmp_path / "w.sqlite3")
-    port = free_port()
-    proc = subprocess.Popen(cli("web", "--db", str(db), "--port", str(port)), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        wait_port(port, proc=proc)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "/")
-        response = conn.getresponse()
-        page = response.read().decode()
-        csp = response.getheader("Content-Security-Policy")
-        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
-        assert response.getheader("X-Frame-Options") == "DENY"
-        assert "googleapis" not in page and "fonts/RobotoMono" in page
-        for origin in (None, "http://evil.example", f"http://127.0.0.1:{port}.evil.example", "null"):
-            assert _upgrade(port, origin) == 403, origin
-        assert _upgrade(port, f"http://127.0.0.1:{port}") == 101
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def test_server_checks_origin_and_sends_a_closed_page(web_port):
+    port = web_port
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/")
+    response = conn.getresponse()
+    page = response.read().decode()
+    csp = response.getheader("Content-Security-Policy")
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.getheader("X-Frame-Options") == "DENY"
+    assert "googleapis" not in page and "fonts/RobotoMono" in page
+    for origin in (None, "http://evil.example", f"http://127.0.0.1:{port}.evil.example", "null"):
+        assert _upgrade(port, origin) == 403, origin
+    assert _upgrade(port, f"http://127.0.0.1:{port}") == 101
 
 
 def test_bench_channel_figures_find_what_they_borrow_from_the_tests():
@@ -109,12 +117,9 @@ def test_bench_channel_figures_find_what_they_borrow_from_the_tests():
     assert "window.__terminal" in test_web_browser.EXPOSE_TERMINAL[1] and "__terminal" in test_web_browser.SCREEN_JS
 
 
-def test_static_serves_files_never_a_folders_listing(tmp_path):
+def test_static_serves_files_never_a_folders_listing(web_port):
     """textual-serve lists /static/ and its folders; here only the page's files answer."""
-    db = make_demo(tmp_path / "w.sqlite3")
-    port = free_port()
-    proc = subprocess.Popen(cli("web", "--db", str(db), "--port", str(port)), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    port = web_port
 
     def get(path: str, method: str = "GET") -> tuple[int, str]:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -124,20 +129,15 @@ def test_static_serves_files_never_a_folders_listing(tmp_path):
         conn.close()
         return response.status, body
 
-    try:
-        wait_port(port, proc=proc)
-        for asset in ("js/textual.js", "css/xterm.css", "fonts/RobotoMono-VariableFont_wght.ttf"):  # the page's files
-            status, body = get(f"/static/{asset}")
-            assert status == 200 and body, asset
-        for path in ("/static/", "/static", "/static/js", "/static/js/", "/static/fonts/", "/static//", "/static/./js/",
-                     "/static/%2e/", "/static/css/../"):
-            for method in ("GET", "HEAD"):
-                status, body = get(path, method)
-                assert status == 404, (method, path, status)
-                assert "Index of" not in body and "textual.js" not in body and "RobotoMono" not in body, (path, body)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    for asset in ("js/textual.js", "css/xterm.css", "fonts/RobotoMono-VariableFont_wght.ttf"):  # the page's files
+        status, body = get(f"/static/{asset}")
+        assert status == 200 and body, asset
+    for path in ("/static/", "/static", "/static/js", "/static/js/", "/static/fonts/", "/static//", "/static/./js/",
+                 "/static/%2e/", "/static/css/../"):
+        for method in ("GET", "HEAD"):
+            status, body = get(path, method)
+            assert status == 404, (method, path, status)
+            assert "Index of" not in body and "textual.js" not in body and "RobotoMono" not in body, (path, body)
 
 
 def test_each_browser_session_is_told_its_vouched_address_and_not_an_inherited_ssh_one(monkeypatch):

@@ -150,7 +150,7 @@ def _workers(db, when: datetime, count: int, hang: str | None = None):
 
 
 def test_runners_in_several_processes_at_once_pay_each_period_once(backend, db_path, clock, tmp_path):
-    """Three runners, forked by tests/worker_launcher.py (a fresh interpreter each cost ~0.3 s of imports)."""
+    """Three runners, forked by tests/fork_server.py (a fresh interpreter each cost ~0.3 s of imports)."""
     from tests.core.test_races import run_workers
 
     who = demo_member(backend)

@@ -1,5 +1,7 @@
 """End of day under running work, with real processes: `run-scheduled` (from cron) and `end-of-day` as the
-commands they are, a real local HTTP server as the payment network, kill -9 of either side mid-pass.
+commands they are, a real local HTTP server as the payment network, kill -9 of either side mid-pass. The commands
+are forked from one process that has imported the CLI already (tests/fork_server.py: a fresh interpreter each
+cost ~0.4 s of imports); tests/core/test_database.py runs the `cooprogreso` script itself.
 
 The close never closes under scheduled payments claimed for its day: it waits for them (a dead holder's
 lease ends and the close pays what it left) or refuses naming who holds them and until when; everything
@@ -9,15 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from datetime import date, timedelta
+from typing import NamedTuple
 
 import pytest
 
 from tests.conftest import NOW
+from tests.fork_server import Forked, ForkServer
 from tests.local_http import LocalServer
 from tests.services_helpers import add_schedule, paid_periods
 from tests.transfer_helpers import demo_member
@@ -69,6 +71,21 @@ def network():
         n.close()
 
 
+@pytest.fixture(scope="module")
+def fork_server():
+    server = ForkServer(["cooprogreso_tui.cli", "cooprogreso_tui.cli_staff", "cooprogreso_tui.dbcheck", "cooprogreso_tui.logs",
+                         "backend.service", "backend.branch.end_of_day", "backend.bill_payments.scheduled_runner",
+                         "rich.console", "rich.progress", "rich.table"]
+                        + (["psycopg"] if os.environ.get("COOPROGRESO_TEST_PG_URL") else []))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def commands(db_path, fork_server, tmp_path):
+    return lambda url: Commands(db_path, url, fork_server, tmp_path)
+
+
 @pytest.fixture
 def schedules(backend, clock):
     def make(n: int) -> list[int]:
@@ -82,27 +99,33 @@ class Commands:
     """`cooprogreso` commands as separate processes, each on a clock that started at NOW when the test did
     (COOPROGRESO_CLOCK set to where the test's time has got to), so leases written by one expire for another."""
 
-    def __init__(self, db, url: str):
+    def __init__(self, db, url: str, server: ForkServer, out_dir):
         self.db, self.url, self.started = str(db), url, time.monotonic()
+        self.server, self.out_dir = server, out_dir
 
-    def start(self, command: str, *, lease: int, wait: int = 0, ahead: int = 0) -> subprocess.Popen:
+    def start(self, command: str, *, lease: int, wait: int = 0, ahead: int = 0) -> Forked:
         """`ahead`: the process's clock starts that many seconds further on (a lease ran out, without waiting)."""
         elapsed = time.monotonic() - self.started + ahead
         env = dict(os.environ, COOPROGRESO_CLOCK=(NOW + timedelta(seconds=elapsed)).isoformat())
         settings = {"scrypt_log_n": 8, "services_gateway": "http", "services_url": self.url, "services_retries": 0,
                     "services_timeout_seconds": 30, "scheduled_lease_seconds": lease, "end_of_day_wait_seconds": wait}
         args = [a for k, v in settings.items() for a in ("--set", f"{k}={v}")]
-        return subprocess.Popen([sys.executable, "-m", "cooprogreso_tui.cli", *args, command, "--db", self.db],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env)
+        return self.server.start("cooprogreso_tui.cli:main", [*args, command, "--db", self.db], env=env,
+                                 out_dir=self.out_dir)
 
-    def run(self, command: str, **kw) -> subprocess.CompletedProcess:
+    def run(self, command: str, **kw) -> Ran:
         proc = self.start(command, **kw)
         out, err = proc.communicate(timeout=120)
-        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        return Ran(proc.returncode, out, err)
 
 
-def killed(proc: subprocess.Popen) -> None:
+class Ran(NamedTuple):
+    returncode: int | None
+    stdout: str
+    stderr: str
+
+
+def killed(proc: Forked) -> None:
     proc.kill()  # SIGKILL: no cleanup of any kind
     proc.communicate(timeout=30)
 
@@ -120,13 +143,13 @@ def assert_the_day_is_right(backend, ids: list[int]) -> None:
     assert backend.check() == []
 
 
-def test_a_close_started_while_cron_pays_waits_for_it_and_reports_every_payment(backend, db_path, schedules,
+def test_a_close_started_while_cron_pays_waits_for_it_and_reports_every_payment(backend, commands, schedules,
                                                                                 network):
     """The issue's case: `run-scheduled` pays through a network answering in 50 ms, `end-of-day` starts while it
     still holds the day's schedules. Both succeed, and nothing paid that day lands in the next one."""
     ids = schedules(20)
     net = network()
-    cmd = Commands(db_path, net.server.url)
+    cmd = commands(net.server.url)
     runner = cmd.start("run-scheduled", lease=30)
     for _ in range(600):  # until the runner has claimed its batch and is paying
         if net.counts["consulta"] >= 2 or runner.poll() is not None:
@@ -141,14 +164,14 @@ def test_a_close_started_while_cron_pays_waits_for_it_and_reports_every_payment(
 
 
 @pytest.mark.parametrize("block, refuse_first", [(("consulta", 3), True), (("pago", 2), False)])
-def test_a_runner_killed_mid_pass_holds_the_close_named_until_its_lease_ends(backend, db_path, schedules, network,
+def test_a_runner_killed_mid_pass_holds_the_close_named_until_its_lease_ends(backend, commands, schedules, network,
                                                                              block, refuse_first):
     """kill -9 of `run-scheduled` while the network holds one request (a consulta, or the payment of a booking
     already committed): its claims stay. A close that may not wait refuses, naming the holder and the lease's
     end, and closes nothing; one that may wait closes right."""
     ids = schedules(6)
     net = network(block)
-    cmd = Commands(db_path, net.server.url)
+    cmd = commands(net.server.url)
     # A refusal needs claims still held when the close looks: a lease no busy machine outlasts (the close after it
     # runs on a clock moved past the lease); otherwise a short lease the close waits out.
     runner = cmd.start("run-scheduled", lease=120 if refuse_first else 3)
@@ -168,12 +191,12 @@ def test_a_runner_killed_mid_pass_holds_the_close_named_until_its_lease_ends(bac
     assert_the_day_is_right(backend, ids)
 
 
-def test_a_close_killed_mid_pass_is_run_again_at_once_and_closes_right(backend, db_path, schedules, network):
+def test_a_close_killed_mid_pass_is_run_again_at_once_and_closes_right(backend, commands, schedules, network):
     """kill -9 of `end-of-day` inside its own scheduled pass: the re-run at once waits for the dead close's claims
     to end (never closes under them), pays what was left and closes with everything in the report."""
     ids = schedules(6)
     net = network(("consulta", 3))
-    cmd = Commands(db_path, net.server.url)
+    cmd = commands(net.server.url)
     first = cmd.start("end-of-day", lease=3, wait=30)
     assert net.reached.wait(60), first.communicate(timeout=5)
     killed(first)

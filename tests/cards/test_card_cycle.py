@@ -149,7 +149,7 @@ def test_check_pages_through_the_statements_and_finds_the_same(backend, monkeypa
 
 
 def test_two_servers_closing_at_once_close_each_cut_once(db_path, tmp_path):
-    """Two processes (forked by tests/worker_launcher.py: a fresh interpreter each cost ~0.3 s of imports)."""
+    """Two processes (forked by tests/fork_server.py: a fresh interpreter each cost ~0.3 s of imports)."""
     from backend.service import Backend
     from tests.core.test_races import run_workers
 

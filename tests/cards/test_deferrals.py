@@ -143,7 +143,7 @@ def test_a_purchase_deferred_after_the_code_was_sent_voids_the_code(backend, luc
 
 
 def test_two_processes_deferring_the_same_purchase_book_it_once(backend, lucia, db_path, tmp_path):
-    """Two processes (forked by tests/worker_launcher.py: a fresh interpreter each cost ~0.3 s of imports), on the
+    """Two processes (forked by tests/fork_server.py: a fresh interpreter each cost ~0.3 s of imports), on the
     tests' clock (COOPROGRESO_CLOCK, which the launcher inherits)."""
     from tests.core.test_races import run_workers
 

@@ -1,6 +1,6 @@
 """A `cooprogreso backup` that stops itself (SIGSTOP) at one of its steps, for a test to kill -9 it there.
 
-usage (through tests/worker_launcher.py): backup_until.py TARGET FILE STEP
+usage (through tests/fork_server.py start_scripts): backup_until.py TARGET FILE STEP
 Steps: 0 the copy made, before the manifest is replaced; 1 after; 2 before the copy is renamed over FILE;
 3 after. Prints «PAUSA pid» before stopping.
 """

@@ -6,8 +6,6 @@ import os
 import shutil
 import signal
 import stat
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,9 +16,9 @@ from backend.core import backup, keys
 from backend.core.ledger import Leg, post
 from backend.service import Backend
 from cooprogreso_tui import cli
+from tests import fork_server
 from tests.conftest import fast_settings
 
-LAUNCHER = Path(__file__).resolve().parents[1] / "worker_launcher.py"
 BACKUP_UNTIL = Path(__file__).resolve().parent / "backup_until.py"
 
 
@@ -143,12 +141,8 @@ def test_a_backup_killed_at_any_step_leaves_a_whole_backup(backend, db_path, eng
         files.append(folder / "cooprogreso.backup")
     out_dir = tmp_path / "copias"
     out_dir.mkdir()
-    launcher = subprocess.Popen(
-        [sys.executable, str(LAUNCHER), str(BACKUP_UNTIL), str(out_dir),
-         json.dumps([[str(db_path), str(to), str(step)] for step, to in enumerate(files)])],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    launcher.stdin.write("go\n")
-    launcher.stdin.flush()
+    procs = fork_server.start_scripts(BACKUP_UNTIL, out_dir,
+                                      [[str(db_path), str(to), str(step)] for step, to in enumerate(files)])
     deadline = time.monotonic() + 60
     for step in range(steps):
         out_file = out_dir / f"{step}.out"
@@ -156,7 +150,8 @@ def test_a_backup_killed_at_any_step_leaves_a_whole_backup(backend, db_path, eng
             assert time.monotonic() < deadline, (out_dir / f"{step}.err").read_text()[-2000:]
             time.sleep(0.05)
         os.kill(int(out.split()[1]), signal.SIGKILL)
-    launcher.communicate(timeout=60)
+    for proc in procs:
+        proc.wait(60)
     newer = []
     for to in files:
         found = backup.inspect(to)  # whole and listed in its manifest, whichever it is

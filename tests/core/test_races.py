@@ -5,17 +5,16 @@ Each worker is a separate Python process with its own connections, as on separat
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from backend.core import accounts
 from backend.service import Backend
 from backend.transfers.transfers import TransferRequest
+from tests import fork_server
 from tests.conftest import fast_settings
 from tests.transfer_helpers import balance_of, demo_member, number_of, other_member
 
@@ -30,9 +29,6 @@ PREAMBLE = textwrap.dedent("""
 """)
 
 
-LAUNCHER = Path(__file__).resolve().parents[1] / "worker_launcher.py"
-
-
 def processes(db_path) -> int:
     return 8 if "postgresql" in str(db_path) else 4
 
@@ -40,18 +36,15 @@ def processes(db_path) -> int:
 def run_workers(tmp_path, code: str, args_list: list[list[str]]) -> list[str]:
     """Run the script once per argument list, each in its own process, all started together; their outputs.
 
-    The processes are forked from one launcher that has imported the backend already (tests/worker_launcher.py):
-    each is still a separate process with its own connections, as on separate branch servers."""
+    The processes are forked from one server that has imported the backend already (tests/fork_server.py, one per
+    test process): each is still a separate process with its own connections, as on separate branch servers."""
     script = tmp_path / "worker.py"
     script.write_text(PREAMBLE + textwrap.dedent(code))
     out_dir = tmp_path / "workers"
     out_dir.mkdir(exist_ok=True)
-    launcher = subprocess.Popen([sys.executable, str(LAUNCHER), str(script), str(out_dir), json.dumps(args_list)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = launcher.communicate("go\n", timeout=180)  # every worker waits for "go" after opening the database
-    assert launcher.returncode == 0, err[-2000:]
+    codes = fork_server.run_script(script, out_dir, args_list)  # every worker waits for "go" after opening the database
     results = [((out_dir / f"{n}.out").read_text(), (out_dir / f"{n}.err").read_text()) for n in range(len(args_list))]
-    assert json.loads(out) == [0] * len(args_list), [err[-800:] for _, err in results]
+    assert codes == [0] * len(args_list), [err[-800:] for _, err in results]
     return [out for out, _ in results]
 
 

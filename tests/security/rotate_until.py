@@ -1,6 +1,6 @@
 """A `keys rotate` that stops itself (SIGSTOP) at one of its steps, for a test to kill -9 it there.
 
-usage (through tests/worker_launcher.py): rotate_until.py TARGET KEY_FILE STEP
+usage (through tests/fork_server.py start_scripts): rotate_until.py TARGET KEY_FILE STEP
 Steps, in the order they happen: 0 before the key file gets the new keys, 1 after; 2 inside the database
 transaction, every secret re-sealed but not committed; 3 after the commit; 4 before the key file drops the old
 keys, 5 after. Prints «PAUSA pid» before stopping.

@@ -5,8 +5,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,10 +18,10 @@ from backend.security.receipts import render, verify
 from backend.service import Backend, rotate_keys
 from cooprogreso_tui import cli
 from tests.cards.test_card_payments import VISA, _register_visa
+from tests import fork_server
 from tests.conftest import fast_settings
 from tests.staff_helpers import enrol, sign_in
 
-LAUNCHER = Path(__file__).resolve().parents[1] / "worker_launcher.py"
 ROTATE_UNTIL = Path(__file__).resolve().parent / "rotate_until.py"
 
 
@@ -194,12 +192,8 @@ def test_a_rotation_killed_at_any_step_leaves_one_whole_set_of_keys(backend, db_
     copies = _copies(db_path, pg_server, steps, tmp_path)
     out_dir = tmp_path / "rotations"
     out_dir.mkdir()
-    launcher = subprocess.Popen(
-        [sys.executable, str(LAUNCHER), str(ROTATE_UNTIL), str(out_dir),
-         json.dumps([[target, str(keyfile), str(step)] for step, (target, keyfile) in enumerate(copies)])],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    launcher.stdin.write("go\n")
-    launcher.stdin.flush()
+    procs = fork_server.start_scripts(ROTATE_UNTIL, out_dir,
+                                      [[target, str(keyfile), str(step)] for step, (target, keyfile) in enumerate(copies)])
     deadline = time.monotonic() + 60
     for step in range(steps):  # each child stops itself at its step: kill -9 it there
         while "PAUSA" not in (out := (out_dir / f"{step}.out").read_text() if (out_dir / f"{step}.out").exists()
@@ -207,7 +201,8 @@ def test_a_rotation_killed_at_any_step_leaves_one_whole_set_of_keys(backend, db_
             assert time.monotonic() < deadline, (out_dir / f"{step}.err").read_text()[-2000:]
             time.sleep(0.05)
         os.kill(int(out.split()[1]), signal.SIGKILL)
-    launcher.communicate(timeout=60)
+    for proc in procs:
+        proc.wait(60)
     fingerprints = []
     for target, keyfile in copies:
         opened = Backend(target if pg_server is None else pg_server.target(urlsplit(target).path.lstrip("/")),

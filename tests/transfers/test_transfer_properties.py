@@ -1,8 +1,6 @@
 """Random transfers, in one process and in several at once, never break the books or overdraw."""
 
 import shutil
-import subprocess
-import sys
 import textwrap
 
 from hypothesis import HealthCheck, settings
@@ -14,8 +12,10 @@ from backend.core import invariants
 from backend.core.errors import InsufficientFunds, ValidationError
 from backend.service import Backend
 from backend.transfers.transfers import TransferRequest
+from tests import fork_server
 from tests.conftest import NOW, fast_settings, last_code
 from tests.transfer_helpers import balance_of, demo_member, number_of, other_member
+
 
 
 def test_stateful_random_transfers(demo_template, tmp_path_factory):
@@ -94,6 +94,7 @@ WORKER = textwrap.dedent("""
     backend.ctx.channel = backend.otp.ctx.channel = phone
     token = backend.auth.login(sys.argv[2], "Clave2026x").token
     origin, dest = int(sys.argv[3]), sys.argv[4]
+    sys.stdin.readline()  # all signed in: they start together
     done = refused = 0
     for _ in range(int(sys.argv[5])):
         try:
@@ -114,10 +115,14 @@ def test_processes_racing_on_one_account_never_overdraw(backend, db_path, tmp_pa
     backend.close()
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    procs = [subprocess.Popen([sys.executable, str(script), str(db_path), "ana.prueba", str(ana.accounts[0]), dest, "6"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
-    results = [p.communicate(timeout=120) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [r[1] for r in results]
+    # Forked from one server that has imported the backend (tests/fork_server.py: a fresh interpreter each cost
+    # ~0.3 s of imports); each is still a separate process with its own connections.
+    out_dir = tmp_path / "workers"
+    out_dir.mkdir()
+    args = [str(db_path), "ana.prueba", str(ana.accounts[0]), dest, "6"]
+    codes = fork_server.run_script(script, out_dir, [args] * 4, timeout=120)
+    results = [((out_dir / f"{n}.out").read_text(), (out_dir / f"{n}.err").read_text()) for n in range(4)]
+    assert codes == [0] * 4, [r[1][-800:] for r in results]
     done = sum(int(out.split()[0]) for out, _ in results)
     refused = sum(int(out.split()[1]) for out, _ in results)
     assert done == 14 and refused == 10
