@@ -408,9 +408,25 @@ def _create_private(path: Path) -> None:
 def _configure(conn: sqlite3.Connection) -> None:
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    _into_wal(conn)
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _into_wal(conn: sqlite3.Connection) -> None:
+    """Write-ahead log mode. A file in another mode (a restored backup is a self-contained DELETE-mode file, as are
+    files of the first versions) switches once, which needs the file alone for a moment; SQLite answers «database
+    is locked» at once, without its busy handler, to every other process opening it then, so several opening it
+    together (the worker, a session, a command after a restore) look again until the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(YIELD_POLL_S)
 
 
 # Trust boundary of the writers' lane: whoever runs as the service account can hold `<db>-writers` (flock) as long

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
-import sys
 
 import pytest
 
 from backend.core.database import open_database
 from backend.core.db import IntegrityError, for_engine, statements
 from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
+from tests import fork_server
 from tests.core.test_database import cli
 
 OPENER = """
@@ -23,11 +24,13 @@ print(db.schema_version())
 
 
 def _open_at_once(path, processes: int = 8) -> list[subprocess.CompletedProcess]:
-    procs = [subprocess.Popen([sys.executable, "-c", OPENER, str(path)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(processes)]
-    for p in procs:
-        p.stdin.write("go\n")
-        p.stdin.flush()
+    """`processes` processes forked from one that has imported the backend, opening `path` at the same instant
+    (fresh interpreters' staggered imports kept them from meeting)."""
+    out = path.parent / f"{path.name}.openers"
+    out.mkdir()
+    script = out / "opener.py"
+    script.write_text(OPENER)
+    procs = fork_server.start_scripts(script, out, [[str(path)]] * processes)
     return [subprocess.CompletedProcess(p.args, p.wait(60), *p.communicate()) for p in procs]
 
 
@@ -55,6 +58,25 @@ def test_many_processes_migrate_an_old_database_at_once(tmp_path):
     results = _open_at_once(path)
     assert [r.returncode for r in results] == [0] * len(results), [r.stderr[-400:] for r in results]
     assert open_database(path, migrate=False).schema_version() == SCHEMA_VERSION
+
+
+def test_many_processes_open_a_restored_backup_at_once(tmp_path):
+    """A backup is a self-contained file in DELETE mode: the first to open it switches it to the write-ahead log,
+    which SQLite refused at once («database is locked», no busy wait) to the others opening it at that moment."""
+    path = tmp_path / "restaurada.sqlite3"
+    open_database(path).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+    conn.close()
+    for _ in range(3):  # the race is lost now and then, not every time
+        results = _open_at_once(path)
+        assert [r.returncode for r in results] == [0] * len(results), [r.stderr[-400:] for r in results]
+        assert {r.stdout.strip() for r in results} == {str(SCHEMA_VERSION)}
+        conn = sqlite3.connect(path)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        conn.execute("PRAGMA journal_mode = DELETE")
+        conn.close()
+        shutil.rmtree(path.parent / f"{path.name}.openers")
 
 
 def _old_file(tmp_path):
