@@ -5,8 +5,8 @@ asks: kill -9, locks and leases stay real. The server has no threads and no open
 
 Test side: `ForkServer(preload).start(entry, argv, env=..., out_dir=...)` gives a `Forked` with the
 `subprocess.Popen` calls the tests use (pid, poll, wait, communicate, kill, returncode); `run_script` and
-`start_scripts` run worker scripts from this test process's shared server (what tests/worker_launcher.py did with
-an interpreter per test). Server side: `main()`, one request at a time on a SOCK_SEQPACKET socket, the child's
+`start_scripts` run worker scripts from this test process's shared server (instead of an interpreter per
+script). Server side: `main()`, one request at a time on a SOCK_SEQPACKET socket, the child's
 stdio as passed descriptors. The server reaps its children, so their CPU is counted in the test process's
 children only when the server is (module teardown, or the test process's exit for the shared one).
 """
@@ -126,7 +126,7 @@ def shared() -> ForkServer:
 
 
 def start_scripts(script: str | Path, out_dir: Path, args_list: list[list[str]]) -> list[Forked]:
-    """What tests/worker_launcher.py does, from the shared server: one process per argument list running `script`
+    """From the shared server: one process per argument list running `script`
     (its output in OUT_DIR/i.out and i.err), each reading «go» on its stdin once all have started."""
     server = shared()
     procs, gos = [], []
