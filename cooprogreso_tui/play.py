@@ -24,6 +24,7 @@ from rich.console import Console
 from textual import events
 from textual.errors import NoWidget
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+from textual.screen import ModalScreen
 
 from backend.core.errors import ServiceError
 from backend.core.files import read_text_limited
@@ -175,15 +176,20 @@ def find_text(lines: list[str], text: str, nth: int = 1) -> tuple[int, int] | No
 
 
 def _clickable(app, spot: tuple[int, int] | None, below: int = 0) -> bool:
-    """The text is on screen and not on a button still shown pressed: Textual's Button ignores a click
-    within its active effect (0.2 s) of the last one, and the headless player is faster than that (it
-    clicked «Continuar» again 0.2 s after the code dialog it had opened was cancelled, and the click was lost)."""
+    """The text is on screen, not behind a dialog and not on a button still shown pressed.
+
+    A dialog shows the screen under it: just after Esc closed the code dialog, «Continuar» was on screen while
+    the dialog, on its way out, still took the click (lost under load). And Textual's Button ignores a click
+    within its active effect (0.2 s) of the last one, and the headless player is faster than that (it clicked
+    «Continuar» again 0.2 s after the code dialog it had opened was cancelled, and the click was lost)."""
     if spot is None:
         return False
     try:
         widget, _ = app.get_widget_at(spot[0], spot[1] + below)
     except NoWidget:  # nothing there to be pressed
         return True
+    if widget is app.screen and isinstance(widget, ModalScreen):  # the text is the screen under a dialog
+        return False
     return not widget.has_class("-active")
 
 

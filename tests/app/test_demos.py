@@ -262,3 +262,40 @@ def test_a_click_on_a_button_still_shown_pressed_waits_for_it_to_come_up():
     Counter().run(headless=True, size=(80, 24), auto_pilot=player)
     assert player.failure is None, player.failure and (player.failure.message, player.failure.screen)
     assert player.done == 5
+
+
+def test_a_click_waits_for_a_dialog_on_its_way_out_not_the_screen_shown_under_it():
+    """A dialog shows the screen under it: after Esc, «Continuar» is on screen while the dialog, still closing,
+    takes the click (manana_de_un_socio lost one so under load). The player clicks once the dialog has gone."""
+    from textual.app import App
+    from textual.screen import ModalScreen
+    from textual.widgets import Button, Static
+
+    class Closing(ModalScreen):
+        DEFAULT_CSS = "Closing { align: center middle; } Closing > Static { width: 20; height: 3; }"
+        BINDINGS = [("escape", "leave")]
+
+        def compose(self):
+            yield Static("Código")
+
+        def action_leave(self) -> None:
+            self.app.set_timer(0.3, self.app.pop_screen)  # closing, not yet gone
+
+    class Form(App):
+        def compose(self):
+            yield Button("Continuar")
+            yield Static("veces 0", id="n")
+
+        def on_mount(self) -> None:
+            self.push_screen(Closing())
+
+        def on_button_pressed(self) -> None:
+            self.presses = getattr(self, "presses", 0) + 1
+            self.query_one("#n", Static).update(f"veces {self.presses}")
+
+    script = play.parse({"timeout": 2, "step": [{"wait": "Código"}, {"expect": "Continuar"}, {"press": "escape"},
+                                                 {"click": "Continuar"}, {"expect": "veces 1"}]})
+    player = play.Player(script, pacing=play.Pacing.for_speed(1, headless=True), show_captions=False)
+    Form().run(headless=True, size=(80, 24), auto_pilot=player)
+    assert player.failure is None, player.failure and (player.failure.message, player.failure.screen)
+    assert player.done == 5
