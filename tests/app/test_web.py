@@ -199,3 +199,75 @@ def test_web_demo_runs_the_worker_in_process_and_releases_it_on_sigterm(tmp_path
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_our_textual_js_is_textual_serves_pinned_file_with_its_patches_only():
+    """The terminal script served is built from the installed textual-serve's own file (the version it was written
+    for: an upgrade must re-check the patches) and differs from it by exactly PATCHES, in order; any other file is
+    served as it comes (None here)."""
+    import hashlib
+
+    from cooprogreso_tui import textual_js
+
+    stock = textual_js.STOCK.read_bytes()
+    assert hashlib.sha256(stock).hexdigest() == textual_js.STOCK_SHA256, "textual-serve changed: re-check textual_js"
+    built = textual_js.patched()
+    assert built is not None
+    text, at = stock.decode(), 0
+    expected = []
+    for old, new in textual_js.PATCHES:
+        found = text.index(old, at)
+        assert text.count(old) == 1
+        expected += [text[at:found], new]
+        at = found + len(old)
+    assert built == ("".join(expected) + text[at:]).encode()
+    assert b"WebglAddon" in stock and b"loadAddon(this.webglAddon)" not in built
+    assert textual_js.patch(stock + b"\n") is None and textual_js.patch(b"") is None
+
+
+def test_static_files_are_revalidated_and_the_page_allows_its_one_inline_script(tmp_path):
+    """/static/'s names carry no version: a browser may keep its files but asks again every time (ETag), so an
+    upgrade never leaves it on an old textual.js; the page itself is never stored. The CSP allows exactly the
+    inline script the page carries (by its hash), no other inline script."""
+    import base64
+    import hashlib
+    import re
+
+    db = make_demo(tmp_path / "w.sqlite3")
+    port = free_port()
+    proc = subprocess.Popen(cli("web", "--db", str(db), "--port", str(port)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+    def get(path: str, **headers: str) -> http.client.HTTPResponse:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.body = response.read()  # type: ignore[attr-defined]
+        conn.close()
+        return response
+
+    try:
+        wait_port(port, proc=proc)
+        page = get("/")
+        assert page.getheader("Cache-Control") == "no-store"
+        inline = re.findall(r"<script>(.*?)</script>", page.body.decode(), re.S)
+        assert len(inline) == 1 and "new WebSocket" in inline[0]
+        digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+        scripts = re.search(r"script-src ([^;]*);", page.getheader("Content-Security-Policy"))[1].split()
+        assert scripts == ["'self'", f"'sha256-{digest}'"]
+        from cooprogreso_tui import textual_js
+
+        for asset in ("js/textual.js", "css/xterm.css", "fonts/RobotoMono-VariableFont_wght.ttf"):
+            first = get(f"/static/{asset}")
+            assert first.status == 200 and first.getheader("Cache-Control") == "no-cache", asset
+            assert first.getheader("Content-Security-Policy") and first.getheader("X-Content-Type-Options") == "nosniff"
+            etag = first.getheader("ETag")
+            assert etag, asset
+            again = get(f"/static/{asset}", **{"If-None-Match": etag})
+            assert again.status == 304 and again.body == b"", asset
+            assert get(f"/static/{asset}", **{"If-None-Match": '"stale"'}).status == 200
+        assert get("/static/js/textual.js").body == textual_js.patched()
+        assert get("/static/js/textual.js").getheader("Content-Type").startswith("text/javascript")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
