@@ -1,11 +1,12 @@
-"""The browser's terminal script: textual-serve's own textual.js with two small patches, built when the server starts.
+"""The browser's terminal script: textual-serve's own textual.js with small patches, built when the server starts.
 
-Both cut the first paint (#23). xterm.js's WebGL renderer is loaded and at once replaced by the canvas one loaded
+They cut the first paint (#23). xterm.js's WebGL renderer is loaded and at once replaced by the canvas one loaded
 after it (the one every member gets): creating its GL context, shaders and all, cost the page ~40 ms of its load
-handler for nothing. And the terminal's websocket is opened by a few lines inline in the page (EARLY_SOCKET_JS), as
-soon as the page is parsed, instead of after the 0.5 MB script has been fetched, run and the load event has come:
-the script adopts that socket, the app's first frame waiting in it. Its size is guessed from the window and the
-font size; when the terminal's real size differs, the adopted socket sends it (a `resize`, as the script's own).
+handler for nothing, and running its module ~15 ms of the script's. And the terminal's websocket is opened by a
+few lines inline in the page (EARLY_SOCKET_JS), as soon as the page is parsed, instead of after the 0.5 MB script
+has been fetched, run and the load event has come: the script adopts that socket, the app's first frame waiting in
+it. Its size is guessed from the window and the font size; when the terminal's real size differs, the adopted
+socket sends it (a `resize`, as the script's own).
 
 Built only from the file of the textual-serve version it was written against (STOCK_SHA256): another version's
 file is served as it comes, without the inline socket (the page would open two websockets).
@@ -23,8 +24,9 @@ import textual_serve
 STOCK = Path(textual_serve.__file__).parent / "static" / "js" / "textual.js"
 STOCK_SHA256 = "c1e7f29ed0facdd331181d6262f92acfc1cf908569d9e013c16038142a23a470"  # textual-serve 1.1.3
 _SOCKET = 'new WebSocket(this.websocket_url+"?width="+e.cols+"&height="+e.rows)'
-# (what textual-serve's file says, what ours says instead): each found exactly once in the stock file
+# (what textual-serve's file says, what ours says instead), in the file's order: each found exactly once in it
 PATCHES: tuple[tuple[str, str], ...] = (
+    ("g=i(616),p=i(180),m=i(880)", "g=i(616),m=i(880)"),  # the WebGL addon's module is not run (p: only below)
     ("this.webglAddon=new p.WebglAddon,this.terminal.loadAddon(this.webglAddon),", ""),
     (f"this.socket={_SOCKET},",
      f"this.socket=window.cooprogresoSocket?window.cooprogresoSocket(e.cols,e.rows):{_SOCKET},"),
@@ -41,9 +43,8 @@ EARLY_SOCKET_JS = """(() => {
   const font = Number(element.dataset.fontSize) || 16, ratio = window.devicePixelRatio || 1;
   const cellWidth = Math.floor(font * 0.6 * ratio) / ratio;
   const cellHeight = Math.ceil((Math.round(font * 1.0479) + Math.round(font * 0.271)) * ratio) / ratio;
-  const view = document.documentElement;
-  const cols = Math.max(1, Math.floor(view.clientWidth / cellWidth));
-  const rows = Math.max(1, Math.floor(view.clientHeight / cellHeight));
+  const cols = Math.max(1, Math.floor(window.innerWidth / cellWidth));  // the window's: no layout forced
+  const rows = Math.max(1, Math.floor(window.innerHeight / cellHeight));
   const socket = new WebSocket(element.dataset.sessionWebsocketUrl + "?width=" + cols + "&height=" + rows);
   socket.binaryType = "arraybuffer";
   const held = [];

@@ -221,7 +221,7 @@ def test_our_textual_js_is_textual_serves_pinned_file_with_its_patches_only():
         expected += [text[at:found], new]
         at = found + len(old)
     assert built == ("".join(expected) + text[at:]).encode()
-    assert b"WebglAddon" in stock and b"loadAddon(this.webglAddon)" not in built
+    assert b"p=i(180)" in stock and b"p=i(180)" not in built and b"loadAddon(this.webglAddon)" not in built
     assert textual_js.patch(stock + b"\n") is None and textual_js.patch(b"") is None
 
 

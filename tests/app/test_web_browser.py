@@ -352,10 +352,10 @@ web.CooprogresoServer(f"exec {sys.executable} {sys.argv[1]}", host="127.0.0.1", 
                       origins=web.check_bind("127.0.0.1", port, None, False)).serve()"""
 # The page's inline script guesses the terminal's size from the window (cooprogreso_tui/textual_js.py); here the
 # window it measures is not the one the terminal fits (as one resized while the page loads).
-WRONG_GUESS = """for (const [name, value] of [["clientWidth", %d], ["clientHeight", %d]]) {
-  const real = Object.getOwnPropertyDescriptor(Element.prototype, name).get;
-  Object.defineProperty(Element.prototype, name, { configurable: true, get() {
-    return this === document.documentElement && !window.__terminal ? value : real.call(this); } }); }"""
+WRONG_GUESS = """for (const [name, value] of [["innerWidth", %d], ["innerHeight", %d]]) {
+  const real = Object.getOwnPropertyDescriptor(window, name).get;
+  Object.defineProperty(window, name, { configurable: true, get() {
+    return window.__terminal ? real.call(this) : value; } }); }"""
 
 
 def test_a_wrong_size_guess_is_replaced_by_the_terminals_real_size(tmp_path):
