@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import gzip
 import hashlib
 import ipaddress
 import secrets
@@ -215,6 +216,7 @@ class CooprogresoServer(Server):
         scheme, rest = self.public_url.split(":", 1)
         # our textual.js and the page's inline websocket (textual_js.py), or textual-serve's own file without it
         self.textual_js = textual_js.patched()
+        self.textual_js_gzip = gzip.compress(self.textual_js, 6, mtime=0) if self.textual_js else b""  # 0.5 → 0.12 MB
         self.textual_js_etag = f'"{hashlib.sha256(self.textual_js).hexdigest()[:32]}"' if self.textual_js else ""
         scripts = f"'self' {textual_js.EARLY_SOCKET_CSP}" if self.textual_js else "'self'"
         self.csp = _csp(("wss:" if scheme == "https" else "ws:") + rest.rstrip("/"), scripts)
@@ -255,12 +257,18 @@ class CooprogresoServer(Server):
         return await handler(request)
 
     def _textual_js(self, request: web.Request) -> web.Response:
-        """Our textual.js, revalidated by its ETag (the digest of its bytes) as the other static files are."""
-        etag = self.textual_js_etag
+        """Our textual.js, revalidated by its ETag (the digest of its bytes) as the other static files are, and
+        compressed for a browser that takes gzip (a quarter of the bytes over a member's connection)."""
+        gzipped = any(part.split(";")[0].strip().lower() == "gzip" and "q=0" not in part.replace(" ", "").split(";")
+                      for part in request.headers.get("Accept-Encoding", "").split(","))
+        etag = self.textual_js_etag[:-1] + '-gzip"' if gzipped else self.textual_js_etag
+        headers = {"ETag": etag, "Vary": "Accept-Encoding"}
         if etag in (tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")):
-            return web.Response(status=304, headers={"ETag": etag})
-        return web.Response(body=self.textual_js, content_type="text/javascript", charset="utf-8",
-                            headers={"ETag": etag})
+            return web.Response(status=304, headers=headers)
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=self.textual_js_gzip if gzipped else self.textual_js, content_type="text/javascript",
+                            charset="utf-8", headers=headers)
 
     async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:
         if _is_websocket(request.path):

@@ -230,6 +230,7 @@ def test_static_files_are_revalidated_and_the_page_allows_its_one_inline_script(
     upgrade never leaves it on an old textual.js; the page itself is never stored. The CSP allows exactly the
     inline script the page carries (by its hash), no other inline script."""
     import base64
+    import gzip
     import hashlib
     import re
 
@@ -268,6 +269,14 @@ def test_static_files_are_revalidated_and_the_page_allows_its_one_inline_script(
             assert get(f"/static/{asset}", **{"If-None-Match": '"stale"'}).status == 200
         assert get("/static/js/textual.js").body == textual_js.patched()
         assert get("/static/js/textual.js").getheader("Content-Type").startswith("text/javascript")
+        # compressed for a browser that takes gzip: the same bytes, its own ETag, revalidated as well
+        plain, packed = get("/static/js/textual.js"), get("/static/js/textual.js", **{"Accept-Encoding": "gzip, br"})
+        assert packed.getheader("Content-Encoding") == "gzip" and gzip.decompress(packed.body) == textual_js.patched()
+        assert len(packed.body) < len(plain.body) / 3 and packed.getheader("Vary") == "Accept-Encoding"
+        assert packed.getheader("ETag") != plain.getheader("ETag") and plain.getheader("Content-Encoding") is None
+        assert get("/static/js/textual.js", **{"Accept-Encoding": "gzip", "If-None-Match": packed.getheader("ETag")}
+                   ).status == 304
+        assert get("/static/js/textual.js", **{"Accept-Encoding": "gzip;q=0"}).body == textual_js.patched()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
