@@ -15,6 +15,7 @@ file is served as it comes, without the inline socket (the page would open two w
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 from functools import cache
 from pathlib import Path
@@ -93,3 +94,10 @@ def patched() -> bytes | None:
         return patch(STOCK.read_bytes())
     except OSError:
         return None
+
+
+@cache
+def patched_gzip() -> bytes:
+    """patched(), gzipped once per process (0.5 MB → 0.12 MB over a member's connection); empty without it."""
+    built = patched()
+    return gzip.compress(built, 6, mtime=0) if built is not None else b""
