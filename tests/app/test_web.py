@@ -280,3 +280,41 @@ def test_static_files_are_revalidated_and_the_page_allows_its_one_inline_script(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+async def test_another_textual_serves_script_is_served_as_it_comes_without_the_inline_socket(tmp_path, monkeypatch):
+    """Should the installed textual-serve's textual.js not be the one the patches were written for, the page is the
+    one before them: textual-serve's own script, which opens its own websocket, and no inline script to open a
+    second one (nor a hash for it in the CSP)."""
+    from pathlib import Path
+
+    import aiohttp
+    import textual_serve
+    from aiohttp.test_utils import TestServer
+
+    from cooprogreso_tui import textual_js
+
+    other = tmp_path / "textual.js"
+    other.write_bytes(textual_js.STOCK.read_bytes() + b"\n// another version\n")
+    monkeypatch.setattr(textual_js, "STOCK", other)
+    textual_js.patched.cache_clear()
+    textual_js.patched_gzip.cache_clear()
+    try:
+        server = web.CooprogresoServer("true", host="127.0.0.1", port=8000, public_url=None,
+                                       origins=frozenset({"http://127.0.0.1:8000"}), prestart=False)
+        assert server.textual_js is None
+        test_server = TestServer(await server._make_app(), host="127.0.0.1")
+        await test_server.start_server()
+        try:
+            async with aiohttp.ClientSession() as client:
+                async with client.get(test_server.make_url("/")) as response:
+                    page, csp = await response.text(), response.headers["Content-Security-Policy"]
+                async with client.get(test_server.make_url("/static/js/textual.js")) as response:
+                    script = await response.read()
+        finally:
+            await test_server.close()
+    finally:
+        textual_js.patched.cache_clear()
+        textual_js.patched_gzip.cache_clear()
+    assert "<script>" not in page and "cooprogresoSocket" not in page and "script-src 'self';" in csp
+    assert script == (Path(textual_serve.__file__).parent / "static" / "js" / "textual.js").read_bytes()
