@@ -101,10 +101,11 @@ def web_first_paint_ratio(work: Path, demo: Path, rounds: int = 3,
                           stages: dict[str, float] | None = None) -> float | None:
     """Browser first paint of the login screen ÷ local start to it (median of a few rounds each, same run):
     seconds alone would measure the machine. None without Chromium. stages, when given, gets web_page_ratio:
-    opening the page until its websocket opens (page, script and font loaded; the app, started when the page was
-    served, starts meanwhile) ÷ the same local start; web_load_ratio: until the page's load event (textual.js
-    creates its terminal and opens the websocket only then); web_parsed_ratio: until the login screen is in the
-    terminal's buffer (received and parsed; the rest of the first paint is the browser drawing it)."""
+    opening the page until it opens its websocket (as soon as the page is parsed, before its script and font are
+    loaded; the app, started when the page was served, starts meanwhile) ÷ the same local start; web_load_ratio:
+    until the page's load event (textual.js creates its terminal only then, and takes that websocket);
+    web_parsed_ratio: until the login screen is in the terminal's buffer (received and parsed; the rest of the
+    first paint is the browser drawing it)."""
     local = sorted(_local_start(demo, work / f"bench-web-tmux-{i}.sock") for i in range(rounds))
     runs = [_web_first_paint(demo) for _ in range(rounds)]
     if any(r is None for r in runs):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import hashlib
 import ipaddress
 import secrets
 import time
@@ -29,10 +30,13 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 import textual_serve.server
 from aiohttp import web
+from markupsafe import Markup
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from backend.security.origins import WEB_CLIENT_ENV
+
+from . import textual_js
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The address of the browser whose websocket is being opened, for the app process started for it.
@@ -184,8 +188,8 @@ async def stop_service(service: AppService, grace: float = 3.0) -> None:
             await asyncio.wait_for(process.wait(), grace)
 
 
-def _csp(ws_origin: str) -> str:
-    return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self'; "
+def _csp(ws_origin: str, scripts: str = "'self'") -> str:
+    return (f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; font-src 'self'; "
             f"img-src 'self' data:; connect-src 'self' {ws_origin}; frame-ancestors 'none'; base-uri 'none'; "
             "form-action 'none'")
 
@@ -209,7 +213,12 @@ class CooprogresoServer(Server):
         self.origins = origins
         self.trusted = trusted
         scheme, rest = self.public_url.split(":", 1)
-        self.csp = _csp(("wss:" if scheme == "https" else "ws:") + rest.rstrip("/"))
+        # our textual.js and the page's inline websocket (textual_js.py), or textual-serve's own file without it
+        self.textual_js = textual_js.patched()
+        self.textual_js_gzip = textual_js.patched_gzip()
+        self.textual_js_etag = f'"{hashlib.sha256(self.textual_js).hexdigest()[:32]}"' if self.textual_js else ""
+        scripts = f"'self' {textual_js.EARLY_SOCKET_CSP}" if self.textual_js else "'self'"
+        self.csp = _csp(("wss:" if scheme == "https" else "ws:") + rest.rstrip("/"), scripts)
         # off for a scripted demo (--play): its script would start playing, and booking, before anyone watches
         self.prestart = prestart
         self.prestarted: dict[str, Prestarted] = {}
@@ -236,12 +245,29 @@ class CooprogresoServer(Server):
     @web.middleware
     async def _files_only(self, request: web.Request, handler):
         """/static/ serves the page's files, never a listing of a folder (textual-serve turns listings on):
-        anything under it that is not a regular file is not found, whatever the folder holds."""
+        anything under it that is not a regular file is not found, whatever the folder holds. Its textual.js is
+        ours (textual_js.py) when it could be built."""
         if isinstance(request.match_info.route.resource, web.StaticResource):
             filename = request.match_info.get("filename", "")
             if not filename or not (Path(self.statics_path) / filename).is_file():
                 raise web.HTTPNotFound(text="No encontrado.")
+            if filename == "js/textual.js" and self.textual_js is not None:
+                return self._textual_js(request)
         return await handler(request)
+
+    def _textual_js(self, request: web.Request) -> web.Response:
+        """Our textual.js, revalidated by its ETag (the digest of its bytes) as the other static files are, and
+        compressed for a browser that takes gzip (a quarter of the bytes over a member's connection)."""
+        gzipped = any(part.split(";")[0].strip().lower() == "gzip" and "q=0" not in part.replace(" ", "").split(";")
+                      for part in request.headers.get("Accept-Encoding", "").split(","))
+        etag = self.textual_js_etag[:-1] + '-gzip"' if gzipped else self.textual_js_etag
+        headers = {"ETag": etag, "Vary": "Accept-Encoding"}
+        if etag in (tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")):
+            return web.Response(status=304, headers=headers)
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=self.textual_js_gzip if gzipped else self.textual_js, content_type="text/javascript",
+                            charset="utf-8", headers=headers)
 
     async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:
         if _is_websocket(request.path):
@@ -251,8 +277,9 @@ class CooprogresoServer(Server):
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
         headers["X-Frame-Options"] = "DENY"
-        if not request.path.startswith("/static/"):
-            headers["Cache-Control"] = "no-store"
+        # the page and the rest are never stored; /static/'s files are, but always revalidated (ETag, Last-Modified):
+        # their names carry no version, and an upgrade must not leave a browser running the old textual.js
+        headers["Cache-Control"] = "no-cache" if request.path.startswith("/static/") else "no-store"
 
     async def on_startup(self, app: web.Application) -> None:
         self.console.print(f"Cooprogreso en Línea en {self.public_url}  (Ctrl+C para detener)", highlight=False)
@@ -270,6 +297,8 @@ class CooprogresoServer(Server):
                                                         self.trusted))
             if token:
                 context["app_websocket_url"] += f"/{token}"
+        if self.textual_js is not None:
+            context["early_socket_js"] = Markup(textual_js.EARLY_SOCKET_JS)
         return aiohttp_jinja2.render_template("app_index.html", request, context)
 
     async def _prestart(self, who: str) -> str | None:

@@ -199,3 +199,122 @@ def test_web_demo_runs_the_worker_in_process_and_releases_it_on_sigterm(tmp_path
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_our_textual_js_is_textual_serves_pinned_file_with_its_patches_only():
+    """The terminal script served is built from the installed textual-serve's own file (the version it was written
+    for: an upgrade must re-check the patches) and differs from it by exactly PATCHES, in order; any other file is
+    served as it comes (None here)."""
+    import hashlib
+
+    from cooprogreso_tui import textual_js
+
+    stock = textual_js.STOCK.read_bytes()
+    assert hashlib.sha256(stock).hexdigest() == textual_js.STOCK_SHA256, "textual-serve changed: re-check textual_js"
+    built = textual_js.patched()
+    assert built is not None
+    text, at = stock.decode(), 0
+    expected = []
+    for old, new in textual_js.PATCHES:
+        found = text.index(old, at)
+        assert text.count(old) == 1
+        expected += [text[at:found], new]
+        at = found + len(old)
+    assert built == ("".join(expected) + text[at:]).encode()
+    assert b"p=i(180)" in stock and b"p=i(180)" not in built and b"loadAddon(this.webglAddon)" not in built
+    assert textual_js.patch(stock + b"\n") is None and textual_js.patch(b"") is None
+
+
+def test_static_files_are_revalidated_and_the_page_allows_its_one_inline_script(tmp_path):
+    """/static/'s names carry no version: a browser may keep its files but asks again every time (ETag), so an
+    upgrade never leaves it on an old textual.js; the page itself is never stored. The CSP allows exactly the
+    inline script the page carries (by its hash), no other inline script."""
+    import base64
+    import gzip
+    import hashlib
+    import re
+
+    db = make_demo(tmp_path / "w.sqlite3")
+    port = free_port()
+    proc = subprocess.Popen(cli("web", "--db", str(db), "--port", str(port)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+    def get(path: str, **headers: str) -> http.client.HTTPResponse:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.body = response.read()  # type: ignore[attr-defined]
+        conn.close()
+        return response
+
+    try:
+        wait_port(port, proc=proc)
+        page = get("/")
+        assert page.getheader("Cache-Control") == "no-store"
+        inline = re.findall(r"<script>(.*?)</script>", page.body.decode(), re.S)
+        assert len(inline) == 1 and "new WebSocket" in inline[0]
+        digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+        scripts = re.search(r"script-src ([^;]*);", page.getheader("Content-Security-Policy"))[1].split()
+        assert scripts == ["'self'", f"'sha256-{digest}'"]
+        from cooprogreso_tui import textual_js
+
+        for asset in ("js/textual.js", "css/xterm.css", "fonts/RobotoMono-VariableFont_wght.ttf"):
+            first = get(f"/static/{asset}")
+            assert first.status == 200 and first.getheader("Cache-Control") == "no-cache", asset
+            assert first.getheader("Content-Security-Policy") and first.getheader("X-Content-Type-Options") == "nosniff"
+            etag = first.getheader("ETag")
+            assert etag, asset
+            again = get(f"/static/{asset}", **{"If-None-Match": etag})
+            assert again.status == 304 and again.body == b"", asset
+            assert get(f"/static/{asset}", **{"If-None-Match": '"stale"'}).status == 200
+        assert get("/static/js/textual.js").body == textual_js.patched()
+        assert get("/static/js/textual.js").getheader("Content-Type").startswith("text/javascript")
+        # compressed for a browser that takes gzip: the same bytes, its own ETag, revalidated as well
+        plain, packed = get("/static/js/textual.js"), get("/static/js/textual.js", **{"Accept-Encoding": "gzip, br"})
+        assert packed.getheader("Content-Encoding") == "gzip" and gzip.decompress(packed.body) == textual_js.patched()
+        assert len(packed.body) < len(plain.body) / 3 and packed.getheader("Vary") == "Accept-Encoding"
+        assert packed.getheader("ETag") != plain.getheader("ETag") and plain.getheader("Content-Encoding") is None
+        assert get("/static/js/textual.js", **{"Accept-Encoding": "gzip", "If-None-Match": packed.getheader("ETag")}
+                   ).status == 304
+        assert get("/static/js/textual.js", **{"Accept-Encoding": "gzip;q=0"}).body == textual_js.patched()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def test_another_textual_serves_script_is_served_as_it_comes_without_the_inline_socket(tmp_path, monkeypatch):
+    """Should the installed textual-serve's textual.js not be the one the patches were written for, the page is the
+    one before them: textual-serve's own script, which opens its own websocket, and no inline script to open a
+    second one (nor a hash for it in the CSP)."""
+    from pathlib import Path
+
+    import aiohttp
+    import textual_serve
+    from aiohttp.test_utils import TestServer
+
+    from cooprogreso_tui import textual_js
+
+    other = tmp_path / "textual.js"
+    other.write_bytes(textual_js.STOCK.read_bytes() + b"\n// another version\n")
+    monkeypatch.setattr(textual_js, "STOCK", other)
+    textual_js.patched.cache_clear()
+    textual_js.patched_gzip.cache_clear()
+    try:
+        server = web.CooprogresoServer("true", host="127.0.0.1", port=8000, public_url=None,
+                                       origins=frozenset({"http://127.0.0.1:8000"}), prestart=False)
+        assert server.textual_js is None
+        test_server = TestServer(await server._make_app(), host="127.0.0.1")
+        await test_server.start_server()
+        try:
+            async with aiohttp.ClientSession() as client:
+                async with client.get(test_server.make_url("/")) as response:
+                    page, csp = await response.text(), response.headers["Content-Security-Policy"]
+                async with client.get(test_server.make_url("/static/js/textual.js")) as response:
+                    script = await response.read()
+        finally:
+            await test_server.close()
+    finally:
+        textual_js.patched.cache_clear()
+        textual_js.patched_gzip.cache_clear()
+    assert "<script>" not in page and "cooprogresoSocket" not in page and "script-src 'self';" in csp
+    assert script == (Path(textual_serve.__file__).parent / "static" / "js" / "textual.js").read_bytes()

@@ -295,3 +295,108 @@ def test_chromium_is_present_in_ci():
 def test_textual_serve_page_has_no_cdn_reference():
     page = (Path(__file__).resolve().parents[2] / "cooprogreso_tui/templates/app_index.html").read_text()
     assert "http://" not in page and "https://" not in page and "googleapis" not in page
+
+
+
+SOCKETS = """window.__sockets = [];
+const RealSocket = window.WebSocket;
+window.WebSocket = function (...args) { window.__sockets.push([args[0], performance.now()]); return new RealSocket(...args); };
+window.WebSocket.prototype = RealSocket.prototype;
+Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+window.addEventListener("load", () => { window.__loaded = performance.now(); });"""
+
+
+def test_the_terminal_connects_before_the_page_loads_on_its_one_socket(web_server):
+    """The page opens its websocket as soon as it is parsed (#23): textual.js takes that one socket at the load,
+    the tab's one warm session serves it, and the page's CSP refuses none of its scripts."""
+    chromium, sync_playwright = _browser()
+    url = web_server[0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 728, "height": 520})
+            expose_terminal(context)
+            page = context.new_page()
+            refused: list[str] = []
+            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+            page.add_init_script(SOCKETS)
+            page.goto(url + "/")
+            Screen(page).wait("Usuario")
+            sockets, loaded = page.evaluate("() => [window.__sockets, window.__loaded]")
+            assert len(sockets) == 1 and sockets[0][1] < loaded, (sockets, loaded)  # one, opened before the load
+            assert sockets[0][0].endswith("?width=80&height=24")  # its size guessed right: no resize to send
+            assert page.evaluate("() => [window.__terminal.cols, window.__terminal.rows]") == [80, 24]
+            assert len(warm_sessions(url)) == 1 and refused == []
+        finally:
+            browser.close()
+
+
+# An app that prints every size it is told (textual-serve's protocol: tests/app/test_web_prestart.py), served by
+# CooprogresoServer itself in its own process.
+SIZES_APP = r"""
+import json, os, sys
+out, inp = sys.stdout.buffer, sys.stdin.buffer
+def say(text):
+    data = (text + "\r\n").encode(); out.write(b"D" + len(data).to_bytes(4, "big") + data); out.flush()
+out.write(b"__GANGLION__\n")
+say(f"start {os.environ['COLUMNS']}x{os.environ['ROWS']}")
+while (kind := inp.read(1)):
+    meta = inp.read(int.from_bytes(inp.read(4), "big"))
+    if kind == b"M" and json.loads(meta)["type"] == "resize":
+        say("size {width}x{height}".format(**json.loads(meta)))
+"""
+SIZES_SERVER = """import sys
+from cooprogreso_tui import web
+port = int(sys.argv[2])
+web.CooprogresoServer(f"exec {sys.executable} {sys.argv[1]}", host="127.0.0.1", port=port, public_url=None,
+                      origins=web.check_bind("127.0.0.1", port, None, False)).serve()"""
+# The page's inline script guesses the terminal's size from the window (cooprogreso_tui/textual_js.py); here the
+# window it measures is not the one the terminal fits (as one resized while the page loads).
+WRONG_GUESS = """for (const [name, value] of [["innerWidth", %d], ["innerHeight", %d]]) {
+  const real = Object.getOwnPropertyDescriptor(window, name).get;
+  Object.defineProperty(window, name, { configurable: true, get() {
+    return window.__terminal ? real.call(this) : value; } }); }"""
+
+
+def test_a_wrong_size_guess_is_replaced_by_the_terminals_real_size(tmp_path):
+    """The websocket opens before the terminal is made, with a guessed size: when the terminal turns out another
+    size, the app is told the real one last, whichever way the guess was wrong (too large, or too small)."""
+    import sys
+
+    chromium, sync_playwright = _browser()
+    (tmp_path / "sizes.py").write_text(SIZES_APP)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SIZES_SERVER, str(tmp_path / "sizes.py"), str(port)], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc=server)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
+            try:
+                # (the window, the one the page measures: its guess, the terminal's real size)
+                for viewport, measured, guessed, real in (((728, 520), (1200, 900), "133x42", "80x24"),
+                                                          ((1100, 700), (728, 520), "80x24", "122x33")):
+                    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+                    expose_terminal(context)
+                    page = context.new_page()
+                    page.add_init_script(SOCKETS)
+                    page.add_init_script(WRONG_GUESS % measured)
+                    page.goto(f"http://127.0.0.1:{port}/")
+                    screen = Screen(page)
+                    screen.wait("start 80x24")  # started with its page, before any guess
+                    assert page.evaluate("() => window.__sockets[0][0]").endswith(
+                        "?width={}&height={}".format(*guessed.split("x")))
+                    cols, rows = page.evaluate("() => [window.__terminal.cols, window.__terminal.rows]")
+                    assert f"{cols}x{rows}" == real
+                    deadline = time.monotonic() + 30
+                    while re.findall(r"size (\d+x\d+)", screen.text())[-1:] != [real]:
+                        assert time.monotonic() < deadline, f"the app was never told {real}:\n{screen.text()}"
+                        page.wait_for_timeout(100)
+                    page.wait_for_timeout(300)  # and no other size after it
+                    assert re.findall(r"size (\d+x\d+)", screen.text())[-1] == real, screen.text()
+                    context.close()
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
