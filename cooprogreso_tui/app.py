@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.actions import SkipAction
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -134,7 +134,11 @@ class CooprogresoApp(App):
             return  # large enough, and no notice can be up before its module is imported (start-up time, #23)
         from screens.shared.size import TooSmallScreen, too_small
 
-        on_top = self.screen if isinstance(self.screen, TooSmallScreen) else None
+        try:
+            screen = self.screen
+        except ScreenStackError:  # the app is closing (its once-a-second tick came after the last screen went)
+            return
+        on_top = screen if isinstance(screen, TooSmallScreen) else None
         if too_small(width, height):
             if on_top is None:
                 self.push_screen(TooSmallScreen(width, height))

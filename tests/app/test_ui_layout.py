@@ -78,6 +78,18 @@ async def test_a_small_terminal_is_told_the_minimum_until_it_grows(backend):
         assert app.screen.query_one("#menu", OptionList).highlighted == 0
 
 
+async def test_a_size_check_after_the_last_screen_has_gone_does_nothing(backend):
+    """The once-a-second tick can come while the app closes, its screens gone: once the notice's module was
+    imported (another app in the process was small), the check looked at a screen that was not there."""
+    import screens.shared.size  # noqa: F401  (as after a small terminal anywhere in this process)
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE):
+        pass
+    assert not app.screen_stack
+    app._check_size()
+
+
 async def test_the_movement_description_uses_a_wide_terminal_and_says_when_it_is_cut(backend):
     long = "Pago de arriendo del departamento de la calle Olmedo, Cuenca, noviembre"
     _, acc = add_member(backend, cedula="1104680135", balance=5_00)
