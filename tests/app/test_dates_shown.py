@@ -1,7 +1,11 @@
 """No ISO date reaches a person (issue #21, «Fechas»): every section a member or a staff role opens at 80×24 and
-the CLI commands that print dates show dd/mm/aaaa (Última conexión as the manual shows it), never AAAA-MM-DD."""
+the CLI commands that print dates show dd/mm/aaaa (Última conexión as the manual shows it), never AAAA-MM-DD. The
+screen walks run on SQLite only: dates are TEXT on both engines and formatted in Python, and every statement they
+send kept PostgreSQL tests send too (tests/pg_census.py); the CLI test keeps its PostgreSQL variant."""
 
 import re
+
+import pytest
 
 from screens.menu.registry import SECTIONS
 from tests.bill_payments.test_services import pay
@@ -42,6 +46,7 @@ def _iso_in(seen: dict[str, str]) -> dict[str, list[str]]:
     return {key: ISO.findall(text) for key, text in seen.items() if ISO.search(text)}
 
 
+@pytest.mark.sqlite_only(covered=True)  # dates are TEXT on both engines, formatted in Python
 async def test_no_member_section_shows_an_iso_date(backend):
     _member_data(backend)
     app = make_app(backend)
@@ -54,6 +59,7 @@ async def test_no_member_section_shows_an_iso_date(backend):
     assert not _iso_in(seen), _iso_in(seen)
 
 
+@pytest.mark.sqlite_only(covered=True)  # dates are TEXT on both engines, formatted in Python
 async def test_no_staff_section_shows_an_iso_date(backend, clock):
     """Every staff role's sections, one role after another at the same terminal (signed out in between): one
     app for all of them, as the roles' sections are all different screens anyway."""
