@@ -142,6 +142,9 @@ def test_a_member_banks_in_a_real_browser(web_server, tmp_path):
             context.on("request", lambda request: requests.append(request.url))
             expose_terminal(context)
             page = context.new_page()
+            refused: list[str] = []
+            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+            page.add_init_script(SOCKETS)
             downloads = []
             context.on("page", lambda popup: popup.on("download", lambda d: downloads.append(d)))
             page.on("download", lambda d: downloads.append(d))
@@ -151,6 +154,10 @@ def test_a_member_banks_in_a_real_browser(web_server, tmp_path):
             # drawn is shown: the terminal does not fade in over its first frame (0.3 s of first paint, #23)
             assert page.evaluate("() => getComputedStyle(document.querySelector('.textual-terminal')).opacity") == "1"
             assert len(warm_sessions(url)) == 1  # the tab's session was forked warm, not started cold
+            # the page opens its websocket as soon as it is parsed (#23): textual.js takes that one socket at the
+            # load, and the page's CSP refuses none of its scripts (the inline one is allowed by its hash)
+            sockets, loaded = page.evaluate("() => [window.__sockets, window.__loaded]")
+            assert len(sockets) == 1 and sockets[0][1] < loaded and refused == [], (sockets, loaded, refused)
             page.focus(".xterm-helper-textarea")
             for _ in range(20):  # keys sent before the app reads its input are not replayed: wait for the echo
                 page.keyboard.type("demo")
@@ -304,31 +311,6 @@ window.WebSocket = function (...args) { window.__sockets.push([args[0], performa
 window.WebSocket.prototype = RealSocket.prototype;
 Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
 window.addEventListener("load", () => { window.__loaded = performance.now(); });"""
-
-
-def test_the_terminal_connects_before_the_page_loads_on_its_one_socket(web_server):
-    """The page opens its websocket as soon as it is parsed (#23): textual.js takes that one socket at the load,
-    the tab's one warm session serves it, and the page's CSP refuses none of its scripts."""
-    chromium, sync_playwright = _browser()
-    url = web_server[0]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 728, "height": 520})
-            expose_terminal(context)
-            page = context.new_page()
-            refused: list[str] = []
-            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-            page.add_init_script(SOCKETS)
-            page.goto(url + "/")
-            Screen(page).wait("Usuario")
-            sockets, loaded = page.evaluate("() => [window.__sockets, window.__loaded]")
-            assert len(sockets) == 1 and sockets[0][1] < loaded, (sockets, loaded)  # one, opened before the load
-            assert sockets[0][0].endswith("?width=80&height=24")  # its size guessed right: no resize to send
-            assert page.evaluate("() => [window.__terminal.cols, window.__terminal.rows]") == [80, 24]
-            assert len(warm_sessions(url)) == 1 and refused == []
-        finally:
-            browser.close()
 
 
 # An app that prints every size it is told (textual-serve's protocol: tests/app/test_web_prestart.py), served by
