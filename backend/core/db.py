@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 
 import contextlib
 import io
+import logging
 import os
 import re
 import sqlite3
@@ -39,6 +40,7 @@ LANE_POLL_S = 0.001  # how often the writer in the priority lane tries BEGIN IMM
 YIELD_POLL_S = 0.005  # how often a writer that found the lane taken looks again
 DEFERRED_SCRUBS = 8  # scrubs whose checkpoint may wait for the writer after them, in a row (`_leave`)
 URL_SCHEMES = ("postgresql://", "postgres://")
+_log = logging.getLogger("cooprogreso")
 
 
 if TYPE_CHECKING:
@@ -538,8 +540,28 @@ def _leave(conn: SqliteConnection, present: io.FileIO | None, *, scrubbed: bool)
         due = True
     if due:
         _deferred(present, 0)  # before the checkpoint: a scrub counted meanwhile is not wiped out
-        if not _checkpoint(conn) and waiting:  # held back (a reader): others' scrubs still wait, as a lone one's did
-            _deferred(present, waiting)
+        if not _checkpoint(conn):  # held back (a reader): these scrubs, this one's too, still wait for a later writer
+            pending = waiting + int(scrubbed)
+            if pending:
+                _deferred(present, pending + _deferred(present))  # plus any counted since the reset
+
+
+def _after_write(conn: SqliteConnection, present: io.FileIO | None, *, began: bool, committed: bool) -> None:
+    """secure_delete off again and the scrub's checkpoint seen to (`_leave`), after COMMIT or ROLLBACK. Neither may
+    turn a committed write into a failure for its caller, nor hide the exception a failed one raised: a full disk
+    (the counter's byte) or a refused PRAGMA is logged, the masked pages then wait for a later checkpoint or the
+    worker's `empty_log`; the presence flock is dropped whatever happened."""
+    scrubbed = False
+    try:
+        scrubbed = began and _end_scrub(conn) and committed  # a nested write's failed BEGIN leaves the outer's
+        _leave(conn, present, scrubbed=scrubbed)
+    except (OSError, sqlite3.Error):
+        _log.warning("SQLite: the checkpoint after a write could not be seen to; a later one or the worker's "
+                     "pass empties the log", exc_info=True)
+        conn.scrubbing = False
+        if present is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(present, fcntl.LOCK_UN)
 
 
 def _checkpoint(conn: SqliteConnection) -> bool:
@@ -701,8 +723,7 @@ class SqliteDatabase(Database):
             conn.execute("COMMIT")
             committed = True
         finally:
-            scrubbed = began and _end_scrub(conn) and committed  # a nested write's failed BEGIN leaves the outer's
-            _leave(conn, present, scrubbed=scrubbed)
+            _after_write(conn, present, began=began, committed=committed)
 
     def empty_log(self) -> bool:
         """The checkpoint after a scrubbing transaction (`_leave`) does not wait: while another connection reads

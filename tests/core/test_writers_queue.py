@@ -259,3 +259,44 @@ def test_another_program_holding_the_writers_present_file_delays_a_scrub_by_at_m
         assert all(sizes[:-1]) and sizes[-1] == 0, sizes
     else:
         assert not any(sizes), sizes
+
+
+def test_a_scrub_whose_checkpoint_a_reader_held_back_waits_for_the_next_writer_alone(tmp_path):
+    """A reader's open snapshot keeps the checkpoint from emptying the log: the scrub is still counted, so the next
+    writer alone, scrubbing or not, checkpoints it (before, the count went back to what it was before this scrub)."""
+    path = tmp_path / "q.sqlite3"
+    db = open_database(path)
+    wal = tmp_path / "q.sqlite3-wal"
+    reader = sqlite3.connect(path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM meta").fetchone()  # a snapshot held open
+    with db.write() as conn:
+        conn.scrub_after_commit()
+        conn.execute("INSERT INTO meta (key, value) VALUES ('masked', 'x')")
+    assert wal.stat().st_size > 0  # held back
+    reader.rollback()
+    reader.close()
+    with db.write() as conn:  # alone, an ordinary write: it checkpoints what waits
+        conn.execute("INSERT INTO meta (key, value) VALUES ('plain', 'x')")
+    assert wal.stat().st_size == 0
+    db.close()
+
+
+def test_a_checkpoint_that_fails_after_commit_leaves_the_write_committed(tmp_path, monkeypatch):
+    """What runs after COMMIT (secure_delete off, the checkpoint, the counter's byte on a full disk) never turns a
+    committed write into an error for its caller; the presence flock is dropped."""
+    db = open_database(tmp_path / "q.sqlite3")
+
+    def full(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dbmodule.os, "pwrite", full)
+    with db.write() as conn:
+        conn.scrub_after_commit()
+        conn.execute("INSERT INTO meta (key, value) VALUES ('kept', 'x')")
+    assert db.conn.execute("SELECT value FROM meta WHERE key = 'kept'").fetchone()[0] == "x"
+    assert not db.conn.scrubbing
+    monkeypatch.undo()
+    with db.write() as conn:  # the next write still gets in
+        conn.execute("UPDATE meta SET value = 'y' WHERE key = 'kept'")
+    db.close()
