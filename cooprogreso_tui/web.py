@@ -258,8 +258,7 @@ class CooprogresoServer(Server):
     def _textual_js(self, request: web.Request) -> web.Response:
         """Our textual.js, revalidated by its ETag (the digest of its bytes) as the other static files are, and
         compressed for a browser that takes gzip (a quarter of the bytes over a member's connection)."""
-        gzipped = any(part.split(";")[0].strip().lower() == "gzip" and "q=0" not in part.replace(" ", "").split(";")
-                      for part in request.headers.get("Accept-Encoding", "").split(","))
+        gzipped = _takes_gzip(request.headers.get("Accept-Encoding", ""))
         etag = self.textual_js_etag[:-1] + '-gzip"' if gzipped else self.textual_js_etag
         headers = {"ETag": etag, "Vary": "Accept-Encoding"}
         if etag in (tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")):
@@ -401,3 +400,22 @@ _INDEX_CONTEXT = Server.handle_index.__wrapped__  # type: ignore[attr-defined]
 
 def _is_websocket(path: str) -> bool:
     return path == "/ws" or path.startswith("/ws/")
+
+
+def _takes_gzip(accept_encoding: str) -> bool:
+    """Accept-Encoding names gzip with a quality above zero («gzip», «gzip;q=0.5»; not «gzip;q=0», «gzip;q=0.000»,
+    nor a quality that is not a number)."""
+    for part in accept_encoding.split(","):
+        coding, *params = (item.strip().lower() for item in part.split(";"))
+        if coding != "gzip":
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+        return quality > 0
+    return False

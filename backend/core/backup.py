@@ -171,14 +171,28 @@ def _read_only_uri(path: Path) -> str:
     file, SQLite could not make its shared-memory file: `immutable` reads the file as it stands (no writer can be
     at work without a log; `_sqlite_backup` checks that none started during the copy)."""
     uri = f"{path.resolve().as_uri()}?mode=ro"
-    if not os.access(path.parent, os.W_OK) and not os.path.exists(f"{path}-wal"):
+    if not os.access(path.parent, os.W_OK) and _wal_file_at_rest(path):
         uri += "&immutable=1"
     return uri
 
 
-def _stamp(path: Path) -> tuple[int, int, bool]:
+def _wal_file_at_rest(path: Path) -> bool:
+    """A file in write-ahead-log mode (header bytes 18-19 are 2) with no log nor rollback journal beside it: nothing
+    half-written to roll back, and no writer at work. Only such a file is read as `immutable` (which ignores locks
+    and journals); any other opens as plain read-only, which refuses loudly rather than copy a torn file."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(20)
+    except OSError:
+        return False
+    return (len(header) == 20 and header[18] == 2 and header[19] == 2
+            and not os.path.exists(f"{path}-wal") and not os.path.exists(f"{path}-journal"))
+
+
+def _stamp(path: Path) -> tuple[int, int, int, bool, bool]:
     info = os.stat(path)
-    return info.st_size, info.st_mtime_ns, os.path.exists(f"{path}-wal")
+    return (info.st_size, info.st_mtime_ns, info.st_ino, os.path.exists(f"{path}-wal"),
+            os.path.exists(f"{path}-journal"))
 
 
 def _sqlite_read_only_identity(path: Path) -> tuple[str, str, int]:

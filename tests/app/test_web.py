@@ -276,7 +276,9 @@ def test_static_files_are_revalidated_and_the_page_allows_its_one_inline_script(
         assert packed.getheader("ETag") != plain.getheader("ETag") and plain.getheader("Content-Encoding") is None
         assert get("/static/js/textual.js", **{"Accept-Encoding": "gzip", "If-None-Match": packed.getheader("ETag")}
                    ).status == 304
-        assert get("/static/js/textual.js", **{"Accept-Encoding": "gzip;q=0"}).body == textual_js.patched()
+        for refused in ("gzip;q=0", "gzip; q=0.000", "br, gzip;q=0.0", "gzip;q=no"):  # refused: served plain
+            assert get("/static/js/textual.js", **{"Accept-Encoding": refused}).body == textual_js.patched(), refused
+        assert get("/static/js/textual.js", **{"Accept-Encoding": "gzip;q=0.5"}).getheader("Content-Encoding") == "gzip"
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import stat
 import threading
 import time
@@ -216,3 +217,28 @@ def test_restore_needs_the_engine_it_was_taken_on(backend, db_path, engine, tmp_
         backup.restore(to, target, key_file())
     if other == "sqlite":
         assert not Path(target).exists()
+
+
+def test_only_a_wal_file_at_rest_is_read_as_immutable(tmp_path):
+    """A backup from a folder it cannot write reads the file as `immutable` (no shared-memory file can be made), which
+    ignores locks and journals: only a write-ahead-log file with no log nor rollback journal beside it qualifies.
+    A rollback-journal file (a restored backup, an old file), or one whose journal was left by a crashed writer,
+    opens plain read-only, which refuses rather than copy half-written pages as committed."""
+    from backend.core.backup import _wal_file_at_rest
+
+    path = tmp_path / "b.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    assert _wal_file_at_rest(path)
+    journal = tmp_path / "b.sqlite3-journal"
+    journal.write_bytes(b"\0" * 512)
+    assert not _wal_file_at_rest(path)
+    journal.unlink()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.close()
+    assert not _wal_file_at_rest(path)
+    assert not _wal_file_at_rest(tmp_path / "absent.sqlite3")
