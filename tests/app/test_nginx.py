@@ -5,7 +5,6 @@ sent to https, and a client's forged X-Forwarded-For replaced. Needs root and ng
 from __future__ import annotations
 
 import base64
-import datetime
 import os
 import shutil
 import socket
@@ -17,34 +16,10 @@ import httpx
 import pytest
 
 from tests.channels import cli, free_port, make_demo, need, wait_port
+from tests.local_http import self_signed_certificate
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def _certificate(base: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, made at test time."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    import ipaddress
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)  # a certificate's validity is real time, not the co-op's
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = base / "fullchain.pem", base / "privkey.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_path.chmod(0o600)
-    return cert_path, key_path
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +33,7 @@ def proxied(tmp_path_factory):
     log = open(base / "web.log", "w")  # noqa: SIM115
     web = subprocess.Popen(cli("web", "--db", str(db), "--port", str(app_port), "--public-url", public,
                                "--trusted-proxy", "127.0.0.1"), stdout=log, stderr=subprocess.STDOUT)
-    cert, key = _certificate(base)
+    cert, key = self_signed_certificate(base / "fullchain.pem", base / "privkey.pem")
     site = (ROOT / "deploy" / "nginx" / "cooprogreso.conf").read_text()
     site = (site.replace("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;")
             .replace("listen 80;", f"listen 127.0.0.1:{http_port};")

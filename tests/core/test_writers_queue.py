@@ -144,6 +144,22 @@ def test_the_queue_file_is_private_and_a_planted_link_is_not_followed(tmp_path):
     db.close()
 
 
+def _later_held_before_begin(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """A writer on the thread named «later» is held once present (arrived), before SQLite's lock: `arrived` is set
+    then, and it goes on when `go` is."""
+    arrived, go = threading.Event(), threading.Event()
+    real = dbmodule._begin_write
+
+    def begin(conn):
+        if threading.current_thread().name == "later":
+            arrived.set()
+            go.wait(5)
+        real(conn)
+
+    monkeypatch.setattr(dbmodule, "_begin_write", begin)
+    return arrived, go
+
+
 @pytest.mark.parametrize("last", ["commits", "rolls back"])
 def test_a_scrub_leaves_its_checkpoint_to_a_writer_present_and_the_last_to_leave_empties_the_log(tmp_path, monkeypatch,
                                                                                                    last):
@@ -153,16 +169,8 @@ def test_a_scrub_leaves_its_checkpoint_to_a_writer_present_and_the_last_to_leave
     write scrubbed, committed or rolled back."""
     db = open_database(tmp_path / "q.sqlite3")
     wal = tmp_path / "q.sqlite3-wal"
-    arrived, go, inside = threading.Event(), threading.Event(), threading.Event()
-    real = dbmodule._begin_write
-
-    def begin(conn):
-        if threading.current_thread().name == "later":  # present (arrived), not yet in SQLite's lock
-            arrived.set()
-            go.wait(5)
-        real(conn)
-
-    monkeypatch.setattr(dbmodule, "_begin_write", begin)
+    arrived, go = _later_held_before_begin(monkeypatch)
+    inside = threading.Event()
 
     def later() -> None:
         with contextlib.suppress(RuntimeError), db.write() as conn:
@@ -197,16 +205,7 @@ def test_a_scrub_checkpoints_itself_once_enough_wait_or_when_alone(tmp_path, mon
         conn.scrub_after_commit()
         conn.execute("INSERT INTO meta (key, value) VALUES ('alone', 'x')")
     assert wal.stat().st_size == 0
-    arrived, go = threading.Event(), threading.Event()
-    real = dbmodule._begin_write
-
-    def begin(conn):
-        if threading.current_thread().name == "later":
-            arrived.set()
-            go.wait(5)
-        real(conn)
-
-    monkeypatch.setattr(dbmodule, "_begin_write", begin)
+    arrived, go = _later_held_before_begin(monkeypatch)
 
     def later() -> None:
         with db.write() as conn:
