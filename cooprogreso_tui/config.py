@@ -36,7 +36,12 @@ def load(*, db: str | None = None, overrides: dict[str, str] | None = None, demo
          environ: Mapping[str, str] | None = None, path: Path | None = None) -> AppConfig:
     env: Mapping[str, str] = os.environ if environ is None else environ
     values: dict[str, object] = {}
-    path = path or Path(env.get(ENV_PREFIX + "CONFIG", "") or config_file())
+    named = path or (Path(env[ENV_PREFIX + "CONFIG"]) if env.get(ENV_PREFIX + "CONFIG") else None)
+    path = named or config_file()
+    if named is not None and not path.exists():
+        # a file named on purpose and missing (a typo in a unit file) would start the app on the defaults:
+        # an empty co-op in a SQLite file of the service's home instead of the co-op's database
+        raise ValueError(f"El archivo de configuración indicado en {ENV_PREFIX}CONFIG no existe.")
     if path.exists():
         import tomllib  # only when there is a file to read (start-up time)
 

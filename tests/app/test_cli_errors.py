@@ -229,3 +229,19 @@ def test_demo_data_refuses_a_missing_or_wrong_folder_before_anything_is_made(tmp
         lines = [line for line in out.err.splitlines() if line.strip()]
         assert len(lines) == 1 and "Traceback" not in out.err, out.err
         assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_a_configuration_file_named_and_missing_starts_nothing(tmp_path, monkeypatch, capsys):
+    """COOPROGRESO_CONFIG naming a file that is not there (a typo in a unit file) refuses to start: on the
+    defaults the app would open an empty co-op in a SQLite file of the service's home, and the members would
+    find no accounts. The line names no server path (a member over SSH may read it)."""
+    monkeypatch.setenv("COOPROGRESO_CONFIG", str(tmp_path / "etc" / "cooprogreso.toml"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "Error de configuración: El archivo de configuración indicado en COOPROGRESO_CONFIG no existe."
+    assert not (tmp_path / "data").exists()  # no database made on the defaults
+    monkeypatch.setenv("COOPROGRESO_CONFIG", "")  # unset in effect: the user's own file, or the defaults
+    from cooprogreso_tui import config
+
+    assert config.load(db=str(tmp_path / "x.sqlite3")).db_path == tmp_path / "x.sqlite3"

@@ -75,7 +75,8 @@ def test_a_plain_start_loads_no_area_command(tmp_path, monkeypatch):
     area's commands (#23), nor anything the first screen defers."""
     monkeypatch.setenv("COOPROGRESO_SECRET_KEY_FILE", str(tmp_path / "keys.json"))
     monkeypatch.setenv("COOPROGRESO_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.setenv("COOPROGRESO_CONFIG", str(tmp_path / "config.toml"))  # none: the defaults
+    monkeypatch.delenv("COOPROGRESO_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no file there: the defaults
     Backend(tmp_path / "coop.sqlite3", Settings(scrypt_log_n=8)).close()
     out = subprocess.run([sys.executable, "-c", CLI_PROBE.format(deferred=DEFERRED), str(tmp_path / "coop.sqlite3")],
                          capture_output=True, text=True, check=True).stdout

@@ -259,6 +259,7 @@ def test_browser_tabs_get_the_whole_url_through_the_environment_never_the_comman
     url = "postgresql://cajero:s3cr3t@db.coop.ec:5432/coop"
     environ: dict[str, str] = {}
     assert db_arguments(DatabaseUrl(url), environ) == [] and environ == {"COOPROGRESO_DB": url}
+    (tmp_path / "none.toml").write_text("")
     loaded = config.load(environ={**environ, "COOPROGRESO_CONFIG": str(tmp_path / "none.toml")})
     assert loaded.db_path == DatabaseUrl(url)  # the child reads it back whole, password included
     assert db_arguments(tmp_path / "coop.sqlite3", environ) == ["--db", str(tmp_path / "coop.sqlite3")]
