@@ -93,7 +93,8 @@ def _keys(db: Database, key_file: Path) -> Check:
     from backend.core import keys
     from backend.core.errors import ServiceError
 
-    expected, db_id = db.get_meta(keys.FINGERPRINT_META), db.get_meta("database_id")
+    metas = db.get_metas((keys.FINGERPRINT_META, "database_id"))
+    expected, db_id = metas[keys.FINGERPRINT_META], metas["database_id"]
     if not expected or not db_id:
         return Check("claves", WARNING, "La base aún no registra la huella de sus claves (se registra al abrirla).")
     try:
