@@ -83,8 +83,8 @@ def pytest_generate_tests(metafunc) -> None:
     if "engine" not in metafunc.fixturenames:
         return
     marker = metafunc.definition.get_closest_marker("sqlite_only")
-    # `sqlite_only(covered=True)`: the PostgreSQL variant adds nothing (tests/pg_census.py says when); the census
-    # runs it anyway, to show that what it sends is sent by kept variants too
+    # `sqlite_only(covered=True)`, or `covered="shapes"`: the PostgreSQL variant adds nothing (tests/pg_census.py says
+    # when, rules 1 and 2); the census runs it anyway, to show that what it sends is sent by kept variants too
     census = marker is not None and marker.kwargs.get("covered") and metafunc.config.getoption("pg_census", False)
     if census or not (metafunc.module.__name__.split(".")[-1].startswith(SQLITE_ONLY_MODULES) or marker):
         metafunc.parametrize("engine", ["sqlite", "postgresql"], indirect=True)

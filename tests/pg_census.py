@@ -1,22 +1,37 @@
 """Which PostgreSQL variants add nothing (issue #23). Opt-in, for whoever looks after the suite's time; CI never
 loads it. `pytest --pg-census -k postgresql -n 2 tests/` records, per `[postgresql]` test, the statements its
-own body sent (setup excluded; literals and parameters stripped, whitespace folded: a statement's *shape*),
-whether the body committed a write, whether it started processes, and the test's CPU (the worker's, and its
-waited children's, setup and teardown included). Each xdist worker appends one JSON line per test to
-$PG_CENSUS_DIR/<worker>.jsonl (default /tmp/pg-census, emptied when the run starts).
+own body sent (setup excluded; literals and parameters stripped, whitespace folded: a statement's *shape*) and how
+many, the shapes whose statement the server refused (`raised`, as `SQLSTATE shape`: unique, foreign-key or check
+violations, serialization failures, lock timeouts: db_pg's mapping of them is engine-specific code), from how many
+threads and connections the body sent SQL, whether the body committed a write, whether it started processes, whether
+it takes the `pg_server`/`pg_template` fixtures, and the test's CPU (the worker's, and its waited children's, setup
+and teardown included). Each xdist worker appends one JSON line per test to $PG_CENSUS_DIR/<worker>.jsonl (default
+/tmp/pg-census, emptied when the run starts).
 
 With `--pg-census`, tests marked `sqlite_only(covered=True)` get their PostgreSQL variant back for the run (as
-`[postgresql]`, recorded as `"cut": true`): the census sees what they would send. The rule for that mark: the
-test is about input checks, formatting, wording, a permission refused before any write, or pure computation,
-and every shape its body sends on PostgreSQL is also sent by PostgreSQL tests that are kept. The terminal
-summary ends with every shape a cut variant sends that no kept variant does: it must say none. To check:
+`[postgresql]`, recorded as `"cut": true`): the census sees what they would send. A test may carry that mark by
+either of two rules:
+
+1. it is about input checks, formatting, wording, a permission refused before any write, or pure computation,
+   and every shape its body sends on PostgreSQL is also sent by PostgreSQL tests that are kept;
+2. (wider, 6 Dec 2026) every shape each of its variants sends, and every shape it saw raise, is also sent (raised)
+   by kept variants; and each variant started no process, sent SQL from one thread on one connection, takes
+   neither server fixture, and the test is in none of ENGINE_MODULES (the engine, locks, races, recovery,
+   sharding, round trips, the writers' queue, workers) nor named like ENGINE_WORDS. The kept set is a greedy
+   cover (`cover`): every test that does not fit is kept, then each shape no kept test sends yet is kept by its
+   cheapest sender; the rest may go. `python -m tests.pg_census --cover` lists them, costliest first (statements,
+   client CPU). Marked `sqlite_only(covered="shapes")`, which the census records as `"rule": 2`.
+
+A parametrised test is cut whole or not at all. The terminal summary ends with every shape a cut variant sends, or
+saw raise, that no kept variant does, and every variant cut by rule 2 that breaks its other conditions: each must
+say none. To check:
 
     export COOPROGRESO_TEST_PG_URL=…   # .ci/pg-cluster start /tmp/pg-x fast
-    pytest -q -n 2 -k postgresql --pg-census tests/       # 6 Dec 2026: 628 variants, 178 cut, 450 kept
+    pytest -q -n 2 -k postgresql --pg-census tests/       # 6 Dec 2026: 624 variants, 332 cut, 292 kept
     python -m tests.pg_census            # the same summary again, from /tmp/pg-census, and shapes few tests send
 
 SQL sent by a process the test starts is not seen: such tests are flagged (`"spawned"`: their
-children used CPU) and never cut.
+children used CPU) and never cut by rule 2.
 `wrote` is an approximation: an INSERT/UPDATE/DELETE (or a WITH … one) outside BEGIN … COMMIT on an autocommit
 connection, or inside one whose COMMIT did not raise."""
 
@@ -29,13 +44,19 @@ import resource
 import sys
 import threading
 import time
+import weakref
+from collections import deque
 from pathlib import Path
 
 import pytest
 
 OUT = Path(os.environ.get("PG_CENSUS_DIR", "/tmp/pg-census"))
 
-_state: dict = {"on": False, "shapes": set(), "wrote": False, "open": {}}
+_state: dict = {"on": False, "shapes": set(), "wrote": False, "open": {}, "raised": set(), "sent": 0,
+                "threads": set(), "connections": 0, "seen": weakref.WeakSet(), "errors": set()}
+# In a pipeline a statement's error arrives later, when its results are read: each cursor's shapes wait here in
+# the order they were sent, and the pipeline's result handler takes them off one by one
+_piped: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _silent: list[str] = []
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
@@ -64,7 +85,24 @@ def _sent(query: object) -> str | None:
         return None  # not the copies and drops the fixtures' helper thread makes meanwhile (tests/pg_helpers.py)
     text = shape(query)
     _state["shapes"].add(text)
+    _state["sent"] += 1
+    _state["threads"].add(threading.get_ident())
     return text
+
+
+def _on(conn: object) -> None:
+    """Counts the connections the body sent SQL on (a closed one's successor is another)."""
+    if conn not in _state["seen"]:
+        _state["seen"].add(conn)
+        _state["connections"] += 1
+
+
+def _raised(exc: BaseException, text: str) -> None:
+    """An error from the server (it has an SQLSTATE), once, as `SQLSTATE shape`."""
+    state = getattr(exc, "sqlstate", None)
+    if _state["on"] and state and id(exc) not in _state["errors"]:
+        _state["errors"].add(id(exc))
+        _state["raised"].add(f"{state} {text}")
 
 
 def _ran(conn: object, text: str) -> None:
@@ -86,16 +124,45 @@ def _ran(conn: object, text: str) -> None:
 def _wrap(method, conn_of):
     def recorded(self, query, *args, **kwargs):
         text = _sent(query)
-        result = method(self, query, *args, **kwargs)
-        if text is not None:
-            _ran(conn_of(self), text)
+        if text is None:
+            return method(self, query, *args, **kwargs)
+        conn = conn_of(self)
+        _on(conn)
+        piped = conn._pipeline is not None
+        if piped:
+            _piped.setdefault(self, deque()).append(text)
+        try:
+            result = method(self, query, *args, **kwargs)
+        except Exception as exc:
+            if not piped:  # a piped statement's error is its own, seen by `_results`, maybe an earlier one's
+                _raised(exc, text)
+            raise
+        _ran(conn, text)
         return result
 
     return recorded
 
 
+def _results(method):
+    """A pipeline's results, matched with the statements sent: an error is its statement's."""
+    def matched(self, queued, results):
+        text = None
+        if queued is not None and _state["on"]:
+            waiting = _piped.get(queued[0])
+            text = waiting.popleft() if waiting else None  # executemany sends more than it was asked once
+        try:
+            return method(self, queued, results)
+        except Exception as exc:
+            if text is not None:
+                _raised(exc, text)
+            raise
+
+    return matched
+
+
 def pytest_configure(config) -> None:
     import psycopg
+    from psycopg import _pipeline_base
 
     if not hasattr(config, "workerinput"):  # the controller, before the workers start
         OUT.mkdir(parents=True, exist_ok=True)
@@ -104,6 +171,7 @@ def pytest_configure(config) -> None:
     # Connection.execute goes through Cursor.execute: both are wrapped, a statement's shape is a set member once
     psycopg.Cursor.execute = _wrap(psycopg.Cursor.execute, lambda c: c.connection)  # type: ignore[method-assign]
     psycopg.Cursor.executemany = _wrap(psycopg.Cursor.executemany, lambda c: c.connection)  # type: ignore[method-assign]
+    _pipeline_base.BasePipeline._process_results = _results(_pipeline_base.BasePipeline._process_results)
 
 
 def _cpu() -> tuple[float, float]:
@@ -128,14 +196,20 @@ def pytest_runtest_protocol(item, nextitem):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     variant = "[postgresql" in item.nodeid
-    _state.update(on=variant, shapes=set(), wrote=False, open={})
+    _state.update(on=variant, shapes=set(), wrote=False, open={}, raised=set(), sent=0, threads=set(),
+                  connections=0, seen=weakref.WeakSet(), errors=set())
+    _piped.clear()
     child = _cpu()[1]
     yield
     _state["on"] = False
     if variant:
         marker = item.get_closest_marker("sqlite_only")
-        item._pg_census = dict(shapes=sorted(_state["shapes"]), wrote=_state["wrote"],
-                               spawned=_cpu()[1] > child, cut=bool(marker and marker.kwargs.get("covered")))
+        item._pg_census = dict(shapes=sorted(_state["shapes"]), raised=sorted(_state["raised"]), sent=_state["sent"],
+                               threads=len(_state["threads"]), connections=_state["connections"],
+                               wrote=_state["wrote"], spawned=_cpu()[1] > child,
+                               pg_fixtures=bool({"pg_server", "pg_template"} & set(item._fixtureinfo.argnames)),
+                               cut=bool(marker and marker.kwargs.get("covered")),
+                               rule=2 if marker and marker.kwargs.get("covered") == "shapes" else 1)
         if not _state["shapes"]:
             item.user_properties.append(("pg_census", "no SQL"))
 
@@ -161,22 +235,32 @@ def load(folder: Path = OUT) -> list[dict]:
 
 
 def summary(records: list[dict], few: int = 2) -> list[str]:
-    """The figures, the shapes that only cut variants send (must be none), and the shapes `few` or fewer kept
-    tests send (where a PostgreSQL variant is the only one exercising some SQL: keep those)."""
+    """The figures, the shapes (and raised shapes) that only cut variants send (must be none), and the shapes `few`
+    or fewer kept tests send (where a PostgreSQL variant is the only one exercising some SQL: keep those)."""
     kept = [r for r in records if not r.get("cut")]
     cut = [r for r in records if r.get("cut")]
     senders: dict[str, list[str]] = {}
     for r in kept:
         for s in r.get("shapes", ()):
             senders.setdefault(s, []).append(r["id"])
+    raisers = {s for r in kept for s in r.get("raised", ())}
     lines = [f"pg census: {len(kept)} kept [postgresql] tests, cpu {sum(r['cpu'] for r in kept):.1f} s + child "
-             f"{sum(r['child'] for r in kept):.1f} s; {len(cut)} cut (sqlite_only(covered=True)), "
-             f"cpu {sum(r['cpu'] for r in cut):.1f} s + child {sum(r['child'] for r in cut):.1f} s; "
-             f"{len(senders)} statement shapes sent by kept tests"]
+             f"{sum(r['child'] for r in kept):.1f} s, {sum(r.get('sent', 0) for r in kept)} statements; {len(cut)} cut "
+             f"(sqlite_only(covered=True)), cpu {sum(r['cpu'] for r in cut):.1f} s + child "
+             f"{sum(r['child'] for r in cut):.1f} s, {sum(r.get('sent', 0) for r in cut)} statements; "
+             f"{len(senders)} statement shapes sent and {len(raisers)} raised by kept tests"]
     orphans = sorted({s for r in cut for s in r.get("shapes", ()) if s not in senders})
     lines.append(f"pg census: {len(orphans)} shapes sent by cut variants and by no kept one"
                  + (":" if orphans else " (as it must be)"))
     lines += [f"  {s[:200]}" for s in orphans]
+    unraised = sorted({s for r in cut for s in r.get("raised", ()) if s not in raisers})
+    lines.append(f"pg census: {len(unraised)} shapes raised by cut variants and by no kept one"
+                 + (":" if unraised else " (as it must be)"))
+    lines += [f"  {s[:200]}" for s in unraised]
+    unfit = [r["id"] for r in cut if r.get("rule") == 2 and not _fits(r)]
+    lines.append(f"pg census: {len(unfit)} variants cut by rule 2 that started a process, used two threads or "
+                 "connections, took the server's fixtures or are about the engine" + (":" if unfit else " (as it must be)"))
+    lines += [f"  {i}" for i in unfit]
     if few:
         rare = sorted((len(ids), s, ids) for s, ids in senders.items() if len(ids) <= few)
         lines.append(f"pg census: {len(rare)} shapes sent by {few} kept test(s) or fewer:")
@@ -184,5 +268,86 @@ def summary(records: list[dict], few: int = 2) -> list[str]:
     return lines
 
 
+# Rule 2 never cuts a test in these modules (about the engine, locks, races, recovery, sharding, round trips, the
+# writers' queue, workers and processes) nor one whose name says it is about such things
+ENGINE_MODULES = ("test_postgres", "test_engines", "test_database", "test_races", "test_round_trips",
+                  "test_account_shards", "test_writers_queue", "test_writers_lane_hold", "test_end_of_day_claims",
+                  "test_worker", "test_booking_indexes", "test_daily_quota", "test_staff_session_at_the_lock",
+                  "test_counter_holds", "test_backup", "test_status", "test_read_only", "test_files_killed",
+                  "test_key_custody", "test_notice_delivery", "test_warm", "test_ssh", "test_web", "test_web_prestart",
+                  "test_web_browser", "test_demos", "test_scheduled_properties", "test_transfer_properties")
+ENGINE_WORDS = re.compile(r"postgres|_pg_|engine|race|kill|crash|the_lock|advisory|concurren|(?:two|both)_[a-z_]*"
+                          r"(?:at_once|same)|same_time|simultaneous|deadlock|serializ|retr|busy|round_trip|shard|"
+                          r"recover|torn|thread|process|restart|in_parallel|isolation|snapshot|sequence|vacuum",
+                          re.IGNORECASE)
+
+
+def _function(nodeid: str) -> str:
+    return nodeid.split("[", 1)[0]
+
+
+def _fits(r: dict) -> bool:
+    """Rule 2's conditions on one variant, apart from its shapes."""
+    path, name = r["id"].split("::", 1)
+    return not (r.get("spawned") or r.get("threads", 0) > 1 or r.get("connections", 0) > 1 or r.get("pg_fixtures")
+                or Path(path).stem in ENGINE_MODULES or ENGINE_WORDS.search(name.split("[", 1)[0]))
+
+
+def cover(records: list[dict]) -> tuple[list[str], list[str]]:
+    """Rule 2 (module docstring): the tests (functions: all their variants together) kept as a greedy cover of every
+    shape and raised shape, and the tests rule 2 lets go besides those already cut, costliest first. A test that
+    does not fit is kept; each shape or raised shape no kept test sends yet is kept by its cheapest sender (by
+    statements sent, and ten per second of client CPU), halved when the test's name shares a word with the
+    statement's tables; then each chosen test that the other kept tests cover after all is let go, costliest first."""
+    tests: dict[str, list[dict]] = {}
+    for r in records:
+        tests.setdefault(_function(r["id"]), []).append(r)
+
+    def needs(rs: list[dict]) -> set[str]:
+        return {s for r in rs for s in r.get("shapes", ())} | {"raised " + s for r in rs for s in r.get("raised", ())}
+
+    def cost(rs: list[dict]) -> float:
+        return sum(r.get("sent", 0) for r in rs) + 10 * sum(r["cpu"] for r in rs)
+
+    cut = {t for t, rs in tests.items() if all(r.get("cut") for r in rs)}
+    kept = {t for t, rs in tests.items() if t not in cut and not all(_fits(r) for r in rs)}
+    free = {t for t in tests if t not in cut and t not in kept}
+    covered = set().union(*(needs(tests[t]) for t in kept)) if kept else set()
+    wanted = set().union(*(needs(rs) for rs in tests.values()))
+    senders: dict[str, list[str]] = {}
+    for t in free:
+        for s in needs(tests[t]):
+            senders.setdefault(s, []).append(t)
+
+    def price(t: str, s: str) -> float:
+        words = {w for w in re.findall(r"[a-z]{4,}", t.split("::")[-1].lower())}
+        tables = {w for name in re.findall(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+(\w+)", s, re.IGNORECASE)
+                  for w in re.findall(r"[a-z]{4,}", name.lower())}
+        return cost(tests[t]) / (2 if words & {w.rstrip("s") for w in tables} | words & tables else 1)
+
+    chosen: set[str] = set()
+    for s in sorted(wanted - covered, key=lambda s: (len(senders.get(s, ())), s)):  # the rarest first
+        if s in covered or not senders.get(s):
+            continue  # covered meanwhile, or only cut tests send it: the census summary says so
+        best = min(senders[s], key=lambda t: (price(t, s), t))
+        chosen.add(best)
+        covered |= needs(tests[best])
+    for t in sorted(chosen, key=lambda t: -cost(tests[t])):  # then a chosen test the others cover goes, costliest first
+        others = set().union(*(needs(tests[u]) for u in kept | chosen if u != t))
+        if needs(tests[t]) <= others:
+            chosen.discard(t)
+    return sorted(kept | chosen), sorted(free - chosen, key=lambda t: -cost(tests[t]))
+
+
 if __name__ == "__main__":
-    print("\n".join(summary(load(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT))))
+    args = [a for a in sys.argv[1:] if a != "--cover"]
+    records = load(Path(args[0]) if args else OUT)
+    if "--cover" in sys.argv:  # the tests rule 2 would cut now, costliest first
+        by_test: dict[str, list[dict]] = {}
+        for r in records:
+            by_test.setdefault(_function(r["id"]), []).append(r)
+        for t in cover(records)[1]:
+            rs = by_test[t]
+            print(f"{sum(r.get('sent', 0) for r in rs):6d} {sum(r['cpu'] for r in rs):7.3f} {t}")
+    else:
+        print("\n".join(summary(records)))
