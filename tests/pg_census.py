@@ -246,8 +246,9 @@ def summary(records: list[dict], few: int = 2) -> list[str]:
     raisers = {s for r in kept for s in r.get("raised", ())}
     lines = [f"pg census: {len(kept)} kept [postgresql] tests, cpu {sum(r['cpu'] for r in kept):.1f} s + child "
              f"{sum(r['child'] for r in kept):.1f} s, {sum(r.get('sent', 0) for r in kept)} statements; {len(cut)} cut "
-             f"(sqlite_only(covered=True)), cpu {sum(r['cpu'] for r in cut):.1f} s + child "
-             f"{sum(r['child'] for r in cut):.1f} s, {sum(r.get('sent', 0) for r in cut)} statements; "
+             f"(sqlite_only(covered=…), {sum(r.get('rule') == 2 for r in cut)} by rule 2), cpu "
+             f"{sum(r['cpu'] for r in cut):.1f} s + child {sum(r['child'] for r in cut):.1f} s, "
+             f"{sum(r.get('sent', 0) for r in cut)} statements; "
              f"{len(senders)} statement shapes sent and {len(raisers)} raised by kept tests"]
     orphans = sorted({s for r in cut for s in r.get("shapes", ()) if s not in senders})
     lines.append(f"pg census: {len(orphans)} shapes sent by cut variants and by no kept one"

@@ -71,6 +71,7 @@ def test_the_shipped_catalogue_covers_every_category_with_its_own_collection_acc
     assert billers.get(conn, "CLARO-REC").is_topup and not billers.get(conn, "CLARO").is_topup
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_loading_a_csv_updates_entities_and_refuses_a_bad_file_whole(backend, tmp_path):
     loaded(backend)
     good = tmp_path / "billers.csv"

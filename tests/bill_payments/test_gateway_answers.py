@@ -95,6 +95,7 @@ def test_settle_command_lists_flagged_items(db_path, http_backend, network, cloc
     assert "revisión del personal" in out.stdout and ref in out.stdout and "3 intentos" in out.stdout
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_answer_without_status_is_a_failed_attempt(make_backend):
     server = LocalServer(lambda headers, body: (200, None))  # the helper sends `{}`
     try:

@@ -21,6 +21,7 @@ def staff(backend, clock):
     return team(backend, clock)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_enrol_then_the_member_affiliates_online(backend, staff):
     enrolled = backend.backoffice.enrol_member(staff["atencion"].token, FORM)
     assert enrolled.name == "Carmen Rosa Tipán Cando" and len(enrolled.account_number) == 10
@@ -51,6 +52,7 @@ def test_enrol_refuses_an_existing_member(backend, staff):
         backend.backoffice.enrol_member(staff["atencion"].token, {**FORM, "id_number": demo_cedula()})
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_unlock_a_locked_member(backend, staff):
     for _ in range(5):
         with pytest.raises(AuthError):

@@ -37,6 +37,7 @@ def mixed_day(backend, staff, clock):
     backend.approvals.approve(sup.token, short.op_id, "Faltante reconocido por el cajero")
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_refused_while_a_till_is_open_then_closes_and_moves_on(backend, staff, clock):
     sup = staff["supervisor"]
     backend.tills.open_till(staff["cajero"].token, "100")
@@ -58,6 +59,7 @@ def test_refused_while_a_till_is_open_then_closes_and_moves_on(backend, staff, c
         end_of_day.run(backend.ctx, backend, "test")
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_check_is_clean_after_a_day_of_mixed_operations(backend, staff, clock):
     mixed_day(backend, staff, clock)
     assert backend.check() == []
@@ -67,6 +69,7 @@ def test_check_is_clean_after_a_day_of_mixed_operations(backend, staff, clock):
     assert kinds["retiro_ventanilla"].entries == 3 and kinds["retiro_ventanilla"].amount == 2560_10
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_only_supervisors_close_the_day(backend, staff):
     for role in ("cajero", "atencion", "auditor"):
         with pytest.raises(Forbidden):
@@ -106,6 +109,7 @@ def test_every_entry_kind_the_backend_books_has_a_spanish_label():
     assert ledger.kind_label("tipo_nuevo") == "Tipo nuevo"  # a kind added later still reads as words
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_report_shows_kinds_and_pass_counts_in_spanish(backend, staff, clock):
     mixed_day(backend, staff, clock)
     report = backend.end_of_day.close_day(staff["supervisor"].token)
@@ -115,6 +119,7 @@ def test_report_shows_kinds_and_pass_counts_in_spanish(backend, staff, clock):
     assert passes["Liquidación interbancaria"].startswith("0 revisadas, 0 acreditadas")
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_day_that_has_not_come_cannot_be_closed(backend, clock):
     from backend.branch import end_of_day
 
@@ -155,6 +160,7 @@ def test_a_missing_pass_is_an_error_never_a_silent_skip(backend, clock, monkeypa
     assert outcome == "error" and "Pagos programados" in details
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_till_close_reports_cash_to_the_vault_and_the_difference_apart(backend, staff, clock):
     t1, t2, sup = staff["cajero"], staff["cajero2"], staff["supervisor"]
     backend.tills.open_till(t1.token, "1850")
@@ -170,6 +176,7 @@ def test_till_close_reports_cash_to_the_vault_and_the_difference_apart(backend, 
     assert "sobrante_caja" not in kinds and backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_surplus_is_reported_as_such(backend, staff, clock):
     t1 = staff["cajero"]
     backend.tills.open_till(t1.token, "500")
@@ -318,6 +325,7 @@ def test_the_supervisor_who_lost_the_race_is_told_who_closed_the_day(make_backen
     assert [r[0] for r in refused] == ["supervisor1", "supervisor1"] and "Inés Mora" in refused[0][1]
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_day_closed_from_the_console_says_so(make_backend, clock):
     from backend.branch import end_of_day
 
@@ -332,6 +340,7 @@ def test_a_day_closed_from_the_console_says_so(make_backend, clock):
     assert backend.db.conn.execute("SELECT COUNT(*) FROM business_days").fetchone()[0] == 1
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_day_to_close_that_is_no_date_is_refused_and_nothing_closes(backend, staff):
     for odd in ("2026-02-30", "25/11/2026\x1b]0;x\x07", "", 20261125):
         with pytest.raises(ValidationError, match="no es una fecha válida"):

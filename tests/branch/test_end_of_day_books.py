@@ -42,6 +42,7 @@ def _day(backend) -> str:
     return backend.db.get_meta("business_date")
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_clean_day_moves_the_checkpoint_on(backend, closed_once):
     a, b = closed_once
     entry = _move(backend, b, a, 5_00)
@@ -97,6 +98,7 @@ def test_an_account_opened_since_with_a_balance_and_no_posting_stops_the_close(b
         end_of_day.run(backend.ctx, backend, "test")
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_an_unreadable_checkpoint_means_the_full_check(backend, closed_once):
     a, _ = closed_once
     with backend.db.write() as conn:

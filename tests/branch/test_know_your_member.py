@@ -116,6 +116,7 @@ def test_required_fields_refused_in_spanish_and_nothing_changes(backend, staff, 
     assert snapshot(backend) == before
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_income_is_cents_and_zero_is_a_valid_answer(backend, staff):
     backend.backoffice.enrol_member(staff["atencion"].token, {**FORM, "monthly_income": "0"})
     assert member(backend)["monthly_income"] == 0

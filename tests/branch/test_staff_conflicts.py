@@ -24,6 +24,7 @@ def refusals(backend) -> list[str]:
     return [e.action for e in backend.audit_log(last=50) if e.outcome == "propia_rechazada"]
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_her_name_enrolled_without_accents_does_not_approve_her_own_loan(backend, staff, clock):
     """The reported case: an unlinked user «Lucia Estefania Guaman Torres» approved Lucía's $1,000 loan."""
     lucia = demo_member(backend)
@@ -69,6 +70,7 @@ def test_a_user_linked_to_her_cedula_decides_nothing_of_hers_whatever_the_name(b
     assert backend.backoffice.enrol_member(lucy.token, form).name == "Carmen Rosa Tipán Cando"  # others: fine
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_she_neither_serves_nor_approves_a_withdrawal_from_her_own_account(backend, staff, clock):
     lucia = demo_member(backend)
     account = lucia.accounts[0]
@@ -92,6 +94,7 @@ def test_she_neither_serves_nor_approves_a_withdrawal_from_her_own_account(backe
     assert balance_of(backend, account) == before - 2500_00
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_she_does_not_enrol_herself_as_a_member(backend, staff, clock):
     carmen = "1104680135"
     clerk = sign_in(backend, enrol(backend, "carmen", "atencion", "Carmen Tipán", cedula=carmen), clock)
@@ -114,6 +117,7 @@ def test_same_person_by_cedula_by_ruc_or_by_folded_name():
     assert not same_person(None, "Lucía Guamán", "cedula", LUCIA, "Lucía Estefanía", "Guamán Torres")
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_staff_cedulas_are_checked_unique_and_linked_once(backend):
     directory = backend.auth.staff_directory
     with pytest.raises(ValidationError, match="dígito verificador") as err:

@@ -39,6 +39,7 @@ def deposit(backend, teller, account, amount, **kw):
     return backend.counter.cash(teller.token, "deposito", account, amount, uuid.uuid4().hex, **kw)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_one_person_structuring_into_three_members_accounts_is_asked_to_declare(backend, people, three):
     cajero, cajero2 = people["cajero"], people["cajero2"]
     deposit(backend, cajero, three[0], "4000", depositor=PEDRO)

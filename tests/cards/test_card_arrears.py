@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,6 +32,7 @@ def _mora(capital: int, days: int) -> Decimal:
     return Decimal(capital) * daily * days
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_twelve_unpaid_cycles_charge_interest_on_capital_only_and_carry_the_arrears(backend):
     member = other_member(backend)
     card = new_card(backend, member.member_id)
@@ -98,6 +100,7 @@ def test_a_late_payment_pays_the_mora_first(backend, clock):
     assert backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_partial_late_payment_covers_mora_then_interest_then_arrears(backend, clock):
     member = other_member(backend, balance=2000_00)
     card = new_card(backend, member.member_id)

@@ -170,6 +170,7 @@ def test_two_servers_closing_at_once_close_each_cut_once(db_path, tmp_path):
         backend.close()
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_close_statement_twice_in_one_pass_is_a_no_op(backend):
     card = demo_card(backend)
     cut = date.fromisoformat(backend.db.conn.execute(

@@ -206,6 +206,7 @@ def again_member(backend):
     return Member(token, who.member_id, [o.account_id for o in backend.transfers.origins(token)])
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_database_sealed_with_owners_is_not_marked(backend, lucia):
     _pay_other_bank(backend, lucia, VISA)
     with backend.db.write() as conn:

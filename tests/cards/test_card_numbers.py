@@ -108,6 +108,7 @@ def test_an_older_databases_clear_numbers_are_sealed_on_first_start_and_still_pa
     assert again.check() == []
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_the_http_gateway_receives_the_full_number_of_a_sealed_card(make_backend):
     from tests.local_http import LocalServer
     from tests.transfer_helpers import demo_member

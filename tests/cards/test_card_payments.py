@@ -50,6 +50,7 @@ def test_own_card_offers_minimum_total_and_other_with_the_due_date(backend, luci
     assert 0 <= options.minimum <= options.total <= options.owed
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 @pytest.mark.parametrize("option", ["minimo", "total", "otro"])
 def test_paying_the_own_card_credits_it_in_the_same_entry(backend, lucia, option):
     card = demo_card(backend)
@@ -203,6 +204,7 @@ def test_every_networks_numbers_are_accepted(backend, lucia, number):
     assert pending.id
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_card_registered_before_networks_were_checked_cannot_be_paid(backend, lucia):
     """A number an older version let in (Luhn only) is refused when it is paid, before any code is sent."""
     from backend.security import card_numbers
@@ -233,6 +235,7 @@ def _pay_other_bank(backend, lucia, number):
         lucia.token, CardPaymentRequest(card=key, origin_id=lucia.accounts[0], option="otro", amount=80_00)))
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_other_bank_card_goes_through_the_clearing_and_is_credited(backend, lucia, clock):
     origin = lucia.accounts[0]
     before = balance_of(backend, origin)
@@ -284,6 +287,7 @@ def test_cards_that_are_not_yours_are_not_found(backend, lucia, key):
         backend.cards.payment_options(lucia.token, key)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_other_bank_card_payment_over_a_real_http_gateway_answering_nonsense_then_accepting(make_backend, clock):
     from tests.local_http import LocalServer
     from tests.transfer_helpers import demo_member
@@ -323,6 +327,7 @@ def test_a_card_request_is_its_kinds_dataclass_and_nothing_else(backend, lucia):
     assert dict(backend.ops.prepare(lucia.token, "pago_tarjeta", payment).lines)["Opción"] == "Pago mínimo"
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_card_key_pays_only_a_card_in_the_members_own_lists(backend, lucia, ana):
     """The key is looked up directly (one read, issue #23), not among the member's lists: someone else's card, a
     registered card of another member, and keys the lists never show (leading zeros, non-ASCII digits) are refused
@@ -389,6 +394,7 @@ def test_what_changes_after_the_last_check_before_the_lock_is_refused_under_it(b
                         " WHERE id = ?)", (pending.id,)).fetchone()[0] is None
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 @pytest.mark.parametrize("which", ["otro_banco", "propia"])
 def test_the_debit_account_is_read_with_the_card_and_must_be_the_members_active_savings(backend, lucia, ana, which):
     """The debit account (and, for another bank's card, the co-op's accounts it is paid through) is read in the

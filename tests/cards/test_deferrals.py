@@ -40,6 +40,7 @@ def test_the_manuals_two_purchases_are_eligible_and_simulate(backend, lucia):
     assert len(sim.due_dates) == 3 and sim.due_dates[0] > date(2026, 11, 25)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_confirming_moves_debt_not_money_and_purchases_cannot_be_deferred_twice(backend, lucia):
     card, _, ids = _manual_purchases(backend, lucia)
     before = card_ledger.balances(backend.db.conn, card)
@@ -86,6 +87,7 @@ def test_rotativo_defers_the_revolving_balance(backend, lucia):
         backend.deferrals.simulate(lucia.token, card, "rotativo", [], 3)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_interest_free_promotion_is_rate_zero_up_to_its_months(backend, lucia):
     card = demo_card(backend)
     pid = buy(backend, card, 90_00, "2026-11-24 12:00:00", "Consumo De Prati (3 meses sin intereses)", promo=3)
@@ -128,6 +130,7 @@ def test_another_members_card_or_purchase_is_not_yours(backend, lucia, ana):
         backend.deferrals.eligible(ana.token, card)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_purchase_deferred_after_the_code_was_sent_voids_the_code(backend, lucia):
     card, _, ids = _manual_purchases(backend, lucia)
     first = backend.deferrals.prepare_deferral(lucia.token, DeferralRequest(card_id=card, kind="consumos", purchases=ids, months=3))

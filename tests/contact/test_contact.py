@@ -78,6 +78,7 @@ def test_a_reclamo_gets_a_number_the_regulators_deadline_and_an_sms(backend, luc
     assert [c.id for c in backend.contact.cases(lucia.token)] == [consulta.id, case.id]
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_the_deadline_counts_down_and_shows_when_late(make_backend, lucia, clock):
     backend = make_backend(reclamo_response_days=5)
     case = backend.contact.write(lucia.token, "reclamo", "No me llegó la transferencia de ayer.")
@@ -104,6 +105,7 @@ def test_a_subject_off_the_list_is_refused(backend, lucia):
     assert info.value.field == "subject"
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_exactly_1000_characters_are_accepted(backend, lucia):
     case = backend.contact.write(lucia.token, "sugerencia", "x" * 1000)
     assert len(case.body) == 1000

@@ -66,6 +66,7 @@ def test_an_answer_reaches_the_member_with_an_sms_and_is_audited(backend, lucia,
     assert [c.id for c in own_cases(backend, staff, state="Respondido")] == [case.id]
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_an_answer_after_the_deadline_is_audited_as_late(backend, lucia, staff, clock):
     case = backend.contact.write(lucia.token, "reclamo", "No se acreditó mi depósito del viernes.")
     clock.advance(days=16)
@@ -84,6 +85,7 @@ def test_hostile_answers_are_refused_and_change_nothing(backend, lucia, staff, t
     assert backend.last_outbox_id() == outbox
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_closing_a_case(backend, lucia, staff):
     token = staff["atencion"].token
     reclamo = backend.contact.write(lucia.token, "reclamo", "Me cobraron una comisión que no conozco.")

@@ -154,6 +154,7 @@ def business_date(backend) -> str:
         return counter_ops.business_date(conn, backend.ctx)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_end_of_day_opens_the_next_business_day(backend, clock):
     assert _close_on(backend, clock, date(2026, 11, 27)).next_day == "2026-11-30"  # Friday → Monday
     assert _close_on(backend, clock, date(2026, 12, 31)).next_day == "2027-01-04"  # Año Nuevo, weekend

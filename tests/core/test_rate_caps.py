@@ -65,6 +65,7 @@ def test_the_inmobiliario_offer_is_refused_under_the_published_cap_and_flagged_t
     assert {o.product for o, _ in book_of(backend).offers_over_cap(clock.now().date())} == {"inmobiliario"}
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_stale_table_is_warned_until_the_new_one_is_loaded(backend, tmp_path):
     stale = [w for w in backend.rate_warnings() if "más reciente es del 01/01/2026" in w]
     assert stale and "328 días; el límite es 45" in stale[0]
@@ -79,6 +80,7 @@ def test_a_stale_table_is_warned_until_the_new_one_is_loaded(backend, tmp_path):
     assert entry.action == "tasas.carga" and entry.outcome == "ok"
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_row_dated_in_the_future_does_not_hide_a_stale_table(backend, tmp_path):
     """A table holding a row that starts in 2099 is not «fresh» today: the newest row in force decides."""
     far = HEADER + "consumo,2099-01-01,,16.77,si,\"BCE (prueba)\"\n"
@@ -87,6 +89,7 @@ def test_a_row_dated_in_the_future_does_not_hide_a_stale_table(backend, tmp_path
     assert stale and "328 días" in stale[0]
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_loaded_cap_applies_to_simulations_at_once(backend, lucia, tmp_path):
     """A lower consumo cap loaded today refuses the co-op's 15.60% consumo offer from the next simulation on."""
     assert backend.product_requests.simulate_loan(lucia.token, "consumo", 1_000_00, 12, "frances")

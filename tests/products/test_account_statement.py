@@ -130,6 +130,7 @@ def test_only_the_owners_accounts_and_sensible_months(backend, lucia, ana):
         backend.account_statements.statement(lucia.token, lucia.accounts[0], "2026-11", "docx")
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_an_earlier_month_opens_with_the_previous_closing_balance(backend, ana):
     with pytest.raises(ValidationError, match="La cuenta se abrió el 01/01/2026"):
         backend.account_statements.statement(ana.token, ana.accounts[0], "2025-12", "csv")

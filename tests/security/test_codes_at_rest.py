@@ -33,6 +33,7 @@ def to_ana(backend, ana) -> str:
 
 
 # -- masked when the code dies, not when it expires -----------------------------------------------------
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_three_wrong_tries_mask_the_code_at_once(backend, lucia, ana):
     op, code = ask_code(backend, lucia, to_ana(backend, ana))
     wrong = "000000" if code != "000000" else "111111"
@@ -48,6 +49,7 @@ def test_three_wrong_tries_mask_the_code_at_once(backend, lucia, ana):
     assert err.value.code == "otp_void"
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_resent_code_masks_the_one_it_replaces(backend, lucia, ana, clock):
     op, first = ask_code(backend, lucia, to_ana(backend, ana))
     clock.advance(seconds=backend.settings.otp_resend_interval_seconds)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import zlib
 
+import pytest
+
 from backend.security import documents
 from backend.transfers.transfers import TransferRequest
 from tests.transfer_helpers import transfer
@@ -38,6 +40,7 @@ def test_a_receipt_whose_motive_imitates_the_code_renders_verifies_and_catches_a
     assert not documents.verify([SECRET], _altered(data, b": 00000-00000-00000-00000)", f": {code})".encode()))
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_the_members_own_receipt_pdf_with_such_a_motive_is_handed_over_and_verifies(backend, lucia):
     a, b = lucia.accounts[:2]
     done = transfer(backend, lucia, TransferRequest("propia", a, 5_00, IMITATION, dest_account_id=b))

@@ -31,6 +31,7 @@ def test_pending_operation_holds_only_an_id_and_the_lines_to_confirm(backend, lu
     assert backend.db.conn.execute("SELECT state FROM operations WHERE id = ?", (pending.id,)).fetchone()[0] == "pendiente"
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_replay_after_booking_returns_the_first_receipt_even_with_the_code_spent(backend, lucia):
     a = lucia.accounts[0]
     before = balance_of(backend, a)
@@ -84,6 +85,7 @@ def test_an_operation_belongs_to_whoever_prepared_it(backend, lucia, ana):
             backend.ops.authorise(lucia.token, bad, "123456")
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_a_change_between_confirming_and_the_code_voids_the_operation(backend, lucia):
     form = BeneficiaryForm("interbancaria", "Pedro Andrade", "cedula", "0926687856", "2200123456", "0010", "ahorros")
     saved = save_beneficiary(backend, lucia.token, form)
@@ -115,6 +117,7 @@ def test_authorising_without_asking_for_a_code_is_refused(backend, lucia):
         backend.ops.authorise(lucia.token, pending.id, "123456")
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_every_kind_of_receipt_is_signed_and_verified_the_same_way(backend, lucia, ana):
     form = BeneficiaryForm("terceros", "Ana Prueba", "cedula", "1104680135", number_of(backend, ana.accounts[0]))
     pending = backend.beneficiaries.prepare_save(lucia.token, form)

@@ -17,6 +17,7 @@ def _sign_in(backend, origin=Origin()):
     return backend.auth.login("demo", "Demo-2026!", origin).token
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_sign_ins_keep_channel_address_and_result(backend, clock):
     with pytest.raises(AuthError):
         backend.auth.login("demo", "wrong-1234", Origin("ssh", "203.0.113.7"))
@@ -137,6 +138,7 @@ def test_a_member_cannot_see_or_close_another_members_sessions(backend):
     backend.products.position(lucia.token)  # nothing of Lucía's was locked
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_close_one_session_by_id(backend, clock):
     first = _sign_in(backend)
     second = _sign_in(backend)
@@ -188,6 +190,7 @@ def test_password_change_cannot_be_forged_through_the_operations_flow(backend):
         backend.ops.prepare(token, "cambio_contrasena", {"new_hash": forged, "proof": "0" * 64})
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_wrong_current_passwords_lock_the_user(backend):
     token = _sign_in(backend)
     center = backend.security_center
@@ -201,6 +204,7 @@ def test_wrong_current_passwords_lock_the_user(backend):
     assert "intentos fallidos" in err.value.message
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_sign_in_alert_sms(backend, clock):
     token = _sign_in(backend)
     backend.security_center.set_alerts(token, "", True)

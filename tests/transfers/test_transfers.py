@@ -12,6 +12,7 @@ def backend(make_backend):
     return make_backend(session_idle_seconds=10**7)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_between_own_accounts(backend, lucia):
     a, b = lucia.accounts[:2]
     before = balance_of(backend, a), balance_of(backend, b)
@@ -21,6 +22,7 @@ def test_between_own_accounts(backend, lucia):
     assert backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_to_another_member_shows_payee_and_payer(backend, lucia, ana):
     request = TransferRequest("terceros", lucia.accounts[0], 40_00, "Pago arriendo",
                               account_number=number_of(backend, ana.accounts[0]))
@@ -35,6 +37,7 @@ def test_to_another_member_shows_payee_and_payer(backend, lucia, ana):
     assert "Ana P****" in receipt.text and "******" + number_of(backend, ana.accounts[0])[-4:] in receipt.text
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_interbank_charges_fee_and_waits_for_clearing(backend, lucia):
     origin = lucia.accounts[0]
     before = balance_of(backend, origin)
@@ -60,6 +63,7 @@ def test_limits(backend, lucia, ana, amount, code):
         assert backend.transfers.prepare(lucia.token, request).view.quota_left == 5_000_00
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_daily_limit_counts_what_was_sent_today(backend, lucia, ana, clock):
     dest = number_of(backend, ana.accounts[0])
     for _ in range(2):
@@ -84,6 +88,7 @@ def test_insufficient_funds_changes_nothing(backend, lucia, ana):
     assert balance_of(backend, ana.accounts[0]) == before
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_funds_are_checked_again_when_executing(backend, lucia, ana):
     dest = number_of(backend, lucia.accounts[0])
     first = backend.transfers.prepare(ana.token, TransferRequest("terceros", ana.accounts[0], 200_00, "a", account_number=dest))
@@ -138,6 +143,7 @@ def test_a_code_authorises_only_the_operation_it_was_sent_for(backend, lucia, an
     assert receipt.get("Monto") == "$10.00" and balance_of(backend, ana.accounts[0]) == 310_00
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_wrong_code_moves_nothing(backend, lucia, ana):
     request = TransferRequest("terceros", lucia.accounts[0], 10_00, "x", account_number=number_of(backend, ana.accounts[0]))
     draft = backend.transfers.prepare(lucia.token, request)
@@ -149,6 +155,7 @@ def test_wrong_code_moves_nothing(backend, lucia, ana):
     assert balance_of(backend, ana.accounts[0]) == 300_00
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_confirming_twice_creates_one_transfer(backend, lucia, ana):
     request = TransferRequest("terceros", lucia.accounts[0], 10_00, "x", account_number=number_of(backend, ana.accounts[0]))
     draft = backend.transfers.prepare(lucia.token, request)
@@ -161,6 +168,7 @@ def test_confirming_twice_creates_one_transfer(backend, lucia, ana):
     assert len(backend.transfers.history(lucia.token)) == 1
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_the_commit_path_books_a_key_once_and_only_from_the_members_own_origin(backend, lucia, ana, clock):
     """`_book` (what bench/transfer_worker.py times) reads the origin, the day's usage and the key's earlier booking
     in one statement: a replayed key returns the first transfer, whatever the origin says; a key never booked from
@@ -238,6 +246,7 @@ class TestAccessMatrix:
             backend.ops.authorise(ana.token, draft.id, code)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_destination_changed_while_confirming_moves_nothing(backend, lucia):
     from backend.transfers.beneficiaries import BeneficiaryForm
 
