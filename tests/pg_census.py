@@ -86,7 +86,7 @@ def _sent(query: object) -> str | None:
     text = shape(query)
     _state["shapes"].add(text)
     _state["sent"] += 1
-    _state["threads"].add(threading.get_ident())
+    _state["threads"].add(threading.current_thread())  # the object: a finished thread's ident is soon another's
     return text
 
 
