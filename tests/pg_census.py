@@ -149,7 +149,7 @@ def _results(method):
         text = None
         if queued is not None and _state["on"]:
             waiting = _piped.get(queued[0])
-            text = waiting.popleft() if waiting else None  # executemany sends more than it was asked once
+            text = waiting.popleft() if waiting else None  # an executemany: its statements are not counted apart
         try:
             return method(self, queued, results)
         except Exception as exc:
