@@ -42,6 +42,7 @@ class TransferScreen(FieldErrors, MemberScreen):
         self.kind = kind
         self.own_accounts: list[tuple[str, int]] = []  # «propia»: every savings account, for the destination list
         self._dest_ids: list[int] = []  # what the destination list offers now
+        self._origin_ids: list[int] = []  # what the origin list offers now
 
     def compose_body(self) -> ComposeResult:
         yield Label(TITLES[self.kind], classes="section-title")
@@ -96,15 +97,20 @@ class TransferScreen(FieldErrors, MemberScreen):
     def done_origins(self, origins) -> None:
         options = [(f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id) for o in origins]
         origin = self.query_one("#origin", Select)
+        first_load, kept = not self._origin_ids, chosen_id(origin)
+        self._origin_ids = [account for _, account in options]
         origin.set_options(options)
-        if options:
+        if kept in self._origin_ids:
+            origin.value = kept  # a reload (after a transfer) brings new balances, never another account
+        elif options:
             origin.value = options[0][1]
         if self.kind == "propia":
             self.own_accounts = [(f"Ahorros {o.number}", o.account_id) for o in origins]
             self._own_destinations()
             if len(options) < 2:
                 self._error("#dest-error", "Necesitas al menos dos cuentas de ahorros para transferir entre ellas.")
-        origin.focus()
+        if first_load:  # a reload that lands late (a busy server) never takes the focus from where the person types
+            origin.focus()
 
     @on(Select.Changed, "#origin")
     def _origin_changed(self) -> None:
@@ -191,8 +197,13 @@ class TransferScreen(FieldErrors, MemberScreen):
         self.field_error(error.field, error.message)
 
     def _executed(self, receipt: Receipt) -> None:
+        """The form starts over from its first field and first account, now; the balances follow when reloaded."""
         self.query_one("#amount", Input).value = ""
         self.query_one("#motive", Input).value = ""
+        origin = self.query_one("#origin", Select)
+        if self._origin_ids:
+            origin.value = self._origin_ids[0]
+        origin.focus()
         self.call("origins", self.coop.backend.transfers.origins, self.coop.token)
         self.call("quota", self.coop.backend.transfers.quota, self.coop.token, self.kind)
 

@@ -235,3 +235,28 @@ async def test_own_destination_list_never_offers_the_origin(backend):
         await settle(pilot)
         offered = [value for _, value in dest._options if isinstance(value, int)]
         assert origin.value not in offered and dest.value != origin.value and dest.value in accounts
+
+
+async def test_a_reload_landing_late_keeps_the_persons_account_and_focus(backend):
+    """After a transfer the form starts over at its first account at once; the balances it reloads can land
+    late on a busy server, when the person has already picked another account and is typing the amount: they
+    bring the new balances, never the focus back to the top nor the first account again."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "propia")
+        screen = app.screen
+        origin = screen.query_one("#origin", Select)
+        first, second = [value for _, value in origin._options if isinstance(value, int)][:2]
+        await fill_and_continue(pilot, "5.00")
+        await confirm_and_code(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen and origin.value == first and app.focused is origin  # started over
+        origin.value = second
+        await type_into(pilot, "#amount", "7")
+        late = backend.transfers.origins(app.token)  # the reload's answer, as its worker hands it over
+        screen.done_origins(late)
+        await pilot.pause()
+        assert origin.value == second and app.focused is screen.query_one("#amount")
+        assert {value for _, value in origin._options if isinstance(value, int)} == {o.account_id for o in late}
