@@ -331,7 +331,18 @@ class Player:
                 spot = find_text(screen_lines(app), value, step.nth)
                 return _clickable(app, spot, step.below)
 
-            await self._wait_for(pilot, step, found, timeout, f"no hay «{value}» en pantalla para hacer clic")
+            deadline = time.monotonic() + timeout
+            while True:
+                await self._wait_for(pilot, step, found, timeout, f"no hay «{value}» en pantalla para hacer clic",
+                                     deadline=deadline)
+                # Still there once the app has handled what was pending and its workers have answered: an answer
+                # that lands late (a busy machine) can move the focus and scroll the form, and the click went
+                # where the text had been (lost, or on another widget).
+                where = (app.screen, spot)
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                if found() and (app.screen, spot) == where:
+                    break
             x, y = spot or (0, 0)
             await pilot.click(offset=(x, y + step.below))
             await self._sleep(pilot, self.pacing.key)
@@ -384,8 +395,9 @@ class Player:
         else:
             await _key_handled(pilot.app)
 
-    async def _wait_for(self, pilot, step: Step, ready, timeout: float, message: str) -> None:
-        deadline = time.monotonic() + timeout
+    async def _wait_for(self, pilot, step: Step, ready, timeout: float, message: str,
+                        deadline: float | None = None) -> None:
+        deadline = time.monotonic() + timeout if deadline is None else deadline
         while not ready():
             if time.monotonic() > deadline:
                 raise PlayFailed(step, f"{message} (tras {timeout:g} s)", screen_text(pilot.app))
