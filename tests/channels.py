@@ -93,3 +93,12 @@ def which(name: str, *extra: str) -> str | None:
         if os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+def cmdline(pid: int) -> list[bytes]:
+    """A process's arguments, or [] once it has exited: /proc/<pid>/cmdline of a process ending during the read
+    answers ESRCH (ProcessLookupError), of one gone, ENOENT."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return []

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cooprogreso_tui import warm_client
-from tests.channels import FAST_SET, cli, make_demo, need
+from tests.channels import FAST_SET, cli, cmdline, make_demo, need
 
 pytestmark = pytest.mark.slow
 SESSION = str(Path(sys.executable).parent / "cooprogreso-session")
@@ -220,12 +220,12 @@ def test_the_web_servers_own_warm_server_ends_with_it_even_killed(tmp_path):
     try:
         wait_port(port, proc=web, timeout=60)
         out = subprocess.run(["pgrep", "-P", str(web.pid)], capture_output=True, text=True).stdout.split()
-        [zygote] = [int(pid) for pid in out if b"warm" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+        [zygote] = [int(pid) for pid in out if b"warm" in cmdline(pid)]
     finally:
         web.kill()  # kill -9: no chance to stop its child
         web.wait()
     deadline = time.monotonic() + 20
-    while Path(f"/proc/{zygote}").exists() and b"warm" in Path(f"/proc/{zygote}/cmdline").read_bytes():
+    while b"warm" in cmdline(zygote):
         assert time.monotonic() < deadline, "the web server's warm server outlived it"
         time.sleep(0.2)
 

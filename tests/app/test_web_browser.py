@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cooprogreso_tui.play import find_text
-from tests.channels import IN_CI, ROOT, artifacts, cli, free_port, make_demo, need, wait_port, which
+from tests.channels import IN_CI, ROOT, artifacts, cli, cmdline, free_port, make_demo, need, wait_port, which
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -38,7 +38,7 @@ def warm_sessions(url: str) -> list[int]:
         return [int(p) for p in out.split()]
 
     zygotes = [pid for pid in children(SERVERS[url])
-               if b"warm" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+               if b"warm" in cmdline(pid)]
     return [session for zygote in zygotes for session in children(zygote)]
 
 

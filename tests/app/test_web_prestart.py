@@ -16,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from cooprogreso_tui import web
+from tests.channels import cmdline
 
 # textual-serve's app protocol: «__GANGLION__», then packets (type byte, 4-byte length, payload) both ways.
 STAND_IN = r'''
@@ -218,10 +219,7 @@ def _children() -> list[int]:
 
 
 def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
+    return b" ".join(cmdline(pid)).decode(errors="replace")
 
 
 def _running(pid: int) -> bool:
