@@ -3,7 +3,9 @@ loads it. `pytest --pg-census -k postgresql -n 2 tests/` records, per `[postgres
 own body sent (setup excluded; literals and parameters stripped, whitespace folded: a statement's *shape*) and how
 many, the shapes whose statement the server refused (`raised`, as `SQLSTATE shape`: unique, foreign-key or check
 violations, serialization failures, lock timeouts: db_pg's mapping of them is engine-specific code), from how many
-threads and connections the body sent SQL, whether the body committed a write, whether it started processes, whether
+threads and connections the body sent SQL, whether one of its statements went while another connection had a
+transaction open (`interleaved`: two transactions interleaving, not a fixture's or a reopened database's connection
+used one after the other), whether the body committed a write, whether it started processes, whether
 it takes the `pg_server`/`pg_template` fixtures, and the test's CPU (the worker's, and its waited children's, setup
 and teardown included). Each xdist worker appends one JSON line per test to $PG_CENSUS_DIR/<worker>.jsonl (default
 /tmp/pg-census, emptied when the run starts).
@@ -15,8 +17,9 @@ either of two rules:
 1. it is about input checks, formatting, wording, a permission refused before any write, or pure computation,
    and every shape its body sends on PostgreSQL is also sent by PostgreSQL tests that are kept;
 2. (wider, 6 Dec 2026) every shape each of its variants sends, and every shape it saw raise, is also sent (raised)
-   by kept variants; and each variant started no process, sent SQL from one thread on one connection, takes
-   neither server fixture, and the test is in none of ENGINE_MODULES (the engine, locks, races, recovery,
+   by kept variants; and each variant started no process, sent SQL from one thread, sent no statement while another
+   connection had a transaction open (at first, any second connection kept a variant), takes neither
+   server fixture, and the test is in none of ENGINE_MODULES (the engine, locks, races, recovery,
    sharding, round trips, the writers' queue, workers) nor named like ENGINE_WORDS. The kept set is a greedy
    cover (`cover`): every test that does not fit is kept, then each shape no kept test sends yet is kept by its
    cheapest sender; the rest may go. `python -m tests.pg_census --cover` lists them, costliest first (statements,
@@ -30,8 +33,8 @@ say none. To check:
     pytest -q -n 2 -k postgresql --pg-census tests/       # 6 Dec 2026: 624 variants, 332 cut, 292 kept
     python -m tests.pg_census            # the same summary again, from /tmp/pg-census, and shapes few tests send
 
-SQL sent by a process the test starts is not seen: such tests are flagged (`"spawned"`: their
-children used CPU) and never cut by rule 2.
+SQL sent by a process the test starts is not seen: such tests are flagged (`"spawned"`: the body started one, by
+subprocess, os.fork or tests/fork_server.py, or its waited children used CPU) and never cut by rule 2.
 `wrote` is an approximation: an INSERT/UPDATE/DELETE (or a WITH … one) outside BEGIN … COMMIT on an autocommit
 connection, or inside one whose COMMIT did not raise."""
 
@@ -53,11 +56,16 @@ import pytest
 OUT = Path(os.environ.get("PG_CENSUS_DIR", "/tmp/pg-census"))
 
 _state: dict = {"on": False, "shapes": set(), "wrote": False, "open": {}, "raised": set(), "sent": 0,
-                "threads": set(), "connections": 0, "seen": weakref.WeakSet(), "errors": set()}
+                "threads": set(), "connections": 0, "seen": weakref.WeakSet(), "errors": set(), "interleaved": False,
+                "started": False}
+# Every connection that sent SQL from the tests' own threads, the fixtures' setup included (not the helper thread's,
+# which only copies and drops databases): the ones whose open transaction a body's statement may interleave with
+_conns: weakref.WeakSet = weakref.WeakSet()
 # In a pipeline a statement's error arrives later, when its results are read: each cursor's shapes wait here in
 # the order they were sent, and the pipeline's result handler takes them off one by one
 _piped: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _silent: list[str] = []
+_IDLE: tuple = ()
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
 _NUMBERED = re.compile(r'"[^"]*\d[^"]*"')  # a test's own database names: "cp_gw0_t246"
@@ -90,11 +98,21 @@ def _sent(query: object) -> str | None:
     return text
 
 
-def _on(conn: object) -> None:
-    """Counts the connections the body sent SQL on (a closed one's successor is another)."""
+def _on(conn) -> None:
+    """Counts the connections the body sent SQL on (a closed one's successor is another), and notes whether this
+    statement goes while another connection of this process has a transaction open on the server: libpq's own
+    transaction status, so our BEGIN … COMMIT, psycopg's implicit transactions (a connection not in autocommit) and
+    a transaction left open by a fixture all count, and an autocommit statement does not. A BEGIN that PgConnection
+    has only queued has not begun on the server: what runs meanwhile on another connection runs before it. Any
+    status but idle (in a transaction, failed in one, a statement or pipeline in progress) counts as open."""
     if conn not in _state["seen"]:
         _state["seen"].add(conn)
         _state["connections"] += 1
+    if not _state["interleaved"]:
+        for other in list(_conns):
+            if other is not conn and other.pgconn.transaction_status not in _IDLE:
+                _state["interleaved"] = True
+                break
 
 
 def _raised(exc: BaseException, text: str) -> None:
@@ -123,6 +141,8 @@ def _ran(conn: object, text: str) -> None:
 
 def _wrap(method, conn_of):
     def recorded(self, query, *args, **kwargs):
+        if not threading.current_thread().name.startswith("pg-helper"):
+            _conns.add(conn_of(self))
         text = _sent(query)
         if text is None:
             return method(self, query, *args, **kwargs)
@@ -141,6 +161,16 @@ def _wrap(method, conn_of):
         return result
 
     return recorded
+
+
+def _starting(method):
+    """A process started during the body, whichever way: its SQL is not seen, and it may not even be our child."""
+    def started(*args, **kwargs):
+        if _state["on"]:
+            _state["started"] = True
+        return method(*args, **kwargs)
+
+    return started
 
 
 def _results(method):
@@ -163,6 +193,10 @@ def _results(method):
 def pytest_configure(config) -> None:
     import psycopg
     from psycopg import _pipeline_base
+    from psycopg.pq import TransactionStatus
+
+    global _IDLE
+    _IDLE = (TransactionStatus.IDLE, TransactionStatus.UNKNOWN)  # UNKNOWN: closed (or lost), no transaction left
 
     if not hasattr(config, "workerinput"):  # the controller, before the workers start
         OUT.mkdir(parents=True, exist_ok=True)
@@ -172,6 +206,15 @@ def pytest_configure(config) -> None:
     psycopg.Cursor.execute = _wrap(psycopg.Cursor.execute, lambda c: c.connection)  # type: ignore[method-assign]
     psycopg.Cursor.executemany = _wrap(psycopg.Cursor.executemany, lambda c: c.connection)  # type: ignore[method-assign]
     _pipeline_base.BasePipeline._process_results = _results(_pipeline_base.BasePipeline._process_results)
+    # tests/fork_server.py forks a test's processes from a server process that reaps them: their CPU is not the
+    # test's children's, so starting one must be seen where it is asked for; likewise a process too short to show CPU
+    import subprocess
+
+    from tests import fork_server
+
+    subprocess.Popen.__init__ = _starting(subprocess.Popen.__init__)  # type: ignore[method-assign]
+    fork_server.ForkServer.start = _starting(fork_server.ForkServer.start)  # type: ignore[method-assign]
+    os.register_at_fork(before=_starting(lambda: None))  # os.fork, multiprocessing
 
 
 def _cpu() -> tuple[float, float]:
@@ -197,7 +240,7 @@ def pytest_runtest_protocol(item, nextitem):
 def pytest_runtest_call(item):
     variant = "[postgresql" in item.nodeid
     _state.update(on=variant, shapes=set(), wrote=False, open={}, raised=set(), sent=0, threads=set(),
-                  connections=0, seen=weakref.WeakSet(), errors=set())
+                  connections=0, seen=weakref.WeakSet(), errors=set(), interleaved=False, started=False)
     _piped.clear()
     child = _cpu()[1]
     yield
@@ -206,7 +249,8 @@ def pytest_runtest_call(item):
         marker = item.get_closest_marker("sqlite_only")
         item._pg_census = dict(shapes=sorted(_state["shapes"]), raised=sorted(_state["raised"]), sent=_state["sent"],
                                threads=len(_state["threads"]), connections=_state["connections"],
-                               wrote=_state["wrote"], spawned=_cpu()[1] > child,
+                               interleaved=_state["interleaved"],
+                               wrote=_state["wrote"], spawned=_state["started"] or _cpu()[1] > child,
                                pg_fixtures=bool({"pg_server", "pg_template"} & set(item._fixtureinfo.argnames)),
                                cut=bool(marker and marker.kwargs.get("covered")),
                                rule=2 if marker and marker.kwargs.get("covered") == "shapes" else 1)
@@ -259,8 +303,9 @@ def summary(records: list[dict], few: int = 2) -> list[str]:
                  + (":" if unraised else " (as it must be)"))
     lines += [f"  {s[:200]}" for s in unraised]
     unfit = [r["id"] for r in cut if r.get("rule") == 2 and not _fits(r)]
-    lines.append(f"pg census: {len(unfit)} variants cut by rule 2 that started a process, used two threads or "
-                 "connections, took the server's fixtures or are about the engine" + (":" if unfit else " (as it must be)"))
+    lines.append(f"pg census: {len(unfit)} variants cut by rule 2 that started a process, used two threads, "
+                 "interleaved transactions on two connections, took the server's fixtures or are about the engine"
+                 + (":" if unfit else " (as it must be)"))
     lines += [f"  {i}" for i in unfit]
     if few:
         rare = sorted((len(ids), s, ids) for s, ids in senders.items() if len(ids) <= few)
@@ -287,10 +332,16 @@ def _function(nodeid: str) -> str:
     return nodeid.split("[", 1)[0]
 
 
+def _interleaved(r: dict) -> bool:
+    """Whether a variant's statements interleaved with another connection's open transaction; a record from before
+    the census said (6 Dec 2026) counts any second connection as such."""
+    return r["interleaved"] if "interleaved" in r else r.get("connections", 0) > 1
+
+
 def _fits(r: dict) -> bool:
     """Rule 2's conditions on one variant, apart from its shapes."""
     path, name = r["id"].split("::", 1)
-    return not (r.get("spawned") or r.get("threads", 0) > 1 or r.get("connections", 0) > 1 or r.get("pg_fixtures")
+    return not (r.get("spawned") or r.get("threads", 0) > 1 or _interleaved(r) or r.get("pg_fixtures")
                 or Path(path).stem in ENGINE_MODULES or ENGINE_WORDS.search(name.split("[", 1)[0]))
 
 
