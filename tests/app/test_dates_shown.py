@@ -79,6 +79,7 @@ async def test_no_staff_section_shows_an_iso_date(backend, clock):
     assert not _iso_in(seen), _iso_in(seen)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_cli_commands_that_print_dates_show_dd_mm_aaaa(backend, db_path, clock):
     from tests.core.test_database import cli
     from tests.staff_helpers import sign_in

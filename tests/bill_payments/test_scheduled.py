@@ -200,6 +200,7 @@ def test_the_clock_fixture_is_a_wednesday_in_november():
     assert NOW.date() == date(2026, 11, 25) and NOW.weekday() == 2
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_run_scheduled_command_runs_one_pass_and_refuses_a_bad_date(backend, db_path):
     from tests.core.test_database import cli
 

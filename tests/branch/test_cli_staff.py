@@ -72,6 +72,7 @@ def test_hostile_names_are_refused_or_printed_visibly(db_path, monkeypatch, caps
     assert code == 1 and "\x1b" not in err
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_reset_totp_prints_a_new_secret_once_and_the_old_one_stops_working(db_path, clock, monkeypatch, capsys):
     code, out, _ = run(monkeypatch, capsys, "staff", "add", "--db", str(db_path), "--user", "cajero9",
                        "--role", "cajero", "--no-qr", stdin=PASSWORD + "\n")
@@ -179,6 +180,7 @@ def test_the_qr_as_a_png_only_its_owner_can_read(db_path, tmp_path, monkeypatch,
     assert code == 1 and "No existe el usuario de personal" in err and not fresh.exists()
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_add_a_compliance_officer_who_alone_may_look_at_the_resu(db_path, clock, monkeypatch, capsys):
     """`staff add --role cumplimiento` (on either engine: the role CHECK widened by migration 32)."""
     from backend.core.errors import Forbidden

@@ -76,6 +76,7 @@ def test_only_supervisors_close_the_day(backend, staff):
             backend.end_of_day.close_day(staff[role].token)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_cli_refuses_with_the_reason_then_closes(db_path, backend, staff, monkeypatch, capsys):
     backend.tills.open_till(staff["cajero"].token, "100")
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
@@ -187,6 +188,7 @@ def test_a_surplus_is_reported_as_such(backend, staff, clock):
     assert "faltante_caja" not in kinds
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_cli_prints_dates_as_the_screens_do_and_counts_in_spanish(db_path, backend, staff, monkeypatch, capsys):
     backend.tills.open_till(staff["cajero"].token, "100")
     backend.tills.close_till(staff["cajero"].token, {10000: 1})

@@ -5,6 +5,7 @@ import pytest
 from tests.core.test_database import cli
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_close_cycle_twice_then_check(db_path):
     first = cli("close-cycle", "--db", str(db_path), "--date", "2027-01-20")
     assert first.returncode == 0, first.stderr

@@ -139,6 +139,7 @@ def test_settings_default_to_the_regulators_fifteen_days():
     assert Settings().reclamo_response_days == 15
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_cli_loads_the_cooperatives_own_agencies(db_path, tmp_path, capsys):
     from cooprogreso_tui.cli import main
 

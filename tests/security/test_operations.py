@@ -166,6 +166,7 @@ class EndsTheSessionWhileChecked:
         return Prepared({"x": 1}, "Confirma la prueba", [("Prueba", "1")], None)
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_no_code_is_sent_for_a_session_ended_before_it_goes(backend, lucia, db_path):
     """An ended session can make the member's phone receive no code: the session is read again right before."""
     from backend.core.errors import SessionExpired

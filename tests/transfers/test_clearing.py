@@ -140,6 +140,7 @@ def test_http_timeout_then_retry_without_duplicate(http_backend, network, clock)
     assert http_backend.check() == []
 
 
+@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 def test_settle_command(db_path, backend, clock):
     who = demo_member(backend)
     send(backend, who, "22001234")
