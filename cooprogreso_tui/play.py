@@ -193,6 +193,19 @@ def _clickable(app, spot: tuple[int, int] | None, below: int = 0) -> bool:
     return not widget.has_class("-active")
 
 
+def _scroll_to_button(app, label: str) -> bool:
+    """A button labelled `label` on the screen in front, scrolled out of sight, is scrolled into it, as a person
+    scrolls the form to reach it: a form can come back from a dialog scrolled to its top (seen under load after
+    the code dialog was cancelled). True when it scrolled."""
+    from textual.widgets import Button
+
+    for button in app.screen.query(Button):
+        if str(button.label) == label and button.display:
+            button.scroll_visible(animate=False, immediate=True)
+            return True
+    return False
+
+
 def phone_code(app) -> str | None:
     """The newest 6-digit code the simulated phone (a demo database's SMS notifications) shows."""
     for note in reversed(list(getattr(app, "_notifications", []))):
@@ -329,6 +342,8 @@ class Player:
             def found() -> bool:  # where the text is, from the same render (a second one would cost as much)
                 nonlocal spot
                 spot = find_text(screen_lines(app), value, step.nth)
+                if spot is None and _scroll_to_button(app, value):
+                    return False  # scrolled: looked for again after a pause
                 return _clickable(app, spot, step.below)
 
             deadline = time.monotonic() + timeout

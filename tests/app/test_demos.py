@@ -264,6 +264,31 @@ def test_a_click_on_a_button_still_shown_pressed_waits_for_it_to_come_up():
     assert player.done == 5
 
 
+def test_a_click_on_a_button_scrolled_out_of_sight_scrolls_to_it_first():
+    """A form can come back from a dialog scrolled to its top (manana_de_un_socio, under load, after the code
+    dialog was cancelled): a person scrolls down to «Continuar»; so does the player, for a button only."""
+    from textual.app import App
+    from textual.containers import VerticalScroll
+    from textual.widgets import Button, Static
+
+    class TallForm(App):
+        def compose(self):
+            with VerticalScroll():
+                yield Static("\n".join(f"línea {n}" for n in range(40)))
+                yield Button("Continuar")
+            yield Static("pulsado 0", id="n")
+
+        def on_button_pressed(self) -> None:
+            self.query_one("#n", Static).update("pulsado 1")
+
+    script = play.parse({"timeout": 2, "step": [{"wait": "línea 0"}, {"click": "Continuar"},
+                                                 {"expect": "pulsado 1"}]})
+    player = play.Player(script, pacing=play.Pacing.for_speed(1, headless=True), show_captions=False)
+    TallForm().run(headless=True, size=(80, 24), auto_pilot=player)
+    assert player.failure is None, player.failure and (player.failure.message, player.failure.screen)
+    assert player.done == 3
+
+
 def test_a_click_waits_for_a_dialog_on_its_way_out_not_the_screen_shown_under_it():
     """A dialog shows the screen under it: after Esc, «Continuar» is on screen while the dialog, still closing,
     takes the click (manana_de_un_socio lost one so under load). The player clicks once the dialog has gone."""
