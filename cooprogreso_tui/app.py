@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from screens.security.login import LoginScreen
 from screens.shared.footer import spanish_select_lists
+from screens.shared.styled import restyled_later
 
 from . import __version__
 from .background import BackgroundJobs
@@ -31,6 +32,7 @@ MIN_SIZE = (80, 24)  # screens/shared/size.py's MIN_WIDTH, MIN_HEIGHT (tests/app
 
 if TYPE_CHECKING:  # the caller builds the Backend; sign-in's module loads with the first sign-in
     from textual.command import Provider
+    from textual.dom import DOMNode
 
     from backend.security.auth import SignedIn
     from backend.service import Backend
@@ -119,6 +121,12 @@ class CooprogresoApp(App):
             self.stylesheet.read(SCREENS_CSS)
             self.stylesheet.update(self)
         return super().push_screen(*args, **kwargs)
+
+    def update_styles(self, node: DOMNode, animate: bool = True) -> None:
+        """Textual's restyle of a node whose classes or focus changed, unless nobody could see it before it is
+        done again (screens/shared/styled.py `restyled_later`)."""
+        if node is self or not restyled_later(node):
+            super().update_styles(node, animate)
 
     def on_mount(self) -> None:
         self.set_interval(1, self._tick)

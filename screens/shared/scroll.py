@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual.containers import VerticalScroll
 
+from screens.shared.styled import restyled_later
+
 
 class FormScroll(VerticalScroll):
     """A VerticalScroll in the tab order (its focus draws the bar at its left) whose focus change restyles only
@@ -12,4 +14,5 @@ class FormScroll(VerticalScroll):
     (tests/app/test_ui_restyles.py keeps it so)."""
 
     def watch_has_focus(self, _has_focus: bool) -> None:
-        self.app.stylesheet.update_nodes([self], animate=True)
+        if not restyled_later(self, subtree=False):
+            self.app.stylesheet.update_nodes([self], animate=True)

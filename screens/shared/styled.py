@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # at run time plain classes (see the module's docstring)
     from textual import events
+    from textual.dom import DOMNode
     from textual.geometry import Size
+    from textual.message_pump import MessagePump
     from textual.screen import Screen as _Screen
     from textual.widget import Widget as _Widget
 else:
@@ -29,14 +31,58 @@ class StyledWhenAttached(_Widget):
 class StyledWhenShown(_Screen):
     """A screen's first showing does not restyle it: its widgets were styled when mounted a moment before, and
     Textual's resume ran the whole stylesheet over all of them again. Later showings are left as Textual has them
-    (a change of theme restyles every screen anyway)."""
+    (a change of theme restyles every screen anyway).
+
+    Until then a change of classes or focus in it restyles nothing at once: the widgets changed are restyled
+    together, each once, as it is first shown (`restyled_later`, called by the app for every restyle Textual asks
+    for), and before its first layout."""
 
     shown_once = False
+    _restyle_when_shown: dict[DOMNode, bool] | None = None  # node → with its subtree: changed before the showing
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         if not self.shown_once:
             self.shown_once = True
             event.refresh_styles = False
+            changed, self._restyle_when_shown = self._restyle_when_shown or {}, None
+            nodes: dict[DOMNode, None] = {}  # each node once, in the order they changed
+            for node, subtree in changed.items():
+                if _screen_of(node) is self:  # still in it (not removed meanwhile)
+                    nodes.update(dict.fromkeys(node.walk_children(with_self=True) if subtree else (node,)))
+            if nodes:
+                self.app.stylesheet.update_nodes(nodes, animate=False)
+
+
+def _screen_of(node: DOMNode) -> _Screen | None:
+    """The screen a node is in, None if it is in none (not mounted yet, or removed)."""
+    from textual.screen import Screen
+
+    current: MessagePump | None = node
+    while current is not None and not isinstance(current, Screen):
+        current = current._parent
+    return current if current is not None and current._parent is not None else None
+
+
+def restyled_later(node: DOMNode, subtree: bool = True) -> bool:
+    """Whether a restyle Textual asks for (of the node and its subtree) is left for later, because it would be done
+    again before anybody sees it: a node in no screen is styled when mounted (Textual's `_register`: a Button's or
+    a Select's own classes, set as it is built, each restyled a widget about to be styled anyway); a node in a
+    screen not yet shown is restyled as the screen is first shown (StyledWhenShown), once, however many of its
+    classes changed (a Select's value and its list's `compact`, set as it is mounted); a node in a screen that has
+    left the stack is restyled whole by Textual if it is ever shown again (the focused field's blur as it goes).
+    `subtree`: the restyle asked for is of the node alone (FormScroll's)."""
+    screen = _screen_of(node)
+    if screen is None:
+        return True
+    if not isinstance(screen, StyledWhenShown):
+        return False
+    if not screen.shown_once:
+        if screen._restyle_when_shown is None:
+            screen._restyle_when_shown = {}
+        screen._restyle_when_shown[node] = subtree or screen._restyle_when_shown.get(node, False)
+        return True
+    app = screen.app
+    return all(screen not in stack for stack in app._screen_stacks.values()) and not app.is_screen_installed(screen)
 
 
 class LaidOutOnce(_Screen):

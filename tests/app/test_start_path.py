@@ -398,28 +398,34 @@ async def test_sign_in_buttons_look_as_textual_buttons_in_every_state(theme):
 async def test_the_sign_in_styles_each_widget_once_it_is_mounted(backend, monkeypatch):
     """Textual restyled a widget at each class its constructor set (compact, a button's variant): a whole pass of
     the stylesheet over a widget not yet in the DOM, styled again once mounted; and the whole sign-in screen again
-    when first shown. The sign-in skips those; a change of class once mounted (focus, disabled) still restyles a
-    widget, and the screen is restyled when Textual asks for it on a later showing."""
+    when first shown. The sign-in skips those; a change of class once mounted and before the first showing (the
+    user field's focus) restyles that widget as the screen is first shown, a later one (disabled) at once, and the
+    screen is restyled when Textual asks for it on a later showing."""
+    from textual.css.stylesheet import Stylesheet
+
     from tests.ui import make_app
 
     passes: list[tuple[str, bool]] = []
-    update_styles = App.update_styles
+    update_nodes = Stylesheet.update_nodes
 
-    def counted(app, node, animate=True):
-        passes.append((type(node).__name__, node.is_attached))
-        update_styles(app, node, animate)
+    def counted(stylesheet, nodes, animate=False):
+        nodes = list(nodes)
+        passes.extend((type(node).__name__, node.is_attached) for node in nodes)
+        update_nodes(stylesheet, nodes, animate)
 
-    monkeypatch.setattr(App, "update_styles", counted)
+    monkeypatch.setattr(Stylesheet, "update_nodes", counted)
     app = make_app(backend)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert [name for name, attached in passes if not attached] == []
-        assert ("TextInput", True) in passes  # the user field's focus
+        assert passes.count(("TextInput", True)) == 1  # the user field's focus
         assert ("LoginScreen", True) not in passes  # styled when mounted, not again when first shown
         app.screen.post_message(events.ScreenResume())  # shown again as Textual restyles it (a switch of screen)
         await pilot.pause()
         assert ("LoginScreen", True) in passes
         login = app.screen.query_one("#login")
+        passes.clear()
         login.disabled = True
         await pilot.pause()
+        assert ("SignInButton", True) in passes
         assert login.has_pseudo_class("disabled") and login.styles.text_opacity == 0.6

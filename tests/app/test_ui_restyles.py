@@ -79,3 +79,32 @@ async def test_a_section_opens_with_one_layout_and_the_menu_beneath_is_not_laid_
         await pilot.resize_terminal(100, 30)
         await settle(pilot)
         assert section._compositor.size == menu._compositor.size == Size(100, 30)
+
+
+async def test_a_section_being_built_is_restyled_once_as_it_is_first_shown(backend, monkeypatch):
+    """Classes a Select, a Button or an Input sets on itself as it is built and mounted, and the focus given on
+    mount, restyle nothing in a screen not shown yet (Textual asks the app, `update_styles`); the screen restyles
+    them at its first showing, to the styles a restyle of the whole screen gives."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await signed_in(pilot)
+        update_nodes = app.stylesheet.update_nodes
+        unshown: list = []
+
+        def watched(nodes, animate=False):
+            nodes = list(nodes)
+            unshown.extend(node for node in nodes
+                           if isinstance(node.screen if node.is_attached else None, StyledWhenShown)
+                           and not node.screen.shown_once)
+            return update_nodes(nodes, animate)
+
+        monkeypatch.setattr(app.stylesheet, "update_nodes", watched)
+        for section in ("transferencias_interbancarias", "seguridad"):
+            app.screen.open_section(section)
+            await settle(pilot)
+            assert unshown == []
+            shown = _styles(app.screen)
+            app.stylesheet.update(app.screen)
+            assert _styles(app.screen) == shown
+            await pilot.press("escape")
+            await settle(pilot)
