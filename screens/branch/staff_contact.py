@@ -53,6 +53,7 @@ class StaffContactScreen(MemberScreen):
         self.cases: dict[str, StaffCase] = {}
         self.current: StaffCase | None = None
         self.message = ""  # the outcome of the last answer or close, kept above the reloaded queue's count
+        self.requested: tuple[str, str] | None = None  # the filters of the last reading of the queue
 
     def compose_body(self) -> ComposeResult:
         yield Label("Mensajes de socios", classes="section-title")
@@ -85,10 +86,11 @@ class StaffContactScreen(MemberScreen):
 
     @on(Select.Changed)
     def filter_changed(self) -> None:
-        self.action_reload()
+        if self._filters() != self.requested:  # not each Select's own Changed as it is mounted: read once
+            self.action_reload()
 
     def action_reload(self) -> None:
-        state, subject = self._filters()
+        state, subject = self.requested = self._filters()
         self.call("cases", self.coop.backend.contact_staff.cases, self.coop.token, state, subject,
                   hold_keys=True)  # ↓ typed before the rows are there moves in them
 

@@ -46,6 +46,7 @@ class StaffRequestsScreen(MemberScreen):
         self.current: ProductRequest | None = None
         self.message = ""
         self.keep_row: int | None = None  # after a decision: the position to stay on (the next request)
+        self.requested: str | None = None  # the state filter of the last reading of the list
 
     def compose_body(self) -> ComposeResult:
         yield Label("Solicitudes de productos", classes="section-title")
@@ -72,10 +73,11 @@ class StaffRequestsScreen(MemberScreen):
 
     @on(Select.Changed, "#request-state")
     def filter_changed(self) -> None:
-        self.action_reload()
+        if str(self.query_one("#request-state", Select).value) != self.requested:  # not the Select's own Changed
+            self.action_reload()  # as it is mounted: the list is read once
 
     def action_reload(self) -> None:
-        state = str(self.query_one("#request-state", Select).value)
+        state = self.requested = str(self.query_one("#request-state", Select).value)
         self.call("requests", self.coop.backend.product_approvals.requests, self.coop.token, state,
                   hold_keys=True)  # ↓ typed before the rows are there moves in them
 

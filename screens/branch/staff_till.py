@@ -61,9 +61,9 @@ class TillScreen(MemberScreen):
         super().on_mount()
         table = self.query_one("#till-ops", DataTable)
         table.add_columns("Ref.", "Operación", "Socio", "Monto", "Estado")
-        self.refresh_till()
 
     def on_screen_resume(self) -> None:
+        """Read as first shown (just after mounting: reading it on mount too read it twice) and on coming back."""
         self.refresh_till()
 
     def refresh_till(self) -> None:

@@ -30,6 +30,7 @@ class ContactScreen(MemberScreen):
     def __init__(self) -> None:
         super().__init__()
         self.agencies: list[Agency] = []
+        self.city: str | None = None  # the city of the agencies last asked for (None: all)
 
     def compose_body(self) -> ComposeResult:
         yield Label("Contacto · Canales y agencias", classes="section-title")
@@ -86,6 +87,9 @@ class ContactScreen(MemberScreen):
     @on(Select.Changed, "#city")
     def city_changed(self, event: Select.Changed) -> None:
         city = None if event.value in (ALL, Select.NULL) else str(event.value)
+        if city == self.city:  # the Select's own Changed as it is mounted: all agencies are being read already
+            return
+        self.city = city
         self.call("agencies", self.coop.backend.contact.agencies, self.coop.token, city, hold_keys=True)
 
     @on(DataTable.RowHighlighted, "#agencies")
