@@ -243,3 +243,20 @@ async def test_after_a_decision_the_highlight_stays_on_its_position_and_keys_fol
         assert screen.current is not None and screen.current.state == "En revisión"
         assert screen.check_action("take", ()) is None and screen.check_action("approve", ()) is True
         assert "Aprobar" in footer_line(app)
+
+
+async def test_the_message_queue_is_read_once_as_it_opens_and_again_when_a_filter_changes(backend, clock, monkeypatch):
+    """Each filter's Select says Changed as it is mounted: the queue was read three times to show it once."""
+    aten = enrol(backend, "atencion9", "atencion", "Marta Vélez")
+    reads: list[tuple] = []
+    cases = backend.contact_staff.cases
+    monkeypatch.setattr(backend.contact_staff, "cases", lambda *args: reads.append(args[1:]) or cases(*args))
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, aten)
+        await pilot.press("3")
+        await settle(pilot)
+        assert isinstance(app.screen, StaffContactScreen) and reads == [("abiertos", "")]
+        app.screen.query_one("#state", Select).value = "cerrados"
+        await settle(pilot)
+        assert reads == [("abiertos", ""), ("cerrados", "")]
