@@ -18,12 +18,12 @@ from textual import events, work
 from textual.actions import SkipAction
 from textual.app import App, ScreenStackError
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from screens.security.login import LoginScreen
 from screens.shared.footer import spanish_select_lists
-from screens.shared.styled import restyled_later
+from screens.shared.styled import StyledWhenShown, restyled_later
 
 from . import __version__
 from .background import BackgroundJobs
@@ -116,10 +116,19 @@ class CooprogresoApp(App):
 
     def push_screen(self, *args: Any, **kwargs: Any) -> Any:
         """Every screen over the sign-in brings the other screens' rules first (parsed once, in order after
-        theme.tcss's, so a tie goes as it did in one file): the sign-in screen is drawn without them."""
+        theme.tcss's, so a tie goes as it did in one file): the sign-in screen is drawn without them. Under a
+        screen that hides it (the menu) the sign-in takes them as it is next shown, not at once."""
         if not self.stylesheet.has_source(str(SCREENS_CSS)):
             self.stylesheet.read(SCREENS_CSS)
-            self.stylesheet.update(self)
+            screen = args[0] if args else kwargs.get("screen")
+            hidden = [beneath for beneath in self.screen_stack if isinstance(beneath, StyledWhenShown)]
+            if isinstance(screen, Screen) and not isinstance(screen, ModalScreen) and \
+                    len(hidden) == len(self.screen_stack):
+                self.stylesheet.update_nodes([self])
+                for beneath in hidden:
+                    beneath.restyle_when_resumed()
+            else:
+                self.stylesheet.update(self)
         return super().push_screen(*args, **kwargs)
 
     def update_styles(self, node: DOMNode, animate: bool = True) -> None:

@@ -38,6 +38,7 @@ class StyledWhenShown(_Screen):
     for), and before its first layout."""
 
     shown_once = False
+    _restyle_on_resume = False  # its next showing restyles it whole (see `restyle_when_resumed`)
     _restyle_when_shown: dict[DOMNode, bool] | None = None  # node → with its subtree: changed before the showing
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
@@ -51,6 +52,14 @@ class StyledWhenShown(_Screen):
                     nodes.update(dict.fromkeys(node.walk_children(with_self=True) if subtree else (node,)))
             if nodes:
                 self.app.stylesheet.update_nodes(nodes, animate=False)
+        elif self._restyle_on_resume:
+            self._restyle_on_resume = False
+            event.refresh_styles = True
+
+    def restyle_when_resumed(self) -> None:
+        """Rules came (the app's screens.tcss) while a screen hid this one: it is restyled whole as it is next
+        shown (Textual's resume after a pop does not restyle), not at once under the screen that hides it."""
+        self._restyle_on_resume = True
 
 
 def _screen_of(node: DOMNode) -> _Screen | None:

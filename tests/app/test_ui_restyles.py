@@ -6,6 +6,7 @@ from textual.css.model import SelectorType
 from textual.geometry import Size
 from textual.screen import Screen
 
+from cooprogreso_tui.app import SCREENS_CSS
 from screens.shared.confirm import ConfirmModal
 from screens.shared.scroll import FormScroll
 from screens.shared.styled import StyledWhenShown
@@ -108,3 +109,30 @@ async def test_a_section_being_built_is_restyled_once_as_it_is_first_shown(backe
             assert _styles(app.screen) == shown
             await pilot.press("escape")
             await settle(pilot)
+
+
+
+async def test_the_sign_in_hidden_by_the_menu_takes_the_screens_rules_as_it_is_shown_again(backend, monkeypatch):
+    """The menu brings screens.tcss: the sign-in beneath is restyled by it as it is shown again, not under the menu
+    that hides it (a pass over all its widgets at each sign-in)."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        login = app.screen
+        restyled: list = []
+        update_nodes = app.stylesheet.update_nodes
+
+        def watched(nodes, animate=False):
+            nodes = list(nodes)
+            restyled.extend(node for node in nodes if node is login)
+            return update_nodes(nodes, animate)
+
+        monkeypatch.setattr(app.stylesheet, "update_nodes", watched)
+        await signed_in(pilot)
+        assert app.stylesheet.has_source(str(SCREENS_CSS)) and restyled == []
+        app.sign_out()
+        await settle(pilot)
+        assert app.screen is login and restyled == [login]
+        shown = _styles(login)
+        app.stylesheet.update(login)
+        assert _styles(login) == shown
