@@ -13,6 +13,7 @@ the screens that write free text, not with the sign-in screen (start-up time).
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -42,6 +43,13 @@ def hidden_character(event: events.Key) -> str | None:
 
 
 class TextInput(StyledWhenAttached, Input):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Built valid: Textual's validation gives a field with no validators the `-valid` class at its first value
+        (no rule styles by it), a restyle of the field as the first key is typed."""
+        super().__init__(*args, **kwargs)
+        if not self.validators:
+            self.add_class("-valid", update=False)
+
     @property
     def _value(self) -> Text:
         if self.password:

@@ -136,3 +136,24 @@ async def test_the_sign_in_hidden_by_the_menu_takes_the_screens_rules_as_it_is_s
         shown = _styles(login)
         app.stylesheet.update(login)
         assert _styles(login) == shown
+
+
+async def test_a_field_typed_into_for_the_first_time_is_not_restyled(backend, monkeypatch):
+    """Textual's validation gives a field with no validators the `-valid` class at its first value: our fields
+    are built with it, so the first key typed restyles nothing; the field has the class Textual gives it."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await signed_in(pilot, "transferencias_propias")
+        motive = app.screen.query_one("#motive")
+        restyled: list = []
+        update_nodes = app.stylesheet.update_nodes
+
+        def watched(nodes, animate=False):
+            nodes = list(nodes)
+            restyled.extend(node for node in nodes if node is motive)
+            return update_nodes(nodes, animate)
+
+        monkeypatch.setattr(app.stylesheet, "update_nodes", watched)
+        motive.value = "Cena"
+        await pilot.pause()
+        assert restyled == [] and motive.has_class("-valid") and not motive.has_class("-invalid")
