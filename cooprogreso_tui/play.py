@@ -333,6 +333,9 @@ class Player:
         elif action == "type":
             await self._type(pilot, value)
         elif action == "press":
+            # after the screen's answers are in, as a person sees the form filled: F2 before the account list
+            # came asked «Elige tu cuenta de ahorros» (solicitud_producto, now and then under load)
+            await app.workers.wait_for_complete()
             for key in value:
                 await self._key(pilot, key)
                 await self._sleep(pilot, self.pacing.key)

@@ -289,6 +289,40 @@ def test_a_click_on_a_button_scrolled_out_of_sight_scrolls_to_it_first():
     assert player.done == 3
 
 
+def test_a_key_waits_for_the_screens_answers_as_a_person_sees_the_form_filled():
+    """A form whose list comes from a worker: a key that sends it before the list is in is refused (F2 before
+    the accounts came, in solicitud_producto under load). The player presses once the workers have answered."""
+    import time as clock
+
+    from textual import work
+    from textual.app import App
+    from textual.binding import Binding
+    from textual.widgets import Static
+
+    class Form(App):
+        BINDINGS = [Binding("f2", "send", "Enviar")]
+        accounts: list[str] = []
+
+        def compose(self):
+            yield Static("Formulario", id="out")
+
+        def on_mount(self) -> None:
+            self.load()
+
+        @work(thread=True)
+        def load(self) -> None:
+            clock.sleep(0.3)
+            self.accounts = ["Ahorros 4100000019"]
+
+        def action_send(self) -> None:
+            self.query_one("#out", Static).update("enviado" if self.accounts else "Elige tu cuenta")
+
+    script = play.parse({"timeout": 2, "step": [{"wait": "Formulario"}, {"press": "f2"}, {"expect": "enviado"}]})
+    player = play.Player(script, pacing=play.Pacing.for_speed(1, headless=True), show_captions=False)
+    Form().run(headless=True, size=(80, 24), auto_pilot=player)
+    assert player.failure is None, player.failure and (player.failure.message, player.failure.screen)
+
+
 def test_a_click_waits_for_a_dialog_on_its_way_out_not_the_screen_shown_under_it():
     """A dialog shows the screen under it: after Esc, «Continuar» is on screen while the dialog, still closing,
     takes the click (manana_de_un_socio lost one so under load). The player clicks once the dialog has gone."""
