@@ -8,11 +8,11 @@ from textual.screen import Screen
 
 from screens.shared.calls import ServiceCalls
 from screens.shared.footer import Footer
-from screens.shared.styled import StyledWhenShown
+from screens.shared.styled import LaidOutOnce, StyledWhenShown
 from screens.shared.widgets import CoopHeader, IdleBanner
 
 
-class MemberScreen(StyledWhenShown, ServiceCalls, Screen):
+class MemberScreen(StyledWhenShown, LaidOutOnce, ServiceCalls, Screen):
     BINDINGS = [
         Binding("escape", "back", "Volver", id="member.back", tooltip="Volver a la pantalla anterior"),
         Binding("ctrl+s", "app.sign_out", "SALIR", id="member.salir", tooltip="Cerrar sesión"),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # at run time plain classes (see the module's docstring)
     from textual import events
     from textual.dom import DOMNode
+    from textual.geometry import Size
     from textual.message_pump import MessagePump
     from textual.screen import Screen as _Screen
     from textual.widget import Widget as _Widget
@@ -91,3 +92,17 @@ def restyled_later(node: DOMNode, subtree: bool = True) -> bool:
         return True
     app = screen.app
     return all(screen not in stack for stack in app._screen_stacks.values()) and not app.is_screen_installed(screen)
+
+
+class LaidOutOnce(_Screen):
+    """A screen is not laid out again at the size it was just laid out at. Textual sends a screen a Resize after
+    its first layout (the screen is among the widgets that layout showed), and that Resize lays the screen out
+    again at the same size, and every screen beneath it too (the menu under a section, the form under a dialog):
+    three layouts where one was due. What changed since the last layout is laid out by the screen's own update,
+    as every other change is (after the data its calls bring, often the same layout); a screen beneath with such
+    a change, or any screen at another size, is laid out as before."""
+
+    def _screen_resized(self, size: Size) -> None:
+        if size == self._compositor.size and (self.is_current or not (self._layout_required or self._layout_widgets)):
+            return
+        super()._screen_resized(size)

@@ -1,7 +1,10 @@
-"""Restyles Textual would do and our screens skip: a form's scroll restyles only itself on focus (FormScroll),
-a screen shown for the first time is not restyled whole (StyledWhenShown). What the member sees is the same."""
+"""Restyles and layouts Textual would do and our screens skip: a form's scroll restyles only itself on focus
+(FormScroll), a screen shown for the first time is not restyled whole (StyledWhenShown), a screen is not laid out
+again at the size it has (LaidOutOnce). What the member sees is the same."""
 
 from textual.css.model import SelectorType
+from textual.geometry import Size
+from textual.screen import Screen
 
 from cooprogreso_tui.app import SCREENS_CSS
 from screens.shared.confirm import ConfirmModal
@@ -51,6 +54,32 @@ async def test_a_screen_first_shown_has_the_styles_a_restyle_would_give_it(backe
             app.stylesheet.update(screen)
             assert _styles(screen) == shown
         assert isinstance(app.screen, ConfirmModal)
+
+
+async def test_a_section_opens_with_one_layout_and_the_menu_beneath_is_not_laid_out_again(backend, monkeypatch):
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await signed_in(pilot)
+        menu = app.screen
+        laid_out: list[Screen] = []
+        refresh_layout = Screen._refresh_layout
+
+        def counted(self, *args, **kwargs):
+            laid_out.append(self)
+            return refresh_layout(self, *args, **kwargs)
+
+        monkeypatch.setattr(Screen, "_refresh_layout", counted)
+        menu.open_section("transferencias_interbancarias")
+        await settle(pilot)
+        section = app.screen
+        assert section is not menu and menu not in laid_out  # Textual laid the menu out again at the same size
+        # nothing was left for a layout to do: laying the section out again now changes no widget
+        hidden, shown, resized = section._compositor.reflow(section, section.size)
+        assert (hidden, shown, resized) == (set(), set(), set()) and section._compositor.size == Size(*SIZE)
+        # a terminal of another size lays out the section and the menu beneath it, as Textual does
+        await pilot.resize_terminal(100, 30)
+        await settle(pilot)
+        assert section._compositor.size == menu._compositor.size == Size(100, 30)
 
 
 async def test_a_section_being_built_is_restyled_once_as_it_is_first_shown(backend, monkeypatch):
