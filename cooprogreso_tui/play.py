@@ -25,6 +25,7 @@ from textual import events
 from textual.errors import NoWidget
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.screen import ModalScreen
+from textual.worker import WorkerState
 
 from backend.core.errors import ServiceError
 from backend.core.files import read_text_limited
@@ -313,7 +314,7 @@ class Player:
         action, value = step.action, step.value
         timeout = step.timeout if step.timeout is not None else self.script.timeout
         if step.when is not None:
-            await self._settle(pilot)
+            await self._settle(pilot, step, timeout)
             if step.when not in screen_text(app):
                 return
         if action == "caption":
@@ -327,7 +328,7 @@ class Player:
             await self._wait_for(pilot, step, lambda: value in screen_text(app), timeout,
                                  f"no apareció «{value}» en pantalla")
         elif action == "expect_not":
-            await self._settle(pilot)
+            await self._settle(pilot, step, timeout)
             if value in screen_text(app):
                 raise PlayFailed(step, f"apareció «{value}» en pantalla", screen_text(app))
         elif action == "type":
@@ -335,7 +336,7 @@ class Player:
         elif action == "press":
             # after the screen's answers are in, as a person sees the form filled: F2 before the account list
             # came asked «Elige tu cuenta de ahorros» (solicitud_producto, now and then under load)
-            await app.workers.wait_for_complete()
+            await self._answered(pilot, step, time.monotonic() + timeout, timeout)
             for key in value:
                 await self._key(pilot, key)
                 await self._sleep(pilot, self.pacing.key)
@@ -345,19 +346,22 @@ class Player:
             def found() -> bool:  # where the text is, from the same render (a second one would cost as much)
                 nonlocal spot
                 spot = find_text(screen_lines(app), value, step.nth)
-                if spot is None and _scroll_to_button(app, value):
+                if spot is None and step.nth == 1 and _scroll_to_button(app, value):
                     return False  # scrolled: looked for again after a pause
                 return _clickable(app, spot, step.below)
 
             deadline = time.monotonic() + timeout
             while True:
+                if time.monotonic() > deadline:  # found each time, but never twice in the same place
+                    raise PlayFailed(step, f"«{value}» no se queda quieto en pantalla para hacer clic (tras {timeout:g} s)",
+                                     screen_text(app))
                 await self._wait_for(pilot, step, found, timeout, f"no hay «{value}» en pantalla para hacer clic",
                                      deadline=deadline)
                 # Still there once the app has handled what was pending and its workers have answered: an answer
                 # that lands late (a busy machine) can move the focus and scroll the form, and the click went
                 # where the text had been (lost, or on another widget).
                 where = (app.screen, spot)
-                await app.workers.wait_for_complete()
+                await self._answered(pilot, step, deadline, timeout)
                 await pilot.pause()
                 if found() and (app.screen, spot) == where:
                     break
@@ -377,7 +381,7 @@ class Player:
         elif action == "sleep":
             await self._sleep(pilot, value * self.pacing.sleep_factor)
         elif action == "screenshot":
-            await self._settle(pilot)
+            await self._settle(pilot, step, timeout)
             self._shot(app, f"{step.number:02d}-{value}")
         await self._handled(pilot)
 
@@ -422,10 +426,22 @@ class Player:
             self._frame(pilot.app)
             await pilot.pause(0.05)
 
-    async def _settle(self, pilot) -> None:
+    async def _settle(self, pilot, step: Step, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         for _ in range(3):
-            await pilot.app.workers.wait_for_complete()
+            await self._answered(pilot, step, deadline, timeout)
             await pilot.pause()
+
+    async def _answered(self, pilot, step: Step, deadline: float, timeout: float) -> None:
+        """Until the app's workers have answered, within the step's time: a call that hangs (a row lock held
+        elsewhere) fails the step with the screen, never the whole demo without a word. A worker that failed or
+        was replaced by a newer call has answered too (its screen shows what it has to)."""
+        app = pilot.app
+        while any(worker.state in (WorkerState.PENDING, WorkerState.RUNNING) for worker in app.workers):
+            if time.monotonic() > deadline:
+                raise PlayFailed(step, f"la pantalla sigue esperando una respuesta (tras {timeout:g} s)",
+                                 screen_text(app))
+            await pilot.pause(0.02)
 
     async def _sleep(self, pilot, seconds: float) -> None:
         end = time.monotonic() + seconds

@@ -20,7 +20,9 @@ either of two rules:
    by kept variants; and each variant started no process, sent SQL from one thread, sent no statement while another
    connection had a transaction open (at first, any second connection kept a variant), takes neither
    server fixture, and the test is in none of ENGINE_MODULES (the engine, locks, races, recovery,
-   sharding, round trips, the writers' queue, workers) nor named like ENGINE_WORDS. The kept set is a greedy
+   sharding, round trips, the writers' queue, workers) nor named like ENGINE_WORDS (fuzz tests among them: what
+   psycopg refuses before sending — a NUL in text — has no SQLSTATE for the census to see, and hypothesis draws
+   other inputs each run). The kept set is a greedy
    cover (`cover`): every test that does not fit is kept, then each shape no kept test sends yet is kept by its
    cheapest sender; the rest may go. `python -m tests.pg_census --cover` lists them, costliest first (statements,
    client CPU). Marked `sqlite_only(covered="shapes")`, which the census records as `"rule": 2`.
@@ -324,7 +326,7 @@ ENGINE_MODULES = ("test_postgres", "test_engines", "test_database", "test_races"
                   "test_web_browser", "test_demos", "test_scheduled_properties", "test_transfer_properties")
 ENGINE_WORDS = re.compile(r"postgres|_pg_|engine|race|kill|crash|the_lock|advisory|concurren|(?:two|both)_[a-z_]*"
                           r"(?:at_once|same)|same_time|simultaneous|deadlock|serializ|retr|busy|round_trip|shard|"
-                          r"recover|torn|thread|process|restart|in_parallel|isolation|snapshot|sequence|vacuum",
+                          r"recover|torn|thread|process|restart|in_parallel|isolation|snapshot|sequence|vacuum|fuzz",
                           re.IGNORECASE)
 
 

@@ -323,6 +323,34 @@ def test_a_key_waits_for_the_screens_answers_as_a_person_sees_the_form_filled():
     assert player.failure is None, player.failure and (player.failure.message, player.failure.screen)
 
 
+def test_a_call_that_hangs_fails_its_step_in_the_steps_time():
+    """The player waits for the screen's answers only as long as the step's timeout: a call stuck (a row lock held
+    elsewhere) fails the step with the screen, it does not hang the demo."""
+    import time as clock
+
+    from textual import work
+    from textual.app import App
+    from textual.widgets import Static
+
+    class Stuck(App):
+        def compose(self):
+            yield Static("Formulario")
+
+        def on_mount(self) -> None:
+            self.load()
+
+        @work(thread=True)
+        def load(self) -> None:
+            clock.sleep(1.5)
+
+    script = play.parse({"timeout": 0.3, "step": [{"wait": "Formulario"}, {"press": "f2"}]})
+    player = play.Player(script, pacing=play.Pacing.for_speed(1, headless=True), show_captions=False)
+    started = clock.monotonic()
+    Stuck().run(headless=True, size=(80, 24), auto_pilot=player)
+    assert player.failure is not None and "sigue esperando una respuesta" in player.failure.message
+    assert player.failure.step.number == 2 and clock.monotonic() - started < 5
+
+
 def test_a_click_waits_for_a_dialog_on_its_way_out_not_the_screen_shown_under_it():
     """A dialog shows the screen under it: after Esc, «Continuar» is on screen while the dialog, still closing,
     takes the click (manana_de_un_socio lost one so under load). The player clicks once the dialog has gone."""

@@ -205,7 +205,6 @@ def test_fuzz_institutions_csv(data):
         assert re.fullmatch(r"[0-9]{4}", code) and no_controls(name) and re.fullmatch(r"[a-z]{2,20}", kind)
 
 
-@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 @DB_FUZZ
 @given(username=hostile_text, password=hostile_text)
 def test_fuzz_login(backend, username, password):
@@ -227,7 +226,6 @@ def test_fuzz_start_affiliation(backend, id_type, number):
         assert actor.isascii() and no_controls(actor) and no_controls(details)
 
 
-@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 @DB_FUZZ
 @given(challenge=hostile_text, code=hostile_text)
 def test_fuzz_affiliation_code(backend, challenge, code):
@@ -257,7 +255,6 @@ def _affiliated(backend) -> bool:
         "SELECT COUNT(*) FROM otp_challenges WHERE verified_at IS NOT NULL AND purpose = 'afiliacion'").fetchone()[0] > 0
 
 
-@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 @DB_FUZZ
 @given(number=hostile_text, code=st.sampled_from(["0010", "0036", "COOP", "\x1b", ""]))
 def test_fuzz_account_numbers(backend, number, code):
@@ -271,7 +268,6 @@ def test_fuzz_account_numbers(backend, number, code):
         assert re.fullmatch(r"[0-9]{5,20}", out)
 
 
-@pytest.mark.sqlite_only(covered="shapes")  # statements covered on PostgreSQL (tests/pg_census.py, rule 2)
 @DB_FUZZ
 @given(cursor=hostile_text, text=hostile_text)
 def test_fuzz_movement_pages(backend, lucia, cursor, text):
