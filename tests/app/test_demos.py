@@ -38,6 +38,13 @@ def _play(script: Path, db: Path, *extra: str) -> SimpleNamespace:
     return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
+def _headless(app, script: dict) -> play.Player:
+    """`script` played by the headless player on `app` at 80×24; the player, for its failure and steps done."""
+    player = play.Player(play.parse(script), pacing=play.Pacing.for_speed(1, headless=True), show_captions=False)
+    app.run(headless=True, size=(80, 24), auto_pilot=player)
+    return player
+
+
 # -- what each money script must leave behind ---------------------------------------------------
 def _state(conn) -> dict:
     def one(sql: str, *args):
@@ -256,10 +263,8 @@ def test_a_click_on_a_button_still_shown_pressed_waits_for_it_to_come_up():
             self.presses = getattr(self, "presses", 0) + 1
             self.query_one("#n", Static).update(f"veces {self.presses}")
 
-    script = play.parse({"timeout": 2, "step": [{"wait": "veces 0"}, {"click": "Contar"}, {"expect": "veces 1"},
-                                                 {"click": "Contar"}, {"expect": "veces 2"}]})
-    player = play.Player(script, pacing=play.Pacing.for_speed(1, headless=True), show_captions=False)
-    Counter().run(headless=True, size=(80, 24), auto_pilot=player)
+    player = _headless(Counter(), {"timeout": 2, "step": [{"wait": "veces 0"}, {"click": "Contar"}, {"expect": "veces 1"},
+                                    {"click": "Contar"}, {"expect": "veces 2"}]})
     assert player.failure is None, player.failure and (player.failure.message, player.failure.screen)
     assert player.done == 5
 
@@ -281,10 +286,8 @@ def test_a_click_on_a_button_scrolled_out_of_sight_scrolls_to_it_first():
         def on_button_pressed(self) -> None:
             self.query_one("#n", Static).update("pulsado 1")
 
-    script = play.parse({"timeout": 2, "step": [{"wait": "línea 0"}, {"click": "Continuar"},
-                                                 {"expect": "pulsado 1"}]})
-    player = play.Player(script, pacing=play.Pacing.for_speed(1, headless=True), show_captions=False)
-    TallForm().run(headless=True, size=(80, 24), auto_pilot=player)
+    player = _headless(TallForm(), {"timeout": 2, "step": [{"wait": "línea 0"}, {"click": "Continuar"},
+                                    {"expect": "pulsado 1"}]})
     assert player.failure is None, player.failure and (player.failure.message, player.failure.screen)
     assert player.done == 3
 
@@ -317,9 +320,7 @@ def test_a_key_waits_for_the_screens_answers_as_a_person_sees_the_form_filled():
         def action_send(self) -> None:
             self.query_one("#out", Static).update("enviado" if self.accounts else "Elige tu cuenta")
 
-    script = play.parse({"timeout": 2, "step": [{"wait": "Formulario"}, {"press": "f2"}, {"expect": "enviado"}]})
-    player = play.Player(script, pacing=play.Pacing.for_speed(1, headless=True), show_captions=False)
-    Form().run(headless=True, size=(80, 24), auto_pilot=player)
+    player = _headless(Form(), {"timeout": 2, "step": [{"wait": "Formulario"}, {"press": "f2"}, {"expect": "enviado"}]})
     assert player.failure is None, player.failure and (player.failure.message, player.failure.screen)
 
 
@@ -343,10 +344,8 @@ def test_a_call_that_hangs_fails_its_step_in_the_steps_time():
         def load(self) -> None:
             clock.sleep(1.5)
 
-    script = play.parse({"timeout": 0.3, "step": [{"wait": "Formulario"}, {"press": "f2"}]})
-    player = play.Player(script, pacing=play.Pacing.for_speed(1, headless=True), show_captions=False)
     started = clock.monotonic()
-    Stuck().run(headless=True, size=(80, 24), auto_pilot=player)
+    player = _headless(Stuck(), {"timeout": 0.3, "step": [{"wait": "Formulario"}, {"press": "f2"}]})
     assert player.failure is not None and "sigue esperando una respuesta" in player.failure.message
     assert player.failure.step.number == 2 and clock.monotonic() - started < 5
 
@@ -380,9 +379,7 @@ def test_a_click_waits_for_a_dialog_on_its_way_out_not_the_screen_shown_under_it
             self.presses = getattr(self, "presses", 0) + 1
             self.query_one("#n", Static).update(f"veces {self.presses}")
 
-    script = play.parse({"timeout": 2, "step": [{"wait": "Código"}, {"expect": "Continuar"}, {"press": "escape"},
-                                                 {"click": "Continuar"}, {"expect": "veces 1"}]})
-    player = play.Player(script, pacing=play.Pacing.for_speed(1, headless=True), show_captions=False)
-    Form().run(headless=True, size=(80, 24), auto_pilot=player)
+    player = _headless(Form(), {"timeout": 2, "step": [{"wait": "Código"}, {"expect": "Continuar"}, {"press": "escape"},
+                                    {"click": "Continuar"}, {"expect": "veces 1"}]})
     assert player.failure is None, player.failure and (player.failure.message, player.failure.screen)
     assert player.done == 5

@@ -112,6 +112,20 @@ async def test_a_section_being_built_is_restyled_once_as_it_is_first_shown(backe
 
 
 
+def _restyles_of(target, app, monkeypatch) -> list:
+    """Every time the stylesheet restyles `target` from now on (the list grows as it happens)."""
+    restyled: list = []
+    update_nodes = app.stylesheet.update_nodes
+
+    def watched(nodes, animate=False):
+        nodes = list(nodes)
+        restyled.extend(node for node in nodes if node is target)
+        return update_nodes(nodes, animate)
+
+    monkeypatch.setattr(app.stylesheet, "update_nodes", watched)
+    return restyled
+
+
 async def test_the_sign_in_hidden_by_the_menu_takes_the_screens_rules_as_it_is_shown_again(backend, monkeypatch):
     """The menu brings screens.tcss: the sign-in beneath is restyled by it as it is shown again, not under the menu
     that hides it (a pass over all its widgets at each sign-in)."""
@@ -119,15 +133,7 @@ async def test_the_sign_in_hidden_by_the_menu_takes_the_screens_rules_as_it_is_s
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         login = app.screen
-        restyled: list = []
-        update_nodes = app.stylesheet.update_nodes
-
-        def watched(nodes, animate=False):
-            nodes = list(nodes)
-            restyled.extend(node for node in nodes if node is login)
-            return update_nodes(nodes, animate)
-
-        monkeypatch.setattr(app.stylesheet, "update_nodes", watched)
+        restyled = _restyles_of(login, app, monkeypatch)
         await signed_in(pilot)
         assert app.stylesheet.has_source(str(SCREENS_CSS)) and restyled == []
         app.sign_out()
@@ -145,15 +151,7 @@ async def test_a_field_typed_into_for_the_first_time_is_not_restyled(backend, mo
     async with app.run_test(size=SIZE) as pilot:
         await signed_in(pilot, "transferencias_propias")
         motive = app.screen.query_one("#motive")
-        restyled: list = []
-        update_nodes = app.stylesheet.update_nodes
-
-        def watched(nodes, animate=False):
-            nodes = list(nodes)
-            restyled.extend(node for node in nodes if node is motive)
-            return update_nodes(nodes, animate)
-
-        monkeypatch.setattr(app.stylesheet, "update_nodes", watched)
+        restyled = _restyles_of(motive, app, monkeypatch)
         motive.value = "Cena"
         await pilot.pause()
         assert restyled == [] and motive.has_class("-valid") and not motive.has_class("-invalid")
