@@ -56,17 +56,21 @@ if TYPE_CHECKING:  # built on first use (see `_core`): the login screen is drawn
 
 class Backend:
     def __init__(self, db_path: str | Path | DatabaseUrl, settings: Settings | None = None, clock: Clock | None = None,
-                 *, create: bool = True, migrate: bool | None = None):
+                 *, create: bool = True, migrate: bool | None = None, readonly: bool = False):
+        """`readonly`: an auditor's copy (backend/core/db.py `Database`): the keys are read, never filed, and an older
+        database's data upgrades wait for a writable open (they seal data in place); what reads works as on the
+        original, every service call that writes refuses in one Spanish line."""
         from backend.core import keys
 
         settings = settings or Settings()
         key_file = keys.key_file_path(settings.secret_key_file)
         # an older database is migrated only once its key file is known to be its own (nothing written if not)
         self.db = open_database(db_path, create=create, migrate=migrate,
-                                before_migrate=lambda db: keys.verify(db, key_file))
+                                before_migrate=lambda db: keys.verify(db, key_file), readonly=readonly)
         meta = self.db.get_metas((*keys.META_KEYS, *upgrades.MARKS))  # one query (one round trip) for the open
         self.ctx = Context(self.db, settings, clock or system_clock(settings.timezone), meta)
-        upgrades.run(self.ctx, meta)  # an older database's data upgrades (sealing what it kept in the clear), once
+        if not readonly:
+            upgrades.run(self.ctx, meta)  # an older database's data upgrades (sealing what it kept in the clear), once
         self._core_lock = threading.Lock()
         self._core_services: tuple[OtpService, AuthService, OperationsService] | None = None
 
@@ -387,14 +391,23 @@ class Backend:
         return worker_lease.heartbeat(self.db)
 
     def outbox(self, last: int = 20, after_id: int = 0) -> list[PhoneMessage]:
-        """The newest messages of the embedded channel; codes that expired are masked first."""
-        self.mask_expired_codes()
+        """The newest messages of the embedded channel; codes that expired are masked first (a database opened
+        read-only is not changed: they are masked in what is shown)."""
+        from backend.core import redaction
+
+        hidden: set[int] = set()
+        if self.db.readonly:
+            expired_before = iso(self.ctx.now() - timedelta(seconds=self.ctx.settings.otp_ttl_seconds))
+            hidden = redaction.expired(self.db.conn, expired_before)
+        else:
+            self.mask_expired_codes()
         rows = self.db.conn.execute(
             "SELECT * FROM (SELECT * FROM outbox WHERE id > ? ORDER BY id DESC LIMIT ?) AS o ORDER BY id",
             (after_id, last)).fetchall()
         from backend.service_records import PhoneMessage
 
-        return [PhoneMessage(r["id"], r["created_at"], r["recipient"], r["body"]) for r in rows]
+        return [PhoneMessage(r["id"], r["created_at"], r["recipient"],
+                             redaction.masked(r["body"]) if r["id"] in hidden else r["body"]) for r in rows]
 
     def audit_log(self, last: int = 50, actor: str | None = None) -> list[AuditEntry]:
         """For the co-op's auditors (CLI), oldest first among the last `last` entries."""

@@ -286,26 +286,47 @@ def demo_data(cfg, path: Path, seed: int, members: int) -> int:
     return 0
 
 
-def open_backend(path: Path, settings=None, readonly: bool = False):
-    """The Backend over an existing database, or None after one Spanish line saying why not."""
+def open_backend(path: Path, settings=None, readonly: bool = False, *, only_reads: bool = False):
+    """The Backend over an existing database, or None after one Spanish line saying why not.
+
+    `readonly`: never migrated. `only_reads`: the command never writes (check, audit, outbox, verify), so a
+    database this user may not write (a backup on a read-only disk, an auditor's chmod a-w copy) is opened
+    read-only (backend/core/db.py `read_only_uri`) and a PostgreSQL one always is: its session refuses every write.
+    Any other command on a database it may not write is refused here, before it starts."""
+    from backend.core.db import is_url
     from backend.core.errors import ServiceError
     from backend.service import Backend
 
     from .dbcheck import problem
 
     refusal = problem(path)
-    if refusal:
+    read_only = only_reads and (is_url(path) or (refusal is not None and problem(path, write=False) is None))
+    if refusal and not read_only:
         say(refusal, err=True)
         return None
     try:
-        return Backend(path, settings, create=False, migrate=False if readonly else None)
+        backend = Backend(path, settings, create=False, migrate=False if readonly or only_reads else None,
+                          readonly=read_only)
     except ServiceError as exc:
         say(exc.message, err=True)
         return None
+    if not read_only:
+        try:
+            writable = backend.db.can_write()
+        except Exception:
+            backend.close()
+            raise
+        if not writable:  # PostgreSQL: a role with only SELECT, a read-only session or standby
+            from backend.core.db import read_only_refusal
+
+            backend.close()
+            say(read_only_refusal(backend.db.target).message, err=True)
+            return None
+    return backend
 
 
 def _check(path: Path, settings=None) -> int:
-    backend = open_backend(path, settings, readonly=True)
+    backend = open_backend(path, settings, only_reads=True)
     if backend is None:
         return 2
     problems = backend.check()
@@ -323,7 +344,7 @@ def _check(path: Path, settings=None) -> int:
 def _outbox(path: Path, last: int, settings=None) -> int:
     from backend.core.clock import date_text
 
-    backend = open_backend(path, settings, readonly=True)
+    backend = open_backend(path, settings, only_reads=True)
     if backend is None:
         return 2
     messages = backend.outbox(last=last)
@@ -337,7 +358,7 @@ def _outbox(path: Path, last: int, settings=None) -> int:
 def _audit(path: Path, last: int, actor: str | None, settings=None) -> int:
     from backend.core.clock import date_text
 
-    backend = open_backend(path, settings, readonly=True)
+    backend = open_backend(path, settings, only_reads=True)
     if backend is None:
         return 2
     for entry in backend.audit_log(last=last, actor=actor):
@@ -385,7 +406,7 @@ def _verify_receipt(path: Path, receipt: Path, settings=None) -> int:
     if not data.strip():
         say(f"El documento {receipt} está vacío.", err=True)
         return 2
-    backend = open_backend(path, settings, readonly=True)
+    backend = open_backend(path, settings, only_reads=True)
     if backend is None:
         return 2
     what = "Documento" if data.startswith(b"%PDF-") or b"\nDocumento," in data else "Comprobante"

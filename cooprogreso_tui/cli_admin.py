@@ -119,7 +119,8 @@ def _status(cfg, args) -> int:
         report = health.Report((health.Check("base", health.CRITICAL, refusal),))
     else:
         report = health.status(cfg.db_path, _key_file(cfg), system_clock(cfg.settings.timezone).now(),
-                               max_attempts=cfg.settings.clearing_max_attempts)
+                               max_attempts=cfg.settings.clearing_max_attempts,
+                               readonly=problem(cfg.db_path) is not None)  # a file this user may not write
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False, indent=1))
     else:

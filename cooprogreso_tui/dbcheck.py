@@ -53,7 +53,8 @@ def problem(path, *, write: bool = True) -> str | None:
         return f"El archivo {path} no es una base de datos de Cooprogreso (no es SQLite)."
     if write and not _writable(path, info):
         return (f"La base de datos {path} es de solo lectura; Cooprogreso necesita poder escribir en el archivo "
-                f"y en su carpeta.")
+                f"y en su carpeta (las órdenes que solo leen, como check, audit, outbox, status y verify, sí la "
+                f"revisan).")
     try:
         version = _user_version(path)
     except sqlite3.DatabaseError as exc:

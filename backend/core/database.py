@@ -14,12 +14,15 @@ from backend.core.db import Database, DatabaseUrl, SqliteDatabase, is_url
 
 
 def open_database(target: str | Path | DatabaseUrl, *, create: bool = True, migrate: bool | None = None,
-                  check: bool = True, before_migrate: Callable[[Database], None] | None = None) -> Database:
+                  check: bool = True, before_migrate: Callable[[Database], None] | None = None,
+                  readonly: bool = False) -> Database:
     """`SqliteDatabase` or `PgDatabase` (their arguments: backend/core/db.py `Database`)."""
     if is_url(target):
         from backend.core.db_pg import PgDatabase
 
         assert not isinstance(target, Path)  # is_url: a str or a DatabaseUrl
-        return PgDatabase(target, create=create, migrate=migrate, check=check, before_migrate=before_migrate)
+        return PgDatabase(target, create=create, migrate=migrate, check=check, before_migrate=before_migrate,
+                          readonly=readonly)
     assert not isinstance(target, DatabaseUrl)
-    return SqliteDatabase(target, create=create, migrate=migrate, check=check, before_migrate=before_migrate)
+    return SqliteDatabase(target, create=create, migrate=migrate, check=check, before_migrate=before_migrate,
+                          readonly=readonly)

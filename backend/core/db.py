@@ -112,6 +112,19 @@ class IntegrityError(sqlite3.IntegrityError):
     """A constraint refused a row (duplicate key, failed CHECK), whichever engine said so."""
 
 
+class ReadOnlyDatabase(SchemaError):
+    """A write asked of a database opened read-only, or one this user may only read (PostgreSQL: a role with only
+    SELECT, or `default_transaction_read_only`): one Spanish line naming what the admin typed, nothing else."""
+
+    code = "read_only"
+
+
+def read_only_refusal(target: object) -> ReadOnlyDatabase:
+    return ReadOnlyDatabase(f"La base de datos {target} es de solo lectura para este usuario: esta orden necesita "
+                            "escribir en ella y no cambió nada. Las órdenes que solo leen (check, audit, outbox, "
+                            "status, verify) sí funcionan.")
+
+
 def is_url(target: object) -> bool:
     return isinstance(target, DatabaseUrl) or str(target).startswith(URL_SCHEMES)
 
@@ -254,9 +267,12 @@ class Database(ABC):
     (None) does so for the embedded file and never for PostgreSQL, where `cooprogreso migrate` does it.
     `check=False` skips the schema check (for `migrate` itself). `before_migrate` is called, on the database
     as it is, before an older schema is migrated on open (the key check: a wrong key file changes nothing).
+    `readonly`: open it only to read (an auditor's copy, a backup on a read-only medium): never created nor
+    migrated, no PRAGMA that writes, and every `write()` refuses (`ReadOnlyDatabase`) before it begins.
     """
 
     engine = "?"
+    readonly = False
     before_migrate: Callable[[Database], None] | None = None
     target: Path | DatabaseUrl  # where it lives: a file, or a PostgreSQL URL (printed without its password)
     _local: threading.local  # this thread's connection, and what its writes check before they commit
@@ -302,6 +318,11 @@ class Database(ABC):
         check = getattr(self._local, "check", None)
         if check is not None:
             check(conn)
+
+    def can_write(self) -> bool:
+        """Whether writes may be asked of it (PgDatabase asks the server whether this role may write); a SQLite file's
+        permissions are judged before it is opened (cooprogreso_tui/dbcheck.py)."""
+        return not self.readonly
 
     def empty_log(self) -> bool:
         """SQLite: finish a scrub that a reader held back (see `SqliteDatabase.empty_log`); True when nothing is left
@@ -413,6 +434,61 @@ def _configure(conn: sqlite3.Connection) -> None:
     _into_wal(conn)
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _configure_read_only(conn: sqlite3.Connection) -> None:
+    """A read-only connection (`read_only_uri`): no journal mode switched, nothing synced; `query_only` refuses any
+    write statement even where the file itself would take it."""
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA query_only = ON")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+WAL_FORMAT = 2  # bytes 18 and 19 of a SQLite header: 1 for a rollback journal, 2 for write-ahead logging
+
+
+def _nobody_writes(path: Path) -> bool:
+    """Nothing can write the file: its disk is mounted read-only, or the file has no write bit for anyone (a process
+    of another account cannot write it, and our own commands run as root refuse such a file too: cooprogreso_tui/
+    dbcheck.py `_writable` goes by the mode bits)."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return True
+        return not os.stat(path).st_mode & 0o222
+    except OSError:
+        return False
+
+
+def read_only_uri(path: Path) -> str:
+    """The URI that opens `path` without writing a byte, in or beside it; `SchemaError` where there is none.
+
+    `mode=ro` reads a file in rollback-journal mode (a restored backup) under SQLite's shared lock, and a file in
+    write-ahead-log mode through its `-shm` index, which a live writer keeps (SQLite ≥ 3.22 reads a `-shm` it may
+    not write): a snapshot as consistent as any reader's. A WAL file that nobody has open has neither `-wal` nor
+    `-shm` (the last connection removes them), and `mode=ro` would then create the index beside it: impossible in
+    a read-only folder, and in a writable one it would leave a `-shm` of this account that the service's own
+    account may not be able to write. That file is opened `immutable=1` (no lock, no index: SQLite trusts that
+    the file cannot change), which is safe only because of the two conditions checked: no `-wal` holds committed
+    pages that immutable would skip, and nothing can write the file (`_nobody_writes`), so no writer can come in
+    while it is read (one that had it open before its write bits were taken would have left its `-wal` and `-shm`
+    there). Any other such file (another account may write it) is refused: copy it first."""
+    uri = path.resolve().as_uri()
+    wal, shm = (Path(f"{path}-{end}") for end in ("wal", "shm"))
+    from backend.core.files import read_head
+
+    header = read_head(path, 20, what="La base de datos")
+    if len(header) < 20 or header[18] != WAL_FORMAT or shm.exists():
+        return f"{uri}?mode=ro"
+    if wal.exists() and wal.stat().st_size > 0:
+        raise SchemaError(f"La base de datos {path} tiene cambios en su archivo {wal.name} que solo se leen junto "
+                          f"con {shm.name}, y este falta: ábrela donde se pueda escribir o revisa una copia hecha "
+                          f"con «cooprogreso backup».")
+    if _nobody_writes(path):
+        return f"{uri}?mode=ro&immutable=1"
+    raise SchemaError(f"La base de datos {path} es de solo lectura para este usuario, pero otro usuario puede "
+                      f"escribirla: para revisarla sin riesgo, hazlo sobre una copia («cooprogreso backup») o sin "
+                      f"permiso de escritura para nadie (chmod a-w).")
 
 
 def _into_wal(conn: sqlite3.Connection) -> None:
@@ -656,13 +732,17 @@ class SqliteDatabase(Database):
     engine = "sqlite"
 
     def __init__(self, path: str | Path, *, create: bool = True, migrate: bool | None = None, check: bool = True,
-                 before_migrate: Callable[[Database], None] | None = None):
+                 before_migrate: Callable[[Database], None] | None = None, readonly: bool = False):
         self.before_migrate = before_migrate
         refusal = url_like_path(path)
         if refusal:  # never create a file (and folders) named after a URL that lost its "//"
             raise SchemaError(refusal)
         self.path = Path(path)
         self.target = self.path
+        self.readonly = readonly
+        if readonly:
+            create, migrate = False, False
+        self._uri: str | None = None
         if not self.path.exists():
             if not create:
                 raise SchemaError(f"No existe la base de datos {self.path}.")
@@ -675,6 +755,8 @@ class SqliteDatabase(Database):
         self._open: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         try:
+            if readonly:
+                self._uri = read_only_uri(self.path)
             if check:
                 self._opened(migrate is not False)
             else:
@@ -690,9 +772,14 @@ class SqliteDatabase(Database):
     def conn(self) -> SqliteConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   factory=SqliteConnection)
-            _configure(conn)
+            if self._uri is not None:
+                conn = sqlite3.connect(self._uri, uri=True, isolation_level=None, check_same_thread=False,
+                                       factory=SqliteConnection)
+                _configure_read_only(conn)
+            else:
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                       factory=SqliteConnection)
+                _configure(conn)
             real = self.path.resolve()  # one queue, whatever link named the file
             conn.writers_path = real.with_name(real.name + "-writers")
             self._local.conn = conn
@@ -708,6 +795,8 @@ class SqliteDatabase(Database):
     def write(self) -> Iterator[SqliteConnection]:
         """One atomic unit of work: all of it commits or none of it does. Its BEGIN does not starve
         (`_begin_write`)."""
+        if self.readonly:
+            raise read_only_refusal(self.path)
         conn = self.conn
         present = _arrive(conn)
         began = committed = False
@@ -731,6 +820,8 @@ class SqliteDatabase(Database):
         on disk until a later checkpoint succeeds. The worker's pass calls this: the log checkpointed and truncated
         now if nobody reads (not waiting either). True when the log is empty; a log holding only ordinary writes is
         emptied too (the worker cannot know which process's scrub was held back)."""
+        if self.readonly:
+            return True  # a reader cannot checkpoint: the log is the writers' to empty
         try:
             if self.path.with_name(self.path.name + "-wal").stat().st_size == 0:
                 return True
@@ -771,6 +862,8 @@ class SqliteDatabase(Database):
         # once each wait their turn, and whoever comes second finds the work done.
         # A migration that rebuilds a table (SQLITE_FOREIGN_KEYS_OFF) runs with foreign keys off, which SQLite
         # only allows outside a transaction, and is refused unless `foreign_key_check` finds nothing broken.
+        if self.readonly:
+            raise read_only_refusal(self.path)
         conn, ran = self.conn, 0
         while True:
             version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -37,6 +37,7 @@ try:
     from psycopg import errors as pg_errors
     from psycopg.abc import Buffer
     from psycopg.adapt import Loader
+    from psycopg.conninfo import conninfo_to_dict
     from psycopg.pq import ExecStatus, TransactionStatus
 except ImportError as exc:  # pragma: no cover - depends on the installation
     from backend.core.errors import SchemaError
@@ -44,7 +45,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise SchemaError("Para usar PostgreSQL instala el complemento: pip install 'cooprogreso-tui[postgres]'.") from exc
 
 from backend.core.db import (Cursor, Database, DatabaseUrl, IntegrityError, Params, for_engine,
-                              member_lock, outdated, statements)
+                              member_lock, outdated, read_only_refusal, statements)
 from backend.core.errors import SchemaError, ServiceError
 from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -298,11 +299,22 @@ class PgConnection:
         self._raw.close()
 
 
-def _connect(url: str) -> PgConnection:
+# What the server answers a write this role may not make: a read-only session or role
+# (`default_transaction_read_only`, a hot standby) and a table it has only SELECT on.
+READ_ONLY_ERRORS = (pg_errors.ReadOnlySqlTransaction, pg_errors.InsufficientPrivilege)
+
+
+def _connect(url: str, readonly: bool = False) -> PgConnection:
     try:
         # UTF-8 between us and the server whatever the database's own encoding: statements are sent as UTF-8
         # bytes (`_statement`), so a literal like 'En revisión' must be read as UTF-8 by the server too.
-        raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, client_encoding="utf8")
+        # Read-only: every transaction of the session is READ ONLY, so the server itself refuses any write of ours.
+        if readonly:  # after any options the URL gives (a search_path), which the keyword would replace
+            given = str(conninfo_to_dict(url).get("options") or "")
+            raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, client_encoding="utf8",
+                                  options=f"{given} -c default_transaction_read_only=on".strip())
+        else:
+            raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, client_encoding="utf8")
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SchemaError(f"No se pudo conectar a la base de datos {DatabaseUrl(url)}: {reason}") from exc
@@ -316,8 +328,12 @@ class PgDatabase(Database):
     engine = "postgresql"
 
     def __init__(self, url: str | DatabaseUrl, *, create: bool = True, migrate: bool | None = None,
-                 check: bool = True, before_migrate: Callable[[Database], None] | None = None):
+                 check: bool = True, before_migrate: Callable[[Database], None] | None = None,
+                 readonly: bool = False):
         self.before_migrate = before_migrate
+        self.readonly = readonly
+        if readonly:
+            migrate = False
         self.url = url.url if isinstance(url, DatabaseUrl) else str(url)
         self.target = DatabaseUrl(self.url)
         self._local = threading.local()
@@ -349,7 +365,7 @@ class PgDatabase(Database):
             self._open = alive
             conn = self._idle.pop() if self._idle else None
         if conn is None:
-            conn = _connect(self.url)
+            conn = _connect(self.url, self.readonly)
         with self._lock:
             self._open.append((threading.current_thread(), conn))
         self._local.conn = conn
@@ -361,19 +377,36 @@ class PgDatabase(Database):
     @contextlib.contextmanager
     def write(self) -> Iterator[PgConnection]:
         """One atomic unit of work; calls for the same member queue here (see the module docstring). BEGIN and the
-        member's lock go to the server with the first statement, ahead of it: one round trip fewer."""
+        member's lock go to the server with the first statement, ahead of it: one round trip fewer. A write the
+        server refuses to this role (read-only, SELECT only) is told in one Spanish line (`ReadOnlyDatabase`)."""
+        if self.readonly:
+            raise read_only_refusal(self.target)
         conn = self.conn
         conn.begin(getattr(self._local, "member", None))
         try:
             yield conn
             self._before_commit(conn)
-        except BaseException:
+        except BaseException as exc:
             conn.rollback()
+            if isinstance(exc, READ_ONLY_ERRORS):
+                raise read_only_refusal(self.target) from exc
             raise
         try:
             conn.commit()
         except pg_errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
+        except READ_ONLY_ERRORS as exc:  # statements sent with the COMMIT (`send`)
+            raise read_only_refusal(self.target) from exc
+
+    def can_write(self) -> bool:
+        """Whether this role may write: not a read-only session (`default_transaction_read_only`, a standby) and
+        allowed to add to the audit log, which every write of ours does. One query, asked by commands that write
+        before they start (cooprogreso_tui/cli.py `open_backend`), so they refuse before doing anything."""
+        if self.readonly:
+            return False
+        row = self.conn.execute("SELECT current_setting('transaction_read_only') = 'off' AND "
+                                "has_table_privilege('audit_log', 'INSERT')").fetchone()
+        return bool(row[0])
 
     @contextlib.contextmanager
     def read(self) -> Iterator[PgConnection]:
@@ -401,6 +434,8 @@ class PgDatabase(Database):
 
     def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction, one migrating process at a time."""
+        if self.readonly:
+            raise read_only_refusal(self.target)
         conn, ran = self.conn, 0
         while True:
             conn.raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
@@ -422,9 +457,11 @@ class PgDatabase(Database):
                 conn.execute(f"UPDATE {SCHEMA_TABLE} SET version = ?", (version + 1,))
                 conn.raw.execute("COMMIT")
                 ran += 1
-            except BaseException:
+            except BaseException as exc:
                 if not conn.raw.closed and conn.in_transaction:
                     conn.raw.execute("ROLLBACK")
+                if isinstance(exc, READ_ONLY_ERRORS):
+                    raise read_only_refusal(self.target) from exc
                 raise
 
 

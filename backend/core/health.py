@@ -47,18 +47,23 @@ class Report:
                 "verificaciones": [{**asdict(c), "level": LEVEL_NAMES[c.level]} for c in self.checks]}
 
 
-def status(target: str | Path | DatabaseUrl, key_file: Path, now: datetime, *, max_attempts: int = 20) -> Report:
+def status(target: str | Path | DatabaseUrl, key_file: Path, now: datetime, *, max_attempts: int = 20,
+           readonly: bool = False) -> Report:
+    """`readonly`: a database this user may not write (a copy on a read-only disk), opened read-only
+    (backend/core/db.py `read_only_uri`): every check is made, and the base is critical, as the app cannot run on it."""
     from backend.core.database import open_database
     from backend.core.errors import ServiceError
 
     try:
-        db = open_database(target, create=False, migrate=False, check=False)
+        db = open_database(target, create=False, migrate=False, check=False, readonly=readonly)
     except ServiceError as exc:
         return Report((Check("base", CRITICAL, exc.message),))
     except Exception as exc:  # noqa: BLE001 - unreachable is what this command reports
         return Report((Check("base", CRITICAL, f"No se pudo conectar con la base de datos: {type(exc).__name__}."),))
     try:
-        checks = [Check("base", OK, f"Base de datos accesible ({db.engine}).")]
+        checks = [Check("base", CRITICAL, "Base de datos de solo lectura: se revisó sin escribir en ella, pero la "
+                                          "aplicación necesita poder escribir.") if readonly else
+                  Check("base", OK, f"Base de datos accesible ({db.engine}).")]
         schema = _schema(db)
         checks.append(schema)
         if schema.level == CRITICAL:

@@ -117,6 +117,9 @@ def load(db: Database, path: Path, meta: Mapping[str, str | None] | None = None)
     if meta is None:
         meta = db.get_metas(META_KEYS)
     expected = meta[FINGERPRINT_META]
+    if db.readonly and not expected:  # the keys would be filed and their fingerprint recorded: not on a copy only read
+        raise KeyFileError("La base de datos aún no registra la huella de su archivo de claves y se abrió solo para "
+                           "lectura: ábrela una vez con permiso de escritura (o revisa una copia que la tenga).")
     db_id = meta["database_id"] if expected else database_id(db, meta["database_id"])
     legacy = {name: meta[name] for name in KEY_NAMES}
     entry = peek(path, db_id) if db_id else None

@@ -55,6 +55,16 @@ def pending(conn: Connection, expired_before: str) -> bool:
         is not None
 
 
+def expired(conn: Connection, expired_before: str) -> set[int]:
+    """The outbox rows `sweep` would mask: a database opened read-only shows them masked instead, writing nothing."""
+    return {row[0] for row in conn.execute("SELECT outbox_id FROM outbox_codes WHERE sent_at <= ?",
+                                           (expired_before,)).fetchall()}
+
+
+def masked(body: str) -> str:
+    return _CODE.sub(MASK, body)
+
+
 def _mask(conn: Connection, rows: list[Row]) -> int:
     if not rows:
         return 0
