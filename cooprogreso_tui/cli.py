@@ -299,11 +299,11 @@ def open_backend(path: Path, settings=None, readonly: bool = False, *, only_read
 
     from .dbcheck import problem
 
-    refusal = problem(path)
-    read_only = only_reads and (is_url(path) or (refusal is not None and problem(path, write=False) is None))
-    if refusal and not read_only:
+    refusal = problem(path, write=not only_reads)  # missing, empty, foreign, newer: said first, whoever asks
+    if refusal:
         say(refusal, err=True)
         return None
+    read_only = only_reads and (is_url(path) or problem(path) is not None)
     try:
         backend = Backend(path, settings, create=False, migrate=False if readonly or only_reads else None,
                           readonly=read_only)
