@@ -68,6 +68,10 @@ def test_every_command_refuses_every_unusable_database(tmp_path, db_path, capsys
                 argv = ["--db", str(path)]
             code = main(argv)
             out = capsys.readouterr()
+            if name == "readonly" and command[:1] in (["check"], ["outbox"], ["audit"], ["verify-receipt"]):
+                # a chmod a-w copy: the commands that only read it answer (tests/app/test_read_only.py)
+                assert code == (1 if command[0] == "verify-receipt" else 0) and out.err == "" and out.out, (command, out)
+                continue
             lines = [line for line in out.err.splitlines() if line.strip()]
             assert code != 0, (command, name)
             assert len(lines) == 1 and "Traceback" not in out.err, (command, name, out.err)
