@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from backend.core.database import open_database
-from backend.core.db import ReadOnlyDatabase, SqliteDatabase, read_only_refusal
+from backend.core.db import DatabaseUrl, ReadOnlyDatabase, SqliteDatabase, read_only_refusal
 from backend.core.errors import SchemaError
 from backend.core.schema import SCHEMA_VERSION
 from backend.service import Backend
@@ -102,9 +102,10 @@ def test_a_file_another_account_may_write_is_not_read_immutable(db_path):
     assert sorted(p.name for p in db_path.parent.iterdir()) == sorted([db_path.name, wal.name])
 
 
-def _as_role(url: str, role: str) -> str:
+def _as_role(url: str, role: str, password: str = "") -> str:
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "user"] + [("user", role)]
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("user", "password")] + [("user", role)]
+    query += [("password", password)] if password else []
     netloc = parts.netloc.rsplit("@", 1)[-1]
     return f"{parts.scheme}://{netloc}{parts.path}?{urlencode(query, safe='/')}"  # urlunsplit drops an empty host's //
 
@@ -126,6 +127,7 @@ def test_a_postgresql_role_that_may_only_read_runs_the_read_commands_and_the_oth
     from cooprogreso_tui.cli import main
 
     owner = pg_copy.url
+    owner_shown = str(pg_copy)
     reads = [["check"], ["audit", "--last", "400"], ["outbox", "--last", "50"]]
     expected = []
     for command, *rest in reads:
@@ -144,18 +146,20 @@ def test_a_postgresql_role_that_may_only_read_runs_the_read_commands_and_the_oth
         rows = admin.execute("SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM entries)").fetchone()
         try:
             for role in roles:
-                url = _as_role(owner, role)
+                url = _as_role(owner, role, f"secreto-{tag}")  # what a stranger reading the message must not learn
+                shown = str(DatabaseUrl(url))
                 for (command, *rest), want in zip(reads, expected):
                     capsys.readouterr()
                     code = main([command, "--db", url, *rest])
                     out, err = capsys.readouterr()
-                    assert (code, err, out.replace(url, owner)) == (0, "", want), (role, command)
+                    assert (code, err, out.replace(shown, owner_shown)) == (0, "", want), (role, command)
                 for argv in (["settle"], ["staff", "list"], ["end-of-day"], []):
                     capsys.readouterr()
                     code = main([*argv, "--db", url])
                     out, err = capsys.readouterr()
                     assert code == 2 and out == "" and err.count("\n") == 1, (role, argv, out, err)
-                    assert "solo lectura para este usuario" in err and "secreto" not in err, err
+                    assert "solo lectura para este usuario" in err and f"secreto-{tag}" not in err, err
+                    assert shown in err and "password=***" in shown
                     assert not any(word in err for word in ("permission", "denied", "read-only", "Error")), err
             assert admin.execute("SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM entries)"
                                  ).fetchone() == rows
