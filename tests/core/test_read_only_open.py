@@ -194,3 +194,26 @@ def test_a_write_the_server_refuses_to_a_read_only_role_is_said_in_spanish(pg_co
             admin.execute(f"DROP OWNED BY {role}")
             admin.execute(f"DROP ROLE {role}")
 
+
+
+def test_a_read_only_outbox_shows_an_expired_code_masked_and_leaves_it_as_stored(backend, lucia, ana, clock,
+                                                                                   db_path, engine):
+    """The writable outbox masks an expired code in the database before listing (backend/core/redaction.py); a copy
+    opened only to read cannot, so it masks it in what it shows: no code is shown once it has expired, either way."""
+    from backend.core import redaction
+    from tests.security.test_codes_at_rest import ask_code, shown, to_ana
+
+    _, code = ask_code(backend, lucia, to_ana(backend, ana))
+    backend.close()
+    clock.advance(seconds=backend.settings.otp_ttl_seconds - 1)
+    if engine == "sqlite":
+        db_path.chmod(0o444)
+    reader = Backend(db_path, fast_settings(), clock, create=False, readonly=True)
+    try:
+        assert code in reader.outbox(last=1)[-1].body  # still usable: shown as the writable outbox shows it
+        clock.advance(seconds=1)
+        body = reader.outbox(last=1)[-1].body
+        assert code not in body and redaction.MASK in body
+        assert shown(reader, code) == 1  # as stored: the copy was not changed
+    finally:
+        reader.close()
