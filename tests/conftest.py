@@ -110,7 +110,7 @@ DATE_SENSITIVE = ("test_end_of_day", "test_card_cycle", "test_card_arrears", "te
                   "test_staff_auth", "test_tills", "test_clearing", "test_business_days", "test_end_of_day_claims",
                   "test_scheduled_limits", "test_codes_at_rest", "test_rate_caps", "test_uafe",
                   "test_cash_declaration", "test_status", "test_security_center", "test_ui_security_center",
-                  "test_account_statement", "test_card_statement_doc")
+                  "test_account_statement", "test_card_statement_doc", "test_read_only_open")
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which may be disabled (-p no:xdist)
