@@ -13,6 +13,7 @@ from backend.core.money import format_money, parse_money
 from backend.security.receipts import Receipt
 from backend.transfers.beneficiaries import ACCOUNT_TYPES
 from backend.transfers.transfers import TransferRequest
+from screens.shared.account_select import AccountSelect
 from screens.shared.base import MemberScreen
 from screens.shared.field_errors import FieldErrors
 from screens.shared.flow import start_authorised
@@ -31,7 +32,7 @@ class TransferScreen(FieldErrors, MemberScreen):
     ENTER_NEXT = "#account, #holder-name, #holder-id, #amount"  # Enter moves on (done by cooprogreso_tui/app.py)
     BINDINGS = [Binding("f3", "history", "Historial", id="transfer.history", tooltip="Ver tus transferencias")]
     FIELD_ERRORS = {"amount": ("#amount", "#amount-error"), "monto": ("#amount", "#amount-error"),
-                    "motive": ("#motive", "#motive-error"), "origin": ("#origin", "#dest-error"),
+                    "motive": ("#motive", "#motive-error"), "origin": ("#origin", "#origin-error"),
                     "destination": ("#dest-own, #beneficiary", "#dest-error"), "account": ("#account", "#dest-error"),
                     "holder_name": ("#holder-name", "#dest-error"), "id_number": ("#holder-id", "#dest-error"),
                     "institution": ("#institution", "#dest-error")}
@@ -40,7 +41,7 @@ class TransferScreen(FieldErrors, MemberScreen):
     def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
-        self.own_accounts: list[tuple[str, int]] = []  # «propia»: every savings account, for the destination list
+        self.own_accounts: list[tuple[str, int, str]] = []  # «propia»: every savings account, for the destination list
         self._dest_ids: list[int] = []  # what the destination list offers now
         self._origin_ids: list[int] = []  # what the origin list offers now
 
@@ -48,10 +49,11 @@ class TransferScreen(FieldErrors, MemberScreen):
         yield Label(TITLES[self.kind], classes="section-title")
         with FormScroll(classes="form", id="transfer-form"):
             yield Label("Cuenta de origen")
-            yield Select([], id="origin", prompt="Selecciona la cuenta de origen", compact=True)
+            yield AccountSelect(id="origin", prompt="Selecciona la cuenta de origen", note="#origin-error")
+            yield Static("", id="origin-error", classes="field-error collapse")
             if self.kind == "propia":
                 yield Label("Cuenta de destino")
-                yield Select([], id="dest-own", prompt="Selecciona la cuenta de destino", compact=True)
+                yield AccountSelect(id="dest-own", prompt="Selecciona la cuenta de destino", note="#dest-error")
             else:
                 yield Label("Beneficiario")
                 yield Select([(OTHER_ACCOUNT, NEW)], id="beneficiary", allow_blank=False, value=NEW, compact=True)
@@ -95,19 +97,16 @@ class TransferScreen(FieldErrors, MemberScreen):
 
     # -- filling the form ------------------------------------------------------------------------
     def done_origins(self, origins) -> None:
-        options = [(f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id) for o in origins]
-        origin = self.query_one("#origin", Select)
-        first_load, kept = not self._origin_ids, chosen_id(origin)
-        self._origin_ids = [account for _, account in options]
-        origin.set_options(options)
-        if kept in self._origin_ids:
-            origin.value = kept  # a reload (after a transfer) brings new balances, never another account
-        elif options:
-            origin.value = options[0][1]
+        origin = self.query_one("#origin", AccountSelect)
+        first_load = not origin.loaded
+        self._origin_ids = [o.account_id for o in origins]
+        # a reload (after a transfer) brings new balances, never another account: one gone leaves no choice
+        origin.offer((f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id, o.number)
+                     for o in origins)
         if self.kind == "propia":
-            self.own_accounts = [(f"Ahorros {o.number}", o.account_id) for o in origins]
+            self.own_accounts = [(f"Ahorros {o.number}", o.account_id, o.number) for o in origins]
             self._own_destinations()
-            if len(options) < 2:
+            if len(origins) < 2:
                 self._error("#dest-error", "Necesitas al menos dos cuentas de ahorros para transferir entre ellas.")
         if first_load:  # a reload that lands late (a busy server) never takes the focus from where the person types
             origin.focus()
@@ -120,17 +119,15 @@ class TransferScreen(FieldErrors, MemberScreen):
     def _own_destinations(self) -> None:
         """The destination list offers every own account but the origin (choosing it was a dead end)."""
         origin = chosen_id(self.query_one("#origin", Select))
-        dest = self.query_one("#dest-own", Select)
-        kept = chosen_id(dest)
-        others = [(label, account) for label, account in self.own_accounts if account != origin]
-        if [account for _, account in others] == self._dest_ids:
+        dest = self.query_one("#dest-own", AccountSelect)
+        others = [(safe_text(label), account, number) for label, account, number in self.own_accounts if account != origin]
+        if [account for _, account, _ in others] == self._dest_ids:
             return  # same list: leave the person's choice and the Select alone
-        self._dest_ids = [account for _, account in others]
-        dest.set_options([(safe_text(label), account) for label, account in others])
-        if kept in {account for _, account in others}:
-            dest.value = kept
-        elif others:
-            dest.value = others[0][1]
+        self._dest_ids = [account for _, account, _ in others]
+        if dest.selection is not None and dest.selection == origin:  # she chose it as origin: the next one
+            dest.offer(others, keep=None, first=True)
+        else:  # the one shown, or none if it was closed or blocked meanwhile (she chooses again)
+            dest.offer(others)
 
     def done_quota(self, quota) -> None:
         text = (f"Cupo disponible hoy: {format_money(quota.left_today)} · "
@@ -166,9 +163,13 @@ class TransferScreen(FieldErrors, MemberScreen):
         except ServiceError as exc:
             self.field_error("amount", exc.message)
             return
-        origin = chosen_id(self.query_one("#origin", Select))
+        origin_select = self.query_one("#origin", AccountSelect)
+        origin = chosen_id(origin_select)
         if origin is None:
-            self.field_error("origin", "Selecciona la cuenta de origen.")
+            self.field_error("origin", origin_select.unchosen or "Selecciona la cuenta de origen.")
+            return
+        if self.kind == "propia" and (dest_select := self.query_one("#dest-own", AccountSelect)).unchosen:
+            self.field_error("destination", dest_select.unchosen)
             return
         transfers, token, request = self.coop.backend.transfers, self.coop.token, self._request(origin, amount)
         start_authorised(self, lambda: transfers.prepare(token, request), on_done=self._executed,

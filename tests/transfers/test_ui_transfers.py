@@ -1,6 +1,8 @@
 """Transferencias through the screens: form → confirmation → OTP → receipt, and each refusal."""
 
-from textual.widgets import Select
+from textual.widgets import Select, Static
+
+from backend.core import accounts
 
 from screens.shared.confirm import ConfirmModal
 from screens.shared.otp import OtpModal
@@ -260,3 +262,70 @@ async def test_a_reload_landing_late_keeps_the_persons_account_and_focus(backend
         await pilot.pause()
         assert origin.value == second and app.focused is screen.query_one("#amount")
         assert {value for _, value in origin._options if isinstance(value, int)} == {o.account_id for o in late}
+
+
+
+def withdraw(backend, account_id, status):
+    """What a teller's session does meanwhile: the account closed or blocked (no service does it: SQL, as the
+    backend's own tests do)."""
+    with backend.db.write() as tx:
+        tx.execute("UPDATE accounts SET status = ? WHERE id = ?", (status, account_id))
+
+
+def offered(select):
+    return [value for _, value in select._options if isinstance(value, int)]
+
+
+async def test_an_origin_closed_meanwhile_is_not_replaced_by_another_account(backend, ana):
+    """The member chose her second account; a teller blocks it; the form reloads its accounts (as after a transfer):
+    the picker is left without a choice (it used to move to the first account), says which account is gone,
+    masked, and «Continuar» refuses until she chooses another one."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "terceros")
+        screen = app.screen
+        origin = screen.query_one("#origin", Select)
+        first, second = offered(origin)[:2]
+        origin.focus()
+        origin.value = second
+        await pilot.pause()
+        withdraw(backend, second, "bloqueada")
+        screen.call("origins", backend.transfers.origins, app.token)  # the reload a transfer or a return makes
+        await settle(pilot)
+        masked = "******" + number_of(backend, second)[-4:]
+        gone = f"La cuenta de ahorros {masked} ya no está disponible; elige otra cuenta."
+        assert origin.selection is None and offered(origin) == [first]
+        assert gone in screen_text(app) and "Selecciona la cuenta de origen" in screen_text(app)
+        await type_into(pilot, "#account", number_of(backend, ana.accounts[0]))
+        await fill_and_continue(pilot, "10")
+        note = screen.query_one("#origin-error", Static)
+        assert app.screen is screen and origin.selection is None  # refused: no confirmation
+        assert str(note.content) == gone and note.display and app.focused is origin
+        origin.value = first  # she chooses: the note goes, and the form goes on to the confirmation
+        await pilot.pause()
+        assert "ya no está disponible" not in screen_text(app) and not note.display
+        await pilot.click("#continue")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and masked not in screen_text(app)
+    assert balance_of(backend, ana.accounts[0]) == 300_00
+
+
+async def test_an_own_destination_closed_meanwhile_is_not_replaced_either(backend, lucia):
+    """Between her own accounts the destination is hers too: a reload without it leaves the destination empty
+    and says so; the origin she kept stays chosen."""
+    with backend.db.write() as tx:  # a third account, so that one is left to choose
+        accounts.open_savings(tx, lucia.member_id, "2026-01-01")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "propia")
+        screen = app.screen
+        origin, dest = screen.query_one("#origin", Select), screen.query_one("#dest-own", Select)
+        chosen_origin, chosen_dest = origin.value, dest.value
+        withdraw(backend, chosen_dest, "cerrada")
+        screen.call("origins", backend.transfers.origins, app.token)
+        await settle(pilot)
+        gone = f"La cuenta de ahorros ******{number_of(backend, chosen_dest)[-4:]} ya no está disponible"
+        assert origin.value == chosen_origin and dest.selection is None and chosen_dest not in offered(dest)
+        assert gone in screen_text(app)
+        await fill_and_continue(pilot, "5")
+        assert app.screen is screen and dest.selection is None and gone in str(screen.query_one("#dest-error", Static).content)
