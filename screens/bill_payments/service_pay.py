@@ -16,6 +16,7 @@ from backend.bill_payments.services import RegisteredService
 from backend.core.errors import ServiceError
 from backend.core.money import format_money, parse_money
 from screens.bill_payments.biller_choice import BillerChoice
+from screens.shared.account_select import AccountSelect
 from screens.shared.base import MemberScreen
 from screens.shared.flow import start_authorised
 from screens.shared.safe_text import safe_text
@@ -63,7 +64,7 @@ class PayScreen(BillerChoice, MemberScreen):
             yield Label("Monto de la recarga (USD)", id="amount-label")
             yield money_input("amount", 10)
             yield Label("Cuenta de débito")
-            yield Select([], id="account", prompt="Cuenta de débito", compact=True)
+            yield AccountSelect(id="account", prompt="Cuenta de débito", note="#pay-error")
             yield Static("", id="pay-quota")
             yield Static("", id="pay-error")
             with Horizontal(id="pay-buttons"):
@@ -94,13 +95,14 @@ class PayScreen(BillerChoice, MemberScreen):
         self.query_one("#category", Select).set_options([(safe_text(c), c) for c in items])
 
     def done_origins(self, items) -> None:
-        select = self.query_one("#account", Select)
+        """A reload (after a payment) keeps the account shown, or leaves none and says so when it is gone."""
+        select = self.query_one("#account", AccountSelect)
+        first_load = not select.loaded
         self.origin_ids = {o.account_id for o in items}
-        select.set_options([(safe_text(f"Ahorros {o.number} · Disponible {format_money(o.available)}"), o.account_id)
-                            for o in items])
-        if items and select.value == Select.NULL:
-            select.value = items[0].account_id
-        self._sync_account()
+        select.offer((safe_text(f"Ahorros {o.number} · Disponible {format_money(o.available)}"), o.account_id, o.number)
+                     for o in items)
+        if first_load:
+            self._sync_account()
 
     def done_quota(self, quota) -> None:
         self.query_one("#pay-quota", Static).update(f"Cupo disponible hoy: {format_money(quota.left_today)}")
@@ -173,9 +175,11 @@ class PayScreen(BillerChoice, MemberScreen):
     def pay(self) -> None:
         self._error("")
         p = self.presentment
-        account = self.query_one("#account", Select).value
+        account_select = self.query_one("#account", AccountSelect)
+        account = account_select.value
         if p is None or account == Select.NULL:
-            self._error("Consulta los valores y selecciona la cuenta de débito.")
+            self._error(account_select.unchosen if p is not None and account_select.unchosen
+                        else "Consulta los valores y selecciona la cuenta de débito.")
             return
         amount = 0
         if p.biller.is_topup:

@@ -17,6 +17,7 @@ from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
 from backend.core.errors import ServiceError
 from backend.core.identity import ID_TYPES
 from backend.core.money import format_money, parse_money
+from screens.shared.account_select import AccountSelect
 from screens.shared.base import MemberScreen
 from screens.shared.card_debt import debt_text
 from screens.shared.calls import ServiceCalls
@@ -77,7 +78,7 @@ class CardPaymentScreen(FieldErrors, MemberScreen):
             yield money_input("other-amount", 16)
             yield Static("", id="monto-error", classes="field-error")
             yield Label("Cuenta de débito")
-            yield Select([], id="origin", prompt="Selecciona la cuenta", compact=True)
+            yield AccountSelect(id="origin", prompt="Selecciona la cuenta", note="#origin-error")
             yield Static("", id="origin-error", classes="field-error")
             yield Button("Continuar", id="continue", variant="primary", compact=True)
 
@@ -103,14 +104,10 @@ class CardPaymentScreen(FieldErrors, MemberScreen):
                 safe_text("No tienes tarjetas registradas en este grupo: usa «Añadir tarjeta»."))
 
     def done_origins(self, origins) -> None:
-        select = self.query_one("#origin", Select)
-        chosen = select.value
-        select.set_options([(safe_text(f"Ahorros {number} · Disponible {format_money(available)}"), account_id)
-                            for account_id, number, available in origins])
-        if any(account_id == chosen for account_id, _, _ in origins):
-            select.value = chosen  # a refresh keeps the member's choice
-        elif origins:
-            select.value = origins[0][0]
+        """A refresh keeps the member's choice, or leaves none and says so when that account is gone."""
+        self.query_one("#origin", AccountSelect).offer(
+            (safe_text(f"Ahorros {number} · Disponible {format_money(available)}"), account_id, number)
+            for account_id, number, available in origins)
 
     @on(Select.Changed, "#card")
     def card_changed(self, event: Select.Changed) -> None:
@@ -173,9 +170,10 @@ class CardPaymentScreen(FieldErrors, MemberScreen):
         if option is None:
             self.field_error("option", "Elige cuánto vas a pagar.")
             return
-        origin = self.query_one("#origin", Select).value
+        origin_select = self.query_one("#origin", AccountSelect)
+        origin = origin_select.value
         if not isinstance(origin, int):
-            self.field_error("origin", "Selecciona la cuenta de débito.")
+            self.field_error("origin", origin_select.unchosen or "Selecciona la cuenta de débito.")
             return
         amount = None
         if option == "otro":

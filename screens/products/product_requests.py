@@ -20,6 +20,7 @@ from backend.products.simulators import METHODS, DepositBand, DepositSimulation,
 from backend.products.requests import ProductRequest
 from backend.security.receipts import Receipt
 from screens.menu.registry import screen_for as open_entry
+from screens.shared.account_select import AccountSelect
 from screens.shared.base import MemberScreen
 from screens.shared.flow import start_authorised
 from screens.shared.receipt import ReceiptModal
@@ -287,7 +288,7 @@ class RequestFormScreen(MemberScreen):
             yield Label("Destino del producto")
             yield TextInput(id="purpose", max_length=160, compact=True, placeholder="Para qué lo necesitas")
             yield Label("Cuenta de débito" if p.kind == "plazo_fijo" else "Cuenta de ahorros")
-            yield Select([], id="account", prompt="Elige tu cuenta", compact=True)
+            yield AccountSelect(id="account", prompt="Elige tu cuenta", note="#ask-error")
             yield Static("", id="ask-error", classes="field-error")
             yield Button("Solicitar", id="send", variant="primary", compact=True)
 
@@ -307,15 +308,16 @@ class RequestFormScreen(MemberScreen):
 
     @on(Select.Changed, "#account")
     def keep_account(self, event: Select.Changed) -> None:
-        if isinstance(event.value, int):
+        select = self.query_one("#account", AccountSelect)
+        if isinstance(event.value, int) and event.value in select.numbers:
             self.draft["account"] = event.value
+            self.draft["account_number"] = select.numbers[event.value]
 
     def done_accounts(self, accounts) -> None:
-        select = self.query_one("#account", Select)
-        select.set_options([(safe_text(f"Ahorros {number}"), account_id) for account_id, number in accounts])
-        ids = [account_id for account_id, _ in accounts]
-        if accounts:
-            select.value = self.draft["account"] if self.draft.get("account") in ids else ids[0]
+        """Coming back to the form: the account she had chosen, or none and a note when it is gone meanwhile."""
+        select = self.query_one("#account", AccountSelect)
+        select.offer(((safe_text(f"Ahorros {number}"), account_id, number) for account_id, number in accounts),
+                     keep=self.draft.get("account"), keep_number=self.draft.get("account_number", ""), first=True)
 
     @on(Button.Pressed, "#send")
     @on(Input.Submitted, "#purpose")
@@ -327,7 +329,11 @@ class RequestFormScreen(MemberScreen):
         except ValidationError as exc:
             self._error(exc.message)
             return
-        account = self.query_one("#account", Select).value
+        account_select = self.query_one("#account", AccountSelect)
+        if account_select.unchosen:
+            self._error(account_select.unchosen)
+            return
+        account = account_select.value
         c = self.choices
         request = ProductRequest(product=c["product"], amount=c["amount"], term=c["term"], method=c["method"],
                                  income=income, purpose=self.query_one("#purpose", Input).value,

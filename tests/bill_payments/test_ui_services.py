@@ -335,3 +335,35 @@ async def test_zero_payments_typed_is_refused_at_its_field_not_programmed_withou
         assert isinstance(app.screen, ProgramarScreen)
         assert "El número de pagos va de 1 a 600" in str(app.screen.query_one("#count-error").render())
     assert backend.scheduled.schedules(who.token) == before
+
+
+async def test_pagar_keeps_the_chosen_debit_account_over_a_reload_and_says_when_it_is_gone(backend):
+    """After a payment the form reloads its accounts: it used to go back to the first one every time. It keeps the
+    member's account, and when a teller blocked it meanwhile it leaves none chosen, says which, and does not pay."""
+    from tests.transfer_helpers import number_of
+    from tests.transfers.test_ui_transfers import offered, withdraw
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "servicios_pagar", PayScreen)
+        screen = app.screen
+        await press_button(pilot, "#consult")
+        account = screen.query_one("#account", Select)
+        first, second = offered(account)[:2]
+        account.value = second
+        await pilot.pause()
+        screen.call("origins", backend.services.origins, app.token)  # what the screen asks after a payment
+        await settle(pilot)
+        assert account.value == second
+        withdraw(backend, second, "bloqueada")
+        screen.call("origins", backend.services.origins, app.token)
+        await settle(pilot)
+        gone = f"La cuenta de ahorros ******{number_of(backend, second)[-4:]} ya no está disponible; elige otra cuenta."
+        assert account.selection is None and offered(account) == [first] and gone in screen_text(app)
+        await press_button(pilot, "#pay")
+        assert app.screen is screen and account.selection is None and gone in screen_text(app)
+        account.value = first
+        await pilot.pause()
+        assert gone not in screen_text(app)
+        await press_button(pilot, "#pay")
+        assert isinstance(app.screen, ConfirmModal)

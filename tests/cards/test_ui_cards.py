@@ -360,3 +360,36 @@ async def test_the_card_statement_shows_the_minimum_at_80x24_without_scrolling_s
         older = statements[1]
         assert f"Fecha de corte {older.cut_date:%d/%m/%Y}" in screen_text(app)
         assert f"Pagos {format_money(older.payments)}" in screen_text(app)
+
+
+async def test_a_debit_account_blocked_meanwhile_is_not_replaced_on_the_refresh(backend):
+    """The refresh after a payment keeps the member's debit account; blocked meanwhile (a teller, another
+    session), it leaves none chosen and says which, and «Continuar» refuses until she chooses (it used to take
+    the first account)."""
+    from screens.shared.confirm import ConfirmModal
+    from tests.transfer_helpers import number_of
+    from tests.transfers.test_ui_transfers import offered, withdraw
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "tarjetas_cooprogreso")
+        screen = app.screen
+        origin = screen.query_one("#origin", Select)
+        first, second = offered(origin)[:2]
+        origin.value = second
+        await pilot.pause()
+        withdraw(backend, second, "bloqueada")
+        screen.call("origins", backend.cards.origins, app.token)  # what the screen asks after a payment
+        await settle(pilot)
+        gone = "La cuenta de ahorros ******" + number_of(backend, second)[-4:] + " ya no está disponible"
+        assert origin.selection is None and offered(origin) == [first] and gone in screen_text(app)
+        await choose(pilot, "minimo")
+        await pilot.click("#continue")
+        await settle(pilot)
+        assert app.screen is screen and origin.selection is None and gone in screen_text(app)
+        origin.value = first
+        await pilot.pause()
+        assert gone not in screen_text(app)
+        await pilot.click("#continue")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
