@@ -281,6 +281,7 @@ def test_check_catches_a_tampered_daily_usage(backend, lucia):
     ("UPDATE accounts SET status = 'cerrada' WHERE id = :dest", "La cuenta de destino no está activa"),
     ("UPDATE members SET status = 'inactivo' WHERE id = :dest_member", "La cuenta de destino no está activa"),
     ("UPDATE accounts SET status = 'bloqueada' WHERE id = :origin", "debe ser una cuenta de ahorros activa"),
+    ("UPDATE accounts SET status = 'cerrada' WHERE id = :origin", "debe ser una cuenta de ahorros activa"),
 ])
 def test_what_changes_after_the_last_check_before_the_lock_is_refused_under_it(backend, lucia, ana, meanwhile,
                                                                                refusal):
@@ -313,6 +314,24 @@ def test_what_changes_after_the_last_check_before_the_lock_is_refused_under_it(b
     assert conn.execute("SELECT verified_at FROM otp_challenges WHERE id = (SELECT challenge_id FROM operations"
                         " WHERE id = ?)", (pending.id,)).fetchone()[0] is None
     assert backend.transfers.history(lucia.token) == []
+
+
+@pytest.mark.parametrize("status", ["bloqueada", "cerrada"])
+def test_an_own_account_closed_or_blocked_is_refused_as_origin_and_as_own_destination(backend, lucia, ana, status):
+    """A form that still shows an account a teller closed or blocked meanwhile gets a refusal at the field, whatever
+    the kind of transfer: the backend does not rely on the form's list (nor on its confirmation being read)."""
+    gone, kept = lucia.accounts[:2]
+    with backend.db.write() as tx:
+        tx.execute("UPDATE accounts SET status = ? WHERE id = ?", (status, gone))
+    to_ana = number_of(backend, ana.accounts[0])
+    for request, field in [(TransferRequest("propia", gone, 1_00, "x", dest_account_id=kept), "origin"),
+                           (TransferRequest("terceros", gone, 1_00, "x", account_number=to_ana), "origin"),
+                           (TransferRequest("propia", kept, 1_00, "x", dest_account_id=gone), "destination")]:
+        with pytest.raises(ValidationError) as err:
+            backend.transfers.prepare(lucia.token, request)
+        assert err.value.field == field
+    assert gone not in {o.account_id for o in backend.transfers.origins(lucia.token)}
+    assert backend.transfers.history(lucia.token) == [] and balance_of(backend, ana.accounts[0]) == 300_00
 
 
 @pytest.mark.parametrize("code", ["0001", "9999", "00 1", None])
