@@ -45,7 +45,6 @@ class PayScreen(BillerChoice, MemberScreen):
         self.service_id = service_id
         self.services: dict[int, RegisteredService] = {}
         self.billers: dict[str, object] = {}
-        self.origin_ids: set[int] = set()
         self.presentment = None
 
     def compose_body(self) -> ComposeResult:
@@ -98,7 +97,6 @@ class PayScreen(BillerChoice, MemberScreen):
         """A reload (after a payment) keeps the account shown, or leaves none and says so when it is gone."""
         select = self.query_one("#account", AccountSelect)
         first_load = not select.loaded
-        self.origin_ids = {o.account_id for o in items}
         select.offer((safe_text(f"Ahorros {o.number} · Disponible {format_money(o.available)}"), o.account_id, o.number)
                      for o in items)
         if first_load:
@@ -117,8 +115,8 @@ class PayScreen(BillerChoice, MemberScreen):
     def _sync_account(self) -> None:
         """Debit the chosen service's own account, once both lists have arrived (in either order)."""
         service = self.services.get(chosen_id(self.query_one("#service", Select)) or 0)
-        if service and service.account_id in self.origin_ids:
-            self.query_one("#account", Select).value = service.account_id
+        if service:  # its account closed or blocked since: none chosen, and said (never another account)
+            self.query_one("#account", AccountSelect).choose(service.account_id, service.account_masked)
 
     def biller_chosen(self, biller) -> None:
         self._show_bills(None)

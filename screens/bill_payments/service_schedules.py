@@ -17,6 +17,7 @@ from backend.core.errors import ServiceError, ValidationError
 from backend.core.money import format_money, parse_money
 from backend.core.text import ascii_digits
 from screens.bill_payments.biller_choice import BillerChoice
+from screens.shared.account_select import AccountSelect
 from screens.shared.base import MemberScreen
 from screens.shared.field_errors import FieldErrors
 from screens.shared.cells import date_text, follow_row
@@ -72,7 +73,7 @@ class ProgramarScreen(FieldErrors, BillerChoice, MemberScreen):
         yield Label("Programar Pago", classes="section-title")
         with FormScroll(id="schedule-form"):
             yield Label("Cuenta de la que se generarán los débitos automáticos")
-            yield Select([], id="account", prompt="Cuenta de débito", compact=True)
+            yield AccountSelect(id="account", prompt="Cuenta de débito", note="#account-error")
             yield Static("", id="account-error", classes="field-error collapse")
             yield Label("Servicio registrado (opcional)")
             yield Select([], id="service", prompt="Escribir los datos", compact=True)
@@ -109,11 +110,9 @@ class ProgramarScreen(FieldErrors, BillerChoice, MemberScreen):
         self.call("services", services.services, token)
 
     def done_origins(self, items) -> None:
-        select = self.query_one("#account", Select)
-        select.set_options([(safe_text(f"Ahorros {o.number} · Disponible {format_money(o.available)}"), o.account_id)
-                            for o in items])
-        if items:
-            select.value = items[0].account_id
+        select = self.query_one("#account", AccountSelect)
+        select.offer((safe_text(f"Ahorros {o.number} · Disponible {format_money(o.available)}"), o.account_id, o.number)
+                     for o in items)
         select.focus()
 
     def done_categories(self, items) -> None:
@@ -129,8 +128,8 @@ class ProgramarScreen(FieldErrors, BillerChoice, MemberScreen):
         service = self.services.get(chosen_id(self.query_one("#service", Select)) or 0)
         for selector in ("#category", "#biller", "#id-label", "#identifier"):
             self.query_one(selector).display = service is None
-        if service:
-            self.query_one("#account", Select).value = service.account_id
+        if service:  # its account closed or blocked since: none chosen, and said (never another account)
+            self.query_one("#account", AccountSelect).choose(service.account_id, service.account_masked)
 
     def biller_chosen(self, biller) -> None:
         if biller:
@@ -153,14 +152,15 @@ class ProgramarScreen(FieldErrors, BillerChoice, MemberScreen):
                          otp_title="Código de seguridad · Pago Programado")
 
     def _request(self) -> ServiceScheduleRequest:
-        account = chosen_id(self.query_one("#account", Select))
+        account_select = self.query_one("#account", AccountSelect)
+        account = chosen_id(account_select)
         service = self.services.get(chosen_id(self.query_one("#service", Select)) or 0)
         if service:
             biller, identifier = service.biller_code, service.identifier
         else:
             biller, identifier = chosen_key(self.query_one("#biller", Select)), self.query_one("#identifier", Input).value
         if account is None:
-            raise ValidationError("Selecciona la cuenta de débito.", field="account")
+            raise ValidationError(account_select.unchosen or "Selecciona la cuenta de débito.", field="account")
         if not biller:
             raise ValidationError("Selecciona la categoría y la entidad.", field="biller")
         day = chosen_id(self.query_one("#day", Select))  # DUE_DATE (0): on each bill's due date

@@ -61,6 +61,16 @@ class AccountSelect(Select[int]):
             self.value = accounts[0][1]
         return ""
 
+    def choose(self, account: int, number: str) -> None:
+        """Show `account` (the one a registered service debits); not offered (closed or blocked since), none: the
+        note says so. Before the first list nothing is known yet: the caller chooses again once it is offered."""
+        if account in self.numbers:
+            self.value = account
+        elif self.loaded:
+            self.clear()
+            self.gone = gone_message(number)
+            self._say(self.gone)
+
     @property
     def unchosen(self) -> str:
         """Why nothing is chosen when an account left the list and she has not chosen another; else ""."""

@@ -367,3 +367,27 @@ async def test_pagar_keeps_the_chosen_debit_account_over_a_reload_and_says_when_
         assert gone not in screen_text(app)
         await press_button(pilot, "#pay")
         assert isinstance(app.screen, ConfirmModal)
+
+
+@pytest.mark.parametrize("key,kind,refuse", [("servicios_pagar", PayScreen, "#pay"),
+                                              ("servicios_programar", ProgramarScreen, "#schedule")])
+async def test_a_registered_service_whose_account_is_gone_chooses_no_account(backend, key, kind, refuse):
+    """A registered service debits its own account: closed or blocked since, Pagar kept the account shown (the
+    first) and Programar failed on a value its list did not have; now neither chooses one, and both say which."""
+    from tests.transfer_helpers import number_of
+    from tests.transfers.test_ui_transfers import withdraw
+
+    who = demo_member(backend)
+    service = backend.services.services(who.token)[0]
+    withdraw(backend, service.account_id, "bloqueada")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, key, kind)
+        screen = app.screen
+        await choose(pilot, "#service", service.id)
+        gone = f"La cuenta de ahorros ******{number_of(backend, service.account_id)[-4:]} ya no está disponible"
+        assert screen.query_one("#account", Select).selection is None and gone in screen_text(app)
+        if kind is PayScreen:
+            await press_button(pilot, "#consult")
+        await press_button(pilot, refuse)
+        assert app.screen is screen and gone in screen_text(app)
