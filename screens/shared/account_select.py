@@ -37,18 +37,18 @@ class AccountSelect(Select[int]):
         self.gone = ""  # what was said when the account shown left the list (cleared when she chooses)
 
     def offer(self, accounts: Iterable[tuple[RenderableType, int, str]], keep: object = _SHOWN,
-              keep_number: str = "", first: bool | None = None) -> str:
+              keep_number: str = "", first: bool | None = None) -> None:
         """Offer `accounts` (label, id, number) and show `keep` (by default the account shown now) if offered.
 
-        `keep` no longer offered: nothing is shown and the message saying so is returned (and kept in `gone`);
-        otherwise "" is returned. No account to keep: the first one when `first` (by default on the first list
-        only: a picker left empty on purpose stays empty)."""
+        `keep` no longer offered: nothing is shown and the note says so (kept in `gone` for the refusal). No
+        account to keep: the first one when `first` (by default on the first list only: a picker left empty
+        on purpose stays empty)."""
         accounts = list(accounts)
         wanted = self.selection if keep is _SHOWN else keep
         if first is None:
             first = not self.loaded
         number = keep_number or (self.numbers.get(wanted, "") if isinstance(wanted, int) else "")
-        self.numbers = {account: number for _, account, number in accounts}
+        self.numbers = {account: digits for _, account, digits in accounts}
         self.loaded = True
         self.set_options([(label, account) for label, account, _ in accounts])
         if isinstance(wanted, int) and wanted in self.numbers:
@@ -56,10 +56,8 @@ class AccountSelect(Select[int]):
         elif isinstance(wanted, int) and not isinstance(wanted, bool):
             self.gone = gone_message(number) if number else "La cuenta que elegiste ya no está disponible; elige otra cuenta."
             self._say(self.gone)
-            return self.gone
         elif first and accounts:
             self.value = accounts[0][1]
-        return ""
 
     def choose(self, account: int, number: str) -> None:
         """Show `account` (the one a registered service debits); not offered (closed or blocked since), none: the
