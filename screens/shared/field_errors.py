@@ -42,13 +42,33 @@ class FieldErrors(_Mixin):
         for said in lines:
             said.update(safe_text(message))
             said.display = True
+        focused: Widget | None = None
         if target and (found := self.query(target)):
             widget = found.first()
             if widget.display and widget.focusable:
-                widget.focus()
-        for said in lines:  # the whole message scrolled into sight with the field above it, once laid out (twice:
-            # a scrollbar that appears for it narrows the form, and the message wraps again)
-            said.call_after_refresh(said.call_after_refresh, said.scroll_visible, animate=False)
+                # with a message, the field is scrolled to below, with it: the focus's own scroll (animated, to the
+                # field's centre) ran after the message's and took it out of sight on a busy machine
+                widget.focus(scroll_visible=not lines)
+                focused = widget
+        for said in lines:  # once laid out (twice: a scrollbar that appears for it narrows the form, and the
+            # message wraps again)
+            said.call_after_refresh(said.call_after_refresh, self._into_sight, said, focused)
+
+    @staticmethod
+    def _into_sight(said: Widget, field: Widget | None) -> None:
+        """The field, then its message, each scrolled the least into sight: both seen when they fit in the form,
+        and the message whatever happens (it is what the person reads first). A scroll still gliding (Enter on
+        the last field scrolled the form to «Continuar») is ended first: measured from a position it was about to
+        leave, the message was scrolled to where the glide then took the form from."""
+        if not said.is_attached:
+            return
+        animator = said.app.animator
+        for node in said.ancestors_with_self:
+            animator.force_stop_animation(node, "scroll_y")
+            animator.force_stop_animation(node, "scroll_x")
+        if field is not None and field.is_attached:
+            field.scroll_visible(animate=False, immediate=True)
+        said.scroll_visible(animate=False, immediate=True)
 
     _said_line = ""  # the line `field_error` wrote last: the only one a change clears (not a screen's own notes)
 
