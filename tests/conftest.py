@@ -102,12 +102,6 @@ SLOW_FIRST = ("test_ssh", "test_demos", "test_scheduled_properties", "test_dates
               "test_snapshots_contacto", "test_ui_affiliation", "test_snapshots_cards", "test_ui_beneficiaries",
               "test_snapshots_solicitudes", "test_ui_login", "test_ui_products", "test_web", "test_scheduled")
 ONE_WORKER = ("test_ssh",)
-# Modules whose tests mostly wait (a lease to run out, a killed process's lock, a browser, a server answering late):
-# dealt out one by one among the busy tests of the run but its last tenth. Run as blocks, after the slow modules,
-# they had three workers waiting at once beside the SSH module's for a minute: a core idle a fifth of the time.
-WAITING = ("test_web_browser", "test_races", "test_end_of_day_claims", "test_worker", "test_warm",
-           "test_security_center", "test_bill_gateway", "test_staff_session_at_the_lock", "test_gateway_answers",
-           "test_sms_gateway")
 # What turns on a date (end of day, card cycles and statements, scheduled payments, plazo fijo, loans,
 # deferrals, sessions and codes): `.ci/run` plays these again under faketime at other dates (`-m dates`).
 DATE_SENSITIVE = ("test_end_of_day", "test_card_cycle", "test_card_arrears", "test_card_payments", "test_cli_cards", "test_scheduled",
@@ -139,16 +133,6 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.dates)
     rank = {name: n for n, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(module(item), len(SLOW_FIRST)))  # stable: same order inside a module
-    waiting = [item for item in items if module(item) in WAITING]
-    busy = [item for item in items if module(item) not in WAITING]
-    if waiting and busy:
-        step = max(1, len(busy) * 9 // 10 // len(waiting))  # none of them among the last tenth, which ends the run
-        order = []
-        for n, item in enumerate(busy):
-            order.append(item)
-            if n % step == step - 1 and waiting:
-                order.append(waiting.pop(0))
-        items[:] = order + waiting
 
 
 def require_pg() -> None:
