@@ -79,9 +79,12 @@ def _writable(path: Path, info: os.stat_result) -> bool:
 
 def _user_version(path: Path) -> int:
     """The schema version, read-only. With no write-ahead log beside the file its header is the truth
-    (bytes 60–63); with one, SQLite reads through it (the header alone can be stale)."""
-    wal = Path(f"{path}-wal")
-    if not wal.exists() or wal.stat().st_size == 0:
+    (bytes 60–63); with one and its index, SQLite reads through them (the header alone can be stale). A log
+    without its index is not opened here: SQLite would create the index beside it, a file of whoever asks (a
+    read-only open refuses that file anyway: backend/core/db.py `read_only_uri`; a writable one reads it)."""
+    real = path.resolve()
+    wal, shm = Path(f"{real}-wal"), Path(f"{real}-shm")
+    if not wal.exists() or wal.stat().st_size == 0 or not shm.exists():
         try:
             header = read_head(path, 100, what="La base de datos")
         except ServiceError as exc:

@@ -449,12 +449,11 @@ WAL_FORMAT = 2  # bytes 18 and 19 of a SQLite header: 1 for a rollback journal, 
 
 
 def _nobody_writes(path: Path) -> bool:
-    """Nothing can write the file: its disk is mounted read-only, or the file has no write bit for anyone (a process
-    of another account cannot write it, and our own commands run as root refuse such a file too: cooprogreso_tui/
-    dbcheck.py `_writable` goes by the mode bits)."""
+    """The file has no write bit for anyone: a process of another account cannot write it, and our own commands
+    run as root refuse such a file too (cooprogreso_tui/dbcheck.py `_writable` goes by the mode bits). A disk
+    mounted read-only is not enough: a read-only bind mount (a container's `:ro`, an NFS export) may show a file
+    that the service writes through another mount."""
     try:
-        if os.statvfs(path).f_flag & os.ST_RDONLY:
-            return True
         return not os.stat(path).st_mode & 0o222
     except OSError:
         return False
@@ -464,27 +463,30 @@ def read_only_uri(path: Path) -> str:
     """The URI that opens `path` without writing a byte, in or beside it; `SchemaError` where there is none.
 
     `mode=ro` reads a file in rollback-journal mode (a restored backup) under SQLite's shared lock, and a file in
-    write-ahead-log mode through its `-shm` index, which a live writer keeps (SQLite ≥ 3.22 reads a `-shm` it may
-    not write): a snapshot as consistent as any reader's. A WAL file that nobody has open has neither `-wal` nor
-    `-shm` (the last connection removes them), and `mode=ro` would then create the index beside it: impossible in
-    a read-only folder, and in a writable one it would leave a `-shm` of this account that the service's own
-    account may not be able to write. That file is opened `immutable=1` (no lock, no index: SQLite trusts that
-    the file cannot change), which is safe only because of the two conditions checked: no `-wal` holds committed
-    pages that immutable would skip, and nothing can write the file (`_nobody_writes`), so no writer can come in
-    while it is read (one that had it open before its write bits were taken would have left its `-wal` and `-shm`
-    there). Any other such file (another account may write it) is refused: copy it first."""
-    uri = path.resolve().as_uri()
-    wal, shm = (Path(f"{path}-{end}") for end in ("wal", "shm"))
+    write-ahead-log mode through its `-wal` and `-shm` index, which a live writer keeps (SQLite ≥ 3.22 reads a
+    `-shm` it may not write): a snapshot as consistent as any reader's. A WAL file that nobody has open has neither
+    `-wal` nor `-shm` (the last connection removes them), and `mode=ro` would then create them beside it:
+    impossible in a read-only folder, and in a writable one it would leave files of this account that the
+    service's own account may not be able to write (a `-shm` left alone by a crash likewise gets a `-wal`). That
+    file is opened `immutable=1` (no lock, no index: SQLite trusts that the file cannot change), which is safe only
+    because of the two conditions checked: no `-wal` holds committed pages that immutable would skip, and nothing
+    can write the file (`_nobody_writes`), so no writer can come in while it is read (one that had it open before
+    its write bits were taken would have left its `-wal` and `-shm` there). Any other such file (another account
+    may write it) is refused: copy it first. The files beside it are looked for beside the file itself, not
+    beside a link to it (SQLite opens the file the link names)."""
+    real = path.resolve()
+    uri = real.as_uri()
+    wal, shm = (Path(f"{real}-{end}") for end in ("wal", "shm"))
     from backend.core.files import read_head
 
     header = read_head(path, 20, what="La base de datos")
-    if len(header) < 20 or header[18] != WAL_FORMAT or shm.exists():
+    if len(header) < 20 or header[18] != WAL_FORMAT or (wal.exists() and shm.exists()):
         return f"{uri}?mode=ro"
     if wal.exists() and wal.stat().st_size > 0:
         raise SchemaError(f"La base de datos {path} tiene cambios en su archivo {wal.name} que solo se leen junto "
                           f"con {shm.name}, y este falta: ábrela donde se pueda escribir o revisa una copia hecha "
                           f"con «cooprogreso backup».")
-    if _nobody_writes(path):
+    if _nobody_writes(real):
         return f"{uri}?mode=ro&immutable=1"
     raise SchemaError(f"La base de datos {path} es de solo lectura para este usuario, pero otro usuario puede "
                       f"escribirla: para revisarla sin riesgo, hazlo sobre una copia («cooprogreso backup») o sin "

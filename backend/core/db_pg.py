@@ -37,7 +37,6 @@ try:
     from psycopg import errors as pg_errors
     from psycopg.abc import Buffer
     from psycopg.adapt import Loader
-    from psycopg.conninfo import conninfo_to_dict
     from psycopg.pq import ExecStatus, TransactionStatus
 except ImportError as exc:  # pragma: no cover - depends on the installation
     from backend.core.errors import SchemaError
@@ -308,13 +307,11 @@ def _connect(url: str, readonly: bool = False) -> PgConnection:
     try:
         # UTF-8 between us and the server whatever the database's own encoding: statements are sent as UTF-8
         # bytes (`_statement`), so a literal like 'En revisión' must be read as UTF-8 by the server too.
-        # Read-only: every transaction of the session is READ ONLY, so the server itself refuses any write of ours.
-        if readonly:  # after any options the URL gives (a search_path), which the keyword would replace
-            given = str(conninfo_to_dict(url).get("options") or "")
-            raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, client_encoding="utf8",
-                                  options=f"{given} -c default_transaction_read_only=on".strip())
-        else:
-            raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, client_encoding="utf8")
+        raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory, client_encoding="utf8")
+        if readonly:  # every transaction of the session READ ONLY: the server itself refuses any write of ours. Said
+            # once connected, not as a startup option: that would replace PGOPTIONS or a service file's options,
+            # and a pooler may refuse a startup parameter it does not track
+            raw.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SchemaError(f"No se pudo conectar a la base de datos {DatabaseUrl(url)}: {reason}") from exc

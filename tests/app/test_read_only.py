@@ -65,6 +65,7 @@ def test_on_a_read_only_disk_the_commands_that_read_work_and_the_others_say_why_
     folder.mkdir()
     db = folder / "coop.sqlite3"
     shutil.copy(db_path, db)
+    db.chmod(0o444)  # a copy for auditing: the mount alone does not say nobody writes it elsewhere (bind mounts)
     writable = tmp_path / "escritura" / "coop.sqlite3"
     writable.parent.mkdir()
     shutil.copy(db_path, writable)
