@@ -35,6 +35,7 @@ class AccountSelect(Select[int]):
         self.numbers: dict[int, str] = {}  # the accounts offered now, id → number
         self.loaded = False  # a first list was offered
         self.gone = ""  # what was said when the account shown left the list (cleared when she chooses)
+        self.gone_id: int | None = None  # that account: offered again (unblocked), the note is done
 
     def offer(self, accounts: Iterable[tuple[RenderableType, int, str]], keep: object = _SHOWN,
               keep_number: str = "", first: bool | None = None) -> None:
@@ -51,10 +52,14 @@ class AccountSelect(Select[int]):
         self.numbers = {account: digits for _, account, digits in accounts}
         self.loaded = True
         self.set_options([(label, account) for label, account, _ in accounts])
+        if self.gone and self.gone_id in self.numbers:  # back in the list: not gone (she still chooses)
+            said, self.gone, self.gone_id = self.gone, "", None
+            self._say("", only_if=said)
         if isinstance(wanted, int) and wanted in self.numbers:
             self.value = wanted
         elif isinstance(wanted, int) and not isinstance(wanted, bool):
             self.gone = gone_message(number) if number else "La cuenta que elegiste ya no está disponible; elige otra cuenta."
+            self.gone_id = wanted
             self._say(self.gone)
         elif first and accounts:
             self.value = accounts[0][1]
@@ -66,7 +71,7 @@ class AccountSelect(Select[int]):
             self.value = account
         elif self.loaded:
             self.clear()
-            self.gone = gone_message(number)
+            self.gone, self.gone_id = gone_message(number), account
             self._say(self.gone)
 
     @property
@@ -77,7 +82,7 @@ class AccountSelect(Select[int]):
     def on_select_changed(self, event: Select.Changed) -> None:
         """She chose an account: the note about the one gone is done (the event goes on to the form)."""
         if self.gone and self.selection is not None:
-            said, self.gone = self.gone, ""
+            said, self.gone, self.gone_id = self.gone, "", None
             self._say("", only_if=said)
 
     def _say(self, text: str, only_if: str | None = None) -> None:

@@ -44,6 +44,7 @@ class TransferScreen(FieldErrors, MemberScreen):
         self.own_accounts: list[tuple[str, int, str]] = []  # «propia»: every savings account, for the destination list
         self._dest_ids: list[int] = []  # what the destination list offers now
         self._origin_ids: list[int] = []  # what the origin list offers now
+        self._origin_before: int | None = None  # «propia»: the origin the destination list was last made for
 
     def compose_body(self) -> ComposeResult:
         yield Label(TITLES[self.kind], classes="section-title")
@@ -101,7 +102,7 @@ class TransferScreen(FieldErrors, MemberScreen):
         first_load = not origin.loaded
         self._origin_ids = [o.account_id for o in origins]
         # a reload (after a transfer) brings new balances, never another account: one gone leaves no choice
-        origin.offer((f"Ahorros {o.number} · Disponible {format_money(o.available)}", o.account_id, o.number)
+        origin.offer((safe_text(f"Ahorros {o.number} · Disponible {format_money(o.available)}"), o.account_id, o.number)
                      for o in origins)
         if self.kind == "propia":
             self.own_accounts = [(f"Ahorros {o.number}", o.account_id, o.number) for o in origins]
@@ -119,13 +120,15 @@ class TransferScreen(FieldErrors, MemberScreen):
     def _own_destinations(self) -> None:
         """The destination list offers every own account but the origin (choosing it was a dead end)."""
         origin = chosen_id(self.query_one("#origin", Select))
+        previous, self._origin_before = self._origin_before, origin
         dest = self.query_one("#dest-own", AccountSelect)
         others = [(safe_text(label), account, number) for label, account, number in self.own_accounts if account != origin]
         if [account for _, account, _ in others] == self._dest_ids:
             return  # same list: leave the person's choice and the Select alone
         self._dest_ids = [account for _, account, _ in others]
-        if dest.selection is not None and dest.selection == origin:  # she chose it as origin: the next one
-            dest.offer(others, keep=None, first=True)
+        if dest.selection is not None and dest.selection == origin:  # she took the destination as origin: the two
+            # swap, as she sees them (never an account she did not have on the screen)
+            dest.offer(others, keep=previous if previous in self._dest_ids else None, first=True)
         else:  # the one shown, or none if it was closed or blocked meanwhile (she chooses again)
             dest.offer(others)
 

@@ -4,6 +4,7 @@ from textual.widgets import Select, Static
 
 from backend.core import accounts
 
+from screens.shared.account_select import AccountSelect
 from screens.shared.confirm import ConfirmModal
 from screens.shared.otp import OtpModal
 from screens.shared.receipt import ReceiptModal
@@ -222,21 +223,30 @@ async def test_changing_the_amount_after_the_code_voids_it(backend, ana):
     assert len(backend.transfers.history(backend.auth.login("demo", "Demo-2026!").token)) == 1
 
 
-async def test_own_destination_list_never_offers_the_origin(backend):
-    """Issue 21 point 12: the destination list offered the origin account itself."""
+async def test_own_destination_list_never_offers_the_origin(backend, lucia):
+    """Issue 21 point 12: the destination list offered the origin account itself. Taking the destination as origin
+    swaps the two (it used to put the first other account as destination, one she had not chosen)."""
+    with backend.db.write() as tx:  # a third account: the first other one is then not always the old origin
+        accounts.open_savings(tx, lucia.member_id, "2026-01-01")
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await open_transfer(pilot, "propia")
         origin = app.screen.query_one("#origin", Select)
         dest = app.screen.query_one("#dest-own", Select)
-        accounts = [value for _, value in origin._options if isinstance(value, int)]
-        assert len(accounts) >= 2
+        accounts_offered = [value for _, value in origin._options if isinstance(value, int)]
+        assert len(accounts_offered) >= 3
         offered = [value for _, value in dest._options if isinstance(value, int)]
         assert origin.value not in offered and dest.value in offered
+        origin.value = accounts_offered[1]  # the second account as origin, the third as destination
+        await settle(pilot)
+        dest.value = accounts_offered[2]
+        await settle(pilot)
+        was_origin = origin.value
         origin.value = dest.value  # the person picks as origin the account that was the destination
         await settle(pilot)
         offered = [value for _, value in dest._options if isinstance(value, int)]
-        assert origin.value not in offered and dest.value != origin.value and dest.value in accounts
+        assert origin.value not in offered and dest.value != origin.value and dest.value in accounts_offered
+        assert dest.value == was_origin  # the two swapped: no account she did not have on the screen
 
 
 async def test_a_reload_landing_late_keeps_the_persons_account_and_focus(backend):
@@ -331,3 +341,26 @@ async def test_an_own_destination_closed_meanwhile_is_not_replaced_either(backen
         assert gone in screen_text(app)
         await fill_and_continue(pilot, "5")
         assert app.screen is screen and dest.selection is None and gone in screen_text(app)
+
+
+async def test_an_account_unblocked_again_is_no_longer_said_gone(backend):
+    """Blocked while chosen, then unblocked before she chose another: the next reload offers it again, and the
+    form no longer says it is unavailable (she still chooses: nothing is picked for her)."""
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transfer(pilot, "terceros")
+        screen = app.screen
+        origin = screen.query_one("#origin", Select)
+        second = offered(origin)[1]
+        origin.value = second
+        await pilot.pause()
+        status = backend.db.conn.execute("SELECT status FROM accounts WHERE id = ?", (second,)).fetchone()[0]
+        withdraw(backend, second, "bloqueada")
+        screen.call("origins", backend.transfers.origins, app.token)
+        await settle(pilot)
+        assert "ya no está disponible" in screen_text(app)
+        withdraw(backend, second, status)
+        screen.call("origins", backend.transfers.origins, app.token)
+        await settle(pilot)
+        assert second in offered(origin) and origin.selection is None
+        assert "ya no está disponible" not in screen_text(app) and not screen.query_one("#origin", AccountSelect).unchosen
