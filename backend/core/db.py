@@ -156,8 +156,8 @@ class DatabaseUrl:
     def expanduser(self) -> DatabaseUrl:
         return self
 
-    def __str__(self) -> str:  # the password given as user:password@ or as ?password=… (libpq takes both)
-        return re.sub(r"([?&]password=)[^&#]*", r"\1***", re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", self.url))
+    def __str__(self) -> str:  # the password given as user:password@, ?password=… or ?sslpassword=… (libpq takes all)
+        return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", self.url))
 
     def __repr__(self) -> str:
         return f"DatabaseUrl({str(self)!r})"

@@ -61,6 +61,10 @@ def status(target: str | Path | DatabaseUrl, key_file: Path, now: datetime, *, m
     except Exception as exc:  # noqa: BLE001 - unreachable is what this command reports
         return Report((Check("base", CRITICAL, f"No se pudo conectar con la base de datos: {type(exc).__name__}."),))
     try:
+        try:  # PostgreSQL: a role that may only read, or a read-only session or standby, is as critical
+            readonly = readonly or not db.can_write()
+        except Exception:  # noqa: BLE001 - not a database of ours (no audit log): the schema check says so
+            pass
         checks = [Check("base", CRITICAL, "Base de datos de solo lectura: se revisó sin escribir en ella, pero la "
                                           "aplicación necesita poder escribir.") if readonly else
                   Check("base", OK, f"Base de datos accesible ({db.engine}).")]

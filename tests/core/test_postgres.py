@@ -139,6 +139,8 @@ def test_demo_data_refuses_a_database_that_has_members(db_path, engine):
 def test_urls_are_printed_without_password():
     url = DatabaseUrl("postgresql://cajero:s3cr3t@db.coop.ec:5432/coop")
     assert "s3cr3t" not in str(url) and "s3cr3t" not in repr(url) and str(url).startswith("postgresql://cajero:***@")
+    keys = DatabaseUrl("postgresql://db.coop.ec/coop?sslmode=verify-full&password=s3cr3t&sslpassword=cl4ve")
+    assert "s3cr3t" not in str(keys) and "cl4ve" not in str(keys) and "sslmode=verify-full" in str(keys)
 
 
 def test_copy_db_moves_a_coop_and_new_rows_continue_after_the_copied_ids(demo_template, pg_server, tmp_path, clock):

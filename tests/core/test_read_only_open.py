@@ -161,6 +161,10 @@ def test_a_postgresql_role_that_may_only_read_runs_the_read_commands_and_the_oth
                     assert "solo lectura para este usuario" in err and f"secreto-{tag}" not in err, err
                     assert shown in err and "password=***" in shown
                     assert not any(word in err for word in ("permission", "denied", "read-only", "Error")), err
+                capsys.readouterr()  # the monitor says the app cannot run for this role (it said «accesible»)
+                code = main(["status", "--db", url])
+                out, err = capsys.readouterr()
+                assert code != 0 and "Base de datos de solo lectura" in out and f"secreto-{tag}" not in out, out
             assert admin.execute("SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM entries)"
                                  ).fetchone() == rows
         finally:
