@@ -341,7 +341,7 @@ async def test_pagar_keeps_the_chosen_debit_account_over_a_reload_and_says_when_
     """After a payment the form reloads its accounts: it used to go back to the first one every time. It keeps the
     member's account, and when a teller blocked it meanwhile it leaves none chosen, says which, and does not pay."""
     from tests.transfer_helpers import number_of
-    from tests.transfers.test_ui_transfers import offered, withdraw
+    from tests.transfer_helpers import offered, withdraw
 
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
@@ -375,7 +375,7 @@ async def test_a_registered_service_whose_account_is_gone_chooses_no_account(bac
     """A registered service debits its own account: closed or blocked since, Pagar kept the account shown (the
     first) and Programar failed on a value its list did not have; now neither chooses one, and both say which."""
     from tests.transfer_helpers import number_of
-    from tests.transfers.test_ui_transfers import withdraw
+    from tests.transfer_helpers import withdraw
 
     who = demo_member(backend)
     service = backend.services.services(who.token)[0]

@@ -368,7 +368,7 @@ async def test_a_debit_account_blocked_meanwhile_is_not_replaced_on_the_refresh(
     the first account)."""
     from screens.shared.confirm import ConfirmModal
     from tests.transfer_helpers import number_of
-    from tests.transfers.test_ui_transfers import offered, withdraw
+    from tests.transfer_helpers import offered, withdraw
 
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:

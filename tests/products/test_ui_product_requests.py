@@ -35,6 +35,13 @@ async def simulate(pilot, product, amount, term, method=None):
     await settle(pilot)
 
 
+async def loan_form(pilot) -> None:
+    """A consumer loan of $1,000 over 12 months simulated, then its request form (F4)."""
+    await simulate(pilot, "consumo", "1000", 12, "frances")
+    await pilot.press("f4")
+    await settle(pilot)
+
+
 async def test_simulate_a_loan_then_ask_for_it_with_a_code(backend):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
@@ -149,9 +156,7 @@ async def test_typed_invisible_characters_in_the_destination_are_refused_not_dro
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await open_section(pilot)
-        await simulate(pilot, "consumo", "1000", 12, "frances")
-        await pilot.press("f4")
-        await settle(pilot)
+        await loan_form(pilot)
         form = app.screen
         assert isinstance(form, RequestFormScreen)
         form.query_one("#income", Input).value = "1500"
@@ -235,9 +240,7 @@ async def test_what_she_typed_on_the_form_is_there_again_for_the_same_product_wh
         await open_section(pilot)
         section = app.screen
         assert isinstance(section, ProductRequestsScreen)
-        await simulate(pilot, "consumo", "1000", 12, "frances")
-        await pilot.press("f4")
-        await settle(pilot)
+        await loan_form(pilot)
         await type_keys(pilot, "#income", "1500")
         await type_keys(pilot, "#purpose", "Techo nuevo")
         await pilot.press("escape")
@@ -267,9 +270,7 @@ async def test_what_she_typed_on_the_form_is_there_again_for_the_same_product_wh
         menu.highlighted = menu.get_option_index("solicitudes")
         await pilot.press("enter")
         await settle(pilot)
-        await simulate(pilot, "consumo", "1000", 12, "frances")
-        await pilot.press("f4")
-        await settle(pilot)
+        await loan_form(pilot)
         assert app.screen.query_one("#income", Input).value == "" and app.screen.query_one("#purpose", Input).value == ""
 
 
@@ -282,9 +283,7 @@ async def test_the_request_form_moves_on_with_enter_and_asks_from_the_destinatio
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await open_section(pilot)
-        await simulate(pilot, "consumo", "1000", 12, "frances")
-        await pilot.press("f4")
-        await settle(pilot)
+        await loan_form(pilot)
         form = app.screen
         assert isinstance(form, RequestFormScreen) and form.query_one("#income", Input).has_focus
         burst(app, *"1500", "enter", *"Techo nuevo")
@@ -301,14 +300,12 @@ async def test_the_account_she_chose_closed_while_she_was_away_is_not_replaced_b
     form chooses none, says which is gone and does not send until she chooses (it used to take the first one)."""
     from screens.shared.confirm import ConfirmModal
     from tests.transfer_helpers import number_of
-    from tests.transfers.test_ui_transfers import offered, withdraw
+    from tests.transfer_helpers import offered, withdraw
 
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await open_section(pilot)
-        await simulate(pilot, "consumo", "1000", 12, "frances")
-        await pilot.press("f4")
-        await settle(pilot)
+        await loan_form(pilot)
         account = app.screen.query_one("#account", Select)
         first, second = offered(account)[:2]
         account.value = second

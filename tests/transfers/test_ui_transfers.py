@@ -11,7 +11,7 @@ from screens.shared.receipt import ReceiptModal
 from screens.transfers.transfer_history import TransferHistoryScreen
 from screens.transfers.transfers import TransferScreen
 from tests.conftest import last_code
-from tests.transfer_helpers import balance_of, number_of
+from tests.transfer_helpers import balance_of, number_of, offered, withdraw
 from tests.ui import SIZE, make_app, screen_text, settle, signed_in, type_into
 
 SECTIONS = {"propia": "transferencias_propias", "terceros": "transferencias_cooprogreso",
@@ -273,17 +273,6 @@ async def test_a_reload_landing_late_keeps_the_persons_account_and_focus(backend
         assert origin.value == second and app.focused is screen.query_one("#amount")
         assert {value for _, value in origin._options if isinstance(value, int)} == {o.account_id for o in late}
 
-
-
-def withdraw(backend, account_id, status):
-    """What a teller's session does meanwhile: the account closed or blocked (no service does it: SQL, as the
-    backend's own tests do)."""
-    with backend.db.write() as tx:
-        tx.execute("UPDATE accounts SET status = ? WHERE id = ?", (status, account_id))
-
-
-def offered(select):
-    return [value for _, value in select._options if isinstance(value, int)]
 
 
 async def test_an_origin_closed_meanwhile_is_not_replaced_by_another_account(backend, ana):
