@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -57,30 +58,22 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "cooprogreso_tui.cli", *FAST_SET, *args]
 
 
-_DEMOS: dict[tuple[str, str], Path] = {}
-
-
 def make_demo(path: Path) -> Path:
     """The full demo co-op (as `cooprogreso demo-data` makes it), with the cheap KDF.
 
-    Built once per test process, clock and key file (the command takes a few seconds), then copied: every
-    caller gets its own file in the same state."""
+    Built once per test run and clock (the command takes a few seconds; tests/run_shared.py), then copied:
+    every caller gets its own file in the same state."""
+    from tests import run_shared
     from tests.conftest import NOW
 
     # A module-scoped fixture calls this before the test's own clock is set: the tests' day, never the real one.
     clock = os.environ.get("COOPROGRESO_CLOCK") or NOW.isoformat()
-    key = (clock, os.environ.get("COOPROGRESO_SECRET_KEY_FILE", ""))
-    made = _DEMOS.get(key)
-    if made is None or not made.exists():
-        import atexit
-        import tempfile
 
-        folder = tempfile.mkdtemp(prefix="cooprogreso-demo-")
-        atexit.register(shutil.rmtree, folder, True)
-        made = Path(folder) / "demo.sqlite3"
+    def build(made: Path) -> None:
         subprocess.run(cli("demo-data", "--db", str(made)), check=True, capture_output=True, timeout=120,
                        env={**os.environ, "COOPROGRESO_CLOCK": clock})
-        _DEMOS[key] = made
+
+    made = run_shared.file_once(f"demo-data-{re.sub(r'[^0-9A-Za-z]', '', clock)}.sqlite3", build)
     shutil.copy(made, path)
     return path
 

@@ -21,6 +21,7 @@ from backend.core.clock import FixedClock
 from backend.core.settings import Settings
 from backend.demo.coop import create_demo
 from backend.service import Backend
+from tests import run_shared
 
 # Textual's pilot waits after every key until the process looks idle, sampling CPU time every 20 ms; a 5 ms
 # sample with the same idle share (5% of a sample) answers as surely, four times sooner.
@@ -45,20 +46,18 @@ def log_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "demo.sqlite3"
-    create_demo(path, seed=7, members=12, today=TODAY, settings=fast_settings())
-    return path
+def demo_template() -> Path:
+    """The small demo co-op on SQLite, built once per test run (tests/run_shared.py); tests copy it."""
+    return run_shared.file_once("demo.sqlite3", lambda path: create_demo(path, seed=7, members=12, today=TODAY,
+                                                                        settings=fast_settings()))
 
 
 @pytest.fixture(scope="session")
-def empty_db_template(tmp_path_factory) -> Path:
-    """An empty SQLite database with every migration applied, made once per test process."""
+def empty_db_template() -> Path:
+    """An empty SQLite database with every migration applied, made once per test run."""
     from backend.core.database import open_database
 
-    path = tmp_path_factory.mktemp("empty") / "empty.sqlite3"
-    open_database(path).close()
-    return path
+    return run_shared.file_once("empty.sqlite3", lambda path: open_database(path).close())
 
 
 @pytest.fixture(scope="session")
@@ -163,9 +162,15 @@ def pg_server():
 
 @pytest.fixture(scope="session")
 def pg_template(pg_server) -> str:
-    """The demo co-op on PostgreSQL, built once per test process; tests get copies of it."""
-    name = pg_server.fresh_database("tmpl")
-    create_demo(pg_server.url(name), seed=7, members=12, today=TODAY, settings=fast_settings())
+    """The demo co-op on PostgreSQL, built once per test run (tests/run_shared.py); tests get copies of it."""
+    name = run_shared.pg_name("tmpl")
+
+    def build() -> None:
+        pg_server.drop(name)
+        pg_server.admin.execute(f'CREATE DATABASE "{name}"')
+        create_demo(pg_server.url(name), seed=7, members=12, today=TODAY, settings=fast_settings())
+
+    run_shared.built_once(name, build)
     return name
 
 
@@ -295,9 +300,8 @@ def pytest_addoption(parser) -> None:
 
 
 def pytest_configure(config):
-    """Every test (and every CLI it starts) keeps the co-op's keys in a private key file of its own run."""
-    import os
-    import tempfile
+    """Every test (and every CLI it starts) keeps the co-op's keys in a private key file of its own run
+    (tests/run_shared.py), shared by the run's processes."""
 
     if config.getoption("pg_census", False):
         from tests import pg_census
@@ -313,9 +317,7 @@ def pytest_configure(config):
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
 
-    folder = tempfile.mkdtemp(prefix="cooprogreso-keys-")
-    os.environ["COOPROGRESO_SECRET_KEY_FILE"] = os.path.join(folder, "keys.json")
-    config._cooprogreso_keys = folder
+    config._cooprogreso_run = run_shared.start(hasattr(config, "workerinput"))
     if not hasattr(config, "workerinput"):  # once, in the controller: the xdist workers start after this
         _compile_the_project()
 
@@ -332,9 +334,7 @@ def _compile_the_project() -> None:
 
 
 def pytest_unconfigure(config):
-    folder = getattr(config, "_cooprogreso_keys", None)
-    if folder:
-        shutil.rmtree(folder, ignore_errors=True)
+    run_shared.finish(getattr(config, "_cooprogreso_run", None), PG_URL)
 
 
 def without_demo_cases(backend: Backend) -> None:

@@ -1,0 +1,86 @@
+"""What one test run builds once for all its processes (#23): the demo co-ops that tests copy (SQLite files, the
+PostgreSQL template) and the key file that opens them. Each xdist worker built its own, about 5 s of CPU each;
+now the first process to ask builds it while the others wait on a lock, then every one copies the same thing.
+
+The run's folder is made by the process that configures first (the xdist controller, or the only process with
+`-n0`) and handed to the workers in the environment; it holds the key file (shared: it takes one entry per
+database, written under its own lock, as on a branch server with several processes) and what was built."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+RUN_ENV = "COOPROGRESO_TEST_RUN"
+
+
+def start(is_worker: bool) -> str | None:
+    """The run's folder, in the environment (and the key file in it); returns it when this process made it (and
+    so removes it at the end: `finish`). A worker takes its controller's."""
+    folder = os.environ.get(RUN_ENV) if is_worker else None
+    made = None
+    if not folder:
+        folder = made = tempfile.mkdtemp(prefix="cooprogreso-run-")
+        os.environ[RUN_ENV] = folder
+    os.environ["COOPROGRESO_SECRET_KEY_FILE"] = os.path.join(folder, "keys.json")
+    return made
+
+
+def folder() -> Path:
+    return Path(os.environ[RUN_ENV])
+
+
+def pg_name(what: str) -> str:
+    """A PostgreSQL database shared by the run's processes: named after the run, so that `finish` finds it."""
+    return f"cp_run_{re.sub(r'[^a-z0-9]', '', folder().name.rsplit('-', 1)[-1].lower())}_{what}"
+
+
+def built_once(name: str, build: Callable[[], None]) -> None:
+    """`build()` once in this run, by whichever process asks first; the others wait until it is done. A builder
+    killed halfway leaves no mark of done: the next one to ask builds again (`build` starts from nothing)."""
+    run = folder()
+    done = run / f"{name}.done"
+    if done.exists():
+        return
+    with open(run / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            build()
+            done.touch()
+
+
+def file_once(name: str, build: Callable[[Path], None]) -> Path:
+    """A file of the run's folder, made by `build(path)` once."""
+    path = folder() / name
+
+    def fresh() -> None:
+        path.unlink(missing_ok=True)
+        build(path)
+
+    built_once(name, fresh)
+    return path
+
+
+def finish(made: str | None, pg_url: str) -> None:
+    """The run's folder goes, and its PostgreSQL databases with it (by the process that made the folder, after
+    the workers have ended)."""
+    if not made:
+        return
+    if pg_url:
+        import psycopg
+
+        prefix = pg_name("")
+        try:
+            with psycopg.connect(pg_url, autocommit=True) as admin:
+                names = [row[0] for row in admin.execute(
+                    "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,))]
+                for name in names:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except psycopg.OperationalError:
+            pass  # the server went first (the CI stops it at the end): its databases went with it
+    shutil.rmtree(made, ignore_errors=True)
