@@ -71,7 +71,8 @@ def make_demo(path: Path) -> Path:
 
     def build(made: Path) -> None:
         subprocess.run(cli("demo-data", "--db", str(made)), check=True, capture_output=True, timeout=120,
-                       env={**os.environ, "COOPROGRESO_CLOCK": clock})
+                       env={**os.environ, "COOPROGRESO_CLOCK": clock,
+                            "COOPROGRESO_SECRET_KEY_FILE": str(run_shared.key_file())})
 
     made = run_shared.file_once(f"demo-data-{re.sub(r'[^0-9A-Za-z]', '', clock)}.sqlite3", build)
     shutil.copy(made, path)

@@ -48,8 +48,8 @@ def log_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_template() -> Path:
     """The small demo co-op on SQLite, built once per test run (tests/run_shared.py); tests copy it."""
-    return run_shared.file_once("demo.sqlite3", lambda path: create_demo(path, seed=7, members=12, today=TODAY,
-                                                                        settings=fast_settings()))
+    return run_shared.file_once("demo.sqlite3", lambda path: create_demo(
+        path, seed=7, members=12, today=TODAY, settings=fast_settings(secret_key_file=str(run_shared.key_file()))))
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +57,7 @@ def empty_db_template() -> Path:
     """An empty SQLite database with every migration applied, made once per test run."""
     from backend.core.database import open_database
 
-    return run_shared.file_once("empty.sqlite3", lambda path: open_database(path).close())
+    return run_shared.file_once("empty.sqlite3", lambda path: open_database(path).close())  # no keys until opened
 
 
 @pytest.fixture(scope="session")
@@ -168,7 +168,8 @@ def pg_template(pg_server) -> str:
     def build() -> None:
         pg_server.drop(name)
         pg_server.admin.execute(f'CREATE DATABASE "{name}"')
-        create_demo(pg_server.url(name), seed=7, members=12, today=TODAY, settings=fast_settings())
+        create_demo(pg_server.url(name), seed=7, members=12, today=TODAY,
+                    settings=fast_settings(secret_key_file=str(run_shared.key_file())))
 
     run_shared.built_once(name, build)
     return name

@@ -22,17 +22,23 @@ RUN_ENV = "COOPROGRESO_TEST_RUN"
 def start(is_worker: bool) -> str | None:
     """The run's folder, in the environment (and the key file in it); returns it when this process made it (and
     so removes it at the end: `finish`). A worker takes its controller's."""
-    folder = os.environ.get(RUN_ENV) if is_worker else None
+    given = os.environ.get(RUN_ENV) if is_worker else None
     made = None
-    if not folder:
-        folder = made = tempfile.mkdtemp(prefix="cooprogreso-run-")
-        os.environ[RUN_ENV] = folder
-    os.environ["COOPROGRESO_SECRET_KEY_FILE"] = os.path.join(folder, "keys.json")
+    if not given:
+        made = tempfile.mkdtemp(prefix="cooprogreso-run-")
+        os.environ[RUN_ENV] = made
+    os.environ["COOPROGRESO_SECRET_KEY_FILE"] = str(key_file())
     return made
 
 
 def folder() -> Path:
     return Path(os.environ[RUN_ENV])
+
+
+def key_file() -> Path:
+    """The run's key file: what is built to be shared names it, not $COOPROGRESO_SECRET_KEY_FILE, which a test
+    may have pointed elsewhere (its own key file) when it happens to be the first to ask."""
+    return folder() / "keys.json"
 
 
 def pg_name(what: str) -> str:
