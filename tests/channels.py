@@ -62,7 +62,8 @@ def make_demo(path: Path) -> Path:
     """The full demo co-op (as `cooprogreso demo-data` makes it), with the cheap KDF.
 
     Built once per test run and clock (the command takes a few seconds; tests/run_shared.py), then copied:
-    every caller gets its own file in the same state."""
+    every caller gets its own file in the same state. Its keys are in the run's key file: a test that points
+    $COOPROGRESO_SECRET_KEY_FILE at a file of its own copies them there to open it."""
     from tests import run_shared
     from tests.conftest import NOW
 

@@ -321,6 +321,7 @@ def pytest_configure(config):
     config._cooprogreso_run = run_shared.start(hasattr(config, "workerinput"))
     if not hasattr(config, "workerinput"):  # once, in the controller: the xdist workers start after this
         _compile_the_project()
+        run_shared.sweep(PG_URL)
 
 
 def _compile_the_project() -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 RUN_ENV = "COOPROGRESO_TEST_RUN"
+FOLDER_PREFIX = "cooprogreso-run-"
 
 
 def start(is_worker: bool) -> str | None:
@@ -25,7 +25,7 @@ def start(is_worker: bool) -> str | None:
     given = os.environ.get(RUN_ENV) if is_worker else None
     made = None
     if not given:
-        made = tempfile.mkdtemp(prefix="cooprogreso-run-")
+        made = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
         os.environ[RUN_ENV] = made
     os.environ["COOPROGRESO_SECRET_KEY_FILE"] = str(key_file())
     return made
@@ -41,9 +41,17 @@ def key_file() -> Path:
     return folder() / "keys.json"
 
 
+PG_PREFIX = "cp_run_"
+
+
 def pg_name(what: str) -> str:
-    """A PostgreSQL database shared by the run's processes: named after the run, so that `finish` finds it."""
-    return f"cp_run_{re.sub(r'[^a-z0-9]', '', folder().name.rsplit('-', 1)[-1].lower())}_{what}"
+    """A PostgreSQL database shared by the run's processes: named after the run's folder (mkdtemp's suffix is
+    lower-case letters, digits and `_`), so that `finish`, or a later run once the folder is gone, finds it."""
+    return f"{PG_PREFIX}{_suffix(folder())}__{what}"
+
+
+def _suffix(run: Path) -> str:
+    return run.name.removeprefix(FOLDER_PREFIX).lower()
 
 
 def built_once(name: str, build: Callable[[], None]) -> None:
@@ -61,12 +69,14 @@ def built_once(name: str, build: Callable[[], None]) -> None:
 
 
 def file_once(name: str, build: Callable[[Path], None]) -> Path:
-    """A file of the run's folder, made by `build(path)` once."""
+    """A file of the run's folder, made by `build(path)` once: at a name of its own, renamed when whole (a builder's
+    child process orphaned by a killed worker may still be writing at its own name)."""
     path = folder() / name
 
     def fresh() -> None:
-        path.unlink(missing_ok=True)
-        build(path)
+        draft = Path(tempfile.mkdtemp(prefix="build-", dir=folder())) / name
+        build(draft)
+        os.replace(draft, path)
 
     built_once(name, fresh)
     return path
@@ -77,16 +87,28 @@ def finish(made: str | None, pg_url: str) -> None:
     the workers have ended)."""
     if not made:
         return
-    if pg_url:
-        import psycopg
-
-        prefix = pg_name("")
-        try:
-            with psycopg.connect(pg_url, autocommit=True) as admin:
-                names = [row[0] for row in admin.execute(
-                    "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,))]
-                for name in names:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        except psycopg.OperationalError:
-            pass  # the server went first (the CI stops it at the end): its databases went with it
+    _drop_databases(pg_url, lambda suffix: suffix == _suffix(Path(made)))
     shutil.rmtree(made, ignore_errors=True)
+
+
+def sweep(pg_url: str) -> None:
+    """The databases of runs that ended without `finish` (killed, SIGTERM from a timeout): their folder is gone."""
+    base = Path(tempfile.gettempdir())
+    _drop_databases(pg_url, lambda suffix: not (base / f"{FOLDER_PREFIX}{suffix}").exists())
+
+
+def _drop_databases(pg_url: str, whose: Callable[[str], bool]) -> None:
+    if not pg_url:
+        return
+    import psycopg
+
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            names = [row[0] for row in admin.execute(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (PG_PREFIX,))]
+            for name in names:
+                suffix = name.removeprefix(PG_PREFIX).rsplit("__", 1)[0]
+                if whose(suffix):
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.OperationalError:
+        pass  # the server went first (the CI stops it at the end): its databases went with it

@@ -7,6 +7,7 @@ bench/channels.py. Needs root.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import secrets
 import shutil
@@ -44,6 +45,14 @@ def _run(*args: str, **kw) -> subprocess.CompletedProcess:
     if done.returncode:
         raise RuntimeError(f"{' '.join(args)} exited {done.returncode}: {done.stderr.strip()[-2000:]}")
     return done
+
+
+def _direct_dependencies() -> list[str]:
+    """The names of what the app requires when installed (no extras), from the test venv's metadata."""
+    import re
+
+    return [re.match(r"[A-Za-z0-9._-]+", req).group(0)  # type: ignore[union-attr]
+            for req in importlib.metadata.requires("cooprogreso-tui") or () if "extra ==" not in req]
 
 
 class BranchServer:
@@ -99,23 +108,31 @@ class BranchServer:
         cached = Path(os.environ.get("COOPROGRESO_SSH_VENV_CACHE", "/tmp/cooprogreso-ssh-venv"))
         venv = self.base / "venv"
         _run(SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv))
-        wheels = cached / "wheels"
+        wheels = cached / "wheels"  # the dependencies' wheels, kept between runs
         wheels.mkdir(parents=True, exist_ok=True)
-        for old in wheels.glob("cooprogreso_tui-*.whl"):  # the project itself always from this checkout
-            old.unlink()
+        own = self.base / "wheel"  # the project itself, from this checkout only (another may share the cache)
+        # the app's own dependencies at the versions the tests run with, not whatever an older run left in the cache
+        pins = self.base / "constraints.txt"
+        pins.write_text("".join(f"{name}=={importlib.metadata.version(name)}\n" for name in _direct_dependencies()))
         pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
-        install = [*pip, "--python", str(venv / "bin" / "python"), "install", "--no-index", "--find-links", str(wheels),
-                   "cooprogreso-tui"]
-        # The project's own wheel first, alone: resolving every dependency again against the cache cost pip
-        # 6 s of CPU each run. Only when the cache lacks one (a fresh machine, a new dependency) are they
-        # fetched from the package index into it, and the install tried again.
-        _run(*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels), str(ROOT))
+        install = [*pip, "--python", str(venv / "bin" / "python"), "install", "--no-index", "--find-links", str(own),
+                   "--find-links", str(wheels), "--constraint", str(pins), "cooprogreso-tui"]
+        # The project's own wheel alone, then the install from the cache: resolving every dependency against the
+        # package index cost pip 6 s of CPU each run. Only when the cache lacks one (a fresh machine, a new or
+        # newer dependency) are they fetched into it, and the install tried again.
+        _run(*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(own), str(ROOT))
         try:
             _run(*install)
-        except RuntimeError:
-            _run(*pip, "wheel", "--no-build-isolation", "--find-links", str(wheels), "--wheel-dir", str(wheels),
-                 str(ROOT))
-            _run(*install)
+        except RuntimeError as first:
+            if not any(lack in str(first) for lack in ("No matching distribution", "Could not find a version",
+                                                       "ResolutionImpossible")):
+                raise
+            try:
+                _run(*pip, "wheel", "--no-build-isolation", "--find-links", str(wheels), "--wheel-dir", str(wheels),
+                     "--constraint", str(pins), str(ROOT))
+                _run(*install)
+            except RuntimeError as second:
+                raise RuntimeError(f"{second}\n(first, from the cache alone: {first})") from first
         shutil.rmtree(ROOT / "build", ignore_errors=True)
         bin_dir = self.base / "bin"
         bin_dir.mkdir(mode=0o755)
