@@ -55,6 +55,13 @@ def _direct_dependencies() -> list[str]:
             for req in importlib.metadata.requires("cooprogreso-tui") or () if "extra ==" not in req]
 
 
+def _forget_the_project(wheels: Path) -> None:
+    """The cache keeps the dependencies only: a wheel of the project there (an older run's, another checkout's, or
+    the one the fallback just built with the dependencies) could be installed instead of this checkout's."""
+    for wheel in wheels.glob("cooprogreso_tui-*.whl"):
+        wheel.unlink(missing_ok=True)
+
+
 class BranchServer:
     def __init__(self, *, alive_interval: int = 1, alive_count: int = 3, warm: bool = True) -> None:
         tag = secrets.token_hex(3)
@@ -121,6 +128,7 @@ class BranchServer:
         # package index cost pip 6 s of CPU each run. Only when the cache lacks one (a fresh machine, a new or
         # newer dependency) are they fetched into it, and the install tried again.
         _run(*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(own), str(ROOT))
+        _forget_the_project(wheels)
         try:
             _run(*install)
         except RuntimeError as first:
@@ -130,6 +138,7 @@ class BranchServer:
             try:
                 _run(*pip, "wheel", "--no-build-isolation", "--find-links", str(wheels), "--wheel-dir", str(wheels),
                      "--constraint", str(pins), str(ROOT))
+                _forget_the_project(wheels)
                 _run(*install)
             except RuntimeError as second:
                 raise RuntimeError(f"{second}\n(first, from the cache alone: {first})") from first
