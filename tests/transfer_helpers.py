@@ -33,6 +33,11 @@ def number_of(backend, account_id: int) -> str:
     return backend.db.conn.execute("SELECT number FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
 
 
+def gone_note(backend, account_id: int) -> str:
+    """How a picker says a chosen account has gone (closed or blocked meanwhile), its number masked."""
+    return f"La cuenta de ahorros ******{number_of(backend, account_id)[-4:]} ya no está disponible"
+
+
 def withdraw(backend, account_id, status):
     """What a teller's session does meanwhile: the account closed or blocked (no service does it: SQL, as the
     backend's own tests do)."""

@@ -185,3 +185,19 @@ async def signed_in(pilot, section: str | None = None, username: str = "demo", p
     if section is not None:
         app.screen.open_section(section)
     await settle(pilot)
+
+
+async def refused_until_chosen(pilot, picker, choice, gone: str, submit) -> None:
+    """A form whose chosen account has gone: sending it is refused and the note stays; choosing `choice` takes the
+    note away and the form goes on to the confirmation. `submit()`: the form's own way of sending."""
+    from screens.shared.confirm import ConfirmModal
+
+    app = pilot.app
+    form = app.screen
+    await submit()
+    assert app.screen is form and picker.selection is None and gone in screen_text(app)
+    picker.value = choice
+    await pilot.pause()
+    assert gone not in screen_text(app)
+    await submit()
+    assert isinstance(app.screen, ConfirmModal)

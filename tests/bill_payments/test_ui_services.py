@@ -340,8 +340,8 @@ async def test_zero_payments_typed_is_refused_at_its_field_not_programmed_withou
 async def test_pagar_keeps_the_chosen_debit_account_over_a_reload_and_says_when_it_is_gone(backend):
     """After a payment the form reloads its accounts: it used to go back to the first one every time. It keeps the
     member's account, and when a teller blocked it meanwhile it leaves none chosen, says which, and does not pay."""
-    from tests.transfer_helpers import number_of
-    from tests.transfer_helpers import offered, withdraw
+    from tests.transfer_helpers import gone_note, offered, withdraw
+    from tests.ui import refused_until_chosen
 
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
@@ -358,15 +358,9 @@ async def test_pagar_keeps_the_chosen_debit_account_over_a_reload_and_says_when_
         withdraw(backend, second, "bloqueada")
         screen.call("origins", backend.services.origins, app.token)
         await settle(pilot)
-        gone = f"La cuenta de ahorros ******{number_of(backend, second)[-4:]} ya no está disponible; elige otra cuenta."
+        gone = gone_note(backend, second) + "; elige otra cuenta."
         assert account.selection is None and offered(account) == [first] and gone in screen_text(app)
-        await press_button(pilot, "#pay")
-        assert app.screen is screen and account.selection is None and gone in screen_text(app)
-        account.value = first
-        await pilot.pause()
-        assert gone not in screen_text(app)
-        await press_button(pilot, "#pay")
-        assert isinstance(app.screen, ConfirmModal)
+        await refused_until_chosen(pilot, account, first, gone, lambda: press_button(pilot, "#pay"))
 
 
 @pytest.mark.parametrize("key,kind,refuse", [("servicios_pagar", PayScreen, "#pay"),
@@ -374,8 +368,7 @@ async def test_pagar_keeps_the_chosen_debit_account_over_a_reload_and_says_when_
 async def test_a_registered_service_whose_account_is_gone_chooses_no_account(backend, key, kind, refuse):
     """A registered service debits its own account: closed or blocked since, Pagar kept the account shown (the
     first) and Programar failed on a value its list did not have; now neither chooses one, and both say which."""
-    from tests.transfer_helpers import number_of
-    from tests.transfer_helpers import withdraw
+    from tests.transfer_helpers import gone_note, withdraw
 
     who = demo_member(backend)
     service = backend.services.services(who.token)[0]
@@ -385,7 +378,7 @@ async def test_a_registered_service_whose_account_is_gone_chooses_no_account(bac
         await open_section(pilot, key, kind)
         screen = app.screen
         await choose(pilot, "#service", service.id)
-        gone = f"La cuenta de ahorros ******{number_of(backend, service.account_id)[-4:]} ya no está disponible"
+        gone = gone_note(backend, service.account_id)
         assert screen.query_one("#account", Select).selection is None and gone in screen_text(app)
         if kind is PayScreen:
             await press_button(pilot, "#consult")

@@ -366,9 +366,8 @@ async def test_a_debit_account_blocked_meanwhile_is_not_replaced_on_the_refresh(
     """The refresh after a payment keeps the member's debit account; blocked meanwhile (a teller, another
     session), it leaves none chosen and says which, and «Continuar» refuses until she chooses (it used to take
     the first account)."""
-    from screens.shared.confirm import ConfirmModal
-    from tests.transfer_helpers import number_of
-    from tests.transfer_helpers import offered, withdraw
+    from tests.transfer_helpers import gone_note, offered, withdraw
+    from tests.ui import refused_until_chosen
 
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
@@ -381,15 +380,12 @@ async def test_a_debit_account_blocked_meanwhile_is_not_replaced_on_the_refresh(
         withdraw(backend, second, "bloqueada")
         screen.call("origins", backend.cards.origins, app.token)  # what the screen asks after a payment
         await settle(pilot)
-        gone = "La cuenta de ahorros ******" + number_of(backend, second)[-4:] + " ya no está disponible"
+        gone = gone_note(backend, second)
         assert origin.selection is None and offered(origin) == [first] and gone in screen_text(app)
         await choose(pilot, "minimo")
-        await pilot.click("#continue")
-        await settle(pilot)
-        assert app.screen is screen and origin.selection is None and gone in screen_text(app)
-        origin.value = first
-        await pilot.pause()
-        assert gone not in screen_text(app)
-        await pilot.click("#continue")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmModal)
+
+        async def send() -> None:
+            await pilot.click("#continue")
+            await settle(pilot)
+
+        await refused_until_chosen(pilot, origin, first, gone, send)

@@ -298,9 +298,8 @@ async def test_the_request_form_moves_on_with_enter_and_asks_from_the_destinatio
 async def test_the_account_she_chose_closed_while_she_was_away_is_not_replaced_by_another(backend):
     """Back on the form (Esc, then F4), the account she had chosen is chosen again; closed or blocked meanwhile, the
     form chooses none, says which is gone and does not send until she chooses (it used to take the first one)."""
-    from screens.shared.confirm import ConfirmModal
-    from tests.transfer_helpers import number_of
-    from tests.transfer_helpers import offered, withdraw
+    from tests.transfer_helpers import gone_note, offered, withdraw
+    from tests.ui import refused_until_chosen
 
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
@@ -318,15 +317,12 @@ async def test_the_account_she_chose_closed_while_she_was_away_is_not_replaced_b
         await settle(pilot)
         form = app.screen
         account = form.query_one("#account", Select)
-        gone = f"La cuenta de ahorros ******{number_of(backend, second)[-4:]} ya no está disponible; elige otra cuenta."
+        gone = gone_note(backend, second) + "; elige otra cuenta."
         assert isinstance(form, RequestFormScreen) and account.selection is None and offered(account) == [first]
         assert gone in screen_text(app)
-        await pilot.press("f2")
-        await settle(pilot)
-        assert app.screen is form and account.selection is None and gone in screen_text(app)
-        account.value = first
-        await pilot.pause()
-        assert gone not in screen_text(app)
-        await pilot.press("f2")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmModal)
+
+        async def send() -> None:
+            await pilot.press("f2")
+            await settle(pilot)
+
+        await refused_until_chosen(pilot, account, first, gone, send)

@@ -11,7 +11,7 @@ from screens.shared.receipt import ReceiptModal
 from screens.transfers.transfer_history import TransferHistoryScreen
 from screens.transfers.transfers import TransferScreen
 from tests.conftest import last_code
-from tests.transfer_helpers import balance_of, number_of, offered, withdraw
+from tests.transfer_helpers import balance_of, gone_note, number_of, offered, withdraw
 from tests.ui import SIZE, make_app, screen_text, settle, signed_in, type_into
 
 SECTIONS = {"propia": "transferencias_propias", "terceros": "transferencias_cooprogreso",
@@ -292,7 +292,7 @@ async def test_an_origin_closed_meanwhile_is_not_replaced_by_another_account(bac
         screen.call("origins", backend.transfers.origins, app.token)  # the reload a transfer or a return makes
         await settle(pilot)
         masked = "******" + number_of(backend, second)[-4:]
-        gone = f"La cuenta de ahorros {masked} ya no está disponible; elige otra cuenta."
+        gone = gone_note(backend, second) + "; elige otra cuenta."
         assert origin.selection is None and offered(origin) == [first]
         assert gone in screen_text(app) and "Selecciona la cuenta de origen" in screen_text(app)
         await type_into(pilot, "#account", number_of(backend, ana.accounts[0]))
