@@ -109,8 +109,11 @@ def start() -> Cups:
             process.terminate()
             raise RuntimeError(f"cupsd did not start: {done.stderr}")
         time.sleep(0.3)
-    home = Path(pwd.getpwuid(os.geteuid()).pw_dir)
-    return Cups(server, queue, home / "PDF", process, folder)
+    # cups-pdf makes the owner's ~/PDF at its first job, and a second cups-pdf making it in the same instant fails
+    # (EEXIST), stopping its queue with the job held: on a fresh machine two test processes' first prints raced so.
+    out_dir = Path(pwd.getpwuid(os.geteuid()).pw_dir) / "PDF"
+    out_dir.mkdir(mode=0o700, exist_ok=True)
+    return Cups(server, queue, out_dir, process, folder)
 
 
 def stop(cups: Cups) -> None:
@@ -132,7 +135,9 @@ def printed(cups: Cups, job: str, must_contain: str, timeout: float = 90, out_di
     while time.monotonic() < deadline:
         pending = subprocess.run(["lpstat", "-h", cups.server, "-o", cups.queue], capture_output=True,
                                  text=True).stdout
-        if job not in pending.split():
+        if job in pending.split():
+            _not_stopped(cups)
+        else:
             for path in sorted((out_dir or cups.out_dir).glob(f"*job_{number}.pdf")):
                 if not path.read_bytes().rstrip().endswith(b"%%EOF"):
                     continue
@@ -143,3 +148,13 @@ def printed(cups: Cups, job: str, must_contain: str, timeout: float = 90, out_di
                     return text
         time.sleep(0.5)
     raise AssertionError(f"job {job} not printed within {timeout} s")
+
+
+def _not_stopped(cups: Cups) -> None:
+    """A queue whose backend failed is stopped with its job held: say why at once, not after the whole timeout."""
+    state = subprocess.run(["lpstat", "-h", cups.server, "-p", cups.queue], capture_output=True, text=True).stdout
+    if "disabled" in state:
+        log = Path("/var/log/cups") / f"cups-pdf-{cups.queue}_log"
+        errors = [line for line in (log.read_text(errors="replace") if log.exists() else "").splitlines()
+                  if "[ERROR]" in line]
+        raise AssertionError(f"queue {cups.queue} stopped: {state.strip()} {errors[-3:]}")
