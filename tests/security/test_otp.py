@@ -166,3 +166,30 @@ def test_a_resend_racing_a_confirmation_or_void_gives_the_closed_code_no_new_lif
     outcomes = [r[0] for r in backend.db.conn.execute(
         "SELECT outcome FROM audit_log WHERE action = 'otp.reenviar'").fetchall()]
     assert outcomes == [err.value.code]
+
+
+@pytest.mark.sqlite_only  # SQLite's query planner and trace hook
+def test_the_guessing_budget_reads_only_the_codes_that_cost(backend, member, clock):
+    """A code used right costs nothing, so the budget's lookup must not read the day's used codes either: found
+    through an index of the costly ones only, a new code costs the same at the day's last transfer as at its
+    first (bench: otp_abandon_ratio)."""
+    for _ in range(30):
+        ch = issue(backend, member)
+        assert verify(backend, member, ch, last_code(backend)) == "hecho"
+        clock.advance(seconds=60)
+    conn = backend.db.conn
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        issue(backend, member)
+    finally:
+        conn.set_trace_callback(None)
+    budget = [sql for sql in statements if sql.startswith("SELECT") and "FROM otp_challenges" in sql
+              and "created_at >" in sql]
+    assert len(budget) == 1
+    plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + budget[0]))
+    index = re.search(r"USING (?:COVERING )?INDEX (\w+)", plan)
+    assert index, plan
+    definition = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                              (index.group(1),)).fetchone()[0]
+    assert "verified_at IS NULL" in definition, (plan, definition)
