@@ -295,7 +295,9 @@ def ana(backend):
     return other_member(backend)
 
 
-def pytest_addoption(parser) -> None:
+def pytest_addoption(parser, pluginmanager) -> None:
+    if not pluginmanager.has_plugin("xdist"):  # `-p no:xdist`: addopts' `--dist loadgroup` is then a no-op, not an error
+        parser.addoption("--dist", default="no", help="pytest-xdist's, which this run has disabled: ignored")
     parser.addoption("--pg-census", action="store_true",
                      help="record the statements each [postgresql] test sends, and run the cut ones too (tests/pg_census.py)")
 
