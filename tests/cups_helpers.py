@@ -4,6 +4,7 @@ writes each job as a PDF into the job owner's ~/PDF). `.ci/run` installs cups an
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
@@ -17,6 +18,8 @@ from pathlib import Path
 CUPSD = "/usr/sbin/cupsd"
 CUPS_PDF = "/usr/lib/cups/backend/cups-pdf"
 PPD = "/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd"
+CUPS_PDF_CONF = Path("/etc/cups/cups-pdf.conf")
+CUPS_PDF_LOG = Path("/var/log/cups")  # cups-pdf's Log folder (Debian's default), one file per queue
 
 CUPSD_CONF = """Listen 127.0.0.1:{port}
 LogLevel warn
@@ -58,6 +61,7 @@ class Cups:
     out_dir: Path  # where cups-pdf writes the jobs of this process's user
     process: subprocess.Popen
     folder: Path
+    log_from: int = 0  # cups-pdf's log of this queue's name may hold an older run's lines (ports are reused)
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "CUPS_SERVER": self.server}
@@ -95,6 +99,7 @@ def start() -> Cups:
     (folder / "cache" / "job.cache").write_text(f"# Job cache file for CUPS\nNextJobId {port * 1000}\n")
     (folder / "cupsd.conf").write_text(CUPSD_CONF.format(port=port))
     (folder / "cups-files.conf").write_text(FILES_CONF.format(root=folder))
+    out_dir = _shared_folders()
     process = subprocess.Popen([CUPSD, "-f", "-c", str(folder / "cupsd.conf"), "-s", str(folder / "cups-files.conf")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = f"127.0.0.1:{port}"
@@ -109,11 +114,33 @@ def start() -> Cups:
             process.terminate()
             raise RuntimeError(f"cupsd did not start: {done.stderr}")
         time.sleep(0.3)
-    # cups-pdf makes the owner's ~/PDF at its first job, and a second cups-pdf making it in the same instant fails
-    # (EEXIST), stopping its queue with the job held: on a fresh machine two test processes' first prints raced so.
+    log = CUPS_PDF_LOG / f"cups-pdf-{queue}_log"
+    return Cups(server, queue, out_dir, process, folder, log.stat().st_size if log.exists() else 0)
+
+
+def _shared_folders() -> Path:
+    """The folders every cups-pdf on the machine shares, made as cups-pdf makes them (its spool: 0751, group Grp;
+    the owner's ~/PDF: 0700), before any cupsd runs. cups-pdf makes each at its first job, and a second one making
+    it in the same instant fails (EEXIST), stopping its queue with the job held: on a fresh machine two test
+    processes' first prints raced so. Returns where this user's jobs are written."""
+    settings = {}
+    if CUPS_PDF_CONF.exists():
+        for line in CUPS_PDF_CONF.read_text(errors="replace").splitlines():
+            key, _, value = line.strip().partition(" ")
+            if key in ("Spool", "Grp"):
+                settings[key] = value.strip()
+    spool = Path(settings.get("Spool", "/var/spool/cups-pdf/SPOOL"))
+    if not spool.is_dir():
+        spool.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        spool.mkdir(mode=0o751, exist_ok=True)
+        spool.chmod(0o751)
+        try:
+            os.chown(spool, 0, grp.getgrnam(settings.get("Grp", "lpadmin")).gr_gid)
+        except KeyError:
+            pass  # no such group: cups-pdf keeps root's, as it would
     out_dir = Path(pwd.getpwuid(os.geteuid()).pw_dir) / "PDF"
     out_dir.mkdir(mode=0o700, exist_ok=True)
-    return Cups(server, queue, out_dir, process, folder)
+    return out_dir
 
 
 def stop(cups: Cups) -> None:
@@ -152,9 +179,15 @@ def printed(cups: Cups, job: str, must_contain: str, timeout: float = 90, out_di
 
 def _not_stopped(cups: Cups) -> None:
     """A queue whose backend failed is stopped with its job held: say why at once, not after the whole timeout."""
-    state = subprocess.run(["lpstat", "-h", cups.server, "-p", cups.queue], capture_output=True, text=True).stdout
+    state = subprocess.run(["lpstat", "-h", cups.server, "-p", cups.queue], capture_output=True, text=True,
+                           env={**os.environ, "LC_ALL": "C"}).stdout  # «disabled» in any locale
     if "disabled" in state:
-        log = Path("/var/log/cups") / f"cups-pdf-{cups.queue}_log"
-        errors = [line for line in (log.read_text(errors="replace") if log.exists() else "").splitlines()
-                  if "[ERROR]" in line]
-        raise AssertionError(f"queue {cups.queue} stopped: {state.strip()} {errors[-3:]}")
+        errors = []
+        for log, start in ((CUPS_PDF_LOG / f"cups-pdf-{cups.queue}_log", cups.log_from),
+                           (cups.folder / "log" / "error_log", 0)):
+            if log.exists():
+                with open(log, "rb") as seen:
+                    seen.seek(start)
+                    errors += [line for line in seen.read().decode(errors="replace").splitlines() if "E " in line[:2]
+                               or "[ERROR]" in line]
+        raise AssertionError(f"queue {cups.queue} stopped: {state.strip()} {errors[-5:]}")

@@ -173,7 +173,7 @@ def test_the_guessing_budget_reads_only_the_codes_that_cost(backend, member, clo
     """A code used right costs nothing, so the budget's lookup must not read the day's used codes either: found
     through an index of the costly ones only, a new code costs the same at the day's last transfer as at its
     first (bench: otp_abandon_ratio)."""
-    for _ in range(30):
+    for _ in range(3):  # used codes; without statistics the planner's choice does not depend on how many
         ch = issue(backend, member)
         assert verify(backend, member, ch, last_code(backend)) == "hecho"
         clock.advance(seconds=60)
