@@ -202,4 +202,6 @@ class PayScreen(BillerChoice, MemberScreen):
         self.call("quota", services.quota, token)
 
     def _error(self, message: str) -> None:
-        self.query_one("#pay-error", Static).update(safe_text(message))
+        """The form's error line, which also says which debit account is gone: cleared (a new «Consultar»), it goes
+        back to saying so until she chooses another."""
+        self.query_one("#pay-error", Static).update(safe_text(message or self.query_one("#account", AccountSelect).unchosen))

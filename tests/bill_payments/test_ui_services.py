@@ -382,5 +382,7 @@ async def test_a_registered_service_whose_account_is_gone_chooses_no_account(bac
         assert screen.query_one("#account", Select).selection is None and gone in screen_text(app)
         if kind is PayScreen:
             await press_button(pilot, "#consult")
+            await settle(pilot)
+            assert gone in screen_text(app)  # «Consultar» clears the form's errors, not what is said of the account
         await press_button(pilot, refuse)
         assert app.screen is screen and gone in screen_text(app)
