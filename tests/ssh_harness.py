@@ -7,11 +7,15 @@ bench/channels.py. Needs root.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import importlib.metadata
 import os
 import secrets
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import tempfile
@@ -60,6 +64,34 @@ def _forget_the_project(wheels: Path) -> None:
     the one the fallback just built with the dependencies) could be installed instead of this checkout's."""
     for wheel in wheels.glob("cooprogreso_tui-*.whl"):
         wheel.unlink(missing_ok=True)
+
+
+def _own_folder(path: Path) -> Path | None:
+    """`path` as a folder of this account's alone (made 0700 if missing), or None when it is someone else's,
+    writable by others or a link: what is taken from it is installed and run."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        seen = path.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(seen.st_mode) or seen.st_uid != os.geteuid() or seen.st_mode & 0o022:
+        return None
+    return path
+
+
+@contextlib.contextmanager
+def _building():
+    """pip builds the project's wheel in the checkout's own build/ folder: two runs of one checkout (two test
+    sessions, a bench beside the suite) building at once broke each other's. One at a time, and build/ removed."""
+    lock = Path(tempfile.gettempdir()) / f"cooprogreso-build-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:16]}.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        shutil.rmtree(ROOT / "build", ignore_errors=True)  # a killed build's half
+        yield
+    finally:
+        shutil.rmtree(ROOT / "build", ignore_errors=True)
+        os.close(fd)
 
 
 class BranchServer:
@@ -112,11 +144,13 @@ class BranchServer:
         The test venv's pip does the work (one pip, already imported modules warm, no isolated build
         environment to make): the wheel is built with the test venv's setuptools and installed into a
         venv made without pip of its own; what ends up in the venv is the same."""
-        cached = Path(os.environ.get("COOPROGRESO_SSH_VENV_CACHE", "/tmp/cooprogreso-ssh-venv"))
+        cached = _own_folder(Path(os.environ.get("COOPROGRESO_SSH_VENV_CACHE", "/tmp/cooprogreso-ssh-venv")))
         venv = self.base / "venv"
         _run(SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv))
-        wheels = cached / "wheels"  # the dependencies' wheels, kept between runs
-        wheels.mkdir(parents=True, exist_ok=True)
+        # the dependencies' wheels, kept between runs; in a cache another account could write to, they would be
+        # installed and run as the app's: then a cache of this server's own, fetched again
+        wheels = _own_folder(cached / "wheels") if cached else _own_folder(self.base / "wheels")
+        assert wheels is not None
         own = self.base / "wheel"  # the project itself, from this checkout only (another may share the cache)
         # the app's own dependencies at the versions the tests run with, not whatever an older run left in the cache
         pins = self.base / "constraints.txt"
@@ -127,7 +161,8 @@ class BranchServer:
         # The project's own wheel alone, then the install from the cache: resolving every dependency against the
         # package index cost pip 6 s of CPU each run. Only when the cache lacks one (a fresh machine, a new or
         # newer dependency) are they fetched into it, and the install tried again.
-        _run(*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(own), str(ROOT))
+        with _building():
+            _run(*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(own), str(ROOT))
         _forget_the_project(wheels)
         try:
             _run(*install)
@@ -136,13 +171,13 @@ class BranchServer:
                                                        "ResolutionImpossible")):
                 raise
             try:
-                _run(*pip, "wheel", "--no-build-isolation", "--find-links", str(wheels), "--wheel-dir", str(wheels),
-                     "--constraint", str(pins), str(ROOT))
+                with _building():
+                    _run(*pip, "wheel", "--no-build-isolation", "--find-links", str(wheels), "--wheel-dir",
+                         str(wheels), "--constraint", str(pins), str(ROOT))
                 _forget_the_project(wheels)
                 _run(*install)
             except RuntimeError as second:
                 raise RuntimeError(f"{second}\n(first, from the cache alone: {first})") from first
-        shutil.rmtree(ROOT / "build", ignore_errors=True)
         bin_dir = self.base / "bin"
         bin_dir.mkdir(mode=0o755)
         shutil.copy(DEPLOY / "cooprogreso-ssh", bin_dir / "cooprogreso-ssh")
