@@ -37,11 +37,13 @@ def load(*, db: str | None = None, overrides: dict[str, str] | None = None, demo
     env: Mapping[str, str] = os.environ if environ is None else environ
     values: dict[str, object] = {}
     named = path or (Path(env[ENV_PREFIX + "CONFIG"]) if env.get(ENV_PREFIX + "CONFIG") else None)
+    # who named it, for the message below (never the path: a member over SSH may read the line)
+    where = "indicado" if path else f"indicado en {ENV_PREFIX}CONFIG"
     path = named or config_file()
     if named is not None and not path.exists():
         # a file named on purpose and missing (a typo in a unit file) would start the app on the defaults:
         # an empty co-op in a SQLite file of the service's home instead of the co-op's database
-        raise ValueError(f"El archivo de configuración indicado en {ENV_PREFIX}CONFIG no existe.")
+        raise ValueError(f"El archivo de configuración {where} no existe.")
     if path.exists():
         import tomllib  # only when there is a file to read (start-up time)
 

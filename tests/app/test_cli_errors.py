@@ -250,3 +250,6 @@ def test_a_configuration_file_named_and_missing_starts_nothing(tmp_path, monkeyp
     from cooprogreso_tui import config
 
     assert config.load(db=str(tmp_path / "x.sqlite3")).db_path == tmp_path / "x.sqlite3"
+    with pytest.raises(ValueError) as named:  # named by the caller, not by COOPROGRESO_CONFIG: said so
+        config.load(path=tmp_path / "otro.toml")
+    assert str(named.value) == "El archivo de configuración indicado no existe."
