@@ -43,7 +43,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
     raise SchemaError("Para usar PostgreSQL instala el complemento: pip install 'cooprogreso-tui[postgres]'.") from exc
 
-from backend.core.db import (Cursor, Database, DatabaseUrl, IntegrityError, Params, for_engine,
+from backend.core.db import (Cursor, Database, DatabaseUrl, IntegrityError, Params, ReadOnlyDatabase, for_engine,
                               member_lock, outdated, read_only_refusal, statements)
 from backend.core.errors import SchemaError, ServiceError
 from backend.core.schema import MIGRATIONS, SCHEMA_VERSION
@@ -303,6 +303,23 @@ class PgConnection:
 READ_ONLY_ERRORS = (pg_errors.ReadOnlySqlTransaction, pg_errors.InsufficientPrivilege)
 
 
+_DENIED = re.compile(r"permission denied for (table|sequence|relation) ([\w.\"]+)")
+_DENIED_KIND = {"table": "la tabla", "relation": "la tabla", "sequence": "la secuencia"}
+
+
+def _refusal(target: object, exc: BaseException, may_write: Callable[[], bool]) -> ReadOnlyDatabase:
+    """A write the server refused to this role. A read-only session, standby or SELECT-only role: «solo lectura».
+    A role that may write but lacks one grant (a partly granted role: a table added by a migration after the
+    GRANT, a sequence forgotten): that, and which, so the admin fixes the grants instead of looking for a
+    read-only switch. Never the server's English, nor the URL's password."""
+    if isinstance(exc, pg_errors.InsufficientPrivilege) and may_write():
+        found = _DENIED.search(str(getattr(exc.diag, "message_primary", "") or ""))
+        what = f" ({_DENIED_KIND[found.group(1)]} {found.group(2)})" if found else ""
+        return ReadOnlyDatabase(f"Al usuario de la base de datos {target} le falta un permiso para escribir en ella"
+                                f"{what}: revisa sus GRANT (README, «Varias agencias (PostgreSQL)»); no cambió nada.")
+    return read_only_refusal(target)
+
+
 def _connect(url: str, readonly: bool = False) -> PgConnection:
     try:
         # UTF-8 between us and the server whatever the database's own encoding: statements are sent as UTF-8
@@ -386,14 +403,14 @@ class PgDatabase(Database):
         except BaseException as exc:
             conn.rollback()
             if isinstance(exc, READ_ONLY_ERRORS):
-                raise read_only_refusal(self.target) from exc
+                raise _refusal(self.target, exc, self.can_write) from exc
             raise
         try:
             conn.commit()
         except pg_errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
         except READ_ONLY_ERRORS as exc:  # statements sent with the COMMIT (`send`)
-            raise read_only_refusal(self.target) from exc
+            raise _refusal(self.target, exc, self.can_write) from exc
 
     def can_write(self) -> bool:
         """Whether this role may write: not a read-only session (`default_transaction_read_only`, a standby) and

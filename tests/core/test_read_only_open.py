@@ -284,3 +284,33 @@ def test_check_on_a_copy_whose_log_lost_its_index_refuses_and_leaves_no_index(db
     err = capsys.readouterr().err
     assert "coop.sqlite3-wal" in err and "Traceback" not in err
     assert sorted(p.name for p in copy.parent.iterdir()) == before
+
+
+def test_a_role_missing_one_grant_is_told_so_not_that_the_base_is_read_only(pg_copy):
+    """A role that may write but lacks the grant on one table (one added after the GRANT, say): its write is refused
+    with which grant is missing, not as «solo lectura», which would send the admin looking for a read-only switch."""
+    import psycopg
+
+    tag = uuid.uuid4().hex[:8]
+    role = f"parcial_{tag}"
+    with psycopg.connect(pg_copy.url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+        admin.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        admin.execute(f"REVOKE INSERT ON meta FROM {role}")
+        try:
+            db = open_database(_as_role(pg_copy.url, role), create=False)
+            try:
+                assert db.can_write()
+                with pytest.raises(ReadOnlyDatabase) as refused:
+                    with db.write() as conn:
+                        conn.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+                said = refused.value.message
+                assert "le falta un permiso" in said and "la tabla meta" in said and "GRANT" in said, said
+                assert "solo lectura" not in said and "permission" not in said and role in said, said
+                assert db.get_meta("x") is None
+            finally:
+                db.close()
+        finally:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")
