@@ -358,6 +358,15 @@ class CounterService:
             return self._receipt(conn, op)
 
     # -- helpers ------------------------------------------------------------------------------------
+    def _third_depositor(self, conn: Connection, op: counter_ops.CounterOp) -> list[tuple[str, str]]:
+        row = conn.execute("SELECT depositor_type, depositor_id, depositor_name FROM counter_ops WHERE id = ?",
+                           (op.id,)).fetchone()
+        if not row or not row["depositor_id"] or op.account_id is None \
+                or row["depositor_id"] == self._owner_id(conn, op.account_id):
+            return []
+        kind = ID_TYPES.get(row["depositor_type"], row["depositor_type"])
+        return [("Depositado por", f"{row['depositor_name']} · {kind} {mask_id(row['depositor_id'])}")]
+
     def _owner_id(self, conn: Connection, account_id: int) -> str:
         return conn.execute("SELECT m.id_number FROM accounts a JOIN members m ON m.id = a.member_id WHERE a.id = ?",
                             (account_id,)).fetchone()[0]
@@ -425,6 +434,8 @@ class CounterService:
         declared = cash_declaration.from_request(op.request)
         if declared:
             lines += declared.lines()
+        elif op.kind == "deposito":  # cash brought by someone else than the owner: the paper says who, as the audit
+            lines += self._third_depositor(conn, op)
         if mobile:
             lines.append(("Aviso SMS a", mask_phone(mobile)))
         return receipts.make(self.ctx.secret("receipt_secret"), kind=f"ventanilla_{op.kind}",

@@ -244,6 +244,8 @@ class CashScreen(MemberScreen):
         self.key = uuid.uuid4().hex
         self.declaration = None
         self.query_one("#amount", Input).value = ""
+        if self.kind == "deposito":  # the next deposit is the owner's until the teller says otherwise again
+            self.query_one("#depositor", Select).value = "titular"
         self._refresh_card()
         if result.state == "por_aprobar":
             self._error("")

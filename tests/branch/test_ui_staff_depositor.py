@@ -72,8 +72,14 @@ async def test_a_third_person_depositing_into_two_members_accounts_is_asked_to_d
         await pilot.click("#accept")
         await settle(pilot)
         assert isinstance(app.screen, ReceiptModal) and balance(backend, ana) == 6000_00
+        text = screen_text(app)  # the paper says who brought the cash, as the audit log does
+        assert "Depositado por" in text and PEDRO in text and PEDRO_ID not in text
         await pilot.press("escape")
         await settle(pilot)
+        # the next deposit is the owner's again: Pedro is not carried over to whoever comes next
+        form = app.screen
+        assert form.query_one("#depositor").value == "titular" and not form.query_one("#third-row").display
+        assert form.query_one("#dep-id").value == "" and form.query_one("#dep-name").value == ""
         # the same person brings $4,000 for Luis: $10,000 in 30 days, so the declaration is asked — of Pedro
         await open_deposit(pilot, "1102223334")
         assert "Luis Prueba Dos" in screen_text(app)
