@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+NOTHING_TYPED = ("No se recibió {what} (la entrada está vacía o terminó): no se intentó el ingreso. Escríbela en la "
+                 "terminal o, sin terminal, en su propia línea de la entrada.")
+
+
 def ask(prompt: str) -> str:
     """A line typed at the terminal, unechoed when it is one; piped input is read as it comes."""
     if not sys.stdin.isatty():
@@ -24,23 +28,40 @@ def ask(prompt: str) -> str:
     return getpass.getpass(prompt)
 
 
-def as_staff(cfg: Any, user: str, work: Callable[[Backend, str], T]) -> tuple[int, T | None]:
+def as_staff(cfg: Any, user: str, work: Callable[[Backend, str], T],
+             check: Callable[[], object] | None = None) -> tuple[int, T | None]:
     """`work(backend, token)` done by `user` signed in as staff: (0, its result), or (exit code, None) after
-    saying why in Spanish (2: the database can't be opened; 1: refused)."""
+    saying why in Spanish (2: the database can't be opened; 1: refused). `check()` refuses bad arguments (a
+    ServiceError) before anything is asked; a password or code that never came (no terminal, empty input: a
+    script, cron) is refused before it is tried, so it costs the person no attempt towards the lockout."""
     from backend.core.errors import ServiceError
     from backend.security.staff import StaffChallenge
 
+    if check is not None:
+        try:
+            check()
+        except ServiceError as exc:
+            say(exc.message, err=True)
+            return 1, None
     backend = open_backend(cfg.db_path, cfg.settings)
     if backend is None:
         return 2, None
     token = ""
     try:
-        step = backend.auth.login(user, ask("Contraseña: "))
+        password = ask("Contraseña: ")
+        if not password:
+            say(NOTHING_TYPED.format(what="la contraseña"), err=True)
+            return 1, None
+        step = backend.auth.login(user, password)
         if not isinstance(step, StaffChallenge):
             backend.auth.logout(step.token, "cli")
             say("Este comando es solo para el personal de la cooperativa.", err=True)
             return 1, None
-        token = backend.auth.staff_code(step.ticket, ask("Código del autenticador: ")).token
+        code = ask("Código del autenticador: ")
+        if not code.strip():
+            say(NOTHING_TYPED.format(what="el código del autenticador"), err=True)
+            return 1, None
+        token = backend.auth.staff_code(step.ticket, code).token
         return 0, work(backend, token)
     except ServiceError as exc:
         say(exc.message, err=True)

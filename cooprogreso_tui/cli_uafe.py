@@ -23,7 +23,10 @@ def register(sub) -> None:
 
 
 def _export(cfg, args) -> int:
-    code, done = as_staff(cfg, args.user, lambda backend, token: backend.uafe.export_resu(token, args.month, args.out))
+    from backend.branch.uafe import month_bounds
+
+    code, done = as_staff(cfg, args.user, lambda backend, token: backend.uafe.export_resu(token, args.month, args.out),
+                          check=lambda: month_bounds(args.month))  # a bad month before the password, not after
     if done is None:
         return code
     path, resu = done

@@ -144,3 +144,29 @@ def test_two_tills_at_once_cannot_both_slip_under_the_threshold(make_backend, ba
     for t in threads:
         t.join(60)
     assert sorted(map(str, results)) == ["declaracion", "ejecutada"]
+
+
+@pytest.mark.sqlite_only  # the command line over the same service
+def test_the_cli_without_a_password_or_with_a_bad_month_tries_no_sign_in(backend, people, monkeypatch, capsys, db_path,
+                                                                     tmp_path):
+    """Run from cron or a script with nothing on stdin, the command used to try an empty password: five such runs
+    locked the officer out. A bad month was refused only after the password and code were spent."""
+    from cooprogreso_tui import cli
+
+    args = ["--set", "scrypt_log_n=8", "uafe", "--db", str(db_path), "--out", str(tmp_path / "r.csv"),
+            "--user", "cumplimiento1"]
+    signed = "SELECT COUNT(*) FROM audit_log WHERE actor = 'cumplimiento1'"
+    before = backend.db.conn.execute(signed).fetchone()[0]
+    for stdin, month, said in (("", "2026-11", "No se recibió la contraseña"),
+                               ("\n", "2026-11", "No se recibió la contraseña"),
+                               (f"{PASSWORD}\n", "2026-11", "No se recibió el código del autenticador"),
+                               (f"{PASSWORD}\n000000\n", "2026-13", "AAAA-MM")):
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        assert cli.main([*args, "--month", month]) == 1
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, err
+    failed = backend.db.conn.execute(signed + " AND outcome NOT IN ('ok')").fetchall()
+    assert backend.db.conn.execute(signed).fetchone()[0] - before <= 1, failed  # at most the one good password
+    assert not any("contrasena_incorrecta" in str(tuple(r)) for r in backend.db.conn.execute(
+        "SELECT * FROM audit_log WHERE actor = 'cumplimiento1'").fetchall())
+    assert not (tmp_path / "r.csv").exists()
