@@ -174,8 +174,15 @@ class StaffContactScreen(MemberScreen):
         self.query_one("#staff-answer", TextArea).focus()
 
     def action_close_case(self) -> None:
-        if self.current is not None:
-            self.call("close", self.coop.backend.contact_staff.close, self.coop.token, self.current.id)
+        """Closing ends the case: the member can no longer write back in it. Asked once, as an answer is."""
+        case = self.current
+        if case is None:
+            return
+        self.app.push_screen(
+            ConfirmModal(f"¿Cerrar el caso {case.number}?", f"Socio: {case.member_name}\n\nEl socio ya no podrá responder en "
+                         "este caso.", accept="Cerrar caso"),
+            lambda yes: self.call("close", self.coop.backend.contact_staff.close, self.coop.token, case.id)
+            if yes else None)
 
     def done_close(self, case: StaffCase) -> None:
         self.message = f"Caso {case.number} cerrado."

@@ -56,11 +56,21 @@ async def test_atencion_answers_a_reclamo_the_member_reads_it(backend, clock):
         await pilot.click("#accept")
         await settle(pilot)
         assert f"Respuesta enviada al socio ({case.number})" in screen_text(app)
+        await pilot.press("f3")  # closing ends the member's case: asked first, and «Cancelar» closes nothing
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and f"¿Cerrar el caso {case.number}?" in screen_text(app)
+        assert app.focused.id == "cancel"
+        await pilot.press("enter")
+        await settle(pilot)
+        seen = backend.contact.case(lucia.token, case.id)
+        assert seen.state == "Respondido" and seen.replies[-1].body == "Devolvimos el valor duplicado a tu cuenta."
         await pilot.press("f3")
         await settle(pilot)
-        assert "cerrado" in screen_text(app)
-    seen = backend.contact.case(lucia.token, case.id)
-    assert seen.state == "Respondido" and seen.replies[-1].body == "Devolvimos el valor duplicado a tu cuenta."
+        await pilot.click("#accept")
+        await settle(pilot)
+        assert f"Caso {case.number} cerrado." in screen_text(app)
+    closed = backend.contact.case(lucia.token, case.id)
+    assert closed.closed and not closed.can_reply
 
 
 async def test_review_reject_and_approve_with_four_eyes(make_backend, clock):
