@@ -31,8 +31,16 @@ FIELDS = [("first_names", "Nombres", 60), ("last_names", "Apellidos", 60),
 PEP_CHOICES = [("No", "no"), ("Sí", "si")]
 
 
-class EnrolScreen(MemberScreen):
+class EnrolScreen(FieldErrors, MemberScreen):
     ENTER_NEXT = "Input"  # Enter moves on (the app does it: cooprogreso_tui/app.py)
+    # A refusal is said under its field, which gets the focus (the form scrolls to it): said above the button, it
+    # was out of sight once the form had scrolled up to the field.
+    FIELD_ERRORS = {key: (f"#{key}", f"#{key}-error")
+                    for key in ("id_type", "id_number", *(key for key, _, _ in FIELDS), "pep", "pep_position")}
+    FORM_ERROR = ("", "#enrol-error")
+    DEFAULT_CSS = """
+    EnrolScreen #pep-label { width: 1fr; }  /* the whole question, on two lines at 80×24 */
+    """
 
     def compose_body(self) -> ComposeResult:
         yield Label("Registrar socio", classes="section-title")
@@ -40,15 +48,21 @@ class EnrolScreen(MemberScreen):
             yield Label("Tipo de identificación")
             yield Select([(label, key) for key, label in ID_TYPES.items()], id="id_type", value="cedula",
                          allow_blank=False, compact=True)
+            yield Static("", id="id_type-error", classes="field-error collapse")
             yield Label("Número de identificación")
             yield TextInput(id="id_number", max_length=13, compact=True)
+            yield Static("", id="id_number-error", classes="field-error collapse")
             for key, label, size in FIELDS:
                 yield Label(safe_text(label))
                 yield TextInput(id=key, max_length=size, compact=True)
-            yield Label("¿Es persona expuesta políticamente (PEP), o familiar o colaborador cercano de una?")
+                yield Static("", id=f"{key}-error", classes="field-error collapse")
+            yield Label("¿Es persona expuesta políticamente (PEP), o familiar o colaborador cercano de una?",
+                        id="pep-label")
             yield Select(PEP_CHOICES, id="pep", prompt="Elige Sí o No", compact=True)
+            yield Static("", id="pep-error", classes="field-error collapse")
             yield Label("Si es PEP: cargo o función pública")
             yield TextInput(id="pep_position", max_length=80, compact=True)
+            yield Static("", id="pep_position-error", classes="field-error collapse")
             yield Static("", id="enrol-error", classes="field-error")
             yield Button("Registrar socio", id="enrol", variant="primary", compact=True)
 
@@ -67,7 +81,7 @@ class EnrolScreen(MemberScreen):
     @on(Button.Pressed, "#enrol")
     def enrol(self) -> None:
         """Check everything first; save only after the confirmation (which starts on «Cancelar»)."""
-        self.query_one("#enrol-error", Static).update("")
+        self.clear_field_errors()
         self.form = self._form()
         self.call("review", self.coop.backend.backoffice.review_enrolment, self.coop.token, self.form)
 
@@ -93,15 +107,13 @@ class EnrolScreen(MemberScreen):
         else:
             next_step = (f"Siguiente paso: depósito de apertura en caja, en efectivo (mínimo "
                          f"{format_money(enrolled.minimum_deposit)}); con él se abre la cuenta.")
-        self.query_one("#enrol-error", Static).update(safe_text(
-            f"Socio registrado: {enrolled.name} · cuenta de ahorros {enrolled.account_number}. {next_step}",
-            style="bold green"))
+        said = self.query_one("#enrol-error", Static)
+        said.update(safe_text(f"Socio registrado: {enrolled.name} · cuenta de ahorros {enrolled.account_number}. "
+                              f"{next_step}", style="bold green"))
+        said.call_after_refresh(said.scroll_visible, animate=False)  # wherever the form was scrolled to
 
     def failed_enrol(self, error) -> None:
-        self.query_one("#enrol-error", Static).update(safe_text(error.message))
-        if error.field:
-            for widget in self.query(f"#{error.field}"):
-                widget.focus()
+        self.field_error(error.field, error.message)
 
 
 class MemberCareScreen(MemberScreen):

@@ -24,6 +24,40 @@ def member(backend):
                                    " WHERE id_number = ?", (CEDULA,)).fetchone()
 
 
+async def test_a_refused_field_is_said_beside_it_in_sight(backend):
+    """The form scrolls to the field the service refused: the reason is said under that field, on screen (said above
+    the button at the form's end, it was out of sight, and the officer saw only the form jump). The PEP question is
+    read whole at 80×24."""
+    aten = enrol(backend, "atencion9", "atencion", "Marta Vélez", "0903456788")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, aten)
+        await pilot.press("1")
+        await settle(pilot)
+        for key, value in {**FORM, "id_number": "1104680136"}.items():  # a wrong check digit
+            app.screen.query_one(f"#{key}").value = value
+        app.screen.query_one("#pep", Select).value = "no"
+        app.screen.query_one("#enrol").focus()  # the form scrolled to its end, as after typing every field
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.wait_for_scheduled_animations()  # the form's scroll to the field, ended
+        for _ in range(20):  # scrolled into view after a refresh: on a busy machine, a few frames
+            if "dígito verificador" in screen_text(app):
+                break
+            await pilot.pause(0.05)
+        text = screen_text(app)
+        assert "dígito verificador" in text and app.screen.query_one("#id_number").has_focus, text
+        assert "1104680136" in text, text  # the field and its reason, both in sight
+        assert not isinstance(app.screen, ConfirmModal) and member(backend) is None
+        app.screen.query_one("#id_number").value = CEDULA  # changed: the refusal goes
+        await settle(pilot)
+        assert "dígito verificador" not in screen_text(app)
+        app.screen.query_one("#pep").scroll_visible(animate=False)
+        await settle(pilot)
+        text = screen_text(app)  # on two lines: it was cut at «cercano d»
+        assert "familiar o colaborador cercano" in text and "de una?" in text, text
+
+
 async def test_registration_with_confirmation_then_the_opening_deposit(backend, clock):
     aten = enrol(backend, "atencion9", "atencion", "Marta Vélez", "0903456788")
     cajero = enrol(backend, "cajero9", "cajero", "Rosa Quispe", "0901234567")
