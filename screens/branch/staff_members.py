@@ -297,6 +297,7 @@ class SignInsModal(ServiceCalls, ModalScreen[None]):
         with Vertical(classes="dialog"):
             yield Label(safe_text(f"Ingresos de {self.name_text}"), classes="dialog-title")
             yield DataTable(id="staff-sign-ins", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="staff-sign-ins-none")  # said whole, not in a column 14 wide
             with Horizontal(classes="buttons"):
                 yield Button("Volver", id="sign-ins-close", compact=True)
 
@@ -314,7 +315,9 @@ class SignInsModal(ServiceCalls, ModalScreen[None]):
             table.add_row(f"{s.at:%d/%m/%Y %H:%M}", safe_text(s.channel), safe_text(s.address or "—"),
                           safe_text(s.result))
         if not items:
-            table.add_row("—", safe_text("Sin ingresos registrados"), "", "")
+            table.display = False
+            self.query_one("#staff-sign-ins-none", Static).update("Sin ingresos registrados.")
+            self.query_one("#sign-ins-close", Button).focus()
 
     @on(Button.Pressed, "#sign-ins-close")
     def action_close(self) -> None:

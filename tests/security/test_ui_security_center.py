@@ -234,3 +234,29 @@ async def test_atencion_staff_see_a_members_sign_ins_and_unlock_after_not_me(bac
     assert backend.auth.login("demo", "Demo-2026!").token  # unlocked at the agency: in again
     audited = backend.db.conn.execute("SELECT actor FROM audit_log WHERE action = 'ingresos_socio.ver'").fetchall()
     assert [r[0] for r in audited] == ["atencion9"]
+
+
+async def test_a_member_with_no_sign_ins_is_said_so_whole(backend):
+    """The empty list was a row whose text sat in a column 14 wide: «Sin ingresos r»."""
+    from screens.branch.staff_members import SignInsModal
+    from tests.branch.test_ui_staff import staff_login
+    from tests.conftest import demo_cedula
+    from tests.staff_helpers import enrol
+
+    with backend.db.write() as conn:
+        conn.execute("DELETE FROM sign_ins")
+    aten = enrol(backend, "atencion9", "atencion")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, aten)
+        await pilot.press("2")
+        await settle(pilot)
+        app.screen.query_one("#care-query").value = demo_cedula()
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.click("#sign-ins")
+        await settle(pilot)
+        assert isinstance(app.screen, SignInsModal) and "Sin ingresos registrados." in screen_text(app)
+        await pilot.press("enter")  # the focus is on «Volver»
+        await settle(pilot)
+        assert not isinstance(app.screen, SignInsModal)
