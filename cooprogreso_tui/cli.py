@@ -44,8 +44,12 @@ def _pairs(items: list[str]) -> dict[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import cli_spanish
+
+    cli_spanish.install()  # argparse's own words (usage, its errors) in Spanish
     parser = argparse.ArgumentParser(prog="cooprogreso", description="Cooprogreso en Línea — edición terminal")
-    parser.add_argument("--version", action="version", version=f"cooprogreso {__version__}")
+    parser.add_argument("--version", action="version", version=f"cooprogreso {__version__}",
+                        help="muestra la versión y termina")
     parser.add_argument("--db", help="ruta de la base de datos")
     parser.add_argument("--demo", action="store_true", help="usar la cooperativa de demostración (se crea si falta)")
     parser.add_argument("--set", action="append", default=[], metavar="CLAVE=VALOR",

@@ -178,11 +178,14 @@ class StaffContactScreen(MemberScreen):
         case = self.current
         if case is None:
             return
+
+        def close(yes: bool | None) -> None:
+            if yes:
+                self.call("close", self.coop.backend.contact_staff.close, self.coop.token, case.id)
+
         self.app.push_screen(
             ConfirmModal(f"¿Cerrar el caso {case.number}?", f"Socio: {case.member_name}\n\nEl socio ya no podrá responder en "
-                         "este caso.", accept="Cerrar caso"),
-            lambda yes: self.call("close", self.coop.backend.contact_staff.close, self.coop.token, case.id)
-            if yes else None)
+                         "este caso.", accept="Cerrar caso"), close)
 
     def done_close(self, case: StaffCase) -> None:
         self.message = f"Caso {case.number} cerrado."

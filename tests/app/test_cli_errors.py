@@ -253,3 +253,19 @@ def test_a_configuration_file_named_and_missing_starts_nothing(tmp_path, monkeyp
     with pytest.raises(ValueError) as named:  # named by the caller, not by COOPROGRESO_CONFIG: said so
         config.load(path=tmp_path / "otro.toml")
     assert str(named.value) == "El archivo de configuración indicado no existe."
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["staff"], "faltan estos argumentos"),
+    (["staff", "list", "--user", "nadie"], "argumentos no reconocidos: --user nadie"),
+    (["staff", "add", "--user", "x", "--role", "jefe"], "opción no válida: 'jefe' (elige entre 'cajero'"),
+    (["frobnicate"], "opción no válida: 'frobnicate'"),
+    (["outbox", "--last"], "argumento --last: falta su valor"),
+])
+def test_a_command_typed_wrong_is_answered_in_spanish(argv, said, capsys):
+    """argparse's own words (its usage line and errors) were English: «the following arguments are required»."""
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and said in err and err.startswith("uso: cooprogreso"), err
+    assert not any(word in err for word in ("usage", "required", "unrecognized", "invalid choice", "expected")), err

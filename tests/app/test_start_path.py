@@ -108,10 +108,10 @@ def test_an_area_command_parses_and_errs_as_before(capsys):
     assert parser.format_usage() == usage  # the commands listed as before, in their order
     with pytest.raises(SystemExit) as stop:
         cli.build_parser().parse_args(["tasas", "--bogus"])
-    assert stop.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
+    assert stop.value.code == 2 and "argumentos no reconocidos: --bogus" in capsys.readouterr().err
     with pytest.raises(SystemExit) as stop:
         cli.build_parser().parse_args(["tasa"])
-    assert stop.value.code == 2 and "invalid choice: 'tasa'" in capsys.readouterr().err
+    assert stop.value.code == 2 and "opción no válida: 'tasa'" in capsys.readouterr().err
 
 
 def test_first_screen_loads_no_deferred_module(tmp_path, monkeypatch):
