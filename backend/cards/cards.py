@@ -174,7 +174,9 @@ class CardsService:
         check_own_card(conn, who, card_id)
         rows = conn.execute("SELECT * FROM card_statements WHERE card_id = ? ORDER BY cut_date DESC LIMIT ?",
                             (card_id, max(1, min(limit, 120)))).fetchall()
-        return [statement_from_row(r) for r in rows]
+        # each with what was paid of it before the next cut (the newest: until now), as the card's own figures
+        return [statement_from_row(r, *paid_after_cut(conn, card_id, r["cut_date"], rows[i - 1]["cut_date"] if i else None))
+                for i, r in enumerate(rows)]
 
     def purchases(self, token: str, card_id: int, limit: int = 100) -> list[CardPurchase]:
         who = self.auth.principal(token)
@@ -239,15 +241,23 @@ def last_statement(conn: Connection, card_id: int) -> Statement | None:
                        (card_id,)).fetchone()
     if row is None:
         return None
-    since = f"{row['cut_date']} 23:59:59"
+    return statement_from_row(row, *paid_after_cut(conn, card_id, row["cut_date"], None))
+
+
+def paid_after_cut(conn: Connection, card_id: int, cut_date: str, next_cut: str | None) -> tuple[int, int]:
+    """(paid, mora): payments and deferrals credited to the card after its cut, and interés de mora booked then,
+    until the next cut (None: until now). What a statement's «Por pagar» and minimum left are measured against."""
+    since = f"{cut_date} 23:59:59"
+    until = f"{next_cut} 23:59:59" if next_cut else "9999-12-31 23:59:59"
     paid = conn.execute(
         "SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e ON e.id = p.entry_id"
-        " WHERE p.account_id = ? AND p.posted_at > ? AND p.amount > 0 AND e.kind IN (?, ?)",
-        (card_id, since, PAYMENT, "diferido_tarjeta")).fetchone()[0]
+        " WHERE p.account_id = ? AND p.posted_at > ? AND p.posted_at <= ? AND p.amount > 0 AND e.kind IN (?, ?)",
+        (card_id, since, until, PAYMENT, "diferido_tarjeta")).fetchone()[0]
     mora = -conn.execute(
         "SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e ON e.id = p.entry_id"
-        " WHERE p.account_id = ? AND p.posted_at > ? AND e.kind = 'mora_tarjeta'", (card_id, since)).fetchone()[0]
-    return statement_from_row(row, paid, mora)
+        " WHERE p.account_id = ? AND p.posted_at > ? AND p.posted_at <= ? AND e.kind = 'mora_tarjeta'",
+        (card_id, since, until)).fetchone()[0]
+    return paid, mora
 
 
 def statement_from_row(r: Row, paid_since: int = 0, mora_since_cut: int = 0) -> Statement:

@@ -68,6 +68,26 @@ def test_paying_the_own_card_credits_it_in_the_same_entry(backend, lucia, option
     assert backend.check() == []
 
 
+def test_the_statement_list_says_what_is_left_to_pay_of_each_cut(backend, lucia, clock):
+    """«Por pagar» in the statement list was always the pago total (the list never counted the payments): a statement
+    paid in full said it was all still to pay. Each cut counts what was paid of it before the next cut."""
+    card, origin = demo_card(backend), lucia.accounts[0]
+    key = f"propia:{card}"
+    newest, older = backend.cards.statements(lucia.token, card)[:2]
+    assert newest.total_left == newest.total_due - newest.paid_since  # the demo's own payments counted
+    assert newest == backend.cards.card(lucia.token, card).statement  # the list and the card's figures: one reading
+    later_payments = backend.db.conn.execute(
+        "SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e ON e.id = p.entry_id WHERE p.account_id = ?"
+        " AND p.amount > 0 AND e.kind IN ('pago_tarjeta', 'diferido_tarjeta') AND p.posted_at > ? AND p.posted_at <= ?",
+        (card, f"{older.cut_date} 23:59:59", f"{newest.cut_date} 23:59:59")).fetchone()[0]
+    assert older.paid_since == later_payments and older.total_left == max(0, older.total_due - later_payments)
+    authorise(backend, lucia, backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=key, origin_id=origin,
+                                                                                            option="total")))
+    paid = backend.cards.statements(lucia.token, card)
+    assert paid[0].total_left == 0 and paid[0].minimum_left == 0
+    assert paid[1] == older  # a payment after the next cut is not counted against an older one
+
+
 @pytest.mark.sqlite_only(covered=True)
 def test_a_covered_minimum_is_said_covered_not_offered_as_zero(backend, lucia):
     """After the mínimo, the figures and the messages agree: the mínimo is covered, the total is what is
