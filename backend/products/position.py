@@ -16,6 +16,7 @@ from backend.core.files import write_private
 from backend.core.ids import row_id
 from backend.core.money import format_plain
 from backend.core.movement_filter import MovementFilter
+from backend.core.folded_like import contains
 from backend.core.periods import within_days
 from backend.core.text import clean_text, csv_cell
 from backend.security.auth import AuthService
@@ -219,9 +220,9 @@ def _movement_query(account_id: int, flt: MovementFilter, after: str | None) -> 
     params += day_params
     if flt.text:
         text = clean_text(flt.text, field="texto", label="El texto a buscar", max_len=60)
-        sql += " AND memo LIKE ? ESCAPE '\\'"
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params.append(f"%{escaped}%")
+        condition, pattern = contains("memo", text)  # «ACREDITACIÓN», «acreditacion»: the same movements
+        sql += f" AND {condition}"
+        params.append(pattern)
     if after:
         try:
             at, pid = after.rsplit("|", 1)

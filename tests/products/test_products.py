@@ -69,6 +69,23 @@ def test_filters_by_date_and_text(backend, signed):
     assert none.movements == ()
 
 
+def test_the_text_filter_ignores_case_and_accents_on_both_engines(backend, signed):
+    """«ACREDITACIÓN» and «acreditacion» found nothing where «acreditación» found the salaries (SQLite's LIKE folds ASCII
+    letters only, PostgreSQL's none)."""
+    account = savings(backend, signed.token)
+
+    def found(text: str) -> list[int]:
+        page = backend.products.movements(signed.token, account.account_id, MovementFilter(text=text), limit=500)
+        return [m.posting_id for m in page.movements]
+
+    salaries = found("Acreditación de sueldo")
+    assert salaries
+    for text in ("ACREDITACIÓN DE SUELDO", "acreditacion de sueldo", "AcReDiTaCiOn De SuElDo", "SUELDO"):
+        assert found(text)[:len(salaries)] == salaries or set(salaries) <= set(found(text)), text
+    assert found("ACREDITACIÓN DE SUELDO") == found("acreditacion de sueldo") == salaries
+    assert found("100%_") == [] and found("acreditaciónx") == []
+
+
 @pytest.mark.parametrize("args,field", [(("32/01/2026", "", ""), "desde"), (("", "2026-01-01", ""), "hasta"),
                                         (("10/10/2026", "01/10/2026", ""), "desde")])
 def test_bad_filters_are_explained(args, field):
