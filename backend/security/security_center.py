@@ -78,11 +78,25 @@ class SessionInfo:
     current: bool  # the session asking
 
 
+# The masked card a card's account belongs to (its own, or its diferidos'), NULL for any other account: a member
+# knows a card by its number, not by the two ledger accounts the co-op keeps for it (4400000016, 4400000024).
+CARD_OF = ("CASE WHEN a.kind = 'tarjeta' THEN (SELECT c.masked_pan FROM cards c WHERE c.account_id = a.id"
+           " OR c.installment_account_id = a.id) END")
+
+
+def place(number: str, masked_pan: str | None, *, short: bool = False) -> str:
+    """Where a movement was, as the member knows it: «cuenta ******0019», «tarjeta 3261 XXXX XXXX 6989»; short, for
+    a column of 10: «******0019», «Tarj *6989»."""
+    if masked_pan:
+        return f"Tarj *{masked_pan[-4:]}" if short else f"tarjeta {masked_pan}"
+    return mask_account(number) if short else f"cuenta {mask_account(number)}"
+
+
 @dataclass(frozen=True)
 class Movement:
     id: int  # the posting's id
     at: datetime
-    account: str  # masked
+    account: str  # where, masked, for a column of 10 (`place`)
     amount: int  # cents, signed (negative: out of the account)
     description: str
 
@@ -284,10 +298,10 @@ class SecurityCenterService:
         """The member's latest movements on any of their accounts, newest first (to point at one)."""
         who = self.auth.principal(token)
         rows = self.ctx.db.conn.execute(
-            "SELECT p.id, p.posted_at, a.number, p.amount, e.description FROM postings p"
+            f"SELECT p.id, p.posted_at, a.number, p.amount, e.description, {CARD_OF} FROM postings p"
             " JOIN accounts a ON a.id = p.account_id JOIN entries e ON e.id = p.entry_id"
             " WHERE a.member_id = ? ORDER BY p.id DESC LIMIT ?", (who.member_id, limit)).fetchall()
-        return [Movement(r[0], parse_iso(r[1]), mask_account(r[2]), r[3], r[4]) for r in rows]
+        return [Movement(r[0], parse_iso(r[1]), place(r[2], r[5], short=True), r[3], r[4]) for r in rows]
 
     def not_me(self, token: str, what: str, item_id: int) -> NotMe:
         """«No fui yo» on one of the member's sign-ins (`sign_in`) or movements (`movement`): online access is
@@ -306,12 +320,12 @@ class SecurityCenterService:
             subject = (f"un ingreso a Cooprogreso en línea del {parse_iso(row[0]):%d/%m/%Y %H:%M} ({where}, "
                        f"{SIGN_IN_RESULTS.get(row[3], row[3]).lower()})")
         else:
-            row = conn.execute("SELECT p.posted_at, a.number, p.amount FROM postings p JOIN accounts a"
+            row = conn.execute(f"SELECT p.posted_at, a.number, p.amount, {CARD_OF} FROM postings p JOIN accounts a"
                                " ON a.id = p.account_id WHERE p.id = ? AND a.member_id = ?",
                                (item_id, who.member_id)).fetchone()
             if row is None:
                 raise NotFound("No encontramos ese registro entre los tuyos.")
-            subject = (f"un movimiento de {format_money(row[2])} en la cuenta {mask_account(row[1])} del "
+            subject = (f"un movimiento de {format_money(row[2])} en la {place(row[1], row[3])} del "
                        f"{parse_iso(row[0]):%d/%m/%Y %H:%M}")
         body = f"No fui yo: el socio no reconoce {subject}. Acceso en línea bloqueado a su pedido."
         now = self.ctx.now()
@@ -395,7 +409,8 @@ def movement_alerts(ctx: Context) -> int:
     since = max(int(floor_row[0]) if floor_row else 0, low - ALERT_RESCAN)
     high = max(low, min(top, low + ALERT_BATCH))
     rows = conn.execute(
-        "SELECT p.id, p.amount, p.posted_at, a.number, a.member_id FROM postings p JOIN accounts a ON a.id = p.account_id"
+        f"SELECT p.id, p.amount, p.posted_at, a.number, a.member_id, {CARD_OF} FROM postings p"
+        " JOIN accounts a ON a.id = p.account_id"
         " JOIN users u ON u.member_id = a.member_id JOIN security_alerts s ON s.user_id = u.id"
         " WHERE p.id > ? AND p.id <= ? AND s.movement_threshold IS NOT NULL"
         " AND (p.amount >= s.movement_threshold OR -p.amount >= s.movement_threshold)"
@@ -408,7 +423,7 @@ def movement_alerts(ctx: Context) -> int:
         if high > low:
             tx.execute("UPDATE meta SET value = ? WHERE key = ? AND CAST(value AS BIGINT) < ?",
                        (str(high), WATERMARK, high))
-        for posting_id, amount, at, number, member_id in rows:
+        for posting_id, amount, at, number, member_id, pan in rows:
             claimed = tx.execute("INSERT INTO movement_alerts_sent (posting_id, sent_at) VALUES (?, ?)"
                                  " ON CONFLICT (posting_id) DO NOTHING RETURNING posting_id",
                                  (posting_id, ctx.now_iso())).fetchone()
@@ -416,7 +431,7 @@ def movement_alerts(ctx: Context) -> int:
                 continue  # another pass sent this one
             sense = "un débito" if amount < 0 else "un crédito"
             notices.queue(tx, member_id, (
-                f"Cooprogreso: {sense} de {format_money(abs(amount))} en tu cuenta {mask_account(number)} el "
+                f"Cooprogreso: {sense} de {format_money(abs(amount))} en tu {place(number, pan)} el "
                 f"{parse_iso(at):%d/%m/%Y %H:%M}. Si no fuiste tú, elige «No fui yo» en tu Centro de seguridad."),
                 ctx.now_iso())
             sent += 1

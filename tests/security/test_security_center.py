@@ -458,3 +458,30 @@ def test_writes_waiting_at_the_lock_when_another_session_says_not_me_write_nothi
     assert backend.db.conn.execute("SELECT COUNT(*) FROM contact_cases").fetchone()[0] == cases
     assert backend.db.conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == audits
     assert center.alerts(_sign_in(backend, Origin("web", "198.51.100.4"))) == before_alerts
+
+
+def test_card_movements_are_named_by_the_card_not_by_its_ledger_accounts(backend, clock):
+    """A card's movements were listed, alerted and claimed under the co-op's two ledger accounts for it (******0016,
+    ******0024), numbers the member has never seen: now by the card, as Productos shows it."""
+    from tests.card_helpers import buy, demo_card
+
+    lucia = demo_member(backend)
+    center = backend.security_center
+    card = demo_card(backend)
+    ledger = {r[0] for r in backend.db.conn.execute(
+        "SELECT a.number FROM accounts a JOIN cards c ON a.id IN (c.account_id, c.installment_account_id)"
+        " WHERE c.account_id = ?", (card,))}
+    assert len(ledger) == 2
+    assert center.set_alerts(lucia.token, "50.00", False).movement_threshold == 50_00
+    assert movement_alerts(backend.ctx) == 0
+    buy(backend, card, 80_00, "2026-11-25 09:30:00", memo="Consumo Kywi")
+    assert movement_alerts(backend.ctx) == 1
+    assert "en tu tarjeta 3261 XXXX XXXX 6989" in backend.outbox(last=1)[-1].body
+    listed = center.movements(lucia.token)
+    shown = {m.account for m in listed}
+    assert "Tarj *6989" in shown and not any(number[-4:] in place for number in ledger for place in shown)
+    assert all(len(place) <= 10 for place in shown)  # the screen's column
+    bought = next(m for m in listed if m.description == "Consumo Kywi")
+    center.not_me(lucia.token, "movement", bought.id)
+    case = backend.db.conn.execute("SELECT body FROM contact_cases ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert "en la tarjeta 3261 XXXX XXXX 6989" in case and not any(number[-4:] in case for number in ledger)
