@@ -229,8 +229,10 @@ class CardPaymentHandler:
             if opts.owed == 0:
                 raise ValidationError("No tienes valores pendientes de pago en esta tarjeta.", field="monto")
             if opts.owed is not None and amount > opts.owed:
-                raise ValidationError(f"El valor supera la deuda actual de la tarjeta ({format_money(opts.owed)}).",
-                                      field="monto")
+                # what can be paid now is the consumos' debt: the screens' «Deuda total» adds the diferidos, which are
+                # paid in their cuotas, so naming a «deuda actual» below it read as a contradiction
+                raise ValidationError(f"El valor supera la deuda de consumos de la tarjeta ({format_money(opts.owed)}); "
+                                      "los diferidos pendientes se pagan en sus cuotas.", field="monto")
         else:
             amount = (opts.minimum if option == "minimo" else opts.total) or 0  # offered only when above 0
         if amount > self.ctx.settings.card_payment_tx:

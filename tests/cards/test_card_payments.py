@@ -10,6 +10,7 @@ import pytest
 from backend.cards import card_ledger
 from backend.core import pan
 from backend.cards.requests import CardPaymentRequest, CardRegistrationRequest
+from backend.core.money import format_money
 from backend.core.errors import InsufficientFunds, NotFound, ServiceError, ValidationError
 from tests.card_helpers import buy, demo_card, new_card
 from tests.conftest import last_code
@@ -123,9 +124,11 @@ def test_a_covered_minimum_is_said_covered_not_offered_as_zero(backend, lucia):
 def test_other_value_above_the_debt_or_funds_is_refused(backend, lucia):
     card = demo_card(backend)
     owed = backend.cards.payment_options(lucia.token, f"propia:{card}").owed
-    with pytest.raises(ValidationError, match="deuda actual"):
+    with pytest.raises(ValidationError, match="deuda de consumos") as refused:
         backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=f"propia:{card}", origin_id=lucia.accounts[0],
                                                                       option="otro", amount=owed + 1))
+    # the screen's «Deuda total» adds the diferidos: the refusal says why the cap is below it
+    assert format_money(owed) in refused.value.message and "diferidos" in refused.value.message
     with pytest.raises(ValidationError):
         backend.cards.prepare_payment(lucia.token, CardPaymentRequest(card=f"propia:{card}", origin_id=lucia.accounts[0],
                                                                       option="otro", amount=0))
