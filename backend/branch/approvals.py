@@ -141,7 +141,7 @@ class ApprovalsService:
                         self.on_reject[op.kind](conn, self.ctx, op, who, note)
                 self.ctx.audit(conn, who.username, f"aprobacion.{op.kind}", "aprobada" if approve else "rechazada",
                                rol=who.role, operacion=op_id, member_id=op.member_id, solicitante=op.maker,
-                               monto=op.amount)
+                               monto=op.amount, **({"nota": note} if note else {}))  # why, for the auditor
         if refused:  # the audit entry above is committed; the refusal changes nothing else
             raise Forbidden("No puedes aprobar ni rechazar una operación que tú solicitaste.", code="propia")
         return "aprobada" if approve else "rechazada"

@@ -157,6 +157,7 @@ def test_rejected_withdrawal_leaves_nothing(backend, staff, member):
     with pytest.raises(ValidationError):
         backend.approvals.reject(sup.token, r.op_id, "")  # a rejection says why
     backend.approvals.reject(sup.token, r.op_id, "Firma no coincide")
+    assert "Firma no coincide" in str(backend.audit_log(last=1)[0].details)
     assert balance(backend, account) == before
     assert backend.db.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == entries
     assert backend.approvals.pending(sup.token) == []
@@ -192,6 +193,8 @@ def test_close_with_difference_waits_for_a_supervisor_note_and_balances(backend,
     with pytest.raises(ValidationError):
         backend.approvals.approve(sup.token, result.op_id, "")  # a difference needs the supervisor's note
     backend.approvals.approve(sup.token, result.op_id, "Revisado con el cajero")
+    decided = backend.audit_log(last=1)[0]  # the auditor reads why the difference was accepted, not only that it was
+    assert decided.action == "aprobacion.cierre_caja" and "Revisado con el cajero" in str(decided.details)
     assert backend.tills.my_till(t.token).status == "cerrada"
     assert backend.tills.my_till(t.token).difference == difference
     fs = backend.db.conn.execute("SELECT balance FROM accounts WHERE name = 'Faltantes y sobrantes de caja'").fetchone()[0]
