@@ -59,7 +59,6 @@ KNOWN: dict[str, tuple[str, str]] = {
     "NotAvailableScreen": ("Sección no disponible", "Esta sección aún no está disponible en la edición terminal."),
 }
 KNOWN_KEYS: dict[str, list[tuple[str, str]]] = {
-    "MenuScreen": [("1–8", "Abrir la sección, o ir a su primera opción si hay varias"), ("Enter", "Abrir la opción resaltada")],
     "MovementsScreen": [("Enter", "Aplicar el filtro escrito")],
 }
 # Keys every screen answers to (the App's own bindings).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from screens.menu.menu import MenuScreen
 from screens.transfers.transfers import TransferScreen
+from screens.menu.registry import menu_for
 from tests.ui import SIZE, login, make_app, screen_text, settle, signed_in
 
 
@@ -56,3 +57,22 @@ async def test_a_number_opens_a_one_screen_section_and_moves_to_the_first_option
         await settle(pilot)
         assert isinstance(app.screen, HelpModal)
         assert "Abrir la sección, o ir a su primera opción si hay varias" in screen_text(app)
+        numbers = [s.number for s in menu_for("socio") if s.number]  # this menu's numbers, not a fixed range
+        assert f"1–{max(numbers)} " in screen_text(app) and max(numbers) == 9
+
+
+async def test_a_staff_menus_help_names_its_own_numbers(backend):
+    """F1 on a teller's menu of four said «1–8», the members' old range."""
+    from screens.help.help import HelpModal
+    from tests.branch.test_ui_staff import staff_login
+    from tests.staff_helpers import enrol
+
+    cajero = enrol(backend, "cajero1", "cajero", "Rosa Quispe")
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_login(pilot, backend, cajero)
+        numbers = [s.number for s in app.screen.sections if s.number]
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpModal)
+        assert f"1–{max(numbers)} " in screen_text(app) and "1–8" not in screen_text(app) and max(numbers) == 4
