@@ -33,7 +33,7 @@ CHALLENGE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what secrets.token_urlsafe
 PURPOSE_LABELS = {
     "afiliacion": "tu afiliación a Cooprogreso en Línea",
     "transferencia": "tu transferencia",
-    "beneficiario": "registrar tu beneficiario",
+    "beneficiario": "registrar o cambiar tu beneficiario",
 }
 
 

@@ -214,7 +214,7 @@ class BeneficiaryHandler:
     """Adding a beneficiary, or changing its account, as an authorised operation."""
 
     kind = OPERATION
-    otp_label = "registrar tu beneficiario"
+    otp_label = "registrar o cambiar tu beneficiario"  # one purpose for both: the SMS said «registrar» to a change
 
     def __init__(self, service: BeneficiariesService):
         self.service = service

@@ -88,6 +88,7 @@ def test_rename_needs_no_code_but_changing_the_account_does(backend, lucia):
     pending = backend.beneficiaries.prepare_save(lucia.token, moved, saved.id)
     backend.ops.request_code(lucia.token, pending.id)
     code = last_code(backend)
+    assert "registrar o cambiar tu beneficiario" in backend.outbox(last=1)[-1].body  # it said «registrar» to a change
     other = backend.beneficiaries.prepare_save(lucia.token, interbank_form(account_number="2200888888"), saved.id)
     with pytest.raises(OtpError):  # a code for one account does not change it to another
         backend.ops.authorise(lucia.token, other.id, code)
