@@ -73,7 +73,12 @@ class OtpModal(StyledWhenShown, ServiceCalls, ModalScreen[Any]):
         left = int((self.challenge.expires_at - now).total_seconds())
         if left <= 0 and not self.closed:
             self._final("El código expiró. Solicita uno nuevo.", "otp_expired")
-        expiry = f"Vence en {left // 60}:{left % 60:02d}" if left > 0 else "Código vencido"
+        if left <= 0:
+            expiry = "Código vencido"
+        elif self.closed:  # anulled, used or spent on other details: no time left to count down
+            expiry = "Código sin validez"
+        else:
+            expiry = f"Vence en {left // 60}:{left % 60:02d}"
         tries = self.challenge.tries_left
         self.query_one("#otp-status", Static).update(
             safe_text(f"{expiry} · Intentos restantes: {tries}"))

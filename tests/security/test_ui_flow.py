@@ -127,3 +127,23 @@ async def test_saving_a_receipt_keeps_its_buttons_on_screen(backend, tmp_path):
         await pilot.click("#close")
         await pilot.pause()
         assert not isinstance(app.screen, ReceiptModal)
+
+
+async def test_a_code_voided_by_wrong_tries_stops_counting_down(backend):
+    """After the third wrong code the dialog said the code was cancelled while «Vence en 4:54» went on counting."""
+    from backend.core.errors import OtpError
+
+    def wrong(code):
+        raise OtpError("Este código fue anulado. Solicita uno nuevo.", code="otp_exhausted", tries_left=0)
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        app.push_screen(OtpModal(challenge(backend), submit=wrong, resend=lambda: None))
+        await pilot.pause()
+        assert "Vence en" in screen_text(app)
+        app.screen.query_one("#otp-code").value = "123456"
+        await pilot.press("enter")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "anulado" in text and "Código sin validez" in text and "Vence en" not in text, text
