@@ -99,6 +99,18 @@ class ScheduleSummary:
         return STATES[self.state]
 
 
+# The states a schedule may be in for each change («reanudar» an active one changes nothing).
+CHANGES = {"pausar": ("activo",), "reanudar": ("pausado",), "cancelar": ("activo", "pausado")}
+
+
+def change_refusal(s: ScheduleSummary, action: str) -> str:
+    """Why `action` cannot be done to `s` as it stands ("" when it can): asked by the screen before its «¿Está
+    seguro…?», and again by the service under the lock (the schedule may have changed in between)."""
+    if s.state in CHANGES[action]:
+        return ""
+    return f"Este pago programado está {s.state_label.lower()}; no se puede {action}."
+
+
 def day_text(day: int | None) -> str:
     if day is None:
         return "En la fecha de vencimiento (o el siguiente día hábil)"
@@ -269,21 +281,21 @@ class ScheduledService:
         return _own(self.ctx.db.conn, self.auth.principal(token), schedule_id)
 
     def pause(self, token: str, schedule_id: int) -> ScheduleSummary:
-        return self._change(token, schedule_id, "pausar", ("activo",))
+        return self._change(token, schedule_id, "pausar")
 
     def resume(self, token: str, schedule_id: int) -> ScheduleSummary:
-        return self._change(token, schedule_id, "reanudar", ("pausado",))
+        return self._change(token, schedule_id, "reanudar")
 
     def cancel(self, token: str, schedule_id: int) -> ScheduleSummary:
-        return self._change(token, schedule_id, "cancelar", ("activo", "pausado"))
+        return self._change(token, schedule_id, "cancelar")
 
-    def _change(self, token: str, schedule_id: int, action: str, allowed: tuple[str, ...]) -> ScheduleSummary:
+    def _change(self, token: str, schedule_id: int, action: str) -> ScheduleSummary:
         who = self.auth.principal(token)
         with self.auth.writing(who) as conn:
             s = _own(conn, who, schedule_id)
-            if s.state not in allowed:
-                raise ValidationError(f"Este pago programado está {s.state_label.lower()}; no se puede {action}.",
-                                      code="schedule_state")
+            refused = change_refusal(s, action)
+            if refused:
+                raise ValidationError(refused, code="schedule_state")
             now = self.ctx.now_iso()
             if action == "reanudar":
                 row = conn.execute("SELECT period FROM bill_schedules WHERE id = ?", (s.id,)).fetchone()

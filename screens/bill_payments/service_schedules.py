@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
+from backend.bill_payments.scheduled import change_refusal
 from backend.bill_payments.requests import ServiceScheduleRequest
 from backend.bill_payments.services import RegisteredService
 from backend.core.errors import ServiceError, ValidationError
@@ -252,8 +253,13 @@ class ConsultarScreen(MemberScreen):
         s = self._current()
         if s is None:
             return
+        refused = change_refusal(s, {"pause": "pausar", "resume": "reanudar", "cancel": "cancelar"}[what])
+        if refused:  # said at once, not after a «¿Está seguro…?» whose answer could change nothing
+            self.notify(visible_lines(refused), severity="warning", markup=False)
+            return
         scheduled = self.coop.backend.scheduled
         fn = {"pause": scheduled.pause, "resume": scheduled.resume, "cancel": scheduled.cancel}[what]
+
         def decided(yes: bool | None) -> None:
             if yes:
                 self.call("change", fn, self.coop.token, s.id)

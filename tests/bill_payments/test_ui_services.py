@@ -137,6 +137,10 @@ async def test_programar_with_a_code_then_consultar_pauses_after_confirming(back
         assert isinstance(app.screen, ConsultarScreen)
         text = screen_text(app)
         assert "Claro (pago de plan)" in text and "Día 10" in text and "Activo" in text
+        await pilot.press("r")  # an active one cannot be resumed: said at once, no «¿Está seguro…?» first
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert not isinstance(app.screen, ConfirmModal) and any("no se puede reanudar" in m for m in said), said
         await pilot.press("p")
         await settle(pilot)
         assert "¿Está seguro que desea pausar el pago programado?" in screen_text(app)
