@@ -106,7 +106,8 @@ class ApprovalsScreen(MemberScreen):
         table.clear()
         for a in items:
             ref = dict(a.lines).get("Referencia", "")
-            table.add_row(safe_text(ref), safe_text(SHORT_LABELS.get(a.kind, a.label)), fit(a.member, 20), format_money(a.amount),
+            table.add_row(safe_text(ref), safe_text(SHORT_LABELS.get(a.kind, a.label)), fit(a.member, 20),
+                          format_money(a.amount) if a.amount else "—",  # a change of mobile moves no money
                           fit(a.maker, 12), key=str(a.id))
         status = (f"Pendientes: {len(items)} · Enter abre la operación · nadie aprueba lo que solicitó"
                   if items else "No hay operaciones esperando aprobación.")

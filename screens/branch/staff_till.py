@@ -83,7 +83,11 @@ class TillScreen(MemberScreen):
         table = self.query_one("#till-ops", DataTable)
         table.clear()
         for op in ops:
-            table.add_row(safe_text(op.reference), safe_text(op.short_label), fit(op.member_name or "-", 22), format_money(op.amount),
+            who = op.member_name or "-"
+            if op.kind == "cierre_caja" and op.amount:  # the amount is the difference: which way it went
+                counted, expected = op.request.get("counted", 0), op.request.get("expected", 0)
+                who = "Faltante" if counted < expected else "Sobrante"
+            table.add_row(safe_text(op.reference), safe_text(op.short_label), fit(who, 22), format_money(op.amount),
                           safe_text(STATES.get(op.state, op.state)), key=str(op.id))
 
     @on(Input.Submitted, "#opening")

@@ -90,7 +90,8 @@ class StatementScreen(MemberScreen):
         from screens.shared.paper import PaperScreen
 
         card = self.query_one("#st-card", Select).value
-        if card == Select.NULL or not isinstance(card, int):
+        if card == Select.NULL or not isinstance(card, int):  # the footer offers the key: say why it does nothing
+            self.notify("No tienes una tarjeta de crédito Cooprogreso con estados de cuenta.", severity="warning")
             return
         backend, token = self.coop.backend, self.coop.token
         self.app.push_screen(PaperScreen(f"Tarjeta {self._cards[card].masked_pan}", lambda month, fmt:

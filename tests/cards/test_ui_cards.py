@@ -389,3 +389,21 @@ async def test_a_debit_account_blocked_meanwhile_is_not_replaced_on_the_refresh(
             await settle(pilot)
 
         await refused_until_chosen(pilot, origin, first, gone, send)
+
+
+async def test_the_statement_paper_key_says_why_when_there_is_no_card(backend, ana):
+    """A member with no Cooprogreso card: the footer's «e PDF/CSV» did nothing at all."""
+    from screens.cards.card_statement import StatementScreen
+    from tests.ui import signed_in
+
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await signed_in(pilot, username="ana.prueba", password="Clave2026x")
+        app.push_screen(StatementScreen())
+        await settle(pilot)
+        assert "No tienes tarjetas de crédito Cooprogreso." in screen_text(app)
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, StatementScreen)
+        said = [n.message for n in app._notifications]
+        assert any("No tienes una tarjeta de crédito Cooprogreso" in m for m in said), said
