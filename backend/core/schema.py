@@ -970,6 +970,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX otp_member_costly ON otp_challenges(member_id, created_at) WHERE failures > 0 OR verified_at IS NULL;
     """,
+    # 41: a card found from either of its two ledger accounts (backend/security/security_center.py CARD_OF: the
+    # member's movements and their SMS alerts name the card, not its accounts) without reading every card
+    """
+    CREATE INDEX cards_installment ON cards(installment_account_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

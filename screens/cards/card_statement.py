@@ -56,8 +56,9 @@ class StatementScreen(MemberScreen):
         self._show_cut(card.statement)
         self.call("statements", self.coop.backend.cards.statements, self.coop.token, card.account_id)
 
-    def _show_cut(self, st) -> None:
-        """The card's figures and one cut in full (the last one, or the table's row under the cursor)."""
+    def _show_cut(self, st, newest: bool = True) -> None:
+        """The card's figures and one cut in full (the last one, or the table's row under the cursor). What is left
+        of the last cut is still «Por pagar»; of an earlier one it passed to the next statement (or it was paid)."""
         if st is None:
             self.query_one("#st-last", Static).update(safe_text(self._head + "\nTodavía no tienes estados de cuenta."))
             return
@@ -70,7 +71,8 @@ class StatementScreen(MemberScreen):
             + (f" · Otros {format_money(st.other)}" if st.other else "")
             + (f" · Valor vencido {format_money(st.overdue)}" if st.overdue else "") +
             f"\nPago total {format_money(st.total_due)} · Pago mínimo {format_money(st.minimum_due)} · "
-            f"Por pagar {format_money(st.total_left)}"))
+            + (f"Por pagar {format_money(st.total_left)}" if newest else
+               f"Pasó al siguiente corte {format_money(st.total_left)}" if st.total_left else "Pagado")))
 
     def done_statements(self, statements) -> None:
         self._statements = list(statements)
@@ -84,7 +86,8 @@ class StatementScreen(MemberScreen):
     @on(DataTable.RowHighlighted, "#statements")
     def cut_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value is not None and int(event.row_key.value) < len(self._statements):
-            self._show_cut(self._statements[int(event.row_key.value)])
+            index = int(event.row_key.value)
+            self._show_cut(self._statements[index], newest=index == 0)
 
     def action_paper(self) -> None:
         from screens.shared.paper import PaperScreen

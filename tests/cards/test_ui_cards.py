@@ -360,6 +360,9 @@ async def test_the_card_statement_shows_the_minimum_at_80x24_without_scrolling_s
         older = statements[1]
         assert f"Fecha de corte {older.cut_date:%d/%m/%Y}" in screen_text(app)
         assert f"Pagos {format_money(older.payments)}" in screen_text(app)
+        # an earlier cut is no longer «por pagar»: paid, or what passed to the next statement
+        said = f"Pasó al siguiente corte {format_money(older.total_left)}" if older.total_left else "Pagado"
+        assert said in screen_text(app) and "Por pagar" not in screen_text(app)
 
 
 async def test_a_debit_account_blocked_meanwhile_is_not_replaced_on_the_refresh(backend):
