@@ -22,10 +22,16 @@ NOTHING_TYPED = ("No se recibió {what} (la entrada está vacía o terminó): no
 
 
 def ask(prompt: str) -> str:
-    """A line typed at the terminal, unechoed when it is one; piped input is read as it comes."""
+    """A line typed at the terminal, unechoed when it is one; piped input is read as it comes. No input at all
+    (stdin closed, Ctrl-D) is "": refused by the caller before it is tried."""
+    if sys.stdin is None:
+        return ""
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\n")
-    return getpass.getpass(prompt)
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        return ""
 
 
 def as_staff(cfg: Any, user: str, work: Callable[[Backend, str], T],

@@ -37,7 +37,13 @@ def _statement(cfg, args) -> int:
         paper = service.statement_for(token, args.account, args.month, fmt)
         return paper, write_private_file(target, paper.data)
 
-    code, done = as_staff(cfg, args.user, take)
+    def month_first() -> object:  # a bad or future month before the password, not after it was spent
+        from backend.core.clock import system_clock
+        from backend.core.periods import parse_month
+
+        return parse_month(args.month, system_clock(cfg.settings.timezone).today())
+
+    code, done = as_staff(cfg, args.user, take, check=month_first)
     if done is None:
         return code
     paper, path = done

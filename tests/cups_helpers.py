@@ -135,7 +135,7 @@ def _shared_folders() -> Path:
         spool.mkdir(mode=0o751, exist_ok=True)
         spool.chmod(0o751)
         try:
-            os.chown(spool, 0, grp.getgrnam(settings.get("Grp", "lpadmin")).gr_gid)
+            os.chown(spool, 0, grp.getgrnam(settings.get("Grp", "lp")).gr_gid)  # cups-pdf's own default: lp
         except KeyError:
             pass  # no such group: cups-pdf keeps root's, as it would
     out_dir = Path(pwd.getpwuid(os.geteuid()).pw_dir) / "PDF"
@@ -150,6 +150,7 @@ def stop(cups: Cups) -> None:
     except subprocess.TimeoutExpired:
         cups.process.kill()
     shutil.rmtree(cups.folder, ignore_errors=True)
+    (CUPS_PDF_LOG / f"cups-pdf-{cups.queue}_log").unlink(missing_ok=True)  # one per port: they would pile up
 
 
 def printed(cups: Cups, job: str, must_contain: str, timeout: float = 90, out_dir: Path | None = None) -> str:

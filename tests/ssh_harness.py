@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import importlib.metadata
 import os
 import secrets
@@ -82,9 +81,9 @@ def _own_folder(path: Path) -> Path | None:
 @contextlib.contextmanager
 def _building():
     """pip builds the project's wheel in the checkout's own build/ folder: two runs of one checkout (two test
-    sessions, a bench beside the suite) building at once broke each other's. One at a time, and build/ removed."""
-    lock = Path(tempfile.gettempdir()) / f"cooprogreso-build-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:16]}.lock"
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    sessions, a bench beside the suite) building at once broke each other's. One at a time (a lock on the checkout's
+    folder), and build/ removed."""
+    fd = os.open(ROOT, os.O_RDONLY | os.O_DIRECTORY)  # the checkout itself: no lock file another account could plant
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         shutil.rmtree(ROOT / "build", ignore_errors=True)  # a killed build's half
@@ -149,8 +148,8 @@ class BranchServer:
         _run(SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv))
         # the dependencies' wheels, kept between runs; in a cache another account could write to, they would be
         # installed and run as the app's: then a cache of this server's own, fetched again
-        wheels = _own_folder(cached / "wheels") if cached else _own_folder(self.base / "wheels")
-        assert wheels is not None
+        wheels = (cached and _own_folder(cached / "wheels")) or _own_folder(self.base / "wheels")
+        assert wheels is not None  # the server's own folder, just made by this account
         own = self.base / "wheel"  # the project itself, from this checkout only (another may share the cache)
         # the app's own dependencies at the versions the tests run with, not whatever an older run left in the cache
         pins = self.base / "constraints.txt"

@@ -172,7 +172,7 @@ class MenuScreen(MemberScreen):
     def HELP_KEYS(self) -> list[tuple[str, str]]:  # noqa: N802 — the name F1's help reads (screens/help/help.py)
         """The numbers this menu has (a member's 1–9, a teller's 1–4), not one range for every menu."""
         numbers = [s.number for s in self.sections if s.number]
-        shown = f"1–{max(numbers)}" if numbers else "1"
+        shown = f"1–{max(numbers)}" if numbers and max(numbers) > 1 else "1"
         return [(shown, "Abrir la sección, o ir a su primera opción si hay varias"), ("Enter", "Abrir la opción resaltada")]
 
 

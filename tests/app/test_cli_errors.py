@@ -258,7 +258,7 @@ def test_a_configuration_file_named_and_missing_starts_nothing(tmp_path, monkeyp
 @pytest.mark.parametrize("argv, said", [
     (["staff"], "faltan estos argumentos"),
     (["staff", "list", "--user", "nadie"], "argumentos no reconocidos: --user nadie"),
-    (["staff", "add", "--user", "x", "--role", "jefe"], "opción no válida: 'jefe' (elige entre 'cajero'"),
+    (["staff", "add", "--user", "x", "--role", "jefe"], "opción no válida: 'jefe' (elige entre "),
     (["frobnicate"], "opción no válida: 'frobnicate'"),
     (["outbox", "--last"], "argumento --last: falta su valor"),
 ])

@@ -167,6 +167,13 @@ def test_the_back_office_cli_writes_an_audited_private_copy_that_verifies(backen
     assert cli.main(["--set", "scrypt_log_n=8", "statement", "--db", str(db_path), "--user", "cajero1",
                      "--account", number, "--month", "2026-11", "--csv", str(tmp_path / "no.csv")]) == 1
     assert not (tmp_path / "no.csv").exists()
+    capsys.readouterr()
+    for month in ("2026-13", "2027-01"):  # malformed, or still to come: said before anything is asked
+        monkeypatch.setattr("sys.stdin", io.StringIO(""))
+        assert cli.main(["--set", "scrypt_log_n=8", "statement", "--db", str(db_path), "--user", "atencion1",
+                         "--account", number, "--month", month, "--csv", str(tmp_path / "no.csv")]) == 1
+        err = capsys.readouterr().err
+        assert "mes" in err.lower() and "contraseña" not in err, err
 
 
 @pytest.mark.sqlite_only(covered=True)
