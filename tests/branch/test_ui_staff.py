@@ -21,6 +21,16 @@ async def staff_login(pilot, backend, staff) -> None:
     await signed_in(pilot, None, staff.username, PASSWORD, code=lambda backend: code_now(backend, staff))
 
 
+async def member_care(pilot, backend, staff, cedula: str) -> None:
+    """Signed in as `staff` (atención), «Atención al socio» open on the member with `cedula`."""
+    await staff_login(pilot, backend, staff)
+    await pilot.press("2")
+    await settle(pilot)
+    pilot.app.screen.query_one("#care-query").value = cedula
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 async def staff_login_through_screens(pilot, backend, staff) -> None:
     await login(pilot, staff.username, PASSWORD)
     pilot.app.screen.query_one("#staff-code").value = code_now(backend, staff)
@@ -268,12 +278,7 @@ async def test_member_care_unlocks_and_asks_for_a_mobile_change(backend, clock):
     aten = enrol(backend, "atencion9", "atencion")
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await staff_login(pilot, backend, aten)
-        await pilot.press("2")
-        await settle(pilot)
-        app.screen.query_one("#care-query").value = demo_cedula()
-        await pilot.press("enter")
-        await settle(pilot)
+        await member_care(pilot, backend, aten, demo_cedula())
         assert "BLOQUEADO" in screen_text(app) and "Usuario en línea: demo" in screen_text(app)
         await pilot.click("#unlock")
         await settle(pilot)

@@ -199,7 +199,7 @@ async def test_found_from_the_command_palette(backend):
 
 async def test_atencion_staff_see_a_members_sign_ins_and_unlock_after_not_me(backend, clock):
     from screens.branch.staff_members import SignInsModal
-    from tests.branch.test_ui_staff import staff_login
+    from tests.branch.test_ui_staff import member_care
     from tests.conftest import demo_cedula
     from tests.staff_helpers import enrol
 
@@ -209,12 +209,7 @@ async def test_atencion_staff_see_a_members_sign_ins_and_unlock_after_not_me(bac
     aten = enrol(backend, "atencion9", "atencion")
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await staff_login(pilot, backend, aten)
-        await pilot.press("2")
-        await settle(pilot)
-        app.screen.query_one("#care-query").value = demo_cedula()
-        await pilot.press("enter")
-        await settle(pilot)
+        await member_care(pilot, backend, aten, demo_cedula())
         assert "BLOQUEADO" in screen_text(app)
         await pilot.click("#sign-ins")
         await settle(pilot)
@@ -239,7 +234,7 @@ async def test_atencion_staff_see_a_members_sign_ins_and_unlock_after_not_me(bac
 async def test_a_member_with_no_sign_ins_is_said_so_whole(backend):
     """The empty list was a row whose text sat in a column 14 wide: «Sin ingresos r»."""
     from screens.branch.staff_members import SignInsModal
-    from tests.branch.test_ui_staff import staff_login
+    from tests.branch.test_ui_staff import member_care
     from tests.conftest import demo_cedula
     from tests.staff_helpers import enrol
 
@@ -248,12 +243,7 @@ async def test_a_member_with_no_sign_ins_is_said_so_whole(backend):
     aten = enrol(backend, "atencion9", "atencion")
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await staff_login(pilot, backend, aten)
-        await pilot.press("2")
-        await settle(pilot)
-        app.screen.query_one("#care-query").value = demo_cedula()
-        await pilot.press("enter")
-        await settle(pilot)
+        await member_care(pilot, backend, aten, demo_cedula())
         await pilot.click("#sign-ins")
         await settle(pilot)
         assert isinstance(app.screen, SignInsModal) and "Sin ingresos registrados." in screen_text(app)
