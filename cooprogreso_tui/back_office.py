@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-NOTHING_TYPED = ("No se recibió {what} (la entrada está vacía o terminó): no se intentó el ingreso. Escríbela en la "
+NOTHING_TYPED = ("No se recibió {what} (la entrada está vacía o terminó): no se intentó el ingreso. Se escribe en la "
                  "terminal o, sin terminal, en su propia línea de la entrada.")
 
 
