@@ -8,6 +8,8 @@ always shown masked, first 4 and last 4: `3261 XXXX XXXX 6989`.
 
 from __future__ import annotations
 
+import bisect
+
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -175,8 +177,8 @@ class CardsService:
         rows = conn.execute("SELECT * FROM card_statements WHERE card_id = ? ORDER BY cut_date DESC LIMIT ?",
                             (card_id, max(1, min(limit, 120)))).fetchall()
         # each with what was paid of it before the next cut (the newest: until now), as the card's own figures
-        return [statement_from_row(r, *paid_after_cut(conn, card_id, r["cut_date"], rows[i - 1]["cut_date"] if i else None))
-                for i, r in enumerate(rows)]
+        after = paid_after_cuts(conn, card_id, [r["cut_date"] for r in rows])
+        return [statement_from_row(r, *figures) for r, figures in zip(rows, after)]
 
     def purchases(self, token: str, card_id: int, limit: int = 100) -> list[CardPurchase]:
         who = self.auth.principal(token)
@@ -241,23 +243,27 @@ def last_statement(conn: Connection, card_id: int) -> Statement | None:
                        (card_id,)).fetchone()
     if row is None:
         return None
-    return statement_from_row(row, *paid_after_cut(conn, card_id, row["cut_date"], None))
+    return statement_from_row(row, *paid_after_cuts(conn, card_id, [row["cut_date"]])[0])
 
 
-def paid_after_cut(conn: Connection, card_id: int, cut_date: str, next_cut: str | None) -> tuple[int, int]:
-    """(paid, mora): payments and deferrals credited to the card after its cut, and interés de mora booked then,
-    until the next cut (None: until now). What a statement's «Por pagar» and minimum left are measured against."""
-    since = f"{cut_date} 23:59:59"
-    until = f"{next_cut} 23:59:59" if next_cut else "9999-12-31 23:59:59"
-    paid = conn.execute(
-        "SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e ON e.id = p.entry_id"
-        " WHERE p.account_id = ? AND p.posted_at > ? AND p.posted_at <= ? AND p.amount > 0 AND e.kind IN (?, ?)",
-        (card_id, since, until, PAYMENT, "diferido_tarjeta")).fetchone()[0]
-    mora = -conn.execute(
-        "SELECT COALESCE(SUM(p.amount), 0) FROM postings p JOIN entries e ON e.id = p.entry_id"
-        " WHERE p.account_id = ? AND p.posted_at > ? AND p.posted_at <= ? AND e.kind = 'mora_tarjeta'",
-        (card_id, since, until)).fetchone()[0]
-    return paid, mora
+def paid_after_cuts(conn: Connection, card_id: int, cuts: list[str]) -> list[tuple[int, int]]:
+    """For each cut date (newest first), (paid, mora): payments and deferrals credited to the card after that cut and
+    interés de mora booked then, until the next newer cut (the newest: until now). What a statement's «Por pagar» and
+    minimum left are measured against. One query for all the cuts: the card's postings since the oldest."""
+    if not cuts:
+        return []
+    ends = sorted(f"{cut} 23:59:59" for cut in cuts)  # a cut's day is in its own statement
+    window = {end: [0, 0] for end in ends}
+    for posted_at, amount, kind in conn.execute(
+            "SELECT p.posted_at, p.amount, e.kind FROM postings p JOIN entries e ON e.id = p.entry_id"
+            " WHERE p.account_id = ? AND p.posted_at > ? AND e.kind IN (?, ?, 'mora_tarjeta')",
+            (card_id, ends[0], PAYMENT, "diferido_tarjeta")):
+        figures = window[ends[bisect.bisect_left(ends, posted_at) - 1]]  # the newest cut before it
+        if kind == "mora_tarjeta":
+            figures[1] -= amount
+        elif amount > 0:
+            figures[0] += amount
+    return [(window[f"{cut} 23:59:59"][0], window[f"{cut} 23:59:59"][1]) for cut in cuts]
 
 
 def statement_from_row(r: Row, paid_since: int = 0, mora_since_cut: int = 0) -> Statement:

@@ -75,7 +75,7 @@ class OtpModal(StyledWhenShown, ServiceCalls, ModalScreen[Any]):
             self._final("El código expiró. Solicita uno nuevo.", "otp_expired")
         if left <= 0:
             expiry = "Código vencido"
-        elif self.closed:  # anulled, used or spent on other details: no time left to count down
+        elif self.closed:  # annulled, used or spent on other details: no time left to count down
             expiry = "Código sin validez"
         else:
             expiry = f"Vence en {left // 60}:{left % 60:02d}"

@@ -24,6 +24,16 @@ def member(backend):
                                    " WHERE id_number = ?", (CEDULA,)).fetchone()
 
 
+async def filled_form(pilot, backend, aten, **changes: str) -> None:
+    """Signed in as atención, «Registrar socio» open with FORM (and `changes`) typed in."""
+    await staff_login(pilot, backend, aten)
+    await pilot.press("1")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, EnrolScreen)
+    for key, value in {**FORM, **changes}.items():
+        pilot.app.screen.query_one(f"#{key}").value = value
+
+
 async def test_a_refused_field_is_said_beside_it_in_sight(backend):
     """The form scrolls to the field the service refused: the reason is said under that field, on screen (said above
     the button at the form's end, it was out of sight, and the officer saw only the form jump). The PEP question is
@@ -31,11 +41,7 @@ async def test_a_refused_field_is_said_beside_it_in_sight(backend):
     aten = enrol(backend, "atencion9", "atencion", "Marta Vélez", "0903456788")
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await staff_login(pilot, backend, aten)
-        await pilot.press("1")
-        await settle(pilot)
-        for key, value in {**FORM, "id_number": "1104680136"}.items():  # a wrong check digit
-            app.screen.query_one(f"#{key}").value = value
+        await filled_form(pilot, backend, aten, id_number="1104680136")  # a wrong check digit
         app.screen.query_one("#pep", Select).value = "no"
         app.screen.query_one("#enrol").focus()  # the form scrolled to its end, as after typing every field
         await pilot.press("enter")
@@ -63,12 +69,7 @@ async def test_registration_with_confirmation_then_the_opening_deposit(backend, 
     cajero = enrol(backend, "cajero9", "cajero", "Rosa Quispe", "0901234567")
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
-        await staff_login(pilot, backend, aten)
-        await pilot.press("1")
-        await settle(pilot)
-        assert isinstance(app.screen, EnrolScreen)
-        for key, value in FORM.items():
-            app.screen.query_one(f"#{key}").value = value
+        await filled_form(pilot, backend, aten)
         app.screen.query_one("#enrol").press()  # the PEP question unanswered: said, nothing saved
         await settle(pilot)
         for _ in range(20):  # the message is scrolled into view after a refresh: on a busy machine, a few frames

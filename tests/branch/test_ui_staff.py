@@ -21,14 +21,20 @@ async def staff_login(pilot, backend, staff) -> None:
     await signed_in(pilot, None, staff.username, PASSWORD, code=lambda backend: code_now(backend, staff))
 
 
-async def member_care(pilot, backend, staff, cedula: str) -> None:
-    """Signed in as `staff` (atención), «Atención al socio» open on the member with `cedula`."""
+async def searched(pilot, backend, staff, field: str, query: str) -> None:
+    """Signed in as `staff`, the menu's second section open (a teller's Depósito, atención's Atención al socio),
+    `query` searched in its `field`."""
     await staff_login(pilot, backend, staff)
     await pilot.press("2")
     await settle(pilot)
-    pilot.app.screen.query_one("#care-query").value = cedula
+    pilot.app.screen.query_one(field).value = query
     await pilot.press("enter")
     await settle(pilot)
+
+
+async def member_care(pilot, backend, staff, cedula: str) -> None:
+    """Signed in as `staff` (atención), «Atención al socio» open on the member with `cedula`."""
+    await searched(pilot, backend, staff, "#care-query", cedula)
 
 
 async def staff_login_through_screens(pilot, backend, staff) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from screens.branch.staff_till import TillScreen
 from screens.shared.confirm import ConfirmModal
-from tests.branch.test_ui_staff import CEDULA, balance, staff_login
+from tests.branch.test_ui_staff import CEDULA, balance, searched, staff_login
 from tests.conftest import add_member
 from tests.staff_helpers import enrol, sign_in
 from tests.ui import SIZE, make_app, screen_text, settle, type_keys
@@ -55,12 +55,7 @@ async def test_arabic_indic_amount_is_confirmed_before_booking_and_a_stray_enter
 
 
 async def _search(pilot, backend, cajero, query: str) -> None:
-    await staff_login(pilot, backend, cajero)
-    await pilot.press("2")
-    await settle(pilot)
-    pilot.app.screen.query_one("#search").value = query
-    await pilot.press("enter")
-    await settle(pilot)
+    await searched(pilot, backend, cajero, "#search", query)
 
 
 def _namesakes(backend, clock, count: int):
