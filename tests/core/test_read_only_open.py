@@ -206,6 +206,93 @@ def test_a_write_the_server_refuses_to_a_read_only_role_is_said_in_spanish(pg_co
         assert db.get_meta("x") is None
 
 
+
+def test_a_read_only_outbox_shows_an_expired_code_masked_and_leaves_it_as_stored(backend, lucia, ana, clock,
+                                                                                   db_path, engine):
+    """The writable outbox masks an expired code in the database before listing (backend/core/redaction.py); a copy
+    opened only to read cannot, so it masks it in what it shows: no code is shown once it has expired, either way."""
+    from backend.core import redaction
+    from tests.security.test_codes_at_rest import ask_code, shown, to_ana
+
+    _, code = ask_code(backend, lucia, to_ana(backend, ana))
+    backend.close()
+    clock.advance(seconds=backend.settings.otp_ttl_seconds - 1)
+    if engine == "sqlite":
+        db_path.chmod(0o444)
+    reader = Backend(db_path, fast_settings(), clock, create=False, readonly=True)
+    try:
+        assert code in reader.outbox(last=1)[-1].body  # still usable: shown as the writable outbox shows it
+        clock.advance(seconds=1)
+        body = reader.outbox(last=1)[-1].body
+        assert code not in body and redaction.MASK in body
+        assert shown(reader, code) == 1  # as stored: the copy was not changed
+    finally:
+        reader.close()
+
+
+def _live_snapshot(db_path: Path, folder: Path) -> Path:
+    """A copy taken while a writer had it open: the file, its `-wal` holding a committed row the file lacks, its
+    `-shm` (what a backup tool copying a live folder gets)."""
+    folder.mkdir()
+    writer = sqlite3.connect(db_path, isolation_level=None)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("INSERT INTO meta (key, value) VALUES ('solo-en-el-wal', 'sí')")
+    for end in ("", "-wal", "-shm"):
+        shutil.copy(f"{db_path}{end}", folder / f"coop.sqlite3{end}")
+    writer.close()
+    return folder / "coop.sqlite3"
+
+
+@pytest.mark.sqlite_only  # about files
+def test_a_file_read_through_a_link_is_read_with_the_log_beside_the_file_itself(db_path, tmp_path):
+    """SQLite opens the file a link names, and its `-wal`/`-shm` beside it: looked for beside the link instead,
+    they were missing and the file was read `immutable`, without the rows its log holds."""
+    copy = _live_snapshot(db_path, tmp_path / "copia")
+    for path in copy.parent.iterdir():
+        path.chmod(0o444)
+    link = tmp_path / "enlace.sqlite3"
+    link.symlink_to(copy)
+    db = SqliteDatabase(link, readonly=True, check=False)
+    try:
+        assert db.conn.execute("SELECT value FROM meta WHERE key = 'solo-en-el-wal'").fetchone()[0] == "sí"
+    finally:
+        db.close()
+
+
+@pytest.mark.sqlite_only  # about files
+def test_an_index_left_alone_gets_no_log_beside_it(db_path):
+    """A `-shm` without its `-wal` (left by a crash): `mode=ro` would have created an empty `-wal` of this account
+    beside it; the file, which nobody may write, is read `immutable` and nothing appears."""
+    shm = Path(f"{db_path}-shm")
+    shm.write_bytes(b"\0" * 32768)
+    db_path.chmod(0o444)
+    before = sorted(p.name for p in db_path.parent.iterdir())
+    db = SqliteDatabase(db_path, readonly=True)
+    try:
+        assert db.conn.execute("SELECT count(*) FROM meta").fetchone()[0] > 0
+    finally:
+        db.close()
+    assert sorted(p.name for p in db_path.parent.iterdir()) == before
+
+
+@pytest.mark.sqlite_only  # about files
+def test_check_on_a_copy_whose_log_lost_its_index_refuses_and_leaves_no_index(db_path, tmp_path, capsys):
+    """The command's own first look (the schema version, cooprogreso_tui/dbcheck.py) opened such a file through
+    SQLite, which created the `-shm` of whoever ran it; then the read-only open found it and read the log without
+    the index it was written with. Now: refused, with what to do, and not a file more."""
+    from cooprogreso_tui.cli import main
+
+    copy = _live_snapshot(db_path, tmp_path / "copia")
+    Path(f"{copy}-shm").unlink()
+    copy.chmod(0o444)
+    before = sorted(p.name for p in copy.parent.iterdir())
+    capsys.readouterr()
+    assert main(["check", "--db", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert "coop.sqlite3-wal" in err and "Traceback" not in err
+    assert sorted(p.name for p in copy.parent.iterdir()) == before
+
+
 def test_a_role_missing_one_grant_is_told_so_not_that_the_base_is_read_only(pg_copy):
     """A role that may write but lacks the grant on one table (one added after the GRANT, say): its write is refused
     with which grant is missing, not as «solo lectura», which would send the admin looking for a read-only switch."""
